@@ -1,0 +1,5 @@
+"""Allow ``python -m trovato``."""
+
+from trovato.cli import main
+
+main()

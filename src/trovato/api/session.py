@@ -1,0 +1,54 @@
+"""``/api/v1/session`` (log in and out with JSON) and ``/api/v1/users/me``."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from trovato.api._http import JSON, StrictModel, read_json
+from trovato.kernel.context import request_context
+from trovato.kernel.errors import ProblemError
+from trovato.users.accounts import LoginError
+
+
+class LoginBody(StrictModel):
+    name: str = Field(min_length=1, max_length=60)
+    # "pass" is a Python keyword; the JSON field keeps Drupal's name.
+    password: str = Field(alias="pass", min_length=1, max_length=1024)
+
+
+async def login(request: Request) -> Response:
+    body = await read_json(request, LoginBody)
+    ctx = request_context(request)
+    try:
+        user = await ctx.kernel.accounts.authenticate(
+            body.name, body.password, ip=ctx.client_ip
+        )
+    except LoginError as exc:
+        headers = {"retry-after": str(int(exc.retry_after) + 1)} if exc.retry_after else None
+        raise ProblemError(exc.status, str(exc), headers=headers) from None
+    assert ctx.session is not None
+    ctx.session.login(user.id)
+    return JSON({"user": user.public(), "csrf_token": ctx.session.csrf_token()})
+
+
+async def logout(request: Request) -> Response:
+    ctx = request_context(request)
+    if ctx.session is not None and ctx.session.exists:
+        if ctx.current_user.is_authenticated:
+            await ctx.kernel.accounts.record_logout(ctx.current_user, ip=ctx.client_ip)
+        ctx.session.logout()
+    return Response(status_code=204)
+
+
+async def me(request: Request) -> Response:
+    return JSON(request_context(request).current_user.public())
+
+
+routes = [
+    Route("/api/v1/session", login, methods=["POST"]),
+    Route("/api/v1/session", logout, methods=["DELETE"]),
+    Route("/api/v1/users/me", me, methods=["GET"]),
+]

@@ -1,0 +1,52 @@
+"""``/api/v1/tokens``: a user's own API tokens (create shows the secret once; list; revoke)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from trovato.api._http import JSON, StrictModel, read_json
+from trovato.ids import parse_uuid
+from trovato.kernel.access import require_permission
+from trovato.kernel.context import request_context
+from trovato.kernel.errors import ProblemError
+from trovato.users.tokens import TokenLimitError
+
+
+class TokenBody(StrictModel):
+    label: str = Field(min_length=1, max_length=100)
+
+
+async def create_token(request: Request) -> Response:
+    user = require_permission(request, "use api tokens")
+    body = await read_json(request, TokenBody)
+    try:
+        info, secret = await request_context(request).kernel.tokens.create(user.id, body.label)
+    except TokenLimitError as exc:
+        raise ProblemError(409, str(exc)) from None
+    return JSON({**info.public(), "token": secret}, status_code=201)
+
+
+async def list_tokens(request: Request) -> Response:
+    user = require_permission(request, "use api tokens")
+    tokens = await request_context(request).kernel.tokens.list(user.id)
+    return JSON({"tokens": [t.public() for t in tokens]})
+
+
+async def revoke_token(request: Request) -> Response:
+    user = require_permission(request, "use api tokens")
+    token_id = parse_uuid(request.path_params["token_id"])
+    if token_id is None or not await request_context(request).kernel.tokens.revoke(
+        user.id, token_id
+    ):
+        raise ProblemError(404, "No such token.")
+    return Response(status_code=204)
+
+
+routes = [
+    Route("/api/v1/tokens", list_tokens, methods=["GET"]),
+    Route("/api/v1/tokens", create_token, methods=["POST"]),
+    Route("/api/v1/tokens/{token_id}", revoke_token, methods=["DELETE"]),
+]

@@ -1,0 +1,89 @@
+"""Composition root: builds the ASGI application from the settings.
+
+``create_app()`` is the factory granian and uvicorn call in every worker. The middleware order
+is the request pipeline (outermost first); routes are thin and call the kernel's services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from trovato.api import roles as api_roles
+from trovato.api import session as api_session
+from trovato.api import tokens as api_tokens
+from trovato.db import migrate
+from trovato.db.embedded import EmbeddedPostgres
+from trovato.kernel import middleware as mw
+from trovato.kernel.errors import http_exception_handler, server_error_handler
+from trovato.kernel.services import Kernel
+from trovato.observability import logging as json_logging
+from trovato.settings import Settings, SettingsError, load_settings
+from trovato.web import install, site, system, user
+
+PIPELINE = [
+    Middleware(mw.RequestIdMiddleware),
+    Middleware(mw.ProfilerMiddleware),
+    Middleware(mw.SecurityHeadersMiddleware),
+    Middleware(mw.BodyLimitMiddleware),
+    Middleware(mw.SessionMiddleware),
+    Middleware(mw.CurrentUserMiddleware),
+    Middleware(mw.StageMiddleware),
+    Middleware(mw.RateLimitMiddleware),
+    Middleware(mw.CSRFMiddleware),
+]
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        *system.routes,
+        *site.routes,
+        *install.routes,
+        *user.routes,
+        *api_session.routes,
+        *api_tokens.routes,
+        *api_roles.routes,
+    ]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    json_logging.configure()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        embedded: EmbeddedPostgres | None = None
+        url = settings.database_url
+        if url is None:
+            # `trovato serve` starts the server and passes its URL on; a bare ASGI server
+            # (e.g. `granian trovato.app:create_app`) gets one started or attached here.
+            embedded = EmbeddedPostgres(settings.data_dir)
+            url = embedded.start()
+            migrate.upgrade(url)
+        else:
+            state = migrate.status(url)
+            if not state.up_to_date:
+                raise SettingsError(
+                    f"the database needs migrations {', '.join(state.pending)}:"
+                    " run `trovato db migrate`"
+                )
+        kernel = await Kernel.start(settings, url)
+        app.state.kernel = kernel
+        try:
+            yield
+        finally:
+            await kernel.stop()
+            if embedded is not None:
+                embedded.stop()
+
+    return Starlette(
+        routes=routes(),
+        middleware=PIPELINE,
+        exception_handlers={HTTPException: http_exception_handler, 500: server_error_handler},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,126 @@
+"""The PostgreSQL connection pool every service uses (psycopg 3, async, dict rows, orjson).
+
+One :class:`Database` per process. Queries go through a cursor that records its time into the
+request profile, so the ``Server-Timing`` header and the slow-request log count every query.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import set_json_dumps, set_json_loads
+from psycopg_pool import AsyncConnectionPool
+
+from trovato.observability.profiler import record_db
+
+Params = Sequence[Any] | dict[str, Any] | None
+
+set_json_loads(orjson.loads)
+set_json_dumps(orjson.dumps)
+
+
+class ProfiledCursor(AsyncCursor[DictRow]):
+    """An async cursor that adds each statement's time to the current request profile."""
+
+    async def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await super().execute(query, params, **kwargs)
+        finally:
+            record_db(time.perf_counter() - started)
+
+
+def connect_kwargs(*, statement_timeout_ms: int, pgbouncer: bool) -> dict[str, Any]:
+    """Connection options shared by the async pool and sync (CLI) connections."""
+    kwargs: dict[str, Any] = {"autocommit": True}
+    if pgbouncer:
+        # Transaction pooling cannot keep prepared statements or startup options.
+        kwargs["prepare_threshold"] = None
+    elif statement_timeout_ms:
+        kwargs["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    return kwargs
+
+
+class Database:
+    """An async connection pool with small query helpers.
+
+    Connections are in autocommit mode; use :meth:`transaction` for anything that writes more
+    than one statement, so a failure leaves the database as it was.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        statement_timeout_ms: int = 30_000,
+        pgbouncer: bool = False,
+    ) -> None:
+        self.url = url
+        kwargs = connect_kwargs(statement_timeout_ms=statement_timeout_ms, pgbouncer=pgbouncer)
+        kwargs["row_factory"] = dict_row
+        kwargs["cursor_factory"] = ProfiledCursor
+        self.pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
+            url,
+            min_size=min(min_size, max_size),
+            max_size=max_size,
+            kwargs=kwargs,
+            open=False,
+            name="trovato",
+        )
+
+    async def open(self) -> None:
+        await self.pool.open(wait=True, timeout=30)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection[DictRow]]:
+        async with self.pool.connection() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection[DictRow]]:
+        """A connection inside one transaction: committed on success, rolled back on error."""
+        async with self.pool.connection() as conn, conn.transaction():
+            yield conn
+
+    async def fetch(self, sql: str, params: Params = None) -> list[DictRow]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(sql, params)
+            return await cur.fetchall()
+
+    async def fetchrow(self, sql: str, params: Params = None) -> DictRow | None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(sql, params)
+            return await cur.fetchone()
+
+    async def fetchval(self, sql: str, params: Params = None) -> Any:
+        row = await self.fetchrow(sql, params)
+        return None if row is None else next(iter(row.values()))
+
+    async def execute(self, sql: str, params: Params = None) -> int:
+        """Run one statement; returns the affected row count."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(sql, params)
+            return cur.rowcount
+
+    async def ping(self) -> None:
+        """Raise if the database does not answer."""
+        async with self.pool.connection(timeout=2.0) as conn:
+            await conn.execute("SELECT 1")
+
+
+def connect_sync(url: str, *, statement_timeout_ms: int = 0) -> psycopg.Connection[DictRow]:
+    """A plain synchronous connection for the CLI and tests."""
+    kwargs = connect_kwargs(statement_timeout_ms=statement_timeout_ms, pgbouncer=False)
+    return psycopg.connect(url, row_factory=dict_row, **kwargs)

@@ -1,0 +1,26 @@
+"""Route-level access checks shared by the HTML and JSON routes."""
+
+from __future__ import annotations
+
+from starlette.requests import HTTPConnection
+
+from trovato.kernel.context import request_context
+from trovato.kernel.errors import ProblemError
+from trovato.users.accounts import CurrentUser
+
+
+def require_permission(conn: HTTPConnection, permission: str) -> CurrentUser:
+    """The current user if they hold ``permission``; otherwise 401 (anonymous) or 403."""
+    user = request_context(conn).current_user
+    if user.can(permission):
+        return user
+    if not user.is_authenticated:
+        raise ProblemError(401, "You must log in to do this.")
+    raise ProblemError(403, f"You need the permission {permission!r} to do this.")
+
+
+def require_login(conn: HTTPConnection) -> CurrentUser:
+    user = request_context(conn).current_user
+    if not user.is_authenticated:
+        raise ProblemError(401, "You must log in to do this.")
+    return user

@@ -1,0 +1,44 @@
+"""Per-request state that middleware fills in and routes read: ``request_context(request)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import HTTPConnection
+
+from trovato.observability.profiler import Profile
+
+if TYPE_CHECKING:
+    from trovato.kernel.services import Kernel
+    from trovato.users.accounts import CurrentUser
+    from trovato.users.sessions import Session
+
+SCOPE_KEY = "trovato"
+
+
+@dataclass(slots=True)
+class RequestContext:
+    kernel: Kernel
+    request_id: str
+    profile: Profile
+    client_ip: str
+    secure: bool
+    session: Session | None = None
+    user: CurrentUser | None = None
+    auth_method: str = "anonymous"  # "session", "token" or "anonymous"
+    stage: str = "live"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def current_user(self) -> CurrentUser:
+        if self.user is None:
+            raise RuntimeError("the current-user middleware has not run")
+        return self.user
+
+
+def request_context(conn: HTTPConnection) -> RequestContext:
+    ctx = conn.scope.get(SCOPE_KEY)
+    if not isinstance(ctx, RequestContext):
+        raise RuntimeError("request has no Trovato context (middleware missing)")
+    return ctx

@@ -1,0 +1,125 @@
+"""Error responses: HTML pages for the site, RFC 9457 problem+json under ``/api/``.
+
+Every error the kernel produces (routing, access, validation, middleware refusals, crashes) goes
+through :func:`error_response`, so the two formats stay consistent.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import Scope
+
+from trovato.kernel.context import SCOPE_KEY, RequestContext
+
+log = logging.getLogger("trovato.errors")
+
+PROBLEM_TYPE = "https://trovato.dev/problems/"
+
+_TITLES = {
+    403: "Access denied",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Request too large",
+    415: "Unsupported media type",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Service unavailable",
+}
+
+
+class ProblemError(HTTPException):
+    """An error with optional per-field messages (``errors`` in the problem document)."""
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: str,
+        *,
+        errors: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status_code, detail=detail, headers=headers)
+        self.errors = errors or {}
+
+
+def wants_json(scope: Scope) -> bool:
+    return str(scope.get("path", "")).startswith("/api/")
+
+
+class ProblemResponse(JSONResponse):
+    media_type = "application/problem+json"
+
+
+def error_response(
+    scope: Scope,
+    status: int,
+    detail: str | None = None,
+    *,
+    errors: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    title = _TITLES.get(status) or HTTPStatus(status).phrase
+    detail = detail or title
+    if wants_json(scope):
+        body: dict[str, Any] = {
+            "type": PROBLEM_TYPE + HTTPStatus(status).phrase.lower().replace(" ", "-"),
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": scope.get("path", ""),
+        }
+        if errors:
+            body["errors"] = errors
+        return ProblemResponse(body, status_code=status, headers=headers)
+    ctx = scope.get(SCOPE_KEY)
+    user = ctx.user if isinstance(ctx, RequestContext) else None
+    csrf = ""
+    if isinstance(ctx, RequestContext) and ctx.session is not None and ctx.session.exists:
+        csrf = ctx.session.csrf_token()
+    html = f"<!doctype html><title>Error</title><h1>{status}</h1>"
+    if isinstance(ctx, RequestContext):
+        try:
+            html = ctx.kernel.templates.render(
+                "error.html",
+                {
+                    "title": title,
+                    "detail": detail,
+                    "status": status,
+                    "user": user,
+                    "csrf_token": csrf,
+                    "messages": [("error", m) for m in (errors or {}).values()],
+                },
+            )
+        except Exception:  # an error page must never fail: fall back to the bare page
+            log.exception("error template failed")
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    errors = exc.errors if isinstance(exc, ProblemError) else None
+    detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
+    return error_response(
+        request.scope, exc.status_code, detail, errors=errors, headers=exc.headers
+    )
+
+
+async def server_error_handler(request: Request, exc: Exception) -> Response:
+    ctx = request.scope.get(SCOPE_KEY)
+    request_id = ctx.request_id if isinstance(ctx, RequestContext) else "-"
+    log.error(
+        "unhandled error",
+        exc_info=exc,
+        extra={"data": {"request_id": request_id, "path": request.url.path}},
+    )
+    return error_response(
+        request.scope,
+        500,
+        f"The server could not complete the request (request id {request_id}).",
+    )

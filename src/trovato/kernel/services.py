@@ -1,0 +1,85 @@
+"""The kernel: every service one process needs, built once at start from the settings.
+
+Routes reach it through the request context; nothing here keeps site state between requests
+(that lives in PostgreSQL and the shared store).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from trovato.db.pool import Database
+from trovato.observability.metrics import Metrics
+from trovato.render.templates import Templates
+from trovato.settings import Settings
+from trovato.store import SharedStore, open_store
+from trovato.users.accounts import Accounts
+from trovato.users.permissions import PermissionRegistry, PermissionService
+from trovato.users.sessions import SessionManager
+from trovato.users.tokens import Tokens
+
+log = logging.getLogger("trovato.kernel")
+
+
+@dataclass
+class Kernel:
+    settings: Settings
+    db: Database
+    store: SharedStore
+    metrics: Metrics
+    templates: Templates
+    registry: PermissionRegistry
+    permissions: PermissionService
+    accounts: Accounts
+    tokens: Tokens
+    sessions: SessionManager
+
+    @classmethod
+    async def start(cls, settings: Settings, database_url: str) -> Kernel:
+        db = Database(
+            database_url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+            pgbouncer=settings.pgbouncer,
+        )
+        await db.open()
+        try:
+            store = await open_store(
+                db, redis_url=settings.redis_url, prefix=settings.redis_prefix
+            )
+        except Exception:
+            await db.close()
+            raise
+        registry = PermissionRegistry()
+        permissions = PermissionService(
+            db, store, registry, max_age=settings.permission_cache_seconds
+        )
+        await permissions.start()
+        accounts = Accounts(
+            db,
+            store,
+            permissions,
+            password_min_length=settings.password_min_length,
+            login_ip_limit=settings.login_ip_limit,
+            login_account_limit=settings.login_account_limit,
+            lockout_seconds=settings.lockout_seconds,
+        )
+        log.info("kernel started", extra={"data": {"store": store.backend}})
+        return cls(
+            settings=settings,
+            db=db,
+            store=store,
+            metrics=Metrics(),
+            templates=Templates(site_name=settings.site_name),
+            registry=registry,
+            permissions=permissions,
+            accounts=accounts,
+            tokens=Tokens(db),
+            sessions=SessionManager(store.sessions, ttl=settings.session_ttl_seconds),
+        )
+
+    async def stop(self) -> None:
+        await self.store.close()
+        await self.db.close()

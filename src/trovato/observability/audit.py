@@ -1,0 +1,41 @@
+"""The audit log (``watchdog`` table): content, authentication and permission changes.
+
+Entries are written on the caller's connection so they commit or roll back with the change
+they describe.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+# Syslog severities (RFC 5424), as Drupal's watchdog uses them.
+ERROR = 3
+WARNING = 4
+NOTICE = 5
+INFO = 6
+
+
+async def audit(
+    conn: AsyncConnection[DictRow],
+    type_: str,
+    message: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    user_id: uuid.UUID | None = None,
+    severity: int = NOTICE,
+    location: str = "",
+    hostname: str = "",
+) -> None:
+    """Record one event. ``message`` is a %-style template filled from ``variables`` on display,
+    so the stored text stays translatable and untrusted values are escaped when shown."""
+    await conn.execute(
+        "INSERT INTO watchdog (user_id, type, message, variables, severity, location, hostname)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (user_id, type_, message, Jsonb(variables or {}), severity, location[:2048],
+         hostname[:255]),
+    )

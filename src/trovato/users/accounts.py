@@ -1,0 +1,282 @@
+"""User accounts: the current user, creating accounts, logging in with brute-force protection."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from psycopg import errors
+from psycopg.rows import DictRow
+
+from trovato.db.pool import Database
+from trovato.ids import NIL, uuid7
+from trovato.observability.audit import audit
+from trovato.store import SharedStore
+from trovato.users.passwords import (
+    PasswordPolicyError,
+    check_policy,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from trovato.users.permissions import (
+    ANONYMOUS_ROLE,
+    AUTHENTICATED_ROLE,
+    VERSION_VARIABLE,
+    PermissionService,
+)
+
+_MAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser:
+    """Who is making the request, with the permissions of all their roles."""
+
+    id: uuid.UUID
+    name: str
+    mail: str = ""
+    is_admin: bool = False
+    roles: frozenset[uuid.UUID] = frozenset({ANONYMOUS_ROLE})
+    permissions: frozenset[str] = field(default_factory=frozenset)
+    created: datetime | None = None
+    timezone: str = "UTC"
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.id != NIL
+
+    def can(self, permission: str) -> bool:
+        return self.is_admin or permission in self.permissions
+
+    def public(self) -> dict[str, Any]:
+        """The JSON shape of a user (``/api/v1/users/me``)."""
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "mail": self.mail,
+            "is_admin": self.is_admin,
+            "authenticated": self.is_authenticated,
+            "roles": sorted(str(r) for r in self.roles),
+            "permissions": sorted(self.permissions),
+            "created": self.created.isoformat() if self.created else None,
+            "timezone": self.timezone,
+        }
+
+
+class AccountError(ValueError):
+    """Invalid account data; ``field`` names what is wrong."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+class LoginError(Exception):
+    """Login refused. The message is safe to show: it never says whether the name exists."""
+
+    def __init__(self, message: str, *, retry_after: float = 0.0, status: int = 401) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+def validate_name(name: str) -> str:
+    if not isinstance(name, str) or not name:
+        raise AccountError("name", "is required")
+    if name != name.strip():
+        raise AccountError("name", "must not begin or end with a space")
+    if len(name) > 60:
+        raise AccountError("name", "must be at most 60 characters")
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise AccountError("name", "must not contain control characters")
+    if "  " in name:
+        raise AccountError("name", "must not contain two spaces in a row")
+    return name
+
+
+def validate_mail(mail: str) -> str:
+    if not isinstance(mail, str) or not _MAIL.match(mail) or len(mail) > 254:
+        raise AccountError("mail", "is not a valid e-mail address")
+    return mail
+
+
+class Accounts:
+    """Loading, creating and authenticating users."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: SharedStore,
+        permissions: PermissionService,
+        *,
+        password_min_length: int = 10,
+        login_ip_limit: int = 50,
+        login_account_limit: int = 5,
+        lockout_seconds: int = 900,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.permissions = permissions
+        self.password_min_length = password_min_length
+        self.login_ip_limit = login_ip_limit
+        self.login_account_limit = login_account_limit
+        self.lockout_seconds = lockout_seconds
+        self._admin_seen = False
+
+    async def anonymous(self) -> CurrentUser:
+        perms = await self.permissions.permissions_for([ANONYMOUS_ROLE])
+        return CurrentUser(id=NIL, name="Anonymous", permissions=perms)
+
+    async def load(self, user_id: uuid.UUID) -> CurrentUser | None:
+        """An active user with roles and permissions, or None (unknown or blocked)."""
+        row = await self.db.fetchrow(
+            "SELECT u.id, u.name, u.mail, u.is_admin, u.created, u.timezone,"
+            " ARRAY(SELECT role_id FROM users_roles WHERE user_id = u.id) AS roles,"
+            " (SELECT (value #>> '{}')::bigint FROM variable WHERE name = %s) AS pv"
+            " FROM users u WHERE u.id = %s AND u.status = 1 AND u.id <> %s",
+            (VERSION_VARIABLE, user_id, NIL),
+        )
+        if row is None:
+            return None
+        return await self._current(row)
+
+    async def _current(self, row: DictRow) -> CurrentUser:
+        roles = frozenset([AUTHENTICATED_ROLE, *row["roles"]])
+        version = int(row["pv"]) if row.get("pv") is not None else 0
+        perms = await self.permissions.permissions_for(roles, version=version)
+        return CurrentUser(
+            id=row["id"],
+            name=row["name"],
+            mail=row["mail"],
+            is_admin=row["is_admin"],
+            roles=roles,
+            permissions=perms,
+            created=row["created"],
+            timezone=row["timezone"],
+        )
+
+    async def admin_exists(self) -> bool:
+        # Once a site has an administrator it keeps one, so a positive answer is remembered.
+        if not self._admin_seen:
+            self._admin_seen = bool(
+                await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE is_admin)")
+            )
+        return self._admin_seen
+
+    async def create(
+        self,
+        *,
+        name: str,
+        mail: str,
+        password: str,
+        is_admin: bool = False,
+        only_if_no_admin: bool = False,
+        actor: uuid.UUID | None = None,
+    ) -> uuid.UUID:
+        """Create an active account. ``only_if_no_admin`` makes the first-admin race safe."""
+        validate_name(name)
+        validate_mail(mail)
+        try:
+            check_policy(password, name=name, min_length=self.password_min_length)
+        except PasswordPolicyError as exc:
+            raise AccountError("pass", str(exc)) from None
+        hashed = await hash_password(password)
+        user_id = uuid7()
+        async with self.db.transaction() as conn:
+            if only_if_no_admin:
+                # Serialise concurrent installers; the loser sees the admin and stops.
+                await conn.execute("SELECT pg_advisory_xact_lock(7301123002)")
+                cur = await conn.execute("SELECT EXISTS (SELECT 1 FROM users WHERE is_admin)")
+                row = await cur.fetchone()
+                if row and next(iter(row.values())):
+                    raise AccountError("name", "an administrator already exists")
+            try:
+                await conn.execute(
+                    "INSERT INTO users (id, name, pass, mail, is_admin) VALUES (%s,%s,%s,%s,%s)",
+                    (user_id, name, hashed, mail, is_admin),
+                )
+            except errors.UniqueViolation:
+                raise AccountError("name", "is already taken") from None
+            await audit(
+                conn,
+                "user",
+                "Created account %(name)s",
+                {"name": name, "admin": is_admin},
+                user_id=actor or user_id,
+            )
+        return user_id
+
+    async def authenticate(self, name: str, password: str, *, ip: str) -> CurrentUser:
+        """Check a name and password under per-IP and per-account limits.
+
+        Raises :class:`LoginError` for a wrong password, a blocked account, a lockout or too
+        many attempts from one address; every failure is counted in the shared store so the
+        limits hold across all processes.
+        """
+        ip_key = f"login:ip:{ip}"
+        ip_hit = await self.store.rate_limits.hit(ip_key, self.login_ip_limit, 3600)
+        if not ip_hit.allowed:
+            raise LoginError(
+                "Too many login attempts from your address. Try again later.",
+                retry_after=ip_hit.retry_after,
+                status=429,
+            )
+        account_key = f"login:account:{name.strip().lower()}"
+        locked = await self.store.rate_limits.peek(
+            account_key, self.login_account_limit, self.lockout_seconds
+        )
+        if not locked.allowed:
+            await self._audit_failure(name, ip, "locked")
+            raise LoginError(
+                "This account is temporarily locked after repeated failed logins."
+                " Try again later.",
+                retry_after=locked.retry_after,
+                status=429,
+            )
+        row = await self.db.fetchrow(
+            "SELECT u.id, u.name, u.mail, u.pass, u.status, u.is_admin, u.created, u.timezone,"
+            " ARRAY(SELECT role_id FROM users_roles WHERE user_id = u.id) AS roles,"
+            " (SELECT (value #>> '{}')::bigint FROM variable WHERE name = %s) AS pv"
+            " FROM users u WHERE lower(u.name) = lower(%s) AND u.id <> %s",
+            (VERSION_VARIABLE, name, NIL),
+        )
+        ok = await verify_password(row["pass"] if row else "", password)
+        if not ok or row is None or row["status"] != 1:
+            await self.store.rate_limits.hit(
+                account_key, self.login_account_limit, self.lockout_seconds
+            )
+            await self._audit_failure(name, ip, "bad credentials" if ok is False else "blocked")
+            raise LoginError("Unrecognised user name or password.")
+        await self.store.rate_limits.reset(account_key)
+        async with self.db.transaction() as conn:
+            new_hash = await hash_password(password) if needs_rehash(row["pass"]) else None
+            await conn.execute(
+                "UPDATE users SET login = now(), access = now(),"
+                " pass = coalesce(%s, pass) WHERE id = %s",
+                (new_hash, row["id"]),
+            )
+            await audit(conn, "user", "Session opened for %(name)s", {"name": row["name"]},
+                        user_id=row["id"], hostname=ip)
+        return await self._current(row)
+
+    async def record_logout(self, user: CurrentUser, *, ip: str) -> None:
+        async with self.db.connection() as conn:
+            await audit(conn, "user", "Session closed for %(name)s", {"name": user.name},
+                        user_id=user.id, hostname=ip)
+
+    async def _audit_failure(self, name: str, ip: str, reason: str) -> None:
+        async with self.db.connection() as conn:
+            await audit(
+                conn,
+                "user",
+                "Login attempt failed for %(name)s: %(reason)s",
+                {"name": name[:60], "reason": reason},
+                severity=4,
+                hostname=ip,
+            )

@@ -1,0 +1,169 @@
+"""Permissions: the registry of known permissions and the role → permission assignments.
+
+Role permissions are cached in process (L1) under a version number stored in the ``variable``
+table. Every change bumps the version in the same transaction and announces it on the shared
+pub/sub channel, so other processes drop their copy at once; authenticated requests also read
+the version with the user row, so they never act on a stale copy even if a message is late.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+
+from trovato.db.pool import Database
+from trovato.store import SharedStore
+
+ANONYMOUS_ROLE = uuid.UUID("00000000-0000-7000-8000-000000000001")
+AUTHENTICATED_ROLE = uuid.UUID("00000000-0000-7000-8000-000000000002")
+VERSION_VARIABLE = "system.permission_version"
+CHANNEL = "permissions"
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    name: str
+    title: str
+    description: str = ""
+    restricted: bool = False  # grants power over the site: shown with a warning
+    provider: str = "system"
+
+
+KERNEL_PERMISSIONS: tuple[Permission, ...] = (
+    Permission("access content", "View published content"),
+    Permission("access user profiles", "View user profiles"),
+    Permission("use api tokens", "Create and revoke own API tokens"),
+    Permission("access site reports", "View logs and status reports", restricted=True),
+    Permission("administer users", "Create, edit and block user accounts", restricted=True),
+    Permission(
+        "administer permissions", "Create roles and assign permissions", restricted=True
+    ),
+    Permission("administer site configuration", "Change site settings", restricted=True),
+    Permission("view stages", "Preview content in stages other than live", restricted=True),
+)
+
+
+class UnknownPermissionError(ValueError):
+    pass
+
+
+class PermissionRegistry:
+    """Every permission the site knows: the kernel's and those that plugins declare."""
+
+    def __init__(self, permissions: Iterable[Permission] = KERNEL_PERMISSIONS) -> None:
+        self._by_name: dict[str, Permission] = {}
+        for permission in permissions:
+            self.add(permission)
+
+    def add(self, permission: Permission) -> None:
+        self._by_name[permission.name] = permission
+
+    def remove_provider(self, provider: str) -> None:
+        self._by_name = {k: p for k, p in self._by_name.items() if p.provider != provider}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def all(self) -> list[Permission]:
+        return sorted(self._by_name.values(), key=lambda p: (p.provider != "system", p.name))
+
+    def check_known(self, names: Iterable[str]) -> None:
+        unknown = sorted(set(names) - self._by_name.keys())
+        if unknown:
+            raise UnknownPermissionError(f"unknown permission(s): {', '.join(unknown)}")
+
+
+class PermissionService:
+    """Answers "may these roles do X?" from a cached role → permissions map."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: SharedStore,
+        registry: PermissionRegistry,
+        *,
+        max_age: float = 30.0,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.registry = registry
+        self.max_age = max_age
+        self._map: dict[uuid.UUID, frozenset[str]] = {}
+        self._version: int | None = None
+        self._loaded_at = 0.0
+
+    async def start(self) -> None:
+        await self.store.pubsub.subscribe(CHANNEL, self._on_message)
+
+    def _on_message(self, message: dict[str, object]) -> None:
+        self._version = None  # next check reloads
+
+    def _fresh(self, version: int | None) -> bool:
+        if self._version is None:
+            return False
+        if version is not None:
+            return version == self._version
+        return time.monotonic() - self._loaded_at < self.max_age
+
+    async def _load(self) -> None:
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT coalesce((SELECT (value #>> '{}')::bigint FROM variable"
+                " WHERE name = %s), 0) AS v",
+                (VERSION_VARIABLE,),
+            )
+            row = await cur.fetchone()
+            version = int(row["v"]) if row else 0
+            cur = await conn.execute("SELECT role_id, permission FROM role_permission")
+            grouped: dict[uuid.UUID, set[str]] = {}
+            for perm_row in await cur.fetchall():
+                grouped.setdefault(perm_row["role_id"], set()).add(perm_row["permission"])
+        self._map = {role: frozenset(perms) for role, perms in grouped.items()}
+        self._version = version
+        self._loaded_at = time.monotonic()
+
+    async def permissions_for(
+        self, roles: Iterable[uuid.UUID], *, version: int | None = None
+    ) -> frozenset[str]:
+        """The union of the roles' permissions. ``version`` is the one read with the user."""
+        if not self._fresh(version):
+            await self._load()
+        result: set[str] = set()
+        for role in roles:
+            result |= self._map.get(role, frozenset())
+        return frozenset(result)
+
+    async def set_role_permissions(
+        self, role_id: uuid.UUID, permissions: Iterable[str]
+    ) -> None:
+        """Replace a role's permissions, in one transaction, and tell every process."""
+        wanted = set(permissions)
+        self.registry.check_known(wanted)
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM role_permission WHERE role_id = %s", (role_id,))
+            if wanted:
+                cur = conn.cursor()
+                await cur.executemany(
+                    "INSERT INTO role_permission (role_id, permission) VALUES (%s, %s)",
+                    [(role_id, p) for p in sorted(wanted)],
+                )
+            await bump_version(conn)
+        await self.announce()
+
+    async def announce(self) -> None:
+        self._version = None
+        await self.store.pubsub.publish(CHANNEL, {"event": "changed"})
+
+
+async def bump_version(conn: AsyncConnection[DictRow]) -> None:
+    """Increase the permission version; call inside the transaction that changes access."""
+    await conn.execute(
+        "INSERT INTO variable (name, value) VALUES (%s, '1'::jsonb) ON CONFLICT (name) DO"
+        " UPDATE SET value = to_jsonb((variable.value #>> '{}')::bigint + 1)",
+        (VERSION_VARIABLE,),
+    )

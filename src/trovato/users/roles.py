@@ -1,0 +1,148 @@
+"""Roles: named sets of permissions, assigned to users."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import errors
+
+from trovato.db.pool import Database
+from trovato.ids import uuid7
+from trovato.observability.audit import audit
+from trovato.users.permissions import (
+    ANONYMOUS_ROLE,
+    AUTHENTICATED_ROLE,
+    PermissionService,
+    bump_version,
+)
+
+
+class RoleError(ValueError):
+    def __init__(self, field_name: str, message: str, *, status: int = 422) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    id: uuid.UUID
+    name: str
+    weight: int
+    is_builtin: bool
+    permissions: tuple[str, ...]
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "weight": self.weight,
+            "builtin": self.is_builtin,
+            "permissions": list(self.permissions),
+        }
+
+
+class Roles:
+    def __init__(self, db: Database, permissions: PermissionService) -> None:
+        self.db = db
+        self.permissions = permissions
+
+    async def list(self) -> list[Role]:
+        rows = await self.db.fetch(
+            "SELECT r.id, r.name, r.weight, r.is_builtin,"
+            " ARRAY(SELECT permission FROM role_permission p WHERE p.role_id = r.id"
+            " ORDER BY permission) AS permissions FROM role r ORDER BY r.weight, r.name"
+        )
+        return [Role(**{**row, "permissions": tuple(row["permissions"])}) for row in rows]
+
+    async def get(self, role_id: uuid.UUID) -> Role | None:
+        return next((r for r in await self.list() if r.id == role_id), None)
+
+    async def create(self, name: str, *, actor: uuid.UUID) -> Role:
+        name = name.strip()
+        if not name or len(name) > 64:
+            raise RoleError("name", "must be 1 to 64 characters")
+        role_id = uuid7()
+        async with self.db.transaction() as conn:
+            try:
+                await conn.execute(
+                    "INSERT INTO role (id, name, weight) VALUES"
+                    " (%s, %s, (SELECT coalesce(max(weight), 0) + 1 FROM role))",
+                    (role_id, name),
+                )
+            except errors.UniqueViolation:
+                raise RoleError("name", "is already taken", status=409) from None
+            await audit(conn, "permission", "Role %(name)s created", {"name": name},
+                        user_id=actor)
+        role = await self.get(role_id)
+        assert role is not None
+        return role
+
+    async def delete(self, role_id: uuid.UUID, *, actor: uuid.UUID) -> bool:
+        if role_id in (ANONYMOUS_ROLE, AUTHENTICATED_ROLE):
+            raise RoleError("id", "built-in roles cannot be deleted", status=409)
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "DELETE FROM role WHERE id = %s AND NOT is_builtin RETURNING name", (role_id,)
+            )
+            row = await cur.fetchone()
+            if row is None:
+                return False
+            await bump_version(conn)
+            await audit(conn, "permission", "Role %(name)s deleted", {"name": row["name"]},
+                        user_id=actor)
+        await self.permissions.announce()
+        return True
+
+    async def set_permissions(
+        self, role_id: uuid.UUID, permissions: list[str], *, actor: uuid.UUID
+    ) -> Role:
+        role = await self.get(role_id)
+        if role is None:
+            raise RoleError("id", "no such role", status=404)
+        await self.permissions.set_role_permissions(role_id, permissions)
+        async with self.db.connection() as conn:
+            await audit(
+                conn,
+                "permission",
+                "Permissions of role %(name)s set to %(permissions)s",
+                {"name": role.name, "permissions": sorted(set(permissions))},
+                user_id=actor,
+            )
+        updated = await self.get(role_id)
+        assert updated is not None
+        return updated
+
+    async def assign(
+        self, user_id: uuid.UUID, role_ids: list[uuid.UUID], *, actor: uuid.UUID
+    ) -> None:
+        """Replace a user's roles (the two built-in roles are implied and never stored)."""
+        wanted = [r for r in dict.fromkeys(role_ids) if r not in (ANONYMOUS_ROLE,
+                                                                  AUTHENTICATED_ROLE)]
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "SELECT id FROM role WHERE id = ANY(%s)", (wanted,)
+            )
+            found = {row["id"] for row in await cur.fetchall()}
+            missing = [str(r) for r in wanted if r not in found]
+            if missing:
+                raise RoleError("roles", f"unknown role(s): {', '.join(missing)}")
+            cur = await conn.execute(
+                "SELECT name FROM users WHERE id = %s AND id <> %s",
+                (user_id, uuid.UUID(int=0)),
+            )
+            user = await cur.fetchone()
+            if user is None:
+                raise RoleError("id", "no such user", status=404)
+            await conn.execute("DELETE FROM users_roles WHERE user_id = %s", (user_id,))
+            for role in wanted:
+                await conn.execute(
+                    "INSERT INTO users_roles (user_id, role_id) VALUES (%s, %s)",
+                    (user_id, role),
+                )
+            await audit(conn, "permission", "Roles of %(name)s set to %(roles)s",
+                        {"name": user["name"], "roles": [str(r) for r in wanted]},
+                        user_id=actor)
