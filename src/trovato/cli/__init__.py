@@ -1,0 +1,46 @@
+"""The ``trovato`` command line: one module per command group, assembled here."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from trovato import __version__
+from trovato.cli import db, serve, user
+from trovato.db.embedded import EmbeddedPostgresError
+from trovato.settings import SettingsError
+
+app = typer.Typer(
+    name="trovato",
+    help="Trovato: a content management system. Run `trovato serve` to start the site.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.add_typer(db.app, name="db")
+app.add_typer(user.app, name="user")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"trovato {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Trovato: a content management system. Run `trovato serve` to start the site."""
+
+
+def main() -> None:
+    try:
+        app()
+    except (SettingsError, EmbeddedPostgresError) as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        sys.exit(2)

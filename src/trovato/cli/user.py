@@ -1,0 +1,53 @@
+"""``trovato user create``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import typer
+
+from trovato.cli._runtime import database_url, migrate_with_progress
+from trovato.kernel.services import Kernel
+from trovato.settings import Settings, load_settings
+from trovato.users.accounts import AccountError
+
+app = typer.Typer(help="User accounts.", no_args_is_help=True)
+
+
+@app.command()
+def create(
+    name: str = typer.Option(..., "--name", help="The user name (login)."),
+    mail: str = typer.Option(..., "--mail", help="The e-mail address."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin."
+    ),
+    admin: bool = typer.Option(False, "--admin", help="Make the account an administrator."),
+) -> None:
+    """Create an active account (the first administrator, for instance)."""
+    if not password_stdin:
+        typer.secho("error: pass the password on stdin with --password-stdin", err=True,
+                    fg="red")
+        raise typer.Exit(2)
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings = load_settings()
+    with database_url(settings) as url:
+        migrate_with_progress(url)
+        try:
+            user_id = asyncio.run(_create(settings, url, name, mail, password, admin))
+        except AccountError as exc:
+            typer.secho(f"error: {exc.field}: {exc.message}", err=True, fg="red")
+            raise typer.Exit(1) from None
+    typer.echo(f"Created {'administrator' if admin else 'user'} {name} ({user_id}).")
+
+
+async def _create(
+    settings: Settings, url: str, name: str, mail: str, password: str, admin: bool
+) -> str:
+    kernel = await Kernel.start(settings, url)
+    try:
+        return str(
+            await kernel.accounts.create(name=name, mail=mail, password=password, is_admin=admin)
+        )
+    finally:
+        await kernel.stop()
