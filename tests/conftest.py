@@ -13,14 +13,18 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
+from trovato.app import create_app
 from trovato.db import migrate
 from trovato.db.pool import Database
 from trovato.db.urls import with_database
+from trovato.settings import Settings
 
 RUN_ID = uuid.uuid4().hex[:8]
 _counter = itertools.count()
@@ -113,3 +117,66 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture(params=["postgres", "redis"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Runs a test once per shared-state backend (Redis only when configured)."""
+    if request.param == "redis" and not os.environ.get("TROVATO_TEST_REDIS_URL"):
+        pytest.skip("TROVATO_TEST_REDIS_URL is not set")
+    return str(request.param)
+
+
+def site_settings(db_url: str, backend: str = "postgres", **overrides: object) -> Settings:
+    """Settings for an app under test on its own database (and Redis key prefix)."""
+    values: dict[str, object] = {
+        "database_url": db_url,
+        "redis_url": os.environ.get("TROVATO_TEST_REDIS_URL") if backend == "redis" else None,
+        "redis_prefix": f"trovato-test:{RUN_ID}:{next(_counter)}:",
+        "environment": "test",
+        "password_min_length": 10,
+        "db_pool_max": 5,
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app with its lifespan, behind an in-process HTTP client."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+@pytest.fixture
+async def client(db_url: str, store_backend: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_app(site_settings(db_url, store_backend)) as c:
+        yield c
+
+
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+async def create_account(
+    client: httpx.AsyncClient, name: str, *, admin: bool = False,
+    password: str = ADMIN_PASSWORD,
+) -> str:
+    """Create an account through the kernel of the running app; returns its id."""
+    kernel = client._transport.app.state.kernel  # type: ignore[attr-defined]
+    user_id = await kernel.accounts.create(
+        name=name, mail=f"{name.lower().replace(' ', '.')}@example.com", password=password,
+        is_admin=admin,
+    )
+    return str(user_id)
+
+
+async def api_login(
+    client: httpx.AsyncClient, name: str, password: str = ADMIN_PASSWORD
+) -> str:
+    """Log in through the JSON API; returns the CSRF token (the cookie stays in the client)."""
+    response = await client.post("/api/v1/session", json={"name": name, "pass": password})
+    assert response.status_code == 200, response.text
+    return str(response.json()["csrf_token"])

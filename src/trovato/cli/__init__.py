@@ -7,7 +7,7 @@ import sys
 import typer
 
 from trovato import __version__
-from trovato.cli import db, serve, user
+from trovato.cli import bench, db, serve, user
 from trovato.db.embedded import EmbeddedPostgresError
 from trovato.settings import SettingsError
 
@@ -19,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve.serve)
+app.command("bench")(bench.bench)
 app.add_typer(db.app, name="db")
 app.add_typer(user.app, name="user")
 

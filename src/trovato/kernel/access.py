@@ -10,11 +10,13 @@ from trovato.users.accounts import CurrentUser
 
 
 def require_permission(conn: HTTPConnection, permission: str) -> CurrentUser:
-    """The current user if they hold ``permission``; otherwise 401 (anonymous) or 403."""
+    """The current user if they hold ``permission``; otherwise 403, or 401 for an anonymous
+    API caller (HTML pages answer 403 with a login link instead: 401 would need a
+    WWW-Authenticate challenge a browser cannot meet)."""
     user = request_context(conn).current_user
     if user.can(permission):
         return user
-    if not user.is_authenticated:
+    if not user.is_authenticated and conn.url.path.startswith("/api/"):
         raise ProblemError(401, "You must log in to do this.")
     raise ProblemError(403, f"You need the permission {permission!r} to do this.")
 
@@ -22,5 +24,6 @@ def require_permission(conn: HTTPConnection, permission: str) -> CurrentUser:
 def require_login(conn: HTTPConnection) -> CurrentUser:
     user = request_context(conn).current_user
     if not user.is_authenticated:
-        raise ProblemError(401, "You must log in to do this.")
+        status = 401 if conn.url.path.startswith("/api/") else 403
+        raise ProblemError(status, "You must log in to do this.")
     return user

@@ -28,6 +28,9 @@ class RequestContext:
     user: CurrentUser | None = None
     auth_method: str = "anonymous"  # "session", "token" or "anonymous"
     stage: str = "live"
+    # A health probe must answer even when the database is down, so it skips every stage of
+    # the pipeline that reads the database or the store (session, user, stage).
+    probe: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -23,6 +23,7 @@ from trovato.observability.profiler import Profile, current_profile
 
 log = logging.getLogger("trovato.request")
 
+HEALTH_PATH = "/health"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 # Login with JSON needs no CSRF token (there is no session to ride on yet), but a JSON body
@@ -69,6 +70,7 @@ class RequestIdMiddleware:
             profile=Profile(),
             client_ip=ip,
             secure=secure,
+            probe=scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"),
         )
 
         async def send_with_id(message: Message) -> None:
@@ -238,7 +240,7 @@ class SessionMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or request_context_of(scope).probe:
             await self.app(scope, receive, send)
             return
         ctx = request_context_of(scope)
@@ -291,7 +293,7 @@ class CurrentUserMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or request_context_of(scope).probe:
             await self.app(scope, receive, send)
             return
         ctx = request_context_of(scope)
@@ -334,7 +336,7 @@ class StageMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or request_context_of(scope).probe:
             await self.app(scope, receive, send)
             return
         ctx = request_context_of(scope)

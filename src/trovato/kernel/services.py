@@ -6,6 +6,7 @@ Routes reach it through the request context; nothing here keeps site state betwe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -20,6 +21,12 @@ from trovato.users.sessions import SessionManager
 from trovato.users.tokens import Tokens
 
 log = logging.getLogger("trovato.kernel")
+
+_STORE_TIMEOUT = 5.0
+
+
+class StoreUnavailableError(RuntimeError):
+    """The shared store could not be reached at start."""
 
 
 @dataclass
@@ -49,6 +56,14 @@ class Kernel:
             store = await open_store(
                 db, redis_url=settings.redis_url, prefix=settings.redis_prefix
             )
+            try:
+                await asyncio.wait_for(store.ping(), _STORE_TIMEOUT)
+            except Exception as exc:
+                await store.close()
+                where = "Redis (TROVATO_REDIS_URL)" if settings.uses_redis else "PostgreSQL"
+                raise StoreUnavailableError(
+                    f"the shared store does not answer: {where}: {type(exc).__name__}: {exc}"
+                ) from None
         except Exception:
             await db.close()
             raise

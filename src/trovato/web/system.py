@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
 
 _PROBE_TIMEOUT = 2.0
@@ -24,7 +25,8 @@ async def health(request: Request) -> Response:
             await asyncio.wait_for(probe, _PROBE_TIMEOUT)
             report[name] = "ok"
         except Exception as exc:  # any failure means "not healthy", with its reason
-            report[name] = f"error: {type(exc).__name__}: {exc}"[:300]
+            # The probe is public: name the failure, never the connection details.
+            report[name] = f"error: {type(exc).__name__}"
     healthy = all(v == "ok" for v in report.values())
     return JSONResponse(
         {"status": "ok" if healthy else "error", **report},
@@ -34,6 +36,8 @@ async def health(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    """Prometheus text; scrapers authenticate with an API token of a user who may see reports."""
+    require_permission(request, "access site reports")
     kernel = request_context(request).kernel
     return Response(kernel.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 

@@ -1,0 +1,110 @@
+"""Load generation for the benchmarks: wrk when installed, else a small asyncio client.
+
+Both report requests/s and latency percentiles in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class LoadResult:
+    tool: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+    def row(self) -> str:
+        return f"{self.requests_per_s:10.0f} req/s  p50 {self.p50_ms:7.2f} ms  p99 {self.p99_ms:7.2f} ms"
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
+    if not match:
+        raise ValueError(f"cannot parse wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def run_wrk(url: str, *, seconds: int, connections: int, threads: int = 1) -> LoadResult:
+    out = subprocess.run(
+        ["wrk", "--latency", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = int(bad.group(1)) if bad else 0
+    return LoadResult("wrk", rps, p50, p99, total, errors)
+
+
+async def _client(host: str, port: int, path: str, stop: float, latencies: list[float],
+                  errors: list[int]) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    try:
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            writer.write(request)
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            if not status_line.split()[1].startswith((b"2", b"3")):
+                errors.append(1)
+    finally:
+        writer.close()
+
+
+def run_python(url: str, *, seconds: int, connections: int) -> LoadResult:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    latencies: list[float] = []
+    errors: list[int] = []
+
+    async def main() -> float:
+        stop = time.perf_counter() + seconds
+        started = time.perf_counter()
+        await asyncio.gather(*(
+            _client(parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/", stop,
+                    latencies, errors)
+            for _ in range(connections)
+        ))
+        return time.perf_counter() - started
+
+    elapsed = asyncio.run(main())
+    ordered = sorted(latencies)
+    return LoadResult(
+        "python",
+        len(ordered) / elapsed,
+        statistics.median(ordered) * 1000,
+        ordered[int(len(ordered) * 0.99) - 1] * 1000,
+        len(ordered),
+        len(errors),
+    )
+
+
+def run_load(url: str, *, seconds: int, connections: int) -> LoadResult:
+    if shutil.which("wrk"):
+        return run_wrk(url, seconds=seconds, connections=connections)
+    return run_python(url, seconds=seconds, connections=connections)

@@ -1,0 +1,147 @@
+"""Kernel benchmark: the front page through the full middleware stack vs a bare Starlette page.
+
+Both apps run on granian with the same worker count, in the same run, measured alternately so
+machine noise hits both. Run: ``trovato bench`` or ``python benchmarks/bench_kernel.py``.
+Uses TROVATO_DATABASE_URL if set, else an embedded PostgreSQL in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _load import LoadResult, run_load  # noqa: E402
+
+from trovato.db import migrate  # noqa: E402
+from trovato.db.embedded import EmbeddedPostgres  # noqa: E402
+from trovato.db.urls import with_database  # noqa: E402
+from trovato.kernel.services import Kernel  # noqa: E402
+from trovato.settings import load_settings  # noqa: E402
+
+HERE = Path(__file__).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _granian(target: str, port: int, workers: int, env: dict[str, str],
+             factory: bool) -> subprocess.Popen[bytes]:
+    args = [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(port),
+            "--workers", str(workers), "--no-ws", "--log-level", "warning"]
+    if factory:
+        args.append("--factory")
+    return subprocess.Popen([*args, target], env={**os.environ, **env}, cwd=HERE,
+                            start_new_session=True)
+
+
+def _wait(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+async def _prepare_site(url: str) -> None:
+    kernel = await Kernel.start(load_settings(database_url=url), url)
+    try:
+        if not await kernel.accounts.admin_exists():
+            await kernel.accounts.create(name="bench", mail="bench@example.com",
+                                         password="benchmark password 123", is_admin=True)
+    finally:
+        await kernel.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    tmp: Path | None = None
+    server: EmbeddedPostgres | None = None
+    base_url = os.environ.get("TROVATO_DATABASE_URL")
+    if not base_url:
+        tmp = Path(tempfile.mkdtemp(prefix="trovato-bench-"))
+        tmp.chmod(0o755)
+        server = EmbeddedPostgres(tmp / "data")
+        base_url = server.start()
+    import psycopg
+
+    db_name = f"trovato_bench_{os.getpid()}"
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    url = with_database(base_url, db_name)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        migrate.upgrade(url)
+        asyncio.run(_prepare_site(url))
+        env = {"TROVATO_DATABASE_URL": url, "TROVATO_SLOW_REQUEST_MS": "10000"}
+        bare_port, full_port = _free_port(), _free_port()
+        procs.append(_granian("bare_app:app", bare_port, args.workers, env, factory=False))
+        procs.append(_granian("trovato.app:create_app", full_port, args.workers, env,
+                              factory=True))
+        bare_url = f"http://127.0.0.1:{bare_port}/"
+        full_url = f"http://127.0.0.1:{full_port}/"
+        _wait(bare_url)
+        _wait(full_url)
+        assert "Powered by Trovato" in httpx.get(full_url).text
+        for target in (bare_url, full_url):  # warm up
+            run_load(target, seconds=2, connections=args.connections)
+        results: dict[str, list[LoadResult]] = {"bare": [], "full": []}
+        for _ in range(args.rounds):
+            results["bare"].append(run_load(bare_url, seconds=args.seconds,
+                                            connections=args.connections))
+            results["full"].append(run_load(full_url, seconds=args.seconds,
+                                            connections=args.connections))
+        best = {k: max(v, key=lambda r: r.requests_per_s) for k, v in results.items()}
+        ratio = best["full"].requests_per_s / best["bare"].requests_per_s
+        print(f"load tool: {best['bare'].tool}, {args.connections} connections, "
+              f"{args.workers} granian workers each, best of {args.rounds} x {args.seconds}s")
+        print(f"bare Starlette page   {best['bare'].row()}")
+        print(f"Trovato front page    {best['full'].row()}")
+        print(f"ratio (full / bare)   {ratio:.1%}  (goal: >= 60%)")
+        if any(r.errors for rs in results.values() for r in rs):
+            print("WARNING: some responses were errors")
+        out = HERE / "results"
+        out.mkdir(exist_ok=True)
+        (out / "kernel.json").write_text(json.dumps({
+            "bare": best["bare"].__dict__, "full": best["full"].__dict__, "ratio": ratio,
+            "workers": args.workers, "connections": args.connections,
+        }, indent=2))
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait(15)
+        with psycopg.connect(base_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        if server is not None:
+            server.stop()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

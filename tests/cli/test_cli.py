@@ -1,0 +1,84 @@
+"""The ``trovato`` command line, run as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import trovato
+
+PASSWORD = "correct horse battery staple"
+
+
+def run(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trovato", *args],
+        input=stdin, capture_output=True, text=True, env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"trovato {trovato.__version__}"
+
+
+@pytest.mark.parametrize("args", [(), ("serve",), ("db",), ("db", "migrate"), ("user", "create")])
+def test_help_everywhere(args: tuple[str, ...]) -> None:
+    result = run(*args, "--help")
+    assert result.returncode == 0
+    assert "Usage" in result.stdout
+
+
+def test_bad_setting_is_one_clear_line() -> None:
+    result = run("db", "status", env={"TROVATO_DATABASE_URL": "mysql://nope"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["error: TROVATO_DATABASE_URL: Value error, must start with postgresql://"
+                     " (got 'mysql://nope')"]
+
+
+def test_status_migrate_status_on_an_empty_database(pg_server_url: str) -> None:
+    import psycopg
+
+    from trovato.db.urls import with_database
+
+    name = f"trovato_cli_{os.getpid()}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env = {"TROVATO_DATABASE_URL": with_database(pg_server_url, name)}
+    try:
+        before = run("db", "status", env=env)
+        assert before.returncode == 0
+        assert "pending migration(s)" in before.stdout
+        migrated = run("db", "migrate", env=env)
+        assert migrated.returncode == 0, migrated.stderr
+        assert "applied" in migrated.stderr
+        after = run("db", "status", env=env)
+        assert "up to date" in after.stdout
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_user_create_reads_password_from_stdin(db_url: str) -> None:
+    env = {"TROVATO_DATABASE_URL": db_url}
+    result = run("user", "create", "--admin", "--name", "root", "--mail", "root@example.com",
+                 "--password-stdin", env=env, stdin=PASSWORD + "\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Created administrator root (")
+    duplicate = run("user", "create", "--name", "ROOT", "--mail", "r@example.com",
+                    "--password-stdin", env=env, stdin=PASSWORD + "\n")
+    assert duplicate.returncode == 1
+    assert "name: is already taken" in duplicate.stderr
+    weak = run("user", "create", "--name", "bob", "--mail", "b@example.com",
+               "--password-stdin", env=env, stdin="short\n")
+    assert weak.returncode == 1
+    assert "pass: must be at least" in weak.stderr
+    no_stdin = run("user", "create", "--name", "bob", "--mail", "b@example.com", env=env)
+    assert no_stdin.returncode == 2
