@@ -24,7 +24,8 @@ class LoadResult:
     errors: int
 
     def row(self) -> str:
-        return f"{self.requests_per_s:10.0f} req/s  p50 {self.p50_ms:7.2f} ms  p99 {self.p99_ms:7.2f} ms"
+        return (f"{self.requests_per_s:10.0f} req/s  p50 {self.p50_ms:7.2f} ms"
+                f"  p99 {self.p99_ms:7.2f} ms")
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}

@@ -23,13 +23,13 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _load import LoadResult, run_load  # noqa: E402
+from _load import LoadResult, run_load
 
-from trovato.db import migrate  # noqa: E402
-from trovato.db.embedded import EmbeddedPostgres  # noqa: E402
-from trovato.db.urls import with_database  # noqa: E402
-from trovato.kernel.services import Kernel  # noqa: E402
-from trovato.settings import load_settings  # noqa: E402
+from trovato.db import migrate
+from trovato.db.embedded import EmbeddedPostgres
+from trovato.db.urls import with_database
+from trovato.kernel.services import Kernel
+from trovato.settings import load_settings
 
 HERE = Path(__file__).parent
 

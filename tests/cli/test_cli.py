@@ -13,7 +13,9 @@ import trovato
 PASSWORD = "correct horse battery staple"
 
 
-def run(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "trovato", *args],
         input=stdin, capture_output=True, text=True, env={**os.environ, **(env or {})},

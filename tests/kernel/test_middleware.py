@@ -99,5 +99,7 @@ async def test_malformed_cookie_header_is_harmless(client: httpx.AsyncClient) ->
         "/api/v1/users/me", headers={"Cookie": 'trovato_session="\\x00; =;;; a'}
     )
     assert response.status_code == 200
-    unknown = await client.get("/api/v1/users/me", headers={"Cookie": "trovato_session=" + "a" * 500})
+    unknown = await client.get(
+        "/api/v1/users/me", headers={"Cookie": "trovato_session=" + "a" * 500}
+    )
     assert unknown.json()["authenticated"] is False

@@ -67,7 +67,7 @@ async def list_permissions(request: Request) -> Response:
 
 async def list_roles(request: Request) -> Response:
     require_permission(request, "administer permissions")
-    return JSON({"roles": [r.public() for r in await _roles(request).list()]})
+    return JSON({"roles": [r.public() for r in await _roles(request).all()]})
 
 
 async def create_role(request: Request) -> Response:

@@ -31,7 +31,7 @@ async def create_token(request: Request) -> Response:
 
 async def list_tokens(request: Request) -> Response:
     user = require_permission(request, "use api tokens")
-    tokens = await request_context(request).kernel.tokens.list(user.id)
+    tokens = await request_context(request).kernel.tokens.for_user(user.id)
     return JSON({"tokens": [t.public() for t in tokens]})
 
 

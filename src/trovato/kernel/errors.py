@@ -7,6 +7,7 @@ through :func:`error_response`, so the two formats stay consistent.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -62,7 +63,7 @@ def error_response(
     detail: str | None = None,
     *,
     errors: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     title = _TITLES.get(status) or HTTPStatus(status).phrase
     detail = detail or title

@@ -50,7 +50,7 @@ class Roles:
         self.db = db
         self.permissions = permissions
 
-    async def list(self) -> list[Role]:
+    async def all(self) -> list[Role]:
         rows = await self.db.fetch(
             "SELECT r.id, r.name, r.weight, r.is_builtin,"
             " ARRAY(SELECT permission FROM role_permission p WHERE p.role_id = r.id"
@@ -59,7 +59,7 @@ class Roles:
         return [Role(**{**row, "permissions": tuple(row["permissions"])}) for row in rows]
 
     async def get(self, role_id: uuid.UUID) -> Role | None:
-        return next((r for r in await self.list() if r.id == role_id), None)
+        return next((r for r in await self.all() if r.id == role_id), None)
 
     async def create(self, name: str, *, actor: uuid.UUID) -> Role:
         name = name.strip()

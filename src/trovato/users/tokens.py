@@ -70,7 +70,7 @@ class Tokens:
         assert created is not None
         return TokenInfo(token_id, label, secret[:8], created["created"], None), secret
 
-    async def list(self, user_id: uuid.UUID) -> list[TokenInfo]:
+    async def for_user(self, user_id: uuid.UUID) -> list[TokenInfo]:
         rows = await self.db.fetch(
             "SELECT id, label, prefix, created, last_used FROM api_token"
             " WHERE user_id = %s ORDER BY created",
