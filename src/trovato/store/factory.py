@@ -1,0 +1,27 @@
+"""Choose and build the shared store: Redis when a URL is configured, else PostgreSQL."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from trovato.db.pool import Database
+from trovato.store.base import SharedStore
+from trovato.store.postgres import PostgresSharedStore
+from trovato.store.redis import RedisSharedStore
+
+
+async def open_store(
+    database: Database, *, redis_url: str | None, prefix: str = "trovato:"
+) -> SharedStore:
+    """The shared store for this process.
+
+    With ``redis_url`` every component uses one Redis client (connected lazily; call
+    :meth:`SharedStore.ping` to check it answers) and keys under ``prefix``. Without it the
+    components use ``database``, which stays the caller's to close; ``prefix`` then namespaces
+    the pub/sub channels.
+    """
+    if redis_url:
+        # Keepalives let the long-lived pub/sub connection notice a peer that vanished.
+        client = Redis.from_url(redis_url, socket_keepalive=True)
+        return RedisSharedStore.build(client, prefix)
+    return PostgresSharedStore.build(database, prefix)

@@ -1,0 +1,30 @@
+"""Sessions in Redis: one string key per session, expired by Redis itself."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import orjson
+from redis.asyncio import Redis
+
+from trovato.store.base import SessionStore, milliseconds
+
+
+class RedisSessionStore(SessionStore):
+    def __init__(self, client: Redis, prefix: str = "trovato:") -> None:
+        self.client = client
+        self.prefix = prefix + "s:"
+
+    async def get(self, sid: str) -> dict[str, Any] | None:
+        raw = await self.client.get(self.prefix + sid)
+        return None if raw is None else cast(dict[str, Any], orjson.loads(raw))
+
+    async def set(self, sid: str, data: dict[str, Any], ttl: float) -> None:
+        await self.client.set(self.prefix + sid, orjson.dumps(data), px=milliseconds(ttl))
+
+    async def delete(self, sid: str) -> None:
+        await self.client.delete(self.prefix + sid)
+
+    async def touch(self, sid: str, ttl: float) -> None:
+        # PEXPIRE on a missing (or already expired) key does nothing, so nothing is revived.
+        await self.client.pexpire(self.prefix + sid, milliseconds(ttl))
