@@ -1,7 +1,7 @@
 """Composition root: builds the ASGI application from the settings.
 
-``create_app()`` is the factory granian and uvicorn call in every worker. The middleware order
-is the request pipeline (outermost first); routes are thin and call the kernel's services.
+``create_app()`` is the factory granian and uvicorn call in every worker. Its one middleware
+is the request pipeline (``trovato.kernel.pipeline``); routes are thin and call the services.
 """
 
 from __future__ import annotations
@@ -12,35 +12,25 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
 
 from trovato.api import roles as api_roles
 from trovato.api import session as api_session
 from trovato.api import tokens as api_tokens
 from trovato.db import migrate
 from trovato.db.embedded import EmbeddedPostgres
-from trovato.kernel import middleware as mw
 from trovato.kernel.errors import http_exception_handler, server_error_handler
+from trovato.kernel.pipeline import KernelPipeline
 from trovato.kernel.services import Kernel
 from trovato.observability import logging as json_logging
 from trovato.settings import Settings, SettingsError, load_settings
 from trovato.web import install, site, system, user
 
-PIPELINE = [
-    Middleware(mw.RequestIdMiddleware),
-    Middleware(mw.ProfilerMiddleware),
-    Middleware(mw.SecurityHeadersMiddleware),
-    Middleware(mw.BodyLimitMiddleware),
-    Middleware(mw.SessionMiddleware),
-    Middleware(mw.CurrentUserMiddleware),
-    Middleware(mw.StageMiddleware),
-    Middleware(mw.RateLimitMiddleware),
-    Middleware(mw.CSRFMiddleware),
-]
-
 
 def routes() -> list[BaseRoute]:
     return [
+        Mount("/assets", StaticFiles(packages=[("trovato.render", "static")]), name="assets"),
         *system.routes,
         *site.routes,
         *install.routes,
@@ -83,7 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     return Starlette(
         routes=routes(),
-        middleware=PIPELINE,
+        middleware=[Middleware(KernelPipeline)],
         exception_handlers={HTTPException: http_exception_handler, 500: server_error_handler},
         lifespan=lifespan,
     )

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     )
     password_min_length: int = Field(default=10, ge=8, le=128)
 
+    page_cache_seconds: float = Field(
+        default=60.0, ge=0, description="Anonymous full-page cache lifetime; 0 disables it."
+    )
     permission_cache_seconds: float = Field(default=30.0, ge=0)
 
     @field_validator("database_url", "redis_url", mode="before")

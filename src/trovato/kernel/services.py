@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from trovato.db.pool import Database
+from trovato.kernel.page_cache import PageCache
 from trovato.observability.metrics import Metrics
 from trovato.render.templates import Templates
 from trovato.settings import Settings
@@ -41,6 +42,7 @@ class Kernel:
     accounts: Accounts
     tokens: Tokens
     sessions: SessionManager
+    page_cache: PageCache
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -81,6 +83,8 @@ class Kernel:
             login_account_limit=settings.login_account_limit,
             lockout_seconds=settings.lockout_seconds,
         )
+        page_cache = PageCache(store, ttl=settings.page_cache_seconds)
+        await page_cache.start()
         log.info("kernel started", extra={"data": {"store": store.backend}})
         return cls(
             settings=settings,
@@ -93,6 +97,7 @@ class Kernel:
             accounts=accounts,
             tokens=Tokens(db),
             sessions=SessionManager(store.sessions, ttl=settings.session_ttl_seconds),
+            page_cache=page_cache,
         )
 
     async def stop(self) -> None:

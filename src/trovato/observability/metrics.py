@@ -11,6 +11,7 @@ class Metrics:
     """The kernel's metrics, on a registry of their own (so tests can build several apps)."""
 
     def __init__(self) -> None:
+        self._latency_children: dict[tuple[str, str, int], Histogram] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self.request_latency = Histogram(
             "trovato_http_request_duration_seconds",
@@ -44,6 +45,18 @@ class Metrics:
             ["tier", "result"],
             registry=self.registry,
         )
+
+    def observe_request(
+        self, method: str, route: str, status: int, seconds: float, db_seconds: float
+    ) -> None:
+        key = (method, route, status)
+        child = self._latency_children.get(key)
+        if child is None:  # label lookup hashes and locks; resolve each combination once
+            child = self._latency_children[key] = self.request_latency.labels(
+                method, route, str(status)
+            )
+        child.observe(seconds)
+        self.db_time.observe(db_seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

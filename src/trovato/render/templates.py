@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
 from trovato.observability.profiler import record_render
 
@@ -25,10 +25,16 @@ class Templates:
             lstrip_blocks=True,
         )
         self.env.globals["site_name"] = site_name
+        # Jinja's own cache still checks freshness and locks; templates never change while a
+        # process runs, so keep the compiled objects in a plain dict.
+        self._compiled: dict[str, Template] = {}
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         started = time.perf_counter()
         try:
-            return self.env.get_template(name).render(context)
+            template = self._compiled.get(name)
+            if template is None:
+                template = self._compiled[name] = self.env.get_template(name)
+            return template.render(context)
         finally:
             record_render(time.perf_counter() - started)

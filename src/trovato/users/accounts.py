@@ -128,10 +128,14 @@ class Accounts:
         self.login_account_limit = login_account_limit
         self.lockout_seconds = lockout_seconds
         self._admin_seen = False
+        self._anonymous: CurrentUser | None = None
 
     async def anonymous(self) -> CurrentUser:
         perms = await self.permissions.permissions_for([ANONYMOUS_ROLE])
-        return CurrentUser(id=NIL, name="Anonymous", permissions=perms)
+        if self._anonymous is None or self._anonymous.permissions != perms:
+            # Immutable, so one object serves every anonymous request until access changes.
+            self._anonymous = CurrentUser(id=NIL, name="Anonymous", permissions=perms)
+        return self._anonymous
 
     async def load(self, user_id: uuid.UUID) -> CurrentUser | None:
         """An active user with roles and permissions, or None (unknown or blocked)."""

@@ -16,7 +16,9 @@ async def front(request: Request) -> Response:
     require_permission(request, "access content")
     if not await kernel.accounts.admin_exists():
         return RedirectResponse("/install", status_code=303)
-    return render_page(request, "front.html", {"title": ""})
+    response = render_page(request, "front.html", {"title": ""})
+    response.headers["x-trovato-cache-tags"] = "config"
+    return response
 
 
 routes = [Route("/", front, methods=["GET"])]
