@@ -205,8 +205,20 @@ class PubSub(ABC):
         their exceptions are logged and never stop the listener.
         """
 
-    @abstractmethod
-    async def close(self) -> None: ...
+    # Both backends keep one listener task and, per channel, the futures that subscribe()
+    # waits on until the server confirms the subscription.
+    _task: asyncio.Task[None] | None
+    _waiters: dict[str, asyncio.Future[None]]
+
+    async def close(self) -> None:
+        """Stop the listener; pending subscribe() calls are cancelled."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        for waiter in self._waiters.values():
+            waiter.cancel()
+        self._waiters.clear()
 
     @staticmethod
     async def _deliver(channel: str, handlers: Sequence[Handler], message: dict[str, Any]) -> None:

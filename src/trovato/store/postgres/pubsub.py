@@ -81,15 +81,6 @@ class PostgresPubSub(PubSub):
             await self.database.execute("SELECT pg_notify(%s, '')", (self._wake,))
         await asyncio.shield(waiter)
 
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        for waiter in self._waiters.values():
-            waiter.cancel()
-        self._waiters.clear()
-
     async def _listen(self) -> None:
         backoff = 0.1
         while True:

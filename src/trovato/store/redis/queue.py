@@ -22,12 +22,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# KEYS: ready, scheduled, jobs, attempts. ARGV: id, payload, delay in ms (0 = none).
-_PUSH = (
-    _NOW
-    + """
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[4], ARGV[1], 0)
+# Put job ARGV[1] on the ready list, or on the scheduled set when ARGV[3] (ms) is a delay.
+_ENQUEUE = """
 local delay = tonumber(ARGV[3])
 if delay > 0 then
   redis.call('ZADD', KEYS[2], now + delay, ARGV[1])
@@ -36,6 +32,15 @@ else
 end
 return 1
 """
+
+# KEYS: ready, scheduled, jobs, attempts. ARGV: id, payload, delay in ms (0 = none).
+_PUSH = (
+    _NOW
+    + """
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[1], 0)
+"""
+    + _ENQUEUE
 )
 
 # KEYS: ready, scheduled, inflight, jobs, attempts. ARGV: lease in ms.
@@ -73,14 +78,8 @@ _RELEASE = (
     + """
 if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then return 0 end
 if redis.call('ZREM', KEYS[3], ARGV[1]) == 0 then return 0 end
-local delay = tonumber(ARGV[3])
-if delay > 0 then
-  redis.call('ZADD', KEYS[2], now + delay, ARGV[1])
-else
-  redis.call('RPUSH', KEYS[1], ARGV[1])
-end
-return 1
 """
+    + _ENQUEUE
 )
 
 
