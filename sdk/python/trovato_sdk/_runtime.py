@@ -1,0 +1,250 @@
+"""The SDK's engine room: the tap/function registry, argument binding and result encoding.
+
+It is pure Python with no sandbox imports, so the guest glue (``_guest``) and the in-process
+test harness (``testing``) run exactly the same code path.
+
+Wire format (the kernel side lives in ``trovato.plugins``):
+
+* ``invoke-tap(tap, payload)``: ``payload`` is a JSON object of named arguments plus an optional
+  ``"_ctx"`` object (``user``) and ``"_alter"`` (the name of the argument an alter tap edits).
+  The result is the JSON-encoded return value; for alter taps it is ``{"patch": <RFC 7396
+  merge patch of that argument>}``, so plugins send changes, never a whole replaced tree.
+* ``call-function(name, payload)``: ``{"request": {...}}`` for menu callbacks, ``{"payload":
+  <value>, "caller": "<plugin>"}`` for ``invoke-plugin``.
+* errors: ``err`` carries JSON ``{"kind": "refused"|"exception"|"host", "message": ...}``.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import inspect
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from trovato_sdk.context import Backend, Context, HostError
+from trovato_sdk.types import Item, Request
+
+CONTRACT = "1.0.0"
+F = TypeVar("F", bound=Callable[..., Any])
+
+_taps: dict[str, Callable[..., Any]] = {}
+_functions: dict[str, Callable[..., Any]] = {}
+_entry_module: str = "plugin"
+
+
+class Refused(Exception):
+    """Raise from a tap or function to report a failure the kernel shows to the user
+    (a validation message, a refusal) instead of a crash."""
+
+
+class BindError(TypeError):
+    """A tap or function asks for an argument the kernel does not send."""
+
+
+def tap(fn: F | str | None = None, *, name: str | None = None) -> Any:
+    """Register a tap implementation. ``@tap`` uses the function name; ``@tap("item_view")``
+    or ``@tap(name="item_view")`` names the tap explicitly."""
+    if callable(fn):
+        _taps[name or fn.__name__] = fn
+        return fn
+    explicit = fn if isinstance(fn, str) else name
+
+    def register(func: F) -> F:
+        _taps[explicit or func.__name__] = func
+        return func
+
+    return register
+
+
+def function(fn: F | str | None = None, *, name: str | None = None) -> Any:
+    """Export a function for menu callbacks and ``ctx.invoke`` from other plugins.
+
+    Public top-level functions of ``plugin.py`` are exported without it; use it for
+    functions in sibling modules or to export under another name."""
+    if callable(fn):
+        _functions[name or fn.__name__] = fn
+        return fn
+    explicit = fn if isinstance(fn, str) else name
+
+    def register(func: F) -> F:
+        _functions[explicit or func.__name__] = func
+        return func
+
+    return register
+
+
+def set_entry_module(module_name: str) -> None:
+    """Name the plugin's entry module, whose public functions are exported automatically."""
+    global _entry_module
+    _entry_module = module_name
+
+
+def reset() -> None:
+    """Forget every registration (for tests that load several plugins in one process)."""
+    _taps.clear()
+    _functions.clear()
+
+
+def taps() -> dict[str, Callable[..., Any]]:
+    return dict(_taps)
+
+
+def functions() -> dict[str, Callable[..., Any]]:
+    """Explicit exports plus the public functions defined in the entry module."""
+    found: dict[str, Callable[..., Any]] = {}
+    module = sys.modules.get(_entry_module)
+    tap_functions = set(map(id, _taps.values()))
+    if module is not None:
+        for attr, value in vars(module).items():
+            if (inspect.isfunction(value) and not attr.startswith("_")
+                    and value.__module__ == module.__name__
+                    and id(value) not in tap_functions):
+                found[attr] = value
+    found.update(_functions)
+    return found
+
+
+def describe(sdk_version: str) -> str:
+    return json.dumps({
+        "contract": CONTRACT,
+        "sdk": sdk_version,
+        "taps": sorted(_taps),
+        "functions": sorted(functions()),
+    })
+
+
+def encode(value: Any) -> Any:
+    """Turn a return value into JSON-ready data (render elements, declarations, wrappers)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, enum.Enum):
+        return encode(value.value)
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return encode(to_json())
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    raise TypeError(f"a plugin cannot return a {type(value).__name__}")
+
+
+def merge_patch(before: Any, after: Any) -> Any:
+    """The RFC 7396 merge patch that turns ``before`` into ``after``."""
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return after
+    patch: dict[str, Any] = {}
+    for key in before.keys() - after.keys():
+        patch[key] = None
+    for key, value in after.items():
+        if key not in before:
+            patch[key] = value
+        elif before[key] != value:
+            if isinstance(value, dict) and isinstance(before[key], dict):
+                patch[key] = merge_patch(before[key], value)
+            else:
+                patch[key] = value
+    return patch
+
+
+def _wrap(key: str, value: Any) -> Any:
+    if key == "item" and isinstance(value, dict):
+        return Item(value)
+    if key == "items" and isinstance(value, list):
+        return [Item(v) if isinstance(v, dict) else v for v in value]
+    if key == "request" and isinstance(value, dict):
+        return Request(value)
+    return value
+
+
+def _bind(fn: Callable[..., Any], args: dict[str, Any], ctx: Context,
+          primary: str | None) -> list[Any]:
+    """Positional arguments for ``fn`` by parameter name; ``ctx`` is the context.
+
+    A parameter whose name the kernel did not send takes the ``primary`` value (the request of
+    a menu callback, the payload of an invoke), so callbacks may name it as they like."""
+    values: list[Any] = []
+    primary_used = False
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if param.name == "ctx":
+            values.append(ctx)
+        elif param.name in args:
+            values.append(_wrap(param.name, args[param.name]))
+            primary_used = primary_used or param.name == primary
+        elif primary is not None and not primary_used and primary in args:
+            values.append(_wrap(primary, args[primary]))
+            primary_used = True
+        elif param.default is not param.empty:
+            values.append(param.default)
+        else:
+            raise BindError(
+                f"{fn.__name__}() asks for {param.name!r}; available: "
+                f"{', '.join(sorted([*args, 'ctx']))}"
+            )
+    return values
+
+
+def error_json(kind: str, message: str) -> str:
+    return json.dumps({"kind": kind, "message": message})
+
+
+def _run(fn: Callable[..., Any], args: dict[str, Any], ctx: Context,
+         primary: str | None, alter: str | None) -> str:
+    """Call ``fn`` and encode its result; raises ``Failure`` with an error JSON string."""
+    try:
+        before = copy.deepcopy(args.get(alter)) if alter else None
+        result = fn(*_bind(fn, args, ctx, primary))
+        if alter:
+            subject = args.get(alter)
+            if result is not None:
+                subject = encode(result)
+            return json.dumps({"patch": merge_patch(before, encode(subject))})
+        return json.dumps(encode(result))
+    except Refused as exc:
+        raise Failure(error_json("refused", str(exc))) from None
+    except HostError as exc:
+        raise Failure(error_json("host", str(exc))) from None
+    except RecursionError as exc:
+        # Deep recursion is a plugin bug, but Python catches it before the wasm stack runs out.
+        raise Failure(error_json("exception", f"RecursionError: {exc}")) from None
+    except MemoryError:
+        raise Failure(error_json("exception", "MemoryError")) from None
+    except Exception as exc:
+        raise Failure(error_json("exception", f"{type(exc).__name__}: {exc}")) from None
+
+
+class Failure(Exception):
+    """Carries the error JSON the glue returns as the WIT ``err`` arm."""
+
+
+def run_tap(name: str, payload: str, backend: Backend, plugin: str = "") -> str:
+    fn = _taps.get(name)
+    if fn is None:
+        raise Failure(error_json("exception", f"this plugin does not implement tap {name!r}"))
+    args = json.loads(payload) if payload else {}
+    if not isinstance(args, dict):
+        raise Failure(error_json("exception", "tap payload must be a JSON object"))
+    meta = args.pop("_ctx", None) or {}
+    alter = args.pop("_alter", None)
+    ctx = Context(backend, plugin=plugin or meta.get("plugin", ""), tap=name,
+                  user=meta.get("user"))
+    return _run(fn, args, ctx, None, alter)
+
+
+def run_function(name: str, payload: str, backend: Backend, plugin: str = "") -> str:
+    fn = functions().get(name)
+    if fn is None:
+        raise Failure(error_json("exception", f"this plugin has no function {name!r}"))
+    envelope = json.loads(payload) if payload else {}
+    if not isinstance(envelope, dict):
+        envelope = {"payload": envelope}
+    meta = envelope.pop("_ctx", None) or {}
+    primary = "request" if "request" in envelope else "payload"
+    ctx = Context(backend, plugin=plugin or meta.get("plugin", ""), tap=name,
+                  user=meta.get("user"))
+    return _run(fn, envelope, ctx, primary, None)

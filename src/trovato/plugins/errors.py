@@ -1,0 +1,68 @@
+"""Errors of the plugin system.
+
+A :class:`PluginError` always names the plugin, the tap (or function) and a short machine
+``reason`` that is also the ``reason`` label of the ``trovato_plugin_traps_total`` metric.
+"""
+
+from __future__ import annotations
+
+
+class PluginError(Exception):
+    """A plugin call failed; the instance that failed has been discarded (unless refused)."""
+
+    reason = "error"
+
+    def __init__(self, plugin: str, tap: str, message: str, *, reason: str | None = None
+                 ) -> None:
+        self.plugin = plugin
+        self.tap = tap
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+        super().__init__(f"plugin {plugin!r}, {tap}: {self.reason}: {message}")
+
+
+class PluginTrap(PluginError):
+    """The guest trapped: ``unreachable``/abort, stack overflow, a stubbed WASI call …"""
+
+    reason = "trap"
+
+
+class PluginTimeout(PluginError):
+    """The call ran out of fuel (``reason='fuel'``) or wall-clock time (``'timeout'``)."""
+
+    reason = "timeout"
+
+
+class PluginMemoryError(PluginError):
+    """The guest hit its memory cap."""
+
+    reason = "memory"
+
+
+class PluginOutputError(PluginError):
+    """The result was too large (``'output'``) or not JSON (``'invalid_json'``)."""
+
+    reason = "output"
+
+
+class PluginSchemaError(PluginError):
+    """The result is JSON but does not match the tap catalogue's schema."""
+
+    reason = "schema"
+
+
+class PluginRefused(PluginError):
+    """The plugin reported a failure on purpose (a validation message, a refusal).
+
+    This is not a malfunction: the instance stays usable and ``message`` is for the user."""
+
+    reason = "refused"
+
+
+class PluginLoadError(Exception):
+    """A plugin cannot be loaded: bad info file, incompatible contract, broken artifact."""
+
+
+class DependencyError(PluginLoadError):
+    """Missing or cyclic plugin dependencies."""

@@ -1,0 +1,298 @@
+"""The host side of the ``trovato:plugin/host`` interface, bound to one request.
+
+Each method implements one WIT import for the calling ``plugin`` (the runtime passes the plugin
+and the tap in flight). Values cross as JSON strings; ``result`` imports return
+``Variant("ok"|"err", …)``. Host functions never raise for a plugin's mistakes — a bad table
+name or a missing plugin comes back as ``err`` so the plugin can handle it — and every key a
+plugin touches is namespaced by its name: variables ``plugin.<name>.<var>``, cache keys and tags
+``plugin:<name>:``, queues ``plugin.<name>.<queue>``.
+
+Wasm calls host functions synchronously from the worker thread that runs the guest; anything
+async (database, shared store) is handed to the request's event loop and waited for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from psycopg.types.json import Jsonb
+from wasmtime.component import Variant
+
+from trovato.content import reads
+from trovato.db.pool import Database
+from trovato.plugins.errors import PluginError
+from trovato.plugins.tables import PluginTables, TableError
+from trovato.store.base import Cache, Queue
+
+if TYPE_CHECKING:
+    from trovato.plugins.runtime import PluginSession
+    from trovato.users.accounts import CurrentUser
+
+log = logging.getLogger("trovato.plugins")
+T = TypeVar("T")
+
+NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+MAX_VALUE_BYTES = 1024 * 1024  # a single variable, cache entry or job payload
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+              "error": logging.ERROR}
+MAX_LOG_CHARS = 4000
+NONCE_KEY = "trovato.nonce"  # trovato_sdk.context.NONCE_KEY
+
+
+@dataclass(frozen=True, slots=True)
+class PluginUser:
+    """The current user as plugins see it."""
+
+    id: str
+    name: str = ""
+    roles: tuple[str, ...] = ()
+    authenticated: bool = False
+    is_admin: bool = False
+    permissions: frozenset[str] = frozenset()
+
+    def can(self, permission: str) -> bool:
+        return self.is_admin or permission in self.permissions
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "roles": list(self.roles),
+                "authenticated": self.authenticated}
+
+    @classmethod
+    def anonymous(cls, permissions: frozenset[str] = frozenset()) -> PluginUser:
+        return cls(id="00000000-0000-0000-0000-000000000000", permissions=permissions)
+
+    @classmethod
+    def from_current_user(cls, user: CurrentUser) -> PluginUser:
+        return cls(id=str(user.id), name=user.name, roles=tuple(sorted(map(str, user.roles))),
+                   authenticated=user.is_authenticated, is_admin=user.is_admin,
+                   permissions=frozenset(user.permissions))
+
+
+@dataclass(slots=True)
+class HostServices:
+    """The process-wide services the host functions use."""
+
+    db: Database
+    cache: Cache
+    queue: Queue
+    tables: PluginTables
+    io_timeout: float = 10.0
+
+
+def variable_name(plugin: str, name: str) -> str:
+    return f"plugin.{plugin}.{name}"
+
+
+def _ok(value: str | None) -> Variant:
+    return Variant("ok", value)
+
+
+def _err(message: str) -> Variant:
+    return Variant("err", message)
+
+
+def _json_value(raw: str) -> Any:
+    """Decode a plugin-supplied JSON value, refusing oversized input."""
+    if len(raw) > MAX_VALUE_BYTES:
+        raise ValueError(f"value of {len(raw):,} bytes exceeds {MAX_VALUE_BYTES:,}")
+    return json.loads(raw)
+
+
+@dataclass
+class RequestHost:
+    """Host functions for one request (one :class:`PluginSession`)."""
+
+    services: HostServices
+    user: PluginUser
+    request_id: str = ""
+    stage: str = reads.LIVE_STAGE
+    context: dict[str, str] = field(default_factory=dict)
+    session: PluginSession | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def __post_init__(self) -> None:
+        # The sandbox has no entropy: the SDK derives ids (ctx.new_id) from this nonce.
+        self.context.setdefault(NONCE_KEY, json.dumps(secrets.token_hex(16)))
+
+    def bind(self, session: PluginSession) -> None:
+        self.session = session
+
+    def attach_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def _await(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the request's loop from the guest's worker thread."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            coro.close()
+            raise RuntimeError("plugin host I/O needs the request's running event loop")
+        if getattr(loop, "_thread_id", None) == threading.get_ident():
+            coro.close()
+            raise RuntimeError("plugin calls must run off the event loop thread")
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(self.services.io_timeout)
+
+    def _extra(self, plugin: str, tap: str) -> dict[str, Any]:
+        return {"data": {"plugin": plugin, "tap": tap, "request_id": self.request_id}}
+
+    # -- log, time, user ----------------------------------------------------------------
+
+    def log(self, plugin: str, tap: str, level: str, message: str) -> None:
+        log.log(LOG_LEVELS.get(level, logging.INFO), "[%s] %s", plugin,
+                message[:MAX_LOG_CHARS], extra=self._extra(plugin, tap))
+
+    def now(self, plugin: str, tap: str) -> str:
+        return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    def current_user(self, plugin: str, tap: str) -> str:
+        return json.dumps(self.user.public())
+
+    def user_can(self, plugin: str, tap: str, permission: str) -> bool:
+        return self.user.can(permission)
+
+    # -- variables ----------------------------------------------------------------------
+
+    def variable_get(self, plugin: str, tap: str, name: str) -> str | None:
+        if not NAME.match(name):
+            return None
+        value = self._await(self.services.db.fetchval(
+            "SELECT value FROM variable WHERE name = %s", (variable_name(plugin, name),)))
+        return None if value is None else json.dumps(value)
+
+    def variable_set(self, plugin: str, tap: str, name: str, value: str) -> str | None:
+        # wasmtime-py lowers ``result<_, string>`` untagged: None is ok, a str is the error.
+        if not NAME.match(name):
+            return f"invalid variable name {name!r}"
+        try:
+            decoded = _json_value(value)
+        except ValueError as exc:
+            return f"variable {name!r}: {exc}"
+        self._await(self.services.db.execute(
+            "INSERT INTO variable (name, value) VALUES (%s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            (variable_name(plugin, name), Jsonb(decoded))))
+        return None
+
+    # -- request context ----------------------------------------------------------------
+
+    def request_context_get(self, plugin: str, tap: str, key: str) -> str | None:
+        return self.context.get(key)
+
+    def request_context_set(self, plugin: str, tap: str, key: str, value: str) -> None:
+        try:
+            _json_value(value)
+        except ValueError:
+            log.warning("[%s] request-context-set %r: not JSON; ignored", plugin, key,
+                        extra=self._extra(plugin, tap))
+            return
+        self.context[key] = value
+
+    # -- content ------------------------------------------------------------------------
+
+    def item_load(self, plugin: str, tap: str, item_id: str) -> Variant:
+        item = self._await(reads.load_item(
+            self.services.db, item_id, stage=self.stage,
+            can_view_unpublished=self.user.can(reads.VIEW_UNPUBLISHED)))
+        return _ok(None if item is None else json.dumps(item))
+
+    def item_query(self, plugin: str, tap: str, query: str) -> Variant:
+        try:
+            spec = _json_value(query)
+            if not isinstance(spec, dict):
+                raise ValueError("an item query is a JSON object")
+            unknown = set(spec) - {"type", "status", "sort", "limit"}
+            if unknown:
+                raise ValueError(f"unknown query key(s): {', '.join(sorted(unknown))}")
+            items = self._await(reads.query_items(
+                self.services.db, stage=self.stage,
+                can_view_unpublished=self.user.can(reads.VIEW_UNPUBLISHED),
+                type=spec.get("type"), status=spec.get("status"),
+                sort=spec.get("sort", "-created"), limit=spec.get("limit", 10)))
+        except ValueError as exc:  # includes reads.QueryError and JSON errors
+            return _err(str(exc))
+        return _ok(json.dumps(items))
+
+    # -- plugin tables --------------------------------------------------------------------
+
+    def db(self, plugin: str, tap: str, request: str) -> Variant:
+        try:
+            result = self._await(self.services.tables.execute(plugin, _json_value(request)))
+        except (TableError, ValueError) as exc:
+            return _err(str(exc))
+        return _ok(json.dumps(result))
+
+    # -- cache and queue -------------------------------------------------------------------
+
+    @staticmethod
+    def _cache_key(plugin: str, key: str) -> str:
+        return f"plugin:{plugin}:{key}"
+
+    def cache_get(self, plugin: str, tap: str, key: str) -> str | None:
+        try:
+            value = self._await(self.services.cache.get(self._cache_key(plugin, key)))
+        except Exception:
+            # The cache is an optimisation: an outage must look like a miss, not a crash.
+            log.warning("[%s] cache-get failed", plugin, exc_info=True,
+                        extra=self._extra(plugin, tap))
+            return None
+        return None if value is None else json.dumps(value)
+
+    def cache_set(self, plugin: str, tap: str, key: str, value: str, ttl: int,
+                  tags: list[str]) -> None:
+        try:
+            decoded = _json_value(value)
+            self._await(self.services.cache.set(
+                self._cache_key(plugin, key), decoded, ttl=ttl or None,
+                tags=[self._cache_key(plugin, t) for t in tags]))
+        except Exception:
+            log.warning("[%s] cache-set %r failed", plugin, key, exc_info=True,
+                        extra=self._extra(plugin, tap))
+
+    def cache_invalidate_tag(self, plugin: str, tap: str, tag: str) -> None:
+        try:
+            self._await(self.services.cache.invalidate_tags([self._cache_key(plugin, tag)]))
+        except Exception:
+            log.warning("[%s] cache-invalidate-tag %r failed", plugin, tag, exc_info=True,
+                        extra=self._extra(plugin, tap))
+
+    def queue_push(self, plugin: str, tap: str, queue: str, payload: str) -> Variant:
+        if not NAME.match(queue):
+            return _err(f"invalid queue name {queue!r}")
+        try:
+            decoded = _json_value(payload)
+        except ValueError as exc:
+            return _err(f"queue payload: {exc}")
+        job_id = self._await(self.services.queue.push(f"plugin.{plugin}.{queue}", decoded))
+        return _ok(str(job_id))
+
+    # -- plugin to plugin -----------------------------------------------------------------
+
+    def invoke_plugin(self, plugin: str, tap: str, target: str, function: str,
+                      payload: str) -> Variant:
+        session = self.session
+        if session is None:
+            return _err("no plugin session")
+        loaded = session.plugins.get(target)
+        if loaded is None:
+            return _err(f"plugin {target!r} is not enabled")
+        if function not in loaded.functions:
+            return _err(f"plugin {target!r} has no function {function!r}")
+        try:
+            envelope = {"payload": _json_value(payload), "caller": plugin,
+                        "_ctx": {"user": self.user.public(), "plugin": target}}
+            result = session.call_sync(target, "call-function", function, json.dumps(envelope))
+        except ValueError as exc:
+            return _err(f"payload: {exc}")
+        except PluginError as exc:
+            log.warning("[%s] invoke of %s.%s failed: %s", plugin, target, function, exc,
+                        extra=self._extra(plugin, tap))
+            return _err(f"{target}.{function}: {exc.reason}: {exc.message}")
+        return _ok(json.dumps(result))

@@ -1,0 +1,498 @@
+"""Plugin discovery, info-file validation, dependency order, and install/enable state.
+
+* :func:`parse_info` validates ``plugin.toml`` (DESIGN §6.2); every error names the file and
+  the key. Unknown tap names under ``[taps.x]`` are errors, as are unknown sections and keys.
+* :func:`discover` finds plugin folders in the configured directories.
+* :func:`resolve_order` sorts plugins so dependencies come first, with clear errors for
+  missing dependencies and cycles (naming the cycle).
+* :class:`PluginManager` keeps the state in the ``system`` table (no row: not installed;
+  ``status`` 0: installed and disabled; 1: enabled), builds and loads components, creates and
+  drops plugin tables, registers permissions from the ``perm`` tap, and opens per-request
+  sessions with a :class:`~trovato.plugins.dispatch.Dispatcher` in the right order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import re
+import tomllib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from psycopg.types.json import Jsonb
+
+from trovato.db.pool import Database
+from trovato.plugins import tables as plugin_tables
+from trovato.plugins.build import build_plugin
+from trovato.plugins.catalogue import CATALOGUE
+from trovato.plugins.dispatch import Dispatcher, Implementation, TapOutcome, dispatch_order
+from trovato.plugins.errors import DependencyError, PluginLoadError
+from trovato.plugins.host import HostServices, PluginUser, RequestHost
+from trovato.plugins.runtime import Limits, LoadedPlugin, PluginRuntime, PluginSession
+from trovato.plugins.tables import PluginTables, TableError, TableSpec
+
+if TYPE_CHECKING:
+    from trovato.observability.metrics import Metrics
+    from trovato.store.base import SharedStore
+    from trovato.users.permissions import PermissionRegistry
+
+log = logging.getLogger("trovato.plugins")
+
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+                    r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+MAX_NAME = 40  # leaves room for p_<plugin>_<table> within PostgreSQL's 63 characters
+CHANNEL = "plugins"
+DISABLED, ENABLED = 0, 1
+_SECTIONS = {"plugin", "taps", "tables", "capabilities", "limits"}
+_PLUGIN_KEYS = {"name", "version", "description", "dependencies", "weight"}
+
+
+class InfoError(PluginLoadError):
+    """``plugin.toml`` is invalid; the message starts with ``<file>: <key>:``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PluginInfo:
+    name: str
+    version: str
+    description: str
+    dependencies: tuple[str, ...]
+    weight: int
+    tap_weights: dict[str, int]
+    tables: dict[str, TableSpec]
+    capabilities: dict[str, Any]
+    limits: Limits
+    path: Path
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def weight_for(self, tap: str) -> int:
+        return self.tap_weights.get(tap, self.weight)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "description": self.description,
+                "dependencies": list(self.dependencies), "weight": self.weight,
+                "path": str(self.path), "info": self.raw}
+
+
+def _int(value: Any, where: str, low: int = -10_000, high: int = 10_000) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"{where}: an integer from {low} to {high}")
+    return value
+
+
+def parse_info(folder: str | Path) -> PluginInfo:
+    """Read and validate ``folder/plugin.toml``."""
+    folder = Path(folder)
+    file = folder / "plugin.toml"
+    try:
+        raw = tomllib.loads(file.read_text())
+    except FileNotFoundError:
+        raise InfoError(f"{file}: not found (every plugin folder needs plugin.toml)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InfoError(f"{file}: not valid TOML: {exc}") from None
+    try:
+        return _parse(raw, folder)
+    except (ValueError, TableError, PluginLoadError) as exc:
+        raise InfoError(f"{file}: {exc}") from None
+
+
+def _parse(raw: dict[str, Any], folder: Path) -> PluginInfo:
+    unknown = sorted(set(raw) - _SECTIONS)
+    if unknown:
+        raise ValueError(f"{unknown[0]}: unknown section (allowed: {', '.join(sorted(_SECTIONS))})")
+    plugin = raw.get("plugin")
+    if not isinstance(plugin, dict):
+        raise ValueError("plugin: the [plugin] section is required")
+    extra = sorted(set(plugin) - _PLUGIN_KEYS)
+    if extra:
+        raise ValueError(f"plugin.{extra[0]}: unknown key")
+    name = plugin.get("name")
+    if not isinstance(name, str) or not NAME.match(name) or len(name) > MAX_NAME:
+        raise ValueError(f"plugin.name: {name!r} must match [a-z][a-z0-9_]* "
+                         f"(at most {MAX_NAME} characters)")
+    version = plugin.get("version")
+    if not isinstance(version, str) or not SEMVER.match(version):
+        raise ValueError(f"plugin.version: {version!r} is not a semantic version like 1.0.0")
+    description = plugin.get("description", "")
+    if not isinstance(description, str):
+        raise ValueError("plugin.description: must be a string")
+    deps = plugin.get("dependencies", [])
+    if not isinstance(deps, list) or not all(isinstance(d, str) and NAME.match(d) for d in deps):
+        raise ValueError("plugin.dependencies: a list of plugin names")
+    if name in deps:
+        raise ValueError(f"plugin.dependencies: {name!r} cannot depend on itself")
+    weight = _int(plugin.get("weight", 0), "plugin.weight")
+
+    taps = raw.get("taps", {})
+    if not isinstance(taps, dict):
+        raise ValueError("taps: must be [taps.<tap>] sections")
+    tap_weights: dict[str, int] = {}
+    for tap, settings in taps.items():
+        if tap not in CATALOGUE:
+            raise ValueError(f"taps.{tap}: unknown tap (see the tap catalogue)")
+        if not isinstance(settings, dict) or set(settings) - {"weight"}:
+            raise ValueError(f"taps.{tap}: only 'weight' may be set")
+        if "weight" in settings:
+            tap_weights[tap] = _int(settings["weight"], f"taps.{tap}.weight")
+
+    tables = plugin_tables.parse_tables(name, raw.get("tables"))
+    capabilities = raw.get("capabilities", {})
+    if not isinstance(capabilities, dict):
+        raise ValueError("capabilities: must be a table")
+    limits_raw = raw.get("limits")
+    if limits_raw is not None and not isinstance(limits_raw, dict):
+        raise ValueError("limits: must be a table")
+    limits = Limits.from_info(limits_raw)
+    if folder.name and not (folder / "plugin.py").exists():
+        raise ValueError("plugin.py: the entry module is missing next to plugin.toml")
+    return PluginInfo(name, version, description, tuple(deps), weight, tap_weights, tables,
+                      dict(capabilities), limits, folder.resolve(), raw)
+
+
+def discover(directories: Iterable[str | Path]) -> dict[str, PluginInfo]:
+    """Every plugin folder (a folder with plugin.toml) directly inside ``directories``."""
+    found: dict[str, PluginInfo] = {}
+    for directory in directories:
+        root = Path(directory)
+        if not root.is_dir():
+            continue
+        for child in sorted(root.iterdir()):
+            if not (child / "plugin.toml").is_file():
+                continue
+            info = parse_info(child)
+            if info.name in found:
+                raise InfoError(f"{child / 'plugin.toml'}: plugin.name: {info.name!r} is "
+                                f"already provided by {found[info.name].path}")
+            found[info.name] = info
+    return found
+
+
+def resolve_order(infos: dict[str, PluginInfo], names: Iterable[str] | None = None) -> list[str]:
+    """``names`` (default: all) with their dependencies first; ties by (weight, name).
+
+    Raises :class:`DependencyError` naming the missing plugin or the cycle.
+    """
+    wanted = set(infos if names is None else names)
+    for name in sorted(wanted):
+        for dep in infos[name].dependencies:
+            if dep not in wanted:
+                where = "is not available" if dep not in infos else "is not enabled"
+                raise DependencyError(f"plugin {name!r} depends on {dep!r}, which {where}")
+    indegree = {n: 0 for n in wanted}
+    dependents: dict[str, list[str]] = {n: [] for n in wanted}
+    for name in wanted:
+        for dep in infos[name].dependencies:
+            indegree[name] += 1
+            dependents[dep].append(name)
+    ready = [(infos[n].weight, n) for n, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, name = heapq.heappop(ready)
+        order.append(name)
+        for child in dependents[name]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                heapq.heappush(ready, (infos[child].weight, child))
+    if len(order) != len(wanted):
+        raise DependencyError(f"dependency cycle: {_find_cycle(infos, wanted - set(order))}")
+    return order
+
+
+def _find_cycle(infos: dict[str, PluginInfo], stuck: set[str]) -> str:
+    start = min(stuck)
+    path = [start]
+    while True:
+        nxt = min(d for d in infos[path[-1]].dependencies if d in stuck)
+        if nxt in path:
+            cycle = [*path[path.index(nxt):], nxt]
+            return " -> ".join(cycle)
+        path.append(nxt)
+
+
+@dataclass(slots=True)
+class PluginState:
+    name: str
+    status: int
+    weight: int
+    version: str
+
+
+class PluginManager:
+    """The plugin system of one kernel process."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: SharedStore,
+        *,
+        plugin_dirs: Iterable[str | Path],
+        cache_dir: str | Path,
+        metrics: Metrics | None = None,
+        permissions: PermissionRegistry | None = None,
+        runtime: PluginRuntime | None = None,
+        build_cache_dir: str | Path | None = None,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.plugin_dirs = [Path(d) for d in plugin_dirs]
+        self.runtime = runtime or PluginRuntime(Path(cache_dir) / "compiled")
+        self.build_cache_dir = Path(build_cache_dir) if build_cache_dir else (
+            Path(cache_dir) / "plugin-builds")
+        self.metrics = metrics
+        self.permissions = permissions
+        self.infos: dict[str, PluginInfo] = {}
+        self.loaded: dict[str, LoadedPlugin] = {}
+        self.dispatcher = Dispatcher({}, metrics)
+        self.tables = PluginTables(db, {})
+        self.services = HostServices(db, store.cache, store.queue, self.tables)
+        self._lock = asyncio.Lock()
+
+    # -- discovery and state ---------------------------------------------------------------
+
+    def discover(self) -> dict[str, PluginInfo]:
+        self.infos = discover(self.plugin_dirs)
+        return self.infos
+
+    def info(self, name: str) -> PluginInfo:
+        if not self.infos:
+            self.discover()
+        try:
+            return self.infos[name]
+        except KeyError:
+            raise PluginLoadError(f"no plugin {name!r} in {', '.join(map(str, self.plugin_dirs))}"
+                                  ) from None
+
+    async def states(self) -> dict[str, PluginState]:
+        rows = await self.db.fetch(
+            "SELECT name, status, weight, version FROM system WHERE type = 'plugin'")
+        return {r["name"]: PluginState(r["name"], r["status"], r["weight"], r["version"])
+                for r in rows}
+
+    async def overview(self) -> list[dict[str, Any]]:
+        """Every discovered plugin with its state, for ``trovato plugin list`` and admin UI."""
+        infos = self.discover()
+        states = await self.states()
+        out = []
+        for name in sorted(set(infos) | set(states)):
+            info, state = infos.get(name), states.get(name)
+            out.append({
+                "name": name,
+                "version": info.version if info else (state.version if state else ""),
+                "description": info.description if info else "",
+                "status": "enabled" if state and state.status == ENABLED else
+                          "disabled" if state else "not installed",
+                "available": info is not None,
+                "dependencies": list(info.dependencies) if info else [],
+            })
+        return out
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def _load(self, info: PluginInfo) -> LoadedPlugin:
+        """Build (cached) and load one plugin; checks its taps against the catalogue."""
+        built = build_plugin(info.path, cache_dir=self.build_cache_dir)
+        loaded = self.runtime.load(info.name, built.artifact, info.limits)
+        unknown = sorted(loaded.taps - CATALOGUE.keys())
+        if unknown:
+            raise PluginLoadError(f"plugin {info.name!r} implements unknown tap(s): "
+                                  f"{', '.join(unknown)}")
+        return loaded
+
+    async def load(self, name: str) -> LoadedPlugin:
+        info = self.info(name)
+        cached = self.loaded.get(name)
+        if cached is not None:
+            return cached
+        # Compiling or building blocks for seconds: keep the event loop serving.
+        loaded = await asyncio.to_thread(self._load, info)
+        self.loaded[name] = loaded
+        return loaded
+
+    async def refresh(self) -> list[str]:
+        """Load every enabled plugin and rebuild dispatch order, tables and permissions.
+
+        Call at start and whenever another process announces a change (see :meth:`listen`).
+        Returns the enabled plugins in dependency order.
+        """
+        async with self._lock:
+            self.discover()
+            states = await self.states()
+            enabled = [n for n, s in states.items() if s.status == ENABLED]
+            missing = [n for n in enabled if n not in self.infos]
+            if missing:
+                log.error("enabled plugin(s) missing from the plugin directories: %s",
+                          ", ".join(missing))
+                enabled = [n for n in enabled if n in self.infos]
+            order = resolve_order(self.infos, enabled)
+            for name in order:
+                await self.load(name)
+            for name in list(self.loaded):
+                if name not in order:
+                    del self.loaded[name]
+            self._rebuild(order, states)
+            await self._register_permissions(order)
+            return order
+
+    def _rebuild(self, order: list[str], states: dict[str, PluginState]) -> None:
+        position = {name: i for i, name in enumerate(order)}
+        by_tap: dict[str, list[Implementation]] = {}
+        for name in order:
+            info = self.infos[name]
+            # A weight stored in the system table (set by an administrator) overrides the file.
+            state = states.get(name)
+            base = state.weight if state is not None and state.weight != 0 else info.weight
+            for tap in self.loaded[name].taps:
+                weight = info.tap_weights.get(tap, base)
+                by_tap.setdefault(tap, []).append(Implementation(name, weight, position[name]))
+        self.dispatcher = Dispatcher({tap: dispatch_order(impls)
+                                      for tap, impls in by_tap.items()}, self.metrics)
+        self.tables.specs = {name: self.infos[name].tables for name in order}
+
+    async def _register_permissions(self, order: list[str]) -> None:
+        if self.permissions is None:
+            return
+        from trovato.users.permissions import Permission
+
+        for name in self.infos:
+            self.permissions.remove_provider(name)
+        async with self.session(PluginUser.anonymous(), request_id="permissions") as session:
+            outcome = await self.dispatcher.invoke(session, "perm")
+        for reply in outcome.replies:
+            for perm in reply.value or []:
+                self.permissions.add(Permission(
+                    perm["name"], perm.get("title") or perm["name"],
+                    perm.get("description", ""), bool(perm.get("restricted", False)),
+                    provider=reply.plugin))
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def session(self, user: PluginUser, *, request_id: str = "",
+                stage: str = "live") -> PluginSession:
+        """A session for one request: lazily instantiates only the plugins that are called."""
+        if not request_id:
+            request_id = uuid.uuid4().hex
+        host = RequestHost(self.services, user, request_id=request_id, stage=stage)
+        return self.runtime.session(dict(self.loaded), host)
+
+    async def invoke(self, session: PluginSession, tap: str,
+                     payload: dict[str, Any] | None = None) -> TapOutcome:
+        return await self.dispatcher.invoke(session, tap, payload)
+
+    # -- operations ------------------------------------------------------------------------
+
+    async def install(self, name: str, *, enable: bool = True) -> None:
+        """Create the plugin's tables, run its ``install`` tap, and enable it."""
+        info = self.info(name)
+        states = await self.states()
+        if name in states:
+            raise PluginLoadError(f"plugin {name!r} is already installed")
+        for dep in info.dependencies:
+            if dep not in states or states[dep].status != ENABLED:
+                raise DependencyError(f"plugin {name!r} depends on {dep!r}: install and "
+                                      f"enable {dep!r} first")
+        loaded = await self.load(name)
+        async with self.db.transaction() as conn:
+            await plugin_tables.create_tables(conn, info.tables)
+            await conn.execute(
+                "INSERT INTO system (name, type, status, weight, version, filename, info) "
+                "VALUES (%s, 'plugin', %s, %s, %s, %s, %s)",
+                (name, DISABLED, info.weight, info.version, str(info.path),
+                 Jsonb({**info.as_json(), "describe": loaded.description,
+                        "wasm_sha256": loaded.wasm_sha256})))
+        try:
+            await self._lifecycle(name, "install")
+        except Exception:
+            # A failed install leaves nothing behind.
+            async with self.db.transaction() as conn:
+                await plugin_tables.drop_tables(conn, info.tables)
+                await conn.execute("DELETE FROM system WHERE name = %s", (name,))
+            raise
+        if enable:
+            await self.enable(name)
+        else:
+            await self.refresh()
+            await self.announce()
+
+    async def enable(self, name: str) -> None:
+        info = self.info(name)
+        states = await self.states()
+        if name not in states:
+            raise PluginLoadError(f"plugin {name!r} is not installed")
+        for dep in info.dependencies:
+            if dep not in states or states[dep].status != ENABLED:
+                raise DependencyError(f"plugin {name!r} depends on {dep!r}, which is not "
+                                      f"enabled")
+        await self._lifecycle(name, "enable")
+        await self.db.execute("UPDATE system SET status = %s WHERE name = %s", (ENABLED, name))
+        await self.refresh()
+        await self.announce()
+
+    async def disable(self, name: str) -> None:
+        states = await self.states()
+        if name not in states:
+            raise PluginLoadError(f"plugin {name!r} is not installed")
+        dependents = sorted(n for n, s in states.items() if s.status == ENABLED and n in
+                            self.infos and name in self.infos[n].dependencies)
+        if dependents:
+            raise DependencyError(f"cannot disable {name!r}: {', '.join(dependents)} "
+                                  f"depend(s) on it")
+        if states[name].status == ENABLED:
+            await self._lifecycle(name, "disable")
+        await self.db.execute("UPDATE system SET status = %s WHERE name = %s",
+                              (DISABLED, name))
+        if self.permissions is not None:
+            self.permissions.remove_provider(name)
+        await self.refresh()
+        await self.announce()
+
+    async def uninstall(self, name: str) -> None:
+        """Run ``uninstall``, drop the plugin's tables and variables, forget its state."""
+        states = await self.states()
+        if name not in states:
+            raise PluginLoadError(f"plugin {name!r} is not installed")
+        if states[name].status == ENABLED:
+            raise PluginLoadError(f"disable plugin {name!r} before uninstalling it")
+        info = self.info(name)
+        await self._lifecycle(name, "uninstall")
+        async with self.db.transaction() as conn:
+            await plugin_tables.drop_tables(conn, info.tables)
+            await conn.execute("DELETE FROM variable WHERE name LIKE %s",
+                               (f"plugin.{name}.%",))
+            await conn.execute("DELETE FROM system WHERE name = %s", (name,))
+        self.loaded.pop(name, None)
+        await self.refresh()
+        await self.announce()
+
+    async def _lifecycle(self, name: str, tap: str) -> None:
+        """Run a lifecycle tap of one plugin, even while it is not enabled yet."""
+        loaded = await self.load(name)
+        if tap not in loaded.taps:
+            return
+        self.tables.specs[name] = self.info(name).tables
+        host = RequestHost(self.services, PluginUser.anonymous(), request_id=f"{tap}:{name}")
+        dispatcher = Dispatcher({tap: [name]}, self.metrics)
+        async with self.runtime.session({name: loaded}, host) as session:
+            await dispatcher.invoke(session, tap)
+
+    # -- cross-process -----------------------------------------------------------------------
+
+    async def announce(self) -> None:
+        """Tell every kernel process to :meth:`refresh` (DESIGN: no restart needed)."""
+        await self.store.pubsub.publish(CHANNEL, {"event": "changed"})
+
+    async def listen(self) -> None:
+        """Subscribe to changes announced by other processes."""
+        async def on_message(message: dict[str, Any]) -> None:
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("reloading plugins after a change failed")
+
+        await self.store.pubsub.subscribe(CHANNEL, on_message)

@@ -1,0 +1,139 @@
+"""Fixtures for the plugin system: real components built once per test session.
+
+Building a Python plugin takes 10-16 s and ~400 MB, so the three test plugins (hello, tally,
+hostile) are built once, two at a time, into a cache that also survives between runs
+(``TROVATO_TEST_PLUGIN_CACHE``, default ``$TMPDIR/trovato-test-plugins``); the build key covers
+sources, SDK, WIT and componentize-py, so a stale artifact is never reused.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from trovato.db.pool import Database
+from trovato.observability.metrics import Metrics
+from trovato.plugins import tables as plugin_tables
+from trovato.plugins.build import BuildResult, build_plugin
+from trovato.plugins.host import HostServices, PluginUser, RequestHost
+from trovato.plugins.registry import PluginManager, parse_info
+from trovato.plugins.runtime import LoadedPlugin, PluginRuntime, PluginSession
+from trovato.plugins.tables import PluginTables
+from trovato.store import SharedStore, open_store
+from trovato.users.permissions import PermissionRegistry
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PLUGIN_DIRS = [REPO / "plugins", FIXTURES]
+FOLDERS = {
+    "hello": REPO / "plugins" / "hello",
+    "tally": FIXTURES / "tally",
+    "hostile": FIXTURES / "hostile",
+}
+ANONYMOUS_ID = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.fixture(scope="session")
+def plugin_cache() -> Path:
+    path = Path(os.environ.get("TROVATO_TEST_PLUGIN_CACHE")
+                or Path(tempfile.gettempdir()) / "trovato-test-plugins")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def built(plugin_cache: Path) -> dict[str, BuildResult]:
+    """Every test plugin built (or found in the cache), two builds at a time (2 cores)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(build_plugin, folder, cache_dir=plugin_cache / "builds")
+                   for name, folder in FOLDERS.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.fixture(scope="session")
+def runtime(plugin_cache: Path) -> PluginRuntime:
+    return PluginRuntime(plugin_cache / "compiled")
+
+
+@pytest.fixture(scope="session")
+def loaded(runtime: PluginRuntime, built: dict[str, BuildResult]) -> dict[str, LoadedPlugin]:
+    return {name: runtime.load(name, result.artifact, parse_info(FOLDERS[name]).limits)
+            for name, result in built.items()}
+
+
+@pytest.fixture
+async def store(database: Database) -> AsyncIterator[SharedStore]:
+    shared = await open_store(database, redis_url=None)
+    try:
+        yield shared
+    finally:
+        await shared.close()
+
+
+@pytest.fixture
+async def tables(database: Database) -> PluginTables:
+    """The test plugins' tables, created as install would."""
+    specs = {name: parse_info(folder).tables for name, folder in FOLDERS.items()}
+    async with database.transaction() as conn:
+        for declared in specs.values():
+            await plugin_tables.create_tables(conn, declared)
+    return PluginTables(database, specs)
+
+
+@pytest.fixture
+def services(database: Database, store: SharedStore, tables: PluginTables) -> HostServices:
+    return HostServices(database, store.cache, store.queue, tables)
+
+
+def make_user(*permissions: str, name: str = "ada", admin: bool = False,
+              user_id: str = "0190a0b0-0000-7000-8000-00000000000a") -> PluginUser:
+    return PluginUser(id=user_id, name=name, roles=("authenticated user",), authenticated=True,
+                      is_admin=admin, permissions=frozenset(permissions))
+
+
+@pytest.fixture
+def open_session(runtime: PluginRuntime, loaded: dict[str, LoadedPlugin],
+                 services: HostServices):
+    """``open_session(user, plugins=[...])`` -> a PluginSession over the real runtime."""
+    def factory(user: PluginUser | None = None, plugins: list[str] | None = None,
+                request_id: str = "req-1") -> PluginSession:
+        chosen = {n: loaded[n] for n in (plugins or list(loaded))}
+        host = RequestHost(services, user or make_user(), request_id=request_id)
+        return runtime.session(chosen, host)
+
+    return factory
+
+
+@pytest.fixture
+async def manager(database: Database, store: SharedStore, runtime: PluginRuntime,
+                  plugin_cache: Path, built: dict[str, BuildResult]) -> PluginManager:
+    return PluginManager(
+        database, store, plugin_dirs=PLUGIN_DIRS, cache_dir=plugin_cache, runtime=runtime,
+        build_cache_dir=plugin_cache / "builds", metrics=Metrics(),
+        permissions=PermissionRegistry(),
+    )
+
+
+async def add_item(database: Database, *, title: str, type: str = "page", status: int = 1,
+                   author_id: str = ANONYMOUS_ID, body: str | None = None) -> str:
+    """Insert an item (and its type) directly; returns its id."""
+    await database.execute(
+        "INSERT INTO item_type (type, label) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        (type, type.title()))
+    fields = '{"field_body": {"value": "%s", "format": "plain_text"}}' % (body or "")
+    row = await database.fetchrow(
+        "INSERT INTO item (type, title, status, author_id, fields) "
+        "VALUES (%s, %s, %s, %s, %s::jsonb) RETURNING id",
+        (type, title, status, author_id, fields if body is not None else "{}"))
+    assert row is not None
+    return str(row["id"])
+
+
+def item_payload(title: str, type: str = "page", **extra: object) -> dict[str, object]:
+    return {"id": "0190a0b0-0000-7000-8000-0000000000ff", "type": type, "title": title,
+            "status": 1, "author_id": ANONYMOUS_ID, "fields": {}, **extra}

@@ -1,0 +1,143 @@
+"""The runtime with real components: describe, contract check, sessions, the artifact cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.plugins.conftest import item_payload, make_user
+from trovato.plugins.build import BuildResult
+from trovato.plugins.errors import PluginLoadError
+from trovato.plugins.runtime import (
+    CONTRACT,
+    EngineSettings,
+    Limits,
+    LoadedPlugin,
+    PluginRuntime,
+    check_contract,
+)
+
+
+def test_describe_lists_taps_functions_and_contract(loaded: dict[str, LoadedPlugin]) -> None:
+    hello = loaded["hello"].description
+    assert hello["contract"] == ".".join(map(str, CONTRACT))
+    assert {"install", "enable", "perm", "menu", "item_view", "item_view_alter",
+            "item_presave", "item_access", "cron", "item_info"} <= set(hello["taps"])
+    # Public functions of plugin.py are exported; taps and imported helpers are not.
+    assert {"hello_page", "everything"} <= set(hello["functions"])
+    assert "greet" not in hello["functions"] and "item_view" not in hello["functions"]
+    assert loaded["tally"].functions == {"double"}
+
+
+@pytest.mark.parametrize("contract", ["1.0.0", "1.0.7"])
+def test_contract_accepts_same_major_up_to_our_minor(contract: str) -> None:
+    check_contract("p", contract)
+
+
+@pytest.mark.parametrize(("contract", "message"), [
+    ("2.0.0", "built against trovato:plugin 2.0.0"),
+    ("0.9.0", "built against trovato:plugin 0.9.0"),
+    ("1.99.0", "upgrade Trovato"),
+    ("one", "invalid contract"),
+])
+def test_contract_refuses_incompatible_versions(contract: str, message: str) -> None:
+    with pytest.raises(PluginLoadError, match=message):
+        check_contract("p", contract)
+
+
+def test_limits_from_info_validates() -> None:
+    assert Limits.from_info({"fuel": 5_000_000}).fuel == 5_000_000
+    with pytest.raises(PluginLoadError, match=r"limits\.memory_mb"):
+        Limits.from_info({"memory_mb": 1})
+    with pytest.raises(PluginLoadError, match=r"limits\.cpu: unknown"):
+        Limits.from_info({"cpu": 1})
+
+
+def test_second_load_reuses_compiled_artifact(tmp_path: Path,
+                                              built: dict[str, BuildResult]) -> None:
+    runtime = PluginRuntime(tmp_path / "compiled")
+    started = time.perf_counter()
+    first = runtime.load("hello", built["hello"].artifact)
+    compile_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    second = runtime.load("hello", built["hello"].artifact)
+    load_seconds = time.perf_counter() - started
+    assert not first.from_cache and second.from_cache
+    assert second.compiled_path == first.compiled_path and second.compiled_path.exists()
+    # Compiling an 18 MB Python component takes seconds; deserializing takes milliseconds.
+    assert load_seconds < compile_seconds / 5, (compile_seconds, load_seconds)
+    assert load_seconds < 1.0
+
+
+def test_compiled_cache_key_covers_engine_settings(tmp_path: Path) -> None:
+    default = PluginRuntime(tmp_path)
+    other = PluginRuntime(tmp_path, EngineSettings(max_wasm_stack=2 * 1024 * 1024))
+    assert default.compiled_path("ab") != other.compiled_path("ab")
+    assert default.compiled_path("ab") != default.compiled_path("cd")
+
+
+def test_corrupt_compiled_artifact_is_rebuilt(tmp_path: Path,
+                                              built: dict[str, BuildResult]) -> None:
+    runtime = PluginRuntime(tmp_path)
+    first = runtime.load("tally", built["tally"].artifact)
+    # Replace, never rewrite in place: the live component has the old file mmapped.
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"garbage")
+    os.replace(garbage, first.compiled_path)
+    again = runtime.load("tally", built["tally"].artifact)
+    assert not again.from_cache and again.taps == first.taps
+
+
+def test_load_rejects_a_non_component(tmp_path: Path, runtime: PluginRuntime) -> None:
+    bogus = tmp_path / "bogus.wasm"
+    bogus.write_bytes(b"\0asm not really")
+    with pytest.raises(PluginLoadError, match="cannot load"):
+        runtime.load("bogus", bogus)
+
+
+async def test_session_instantiates_lazily_and_reuses(open_session) -> None:
+    async with open_session(make_user("use hello")) as session:
+        assert session.instantiated == 0
+        first = await session.call_tap("tally", "item_view", {"item": item_payload("a")})
+        second = await session.call_tap("tally", "item_view", {"item": item_payload("b")})
+        assert first["#type"] == second["#type"] == "markup"
+        assert session.instantiated == 1  # one instance of tally, none of the others
+    with pytest.raises(RuntimeError, match="closed"):
+        session.call_sync("tally", "invoke-tap", "item_view", "{}")
+
+
+async def test_no_state_survives_between_sessions(open_session) -> None:
+    for _ in range(2):
+        async with open_session() as session:
+            await session.call_tap("hello", "item_view", {"item": item_payload("x")})
+            assert session.host.context["hello.views"] == "1"
+
+
+def test_wit_copy_in_package_matches_canonical() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    canonical = sorted((repo / "wit").glob("*.wit"))
+    shipped = repo / "src" / "trovato" / "plugins" / "wit"
+    assert canonical
+    for path in canonical:
+        assert (shipped / path.name).read_text() == path.read_text(), path.name
+    assert {p.name for p in shipped.glob("*.wit")} == {p.name for p in canonical}
+
+
+def test_build_is_cached(tmp_path: Path, built: dict[str, BuildResult], plugin_cache: Path
+                         ) -> None:
+    from tests.plugins.conftest import FOLDERS
+    from trovato.plugins.build import build_key, build_plugin, sdk_dir, wit_dir
+
+    again = build_plugin(FOLDERS["hello"], cache_dir=plugin_cache / "builds")
+    assert again.cached and again.artifact == built["hello"].artifact and again.seconds < 2
+    assert again.size > 1_000_000
+    # Any source change changes the key (so a stale artifact is never reused).
+    copy = tmp_path / "hello"
+    shutil.copytree(FOLDERS["hello"], copy)
+    before = build_key(copy, sdk=sdk_dir(), wit=wit_dir())
+    (copy / "greeting.py").write_text((copy / "greeting.py").read_text() + "\n# changed\n")
+    assert build_key(copy, sdk=sdk_dir(), wit=wit_dir()) != before

@@ -1,0 +1,82 @@
+"""The Python SDK in plain CPython: render builders, wrappers, and FakeContext."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from trovato_sdk import Access, Field, ItemType, Menu, Permission, render
+from trovato_sdk._runtime import encode, merge_patch
+from trovato_sdk.testing import FakeContext, PluginFailed, load_plugin
+
+HELLO = Path(__file__).resolve().parents[2] / "plugins" / "hello"
+
+
+def test_render_builders() -> None:
+    tree = render.container(cls="a b", attrs={"id": "x"}).child(
+        "t", render.markup("<b>", tag="p").weight(3)).cls("c").attr("class", "a d")
+    assert tree == {"#type": "container", "#tag": "div",
+                    "#attributes": {"id": "x", "class": ["a", "b", "c", "d"]},
+                    "t": {"#type": "markup", "#value": "<b>", "#tag": "p", "#weight": 3}}
+    assert render.markup("x", format="basic_html")["#format"] == "basic_html"
+    assert render.link("/a", "A") == {"#type": "link", "#href": "/a", "#value": "A"}
+    assert render.list(["a"], ordered=True)["#tag"] == "ol"
+    assert render.table(["h"], [["c"]]) == {"#type": "table", "#header": ["h"],
+                                            "#rows": [["c"]]}
+    assert render.image("/i.png", "alt")["#alt"] == "alt"
+    with pytest.raises(ValueError):
+        tree.child("#bad", render.markup("x"))
+
+
+def test_declarations_encode() -> None:
+    assert encode(Access.DENY) == "deny"
+    assert encode(Permission("do x"))["title"] == "Do x"
+    assert encode(Menu("/a/", "A", callback=test_declarations_encode))["path"] == "a"
+    item_type = encode(ItemType("t", "T", fields=[Field.reference("f", "F", target="tag",
+                                                                  cardinality=-1)]))
+    assert item_type["fields"][0]["settings"] == {"target": "tag"}
+    with pytest.raises(TypeError):
+        encode(object())
+
+
+def test_merge_patch() -> None:
+    assert merge_patch({"a": 1, "b": {"c": 1}}, {"b": {"c": 2}, "d": 3}) == \
+        {"a": None, "b": {"c": 2}, "d": 3}
+    assert merge_patch({"a": 1}, {}) == {"a": None}
+
+
+def test_hello_with_fake_context() -> None:
+    plugin = load_plugin(HELLO)
+    ctx = FakeContext(plugin=plugin, permissions={"use hello"},
+                      user={"id": "u1", "name": "ada", "roles": [], "authenticated": True},
+                      items=[{"id": "i1", "type": "page", "title": "Post", "status": 1,
+                              "created": "2026"}])
+    ctx.call_tap("install")
+    assert ctx.stored_variables["greeting"] == "Hello"
+    tree = ctx.call_tap("item_view", item={"id": "i1", "type": "page", "title": "Ann"})
+    assert tree["greeting"]["#value"] == "Hello, Ann!"
+    patch = ctx.call_tap("item_view_alter", build={"#type": "container"},
+                         item={"type": "page"}, _alter="build")
+    assert patch == {"patch": {"#attributes": {"class": ["hello-altered"]}}}
+    assert ctx.call_tap("item_access", item={"type": "secret"}, op="view") == "deny"
+    with pytest.raises(PluginFailed) as refused:
+        ctx.call_tap("item_presave", item={"type": "page", "title": " "}, _alter="item")
+    assert refused.value.kind == "refused"
+    page = ctx.call_function("hello_page", request={"path": "hello", "args": {}})
+    assert page["recent"]["#items"][0]["#value"] == "Post"
+    assert ctx.tables["visit"][0]["visitor"] == "ada"
+    assert ctx.cached["page:ada"][2] == ["hello:page"]
+    ctx.on_invoke("tally", "double", lambda p: {"n": p["n"] * 2})
+    report = ctx.call_function("everything", {"invoke": True})
+    assert report["invoked"] == {"n": 42} and report["cache_after_invalidate"] is None
+    assert ("info", "everything: start") in ctx.logs
+    assert ctx.call_tap("cron")["job"] and ctx.queues["greetings"]
+    # Direct calls work too: a FakeContext is a Context.
+    assert plugin.item_access.__name__ == "item_access"
+
+
+def test_fake_db_refuses_undeclared_tables() -> None:
+    plugin = load_plugin(HELLO)
+    ctx = FakeContext(plugin=plugin)
+    with pytest.raises(Exception, match="unknown table"):
+        ctx.db.select("nope")
