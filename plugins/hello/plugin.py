@@ -6,7 +6,6 @@ It doubles as the reference example for plugin authors (docs/plugins.md).
 from __future__ import annotations
 
 from greeting import greet
-
 from trovato_sdk import Access, Field, ItemType, Menu, Permission, Refused, render, tap
 
 
