@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     )
     password_min_length: int = Field(default=10, ge=8, le=128)
 
+    plugin_dirs: str = Field(
+        default="",
+        description="Extra plugin folders (os.pathsep-separated), searched before the defaults.",
+    )
     page_cache_seconds: float = Field(
         default=60.0, ge=0, description="Anonymous full-page cache lifetime; 0 disables it."
     )
@@ -136,6 +140,17 @@ class Settings(BaseSettings):
     @property
     def uses_redis(self) -> bool:
         return self.redis_url is not None
+
+    @property
+    def plugin_paths(self) -> list[Path]:
+        """Where plugins are looked for: the configured folders, ``<data dir>/plugins``, and
+        the standard plugins of a source checkout."""
+        paths = [Path(p) for p in self.plugin_dirs.split(os.pathsep) if p.strip()]
+        paths.append(self.data_dir / "plugins")
+        checkout = Path(__file__).resolve().parents[2] / "plugins"
+        if checkout.is_dir():
+            paths.append(checkout)
+        return paths
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from trovato import __version__
-from trovato.cli import bench, db, serve, user
+from trovato.cli import bench, db, plugin, serve, user
 from trovato.db.embedded import EmbeddedPostgresError
 from trovato.settings import SettingsError
 
@@ -22,6 +22,7 @@ app.command("serve")(serve.serve)
 app.command("bench")(bench.bench)
 app.add_typer(db.app, name="db")
 app.add_typer(user.app, name="user")
+app.add_typer(plugin.app, name="plugin")
 
 
 def _version(value: bool) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import HTTPConnection
 
 from trovato.observability.profiler import Profile
+from trovato.plugins import PluginSession, PluginUser
 
 if TYPE_CHECKING:
     from trovato.kernel.services import Kernel
@@ -32,6 +33,23 @@ class RequestContext:
     # the pipeline that reads the database or the store (session, user, stage).
     probe: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    _plugins: PluginSession | None = None
+
+    def plugin_session(self) -> PluginSession:
+        """This request's plugin session, opened on first use (most requests need none) and
+        closed by the pipeline when the request ends, dropping every plugin instance."""
+        if self._plugins is None:
+            self._plugins = self.kernel.plugins.session(
+                PluginUser.from_current_user(self.current_user),
+                request_id=self.request_id,
+                stage=self.stage,
+            )
+        return self._plugins
+
+    def close_plugin_session(self) -> None:
+        if self._plugins is not None:
+            session, self._plugins = self._plugins, None
+            session.close()
 
     @property
     def current_user(self) -> CurrentUser:

@@ -127,6 +127,7 @@ class KernelPipeline:
             if not started:
                 await _too_large(scope, limit)(scope, receive, send_wrapper)
         finally:
+            ctx.close_plugin_session()
             current_profile.reset(token)
             _observe(scope, ctx, status)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from trovato.db.pool import Database
 from trovato.kernel.page_cache import PageCache
 from trovato.observability.metrics import Metrics
+from trovato.plugins import PluginManager
 from trovato.render.templates import Templates
 from trovato.settings import Settings
 from trovato.store import SharedStore, open_store
@@ -43,6 +44,7 @@ class Kernel:
     tokens: Tokens
     sessions: SessionManager
     page_cache: PageCache
+    plugins: PluginManager
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -85,12 +87,23 @@ class Kernel:
         )
         page_cache = PageCache(store, ttl=settings.page_cache_seconds)
         await page_cache.start()
+        metrics = Metrics()
+        plugins = PluginManager(
+            db,
+            store,
+            plugin_dirs=settings.plugin_paths,
+            cache_dir=settings.data_dir,
+            metrics=metrics,
+            permissions=registry,
+        )
+        await plugins.refresh()
+        await plugins.listen()
         log.info("kernel started", extra={"data": {"store": store.backend}})
         return cls(
             settings=settings,
             db=db,
             store=store,
-            metrics=Metrics(),
+            metrics=metrics,
             templates=Templates(site_name=settings.site_name),
             registry=registry,
             permissions=permissions,
@@ -98,6 +111,7 @@ class Kernel:
             tokens=Tokens(db),
             sessions=SessionManager(store.sessions, ttl=settings.session_ttl_seconds),
             page_cache=page_cache,
+            plugins=plugins,
         )
 
     async def stop(self) -> None:

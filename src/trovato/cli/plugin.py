@@ -1,0 +1,198 @@
+"""``trovato plugin new|build|list|install|enable|disable|uninstall``.
+
+The lifecycle commands act on the site's database and shared store, so every running kernel
+process picks the change up through pub/sub without a restart (the embedded server is attached
+to when it runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from string import Template
+from typing import TypeVar
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from trovato.cli._runtime import console, database_url, migrate_with_progress
+from trovato.kernel.services import Kernel
+from trovato.plugins import BuildError, PluginError, PluginLoadError, build_plugin, parse_info
+from trovato.settings import Settings, load_settings
+
+app = typer.Typer(help="Plugins: scaffold, build, install and switch them on and off.",
+                  no_args_is_help=True)
+
+_SCAFFOLD = Path(__file__).resolve().parent.parent / "plugins" / "scaffold"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+T = TypeVar("T")
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+@app.command()
+def new(
+    name: str = typer.Argument(..., help="Machine name: lower case letters, digits, _."),
+    directory: Path = typer.Option(Path("plugins"), "--dir", help="Where to create it."),
+) -> None:
+    """Scaffold a plugin: plugin.toml, plugin.py and a unit test."""
+    if not _NAME.match(name):
+        raise _fail(f"plugin name {name!r} must match [a-z][a-z0-9_]*")
+    target = directory / name
+    if target.exists():
+        raise _fail(f"{target} already exists")
+    (target / "tests").mkdir(parents=True)
+    values = {"name": name, "title": name.replace("_", " ").title()}
+    for template, out in (("plugin.toml.tmpl", "plugin.toml"), ("plugin.py.tmpl", "plugin.py"),
+                          ("test_plugin.py.tmpl", "tests/test_plugin.py")):
+        text = Template((_SCAFFOLD / template).read_text()).substitute(values)
+        (target / out).write_text(text)
+    console.print(f"Created {target}/ — build it with `trovato plugin build {target}`,"
+                  f" test it with `pytest {target}/tests`.")
+
+
+@app.command()
+def build(folder: Path = typer.Argument(..., help="The plugin folder.")) -> None:
+    """Build a plugin folder into a WebAssembly component (cached by source hash)."""
+    try:
+        parse_info(folder)
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            progress.add_task(f"Building {folder} with componentize-py…", total=None)
+            result = build_plugin(folder, cache_dir=load_settings().data_dir / "plugin-builds")
+    except (BuildError, PluginLoadError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    how = "cached" if result.cached else f"built in {result.seconds:.1f} s"
+    typer.echo(f"{result.artifact} ({result.size / 1e6:.1f} MB, {how})")
+
+
+def _with_kernel(action: Callable[[Kernel], Awaitable[T]]) -> T:
+    settings = load_settings()
+    with database_url(settings) as url:
+        migrate_with_progress(url)
+        return asyncio.run(_run(settings, url, action))
+
+
+async def _run(settings: Settings, url: str, action: Callable[[Kernel], Awaitable[T]]) -> T:
+    kernel = await Kernel.start(settings, url)
+    try:
+        return await action(kernel)
+    finally:
+        await kernel.stop()
+
+
+@app.command("list")
+def list_() -> None:
+    """Every plugin found in the plugin folders, with its state."""
+
+    async def overview(kernel: Kernel) -> list[dict[str, object]]:
+        return await kernel.plugins.overview()
+
+    rows = _with_kernel(overview)
+    table = Table("name", "version", "status", "description")
+    for row in rows:
+        table.add_row(str(row["name"]), str(row["version"]), str(row["status"]),
+                      str(row["description"]))
+    console.print(table)
+
+
+def _confirm_capabilities(capabilities: dict[str, object], yes: bool) -> None:
+    if not capabilities:
+        return
+    console.print("This plugin asks for these capabilities:")
+    for key, value in capabilities.items():
+        console.print(f"  • {key}: {value}")
+    if yes:
+        return
+    try:
+        approved = typer.confirm("Approve them?", default=False)
+    except typer.Abort:
+        approved = False
+    if not approved:
+        raise _fail("not approved (pass --yes to approve in scripts)")
+
+
+@app.command()
+def install(
+    source: str = typer.Argument(..., help="A plugin folder, or the name of a discovered one."),
+    yes: bool = typer.Option(False, "--yes", help="Approve requested capabilities."),
+    enable: bool = typer.Option(True, "--enable/--no-enable", help="Enable after install."),
+) -> None:
+    """Install a plugin (building it when needed): create its tables and enable it."""
+    settings = load_settings()
+    folder = Path(source)
+    if folder.is_dir():
+        try:
+            info = parse_info(folder)
+        except (PluginLoadError, ValueError) as exc:
+            raise _fail(str(exc)) from None
+        name = info.name
+        target = settings.data_dir / "plugins" / name
+        if folder.resolve() != target.resolve() and not any(
+            folder.resolve().parent == p.resolve() for p in settings.plugin_paths
+        ):
+            # Copy it where every kernel process discovers it.
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        name = source
+
+    async def run(kernel: Kernel) -> None:
+        info = kernel.plugins.info(name)
+        _confirm_capabilities(info.capabilities, yes)
+        await kernel.plugins.install(name, enable=enable)
+
+    _lifecycle(run)
+    console.print(f"Installed {name}{' and enabled it' if enable else ''}.")
+
+
+def _lifecycle(action: Callable[[Kernel], Awaitable[None]]) -> None:
+    try:
+        _with_kernel(action)
+    except (PluginLoadError, PluginError, BuildError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command("enable")
+def enable_(
+    name: str,
+    yes: bool = typer.Option(False, "--yes", help="Approve requested capabilities."),
+) -> None:
+    """Enable an installed plugin in every running kernel process."""
+
+    async def run(kernel: Kernel) -> None:
+        _confirm_capabilities(kernel.plugins.info(name).capabilities, yes)
+        await kernel.plugins.enable(name)
+
+    _lifecycle(run)
+    console.print(f"Enabled {name}.")
+
+
+@app.command()
+def disable(name: str) -> None:
+    """Disable a plugin in every running kernel process (its data stays)."""
+
+    async def run(kernel: Kernel) -> None:
+        await kernel.plugins.disable(name)
+
+    _lifecycle(run)
+    console.print(f"Disabled {name}.")
+
+
+@app.command()
+def uninstall(name: str) -> None:
+    """Uninstall a disabled plugin: run its uninstall tap and drop its tables and settings."""
+
+    async def run(kernel: Kernel) -> None:
+        await kernel.plugins.uninstall(name)
+
+    _lifecycle(run)
+    console.print(f"Uninstalled {name}.")
