@@ -91,6 +91,43 @@ def cron(ctx):
     return {"job": job}
 
 
+@tap
+def queue_info():
+    return [{"queue": "greetings", "title": "Greetings to send", "lease": 30}]
+
+
+@tap
+def queue_worker(queue, job, ctx):
+    _remember(ctx, f"queue:{queue}", "worker", job)
+
+
+# Account events: each leaves a row in the plugin's own table, so tests (and curious
+# administrators) can see that the kernel told the plugin.
+@tap
+def user_register(user, ctx):
+    _remember(ctx, "user:register", user["id"], user)
+
+
+@tap
+def user_login(user, ctx):
+    _remember(ctx, "user:login", user["id"], user)
+
+
+@tap
+def user_logout(user, ctx):
+    _remember(ctx, "user:logout", user["id"], user)
+
+
+@tap
+def user_update(user, ctx):
+    _remember(ctx, "user:update", user["id"], user)
+
+
+def _remember(ctx, path, visitor, data):
+    ctx.db.insert("visit", {"id": ctx.new_id(), "path": path, "visitor": visitor, "count": 1,
+                            "seen": ctx.now(), "data": data})
+
+
 def hello_page(request, ctx):
     """Menu callback: records the visit in the plugin's own table and lists recent items."""
     name = request.args.get("name") or ctx.user.name or "stranger"

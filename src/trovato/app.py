@@ -25,7 +25,7 @@ from trovato.kernel.pipeline import KernelPipeline
 from trovato.kernel.services import Kernel
 from trovato.observability import logging as json_logging
 from trovato.settings import Settings, SettingsError, load_settings
-from trovato.web import install, site, system, user
+from trovato.web import install, menu, site, system, user
 
 
 def routes() -> list[BaseRoute]:
@@ -38,6 +38,7 @@ def routes() -> list[BaseRoute]:
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,
+        *menu.routes,  # last: plugin pages only see paths no kernel route matched
     ]
 
 

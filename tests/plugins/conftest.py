@@ -50,7 +50,7 @@ def plugin_cache() -> Path:
 def built(plugin_cache: Path) -> dict[str, BuildResult]:
     """Every test plugin built (or found in the cache), two builds at a time (2 cores)."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(build_plugin, folder, cache_dir=plugin_cache / "builds")
+        futures = {name: pool.submit(build_plugin, folder, cache_dir=plugin_cache / "plugin-builds")
                    for name, folder in FOLDERS.items()}
         return {name: future.result() for name, future in futures.items()}
 
@@ -114,7 +114,7 @@ async def manager(database: Database, store: SharedStore, runtime: PluginRuntime
                   plugin_cache: Path, built: dict[str, BuildResult]) -> PluginManager:
     return PluginManager(
         database, store, plugin_dirs=PLUGIN_DIRS, cache_dir=plugin_cache, runtime=runtime,
-        build_cache_dir=plugin_cache / "builds", metrics=Metrics(),
+        build_cache_dir=plugin_cache / "plugin-builds", metrics=Metrics(),
         permissions=PermissionRegistry(),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from pydantic import Field
@@ -16,6 +17,8 @@ from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
 from trovato.users.permissions import UnknownPermissionError
 from trovato.users.roles import RoleError, Roles
+
+log = logging.getLogger("trovato.api")
 
 
 class RoleBody(StrictModel):
@@ -120,7 +123,10 @@ async def set_user_roles(request: Request) -> Response:
     except RoleError as exc:
         raise _problem(exc) from None
     kernel = request_context(request).kernel
-    await kernel.permissions.announce()
+    user_id = _uuid_param(request, "user_id")
+    outcome = await kernel.fire("user_update", {"user": {"id": str(user_id)}}, user=user)
+    for failure in outcome.failures if outcome else ():
+        log.warning("user_update: plugin failed: %s", failure)
     return Response(status_code=204)
 
 

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from trovato import __version__
-from trovato.cli import bench, db, plugin, serve, user
+from trovato.cli import background, bench, db, plugin, serve, user
 from trovato.db.embedded import EmbeddedPostgresError
 from trovato.settings import SettingsError
 
@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.command("bench")(bench.bench)
+app.command("cron")(background.cron)
+app.command("worker")(background.worker)
 app.add_typer(db.app, name="db")
 app.add_typer(user.app, name="user")
 app.add_typer(plugin.app, name="plugin")

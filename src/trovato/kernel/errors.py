@@ -40,7 +40,7 @@ class ProblemError(HTTPException):
     def __init__(
         self,
         status_code: int,
-        detail: str,
+        detail: str | None = None,
         *,
         errors: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,

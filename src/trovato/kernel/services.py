@@ -9,15 +9,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from trovato.db.pool import Database
+from trovato.kernel.menu import MenuRouter
 from trovato.kernel.page_cache import PageCache
 from trovato.observability.metrics import Metrics
-from trovato.plugins import PluginManager
+from trovato.plugins import PluginManager, PluginUser, TapOutcome
+from trovato.render.renderer import ThemeEngine
 from trovato.render.templates import Templates
 from trovato.settings import Settings
 from trovato.store import SharedStore, open_store
-from trovato.users.accounts import Accounts
+from trovato.users.accounts import Accounts, CurrentUser
 from trovato.users.permissions import PermissionRegistry, PermissionService
 from trovato.users.sessions import SessionManager
 from trovato.users.tokens import Tokens
@@ -45,6 +48,8 @@ class Kernel:
     sessions: SessionManager
     page_cache: PageCache
     plugins: PluginManager
+    menus: MenuRouter
+    theme: ThemeEngine
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -99,7 +104,7 @@ class Kernel:
         await plugins.refresh()
         await plugins.listen()
         log.info("kernel started", extra={"data": {"store": store.backend}})
-        return cls(
+        kernel = cls(
             settings=settings,
             db=db,
             store=store,
@@ -112,7 +117,29 @@ class Kernel:
             sessions=SessionManager(store.sessions, ttl=settings.session_ttl_seconds),
             page_cache=page_cache,
             plugins=plugins,
+            menus=MenuRouter(plugins),
+            theme=ThemeEngine(site_name=settings.site_name),
         )
+        accounts.on_event = kernel._user_event
+        return kernel
+
+    async def fire(
+        self, tap: str, payload: dict[str, Any], *, user: CurrentUser | None = None
+    ) -> TapOutcome | None:
+        """Dispatch a tap outside a request (service events, cron, workers).
+
+        Returns None without touching the runtime when no enabled plugin implements it.
+        """
+        if not self.plugins.dispatcher.implementations(tap):
+            return None
+        acting = PluginUser.from_current_user(user) if user else PluginUser.anonymous()
+        async with self.plugins.session(acting, request_id=tap) as session:
+            return await self.plugins.invoke(session, tap, payload)
+
+    async def _user_event(self, tap: str, user: dict[str, Any]) -> None:
+        outcome = await self.fire(tap, {"user": user})
+        for failure in outcome.failures if outcome else ():
+            log.warning("%s: plugin failed", tap, extra={"data": {"error": str(failure)}})
 
     async def stop(self) -> None:
         await self.store.close()

@@ -253,6 +253,7 @@ class PluginManager:
         self.tables = PluginTables(db, {})
         self.services = HostServices(db, store.cache, store.queue, self.tables)
         self._lock = asyncio.Lock()
+        self._origin = uuid.uuid4().hex  # tells this process's own announcements apart
 
     # -- discovery and state ---------------------------------------------------------------
 
@@ -360,10 +361,12 @@ class PluginManager:
             return
         from trovato.users.permissions import Permission
 
-        for name in self.infos:
-            self.permissions.remove_provider(name)
         async with self.session(PluginUser.anonymous(), request_id="permissions") as session:
             outcome = await self.dispatcher.invoke(session, "perm")
+        # Swap without an await in between, so a concurrent request never sees a registry
+        # missing the plugins' permissions.
+        for name in self.infos:
+            self.permissions.remove_provider(name)
         for reply in outcome.replies:
             for perm in reply.value or []:
                 self.permissions.add(Permission(
@@ -485,11 +488,13 @@ class PluginManager:
 
     async def announce(self) -> None:
         """Tell every kernel process to :meth:`refresh` (DESIGN: no restart needed)."""
-        await self.store.pubsub.publish(CHANNEL, {"event": "changed"})
+        await self.store.pubsub.publish(CHANNEL, {"event": "changed", "origin": self._origin})
 
     async def listen(self) -> None:
         """Subscribe to changes announced by other processes."""
         async def on_message(message: dict[str, Any]) -> None:
+            if message.get("origin") == self._origin:
+                return  # this process made the change and has refreshed already
             try:
                 await self.refresh()
             except Exception:

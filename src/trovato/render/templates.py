@@ -1,40 +1,54 @@
 """Jinja2 templates for kernel pages, with autoescaping and compiled templates cached in memory.
 
-Templates are loaded and compiled once per process (``auto_reload`` off), so a request never
-reads a template file.
+Kernel pages (``login.html``, ``error.html`` …) live in ``render/templates`` and extend
+``page.html``, which comes from the active theme (the default theme ships it). Both are served
+by one :class:`~trovato.render.renderer.ThemeEngine`, so the theme's templates come first on
+the loader path and a theme can restyle every kernel page. Templates are loaded and compiled
+once per process, so a request never reads a template file.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, Template, select_autoescape
+from jinja2 import Environment
+from markupsafe import Markup
 
-from trovato.observability.profiler import record_render
+from trovato.render.renderer import DEFAULT_THEME, ThemeEngine, ThemeRegistry
 
 
 class Templates:
-    def __init__(self, *, site_name: str) -> None:
-        self.env = Environment(
-            loader=PackageLoader("trovato.render", "templates"),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            auto_reload=False,
-            cache_size=400,
-            trim_blocks=True,
-            lstrip_blocks=True,
+    """The kernel's page renderer: named page templates plus render trees, in one theme."""
+
+    def __init__(
+        self,
+        *,
+        site_name: str,
+        theme: str = DEFAULT_THEME,
+        theme_folders: Iterable[Path | str] = (),
+    ) -> None:
+        self.engine = ThemeEngine(
+            theme, registry=ThemeRegistry(theme_folders), site_name=site_name
         )
-        self.env.globals["site_name"] = site_name
-        # Jinja's own cache still checks freshness and locks; templates never change while a
-        # process runs, so keep the compiled objects in a plain dict.
-        self._compiled: dict[str, Template] = {}
+
+    @property
+    def env(self) -> Environment:
+        return self.engine.env
 
     def render(self, name: str, context: dict[str, Any]) -> str:
-        started = time.perf_counter()
-        try:
-            template = self._compiled.get(name)
-            if template is None:
-                template = self._compiled[name] = self.env.get_template(name)
-            return template.render(context)
-        finally:
-            record_render(time.perf_counter() - started)
+        """Render a page template by name (profiled as render time)."""
+        return self.engine.render_template(name, context)
+
+    def render_tree(
+        self, tree: object, *, source: str = "kernel", trusted: bool = True
+    ) -> Markup:
+        """Sanitize and render one render tree (see :meth:`ThemeEngine.render`)."""
+        return self.engine.render(tree, source=source, trusted=trusted)
+
+    def render_slots(
+        self, slots: Mapping[str, object], *, source: str = "kernel", trusted: bool = True
+    ) -> dict[str, Markup]:
+        """Render one tree per slot, for ``page.html``'s ``slots`` variable."""
+        return self.engine.render_slots(slots, source=source, trusted=trusted)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -129,6 +130,12 @@ class Accounts:
         self.lockout_seconds = lockout_seconds
         self._admin_seen = False
         self._anonymous: CurrentUser | None = None
+        # Tells plugins (user_login, user_logout, user_register taps); set by the kernel.
+        self.on_event: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
+
+    async def _emit(self, tap: str, user_id: uuid.UUID, name: str) -> None:
+        if self.on_event is not None:
+            await self.on_event(tap, {"id": str(user_id), "name": name})
 
     async def anonymous(self) -> CurrentUser:
         perms = await self.permissions.permissions_for([ANONYMOUS_ROLE])
@@ -214,6 +221,7 @@ class Accounts:
                 {"name": name, "admin": is_admin},
                 user_id=actor or user_id,
             )
+        await self._emit("user_register", user_id, name)
         return user_id
 
     async def authenticate(self, name: str, password: str, *, ip: str) -> CurrentUser:
@@ -267,12 +275,14 @@ class Accounts:
             )
             await audit(conn, "user", "Session opened for %(name)s", {"name": row["name"]},
                         user_id=row["id"], hostname=ip)
+        await self._emit("user_login", row["id"], row["name"])
         return await self._current(row)
 
     async def record_logout(self, user: CurrentUser, *, ip: str) -> None:
         async with self.db.connection() as conn:
             await audit(conn, "user", "Session closed for %(name)s", {"name": user.name},
                         user_id=user.id, hostname=ip)
+        await self._emit("user_logout", user.id, user.name)
 
     async def _audit_failure(self, name: str, ip: str, reason: str) -> None:
         async with self.db.connection() as conn:

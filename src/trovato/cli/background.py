@@ -1,0 +1,57 @@
+"""``trovato cron`` and ``trovato worker``."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from trovato.cli._runtime import console, database_url, migrate_with_progress
+from trovato.cron import CronReport, run_cron, work_queues
+from trovato.kernel.services import Kernel
+from trovato.settings import Settings, load_settings
+
+
+def cron() -> None:
+    """Run periodic work once: every plugin's cron tap, expired-state sweeps.
+
+    Safe to start from several hosts at once: a distributed lock lets one run at a time."""
+    settings = load_settings()
+    with database_url(settings) as url:
+        migrate_with_progress(url)
+        report = asyncio.run(_cron(settings, url))
+    if not report.ran:
+        console.print("Another cron run is in progress; nothing to do.")
+        return
+    console.print(f"Cron ran in {report.seconds:.2f} s: {len(report.plugins)} plugin(s),"
+                  f" {report.swept} expired entries swept.")
+    for failure in report.failures:
+        console.print(f"[yellow]warning:[/] {failure}")
+
+
+async def _cron(settings: Settings, url: str) -> CronReport:
+    kernel = await Kernel.start(settings, url)
+    try:
+        return await run_cron(kernel)
+    finally:
+        await kernel.stop()
+
+
+def worker(
+    max_jobs: int = typer.Option(0, "--max-jobs", min=0, help="Stop after N jobs (0: never)."),
+    once: bool = typer.Option(False, "--once", help="Stop when the queues are empty."),
+) -> None:
+    """Process queued jobs with the plugins' queue_worker taps (at-least-once)."""
+    settings = load_settings()
+    with database_url(settings) as url:
+        migrate_with_progress(url)
+        done = asyncio.run(_work(settings, url, max_jobs or None, once))
+    console.print(f"Processed {done} job(s).")
+
+
+async def _work(settings: Settings, url: str, max_jobs: int | None, once: bool) -> int:
+    kernel = await Kernel.start(settings, url)
+    try:
+        return await work_queues(kernel, max_jobs=max_jobs, idle_exit=once)
+    finally:
+        await kernel.stop()

@@ -1,0 +1,115 @@
+"""Background work: the cron run (one at a time across all hosts) and queue workers.
+
+``run_cron`` holds a distributed lock with a heartbeat for its whole run, so ``trovato cron``
+fired from several hosts' timers at once does the work exactly once. ``work_queues`` claims jobs
+of the queues plugins declare in ``tap_queue_info`` and hands each to its plugin's
+``tap_queue_worker``: acked on success, released for a retry (with back-off) on failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from trovato.kernel.services import Kernel
+from trovato.plugins import PluginError, PluginUser
+
+log = logging.getLogger("trovato.cron")
+
+CRON_LOCK = "cron"
+_LOCK_TTL = 300.0
+_RETRY_DELAY = 30.0
+
+
+@dataclass
+class CronReport:
+    ran: bool
+    plugins: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    swept: int = 0
+    seconds: float = 0.0
+
+
+async def run_cron(kernel: Kernel) -> CronReport:
+    """Run every plugin's ``cron`` tap and sweep expired shared state, unless a run is on."""
+    started = time.perf_counter()
+    async with kernel.store.locks.hold(CRON_LOCK, _LOCK_TTL) as token:
+        if token is None:
+            return CronReport(ran=False)
+        report = CronReport(ran=True)
+        report.swept = await kernel.store.sweep()
+        await kernel.db.execute("DELETE FROM form_state WHERE expires < now()")
+        outcome = await kernel.fire("cron", {})
+        if outcome is not None:
+            report.plugins = [reply.plugin for reply in outcome.replies]
+            report.failures = [str(failure) for failure in outcome.failures]
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    plugin: str
+    queue: str  # as the plugin names it
+    lease: float
+
+    @property
+    def key(self) -> str:
+        # The host namespaces a plugin's queues the same way in queue-push.
+        return f"plugin.{self.plugin}.{self.queue}"
+
+
+async def declared_queues(kernel: Kernel) -> list[QueueSpec]:
+    outcome = await kernel.fire("queue_info", {})
+    if outcome is None:
+        return []
+    return [
+        QueueSpec(reply.plugin, str(entry["queue"]), float(entry.get("lease") or 60))
+        for reply in outcome.replies
+        for entry in reply.value or []
+    ]
+
+
+async def work_queues(
+    kernel: Kernel, *, max_jobs: int | None = None, idle_exit: bool = False,
+    poll: float = 1.0,
+) -> int:
+    """Process jobs until ``max_jobs`` are done (or, with ``idle_exit``, the queues are empty).
+
+    Returns the number of jobs completed successfully.
+    """
+    done = handled = 0
+    while max_jobs is None or handled < max_jobs:
+        specs = await declared_queues(kernel)
+        claimed_any = False
+        for spec in specs:
+            job = await kernel.store.queue.claim(spec.key, lease=spec.lease)
+            if job is None:
+                continue
+            claimed_any = True
+            handled += 1
+            try:
+                async with kernel.plugins.session(
+                    PluginUser.anonymous(), request_id=f"queue:{job.id}"
+                ) as session:
+                    await kernel.plugins.dispatcher.invoke(
+                        session, "queue_worker", {"queue": spec.queue, "job": job.payload},
+                        plugins=[spec.plugin],
+                    )
+            except PluginError as exc:
+                log.warning("queue job failed; will retry",
+                            extra={"data": {"queue": spec.key, "job": job.id,
+                                            "attempts": job.attempts, "error": str(exc)}})
+                await kernel.store.queue.release(job, delay=_RETRY_DELAY * job.attempts)
+            else:
+                await kernel.store.queue.ack(job)
+                done += 1
+            if max_jobs is not None and handled >= max_jobs:
+                break
+        if not claimed_any:
+            if idle_exit:
+                break
+            await asyncio.sleep(poll)
+    return done

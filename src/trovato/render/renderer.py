@@ -1,0 +1,512 @@
+"""The theme engine: render sanitized render trees and kernel pages through Jinja2 themes.
+
+A :class:`Theme` is a folder with a ``theme.json`` (name, label, optional base theme, slots,
+stylesheets), a ``templates/`` folder and an optional ``assets/`` folder. The
+:class:`ThemeEngine` is built once per process: it resolves the theme's base chain, builds one
+autoescaping Jinja2 environment whose loader searches the theme, then its base themes, then the
+default theme and the kernel templates, indexes every template name once, and keeps compiled
+templates in a dict — a request never touches the file system.
+
+Each element ``#type`` has a template ``elements/<type>.html``. Suggestions let themes provide
+more specific ones: an item in view mode ``teaser`` of type ``blog`` tries
+``elements/item--blog--teaser.html``, then ``elements/item--blog.html``, then
+``elements/item.html``; for each name the theme wins over its base and the kernel. Children
+render in ``#weight`` order. Preprocess hooks add template variables; whatever they return is
+stripped of "safe markup" status, so autoescaping treats it as text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    Template,
+    select_autoescape,
+)
+from markupsafe import Markup, escape
+
+from trovato.content.formats import FormatRegistry, default_registry, render_text
+from trovato.observability.profiler import record_render
+from trovato.render.elements import (
+    ELEMENT_TYPES,
+    RenderElement,
+    allowed_attribute_name,
+    children,
+    element_type,
+    safe_url,
+)
+from trovato.render.sanitize import sanitize
+
+log = logging.getLogger(__name__)
+
+RENDER_DIR = Path(__file__).resolve().parent
+KERNEL_TEMPLATES = RENDER_DIR / "templates"
+KERNEL_THEMES = RENDER_DIR / "themes"
+DEFAULT_THEME = "default"
+DEFAULT_SLOTS = ("header", "navigation", "content", "sidebar", "footer")
+
+PreprocessHook = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any] | None]
+"""``hook(element_type, element, variables) -> extra variables`` (or None)."""
+
+
+class ThemeError(ValueError):
+    """A theme is missing, malformed, or its base chain loops."""
+
+
+# --- attributes -------------------------------------------------------------------------------
+
+
+class Attributes:
+    """HTML attributes for a template: ``<div{{ attributes }}>`` renders `` name="value"``.
+
+    Names are checked again here (the sanitizer already did) so even a tree that skipped
+    sanitizing cannot produce an event handler; values are always escaped.
+    """
+
+    __slots__ = ("_allow_style", "_values")
+
+    def __init__(
+        self, values: Mapping[str, Any] | None = None, *, allow_style: bool = False
+    ) -> None:
+        self._values: dict[str, str | bool] = {}
+        self._allow_style = allow_style
+        for name, value in (values or {}).items():
+            if value is None or value is False:
+                continue
+            self._values[str(name)] = True if value is True else _plain(value)
+
+    def with_class(self, *names: object) -> Attributes:
+        """A copy with extra CSS classes (empty names are skipped)."""
+        copy = Attributes(self._values, allow_style=self._allow_style)
+        current = str(copy._values.get("class", "") or "").split()
+        for name in names:
+            text = _plain(name)
+            if text and text not in current:
+                current.append(text)
+        if current:
+            copy._values["class"] = " ".join(current)
+        return copy
+
+    def get(self, name: str, default: str | bool | None = None) -> str | bool | None:
+        return self._values.get(name, default)
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def __html__(self) -> str:
+        parts = []
+        for name, value in self._values.items():
+            if not allowed_attribute_name(name, allow_style=self._allow_style):
+                continue
+            if name in ("href", "src", "cite") and safe_url(value) is None:
+                continue
+            parts.append(f" {name}" if value is True else f' {name}="{escape(value)}"')
+        return "".join(parts)
+
+    def __str__(self) -> str:
+        return self.__html__()
+
+
+def _plain(value: object) -> str:
+    """``value`` as an ordinary ``str`` — never Markup, so autoescaping still applies."""
+    text = str(value)
+    return str.__str__(text) if isinstance(text, Markup) else text
+
+
+def _strip_markup(value: Any) -> Any:
+    """Deep copy of preprocess output with every "safe HTML" object turned into plain text."""
+    if isinstance(value, str):
+        return _plain(value)
+    if hasattr(value, "__html__"):
+        return _plain(value)
+    if isinstance(value, Mapping):
+        return {str(k): _strip_markup(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_strip_markup(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Arbitrary objects could expose attributes returning Markup; give templates text only.
+    return _plain(value)
+
+
+# --- themes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    name: str
+    path: Path
+    label: str
+    base: str | None
+    slots: tuple[str, ...]
+    stylesheets: tuple[str, ...]
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.path / "templates"
+
+    @property
+    def assets_dir(self) -> Path:
+        return self.path / "assets"
+
+    @classmethod
+    def load(cls, path: Path) -> Theme:
+        info_file = path / "theme.json"
+        try:
+            info = json.loads(info_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ThemeError(f"cannot read {info_file}: {exc}") from exc
+        if not isinstance(info, dict):
+            raise ThemeError(f"{info_file} must hold an object")
+        name = str(info.get("name") or path.name)
+        base = info.get("base")
+        return cls(
+            name=name,
+            path=path,
+            label=str(info.get("label", name)),
+            base=str(base) if base else None,
+            slots=tuple(str(s) for s in info.get("slots", DEFAULT_SLOTS)),
+            stylesheets=tuple(str(s) for s in info.get("stylesheets", ())),
+        )
+
+    def asset_url(self, asset: str) -> str:
+        """URL of a stylesheet/script: absolute paths and URLs as written, else under the
+        theme's asset route (see :meth:`ThemeEngine.asset_mount`)."""
+        if asset.startswith(("/", "http://", "https://")):
+            return asset
+        return f"/themes/{self.name}/{asset}"
+
+
+class ThemeRegistry:
+    """The themes found in the kernel's ``themes/`` folder and in extra folders.
+
+    A later folder may override an earlier theme of the same name (a site's copy of a theme
+    beats the shipped one).
+    """
+
+    def __init__(self, folders: Iterable[Path | str] = ()) -> None:
+        self._themes: dict[str, Theme] = {}
+        for folder in (KERNEL_THEMES, *(Path(f) for f in folders)):
+            if not folder.is_dir():
+                raise ThemeError(f"theme folder {folder} does not exist")
+            for path in sorted(p for p in folder.iterdir() if (p / "theme.json").is_file()):
+                theme = Theme.load(path)
+                self._themes[theme.name] = theme
+
+    def names(self) -> list[str]:
+        return sorted(self._themes)
+
+    def get(self, name: str) -> Theme:
+        try:
+            return self._themes[name]
+        except KeyError:
+            raise ThemeError(f"unknown theme {name!r}") from None
+
+    def chain(self, name: str) -> list[Theme]:
+        """The theme, its base, the base's base …, and finally the default theme."""
+        chain: list[Theme] = []
+        current: str | None = name
+        while current is not None:
+            if any(t.name == current for t in chain):
+                raise ThemeError(f"theme {name!r}: base themes form a loop at {current!r}")
+            theme = self.get(current)
+            chain.append(theme)
+            current = theme.base
+        # The default theme holds the page layout kernel pages extend; ending every chain with
+        # it means a theme that overrides only a few templates is still complete.
+        if DEFAULT_THEME in self._themes and all(t.name != DEFAULT_THEME for t in chain):
+            chain.append(self._themes[DEFAULT_THEME])
+        return chain
+
+
+# --- the engine -------------------------------------------------------------------------------
+
+# Variables the renderer sets; preprocess hooks may not replace them, because templates rely
+# on their types (Markup children, Attributes) and meaning.
+RESERVED_VARIABLES = frozenset(
+    {
+        "element", "type", "attributes", "tag", "children", "content", "value", "items",
+        "header", "rows", "href", "src", "text", "suggestions",
+    }
+)
+
+
+class ThemeEngine:
+    """Renders render trees and page templates with one theme. Build once per process."""
+
+    def __init__(
+        self,
+        theme: str = DEFAULT_THEME,
+        *,
+        registry: ThemeRegistry | None = None,
+        site_name: str = "Trovato",
+        preprocess: Sequence[PreprocessHook] = (),
+        formats: FormatRegistry | None = None,
+        allow_style: bool = False,
+    ) -> None:
+        self.registry = registry or ThemeRegistry()
+        self.chain = self.registry.chain(theme)
+        self.theme = self.chain[0]
+        self.formats = formats or default_registry()
+        self.allow_style = allow_style
+        self.preprocess: list[PreprocessHook] = list(preprocess)
+        folders = [str(t.templates_dir) for t in self.chain if t.templates_dir.is_dir()]
+        self.env = Environment(
+            loader=ChoiceLoader(
+                [FileSystemLoader(folders), FileSystemLoader(str(KERNEL_TEMPLATES))]
+            ),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            auto_reload=False,
+            cache_size=400,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals.update(
+            site_name=site_name,
+            theme_name=self.theme.name,
+            theme_stylesheets=self._stylesheets(),
+        )
+        # Every template name, read once: resolving suggestions is then a set lookup instead
+        # of a file-system probe per element per request.
+        self.available: frozenset[str] = frozenset(self.env.list_templates())
+        self._compiled: dict[str, Template] = {}
+        self._resolved: dict[tuple[str, ...], Template] = {}
+
+    def _stylesheets(self) -> list[str]:
+        # Base themes' stylesheets first, so a sub-theme's rules win by source order.
+        seen: list[str] = []
+        for theme in reversed(self.chain):
+            for sheet in theme.stylesheets:
+                url = theme.asset_url(sheet)
+                if url not in seen:
+                    seen.append(url)
+        return seen
+
+    # -- templates ---------------------------------------------------------------------------
+
+    def template(self, name: str) -> Template:
+        """A compiled template by name (compiled once per process)."""
+        template = self._compiled.get(name)
+        if template is None:
+            template = self._compiled[name] = self.env.get_template(name)
+        return template
+
+    def resolve(self, suggestions: Sequence[str]) -> Template:
+        """The first suggestion any theme in the chain (or the kernel) provides."""
+        key = tuple(suggestions)
+        template = self._resolved.get(key)
+        if template is None:
+            for name in key:
+                if name in self.available:
+                    template = self.template(name)
+                    break
+            else:
+                raise ThemeError(f"no template for any of {list(key)}")
+            self._resolved[key] = template
+        return template
+
+    def warm(self) -> None:
+        """Compile every template now (startup), so the first requests pay nothing."""
+        for name in sorted(self.available):
+            if name.endswith(".html"):
+                self.template(name)
+
+    def render_template(self, name: str, context: Mapping[str, Any]) -> str:
+        """Render a named page template (kernel pages: ``login.html``, ``page.html`` …)."""
+        started = time.perf_counter()
+        try:
+            return self.template(name).render({"slots": {}, **context})
+        finally:
+            record_render(time.perf_counter() - started)
+
+    # -- render trees ------------------------------------------------------------------------
+
+    def render(self, tree: object, *, source: str = "kernel", trusted: bool = True) -> Markup:
+        """Sanitize and render a render tree to HTML.
+
+        Kernel-built trees keep the default ``trusted=True`` (restricted formats such as
+        ``full_html`` render as stored); trees a plugin built or altered pass
+        ``trusted=False`` and a ``source`` like ``"plugin:blog"`` for the logs.
+        """
+        started = time.perf_counter()
+        try:
+            clean = sanitize(
+                tree, source=source, trusted=trusted, allow_style=self.allow_style,
+                formats=self.formats,
+            )
+            return self.render_element(clean)
+        finally:
+            record_render(time.perf_counter() - started)
+
+    def render_slots(
+        self, slots: Mapping[str, object], *, source: str = "kernel", trusted: bool = True
+    ) -> dict[str, Markup]:
+        """Render one tree per page slot; unknown slot names are rejected."""
+        unknown = set(slots) - set(self.theme.slots)
+        if unknown:
+            raise ThemeError(
+                f"theme {self.theme.name!r} has no slot(s) {sorted(unknown)}; "
+                f"its slots are {list(self.theme.slots)}"
+            )
+        return {
+            name: self.render(tree, source=source, trusted=trusted)
+            for name, tree in slots.items()
+        }
+
+    def render_page(
+        self,
+        slots: Mapping[str, object],
+        context: Mapping[str, Any] | None = None,
+        *,
+        template: str = "page.html",
+    ) -> str:
+        """A whole page: render each slot's tree and place it in the page template."""
+        rendered = self.render_slots(slots)
+        return self.render_template(template, {**(context or {}), "slots": rendered})
+
+    def suggestions(self, element: Mapping[str, Any]) -> list[str]:
+        """Template names for an element, most specific first."""
+        type_name = element_type(element)
+        names: list[str] = []
+        explicit = element.get("#template")
+        if isinstance(explicit, str):
+            names.append(explicit)
+        if type_name == "item":
+            item_type, view_mode = element.get("#item_type"), element.get("#view_mode")
+            if item_type and view_mode:
+                names.append(f"item--{item_type}--{view_mode}")
+            if item_type:
+                names.append(f"item--{item_type}")
+            if view_mode:
+                names.append(f"item--{view_mode}")
+        elif type_name == "field":
+            field_name, field_type = element.get("#field_name"), element.get("#field_type")
+            if field_name:
+                names.append(f"field--{field_name}")
+            if field_type:
+                names.append(f"field--{field_type}")
+        names.append(type_name)
+        return [f"elements/{n}.html" for n in dict.fromkeys(names)]
+
+    def render_element(self, element: RenderElement) -> Markup:
+        """Render an already sanitized element (see :meth:`render` for untrusted input)."""
+        type_name = element_type(element)
+        if type_name not in ELEMENT_TYPES:
+            return Markup()
+        variables = self._variables(type_name, element)
+        for hook in self.preprocess:
+            extra = hook(type_name, element, variables)
+            if not extra:
+                continue
+            for name, value in extra.items():
+                if name in RESERVED_VARIABLES:
+                    log.warning("preprocess hook %r may not replace %r", hook, name)
+                    continue
+                variables[name] = _strip_markup(value)
+        template = self.resolve(variables["suggestions"])
+        return Markup(template.render(variables))  # noqa: S704 - autoescaped template output
+
+    def _cell(self, cell: object) -> Markup:
+        if isinstance(cell, dict):
+            return self.render_element(cell)
+        return escape(_plain(cell))
+
+    def _variables(self, type_name: str, element: RenderElement) -> dict[str, Any]:
+        rendered = [(name, self.render_element(child)) for name, child in children(element)]
+        attributes = Attributes(element.get("#attributes"), allow_style=self.allow_style)
+        spec = ELEMENT_TYPES[type_name]
+        # Re-checked here so a tree that skipped sanitize() still cannot pick a tag.
+        tag = element.get("#tag")
+        if tag not in spec.tags:
+            tag = spec.default_tag
+        variables: dict[str, Any] = {
+            "element": element,
+            "type": type_name,
+            "attributes": attributes,
+            "tag": tag,
+            "title": element.get("#title"),
+            "content": dict(rendered),
+            "children": Markup("").join(html for _, html in rendered),
+            "suggestions": self.suggestions(element),
+        }
+        if "#value" in element:
+            # The one way text becomes HTML is its format's filter chain; without a format it
+            # is text, escaped as written (no paragraphs added).
+            if element.get("#format") is None:
+                variables["value"] = escape(_plain(element["#value"]))
+            else:
+                variables["value"] = render_text(
+                    element["#value"], element["#format"], registry=self.formats
+                )
+        for key in ("#href", "#src"):
+            # None (not undefined) when missing or unsafe, so templates can test for it.
+            variables[key[1:]] = safe_url(element[key]) if key in element else None
+        for key in ("#text", "#alt", "#width", "#height", "#ordered", "#caption", "#empty",
+                    "#label", "#label_display", "#field_name", "#field_type", "#item_type",
+                    "#view_mode", "#messages"):
+            if key in element:
+                variables[key[1:]] = element[key]
+        if "#items" in element:
+            variables["items"] = [self._cell(c) for c in element["#items"]]
+        if "#header" in element:
+            variables["header"] = [self._cell(c) for c in element["#header"]]
+        if "#rows" in element:
+            variables["rows"] = [[self._cell(c) for c in row] for row in element["#rows"]]
+        if type_name == "pager":
+            variables.update(self._pager(element))
+        return variables
+
+    @staticmethod
+    def _pager(element: Mapping[str, Any]) -> dict[str, Any]:
+        pages = max(int(element.get("#pages", 0)), 0)
+        page = min(max(int(element.get("#page", 0)), 0), max(pages - 1, 0))
+        base = safe_url(element.get("#href")) or ""
+        query = {k: v for k, v in dict(element.get("#query", {})).items() if k != "page"}
+
+        def href(number: int) -> str:
+            params = {**query, **({"page": str(number)} if number else {})}
+            if not params:
+                return base or "?"
+            return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
+
+        # A window of pages around the current one keeps long listings' pagers short.
+        first, last = max(page - 4, 0), min(page + 5, pages)
+        return {
+            "page": page,
+            "pages": pages,
+            "links": [
+                {"number": n + 1, "href": href(n), "current": n == page}
+                for n in range(first, last)
+            ],
+            "previous": href(page - 1) if page > 0 else None,
+            "next": href(page + 1) if page + 1 < pages else None,
+            "first": href(0) if first > 0 else None,
+            "last": href(pages - 1) if last < pages else None,
+        }
+
+    # -- assets ------------------------------------------------------------------------------
+
+    def asset_folders(self) -> dict[str, Path]:
+        """Theme name → assets folder, for every theme in the chain that has one."""
+        return {t.name: t.assets_dir for t in self.chain if t.assets_dir.is_dir()}
+
+    def asset_mount(self) -> Any:
+        """A Starlette ``Mount`` serving ``/themes/<theme>/<file>`` from the themes' assets."""
+        from starlette.routing import Mount, Router
+        from starlette.staticfiles import StaticFiles
+
+        routes = [
+            Mount(f"/{name}", StaticFiles(directory=str(path)), name=f"theme-{name}")
+            for name, path in self.asset_folders().items()
+        ]
+        return Mount("/themes", app=Router(routes=routes), name="themes")

@@ -1,0 +1,63 @@
+"""Pages that plugins add through ``tap_menu``: matched after every kernel route.
+
+The callback's render tree is sanitized as untrusted plugin output and rendered by the theme;
+the page title comes from the menu entry unless the tree sets ``#title``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from trovato.kernel.access import require_permission
+from trovato.kernel.context import request_context
+from trovato.kernel.errors import ProblemError
+from trovato.plugins import PluginError, PluginRefused
+from trovato.web._page import render_page
+
+log = logging.getLogger("trovato.menu")
+
+
+async def menu_page(request: Request) -> Response:
+    ctx = request_context(request)
+    kernel = ctx.kernel
+    session = ctx.plugin_session()
+    route, args = await kernel.menus.match(session, request.url.path, request.method)
+    if route is None:
+        raise ProblemError(405 if args else 404)
+    if route.permission:
+        require_permission(request, route.permission)
+    payload = {
+        "request": {
+            "method": request.method,
+            "path": request.url.path,
+            "args": args,
+            "query": dict(request.query_params),
+        }
+    }
+    try:
+        tree = await kernel.plugins.dispatcher.call_function(
+            session, route.plugin, route.callback, payload
+        )
+    except PluginRefused as exc:
+        raise ProblemError(400, exc.message) from None
+    except PluginError as exc:
+        log.error("menu callback failed", extra={"data": {
+            "plugin": route.plugin, "callback": route.callback, "error": str(exc),
+            "request_id": ctx.request_id}})
+        raise ProblemError(
+            500, f"The page could not be built (plugin {route.plugin}, request {ctx.request_id})."
+        ) from None
+    title = tree.get("#title") if isinstance(tree, dict) else None
+    content = kernel.theme.render(tree, source=f"plugin:{route.plugin}", trusted=False)
+    return render_page(
+        request,
+        "menu_page.html",
+        {"title": str(title) if isinstance(title, str) else route.title, "content": content},
+    )
+
+
+routes = [Route("/{path:path}", menu_page, methods=["GET", "HEAD", "POST"])]
