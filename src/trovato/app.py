@@ -15,6 +15,9 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from trovato.api import item_types as api_item_types
+from trovato.api import items as api_items
+from trovato.api import openapi as api_openapi
 from trovato.api import roles as api_roles
 from trovato.api import session as api_session
 from trovato.api import tokens as api_tokens
@@ -38,6 +41,9 @@ def routes() -> list[BaseRoute]:
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,
+        *api_item_types.routes,
+        *api_items.routes,
+        *api_openapi.routes,
         *menu.routes,  # last: plugin pages only see paths no kernel route matched
     ]
 

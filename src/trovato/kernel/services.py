@@ -11,6 +11,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from trovato.content.formats import default_registry as default_format_registry
+from trovato.content.formats import format_permissions
+from trovato.content.items import ContentServices
 from trovato.db.pool import Database
 from trovato.kernel.menu import MenuRouter
 from trovato.kernel.page_cache import PageCache
@@ -50,6 +53,7 @@ class Kernel:
     plugins: PluginManager
     menus: MenuRouter
     theme: ThemeEngine
+    content: ContentServices
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -92,6 +96,17 @@ class Kernel:
         )
         page_cache = PageCache(store, ttl=settings.page_cache_seconds)
         await page_cache.start()
+        formats = default_format_registry()
+        for permission in format_permissions(formats):
+            registry.add(permission)
+        content = await ContentServices.start(
+            db,
+            registry,
+            subscribe=store.pubsub.subscribe,
+            publish=store.pubsub.publish,
+            invalidate=page_cache.invalidate,
+            formats=formats.names(),
+        )
         metrics = Metrics()
         plugins = PluginManager(
             db,
@@ -104,12 +119,13 @@ class Kernel:
         await plugins.refresh()
         await plugins.listen()
         log.info("kernel started", extra={"data": {"store": store.backend}})
+        templates = Templates(site_name=settings.site_name)
         kernel = cls(
             settings=settings,
             db=db,
             store=store,
             metrics=metrics,
-            templates=Templates(site_name=settings.site_name),
+            templates=templates,
             registry=registry,
             permissions=permissions,
             accounts=accounts,
@@ -118,7 +134,8 @@ class Kernel:
             page_cache=page_cache,
             plugins=plugins,
             menus=MenuRouter(plugins),
-            theme=ThemeEngine(site_name=settings.site_name),
+            theme=templates.engine,
+            content=content,
         )
         accounts.on_event = kernel._user_event
         return kernel

@@ -1,0 +1,149 @@
+"""``/api/v1/item-types``: list, read, create, change and delete item types and their fields.
+
+Reading needs ``access content`` (clients need the shapes to build forms); changing needs
+``administer content types``. The routes parse, call :class:`~trovato.content.types.ItemTypes`
+and translate its errors into problem documents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from trovato.api._http import JSON, StrictModel, read_json
+from trovato.content.access import ACCESS_CONTENT, ADMINISTER_TYPES
+from trovato.content.items import ContentServices
+from trovato.content.types import ItemTypeError
+from trovato.kernel.access import require_permission
+from trovato.kernel.context import request_context
+from trovato.kernel.errors import ProblemError
+
+
+class FieldBody(StrictModel):
+    name: str = Field(max_length=64)
+    type: str = Field(max_length=64)
+    label: str = Field(max_length=255)
+    description: str = Field(default="", max_length=2000)
+    required: bool = False
+    cardinality: int = 1
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class ItemTypeBody(StrictModel):
+    """A whole item type (POST, PUT)."""
+
+    type: str = Field(max_length=32)
+    label: str = Field(max_length=255)
+    description: str = Field(default="", max_length=2000)
+    has_title: bool = True
+    title_label: str = Field(default="Title", max_length=255)
+    fields: list[FieldBody] = Field(default_factory=list, max_length=200)
+
+
+class ItemTypePutBody(ItemTypeBody):
+    """A whole replacement. ``fields`` is required so that forgetting it cannot silently
+    remove every field (and its data) from the type."""
+
+    type: str = Field(default="", max_length=32)  # optional: the path names the type
+    fields: list[FieldBody] = Field(max_length=200)
+
+
+class ItemTypePatchBody(StrictModel):
+    """Any part of an item type; ``fields``, when given, is the complete new list."""
+
+    label: str | None = Field(default=None, max_length=255)
+    description: str | None = Field(default=None, max_length=2000)
+    has_title: bool | None = None
+    title_label: str | None = Field(default=None, max_length=255)
+    fields: list[FieldBody] | None = Field(default=None, max_length=200)
+
+
+def content_services(request: Request) -> ContentServices:
+    """The kernel's content services (``kernel.content``)."""
+    services = getattr(request_context(request).kernel, "content", None)
+    if not isinstance(services, ContentServices):
+        raise RuntimeError("the content services are not started (Kernel.start wiring)")
+    return services
+
+
+def type_problem(exc: ItemTypeError) -> ProblemError:
+    return ProblemError(exc.status, exc.message, errors=exc.errors)
+
+
+def _document(body: StrictModel) -> dict[str, Any]:
+    # Only what the client sent: PATCH keeps the rest, and defaults live in the service.
+    return body.model_dump(exclude_unset=True)
+
+
+async def list_types(request: Request) -> Response:
+    require_permission(request, ACCESS_CONTENT)
+    types = await content_services(request).types.all()
+    return JSON({"item_types": [t.public() for t in types]})
+
+
+async def get_type(request: Request) -> Response:
+    require_permission(request, ACCESS_CONTENT)
+    item_type = await content_services(request).types.get(request.path_params["type"])
+    if item_type is None:
+        raise ProblemError(404, "No such item type.")
+    return JSON(item_type.public())
+
+
+async def create_type(request: Request) -> Response:
+    user = require_permission(request, ADMINISTER_TYPES)
+    body = await read_json(request, ItemTypeBody)
+    try:
+        created = await content_services(request).types.create(_document(body), actor=user.id)
+    except ItemTypeError as exc:
+        raise type_problem(exc) from None
+    return JSON(created.public(), status_code=201,
+                headers={"location": f"/api/v1/item-types/{created.type}"})
+
+
+async def update_type(request: Request) -> Response:
+    user = require_permission(request, ADMINISTER_TYPES)
+    partial = request.method == "PATCH"
+    body: StrictModel = await read_json(
+        request, ItemTypePatchBody if partial else ItemTypePutBody
+    )
+    document = {k: v for k, v in _document(body).items() if v is not None}
+    if not partial and not document.get("type"):
+        document.pop("type", None)
+    try:
+        updated = await content_services(request).types.update(
+            request.path_params["type"], document, actor=user.id, partial=partial
+        )
+    except ItemTypeError as exc:
+        raise type_problem(exc) from None
+    return JSON(updated.public())
+
+
+async def delete_type(request: Request) -> Response:
+    user = require_permission(request, ADMINISTER_TYPES)
+    force_param = request.query_params.get("force", "false").lower()
+    if force_param not in ("true", "false", "1", "0"):
+        raise ProblemError(422, "force must be true or false.", errors={"force": "must be"
+                                                                        " true or false"})
+    services = content_services(request)
+    try:
+        result = await services.types.delete(
+            request.path_params["type"], actor=user.id, force=force_param in ("true", "1"),
+            purge=services.items.purge_type,
+        )
+    except ItemTypeError as exc:
+        raise type_problem(exc) from None
+    return JSON({"type": result.type, "deleted_items": result.deleted_items,
+                 "message": result.message})
+
+
+routes = [
+    Route("/api/v1/item-types", list_types, methods=["GET"]),
+    Route("/api/v1/item-types", create_type, methods=["POST"]),
+    Route("/api/v1/item-types/{type}", get_type, methods=["GET"]),
+    Route("/api/v1/item-types/{type}", update_type, methods=["PATCH", "PUT"]),
+    Route("/api/v1/item-types/{type}", delete_type, methods=["DELETE"]),
+]

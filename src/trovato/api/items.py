@@ -1,0 +1,190 @@
+"""``/api/v1/items``: list, read, create, patch and delete items; revisions and revert.
+
+Thin on purpose: every decision (access, validation, stage, revisions, plugin taps) is made by
+:class:`~trovato.content.items.Items`, which the HTML pages and plugins use too. The active
+stage comes from the request (``X-Trovato-Stage``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from trovato.api._http import JSON, StrictModel, read_json
+from trovato.api.item_types import content_services
+from trovato.content.items import DEFAULT_LIMIT, ItemError, Items
+from trovato.kernel.context import request_context
+from trovato.kernel.errors import ProblemError
+
+
+class ItemCreateBody(StrictModel):
+    type: str = Field(max_length=32)
+    title: str = Field(default="", max_length=255)
+    status: int = 1
+    promote: bool = False
+    sticky: bool = False
+    fields: dict[str, Any] = Field(default_factory=dict)
+    log: str = Field(default="", max_length=10_000)
+
+
+class ItemPatchBody(StrictModel):
+    title: str | None = Field(default=None, max_length=255)
+    status: int | None = None
+    promote: bool | None = None
+    sticky: bool | None = None
+    # A field set to null is cleared; fields left out keep their values.
+    fields: dict[str, Any] | None = None
+    log: str = Field(default="", max_length=10_000)
+
+
+class RevertBody(StrictModel):
+    log: str | None = Field(default=None, max_length=10_000)
+
+
+def _problem(request: Request, exc: ItemError) -> ProblemError:
+    # An anonymous API caller is told to authenticate (401), as require_permission does.
+    if exc.status == 403 and not request_context(request).current_user.is_authenticated:
+        return ProblemError(401, f"{exc.message} Log in or use an API token.",
+                            headers={"www-authenticate": 'Bearer realm="trovato"'})
+    return ProblemError(exc.status, exc.message, errors=exc.errors)
+
+
+def _items(request: Request) -> Items:
+    return content_services(request).items
+
+
+def _int_param(request: Request, name: str, default: int | None, errors: dict[str, str]
+               ) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        errors[name] = "must be an integer"
+        return default
+
+
+async def list_items(request: Request) -> Response:
+    ctx = request_context(request)
+    errors: dict[str, str] = {}
+    page = _int_param(request, "page", 0, errors)
+    limit = _int_param(request, "limit", DEFAULT_LIMIT, errors)
+    status = _int_param(request, "status", None, errors)
+    if errors:
+        raise ProblemError(422, "Invalid listing parameters.", errors=errors)
+    try:
+        result = await _items(request).list(
+            ctx.current_user,
+            type=request.query_params.get("type") or None,
+            status=status,
+            author=request.query_params.get("author") or None,
+            sort=request.query_params.get("sort") or "-created",
+            page=page or 0,
+            limit=DEFAULT_LIMIT if limit is None else limit,
+            stage=ctx.stage,
+        )
+    except ItemError as exc:
+        raise _problem(request, exc) from None
+    return JSON({
+        "items": [i.public() for i in result.items],
+        "page": result.page,
+        "limit": result.limit,
+        "total": result.total,
+    })
+
+
+async def create_item(request: Request) -> Response:
+    ctx = request_context(request)
+    body = await read_json(request, ItemCreateBody)
+    try:
+        item = await _items(request).create(
+            ctx.current_user, body.type, title=body.title, status=body.status,
+            promote=body.promote, sticky=body.sticky, fields=body.fields, log=body.log,
+            stage=ctx.stage,
+        )
+    except ItemError as exc:
+        raise _problem(request, exc) from None
+    return JSON(item.public(), status_code=201, headers={"location": f"/api/v1/items/{item.id}"})
+
+
+async def get_item(request: Request) -> Response:
+    ctx = request_context(request)
+    try:
+        item = await _items(request).load(ctx.current_user, request.path_params["id"],
+                                          stage=ctx.stage)
+    except ItemError as exc:
+        raise _problem(request, exc) from None
+    return JSON(item.public())
+
+
+async def patch_item(request: Request) -> Response:
+    ctx = request_context(request)
+    body = await read_json(request, ItemPatchBody)
+    given = body.model_fields_set
+    changes: dict[str, Any] = {}
+    for name in ("title", "status", "promote", "sticky"):
+        if name in given:
+            value = getattr(body, name)
+            if value is None:
+                raise ProblemError(422, "The request body has invalid fields.",
+                                   errors={name: "must not be null"})
+            changes[name] = value
+    try:
+        item = await _items(request).update(
+            ctx.current_user, request.path_params["id"], fields=body.fields, log=body.log,
+            stage=ctx.stage, **changes,
+        )
+    except ItemError as exc:
+        raise _problem(request, exc) from None
+    return JSON(item.public())
+
+
+async def delete_item(request: Request) -> Response:
+    ctx = request_context(request)
+    try:
+        await _items(request).delete(ctx.current_user, request.path_params["id"],
+                                     stage=ctx.stage)
+    except ItemError as exc:
+        raise _problem(request, exc) from None
+    return Response(status_code=204)
+
+
+async def list_revisions(request: Request) -> Response:
+    ctx = request_context(request)
+    try:
+        revisions = await _items(request).revisions(ctx.current_user, request.path_params["id"],
+                                                    stage=ctx.stage)
+    except ItemError as exc:
+        raise _problem(request, exc) from None
+    return JSON({"revisions": [r.public() for r in revisions]})
+
+
+async def revert_revision(request: Request) -> Response:
+    ctx = request_context(request)
+    log: str | None = None
+    if await request.body():
+        log = (await read_json(request, RevertBody)).log
+    try:
+        item = await _items(request).revert(
+            ctx.current_user, request.path_params["id"], request.path_params["rev"],
+            stage=ctx.stage, log=log,
+        )
+    except ItemError as exc:
+        raise _problem(request, exc) from None
+    return JSON(item.public())
+
+
+routes = [
+    Route("/api/v1/items", list_items, methods=["GET"]),
+    Route("/api/v1/items", create_item, methods=["POST"]),
+    Route("/api/v1/items/{id}", get_item, methods=["GET"]),
+    Route("/api/v1/items/{id}", patch_item, methods=["PATCH"]),
+    Route("/api/v1/items/{id}", delete_item, methods=["DELETE"]),
+    Route("/api/v1/items/{id}/revisions", list_revisions, methods=["GET"]),
+    Route("/api/v1/items/{id}/revisions/{rev}/revert", revert_revision, methods=["POST"]),
+]

@@ -1,0 +1,609 @@
+"""Item types (bundles) and their field instances.
+
+An item type is a row of ``item_type`` plus one ``field_instance`` per field. The storage of a
+field name — its field type and cardinality — lives once in ``field_config`` and is shared by
+every type that uses the name, so ``field_body`` means the same thing everywhere; reusing a name
+with another type or cardinality is an error, not a silent second meaning.
+
+Types are created by administrators (API, admin UI) or by plugins through ``tap_item_info``
+(:meth:`ItemTypes.sync_from_plugin`). Each type brings its own permissions (create, edit
+own/any, delete own/any), registered in the kernel's permission registry by
+:func:`register_content_permissions` at start and after every change, in every process.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+from trovato.content.fields import (
+    FIELD_NAME,
+    FIELD_NAME_MAX,
+    MAX_CARDINALITY,
+    FieldDefinition,
+    FieldRegistry,
+    FieldSettingsError,
+)
+from trovato.db.pool import Database
+from trovato.observability.audit import audit
+from trovato.users.permissions import Permission, PermissionRegistry, bump_version
+
+log = logging.getLogger("trovato.content.types")
+
+TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+TYPE_NAME_MAX = 32
+MAX_FIELDS = 200
+CHANNEL = "item-types"
+PROVIDER = "content"
+
+# Content permissions that do not depend on a type ("access content" is the kernel's own).
+CONTENT_PERMISSIONS: tuple[Permission, ...] = (
+    Permission("view unpublished content", "View unpublished content of any author",
+               provider=PROVIDER),
+    Permission("administer content", "Create, edit and delete all content",
+               restricted=True, provider=PROVIDER),
+    Permission("administer content types", "Create and change item types and their fields",
+               restricted=True, provider=PROVIDER),
+    Permission("view revisions", "View the revisions of content one may view",
+               provider=PROVIDER),
+    Permission("revert revisions", "Revert content one may edit to an earlier revision",
+               provider=PROVIDER),
+    Permission("use full_html", "Save text in the Full HTML format (no filtering)",
+               restricted=True, provider=PROVIDER),
+)
+
+
+def type_permissions(type_name: str, label: str = "") -> list[Permission]:
+    """The five permissions of one item type."""
+    shown = label or type_name
+    return [
+        Permission(f"create {type_name} content", f"{shown}: create new content",
+                   provider=PROVIDER),
+        Permission(f"edit own {type_name} content", f"{shown}: edit own content",
+                   provider=PROVIDER),
+        Permission(f"edit any {type_name} content", f"{shown}: edit any content",
+                   provider=PROVIDER),
+        Permission(f"delete own {type_name} content", f"{shown}: delete own content",
+                   provider=PROVIDER),
+        Permission(f"delete any {type_name} content", f"{shown}: delete any content",
+                   provider=PROVIDER),
+    ]
+
+
+def register_content_permissions(
+    registry: PermissionRegistry, types: Iterable[ItemType]
+) -> None:
+    """Replace the content permissions in ``registry`` with those of ``types``."""
+    registry.remove_provider(PROVIDER)
+    for permission in CONTENT_PERMISSIONS:
+        registry.add(permission)
+    for item_type in types:
+        for permission in type_permissions(item_type.type, item_type.label):
+            registry.add(permission)
+
+
+class ItemTypeError(Exception):
+    """A refused item-type change: ``status`` (HTTP), a message and per-field ``errors``."""
+
+    def __init__(self, status: int, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors or {}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemType:
+    type: str
+    label: str
+    description: str = ""
+    fields: tuple[FieldDefinition, ...] = ()
+    plugin: str | None = None
+    has_title: bool = True
+    title_label: str = "Title"
+
+    def field(self, name: str) -> FieldDefinition | None:
+        for definition in self.fields:
+            if definition.name == name:
+                return definition
+        return None
+
+    def public(self) -> dict[str, Any]:
+        """The JSON shape of an item type (``/api/v1/item-types``)."""
+        return {
+            "type": self.type,
+            "label": self.label,
+            "description": self.description,
+            "fields": [f.public() for f in self.fields],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteResult:
+    type: str
+    deleted_items: int
+
+    @property
+    def message(self) -> str:
+        if self.deleted_items:
+            return (
+                f"Deleted item type {self.type!r} and its {self.deleted_items}"
+                f" item{'s' if self.deleted_items != 1 else ''}."
+            )
+        return f"Deleted item type {self.type!r}."
+
+
+_TYPE_KEYS = frozenset({"type", "label", "description", "fields", "has_title", "title_label"})
+_FIELD_KEYS = frozenset(
+    {"name", "type", "label", "required", "cardinality", "settings", "description"}
+)
+
+
+def _text(data: Mapping[str, Any], key: str, errors: dict[str, str], *, prefix: str = "",
+          required: bool = False, max_length: int = 255, default: str = "") -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        errors[prefix + key] = "must be a string"
+        return default
+    if required and not value.strip():
+        errors[prefix + key] = "is required"
+    elif len(value) > max_length:
+        errors[prefix + key] = f"must be at most {max_length} characters"
+    elif "\x00" in value:
+        errors[prefix + key] = "must not contain NUL characters"
+    return value
+
+
+def parse_item_type(
+    data: Mapping[str, Any], registry: FieldRegistry, *, plugin: str | None = None
+) -> ItemType:
+    """Validate an item-type document (the API shape); :class:`ItemTypeError` lists every
+    problem, keyed like the document (``fields.field_body.settings.max_length``)."""
+    errors: dict[str, str] = {}
+    for key in sorted(set(data) - _TYPE_KEYS):
+        errors[key] = "unknown field"
+    name = data.get("type")
+    if not isinstance(name, str) or not name:
+        errors["type"] = "is required"
+        name = ""
+    elif len(name) > TYPE_NAME_MAX or not TYPE_NAME.match(name):
+        errors["type"] = (
+            f"must be a machine name: a lowercase letter, then lowercase letters, digits or"
+            f" underscores, at most {TYPE_NAME_MAX} characters"
+        )
+    label = _text(data, "label", errors, required=True)
+    description = _text(data, "description", errors, max_length=2000)
+    title_label = _text(data, "title_label", errors, default="Title") or "Title"
+    has_title = data.get("has_title", True)
+    if not isinstance(has_title, bool):
+        errors["has_title"] = "must be true or false"
+        has_title = True
+    raw_fields = data.get("fields", [])
+    definitions: list[FieldDefinition] = []
+    if not isinstance(raw_fields, list):
+        errors["fields"] = "must be a list of fields"
+        raw_fields = []
+    elif len(raw_fields) > MAX_FIELDS:
+        errors["fields"] = f"must have at most {MAX_FIELDS} fields"
+        raw_fields = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_fields):
+        definition = _parse_field(raw, index, registry, errors, seen)
+        if definition is not None:
+            definitions.append(definition)
+    if errors:
+        raise ItemTypeError(422, "The item type is invalid.", errors)
+    return ItemType(
+        type=name,
+        label=label,
+        description=description,
+        fields=tuple(definitions),
+        plugin=plugin,
+        has_title=has_title,
+        title_label=title_label,
+    )
+
+
+def _parse_field(raw: Any, index: int, registry: FieldRegistry, errors: dict[str, str],
+                 seen: set[str]) -> FieldDefinition | None:
+    if not isinstance(raw, Mapping):
+        errors[f"fields.{index}"] = "must be an object"
+        return None
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        errors[f"fields.{index}.name"] = "is required"
+        return None
+    prefix = f"fields.{name}."
+    if len(name) > FIELD_NAME_MAX or not FIELD_NAME.match(name):
+        errors[f"fields.{index}.name"] = (
+            f"must be a machine name: a lowercase letter, then lowercase letters, digits or"
+            f" underscores, at most {FIELD_NAME_MAX} characters"
+        )
+        return None
+    if name in seen:
+        errors[f"fields.{name}"] = "is listed twice"
+        return None
+    seen.add(name)
+    failed = False
+    for key in sorted(set(raw) - _FIELD_KEYS):
+        errors[prefix + key] = "unknown field"
+        failed = True
+    field_type = raw.get("type")
+    if not isinstance(field_type, str) or field_type not in registry:
+        errors[prefix + "type"] = (
+            f"must be one of the field types: {', '.join(registry.names())}"
+        )
+        return None
+    label = _text(raw, "label", errors, prefix=prefix, required=True)
+    description = _text(raw, "description", errors, prefix=prefix, max_length=2000)
+    required = raw.get("required", False)
+    if not isinstance(required, bool):
+        errors[prefix + "required"] = "must be true or false"
+        failed = True
+    cardinality = raw.get("cardinality", 1)
+    if (
+        not isinstance(cardinality, int)
+        or isinstance(cardinality, bool)
+        or not (cardinality == -1 or 1 <= cardinality <= MAX_CARDINALITY)
+    ):
+        errors[prefix + "cardinality"] = (
+            f"must be -1 (unlimited) or a number from 1 to {MAX_CARDINALITY}"
+        )
+        failed = True
+    raw_settings = raw.get("settings", {})
+    settings: dict[str, Any] = {}
+    if not isinstance(raw_settings, Mapping):
+        errors[prefix + "settings"] = "must be an object"
+        failed = True
+    else:
+        try:
+            settings = registry.get(field_type).validate_settings(raw_settings)
+        except FieldSettingsError as exc:
+            for key, message in exc.errors.items():
+                errors[f"{prefix}settings.{key}"] = message
+            failed = True
+    if failed or f"{prefix}label" in errors:
+        return None
+    return FieldDefinition(
+        name=name,
+        type=field_type,
+        label=label,
+        required=bool(required),
+        cardinality=int(cardinality),
+        settings=settings,
+        weight=index,
+        description=description,
+    )
+
+
+def _from_row(row: Mapping[str, Any]) -> ItemType:
+    fields = tuple(
+        FieldDefinition(
+            name=f["name"],
+            type=f["type"],
+            label=f["label"],
+            required=bool(f["required"]),
+            cardinality=int(f["cardinality"]),
+            settings=f["settings"] or {},
+            weight=int(f["weight"]),
+            description=str((f["settings_meta"] or {}).get("description", "")),
+        )
+        for f in row["fields"]
+    )
+    return ItemType(
+        type=row["type"],
+        label=row["label"],
+        description=row["description"],
+        fields=fields,
+        plugin=row["plugin"],
+        has_title=row["has_title"],
+        title_label=row["title_label"],
+    )
+
+
+# One statement loads types with their fields: settings of the instance, storage of the config.
+# (The instance's ``display`` column holds presentation metadata such as the help text.)
+_SELECT_TYPES = """
+SELECT t.type, t.label, t.description, t.has_title, t.title_label, t.plugin,
+       coalesce(json_agg(json_build_object(
+           'name', i.field_name, 'type', c.field_type, 'cardinality', c.cardinality,
+           'label', i.label, 'required', i.required, 'weight', i.weight,
+           'settings', i.settings, 'settings_meta', i.display)
+         ORDER BY i.weight, i.field_name) FILTER (WHERE i.field_name IS NOT NULL),
+         '[]'::json) AS fields
+  FROM item_type t
+  LEFT JOIN field_instance i ON i.bundle = t.type
+  LEFT JOIN field_config c ON c.field_name = i.field_name
+"""
+
+# Called with the transaction's connection and the type name when a type is force-deleted;
+# returns how many items it deleted. The content service passes one that runs item_delete taps.
+PurgeItems = Callable[[AsyncConnection[DictRow], str], Awaitable[int]]
+
+
+async def _purge_plainly(conn: AsyncConnection[DictRow], type_name: str) -> int:
+    cur = await conn.execute("DELETE FROM item WHERE type = %s", (type_name,))
+    return cur.rowcount
+
+
+class ItemTypes:
+    """The item-type service: reads, admin changes and plugin synchronisation."""
+
+    def __init__(
+        self,
+        db: Database,
+        fields: FieldRegistry,
+        permissions: PermissionRegistry | None = None,
+        *,
+        publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None,
+    ) -> None:
+        self.db = db
+        self.fields = fields
+        self.permissions = permissions
+        # Tells other processes to refresh their permission registry (the store's pub/sub).
+        self.publish = publish
+
+    # -- reads --------------------------------------------------------------------------------
+
+    async def all(self) -> list[ItemType]:
+        rows = await self.db.fetch(_SELECT_TYPES + " GROUP BY t.type ORDER BY t.type")
+        types = [_from_row(r) for r in rows]
+        if self.permissions is not None:
+            # Cheap and in memory: keeps this process's registry right even if a pub/sub
+            # message about another process's change was lost.
+            register_content_permissions(self.permissions, types)
+        return types
+
+    async def get(self, type_name: str) -> ItemType | None:
+        row = await self.db.fetchrow(
+            _SELECT_TYPES + " WHERE t.type = %s GROUP BY t.type", (type_name,)
+        )
+        return _from_row(row) if row else None
+
+    async def refresh_permissions(self, message: dict[str, Any] | None = None) -> None:
+        """Re-register the content permissions from the database (start, and on pub/sub)."""
+        await self.all()
+
+    async def start(self, subscribe: Callable[..., Awaitable[None]] | None = None) -> None:
+        """Register the permissions now and whenever another process changes a type."""
+        await self.refresh_permissions()
+        if subscribe is not None:
+            await subscribe(CHANNEL, self.refresh_permissions)
+
+    async def _changed(self) -> None:
+        await self.refresh_permissions()
+        if self.publish is not None:
+            await self.publish(CHANNEL, {"event": "changed"})
+
+    # -- writes -------------------------------------------------------------------------------
+
+    async def create(
+        self, data: Mapping[str, Any], *, actor: uuid.UUID | None = None,
+        plugin: str | None = None,
+    ) -> ItemType:
+        item_type = parse_item_type(data, self.fields, plugin=plugin)
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO item_type (type, label, description, has_title, title_label,"
+                " plugin) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (type) DO NOTHING",
+                (item_type.type, item_type.label, item_type.description, item_type.has_title,
+                 item_type.title_label, plugin),
+            )
+            if cur.rowcount == 0:
+                raise ItemTypeError(409, f"The item type {item_type.type!r} already exists.",
+                                    {"type": "already exists"})
+            await self._write_fields(conn, item_type, previous=None)
+            await audit(conn, "content", "Created item type %(type)s.",
+                        {"type": item_type.type, "plugin": plugin}, user_id=actor)
+        await self._changed()
+        return await self._reload(item_type.type)
+
+    async def update(
+        self, type_name: str, data: Mapping[str, Any], *, actor: uuid.UUID | None = None,
+        partial: bool = False, plugin: str | None = None,
+    ) -> ItemType:
+        """Change a type. ``partial`` (PATCH) keeps what ``data`` leaves out; otherwise (PUT)
+        ``data`` is the whole new definition. ``fields``, when given, is the complete list:
+        fields left out are removed from the type and from its items."""
+        if "type" in data and data["type"] != type_name:
+            raise ItemTypeError(422, "The type name cannot be changed.",
+                                {"type": "cannot be changed"})
+        async with self.db.transaction() as conn:
+            current = await self._lock(conn, type_name)
+            base: dict[str, Any] = (
+                {
+                    "label": current.label,
+                    "description": current.description,
+                    "has_title": current.has_title,
+                    "title_label": current.title_label,
+                    "fields": [_field_doc(f) for f in current.fields],
+                }
+                if partial
+                else {}
+            )
+            merged = {**base, **data, "type": type_name}
+            item_type = parse_item_type(merged, self.fields,
+                                        plugin=plugin if plugin else current.plugin)
+            await conn.execute(
+                "UPDATE item_type SET label = %s, description = %s, has_title = %s,"
+                " title_label = %s, plugin = %s WHERE type = %s",
+                (item_type.label, item_type.description, item_type.has_title,
+                 item_type.title_label, item_type.plugin, type_name),
+            )
+            await self._write_fields(conn, item_type, previous=current)
+            await audit(conn, "content", "Changed item type %(type)s.", {"type": type_name},
+                        user_id=actor)
+        await self._changed()
+        return await self._reload(type_name)
+
+    async def delete(
+        self, type_name: str, *, actor: uuid.UUID | None = None, force: bool = False,
+        purge: PurgeItems | None = None,
+    ) -> DeleteResult:
+        """Delete a type. Refused (409) while items of the type exist, unless ``force``: then
+        the items are deleted too, in the same transaction, and the result says how many."""
+        async with self.db.transaction() as conn:
+            current = await self._lock(conn, type_name)
+            cur = await conn.execute("SELECT count(*) AS n FROM item WHERE type = %s",
+                                     (type_name,))
+            row = await cur.fetchone()
+            count = int(row["n"]) if row else 0
+            if count and not force:
+                raise ItemTypeError(
+                    409,
+                    f"The item type {type_name!r} still has {count}"
+                    f" item{'s' if count != 1 else ''}; delete them first or pass"
+                    " force=true to delete them with the type.",
+                    {"type": f"has {count} item{'s' if count != 1 else ''}"},
+                )
+            deleted = await (purge or _purge_plainly)(conn, type_name) if count else 0
+            await conn.execute("DELETE FROM item_type WHERE type = %s", (type_name,))
+            await self._drop_orphan_configs(conn, [f.name for f in current.fields])
+            # Grants of the type's permissions would otherwise linger as unknown permissions.
+            await conn.execute(
+                "DELETE FROM role_permission WHERE permission = ANY(%s)",
+                ([p.name for p in type_permissions(type_name)],),
+            )
+            await bump_version(conn)
+            await audit(conn, "content", "Deleted item type %(type)s and %(count)s items.",
+                        {"type": type_name, "count": deleted}, user_id=actor)
+        await self._changed()
+        return DeleteResult(type_name, deleted)
+
+    async def sync_from_plugin(
+        self, plugin: str, types: Sequence[Mapping[str, Any]]
+    ) -> list[ItemType]:
+        """Create or update the item types a plugin declares (``tap_item_info``).
+
+        Plugin types are updated in place (fields the plugin no longer declares are removed,
+        as in a PUT); types the plugin declared before but no longer does are left alone, since
+        deleting content because a plugin changed its declaration would be a surprise. A name
+        already taken by a type of another owner is an error.
+        """
+        synced: list[ItemType] = []
+        for data in types:
+            name = data.get("type")
+            existing = await self.get(name) if isinstance(name, str) else None
+            if existing is None:
+                synced.append(await self.create(data, plugin=plugin))
+                continue
+            if existing.plugin != plugin:
+                owner = f"plugin {existing.plugin!r}" if existing.plugin else "the site"
+                raise ItemTypeError(
+                    409, f"The item type {name!r} already belongs to {owner}.",
+                    {"type": "already exists"},
+                )
+            synced.append(await self.update(existing.type, data, plugin=plugin))
+        return synced
+
+    # -- internals ------------------------------------------------------------------------------
+
+    async def _reload(self, type_name: str) -> ItemType:
+        item_type = await self.get(type_name)
+        if item_type is None:  # pragma: no cover - just written in a committed transaction
+            raise ItemTypeError(404, f"No item type {type_name!r}.")
+        return item_type
+
+    async def _lock(self, conn: AsyncConnection[DictRow], type_name: str) -> ItemType:
+        cur = await conn.execute("SELECT type FROM item_type WHERE type = %s FOR UPDATE",
+                                 (type_name,))
+        if await cur.fetchone() is None:
+            raise ItemTypeError(404, f"No item type {type_name!r}.")
+        cur = await conn.execute(_SELECT_TYPES + " WHERE t.type = %s GROUP BY t.type",
+                                 (type_name,))
+        row = await cur.fetchone()
+        assert row is not None
+        return _from_row(row)
+
+    async def _write_fields(
+        self, conn: AsyncConnection[DictRow], item_type: ItemType, previous: ItemType | None
+    ) -> None:
+        errors: dict[str, str] = {}
+        old = {f.name: f for f in previous.fields} if previous else {}
+        for definition in item_type.fields:
+            # Storage is shared by name: create it, or check this use matches it.
+            await conn.execute(
+                "INSERT INTO field_config (field_name, field_type, cardinality)"
+                " VALUES (%s, %s, %s) ON CONFLICT (field_name) DO NOTHING",
+                (definition.name, definition.type, definition.cardinality),
+            )
+            cur = await conn.execute(
+                "SELECT field_type, cardinality FROM field_config WHERE field_name = %s"
+                " FOR UPDATE",
+                (definition.name,),
+            )
+            config = await cur.fetchone()
+            assert config is not None
+            key = f"fields.{definition.name}"
+            if config["field_type"] != definition.type:
+                errors[key + ".type"] = (
+                    f"{definition.name} already exists as a {config['field_type']} field;"
+                    " a field name keeps one type on every item type"
+                )
+                continue
+            if config["cardinality"] != definition.cardinality:
+                was_multiple = config["cardinality"] != 1
+                if was_multiple != definition.multiple:
+                    errors[key + ".cardinality"] = (
+                        f"{definition.name} already exists with cardinality"
+                        f" {config['cardinality']}; a field cannot change between one and"
+                        " several values (its stored shape would change)"
+                    )
+                    continue
+                # Between two multi-valued cardinalities the stored shape is the same; the
+                # limit is storage, shared by every type using the name.
+                await conn.execute(
+                    "UPDATE field_config SET cardinality = %s WHERE field_name = %s",
+                    (definition.cardinality, definition.name),
+                )
+            meta = Jsonb({"description": definition.description})
+            await conn.execute(
+                "INSERT INTO field_instance (field_name, bundle, label, required, weight,"
+                " settings, display) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (field_name, bundle) DO UPDATE SET label = EXCLUDED.label,"
+                " required = EXCLUDED.required, weight = EXCLUDED.weight,"
+                " settings = EXCLUDED.settings, display = EXCLUDED.display",
+                (definition.name, item_type.type, definition.label, definition.required,
+                 definition.weight, Jsonb(dict(definition.settings)), meta),
+            )
+        if errors:
+            raise ItemTypeError(422, "The item type's fields conflict with existing fields.",
+                                errors)
+        removed = [name for name in old if item_type.field(name) is None]
+        if removed:
+            await conn.execute(
+                "DELETE FROM field_instance WHERE bundle = %s AND field_name = ANY(%s)",
+                (item_type.type, removed),
+            )
+            # The data of a removed field goes with it (revisions keep their history).
+            await conn.execute(
+                "UPDATE item SET fields = fields - %s::text[] WHERE type = %s"
+                " AND fields ?| %s::text[]",
+                (removed, item_type.type, removed),
+            )
+            await self._drop_orphan_configs(conn, removed)
+
+    @staticmethod
+    async def _drop_orphan_configs(conn: AsyncConnection[DictRow], names: list[str]) -> None:
+        if names:
+            await conn.execute(
+                "DELETE FROM field_config c WHERE c.field_name = ANY(%s) AND NOT EXISTS"
+                " (SELECT 1 FROM field_instance i WHERE i.field_name = c.field_name)",
+                (names,),
+            )
+
+
+def _field_doc(definition: FieldDefinition) -> dict[str, Any]:
+    doc = definition.public()
+    if definition.description:
+        doc["description"] = definition.description
+    return doc
+
