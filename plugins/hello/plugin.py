@@ -71,6 +71,8 @@ def item_view_alter(build, item, ctx):
 def item_presave(item, ctx):
     if not item.title.strip():
         raise Refused("A title is required.")
+    if "spam" in item.title.lower():
+        raise Refused("No spam, please.")
     item.title = item.title.strip()
 
 

@@ -34,7 +34,7 @@ def test_declarations_encode() -> None:
     assert encode(Menu("/a/", "A", callback=test_declarations_encode))["path"] == "a"
     item_type = encode(ItemType("t", "T", fields=[Field.reference("f", "F", target="tag",
                                                                   cardinality=-1)]))
-    assert item_type["fields"][0]["settings"] == {"target": "tag"}
+    assert item_type["fields"][0]["settings"] == {"target_type": "tag"}
     with pytest.raises(TypeError):
         encode(object())
 

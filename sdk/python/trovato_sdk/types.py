@@ -145,8 +145,11 @@ class Field:
 
     @classmethod
     def reference(cls, name: str, label: str, *, target: str, required: bool = False,
-                  cardinality: int = 1) -> Field:
-        return cls._make("reference", name, label, required, cardinality, target=target)
+                  cardinality: int = 1, bundles: list[str] | None = None) -> Field:
+        # The kernel's field settings are target_type (item, user, category_tag) and
+        # target_bundles (allowed item types or vocabularies).
+        return cls._make("reference", name, label, required, cardinality, target_type=target,
+                         target_bundles=bundles)
 
     def to_json(self) -> dict[str, Any]:
         return {

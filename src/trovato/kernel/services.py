@@ -14,6 +14,7 @@ from typing import Any
 from trovato.content.formats import default_registry as default_format_registry
 from trovato.content.formats import format_permissions
 from trovato.content.items import ContentServices
+from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.db.pool import Database
 from trovato.kernel.menu import MenuRouter
 from trovato.kernel.page_cache import PageCache
@@ -118,6 +119,12 @@ class Kernel:
         )
         await plugins.refresh()
         await plugins.listen()
+        content.items.hooks = PluginItemHooks(plugins)
+
+        async def sync_types(plugin: str) -> None:
+            await sync_item_types(plugins, content.types, plugin)
+
+        plugins.on_enable.append(sync_types)
         log.info("kernel started", extra={"data": {"store": store.backend}})
         templates = Templates(site_name=settings.site_name)
         kernel = cls(

@@ -19,7 +19,7 @@ import logging
 import re
 import tomllib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -254,6 +254,8 @@ class PluginManager:
         self.services = HostServices(db, store.cache, store.queue, self.tables)
         self._lock = asyncio.Lock()
         self._origin = uuid.uuid4().hex  # tells this process's own announcements apart
+        # Run in the process that enables a plugin, once (e.g. syncing its item types).
+        self.on_enable: list[Callable[[str], Awaitable[None]]] = []
 
     # -- discovery and state ---------------------------------------------------------------
 
@@ -435,6 +437,8 @@ class PluginManager:
         await self._lifecycle(name, "enable")
         await self.db.execute("UPDATE system SET status = %s WHERE name = %s", (ENABLED, name))
         await self.refresh()
+        for hook in self.on_enable:
+            await hook(name)
         await self.announce()
 
     async def disable(self, name: str) -> None:
