@@ -132,7 +132,7 @@ def test_build_is_cached(tmp_path: Path, built: dict[str, BuildResult], plugin_c
     from tests.plugins.conftest import FOLDERS
     from trovato.plugins.build import build_key, build_plugin, sdk_dir, wit_dir
 
-    again = build_plugin(FOLDERS["hello"], cache_dir=plugin_cache / "builds")
+    again = build_plugin(FOLDERS["hello"], cache_dir=plugin_cache / "plugin-builds")
     assert again.cached and again.artifact == built["hello"].artifact and again.seconds < 2
     assert again.size > 1_000_000
     # Any source change changes the key (so a stale artifact is never reused).
