@@ -28,7 +28,7 @@ from trovato.kernel.pipeline import KernelPipeline
 from trovato.kernel.services import Kernel
 from trovato.observability import logging as json_logging
 from trovato.settings import Settings, SettingsError, load_settings
-from trovato.web import install, menu, site, system, user
+from trovato.web import install, item, menu, site, system, user
 
 
 def routes() -> list[BaseRoute]:
@@ -44,6 +44,7 @@ def routes() -> list[BaseRoute]:
         *api_item_types.routes,
         *api_items.routes,
         *api_openapi.routes,
+        *item.routes,
         *menu.routes,  # last: plugin pages only see paths no kernel route matched
     ]
 

@@ -1,0 +1,69 @@
+"""Item pages with real plugins: item_view adds sanitized parts, item_view_alter changes the
+tree, and a plugin that traps in a view tap leaves the page rendering."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import api_login, create_account, running_app
+from tests.plugins.test_kernel_wiring import _kernel, _settings
+from trovato.plugins.build import BuildResult
+
+
+@pytest.fixture
+async def site(
+    db_url: str, plugin_cache: Path, built: dict[str, BuildResult]
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_app(_settings(db_url, plugin_cache)) as client:
+        await create_account(client, "root", admin=True)
+        await _kernel(client).plugins.install("hello")
+        yield client
+
+
+async def _greeting(client: httpx.AsyncClient, title: str, body: dict[str, str]) -> str:
+    headers = {"X-CSRF-Token": await api_login(client, "root")}
+    response = await client.post("/api/v1/items", json={
+        "type": "greeting", "title": title, "status": 1, "promote": True,
+        "fields": {"field_body": body}}, headers=headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def test_item_view_output_is_sanitized_and_altered(site: httpx.AsyncClient) -> None:
+    item_id = await _greeting(site, "World <b>", {
+        "value": "<p>Body <em>text</em></p><script>alert(1)</script>", "format": "full_html"})
+    site.cookies.clear()
+    page = await site.get(f"/item/{item_id}")
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert 'class="hello"' in text and "Hello, World &lt;b&gt;!" in text  # item_view
+    assert "hello-altered" in text  # item_view_alter's class on the item element
+    # Plugin output (and, once altered, the whole tree) never renders full_html as stored.
+    assert "<script" not in text and "<em>text</em>" in text
+    # The teaser on the front page runs the same taps in view mode "teaser".
+    front = await site.get("/")
+    assert "item--teaser" in front.text and "hello-altered" in front.text
+
+
+async def test_a_trapping_view_tap_leaves_the_page_rendering(
+    site: httpx.AsyncClient,
+) -> None:
+    # Created before hostile is installed: its presave and access taps misbehave on these.
+    raising = await _greeting(site, "raise", {"value": "x", "format": "plain_text"})
+    bad = await _greeting(site, "bad_schema", {"value": "y", "format": "plain_text"})
+    calm = await _greeting(site, "calm", {"value": "z", "format": "plain_text"})
+    await _kernel(site).plugins.install("hostile")
+    # root (a superuser) is not asked about access, so only the view tap misbehaves.
+    await api_login(site, "root")
+    page = await site.get(f"/item/{raising}")
+    assert page.status_code == 200, page.text
+    assert "Hello, raise!" in page.text and "hostile" not in page.text
+    page = await site.get(f"/item/{bad}")
+    assert page.status_code == 200, page.text
+    assert "Hello, bad_schema!" in page.text and "<script>" not in page.text
+    page = await site.get(f"/item/{calm}")
+    assert "hostile was well-behaved" in page.text and "Hello, calm!" in page.text

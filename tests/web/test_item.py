@@ -1,0 +1,179 @@
+"""Item pages (/item/{id}, /item/{id}/revisions) and the front page listing, without plugins."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from tests.api.conftest import ARTICLE, admin_headers, login_as
+from tests.conftest import create_account
+
+
+async def _item(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> str:
+    payload: dict[str, Any] = {"type": "article", "title": "An article", "status": 1,
+                               "fields": {"field_body": {"value": "Body text",
+                                                         "format": "plain_text"}}}
+    payload.update(body)
+    response = await client.post("/api/v1/items", json=payload, headers=headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _site(client: httpx.AsyncClient) -> dict[str, str]:
+    headers = await admin_headers(client)
+    created = await client.post("/api/v1/item-types", json=ARTICLE, headers=headers)
+    assert created.status_code == 201, created.text
+    return headers
+
+
+async def _writer(client: httpx.AsyncClient, headers: dict[str, str], name: str,
+                  permissions: list[str]) -> None:
+    """An account with a role of its own holding ``permissions``."""
+    await create_account(client, name)
+    headers.update(await login_as(client, "root"))
+    role = (await client.post("/api/v1/roles", json={"name": f"role_{name}"},
+                              headers=headers)).json()
+    await client.put(f"/api/v1/roles/{role['id']}/permissions",
+                     json={"permissions": permissions}, headers=headers)
+    await login_as(client, name)
+    user_id = (await client.get("/api/v1/users/me")).json()["id"]
+    headers.update(await login_as(client, "root"))
+    response = await client.put(f"/api/v1/users/{user_id}/roles", json={"roles": [role["id"]]},
+                                headers=headers)
+    assert response.status_code in (200, 204), response.text
+
+
+async def test_full_view_formats_fields_and_escapes(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    item_id = await _item(client, headers, title="<script>alert('t')</script>", fields={
+        "field_body": {"value": "<p>Hi <b>there</b></p><script>alert('b')</script>"
+                                "<img src=x onerror=alert(1)>",
+                       "format": "filtered_html"},
+        "field_count": {"value": 7},
+        "field_tags": [{"value": "<i>one</i>"}, {"value": "two"}],
+    })
+    client.cookies.clear()
+    page = await client.get(f"/item/{item_id}")
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert "<script>alert" not in text and "onerror" not in text
+    assert "&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt; | " in text  # <title>, escaped
+    assert "<b>there</b>" in text  # filtered_html keeps safe tags
+    assert "&lt;i&gt;one&lt;/i&gt;" in text and ">two<" in text  # text fields are escaped
+    assert 'class="field__label">Count</div>' in text and ">7<" in text
+    assert "item--article" in text and "item--full" in text
+    assert "By root" in text
+    assert "Powered by Trovato" in text
+    # Published items are cached for anonymous visitors under their item:<id> tag.
+    assert (await client.get(f"/item/{item_id}")).headers["x-trovato-cache"] == "HIT"
+    headers = await login_as(client, "root")
+    await client.patch(f"/api/v1/items/{item_id}", json={"title": "Renamed"}, headers=headers)
+    client.cookies.clear()
+    again = await client.get(f"/item/{item_id}")
+    assert again.headers["x-trovato-cache"] == "MISS" and "Renamed" in again.text
+
+
+async def test_full_html_renders_as_stored_for_the_kernel(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    item_id = await _item(client, headers, fields={
+        "field_body": {"value": '<p style="color: red">Styled</p>', "format": "full_html"}})
+    page = await client.get(f"/item/{item_id}")
+    assert '<p style="color: red">Styled</p>' in page.text
+
+
+async def test_unknown_and_malformed_items_are_404(client: httpx.AsyncClient) -> None:
+    await _site(client)
+    assert (await client.get("/item/not-a-uuid")).status_code == 404
+    missing = await client.get("/item/01890000-0000-7000-8000-000000000000")
+    assert missing.status_code == 404
+    assert "text/html" in missing.headers["content-type"]
+
+
+async def test_unpublished_items_are_hidden(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    await _writer(client, headers, "writer", ["access content", "create article content"])
+    await create_account(client, "reader")
+    mine = await login_as(client, "writer")
+    item_id = await _item(client, mine, title="Draft", status=0)
+    own = await client.get(f"/item/{item_id}")
+    assert own.status_code == 200 and "Unpublished" in own.text
+    assert "x-trovato-cache" not in own.headers or own.headers["x-trovato-cache"] != "HIT"
+    await login_as(client, "reader")
+    assert (await client.get(f"/item/{item_id}")).status_code == 404
+    client.cookies.clear()
+    hidden = await client.get(f"/item/{item_id}")
+    assert hidden.status_code == 404 and "Draft" not in hidden.text
+    assert (await client.get(f"/item/{item_id}/revisions")).status_code == 404
+    await login_as(client, "root")
+    assert (await client.get(f"/item/{item_id}")).status_code == 200
+
+
+async def test_revisions_page_needs_the_permission(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    item_id = await _item(client, headers, title="Versioned", log="first <draft>")
+    await client.patch(f"/api/v1/items/{item_id}", json={"title": "Versioned 2",
+                                                         "log": "second"}, headers=headers)
+    page = await client.get(f"/item/{item_id}/revisions")
+    assert page.status_code == 200, page.text
+    assert "<table" in page.text and "first &lt;draft&gt;" in page.text
+    assert page.text.count("<td>root</td>") == 2
+    assert f'href="/item/{item_id}/revisions"' in (await client.get(f"/item/{item_id}")).text
+    client.cookies.clear()
+    assert (await client.get(f"/item/{item_id}/revisions")).status_code == 403
+    assert f"/item/{item_id}/revisions" not in (await client.get(f"/item/{item_id}")).text
+    await _writer(client, headers, "auditor", ["access content", "view revisions"])
+    await login_as(client, "auditor")
+    assert (await client.get(f"/item/{item_id}/revisions")).status_code == 200
+    missing = await client.get("/item/01890000-0000-7000-8000-000000000000/revisions")
+    assert missing.status_code == 404
+
+
+def _teaser_titles(text: str) -> list[str]:
+    return re.findall(r'<h2 class="item__title"><a href="/item/[^"]+">([^<]*)</a></h2>', text)
+
+
+async def test_front_page_lists_promoted_teasers_with_a_pager(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await _site(client)
+    long_body = "word " * 200
+    for n in range(12):
+        await _item(client, headers, title=f"News {n}", promote=True,
+                    fields={"field_body": {"value": f"<p>Summary {n} {long_body}</p>",
+                                           "format": "filtered_html"}})
+    await _item(client, headers, title="Pinned", promote=True, sticky=True)
+    await _item(client, headers, title="Not promoted")
+    await _item(client, headers, title="Promoted draft", promote=True, status=0)
+    await _item(client, headers, title="Later news", promote=True)
+    client.cookies.clear()
+    first = await client.get("/")
+    assert first.status_code == 200
+    titles = _teaser_titles(first.text)
+    assert titles == ["Pinned", "Later news", *[f"News {n}" for n in range(11, 3, -1)]]
+    assert "item--teaser" in first.text and "Summary 11 word" in first.text
+    assert "<p>Summary" not in first.text  # teaser text is plain, trimmed
+    assert "…" in first.text and "Read more" in first.text
+    assert 'href="/?page=1"' in first.text and "Powered by Trovato" in first.text
+    second = await client.get("/?page=1")
+    assert _teaser_titles(second.text) == [f"News {n}" for n in range(3, -1, -1)]
+    assert 'aria-current="page">2<' in second.text
+    for bad in ("2", "-1", "x", "1.5"):
+        assert (await client.get(f"/?page={bad}")).status_code == 404
+    # The anonymous page cache drops the front page when an item is written.
+    assert (await client.get("/")).headers["x-trovato-cache"] == "HIT"
+    headers = await login_as(client, "root")
+    await _item(client, headers, title="Breaking", promote=True)
+    client.cookies.clear()
+    fresh = await client.get("/")
+    assert fresh.headers["x-trovato-cache"] == "MISS"
+    assert _teaser_titles(fresh.text)[:2] == ["Pinned", "Breaking"]
+
+
+async def test_front_page_without_content(client: httpx.AsyncClient) -> None:
+    await _site(client)
+    client.cookies.clear()
+    page = await client.get("/")
+    assert page.status_code == 200 and "No content has been published yet." in page.text
+    assert "Not promoted" not in page.text
