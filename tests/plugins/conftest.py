@@ -13,10 +13,14 @@ import tempfile
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+from tests.conftest import create_account, running_app, site_settings
 from trovato.db.pool import Database
+from trovato.kernel.services import Kernel
 from trovato.observability.metrics import Metrics
 from trovato.plugins import tables as plugin_tables
 from trovato.plugins.build import BuildResult, build_plugin
@@ -137,3 +141,24 @@ async def add_item(database: Database, *, title: str, type: str = "page", status
 def item_payload(title: str, type: str = "page", **extra: object) -> dict[str, object]:
     return {"id": "0190a0b0-0000-7000-8000-0000000000ff", "type": type, "title": title,
             "status": 1, "author_id": ANONYMOUS_ID, "fields": {}, **extra}
+
+
+def plugin_site_settings(db_url: str, plugin_cache: Path, backend: str = "postgres") -> Any:
+    """Settings for a whole site whose data dir is the plugin test cache, so the session's
+    builds and compiled artifacts are reused instead of rebuilt."""
+    return site_settings(db_url, backend, plugin_dirs=str(FIXTURES), data_dir=plugin_cache)
+
+
+def kernel_of(client: httpx.AsyncClient) -> Kernel:
+    return client._transport.app.state.kernel  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.fixture
+async def site(
+    db_url: str, plugin_cache: Path, built: dict[str, BuildResult]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The running site with an administrator "root" and the hello plugin installed."""
+    async with running_app(plugin_site_settings(db_url, plugin_cache)) as client:
+        await create_account(client, "root", admin=True)
+        await kernel_of(client).plugins.install("hello")
+        yield client

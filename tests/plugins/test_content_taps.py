@@ -3,27 +3,12 @@ a save inside its transaction, item_access votes are enforced, notifications rea
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
-import pytest
 
-from tests.conftest import api_login, create_account, running_app
-from tests.plugins.test_kernel_wiring import _kernel, _settings
-from trovato.plugins.build import BuildResult
+from tests.conftest import api_login
+from tests.plugins.conftest import kernel_of
 
 ANONYMOUS = "00000000-0000-7000-8000-000000000001"
-
-
-@pytest.fixture
-async def site(
-    db_url: str, plugin_cache: Path, built: dict[str, BuildResult]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_app(_settings(db_url, plugin_cache)) as client:
-        await create_account(client, "root", admin=True)
-        await _kernel(client).plugins.install("hello")
-        yield client
 
 
 async def test_item_info_types_are_synced_on_enable(site: httpx.AsyncClient) -> None:
@@ -48,7 +33,7 @@ async def test_presave_changes_and_refuses_inside_the_transaction(
                                                      "status": 1}, headers=headers)
     assert refused.status_code == 422
     assert refused.json()["detail"] == "The plugin 'hello' refused the change: No spam, please."
-    count = await _kernel(site).db.fetchval("SELECT count(*) FROM item")
+    count = await kernel_of(site).db.fetchval("SELECT count(*) FROM item")
     assert count == 1  # the refused save left nothing behind
 
 

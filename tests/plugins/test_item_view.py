@@ -3,25 +3,10 @@ tree, and a plugin that traps in a view tap leaves the page rendering."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
-import pytest
 
-from tests.conftest import api_login, create_account, running_app
-from tests.plugins.test_kernel_wiring import _kernel, _settings
-from trovato.plugins.build import BuildResult
-
-
-@pytest.fixture
-async def site(
-    db_url: str, plugin_cache: Path, built: dict[str, BuildResult]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_app(_settings(db_url, plugin_cache)) as client:
-        await create_account(client, "root", admin=True)
-        await _kernel(client).plugins.install("hello")
-        yield client
+from tests.conftest import api_login
+from tests.plugins.conftest import kernel_of
 
 
 async def _greeting(client: httpx.AsyncClient, title: str, body: dict[str, str]) -> str:
@@ -56,7 +41,7 @@ async def test_a_trapping_view_tap_leaves_the_page_rendering(
     raising = await _greeting(site, "raise", {"value": "x", "format": "plain_text"})
     bad = await _greeting(site, "bad_schema", {"value": "y", "format": "plain_text"})
     calm = await _greeting(site, "calm", {"value": "z", "format": "plain_text"})
-    await _kernel(site).plugins.install("hostile")
+    await kernel_of(site).plugins.install("hostile")
     # root (a superuser) is not asked about access, so only the view tap misbehaves.
     await api_login(site, "root")
     page = await site.get(f"/item/{raising}")

@@ -7,42 +7,20 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.conftest import api_login, create_account, running_app, site_settings
-from tests.plugins.conftest import FIXTURES
+from tests.conftest import api_login, create_account, running_app
+from tests.plugins.conftest import FIXTURES, kernel_of, plugin_site_settings
 from trovato.cron import run_cron, work_queues
 from trovato.plugins.build import BuildResult
 
 ANONYMOUS = "00000000-0000-7000-8000-000000000001"
 
 
-def _settings(db_url: str, plugin_cache: Path, backend: str = "postgres"):  # type: ignore[no-untyped-def]
-    # The data dir is the plugin test cache, so the session's builds and compiled
-    # artifacts are reused instead of rebuilt.
-    return site_settings(db_url, backend, plugin_dirs=str(FIXTURES), data_dir=plugin_cache)
-
-
-def _kernel(client: httpx.AsyncClient):  # type: ignore[no-untyped-def]
-    return client._transport.app.state.kernel  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-async def site(
-    db_url: str, plugin_cache: Path, built: dict[str, BuildResult]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_app(_settings(db_url, plugin_cache)) as client:
-        await create_account(client, "root", admin=True)
-        await _kernel(client).plugins.install("hello")
-        yield client
-
-
 async def _visits(client: httpx.AsyncClient, prefix: str) -> list[dict[str, object]]:
-    return await _kernel(client).db.fetch(
+    return await kernel_of(client).db.fetch(
         "SELECT path, visitor, data FROM p_hello_visit WHERE path LIKE %s ORDER BY seen",
         (prefix + "%",),
     )
@@ -51,7 +29,7 @@ async def _visits(client: httpx.AsyncClient, prefix: str) -> list[dict[str, obje
 async def test_menu_route_checks_permission_and_renders_the_tree(
     site: httpx.AsyncClient,
 ) -> None:
-    assert "use hello" in _kernel(site).registry  # from tap_perm
+    assert "use hello" in kernel_of(site).registry  # from tap_perm
     assert (await site.get("/hello")).status_code == 403
     csrf = await api_login(site, "root")
     grant = await site.put(f"/api/v1/roles/{ANONYMOUS}/permissions",
@@ -88,7 +66,7 @@ async def test_account_events_reach_plugins(site: httpx.AsyncClient) -> None:
 async def test_cron_runs_once_at_a_time_and_workers_drain_the_queue(
     site: httpx.AsyncClient,
 ) -> None:
-    kernel = _kernel(site)
+    kernel = kernel_of(site)
     async with kernel.store.locks.hold("cron", 30) as token:
         assert token is not None
         assert (await run_cron(kernel)).ran is False  # another run holds the lock
@@ -104,12 +82,12 @@ async def test_cron_runs_once_at_a_time_and_workers_drain_the_queue(
 async def test_enable_and_disable_reach_another_process(
     db_url: str, plugin_cache: Path, built: dict[str, BuildResult], store_backend: str
 ) -> None:
-    settings = _settings(db_url, plugin_cache, store_backend)
+    settings = plugin_site_settings(db_url, plugin_cache, store_backend)
     async with running_app(settings) as a, running_app(settings) as b:
         await create_account(a, "root", admin=True)
         csrf = await api_login(a, "root")
         assert (await b.get("/hello")).status_code == 404
-        await _kernel(a).plugins.install("hello")
+        await kernel_of(a).plugins.install("hello")
         for _ in range(300):  # b refreshes when a announces the change on pub/sub
             if (await b.get("/hello")).status_code != 404:
                 break
@@ -120,7 +98,7 @@ async def test_enable_and_disable_reach_another_process(
                             headers={"X-CSRF-Token": csrf})
         assert grant.status_code == 200, grant.text
         assert (await b.get("/hello")).status_code == 200
-        await _kernel(a).plugins.disable("hello")
+        await kernel_of(a).plugins.disable("hello")
         for _ in range(300):
             if (await b.get("/hello")).status_code == 404:
                 break
