@@ -11,23 +11,19 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _database import scratch_database
 from _load import LoadResult, run_load
 
-from trovato.db import migrate
-from trovato.db.embedded import EmbeddedPostgres
-from trovato.db.urls import with_database
 from trovato.kernel.services import Kernel
 from trovato.settings import load_settings
 
@@ -80,73 +76,57 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
-    tmp: Path | None = None
-    server: EmbeddedPostgres | None = None
-    base_url = os.environ.get("TROVATO_DATABASE_URL")
-    if not base_url:
-        tmp = Path(tempfile.mkdtemp(prefix="trovato-bench-"))
-        tmp.chmod(0o755)
-        server = EmbeddedPostgres(tmp / "data")
-        base_url = server.start()
-    import psycopg
-
-    db_name = f"trovato_bench_{os.getpid()}"
-    with psycopg.connect(base_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    url = with_database(base_url, db_name)
     procs: list[subprocess.Popen[bytes]] = []
-    try:
-        migrate.upgrade(url)
-        asyncio.run(_prepare_site(url))
-        env = {"TROVATO_DATABASE_URL": url, "TROVATO_SLOW_REQUEST_MS": "10000"}
-        # Three servers, all serving "/": the baseline, and Trovato's front page through the
-        # whole pipeline rendered on every request and with the anonymous page cache.
-        variants = {
-            "bare": ("bare_app:app", False, {}),
-            "rendered": ("trovato.app:create_app", True, {"TROVATO_PAGE_CACHE_SECONDS": "0"}),
-            "page-cached": ("trovato.app:create_app", True, {}),
-        }
-        urls: dict[str, str] = {}
-        for name, (target, factory, extra) in variants.items():
-            port = _free_port()
-            procs.append(_granian(target, port, args.workers, {**env, **extra}, factory))
-            urls[name] = f"http://127.0.0.1:{port}/"
-        for target_url in urls.values():
-            _wait(target_url)
-            run_load(target_url, seconds=2, connections=args.connections)  # warm up
-        assert "Powered by Trovato" in httpx.get(urls["rendered"]).text
-        assert httpx.get(urls["page-cached"]).headers["x-trovato-cache"] == "HIT"
-        results: dict[str, list[LoadResult]] = {name: [] for name in urls}
-        for _ in range(args.rounds):  # interleaved, so machine noise hits every variant
-            for name, target_url in urls.items():
-                results[name].append(run_load(target_url, seconds=args.seconds,
-                                              connections=args.connections))
-        best = {k: max(v, key=lambda r: r.requests_per_s) for k, v in results.items()}
-        base = best["bare"].requests_per_s
-        print(f"load tool: {best['bare'].tool}, {args.connections} connections, "
-              f"{args.workers} granian workers each, best of {args.rounds} x {args.seconds}s")
-        for name, result in best.items():
-            print(f"{name:12} {result.row()}  {result.requests_per_s / base:6.1%} of bare")
-        print("goal: the full stack keeps >= 60% of the bare app's throughput")
-        if any(r.errors for rs in results.values() for r in rs):
-            print("WARNING: some responses were errors")
-        out = HERE / "results"
-        out.mkdir(exist_ok=True)
-        (out / "kernel.json").write_text(json.dumps({
-            "results": {k: v.__dict__ for k, v in best.items()},
-            "ratios": {k: v.requests_per_s / base for k, v in best.items()},
-            "workers": args.workers, "connections": args.connections,
-        }, indent=2))
-    finally:
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(15)
-        with psycopg.connect(base_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        if server is not None:
-            server.stop()
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+    with scratch_database("kernel") as url:
+        try:
+            _run(url, args, procs)
+        finally:
+            for proc in procs:
+                os.killpg(proc.pid, signal.SIGINT)
+                proc.wait(15)
+
+
+def _run(url: str, args: argparse.Namespace, procs: list[subprocess.Popen[bytes]]) -> None:
+    asyncio.run(_prepare_site(url))
+    env = {"TROVATO_DATABASE_URL": url, "TROVATO_SLOW_REQUEST_MS": "10000"}
+    # Three servers, all serving "/": the baseline, and Trovato's front page through the
+    # whole pipeline rendered on every request and with the anonymous page cache.
+    variants = {
+        "bare": ("bare_app:app", False, {}),
+        "rendered": ("trovato.app:create_app", True, {"TROVATO_PAGE_CACHE_SECONDS": "0"}),
+        "page-cached": ("trovato.app:create_app", True, {}),
+    }
+    urls: dict[str, str] = {}
+    for name, (target, factory, extra) in variants.items():
+        port = _free_port()
+        procs.append(_granian(target, port, args.workers, {**env, **extra}, factory))
+        urls[name] = f"http://127.0.0.1:{port}/"
+    for target_url in urls.values():
+        _wait(target_url)
+        run_load(target_url, seconds=2, connections=args.connections)  # warm up
+    assert "Powered by Trovato" in httpx.get(urls["rendered"]).text
+    assert httpx.get(urls["page-cached"]).headers["x-trovato-cache"] == "HIT"
+    results: dict[str, list[LoadResult]] = {name: [] for name in urls}
+    for _ in range(args.rounds):  # interleaved, so machine noise hits every variant
+        for name, target_url in urls.items():
+            results[name].append(run_load(target_url, seconds=args.seconds,
+                                          connections=args.connections))
+    best = {k: max(v, key=lambda r: r.requests_per_s) for k, v in results.items()}
+    base = best["bare"].requests_per_s
+    print(f"load tool: {best['bare'].tool}, {args.connections} connections, "
+          f"{args.workers} granian workers each, best of {args.rounds} x {args.seconds}s")
+    for name, result in best.items():
+        print(f"{name:12} {result.row()}  {result.requests_per_s / base:6.1%} of bare")
+    print("goal: the full stack keeps >= 60% of the bare app's throughput")
+    if any(r.errors for rs in results.values() for r in rs):
+        print("WARNING: some responses were errors")
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "kernel.json").write_text(json.dumps({
+        "results": {k: v.__dict__ for k, v in best.items()},
+        "ratios": {k: v.requests_per_s / base for k, v in best.items()},
+        "workers": args.workers, "connections": args.connections,
+    }, indent=2))
 
 
 if __name__ == "__main__":

@@ -28,11 +28,9 @@ import asyncio
 import json
 import math
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +45,9 @@ from trovato.plugins.tables import PluginTables
 from trovato.store import open_store
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from _database import scratch_database
+
 PLUGIN_DIR = HERE / "plugins" / "viewer"
 SCRIPT = Path(__file__).resolve()
 PAYLOAD_BYTES = 4096
@@ -408,39 +409,13 @@ def main() -> None:
         asyncio.run(_child(args))
         return
 
-    import psycopg
-
-    from trovato.db import migrate
-    from trovato.db.embedded import EmbeddedPostgres
-    from trovato.db.urls import with_database
-
     load_avg = os.getloadavg()[0]
-    tmp: Path | None = None
-    server: EmbeddedPostgres | None = None
-    base_url = os.environ.get("TROVATO_DATABASE_URL")
-    if not base_url:
-        tmp = Path(tempfile.mkdtemp(prefix="trovato-bench-"))
-        tmp.chmod(0o755)
-        server = EmbeddedPostgres(tmp / "data")
-        base_url = server.start()
-    db_name = f"trovato_bench_plugins_{os.getpid()}"
-    with psycopg.connect(base_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    url = with_database(base_url, db_name)
-    try:
-        migrate.upgrade(url)
+    with scratch_database("plugins") as url:
         measured = asyncio.run(measure(url, args))
         data = report(measured, args, load_avg)
         out = HERE / "results"
         out.mkdir(exist_ok=True)
         (out / "plugins.json").write_text(json.dumps(data, indent=2))
-    finally:
-        with psycopg.connect(base_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        if server is not None:
-            server.stop()
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
