@@ -84,6 +84,6 @@ async def test_menu_callback_records_visits(open_session, database: Database) ->
     async with open_session(make_user("use hello", name="eve")) as session:
         tree = await session.call_function("hello", "hello_page", {"request": request})
     assert tree["visits"]["#value"] == "Visits: 1"
-    assert tree["recent"]["#items"][0]["#value"] == "Post"
+    assert tree["recent"]["#items"][0]["#text"] == "Post"
     row = await database.fetchrow("SELECT visitor, count, data FROM p_hello_visit")
     assert row is not None and row["visitor"] == "eve" and row["data"] == {"query": {"a": "1"}}

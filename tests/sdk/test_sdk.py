@@ -19,7 +19,7 @@ def test_render_builders() -> None:
                     "#attributes": {"id": "x", "class": ["a", "b", "c", "d"]},
                     "t": {"#type": "markup", "#value": "<b>", "#tag": "p", "#weight": 3}}
     assert render.markup("x", format="basic_html")["#format"] == "basic_html"
-    assert render.link("/a", "A") == {"#type": "link", "#href": "/a", "#value": "A"}
+    assert render.link("/a", "A") == {"#type": "link", "#href": "/a", "#text": "A"}
     assert render.list(["a"], ordered=True)["#tag"] == "ol"
     assert render.table(["h"], [["c"]]) == {"#type": "table", "#header": ["h"],
                                             "#rows": [["c"]]}
@@ -63,7 +63,7 @@ def test_hello_with_fake_context() -> None:
         ctx.call_tap("item_presave", item={"type": "page", "title": " "}, _alter="item")
     assert refused.value.kind == "refused"
     page = ctx.call_function("hello_page", request={"path": "hello", "args": {}})
-    assert page["recent"]["#items"][0]["#value"] == "Post"
+    assert page["recent"]["#items"][0]["#text"] == "Post"
     assert ctx.tables["visit"][0]["visitor"] == "ada"
     assert ctx.cached["page:ada"][2] == ["hello:page"]
     ctx.on_invoke("tally", "double", lambda p: {"n": p["n"] * 2})

@@ -84,7 +84,7 @@ def markup(value: Any, tag: str = "div", format: str | None = None) -> Element:
 
 def link(href: str, text: str) -> Element:
     """A link; the kernel allow-lists URL schemes (no ``javascript:``)."""
-    return _element("link", href=str(href), value=str(text))
+    return _element("link", href=str(href), text=str(text))
 
 
 def list(items: builtins.list[Any], ordered: bool = False) -> Element:

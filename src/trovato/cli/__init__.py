@@ -7,7 +7,7 @@ import sys
 import typer
 
 from trovato import __version__
-from trovato.cli import background, bench, db, plugin, serve, user
+from trovato.cli import background, bench, db, demo, plugin, serve, user
 from trovato.db.embedded import EmbeddedPostgresError
 from trovato.settings import SettingsError
 
@@ -22,6 +22,7 @@ app.command("serve")(serve.serve)
 app.command("bench")(bench.bench)
 app.command("cron")(background.cron)
 app.command("worker")(background.worker)
+app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(user.app, name="user")
 app.add_typer(plugin.app, name="plugin")

@@ -1,0 +1,55 @@
+"""blog: blog posts, a /blog index of the newest posts, and authors editing their own posts.
+
+The reference plugin of DESIGN §6.3. The kernel renders the post's fields (body, tags); this
+plugin only adds a "blog-post" container with a byline link back to the index.
+"""
+
+from __future__ import annotations
+
+from trovato_sdk import Access, Field, ItemType, Menu, Permission, render, tap
+
+
+@tap
+def item_info():
+    return [ItemType("blog", "Blog post", fields=[
+        Field.text_long("field_body", "Body", required=True),
+        Field.reference("field_tags", "Tags", target="category_tag", cardinality=-1),
+    ])]
+
+
+@tap
+def perm():
+    return [Permission("create blog content", "Blog post: create new content"),
+            Permission("edit own blog content", "Blog post: edit own content")]
+
+
+@tap
+def menu():
+    return [Menu("blog", "Blog", callback="blog_index", permission="access content")]
+
+
+@tap
+def item_view(item, view_mode, ctx):
+    if item.type != "blog":
+        return None
+    tree = render.container(cls="blog-post").attr("data-view-mode", str(view_mode or "full"))
+    if view_mode == "teaser":
+        return tree.child("byline", render.markup("Blog post", tag="p").cls("blog-byline"))
+    return tree.child("more", render.link("/blog", "More posts").cls("blog-more"))
+
+
+@tap
+def item_access(item, op, ctx):
+    if (op == "update" and ctx.user.authenticated and item.author_id == ctx.user.id
+            and ctx.user.can("edit own blog content")):
+        return Access.GRANT
+    return Access.NEUTRAL
+
+
+def blog_index(request, ctx):
+    """Menu callback: the 10 newest published blog posts, as links."""
+    posts = ctx.items.query(type="blog", status=1, sort="-created", limit=10)
+    if not posts:
+        return render.markup("No blog posts yet.", tag="p").cls("blog-empty")
+    return render.container(cls="blog-index").child(
+        "posts", render.list([render.link(f"/item/{p.id}", p.title) for p in posts]))

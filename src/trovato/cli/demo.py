@@ -1,0 +1,138 @@
+"""``trovato demo``: load demo content (pages and blog posts) into the site.
+
+Installs and enables the ``page`` and ``blog`` plugins when they are not yet (building them the
+first time takes a while), then creates a few pages and promoted blog posts. Running it again
+changes nothing: items whose type and title already exist are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from dataclasses import dataclass, field
+
+import typer
+
+from trovato.cli._runtime import console, database_url, migrate_with_progress
+from trovato.content.items import ItemError
+from trovato.kernel.services import Kernel
+from trovato.plugins import BuildError, PluginError, PluginLoadError
+from trovato.settings import Settings, load_settings
+from trovato.users.accounts import AccountError
+
+PLUGINS = ("page", "blog")
+DEMO_USER = "demo"
+ENABLED = 1
+
+PAGES: list[tuple[str, str]] = [
+    ("About", "<p>This site runs <strong>Trovato</strong>, a small content management "
+              "system whose plugins run in a WebAssembly sandbox.</p>"),
+    ("Contact", "<p>Write to <a href=\"mailto:hello@example.com\">hello@example.com</a>; "
+                "we answer within a day or two.</p>"),
+]
+
+POSTS: list[tuple[str, str]] = [
+    ("Hello, world", "<p>The first post of this blog. Welcome!</p>"
+                     "<p>Everything here was created by <code>trovato demo</code>.</p>"),
+    ("Writing a plugin", "<p>A plugin is a folder with <em>plugin.toml</em> and "
+                         "<em>plugin.py</em>; <code>trovato plugin build</code> turns it into "
+                         "a component.</p>"),
+    ("Render trees", "<p>Plugins never return HTML: they return render trees that the kernel "
+                     "sanitizes and renders with the theme.</p>"),
+    ("What comes next", "<p>More item types, more taps and a faster front page. "
+                        "<strong>Stay tuned.</strong></p>"),
+]
+
+
+@dataclass
+class DemoReport:
+    installed: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    author: str = ""
+    password: str | None = None
+
+
+def demo() -> None:
+    """Load demo content: install the page and blog plugins, add pages and blog posts."""
+    settings = load_settings()
+    with database_url(settings) as url:
+        migrate_with_progress(url)
+        try:
+            report = asyncio.run(_demo(settings, url))
+        except (PluginLoadError, PluginError, BuildError, ItemError, AccountError,
+                ValueError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+    if report.password is not None:
+        console.print(f"Created the administrator [bold]{report.author}[/] with the password "
+                      f"[bold]{report.password}[/] (shown only once).")
+    for title in report.created:
+        console.print(f"  created {title}")
+    console.print(f"Demo content ready: {len(report.created)} item(s) created, "
+                  f"{len(report.skipped)} already there, authored by {report.author}.")
+
+
+async def _demo(settings: Settings, url: str) -> DemoReport:
+    kernel = await Kernel.start(settings, url)
+    try:
+        report = DemoReport()
+        await _plugins(kernel, report)
+        author_id = await _author(kernel, report)
+        user = await kernel.accounts.load(author_id)
+        if user is None:
+            raise ValueError(f"the account {report.author!r} is blocked")
+        items = kernel.content.items
+        for type_name, promote, entries in (("page", False, PAGES), ("blog", True, POSTS)):
+            for title, body in entries:
+                label = f"{type_name} {title!r}"
+                exists = await kernel.db.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM item WHERE type = %s AND title = %s)",
+                    (type_name, title))
+                if exists:
+                    report.skipped.append(label)
+                    continue
+                await items.create(
+                    user, type_name, title=title, status=1, promote=promote,
+                    fields={"field_body": {"value": body, "format": "filtered_html"}},
+                    log="Demo content",
+                )
+                report.created.append(label)
+        return report
+    finally:
+        await kernel.stop()
+
+
+async def _plugins(kernel: Kernel, report: DemoReport) -> None:
+    states = await kernel.plugins.states()
+    for name in PLUGINS:
+        state = states.get(name)
+        if state is None:
+            with console.status(f"Installing the {name} plugin (building it the first time "
+                                f"takes a while)…"):
+                await kernel.plugins.install(name)
+            console.print(f"  installed and enabled the [bold]{name}[/] plugin")
+            report.installed.append(name)
+        elif state.status != ENABLED:
+            with console.status(f"Enabling the {name} plugin…"):
+                await kernel.plugins.enable(name)
+            console.print(f"  enabled the [bold]{name}[/] plugin")
+
+
+async def _author(kernel: Kernel, report: DemoReport) -> uuid.UUID:
+    """An active administrator (the oldest), else the demo user (created when missing)."""
+    row = await kernel.db.fetchrow(
+        "SELECT id, name FROM users WHERE is_admin AND status = 1 AND id <> %s"
+        " ORDER BY created, name LIMIT 1", (uuid.UUID(int=0),))
+    if row is None:
+        row = await kernel.db.fetchrow(
+            "SELECT id, name FROM users WHERE name = %s AND status = 1", (DEMO_USER,))
+    if row is not None:
+        report.author = str(row["name"])
+        return uuid.UUID(str(row["id"]))
+    password = secrets.token_urlsafe(12)
+    user_id = await kernel.accounts.create(
+        name=DEMO_USER, mail="demo@example.com", password=password, is_admin=True)
+    report.author, report.password = DEMO_USER, password
+    return user_id
