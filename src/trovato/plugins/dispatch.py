@@ -13,7 +13,8 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -167,8 +168,7 @@ class Dispatcher:
 
     async def _call(self, session: PluginSession, spec: TapSpec, plugin: str,
                     args: dict[str, Any]) -> Any:
-        started = time.perf_counter()
-        try:
+        with self._accounted(session, plugin, spec.name):
             value = await session.call_tap(plugin, spec.name, args)
             expected = {"type": "object", "required": ["patch"],
                         "properties": {"patch": {"type": ["object", "null"]}}} \
@@ -179,6 +179,13 @@ class Dispatcher:
                 session.discard(plugin)
                 raise PluginSchemaError(plugin, spec.name, str(exc)) from None
             return value
+
+    @contextmanager
+    def _accounted(self, session: PluginSession, plugin: str, name: str) -> Iterator[None]:
+        """Time one call; log and count a malfunction (a refusal is not one)."""
+        started = time.perf_counter()
+        try:
+            yield
         except PluginRefused:
             raise
         except PluginError as exc:
@@ -188,7 +195,7 @@ class Dispatcher:
             elapsed = time.perf_counter() - started
             record_tap(elapsed)
             if self.metrics is not None:
-                self.metrics.tap_latency.labels(plugin, spec.name).observe(elapsed)
+                self.metrics.tap_latency.labels(plugin, name).observe(elapsed)
 
     def _failed(self, session: PluginSession, exc: PluginError) -> None:
         log.warning("plugin %s failed in %s: %s", exc.plugin, exc.tap, exc,
@@ -200,18 +207,7 @@ class Dispatcher:
     async def call_function(self, session: PluginSession, plugin: str, function: str,
                             payload: dict[str, Any]) -> Any:
         """Call an exported function (a menu callback): failures are logged, counted, raised."""
-        started = time.perf_counter()
-        try:
+        with self._accounted(session, plugin, function):
             envelope = dict(payload)
             envelope["_ctx"] = {"user": session.host.user.public(), "plugin": plugin}
             return await session.call_function(plugin, function, envelope)
-        except PluginRefused:
-            raise
-        except PluginError as exc:
-            self._failed(session, exc)
-            raise
-        finally:
-            elapsed = time.perf_counter() - started
-            record_tap(elapsed)
-            if self.metrics is not None:
-                self.metrics.tap_latency.labels(plugin, function).observe(elapsed)

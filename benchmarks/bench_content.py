@@ -1,0 +1,225 @@
+"""Content benchmark: item pages and the front page, rendered on every request, vs a bare page.
+
+Measures, in one run, with the variants interleaved round by round so machine noise hits all
+(every server on granian with the same worker count, TROVATO_PAGE_CACHE_SECONDS=0):
+
+- ``bare``: the bare Starlette page (the baseline, ``bare_app.py``);
+- ``item-0``: ``/item/{id}`` of one item whose type has 20 fields, all filled (text, integer,
+  boolean, link, text_long), on a site with no plugin implementing ``item_view``;
+- ``item-1`` / ``item-3``: the same with 1 and 3 Python plugins implementing ``item_view``
+  (``benchmarks/plugins/viewer`` copied under three names), each on its own database since
+  plugins are site-wide;
+- ``front-0`` / ``front-1``: the front page with 25 promoted items of that type present — the
+  site shows 10 teasers per page, so this renders 10 teasers — with 0 and 1 ``item_view``
+  plugins.
+
+SQL queries per request are read from the ``Server-Timing`` header (``db;…;desc="N queries"``).
+Plugin builds are cached under TROVATO_DATA_DIR (default ``~/.cache/trovato-bench``).
+Run: ``python benchmarks/bench_content.py --seconds N``.
+Uses TROVATO_DATABASE_URL if set, else an embedded PostgreSQL in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _database import scratch_database
+from _load import LoadResult, run_load
+from bench_kernel import _free_port, _granian, _wait
+
+from trovato.kernel.services import Kernel
+from trovato.settings import load_settings
+
+HERE = Path(__file__).parent
+PLUGIN_DIR = HERE / "plugins"
+VIEWERS = ("viewer", "viewer2", "viewer3")
+ITEMS = 25
+TEASERS_PER_PAGE = 10
+GOALS = {"item-0": 0.10, "item-1": 0.025, "front-0": 0.04}
+QUERIES = re.compile(r'db;[^,]*desc="(\d+) queries"')
+
+FIELD_KINDS = ("text", "integer", "boolean", "link", "text_long")
+
+
+def _item_type() -> dict[str, object]:
+    fields = [{"name": f"field_{kind}_{i}", "type": kind, "label": f"{kind} {i}"}
+              for i in range(4) for kind in FIELD_KINDS]
+    return {"type": "bench_page", "label": "Bench page", "fields": fields}
+
+
+def _field_values(n: int) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for i in range(4):
+        values[f"field_text_{i}"] = {"value": f"Short text {i} of item {n}"}
+        values[f"field_integer_{i}"] = {"value": n * 10 + i}
+        values[f"field_boolean_{i}"] = {"value": (n + i) % 2 == 0}
+        values[f"field_link_{i}"] = {"uri": f"https://example.com/{n}/{i}",
+                                     "title": f"Link {i}"}
+        body = " ".join(f"<p>Paragraph {p} of field {i}, item {n}: the quick brown fox "
+                        f"jumps over the lazy dog.</p>" for p in range(4))
+        values[f"field_text_long_{i}"] = {"value": body, "format": "filtered_html"}
+    return values
+
+
+async def _prepare(url: str, plugins: tuple[str, ...]) -> str:
+    """Admin, the 20-field type, 25 promoted items, the plugins; returns the first item's id."""
+    kernel = await Kernel.start(load_settings(database_url=url), url)
+    try:
+        admin_id = await kernel.accounts.create(name="bench", mail="bench@example.com",
+                                                password="quiet lantern orbit 7", is_admin=True)
+        admin = await kernel.accounts.load(admin_id)
+        assert admin is not None
+        await kernel.content.types.create(_item_type())
+        first = ""
+        for n in range(ITEMS):
+            item = await kernel.content.items.create(
+                admin, "bench_page", title=f"Bench item {n}", status=1, promote=True,
+                fields=_field_values(n))
+            first = first or str(item.id)
+        for name in plugins:
+            await kernel.plugins.install(name)
+        return first
+    finally:
+        await kernel.stop()
+
+
+def _queries(response: httpx.Response) -> int | None:
+    match = QUERIES.search(response.headers.get("server-timing", ""))
+    return int(match.group(1)) if match else None
+
+
+def _viewer_copies(base: Path) -> Path:
+    """``viewer`` under the three names, so three distinct plugins share one source."""
+    folder = base / "bench-plugins"
+    for name in VIEWERS:
+        target = folder / name
+        if not target.exists():
+            shutil.copytree(PLUGIN_DIR / "viewer", target,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            info = target / "plugin.toml"
+            info.write_text(info.read_text().replace('name = "viewer"', f'name = "{name}"', 1))
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    os.environ.setdefault("TROVATO_DATA_DIR", str(Path.home() / ".cache" / "trovato-bench"))
+    os.environ["TROVATO_PLUGIN_DIRS"] = str(_viewer_copies(Path(os.environ["TROVATO_DATA_DIR"])))
+    os.environ["TROVATO_PAGE_CACHE_SECONDS"] = "0"
+
+    procs: list[subprocess.Popen[bytes]] = []
+    with contextlib.ExitStack() as stack:
+        first = stack.enter_context(scratch_database("content0"))
+        # The other databases live on the same server as the first.
+        os.environ["TROVATO_DATABASE_URL"] = first
+        urls = {0: first, 1: stack.enter_context(scratch_database("content1")),
+                3: stack.enter_context(scratch_database("content3"))}
+        try:
+            _run(urls, args, procs)
+        finally:
+            for proc in procs:
+                os.killpg(proc.pid, signal.SIGINT)
+                proc.wait(15)
+
+
+def _run(db_urls: dict[int, str], args: argparse.Namespace,
+         procs: list[subprocess.Popen[bytes]]) -> None:
+    item_ids = {n: asyncio.run(_prepare(url, VIEWERS[:n])) for n, url in db_urls.items()}
+    # Five Trovato servers x workers share one PostgreSQL (embedded: max_connections 60), so
+    # each worker's pool is capped at 5 connections (a worker is CPU-bound long before that).
+    common = {"TROVATO_SLOW_REQUEST_MS": "10000", "TROVATO_PAGE_CACHE_SECONDS": "0",
+              "TROVATO_DB_POOL_MAX": "5"}
+    variants: dict[str, tuple[str, bool, int | None, str]] = {
+        "bare": ("bare_app:app", False, None, "/"),
+        "item-0": ("trovato.app:create_app", True, 0, f"/item/{item_ids[0]}"),
+        "item-1": ("trovato.app:create_app", True, 1, f"/item/{item_ids[1]}"),
+        "item-3": ("trovato.app:create_app", True, 3, f"/item/{item_ids[3]}"),
+        "front-0": ("trovato.app:create_app", True, 0, "/"),
+        "front-1": ("trovato.app:create_app", True, 1, "/"),
+    }
+    urls: dict[str, str] = {}
+    for name, (target, factory, db, path) in variants.items():
+        port = _free_port()
+        env = dict(common)
+        if db is not None:
+            env["TROVATO_DATABASE_URL"] = db_urls[db]
+        procs.append(_granian(target, port, args.workers, env, factory))
+        urls[name] = f"http://127.0.0.1:{port}{path}"
+    queries: dict[str, int | None] = {}
+    single_ms: dict[str, float | None] = {}  # Server-Timing total of one warm, idle request
+    for name, target_url in urls.items():
+        _wait(target_url)
+        response = httpx.get(target_url)
+        assert response.status_code == 200, (name, response.status_code)
+        if name != "bare":
+            assert response.headers.get("x-trovato-cache") != "HIT", name
+        if name.startswith("item"):
+            assert "field_text_long_3" in response.text or "Paragraph 3" in response.text, name
+            plugins = int(name[-1])
+            assert response.text.count("viewer") >= min(plugins, 1), name
+        if name.startswith("front"):
+            queries[name + "-teasers"] = len(set(re.findall(r"Bench item (\d+)", response.text)))
+        for _ in range(5):  # warm up: each worker's first requests load caches and plugins
+            httpx.get(target_url, timeout=30)
+        with contextlib.suppress(ValueError):  # _load cannot parse a run with no latencies
+            run_load(target_url, seconds=2, connections=args.connections)
+        if name != "bare":  # counted on a warm worker, not the first request
+            warm = httpx.get(target_url)
+            queries[name] = _queries(warm)
+            total = re.search(r"total;dur=([\d.]+)", warm.headers.get("server-timing", ""))
+            single_ms[name] = float(total.group(1)) if total else None
+    results: dict[str, list[LoadResult]] = {name: [] for name in urls}
+    for _ in range(args.rounds):  # interleaved, so machine noise hits every variant
+        for name, target_url in urls.items():
+            results[name].append(run_load(target_url, seconds=args.seconds,
+                                          connections=args.connections))
+    best = {k: max(v, key=lambda r: r.requests_per_s) for k, v in results.items()}
+    base = best["bare"].requests_per_s
+    print(f"load tool: {best['bare'].tool}, {args.connections} connections, "
+          f"{args.workers} granian workers each, best of {args.rounds} x {args.seconds}s, "
+          f"page cache off; front page: {TEASERS_PER_PAGE} teasers of {ITEMS} promoted items")
+    for name, result in best.items():
+        goal = GOALS.get(name)
+        verdict = ""
+        if goal is not None:
+            ok = result.requests_per_s / base >= goal
+            verdict = f"  goal >= {goal:.1%}: {'met' if ok else 'MISSED'}"
+        q = f"  {queries[name]:3d} SQL" if queries.get(name) is not None else " " * 9
+        one = f"  1 req {single_ms[name]:5.1f} ms" if single_ms.get(name) else " " * 16
+        print(f"{name:8} {result.row()}  {result.requests_per_s / base:6.1%} of bare{q}"
+              f"{one}{verdict}")
+    if any(r.errors for rs in results.values() for r in rs):
+        print("WARNING: some responses were errors")
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "content.json").write_text(json.dumps({
+        "results": {k: v.__dict__ for k, v in best.items()},
+        "ratios": {k: v.requests_per_s / base for k, v in best.items()},
+        "goals": GOALS,
+        "queries": queries, "single_request_ms": single_ms,
+        "item_fields": 20, "promoted_items": ITEMS, "teasers_per_page": TEASERS_PER_PAGE,
+        "workers": args.workers, "connections": args.connections,
+        "seconds": args.seconds, "rounds": args.rounds,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
