@@ -1,17 +1,27 @@
-"""Load generation for the benchmarks: wrk when installed, else a small asyncio client.
+"""Load generation for the benchmarks: granian servers under test, wrk when installed (else a
+small asyncio client), and interleaved measurement so machine noise hits every variant.
 
-Both report requests/s and latency percentiles in milliseconds.
+Results are requests/s and latency percentiles in milliseconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
+import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).parent
 
 
 @dataclass
@@ -110,3 +120,44 @@ def run_load(url: str, *, seconds: int, connections: int) -> LoadResult:
     if shutil.which("wrk"):
         return run_wrk(url, seconds=seconds, connections=connections)
     return run_python(url, seconds=seconds, connections=connections)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_granian(target: str, port: int, workers: int, env: Mapping[str, str],
+                  factory: bool) -> subprocess.Popen[bytes]:
+    """An ASGI app on granian in its own process group (stop it with os.killpg)."""
+    args = [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(port),
+            "--workers", str(workers), "--no-ws", "--log-level", "warning"]
+    if factory:
+        args.append("--factory")
+    return subprocess.Popen([*args, target], env={**os.environ, **env}, cwd=HERE,
+                            start_new_session=True)
+
+
+def wait_until_up(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def measure_interleaved(urls: Mapping[str, str], *, rounds: int, seconds: int,
+                        connections: int) -> dict[str, LoadResult]:
+    """Each variant measured once per round, round by round; the best run of each."""
+    results: dict[str, list[LoadResult]] = {name: [] for name in urls}
+    for _ in range(rounds):
+        for name, target_url in urls.items():
+            results[name].append(run_load(target_url, seconds=seconds, connections=connections))
+    if any(r.errors for runs in results.values() for r in runs):
+        print("WARNING: some responses were errors")
+    return {k: max(v, key=lambda r: r.requests_per_s) for k, v in results.items()}

@@ -37,8 +37,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _database import scratch_database
-from _load import LoadResult, run_load
-from bench_kernel import _free_port, _granian, _wait
+from _load import (
+    free_port,
+    measure_interleaved,
+    run_load,
+    start_granian,
+    wait_until_up,
+)
 
 from trovato.kernel.services import Kernel
 from trovato.settings import load_settings
@@ -157,16 +162,16 @@ def _run(db_urls: dict[int, str], args: argparse.Namespace,
     }
     urls: dict[str, str] = {}
     for name, (target, factory, db, path) in variants.items():
-        port = _free_port()
+        port = free_port()
         env = dict(common)
         if db is not None:
             env["TROVATO_DATABASE_URL"] = db_urls[db]
-        procs.append(_granian(target, port, args.workers, env, factory))
+        procs.append(start_granian(target, port, args.workers, env, factory))
         urls[name] = f"http://127.0.0.1:{port}{path}"
     queries: dict[str, int | None] = {}
     single_ms: dict[str, float | None] = {}  # Server-Timing total of one warm, idle request
     for name, target_url in urls.items():
-        _wait(target_url)
+        wait_until_up(target_url)
         response = httpx.get(target_url)
         assert response.status_code == 200, (name, response.status_code)
         if name != "bare":
@@ -186,12 +191,8 @@ def _run(db_urls: dict[int, str], args: argparse.Namespace,
             queries[name] = _queries(warm)
             total = re.search(r"total;dur=([\d.]+)", warm.headers.get("server-timing", ""))
             single_ms[name] = float(total.group(1)) if total else None
-    results: dict[str, list[LoadResult]] = {name: [] for name in urls}
-    for _ in range(args.rounds):  # interleaved, so machine noise hits every variant
-        for name, target_url in urls.items():
-            results[name].append(run_load(target_url, seconds=args.seconds,
-                                          connections=args.connections))
-    best = {k: max(v, key=lambda r: r.requests_per_s) for k, v in results.items()}
+    best = measure_interleaved(urls, rounds=args.rounds, seconds=args.seconds,
+                               connections=args.connections)
     base = best["bare"].requests_per_s
     print(f"load tool: {best['bare'].tool}, {args.connections} connections, "
           f"{args.workers} granian workers each, best of {args.rounds} x {args.seconds}s, "
@@ -206,8 +207,6 @@ def _run(db_urls: dict[int, str], args: argparse.Namespace,
         one = f"  1 req {single_ms[name]:5.1f} ms" if single_ms.get(name) else " " * 16
         print(f"{name:8} {result.row()}  {result.requests_per_s / base:6.1%} of bare{q}"
               f"{one}{verdict}")
-    if any(r.errors for rs in results.values() for r in rs):
-        print("WARNING: some responses were errors")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "content.json").write_text(json.dumps({

@@ -12,50 +12,26 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _database import scratch_database
-from _load import LoadResult, run_load
+from _load import (
+    free_port,
+    measure_interleaved,
+    run_load,
+    start_granian,
+    wait_until_up,
+)
 
 from trovato.kernel.services import Kernel
 from trovato.settings import load_settings
 
 HERE = Path(__file__).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _granian(target: str, port: int, workers: int, env: dict[str, str],
-             factory: bool) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(port),
-            "--workers", str(workers), "--no-ws", "--log-level", "warning"]
-    if factory:
-        args.append("--factory")
-    return subprocess.Popen([*args, target], env={**os.environ, **env}, cwd=HERE,
-                            start_new_session=True)
-
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 async def _prepare_site(url: str) -> None:
@@ -98,28 +74,22 @@ def _run(url: str, args: argparse.Namespace, procs: list[subprocess.Popen[bytes]
     }
     urls: dict[str, str] = {}
     for name, (target, factory, extra) in variants.items():
-        port = _free_port()
-        procs.append(_granian(target, port, args.workers, {**env, **extra}, factory))
+        port = free_port()
+        procs.append(start_granian(target, port, args.workers, {**env, **extra}, factory))
         urls[name] = f"http://127.0.0.1:{port}/"
     for target_url in urls.values():
-        _wait(target_url)
+        wait_until_up(target_url)
         run_load(target_url, seconds=2, connections=args.connections)  # warm up
     assert "Powered by Trovato" in httpx.get(urls["rendered"]).text
     assert httpx.get(urls["page-cached"]).headers["x-trovato-cache"] == "HIT"
-    results: dict[str, list[LoadResult]] = {name: [] for name in urls}
-    for _ in range(args.rounds):  # interleaved, so machine noise hits every variant
-        for name, target_url in urls.items():
-            results[name].append(run_load(target_url, seconds=args.seconds,
-                                          connections=args.connections))
-    best = {k: max(v, key=lambda r: r.requests_per_s) for k, v in results.items()}
+    best = measure_interleaved(urls, rounds=args.rounds, seconds=args.seconds,
+                               connections=args.connections)
     base = best["bare"].requests_per_s
     print(f"load tool: {best['bare'].tool}, {args.connections} connections, "
           f"{args.workers} granian workers each, best of {args.rounds} x {args.seconds}s")
     for name, result in best.items():
         print(f"{name:12} {result.row()}  {result.requests_per_s / base:6.1%} of bare")
     print("goal: the full stack keeps >= 60% of the bare app's throughput")
-    if any(r.errors for rs in results.values() for r in rs):
-        print("WARNING: some responses were errors")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "kernel.json").write_text(json.dumps({
