@@ -238,6 +238,9 @@ class ItemHooks:
 # -- the stage-aware base query ------------------------------------------------------------------
 
 
+_SELECT_REVISION = "SELECT id, item_id, author_id, created, title, status, log, fields"
+
+
 def _stage_condition(stage: str, alias: str = "i") -> tuple[sql.Composable, list[Any]]:
     """THE stage rule of every item read (see the module docstring)."""
     column = sql.SQL("{}.stage_id").format(sql.Identifier(alias))
@@ -410,7 +413,7 @@ class Items:
         item = await self.load(user, item_id, stage=stage)
         self._require_permission(user, VIEW_REVISIONS, "view revisions")
         rows = await self.db.fetch(
-            "SELECT id, item_id, author_id, created, title, status, log, fields"
+            _SELECT_REVISION +
             " FROM item_revision WHERE item_id = %s ORDER BY created DESC, id DESC",
             (item.id,),
         )
@@ -423,7 +426,7 @@ class Items:
         item = await self.load(user, item_id, stage=stage)
         self._require_permission(user, VIEW_REVISIONS, "view revisions")
         row = await self.db.fetchrow(
-            "SELECT id, item_id, author_id, created, title, status, log, fields"
+            _SELECT_REVISION +
             " FROM item_revision WHERE id = %s AND item_id = %s",
             (_parse_id(revision_id, "revision"), item.id),
         )
@@ -564,7 +567,7 @@ class Items:
         self._require_permission(user, REVERT_REVISIONS, "revert revisions")
         item = await self.load(user, item_id, stage=stage)
         row = await self.db.fetchrow(
-            "SELECT id, item_id, author_id, created, title, status, log, fields"
+            _SELECT_REVISION +
             " FROM item_revision WHERE id = %s AND item_id = %s",
             (_parse_id(revision_id, "revision"), item.id),
         )
