@@ -184,13 +184,31 @@ class ItemType:
         }
 
 
-class FieldValue:
-    """One value of a field: a live view of its JSON object (``{"value": …, "format": …}``)."""
+class _JsonView:
+    """A live view of a JSON object: item access and changes write through to it."""
 
     __slots__ = ("_data",)
 
     def __init__(self, data: dict[str, Any]) -> None:
         self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._data[key] = value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+    def to_json(self) -> dict[str, Any]:
+        return self._data
+
+
+class FieldValue(_JsonView):
+    """One value of a field: a live view of its JSON object (``{"value": …, "format": …}``)."""
+
+    __slots__ = ()
 
     @property
     def value(self) -> Any:
@@ -207,18 +225,6 @@ class FieldValue:
     @property
     def target_id(self) -> str | None:
         return self._data.get("target_id")
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = value
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._data.get(key, default)
-
-    def to_json(self) -> dict[str, Any]:
-        return self._data
 
     def __repr__(self) -> str:
         return f"FieldValue({self._data!r})"
@@ -262,13 +268,13 @@ class Fields(MutableMapping[str, Any]):
         return len(self._data)
 
 
-class Item:
+class Item(_JsonView):
     """An item (node). Attribute changes write through to the JSON the kernel receives back."""
 
-    __slots__ = ("_data",)
+    __slots__ = ()
 
     def __init__(self, data: dict[str, Any]) -> None:
-        self._data = data
+        super().__init__(data)
         data.setdefault("fields", {})
 
     def _get(self, key: str) -> Any:
@@ -304,18 +310,6 @@ class Item:
     @property
     def fields(self) -> Fields:
         return Fields(self._data["fields"])
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = value
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._data.get(key, default)
-
-    def to_json(self) -> dict[str, Any]:
-        return self._data
 
     def __repr__(self) -> str:
         return f"Item(id={self.id!r}, type={self.type!r}, title={self.title!r})"
