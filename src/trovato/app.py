@@ -21,6 +21,7 @@ from trovato.api import openapi as api_openapi
 from trovato.api import roles as api_roles
 from trovato.api import session as api_session
 from trovato.api import tokens as api_tokens
+from trovato.api import users as api_users
 from trovato.db import migrate
 from trovato.db.embedded import EmbeddedPostgres
 from trovato.kernel.errors import http_exception_handler, server_error_handler
@@ -41,6 +42,7 @@ def routes() -> list[BaseRoute]:
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,
+        *api_users.routes,
         *api_item_types.routes,
         *api_items.routes,
         *api_openapi.routes,

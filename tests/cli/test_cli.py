@@ -84,3 +84,26 @@ def test_user_create_reads_password_from_stdin(db_url: str) -> None:
     assert "pass: must be at least" in weak.stderr
     no_stdin = run("user", "create", "--name", "bob", "--mail", "b@example.com", env=env)
     assert no_stdin.returncode == 2
+
+
+def test_user_delete(db_url: str) -> None:
+    env = {"TROVATO_DATABASE_URL": db_url, "TROVATO_REDIS_URL": ""}
+    for name, admin in (("root", ("--admin",)), ("alice", ())):
+        made = run("user", "create", *admin, "--name", name, "--mail", f"{name}@example.com",
+                   "--password-stdin", env=env, stdin=PASSWORD + "\n")
+        assert made.returncode == 0, made.stderr
+    alice_id = made.stdout.split("(")[1].rstrip(").\n")
+
+    unconfirmed = run("user", "delete", "alice", env=env, stdin="n\n")
+    assert unconfirmed.returncode == 1 and "not confirmed" in unconfirmed.stderr
+    unknown = run("user", "delete", "nobody", "--yes", env=env)
+    assert unknown.returncode == 1 and "no user 'nobody'" in unknown.stderr
+    last = run("user", "delete", "root", "--yes", env=env)
+    assert last.returncode == 1 and "root is the last administrator" in last.stderr
+    anonymous = run("user", "delete", "00000000-0000-0000-0000-000000000000", "--yes", env=env)
+    assert anonymous.returncode == 1 and "anonymous user cannot be deleted" in anonymous.stderr
+
+    deleted = run("user", "delete", alice_id, "--yes", env=env)  # by id; by name works too
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stdout.startswith(f"Deleted alice ({alice_id}); 0 item(s) reassigned")
+    assert run("user", "delete", "alice", "--yes", env=env).returncode == 1

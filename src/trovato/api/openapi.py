@@ -368,6 +368,16 @@ def _kernel_paths() -> dict[str, Schema]:
                        tags=["Roles"], body=_body(_ref("RolePermissions")),
                        operation_id="setRolePermissions", parameters=[role_id]),
         },
+        "/api/v1/users/{user_id}": {
+            "delete": _op("Delete a user", {"204": NO_CONTENT,
+                                            **_errors(401, 403, 404, 409, 422)},
+                          tags=tags, operation_id="deleteUser",
+                          parameters=[_path_param("user_id", UUID, "A user id")],
+                          description="Needs `administer users`. The user's items and revisions"
+                                      " are reassigned to the anonymous user and their API"
+                                      " tokens revoked. 422: the anonymous user; 409: the last"
+                                      " administrator, or a plugin refused (`user_delete`)."),
+        },
         "/api/v1/users/{user_id}/roles": {
             "put": _op("Set a user's roles", {"204": NO_CONTENT, **_errors(401, 403, 404, 422)},
                        tags=["Roles"], body=_body(_ref("UserRoles")),

@@ -1,4 +1,4 @@
-"""``trovato user create``."""
+"""``trovato user create|delete``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from trovato.cli._runtime import database_url, migrate_with_progress
 from trovato.kernel.services import Kernel
 from trovato.settings import Settings, load_settings
-from trovato.users.accounts import AccountError
+from trovato.users.accounts import AccountDeleteError, AccountError, DeletedUser
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
 
@@ -49,5 +49,48 @@ async def _create(
         return str(
             await kernel.accounts.create(name=name, mail=mail, password=password, is_admin=admin)
         )
+    finally:
+        await kernel.stop()
+
+
+@app.command()
+def delete(
+    user: str = typer.Argument(..., help="The user name or id."),
+    yes: bool = typer.Option(False, "--yes", help="Delete without asking."),
+) -> None:
+    """Delete an account: its content goes to Anonymous, its tokens are revoked.
+
+    The anonymous user and the last administrator cannot be deleted; a
+    plugin's user_delete tap may refuse (then nothing changes).
+    """
+    if not yes and not typer.confirm(
+        f"Delete the account {user}? Its content is reassigned to Anonymous.", default=False
+    ):
+        typer.secho("error: not confirmed (pass --yes in scripts)", err=True, fg="red")
+        raise typer.Exit(1)
+    settings = load_settings()
+    with database_url(settings) as url:
+        migrate_with_progress(url)
+        try:
+            deleted = asyncio.run(_delete(settings, url, user))
+        except AccountDeleteError as exc:
+            typer.secho(f"error: {exc.message}", err=True, fg="red")
+            raise typer.Exit(1) from None
+    typer.echo(f"Deleted {deleted.name} ({deleted.id}); {len(deleted.reassigned_items)} "
+               f"item(s) reassigned to Anonymous, {deleted.tokens_revoked} API token(s) "
+               f"revoked.")
+
+
+async def _delete(settings: Settings, url: str, ref: str) -> DeletedUser:
+    kernel = await Kernel.start(settings, url)
+    try:
+        user_id = await kernel.accounts.find(ref)
+        if user_id is None:
+            raise AccountDeleteError(404, f"no user {ref!r}")
+        deleted = await kernel.accounts.delete(user_id)
+        if deleted.reassigned_items:
+            await kernel.page_cache.invalidate(
+                [f"item:{item_id}" for item_id in deleted.reassigned_items])
+        return deleted
     finally:
         await kernel.stop()

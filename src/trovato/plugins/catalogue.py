@@ -215,8 +215,12 @@ TAPS: tuple[TapSpec, ...] = (
          "none", "open"),
     _tap("user_update", "users", "An account was changed.", _payload(user=USER), NOTHING,
          "none", "open"),
-    _tap("user_delete", "users", "An account was deleted.", _payload(user=USER), NOTHING,
-         "none", "open"),
+    # Closed: dispatched inside the deletion's transaction so a plugin can refuse (Refused) and
+    # a broken plugin cannot lose the chance to clean up its data about the user; either way
+    # the account stays and the administrator sees why.
+    _tap("user_delete", "users", "An account is being deleted (inside the deletion's "
+         "transaction; raise Refused to keep it).", _payload(user=USER), NOTHING, "none",
+         "closed"),
     # Stages
     _tap("stage_publish_before", "stages", "Check a stage before it is published: errors.",
          _payload(stage={"type": "string"}, items={"type": "array"}), ERRORS, "all", "closed"),

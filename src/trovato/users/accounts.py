@@ -1,4 +1,5 @@
-"""User accounts: the current user, creating accounts, logging in with brute-force protection."""
+"""User accounts: the current user, creating and deleting accounts, logging in with
+brute-force protection."""
 
 from __future__ import annotations
 
@@ -78,6 +79,25 @@ class AccountError(ValueError):
         self.message = message
 
 
+class AccountDeleteError(Exception):
+    """A deletion was refused; ``status`` is the HTTP status that fits (404, 409, 422, 500)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedUser:
+    """What :meth:`Accounts.delete` did."""
+
+    id: uuid.UUID
+    name: str
+    reassigned_items: tuple[uuid.UUID, ...]
+    tokens_revoked: int
+
+
 class LoginError(Exception):
     """Login refused. The message is safe to show: it never says whether the name exists."""
 
@@ -130,7 +150,8 @@ class Accounts:
         self.lockout_seconds = lockout_seconds
         self._admin_seen = False
         self._anonymous: CurrentUser | None = None
-        # Tells plugins (user_login, user_logout, user_register taps); set by the kernel.
+        # Tells plugins (user_login, user_logout, user_register, user_delete taps); set by the
+        # kernel. A tap that fails closed (user_delete) raises out of it.
         self.on_event: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
 
     async def _emit(self, tap: str, user_id: uuid.UUID, name: str) -> None:
@@ -223,6 +244,92 @@ class Accounts:
             )
         await self._emit("user_register", user_id, name)
         return user_id
+
+    async def find(self, ref: str) -> uuid.UUID | None:
+        """The id of the account named ``ref`` (case-insensitive) or with the id ``ref``."""
+        try:
+            wanted: uuid.UUID | None = uuid.UUID(ref)
+        except ValueError:
+            wanted = None
+        if wanted is not None:
+            found = await self.db.fetchval("SELECT id FROM users WHERE id = %s", (wanted,))
+        else:
+            found = await self.db.fetchval(
+                "SELECT id FROM users WHERE lower(name) = lower(%s) AND id <> %s", (ref, NIL))
+        return found if isinstance(found, uuid.UUID) else None
+
+    async def delete(self, user_id: uuid.UUID, *, actor: uuid.UUID | None = None) -> DeletedUser:
+        """Delete an account, Drupal's "reassign content to Anonymous" way, in ONE transaction.
+
+        Refuses the anonymous user (422), an unknown id (404) and the last active
+        administrator (409). Their items and revisions are reassigned to the anonymous user,
+        their API tokens and stored form states removed, their role grants cascade, an audit
+        entry is written, and the ``user_delete`` tap runs inside the transaction: it fails
+        closed, so a plugin that refuses (or breaks) rolls everything back (409 / 500).
+        Sessions hold only the id, which is never reused: the next request with one of the
+        user's sessions finds no account and destroys that session.
+        """
+        if user_id == NIL:
+            raise AccountDeleteError(422, "The anonymous user cannot be deleted.")
+        from trovato.plugins.errors import PluginError, PluginRefused
+
+        try:
+            async with self.db.transaction() as conn:
+                # Lock every administrator row first: two concurrent deletions cannot remove
+                # the last two administrators between them.
+                await conn.execute("SELECT id FROM users WHERE is_admin ORDER BY id FOR UPDATE")
+                cur = await conn.execute(
+                    "SELECT u.id, u.name, u.mail, u.is_admin, u.status, u.created,"
+                    " ARRAY(SELECT r.name FROM users_roles ur JOIN role r ON r.id = ur.role_id"
+                    "       WHERE ur.user_id = u.id ORDER BY r.name) AS roles"
+                    " FROM users u WHERE u.id = %s FOR UPDATE",
+                    (user_id,),
+                )
+                row = await cur.fetchone()
+                if row is None:
+                    raise AccountDeleteError(404, "No such user.")
+                if row["is_admin"]:
+                    cur = await conn.execute(
+                        "SELECT count(*) AS n FROM users WHERE is_admin AND status = 1"
+                        " AND id <> %s", (user_id,))
+                    others = await cur.fetchone()
+                    if others is None or others["n"] == 0:
+                        raise AccountDeleteError(
+                            409, f"{row['name']} is the last administrator; make another "
+                            "account an administrator first.")
+                cur = await conn.execute(
+                    "UPDATE item SET author_id = %s WHERE author_id = %s RETURNING id",
+                    (NIL, user_id))
+                items = tuple(r["id"] for r in await cur.fetchall())
+                revisions = await conn.execute(
+                    "UPDATE item_revision SET author_id = %s WHERE author_id = %s",
+                    (NIL, user_id))
+                tokens = await conn.execute("DELETE FROM api_token WHERE user_id = %s",
+                                            (user_id,))
+                await conn.execute("DELETE FROM form_state WHERE user_id = %s", (user_id,))
+                await conn.execute("DELETE FROM users WHERE id = %s", (user_id,))
+                await audit(
+                    conn, "user",
+                    "Deleted account %(name)s; %(items)s item(s) reassigned to Anonymous",
+                    {"name": row["name"], "id": str(user_id), "items": len(items),
+                     "revisions": revisions.rowcount, "tokens": tokens.rowcount},
+                    user_id=actor,
+                )
+                if self.on_event is not None:
+                    await self.on_event("user_delete", {
+                        "id": str(user_id), "name": row["name"], "mail": row["mail"],
+                        "is_admin": row["is_admin"], "status": row["status"],
+                        "roles": list(row["roles"]), "created": row["created"].isoformat(),
+                        "reassigned_items": len(items),
+                    })
+        except PluginRefused as exc:
+            raise AccountDeleteError(
+                409, f"The plugin {exc.plugin} refused: {exc.message}") from None
+        except PluginError as exc:
+            raise AccountDeleteError(
+                500, f"The plugin {exc.plugin} failed ({exc.reason}) in user_delete; "
+                "nothing was deleted.") from None
+        return DeletedUser(user_id, row["name"], items, tokens.rowcount)
 
     async def authenticate(self, name: str, password: str, *, ip: str) -> CurrentUser:
         """Check a name and password under per-IP and per-account limits.

@@ -1,0 +1,34 @@
+"""``DELETE /api/v1/users/{user_id}``: delete an account (content reassigned to Anonymous)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from trovato.ids import parse_uuid
+from trovato.kernel.access import require_permission
+from trovato.kernel.context import request_context
+from trovato.kernel.errors import ProblemError
+from trovato.users.accounts import AccountDeleteError
+
+
+async def delete_user(request: Request) -> Response:
+    actor = require_permission(request, "administer users")
+    user_id = parse_uuid(request.path_params["user_id"])
+    if user_id is None:
+        raise ProblemError(404, "No such user.")
+    kernel = request_context(request).kernel
+    try:
+        deleted = await kernel.accounts.delete(user_id, actor=actor.id)
+    except AccountDeleteError as exc:
+        raise ProblemError(exc.status, exc.message) from None
+    if deleted.reassigned_items:
+        await kernel.page_cache.invalidate(
+            [f"item:{item_id}" for item_id in deleted.reassigned_items])
+    return Response(status_code=204)
+
+
+routes = [
+    Route("/api/v1/users/{user_id}", delete_user, methods=["DELETE"]),
+]
