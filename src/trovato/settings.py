@@ -100,6 +100,9 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="Anonymous full-page cache lifetime; 0 disables it."
     )
     permission_cache_seconds: float = Field(default=30.0, ge=0)
+    front_page_items: int = Field(
+        default=10, ge=1, le=100, description="Teasers per page on the front page."
+    )
 
     @field_validator("database_url", "redis_url", mode="before")
     @classmethod

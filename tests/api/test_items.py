@@ -132,6 +132,12 @@ async def test_listing(client: httpx.AsyncClient) -> None:
     assert (await titles("sort=-created&limit=1"))[0] == ["p"]
     assert (await titles("sort=created&limit=1"))[0] == ["b"]
     assert (await client.get("/api/v1/items?limit=500")).json()["limit"] == 100
+    first = (await client.get("/api/v1/items?sort=title&limit=1")).json()["items"][0]["id"]
+    await client.patch(f"/api/v1/items/{first}", json={"promote": True}, headers=headers)
+    assert await titles("promote=true") == (["a"], 1)
+    assert (await titles("promote=0&type=article"))[1] == 4
+    bad = await client.get("/api/v1/items?promote=maybe&sticky=2")
+    assert bad.status_code == 422 and set(bad.json()["errors"]) == {"promote", "sticky"}
     client.cookies.clear()
     anonymous = await titles("type=article&sort=title")
     assert anonymous == (["a", "alice's", "b", "c"], 4)  # no draft, not even in the total

@@ -249,6 +249,7 @@ async def test_list_filters_sort_and_pages(content: ContentServices, admin: Curr
     assert (await content.items.list(admin, status=0)).total == 1
     by_author = await content.items.list(admin, author=str(other.id))
     assert [i.title for i in by_author.items] == ["p"]
+    assert by_author.items[0].author_name == "other"  # the byline rides in the same query
     newest = await content.items.list(admin, sort="-created", limit=1)
     assert newest.items[0].title == "p"
     assert (await content.items.list(admin, limit=1000)).limit == 100
@@ -401,3 +402,18 @@ async def test_ids_are_uuid7(content: ContentServices, admin: CurrentUser,
                              article: None) -> None:
     item = await content.items.create(admin, "article", title="x")
     assert isinstance(item.id, uuid.UUID) and item.id.version == 7
+
+
+async def test_list_promote_sticky_and_front_page_order(
+    content: ContentServices, admin: CurrentUser, article: None
+) -> None:
+    await content.items.create(admin, "article", title="plain")
+    await content.items.create(admin, "article", title="promoted", promote=True)
+    await content.items.create(admin, "article", title="pinned", promote=True, sticky=True)
+    await content.items.create(admin, "article", title="newest", promote=True)
+    front = await content.items.list(admin, promote=True, sort="-sticky")
+    assert [i.title for i in front.items] == ["pinned", "newest", "promoted"]
+    assert front.total == 3
+    assert [i.title for i in (await content.items.list(admin, sticky=True)).items] == ["pinned"]
+    not_promoted = await content.items.list(admin, promote=False)
+    assert [i.title for i in not_promoted.items] == ["plain"]

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from tests.api.conftest import ARTICLE, admin_headers, login_as
-from tests.conftest import create_account
+from tests.conftest import create_account, running_app, site_settings
 
 
 async def _item(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> str:
@@ -177,3 +177,46 @@ async def test_front_page_without_content(client: httpx.AsyncClient) -> None:
     page = await client.get("/")
     assert page.status_code == 200 and "No content has been published yet." in page.text
     assert "Not promoted" not in page.text
+
+
+def _queries(response: httpx.Response) -> int:
+    match = re.search(r'db;[^,]*desc="(\d+) queries"', response.headers["server-timing"])
+    assert match, response.headers["server-timing"]
+    return int(match.group(1))
+
+
+async def test_item_page_and_front_page_read_items_in_one_query(db_url: str) -> None:
+    """An item page is ONE query (item + byline); the front page's listing is one query
+    whatever the number of teasers; item types come from the process cache."""
+    settings = site_settings(db_url, page_cache_seconds=0, front_page_items=25)
+    async with running_app(settings) as client:
+        headers = await _site(client)
+        first = await _item(client, headers, title="First", promote=True)
+        client.cookies.clear()
+        await client.get("/")  # warm: the admin-exists flag and the type cache
+        page = await client.get(f"/item/{first}")
+        assert page.status_code == 200 and "By root" in page.text
+        assert _queries(page) == 1
+        one = _queries(await client.get("/"))
+        headers = await login_as(client, "root")
+        for n in range(24):
+            await _item(client, headers, title=f"More {n}", promote=True)
+        client.cookies.clear()
+        full = await client.get("/")
+        assert len(_teaser_titles(full.text)) == 25 and "?page=1" not in full.text
+        assert _queries(full) == one <= 2
+
+
+async def test_a_type_change_reaches_the_item_page_at_once(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    item_id = await _item(client, headers)
+    assert "Summary line" not in (await client.get(f"/item/{item_id}")).text
+    fields = [*ARTICLE["fields"], {"name": "field_summary", "type": "text",  # type: ignore[misc]
+                                   "label": "Summary line"}]
+    changed = await client.patch("/api/v1/item-types/article", json={"fields": fields},
+                                 headers=headers)
+    assert changed.status_code == 200, changed.text
+    await client.patch(f"/api/v1/items/{item_id}", headers=headers,
+                       json={"fields": {"field_summary": {"value": "Short"}}})
+    page = await client.get(f"/item/{item_id}")
+    assert "Summary line" in page.text and "Short" in page.text

@@ -69,12 +69,26 @@ def _int_param(request: Request, name: str, default: int | None, errors: dict[st
         return default
 
 
+def _bool_param(request: Request, name: str, errors: dict[str, str]) -> bool | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("1", "true"):
+        return True
+    if raw.lower() in ("0", "false"):
+        return False
+    errors[name] = "must be true or false (1 or 0)"
+    return None
+
+
 async def list_items(request: Request) -> Response:
     ctx = request_context(request)
     errors: dict[str, str] = {}
     page = _int_param(request, "page", 0, errors)
     limit = _int_param(request, "limit", DEFAULT_LIMIT, errors)
     status = _int_param(request, "status", None, errors)
+    promote = _bool_param(request, "promote", errors)
+    sticky = _bool_param(request, "sticky", errors)
     if errors:
         raise ProblemError(422, "Invalid listing parameters.", errors=errors)
     try:
@@ -83,6 +97,8 @@ async def list_items(request: Request) -> Response:
             type=request.query_params.get("type") or None,
             status=status,
             author=request.query_params.get("author") or None,
+            promote=promote,
+            sticky=sticky,
             sort=request.query_params.get("sort") or "-created",
             page=page or 0,
             limit=DEFAULT_LIMIT if limit is None else limit,

@@ -66,13 +66,19 @@ SORTS: Final[Mapping[str, sql.Composable]] = {
     "-changed": sql.SQL("i.changed DESC, i.id DESC"),
     "title": sql.SQL("i.title ASC, i.id ASC"),
     "-title": sql.SQL("i.title DESC, i.id DESC"),
+    # Drupal's front-page order: sticky items first, then the newest.
+    "-sticky": sql.SQL("i.sticky DESC, i.created DESC, i.id DESC"),
 }
 # Text formats that need a permission beyond being able to edit the item.
 DEFAULT_FORMAT_PERMISSIONS: Final[Mapping[str, str]] = {"full_html": USE_FULL_HTML}
 
 _COLUMNS = sql.SQL(
     "i.id, i.type, i.title, i.status, i.promote, i.sticky, i.author_id, i.created, i.changed,"
-    " i.current_revision_id, i.stage_id, i.fields"
+    " i.current_revision_id, i.stage_id, i.fields,"
+    # The author's name rides along (a scalar subquery, so ``FOR UPDATE`` still locks only
+    # the item row): every page showing an item shows its byline, and a second query for
+    # it would double the reads of an item page.
+    " (SELECT u.name FROM users u WHERE u.id = i.author_id) AS author_name"
 )
 
 
@@ -99,6 +105,9 @@ class Item:
     revision_id: uuid.UUID | None = None
     stage: str = LIVE
     fields: dict[str, Any] = field(default_factory=dict)
+    # Read along with the item for bylines; not part of the API shape (which has author_id)
+    # nor of an item's identity.
+    author_name: str | None = field(default=None, compare=False)
 
     @property
     def published(self) -> bool:
@@ -136,6 +145,7 @@ def _item(row: Mapping[str, Any]) -> Item:
         revision_id=row["current_revision_id"],
         stage=row["stage_id"],
         fields=row["fields"] or {},
+        author_name=row.get("author_name"),
     )
 
 
@@ -347,6 +357,8 @@ class Items:
         type: str | None = None,
         status: int | None = None,
         author: uuid.UUID | str | None = None,
+        promote: bool | None = None,
+        sticky: bool | None = None,
         sort: str = "-created",
         page: int = 0,
         limit: int = DEFAULT_LIMIT,
@@ -354,8 +366,9 @@ class Items:
     ) -> ItemPage:
         """A page of items (``page`` counts from 0), with the total, in one statement.
 
-        ``limit`` is capped at :data:`MAX_LIMIT`. Items the user may not see are excluded in
-        SQL, so the total counts only what they see."""
+        ``limit`` is capped at :data:`MAX_LIMIT`. Items the user may not see by role are
+        excluded in SQL, so the total counts only what they see; a plugin's ``item_access``
+        deny (a vote, no query) then drops an item from the page, as on its own page."""
         if not user.can(ACCESS_CONTENT):
             raise ItemError(403, f"You need the permission {ACCESS_CONTENT!r} to list content.")
         errors: dict[str, str] = {}
@@ -391,6 +404,10 @@ class Items:
         if author_id is not None:
             conditions.append(sql.SQL("i.author_id = %s"))
             params.append(author_id)
+        for column, wanted in (("promote", promote), ("sticky", sticky)):
+            if wanted is not None:
+                conditions.append(sql.SQL("{} = %s").format(sql.Identifier("i", column)))
+                params.append(bool(wanted))
         query, all_params = _select(
             stage, conditions, params, extra_columns=sql.SQL("count(*) OVER () AS total")
         )
@@ -404,7 +421,9 @@ class Items:
                 sql.SQL("SELECT count(*) FROM ({}) AS t").format(count_query).as_string(),
                 count_params,
             ) or 0)
-        return ItemPage([_item(r) for r in rows], total, page, limit)
+        items = [_item(r) for r in rows]
+        return ItemPage([i for i in items if await item_access(user, i, "view", self.hooks)],
+                        total, page, limit)
 
     async def revisions(
         self, user: CurrentUser, item_id: uuid.UUID | str, *, stage: str = LIVE

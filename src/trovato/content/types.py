@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 TYPE_NAME_MAX = 32
 MAX_FIELDS = 200
 CHANNEL = "item-types"
+CACHE_SECONDS = 60.0
 PROVIDER = "content"
 
 # Content permissions that do not depend on a type ("access content" is the kernel's own).
@@ -350,12 +352,20 @@ class ItemTypes:
         self.permissions = permissions
         # Tells other processes to refresh their permission registry (the store's pub/sub).
         self.publish = publish
+        # Every type by name, for the read paths that render (item pages, listings): types
+        # change rarely and every change reloads it here and, through pub/sub, in every other
+        # process; the TTL bounds how long a lost message could leave it stale.
+        self._cache: dict[str, ItemType] = {}
+        self._cached_at: float | None = None
 
     # -- reads --------------------------------------------------------------------------------
 
     async def all(self) -> list[ItemType]:
+        """Every type, read from the database now (and refreshing the cache)."""
         rows = await self.db.fetch(_SELECT_TYPES + " GROUP BY t.type ORDER BY t.type")
         types = [_from_row(r) for r in rows]
+        self._cache = {t.type: t for t in types}
+        self._cached_at = time.monotonic()
         if self.permissions is not None:
             # Cheap and in memory: keeps this process's registry right even if a pub/sub
             # message about another process's change was lost.
@@ -363,10 +373,17 @@ class ItemTypes:
         return types
 
     async def get(self, type_name: str) -> ItemType | None:
+        """One type, read from the database now (writes and validation use this)."""
         row = await self.db.fetchrow(
             _SELECT_TYPES + " WHERE t.type = %s GROUP BY t.type", (type_name,)
         )
         return _from_row(row) if row else None
+
+    async def cached(self) -> dict[str, ItemType]:
+        """Every type by name from this process's cache (no query while it is fresh)."""
+        if self._cached_at is None or time.monotonic() - self._cached_at > CACHE_SECONDS:
+            await self.all()
+        return self._cache
 
     async def refresh_permissions(self, message: dict[str, Any] | None = None) -> None:
         """Re-register the content permissions from the database (start, and on pub/sub)."""

@@ -121,12 +121,11 @@ def _definitions(item_type: ItemType | None) -> list[Any]:
 
 
 def build_item(
-    item: Item, item_type: ItemType | None, view_mode: str, *, user: CurrentUser,
-    authors: Mapping[uuid.UUID, str],
+    item: Item, item_type: ItemType | None, view_mode: str, *, user: CurrentUser
 ) -> el.RenderElement:
     """The kernel's render tree of ``item`` in ``view_mode`` (before any plugin)."""
     href = f"/item/{item.id}"
-    author = authors.get(item.author_id) or "Anonymous"
+    author = item.author_name or "Anonymous"
     meta = el.container(
         {
             "author": el.markup(f"By {author}", tag="span", attributes={"class": "item__author"}),
@@ -216,13 +215,10 @@ async def render_items(
     ctx = request_context(request)
     kernel = ctx.kernel
     user = ctx.current_user
-    authors = await author_names(ctx, (i.author_id for i in items))
-    types: dict[str, ItemType | None] = {}
+    types = await kernel.content.types.cached()
     rendered: list[Markup] = []
     for item in items:
-        if item.type not in types:
-            types[item.type] = await kernel.content.types.get(item.type)
-        tree = build_item(item, types[item.type], view_mode, user=user, authors=authors)
+        tree = build_item(item, types.get(item.type), view_mode, user=user)
         tree, trusted = await _plugin_build(ctx, item, view_mode, tree)
         try:
             rendered.append(kernel.templates.render_tree(
@@ -231,7 +227,7 @@ async def render_items(
         except RenderTreeError as exc:
             # An alter tap made the tree too big or deep: show the kernel's own build instead.
             log.warning("item %s: altered tree refused: %s", item.id, exc)
-            plain = build_item(item, types[item.type], view_mode, user=user, authors=authors)
+            plain = build_item(item, types.get(item.type), view_mode, user=user)
             rendered.append(kernel.templates.render_tree(plain))
     return rendered
 
