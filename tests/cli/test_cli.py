@@ -29,7 +29,9 @@ def test_version() -> None:
     assert result.stdout.strip() == f"trovato {trovato.__version__}"
 
 
-@pytest.mark.parametrize("args", [(), ("serve",), ("db",), ("db", "migrate"), ("user", "create")])
+@pytest.mark.parametrize("args", [(), ("serve",), ("db",), ("db", "migrate"), ("user", "create"),
+                                  ("user", "delete"), ("plugin", "install"),
+                                  ("plugin", "requirements")])
 def test_help_everywhere(args: tuple[str, ...]) -> None:
     result = run(*args, "--help")
     assert result.returncode == 0

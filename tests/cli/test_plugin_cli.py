@@ -50,3 +50,54 @@ def test_capabilities_need_approval(db_url: str, tmp_path: Path) -> None:
     approved = _trovato("plugin", "install", "needy", "--yes", env=env)
     assert approved.returncode == 0, approved.stderr
     assert "Installed needy and enabled it." in approved.stderr
+
+
+def test_build_writes_an_artifact_that_installs_elsewhere(db_url: str, tmp_path: Path) -> None:
+    """Build the warden fixture, install only its artifact into a site that cannot see its
+    source, run its requirements tap from the status report; tampered copies are refused."""
+    from tests.users._warden import WARDEN, build_warden, plugin_cache
+
+    build_warden()  # cached: the CLI build below finds it
+    dist = tmp_path / "dist"
+    built = _trovato("plugin", "build", str(WARDEN), "--out", str(dist),
+                     env={**os.environ, "TROVATO_DATA_DIR": str(plugin_cache())})
+    assert built.returncode == 0, built.stderr
+    artifact = dist / "warden-0.2.0.trovato"
+    assert f"{artifact} (" in built.stdout and "trovato plugin install" in built.stdout
+
+    env = {**os.environ, "TROVATO_DATABASE_URL": db_url, "TROVATO_REDIS_URL": "",
+           "TROVATO_DATA_DIR": str(tmp_path / "site"),
+           "TROVATO_PLUGIN_DIRS": str(tmp_path / "empty")}
+    data = bytearray(artifact.read_bytes())
+    middle = data.index(b"plugin.wasm") + 4096
+    data[middle:middle + 64] = bytes(64)
+    tampered = tmp_path / "warden-0.2.0-tampered.trovato"
+    tampered.write_bytes(bytes(data))
+    refused = _trovato("plugin", "install", str(tampered), "--yes", env=env)
+    assert refused.returncode == 1
+    assert "damaged" in refused.stderr or "checksum mismatch" in refused.stderr
+    assert not (tmp_path / "site" / "plugins" / "warden").exists()
+    wasm_only = _trovato("plugin", "install", str(plugin_cache() / "plugin-builds" /
+                                                  build_warden().artifact.name), env=env)
+    assert wasm_only.returncode == 1 and "lacks its plugin.toml" in wasm_only.stderr
+
+    installed = _trovato("plugin", "install", str(artifact), "--yes", env=env)
+    assert installed.returncode == 0, installed.stderr
+    assert "Installed warden and enabled it from" in installed.stderr
+    assert (tmp_path / "site" / "plugins" / "warden" / "plugin.wasm").is_file()
+    report = _trovato("plugin", "requirements", env=env)
+    assert report.returncode == 0, report.stderr
+    assert "Warden phase" in report.stderr and "runtime" in report.stderr
+
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO variable (name, value) VALUES ('plugin.warden.mode',"
+                     " '\"error\"')")
+    failing = _trovato("plugin", "requirements", env=env)
+    assert failing.returncode == 1
+    assert "Warden licence" in failing.stderr and "1 requirement(s) not met" in failing.stderr
+    assert _trovato("plugin", "disable", "warden", env=env).returncode == 0
+    blocked = _trovato("plugin", "enable", "warden", env=env)
+    assert blocked.returncode == 1
+    assert "cannot be enabled: Warden licence: missing" in blocked.stderr

@@ -1,4 +1,4 @@
-"""``trovato plugin new|build|list|install|enable|disable|uninstall``.
+"""``trovato plugin new|build|list|install|enable|disable|uninstall|requirements``.
 
 The lifecycle commands act on the site's database and shared store, so every running kernel
 process picks the change up through pub/sub without a restart (the embedded server is attached
@@ -16,12 +16,15 @@ from string import Template
 from typing import TypeVar
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from trovato.cli._runtime import console, database_url, migrate_with_progress
 from trovato.kernel.services import Kernel
 from trovato.plugins import BuildError, PluginError, PluginLoadError, build_plugin, parse_info
+from trovato.plugins.artifact import SUFFIX, write_artifact
+from trovato.plugins.registry import PluginInfo, Requirement
 from trovato.settings import Settings, load_settings
 
 app = typer.Typer(help="Plugins: scaffold, build, install and switch them on and off.",
@@ -59,18 +62,42 @@ def new(
 
 
 @app.command()
-def build(folder: Path = typer.Argument(..., help="The plugin folder.")) -> None:
-    """Build a plugin folder into a WebAssembly component (cached by source hash)."""
+def build(
+    folder: Path = typer.Argument(..., help="The plugin folder."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Where to write the installable artifact (default: FOLDER/dist)."),
+) -> None:
+    """Build a plugin folder into a WebAssembly component (cached by source hash).
+
+    Prints the component's path and size, then writes the installable
+    artifact NAME-VERSION.trovato (a zip of manifest.json with SHA-256 sums,
+    plugin.toml and plugin.wasm) that `trovato plugin install` accepts.
+    """
     try:
-        parse_info(folder)
+        info = parse_info(folder)
+        if info.component is not None:
+            raise PluginLoadError(f"{folder} holds a built plugin ({info.component.name}), "
+                                  f"not sources")
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=console, transient=True) as progress:
             progress.add_task(f"Building {folder} with componentize-py…", total=None)
             result = build_plugin(folder, cache_dir=load_settings().data_dir / "plugin-builds")
-    except (BuildError, PluginLoadError, ValueError) as exc:
+            artifact = write_artifact(folder, result.artifact, out or folder / "dist",
+                                      build_key=result.key, sdk=_sdk_version())
+    except (BuildError, PluginLoadError, ValueError, OSError) as exc:
         raise _fail(str(exc)) from None
     how = "cached" if result.cached else f"built in {result.seconds:.1f} s"
     typer.echo(f"{result.artifact} ({result.size / 1e6:.1f} MB, {how})")
+    typer.echo(f"{artifact} ({artifact.stat().st_size / 1e6:.1f} MB, install it with "
+               f"`trovato plugin install {artifact}`)")
+
+
+def _sdk_version() -> str:
+    try:
+        from trovato_sdk import __version__
+    except ImportError:
+        return ""
+    return str(__version__)
 
 
 def _with_kernel(action: Callable[[Kernel], Awaitable[T]]) -> T:
@@ -103,6 +130,13 @@ def list_() -> None:
     console.print(table)
 
 
+def _approve(yes: bool) -> Callable[[PluginInfo], None]:
+    def approve(info: PluginInfo) -> None:
+        _confirm_capabilities(info.capabilities, yes)
+
+    return approve
+
+
 def _confirm_capabilities(capabilities: dict[str, object], yes: bool) -> None:
     if not capabilities:
         return
@@ -121,13 +155,38 @@ def _confirm_capabilities(capabilities: dict[str, object], yes: bool) -> None:
 
 @app.command()
 def install(
-    source: str = typer.Argument(..., help="A plugin folder, or the name of a discovered one."),
+    source: str = typer.Argument(..., help=f"A built artifact (*{SUFFIX}), a plugin folder, or "
+                                           "the name of a discovered plugin."),
     yes: bool = typer.Option(False, "--yes", help="Approve requested capabilities."),
     enable: bool = typer.Option(True, "--enable/--no-enable", help="Enable after install."),
 ) -> None:
-    """Install a plugin (building it when needed): create its tables and enable it."""
+    """Install a plugin: create its tables and enable it.
+
+    SOURCE is one of: a built artifact NAME-VERSION.trovato, written by
+    `trovato plugin build` (checked: members, paths, sizes, SHA-256 sums,
+    plugin.toml, the component's contract and taps; then unpacked into the
+    site's plugin folder); a plugin folder (built when needed, copied there);
+    or the name of a plugin in the plugin folders. The plugin's requirements
+    are checked first: an error refuses the install and nothing changes.
+    """
     settings = load_settings()
     folder = Path(source)
+    if folder.is_file():
+        if folder.suffix == ".wasm":
+            raise _fail(f"{folder}: a bare component lacks its plugin.toml; install the "
+                        f"{SUFFIX} artifact that `trovato plugin build` writes")
+
+        async def run_artifact(kernel: Kernel) -> str:
+            info = await kernel.plugins.install_artifact(
+                folder, settings.data_dir / "plugins", enable=enable, approve=_approve(yes))
+            return info.name
+
+        try:
+            name = _with_kernel(run_artifact)
+        except (PluginLoadError, PluginError, BuildError, ValueError) as exc:
+            raise _fail(str(exc)) from None
+        console.print(f"Installed {name}{' and enabled it' if enable else ''} from {folder}.")
+        return
     if folder.is_dir():
         try:
             info = parse_info(folder)
@@ -141,7 +200,8 @@ def install(
             # Copy it where every kernel process discovers it.
             if target.exists():
                 shutil.rmtree(target)
-            shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(folder, target,
+                            ignore=shutil.ignore_patterns("__pycache__", "dist"))
     else:
         name = source
 
@@ -196,3 +256,33 @@ def uninstall(name: str) -> None:
 
     _lifecycle(run)
     console.print(f"Uninstalled {name}.")
+
+
+_STYLE = {"ok": "green", "info": "cyan", "warning": "yellow", "error": "bold red"}
+
+
+@app.command()
+def requirements() -> None:
+    """The status report: each enabled plugin's requirements (title, value, severity).
+
+    Exits with 1 when any requirement is an error.
+    """
+
+    async def report(kernel: Kernel) -> list[Requirement]:
+        return await kernel.plugins.requirements()
+
+    rows = _with_kernel(report)
+    if not rows:
+        console.print("No enabled plugin reports requirements.")
+        return
+    table = Table("plugin", "title", "value", "severity", "description")
+    for row in rows:
+        style = _STYLE.get(row.severity, "")
+        # Plugin text is data, never rich markup.
+        table.add_row(row.plugin, escape(row.title), escape(row.value),
+                      f"[{style}]{row.severity}[/]" if style else escape(row.severity),
+                      escape(row.description))
+    console.print(table)
+    errors = sum(1 for row in rows if row.severity == "error")
+    if errors:
+        raise _fail(f"{errors} requirement(s) not met")

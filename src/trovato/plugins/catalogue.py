@@ -59,6 +59,16 @@ RENDER: Schema = {
 RENDER_OR_NULL: Schema = {"anyOf": [{"type": "null"}, RENDER]}
 ACCESS: Schema = {"type": "string", "enum": ["grant", "deny", "neutral"]}
 NOTHING: Schema = ANY  # notification taps may return anything; it is ignored
+# One row of the status report (Drupal's hook_requirements): ``error`` refuses install/enable.
+SEVERITIES = ("ok", "info", "warning", "error")
+REQUIREMENT_PHASES = ("install", "enable", "runtime")
+REQUIREMENT: Schema = {
+    "type": "object", "required": ["title", "severity"], "additionalProperties": False,
+    "properties": {"title": {"type": "string", "minLength": 1, "maxLength": 200},
+                   "value": {"type": "string", "maxLength": 500},
+                   "severity": {"type": "string", "enum": list(SEVERITIES)},
+                   "description": {"type": "string", "maxLength": 2000}},
+}
 ERRORS: Schema = {
     "type": ["array", "null"],
     "items": {"type": "object", "required": ["message"],
@@ -139,11 +149,10 @@ TAPS: tuple[TapSpec, ...] = (
          "closed"),
     _tap("disable", "lifecycle", "The plugin is being disabled.", _NO_ARGS, NOTHING, "none",
          "open"),
-    _tap("requirements", "lifecycle", "Status-report checks: a list of {title, severity, "
-         "description}.", _payload(phase={"type": "string", "enum": ["install", "runtime"]}),
-         _list_of({"type": "object", "required": ["title", "severity"], "properties": {
-             "severity": {"type": "string", "enum": ["ok", "info", "warning", "error"]}}}),
-         "all", "open"),
+    _tap("requirements", "lifecycle", "Checks for the status report and for install/enable: a "
+         "list of {title, value, severity, description}; an error refuses install or enable.",
+         _payload(phase={"type": "string", "enum": list(REQUIREMENT_PHASES)}),
+         _list_of(REQUIREMENT), "all", "open"),
     # Content
     _tap("item_info", "content", "Item types the plugin provides.", _NO_ARGS,
          _list_of(ITEM_TYPE), "all", "open"),

@@ -5,6 +5,11 @@
 * :func:`discover` finds plugin folders in the configured directories.
 * :func:`resolve_order` sorts plugins so dependencies come first, with clear errors for
   missing dependencies and cycles (naming the cycle).
+* A plugin folder holds source (``plugin.py``, built on load) or is an unpacked artifact
+  (``plugin.wasm`` + ``manifest.json``, see :mod:`~trovato.plugins.artifact`), which
+  :meth:`PluginManager.add_artifact` validates and places in the site's plugin folder.
+* The ``requirements`` tap is dispatched before install and enable (an ``error`` refuses them)
+  and for the status report (:meth:`PluginManager.requirements`).
 * :class:`PluginManager` keeps the state in the ``system`` table (no row: not installed;
   ``status`` 0: installed and disabled; 1: enabled), builds and loads components, creates and
   drops plugin tables, registers permissions from the ``perm`` tap, and opens per-request
@@ -17,6 +22,7 @@ import asyncio
 import heapq
 import logging
 import re
+import shutil
 import tomllib
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -27,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from psycopg.types.json import Jsonb
 
 from trovato.db.pool import Database
+from trovato.plugins import artifact as artifacts
 from trovato.plugins import tables as plugin_tables
 from trovato.plugins.build import build_plugin
 from trovato.plugins.catalogue import CATALOGUE
@@ -57,6 +64,29 @@ class InfoError(PluginLoadError):
     """``plugin.toml`` is invalid; the message starts with ``<file>: <key>:``."""
 
 
+class RequirementsError(PluginLoadError):
+    """The plugin's ``requirements`` tap reported an error: install or enable is refused."""
+
+    def __init__(self, message: str, requirements: list[Requirement]) -> None:
+        super().__init__(message)
+        self.requirements = requirements
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One row of the status report (a ``requirements`` tap result, or a failed check)."""
+
+    plugin: str
+    title: str
+    severity: str
+    value: str = ""
+    description: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        return {"plugin": self.plugin, "title": self.title, "value": self.value,
+                "severity": self.severity, "description": self.description}
+
+
 @dataclass(frozen=True, slots=True)
 class PluginInfo:
     name: str
@@ -70,6 +100,8 @@ class PluginInfo:
     limits: Limits
     path: Path
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    # An unpacked artifact's component; None for a source folder (built on load).
+    component: Path | None = None
 
     def weight_for(self, tap: str) -> int:
         return self.tap_weights.get(tap, self.weight)
@@ -149,10 +181,15 @@ def _parse(raw: dict[str, Any], folder: Path) -> PluginInfo:
     if limits_raw is not None and not isinstance(limits_raw, dict):
         raise ValueError("limits: must be a table")
     limits = Limits.from_info(limits_raw)
+    component: Path | None = None
     if folder.name and not (folder / "plugin.py").exists():
-        raise ValueError("plugin.py: the entry module is missing next to plugin.toml")
+        # No source: an unpacked artifact (its component next to plugin.toml) or an error.
+        if not (folder / artifacts.COMPONENT).is_file():
+            raise ValueError("plugin.py: the entry module is missing next to plugin.toml "
+                             f"(or, for a built plugin, {artifacts.COMPONENT})")
+        component = (folder / artifacts.COMPONENT).resolve()
     return PluginInfo(name, version, description, tuple(deps), weight, tap_weights, tables,
-                      dict(capabilities), limits, folder.resolve(), raw)
+                      dict(capabilities), limits, folder.resolve(), raw, component)
 
 
 def discover(directories: Iterable[str | Path]) -> dict[str, PluginInfo]:
@@ -163,7 +200,8 @@ def discover(directories: Iterable[str | Path]) -> dict[str, PluginInfo]:
         if not root.is_dir():
             continue
         for child in sorted(root.iterdir()):
-            if not (child / "plugin.toml").is_file():
+            # Hidden folders are skipped: artifacts are staged in ".incoming-*" while checked.
+            if child.name.startswith(".") or not (child / "plugin.toml").is_file():
                 continue
             info = parse_info(child)
             if info.name in found:
@@ -214,6 +252,24 @@ def _find_cycle(infos: dict[str, PluginInfo], stuck: set[str]) -> str:
             cycle = [*path[path.index(nxt):], nxt]
             return " -> ".join(cycle)
         path.append(nxt)
+
+
+def _unpack_artifact(path: Path, root: Path, staging: Path) -> PluginInfo:
+    """Extract and check an artifact into ``staging`` (see :meth:`PluginManager.add_artifact`)."""
+    root.mkdir(parents=True, exist_ok=True)
+    manifest = artifacts.extract_artifact(path, staging)
+    info = parse_info(staging)
+    if (info.name, info.version) != (manifest.name, manifest.version):
+        raise artifacts.ArtifactError(
+            f"{path}: the manifest names {manifest.name} {manifest.version} but plugin.toml "
+            f"says {info.name} {info.version}")
+    return info
+
+
+def _replace_folder(staging: Path, target: Path) -> None:
+    if target.exists():
+        shutil.rmtree(target)  # a leftover of an earlier, uninstalled copy
+    staging.rename(target)
 
 
 @dataclass(slots=True)
@@ -300,11 +356,27 @@ class PluginManager:
 
     def _load(self, info: PluginInfo) -> LoadedPlugin:
         """Build (cached) and load one plugin; checks its taps against the catalogue."""
-        built = build_plugin(info.path, cache_dir=self.build_cache_dir)
-        loaded = self.runtime.load(info.name, built.artifact, info.limits)
+        if info.component is not None:
+            try:
+                manifest = artifacts.read_manifest(info.path)
+                if manifest is not None and manifest.sha256[artifacts.COMPONENT] != \
+                        artifacts.sha256_file(info.component):
+                    raise PluginLoadError(f"plugin {info.name!r}: {info.component} does not "
+                                          f"match its manifest's checksum (modified after "
+                                          f"install?)")
+            except (artifacts.ArtifactError, OSError) as exc:
+                raise PluginLoadError(f"plugin {info.name!r}: {exc}") from None
+            loaded = self.runtime.load(info.name, info.component, info.limits)
+        else:
+            built = build_plugin(info.path, cache_dir=self.build_cache_dir)
+            loaded = self.runtime.load(info.name, built.artifact, info.limits)
+        return self._check_taps(info.name, loaded)
+
+    @staticmethod
+    def _check_taps(name: str, loaded: LoadedPlugin) -> LoadedPlugin:
         unknown = sorted(loaded.taps - CATALOGUE.keys())
         if unknown:
-            raise PluginLoadError(f"plugin {info.name!r} implements unknown tap(s): "
+            raise PluginLoadError(f"plugin {name!r} implements unknown tap(s): "
                                   f"{', '.join(unknown)}")
         return loaded
 
@@ -403,6 +475,7 @@ class PluginManager:
                 raise DependencyError(f"plugin {name!r} depends on {dep!r}: install and "
                                       f"enable {dep!r} first")
         loaded = await self.load(name)
+        await self._check_requirements(name, "install")  # before anything changes
         async with self.db.transaction() as conn:
             await plugin_tables.create_tables(conn, info.tables)
             await conn.execute(
@@ -420,7 +493,13 @@ class PluginManager:
                 await conn.execute("DELETE FROM system WHERE name = %s", (name,))
             raise
         if enable:
-            await self.enable(name)
+            try:
+                await self.enable(name)
+            except RequirementsError as exc:
+                await self.refresh()
+                await self.announce()
+                raise RequirementsError(f"{exc} (it is installed, but stays disabled)",
+                                        exc.requirements) from None
         else:
             await self.refresh()
             await self.announce()
@@ -434,6 +513,7 @@ class PluginManager:
             if dep not in states or states[dep].status != ENABLED:
                 raise DependencyError(f"plugin {name!r} depends on {dep!r}, which is not "
                                       f"enabled")
+        await self._check_requirements(name, "enable")
         await self._lifecycle(name, "enable")
         await self.db.execute("UPDATE system SET status = %s WHERE name = %s", (ENABLED, name))
         await self.refresh()
@@ -477,16 +557,112 @@ class PluginManager:
         await self.refresh()
         await self.announce()
 
-    async def _lifecycle(self, name: str, tap: str) -> None:
+    async def _lifecycle(self, name: str, tap: str,
+                         payload: dict[str, Any] | None = None) -> TapOutcome | None:
         """Run a lifecycle tap of one plugin, even while it is not enabled yet."""
         loaded = await self.load(name)
         if tap not in loaded.taps:
-            return
+            return None
         self.tables.specs[name] = self.info(name).tables
         host = RequestHost(self.services, PluginUser.anonymous(), request_id=f"{tap}:{name}")
         dispatcher = Dispatcher({tap: [name]}, self.metrics)
         async with self.runtime.session({name: loaded}, host) as session:
-            await dispatcher.invoke(session, tap)
+            return await dispatcher.invoke(session, tap, payload)
+
+    # -- requirements (status report) --------------------------------------------------------
+
+    @staticmethod
+    def _requirement_rows(outcome: TapOutcome | None) -> list[Requirement]:
+        rows: list[Requirement] = []
+        if outcome is None:
+            return rows
+        for reply in outcome.replies:
+            for row in reply.value or []:
+                rows.append(Requirement(reply.plugin, row["title"], row["severity"],
+                                        row.get("value", ""), row.get("description", "")))
+        for failure in outcome.failures:
+            # The tap fails open: a broken check is reported, it does not block anything.
+            rows.append(Requirement(failure.plugin, "Requirements check failed", "warning",
+                                    failure.reason, failure.message))
+        return rows
+
+    async def _check_requirements(self, name: str, phase: str) -> None:
+        """Run ``name``'s requirements tap for ``phase``; any ``error`` row refuses."""
+        rows = self._requirement_rows(
+            await self._lifecycle(name, "requirements", {"phase": phase}))
+        errors = [r for r in rows if r.severity == "error"]
+        if errors:
+            reasons = "; ".join(f"{r.title}{': ' + r.value if r.value else ''}"
+                                f"{' — ' + r.description if r.description else ''}"
+                                for r in errors)
+            done = {"install": "installed", "enable": "enabled"}.get(phase, phase)
+            raise RequirementsError(f"plugin {name!r} cannot be {done}: {reasons}", rows)
+
+    async def requirements(self) -> list[Requirement]:
+        """The status report: every enabled plugin's ``requirements`` at run time."""
+        if not self.dispatcher.implementations("requirements"):
+            return []
+        async with self.session(PluginUser.anonymous(), request_id="requirements") as session:
+            outcome = await self.dispatcher.invoke(session, "requirements",
+                                                   {"phase": "runtime"})
+        return self._requirement_rows(outcome)
+
+    # -- artifacts -----------------------------------------------------------------------------
+
+    async def add_artifact(
+        self, path: str | Path, plugins_dir: str | Path,
+        approve: Callable[[PluginInfo], None] | None = None,
+    ) -> PluginInfo:
+        """Validate a ``.trovato`` artifact and unpack it as ``plugins_dir/<name>``.
+
+        Checks the archive (members, paths, sizes, checksums), ``plugin.toml``, that the
+        manifest's name and version match it, that the component loads, speaks our contract
+        and implements only catalogue taps, that no other folder provides the same plugin and
+        that it is not installed. ``approve`` sees the info before anything is placed and may
+        raise to stop. Nothing is left behind on any refusal.
+        """
+        root = Path(plugins_dir)
+        staging = root / f".incoming-{uuid.uuid4().hex}"
+        try:
+            info = await asyncio.to_thread(_unpack_artifact, Path(path), root, staging)
+            target = root / info.name
+            if info.name in await self.states():
+                raise PluginLoadError(f"plugin {info.name!r} is already installed; uninstall "
+                                      f"it before installing another build")
+            other = discover(self.plugin_dirs).get(info.name)
+            if other is not None and other.path != target.resolve():
+                raise PluginLoadError(f"plugin {info.name!r} is already provided by "
+                                      f"{other.path}; remove that folder first")
+            assert info.component is not None  # an artifact holds no source
+            loaded = await asyncio.to_thread(self.runtime.load, info.name, info.component,
+                                             info.limits)
+            self._check_taps(info.name, loaded)
+            if approve is not None:
+                approve(info)
+            await asyncio.to_thread(_replace_folder, staging, target)
+        except artifacts.ArtifactError as exc:
+            raise PluginLoadError(str(exc)) from None
+        finally:
+            await asyncio.to_thread(shutil.rmtree, staging, True)
+        self.loaded.pop(info.name, None)
+        self.discover()
+        return self.info(info.name)
+
+    async def install_artifact(
+        self, path: str | Path, plugins_dir: str | Path, *, enable: bool = True,
+        approve: Callable[[PluginInfo], None] | None = None,
+    ) -> PluginInfo:
+        """:meth:`add_artifact` then :meth:`install`; a refused install removes the files."""
+        info = await self.add_artifact(path, plugins_dir, approve)
+        try:
+            await self.install(info.name, enable=enable)
+        except BaseException:
+            if info.name not in await self.states():
+                await asyncio.to_thread(shutil.rmtree, info.path, True)
+                self.loaded.pop(info.name, None)
+                self.discover()
+            raise
+        return info
 
     # -- cross-process -----------------------------------------------------------------------
 
