@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from tests.render.xss_corpus import VECTORS, assert_safe
 from trovato.content.formats import (
@@ -167,3 +167,32 @@ def test_permissions() -> None:
 @pytest.mark.parametrize("format_name", ["plain_text", "filtered_html", "unknown_format"])
 def test_xss_corpus(vector: str, format_name: str) -> None:
     assert_safe(str(render_text(vector, format_name)), vector)
+
+
+def test_filtered_text_is_cached_per_format_and_dropped_when_a_format_changes() -> None:
+    calls: list[str] = []
+
+    def shout(text: str, settings: dict[str, object]) -> str:
+        calls.append(text)
+        return str(escape(text)).upper() + str(settings.get("mark", ""))
+
+    filters = {"shout": TextFilter("shout", "Shout", shout, FilterSafety.ESCAPES)}
+    registry = FormatRegistry(
+        {"loud": {"label": "Loud", "filters": [{"name": "shout"}]}}, filters=filters
+    )
+    assert registry.render("<b>hi</b>", "loud") == "&LT;B&GT;HI&LT;/B&GT;"
+    assert registry.render("<b>hi</b>", "loud") == "&LT;B&GT;HI&LT;/B&GT;"
+    assert calls == ["<b>hi</b>"]  # the second view came from the cache
+    registry.render("other", "loud")
+    assert len(calls) == 2
+    registry.add(TextFormat.from_dict(
+        "loud", {"label": "Loud", "filters": [{"name": "shout", "settings": {"mark": "!"}}]}))
+    assert registry.render("<b>hi</b>", "loud") == "&LT;B&GT;HI&LT;/B&GT;!"
+    assert len(calls) == 3
+    # Bounded: the oldest entries leave first, long texts are never kept.
+    registry.CACHE_ENTRIES = 2  # type: ignore[misc]
+    for text in ("a", "b", "c"):
+        registry.render(text, "loud")
+    assert len(registry._rendered) == 2
+    registry.render("x" * (FormatRegistry.CACHE_MAX_TEXT + 1), "loud")
+    assert len(registry._rendered) == 2

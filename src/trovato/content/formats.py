@@ -18,6 +18,7 @@ declared ``restricted``, and an unknown or missing format renders escaped, never
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -340,7 +341,16 @@ _FALLBACK = TextFormat(
 
 
 class FormatRegistry:
-    """The site's text formats. Built once per process from data; read-only while serving."""
+    """The site's text formats. Built once per process from data; read-only while serving.
+
+    Filtered text is remembered per (format, text) — Drupal's filter cache, kept in process:
+    filters are pure functions of the text and their settings, so a popular item's body is
+    filtered once per process instead of on every view. The cache is bounded (oldest entries
+    leave first), skips long texts, and is emptied whenever a format is added or replaced.
+    """
+
+    CACHE_ENTRIES = 4096
+    CACHE_MAX_TEXT = 64 * 1024
 
     def __init__(
         self,
@@ -350,6 +360,7 @@ class FormatRegistry:
     ) -> None:
         self._filters = FILTERS if filters is None else filters
         self._formats: dict[str, TextFormat] = {}
+        self._rendered: dict[tuple[str, str], Markup] = {}
         for name, data in (FORMATS if definitions is None else definitions).items():
             self.add(TextFormat.from_dict(name, data))
 
@@ -363,6 +374,7 @@ class FormatRegistry:
                 "declare it restricted (trusted roles only) or add html_sanitize last"
             )
         self._formats[text_format.name] = text_format
+        self._rendered.clear()
 
     def get(self, name: str | None) -> TextFormat | None:
         return self._formats.get(name) if name else None
@@ -387,11 +399,23 @@ class FormatRegistry:
     def render(self, value: object, format_name: str | None) -> Markup:
         text_format = self.get(format_name) or _FALLBACK
         text = "" if value is None else str(value)
+        key = (text_format.name, text)
+        cached = self._rendered.get(key)
+        if cached is not None:
+            return cached
+        source = text
         for step in text_format.filters:
             text_filter = self._filters[step.name]
             settings = {**text_filter.defaults, **step.settings}
             text = text_filter.function(text, settings)
-        return Markup(text)  # noqa: S704 - the chain is safe or the format is restricted
+        result = Markup(text)  # noqa: S704 - the chain is safe or the format is restricted
+        if len(source) <= self.CACHE_MAX_TEXT:
+            if len(self._rendered) >= self.CACHE_ENTRIES:
+                # Insertion order is age; another thread may have evicted it already.
+                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                    del self._rendered[next(iter(self._rendered))]
+            self._rendered[key] = result
+        return result
 
     def permissions(self, provider: str = "system") -> list[Permission]:
         return [

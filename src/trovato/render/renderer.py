@@ -45,6 +45,7 @@ from trovato.render.elements import (
     element_type,
     safe_url,
 )
+from trovato.render.native import NATIVE
 from trovato.render.sanitize import sanitize
 
 log = logging.getLogger(__name__)
@@ -281,6 +282,7 @@ class ThemeEngine:
         self.available: frozenset[str] = frozenset(self.env.list_templates())
         self._compiled: dict[str, Template] = {}
         self._resolved: dict[tuple[str, ...], Template] = {}
+        self._renderers: dict[tuple[str, ...], Callable[[Mapping[str, Any]], str]] = {}
 
     def _stylesheets(self) -> list[str]:
         # Base themes' stylesheets first, so a sub-theme's rules win by source order.
@@ -314,6 +316,20 @@ class ThemeEngine:
                 raise ThemeError(f"no template for any of {list(key)}")
             self._resolved[key] = template
         return template
+
+    def renderer(self, suggestions: Sequence[str]) -> Callable[[Mapping[str, Any]], str]:
+        """What draws an element with these suggestions: the resolved template's ``render``,
+        or its Python twin (:mod:`trovato.render.native`) when it is the kernel's own."""
+        key = tuple(suggestions)
+        found = self._renderers.get(key)
+        if found is None:
+            template = self.resolve(key)
+            native = NATIVE.get(template.name or "")
+            kernel = template.filename is not None and Path(template.filename).is_relative_to(
+                KERNEL_TEMPLATES)
+            found = native if native is not None and kernel else template.render
+            self._renderers[key] = found
+        return found
 
     def warm(self) -> None:
         """Compile every template now (startup), so the first requests pay nothing."""
@@ -413,8 +429,8 @@ class ThemeEngine:
                     log.warning("preprocess hook %r may not replace %r", hook, name)
                     continue
                 variables[name] = _strip_markup(value)
-        template = self.resolve(variables["suggestions"])
-        return Markup(template.render(variables))  # noqa: S704 - autoescaped template output
+        draw = self.renderer(variables["suggestions"])
+        return Markup(draw(variables))  # noqa: S704 - autoescaped template output
 
     def _cell(self, cell: object) -> Markup:
         if isinstance(cell, dict):

@@ -1,0 +1,101 @@
+"""The Python twins of the kernel element templates render exactly what the templates render."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.render.test_renderer import make_theme
+from tests.render.xss_corpus import VECTORS
+from trovato.render import native
+from trovato.render.elements import element_type
+from trovato.render.renderer import ThemeEngine, ThemeRegistry
+from trovato.render.sanitize import sanitize
+
+SAMPLE_TEXTS = ["plain", "", "a & b < c", *VECTORS]
+ATTRIBUTES: list[dict[str, Any] | None] = [
+    None, {"class": "x y"}, {"id": "main", "class": "x", "hidden": True, "aria-label": "\"q\""},
+    {"onclick": "alert(1)", "class": "field"},
+]
+
+
+def _corpus() -> list[dict[str, Any]]:
+    elements: list[dict[str, Any]] = []
+    for text in SAMPLE_TEXTS:
+        for attributes in ATTRIBUTES:
+            extra = {"#attributes": attributes} if attributes else {}
+            elements += [
+                {"#type": "markup", "#value": text, **extra},
+                {"#type": "markup", "#value": text, "#tag": "span", **extra},
+                {"#type": "markup", "#value": text, "#format": "filtered_html", **extra},
+                {"#type": "link", "#text": text, "#href": "/item/1", "#title": text, **extra},
+                {"#type": "link", "#text": text, "#href": "javascript:alert(1)", **extra},
+                {"#type": "link", "#text": text, "#href": text, **extra},
+                {"#type": "container", "#title": text, "#tag": "section", **extra,
+                 "a": {"#type": "markup", "#value": text}},
+                {"#type": "list", "#items": [text, {"#type": "markup", "#value": text}],
+                 "#ordered": bool(attributes), "#title": text, **extra},
+                {"#type": "image", "#src": "/f.png", "#alt": text, "#title": text,
+                 "#width": 10, "#height": 20, **extra},
+                {"#type": "image", "#src": text, **extra},
+            ]
+        for display in ("above", "inline", "hidden", "visually_hidden", None):
+            for count in (0, 1, 3):
+                elements.append({
+                    "#type": "field", "#field_name": "field_x", "#field_type": "text",
+                    "#label": text, "#label_display": display, "#items": [text] * count,
+                })
+        for mode in ("full", "teaser", None):
+            element: dict[str, Any] = {"#type": "item", "#item_type": "blog", "#title": text,
+                                       "#href": "/item/1", "body": {"#type": "markup",
+                                                                    "#value": text}}
+            if mode:
+                element["#view_mode"] = mode
+            elements += [element, {**element, "#href": None}, {**element, "#tag": "div"}]
+    elements += [
+        {"#type": "container"},
+        {"#type": "list"},
+        {"#type": "field"},
+        {"#type": "item"},
+        {"#type": "link"},
+        {"#type": "image"},
+        {"#type": "markup"},
+    ]
+    return elements
+
+
+@pytest.fixture(scope="module")
+def engine() -> ThemeEngine:
+    return ThemeEngine()
+
+
+def test_every_twin_matches_its_template(engine: ThemeEngine) -> None:
+    checked: set[str] = set()
+    for raw in _corpus():
+        element = sanitize(raw, source="test", trusted=False)
+        type_name = element_type(element)
+        variables = engine._variables(type_name, element)
+        name = f"elements/{type_name}.html"
+        expected = engine.template(name).render(variables)
+        assert native.NATIVE[name](variables) == expected, (raw, expected)
+        checked.add(name)
+    assert checked == set(native.NATIVE)
+
+
+def test_the_engine_uses_twins_only_for_kernel_templates(tmp_path: Path) -> None:
+    make_theme(tmp_path, "fancy", {
+        "elements/field.html": "<p class=themed>{{ label }}</p>",
+        "elements/link--special.html": "never used: links have no such suggestion",
+    })
+    themed = ThemeEngine("fancy", registry=ThemeRegistry([tmp_path]))
+    kernel = ThemeEngine()
+    field = {"#type": "field", "#field_name": "f", "#label": "L", "#items": ["v"]}
+    assert themed.render(field) == "<p class=themed>L</p>"
+    assert kernel.renderer(kernel.suggestions(field)) is native.field
+    assert themed.renderer(themed.suggestions(field)) is not native.field
+    # Elements the theme does not override still take the fast path in the themed engine.
+    link = {"#type": "link", "#text": "t", "#href": "/x"}
+    assert themed.renderer(themed.suggestions(link)) is native.link
+    assert themed.render(link) == kernel.render(link) == '<a href="/x">t</a>'
