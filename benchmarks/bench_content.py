@@ -9,9 +9,11 @@ Measures, in one run, with the variants interleaved round by round so machine no
 - ``item-1`` / ``item-3``: the same with 1 and 3 Python plugins implementing ``item_view``
   (``benchmarks/plugins/viewer`` copied under three names), each on its own database since
   plugins are site-wide;
-- ``front-0`` / ``front-1``: the front page with 25 promoted items of that type present — the
-  site shows 10 teasers per page, so this renders 10 teasers — with 0 and 1 ``item_view``
-  plugins.
+- ``front-0`` / ``front-1``: the front page listing 25 teasers of that type
+  (``TROVATO_FRONT_PAGE_ITEMS=25``, 25 promoted items) with 0 and 1 ``item_view`` plugins.
+
+Nothing is cached per page or per render tree; the content service's in-process caches (item
+types, filtered text — Drupal's filter cache) are warm, as on any live site.
 
 SQL queries per request are read from the ``Server-Timing`` header (``db;…;desc="N queries"``).
 Plugin builds are cached under TROVATO_DATA_DIR (default ``~/.cache/trovato-bench``).
@@ -52,7 +54,7 @@ HERE = Path(__file__).parent
 PLUGIN_DIR = HERE / "plugins"
 VIEWERS = ("viewer", "viewer2", "viewer3")
 ITEMS = 25
-TEASERS_PER_PAGE = 10
+TEASERS_PER_PAGE = 25
 GOALS = {"item-0": 0.10, "item-1": 0.025, "front-0": 0.04}
 QUERIES = re.compile(r'db;[^,]*desc="(\d+) queries"')
 
@@ -151,7 +153,7 @@ def _run(db_urls: dict[int, str], args: argparse.Namespace,
     # Five Trovato servers x workers share one PostgreSQL (embedded: max_connections 60), so
     # each worker's pool is capped at 5 connections (a worker is CPU-bound long before that).
     common = {"TROVATO_SLOW_REQUEST_MS": "10000", "TROVATO_PAGE_CACHE_SECONDS": "0",
-              "TROVATO_DB_POOL_MAX": "5"}
+              "TROVATO_DB_POOL_MAX": "5", "TROVATO_FRONT_PAGE_ITEMS": str(TEASERS_PER_PAGE)}
     variants: dict[str, tuple[str, bool, int | None, str]] = {
         "bare": ("bare_app:app", False, None, "/"),
         "item-0": ("trovato.app:create_app", True, 0, f"/item/{item_ids[0]}"),
@@ -181,7 +183,8 @@ def _run(db_urls: dict[int, str], args: argparse.Namespace,
             plugins = int(name[-1])
             assert response.text.count("viewer") >= min(plugins, 1), name
         if name.startswith("front"):
-            queries[name + "-teasers"] = len(set(re.findall(r"Bench item (\d+)", response.text)))
+            shown = len(set(re.findall(r"Bench item (\d+)", response.text)))
+            assert shown == TEASERS_PER_PAGE, (name, shown)
         for _ in range(5):  # warm up: each worker's first requests load caches and plugins
             httpx.get(target_url, timeout=30)
         with contextlib.suppress(ValueError):  # _load cannot parse a run with no latencies

@@ -73,3 +73,11 @@ def test_broken_toml_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("TROVATO_CONFIG", str(config))
     with pytest.raises(SettingsError, match="not valid TOML"):
         load_settings()
+
+
+async def test_an_unknown_theme_stops_the_start_with_the_variable_named(tmp_path: Path) -> None:
+    from trovato.kernel.services import Kernel
+
+    settings = load_settings(theme="nope", theme_dirs=str(tmp_path), data_dir=tmp_path)
+    with pytest.raises(SettingsError, match=r"TROVATO_THEME.*unknown theme 'nope'"):
+        await Kernel.start(settings, "postgresql://nobody@127.0.0.1:1/none")

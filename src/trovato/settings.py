@@ -100,9 +100,21 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="Anonymous full-page cache lifetime; 0 disables it."
     )
     permission_cache_seconds: float = Field(default=30.0, ge=0)
+    theme: str = Field(default="default", description="The active theme's name.")
+    theme_dirs: str = Field(
+        default="",
+        description="Folders holding theme folders (os.pathsep-separated), searched before "
+        "<data dir>/themes and the shipped themes.",
+    )
     front_page_items: int = Field(
         default=10, ge=1, le=100, description="Teasers per page on the front page."
     )
+
+    def theme_folders(self) -> list[Path]:
+        """Where themes are looked for: TROVATO_THEME_DIRS, then ``<data dir>/themes``."""
+        folders = [Path(p) for p in self.theme_dirs.split(os.pathsep) if p.strip()]
+        default = self.data_dir / "themes"
+        return [*folders, default] if default.is_dir() else folders
 
     @field_validator("database_url", "redis_url", mode="before")
     @classmethod

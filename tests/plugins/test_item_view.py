@@ -3,10 +3,14 @@ tree, and a plugin that traps in a view tap leaves the page rendering."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
-from tests.conftest import api_login
-from tests.plugins.conftest import kernel_of
+from tests.conftest import api_login, create_account, running_app
+from tests.plugins.conftest import kernel_of, plugin_site_settings
+from tests.render.test_renderer import make_theme
+from trovato.plugins.build import BuildResult
 
 
 async def _greeting(client: httpx.AsyncClient, title: str, body: dict[str, str]) -> str:
@@ -52,3 +56,28 @@ async def test_a_trapping_view_tap_leaves_the_page_rendering(
     assert "Hello, bad_schema!" in page.text and "<script>" not in page.text
     page = await site.get(f"/item/{calm}")
     assert "hostile was well-behaved" in page.text and "Hello, calm!" in page.text
+
+
+async def test_preprocess_item_adds_escaped_template_variables(
+    db_url: str, plugin_cache: Path, built: dict[str, BuildResult], tmp_path: Path
+) -> None:
+    """tally's ``preprocess_item`` variables reach a theme's item template, as text only."""
+    make_theme(tmp_path, "plain", {"elements/item--greeting.html": (
+        "<article class=themed>{{ title }}|{{ tally_words }}|{{ tally_note }}|"
+        "{{ view_mode }}|{{ children }}</article>")})
+    settings = plugin_site_settings(db_url, plugin_cache).model_copy(
+        update={"theme": "plain", "theme_dirs": str(tmp_path)})
+    async with running_app(settings) as client:
+        await create_account(client, "root", admin=True)
+        await kernel_of(client).plugins.install("hello")
+        item_id = await _greeting(client, "Three word title", {"value": "b",
+                                                              "format": "plain_text"})
+        await kernel_of(client).plugins.install("tally")
+        client.cookies.clear()
+        page = await client.get(f"/item/{item_id}")
+        assert page.status_code == 200, page.text
+        assert "<article class=themed>Three word title|3|" in page.text
+        assert "&lt;b&gt;full&lt;/b&gt; by root|full|" in page.text
+        assert "<b>full</b>" not in page.text
+        # The teaser on the front page gets its own view mode.
+        assert "&lt;b&gt;teaser&lt;/b&gt; by root|teaser|" in (await client.get("/")).text

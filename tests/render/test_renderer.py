@@ -213,6 +213,17 @@ def test_preprocess_adds_escaped_variables(tmp_path: Path) -> None:
                     "&lt;i&gt;l&lt;/i&gt;|&lt;script&gt;obj&lt;/script&gt;")
 
 
+def test_item_variables_reach_the_template_as_text(tmp_path: Path) -> None:
+    make_theme(tmp_path, "t", {
+        "elements/item.html": "{{ mood }}|{{ info.words }}|{{ children }}|{{ title }}",
+    })
+    engine = ThemeEngine("t", registry=ThemeRegistry([tmp_path]))
+    tree = {"#type": "item", "#title": "T", "#variables": {
+        "mood": "<script>x</script>", "info": {"words": 3},
+        "children": "<b>reserved: refused</b>", "title": "Retitled"}}
+    assert engine.render(tree, trusted=False) == "&lt;script&gt;x&lt;/script&gt;|3||Retitled"
+
+
 def test_attributes_object() -> None:
     attributes = Attributes({"class": "a", "onclick": "x", "title": '"><b>', "hidden": True,
                              "href": "javascript:x", "lang": None})

@@ -229,3 +229,23 @@ def test_builders_reject_bad_input() -> None:
         el.container({"#type": el.markup("x")})
     with pytest.raises(ValueError):
         el.field_element("f", [], label_display="sideways")
+
+
+def test_item_variables_are_plain_named_data() -> None:
+    raw = {"#type": "item", "#item_type": "blog", "#variables": {
+        "reading_time": 3, "tags": ["a", {"deep": [1.5, None, True]}], "note": "<b>x</b>",
+        "Bad-Name": 1, "_private": 2, "callable": object(),
+    }}
+    clean = sanitize(raw, source="test", trusted=False)
+    assert clean["#variables"] == {"reading_time": 3, "tags": ["a", {"deep": [1.5, None, True]}],
+                                   "note": "<b>x</b>"}
+    assert "#variables" not in sanitize({"#type": "container", "#variables": {"a": 1}},
+                                        source="test")
+    too_many = {f"v{i}": i for i in range(100)}
+    kept = sanitize({"#type": "item", "#variables": too_many}, source="test")["#variables"]
+    assert len(kept) == 64
+    with pytest.raises(RenderTreeError):
+        deep: object = 1
+        for _ in range(MAX_DEPTH + 2):
+            deep = [deep]
+        sanitize({"#type": "item", "#variables": {"deep": deep}}, source="test")

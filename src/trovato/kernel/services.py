@@ -20,9 +20,9 @@ from trovato.kernel.menu import MenuRouter
 from trovato.kernel.page_cache import PageCache
 from trovato.observability.metrics import Metrics
 from trovato.plugins import PluginManager, PluginUser, TapOutcome
-from trovato.render.renderer import ThemeEngine
+from trovato.render.renderer import ThemeEngine, ThemeError
 from trovato.render.templates import Templates
-from trovato.settings import Settings
+from trovato.settings import Settings, SettingsError
 from trovato.store import SharedStore, open_store
 from trovato.users.accounts import Accounts, CurrentUser
 from trovato.users.permissions import PermissionRegistry, PermissionService
@@ -58,6 +58,11 @@ class Kernel:
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
+        try:  # first: a theme error needs no database to report
+            templates = Templates(site_name=settings.site_name, theme=settings.theme,
+                                  theme_folders=settings.theme_folders())
+        except ThemeError as exc:
+            raise SettingsError(f"TROVATO_THEME / TROVATO_THEME_DIRS: {exc}") from None
         db = Database(
             database_url,
             min_size=settings.db_pool_min,
@@ -126,7 +131,6 @@ class Kernel:
 
         plugins.on_enable.append(sync_types)
         log.info("kernel started", extra={"data": {"store": store.backend}})
-        templates = Templates(site_name=settings.site_name)
         kernel = cls(
             settings=settings,
             db=db,

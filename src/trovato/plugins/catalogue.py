@@ -173,8 +173,10 @@ TAPS: tuple[TapSpec, ...] = (
     _tap("field_access", "content", "Vote on viewing or editing one field of an item.",
          _payload(field={"type": "string"}, op={"type": "string", "enum": ["view", "edit"]},
                   item=ITEM), ACCESS, "access", "closed"),
-    _tap("preprocess_item", "content", "Add template variables for an item.",
-         _payload(variables=OBJECT, item=ITEM), OBJECT, "alter", "open", "variables"),
+    _tap("preprocess_item", "content",
+         "Add template variables for an item's template (plain data; printed escaped).",
+         _payload(variables=OBJECT, item=ITEM, view_mode={"type": "string"}), OBJECT, "alter",
+         "open", "variables"),
     _tap("item_update_index", "content", "Extra text to index for search.", _ITEM_ARGS,
          {"type": ["string", "null"]}, "all", "open"),
     # Categories

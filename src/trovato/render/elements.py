@@ -133,6 +133,7 @@ class Prop(Enum):
     CELLS = "cells"  # a list of strings or elements (a table header)
     MESSAGES = "messages"  # a list of {"type", "text"}
     QUERY = "query"  # a flat {name: value} mapping of strings
+    VARIABLES = "variables"  # {name: JSON data}: template variables from preprocess taps
 
 
 COMMON_PROPS: dict[str, Prop] = {
@@ -216,7 +217,8 @@ ELEMENT_TYPES: dict[str, ElementType] = {
         ),
         ElementType(
             "item",
-            {"#item_type": Prop.SLUG, "#view_mode": Prop.SLUG, "#href": Prop.URL},
+            {"#item_type": Prop.SLUG, "#view_mode": Prop.SLUG, "#href": Prop.URL,
+             "#variables": Prop.VARIABLES},
             frozenset({"article", "div", "section"}),
             "article",
         ),

@@ -480,6 +480,10 @@ class ThemeEngine:
             variables["rows"] = [[self._cell(c) for c in row] for row in element["#rows"]]
         if type_name == "pager":
             variables.update(self._pager(element))
+        for name, value in element.get("#variables", {}).items():
+            # From preprocess taps, already sanitized to plain data; as text, never markup.
+            if name not in RESERVED_VARIABLES:
+                variables[name] = _strip_markup(value)
         return variables
 
     @staticmethod

@@ -42,6 +42,9 @@ MAX_TEXT = 1_000_000  # characters in one string property
 DOWNGRADE_FORMAT = "filtered_html"
 _SLUG = re.compile(r"^[a-z0-9_]{1,64}$")
 _CHILD_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_VARIABLE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_VARIABLES = 64
+_DROPPED = object()  # a data value the sanitizer left out (None is a valid value)
 _TEMPLATE = re.compile(r"^[a-z0-9_]+(?:--[a-z0-9_]+){1,4}$")
 
 
@@ -209,6 +212,8 @@ class _Walk:
                 return rows
             case Prop.MESSAGES:
                 return self.messages(value, where)
+            case Prop.VARIABLES:
+                return self.variables(value, where, depth)
             case Prop.QUERY:
                 if not isinstance(value, Mapping):
                     self.drop(where, "not an object")
@@ -241,6 +246,40 @@ class _Walk:
                 f"(at {where})"
             )
         return value
+
+    def variables(self, value: Any, where: str, depth: int) -> dict[str, Any] | None:
+        """Template variables: names like ``reading_time``, values plain JSON data (text is
+        escaped when a template prints it, so they can never carry markup)."""
+        if not isinstance(value, Mapping):
+            self.drop(where, "variables must be an object")
+            return None
+        clean: dict[str, Any] = {}
+        for name, data in list(value.items())[:MAX_VARIABLES]:
+            if not isinstance(name, str) or not _VARIABLE.match(name):
+                self.drop(f"{where}[{name!r}]", "variable names look like reading_time")
+                continue
+            kept = self.data(data, f"{where}.{name}", depth + 1)
+            if kept is not _DROPPED:
+                clean[name] = kept
+        if len(value) > MAX_VARIABLES:
+            self.drop(where, f"more than {MAX_VARIABLES} variables")
+        return clean
+
+    def data(self, value: Any, where: str, depth: int) -> Any:
+        """JSON data (scalars, lists, objects) inside the node and depth limits."""
+        self.count(where, depth)
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, str):
+            return self.text(value, where)
+        if isinstance(value, list):
+            items = (self.data(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value))
+            return [v for v in items if v is not _DROPPED]
+        if isinstance(value, Mapping):
+            pairs = ((str(k), self.data(v, f"{where}.{k}", depth + 1)) for k, v in value.items())
+            return {k: v for k, v in pairs if v is not _DROPPED}
+        self.drop(where, f"not JSON data: {type(value).__name__}")
+        return _DROPPED
 
     def format_name(self, value: Any, where: str) -> str | None:
         if not isinstance(value, str):

@@ -6,6 +6,8 @@ The render pipeline of one item (DESIGN §7):
    ``text_long`` as ``#value`` + ``#format``, every other value as escaped text or a link);
 2. ``item_view`` — each plugin's reply becomes a child named after the plugin;
 3. ``item_view_alter`` — plugins patch the whole tree (they return changes, never a new tree);
+   then ``preprocess_item`` — plugins add template variables (``#variables`` on the item
+   element: plain data, escaped by the template, never markup);
 4. **sanitize + render** through the theme, with the suggestions ``item--<type>--<mode>`` →
    ``item--<type>`` → ``item--<mode>`` → ``item``.
 
@@ -171,7 +173,8 @@ async def _plugin_build(
     plugins = ctx.kernel.plugins
     viewers = plugins.dispatcher.implementations("item_view")
     alterers = plugins.dispatcher.implementations("item_view_alter")
-    if not viewers and not alterers:
+    preprocessors = plugins.dispatcher.implementations("preprocess_item")
+    if not viewers and not alterers and not preprocessors:
         return tree, True
     session = ctx.plugin_session()
     public = item.public()
@@ -195,7 +198,21 @@ async def _plugin_build(
                                        {"build": tree, "item": public, "view_mode": view_mode})
         if any(reply.value for reply in outcome.replies) and isinstance(outcome.value, dict):
             tree, trusted = outcome.value, False
+    if preprocessors:
+        outcome = await plugins.invoke(session, "preprocess_item", {
+            "variables": _base_variables(item, view_mode), "item": public,
+            "view_mode": view_mode,
+        })
+        if isinstance(outcome.value, dict):
+            # Sanitized with the tree (plain data only) and given to the item's template.
+            tree["#variables"] = outcome.value
     return tree, trusted
+
+
+def _base_variables(item: Item, view_mode: str) -> dict[str, Any]:
+    """What ``preprocess_item`` starts from: facts a theme template may want to show."""
+    return {"title": item.title, "view_mode": view_mode, "author_name": item.author_name,
+            "created": item.created.isoformat() if item.created else None}
 
 
 async def author_names(ctx: RequestContext, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
