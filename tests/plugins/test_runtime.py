@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import time
@@ -11,7 +12,7 @@ import pytest
 
 from tests.plugins.conftest import item_payload, make_user
 from trovato.plugins.build import BuildResult
-from trovato.plugins.errors import PluginLoadError
+from trovato.plugins.errors import PluginLoadError, PluginTimeout
 from trovato.plugins.runtime import (
     CONTRACT,
     EngineSettings,
@@ -141,3 +142,50 @@ def test_build_is_cached(tmp_path: Path, built: dict[str, BuildResult], plugin_c
     before = build_key(copy, sdk=sdk_dir(), wit=wit_dir())
     (copy / "greeting.py").write_text((copy / "greeting.py").read_text() + "\n# changed\n")
     assert build_key(copy, sdk=sdk_dir(), wit=wit_dir()) != before
+
+
+async def test_loop_keeps_serving_while_a_guest_stalls(loaded: dict[str, LoadedPlugin],
+                                                       open_session) -> None:
+    """The loop thread waits for a guest synchronously only briefly (SYNC_WAIT_S), then
+    serves other tasks until the guest's epoch deadline stops it."""
+    patient = LoadedPlugin(**{**{f: getattr(loaded["hostile"], f)
+                                 for f in LoadedPlugin.__dataclass_fields__},
+                              "limits": Limits(fuel=50_000_000_000, timeout_ms=400)})
+    session = open_session(plugins=["hello"])
+    session.plugins["hostile"] = patient
+    gaps: list[float] = []
+
+    async def tick() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    async with session:
+        started = time.perf_counter()
+        with pytest.raises(PluginTimeout):
+            await session.call_function("hostile", "loop", {"payload": None})
+        stalled = time.perf_counter() - started
+    ticker.cancel()
+    assert stalled > 0.35
+    assert len(gaps) > 10 and max(gaps) < stalled / 2, (max(gaps), stalled)
+
+
+async def test_full_instance_pool_falls_back_to_on_demand(
+        plugin_cache: Path, built: dict[str, BuildResult], open_session) -> None:
+    from tests.plugins.conftest import FOLDERS
+    from trovato.plugins.registry import parse_info
+
+    tiny = PluginRuntime(plugin_cache / "compiled", EngineSettings(pool_instances=1))
+    plugins = {name: tiny.load(name, built[name].artifact, parse_info(FOLDERS[name]).limits)
+               for name in ("hello", "tally")}
+    host = open_session(plugins=["hello"]).host
+    async with tiny.session(plugins, host) as session:
+        hello = await session.call_tap("hello", "item_view", {"item": item_payload("a")})
+        tally = await session.call_tap("tally", "item_view", {"item": item_payload("b")})
+        assert session.instantiated == 2  # both alive at once: one came from the overflow
+    assert hello["greeting"]["#value"] == "Hello, a!" and tally["#type"] == "markup"
+    assert any(p.overflow is not None for p in plugins.values())

@@ -8,7 +8,8 @@ plugin touches is namespaced by its name: variables ``plugin.<name>.<var>``, cac
 ``plugin:<name>:``, queues ``plugin.<name>.<queue>``.
 
 Wasm calls host functions synchronously from the worker thread that runs the guest; anything
-async (database, shared store) is handed to the request's event loop and waited for.
+async (database, shared store) is handed back to the coroutine on the request's event loop that
+started the call (:func:`trovato.plugins.runtime.host_io`), awaited there, and waited for.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import json
 import logging
 import re
 import secrets
-import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +30,7 @@ from wasmtime.component import Variant
 from trovato.content import reads
 from trovato.db.pool import Database
 from trovato.plugins.errors import PluginError
+from trovato.plugins.runtime import host_io
 from trovato.plugins.tables import PluginTables, TableError
 from trovato.store.base import Cache, Queue
 
@@ -131,14 +132,7 @@ class RequestHost:
 
     def _await(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the request's loop from the guest's worker thread."""
-        loop = self._loop
-        if loop is None or not loop.is_running():
-            coro.close()
-            raise RuntimeError("plugin host I/O needs the request's running event loop")
-        if getattr(loop, "_thread_id", None) == threading.get_ident():
-            coro.close()
-            raise RuntimeError("plugin calls must run off the event loop thread")
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(self.services.io_timeout)
+        return host_io(coro, self.services.io_timeout, self._loop)
 
     def _extra(self, plugin: str, tap: str) -> dict[str, Any]:
         return {"data": {"plugin": plugin, "tap": tap, "request_id": self.request_id}}
