@@ -53,3 +53,38 @@ async def test_access_votes_deny_and_grant(site: httpx.AsyncClient) -> None:
                    json={"permissions": ["access content", "see secrets"]}, headers=headers)
     site.cookies.clear()
     assert (await site.get(f"/api/v1/items/{item_id}")).status_code == 200
+
+
+async def test_plugin_writes_commit_and_roll_back_with_the_item(
+    site: httpx.AsyncClient,
+) -> None:
+    """Host db and item calls made from content taps run on the content transaction's
+    connection: they see the uncommitted item, survive a refused statement (savepoint), and
+    are rolled back when a later tap refuses the save."""
+    kernel = kernel_of(site)
+    await kernel.plugins.install("ledger")
+    await kernel.plugins.install("tally")
+    headers = {"X-CSRF-Token": await api_login(site, "root")}
+    await site.post("/api/v1/item-types", json={"type": "page", "label": "Page", "fields": []},
+                    headers=headers)
+
+    kept = await site.post("/api/v1/items", json={"type": "page", "title": "Kept",
+                                                  "status": 1}, headers=headers)
+    assert kept.status_code == 201, kept.text
+    item_id = kept.json()["id"]
+    rows = await kernel.db.fetch("SELECT id, kind, title, seen_item FROM p_ledger_entry "
+                                 "ORDER BY id")
+    assert [(r["id"], r["kind"], r["title"], r["seen_item"]) for r in rows] == [
+        (f"insert:{item_id}", "insert", "Kept [tally]", True),  # saw the uncommitted item
+        ("presave:Kept", "presave", "Kept", None),
+        ("refused:Kept", "refused", "Kept", None),  # the duplicate key did not abort the save
+    ]
+
+    # ledger writes in item_presave, then tally (weight 5) refuses: everything rolls back.
+    refused = await site.post("/api/v1/items", json={"type": "page", "title": "forbidden",
+                                                     "status": 1}, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert "tally refuses this title" in refused.json()["detail"]
+    assert await kernel.db.fetchval(
+        "SELECT count(*) FROM p_ledger_entry WHERE title LIKE 'forbidden%'") == 0
+    assert await kernel.db.fetchval("SELECT count(*) FROM item") == 1

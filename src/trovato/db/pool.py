@@ -2,6 +2,13 @@
 
 One :class:`Database` per process. Queries go through a cursor that records its time into the
 request profile, so the ``Server-Timing`` header and the slow-request log count every query.
+
+:meth:`Database.transaction` records its connection in a context variable for the duration of
+the block (:func:`current_transaction`); code that must take part in the caller's transaction
+without being handed the connection — the plugin host's database calls made from content
+taps — wraps its work in :meth:`Database.joined`, under which this object's helpers run on that
+connection inside a savepoint. Nothing else changes: outside ``joined`` every helper still
+takes its own pooled connection.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -24,6 +32,16 @@ Params = Sequence[Any] | dict[str, Any] | None
 
 set_json_loads(orjson.loads)
 set_json_dumps(orjson.dumps)
+
+_transaction: ContextVar[AsyncConnection[DictRow] | None] = ContextVar(
+    "trovato_db_transaction", default=None)
+_joined: ContextVar[AsyncConnection[DictRow] | None] = ContextVar(
+    "trovato_db_joined", default=None)
+
+
+def current_transaction() -> AsyncConnection[DictRow] | None:
+    """The connection of the :meth:`Database.transaction` block the caller runs in, if any."""
+    return _transaction.get()
 
 
 class ProfiledCursor(AsyncCursor[DictRow]):
@@ -85,22 +103,46 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection[DictRow]]:
+        joined = _joined.get()
+        if joined is not None:
+            yield joined
+            return
         async with self.pool.connection() as conn:
             yield conn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection[DictRow]]:
         """A connection inside one transaction: committed on success, rolled back on error."""
+        joined = _joined.get()
+        if joined is not None:
+            async with joined.transaction():  # a savepoint in the joined transaction
+                yield joined
+            return
         async with self.pool.connection() as conn, conn.transaction():
-            yield conn
+            token = _transaction.set(conn)
+            try:
+                yield conn
+            finally:
+                _transaction.reset(token)
+
+    @asynccontextmanager
+    async def joined(self, conn: AsyncConnection[DictRow]) -> AsyncIterator[None]:
+        """Run this object's helpers on ``conn`` (a connection in a transaction), inside a
+        savepoint: an error in the block rolls back only the block's own statements."""
+        async with conn.transaction():
+            token = _joined.set(conn)
+            try:
+                yield
+            finally:
+                _joined.reset(token)
 
     async def fetch(self, sql: str, params: Params = None) -> list[DictRow]:
-        async with self.pool.connection() as conn:
+        async with self.connection() as conn:
             cur = await conn.execute(sql, params)
             return await cur.fetchall()
 
     async def fetchrow(self, sql: str, params: Params = None) -> DictRow | None:
-        async with self.pool.connection() as conn:
+        async with self.connection() as conn:
             cur = await conn.execute(sql, params)
             return await cur.fetchone()
 
@@ -110,7 +152,7 @@ class Database:
 
     async def execute(self, sql: str, params: Params = None) -> int:
         """Run one statement; returns the affected row count."""
-        async with self.pool.connection() as conn:
+        async with self.connection() as conn:
             cur = await conn.execute(sql, params)
             return cur.rowcount
 

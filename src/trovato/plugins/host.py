@@ -9,7 +9,9 @@ plugin touches is namespaced by its name: variables ``plugin.<name>.<var>``, cac
 
 Wasm calls host functions synchronously from the worker thread that runs the guest; anything
 async (database, shared store) is handed back to the coroutine on the request's event loop that
-started the call (:func:`trovato.plugins.runtime.host_io`), awaited there, and waited for.
+started the call (:func:`trovato.plugins.runtime.host_io`), awaited there, and waited for. Inside
+a content transaction (``item_presave`` … ``item_delete``) that database work uses the
+transaction's connection, so it commits or rolls back with the item.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from psycopg.types.json import Jsonb
 from wasmtime.component import Variant
 
 from trovato.content import reads
-from trovato.db.pool import Database
+from trovato.db.pool import Database, current_transaction
 from trovato.plugins.errors import PluginError
 from trovato.plugins.runtime import host_io
 from trovato.plugins.tables import PluginTables, TableError
@@ -108,6 +110,22 @@ def _json_value(raw: str) -> Any:
     return json.loads(raw)
 
 
+async def _in_transaction(db: Database, coro: Coroutine[Any, Any, T]) -> T:
+    """Await ``coro`` on the connection of the transaction the current task is in, if any.
+
+    Runs on the loop, in the task that dispatched the tap, so it sees that task's
+    :func:`~trovato.db.pool.current_transaction`: a plugin's ``db``, variable and item calls
+    made from ``item_presave``/``insert``/``update``/``delete`` then commit or roll back with the
+    item. Each call gets a savepoint, so a statement the database refuses (reported to the
+    plugin as ``err``) does not abort the content transaction.
+    """
+    conn = current_transaction()
+    if conn is None:
+        return await coro
+    async with db.joined(conn):
+        return await coro
+
+
 @dataclass
 class RequestHost:
     """Host functions for one request (one :class:`PluginSession`)."""
@@ -131,8 +149,10 @@ class RequestHost:
         self._loop = loop
 
     def _await(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the request's loop from the guest's worker thread."""
-        return host_io(coro, self.services.io_timeout, self._loop)
+        """Run ``coro`` on the request's loop from the guest's worker thread, inside the
+        database transaction the tap was dispatched in, if any (see :func:`_in_transaction`)."""
+        return host_io(_in_transaction(self.services.db, coro), self.services.io_timeout,
+                       self._loop)
 
     def _extra(self, plugin: str, tap: str) -> dict[str, Any]:
         return {"data": {"plugin": plugin, "tap": tap, "request_id": self.request_id}}
