@@ -1,7 +1,8 @@
 """Every XSS vector through every place a render tree carries text, URLs or attributes.
 
-Each tree is treated as a plugin's (``trusted=False``) and goes through sanitize + render; the
-output must hold nothing a browser would execute.
+Each tree is treated as a plugin's (``trusted=False``) and goes through sanitize + render, and
+as the kernel's own (``trusted=True``), which the renderer draws without the sanitizer; the
+output must hold nothing a browser would execute either way.
 """
 
 from __future__ import annotations
@@ -59,6 +60,19 @@ PLACES: dict[str, TreeBuilder] = {
 def test_vector_is_inert(engine: ThemeEngine, vector: str, place: str) -> None:
     tree = PLACES[place](vector)
     html = engine.render(tree, source="plugin:xss", trusted=False)
+    assert_safe(str(html), vector)
+
+
+KERNEL_PLACES = sorted(set(PLACES) - {"markup_full_html_from_plugin"})
+
+
+@pytest.mark.parametrize("place", KERNEL_PLACES)
+@pytest.mark.parametrize("vector", VECTORS)
+def test_vector_is_inert_in_kernel_trees_without_the_sanitizer(
+    engine: ThemeEngine, vector: str, place: str
+) -> None:
+    """Kernel trees (``trusted=True``) skip the sanitizer: the renderer alone must hold."""
+    html = engine.render(PLACES[place](vector))
     assert_safe(str(html), vector)
 
 

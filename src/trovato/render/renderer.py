@@ -348,14 +348,21 @@ class ThemeEngine:
     # -- render trees ------------------------------------------------------------------------
 
     def render(self, tree: object, *, source: str = "kernel", trusted: bool = True) -> Markup:
-        """Sanitize and render a render tree to HTML.
+        """Render a render tree to HTML; untrusted trees are sanitized first.
 
-        Kernel-built trees keep the default ``trusted=True`` (restricted formats such as
-        ``full_html`` render as stored); trees a plugin built or altered pass
-        ``trusted=False`` and a ``source`` like ``"plugin:blog"`` for the logs.
+        Kernel-built trees keep the default ``trusted=True``: restricted formats such as
+        ``full_html`` render as stored, and the tree goes straight to the renderer, whose own
+        checks are the security boundary for every tree (values escaped, ``#href``/``#src``
+        through :func:`safe_url`, attribute names allow-listed on output, tags checked against
+        the element type, text through its format's filters) — kernel code builds trees with
+        :mod:`trovato.render.elements` and any plugin part in them was sanitized when it
+        arrived. Trees a plugin built or altered pass ``trusted=False`` and a ``source`` like
+        ``"plugin:blog"``: they are sanitized (schema, sizes, downgraded formats) first.
         """
         started = time.perf_counter()
         try:
+            if trusted and isinstance(tree, dict):
+                return self.render_element(tree)
             clean = sanitize(
                 tree, source=source, trusted=trusted, allow_style=self.allow_style,
                 formats=self.formats,

@@ -204,8 +204,11 @@ async def _plugin_build(
             "view_mode": view_mode,
         })
         if isinstance(outcome.value, dict):
-            # Sanitized with the tree (plain data only) and given to the item's template.
-            tree["#variables"] = outcome.value
+            # Plain data only, checked now like every plugin part (a trusted tree is not
+            # sanitized again), then given to the item's template as text.
+            checked = sanitize({"#type": "item", "#variables": outcome.value},
+                               source="plugin:preprocess_item", trusted=False)
+            tree["#variables"] = checked.get("#variables", {})
     return tree, trusted
 
 
