@@ -99,3 +99,11 @@ def test_the_engine_uses_twins_only_for_kernel_templates(tmp_path: Path) -> None
     link = {"#type": "link", "#text": "t", "#href": "/x"}
     assert themed.renderer(themed.suggestions(link)) is native.link
     assert themed.render(link) == kernel.render(link) == '<a href="/x">t</a>'
+
+
+@pytest.mark.parametrize("value", [*SAMPLE_TEXTS, 5, 2.5, None, True, "\u00e9\u2028&amp;"])
+def test_escape_matches_markupsafe(value: object) -> None:
+    from markupsafe import Markup, escape
+
+    assert native.escape_html(value) == str(escape(value))
+    assert native.escape_html(Markup("<b>kept</b>")) == "<b>kept</b>"

@@ -257,7 +257,8 @@ def _weight(element: Mapping[str, Any]) -> float:
 
 # --- builders ---------------------------------------------------------------------------------
 # Small typed helpers so kernel code never spells "#"-keys by hand. Each returns a plain dict,
-# exactly what a plugin would send, so both paths go through the same sanitizer and renderer.
+# exactly what a plugin would send, so both paths end in the same renderer (plugin trees pass
+# the sanitizer first).
 
 
 def _base(

@@ -45,7 +45,7 @@ from trovato.render.elements import (
     element_type,
     safe_url,
 )
-from trovato.render.native import NATIVE
+from trovato.render.native import NATIVE, escape_html
 from trovato.render.sanitize import sanitize
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class Attributes:
                 continue
             if name in ("href", "src", "cite") and safe_url(value) is None:
                 continue
-            parts.append(f" {name}" if value is True else f' {name}="{escape(value)}"')
+            parts.append(f" {name}" if value is True else f' {name}="{escape_html(value)}"')
         return "".join(parts)
 
     def __str__(self) -> str:

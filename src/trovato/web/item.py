@@ -26,6 +26,7 @@ same 404, for HTML as for JSON.
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import logging
 import re
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 
 VIEW_MODES = ("full", "teaser")
 SUMMARY_LENGTH = 300
+SUMMARY_CACHE_MAX_TEXT = 64 * 1024
 CACHE_TAGS_HEADER = "x-trovato-cache-tags"
 
 
@@ -107,13 +109,25 @@ def summary(item: Item, item_type: ItemType | None, length: int = SUMMARY_LENGTH
         values = _values(item.fields.get(definition.name))
         if not values:
             continue
-        # Strip every tag, keep the text; the result is escaped again when rendered.
-        text = html.unescape(nh3.clean(str(values[0].get("value", "")), tags=set()))
-        text = re.sub(r"\s+", " ", text).strip()
-        if len(text) > length:
-            text = text[:length].rsplit(" ", 1)[0].rstrip(".,;:") + "…"
-        return text
+        source = str(values[0].get("value", ""))
+        if len(source) > SUMMARY_CACHE_MAX_TEXT:
+            return _plain_summary(source, length)
+        return _cached_summary(source, length)
     return ""
+
+
+def _plain_summary(source: str, length: int) -> str:
+    # Strip every tag, keep the text; the result is escaped again when rendered.
+    text = html.unescape(nh3.clean(source, tags=set()))
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) > length:
+        text = text[:length].rsplit(" ", 1)[0].rstrip(".,;:") + "…"
+    return text
+
+
+# A pure function of the text: listings show the same popular items again and again, so each
+# process strips a body once (bounded, like the filtered-text cache), not on every listing.
+_cached_summary = functools.lru_cache(maxsize=2048)(_plain_summary)
 
 
 def _definitions(item_type: ItemType | None) -> list[Any]:
