@@ -232,6 +232,16 @@ class ThemeRegistry:
 
 # --- the engine -------------------------------------------------------------------------------
 
+# Properties that become template variables unchanged (``#label`` → ``label``).
+_PASSED_AS_IS = {
+    f"#{name}": name
+    for name in ("text", "alt", "width", "height", "ordered", "caption", "empty", "label",
+                 "label_display", "field_name", "field_type", "item_type", "view_mode",
+                 "messages")
+}
+# What template suggestions depend on besides the element's type.
+_SUGGESTION_KEYS = ("#template", "#item_type", "#view_mode", "#field_name", "#field_type")
+
 # Variables the renderer sets; preprocess hooks may not replace them, because templates rely
 # on their types (Markup children, Attributes) and meaning.
 RESERVED_VARIABLES = frozenset(
@@ -283,6 +293,7 @@ class ThemeEngine:
         self._compiled: dict[str, Template] = {}
         self._resolved: dict[tuple[str, ...], Template] = {}
         self._renderers: dict[tuple[str, ...], Callable[[Mapping[str, Any]], str]] = {}
+        self._suggestions: dict[tuple[object, ...], tuple[str, ...]] = {}
 
     def _stylesheets(self) -> list[str]:
         # Base themes' stylesheets first, so a sub-theme's rules win by source order.
@@ -399,6 +410,18 @@ class ThemeEngine:
 
     def suggestions(self, element: Mapping[str, Any]) -> list[str]:
         """Template names for an element, most specific first."""
+        key = (element_type(element), *(element.get(k) for k in _SUGGESTION_KEYS))
+        try:
+            found = self._suggestions.get(key)
+        except TypeError:  # an unhashable property: nothing to remember it by
+            return list(self._suggest(element))
+        if found is None:
+            found = self._suggest(element)
+            if len(self._suggestions) < 10_000:  # bounded: keys come from (sanitized) data
+                self._suggestions[key] = found
+        return list(found)
+
+    def _suggest(self, element: Mapping[str, Any]) -> tuple[str, ...]:
         type_name = element_type(element)
         names: list[str] = []
         explicit = element.get("#template")
@@ -419,7 +442,7 @@ class ThemeEngine:
             if field_type:
                 names.append(f"field--{field_type}")
         names.append(type_name)
-        return [f"elements/{n}.html" for n in dict.fromkeys(names)]
+        return tuple(f"elements/{n}.html" for n in dict.fromkeys(names))
 
     def render_element(self, element: RenderElement) -> Markup:
         """Render an already sanitized element (see :meth:`render` for untrusted input)."""
@@ -436,7 +459,7 @@ class ThemeEngine:
                     log.warning("preprocess hook %r may not replace %r", hook, name)
                     continue
                 variables[name] = _strip_markup(value)
-        draw = self.renderer(variables["suggestions"])
+        draw = self.renderer(tuple(variables["suggestions"]))
         return Markup(draw(variables))  # noqa: S704 - autoescaped template output
 
     def _cell(self, cell: object) -> Markup:
@@ -471,14 +494,13 @@ class ThemeEngine:
                 variables["value"] = render_text(
                     element["#value"], element["#format"], registry=self.formats
                 )
-        for key in ("#href", "#src"):
-            # None (not undefined) when missing or unsafe, so templates can test for it.
-            variables[key[1:]] = safe_url(element[key]) if key in element else None
-        for key in ("#text", "#alt", "#width", "#height", "#ordered", "#caption", "#empty",
-                    "#label", "#label_display", "#field_name", "#field_type", "#item_type",
-                    "#view_mode", "#messages"):
-            if key in element:
-                variables[key[1:]] = element[key]
+        # None (not undefined) when missing or unsafe, so templates can test for it.
+        variables["href"] = safe_url(element["#href"]) if "#href" in element else None
+        variables["src"] = safe_url(element["#src"]) if "#src" in element else None
+        for key, value in element.items():
+            name = _PASSED_AS_IS.get(key)
+            if name is not None:
+                variables[name] = value
         if "#items" in element:
             variables["items"] = [self._cell(c) for c in element["#items"]]
         if "#header" in element:
