@@ -11,6 +11,7 @@ from openapi_spec_validator import validate
 from tests.api.conftest import ARTICLE, admin_headers
 from trovato.api.openapi import build_openapi
 from trovato.content.fields import FieldRegistry
+from trovato.users.permissions import ANONYMOUS_ROLE
 
 
 def test_document_without_types_is_valid() -> None:
@@ -70,3 +71,17 @@ async def test_docs_page_uses_own_assets(client: httpx.AsyncClient) -> None:
     assert script.headers["content-type"].startswith("text/javascript")
     assert "/api/v1/openapi.json" in script.text and ".innerHTML" not in script.text
     assert (await client.get("/api/v1/docs/assets/secret.py")).status_code == 404
+
+
+async def test_the_document_needs_access_content(client: httpx.AsyncClient) -> None:
+    """It names every type and field, so it is as private as the content itself."""
+    headers = await admin_headers(client)
+    response = await client.put(f"/api/v1/roles/{ANONYMOUS_ROLE}/permissions",
+                                json={"permissions": []}, headers=headers)
+    assert response.status_code in (200, 204), response.text
+    assert (await client.get("/api/v1/openapi.json")).status_code == 200  # the admin
+    client.cookies.clear()
+    refused = await client.get("/api/v1/openapi.json")
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert (await client.get("/api/v1/docs")).status_code == 200  # the static shell

@@ -25,6 +25,7 @@ from trovato.api.item_types import content_services
 from trovato.content.fields import FieldRegistry
 from trovato.content.items import MAX_LIMIT, SORTS
 from trovato.content.types import ItemType
+from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
 
@@ -527,6 +528,9 @@ def build_openapi(types: list[ItemType], fields: FieldRegistry, *,
 
 
 async def openapi_json(request: Request) -> Response:
+    # It names every item type and field: content metadata, readable by whoever may read
+    # content (the docs page and its assets are static and stay public).
+    require_permission(request, "access content")
     services = content_services(request)
     kernel = request_context(request).kernel
     document = build_openapi(
