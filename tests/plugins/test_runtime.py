@@ -189,3 +189,25 @@ async def test_full_instance_pool_falls_back_to_on_demand(
         assert session.instantiated == 2  # both alive at once: one came from the overflow
     assert hello["greeting"]["#value"] == "Hello, a!" and tally["#type"] == "markup"
     assert any(p.overflow is not None for p in plugins.values())
+
+
+async def test_spare_instances_are_fresh_and_taken_once(loaded: dict[str, LoadedPlugin],
+                                                        open_session) -> None:
+    """After a request used a plugin, a fresh (never called) instance is prepared in the
+    background; the next request takes it, and it is handed to that request only."""
+    async with open_session(plugins=["tally"]) as session:
+        await session.call_tap("tally", "item_view", {"item": item_payload("a")})
+    tally = loaded["tally"]
+    for _ in range(200):
+        if tally.spare is not None:
+            break
+        await asyncio.sleep(0.025)
+    spare = tally.spare
+    assert spare is not None and spare[0] is tally
+    async with open_session(plugins=["tally"]) as first, \
+            open_session(plugins=["tally"]) as second:
+        one = await first.call_tap("tally", "item_view", {"item": item_payload("b")})
+        two = await second.call_tap("tally", "item_view", {"item": item_payload("c")})
+        assert first._live["tally"].store is spare[1]
+        assert second._live["tally"].store is not spare[1]  # instantiated itself
+    assert one == two and one["#value"] == "tally saw 0 view(s)"

@@ -66,6 +66,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import orjson
 from wasmtime import Config, Engine, Store, Trap, TrapCode, WasmtimeError
 from wasmtime.component import Component, Instance, Linker, Variant
 
@@ -237,8 +238,64 @@ class _Reaper:
             del garbage  # the last reference: the Store is freed here
 
 
+class _Spares:
+    """Makes one fresh instance per plugin ahead of time, on a daemon thread.
+
+    A request that needs a plugin takes its spare (if one is ready) instead of instantiating
+    (~1-1.5 ms) on its own path, and the next spare is made in the background. A spare has
+    never been called: it is exactly what instantiating at that moment would give, so no state
+    crosses requests, and a spare is handed to one session only (taken under a lock). The cost
+    is one extra live instance per plugin in use, and the same instantiation work done on
+    another thread — it lowers a request's latency, not the CPU a request costs.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[tuple[PluginRuntime, LoadedPlugin]] = (
+            queue.SimpleQueue())
+        self._thread: threading.Thread | None = None
+
+    def take(self, loaded: LoadedPlugin) -> tuple[Store, Instance, _StoreData] | None:
+        with self._lock:
+            spare = loaded.spare
+            if spare is None or spare[0] is not loaded:
+                return None
+            loaded.spare = None
+        return spare[1], spare[2], spare[3]
+
+    def refill(self, runtime: PluginRuntime, loaded: LoadedPlugin) -> None:
+        with self._lock:
+            if loaded.spare is not None or loaded.spare_pending:
+                return
+            loaded.spare_pending = True
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="trovato-spares",
+                                                daemon=True)
+                self._thread.start()
+        self._queue.put((runtime, loaded))
+
+    def _run(self) -> None:
+        while True:
+            runtime, loaded = self._queue.get()
+            data = _StoreData(None, loaded.name)
+            try:
+                store, instance = runtime.new_instance(loaded, data)
+            except Exception:
+                log.warning("could not prepare an instance of %s", loaded.name, exc_info=True)
+                with self._lock:
+                    loaded.spare_pending = False
+                continue
+            with self._lock:
+                loaded.spare_pending = False
+                if loaded.spare is None:
+                    loaded.spare = (loaded, store, instance, data)
+                    continue
+            _REAPER.drop((store, instance))
+
+
 _TICKER = _EpochTicker(EngineSettings().epoch_tick_ms)
 _REAPER = _Reaper()
+_SPARES = _Spares()
 _engines: dict[EngineSettings, tuple[Engine, Linker]] = {}
 _engines_lock = threading.Lock()
 
@@ -378,6 +435,11 @@ class LoadedPlugin:
     from_cache: bool
     load_seconds: float
     overflow: Component | None = None  # for the on-demand engine, loaded when first needed
+    # A fresh instance made ahead of time by the spare maker, never called (see _Spares),
+    # tagged with the LoadedPlugin it was made for (a copy of this object must not take it).
+    spare: tuple[LoadedPlugin, Store, Instance, _StoreData] | None = field(
+        default=None, repr=False, compare=False)
+    spare_pending: bool = field(default=False, repr=False, compare=False)
 
     @property
     def taps(self) -> frozenset[str]:
@@ -404,7 +466,32 @@ class PluginRuntime:
         self.engine, self.linker = engine_for(self.settings)
         self.cache_dir = Path(cache_dir)
         self.sync_wait = SYNC_WAIT_S
+        self.make_spares = True
         self._overflow_lock = threading.Lock()
+
+    def ticks(self, limits: Limits) -> int:
+        """``limits.timeout_ms`` in epoch ticks."""
+        return max(1, -(-limits.timeout_ms // self.settings.epoch_tick_ms))
+
+    def new_instance(self, loaded: LoadedPlugin, data: _StoreData) -> tuple[Store, Instance]:
+        """A fresh store and instance of ``loaded`` (from the overflow engine if the pool of
+        instance slots is full)."""
+        try:
+            return self._new(self.engine, self.linker, loaded.component, loaded, data)
+        except WasmtimeError as exc:
+            if "maximum concurrent" not in str(exc):
+                raise
+            return self._new(*self.overflow(loaded), loaded, data)
+
+    def _new(self, engine: Engine, linker: Linker, component: Component, loaded: LoadedPlugin,
+             data: _StoreData) -> tuple[Store, Instance]:
+        store = Store(engine)
+        store.set_limits(memory_size=loaded.limits.memory_mb * _MIB)
+        # Instantiation runs the component's start code: give it its own budget.
+        store.set_fuel(loaded.limits.fuel)
+        store.set_epoch_deadline(self.ticks(loaded.limits))
+        with _running(data):
+            return store, linker.instantiate(store, component)
 
     def overflow(self, loaded: LoadedPlugin) -> tuple[Engine, Linker, Component]:
         """An on-demand engine and ``loaded``'s component for it, used when the pooling
@@ -673,6 +760,26 @@ class _Live:
         return found
 
 
+_ORJSON_OPTIONS = (orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+                   | orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
+def _dumps(payload: Any) -> str:
+    """Compact JSON, as ``json.dumps(payload, separators=(",", ":"), default=str)`` writes it
+    (dates and dataclasses through ``str``) but ~10x faster; huge integers fall back."""
+    try:
+        return orjson.dumps(payload, default=str, option=_ORJSON_OPTIONS).decode()
+    except TypeError:
+        return json.dumps(payload, separators=(",", ":"), default=str)
+
+
+def _loads(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except ValueError:
+        return json.loads(text)  # what orjson refuses but json accepts (huge ints, NaN)
+
+
 def _classify(plugin: str, call: str, exc: BaseException, limits: Limits) -> PluginError:
     """Map whatever the call raised to the PluginError subclass the dispatcher reports."""
     if isinstance(exc, PluginError):
@@ -770,7 +877,7 @@ class PluginSession:
 
     async def _call_async(self, plugin: str, export: str, name: str,
                           payload: dict[str, Any]) -> Any:
-        text = json.dumps(payload, separators=(",", ":"), default=str)
+        text = _dumps(payload)
         async with self._lock:
             self.host.attach_loop(asyncio.get_running_loop())
             return await run_guest(partial(self.call_sync, plugin, export, name, text),
@@ -779,29 +886,20 @@ class PluginSession:
     # -- sync core (worker thread; also nested invokes from host functions) ----------------
 
     def _instantiate(self, loaded: LoadedPlugin) -> _Live:
-        data = _StoreData(self, loaded.name)
-        try:
-            store, instance = self._new(self.runtime.engine, self.runtime.linker,
-                                        loaded.component, loaded, data)
-        except WasmtimeError as exc:
-            if "maximum concurrent" not in str(exc):
-                raise
-            store, instance = self._new(*self.runtime.overflow(loaded), loaded, data)
         self.instantiated += 1
+        spare = _SPARES.take(loaded) if self.runtime.make_spares else None
+        if spare is not None:
+            store, instance, data = spare
+            data.session = self
+        else:
+            data = _StoreData(self, loaded.name)
+            store, instance = self.runtime.new_instance(loaded, data)
+        if self.runtime.make_spares:
+            _SPARES.refill(self.runtime, loaded)
         return _Live(store, instance, {}, data)
 
-    def _new(self, engine: Engine, linker: Linker, component: Component, loaded: LoadedPlugin,
-             data: _StoreData) -> tuple[Store, Instance]:
-        store = Store(engine)
-        store.set_limits(memory_size=loaded.limits.memory_mb * _MIB)
-        # Instantiation runs the component's start code: give it its own budget.
-        store.set_fuel(loaded.limits.fuel)
-        store.set_epoch_deadline(self._ticks(loaded.limits))
-        with _running(data):
-            return store, linker.instantiate(store, component)
-
     def _ticks(self, limits: Limits) -> int:
-        return max(1, -(-limits.timeout_ms // self.runtime.settings.epoch_tick_ms))
+        return self.runtime.ticks(limits)
 
     @contextmanager
     def _instance(self, plugin: str, loaded: LoadedPlugin) -> Iterator[_Live]:
@@ -864,7 +962,7 @@ class PluginSession:
                 plugin, name, f"result of {len(text):,} bytes exceeds "
                 f"{limits.max_output_kb} KB")
         try:
-            return json.loads(text)
+            return _loads(text)
         except ValueError as exc:
             self.discard(plugin)
             raise PluginOutputError(plugin, name, f"result is not JSON: {exc}",
