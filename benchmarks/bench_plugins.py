@@ -7,7 +7,10 @@ Measures, in one run, with the variants interleaved round by round so machine no
 (b) the same 4 KB item dispatched with ``Dispatcher.invoke`` in a ``PluginSession`` whose
     instance already exists, and the overhead (b - a);
 (c) a whole request: a fresh ``PluginSession`` dispatching ``item_view`` once to 1, 5 and 10
-    plugins (lazy instantiation included), then closed;
+    plugins (lazy instantiation included), then closed; the 1-plugin request again without
+    spare instances, and with neither spares nor the pooling allocator (the runtime's previous
+    settings), and the throughput of 1-plugin requests with 4 in flight at once for all three
+    (spares and dropping run on background threads, so latency alone would flatter them);
 (d) a worker's cold start in a fresh process with a warm ``.cwasm`` cache: process start to
     "10 plugins loaded and one request served", against a 0-plugin process as the baseline.
 
@@ -40,7 +43,7 @@ from trovato.plugins.build import build_plugin, default_cache_dir
 from trovato.plugins.dispatch import Dispatcher
 from trovato.plugins.host import HostServices, PluginUser, RequestHost
 from trovato.plugins.registry import parse_info
-from trovato.plugins.runtime import LoadedPlugin, PluginRuntime
+from trovato.plugins.runtime import EngineSettings, LoadedPlugin, PluginRuntime
 from trovato.plugins.tables import PluginTables
 from trovato.store import open_store
 
@@ -52,6 +55,7 @@ PLUGIN_DIR = HERE / "plugins" / "viewer"
 SCRIPT = Path(__file__).resolve()
 PAYLOAD_BYTES = 4096
 PLUGIN_COUNTS = (1, 5, 10)
+CONCURRENCY = 4
 COLD_PLUGINS = 10
 GOAL_OVERHEAD_US = 50.0
 GOAL_ONE_PLUGIN_MS = 2.5
@@ -189,9 +193,9 @@ async def dispatch_batch(runtime: PluginRuntime, loaded: LoadedPlugin, dispatche
     """(b) Dispatcher.invoke in a session whose instance exists (created by a warm-up call).
 
     ``mode`` picks a layer for the breakdown: ``call_sync`` (the session's synchronous core on
-    the loop thread: fuel, deadline, result check, json.loads), ``call_tap`` (adds json.dumps,
-    the session lock and the worker-thread hop) or ``invoke`` (the full dispatcher: adds payload
-    and result schema validation, argument copies and metrics).
+    the loop thread: fuel, deadline, result check, JSON decoding), ``call_tap`` (adds JSON
+    encoding, the session lock and the hand-off to a worker thread) or ``invoke`` (the full
+    dispatcher: adds payload and result schema validation, argument copies and metrics).
     """
     host = RequestHost(services, USER, request_id="bench-b")
     wire = dict(args)
@@ -235,6 +239,25 @@ async def request_batch(runtime: PluginRuntime, plugins: dict[str, LoadedPlugin]
     return times
 
 
+async def throughput_batch(runtime: PluginRuntime, plugins: dict[str, LoadedPlugin],
+                           dispatcher: Dispatcher, services: HostServices,
+                           args: dict[str, Any], seconds: float) -> tuple[int, float]:
+    """(c) requests completed with CONCURRENCY in flight: (count, elapsed seconds)."""
+    clock = time.perf_counter
+    started = clock()
+    stop = started + seconds
+    done = 0
+
+    async def client(n: int) -> None:
+        nonlocal done
+        while clock() < stop:
+            await serve_request(runtime, plugins, dispatcher, services, args, f"bench-t{n}")
+            done += 1
+
+    await asyncio.gather(*(client(n) for n in range(CONCURRENCY)))
+    return done, clock() - started
+
+
 async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     print("building the viewer plugin (cached by source hash) ...", flush=True)
     build = build_plugin(PLUGIN_DIR, cache_dir=args.cache_dir / "plugin-builds")
@@ -243,6 +266,15 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     loaded = load_many(runtime, build.artifact, max(PLUGIN_COUNTS))
     viewer = loaded["viewer"]
     sets = {n: dict(list(loaded.items())[:n]) for n in PLUGIN_COUNTS}
+    # Without spares, and the previous allocation strategy too (same artifact: pooling does
+    # not change compiled code).
+    no_spares = PluginRuntime(compiled)
+    no_spares.make_spares = False
+    on_demand = PluginRuntime(compiled, EngineSettings(pooling=False))
+    on_demand.make_spares = False
+    variants = {"default": (runtime, sets[1]),
+                "no_spares": (no_spares, load_many(no_spares, build.artifact, 1)),
+                "on_demand": (on_demand, load_many(on_demand, build.artifact, 1))}
     dispatchers = {n: Dispatcher({"item_view": list(plugins)}, Metrics())
                    for n, plugins in sets.items()}
     call_args = item_args()
@@ -257,6 +289,8 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         layers: dict[str, list[float]] = {"call_sync": [], "call_tap": []}
         per_round: list[float] = []  # paired overhead: median(b) - median(a) in each round
         requests: dict[int, list[float]] = {n: [] for n in PLUGIN_COUNTS}
+        other: dict[str, list[float]] = {"no_spares": [], "on_demand": []}
+        tput: dict[str, list[float]] = {key: [0, 0.0] for key in variants}
         # Warm-up (untimed): page in code, fill allocator pools.
         raw_batch(runtime, viewer, payload, 0.2)
         await dispatch_batch(runtime, viewer, dispatchers[1], services, call_args, 0.2)
@@ -277,6 +311,15 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
             for n in PLUGIN_COUNTS:
                 requests[n] += await request_batch(runtime, sets[n], dispatchers[n], services,
                                                    call_args, slice_s)
+            for label, values in other.items():
+                rt, plugins = variants[label]
+                values += await request_batch(rt, plugins, dispatchers[1], services,
+                                              call_args, slice_s)
+            for label, (rt, plugins) in variants.items():
+                count, elapsed = await throughput_batch(rt, plugins, dispatchers[1], services,
+                                                        call_args, slice_s)
+                tput[label][0] += count
+                tput[label][1] += elapsed
     finally:
         await store.close()
         await database.close()
@@ -290,7 +333,8 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
 
     return {"build": build, "viewer": viewer, "raw": raw, "dispatch": disp, "layers": layers,
             "per_round_overhead": per_round, "requests": requests, "cold": cold,
-            "payload_bytes": len(payload)}
+            "payload_bytes": len(payload), "other_requests": other,
+            "throughput": {k: c / e for k, (c, e) in tput.items()}}
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -339,7 +383,7 @@ def report(m: dict[str, Any], args: argparse.Namespace, load_avg: float) -> dict
           f"{statistics.median(rounds_us):7.1f} µs  ({min(rounds_us):.1f}..{max(rounds_us):.1f}"
           f" µs)")
     for label, layer in (("    breakdown: session.call_sync (no thread)", layers["call_sync"]),
-                         ("    breakdown: session.call_tap (+thread hop)", layers["call_tap"])):
+                         ("    breakdown: session.call_tap (+hand-off)", layers["call_tap"])):
         print(f"{label:44} {layer['n']:6d} {layer['p50']:7.1f} µs {layer['p99']:7.1f} µs  "
               f"{layer['p50'] / a['p50']:13.2f}x  (+{layer['p50'] - a['p50']:.0f} µs over a)")
     for n in PLUGIN_COUNTS:
@@ -350,6 +394,18 @@ def report(m: dict[str, Any], args: argparse.Namespace, load_avg: float) -> dict
         ratio = "1.00x (base)" if n == 1 else f"{r['p50'] / req[1]['p50']:.2f}x"
         print(f"{label:44} {r['n']:6d} {r['p50']:7.2f} ms {r['p99']:7.2f} ms  {ratio:>14}  "
               f"{goal}")
+    others = {k: summary(v, 1e3) for k, v in m["other_requests"].items()}
+    for key, label in (("no_spares", "(c) request, 1 plugin, no spare instances"),
+                       ("on_demand", "(c) request, 1 plugin, no spares, on-demand")):
+        o = others[key]
+        print(f"{label:44} {o['n']:6d} {o['p50']:7.2f} ms {o['p99']:7.2f} ms  "
+              f"{o['p50'] / req[1]['p50']:13.2f}x" + ("  (the previous runtime)"
+                                                       if key == "on_demand" else ""))
+    tp = m["throughput"]
+    for key, label in (("default", "defaults"), ("no_spares", "no spares"),
+                       ("on_demand", "previous runtime")):
+        print(f"{f'(c) throughput, 1 plugin, {CONCURRENCY} in flight, {label}':44} {'':6} "
+              f"{tp[key]:7.0f} /s {'':10}  {tp[key] / tp['default']:13.2f}x")
     print(f"{'(d) cold start, 0 plugins (baseline)':44} {args.cold_runs:6d} "
           f"{c0['total_s'] * 1e3:7.0f} ms {'':10}  {'1.00x':>14}")
     print(f"{f'(d) cold start, {COLD_PLUGINS} plugins, to 1st request':44} {args.cold_runs:6d} "
@@ -366,8 +422,9 @@ def report(m: dict[str, Any], args: argparse.Namespace, load_avg: float) -> dict
     print()
     print("(a) calls the component's invoke-tap export with wasmtime-py on an instance created\n"
           "    per batch (one untimed warm-up call each); (b) adds JSON encode/decode, schema\n"
-          "    validation, the session lock, the worker-thread hop and metrics (breakdown rows\n"
-          "    use half-length batches); (c) includes lazy instantiation of each plugin;\n"
+          "    validation, the session lock, the worker-thread hand-off and metrics (breakdown\n"
+          "    rows use half-length batches); (c) includes lazy instantiation of each plugin\n"
+          "    (fresh instances only; dropping them runs on the runtime's reaper thread);\n"
           "    (d) load = Component.deserialize_file from the warm .cwasm cache + describe().")
     if not all(r["from_cache"] for r in m["cold"][COLD_PLUGINS]):
         print("WARNING: a cold start did not find the compiled (.cwasm) cache warm")
@@ -378,6 +435,7 @@ def report(m: dict[str, Any], args: argparse.Namespace, load_avg: float) -> dict
         "raw_invoke_us": a, "dispatch_us": b, "dispatch_layers_us": layers,
         "overhead_us": {"p50": overhead_p50, "p99": overhead_p99, "per_round": rounds_us},
         "request_ms": {str(n): v for n, v in req.items()},
+        "request_other_ms": others, "throughput_per_s": tp, "concurrency": CONCURRENCY,
         "cold_start_s": {str(n): v for n, v in cold.items()},
         "cold_start_runs": {str(n): v for n, v in m["cold"].items()},
         "single_load_s": viewer.load_seconds,

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("trovato.plugins")
 
 GRANT, DENY, NEUTRAL = "grant", "deny", "neutral"
+_ALTER_RESULT = {"type": "object", "required": ["patch"],
+                 "properties": {"patch": {"type": ["object", "null"]}}}
 
 
 def apply_merge_patch(target: Any, patch: Any) -> Any:
@@ -83,6 +85,7 @@ class Dispatcher:
         self.order = order  # tap -> plugins in call order
         self.metrics = metrics
         self.validate_payloads = validate_payloads
+        self._latency: dict[tuple[str, str], Any] = {}  # metric children, looked up once
 
     def implementations(self, tap: str) -> list[str]:
         return list(self.order.get(tap, ()))
@@ -170,9 +173,7 @@ class Dispatcher:
                     args: dict[str, Any]) -> Any:
         with self._accounted(session, plugin, spec.name):
             value = await session.call_tap(plugin, spec.name, args)
-            expected = {"type": "object", "required": ["patch"],
-                        "properties": {"patch": {"type": ["object", "null"]}}} \
-                if spec.aggregate == "alter" else spec.result
+            expected = _ALTER_RESULT if spec.aggregate == "alter" else spec.result
             try:
                 validate(value, expected)
             except SchemaError as exc:
@@ -195,7 +196,11 @@ class Dispatcher:
             elapsed = time.perf_counter() - started
             record_tap(elapsed)
             if self.metrics is not None:
-                self.metrics.tap_latency.labels(plugin, name).observe(elapsed)
+                child = self._latency.get((plugin, name))
+                if child is None:
+                    child = self._latency[plugin, name] = self.metrics.tap_latency.labels(
+                        plugin, name)
+                child.observe(elapsed)
 
     def _failed(self, session: PluginSession, exc: PluginError) -> None:
         log.warning("plugin %s failed in %s: %s", exc.plugin, exc.tap, exc,

@@ -216,26 +216,52 @@ def _configure_pooling(config: Config, settings: EngineSettings) -> None:
 class _Reaper:
     """Drops finished instances on a daemon thread: freeing a store unmaps or resets its
     memory (0.3-2 ms), which a request should not wait for. wasmtime-py's ctypes calls release
-    the GIL, so this runs alongside the event loop."""
+    the GIL, so this runs alongside the event loop. When it falls behind (more than
+    ``MAX_BACKLOG`` stores waiting, whose pool slots stay taken until then), callers close
+    their stores themselves: the reaper only helps while a core has time to spare.
+
+    Stores are closed explicitly: wasmtime-py objects end up in reference cycles, so leaving
+    them to reference counting frees them only at the next cyclic collection, holding their
+    pool slots (and memory) until then."""
+
+    MAX_BACKLOG = 8
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[Store]] = queue.SimpleQueue()
         self._lock = threading.Lock()
+        self._pending = 0  # stores queued, not yet closed
         self._thread: threading.Thread | None = None
 
-    def drop(self, garbage: object) -> None:
+    def drop(self, stores: list[Store]) -> None:
         if self._thread is None:
             with self._lock:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="trovato-reaper",
                                                     daemon=True)
                     self._thread.start()
-        self._queue.put(garbage)
+        with self._lock:
+            queued = self._pending + len(stores) <= self.MAX_BACKLOG
+            if queued:
+                self._pending += len(stores)
+        if not queued:
+            _close(stores)  # back-pressure: free them here and now
+            return
+        self._queue.put(stores)
 
     def _run(self) -> None:
         while True:
-            garbage = self._queue.get()
-            del garbage  # the last reference: the Store is freed here
+            stores = self._queue.get()
+            _close(stores)
+            with self._lock:
+                self._pending -= len(stores)
+
+
+def _close(stores: list[Store]) -> None:
+    for store in stores:
+        try:
+            store.close()
+        except Exception:
+            log.exception("closing a plugin store failed")
 
 
 class _Spares:
@@ -290,7 +316,7 @@ class _Spares:
                 if loaded.spare is None:
                     loaded.spare = (loaded, store, instance, data)
                     continue
-            _REAPER.drop((store, instance))
+            _REAPER.drop([store])
 
 
 _TICKER = _EpochTicker(EngineSettings().epoch_tick_ms)
@@ -858,14 +884,14 @@ class PluginSession:
         """Drop every instance; the session cannot be used afterwards."""
         self._closed = True
         if self._live:
-            _REAPER.drop(list(self._live.values()))
+            _REAPER.drop([live.store for live in self._live.values()])
             self._live.clear()
 
     def discard(self, plugin: str) -> None:
         """Forget ``plugin``'s instance (after a failure); the next call starts a clean one."""
         live = self._live.pop(plugin, None)
         if live is not None:
-            _REAPER.drop(live)
+            _REAPER.drop([live.store])
 
     # -- async API used by the dispatcher --------------------------------------------------
 
@@ -917,7 +943,7 @@ class PluginSession:
         finally:
             self._stack.pop()
             if reentrant:
-                _REAPER.drop(live)
+                _REAPER.drop([live.store])
 
     def call_sync(self, plugin: str, export: str, name: str, payload: str) -> Any:
         """Call ``export(name, payload)`` on ``plugin``; the decoded JSON result."""
