@@ -12,12 +12,14 @@
 * Every call gets fresh fuel, an epoch deadline and the store's memory cap. A trap, timeout,
   memory exhaustion, oversized or non-JSON result raises a :class:`PluginError` subclass and the
   instance is discarded; the next call instantiates a clean one.
-
 * Instances come from wasmtime's pooling allocator, which resets a dropped instance's memory in
-  place (``keep_resident_mb``) so the next fresh instance does not take hundreds of
-  copy-on-write page faults on its first call, and dropping happens on a reaper thread after the
-  request is done with the instance. Each request still gets brand-new instances: a pooled slot
-  is reset to the component's initial image by wasmtime before it is reused.
+  place (``keep_resident_mb``) so the next fresh instance does not take ~430 copy-on-write page
+  faults (~2 ms) on its first call; stores are closed on a reaper thread once the request is
+  done with them (:class:`_Reaper`). A pooled slot is reset to the component's initial image by
+  wasmtime before it is reused, so each request still gets brand-new instances.
+* After a request used a plugin, one fresh, never-called instance of it is made ahead of time on
+  a background thread and handed to the next request that needs the plugin (:class:`_Spares`):
+  latency drops by an instantiation (~1-1.5 ms), CPU per request does not.
 
 Where guest calls run, and why
 ------------------------------
@@ -30,13 +32,16 @@ the guest's I/O server: a host function that needs the database or the store pos
 coroutine back to that coroutine (:func:`host_io`), which awaits it *in the request's own task*
 (so the content transaction's context applies) and hands the result back.
 
-The hand-off used to be ``asyncio.to_thread`` (~200 µs: executor queue, then the self-pipe and
-a selector round to wake the loop). Now the loop thread first waits for the worker's next event
-— the result, or a host-I/O request — by blocking on a lock for at most :data:`SYNC_WAIT_S`
-(5 ms): two futex hand-offs, tens of µs. A typical tap (~0.3 ms) or a fresh instance's first
-call (~1-2 ms) finishes within that wait. Only a guest still busy after it makes the loop fall
-back to an asyncio future the worker resolves with ``call_soon_threadsafe``, so the loop goes
-back to serving other requests.
+The hand-off used to be ``asyncio.to_thread`` (165 µs for an empty function here: executor
+queue, then the self-pipe and a selector round to wake the loop). Now the loop thread first waits
+for the worker's next event — the result, or a host-I/O request — by blocking on a lock for at
+most :data:`SYNC_WAIT_S` (5 ms): two futex hand-offs, ~30 µs for an empty function. A typical
+tap (~0.3-0.5 ms) or a fresh instance's first call (~1-2 ms) finishes within that wait. Only a
+guest still busy after it makes the loop fall back to an asyncio future the worker resolves with
+``call_soon_threadsafe``, so the loop goes back to serving other requests. What remains of the
+hand-off's cost with a real guest (~150-200 µs on this 2-vCPU VM) is mostly the guest running on
+another core with cold caches: pinning the worker to the loop's core measured ~110 µs less, but
+pinning threads would stop the OS spreading load, so it is not done.
 
 The trade-off: for up to 5 ms per guest call the loop thread is blocked instead of running
 other requests' Python code alongside the guest. A stalling guest holds the loop at most that
