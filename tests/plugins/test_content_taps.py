@@ -88,3 +88,32 @@ async def test_plugin_writes_commit_and_roll_back_with_the_item(
     assert await kernel.db.fetchval(
         "SELECT count(*) FROM p_ledger_entry WHERE title LIKE 'forbidden%'") == 0
     assert await kernel.db.fetchval("SELECT count(*) FROM item") == 1
+
+
+async def test_a_listing_reuses_the_requests_plugin_instances(site: httpx.AsyncClient) -> None:
+    """hello votes on every item of the front page; all those votes, the view taps and the
+    teasers share ONE plugin session (one hello instance), not one per item."""
+    headers = {"X-CSRF-Token": await api_login(site, "root")}
+    for n in range(4):
+        created = await site.post("/api/v1/items", json={
+            "type": "greeting", "title": f"Item {n}", "status": 1, "promote": True,
+            "fields": {"field_body": {"value": "b", "format": "plain_text"}}}, headers=headers)
+        assert created.status_code == 201, created.text
+    plugins = kernel_of(site).plugins
+    opened: list[object] = []
+    original = plugins.session
+
+    def counting_session(*args: object, **kwargs: object) -> object:
+        session = original(*args, **kwargs)  # type: ignore[arg-type]
+        opened.append(session)
+        return session
+
+    plugins.session = counting_session  # type: ignore[method-assign]
+    try:
+        site.cookies.clear()
+        page = await site.get("/")
+    finally:
+        plugins.session = original  # type: ignore[method-assign]
+    assert page.status_code == 200 and page.text.count("Hello, Item") == 4
+    assert len(opened) == 1, opened
+    assert opened[0].instantiated == 1  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from typing import Any
 from trovato.content.access import Operation, Vote
 from trovato.content.items import HookContext, Item, ItemHookError, ItemHooks
 from trovato.content.types import ItemTypes
+from trovato.kernel.context import shared_plugin_session
 from trovato.plugins import PluginError, PluginManager, PluginRefused, PluginUser, TapOutcome
 from trovato.users.accounts import CurrentUser
 
@@ -34,6 +35,9 @@ class PluginItemHooks(ItemHooks):
     ) -> TapOutcome | None:
         if not self.plugins.dispatcher.implementations(tap):
             return None  # no plugin listens: no instance is created
+        shared = shared_plugin_session(user.id)
+        if shared is not None:  # the request's instances, reused for every item
+            return await self.plugins.invoke(shared, tap, payload)
         async with self.plugins.session(PluginUser.from_current_user(user),
                                         request_id=tap) as session:
             return await self.plugins.invoke(session, tap, payload)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +58,31 @@ class RequestContext:
         if self.user is None:
             raise RuntimeError("the current-user middleware has not run")
         return self.user
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("trovato_request", default=None)
+
+
+def bind_request(ctx: RequestContext) -> Token[RequestContext | None]:
+    """Make ``ctx`` the current request of this task (the pipeline does, for its lifetime)."""
+    return _current.set(ctx)
+
+
+def unbind_request(token: Token[RequestContext | None]) -> None:
+    _current.reset(token)
+
+
+def shared_plugin_session(user_id: uuid.UUID) -> PluginSession | None:
+    """The current request's plugin session, for a service dispatching taps on behalf of the
+    request's user — so an item listing's access and content taps reuse the request's plugin
+    instances instead of instantiating each plugin per item. None outside a request, for
+    another user (the plugins must see who acts), or while the session is inside a guest call
+    (a tap dispatched from a host function then gets a session of its own)."""
+    ctx = _current.get()
+    if ctx is None or ctx.user is None or ctx.user.id != user_id:
+        return None
+    session = ctx.plugin_session()
+    return None if session.busy else session
 
 
 def request_context(conn: HTTPConnection) -> RequestContext:

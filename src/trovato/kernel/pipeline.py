@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from trovato.kernel.context import SCOPE_KEY, RequestContext
+from trovato.kernel.context import SCOPE_KEY, RequestContext, bind_request, unbind_request
 from trovato.kernel.errors import error_response
 from trovato.kernel.page_cache import TAGS_HEADER
 from trovato.observability.profiler import Profile, current_profile
@@ -79,6 +79,7 @@ class KernelPipeline:
         ctx = _request_context(scope)
         scope[SCOPE_KEY] = ctx
         token = current_profile.set(ctx.profile)
+        bound = bind_request(ctx)
         status = 500
         started = False
 
@@ -128,6 +129,7 @@ class KernelPipeline:
                 await _too_large(scope, limit)(scope, receive, send_wrapper)
         finally:
             ctx.close_plugin_session()
+            unbind_request(bound)
             current_profile.reset(token)
             _observe(scope, ctx, status)
 

@@ -892,6 +892,12 @@ class PluginSession:
             _REAPER.drop([live.store for live in self._live.values()])
             self._live.clear()
 
+    @property
+    def busy(self) -> bool:
+        """A guest call is in flight (a tap dispatched from inside it needs its own session:
+        this one cannot be entered again until the call returns)."""
+        return self._lock.locked()
+
     def discard(self, plugin: str) -> None:
         """Forget ``plugin``'s instance (after a failure); the next call starts a clean one."""
         live = self._live.pop(plugin, None)
