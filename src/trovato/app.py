@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             embedded = EmbeddedPostgres(settings.data_dir)
             url = embedded.start()
             migrate.upgrade(url)
-        else:
+        elif not migrate.is_current(url):
             state = migrate.status(url)
             if not state.up_to_date:
                 raise SettingsError(

@@ -6,16 +6,19 @@ Alembic programmatically so no ``alembic.ini`` is needed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+import psycopg
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 _SCRIPTS = Path(__file__).parent / "migrations"
+_DECLARATION = re.compile(
+    r"""^(revision|down_revision)(?:\s*:[^=]+)?\s*=\s*(None|"[^"]*"|'[^']*')\s*$""", re.M)
 
 
 def sqlalchemy_url(libpq_url: str) -> str:
@@ -27,6 +30,8 @@ def sqlalchemy_url(libpq_url: str) -> str:
 
 
 def _config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_SCRIPTS))
     # ConfigParser treats % as interpolation; URLs may contain percent-escapes.
@@ -45,8 +50,41 @@ class MigrationStatus:
         return not self.pending
 
 
+def _head_from_files() -> str | None:
+    """The head revision read from the revision files' declarations, or None when the
+    chain is not a single line (Alembic then decides)."""
+    parents: dict[str, str | None] = {}
+    for path in (_SCRIPTS / "versions").glob("[!_]*.py"):
+        found = dict(_DECLARATION.findall(path.read_text()))
+        if "revision" not in found:
+            return None
+        down = found.get("down_revision", "None")
+        parents[found["revision"].strip("\"'")] = None if down == "None" else down.strip("\"'")
+    heads = set(parents) - {p for p in parents.values() if p is not None}
+    return heads.pop() if len(heads) == 1 else None
+
+
+def is_current(url: str) -> bool:
+    """True when the database is at the head revision — checked with one query and the
+    revision files, without importing Alembic and SQLAlchemy (a web worker's start-up checks
+    this; the import alone cost a third of a second)."""
+    head = _head_from_files()
+    if head is None:
+        return status(url).up_to_date
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except psycopg.errors.UndefinedTable:
+        return False
+    return row is not None and row[0] == head
+
+
 def status(url: str) -> MigrationStatus:
     """Which revision the database is at and which revisions are pending (oldest first)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
     script = ScriptDirectory.from_config(_config(url))
     engine = create_engine(sqlalchemy_url(url))
     try:
@@ -63,6 +101,8 @@ def status(url: str) -> MigrationStatus:
 
 
 def describe(url: str, revision: str) -> str:
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_config(url))
     rev = script.get_revision(revision)
     return (rev.doc or "").strip().splitlines()[0] if rev is not None and rev.doc else ""
@@ -70,8 +110,12 @@ def describe(url: str, revision: str) -> str:
 
 def upgrade(url: str, target: str = "head") -> None:
     """Apply every pending revision up to ``target``, in one transaction."""
+    from alembic import command
+
     command.upgrade(_config(url), target)
 
 
 def downgrade(url: str, target: str) -> None:
+    from alembic import command
+
     command.downgrade(_config(url), target)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()  # argon2-cffi's defaults follow RFC 9106's second recommendation
 
-# Hashed once so a login for an unknown name costs as much as one for a known name, and
-# response time does not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash("trovato-timing-equaliser")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against for unknown names, so a login for an unknown name costs as much as one
+    for a known name and response time does not reveal which accounts exist. Hashed on first
+    use (in the verifying thread), not at import: every process and CLI call would pay it."""
+    return _hasher.hash("trovato-timing-equaliser")
+
 
 _COMMON = frozenset(
     {
@@ -50,11 +56,9 @@ def hash_password_sync(password: str) -> str:
 
 async def verify_password(stored_hash: str, password: str) -> bool:
     """True if ``password`` matches; an empty or corrupt hash never matches."""
-    target = stored_hash or _DUMMY_HASH
-
     def _verify() -> bool:
         try:
-            return _hasher.verify(target, password) and bool(stored_hash)
+            return _hasher.verify(stored_hash or _dummy_hash(), password) and bool(stored_hash)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
