@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
 from trovato.db.pool import Database
 from trovato.store.base import SharedStore
 from trovato.store.postgres import PostgresSharedStore
-from trovato.store.redis import RedisSharedStore
 
 
 async def open_store(
@@ -21,6 +18,11 @@ async def open_store(
     the pub/sub channels.
     """
     if redis_url:
+        # Imported here: a site on the PostgreSQL store never pays for the Redis client.
+        from redis.asyncio import Redis
+
+        from trovato.store.redis import RedisSharedStore
+
         # Keepalives let the long-lived pub/sub connection notice a peer that vanished.
         client = Redis.from_url(redis_url, socket_keepalive=True)
         return RedisSharedStore.build(client, prefix)
