@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -53,36 +53,42 @@ def _admin(url: str) -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(url, autocommit=True)
 
 
+@contextmanager
+def _scratch_database(server_url: str, name: str, template: str | None = None) -> Iterator[str]:
+    """Create database ``name`` (empty, or a copy of ``template``), yield its URL, drop it."""
+    copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+    with _admin(server_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    try:
+        yield with_database(server_url, name)
+    finally:
+        with _admin(server_url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def template_db(pg_server_url: str) -> Iterator[str]:
     """A migrated database that each test's database is copied from."""
     name = f"trovato_t_{RUN_ID}_tpl"
-    with _admin(pg_server_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    migrate.upgrade(with_database(pg_server_url, name))
-    try:
+    with _scratch_database(pg_server_url, name) as url:
+        migrate.upgrade(url)
         yield name
-    finally:
-        with _admin(pg_server_url) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _fresh_database(pg_server_url: str, template: str) -> str:
-    name = f"trovato_t_{RUN_ID}_{next(_counter)}"
-    with _admin(pg_server_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
-    return name
 
 
 @pytest.fixture
 def db_url(pg_server_url: str, template_db: str) -> Iterator[str]:
     """A URL of a fresh, migrated database of its own for one test."""
-    name = _fresh_database(pg_server_url, template_db)
-    try:
-        yield with_database(pg_server_url, name)
-    finally:
-        with _admin(pg_server_url) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    name = f"trovato_t_{RUN_ID}_{next(_counter)}"
+    with _scratch_database(pg_server_url, name, template_db) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_db_url(pg_server_url: str) -> Iterator[str]:
+    """A URL of a fresh database with no schema at all (migration tests)."""
+    with _scratch_database(pg_server_url, f"trovato_t_{RUN_ID}_{next(_counter)}") as url:
+        yield url
 
 
 @pytest.fixture

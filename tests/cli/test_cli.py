@@ -46,28 +46,16 @@ def test_bad_setting_is_one_clear_line() -> None:
                      " (got 'mysql://nope')"]
 
 
-def test_status_migrate_status_on_an_empty_database(pg_server_url: str) -> None:
-    import psycopg
-
-    from trovato.db.urls import with_database
-
-    name = f"trovato_cli_{os.getpid()}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env = {"TROVATO_DATABASE_URL": with_database(pg_server_url, name)}
-    try:
-        before = run("db", "status", env=env)
-        assert before.returncode == 0
-        assert "pending migration(s)" in before.stdout
-        migrated = run("db", "migrate", env=env)
-        assert migrated.returncode == 0, migrated.stderr
-        assert "applied" in migrated.stderr
-        after = run("db", "status", env=env)
-        assert "up to date" in after.stdout
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def test_status_migrate_status_on_an_empty_database(empty_db_url: str) -> None:
+    env = {"TROVATO_DATABASE_URL": empty_db_url}
+    before = run("db", "status", env=env)
+    assert before.returncode == 0
+    assert "pending migration(s)" in before.stdout
+    migrated = run("db", "migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "applied" in migrated.stderr
+    after = run("db", "status", env=env)
+    assert "up to date" in after.stdout
 
 
 def test_user_create_reads_password_from_stdin(db_url: str) -> None:

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import psycopg
 import pytest
 
+from tests.conftest import _scratch_database
 from trovato.db.pool import Database
-from trovato.db.urls import with_database
 from trovato.store import SharedStore, open_store
 
 StoreFactory = Callable[[], Awaitable[SharedStore]]
@@ -23,13 +23,8 @@ StoreFactory = Callable[[], Awaitable[SharedStore]]
 @pytest.fixture(scope="session")
 def store_db_url(pg_server_url: str, template_db: str) -> Iterator[str]:
     name = template_db.removesuffix("_tpl") + "_store"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY')
-    try:
-        yield with_database(pg_server_url, name)
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with _scratch_database(pg_server_url, name, template_db) as url:
+        yield url
 
 
 @pytest.fixture(params=["postgres", pytest.param("redis", marks=pytest.mark.redis)])
