@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,6 +74,31 @@ def test_second_load_reuses_compiled_artifact(tmp_path: Path,
     # Compiling an 18 MB Python component takes seconds; deserializing takes milliseconds.
     assert load_seconds < compile_seconds / 5, (compile_seconds, load_seconds)
     assert load_seconds < 1.0
+
+
+def test_a_cached_plugin_loads_without_an_instance(tmp_path: Path,
+                                                   built: dict[str, BuildResult]) -> None:
+    """describe() is remembered beside the .cwasm; a broken or foreign copy is not trusted."""
+    runtime = PluginRuntime(tmp_path / "compiled")
+    first = runtime.load("hello", built["hello"].artifact)
+    described: list[str] = []
+    original = runtime._describe
+
+    def counting(name: str, component: Any) -> dict[str, Any]:
+        described.append(name)
+        return original(name, component)
+
+    runtime._describe = counting  # type: ignore[method-assign]
+    second = runtime.load("hello", built["hello"].artifact)
+    assert described == [] and second.description == first.description
+    cached = first.compiled_path.with_suffix(".describe.json")
+    cached.write_text("{not json")
+    assert runtime.load("hello", built["hello"].artifact).taps == first.taps
+    assert described == ["hello"]  # re-described, and the copy rewritten
+    assert json.loads(cached.read_text()) == first.description
+    cached.write_text(json.dumps({**first.description, "contract": "2.0.0"}))
+    with pytest.raises(PluginLoadError, match=r"trovato:plugin 2\.0\.0"):
+        runtime.load("hello", built["hello"].artifact)
 
 
 def test_compiled_cache_key_covers_engine_settings(tmp_path: Path) -> None:

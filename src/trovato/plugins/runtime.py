@@ -489,6 +489,28 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _description_path(compiled: Path) -> Path:
+    return compiled.with_suffix(".describe.json")
+
+
+def _read_description(compiled: Path) -> dict[str, Any] | None:
+    try:
+        description = json.loads(_description_path(compiled).read_text())
+    except (OSError, ValueError):
+        return None
+    return description if isinstance(description, dict) else None
+
+
+def _write_description(compiled: Path, description: dict[str, Any]) -> None:
+    target = _description_path(compiled)
+    partial = target.with_suffix(f".{os.getpid()}.partial")
+    try:
+        partial.write_text(json.dumps(description))
+        os.replace(partial, target)  # atomic, like the .cwasm beside it
+    except OSError as exc:  # a read-only cache only costs the next start an instance
+        log.warning("cannot cache the description of %s: %s", compiled, exc)
+
+
 class PluginRuntime:
     """Compiles/deserializes plugin components and opens per-request sessions."""
 
@@ -560,13 +582,26 @@ class PluginRuntime:
         return Component.deserialize_file(self.engine, str(target)), sha, target, False
 
     def load(self, name: str, wasm: str | Path, limits: Limits | None = None) -> LoadedPlugin:
-        """Compile (or deserialize) ``wasm``, call its ``describe`` and check the contract."""
+        """Compile (or deserialize) ``wasm``, learn its ``describe()`` and check the contract.
+
+        What ``describe()`` returned is kept beside the ``.cwasm`` (same key, so the same
+        component): a worker loading a cached plugin then needs no instance at all, which made
+        up most of its start-up cost per plugin."""
         started = time.perf_counter()
         path = Path(wasm)
         try:
             component, sha, compiled, cached = self.compile(path)
         except (WasmtimeError, OSError) as exc:
             raise PluginLoadError(f"plugin {name!r}: cannot load {path}: {exc}") from exc
+        description = _read_description(compiled) if cached else None
+        if description is None:
+            description = self._describe(name, component)
+            _write_description(compiled, description)
+        check_contract(name, description.get("contract"))
+        return LoadedPlugin(name, component, sha, description, limits or Limits(), compiled,
+                            cached, time.perf_counter() - started)
+
+    def _describe(self, name: str, component: Component) -> dict[str, Any]:
         store = Store(self.engine)
         store.set_fuel(Limits().fuel)
         store.set_epoch_deadline(1000)
@@ -581,9 +616,7 @@ class PluginRuntime:
             raise PluginLoadError(f"plugin {name!r}: describe() failed: {exc}") from exc
         if not isinstance(description, dict):
             raise PluginLoadError(f"plugin {name!r}: describe() must return a JSON object")
-        check_contract(name, description.get("contract"))
-        return LoadedPlugin(name, component, sha, description, limits or Limits(), compiled,
-                            cached, time.perf_counter() - started)
+        return description
 
     def session(self, plugins: dict[str, LoadedPlugin], host: RequestHost) -> PluginSession:
         return PluginSession(self, plugins, host)
