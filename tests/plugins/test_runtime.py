@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -99,6 +100,23 @@ def test_a_cached_plugin_loads_without_an_instance(tmp_path: Path,
     cached.write_text(json.dumps({**first.description, "contract": "2.0.0"}))
     with pytest.raises(PluginLoadError, match=r"trovato:plugin 2\.0\.0"):
         runtime.load("hello", built["hello"].artifact)
+
+
+def test_wasm_digest_is_remembered_until_the_file_changes(tmp_path: Path) -> None:
+    runtime = PluginRuntime(tmp_path / "compiled")
+    wasm = tmp_path / "plugin.wasm"
+    wasm.write_bytes(b"first version")
+    first = runtime.digest(wasm)
+    assert first == hashlib.sha256(b"first version").hexdigest()
+    memo = next((tmp_path / "compiled" / "digests").glob("*.json"))
+    memo.write_text(memo.read_text().replace(first, "0" * 64))
+    assert runtime.digest(wasm) == "0" * 64  # the memo answered, the file was not read
+    replacement = tmp_path / "new.wasm"
+    replacement.write_bytes(b"second version!")
+    os.replace(replacement, wasm)  # a rebuild: another size, mtime and inode
+    assert runtime.digest(wasm) == hashlib.sha256(b"second version!").hexdigest()
+    memo.write_text("{broken")
+    assert runtime.digest(wasm) == hashlib.sha256(b"second version!").hexdigest()
 
 
 def test_compiled_cache_key_covers_engine_settings(tmp_path: Path) -> None:
