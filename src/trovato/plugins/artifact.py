@@ -215,6 +215,7 @@ def extract_artifact(path: str | Path, dest: str | Path) -> Manifest:
                     raise ArtifactError(f"{path}: checksum mismatch for {member}: the artifact "
                                         f"is corrupted or was modified after the build")
             (dest / MANIFEST).write_bytes(manifest_bytes)
+    # zipfile raises NotImplementedError for a compression method it cannot read.
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError,
             NotImplementedError) as exc:
         raise ArtifactError(f"{path}: the archive is damaged: {exc}") from None

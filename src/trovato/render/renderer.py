@@ -410,16 +410,20 @@ class ThemeEngine:
 
     def suggestions(self, element: Mapping[str, Any]) -> list[str]:
         """Template names for an element, most specific first."""
+        return list(self._suggestion_names(element))
+
+    def _suggestion_names(self, element: Mapping[str, Any]) -> tuple[str, ...]:
+        """:meth:`suggestions` as the shared tuple the engine keys its renderers by."""
         key = (element_type(element), *(element.get(k) for k in _SUGGESTION_KEYS))
         try:
             found = self._suggestions.get(key)
         except TypeError:  # an unhashable property: nothing to remember it by
-            return list(self._suggest(element))
+            return self._suggest(element)
         if found is None:
             found = self._suggest(element)
             if len(self._suggestions) < 10_000:  # bounded: keys come from (sanitized) data
                 self._suggestions[key] = found
-        return list(found)
+        return found
 
     def _suggest(self, element: Mapping[str, Any]) -> tuple[str, ...]:
         type_name = element_type(element)
@@ -459,7 +463,7 @@ class ThemeEngine:
                     log.warning("preprocess hook %r may not replace %r", hook, name)
                     continue
                 variables[name] = _strip_markup(value)
-        draw = self.renderer(tuple(variables["suggestions"]))
+        draw = self.renderer(variables["suggestions"])
         return Markup(draw(variables))  # noqa: S704 - autoescaped template output
 
     def _cell(self, cell: object) -> Markup:
@@ -483,7 +487,7 @@ class ThemeEngine:
             "title": element.get("#title"),
             "content": dict(rendered),
             "children": Markup("").join(html for _, html in rendered),
-            "suggestions": self.suggestions(element),
+            "suggestions": self._suggestion_names(element),
         }
         if "#value" in element:
             # The one way text becomes HTML is its format's filter chain; without a format it
