@@ -17,7 +17,8 @@ from trovato.render.sanitize import sanitize
 SAMPLE_TEXTS = ["plain", "", "a & b < c", *VECTORS]
 ATTRIBUTES: list[dict[str, Any] | None] = [
     None, {"class": "x y"}, {"id": "main", "class": "x", "hidden": True, "aria-label": "\"q\""},
-    {"onclick": "alert(1)", "class": "field"},
+    {"onclick": "alert(1)", "class": "field"}, {"onclick": "alert(1)"},
+    {"class": "item field--field_x", "title": None, "hidden": False},
 ]
 
 
@@ -76,12 +77,14 @@ def test_every_twin_matches_its_template(engine: ThemeEngine) -> None:
     for raw in _corpus():
         element = sanitize(raw, source="test", trusted=False)
         type_name = element_type(element)
-        variables = engine._variables(type_name, element)
         name = f"elements/{type_name}.html"
-        expected = engine.template(name).render(variables)
-        assert native.NATIVE[name](variables) == expected, (raw, expected)
+        twin = engine.twin(engine.suggestions(element))
+        assert twin is native.TWINS[name]
+        # The template draws from the renderer's variables (children drawn the same way).
+        expected = engine.template(name).render(engine._variables(type_name, element))
+        assert engine.html(element) == twin(engine, element) == expected, (raw, expected)
         checked.add(name)
-    assert checked == set(native.NATIVE)
+    assert checked == set(native.TWINS)
 
 
 def test_the_engine_uses_twins_only_for_kernel_templates(tmp_path: Path) -> None:
@@ -93,12 +96,24 @@ def test_the_engine_uses_twins_only_for_kernel_templates(tmp_path: Path) -> None
     kernel = ThemeEngine()
     field = {"#type": "field", "#field_name": "f", "#label": "L", "#items": ["v"]}
     assert themed.render(field) == "<p class=themed>L</p>"
-    assert kernel.renderer(kernel.suggestions(field)) is native.field
-    assert themed.renderer(themed.suggestions(field)) is not native.field
+    assert kernel.twin(kernel.suggestions(field)) is native.field
+    assert themed.twin(themed.suggestions(field)) is None
     # Elements the theme does not override still take the fast path in the themed engine.
     link = {"#type": "link", "#text": "t", "#href": "/x"}
-    assert themed.renderer(themed.suggestions(link)) is native.link
+    assert themed.twin(themed.suggestions(link)) is native.link
     assert themed.render(link) == kernel.render(link) == '<a href="/x">t</a>'
+
+
+def test_preprocess_variables_reach_the_template_not_the_twin() -> None:
+    # A preprocess hook may change a variable the kernel template shows (the title), so an
+    # element with hooks or #variables is drawn by the template, never by the twin.
+    def retitle(type_name: str, element: Any, variables: Any) -> dict[str, str]:
+        return {"title": "<Changed>"} if type_name == "item" else {}
+
+    hooked = ThemeEngine(preprocess=[retitle])
+    item = {"#type": "item", "#item_type": "blog", "#view_mode": "teaser", "#title": "Old"}
+    assert "&lt;Changed&gt;" in hooked.render(item)
+    assert ">Old<" in ThemeEngine().render(item)
 
 
 @pytest.mark.parametrize("value", [*SAMPLE_TEXTS, 5, 2.5, None, True, "\u00e9\u2028&amp;"])

@@ -1,27 +1,50 @@
 """Python twins of the kernel's element templates, for the elements no theme overrides.
 
-An item page renders dozens of small elements (each field, each value, each link), and a
-Jinja2 ``Template.render`` costs a context, a generator and a join per element — most of an
-uncached item page's render time. These functions produce *exactly* the output of the kernel's
-``render/templates/elements/<type>.html`` from the same variables (the renderer's
-``_variables``), so the engine uses them whenever the template it resolved for an element is
-the kernel's own. A theme that provides any suggestion for an element (``field.html``,
-``field--field_body.html``, ``item--blog--teaser.html`` …) gets its template rendered by Jinja
-as before.
+An item page renders dozens of small elements (each field, each value, each link). Drawing one
+through Jinja2 costs a variables dict, an ``Attributes`` object, a template context, a
+generator and a join — most of an uncached item page's render time. A twin reads the element
+itself and returns its HTML as a ``str``, producing *exactly* the output of the kernel's
+``render/templates/elements/<type>.html`` for that element. The engine uses a twin whenever the
+template it resolves for an element is the kernel's own and no preprocess variables could
+change what the template would see; a theme that provides any suggestion for an element
+(``field.html``, ``field--field_body.html``, ``item--blog--teaser.html`` …) gets its template
+rendered by Jinja as before.
 
 Equality with the templates is enforced by ``tests/render/test_native.py``, which renders a
 corpus of elements (the XSS corpus included) both ways: change a kernel element template and
 that test names the twin to change with it. Every value reaches the output through
-:func:`markupsafe.escape`, exactly as autoescaping would put it there.
+:func:`escape_html`, exactly as autoescaping would put it there, and the attribute and URL
+policies are the ones every layer shares (:mod:`trovato.render.elements`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
-Variables = Mapping[str, Any]
-NativeRenderer = Callable[[Variables], str]
+from markupsafe import Markup
+
+from trovato.content.formats import FormatRegistry
+from trovato.render.elements import (
+    ELEMENT_TYPES,
+    allowed_attribute_name,
+    children,
+    safe_url,
+)
+
+Element = Mapping[str, Any]
+
+
+class Drawer(Protocol):
+    """What a twin needs from the engine: its policies and a way to draw a child element."""
+
+    allow_style: bool
+    formats: FormatRegistry
+
+    def html(self, element: Element) -> str: ...
+
+
+Twin = Callable[[Drawer, Element], str]
 
 
 def escape_html(value: object) -> str:
@@ -40,98 +63,186 @@ def escape_html(value: object) -> str:
 _e = escape_html
 
 
-def _cat(variables: Variables, name: str) -> str:
-    """``"…" ~ name`` in a template: an undefined variable concatenates as ""."""
-    return str(variables[name]) if name in variables else ""
+def plain(value: object) -> str:
+    """``value`` as an ordinary ``str`` — never Markup, so escaping still applies."""
+    text = str(value)
+    return str.__str__(text) if isinstance(text, Markup) else text
 
 
-def _tag(variables: Variables, default: str) -> str:
-    return _e(variables.get("tag") or default)
+# --- attributes -------------------------------------------------------------------------------
+# One implementation of the attribute policy for the twins and for the templates' Attributes.
 
 
-def _attributes(variables: Variables, *classes: str) -> str:
-    attributes = variables["attributes"]
-    return _e(attributes.with_class(*classes) if classes else attributes)
+def attribute_values(
+    raw: Mapping[str, Any] | None, classes: Iterable[object] = ()
+) -> dict[str, str | bool]:
+    """Attribute values as a template sees them: None/False dropped, True kept as a bare
+    attribute, everything else plain text; ``classes`` are appended to ``class`` once each."""
+    values: dict[str, str | bool] = {}
+    if raw:
+        for name, value in raw.items():
+            if value is None or value is False:
+                continue
+            values[str(name)] = True if value is True else plain(value)
+    if classes:
+        current = str(values.get("class", "") or "").split()
+        for name in classes:
+            text = plain(name)
+            if text and text not in current:
+                current.append(text)
+        if current:
+            values["class"] = " ".join(current)
+    return values
 
 
-def container(v: Variables) -> str:
-    tag = _tag(v, "div")
-    title = f"<h2>{_e(v['title'])}</h2>\n" if v.get("title") else ""
-    return f"<{tag}{_attributes(v)}>\n{title}{_e(v['children'])}\n</{tag}>"
+def attributes_html(values: Mapping[str, str | bool], *, allow_style: bool) -> str:
+    """`` name="value"`` pairs: names allow-listed (never ``on*``), URL values checked."""
+    parts = []
+    for name, value in values.items():
+        if not allowed_attribute_name(name, allow_style=allow_style):
+            continue
+        if name in ("href", "src", "cite") and safe_url(value) is None:
+            continue
+        parts.append(f" {name}" if value is True else f' {name}="{_e(value)}"')
+    return "".join(parts)
 
 
-def field(v: Variables) -> str:
-    display = v.get("label_display") or "above"
-    tag = _tag(v, "div")
-    name = v.get("field_name") or "unnamed"
-    parts = [f"<{tag}{_attributes(v, 'field', f'field--{name}', f'field--label-{display}')}>\n"]
-    if v.get("label") and display != "hidden":
+def _attributes(d: Drawer, e: Element, *classes: str) -> str:
+    raw = e.get("#attributes")
+    if not raw and not classes:
+        return ""
+    return attributes_html(attribute_values(raw, classes), allow_style=d.allow_style)
+
+
+def _has_attributes(e: Element) -> bool:
+    """``{% if attributes %}``: any value that is not None/False, allowed or not."""
+    raw = e.get("#attributes")
+    return bool(raw) and any(v is not None and v is not False for v in raw.values())
+
+
+# --- element parts ----------------------------------------------------------------------------
+
+
+def _tag(e: Element, type_name: str) -> str | None:
+    """The element's ``#tag`` if its type allows it, else the type's default tag."""
+    tag = e.get("#tag")
+    spec = ELEMENT_TYPES[type_name]
+    return tag if tag in spec.tags else spec.default_tag
+
+
+def _children(d: Drawer, e: Element) -> str:
+    return "".join([d.html(child) for _, child in children(e)])
+
+
+def _cell(d: Drawer, cell: object) -> str:
+    if isinstance(cell, dict):
+        return d.html(cell)
+    return _e(cell if type(cell) is str else plain(cell))
+
+
+def _cells(d: Drawer, e: Element) -> list[str]:
+    return [_cell(d, c) for c in e.get("#items") or ()]
+
+
+def _value(d: Drawer, e: Element) -> str:
+    """``#value`` through its format's filter chain; without a format, escaped as written."""
+    if "#value" not in e:
+        return ""
+    fmt = e.get("#format")
+    if fmt is None:
+        return _e(plain(e["#value"]))
+    return str(d.formats.render(e["#value"], fmt))
+
+
+# --- the twins --------------------------------------------------------------------------------
+
+
+def container(d: Drawer, e: Element) -> str:
+    tag = _e(_tag(e, "container") or "div")
+    title = e.get("#title")
+    heading = f"<h2>{_e(title)}</h2>\n" if title else ""
+    return f"<{tag}{_attributes(d, e)}>\n{heading}{_children(d, e)}\n</{tag}>"
+
+
+def field(d: Drawer, e: Element) -> str:
+    display = e.get("#label_display") or "above"
+    tag = _e(_tag(e, "field") or "div")
+    name = e.get("#field_name") or "unnamed"
+    parts = [f"<{tag}{_attributes(d, e, 'field', f'field--{name}', f'field--label-{display}')}>\n"]
+    label = e.get("#label")
+    if label and display != "hidden":
         hidden = " visually-hidden" if display == "visually_hidden" else ""
-        parts.append(f'<div class="field__label{hidden}">{_e(v["label"])}</div>\n')
-    items = v.get("items") or []
+        parts.append(f'<div class="field__label{hidden}">{_e(label)}</div>\n')
+    items = _cells(d, e)
     if len(items) == 1:
-        parts.append(f'<div class="field__item">{_e(items[0])}</div>\n')
+        parts.append(f'<div class="field__item">{items[0]}</div>\n')
     else:
         parts.append('<div class="field__items">\n')
-        parts.extend(f'<div class="field__item">{_e(item)}</div>\n' for item in items)
+        parts.extend(f'<div class="field__item">{item}</div>\n' for item in items)
         parts.append("</div>\n")
     parts.append(f"</{tag}>")
     return "".join(parts)
 
 
-def item(v: Variables) -> str:
-    tag = _tag(v, "article")
-    attributes = _attributes(v, "item", f"item--{_cat(v, 'item_type')}",
-                             f"item--{_cat(v, 'view_mode')}")
+def item(d: Drawer, e: Element) -> str:
+    tag = _e(_tag(e, "item") or "article")
+    item_type = str(e["#item_type"]) if "#item_type" in e else ""
+    view_mode = e.get("#view_mode")
+    mode = str(view_mode) if "#view_mode" in e else ""
+    attributes = _attributes(d, e, "item", f"item--{item_type}", f"item--{mode}")
     heading = ""
-    title = v.get("title")
-    if title and v.get("view_mode") != "full":
-        href = v.get("href")
+    title = e.get("#title")
+    if title and view_mode != "full":
+        href = safe_url(e["#href"]) if "#href" in e else None
         text = _e(title) if href is None else f'<a href="{_e(href)}">{_e(title)}</a>'
         heading = f'<h2 class="item__title">{text}</h2>\n'
     return (f"<{tag}{attributes}>\n{heading}<div class=\"item__content\">\n"
-            f"{_e(v['children'])}\n</div>\n</{tag}>")
+            f"{_children(d, e)}\n</div>\n</{tag}>")
 
 
-def link(v: Variables) -> str:
-    text = _e(v.get("text", ""))
-    href = v.get("href")
+def link(d: Drawer, e: Element) -> str:
+    text = _e(e.get("#text", ""))
+    href = safe_url(e["#href"]) if "#href" in e else None
     if href is None:
-        return f"<span{_attributes(v)}>{text}</span>"
-    title = f' title="{_e(v["title"])}"' if v.get("title") else ""
-    return f'<a href="{_e(href)}"{title}{_attributes(v)}>{text}</a>'
+        return f"<span{_attributes(d, e)}>{text}</span>"
+    title = e.get("#title")
+    title_attribute = f' title="{_e(title)}"' if title else ""
+    return f'<a href="{_e(href)}"{title_attribute}{_attributes(d, e)}>{text}</a>'
 
 
-def markup(v: Variables) -> str:
-    value = _e(v.get("value", ""))
-    tag = v.get("tag")
+def markup(d: Drawer, e: Element) -> str:
+    value = _value(d, e)
+    tag = _tag(e, "markup")
     if tag:
-        return f"<{_e(tag)}{_attributes(v)}>{value}</{_e(tag)}>"
-    if v["attributes"]:
-        return f"<div{_attributes(v)}>{value}</div>"
+        return f"<{_e(tag)}{_attributes(d, e)}>{value}</{_e(tag)}>"
+    if _has_attributes(e):
+        return f"<div{_attributes(d, e)}>{value}</div>"
     return value
 
 
-def list_(v: Variables) -> str:
-    list_tag = "ol" if v.get("ordered") else "ul"
-    tag = _tag(v, "div")
-    title = f"<h3>{_e(v['title'])}</h3>\n" if v.get("title") else ""
-    rows = "".join(f"<li>{_e(entry)}</li>\n" for entry in v.get("items") or [])
-    return (f"<{tag}{_attributes(v, 'item-list')}>\n{title}<{list_tag}>\n{rows}"
+def list_(d: Drawer, e: Element) -> str:
+    list_tag = "ol" if e.get("#ordered") else "ul"
+    tag = _e(_tag(e, "list") or "div")
+    title = e.get("#title")
+    heading = f"<h3>{_e(title)}</h3>\n" if title else ""
+    rows = "".join(f"<li>{entry}</li>\n" for entry in _cells(d, e))
+    return (f"<{tag}{_attributes(d, e, 'item-list')}>\n{heading}<{list_tag}>\n{rows}"
             f"</{list_tag}>\n</{tag}>")
 
 
-def image(v: Variables) -> str:
-    src = v.get("src")
+def image(d: Drawer, e: Element) -> str:
+    src = safe_url(e["#src"]) if "#src" in e else None
     if src is None:
         return ""
-    extra = "".join(f' {name}="{_e(v[name])}"' for name in ("title", "width", "height")
-                    if v.get(name))
-    return (f'<img src="{_e(src)}" alt="{_e(v.get("alt") or "")}"{extra}'
-            f' loading="lazy"{_attributes(v)}>')
+    extra = "".join(f' {name}="{_e(e[key])}"'
+                    for name, key in (("title", "#title"), ("width", "#width"),
+                                      ("height", "#height"))
+                    if e.get(key))
+    return (f'<img src="{_e(src)}" alt="{_e(e.get("#alt") or "")}"{extra}'
+            f' loading="lazy"{_attributes(d, e)}>')
 
 
-NATIVE: dict[str, NativeRenderer] = {
+TWINS: dict[str, Twin] = {
     "elements/container.html": container,
     "elements/field.html": field,
     "elements/item.html": item,

@@ -40,12 +40,11 @@ from trovato.observability.profiler import record_render
 from trovato.render.elements import (
     ELEMENT_TYPES,
     RenderElement,
-    allowed_attribute_name,
     children,
     element_type,
     safe_url,
 )
-from trovato.render.native import NATIVE, escape_html
+from trovato.render.native import TWINS, Twin, attribute_values, attributes_html, plain
 from trovato.render.sanitize import sanitize
 
 log = logging.getLogger(__name__)
@@ -71,7 +70,8 @@ class Attributes:
     """HTML attributes for a template: ``<div{{ attributes }}>`` renders `` name="value"``.
 
     Names are checked again here (the sanitizer already did) so even a tree that skipped
-    sanitizing cannot produce an event handler; values are always escaped.
+    sanitizing cannot produce an event handler; values are always escaped. The policy itself
+    is :func:`trovato.render.native.attributes_html`, shared with the Python twins.
     """
 
     __slots__ = ("_allow_style", "_values")
@@ -79,23 +79,13 @@ class Attributes:
     def __init__(
         self, values: Mapping[str, Any] | None = None, *, allow_style: bool = False
     ) -> None:
-        self._values: dict[str, str | bool] = {}
+        self._values = attribute_values(values)
         self._allow_style = allow_style
-        for name, value in (values or {}).items():
-            if value is None or value is False:
-                continue
-            self._values[str(name)] = True if value is True else _plain(value)
 
     def with_class(self, *names: object) -> Attributes:
         """A copy with extra CSS classes (empty names are skipped)."""
-        copy = Attributes(self._values, allow_style=self._allow_style)
-        current = str(copy._values.get("class", "") or "").split()
-        for name in names:
-            text = _plain(name)
-            if text and text not in current:
-                current.append(text)
-        if current:
-            copy._values["class"] = " ".join(current)
+        copy = Attributes(allow_style=self._allow_style)
+        copy._values = attribute_values(self._values, names)
         return copy
 
     def get(self, name: str, default: str | bool | None = None) -> str | bool | None:
@@ -105,31 +95,18 @@ class Attributes:
         return bool(self._values)
 
     def __html__(self) -> str:
-        parts = []
-        for name, value in self._values.items():
-            if not allowed_attribute_name(name, allow_style=self._allow_style):
-                continue
-            if name in ("href", "src", "cite") and safe_url(value) is None:
-                continue
-            parts.append(f" {name}" if value is True else f' {name}="{escape_html(value)}"')
-        return "".join(parts)
+        return attributes_html(self._values, allow_style=self._allow_style)
 
     def __str__(self) -> str:
         return self.__html__()
 
 
-def _plain(value: object) -> str:
-    """``value`` as an ordinary ``str`` — never Markup, so autoescaping still applies."""
-    text = str(value)
-    return str.__str__(text) if isinstance(text, Markup) else text
-
-
 def _strip_markup(value: Any) -> Any:
     """Deep copy of preprocess output with every "safe HTML" object turned into plain text."""
     if isinstance(value, str):
-        return _plain(value)
+        return plain(value)
     if hasattr(value, "__html__"):
-        return _plain(value)
+        return plain(value)
     if isinstance(value, Mapping):
         return {str(k): _strip_markup(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -137,7 +114,7 @@ def _strip_markup(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     # Arbitrary objects could expose attributes returning Markup; give templates text only.
-    return _plain(value)
+    return plain(value)
 
 
 # --- themes -----------------------------------------------------------------------------------
@@ -292,7 +269,7 @@ class ThemeEngine:
         self.available: frozenset[str] = frozenset(self.env.list_templates())
         self._compiled: dict[str, Template] = {}
         self._resolved: dict[tuple[str, ...], Template] = {}
-        self._renderers: dict[tuple[str, ...], Callable[[Mapping[str, Any]], str]] = {}
+        self._twins: dict[tuple[str, ...], Twin | None] = {}
         self._suggestions: dict[tuple[object, ...], tuple[str, ...]] = {}
 
     def _stylesheets(self) -> list[str]:
@@ -328,18 +305,17 @@ class ThemeEngine:
             self._resolved[key] = template
         return template
 
-    def renderer(self, suggestions: Sequence[str]) -> Callable[[Mapping[str, Any]], str]:
-        """What draws an element with these suggestions: the resolved template's ``render``,
-        or its Python twin (:mod:`trovato.render.native`) when it is the kernel's own."""
+    def twin(self, suggestions: Sequence[str]) -> Twin | None:
+        """The Python twin (:mod:`trovato.render.native`) drawing elements with these
+        suggestions, or None when the template they resolve to is a theme's (Jinja draws it)."""
         key = tuple(suggestions)
-        found = self._renderers.get(key)
-        if found is None:
-            template = self.resolve(key)
-            native = NATIVE.get(template.name or "")
-            kernel = template.filename is not None and Path(template.filename).is_relative_to(
-                KERNEL_TEMPLATES)
-            found = native if native is not None and kernel else template.render
-            self._renderers[key] = found
+        if key in self._twins:
+            return self._twins[key]
+        template = self.resolve(key)
+        kernel = template.filename is not None and Path(template.filename).is_relative_to(
+            KERNEL_TEMPLATES)
+        found = TWINS.get(template.name or "") if kernel else None
+        self._twins[key] = found
         return found
 
     def warm(self) -> None:
@@ -450,9 +426,20 @@ class ThemeEngine:
 
     def render_element(self, element: RenderElement) -> Markup:
         """Render an already sanitized element (see :meth:`render` for untrusted input)."""
+        return Markup(self.html(element))  # noqa: S704 - escaped by the twins and templates
+
+    def html(self, element: Mapping[str, Any]) -> str:
+        """:meth:`render_element` as a plain ``str`` (how twins draw their children)."""
         type_name = element_type(element)
         if type_name not in ELEMENT_TYPES:
-            return Markup()
+            return ""
+        suggestions = self._suggestion_names(element)
+        # Preprocess variables (hooks, or #variables from preprocess taps) may change what a
+        # template sees, so only elements without them take the twin.
+        if not self.preprocess and "#variables" not in element:
+            twin = self.twin(suggestions)
+            if twin is not None:
+                return twin(self, element)
         variables = self._variables(type_name, element)
         for hook in self.preprocess:
             extra = hook(type_name, element, variables)
@@ -463,15 +450,14 @@ class ThemeEngine:
                     log.warning("preprocess hook %r may not replace %r", hook, name)
                     continue
                 variables[name] = _strip_markup(value)
-        draw = self.renderer(variables["suggestions"])
-        return Markup(draw(variables))  # noqa: S704 - autoescaped template output
+        return self.resolve(suggestions).render(variables)
 
     def _cell(self, cell: object) -> Markup:
         if isinstance(cell, dict):
             return self.render_element(cell)
-        return escape(_plain(cell))
+        return escape(plain(cell))
 
-    def _variables(self, type_name: str, element: RenderElement) -> dict[str, Any]:
+    def _variables(self, type_name: str, element: Mapping[str, Any]) -> dict[str, Any]:
         rendered = [(name, self.render_element(child)) for name, child in children(element)]
         attributes = Attributes(element.get("#attributes"), allow_style=self.allow_style)
         spec = ELEMENT_TYPES[type_name]
@@ -493,7 +479,7 @@ class ThemeEngine:
             # The one way text becomes HTML is its format's filter chain; without a format it
             # is text, escaped as written (no paragraphs added).
             if element.get("#format") is None:
-                variables["value"] = escape(_plain(element["#value"]))
+                variables["value"] = escape(plain(element["#value"]))
             else:
                 variables["value"] = render_text(
                     element["#value"], element["#format"], registry=self.formats
