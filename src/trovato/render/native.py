@@ -86,8 +86,8 @@ def attribute_values(
             values[str(name)] = True if value is True else plain(value)
     if classes:
         current = str(values.get("class", "") or "").split()
-        for name in classes:
-            text = plain(name)
+        for extra in classes:
+            text = plain(extra)
             if text and text not in current:
                 current.append(text)
         if current:
@@ -117,7 +117,7 @@ def _attributes(d: Drawer, e: Element, *classes: str) -> str:
 def _has_attributes(e: Element) -> bool:
     """``{% if attributes %}``: any value that is not None/False, allowed or not."""
     raw = e.get("#attributes")
-    return bool(raw) and any(v is not None and v is not False for v in raw.values())
+    return raw is not None and any(v is not None and v is not False for v in raw.values())
 
 
 # --- element parts ----------------------------------------------------------------------------
