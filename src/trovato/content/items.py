@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -274,6 +275,14 @@ def _select(
     return query, [*stage_params, *params]
 
 
+@functools.lru_cache(maxsize=64)
+def _load_query(stage: str) -> tuple[str, tuple[Any, ...]]:
+    """The one-item query for ``stage`` as text (composed once: it runs on every item page)
+    and its stage parameters; the item id is the last parameter."""
+    query, params = _select(stage, [sql.SQL("i.id = %s")])
+    return query.as_string(), tuple(params)
+
+
 # -- the service ---------------------------------------------------------------------------------
 
 _UNSET: Any = object()
@@ -312,8 +321,8 @@ class Items:
     ) -> Item:
         """One item ``user`` may view; :class:`ItemError` 404 (missing or hidden) or 403."""
         key = _parse_id(item_id)
-        query, params = _select(stage, [sql.SQL("i.id = %s")], [key])
-        row = await self.db.fetchrow(query.as_string(), params)
+        query, params = _load_query(stage)
+        row = await self.db.fetchrow(query, [*params, key])
         if row is None:
             raise _not_found()
         item = _item(row)

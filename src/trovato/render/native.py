@@ -52,10 +52,13 @@ def escape_html(value: object) -> str:
     (Markup, Attributes) pass through, anything else is ``str()``-ed and escaped with
     markupsafe's exact entities (``&#34;``/``&#39;`` for quotes) — without building a Markup
     object per value, which dominated rendering time."""
-    html = getattr(value, "__html__", None)
-    if html is not None:
-        return str(html())
-    text = value if isinstance(value, str) else str(value)
+    if type(value) is str:  # the common case first: a plain string has no __html__
+        text = value
+    else:
+        html = getattr(value, "__html__", None)
+        if html is not None:
+            return str(html())
+        text = str(value)
     return (text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
             .replace("'", "&#39;").replace('"', "&#34;"))
 
@@ -107,11 +110,23 @@ def attributes_html(values: Mapping[str, str | bool], *, allow_style: bool) -> s
     return "".join(parts)
 
 
+_CLASS_ONLY: dict[tuple[str, ...], str] = {}  # kernel class lists -> their attribute text
+
+
 def _attributes(d: Drawer, e: Element, *classes: str) -> str:
     raw = e.get("#attributes")
-    if not raw and not classes:
+    if raw:
+        return attributes_html(attribute_values(raw, classes), allow_style=d.allow_style)
+    if not classes:
         return ""
-    return attributes_html(attribute_values(raw, classes), allow_style=d.allow_style)
+    # Without #attributes the text depends on the classes alone (``style`` cannot occur), and
+    # kernel class lists repeat on every page (``field field--field_body field--label-above``).
+    found = _CLASS_ONLY.get(classes)
+    if found is None:
+        found = attributes_html(attribute_values(None, classes), allow_style=False)
+        if len(_CLASS_ONLY) < 4096:  # bounded: field and type names are finite but not ours
+            _CLASS_ONLY[classes] = found
+    return found
 
 
 def _has_attributes(e: Element) -> bool:
@@ -134,14 +149,10 @@ def _children(d: Drawer, e: Element) -> str:
     return "".join([d.html(child) for _, child in children(e)])
 
 
-def _cell(d: Drawer, cell: object) -> str:
-    if isinstance(cell, dict):
-        return d.html(cell)
-    return _e(cell if type(cell) is str else plain(cell))
-
-
 def _cells(d: Drawer, e: Element) -> list[str]:
-    return [_cell(d, c) for c in e.get("#items") or ()]
+    """``#items``: elements drawn, anything else escaped as text (Markup included)."""
+    return [d.html(c) if isinstance(c, dict) else _e(c if type(c) is str else plain(c))
+            for c in e.get("#items") or ()]
 
 
 def _value(d: Drawer, e: Element) -> str:

@@ -216,8 +216,6 @@ _PASSED_AS_IS = {
                  "label_display", "field_name", "field_type", "item_type", "view_mode",
                  "messages")
 }
-# What template suggestions depend on besides the element's type.
-_SUGGESTION_KEYS = ("#template", "#item_type", "#view_mode", "#field_name", "#field_type")
 
 # Variables the renderer sets; preprocess hooks may not replace them, because templates rely
 # on their types (Markup children, Attributes) and meaning.
@@ -390,7 +388,10 @@ class ThemeEngine:
 
     def _suggestion_names(self, element: Mapping[str, Any]) -> tuple[str, ...]:
         """:meth:`suggestions` as the shared tuple the engine keys its renderers by."""
-        key = (element_type(element), *(element.get(k) for k in _SUGGESTION_KEYS))
+        # What suggestions depend on besides the type (spelled out: this runs per element).
+        get = element.get
+        key = (element_type(element), get("#template"), get("#item_type"), get("#view_mode"),
+               get("#field_name"), get("#field_type"))
         try:
             found = self._suggestions.get(key)
         except TypeError:  # an unhashable property: nothing to remember it by
