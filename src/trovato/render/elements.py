@@ -14,6 +14,7 @@ attribute names are allowed (:func:`allowed_attribute_name`).
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -64,7 +65,19 @@ def safe_url(value: object, *, schemes: Iterable[str] = SAFE_URL_SCHEMES) -> str
         return None
     if len(value) > 8192:
         return None
-    allowed = {s.lower() for s in schemes}
+    if schemes is SAFE_URL_SCHEMES and len(value) <= 512:
+        return value if _default_policy_allows(value) else None
+    return value if _allows(value, frozenset(s.lower() for s in schemes)) else None
+
+
+@functools.lru_cache(maxsize=8192)
+def _default_policy_allows(value: str) -> bool:
+    # Pages repeat the same links (/item/…, menu paths) on every request; the check is a
+    # pure function of the text, so each process decides each short URL once.
+    return _allows(value, SAFE_URL_SCHEMES)
+
+
+def _allows(value: str, allowed: frozenset[str]) -> bool:
     candidates = {value, unicodedata.normalize("NFKC", value)}
     decoded = value
     for _ in range(3):  # entities nested inside entities ("&amp;#106;") decode in rounds
@@ -77,8 +90,8 @@ def safe_url(value: object, *, schemes: Iterable[str] = SAFE_URL_SCHEMES) -> str
     for candidate in candidates:
         scheme = _scheme_of(candidate)
         if scheme is None or (scheme and scheme not in allowed):
-            return None
-    return value
+            return False
+    return True
 
 
 # --- attribute names --------------------------------------------------------------------------

@@ -47,20 +47,25 @@ class Drawer(Protocol):
 Twin = Callable[[Drawer, Element], str]
 
 
+try:  # markupsafe's own C escaper (what ``escape`` runs), returning a plain str
+    from markupsafe._speedups import _escape_inner as _escape_text
+except ImportError:  # pragma: no cover - markupsafe built without its speedups
+    def _escape_text(s: str, /) -> str:
+        return (s.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+                .replace("'", "&#39;").replace('"', "&#34;"))
+
+
 def escape_html(value: object) -> str:
     """``{{ value }}`` under autoescaping, as a plain ``str``: objects with ``__html__``
     (Markup, Attributes) pass through, anything else is ``str()``-ed and escaped with
     markupsafe's exact entities (``&#34;``/``&#39;`` for quotes) — without building a Markup
     object per value, which dominated rendering time."""
     if type(value) is str:  # the common case first: a plain string has no __html__
-        text = value
-    else:
-        html = getattr(value, "__html__", None)
-        if html is not None:
-            return str(html())
-        text = str(value)
-    return (text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
-            .replace("'", "&#39;").replace('"', "&#34;"))
+        return _escape_text(value)
+    html = getattr(value, "__html__", None)
+    if html is not None:
+        return str(html())
+    return _escape_text(str(value))
 
 
 _e = escape_html
@@ -110,22 +115,27 @@ def attributes_html(values: Mapping[str, str | bool], *, allow_style: bool) -> s
     return "".join(parts)
 
 
-_CLASS_ONLY: dict[tuple[str, ...], str] = {}  # kernel class lists -> their attribute text
+_ATTRIBUTE_TEXT: dict[tuple[object, ...], str] = {}  # (classes, raw items) -> attribute text
 
 
 def _attributes(d: Drawer, e: Element, *classes: str) -> str:
     raw = e.get("#attributes")
-    if raw:
-        return attributes_html(attribute_values(raw, classes), allow_style=d.allow_style)
-    if not classes:
+    if not raw and not classes:
         return ""
-    # Without #attributes the text depends on the classes alone (``style`` cannot occur), and
-    # kernel class lists repeat on every page (``field field--field_body field--label-above``).
-    found = _CLASS_ONLY.get(classes)
+    # The text is a pure function of the classes, the raw attributes and the style policy,
+    # and kernel elements repeat the same few on every page (``field field--field_body …``,
+    # ``{"class": "item__meta"}``): compute each combination once per process.
+    try:
+        key: tuple[object, ...] = (d.allow_style, classes, *raw.items()) if raw else classes
+        found = _ATTRIBUTE_TEXT.get(key)
+    except TypeError:  # an unhashable value: nothing to remember it by
+        key, found = (), None
     if found is None:
-        found = attributes_html(attribute_values(None, classes), allow_style=False)
-        if len(_CLASS_ONLY) < 4096:  # bounded: field and type names are finite but not ours
-            _CLASS_ONLY[classes] = found
+        found = attributes_html(attribute_values(raw, classes), allow_style=d.allow_style)
+        if key:
+            if len(_ATTRIBUTE_TEXT) >= 4096:  # bounded (values can come from content): FIFO
+                del _ATTRIBUTE_TEXT[next(iter(_ATTRIBUTE_TEXT))]
+            _ATTRIBUTE_TEXT[key] = found
     return found
 
 
