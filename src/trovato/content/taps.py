@@ -11,6 +11,7 @@ write rolls back; the access vote is deny), a broken notification tap is logged 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from trovato.content.access import Operation, Vote
@@ -31,10 +32,15 @@ class PluginItemHooks(ItemHooks):
         self.plugins = plugins
 
     async def _dispatch(
-        self, tap: str, payload: dict[str, Any], user: CurrentUser
+        self, tap: str, payload: Callable[[], dict[str, Any]], user: CurrentUser
     ) -> TapOutcome | None:
+        """Dispatch ``tap`` with ``payload()``; built only when some plugin listens (a listing
+        asks item_access once per item, and most sites have no plugin answering it)."""
         if not self.plugins.dispatcher.implementations(tap):
-            return None  # no plugin listens: no instance is created
+            return None  # no plugin listens: no payload, no instance
+        return await self._invoke(tap, payload(), user)
+
+    async def _invoke(self, tap: str, payload: dict[str, Any], user: CurrentUser) -> TapOutcome:
         shared = shared_plugin_session(user.id)
         if shared is not None:  # the request's instances, reused for every item
             return await self.plugins.invoke(shared, tap, payload)
@@ -44,7 +50,8 @@ class PluginItemHooks(ItemHooks):
 
     async def presave(self, item: Item, original: Item | None, ctx: HookContext) -> Item:
         try:
-            outcome = await self._dispatch("item_presave", {"item": item.public()}, ctx.user)
+            outcome = await self._dispatch("item_presave", lambda: {"item": item.public()},
+                                          ctx.user)
         except PluginRefused as exc:
             raise ItemHookError(exc.plugin, exc.message) from None
         except PluginError as exc:
@@ -58,7 +65,7 @@ class PluginItemHooks(ItemHooks):
         return item
 
     async def _notify(self, tap: str, item: Item, user: CurrentUser) -> None:
-        outcome = await self._dispatch(tap, {"item": item.public()}, user)
+        outcome = await self._dispatch(tap, lambda: {"item": item.public()}, user)
         for failure in outcome.failures if outcome else ():
             log.warning("%s: plugin failed", tap, extra={"data": {"error": str(failure)}})
 
@@ -73,7 +80,7 @@ class PluginItemHooks(ItemHooks):
 
     async def access(self, item: Item, op: Operation, user: CurrentUser) -> Vote:
         outcome = await self._dispatch(
-            "item_access", {"item": item.public(), "op": str(op)}, user
+            "item_access", lambda: {"item": item.public(), "op": str(op)}, user
         )
         if outcome is None:
             return Vote.NEUTRAL

@@ -130,10 +130,21 @@ def _plain_summary(source: str, length: int) -> str:
 _cached_summary = functools.lru_cache(maxsize=2048)(_plain_summary)
 
 
-def _definitions(item_type: ItemType | None) -> list[Any]:
+_ORDERED: dict[int, tuple[ItemType, tuple[Any, ...]]] = {}
+
+
+def _definitions(item_type: ItemType | None) -> tuple[Any, ...]:
+    """``item_type``'s fields in display order, sorted once per type object: the cached types
+    are the same objects until a type changes, and a listing asks once per teaser."""
     if item_type is None:
-        return []
-    return sorted(item_type.fields, key=lambda d: (d.weight, d.name))
+        return ()
+    found = _ORDERED.get(id(item_type))
+    if found is None or found[0] is not item_type:  # an id can be reused by a new object
+        if len(_ORDERED) >= 256:
+            _ORDERED.clear()
+        found = _ORDERED[id(item_type)] = (
+            item_type, tuple(sorted(item_type.fields, key=lambda d: (d.weight, d.name))))
+    return found[1]
 
 
 def build_item(
