@@ -37,6 +37,9 @@ def routes() -> list[BaseRoute]:
         Mount("/assets", StaticFiles(packages=[("trovato.render", "static")]), name="assets"),
         *system.routes,
         *site.routes,
+        # Early: Starlette tries routes in order and item pages are most of a site's traffic
+        # (no other pattern can match /item/…, so the order changes no outcome).
+        *item.routes,
         *install.routes,
         *user.routes,
         *api_session.routes,
@@ -46,7 +49,6 @@ def routes() -> list[BaseRoute]:
         *api_item_types.routes,
         *api_items.routes,
         *api_openapi.routes,
-        *item.routes,
         *menu.routes,  # last: plugin pages only see paths no kernel route matched
     ]
 
