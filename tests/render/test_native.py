@@ -116,6 +116,19 @@ def test_preprocess_variables_reach_the_template_not_the_twin() -> None:
     assert ">Old<" in ThemeEngine().render(item)
 
 
+def test_remembered_attribute_text_tells_true_from_one(engine: ThemeEngine) -> None:
+    # True == 1 and False == 0 as dictionary keys, but they render differently.
+    def draw(value: object) -> str:
+        return engine.html({"#type": "container", "#attributes": {"hidden": value}})
+
+    for _ in range(2):  # the second round would be served from the memo
+        assert draw(True) == "<div hidden>\n\n</div>"
+        assert draw(1) == '<div hidden="1">\n\n</div>'
+        assert draw(False) == "<div>\n\n</div>"
+        assert draw(0) == '<div hidden="0">\n\n</div>'
+        assert draw("x") == '<div hidden="x">\n\n</div>'
+
+
 @pytest.mark.parametrize("value", [*SAMPLE_TEXTS, 5, 2.5, None, True, "\u00e9\u2028&amp;"])
 def test_escape_matches_markupsafe(value: object) -> None:
     from markupsafe import Markup, escape

@@ -124,15 +124,16 @@ def _attributes(d: Drawer, e: Element, *classes: str) -> str:
         return ""
     # The text is a pure function of the classes, the raw attributes and the style policy,
     # and kernel elements repeat the same few on every page (``field field--field_body …``,
-    # ``{"class": "item__meta"}``): compute each combination once per process.
-    try:
-        key: tuple[object, ...] = (d.allow_style, classes, *raw.items()) if raw else classes
-        found = _ATTRIBUTE_TEXT.get(key)
-    except TypeError:  # an unhashable value: nothing to remember it by
-        key, found = (), None
+    # ``{"class": "item__meta"}``): compute each combination once per process. Only string
+    # values are remembered: True == 1 and False == 0 as keys, yet they render differently.
+    key: tuple[object, ...] | None = classes
+    if raw:
+        strings = all(type(value) is str for value in raw.values())
+        key = (d.allow_style, classes, *raw.items()) if strings else None
+    found = _ATTRIBUTE_TEXT.get(key) if key is not None else None
     if found is None:
         found = attributes_html(attribute_values(raw, classes), allow_style=d.allow_style)
-        if key:
+        if key is not None:
             if len(_ATTRIBUTE_TEXT) >= 4096:  # bounded (values can come from content): FIFO
                 del _ATTRIBUTE_TEXT[next(iter(_ATTRIBUTE_TEXT))]
             _ATTRIBUTE_TEXT[key] = found
