@@ -20,6 +20,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests._plugin_cache import plugin_cache_dir
 from trovato.app import create_app
 from trovato.db import migrate
 from trovato.db.pool import Database
@@ -186,3 +187,9 @@ async def api_login(
     response = await client.post("/api/v1/session", json={"name": name, "pass": password})
     assert response.status_code == 200, response.text
     return str(response.json()["csrf_token"])
+
+
+@pytest.fixture(scope="session")
+def plugin_cache() -> Path:
+    """The shared folder of built plugin components (see tests/_plugin_cache.py)."""
+    return plugin_cache_dir()

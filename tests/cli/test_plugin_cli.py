@@ -55,12 +55,13 @@ def test_capabilities_need_approval(db_url: str, tmp_path: Path) -> None:
 def test_build_writes_an_artifact_that_installs_elsewhere(db_url: str, tmp_path: Path) -> None:
     """Build the warden fixture, install only its artifact into a site that cannot see its
     source, run its requirements tap from the status report; tampered copies are refused."""
-    from tests.users._warden import WARDEN, build_warden, plugin_cache
+    from tests._plugin_cache import plugin_cache_dir
+    from tests.users._warden import WARDEN, build_warden
 
     build_warden()  # cached: the CLI build below finds it
     dist = tmp_path / "dist"
     built = _trovato("plugin", "build", str(WARDEN), "--out", str(dist),
-                     env={**os.environ, "TROVATO_DATA_DIR": str(plugin_cache())})
+                     env={**os.environ, "TROVATO_DATA_DIR": str(plugin_cache_dir())})
     assert built.returncode == 0, built.stderr
     artifact = dist / "warden-0.2.0.trovato"
     assert f"{artifact} (" in built.stdout and "trovato plugin install" in built.stdout
@@ -77,7 +78,7 @@ def test_build_writes_an_artifact_that_installs_elsewhere(db_url: str, tmp_path:
     assert refused.returncode == 1
     assert "damaged" in refused.stderr or "checksum mismatch" in refused.stderr
     assert not (tmp_path / "site" / "plugins" / "warden").exists()
-    wasm_only = _trovato("plugin", "install", str(plugin_cache() / "plugin-builds" /
+    wasm_only = _trovato("plugin", "install", str(plugin_cache_dir() / "plugin-builds" /
                                                   build_warden().artifact.name), env=env)
     assert wasm_only.returncode == 1 and "lacks its plugin.toml" in wasm_only.stderr
 

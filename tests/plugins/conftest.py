@@ -8,8 +8,6 @@ sources, SDK, WIT and componentize-py, so a stale artifact is never reused.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,14 +39,6 @@ FOLDERS = {
     "ledger": FIXTURES / "ledger",
 }
 ANONYMOUS_ID = "00000000-0000-0000-0000-000000000000"
-
-
-@pytest.fixture(scope="session")
-def plugin_cache() -> Path:
-    path = Path(os.environ.get("TROVATO_TEST_PLUGIN_CACHE")
-                or Path(tempfile.gettempdir()) / "trovato-test-plugins")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,6 @@ that already built it (or an earlier run) reuses the artifact and its compiled f
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from tests._plugin_cache import plugin_cache_dir
 from tests.conftest import running_app, site_settings
 from trovato.kernel.services import Kernel
 from trovato.plugins.build import BuildResult, build_plugin
@@ -23,15 +22,10 @@ FIXTURES = Path(__file__).resolve().parents[1] / "plugins" / "fixtures"
 WARDEN = FIXTURES / "warden"
 
 
-def plugin_cache() -> Path:
-    path = Path(os.environ.get("TROVATO_TEST_PLUGIN_CACHE")
-                or Path(tempfile.gettempdir()) / "trovato-test-plugins")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def build_warden() -> BuildResult:
-    return build_plugin(WARDEN, cache_dir=plugin_cache() / "plugin-builds")
+    return build_plugin(WARDEN, cache_dir=plugin_cache_dir() / "plugin-builds")
 
 
 def kernel_of(client: httpx.AsyncClient) -> Kernel:
@@ -43,7 +37,7 @@ async def warden_site(db_url: str, *, install: bool = True,
                       **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The running site (plugin folders: the test fixtures), warden installed and enabled."""
     build_warden()
-    settings = site_settings(db_url, plugin_dirs=str(FIXTURES), data_dir=plugin_cache(),
+    settings = site_settings(db_url, plugin_dirs=str(FIXTURES), data_dir=plugin_cache_dir(),
                              **overrides)
     async with running_app(settings) as client:
         if install:

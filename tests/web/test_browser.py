@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,15 +19,6 @@ from tests._servers import serve
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 POSTS = ["Hello, world", "Writing a plugin", "Render trees", "What comes next"]
-
-
-@pytest.fixture(scope="session")
-def plugin_cache() -> Path:
-    """The plugin test cache (as in tests/plugins/conftest.py), so plugin builds are reused."""
-    path = Path(os.environ.get("TROVATO_TEST_PLUGIN_CACHE")
-                or Path(tempfile.gettempdir()) / "trovato-test-plugins")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def site_env(db_url: str, plugin_cache: Path) -> dict[str, str]:
