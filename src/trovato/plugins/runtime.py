@@ -64,7 +64,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
 from importlib.metadata import version as package_version
@@ -699,8 +699,11 @@ class _Job:
         assert event is not None
         return event
 
-    async def next_event(self, budget: float) -> tuple[str, Any]:
-        if self._signal.acquire(timeout=budget):
+    async def next_event(self, budget: float, core: _SharedCore) -> tuple[str, Any]:
+        """The worker's next event; ``core`` is shared for the synchronous wait only."""
+        got = self._signal.acquire(timeout=budget)
+        core.leave(release_worker=not got)
+        if got:
             return self._take()
         while True:
             with self._mutex:
@@ -734,7 +737,13 @@ class _Worker:
         self._wake = threading.Lock()
         self._wake.acquire()
         self._job: _Job | None = None
-        threading.Thread(target=self._run, name="trovato-plugin", daemon=True).start()
+        self.cpu: int | None = None  # the core it is pinned to (see _SharedCore), if any
+        self._thread = threading.Thread(target=self._run, name="trovato-plugin", daemon=True)
+        self._thread.start()
+
+    @property
+    def tid(self) -> int | None:
+        return self._thread.native_id
 
     def start(self, job: _Job) -> None:
         self._job = job
@@ -754,6 +763,70 @@ class _Worker:
                 _active.job = None
             _IDLE.append(self)  # before posting: the loop may start the next call at once
             job.post("done", outcome)
+
+
+def _cpu_tools() -> tuple[Callable[[], int], frozenset[int]] | None:
+    """libc's ``sched_getcpu`` and the CPUs this process may use, where both exist (Linux)
+    and there is more than one CPU to choose from."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        import ctypes
+
+        getcpu = ctypes.CDLL(None).sched_getcpu
+        getcpu.restype = ctypes.c_int
+        getcpu.argtypes = []
+        allowed = frozenset(os.sched_getaffinity(0))
+    except (OSError, AttributeError):
+        return None
+    return (getcpu, allowed) if len(allowed) > 1 else None
+
+
+_CPUS = _cpu_tools()
+
+
+class _SharedCore:
+    """Keeps the loop thread and the guest's worker on one core while the loop waits.
+
+    While the loop thread blocks for up to :data:`SYNC_WAIT_S`, its core would otherwise idle
+    while the guest runs on another one and each side wakes the other across cores. On this
+    2-vCPU VM that cost ~95 µs per call (an empty hand-off: 51 µs unpinned, 14 µs on one
+    core); pinning both threads to the loop's current core for the wait alone measured ~35 µs.
+    The loop thread gets its full CPU set back as soon as it stops waiting (the result came,
+    the guest asked for host I/O, or the budget ran out); the worker keeps its core while it
+    is idle or waiting on host I/O and is released only when the guest outlives the budget,
+    because then the loop and the guest must run side by side.
+    """
+
+    __slots__ = ("_loop_tid", "_pinned", "_worker")
+
+    def __init__(self, worker: _Worker) -> None:
+        self._worker = worker
+        self._loop_tid = threading.get_native_id()
+        self._pinned = False
+
+    def enter(self) -> None:
+        if _CPUS is None or self._worker.tid is None:
+            return
+        getcpu, _ = _CPUS
+        cpu = getcpu()
+        with suppress(OSError):
+            os.sched_setaffinity(self._loop_tid, {cpu})
+            self._pinned = True
+            if self._worker.cpu != cpu:
+                os.sched_setaffinity(self._worker.tid, {cpu})
+                self._worker.cpu = cpu
+
+    def leave(self, *, release_worker: bool = False) -> None:
+        if _CPUS is None:
+            return
+        with suppress(OSError):
+            if self._pinned:
+                os.sched_setaffinity(self._loop_tid, _CPUS[1])
+                self._pinned = False
+            if release_worker and self._worker.cpu is not None and self._worker.tid is not None:
+                os.sched_setaffinity(self._worker.tid, _CPUS[1])
+                self._worker.cpu = None
 
 
 _IDLE: list[_Worker] = []  # list.append/pop are atomic under the GIL
@@ -798,11 +871,15 @@ def host_io(coro: Coroutine[Any, Any, T], timeout: float,
 async def run_guest(fn: Callable[[], T], *, budget: float = SYNC_WAIT_S) -> T:
     """Run ``fn`` (a synchronous guest call) on a worker thread; serve its host I/O here."""
     job = _Job(fn, asyncio.get_running_loop())
-    _worker().start(job)
+    worker = _worker()
+    core = _SharedCore(worker)
+    if budget > 0:
+        core.enter()
+    worker.start(job)
     cancelled: asyncio.CancelledError | None = None
     while True:
         try:
-            kind, value = await job.next_event(budget)
+            kind, value = await job.next_event(budget, core)
         except asyncio.CancelledError as exc:
             # The guest cannot be stopped mid-call from here: let it finish (its deadline
             # bounds it), answering its host calls with the cancellation, then re-raise.
@@ -828,6 +905,8 @@ async def run_guest(fn: Callable[[], T], *, budget: float = SYNC_WAIT_S) -> T:
                 request.outcome = (False, exc)
             except BaseException as exc:
                 request.outcome = (False, exc)
+        if budget > 0:
+            core.enter()  # the guest resumes with the answer: wait for it on its core again
         request.done.release()
 
 
