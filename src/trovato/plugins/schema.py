@@ -3,16 +3,21 @@
 Supported keywords: ``type`` (a name or a list), ``properties``, ``required``,
 ``additionalProperties`` (bool or schema), ``items``, ``enum``, ``pattern``, ``minLength``,
 ``maxLength``, ``minimum``, ``maximum``, ``anyOf``. That is all the catalogue needs, and a
-dependency-free validator keeps the hot path (every plugin result) cheap and predictable.
+dependency-free validator keeps the hot path (every plugin call) cheap and predictable.
+
+Each schema is compiled once into a checking function (the catalogue's schemas are module
+constants, never changed after import): a check then runs only the keywords its schema has,
+and the JSON path of a mismatch is assembled only when there is one.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
 Schema = dict[str, Any]
+Check = Callable[[Any], None]
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
@@ -29,64 +34,133 @@ class SchemaError(ValueError):
     """A value does not match its schema; the message gives the JSON path."""
 
 
-@lru_cache(maxsize=256)
-def _pattern(expr: str) -> re.Pattern[str]:
-    return re.compile(expr)
+class _Mismatch(Exception):
+    """A mismatch on its way up: each enclosing check adds its path segment."""
 
+    def __init__(self, message: str, alternatives: tuple[_Mismatch, ...] = ()) -> None:
+        self.message = message
+        self.alternatives = alternatives  # anyOf: why each option failed
+        self.segments: list[str] = []  # innermost first
 
-def _is(value: Any, type_name: str) -> bool:
-    if type_name in ("integer", "number") and isinstance(value, bool):
-        return False
-    return isinstance(value, _TYPES[type_name])
+    def at(self, segment: str) -> _Mismatch:
+        self.segments.append(segment)
+        return self
+
+    def render(self, base: str) -> str:
+        path = base + "".join(reversed(self.segments))
+        if not self.alternatives:
+            return f"{path}: {self.message}"
+        reasons = "; ".join(option.render(path) for option in self.alternatives)
+        return f"{path}: {self.message} ({reasons})"
 
 
 def validate(value: Any, schema: Schema, path: str = "$") -> None:
     """Raise :class:`SchemaError` at the first mismatch."""
+    try:
+        _compiled(schema)(value)
+    except _Mismatch as exc:
+        raise SchemaError(exc.render(path)) from None
+
+
+_COMPILED: dict[int, tuple[Schema, Check]] = {}  # id(schema) -> (schema kept alive, check)
+
+
+def _compiled(schema: Schema) -> Check:
+    found = _COMPILED.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
+    if len(_COMPILED) >= 4096:  # bounded, for callers passing schemas built on the fly
+        _COMPILED.clear()
+    # Registered before its parts are compiled, so a schema that contains itself terminates.
+    slot: list[Check] = []
+    _COMPILED[id(schema)] = (schema, lambda value: slot[0](value))
+    check = _compile(schema)
+    slot.append(check)
+    _COMPILED[id(schema)] = (schema, check)
+    return check
+
+
+def _accept(value: Any) -> None:
+    return None
+
+
+def _compile(schema: Schema) -> Check:
     if not schema:
-        return
-    if "anyOf" in schema:
-        errors = []
-        for option in schema["anyOf"]:
-            try:
-                validate(value, option, path)
-                break
-            except SchemaError as exc:
-                errors.append(str(exc))
-        else:
-            raise SchemaError(f"{path}: matches none of the allowed shapes ({'; '.join(errors)})")
+        return _accept
+    options = tuple(_compiled(option) for option in schema.get("anyOf", ()))
     expected = schema.get("type")
-    if expected is not None:
-        names = [expected] if isinstance(expected, str) else list(expected)
-        if not any(_is(value, name) for name in names):
-            raise SchemaError(f"{path}: expected {' or '.join(names)}, got "
-                              f"{type(value).__name__}")
-    if "enum" in schema and value not in schema["enum"]:
-        raise SchemaError(f"{path}: {value!r} is not one of {schema['enum']}")
-    if isinstance(value, str):
-        if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
-            raise SchemaError(f"{path}: {value!r} does not match {schema['pattern']}")
-        if len(value) < schema.get("minLength", 0):
-            raise SchemaError(f"{path}: shorter than {schema['minLength']}")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            raise SchemaError(f"{path}: longer than {schema['maxLength']}")
-    if _is(value, "number"):
-        if "minimum" in schema and value < schema["minimum"]:
-            raise SchemaError(f"{path}: below {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            raise SchemaError(f"{path}: above {schema['maximum']}")
-    if isinstance(value, dict):
-        for key in schema.get("required", ()):
-            if key not in value:
-                raise SchemaError(f"{path}: missing {key!r}")
-        properties = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        for key, item in value.items():
-            if key in properties:
-                validate(item, properties[key], f"{path}.{key}")
-            elif extra is False:
-                raise SchemaError(f"{path}: unexpected key {key!r}")
-            elif isinstance(extra, dict):
-                validate(item, extra, f"{path}.{key}")
-    if isinstance(value, list) and "items" in schema:
-        for index, item in enumerate(value):
-            validate(item, schema["items"], f"{path}[{index}]")
+    names = None if expected is None else ([expected] if isinstance(expected, str)
+                                           else list(expected))
+    allowed = tuple(t for name in names or () for t in _TYPES[name])
+    # bool is an int in Python but not an integer or number in JSON.
+    no_bool = names is not None and "boolean" not in names
+    has_enum = "enum" in schema
+    enum: list[Any] = list(schema["enum"]) if has_enum else []
+    pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
+    min_length = schema.get("minLength", 0)
+    max_length = schema.get("maxLength")
+    text_rules = pattern is not None or min_length > 0 or max_length is not None
+    minimum, maximum = schema.get("minimum"), schema.get("maximum")
+    number_rules = minimum is not None or maximum is not None
+    required = tuple(schema.get("required", ()))
+    properties = {key: _compiled(part) for key, part in schema.get("properties", {}).items()}
+    extra = schema.get("additionalProperties", True)
+    extra_check = _compiled(extra) if isinstance(extra, dict) else None
+    closed = extra is False
+    object_rules = bool(required or properties or closed or extra_check)
+    items = _compiled(schema["items"]) if "items" in schema else None
+
+    def check(value: Any) -> None:
+        if options:
+            reasons = []
+            for option in options:
+                try:
+                    option(value)
+                    break
+                except _Mismatch as exc:
+                    reasons.append(exc)
+            else:
+                raise _Mismatch("matches none of the allowed shapes", tuple(reasons))
+        if names is not None and (not isinstance(value, allowed)
+                                  or (no_bool and isinstance(value, bool))):
+            raise _Mismatch(f"expected {' or '.join(names)}, got {type(value).__name__}")
+        if has_enum and value not in enum:
+            raise _Mismatch(f"{value!r} is not one of {enum}")
+        if text_rules and isinstance(value, str):
+            if pattern is not None and not pattern.search(value):
+                raise _Mismatch(f"{value!r} does not match {pattern.pattern}")
+            if len(value) < min_length:
+                raise _Mismatch(f"shorter than {min_length}")
+            if max_length is not None and len(value) > max_length:
+                raise _Mismatch(f"longer than {max_length}")
+        if (number_rules and isinstance(value, int | float)
+                and not isinstance(value, bool)):
+            if minimum is not None and value < minimum:
+                raise _Mismatch(f"below {minimum}")
+            if maximum is not None and value > maximum:
+                raise _Mismatch(f"above {maximum}")
+        if object_rules and isinstance(value, dict):
+            for key in required:
+                if key not in value:
+                    raise _Mismatch(f"missing {key!r}")
+            for key, item in value.items():
+                part = properties.get(key)
+                try:
+                    if part is not None:
+                        part(item)
+                    elif closed:
+                        raise _Mismatch(f"unexpected key {key!r}")
+                    elif extra_check is not None:
+                        extra_check(item)
+                except _Mismatch as exc:
+                    if part is None and closed:
+                        raise
+                    raise exc.at(f".{key}") from None
+        if items is not None and isinstance(value, list):
+            for index, item in enumerate(value):
+                try:
+                    items(item)
+                except _Mismatch as exc:
+                    raise exc.at(f"[{index}]") from None
+
+    return check
