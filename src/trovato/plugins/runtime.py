@@ -38,10 +38,13 @@ for the worker's next event — the result, or a host-I/O request — by blockin
 most :data:`SYNC_WAIT_S` (5 ms): two futex hand-offs, ~30 µs for an empty function. A typical
 tap (~0.3-0.5 ms) or a fresh instance's first call (~1-2 ms) finishes within that wait. Only a
 guest still busy after it makes the loop fall back to an asyncio future the worker resolves with
-``call_soon_threadsafe``, so the loop goes back to serving other requests. What remains of the
-hand-off's cost with a real guest (~150-200 µs on this 2-vCPU VM) is mostly the guest running on
-another core with cold caches: pinning the worker to the loop's core measured ~110 µs less, but
-pinning threads would stop the OS spreading load, so it is not done.
+``call_soon_threadsafe``, so the loop goes back to serving other requests. With a real guest
+the hand-off still cost ~100 µs on this 2-vCPU VM, mostly cross-core wake-ups and cold caches:
+the idle loop core and the guest's core woke each other. So for the synchronous wait only, the
+loop thread and the worker are pinned to the loop's current core (:class:`_SharedCore`), which
+measured ~45 µs; the loop gets its full CPU set back as soon as it stops waiting, and the worker
+as soon as a guest outlives the wait. Under full load with two worker processes on two cores
+throughput was unchanged within noise (five alternating runs: 468 vs 496 req/s, ±15%).
 
 The trade-off: for up to 5 ms per guest call the loop thread is blocked instead of running
 other requests' Python code alongside the guest. A stalling guest holds the loop at most that
