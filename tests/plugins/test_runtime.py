@@ -256,3 +256,38 @@ async def test_spare_instances_are_fresh_and_taken_once(loaded: dict[str, Loaded
         assert first._live["tally"].store is spare[1]
         assert second._live["tally"].store is not spare[1]  # instantiated itself
     assert one == two and one["#value"] == "tally saw 0 view(s)"
+
+
+needs_two_cpus = pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="core sharing needs Linux and at least two CPUs")
+
+
+@needs_two_cpus
+async def test_the_loop_and_the_guest_share_a_core_only_while_the_loop_waits() -> None:
+    import threading
+
+    from trovato.plugins.runtime import run_guest
+
+    everything = os.sched_getaffinity(0)
+    loop_tid = threading.get_native_id()
+    seen: dict[str, set[int]] = {}
+
+    def quick() -> None:  # runs on the worker thread while the loop waits
+        seen["worker"] = os.sched_getaffinity(0)
+        seen["loop"] = os.sched_getaffinity(loop_tid)
+
+    await run_guest(quick)
+    assert len(seen["worker"]) == 1 and seen["worker"] == seen["loop"]
+    assert os.sched_getaffinity(loop_tid) == everything  # given back after the wait
+
+    def slow() -> None:  # outlives the 5 ms wait: the loop moves on, both are released
+        time.sleep(0.05)
+        seen["worker"] = os.sched_getaffinity(0)
+        seen["loop"] = os.sched_getaffinity(loop_tid)
+
+    await run_guest(slow)
+    assert seen["worker"] == seen["loop"] == everything
+
+    await run_guest(quick, budget=0)  # no synchronous wait: nothing is pinned
+    assert seen["worker"] == seen["loop"] == everything
