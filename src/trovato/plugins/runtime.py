@@ -42,7 +42,7 @@ guest still busy after it makes the loop fall back to an asyncio future the work
 the hand-off still cost ~100 µs on this 2-vCPU VM, mostly cross-core wake-ups and cold caches:
 the idle loop core and the guest's core woke each other. So for the synchronous wait only, the
 loop thread and the worker are pinned to the loop's current core (:class:`_SharedCore`), which
-measured ~45 µs; the loop gets its full CPU set back as soon as it stops waiting, and the worker
+measured 35-45 µs; the loop gets its full CPU set back as soon as it stops waiting, and the worker
 as soon as a guest outlives the wait. Under full load with two worker processes on two cores
 throughput was unchanged within noise (five alternating runs: 468 vs 496 req/s, ±15%).
 
@@ -794,7 +794,8 @@ class _SharedCore:
     While the loop thread blocks for up to :data:`SYNC_WAIT_S`, its core would otherwise idle
     while the guest runs on another one and each side wakes the other across cores. On this
     2-vCPU VM that cost ~95 µs per call (an empty hand-off: 51 µs unpinned, 14 µs on one
-    core); pinning both threads to the loop's current core for the wait alone measured ~35 µs.
+    core); pinning both threads to the loop's current core for the wait alone measured
+    35-45 µs.
     The loop thread gets its full CPU set back as soon as it stops waiting (the result came,
     the guest asked for host I/O, or the budget ran out); the worker keeps its core while it
     is idle or waiting on host I/O and is released only when the guest outlives the budget,
