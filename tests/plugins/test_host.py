@@ -9,7 +9,6 @@ import pytest
 from tests.plugins.conftest import add_item, make_user
 from trovato.db.pool import Database
 from trovato.plugins.host import PluginUser
-from trovato.plugins.runtime import SYNC_WAIT_S, PluginRuntime
 from trovato.store import SharedStore
 
 
@@ -20,13 +19,8 @@ async def _everything(open_session, user: PluginUser, **payload: Any) -> dict[st
         return result
 
 
-# The loop thread first waits synchronously for the guest (the fast hand-off); with no wait at
-# all every event goes through the asyncio path. Host I/O must work either way.
-@pytest.mark.parametrize("sync_wait", [SYNC_WAIT_S, 0.0], ids=["sync-wait", "no-sync-wait"])
 async def test_every_host_import(open_session, database: Database, store: SharedStore,
-                                 runtime: PluginRuntime, caplog: pytest.LogCaptureFixture,
-                                 monkeypatch: pytest.MonkeyPatch, sync_wait: float) -> None:
-    monkeypatch.setattr(runtime, "sync_wait", sync_wait)
+                                 caplog: pytest.LogCaptureFixture) -> None:
     published = await add_item(database, title="Alpha")
     await add_item(database, title="Beta")
     await add_item(database, title="Hidden", status=0)

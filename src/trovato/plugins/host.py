@@ -7,11 +7,10 @@ name or a missing plugin comes back as ``err`` so the plugin can handle it — a
 plugin touches is namespaced by its name: variables ``plugin.<name>.<var>``, cache keys and tags
 ``plugin:<name>:``, queues ``plugin.<name>.<queue>``.
 
-Wasm calls host functions synchronously from the worker thread that runs the guest; anything
-async (database, shared store) is handed back to the coroutine on the request's event loop that
-started the call (:func:`trovato.plugins.runtime.host_io`), awaited there, and waited for. Inside
-a content transaction (``item_presave`` … ``item_delete``) that database work uses the
-transaction's connection, so it commits or rolls back with the item.
+Methods that need no I/O answer at once. Those that need the database or the shared store are
+coroutines: the guest is suspended while :func:`trovato.plugins.guest.call` awaits them in the
+request's own task, so inside a content transaction (``item_presave`` … ``item_delete``) their
+database work uses the transaction's connection and commits or rolls back with the item.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from wasmtime.component import Variant
 from trovato.content import reads
 from trovato.db.pool import Database, current_transaction
 from trovato.plugins.errors import PluginError
-from trovato.plugins.runtime import host_io
 from trovato.plugins.tables import PluginTables, TableError
 from trovato.store.base import Cache, Queue
 
@@ -136,7 +134,6 @@ class RequestHost:
     stage: str = reads.LIVE_STAGE
     context: dict[str, str] = field(default_factory=dict)
     session: PluginSession | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
 
     def __post_init__(self) -> None:
         # The sandbox has no entropy: the SDK derives ids (ctx.new_id) from this nonce.
@@ -145,14 +142,11 @@ class RequestHost:
     def bind(self, session: PluginSession) -> None:
         self.session = session
 
-    def attach_loop(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-
-    def _await(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the request's loop from the guest's worker thread, inside the
-        database transaction the tap was dispatched in, if any (see :func:`_in_transaction`)."""
-        return host_io(_in_transaction(self.services.db, coro), self.services.io_timeout,
-                       self._loop)
+    async def _io(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro`` inside the database transaction the tap was dispatched in, if any
+        (see :func:`_in_transaction`), for at most the services' I/O timeout."""
+        return await asyncio.wait_for(_in_transaction(self.services.db, coro),
+                                      self.services.io_timeout)
 
     def _extra(self, plugin: str, tap: str) -> dict[str, Any]:
         return {"data": {"plugin": plugin, "tap": tap, "request_id": self.request_id}}
@@ -174,14 +168,14 @@ class RequestHost:
 
     # -- variables ----------------------------------------------------------------------
 
-    def variable_get(self, plugin: str, tap: str, name: str) -> str | None:
+    async def variable_get(self, plugin: str, tap: str, name: str) -> str | None:
         if not NAME.match(name):
             return None
-        value = self._await(self.services.db.fetchval(
+        value = await self._io(self.services.db.fetchval(
             "SELECT value FROM variable WHERE name = %s", (variable_name(plugin, name),)))
         return None if value is None else json.dumps(value)
 
-    def variable_set(self, plugin: str, tap: str, name: str, value: str) -> str | None:
+    async def variable_set(self, plugin: str, tap: str, name: str, value: str) -> str | None:
         # wasmtime-py lowers ``result<_, string>`` untagged: None is ok, a str is the error.
         if not NAME.match(name):
             return f"invalid variable name {name!r}"
@@ -189,7 +183,7 @@ class RequestHost:
             decoded = _json_value(value)
         except ValueError as exc:
             return f"variable {name!r}: {exc}"
-        self._await(self.services.db.execute(
+        await self._io(self.services.db.execute(
             "INSERT INTO variable (name, value) VALUES (%s, %s) "
             "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
             (variable_name(plugin, name), Jsonb(decoded))))
@@ -211,13 +205,13 @@ class RequestHost:
 
     # -- content ------------------------------------------------------------------------
 
-    def item_load(self, plugin: str, tap: str, item_id: str) -> Variant:
-        item = self._await(reads.load_item(
+    async def item_load(self, plugin: str, tap: str, item_id: str) -> Variant:
+        item = await self._io(reads.load_item(
             self.services.db, item_id, stage=self.stage,
             can_view_unpublished=self.user.can(reads.VIEW_UNPUBLISHED)))
         return _ok(None if item is None else json.dumps(item))
 
-    def item_query(self, plugin: str, tap: str, query: str) -> Variant:
+    async def item_query(self, plugin: str, tap: str, query: str) -> Variant:
         try:
             spec = _json_value(query)
             if not isinstance(spec, dict):
@@ -225,7 +219,7 @@ class RequestHost:
             unknown = set(spec) - {"type", "status", "sort", "limit"}
             if unknown:
                 raise ValueError(f"unknown query key(s): {', '.join(sorted(unknown))}")
-            items = self._await(reads.query_items(
+            items = await self._io(reads.query_items(
                 self.services.db, stage=self.stage,
                 can_view_unpublished=self.user.can(reads.VIEW_UNPUBLISHED),
                 type=spec.get("type"), status=spec.get("status"),
@@ -236,9 +230,9 @@ class RequestHost:
 
     # -- plugin tables --------------------------------------------------------------------
 
-    def db(self, plugin: str, tap: str, request: str) -> Variant:
+    async def db(self, plugin: str, tap: str, request: str) -> Variant:
         try:
-            result = self._await(self.services.tables.execute(plugin, _json_value(request)))
+            result = await self._io(self.services.tables.execute(plugin, _json_value(request)))
         except (TableError, ValueError) as exc:
             return _err(str(exc))
         return _ok(json.dumps(result))
@@ -249,9 +243,9 @@ class RequestHost:
     def _cache_key(plugin: str, key: str) -> str:
         return f"plugin:{plugin}:{key}"
 
-    def cache_get(self, plugin: str, tap: str, key: str) -> str | None:
+    async def cache_get(self, plugin: str, tap: str, key: str) -> str | None:
         try:
-            value = self._await(self.services.cache.get(self._cache_key(plugin, key)))
+            value = await self._io(self.services.cache.get(self._cache_key(plugin, key)))
         except Exception:
             # The cache is an optimisation: an outage must look like a miss, not a crash.
             log.warning("[%s] cache-get failed", plugin, exc_info=True,
@@ -259,37 +253,37 @@ class RequestHost:
             return None
         return None if value is None else json.dumps(value)
 
-    def cache_set(self, plugin: str, tap: str, key: str, value: str, ttl: int,
+    async def cache_set(self, plugin: str, tap: str, key: str, value: str, ttl: int,
                   tags: list[str]) -> None:
         try:
             decoded = _json_value(value)
-            self._await(self.services.cache.set(
+            await self._io(self.services.cache.set(
                 self._cache_key(plugin, key), decoded, ttl=ttl or None,
                 tags=[self._cache_key(plugin, t) for t in tags]))
         except Exception:
             log.warning("[%s] cache-set %r failed", plugin, key, exc_info=True,
                         extra=self._extra(plugin, tap))
 
-    def cache_invalidate_tag(self, plugin: str, tap: str, tag: str) -> None:
+    async def cache_invalidate_tag(self, plugin: str, tap: str, tag: str) -> None:
         try:
-            self._await(self.services.cache.invalidate_tags([self._cache_key(plugin, tag)]))
+            await self._io(self.services.cache.invalidate_tags([self._cache_key(plugin, tag)]))
         except Exception:
             log.warning("[%s] cache-invalidate-tag %r failed", plugin, tag, exc_info=True,
                         extra=self._extra(plugin, tap))
 
-    def queue_push(self, plugin: str, tap: str, queue: str, payload: str) -> Variant:
+    async def queue_push(self, plugin: str, tap: str, queue: str, payload: str) -> Variant:
         if not NAME.match(queue):
             return _err(f"invalid queue name {queue!r}")
         try:
             decoded = _json_value(payload)
         except ValueError as exc:
             return _err(f"queue payload: {exc}")
-        job_id = self._await(self.services.queue.push(f"plugin.{plugin}.{queue}", decoded))
+        job_id = await self._io(self.services.queue.push(f"plugin.{plugin}.{queue}", decoded))
         return _ok(str(job_id))
 
     # -- plugin to plugin -----------------------------------------------------------------
 
-    def invoke_plugin(self, plugin: str, tap: str, target: str, function: str,
+    async def invoke_plugin(self, plugin: str, tap: str, target: str, function: str,
                       payload: str) -> Variant:
         session = self.session
         if session is None:
@@ -302,7 +296,8 @@ class RequestHost:
         try:
             envelope = {"payload": _json_value(payload), "caller": plugin,
                         "_ctx": {"user": self.user.public(), "plugin": target}}
-            result = session.call_sync(target, "call-function", function, json.dumps(envelope))
+            result = await session.call(target, "call-function", function,
+                                        json.dumps(envelope))
         except ValueError as exc:
             return _err(f"payload: {exc}")
         except PluginError as exc:

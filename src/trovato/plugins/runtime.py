@@ -21,38 +21,14 @@
   a background thread and handed to the next request that needs the plugin (:class:`_Spares`):
   latency drops by an instantiation (~1-1.5 ms), CPU per request does not.
 
-Where guest calls run, and why
-------------------------------
-Host imports are synchronous (wasm calls them in the middle of guest code) while the kernel's
-services are async, and a guest's native stack cannot be suspended. So a guest call cannot run
-*on* the event-loop thread if it may need host I/O — and whether it will is known only once it
-asks. Each call therefore runs on a long-lived worker thread (:func:`run_guest`; wasmtime
-releases the GIL while guest code runs), and the event-loop coroutine that started it acts as
-the guest's I/O server: a host function that needs the database or the store posts its
-coroutine back to that coroutine (:func:`host_io`), which awaits it *in the request's own task*
-(so the content transaction's context applies) and hands the result back.
-
-The hand-off used to be ``asyncio.to_thread`` (165 µs for an empty function here: executor
-queue, then the self-pipe and a selector round to wake the loop). Now the loop thread first waits
-for the worker's next event — the result, or a host-I/O request — by blocking on a lock for at
-most :data:`SYNC_WAIT_S` (5 ms): two futex hand-offs, ~30 µs for an empty function. A typical
-tap (~0.3-0.5 ms) or a fresh instance's first call (~1-2 ms) finishes within that wait. Only a
-guest still busy after it makes the loop fall back to an asyncio future the worker resolves with
-``call_soon_threadsafe``, so the loop goes back to serving other requests. With a real guest
-the hand-off still cost ~100 µs on this 2-vCPU VM, mostly cross-core wake-ups and cold caches:
-the idle loop core and the guest's core woke each other. So for the synchronous wait only, the
-loop thread and the worker are pinned to the loop's current core (:class:`_SharedCore`), which
-measured 35-45 µs; the loop gets its full CPU set back as soon as it stops waiting, and the worker
-as soon as a guest outlives the wait. Under full load with two worker processes on two cores
-throughput was unchanged within noise (five alternating runs: 468 vs 496 req/s, ±15%).
-
-The trade-off: for up to 5 ms per guest call the loop thread is blocked instead of running
-other requests' Python code alongside the guest. A stalling guest holds the loop at most that
-long (then the loop is free and the guest is stopped at its epoch deadline); host I/O never
-blocks the loop, since it is awaited. In a deployment with one worker process per core this
-costs little throughput (the guest occupies a core either way) and saves ~0.2 ms per call;
-set :attr:`PluginRuntime.sync_wait` to 0 to always release the loop at once. Nested
-``invoke-plugin`` calls run synchronously on the same worker thread.
+Where guest calls run
+---------------------
+On the event loop's own thread, through wasmtime's async API (:mod:`trovato.plugins.guest`):
+each call runs on a wasmtime fiber, a host function that needs I/O suspends the guest while the
+request's task awaits it (so the content transaction's context applies), and the guest yields
+the loop after every slice of fuel, so a slow guest never stalls the process. There is no thread
+hand-off per call: the earlier design ran guests on a worker thread and cost ~80 µs per call in
+hand-offs on this 2-vCPU VM. Nested ``invoke-plugin`` calls are awaited the same way.
 """
 
 from __future__ import annotations
@@ -66,13 +42,12 @@ import queue
 import threading
 import time
 import weakref
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import partial
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from wasmtime import Config, Engine, Store, Trap, TrapCode, WasmtimeError
@@ -87,6 +62,17 @@ from trovato.plugins.errors import (
     PluginTimeout,
     PluginTrap,
 )
+from trovato.plugins.guest import (
+    YIELD_FUEL,
+    HostCallFailed,
+    Signature,
+    StoreData,
+    call_blocking,
+    define_host,
+    instantiate,
+    signature,
+)
+from trovato.plugins.guest import call as guest_call
 
 if TYPE_CHECKING:
     from trovato.plugins.host import RequestHost
@@ -95,7 +81,6 @@ log = logging.getLogger("trovato.plugins")
 T = TypeVar("T")
 
 CONTRACT = (1, 0, 0)
-HOST_INTERFACE = "trovato:plugin/host@1.0.0"
 MAX_INVOKE_DEPTH = 8
 WASMTIME_VERSION = package_version("wasmtime")
 _MIB = 1024 * 1024
@@ -264,6 +249,15 @@ class _Reaper:
                 self._pending -= len(stores)
 
 
+def _yield_every(store: Store, fuel: int) -> None:
+    """Make guest code in ``store`` hand the event loop back after every ``fuel`` units."""
+    from wasmtime import _ffi as ffi
+
+    error = ffi.wasmtime_context_fuel_async_yield_interval(store._context(), fuel)
+    if error:
+        raise WasmtimeError._from_ptr(error)
+
+
 def _close(stores: list[Store]) -> None:
     for store in stores:
         try:
@@ -289,7 +283,7 @@ class _Spares:
             queue.SimpleQueue())
         self._thread: threading.Thread | None = None
 
-    def take(self, loaded: LoadedPlugin) -> tuple[Store, Instance, _StoreData] | None:
+    def take(self, loaded: LoadedPlugin) -> tuple[Store, Instance, StoreData] | None:
         with self._lock:
             spare = loaded.spare
             if spare is None or spare[0] is not loaded:
@@ -311,7 +305,7 @@ class _Spares:
     def _run(self) -> None:
         while True:
             runtime, loaded = self._queue.get()
-            data = _StoreData(None, loaded.name)
+            data = StoreData(None, loaded.name)
             try:
                 store, instance = runtime.new_instance(loaded, data)
             except Exception:
@@ -349,7 +343,7 @@ def engine_for(settings: EngineSettings) -> tuple[Engine, Linker]:
                 _configure_pooling(config, settings)
             engine = Engine(config)
             linker = Linker(engine)
-            _define_host(linker)
+            define_host(linker)
             found = (engine, linker)
             _engines[settings] = found
             _TICKER.add(engine)
@@ -357,80 +351,6 @@ def engine_for(settings: EngineSettings) -> tuple[Engine, Linker]:
 
 
 # -- host imports ---------------------------------------------------------------------------
-
-@dataclass(slots=True)
-class _StoreData:
-    """What a host function needs to know about the instance calling it."""
-
-    session: PluginSession | None
-    plugin: str
-    calls: list[str] = field(default_factory=list)  # the export names in flight
-
-    @property
-    def tap(self) -> str:
-        return self.calls[-1] if self.calls else ""
-
-
-# The guest calling a host function is always the innermost guest call running on this thread
-# (nested invoke-plugin calls push on top), so a thread-local stack identifies it without
-# relying on wasmtime-py internals to map the host function's store context back to its Store.
-_active = threading.local()
-
-
-def _frames() -> list[_StoreData]:
-    frames: list[_StoreData] | None = getattr(_active, "frames", None)
-    if frames is None:
-        frames = []
-        _active.frames = frames
-    return frames
-
-
-@contextmanager
-def _running(data: _StoreData) -> Iterator[None]:
-    frames = _frames()
-    frames.append(data)
-    try:
-        yield
-    finally:
-        frames.pop()
-
-
-def _host_call(method: str) -> Callable[..., Any]:
-    def call(_context: Any, *args: Any) -> Any:
-        data = _frames()[-1]
-        if data.session is None:
-            # Only describe() runs without a session, and it must not call the host.
-            raise PluginLoadError(f"plugin {data.plugin!r} called the host during describe()")
-        return getattr(data.session.host, method)(data.plugin, data.tap, *args)
-
-    return call
-
-
-_HOST_FUNCTIONS = {
-    "log": "log",
-    "variable-get": "variable_get",
-    "variable-set": "variable_set",
-    "request-context-get": "request_context_get",
-    "request-context-set": "request_context_set",
-    "current-user": "current_user",
-    "user-can": "user_can",
-    "item-load": "item_load",
-    "item-query": "item_query",
-    "db": "db",
-    "cache-get": "cache_get",
-    "cache-set": "cache_set",
-    "cache-invalidate-tag": "cache_invalidate_tag",
-    "queue-push": "queue_push",
-    "invoke-plugin": "invoke_plugin",
-    "now": "now",
-}
-
-
-def _define_host(linker: Linker) -> None:
-    with linker.root() as root, root.add_instance(HOST_INTERFACE) as host:
-        for wit_name, method in _HOST_FUNCTIONS.items():
-            host.add_func(wit_name, _host_call(method))
-
 
 # -- loading --------------------------------------------------------------------------------
 
@@ -471,7 +391,7 @@ class LoadedPlugin:
     overflow: Component | None = None  # for the on-demand engine, loaded when first needed
     # A fresh instance made ahead of time by the spare maker, never called (see _Spares),
     # tagged with the LoadedPlugin it was made for (a copy of this object must not take it).
-    spare: tuple[LoadedPlugin, Store, Instance, _StoreData] | None = field(
+    spare: tuple[LoadedPlugin, Store, Instance, StoreData] | None = field(
         default=None, repr=False, compare=False)
     spare_pending: bool = field(default=False, repr=False, compare=False)
 
@@ -521,7 +441,6 @@ class PluginRuntime:
         self.settings = settings or EngineSettings()
         self.engine, self.linker = engine_for(self.settings)
         self.cache_dir = Path(cache_dir)
-        self.sync_wait = SYNC_WAIT_S
         self.make_spares = True
         self._overflow_lock = threading.Lock()
 
@@ -529,7 +448,7 @@ class PluginRuntime:
         """``limits.timeout_ms`` in epoch ticks."""
         return max(1, -(-limits.timeout_ms // self.settings.epoch_tick_ms))
 
-    def new_instance(self, loaded: LoadedPlugin, data: _StoreData) -> tuple[Store, Instance]:
+    def new_instance(self, loaded: LoadedPlugin, data: StoreData) -> tuple[Store, Instance]:
         """A fresh store and instance of ``loaded`` (from the overflow engine if the pool of
         instance slots is full)."""
         try:
@@ -540,14 +459,14 @@ class PluginRuntime:
             return self._new(*self.overflow(loaded), loaded, data)
 
     def _new(self, engine: Engine, linker: Linker, component: Component, loaded: LoadedPlugin,
-             data: _StoreData) -> tuple[Store, Instance]:
+             data: StoreData) -> tuple[Store, Instance]:
         store = Store(engine)
         store.set_limits(memory_size=loaded.limits.memory_mb * _MIB)
         # Instantiation runs the component's start code: give it its own budget.
         store.set_fuel(loaded.limits.fuel)
         store.set_epoch_deadline(self.ticks(loaded.limits))
-        with _running(data):
-            return store, linker.instantiate(store, component)
+        _yield_every(store, YIELD_FUEL)
+        return store, instantiate(linker, store, component, data)
 
     def overflow(self, loaded: LoadedPlugin) -> tuple[Engine, Linker, Component]:
         """An on-demand engine and ``loaded``'s component for it, used when the pooling
@@ -631,14 +550,14 @@ class PluginRuntime:
         store = Store(self.engine)
         store.set_fuel(Limits().fuel)
         store.set_epoch_deadline(1000)
+        data = StoreData(None, name)
         try:
-            with _running(_StoreData(None, name)):
-                instance = self.linker.instantiate(store, component)
-                raw = instance.get_func(store, "describe")
-                if raw is None:
-                    raise PluginLoadError(f"plugin {name!r} exports no describe()")
-                description = json.loads(raw(store))
-        except (WasmtimeError, Trap, ValueError) as exc:
+            instance = instantiate(self.linker, store, component, data)
+            raw = instance.get_func(store, "describe")
+            if raw is None:
+                raise PluginLoadError(f"plugin {name!r} exports no describe()")
+            description = json.loads(call_blocking(store, raw, (), data))
+        except (WasmtimeError, Trap, ValueError, HostCallFailed) as exc:
             raise PluginLoadError(f"plugin {name!r}: describe() failed: {exc}") from exc
         if not isinstance(description, dict):
             raise PluginLoadError(f"plugin {name!r}: describe() must return a JSON object")
@@ -648,285 +567,22 @@ class PluginRuntime:
         return PluginSession(self, plugins, host)
 
 
-# -- guest calls off the event loop ----------------------------------------------------------
-
-SYNC_WAIT_S = 0.005  # how long the loop thread may block waiting for a guest (see module doc)
-_HOST_IO_GRACE_S = 30.0  # a worker never waits for the loop longer than io_timeout + this
-
-
-@dataclass(slots=True, eq=False)
-class _HostIO:
-    """A host function's request, from the worker thread, to await ``coro`` on the loop."""
-
-    coro: Coroutine[Any, Any, Any]
-    timeout: float
-    done: threading.Lock = field(default_factory=threading.Lock)
-    outcome: tuple[bool, Any] = (False, None)
-
-
-class _Job:
-    """One guest call handed to a worker thread, and the events it sends back to the loop.
-
-    Events are ``("io", _HostIO)`` (a host function needs the loop) and ``("done", (ok,
-    value))``. The loop thread first waits for an event by blocking on ``_signal`` for at most
-    :data:`SYNC_WAIT_S` — a futex hand-off, ~10x cheaper than a trip through the selector —
-    and then, if the guest is still busy, parks on an asyncio future the worker resolves with
-    ``call_soon_threadsafe``, so a slow guest never holds the loop longer than that.
-    """
-
-    __slots__ = ("_event", "_mutex", "_signal", "_waiter", "fn", "loop")
-
-    def __init__(self, fn: Callable[[], Any], loop: asyncio.AbstractEventLoop) -> None:
-        self.fn = fn
-        self.loop = loop
-        self._mutex = threading.Lock()
-        self._signal = threading.Lock()
-        self._signal.acquire()
-        self._event: tuple[str, Any] | None = None
-        self._waiter: asyncio.Future[None] | None = None
-
-    # worker side
-    def post(self, kind: str, value: Any) -> None:
-        with self._mutex:
-            self._event = (kind, value)
-            waiter, self._waiter = self._waiter, None
-            if waiter is None:
-                self._signal.release()
-        if waiter is not None:
-            self.loop.call_soon_threadsafe(_wake, waiter)
-
-    # loop side
-    def _take(self) -> tuple[str, Any]:
-        with self._mutex:
-            event, self._event = self._event, None
-        assert event is not None
-        return event
-
-    async def next_event(self, budget: float, core: _SharedCore) -> tuple[str, Any]:
-        """The worker's next event; ``core`` is shared for the synchronous wait only."""
-        got = self._signal.acquire(timeout=budget)
-        core.leave(release_worker=not got)
-        if got:
-            return self._take()
-        while True:
-            with self._mutex:
-                if self._event is not None:
-                    # Posted between our timeout and the mutex: the signal was released.
-                    self._signal.acquire()
-                    event, self._event = self._event, None
-                    return event
-                waiter = self._waiter = self.loop.create_future()
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                with self._mutex:
-                    self._waiter = None
-                raise
-            with self._mutex:
-                if self._event is not None:
-                    event, self._event = self._event, None
-                    return event
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
-
-
-class _Worker:
-    """A long-lived thread that runs guest calls handed to it one at a time."""
-
-    def __init__(self) -> None:
-        self._wake = threading.Lock()
-        self._wake.acquire()
-        self._job: _Job | None = None
-        self.cpu: int | None = None  # the core it is pinned to (see _SharedCore), if any
-        self._thread = threading.Thread(target=self._run, name="trovato-plugin", daemon=True)
-        self._thread.start()
-
-    @property
-    def tid(self) -> int | None:
-        return self._thread.native_id
-
-    def start(self, job: _Job) -> None:
-        self._job = job
-        self._wake.release()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.acquire()
-            job, self._job = self._job, None
-            assert job is not None
-            _active.job = job
-            try:
-                outcome: tuple[bool, Any] = (True, job.fn())
-            except BaseException as exc:  # handed to the loop, which re-raises it
-                outcome = (False, exc)
-            finally:
-                _active.job = None
-            _IDLE.append(self)  # before posting: the loop may start the next call at once
-            job.post("done", outcome)
-
-
-def _cpu_tools() -> tuple[Callable[[], int], frozenset[int]] | None:
-    """libc's ``sched_getcpu`` and the CPUs this process may use, where both exist (Linux)
-    and there is more than one CPU to choose from."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    try:
-        import ctypes
-
-        getcpu = ctypes.CDLL(None).sched_getcpu
-        getcpu.restype = ctypes.c_int
-        getcpu.argtypes = []
-        allowed = frozenset(os.sched_getaffinity(0))
-    except (OSError, AttributeError):
-        return None
-    return (getcpu, allowed) if len(allowed) > 1 else None
-
-
-_CPUS = _cpu_tools()
-
-
-class _SharedCore:
-    """Keeps the loop thread and the guest's worker on one core while the loop waits.
-
-    While the loop thread blocks for up to :data:`SYNC_WAIT_S`, its core would otherwise idle
-    while the guest runs on another one and each side wakes the other across cores. On this
-    2-vCPU VM that cost ~95 µs per call (an empty hand-off: 51 µs unpinned, 14 µs on one
-    core); pinning both threads to the loop's current core for the wait alone measured
-    35-45 µs.
-    The loop thread gets its full CPU set back as soon as it stops waiting (the result came,
-    the guest asked for host I/O, or the budget ran out); the worker keeps its core while it
-    is idle or waiting on host I/O and is released only when the guest outlives the budget,
-    because then the loop and the guest must run side by side.
-    """
-
-    __slots__ = ("_loop_tid", "_pinned", "_worker")
-
-    def __init__(self, worker: _Worker) -> None:
-        self._worker = worker
-        self._loop_tid = threading.get_native_id()
-        self._pinned = False
-
-    def enter(self) -> None:
-        if _CPUS is None or self._worker.tid is None:
-            return
-        getcpu, _ = _CPUS
-        cpu = getcpu()
-        with suppress(OSError):
-            os.sched_setaffinity(self._loop_tid, {cpu})
-            self._pinned = True
-            if self._worker.cpu != cpu:
-                os.sched_setaffinity(self._worker.tid, {cpu})
-                self._worker.cpu = cpu
-
-    def leave(self, *, release_worker: bool = False) -> None:
-        if _CPUS is None:
-            return
-        with suppress(OSError):
-            if self._pinned:
-                os.sched_setaffinity(self._loop_tid, _CPUS[1])
-                self._pinned = False
-            if release_worker and self._worker.cpu is not None and self._worker.tid is not None:
-                os.sched_setaffinity(self._worker.tid, _CPUS[1])
-                self._worker.cpu = None
-
-
-_IDLE: list[_Worker] = []  # list.append/pop are atomic under the GIL
-
-
-def _worker() -> _Worker:
-    try:
-        return _IDLE.pop()
-    except IndexError:
-        return _Worker()
-
-
-def host_io(coro: Coroutine[Any, Any, T], timeout: float,
-            loop: asyncio.AbstractEventLoop | None) -> T:
-    """Run ``coro`` on the request's event loop for a host function and return its result.
-
-    On a worker thread the coroutine goes back to the loop coroutine that started the call,
-    which awaits it in the request's own task (so its context variables — the content
-    transaction — apply) while the worker waits. ``loop`` is the fallback for guest calls made
-    from some other thread.
-    """
-    job: _Job | None = getattr(_active, "job", None)
-    if job is not None:
-        request = _HostIO(coro, timeout)
-        request.done.acquire()
-        job.post("io", request)
-        if not request.done.acquire(timeout=timeout + _HOST_IO_GRACE_S):
-            raise TimeoutError("the event loop did not answer a plugin host call")
-        ok, value = request.outcome
-        if ok:
-            return cast(T, value)
-        raise value
-    if loop is None or not loop.is_running():
-        coro.close()
-        raise RuntimeError("plugin host I/O needs the request's running event loop")
-    if getattr(loop, "_thread_id", None) == threading.get_ident():
-        coro.close()
-        raise RuntimeError("plugin calls that use host I/O must run off the event loop thread")
-    return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
-
-
-async def run_guest(fn: Callable[[], T], *, budget: float = SYNC_WAIT_S) -> T:
-    """Run ``fn`` (a synchronous guest call) on a worker thread; serve its host I/O here."""
-    job = _Job(fn, asyncio.get_running_loop())
-    worker = _worker()
-    core = _SharedCore(worker)
-    if budget > 0:
-        core.enter()
-    worker.start(job)
-    cancelled: asyncio.CancelledError | None = None
-    while True:
-        try:
-            kind, value = await job.next_event(budget, core)
-        except asyncio.CancelledError as exc:
-            # The guest cannot be stopped mid-call from here: let it finish (its deadline
-            # bounds it), answering its host calls with the cancellation, then re-raise.
-            cancelled = exc
-            continue
-        if kind == "done":
-            ok, result = value
-            if cancelled is not None:
-                raise cancelled
-            if ok:
-                return cast(T, result)
-            raise result
-        request: _HostIO = value
-        if cancelled is not None:
-            request.coro.close()
-            request.outcome = (False, cancelled)
-        else:
-            try:
-                request.outcome = (True, await asyncio.wait_for(request.coro,
-                                                                request.timeout))
-            except asyncio.CancelledError as exc:
-                cancelled = exc
-                request.outcome = (False, exc)
-            except BaseException as exc:
-                request.outcome = (False, exc)
-        if budget > 0:
-            core.enter()  # the guest resumes with the answer: wait for it on its core again
-        request.done.release()
-
-
 # -- sessions -------------------------------------------------------------------------------
 
 @dataclass(slots=True)
 class _Live:
     store: Store
     instance: Instance
-    funcs: dict[str, Any]
-    data: _StoreData
+    funcs: dict[str, tuple[Any, Signature]]
+    data: StoreData
 
-    def func(self, export: str) -> Any:
+    def func(self, export: str) -> tuple[Any, Signature]:
         found = self.funcs.get(export)
         if found is None:
-            found = self.funcs[export] = self.instance.get_func(self.store, export)
+            func = self.instance.get_func(self.store, export)
+            if func is None:
+                raise PluginOutputError(self.data.plugin, export, f"exports no {export}()")
+            found = self.funcs[export] = (func, signature(self.store, func))
         return found
 
 
@@ -1055,11 +711,9 @@ class PluginSession:
                           payload: dict[str, Any]) -> Any:
         text = _dumps(payload)
         async with self._lock:
-            self.host.attach_loop(asyncio.get_running_loop())
-            return await run_guest(partial(self.call_sync, plugin, export, name, text),
-                                   budget=self.runtime.sync_wait)
+            return await self.call(plugin, export, name, text)
 
-    # -- sync core (worker thread; also nested invokes from host functions) ----------------
+    # -- the core, also used by nested invokes from host functions -------------------------
 
     def _instantiate(self, loaded: LoadedPlugin) -> _Live:
         self.instantiated += 1
@@ -1068,7 +722,7 @@ class PluginSession:
             store, instance, data = spare
             data.session = self
         else:
-            data = _StoreData(self, loaded.name)
+            data = StoreData(self, loaded.name)
             store, instance = self.runtime.new_instance(loaded, data)
         if self.runtime.make_spares:
             _SPARES.refill(self.runtime, loaded)
@@ -1095,8 +749,12 @@ class PluginSession:
             if reentrant:
                 _REAPER.drop([live.store])
 
-    def call_sync(self, plugin: str, export: str, name: str, payload: str) -> Any:
-        """Call ``export(name, payload)`` on ``plugin``; the decoded JSON result."""
+    async def call(self, plugin: str, export: str, name: str, payload: str) -> Any:
+        """Call ``export(name, payload)`` on ``plugin``; the decoded JSON result.
+
+        Takes no lock: the dispatcher's calls go through :meth:`call_tap` and
+        :meth:`call_function`, which hold the session's; a nested ``invoke-plugin`` runs while
+        its caller holds it."""
         if self._closed:
             raise RuntimeError("the plugin session is closed")
         loaded = self.plugins.get(plugin)
@@ -1110,18 +768,20 @@ class PluginSession:
             with self._instance(plugin, loaded) as live:
                 live.store.set_fuel(limits.fuel)
                 live.store.set_epoch_deadline(self._ticks(limits))
+                func, sig = live.func(export)
                 live.data.calls.append(name)
                 try:
-                    with _running(live.data):
-                        result = live.func(export)(live.store, name, payload)
+                    result = await guest_call(live.store, func, sig, (name, payload), live.data)
                 finally:
                     live.data.calls.pop()
         except PluginRefused:
             raise
         except BaseException as exc:
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
+            # Whatever stopped the call (a trap, a failed host function, a cancelled request)
+            # left the instance mid-call: it is never entered again.
             self.discard(plugin)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
+                raise
             raise _classify(plugin, name, exc, limits) from exc
         if not isinstance(result, Variant):
             self.discard(plugin)
