@@ -154,7 +154,11 @@ _READY = ffi.wasmtime_func_async_continuation_callback_t(_always)
 def _trampoline(index: int | None, _context: Any, ty: Any, args: Any, nargs: int, results: Any,
                 _nresults: int, error_ret: Any, continuation: Any) -> None:
     continuation[0].callback = _READY
-    data = _frames()[-1]
+    frames = _frames()
+    if not frames:  # guest code only ever runs inside running(); refuse rather than guess
+        error_ret[0] = WasmtimeError("host function called with no guest call running")._consume()
+        return
+    data = frames[-1]
     try:
         if data.failure is not None:
             raise HostCallFailed("an earlier host call of this guest call failed")
