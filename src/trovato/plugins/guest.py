@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from wasmtime import Store, WasmtimeError
 from wasmtime import _ffi as ffi
-from wasmtime.component import Component, Instance, Linker
-from wasmtime.component._types import FuncType, ValType
+from wasmtime.component import Component, Instance, Linker, Variant
+from wasmtime.component._types import FuncType, ResultType, String, ValType
 
 if TYPE_CHECKING:
     from wasmtime.component import Func
@@ -69,7 +69,24 @@ HOST_FUNCTIONS = {
 _METHODS = tuple(HOST_FUNCTIONS.values())
 
 _ErrorPtr = ctypes.POINTER(ffi.wasmtime_error_t)
-Signature = tuple[tuple[ValType, ...], ValType | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """A function's parameter and result types, read from wasmtime once and kept."""
+
+    params: tuple[ValType, ...]
+    result: ValType | None
+    # ``result<string, string>`` (every export but describe) is lifted by reading the C value
+    # directly: wasmtime-py's generic lift asks wasmtime for the case types on every call.
+    string_result: bool = False
+
+    @classmethod
+    def of(cls, fty: FuncType) -> Signature:
+        result = fty.result
+        strings = (isinstance(result, ResultType) and isinstance(result.ok, String)
+                   and isinstance(result.err, String))
+        return cls(tuple(ty for _, ty in fty.params), result, strings)
 
 
 class HostCallFailed(Exception):
@@ -138,8 +155,7 @@ def _signature(index: int, raw: Any) -> Signature:
     found = _signatures.get(index)
     if found is None:
         with FuncType._from_ptr(raw, owner=True) as fty:
-            found = (tuple(ty for _, ty in fty.params), fty.result)
-        _signatures[index] = found
+            found = _signatures[index] = Signature.of(fty)
     return found
 
 
@@ -164,8 +180,9 @@ def _trampoline(index: int | None, _context: Any, ty: Any, args: Any, nargs: int
             raise HostCallFailed("an earlier host call of this guest call failed")
         if data.session is None:
             raise HostCallFailed(f"plugin {data.plugin!r} called the host outside a request")
-        params, result = _signature(index or 0, ty)
-        values = [params[i].convert_from_c(args[i]) for i in range(nargs)]
+        sig = _signature(index or 0, ty)
+        result = sig.result
+        values = [sig.params[i].convert_from_c(args[i]) for i in range(nargs)]
         method = getattr(data.session.host, _METHODS[index or 0])
         answer = method(data.plugin, data.tap, *values)
         if isinstance(answer, Coroutine):
@@ -221,17 +238,23 @@ def instantiate(linker: Linker, store: Store, component: Component, data: StoreD
 
 
 def signature(store: Store, func: Func) -> Signature:
-    fty = func.type(store)
-    return tuple(ty for _, ty in fty.params), fty.result
+    return Signature.of(func.type(store))
+
+
+def _text(val: Any) -> str:
+    """The string in the C value ``val`` (wasmtime frees it with the outer value)."""
+    vec = val.of.string
+    return ctypes.string_at(vec.data, vec.size).decode()
 
 
 class _Call:
     """The C-side arguments and result of one export call; freed by :meth:`close`."""
 
-    __slots__ = ("error", "future", "params", "result", "result_type", "size")
+    __slots__ = ("error", "future", "params", "result", "sig", "size")
 
     def __init__(self, store: Store, func: Func, sig: Signature, args: tuple[Any, ...]) -> None:
-        types, self.result_type = sig
+        self.sig = sig
+        types = sig.params
         if len(args) != len(types):
             raise TypeError(f"{len(args)} arguments for {len(types)} parameters")
         self.params = (ffi.wasmtime_component_val_t * len(args))()
@@ -243,16 +266,20 @@ class _Call:
         self.error = _ErrorPtr()
         self.future: Any = ffi.wasmtime_component_func_call_async(
             byref(func._func), store._context(), self.params, self.size, byref(self.result),
-            0 if self.result_type is None else 1, byref(self.error))
+            0 if sig.result is None else 1, byref(self.error))
 
     def poll(self) -> bool:
         return bool(ffi.wasmtime_call_future_poll(self.future))
 
     def value(self) -> Any:
-        if self.result_type is None:
+        if self.sig.result is None:
             return None
-        value = self.result_type.convert_from_c(self.result)
-        ffi.wasmtime_component_val_delete(byref(self.result))
+        if self.sig.string_result:
+            outcome = self.result.of.result
+            value: Any = Variant("ok" if outcome.is_ok else "err", _text(outcome.val.contents))
+        else:
+            value = self.sig.result.convert_from_c(self.result)
+        ffi.wasmtime_component_val_delete(byref(self.result))  # frees the nested values too
         return value
 
     def close(self) -> None:
