@@ -112,7 +112,7 @@ async def test_lifecycle(manager: PluginManager, database: Database) -> None:
     perms = {p.name: p for p in manager.permissions.all()}
     assert perms["use hello"].provider == "hello" and perms["see secrets"].restricted
     # Dispatch order follows weight then dependencies.
-    assert manager.dispatcher.implementations("item_view") == ["hello", "tally"]
+    assert manager.dispatcher.implementations("item_view") == ("hello", "tally")
     async with manager.session(make_user()) as session:
         outcome = await manager.invoke(session, "item_view",
                                        {"item": item_payload("Zed"), "view_mode": "full"})
@@ -121,7 +121,7 @@ async def test_lifecycle(manager: PluginManager, database: Database) -> None:
     with pytest.raises(DependencyError, match="tally depend"):
         await manager.disable("hello")
     await manager.disable("tally")
-    assert manager.dispatcher.implementations("item_view") == ["hello"]
+    assert manager.dispatcher.implementations("item_view") == ("hello",)
     await manager.uninstall("tally")
     await manager.disable("hello")
     assert "use hello" not in manager.permissions
@@ -260,7 +260,7 @@ async def test_install_an_artifact_without_the_source(
     rows = await bare_site.requirements()
     assert [(r.plugin, r.title, r.value, r.severity) for r in rows] == [
         ("warden", "Warden phase", "runtime", "ok")]
-    assert bare_site.dispatcher.implementations("user_delete") == ["warden"]
+    assert bare_site.dispatcher.implementations("user_delete") == ("warden",)
     # Another kernel process loads it from the unpacked folder.
     other = PluginManager(database, bare_site.store, plugin_dirs=bare_site.plugin_dirs,
                           cache_dir=tmp_path, runtime=bare_site.runtime)
@@ -348,7 +348,7 @@ async def test_requirements_refuse_install_and_enable(
     with pytest.raises(RequirementsError, match="cannot be enabled: Warden licence"):
         await manager.enable("warden")
     assert (await manager.states())["warden"].status == 0
-    assert manager.dispatcher.implementations("requirements") == []
+    assert manager.dispatcher.implementations("requirements") == ()
 
     await _mode(database, "warning")
     await manager.enable("warden")

@@ -86,7 +86,7 @@ async def test_anonymous_and_last_administrator_are_refused(client: httpx.AsyncC
 async def test_user_delete_tap_sees_the_user_inside_the_transaction(db_url: str) -> None:
     async with warden_site(db_url) as site:
         kernel = kernel_of(site)
-        assert kernel.plugins.dispatcher.implementations("user_delete") == ["warden"]
+        assert kernel.plugins.dispatcher.implementations("user_delete") == ("warden",)
         alice = uuid.UUID(await create_account(site, "alice"))
         await _item(kernel, str(alice), "kept")
         await kernel.accounts.delete(alice)

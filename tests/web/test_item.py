@@ -220,3 +220,24 @@ async def test_a_type_change_reaches_the_item_page_at_once(client: httpx.AsyncCl
                        json={"fields": {"field_summary": {"value": "Short"}}})
     page = await client.get(f"/item/{item_id}")
     assert "Summary line" in page.text and "Short" in page.text
+
+
+def test_dates_are_shown_in_each_users_zone() -> None:
+    """Dates are remembered per (instant, zone): one user's zone never leaks to another."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from trovato.users.accounts import CurrentUser
+    from trovato.web.item import _format_date
+
+    noon = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def user(zone: str) -> CurrentUser:
+        return CurrentUser(id=uuid.uuid4(), name="u", timezone=zone)
+
+    assert _format_date(noon, user("UTC")) == "2026-01-01 12:00"
+    assert _format_date(noon, user("Europe/Berlin")) == "2026-01-01 13:00"
+    assert _format_date(noon, user("America/New_York")) == "2026-01-01 07:00"
+    assert _format_date(noon, user("UTC")) == "2026-01-01 12:00"
+    assert _format_date(noon, user("Not/AZone")) == "2026-01-01 12:00"  # unknown: as stored
+    assert _format_date(None, user("UTC")) == ""

@@ -82,13 +82,15 @@ class Dispatcher:
 
     def __init__(self, order: dict[str, list[str]], metrics: Metrics | None = None,
                  *, validate_payloads: bool = True) -> None:
-        self.order = order  # tap -> plugins in call order
+        # tap -> plugins in call order; tuples, so callers can be given them without a copy
+        self.order = {tap: tuple(plugins) for tap, plugins in order.items()}
         self.metrics = metrics
         self.validate_payloads = validate_payloads
         self._latency: dict[tuple[str, str], Any] = {}  # metric children, looked up once
 
-    def implementations(self, tap: str) -> list[str]:
-        return list(self.order.get(tap, ()))
+    def implementations(self, tap: str) -> tuple[str, ...]:
+        """The plugins implementing ``tap``, in call order (asked per item on listings)."""
+        return self.order.get(tap, ())
 
     async def invoke(self, session: PluginSession, tap: str, payload: dict[str, Any] | None = None,
                      *, plugins: Sequence[str] | None = None) -> TapOutcome:
@@ -108,7 +110,7 @@ class Dispatcher:
                 raise ValueError(f"tap {tap}: invalid payload: {exc}") from None
         order = self.implementations(tap)
         if plugins is not None:
-            order = [p for p in order if p in plugins]
+            order = tuple(p for p in order if p in plugins)
         outcome = TapOutcome(tap)
         votes: list[str] = []
         subject = args.get(spec.subject) if spec.subject else None

@@ -70,8 +70,16 @@ def item_cache_tag(item: Item) -> str:
 def _format_date(value: datetime | None, user: CurrentUser) -> str:
     if value is None:
         return ""
+    return _local_time(value, user.timezone or "UTC")
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_time(value: datetime, timezone: str) -> str:
+    """A pure function of the instant and the zone, remembered per process: a listing shows
+    the same items' dates on every request, and converting and formatting one took ~7% of
+    the front page."""
     with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
-        value = value.astimezone(ZoneInfo(user.timezone or "UTC"))
+        value = value.astimezone(ZoneInfo(timezone))
     return value.strftime("%Y-%m-%d %H:%M")
 
 
