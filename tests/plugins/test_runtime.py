@@ -256,3 +256,18 @@ async def test_spare_instances_are_fresh_and_taken_once(loaded: dict[str, Loaded
         assert first._live["tally"].store is spare[1]
         assert second._live["tally"].store is not spare[1]  # instantiated itself
     assert one == two and one["#value"] == "tally saw 0 view(s)"
+
+
+def test_installed_version_reads_the_dist_info_and_falls_back(tmp_path: Path) -> None:
+    import importlib.metadata
+    import types
+
+    import wasmtime
+
+    from trovato.plugins.runtime import WASMTIME_VERSION, installed_version
+
+    assert importlib.metadata.version("wasmtime") == WASMTIME_VERSION
+    assert installed_version(wasmtime, "wasmtime") == WASMTIME_VERSION
+    elsewhere = types.ModuleType("orjson")  # a package with no dist-info beside it
+    elsewhere.__file__ = str(tmp_path / "pkg" / "__init__.py")
+    assert installed_version(elsewhere, "orjson") == importlib.metadata.version("orjson")
