@@ -90,7 +90,8 @@ class Signature:
 
 
 class HostCallFailed(Exception):
-    """Raised into nothing: marks a host function that failed, so the guest is stopped."""
+    """A host call the runtime refused: after an earlier host call of the same guest call
+    failed, from a guest running outside a request, or needing I/O with no event loop."""
 
 
 @dataclass(slots=True)
@@ -217,6 +218,13 @@ def _raise(error: Any, data: StoreData) -> None:
         if error:
             WasmtimeError._from_ptr(error)  # freed with the object
         raise failure
+    if error:
+        raise WasmtimeError._from_ptr(error)
+
+
+def yield_slices(store: Store, fuel: int = YIELD_FUEL) -> None:
+    """Make guest code in ``store`` yield to its poller after every ``fuel`` units."""
+    error = ffi.wasmtime_context_fuel_async_yield_interval(store._context(), fuel)
     if error:
         raise WasmtimeError._from_ptr(error)
 

@@ -47,7 +47,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import wasmtime
@@ -64,7 +64,6 @@ from trovato.plugins.errors import (
     PluginTrap,
 )
 from trovato.plugins.guest import (
-    YIELD_FUEL,
     HostCallFailed,
     Signature,
     StoreData,
@@ -72,6 +71,7 @@ from trovato.plugins.guest import (
     define_host,
     instantiate,
     signature,
+    yield_slices,
 )
 from trovato.plugins.guest import call as guest_call
 
@@ -79,7 +79,6 @@ if TYPE_CHECKING:
     from trovato.plugins.host import RequestHost
 
 log = logging.getLogger("trovato.plugins")
-T = TypeVar("T")
 
 CONTRACT = (1, 0, 0)
 MAX_INVOKE_DEPTH = 8
@@ -265,15 +264,6 @@ class _Reaper:
             _close(stores)
             with self._lock:
                 self._pending -= len(stores)
-
-
-def _yield_every(store: Store, fuel: int) -> None:
-    """Make guest code in ``store`` hand the event loop back after every ``fuel`` units."""
-    from wasmtime import _ffi as ffi
-
-    error = ffi.wasmtime_context_fuel_async_yield_interval(store._context(), fuel)
-    if error:
-        raise WasmtimeError._from_ptr(error)
 
 
 def _close(stores: list[Store]) -> None:
@@ -484,7 +474,7 @@ class PluginRuntime:
         # Instantiation runs the component's start code: give it its own budget.
         store.set_fuel(loaded.limits.fuel)
         store.set_epoch_deadline(self.ticks(loaded.limits))
-        _yield_every(store, YIELD_FUEL)
+        yield_slices(store)
         return store, instantiate(linker, store, component, data)
 
     def overflow(self, loaded: LoadedPlugin) -> tuple[Engine, Linker, Component]:
