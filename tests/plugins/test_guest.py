@@ -4,6 +4,7 @@ unwind it, and nothing runs on another thread."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from typing import Any
 
@@ -11,7 +12,9 @@ import pytest
 
 from tests.plugins.conftest import item_payload
 from trovato.plugins.errors import PluginError
+from trovato.plugins.guest import HostCallFailed, StoreData, call_blocking
 from trovato.plugins.host import HostServices, RequestHost
+from trovato.plugins.runtime import LoadedPlugin
 
 
 async def test_host_io_is_awaited_on_the_loop_thread(open_session, services: HostServices,
@@ -88,3 +91,19 @@ async def test_a_cancelled_request_unwinds_the_guest(open_session, services: Hos
         monkeypatch.undo()
         again = await session.call_tap("hello", "item_view", {"item": item_payload("b")})
         assert again["greeting"]["#value"] == "Hello, b!"
+
+
+async def test_polling_without_a_loop_refuses_host_io(open_session,
+                                                      loaded: dict[str, LoadedPlugin]) -> None:
+    """call_blocking (and instantiate) have no loop to await host I/O on: the guest fails at
+    its first I/O call instead of being polled forever."""
+    session = open_session(plugins=["hello"])
+    data = StoreData(session, "hello")
+    store, instance = session.runtime.new_instance(loaded["hello"], data)
+    func = instance.get_func(store, "call-function")
+    payload = json.dumps({"payload": {}, "_ctx": {"user": session.host.user.public(),
+                                                   "plugin": "hello"}})
+    with pytest.raises(HostCallFailed, match="needs host I/O"):
+        call_blocking(store, func, ("everything", payload), data)
+    assert data.pending is None and data.failure is None
+    store.close()

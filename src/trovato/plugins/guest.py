@@ -229,8 +229,19 @@ def yield_slices(store: Store, fuel: int = YIELD_FUEL) -> None:
         raise WasmtimeError._from_ptr(error)
 
 
+def _refuse_io(data: StoreData) -> None:
+    """Poll-to-completion callers have no loop to serve host I/O: fail the guest instead of
+    polling forever for an answer that cannot come."""
+    if data.pending is not None:
+        data.pending.coro.close()
+        data.pending = None
+        raise HostCallFailed(f"plugin {data.plugin!r} needs host I/O, which is only served to "
+                             "guest calls on an event loop")
+
+
 def instantiate(linker: Linker, store: Store, component: Component, data: StoreData) -> Instance:
-    """Instantiate ``component`` in ``store``, polling to completion (no host I/O happens)."""
+    """Instantiate ``component`` in ``store``, polling to completion (a component's start
+    code gets no host I/O)."""
     instance = ffi.wasmtime_component_instance_t()
     error = _ErrorPtr()
     with running(data):
@@ -238,7 +249,7 @@ def instantiate(linker: Linker, store: Store, component: Component, data: StoreD
             linker.ptr(), store._context(), component.ptr(), byref(instance), byref(error))
         try:
             while not ffi.wasmtime_call_future_poll(future):
-                pass
+                _refuse_io(data)
         finally:
             ffi.wasmtime_call_future_delete(future)
     _raise(error, data)
@@ -345,10 +356,7 @@ def call_blocking(store: Store, func: Func, args: tuple[Any, ...], data: StoreDa
     try:
         with running(data):
             while not job.poll():
-                if data.pending is not None:
-                    data.pending.coro.close()
-                    raise HostCallFailed(f"plugin {data.plugin!r} needs host I/O, which is "
-                                         "only served to guest calls on an event loop")
+                _refuse_io(data)
     finally:
         job.close()
         data.pending = None
