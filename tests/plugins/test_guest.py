@@ -107,3 +107,35 @@ async def test_polling_without_a_loop_refuses_host_io(open_session,
         call_blocking(store, func, ("everything", payload), data)
     assert data.pending is None and data.failure is None
     store.close()
+
+
+async def test_concurrent_requests_interleave_on_one_loop(
+        open_session, services: HostServices, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guests of many requests suspend on host I/O in turn on the same thread; each gets
+    its own answers (the caller is found by the call being polled, not by thread)."""
+    real = services.db.fetchval
+    waiting = peak = 0
+
+    async def fetchval(*args: Any, **kwargs: Any) -> Any:
+        nonlocal waiting, peak
+        waiting += 1
+        peak = max(peak, waiting)
+        try:
+            await asyncio.sleep(0.005)
+            return await real(*args, **kwargs)
+        finally:
+            waiting -= 1
+
+    monkeypatch.setattr(services.db, "fetchval", fetchval)
+
+    async def request(n: int) -> tuple[int, Any]:
+        async with open_session(plugins=["hello"], request_id=f"req-{n}") as session:
+            tree = await session.call_tap("hello", "item_view",
+                                          {"item": item_payload(f"visitor {n}")})
+            return n, tree
+
+    results = await asyncio.gather(*(request(n) for n in range(12)))
+    for n, tree in results:
+        assert tree["greeting"]["#value"] == f"Hello, visitor {n}!"
+        assert tree["#attributes"]["data-views"] == "1"
+    assert peak > 1  # several guests were suspended on host I/O at once
