@@ -103,3 +103,18 @@ async def test_invoke_guards(open_session) -> None:
         deep = await session.call_function("hostile", "invoke_self", {"payload": {"depth": 0}})
         # Each level re-enters hostile with a throwaway instance until the depth guard.
         assert deep["stopped_at"] == 7 and "depth" in deep["error"]
+
+
+async def test_a_failed_reentry_keeps_the_callers_instance(open_session) -> None:
+    """hostile invokes hostile, and the nested call fails: only the nested throwaway instance
+    is dropped; the caller's instance, suspended mid-call meanwhile, finishes and is reused."""
+    async with open_session() as session:
+        await session.call_function("hostile", "missing_plugin", {"payload": {}})
+        first = session._live["hostile"]
+        result = await session.call_function("hostile", "invoke_failing_self", {"payload": {}})
+        assert "hostile plugin fails on purpose" in result["error"]
+        assert result["carried_on"] == 499500
+        assert session._live["hostile"] is first
+        again = await session.call_function("hostile", "missing_plugin", {"payload": {}})
+        assert again == {"error": "plugin 'does_not_exist' is not enabled"}
+        assert session._live["hostile"] is first

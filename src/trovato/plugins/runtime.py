@@ -713,6 +713,15 @@ class PluginSession:
         if live is not None:
             _REAPER.drop([live.store])
 
+    def _discard_used(self, plugin: str, used: _Live | None) -> None:
+        """Forget the instance a failed call ran on, if it is the request's instance.
+
+        A nested re-entry (plugin A invoking A) runs on a throwaway instance that
+        :meth:`_instance` drops by itself; its failure must not take the request's instance
+        with it, since that one is suspended mid-call in the caller and will be resumed."""
+        if used is not None and self._live.get(plugin) is used:
+            self.discard(plugin)
+
     # -- async API used by the dispatcher --------------------------------------------------
 
     async def call_tap(self, plugin: str, tap: str, payload: dict[str, Any]) -> Any:
@@ -778,8 +787,10 @@ class PluginSession:
             raise PluginError(plugin, name, f"invoke depth exceeds {MAX_INVOKE_DEPTH}",
                               reason="depth")
         limits = loaded.limits
+        used: _Live | None = None
         try:
             with self._instance(plugin, loaded) as live:
+                used = live
                 live.store.set_fuel(limits.fuel)
                 live.store.set_epoch_deadline(self._ticks(limits))
                 func, sig = live.func(export, loaded.signatures)
@@ -793,28 +804,28 @@ class PluginSession:
         except BaseException as exc:
             # Whatever stopped the call (a trap, a failed host function, a cancelled request)
             # left the instance mid-call: it is never entered again.
-            self.discard(plugin)
+            self._discard_used(plugin, used)
             if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
                 raise
             raise _classify(plugin, name, exc, limits) from exc
         if not isinstance(result, Variant):
-            self.discard(plugin)
+            self._discard_used(plugin, used)
             raise PluginOutputError(plugin, name, f"unexpected result type {type(result)}")
         if result.tag == "err":
             error = _decode_err(plugin, name, str(result.payload))
             if not isinstance(error, PluginRefused):
-                self.discard(plugin)
+                self._discard_used(plugin, used)
             raise error
         text = str(result.payload)
         if len(text) > limits.max_output_kb * 1024:
-            self.discard(plugin)
+            self._discard_used(plugin, used)
             raise PluginOutputError(
                 plugin, name, f"result of {len(text):,} bytes exceeds "
                 f"{limits.max_output_kb} KB")
         try:
             return _loads(text)
         except ValueError as exc:
-            self.discard(plugin)
+            self._discard_used(plugin, used)
             raise PluginOutputError(plugin, name, f"result is not JSON: {exc}",
                                     reason="invalid_json") from None
 
