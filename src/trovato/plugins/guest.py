@@ -90,8 +90,8 @@ class Signature:
 
 
 class HostCallFailed(Exception):
-    """A host call the runtime refused: after an earlier host call of the same guest call
-    failed, from a guest running outside a request, or needing I/O with no event loop."""
+    """A host call the runtime refused: from a guest running outside a request, or needing
+    I/O with no event loop."""
 
 
 @dataclass(slots=True)
@@ -177,8 +177,6 @@ def _trampoline(index: int | None, _context: Any, ty: Any, args: Any, nargs: int
         return
     data = frames[-1]
     try:
-        if data.failure is not None:
-            raise HostCallFailed("an earlier host call of this guest call failed")
         if data.session is None:
             raise HostCallFailed(f"plugin {data.plugin!r} called the host outside a request")
         sig = _signature(index or 0, ty)
@@ -191,9 +189,8 @@ def _trampoline(index: int | None, _context: Any, ty: Any, args: Any, nargs: int
             continuation[0].callback = data.pending.ready
         elif result is not None:
             result.convert_to_c(None, answer, results)  # type: ignore[arg-type]
-    except BaseException as exc:
-        if data.failure is None:
-            data.failure = exc
+    except BaseException as exc:  # the guest traps at once; the caller re-raises ``exc``
+        data.failure = exc
         error_ret[0] = WasmtimeError("host function failed")._consume()
 
 
@@ -330,12 +327,9 @@ async def call(store: Store, func: Func, sig: Signature, args: tuple[Any, ...],
                 await asyncio.sleep(0)
                 continue
             try:
+                # If this raises, dropping the future below unwinds the guest and the caller
+                # sees the exception itself.
                 answer = await pending.coro
-            except BaseException as exc:
-                # Dropping the future below unwinds the guest; the caller sees ``exc``.
-                if data.failure is None:
-                    data.failure = exc
-                raise
             finally:
                 data.pending = None
             if pending.result is not None:
@@ -344,8 +338,6 @@ async def call(store: Store, func: Func, sig: Signature, args: tuple[Any, ...],
     finally:
         job.close()
         data.pending = None
-        if not finished:
-            data.failure = None
     _raise(job.error, data)
     return job.value()
 
