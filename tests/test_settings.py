@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,15 @@ async def test_an_unknown_theme_stops_the_start_with_the_variable_named(tmp_path
     settings = load_settings(theme="nope", theme_dirs=str(tmp_path), data_dir=tmp_path)
     with pytest.raises(SettingsError, match=r"TROVATO_THEME.*unknown theme 'nope'"):
         await Kernel.start(settings, "postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_a_plugin_folder_named_twice_is_searched_once(tmp_path: Path) -> None:
+    from trovato.settings import Settings
+
+    checkout = Path(__file__).resolve().parents[1] / "plugins"
+    extra = tmp_path / "more"
+    settings = Settings(data_dir=tmp_path / "data",
+                        plugin_dirs=os.pathsep.join([str(extra), str(checkout), str(extra)]))
+    resolved = [p.resolve() for p in settings.plugin_paths]
+    assert resolved == [extra.resolve(), checkout.resolve(), (tmp_path / "data" / "plugins")
+                        .resolve()]

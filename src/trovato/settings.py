@@ -165,7 +165,12 @@ class Settings(BaseSettings):
         checkout = Path(__file__).resolve().parents[2] / "plugins"
         if checkout.is_dir():
             paths.append(checkout)
-        return paths
+        # A folder named twice (say the checkout's, also listed in TROVATO_PLUGIN_DIRS) is
+        # searched once: otherwise each of its plugins would clash with itself.
+        unique: dict[Path, Path] = {}
+        for path in paths:
+            unique.setdefault(path.resolve(), path)
+        return list(unique.values())
 
 
 def load_settings(**overrides: Any) -> Settings:

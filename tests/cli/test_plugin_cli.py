@@ -102,3 +102,17 @@ def test_build_writes_an_artifact_that_installs_elsewhere(db_url: str, tmp_path:
     blocked = _trovato("plugin", "enable", "warden", env=env)
     assert blocked.returncode == 1
     assert "cannot be enabled: Warden licence: missing" in blocked.stderr
+
+
+def test_a_clashing_plugin_folder_is_one_clear_error(db_url: str, tmp_path: Path) -> None:
+    """Two folders providing one plugin name: the CLI names the file, no traceback."""
+    clash = tmp_path / "copies" / "hello"
+    clash.mkdir(parents=True)
+    (clash / "plugin.toml").write_text((REPO / "plugins" / "hello" / "plugin.toml").read_text())
+    (clash / "plugin.py").write_text("")
+    env = {**os.environ, "TROVATO_DATABASE_URL": db_url, "TROVATO_DATA_DIR": str(tmp_path),
+           "TROVATO_PLUGIN_DIRS": str(tmp_path / "copies"), "TROVATO_REDIS_URL": ""}
+    listed = _trovato("plugin", "list", env=env)
+    assert listed.returncode == 2
+    assert "Traceback" not in listed.stderr
+    assert "plugin.name: 'hello' is already provided by" in listed.stderr

@@ -9,6 +9,7 @@ import typer
 from trovato import __version__
 from trovato.cli import background, bench, db, demo, plugin, serve, user
 from trovato.db.embedded import EmbeddedPostgresError
+from trovato.plugins.errors import PluginLoadError
 from trovato.settings import SettingsError
 
 app = typer.Typer(
@@ -46,6 +47,8 @@ def _root(
 def main() -> None:
     try:
         app()
-    except (SettingsError, EmbeddedPostgresError) as exc:
+    except (SettingsError, EmbeddedPostgresError, PluginLoadError) as exc:
+        # Configuration the user must fix (a bad plugin.toml or plugin folder among them):
+        # one line naming it, not a traceback.
         typer.secho(f"error: {exc}", err=True, fg="red")
         sys.exit(2)
