@@ -28,6 +28,6 @@ def test_tables_are_unlogged_and_downgrade_works(db_url: str) -> None:
             " AND NOT attisdropped AND attname = 'claim_token'"
         ).fetchall()
         assert columns == [("claim_token",)]
-    migrate.upgrade(db_url, "0002")
+    migrate.upgrade(db_url, "head")
     with psycopg.connect(db_url, autocommit=True) as conn:
         assert len(conn.execute(query).fetchall()) == 5

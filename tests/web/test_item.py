@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import httpx
+import psycopg
 
 from tests.api.conftest import ARTICLE, admin_headers, login_as
 from tests.conftest import create_account, running_app, site_settings
@@ -169,6 +170,24 @@ async def test_front_page_lists_promoted_teasers_with_a_pager(
     fresh = await client.get("/")
     assert fresh.headers["x-trovato-cache"] == "MISS"
     assert _teaser_titles(fresh.text)[:2] == ["Pinned", "Breaking"]
+
+
+async def test_teasers_read_stored_summaries_and_compute_unknown_ones(db_url: str) -> None:
+    """A teaser shows the same text whether the summary was stored with the item or is
+    unknown (NULL: written before summaries were stored) and computed from its fields."""
+    settings = site_settings(db_url, page_cache_seconds=0)
+    async with running_app(settings) as client:
+        headers = await _site(client)
+        await _item(client, headers, title="Told", promote=True, fields={"field_body": {
+            "value": "<p>Once &amp; <b>again</b></p><script>alert(1)</script>",
+            "format": "filtered_html"}})
+        client.cookies.clear()
+        stored = await client.get("/")
+        assert '<p class="item__summary">Once &amp; again</p>' in stored.text
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            assert conn.execute("UPDATE item SET summary = NULL").rowcount == 1
+        computed = await client.get("/")
+        assert computed.text == stored.text
 
 
 async def test_front_page_without_content(client: httpx.AsyncClient) -> None:

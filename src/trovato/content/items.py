@@ -47,6 +47,7 @@ from trovato.content.fields import (
     Reference,
     validate_fields,
 )
+from trovato.content.summary import summarize
 from trovato.content.types import ItemType, ItemTypes
 from trovato.db.pool import Database
 from trovato.ids import NIL, uuid7
@@ -75,10 +76,19 @@ DEFAULT_FORMAT_PERMISSIONS: Final[Mapping[str, str]] = {"full_html": USE_FULL_HT
 
 _COLUMNS = sql.SQL(
     "i.id, i.type, i.title, i.status, i.promote, i.sticky, i.author_id, i.created, i.changed,"
-    " i.current_revision_id, i.stage_id, i.fields,"
+    " i.current_revision_id, i.stage_id, i.fields, i.summary,"
     # The author's name rides along (a scalar subquery, so ``FOR UPDATE`` still locks only
     # the item row): every page showing an item shows its byline, and a second query for
     # it would double the reads of an item page.
+    " (SELECT u.name FROM users u WHERE u.id = i.author_id) AS author_name"
+)
+# A teaser listing's columns: the stored summary instead of the fields, which are most of an
+# item's bytes (a 25-teaser page of 20-field items shipped 60 KB of JSON for 25 summaries).
+# Only where the summary is not known do the fields come along, to compute it from.
+_TEASER_COLUMNS = sql.SQL(
+    "i.id, i.type, i.title, i.status, i.promote, i.sticky, i.author_id, i.created, i.changed,"
+    " i.current_revision_id, i.stage_id,"
+    " CASE WHEN i.summary IS NULL THEN i.fields END AS fields, i.summary,"
     " (SELECT u.name FROM users u WHERE u.id = i.author_id) AS author_name"
 )
 
@@ -109,6 +119,11 @@ class Item:
     # Read along with the item for bylines; not part of the API shape (which has author_id)
     # nor of an item's identity.
     author_name: str | None = field(default=None, compare=False)
+    # The teaser text stored with the item (see trovato.content.summary); None: not known.
+    summary: str | None = field(default=None, compare=False)
+    # Listed for a teaser without its fields (``Items.list(fields=False)``): such an item is
+    # only shown, never saved or handed to a plugin.
+    partial: bool = field(default=False, compare=False)
 
     @property
     def published(self) -> bool:
@@ -116,6 +131,9 @@ class Item:
 
     def public(self) -> dict[str, Any]:
         """The JSON shape of an item (``/api/v1/items``, plugin tap payloads)."""
+        if self.partial:
+            raise ValueError(f"item {self.id} was listed without its fields: it has no "
+                             "public shape")
         return {
             "id": str(self.id),
             "type": self.type,
@@ -147,6 +165,9 @@ def _item(row: Mapping[str, Any]) -> Item:
         stage=row["stage_id"],
         fields=row["fields"] or {},
         author_name=row.get("author_name"),
+        summary=row.get("summary"),
+        # ``fields`` is NOT NULL in the table: None means a teaser read left it out.
+        partial=row["fields"] is None,
     )
 
 
@@ -241,6 +262,11 @@ class ItemHooks:
     async def delete(self, item: Item, ctx: HookContext) -> None:
         """``item_delete``: called before the rows go, so the plugin can clean up."""
 
+    def reads_items(self) -> bool:
+        """Whether reads hand items to an extension (``item_access`` votes): listings then
+        load items whole, even for teasers."""
+        return False
+
     async def access(self, item: Item, op: Operation, user: CurrentUser) -> Vote:
         """``item_access``: vote on one operation."""
         return Vote.NEUTRAL
@@ -262,13 +288,12 @@ def _stage_condition(stage: str, alias: str = "i") -> tuple[sql.Composable, list
 
 def _select(
     stage: str, conditions: Sequence[sql.Composable] = (), params: Sequence[Any] = (),
-    *, extra_columns: sql.Composable | None = None,
+    *, extra_columns: sql.Composable | None = None, teasers: bool = False,
 ) -> tuple[sql.Composed, list[Any]]:
     """``SELECT <item columns> FROM item i WHERE <stage> AND <conditions>``."""
     stage_sql, stage_params = _stage_condition(stage)
-    columns = _COLUMNS if extra_columns is None else sql.SQL("{}, {}").format(
-        _COLUMNS, extra_columns
-    )
+    base = _TEASER_COLUMNS if teasers else _COLUMNS
+    columns = base if extra_columns is None else sql.SQL("{}, {}").format(base, extra_columns)
     query = sql.SQL("SELECT {} FROM item i WHERE {}").format(
         columns, sql.SQL(" AND ").join([stage_sql, *conditions])
     )
@@ -372,12 +397,18 @@ class Items:
         page: int = 0,
         limit: int = DEFAULT_LIMIT,
         stage: str = LIVE,
+        fields: bool = True,
     ) -> ItemPage:
         """A page of items (``page`` counts from 0), with the total, in one statement.
 
         ``limit`` is capped at :data:`MAX_LIMIT`. Items the user may not see by role are
         excluded in SQL, so the total counts only what they see; a plugin's ``item_access``
-        deny (a vote, no query) then drops an item from the page, as on its own page."""
+        deny (a vote, no query) then drops an item from the page, as on its own page.
+
+        ``fields=False`` is for listings that show teasers, not fields: items come with their
+        stored summary and without their fields (``Item.partial``), except where the summary
+        is not known. While a plugin votes on item access it must see whole items, so then
+        they are loaded whole anyway."""
         if not user.can(ACCESS_CONTENT):
             raise ItemError(403, f"You need the permission {ACCESS_CONTENT!r} to list content.")
         errors: dict[str, str] = {}
@@ -418,7 +449,8 @@ class Items:
                 conditions.append(sql.SQL("{} = %s").format(sql.Identifier("i", column)))
                 params.append(bool(wanted))
         query, all_params = _select(
-            stage, conditions, params, extra_columns=sql.SQL("count(*) OVER () AS total")
+            stage, conditions, params, extra_columns=sql.SQL("count(*) OVER () AS total"),
+            teasers=not fields and not self.hooks.reads_items(),
         )
         query = sql.SQL("{} ORDER BY {} LIMIT %s OFFSET %s").format(query, order)
         rows = await self.db.fetch(query.as_string(), [*all_params, limit, page * limit])
@@ -496,12 +528,13 @@ class Items:
         async with self.db.transaction() as conn:
             ctx = HookContext(conn, user, stage)
             item = await self._presave(item_type, draft, None, ctx)
+            item = replace(item, summary=summarize(item.fields, item_type))
             cur = await conn.execute(
                 "INSERT INTO item (id, current_revision_id, type, title, author_id, status,"
-                " promote, sticky, fields, stage_id) VALUES"
-                " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING created, changed",
+                " promote, sticky, fields, summary, stage_id) VALUES"
+                " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING created, changed",
                 (item.id, None, item.type, item.title, item.author_id, item.status,
-                 item.promote, item.sticky, Jsonb(item.fields), stage),
+                 item.promote, item.sticky, Jsonb(item.fields), item.summary, stage),
             )
             row = await cur.fetchone()
             assert row is not None
@@ -551,12 +584,13 @@ class Items:
                                     previous=original)
             ctx = HookContext(conn, user, stage)
             item = await self._presave(item_type, draft, original, ctx)
+            item = replace(item, summary=summarize(item.fields, item_type))
             cur = await conn.execute(
                 "UPDATE item SET title = %s, status = %s, promote = %s, sticky = %s,"
-                " fields = %s, changed = greatest(now(), changed) WHERE id = %s"
+                " fields = %s, summary = %s, changed = greatest(now(), changed) WHERE id = %s"
                 " RETURNING changed",
                 (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
-                 item.id),
+                 item.summary, item.id),
             )
             row = await cur.fetchone()
             assert row is not None

@@ -78,6 +78,9 @@ class PluginItemHooks(ItemHooks):
     async def delete(self, item: Item, ctx: HookContext) -> None:
         await self._notify("item_delete", item, ctx.user)
 
+    def reads_items(self) -> bool:
+        return bool(self.plugins.dispatcher.implementations("item_access"))
+
     async def access(self, item: Item, op: Operation, user: CurrentUser) -> Vote:
         outcome = await self._dispatch(
             "item_access", lambda: {"item": item.public(), "op": str(op)}, user

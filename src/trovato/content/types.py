@@ -128,6 +128,30 @@ class ItemType:
         }
 
 
+_ORDERED: dict[int, tuple[ItemType, tuple[FieldDefinition, ...]]] = {}
+
+
+def display_order(item_type: ItemType | None) -> tuple[FieldDefinition, ...]:
+    """``item_type``'s fields in display order (weight, then name), sorted once per type
+    object: the cached types are the same objects until a type changes, and a listing asks
+    once per teaser."""
+    if item_type is None:
+        return ()
+    found = _ORDERED.get(id(item_type))
+    if found is None or found[0] is not item_type:  # an id can be reused by a new object
+        if len(_ORDERED) >= 256:
+            _ORDERED.clear()
+        found = _ORDERED[id(item_type)] = (
+            item_type, tuple(sorted(item_type.fields, key=lambda d: (d.weight, d.name))))
+    return found[1]
+
+
+def text_fields(item_type: ItemType | None) -> tuple[str, ...]:
+    """The type's text fields in display order: where an item's summary comes from
+    (``trovato.content.summary``), so stored summaries are stale when these change."""
+    return tuple(d.name for d in display_order(item_type) if d.type in ("text", "text_long"))
+
+
 @dataclass(frozen=True, slots=True)
 class DeleteResult:
     type: str
@@ -607,6 +631,13 @@ class ItemTypes:
                 (removed, item_type.type, removed),
             )
             await self._drop_orphan_configs(conn, removed)
+        if previous is not None and text_fields(previous) != text_fields(item_type):
+            # The stored summaries came from text fields that moved, went or were joined by
+            # others: forget them, and readers compute them from the fields again.
+            await conn.execute(
+                "UPDATE item SET summary = NULL WHERE type = %s AND summary IS NOT NULL",
+                (item_type.type,),
+            )
 
     @staticmethod
     async def _drop_orphan_configs(conn: AsyncConnection[DictRow], names: list[str]) -> None:

@@ -27,23 +27,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import html
 import logging
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import nh3
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from trovato.content.items import Item, ItemError
-from trovato.content.types import ItemType
+from trovato.content.summary import summarize
+from trovato.content.types import ItemType, display_order
 from trovato.kernel.context import RequestContext, request_context
 from trovato.kernel.errors import ProblemError
 from trovato.render import elements as el
@@ -54,8 +52,7 @@ from trovato.web._page import render_page
 log = logging.getLogger(__name__)
 
 VIEW_MODES = ("full", "teaser")
-SUMMARY_LENGTH = 300
-SUMMARY_CACHE_MAX_TEXT = 64 * 1024
+VIEW_TAPS = ("item_view", "item_view_alter", "preprocess_item")
 CACHE_TAGS_HEADER = "x-trovato-cache-tags"
 
 
@@ -109,50 +106,17 @@ def _values(raw: Any) -> list[Mapping[str, Any]]:
     return [v for v in values if isinstance(v, Mapping)]
 
 
-def summary(item: Item, item_type: ItemType | None, length: int = SUMMARY_LENGTH) -> str:
-    """Plain text from the item's first text field, trimmed at a word to ``length``."""
-    for definition in _definitions(item_type):
-        if definition.type not in ("text_long", "text"):
-            continue
-        values = _values(item.fields.get(definition.name))
-        if not values:
-            continue
-        source = str(values[0].get("value", ""))
-        if len(source) > SUMMARY_CACHE_MAX_TEXT:
-            return _plain_summary(source, length)
-        return _cached_summary(source, length)
-    return ""
+def summary(item: Item, item_type: ItemType | None) -> str:
+    """The teaser text: as stored with the item, or computed from its fields if not known."""
+    if item.summary is not None:
+        return item.summary
+    return summarize(item.fields, item_type)
 
 
-def _plain_summary(source: str, length: int) -> str:
-    # Strip every tag, keep the text; the result is escaped again when rendered.
-    text = html.unescape(nh3.clean(source, tags=set()))
-    text = re.sub(r"\s+", " ", text).strip()
-    if len(text) > length:
-        text = text[:length].rsplit(" ", 1)[0].rstrip(".,;:") + "…"
-    return text
-
-
-# A pure function of the text: listings show the same popular items again and again, so each
-# process strips a body once (bounded, like the filtered-text cache), not on every listing.
-_cached_summary = functools.lru_cache(maxsize=2048)(_plain_summary)
-
-
-_ORDERED: dict[int, tuple[ItemType, tuple[Any, ...]]] = {}
-
-
-def _definitions(item_type: ItemType | None) -> tuple[Any, ...]:
-    """``item_type``'s fields in display order, sorted once per type object: the cached types
-    are the same objects until a type changes, and a listing asks once per teaser."""
-    if item_type is None:
-        return ()
-    found = _ORDERED.get(id(item_type))
-    if found is None or found[0] is not item_type:  # an id can be reused by a new object
-        if len(_ORDERED) >= 256:
-            _ORDERED.clear()
-        found = _ORDERED[id(item_type)] = (
-            item_type, tuple(sorted(item_type.fields, key=lambda d: (d.weight, d.name))))
-    return found[1]
+def plugins_view_items(ctx: RequestContext) -> bool:
+    """Whether a plugin takes part in building items (so must be given them whole)."""
+    dispatcher = ctx.kernel.plugins.dispatcher
+    return any(dispatcher.implementations(tap) for tap in VIEW_TAPS)
 
 
 def build_item(
@@ -183,7 +147,7 @@ def build_item(
                                    attributes={"class": "item__more", "aria-label":
                                                f"Read more about {item.title}"})
     else:
-        for weight, definition in enumerate(_definitions(item_type)):
+        for weight, definition in enumerate(display_order(item_type)):
             values = _values(item.fields.get(definition.name))
             if not values:
                 continue
@@ -203,6 +167,10 @@ async def _plugin_build(
     ctx: RequestContext, item: Item, view_mode: str, tree: el.RenderElement
 ) -> tuple[el.RenderElement, bool]:
     """Run ``item_view`` and ``item_view_alter``; returns the tree and whether it is trusted."""
+    if item.partial:
+        # Listed without its fields because no plugin viewed items when the request
+        # started; one enabled since then joins in from the next request.
+        return tree, True
     plugins = ctx.kernel.plugins
     viewers = plugins.dispatcher.implementations("item_view")
     alterers = plugins.dispatcher.implementations("item_view_alter")

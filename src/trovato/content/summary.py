@@ -1,0 +1,53 @@
+"""An item's summary: the plain text its teaser shows, taken from its first text field.
+
+The content service stores the summary with the item (``item.summary``) whenever it writes
+the item, so a listing of teasers reads a few hundred characters per item instead of every
+field's JSON. NULL means "not known": an item written before the column existed, or one
+whose type's text fields were added, removed or reordered since. Readers then compute it
+from the fields (:func:`summarize`), which is always right, only slower.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import nh3
+
+from trovato.content.types import ItemType, text_fields
+
+SUMMARY_LENGTH = 300
+SUMMARY_CACHE_MAX_TEXT = 64 * 1024
+
+
+def summarize(
+    fields: Mapping[str, Any], item_type: ItemType | None, length: int = SUMMARY_LENGTH
+) -> str:
+    """Plain text from the first text field that has a value, trimmed at a word to
+    ``length`` (tags stripped, entities decoded: the result is escaped again on output)."""
+    for name in text_fields(item_type):
+        raw = fields.get(name)
+        values = [v for v in (raw if isinstance(raw, list) else [raw]) if isinstance(v, Mapping)]
+        if not values:
+            continue
+        source = str(values[0].get("value", ""))
+        if len(source) > SUMMARY_CACHE_MAX_TEXT:
+            return _plain_summary(source, length)
+        return _cached_summary(source, length)
+    return ""
+
+
+def _plain_summary(source: str, length: int) -> str:
+    text = html.unescape(nh3.clean(source, tags=set()))
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) > length:
+        text = text[:length].rsplit(" ", 1)[0].rstrip(".,;:") + "…"
+    return text
+
+
+# A pure function of the text: listings show the same popular items again and again, so each
+# process strips a body once (bounded, like the filtered-text cache), not on every listing.
+_cached_summary = functools.lru_cache(maxsize=2048)(_plain_summary)

@@ -1,0 +1,116 @@
+"""Stored summaries: written with the item, forgotten when the type's text fields change,
+and teaser listings that read them instead of the fields."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tests.content.conftest import ARTICLE
+from trovato.content.access import Operation, Vote
+from trovato.content.items import ContentServices, Item, ItemHooks
+from trovato.content.summary import SUMMARY_LENGTH, summarize
+from trovato.content.types import parse_item_type
+from trovato.db.pool import Database
+from trovato.users.accounts import CurrentUser
+
+BODY = {"value": "<p>First &amp; <b>best</b></p><script>x()</script>", "format": "filtered_html"}
+
+
+@pytest.fixture
+async def article(content: ContentServices) -> None:
+    await content.types.create(ARTICLE)
+
+
+async def _stored(database: Database, item: Item) -> str | None:
+    value = await database.fetchval("SELECT summary FROM item WHERE id = %s", (item.id,))
+    assert value is None or isinstance(value, str)
+    return value
+
+
+def test_summarize_takes_the_first_text_field_with_a_value(content: ContentServices) -> None:
+    item_type = parse_item_type({"type": "t", "label": "T", "fields": [
+        {"name": "field_n", "type": "integer", "label": "N"},
+        {"name": "field_a", "type": "text", "label": "A", "cardinality": -1},
+        {"name": "field_b", "type": "text_long", "label": "B"},
+    ]}, content.types.fields)
+    assert summarize({"field_a": [{"value": "<i>a</i> &lt;x&gt;"}], "field_b": BODY},
+                     item_type) == "a <x>"
+    # An empty first field falls through to the next text field; integers never count.
+    assert summarize({"field_a": [], "field_b": BODY, "field_n": {"value": 3}},
+                     item_type) == "First & best"
+    assert summarize({"field_n": {"value": 3}}, item_type) == ""
+    long = summarize({"field_b": {"value": "word " * 200}}, item_type)
+    assert long.endswith("…") and len(long) <= SUMMARY_LENGTH + 1
+
+
+async def test_the_summary_is_written_with_the_item(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database
+) -> None:
+    item = await content.items.create(admin, "article", title="A", fields={"field_body": BODY})
+    assert item.summary == "First & best" == await _stored(database, item)
+    updated = await content.items.update(admin, item.id, fields={
+        "field_body": {"value": "Second", "format": "plain_text"}})
+    assert updated.summary == "Second" == await _stored(database, item)
+    cleared = await content.items.update(admin, item.id, fields={"field_body": None})
+    assert cleared.summary == "" == await _stored(database, item)
+
+
+async def test_changing_the_types_text_fields_forgets_stored_summaries(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database
+) -> None:
+    item = await content.items.create(admin, "article", title="A", fields={
+        "field_body": BODY, "field_tags": [{"value": "tag"}]})
+    assert await _stored(database, item) == "First & best"
+    await content.types.update("article", {"label": "News"}, partial=True)
+    assert await _stored(database, item) == "First & best"  # no text field moved
+    doc = copy.deepcopy(ARTICLE)
+    doc["fields"].insert(0, doc["fields"].pop(2))  # field_tags now comes before field_body
+    await content.types.update("article", doc)
+    assert await _stored(database, item) is None
+    # The reader computes it from the fields, from the new order.
+    listed = (await content.items.list(admin, fields=False)).items
+    assert [(i.summary, i.partial, i.fields["field_tags"]) for i in listed] == [
+        (None, False, [{"value": "tag"}])]
+    assert summarize(listed[0].fields, await content.types.get("article")) == "tag"
+    resaved = await content.items.update(admin, item.id, title="B")
+    assert resaved.summary == "tag" == await _stored(database, item)
+
+
+async def test_teaser_listings_leave_the_fields_out(
+    content: ContentServices, admin: CurrentUser, article: None
+) -> None:
+    item = await content.items.create(admin, "article", title="A", promote=True,
+                                      fields={"field_body": BODY, "field_count": {"value": 2}})
+    whole = (await content.items.list(admin)).items
+    assert whole == [item] and whole[0].fields and not whole[0].partial
+    (teaser,) = (await content.items.list(admin, fields=False)).items
+    assert teaser.partial and teaser.fields == {} and teaser.summary == "First & best"
+    assert (teaser.id, teaser.title, teaser.author_name) == (item.id, "A", admin.name)
+    with pytest.raises(ValueError, match="without its fields"):
+        teaser.public()  # never handed to a plugin or an API client
+
+
+class _Voter(ItemHooks):
+    def __init__(self) -> None:
+        self.seen: list[dict[str, object]] = []
+
+    def reads_items(self) -> bool:
+        return True
+
+    async def access(self, item: Item, op: Operation, user: CurrentUser) -> Vote:
+        self.seen.append(item.public())
+        return Vote.NEUTRAL
+
+
+async def test_an_access_voter_gets_whole_items_even_in_teaser_listings(
+    content: ContentServices, admin: CurrentUser, article: None
+) -> None:
+    await content.items.create(admin, "article", title="A", fields={"field_body": BODY})
+    voter = _Voter()
+    content.items.hooks = voter
+    reader = CurrentUser(id=admin.id, name="reader", permissions=frozenset({"access content"}))
+    (listed,) = (await content.items.list(reader, fields=False)).items
+    assert not listed.partial and listed.fields["field_body"] == BODY
+    assert voter.seen and voter.seen[0]["fields"] == {"field_body": BODY}
