@@ -417,3 +417,23 @@ async def test_list_promote_sticky_and_front_page_order(
     assert [i.title for i in (await content.items.list(admin, sticky=True)).items] == ["pinned"]
     not_promoted = await content.items.list(admin, promote=False)
     assert [i.title for i in not_promoted.items] == ["plain"]
+
+
+async def test_the_front_page_listing_keeps_one_cached_plan(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database
+) -> None:
+    """Validated numbers and flags are written into the listing statement, so PostgreSQL
+    plans the prepared statement once instead of on every execution (bound, LIMIT and the
+    ``status = 1`` partial index forced a fresh custom plan each time)."""
+    await content.items.create(admin, "article", title="promoted", promote=True)
+    async with database.pool.connection() as conn, database.joined(conn):
+        for _ in range(12):  # psycopg prepares a statement on its 5th execution
+            page = await content.items.list(ANONYMOUS, status=1, promote=True, sort="-sticky",
+                                            limit=25, fields=False)
+            assert [i.title for i in page.items] == ["promoted"]
+        cur = await conn.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%%count(*) OVER ()%%'")
+        plans = await cur.fetchall()
+    assert len(plans) == 1 and plans[0]["generic_plans"] >= 6, plans
+    assert plans[0]["custom_plans"] == 0, plans
