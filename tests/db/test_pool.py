@@ -1,0 +1,61 @@
+"""The pool's one-statement helpers give every connection back: after a result, an error or
+a cancellation, and they run on a joined transaction's connection when there is one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+
+from trovato.db.pool import Database
+
+
+@pytest.fixture
+async def small(db_url: str) -> AsyncIterator[Database]:
+    db = Database(db_url, min_size=1, max_size=2)
+    await db.open()
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+async def test_helpers_return_results_and_connections(small: Database) -> None:
+    for n in range(10):  # five times the pool: a connection kept would deplete it
+        assert await small.fetch("SELECT %s::int AS n", (n,)) == [{"n": n}]
+        assert await small.fetchrow("SELECT %s::int AS n", (n,)) == {"n": n}
+        assert await small.fetchval("SELECT 1 WHERE false") is None
+    assert small.pool.get_stats()["pool_available"] >= 1
+
+
+async def test_a_failing_statement_gives_its_connection_back(small: Database) -> None:
+    for _ in range(6):
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            await small.fetch("SELECT * FROM no_such_table")
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            await small.fetchrow("SELECT 1 / 0")
+    async with asyncio.timeout(5):
+        assert await small.fetchval("SELECT 42") == 42
+
+
+async def test_a_cancelled_statement_gives_its_connection_back(small: Database) -> None:
+    for _ in range(4):
+        task = asyncio.create_task(small.fetch("SELECT pg_sleep(30)"))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    async with asyncio.timeout(10):  # the busy connections were discarded, not kept
+        assert await small.fetchval("SELECT 7") == 7
+
+
+async def test_helpers_join_the_callers_transaction(small: Database) -> None:
+    await small.execute("CREATE TABLE joined_probe (n int)")
+    async with small.transaction() as conn, small.joined(conn):
+        await conn.execute("INSERT INTO joined_probe VALUES (1)")
+        # Uncommitted: only visible on the same connection.
+        assert await small.fetchval("SELECT count(*) FROM joined_probe") == 1
+        assert await small.fetch("SELECT n FROM joined_probe") == [{"n": 1}]
+    assert await small.fetchval("SELECT count(*) FROM joined_probe") == 1
