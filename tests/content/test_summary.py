@@ -114,3 +114,32 @@ async def test_an_access_voter_gets_whole_items_even_in_teaser_listings(
     (listed,) = (await content.items.list(reader, fields=False)).items
     assert not listed.partial and listed.fields["field_body"] == BODY
     assert voter.seen and voter.seen[0]["fields"] == {"field_body": BODY}
+
+
+class _Dispatcher:
+    def __init__(self, taps: tuple[str, ...]) -> None:
+        self.taps = taps
+
+    def implementations(self, tap: str) -> tuple[str, ...]:
+        return ("voter",) if tap in self.taps else ()
+
+
+class _Plugins:
+    def __init__(self, taps: tuple[str, ...]) -> None:
+        self.dispatcher = _Dispatcher(taps)
+
+
+async def test_a_voter_enabled_mid_listing_hides_partial_items() -> None:
+    """A plugin voting on access enabled between a teaser listing's query and its access
+    checks cannot see the partial items: they are denied (fail closed), not a crash."""
+    from trovato.content.taps import PluginItemHooks
+    from trovato.ids import uuid7
+
+    partial = Item(id=uuid7(), type="article", title="A", author_id=uuid7(), partial=True)
+    reader = CurrentUser(id=uuid7(), name="reader", permissions=frozenset({"access content"}))
+    voting = PluginItemHooks(_Plugins(("item_access",)))  # type: ignore[arg-type]
+    assert voting.reads_items()
+    assert await voting.access(partial, "view", reader) == Vote.DENY
+    quiet = PluginItemHooks(_Plugins(()))  # type: ignore[arg-type]
+    assert not quiet.reads_items()
+    assert await quiet.access(partial, "view", reader) == Vote.NEUTRAL

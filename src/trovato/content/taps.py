@@ -82,6 +82,11 @@ class PluginItemHooks(ItemHooks):
         return bool(self.plugins.dispatcher.implementations("item_access"))
 
     async def access(self, item: Item, op: Operation, user: CurrentUser) -> Vote:
+        if item.partial and self.reads_items():
+            # Listed without its fields before a voter was enabled (reads_items() was
+            # False then): a vote needs the whole item, and access fails closed, so the
+            # item stays hidden from this one listing.
+            return Vote.DENY
         outcome = await self._dispatch(
             "item_access", lambda: {"item": item.public(), "op": str(op)}, user
         )
