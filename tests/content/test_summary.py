@@ -143,3 +143,15 @@ async def test_a_voter_enabled_mid_listing_hides_partial_items() -> None:
     quiet = PluginItemHooks(_Plugins(()))  # type: ignore[arg-type]
     assert not quiet.reads_items()
     assert await quiet.access(partial, "view", reader) == Vote.NEUTRAL
+
+
+async def test_cron_fills_unknown_summaries_in_batches(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database
+) -> None:
+    items = [await content.items.create(admin, "article", title=f"A{n}", fields={
+        "field_body": {"value": f"Body {n}", "format": "plain_text"}}) for n in range(5)]
+    await database.execute("UPDATE item SET summary = NULL")
+    assert await content.items.fill_summaries(limit=3) == 3
+    assert await content.items.fill_summaries(limit=3) == 2
+    assert await content.items.fill_summaries(limit=3) == 0
+    assert [await _stored(database, item) for item in items] == [f"Body {n}" for n in range(5)]

@@ -13,7 +13,8 @@ from trovato.settings import Settings, load_settings
 
 
 def cron() -> None:
-    """Run periodic work once: every plugin's cron tap, expired-state sweeps.
+    """Run periodic work once: every plugin's cron tap, expired-state sweeps, unknown item
+    summaries (a batch per run).
 
     Safe to start from several hosts at once: a distributed lock lets one run at a time."""
     settings = load_settings()
@@ -24,7 +25,8 @@ def cron() -> None:
         console.print("Another cron run is in progress; nothing to do.")
         return
     console.print(f"Cron ran in {report.seconds:.2f} s: {len(report.plugins)} plugin(s),"
-                  f" {report.swept} expired entries swept.")
+                  f" {report.swept} expired entries swept, {report.summaries} item"
+                  " summaries filled.")
     for failure in report.failures:
         console.print(f"[yellow]warning:[/] {failure}")
 

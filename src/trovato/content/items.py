@@ -311,6 +311,7 @@ def _load_query(stage: str) -> tuple[str, tuple[Any, ...]]:
 # -- the service ---------------------------------------------------------------------------------
 
 _UNSET: Any = object()
+SUMMARY_BATCH = 500  # unknown summaries filled per cron run
 # ``Items.list`` shadows the builtin inside the class body, so annotations there use these.
 _Items = list[Item]
 _Revisions = list[Revision]
@@ -668,6 +669,30 @@ class Items:
             await self.hooks.delete(item, HookContext(conn, system, item.stage))
         await conn.execute("DELETE FROM item WHERE type = %s", (type_name,))
         return len(items)
+
+    async def fill_summaries(self, limit: int = SUMMARY_BATCH) -> int:
+        """Compute and store up to ``limit`` unknown (NULL) summaries; returns how many.
+
+        Cron calls this, so items saved before summaries were stored, or whose type's text
+        fields changed, stop costing their listings the fields without waiting for an edit.
+        Their types are locked while the batch runs: a type change meanwhile would otherwise
+        let a summary computed from the old fields order slip in after its reset."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "SELECT id, type, fields FROM item WHERE summary IS NULL ORDER BY id"
+                " LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
+            rows = await cur.fetchall()
+            if not rows:
+                return 0
+            types = {name: await self.types.lock(conn, name)
+                     for name in sorted({row["type"] for row in rows})}
+            ids = [row["id"] for row in rows]
+            summaries = [summarize(row["fields"] or {}, types[row["type"]]) for row in rows]
+            await conn.execute(
+                "UPDATE item AS i SET summary = v.summary"
+                " FROM unnest(%s::uuid[], %s::text[]) AS v(id, summary) WHERE i.id = v.id",
+                (ids, summaries))
+        return len(rows)
 
     # -- internals -----------------------------------------------------------------------------
 

@@ -458,7 +458,7 @@ class ItemTypes:
             raise ItemTypeError(422, "The type name cannot be changed.",
                                 {"type": "cannot be changed"})
         async with self.db.transaction() as conn:
-            current = await self._lock(conn, type_name)
+            current = await self.lock(conn, type_name)
             base: dict[str, Any] = (
                 {
                     "label": current.label,
@@ -492,7 +492,7 @@ class ItemTypes:
         """Delete a type. Refused (409) while items of the type exist, unless ``force``: then
         the items are deleted too, in the same transaction, and the result says how many."""
         async with self.db.transaction() as conn:
-            current = await self._lock(conn, type_name)
+            current = await self.lock(conn, type_name)
             cur = await conn.execute("SELECT count(*) AS n FROM item WHERE type = %s",
                                      (type_name,))
             row = await cur.fetchone()
@@ -553,7 +553,8 @@ class ItemTypes:
             raise ItemTypeError(404, f"No item type {type_name!r}.")
         return item_type
 
-    async def _lock(self, conn: AsyncConnection[DictRow], type_name: str) -> ItemType:
+    async def lock(self, conn: AsyncConnection[DictRow], type_name: str) -> ItemType:
+        """The type as stored, locked against changes until ``conn``'s transaction ends."""
         cur = await conn.execute("SELECT type FROM item_type WHERE type = %s FOR UPDATE",
                                  (type_name,))
         if await cur.fetchone() is None:

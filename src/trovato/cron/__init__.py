@@ -29,11 +29,13 @@ class CronReport:
     plugins: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     swept: int = 0
+    summaries: int = 0
     seconds: float = 0.0
 
 
 async def run_cron(kernel: Kernel) -> CronReport:
-    """Run every plugin's ``cron`` tap and sweep expired shared state, unless a run is on."""
+    """Run every plugin's ``cron`` tap, sweep expired shared state and fill a batch of
+    unknown item summaries, unless a run is on."""
     started = time.perf_counter()
     async with kernel.store.locks.hold(CRON_LOCK, _LOCK_TTL) as token:
         if token is None:
@@ -41,6 +43,7 @@ async def run_cron(kernel: Kernel) -> CronReport:
         report = CronReport(ran=True)
         report.swept = await kernel.store.sweep()
         await kernel.db.execute("DELETE FROM form_state WHERE expires < now()")
+        report.summaries = await kernel.content.items.fill_summaries()
         outcome = await kernel.fire("cron", {})
         if outcome is not None:
             report.plugins = [reply.plugin for reply in outcome.replies]
