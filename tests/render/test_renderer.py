@@ -99,6 +99,19 @@ def test_children_render_in_weight_order_stably(engine: ThemeEngine) -> None:
     assert [html.index(x) for x in "DABEC"] == sorted(html.index(x) for x in "DABEC")
 
 
+def test_weights_that_are_not_numbers_count_as_zero() -> None:
+    tree: dict[str, object] = {
+        "#type": "container",
+        "a": {"#type": "markup", "#value": "A", "#weight": True},  # a bool is not 1
+        "b": {"#type": "markup", "#value": "B", "#weight": "-9"},
+        "c": {"#type": "markup", "#value": "C", "#weight": -1.5},
+        "d": {"#type": "markup", "#value": "D", "#weight": None},
+        "e": {"#type": "markup", "#value": "E", "#weight": 1},
+    }
+    assert [name for name, _ in el.children(tree)] == ["c", "a", "b", "d", "e"]
+    assert [name for name, _ in el.children({"only": {"#weight": "x"}})] == ["only"]
+
+
 def test_named_children_are_available_to_templates(tmp_path: Path) -> None:
     make_theme(tmp_path, "t", {
         "elements/item--page.html": "[{{ content.body }}|{{ content.tags }}]",

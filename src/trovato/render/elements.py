@@ -257,12 +257,16 @@ def element_type(element: Mapping[str, Any]) -> str:
 def children(element: Mapping[str, Any]) -> list[tuple[str, RenderElement]]:
     """Named children in ``#weight`` order; equal weights keep their insertion order."""
     found = [(k, v) for k, v in element.items() if not k.startswith("#") and isinstance(v, dict)]
-    # sorted() is stable, so equal weights keep the order the builder (or plugin) chose.
-    return sorted(found, key=lambda kv: _weight(kv[1]))
+    if len(found) > 1:
+        # list.sort is stable, so equal weights keep the order the builder (or plugin) chose.
+        found.sort(key=_child_weight)
+    return found
 
 
-def _weight(element: Mapping[str, Any]) -> float:
-    weight = element.get("#weight", 0)
+def _child_weight(child: tuple[str, Mapping[str, Any]]) -> float:
+    weight: object = child[1].get("#weight", 0)
+    if type(weight) is int or type(weight) is float:  # the common case, without isinstance
+        return weight
     if isinstance(weight, bool) or not isinstance(weight, int | float):
         return 0.0
     return float(weight)

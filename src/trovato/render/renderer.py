@@ -269,6 +269,7 @@ class ThemeEngine:
         self._resolved: dict[tuple[str, ...], Template] = {}
         self._twins: dict[tuple[str, ...], Twin | None] = {}
         self._suggestions: dict[tuple[object, ...], tuple[str, ...]] = {}
+        self._drawers: dict[tuple[object, ...], Twin | None] = {}  # html()'s twin per key
 
     def _stylesheets(self) -> list[str]:
         # Base themes' stylesheets first, so a sub-theme's rules win by source order.
@@ -431,16 +432,25 @@ class ThemeEngine:
 
     def html(self, element: Mapping[str, Any]) -> str:
         """:meth:`render_element` as a plain ``str`` (how twins draw their children)."""
+        # Preprocess variables (hooks, or #variables from preprocess taps) may change what a
+        # template sees, so only elements without them take the twin. This runs for every
+        # element of every page: one lookup by what the suggestions depend on finds it.
+        if not self.preprocess and "#variables" not in element:
+            get = element.get
+            key = (get("#type", "container"), get("#template"), get("#item_type"),
+                   get("#view_mode"), get("#field_name"), get("#field_type"))
+            try:
+                twin = self._drawers[key]
+            except KeyError:
+                twin = self._learn_twin(element, key)
+            except TypeError:  # an unhashable property: the general path below draws it
+                twin = None
+            if twin is not None:
+                return twin(self, element)
         type_name = element_type(element)
         if type_name not in ELEMENT_TYPES:
             return ""
         suggestions = self._suggestion_names(element)
-        # Preprocess variables (hooks, or #variables from preprocess taps) may change what a
-        # template sees, so only elements without them take the twin.
-        if not self.preprocess and "#variables" not in element:
-            twin = self.twin(suggestions)
-            if twin is not None:
-                return twin(self, element)
         variables = self._variables(type_name, element)
         for hook in self.preprocess:
             extra = hook(type_name, element, variables)
@@ -452,6 +462,13 @@ class ThemeEngine:
                     continue
                 variables[name] = _strip_markup(value)
         return self.resolve(suggestions).render(variables)
+
+    def _learn_twin(self, element: Mapping[str, Any], key: tuple[object, ...]) -> Twin | None:
+        found = (self.twin(self._suggestion_names(element))
+                 if element_type(element) in ELEMENT_TYPES else None)
+        if len(self._drawers) < 10_000:  # bounded: keys come from (sanitized) data
+            self._drawers[key] = found
+        return found
 
     def _cell(self, cell: object) -> Markup:
         if isinstance(cell, dict):
