@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -48,7 +49,7 @@ from trovato.content.fields import (
     validate_fields,
 )
 from trovato.content.summary import summarize
-from trovato.content.types import ItemType, ItemTypes
+from trovato.content.types import ItemType, ItemTypeError, ItemTypes
 from trovato.db.pool import Database
 from trovato.ids import NIL, uuid7
 from trovato.observability.audit import audit
@@ -675,17 +676,26 @@ class Items:
 
         Cron calls this, so items saved before summaries were stored, or whose type's text
         fields changed, stop costing their listings the fields without waiting for an edit.
-        Their types are locked while the batch runs: a type change meanwhile would otherwise
-        let a summary computed from the old fields order slip in after its reset."""
+
+        Locks are taken in a type change's order, types first, so the two never deadlock: a
+        share lock on the types (a change to them waits; new items of them do not), then the
+        rows, skipping any that an edit holds. A type change therefore cannot slip in
+        between computing a summary and storing it."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "SELECT id, type, fields FROM item WHERE summary IS NULL ORDER BY id"
-                " LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
-            rows = await cur.fetchall()
-            if not rows:
+                "SELECT DISTINCT type FROM (SELECT type FROM item WHERE summary IS NULL"
+                " ORDER BY id LIMIT %s) AS t", (limit,))
+            names = sorted(row["type"] for row in await cur.fetchall())
+            if not names:
                 return 0
-            types = {name: await self.types.lock(conn, name)
-                     for name in sorted({row["type"] for row in rows})}
+            types: dict[str, ItemType] = {}
+            for name in names:
+                with contextlib.suppress(ItemTypeError):  # deleted meanwhile, with its items
+                    types[name] = await self.types.lock(conn, name, share=True)
+            cur = await conn.execute(
+                "SELECT id, type, fields FROM item WHERE summary IS NULL AND type = ANY(%s)"
+                " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (list(types), limit))
+            rows = await cur.fetchall()
             ids = [row["id"] for row in rows]
             summaries = [summarize(row["fields"] or {}, types[row["type"]]) for row in rows]
             await conn.execute(

@@ -553,10 +553,15 @@ class ItemTypes:
             raise ItemTypeError(404, f"No item type {type_name!r}.")
         return item_type
 
-    async def lock(self, conn: AsyncConnection[DictRow], type_name: str) -> ItemType:
-        """The type as stored, locked against changes until ``conn``'s transaction ends."""
-        cur = await conn.execute("SELECT type FROM item_type WHERE type = %s FOR UPDATE",
-                                 (type_name,))
+    async def lock(
+        self, conn: AsyncConnection[DictRow], type_name: str, *, share: bool = False
+    ) -> ItemType:
+        """The type as stored, locked until ``conn``'s transaction ends: against everything
+        but reads (to change it), or with ``share`` only against changes (items of the type
+        can still be written meanwhile)."""
+        cur = await conn.execute(
+            "SELECT type FROM item_type WHERE type = %s FOR SHARE" if share
+            else "SELECT type FROM item_type WHERE type = %s FOR UPDATE", (type_name,))
         if await cur.fetchone() is None:
             raise ItemTypeError(404, f"No item type {type_name!r}.")
         cur = await conn.execute(_SELECT_TYPES + " WHERE t.type = %s GROUP BY t.type",
