@@ -92,14 +92,21 @@ def empty_db_url(pg_server_url: str) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-async def database(db_url: str) -> AsyncIterator[Database]:
-    db = Database(db_url, min_size=1, max_size=5)
+@asynccontextmanager
+async def open_database(db_url: str, max_size: int = 5) -> AsyncIterator[Database]:
+    """An open pool on ``db_url``, closed on exit."""
+    db = Database(db_url, min_size=1, max_size=max_size)
     await db.open()
     try:
         yield db
     finally:
         await db.close()
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    async with open_database(db_url) as db:
+        yield db
 
 
 @pytest.fixture(scope="session")

@@ -9,17 +9,14 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
+from tests.conftest import open_database
 from trovato.db.pool import Database
 
 
 @pytest.fixture
 async def small(db_url: str) -> AsyncIterator[Database]:
-    db = Database(db_url, min_size=1, max_size=2)
-    await db.open()
-    try:
+    async with open_database(db_url, max_size=2) as db:
         yield db
-    finally:
-        await db.close()
 
 
 async def test_helpers_return_results_and_connections(small: Database) -> None:

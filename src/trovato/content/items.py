@@ -75,23 +75,22 @@ SORTS: Final[Mapping[str, sql.Composable]] = {
 # Text formats that need a permission beyond being able to edit the item.
 DEFAULT_FORMAT_PERMISSIONS: Final[Mapping[str, str]] = {"full_html": USE_FULL_HTML}
 
-_COLUMNS = sql.SQL(
-    "i.id, i.type, i.title, i.status, i.promote, i.sticky, i.author_id, i.created, i.changed,"
-    " i.current_revision_id, i.stage_id, i.fields, i.summary,"
-    # The author's name rides along (a scalar subquery, so ``FOR UPDATE`` still locks only
-    # the item row): every page showing an item shows its byline, and a second query for
-    # it would double the reads of an item page.
-    " (SELECT u.name FROM users u WHERE u.id = i.author_id) AS author_name"
-)
+def _columns(fields: str) -> sql.Composed:
+    return sql.SQL(
+        "i.id, i.type, i.title, i.status, i.promote, i.sticky, i.author_id, i.created,"
+        " i.changed, i.current_revision_id, i.stage_id, {fields}, i.summary,"
+        # The author's name rides along (a scalar subquery, so ``FOR UPDATE`` still locks
+        # only the item row): every page showing an item shows its byline, and a second
+        # query for it would double the reads of an item page.
+        " (SELECT u.name FROM users u WHERE u.id = i.author_id) AS author_name"
+    ).format(fields=sql.SQL(fields))  # only the two constant column lists below
+
+
+_COLUMNS = _columns("i.fields")
 # A teaser listing's columns: the stored summary instead of the fields, which are most of an
 # item's bytes (a 25-teaser page of 20-field items shipped 60 KB of JSON for 25 summaries).
 # Only where the summary is not known do the fields come along, to compute it from.
-_TEASER_COLUMNS = sql.SQL(
-    "i.id, i.type, i.title, i.status, i.promote, i.sticky, i.author_id, i.created, i.changed,"
-    " i.current_revision_id, i.stage_id,"
-    " CASE WHEN i.summary IS NULL THEN i.fields END AS fields, i.summary,"
-    " (SELECT u.name FROM users u WHERE u.id = i.author_id) AS author_name"
-)
+_TEASER_COLUMNS = _columns("CASE WHEN i.summary IS NULL THEN i.fields END AS fields")
 
 
 # -- values -------------------------------------------------------------------------------------

@@ -23,14 +23,19 @@ SUMMARY_LENGTH = 300
 SUMMARY_CACHE_MAX_TEXT = 64 * 1024
 
 
+def field_values(raw: Any) -> list[Mapping[str, Any]]:
+    """A stored field's values as a list (one value or many), leaving out malformed ones."""
+    values = raw if isinstance(raw, list) else [raw]
+    return [v for v in values if isinstance(v, Mapping)]
+
+
 def summarize(
     fields: Mapping[str, Any], item_type: ItemType | None, length: int = SUMMARY_LENGTH
 ) -> str:
     """Plain text from the first text field that has a value, trimmed at a word to
     ``length`` (tags stripped, entities decoded: the result is escaped again on output)."""
     for name in text_fields(item_type):
-        raw = fields.get(name)
-        values = [v for v in (raw if isinstance(raw, list) else [raw]) if isinstance(v, Mapping)]
+        values = field_values(fields.get(name))
         if not values:
             continue
         source = str(values[0].get("value", ""))

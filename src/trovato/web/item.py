@@ -40,7 +40,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from trovato.content.items import Item, ItemError
-from trovato.content.summary import summarize
+from trovato.content.summary import field_values, summarize
 from trovato.content.types import ItemType, display_order
 from trovato.kernel.context import RequestContext, request_context
 from trovato.kernel.errors import ProblemError
@@ -101,11 +101,6 @@ def _value_element(field_type: str, value: Mapping[str, Any]) -> str | el.Render
     return str(value.get("target_id", ""))
 
 
-def _values(raw: Any) -> list[Mapping[str, Any]]:
-    values = raw if isinstance(raw, list) else [raw]
-    return [v for v in values if isinstance(v, Mapping)]
-
-
 def summary(item: Item, item_type: ItemType | None) -> str:
     """The teaser text: as stored with the item, or computed from its fields if not known."""
     if item.summary is not None:
@@ -148,7 +143,7 @@ def build_item(
                                                f"Read more about {item.title}"})
     else:
         for weight, definition in enumerate(display_order(item_type)):
-            values = _values(item.fields.get(definition.name))
+            values = field_values(item.fields.get(definition.name))
             if not values:
                 continue
             children[definition.name] = el.field_element(
