@@ -54,7 +54,8 @@ def new(
     (target / "tests").mkdir(parents=True)
     values = {"name": name, "title": name.replace("_", " ").title()}
     for template, out in (("plugin.toml.tmpl", "plugin.toml"), ("plugin.py.tmpl", "plugin.py"),
-                          ("test_plugin.py.tmpl", "tests/test_plugin.py")):
+                          ("test_plugin.py.tmpl", "tests/test_plugin.py"),
+                          ("conftest.py.tmpl", "tests/conftest.py")):
         text = Template((_SCAFFOLD / template).read_text()).substitute(values)
         (target / out).write_text(text)
     console.print(f"Created {target}/ — build it with `trovato plugin build {target}`,"
