@@ -132,3 +132,35 @@ def test_cli_lists_and_installs_plugins(
     assert trovato("enable", "nope").returncode == 1
     assert trovato("disable", "tally").returncode == 0
     assert trovato("uninstall", "tally").returncode == 0
+
+
+async def test_enabling_a_plugin_drops_cached_pages_in_every_process(
+    db_url: str, plugin_cache: Path, built: dict[str, BuildResult], store_backend: str
+) -> None:
+    """An anonymous page cached before a plugin was enabled is not served after it: each
+    process clears its page cache when its set of plugins changes."""
+    settings = plugin_site_settings(db_url, plugin_cache, store_backend)
+    async with running_app(settings) as a, running_app(settings) as b:
+        await create_account(a, "root", admin=True)
+        csrf = await api_login(a, "root")
+        await kernel_of(a).plugins.install("hello")  # its item type: greeting
+        created = await a.post("/api/v1/items", headers={"X-CSRF-Token": csrf}, json={
+            "type": "greeting", "title": "World", "status": 1, "promote": True,
+            "fields": {"field_body": {"value": "Hi", "format": "plain_text"}}})
+        assert created.status_code == 201, created.text
+        await kernel_of(a).plugins.disable("hello")
+        a.cookies.clear()
+        for _ in range(300):  # b refreshes when a announces the change on pub/sub
+            if "Hello, World" not in (await b.get("/")).text:
+                break
+            await asyncio.sleep(0.02)
+        assert (await b.get("/")).headers["x-trovato-cache"] == "HIT"
+        await kernel_of(a).plugins.enable("hello")
+        for _ in range(300):
+            if (await b.get("/")).headers["x-trovato-cache"] == "MISS":
+                break
+            await asyncio.sleep(0.02)
+        page = await b.get("/")
+        assert "Hello, World" in page.text, page.text
+        assert (await a.get("/")).headers["x-trovato-cache"] in ("MISS", "HIT")
+        assert "Hello, World" in (await a.get("/")).text

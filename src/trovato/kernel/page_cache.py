@@ -79,6 +79,11 @@ class PageCache:
         self._drop(wanted)
         await self.store.pubsub.publish(CHANNEL, {"tags": sorted(wanted)})
 
+    def clear(self) -> None:
+        """Drop every page of this process (each process clears its own when the enabled
+        plugins change, since any page may render differently)."""
+        self._pages.clear()
+
     def _drop(self, tags: set[str]) -> None:
         for key in [k for k, page in self._pages.items() if page.tags & tags]:
             del self._pages[key]

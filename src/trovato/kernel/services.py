@@ -122,6 +122,7 @@ class Kernel:
             metrics=metrics,
             permissions=registry,
         )
+        plugins.on_refresh.append(page_cache.clear)
         await plugins.refresh()
         await plugins.listen()
         content.items.hooks = PluginItemHooks(plugins)

@@ -312,6 +312,9 @@ class PluginManager:
         self._origin = uuid.uuid4().hex  # tells this process's own announcements apart
         # Run in the process that enables a plugin, once (e.g. syncing its item types).
         self.on_enable: list[Callable[[str], Awaitable[None]]] = []
+        # Run in every process after each refresh: the enabled plugins, and so what pages
+        # render, may have changed (e.g. dropping this process's cached pages).
+        self.on_refresh: list[Callable[[], None]] = []
 
     # -- discovery and state ---------------------------------------------------------------
 
@@ -413,6 +416,8 @@ class PluginManager:
                     del self.loaded[name]
             self._rebuild(order, states)
             await self._register_permissions(order)
+            for hook in self.on_refresh:
+                hook()
             return order
 
     def _rebuild(self, order: list[str], states: dict[str, PluginState]) -> None:
