@@ -16,6 +16,8 @@ from trovato.content.items import (
     ItemError,
     ItemHookError,
     ItemHooks,
+    _Listing,
+    _listing_sql,
 )
 from trovato.db.pool import Database
 from trovato.ids import uuid7
@@ -433,7 +435,53 @@ async def test_the_front_page_listing_keeps_one_cached_plan(
             assert [i.title for i in page.items] == ["promoted"]
         cur = await conn.execute(
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
-            " WHERE statement LIKE '%%count(*) OVER ()%%'")
+            " WHERE statement LIKE '%%(SELECT count(*) FROM item i%%'")
         plans = await cur.fetchall()
     assert len(plans) == 1 and plans[0]["generic_plans"] >= 6, plans
     assert plans[0]["custom_plans"] == 0, plans
+
+
+def _plan_nodes(plan: dict[str, Any]) -> list[tuple[str, str | None]]:
+    found = [(str(plan["Node Type"]), plan.get("Index Name"))]
+    for child in plan.get("Plans", []):
+        found.extend(_plan_nodes(child))
+    return found
+
+
+async def test_a_front_page_is_read_in_index_order_however_many_items_match(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database
+) -> None:
+    """The page comes off ``item_front_idx`` already in the listing's order and stops after
+    LIMIT rows; the total is counted from the same index. The earlier ``count(*) OVER ()``
+    had to read and sort every promoted item for each page: 22 ms per front page at 10,000."""
+    for n in range(3):
+        await content.items.create(admin, "article", title=f"t{n}", promote=True)
+    shape = _Listing(stage="live", scope="published", by_type=False, status=1,
+                     by_author=False, promote=True, sticky=None, sort="-sticky", limit=25,
+                     offset=0, teasers=True)
+    async with database.pool.connection() as conn:
+        # Make a sort as costly as the planner allows: only an index that serves the whole
+        # order (tie-breaker included) keeps the Sort node out of the plan.
+        await conn.execute("SET enable_seqscan = off")
+        await conn.execute("SET enable_sort = off")
+        cur = await conn.execute("EXPLAIN (FORMAT JSON) " + _listing_sql(shape))
+        row = await cur.fetchone()
+    assert row is not None
+    nodes = _plan_nodes(next(iter(row.values()))[0]["Plan"])
+    kinds = {kind for kind, _ in nodes}
+    assert not kinds & {"Sort", "Incremental Sort", "WindowAgg"}, nodes
+    assert nodes[0] == ("Limit", None), nodes
+    # The page and the count both come from it (the authors' names from users_pkey).
+    assert [index for _, index in nodes if index and index.startswith("item")] == [
+        "item_front_idx", "item_front_idx"], nodes
+
+
+async def test_a_page_past_the_last_still_reports_the_total(
+    content: ContentServices, admin: CurrentUser, article: None
+) -> None:
+    for n in range(3):
+        await content.items.create(admin, "article", title=f"t{n}", promote=True)
+    beyond = await content.items.list(ANONYMOUS, promote=True, sort="-sticky", page=5, limit=2)
+    assert beyond.items == [] and beyond.total == 3
+    last = await content.items.list(ANONYMOUS, promote=True, sort="-sticky", page=1, limit=2)
+    assert [i.title for i in last.items] == ["t0"] and last.total == 3

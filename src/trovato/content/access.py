@@ -107,14 +107,31 @@ def may_create(user: CurrentUser, type_name: str) -> bool:
     return user.can(ADMINISTER_CONTENT) or user.can(f"create {type_name} content")
 
 
+VisibilityScope = Literal["all", "published", "published_or_own"]
+
+
+def visibility_scope(user: CurrentUser) -> VisibilityScope:
+    """Which items a listing shows ``user`` by the role rule: all of them, the published ones,
+    or the published ones and their own drafts."""
+    if user.can(VIEW_UNPUBLISHED) or user.can(ADMINISTER_CONTENT):
+        return "all"
+    return "published_or_own" if user.is_authenticated else "published"
+
+
+def scope_condition(scope: VisibilityScope, alias: str = "i") -> sql.Composable:
+    """The SQL condition of ``scope``; ``published_or_own`` takes the user's id as its one
+    parameter."""
+    if scope == "all":
+        return sql.SQL("TRUE")
+    status = sql.SQL("{}.status = 1").format(sql.Identifier(alias))
+    if scope == "published":
+        return status
+    return sql.SQL("({} OR {}.author_id = %s)").format(status, sql.Identifier(alias))
+
+
 def listing_visibility(user: CurrentUser, alias: str = "i") -> tuple[sql.Composable, list[Any]]:
     """The SQL condition (and its parameters) for items ``user`` may see in a listing.
 
     The caller checks ``access content`` first; this only restricts unpublished items."""
-    if user.can(VIEW_UNPUBLISHED) or user.can(ADMINISTER_CONTENT):
-        return sql.SQL("TRUE"), []
-    status = sql.SQL("{}.status = 1").format(sql.Identifier(alias))
-    if not user.is_authenticated:
-        return status, []
-    condition = sql.SQL("({} OR {}.author_id = %s)").format(status, sql.Identifier(alias))
-    return condition, [user.id]
+    scope = visibility_scope(user)
+    return scope_condition(scope, alias), [user.id] if scope == "published_or_own" else []

@@ -37,9 +37,12 @@ from trovato.content.access import (
     USE_FULL_HTML,
     VIEW_REVISIONS,
     Operation,
+    VisibilityScope,
     Vote,
     item_access,
     listing_visibility,
+    scope_condition,
+    visibility_scope,
 )
 from trovato.content.fields import (
     KNOWN_FORMATS,
@@ -288,14 +291,11 @@ def _stage_condition(stage: str, alias: str = "i") -> tuple[sql.Composable, list
 
 def _select(
     stage: str, conditions: Sequence[sql.Composable] = (), params: Sequence[Any] = (),
-    *, extra_columns: sql.Composable | None = None, teasers: bool = False,
 ) -> tuple[sql.Composed, list[Any]]:
     """``SELECT <item columns> FROM item i WHERE <stage> AND <conditions>``."""
     stage_sql, stage_params = _stage_condition(stage)
-    base = _TEASER_COLUMNS if teasers else _COLUMNS
-    columns = base if extra_columns is None else sql.SQL("{}, {}").format(base, extra_columns)
     query = sql.SQL("SELECT {} FROM item i WHERE {}").format(
-        columns, sql.SQL(" AND ").join([stage_sql, *conditions])
+        _COLUMNS, sql.SQL(" AND ").join([stage_sql, *conditions])
     )
     return query, [*stage_params, *params]
 
@@ -306,6 +306,70 @@ def _load_query(stage: str) -> tuple[str, tuple[Any, ...]]:
     and its stage parameters; the item id is the last parameter."""
     query, params = _select(stage, [sql.SQL("i.id = %s")])
     return query.as_string(), tuple(params)
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """Everything that shapes a listing's SQL text (values that vary by request, such as the
+    user's id, the type name or the author, are parameters)."""
+
+    stage: str
+    scope: VisibilityScope
+    by_type: bool
+    status: int | None
+    by_author: bool
+    promote: bool | None
+    sticky: bool | None
+    sort: str
+    limit: int
+    offset: int
+    teasers: bool
+
+
+def _listing_where(shape: _Listing) -> sql.Composable:
+    """The listing's filter; its parameters are the stage's, the user's id (scope
+    ``published_or_own``), the type, then the author."""
+    conditions = [_stage_condition(shape.stage)[0], scope_condition(shape.scope)]
+    if shape.by_type:
+        conditions.append(sql.SQL("i.type = %s"))
+    # Validated numbers and flags are written into the statement, not bound: with them as
+    # parameters PostgreSQL re-plans the prepared listing on every execution (a generic plan
+    # cannot use the ``status = 1`` partial index or know the LIMIT), which was ~40% of its
+    # cost; as literals its plan is cached.
+    if shape.status is not None:
+        conditions.append(sql.SQL("i.status = {}").format(sql.Literal(int(shape.status))))
+    if shape.by_author:
+        conditions.append(sql.SQL("i.author_id = %s"))
+    for column, wanted in (("promote", shape.promote), ("sticky", shape.sticky)):
+        if wanted is not None:
+            conditions.append(sql.SQL("{} = {}").format(sql.Identifier("i", column),
+                                                       sql.Literal(bool(wanted))))
+    return sql.SQL(" AND ").join(conditions)
+
+
+@functools.lru_cache(maxsize=256)
+def _listing_sql(shape: _Listing) -> str:
+    """One page of a listing with the number of all matches, as text composed once per shape
+    (composing it took ~4% of the front page).
+
+    The total is an uncorrelated subquery, which PostgreSQL runs once and answers from an
+    index, so the page itself stops after LIMIT rows read in index order (the front page's
+    ``item_front_idx``). A ``count(*) OVER ()`` window instead had to read and sort every
+    match: 22 ms for a front page over 10,000 promoted items, against ~4 ms this way."""
+    where = _listing_where(shape)
+    columns = _TEASER_COLUMNS if shape.teasers else _COLUMNS
+    return sql.SQL(
+        "SELECT {}, (SELECT count(*) FROM item i WHERE {}) AS total FROM item i WHERE {} "
+        "ORDER BY {} LIMIT {} OFFSET {}"
+    ).format(columns, where, where, SORTS[shape.sort], sql.Literal(shape.limit),
+             sql.Literal(shape.offset)).as_string()
+
+
+@functools.lru_cache(maxsize=64)
+def _listing_count_sql(shape: _Listing) -> str:
+    """The number of all matches of ``shape`` (for a page past the last)."""
+    return sql.SQL("SELECT count(*) FROM item i WHERE {}").format(
+        _listing_where(shape)).as_string()
 
 
 # -- the service ---------------------------------------------------------------------------------
@@ -431,42 +495,25 @@ class Items:
         if errors or order is None:
             raise ItemError(422, "Invalid listing parameters.", errors)
         limit = min(limit, MAX_LIMIT)
-        conditions: list[sql.Composable] = []
-        params: list[Any] = []
-        visible, visible_params = listing_visibility(user)
-        conditions.append(visible)
-        params.extend(visible_params)
-        if type is not None:
-            conditions.append(sql.SQL("i.type = %s"))
-            params.append(type)
-        # Validated numbers and flags are written into the statement, not bound: with them
-        # as parameters PostgreSQL re-plans the prepared listing on every execution (a
-        # generic plan cannot use the ``status = 1`` partial index or know the LIMIT), which
-        # was ~40% of its cost; as literals its plan is cached.
-        if status is not None:
-            conditions.append(sql.SQL("i.status = {}").format(sql.Literal(int(status))))
-        if author_id is not None:
-            conditions.append(sql.SQL("i.author_id = %s"))
-            params.append(author_id)
-        for column, wanted in (("promote", promote), ("sticky", sticky)):
-            if wanted is not None:
-                conditions.append(sql.SQL("{} = {}").format(sql.Identifier("i", column),
-                                                           sql.Literal(bool(wanted))))
-        query, all_params = _select(
-            stage, conditions, params, extra_columns=sql.SQL("count(*) OVER () AS total"),
+        shape = _Listing(
+            stage=stage, scope=visibility_scope(user), by_type=type is not None, status=status,
+            by_author=author_id is not None, promote=promote, sticky=sticky, sort=sort,
+            limit=limit, offset=page * limit,
             teasers=not fields and not self.hooks.reads_items(),
         )
-        query = sql.SQL("{} ORDER BY {} LIMIT {} OFFSET {}").format(
-            query, order, sql.Literal(int(limit)), sql.Literal(int(page * limit)))
-        rows = await self.db.fetch(query.as_string(), all_params)
+        where_params: list[Any] = [*_stage_condition(stage)[1]]
+        if shape.scope == "published_or_own":
+            where_params.append(user.id)
+        if type is not None:
+            where_params.append(type)
+        if author_id is not None:
+            where_params.append(author_id)
+        # The count subquery and the listing filter alike: the parameters come twice.
+        rows = await self.db.fetch(_listing_sql(shape), [*where_params, *where_params])
         total = int(rows[0]["total"]) if rows else 0
         if not rows and page > 0:
-            # Past the last page the window function has no row to report the total on.
-            count_query, count_params = _select(stage, conditions, params)
-            total = int(await self.db.fetchval(
-                sql.SQL("SELECT count(*) FROM ({}) AS t").format(count_query).as_string(),
-                count_params,
-            ) or 0)
+            # Past the last page there is no row to report the total on.
+            total = int(await self.db.fetchval(_listing_count_sql(shape), where_params) or 0)
         items = [_item(r) for r in rows]
         return ItemPage([i for i in items if await item_access(user, i, "view", self.hooks)],
                         total, page, limit)
