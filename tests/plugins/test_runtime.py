@@ -173,8 +173,8 @@ def test_wit_copy_in_package_matches_canonical() -> None:
     assert {p.name for p in shipped.glob("*.wit")} == {p.name for p in canonical}
 
 
-def test_build_is_cached(tmp_path: Path, built: dict[str, BuildResult], plugin_cache: Path
-                         ) -> None:
+def test_build_is_cached(tmp_path: Path, built: dict[str, BuildResult], plugin_cache: Path,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.plugins.conftest import FOLDERS
     from trovato.plugins.build import build_key, build_plugin, sdk_dir, wit_dir
 
@@ -186,7 +186,13 @@ def test_build_is_cached(tmp_path: Path, built: dict[str, BuildResult], plugin_c
     shutil.copytree(FOLDERS["hello"], copy)
     before = build_key(copy, sdk=sdk_dir(), wit=wit_dir())
     (copy / "greeting.py").write_text((copy / "greeting.py").read_text() + "\n# changed\n")
-    assert build_key(copy, sdk=sdk_dir(), wit=wit_dir()) != before
+    changed = build_key(copy, sdk=sdk_dir(), wit=wit_dir())
+    assert changed != before
+    # So does a change of the generated entry module that every component starts from.
+    import trovato.plugins.build as build
+
+    monkeypatch.setattr(build, "_ENTRY_SOURCE", build._ENTRY_SOURCE + "# changed\n")
+    assert build_key(copy, sdk=sdk_dir(), wit=wit_dir()) != changed
 
 
 async def test_loop_keeps_serving_while_a_guest_stalls(loaded: dict[str, LoadedPlugin],

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
-from trovato_sdk import Access, Field, ItemType, Menu, Permission, render
+from trovato_sdk import Access, Field, ItemType, Menu, Permission, _runtime, render
 from trovato_sdk._runtime import encode, merge_patch
 from trovato_sdk.testing import FakeContext, PluginFailed, load_plugin
 
@@ -73,6 +74,25 @@ def test_hello_with_fake_context() -> None:
     assert ctx.call_tap("cron")["job"] and ctx.queues["greetings"]
     # Direct calls work too: a FakeContext is a Context.
     assert plugin.item_access.__name__ == "item_access"
+
+
+def test_calls_reuse_what_prepare_worked_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guest entry calls ``prepare()`` at build time, so no call introspects the plugin
+    again (``inspect.signature`` and the module scan were a third of a small tap's time)."""
+    plugin = load_plugin(HELLO)
+    ctx = FakeContext(plugin=plugin, permissions={"use hello"})
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("introspected during a call")
+
+    with monkeypatch.context() as patched:  # undone before pytest reports a failure
+        patched.setattr(inspect, "signature", refuse)
+        patched.setattr(inspect, "isfunction", refuse)
+        tree = ctx.call_tap("item_view", item={"id": "i1", "type": "page", "title": "Ann"})
+        page = ctx.call_function("hello_page", request={"path": "hello", "args": {}})
+    assert tree["greeting"]["#value"] == "Hello, Ann!"
+    assert page["#type"]
+    assert set(_runtime.functions()) >= {"hello_page", "everything"}
 
 
 def test_fake_db_refuses_undeclared_tables() -> None:

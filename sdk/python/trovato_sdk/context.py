@@ -8,6 +8,7 @@ Values cross as Python objects here; the guest backend does the JSON encoding.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import itertools
 from typing import Any, Protocol
@@ -183,13 +184,35 @@ class Context:
         self._backend = backend
         self._user_data = user
         self._user: User | None = None
-        self.log = Log(backend)
-        self.variables = Variables(backend)
-        self.request_context = RequestContext(backend)
-        self.items = Items(backend)
-        self.db = Db(backend)
-        self.cache = Cache(backend)
-        self.queue = Queue(backend)
+
+    # Made on first use: most taps touch one facade or none, and each call builds a context.
+    @functools.cached_property
+    def log(self) -> Log:
+        return Log(self._backend)
+
+    @functools.cached_property
+    def variables(self) -> Variables:
+        return Variables(self._backend)
+
+    @functools.cached_property
+    def request_context(self) -> RequestContext:
+        return RequestContext(self._backend)
+
+    @functools.cached_property
+    def items(self) -> Items:
+        return Items(self._backend)
+
+    @functools.cached_property
+    def db(self) -> Db:
+        return Db(self._backend)
+
+    @functools.cached_property
+    def cache(self) -> Cache:
+        return Cache(self._backend)
+
+    @functools.cached_property
+    def queue(self) -> Queue:
+        return Queue(self._backend)
 
     @property
     def user(self) -> User:

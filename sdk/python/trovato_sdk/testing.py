@@ -66,6 +66,7 @@ def load_plugin(folder: str | Path) -> ModuleType:
     finally:
         sys.path.remove(str(folder))
     _runtime.set_entry_module("plugin")
+    _runtime.prepare()  # as the guest's entry does before its snapshot
     module.__dict__.setdefault("__trovato_folder__", str(folder))
     return module
 

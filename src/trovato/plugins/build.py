@@ -37,6 +37,8 @@ from trovato_sdk import _runtime
 _runtime.set_entry_module("plugin")
 import plugin  # noqa: E402,F401  (registers the @tap functions)
 from trovato_sdk._guest import WitWorld  # noqa: E402,F401
+
+_runtime.prepare()  # at build time: every instance starts from the snapshot taken after this
 '''
 # Only these travel into the component: sources, not caches or tests.
 _SOURCE_SUFFIXES = {".py", ".toml", ".json", ".txt"}
@@ -125,6 +127,7 @@ def build_key(folder: Path, *, sdk: Path, wit: Path) -> str:
     """The cache key: sha256 over plugin sources, SDK sources, WIT and the builder version."""
     digest = hashlib.sha256()
     digest.update(f"componentize-py {componentize_py_version()}\0".encode())
+    digest.update(f"entry:{_ENTRY_SOURCE}\0".encode())
     _hash_tree(digest, "plugin", folder)
     _hash_tree(digest, "sdk", sdk / "trovato_sdk")
     _hash_tree(digest, "wit", wit)
