@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.plugins.conftest import item_payload, make_user
+from trovato.observability import load
 from trovato.plugins.build import BuildResult
 from trovato.plugins.errors import PluginLoadError, PluginTimeout
 from trovato.plugins.runtime import (
@@ -246,6 +248,7 @@ async def test_spare_instances_are_fresh_and_taken_once(loaded: dict[str, Loaded
                                                         open_session) -> None:
     """After a request used a plugin, a fresh (never called) instance is prepared in the
     background; the next request takes it, and it is handed to that request only."""
+    gc.collect()  # sessions other tests never closed: the process would look busy
     async with open_session(plugins=["tally"]) as session:
         await session.call_tap("tally", "item_view", {"item": item_payload("a")})
     tally = loaded["tally"]
@@ -262,6 +265,43 @@ async def test_spare_instances_are_fresh_and_taken_once(loaded: dict[str, Loaded
         assert first._live["tally"].store is spare[1]
         assert second._live["tally"].store is not spare[1]  # instantiated itself
     assert one == two and one["#value"] == "tally saw 0 view(s)"
+
+
+async def test_overlapping_requests_close_their_own_stores_and_make_no_spares(
+    loaded: dict[str, LoadedPlugin], open_session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Background closing and spare-making only while one request at a time uses plugins:
+    when requests overlap, that work on other threads only competes with them."""
+    import trovato.plugins.runtime as runtime_module
+
+    gc.collect()  # sessions other tests never closed
+    reaped: list[int] = []
+    refills: list[str] = []
+    drop, refill = runtime_module._REAPER.drop, runtime_module._SPARES.refill
+    monkeypatch.setattr(runtime_module._REAPER, "drop",
+                        lambda stores: (reaped.append(len(stores)), drop(stores)))
+    monkeypatch.setattr(runtime_module._SPARES, "refill",
+                        lambda runtime, plugin: (refills.append(plugin.name),
+                                                 refill(runtime, plugin)))
+    async with open_session(plugins=["tally"]) as first:
+        async with open_session(plugins=["tally"]) as second:
+            await first.call_tap("tally", "item_view", {"item": item_payload("a")})
+            await second.call_tap("tally", "item_view", {"item": item_payload("b")})
+        assert reaped == [] and refills == []  # busy: second closed its store itself
+    assert reaped == [1]  # first was alone when it closed
+    async with open_session(plugins=["tally"]) as alone:
+        await alone.call_tap("tally", "item_view", {"item": item_payload("c")})
+    assert refills == ["tally"] and reaped == [1, 1]
+    # Busy by HTTP requests in flight too, though only one of them uses plugins.
+    load.request_started()
+    load.request_started()
+    try:
+        async with open_session(plugins=["tally"]) as served:
+            await served.call_tap("tally", "item_view", {"item": item_payload("d")})
+    finally:
+        load.request_finished()
+        load.request_finished()
+    assert refills == ["tally"] and reaped == [1, 1]
 
 
 def test_installed_version_reads_the_dist_info_and_falls_back(tmp_path: Path) -> None:

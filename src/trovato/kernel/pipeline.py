@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from trovato.kernel.context import SCOPE_KEY, RequestContext, bind_request, unbind_request
 from trovato.kernel.errors import error_response
 from trovato.kernel.page_cache import TAGS_HEADER
+from trovato.observability import load
 from trovato.observability.profiler import Profile, current_profile
 from trovato.users.sessions import Session
 
@@ -103,6 +104,7 @@ class KernelPipeline:
                     raise _BodyTooLargeError
             return message
 
+        load.request_started()
         try:
             refusal = _body_limit(scope, ctx)
             if refusal is None and not ctx.probe:
@@ -129,6 +131,7 @@ class KernelPipeline:
                 await _too_large(scope, limit)(scope, receive, send_wrapper)
         finally:
             ctx.close_plugin_session()
+            load.request_finished()
             unbind_request(bound)
             current_profile.reset(token)
             _observe(scope, ctx, status)
