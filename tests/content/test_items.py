@@ -260,6 +260,12 @@ async def test_list_filters_sort_and_pages(content: ContentServices, admin: Curr
     # An ordinary user never gets the unpublished item, not even in the total.
     visible = await content.items.list(other)
     assert visible.total == 4 and "hidden" not in [i.title for i in visible.items]
+    # ... but an author sees their own draft: every bound parameter at once (user, type,
+    # author), in the page and in the count.
+    await content.items.create(admin, "page", title="draft", status=0, author_id=other.id)
+    own = await content.items.list(other, type="page", author=other.id, sort="title")
+    assert [i.title for i in own.items] == ["draft", "p"] and own.total == 2
+    assert (await content.items.list(other, type="page", author=admin.id)).total == 0
     with pytest.raises(ItemError) as caught:
         await content.items.list(admin, sort="author", page=-1, limit=0, status=3,
                                  author="x")

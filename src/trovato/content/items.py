@@ -326,9 +326,21 @@ class _Listing:
     teasers: bool
 
 
+def _listing_params(shape: _Listing, *, user_id: uuid.UUID | None, type: str | None,
+                    author_id: uuid.UUID | None) -> list[Any]:
+    """The parameters of :func:`_listing_where`, in its order."""
+    params: list[Any] = [*_stage_condition(shape.stage)[1]]
+    if shape.scope == "published_or_own":
+        params.append(user_id)
+    if shape.by_type:
+        params.append(type)
+    if shape.by_author:
+        params.append(author_id)
+    return params
+
+
 def _listing_where(shape: _Listing) -> sql.Composable:
-    """The listing's filter; its parameters are the stage's, the user's id (scope
-    ``published_or_own``), the type, then the author."""
+    """The listing's filter; :func:`_listing_params` gives its parameters in order."""
     conditions = [_stage_condition(shape.stage)[0], scope_condition(shape.scope)]
     if shape.by_type:
         conditions.append(sql.SQL("i.type = %s"))
@@ -501,13 +513,7 @@ class Items:
             limit=limit, offset=page * limit,
             teasers=not fields and not self.hooks.reads_items(),
         )
-        where_params: list[Any] = [*_stage_condition(stage)[1]]
-        if shape.scope == "published_or_own":
-            where_params.append(user.id)
-        if type is not None:
-            where_params.append(type)
-        if author_id is not None:
-            where_params.append(author_id)
+        where_params = _listing_params(shape, user_id=user.id, type=type, author_id=author_id)
         # The count subquery and the listing filter alike: the parameters come twice.
         rows = await self.db.fetch(_listing_sql(shape), [*where_params, *where_params])
         total = int(rows[0]["total"]) if rows else 0
