@@ -16,13 +16,14 @@
   place (``keep_resident_mb``) so the next fresh instance does not take ~430 copy-on-write page
   faults (~2 ms) on its first call. A pooled slot is reset to the component's initial image by
   wasmtime before it is reused, so each request still gets brand-new instances.
-* While a request is the only one in the process using plugins, its finished stores are closed
-  on a reaper thread (:class:`_Reaper`) and one fresh, never-called instance of each plugin it
-  used is made ahead of time on another (:class:`_Spares`), for the next request to take:
-  its latency drops by a reset and an instantiation (~1 ms each). While requests overlap the
-  process is busy, and the same work on background threads would only compete with them for
-  the GIL and the cores (~10% fewer requests/s at saturation): then a request closes its own
-  stores and no spares are made.
+* While a request is the only one its process is serving (:mod:`trovato.observability.load`)
+  and the only one with a plugin session open, its finished stores are closed on a reaper
+  thread (:class:`_Reaper`) and one fresh, never-called instance of each plugin it used is made
+  ahead of time on another (:class:`_Spares`), for the next request to take: its latency drops
+  by a reset and an instantiation (~1 ms each). While requests overlap the process is busy,
+  and the same work on background threads would only compete with them for the GIL and the
+  cores (~10% fewer requests/s at saturation): then a request closes its own stores and no
+  spares are made.
 
 Where guest calls run
 ---------------------
