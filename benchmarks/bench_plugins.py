@@ -8,9 +8,10 @@ Measures, in one run, with the variants interleaved round by round so machine no
     instance already exists, and the overhead (b - a);
 (c) a whole request: a fresh ``PluginSession`` dispatching ``item_view`` once to 1, 5 and 10
     plugins (lazy instantiation included), then closed; the 1-plugin request again without
-    spare instances, and with neither spares nor the pooling allocator (the runtime's previous
-    settings), and the throughput of 1-plugin requests with 4 in flight at once for all three
-    (spares and dropping run on background threads, so latency alone would flatter them);
+    the pooling allocator (on-demand memory, the runtime's earlier setting), and the throughput
+    of 1-plugin requests with 4 in flight at once for both (dropping instances runs on a
+    background thread while a process is idle, so latency alone would flatter it; each request
+    is counted in flight as the kernel pipeline counts it);
 (d) a worker's cold start in a fresh process with a warm ``.cwasm`` cache: process start to
     "10 plugins loaded and one request served", against a 0-plugin process as the baseline.
 
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from trovato.db.pool import Database
+from trovato.observability import load
 from trovato.observability.metrics import Metrics
 from trovato.plugins.build import build_plugin, default_cache_dir
 from trovato.plugins.dispatch import Dispatcher
@@ -118,8 +120,12 @@ async def serve_request(runtime: PluginRuntime, plugins: dict[str, LoadedPlugin]
                         dispatcher: Dispatcher, services: HostServices,
                         args: dict[str, Any], request_id: str) -> Any:
     host = RequestHost(services, USER, request_id=request_id)
-    async with runtime.session(plugins, host) as session:
-        outcome = await dispatcher.invoke(session, "item_view", args)
+    load.request_started()  # counted in flight, as the kernel pipeline counts a request
+    try:
+        async with runtime.session(plugins, host) as session:
+            outcome = await dispatcher.invoke(session, "item_view", args)
+    finally:
+        load.request_finished()
     if outcome.failures or len(outcome.value) != len(plugins):
         raise RuntimeError(f"item_view failed: {outcome.failures}")
     return outcome.value
@@ -272,14 +278,10 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     loaded = load_many(runtime, build.artifact, max(PLUGIN_COUNTS))
     viewer = loaded["viewer"]
     sets = {n: dict(list(loaded.items())[:n]) for n in PLUGIN_COUNTS}
-    # Without spares, and the previous allocation strategy too (same artifact: pooling does
-    # not change compiled code).
-    no_spares = PluginRuntime(compiled)
-    no_spares.make_spares = False
+    # The earlier allocation strategy too (same artifact: pooling does not change compiled
+    # code).
     on_demand = PluginRuntime(compiled, EngineSettings(pooling=False))
-    on_demand.make_spares = False
     variants = {"default": (runtime, sets[1]),
-                "no_spares": (no_spares, load_many(no_spares, build.artifact, 1)),
                 "on_demand": (on_demand, load_many(on_demand, build.artifact, 1))}
     dispatchers = {n: Dispatcher({"item_view": list(plugins)}, Metrics())
                    for n, plugins in sets.items()}
@@ -295,7 +297,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         layers: dict[str, list[float]] = {"call": [], "call_tap": []}
         per_round: list[float] = []  # paired overhead: median(b) - median(a) in each round
         requests: dict[int, list[float]] = {n: [] for n in PLUGIN_COUNTS}
-        other: dict[str, list[float]] = {"no_spares": [], "on_demand": []}
+        other: dict[str, list[float]] = {"on_demand": []}
         tput: dict[str, list[float]] = {key: [0, 0.0] for key in variants}
         # Warm-up (untimed): page in code, fill allocator pools.
         raw_batch(runtime, viewer, payload, 0.2)
@@ -401,15 +403,11 @@ def report(m: dict[str, Any], args: argparse.Namespace, load_avg: float) -> dict
         print(f"{label:44} {r['n']:6d} {r['p50']:7.2f} ms {r['p99']:7.2f} ms  {ratio:>14}  "
               f"{goal}")
     others = {k: summary(v, 1e3) for k, v in m["other_requests"].items()}
-    for key, label in (("no_spares", "(c) request, 1 plugin, no spare instances"),
-                       ("on_demand", "(c) request, 1 plugin, no spares, on-demand")):
-        o = others[key]
-        print(f"{label:44} {o['n']:6d} {o['p50']:7.2f} ms {o['p99']:7.2f} ms  "
-              f"{o['p50'] / req[1]['p50']:13.2f}x" + ("  (the previous runtime)"
-                                                       if key == "on_demand" else ""))
+    o = others["on_demand"]
+    print(f"{'(c) request, 1 plugin, on-demand memory':44} {o['n']:6d} {o['p50']:7.2f} ms "
+          f"{o['p99']:7.2f} ms  {o['p50'] / req[1]['p50']:13.2f}x  (no pooling allocator)")
     tp = m["throughput"]
-    for key, label in (("default", "defaults"), ("no_spares", "no spares"),
-                       ("on_demand", "previous runtime")):
+    for key, label in (("default", "defaults"), ("on_demand", "on-demand memory")):
         print(f"{f'(c) throughput, 1 plugin, {CONCURRENCY} in flight, {label}':44} {'':6} "
               f"{tp[key]:7.0f} /s {'':10}  {tp[key] / tp['default']:13.2f}x")
     print(f"{'(d) cold start, 0 plugins (baseline)':44} {args.cold_runs:6d} "

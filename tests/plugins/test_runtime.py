@@ -244,64 +244,38 @@ async def test_full_instance_pool_falls_back_to_on_demand(
     assert any(p.overflow is not None for p in plugins.values())
 
 
-async def test_spare_instances_are_fresh_and_taken_once(loaded: dict[str, LoadedPlugin],
-                                                        open_session) -> None:
-    """After a request used a plugin, a fresh (never called) instance is prepared in the
-    background; the next request takes it, and it is handed to that request only."""
-    gc.collect()  # sessions other tests never closed: the process would look busy
-    async with open_session(plugins=["tally"]) as session:
-        await session.call_tap("tally", "item_view", {"item": item_payload("a")})
-    tally = loaded["tally"]
-    for _ in range(200):
-        if tally.spare is not None:
-            break
-        await asyncio.sleep(0.025)
-    spare = tally.spare
-    assert spare is not None and spare[0] is tally
-    async with open_session(plugins=["tally"]) as first, \
-            open_session(plugins=["tally"]) as second:
-        one = await first.call_tap("tally", "item_view", {"item": item_payload("b")})
-        two = await second.call_tap("tally", "item_view", {"item": item_payload("c")})
-        assert first._live["tally"].store is spare[1]
-        assert second._live["tally"].store is not spare[1]  # instantiated itself
-    assert one == two and one["#value"] == "tally saw 0 view(s)"
-
-
-async def test_overlapping_requests_close_their_own_stores_and_make_no_spares(
+async def test_overlapping_requests_close_their_own_stores(
     loaded: dict[str, LoadedPlugin], open_session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Background closing and spare-making only while one request at a time uses plugins:
-    when requests overlap, that work on other threads only competes with them."""
+    """Stores are closed on the reaper thread only while one request at a time is served:
+    when requests overlap, that work on another thread only competes with them."""
     import trovato.plugins.runtime as runtime_module
 
-    gc.collect()  # sessions other tests never closed
+    gc.collect()  # sessions other tests never closed would make the process look busy
     reaped: list[int] = []
-    refills: list[str] = []
-    drop, refill = runtime_module._REAPER.drop, runtime_module._SPARES.refill
+    drop = runtime_module._REAPER.drop
     monkeypatch.setattr(runtime_module._REAPER, "drop",
                         lambda stores: (reaped.append(len(stores)), drop(stores)))
-    monkeypatch.setattr(runtime_module._SPARES, "refill",
-                        lambda runtime, plugin: (refills.append(plugin.name),
-                                                 refill(runtime, plugin)))
     async with open_session(plugins=["tally"]) as first:
         async with open_session(plugins=["tally"]) as second:
             await first.call_tap("tally", "item_view", {"item": item_payload("a")})
             await second.call_tap("tally", "item_view", {"item": item_payload("b")})
-        assert reaped == [] and refills == []  # busy: second closed its store itself
+        assert reaped == []  # busy: second closed its store itself
     assert reaped == [1]  # first was alone when it closed
-    async with open_session(plugins=["tally"]) as alone:
-        await alone.call_tap("tally", "item_view", {"item": item_payload("c")})
-    assert refills == ["tally"] and reaped == [1, 1]
     # Busy by HTTP requests in flight too, though only one of them uses plugins.
     load.request_started()
     load.request_started()
     try:
         async with open_session(plugins=["tally"]) as served:
-            await served.call_tap("tally", "item_view", {"item": item_payload("d")})
+            await served.call_tap("tally", "item_view", {"item": item_payload("c")})
     finally:
         load.request_finished()
         load.request_finished()
-    assert refills == ["tally"] and reaped == [1, 1]
+    assert reaped == [1]
+    # Every request gets a brand-new instance: none is made ahead of time and handed on.
+    async with open_session(plugins=["tally"]) as alone:
+        seen = await alone.call_tap("tally", "item_view", {"item": item_payload("d")})
+    assert seen["#value"] == "tally saw 0 view(s)" and reaped == [1, 1]
 
 
 def test_installed_version_reads_the_dist_info_and_falls_back(tmp_path: Path) -> None:

@@ -1,9 +1,9 @@
 """How many HTTP requests this process is serving at this moment.
 
 The kernel pipeline counts each request in and out. Work that only pays off while the process
-has time to spare asks :func:`busy` first: the plugin runtime closes finished instances and
-prepares spare ones on background threads only then, because under load the same work on
-another thread just competes with the requests for the GIL and the cores.
+has time to spare asks :func:`busy` first: the plugin runtime closes finished instances on a
+background thread only then, because under load the same work on another thread just competes
+with the requests for the GIL and the cores.
 """
 
 from __future__ import annotations

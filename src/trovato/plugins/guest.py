@@ -16,7 +16,7 @@ used up a slice of fuel. So a guest call needs no thread of its own:
   wasmtime unwinds the guest's fiber as it would for a trap, and the caller discards the
   instance (a guest is never resumed with a made-up answer).
 * :func:`instantiate` and :func:`call_blocking` poll to completion without a loop, for work that
-  never needs host I/O (instantiating, ``describe()``, spares made on a background thread).
+  never needs host I/O (instantiating, ``describe()``).
 
 The host functions themselves live on :class:`trovato.plugins.host.RequestHost`; the trampoline
 finds the calling instance through a per-thread stack of :class:`StoreData` (:func:`running`),

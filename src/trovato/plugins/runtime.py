@@ -18,12 +18,13 @@
   wasmtime before it is reused, so each request still gets brand-new instances.
 * While a request is the only one its process is serving (:mod:`trovato.observability.load`)
   and the only one with a plugin session open, its finished stores are closed on a reaper
-  thread (:class:`_Reaper`) and one fresh, never-called instance of each plugin it used is made
-  ahead of time on another (:class:`_Spares`), for the next request to take: its latency drops
-  by a reset and an instantiation (~1 ms each). While requests overlap the process is busy,
-  and the same work on background threads would only compete with them for the GIL and the
-  cores (~10% fewer requests/s at saturation): then a request closes its own stores and no
-  spares are made.
+  thread (:class:`_Reaper`), so it does not wait for their memory reset (~0.7-1 ms each).
+  While requests overlap the process is busy, and the same work on a background thread would
+  only compete with them for the GIL and the cores (~10% fewer requests/s at saturation): then
+  a request closes its own stores.
+* Instances are not made ahead of time: with wasmtime 51 instantiating a Python plugin takes
+  ~0.35 ms, and a spare made on a background thread (tried) cost more CPU in thread hand-offs
+  than it saved a request in latency.
 
 Where guest calls run
 ---------------------
@@ -279,64 +280,8 @@ def _close(stores: list[Store]) -> None:
             log.exception("closing a plugin store failed")
 
 
-class _Spares:
-    """Makes one fresh instance per plugin ahead of time, on a daemon thread.
-
-    A request that needs a plugin takes its spare (if one is ready) instead of instantiating
-    (~1-1.5 ms) on its own path, and the next spare is made in the background. A spare has
-    never been called: it is exactly what instantiating at that moment would give, so no state
-    crosses requests, and a spare is handed to one session only (taken under a lock). The cost
-    is one extra live instance per plugin in use, and the same instantiation work done on
-    another thread — it lowers a request's latency, not the CPU a request costs.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._queue: queue.SimpleQueue[tuple[PluginRuntime, LoadedPlugin]] = (
-            queue.SimpleQueue())
-        self._thread: threading.Thread | None = None
-
-    def take(self, loaded: LoadedPlugin) -> tuple[Store, Instance, StoreData] | None:
-        with self._lock:
-            spare = loaded.spare
-            if spare is None or spare[0] is not loaded:
-                return None
-            loaded.spare = None
-        return spare[1], spare[2], spare[3]
-
-    def refill(self, runtime: PluginRuntime, loaded: LoadedPlugin) -> None:
-        with self._lock:
-            if loaded.spare is not None or loaded.spare_pending:
-                return
-            loaded.spare_pending = True
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="trovato-spares",
-                                                daemon=True)
-                self._thread.start()
-        self._queue.put((runtime, loaded))
-
-    def _run(self) -> None:
-        while True:
-            runtime, loaded = self._queue.get()
-            data = StoreData(None, loaded.name)
-            try:
-                store, instance = runtime.new_instance(loaded, data)
-            except Exception:
-                log.warning("could not prepare an instance of %s", loaded.name, exc_info=True)
-                with self._lock:
-                    loaded.spare_pending = False
-                continue
-            with self._lock:
-                loaded.spare_pending = False
-                if loaded.spare is None:
-                    loaded.spare = (loaded, store, instance, data)
-                    continue
-            _REAPER.drop([store])
-
-
 _TICKER = _EpochTicker(EngineSettings().epoch_tick_ms)
 _REAPER = _Reaper()
-_SPARES = _Spares()
 _engines: dict[EngineSettings, tuple[Engine, Linker]] = {}
 _engines_lock = threading.Lock()
 
@@ -402,11 +347,6 @@ class LoadedPlugin:
     from_cache: bool
     load_seconds: float
     overflow: Component | None = None  # for the on-demand engine, loaded when first needed
-    # A fresh instance made ahead of time by the spare maker, never called (see _Spares),
-    # tagged with the LoadedPlugin it was made for (a copy of this object must not take it).
-    spare: tuple[LoadedPlugin, Store, Instance, StoreData] | None = field(
-        default=None, repr=False, compare=False)
-    spare_pending: bool = field(default=False, repr=False, compare=False)
     signatures: dict[str, Signature] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -455,7 +395,6 @@ class PluginRuntime:
         self.settings = settings or EngineSettings()
         self.engine, self.linker = engine_for(self.settings)
         self.cache_dir = Path(cache_dir)
-        self.make_spares = True
         self._overflow_lock = threading.Lock()
 
     def ticks(self, limits: Limits) -> int:
@@ -764,15 +703,8 @@ class PluginSession:
 
     def _instantiate(self, loaded: LoadedPlugin) -> _Live:
         self.instantiated += 1
-        spare = _SPARES.take(loaded) if self.runtime.make_spares else None
-        if spare is not None:
-            store, instance, data = spare
-            data.session = self
-        else:
-            data = StoreData(self, loaded.name)
-            store, instance = self.runtime.new_instance(loaded, data)
-        if self.runtime.make_spares and not _busy():
-            _SPARES.refill(self.runtime, loaded)
+        data = StoreData(self, loaded.name)
+        store, instance = self.runtime.new_instance(loaded, data)
         return _Live(store, instance, {}, data)
 
     def _ticks(self, limits: Limits) -> int:
