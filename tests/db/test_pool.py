@@ -24,6 +24,10 @@ async def test_helpers_return_results_and_connections(small: Database) -> None:
         assert await small.fetch("SELECT %s::int AS n", (n,)) == [{"n": n}]
         assert await small.fetchrow("SELECT %s::int AS n", (n,)) == {"n": n}
         assert await small.fetchval("SELECT 1 WHERE false") is None
+        # The tuple helpers: column order, no names.
+        assert await small.fetch_tuples("SELECT %s::int AS n, 'x' AS s", (n,)) == [(n, "x")]
+        assert await small.fetchrow_tuple("SELECT %s::int, 2", (n,)) == (n, 2)
+        assert await small.fetchrow_tuple("SELECT 1 WHERE false") is None
     assert small.pool.get_stats()["pool_available"] >= 1
 
 
@@ -33,6 +37,8 @@ async def test_a_failing_statement_gives_its_connection_back(small: Database) ->
             await small.fetch("SELECT * FROM no_such_table")
         with pytest.raises(psycopg.errors.DivisionByZero):
             await small.fetchrow("SELECT 1 / 0")
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            await small.fetchrow_tuple("SELECT 1 / 0")
     async with asyncio.timeout(5):
         assert await small.fetchval("SELECT 42") == 42
 
@@ -55,4 +61,5 @@ async def test_helpers_join_the_callers_transaction(small: Database) -> None:
         # Uncommitted: only visible on the same connection.
         assert await small.fetchval("SELECT count(*) FROM joined_probe") == 1
         assert await small.fetch("SELECT n FROM joined_probe") == [{"n": 1}]
+        assert await small.fetch_tuples("SELECT n FROM joined_probe") == [(1,)]
     assert await small.fetchval("SELECT count(*) FROM joined_probe") == 1

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from psycopg import AsyncConnection, sql
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.types.json import Jsonb
 
 from trovato.content.access import (
@@ -79,6 +79,7 @@ SORTS: Final[Mapping[str, sql.Composable]] = {
 DEFAULT_FORMAT_PERMISSIONS: Final[Mapping[str, str]] = {"full_html": USE_FULL_HTML}
 
 def _columns(fields: str) -> sql.Composed:
+    """The item columns, in the order :func:`_item` reads them by position."""
     return sql.SQL(
         "i.id, i.type, i.title, i.status, i.promote, i.sticky, i.author_id, i.created,"
         " i.changed, i.current_revision_id, i.stage_id, {fields}, i.summary,"
@@ -90,6 +91,7 @@ def _columns(fields: str) -> sql.Composed:
 
 
 _COLUMNS = _columns("i.fields")
+_COLUMN_COUNT = 14  # a listing's total follows them
 # A teaser listing's columns: the stored summary instead of the fields, which are most of an
 # item's bytes (a 25-teaser page of 20-field items shipped 60 KB of JSON for 25 summaries).
 # Only where the summary is not known do the fields come along, to compute it from.
@@ -153,24 +155,16 @@ class Item:
         }
 
 
-def _item(row: Mapping[str, Any]) -> Item:
+def _item(row: Sequence[Any]) -> Item:
+    """An item from a row of :func:`_columns` (read as a tuple: see ``fetch_tuples``)."""
+    (id_, type_, title, status, promote, sticky, author_id, created, changed, revision_id,
+     stage, fields, summary, author_name) = row[:_COLUMN_COUNT]
     return Item(
-        id=row["id"],
-        type=row["type"],
-        title=row["title"],
-        author_id=row["author_id"],
-        status=row["status"],
-        promote=row["promote"],
-        sticky=row["sticky"],
-        created=row["created"],
-        changed=row["changed"],
-        revision_id=row["current_revision_id"],
-        stage=row["stage_id"],
-        fields=row["fields"] or {},
-        author_name=row.get("author_name"),
-        summary=row.get("summary"),
+        id=id_, type=type_, title=title, author_id=author_id, status=status, promote=promote,
+        sticky=sticky, created=created, changed=changed, revision_id=revision_id, stage=stage,
+        fields=fields or {}, author_name=author_name, summary=summary,
         # ``fields`` is NOT NULL in the table: None means a teaser read left it out.
-        partial=row["fields"] is None,
+        partial=fields is None,
     )
 
 
@@ -424,7 +418,7 @@ class Items:
         """One item ``user`` may view; :class:`ItemError` 404 (missing or hidden) or 403."""
         key = _parse_id(item_id)
         query, params = _load_query(stage)
-        row = await self.db.fetchrow(query, [*params, key])
+        row = await self.db.fetchrow_tuple(query, [*params, key])
         if row is None:
             raise _not_found()
         item = _item(row)
@@ -447,8 +441,8 @@ class Items:
         visible, visible_params = listing_visibility(user)
         query, params = _select(stage, [sql.SQL("i.id = ANY(%s::uuid[])"), visible],
                                 [keys, *visible_params])
-        rows = await self.db.fetch(query.as_string(), params)
-        by_id = {row["id"]: _item(row) for row in rows}
+        rows = await self.db.fetch_tuples(query.as_string(), params)
+        by_id = {row[0]: _item(row) for row in rows}
         result: _Items = []
         seen: set[uuid.UUID] = set()
         for key in keys:
@@ -515,8 +509,8 @@ class Items:
         )
         where_params = _listing_params(shape, user_id=user.id, type=type, author_id=author_id)
         # The count subquery and the listing filter alike: the parameters come twice.
-        rows = await self.db.fetch(_listing_sql(shape), [*where_params, *where_params])
-        total = int(rows[0]["total"]) if rows else 0
+        rows = await self.db.fetch_tuples(_listing_sql(shape), [*where_params, *where_params])
+        total = int(rows[0][_COLUMN_COUNT]) if rows else 0
         if not rows and page > 0:
             # Past the last page there is no row to report the total on.
             total = int(await self.db.fetchval(_listing_count_sql(shape), where_params) or 0)
@@ -711,7 +705,7 @@ class Items:
     async def purge_type(self, conn: AsyncConnection[DictRow], type_name: str) -> int:
         """Delete every item of a type inside the caller's transaction (a forced type delete),
         running the ``item_delete`` hook for each. Returns how many were deleted."""
-        cur = await conn.execute(
+        cur = await conn.cursor(row_factory=tuple_row).execute(
             sql.SQL("SELECT {} FROM item i WHERE i.type = %s FOR UPDATE")
             .format(_COLUMNS).as_string(),
             (type_name,),
@@ -784,7 +778,7 @@ class Items:
         op: Operation,
     ) -> Item:
         query, params = _select(stage, [sql.SQL("i.id = %s")], [key])
-        cur = await conn.execute(
+        cur = await conn.cursor(row_factory=tuple_row).execute(
             sql.SQL("{} FOR UPDATE").format(query).as_string(), params
         )
         row = await cur.fetchone()

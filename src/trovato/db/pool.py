@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg import AsyncConnection, AsyncCursor
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow, dict_row, tuple_row
 from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
@@ -53,6 +53,13 @@ class ProfiledCursor(AsyncCursor[DictRow]):
             return await super().execute(query, params, **kwargs)
         finally:
             record_db(time.perf_counter() - started)
+
+
+async def _execute(conn: AsyncConnection[DictRow], sql: str, params: Params,
+                   tuples: bool) -> AsyncCursor[Any]:
+    if tuples:
+        return await conn.cursor(row_factory=tuple_row).execute(sql, params)
+    return await conn.execute(sql, params)
 
 
 def connect_kwargs(*, statement_timeout_ms: int, pgbouncer: bool) -> dict[str, Any]:
@@ -137,18 +144,18 @@ class Database:
                 _joined.reset(token)
 
     async def _cursor(
-        self, sql: str, params: Params
-    ) -> tuple[AsyncCursor[DictRow], AsyncConnection[DictRow] | None]:
+        self, sql: str, params: Params, *, tuples: bool = False
+    ) -> tuple[AsyncCursor[Any], AsyncConnection[DictRow] | None]:
         """Run one statement; returns its cursor and the pooled connection to give back
         (None when joined). The one-statement helpers take and return the connection
         themselves: two nested context managers per statement (ours and the pool's) cost
         ~8% of an item page, and an autocommit read has no transaction to end."""
         joined = _joined.get()
         if joined is not None:
-            return await joined.execute(sql, params), None
+            return await _execute(joined, sql, params, tuples), None
         conn = await self.pool.getconn()
         try:
-            return await conn.execute(sql, params), conn
+            return await _execute(conn, sql, params, tuples), conn
         except BaseException:
             await self.pool.putconn(conn)  # checks the connection's state, as on exit
             raise
@@ -165,6 +172,27 @@ class Database:
         cur, conn = await self._cursor(sql, params)
         try:
             return await cur.fetchone()
+        finally:
+            if conn is not None:
+                await self.pool.putconn(conn)
+
+    async def fetch_tuples(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        """:meth:`fetch` with each row a tuple in the statement's column order, for hot reads
+        that know their columns: psycopg then builds no dict per row and reads no column
+        names per statement (~5% of an item page)."""
+        cur, conn = await self._cursor(sql, params, tuples=True)
+        try:
+            return list(await cur.fetchall())
+        finally:
+            if conn is not None:
+                await self.pool.putconn(conn)
+
+    async def fetchrow_tuple(self, sql: str, params: Params = None) -> tuple[Any, ...] | None:
+        """:meth:`fetchrow` as a tuple (see :meth:`fetch_tuples`)."""
+        cur, conn = await self._cursor(sql, params, tuples=True)
+        try:
+            row: tuple[Any, ...] | None = await cur.fetchone()
+            return row
         finally:
             if conn is not None:
                 await self.pool.putconn(conn)
