@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -110,11 +111,21 @@ def test_cli_lists_and_installs_plugins(
     db_url: str, plugin_cache: Path, built: dict[str, BuildResult]
 ) -> None:
     env = {**os.environ, "TROVATO_DATABASE_URL": db_url, "TROVATO_DATA_DIR": str(plugin_cache),
-           "TROVATO_PLUGIN_DIRS": str(FIXTURES), "TROVATO_REDIS_URL": ""}
+           "TROVATO_PLUGIN_DIRS": str(FIXTURES), "TROVATO_REDIS_URL": "",
+           "PYTHONFAULTHANDLER": "1"}
 
     def trovato(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "trovato", "plugin", *args],
-                              capture_output=True, text=True, env=env, timeout=300)
+        command = [sys.executable, "-m", "trovato", "plugin", *args]
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)
+        try:
+            out, err = proc.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            # A hung command: make it dump every thread's stack (faulthandler) and fail with it.
+            proc.send_signal(signal.SIGABRT)
+            out, err = proc.communicate()
+            raise AssertionError(f"{' '.join(args)} hung; its threads:\n{err}") from None
+        return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
     listed = trovato("list")
     assert listed.returncode == 0, listed.stderr
