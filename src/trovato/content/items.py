@@ -279,8 +279,13 @@ def _stage_condition(stage: str, alias: str = "i") -> tuple[sql.Composable, list
     """THE stage rule of every item read (see the module docstring)."""
     column = sql.SQL("{}.stage_id").format(sql.Identifier(alias))
     if stage == LIVE:
-        return sql.SQL("{} = 'live'").format(column), []
-    return sql.SQL("{} IN ('live', %s)").format(column), [stage]
+        return sql.SQL("{} = 'live'").format(column), _stage_params(stage)
+    return sql.SQL("{} IN ('live', %s)").format(column), _stage_params(stage)
+
+
+def _stage_params(stage: str) -> list[Any]:
+    """The parameters of :func:`_stage_condition` (without composing its SQL)."""
+    return [] if stage == LIVE else [stage]
 
 
 def _select(
@@ -323,7 +328,7 @@ class _Listing:
 def _listing_params(shape: _Listing, *, user_id: uuid.UUID | None, type: str | None,
                     author_id: uuid.UUID | None) -> list[Any]:
     """The parameters of :func:`_listing_where`, in its order."""
-    params: list[Any] = [*_stage_condition(shape.stage)[1]]
+    params = _stage_params(shape.stage)
     if shape.scope == "published_or_own":
         params.append(user_id)
     if shape.by_type:
