@@ -8,7 +8,6 @@ to when it runs).
 from __future__ import annotations
 
 import asyncio
-import re
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from trovato.cli._runtime import console, database_url, migrate_with_progress
 from trovato.kernel.services import Kernel
 from trovato.plugins import BuildError, PluginError, PluginLoadError, build_plugin, parse_info
 from trovato.plugins.artifact import SUFFIX, write_artifact
+from trovato.plugins.namespaces import MACHINE_NAME_RULE, PLUGIN_NAME_MAX, is_machine_name
 from trovato.plugins.registry import PluginInfo, Requirement
 from trovato.settings import Settings, load_settings
 
@@ -31,7 +31,6 @@ app = typer.Typer(help="Plugins: scaffold, build, install and switch them on and
                   no_args_is_help=True)
 
 _SCAFFOLD = Path(__file__).resolve().parent.parent / "plugins" / "scaffold"
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 T = TypeVar("T")
 
 
@@ -46,8 +45,9 @@ def new(
     directory: Path = typer.Option(Path("plugins"), "--dir", help="Where to create it."),
 ) -> None:
     """Scaffold a plugin: plugin.toml, plugin.py and a unit test."""
-    if not _NAME.match(name):
-        raise _fail(f"plugin name {name!r} must match [a-z][a-z0-9_]*")
+    if not is_machine_name(name) or len(name) > PLUGIN_NAME_MAX:
+        raise _fail(f"plugin name {name!r} must be {MACHINE_NAME_RULE} "
+                    f"(at most {PLUGIN_NAME_MAX} characters)")
     target = directory / name
     if target.exists():
         raise _fail(f"{target} already exists")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from trovato.kernel.services import Kernel
 from trovato.plugins import PluginError, PluginUser
+from trovato.plugins.namespaces import queue_key
 
 log = logging.getLogger("trovato.cron")
 
@@ -60,8 +61,7 @@ class QueueSpec:
 
     @property
     def key(self) -> str:
-        # The host namespaces a plugin's queues the same way in queue-push.
-        return f"plugin.{self.plugin}.{self.queue}"
+        return queue_key(self.plugin, self.queue)
 
 
 async def declared_queues(kernel: Kernel) -> list[QueueSpec]:

@@ -42,7 +42,7 @@ class MenuRoute:
             callback=str(entry["callback"]),
             permission=entry.get("permission"),
             method=str(entry.get("method") or "GET"),
-            pattern=re.compile("^/" + "/".join(parts) + "$"),
+            pattern=re.compile("^/" + "/".join(parts) + r"\Z"),
             static_segments=sum(1 for s in path.split("/") if not _WILDCARD.fullmatch(s)),
         )
 

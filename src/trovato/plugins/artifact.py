@@ -42,8 +42,8 @@ MEMBERS = (MANIFEST, INFO, COMPONENT)
 MAX_ARCHIVE_BYTES = 192 * 1024 * 1024
 MAX_MEMBER_BYTES = {MANIFEST: 64 * 1024, INFO: 256 * 1024, COMPONENT: 160 * 1024 * 1024}
 _EPOCH = (1980, 1, 1, 0, 0, 0)
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_HEX = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
+_HEX = re.compile(r"^[0-9a-f]{64}\Z")
 _CHUNK = 1024 * 1024
 
 

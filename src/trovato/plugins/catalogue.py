@@ -30,7 +30,7 @@ FailMode = Literal["open", "closed"]
 
 # -- shared shapes --------------------------------------------------------------------------
 ANY: Schema = {}
-NAME = r"^[a-z][a-z0-9_]*$"
+NAME = r"^[a-z][a-z0-9_]*\Z"
 OBJECT: Schema = {"type": "object"}
 ITEM: Schema = {
     "type": "object",
@@ -52,7 +52,7 @@ RENDER: Schema = {
         "#type": {"type": "string", "pattern": NAME},
         "#weight": {"type": "number"},
         "#attributes": {"type": "object"},
-        "#tag": {"type": "string", "pattern": r"^[a-z][a-z0-9]*$"},
+        "#tag": {"type": "string", "pattern": r"^[a-z][a-z0-9]*\Z"},
         "#format": {"type": ["string", "null"]},
     },
 }
@@ -93,9 +93,9 @@ PERMISSION: Schema = {
 MENU: Schema = {
     "type": "object", "required": ["path", "title", "callback"],
     "properties": {
-        "path": {"type": "string", "pattern": r"^[a-z0-9_\-/{}]*$", "maxLength": 255},
+        "path": {"type": "string", "pattern": r"^[a-z0-9_\-/{}]*\Z", "maxLength": 255},
         "title": {"type": "string"},
-        "callback": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+        "callback": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*\Z"},
         "permission": {"type": ["string", "null"]},
         "weight": {"type": "integer"},
         "method": {"type": "string", "enum": ["GET", "POST"]},

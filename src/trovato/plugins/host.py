@@ -5,7 +5,8 @@ and the tap in flight). Values cross as JSON strings; ``result`` imports return
 ``Variant("ok"|"err", …)``. Host functions never raise for a plugin's mistakes — a bad table
 name or a missing plugin comes back as ``err`` so the plugin can handle it — and every key a
 plugin touches is namespaced by its name: variables ``plugin.<name>.<var>``, cache keys and tags
-``plugin:<name>:``, queues ``plugin.<name>.<queue>``.
+``plugin:<name>:``, queues ``plugin.<name>.<queue>`` (built only by
+:mod:`~trovato.plugins.namespaces`, which shows why no two plugins can share a key).
 
 Methods that need no I/O answer at once. Those that need the database or the shared store are
 coroutines: the guest is suspended while :func:`trovato.plugins.guest.call` awaits them in the
@@ -18,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import secrets
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -31,6 +31,7 @@ from wasmtime.component import Variant
 from trovato.content import reads
 from trovato.db.pool import Database, current_transaction
 from trovato.plugins.errors import PluginError
+from trovato.plugins.namespaces import cache_key, is_key_name, queue_key, variable_name
 from trovato.plugins.tables import PluginTables, TableError
 from trovato.store.base import Cache, Queue
 
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("trovato.plugins")
 T = TypeVar("T")
 
-NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 MAX_VALUE_BYTES = 1024 * 1024  # a single variable, cache entry or job payload
 LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
               "error": logging.ERROR}
@@ -87,10 +87,6 @@ class HostServices:
     queue: Queue
     tables: PluginTables
     io_timeout: float = 10.0
-
-
-def variable_name(plugin: str, name: str) -> str:
-    return f"plugin.{plugin}.{name}"
 
 
 def _ok(value: str | None) -> Variant:
@@ -169,7 +165,7 @@ class RequestHost:
     # -- variables ----------------------------------------------------------------------
 
     async def variable_get(self, plugin: str, tap: str, name: str) -> str | None:
-        if not NAME.match(name):
+        if not is_key_name(name):
             return None
         value = await self._io(self.services.db.fetchval(
             "SELECT value FROM variable WHERE name = %s", (variable_name(plugin, name),)))
@@ -177,7 +173,7 @@ class RequestHost:
 
     async def variable_set(self, plugin: str, tap: str, name: str, value: str) -> str | None:
         # wasmtime-py lowers ``result<_, string>`` untagged: None is ok, a str is the error.
-        if not NAME.match(name):
+        if not is_key_name(name):
             return f"invalid variable name {name!r}"
         try:
             decoded = _json_value(value)
@@ -239,13 +235,9 @@ class RequestHost:
 
     # -- cache and queue -------------------------------------------------------------------
 
-    @staticmethod
-    def _cache_key(plugin: str, key: str) -> str:
-        return f"plugin:{plugin}:{key}"
-
     async def cache_get(self, plugin: str, tap: str, key: str) -> str | None:
         try:
-            value = await self._io(self.services.cache.get(self._cache_key(plugin, key)))
+            value = await self._io(self.services.cache.get(cache_key(plugin, key)))
         except Exception:
             # The cache is an optimisation: an outage must look like a miss, not a crash.
             log.warning("[%s] cache-get failed", plugin, exc_info=True,
@@ -258,27 +250,27 @@ class RequestHost:
         try:
             decoded = _json_value(value)
             await self._io(self.services.cache.set(
-                self._cache_key(plugin, key), decoded, ttl=ttl or None,
-                tags=[self._cache_key(plugin, t) for t in tags]))
+                cache_key(plugin, key), decoded, ttl=ttl or None,
+                tags=[cache_key(plugin, t) for t in tags]))
         except Exception:
             log.warning("[%s] cache-set %r failed", plugin, key, exc_info=True,
                         extra=self._extra(plugin, tap))
 
     async def cache_invalidate_tag(self, plugin: str, tap: str, tag: str) -> None:
         try:
-            await self._io(self.services.cache.invalidate_tags([self._cache_key(plugin, tag)]))
+            await self._io(self.services.cache.invalidate_tags([cache_key(plugin, tag)]))
         except Exception:
             log.warning("[%s] cache-invalidate-tag %r failed", plugin, tag, exc_info=True,
                         extra=self._extra(plugin, tap))
 
     async def queue_push(self, plugin: str, tap: str, queue: str, payload: str) -> Variant:
-        if not NAME.match(queue):
+        if not is_key_name(queue):
             return _err(f"invalid queue name {queue!r}")
         try:
             decoded = _json_value(payload)
         except ValueError as exc:
             return _err(f"queue payload: {exc}")
-        job_id = await self._io(self.services.queue.push(f"plugin.{plugin}.{queue}", decoded))
+        job_id = await self._io(self.services.queue.push(queue_key(plugin, queue), decoded))
         return _ok(str(job_id))
 
     # -- plugin to plugin -----------------------------------------------------------------

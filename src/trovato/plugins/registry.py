@@ -40,6 +40,12 @@ from trovato.plugins.catalogue import CATALOGUE
 from trovato.plugins.dispatch import Dispatcher, Implementation, TapOutcome, dispatch_order
 from trovato.plugins.errors import DependencyError, PluginLoadError
 from trovato.plugins.host import HostServices, PluginUser, RequestHost
+from trovato.plugins.namespaces import (
+    MACHINE_NAME_RULE,
+    PLUGIN_NAME_MAX,
+    is_machine_name,
+    variable_prefix,
+)
 from trovato.plugins.runtime import Limits, LoadedPlugin, PluginRuntime, PluginSession
 from trovato.plugins.tables import PluginTables, TableError, TableSpec
 
@@ -50,10 +56,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("trovato.plugins")
 
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-                    r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
-MAX_NAME = 40  # leaves room for p_<plugin>_<table> within PostgreSQL's 63 characters
+SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+                    r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?")
 CHANNEL = "plugins"
 DISABLED, ENABLED = 0, 1
 _SECTIONS = {"plugin", "taps", "tables", "capabilities", "limits"}
@@ -145,17 +149,17 @@ def _parse(raw: dict[str, Any], folder: Path) -> PluginInfo:
     if extra:
         raise ValueError(f"plugin.{extra[0]}: unknown key")
     name = plugin.get("name")
-    if not isinstance(name, str) or not NAME.match(name) or len(name) > MAX_NAME:
-        raise ValueError(f"plugin.name: {name!r} must match [a-z][a-z0-9_]* "
-                         f"(at most {MAX_NAME} characters)")
+    if not is_machine_name(name) or len(name) > PLUGIN_NAME_MAX:
+        raise ValueError(f"plugin.name: {name!r} must be {MACHINE_NAME_RULE} "
+                         f"(at most {PLUGIN_NAME_MAX} characters)")
     version = plugin.get("version")
-    if not isinstance(version, str) or not SEMVER.match(version):
+    if not isinstance(version, str) or not SEMVER.fullmatch(version):
         raise ValueError(f"plugin.version: {version!r} is not a semantic version like 1.0.0")
     description = plugin.get("description", "")
     if not isinstance(description, str):
         raise ValueError("plugin.description: must be a string")
     deps = plugin.get("dependencies", [])
-    if not isinstance(deps, list) or not all(isinstance(d, str) and NAME.match(d) for d in deps):
+    if not isinstance(deps, list) or not all(is_machine_name(d) for d in deps):
         raise ValueError("plugin.dependencies: a list of plugin names")
     if name in deps:
         raise ValueError(f"plugin.dependencies: {name!r} cannot depend on itself")
@@ -555,8 +559,9 @@ class PluginManager:
         await self._lifecycle(name, "uninstall")
         async with self.db.transaction() as conn:
             await plugin_tables.drop_tables(conn, info.tables)
-            await conn.execute("DELETE FROM variable WHERE name LIKE %s",
-                               (f"plugin.{name}.%",))
+            # An exact prefix comparison: LIKE's "_" would match other plugins' names too.
+            await conn.execute("DELETE FROM variable WHERE starts_with(name, %s)",
+                               (variable_prefix(name),))
             await conn.execute("DELETE FROM system WHERE name = %s", (name,))
         self.loaded.pop(name, None)
         await self.refresh()

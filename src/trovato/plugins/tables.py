@@ -6,7 +6,8 @@ A declaration::
     columns = { id = "uuid", path = "text", count = "integer" }
     primary_key = ["id"]
 
-becomes the table ``p_<plugin>_visit`` on install and is dropped on uninstall. Plugins never
+becomes the table ``p_<plugin>__visit`` on install (the naming is collision-free between
+plugins, see :mod:`~trovato.plugins.namespaces`) and is dropped on uninstall. Plugins never
 send SQL: the ``db`` host function takes ``{"op", "table", "where", "values", "order",
 "limit", "columns"}`` and this module builds the statement with ``psycopg.sql`` — identifiers
 come only from the declaration (so another plugin's table, or a kernel table, cannot even be
@@ -15,7 +16,6 @@ named), values are always bound parameters with an explicit cast to the declared
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +27,7 @@ from psycopg import Error as PsycopgError
 from psycopg.types.json import Jsonb
 
 from trovato.db.pool import Database
+from trovato.plugins.namespaces import COLUMN_NAME, table_name, table_name_problem
 
 # Declared type -> PostgreSQL type. Deliberately small: enough for plugin state, nothing that
 # needs extensions or custom casts.
@@ -40,9 +41,7 @@ COLUMN_TYPES: dict[str, str] = {
     "jsonb": "jsonb",
     "double": "double precision",
 }
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_ROWS = 1000
-_PG_IDENTIFIER_MAX = 63
 OPS = ("select", "insert", "update", "delete")
 
 
@@ -59,7 +58,7 @@ class TableSpec:
 
     @property
     def physical(self) -> str:
-        return f"p_{self.plugin}_{self.name}"
+        return table_name(self.plugin, self.name)
 
     def create_sql(self) -> sql.Composed:
         parts = [
@@ -85,10 +84,9 @@ def parse_tables(plugin: str, raw: Any) -> dict[str, TableSpec]:
     specs: dict[str, TableSpec] = {}
     for name, decl in raw.items():
         where = f"tables.{name}"
-        if not IDENTIFIER.match(name):
-            raise TableError(f"{where}: table names match [a-z][a-z0-9_]*")
-        if len(f"p_{plugin}_{name}") > _PG_IDENTIFIER_MAX:
-            raise TableError(f"{where}: p_{plugin}_{name} is longer than 63 characters")
+        problem = table_name_problem(plugin, name)
+        if problem is not None:
+            raise TableError(f"{where}: {problem}")
         if not isinstance(decl, dict):
             raise TableError(f"{where}: must be a table with columns and primary_key")
         unknown = sorted(set(decl) - {"columns", "primary_key"})
@@ -98,7 +96,7 @@ def parse_tables(plugin: str, raw: Any) -> dict[str, TableSpec]:
         if not isinstance(columns, dict) or not columns:
             raise TableError(f"{where}.columns: declare at least one column")
         for col, kind in columns.items():
-            if not isinstance(col, str) or not IDENTIFIER.match(col):
+            if not isinstance(col, str) or not COLUMN_NAME.fullmatch(col):
                 raise TableError(f"{where}.columns: column names match [a-z][a-z0-9_]*: {col!r}")
             if kind not in COLUMN_TYPES:
                 raise TableError(
