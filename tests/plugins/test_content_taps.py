@@ -72,7 +72,7 @@ async def test_plugin_writes_commit_and_roll_back_with_the_item(
                                                   "status": 1}, headers=headers)
     assert kept.status_code == 201, kept.text
     item_id = kept.json()["id"]
-    rows = await kernel.db.fetch("SELECT id, kind, title, seen_item FROM p_ledger_entry "
+    rows = await kernel.db.fetch("SELECT id, kind, title, seen_item FROM p_ledger__entry "
                                  "ORDER BY id")
     assert [(r["id"], r["kind"], r["title"], r["seen_item"]) for r in rows] == [
         (f"insert:{item_id}", "insert", "Kept [tally]", True),  # saw the uncommitted item
@@ -86,7 +86,7 @@ async def test_plugin_writes_commit_and_roll_back_with_the_item(
     assert refused.status_code == 422, refused.text
     assert "tally refuses this title" in refused.json()["detail"]
     assert await kernel.db.fetchval(
-        "SELECT count(*) FROM p_ledger_entry WHERE title LIKE 'forbidden%'") == 0
+        "SELECT count(*) FROM p_ledger__entry WHERE title LIKE 'forbidden%'") == 0
     assert await kernel.db.fetchval("SELECT count(*) FROM item") == 1
 
 

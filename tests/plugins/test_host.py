@@ -85,5 +85,5 @@ async def test_menu_callback_records_visits(open_session, database: Database) ->
         tree = await session.call_function("hello", "hello_page", {"request": request})
     assert tree["visits"]["#value"] == "Visits: 1"
     assert tree["recent"]["#items"][0]["#text"] == "Post"
-    row = await database.fetchrow("SELECT visitor, count, data FROM p_hello_visit")
+    row = await database.fetchrow("SELECT visitor, count, data FROM p_hello__visit")
     assert row is not None and row["visitor"] == "eve" and row["data"] == {"query": {"a": "1"}}

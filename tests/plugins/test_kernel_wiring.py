@@ -22,7 +22,7 @@ ANONYMOUS = "00000000-0000-7000-8000-000000000001"
 
 async def _visits(client: httpx.AsyncClient, prefix: str) -> list[dict[str, object]]:
     return await kernel_of(client).db.fetch(
-        "SELECT path, visitor, data FROM p_hello_visit WHERE path LIKE %s ORDER BY seen",
+        "SELECT path, visitor, data FROM p_hello__visit WHERE path LIKE %s ORDER BY seen",
         (prefix + "%",),
     )
 

@@ -37,7 +37,7 @@ def _plugin(root: Path, name: str, toml: str) -> Path:
 def test_parses_hello() -> None:
     info = parse_info(FOLDERS["hello"])
     assert info.name == "hello" and info.version == "1.0.0"
-    assert info.tables["visit"].physical == "p_hello_visit"
+    assert info.tables["visit"].physical == "p_hello__visit"
     assert info.weight_for("item_view") == 0
 
 
@@ -101,8 +101,8 @@ async def test_lifecycle(manager: PluginManager, database: Database) -> None:
     await manager.install("hello")
     await manager.install("tally")
     # install ran: tables exist, the install tap stored its variables.
-    assert await database.fetchval("SELECT to_regclass('p_hello_visit')::text") == \
-        "p_hello_visit"
+    assert await database.fetchval("SELECT to_regclass('p_hello__visit')::text") == \
+        "p_hello__visit"
     assert await database.fetchval(
         "SELECT value FROM variable WHERE name = 'plugin.hello.greeting'") == "Hello"
     states = await manager.states()
@@ -126,7 +126,7 @@ async def test_lifecycle(manager: PluginManager, database: Database) -> None:
     await manager.disable("hello")
     assert "use hello" not in manager.permissions
     await manager.uninstall("hello")
-    assert await database.fetchval("SELECT to_regclass('p_hello_visit')::text") is None
+    assert await database.fetchval("SELECT to_regclass('p_hello__visit')::text") is None
     assert await database.fetchval(
         "SELECT count(*) FROM variable WHERE name LIKE 'plugin.hello.%'") == 0
     assert await manager.states() == {}
@@ -340,7 +340,7 @@ async def test_requirements_refuse_install_and_enable(
     assert refused.value.requirements[0].value == "install"  # the phase it was asked for
     # Nothing changed.
     assert await manager.states() == {}
-    assert await database.fetchval("SELECT to_regclass('p_warden_deleted')::text") is None
+    assert await database.fetchval("SELECT to_regclass('p_warden__deleted')::text") is None
 
     await _mode(database, "ok")
     await manager.install("warden", enable=False)

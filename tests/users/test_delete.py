@@ -90,7 +90,7 @@ async def test_user_delete_tap_sees_the_user_inside_the_transaction(db_url: str)
         alice = uuid.UUID(await create_account(site, "alice"))
         await _item(kernel, str(alice), "kept")
         await kernel.accounts.delete(alice)
-        rows = await kernel.db.fetch("SELECT user_id, name, data FROM p_warden_deleted")
+        rows = await kernel.db.fetch("SELECT user_id, name, data FROM p_warden__deleted")
         assert [(r["user_id"], r["name"]) for r in rows] == [(str(alice), "alice")]
         payload = rows[0]["data"]
         assert payload["mail"] == "alice@example.com" and payload["reassigned_items"] == 1

@@ -133,18 +133,22 @@ def list_() -> None:
 
 def _approve(yes: bool) -> Callable[[PluginInfo], None]:
     def approve(info: PluginInfo) -> None:
-        _confirm_capabilities(info.capabilities, yes)
+        _confirm(info, yes)
 
     return approve
 
 
-def _confirm_capabilities(capabilities: dict[str, object], yes: bool) -> None:
-    if not capabilities:
-        return
-    console.print("This plugin asks for these capabilities:")
-    for key, value in capabilities.items():
-        console.print(f"  • {key}: {value}")
-    if yes:
+def _confirm(info: PluginInfo, yes: bool) -> None:
+    """Show what the plugin asks for (capabilities, and the resource limits of each call);
+    capabilities or limits above the defaults need the administrator's approval."""
+    if info.capabilities:
+        console.print("This plugin asks for these capabilities:")
+        for key, value in info.capabilities.items():
+            console.print(f"  • {escape(key)}: {escape(str(value))}")
+    console.print("Resource limits of each call:")
+    for line in info.limit_lines():
+        console.print(f"  • {line}")
+    if yes or not (info.capabilities or info.raised_limits()):
         return
     try:
         approved = typer.confirm("Approve them?", default=False)
@@ -158,7 +162,7 @@ def _confirm_capabilities(capabilities: dict[str, object], yes: bool) -> None:
 def install(
     source: str = typer.Argument(..., help=f"A built artifact (*{SUFFIX}), a plugin folder, or "
                                            "the name of a discovered plugin."),
-    yes: bool = typer.Option(False, "--yes", help="Approve requested capabilities."),
+    yes: bool = typer.Option(False, "--yes", help="Approve capabilities and raised limits."),
     enable: bool = typer.Option(True, "--enable/--no-enable", help="Enable after install."),
 ) -> None:
     """Install a plugin: create its tables and enable it.
@@ -207,8 +211,7 @@ def install(
         name = source
 
     async def run(kernel: Kernel) -> None:
-        info = kernel.plugins.info(name)
-        _confirm_capabilities(info.capabilities, yes)
+        _confirm(kernel.plugins.info(name), yes)
         await kernel.plugins.install(name, enable=enable)
 
     _lifecycle(run)
@@ -225,12 +228,12 @@ def _lifecycle(action: Callable[[Kernel], Awaitable[None]]) -> None:
 @app.command("enable")
 def enable_(
     name: str,
-    yes: bool = typer.Option(False, "--yes", help="Approve requested capabilities."),
+    yes: bool = typer.Option(False, "--yes", help="Approve capabilities and raised limits."),
 ) -> None:
     """Enable an installed plugin in every running kernel process."""
 
     async def run(kernel: Kernel) -> None:
-        _confirm_capabilities(kernel.plugins.info(name).capabilities, yes)
+        _confirm(kernel.plugins.info(name), yes)
         await kernel.plugins.enable(name)
 
     _lifecycle(run)

@@ -46,7 +46,13 @@ from trovato.plugins.namespaces import (
     is_machine_name,
     variable_prefix,
 )
-from trovato.plugins.runtime import Limits, LoadedPlugin, PluginRuntime, PluginSession
+from trovato.plugins.runtime import (
+    LIMIT_RANGES,
+    Limits,
+    LoadedPlugin,
+    PluginRuntime,
+    PluginSession,
+)
 from trovato.plugins.tables import PluginTables, TableError, TableSpec
 
 if TYPE_CHECKING:
@@ -114,6 +120,32 @@ class PluginInfo:
         return {"name": self.name, "version": self.version, "description": self.description,
                 "dependencies": list(self.dependencies), "weight": self.weight,
                 "path": str(self.path), "info": self.raw}
+
+    def raised_limits(self) -> list[str]:
+        """The limits set above their default: with any capability, what needs consent."""
+        default = Limits()
+        return [key for key in _LIMIT_LABELS
+                if getattr(self.limits, key) > getattr(default, key)]
+
+    def limit_lines(self) -> list[str]:
+        """Each resource limit of one call, as shown to an administrator approving the
+        plugin: the default marked, any other value beside the default and the maximum."""
+        default = Limits()
+        lines = []
+        for key, (label, unit) in _LIMIT_LABELS.items():
+            value, usual = getattr(self.limits, key), getattr(default, key)
+            text = f"{label}: {value:,}{unit}"
+            if value == usual:
+                text += " (default)"
+            else:
+                text += f" (default {usual:,}{unit}, maximum {LIMIT_RANGES[key][1]:,}{unit})"
+            lines.append(text)
+        return lines
+
+
+# [limits] key -> (what it bounds, unit), in the order an administrator reads them.
+_LIMIT_LABELS = {"fuel": ("CPU budget (fuel)", ""), "timeout_ms": ("wall-clock time", " ms"),
+                 "memory_mb": ("memory", " MB"), "max_output_kb": ("largest result", " KB")}
 
 
 def _int(value: Any, where: str, low: int = -10_000, high: int = 10_000) -> int:

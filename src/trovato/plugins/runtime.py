@@ -107,7 +107,12 @@ def installed_version(module: ModuleType, distribution: str) -> str:
 
 WASMTIME_VERSION = installed_version(wasmtime, "wasmtime")
 _MIB = 1024 * 1024
-_MAX_MEMORY = 4096 * _MIB  # the largest memory_mb a plugin may ask for
+# The range each ``[limits]`` key accepts (docs/plugins.md, "Limits"): up to ten times the
+# default CPU budget, a wall clock well below a proxy's request timeout, 1 GiB of memory.
+LIMIT_RANGES: dict[str, tuple[int, int]] = {
+    "fuel": (1_000_000, 20_000_000_000), "timeout_ms": (10, 30_000),
+    "memory_mb": (32, 1024), "max_output_kb": (1, 32 * 1024)}
+_MAX_MEMORY = LIMIT_RANGES["memory_mb"][1] * _MIB  # the largest memory a plugin may ask for
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +160,7 @@ class Limits:
     def from_info(cls, raw: dict[str, Any] | None, *, where: str = "limits") -> Limits:
         if not raw:
             return cls()
-        bounds = {"fuel": (1_000_000, 100_000_000_000), "timeout_ms": (10, 60_000),
-                  "memory_mb": (32, 4096), "max_output_kb": (1, 256 * 1024)}
+        bounds = LIMIT_RANGES
         values: dict[str, int] = {}
         for key, value in raw.items():
             if key not in bounds:
