@@ -213,7 +213,11 @@ class Dispatcher:
 
     async def call_function(self, session: PluginSession, plugin: str, function: str,
                             payload: dict[str, Any]) -> Any:
-        """Call an exported function (a menu callback): failures are logged, counted, raised."""
+        """Call an exported function (a menu callback): failures are logged, counted, raised.
+
+        Raises :class:`~trovato.plugins.menus.CallbackRefused` first when the session's user
+        lacks the callback's permission (the same check ``invoke-plugin`` makes)."""
+        session.host.services.callbacks.check(session.host.user, plugin, function)
         with self._accounted(session, plugin, function):
             envelope = dict(payload)
             envelope["_ctx"] = {"user": session.host.user.public(), "plugin": plugin}

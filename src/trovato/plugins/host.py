@@ -31,6 +31,7 @@ from wasmtime.component import Variant
 from trovato.content import reads
 from trovato.db.pool import Database, current_transaction
 from trovato.plugins.errors import PluginError
+from trovato.plugins.menus import CallbackGuard, CallbackRefused
 from trovato.plugins.namespaces import cache_key, is_key_name, queue_key, variable_name
 from trovato.plugins.tables import PluginTables, TableError
 from trovato.store.base import Cache, Queue
@@ -87,6 +88,8 @@ class HostServices:
     queue: Queue
     tables: PluginTables
     io_timeout: float = 10.0
+    # Swapped by the plugin manager on every refresh (see trovato.plugins.menus).
+    callbacks: CallbackGuard = field(default_factory=CallbackGuard)
 
 
 def _ok(value: str | None) -> Variant:
@@ -285,6 +288,10 @@ class RequestHost:
             return _err(f"plugin {target!r} is not enabled")
         if function not in loaded.functions:
             return _err(f"plugin {target!r} has no function {function!r}")
+        try:
+            self.services.callbacks.check(self.user, target, function)
+        except CallbackRefused as exc:
+            return _err(f"{target}.{function}: {exc.message}")
         try:
             envelope = {"payload": _json_value(payload), "caller": plugin,
                         "_ctx": {"user": self.user.public(), "plugin": target}}

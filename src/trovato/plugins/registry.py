@@ -12,8 +12,11 @@
   and for the status report (:meth:`PluginManager.requirements`).
 * :class:`PluginManager` keeps the state in the ``system`` table (no row: not installed;
   ``status`` 0: installed and disabled; 1: enabled), builds and loads components, creates and
-  drops plugin tables, registers permissions from the ``perm`` tap, and opens per-request
-  sessions with a :class:`~trovato.plugins.dispatch.Dispatcher` in the right order.
+  drops plugin tables, registers permissions from the ``perm`` tap (a name another provider
+  already defines is refused: a plugin cannot redefine, or take away, a kernel or another
+  plugin's permission), reads the ``menu`` tap into :attr:`PluginManager.menus` and the guard
+  of menu callbacks (:mod:`~trovato.plugins.menus`), and opens per-request sessions with a
+  :class:`~trovato.plugins.dispatch.Dispatcher` in the right order.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from trovato.plugins.catalogue import CATALOGUE
 from trovato.plugins.dispatch import Dispatcher, Implementation, TapOutcome, dispatch_order
 from trovato.plugins.errors import DependencyError, PluginLoadError
 from trovato.plugins.host import HostServices, PluginUser, RequestHost
+from trovato.plugins.menus import CallbackGuard, MenuEntry, read_menus
 from trovato.plugins.namespaces import (
     MACHINE_NAME_RULE,
     PLUGIN_NAME_MAX,
@@ -343,7 +347,10 @@ class PluginManager:
         self.loaded: dict[str, LoadedPlugin] = {}
         self.dispatcher = Dispatcher({}, metrics)
         self.tables = PluginTables(db, {})
-        self.services = HostServices(db, store.cache, store.queue, self.tables)
+        # No plugin's menu is read yet: every function call is refused until refresh().
+        self.services = HostServices(db, store.cache, store.queue, self.tables,
+                                     callbacks=CallbackGuard(plugins=frozenset()))
+        self.menus: tuple[MenuEntry, ...] = ()
         self._lock = asyncio.Lock()
         self._origin = uuid.uuid4().hex  # tells this process's own announcements apart
         # Run in the process that enables a plugin, once (e.g. syncing its item types).
@@ -451,7 +458,12 @@ class PluginManager:
                 if name not in order:
                     del self.loaded[name]
             self._rebuild(order, states)
-            await self._register_permissions(order)
+            async with self.session(PluginUser.anonymous(), request_id="refresh") as session:
+                permissions = await self.dispatcher.invoke(session, "perm")
+                menus = await self.dispatcher.invoke(session, "menu")
+            self._register_permissions(permissions)
+            entries, guard = read_menus(menus, order)
+            self.menus, self.services.callbacks = tuple(entries), guard
             for hook in self.on_refresh:
                 hook()
             return order
@@ -471,19 +483,25 @@ class PluginManager:
                                       for tap, impls in by_tap.items()}, self.metrics)
         self.tables.specs = {name: self.infos[name].tables for name in order}
 
-    async def _register_permissions(self, order: list[str]) -> None:
+    def _register_permissions(self, outcome: TapOutcome) -> None:
+        """Swap the plugins' permissions (no await in between, so a concurrent request never
+        sees a registry missing them). Permission names are one space shared with the kernel:
+        a name another provider defines stays theirs, and the plugin's entry is skipped."""
         if self.permissions is None:
             return
         from trovato.users.permissions import Permission
 
-        async with self.session(PluginUser.anonymous(), request_id="permissions") as session:
-            outcome = await self.dispatcher.invoke(session, "perm")
-        # Swap without an await in between, so a concurrent request never sees a registry
-        # missing the plugins' permissions.
         for name in self.infos:
             self.permissions.remove_provider(name)
+        owners = {p.name: p.provider for p in self.permissions.all()}
         for reply in outcome.replies:
             for perm in reply.value or []:
+                owner = owners.setdefault(perm["name"], reply.plugin)
+                if owner != reply.plugin:
+                    log.warning("plugin %s defines the permission %r, which %s already "
+                                "provides; ignored", reply.plugin, perm["name"],
+                                "the kernel" if owner == "system" else f"plugin {owner}")
+                    continue
                 self.permissions.add(Permission(
                     perm["name"], perm.get("title") or perm["name"],
                     perm.get("description", ""), bool(perm.get("restricted", False)),

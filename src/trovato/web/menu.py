@@ -1,7 +1,8 @@
 """Pages that plugins add through ``tap_menu``: matched after every kernel route.
 
 The callback's render tree is sanitized as untrusted plugin output and rendered by the theme;
-the page title comes from the menu entry unless the tree sets ``#title``.
+the page title comes from the menu entry unless the tree sets ``#title``. The entry's permission
+is checked at the callback (for this route and for ``invoke-plugin`` alike): a refusal is 403.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
 from trovato.plugins import PluginError, PluginRefused
+from trovato.plugins.menus import CallbackRefused
 from trovato.web._page import render_page
 
 log = logging.getLogger("trovato.menu")
@@ -25,11 +26,9 @@ async def menu_page(request: Request) -> Response:
     ctx = request_context(request)
     kernel = ctx.kernel
     session = ctx.plugin_session()
-    route, args = await kernel.menus.match(session, request.url.path, request.method)
+    route, args = kernel.menus.match(request.url.path, request.method)
     if route is None:
         raise ProblemError(405 if args else 404)
-    if route.permission:
-        require_permission(request, route.permission)
     payload = {
         "request": {
             "method": request.method,
@@ -42,6 +41,8 @@ async def menu_page(request: Request) -> Response:
         tree = await kernel.plugins.dispatcher.call_function(
             session, route.plugin, route.callback, payload
         )
+    except CallbackRefused as exc:
+        raise ProblemError(403, exc.message) from None
     except PluginRefused as exc:
         raise ProblemError(400, exc.message) from None
     except PluginError as exc:
