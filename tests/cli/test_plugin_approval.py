@@ -63,5 +63,5 @@ def test_default_limits_and_no_capabilities_are_shown_without_a_question(
 ])
 def test_limits_beyond_the_maxima_are_refused(tmp_path: Path, key: str, value: int,
                                               bounds: str) -> None:
-    with pytest.raises(InfoError, match=f"limits.{key}: an integer from {bounds}"):
+    with pytest.raises(InfoError, match=rf"limits\.{key}: an integer from {bounds}"):
         parse_info(_plugin(tmp_path, f"[limits]\n{key} = {value}\n"))

@@ -82,3 +82,13 @@ def test_a_table_name_past_postgresqls_limit_is_refused_with_the_room_left() -> 
     assert problem is not None
     assert "PostgreSQL allows 63" in problem and f"at most {room} characters" in problem
     assert "words joined by single underscores" in (table_name_problem("acme", "a__b") or "")
+
+
+def test_install_refuses_a_table_past_the_limit_naming_the_key() -> None:
+    from trovato.plugins.tables import TableError, parse_tables
+
+    plugin = "p" * namespaces.PLUGIN_NAME_MAX
+    with pytest.raises(TableError, match=r"^tables\.t{20}: its database name p_p{40}__t{20} "
+                                         r"is 64 characters; PostgreSQL allows 63"):
+        parse_tables(plugin, {"t" * 20: {"columns": {"id": "text"}}})
+    assert parse_tables(plugin, {"t" * 19: {"columns": {"id": "text"}}})
