@@ -13,7 +13,7 @@
 * :class:`PluginManager` keeps the state in the ``system`` table (no row: not installed;
   ``status`` 0: installed and disabled; 1: enabled), builds and loads components, creates and
   drops plugin tables, registers permissions from the ``perm`` tap (a name another provider
-  already defines is refused: a plugin cannot redefine, or take away, a kernel or another
+  already defines is ignored: a plugin cannot redefine, or take away, a kernel or another
   plugin's permission), reads the ``menu`` tap into :attr:`PluginManager.menus` and the guard
   of menu callbacks (:mod:`~trovato.plugins.menus`), and opens per-request sessions with a
   :class:`~trovato.plugins.dispatch.Dispatcher` in the right order.
