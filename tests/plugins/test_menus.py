@@ -49,3 +49,19 @@ def test_a_plugin_whose_menu_was_not_read_has_every_function_refused() -> None:
     with pytest.raises(CallbackRefused, match="could not be read"):
         guard.check(make_user(admin=True), "not_enabled_yet", "anything")
     guard.check(make_user("view shop orders"), "shop", "orders_page")
+
+
+def test_the_router_matches_whole_paths_only() -> None:
+    from types import SimpleNamespace
+
+    from trovato.kernel.menu import MenuRouter
+
+    manager = SimpleNamespace(menus=(_entry("shop", "orders_page", "p", "shop/orders"),
+                                     _entry("shop", "year_page", None, "shop/{year}")))
+    router = MenuRouter(manager)  # type: ignore[arg-type]
+    entry, args = router.match("/shop/orders", "GET")
+    assert entry is not None and entry.callback == "orders_page" and args == {}
+    entry, args = router.match("/shop/2026/", "GET")
+    assert entry is not None and entry.callback == "year_page" and args == {"year": "2026"}
+    assert router.match("/shop/orders\n", "GET") == (None, {})
+    assert router.match("/shop/orders", "POST") == (None, {"allowed": "GET"})

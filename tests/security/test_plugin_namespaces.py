@@ -230,3 +230,31 @@ def test_plugin_names_that_could_merge_table_names_are_refused(name: str,
     (tmp_path / "plugin.toml").write_text(f'[plugin]\nname = "{name}"\nversion = "0.1.0"\n')
     with pytest.raises(InfoError, match="words joined by single underscores"):
         parse_info(tmp_path)
+
+
+def test_menu_entries_with_a_trailing_newline_fail_the_catalogue_schema() -> None:
+    from trovato.plugins.catalogue import MENU
+    from trovato.plugins.schema import SchemaError, validate
+
+    validate({"path": "shop/orders", "title": "T", "callback": "orders_page"}, MENU)
+    for entry in ({"path": "shop/orders\n", "title": "T", "callback": "orders_page"},
+                  {"path": "shop/orders", "title": "T", "callback": "orders_page\n"}):
+        with pytest.raises(SchemaError, match="does not match"):
+            validate(entry, MENU)
+
+
+def test_name_patterns_outside_plugins_refuse_a_trailing_newline() -> None:
+    """The same one-character fix in the other modules' name checks (each a full match)."""
+    from trovato.content import fields, types
+    from trovato.plugins import artifact
+    from trovato.render import elements, sanitize
+
+    checks = [(fields.FIELD_NAME, "field_body"), (fields._DATE, "2026-01-02"),
+              (fields._DATETIME, "2026-01-02T03:04:05Z"), (fields._EMAIL, "a@example.com"),
+              (types.TYPE_NAME, "blog"), (sanitize._SLUG, "teaser"),
+              (sanitize._CHILD_NAME, "body"), (sanitize._VARIABLE, "reading_time"),
+              (sanitize._TEMPLATE, "item--blog"), (elements.ATTRIBUTE_NAME, "class"),
+              (artifact._NAME, "acme_shop"), (artifact._HEX, "0" * 64)]
+    for pattern, good in checks:
+        assert pattern.match(good), pattern.pattern
+        assert pattern.match(good + "\n") is None, pattern.pattern
