@@ -55,6 +55,8 @@ async def test_html_404_and_problem_json_404(client: httpx.AsyncClient) -> None:
     assert api.status_code == 404
     assert api.headers["content-type"] == "application/problem+json"
     assert api.json()["status"] == 404
+    assert api.json()["title"] == "Not found"  # a resource, not a page
+    assert "page" not in api.text.lower()
 
 
 async def test_405_is_reported(client: httpx.AsyncClient) -> None:
