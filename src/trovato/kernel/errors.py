@@ -34,6 +34,8 @@ _TITLES = {
 }
 # A visitor asked for a page; an API client for a resource, which its detail names.
 _PAGE_TITLES = {**_TITLES, 404: "Page not found"}
+# What an error with no detail of its own says below its title (rather than the title again).
+_DETAILS = {404: "Nothing exists at this address."}
 
 
 class ProblemError(HTTPException):
@@ -69,7 +71,7 @@ def error_response(
 ) -> Response:
     api = wants_json(scope)
     title = (_TITLES if api else _PAGE_TITLES).get(status) or HTTPStatus(status).phrase
-    detail = detail or title
+    detail = detail or _DETAILS.get(status) or title
     if api:
         body: dict[str, Any] = {
             "type": PROBLEM_TYPE + HTTPStatus(status).phrase.lower().replace(" ", "-"),
