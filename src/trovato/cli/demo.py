@@ -74,6 +74,9 @@ def demo() -> None:
         _output.say(f"  created {title}")
     _output.say(f"Demo content ready: {len(report.created)} item(s) created, "
                 f"{len(report.skipped)} already there, authored by {report.author}.")
+    # What a new user does next (serve's defaults).
+    _output.say("See it: run `trovato serve` and open http://127.0.0.1:8000/ (log in at"
+                f" /user/login as {report.author}).")
 
 
 async def _demo(settings: Settings, url: str) -> DemoReport:
