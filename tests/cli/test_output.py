@@ -11,6 +11,8 @@ import pytest
 from rich.table import Table
 
 from trovato.cli import _output
+from trovato.cli.background import cron_summary
+from trovato.cron import CronReport
 
 CLI = Path(__file__).resolve().parents[2] / "src" / "trovato" / "cli"
 PRINTING_CALLS = frozenset({"print", "echo", "secho"})
@@ -81,3 +83,12 @@ def test_the_source_check_sees_a_forgotten_print() -> None:
     tree = ast.parse('from rich.console import Console\nconsole.print(f"[bold]{name}[/]")\n'
                      'typer.echo(x)\n')
     assert len(_printing_calls(tree)) == 4
+
+
+def test_the_cron_summary_counts_in_words() -> None:
+    one = CronReport(ran=True, plugins=["blog"], swept=1, summaries=1, seconds=0.05)
+    assert cron_summary(one) == ("Cron ran in 0.05 s: the cron tap of 1 plugin, 1 expired entry"
+                                 " swept, 1 item summary filled.")
+    none = CronReport(ran=True, seconds=1.5)
+    assert cron_summary(none) == ("Cron ran in 1.50 s: the cron tap of 0 plugins, 0 expired"
+                                  " entries swept, 0 item summaries filled.")

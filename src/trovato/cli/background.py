@@ -27,11 +27,20 @@ def cron() -> None:
     if not report.ran:
         _output.say("Another cron run is in progress; nothing to do.")
         return
-    _output.say(f"Cron ran in {report.seconds:.2f} s: {len(report.plugins)} plugin(s),"
-                f" {report.swept} expired entries swept, {report.summaries} item"
-                " summaries filled.")
+    _output.say(cron_summary(report))
     for failure in report.failures:
         _output.warning(str(failure))
+
+
+def cron_summary(report: CronReport) -> str:
+    return (f"Cron ran in {report.seconds:.2f} s: the cron tap of"
+            f" {_count(len(report.plugins), 'plugin', 'plugins')},"
+            f" {_count(report.swept, 'expired entry', 'expired entries')} swept,"
+            f" {_count(report.summaries, 'item summary', 'item summaries')} filled.")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 async def _cron(settings: Settings, url: str) -> CronReport:
