@@ -6,8 +6,9 @@ silently drops or replaces them, so the console here interprets neither; emphasi
 whole parts instead (``(text, style)`` pairs). Nothing else in ``trovato.cli`` prints (a test
 reads the sources), so a new message cannot lose text by forgetting to escape it.
 
-Messages, progress and reports go to stderr; a command's result (an id, a path) to stdout, so
-scripts can capture it. Messages are never wrapped here: a long path or error stays one line.
+Messages and progress go to stderr; a command's result (an id, a path, a listing) to stdout,
+so scripts can capture or filter it. Messages are never wrapped here: a long path or error
+stays one line.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rich.text import Text
 Part = str | tuple[str, str]  # plain text, or (text, Rich style)
 
 _console = Console(stderr=True, markup=False, emoji=False, highlight=False)
+_results = Console(markup=False, emoji=False, highlight=False)
 
 
 def styled(text: str, style: str) -> Text:
@@ -55,8 +57,9 @@ def result(text: str) -> None:
 
 
 def show(renderable: RenderableType) -> None:
-    """A report (a table) on stderr; its string cells are literal text too."""
-    _console.print(renderable)
+    """A listing (a table) as the command's result, on stdout; its string cells are literal
+    text too."""
+    _results.print(renderable)
 
 
 @contextmanager
