@@ -29,13 +29,14 @@ from trovato.kernel.pipeline import KernelPipeline
 from trovato.kernel.services import Kernel
 from trovato.observability import logging as json_logging
 from trovato.settings import Settings, SettingsError, load_settings
-from trovato.web import install, item, menu, site, system, user
+from trovato.web import favicon, install, item, menu, site, system, user
 
 
 def routes() -> list[BaseRoute]:
     return [
         Mount("/assets", StaticFiles(packages=[("trovato.render", "static")]), name="assets"),
         *system.routes,
+        *favicon.routes,
         *site.routes,
         # Early: Starlette tries routes in order and item pages are most of a site's traffic
         # (no other pattern can match /item/…, so the order changes no outcome).

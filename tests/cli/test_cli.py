@@ -51,6 +51,7 @@ def test_status_migrate_status_on_an_empty_database(empty_db_url: str) -> None:
     before = run("db", "status", env=env)
     assert before.returncode == 0
     assert "pending migration(s)" in before.stdout
+    assert "Core schema" in before.stdout  # the listing of pending migrations is the result
     migrated = run("db", "migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
     assert "applied" in migrated.stderr

@@ -89,7 +89,7 @@ def test_build_writes_an_artifact_that_installs_elsewhere(db_url: str, tmp_path:
     assert (tmp_path / "site" / "plugins" / "warden" / "plugin.wasm").is_file()
     report = _trovato("plugin", "requirements", env=env)
     assert report.returncode == 0, report.stderr
-    assert "Warden phase" in report.stderr and "runtime" in report.stderr
+    assert "Warden phase" in report.stdout and "runtime" in report.stdout
 
     import psycopg
 
@@ -98,7 +98,7 @@ def test_build_writes_an_artifact_that_installs_elsewhere(db_url: str, tmp_path:
                      " '\"error\"')")
     failing = _trovato("plugin", "requirements", env=env)
     assert failing.returncode == 1
-    assert "Warden licence" in failing.stderr and "1 requirement(s) not met" in failing.stderr
+    assert "Warden licence" in failing.stdout and "1 requirement(s) not met" in failing.stderr
     assert _trovato("plugin", "disable", "warden", env=env).returncode == 0
     blocked = _trovato("plugin", "enable", "warden", env=env)
     assert blocked.returncode == 1

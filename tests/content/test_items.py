@@ -4,7 +4,9 @@ text-format permissions and stage-aware reads."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -105,7 +107,15 @@ async def test_revisions_and_revert(content: ContentServices, admin: CurrentUser
     assert reverted.title == "v1" and reverted.fields == {"field_count": {"value": 1}}
     revisions = await content.items.revisions(admin, item.id)
     assert len(revisions) == 3
-    assert revisions[0].log.startswith("Reverted to the revision of")
+    # A date-time people read, in the reverting user's zone, which it names (others read it
+    # in theirs).
+    when = first.created.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M")
+    assert revisions[0].log == f"Reverted to the revision of {when} UTC."
+    berliner = replace(admin, timezone="Europe/Berlin")
+    again = await content.items.revert(berliner, item.id, first.id)
+    log = (await content.items.revisions(admin, again.id))[0].log
+    when = first.created.astimezone(ZoneInfo("Europe/Berlin")).strftime("%Y-%m-%d %H:%M %Z")
+    assert log == f"Reverted to the revision of {when}."
     assert reverted.revision_id == revisions[0].id
     with pytest.raises(ItemError) as caught:
         await content.items.revert(admin, item.id, uuid7())

@@ -89,7 +89,16 @@ async def test_field_storage_is_shared_by_name(content: ContentServices,
     with pytest.raises(ItemTypeError) as caught:
         await content.types.create({"type": "blog", "label": "Blog", "fields": [
             {"name": "field_body", "type": "text", "label": "Body"}]})
-    assert "already exists as a text_long field" in caught.value.errors["fields.field_body.type"]
+    assert caught.value.errors["fields.field_body.type"] == (
+        "field_body already exists with the field type text_long; a field name keeps one type"
+        " on every item type")
+    await content.types.create({"type": "counter", "label": "Counter", "fields": [
+        {"name": "field_count", "type": "integer", "label": "Count"}]})
+    with pytest.raises(ItemTypeError) as caught:
+        await content.types.create({"type": "blog", "label": "Blog", "fields": [
+            {"name": "field_count", "type": "text", "label": "Count"}]})
+    assert caught.value.errors["fields.field_count.type"].startswith(
+        "field_count already exists with the field type integer;")
     with pytest.raises(ItemTypeError) as caught:
         await content.types.create({"type": "blog", "label": "Blog", "fields": [
             {"name": "field_body", "type": "text_long", "label": "Body", "cardinality": 3}]})

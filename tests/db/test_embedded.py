@@ -9,7 +9,6 @@ import os
 import pwd
 import select
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -37,16 +36,22 @@ IS_ROOT = os.geteuid() == 0
 SRC = Path(__file__).resolve().parents[2] / "src"
 PR_SET_CHILD_SUBREAPER = 36
 
-# A second Trovato process: starts the server, reports where it is, and holds it until SIGINT
-# (KeyboardInterrupt leaves the with-block, which stops the server).
+# A second Trovato process: starts the server, reports where it is, and holds it until its stdin
+# closes (leaving the with-block stops the server). Not a signal: a child inherits an ignored
+# SIGINT (a suite started in the background) and would then never leave; and not a sleep, which a
+# slow test could outlast. A test process that dies closes the pipe too.
 HOLDER = """
-import json, sys, time
+import json, signal, sys
 from pathlib import Path
 from trovato.db.embedded import EmbeddedPostgres
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # that inherited worst case, on every run
 with EmbeddedPostgres(Path(sys.argv[1])) as pg:
     print(json.dumps({"url": pg.url(), "pid": pg.pid, "timings": pg.timings}), flush=True)
-    time.sleep(120)
+    sys.stdin.read()
 """
+# The holder's worst case to stop its server: EmbeddedPostgres.stop()'s fast-shutdown wait, then
+# its SIGQUIT escalation, with room for a loaded machine.
+HOLDER_EXIT_S = 90
 
 MakePg = Callable[..., EmbeddedPostgres]
 
@@ -124,10 +129,12 @@ def child_subreaper() -> Iterator[None]:
 
 @contextlib.contextmanager
 def holder_process(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
-    """Run HOLDER in a child Python; yield it and what it printed. Stopped with SIGINT."""
+    """Run HOLDER in a child Python; yield it and what it printed. Stopped by closing its
+    stdin."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(data_dir)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -143,9 +150,7 @@ def holder_process(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], dict
             pytest.fail(f"holder process did not start the server:\n{err}")
         yield proc, json.loads(line)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+        proc.communicate(timeout=HOLDER_EXIT_S)  # closes the holder's stdin first
 
 
 def mode(path: Path) -> int:
@@ -223,7 +228,7 @@ def test_attach_to_server_of_another_process(base_dir: Path, make_pg: MakePg) ->
 
         assert running(info["pid"])
         assert query(info["url"], "select 2") == 2
-    # The holder left its with-block on SIGINT, which stopped (and reaped) its server.
+    # The holder left its with-block when its stdin closed, which stopped (and reaped) its server.
     assert not running(info["pid"])
 
 

@@ -18,3 +18,14 @@ def test_is_current_agrees_with_alembic(empty_db_url: str) -> None:
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'someone-elses'")
     assert not migrate.is_current(empty_db_url)
+
+
+def test_descriptions_are_one_line_of_plain_text() -> None:
+    url = "postgresql://nobody@/unused"  # describing reads the revision files only
+    assert migrate.describe(url, "0003") == (
+        "Items keep their teaser summary: `item.summary`, written with the item.")
+    revisions = sorted(p.name[:4] for p in (migrate._SCRIPTS / "versions").glob("[0-9]*.py"))
+    assert revisions
+    for revision in revisions:
+        text = migrate.describe(url, revision)
+        assert text and "``" not in text and "\n" not in text, (revision, text)

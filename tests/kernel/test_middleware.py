@@ -51,10 +51,15 @@ async def test_html_404_and_problem_json_404(client: httpx.AsyncClient) -> None:
     assert page.status_code == 404
     assert page.headers["content-type"].startswith("text/html")
     assert "Page not found" in page.text and "<script" not in page.text
+    assert page.text.count("Page not found") == 2  # the window's title and the heading
+    assert "<p>Nothing exists at this address.</p>" in page.text
     api = await client.get("/api/v1/nothing-here")
     assert api.status_code == 404
     assert api.headers["content-type"] == "application/problem+json"
     assert api.json()["status"] == 404
+    assert api.json()["title"] == "Not found"  # a resource, not a page
+    assert api.json()["detail"] == "Nothing exists at this address."
+    assert "page" not in api.text.lower()
 
 
 async def test_405_is_reported(client: httpx.AsyncClient) -> None:

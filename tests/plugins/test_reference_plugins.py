@@ -144,6 +144,9 @@ def test_demo_command_is_idempotent(db_url: str, plugin_cache: Path, tmp_path: P
                                     reference_built: dict[str, BuildResult]) -> None:
     first = run_demo(db_url, plugin_cache, tmp_path)
     assert "password" in first.stderr  # the demo administrator was created
+    assert first.stderr.rstrip().endswith("See it: run `trovato serve` and open"
+                                          " http://127.0.0.1:8000/ (log in at /user/login as"
+                                          " demo).")
     second = run_demo(db_url, plugin_cache, tmp_path)
     assert "password" not in second.stderr
     assert "0 item(s) created" in second.stderr

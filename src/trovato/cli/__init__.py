@@ -7,7 +7,7 @@ import sys
 import typer
 
 from trovato import __version__
-from trovato.cli import background, bench, db, demo, plugin, serve, user
+from trovato.cli import _output, background, bench, db, demo, plugin, serve, user
 from trovato.db.embedded import EmbeddedPostgresError
 from trovato.plugins.errors import PluginLoadError
 from trovato.settings import SettingsError
@@ -18,6 +18,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help, for every command group (it is inherited): Rich's help reads square
+    # brackets in help text as markup, shows a type next to flags that take no value, and
+    # keeps the docstrings' line breaks in the command list.
+    rich_markup_mode=None,
 )
 app.command("serve")(serve.serve)
 app.command("bench")(bench.bench)
@@ -31,7 +35,7 @@ app.add_typer(plugin.app, name="plugin")
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"trovato {__version__}")
+        _output.result(f"trovato {__version__}")
         raise typer.Exit()
 
 
@@ -50,5 +54,5 @@ def main() -> None:
     except (SettingsError, EmbeddedPostgresError, PluginLoadError) as exc:
         # Configuration the user must fix (a bad plugin.toml or plugin folder among them):
         # one line naming it, not a traceback.
-        typer.secho(f"error: {exc}", err=True, fg="red")
+        _output.error(str(exc))
         sys.exit(2)

@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rich.console import Console
-
+from trovato.cli import _output
 from trovato.db import migrate
 from trovato.db.embedded import EmbeddedPostgres
 from trovato.settings import Settings
-
-console = Console(stderr=True)
 
 
 @contextmanager
@@ -22,7 +19,7 @@ def database_url(settings: Settings) -> Iterator[str]:
         yield settings.database_url
         return
     server = EmbeddedPostgres(settings.data_dir)
-    with console.status("Starting the embedded PostgreSQL…"):
+    with _output.working("Starting the embedded PostgreSQL…"):
         url = server.start()
     try:
         yield url
@@ -35,8 +32,8 @@ def migrate_with_progress(url: str) -> list[str]:
     state = migrate.status(url)
     if state.up_to_date:
         return []
-    with console.status(f"Applying {len(state.pending)} migration(s)…"):
+    with _output.working(f"Applying {len(state.pending)} migration(s)…"):
         migrate.upgrade(url)
     for rev in state.pending:
-        console.print(f"  applied [bold]{rev}[/] {migrate.describe(url, rev)}")
+        _output.say("  applied ", (rev, "bold"), " ", migrate.describe(url, rev))
     return state.pending

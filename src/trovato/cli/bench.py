@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from trovato.cli import _output
+
 
 def bench(
     directory: Path = typer.Option(
@@ -16,15 +18,16 @@ def bench(
     only: str = typer.Option("", "--only", help="Run only benchmarks whose name contains this."),
     seconds: int = typer.Option(10, "--seconds", min=1, help="Seconds per measurement."),
 ) -> None:
-    """Run the benchmarks; each prints its figures against a baseline measured in the same run."""
+    """Run the benchmark suite.
+
+    Each benchmark prints its figures against a baseline measured in the same run.
+    """
     scripts = sorted(p for p in directory.glob("bench_*.py") if only in p.stem)
     if not scripts:
-        typer.secho(f"error: no bench_*.py scripts in {directory}/ (run from a checkout)",
-                    err=True, fg="red")
-        raise typer.Exit(2)
+        raise _output.fail(f"no bench_*.py scripts in {directory}/ (run from a checkout)", 2)
     failed = 0
     for script in scripts:
-        typer.secho(f"== {script.stem}", bold=True)
+        _output.say((f"== {script.stem}", "bold"))
         result = subprocess.run([sys.executable, str(script), "--seconds", str(seconds)])
         failed += result.returncode != 0
     if failed:

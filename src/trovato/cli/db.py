@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from trovato.cli._runtime import console, database_url, migrate_with_progress
+from trovato.cli import _output
+from trovato.cli._runtime import database_url, migrate_with_progress
 from trovato.db import migrate as migrations
 from trovato.settings import load_settings
 
@@ -18,7 +19,7 @@ def migrate() -> None:
     settings = load_settings()
     with database_url(settings) as url:
         applied = migrate_with_progress(url)
-    console.print(f"Database is up to date ({len(applied)} migration(s) applied).")
+    _output.say(f"Database is up to date ({len(applied)} migration(s) applied).")
 
 
 @app.command()
@@ -31,10 +32,10 @@ def status() -> None:
         for rev in state.pending:
             table.add_row(rev, "pending", migrations.describe(url, rev))
         current_doc = migrations.describe(url, state.current) if state.current else ""
-    typer.echo(f"current: {state.current or '(empty database)'} {current_doc}".rstrip())
-    typer.echo(f"head:    {state.head}")
+    _output.result(f"current: {state.current or '(empty database)'} {current_doc}".rstrip())
+    _output.result(f"head:    {state.head}")
     if state.pending:
-        console.print(table)
-        typer.echo(f"{len(state.pending)} pending migration(s): run `trovato db migrate`.")
+        _output.show(table)
+        _output.result(f"{len(state.pending)} pending migration(s): run `trovato db migrate`.")
     else:
-        typer.echo("up to date")
+        _output.result("up to date")

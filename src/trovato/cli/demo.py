@@ -12,9 +12,8 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 
-import typer
-
-from trovato.cli._runtime import console, database_url, migrate_with_progress
+from trovato.cli import _output
+from trovato.cli._runtime import database_url, migrate_with_progress
 from trovato.content.items import ItemError
 from trovato.kernel.services import Kernel
 from trovato.plugins import BuildError, PluginError, PluginLoadError
@@ -55,7 +54,11 @@ class DemoReport:
 
 
 def demo() -> None:
-    """Load demo content: install the page and blog plugins, add pages and blog posts."""
+    """Load demo content: a few pages and blog posts.
+
+    Installs and enables the page and blog plugins first when needed. Running it again creates
+    nothing twice.
+    """
     settings = load_settings()
     with database_url(settings) as url:
         migrate_with_progress(url)
@@ -63,15 +66,17 @@ def demo() -> None:
             report = asyncio.run(_demo(settings, url))
         except (PluginLoadError, PluginError, BuildError, ItemError, AccountError,
                 ValueError) as exc:
-            console.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(1) from None
+            raise _output.fail(str(exc)) from None
     if report.password is not None:
-        console.print(f"Created the administrator [bold]{report.author}[/] with the password "
-                      f"[bold]{report.password}[/] (shown only once).")
+        _output.say("Created the administrator ", (report.author, "bold"), " with the password ",
+                    (report.password, "bold"), " (shown only once).")
     for title in report.created:
-        console.print(f"  created {title}")
-    console.print(f"Demo content ready: {len(report.created)} item(s) created, "
-                  f"{len(report.skipped)} already there, authored by {report.author}.")
+        _output.say(f"  created {title}")
+    _output.say(f"Demo content ready: {len(report.created)} item(s) created, "
+                f"{len(report.skipped)} already there, authored by {report.author}.")
+    # What a new user does next (serve's defaults).
+    _output.say("See it: run `trovato serve` and open http://127.0.0.1:8000/ (log in at"
+                f" /user/login as {report.author}).")
 
 
 async def _demo(settings: Settings, url: str) -> DemoReport:
@@ -109,15 +114,15 @@ async def _plugins(kernel: Kernel, report: DemoReport) -> None:
     for name in PLUGINS:
         state = states.get(name)
         if state is None:
-            with console.status(f"Installing the {name} plugin (building it the first time "
-                                f"takes a while)…"):
+            with _output.working(f"Installing the {name} plugin (building it the first time "
+                                 f"takes a while)…"):
                 await kernel.plugins.install(name)
-            console.print(f"  installed and enabled the [bold]{name}[/] plugin")
+            _output.say("  installed and enabled the ", (name, "bold"), " plugin")
             report.installed.append(name)
         elif state.status != ENABLED:
-            with console.status(f"Enabling the {name} plugin…"):
+            with _output.working(f"Enabling the {name} plugin…"):
                 await kernel.plugins.enable(name)
-            console.print(f"  enabled the [bold]{name}[/] plugin")
+            _output.say("  enabled the ", (name, "bold"), " plugin")
 
 
 async def _author(kernel: Kernel, report: DemoReport) -> uuid.UUID:

@@ -15,11 +15,10 @@ from string import Template
 from typing import TypeVar
 
 import typer
-from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from trovato.cli._runtime import console, database_url, migrate_with_progress
+from trovato.cli import _output
+from trovato.cli._runtime import database_url, migrate_with_progress
 from trovato.kernel.services import Kernel
 from trovato.plugins import BuildError, PluginError, PluginLoadError, build_plugin, parse_info
 from trovato.plugins.artifact import SUFFIX, write_artifact
@@ -35,8 +34,7 @@ T = TypeVar("T")
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/] {message}")
-    return typer.Exit(1)
+    return _output.fail(message)
 
 
 @app.command()
@@ -58,8 +56,8 @@ def new(
                           ("conftest.py.tmpl", "tests/conftest.py")):
         text = Template((_SCAFFOLD / template).read_text()).substitute(values)
         (target / out).write_text(text)
-    console.print(f"Created {target}/ — build it with `trovato plugin build {target}`,"
-                  f" test it with `pytest {target}/tests`.")
+    _output.say(f"Created {target}/ — build it with `trovato plugin build {target}`,"
+                f" test it with `pytest {target}/tests`.")
 
 
 @app.command()
@@ -68,10 +66,11 @@ def build(
     out: Path | None = typer.Option(
         None, "--out", help="Where to write the installable artifact (default: FOLDER/dist)."),
 ) -> None:
-    """Build a plugin folder into a WebAssembly component (cached by source hash).
+    """Build a plugin folder into an installable artifact.
 
-    Prints the component's path and size, then writes the installable
-    artifact NAME-VERSION.trovato (a zip of manifest.json with SHA-256 sums,
+    The WebAssembly component is cached by source hash. Prints the
+    component's path and size, then writes the installable artifact
+    NAME-VERSION.trovato (a zip of manifest.json with SHA-256 sums,
     plugin.toml and plugin.wasm) that `trovato plugin install` accepts.
     """
     try:
@@ -79,18 +78,16 @@ def build(
         if info.component is not None:
             raise PluginLoadError(f"{folder} holds a built plugin ({info.component.name}), "
                                   f"not sources")
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=console, transient=True) as progress:
-            progress.add_task(f"Building {folder} with componentize-py…", total=None)
+        with _output.working(f"Building {folder} with componentize-py…"):
             result = build_plugin(folder, cache_dir=load_settings().data_dir / "plugin-builds")
             artifact = write_artifact(folder, result.artifact, out or folder / "dist",
                                       build_key=result.key, sdk=_sdk_version())
     except (BuildError, PluginLoadError, ValueError, OSError) as exc:
         raise _fail(str(exc)) from None
     how = "cached" if result.cached else f"built in {result.seconds:.1f} s"
-    typer.echo(f"{result.artifact} ({result.size / 1e6:.1f} MB, {how})")
-    typer.echo(f"{artifact} ({artifact.stat().st_size / 1e6:.1f} MB, install it with "
-               f"`trovato plugin install {artifact}`)")
+    _output.result(f"{result.artifact} ({result.size / 1e6:.1f} MB, {how})")
+    _output.result(f"{artifact} ({artifact.stat().st_size / 1e6:.1f} MB, install it with "
+                   f"`trovato plugin install {artifact}`)")
 
 
 def _sdk_version() -> str:
@@ -118,7 +115,7 @@ async def _run(settings: Settings, url: str, action: Callable[[Kernel], Awaitabl
 
 @app.command("list")
 def list_() -> None:
-    """Every plugin found in the plugin folders, with its state."""
+    """List every plugin in the plugin folders, with its state."""
 
     async def overview(kernel: Kernel) -> list[dict[str, object]]:
         return await kernel.plugins.overview()
@@ -128,7 +125,7 @@ def list_() -> None:
     for row in rows:
         table.add_row(str(row["name"]), str(row["version"]), str(row["status"]),
                       str(row["description"]))
-    console.print(table)
+    _output.show(table)
 
 
 def _approve(yes: bool) -> Callable[[PluginInfo], None]:
@@ -142,12 +139,12 @@ def _confirm(info: PluginInfo, yes: bool) -> None:
     """Show what the plugin asks for (capabilities, and the resource limits of each call);
     capabilities or limits above the defaults need the administrator's approval."""
     if info.capabilities:
-        console.print("This plugin asks for these capabilities:")
+        _output.say("This plugin asks for these capabilities:")
         for key, value in info.capabilities.items():
-            console.print(f"  • {escape(key)}: {escape(str(value))}")
-    console.print("Resource limits of each call:")
+            _output.say(f"  • {key}: {value}")
+    _output.say("Resource limits of each call:")
     for line in info.limit_lines():
-        console.print(f"  • {line}")
+        _output.say(f"  • {line}")
     if yes or not (info.capabilities or info.raised_limits()):
         return
     try:
@@ -190,7 +187,7 @@ def install(
             name = _with_kernel(run_artifact)
         except (PluginLoadError, PluginError, BuildError, ValueError) as exc:
             raise _fail(str(exc)) from None
-        console.print(f"Installed {name}{' and enabled it' if enable else ''} from {folder}.")
+        _output.say(f"Installed {name}{' and enabled it' if enable else ''} from {folder}.")
         return
     if folder.is_dir():
         try:
@@ -215,7 +212,7 @@ def install(
         await kernel.plugins.install(name, enable=enable)
 
     _lifecycle(run)
-    console.print(f"Installed {name}{' and enabled it' if enable else ''}.")
+    _output.say(f"Installed {name}{' and enabled it' if enable else ''}.")
 
 
 def _lifecycle(action: Callable[[Kernel], Awaitable[None]]) -> None:
@@ -230,36 +227,45 @@ def enable_(
     name: str,
     yes: bool = typer.Option(False, "--yes", help="Approve capabilities and raised limits."),
 ) -> None:
-    """Enable an installed plugin in every running kernel process."""
+    """Enable an installed plugin.
+
+    Every running kernel process picks the change up.
+    """
 
     async def run(kernel: Kernel) -> None:
         _confirm(kernel.plugins.info(name), yes)
         await kernel.plugins.enable(name)
 
     _lifecycle(run)
-    console.print(f"Enabled {name}.")
+    _output.say(f"Enabled {name}.")
 
 
 @app.command()
 def disable(name: str) -> None:
-    """Disable a plugin in every running kernel process (its data stays)."""
+    """Disable a plugin; its data stays.
+
+    Every running kernel process picks the change up.
+    """
 
     async def run(kernel: Kernel) -> None:
         await kernel.plugins.disable(name)
 
     _lifecycle(run)
-    console.print(f"Disabled {name}.")
+    _output.say(f"Disabled {name}.")
 
 
 @app.command()
 def uninstall(name: str) -> None:
-    """Uninstall a disabled plugin: run its uninstall tap and drop its tables and settings."""
+    """Uninstall a disabled plugin and drop its data.
+
+    Runs its uninstall tap, then drops its tables and settings.
+    """
 
     async def run(kernel: Kernel) -> None:
         await kernel.plugins.uninstall(name)
 
     _lifecycle(run)
-    console.print(f"Uninstalled {name}.")
+    _output.say(f"Uninstalled {name}.")
 
 
 _STYLE = {"ok": "green", "info": "cyan", "warning": "yellow", "error": "bold red"}
@@ -267,8 +273,9 @@ _STYLE = {"ok": "green", "info": "cyan", "warning": "yellow", "error": "bold red
 
 @app.command()
 def requirements() -> None:
-    """The status report: each enabled plugin's requirements (title, value, severity).
+    """Report each enabled plugin's requirements.
 
+    The status report: a title, value and severity per requirement.
     Exits with 1 when any requirement is an error.
     """
 
@@ -277,16 +284,14 @@ def requirements() -> None:
 
     rows = _with_kernel(report)
     if not rows:
-        console.print("No enabled plugin reports requirements.")
+        _output.say("No enabled plugin reports requirements.")
         return
     table = Table("plugin", "title", "value", "severity", "description")
     for row in rows:
         style = _STYLE.get(row.severity, "")
-        # Plugin text is data, never rich markup.
-        table.add_row(row.plugin, escape(row.title), escape(row.value),
-                      f"[{style}]{row.severity}[/]" if style else escape(row.severity),
-                      escape(row.description))
-    console.print(table)
+        table.add_row(row.plugin, row.title, row.value, _output.styled(row.severity, style),
+                      row.description)
+    _output.show(table)
     errors = sum(1 for row in rows if row.severity == "error")
     if errors:
         raise _fail(f"{errors} requirement(s) not met")

@@ -6,7 +6,8 @@ import os
 
 import typer
 
-from trovato.cli._runtime import console, database_url, migrate_with_progress
+from trovato.cli import _output
+from trovato.cli._runtime import database_url, migrate_with_progress
 from trovato.settings import load_settings
 
 
@@ -26,10 +27,8 @@ def serve(
         os.environ["TROVATO_DATABASE_URL"] = url
         mode = "embedded PostgreSQL" if settings.embedded else "PostgreSQL"
         store = "Redis" if settings.uses_redis else "PostgreSQL"
-        console.print(
-            f"Trovato on [bold]http://{host}:{port}/[/] — {mode}, shared state in {store},"
-            f" {workers if not reload else 1} worker(s)"
-        )
+        _output.say("Trovato on ", (f"http://{host}:{port}/", "bold"), f" — {mode}, shared state"
+                    f" in {store}, {workers if not reload else 1} worker(s)")
         if reload:
             import uvicorn
 

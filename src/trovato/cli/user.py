@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from trovato.cli import _output
 from trovato.cli._runtime import database_url, migrate_with_progress
 from trovato.kernel.services import Kernel
 from trovato.settings import Settings, load_settings
@@ -24,11 +25,9 @@ def create(
     ),
     admin: bool = typer.Option(False, "--admin", help="Make the account an administrator."),
 ) -> None:
-    """Create an active account (the first administrator, for instance)."""
+    """Create an active account (such as the first administrator)."""
     if not password_stdin:
-        typer.secho("error: pass the password on stdin with --password-stdin", err=True,
-                    fg="red")
-        raise typer.Exit(2)
+        raise _output.fail("pass the password on stdin with --password-stdin", 2)
     password = sys.stdin.readline().rstrip("\r\n")
     settings = load_settings()
     with database_url(settings) as url:
@@ -36,9 +35,8 @@ def create(
         try:
             user_id = asyncio.run(_create(settings, url, name, mail, password, admin))
         except AccountError as exc:
-            typer.secho(f"error: {exc.field}: {exc.message}", err=True, fg="red")
-            raise typer.Exit(1) from None
-    typer.echo(f"Created {'administrator' if admin else 'user'} {name} ({user_id}).")
+            raise _output.fail(f"{exc.field}: {exc.message}") from None
+    _output.result(f"Created {'administrator' if admin else 'user'} {name} ({user_id}).")
 
 
 async def _create(
@@ -58,25 +56,24 @@ def delete(
     user: str = typer.Argument(..., help="The user name or id."),
     yes: bool = typer.Option(False, "--yes", help="Delete without asking."),
 ) -> None:
-    """Delete an account: its content goes to Anonymous, its tokens are revoked.
+    """Delete an account.
 
-    The anonymous user and the last administrator cannot be deleted; a
+    Its content goes to Anonymous and its API tokens are revoked. The
+    anonymous user and the last administrator cannot be deleted; a
     plugin's user_delete tap may refuse (then nothing changes).
     """
     if not yes and not typer.confirm(
         f"Delete the account {user}? Its content is reassigned to Anonymous.", default=False
     ):
-        typer.secho("error: not confirmed (pass --yes in scripts)", err=True, fg="red")
-        raise typer.Exit(1)
+        raise _output.fail("not confirmed (pass --yes in scripts)")
     settings = load_settings()
     with database_url(settings) as url:
         migrate_with_progress(url)
         try:
             deleted = asyncio.run(_delete(settings, url, user))
         except AccountDeleteError as exc:
-            typer.secho(f"error: {exc.message}", err=True, fg="red")
-            raise typer.Exit(1) from None
-    typer.echo(f"Deleted {deleted.name} ({deleted.id}); {len(deleted.reassigned_items)} "
+            raise _output.fail(exc.message) from None
+    _output.result(f"Deleted {deleted.name} ({deleted.id}); {len(deleted.reassigned_items)} "
                f"item(s) reassigned to Anonymous, {deleted.tokens_revoked} API token(s) "
                f"revoked.")
 

@@ -56,6 +56,7 @@ from trovato.content.types import ItemType, ItemTypeError, ItemTypes
 from trovato.db.pool import Database
 from trovato.ids import NIL, uuid7
 from trovato.observability.audit import audit
+from trovato.render.dates import local_time
 from trovato.users.accounts import CurrentUser
 from trovato.users.permissions import PermissionRegistry
 
@@ -703,7 +704,8 @@ class Items:
             fields={k: v for k, v in revision.fields.items() if k in known},
             replace_fields=True,
             log=log if log is not None
-            else f"Reverted to the revision of {revision.created.isoformat()}.",
+            else "Reverted to the revision of"
+            f" {local_time(revision.created, user.timezone, zone=True)}.",
             stage=stage,
         )
 

@@ -592,8 +592,9 @@ class ItemTypes:
             key = f"fields.{definition.name}"
             if config["field_type"] != definition.type:
                 errors[key + ".type"] = (
-                    f"{definition.name} already exists as a {config['field_type']} field;"
-                    " a field name keeps one type on every item type"
+                    # The type's name stands alone: no article to get wrong ("a integer").
+                    f"{definition.name} already exists with the field type"
+                    f" {config['field_type']}; a field name keeps one type on every item type"
                 )
                 continue
             if config["cardinality"] != definition.cardinality:

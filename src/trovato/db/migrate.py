@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 _SCRIPTS = Path(__file__).parent / "migrations"
 _DECLARATION = re.compile(
     r"""^(revision|down_revision)(?:\s*:[^=]+)?\s*=\s*(None|"[^"]*"|'[^']*')\s*$""", re.M)
+_RST_LITERAL = re.compile(r"``([^`]+)``")
 
 
 def sqlalchemy_url(libpq_url: str) -> str:
@@ -101,11 +102,16 @@ def status(url: str) -> MigrationStatus:
 
 
 def describe(url: str, revision: str) -> str:
+    """The revision's summary for people: its docstring's first paragraph on one line, its
+    reStructuredText literals in single backticks like the rest of the CLI's text."""
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(_config(url))
     rev = script.get_revision(revision)
-    return (rev.doc or "").strip().splitlines()[0] if rev is not None and rev.doc else ""
+    if rev is None or not rev.doc:
+        return ""
+    summary = " ".join(rev.doc.strip().split("\n\n")[0].split())
+    return _RST_LITERAL.sub(r"`\1`", summary)
 
 
 def upgrade(url: str, target: str = "head") -> None:

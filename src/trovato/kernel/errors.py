@@ -24,7 +24,7 @@ PROBLEM_TYPE = "https://trovato.dev/problems/"
 
 _TITLES = {
     403: "Access denied",
-    404: "Page not found",
+    404: "Not found",
     405: "Method not allowed",
     413: "Request too large",
     415: "Unsupported media type",
@@ -32,6 +32,10 @@ _TITLES = {
     500: "Something went wrong",
     503: "Service unavailable",
 }
+# A visitor asked for a page; an API client for a resource, which its detail names.
+_PAGE_TITLES = {**_TITLES, 404: "Page not found"}
+# What an error with no detail of its own says below its title (rather than the title again).
+_DETAILS = {404: "Nothing exists at this address."}
 
 
 class ProblemError(HTTPException):
@@ -65,9 +69,10 @@ def error_response(
     errors: dict[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    title = _TITLES.get(status) or HTTPStatus(status).phrase
-    detail = detail or title
-    if wants_json(scope):
+    api = wants_json(scope)
+    title = (_TITLES if api else _PAGE_TITLES).get(status) or HTTPStatus(status).phrase
+    detail = detail or _DETAILS.get(status) or title
+    if api:
         body: dict[str, Any] = {
             "type": PROBLEM_TYPE + HTTPStatus(status).phrase.lower().replace(" ", "-"),
             "title": title,

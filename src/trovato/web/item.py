@@ -25,14 +25,11 @@ same 404, for HTML as for JSON.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup
 from starlette.requests import Request
@@ -45,6 +42,7 @@ from trovato.content.types import ItemType, display_order
 from trovato.kernel.context import RequestContext, request_context
 from trovato.kernel.errors import ProblemError
 from trovato.render import elements as el
+from trovato.render.dates import local_time
 from trovato.render.sanitize import RenderTreeError, sanitize
 from trovato.users.accounts import CurrentUser
 from trovato.web._page import render_page
@@ -67,17 +65,7 @@ def item_cache_tag(item: Item) -> str:
 def _format_date(value: datetime | None, user: CurrentUser) -> str:
     if value is None:
         return ""
-    return _local_time(value, user.timezone or "UTC")
-
-
-@functools.lru_cache(maxsize=4096)
-def _local_time(value: datetime, timezone: str) -> str:
-    """A pure function of the instant and the zone, remembered per process: a listing shows
-    the same items' dates on every request, and converting and formatting one took ~7% of
-    the front page."""
-    with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
-        value = value.astimezone(ZoneInfo(timezone))
-    return value.strftime("%Y-%m-%d %H:%M")
+    return local_time(value, user.timezone or "UTC")
 
 
 def _value_element(field_type: str, value: Mapping[str, Any]) -> str | el.RenderElement:

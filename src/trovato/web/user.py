@@ -58,8 +58,8 @@ async def login_submit(request: Request) -> Response:
         try:
             user = await ctx.kernel.accounts.authenticate(name, password, ip=ctx.client_ip)
         except LoginError as exc:
+            # About the pair (or the account), not one field: said once, above the form.
             status, message = exc.status, str(exc)
-            errors["pass"] = message
         else:
             assert ctx.session is not None
             ctx.session.login(user.id)

@@ -1,0 +1,81 @@
+"""The default theme as a browser lays it out: one left edge, tabs as tabs, a header of links.
+
+Kernel templates render offline with the theme's stylesheet; a real chromium measures them.
+Skipped without chromium (``TROVATO_TEST_CHROMIUM`` or /usr/bin/chromium) or playwright.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from importlib.resources import files
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from trovato.render.renderer import ThemeEngine
+
+CHROMIUM = Path(os.environ.get("TROVATO_TEST_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+STYLESHEET = files("trovato.render").joinpath("static", "trovato.css").read_text()
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"chromium is not installed at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
+                                             headless=True)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 900})
+        finally:
+            browser.close()
+
+
+def _show(page: Any, width: int) -> None:
+    item = SimpleNamespace(id=uuid.uuid4(), title="A post")
+    user = SimpleNamespace(id=uuid.uuid4(), name="ann", is_authenticated=True)
+    html = ThemeEngine().render_template("revisions.html", {
+        "title": "Revisions of A post", "item": item, "user": user, "csrf_token": "t",
+        "content": "<p>The revisions.</p>",
+    })
+    page.set_viewport_size({"width": width, "height": 900})
+    page.set_content(html)
+    page.add_style_tag(content=STYLESHEET)
+
+
+def _box(page: Any, selector: str) -> dict[str, float]:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, selector
+    return dict(box)
+
+
+@pytest.mark.parametrize("width", [1280, 700])
+def test_header_content_and_footer_share_one_left_edge(page: Any, width: int) -> None:
+    _show(page, width)
+    edges = {selector: _box(page, selector)["x"] for selector in ("a.brand", "main h1")}
+    edges["footer"] = page.evaluate(
+        "() => { const f = document.querySelector('footer.site');"
+        " return f.getBoundingClientRect().left + parseFloat(getComputedStyle(f).paddingLeft); }")
+    assert max(edges.values()) - min(edges.values()) < 1, edges
+
+
+def test_item_tabs_are_a_row_of_tabs(page: Any) -> None:
+    _show(page, 1280)
+    view, revisions = _box(page, "nav.tabs a >> nth=0"), _box(page, "nav.tabs a >> nth=1")
+    assert view["y"] == revisions["y"] and revisions["x"] > view["x"] + view["width"]
+    assert page.eval_on_selector("nav.tabs ul", "e => getComputedStyle(e).listStyleType") == "none"
+
+
+def test_log_out_reads_as_a_link_in_the_header(page: Any) -> None:
+    _show(page, 1280)
+    home, log_out = _box(page, "nav.site li >> nth=0"), _box(page, "nav.site li:has(button)")
+    assert abs(log_out["height"] - home["height"]) < 2, (home, log_out)
+    assert abs(log_out["y"] - home["y"]) < 2, (home, log_out)
+    style = page.eval_on_selector("nav.site button", "e => getComputedStyle(e).borderTopStyle")
+    assert style == "none"
