@@ -51,7 +51,9 @@ def test_the_scaffold_refusal_names_the_pattern(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: plugin name 'Bad-Name' must match [a-z][a-z0-9_]*"
+    assert result.stderr.strip() == (
+        "error: plugin name 'Bad-Name' must be lower-case letters and digits in words joined by"
+        " single underscores (like acme_shop), starting with a letter (at most 40 characters)")
     assert not list(tmp_path.iterdir())
 
 

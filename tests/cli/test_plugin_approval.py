@@ -22,16 +22,17 @@ def _plugin(tmp_path: Path, extra: str = "") -> Path:
     return folder
 
 
-def _shown(info: PluginInfo, *, yes: bool) -> str:
-    with cli.console.capture() as captured:
-        cli._confirm(info, yes)
-    return captured.get()
+def _shown(info: PluginInfo, capsys: pytest.CaptureFixture[str], *, yes: bool) -> str:
+    cli._confirm(info, yes)
+    return capsys.readouterr().err
 
 
-def test_approval_shows_every_limit_with_the_defaults_marked(tmp_path: Path) -> None:
+def test_approval_shows_every_limit_with_the_defaults_marked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
     info = parse_info(_plugin(tmp_path, "[limits]\nmemory_mb = 512\ntimeout_ms = 500\n"
                                         "[capabilities]\noutbound_http = ['api.example.com']\n"))
-    shown = _shown(info, yes=True)
+    shown = _shown(info, capsys, yes=True)
     assert "outbound_http: ['api.example.com']" in shown
     assert "CPU budget (fuel): 2,000,000,000 (default)" in shown
     assert "wall-clock time: 500 ms (default 2,000 ms, maximum 30,000 ms)" in shown
@@ -40,20 +41,22 @@ def test_approval_shows_every_limit_with_the_defaults_marked(tmp_path: Path) -> 
     assert info.raised_limits() == ["memory_mb"]
 
 
-def test_raised_limits_need_approval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_raised_limits_need_approval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
     info = parse_info(_plugin(tmp_path, "[limits]\nmemory_mb = 512\n"))
     monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
     with pytest.raises(typer.Exit):
-        _shown(info, yes=False)
+        _shown(info, capsys, yes=False)
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
-    assert "memory: 512 MB" in _shown(info, yes=False)
+    assert "memory: 512 MB" in _shown(info, capsys, yes=False)
 
 
 def test_default_limits_and_no_capabilities_are_shown_without_a_question(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # a question would abort
-    shown = _shown(parse_info(_plugin(tmp_path)), yes=False)
+    shown = _shown(parse_info(_plugin(tmp_path)), capsys, yes=False)
     assert "memory: 96 MB (default)" in shown
 
 
