@@ -42,6 +42,44 @@ def scratch_dir(prefix: str) -> Path:
     return path
 
 
+@contextmanager
+def serve(env: dict[str, str], log_path: Path, *args: str) -> Iterator[str]:
+    """Run ``trovato serve`` on a free port until the block ends; yields its base URL.
+
+    Its output goes to ``log_path``: an outage makes the site log a warning per refused
+    request, and a pipe nobody reads would fill up and block the workers on their next log
+    line.
+    """
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "trovato", "serve", "--port", str(port), *args],
+            env={**clean, **env}, stdout=log, stderr=log, start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log_path.read_text()[-4000:]
+            try:
+                if httpx.get(base + "/health", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log_path.read_text()[-4000:]
+            time.sleep(0.1)
+        yield base
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
 class Postgres:
     """A private PostgreSQL the test can stop and start again on the same address."""
 
@@ -150,9 +188,9 @@ class RedisServer:
 
 
 @contextmanager
-def private_postgres(kind: str) -> Iterator[tuple[Postgres, dict[str, str]]]:
-    """A private server of ``kind`` ("embedded" or "external") and the site environment that
-    reaches it."""
+def private_postgres(kind: str) -> Iterator[tuple[Postgres, dict[str, str], Path]]:
+    """A private server of ``kind`` ("embedded" or "external"), the site environment that
+    reaches it and a scratch directory for logs."""
     data_dir = scratch_dir(f"trovato-faults-{kind}-")
     server: Postgres | None = None
     try:
@@ -163,7 +201,7 @@ def private_postgres(kind: str) -> Iterator[tuple[Postgres, dict[str, str]]]:
             server = ExternalServer(data_dir)
             env = {"TROVATO_DATABASE_URL": server.url}
             run_cli(env, "db", "migrate")
-        yield server, {**env, "TROVATO_REDIS_URL": ""}
+        yield server, {**env, "TROVATO_REDIS_URL": ""}, data_dir
     finally:
         if server is not None:
             server.close()
@@ -270,8 +308,10 @@ class Load:
         if kind == "api":
             return lambda: client.get(f"/api/v1/items/{item}")
         if kind == "session":
-            return lambda: client.get("/api/v1/users/me",
-                                      cookies={"trovato_session": self.site.cookie})
+            def logged_in_read() -> httpx.Response:
+                client.cookies.set("trovato_session", self.site.cookie)
+                return client.get("/api/v1/users/me")
+            return logged_in_read
         if kind == "login":
             return lambda: client.post("/api/v1/session",
                                        json={"name": "root", "pass": PASSWORD})

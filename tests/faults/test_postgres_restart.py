@@ -15,13 +15,13 @@ import httpx
 import psycopg
 import pytest
 
-from tests._servers import serve
 from tests.faults._parts import (
     Load,
     assert_clear_503,
     create_admin,
     prepare_site,
     private_postgres,
+    serve,
     site_env,
     wait_healthy,
 )
@@ -37,9 +37,9 @@ ANSWER_BUDGET = POOL_TIMEOUT + 4.0
 
 @pytest.mark.parametrize("kind", ["embedded", "external"])
 def test_restart_under_load_fails_fast_recovers_and_loses_no_write(kind: str) -> None:
-    with private_postgres(kind) as (server, env):
+    with private_postgres(kind) as (server, env, scratch):
         env = {**env, **site_env(TROVATO_DB_POOL_TIMEOUT=str(POOL_TIMEOUT))}
-        with serve(env, "--workers", "2") as base:
+        with serve(env, scratch / "site.log", "--workers", "2") as base:
             create_admin(env)
             site = prepare_site(base)
             with Load(site) as load:
