@@ -260,12 +260,14 @@ def main() -> int:
         rss[str(pid)] = {"warm_mb": round(warm[-1], 1), "end_mb": round(series[-1][1], 1),
                          "max_mb": round(max(mb for _, mb in series), 1)}
         r = rss[str(pid)]
+        growth = r["end_mb"] - r["warm_mb"]
         print(f"worker {pid}: RSS after warm-up {r['warm_mb']:.1f} MB, at the end"
-              f" {r['end_mb']:.1f} MB ({r['end_mb'] - r['warm_mb']:+.1f} MB), max {r['max_mb']:.1f}")
+              f" {r['end_mb']:.1f} MB ({growth:+.1f} MB), max {r['max_mb']:.1f}")
     if pids_before != pids_after:
         print(f"WARNING: workers changed during the soak: {pids_before} -> {pids_after}")
-    print(f"load average (1/5/15 min): before {load_before[0]:.2f}/{load_before[1]:.2f}/"
-          f"{load_before[2]:.2f}, after {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f}")
+    before = "/".join(f"{x:.2f}" for x in load_before)
+    after = "/".join(f"{x:.2f}" for x in load_after)
+    print(f"load average (1/5/15 min): before {before}, after {after}")
     if args.json:
         args.json.write_text(json.dumps({
             "seconds": elapsed, "clients": args.clients, "workers": args.workers,
