@@ -52,7 +52,7 @@ def test_restart_under_load_fails_fast_recovers_and_loses_no_write(kind: str) ->
                 server.start()
                 up = time.monotonic()
                 recovered_in = wait_healthy(base, RECOVERY_BUDGET + 5)
-                time.sleep(RECOVERY_BUDGET + 1.5)
+                time.sleep(RECOVERY_BUDGET + 1.0)
 
             # /health names the failed part while it is down.
             assert health.status_code == 503
