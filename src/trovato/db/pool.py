@@ -247,7 +247,7 @@ class Database:
 
     async def ping(self) -> None:
         """Raise if the database does not answer."""
-        async with self.pool.connection(timeout=2.0) as conn:
+        async with self.pool.connection(timeout=1.0) as conn:
             await conn.execute("SELECT 1")
 
 
