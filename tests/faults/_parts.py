@@ -43,8 +43,9 @@ def scratch_dir(prefix: str) -> Path:
 
 
 @contextmanager
-def serve(env: dict[str, str], log_path: Path, *args: str) -> Iterator[str]:
-    """Run ``trovato serve`` on a free port until the block ends; yields its base URL.
+def serve(env: dict[str, str], log_path: Path, *args: str) -> Iterator[tuple[str, int]]:
+    """Run ``trovato serve`` on a free port until the block ends; yields its base URL and the
+    pid of its main process (granian's workers are its children).
 
     Its output goes to ``log_path``: an outage makes the site log a warning per refused
     request, and a pipe nobody reads would fill up and block the workers on their next log
@@ -69,7 +70,7 @@ def serve(env: dict[str, str], log_path: Path, *args: str) -> Iterator[str]:
                 pass
             assert time.monotonic() < deadline, log_path.read_text()[-4000:]
             time.sleep(0.1)
-        yield base
+        yield base, process.pid
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)

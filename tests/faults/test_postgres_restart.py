@@ -40,7 +40,7 @@ HEALTH_BUDGET = 2.0  # a 1 s probe timeout, plus scheduling on a loaded machine
 def test_restart_under_load_fails_fast_recovers_and_loses_no_write(kind: str) -> None:
     with private_postgres(kind) as (server, env, scratch):
         env = {**env, **site_env(TROVATO_DB_POOL_TIMEOUT=str(POOL_TIMEOUT))}
-        with serve(env, scratch / "site.log", "--workers", "2") as base:
+        with serve(env, scratch / "site.log", "--workers", "2") as (base, _):
             create_admin(env)
             site = prepare_site(base)
             with Load(site) as load:

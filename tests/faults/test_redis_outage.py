@@ -41,7 +41,7 @@ def test_redis_stopped_under_load(db_url: str) -> None:
     try:
         env = site_env(TROVATO_DATABASE_URL=db_url, TROVATO_REDIS_URL=redis.url)
         create_admin(env)
-        with serve(env, directory / "site.log", "--workers", "2") as base:
+        with serve(env, directory / "site.log", "--workers", "2") as (base, _):
             site = prepare_site(base)
             # Logging in hashes a password (Argon2, tens of ms of CPU): kept rare in the mix.
             kinds = ("html", "api", "session", "create") * 2 + ("login",)

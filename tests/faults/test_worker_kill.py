@@ -82,19 +82,6 @@ def _state(pid: int) -> str:
         return ""
 
 
-def _serve_master(base: str) -> int:
-    port = base.rsplit(":", 1)[1]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"serve" in cmdline and port.encode() in cmdline and b"trovato" in cmdline:
-                return int(entry.name)
-    raise AssertionError("no trovato serve process found")
-
-
 class Writers:
     """Threads creating, updating and reverting items until stopped."""
 
@@ -169,9 +156,8 @@ def test_kill_9_in_the_middle_of_item_writes_leaves_everything_whole(db_url: str
     try:
         create_admin(env)
         run_cli(env, "plugin", "install", "journal", "--yes")
-        with serve(env, scratch / "site.log", "--workers", "2") as base:
+        with serve(env, scratch / "site.log", "--workers", "2") as (base, master):
             site = prepare_site(base, seed_items=4)
-            master = _serve_master(base)
             with Writers(base, site.bearer, site.items) as writers:
                 for _ in range(KILLS):
                     _kill_oldest_worker(master)
