@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=1, ge=0, le=100)
     db_pool_max: int = Field(default=10, ge=1, le=500)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    db_pool_timeout: float = Field(
+        default=3.0, gt=0, le=60,
+        description="Seconds a request waits for a database connection before a 503.",
+    )
     pgbouncer: bool = Field(default=False, description="Disable prepared statements.")
 
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)

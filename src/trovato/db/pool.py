@@ -9,10 +9,17 @@ without being handed the connection — the plugin host's database calls made fr
 taps — wraps its work in :meth:`Database.joined`, under which this object's helpers run on that
 connection inside a savepoint. Nothing else changes: outside ``joined`` every helper still
 takes its own pooled connection.
+
+When the database goes away the pool fails fast and heals by itself: a request waits at most
+``pool_timeout`` seconds for a connection (then ``PoolTimeout``, which the kernel answers with a
+503), a connection the server closed while it sat idle is noticed at checkout without a round
+trip (:meth:`Database._check`), and reconnection attempts never back off further than
+:data:`RECONNECT_WINDOW_S`, so the pool serves again within moments of the server's return.
 """
 
 from __future__ import annotations
 
+import select
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -29,6 +36,13 @@ from psycopg_pool import AsyncConnectionPool
 from trovato.observability.profiler import record_db
 
 Params = Sequence[Any] | dict[str, Any] | None
+
+# How long psycopg_pool keeps retrying one connection (with exponential backoff from 1 s) before
+# giving up; the next request that needs a connection starts a fresh attempt at once. A short
+# window keeps the gap between attempts small, so recovery follows the server's return closely.
+RECONNECT_WINDOW_S = 2.0
+# libpq's limit on establishing one connection (a server that accepts but never answers).
+CONNECT_TIMEOUT_S = 5
 
 set_json_loads(orjson.loads)
 set_json_dumps(orjson.dumps)
@@ -64,7 +78,7 @@ async def _execute(conn: AsyncConnection[DictRow], sql: str, params: Params,
 
 def connect_kwargs(*, statement_timeout_ms: int, pgbouncer: bool) -> dict[str, Any]:
     """Connection options shared by the async pool and sync (CLI) connections."""
-    kwargs: dict[str, Any] = {"autocommit": True}
+    kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S}
     if pgbouncer:
         # Transaction pooling cannot keep prepared statements or startup options.
         kwargs["prepare_threshold"] = None
@@ -88,6 +102,7 @@ class Database:
         max_size: int = 10,
         statement_timeout_ms: int = 30_000,
         pgbouncer: bool = False,
+        pool_timeout: float = 3.0,
     ) -> None:
         self.url = url
         kwargs = connect_kwargs(statement_timeout_ms=statement_timeout_ms, pgbouncer=pgbouncer)
@@ -100,7 +115,30 @@ class Database:
             kwargs=kwargs,
             open=False,
             name="trovato",
+            timeout=pool_timeout,
+            check=self._check,
+            reconnect_timeout=RECONNECT_WINDOW_S,
         )
+
+    async def _check(self, conn: AsyncConnection[DictRow]) -> None:
+        """Refuse a pooled connection the server closed while it sat idle.
+
+        An idle connection has nothing to read, so a zero-timeout ``select`` (no round trip)
+        passes every healthy one. Something to read means the server said goodbye (a restart,
+        a terminated backend) or sent a notice: one empty query tells which. A dead one means
+        the server most likely dropped every idle connection, so all are replaced at once
+        rather than each costing a request its wait.
+        """
+        if conn.closed:
+            raise psycopg.OperationalError("the pooled connection is closed")
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        if not readable:
+            return
+        try:
+            await conn.execute("")
+        except psycopg.Error:
+            await self.pool.drain()
+            raise
 
     async def open(self) -> None:
         await self.pool.open(wait=True, timeout=30)
@@ -209,7 +247,7 @@ class Database:
 
     async def ping(self) -> None:
         """Raise if the database does not answer."""
-        async with self.pool.connection(timeout=2.0) as conn:
+        async with self.pool.connection(timeout=1.0) as conn:
             await conn.execute("SELECT 1")
 
 

@@ -2,6 +2,10 @@
 
 Every error the kernel produces (routing, access, validation, middleware refusals, crashes) goes
 through :func:`error_response`, so the two formats stay consistent.
+
+A request that fails because the database or the shared store is unreachable is not a crash:
+:func:`unavailable_response` is the one place that recognises those failures and answers them
+with a 503 naming the missing part and a ``Retry-After``, logged without a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -21,6 +26,15 @@ from trovato.kernel.context import SCOPE_KEY, RequestContext
 log = logging.getLogger("trovato.errors")
 
 PROBLEM_TYPE = "https://trovato.dev/problems/"
+
+# Seconds a client is told to wait after a 503 for a part that is down: about the time the
+# database pool takes to reconnect once the server is back.
+RETRY_AFTER_SECONDS = 5
+
+_UNAVAILABLE = {
+    "database": "The site's database is not answering right now.",
+    "store": "The site's session and cache store is not answering right now.",
+}
 
 _TITLES = {
     403: "Access denied",
@@ -128,4 +142,43 @@ async def server_error_handler(request: Request, exc: Exception) -> Response:
         request.scope,
         500,
         f"The server could not complete the request (request id {request_id}).",
+    )
+
+
+def _unavailable_part(exc: BaseException, store_errors: tuple[type[BaseException], ...]) -> str:
+    """"database" or "store" when ``exc`` means that part cannot be reached, else ""."""
+    if store_errors and isinstance(exc, store_errors):
+        return "store"
+    if isinstance(exc, psycopg.OperationalError):
+        # No SQLSTATE: the socket failed or no pooled connection came in time (PoolTimeout).
+        # Class 08 is a connection exception, 57P an operator intervention (shutdown, the
+        # server starting up). Other operational errors (a cancelled statement, a lock
+        # timeout) are the query's own failure, not an outage.
+        state = exc.sqlstate
+        if state is None or state.startswith(("08", "57P")):
+            return "database"
+    return ""
+
+
+def unavailable_response(scope: Scope, exc: BaseException) -> Response | None:
+    """The 503 for a request that failed because a part of the site is unreachable, or None
+    when ``exc`` is some other error (which stays a crash)."""
+    ctx = scope.get(SCOPE_KEY)
+    store_errors = ctx.kernel.store.outage_errors if isinstance(ctx, RequestContext) else ()
+    part = _unavailable_part(exc, store_errors)
+    if not part:
+        return None
+    if isinstance(ctx, RequestContext):
+        # Its changes cannot be saved to a store that may be the part that failed, and the
+        # request they belong to did not complete.
+        ctx.session = None
+    log.warning(
+        "%s unavailable",
+        part,
+        extra={"data": {"request_id": ctx.request_id if isinstance(ctx, RequestContext) else "-",
+                        "path": scope.get("path", ""), "error": f"{type(exc).__name__}: {exc}"}},
+    )
+    detail = f"{_UNAVAILABLE[part]} Please try again in a few seconds."
+    return error_response(
+        scope, 503, detail, headers={"retry-after": str(RETRY_AFTER_SECONDS)}
     )

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trovato.kernel.context import SCOPE_KEY, RequestContext, bind_request, unbind_request
-from trovato.kernel.errors import error_response
+from trovato.kernel.errors import error_response, unavailable_response
 from trovato.kernel.page_cache import TAGS_HEADER
 from trovato.observability import load
 from trovato.observability.profiler import Profile, current_profile
@@ -87,9 +87,9 @@ class KernelPipeline:
         async def send_wrapper(message: Message) -> None:
             nonlocal status, started
             if message["type"] == "http.response.start":
-                started = True
                 status = message["status"]
                 await self._response_headers(ctx, message)
+                started = True  # after the headers: a store failure there can still be a 503
             await send(message)
 
         limit = ctx.kernel.settings.max_body_bytes
@@ -129,6 +129,11 @@ class KernelPipeline:
         except _BodyTooLargeError:
             if not started:
                 await _too_large(scope, limit)(scope, receive, send_wrapper)
+        except Exception as exc:
+            unavailable = None if started else unavailable_response(scope, exc)
+            if unavailable is None:
+                raise
+            await unavailable(scope, receive, send_wrapper)
         finally:
             ctx.close_plugin_session()
             load.request_finished()

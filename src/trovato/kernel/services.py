@@ -69,6 +69,7 @@ class Kernel:
             max_size=settings.db_pool_max,
             statement_timeout_ms=settings.db_statement_timeout_ms,
             pgbouncer=settings.pgbouncer,
+            pool_timeout=settings.db_pool_timeout,
         )
         await db.open()
         try:

@@ -6,6 +6,10 @@ accumulate: each plugin's merge patch is applied before the next plugin runs, so
 what plugin A did. Access taps vote: any deny wins, else any grant, else neutral. Failures are
 logged with plugin, tap and request id, counted in ``trovato_plugin_traps_total``, and handled
 fail-open (skipped) or fail-closed (deny, or the operation is aborted) per the catalogue.
+
+A plugin's call made inside a database transaction (the content taps run in the item's) runs
+in a savepoint of its own: the database writes of a call that fails are undone with it, so a
+fail-open tap that breaks half-way leaves none of its writes behind while the item is saved.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from trovato.db.pool import current_transaction
 from trovato.observability.profiler import record_tap
 from trovato.plugins.catalogue import CATALOGUE, TapSpec
 from trovato.plugins.errors import PluginError, PluginRefused, PluginSchemaError
@@ -173,6 +178,14 @@ class Dispatcher:
 
     async def _call(self, session: PluginSession, spec: TapSpec, plugin: str,
                     args: dict[str, Any]) -> Any:
+        conn = current_transaction()
+        if conn is None:
+            return await self._call_checked(session, spec, plugin, args)
+        async with conn.transaction():  # a savepoint, rolled back if the call fails
+            return await self._call_checked(session, spec, plugin, args)
+
+    async def _call_checked(self, session: PluginSession, spec: TapSpec, plugin: str,
+                            args: dict[str, Any]) -> Any:
         with self._accounted(session, plugin, spec.name):
             value = await session.call_tap(plugin, spec.name, args)
             expected = _ALTER_RESULT if spec.aggregate == "alter" else spec.result

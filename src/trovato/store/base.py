@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +268,9 @@ class SharedStore(ABC):
     pubsub: PubSub
     rate_limits: RateLimiter
     backend: str
+    # What this backend raises when its service cannot be reached (the kernel answers 503).
+    # The PostgreSQL backend's failures are the database's own, so it names none.
+    outage_errors: ClassVar[tuple[type[Exception], ...]] = ()
 
     @abstractmethod
     async def ping(self) -> None:

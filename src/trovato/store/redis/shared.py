@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from trovato.store.base import SharedStore
 from trovato.store.redis.cache import RedisCache
@@ -18,6 +20,7 @@ from trovato.store.redis.sessions import RedisSessionStore
 @dataclass
 class RedisSharedStore(SharedStore):
     client: Redis
+    outage_errors = (RedisConnectionError, RedisTimeoutError)
 
     @classmethod
     def build(cls, client: Redis, prefix: str = "trovato:") -> RedisSharedStore:
