@@ -156,16 +156,50 @@ def _link_one(raw: str, schema: str, max_length: int) -> str:
     return f'<a href="{escape(href)}">{escape(shown)}</a>{tail}'
 
 
+# Every link linkify-it finds holds one of these; a URL or address never holds whitespace.
+_LINK_HINT = re.compile(r"://|@|www\.", re.IGNORECASE)
+_NON_SPACE = re.compile(r"\S*")
+
+
 def _link_text(text: str, max_length: int) -> str:
-    matches = _LINKIFY.match(text)
-    if not matches:
+    """``text`` with its URLs and e-mail addresses linked.
+
+    Only the whitespace-separated words around a hint (``://``, ``@``, ``www.``) can hold a
+    link, so only those go to linkify-it — joined into one string, in one call. Each word is
+    found once (a hint inside a word already taken is skipped), so this stays linear, and
+    prose without links costs one scan for the hints.
+    """
+    hints = _LINK_HINT.finditer(text)
+    first = next(hints, None)
+    if first is None:
         return text
+    reverse = text[::-1]
+    length = len(text)
+    words: list[tuple[int, int]] = []
+    taken = 0
+    for hint in (first, *hints):
+        at = hint.start()
+        if at < taken:
+            continue
+        before = _NON_SPACE.match(reverse, length - at)
+        start = at - (before.end() - before.start()) if before else at
+        after = _NON_SPACE.match(text, at)
+        taken = after.end() if after else at + 1
+        words.append((max(start, 0), taken))
+    joined = "\n".join(text[start:end] for start, end in words)
+    matches = _LINKIFY.match(joined) or []
     out: list[str] = []
-    position = 0
+    position = 0  # in text
+    word, word_offset = 0, 0  # the word a match falls in, and where it starts in joined
     for found in matches:
-        out.append(text[position: found.index])
-        out.append(_link_one(text[found.index: found.last_index], found.schema, max_length))
-        position = found.last_index
+        while found.index >= word_offset + (words[word][1] - words[word][0]) + 1:
+            word_offset += words[word][1] - words[word][0] + 1
+            word += 1
+        start = words[word][0] + found.index - word_offset
+        end = words[word][0] + found.last_index - word_offset
+        out.append(text[position:start])
+        out.append(_link_one(text[start:end], found.schema, max_length))
+        position = end
     out.append(text[position:])
     return "".join(out)
 
@@ -197,6 +231,7 @@ _BLOCK_START = re.compile(
 # the run) scans only that run, and the next attempt starts after it.
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
+_PRE = re.compile(r"<pre", re.IGNORECASE)
 
 
 def _pre_blocks(text: str) -> Iterator[tuple[int, int]]:
@@ -228,7 +263,7 @@ def _line_breaks(text: str, settings: Mapping[str, Any]) -> str:
     pres: list[str] = []
     parts: list[str] = []
     position = 0
-    for start, end in _pre_blocks(text) if "<" in text else ():
+    for start, end in _pre_blocks(text) if _PRE.search(text) else ():
         parts.append(text[position:start])
         parts.append(f"\x00{len(pres)}\x00")
         pres.append(text[start:end])

@@ -68,6 +68,7 @@ def tokenize(text: str) -> Iterator[Token]:
     # Searches that once failed fail for every later position too; remembering that keeps an
     # unclosed "<!--" or "<!x" repeated a thousand times from rescanning the rest each time.
     no_comment_end = no_gt = False
+    last_gt = text.rfind(">")  # past it no tag can close: the rest is text or one comment
     while position < length:
         lt = text.find("<", position)
         if lt < 0:
@@ -76,6 +77,10 @@ def tokenize(text: str) -> Iterator[Token]:
         if lt > position:
             yield Token(Kind.TEXT, text[position:lt])
         following = text[lt + 1: lt + 2]
+        if following and lt > last_gt and (following in "/!?" or following.isascii()
+                                           and following.isalpha()):
+            yield Token(Kind.COMMENT, text[lt:])  # a tag or comment cut off by the end
+            return
         if following.isascii() and following.isalpha():
             token, position = _start_tag(text, lt)
             yield token
