@@ -77,11 +77,11 @@ def tokenize(text: str) -> Iterator[Token]:
         if lt > position:
             yield Token(Kind.TEXT, text[position:lt])
         following = text[lt + 1: lt + 2]
-        if following and lt > last_gt and (following in "/!?" or following.isascii()
-                                           and following.isalpha()):
+        starts_tag = following.isascii() and following.isalpha()
+        if following and lt > last_gt and (starts_tag or following in "/!?"):
             yield Token(Kind.COMMENT, text[lt:])  # a tag or comment cut off by the end
             return
-        if following.isascii() and following.isalpha():
+        if starts_tag:
             token, position = _start_tag(text, lt)
             yield token
             if token.kind is Kind.START and token.name in RAW_TEXT_ELEMENTS | RCDATA_ELEMENTS:
