@@ -117,6 +117,49 @@ _LINKIFY.add("ftp:", None).add("//", None).add(
     "www.", {"validate": _www, "normalize": _www_url}
 )
 
+_SCHEMA = re.compile(_LINKIFY.re["schema_search"], re.IGNORECASE)
+_EMAIL = re.compile(_LINKIFY.re["email_fuzzy"], re.IGNORECASE)
+
+
+class _Links:
+    """linkify-it's rules, matched so that each candidate is validated only when no earlier
+    link covers it. (linkify-it's own ``match`` validates every candidate first: one long
+    link holding many — ``www.www.www…`` — costs time quadratic in its length.) Has the
+    methods markdown-it-py calls, so Markdown links by the same rules."""
+
+    def pretest(self, text: str) -> bool:
+        return _LINK_HINT.search(text) is not None
+
+    def test(self, text: str) -> bool:
+        return bool(self.match(text))
+
+    def match(self, text: str) -> list[Match] | None:
+        if _LINK_HINT.search(text) is None:
+            return None
+        candidates: list[tuple[int, int, str, bool]] = [
+            (found.start(2), found.end(0), found.group(2), False)
+            for found in _SCHEMA.finditer(text)
+        ]
+        candidates += [(found.start(2), found.end(0), "mailto:", True)
+                       for found in _EMAIL.finditer(text)]
+        candidates.sort()
+        links: list[Match] = []
+        covered = 0
+        for start, after, schema, whole in candidates:
+            if start < covered:
+                continue
+            end = after if whole else after + _LINKIFY.test_schema_at(text, schema, after)
+            if end > after or whole:
+                links.append(_LINKIFY._create_match(text, schema, start, end))
+                covered = end
+        return links or None
+
+    def match_at_start(self, text: str) -> None:
+        return None  # markdown-it's inline linkify rule is off (it copies the rest per URL)
+
+
+_LINKS = _Links()
+
 _TRAILING = ".,;:!?)]}'\""
 # After escaping, quotes and brackets appear as entities; a URL ends where one starts.
 _ENTITY_END = re.compile(r"&(?:lt|gt|quot|#34|#39|#x27|#x22);", re.I)
@@ -187,7 +230,7 @@ def _link_text(text: str, max_length: int) -> str:
         taken = after.end() if after else at + 1
         words.append((max(start, 0), taken))
     joined = "\n".join(text[start:end] for start, end in words)
-    matches = _LINKIFY.match(joined) or []
+    matches = _LINKS.match(joined) or []
     out: list[str] = []
     position = 0  # in text
     word, word_offset = 0, 0  # the word a match falls in, and where it starts in joined
@@ -328,7 +371,8 @@ def _markdown_parser() -> MarkdownIt:
     parser = MarkdownIt(
         "commonmark", {"html": False, "linkify": True, "typographer": False}
     ).enable(["table", "strikethrough", "linkify"]).disable("image")
-    parser.linkify = _LINKIFY
+    parser.inline.ruler.disable("linkify")
+    parser.linkify = _LINKS
     return parser
 
 

@@ -65,20 +65,22 @@ _UNQUOTED = re.compile(r"[^\t\n\f\r >]*")
 def tokenize(text: str) -> Iterator[Token]:
     """The tokens of ``text`` in order; their ``raw`` parts join back to ``text``."""
     position, length = 0, len(text)
-    # Searches that once failed fail for every later position too; remembering that keeps an
-    # unclosed "<!--" or "<!x" repeated a thousand times from rescanning the rest each time.
-    no_comment_end = no_gt = False
+    text_start = 0  # where the text not yet given out begins ("<" alone is text too)
     last_gt = text.rfind(">")  # past it no tag can close: the rest is text or one comment
     while position < length:
         lt = text.find("<", position)
         if lt < 0:
-            yield Token(Kind.TEXT, text[position:])
-            return
-        if lt > position:
-            yield Token(Kind.TEXT, text[position:lt])
+            break
         following = text[lt + 1: lt + 2]
         starts_tag = following.isascii() and following.isalpha()
-        if following and lt > last_gt and (starts_tag or following in "/!?"):
+        after = text[lt + 2: lt + 3]
+        ends_tag = following == "/" and after.isascii() and after.isalpha()
+        if not (starts_tag or following in ("!", "?", "/")):
+            position = lt + 1  # "<" before anything else is just a character
+            continue
+        if lt > text_start:
+            yield Token(Kind.TEXT, text[text_start:lt])
+        if lt > last_gt:
             yield Token(Kind.COMMENT, text[lt:])  # a tag or comment cut off by the end
             return
         if starts_tag:
@@ -86,33 +88,22 @@ def tokenize(text: str) -> Iterator[Token]:
             yield token
             if token.kind is Kind.START and token.name in RAW_TEXT_ELEMENTS | RCDATA_ELEMENTS:
                 position = yield from _raw_content(text, position, token.name)
-            continue
-        if following == "/":
-            after = text[lt + 2: lt + 3]
-            if after.isascii() and after.isalpha():
-                token, position = _end_tag(text, lt)
-                yield token
-                continue
-        if following in ("!", "?", "/"):
-            if text.startswith("<!--", lt):
-                end = -1 if no_comment_end else text.find("-->", lt + 4)
-                if end < 0:
-                    no_comment_end = True
-                    yield Token(Kind.COMMENT, text[lt:])
-                    return
-                position = end + 3
-            else:
-                end = -1 if no_gt else text.find(">", lt + 2)
-                if end < 0:
-                    no_gt = True
-                    yield Token(Kind.COMMENT, text[lt:])
-                    return
-                position = end + 1
+        elif ends_tag:
+            token, position = _end_tag(text, lt)
+            yield token
+        elif text.startswith("<!--", lt):
+            end = text.find("-->", lt + 4)
+            if end < 0:  # a comment never closed runs to the end
+                yield Token(Kind.COMMENT, text[lt:])
+                return
+            position = end + 3
             yield Token(Kind.COMMENT, text[lt:position])
-            continue
-        # "<" before anything else is just a character.
-        yield Token(Kind.TEXT, "<")
-        position = lt + 1
+        else:
+            position = text.find(">", lt + 2) + 1
+            yield Token(Kind.COMMENT, text[lt:position])
+        text_start = position
+    if text_start < length:
+        yield Token(Kind.TEXT, text[text_start:])
 
 
 def _attributes(text: str, position: int) -> tuple[list[tuple[str, str]], int, bool]:
