@@ -96,8 +96,8 @@ _SKIP_TAGS = frozenset({"a", "pre", "code", "script", "style", "textarea"})
 
 
 def _www(self: LinkifyIt, text: str, position: int) -> int:
-    """linkify-it schema validator for ``www.`` links: a host (with a known top-level domain),
-    then an optional port and path — what ``http:`` accepts after ``//``."""
+    """linkify-it schema validator for ``www.`` links: the rest of a host, then an optional
+    port and path, as ``http:`` accepts after ``//``."""
     found = _WWW_TAIL.match(text, position)
     return len(found.group(0)) if found else 0
 
@@ -106,7 +106,7 @@ def _www_url(self: LinkifyIt, match: Match) -> None:
     match.url = "http://" + match.url
 
 
-# URL and e-mail detection is linkify-it's (one pass per pattern over the text, linear). Only
+# URL and e-mail detection follows linkify-it's rules (matched by _Links below). Only
 # http(s)://, www. and e-mail addresses (bare or mailto:) become links: fuzzy domains would
 # turn "config.py" into a link, and ftp:// or //host links are no use to a reader.
 _LINKIFY = LinkifyIt(options={"fuzzy_link": False, "fuzzy_email": True, "fuzzy_ip": False})

@@ -28,8 +28,6 @@ from collections.abc import Collection, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from markupsafe import escape
-
 
 class Kind(Enum):
     TEXT = "text"  # character data; entities not yet decoded
@@ -193,6 +191,8 @@ _CLOSES_P = frozenset({
 })
 _SCOPE = frozenset({"applet", "caption", "html", "table", "td", "th", "marquee", "object",
                     "template", "button"})
+_LIST_SCOPE = _SCOPE | {"ul", "ol"}
+_DEFINITION_SCOPE = _SCOPE | {"dl"}
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _ATTRIBUTE_CHARREF = re.compile(r"&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]{0,31};)")
 
@@ -210,7 +210,13 @@ def _open_in_scope(stack: list[str], names: Collection[str], scope: Collection[s
 def _attribute_value(raw: str) -> str:
     # In attribute values only terminated named references are decoded, so "?a=1&copy=2" in a
     # URL stays what its author typed.
-    return str(escape(_ATTRIBUTE_CHARREF.sub(lambda m: html.unescape(m.group(0)), raw)))
+    if "&" in raw:
+        raw = _ATTRIBUTE_CHARREF.sub(lambda m: html.unescape(m.group(0)), raw)
+    return html.escape(raw)
+
+
+def _text(raw: str) -> str:
+    return html.escape(html.unescape(raw) if "&" in raw else raw, quote=False)
 
 
 def balance(
@@ -227,22 +233,32 @@ def balance(
     ``rel``): this pass is about shape and size, not safety."""
     out: list[str] = []
     stack: list[str] = []
+    open_count: dict[str, int] = {}  # how many of each name are on the stack
     dropped: dict[str, int] = {}  # start tags dropped for depth, by name: their end tags go too
     everywhere = frozenset(attributes.get("*", ()))
     skip_raw = False
 
     def close_through(index: int) -> None:
         while len(stack) > index:
-            out.append(f"</{stack.pop()}>")
+            name = stack.pop()
+            open_count[name] -= 1
+            out.append(f"</{name}>")
+
+    def close_open(names: tuple[str, ...], scope: Collection[str]) -> None:
+        # Only walks the stack when one of the names is open at all.
+        if any(open_count.get(name) for name in names):
+            found = _open_in_scope(stack, names, scope)
+            if found >= 0:
+                close_through(found)
 
     for token in tokenize(text):
         kind = token.kind
         if kind is Kind.TEXT:
-            out.append(str(escape(html.unescape(token.raw))))
+            out.append(_text(token.raw))
         elif kind is Kind.RCDATA or kind is Kind.RAW:
             if not skip_raw:
-                raw = html.unescape(token.raw) if kind is Kind.RCDATA else token.raw
-                out.append(str(escape(raw)))
+                raw = token.raw
+                out.append(_text(raw) if kind is Kind.RCDATA else html.escape(raw, quote=False))
             skip_raw = False
         elif kind is Kind.START:
             name = token.name
@@ -250,23 +266,15 @@ def balance(
                 skip_raw = name in drop_content
                 continue
             if name in _CLOSES_P:
-                found = _open_in_scope(stack, ("p",), _SCOPE)
-                if found >= 0:
-                    close_through(found)
+                close_open(("p",), _SCOPE)
             if name == "li":
-                found = _open_in_scope(stack, ("li",), _SCOPE | {"ul", "ol"})
-                if found >= 0:
-                    close_through(found)
+                close_open(("li",), _LIST_SCOPE)
             elif name in ("dt", "dd"):
-                found = _open_in_scope(stack, ("dt", "dd"), _SCOPE | {"dl"})
-                if found >= 0:
-                    close_through(found)
+                close_open(("dt", "dd"), _DEFINITION_SCOPE)
             elif name in _HEADINGS and stack and stack[-1] in _HEADINGS:
                 close_through(len(stack) - 1)
             elif name == "a":
-                found = _open_in_scope(stack, ("a",), _SCOPE)
-                if found >= 0:
-                    close_through(found)
+                close_open(("a",), _SCOPE)
             void = name in VOID_ELEMENTS
             if not void and len(stack) >= max_depth:
                 dropped[name] = dropped.get(name, 0) + 1
@@ -280,16 +288,18 @@ def balance(
             out.append(f"<{name}{rendered}>")
             if not void:
                 stack.append(name)
+                open_count[name] = open_count.get(name, 0) + 1
             skip_raw = False
         elif kind is Kind.END:
             name = token.name
             if dropped.get(name):
                 dropped[name] -= 1
                 continue
-            for index in range(len(stack) - 1, -1, -1):
-                if stack[index] == name:
-                    close_through(index)
-                    break
+            if open_count.get(name):
+                for index in range(len(stack) - 1, -1, -1):
+                    if stack[index] == name:
+                        close_through(index)
+                        break
     close_through(0)
     return "".join(out)
 
