@@ -10,6 +10,7 @@ import pytest
 
 from tests.content.conftest import ARTICLE
 from trovato.content.access import Operation, Vote
+from trovato.content.fields import FieldRegistry
 from trovato.content.items import ContentServices, Item, ItemHooks
 from trovato.content.summary import SUMMARY_LENGTH, summarize
 from trovato.content.types import parse_item_type
@@ -17,6 +18,10 @@ from trovato.db.pool import Database
 from trovato.users.accounts import CurrentUser
 
 BODY = {"value": "<p>First &amp; <b>best</b></p><script>x()</script>", "format": "filtered_html"}
+BODY_ONLY = parse_item_type(
+    {"type": "t", "label": "T", "fields": [{"name": "body", "type": "text_long", "label": "B"}]},
+    FieldRegistry(),
+)
 
 
 @pytest.fixture
@@ -178,3 +183,24 @@ async def test_filling_summaries_waits_for_a_type_change_instead_of_deadlocking(
     assert await asyncio.wait_for(fill, 10) == 3
     rows = await database.fetch("SELECT summary FROM item ORDER BY summary")
     assert [row["summary"] for row in rows] == [f"tag {n}" for n in range(3)]
+
+
+@pytest.mark.parametrize(("source", "text_format", "expected"), [
+    ("<p>Welcome!</p><p>Everything here…</p>", "filtered_html", "Welcome! Everything here…"),
+    ("<h2>Title</h2>Text<br>next<ul><li>one</li><li>two</li></ul>", "full_html",
+     "Title Text next one two"),
+    ("<div>a</div><div>b</div>  <p> c </p>", "filtered_html", "a b c"),
+    ("<b>bold</b><i>italic</i>", "filtered_html", "bolditalic"),  # inline stays joined
+    ("# Welcome!\n\nEverything *here*.\n\n- one\n- two", "markdown",
+     "Welcome! Everything here. one two"),
+    ("if a<b and c>d\n\nnext", "plain_text", "if a<b and c>d next"),
+])
+def test_block_boundaries_become_spaces(source: str, text_format: str, expected: str) -> None:
+    assert summarize({"body": {"value": source, "format": text_format}}, BODY_ONLY) == expected
+
+
+def test_a_summary_reads_only_the_start_of_a_long_text() -> None:
+    body = "<p></p>" * 10_000 + "<p>" + "word " * 100_000 + "</p>"
+    text = summarize({"body": {"value": body, "format": "filtered_html"}}, BODY_ONLY)
+    assert text.startswith("word word") and text.endswith("…")
+    assert len(text) <= SUMMARY_LENGTH + 1

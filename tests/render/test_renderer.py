@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.applications import Starlette
 
 from trovato.observability.profiler import Profile, current_profile
 from trovato.render import elements as el
+from trovato.render.formats import OFF_LOOP_LENGTH, FilterSafety, FormatRegistry, TextFilter
 from trovato.render.renderer import (
     Attributes,
     ThemeEngine,
     ThemeError,
     ThemeRegistry,
+    formatted_length,
 )
 from trovato.render.templates import Templates
 
@@ -354,3 +358,32 @@ async def test_asset_mount(tmp_path: Path) -> None:
         response = await client.get("/themes/fancy/fancy.css")
         assert response.status_code == 200 and response.text == "body{}"
         assert (await client.get("/themes/fancy/%2e%2e/theme.json")).status_code == 404
+
+
+async def test_trees_with_long_text_to_format_render_off_the_event_loop() -> None:
+    threads: list[int] = []
+
+    def mark(text: str, settings: Mapping[str, Any]) -> str:
+        threads.append(threading.get_ident())
+        return str(escape(text))
+
+    formats = FormatRegistry(
+        {"marked": {"filters": [{"name": "mark"}]}},
+        filters={"mark": TextFilter("mark", "Mark", mark, FilterSafety.ESCAPES)},
+    )
+    engine = ThemeEngine(formats=formats)
+    loop_thread = threading.get_ident()
+    short = el.container({"a": el.markup("x" * 100, format="marked")})
+    assert "x" * 100 in await engine.render_async(short)
+    long = el.container({"a": el.markup("y" * OFF_LOOP_LENGTH, format="marked"),
+                         "b": el.markup("<b>", format="marked")})
+    out = await engine.render_async(long, trusted=False, source="plugin:test")
+    assert "y" * OFF_LOOP_LENGTH in out and "&lt;b&gt;" in out
+    # Unformatted text counts for nothing: it is only escaped.
+    plain = el.container({"a": el.markup("z" * 2 * OFF_LOOP_LENGTH),
+                          "b": el.markup("z", format="marked")})
+    await engine.render_async(plain)
+    assert threads[0] == loop_thread
+    assert threads[1] != loop_thread and threads[2] != loop_thread
+    assert threads[3] == loop_thread
+    assert formatted_length(long) == OFF_LOOP_LENGTH + 3

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tests.render.xss_corpus import VECTORS, assert_safe, problems
-from trovato.content.formats import render_text
 from trovato.render import elements as el
+from trovato.render.formats import render_text
 from trovato.render.renderer import ThemeEngine
 
 

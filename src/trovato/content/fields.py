@@ -32,9 +32,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from trovato.render.formats import FORMATS, MAX_TEXT_LENGTH
+
 # The text formats the kernel ships (the formats module owns their filter chains). The content
 # service receives the set of formats that exist as a parameter, so plugins may add more.
-KNOWN_FORMATS: frozenset[str] = frozenset({"plain_text", "filtered_html", "full_html"})
+KNOWN_FORMATS: frozenset[str] = frozenset(FORMATS)
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 FIELD_NAME_MAX = 64
@@ -46,7 +48,7 @@ UNLIMITED_MAX_VALUES = 1000
 # Integers are compared in SQL as bigint (Gather casts JSONB numbers), so stay inside it.
 BIGINT_MIN = -(2**63)
 BIGINT_MAX = 2**63 - 1
-TEXT_MAX = 1_000_000
+TEXT_MAX = MAX_TEXT_LENGTH
 
 
 class FieldValueError(ValueError):
@@ -305,7 +307,8 @@ class TextLongField(FieldType):
                 "value": text,
                 "format": {
                     "type": "string",
-                    "description": "A text format, e.g. plain_text, filtered_html, full_html.",
+                    "description": "A text format, e.g. plain_text, filtered_html, markdown,"
+                    " full_html.",
                     "default": settings.get("default_format", "filtered_html"),
                 },
             },

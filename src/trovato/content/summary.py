@@ -10,17 +10,19 @@ from the fields (:func:`summarize`), which is always right, only slower.
 from __future__ import annotations
 
 import functools
-import html
-import re
 from collections.abc import Mapping
 from typing import Any
 
-import nh3
+from markupsafe import escape
 
 from trovato.content.types import ItemType, text_fields
+from trovato.render.formats import render_text
+from trovato.render.html_tokens import text_of
 
 SUMMARY_LENGTH = 300
 SUMMARY_CACHE_MAX_TEXT = 64 * 1024
+# Markdown is rendered before its text is taken; its start is enough for a summary.
+MARKDOWN_SUMMARY_SOURCE = 8 * 1024
 
 
 def field_values(raw: Any) -> list[Mapping[str, Any]]:
@@ -33,21 +35,28 @@ def summarize(
     fields: Mapping[str, Any], item_type: ItemType | None, length: int = SUMMARY_LENGTH
 ) -> str:
     """Plain text from the first text field that has a value, trimmed at a word to
-    ``length`` (tags stripped, entities decoded: the result is escaped again on output)."""
+    ``length`` (tags stripped with block boundaries as spaces, entities decoded, Markdown
+    rendered first, plain text taken as written: the result is escaped again on output)."""
     for name in text_fields(item_type):
         values = field_values(fields.get(name))
         if not values:
             continue
         source = str(values[0].get("value", ""))
+        text_format = values[0].get("format")
+        text_format = text_format if isinstance(text_format, str) else None
         if len(source) > SUMMARY_CACHE_MAX_TEXT:
-            return _plain_summary(source, length)
-        return _cached_summary(source, length)
+            return _plain_summary(source, text_format, length)
+        return _cached_summary(source, text_format, length)
     return ""
 
 
-def _plain_summary(source: str, length: int) -> str:
-    text = html.unescape(nh3.clean(source, tags=set()))
-    text = re.sub(r"\s+", " ", text).strip()
+def _plain_summary(source: str, text_format: str | None, length: int) -> str:
+    """The first ``length`` characters of the text a reader sees, paragraphs apart."""
+    if text_format == "plain_text":
+        source = str(escape(source))  # text as written, "<" included
+    elif text_format == "markdown":
+        source = str(render_text(source[:MARKDOWN_SUMMARY_SOURCE], "markdown"))
+    text = text_of(source, length)
     if len(text) > length:
         text = text[:length].rsplit(" ", 1)[0].rstrip(".,;:") + "…"
     return text

@@ -11,8 +11,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from trovato.content.formats import default_registry as default_format_registry
-from trovato.content.formats import format_permissions
 from trovato.content.items import ContentServices
 from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.db.pool import Database
@@ -20,12 +18,17 @@ from trovato.kernel.menu import MenuRouter
 from trovato.kernel.page_cache import PageCache
 from trovato.observability.metrics import Metrics
 from trovato.plugins import PluginManager, PluginUser, TapOutcome
+from trovato.render.formats import default_registry as default_format_registry
 from trovato.render.renderer import ThemeEngine, ThemeError
 from trovato.render.templates import Templates
 from trovato.settings import Settings, SettingsError
 from trovato.store import SharedStore, open_store
 from trovato.users.accounts import Accounts, CurrentUser
-from trovato.users.permissions import PermissionRegistry, PermissionService
+from trovato.users.permissions import (
+    PermissionRegistry,
+    PermissionService,
+    text_format_permissions,
+)
 from trovato.users.sessions import SessionManager
 from trovato.users.tokens import Tokens
 
@@ -104,7 +107,7 @@ class Kernel:
         page_cache = PageCache(store, ttl=settings.page_cache_seconds)
         await page_cache.start()
         formats = default_format_registry()
-        for permission in format_permissions(formats):
+        for permission in text_format_permissions(formats):
             registry.add(permission)
         content = await ContentServices.start(
             db,

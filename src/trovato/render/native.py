@@ -24,13 +24,13 @@ from typing import Any, Protocol
 
 from markupsafe import Markup
 
-from trovato.content.formats import FormatRegistry
 from trovato.render.elements import (
     ELEMENT_TYPES,
     allowed_attribute_name,
     children,
     safe_url,
 )
+from trovato.render.formats import FormatRegistry
 
 Element = Mapping[str, Any]
 

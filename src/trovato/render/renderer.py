@@ -17,6 +17,7 @@ stripped of "safe markup" status, so autoescaping treats it as text.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -35,7 +36,6 @@ from jinja2 import (
 )
 from markupsafe import Markup, escape
 
-from trovato.content.formats import FormatRegistry, default_registry, render_text
 from trovato.observability.profiler import record_render
 from trovato.render.elements import (
     ELEMENT_TYPES,
@@ -43,6 +43,12 @@ from trovato.render.elements import (
     children,
     element_type,
     safe_url,
+)
+from trovato.render.formats import (
+    OFF_LOOP_LENGTH,
+    FormatRegistry,
+    default_registry,
+    render_text,
 )
 from trovato.render.native import TWINS, Twin, attribute_values, attributes_html, plain
 from trovato.render.sanitize import sanitize
@@ -227,6 +233,22 @@ RESERVED_VARIABLES = frozenset(
 )
 
 
+def formatted_length(tree: object) -> int:
+    """Characters of text in ``tree`` that go through a format's filters (``#value`` of an
+    element with a ``#format``), counted without recursion."""
+    total = 0
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            if node.get("#format") is not None and isinstance(node.get("#value"), str):
+                total += len(node["#value"])
+            pending.extend(v for v in node.values() if isinstance(v, Mapping | list))
+        elif isinstance(node, list):
+            pending.extend(v for v in node if isinstance(v, Mapping | list))
+    return total
+
+
 class ThemeEngine:
     """Renders render trees and page templates with one theme. Build once per process."""
 
@@ -356,6 +378,16 @@ class ThemeEngine:
             return self.render_element(clean)
         finally:
             record_render(time.perf_counter() - started)
+
+    async def render_async(
+        self, tree: object, *, source: str = "kernel", trusted: bool = True
+    ) -> Markup:
+        """:meth:`render` for a request: a tree with more than
+        :data:`~trovato.render.formats.OFF_LOOP_LENGTH` characters of text for its formats to
+        filter renders in a worker thread, so the event loop keeps serving other requests."""
+        if formatted_length(tree) > OFF_LOOP_LENGTH:
+            return await asyncio.to_thread(self.render, tree, source=source, trusted=trusted)
+        return self.render(tree, source=source, trusted=trusted)
 
     def render_slots(
         self, slots: Mapping[str, object], *, source: str = "kernel", trusted: bool = True

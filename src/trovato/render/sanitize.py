@@ -5,7 +5,7 @@ ELEMENT_TYPES` allows: known ``#type`` values (others are dropped and logged), k
 properties of the right kind, allow-listed attribute names, safe URLs, allow-listed tags and
 template suggestions of the element's own type. There is no property that carries raw HTML:
 text reaches a page either escaped or through ``#value`` + ``#format``, which the renderer
-hands to :func:`trovato.content.formats.render_text`. An untrusted tree cannot use a restricted
+hands to :func:`trovato.render.formats.render_text`. An untrusted tree cannot use a restricted
 format (``full_html``); such text is downgraded to ``filtered_html``, so trusted content that
 passed through an alter tap keeps its formatting but loses anything unsafe.
 
@@ -21,7 +21,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from trovato.content.formats import FormatRegistry, default_registry
 from trovato.render.elements import (
     ELEMENT_TYPES,
     LABEL_DISPLAYS,
@@ -33,6 +32,7 @@ from trovato.render.elements import (
     allowed_attribute_name,
     safe_url,
 )
+from trovato.render.formats import FormatRegistry, default_registry
 
 log = logging.getLogger(__name__)
 

@@ -47,6 +47,13 @@ class Templates:
         """Sanitize and render one render tree (see :meth:`ThemeEngine.render`)."""
         return self.engine.render(tree, source=source, trusted=trusted)
 
+    async def render_tree_async(
+        self, tree: object, *, source: str = "kernel", trusted: bool = True
+    ) -> Markup:
+        """:meth:`render_tree` off the event loop when the tree holds long text to format
+        (see :meth:`ThemeEngine.render_async`)."""
+        return await self.engine.render_async(tree, source=source, trusted=trusted)
+
     def render_slots(
         self, slots: Mapping[str, object], *, source: str = "kernel", trusted: bool = True
     ) -> dict[str, Markup]:

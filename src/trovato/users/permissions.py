@@ -17,6 +17,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
 from trovato.db.pool import Database
+from trovato.render.formats import FormatRegistry
 from trovato.store import SharedStore
 
 ANONYMOUS_ROLE = uuid.UUID("00000000-0000-7000-8000-000000000001")
@@ -46,6 +47,24 @@ KERNEL_PERMISSIONS: tuple[Permission, ...] = (
     Permission("administer site configuration", "Change site settings", restricted=True),
     Permission("view stages", "Preview content in stages other than live", restricted=True),
 )
+
+
+
+def text_format_permissions(
+    formats: FormatRegistry, provider: str = "system"
+) -> list[Permission]:
+    """``use <format>`` for each text format that needs a permission to save text in it."""
+    return [
+        Permission(
+            f.permission,
+            f"Use the {f.label} text format",
+            "Text in this format is shown without any HTML filtering." if f.restricted else "",
+            restricted=f.restricted,
+            provider=provider,
+        )
+        for f in formats.all()
+        if f.needs_permission
+    ]
 
 
 class UnknownPermissionError(ValueError):

@@ -225,14 +225,14 @@ async def render_items(
         tree = build_item(item, types.get(item.type), view_mode, user=user)
         tree, trusted = await _plugin_build(ctx, item, view_mode, tree)
         try:
-            rendered.append(kernel.templates.render_tree(
+            rendered.append(await kernel.templates.render_tree_async(
                 tree, source="kernel" if trusted else "plugin:item_view_alter", trusted=trusted
             ))
         except RenderTreeError as exc:
             # An alter tap made the tree too big or deep: show the kernel's own build instead.
             log.warning("item %s: altered tree refused: %s", item.id, exc)
             plain = build_item(item, types.get(item.type), view_mode, user=user)
-            rendered.append(kernel.templates.render_tree(plain))
+            rendered.append(await kernel.templates.render_tree_async(plain))
     return rendered
 
 

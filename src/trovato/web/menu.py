@@ -53,7 +53,8 @@ async def menu_page(request: Request) -> Response:
             500, f"The page could not be built (plugin {route.plugin}, request {ctx.request_id})."
         ) from None
     title = tree.get("#title") if isinstance(tree, dict) else None
-    content = kernel.theme.render(tree, source=f"plugin:{route.plugin}", trusted=False)
+    content = await kernel.theme.render_async(tree, source=f"plugin:{route.plugin}",
+                                              trusted=False)
     return render_page(
         request,
         "menu_page.html",

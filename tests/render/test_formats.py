@@ -6,19 +6,20 @@ import pytest
 from markupsafe import Markup, escape
 
 from tests.render.xss_corpus import VECTORS, assert_safe
-from trovato.content.formats import (
+from trovato.render.formats import (
     FORMATS,
+    MAX_TEXT_LENGTH,
     FilterSafety,
     FormatError,
     FormatRegistry,
     TextFilter,
     TextFormat,
     default_registry,
-    format_permissions,
     register_filter,
     render_text,
 )
-from trovato.users.permissions import Permission
+from trovato.render.html_tokens import MAX_DEPTH, balance, tokenize
+from trovato.users.permissions import Permission, text_format_permissions
 
 
 def test_plain_text_escapes_and_adds_paragraphs() -> None:
@@ -148,7 +149,7 @@ def test_unknown_filter_is_an_error() -> None:
 
 
 def test_permissions() -> None:
-    permissions = format_permissions()
+    permissions = text_format_permissions(default_registry())
     assert all(isinstance(p, Permission) for p in permissions)
     by_name = {p.name: p for p in permissions}
     assert by_name["use full_html"].restricted
@@ -156,15 +157,16 @@ def test_permissions() -> None:
     registry = default_registry()
     assert registry.permission_map() == {"full_html": "use full_html"}
     names = [f.name for f in registry.allowed_for(lambda p: False)]
-    assert names == ["filtered_html", "plain_text"]
+    assert names == ["filtered_html", "markdown", "plain_text"]
     names = [f.name for f in registry.allowed_for(lambda p: p == "use full_html")]
-    assert names == ["filtered_html", "plain_text", "full_html"]
+    assert names == ["filtered_html", "markdown", "plain_text", "full_html"]
     # A restricted format always needs its permission, however it was built.
     assert TextFormat("x", "X", (), restricted=True).needs_permission
 
 
 @pytest.mark.parametrize("vector", VECTORS)
-@pytest.mark.parametrize("format_name", ["plain_text", "filtered_html", "unknown_format"])
+@pytest.mark.parametrize("format_name",
+                         ["plain_text", "filtered_html", "markdown", "unknown_format"])
 def test_xss_corpus(vector: str, format_name: str) -> None:
     assert_safe(str(render_text(vector, format_name)), vector)
 
@@ -196,3 +198,119 @@ def test_filtered_text_is_cached_per_format_and_dropped_when_a_format_changes() 
     assert len(registry._rendered) == 2
     registry.render("x" * (FormatRegistry.CACHE_MAX_TEXT + 1), "loud")
     assert len(registry._rendered) == 2
+
+
+# -- links --------------------------------------------------------------------------------------
+
+
+def test_only_web_and_mail_addresses_become_links() -> None:
+    out = render_text(
+        "config.py and example.com stay text; ftp://ex.org and //ex.org too; "
+        "WWW.Example.org and mailto:me@ex.org do not",
+        "plain_text",
+    )
+    assert out.count("<a ") == 2
+    assert '<a href="http://WWW.Example.org">WWW.Example.org</a>' in out
+    assert '<a href="mailto:me@ex.org">mailto:me@ex.org</a>' in out
+
+
+def test_a_closing_parenthesis_belongs_to_a_url_only_when_it_opened_one() -> None:
+    out = render_text("(see http://ex.org/a) and http://en.wikipedia.org/wiki/Foo_(bar).",
+                      "plain_text")
+    assert '<a href="http://ex.org/a">http://ex.org/a</a>)' in out
+    assert 'href="http://en.wikipedia.org/wiki/Foo_(bar)"' in out
+    assert "</a>." in out
+
+
+def test_urls_in_attributes_and_raw_text_are_not_linked() -> None:
+    out = render_text('<abbr title="a > http://ex.org/t">x</abbr> <code>http://ex.org/c</code>',
+                      "filtered_html")
+    assert out.count("<a ") == 0
+    assert 'title="a &gt; http://ex.org/t"' in out
+
+
+# -- markdown -----------------------------------------------------------------------------------
+
+
+def test_markdown_renders_commonmark_with_tables_and_strikethrough() -> None:
+    out = render_text(
+        "# Title\n\nSome *emphasis*, **strong** and ~~gone~~ text.\n\n"
+        "- one\n- two\n\n1. first\n\n> quoted\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+        "markdown",
+    )
+    for part in ("<h1>Title</h1>", "<em>emphasis</em>", "<strong>strong</strong>",
+                 "<s>gone</s>", "<li>one</li>", "<ol>", "<blockquote>", "<table>",
+                 "<th>a</th>", "<td>2</td>"):
+        assert part in out, part
+
+
+def test_markdown_code_blocks_keep_their_text_as_text() -> None:
+    out = render_text("```html\n<script>alert(1)</script>\n```\n\nand `<b>inline</b>`",
+                      "markdown")
+    assert "<pre><code>&lt;script&gt;alert(1)&lt;/script&gt;\n</code></pre>" in out
+    assert "<code>&lt;b&gt;inline&lt;/b&gt;</code>" in out
+    assert "<script" not in out and "language-" not in out  # no classes from the source
+
+
+def test_markdown_links_follow_the_url_policy() -> None:
+    out = render_text(
+        "[site](https://ex.org \"T\") [bad](javascript:alert(1)) [mail](mailto:a@ex.org) "
+        "bare https://ex.org/bare and www.ex.org ![pic](https://ex.org/p.png)",
+        "markdown",
+    )
+    assert '<a href="https://ex.org" title="T" rel="nofollow noopener">site</a>' in out
+    assert "javascript:" not in out.replace("[bad](javascript:alert(1))", "")
+    assert '<a href="mailto:a@ex.org" rel="nofollow noopener">mail</a>' in out
+    assert 'href="https://ex.org/bare"' in out and 'href="http://www.ex.org"' in out
+    assert "<img" not in out and 'href="https://ex.org/p.png"' in out
+
+
+def test_markdown_shows_typed_html_as_text() -> None:
+    out = render_text('<b onclick="x()">hi</b>\n\n<div>block</div>', "markdown")
+    assert "&lt;b onclick=" in out and "<b" not in out and "<div" not in out
+
+
+def test_markdown_needs_no_permission() -> None:
+    assert "markdown" not in default_registry().permission_map()
+    assert default_registry().get("markdown") is not None
+
+
+# -- the tokenizer and the sanitizer's balancing pass --------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "", "plain", "<p>x</p>", "a < b > c", "<a title='x>y'>z</a>", "<!-- c --> t", "<!-- open",
+    "<a href=x", "</>", "<!doctype html>", "<?php ?>", "<script>a<b</script>", "<textarea>",
+    "<b\x00>", "<p/>", "&amp;&", "</ x>",
+])
+def test_tokens_join_back_to_the_text(text: str) -> None:
+    assert "".join(t.raw for t in tokenize(text)) == text
+
+
+def test_balance_closes_every_element_and_caps_the_depth() -> None:
+    out = balance("<ul><li>a<li>b</ul><p>x<p>y<b>z", tags={"ul", "li", "p", "b"}, attributes={})
+    assert out == "<ul><li>a</li><li>b</li></ul><p>x</p><p>y<b>z</b></p>"
+    deep = balance("<b>" * 100 + "x" + "</b>" * 100, tags={"b"}, attributes={}, max_depth=10)
+    assert deep == "<b>" * 10 + "x" + "</b>" * 10
+
+
+def test_balance_keeps_allowed_attributes_once_and_reencodes_entities() -> None:
+    out = balance('<a href="/q?a=1&copy=2" href="/other" onclick="x()" title=\'&lt;"\'>'
+                  "&am &#34; &nbsp;</a>",
+                  tags={"a"}, attributes={"a": {"href", "title"}})
+    assert out == ('<a href="/q?a=1&amp;copy=2" title="&lt;&quot;">'
+                   '&amp;am " \xa0</a>')
+
+
+def test_filtered_html_caps_nesting() -> None:
+    out = render_text("<blockquote>" * 200 + "deep" + "</blockquote>" * 200, "filtered_html")
+    assert out.count("<blockquote>") == MAX_DEPTH and "deep" in out
+
+
+# -- size ---------------------------------------------------------------------------------------
+
+
+def test_text_beyond_the_bound_is_cut_before_formatting(caplog: pytest.LogCaptureFixture) -> None:
+    out = FormatRegistry().render("a" * (MAX_TEXT_LENGTH + 10) + "TAIL", "plain_text")
+    assert "TAIL" not in out and out.count("a") == MAX_TEXT_LENGTH
+    assert "cut to" in caplog.text

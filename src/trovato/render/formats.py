@@ -3,37 +3,60 @@
 A text value (``{"value": "...", "format": "filtered_html"}``, DESIGN §5) is rendered by its
 format's filter chain. Formats are data — a list of filter names with settings — so the admin
 UI and configuration export can define new ones; the filters themselves live in a registry of
-Python functions. Three formats ship:
+Python functions. Four formats ship:
 
 - ``plain_text``: escape everything, turn URLs into links, newlines into ``<br>``/paragraphs.
 - ``filtered_html``: URLs into links, line breaks, then an nh3 allow-list sanitizer (tags,
   attributes, http/https/mailto URLs, ``rel="nofollow noopener"`` on links).
+- ``markdown``: CommonMark (markdown-it-py, raw HTML off, tables, strikethrough, bare URLs
+  linked), then the same sanitizer with the tags Markdown produces.
 - ``full_html``: no sanitizing. Who may *save* text in it (``use full_html``) is checked by the
   content service at save time; here it only matters that the format is marked restricted.
 
 Safety does not rest on callers passing the right name: a format whose chain does not end in
 safe output (an escape or sanitize step followed only by filters that keep output safe) must be
 declared ``restricted``, and an unknown or missing format renders escaped, never as raw HTML.
+
+Every filter runs in time linear in the length of its text, whatever the text holds: no
+pattern here can backtrack over what it already matched, tags are found by the one-pass
+tokenizer of :mod:`trovato.render.html_tokens`, URLs and e-mail addresses by linkify-it, and
+the sanitizer's input is balanced and depth-capped first. Texts are bounded too: the content
+service refuses to store more than :data:`MAX_TEXT_LENGTH` characters in one value, and a
+longer one that reaches rendering anyway is cut to that length (with a warning in the log).
+Rendering big texts off the event loop is the renderer's part (:data:`OFF_LOOP_LENGTH`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from html import unescape
 from typing import Any
 
 import nh3
+from linkify_it import LinkifyIt
+from linkify_it.main import Match
+from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from trovato.render.elements import SAFE_URL_SCHEMES, URL_ATTRIBUTES, safe_url
-from trovato.users.permissions import Permission
+from trovato.render.html_tokens import Kind, balance, tokenize
 
 FALLBACK_FORMAT = "plain_text"
 """The format offered first to everyone; unknown formats render escaped much like it."""
+
+MAX_TEXT_LENGTH = 1_000_000
+"""The most characters one text value may hold (saved or rendered)."""
+
+OFF_LOOP_LENGTH = 16 * 1024
+"""A render tree carrying more characters than this for its formats to filter is rendered in
+a worker thread, so a long text never holds up the other requests of its process."""
+
+log = logging.getLogger(__name__)
 
 
 class FilterSafety(Enum):
@@ -68,41 +91,160 @@ def _escape_html(text: str, settings: Mapping[str, Any]) -> str:
     return str(escape(text))
 
 
-# Tags whose text the link and line-break filters must leave alone.
-_SKIP_TAGS = ("a", "pre", "code", "script", "style", "textarea")
-_TAG_OR_TEXT = re.compile(r"(<!--.*?-->|<[^>]*>)", re.S)
-_URL = re.compile(
-    r"(?P<url>(?:https?://|www\.)[^\s<>\"'`]+)|(?P<mail>[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+)",
-    re.I,
+# Tags whose text the link filter must leave alone.
+_SKIP_TAGS = frozenset({"a", "pre", "code", "script", "style", "textarea"})
+
+
+def _www(self: LinkifyIt, text: str, position: int) -> int:
+    """linkify-it schema validator for ``www.`` links: the rest of a host, then an optional
+    port and path, as ``http:`` accepts after ``//``."""
+    found = _WWW_TAIL.match(text, position)
+    return len(found.group(0)) if found else 0
+
+
+def _www_url(self: LinkifyIt, match: Match) -> None:
+    match.url = "http://" + match.url
+
+
+# URL and e-mail detection follows linkify-it's rules (matched by _Links below). Only
+# http(s)://, www. and e-mail addresses (bare or mailto:) become links: fuzzy domains would
+# turn "config.py" into a link, and ftp:// or //host links are no use to a reader.
+_LINKIFY = LinkifyIt(options={"fuzzy_link": False, "fuzzy_email": True, "fuzzy_ip": False})
+_WWW_TAIL = re.compile(
+    _LINKIFY.re["src_host_strict"] + _LINKIFY.re["src_path"], re.IGNORECASE
 )
+_LINKIFY.add("ftp:", None).add("//", None).add(
+    "www.", {"validate": _www, "normalize": _www_url}
+)
+
+_SCHEMA = re.compile(_LINKIFY.re["schema_search"], re.IGNORECASE)
+_EMAIL = re.compile(_LINKIFY.re["email_fuzzy"], re.IGNORECASE)
+
+
+class _Links:
+    """linkify-it's rules, matched so that each candidate is validated only when no earlier
+    link covers it. (linkify-it's own ``match`` validates every candidate first: one long
+    link holding many — ``www.www.www…`` — costs time quadratic in its length.) Has the
+    methods markdown-it-py calls, so Markdown links by the same rules."""
+
+    def pretest(self, text: str) -> bool:
+        return _LINK_HINT.search(text) is not None
+
+    def test(self, text: str) -> bool:
+        return bool(self.match(text))
+
+    def match(self, text: str) -> list[Match] | None:
+        if _LINK_HINT.search(text) is None:
+            return None
+        candidates: list[tuple[int, int, str, bool]] = [
+            (found.start(2), found.end(0), found.group(2), False)
+            for found in _SCHEMA.finditer(text)
+        ]
+        candidates += [(found.start(2), found.end(0), "mailto:", True)
+                       for found in _EMAIL.finditer(text)]
+        candidates.sort()
+        links: list[Match] = []
+        covered = 0
+        for start, after, schema, whole in candidates:
+            if start < covered:
+                continue
+            end = after if whole else after + _LINKIFY.test_schema_at(text, schema, after)
+            if end > after or whole:
+                links.append(_LINKIFY._create_match(text, schema, start, end))
+                covered = end
+        return links or None
+
+    def match_at_start(self, text: str) -> None:
+        return None  # markdown-it's inline linkify rule is off (it copies the rest per URL)
+
+
+_LINKS = _Links()
+
 _TRAILING = ".,;:!?)]}'\""
 # After escaping, quotes and brackets appear as entities; a URL ends where one starts.
 _ENTITY_END = re.compile(r"&(?:lt|gt|quot|#34|#39|#x27|#x22);", re.I)
 
 
-def _link_one(match: re.Match[str], max_length: int) -> str:
-    raw = match.group(0)
+def _link_one(raw: str, schema: str, max_length: int) -> str:
     cut = _ENTITY_END.search(raw)
     tail = ""
     if cut:
         raw, tail = raw[: cut.start()], raw[cut.start():]
-    while raw and raw[-1] in _TRAILING:
-        raw, tail = raw[:-1], raw[-1] + tail
+    # Trailing punctuation ends a sentence, not the URL; a closing parenthesis belongs to the
+    # URL only while it closes one the URL opened.
+    opened, closed = raw.count("("), raw.count(")")
+    end = len(raw)
+    while end and raw[end - 1] in _TRAILING:
+        if raw[end - 1] == ")":
+            if closed <= opened:
+                break
+            closed -= 1
+        end -= 1
+    raw, tail = raw[:end], raw[end:] + tail
     if not raw:
-        return match.group(0)
+        return tail
     # The text may already hold entities (&amp;) because escaping ran first; decode them once
     # for the href, which escape() re-encodes, so "&amp;" never becomes "&amp;amp;".
     plain = unescape(raw)
-    if match.group("mail"):
+    lowered = plain.lower()
+    if schema == "mailto:" and not lowered.startswith("mailto:"):
         href = "mailto:" + plain
-    elif plain.lower().startswith("www."):
+    elif lowered.startswith("www."):
         href = "http://" + plain
     else:
         href = plain
     if safe_url(href) is None:
-        return match.group(0)
+        return raw + tail
     shown = plain if len(plain) <= max_length else plain[: max_length - 1] + "…"
     return f'<a href="{escape(href)}">{escape(shown)}</a>{tail}'
+
+
+# Every link linkify-it finds holds one of these; a URL or address never holds whitespace.
+_LINK_HINT = re.compile(r"://|@|www\.", re.IGNORECASE)
+_NON_SPACE = re.compile(r"\S*")
+
+
+def _link_text(text: str, max_length: int) -> str:
+    """``text`` with its URLs and e-mail addresses linked.
+
+    Only the whitespace-separated words around a hint (``://``, ``@``, ``www.``) can hold a
+    link, so only those go to linkify-it — joined into one string, in one call. Each word is
+    found once (a hint inside a word already taken is skipped), so this stays linear, and
+    prose without links costs one scan for the hints.
+    """
+    hints = _LINK_HINT.finditer(text)
+    first = next(hints, None)
+    if first is None:
+        return text
+    reverse = text[::-1]
+    length = len(text)
+    words: list[tuple[int, int]] = []
+    taken = 0
+    for hint in (first, *hints):
+        at = hint.start()
+        if at < taken:
+            continue
+        before = _NON_SPACE.match(reverse, length - at)
+        start = at - (before.end() - before.start()) if before else at
+        after = _NON_SPACE.match(text, at)
+        taken = after.end() if after else at + 1
+        words.append((max(start, 0), taken))
+    joined = "\n".join(text[start:end] for start, end in words)
+    matches = _LINKS.match(joined) or []
+    out: list[str] = []
+    position = 0  # in text
+    word, word_offset = 0, 0  # the word a match falls in, and where it starts in joined
+    for found in matches:
+        while found.index >= word_offset + (words[word][1] - words[word][0]) + 1:
+            word_offset += words[word][1] - words[word][0] + 1
+            word += 1
+        start = words[word][0] + found.index - word_offset
+        end = words[word][0] + found.last_index - word_offset
+        out.append(text[position:start])
+        out.append(_link_one(text[start:end], found.schema, max_length))
+        position = end
+    out.append(text[position:])
+    return "".join(out)
 
 
 def _url_to_link(text: str, settings: Mapping[str, Any]) -> str:
@@ -110,19 +252,16 @@ def _url_to_link(text: str, settings: Mapping[str, Any]) -> str:
     max_length = int(settings.get("max_length", 72))
     out: list[str] = []
     skip_depth = 0
-    for part in _TAG_OR_TEXT.split(text):
-        if not part:
+    for token in tokenize(text):
+        if token.kind is Kind.TEXT and not skip_depth:
+            out.append(_link_text(token.raw, max_length))
             continue
-        if part.startswith("<"):
-            name = re.match(r"</?\s*([a-zA-Z0-9]+)", part)
-            if name and name.group(1).lower() in _SKIP_TAGS:
-                skip_depth += -1 if part.startswith("</") else 1
-                skip_depth = max(skip_depth, 0)
-            out.append(part)
-        elif skip_depth:
-            out.append(part)
-        else:
-            out.append(_URL.sub(lambda m: _link_one(m, max_length), part))
+        if token.name in _SKIP_TAGS:
+            if token.kind is Kind.START:
+                skip_depth += 1
+            elif token.kind is Kind.END:
+                skip_depth = max(skip_depth - 1, 0)
+        out.append(token.raw)
     return "".join(out)
 
 
@@ -131,6 +270,25 @@ _BLOCK_START = re.compile(
     r"article|aside|header|footer|nav|address|details)[\s>/]",
     re.I,
 )
+# A run of whitespace holding two or more newlines; linear: a failed attempt (one newline in
+# the run) scans only that run, and the next attempt starts after it.
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
+_PRE = re.compile(r"<pre", re.IGNORECASE)
+
+
+def _pre_blocks(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each ``<pre>…</pre>`` block, in order (a block ends at the first
+    ``</pre>``; one never closed is not a block)."""
+    offset, start = 0, -1
+    for token in tokenize(text):
+        if token.name == "pre":
+            if token.kind is Kind.START and start < 0:
+                start = offset
+            elif token.kind is Kind.END and start >= 0:
+                yield start, offset + len(token.raw)
+                start = -1
+        offset += len(token.raw)
 
 
 def _line_breaks(text: str, settings: Mapping[str, Any]) -> str:
@@ -139,26 +297,33 @@ def _line_breaks(text: str, settings: Mapping[str, Any]) -> str:
     Chunks that already start with a block-level tag are left as written, so HTML typed with
     its own structure is not wrapped twice; text inside ``<pre>`` keeps its newlines.
     """
+    # NUL marks the protected blocks below; HTML parsers never keep one anyway.
+    text = text.replace("\x00", "\ufffd")
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     if not text.strip():
         return ""
     # Protect <pre> blocks: their newlines are content, not layout.
     pres: list[str] = []
-
-    def keep(match: re.Match[str]) -> str:
-        pres.append(match.group(0))
-        return f"\x00pre{len(pres) - 1}\x00"
-
-    text = re.sub(r"<pre[\s>].*?</pre>", keep, text, flags=re.S | re.I)
-    chunks = [c.strip("\n") for c in re.split(r"\n\s*\n", text) if c.strip()]
+    parts: list[str] = []
+    position = 0
+    for start, end in _pre_blocks(text) if _PRE.search(text) else ():
+        parts.append(text[position:start])
+        parts.append(f"\x00{len(pres)}\x00")
+        pres.append(text[start:end])
+        position = end
+    parts.append(text[position:])
+    text = "".join(parts)
+    chunks = [c.strip("\n") for c in _PARAGRAPH_BREAK.split(text) if c.strip()]
     rendered: list[str] = []
     for chunk in chunks:
-        if _BLOCK_START.match(chunk) or chunk.startswith("\x00pre"):
+        if _BLOCK_START.match(chunk) or (chunk.startswith("\x00") and pres):
             rendered.append(chunk)
         else:
             rendered.append("<p>" + chunk.replace("\n", "<br>\n") + "</p>")
     result = "\n".join(rendered)
-    return re.sub(r"\x00pre(\d+)\x00", lambda m: pres[int(m.group(1))], result)
+    if not pres:
+        return result
+    return _PLACEHOLDER.sub(lambda m: pres[int(m.group(1))], result)
 
 
 def _sanitize_html(text: str, settings: Mapping[str, Any]) -> str:
@@ -181,16 +346,42 @@ def _sanitize_html(text: str, settings: Mapping[str, Any]) -> str:
             return safe_url(value, schemes=schemes)
         return value
 
+    drop_content = {"script", "style"} - tags
+    # html5ever's cost grows with nesting; balance() hands it only allowed, explicitly closed
+    # markup of bounded depth, so the parse stays linear in the length of the text.
+    text = balance(text, tags=tags, attributes=attributes, drop_content=drop_content)
     return nh3.clean(
         text,
         tags=tags,
-        clean_content_tags={"script", "style"} - tags,
+        clean_content_tags=drop_content,
         attributes=attributes,
         attribute_filter=check_url,
         strip_comments=True,
         link_rel=settings.get("link_rel", "nofollow noopener") or None,
         url_schemes=schemes,
     )
+
+
+def _markdown_parser() -> MarkdownIt:
+    # CommonMark with tables and strikethrough. Raw HTML is off: tags typed in Markdown come
+    # out as text, so the only markup is what the parser builds (and html_sanitize checks).
+    # Images are off too: a reader's browser should not fetch what an author points it at
+    # (as in filtered_html); "![alt](url)" shows as "!" and a link. Bare URLs become links
+    # through the same linkify-it rules as the other formats.
+    parser = MarkdownIt(
+        "commonmark", {"html": False, "linkify": True, "typographer": False}
+    ).enable(["table", "strikethrough", "linkify"]).disable("image")
+    parser.inline.ruler.disable("linkify")
+    parser.linkify = _LINKS
+    return parser
+
+
+_MARKDOWN = _markdown_parser()
+
+
+def _markdown(text: str, settings: Mapping[str, Any]) -> str:
+    """Markdown (CommonMark, tables, strikethrough) to HTML; typed HTML stays text."""
+    return str(_MARKDOWN.render(text))
 
 
 FILTERS: dict[str, TextFilter] = {}
@@ -211,6 +402,8 @@ for _filter in (
         "line_breaks", "Convert line breaks into HTML", _line_breaks, FilterSafety.PRESERVES
     ),
     TextFilter("html_sanitize", "Limit allowed HTML", _sanitize_html, FilterSafety.SANITIZES),
+    # Escapes: every character of the input is text or Markdown syntax, never markup.
+    TextFilter("markdown", "Convert Markdown into HTML", _markdown, FilterSafety.ESCAPES),
 ):
     register_filter(_filter)
 
@@ -293,6 +486,9 @@ FILTERED_HTML_TAGS = (
     "sup", "abbr", "del", "ins", "mark", "small", "span",
 )
 
+# What the Markdown parser builds: filtered HTML's tags plus a top-level heading and tables.
+MARKDOWN_TAGS = (*FILTERED_HTML_TAGS, "h1", "table", "thead", "tbody", "tr", "th", "td")
+
 FORMATS: dict[str, dict[str, Any]] = {
     "plain_text": {
         "label": "Plain text",
@@ -319,6 +515,25 @@ FORMATS: dict[str, dict[str, Any]] = {
                         "abbr": ["title"],
                         "ol": ["start", "reversed"],
                         "*": ["lang", "dir"],
+                    },
+                    "url_schemes": ["http", "https", "mailto"],
+                    "link_rel": "nofollow noopener",
+                },
+            },
+        ],
+    },
+    "markdown": {
+        "label": "Markdown",
+        "weight": 5,
+        "filters": [
+            {"name": "markdown"},
+            {
+                "name": "html_sanitize",
+                "settings": {
+                    "tags": list(MARKDOWN_TAGS),
+                    "attributes": {
+                        "a": ["href", "title"],
+                        "ol": ["start"],
                     },
                     "url_schemes": ["http", "https", "mailto"],
                     "link_rel": "nofollow noopener",
@@ -399,6 +614,10 @@ class FormatRegistry:
     def render(self, value: object, format_name: str | None) -> Markup:
         text_format = self.get(format_name) or _FALLBACK
         text = "" if value is None else str(value)
+        if len(text) > MAX_TEXT_LENGTH:
+            log.warning("text of %d characters cut to %d before formatting in %s",
+                        len(text), MAX_TEXT_LENGTH, text_format.name)
+            text = text[:MAX_TEXT_LENGTH]
         key = (text_format.name, text)
         cached = self._rendered.get(key)
         if cached is not None:
@@ -416,20 +635,6 @@ class FormatRegistry:
                     del self._rendered[next(iter(self._rendered))]
             self._rendered[key] = result
         return result
-
-    def permissions(self, provider: str = "system") -> list[Permission]:
-        return [
-            Permission(
-                f.permission,
-                f"Use the {f.label} text format",
-                "Text in this format is shown without any HTML filtering." if f.restricted
-                else "",
-                restricted=f.restricted,
-                provider=provider,
-            )
-            for f in self.all()
-            if f.needs_permission
-        ]
 
     def allowed_for(self, has_permission: Callable[[str], bool]) -> list[TextFormat]:
         """The formats a user may save text in; the fallback format is always among them."""
@@ -455,8 +660,3 @@ def render_text(
 ) -> Markup:
     """Render a text value in a format; unknown or missing formats render escaped."""
     return (registry or default_registry()).render(value, format_name)
-
-
-def format_permissions(registry: FormatRegistry | None = None) -> list[Permission]:
-    """``use <format>`` permissions for the permission registry."""
-    return (registry or default_registry()).permissions()
