@@ -491,7 +491,7 @@ def _content_paths(types: list[ItemType]) -> dict[str, Schema]:
 
 
 def build_openapi(types: list[ItemType], fields: FieldRegistry, *,
-                  server_url: str = "/", cookie_name: str = "trovato_session") -> Schema:
+                  cookie_name: str = "trovato_session") -> Schema:
     """The OpenAPI 3.1 document for the current item types."""
     schemas = {
         **_kernel_schemas(),
@@ -508,7 +508,9 @@ def build_openapi(types: list[ItemType], fields: FieldRegistry, *,
                            " are RFC 9457 problem documents with a message per field.",
         },
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
-        "servers": [{"url": server_url}],
+        # Relative: clients resolve it against the document's own address, so a forged Host
+        # header cannot point them at another server.
+        "servers": [{"url": "/"}],
         "tags": [{"name": n} for n in ("Items", "Item types", "Users", "Tokens", "Roles")],
         "security": [{}, {"session": [], "csrf": []}, {"bearer": []}],
         "paths": {**_content_paths(types), **_kernel_paths()},
@@ -535,7 +537,6 @@ async def openapi_json(request: Request) -> Response:
     kernel = request_context(request).kernel
     document = build_openapi(
         await services.types.all(), services.fields,
-        server_url=str(request.base_url).rstrip("/") or "/",
         cookie_name=kernel.settings.session_cookie,
     )
     # Generated per request from live configuration: never stale in a cache.
