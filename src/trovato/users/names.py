@@ -5,10 +5,10 @@ the lockout counts failures under the account it resolves to, and a unique index
 ``users.name_key`` refuses a second account whose name merely looks like an existing one. It
 folds, in order:
 
-1. compatibility forms (NFKC: fullwidth ``ａ`` → ``a``, ligatures, superscripts),
+1. compatibility forms (NFKC: fullwidth letters (U+FF41) → ASCII, ligatures, superscripts),
 2. case, the full Unicode way (``casefold``: ``ß`` → ``ss``, ``İ`` → ``i̇``),
 3. look-alike characters (Unicode's confusables data, as shipped by ``confusable-homoglyphs``):
-   every character of a family of look-alikes (Latin ``a``, Cyrillic ``а``, Greek ``α`` …;
+   every character of a family of look-alikes (Latin a, Cyrillic a U+0430, Greek alpha …;
    ``l``, ``1``, ``I``, ``|`` …) maps to one member of that family.
 
 The stored keys depend on the folding: a change to it (or to the pinned confusables data)
