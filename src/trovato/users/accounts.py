@@ -32,6 +32,7 @@ from trovato.users.permissions import (
     VERSION_VARIABLE,
     PermissionService,
 )
+from trovato.users.privileges import PrivilegeError, require_covers
 
 _MAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+")
 
@@ -271,11 +272,13 @@ class Accounts:
     async def delete(self, user_id: uuid.UUID, *, actor: uuid.UUID | None = None) -> DeletedUser:
         """Delete an account, Drupal's "reassign content to Anonymous" way, in ONE transaction.
 
-        Refuses the anonymous user (422), an unknown id (404) and the last active
-        administrator (409). Their items and revisions are reassigned to the anonymous user,
-        their API tokens and stored form states removed, their role grants cascade, an audit
-        entry is written, and the ``user_delete`` tap runs inside the transaction: it fails
-        closed, so a plugin that refuses (or breaks) rolls everything back (409 / 500).
+        Refuses the anonymous user (422), an unknown id (404), an account with rights the
+        ``actor`` lacks (403, see :mod:`trovato.users.privileges`; no actor is the trusted
+        command line) and the last active administrator (409). Their items and revisions
+        are reassigned to the anonymous user, their API tokens and stored form states
+        removed, their role grants cascade, an audit entry is written, and the
+        ``user_delete`` tap runs inside the transaction: it fails closed, so a plugin that
+        refuses (or breaks) rolls everything back (409 / 500).
         Sessions hold only the id, which is never reused: the next request with one of the
         user's sessions finds no account and destroys that session.
         """
@@ -298,6 +301,10 @@ class Accounts:
                 row = await cur.fetchone()
                 if row is None:
                     raise AccountDeleteError(404, "No such user.")
+                try:
+                    await require_covers(conn, actor, user_id, "delete", row["name"])
+                except PrivilegeError as exc:
+                    raise AccountDeleteError(403, exc.message) from None
                 if row["is_admin"]:
                     cur = await conn.execute(
                         "SELECT count(*) AS n FROM users WHERE is_admin AND status = 1"

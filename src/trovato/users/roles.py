@@ -16,6 +16,13 @@ from trovato.users.permissions import (
     AUTHENTICATED_ROLE,
     PermissionService,
     bump_version,
+    write_role_permissions,
+)
+from trovato.users.privileges import (
+    PrivilegeError,
+    require_covers,
+    require_holds,
+    role_permissions,
 )
 
 
@@ -81,16 +88,23 @@ class Roles:
         assert role is not None
         return role
 
-    async def delete(self, role_id: uuid.UUID, *, actor: uuid.UUID) -> bool:
+    async def delete(self, role_id: uuid.UUID, *, actor: uuid.UUID | None) -> bool:
+        """Delete a role; the actor must hold every permission it carries."""
         if role_id in (ANONYMOUS_ROLE, AUTHENTICATED_ROLE):
             raise RoleError("id", "built-in roles cannot be deleted", status=409)
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "DELETE FROM role WHERE id = %s AND NOT is_builtin RETURNING name", (role_id,)
-            )
+                "SELECT name FROM role WHERE id = %s AND NOT is_builtin FOR UPDATE", (role_id,))
             row = await cur.fetchone()
             if row is None:
                 return False
+            try:
+                await require_holds(conn, actor,
+                                    await role_permissions(conn, [role_id], implied=False),
+                                    f"delete the role {row['name']}")
+            except PrivilegeError as exc:
+                raise RoleError("id", exc.message, status=403) from None
+            await conn.execute("DELETE FROM role WHERE id = %s", (role_id,))
             await bump_version(conn)
             await audit(conn, "permission", "Role %(name)s deleted", {"name": row["name"]},
                         user_id=actor)
@@ -98,28 +112,45 @@ class Roles:
         return True
 
     async def set_permissions(
-        self, role_id: uuid.UUID, permissions: list[str], *, actor: uuid.UUID
+        self, role_id: uuid.UUID, permissions: list[str], *, actor: uuid.UUID | None
     ) -> Role:
-        role = await self.get(role_id)
-        if role is None:
-            raise RoleError("id", "no such role", status=404)
-        await self.permissions.set_role_permissions(role_id, permissions)
-        async with self.db.connection() as conn:
+        """Replace a role's permissions; the actor must hold every permission it adds or
+        removes (:mod:`trovato.users.privileges`)."""
+        wanted = set(permissions)
+        self.permissions.registry.check_known(wanted)
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "SELECT name FROM role WHERE id = %s FOR UPDATE", (role_id,))
+            row = await cur.fetchone()
+            if row is None:
+                raise RoleError("id", "no such role", status=404)
+            current = await role_permissions(conn, [role_id], implied=False)
+            try:
+                await require_holds(conn, actor, wanted ^ current,
+                                    f"change the permissions of the role {row['name']}")
+            except PrivilegeError as exc:
+                raise RoleError("permissions", exc.message, status=403) from None
+            await write_role_permissions(conn, role_id, wanted)
             await audit(
                 conn,
                 "permission",
                 "Permissions of role %(name)s set to %(permissions)s",
-                {"name": role.name, "permissions": sorted(set(permissions))},
+                {"name": row["name"], "permissions": sorted(wanted)},
                 user_id=actor,
             )
+        await self.permissions.announce()
         updated = await self.get(role_id)
         assert updated is not None
         return updated
 
     async def assign(
-        self, user_id: uuid.UUID, role_ids: list[uuid.UUID], *, actor: uuid.UUID
+        self, user_id: uuid.UUID, role_ids: list[uuid.UUID], *, actor: uuid.UUID | None
     ) -> None:
-        """Replace a user's roles (the two built-in roles are implied and never stored)."""
+        """Replace a user's roles (the two built-in roles are implied and never stored).
+
+        The actor must cover the account and hold every permission of the roles it gives or
+        takes away (:mod:`trovato.users.privileges`).
+        """
         wanted = [r for r in dict.fromkeys(role_ids) if r not in (ANONYMOUS_ROLE,
                                                                   AUTHENTICATED_ROLE)]
         async with self.db.transaction() as conn:
@@ -131,12 +162,21 @@ class Roles:
             if missing:
                 raise RoleError("roles", f"unknown role(s): {', '.join(missing)}")
             cur = await conn.execute(
-                "SELECT name FROM users WHERE id = %s AND id <> %s",
+                "SELECT name, ARRAY(SELECT role_id FROM users_roles WHERE user_id = u.id)"
+                " AS roles FROM users u WHERE id = %s AND id <> %s FOR UPDATE",
                 (user_id, uuid.UUID(int=0)),
             )
             user = await cur.fetchone()
             if user is None:
                 raise RoleError("id", "no such user", status=404)
+            changed = set(wanted) ^ set(user["roles"])
+            try:
+                await require_covers(conn, actor, user_id, "change the roles of", user["name"])
+                await require_holds(conn, actor,
+                                    await role_permissions(conn, changed, implied=False),
+                                    f"change the roles of {user['name']}")
+            except PrivilegeError as exc:
+                raise RoleError("roles", exc.message, status=403) from None
             await conn.execute("DELETE FROM users_roles WHERE user_id = %s", (user_id,))
             for role in wanted:
                 await conn.execute(
