@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 # service receives the set of formats that exist as a parameter, so plugins may add more.
 KNOWN_FORMATS: frozenset[str] = frozenset({"plain_text", "filtered_html", "full_html"})
 
-FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 FIELD_NAME_MAX = 64
 # -1 means unlimited; a finite cardinality above this is almost certainly a mistake and would
 # make forms and payloads unwieldy.
@@ -533,7 +533,7 @@ class BooleanField(FieldType):
         return _obj_schema({"value": {"type": "boolean"}}, ["value"])
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 # ISO 8601 / RFC 3339 date-time with a mandatory zone (Z or ±HH:MM).
 _DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:?\d{2})$"
@@ -607,7 +607,7 @@ class DatetimeField(FieldType):
 
 # Deliberately simple (RFC 5322 is not a validation grammar): one @, a dotted domain, no spaces.
 _EMAIL = re.compile(r"^[^@\s\"<>(),;:\\\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+\Z")
 
 
 class EmailField(FieldType):

@@ -39,7 +39,7 @@ from trovato.users.permissions import Permission, PermissionRegistry, bump_versi
 
 log = logging.getLogger("trovato.content.types")
 
-TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 TYPE_NAME_MAX = 32
 MAX_FIELDS = 200
 CHANNEL = "item-types"

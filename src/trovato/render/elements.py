@@ -96,7 +96,7 @@ def _allows(value: str, allowed: frozenset[str]) -> bool:
 
 # --- attribute names --------------------------------------------------------------------------
 
-ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9\-]{0,62}$")
+ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9\-]{0,62}\Z")
 ALLOWED_ATTRIBUTES: frozenset[str] = frozenset(
     {
         "class", "id", "title", "lang", "dir", "role", "hidden", "tabindex", "translate",

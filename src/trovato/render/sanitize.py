@@ -40,12 +40,12 @@ MAX_DEPTH = 32
 MAX_NODES = 5000
 MAX_TEXT = 1_000_000  # characters in one string property
 DOWNGRADE_FORMAT = "filtered_html"
-_SLUG = re.compile(r"^[a-z0-9_]{1,64}$")
-_CHILD_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
-_VARIABLE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_SLUG = re.compile(r"^[a-z0-9_]{1,64}\Z")
+_CHILD_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
+_VARIABLE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 MAX_VARIABLES = 64
 _DROPPED = object()  # a data value the sanitizer left out (None is a valid value)
-_TEMPLATE = re.compile(r"^[a-z0-9_]+(?:--[a-z0-9_]+){1,4}$")
+_TEMPLATE = re.compile(r"^[a-z0-9_]+(?:--[a-z0-9_]+){1,4}\Z")
 
 
 class RenderTreeError(ValueError):

@@ -6,11 +6,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg import errors
-
 from trovato.db.pool import Database
 from trovato.ids import uuid7
 from trovato.observability.audit import audit
+from trovato.users.names import check_typed_name, name_key
 from trovato.users.permissions import (
     ANONYMOUS_ROLE,
     AUTHENTICATED_ROLE,
@@ -69,19 +68,27 @@ class Roles:
         return next((r for r in await self.all() if r.id == role_id), None)
 
     async def create(self, name: str, *, actor: uuid.UUID) -> Role:
-        name = name.strip()
-        if not name or len(name) > 64:
-            raise RoleError("name", "must be 1 to 64 characters")
+        """A new role without permissions. Its name is refused when it only looks like an
+        existing one (:func:`~trovato.users.names.name_key`)."""
+        problem = check_typed_name(name, max_length=64)
+        if problem is not None:
+            raise RoleError("name", problem)
         role_id = uuid7()
         async with self.db.transaction() as conn:
-            try:
-                await conn.execute(
-                    "INSERT INTO role (id, name, weight) VALUES"
-                    " (%s, %s, (SELECT coalesce(max(weight), 0) + 1 FROM role))",
-                    (role_id, name),
-                )
-            except errors.UniqueViolation:
-                raise RoleError("name", "is already taken", status=409) from None
+            # Roles are few: compare with each, holding off concurrent creations meanwhile.
+            await conn.execute("LOCK TABLE role IN SHARE ROW EXCLUSIVE MODE")
+            cur = await conn.execute("SELECT name FROM role")
+            key = name_key(name)
+            for row in await cur.fetchall():
+                if name_key(row["name"]) == key:
+                    raise RoleError(
+                        "name", f"is already taken (or looks like the role {row['name']!r})",
+                        status=409)
+            await conn.execute(
+                "INSERT INTO role (id, name, weight) VALUES"
+                " (%s, %s, (SELECT coalesce(max(weight), 0) + 1 FROM role))",
+                (role_id, name),
+            )
             await audit(conn, "permission", "Role %(name)s created", {"name": name},
                         user_id=actor)
         role = await self.get(role_id)
