@@ -22,6 +22,7 @@ from starlette.routing import Route
 import trovato
 from trovato.api._http import JSON
 from trovato.api.item_types import content_services
+from trovato.api.items import MAX_PAGE
 from trovato.content.fields import FieldRegistry
 from trovato.content.items import MAX_LIMIT, SORTS
 from trovato.content.types import ItemType
@@ -448,7 +449,8 @@ def _content_paths(types: list[ItemType]) -> dict[str, Schema]:
                     _query("sort", {"type": "string", "enum": list(SORTS),
                                     "default": "-created"},
                            "Order; `-` for descending; `-sticky` is sticky first, then newest"),
-                    _query("page", {"type": "integer", "minimum": 0, "default": 0},
+                    _query("page", {"type": "integer", "minimum": 0, "maximum": MAX_PAGE,
+                                    "default": 0},
                            "Page number, from 0"),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
                                      "default": 25},
