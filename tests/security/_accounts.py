@@ -50,7 +50,7 @@ async def login(client: httpx.AsyncClient, name: str, password: str = ADMIN_PASS
 def look_alikes(name: str) -> dict[str, str]:
     cyrillic = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440",
                               "c": "\u0441", "x": "\u0445", "i": "\u0456"})
-    greek = str.maketrans({"o": "\u03bf", "i": "\u03b9", "a": "\u03b1", "t": "\u03c4"})
+    greek = str.maketrans({"o": "\u03bf", "i": "\u03b9", "a": "\u03b1", "v": "\u03bd"})
     return {
         "upper case": name.upper(),
         "title case": name.title(),
