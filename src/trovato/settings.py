@@ -92,7 +92,13 @@ class Settings(BaseSettings):
     )
     lockout_seconds: int = Field(default=900, ge=1)
     write_rate_limit: int = Field(
-        default=600, ge=1, description="Unsafe requests per IP per minute."
+        default=600, ge=1, description="Unsafe requests per minute per anonymous client address."
+    )
+    user_write_rate_limit: int = Field(
+        default=600, ge=1, description="Unsafe requests per minute per logged-in user (session)."
+    )
+    token_write_rate_limit: int = Field(
+        default=1200, ge=1, description="Unsafe requests per minute per API token."
     )
     password_min_length: int = Field(default=10, ge=8, le=128)
 

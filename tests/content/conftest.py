@@ -12,6 +12,7 @@ from trovato.content.items import ContentServices
 from trovato.db.pool import Database
 from trovato.ids import NIL, uuid7
 from trovato.users.accounts import CurrentUser
+from trovato.users.names import name_key
 from trovato.users.permissions import PermissionRegistry
 
 MakeUser = Callable[..., Awaitable[CurrentUser]]
@@ -41,8 +42,9 @@ def make_user(database: Database) -> MakeUser:
     async def make(name: str, permissions: Iterable[str] = (), *, admin: bool = False
                    ) -> CurrentUser:
         user_id = uuid7()
-        await database.execute("INSERT INTO users (id, name, status) VALUES (%s, %s, 1)",
-                               (user_id, name))
+        await database.execute(
+            "INSERT INTO users (id, name, name_key, status) VALUES (%s, %s, %s, 1)",
+            (user_id, name, name_key(name)))
         return CurrentUser(id=user_id, name=name, is_admin=admin,
                            permissions=frozenset(permissions))
 

@@ -72,7 +72,7 @@ async def test_lockout_after_repeated_bad_passwords(client: httpx.AsyncClient) -
         assert (await _login(client, "alice", "wrong password here")).status_code == 401
     locked = await _login(client, "alice", ADMIN_PASSWORD)  # right password, still locked
     assert locked.status_code == 429
-    assert "temporarily locked" in locked.text
+    assert "locked after repeated failed logins; try again in 15 minutes" in locked.text
     api = await client.post("/api/v1/session", json={"name": "alice", "pass": ADMIN_PASSWORD})
     assert api.status_code == 429 and "retry-after" in api.headers
 

@@ -35,6 +35,11 @@ async def read_json(request: Request, model: type[M]) -> M:
         raise ProblemError(400, f"The request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ProblemError(422, "The request body must be a JSON object.")
+    problem = _shape_problem(data)
+    if problem is not None:
+        where, message = problem
+        raise ProblemError(422, f"The request body is not acceptable: {where} {message}.",
+                           errors={where: message})
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -46,6 +51,34 @@ async def read_json(request: Request, model: type[M]) -> M:
         raise ProblemError(
             422, "The request body has invalid or unknown fields.", errors=errors
         ) from None
+
+
+MAX_DEPTH = 32
+
+
+def _shape_problem(data: dict[str, Any]) -> tuple[str, str] | None:
+    """The first place where a body nests deeper than :data:`MAX_DEPTH` or holds a NUL
+    character, as (dotted path, problem); checked before anything reads the body (serialising
+    a deep value recurses, and PostgreSQL's text and JSONB cannot store NUL). Iterative, so
+    it runs in constant stack and linear time."""
+    stack: list[tuple[str, Any, int]] = [("", data, 1)]
+    while stack:
+        path, value, depth = stack.pop()
+        where = path or "body"
+        if isinstance(value, str):
+            if "\x00" in value:
+                return where, "must not contain a NUL character"
+            continue
+        if isinstance(value, dict | list) and depth > MAX_DEPTH:
+            return where, f"nests deeper than {MAX_DEPTH} levels"
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if "\x00" in key:
+                    return where, "has a key with a NUL character"
+                stack.append((f"{path}.{key}" if path else key, child, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}", child, depth + 1) for i, child in enumerate(value))
+    return None
 
 
 class StrictModel(BaseModel):

@@ -16,9 +16,12 @@ from starlette.routing import Route
 
 from trovato.api._http import JSON, StrictModel, read_json
 from trovato.api.item_types import content_services
-from trovato.content.items import DEFAULT_LIMIT, ItemError, Items
+from trovato.content.items import DEFAULT_LIMIT, MAX_LIMIT, ItemError, Items
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
+
+# Deeper than any listing goes; bounded so page * limit stays far inside a bigint.
+MAX_PAGE = 1_000_000
 
 
 class ItemCreateBody(StrictModel):
@@ -57,16 +60,19 @@ def _items(request: Request) -> Items:
     return content_services(request).items
 
 
-def _int_param(request: Request, name: str, default: int | None, errors: dict[str, str]
-               ) -> int | None:
+def _int_param(request: Request, name: str, default: int | None, errors: dict[str, str],
+               *, low: int, high: int) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw) if len(raw) <= 20 else None
     except ValueError:
-        errors[name] = "must be an integer"
+        value = None
+    if value is None or not low <= value <= high:
+        errors[name] = f"must be an integer from {low} to {high}"
         return default
+    return value
 
 
 def _bool_param(request: Request, name: str, errors: dict[str, str]) -> bool | None:
@@ -84,9 +90,9 @@ def _bool_param(request: Request, name: str, errors: dict[str, str]) -> bool | N
 async def list_items(request: Request) -> Response:
     ctx = request_context(request)
     errors: dict[str, str] = {}
-    page = _int_param(request, "page", 0, errors)
-    limit = _int_param(request, "limit", DEFAULT_LIMIT, errors)
-    status = _int_param(request, "status", None, errors)
+    page = _int_param(request, "page", 0, errors, low=0, high=MAX_PAGE)
+    limit = _int_param(request, "limit", DEFAULT_LIMIT, errors, low=1, high=MAX_LIMIT)
+    status = _int_param(request, "status", None, errors, low=0, high=1)
     promote = _bool_param(request, "promote", errors)
     sticky = _bool_param(request, "sticky", errors)
     if errors:

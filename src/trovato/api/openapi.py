@@ -22,6 +22,7 @@ from starlette.routing import Route
 import trovato
 from trovato.api._http import JSON
 from trovato.api.item_types import content_services
+from trovato.api.items import MAX_PAGE
 from trovato.content.fields import FieldRegistry
 from trovato.content.items import MAX_LIMIT, SORTS
 from trovato.content.types import ItemType
@@ -448,7 +449,8 @@ def _content_paths(types: list[ItemType]) -> dict[str, Schema]:
                     _query("sort", {"type": "string", "enum": list(SORTS),
                                     "default": "-created"},
                            "Order; `-` for descending; `-sticky` is sticky first, then newest"),
-                    _query("page", {"type": "integer", "minimum": 0, "default": 0},
+                    _query("page", {"type": "integer", "minimum": 0, "maximum": MAX_PAGE,
+                                    "default": 0},
                            "Page number, from 0"),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
                                      "default": 25},
@@ -491,7 +493,7 @@ def _content_paths(types: list[ItemType]) -> dict[str, Schema]:
 
 
 def build_openapi(types: list[ItemType], fields: FieldRegistry, *,
-                  server_url: str = "/", cookie_name: str = "trovato_session") -> Schema:
+                  cookie_name: str = "trovato_session") -> Schema:
     """The OpenAPI 3.1 document for the current item types."""
     schemas = {
         **_kernel_schemas(),
@@ -508,7 +510,9 @@ def build_openapi(types: list[ItemType], fields: FieldRegistry, *,
                            " are RFC 9457 problem documents with a message per field.",
         },
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
-        "servers": [{"url": server_url}],
+        # Relative: clients resolve it against the document's own address, so a forged Host
+        # header cannot point them at another server.
+        "servers": [{"url": "/"}],
         "tags": [{"name": n} for n in ("Items", "Item types", "Users", "Tokens", "Roles")],
         "security": [{}, {"session": [], "csrf": []}, {"bearer": []}],
         "paths": {**_content_paths(types), **_kernel_paths()},
@@ -535,7 +539,6 @@ async def openapi_json(request: Request) -> Response:
     kernel = request_context(request).kernel
     document = build_openapi(
         await services.types.all(), services.fields,
-        server_url=str(request.base_url).rstrip("/") or "/",
         cookie_name=kernel.settings.session_cookie,
     )
     # Generated per request from live configuration: never stale in a cache.

@@ -30,6 +30,7 @@ class RequestContext:
     session: Session | None = None
     user: CurrentUser | None = None
     auth_method: str = "anonymous"  # "session", "token" or "anonymous"
+    token_id: uuid.UUID | None = None  # the API token of a "token" request
     stage: str = "live"
     # A health probe must answer even when the database is down, so it skips every stage of
     # the pipeline that reads the database or the store (session, user, stage).

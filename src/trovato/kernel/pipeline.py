@@ -106,7 +106,7 @@ class KernelPipeline:
 
         load.request_started()
         try:
-            refusal = _body_limit(scope, ctx)
+            refusal = _request_line(scope) or _body_limit(scope, ctx)
             if refusal is None and not ctx.probe:
                 refusal = await _run_stages(scope, ctx)
             if refusal is not None:
@@ -197,6 +197,16 @@ def _request_context(scope: Scope) -> RequestContext:
     )
 
 
+def _request_line(scope: Scope) -> Refusal:
+    """Stage 3b: no NUL in the path or query string (no text column or JSONB can hold one)."""
+    if "\x00" in scope["path"]:
+        return error_response(scope, 400, "The path contains a NUL byte.")
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        return error_response(scope, 400, "The query string contains a NUL byte (%00).")
+    return None
+
+
 def _body_limit(scope: Scope, ctx: RequestContext) -> Refusal:
     """Stage 4 (by header; :class:`KernelPipeline` also counts streamed bytes)."""
     declared = _header(scope, b"content-length")
@@ -248,18 +258,16 @@ async def _current_user(scope: Scope, ctx: RequestContext) -> Refusal:
     authorization = _header(scope, b"authorization")
     if authorization is not None:
         scheme, _, secret = authorization.partition(" ")
-        user_id = (
-            await kernel.tokens.user_for(secret.strip()) if scheme.lower() == "bearer" else None
-        )
-        user = await kernel.accounts.load(user_id) if user_id else None
-        if user is None:
+        found = await kernel.tokens.check(secret.strip()) if scheme.lower() == "bearer" else None
+        user = await kernel.accounts.load(found[1]) if found else None
+        if found is None or user is None:
             return error_response(
                 scope,
                 401,
                 "Invalid or expired API token.",
                 headers={"www-authenticate": 'Bearer realm="trovato"'},
             )
-        ctx.user, ctx.auth_method = user, "token"
+        ctx.user, ctx.auth_method, ctx.token_id = user, "token", found[0]
         return None
     session = ctx.session
     uid = session.user_id if session is not None and session.exists else None
@@ -295,18 +303,32 @@ async def _stage(scope: Scope, ctx: RequestContext) -> Refusal:
 
 
 async def _rate_limit(scope: Scope, ctx: RequestContext) -> Refusal:
-    """Stage 8: cap state-changing requests per client address across all processes."""
+    """Stage 8: cap state-changing requests per principal across all processes.
+
+    The principal is the API token of a token request, the user of a session, else the client
+    address; each kind has its own rate, and holders of ``bypass rate limits`` have none.
+    """
     if scope["method"] in SAFE_METHODS:
         return None
-    limit = ctx.kernel.settings.write_rate_limit
-    result = await ctx.kernel.store.rate_limits.hit(f"write:ip:{ctx.client_ip}", limit, 60)
+    user = ctx.current_user
+    if user.can("bypass rate limits"):
+        return None
+    settings = ctx.kernel.settings
+    if ctx.token_id is not None:
+        key, limit = f"write:token:{ctx.token_id}", settings.token_write_rate_limit
+    elif user.is_authenticated:
+        key, limit = f"write:user:{user.id}", settings.user_write_rate_limit
+    else:
+        key, limit = f"write:ip:{ctx.client_ip}", settings.write_rate_limit
+    result = await ctx.kernel.store.rate_limits.hit(key, limit, 60)
     if result.allowed:
         return None
     retry = max(1, int(result.retry_after + 0.999))
     return error_response(
         scope,
         429,
-        f"Too many requests; try again in {retry} seconds.",
+        f"Too many requests: the limit is {limit} state-changing requests a minute;"
+        f" try again in {retry} seconds.",
         headers={"retry-after": str(retry)},
     )
 
@@ -333,7 +355,10 @@ async def _csrf(
     supplied = _header(scope, b"x-csrf-token")
     if supplied is None and not is_api:
         supplied, receive = await _form_token(scope, receive)
-    if expected and supplied and secrets.compare_digest(str(expected), supplied):
+    # Compared as bytes: compare_digest refuses non-ASCII str, and a header may carry any byte.
+    if expected and supplied and secrets.compare_digest(
+        str(expected).encode(), supplied.encode("utf-8", "surrogateescape")
+    ):
         return None, receive
     detail = (
         "Missing or invalid X-CSRF-Token header."

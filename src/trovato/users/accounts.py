@@ -3,8 +3,8 @@ brute-force protection."""
 
 from __future__ import annotations
 
+import hashlib
 import re
-import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +18,7 @@ from trovato.db.pool import Database
 from trovato.ids import NIL, uuid7
 from trovato.observability.audit import audit
 from trovato.store import SharedStore
+from trovato.users.names import check_typed_name, name_key
 from trovato.users.passwords import (
     PasswordPolicyError,
     check_policy,
@@ -31,8 +32,9 @@ from trovato.users.permissions import (
     VERSION_VARIABLE,
     PermissionService,
 )
+from trovato.users.privileges import PrivilegeError, require_covers
 
-_MAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
+_MAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,22 +109,26 @@ class LoginError(Exception):
         self.status = status
 
 
+def _duration(seconds: float) -> str:
+    """``seconds`` rounded up for people: "45 seconds", "1 minute", "15 minutes"."""
+    whole = max(1, int(seconds + 0.999))
+    if whole < 60:
+        return f"{whole} second{'s' if whole != 1 else ''}"
+    minutes = (whole + 59) // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def validate_name(name: str) -> str:
-    if not isinstance(name, str) or not name:
-        raise AccountError("name", "is required")
-    if name != name.strip():
-        raise AccountError("name", "must not begin or end with a space")
-    if len(name) > 60:
-        raise AccountError("name", "must be at most 60 characters")
-    if any(unicodedata.category(c).startswith("C") for c in name):
-        raise AccountError("name", "must not contain control characters")
-    if "  " in name:
-        raise AccountError("name", "must not contain two spaces in a row")
+    problem = (check_typed_name(name, max_length=60) if isinstance(name, str)
+               else "is required")
+    if problem is not None:
+        raise AccountError("name", problem)
     return name
 
 
 def validate_mail(mail: str) -> str:
-    if not isinstance(mail, str) or not _MAIL.match(mail) or len(mail) > 254:
+    if (not isinstance(mail, str) or not _MAIL.fullmatch(mail) or len(mail) > 254
+            or not mail.isprintable()):
         raise AccountError("mail", "is not a valid e-mail address")
     return mail
 
@@ -230,11 +236,13 @@ class Accounts:
                     raise AccountError("name", "an administrator already exists")
             try:
                 await conn.execute(
-                    "INSERT INTO users (id, name, pass, mail, is_admin) VALUES (%s,%s,%s,%s,%s)",
-                    (user_id, name, hashed, mail, is_admin),
+                    "INSERT INTO users (id, name, name_key, pass, mail, is_admin)"
+                    " VALUES (%s,%s,%s,%s,%s,%s)",
+                    (user_id, name, name_key(name), hashed, mail, is_admin),
                 )
             except errors.UniqueViolation:
-                raise AccountError("name", "is already taken") from None
+                raise AccountError(
+                    "name", "is already taken (or looks like an existing name)") from None
             await audit(
                 conn,
                 "user",
@@ -246,26 +254,31 @@ class Accounts:
         return user_id
 
     async def find(self, ref: str) -> uuid.UUID | None:
-        """The id of the account named ``ref`` (case-insensitive) or with the id ``ref``."""
+        """The id of the account named ``ref`` (compared by :func:`name_key`) or with the id
+        ``ref``."""
         try:
             wanted: uuid.UUID | None = uuid.UUID(ref)
         except ValueError:
             wanted = None
         if wanted is not None:
             found = await self.db.fetchval("SELECT id FROM users WHERE id = %s", (wanted,))
+        elif check_typed_name(ref, max_length=60):
+            return None
         else:
             found = await self.db.fetchval(
-                "SELECT id FROM users WHERE lower(name) = lower(%s) AND id <> %s", (ref, NIL))
+                "SELECT id FROM users WHERE name_key = %s AND id <> %s", (name_key(ref), NIL))
         return found if isinstance(found, uuid.UUID) else None
 
     async def delete(self, user_id: uuid.UUID, *, actor: uuid.UUID | None = None) -> DeletedUser:
         """Delete an account, Drupal's "reassign content to Anonymous" way, in ONE transaction.
 
-        Refuses the anonymous user (422), an unknown id (404) and the last active
-        administrator (409). Their items and revisions are reassigned to the anonymous user,
-        their API tokens and stored form states removed, their role grants cascade, an audit
-        entry is written, and the ``user_delete`` tap runs inside the transaction: it fails
-        closed, so a plugin that refuses (or breaks) rolls everything back (409 / 500).
+        Refuses the anonymous user (422), an unknown id (404), an account with rights the
+        ``actor`` lacks (403, see :mod:`trovato.users.privileges`; no actor is the trusted
+        command line) and the last active administrator (409). Their items and revisions
+        are reassigned to the anonymous user, their API tokens and stored form states
+        removed, their role grants cascade, an audit entry is written, and the
+        ``user_delete`` tap runs inside the transaction: it fails closed, so a plugin that
+        refuses (or breaks) rolls everything back (409 / 500).
         Sessions hold only the id, which is never reused: the next request with one of the
         user's sessions finds no account and destroys that session.
         """
@@ -288,6 +301,10 @@ class Accounts:
                 row = await cur.fetchone()
                 if row is None:
                     raise AccountDeleteError(404, "No such user.")
+                try:
+                    await require_covers(conn, actor, user_id, "delete", row["name"])
+                except PrivilegeError as exc:
+                    raise AccountDeleteError(403, exc.message) from None
                 if row["is_admin"]:
                     cur = await conn.execute(
                         "SELECT count(*) AS n FROM users WHERE is_admin AND status = 1"
@@ -334,9 +351,11 @@ class Accounts:
     async def authenticate(self, name: str, password: str, *, ip: str) -> CurrentUser:
         """Check a name and password under per-IP and per-account limits.
 
-        Raises :class:`LoginError` for a wrong password, a blocked account, a lockout or too
-        many attempts from one address; every failure is counted in the shared store so the
-        limits hold across all processes.
+        The account is looked up by :func:`name_key`, and failures are counted under the
+        account it resolves to (or under that key when none does): every spelling of a name
+        shares one lockout. Raises :class:`LoginError` for a wrong password, a blocked account,
+        a lockout or too many attempts from one address; every failure is counted in the
+        shared store so the limits hold across all processes.
         """
         ip_key = f"login:ip:{ip}"
         ip_hit = await self.store.rate_limits.hit(ip_key, self.login_ip_limit, 3600)
@@ -346,25 +365,31 @@ class Accounts:
                 retry_after=ip_hit.retry_after,
                 status=429,
             )
-        account_key = f"login:account:{name.strip().lower()}"
+        key = name_key(name)
+        # A name no account can have (control characters, NUL) is looked up nowhere.
+        row = None if check_typed_name(name, max_length=60) else await self.db.fetchrow(
+            "SELECT u.id, u.name, u.mail, u.pass, u.status, u.is_admin, u.created, u.timezone,"
+            " ARRAY(SELECT role_id FROM users_roles WHERE user_id = u.id) AS roles,"
+            " (SELECT (value #>> '{}')::bigint FROM variable WHERE name = %s) AS pv"
+            " FROM users u WHERE u.name_key = %s AND u.id <> %s",
+            (VERSION_VARIABLE, key, NIL),
+        )
+        # Unknown names count too (a lockout must not tell which names exist), hashed so
+        # whatever was typed makes a short, printable store key.
+        subject = row["id"] if row else hashlib.sha256(
+            key.encode("utf-8", "surrogatepass")).hexdigest()
+        account_key = f"login:account:{subject}"
         locked = await self.store.rate_limits.peek(
             account_key, self.login_account_limit, self.lockout_seconds
         )
         if not locked.allowed:
             await self._audit_failure(name, ip, "locked")
             raise LoginError(
-                "This account is temporarily locked after repeated failed logins."
-                " Try again later.",
+                "This account is locked after repeated failed logins; try again in"
+                f" {_duration(locked.retry_after)}.",
                 retry_after=locked.retry_after,
                 status=429,
             )
-        row = await self.db.fetchrow(
-            "SELECT u.id, u.name, u.mail, u.pass, u.status, u.is_admin, u.created, u.timezone,"
-            " ARRAY(SELECT role_id FROM users_roles WHERE user_id = u.id) AS roles,"
-            " (SELECT (value #>> '{}')::bigint FROM variable WHERE name = %s) AS pv"
-            " FROM users u WHERE lower(u.name) = lower(%s) AND u.id <> %s",
-            (VERSION_VARIABLE, name, NIL),
-        )
         ok = await verify_password(row["pass"] if row else "", password)
         if not ok or row is None or row["status"] != 1:
             await self.store.rate_limits.hit(
@@ -397,7 +422,8 @@ class Accounts:
                 conn,
                 "user",
                 "Login attempt failed for %(name)s: %(reason)s",
-                {"name": name[:60], "reason": reason},
+                # JSONB cannot hold NUL: the attempted name is kept printable.
+                {"name": name[:60].replace("\x00", "\ufffd"), "reason": reason},
                 severity=4,
                 hostname=ip,
             )

@@ -46,6 +46,11 @@ KERNEL_PERMISSIONS: tuple[Permission, ...] = (
     ),
     Permission("administer site configuration", "Change site settings", restricted=True),
     Permission("view stages", "Preview content in stages other than live", restricted=True),
+    Permission(
+        "bypass rate limits",
+        "Make state-changing requests without the per-minute write limit (trusted automation)",
+        restricted=True,
+    ),
 )
 
 
@@ -164,19 +169,26 @@ class PermissionService:
         wanted = set(permissions)
         self.registry.check_known(wanted)
         async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM role_permission WHERE role_id = %s", (role_id,))
-            if wanted:
-                cur = conn.cursor()
-                await cur.executemany(
-                    "INSERT INTO role_permission (role_id, permission) VALUES (%s, %s)",
-                    [(role_id, p) for p in sorted(wanted)],
-                )
-            await bump_version(conn)
+            await write_role_permissions(conn, role_id, wanted)
         await self.announce()
 
     async def announce(self) -> None:
         self._version = None
         await self.store.pubsub.publish(CHANNEL, {"event": "changed"})
+
+
+async def write_role_permissions(
+    conn: AsyncConnection[DictRow], role_id: uuid.UUID, permissions: set[str]
+) -> None:
+    """Replace a role's permissions inside the caller's transaction (then :meth:`announce`)."""
+    await conn.execute("DELETE FROM role_permission WHERE role_id = %s", (role_id,))
+    if permissions:
+        cur = conn.cursor()
+        await cur.executemany(
+            "INSERT INTO role_permission (role_id, permission) VALUES (%s, %s)",
+            [(role_id, p) for p in sorted(permissions)],
+        )
+    await bump_version(conn)
 
 
 async def bump_version(conn: AsyncConnection[DictRow]) -> None:

@@ -6,16 +6,22 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg import errors
-
 from trovato.db.pool import Database
 from trovato.ids import uuid7
 from trovato.observability.audit import audit
+from trovato.users.names import check_typed_name, name_key
 from trovato.users.permissions import (
     ANONYMOUS_ROLE,
     AUTHENTICATED_ROLE,
     PermissionService,
     bump_version,
+    write_role_permissions,
+)
+from trovato.users.privileges import (
+    PrivilegeError,
+    require_covers,
+    require_holds,
+    role_permissions,
 )
 
 
@@ -62,35 +68,50 @@ class Roles:
         return next((r for r in await self.all() if r.id == role_id), None)
 
     async def create(self, name: str, *, actor: uuid.UUID) -> Role:
-        name = name.strip()
-        if not name or len(name) > 64:
-            raise RoleError("name", "must be 1 to 64 characters")
+        """A new role without permissions. Its name is refused when it only looks like an
+        existing one (:func:`~trovato.users.names.name_key`)."""
+        problem = check_typed_name(name, max_length=64)
+        if problem is not None:
+            raise RoleError("name", problem)
         role_id = uuid7()
         async with self.db.transaction() as conn:
-            try:
-                await conn.execute(
-                    "INSERT INTO role (id, name, weight) VALUES"
-                    " (%s, %s, (SELECT coalesce(max(weight), 0) + 1 FROM role))",
-                    (role_id, name),
-                )
-            except errors.UniqueViolation:
-                raise RoleError("name", "is already taken", status=409) from None
+            # Roles are few: compare with each, holding off concurrent creations meanwhile.
+            await conn.execute("LOCK TABLE role IN SHARE ROW EXCLUSIVE MODE")
+            cur = await conn.execute("SELECT name FROM role")
+            key = name_key(name)
+            for row in await cur.fetchall():
+                if name_key(row["name"]) == key:
+                    raise RoleError(
+                        "name", f"is already taken (or looks like the role {row['name']!r})",
+                        status=409)
+            await conn.execute(
+                "INSERT INTO role (id, name, weight) VALUES"
+                " (%s, %s, (SELECT coalesce(max(weight), 0) + 1 FROM role))",
+                (role_id, name),
+            )
             await audit(conn, "permission", "Role %(name)s created", {"name": name},
                         user_id=actor)
         role = await self.get(role_id)
         assert role is not None
         return role
 
-    async def delete(self, role_id: uuid.UUID, *, actor: uuid.UUID) -> bool:
+    async def delete(self, role_id: uuid.UUID, *, actor: uuid.UUID | None) -> bool:
+        """Delete a role; the actor must hold every permission it carries."""
         if role_id in (ANONYMOUS_ROLE, AUTHENTICATED_ROLE):
             raise RoleError("id", "built-in roles cannot be deleted", status=409)
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "DELETE FROM role WHERE id = %s AND NOT is_builtin RETURNING name", (role_id,)
-            )
+                "SELECT name FROM role WHERE id = %s AND NOT is_builtin FOR UPDATE", (role_id,))
             row = await cur.fetchone()
             if row is None:
                 return False
+            try:
+                await require_holds(conn, actor,
+                                    await role_permissions(conn, [role_id], implied=False),
+                                    f"delete the role {row['name']}")
+            except PrivilegeError as exc:
+                raise RoleError("id", exc.message, status=403) from None
+            await conn.execute("DELETE FROM role WHERE id = %s", (role_id,))
             await bump_version(conn)
             await audit(conn, "permission", "Role %(name)s deleted", {"name": row["name"]},
                         user_id=actor)
@@ -98,28 +119,45 @@ class Roles:
         return True
 
     async def set_permissions(
-        self, role_id: uuid.UUID, permissions: list[str], *, actor: uuid.UUID
+        self, role_id: uuid.UUID, permissions: list[str], *, actor: uuid.UUID | None
     ) -> Role:
-        role = await self.get(role_id)
-        if role is None:
-            raise RoleError("id", "no such role", status=404)
-        await self.permissions.set_role_permissions(role_id, permissions)
-        async with self.db.connection() as conn:
+        """Replace a role's permissions; the actor must hold every permission it adds or
+        removes (:mod:`trovato.users.privileges`)."""
+        wanted = set(permissions)
+        self.permissions.registry.check_known(wanted)
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "SELECT name FROM role WHERE id = %s FOR UPDATE", (role_id,))
+            row = await cur.fetchone()
+            if row is None:
+                raise RoleError("id", "no such role", status=404)
+            current = await role_permissions(conn, [role_id], implied=False)
+            try:
+                await require_holds(conn, actor, wanted ^ current,
+                                    f"change the permissions of the role {row['name']}")
+            except PrivilegeError as exc:
+                raise RoleError("permissions", exc.message, status=403) from None
+            await write_role_permissions(conn, role_id, wanted)
             await audit(
                 conn,
                 "permission",
                 "Permissions of role %(name)s set to %(permissions)s",
-                {"name": role.name, "permissions": sorted(set(permissions))},
+                {"name": row["name"], "permissions": sorted(wanted)},
                 user_id=actor,
             )
+        await self.permissions.announce()
         updated = await self.get(role_id)
         assert updated is not None
         return updated
 
     async def assign(
-        self, user_id: uuid.UUID, role_ids: list[uuid.UUID], *, actor: uuid.UUID
+        self, user_id: uuid.UUID, role_ids: list[uuid.UUID], *, actor: uuid.UUID | None
     ) -> None:
-        """Replace a user's roles (the two built-in roles are implied and never stored)."""
+        """Replace a user's roles (the two built-in roles are implied and never stored).
+
+        The actor must cover the account and hold every permission of the roles it gives or
+        takes away (:mod:`trovato.users.privileges`).
+        """
         wanted = [r for r in dict.fromkeys(role_ids) if r not in (ANONYMOUS_ROLE,
                                                                   AUTHENTICATED_ROLE)]
         async with self.db.transaction() as conn:
@@ -131,12 +169,21 @@ class Roles:
             if missing:
                 raise RoleError("roles", f"unknown role(s): {', '.join(missing)}")
             cur = await conn.execute(
-                "SELECT name FROM users WHERE id = %s AND id <> %s",
+                "SELECT name, ARRAY(SELECT role_id FROM users_roles WHERE user_id = u.id)"
+                " AS roles FROM users u WHERE id = %s AND id <> %s FOR UPDATE",
                 (user_id, uuid.UUID(int=0)),
             )
             user = await cur.fetchone()
             if user is None:
                 raise RoleError("id", "no such user", status=404)
+            changed = set(wanted) ^ set(user["roles"])
+            try:
+                await require_covers(conn, actor, user_id, "change the roles of", user["name"])
+                await require_holds(conn, actor,
+                                    await role_permissions(conn, changed, implied=False),
+                                    f"change the roles of {user['name']}")
+            except PrivilegeError as exc:
+                raise RoleError("roles", exc.message, status=403) from None
             await conn.execute("DELETE FROM users_roles WHERE user_id = %s", (user_id,))
             for role in wanted:
                 await conn.execute(

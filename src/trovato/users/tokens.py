@@ -91,13 +91,13 @@ class Tokens:
                         user_id=user_id)
         return True
 
-    async def user_for(self, secret: str) -> uuid.UUID | None:
-        """The owner of a valid token (and note its use), or None."""
+    async def check(self, secret: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """(token id, owner id) of a valid token (and note its use), or None."""
         if not secret.startswith(PREFIX) or len(secret) > 100:
             return None
         row = await self.db.fetchrow(
             "UPDATE api_token SET last_used = now() WHERE token_hash = %s"
-            " AND (expires IS NULL OR expires > now()) RETURNING user_id",
+            " AND (expires IS NULL OR expires > now()) RETURNING id, user_id",
             (_digest(secret),),
         )
-        return None if row is None else row["user_id"]
+        return None if row is None else (row["id"], row["user_id"])
