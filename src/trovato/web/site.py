@@ -25,6 +25,7 @@ from trovato.content.items import ItemError
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
+from trovato.kernel.page_cache import CACHE_QUERY_HEADER
 from trovato.render import elements as el
 from trovato.web._page import render_page
 from trovato.web.item import CACHE_TAGS_HEADER, plugins_view_items, render_items
@@ -63,6 +64,7 @@ async def front(request: Request) -> Response:
     })
     tags = ["config", *sorted(f"item_list:{name}" for name in await kernel.content.types.cached())]
     response.headers[CACHE_TAGS_HEADER] = " ".join(tags)
+    response.headers[CACHE_QUERY_HEADER] = "page"  # the one query parameter read here
     return response
 
 
