@@ -1,4 +1,4 @@
-"""Content benchmark: item pages and the front page, rendered or from the page cache, vs a bare page.
+"""Content benchmark: item pages and the front page, rendered or page-cached, vs a bare page.
 
 Measures, in one run, with the variants interleaved round by round so machine noise hits all
 (every server on granian with the same worker count, TROVATO_PAGE_CACHE_SECONDS=0 but for the

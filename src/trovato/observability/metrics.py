@@ -23,11 +23,7 @@ UNMATCHED_ROUTE = "unmatched"
 METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 )
-
-
-def method_label(method: str) -> str:
-    """``method`` if it is a standard HTTP method, else ``other``."""
-    return method if method in METHODS else OTHER
+_RESULTS = {True: "hit", False: "miss"}
 
 
 def status_label(status: int) -> str:
@@ -94,6 +90,9 @@ class Metrics:
             registry=self.registry,
         )
         self._requests = _Series(self.request_latency, 3)
+        # Resolved children by (bounded method, route, status as int): the label strings are
+        # made once per combination, not on every request.
+        self._request_children: dict[tuple[str, str, int], Histogram] = {}
         self._taps = _Series(self.tap_latency, 2)
         self._traps = _Series(self.plugin_traps, 3)
         self._cache = _Series(self.cache_requests, 2)
@@ -102,8 +101,13 @@ class Metrics:
         self, method: str, route: str, status: int, seconds: float, db_seconds: float
     ) -> None:
         """``route`` is a route template (or ``unmatched``), never a request's path."""
-        labels = (method_label(method), route, status_label(status))
-        self._requests.get(labels).observe(seconds)
+        key = (method if method in METHODS else OTHER, route, status)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self._requests.get((key[0], route, status_label(status)))
+            if len(self._request_children) < MAX_SERIES:
+                self._request_children[key] = child
+        child.observe(seconds)
         self.db_time.observe(db_seconds)
 
     def observe_tap(self, plugin: str, tap: str, seconds: float) -> None:
@@ -113,7 +117,7 @@ class Metrics:
         self._traps.get((plugin, tap, reason)).inc()
 
     def count_cache(self, tier: str, hit: bool) -> None:
-        self._cache.get((tier, "hit" if hit else "miss")).inc()
+        self._cache.get((tier, _RESULTS[hit])).inc()
 
     def series(self) -> int:
         """Label combinations in use, over every labelled metric."""
