@@ -24,6 +24,7 @@ import httpx
 from tests.api.conftest import ARTICLE, admin_headers
 from tests.conftest import running_app, site_settings
 from tests.plugins.conftest import kernel_of
+from trovato.observability.metrics import MAX_SERIES, Metrics
 
 # Memory a flood may leave behind besides the page cache's pages: allocator and interpreter
 # caches warmed by the first requests. Each flood below would leave megabytes on a leak.
@@ -140,3 +141,19 @@ async def test_large_page_churn_stays_within_the_byte_bound(db_url: str) -> None
             assert growth() < bound + SLACK
             assert len(cache) < len(items)  # six pages of ~100 KB do not fit in 512 KB
             assert cache.bytes <= bound
+
+
+def test_no_label_value_can_grow_a_metric_past_its_cap() -> None:
+    """Plugin, tap and reason labels are bounded by the installed plugins; whatever a caller
+    passes, each metric stops at MAX_SERIES combinations and counts the rest as ``other``."""
+    rng = random.Random(5)
+    metrics = Metrics()
+    for _ in range(MAX_SERIES + 200):
+        garbage = _junk(rng, 64)
+        metrics.observe_tap(garbage, garbage, 0.001)
+        metrics.count_trap(garbage, garbage, garbage)
+        metrics.observe_request("GET", garbage, 200, 0.001, 0.0)
+    assert metrics.series() == 3 * (MAX_SERIES + 1)  # each with its one "other" series
+    scraped = metrics.render().decode()
+    assert 'trovato_tap_duration_seconds_count{plugin="other",tap="other"} 200.0' in scraped
+    assert 'trovato_plugin_traps_total{plugin="other",reason="other",tap="other"} 200.0' in scraped
