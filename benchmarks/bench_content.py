@@ -156,10 +156,11 @@ def main() -> None:
 def _run(db_urls: dict[int, str], args: argparse.Namespace,
          procs: list[subprocess.Popen[bytes]]) -> None:
     item_ids = {n: asyncio.run(_prepare(url, VIEWERS[:n])) for n, url in db_urls.items()}
-    # Five Trovato servers x workers share one PostgreSQL (embedded: max_connections 60), so
-    # each worker's pool is capped at 5 connections (a worker is CPU-bound long before that).
+    # Seven Trovato servers x workers share one PostgreSQL (embedded: max_connections 60, and
+    # each worker also holds a LISTEN connection), so a rendering worker's pool is capped at 4
+    # connections (it is CPU-bound long before that) and a page-cached one's at 1.
     common = {"TROVATO_SLOW_REQUEST_MS": "10000", "TROVATO_PAGE_CACHE_SECONDS": "0",
-              "TROVATO_DB_POOL_MAX": "5", "TROVATO_FRONT_PAGE_ITEMS": str(TEASERS_PER_PAGE)}
+              "TROVATO_DB_POOL_MAX": "4", "TROVATO_FRONT_PAGE_ITEMS": str(TEASERS_PER_PAGE)}
     variants: dict[str, tuple[str, bool, int | None, str]] = {
         "bare": ("bare_app:app", False, None, "/"),
         "item-0": ("trovato.app:create_app", True, 0, f"/item/{item_ids[0]}"),
@@ -176,6 +177,7 @@ def _run(db_urls: dict[int, str], args: argparse.Namespace,
         env = dict(common)
         if name.endswith("-cached"):
             env["TROVATO_PAGE_CACHE_SECONDS"] = "3600"
+            env["TROVATO_DB_POOL_MAX"] = "1"
         if db is not None:
             env["TROVATO_DATABASE_URL"] = db_urls[db]
         procs.append(start_granian(target, port, args.workers, env, factory))

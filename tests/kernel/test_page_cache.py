@@ -58,7 +58,8 @@ async def test_only_the_query_parameters_a_route_reads_make_separate_entries(
         # The front page reads ?page=: page 1 is its own entry …
         assert (await client.get("/?page=1")).headers["x-trovato-cache"] == "MISS"
         # … and every other parameter is ignored: these share the entries above.
-        for query in ("?n=1", "?utm_source=x&n=2", "?page=1&n=3", "?n=4&page=1"):
+        for query in ("?n=1", "?utm_source=x&n=2", "?page=1&n=3", "?n=4&page=1",
+                      "?page=0&page=1", "?page=1&page=1&page=1"):
             response = await client.get("/" + query)
             assert response.headers["x-trovato-cache"] == "HIT", query
         assert len(kernel_of(client).page_cache) == 2

@@ -57,8 +57,10 @@ class CachedPage:
 def _key(path: str, params: tuple[str, ...], query_string: bytes) -> Key:
     if not params or not query_string:
         return (path, ())
-    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    return (path, tuple((name, value) for name, value in pairs if name in params))
+    # The last value of each, as the routes read them (Starlette's ``query_params.get``): a
+    # parameter repeated a different number of times is still the same page.
+    values = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+    return (path, tuple((name, values[name]) for name in params if name in values))
 
 
 class PageCache:
