@@ -10,9 +10,8 @@ the content service's in-process cache.
 
 Cache tags: ``config`` (site name, theme) plus ``item_list:<type>`` for every item type, which
 the content service invalidates on each write of an item of that type — so any create, update
-or delete drops the cached front page. (A type created after the page was cached and then
-given its first item is only caught by the page cache's TTL; the content service has no
-site-wide listing tag to invalidate instead.)
+or delete drops the cached front page; creating a type drops every cached page. The page
+reads one query parameter, ``page``, and says so to the page cache (which ignores the others).
 """
 
 from __future__ import annotations
