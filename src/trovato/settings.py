@@ -109,6 +109,15 @@ class Settings(BaseSettings):
     page_cache_seconds: float = Field(
         default=60.0, ge=0, description="Anonymous full-page cache lifetime; 0 disables it."
     )
+    page_cache_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=64 * 1024,
+        description="Memory the anonymous page cache may hold per process, in bytes.",
+    )
+    page_cache_max_page_bytes: int = Field(
+        default=1024 * 1024, ge=1024,
+        description="Largest page the page cache stores, in bytes; larger pages are rendered"
+        " on every request.",
+    )
     permission_cache_seconds: float = Field(default=30.0, ge=0)
     theme: str = Field(default="default", description="The active theme's name.")
     theme_dirs: str = Field(

@@ -381,6 +381,9 @@ class ItemTypes:
         # process; the TTL bounds how long a lost message could leave it stale.
         self._cache: dict[str, ItemType] = {}
         self._cached_at: float | None = None
+        # Run in this process after each of its changes (other processes hear of them on
+        # CHANNEL), e.g. dropping cached pages that show the old type or its deleted items.
+        self.on_change: list[Callable[[], None]] = []
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -421,6 +424,8 @@ class ItemTypes:
 
     async def _changed(self) -> None:
         await self.refresh_permissions()
+        for hook in self.on_change:
+            hook()
         if self.publish is not None:
             await self.publish(CHANNEL, {"event": "changed"})
 

@@ -7,6 +7,11 @@ Each stage is a small function that fills in the :class:`RequestContext` or refu
 request with an error response. They run inside a single middleware rather than as nine
 stacked ones because every ASGI layer costs a coroutine and a ``send`` wrapper per request;
 here the response headers of all stages are added in one place (:meth:`KernelPipeline._send`).
+
+A GET that can only come from an anonymous visitor on the live stage (no session cookie, no
+``Authorization``, no stage asked for) is first looked up in the page cache; a hit is answered
+from there with the security headers and request id and nothing else runs. Every other request,
+misses included, goes through all the stages.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+import time
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
@@ -23,8 +29,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trovato.kernel.context import SCOPE_KEY, RequestContext, bind_request, unbind_request
 from trovato.kernel.errors import error_response, unavailable_response
-from trovato.kernel.page_cache import TAGS_HEADER
+from trovato.kernel.page_cache import QUERY_HEADER, TAGS_HEADER
 from trovato.observability import load
+from trovato.observability.metrics import UNMATCHED_ROUTE
 from trovato.observability.profiler import Profile, current_profile
 from trovato.users.sessions import Session
 
@@ -52,6 +59,10 @@ _SECURITY_HEADERS = (
 )
 _SECURITY_HEADER_NAMES = frozenset(name for name, _ in _SECURITY_HEADERS)
 _HSTS = (b"strict-transport-security", b"max-age=31536000")
+_CACHE_HIT = (b"x-trovato-cache", b"HIT")
+_CACHE_MISS = (b"x-trovato-cache", b"MISS")
+# Request headers after which a GET may be someone's own page, or another stage's.
+_NOT_ANONYMOUS_LIVE = frozenset({b"authorization", b"x-trovato-stage"})
 
 Refusal = Response | None
 
@@ -76,6 +87,8 @@ class KernelPipeline:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["method"] == "GET" and await _serve_anonymous_hit(scope, send):
             return
         ctx = _request_context(scope)
         scope[SCOPE_KEY] = ctx
@@ -119,12 +132,10 @@ class KernelPipeline:
                 if csrf_refusal is not None:
                     await csrf_refusal(scope, receive, send_wrapper)
                     return
-            else:
-                cache_key = _page_cache_key(scope, ctx)
-                if cache_key is not None:
-                    if await _serve_cached(ctx, cache_key, send_wrapper):
-                        return
-                    app_send = _capturing(ctx, cache_key, send_wrapper)
+            elif _page_cacheable(scope, ctx):
+                if await _serve_cached(scope, ctx, send_wrapper):
+                    return
+                app_send = _capturing(scope, ctx, send_wrapper)
             await self.app(scope, app_receive, app_send)
         except _BodyTooLargeError:
             if not started:
@@ -143,12 +154,7 @@ class KernelPipeline:
 
     async def _response_headers(self, ctx: RequestContext, message: Message) -> None:
         headers: list[tuple[bytes, bytes]] = message.setdefault("headers", [])
-        if any(name in _SECURITY_HEADER_NAMES for name, _ in headers):
-            # The route set some policy itself (stricter or looser): keep its values.
-            present = {name for name, _ in headers}
-            headers.extend(h for h in _SECURITY_HEADERS if h[0] not in present)
-        else:
-            headers.extend(_SECURITY_HEADERS)
+        _add_security_headers(headers)
         headers.append((b"x-request-id", ctx.request_id.encode()))
         if ctx.secure:
             headers.append(_HSTS)
@@ -166,17 +172,28 @@ class KernelPipeline:
         headers.append((b"server-timing", ctx.profile.server_timing().encode()))
 
 
+def _add_security_headers(headers: list[tuple[bytes, bytes]]) -> None:
+    if any(name in _SECURITY_HEADER_NAMES for name, _ in headers):
+        # The route set some policy itself (stricter or looser): keep its values.
+        present = {name for name, _ in headers}
+        headers.extend(h for h in _SECURITY_HEADERS if h[0] not in present)
+    else:
+        headers.extend(_SECURITY_HEADERS)
+
+
+def _request_id(incoming: str | None) -> str:
+    """The client's ``X-Request-ID`` if it is a short token, else a new one."""
+    if incoming and len(incoming) <= 64 and incoming.replace("-", "").isalnum():
+        return incoming
+    # Unique, not secret: a fast PRNG avoids a getrandom() syscall per request.
+    return f"{random.getrandbits(64):016x}"
+
+
 def _request_context(scope: Scope) -> RequestContext:
     """Stage 1: the request id, client address and scheme."""
     kernel = scope["app"].state.kernel
     settings = kernel.settings
-    incoming = _header(scope, b"x-request-id")
-    request_id = (
-        incoming
-        if incoming and len(incoming) <= 64 and incoming.replace("-", "").isalnum()
-        # Unique, not secret: a fast PRNG avoids a getrandom() syscall per request.
-        else f"{random.getrandbits(64):016x}"
-    )
+    request_id = _request_id(_header(scope, b"x-request-id"))
     client = scope.get("client")
     ip = client[0] if client else "unknown"
     secure = scope.get("scheme") == "https"
@@ -407,58 +424,144 @@ async def _form_token(scope: Scope, receive: Receive) -> tuple[str | None, Recei
     return token, replaying()
 
 
-def _page_cache_key(scope: Scope, ctx: RequestContext) -> tuple[str, str, bytes] | None:
-    """The cache key of an anonymous GET of a live page, or None when it must not be cached."""
-    page_cache = ctx.kernel.page_cache
-    if (
-        not page_cache.enabled
-        or scope["method"] != "GET"
-        or ctx.probe
-        or ctx.auth_method != "anonymous"
-        or ctx.stage != "live"
-        or (ctx.session is not None and ctx.session.exists)
-    ):
-        return None
-    return (ctx.stage, scope["path"], scope.get("query_string", b""))
+async def _serve_anonymous_hit(scope: Scope, send: Send) -> bool:
+    """Answer a GET from the page cache before any stage runs, if it is a hit.
+
+    Only when the request cannot be anyone's but an anonymous visitor's on the live stage:
+    no session cookie (a stale one goes the long way, which also deletes it), no
+    ``Authorization`` and no stage asked for. Sends what the full pipeline would on a hit.
+    """
+    started = time.perf_counter()
+    kernel = scope["app"].state.kernel
+    page_cache = kernel.page_cache
+    query_string: bytes = scope.get("query_string", b"")
+    path: str = scope["path"]
+    if not page_cache.enabled or path == HEALTH_PATH or b"stage=" in query_string:
+        return False
+    settings = kernel.settings
+    session_cookie = settings.session_cookie.encode("latin-1")
+    incoming_id: bytes | None = None
+    forwarded_proto: bytes | None = None
+    for name, value in scope["headers"]:
+        if name in _NOT_ANONYMOUS_LIVE or (name == b"cookie" and session_cookie in value):
+            return False
+        if name == b"x-request-id":
+            incoming_id = value
+        elif name == b"x-forwarded-proto":
+            forwarded_proto = value
+    page = page_cache.get(path, query_string)
+    if page is None:
+        return False  # the full pipeline counts the miss and renders the page
+    request_id = _request_id(incoming_id.decode("latin-1") if incoming_id else None)
+    secure = scope.get("scheme") == "https" or (
+        settings.trust_proxy_headers and forwarded_proto == b"https"
+    )
+    headers = [*page.headers, (b"x-request-id", request_id.encode())]
+    if secure:
+        headers.append(_HSTS)
+    load.request_started()
+    try:
+        elapsed = time.perf_counter() - started
+        headers.append((b"server-timing", f"total;dur={elapsed * 1000:.2f}".encode()))
+        await send({"type": "http.response.start", "status": page.status, "headers": headers})
+        await send({"type": "http.response.body", "body": page.body})
+    finally:
+        load.request_finished()
+        elapsed = time.perf_counter() - started
+        kernel.metrics.count_cache("page", True)
+        kernel.metrics.observe_request("GET", page.route, page.status, elapsed, 0.0)
+        if elapsed * 1000 >= settings.slow_request_ms:
+            log.warning("slow request", extra={"data": {
+                "request_id": request_id, "method": "GET", "path": path,
+                "status": page.status, "total_ms": round(elapsed * 1000, 3),
+            }})
+    return True
 
 
-async def _serve_cached(ctx: RequestContext, key: tuple[str, str, bytes], send: Send) -> bool:
-    page = ctx.kernel.page_cache.get(key)
-    ctx.kernel.metrics.cache_requests.labels("page", "hit" if page else "miss").inc()
+def _page_cacheable(scope: Scope, ctx: RequestContext) -> bool:
+    """Whether this request is an anonymous GET of a live page (a page cache lookup)."""
+    return (
+        ctx.kernel.page_cache.enabled
+        and scope["method"] == "GET"
+        and not ctx.probe
+        and ctx.auth_method == "anonymous"
+        and ctx.stage == "live"
+        and not (ctx.session is not None and ctx.session.exists)
+    )
+
+
+async def _serve_cached(scope: Scope, ctx: RequestContext, send: Send) -> bool:
+    page = ctx.kernel.page_cache.get(scope["path"], scope.get("query_string", b""))
+    ctx.kernel.metrics.count_cache("page", page is not None)
     if page is None:
         return False
-    headers = [*page.headers, (b"x-trovato-cache", b"HIT")]
-    await send({"type": "http.response.start", "status": page.status, "headers": headers})
+    ctx.extra["route"] = page.route
+    await send({"type": "http.response.start", "status": page.status,
+                "headers": list(page.headers)})
     await send({"type": "http.response.body", "body": page.body})
     return True
 
 
-def _capturing(ctx: RequestContext, key: tuple[str, str, bytes], send: Send) -> Send:
+def _cache_header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    value = next((v for k, v in headers if k == name), None)
+    return None if value is None else value.decode("latin-1")
+
+
+def _capturing(scope: Scope, ctx: RequestContext, send: Send) -> Send:
     """A send that stores the response in the page cache if the route marked it cacheable."""
     tags: frozenset[str] = frozenset()
+    params: tuple[str, ...] = ()
     status = 0
     kept: list[tuple[bytes, bytes]] = []
     chunks: list[bytes] = []
+    generation = ctx.kernel.page_cache.generation
 
     async def capture(message: Message) -> None:
-        nonlocal tags, status, kept
+        nonlocal tags, params, status, kept
         if message["type"] == "http.response.start":
             status = message["status"]
             headers = message.get("headers", [])
-            raw = next((v for k, v in headers if k == TAGS_HEADER), None)
-            kept = [(k, v) for k, v in headers if k != TAGS_HEADER]
+            raw_tags = _cache_header(headers, TAGS_HEADER)
+            raw_params = _cache_header(headers, QUERY_HEADER)
+            kept = [(k, v) for k, v in headers if k != TAGS_HEADER and k != QUERY_HEADER]
             sets_cookie = any(k == b"set-cookie" for k, _ in kept)
-            if raw is not None and status == 200 and not sets_cookie:
-                tags = frozenset(raw.decode("latin-1").split())
-            message["headers"] = [*kept, (b"x-trovato-cache", b"MISS")]
+            if raw_tags is not None and status == 200 and not sets_cookie:
+                tags = frozenset(raw_tags.split())
+                params = tuple(sorted(set((raw_params or "").split())))
+            message["headers"] = [*kept, _CACHE_MISS]
         elif message["type"] == "http.response.body" and tags:
             chunks.append(message.get("body", b""))
             session = ctx.session
             if not message.get("more_body") and not (session is not None and session.modified):
-                ctx.kernel.page_cache.put(key, status, kept, b"".join(chunks), tags)
+                _store(scope, ctx, status, kept, b"".join(chunks), tags, params, generation)
         await send(message)
 
     return capture
+
+
+def _store(
+    scope: Scope,
+    ctx: RequestContext,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    tags: frozenset[str],
+    params: tuple[str, ...],
+    generation: int,
+) -> None:
+    """Store a page with the headers every hit sends but the per-request ones."""
+    hit_headers = list(headers)
+    _add_security_headers(hit_headers)
+    hit_headers.append(_CACHE_HIT)
+    ctx.kernel.page_cache.put(
+        scope["path"], scope.get("query_string", b""), status=status, headers=hit_headers,
+        body=body, tags=tags, params=params, route=_route(scope), generation=generation,
+    )
+
+
+def _route(scope: Scope) -> str:
+    """The matched route's template: one of the router's own, never a request's path."""
+    return getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
 
 
 def _cookie(ctx: RequestContext, name: str, value: str | None) -> str:
@@ -474,8 +577,7 @@ def _observe(scope: Scope, ctx: RequestContext, status: int) -> None:
     """Stage 2's other half: latency metrics and the slow-request log."""
     profile = ctx.profile
     elapsed = profile.elapsed()
-    route = scope.get("route")
-    template = getattr(route, "path", None) or "unmatched"
+    template = ctx.extra.get("route") or _route(scope)
     ctx.kernel.metrics.observe_request(scope["method"], template, status, elapsed, profile.db_time)
     if elapsed * 1000 >= ctx.kernel.settings.slow_request_ms:
         log.warning(

@@ -13,6 +13,7 @@ from typing import Any
 
 from trovato.content.items import ContentServices
 from trovato.content.taps import PluginItemHooks, sync_item_types
+from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.db.pool import Database
 from trovato.kernel.menu import MenuRouter
 from trovato.kernel.page_cache import PageCache
@@ -24,6 +25,7 @@ from trovato.render.templates import Templates
 from trovato.settings import Settings, SettingsError
 from trovato.store import SharedStore, open_store
 from trovato.users.accounts import Accounts, CurrentUser
+from trovato.users.permissions import CHANNEL as PERMISSIONS_CHANNEL
 from trovato.users.permissions import (
     PermissionRegistry,
     PermissionService,
@@ -104,7 +106,12 @@ class Kernel:
             login_account_limit=settings.login_account_limit,
             lockout_seconds=settings.lockout_seconds,
         )
-        page_cache = PageCache(store, ttl=settings.page_cache_seconds)
+        page_cache = PageCache(
+            store,
+            ttl=settings.page_cache_seconds,
+            max_bytes=settings.page_cache_bytes,
+            max_page_bytes=settings.page_cache_max_page_bytes,
+        )
         await page_cache.start()
         formats = default_format_registry()
         for permission in text_format_permissions(formats):
@@ -117,6 +124,13 @@ class Kernel:
             invalidate=page_cache.invalidate,
             formats=formats.names(),
         )
+        # Anonymous pages show what the anonymous role may see, laid out by item type: drop
+        # them all when either changes, here at once and elsewhere on the change's message
+        # (subscribed after the services' own handlers, so those have reloaded by then).
+        permissions.on_change.append(page_cache.clear)
+        content.types.on_change.append(page_cache.clear)
+        await store.pubsub.subscribe(PERMISSIONS_CHANNEL, page_cache.clear)
+        await store.pubsub.subscribe(ITEM_TYPES_CHANNEL, page_cache.clear)
         metrics = Metrics()
         plugins = PluginManager(
             db,
@@ -175,5 +189,6 @@ class Kernel:
             log.warning("%s: plugin failed", tap, extra={"data": {"error": str(failure)}})
 
     async def stop(self) -> None:
+        self.page_cache.close()
         await self.store.close()
         await self.db.close()

@@ -1,17 +1,61 @@
-"""Prometheus metrics. One registry per process; ``/metrics`` exposes it in text format."""
+"""Prometheus metrics. One registry per process; ``/metrics`` exposes it in text format.
+
+Every label value is drawn from a bounded set, since each new combination is a series kept in
+memory for the life of the process and written out on every scrape: the HTTP method is one of
+the standard ones or ``other``, the route is the matched route's template (or ``unmatched``),
+the status is a valid HTTP status code (or ``other``). Labels named by plugins (plugin, tap or
+callback names, trap reasons) are bounded by what the installed plugins declare; on top of
+that, each metric keeps at most :data:`MAX_SERIES` label combinations and counts any further
+one under ``other`` in every label, so no caller can make the registry grow without end.
+"""
 
 from __future__ import annotations
+
+from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+MAX_SERIES = 1000
+OTHER = "other"
+UNMATCHED_ROUTE = "unmatched"
+METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+_RESULTS = {True: "hit", False: "miss"}
+
+
+def status_label(status: int) -> str:
+    return str(status) if 100 <= status <= 599 else OTHER
+
+
+M = TypeVar("M", Histogram, Counter)
+
+
+class _Series(Generic[M]):
+    """The children of one labelled metric, resolved once each and capped in number."""
+
+    def __init__(self, metric: M, labels: int) -> None:
+        self.metric: M = metric
+        self.children: dict[tuple[str, ...], M] = {}
+        self.other: tuple[str, ...] = (OTHER,) * labels
+
+    def get(self, labels: tuple[str, ...]) -> M:
+        child = self.children.get(labels)
+        if child is None:  # label lookup hashes and locks; resolve each combination once
+            if len(self.children) >= MAX_SERIES:
+                labels = self.other
+                child = self.children.get(labels)
+            if child is None:
+                child = self.children[labels] = self.metric.labels(*labels)
+        return child
 
 
 class Metrics:
     """The kernel's metrics, on a registry of their own (so tests can build several apps)."""
 
     def __init__(self) -> None:
-        self._latency_children: dict[tuple[str, str, int], Histogram] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self.request_latency = Histogram(
             "trovato_http_request_duration_seconds",
@@ -45,18 +89,40 @@ class Metrics:
             ["tier", "result"],
             registry=self.registry,
         )
+        self._requests = _Series(self.request_latency, 3)
+        # Resolved children by (bounded method, route, status as int): the label strings are
+        # made once per combination, not on every request.
+        self._request_children: dict[tuple[str, str, int], Histogram] = {}
+        self._taps = _Series(self.tap_latency, 2)
+        self._traps = _Series(self.plugin_traps, 3)
+        self._cache = _Series(self.cache_requests, 2)
 
     def observe_request(
         self, method: str, route: str, status: int, seconds: float, db_seconds: float
     ) -> None:
-        key = (method, route, status)
-        child = self._latency_children.get(key)
-        if child is None:  # label lookup hashes and locks; resolve each combination once
-            child = self._latency_children[key] = self.request_latency.labels(
-                method, route, str(status)
-            )
+        """``route`` is a route template (or ``unmatched``), never a request's path."""
+        key = (method if method in METHODS else OTHER, route, status)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self._requests.get((key[0], route, status_label(status)))
+            if len(self._request_children) < MAX_SERIES:
+                self._request_children[key] = child
         child.observe(seconds)
         self.db_time.observe(db_seconds)
+
+    def observe_tap(self, plugin: str, tap: str, seconds: float) -> None:
+        self._taps.get((plugin, tap)).observe(seconds)
+
+    def count_trap(self, plugin: str, tap: str, reason: str) -> None:
+        self._traps.get((plugin, tap, reason)).inc()
+
+    def count_cache(self, tier: str, hit: bool) -> None:
+        self._cache.get((tier, _RESULTS[hit])).inc()
+
+    def series(self) -> int:
+        """Label combinations in use, over every labelled metric."""
+        return sum(len(s.children) for s in (self._requests, self._taps, self._traps,
+                                              self._cache))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -91,7 +91,6 @@ class Dispatcher:
         self.order = {tap: tuple(plugins) for tap, plugins in order.items()}
         self.metrics = metrics
         self.validate_payloads = validate_payloads
-        self._latency: dict[tuple[str, str], Any] = {}  # metric children, looked up once
 
     def implementations(self, tap: str) -> tuple[str, ...]:
         """The plugins implementing ``tap``, in call order (asked per item on listings)."""
@@ -211,18 +210,14 @@ class Dispatcher:
             elapsed = time.perf_counter() - started
             record_tap(elapsed)
             if self.metrics is not None:
-                child = self._latency.get((plugin, name))
-                if child is None:
-                    child = self._latency[plugin, name] = self.metrics.tap_latency.labels(
-                        plugin, name)
-                child.observe(elapsed)
+                self.metrics.observe_tap(plugin, name, elapsed)
 
     def _failed(self, session: PluginSession, exc: PluginError) -> None:
         log.warning("plugin %s failed in %s: %s", exc.plugin, exc.tap, exc,
                     extra={"data": {"plugin": exc.plugin, "tap": exc.tap, "reason": exc.reason,
                                     "request_id": session.host.request_id}})
         if self.metrics is not None:
-            self.metrics.plugin_traps.labels(exc.plugin, exc.tap, exc.reason).inc()
+            self.metrics.count_trap(exc.plugin, exc.tap, exc.reason)
 
     async def call_function(self, session: PluginSession, plugin: str, function: str,
                             payload: dict[str, Any]) -> Any:

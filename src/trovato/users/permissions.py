@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from psycopg import AsyncConnection
@@ -120,6 +120,9 @@ class PermissionService:
         self._map: dict[uuid.UUID, frozenset[str]] = {}
         self._version: int | None = None
         self._loaded_at = 0.0
+        # Run in this process on each of its changes (other processes hear of them on CHANNEL),
+        # e.g. dropping cached pages rendered under the old permissions.
+        self.on_change: list[Callable[[], None]] = []
 
     async def start(self) -> None:
         await self.store.pubsub.subscribe(CHANNEL, self._on_message)
@@ -174,6 +177,8 @@ class PermissionService:
 
     async def announce(self) -> None:
         self._version = None
+        for hook in self.on_change:
+            hook()
         await self.store.pubsub.publish(CHANNEL, {"event": "changed"})
 
 

@@ -10,9 +10,8 @@ the content service's in-process cache.
 
 Cache tags: ``config`` (site name, theme) plus ``item_list:<type>`` for every item type, which
 the content service invalidates on each write of an item of that type — so any create, update
-or delete drops the cached front page. (A type created after the page was cached and then
-given its first item is only caught by the page cache's TTL; the content service has no
-site-wide listing tag to invalidate instead.)
+or delete drops the cached front page; creating a type drops every cached page. The page
+reads one query parameter, ``page``, and says so to the page cache (which ignores the others).
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from trovato.content.items import ItemError
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
+from trovato.kernel.page_cache import CACHE_QUERY_HEADER
 from trovato.render import elements as el
 from trovato.web._page import render_page
 from trovato.web.item import CACHE_TAGS_HEADER, plugins_view_items, render_items
@@ -63,6 +63,7 @@ async def front(request: Request) -> Response:
     })
     tags = ["config", *sorted(f"item_list:{name}" for name in await kernel.content.types.cached())]
     response.headers[CACHE_TAGS_HEADER] = " ".join(tags)
+    response.headers[CACHE_QUERY_HEADER] = "page"  # the one query parameter read here
     return response
 
 
