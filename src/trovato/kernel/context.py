@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 
 from trovato.observability.profiler import Profile
 from trovato.plugins import PluginSession, PluginUser
+from trovato.stages import LIVE
 
 if TYPE_CHECKING:
     from trovato.kernel.services import Kernel
@@ -30,7 +31,7 @@ class RequestContext:
     session: Session | None = None
     user: CurrentUser | None = None
     auth_method: str = "anonymous"  # "session", "token" or "anonymous"
-    stage: str = "live"
+    stage: str = LIVE
     # A health probe must answer even when the database is down, so it skips every stage of
     # the pipeline that reads the database or the store (session, user, stage).
     probe: bool = False

@@ -26,6 +26,7 @@ from trovato.kernel.errors import error_response
 from trovato.kernel.page_cache import TAGS_HEADER
 from trovato.observability import load
 from trovato.observability.profiler import Profile, current_profile
+from trovato.stages import VIEW_STAGES, StageError, is_live
 from trovato.users.sessions import Session
 
 log = logging.getLogger("trovato.request")
@@ -276,16 +277,13 @@ async def _stage(scope: Scope, ctx: RequestContext) -> Refusal:
         requested = values[0] if values else None
     if requested is None and ctx.session is not None and ctx.session.exists:
         requested = ctx.session.get("stage")
-    if not requested or requested == "live":
-        return None
-    if not ctx.current_user.can("view stages"):
-        return error_response(scope, 403, "You may not view content in other stages.")
-    exists = await ctx.kernel.db.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM stage WHERE id = %s)", (requested,)
-    )
-    if not exists:
-        return error_response(scope, 400, f"Unknown stage {requested!r}.")
-    ctx.stage = requested
+    if not requested:
+        return None  # the context starts in live
+    try:
+        ctx.stage = await ctx.kernel.stages.active(
+            requested, may_view_stages=ctx.current_user.can(VIEW_STAGES))
+    except StageError as exc:
+        return error_response(scope, exc.status, exc.message)
     return None
 
 
@@ -385,7 +383,7 @@ def _page_cache_key(scope: Scope, ctx: RequestContext) -> tuple[str, str, bytes]
         or scope["method"] != "GET"
         or ctx.probe
         or ctx.auth_method != "anonymous"
-        or ctx.stage != "live"
+        or not is_live(ctx.stage)
         or (ctx.session is not None and ctx.session.exists)
     ):
         return None

@@ -14,6 +14,7 @@ from typing import Any
 from trovato.content.formats import default_registry as default_format_registry
 from trovato.content.formats import format_permissions
 from trovato.content.items import ContentServices
+from trovato.content.reads import PluginItemReads
 from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.db.pool import Database
 from trovato.kernel.menu import MenuRouter
@@ -23,6 +24,7 @@ from trovato.plugins import PluginManager, PluginUser, TapOutcome
 from trovato.render.renderer import ThemeEngine, ThemeError
 from trovato.render.templates import Templates
 from trovato.settings import Settings, SettingsError
+from trovato.stages import Stages
 from trovato.store import SharedStore, open_store
 from trovato.users.accounts import Accounts, CurrentUser
 from trovato.users.permissions import PermissionRegistry, PermissionService
@@ -55,6 +57,7 @@ class Kernel:
     menus: MenuRouter
     theme: ThemeEngine
     content: ContentServices
+    stages: Stages
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -105,6 +108,7 @@ class Kernel:
         formats = default_format_registry()
         for permission in format_permissions(formats):
             registry.add(permission)
+        stages = Stages(db)
         content = await ContentServices.start(
             db,
             registry,
@@ -112,6 +116,7 @@ class Kernel:
             publish=store.pubsub.publish,
             invalidate=page_cache.invalidate,
             formats=formats.names(),
+            stages=stages,
         )
         metrics = Metrics()
         plugins = PluginManager(
@@ -121,6 +126,7 @@ class Kernel:
             cache_dir=settings.data_dir,
             metrics=metrics,
             permissions=registry,
+            items=PluginItemReads(content.items.query),
         )
         plugins.on_refresh.append(page_cache.clear)
         await plugins.refresh()
@@ -148,6 +154,7 @@ class Kernel:
             menus=MenuRouter(plugins),
             theme=templates.engine,
             content=content,
+            stages=stages,
         )
         accounts.on_event = kernel._user_event
         return kernel

@@ -39,9 +39,10 @@ from trovato.plugins.build import build_plugin
 from trovato.plugins.catalogue import CATALOGUE
 from trovato.plugins.dispatch import Dispatcher, Implementation, TapOutcome, dispatch_order
 from trovato.plugins.errors import DependencyError, PluginLoadError
-from trovato.plugins.host import HostServices, PluginUser, RequestHost
+from trovato.plugins.host import HostServices, ItemReader, PluginUser, RequestHost
 from trovato.plugins.runtime import Limits, LoadedPlugin, PluginRuntime, PluginSession
 from trovato.plugins.tables import PluginTables, TableError, TableSpec
+from trovato.stages import LIVE
 
 if TYPE_CHECKING:
     from trovato.observability.metrics import Metrics
@@ -294,6 +295,7 @@ class PluginManager:
         permissions: PermissionRegistry | None = None,
         runtime: PluginRuntime | None = None,
         build_cache_dir: str | Path | None = None,
+        items: ItemReader | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -307,7 +309,7 @@ class PluginManager:
         self.loaded: dict[str, LoadedPlugin] = {}
         self.dispatcher = Dispatcher({}, metrics)
         self.tables = PluginTables(db, {})
-        self.services = HostServices(db, store.cache, store.queue, self.tables)
+        self.services = HostServices(db, store.cache, store.queue, self.tables, items)
         self._lock = asyncio.Lock()
         self._origin = uuid.uuid4().hex  # tells this process's own announcements apart
         # Run in the process that enables a plugin, once (e.g. syncing its item types).
@@ -456,7 +458,7 @@ class PluginManager:
     # -- sessions --------------------------------------------------------------------------
 
     def session(self, user: PluginUser, *, request_id: str = "",
-                stage: str = "live") -> PluginSession:
+                stage: str = LIVE) -> PluginSession:
         """A session for one request: lazily instantiates only the plugins that are called."""
         if not request_id:
             request_id = uuid.uuid4().hex
