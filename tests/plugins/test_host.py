@@ -24,7 +24,7 @@ async def test_every_host_import(open_session, database: Database, store: Shared
     published = await add_item(database, title="Alpha")
     await add_item(database, title="Beta")
     await add_item(database, title="Hidden", status=0)
-    user = make_user("use hello")
+    user = make_user("use hello", "access content")
     caplog.set_level("INFO", logger="trovato.plugins")
     report = await _everything(open_session, user, item_id=published, invoke=True)
 
@@ -56,12 +56,22 @@ async def test_every_host_import(open_session, database: Database, store: Shared
 
 async def test_unpublished_items_need_permission(open_session, database: Database) -> None:
     hidden = await add_item(database, title="Hidden", status=0)
-    report = await _everything(open_session, make_user(), item_id=hidden)
+    report = await _everything(open_session, make_user("access content"), item_id=hidden)
     assert report["item"] is None and report["items"] == []
-    report = await _everything(open_session, make_user("view unpublished content"),
+    report = await _everything(open_session,
+                               make_user("access content", "view unpublished content"),
                                item_id=hidden)
     assert report["item"] == {"id": hidden, "title": "Hidden"}
     assert report["items"] == ["Hidden"]
+
+
+async def test_item_reads_need_access_content(open_session, database: Database) -> None:
+    """The host reads through the content query, which refuses a user without ``access
+    content`` as ``/api/v1/items`` does: nothing loads and nothing is listed."""
+    published = await add_item(database, title="Alpha")
+    report = await _everything(open_session, make_user("view unpublished content"),
+                               item_id=published)
+    assert report["item"] is None and report["items"] == []
 
 
 async def test_cache_is_namespaced_per_plugin(open_session, store: SharedStore) -> None:
@@ -81,7 +91,7 @@ async def test_cache_is_namespaced_per_plugin(open_session, store: SharedStore) 
 async def test_menu_callback_records_visits(open_session, database: Database) -> None:
     await add_item(database, title="Post")
     request = {"method": "GET", "path": "hello", "args": {}, "query": {"a": "1"}}
-    async with open_session(make_user("use hello", name="eve")) as session:
+    async with open_session(make_user("use hello", "access content", name="eve")) as session:
         tree = await session.call_function("hello", "hello_page", {"request": request})
     assert tree["visits"]["#value"] == "Visits: 1"
     assert tree["recent"]["#items"][0]["#text"] == "Post"
