@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from tests.plugins.conftest import add_item, make_user
 from trovato.db.pool import Database
-from trovato.plugins.host import PluginUser
+from trovato.plugins.host import HostServices, PluginUser, RequestHost
 from trovato.store import SharedStore
 
 
@@ -97,3 +98,26 @@ async def test_menu_callback_records_visits(open_session, database: Database) ->
     assert tree["recent"]["#items"][0]["#text"] == "Post"
     row = await database.fetchrow("SELECT visitor, count, data FROM p_hello_visit")
     assert row is not None and row["visitor"] == "eve" and row["data"] == {"query": {"a": "1"}}
+
+
+async def test_item_imports_answer_errors_a_plugin_can_handle(
+    services: HostServices, database: Database
+) -> None:
+    published = await add_item(database, title="Alpha")
+    host = RequestHost(services, make_user("access content"))
+    loaded = await host.item_load("p", "t", published)
+    assert loaded.tag == "ok" and json.loads(loaded.payload)["title"] == "Alpha"
+    assert (await host.item_load("p", "t", "not-an-id")).payload is None
+    for query, problem in (('{"sort": "status"}', "sort must be one of"),
+                           ('{"limit": 0}', "limit must be at least 1"),
+                           ('{"limit": "5"}', "limit must be an integer"),
+                           ('{"colour": "red"}', "unknown query key(s): colour"),
+                           ("[1]", "an item query is a JSON object")):
+        answer = await host.item_query("p", "t", query)
+        assert answer.tag == "err" and problem in answer.payload, (query, answer.payload)
+    # A host without the content service (no reader injected) says so.
+    bare = RequestHost(HostServices(services.db, services.cache, services.queue,
+                                    services.tables), make_user("access content"))
+    for answer in (await bare.item_load("p", "t", published),
+                   await bare.item_query("p", "t", "{}")):
+        assert answer.tag == "err" and answer.payload == "item reads are not available here"
