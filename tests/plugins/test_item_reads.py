@@ -174,3 +174,26 @@ async def test_listing_totals_never_count_denied_items(reading_site: httpx.Async
     assert front.status_code == 200
     assert "Alpha" in front.text and "Beta" in front.text and "[denied]" not in front.text
     assert (await reading_site.get("/", params={"page": 1})).status_code == 404
+
+
+async def test_a_plugin_listing_is_voted_on_from_one_session(
+    reading_site: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Votes on a listing a plugin reads share one plugin session (the request's own is busy
+    in the reading guest call), rather than instantiating the voters once per match."""
+    await _site_with_items(reading_site)
+    kernel = kernel_of(reading_site)
+    opened: list[str] = []
+    real_session = kernel.plugins.session
+
+    def counting_session(user: PluginUser, **options: Any) -> Any:
+        opened.append(str(options.get("request_id")))
+        return real_session(user, **options)
+
+    anonymous = await kernel.accounts.anonymous()
+    async with real_session(PluginUser.from_current_user(anonymous)) as session:
+        monkeypatch.setattr(kernel.plugins, "session", counting_session)
+        result = await session.call_function("reader", "read",
+                                             {"payload": {"ids": [], "query": QUERY}})
+    assert [item["title"] for item in result["listed"]] == ["Published"]
+    assert opened == ["item_access"]  # two matches voted on, one session

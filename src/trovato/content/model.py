@@ -7,6 +7,7 @@ Shared by the query path (:mod:`trovato.content.query`) and the write service
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -176,6 +177,11 @@ class ItemHooks:
     async def access(self, item: Item, op: Operation, user: CurrentUser) -> Vote:
         """``item_access``: vote on one operation."""
         return Vote.NEUTRAL
+
+    def voting(self, user: CurrentUser) -> contextlib.AbstractAsyncContextManager[None]:
+        """Brackets the many votes of one read for ``user`` (a listing, a batch load), so an
+        implementation can answer them all from one plugin session."""
+        return contextlib.nullcontext()
 
 
 def parse_id(value: uuid.UUID | str, what: Literal["item", "revision"] = "item") -> uuid.UUID:

@@ -316,13 +316,14 @@ class ItemQuery:
         by_id = {row[0]: item_from_row(row) for row in rows}
         result: _Items = []
         seen: set[uuid.UUID] = set()
-        for key in keys:
-            item = by_id.get(key)
-            if item is None or key in seen:
-                continue
-            seen.add(key)
-            if await item_access(user, item, "view", self.voter):
-                result.append(item)
+        async with self.voter.voting(user):
+            for key in keys:
+                item = by_id.get(key)
+                if item is None or key in seen:
+                    continue
+                seen.add(key)
+                if await item_access(user, item, "view", self.voter):
+                    result.append(item)
         return result
 
     async def list(
@@ -375,7 +376,8 @@ class ItemQuery:
         )
         params = _where_params(view, shape, viewer=user.id, type=type, author=author_id)
         if votes:
-            return await self._voted(user, shape, params, page, limit)
+            async with self.voter.voting(user):
+                return await self._voted(user, shape, params, page, limit)
         rows = await self.db.fetch_tuples(listing_sql(shape), params)
         total = int(rows[0][COLUMN_COUNT]) if rows else 0
         if not rows and page > 0:
