@@ -287,8 +287,9 @@ class ItemQuery:
         not in the stage) or 403 (published but refused)."""
         key = parse_id(item_id)
         view = self.stages.view(stage)
-        row = await self.db.fetchrow_tuple(_load_sql(view.live),
-                                           {**stage_params(view), "id": key})
+        params = stage_params(view)
+        params["id"] = key
+        row = await self.db.fetchrow_tuple(_load_sql(view.live), params)
         if row is None:
             raise not_found()
         item = item_from_row(row)
