@@ -18,9 +18,8 @@ from trovato.content.items import (
     ItemError,
     ItemHookError,
     ItemHooks,
-    _Listing,
-    _listing_sql,
 )
+from trovato.content.query import Listing, listing_sql
 from trovato.db.pool import Database
 from trovato.ids import uuid7
 from trovato.observability.profiler import Profile, current_profile
@@ -451,7 +450,7 @@ async def test_the_front_page_listing_keeps_one_cached_plan(
             assert [i.title for i in page.items] == ["promoted"]
         cur = await conn.execute(
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
-            " WHERE statement LIKE '%%(SELECT count(*) FROM item i%%'")
+            " WHERE statement LIKE '%%(SELECT count(*)%%FROM item AS i%%'")
         plans = await cur.fetchall()
     assert len(plans) == 1 and plans[0]["generic_plans"] >= 6, plans
     assert plans[0]["custom_plans"] == 0, plans
@@ -472,7 +471,7 @@ async def test_a_front_page_is_read_in_index_order_however_many_items_match(
     had to read and sort every promoted item for each page: 22 ms per front page at 10,000."""
     for n in range(3):
         await content.items.create(admin, "article", title=f"t{n}", promote=True)
-    shape = _Listing(stage="live", scope="published", by_type=False, status=1,
+    shape = Listing(live=True, scope="published", by_type=False, status=1,
                      by_author=False, promote=True, sticky=None, sort="-sticky", limit=25,
                      offset=0, teasers=True)
     async with database.pool.connection() as conn:
@@ -480,7 +479,7 @@ async def test_a_front_page_is_read_in_index_order_however_many_items_match(
         # order (tie-breaker included) keeps the Sort node out of the plan.
         await conn.execute("SET enable_seqscan = off")
         await conn.execute("SET enable_sort = off")
-        cur = await conn.execute("EXPLAIN (FORMAT JSON) " + _listing_sql(shape))
+        cur = await conn.execute("EXPLAIN (FORMAT JSON) " + listing_sql(shape))
         row = await cur.fetchone()
     assert row is not None
     nodes = _plan_nodes(next(iter(row.values()))[0]["Plan"])

@@ -1,7 +1,7 @@
 """Fixtures for the plugin system: real components built once per test session.
 
 Building a Python plugin takes 10-16 s and ~400 MB, so the test plugins (hello, tally,
-hostile, ledger) are built once, two at a time, into a cache that also survives between runs
+hostile, ledger, reader) are built once, two at a time, into a cache that also survives between runs
 (``TROVATO_TEST_PLUGIN_CACHE``, default ``$TMPDIR/trovato-test-plugins``); the build key covers
 sources, SDK, WIT and componentize-py, so a stale artifact is never reused.
 """
@@ -17,6 +17,9 @@ import httpx
 import pytest
 
 from tests.conftest import create_account, running_app, site_settings
+from trovato.content.model import ItemHooks
+from trovato.content.query import ItemQuery
+from trovato.content.reads import PluginItemReads
 from trovato.db.pool import Database
 from trovato.kernel.services import Kernel
 from trovato.observability.metrics import Metrics
@@ -26,6 +29,7 @@ from trovato.plugins.host import HostServices, PluginUser, RequestHost
 from trovato.plugins.registry import PluginManager, parse_info
 from trovato.plugins.runtime import LoadedPlugin, PluginRuntime, PluginSession
 from trovato.plugins.tables import PluginTables
+from trovato.stages import Stages
 from trovato.store import SharedStore, open_store
 from trovato.users.permissions import PermissionRegistry
 
@@ -37,6 +41,7 @@ FOLDERS = {
     "tally": FIXTURES / "tally",
     "hostile": FIXTURES / "hostile",
     "ledger": FIXTURES / "ledger",
+    "reader": FIXTURES / "reader",
 }
 ANONYMOUS_ID = "00000000-0000-0000-0000-000000000000"
 
@@ -82,7 +87,10 @@ async def tables(database: Database) -> PluginTables:
 
 @pytest.fixture
 def services(database: Database, store: SharedStore, tables: PluginTables) -> HostServices:
-    return HostServices(database, store.cache, store.queue, tables)
+    """The host's services, reading items through the content query (no plugin votes: these
+    sessions have no plugin manager to dispatch ``item_access``)."""
+    reads = PluginItemReads(ItemQuery(database, Stages(database), ItemHooks()))
+    return HostServices(database, store.cache, store.queue, tables, reads)
 
 
 def make_user(*permissions: str, name: str = "ada", admin: bool = False,

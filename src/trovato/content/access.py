@@ -13,9 +13,9 @@ The decision for one item and one operation (DESIGN §6.4):
    * update / delete: ``edit|delete any <type> content``, or ``edit|delete own <type>
      content`` for the item's author.
 
-Listings cannot ask plugins about every row, so they filter by the role rule in SQL
-(:func:`listing_visibility`): unpublished items never reach Python for a user who may not see
-them, and pagers count only what the user sees.
+Listings filter by the role rule in SQL (:func:`scope_condition`): unpublished items never
+reach Python for a user who may not see them; plugin votes are applied to what SQL returns
+(:mod:`trovato.content.query`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from psycopg import sql
+from sqlalchemy import ColumnElement, Uuid, bindparam, literal_column, or_, true
+from sqlalchemy.sql import FromClause
 
 if TYPE_CHECKING:
     from trovato.users.accounts import CurrentUser
@@ -118,20 +119,13 @@ def visibility_scope(user: CurrentUser) -> VisibilityScope:
     return "published_or_own" if user.is_authenticated else "published"
 
 
-def scope_condition(scope: VisibilityScope, alias: str = "i") -> sql.Composable:
-    """The SQL condition of ``scope``; ``published_or_own`` takes the user's id as its one
-    parameter."""
+def scope_condition(scope: VisibilityScope, item: FromClause) -> ColumnElement[bool]:
+    """The SQL condition of ``scope`` on ``item`` (the item table or an alias of it);
+    ``published_or_own`` binds the viewer's id as the parameter ``viewer``. The caller checks
+    ``access content`` first; this only restricts unpublished items."""
     if scope == "all":
-        return sql.SQL("TRUE")
-    status = sql.SQL("{}.status = 1").format(sql.Identifier(alias))
+        return true()
+    published = item.c.status == literal_column("1")  # a literal: see trovato.content.query
     if scope == "published":
-        return status
-    return sql.SQL("({} OR {}.author_id = %s)").format(status, sql.Identifier(alias))
-
-
-def listing_visibility(user: CurrentUser, alias: str = "i") -> tuple[sql.Composable, list[Any]]:
-    """The SQL condition (and its parameters) for items ``user`` may see in a listing.
-
-    The caller checks ``access content`` first; this only restricts unpublished items."""
-    scope = visibility_scope(user)
-    return scope_condition(scope, alias), [user.id] if scope == "published_or_own" else []
+        return published
+    return or_(published, item.c.author_id == bindparam("viewer", type_=Uuid))

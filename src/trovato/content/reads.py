@@ -1,110 +1,78 @@
-"""Read-only, stage- and access-aware item reads (DESIGN §2.4).
+"""Item reads for plugins: what the host functions ``item-load`` and ``item-query`` answer.
 
-This is the small service the plugin host functions ``item-load``/``item-query`` use. Every
-read goes through :func:`visible_stage` and the published-status rule here, so when the content
-service grows real stage overlays only this module changes.
+A thin adapter onto the one item query path (:class:`~trovato.content.query.ItemQuery`), so a
+plugin reading items for a user gets exactly what ``/api/v1/items`` gives that user: the same
+status and ``access content`` rules, the author's-own-draft rule, ``item_access`` votes and the
+stage. It is injected into the plugin host (:class:`trovato.plugins.host.ItemReader`), so the
+plugin runtime imports no content code.
+
+Refusals become what a plugin can handle: an item the user may not view (or that does not
+exist, or is in no stage the request sees) is ``None``; a listing the user may not read at all
+(no ``access content``) is empty. A malformed query is a :class:`ValueError` naming the problem.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final
 
-from psycopg import sql
+from trovato.content.model import ItemError
+from trovato.content.query import ItemQuery
+from trovato.plugins.host import PluginUser
+from trovato.users.accounts import CurrentUser
 
-from trovato.db.pool import Database
-
-LIVE_STAGE = "live"
-VIEW_UNPUBLISHED = "view unpublished content"
-MAX_LIMIT = 100
-_COLUMNS = ("id", "type", "title", "author_id", "status", "promote", "sticky", "created",
-            "changed", "fields", "stage_id")
-# Sorting is by name from plugin input, so only these columns may be named.
-_SORTABLE = frozenset({"created", "changed", "title", "status", "sticky", "promote", "type",
-                       "id"})
+QUERY_KEYS: Final = frozenset({"type", "status", "sort", "limit"})
+DEFAULT_QUERY_LIMIT: Final = 10
 
 
-class QueryError(ValueError):
-    """An item query names something that cannot be queried."""
+def acting_user(user: PluginUser) -> CurrentUser:
+    """The request's user as the content service knows it (roles travel as their ids)."""
+    roles: set[uuid.UUID] = set()
+    for role in user.roles:
+        try:
+            roles.add(uuid.UUID(role))
+        except ValueError:
+            continue
+    return CurrentUser(id=uuid.UUID(user.id), name=user.name, is_admin=user.is_admin,
+                       roles=frozenset(roles), permissions=user.permissions)
 
 
-def visible_stage(requested: str | None = None) -> str:
-    """The stage whose content a read sees.
+class PluginItemReads:
+    """The :class:`trovato.plugins.host.ItemReader` of the kernel."""
 
-    Only ``live`` exists until the stages service lands; ``requested`` is accepted now so
-    callers already pass the request's stage and need no change later.
-    """
-    return LIVE_STAGE
+    def __init__(self, query: ItemQuery) -> None:
+        self.query = query
 
+    async def load(self, user: PluginUser, item_id: str, stage: str) -> dict[str, Any] | None:
+        try:
+            item = await self.query.load(acting_user(user), item_id, stage=stage)
+        except ItemError:
+            return None
+        return item.public()
 
-def _as_json(row: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in _COLUMNS:
-        value = row.get(key)
-        if isinstance(value, uuid.UUID):
-            value = str(value)
-        elif isinstance(value, datetime):
-            value = value.isoformat()
-        out[key] = value
-    return out
-
-
-def _select() -> sql.Composed:
-    return sql.SQL("SELECT {} FROM item").format(
-        sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS)
-    )
-
-
-async def load_item(
-    db: Database, item_id: str, *, can_view_unpublished: bool, stage: str | None = None
-) -> dict[str, Any] | None:
-    """One item as JSON-ready data, or None when missing, unpublished and not viewable, or
-    not in the visible stage. A malformed id is simply not found."""
-    try:
-        key = uuid.UUID(str(item_id))
-    except ValueError:
-        return None
-    query = sql.SQL("{} WHERE id = %s AND stage_id = %s").format(_select())
-    row = await db.fetchrow(query.as_string(), (key, visible_stage(stage)))
-    if row is None or (row["status"] != 1 and not can_view_unpublished):
-        return None
-    return _as_json(row)
-
-
-async def query_items(
-    db: Database,
-    *,
-    can_view_unpublished: bool,
-    type: str | None = None,
-    status: int | None = None,
-    sort: str | None = "-created",
-    limit: int = 10,
-    stage: str | None = None,
-) -> list[dict[str, Any]]:
-    """Items matching the filters, in one statement, capped at :data:`MAX_LIMIT`."""
-    conditions = [sql.SQL("stage_id = %s")]
-    params: list[Any] = [visible_stage(stage)]
-    if type is not None:
-        conditions.append(sql.SQL("type = %s"))
-        params.append(str(type))
-    if status is not None:
-        conditions.append(sql.SQL("status = %s"))
-        params.append(int(status))
-    if not can_view_unpublished:
-        conditions.append(sql.SQL("status = 1"))
-    spec = sort or "-created"
-    column = spec.lstrip("-")
-    if column not in _SORTABLE:
-        raise QueryError(f"cannot sort by {column!r}; sortable: {', '.join(sorted(_SORTABLE))}")
-    direction = sql.SQL("DESC") if spec.startswith("-") else sql.SQL("ASC")
-    try:
-        count = int(limit)
-    except (TypeError, ValueError):
-        raise QueryError(f"limit must be an integer, not {limit!r}") from None
-    count = max(0, min(count, MAX_LIMIT))
-    query = sql.SQL("{} WHERE {} ORDER BY {} {}, id LIMIT %s").format(
-        _select(), sql.SQL(" AND ").join(conditions), sql.Identifier(column), direction
-    )
-    rows = await db.fetch(query.as_string(), (*params, count))
-    return [_as_json(row) for row in rows]
+    async def query_items(self, user: PluginUser, spec: Mapping[str, Any], stage: str
+                          ) -> list[dict[str, Any]]:
+        unknown = set(spec) - QUERY_KEYS
+        if unknown:
+            raise ValueError(f"unknown query key(s): {', '.join(sorted(unknown))}")
+        kind, status = spec.get("type"), spec.get("status")
+        sort, limit = spec.get("sort", "-created"), spec.get("limit", DEFAULT_QUERY_LIMIT)
+        if kind is not None and not isinstance(kind, str):
+            raise ValueError("type must be a string")
+        if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
+            raise ValueError("status must be 0 or 1")
+        if not isinstance(sort, str):
+            raise ValueError("sort must be a string")
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise ValueError("limit must be an integer")
+        acting = acting_user(user)
+        try:
+            page = await self.query.list(acting, type=kind, status=status, sort=sort,
+                                         limit=limit, stage=stage)
+        except ItemError as exc:
+            if exc.status == 403:
+                return []
+            problems = "; ".join(f"{name} {text}" for name, text in exc.errors.items())
+            raise ValueError(problems or exc.message) from None
+        return [item.public() for item in page.items]

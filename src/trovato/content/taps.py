@@ -10,21 +10,43 @@ write rolls back; the access vote is deny), a broken notification tap is logged 
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from trovato.content.access import Operation, Vote
 from trovato.content.items import HookContext, Item, ItemHookError, ItemHooks
 from trovato.content.types import ItemTypes
 from trovato.kernel.context import shared_plugin_session
-from trovato.plugins import PluginError, PluginManager, PluginRefused, PluginUser, TapOutcome
+from trovato.plugins import (
+    PluginError,
+    PluginManager,
+    PluginRefused,
+    PluginSession,
+    PluginUser,
+    TapOutcome,
+)
 from trovato.users.accounts import CurrentUser
 
 log = logging.getLogger("trovato.content")
+# The session of the read in progress in this task (``PluginItemHooks.voting``), by user id.
+_voting: ContextVar[tuple[uuid.UUID, PluginSession] | None] = ContextVar(
+    "trovato_voting", default=None)
 
 # What item_presave may change; identity, type and authorship stay the kernel's.
 _MUTABLE = ("title", "status", "promote", "sticky", "fields")
+
+
+def _voting_session(user: CurrentUser) -> PluginSession | None:
+    """The session of the read in progress for ``user``, unless it is inside a guest call
+    (a vote that reads items itself gets a session of its own)."""
+    current = _voting.get()
+    if current is None or current[0] != user.id or current[1].busy:
+        return None
+    return current[1]
 
 
 class PluginItemHooks(ItemHooks):
@@ -41,7 +63,7 @@ class PluginItemHooks(ItemHooks):
         return await self._invoke(tap, payload(), user)
 
     async def _invoke(self, tap: str, payload: dict[str, Any], user: CurrentUser) -> TapOutcome:
-        shared = shared_plugin_session(user.id)
+        shared = shared_plugin_session(user.id) or _voting_session(user)
         if shared is not None:  # the request's instances, reused for every item
             return await self.plugins.invoke(shared, tap, payload)
         async with self.plugins.session(PluginUser.from_current_user(user),
@@ -80,6 +102,22 @@ class PluginItemHooks(ItemHooks):
 
     def reads_items(self) -> bool:
         return bool(self.plugins.dispatcher.implementations("item_access"))
+
+    @contextlib.asynccontextmanager
+    async def voting(self, user: CurrentUser) -> AsyncIterator[None]:
+        """One plugin session for all the votes of a read made where the request's own
+        session cannot serve (a host function reading items runs inside a guest call):
+        without it every vote would instantiate the voting plugins anew."""
+        if not self.reads_items() or shared_plugin_session(user.id) is not None:
+            yield
+            return
+        async with self.plugins.session(PluginUser.from_current_user(user),
+                                        request_id="item_access") as session:
+            token = _voting.set((user.id, session))
+            try:
+                yield
+            finally:
+                _voting.reset(token)
 
     async def access(self, item: Item, op: Operation, user: CurrentUser) -> Vote:
         if item.partial and self.reads_items():

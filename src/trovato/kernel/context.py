@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 
 from trovato.observability.profiler import Profile
 from trovato.plugins import PluginSession, PluginUser
+from trovato.stages import LIVE
 
 if TYPE_CHECKING:
     from trovato.kernel.services import Kernel
@@ -31,7 +32,7 @@ class RequestContext:
     user: CurrentUser | None = None
     auth_method: str = "anonymous"  # "session", "token" or "anonymous"
     token_id: uuid.UUID | None = None  # the API token of a "token" request
-    stage: str = "live"
+    stage: str = LIVE
     # A health probe must answer even when the database is down, so it skips every stage of
     # the pipeline that reads the database or the store (session, user, stage).
     probe: bool = False

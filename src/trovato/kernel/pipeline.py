@@ -33,6 +33,7 @@ from trovato.kernel.page_cache import QUERY_HEADER, TAGS_HEADER
 from trovato.observability import load
 from trovato.observability.metrics import UNMATCHED_ROUTE
 from trovato.observability.profiler import Profile, current_profile
+from trovato.stages import VIEW_STAGES, StageError, is_live
 from trovato.users.sessions import Session
 
 log = logging.getLogger("trovato.request")
@@ -306,16 +307,13 @@ async def _stage(scope: Scope, ctx: RequestContext) -> Refusal:
         requested = values[0] if values else None
     if requested is None and ctx.session is not None and ctx.session.exists:
         requested = ctx.session.get("stage")
-    if not requested or requested == "live":
-        return None
-    if not ctx.current_user.can("view stages"):
-        return error_response(scope, 403, "You may not view content in other stages.")
-    exists = await ctx.kernel.db.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM stage WHERE id = %s)", (requested,)
-    )
-    if not exists:
-        return error_response(scope, 400, f"Unknown stage {requested!r}.")
-    ctx.stage = requested
+    if not requested:
+        return None  # the context starts in live
+    try:
+        ctx.stage = await ctx.kernel.stages.active(
+            requested, may_view_stages=ctx.current_user.can(VIEW_STAGES))
+    except StageError as exc:
+        return error_response(scope, exc.status, exc.message)
     return None
 
 
@@ -485,7 +483,7 @@ def _page_cacheable(scope: Scope, ctx: RequestContext) -> bool:
         and scope["method"] == "GET"
         and not ctx.probe
         and ctx.auth_method == "anonymous"
-        and ctx.stage == "live"
+        and is_live(ctx.stage)
         and not (ctx.session is not None and ctx.session.exists)
     )
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trovato.content.items import ContentServices
+from trovato.content.reads import PluginItemReads
 from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.db.pool import Database
@@ -23,6 +24,7 @@ from trovato.render.formats import default_registry as default_format_registry
 from trovato.render.renderer import ThemeEngine, ThemeError
 from trovato.render.templates import Templates
 from trovato.settings import Settings, SettingsError
+from trovato.stages import Stages
 from trovato.store import SharedStore, open_store
 from trovato.users.accounts import Accounts, CurrentUser
 from trovato.users.permissions import CHANNEL as PERMISSIONS_CHANNEL
@@ -60,6 +62,7 @@ class Kernel:
     menus: MenuRouter
     theme: ThemeEngine
     content: ContentServices
+    stages: Stages
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -116,6 +119,7 @@ class Kernel:
         formats = default_format_registry()
         for permission in text_format_permissions(formats):
             registry.add(permission)
+        stages = Stages(db)
         content = await ContentServices.start(
             db,
             registry,
@@ -123,6 +127,7 @@ class Kernel:
             publish=store.pubsub.publish,
             invalidate=page_cache.invalidate,
             formats=formats.names(),
+            stages=stages,
         )
         # Anonymous pages show what the anonymous role may see, laid out by item type: drop
         # them all when either changes, here at once and elsewhere on the change's message
@@ -139,6 +144,7 @@ class Kernel:
             cache_dir=settings.data_dir,
             metrics=metrics,
             permissions=registry,
+            items=PluginItemReads(content.items.query),
         )
         plugins.on_refresh.append(page_cache.clear)
         await plugins.refresh()
@@ -166,6 +172,7 @@ class Kernel:
             menus=MenuRouter(plugins),
             theme=templates.engine,
             content=content,
+            stages=stages,
         )
         accounts.on_event = kernel._user_event
         return kernel

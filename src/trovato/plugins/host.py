@@ -20,20 +20,20 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from psycopg.types.json import Jsonb
 from wasmtime.component import Variant
 
-from trovato.content import reads
 from trovato.db.pool import Database, current_transaction
 from trovato.plugins.errors import PluginError
 from trovato.plugins.menus import CallbackGuard, CallbackRefused
 from trovato.plugins.namespaces import cache_key, is_key_name, queue_key, variable_name
 from trovato.plugins.tables import PluginTables, TableError
+from trovato.stages import LIVE
 from trovato.store.base import Cache, Queue
 
 if TYPE_CHECKING:
@@ -79,14 +79,29 @@ class PluginUser:
                    permissions=frozenset(user.permissions))
 
 
+class ItemReader(Protocol):
+    """The kernel's item reads as plugins get them (``item-load``/``item-query``), injected so
+    the plugin runtime imports no content code. They answer for ``user`` in ``stage`` exactly
+    what the JSON API answers that user: an item not visible is None; a bad query raises
+    ValueError naming the problem."""
+
+    async def load(self, user: PluginUser, item_id: str, stage: str
+                   ) -> dict[str, Any] | None: ...
+
+    async def query_items(self, user: PluginUser, spec: Mapping[str, Any], stage: str
+                          ) -> list[dict[str, Any]]: ...
+
+
 @dataclass(slots=True)
 class HostServices:
-    """The process-wide services the host functions use."""
+    """The process-wide services the host functions use (``items``: None where no content
+    service runs, and then the item imports answer with an error)."""
 
     db: Database
     cache: Cache
     queue: Queue
     tables: PluginTables
+    items: ItemReader | None = None
     io_timeout: float = 10.0
     # Swapped by the plugin manager on every refresh (see trovato.plugins.menus).
     callbacks: CallbackGuard = field(default_factory=CallbackGuard)
@@ -130,7 +145,7 @@ class RequestHost:
     services: HostServices
     user: PluginUser
     request_id: str = ""
-    stage: str = reads.LIVE_STAGE
+    stage: str = LIVE
     context: dict[str, str] = field(default_factory=dict)
     session: PluginSession | None = None
 
@@ -205,25 +220,22 @@ class RequestHost:
     # -- content ------------------------------------------------------------------------
 
     async def item_load(self, plugin: str, tap: str, item_id: str) -> Variant:
-        item = await self._io(reads.load_item(
-            self.services.db, item_id, stage=self.stage,
-            can_view_unpublished=self.user.can(reads.VIEW_UNPUBLISHED)))
+        reader = self.services.items
+        if reader is None:
+            return _err("item reads are not available here")
+        item = await self._io(reader.load(self.user, item_id, self.stage))
         return _ok(None if item is None else json.dumps(item))
 
     async def item_query(self, plugin: str, tap: str, query: str) -> Variant:
+        reader = self.services.items
+        if reader is None:
+            return _err("item reads are not available here")
         try:
             spec = _json_value(query)
             if not isinstance(spec, dict):
                 raise ValueError("an item query is a JSON object")
-            unknown = set(spec) - {"type", "status", "sort", "limit"}
-            if unknown:
-                raise ValueError(f"unknown query key(s): {', '.join(sorted(unknown))}")
-            items = await self._io(reads.query_items(
-                self.services.db, stage=self.stage,
-                can_view_unpublished=self.user.can(reads.VIEW_UNPUBLISHED),
-                type=spec.get("type"), status=spec.get("status"),
-                sort=spec.get("sort", "-created"), limit=spec.get("limit", 10)))
-        except ValueError as exc:  # includes reads.QueryError and JSON errors
+            items = await self._io(reader.query_items(self.user, spec, self.stage))
+        except ValueError as exc:  # a malformed query, or JSON errors
             return _err(str(exc))
         return _ok(json.dumps(items))
 

@@ -42,7 +42,7 @@ from trovato.plugins.build import build_plugin
 from trovato.plugins.catalogue import CATALOGUE
 from trovato.plugins.dispatch import Dispatcher, Implementation, TapOutcome, dispatch_order
 from trovato.plugins.errors import DependencyError, PluginLoadError
-from trovato.plugins.host import HostServices, PluginUser, RequestHost
+from trovato.plugins.host import HostServices, ItemReader, PluginUser, RequestHost
 from trovato.plugins.menus import CallbackGuard, MenuEntry, read_menus
 from trovato.plugins.namespaces import (
     MACHINE_NAME_RULE,
@@ -58,6 +58,7 @@ from trovato.plugins.runtime import (
     PluginSession,
 )
 from trovato.plugins.tables import PluginTables, TableError, TableSpec
+from trovato.stages import LIVE
 
 if TYPE_CHECKING:
     from trovato.observability.metrics import Metrics
@@ -334,6 +335,7 @@ class PluginManager:
         permissions: PermissionRegistry | None = None,
         runtime: PluginRuntime | None = None,
         build_cache_dir: str | Path | None = None,
+        items: ItemReader | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -348,7 +350,7 @@ class PluginManager:
         self.dispatcher = Dispatcher({}, metrics)
         self.tables = PluginTables(db, {})
         # No plugin's menu is read yet: every function call is refused until refresh().
-        self.services = HostServices(db, store.cache, store.queue, self.tables,
+        self.services = HostServices(db, store.cache, store.queue, self.tables, items,
                                      callbacks=CallbackGuard(plugins=frozenset()))
         self.menus: tuple[MenuEntry, ...] = ()
         self._lock = asyncio.Lock()
@@ -510,7 +512,7 @@ class PluginManager:
     # -- sessions --------------------------------------------------------------------------
 
     def session(self, user: PluginUser, *, request_id: str = "",
-                stage: str = "live") -> PluginSession:
+                stage: str = LIVE) -> PluginSession:
         """A session for one request: lazily instantiates only the plugins that are called."""
         if not request_id:
             request_id = uuid.uuid4().hex

@@ -1,0 +1,198 @@
+"""The content model: items, revisions and listing pages as values; the content service's
+errors; and :class:`ItemHooks`, the extension points (plugin taps) reads and writes call.
+
+Shared by the query path (:mod:`trovato.content.query`) and the write service
+(:mod:`trovato.content.items`), so neither imports the other for its types.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+
+from trovato.content.access import Operation, Vote
+from trovato.stages import LIVE
+from trovato.users.accounts import CurrentUser
+
+# -- values -------------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@dataclass(slots=True)
+class Item:
+    """One item. ``fields`` holds the stored value shapes of DESIGN §5."""
+
+    id: uuid.UUID
+    type: str
+    title: str
+    author_id: uuid.UUID
+    status: int = 1
+    promote: bool = False
+    sticky: bool = False
+    created: datetime | None = None
+    changed: datetime | None = None
+    revision_id: uuid.UUID | None = None
+    stage: str = LIVE
+    fields: dict[str, Any] = field(default_factory=dict)
+    # Read along with the item for bylines; not part of the API shape (which has author_id)
+    # nor of an item's identity.
+    author_name: str | None = field(default=None, compare=False)
+    # The teaser text stored with the item (see trovato.content.summary); None: not known.
+    summary: str | None = field(default=None, compare=False)
+    # Listed for a teaser without its fields (``Items.list(fields=False)``): such an item is
+    # only shown, never saved or handed to a plugin.
+    partial: bool = field(default=False, compare=False)
+
+    @property
+    def published(self) -> bool:
+        return self.status == 1
+
+    def public(self) -> dict[str, Any]:
+        """The JSON shape of an item (``/api/v1/items``, plugin tap payloads)."""
+        if self.partial:
+            raise ValueError(f"item {self.id} was listed without its fields: it has no "
+                             "public shape")
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "promote": self.promote,
+            "sticky": self.sticky,
+            "author_id": str(self.author_id),
+            "created": _iso(self.created),
+            "changed": _iso(self.changed),
+            "revision_id": str(self.revision_id) if self.revision_id else None,
+            "stage": self.stage,
+            "fields": self.fields,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    id: uuid.UUID
+    item_id: uuid.UUID
+    author_id: uuid.UUID
+    created: datetime
+    title: str
+    status: int
+    log: str
+    fields: dict[str, Any]
+
+    def public(self) -> dict[str, Any]:
+        """The JSON shape of a revision in a list (``/api/v1/items/{id}/revisions``)."""
+        return {
+            "id": str(self.id),
+            "created": self.created.isoformat(),
+            "author_id": str(self.author_id),
+            "title": self.title,
+            "log": self.log,
+        }
+
+
+def revision_from_row(row: Mapping[str, Any]) -> Revision:
+    return Revision(
+        id=row["id"], item_id=row["item_id"], author_id=row["author_id"],
+        created=row["created"], title=row["title"], status=row["status"], log=row["log"],
+        fields=row["fields"] or {},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    items: list[Item]
+    total: int
+    page: int
+    limit: int
+
+
+# -- errors and hooks ---------------------------------------------------------------------------
+
+
+class ItemError(Exception):
+    """A refused item operation: HTTP ``status``, a message and per-field ``errors``."""
+
+    def __init__(self, status: int, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors or {}
+
+
+class ItemHookError(ItemError):
+    """Raised by a hook (a plugin tap) to refuse a write; the transaction is rolled back."""
+
+    def __init__(self, plugin: str, message: str) -> None:
+        super().__init__(
+            422,
+            f"The plugin {plugin!r} refused the change: {message}",
+            {"plugin": f"{plugin}: {message}"},
+        )
+        self.plugin = plugin
+        self.plugin_message = message
+
+
+@dataclass(frozen=True, slots=True)
+class HookContext:
+    """What a hook gets besides the item: the transaction's connection, the acting user and the
+    stage. Writing through ``conn`` makes the hook's changes commit or roll back with the item."""
+
+    conn: AsyncConnection[DictRow]
+    user: CurrentUser
+    stage: str
+
+
+class ItemHooks:
+    """The extension points of the content service; the plugin dispatcher implements them by
+    calling the taps of the same names. This base class does nothing (no plugins)."""
+
+    async def presave(self, item: Item, original: Item | None, ctx: HookContext) -> Item:
+        """``item_presave``: may change the item (returned) or raise :class:`ItemHookError`."""
+        return item
+
+    async def insert(self, item: Item, ctx: HookContext) -> None:
+        """``item_insert``: the item and its first revision are written."""
+
+    async def update(self, item: Item, original: Item, ctx: HookContext) -> None:
+        """``item_update``: the item and its new revision are written."""
+
+    async def delete(self, item: Item, ctx: HookContext) -> None:
+        """``item_delete``: called before the rows go, so the plugin can clean up."""
+
+    def reads_items(self) -> bool:
+        """Whether reads hand items to an extension (``item_access`` votes): listings then
+        load items whole, even for teasers."""
+        return False
+
+    async def access(self, item: Item, op: Operation, user: CurrentUser) -> Vote:
+        """``item_access``: vote on one operation."""
+        return Vote.NEUTRAL
+
+    def voting(self, user: CurrentUser) -> contextlib.AbstractAsyncContextManager[None]:
+        """Brackets the many votes of one read for ``user`` (a listing, a batch load), so an
+        implementation can answer them all from one plugin session."""
+        return contextlib.nullcontext()
+
+
+def parse_id(value: uuid.UUID | str, what: Literal["item", "revision"] = "item") -> uuid.UUID:
+    """An id from a path or a payload; a malformed one is simply not found."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ItemError(404, f"No such {what}.") from None
+
+
+def not_found() -> ItemError:
+    return ItemError(404, "No such item.")

@@ -1,0 +1,471 @@
+"""THE item query path: every read of items — routes, the JSON API, plugin host functions, the
+front page, and later Gather, search and feeds — goes through :class:`ItemQuery`.
+
+It owns the rules of what a reader sees (DESIGN §2.7):
+
+* **Stage**: every statement's stage condition comes from the stages service
+  (:func:`trovato.stages.stage_condition`), so the overlay of a stage's upstream chain lands
+  there once for every reader.
+* **Status and role access**: ``access content``; unpublished items only for ``view unpublished
+  content``, ``administer content`` or their (authenticated) author. Listings filter by this
+  rule in SQL (:func:`trovato.content.access.visibility_scope`), so no hidden row leaves the
+  database and the SQL count is exactly what the reader sees.
+* **Plugin votes** (``item_access``) cannot be written in SQL, so they are applied to the rows
+  SQL returns. One item (:meth:`ItemQuery.load`) is voted on directly: a deny is a 403 (or a
+  404 for an unpublished item), as on ``/item/{id}``. A listing, while any voter is enabled,
+  votes on *every* match in the listing's order, in batches, and builds the page and the total
+  from the items that passed: the total never counts an item the reader may not see, and a page
+  is never short because of a deny. Without voters the SQL answer is final and the listing is
+  one statement. A grant vote does not add items to a listing that the role rule hides (as in
+  Drupal without node grants); it does open the item's own page.
+
+Statements are built with SQLAlchemy Core and compiled once per *shape* (what filters are
+present, the sort, the page size, the visibility scope, live or not) to SQL text kept in a
+bounded memo; values that vary per request (the viewer, the type, the author, the stage chain)
+are bound by name. Validated numbers and flags (LIMIT, OFFSET, status, promote, sticky) are
+written in as literals, so PostgreSQL keeps one generic plan for the prepared statement (a
+generic plan cannot use the ``status = 1`` partial index or know the LIMIT). Rows are read as
+tuples in column order (:meth:`trovato.db.pool.Database.fetch_tuples`).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, tuple_row
+from sqlalchemy import (
+    ARRAY,
+    BindParameter,
+    Boolean,
+    Column,
+    ColumnElement,
+    DateTime,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+    true,
+)
+from sqlalchemy import false as sql_false
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql import FromClause
+
+from trovato.content.access import (
+    ACCESS_CONTENT,
+    Operation,
+    VisibilityScope,
+    item_access,
+    scope_condition,
+    visibility_scope,
+)
+from trovato.content.model import Item, ItemError, ItemHooks, ItemPage, not_found, parse_id
+from trovato.db.compiled import sql_text
+from trovato.db.pool import Database
+from trovato.records import Lookup
+from trovato.stages import LIVE, Stages, StageView, stage_condition, stage_params
+from trovato.users.accounts import CurrentUser
+
+MAX_LIMIT: Final = 100
+DEFAULT_LIMIT: Final = 25
+# Matches voted on per statement while a listing is filtered by plugin votes.
+VOTE_BATCH: Final = 100
+
+_metadata = MetaData()
+# The item table's columns the reads use (the schema itself is Alembic's).
+ITEM: Final = Table(
+    "item", _metadata,
+    Column("id", Uuid), Column("type", Text), Column("title", Text), Column("status", Integer),
+    Column("promote", Boolean), Column("sticky", Boolean), Column("author_id", Uuid),
+    Column("created", DateTime(timezone=True)), Column("changed", DateTime(timezone=True)),
+    Column("current_revision_id", Uuid), Column("stage_id", Text), Column("fields", JSONB),
+    Column("summary", Text),
+)
+_users_table = Table("users", _metadata, Column("id", Uuid), Column("name", Text))
+
+# Sort keys a client may name, with the (fixed) order each stands for; the id breaks ties so
+# pages never overlap.
+SORTS: Final[Mapping[str, tuple[tuple[str, bool], ...]]] = {
+    "created": (("created", False), ("id", False)),
+    "-created": (("created", True), ("id", True)),
+    "changed": (("changed", False), ("id", False)),
+    "-changed": (("changed", True), ("id", True)),
+    "title": (("title", False), ("id", False)),
+    "-title": (("title", True), ("id", True)),
+    # Drupal's front-page order: sticky items first, then the newest.
+    "-sticky": (("sticky", True), ("created", True), ("id", True)),
+}
+
+
+# -- rows ----------------------------------------------------------------------------------------
+
+
+def _columns(i: FromClause, *, teasers: bool = False) -> list[ColumnElement[Any]]:
+    """The item columns, in the order :func:`item_from_row` reads them by position."""
+    c = i.c
+    # A teaser listing reads the stored summary instead of the fields, which are most of an
+    # item's bytes; only where the summary is not known do the fields come, to compute it.
+    fields = case((c.summary.is_(None), c.fields)).label("fields") if teasers else c.fields
+    # The author's name rides along (a scalar subquery, so ``FOR UPDATE`` still locks only the
+    # item row): every page showing an item shows its byline.
+    author = (select(_users_table.c.name).where(_users_table.c.id == c.author_id)
+              .scalar_subquery().label("author_name"))
+    return [c.id, c.type, c.title, c.status, c.promote, c.sticky, c.author_id, c.created,
+            c.changed, c.current_revision_id, c.stage_id, fields, c.summary, author]
+
+
+COLUMN_COUNT: Final = 14  # a listing's total follows them
+
+
+def item_from_row(row: Sequence[Any]) -> Item:
+    """An item from a row of :func:`_columns` (read as a tuple)."""
+    (id_, type_, title, status, promote, sticky, author_id, created, changed, revision_id,
+     stage, fields, summary, author_name) = row[:COLUMN_COUNT]
+    return Item(
+        id=id_, type=type_, title=title, author_id=author_id, status=status, promote=promote,
+        sticky=sticky, created=created, changed=changed, revision_id=revision_id, stage=stage,
+        fields=fields or {}, author_name=author_name, summary=summary,
+        # ``fields`` is NOT NULL in the table: None means a teaser read left it out.
+        partial=fields is None,
+    )
+
+
+def _number(value: int) -> ColumnElement[Any]:
+    """A validated number written into the statement (see the module docstring)."""
+    return literal_column(str(int(value)))
+
+
+# -- one item ------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _load_sql(live: bool, *, lock: bool = False) -> str:
+    """One item by ``id`` in a stage (``FOR UPDATE`` when ``lock``)."""
+    i = ITEM.alias("i")
+    statement = select(*_columns(i)).where(stage_condition(live, i.c.stage_id),
+                                           i.c.id == bindparam("id", type_=Uuid))
+    if lock:
+        statement = statement.with_for_update(of=i)
+    return sql_text(statement)
+
+
+@functools.lru_cache(maxsize=2)
+def _many_sql(scope: VisibilityScope, live: bool) -> str:
+    i = ITEM.alias("i")
+    return sql_text(select(*_columns(i)).where(
+        stage_condition(live, i.c.stage_id), scope_condition(scope, i),
+        i.c.id == any_(bindparam("ids", type_=ARRAY(Uuid)))))
+
+
+@functools.lru_cache(maxsize=1)
+def _type_lock_sql() -> str:
+    i = ITEM.alias("i")
+    return sql_text(select(*_columns(i)).where(i.c.type == bindparam("type"))
+                .with_for_update(of=i))
+
+
+# -- listings ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Everything that shapes a listing's SQL text (values that vary by request — the viewer,
+    the type, the author, the stage chain — are bound by name)."""
+
+    live: bool
+    scope: VisibilityScope
+    by_type: bool
+    status: int | None
+    by_author: bool
+    promote: bool | None
+    sticky: bool | None
+    sort: str
+    limit: int
+    offset: int
+    teasers: bool
+
+
+def _where(shape: Listing, i: FromClause) -> ColumnElement[bool]:
+    conditions = [stage_condition(shape.live, i.c.stage_id), scope_condition(shape.scope, i)]
+    if shape.by_type:
+        conditions.append(i.c.type == bindparam("type"))
+    if shape.status is not None:
+        conditions.append(i.c.status == _number(shape.status))
+    if shape.by_author:
+        conditions.append(i.c.author_id == bindparam("author", type_=Uuid))
+    for name, wanted in (("promote", shape.promote), ("sticky", shape.sticky)):
+        if wanted is not None:
+            conditions.append(i.c[name] == (true() if wanted else sql_false()))
+    return and_(*conditions)
+
+
+def _ordered(shape: Listing, i: FromClause) -> Select[Any]:
+    order = [i.c[name].desc() if descending else i.c[name].asc()
+             for name, descending in SORTS[shape.sort]]
+    return (select(*_columns(i, teasers=shape.teasers)).select_from(i)
+            .where(_where(shape, i)).order_by(*order))
+
+
+@functools.lru_cache(maxsize=256)
+def listing_sql(shape: Listing) -> str:
+    """One page of a listing with the number of all matches, in one statement.
+
+    The total is an uncorrelated subquery, which PostgreSQL runs once and answers from an
+    index, so the page itself stops after LIMIT rows read in index order (the front page's
+    ``item_front_idx``); a ``count(*) OVER ()`` window would read and sort every match."""
+    n = ITEM.alias("n")
+    total = (select(func.count()).select_from(n).where(_where(shape, n))
+             .scalar_subquery().label("total"))
+    i = ITEM.alias("i")
+    return sql_text(_ordered(shape, i).add_columns(total)
+                .limit(_number(shape.limit)).offset(_number(shape.offset)))
+
+
+@functools.lru_cache(maxsize=64)
+def _count_sql(shape: Listing) -> str:
+    """The number of all matches of ``shape`` (for a page past the last)."""
+    n = ITEM.alias("n")
+    return sql_text(select(func.count()).select_from(n).where(_where(shape, n)))
+
+
+@functools.lru_cache(maxsize=64)
+def _vote_batch_sql(shape: Listing) -> str:
+    """One batch of matches to vote on (``shape.limit`` and ``offset`` are ignored: the batch
+    is :data:`VOTE_BATCH` rows from the bound ``offset``)."""
+    i = ITEM.alias("i")
+    return sql_text(_ordered(shape, i).limit(_number(VOTE_BATCH))
+                .offset(bindparam("offset", type_=Integer)))
+
+
+def _where_params(view: StageView, shape: Listing, *, viewer: uuid.UUID, type: str | None,
+                  author: uuid.UUID | None) -> dict[str, Any]:
+    params = stage_params(view)
+    if shape.scope == "published_or_own":
+        params["viewer"] = viewer
+    if shape.by_type:
+        params["type"] = type
+    if shape.by_author:
+        params["author"] = author
+    return params
+
+
+# ``ItemQuery.list`` shadows the builtin inside the class body, so annotations there use this.
+_Items = list[Item]
+
+
+# -- the query service ---------------------------------------------------------------------------
+
+
+class ItemQuery:
+    """Item reads with status, access votes and the stage rule applied (module docstring).
+
+    ``voter`` answers ``item_access`` (the content service's hooks: plugin taps); its
+    ``reads_items()`` says whether any vote may be cast, which puts listings on the voted
+    path."""
+
+    def __init__(self, db: Database, stages: Stages, voter: ItemHooks) -> None:
+        self.db = db
+        self.stages = stages
+        self.voter = voter
+
+    async def load(self, user: CurrentUser, item_id: uuid.UUID | str, *, stage: str = LIVE
+                   ) -> Item:
+        """One item ``user`` may view; :class:`ItemError` 404 (missing, hidden, malformed id,
+        not in the stage) or 403 (published but refused)."""
+        key = parse_id(item_id)
+        view = self.stages.view(stage)
+        params = stage_params(view)
+        params["id"] = key
+        row = await self.db.fetchrow_tuple(_load_sql(view.live), params)
+        if row is None:
+            raise not_found()
+        item = item_from_row(row)
+        await self.require(user, item, "view")
+        return item
+
+    async def load_many(self, user: CurrentUser, ids: Iterable[uuid.UUID | str], *,
+                        stage: str = LIVE) -> _Items:
+        """The items among ``ids`` that ``user`` may view, in the order asked, in ONE query.
+        Ids that are malformed, missing or not visible are left out."""
+        keys: list[uuid.UUID] = []
+        for raw in ids:
+            try:
+                keys.append(parse_id(raw))
+            except ItemError:
+                continue
+        if not keys or not user.can(ACCESS_CONTENT):
+            return []
+        view = self.stages.view(stage)
+        scope = visibility_scope(user)
+        params: dict[str, Any] = {**stage_params(view), "ids": keys}
+        if scope == "published_or_own":
+            params["viewer"] = user.id
+        rows = await self.db.fetch_tuples(_many_sql(scope, view.live), params)
+        by_id = {row[0]: item_from_row(row) for row in rows}
+        result: _Items = []
+        seen: set[uuid.UUID] = set()
+        async with self.voter.voting(user):
+            for key in keys:
+                item = by_id.get(key)
+                if item is None or key in seen:
+                    continue
+                seen.add(key)
+                if await item_access(user, item, "view", self.voter):
+                    result.append(item)
+        return result
+
+    async def list(
+        self,
+        user: CurrentUser,
+        *,
+        type: str | None = None,
+        status: int | None = None,
+        author: uuid.UUID | str | None = None,
+        promote: bool | None = None,
+        sticky: bool | None = None,
+        sort: str = "-created",
+        page: int = 0,
+        limit: int = DEFAULT_LIMIT,
+        stage: str = LIVE,
+        fields: bool = True,
+    ) -> ItemPage:
+        """A page of the items ``user`` may see (``page`` counts from 0) and their total.
+
+        ``limit`` is capped at :data:`MAX_LIMIT`. ``fields=False`` is for listings that show
+        teasers: items come with their stored summary instead of their fields
+        (``Item.partial``) where it is known — unless a plugin votes on access, which needs
+        whole items."""
+        if not user.can(ACCESS_CONTENT):
+            raise ItemError(403, f"You need the permission {ACCESS_CONTENT!r} to list content.")
+        errors: dict[str, str] = {}
+        if sort not in SORTS:
+            errors["sort"] = f"must be one of: {', '.join(SORTS)}"
+        if status is not None and status not in (0, 1):
+            errors["status"] = "must be 0 or 1"
+        if page < 0:
+            errors["page"] = "must be 0 or more"
+        if limit < 1:
+            errors["limit"] = "must be at least 1"
+        author_id: uuid.UUID | None = None
+        if author is not None:
+            try:
+                author_id = parse_id(author)
+            except ItemError:
+                errors["author"] = "must be a user id (UUID)"
+        if errors:
+            raise ItemError(422, "Invalid listing parameters.", errors)
+        limit = min(limit, MAX_LIMIT)
+        votes = self.voter.reads_items()
+        view = self.stages.view(stage)
+        shape = Listing(
+            live=view.live, scope=visibility_scope(user), by_type=type is not None,
+            status=status, by_author=author_id is not None, promote=promote, sticky=sticky,
+            sort=sort, limit=limit, offset=page * limit, teasers=not fields and not votes,
+        )
+        params = _where_params(view, shape, viewer=user.id, type=type, author=author_id)
+        if votes:
+            async with self.voter.voting(user):
+                return await self._voted(user, shape, params, page, limit)
+        rows = await self.db.fetch_tuples(listing_sql(shape), params)
+        total = int(rows[0][COLUMN_COUNT]) if rows else 0
+        if not rows and page > 0:
+            # Past the last page there is no row to report the total on.
+            total = int(await self.db.fetchval(_count_sql(shape), params) or 0)
+        return ItemPage([item_from_row(r) for r in rows], total, page, limit)
+
+    async def _voted(self, user: CurrentUser, shape: Listing, params: dict[str, Any],
+                     page: int, limit: int) -> ItemPage:
+        """The page and total of a listing filtered by plugin votes: every SQL match is voted
+        on, in order, so the total counts exactly the items that passed."""
+        first, visible, offset = page * limit, 0, 0
+        items: list[Item] = []
+        query = _vote_batch_sql(shape)
+        while True:
+            rows = await self.db.fetch_tuples(query, {**params, "offset": offset})
+            for row in rows:
+                item = item_from_row(row)
+                if await item_access(user, item, "view", self.voter):
+                    if first <= visible < first + limit:
+                        items.append(item)
+                    visible += 1
+            if len(rows) < VOTE_BATCH:
+                return ItemPage(items, visible, page, limit)
+            offset += VOTE_BATCH
+
+    async def require(self, user: CurrentUser, item: Item, op: Operation) -> None:
+        """Raise unless ``user`` may ``op`` the item: 404 when they may not even see it (so an
+        unpublished item's existence is not revealed), else 403.
+
+        Edit and delete rights stand on their own, as in Drupal: ``edit any article content``
+        covers unpublished articles without ``view unpublished content``."""
+        if op != "view" and await item_access(user, item, op, self.voter):
+            return
+        if not await item_access(user, item, "view", self.voter):
+            if item.status != 1:
+                raise not_found()
+            raise ItemError(403, "You may not view this item.")
+        if op != "view":
+            verb = "edit" if op == "update" else "delete"
+            raise ItemError(403, f"You may not {verb} this item.")
+
+    def references(self, user: CurrentUser, view: StageView) -> Lookup:
+        """How a save's references to items are resolved (a :data:`~trovato.records.Resolver`):
+        an item of the stage view is usable when the role rule lets the saver see it."""
+        scope = visibility_scope(user)
+        live = view.live
+
+        def build(ids: BindParameter[Any]) -> Select[Any]:
+            i = ITEM.alias("i")
+            return select(i.c.id, i.c.type.label("bundle"),
+                          scope_condition(scope, i).label("visible"),
+                          literal_column("FALSE").label("image")).where(
+                i.c.id == any_(ids), stage_condition(live, i.c.stage_id))
+
+        params = stage_params(view)
+        if scope == "published_or_own":
+            params["viewer"] = user.id
+        return Lookup(shape=(scope, live), build=build, params=params)
+
+    # -- locked reads inside a write's transaction ----------------------------------------------
+
+    async def lock(self, conn: AsyncConnection[DictRow], key: uuid.UUID, stage: str
+                   ) -> Item | None:
+        """The item ``key`` as seen in ``stage``, locked ``FOR UPDATE`` on ``conn``."""
+        view = self.stages.view(stage)
+        cur = await conn.cursor(row_factory=tuple_row).execute(
+            _load_sql(view.live, lock=True), {**stage_params(view), "id": key})
+        row = await cur.fetchone()
+        return None if row is None else item_from_row(row)
+
+    async def lock_type(self, conn: AsyncConnection[DictRow], type_name: str) -> _Items:
+        """Every item of ``type_name`` in every stage, locked on ``conn`` (a forced type
+        delete)."""
+        cur = await conn.cursor(row_factory=tuple_row).execute(_type_lock_sql(),
+                                                               {"type": type_name})
+        return [item_from_row(r) for r in await cur.fetchall()]
+
+
+__all__ = [
+    "COLUMN_COUNT",
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "SORTS",
+    "VOTE_BATCH",
+    "ItemQuery",
+    "Listing",
+    "item_from_row",
+    "listing_sql",
+]

@@ -1,0 +1,41 @@
+"""Records (DESIGN §1: anything addressable — item, user, tag, file) as a reference sees them.
+
+Each record kind's owner provides a :data:`Resolver`; the content service's reference checks
+(:mod:`trovato.content.references`) combine the resolvers of the kinds a save refers to into
+one statement. This module sits below every service so that owners need not import the content
+package to provide one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import BindParameter, Select
+
+    from trovato.stages import StageView
+    from trovato.users.accounts import CurrentUser
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """One record kind's part of a save's reference check.
+
+    ``build(ids)`` returns a SQLAlchemy ``SELECT`` of four columns — the record's id, its
+    bundle (item type, vocabulary machine name or file name; NULL if none), whether the saver
+    may refer to it, and whether it is an image — for the ids bound as ``ids``. ``shape`` is
+    everything that changes the statement's text (its compiled SQL is cached by it); ``params``
+    are its other bound values. A parameter name two kinds share must mean the same thing in
+    both (``stages``: the stage chain; ``viewer``: the saver's id)."""
+
+    shape: Hashable
+    build: Callable[[BindParameter[Any]], Select[Any]]
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+# (the saving user, the save's stage view) → that kind's lookup.
+Resolver = Callable[["CurrentUser", "StageView"], Lookup]
+
+__all__ = ["Lookup", "Resolver"]

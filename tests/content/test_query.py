@@ -1,0 +1,113 @@
+"""The item query path: listings filtered by plugin votes keep full pages and exact totals,
+and every reader follows the stages service's view of a stage."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.content.conftest import ANONYMOUS, ARTICLE
+from trovato.content.access import Operation, Vote
+from trovato.content.items import ContentServices, Item, ItemError, ItemHooks
+from trovato.content.query import VOTE_BATCH
+from trovato.db.pool import Database
+from trovato.stages import LIVE, Stages, StageView
+from trovato.users.accounts import CurrentUser
+
+
+class DenyTitled(ItemHooks):
+    """Denies viewing items whose title starts with ``deny``; counts the votes."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def reads_items(self) -> bool:
+        return True
+
+    async def access(self, item: Item, op: Operation, user: CurrentUser) -> Vote:
+        self.asked += 1
+        return Vote.DENY if item.title.startswith("deny") else Vote.NEUTRAL
+
+
+@pytest.fixture
+async def article(content: ContentServices) -> None:
+    await content.types.create(ARTICLE)
+
+
+async def test_voted_listings_fill_pages_and_count_only_what_passes(
+    content: ContentServices, admin: CurrentUser, article: None
+) -> None:
+    # More matches than one vote batch, every third one denied.
+    titles = [f"{'deny' if n % 3 == 0 else 'keep'} {n:03}" for n in range(VOTE_BATCH + 20)]
+    for title in titles:
+        await content.items.create(admin, "article", title=title)
+    kept = sorted(t for t in titles if t.startswith("keep"))
+    voter = DenyTitled()
+    content.items.hooks = voter
+    seen: list[str] = []
+    page = 0
+    while True:
+        listing = await content.items.list(ANONYMOUS, sort="title", page=page, limit=30)
+        assert listing.total == len(kept)
+        if not listing.items:
+            break
+        assert len(listing.items) == 30 or page == len(kept) // 30
+        seen.extend(i.title for i in listing.items)
+        page += 1
+    assert seen == kept
+    assert voter.asked == len(titles) * (page + 1)  # every match voted on, every page
+    # The superuser is never refused, and votes are not even asked.
+    everything = await content.items.list(admin, sort="title", limit=100)
+    assert everything.total == len(titles)
+
+
+async def test_without_voters_a_listing_is_one_statement_and_asks_nobody(
+    content: ContentServices, admin: CurrentUser, article: None
+) -> None:
+    class Silent(ItemHooks):
+        async def access(self, item: Item, op: Operation, user: CurrentUser) -> Vote:
+            raise AssertionError("no vote is asked while no plugin votes")
+
+    await content.items.create(admin, "article", title="a")
+    content.items.hooks = Silent()
+    assert (await content.items.list(ANONYMOUS)).total == 1
+
+
+class Chained(Stages):
+    """A stage overlay on an upstream chain: ``b`` sees ``a``, which sees live."""
+
+    def view(self, stage: str) -> StageView:
+        if stage == "b":
+            return StageView("b", ("b", "a", LIVE))
+        return super().view(stage)
+
+
+async def test_every_read_follows_the_stage_view(database: Database, admin: CurrentUser
+                                                 ) -> None:
+    from trovato.users.permissions import PermissionRegistry
+
+    await database.execute(
+        "INSERT INTO stage (id, label, upstream_id) VALUES ('a', 'A', 'live'), ('b', 'B', 'a')")
+    content = await ContentServices.start(database, PermissionRegistry(),
+                                          stages=Chained(database))
+    await content.types.create({**ARTICLE, "fields": [
+        {"name": "field_related", "type": "reference", "label": "Related",
+         "settings": {"target_type": "item"}}]})
+    upstream = await content.items.create(admin, "article", title="in a", stage="a")
+    other = await content.items.create(admin, "article", title="in c", stage=LIVE)
+    await database.execute("INSERT INTO stage (id, label) VALUES ('c', 'C')")
+    await database.execute("UPDATE item SET stage_id = 'c' WHERE id = %s", (other.id,))
+
+    assert (await content.items.load(admin, upstream.id, stage="b")).title == "in a"
+    assert [i.title for i in (await content.items.list(admin, stage="b")).items] == ["in a"]
+    assert await content.items.load_many(admin, [upstream.id, other.id], stage="b") == [
+        await content.items.load(admin, upstream.id, stage="b")]
+    with pytest.raises(ItemError) as caught:
+        await content.items.load(admin, upstream.id, stage=LIVE)
+    assert caught.value.status == 404
+    # A reference check sees the chain too.
+    await content.items.create(admin, "article", title="ref", stage="b",
+                               fields={"field_related": {"target_id": str(upstream.id)}})
+    with pytest.raises(ItemError) as caught:
+        await content.items.create(admin, "article", title="ref", stage="b",
+                                   fields={"field_related": {"target_id": str(other.id)}})
+    assert caught.value.status == 422 and "fields.field_related" in caught.value.errors
