@@ -123,6 +123,7 @@ def _settings_errors(exc: ValidationError) -> dict[str, str]:
 
 
 def string_value(value: Any, what: str = "value") -> str:
+    """``value`` as a string fit for JSONB, or :class:`FieldValueError` naming ``what``."""
     if not isinstance(value, str):
         raise FieldValueError(f"{what} must be a string")
     # PostgreSQL cannot store NUL in jsonb text, and no honest input contains it.
@@ -132,6 +133,7 @@ def string_value(value: Any, what: str = "value") -> str:
 
 
 def value_object(value: Any, allowed: Collection[str], example: str) -> Mapping[str, Any]:
+    """``value`` as a value object with no property outside ``allowed``."""
     if not isinstance(value, Mapping):
         raise FieldValueError(f"must be an object like {example}")
     unknown = sorted(set(value) - set(allowed))
@@ -143,6 +145,7 @@ def value_object(value: Any, allowed: Collection[str], example: str) -> Mapping[
 
 
 def uuid_value(value: Any, what: str = "target_id") -> uuid.UUID:
+    """``value`` (a string) as a UUID, or :class:`FieldValueError` naming ``what``."""
     if isinstance(value, str):
         try:
             return uuid.UUID(value)
@@ -213,6 +216,7 @@ class FieldType(ABC):
 
 
 def object_schema(properties: dict[str, Any], required: Iterable[str]) -> dict[str, Any]:
+    """The JSON schema of a value object with exactly these properties."""
     return {
         "type": "object",
         "properties": properties,
