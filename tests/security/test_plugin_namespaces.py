@@ -246,11 +246,12 @@ def test_menu_entries_with_a_trailing_newline_fail_the_catalogue_schema() -> Non
 def test_name_patterns_outside_plugins_refuse_a_trailing_newline() -> None:
     """The same one-character fix in the other modules' name checks (each a full match)."""
     from trovato.content import fields, types
+    from trovato.content.fields import dates, links
     from trovato.plugins import artifact
     from trovato.render import elements, sanitize
 
-    checks = [(fields.FIELD_NAME, "field_body"), (fields._DATE, "2026-01-02"),
-              (fields._DATETIME, "2026-01-02T03:04:05Z"), (fields._EMAIL, "a@example.com"),
+    checks = [(fields.FIELD_NAME, "field_body"), (dates._DATE, "2026-01-02"),
+              (dates._DATETIME, "2026-01-02T03:04:05Z"), (links._EMAIL, "a@example.com"),
               (types.TYPE_NAME, "blog"), (sanitize._SLUG, "teaser"),
               (sanitize._CHILD_NAME, "body"), (sanitize._VARIABLE, "reading_time"),
               (sanitize._TEMPLATE, "item--blog"), (elements.ATTRIBUTE_NAME, "class"),

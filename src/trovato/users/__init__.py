@@ -1,0 +1,2 @@
+"""Users: accounts, names, passwords, sessions, roles, permissions, privilege rules and API
+tokens."""

@@ -1,0 +1,1 @@
+"""The Alembic environment and the schema revisions (raw SQL, in ``versions/``)."""
