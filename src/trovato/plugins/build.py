@@ -28,6 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 WORLD = "plugin"
+# Part of the cache key: bump it whenever the componentize-py command line changes what it
+# produces (2: WASI imports are kept, and the kernel provides them).
+BUILD_FORMAT = 2
 ENTRY_MODULE = "_trovato_entry"
 # Generated entry module: the SDK needs to know the author's module before it is imported, so
 # that public functions of plugin.py are exported; WitWorld is what componentize-py looks for.
@@ -127,6 +130,7 @@ def build_key(folder: Path, *, sdk: Path, wit: Path) -> str:
     """The cache key: sha256 over plugin sources, SDK sources, WIT and the builder version."""
     digest = hashlib.sha256()
     digest.update(f"componentize-py {componentize_py_version()}\0".encode())
+    digest.update(f"format:{BUILD_FORMAT}\0".encode())
     digest.update(f"entry:{_ENTRY_SOURCE}\0".encode())
     _hash_tree(digest, "plugin", folder)
     _hash_tree(digest, "sdk", sdk / "trovato_sdk")
@@ -186,8 +190,7 @@ def build_plugin(
             env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
             command = [
                 str(componentize_py()), "-d", str(wit_path), "-w", WORLD,
-                "componentize", ENTRY_MODULE, "-p", str(staging), "--stub-wasi",
-                "-o", str(partial),
+                "componentize", ENTRY_MODULE, "-p", str(staging), "-o", str(partial),
             ]
             try:
                 proc = subprocess.run(command, cwd=staging, env=env, capture_output=True,

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import wasmtime
-from wasmtime import Config, Engine, Store, Trap, TrapCode, WasmtimeError
+from wasmtime import Config, Engine, Store, Trap, TrapCode, WasiConfig, WasmtimeError
 from wasmtime.component import Component, Instance, Linker, Variant
 
 from trovato.observability import load
@@ -301,6 +301,7 @@ def engine_for(settings: EngineSettings) -> tuple[Engine, Linker]:
                 _configure_pooling(config, settings)
             engine = Engine(config)
             linker = Linker(engine)
+            linker.add_wasip2()
             define_host(linker)
             found = (engine, linker)
             _engines[settings] = found
@@ -414,6 +415,7 @@ class PluginRuntime:
     def _new(self, engine: Engine, linker: Linker, component: Component, loaded: LoadedPlugin,
              data: StoreData) -> tuple[Store, Instance]:
         store = Store(engine)
+        store.set_wasi(WasiConfig())
         store.set_limits(memory_size=loaded.limits.memory_mb * _MIB)
         # Instantiation runs the component's start code: give it its own budget.
         store.set_fuel(loaded.limits.fuel)
@@ -501,6 +503,7 @@ class PluginRuntime:
 
     def _describe(self, name: str, component: Component) -> dict[str, Any]:
         store = Store(self.engine)
+        store.set_wasi(WasiConfig())
         store.set_fuel(Limits().fuel)
         store.set_epoch_deadline(1000)
         data = StoreData(None, name)
@@ -600,21 +603,30 @@ def _classify(plugin: str, call: str, exc: BaseException, limits: Limits) -> Plu
     return PluginError(plugin, call, f"{type(exc).__name__}: {exc}", reason="host_error")
 
 
+MAX_ERROR_MESSAGE = 2_000  # characters of a plugin's error message kept
+MAX_ERROR_TRACEBACK = 16_000  # characters of its traceback kept (the end: the raising frame)
+
+
 def _decode_err(plugin: str, call: str, payload: str) -> PluginError:
-    """The SDK sends ``{"kind", "message"}``; anything else is a plain message."""
+    """The SDK sends ``{"kind", "message"}`` (plus ``"traceback"`` for an exception); anything
+    else is a plain message. Both are cut to a bounded size: they come from the plugin."""
+    traceback = ""
     try:
         parsed = json.loads(payload)
         kind, message = str(parsed["kind"]), str(parsed["message"])
+        if kind == "exception" and isinstance(parsed.get("traceback"), str):
+            traceback = parsed["traceback"][-MAX_ERROR_TRACEBACK:]
     except (ValueError, KeyError, TypeError):
         kind, message = "refused", payload
+    message = message[:MAX_ERROR_MESSAGE]
     if kind == "refused":
         return PluginRefused(plugin, call, message)
     if message.startswith("MemoryError"):
-        return PluginMemoryError(plugin, call, message)
+        return PluginMemoryError(plugin, call, message, traceback=traceback)
     if message.startswith("RecursionError"):
-        return PluginTrap(plugin, call, message, reason="stack")
+        return PluginTrap(plugin, call, message, reason="stack", traceback=traceback)
     return PluginError(plugin, call, message, reason="exception" if kind == "exception"
-                       else "host")
+                       else "host", traceback=traceback)
 
 
 _OPEN_SESSIONS: weakref.WeakSet[PluginSession] = weakref.WeakSet()
