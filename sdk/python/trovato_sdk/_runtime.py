@@ -109,9 +109,8 @@ def prepare() -> None:
     """Work out the exports and the parameters of every tap and function now.
 
     The guest's entry module calls this after importing the plugin, at build time, so each
-    instance starts with the answers in its memory snapshot: reading them per call
-    (``inspect.signature``, a scan of the module) was a third of a small tap's time in the
-    sandbox."""
+    instance starts with the answers in its memory snapshot instead of introspecting the
+    plugin (``inspect.signature``, a scan of the module) on every call."""
     global _exports
     _exports = None
     _exports = functions()

@@ -2,8 +2,9 @@
 
 Every builder returns an :class:`Element`, a ``dict`` with ``#``-keys (``#type``, ``#weight``,
 ``#attributes``, ``#value``, ``#format``, ``#tag``, ``#href``, ``#items``, ``#ordered``,
-``#header``, ``#rows``, ``#src``, ``#alt``) and named children under plain keys. Because an element *is* a
-dict, it crosses the sandbox boundary as JSON unchanged and alter taps can edit it in place.
+``#header``, ``#rows``, ``#src``, ``#alt``) and named children under plain keys. Because an
+element *is* a dict, it crosses the sandbox boundary as JSON unchanged and alter taps can edit
+it in place.
 
 Text without a ``format`` is escaped by the kernel; text with a format goes through that
 format's sanitizer. Nothing here can produce raw HTML.

@@ -2,13 +2,15 @@
 
 A plugin folder holds ``plugin.toml``, the entry module ``plugin.py`` and any sibling modules.
 The build stages those sources with the Python SDK and a small generated entry module, then runs
-``componentize-py --stub-wasi`` against the ``trovato:plugin`` WIT world, so the component
-imports nothing but the kernel's ``host`` interface (DESIGN §6.2).
+``componentize-py`` against the ``trovato:plugin`` WIT world. The component imports the
+kernel's ``host`` interface and WASI, which the runtime provides with the clocks and a CSPRNG
+but no files and no network (DESIGN §6.2).
 
-A build costs 8-16 s and about 400 MB of RAM on a small machine, so artifacts are cached under a key
-that covers everything that can change the output: the plugin sources, the SDK sources, the WIT
-files and the componentize-py version. A file lock makes concurrent builders of the same key
-(several workers, several test processes) wait for one build instead of repeating it.
+A build takes seconds of CPU and hundreds of MB of memory (``docs/performance.md``), so
+artifacts are cached under a key that covers everything that can change the output: the
+plugin sources, the SDK sources, the WIT files, the componentize-py version and the build
+format. A file lock makes concurrent builders of the same key (several workers, several test
+processes) wait for one build instead of repeating it.
 """
 
 from __future__ import annotations
@@ -99,7 +101,8 @@ def componentize_py() -> Path:
         return beside
     found = shutil.which("componentize-py")
     if found is None:
-        raise BuildError("componentize-py is not installed: pip install 'trovato[plugins]'")
+        raise BuildError("componentize-py, a dependency of Trovato, is not installed: "
+                         "pip install componentize-py==0.25.1")
     return Path(found)
 
 

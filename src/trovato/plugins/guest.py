@@ -45,7 +45,9 @@ if TYPE_CHECKING:
     from trovato.plugins.runtime import PluginSession
 
 HOST_INTERFACE = "trovato:plugin/host@1.0.0"
-YIELD_FUEL = 10_000_000  # a Python tap on a 4 KB item: ~0.9 M in ~0.11 ms; so ~1 ms of guest code
+# About a millisecond of guest code between yields (docs/performance.md): a slow guest never
+# holds the loop for long, and a small tap never yields at all.
+YIELD_FUEL = 10_000_000
 
 # WIT name -> RequestHost method. A method returns its answer, or a coroutine for host I/O.
 HOST_FUNCTIONS = {
