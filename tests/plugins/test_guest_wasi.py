@@ -4,13 +4,14 @@ out: files and the network."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import time
 import uuid
 
 import pytest
 
-from trovato.plugins.errors import PluginError
+from trovato.plugins.errors import PluginError, PluginTrap
 
 POSTGRES_PORT = 5432  # listening on the host during the tests: a reachable target
 
@@ -58,3 +59,31 @@ async def test_the_network_stays_out_of_reach(open_session) -> None:
         errors = await session.call_function("hostile", "network_escape",
                                              {"payload": {"port": POSTGRES_PORT}})
     assert set(errors) == {"connect", "resolve"}, errors  # neither got through
+
+
+async def test_a_guest_cannot_sleep_past_its_deadline(open_session) -> None:
+    """A timer wait would run on the loop's thread, out of reach of the epoch deadline: the
+    guest's monotonic clock tells the time but refuses timers, and the loop keeps serving."""
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.001)
+            ticks += 1
+
+    other = asyncio.create_task(ticker())
+    await asyncio.sleep(0.01)
+    async with open_session(plugins=["hostile"]) as session:
+        started = time.perf_counter()
+        with pytest.raises(PluginTrap) as caught:
+            await session.call_function("hostile", "nap", {"payload": None})
+        elapsed = time.perf_counter() - started
+        first = ticks
+        again = await session.call_function("hostile", "clock_and_entropy", {"payload": None})
+    await asyncio.sleep(0.01)
+    other.cancel()
+    assert elapsed < 1, elapsed  # hostile sleeps 30 s; its limit is 1.5 s
+    assert "cannot sleep" in caught.value.message
+    assert again["monotonic"][0] <= again["monotonic"][1]  # the clock itself still works
+    assert ticks > first

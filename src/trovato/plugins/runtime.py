@@ -65,6 +65,7 @@ from trovato.plugins.guest import (
     StoreData,
     call_blocking,
     define_host,
+    define_wasi,
     instantiate,
     signature,
     yield_slices,
@@ -290,7 +291,7 @@ def engine_for(settings: EngineSettings) -> tuple[Engine, Linker]:
                 _configure_pooling(config, settings)
             engine = Engine(config)
             linker = Linker(engine)
-            linker.add_wasip2()
+            define_wasi(linker)
             define_host(linker)
             found = (engine, linker)
             _engines[settings] = found
