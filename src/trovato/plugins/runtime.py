@@ -12,9 +12,10 @@
 * Every call gets fresh fuel, an epoch deadline and the store's memory cap. A trap, timeout,
   memory exhaustion, an exception the plugin did not handle, an oversized or non-JSON result
   raises a :class:`PluginError` subclass and the instance is discarded.
-* Each store gets WASI with an empty configuration: the host's clocks and CSPRNG (so the
-  guest's ``time``, ``datetime``, ``random``, ``secrets`` and ``uuid`` work), no preopened
-  directory, no network, no environment, and output to stdout/stderr discarded.
+* Each store gets WASI with an empty configuration (:func:`~trovato.plugins.guest.define_wasi`):
+  the host's clocks and CSPRNG, so the guest's ``time``, ``datetime``, ``random``, ``secrets``
+  and ``uuid`` work, but no timers, no preopened directory, no network, no environment, and
+  output to stdout/stderr discarded.
 * Instances come from wasmtime's pooling allocator, which resets a dropped instance's memory
   in place so the next instance starts from the component's initial image without faulting
   its pages back in. Finished stores are closed on a reaper thread while the process has time
