@@ -142,3 +142,18 @@ def test_an_exception_reports_type_message_and_the_authors_traceback(tmp_path: P
     assert 'File "helpers.py", line 2, in half\n    return value / 0' in trace
     assert trace.rstrip().endswith("ZeroDivisionError: division by zero")
     assert "_runtime.py" not in trace and str(tmp_path) not in trace
+
+
+def test_an_uncaught_host_refusal_keeps_the_kernels_message_and_the_traceback(
+        tmp_path: Path) -> None:
+    (tmp_path / "plugin.toml").write_text('[plugin]\nname = "nosy"\nversion = "1.0.0"\n')
+    (tmp_path / "plugin.py").write_text(
+        "from trovato_sdk import tap\n\n\n"
+        "@tap\n"
+        "def cron(ctx):\n"
+        "    return ctx.db.select('nope')\n")
+    plugin = load_plugin(tmp_path)
+    with pytest.raises(PluginFailed) as caught:
+        FakeContext(plugin=plugin).call_tap("cron")
+    assert caught.value.kind == "host" and "unknown table" in caught.value.message
+    assert 'File "plugin.py", line 6, in cron' in caught.value.traceback

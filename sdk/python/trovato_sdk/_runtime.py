@@ -12,9 +12,10 @@ Wire format (the kernel side lives in ``trovato.plugins``):
 * ``call-function(name, payload)``: ``{"request": {...}}`` for menu callbacks, ``{"payload":
   <value>, "caller": "<plugin>"}`` for ``invoke-plugin``.
 * errors: ``err`` carries JSON ``{"kind": "refused"|"exception"|"host", "message": ...}``; an
-  exception adds ``"type"`` (the exception class) and ``"traceback"`` (Python's traceback text,
-  with the plugin's files named relative to the plugin folder and the SDK's own dispatch frame
-  left out), so the kernel can log the author's error as Python reports it.
+  exception (and a host refusal the plugin did not catch) adds ``"type"`` (the exception
+  class) and ``"traceback"`` (Python's traceback text, with the plugin's files named relative
+  to the plugin folder and the SDK's own dispatch frame left out), so the kernel can log the
+  author's error as Python reports it.
 """
 
 from __future__ import annotations
@@ -291,19 +292,20 @@ def format_traceback(exc: BaseException) -> str:
     return text
 
 
-def exception_json(exc: BaseException) -> str:
-    """The error JSON for an exception the plugin did not handle."""
+def exception_json(exc: BaseException, kind: str = "exception") -> str:
+    """The error JSON for an exception the plugin did not handle (``kind="host"``: a host
+    refusal it did not catch, whose message is the kernel's own)."""
     name = type(exc).__name__
     try:
         text = str(exc)
     except Exception:  # a broken __str__ must not hide the original error
         text = ""
-    message = f"{name}: {text}" if text else name
+    message = text if kind == "host" else f"{name}: {text}" if text else name
     try:
         formatted = format_traceback(exc)
     except Exception:  # MemoryError and the like: the type and message still go out
         formatted = ""
-    return json.dumps({"kind": "exception", "type": name, "message": message,
+    return json.dumps({"kind": kind, "type": name, "message": message,
                        "traceback": formatted})
 
 
@@ -322,7 +324,7 @@ def _run(fn: Callable[..., Any], args: dict[str, Any], ctx: Context,
     except Refused as exc:
         raise Failure(error_json("refused", str(exc))) from None
     except HostError as exc:
-        raise Failure(error_json("host", str(exc))) from None
+        raise Failure(exception_json(exc, "host")) from None
     except MemoryError:
         raise Failure(error_json("exception", "MemoryError")) from None
     except BaseException as exc:  # SystemExit too: a plugin cannot end the kernel's process

@@ -599,13 +599,14 @@ MAX_ERROR_TRACEBACK = 16_000  # characters of its traceback kept (the end: the r
 
 
 def _decode_err(plugin: str, call: str, payload: str) -> PluginError:
-    """The SDK sends ``{"kind", "message"}`` (plus ``"traceback"`` for an exception); anything
-    else is a plain message. Both are cut to a bounded size: they come from the plugin."""
+    """The SDK sends ``{"kind", "message"}``, plus ``"traceback"`` for an exception or a host
+    refusal the plugin did not catch; anything else is a plain message. Message and
+    traceback are cut to a bounded size: they come from the plugin."""
     traceback = ""
     try:
         parsed = json.loads(payload)
         kind, message = str(parsed["kind"]), str(parsed["message"])
-        if kind == "exception" and isinstance(parsed.get("traceback"), str):
+        if kind in ("exception", "host") and isinstance(parsed.get("traceback"), str):
             traceback = parsed["traceback"][-MAX_ERROR_TRACEBACK:]
     except (ValueError, KeyError, TypeError):
         kind, message = "refused", payload
