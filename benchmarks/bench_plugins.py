@@ -43,7 +43,7 @@ from trovato.observability import load
 from trovato.observability.metrics import Metrics
 from trovato.plugins.build import build_plugin, default_cache_dir
 from trovato.plugins.dispatch import Dispatcher
-from trovato.plugins.guest import define_wasi
+from trovato.plugins.guest import HOST_FUNCTIONS, HOST_INTERFACE, define_wasi
 from trovato.plugins.host import HostServices, PluginUser, RequestHost
 from trovato.plugins.registry import parse_info
 from trovato.plugins.runtime import EngineSettings, LoadedPlugin, PluginRuntime
@@ -171,6 +171,10 @@ def cold_start(script: Path, url: str, artifact: Path, compiled: Path, plugins: 
 
 # -- (a), (b), (c): in-process measurements -------------------------------------------------
 
+def _no_host_calls(_store: Any, *_args: Any) -> None:
+    raise RuntimeError("the viewer plugin makes no host calls")
+
+
 def raw_batch(runtime: PluginRuntime, loaded: LoadedPlugin, payload: str, seconds: float
               ) -> list[float]:
     """(a) wasmtime-py directly: a fresh instance, one untimed warm-up call, then timed calls.
@@ -182,7 +186,9 @@ def raw_batch(runtime: PluginRuntime, loaded: LoadedPlugin, payload: str, second
 
     linker = Linker(runtime.engine)
     define_wasi(linker)
-    linker.define_unknown_imports_as_traps(loaded.component)
+    with linker.root() as root, root.add_instance(HOST_INTERFACE) as host:
+        for name in HOST_FUNCTIONS:
+            host.add_func(name, _no_host_calls)
     store = Store(runtime.engine)  # fuel and epochs are on in the engine: give plenty of both
     store.set_wasi(WasiConfig())
     store.set_fuel(10**15)
