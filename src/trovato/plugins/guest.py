@@ -197,8 +197,10 @@ def _trampoline(index: int | None, _context: Any, ty: Any, args: Any, nargs: int
         error_ret[0] = WasmtimeError("host function failed")._consume()
 
 
-# WASI as the component imports it (componentize-py 0.25.1). wasmtime's monotonic clock would
-# block the calling thread in a sleep, where no epoch deadline can stop it: see define_wasi.
+# WASI as the component imports it (componentize-py 0.25.1; defined under the exact name, it
+# wins over wasmtime's own, and tests/plugins/test_guest_wasi.py fails if an upgrade changes
+# the version). wasmtime's monotonic clock would block the calling thread in a sleep, where no
+# epoch deadline can stop it: see define_wasi.
 MONOTONIC_CLOCK = "wasi:clocks/monotonic-clock@0.2.9"
 NO_WAITING = ("a plugin cannot sleep or wait for a timer (time.sleep, select, asyncio): "
               "it would hold the request past its deadline")
