@@ -43,6 +43,7 @@ from trovato.observability import load
 from trovato.observability.metrics import Metrics
 from trovato.plugins.build import build_plugin, default_cache_dir
 from trovato.plugins.dispatch import Dispatcher
+from trovato.plugins.guest import HOST_FUNCTIONS, HOST_INTERFACE, define_wasi
 from trovato.plugins.host import HostServices, PluginUser, RequestHost
 from trovato.plugins.registry import parse_info
 from trovato.plugins.runtime import EngineSettings, LoadedPlugin, PluginRuntime
@@ -170,18 +171,26 @@ def cold_start(script: Path, url: str, artifact: Path, compiled: Path, plugins: 
 
 # -- (a), (b), (c): in-process measurements -------------------------------------------------
 
+def _no_host_calls(_store: Any, *_args: Any) -> None:
+    raise RuntimeError("the viewer plugin makes no host calls")
+
+
 def raw_batch(runtime: PluginRuntime, loaded: LoadedPlugin, payload: str, seconds: float
               ) -> list[float]:
     """(a) wasmtime-py directly: a fresh instance, one untimed warm-up call, then timed calls.
 
-    Plain synchronous wasmtime-py, with the host imports defined as traps (the viewer makes no
-    host calls): the cheapest way wasmtime can call this component."""
-    from wasmtime import Store
+    Plain synchronous wasmtime-py, with the runtime's WASI and the host imports defined as
+    traps (the viewer makes no host calls): the cheapest way wasmtime can call this component."""
+    from wasmtime import Store, WasiConfig
     from wasmtime.component import Linker
 
     linker = Linker(runtime.engine)
-    linker.define_unknown_imports_as_traps(loaded.component)
+    define_wasi(linker)
+    with linker.root() as root, root.add_instance(HOST_INTERFACE) as host:
+        for name in HOST_FUNCTIONS:
+            host.add_func(name, _no_host_calls)
     store = Store(runtime.engine)  # fuel and epochs are on in the engine: give plenty of both
+    store.set_wasi(WasiConfig())
     store.set_fuel(10**15)
     store.set_epoch_deadline(10**9)
     instance = linker.instantiate(store, loaded.component)

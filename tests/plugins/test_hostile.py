@@ -27,7 +27,7 @@ HOSTILE_FUNCTIONS = [
     ("python_recursion", PluginTrap, {"stack"}),
     ("abort", PluginTrap, {"trap"}),
     ("raise_error", PluginError, {"exception"}),
-    ("wasi_escape", PluginTrap, {"trap"}),
+    ("wasi_escape", PluginError, {"exception"}),  # no preopened directory: an OSError
     ("huge_output", PluginOutputError, {"output"}),
 ]
 

@@ -4,6 +4,7 @@ cron and queue workers, and enable/disable seen by a second process without a re
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import api_login, create_account, running_app
 from tests.plugins.conftest import FIXTURES, kernel_of, plugin_site_settings
@@ -28,7 +30,7 @@ async def _visits(client: httpx.AsyncClient, prefix: str) -> list[dict[str, obje
 
 
 async def test_menu_route_checks_permission_and_renders_the_tree(
-    site: httpx.AsyncClient,
+    site: httpx.AsyncClient, caplog: pytest.LogCaptureFixture,
 ) -> None:
     assert "use hello" in kernel_of(site).registry  # from tap_perm
     assert (await site.get("/hello")).status_code == 403
@@ -38,8 +40,11 @@ async def test_menu_route_checks_permission_and_renders_the_tree(
                            headers={"X-CSRF-Token": csrf})
     assert grant.status_code == 200
     site.cookies.clear()
+    caplog.set_level(logging.WARNING, logger="trovato.render")
     page = await site.get("/hello/world")
     assert page.status_code == 200, page.text
+    # hello's page holds an SDK render.list: the kernel takes it as built, dropping nothing.
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("trovato.render")] == []
     assert "<title>Hello someone | " in page.text
     assert "Hello, world!" in page.text and "Visits: 1" in page.text
     assert (await site.get("/hello/<script>")).status_code == 200  # arg text is escaped

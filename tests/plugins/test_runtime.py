@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 
 from tests.plugins.conftest import item_payload, make_user
 from trovato.observability import load
-from trovato.plugins.build import BuildResult
+from trovato.plugins.build import BuildResult, componentize_py_version
 from trovato.plugins.errors import PluginLoadError, PluginTimeout
 from trovato.plugins.runtime import (
     CONTRACT,
@@ -36,7 +37,7 @@ def test_describe_lists_taps_functions_and_contract(loaded: dict[str, LoadedPlug
     # Public functions of plugin.py are exported; taps and imported helpers are not.
     assert {"hello_page", "everything"} <= set(hello["functions"])
     assert "greet" not in hello["functions"] and "item_view" not in hello["functions"]
-    assert loaded["tally"].functions == {"double"}
+    assert loaded["tally"].functions == {"double", "broken_page"}
 
 
 @pytest.mark.parametrize("contract", ["1.0.0", "1.0.7"])
@@ -291,3 +292,15 @@ def test_installed_version_reads_the_dist_info_and_falls_back(tmp_path: Path) ->
     elsewhere = types.ModuleType("orjson")  # a package with no dist-info beside it
     elsewhere.__file__ = str(tmp_path / "pkg" / "__init__.py")
     assert installed_version(elsewhere, "orjson") == importlib.metadata.version("orjson")
+
+
+def test_the_plugin_builder_comes_with_a_plain_install() -> None:
+    """``pip install trovato`` (the README's first line) must be enough for ``trovato demo``
+    and ``trovato plugin build``: componentize-py is a base dependency, pinned to the version
+    the build cache and the docs assume, and no extra is needed for it."""
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml")
+                            .read_text())["project"]
+    pins = [d for d in project["dependencies"] if d.startswith("componentize-py")]
+    assert pins == [f"componentize-py=={componentize_py_version()}"]
+    for extra, requirements in project.get("optional-dependencies", {}).items():
+        assert not any(r.startswith("componentize-py") for r in requirements), extra

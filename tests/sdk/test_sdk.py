@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import inspect
+import json
+import logging
 from pathlib import Path
 
 import pytest
 from trovato_sdk import Access, Field, ItemType, Menu, Permission, _runtime, render
 from trovato_sdk._runtime import encode, merge_patch
 from trovato_sdk.testing import FakeContext, PluginFailed, load_plugin
+
+from trovato.render.sanitize import sanitize
 
 HELLO = Path(__file__).resolve().parents[2] / "plugins" / "hello"
 
@@ -21,7 +25,8 @@ def test_render_builders() -> None:
                     "t": {"#type": "markup", "#value": "<b>", "#tag": "p", "#weight": 3}}
     assert render.markup("x", format="basic_html")["#format"] == "basic_html"
     assert render.link("/a", "A") == {"#type": "link", "#href": "/a", "#text": "A"}
-    assert render.list(["a"], ordered=True)["#tag"] == "ol"
+    assert render.list(["a"], ordered=True) == {"#type": "list", "#items": ["a"],
+                                                 "#ordered": True}
     assert render.table(["h"], [["c"]]) == {"#type": "table", "#header": ["h"],
                                             "#rows": [["c"]]}
     assert render.image("/i.png", "alt")["#alt"] == "alt"
@@ -100,3 +105,55 @@ def test_fake_db_refuses_undeclared_tables() -> None:
     ctx = FakeContext(plugin=plugin)
     with pytest.raises(Exception, match="unknown table"):
         ctx.db.select("nope")
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+def test_sdk_lists_pass_the_kernel_sanitizer_unchanged(
+        ordered: bool, caplog: pytest.LogCaptureFixture) -> None:
+    """The SDK builds lists the way the kernel's list element takes them: nothing is dropped
+    (a dropped property is logged as a warning on every render)."""
+    caplog.set_level(logging.WARNING, logger="trovato.render")
+    tree = render.container().child(
+        "l", render.list(["a", render.link("/b", "B")], ordered=ordered))
+    clean = sanitize(tree, source="plugin:test")
+    assert caplog.records == []
+    assert clean["l"]["#ordered"] is ordered
+    assert clean["l"]["#items"][0] == "a"
+
+
+def test_an_exception_reports_type_message_and_the_authors_traceback(tmp_path: Path) -> None:
+    (tmp_path / "plugin.toml").write_text('[plugin]\nname = "oops"\nversion = "1.0.0"\n')
+    (tmp_path / "helpers.py").write_text("def half(value):\n    return value / 0\n")
+    (tmp_path / "plugin.py").write_text(
+        "from trovato_sdk import tap\n"
+        "from helpers import half\n\n\n"
+        "@tap\n"
+        "def cron():\n"
+        "    return half(3)\n")
+    plugin = load_plugin(tmp_path)
+    with pytest.raises(_runtime.Failure) as caught:
+        _runtime.run_tap("cron", "{}", FakeContext(plugin=plugin).backend)
+    error = json.loads(str(caught.value))
+    assert error["kind"] == "exception" and error["type"] == "ZeroDivisionError"
+    assert error["message"] == "ZeroDivisionError: division by zero"
+    trace = error["traceback"]
+    assert trace.startswith("Traceback (most recent call last):\n")
+    assert 'File "plugin.py", line 7, in cron\n    return half(3)' in trace
+    assert 'File "helpers.py", line 2, in half\n    return value / 0' in trace
+    assert trace.rstrip().endswith("ZeroDivisionError: division by zero")
+    assert "_runtime.py" not in trace and str(tmp_path) not in trace
+
+
+def test_an_uncaught_host_refusal_keeps_the_kernels_message_and_the_traceback(
+        tmp_path: Path) -> None:
+    (tmp_path / "plugin.toml").write_text('[plugin]\nname = "nosy"\nversion = "1.0.0"\n')
+    (tmp_path / "plugin.py").write_text(
+        "from trovato_sdk import tap\n\n\n"
+        "@tap\n"
+        "def cron(ctx):\n"
+        "    return ctx.db.select('nope')\n")
+    plugin = load_plugin(tmp_path)
+    with pytest.raises(PluginFailed) as caught:
+        FakeContext(plugin=plugin).call_tap("cron")
+    assert caught.value.kind == "host" and "unknown table" in caught.value.message
+    assert 'File "plugin.py", line 6, in cron' in caught.value.traceback

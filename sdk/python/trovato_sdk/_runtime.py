@@ -11,7 +11,11 @@ Wire format (the kernel side lives in ``trovato.plugins``):
   merge patch of that argument>}``, so plugins send changes, never a whole replaced tree.
 * ``call-function(name, payload)``: ``{"request": {...}}`` for menu callbacks, ``{"payload":
   <value>, "caller": "<plugin>"}`` for ``invoke-plugin``.
-* errors: ``err`` carries JSON ``{"kind": "refused"|"exception"|"host", "message": ...}``.
+* errors: ``err`` carries JSON ``{"kind": "refused"|"exception"|"host", "message": ...}``; an
+  exception (and a host refusal the plugin did not catch) adds ``"type"`` (the exception
+  class) and ``"traceback"`` (Python's traceback text, with the plugin's files named relative
+  to the plugin folder and the SDK's own dispatch frame left out), so the kernel can log the
+  author's error as Python reports it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ import copy
 import enum
 import inspect
 import json
+import linecache
+import os
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -36,6 +43,11 @@ _entry_module: str = "plugin"
 # Worked out once by prepare() (see there), then read on every call.
 _exports: dict[str, Callable[..., Any]] | None = None
 _parameters: dict[Callable[..., Any], tuple[inspect.Parameter, ...]] = {}
+# The folder holding the entry module (set by prepare()): traceback paths are shown relative
+# to it, as the author's own files.
+_root: str = ""
+MAX_TRACEBACK_FRAMES = 40
+MAX_TRACEBACK_CHARS = 8_000
 
 
 class Refused(Exception):
@@ -98,14 +110,37 @@ def prepare() -> None:
     """Work out the exports and the parameters of every tap and function now.
 
     The guest's entry module calls this after importing the plugin, at build time, so each
-    instance starts with the answers in its memory snapshot: reading them per call
-    (``inspect.signature``, a scan of the module) was a third of a small tap's time in the
-    sandbox."""
+    instance starts with the answers in its memory snapshot instead of introspecting the
+    plugin (``inspect.signature``, a scan of the module) on every call."""
     global _exports
     _exports = None
     _exports = functions()
     for fn in (*_taps.values(), *_exports.values()):
         _signature(fn)
+    _remember_sources()
+
+
+def _remember_sources() -> None:
+    """Keep the plugin's source lines for tracebacks.
+
+    At build time the sources are on disk; inside the sandbox there are no files, so the lines
+    go into ``linecache`` now and are part of the snapshot every instance starts from (an
+    entry without a modification time is never checked against the disk again)."""
+    global _root
+    module = sys.modules.get(_entry_module)
+    entry = getattr(module, "__file__", None)
+    if not entry:
+        return
+    _root = os.path.dirname(os.path.abspath(entry))
+    if sys.platform != "wasi":  # in-process tests read the files as they change
+        return
+    for loaded in list(sys.modules.values()):
+        filename = getattr(loaded, "__file__", None)
+        if not filename or not os.path.abspath(filename).startswith(_root + os.sep):
+            continue
+        lines = linecache.getlines(filename)
+        if lines:
+            linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
 
 
 def taps() -> dict[str, Callable[..., Any]]:
@@ -223,6 +258,57 @@ def error_json(kind: str, message: str) -> str:
     return json.dumps({"kind": kind, "message": message})
 
 
+def _shown_path(filename: str) -> str:
+    if _root and filename.startswith(_root + os.sep):
+        return filename[len(_root) + 1:]
+    return filename
+
+
+def _relative(summary: traceback.TracebackException) -> None:
+    """Show the plugin's files relative to its folder, in ``summary`` and its chained causes."""
+    seen: set[int] = set()
+    pending = [summary]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for frame in current.stack:
+            frame.filename = _shown_path(frame.filename)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        pending.extend(current.exceptions or ())
+
+
+def format_traceback(exc: BaseException) -> str:
+    """Python's traceback of ``exc`` without the SDK's dispatch frame, bounded in size."""
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code is _run.__code__:
+        tb = tb.tb_next  # _run caught it: the author's code starts one frame down
+    summary = traceback.TracebackException(type(exc), exc, tb, limit=-MAX_TRACEBACK_FRAMES)
+    _relative(summary)
+    text = "".join(summary.format())
+    if len(text) > MAX_TRACEBACK_CHARS:
+        text = "…" + text[-MAX_TRACEBACK_CHARS:]
+    return text
+
+
+def exception_json(exc: BaseException, kind: str = "exception") -> str:
+    """The error JSON for an exception the plugin did not handle (``kind="host"``: a host
+    refusal it did not catch, whose message is the kernel's own)."""
+    name = type(exc).__name__
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ must not hide the original error
+        text = ""
+    message = text if kind == "host" else f"{name}: {text}" if text else name
+    try:
+        formatted = format_traceback(exc)
+    except Exception:  # MemoryError and the like: the type and message still go out
+        formatted = ""
+    return json.dumps({"kind": kind, "type": name, "message": message,
+                       "traceback": formatted})
+
+
 def _run(fn: Callable[..., Any], args: dict[str, Any], ctx: Context,
          primary: str | None, alter: str | None) -> str:
     """Call ``fn`` and encode its result; raises ``Failure`` with an error JSON string."""
@@ -238,14 +324,11 @@ def _run(fn: Callable[..., Any], args: dict[str, Any], ctx: Context,
     except Refused as exc:
         raise Failure(error_json("refused", str(exc))) from None
     except HostError as exc:
-        raise Failure(error_json("host", str(exc))) from None
-    except RecursionError as exc:
-        # Deep recursion is a plugin bug, but Python catches it before the wasm stack runs out.
-        raise Failure(error_json("exception", f"RecursionError: {exc}")) from None
+        raise Failure(exception_json(exc, "host")) from None
     except MemoryError:
         raise Failure(error_json("exception", "MemoryError")) from None
-    except Exception as exc:
-        raise Failure(error_json("exception", f"{type(exc).__name__}: {exc}")) from None
+    except BaseException as exc:  # SystemExit too: a plugin cannot end the kernel's process
+        raise Failure(exception_json(exc)) from None
 
 
 class Failure(Exception):

@@ -19,8 +19,7 @@ __all__ = ["Backend", "Context", "HostError"]
 
 # The kernel caps ``limit`` too; this keeps an accidental unbounded query cheap to notice.
 _MAX_LIMIT = 1000
-# Set by the kernel in every request context: the sandbox has no entropy source of its own
-# (built with --stub-wasi, os.urandom traps and ``random`` is seeded at build time).
+# Set by the kernel in every request context: ``new_id`` derives its random part from it.
 NONCE_KEY = "trovato.nonce"
 _id_counter = itertools.count()
 
@@ -228,14 +227,14 @@ class Context:
         return self._backend.invoke(plugin, function, payload)
 
     def now(self) -> str:
-        """The current time, RFC 3339 UTC (the sandbox has no clock of its own)."""
+        """The current time from the kernel, RFC 3339 UTC: use it for timestamps you store."""
         return self._backend.now()
 
     def new_id(self) -> str:
-        """A new UUIDv7 string, unique across requests and processes.
-
-        Use it instead of ``uuid.uuid4()``, which needs an entropy source the sandbox does not
-        have. The random part derives from the kernel's per-request nonce and a counter."""
+        """A new UUIDv7 string, unique across requests and processes: the recommended id for
+        rows a plugin stores (time-ordered, so indexes stay compact; ``uuid.uuid4()`` works
+        too). The time comes from the kernel, the random part from its per-request nonce and
+        a counter."""
         nonce = self.request_context.get(NONCE_KEY)
         if nonce is None:
             import os  # outside the sandbox (tests): real entropy is available

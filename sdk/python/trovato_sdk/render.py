@@ -1,9 +1,10 @@
 """Render-tree builders: plugins return structure, never HTML (DESIGN §2.3, §7).
 
 Every builder returns an :class:`Element`, a ``dict`` with ``#``-keys (``#type``, ``#weight``,
-``#attributes``, ``#value``, ``#format``, ``#tag``, ``#href``, ``#items``, ``#header``,
-``#rows``, ``#src``, ``#alt``) and named children under plain keys. Because an element *is* a
-dict, it crosses the sandbox boundary as JSON unchanged and alter taps can edit it in place.
+``#attributes``, ``#value``, ``#format``, ``#tag``, ``#href``, ``#items``, ``#ordered``,
+``#header``, ``#rows``, ``#src``, ``#alt``) and named children under plain keys. Because an
+element *is* a dict, it crosses the sandbox boundary as JSON unchanged and alter taps can edit
+it in place.
 
 Text without a ``format`` is escaped by the kernel; text with a format goes through that
 format's sanitizer. Nothing here can produce raw HTML.
@@ -88,8 +89,11 @@ def link(href: str, text: str) -> Element:
 
 
 def list(items: builtins.list[Any], ordered: bool = False) -> Element:
-    """A list of elements or plain strings (strings are escaped)."""
-    return _element("list", items=builtins.list(items), tag="ol" if ordered else "ul")
+    """A list of elements or plain strings (strings are escaped); ``ordered`` numbers them.
+
+    The kernel picks ``<ul>`` or ``<ol>`` from ``#ordered``; a list's ``#tag`` is only the
+    wrapper around it (``div``, ``nav``, …), so none is set here."""
+    return _element("list", items=builtins.list(items), ordered=bool(ordered))
 
 
 def table(header: builtins.list[Any], rows: builtins.list[builtins.list[Any]]) -> Element:

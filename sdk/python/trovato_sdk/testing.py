@@ -39,12 +39,20 @@ _MAX_LIMIT = 1000
 
 
 class PluginFailed(Exception):
-    """A tap or function returned an error; ``kind`` is refused, exception or host."""
+    """A tap or function returned an error; ``kind`` is refused, exception or host.
 
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(f"{kind}: {message}")
+    For an exception, ``traceback`` is the traceback the kernel would log."""
+
+    def __init__(self, kind: str, message: str, traceback: str = "") -> None:
+        super().__init__(f"{kind}: {message}" + (f"\n{traceback}" if traceback else ""))
         self.kind = kind
         self.message = message
+        self.traceback = traceback
+
+    @classmethod
+    def from_error(cls, error_json: str) -> PluginFailed:
+        error = json.loads(error_json)
+        return cls(error["kind"], error["message"], error.get("traceback", ""))
 
 
 def load_plugin(folder: str | Path) -> ModuleType:
@@ -289,8 +297,7 @@ class FakeContext(Context):
             out = _runtime.run_tap(tap, json.dumps(_runtime.encode(args)), self.backend,
                                    self.plugin)
         except _runtime.Failure as exc:
-            error = json.loads(str(exc))
-            raise PluginFailed(error["kind"], error["message"]) from None
+            raise PluginFailed.from_error(str(exc)) from None
         return json.loads(out)
 
     def call_function(self, name: str, payload: Any = None, *,
@@ -304,6 +311,5 @@ class FakeContext(Context):
             out = _runtime.run_function(name, json.dumps(_runtime.encode(envelope)),
                                         self.backend, self.plugin)
         except _runtime.Failure as exc:
-            error = json.loads(str(exc))
-            raise PluginFailed(error["kind"], error["message"]) from None
+            raise PluginFailed.from_error(str(exc)) from None
         return json.loads(out)

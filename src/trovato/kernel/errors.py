@@ -53,7 +53,10 @@ _DETAILS = {404: "Nothing exists at this address."}
 
 
 class ProblemError(HTTPException):
-    """An error with optional per-field messages (``errors`` in the problem document)."""
+    """An error with optional per-field messages (``errors`` in the problem document).
+
+    ``debug`` is developer detail (a plugin's traceback) that only a development site shows
+    on its HTML error page; callers pass it only in development mode."""
 
     def __init__(
         self,
@@ -62,9 +65,11 @@ class ProblemError(HTTPException):
         *,
         errors: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        debug: str = "",
     ) -> None:
         super().__init__(status_code=status_code, detail=detail, headers=headers)
         self.errors = errors or {}
+        self.debug = debug
 
 
 def wants_json(scope: Scope) -> bool:
@@ -82,6 +87,7 @@ def error_response(
     *,
     errors: dict[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    debug: str = "",
 ) -> Response:
     api = wants_json(scope)
     title = (_TITLES if api else _PAGE_TITLES).get(status) or HTTPStatus(status).phrase
@@ -114,6 +120,7 @@ def error_response(
                     "user": user,
                     "csrf_token": csrf,
                     "messages": [("error", m) for m in (errors or {}).values()],
+                    "debug": debug,
                 },
             )
         except Exception:  # an error page must never fail: fall back to the bare page
@@ -124,9 +131,10 @@ def error_response(
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     errors = exc.errors if isinstance(exc, ProblemError) else None
+    debug = exc.debug if isinstance(exc, ProblemError) else ""
     detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
     return error_response(
-        request.scope, exc.status_code, detail, errors=errors, headers=exc.headers
+        request.scope, exc.status_code, detail, errors=errors, headers=exc.headers, debug=debug
     )
 
 

@@ -2,13 +2,15 @@
 
 A plugin folder holds ``plugin.toml``, the entry module ``plugin.py`` and any sibling modules.
 The build stages those sources with the Python SDK and a small generated entry module, then runs
-``componentize-py --stub-wasi`` against the ``trovato:plugin`` WIT world, so the component
-imports nothing but the kernel's ``host`` interface (DESIGN §6.2).
+``componentize-py`` against the ``trovato:plugin`` WIT world. The component imports the
+kernel's ``host`` interface and WASI, which the runtime provides with the clocks and a CSPRNG
+but no files and no network (DESIGN §6.2).
 
-A build costs 8-16 s and about 400 MB of RAM on a small machine, so artifacts are cached under a key
-that covers everything that can change the output: the plugin sources, the SDK sources, the WIT
-files and the componentize-py version. A file lock makes concurrent builders of the same key
-(several workers, several test processes) wait for one build instead of repeating it.
+A build takes seconds of CPU and hundreds of MB of memory (``docs/performance.md``), so
+artifacts are cached under a key that covers everything that can change the output: the
+plugin sources, the SDK sources, the WIT files, the componentize-py version and the build
+format. A file lock makes concurrent builders of the same key (several workers, several test
+processes) wait for one build instead of repeating it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 WORLD = "plugin"
+# Part of the cache key: bump it whenever the componentize-py command line changes what it
+# produces (2: WASI imports are kept, and the kernel provides them).
+BUILD_FORMAT = 2
 ENTRY_MODULE = "_trovato_entry"
 # Generated entry module: the SDK needs to know the author's module before it is imported, so
 # that public functions of plugin.py are exported; WitWorld is what componentize-py looks for.
@@ -96,7 +101,8 @@ def componentize_py() -> Path:
         return beside
     found = shutil.which("componentize-py")
     if found is None:
-        raise BuildError("componentize-py is not installed: pip install 'trovato[plugins]'")
+        raise BuildError("componentize-py, a dependency of Trovato, is not installed: "
+                         "pip install componentize-py==0.25.1")
     return Path(found)
 
 
@@ -127,6 +133,7 @@ def build_key(folder: Path, *, sdk: Path, wit: Path) -> str:
     """The cache key: sha256 over plugin sources, SDK sources, WIT and the builder version."""
     digest = hashlib.sha256()
     digest.update(f"componentize-py {componentize_py_version()}\0".encode())
+    digest.update(f"format:{BUILD_FORMAT}\0".encode())
     digest.update(f"entry:{_ENTRY_SOURCE}\0".encode())
     _hash_tree(digest, "plugin", folder)
     _hash_tree(digest, "sdk", sdk / "trovato_sdk")
@@ -186,8 +193,7 @@ def build_plugin(
             env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
             command = [
                 str(componentize_py()), "-d", str(wit_path), "-w", WORLD,
-                "componentize", ENTRY_MODULE, "-p", str(staging), "--stub-wasi",
-                "-o", str(partial),
+                "componentize", ENTRY_MODULE, "-p", str(staging), "-o", str(partial),
             ]
             try:
                 proc = subprocess.run(command, cwd=staging, env=env, capture_output=True,

@@ -213,7 +213,8 @@ class Dispatcher:
                 self.metrics.observe_tap(plugin, name, elapsed)
 
     def _failed(self, session: PluginSession, exc: PluginError) -> None:
-        log.warning("plugin %s failed in %s: %s", exc.plugin, exc.tap, exc,
+        log.warning("plugin %s failed in %s (request %s): %s", exc.plugin, exc.tap,
+                    session.host.request_id, exc.report(),
                     extra={"data": {"plugin": exc.plugin, "tap": exc.tap, "reason": exc.reason,
                                     "request_id": session.host.request_id}})
         if self.metrics is not None:

@@ -1,7 +1,9 @@
 """Errors of the plugin system.
 
 A :class:`PluginError` always names the plugin, the tap (or function) and a short machine
-``reason`` that is also the ``reason`` label of the ``trovato_plugin_traps_total`` metric.
+``reason`` that is also the ``reason`` label of the ``trovato_plugin_traps_total`` metric. An
+exception the plugin's own code did not handle also carries the Python traceback the guest
+formatted, so the author sees their file and line in the log.
 """
 
 from __future__ import annotations
@@ -12,14 +14,19 @@ class PluginError(Exception):
 
     reason = "error"
 
-    def __init__(self, plugin: str, tap: str, message: str, *, reason: str | None = None
-                 ) -> None:
+    def __init__(self, plugin: str, tap: str, message: str, *, reason: str | None = None,
+                 traceback: str = "") -> None:
         self.plugin = plugin
         self.tap = tap
         self.message = message
+        self.traceback = traceback  # the guest's Python traceback, when it raised one
         if reason is not None:
             self.reason = reason
         super().__init__(f"plugin {plugin!r}, {tap}: {self.reason}: {message}")
+
+    def report(self) -> str:
+        """The error with the plugin's traceback below it, for the log and development pages."""
+        return f"{self}\n{self.traceback.rstrip()}" if self.traceback else str(self)
 
 
 class PluginTrap(PluginError):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from ctypes import byref, pointer
@@ -45,7 +46,9 @@ if TYPE_CHECKING:
     from trovato.plugins.runtime import PluginSession
 
 HOST_INTERFACE = "trovato:plugin/host@1.0.0"
-YIELD_FUEL = 10_000_000  # a Python tap on a 4 KB item: ~0.9 M in ~0.11 ms; so ~1 ms of guest code
+# About a millisecond of guest code between yields (docs/performance.md): a slow guest never
+# holds the loop for long, and a small tap never yields at all.
+YIELD_FUEL = 10_000_000
 
 # WIT name -> RequestHost method. A method returns its answer, or a coroutine for host I/O.
 HOST_FUNCTIONS = {
@@ -192,6 +195,48 @@ def _trampoline(index: int | None, _context: Any, ty: Any, args: Any, nargs: int
     except BaseException as exc:  # the guest traps at once; the caller re-raises ``exc``
         data.failure = exc
         error_ret[0] = WasmtimeError("host function failed")._consume()
+
+
+# WASI as the component imports it (componentize-py 0.25.1; defined under the exact name, it
+# wins over wasmtime's own, and tests/plugins/test_guest_wasi.py fails if an upgrade changes
+# the version). wasmtime's monotonic clock would block the calling thread in a sleep, where no
+# epoch deadline can stop it: see define_wasi.
+MONOTONIC_CLOCK = "wasi:clocks/monotonic-clock@0.2.9"
+NO_WAITING = ("a plugin cannot sleep or wait for a timer (time.sleep, select, asyncio): "
+              "it would hold the request past its deadline")
+
+
+def _monotonic_now(_store: Any) -> int:
+    return time.monotonic_ns()
+
+
+def _monotonic_resolution(_store: Any) -> int:
+    return 1
+
+
+def _refuse_waiting(_store: Any, *_args: Any) -> None:
+    raise WasmtimeError(NO_WAITING)
+
+
+def define_wasi(linker: Linker) -> None:
+    """Define WASI on ``linker``: the host's clocks and CSPRNG, nothing else reachable.
+
+    Stores get an empty :class:`wasmtime.WasiConfig`, so there is no preopened directory, no
+    network and no environment. wasmtime's WASI runs host calls to completion on the calling
+    thread, and a guest waiting on a timer (``time.sleep``) would block the event loop for as
+    long as it asked, out of reach of the epoch deadline. So the monotonic clock is replaced by
+    one that reads the time but refuses timers (the guest traps); the wall clock never waits.
+    """
+    linker.add_wasip2()
+    linker.allow_shadowing = True
+    try:
+        with linker.root() as root, root.add_instance(MONOTONIC_CLOCK) as clock:
+            clock.add_func("now", _monotonic_now)
+            clock.add_func("resolution", _monotonic_resolution)
+            clock.add_func("subscribe-instant", _refuse_waiting)
+            clock.add_func("subscribe-duration", _refuse_waiting)
+    finally:
+        linker.allow_shadowing = False
 
 
 def define_host(linker: Linker) -> None:

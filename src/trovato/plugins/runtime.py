@@ -1,39 +1,30 @@
-"""The WebAssembly runtime: engines, compiled-artifact cache and per-request sessions.
+"""The WebAssembly runtime: engines, the compiled-artifact cache and per-request sessions.
 
-* One :class:`wasmtime.Engine` per :class:`EngineSettings` (fuel metering and epoch interruption
-  always on) and one process-wide epoch ticker thread that advances every engine's epoch, so a
+* One :class:`wasmtime.Engine` per :class:`EngineSettings`, with fuel metering and epoch
+  interruption always on; one process-wide ticker thread advances every engine's epoch, so a
   wall-clock deadline costs nothing per call.
 * Compiled components are cached on disk as ``.cwasm`` under a key of (wasmtime version, engine
-  settings, wasm sha256) — serialized code is only valid for exactly that combination — and are
-  loaded with ``Component.deserialize_file`` (mmap, a few ms) instead of a multi-second compile.
-* A :class:`PluginSession` belongs to one request. It instantiates a plugin the first time the
-  request needs it, reuses that instance for every later call in the request, and drops all
-  instances at the end, so no plugin state survives between requests (DESIGN §6.4).
+  settings, wasm sha256), the only combination serialized code is valid for, and mapped back
+  in with ``Component.deserialize_file`` instead of being compiled again.
+* A :class:`PluginSession` belongs to one request: it instantiates a plugin the first time the
+  request needs it, reuses that instance for the rest of the request and drops every instance
+  at the end, so no plugin state survives between requests (DESIGN §6.4).
 * Every call gets fresh fuel, an epoch deadline and the store's memory cap. A trap, timeout,
-  memory exhaustion, oversized or non-JSON result raises a :class:`PluginError` subclass and the
-  instance is discarded; the next call instantiates a clean one.
-* Instances come from wasmtime's pooling allocator, which resets a dropped instance's memory in
-  place (``keep_resident_mb``) so the next fresh instance does not take ~430 copy-on-write page
-  faults (~2 ms) on its first call. A pooled slot is reset to the component's initial image by
-  wasmtime before it is reused, so each request still gets brand-new instances.
-* While a request is the only one its process is serving (:mod:`trovato.observability.load`)
-  and the only one with a plugin session open, its finished stores are closed on a reaper
-  thread (:class:`_Reaper`), so it does not wait for their memory reset (~0.7-1 ms each).
-  While requests overlap the process is busy, and the same work on a background thread would
-  only compete with them for the GIL and the cores (~10% fewer requests/s at saturation): then
-  a request closes its own stores.
-* Instances are not made ahead of time: with wasmtime 51 instantiating a Python plugin takes
-  ~0.35 ms, and a spare made on a background thread (tried) cost more CPU in thread hand-offs
-  than it saved a request in latency.
+  memory exhaustion, an exception the plugin did not handle, an oversized or non-JSON result
+  raises a :class:`PluginError` subclass and the instance is discarded.
+* Each store gets WASI with an empty configuration (:func:`~trovato.plugins.guest.define_wasi`):
+  the host's clocks and CSPRNG, so the guest's ``time``, ``datetime``, ``random``, ``secrets``
+  and ``uuid`` work, but no timers, no preopened directory, no network, no environment, and
+  output to stdout/stderr discarded.
+* Instances come from wasmtime's pooling allocator, which resets a dropped instance's memory
+  in place so the next instance starts from the component's initial image without faulting
+  its pages back in. Finished stores are closed on a reaper thread while the process has time
+  to spare, and by the request itself while requests overlap (the work would only compete
+  with them for the GIL and the cores).
+* Guest calls run on the event loop's own thread (:mod:`trovato.plugins.guest`); nested
+  ``invoke-plugin`` calls are awaited the same way.
 
-Where guest calls run
----------------------
-On the event loop's own thread, through wasmtime's async API (:mod:`trovato.plugins.guest`):
-each call runs on a wasmtime fiber, a host function that needs I/O suspends the guest while the
-request's task awaits it (so the content transaction's context applies), and the guest yields
-the loop after every slice of fuel, so a slow guest never stalls the process. There is no thread
-hand-off per call: the earlier design ran guests on a worker thread and cost ~80 µs per call in
-hand-offs on this 2-vCPU VM. Nested ``invoke-plugin`` calls are awaited the same way.
+Why these choices, and what they cost: ``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -56,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import wasmtime
-from wasmtime import Config, Engine, Store, Trap, TrapCode, WasmtimeError
+from wasmtime import Config, Engine, Store, Trap, TrapCode, WasiConfig, WasmtimeError
 from wasmtime.component import Component, Instance, Linker, Variant
 
 from trovato.observability import load
@@ -75,6 +66,7 @@ from trovato.plugins.guest import (
     StoreData,
     call_blocking,
     define_host,
+    define_wasi,
     instantiate,
     signature,
     yield_slices,
@@ -94,7 +86,7 @@ def installed_version(module: ModuleType, distribution: str) -> str:
     """The version of the installed ``distribution`` that provides ``module``.
 
     Read from the ``.dist-info`` folder beside the package: ``importlib.metadata`` scans every
-    ``sys.path`` entry, which cost each starting worker 20-100 ms here."""
+    ``sys.path`` entry, which slows every worker's start."""
     if module.__file__:
         site = Path(module.__file__).resolve().parent.parent
         prefix = f"{distribution}-"
@@ -201,11 +193,10 @@ class _EpochTicker:
 def _configure_pooling(config: Config, settings: EngineSettings) -> None:
     """Switch ``config`` to the pooling allocator (only in wasmtime-py's private bindings).
 
-    Measured on the benchmark plugin: a fresh instance's first call took ~430 copy-on-write
-    page faults (~2 ms of a ~4 ms request); with the memory reset in place on drop there are
-    none. The reset itself (~1-2 ms of memcpy for 16 MB) happens when the instance is dropped,
-    which the runtime does on its reaper thread, off the request's path. Without the private
-    API (another wasmtime-py version) the default on-demand allocator is used.
+    A pooled memory is reset in place when its instance is dropped (``keep_resident_mb``), so
+    the next instance's first call does not fault the Python heap's pages back in one by one.
+    Without the private API (another wasmtime-py version) the default on-demand allocator is
+    used.
     """
     try:
         from wasmtime import _ffi as ffi
@@ -235,7 +226,7 @@ def _configure_pooling(config: Config, settings: EngineSettings) -> None:
 
 class _Reaper:
     """Drops finished instances on a daemon thread: freeing a store unmaps or resets its
-    memory (0.3-2 ms), which a request should not wait for. wasmtime-py's ctypes calls release
+    memory, which a request should not wait for. wasmtime-py's ctypes calls release
     the GIL, so this runs alongside the event loop. When it falls behind (more than
     ``MAX_BACKLOG`` stores waiting, whose pool slots stay taken until then), callers close
     their stores themselves: the reaper only helps while a core has time to spare.
@@ -305,6 +296,7 @@ def engine_for(settings: EngineSettings) -> tuple[Engine, Linker]:
                 _configure_pooling(config, settings)
             engine = Engine(config)
             linker = Linker(engine)
+            define_wasi(linker)
             define_host(linker)
             found = (engine, linker)
             _engines[settings] = found
@@ -418,6 +410,7 @@ class PluginRuntime:
     def _new(self, engine: Engine, linker: Linker, component: Component, loaded: LoadedPlugin,
              data: StoreData) -> tuple[Store, Instance]:
         store = Store(engine)
+        store.set_wasi(WasiConfig())
         store.set_limits(memory_size=loaded.limits.memory_mb * _MIB)
         # Instantiation runs the component's start code: give it its own budget.
         store.set_fuel(loaded.limits.fuel)
@@ -443,8 +436,8 @@ class PluginRuntime:
         return self.cache_dir / f"{key}.cwasm"
 
     def digest(self, wasm: Path) -> str:
-        """The sha256 of ``wasm``, remembered per (path, size, mtime, inode): hashing an
-        18 MB component cost a starting worker ~20 ms per plugin, more than loading it."""
+        """The sha256 of ``wasm``, remembered per (path, size, mtime, inode): hashing a whole
+        component costs a starting worker more than loading it."""
         stat = wasm.stat()
         stamp = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
         name = hashlib.sha256(str(wasm.resolve()).encode()).hexdigest()[:32]
@@ -505,6 +498,7 @@ class PluginRuntime:
 
     def _describe(self, name: str, component: Component) -> dict[str, Any]:
         store = Store(self.engine)
+        store.set_wasi(WasiConfig())
         store.set_fuel(Limits().fuel)
         store.set_epoch_deadline(1000)
         data = StoreData(None, name)
@@ -535,7 +529,7 @@ class _Live:
 
     def func(self, export: str, signatures: dict[str, Signature]) -> tuple[Any, Signature]:
         """The export and its types; the types are the component's, so ``signatures`` (the
-        plugin's) keeps them across instances (reading them cost ~20 µs per instance)."""
+        plugin's) keeps them across instances instead of reading them from every instance."""
         found = self.funcs.get(export)
         if found is None:
             func = self.instance.get_func(self.store, export)
@@ -554,7 +548,7 @@ _ORJSON_OPTIONS = (orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 def _dumps(payload: Any) -> str:
     """Compact JSON, as ``json.dumps(payload, separators=(",", ":"), default=str)`` writes it
-    (dates and dataclasses through ``str``) but ~10x faster; huge integers fall back."""
+    (dates and dataclasses through ``str``) but with orjson; huge integers fall back."""
     try:
         return orjson.dumps(payload, default=str, option=_ORJSON_OPTIONS).decode()
     except TypeError:
@@ -604,21 +598,31 @@ def _classify(plugin: str, call: str, exc: BaseException, limits: Limits) -> Plu
     return PluginError(plugin, call, f"{type(exc).__name__}: {exc}", reason="host_error")
 
 
+MAX_ERROR_MESSAGE = 2_000  # characters of a plugin's error message kept
+MAX_ERROR_TRACEBACK = 16_000  # characters of its traceback kept (the end: the raising frame)
+
+
 def _decode_err(plugin: str, call: str, payload: str) -> PluginError:
-    """The SDK sends ``{"kind", "message"}``; anything else is a plain message."""
+    """The SDK sends ``{"kind", "message"}``, plus ``"traceback"`` for an exception or a host
+    refusal the plugin did not catch; anything else is a plain message. Message and
+    traceback are cut to a bounded size: they come from the plugin."""
+    traceback = ""
     try:
         parsed = json.loads(payload)
         kind, message = str(parsed["kind"]), str(parsed["message"])
+        if kind in ("exception", "host") and isinstance(parsed.get("traceback"), str):
+            traceback = parsed["traceback"][-MAX_ERROR_TRACEBACK:]
     except (ValueError, KeyError, TypeError):
         kind, message = "refused", payload
+    message = message[:MAX_ERROR_MESSAGE]
     if kind == "refused":
         return PluginRefused(plugin, call, message)
     if message.startswith("MemoryError"):
-        return PluginMemoryError(plugin, call, message)
+        return PluginMemoryError(plugin, call, message, traceback=traceback)
     if message.startswith("RecursionError"):
-        return PluginTrap(plugin, call, message, reason="stack")
+        return PluginTrap(plugin, call, message, reason="stack", traceback=traceback)
     return PluginError(plugin, call, message, reason="exception" if kind == "exception"
-                       else "host")
+                       else "host", traceback=traceback)
 
 
 _OPEN_SESSIONS: weakref.WeakSet[PluginSession] = weakref.WeakSet()

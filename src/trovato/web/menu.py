@@ -50,7 +50,8 @@ async def menu_page(request: Request) -> Response:
             "plugin": route.plugin, "callback": route.callback, "error": str(exc),
             "request_id": ctx.request_id}})
         raise ProblemError(
-            500, f"The page could not be built (plugin {route.plugin}, request {ctx.request_id})."
+            500, f"The page could not be built (plugin {route.plugin}, request {ctx.request_id}).",
+            debug=exc.report() if kernel.settings.environment == "development" else "",
         ) from None
     title = tree.get("#title") if isinstance(tree, dict) else None
     content = await kernel.theme.render_async(tree, source=f"plugin:{route.plugin}",
