@@ -39,7 +39,7 @@ from trovato.db.pool import Database
 from trovato.plugins import artifact as artifacts
 from trovato.plugins import tables as plugin_tables
 from trovato.plugins.build import build_plugin
-from trovato.plugins.catalogue import CATALOGUE
+from trovato.plugins.catalogue import CATALOGUE, unavailable
 from trovato.plugins.dispatch import Dispatcher, Implementation, TapOutcome, dispatch_order
 from trovato.plugins.errors import DependencyError, PluginLoadError
 from trovato.plugins.host import HostServices, ItemReader, PluginUser, RequestHost
@@ -58,6 +58,7 @@ from trovato.plugins.runtime import (
     PluginSession,
 )
 from trovato.plugins.tables import PluginTables, TableError, TableSpec
+from trovato.plugins.taps import Taps
 from trovato.stages import LIVE
 
 if TYPE_CHECKING:
@@ -336,6 +337,7 @@ class PluginManager:
         runtime: PluginRuntime | None = None,
         build_cache_dir: str | Path | None = None,
         items: ItemReader | None = None,
+        taps: Taps | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -355,6 +357,8 @@ class PluginManager:
         self.menus: tuple[MenuEntry, ...] = ()
         self._lock = asyncio.Lock()
         self._origin = uuid.uuid4().hex  # tells this process's own announcements apart
+        # The front door every tap goes through (the kernel's knows the request's session).
+        self.taps = taps or Taps(lambda: self)
         # Run in the process that enables a plugin, once (e.g. syncing its item types).
         self.on_enable: list[Callable[[str], Awaitable[None]]] = []
         # Run in every process after each refresh: the enabled plugins, and so what pages
@@ -460,9 +464,9 @@ class PluginManager:
                 if name not in order:
                     del self.loaded[name]
             self._rebuild(order, states)
-            async with self.session(PluginUser.anonymous(), request_id="refresh") as session:
-                permissions = await self.dispatcher.invoke(session, "perm")
-                menus = await self.dispatcher.invoke(session, "menu")
+            async with self.taps.sharing(PluginUser.anonymous(), request_id="refresh"):
+                permissions = await self.taps.fire("perm")
+                menus = await self.taps.fire("menu")
             self._register_permissions(permissions)
             entries, guard = read_menus(menus, order)
             self.menus, self.services.callbacks = tuple(entries), guard
@@ -519,10 +523,6 @@ class PluginManager:
         host = RequestHost(self.services, user, request_id=request_id, stage=stage)
         return self.runtime.session(dict(self.loaded), host)
 
-    async def invoke(self, session: PluginSession, tap: str,
-                     payload: dict[str, Any] | None = None) -> TapOutcome:
-        return await self.dispatcher.invoke(session, tap, payload)
-
     # -- operations ------------------------------------------------------------------------
 
     async def install(self, name: str, *, enable: bool = True) -> None:
@@ -536,6 +536,7 @@ class PluginManager:
                 raise DependencyError(f"plugin {name!r} depends on {dep!r}: install and "
                                       f"enable {dep!r} first")
         loaded = await self.load(name)
+        self._check_available(name, loaded)
         await self._check_requirements(name, "install")  # before anything changes
         async with self.db.transaction() as conn:
             await plugin_tables.create_tables(conn, info.tables)
@@ -546,7 +547,7 @@ class PluginManager:
                  Jsonb({**info.as_json(), "describe": loaded.description,
                         "wasm_sha256": loaded.wasm_sha256})))
         try:
-            await self._lifecycle(name, "install")
+            await self.taps.fire_lifecycle("install", name)
         except Exception:
             # A failed install leaves nothing behind.
             async with self.db.transaction() as conn:
@@ -574,8 +575,9 @@ class PluginManager:
             if dep not in states or states[dep].status != ENABLED:
                 raise DependencyError(f"plugin {name!r} depends on {dep!r}, which is not "
                                       f"enabled")
+        self._check_available(name, await self.load(name))
         await self._check_requirements(name, "enable")
-        await self._lifecycle(name, "enable")
+        await self.taps.fire_lifecycle("enable", name)
         await self.db.execute("UPDATE system SET status = %s WHERE name = %s", (ENABLED, name))
         await self.refresh()
         for hook in self.on_enable:
@@ -592,7 +594,7 @@ class PluginManager:
             raise DependencyError(f"cannot disable {name!r}: {', '.join(dependents)} "
                                   f"depend(s) on it")
         if states[name].status == ENABLED:
-            await self._lifecycle(name, "disable")
+            await self.taps.fire_lifecycle("disable", name)
         await self.db.execute("UPDATE system SET status = %s WHERE name = %s",
                               (DISABLED, name))
         if self.permissions is not None:
@@ -608,7 +610,7 @@ class PluginManager:
         if states[name].status == ENABLED:
             raise PluginLoadError(f"disable plugin {name!r} before uninstalling it")
         info = self.info(name)
-        await self._lifecycle(name, "uninstall")
+        await self.taps.fire_lifecycle("uninstall", name)
         async with self.db.transaction() as conn:
             await plugin_tables.drop_tables(conn, info.tables)
             # An exact prefix comparison: LIKE's "_" would match other plugins' names too.
@@ -619,17 +621,12 @@ class PluginManager:
         await self.refresh()
         await self.announce()
 
-    async def _lifecycle(self, name: str, tap: str,
-                         payload: dict[str, Any] | None = None) -> TapOutcome | None:
-        """Run a lifecycle tap of one plugin, even while it is not enabled yet."""
-        loaded = await self.load(name)
-        if tap not in loaded.taps:
-            return None
-        self.tables.specs[name] = self.info(name).tables
-        host = RequestHost(self.services, PluginUser.anonymous(), request_id=f"{tap}:{name}")
-        dispatcher = Dispatcher({tap: [name]}, self.metrics)
-        async with self.runtime.session({name: loaded}, host) as session:
-            return await dispatcher.invoke(session, tap, payload)
+    @staticmethod
+    def _check_available(name: str, loaded: LoadedPlugin) -> None:
+        """Refuse a plugin implementing a tap nothing fires yet (catalogue.NOT_YET_AVAILABLE)."""
+        problem = unavailable(loaded.taps)
+        if problem is not None:
+            raise PluginLoadError(f"plugin {name!r} {problem}")
 
     # -- requirements (status report) --------------------------------------------------------
 
@@ -651,7 +648,7 @@ class PluginManager:
     async def _check_requirements(self, name: str, phase: str) -> None:
         """Run ``name``'s requirements tap for ``phase``; any ``error`` row refuses."""
         rows = self._requirement_rows(
-            await self._lifecycle(name, "requirements", {"phase": phase}))
+            await self.taps.fire_lifecycle("requirements", name, {"phase": phase}))
         errors = [r for r in rows if r.severity == "error"]
         if errors:
             reasons = "; ".join(f"{r.title}{': ' + r.value if r.value else ''}"
@@ -662,12 +659,8 @@ class PluginManager:
 
     async def requirements(self) -> list[Requirement]:
         """The status report: every enabled plugin's ``requirements`` at run time."""
-        if not self.dispatcher.implementations("requirements"):
-            return []
-        async with self.session(PluginUser.anonymous(), request_id="requirements") as session:
-            outcome = await self.dispatcher.invoke(session, "requirements",
-                                                   {"phase": "runtime"})
-        return self._requirement_rows(outcome)
+        return self._requirement_rows(
+            await self.taps.fire("requirements", {"phase": "runtime"}))
 
     # -- artifacts -----------------------------------------------------------------------------
 
