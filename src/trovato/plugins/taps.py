@@ -47,7 +47,7 @@ DISPATCHED: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("item_view", "item_view_alter", "preprocess_item"),
                     ("trovato.web.item",)),
     **dict.fromkeys(("user_login", "user_logout", "user_register", "user_delete"),
-                    ("trovato.kernel.services",)),
+                    ("trovato.users.accounts",)),  # through its on_event, this door
     "user_update": ("trovato.api.roles",),
     **dict.fromkeys(("cron", "queue_info", "queue_worker"), ("trovato.cron",)),
 }
