@@ -99,9 +99,19 @@ class Kernel:
         except Exception:
             await db.close()
             raise
+        page_cache = PageCache(
+            store,
+            ttl=settings.page_cache_seconds,
+            max_bytes=settings.page_cache_bytes,
+            max_page_bytes=settings.page_cache_max_page_bytes,
+        )
+        # Anonymous pages show what the anonymous role may see, laid out by item type: drop
+        # them all when either changes, here at once and elsewhere on the change's message
+        # (subscribed below, after the services' own handlers, so those have reloaded by then).
         registry = PermissionRegistry()
         permissions = PermissionService(
-            db, store, registry, max_age=settings.permission_cache_seconds
+            db, store, registry, max_age=settings.permission_cache_seconds,
+            on_change=page_cache.clear,
         )
         await permissions.start()
         # The front door reaches the plugin manager built below: the manager's host functions
@@ -117,12 +127,6 @@ class Kernel:
             lockout_seconds=settings.lockout_seconds,
             on_event=_user_events(taps),
         )
-        page_cache = PageCache(
-            store,
-            ttl=settings.page_cache_seconds,
-            max_bytes=settings.page_cache_bytes,
-            max_page_bytes=settings.page_cache_max_page_bytes,
-        )
         await page_cache.start()
         formats = default_format_registry()
         for permission in text_format_permissions(formats):
@@ -137,15 +141,15 @@ class Kernel:
             formats=formats.names(),
             stages=stages,
             hooks=PluginItemHooks(taps),
+            on_types_change=page_cache.clear,
         )
-        # Anonymous pages show what the anonymous role may see, laid out by item type: drop
-        # them all when either changes, here at once and elsewhere on the change's message
-        # (subscribed after the services' own handlers, so those have reloaded by then).
-        permissions.on_change.append(page_cache.clear)
-        content.types.on_change.append(page_cache.clear)
         await store.pubsub.subscribe(PERMISSIONS_CHANNEL, page_cache.clear)
         await store.pubsub.subscribe(ITEM_TYPES_CHANNEL, page_cache.clear)
         metrics = Metrics()
+
+        async def sync_types(plugin: str) -> None:
+            await sync_item_types(taps, content.types, plugin)
+
         plugins = PluginManager(
             db,
             store,
@@ -155,15 +159,11 @@ class Kernel:
             permissions=registry,
             items=PluginItemReads(content.items.query),
             taps=taps,
+            on_enable=sync_types,
+            on_refresh=page_cache.clear,
         )
-        plugins.on_refresh.append(page_cache.clear)
         await plugins.refresh()
         await plugins.listen()
-
-        async def sync_types(plugin: str) -> None:
-            await sync_item_types(taps, content.types, plugin)
-
-        plugins.on_enable.append(sync_types)
         log.info("kernel started", extra={"data": {"store": store.backend}})
         kernel = cls(
             settings=settings,

@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from psycopg.types.json import Jsonb
 
@@ -64,7 +64,6 @@ from trovato.stages import LIVE
 if TYPE_CHECKING:
     from trovato.observability.metrics import Metrics
     from trovato.store.base import SharedStore
-    from trovato.users.permissions import PermissionRegistry
 
 log = logging.getLogger("trovato.plugins")
 
@@ -74,6 +73,18 @@ CHANNEL = "plugins"
 DISABLED, ENABLED = 0, 1
 _SECTIONS = {"plugin", "taps", "tables", "capabilities", "limits"}
 _PLUGIN_KEYS = {"name", "version", "description", "dependencies", "weight"}
+
+
+class PermissionSink(Protocol):
+    """The site's permission registry as the plugin manager uses it (injected: the plugin
+    system imports no user code)."""
+
+    def define(self, name: str, title: str, description: str = "", restricted: bool = False,
+               *, provider: str) -> None: ...
+
+    def owners(self) -> dict[str, str]: ...
+
+    def remove_provider(self, provider: str) -> None: ...
 
 
 class InfoError(PluginLoadError):
@@ -333,11 +344,13 @@ class PluginManager:
         plugin_dirs: Iterable[str | Path],
         cache_dir: str | Path,
         metrics: Metrics | None = None,
-        permissions: PermissionRegistry | None = None,
+        permissions: PermissionSink | None = None,
         runtime: PluginRuntime | None = None,
         build_cache_dir: str | Path | None = None,
         items: ItemReader | None = None,
         taps: Taps | None = None,
+        on_enable: Callable[[str], Awaitable[None]] | None = None,
+        on_refresh: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -360,10 +373,10 @@ class PluginManager:
         # The front door every tap goes through (the kernel's knows the request's session).
         self.taps = taps or Taps(lambda: self)
         # Run in the process that enables a plugin, once (e.g. syncing its item types).
-        self.on_enable: list[Callable[[str], Awaitable[None]]] = []
+        self.on_enable = on_enable
         # Run in every process after each refresh: the enabled plugins, and so what pages
         # render, may have changed (e.g. dropping this process's cached pages).
-        self.on_refresh: list[Callable[[], None]] = []
+        self.on_refresh = on_refresh
 
     # -- discovery and state ---------------------------------------------------------------
 
@@ -470,8 +483,8 @@ class PluginManager:
             self._register_permissions(permissions)
             entries, guard = read_menus(menus, order)
             self.menus, self.services.callbacks = tuple(entries), guard
-            for hook in self.on_refresh:
-                hook()
+            if self.on_refresh is not None:
+                self.on_refresh()
             return order
 
     def _rebuild(self, order: list[str], states: dict[str, PluginState]) -> None:
@@ -495,11 +508,9 @@ class PluginManager:
         a name another provider defines stays theirs, and the plugin's entry is skipped."""
         if self.permissions is None:
             return
-        from trovato.users.permissions import Permission
-
         for name in self.infos:
             self.permissions.remove_provider(name)
-        owners = {p.name: p.provider for p in self.permissions.all()}
+        owners = self.permissions.owners()
         for reply in outcome.replies:
             for perm in reply.value or []:
                 owner = owners.setdefault(perm["name"], reply.plugin)
@@ -508,10 +519,10 @@ class PluginManager:
                                 "provides; ignored", reply.plugin, perm["name"],
                                 "the kernel" if owner == "system" else f"plugin {owner}")
                     continue
-                self.permissions.add(Permission(
+                self.permissions.define(
                     perm["name"], perm.get("title") or perm["name"],
                     perm.get("description", ""), bool(perm.get("restricted", False)),
-                    provider=reply.plugin))
+                    provider=reply.plugin)
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -580,8 +591,8 @@ class PluginManager:
         await self.taps.fire_lifecycle("enable", name)
         await self.db.execute("UPDATE system SET status = %s WHERE name = %s", (ENABLED, name))
         await self.refresh()
-        for hook in self.on_enable:
-            await hook(name)
+        if self.on_enable is not None:
+            await self.on_enable(name)
         await self.announce()
 
     async def disable(self, name: str) -> None:
