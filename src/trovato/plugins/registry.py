@@ -9,7 +9,10 @@
   (``plugin.wasm`` + ``manifest.json``, see :mod:`~trovato.plugins.artifact`), which
   :meth:`PluginManager.add_artifact` validates and places in the site's plugin folder.
 * The ``requirements`` tap is dispatched before install and enable (an ``error`` refuses them)
-  and for the status report (:meth:`PluginManager.requirements`).
+  and for the status report (:meth:`PluginManager.requirements`); a plugin implementing a tap
+  that is not available yet (``catalogue.NOT_YET_AVAILABLE``) is refused at both.
+* Every tap, lifecycle ones included, is fired through :attr:`PluginManager.taps`, the front
+  door (:mod:`~trovato.plugins.taps`).
 * :class:`PluginManager` keeps the state in the ``system`` table (no row: not installed;
   ``status`` 0: installed and disabled; 1: enabled), builds and loads components, creates and
   drops plugin tables, registers permissions from the ``perm`` tap (a name another provider
