@@ -140,13 +140,14 @@ async def test_a_voter_enabled_mid_listing_hides_partial_items() -> None:
     checks cannot see the partial items: they are denied (fail closed), not a crash."""
     from trovato.content.taps import PluginItemHooks
     from trovato.ids import uuid7
+    from trovato.plugins.taps import Taps
 
     partial = Item(id=uuid7(), type="article", title="A", author_id=uuid7(), partial=True)
     reader = CurrentUser(id=uuid7(), name="reader", permissions=frozenset({"access content"}))
-    voting = PluginItemHooks(_Plugins(("item_access",)))  # type: ignore[arg-type]
+    voting = PluginItemHooks(Taps(lambda: _Plugins(("item_access",))))  # type: ignore[arg-type,return-value]
     assert voting.reads_items()
     assert await voting.access(partial, "view", reader) == Vote.DENY
-    quiet = PluginItemHooks(_Plugins(()))  # type: ignore[arg-type]
+    quiet = PluginItemHooks(Taps(lambda: _Plugins(())))  # type: ignore[arg-type,return-value]
     assert not quiet.reads_items()
     assert await quiet.access(partial, "view", reader) == Vote.NEUTRAL
 

@@ -113,10 +113,10 @@ async def test_lifecycle(manager: PluginManager, database: Database) -> None:
     assert perms["use hello"].provider == "hello" and perms["see secrets"].restricted
     # Dispatch order follows weight then dependencies.
     assert manager.dispatcher.implementations("item_view") == ("hello", "tally")
-    async with manager.session(make_user()) as session:
-        outcome = await manager.invoke(session, "item_view",
-                                       {"item": item_payload("Zed"), "view_mode": "full"})
-        assert [r.plugin for r in outcome.replies] == ["hello", "tally"]
+    outcome = await manager.taps.fire("item_view",
+                                      {"item": item_payload("Zed"), "view_mode": "full"},
+                                      user=make_user())
+    assert [r.plugin for r in outcome.replies] == ["hello", "tally"]
 
     with pytest.raises(DependencyError, match="tally depend"):
         await manager.disable("hello")

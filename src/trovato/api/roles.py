@@ -15,6 +15,7 @@ from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
+from trovato.plugins import PluginUser
 from trovato.users.permissions import UnknownPermissionError
 from trovato.users.roles import RoleError, Roles
 
@@ -124,8 +125,9 @@ async def set_user_roles(request: Request) -> Response:
         raise _problem(exc) from None
     kernel = request_context(request).kernel
     user_id = _uuid_param(request, "user_id")
-    outcome = await kernel.fire("user_update", {"user": {"id": str(user_id)}}, user=user)
-    for failure in outcome.failures if outcome else ():
+    outcome = await kernel.taps.fire("user_update", {"user": {"id": str(user_id)}},
+                                     user=PluginUser.from_current_user(user))
+    for failure in outcome.failures:
         log.warning("user_update: plugin failed: %s", failure)
     return Response(status_code=204)
 

@@ -530,12 +530,13 @@ class ContentServices:
         hooks: ItemHooks | None = None,
         formats: Iterable[str] = KNOWN_FORMATS,
         stages: Stages | None = None,
+        on_types_change: Callable[[], None] | None = None,
     ) -> ContentServices:
         """Build the services and register the content permissions (now, and in this process
         whenever another one changes an item type: ``subscribe``/``publish`` are the shared
         store's pub/sub)."""
         fields = FieldRegistry()
-        types = ItemTypes(db, fields, permissions, publish=publish)
+        types = ItemTypes(db, fields, permissions, publish=publish, on_change=on_types_change)
         await types.start(subscribe)
         items = Items(db, types, stages=stages, hooks=hooks, formats=formats,
                       invalidate=invalidate)

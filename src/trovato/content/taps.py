@@ -12,63 +12,42 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable
-from contextvars import ContextVar
 from typing import Any
 
 from trovato.content.access import Operation, Vote
 from trovato.content.items import HookContext, Item, ItemHookError, ItemHooks
 from trovato.content.types import ItemTypes
-from trovato.kernel.context import shared_plugin_session
-from trovato.plugins import (
-    PluginError,
-    PluginManager,
-    PluginRefused,
-    PluginSession,
-    PluginUser,
-    TapOutcome,
-)
+from trovato.plugins import PluginError, PluginRefused, PluginUser, TapOutcome
+from trovato.plugins.taps import Taps
 from trovato.users.accounts import CurrentUser
 
 log = logging.getLogger("trovato.content")
-# The session of the read in progress in this task (``PluginItemHooks.voting``), by user id.
-_voting: ContextVar[tuple[uuid.UUID, PluginSession] | None] = ContextVar(
-    "trovato_voting", default=None)
 
 # What item_presave may change; identity, type and authorship stay the kernel's.
 _MUTABLE = ("title", "status", "promote", "sticky", "fields")
 
 
-def _voting_session(user: CurrentUser) -> PluginSession | None:
-    """The session of the read in progress for ``user``, unless it is inside a guest call
-    (a vote that reads items itself gets a session of its own)."""
-    current = _voting.get()
-    if current is None or current[0] != user.id or current[1].busy:
-        return None
-    return current[1]
-
-
 class PluginItemHooks(ItemHooks):
-    def __init__(self, plugins: PluginManager) -> None:
-        self.plugins = plugins
+    def __init__(self, taps: Taps) -> None:
+        self.taps = taps
+        # The acting user as plugins see it, for the last user asked about (a listing asks
+        # once per item for the same user).
+        self._acting: tuple[CurrentUser, PluginUser] | None = None
+
+    def _plugin_user(self, user: CurrentUser) -> PluginUser:
+        if self._acting is None or self._acting[0] is not user:
+            self._acting = (user, PluginUser.from_current_user(user))
+        return self._acting[1]
 
     async def _dispatch(
         self, tap: str, payload: Callable[[], dict[str, Any]], user: CurrentUser
     ) -> TapOutcome | None:
-        """Dispatch ``tap`` with ``payload()``; built only when some plugin listens (a listing
+        """Fire ``tap`` with ``payload()``; built only when some plugin listens (a listing
         asks item_access once per item, and most sites have no plugin answering it)."""
-        if not self.plugins.dispatcher.implementations(tap):
+        if not self.taps.listens(tap):
             return None  # no plugin listens: no payload, no instance
-        return await self._invoke(tap, payload(), user)
-
-    async def _invoke(self, tap: str, payload: dict[str, Any], user: CurrentUser) -> TapOutcome:
-        shared = shared_plugin_session(user.id) or _voting_session(user)
-        if shared is not None:  # the request's instances, reused for every item
-            return await self.plugins.invoke(shared, tap, payload)
-        async with self.plugins.session(PluginUser.from_current_user(user),
-                                        request_id=tap) as session:
-            return await self.plugins.invoke(session, tap, payload)
+        return await self.taps.fire(tap, payload(), user=self._plugin_user(user))
 
     async def presave(self, item: Item, original: Item | None, ctx: HookContext) -> Item:
         try:
@@ -101,23 +80,16 @@ class PluginItemHooks(ItemHooks):
         await self._notify("item_delete", item, ctx.user)
 
     def reads_items(self) -> bool:
-        return bool(self.plugins.dispatcher.implementations("item_access"))
+        return self.taps.listens("item_access")
 
     @contextlib.asynccontextmanager
     async def voting(self, user: CurrentUser) -> AsyncIterator[None]:
-        """One plugin session for all the votes of a read made where the request's own
-        session cannot serve (a host function reading items runs inside a guest call):
-        without it every vote would instantiate the voting plugins anew."""
-        if not self.reads_items() or shared_plugin_session(user.id) is not None:
+        """One plugin session for all the votes of a read (see :meth:`Taps.sharing`)."""
+        if not self.reads_items():
             yield
             return
-        async with self.plugins.session(PluginUser.from_current_user(user),
-                                        request_id="item_access") as session:
-            token = _voting.set((user.id, session))
-            try:
-                yield
-            finally:
-                _voting.reset(token)
+        async with self.taps.sharing(self._plugin_user(user), request_id="item_access"):
+            yield
 
     async def access(self, item: Item, op: Operation, user: CurrentUser) -> Vote:
         if item.partial and self.reads_items():
@@ -133,11 +105,8 @@ class PluginItemHooks(ItemHooks):
         return Vote(str(outcome.value))
 
 
-async def sync_item_types(plugins: PluginManager, types: ItemTypes, plugin: str) -> None:
+async def sync_item_types(taps: Taps, types: ItemTypes, plugin: str) -> None:
     """Create or update the item types ``plugin`` declares in ``tap_item_info``."""
-    if plugin not in plugins.dispatcher.implementations("item_info"):
-        return
-    async with plugins.session(PluginUser.anonymous(), request_id="item_info") as session:
-        outcome = await plugins.dispatcher.invoke(session, "item_info", plugins=[plugin])
+    outcome = await taps.fire("item_info", plugins=[plugin])
     for reply in outcome.replies:
         await types.sync_from_plugin(reply.plugin, reply.value or [])

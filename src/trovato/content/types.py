@@ -370,6 +370,7 @@ class ItemTypes:
         permissions: PermissionRegistry | None = None,
         *,
         publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.fields = fields
@@ -383,7 +384,7 @@ class ItemTypes:
         self._cached_at: float | None = None
         # Run in this process after each of its changes (other processes hear of them on
         # CHANNEL), e.g. dropping cached pages that show the old type or its deleted items.
-        self.on_change: list[Callable[[], None]] = []
+        self.on_change = on_change
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -424,8 +425,8 @@ class ItemTypes:
 
     async def _changed(self) -> None:
         await self.refresh_permissions()
-        for hook in self.on_change:
-            hook()
+        if self.on_change is not None:
+            self.on_change()
         if self.publish is not None:
             await self.publish(CHANNEL, {"event": "changed"})
 

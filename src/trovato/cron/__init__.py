@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from trovato.kernel.services import Kernel
-from trovato.plugins import PluginError, PluginUser
+from trovato.plugins import PluginError
 from trovato.plugins.namespaces import queue_key
 
 log = logging.getLogger("trovato.cron")
@@ -45,10 +45,9 @@ async def run_cron(kernel: Kernel) -> CronReport:
         report.swept = await kernel.store.sweep()
         await kernel.db.execute("DELETE FROM form_state WHERE expires < now()")
         report.summaries = await kernel.content.items.fill_summaries()
-        outcome = await kernel.fire("cron", {})
-        if outcome is not None:
-            report.plugins = [reply.plugin for reply in outcome.replies]
-            report.failures = [str(failure) for failure in outcome.failures]
+        outcome = await kernel.taps.fire("cron")
+        report.plugins = [reply.plugin for reply in outcome.replies]
+        report.failures = [str(failure) for failure in outcome.failures]
         report.seconds = time.perf_counter() - started
         return report
 
@@ -65,9 +64,7 @@ class QueueSpec:
 
 
 async def declared_queues(kernel: Kernel) -> list[QueueSpec]:
-    outcome = await kernel.fire("queue_info", {})
-    if outcome is None:
-        return []
+    outcome = await kernel.taps.fire("queue_info")
     return [
         QueueSpec(reply.plugin, str(entry["queue"]), float(entry.get("lease") or 60))
         for reply in outcome.replies
@@ -94,13 +91,9 @@ async def work_queues(
             claimed_any = True
             handled += 1
             try:
-                async with kernel.plugins.session(
-                    PluginUser.anonymous(), request_id=f"queue:{job.id}"
-                ) as session:
-                    await kernel.plugins.dispatcher.invoke(
-                        session, "queue_worker", {"queue": spec.queue, "job": job.payload},
-                        plugins=[spec.plugin],
-                    )
+                await kernel.taps.fire("queue_worker",
+                                       {"queue": spec.queue, "job": job.payload},
+                                       plugins=[spec.plugin])
             except PluginError as exc:
                 log.warning("queue job failed; will retry",
                             extra={"data": {"queue": spec.key, "job": job.id,

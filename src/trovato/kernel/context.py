@@ -74,17 +74,14 @@ def unbind_request(token: Token[RequestContext | None]) -> None:
     _current.reset(token)
 
 
-def shared_plugin_session(user_id: uuid.UUID) -> PluginSession | None:
-    """The current request's plugin session, for a service dispatching taps on behalf of the
-    request's user — so an item listing's access and content taps reuse the request's plugin
-    instances instead of instantiating each plugin per item. None outside a request, for
-    another user (the plugins must see who acts), or while the session is inside a guest call
-    (a tap dispatched from a host function then gets a session of its own)."""
+def request_plugin_session(user_id: str) -> PluginSession | None:
+    """The current request's plugin session when the request acts for ``user_id`` (the tap
+    front door, :class:`~trovato.plugins.taps.Taps`, decides whether it may serve a call).
+    None outside a request or for another user: the plugins must see who acts."""
     ctx = _current.get()
-    if ctx is None or ctx.user is None or ctx.user.id != user_id:
+    if ctx is None or ctx.user is None or str(ctx.user.id) != user_id:
         return None
-    session = ctx.plugin_session()
-    return None if session.busy else session
+    return ctx.plugin_session()
 
 
 def request_context(conn: HTTPConnection) -> RequestContext:

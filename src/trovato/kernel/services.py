@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,17 +17,19 @@ from trovato.content.reads import PluginItemReads
 from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.db.pool import Database
+from trovato.kernel.context import request_plugin_session
 from trovato.kernel.menu import MenuRouter
 from trovato.kernel.page_cache import PageCache
 from trovato.observability.metrics import Metrics
-from trovato.plugins import PluginManager, PluginUser, TapOutcome
+from trovato.plugins import PluginManager
+from trovato.plugins.taps import Taps
 from trovato.render.formats import default_registry as default_format_registry
 from trovato.render.renderer import ThemeEngine, ThemeError
 from trovato.render.templates import Templates
 from trovato.settings import Settings, SettingsError
 from trovato.stages import Stages
 from trovato.store import SharedStore, open_store
-from trovato.users.accounts import Accounts, CurrentUser
+from trovato.users.accounts import Accounts
 from trovato.users.permissions import CHANNEL as PERMISSIONS_CHANNEL
 from trovato.users.permissions import (
     PermissionRegistry,
@@ -63,6 +66,7 @@ class Kernel:
     theme: ThemeEngine
     content: ContentServices
     stages: Stages
+    taps: Taps
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -95,11 +99,24 @@ class Kernel:
         except Exception:
             await db.close()
             raise
+        page_cache = PageCache(
+            store,
+            ttl=settings.page_cache_seconds,
+            max_bytes=settings.page_cache_bytes,
+            max_page_bytes=settings.page_cache_max_page_bytes,
+        )
+        # Anonymous pages show what the anonymous role may see, laid out by item type: drop
+        # them all when either changes, here at once and elsewhere on the change's message
+        # (subscribed below, after the services' own handlers, so those have reloaded by then).
         registry = PermissionRegistry()
         permissions = PermissionService(
-            db, store, registry, max_age=settings.permission_cache_seconds
+            db, store, registry, max_age=settings.permission_cache_seconds,
+            on_change=page_cache.clear,
         )
         await permissions.start()
+        # The front door reaches the plugin manager built below: the manager's host functions
+        # read items through the content service, whose hooks fire taps through this door.
+        taps = Taps(lambda: plugins, request_session=request_plugin_session)
         accounts = Accounts(
             db,
             store,
@@ -108,12 +125,7 @@ class Kernel:
             login_ip_limit=settings.login_ip_limit,
             login_account_limit=settings.login_account_limit,
             lockout_seconds=settings.lockout_seconds,
-        )
-        page_cache = PageCache(
-            store,
-            ttl=settings.page_cache_seconds,
-            max_bytes=settings.page_cache_bytes,
-            max_page_bytes=settings.page_cache_max_page_bytes,
+            on_event=_user_events(taps),
         )
         await page_cache.start()
         formats = default_format_registry()
@@ -128,15 +140,16 @@ class Kernel:
             invalidate=page_cache.invalidate,
             formats=formats.names(),
             stages=stages,
+            hooks=PluginItemHooks(taps),
+            on_types_change=page_cache.clear,
         )
-        # Anonymous pages show what the anonymous role may see, laid out by item type: drop
-        # them all when either changes, here at once and elsewhere on the change's message
-        # (subscribed after the services' own handlers, so those have reloaded by then).
-        permissions.on_change.append(page_cache.clear)
-        content.types.on_change.append(page_cache.clear)
         await store.pubsub.subscribe(PERMISSIONS_CHANNEL, page_cache.clear)
         await store.pubsub.subscribe(ITEM_TYPES_CHANNEL, page_cache.clear)
         metrics = Metrics()
+
+        async def sync_types(plugin: str) -> None:
+            await sync_item_types(taps, content.types, plugin)
+
         plugins = PluginManager(
             db,
             store,
@@ -145,16 +158,12 @@ class Kernel:
             metrics=metrics,
             permissions=registry,
             items=PluginItemReads(content.items.query),
+            taps=taps,
+            on_enable=sync_types,
+            on_refresh=page_cache.clear,
         )
-        plugins.on_refresh.append(page_cache.clear)
         await plugins.refresh()
         await plugins.listen()
-        content.items.hooks = PluginItemHooks(plugins)
-
-        async def sync_types(plugin: str) -> None:
-            await sync_item_types(plugins, content.types, plugin)
-
-        plugins.on_enable.append(sync_types)
         log.info("kernel started", extra={"data": {"store": store.backend}})
         kernel = cls(
             settings=settings,
@@ -173,29 +182,21 @@ class Kernel:
             theme=templates.engine,
             content=content,
             stages=stages,
+            taps=taps,
         )
-        accounts.on_event = kernel._user_event
         return kernel
-
-    async def fire(
-        self, tap: str, payload: dict[str, Any], *, user: CurrentUser | None = None
-    ) -> TapOutcome | None:
-        """Dispatch a tap outside a request (service events, cron, workers).
-
-        Returns None without touching the runtime when no enabled plugin implements it.
-        """
-        if not self.plugins.dispatcher.implementations(tap):
-            return None
-        acting = PluginUser.from_current_user(user) if user else PluginUser.anonymous()
-        async with self.plugins.session(acting, request_id=tap) as session:
-            return await self.plugins.invoke(session, tap, payload)
-
-    async def _user_event(self, tap: str, user: dict[str, Any]) -> None:
-        outcome = await self.fire(tap, {"user": user})
-        for failure in outcome.failures if outcome else ():
-            log.warning("%s: plugin failed", tap, extra={"data": {"error": str(failure)}})
 
     async def stop(self) -> None:
         self.page_cache.close()
         await self.store.close()
         await self.db.close()
+
+
+def _user_events(taps: Taps) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    """The account service's events, fired as the user taps of the same name."""
+    async def fire(tap: str, user: dict[str, Any]) -> None:
+        outcome = await taps.fire(tap, {"user": user})
+        for failure in outcome.failures:
+            log.warning("%s: plugin failed", tap, extra={"data": {"error": str(failure)}})
+
+    return fire

@@ -3,7 +3,8 @@
 Public service API (see ``docs/plugins.md``):
 
 * :class:`~trovato.plugins.registry.PluginManager` — discovery, install/enable/disable/
-  uninstall, loading, per-request sessions and tap dispatch.
+  uninstall, loading and per-request sessions.
+* :class:`~trovato.plugins.taps.Taps` — the front door every tap is fired through.
 * :class:`~trovato.plugins.host.PluginUser` — the current user as plugins see it.
 * :mod:`~trovato.plugins.catalogue` — the tap catalogue (the contract).
 * :func:`~trovato.plugins.build.build_plugin` — plugin folder → component.

@@ -248,6 +248,30 @@ TAPS: tuple[TapSpec, ...] = (
 
 CATALOGUE: dict[str, TapSpec] = {spec.name: spec for spec in TAPS}
 
+# Taps whose subsystem does not exist yet, with what they wait for. Nothing fires them, so a
+# plugin implementing one is refused at install and enable rather than silently never run.
+NOT_YET_AVAILABLE: dict[str, str] = {
+    "field_access": "field access",
+    "item_update_index": "search",
+    **dict.fromkeys(("tag_insert", "tag_update", "tag_delete"), "categories"),
+    **dict.fromkeys(("form_alter", "form_validate", "form_submit", "form_ajax"), "forms"),
+    **dict.fromkeys(("theme", "preprocess_page"), "theme templates"),
+    **dict.fromkeys(("tile_info", "tile_view"), "tiles"),
+    **dict.fromkeys(("gather_info", "gather_alter", "gather_result_alter"), "Gather"),
+    **dict.fromkeys(("stage_publish_before", "stage_publish_after"), "stage publishing"),
+}
+
+
+def unavailable(taps: set[str] | frozenset[str]) -> str | None:
+    """What refuses a plugin implementing ``taps``: the not-yet-available ones named with
+    their subsystem, or None when every tap is available."""
+    waiting = sorted(taps & NOT_YET_AVAILABLE.keys())
+    if not waiting:
+        return None
+    named = ", ".join(f"{tap} ({NOT_YET_AVAILABLE[tap]})" for tap in waiting)
+    return (f"implements tap(s) that are not available yet: {named}; nothing would call "
+            f"them, so remove them until their subsystem exists")
+
 
 def spec(tap: str) -> TapSpec:
     """The catalogue entry for ``tap``; KeyError names the tap."""

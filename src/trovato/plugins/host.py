@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -38,7 +38,6 @@ from trovato.store.base import Cache, Queue
 
 if TYPE_CHECKING:
     from trovato.plugins.runtime import PluginSession
-    from trovato.users.accounts import CurrentUser
 
 log = logging.getLogger("trovato.plugins")
 T = TypeVar("T")
@@ -48,6 +47,24 @@ LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.W
               "error": logging.ERROR}
 MAX_LOG_CHARS = 4000
 NONCE_KEY = "trovato.nonce"  # trovato_sdk.context.NONCE_KEY
+
+
+class AccountUser(Protocol):
+    """The account service's current user, as far as plugins are told of it (the plugin
+    system imports no user code)."""
+
+    @property
+    def id(self) -> object: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def roles(self) -> Iterable[object]: ...
+    @property
+    def is_authenticated(self) -> bool: ...
+    @property
+    def is_admin(self) -> bool: ...
+    @property
+    def permissions(self) -> Iterable[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +90,7 @@ class PluginUser:
         return cls(id="00000000-0000-0000-0000-000000000000", permissions=permissions)
 
     @classmethod
-    def from_current_user(cls, user: CurrentUser) -> PluginUser:
+    def from_current_user(cls, user: AccountUser) -> PluginUser:
         return cls(id=str(user.id), name=user.name, roles=tuple(sorted(map(str, user.roles))),
                    authenticated=user.is_authenticated, is_admin=user.is_admin,
                    permissions=frozenset(user.permissions))

@@ -9,7 +9,10 @@
   (``plugin.wasm`` + ``manifest.json``, see :mod:`~trovato.plugins.artifact`), which
   :meth:`PluginManager.add_artifact` validates and places in the site's plugin folder.
 * The ``requirements`` tap is dispatched before install and enable (an ``error`` refuses them)
-  and for the status report (:meth:`PluginManager.requirements`).
+  and for the status report (:meth:`PluginManager.requirements`); a plugin implementing a tap
+  that is not available yet (``catalogue.NOT_YET_AVAILABLE``) is refused at both.
+* Every tap, lifecycle ones included, is fired through :attr:`PluginManager.taps`, the front
+  door (:mod:`~trovato.plugins.taps`).
 * :class:`PluginManager` keeps the state in the ``system`` table (no row: not installed;
   ``status`` 0: installed and disabled; 1: enabled), builds and loads components, creates and
   drops plugin tables, registers permissions from the ``perm`` tap (a name another provider
@@ -31,7 +34,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from psycopg.types.json import Jsonb
 
@@ -39,7 +42,7 @@ from trovato.db.pool import Database
 from trovato.plugins import artifact as artifacts
 from trovato.plugins import tables as plugin_tables
 from trovato.plugins.build import build_plugin
-from trovato.plugins.catalogue import CATALOGUE
+from trovato.plugins.catalogue import CATALOGUE, unavailable
 from trovato.plugins.dispatch import Dispatcher, Implementation, TapOutcome, dispatch_order
 from trovato.plugins.errors import DependencyError, PluginLoadError
 from trovato.plugins.host import HostServices, ItemReader, PluginUser, RequestHost
@@ -58,12 +61,12 @@ from trovato.plugins.runtime import (
     PluginSession,
 )
 from trovato.plugins.tables import PluginTables, TableError, TableSpec
+from trovato.plugins.taps import Taps
 from trovato.stages import LIVE
 
 if TYPE_CHECKING:
     from trovato.observability.metrics import Metrics
     from trovato.store.base import SharedStore
-    from trovato.users.permissions import PermissionRegistry
 
 log = logging.getLogger("trovato.plugins")
 
@@ -73,6 +76,18 @@ CHANNEL = "plugins"
 DISABLED, ENABLED = 0, 1
 _SECTIONS = {"plugin", "taps", "tables", "capabilities", "limits"}
 _PLUGIN_KEYS = {"name", "version", "description", "dependencies", "weight"}
+
+
+class PermissionSink(Protocol):
+    """The site's permission registry as the plugin manager uses it (injected: the plugin
+    system imports no user code)."""
+
+    def define(self, name: str, title: str, description: str = "", restricted: bool = False,
+               *, provider: str) -> None: ...
+
+    def owners(self) -> dict[str, str]: ...
+
+    def remove_provider(self, provider: str) -> None: ...
 
 
 class InfoError(PluginLoadError):
@@ -332,10 +347,13 @@ class PluginManager:
         plugin_dirs: Iterable[str | Path],
         cache_dir: str | Path,
         metrics: Metrics | None = None,
-        permissions: PermissionRegistry | None = None,
+        permissions: PermissionSink | None = None,
         runtime: PluginRuntime | None = None,
         build_cache_dir: str | Path | None = None,
         items: ItemReader | None = None,
+        taps: Taps | None = None,
+        on_enable: Callable[[str], Awaitable[None]] | None = None,
+        on_refresh: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -355,11 +373,13 @@ class PluginManager:
         self.menus: tuple[MenuEntry, ...] = ()
         self._lock = asyncio.Lock()
         self._origin = uuid.uuid4().hex  # tells this process's own announcements apart
+        # The front door every tap goes through (the kernel's knows the request's session).
+        self.taps = taps or Taps(lambda: self)
         # Run in the process that enables a plugin, once (e.g. syncing its item types).
-        self.on_enable: list[Callable[[str], Awaitable[None]]] = []
+        self.on_enable = on_enable
         # Run in every process after each refresh: the enabled plugins, and so what pages
         # render, may have changed (e.g. dropping this process's cached pages).
-        self.on_refresh: list[Callable[[], None]] = []
+        self.on_refresh = on_refresh
 
     # -- discovery and state ---------------------------------------------------------------
 
@@ -460,14 +480,14 @@ class PluginManager:
                 if name not in order:
                     del self.loaded[name]
             self._rebuild(order, states)
-            async with self.session(PluginUser.anonymous(), request_id="refresh") as session:
-                permissions = await self.dispatcher.invoke(session, "perm")
-                menus = await self.dispatcher.invoke(session, "menu")
+            async with self.taps.sharing(PluginUser.anonymous(), request_id="refresh"):
+                permissions = await self.taps.fire("perm")
+                menus = await self.taps.fire("menu")
             self._register_permissions(permissions)
             entries, guard = read_menus(menus, order)
             self.menus, self.services.callbacks = tuple(entries), guard
-            for hook in self.on_refresh:
-                hook()
+            if self.on_refresh is not None:
+                self.on_refresh()
             return order
 
     def _rebuild(self, order: list[str], states: dict[str, PluginState]) -> None:
@@ -491,11 +511,9 @@ class PluginManager:
         a name another provider defines stays theirs, and the plugin's entry is skipped."""
         if self.permissions is None:
             return
-        from trovato.users.permissions import Permission
-
         for name in self.infos:
             self.permissions.remove_provider(name)
-        owners = {p.name: p.provider for p in self.permissions.all()}
+        owners = self.permissions.owners()
         for reply in outcome.replies:
             for perm in reply.value or []:
                 owner = owners.setdefault(perm["name"], reply.plugin)
@@ -504,10 +522,10 @@ class PluginManager:
                                 "provides; ignored", reply.plugin, perm["name"],
                                 "the kernel" if owner == "system" else f"plugin {owner}")
                     continue
-                self.permissions.add(Permission(
+                self.permissions.define(
                     perm["name"], perm.get("title") or perm["name"],
                     perm.get("description", ""), bool(perm.get("restricted", False)),
-                    provider=reply.plugin))
+                    provider=reply.plugin)
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -518,10 +536,6 @@ class PluginManager:
             request_id = uuid.uuid4().hex
         host = RequestHost(self.services, user, request_id=request_id, stage=stage)
         return self.runtime.session(dict(self.loaded), host)
-
-    async def invoke(self, session: PluginSession, tap: str,
-                     payload: dict[str, Any] | None = None) -> TapOutcome:
-        return await self.dispatcher.invoke(session, tap, payload)
 
     # -- operations ------------------------------------------------------------------------
 
@@ -536,6 +550,7 @@ class PluginManager:
                 raise DependencyError(f"plugin {name!r} depends on {dep!r}: install and "
                                       f"enable {dep!r} first")
         loaded = await self.load(name)
+        self._check_available(name, loaded)
         await self._check_requirements(name, "install")  # before anything changes
         async with self.db.transaction() as conn:
             await plugin_tables.create_tables(conn, info.tables)
@@ -546,7 +561,7 @@ class PluginManager:
                  Jsonb({**info.as_json(), "describe": loaded.description,
                         "wasm_sha256": loaded.wasm_sha256})))
         try:
-            await self._lifecycle(name, "install")
+            await self.taps.fire_lifecycle("install", name)
         except Exception:
             # A failed install leaves nothing behind.
             async with self.db.transaction() as conn:
@@ -574,12 +589,13 @@ class PluginManager:
             if dep not in states or states[dep].status != ENABLED:
                 raise DependencyError(f"plugin {name!r} depends on {dep!r}, which is not "
                                       f"enabled")
+        self._check_available(name, await self.load(name))
         await self._check_requirements(name, "enable")
-        await self._lifecycle(name, "enable")
+        await self.taps.fire_lifecycle("enable", name)
         await self.db.execute("UPDATE system SET status = %s WHERE name = %s", (ENABLED, name))
         await self.refresh()
-        for hook in self.on_enable:
-            await hook(name)
+        if self.on_enable is not None:
+            await self.on_enable(name)
         await self.announce()
 
     async def disable(self, name: str) -> None:
@@ -592,7 +608,7 @@ class PluginManager:
             raise DependencyError(f"cannot disable {name!r}: {', '.join(dependents)} "
                                   f"depend(s) on it")
         if states[name].status == ENABLED:
-            await self._lifecycle(name, "disable")
+            await self.taps.fire_lifecycle("disable", name)
         await self.db.execute("UPDATE system SET status = %s WHERE name = %s",
                               (DISABLED, name))
         if self.permissions is not None:
@@ -608,7 +624,7 @@ class PluginManager:
         if states[name].status == ENABLED:
             raise PluginLoadError(f"disable plugin {name!r} before uninstalling it")
         info = self.info(name)
-        await self._lifecycle(name, "uninstall")
+        await self.taps.fire_lifecycle("uninstall", name)
         async with self.db.transaction() as conn:
             await plugin_tables.drop_tables(conn, info.tables)
             # An exact prefix comparison: LIKE's "_" would match other plugins' names too.
@@ -619,17 +635,12 @@ class PluginManager:
         await self.refresh()
         await self.announce()
 
-    async def _lifecycle(self, name: str, tap: str,
-                         payload: dict[str, Any] | None = None) -> TapOutcome | None:
-        """Run a lifecycle tap of one plugin, even while it is not enabled yet."""
-        loaded = await self.load(name)
-        if tap not in loaded.taps:
-            return None
-        self.tables.specs[name] = self.info(name).tables
-        host = RequestHost(self.services, PluginUser.anonymous(), request_id=f"{tap}:{name}")
-        dispatcher = Dispatcher({tap: [name]}, self.metrics)
-        async with self.runtime.session({name: loaded}, host) as session:
-            return await dispatcher.invoke(session, tap, payload)
+    @staticmethod
+    def _check_available(name: str, loaded: LoadedPlugin) -> None:
+        """Refuse a plugin implementing a tap nothing fires yet (catalogue.NOT_YET_AVAILABLE)."""
+        problem = unavailable(loaded.taps)
+        if problem is not None:
+            raise PluginLoadError(f"plugin {name!r} {problem}")
 
     # -- requirements (status report) --------------------------------------------------------
 
@@ -651,7 +662,7 @@ class PluginManager:
     async def _check_requirements(self, name: str, phase: str) -> None:
         """Run ``name``'s requirements tap for ``phase``; any ``error`` row refuses."""
         rows = self._requirement_rows(
-            await self._lifecycle(name, "requirements", {"phase": phase}))
+            await self.taps.fire_lifecycle("requirements", name, {"phase": phase}))
         errors = [r for r in rows if r.severity == "error"]
         if errors:
             reasons = "; ".join(f"{r.title}{': ' + r.value if r.value else ''}"
@@ -662,12 +673,8 @@ class PluginManager:
 
     async def requirements(self) -> list[Requirement]:
         """The status report: every enabled plugin's ``requirements`` at run time."""
-        if not self.dispatcher.implementations("requirements"):
-            return []
-        async with self.session(PluginUser.anonymous(), request_id="requirements") as session:
-            outcome = await self.dispatcher.invoke(session, "requirements",
-                                                   {"phase": "runtime"})
-        return self._requirement_rows(outcome)
+        return self._requirement_rows(
+            await self.taps.fire("requirements", {"phase": "runtime"}))
 
     # -- artifacts -----------------------------------------------------------------------------
 

@@ -146,6 +146,7 @@ class Accounts:
         login_ip_limit: int = 50,
         login_account_limit: int = 5,
         lockout_seconds: int = 900,
+        on_event: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -156,9 +157,9 @@ class Accounts:
         self.lockout_seconds = lockout_seconds
         self._admin_seen = False
         self._anonymous: CurrentUser | None = None
-        # Tells plugins (user_login, user_logout, user_register, user_delete taps); set by the
-        # kernel. A tap that fails closed (user_delete) raises out of it.
-        self.on_event: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
+        # Tells plugins (user_login, user_logout, user_register, user_delete taps) through the
+        # kernel's tap front door. A tap that fails closed (user_delete) raises out of it.
+        self.on_event = on_event
 
     async def _emit(self, tap: str, user_id: uuid.UUID, name: str) -> None:
         if self.on_event is not None:

@@ -87,6 +87,15 @@ class PermissionRegistry:
     def add(self, permission: Permission) -> None:
         self._by_name[permission.name] = permission
 
+    def define(self, name: str, title: str, description: str = "", restricted: bool = False,
+               *, provider: str) -> None:
+        """Add a permission a plugin declares (the plugin system knows no Permission type)."""
+        self.add(Permission(name, title, description, restricted, provider))
+
+    def owners(self) -> dict[str, str]:
+        """Each permission's provider, by name."""
+        return {name: p.provider for name, p in self._by_name.items()}
+
     def remove_provider(self, provider: str) -> None:
         self._by_name = {k: p for k, p in self._by_name.items() if p.provider != provider}
 
@@ -112,6 +121,7 @@ class PermissionService:
         registry: PermissionRegistry,
         *,
         max_age: float = 30.0,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -122,7 +132,7 @@ class PermissionService:
         self._loaded_at = 0.0
         # Run in this process on each of its changes (other processes hear of them on CHANNEL),
         # e.g. dropping cached pages rendered under the old permissions.
-        self.on_change: list[Callable[[], None]] = []
+        self.on_change = on_change
 
     async def start(self) -> None:
         await self.store.pubsub.subscribe(CHANNEL, self._on_message)
@@ -177,8 +187,8 @@ class PermissionService:
 
     async def announce(self) -> None:
         self._version = None
-        for hook in self.on_change:
-            hook()
+        if self.on_change is not None:
+            self.on_change()
         await self.store.pubsub.publish(CHANNEL, {"event": "changed"})
 
 

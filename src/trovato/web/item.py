@@ -41,6 +41,7 @@ from trovato.content.summary import field_values, summarize
 from trovato.content.types import ItemType, display_order
 from trovato.kernel.context import RequestContext, request_context
 from trovato.kernel.errors import ProblemError
+from trovato.plugins import PluginUser
 from trovato.render import elements as el
 from trovato.render.dates import local_time
 from trovato.render.sanitize import RenderTreeError, sanitize
@@ -160,11 +161,11 @@ async def _plugin_build(
     preprocessors = plugins.dispatcher.implementations("preprocess_item")
     if not viewers and not alterers and not preprocessors:
         return tree, True
-    session = ctx.plugin_session()
+    taps, user = ctx.kernel.taps, PluginUser.from_current_user(ctx.current_user)
     public = item.public()
     if viewers:
-        outcome = await plugins.invoke(session, "item_view",
-                                       {"item": public, "view_mode": view_mode})
+        outcome = await taps.fire("item_view", {"item": public, "view_mode": view_mode},
+                                  user=user)
         for reply in outcome.replies:
             if not isinstance(reply.value, dict):
                 continue
@@ -178,15 +179,16 @@ async def _plugin_build(
             tree[name] = part
     trusted = True
     if alterers:
-        outcome = await plugins.invoke(session, "item_view_alter",
-                                       {"build": tree, "item": public, "view_mode": view_mode})
+        outcome = await taps.fire("item_view_alter",
+                                  {"build": tree, "item": public, "view_mode": view_mode},
+                                  user=user)
         if any(reply.value for reply in outcome.replies) and isinstance(outcome.value, dict):
             tree, trusted = outcome.value, False
     if preprocessors:
-        outcome = await plugins.invoke(session, "preprocess_item", {
+        outcome = await taps.fire("preprocess_item", {
             "variables": _base_variables(item, view_mode), "item": public,
             "view_mode": view_mode,
-        })
+        }, user=user)
         if isinstance(outcome.value, dict):
             # Plain data only, checked now like every plugin part (a trusted tree is not
             # sanitized again), then given to the item's template as text.

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
-from trovato.plugins import PluginError, PluginRefused
+from trovato.plugins import PluginError, PluginRefused, PluginUser
 from trovato.plugins.menus import CallbackRefused
 from trovato.web._page import render_page
 
@@ -25,7 +25,6 @@ log = logging.getLogger("trovato.menu")
 async def menu_page(request: Request) -> Response:
     ctx = request_context(request)
     kernel = ctx.kernel
-    session = ctx.plugin_session()
     route, args = kernel.menus.match(request.url.path, request.method)
     if route is None:
         raise ProblemError(405 if args else 404)
@@ -38,9 +37,8 @@ async def menu_page(request: Request) -> Response:
         }
     }
     try:
-        tree = await kernel.plugins.dispatcher.call_function(
-            session, route.plugin, route.callback, payload
-        )
+        tree = await kernel.taps.call(route.plugin, route.callback, payload,
+                                      user=PluginUser.from_current_user(ctx.current_user))
     except CallbackRefused as exc:
         raise ProblemError(403, exc.message) from None
     except PluginRefused as exc:
