@@ -253,17 +253,17 @@ def test_dates_are_shown_in_each_users_zone() -> None:
     import uuid
     from datetime import UTC, datetime
 
+    from trovato.content.view import Viewer, format_date
     from trovato.users.accounts import CurrentUser
-    from trovato.web.item import _format_date
 
     noon = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
-    def user(zone: str) -> CurrentUser:
-        return CurrentUser(id=uuid.uuid4(), name="u", timezone=zone)
+    def user(zone: str) -> Viewer:
+        return Viewer(CurrentUser(id=uuid.uuid4(), name="u", timezone=zone), "live")
 
-    assert _format_date(noon, user("UTC")) == "2026-01-01 12:00"
-    assert _format_date(noon, user("Europe/Berlin")) == "2026-01-01 13:00"
-    assert _format_date(noon, user("America/New_York")) == "2026-01-01 07:00"
-    assert _format_date(noon, user("UTC")) == "2026-01-01 12:00"
-    assert _format_date(noon, user("Not/AZone")) == "2026-01-01 12:00"  # unknown: as stored
-    assert _format_date(None, user("UTC")) == ""
+    assert format_date(noon, user("UTC")) == "2026-01-01 12:00"
+    assert format_date(noon, user("Europe/Berlin")) == "2026-01-01 13:00"
+    assert format_date(noon, user("America/New_York")) == "2026-01-01 07:00"
+    assert format_date(noon, user("UTC")) == "2026-01-01 12:00"
+    assert format_date(noon, user("Not/AZone")) == "2026-01-01 12:00"  # unknown: as stored
+    assert format_date(None, user("UTC")) == ""

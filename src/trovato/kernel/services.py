@@ -11,10 +11,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from trovato.content.formatters import Formatters
 from trovato.content.items import ContentServices
 from trovato.content.reads import PluginItemReads
 from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
+from trovato.content.view import ItemViews
 from trovato.db.pool import Database
 from trovato.kernel.menu import MenuRouter
 from trovato.kernel.page_cache import PageCache
@@ -63,6 +65,7 @@ class Kernel:
     theme: ThemeEngine
     content: ContentServices
     stages: Stages
+    views: ItemViews
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -173,6 +176,7 @@ class Kernel:
             theme=templates.engine,
             content=content,
             stages=stages,
+            views=ItemViews(content.types, Formatters(content.fields), plugins, templates.engine),
         )
         accounts.on_event = kernel._user_event
         return kernel
