@@ -10,6 +10,8 @@ import httpx
 from tests.conftest import api_login, create_account, running_app
 from tests.plugins.conftest import kernel_of, plugin_site_settings
 from tests.render.test_renderer import make_theme
+from trovato.content.view import Viewer
+from trovato.plugins import PluginSession, PluginUser
 from trovato.plugins.build import BuildResult
 
 
@@ -36,6 +38,33 @@ async def test_item_view_output_is_sanitized_and_altered(site: httpx.AsyncClient
     # The teaser on the front page runs the same taps in view mode "teaser".
     front = await site.get("/")
     assert "item--teaser" in front.text and "hello-altered" in front.text
+
+
+async def test_the_view_service_shows_items_without_a_request(site: httpx.AsyncClient) -> None:
+    """Outside any request (as Gather, feeds or a worker will call it): the same taps run, in a
+    session the service opens itself or the one the caller hands it, and the HTML is the page's."""
+    item_id = await _greeting(site, "Quiet", {"value": "words", "format": "plain_text"})
+    site.cookies.clear()
+    kernel = kernel_of(site)
+    anonymous = await kernel.accounts.anonymous()
+    item = await kernel.content.items.load(anonymous, item_id, stage="live")
+    full = await kernel.views.view(item, "full", Viewer(anonymous, "live"))
+    assert 'class="hello"' in full and "Hello, Quiet!" in full and "hello-altered" in full
+    page = await site.get(f"/item/{item_id}")
+    assert str(full) in page.text  # the item page shows exactly what the service renders
+
+    opened: list[PluginSession] = []
+
+    def session() -> PluginSession:
+        if not opened:
+            opened.append(kernel.plugins.session(PluginUser.from_current_user(anonymous)))
+        return opened[0]
+
+    teasers = await kernel.views.view_many([item, item], "teaser",
+                                           Viewer(anonymous, "live", session))
+    assert len(teasers) == 2 and len(opened) == 1  # the caller's session, for both items
+    assert all("item--teaser" in t and "Hello, Quiet!" in t for t in teasers)
+    opened[0].close()
 
 
 async def test_a_trapping_view_tap_leaves_the_page_rendering(
