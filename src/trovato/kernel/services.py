@@ -18,6 +18,7 @@ from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.content.view import ItemViews
 from trovato.db.pool import Database
+from trovato.forms.widgets import Widgets
 from trovato.kernel.menu import MenuRouter
 from trovato.kernel.page_cache import PageCache
 from trovato.observability.metrics import Metrics
@@ -66,6 +67,7 @@ class Kernel:
     content: ContentServices
     stages: Stages
     views: ItemViews
+    widgets: Widgets  # what the form API edits field values with
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -177,6 +179,7 @@ class Kernel:
             content=content,
             stages=stages,
             views=ItemViews(content.types, Formatters(content.fields), plugins, templates.engine),
+            widgets=Widgets(content.fields),
         )
         accounts.on_event = kernel._user_event
         return kernel
