@@ -52,6 +52,8 @@ async def test_the_view_service_shows_items_without_a_request(site: httpx.AsyncC
     assert 'class="hello"' in full and "Hello, Quiet!" in full and "hello-altered" in full
     page = await site.get(f"/item/{item_id}")
     assert str(full) in page.text  # the item page shows exactly what the service renders
+    tree, trusted = await kernel.views.tree(item, "full", Viewer(anonymous, "live"))
+    assert "hello" in tree and not trusted  # hello's alter tap changed it: render untrusted
 
     opened: list[PluginSession] = []
 
