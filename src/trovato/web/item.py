@@ -68,7 +68,7 @@ async def _load(request: Request) -> Item:
 async def view(request: Request) -> Response:
     ctx = request_context(request)
     item = await _load(request)
-    (content,) = await render_items(request, [item], "full")
+    content = await ctx.kernel.views.view(item, "full", viewer(ctx))
     response = render_page(request, "item_page.html", {
         "title": item.title,
         "item": item,
@@ -90,9 +90,10 @@ async def revisions(request: Request) -> Response:
     except ItemError as exc:
         raise ProblemError(exc.status, exc.message) from None
     authors = await author_names(ctx, (r.author_id for r in found))
+    reader = viewer(ctx)
     rows = [
         [
-            el.markup(format_date(r.created, viewer(ctx)), tag="span",
+            el.markup(format_date(r.created, reader), tag="span",
                       attributes={"class": "revision__date"}),
             authors.get(r.author_id) or "Anonymous",
             r.log or "",
