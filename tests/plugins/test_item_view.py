@@ -4,12 +4,14 @@ tree, and a plugin that traps in a view tap leaves the page rendering."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from tests.conftest import api_login, create_account, running_app
 from tests.plugins.conftest import kernel_of, plugin_site_settings
 from tests.render.test_renderer import make_theme
+from trovato.content.view import Viewer
 from trovato.plugins.build import BuildResult
 
 
@@ -36,6 +38,37 @@ async def test_item_view_output_is_sanitized_and_altered(site: httpx.AsyncClient
     # The teaser on the front page runs the same taps in view mode "teaser".
     front = await site.get("/")
     assert "item--teaser" in front.text and "hello-altered" in front.text
+
+
+async def test_the_view_service_shows_items_without_a_request(site: httpx.AsyncClient) -> None:
+    """Outside any request (as Gather, feeds or a worker will call it): the same taps run, in a
+    session the front door opens once for the call, and the HTML is the page's."""
+    item_id = await _greeting(site, "Quiet", {"value": "words", "format": "plain_text"})
+    site.cookies.clear()
+    kernel = kernel_of(site)
+    anonymous = await kernel.accounts.anonymous()
+    item = await kernel.content.items.load(anonymous, item_id, stage="live")
+    full = await kernel.views.view(item, "full", Viewer(anonymous, "live"))
+    assert 'class="hello"' in full and "Hello, Quiet!" in full and "hello-altered" in full
+    page = await site.get(f"/item/{item_id}")
+    assert str(full) in page.text  # the item page shows exactly what the service renders
+    tree, trusted = await kernel.views.tree(item, "full", Viewer(anonymous, "live"))
+    assert "hello" in tree and not trusted  # hello's alter tap changed it: render untrusted
+
+    opened: list[object] = []
+    open_session = kernel.plugins.session
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        opened.append(args)
+        return open_session(*args, **kwargs)
+
+    kernel.plugins.session = counting  # type: ignore[method-assign]
+    try:
+        teasers = await kernel.views.view_many([item, item], "teaser", Viewer(anonymous, "live"))
+    finally:
+        del kernel.plugins.session
+    assert len(teasers) == 2 and len(opened) == 1  # one session, shared by both items
+    assert all("item--teaser" in t and "Hello, Quiet!" in t for t in teasers)
 
 
 async def test_a_trapping_view_tap_leaves_the_page_rendering(

@@ -77,6 +77,32 @@ async def test_full_view_formats_fields_and_escapes(client: httpx.AsyncClient) -
     assert again.headers["x-trovato-cache"] == "MISS" and "Renamed" in again.text
 
 
+async def test_fields_show_through_their_field_types_formatters(
+    client: httpx.AsyncClient,
+) -> None:
+    """List labels, date-times in the reader's zone, email as mailto: the registry's formatter
+    for each field type, on the page as on any other view."""
+    headers = await admin_headers(client)
+    event = {"type": "event", "label": "Event", "fields": [
+        {"name": "field_colour", "type": "list", "label": "Colour",
+         "settings": {"allowed_values": {"red": "Warm <red>"}}},
+        {"name": "field_when", "type": "datetime", "label": "When"},
+        {"name": "field_contact", "type": "email", "label": "Contact"},
+    ]}
+    created = await client.post("/api/v1/item-types", json=event, headers=headers)
+    assert created.status_code == 201, created.text
+    item_id = await _item(client, headers, type="event", fields={
+        "field_colour": {"value": "red"},
+        "field_when": {"value": "2024-05-01T10:00:00+02:00"},
+        "field_contact": {"value": "ada@example.com"},
+    })
+    client.cookies.clear()
+    text = (await client.get(f"/item/{item_id}")).text
+    assert "Warm &lt;red&gt;" in text and ">red<" not in text
+    assert ">2024-05-01 08:00<" in text and "2024-05-01T08:00:00Z" not in text  # anonymous: UTC
+    assert '<a href="mailto:ada@example.com">ada@example.com</a>' in text
+
+
 async def test_full_html_renders_as_stored_for_the_kernel(client: httpx.AsyncClient) -> None:
     headers = await _site(client)
     item_id = await _item(client, headers, fields={
@@ -253,17 +279,17 @@ def test_dates_are_shown_in_each_users_zone() -> None:
     import uuid
     from datetime import UTC, datetime
 
+    from trovato.content.view import Viewer, format_date
     from trovato.users.accounts import CurrentUser
-    from trovato.web.item import _format_date
 
     noon = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
-    def user(zone: str) -> CurrentUser:
-        return CurrentUser(id=uuid.uuid4(), name="u", timezone=zone)
+    def user(zone: str) -> Viewer:
+        return Viewer(CurrentUser(id=uuid.uuid4(), name="u", timezone=zone), "live")
 
-    assert _format_date(noon, user("UTC")) == "2026-01-01 12:00"
-    assert _format_date(noon, user("Europe/Berlin")) == "2026-01-01 13:00"
-    assert _format_date(noon, user("America/New_York")) == "2026-01-01 07:00"
-    assert _format_date(noon, user("UTC")) == "2026-01-01 12:00"
-    assert _format_date(noon, user("Not/AZone")) == "2026-01-01 12:00"  # unknown: as stored
-    assert _format_date(None, user("UTC")) == ""
+    assert format_date(noon, user("UTC")) == "2026-01-01 12:00"
+    assert format_date(noon, user("Europe/Berlin")) == "2026-01-01 13:00"
+    assert format_date(noon, user("America/New_York")) == "2026-01-01 07:00"
+    assert format_date(noon, user("UTC")) == "2026-01-01 12:00"
+    assert format_date(noon, user("Not/AZone")) == "2026-01-01 12:00"  # unknown: as stored
+    assert format_date(None, user("UTC")) == ""

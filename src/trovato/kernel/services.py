@@ -12,11 +12,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from trovato.content.formatters import Formatters
 from trovato.content.items import ContentServices
 from trovato.content.reads import PluginItemReads
 from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
+from trovato.content.view import ItemViews
 from trovato.db.pool import Database
+from trovato.forms.widgets import Widgets
 from trovato.kernel.context import request_plugin_session
 from trovato.kernel.menu import MenuRouter
 from trovato.kernel.page_cache import PageCache
@@ -67,6 +70,8 @@ class Kernel:
     content: ContentServices
     stages: Stages
     taps: Taps
+    views: ItemViews
+    widgets: Widgets  # what the form API edits field values with
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -183,6 +188,8 @@ class Kernel:
             content=content,
             stages=stages,
             taps=taps,
+            views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine),
+            widgets=Widgets(content.fields),
         )
         return kernel
 

@@ -45,7 +45,7 @@ DISPATCHED: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("item_info", "item_presave", "item_insert", "item_update", "item_delete",
                      "item_access"), ("trovato.content.taps",)),
     **dict.fromkeys(("item_view", "item_view_alter", "preprocess_item"),
-                    ("trovato.web.item",)),
+                    ("trovato.content.view",)),
     **dict.fromkeys(("user_login", "user_logout", "user_register", "user_delete"),
                     ("trovato.users.accounts",)),  # through its on_event, this door
     "user_update": ("trovato.api.roles",),

@@ -27,7 +27,7 @@ from trovato.kernel.errors import ProblemError
 from trovato.kernel.page_cache import CACHE_QUERY_HEADER
 from trovato.render import elements as el
 from trovato.web._page import render_page
-from trovato.web.item import CACHE_TAGS_HEADER, plugins_view_items, render_items
+from trovato.web.item import CACHE_TAGS_HEADER, render_items
 
 
 def _page_number(request: Request) -> int:
@@ -49,7 +49,7 @@ async def front(request: Request) -> Response:
         # Teasers show summaries, not fields: leave the fields out unless a plugin builds items.
         listing = await kernel.content.items.list(
             ctx.current_user, status=1, promote=True, sort="-sticky", page=page,
-            limit=per_page, stage=ctx.stage, fields=plugins_view_items(ctx),
+            limit=per_page, stage=ctx.stage, fields=kernel.views.plugins_take_part(),
         )
     except ItemError as exc:
         raise ProblemError(exc.status, exc.message) from None

@@ -1,0 +1,148 @@
+"""Field formatters: how one stored field value is shown, keyed by ``FieldType.formatter``.
+
+A formatter turns one cleaned value object (as :mod:`trovato.content.fields` stores it) into a
+string (escaped on output) or a render element. It is a pure function of the value and the
+:class:`Display` (the field's definition and the viewer's time zone): no database, no request,
+so the item view service, listings and feeds all show a value the same way.
+
+:class:`Formatters` is built once per kernel with the core formatters; a new field type brings
+its formatter with :meth:`Formatters.register` under the name its ``formatter`` attribute gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from trovato.content.fields import FieldDefinition, FieldRegistry
+from trovato.render import elements as el
+from trovato.render.dates import local_time
+
+Shown = str | el.RenderElement
+
+
+@dataclass(frozen=True, slots=True)
+class Display:
+    """What a formatter may depend on besides the value."""
+
+    field: FieldDefinition
+    timezone: str = "UTC"
+
+
+Formatter = Callable[[Mapping[str, Any], Display], Shown]
+
+
+class UnknownFormatterError(LookupError):
+    """No formatter is registered under a field type's ``formatter`` name."""
+
+
+def _text(value: Mapping[str, Any], display: Display) -> Shown:
+    return str(value.get("value", ""))
+
+
+def _formatted_text(value: Mapping[str, Any], display: Display) -> Shown:
+    fmt = value.get("format")
+    return el.markup(str(value.get("value", "")),
+                     format=fmt if isinstance(fmt, str) and fmt else None)
+
+
+def _boolean(value: Mapping[str, Any], display: Display) -> Shown:
+    return "Yes" if value.get("value") else "No"
+
+
+def _datetime(value: Mapping[str, Any], display: Display) -> Shown:
+    raw = str(value.get("value", ""))
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw  # not as the field type stores it: show it as stored
+    if moment.tzinfo is None:
+        return raw
+    return local_time(moment, display.timezone)
+
+
+def _email(value: Mapping[str, Any], display: Display) -> Shown:
+    address = str(value.get("value", ""))
+    return el.link(address, f"mailto:{address}")
+
+
+def _link(value: Mapping[str, Any], display: Display) -> Shown:
+    uri = str(value.get("uri", ""))
+    return el.link(str(value.get("title") or uri), uri)
+
+
+def _list_label(value: Mapping[str, Any], display: Display) -> Shown:
+    key = str(value.get("value", ""))
+    allowed = display.field.settings.get("allowed_values")
+    label = allowed.get(key) if isinstance(allowed, Mapping) else None
+    return str(label) if isinstance(label, str) else key
+
+
+# Where a referenced record is shown; kinds without a page show their id.
+_REFERENCE_PATHS = {"item": "/item/{}", "user": "/user/{}"}
+
+
+def _reference(value: Mapping[str, Any], display: Display) -> Shown:
+    target = str(value.get("target_id", ""))
+    path = _REFERENCE_PATHS.get(str(value.get("target_type", "")))
+    return el.link(target, path.format(target)) if path else target
+
+
+def _file(value: Mapping[str, Any], display: Display) -> Shown:
+    return str(value.get("description") or value.get("target_id", ""))
+
+
+def _image(value: Mapping[str, Any], display: Display) -> Shown:
+    return str(value.get("alt") or value.get("target_id", ""))
+
+
+CORE_FORMATTERS: Mapping[str, Formatter] = {
+    "text_plain": _text,
+    "text_default": _formatted_text,
+    "number_integer": _text,
+    "number_decimal": _text,
+    "number_float": _text,
+    "boolean": _boolean,
+    "date_default": _text,  # a calendar date has no zone: shown as stored (YYYY-MM-DD)
+    "datetime_default": _datetime,
+    "email_mailto": _email,
+    "link": _link,
+    "list_default": _list_label,
+    "reference_label": _reference,
+    "file_default": _file,
+    "image": _image,
+}
+
+
+class Formatters:
+    """Formatters by name; one per kernel, extended with :meth:`register`."""
+
+    def __init__(self, fields: FieldRegistry,
+                 formatters: Mapping[str, Formatter] = CORE_FORMATTERS) -> None:
+        self.fields = fields
+        self._formatters: dict[str, Formatter] = dict(formatters)
+
+    def register(self, name: str, formatter: Formatter) -> None:
+        self._formatters[name] = formatter
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._formatters
+
+    def get(self, name: str) -> Formatter:
+        try:
+            return self._formatters[name]
+        except KeyError:
+            raise UnknownFormatterError(name) from None
+
+    def for_field(self, definition: FieldDefinition) -> Formatter:
+        """The formatter of ``definition``'s field type."""
+        return self.get(self.fields.get(definition.type).formatter)
+
+    def values(self, definition: FieldDefinition, values: Iterable[Mapping[str, Any]],
+               *, timezone: str = "UTC") -> list[Shown]:
+        """Each of a field's stored values as shown to a reader in ``timezone``."""
+        formatter = self.for_field(definition)
+        display = Display(definition, timezone)
+        return [formatter(value, display) for value in values]

@@ -1,0 +1,358 @@
+"""Field widgets: how one field value is edited in a form, keyed by ``FieldType.widget``.
+
+A widget does two things for one value of a field (multi-value "add another" is the form's):
+
+* :meth:`Widget.element` builds the form element tree for a stored value (or ``None`` for a
+  new one): data, ``#type`` one of the form element types (``textfield``, ``textarea``,
+  ``number``, ``checkbox``, ``select``, ``date``, ``datetime``, ``email``, ``url``,
+  ``fieldset``), each input carrying its submitted ``#name`` and ``#default_value``;
+* :meth:`Widget.parse` reads what the browser submitted for those names back into the raw value
+  object that :meth:`FieldType.clean <trovato.content.fields.FieldType.clean>` validates, or
+  ``None`` when the value was left empty. A submission it cannot read at all (letters in a
+  number) raises :class:`~trovato.content.fields.FieldValueError` with a message for the user.
+
+Values are read as the user sees them: dates and times in their zone (``WidgetContext``),
+list values by label, formatted text with the formats the user may choose.
+
+:class:`Widgets` is built once per kernel with the core widgets; a new field type brings its
+widget with :meth:`Widgets.register` under the name its ``widget`` attribute gives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from trovato.content.fields import KNOWN_FORMATS, FieldDefinition, FieldRegistry, FieldValueError
+from trovato.render.elements import RenderElement
+
+Submitted = Mapping[str, str]
+# Longest text a number input may hold; a number field's own range check comes after.
+_NUMBER_TEXT_MAX = 64
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetContext:
+    """Who edits: their time zone and the text formats they may use (in the order offered)."""
+
+    timezone: str = "UTC"
+    formats: Sequence[str] = tuple(sorted(KNOWN_FORMATS))
+
+
+def _input(type_: str, name: str, title: str, value: str, *, required: bool = False,
+           **props: Any) -> RenderElement:
+    element: RenderElement = {"#type": type_, "#name": name, "#title": title,
+                              "#default_value": value, "#required": required}
+    element.update({f"#{key}": prop for key, prop in props.items()})
+    return element
+
+
+def _fieldset(definition: FieldDefinition, children: Mapping[str, RenderElement]
+              ) -> RenderElement:
+    return {"#type": "fieldset", "#title": definition.label, **children}
+
+
+def _text(submitted: Submitted, name: str) -> str:
+    return submitted.get(name, "")
+
+
+class Widget(ABC):
+    """One widget; subclasses set :attr:`name` and implement both directions."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
+                *, name: str, context: WidgetContext) -> RenderElement:
+        """The form element tree editing ``value`` (``None``: a new value), named ``name``."""
+
+    @abstractmethod
+    def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
+              context: WidgetContext) -> dict[str, Any] | None:
+        """The raw value object submitted under ``name``; ``None`` when left empty."""
+
+
+class _Single(Widget):
+    """One input whose text is the value's ``value`` as is."""
+
+    input_type: ClassVar[str]
+
+    def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
+                *, name: str, context: WidgetContext) -> RenderElement:
+        text = "" if value is None else str(value.get("value", ""))
+        return _input(self.input_type, name, definition.label, text,
+                      required=definition.required)
+
+    def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
+              context: WidgetContext) -> dict[str, Any] | None:
+        text = _text(submitted, name)
+        return {"value": text} if text != "" else None
+
+
+class TextfieldWidget(_Single):
+    name = "text_textfield"
+    input_type = "textfield"
+
+
+class EmailWidget(_Single):
+    name = "email"
+    input_type = "email"
+
+
+class DateWidget(_Single):
+    name = "date"
+    input_type = "date"
+
+
+class TextareaWidget(Widget):
+    """A textarea and the choice of its text format."""
+
+    name = "text_textarea"
+
+    def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
+                *, name: str, context: WidgetContext) -> RenderElement:
+        default = str(definition.settings.get("default_format", "filtered_html"))
+        fmt = str(value.get("format", default)) if value else default
+        offered = list(context.formats)
+        if fmt not in offered:
+            offered.append(fmt)  # the value's own format stays selectable as it is
+        return _fieldset(definition, {
+            "value": _input("textarea", f"{name}[value]", definition.label,
+                            "" if value is None else str(value.get("value", "")),
+                            required=definition.required),
+            "format": _input("select", f"{name}[format]", "Text format", fmt,
+                             options={f: f for f in offered}),
+        })
+
+    def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
+              context: WidgetContext) -> dict[str, Any] | None:
+        text = _text(submitted, f"{name}[value]")
+        if text == "":
+            return None
+        fmt = _text(submitted, f"{name}[format]")
+        return {"value": text, "format": fmt} if fmt else {"value": text}
+
+
+class NumberWidget(Widget):
+    """A number input; integer and float fields get numbers, decimal fields exact text."""
+
+    name = "number"
+
+    def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
+                *, name: str, context: WidgetContext) -> RenderElement:
+        text = "" if value is None else str(value.get("value", ""))
+        step = {"integer": "1", "decimal": "any", "float": "any"}.get(definition.type, "any")
+        return _input("number", name, definition.label, text, required=definition.required,
+                      step=step)
+
+    def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
+              context: WidgetContext) -> dict[str, Any] | None:
+        text = _text(submitted, name).strip()
+        if text == "":
+            return None
+        if len(text) > _NUMBER_TEXT_MAX:
+            raise FieldValueError(f"must be at most {_NUMBER_TEXT_MAX} characters")
+        if definition.type == "decimal":
+            return {"value": text}
+        try:
+            number: int | float = int(text) if definition.type == "integer" else float(text)
+        except ValueError:
+            what = "a whole number" if definition.type == "integer" else "a number"
+            raise FieldValueError(f"must be {what}") from None
+        return {"value": number}
+
+
+class CheckboxWidget(Widget):
+    name = "boolean_checkbox"
+
+    def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
+                *, name: str, context: WidgetContext) -> RenderElement:
+        return _input("checkbox", name, definition.label,
+                      "1" if value and value.get("value") is True else "", return_value="1")
+
+    def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
+              context: WidgetContext) -> dict[str, Any] | None:
+        # A browser sends an unchecked box not at all: absent is false, never "empty".
+        return {"value": submitted.get(name) == "1"}
+
+
+def _zone(context: WidgetContext) -> ZoneInfo:
+    with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(context.timezone)
+    return ZoneInfo("UTC")
+
+
+class DatetimeWidget(Widget):
+    """A local date and time in the editor's zone (HTML ``datetime-local``), stored in UTC."""
+
+    name = "datetime"
+
+    def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
+                *, name: str, context: WidgetContext) -> RenderElement:
+        text = ""
+        if value is not None:
+            with contextlib.suppress(ValueError):
+                moment = datetime.fromisoformat(str(value.get("value", "")))
+                if moment.tzinfo is not None:
+                    local = moment.astimezone(_zone(context)).replace(tzinfo=None)
+                    spec = ("microseconds" if local.microsecond
+                            else "seconds" if local.second else "minutes")
+                    text = local.isoformat(timespec=spec)
+        return _input("datetime", name, definition.label, text, required=definition.required,
+                      timezone=context.timezone)
+
+    def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
+              context: WidgetContext) -> dict[str, Any] | None:
+        text = _text(submitted, name).strip()
+        if text == "":
+            return None
+        try:
+            local = datetime.fromisoformat(text)
+        except ValueError:
+            raise FieldValueError("must be a date and time, e.g. 2024-05-01T12:00") from None
+        if local.tzinfo is None:
+            local = local.replace(tzinfo=_zone(context))
+        utc = local.astimezone(UTC).replace(tzinfo=None)
+        return {"value": utc.isoformat() + "Z"}
+
+
+class LinkWidget(Widget):
+    name = "link_default"
+
+    def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
+                *, name: str, context: WidgetContext) -> RenderElement:
+        value = value or {}
+        children = {"uri": _input("url", f"{name}[uri]", "URL", str(value.get("uri", "")),
+                                  required=definition.required)}
+        mode = definition.settings.get("title", "optional")
+        if mode != "none":
+            children["title"] = _input("textfield", f"{name}[title]", "Link text",
+                                       str(value.get("title", "")),
+                                       required=mode == "required")
+        return _fieldset(definition, children)
+
+    def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
+              context: WidgetContext) -> dict[str, Any] | None:
+        uri, title = _text(submitted, f"{name}[uri]"), _text(submitted, f"{name}[title]")
+        if uri == "" and title == "":
+            return None
+        return {"uri": uri, "title": title} if title else {"uri": uri}
+
+
+class SelectWidget(Widget):
+    """The allowed values of a list field, shown by label."""
+
+    name = "options_select"
+
+    def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
+                *, name: str, context: WidgetContext) -> RenderElement:
+        allowed = definition.settings.get("allowed_values") or {}
+        return _input("select", name, definition.label,
+                      "" if value is None else str(value.get("value", "")),
+                      required=definition.required, options=dict(allowed),
+                      empty_option=not definition.required)
+
+    def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
+              context: WidgetContext) -> dict[str, Any] | None:
+        key = _text(submitted, name)
+        return {"value": key} if key != "" else None
+
+
+class _Target(Widget):
+    """The id of a referenced record, with the value's other text properties beside it."""
+
+    extra: ClassVar[tuple[tuple[str, str], ...]] = ()  # (property, title)
+
+    def extras(self, definition: FieldDefinition) -> tuple[tuple[str, str], ...]:
+        return self.extra
+
+    def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
+                *, name: str, context: WidgetContext) -> RenderElement:
+        value = value or {}
+        children = {"target_id": _input("textfield", f"{name}[target_id]", definition.label,
+                                        str(value.get("target_id", "")),
+                                        required=definition.required)}
+        for key, title in self.extras(definition):
+            children[key] = _input("textfield", f"{name}[{key}]", title,
+                                   str(value.get(key, "")))
+        return _fieldset(definition, children)
+
+    def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
+              context: WidgetContext) -> dict[str, Any] | None:
+        target = _text(submitted, f"{name}[target_id]").strip()
+        if target == "":
+            return None
+        out = {"target_id": target}
+        for key, _title in self.extras(definition):
+            text = _text(submitted, f"{name}[{key}]")
+            if text:
+                out[key] = text
+        return out
+
+
+class ReferenceWidget(_Target):
+    """The referenced record's id (an autocomplete on top of it is the form layer's)."""
+
+    name = "reference_autocomplete"
+
+    def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
+              context: WidgetContext) -> dict[str, Any] | None:
+        out = super().parse(definition, submitted, name=name, context=context)
+        if out is not None:
+            out["target_type"] = str(definition.settings.get("target_type", "item"))
+        return out
+
+
+class FileWidget(_Target):
+    name = "file_generic"
+
+    def extras(self, definition: FieldDefinition) -> tuple[tuple[str, str], ...]:
+        return (("description", "Description"),) if definition.settings.get(
+            "description_field") else ()
+
+
+class ImageWidget(_Target):
+    name = "image_image"
+    extra = (("alt", "Alternative text"), ("title", "Title"))
+
+
+CORE_WIDGETS: tuple[type[Widget], ...] = (
+    TextfieldWidget, TextareaWidget, NumberWidget, CheckboxWidget, DateWidget, DatetimeWidget,
+    EmailWidget, LinkWidget, SelectWidget, ReferenceWidget, FileWidget, ImageWidget,
+)
+
+
+class UnknownWidgetError(LookupError):
+    """No widget is registered under a field type's ``widget`` name."""
+
+
+class Widgets:
+    """Widgets by name; one per kernel, extended with :meth:`register`."""
+
+    def __init__(self, fields: FieldRegistry,
+                 widgets: Sequence[type[Widget]] = CORE_WIDGETS) -> None:
+        self.fields = fields
+        self._widgets: dict[str, Widget] = {}
+        for cls in widgets:
+            self.register(cls())
+
+    def register(self, widget: Widget) -> None:
+        self._widgets[widget.name] = widget
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._widgets
+
+    def get(self, name: str) -> Widget:
+        try:
+            return self._widgets[name]
+        except KeyError:
+            raise UnknownWidgetError(name) from None
+
+    def for_field(self, definition: FieldDefinition) -> Widget:
+        """The widget of ``definition``'s field type."""
+        return self.get(self.fields.get(definition.type).widget)

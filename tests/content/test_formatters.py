@@ -1,0 +1,131 @@
+"""Field formatters: one per field type's ``formatter`` name, each value shown as a reader sees
+it (rendered through the kernel theme where the output is markup)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from trovato.content.fields import FieldDefinition, FieldRegistry
+from trovato.content.formatters import (
+    CORE_FORMATTERS,
+    Display,
+    Formatters,
+    UnknownFormatterError,
+)
+from trovato.render.renderer import ThemeEngine
+
+ITEM = "0190a0b0-0000-7000-8000-000000000001"
+
+
+@pytest.fixture(scope="module")
+def formatters() -> Formatters:
+    return Formatters(FieldRegistry())
+
+
+@pytest.fixture(scope="module")
+def engine() -> ThemeEngine:
+    return ThemeEngine(site_name="Test site")
+
+
+def shown(formatters: Formatters, engine: ThemeEngine, type_: str, value: Mapping[str, Any],
+          *, settings: Mapping[str, Any] | None = None, timezone: str = "UTC") -> str:
+    """``value`` of a field of ``type_`` as HTML: the formatter's output, then the renderer."""
+    definition = FieldDefinition("field_x", type_, "X", settings=settings or {})
+    (out,) = formatters.values(definition, [value], timezone=timezone)
+    return str(engine.render(out)) if isinstance(out, dict) else str(engine.render(
+        {"#type": "markup", "#value": out}))
+
+
+def test_every_field_type_has_its_formatter_registered(formatters: Formatters) -> None:
+    registry = FieldRegistry()
+    assert registry.names()  # the core types, not an empty loop
+    for field_type in registry.all():
+        assert field_type.formatter in formatters, field_type.name
+        assert formatters.for_field(FieldDefinition("f", field_type.name, "F")) is \
+            CORE_FORMATTERS[field_type.formatter]
+
+
+@pytest.mark.parametrize(("type_", "value", "html"), [
+    ("text", {"value": "a <b> & c"}, "a &lt;b&gt; &amp; c"),
+    ("integer", {"value": 42}, "42"),
+    ("decimal", {"value": "3.50"}, "3.50"),
+    ("float", {"value": 2.5}, "2.5"),
+    ("boolean", {"value": True}, "Yes"),
+    ("boolean", {"value": False}, "No"),
+    ("date", {"value": "2024-05-01"}, "2024-05-01"),
+    ("datetime", {"value": "2024-05-01T10:00:00Z"}, "2024-05-01 10:00"),
+    ("file", {"target_id": ITEM}, ITEM),
+    ("file", {"target_id": ITEM, "description": "Report <2024>"}, "Report &lt;2024&gt;"),
+    ("image", {"target_id": ITEM, "alt": "A cat"}, "A cat"),
+    ("reference", {"target_id": ITEM, "target_type": "category_tag"}, ITEM),
+])
+def test_plain_values(formatters: Formatters, engine: ThemeEngine, type_: str,
+                      value: dict[str, Any], html: str) -> None:
+    assert shown(formatters, engine, type_, value) == html
+
+
+def test_formatted_text_runs_through_its_format(formatters: Formatters,
+                                                engine: ThemeEngine) -> None:
+    html = shown(formatters, engine, "text_long",
+                 {"value": "<p>Hi <em>there</em></p><script>x()</script>",
+                  "format": "filtered_html"})
+    assert "<em>there</em>" in html and "<script" not in html
+    plain = shown(formatters, engine, "text_long", {"value": "<em>x</em>",
+                                                    "format": "plain_text"})
+    assert "&lt;em&gt;x&lt;/em&gt;" in plain
+
+
+def test_datetime_is_shown_in_the_readers_zone(formatters: Formatters,
+                                               engine: ThemeEngine) -> None:
+    value = {"value": "2024-05-01T10:00:00Z"}
+    assert shown(formatters, engine, "datetime", value, timezone="Europe/Berlin") == \
+        "2024-05-01 12:00"
+    assert shown(formatters, engine, "datetime", value, timezone="America/New_York") == \
+        "2024-05-01 06:00"
+    # Not as the field type stores it (an old row): shown as stored, not an error.
+    assert shown(formatters, engine, "datetime", {"value": "soon"}) == "soon"
+
+
+def test_links_email_and_references_are_links(formatters: Formatters,
+                                              engine: ThemeEngine) -> None:
+    assert shown(formatters, engine, "email", {"value": "ada@example.com"}) == \
+        '<a href="mailto:ada@example.com">ada@example.com</a>'
+    assert shown(formatters, engine, "link", {"uri": "https://example.com/", "title": "Ex"}) \
+        == '<a href="https://example.com/">Ex</a>'
+    assert shown(formatters, engine, "link", {"uri": "/about"}) == '<a href="/about">/about</a>'
+    # A stored URI the renderer refuses loses its href, never runs.
+    assert "javascript" not in shown(formatters, engine, "link",
+                                     {"uri": "javascript:alert(1)", "title": "x"})
+    assert shown(formatters, engine, "reference", {"target_id": ITEM, "target_type": "item"}) \
+        == f'<a href="/item/{ITEM}">{ITEM}</a>'
+    assert shown(formatters, engine, "reference", {"target_id": ITEM, "target_type": "user"}) \
+        == f'<a href="/user/{ITEM}">{ITEM}</a>'
+
+
+def test_list_values_show_their_labels(formatters: Formatters, engine: ThemeEngine) -> None:
+    settings = {"allowed_values": {"red": "Red <warm>", "blue": "Blue"}}
+    assert shown(formatters, engine, "list", {"value": "red"}, settings=settings) == \
+        "Red &lt;warm&gt;"
+    # A key no longer allowed (the settings changed since) shows the key itself.
+    assert shown(formatters, engine, "list", {"value": "green"}, settings=settings) == "green"
+
+
+def test_a_formatter_can_be_added_and_replaced() -> None:
+    formatters = Formatters(FieldRegistry())
+    with pytest.raises(UnknownFormatterError):
+        formatters.get("shout")
+
+    def shout(value: Mapping[str, Any], display: Display) -> str:
+        return f"{display.field.label}: {str(value['value']).upper()}"
+
+    formatters.register("shout", shout)
+    assert formatters.get("shout")({"value": "hi"}, Display(FieldDefinition("f", "text", "F"))) \
+        == "F: HI"
+    formatters.register("text_plain", shout)  # a site may show a core type its own way
+    definition = FieldDefinition("f", "text", "Label")
+    assert formatters.values(definition, [{"value": "a"}]) == ["Label: A"]
+    # Per kernel, not global: a new registry starts from the core formatters.
+    assert Formatters(FieldRegistry()).get("text_plain") is CORE_FORMATTERS["text_plain"]

@@ -1,0 +1,162 @@
+"""Field widgets: one per field type's ``widget`` name; what a widget shows for a stored value,
+submitted back unchanged by a browser, parses and cleans to the same stored value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from trovato.content.fields import FieldDefinition, FieldEnv, FieldRegistry, FieldValueError
+from trovato.forms.widgets import (
+    CheckboxWidget,
+    UnknownWidgetError,
+    WidgetContext,
+    Widgets,
+)
+from trovato.render.elements import RenderElement
+
+ID = "0190a0b0-0000-7000-8000-000000000001"
+REGISTRY = FieldRegistry()
+
+# (field type, settings, a stored value as the field type cleans it)
+SAMPLES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("text", {}, {"value": "Hello <world>"}),
+    ("text_long", {}, {"value": "<p>Body</p>\n\nmore", "format": "markdown"}),
+    ("integer", {}, {"value": -42}),
+    ("decimal", {}, {"value": "12.50"}),
+    ("float", {}, {"value": 2.5}),
+    ("boolean", {}, {"value": True}),
+    ("boolean", {}, {"value": False}),
+    ("date", {}, {"value": "2024-05-01"}),
+    ("datetime", {}, {"value": "2024-05-01T10:00:00Z"}),
+    ("datetime", {}, {"value": "2024-12-31T23:59:30Z"}),
+    ("datetime", {}, {"value": "2024-07-01T00:00:00.250000Z"}),
+    ("email", {}, {"value": "ada@example.com"}),
+    ("link", {}, {"uri": "https://example.com/a?b=c", "title": "Example"}),
+    ("link", {"title": "none"}, {"uri": "/about"}),
+    ("list", {"allowed_values": {"red": "Red", "blue": "Blue"}}, {"value": "blue"}),
+    ("reference", {"target_type": "user"}, {"target_id": ID, "target_type": "user"}),
+    ("file", {"description_field": True}, {"target_id": ID, "description": "Report"}),
+    ("image", {}, {"target_id": ID, "alt": "A cat", "title": "Cat"}),
+]
+
+
+def inputs(tree: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every input of a form element tree (an element with a ``#name``), depth first."""
+    if "#name" in tree:
+        yield tree
+    for key, child in tree.items():
+        if not key.startswith("#") and isinstance(child, Mapping):
+            yield from inputs(child)
+
+
+def browser_submits(tree: RenderElement) -> dict[str, str]:
+    """What a browser posts for an untouched form: each input's default (an unchecked box:
+    nothing)."""
+    posted: dict[str, str] = {}
+    for element in inputs(tree):
+        if element["#type"] == "checkbox":
+            if element["#default_value"]:
+                posted[element["#name"]] = element["#return_value"]
+        else:
+            posted[element["#name"]] = element["#default_value"]
+    return posted
+
+
+def definition(type_: str, settings: Mapping[str, Any]) -> FieldDefinition:
+    return FieldDefinition("field_x", type_, "X",
+                           settings=REGISTRY.get(type_).validate_settings(settings))
+
+
+def test_every_field_type_has_its_widget_registered() -> None:
+    widgets = Widgets(REGISTRY)
+    assert REGISTRY.names()
+    for field_type in REGISTRY.all():
+        assert field_type.widget in widgets, field_type.name
+        assert widgets.for_field(FieldDefinition("f", field_type.name, "F")).name == \
+            field_type.widget
+    assert {t for t, _, _ in SAMPLES} == set(REGISTRY.names())  # a round trip per type
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/New_York"])
+@pytest.mark.parametrize(("type_", "settings", "stored"), SAMPLES)
+def test_round_trip(type_: str, settings: dict[str, Any], stored: dict[str, Any],
+                    zone: str) -> None:
+    field = definition(type_, settings)
+    widget = Widgets(REGISTRY).for_field(field)
+    context = WidgetContext(timezone=zone)
+    tree = widget.element(field, stored, name="field_x[0]", context=context)
+    assert all(e["#name"].startswith("field_x[0]") for e in inputs(tree))
+    parsed = widget.parse(field, browser_submits(tree), name="field_x[0]", context=context)
+    assert parsed is not None
+    assert REGISTRY.get(type_).clean(parsed, field.settings, FieldEnv()) == stored
+
+
+@pytest.mark.parametrize(("type_", "settings", "stored"),
+                         [s for s in SAMPLES if s[0] != "boolean"])
+def test_a_new_value_left_empty_is_no_value(type_: str, settings: dict[str, Any],
+                                            stored: dict[str, Any]) -> None:
+    field = definition(type_, settings)
+    widget = Widgets(REGISTRY).for_field(field)
+    tree = widget.element(field, None, name="f", context=WidgetContext())
+    submitted = browser_submits(tree)
+    if type_ == "text_long":
+        submitted["f[value]"] = ""  # the format select always posts its choice
+    assert widget.parse(field, submitted, name="f", context=WidgetContext()) is None
+
+
+def test_an_unchecked_box_is_false_not_empty() -> None:
+    field = definition("boolean", {})
+    tree = CheckboxWidget().element(field, None, name="f", context=WidgetContext())
+    assert tree["#default_value"] == ""
+    assert CheckboxWidget().parse(field, {}, name="f", context=WidgetContext()) == \
+        {"value": False}
+
+
+def test_what_the_editor_sees() -> None:
+    berlin = WidgetContext(timezone="Europe/Berlin", formats=("plain_text", "filtered_html"))
+    field = definition("datetime", {})
+    tree = Widgets(REGISTRY).for_field(field).element(
+        field, {"value": "2024-05-01T10:00:00Z"}, name="d", context=berlin)
+    assert tree["#type"] == "datetime" and tree["#default_value"] == "2024-05-01T12:00"
+    parsed = Widgets(REGISTRY).for_field(field).parse(field, {"d": "2024-01-01T12:00"},
+                                                      name="d", context=berlin)
+    assert parsed == {"value": "2024-01-01T11:00:00Z"}  # winter: CET is UTC+1
+    lst = definition("list", {"allowed_values": {"r": "Red"}})
+    select = Widgets(REGISTRY).for_field(lst).element(lst, None, name="l", context=berlin)
+    assert select["#type"] == "select" and select["#options"] == {"r": "Red"}
+    body = definition("text_long", {})
+    text = Widgets(REGISTRY).for_field(body).element(
+        body, {"value": "x", "format": "full_html"}, name="b", context=berlin)
+    assert text["value"]["#type"] == "textarea"
+    # The formats the editor may use, plus the value's own (kept as it is, never switched).
+    assert list(text["format"]["#options"]) == ["plain_text", "filtered_html", "full_html"]
+    assert text["format"]["#default_value"] == "full_html"
+
+
+@pytest.mark.parametrize(("type_", "text", "message"), [
+    ("integer", "4.5", "must be a whole number"),
+    ("integer", "x" * 65, "must be at most 64 characters"),
+    ("float", "abc", "must be a number"),
+    ("datetime", "tomorrow", "must be a date and time"),
+])
+def test_unreadable_submissions_say_what_is_wrong(type_: str, text: str, message: str) -> None:
+    field = definition(type_, {})
+    with pytest.raises(FieldValueError, match=message):
+        Widgets(REGISTRY).for_field(field).parse(field, {"f": text}, name="f",
+                                                 context=WidgetContext())
+
+
+def test_a_widget_can_be_added() -> None:
+    widgets = Widgets(REGISTRY)
+    with pytest.raises(UnknownWidgetError):
+        widgets.get("stars")
+
+    class Stars(CheckboxWidget):
+        name = "stars"
+
+    widgets.register(Stars())
+    assert widgets.get("stars").name == "stars"
+    assert "stars" not in Widgets(REGISTRY)  # per kernel, not global
