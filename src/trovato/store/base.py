@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 log = logging.getLogger(__name__)
+# How long close() waits for the pub/sub listener to stop (see PubSub.close).
+CLOSE_TIMEOUT = 5.0
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
 
@@ -211,11 +213,19 @@ class PubSub(ABC):
     _waiters: dict[str, asyncio.Future[None]]
 
     async def close(self) -> None:
-        """Stop the listener; pending subscribe() calls are cancelled."""
+        """Stop the listener; pending subscribe() calls are cancelled.
+
+        The wait is bounded: a handler cancelled in the middle of a database call can hold the
+        listener until the driver gives up on its query (psycopg cancels it on the server and
+        then waits for the answer), and shutting down must not hang on that.
+        """
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+            task, self._task = self._task, None
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=CLOSE_TIMEOUT)
+            if not done:
+                log.warning("pub/sub listener did not stop within %.0f s; left behind",
+                            CLOSE_TIMEOUT)
         for waiter in self._waiters.values():
             waiter.cancel()
         self._waiters.clear()
