@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from trovato.api._http import JSON, StrictModel, read_json
+from trovato.api._http import JSON, PatchModel, StrictModel
+from trovato.api.routing import DOCUMENTED_BY, Param, api_routes, operation, read_body
 from trovato.content.access import ACCESS_CONTENT, ADMINISTER_TYPES
 from trovato.content.items import ContentServices
 from trovato.content.types import ItemTypeError
@@ -23,7 +23,16 @@ from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
 
 
+def _field_instance(schema: dict[str, Any]) -> None:
+    # Documented by the field types' own schemas (``FieldInstance``, one per field type),
+    # which follow the registry and are what the service checks the settings against.
+    schema.clear()
+    schema[DOCUMENTED_BY] = "FieldInstance"
+
+
 class FieldBody(StrictModel):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_field_instance)
+
     name: str = Field(max_length=64)
     type: str = Field(max_length=64)
     label: str = Field(max_length=255)
@@ -52,7 +61,7 @@ class ItemTypePutBody(ItemTypeBody):
     fields: list[FieldBody] = Field(max_length=200)
 
 
-class ItemTypePatchBody(StrictModel):
+class ItemTypePatchBody(PatchModel):
     """Any part of an item type; ``fields``, when given, is the complete new list."""
 
     label: str | None = Field(default=None, max_length=255)
@@ -60,6 +69,12 @@ class ItemTypePatchBody(StrictModel):
     has_title: bool | None = None
     title_label: str | None = Field(default=None, max_length=255)
     fields: list[FieldBody] | None = Field(default=None, max_length=200)
+
+
+TYPE_PATH = "/api/v1/item-types/{type}"
+# ``ItemTypeName`` lists the existing types (the document follows them).
+TYPE_PARAM = Param("type", "path", {"$ref": "#/components/schemas/ItemTypeName"},
+                   "An item type")
 
 
 def content_services(request: Request) -> ContentServices:
@@ -79,12 +94,16 @@ def _document(body: StrictModel) -> dict[str, Any]:
     return body.model_dump(exclude_unset=True)
 
 
+@operation("GET", "/api/v1/item-types", operation_id="listItemTypes",
+           summary="List item types", tag="Item types", responses={200: "ItemTypeList"})
 async def list_types(request: Request) -> Response:
     require_permission(request, ACCESS_CONTENT)
     types = await content_services(request).types.all()
     return JSON({"item_types": [t.public() for t in types]})
 
 
+@operation("GET", TYPE_PATH, operation_id="getItemType", summary="Get an item type",
+           tag="Item types", responses={200: "ItemType"}, problems=(404,), params=(TYPE_PARAM,))
 async def get_type(request: Request) -> Response:
     require_permission(request, ACCESS_CONTENT)
     item_type = await content_services(request).types.get(request.path_params["type"])
@@ -93,9 +112,14 @@ async def get_type(request: Request) -> Response:
     return JSON(item_type.public())
 
 
+@operation("POST", "/api/v1/item-types", operation_id="createItemType",
+           summary="Create an item type", tag="Item types", responses={201: "ItemType"},
+           body=ItemTypeBody, problems=(409,),
+           description="Needs `administer content types`. A field name keeps one field type"
+                       " and cardinality on every item type.")
 async def create_type(request: Request) -> Response:
     user = require_permission(request, ADMINISTER_TYPES)
-    body = await read_json(request, ItemTypeBody)
+    body = await read_body(request, ItemTypeBody)
     try:
         created = await content_services(request).types.create(_document(body), actor=user.id)
     except ItemTypeError as exc:
@@ -104,13 +128,19 @@ async def create_type(request: Request) -> Response:
                 headers={"location": f"/api/v1/item-types/{created.type}"})
 
 
+@operation("PATCH", TYPE_PATH, operation_id="patchItemType",
+           summary="Change part of an item type", tag="Item types", responses={200: "ItemType"},
+           body=ItemTypePatchBody, problems=(404, 409), params=(TYPE_PARAM,))
+@operation("PUT", TYPE_PATH, operation_id="putItemType", summary="Replace an item type",
+           tag="Item types", responses={200: "ItemType"}, body=ItemTypePutBody, problems=(404, 409),
+           params=(TYPE_PARAM,))
 async def update_type(request: Request) -> Response:
     user = require_permission(request, ADMINISTER_TYPES)
     partial = request.method == "PATCH"
-    body: StrictModel = await read_json(
+    body: StrictModel = await read_body(
         request, ItemTypePatchBody if partial else ItemTypePutBody
     )
-    document = {k: v for k, v in _document(body).items() if v is not None}
+    document = _document(body)
     if not partial and not document.get("type"):
         document.pop("type", None)
     try:
@@ -122,6 +152,12 @@ async def update_type(request: Request) -> Response:
     return JSON(updated.public())
 
 
+@operation("DELETE", TYPE_PATH, operation_id="deleteItemType",
+           summary="Delete an item type", tag="Item types", responses={200: "ItemTypeDeleted"},
+           problems=(404, 409, 422),
+           params=(TYPE_PARAM, Param("force", "query", {"type": "boolean", "default": False},
+                                     "Also delete the type's items (refused with 409"
+                                     " otherwise)")))
 async def delete_type(request: Request) -> Response:
     user = require_permission(request, ADMINISTER_TYPES)
     force_param = request.query_params.get("force", "false").lower()
@@ -140,10 +176,4 @@ async def delete_type(request: Request) -> Response:
                  "message": result.message})
 
 
-routes = [
-    Route("/api/v1/item-types", list_types, methods=["GET"]),
-    Route("/api/v1/item-types", create_type, methods=["POST"]),
-    Route("/api/v1/item-types/{type}", get_type, methods=["GET"]),
-    Route("/api/v1/item-types/{type}", update_type, methods=["PATCH", "PUT"]),
-    Route("/api/v1/item-types/{type}", delete_type, methods=["DELETE"]),
-]
+routes = api_routes(list_types, create_type, get_type, update_type, delete_type)
