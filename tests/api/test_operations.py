@@ -70,4 +70,4 @@ async def test_null_is_not_a_value_in_a_patch(client: httpx.AsyncClient) -> None
     assert response.json()["errors"] == {"label": "Value error, must not be null"}
     document = (await client.get("/api/v1/openapi.json")).json()
     label = document["components"]["schemas"]["ItemTypePatchBody"]["properties"]["label"]
-    assert label == {"type": "string", "maxLength": 255, "title": "Label"}
+    assert label == {"type": "string", "maxLength": 255, "pattern": r"\S", "title": "Label"}

@@ -16,11 +16,21 @@ from starlette.responses import Response
 from trovato.api._http import JSON, PatchModel, StrictModel
 from trovato.api.routing import DOCUMENTED_BY, Param, api_routes, operation, read_body
 from trovato.content.access import ACCESS_CONTENT, ADMINISTER_TYPES
+from trovato.content.fields import FIELD_NAME_MAX
 from trovato.content.items import ContentServices
-from trovato.content.types import ItemTypeError
+from trovato.content.types import MAX_FIELDS, TYPE_NAME_MAX, ItemTypeError
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
+
+MACHINE_NAME = "[a-z][a-z0-9_]*"
+NOT_BLANK = r"\S"  # the service refuses labels that are empty or only whitespace
+
+
+def service_checked(**schema: Any) -> dict[str, Any]:
+    """A rule the document shows and the service enforces: it checks the whole type and
+    names every problem at once, which stopping at the model's first failure would hide."""
+    return schema
 
 
 def _field_instance(schema: dict[str, Any]) -> None:
@@ -33,7 +43,9 @@ def _field_instance(schema: dict[str, Any]) -> None:
 class FieldBody(StrictModel):
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_field_instance)
 
-    name: str = Field(max_length=64)
+    # The service checks names, labels and cardinality and names each problem by the
+    # field's name; the document shows those rules (``FieldInstance``).
+    name: str = Field(max_length=FIELD_NAME_MAX)
     type: str = Field(max_length=64)
     label: str = Field(max_length=255)
     description: str = Field(default="", max_length=2000)
@@ -45,30 +57,34 @@ class FieldBody(StrictModel):
 class ItemTypeBody(StrictModel):
     """A whole item type (POST, PUT)."""
 
-    type: str = Field(max_length=32)
-    label: str = Field(max_length=255)
+    type: str = Field(max_length=TYPE_NAME_MAX,
+                      json_schema_extra=service_checked(pattern=f"^{MACHINE_NAME}$"))
+    label: str = Field(max_length=255, json_schema_extra=service_checked(pattern=NOT_BLANK))
     description: str = Field(default="", max_length=2000)
     has_title: bool = True
     title_label: str = Field(default="Title", max_length=255)
-    fields: list[FieldBody] = Field(default_factory=list, max_length=200)
+    fields: list[FieldBody] = Field(default_factory=list, max_length=MAX_FIELDS)
 
 
 class ItemTypePutBody(ItemTypeBody):
     """A whole replacement. ``fields`` is required so that forgetting it cannot silently
     remove every field (and its data) from the type."""
 
-    type: str = Field(default="", max_length=32)  # optional: the path names the type
-    fields: list[FieldBody] = Field(max_length=200)
+    # Optional (empty): the path names the type.
+    type: str = Field(default="", max_length=TYPE_NAME_MAX,
+                      json_schema_extra=service_checked(pattern=f"^({MACHINE_NAME})?$"))
+    fields: list[FieldBody] = Field(max_length=MAX_FIELDS)
 
 
 class ItemTypePatchBody(PatchModel):
     """Any part of an item type; ``fields``, when given, is the complete new list."""
 
-    label: str | None = Field(default=None, max_length=255)
+    label: str | None = Field(default=None, max_length=255,
+                              json_schema_extra=service_checked(pattern=NOT_BLANK))
     description: str | None = Field(default=None, max_length=2000)
     has_title: bool | None = None
     title_label: str | None = Field(default=None, max_length=255)
-    fields: list[FieldBody] | None = Field(default=None, max_length=200)
+    fields: list[FieldBody] | None = Field(default=None, max_length=MAX_FIELDS)
 
 
 TYPE_PATH = "/api/v1/item-types/{type}"

@@ -17,6 +17,8 @@ from trovato.api._http import JSON, PatchModel, StrictModel
 from trovato.api.item_types import content_services
 from trovato.api.routing import Param, api_routes, operation, read_body
 from trovato.content.items import DEFAULT_LIMIT, MAX_LIMIT, SORTS, ItemError, Items
+from trovato.content.types import TYPE_NAME
+from trovato.ids import parse_uuid
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
 
@@ -84,7 +86,7 @@ def _items(request: Request) -> Items:
 def _int_param(request: Request, name: str, default: int | None, errors: dict[str, str],
                *, low: int, high: int) -> int | None:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw) if len(raw) <= 20 else None
@@ -98,7 +100,7 @@ def _int_param(request: Request, name: str, default: int | None, errors: dict[st
 
 def _bool_param(request: Request, name: str, errors: dict[str, str]) -> bool | None:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     if raw.lower() in ("1", "true"):
         return True
@@ -119,14 +121,20 @@ async def list_items(request: Request) -> Response:
     status = _int_param(request, "status", None, errors, low=0, high=1)
     promote = _bool_param(request, "promote", errors)
     sticky = _bool_param(request, "sticky", errors)
+    item_type = request.query_params.get("type")
+    if item_type is not None and not TYPE_NAME.match(item_type):
+        errors["type"] = "must be an item type's machine name"
+    author = request.query_params.get("author")
+    if author is not None and parse_uuid(author) is None:
+        errors["author"] = "must be a user id (a UUID)"
     if errors:
         raise ProblemError(422, "Invalid listing parameters.", errors=errors)
     try:
         result = await _items(request).list(
             ctx.current_user,
-            type=request.query_params.get("type") or None,
+            type=item_type,
             status=status,
-            author=request.query_params.get("author") or None,
+            author=author,
             promote=promote,
             sticky=sticky,
             sort=request.query_params.get("sort") or "-created",

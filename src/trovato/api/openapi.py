@@ -29,11 +29,12 @@ import trovato
 from trovato.api._http import JSON
 from trovato.api.item_types import content_services
 from trovato.api.routing import DOCUMENTED_BY, ApiRoute, Operation
-from trovato.content.fields import FieldRegistry
+from trovato.content.fields import MAX_CARDINALITY, FieldRegistry
 from trovato.content.types import ItemType
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
+from trovato.users.roles import Roles
 
 Schema = dict[str, Any]
 
@@ -63,7 +64,8 @@ STATUS: Schema = {"type": "integer", "enum": [0, 1],
                   "description": "1 published, 0 unpublished"}
 MACHINE_NAME: Schema = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
 STAGE_HEADER: Schema = {
-    "name": "X-Trovato-Stage", "in": "header", "required": False, "schema": MACHINE_NAME,
+    "name": "X-Trovato-Stage", "in": "header", "required": False,
+    "schema": _ref("StageName"),
     "description": "Read and write in this stage instead of live (needs `view stages`).",
 }
 
@@ -80,10 +82,11 @@ def _field_instance_schemas(fields: FieldRegistry) -> dict[str, Schema]:
             {
                 "name": {**MACHINE_NAME, "maxLength": 64},
                 "type": {"type": "string", "const": field_type.name},
-                "label": {"type": "string", "maxLength": 255},
+                "label": {"type": "string", "maxLength": 255, "pattern": r"\S"},
                 "description": {"type": "string", "maxLength": 2000},
                 "required": {"type": "boolean", "default": False},
-                "cardinality": {"type": "integer", "minimum": -1, "default": 1,
+                "cardinality": {"type": "integer", "minimum": -1, "maximum": MAX_CARDINALITY,
+                                "not": {"const": 0}, "default": 1,
                                 "description": "-1 for unlimited"},
                 "settings": field_type.settings_schema(),
             },
@@ -143,10 +146,17 @@ _ANY_FIELDS: Schema = {"type": "object", "additionalProperties": True,
                                       " of value objects (multi-valued)."}
 
 
-def _create_properties(fields: Schema, type_schema: Schema) -> dict[str, Schema]:
+# One line; not blank when the type has a title (the service refuses otherwise).
+_TITLE = r"^[^\n\r]*$"
+_TITLE_REQUIRED = r"^[^\n\r]*\S[^\n\r]*$"
+
+
+def _create_properties(fields: Schema, type_schema: Schema,
+                       has_title: bool = True) -> dict[str, Schema]:
     return {
         "type": type_schema,
-        "title": {"type": "string", "maxLength": 255},
+        "title": {"type": "string", "maxLength": 255,
+                  "pattern": _TITLE_REQUIRED if has_title else _TITLE},
         "status": {**STATUS, "default": 1},
         "promote": {**BOOLEAN, "default": False},
         "sticky": {**BOOLEAN, "default": False},
@@ -187,7 +197,7 @@ def _item_schemas(types: list[ItemType], fields: FieldRegistry) -> dict[str, Sch
         if required:
             create_required.append("fields")
         schemas[f"ItemCreate_{item_type.type}"] = _obj(
-            _create_properties(create_fields, const), create_required,
+            _create_properties(create_fields, const, item_type.has_title), create_required,
             description=f"A new {item_type.label}.",
         )
         mapping[item_type.type] = f"#/components/schemas/ItemCreate_{item_type.type}"
@@ -201,6 +211,12 @@ def _item_schemas(types: list[ItemType], fields: FieldRegistry) -> dict[str, Sch
     else:  # no types yet: nothing can be created, but the shape is still documented
         schemas["ItemCreate"] = _obj(_create_properties(_ANY_FIELDS, MACHINE_NAME), ["type"])
     return schemas
+
+
+TOKEN: dict[str, Schema] = {
+    "id": UUID, "label": STRING, "prefix": STRING, "created": DATETIME,
+    "last_used": {"type": ["string", "null"], "format": "date-time"}}
+TOKEN_REQUIRED = ["id", "label", "prefix", "created"]
 
 
 def _kernel_schemas() -> dict[str, Schema]:
@@ -224,13 +240,10 @@ def _kernel_schemas() -> dict[str, Schema]:
              "timezone": STRING},
             ["id", "name", "authenticated", "roles", "permissions"],
         ),
-        "Token": _obj({"id": UUID, "label": STRING, "prefix": STRING, "created": DATETIME,
-                       "last_used": {"type": ["string", "null"], "format": "date-time"}},
-                      ["id", "label", "prefix", "created"]),
-        "TokenCreated": {"allOf": [_ref("Token"), {
-            "type": "object", "required": ["token"],
-            "properties": {"token": {"type": "string",
-                                     "description": "The secret; shown only once."}}}]},
+        "Token": _obj(TOKEN, TOKEN_REQUIRED),
+        "TokenCreated": _obj({**TOKEN, "token": {
+            "type": "string", "description": "The secret; shown only once."}},
+            [*TOKEN_REQUIRED, "token"]),
         "TokenList": _obj({"tokens": {"type": "array", "items": _ref("Token")}}, ["tokens"]),
         "Role": _obj({"id": UUID, "name": STRING, "weight": INTEGER, "builtin": BOOLEAN,
                       "permissions": {"type": "array", "items": STRING}},
@@ -268,13 +281,10 @@ def _common_responses() -> dict[str, Schema]:
 
 
 def _problem_statuses(op: Operation) -> list[int]:
-    # Any request may name a stage, be throttled or meet an outage; the rest follow from
-    # what the operation is.
-    statuses = {400, 429, 503, *op.problems}
-    if not op.public:
-        statuses |= {401, 403}
-    if op.stage:
-        statuses.add(403)  # another stage needs `view stages`
+    # Any request may carry a bad credential (401) or be refused (403: access, CSRF, a
+    # stage), name a stage, be throttled or meet an outage; the rest follow from what the
+    # operation is.
+    statuses = {400, 401, 403, 429, 503, *op.problems}
     if op.body is not None:
         statuses |= {413, 415, 422}
     if any(p.where == "query" for p in op.params):
@@ -321,8 +331,18 @@ def _body_schemas(operations: list[Operation]) -> dict[str, Schema]:
         schema = orjson.loads(text.replace(b'"#/$defs/', b'"#/components/schemas/'))
         schemas.update(schema.pop("$defs", {}))
         schemas[op.body.__name__] = schema
-    return {name: _ref(schema[DOCUMENTED_BY]) if DOCUMENTED_BY in schema else schema
-            for name, schema in schemas.items()}
+    return {name: _documented(schema) for name, schema in schemas.items()}
+
+
+def _documented(schema: Any) -> Any:
+    """``schema`` with every ``{DOCUMENTED_BY: name}`` replaced by a ref to that component."""
+    if isinstance(schema, dict):
+        if DOCUMENTED_BY in schema:
+            return _ref(schema[DOCUMENTED_BY])
+        return {key: _documented(value) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_documented(value) for value in schema]
+    return schema
 
 
 def api_operations(routes: Iterable[BaseRoute]) -> list[Operation]:
@@ -338,11 +358,24 @@ def _paths(operations: list[Operation]) -> dict[str, Schema]:
     return paths
 
 
+def _name_schemas(permissions: list[str], stages: list[str],
+                  roles: list[str]) -> dict[str, Schema]:
+    """The names a request may use, as they are now (anything else is refused)."""
+    return {
+        "PermissionName": {"type": "string", "enum": permissions} if permissions else STRING,
+        "RoleId": {**UUID, "enum": roles} if roles else UUID,
+        "StageName": {"type": "string", "enum": ["live", *stages]},
+    }
+
+
 def build_openapi(types: list[ItemType], fields: FieldRegistry, routes: Iterable[BaseRoute],
-                  *, cookie_name: str = "trovato_session") -> Schema:
-    """The OpenAPI 3.1 document of the API ``routes`` for the current item types."""
+                  *, permissions: list[str] | None = None, stages: list[str] | None = None,
+                  roles: list[str] | None = None, cookie_name: str = "trovato_session") -> Schema:
+    """The OpenAPI 3.1 document of the API ``routes`` for the current item types,
+    permissions and stages."""
     operations = api_operations(routes)
     schemas = {
+        **_name_schemas(permissions or [], stages or [], roles or []),
         **_kernel_schemas(),
         **_field_instance_schemas(fields),
         **_item_type_schemas(types),
@@ -355,7 +388,8 @@ def build_openapi(types: list[ItemType], fields: FieldRegistry, routes: Iterable
             "title": "Trovato JSON API",
             "version": trovato.__version__,
             "description": "Content, item types, users and access of a Trovato site. Errors"
-                           " are RFC 9457 problem documents with a message per field.",
+                           " are RFC 9457 problem documents with a message per field. No"
+                           " text, key or value, may contain a NUL character (422).",
         },
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         # Relative: clients resolve it against the document's own address, so a forged Host
@@ -386,8 +420,12 @@ async def openapi_json(request: Request) -> Response:
     require_permission(request, "access content")
     services = content_services(request)
     kernel = request_context(request).kernel
+    stages = await kernel.db.fetch("SELECT id FROM stage WHERE id <> 'live' ORDER BY id")
     document = build_openapi(
         await services.types.all(), services.fields, request.app.routes,
+        permissions=[p.name for p in kernel.registry.all()],
+        stages=[row["id"] for row in stages],
+        roles=[str(role.id) for role in await Roles(kernel.db, kernel.permissions).all()],
         cookie_name=kernel.settings.session_cookie,
     )
     # Generated per request from live configuration: never stale in a cache.

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from trovato.api._http import JSON, StrictModel
-from trovato.api.routing import Param, api_routes, operation, read_body
+from trovato.api.routing import DOCUMENTED_BY, Param, api_routes, operation, read_body
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
@@ -26,11 +26,14 @@ class RoleBody(StrictModel):
 
 
 class PermissionsBody(StrictModel):
-    permissions: list[str] = Field(max_length=1000)
+    permissions: list[str] = Field(max_length=1000, json_schema_extra={
+        "items": {DOCUMENTED_BY: "PermissionName"}})
 
 
 class UserRolesBody(StrictModel):
-    roles: list[str] = Field(max_length=100)
+    # Checked as existing role ids by the handler (a strict model takes no string as a UUID).
+    roles: list[str] = Field(max_length=100, json_schema_extra={
+        "items": {DOCUMENTED_BY: "RoleId"}})
 
 
 ROLE_ID = Param("role_id", "path", {"type": "string", "format": "uuid"}, "A role id")
