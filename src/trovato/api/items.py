@@ -111,7 +111,7 @@ def _bool_param(request: Request, name: str, errors: dict[str, str]) -> bool | N
 
 
 @operation("GET", "/api/v1/items", operation_id="listItems", summary="List items",
-           tag="Items", responses={200: "ItemList"}, public=True, stage=True,
+           tag="Items", responses={200: "ItemList"}, stage=True,
            params=LIST_PARAMS)
 async def list_items(request: Request) -> Response:
     ctx = request_context(request)
@@ -170,7 +170,7 @@ async def create_item(request: Request) -> Response:
 
 
 @operation("GET", ITEM_PATH, operation_id="getItem", summary="Get an item", tag="Items",
-           responses={200: "ItemResponse"}, problems=(404,), public=True, stage=True,
+           responses={200: "ItemResponse"}, problems=(404,), stage=True,
            params=(ITEM_ID,))
 async def get_item(request: Request) -> Response:
     ctx = request_context(request)
@@ -217,7 +217,7 @@ async def delete_item(request: Request) -> Response:
 
 @operation("GET", f"{ITEM_PATH}/revisions", operation_id="listRevisions",
            summary="List an item's revisions", tag="Items", responses={200: "RevisionList"},
-           problems=(404,), public=True, stage=True, params=(ITEM_ID,))
+           problems=(404,), stage=True, params=(ITEM_ID,))
 async def list_revisions(request: Request) -> Response:
     ctx = request_context(request)
     try:

@@ -49,7 +49,7 @@ class Operation:
     content). ``body`` is the pydantic model the body is validated with; ``body_schema`` names
     a component that documents it more exactly when that depends on live configuration (the
     per-item-type schemas). ``problems`` are the operation's own error statuses; the common
-    ones (auth, body, stage, rate limit, outage) are added from ``public``/``body``/``stage``.
+    ones (auth, stage, rate limit, outage, and the body's) are added to every operation.
     """
 
     method: str
@@ -63,7 +63,6 @@ class Operation:
     body_required: bool = True
     problems: tuple[int, ...] = ()
     params: tuple[Param, ...] = ()
-    public: bool = False
     stage: bool = False
     description: str | None = None
     handler: Handler | None = field(default=None, compare=False)
@@ -73,14 +72,14 @@ def operation(method: str, path: str, *, operation_id: str, summary: str, tag: s
               responses: dict[int, str | None], body: type[BaseModel] | None = None,
               body_schema: str | None = None, body_required: bool = True,
               problems: tuple[int, ...] = (), params: tuple[Param, ...] = (),
-              public: bool = False, stage: bool = False,
+              stage: bool = False,
               description: str | None = None) -> Callable[[Handler], Handler]:
     """Declare the handler's operation (see :class:`Operation`)."""
 
     def declare(handler: Handler) -> Handler:
         declared = [*operations_of(handler), Operation(
             method.upper(), path, operation_id, summary, tag, responses, body, body_schema,
-            body_required, problems, params, public, stage, description, handler)]
+            body_required, problems, params, stage, description, handler)]
         handler.__api_operations__ = declared  # type: ignore[attr-defined]
         return handler
 

@@ -20,7 +20,7 @@ class LoginBody(StrictModel):
 
 
 @operation("POST", "/api/v1/session", operation_id="login", summary="Log in", tag="Users",
-           responses={200: "LoginResult"}, body=LoginBody, problems=(401,), public=True,
+           responses={200: "LoginResult"}, body=LoginBody, problems=(401,),
            description="Needs no CSRF token. Later unsafe calls with the session cookie send"
                        " `csrf_token` as `X-CSRF-Token`.")
 async def login(request: Request) -> Response:
@@ -39,7 +39,7 @@ async def login(request: Request) -> Response:
 
 
 @operation("DELETE", "/api/v1/session", operation_id="logout", summary="Log out",
-           tag="Users", responses={204: None}, public=True)
+           tag="Users", responses={204: None})
 async def logout(request: Request) -> Response:
     ctx = request_context(request)
     if ctx.session is not None and ctx.session.exists:
@@ -50,7 +50,7 @@ async def logout(request: Request) -> Response:
 
 
 @operation("GET", "/api/v1/users/me", operation_id="currentUser",
-           summary="The current user", tag="Users", responses={200: "User"}, public=True)
+           summary="The current user", tag="Users", responses={200: "User"})
 async def me(request: Request) -> Response:
     return JSON(request_context(request).current_user.public())
 
