@@ -112,7 +112,9 @@ def _schemathesis(url: str, report: Path, *headers: str) -> subprocess.Completed
         command.append("--baseline-update")
     for header in headers:
         command += ["--header", header]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    # Its own working folder: schemathesis keeps a cache beside it.
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False,
+                          cwd=report.parent)
 
 
 @pytest.mark.slow
