@@ -10,12 +10,13 @@ from openapi_spec_validator import validate
 
 from tests.api.conftest import ARTICLE, admin_headers
 from trovato.api.openapi import build_openapi
+from trovato.app import routes
 from trovato.content.fields import FieldRegistry
 from trovato.users.permissions import ANONYMOUS_ROLE
 
 
 def test_document_without_types_is_valid() -> None:
-    document = build_openapi([], FieldRegistry())
+    document = build_openapi([], FieldRegistry(), routes())
     validate(document)  # type: ignore[arg-type]
     assert "ItemCreate" in document["components"]["schemas"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -85,3 +85,28 @@ class StrictModel(BaseModel):
     """A request body: unknown fields are errors, strings are not coerced into other types."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _drop_nulls(schema: dict[str, Any]) -> None:
+    for prop in schema.get("properties", {}).values():
+        choices = prop.pop("anyOf", None)
+        if choices is not None:
+            kept = [c for c in choices if c != {"type": "null"}]
+            prop.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+        if prop.get("default", 0) is None:
+            del prop["default"]
+
+
+class PatchModel(StrictModel):
+    """A partial change: a part left out keeps its value, and null is refused (it is no
+    value). ``None`` defaults only mark "left out" (see ``model_fields_set``); the JSON
+    schema says so too, so the document and the validation agree."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_drop_nulls)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null")
+        return value

@@ -9,22 +9,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from trovato.api._http import JSON, StrictModel, read_json
+from trovato.api._http import JSON, PatchModel, StrictModel
+from trovato.api.routing import DOCUMENTED_BY, Param, api_routes, operation, read_body
 from trovato.content.access import ACCESS_CONTENT, ADMINISTER_TYPES
+from trovato.content.fields import FIELD_NAME_MAX
 from trovato.content.items import ContentServices
-from trovato.content.types import ItemTypeError
+from trovato.content.types import MAX_FIELDS, TYPE_NAME_MAX, ItemTypeError
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
 
+MACHINE_NAME = "[a-z][a-z0-9_]*"
+NOT_BLANK = r"\S"  # the service refuses labels that are empty or only whitespace
+
+
+def service_checked(**schema: Any) -> dict[str, Any]:
+    """A rule the document shows and the service enforces: it checks the whole type and
+    names every problem at once, which stopping at the model's first failure would hide."""
+    return schema
+
+
+def _field_instance(schema: dict[str, Any]) -> None:
+    # Documented by the field types' own schemas (``FieldInstance``, one per field type),
+    # which follow the registry and are what the service checks the settings against.
+    schema.clear()
+    schema[DOCUMENTED_BY] = "FieldInstance"
+
 
 class FieldBody(StrictModel):
-    name: str = Field(max_length=64)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_field_instance)
+
+    # The service checks names, labels and cardinality and names each problem by the
+    # field's name; the document shows those rules (``FieldInstance``).
+    name: str = Field(max_length=FIELD_NAME_MAX)
     type: str = Field(max_length=64)
     label: str = Field(max_length=255)
     description: str = Field(default="", max_length=2000)
@@ -36,30 +57,40 @@ class FieldBody(StrictModel):
 class ItemTypeBody(StrictModel):
     """A whole item type (POST, PUT)."""
 
-    type: str = Field(max_length=32)
-    label: str = Field(max_length=255)
+    type: str = Field(max_length=TYPE_NAME_MAX,
+                      json_schema_extra=service_checked(pattern=f"^{MACHINE_NAME}$"))
+    label: str = Field(max_length=255, json_schema_extra=service_checked(pattern=NOT_BLANK))
     description: str = Field(default="", max_length=2000)
     has_title: bool = True
     title_label: str = Field(default="Title", max_length=255)
-    fields: list[FieldBody] = Field(default_factory=list, max_length=200)
+    fields: list[FieldBody] = Field(default_factory=list, max_length=MAX_FIELDS)
 
 
 class ItemTypePutBody(ItemTypeBody):
     """A whole replacement. ``fields`` is required so that forgetting it cannot silently
     remove every field (and its data) from the type."""
 
-    type: str = Field(default="", max_length=32)  # optional: the path names the type
-    fields: list[FieldBody] = Field(max_length=200)
+    # Optional (empty): the path names the type.
+    type: str = Field(default="", max_length=TYPE_NAME_MAX,
+                      json_schema_extra=service_checked(pattern=f"^({MACHINE_NAME})?$"))
+    fields: list[FieldBody] = Field(max_length=MAX_FIELDS)
 
 
-class ItemTypePatchBody(StrictModel):
+class ItemTypePatchBody(PatchModel):
     """Any part of an item type; ``fields``, when given, is the complete new list."""
 
-    label: str | None = Field(default=None, max_length=255)
+    label: str | None = Field(default=None, max_length=255,
+                              json_schema_extra=service_checked(pattern=NOT_BLANK))
     description: str | None = Field(default=None, max_length=2000)
     has_title: bool | None = None
     title_label: str | None = Field(default=None, max_length=255)
-    fields: list[FieldBody] | None = Field(default=None, max_length=200)
+    fields: list[FieldBody] | None = Field(default=None, max_length=MAX_FIELDS)
+
+
+TYPE_PATH = "/api/v1/item-types/{type}"
+# ``ItemTypeName`` lists the existing types (the document follows them).
+TYPE_PARAM = Param("type", "path", {"$ref": "#/components/schemas/ItemTypeName"},
+                   "An item type")
 
 
 def content_services(request: Request) -> ContentServices:
@@ -79,12 +110,16 @@ def _document(body: StrictModel) -> dict[str, Any]:
     return body.model_dump(exclude_unset=True)
 
 
+@operation("GET", "/api/v1/item-types", operation_id="listItemTypes",
+           summary="List item types", tag="Item types", responses={200: "ItemTypeList"})
 async def list_types(request: Request) -> Response:
     require_permission(request, ACCESS_CONTENT)
     types = await content_services(request).types.all()
     return JSON({"item_types": [t.public() for t in types]})
 
 
+@operation("GET", TYPE_PATH, operation_id="getItemType", summary="Get an item type",
+           tag="Item types", responses={200: "ItemType"}, problems=(404,), params=(TYPE_PARAM,))
 async def get_type(request: Request) -> Response:
     require_permission(request, ACCESS_CONTENT)
     item_type = await content_services(request).types.get(request.path_params["type"])
@@ -93,9 +128,14 @@ async def get_type(request: Request) -> Response:
     return JSON(item_type.public())
 
 
+@operation("POST", "/api/v1/item-types", operation_id="createItemType",
+           summary="Create an item type", tag="Item types", responses={201: "ItemType"},
+           body=ItemTypeBody, problems=(409,),
+           description="Needs `administer content types`. A field name keeps one field type"
+                       " and cardinality on every item type.")
 async def create_type(request: Request) -> Response:
     user = require_permission(request, ADMINISTER_TYPES)
-    body = await read_json(request, ItemTypeBody)
+    body = await read_body(request, ItemTypeBody)
     try:
         created = await content_services(request).types.create(_document(body), actor=user.id)
     except ItemTypeError as exc:
@@ -104,13 +144,19 @@ async def create_type(request: Request) -> Response:
                 headers={"location": f"/api/v1/item-types/{created.type}"})
 
 
+@operation("PATCH", TYPE_PATH, operation_id="patchItemType",
+           summary="Change part of an item type", tag="Item types", responses={200: "ItemType"},
+           body=ItemTypePatchBody, problems=(404, 409), params=(TYPE_PARAM,))
+@operation("PUT", TYPE_PATH, operation_id="putItemType", summary="Replace an item type",
+           tag="Item types", responses={200: "ItemType"}, body=ItemTypePutBody, problems=(404, 409),
+           params=(TYPE_PARAM,))
 async def update_type(request: Request) -> Response:
     user = require_permission(request, ADMINISTER_TYPES)
     partial = request.method == "PATCH"
-    body: StrictModel = await read_json(
+    body: StrictModel = await read_body(
         request, ItemTypePatchBody if partial else ItemTypePutBody
     )
-    document = {k: v for k, v in _document(body).items() if v is not None}
+    document = _document(body)
     if not partial and not document.get("type"):
         document.pop("type", None)
     try:
@@ -122,6 +168,12 @@ async def update_type(request: Request) -> Response:
     return JSON(updated.public())
 
 
+@operation("DELETE", TYPE_PATH, operation_id="deleteItemType",
+           summary="Delete an item type", tag="Item types", responses={200: "ItemTypeDeleted"},
+           problems=(404, 409, 422),
+           params=(TYPE_PARAM, Param("force", "query", {"type": "boolean", "default": False},
+                                     "Also delete the type's items (refused with 409"
+                                     " otherwise)")))
 async def delete_type(request: Request) -> Response:
     user = require_permission(request, ADMINISTER_TYPES)
     force_param = request.query_params.get("force", "false").lower()
@@ -140,10 +192,4 @@ async def delete_type(request: Request) -> Response:
                  "message": result.message})
 
 
-routes = [
-    Route("/api/v1/item-types", list_types, methods=["GET"]),
-    Route("/api/v1/item-types", create_type, methods=["POST"]),
-    Route("/api/v1/item-types/{type}", get_type, methods=["GET"]),
-    Route("/api/v1/item-types/{type}", update_type, methods=["PATCH", "PUT"]),
-    Route("/api/v1/item-types/{type}", delete_type, methods=["DELETE"]),
-]
+routes = api_routes(list_types, create_type, get_type, update_type, delete_type)

@@ -7,16 +7,18 @@ stage comes from the request (``X-Trovato-Stage``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from trovato.api._http import JSON, StrictModel, read_json
+from trovato.api._http import JSON, PatchModel, StrictModel
 from trovato.api.item_types import content_services
-from trovato.content.items import DEFAULT_LIMIT, MAX_LIMIT, ItemError, Items
+from trovato.api.routing import Param, api_routes, operation, read_body
+from trovato.content.items import DEFAULT_LIMIT, MAX_LIMIT, SORTS, ItemError, Items
+from trovato.content.types import TYPE_NAME
+from trovato.ids import parse_uuid
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
 
@@ -27,16 +29,16 @@ MAX_PAGE = 1_000_000
 class ItemCreateBody(StrictModel):
     type: str = Field(max_length=32)
     title: str = Field(default="", max_length=255)
-    status: int = 1
+    status: Literal[0, 1] = 1
     promote: bool = False
     sticky: bool = False
     fields: dict[str, Any] = Field(default_factory=dict)
     log: str = Field(default="", max_length=10_000)
 
 
-class ItemPatchBody(StrictModel):
+class ItemPatchBody(PatchModel):
     title: str | None = Field(default=None, max_length=255)
-    status: int | None = None
+    status: Literal[0, 1] | None = None
     promote: bool | None = None
     sticky: bool | None = None
     # A field set to null is cleared; fields left out keep their values.
@@ -46,6 +48,27 @@ class ItemPatchBody(StrictModel):
 
 class RevertBody(StrictModel):
     log: str | None = Field(default=None, max_length=10_000)
+
+
+ITEM_PATH = "/api/v1/items/{id}"
+ITEM_ID = Param("id", "path", {"type": "string", "format": "uuid"}, "An item id")
+LIST_PARAMS = (
+    Param("type", "query", {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+          "Only items of this type"),
+    Param("status", "query", {"type": "integer", "enum": [0, 1]},
+          "Only published (1) or unpublished (0) items"),
+    Param("author", "query", {"type": "string", "format": "uuid"}, "Only items by this author"),
+    Param("promote", "query", {"type": "boolean"},
+          "Only items promoted (true) or not promoted (false) to the front page"),
+    Param("sticky", "query", {"type": "boolean"}, "Only sticky (true) or non-sticky (false) items"),
+    Param("sort", "query", {"type": "string", "enum": list(SORTS), "default": "-created"},
+          "Order; `-` for descending; `-sticky` is sticky first, then newest"),
+    Param("page", "query", {"type": "integer", "minimum": 0, "maximum": MAX_PAGE, "default": 0},
+          "Page number, from 0"),
+    Param("limit", "query",
+          {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+          f"Items per page (at most {MAX_LIMIT})"),
+)
 
 
 def _problem(request: Request, exc: ItemError) -> ProblemError:
@@ -63,7 +86,7 @@ def _items(request: Request) -> Items:
 def _int_param(request: Request, name: str, default: int | None, errors: dict[str, str],
                *, low: int, high: int) -> int | None:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw) if len(raw) <= 20 else None
@@ -77,7 +100,7 @@ def _int_param(request: Request, name: str, default: int | None, errors: dict[st
 
 def _bool_param(request: Request, name: str, errors: dict[str, str]) -> bool | None:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     if raw.lower() in ("1", "true"):
         return True
@@ -87,6 +110,9 @@ def _bool_param(request: Request, name: str, errors: dict[str, str]) -> bool | N
     return None
 
 
+@operation("GET", "/api/v1/items", operation_id="listItems", summary="List items",
+           tag="Items", responses={200: "ItemList"}, stage=True,
+           params=LIST_PARAMS)
 async def list_items(request: Request) -> Response:
     ctx = request_context(request)
     errors: dict[str, str] = {}
@@ -95,14 +121,20 @@ async def list_items(request: Request) -> Response:
     status = _int_param(request, "status", None, errors, low=0, high=1)
     promote = _bool_param(request, "promote", errors)
     sticky = _bool_param(request, "sticky", errors)
+    item_type = request.query_params.get("type")
+    if item_type is not None and not TYPE_NAME.match(item_type):
+        errors["type"] = "must be an item type's machine name"
+    author = request.query_params.get("author")
+    if author is not None and parse_uuid(author) is None:
+        errors["author"] = "must be a user id (a UUID)"
     if errors:
         raise ProblemError(422, "Invalid listing parameters.", errors=errors)
     try:
         result = await _items(request).list(
             ctx.current_user,
-            type=request.query_params.get("type") or None,
+            type=item_type,
             status=status,
-            author=request.query_params.get("author") or None,
+            author=author,
             promote=promote,
             sticky=sticky,
             sort=request.query_params.get("sort") or "-created",
@@ -120,9 +152,12 @@ async def list_items(request: Request) -> Response:
     })
 
 
+@operation("POST", "/api/v1/items", operation_id="createItem", summary="Create an item",
+           tag="Items", responses={201: "ItemResponse"}, body=ItemCreateBody,
+           body_schema="ItemCreate", stage=True)
 async def create_item(request: Request) -> Response:
     ctx = request_context(request)
-    body = await read_json(request, ItemCreateBody)
+    body = await read_body(request, ItemCreateBody)
     try:
         item = await _items(request).create(
             ctx.current_user, body.type, title=body.title, status=body.status,
@@ -134,6 +169,9 @@ async def create_item(request: Request) -> Response:
     return JSON(item.public(), status_code=201, headers={"location": f"/api/v1/items/{item.id}"})
 
 
+@operation("GET", ITEM_PATH, operation_id="getItem", summary="Get an item", tag="Items",
+           responses={200: "ItemResponse"}, problems=(404,), stage=True,
+           params=(ITEM_ID,))
 async def get_item(request: Request) -> Response:
     ctx = request_context(request)
     try:
@@ -144,18 +182,17 @@ async def get_item(request: Request) -> Response:
     return JSON(item.public())
 
 
+@operation("PATCH", ITEM_PATH, operation_id="patchItem", summary="Change an item",
+           tag="Items", responses={200: "ItemResponse"}, body=ItemPatchBody,
+           problems=(404, 409), stage=True, params=(ITEM_ID,))
 async def patch_item(request: Request) -> Response:
     ctx = request_context(request)
-    body = await read_json(request, ItemPatchBody)
+    body = await read_body(request, ItemPatchBody)
     given = body.model_fields_set
     changes: dict[str, Any] = {}
     for name in ("title", "status", "promote", "sticky"):
         if name in given:
-            value = getattr(body, name)
-            if value is None:
-                raise ProblemError(422, "The request body has invalid fields.",
-                                   errors={name: "must not be null"})
-            changes[name] = value
+            changes[name] = getattr(body, name)
     try:
         item = await _items(request).update(
             ctx.current_user, request.path_params["id"], fields=body.fields, log=body.log,
@@ -166,6 +203,8 @@ async def patch_item(request: Request) -> Response:
     return JSON(item.public())
 
 
+@operation("DELETE", ITEM_PATH, operation_id="deleteItem", summary="Delete an item",
+           tag="Items", responses={204: None}, problems=(404,), stage=True, params=(ITEM_ID,))
 async def delete_item(request: Request) -> Response:
     ctx = request_context(request)
     try:
@@ -176,6 +215,9 @@ async def delete_item(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@operation("GET", f"{ITEM_PATH}/revisions", operation_id="listRevisions",
+           summary="List an item's revisions", tag="Items", responses={200: "RevisionList"},
+           problems=(404,), stage=True, params=(ITEM_ID,))
 async def list_revisions(request: Request) -> Response:
     ctx = request_context(request)
     try:
@@ -186,11 +228,17 @@ async def list_revisions(request: Request) -> Response:
     return JSON({"revisions": [r.public() for r in revisions]})
 
 
+@operation("POST", f"{ITEM_PATH}/revisions/{{rev}}/revert", operation_id="revertRevision",
+           summary="Revert to a revision (as a new revision)", tag="Items",
+           responses={200: "ItemResponse"}, body=RevertBody, body_required=False,
+           problems=(404,), stage=True,
+           params=(ITEM_ID, Param("rev", "path", {"type": "string", "format": "uuid"},
+                                  "A revision id")))
 async def revert_revision(request: Request) -> Response:
     ctx = request_context(request)
     log: str | None = None
     if await request.body():
-        log = (await read_json(request, RevertBody)).log
+        log = (await read_body(request, RevertBody)).log
     try:
         item = await _items(request).revert(
             ctx.current_user, request.path_params["id"], request.path_params["rev"],
@@ -201,12 +249,5 @@ async def revert_revision(request: Request) -> Response:
     return JSON(item.public())
 
 
-routes = [
-    Route("/api/v1/items", list_items, methods=["GET"]),
-    Route("/api/v1/items", create_item, methods=["POST"]),
-    Route("/api/v1/items/{id}", get_item, methods=["GET"]),
-    Route("/api/v1/items/{id}", patch_item, methods=["PATCH"]),
-    Route("/api/v1/items/{id}", delete_item, methods=["DELETE"]),
-    Route("/api/v1/items/{id}/revisions", list_revisions, methods=["GET"]),
-    Route("/api/v1/items/{id}/revisions/{rev}/revert", revert_revision, methods=["POST"]),
-]
+routes = api_routes(list_items, create_item, get_item, patch_item, delete_item, list_revisions,
+                    revert_revision)

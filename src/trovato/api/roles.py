@@ -8,9 +8,9 @@ import uuid
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from trovato.api._http import JSON, StrictModel, read_json
+from trovato.api._http import JSON, StrictModel
+from trovato.api.routing import DOCUMENTED_BY, Param, api_routes, operation, read_body
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
@@ -27,11 +27,18 @@ class RoleBody(StrictModel):
 
 
 class PermissionsBody(StrictModel):
-    permissions: list[str] = Field(max_length=1000)
+    permissions: list[str] = Field(max_length=1000, json_schema_extra={
+        "items": {DOCUMENTED_BY: "PermissionName"}})
 
 
 class UserRolesBody(StrictModel):
-    roles: list[str] = Field(max_length=100)
+    # Checked as existing role ids by the handler (a strict model takes no string as a UUID).
+    roles: list[str] = Field(max_length=100, json_schema_extra={
+        "items": {DOCUMENTED_BY: "RoleId"}})
+
+
+ROLE_ID = Param("role_id", "path", {"type": "string", "format": "uuid"}, "A role id")
+USER_ID = Param("user_id", "path", {"type": "string", "format": "uuid"}, "A user id")
 
 
 def _roles(request: Request) -> Roles:
@@ -50,6 +57,8 @@ def _problem(exc: RoleError) -> ProblemError:
     return ProblemError(exc.status, exc.message, errors={exc.field: exc.message})
 
 
+@operation("GET", "/api/v1/permissions", operation_id="listPermissions",
+           summary="List permissions", tag="Roles", responses={200: "PermissionList"})
 async def list_permissions(request: Request) -> Response:
     require_permission(request, "administer permissions")
     registry = request_context(request).kernel.registry
@@ -69,14 +78,18 @@ async def list_permissions(request: Request) -> Response:
     )
 
 
+@operation("GET", "/api/v1/roles", operation_id="listRoles", summary="List roles",
+           tag="Roles", responses={200: "RoleList"})
 async def list_roles(request: Request) -> Response:
     require_permission(request, "administer permissions")
     return JSON({"roles": [r.public() for r in await _roles(request).all()]})
 
 
+@operation("POST", "/api/v1/roles", operation_id="createRole", summary="Create a role",
+           tag="Roles", responses={201: "Role"}, body=RoleBody, problems=(409,))
 async def create_role(request: Request) -> Response:
     user = require_permission(request, "administer permissions")
-    body = await read_json(request, RoleBody)
+    body = await read_body(request, RoleBody)
     try:
         role = await _roles(request).create(body.name, actor=user.id)
     except RoleError as exc:
@@ -84,6 +97,9 @@ async def create_role(request: Request) -> Response:
     return JSON(role.public(), status_code=201)
 
 
+@operation("DELETE", "/api/v1/roles/{role_id}", operation_id="deleteRole",
+           summary="Delete a role", tag="Roles", responses={204: None}, problems=(404, 409),
+           params=(ROLE_ID,))
 async def delete_role(request: Request) -> Response:
     user = require_permission(request, "administer permissions")
     try:
@@ -95,9 +111,12 @@ async def delete_role(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@operation("PUT", "/api/v1/roles/{role_id}/permissions", operation_id="setRolePermissions",
+           summary="Set a role's permissions", tag="Roles", responses={200: "Role"},
+           body=PermissionsBody, problems=(404,), params=(ROLE_ID,))
 async def set_permissions(request: Request) -> Response:
     user = require_permission(request, "administer permissions")
-    body = await read_json(request, PermissionsBody)
+    body = await read_body(request, PermissionsBody)
     try:
         role = await _roles(request).set_permissions(
             _uuid_param(request, "role_id"), body.permissions, actor=user.id
@@ -109,9 +128,12 @@ async def set_permissions(request: Request) -> Response:
     return JSON(role.public())
 
 
+@operation("PUT", "/api/v1/users/{user_id}/roles", operation_id="setUserRoles",
+           summary="Set a user's roles", tag="Roles", responses={204: None},
+           body=UserRolesBody, problems=(404,), params=(USER_ID,))
 async def set_user_roles(request: Request) -> Response:
     user = require_permission(request, "administer permissions")
-    body = await read_json(request, UserRolesBody)
+    body = await read_body(request, UserRolesBody)
     role_ids = [parse_uuid(r) for r in body.roles]
     if any(r is None for r in role_ids):
         raise ProblemError(422, "Role ids must be UUIDs.", errors={"roles": "not a UUID"})
@@ -132,11 +154,5 @@ async def set_user_roles(request: Request) -> Response:
     return Response(status_code=204)
 
 
-routes = [
-    Route("/api/v1/permissions", list_permissions, methods=["GET"]),
-    Route("/api/v1/roles", list_roles, methods=["GET"]),
-    Route("/api/v1/roles", create_role, methods=["POST"]),
-    Route("/api/v1/roles/{role_id}", delete_role, methods=["DELETE"]),
-    Route("/api/v1/roles/{role_id}/permissions", set_permissions, methods=["PUT"]),
-    Route("/api/v1/users/{user_id}/roles", set_user_roles, methods=["PUT"]),
-]
+routes = api_routes(list_permissions, list_roles, create_role, delete_role, set_permissions,
+                    set_user_roles)

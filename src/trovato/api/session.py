@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from trovato.api._http import JSON, StrictModel, read_json
+from trovato.api._http import JSON, StrictModel
+from trovato.api.routing import api_routes, operation, read_body
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
 from trovato.users.accounts import LoginError
@@ -19,8 +19,12 @@ class LoginBody(StrictModel):
     password: str = Field(alias="pass", min_length=1, max_length=1024)
 
 
+@operation("POST", "/api/v1/session", operation_id="login", summary="Log in", tag="Users",
+           responses={200: "LoginResult"}, body=LoginBody, problems=(401,),
+           description="Needs no CSRF token. Later unsafe calls with the session cookie send"
+                       " `csrf_token` as `X-CSRF-Token`.")
 async def login(request: Request) -> Response:
-    body = await read_json(request, LoginBody)
+    body = await read_body(request, LoginBody)
     ctx = request_context(request)
     try:
         user = await ctx.kernel.accounts.authenticate(
@@ -34,6 +38,8 @@ async def login(request: Request) -> Response:
     return JSON({"user": user.public(), "csrf_token": ctx.session.csrf_token()})
 
 
+@operation("DELETE", "/api/v1/session", operation_id="logout", summary="Log out",
+           tag="Users", responses={204: None})
 async def logout(request: Request) -> Response:
     ctx = request_context(request)
     if ctx.session is not None and ctx.session.exists:
@@ -43,12 +49,10 @@ async def logout(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@operation("GET", "/api/v1/users/me", operation_id="currentUser",
+           summary="The current user", tag="Users", responses={200: "User"})
 async def me(request: Request) -> Response:
     return JSON(request_context(request).current_user.public())
 
 
-routes = [
-    Route("/api/v1/session", login, methods=["POST"]),
-    Route("/api/v1/session", logout, methods=["DELETE"]),
-    Route("/api/v1/users/me", me, methods=["GET"]),
-]
+routes = api_routes(login, logout, me)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from trovato.api._http import JSON, StrictModel, read_json
+from trovato.api._http import JSON, StrictModel
+from trovato.api.routing import Param, api_routes, operation, read_body
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
@@ -19,9 +19,12 @@ class TokenBody(StrictModel):
     label: str = Field(min_length=1, max_length=100)
 
 
+@operation("POST", "/api/v1/tokens", operation_id="createToken",
+           summary="Create an API token", tag="Tokens", responses={201: "TokenCreated"},
+           body=TokenBody, problems=(409,))
 async def create_token(request: Request) -> Response:
     user = require_permission(request, "use api tokens")
-    body = await read_json(request, TokenBody)
+    body = await read_body(request, TokenBody)
     try:
         info, secret = await request_context(request).kernel.tokens.create(user.id, body.label)
     except TokenLimitError as exc:
@@ -29,12 +32,19 @@ async def create_token(request: Request) -> Response:
     return JSON({**info.public(), "token": secret}, status_code=201)
 
 
+@operation("GET", "/api/v1/tokens", operation_id="listTokens",
+           summary="List own API tokens", tag="Tokens", responses={200: "TokenList"})
 async def list_tokens(request: Request) -> Response:
     user = require_permission(request, "use api tokens")
     tokens = await request_context(request).kernel.tokens.for_user(user.id)
     return JSON({"tokens": [t.public() for t in tokens]})
 
 
+@operation("DELETE", "/api/v1/tokens/{token_id}", operation_id="revokeToken",
+           summary="Revoke an API token", tag="Tokens", responses={204: None},
+           problems=(404,),
+           params=(Param("token_id", "path", {"type": "string", "format": "uuid"},
+                         "A token id"),))
 async def revoke_token(request: Request) -> Response:
     user = require_permission(request, "use api tokens")
     token_id = parse_uuid(request.path_params["token_id"])
@@ -45,8 +55,4 @@ async def revoke_token(request: Request) -> Response:
     return Response(status_code=204)
 
 
-routes = [
-    Route("/api/v1/tokens", list_tokens, methods=["GET"]),
-    Route("/api/v1/tokens", create_token, methods=["POST"]),
-    Route("/api/v1/tokens/{token_id}", revoke_token, methods=["DELETE"]),
-]
+routes = api_routes(list_tokens, create_token, revoke_token)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
+from trovato.api.routing import Param, api_routes, operation
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
@@ -13,6 +13,14 @@ from trovato.kernel.errors import ProblemError
 from trovato.users.accounts import AccountDeleteError
 
 
+@operation("DELETE", "/api/v1/users/{user_id}", operation_id="deleteUser",
+           summary="Delete a user", tag="Users", responses={204: None},
+           problems=(404, 409, 422),
+           params=(Param("user_id", "path", {"type": "string", "format": "uuid"}, "A user id"),),
+           description="Needs `administer users`. The user's items and revisions are"
+                       " reassigned to the anonymous user and their API tokens revoked. 422:"
+                       " the anonymous user; 409: the last administrator, or a plugin refused"
+                       " (`user_delete`).")
 async def delete_user(request: Request) -> Response:
     actor = require_permission(request, "administer users")
     user_id = parse_uuid(request.path_params["user_id"])
@@ -29,6 +37,4 @@ async def delete_user(request: Request) -> Response:
     return Response(status_code=204)
 
 
-routes = [
-    Route("/api/v1/users/{user_id}", delete_user, methods=["DELETE"]),
-]
+routes = api_routes(delete_user)

@@ -56,6 +56,9 @@ function contentSchema(content) {
   return media ? media.schema : null;
 }
 
+// The problem responses the document declares once (components/responses).
+let sharedResponses = {};
+
 function operation(path, method, op, shared) {
   const parameters = [...shared, ...(op.parameters || [])];
   const body = el("div", { class: "body" });
@@ -66,7 +69,10 @@ function operation(path, method, op, shared) {
     body.append(el("h4", {}, "Request body" + (op.requestBody.required ? "" : " (optional)")),
       el("p", {}, schemaLink(contentSchema(op.requestBody.content))));
   }
-  const responses = Object.entries(op.responses || {}).map(([code, r]) => el("tr", {},
+  const responses = Object.entries(op.responses || {}).map(([code, given]) => [
+    code, given.$ref ? sharedResponses[given.$ref.replace("#/components/responses/", "")] || {}
+      : given,
+  ]).map(([code, r]) => el("tr", {},
     el("td", {}, el("code", {}, code)),
     el("td", {}, r.description || ""),
     el("td", {}, r.content ? schemaLink(contentSchema(r.content)) : "")));
@@ -83,6 +89,7 @@ function operation(path, method, op, shared) {
 }
 
 function render(doc) {
+  sharedResponses = (doc.components && doc.components.responses) || {};
   document.getElementById("title").textContent = doc.info.title + " " + doc.info.version;
   document.getElementById("description").textContent = doc.info.description || "";
   const byTag = new Map();
