@@ -34,6 +34,7 @@ from trovato.content.types import ItemType
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
+from trovato.stages import LIVE
 from trovato.users.roles import Roles
 
 Schema = dict[str, Any]
@@ -364,7 +365,7 @@ def _name_schemas(permissions: list[str], stages: list[str],
     return {
         "PermissionName": {"type": "string", "enum": permissions} if permissions else STRING,
         "RoleId": {**UUID, "enum": roles} if roles else UUID,
-        "StageName": {"type": "string", "enum": ["live", *stages]},
+        "StageName": {"type": "string", "enum": [LIVE, *stages]},
     }
 
 
