@@ -185,11 +185,11 @@ def test_kill_9_in_the_middle_of_item_writes_leaves_everything_whole(db_url: str
             # The plugin's tap writes committed with their revision: both rows, or none when
             # the tap failed half-way.
             assert _one(conn, "SELECT r.id FROM item_revision r WHERE"
-                              " (SELECT count(*) FROM p_journal_entry e"
+                              " (SELECT count(*) FROM p_journal__entry e"
                               "  WHERE e.id IN ('a:' || r.id, 'b:' || r.id)"
                               "  AND e.item_id = r.item_id::text)"
                               " <> CASE WHEN r.title LIKE 'fail %' THEN 0 ELSE 2 END") == []
-            assert _one(conn, "SELECT e.id FROM p_journal_entry e WHERE NOT EXISTS"
+            assert _one(conn, "SELECT e.id FROM p_journal__entry e WHERE NOT EXISTS"
                               " (SELECT 1 FROM item_revision r"
                               "  WHERE e.id IN ('a:' || r.id, 'b:' || r.id))") == []
             # No acknowledged write is lost.
