@@ -30,6 +30,13 @@ async def test_the_active_stage(database: Database) -> None:
         assert caught.value.status == 400 and "Unknown stage" in caught.value.message
 
 
+async def test_the_other_stages(database: Database) -> None:
+    stages = Stages(database)
+    assert await stages.others() == []
+    await database.execute("INSERT INTO stage (id, label) VALUES ('spring', 'S'), ('autumn', 'A')")
+    assert await stages.others() == ["autumn", "spring"]
+
+
 def test_what_a_stage_sees(database: Database) -> None:
     stages = Stages(database)
     assert stages.view(LIVE) == StageView(LIVE, (LIVE,)) and stages.view(LIVE).live

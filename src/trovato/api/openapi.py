@@ -421,11 +421,10 @@ async def openapi_json(request: Request) -> Response:
     require_permission(request, "access content")
     services = content_services(request)
     kernel = request_context(request).kernel
-    stages = await kernel.db.fetch("SELECT id FROM stage WHERE id <> 'live' ORDER BY id")
     document = build_openapi(
         await services.types.all(), services.fields, request.app.routes,
         permissions=[p.name for p in kernel.registry.all()],
-        stages=[row["id"] for row in stages],
+        stages=await kernel.stages.others(),
         roles=[str(role.id) for role in await Roles(kernel.db, kernel.permissions).all()],
         cookie_name=kernel.settings.session_cookie,
     )

@@ -84,6 +84,11 @@ class Stages:
             return _LIVE_VIEW
         return StageView(stage, (stage, LIVE))
 
+    async def others(self) -> list[str]:
+        """The ids of every stage but live, in order (what a client may ask to read in)."""
+        rows = await self.db.fetch("SELECT id FROM stage WHERE id <> %s ORDER BY id", (LIVE,))
+        return [row["id"] for row in rows]
+
     async def active(self, requested: str | None, *, may_view_stages: bool) -> str:
         """The stage a request reads and writes in: live unless ``requested`` names another,
         which needs ``view stages`` (``may_view_stages``) and must exist."""
