@@ -56,8 +56,14 @@ class QueueSpec:
 class Cron:
     """The cron run and the queue workers of one process."""
 
-    def __init__(self, db: Database, store: SharedStore, taps: Taps, *,
-                 fill_summaries: Callable[[], Awaitable[int]]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        store: SharedStore,
+        taps: Taps,
+        *,
+        fill_summaries: Callable[[], Awaitable[int]],
+    ) -> None:
         self.db = db
         self.store = store
         self.taps = taps
@@ -89,8 +95,9 @@ class Cron:
             for entry in reply.value or []
         ]
 
-    async def work_queues(self, *, max_jobs: int | None = None, idle_exit: bool = False,
-                          poll: float = 1.0) -> int:
+    async def work_queues(
+        self, *, max_jobs: int | None = None, idle_exit: bool = False, poll: float = 1.0
+    ) -> int:
         """Process jobs until ``max_jobs`` are done (or, with ``idle_exit``, the queues are
         empty).
 
@@ -107,13 +114,23 @@ class Cron:
                 claimed_any = True
                 handled += 1
                 try:
-                    await self.taps.fire("queue_worker",
-                                         {"queue": spec.queue, "job": job.payload},
-                                         plugins=[spec.plugin])
+                    await self.taps.fire(
+                        "queue_worker",
+                        {"queue": spec.queue, "job": job.payload},
+                        plugins=[spec.plugin],
+                    )
                 except PluginError as exc:
-                    log.warning("queue job failed; will retry",
-                                extra={"data": {"queue": spec.key, "job": job.id,
-                                                "attempts": job.attempts, "error": str(exc)}})
+                    log.warning(
+                        "queue job failed; will retry",
+                        extra={
+                            "data": {
+                                "queue": spec.key,
+                                "job": job.id,
+                                "attempts": job.attempts,
+                                "error": str(exc),
+                            }
+                        },
+                    )
                     await self.store.queue.release(job, delay=_RETRY_DELAY * job.attempts)
                 else:
                     await self.store.queue.ack(job)
