@@ -8,7 +8,7 @@ one that does not exist.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 from starlette.requests import Request
@@ -23,24 +23,28 @@ from trovato.kernel.errors import ProblemError
 from trovato.stages import LIVE, StageError, Stages
 
 STAGE_PATH = "/api/v1/stages/{id}"
-STAGE_ID = Param("id", "path", {"type": "string", "pattern": "^[a-z][a-z0-9_]*$",
-                                "maxLength": 64}, "A stage id")
+STAGE_ID_PATTERN = "^[a-z][a-z0-9_]*$"
+# One line, not blank (what the stages service accepts).
+LABEL_PATTERN = r"^[^\r\n]*\S[^\r\n]*$"
+STAGE_ID = Param("id", "path", {"type": "string", "pattern": STAGE_ID_PATTERN, "maxLength": 64},
+                 "A stage id")
 ITEM_ID = Param("item", "path", {"type": "string", "format": "uuid"}, "An item id")
-_STAGE_ID_SCHEMA: dict[str, Any] = {"pattern": "^[a-z][a-z0-9_]*$"}
 
 
 class StageCreateBody(StrictModel):
-    id: str = Field(min_length=1, max_length=64, json_schema_extra=_STAGE_ID_SCHEMA)
-    label: str = Field(min_length=1, max_length=255)
-    upstream: str = Field(default=LIVE, max_length=64)
+    id: str = Field(min_length=1, max_length=64, pattern=STAGE_ID_PATTERN)
+    label: str = Field(min_length=1, max_length=255, pattern=LABEL_PATTERN)
+    upstream: str = Field(default=LIVE, max_length=64,
+                          json_schema_extra={DOCUMENTED_BY: "StageName"})
     visibility: Literal["private", "public"] = "private"
     roles: list[str] = Field(default_factory=list, max_length=100, json_schema_extra={
         "items": {DOCUMENTED_BY: "RoleId"}})
 
 
 class StagePatchBody(PatchModel):
-    label: str | None = Field(default=None, min_length=1, max_length=255)
-    upstream: str | None = Field(default=None, max_length=64)
+    label: str | None = Field(default=None, min_length=1, max_length=255, pattern=LABEL_PATTERN)
+    upstream: str | None = Field(default=None, max_length=64,
+                                 json_schema_extra={DOCUMENTED_BY: "StageName"})
     visibility: Literal["private", "public"] | None = None
     roles: list[str] | None = Field(default=None, max_length=100, json_schema_extra={
         "items": {DOCUMENTED_BY: "RoleId"}})

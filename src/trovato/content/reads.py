@@ -8,7 +8,8 @@ plugin runtime imports no content code.
 
 Refusals become what a plugin can handle: an item the user may not view (or that does not
 exist, or is in no stage the request sees) is ``None``; a listing the user may not read at all
-(no ``access content``), or in a stage the user may not reach, is empty. A malformed query is a :class:`ValueError` naming the problem.
+(no ``access content``, or a stage the user may not reach) is empty. A malformed query is a
+:class:`ValueError` naming the problem.
 """
 
 from __future__ import annotations

@@ -329,8 +329,8 @@ class Staging:
             item, name, take = resolution["item"], resolution["field"], resolution["take"]
             if take not in ("stage", "upstream"):
                 errors[f"{where}.take"] = 'must be "stage" or "upstream"'
-            elif not any(str(e.staged.id) == item for e in plan.edits):
-                errors[f"{where}.item"] = f"{str(item)[:64]!r} is no edited item of the stage"
+            elif not any(c_item == item for c_item, _ in by_key):
+                errors[f"{where}.item"] = f"{str(item)[:64]!r} is no item in conflict"
             elif (item, name) not in by_key:
                 errors[f"{where}.field"] = f"{str(name)[:64]!r} is not in conflict in {item}"
             else:

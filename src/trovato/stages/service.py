@@ -158,6 +158,9 @@ def _record(row: Mapping[str, Any]) -> StageRecord:
 
 
 _UNSET: Any = object()
+# ``Stages.list`` shadows the builtin inside the class body, so annotations there use these.
+_Records = list[StageRecord]
+_RoleIds = list[uuid.UUID]
 
 
 class Stages:
@@ -239,7 +242,7 @@ class Stages:
             raise no_such_stage(stage)
         return record
 
-    async def list(self, user: CurrentUser) -> list[StageRecord]:
+    async def list(self, user: CurrentUser) -> _Records:
         """Every stage ``user`` may reach, by id."""
         if not (user.can(USE_STAGES) or user.can(ADMINISTER_STAGES)):
             return []
@@ -293,7 +296,7 @@ class Stages:
                 self._check_visibility(visibility, errors)
             if upstream is not _UNSET and upstream != record.upstream:
                 await self._check_upstream(conn, user, stage, upstream, errors)
-            role_ids: list[uuid.UUID] | None = None
+            role_ids: _RoleIds | None = None
             if roles is not _UNSET:
                 role_ids = self._role_ids(roles, errors)
                 await self._check_roles(conn, role_ids, errors)
@@ -379,8 +382,8 @@ class Stages:
             errors["visibility"] = f"must be one of: {', '.join(VISIBILITIES)}"
 
     @staticmethod
-    def _role_ids(roles: Iterable[str | uuid.UUID], errors: dict[str, str]) -> list[uuid.UUID]:
-        ids: list[uuid.UUID] = []
+    def _role_ids(roles: Iterable[str | uuid.UUID], errors: dict[str, str]) -> _RoleIds:
+        ids: _RoleIds = []
         for role in roles:
             try:
                 ids.append(role if isinstance(role, uuid.UUID) else uuid.UUID(str(role)))
@@ -389,7 +392,7 @@ class Stages:
         return sorted(set(ids))
 
     @staticmethod
-    async def _check_roles(conn: AsyncConnection[DictRow], ids: list[uuid.UUID],
+    async def _check_roles(conn: AsyncConnection[DictRow], ids: _RoleIds,
                            errors: dict[str, str]) -> None:
         if not ids or "roles" in errors:
             return
@@ -401,7 +404,7 @@ class Stages:
 
     @staticmethod
     async def _write_roles(conn: AsyncConnection[DictRow], stage: str,
-                           ids: list[uuid.UUID]) -> None:
+                           ids: _RoleIds) -> None:
         if ids:
             await conn.execute(
                 "INSERT INTO stage_role (stage_id, role_id) SELECT %s, unnest(%s::uuid[])",
