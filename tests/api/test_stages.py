@@ -74,6 +74,14 @@ async def test_writing_reading_and_publishing_a_stage(client: httpx.AsyncClient)
     changes = (await client.get("/api/v1/stages/spring/changes", headers=root)).json()
     assert {c["item"]: c["change"] for c in changes["changes"]} == {
         live_id: "edited", new_id: "created"}
+    third = await _article(client, root, "Third")
+    await client.delete(f"/api/v1/items/{third}", headers={**root, **_stage("spring")})
+    assert (await client.get(f"/api/v1/items/{third}", headers=_stage("spring"))
+            ).status_code == 404
+    discarded = await client.delete(f"/api/v1/stages/spring/changes/{third}", headers=root)
+    assert discarded.status_code == 204
+    assert (await client.get(f"/api/v1/items/{third}", headers=_stage("spring"))
+            ).status_code == 200
     conflicts = await client.get("/api/v1/stages/spring/conflicts", headers=root)
     assert conflicts.json() == {"conflicts": []}
     dry = await client.post("/api/v1/stages/spring/publish", headers=root,
