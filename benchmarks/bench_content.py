@@ -212,8 +212,8 @@ def _baseline_tree(ref: str) -> Iterator[Baseline]:
 def _prepare_with(src: Path, url: str, plugins: tuple[str, ...]) -> str:
     """:func:`_prepare` run by the code in ``src`` (a baseline prepares its own database)."""
     env = {**os.environ, "PYTHONPATH": str(src)}
-    out = subprocess.run([sys.executable, __file__, "--prepare", url, "--plugins",
-                          ",".join(plugins)], env=env, check=True, stdout=subprocess.PIPE, text=True)
+    command = [sys.executable, __file__, "--prepare", url, "--plugins", ",".join(plugins)]
+    out = subprocess.run(command, env=env, check=True, stdout=subprocess.PIPE, text=True)
     return out.stdout.strip().splitlines()[-1]
 
 
