@@ -14,8 +14,8 @@ from tests.plugins.conftest import item_payload, make_user
 from trovato.db.pool import Database
 from trovato.plugins.catalogue import CATALOGUE, NOT_YET_AVAILABLE
 from trovato.plugins.errors import PluginLoadError
-from trovato.plugins.registry import PluginManager
-from trovato.plugins.runtime import PluginSession
+from trovato.plugins.manager import PluginManager
+from trovato.plugins.session import PluginSession
 from trovato.plugins.taps import DISPATCHED, Taps
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "trovato"
@@ -64,7 +64,7 @@ def test_each_declared_site_fires_its_tap(tap: str) -> None:
 
 def test_nothing_dispatches_beside_the_front_door() -> None:
     allowed = {SRC / "plugins" / "taps.py", SRC / "plugins" / "dispatch.py",
-               SRC / "plugins" / "runtime.py"}
+               SRC / "plugins" / "session.py"}
     offenders = []
     for path in SRC.rglob("*.py"):
         if path in allowed:
