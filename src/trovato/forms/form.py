@@ -69,6 +69,15 @@ def error_key(element: Mapping[str, Any]) -> str | None:
     return key if isinstance(key, str) else None
 
 
+def keys_within(tree: Mapping[str, Any], key: str) -> set[str]:
+    """The error keys of the element showing ``key`` and of every element inside it (so an
+    error about a whole group can be left out when one about its input is already shown)."""
+    for element in walk(tree):
+        if error_key(element) == key:
+            return {k for k in map(error_key, walk(element)) if k is not None}
+    return {key}
+
+
 def element_id(key: str) -> str:
     """An HTML id for the element with error key or name ``key``: ``edit-fields-body-0``."""
     return "edit-" + (_ID_JUNK.sub("-", key.lower()).strip("-") or "field")

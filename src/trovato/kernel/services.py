@@ -19,6 +19,8 @@ from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.content.view import ItemViews
 from trovato.db.pool import Database
+from trovato.forms.service import Forms
+from trovato.forms.state import FormStates
 from trovato.forms.widgets import Widgets
 from trovato.kernel.context import request_plugin_session
 from trovato.kernel.menu import MenuRouter
@@ -72,6 +74,7 @@ class Kernel:
     taps: Taps
     views: ItemViews
     widgets: Widgets  # what the form API edits field values with
+    forms: Forms  # the form API: alter/validate/submit taps, server-side state, rendering
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -190,6 +193,7 @@ class Kernel:
             taps=taps,
             views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine),
             widgets=Widgets(content.fields),
+            forms=Forms(taps, FormStates(store.cache), templates.engine),
         )
         return kernel
 
