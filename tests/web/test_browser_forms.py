@@ -27,7 +27,7 @@ def test_create_correct_preview_save_and_edit(db_url: str, tmp_path: Path) -> No
         pytest.skip("chromium is not installed at /usr/bin/chromium")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     env = {"TROVATO_DATABASE_URL": db_url, "TROVATO_REDIS_URL": "",
-           "TROVATO_DATA_DIR": str(tmp_path / "data"), "TROVATO_PLUGIN_DIRS": ""}
+           "TROVATO_DATA_DIR": str(tmp_path / "data")}
     created = subprocess.run(
         [sys.executable, "-m", "trovato", "user", "create", "--admin", "--name", "root",
          "--mail", "root@example.com", "--password-stdin"],

@@ -47,7 +47,8 @@ async def test_plugins_alter_validate_and_hear_of_the_item_form(
     assert refused.status_code == 400
     assert '<a href="#edit-title">Former refuses forbidden titles.</a>' in refused.text
     assert 'id="edit-title--error">Former refuses forbidden titles.</div>' in refused.text
-    assert 'name="former_note" value="kept note"' in refused.text
+    assert ('name="former_note" aria-describedby="edit-former-note--description"'
+            ' value="kept note"') in refused.text
 
     nope = await post_form(client, "/item/add/article", hidden_inputs(refused.text),
                            article_values("Fine", former_note="nope"))
