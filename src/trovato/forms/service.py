@@ -82,15 +82,17 @@ class Forms:
                 element.pop("#name")
         return altered
 
-    async def validate(self, form_id: str, values: Mapping[str, FormValue], *,
+    async def validate(self, tree: RenderElement, values: Mapping[str, FormValue], *,
                        user: CurrentUser) -> FormErrors:
         """The ``form_validate`` taps' errors by error key (a plugin error not about one
         input is keyed ``plugin:<name>``). A failing plugin refuses the submission."""
         if not self.taps.listens("form_validate"):
             return {}
+        form_id = str(tree["#form_id"])
         try:
             outcome = await self.taps.fire("form_validate",
-                                           {"form_id": form_id, "values": dict(values)},
+                                           {"form_id": form_id,
+                                            "values": _shareable(tree, values)},
                                            user=PluginUser.from_current_user(user))
         except PluginError as exc:
             return {f"plugin:{exc.plugin}":
@@ -104,7 +106,7 @@ class Forms:
                 errors.setdefault(key, str(entry["message"]))
         return errors
 
-    async def submitted(self, form_id: str, values: Mapping[str, FormValue], *,
+    async def submitted(self, tree: RenderElement, values: Mapping[str, FormValue], *,
                         user: CurrentUser, result: Mapping[str, Any] | None = None
                         ) -> list[str]:
         """Tell the plugins a form was submitted and its owner's handler succeeded
@@ -112,7 +114,8 @@ class Forms:
         id). Returns a message per plugin that failed: the submission itself stands."""
         if not self.taps.listens("form_submit"):
             return []
-        payload: dict[str, Any] = {"form_id": form_id, "values": dict(values)}
+        payload: dict[str, Any] = {"form_id": str(tree["#form_id"]),
+                                   "values": _shareable(tree, values)}
         if result:
             payload["result"] = dict(result)
         # Fail open: the owner's handler already saved, so a failing plugin cannot undo it;
@@ -142,3 +145,9 @@ class Forms:
         assign_ids(form)
         mark_errors(form, errors or {}, labels=labels)
         return self.theme.render(form)
+
+
+def _shareable(tree: RenderElement, values: Mapping[str, FormValue]) -> dict[str, FormValue]:
+    """``values`` as plugins see them: never a password."""
+    secret = {e["#name"] for e in inputs(tree) if e["#type"] == "password"}
+    return {name: value for name, value in values.items() if name not in secret}

@@ -346,7 +346,7 @@ class ThemeEngine:
                 self.template(name)
 
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
-        """Render a named page template (kernel pages: ``login.html``, ``page.html`` …)."""
+        """Render a named page template (kernel pages: ``form_page.html``, ``page.html`` …)."""
         started = time.perf_counter()
         try:
             return self.template(name).render({"slots": {}, **context})

@@ -243,7 +243,7 @@ async def _submit(request: Request, editing: Editing) -> Response:
     for key, message in checked.errors.items():
         if not forms.keys_within(tree, key) & errors.keys():
             errors[key] = message
-    for key, message in (await kernel.forms.validate(ITEM_FORM, values, user=user)).items():
+    for key, message in (await kernel.forms.validate(tree, values, user=user)).items():
         errors.setdefault(key, message)
     if errors:
         return await _page(request, editing, tree, state, values=values, errors=errors,
@@ -262,7 +262,7 @@ async def _submit(request: Request, editing: Editing) -> Response:
         return await _page(request, editing, tree, state, values=values,
                            errors=exc.errors or {"form": exc.message}, status=exc.status)
     await kernel.forms.states.drop(state)
-    for failure in await kernel.forms.submitted(ITEM_FORM, values, user=user,
+    for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(saved.id)}):
         flash(request, "warning", failure)
     verb = "created" if editing.item is None else "updated"
@@ -384,7 +384,7 @@ async def delete_submit(request: Request) -> Response:
         raise ProblemError(400, TAMPERED)
     tree = await _delete_tree(request, item)
     values = forms.read(tree, submitted)
-    errors = {} if expired else await kernel.forms.validate(DELETE_FORM, values, user=user)
+    errors = {} if expired else await kernel.forms.validate(tree, values, user=user)
     if expired or errors:
         return await confirm_page(request, tree, state, title=f"Delete {item.title}",
                                   tabs=await local_tasks(ctx, item, "delete"), status=400,
@@ -395,7 +395,7 @@ async def delete_submit(request: Request) -> Response:
     except ItemError as exc:
         raise ProblemError(exc.status, exc.message) from None
     await kernel.forms.states.drop(state)
-    for failure in await kernel.forms.submitted(DELETE_FORM, values, user=user,
+    for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(item.id)}):
         flash(request, "warning", failure)
     flash(request, "status", f"{item.title or 'The item'} has been deleted.")

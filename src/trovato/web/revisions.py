@@ -169,7 +169,7 @@ async def revert_submit(request: Request) -> Response:
         raise ProblemError(400, TAMPERED)
     tree = await _revert_tree(ctx, item, revision)
     values = forms.read(tree, submitted)
-    errors = {} if expired else await kernel.forms.validate(REVERT_FORM, values, user=user)
+    errors = {} if expired else await kernel.forms.validate(tree, values, user=user)
     if expired or errors:
         return await confirm_page(request, tree, state, title=f"Revert {item.title}",
                                   tabs=await local_tasks(ctx, item, "revisions"), status=400,
@@ -181,7 +181,7 @@ async def revert_submit(request: Request) -> Response:
     except ItemError as exc:
         raise ProblemError(exc.status, exc.message) from None
     await kernel.forms.states.drop(state)
-    for failure in await kernel.forms.submitted(REVERT_FORM, values, user=user,
+    for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(item.id)}):
         flash(request, "warning", failure)
     flash(request, "status", f"{reverted.title} has been reverted to the revision of "
