@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests._plugin_cache import plugin_cache_dir
-from tests.conftest import running_app, site_settings
+from tests.conftest import ADMIN_PASSWORD, create_account, running_app, site_settings
 from tests.web._item_forms import article_values, hidden_inputs, item_id_of, post_form
 from tests.web.test_item import _site
 from trovato.plugins.build import build_plugin
@@ -63,3 +63,12 @@ async def test_plugins_alter_validate_and_hear_of_the_item_form(
                                        "item_id": item_id}]
     # The edit form has the plugin's input too.
     assert "Former note" in (await client.get(f"/item/{item_id}/edit")).text
+
+
+async def test_plugins_never_see_a_password(site: httpx.AsyncClient) -> None:
+    client = site
+    await create_account(client, "alice")
+    page = await client.get("/user/login")
+    response = await client.post("/user/login", data={
+        **hidden_inputs(page.text), "name": "alice", "pass": ADMIN_PASSWORD})
+    assert response.status_code == 303, response.text  # former refuses if it saw "pass"
