@@ -11,6 +11,7 @@ from tests.api.conftest import login_as
 from tests.render.xss_corpus import assert_safe
 from tests.web._item_forms import hidden_inputs, post_form
 from tests.web.test_item import _item, _site, _writer
+from tests.web.test_item_edit import XSS
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -115,3 +116,25 @@ async def test_revisions_access(client: httpx.AsyncClient) -> None:
     page = await client.get(f"/item/{item_id}/revisions/{first}/revert")
     assert page.status_code == 200
     assert re.search(r'name="form_build_id" value="form-[^"]+"', page.text)
+
+
+async def test_hostile_titles_and_values_stay_inert_in_the_diff(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await _site(client)
+    for vector in XSS:
+        single_line = vector.replace("\n", " ")[:255]
+        item_id = await _item(client, headers, title="Before", fields={
+            "field_body": {"value": "plain", "format": "plain_text"}})
+        changed = await client.patch(f"/api/v1/items/{item_id}", headers=headers, json={
+            "title": single_line, "fields": {
+                "field_body": {"value": vector, "format": "filtered_html"},
+                "field_tags": [{"value": vector}]}})
+        assert changed.status_code == 200, changed.text
+        revisions = (await client.get(f"/api/v1/items/{item_id}/revisions")).json()["revisions"]
+        for path, params in ((f"/item/{item_id}/revisions", None),
+                             (f"/item/{item_id}/revisions/diff",
+                              {"old": revisions[1]["id"], "new": revisions[0]["id"]})):
+            page = await client.get(path, params=params)
+            assert page.status_code == 200
+            assert_safe(page.text, vector, allowed_tags=frozenset({"meta", "link", "form"}))
