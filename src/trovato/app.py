@@ -30,7 +30,7 @@ from trovato.kernel.pipeline import KernelPipeline
 from trovato.kernel.services import Kernel
 from trovato.observability import logging as json_logging
 from trovato.settings import Settings, SettingsError, load_settings
-from trovato.web import favicon, install, item, menu, site, system, user
+from trovato.web import favicon, install, item, item_edit, menu, revisions, site, system, user
 
 
 def routes() -> list[BaseRoute]:
@@ -40,8 +40,10 @@ def routes() -> list[BaseRoute]:
         *favicon.routes,
         *site.routes,
         # Early: Starlette tries routes in order and item pages are most of a site's traffic
-        # (no other pattern can match /item/…, so the order changes no outcome).
+        # (only the editing routes' /item/add/… could also match /item/{id}…: they go first).
+        *item_edit.routes,
         *item.routes,
+        *revisions.routes,
         *install.routes,
         *user.routes,
         *api_session.routes,

@@ -20,6 +20,8 @@ from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.content.view import ItemViews
 from trovato.cron import Cron
 from trovato.db.pool import Database
+from trovato.forms.service import Forms
+from trovato.forms.state import FormStates
 from trovato.forms.widgets import Widgets
 from trovato.kernel.context import request_plugin_session
 from trovato.kernel.menu import MenuRouter
@@ -74,6 +76,7 @@ class Kernel:
     views: ItemViews
     widgets: Widgets  # what the form API edits field values with
     cron: Cron  # the cron run and queue workers (`trovato cron`, `trovato worker`)
+    forms: Forms  # the form API: alter/validate/submit taps, server-side state, rendering
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -193,6 +196,7 @@ class Kernel:
             views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine),
             widgets=Widgets(content.fields),
             cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries),
+            forms=Forms(taps, FormStates(store.cache), templates.engine),
         )
         return kernel
 

@@ -228,7 +228,7 @@ _PASSED_AS_IS = {
 RESERVED_VARIABLES = frozenset(
     {
         "element", "type", "attributes", "tag", "children", "content", "value", "items",
-        "header", "rows", "href", "src", "text", "suggestions",
+        "header", "rows", "href", "src", "action", "text", "suggestions",
     }
 )
 
@@ -346,7 +346,7 @@ class ThemeEngine:
                 self.template(name)
 
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
-        """Render a named page template (kernel pages: ``login.html``, ``page.html`` …)."""
+        """Render a named page template (kernel pages: ``form_page.html``, ``page.html`` …)."""
         started = time.perf_counter()
         try:
             return self.template(name).render({"slots": {}, **context})
@@ -537,6 +537,7 @@ class ThemeEngine:
         # None (not undefined) when missing or unsafe, so templates can test for it.
         variables["href"] = safe_url(element["#href"]) if "#href" in element else None
         variables["src"] = safe_url(element["#src"]) if "#src" in element else None
+        variables["action"] = safe_url(element["#action"]) if "#action" in element else None
         for key, value in element.items():
             name = _PASSED_AS_IS.get(key)
             if name is not None:
