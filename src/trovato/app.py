@@ -28,6 +28,7 @@ from trovato.kernel.errors import http_exception_handler, server_error_handler
 from trovato.kernel.pipeline import KernelPipeline
 from trovato.kernel.services import Kernel
 from trovato.observability import logging as json_logging
+from trovato.observability.allocations import AllocationTracer
 from trovato.settings import Settings, SettingsError, load_settings
 from trovato.web import favicon, install, item, menu, site, system, user
 
@@ -60,6 +61,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tracer = AllocationTracer() if settings.debug_tracemalloc else None
+        if tracer is not None:
+            tracer.listen()
         embedded: EmbeddedPostgres | None = None
         url = settings.database_url
         if url is None:
@@ -83,6 +87,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await kernel.stop()
             if embedded is not None:
                 embedded.stop()
+            if tracer is not None:
+                tracer.stop()
 
     return Starlette(
         routes=routes(),

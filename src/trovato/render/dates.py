@@ -11,6 +11,8 @@ import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from trovato.caches import register
+
 
 @functools.lru_cache(maxsize=4096)
 def local_time(value: datetime, timezone: str, *, zone: bool = False) -> str:
@@ -22,3 +24,8 @@ def local_time(value: datetime, timezone: str, *, zone: bool = False) -> str:
     with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
         value = value.astimezone(ZoneInfo(timezone))
     return value.strftime("%Y-%m-%d %H:%M %Z" if zone else "%Y-%m-%d %H:%M")
+
+
+# Bounded in count; each entry is an instant, a zone name (a validated setting) and 20-odd
+# characters.
+register("local_time", lambda: local_time.cache_info().currsize)

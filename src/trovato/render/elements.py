@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from trovato.caches import register
+
 RenderElement = dict[str, Any]
 """A render element: ``#``-keyed properties plus named children (JSON-compatible)."""
 
@@ -75,6 +77,10 @@ def _default_policy_allows(value: str) -> bool:
     # Pages repeat the same links (/item/…, menu paths) on every request; the check is a
     # pure function of the text, so each process decides each short URL once.
     return _allows(value, SAFE_URL_SCHEMES)
+
+
+# Bounded in count and in each entry's size: at most 8,192 URLs of 512 characters.
+register("url_policy", lambda: _default_policy_allows.cache_info().currsize)
 
 
 def _allows(value: str, allowed: frozenset[str]) -> bool:

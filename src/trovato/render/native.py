@@ -19,11 +19,13 @@ policies are the ones every layer shares (:mod:`trovato.render.elements`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from markupsafe import Markup
 
+from trovato.caches import register, size_of
 from trovato.render.elements import (
     ELEMENT_TYPES,
     allowed_attribute_name,
@@ -116,6 +118,11 @@ def attributes_html(values: Mapping[str, str | bool], *, allow_style: bool) -> s
 
 
 _ATTRIBUTE_TEXT: dict[tuple[object, ...], str] = {}  # (classes, raw items) -> attribute text
+# Bounded in count and, since values can come from content, in each entry's size: at most
+# 4,096 entries of 1 KiB. A plain dict, not a BytesLRU: this is looked up for every element.
+_ATTRIBUTE_TEXT_ENTRIES = 4096
+_ATTRIBUTE_TEXT_MAX_ENTRY = 1024
+register("attribute_text", _ATTRIBUTE_TEXT.__len__)
 
 
 def _attributes(d: Drawer, e: Element, *classes: str) -> str:
@@ -133,9 +140,11 @@ def _attributes(d: Drawer, e: Element, *classes: str) -> str:
     found = _ATTRIBUTE_TEXT.get(key) if key is not None else None
     if found is None:
         found = attributes_html(attribute_values(raw, classes), allow_style=d.allow_style)
-        if key is not None:
-            if len(_ATTRIBUTE_TEXT) >= 4096:  # bounded (values can come from content): FIFO
-                del _ATTRIBUTE_TEXT[next(iter(_ATTRIBUTE_TEXT))]
+        if key is not None and size_of(key) + size_of(found) <= _ATTRIBUTE_TEXT_MAX_ENTRY:
+            if len(_ATTRIBUTE_TEXT) >= _ATTRIBUTE_TEXT_ENTRIES:  # the oldest leaves first
+                # Long texts render in a worker thread: another thread may have evicted it.
+                with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                    del _ATTRIBUTE_TEXT[next(iter(_ATTRIBUTE_TEXT))]
             _ATTRIBUTE_TEXT[key] = found
     return found
 
