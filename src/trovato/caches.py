@@ -1,24 +1,26 @@
 """In-process caches bounded in bytes, and the fixed names ``/metrics`` reports every cache under.
 
-A worker remembers pure results (filtered text, summaries, attribute text) so a popular item is
-computed once per process rather than on every view. These caches hold user text, so a bound on
-the number of entries is no bound on memory: 2,048 summaries of 1 MB texts are 2 GB.
+A worker remembers pure results (filtered text, summaries, attribute text, URL checks, local
+dates) so a popular item is computed once per process rather than on every view. These caches
+hold user text, so a bound on the number of entries is no bound on memory: 2,048 summaries of
+1 MB texts are 2 GB.
 :class:`BytesLRU` counts each entry's bytes (its key's and value's objects, plus a fixed
 allowance for the slot holding them) and drops the least recently used entries past its bound.
 
-Every in-process cache that grows with traffic is :func:`register`-ed under a fixed name with
-what it holds now (entries, and bytes where the bound is in bytes), so ``/metrics`` can show a
-worker's caches filling up to their bounds and a soak can tell warm-up from a leak.
+Each is sized by the site's ``text_cache_bytes`` (:func:`configure`) and reports what it holds
+now under a fixed name (:func:`process_caches`), so ``/metrics`` can show a worker's caches
+filling up to their bounds and a soak can tell warm-up from a leak.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 # Counted per entry on top of its key and value: the ordered dict's slot and link, the key tuple.
 ENTRY_OVERHEAD = 128
@@ -42,8 +44,9 @@ class BytesLRU(Generic[K, V]):
     evicting everything else for it). Safe to use from several threads: text is filtered in a
     worker thread when it is long."""
 
-    def __init__(self, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                 max_entry_bytes: int | None = None) -> None:
+    def __init__(
+        self, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_entry_bytes: int | None = None
+    ) -> None:
         self.name = name
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes
@@ -52,17 +55,22 @@ class BytesLRU(Generic[K, V]):
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                return None
+        # Without the lock: each ordered-dict call is atomic under the GIL, and this runs for
+        # every link and attribute of every page. Only writers keep ``bytes`` in step.
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        with contextlib.suppress(KeyError):  # another thread evicted it meanwhile
             self._entries.move_to_end(key)
-            return found[0]
+        return found[0]
 
     def put(self, key: K, value: V) -> None:
         size = ENTRY_OVERHEAD + size_of(key) + size_of(value)
-        limit = self.max_bytes if self.max_entry_bytes is None else min(
-            self.max_bytes, self.max_entry_bytes)
+        limit = (
+            self.max_bytes
+            if self.max_entry_bytes is None
+            else min(self.max_bytes, self.max_entry_bytes)
+        )
         if size > limit:
             return
         with self._lock:
@@ -95,49 +103,31 @@ class BytesLRU(Generic[K, V]):
 
 @dataclass(frozen=True, slots=True)
 class CacheSize:
-    """What one cache holds now; ``bytes`` is None for a cache bounded by its count only
-    (its entries being small and bounded in size themselves)."""
+    """What one cache holds now."""
 
     name: str
     entries: int
-    bytes: int | None
+    bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Reporter:
-    entries: Callable[[], int]
-    bytes: Callable[[], int] | None
-
-
-_REGISTERED: dict[str, _Reporter] = {}
-# How to resize each process-wide text cache, which the site's settings bound at start.
-_RESIZERS: list[Callable[[int], None]] = []
-
-
-def register(name: str, entries: Callable[[], int],
-             size: Callable[[], int] | None = None) -> None:
-    """Report a process-wide cache under ``name`` (a fixed name, chosen in code)."""
-    _REGISTERED[name] = _Reporter(entries, size)
+# Every process-wide cache, in the order made; the site's settings bound them at start.
+_CACHES: list[BytesLRU[Any, Any]] = []
 
 
 def text_cache(name: str, *, max_entry_bytes: int) -> BytesLRU[K, V]:
     """A process-wide :class:`BytesLRU` of text, registered under ``name`` and sized by
     :func:`configure`."""
     cache: BytesLRU[K, V] = BytesLRU(name, max_entry_bytes=max_entry_bytes)
-    register(name, cache.__len__, lambda: cache.bytes)
-    _RESIZERS.append(cache.resize)
+    _CACHES.append(cache)
     return cache
 
 
 def configure(text_cache_bytes: int) -> None:
     """Bound each process-wide text cache at ``text_cache_bytes`` (the site's setting)."""
-    for resize in _RESIZERS:
-        resize(text_cache_bytes)
+    for cache in _CACHES:
+        cache.resize(text_cache_bytes)
 
 
 def process_caches() -> list[CacheSize]:
-    """Every registered process-wide cache as it is now, by name."""
-    return [
-        CacheSize(name, reporter.entries(), None if reporter.bytes is None else reporter.bytes())
-        for name, reporter in sorted(_REGISTERED.items())
-    ]
+    """Every process-wide cache as it is now."""
+    return [CacheSize(cache.name, len(cache), cache.bytes) for cache in _CACHES]

@@ -50,19 +50,26 @@ class AllocationTracer:
         self._dumps += 1
         traced, peak = tracemalloc.get_traced_memory()
         log.warning(
-            "tracemalloc dump %d: top growth sites since the %s", self._dumps,
+            "tracemalloc dump %d: top growth sites since the %s",
+            self._dumps,
             "start" if self._dumps == 1 else "previous dump",
-            extra={"data": {
-                "pid": os.getpid(),
-                "dump": self._dumps,
-                "traced_bytes": traced,
-                "peak_bytes": peak,
-                "growth": [
-                    {"site": str(stat.traceback[0]), "size_diff": stat.size_diff,
-                     "count_diff": stat.count_diff, "size": stat.size}
-                    for stat in growth
-                ],
-            }},
+            extra={
+                "data": {
+                    "pid": os.getpid(),
+                    "dump": self._dumps,
+                    "traced_bytes": traced,
+                    "peak_bytes": peak,
+                    "growth": [
+                        {
+                            "site": str(stat.traceback[0]),
+                            "size_diff": stat.size_diff,
+                            "count_diff": stat.count_diff,
+                            "size": stat.size,
+                        }
+                        for stat in growth
+                    ],
+                }
+            },
         )
 
     def stop(self) -> None:

@@ -95,12 +95,11 @@ class _Memory(Collector):
             "trovato_memory_cache_entries", "Entries an in-process cache holds.", labels=["cache"])
         size = GaugeMetricFamily(
             "trovato_memory_cache_bytes",
-            "Bytes an in-process cache bounded in bytes holds (its own count).",
+            "Bytes an in-process cache holds, as it counts them against its bound.",
             labels=["cache"])
         for cache in self.sizes():
             entries.add_metric([cache.name], cache.entries)
-            if cache.bytes is not None:
-                size.add_metric([cache.name], cache.bytes)
+            size.add_metric([cache.name], cache.bytes)
         yield entries
         yield size
 

@@ -632,7 +632,6 @@ class FormatRegistry:
         cached = FILTERED_TEXT.get(key)
         if cached is not None:
             return cached
-        source = text
         for step in text_format.filters:
             text_filter = self._filters[step.name]
             settings = {**text_filter.defaults, **step.settings}

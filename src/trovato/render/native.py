@@ -19,13 +19,12 @@ policies are the ones every layer shares (:mod:`trovato.render.elements`).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from markupsafe import Markup
 
-from trovato.caches import register, size_of
+from trovato.caches import BytesLRU, text_cache
 from trovato.render.elements import (
     ELEMENT_TYPES,
     allowed_attribute_name,
@@ -117,12 +116,10 @@ def attributes_html(values: Mapping[str, str | bool], *, allow_style: bool) -> s
     return "".join(parts)
 
 
-_ATTRIBUTE_TEXT: dict[tuple[object, ...], str] = {}  # (classes, raw items) -> attribute text
-# Bounded in count and, since values can come from content, in each entry's size: at most
-# 4,096 entries of 1 KiB. A plain dict, not a BytesLRU: this is looked up for every element.
-_ATTRIBUTE_TEXT_ENTRIES = 4096
-_ATTRIBUTE_TEXT_MAX_ENTRY = 1024
-register("attribute_text", _ATTRIBUTE_TEXT.__len__)
+# (style policy, classes, raw items) -> attribute text. Values can come from content: bounded
+# in bytes, and a set of attributes longer than a short URL is rendered each time instead.
+_ATTRIBUTE_TEXT: BytesLRU[tuple[object, ...], str] = text_cache(
+    "attribute_text", max_entry_bytes=2048)
 
 
 def _attributes(d: Drawer, e: Element, *classes: str) -> str:
@@ -133,19 +130,15 @@ def _attributes(d: Drawer, e: Element, *classes: str) -> str:
     # and kernel elements repeat the same few on every page (``field field--field_body …``,
     # ``{"class": "item__meta"}``): compute each combination once per process. Only string
     # values are remembered: True == 1 and False == 0 as keys, yet they render differently.
-    key: tuple[object, ...] | None = classes
+    key: tuple[object, ...] | None = (d.allow_style, classes)
     if raw:
         strings = all(type(value) is str for value in raw.values())
         key = (d.allow_style, classes, *raw.items()) if strings else None
     found = _ATTRIBUTE_TEXT.get(key) if key is not None else None
     if found is None:
         found = attributes_html(attribute_values(raw, classes), allow_style=d.allow_style)
-        if key is not None and size_of(key) + size_of(found) <= _ATTRIBUTE_TEXT_MAX_ENTRY:
-            if len(_ATTRIBUTE_TEXT) >= _ATTRIBUTE_TEXT_ENTRIES:  # the oldest leaves first
-                # Long texts render in a worker thread: another thread may have evicted it.
-                with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                    del _ATTRIBUTE_TEXT[next(iter(_ATTRIBUTE_TEXT))]
-            _ATTRIBUTE_TEXT[key] = found
+        if key is not None:
+            _ATTRIBUTE_TEXT.put(key, found)
     return found
 
 
