@@ -45,7 +45,7 @@ class AllocationTracer:
     def dump(self) -> None:
         """Log the top growth sites since the previous dump and start counting anew."""
         current = self._snapshot()
-        growth = current.compare_to(self._previous, "lineno")[:TOP]
+        growth = [s for s in current.compare_to(self._previous, "lineno") if s.size_diff][:TOP]
         self._previous = current
         self._dumps += 1
         traced, peak = tracemalloc.get_traced_memory()
