@@ -71,11 +71,11 @@ def test_resizing_drops_what_no_longer_fits() -> None:
 
 
 def test_the_setting_bounds_every_process_cache(small_caches: int) -> None:
-    names = {c.name for c in process_caches()}
+    names = set(process_caches())
     assert {"filtered_text", "summary", "attribute_text", "url_policy", "local_time"} <= names
     for n in range(20):
         render_text(f"<p>{n} " + "lorem ipsum " * 8000 + "</p>", "filtered_html")
-    assert all(c.bytes <= small_caches for c in process_caches())
+    assert all(c.bytes <= small_caches for c in process_caches().values())
 
 
 async def test_the_site_setting_sizes_the_caches_at_start(db_url: str) -> None:

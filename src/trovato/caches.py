@@ -7,9 +7,9 @@ hold user text, so a bound on the number of entries is no bound on memory: 2,048
 :class:`BytesLRU` counts each entry's bytes (its key's and value's objects, plus a fixed
 allowance for the slot holding them) and drops the least recently used entries past its bound.
 
-Each is sized by the site's ``text_cache_bytes`` (:func:`configure`) and reports what it holds
-now under a fixed name (:func:`process_caches`), so ``/metrics`` can show a worker's caches
-filling up to their bounds and a soak can tell warm-up from a leak.
+Each is sized by the site's ``text_cache_bytes`` (:func:`configure`) and named in code
+(:func:`process_caches`), so ``/metrics`` can show a worker's caches filling up to their bounds
+and a soak can tell warm-up from a leak.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 # Counted per entry on top of its key and value: the ordered dict's slot and link, the key tuple.
@@ -101,15 +100,6 @@ class BytesLRU(Generic[K, V]):
         return len(self._entries)
 
 
-@dataclass(frozen=True, slots=True)
-class CacheSize:
-    """What one cache holds now."""
-
-    name: str
-    entries: int
-    bytes: int
-
-
 # Every process-wide cache, in the order made; the site's settings bound them at start.
 _CACHES: list[BytesLRU[Any, Any]] = []
 
@@ -128,6 +118,6 @@ def configure(text_cache_bytes: int) -> None:
         cache.resize(text_cache_bytes)
 
 
-def process_caches() -> list[CacheSize]:
-    """Every process-wide cache as it is now."""
-    return [CacheSize(cache.name, len(cache), cache.bytes) for cache in _CACHES]
+def process_caches() -> dict[str, BytesLRU[Any, Any]]:
+    """Every process-wide cache by its name."""
+    return {cache.name: cache for cache in _CACHES}

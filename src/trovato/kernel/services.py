@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trovato.caches import configure as configure_caches
+from trovato.caches import process_caches
 from trovato.content.formatters import Formatters
 from trovato.content.items import ContentServices
 from trovato.content.reads import PluginItemReads
@@ -154,7 +155,7 @@ class Kernel:
         )
         await store.pubsub.subscribe(PERMISSIONS_CHANNEL, page_cache.clear)
         await store.pubsub.subscribe(ITEM_TYPES_CHANNEL, page_cache.clear)
-        metrics = Metrics(caches={"page": page_cache})
+        metrics = Metrics(caches={"page": page_cache, **process_caches()})
 
         async def sync_types(plugin: str) -> None:
             await sync_item_types(taps, content.types, plugin)

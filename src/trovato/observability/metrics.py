@@ -10,8 +10,8 @@ one under ``other`` in every label, so no caller can make the registry grow with
 
 Each scrape also reports what this process holds in memory: its resident size (the standard
 ``process_*`` metrics), its id (``trovato_process_pid``, to tell workers apart behind one port)
-and every in-process cache's entries and bytes by the cache's fixed name
-(:mod:`trovato.caches`, plus the kernel's page cache).
+and the entries and bytes of each in-process cache the kernel names (by fixed names chosen in
+code).
 """
 
 from __future__ import annotations
@@ -29,8 +29,6 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-from trovato.caches import CacheSize, process_caches
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -70,9 +68,10 @@ class _Series(Generic[M]):
 
 
 class SizedCache(Protocol):
-    """A cache that knows its size in bytes (the page cache)."""
+    """A cache that counts the bytes it holds against its bound."""
 
-    bytes: int
+    @property
+    def bytes(self) -> int: ...
 
     def __len__(self) -> int: ...
 
@@ -81,11 +80,7 @@ class _Memory(Collector):
     """This process's id and its caches' entries and bytes, read at each scrape."""
 
     def __init__(self, caches: Mapping[str, SizedCache]) -> None:
-        self.caches = dict(caches)
-
-    def sizes(self) -> list[CacheSize]:
-        own = [CacheSize(name, len(cache), cache.bytes) for name, cache in self.caches.items()]
-        return sorted(own + process_caches(), key=lambda size: size.name)
+        self.caches = dict(sorted(caches.items()))
 
     def collect(self) -> Iterator[Metric]:
         pid = GaugeMetricFamily("trovato_process_pid", "This process's id.")
@@ -97,16 +92,16 @@ class _Memory(Collector):
             "trovato_memory_cache_bytes",
             "Bytes an in-process cache holds, as it counts them against its bound.",
             labels=["cache"])
-        for cache in self.sizes():
-            entries.add_metric([cache.name], cache.entries)
-            size.add_metric([cache.name], cache.bytes)
+        for name, cache in self.caches.items():
+            entries.add_metric([name], len(cache))
+            size.add_metric([name], cache.bytes)
         yield entries
         yield size
 
 
 class Metrics:
     """The kernel's metrics, on a registry of their own (so tests can build several apps);
-    ``caches`` are the kernel's own caches to report by name, besides the process-wide ones."""
+    ``caches`` are the in-process caches to report, by name."""
 
     def __init__(self, *, caches: Mapping[str, SizedCache] | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
