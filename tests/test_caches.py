@@ -104,8 +104,10 @@ def test_summaries_of_long_texts_hold_no_more_than_the_bound(small_caches: int) 
     # 40 different 60,000-character bodies: remembered by count (2,048 entries) they hold
     # 2.4 MB of source text; bounded in bytes, at most the 256 KiB bound stays.
     def summarize_one(n: int) -> object:
-        body = {"value": f"<p>Body {n} " + "lorem ipsum " * 5000 + "</p>",
-                "format": "filtered_html"}
+        body = {
+            "value": f"<p>Body {n} " + "lorem ipsum " * 5000 + "</p>",
+            "format": "filtered_html",
+        }
         return summarize({"body": body}, BODY_ONLY)
 
     assert _retained(summarize_one, 40) < 2 * small_caches

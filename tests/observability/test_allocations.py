@@ -21,8 +21,8 @@ def _grow() -> None:
 
 def _grew_here(record: logging.LogRecord) -> bool:
     """Whether the dump names this file as a site that grew by more than 1 MB."""
-    return any(g["site"].startswith(f"{__file__}:") and g["size_diff"] > 1_000_000
-               for g in record.data["growth"])  # type: ignore[attr-defined]
+    growth = record.data["growth"]  # type: ignore[attr-defined]
+    return any(g["site"].startswith(f"{__file__}:") and g["size_diff"] > 1_000_000 for g in growth)
 
 
 def test_a_dump_names_where_memory_grew_since_the_previous_one(
