@@ -20,8 +20,9 @@ machine's load average, and exits 1 if any request failed.
 Memory is flat once every cache is full; ``--cache-bytes`` sets the page cache and the text
 caches small (``TROVATO_PAGE_CACHE_BYTES``, ``TROVATO_TEXT_CACHE_BYTES``) so they fill during
 the warm-up and any growth after it is a leak. ``--tracemalloc`` traces allocations in the
-workers (``TROVATO_DEBUG_TRACEMALLOC``), signals each to dump at the end of the warm-up and at
-the end, and prints the top growth sites between the two.
+workers (``TROVATO_DEBUG_TRACEMALLOC``), signals each to dump at the end of the warm-up and
+has it dump again at shutdown, and prints both dumps' top growth sites (the second: what grew
+after the warm-up).
 
 Run: ``trovato bench --only soak --seconds 600`` (``trovato bench`` passes ``--seconds``; alone it
 is a short smoke run), or ``python benchmarks/bench_soak.py --seconds 600 --clients 64``.
