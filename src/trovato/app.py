@@ -29,6 +29,7 @@ from trovato.kernel.errors import http_exception_handler, server_error_handler
 from trovato.kernel.pipeline import KernelPipeline
 from trovato.kernel.services import Kernel
 from trovato.observability import logging as json_logging
+from trovato.observability.allocations import AllocationTracer
 from trovato.settings import Settings, SettingsError, load_settings
 from trovato.web import favicon, install, item, item_edit, menu, revisions, site, system, user
 
@@ -64,6 +65,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tracer = AllocationTracer() if settings.debug_tracemalloc else None
+        if tracer is not None:
+            tracer.listen()
         embedded: EmbeddedPostgres | None = None
         url = settings.database_url
         if url is None:
@@ -87,6 +91,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await kernel.stop()
             if embedded is not None:
                 embedded.stop()
+            if tracer is not None:
+                tracer.stop()
 
     return Starlette(
         routes=routes(),

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from trovato.caches import configure as configure_caches
+from trovato.caches import process_caches
 from trovato.content.formatters import Formatters
 from trovato.content.items import ContentServices
 from trovato.content.reads import PluginItemReads
@@ -138,6 +140,7 @@ class Kernel:
             on_event=_user_events(taps),
         )
         await page_cache.start()
+        configure_caches(settings.text_cache_bytes)
         formats = default_format_registry()
         for permission in text_format_permissions(formats):
             registry.add(permission)
@@ -155,7 +158,7 @@ class Kernel:
         )
         await store.pubsub.subscribe(PERMISSIONS_CHANNEL, page_cache.clear)
         await store.pubsub.subscribe(ITEM_TYPES_CHANNEL, page_cache.clear)
-        metrics = Metrics()
+        metrics = Metrics(caches={"page": page_cache, **process_caches()})
 
         async def sync_types(plugin: str) -> None:
             await sync_item_types(taps, content.types, plugin)

@@ -14,7 +14,6 @@ attribute names are allowed (:func:`allowed_attribute_name`).
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 import unicodedata
@@ -22,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+from trovato.caches import BytesLRU, text_cache
 
 RenderElement = dict[str, Any]
 """A render element: ``#``-keyed properties plus named children (JSON-compatible)."""
@@ -70,11 +71,17 @@ def safe_url(value: object, *, schemes: Iterable[str] = SAFE_URL_SCHEMES) -> str
     return value if _allows(value, frozenset(s.lower() for s in schemes)) else None
 
 
-@functools.lru_cache(maxsize=8192)
+# Pages repeat the same links (/item/…, menu paths) on every request; the check is a pure
+# function of the text, so each process decides each short URL once.
+_URL_DECISIONS: BytesLRU[str, bool] = text_cache("url_policy", max_entry_bytes=4096)
+
+
 def _default_policy_allows(value: str) -> bool:
-    # Pages repeat the same links (/item/…, menu paths) on every request; the check is a
-    # pure function of the text, so each process decides each short URL once.
-    return _allows(value, SAFE_URL_SCHEMES)
+    found = _URL_DECISIONS.get(value)
+    if found is None:
+        found = _allows(value, SAFE_URL_SCHEMES)
+        _URL_DECISIONS.put(value, found)
+    return found
 
 
 def _allows(value: str, allowed: frozenset[str]) -> bool:
