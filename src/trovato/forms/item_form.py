@@ -38,7 +38,9 @@ def widget_context(user: CurrentUser, formats: FormatRegistry) -> WidgetContext:
     permissions = formats.permission_map()
     allowed = [name for name in sorted(formats.names())
                if name not in permissions or user.can(permissions[name])]
-    return WidgetContext(timezone=user.timezone or "UTC", formats=tuple(allowed))
+    labels = {f.name: f.label for f in formats.all()}
+    return WidgetContext(timezone=user.timezone or "UTC", formats=tuple(allowed),
+                         format_labels=labels)
 
 
 def value_limit(definition: FieldDefinition) -> int:
