@@ -1,17 +1,17 @@
-"""The request pipeline: one ASGI middleware that runs the kernel's stages in a fixed order.
+"""The request pipeline: one ASGI middleware that runs the kernel's steps in a fixed order.
 
     request id → profiler → security headers → body limit → session → current user →
     active stage → rate limits → CSRF → routing (→ error pages)
 
-Each stage is a small function that fills in the :class:`RequestContext` or refuses the
+Each step is a small function that fills in the :class:`RequestContext` or refuses the
 request with an error response. They run inside a single middleware rather than as nine
 stacked ones because every ASGI layer costs a coroutine and a ``send`` wrapper per request;
-here the response headers of all stages are added in one place (:meth:`KernelPipeline._send`).
+here the response headers of all steps are added in one place (:meth:`KernelPipeline._send`).
 
 A GET that can only come from an anonymous visitor on the live stage (no session cookie, no
 ``Authorization``, no stage asked for) is first looked up in the page cache; a hit is answered
 from there with the security headers and request id and nothing else runs. Every other request,
-misses included, goes through all the stages.
+misses included, goes through all the steps.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class _BodyTooLargeError(Exception):
 
 
 class KernelPipeline:
-    """Runs every kernel stage around the router for HTTP requests."""
+    """Runs every kernel step around the router for HTTP requests."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -122,7 +122,7 @@ class KernelPipeline:
         try:
             refusal = _request_line(scope) or _body_limit(scope, ctx)
             if refusal is None and not ctx.probe:
-                refusal = await _run_stages(scope, ctx)
+                refusal = await _run_steps(scope, ctx)
             if refusal is not None:
                 await refusal(scope, receive, send_wrapper)
                 return
@@ -191,7 +191,7 @@ def _request_id(incoming: str | None) -> str:
 
 
 def _request_context(scope: Scope) -> RequestContext:
-    """Stage 1: the request id, client address and scheme."""
+    """Step 1: the request id, client address and scheme."""
     kernel = scope["app"].state.kernel
     settings = kernel.settings
     request_id = _request_id(_header(scope, b"x-request-id"))
@@ -209,14 +209,14 @@ def _request_context(scope: Scope) -> RequestContext:
         profile=Profile(),
         client_ip=ip,
         secure=secure,
-        # A health probe must answer while the database is down, so it skips the stages
+        # A health probe must answer while the database is down, so it skips the steps
         # that read the database or the store.
         probe=scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"),
     )
 
 
 def _request_line(scope: Scope) -> Refusal:
-    """Stage 3b: no NUL in the path or query string (no text column or JSONB can hold one)."""
+    """Step 3b: no NUL in the path or query string (no text column or JSONB can hold one)."""
     if "\x00" in scope["path"]:
         return error_response(scope, 400, "The path contains a NUL byte.")
     query = scope.get("query_string", b"")
@@ -226,7 +226,7 @@ def _request_line(scope: Scope) -> Refusal:
 
 
 def _body_limit(scope: Scope, ctx: RequestContext) -> Refusal:
-    """Stage 4 (by header; :class:`KernelPipeline` also counts streamed bytes)."""
+    """Step 4 (by header; :class:`KernelPipeline` also counts streamed bytes)."""
     declared = _header(scope, b"content-length")
     if declared is None:
         return None
@@ -242,8 +242,8 @@ def _too_large(scope: Scope, limit: int) -> Response:
     return error_response(scope, 413, detail)
 
 
-async def _run_stages(scope: Scope, ctx: RequestContext) -> Refusal:
-    """Stages 5-8 in order; the first refusal ends the request."""
+async def _run_steps(scope: Scope, ctx: RequestContext) -> Refusal:
+    """Steps 5-8 in order; the first refusal ends the request."""
     await _session(scope, ctx)
     return (
         await _current_user(scope, ctx)
@@ -253,7 +253,7 @@ async def _run_stages(scope: Scope, ctx: RequestContext) -> Refusal:
 
 
 async def _session(scope: Scope, ctx: RequestContext) -> None:
-    """Stage 5: load the session named by the cookie (saved in ``_response_headers``)."""
+    """Step 5: load the session named by the cookie (saved in ``_response_headers``)."""
     kernel = ctx.kernel
     cookie_name = kernel.settings.session_cookie
     raw_cookie = _header(scope, b"cookie")
@@ -271,7 +271,7 @@ async def _session(scope: Scope, ctx: RequestContext) -> None:
 
 
 async def _current_user(scope: Scope, ctx: RequestContext) -> Refusal:
-    """Stage 6: the user of a Bearer token or of the session; anonymous otherwise."""
+    """Step 6: the user of a Bearer token or of the session; anonymous otherwise."""
     kernel = ctx.kernel
     authorization = _header(scope, b"authorization")
     if authorization is not None:
@@ -300,7 +300,7 @@ async def _current_user(scope: Scope, ctx: RequestContext) -> Refusal:
 
 
 async def _stage(scope: Scope, ctx: RequestContext) -> Refusal:
-    """Stage 7: the active stage from ``X-Trovato-Stage``, ``?stage=`` or the session."""
+    """Step 7: the active stage from ``X-Trovato-Stage``, ``?stage=`` or the session."""
     requested = _header(scope, b"x-trovato-stage")
     if requested is None and b"stage=" in scope.get("query_string", b""):
         values = parse_qs(scope["query_string"].decode("latin-1")).get("stage")
@@ -318,7 +318,7 @@ async def _stage(scope: Scope, ctx: RequestContext) -> Refusal:
 
 
 async def _rate_limit(scope: Scope, ctx: RequestContext) -> Refusal:
-    """Stage 8: cap state-changing requests per principal across all processes.
+    """Step 8: cap state-changing requests per principal across all processes.
 
     The principal is the API token of a token request, the user of a session, else the client
     address; each kind has its own rate, and holders of ``bypass rate limits`` have none.
@@ -351,7 +351,7 @@ async def _rate_limit(scope: Scope, ctx: RequestContext) -> Refusal:
 async def _csrf(
     scope: Scope, ctx: RequestContext, receive: Receive
 ) -> tuple[Refusal, Receive]:
-    """Stage 9: unsafe requests riding on the session cookie must carry its token.
+    """Step 9: unsafe requests riding on the session cookie must carry its token.
 
     The token is sent as ``X-CSRF-Token`` (API, scripts) or as the ``csrf_token`` form field
     (HTML forms). Bearer-token calls carry no ambient credentials and need none; neither do API
@@ -423,7 +423,7 @@ async def _form_token(scope: Scope, receive: Receive) -> tuple[str | None, Recei
 
 
 async def _serve_anonymous_hit(scope: Scope, send: Send) -> bool:
-    """Answer a GET from the page cache before any stage runs, if it is a hit.
+    """Answer a GET from the page cache before any step runs, if it is a hit.
 
     Only when the request cannot be anyone's but an anonymous visitor's on the live stage:
     no session cookie (a stale one goes the long way, which also deletes it), no
@@ -572,7 +572,7 @@ def _cookie(ctx: RequestContext, name: str, value: str | None) -> str:
 
 
 def _observe(scope: Scope, ctx: RequestContext, status: int) -> None:
-    """Stage 2's other half: latency metrics and the slow-request log."""
+    """Step 2's other half: latency metrics and the slow-request log."""
     profile = ctx.profile
     elapsed = profile.elapsed()
     template = ctx.extra.get("route") or _route(scope)
