@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from trovato.api import item_types as api_item_types
 from trovato.api import items as api_items
 from trovato.api import openapi as api_openapi
+from trovato.api import previews as api_previews
 from trovato.api import roles as api_roles
 from trovato.api import session as api_session
 from trovato.api import tokens as api_tokens
@@ -29,7 +30,7 @@ from trovato.kernel.pipeline import KernelPipeline
 from trovato.kernel.services import Kernel
 from trovato.observability import logging as json_logging
 from trovato.settings import Settings, SettingsError, load_settings
-from trovato.web import favicon, install, item, menu, site, system, user
+from trovato.web import favicon, install, item, menu, site, stages, system, user
 
 
 def routes() -> list[BaseRoute]:
@@ -43,12 +44,14 @@ def routes() -> list[BaseRoute]:
         *item.routes,
         *install.routes,
         *user.routes,
+        *stages.routes,
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,
         *api_users.routes,
         *api_item_types.routes,
         *api_items.routes,
+        *api_previews.routes,
         *api_openapi.routes,
         *menu.routes,  # last: plugin pages only see paths no kernel route matched
     ]

@@ -218,6 +218,11 @@ TOKEN: dict[str, Schema] = {
     "id": UUID, "label": STRING, "prefix": STRING, "created": DATETIME,
     "last_used": {"type": ["string", "null"], "format": "date-time"}}
 TOKEN_REQUIRED = ["id", "label", "prefix", "created"]
+PREVIEW_LINK: dict[str, Schema] = {
+    "id": UUID, "stage": STRING, "created_by": {"type": ["string", "null"], "format": "uuid"},
+    "created": DATETIME, "expires": DATETIME,
+    "revoked": {"type": ["string", "null"], "format": "date-time"}, "active": BOOLEAN}
+PREVIEW_LINK_REQUIRED = list(PREVIEW_LINK)
 
 
 def _kernel_schemas() -> dict[str, Schema]:
@@ -255,6 +260,13 @@ def _kernel_schemas() -> dict[str, Schema]:
                            ["name", "title"]),
         "PermissionList": _obj({"permissions": {"type": "array", "items": _ref("Permission")}},
                                ["permissions"]),
+        "SessionStage": _obj({"stage": STRING}, ["stage"]),
+        "PreviewLink": _obj(PREVIEW_LINK, PREVIEW_LINK_REQUIRED),
+        "PreviewLinkCreated": _obj({**PREVIEW_LINK, "url": {
+            "type": "string", "description": "`/?preview=<token>`; shown only once."}},
+            [*PREVIEW_LINK_REQUIRED, "url"]),
+        "PreviewLinkList": _obj({"links": {"type": "array", "items": _ref("PreviewLink")}},
+                                ["links"]),
     }
 
 
@@ -396,7 +408,8 @@ def build_openapi(types: list[ItemType], fields: FieldRegistry, routes: Iterable
         # Relative: clients resolve it against the document's own address, so a forged Host
         # header cannot point them at another server.
         "servers": [{"url": "/"}],
-        "tags": [{"name": n} for n in ("Items", "Item types", "Users", "Tokens", "Roles")],
+        "tags": [{"name": n} for n in ("Items", "Item types", "Users", "Tokens", "Roles",
+                                              "Stages")],
         "security": [{}, {"session": [], "csrf": []}, {"bearer": []}],
         "paths": _paths(operations),
         "components": {

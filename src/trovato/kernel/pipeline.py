@@ -9,9 +9,16 @@ stacked ones because every ASGI layer costs a coroutine and a ``send`` wrapper p
 here the response headers of all steps are added in one place (:meth:`KernelPipeline._send`).
 
 A GET that can only come from an anonymous visitor on the live stage (no session cookie, no
-``Authorization``, no stage asked for) is first looked up in the page cache; a hit is answered
-from there with the security headers and request id and nothing else runs. Every other request,
-misses included, goes through all the steps.
+``Authorization``, no stage or preview asked for) is first looked up in the page cache; a hit is
+answered from there with the security headers and request id and nothing else runs. Every other
+request, misses included, goes through all the steps.
+
+A preview link (``?preview=<token>``, :mod:`trovato.stages.preview`) puts a GET in the link's
+stage without an account, read-only: any unsafe method carrying one is refused (403), and its
+pages are never looked up in nor stored into the page cache. The token is kept in the
+``trovato_preview`` cookie (HttpOnly, for this browser session), so every link and form on the
+previewed pages stays in the preview; it is checked again on every request, so revoking or
+expiring the link ends the preview at once, and ``?preview=end`` leaves it.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ from trovato.kernel.page_cache import QUERY_HEADER, TAGS_HEADER
 from trovato.observability import load
 from trovato.observability.metrics import UNMATCHED_ROUTE
 from trovato.observability.profiler import Profile, current_profile
-from trovato.stages import VIEW_STAGES, StageError, is_live
+from trovato.stages import StageError, is_live
+from trovato.stages.preview import END as PREVIEW_END
+from trovato.stages.preview import QUERY_PARAM as PREVIEW_PARAM
 from trovato.users.sessions import Session
 
 log = logging.getLogger("trovato.request")
@@ -64,6 +73,11 @@ _CACHE_HIT = (b"x-trovato-cache", b"HIT")
 _CACHE_MISS = (b"x-trovato-cache", b"MISS")
 # Request headers after which a GET may be someone's own page, or another stage's.
 _NOT_ANONYMOUS_LIVE = frozenset({b"authorization", b"x-trovato-stage"})
+PREVIEW_COOKIE = "trovato_preview"
+_PREVIEW_QUERY = f"{PREVIEW_PARAM}=".encode()
+# A previewed page is one person's view of unpublished content: no shared cache keeps it and no
+# search engine indexes it.
+_PREVIEW_HEADERS = ((b"cache-control", b"private, no-store"), (b"x-robots-tag", b"noindex"))
 
 Refusal = Response | None
 
@@ -170,6 +184,11 @@ class KernelPipeline:
                 headers.append((b"cache-control", b"private, no-store"))
             elif ctx.extra.get("had_session_cookie"):
                 headers.append((b"set-cookie", _cookie(ctx, cookie_name, None).encode()))
+        if "preview_cookie" in ctx.extra:
+            token = ctx.extra["preview_cookie"]
+            headers.append((b"set-cookie", _preview_cookie(ctx, token).encode()))
+        if "preview" in ctx.extra:
+            headers.extend(_PREVIEW_HEADERS)
         headers.append((b"server-timing", ctx.profile.server_timing().encode()))
 
 
@@ -252,20 +271,22 @@ async def _run_steps(scope: Scope, ctx: RequestContext) -> Refusal:
     )
 
 
+def _cookie_value(scope: Scope, name: str) -> str | None:
+    raw_cookie = _header(scope, b"cookie")
+    if not raw_cookie or name not in raw_cookie:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw_cookie)
+    except CookieError:  # a malformed cookie header is the client's problem, not a 500
+        return None
+    return jar[name].value if name in jar else None
+
+
 async def _session(scope: Scope, ctx: RequestContext) -> None:
     """Step 5: load the session named by the cookie (saved in ``_response_headers``)."""
     kernel = ctx.kernel
-    cookie_name = kernel.settings.session_cookie
-    raw_cookie = _header(scope, b"cookie")
-    sid: str | None = None
-    if raw_cookie and cookie_name in raw_cookie:
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(raw_cookie)
-        except CookieError:  # a malformed cookie header is the client's problem, not a 500
-            jar = SimpleCookie()
-        if cookie_name in jar:
-            sid = jar[cookie_name].value
+    sid = _cookie_value(scope, kernel.settings.session_cookie)
     ctx.extra["had_session_cookie"] = sid is not None
     ctx.session = await kernel.sessions.load(sid) if sid is not None else Session(None)
 
@@ -299,22 +320,69 @@ async def _current_user(scope: Scope, ctx: RequestContext) -> Refusal:
     return None
 
 
+def _query_value(scope: Scope, name: str) -> str | None:
+    values = parse_qs(scope["query_string"].decode("latin-1")).get(name)
+    return values[0] if values else None
+
+
 async def _stage(scope: Scope, ctx: RequestContext) -> Refusal:
-    """Step 7: the active stage from ``X-Trovato-Stage``, ``?stage=`` or the session."""
+    """Step 7: the active stage: a preview link's, else from ``X-Trovato-Stage``, ``?stage=``
+    or the session (``stage_via`` in the context says which, for the stage banner)."""
+    query_string = scope.get("query_string", b"")
+    token = _query_value(scope, PREVIEW_PARAM) if _PREVIEW_QUERY in query_string else None
+    if token == PREVIEW_END:
+        ctx.extra["preview_cookie"] = None
+    elif token is not None:
+        return await _preview(scope, ctx, token, remember=True)
+    elif (kept := _cookie_value(scope, PREVIEW_COOKIE)) is not None:
+        return await _preview(scope, ctx, kept, remember=False)
     requested = _header(scope, b"x-trovato-stage")
-    if requested is None and b"stage=" in scope.get("query_string", b""):
-        values = parse_qs(scope["query_string"].decode("latin-1")).get("stage")
-        requested = values[0] if values else None
+    via = "request"
+    if requested is None and b"stage=" in query_string:
+        requested = _query_value(scope, "stage")
     if requested is None and ctx.session is not None and ctx.session.exists:
-        requested = ctx.session.get("stage")
+        requested, via = ctx.session.get("stage"), "session"
     if not requested:
         return None  # the context starts in live
     try:
-        ctx.stage = await ctx.kernel.stages.active(
-            requested, may_view_stages=ctx.current_user.can(VIEW_STAGES))
+        ctx.stage = await ctx.kernel.stage_desk.choose(ctx.current_user, requested)
     except StageError as exc:
-        return error_response(scope, exc.status, exc.message)
+        if via != "session" or ctx.session is None:
+            return error_response(scope, exc.status, exc.message)
+        # The session's stage was deleted or is out of the user's reach now: back to live,
+        # rather than refusing every request of the session.
+        ctx.session.pop("stage")
+        return None
+    await _stage_banner(scope, ctx, via)
     return None
+
+
+async def _preview(scope: Scope, ctx: RequestContext, token: str, *, remember: bool) -> Refusal:
+    """A preview link's stage, read-only; the pages say why not when the link is not valid
+    (and a link kept in the cookie is forgotten). ``remember``: keep a valid token, which came
+    in the query, in the cookie (only once checked: it is the client's text until then)."""
+    if scope["method"] not in ("GET", "HEAD"):
+        return error_response(
+            scope, 403, "A preview link is read-only: it cannot be used to change anything."
+            f" Leave the preview (/?{PREVIEW_PARAM}={PREVIEW_END}) first.")
+    try:
+        ctx.stage = await ctx.kernel.previews.check(token)
+    except StageError as exc:
+        ctx.extra["preview_cookie"] = None  # forgotten: the next page is live again
+        return error_response(scope, exc.status, exc.message)
+    ctx.extra["preview"] = ctx.stage
+    if remember:
+        ctx.extra["preview_cookie"] = token
+    await _stage_banner(scope, ctx, "preview")
+    return None
+
+
+async def _stage_banner(scope: Scope, ctx: RequestContext, via: str) -> None:
+    """What the banner of a page in another stage than live says (pages only)."""
+    if is_live(ctx.stage) or scope["path"].startswith("/api/"):
+        return
+    ctx.extra["stage_via"] = via
+    ctx.extra["stage_label"] = await ctx.kernel.stage_desk.label(ctx.stage)
 
 
 async def _rate_limit(scope: Scope, ctx: RequestContext) -> Refusal:
@@ -427,21 +495,27 @@ async def _serve_anonymous_hit(scope: Scope, send: Send) -> bool:
 
     Only when the request cannot be anyone's but an anonymous visitor's on the live stage:
     no session cookie (a stale one goes the long way, which also deletes it), no
-    ``Authorization`` and no stage asked for. Sends what the full pipeline would on a hit.
+    ``Authorization`` and no stage or preview asked for (the cache key ignores query
+    parameters the route does not read, so ``?preview=`` must never get this far). Sends what
+    the full pipeline would on a hit.
     """
     started = time.perf_counter()
     kernel = scope["app"].state.kernel
     page_cache = kernel.page_cache
     query_string: bytes = scope.get("query_string", b"")
     path: str = scope["path"]
-    if not page_cache.enabled or path == HEALTH_PATH or b"stage=" in query_string:
+    if (not page_cache.enabled or path == HEALTH_PATH or b"stage=" in query_string
+            or _PREVIEW_QUERY in query_string):
         return False
     settings = kernel.settings
     session_cookie = settings.session_cookie.encode("latin-1")
+    preview_cookie = PREVIEW_COOKIE.encode()
     incoming_id: bytes | None = None
     forwarded_proto: bytes | None = None
     for name, value in scope["headers"]:
-        if name in _NOT_ANONYMOUS_LIVE or (name == b"cookie" and session_cookie in value):
+        if name in _NOT_ANONYMOUS_LIVE or (
+            name == b"cookie" and (session_cookie in value or preview_cookie in value)
+        ):
             return False
         if name == b"x-request-id":
             incoming_id = value
@@ -484,6 +558,7 @@ def _page_cacheable(scope: Scope, ctx: RequestContext) -> bool:
         and not ctx.probe
         and ctx.auth_method == "anonymous"
         and is_live(ctx.stage)
+        and "preview" not in ctx.extra
         and not (ctx.session is not None and ctx.session.exists)
     )
 
@@ -566,6 +641,16 @@ def _cookie(ctx: RequestContext, name: str, value: str | None) -> str:
     settings = ctx.kernel.settings
     parts = [f"{name}={value or ''}", "Path=/", "HttpOnly", "SameSite=Lax"]
     parts.append(f"Max-Age={settings.session_ttl_seconds if value else 0}")
+    if ctx.secure:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+def _preview_cookie(ctx: RequestContext, token: str | None) -> str:
+    """Keeps a preview link's token for this browser session, or (None) forgets it."""
+    parts = [f"{PREVIEW_COOKIE}={token or ''}", "Path=/", "HttpOnly", "SameSite=Lax"]
+    if token is None:
+        parts.append("Max-Age=0")
     if ctx.secure:
         parts.append("Secure")
     return "; ".join(parts)
