@@ -14,7 +14,7 @@ from trovato.stages.desk import Change, PublishOutcome
 
 
 def test_create_list_and_diff(db_url: str) -> None:
-    env = {"TROVATO_DATABASE_URL": db_url}
+    env = {"TROVATO_DATABASE_URL": db_url, "COLUMNS": "200"}  # tables unwrapped
     created = run("stage", "create", "spring", "--label", "Spring [bold]sale[/bold]", env=env)
     assert created.returncode == 0, created.stderr
     assert created.stdout.strip() == (
