@@ -21,8 +21,9 @@ async def test_preview_links_of_a_stage(client: httpx.AsyncClient) -> None:
     assert created.status_code == 201, created.text
     link = created.json()
     assert link["url"].startswith("/?preview=") and link["stage"] == "spring" and link["active"]
-    lifetime = (datetime.fromisoformat(link["expires"])
-                - datetime.fromisoformat(link["created"])).total_seconds()
+    lifetime = (
+        datetime.fromisoformat(link["expires"]) - datetime.fromisoformat(link["created"])
+    ).total_seconds()
     assert 3590 <= lifetime <= 3610
     default = await client.post(PATH, headers=root)  # no body: seven days
     assert default.status_code == 201
@@ -41,15 +42,21 @@ async def test_bad_requests_are_refused_clearly(client: httpx.AsyncClient) -> No
     db = kernel_of(client).db
     await db.execute("INSERT INTO stage (id, label) VALUES ('spring', 'S')")
     await db.execute("INSERT INTO stage (id, label, status) VALUES ('old', 'O', 'published')")
-    for body in ({"expires_in": 10}, {"expires_in": 31 * 86400}, {"expires_in": "60"},
-                 {"expires": 60}):
+    for body in (
+        {"expires_in": 10},
+        {"expires_in": 31 * 86400},
+        {"expires_in": "60"},
+        {"expires": 60},
+    ):
         response = await client.post(PATH, headers=root, json=body)
         assert response.status_code == 422, body
         assert response.json()["errors"], body
-    for path, status in (("/api/v1/stages/nowhere/preview-links", 404),
-                         ("/api/v1/stages/live/preview-links", 404),
-                         ("/api/v1/stages/old/preview-links", 409),
-                         ("/api/v1/stages/BAD!/preview-links", 404)):
+    for path, status in (
+        ("/api/v1/stages/nowhere/preview-links", 404),
+        ("/api/v1/stages/live/preview-links", 404),
+        ("/api/v1/stages/old/preview-links", 409),
+        ("/api/v1/stages/BAD!/preview-links", 404),
+    ):
         assert (await client.post(path, headers=root)).status_code == status, path
     for link in ("not-a-uuid", "01890000-0000-7000-8000-000000000000"):
         assert (await client.delete(f"{PATH}/{link}", headers=root)).status_code == 404
@@ -68,5 +75,9 @@ async def test_only_users_of_the_stage_share_it(client: httpx.AsyncClient) -> No
     link = (await client.post(PATH, headers=root)).json()
     bob = await login_as(client, "bob")
     assert (await client.delete(f"{PATH}/{link['id']}", headers=bob)).status_code == 404
-    assert await kernel_of(client).db.fetchval(
-        "SELECT count(*) FROM stage_preview_link WHERE revoked IS NULL") == 1
+    assert (
+        await kernel_of(client).db.fetchval(
+            "SELECT count(*) FROM stage_preview_link WHERE revoked IS NULL"
+        )
+        == 1
+    )

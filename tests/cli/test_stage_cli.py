@@ -18,12 +18,15 @@ def test_create_list_and_diff(db_url: str) -> None:
     created = run("stage", "create", "spring", "--label", "Spring [bold]sale[/bold]", env=env)
     assert created.returncode == 0, created.stderr
     assert created.stdout.strip() == (
-        "Created stage spring (Spring [bold]sale[/bold]), publishing to live.")
+        "Created stage spring (Spring [bold]sale[/bold]), publishing to live."
+    )
     child = run("stage", "create", "late_spring", "--upstream", "spring", env=env)
     assert child.returncode == 0, child.stderr
-    for args, message in ((("Bad-Id",), "id: must be a machine name"),
-                          (("spring",), "id: a stage 'spring' exists already"),
-                          (("orphan", "--upstream", "nowhere"), "No such stage 'nowhere'")):
+    for args, message in (
+        (("Bad-Id",), "id: must be a machine name"),
+        (("spring",), "id: a stage 'spring' exists already"),
+        (("orphan", "--upstream", "nowhere"), "No such stage 'nowhere'"),
+    ):
         refused = run("stage", "create", *args, env=env)
         assert refused.returncode == 1 and message in refused.stderr, refused.stderr
     listed = run("stage", "list", env=env)
@@ -35,11 +38,14 @@ def test_create_list_and_diff(db_url: str) -> None:
     assert empty.returncode == 0 and "changes nothing" in empty.stderr
     with psycopg.connect(db_url, autocommit=True) as conn:
         author = conn.execute(
-            "INSERT INTO users (name, name_key) VALUES ('a', 'a') RETURNING id").fetchone()
+            "INSERT INTO users (name, name_key) VALUES ('a', 'a') RETURNING id"
+        ).fetchone()
         conn.execute("INSERT INTO item_type (type, label) VALUES ('page', 'Page')")
-        conn.execute("INSERT INTO item (type, title, author_id, stage_id)"
-                     " VALUES ('page', '[red]New[/red] page', %s, 'spring')",
-                     (author[0] if author else None,))
+        conn.execute(
+            "INSERT INTO item (type, title, author_id, stage_id)"
+            " VALUES ('page', '[red]New[/red] page', %s, 'spring')",
+            (author[0] if author else None,),
+        )
     diff = run("stage", "diff", "spring", env=env)
     assert diff.returncode == 0, diff.stderr
     assert "created" in diff.stdout and "[red]New[/red] page" in diff.stdout

@@ -22,6 +22,9 @@ async def test_the_configured_secret_wins(db_url: str, database: Database) -> No
 
 
 def test_keys_differ_by_purpose_and_secret() -> None:
-    keys = {derive_key(secret, purpose) for secret in (b"a", b"b")
-            for purpose in ("preview-link", "cron")}
+    keys = {
+        derive_key(secret, purpose)
+        for secret in (b"a", b"b")
+        for purpose in ("preview-link", "cron")
+    }
     assert len(keys) == 4 and all(len(key) == 32 for key in keys)

@@ -28,9 +28,17 @@ class Site:
 
 
 async def _item(client: httpx.AsyncClient, headers: dict[str, str], title: str) -> str:
-    response = await client.post("/api/v1/items", headers=headers, json={
-        "type": "article", "title": title, "status": 1, "promote": True,
-        "fields": {"field_body": {"value": "Body", "format": "plain_text"}}})
+    response = await client.post(
+        "/api/v1/items",
+        headers=headers,
+        json={
+            "type": "article",
+            "title": title,
+            "status": 1,
+            "promote": True,
+            "fields": {"field_body": {"value": "Body", "format": "plain_text"}},
+        },
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -40,9 +48,11 @@ async def site(db_url: str) -> AsyncIterator[Site]:
     async with running_app(site_settings(db_url)) as client:
         headers = await admin_headers(client)
         await kernel_of(client).db.execute(
-            "INSERT INTO stage (id, label) VALUES ('spring', %s)", (LABEL,))
-        assert (await client.post("/api/v1/item-types", json=ARTICLE,
-                                  headers=headers)).status_code == 201
+            "INSERT INTO stage (id, label) VALUES ('spring', %s)", (LABEL,)
+        )
+        assert (
+            await client.post("/api/v1/item-types", json=ARTICLE, headers=headers)
+        ).status_code == 201
         await _item(client, headers, "Live story")
         staged = await _item(client, {**headers, "X-Trovato-Stage": "spring"}, "Staged story")
         created = await client.post("/api/v1/stages/spring/preview-links", headers=headers)
@@ -91,8 +101,11 @@ async def test_a_preview_link_shows_its_stage_without_an_account(site: Site) -> 
 async def test_bad_tokens_get_a_clear_403_page(site: Site) -> None:
     client = site.client
     flipped = site.token[:10] + ("A" if site.token[10] != "A" else "B") + site.token[11:]
-    for token, says in ((flipped, "not valid"), ("garbage", "not valid"),
-                        (site.token[:-2], "not valid")):
+    for token, says in (
+        (flipped, "not valid"),
+        ("garbage", "not valid"),
+        (site.token[:-2], "not valid"),
+    ):
         page = await client.get(f"/?preview={token}")
         assert page.status_code == 403, token
         assert says in page.text and "Staged story" not in page.text
@@ -106,10 +119,14 @@ async def test_bad_tokens_get_a_clear_403_page(site: Site) -> None:
     link, _ = await kernel.previews.create("spring", None, expires_in=60)
     await kernel.db.execute(
         "UPDATE stage_preview_link SET expires = now() - interval '1 hour' WHERE id = %s",
-        (link.id,))
-    past = int(await kernel.db.fetchval(
-        "SELECT extract(epoch FROM expires)::bigint FROM stage_preview_link WHERE id = %s",
-        (link.id,)))
+        (link.id,),
+    )
+    past = int(
+        await kernel.db.fetchval(
+            "SELECT extract(epoch FROM expires)::bigint FROM stage_preview_link WHERE id = %s",
+            (link.id,),
+        )
+    )
     expired = await client.get(f"/?preview={kernel.previews.sign(link.id, past)}")
     assert expired.status_code == 403 and "expired" in expired.text
 
@@ -118,13 +135,15 @@ async def test_revoking_ends_a_preview_at_once(site: Site) -> None:
     client = site.client
     assert (await client.get(site.url)).status_code == 200  # the cookie now holds the token
     # The admin revokes it from another client.
-    async with httpx.AsyncClient(transport=client._transport,
-                                 base_url="http://testserver") as admin:
+    async with httpx.AsyncClient(
+        transport=client._transport, base_url="http://testserver"
+    ) as admin:
         csrf = await api_login(admin, "root")
         listed = await admin.get("/api/v1/stages/spring/preview-links")
         assert [link["id"] for link in listed.json()["links"]] == [site.link_id]
-        revoked = await admin.delete(f"/api/v1/stages/spring/preview-links/{site.link_id}",
-                                     headers={"X-CSRF-Token": csrf})
+        revoked = await admin.delete(
+            f"/api/v1/stages/spring/preview-links/{site.link_id}", headers={"X-CSRF-Token": csrf}
+        )
         assert revoked.status_code == 204
     page = await client.get("/")  # carried by the cookie
     assert page.status_code == 403 and "revoked" in page.text
@@ -138,15 +157,20 @@ async def test_a_preview_never_writes(site: Site) -> None:
     client = site.client
     kernel = kernel_of(client)
     count = await kernel.db.fetchval("SELECT count(*) FROM item")
-    body = {"type": "article", "title": "Sneaky", "status": 1,
-            "fields": {"field_body": {"value": "x", "format": "plain_text"}}}
+    body = {
+        "type": "article",
+        "title": "Sneaky",
+        "status": 1,
+        "fields": {"field_body": {"value": "x", "format": "plain_text"}},
+    }
     for method in ("POST", "PUT", "PATCH", "DELETE"):
-        response = await client.request(method, f"/api/v1/items?preview={site.token}",
-                                         json=body)
+        response = await client.request(method, f"/api/v1/items?preview={site.token}", json=body)
         assert response.status_code == 403, method
         assert "read-only" in response.json()["detail"]
-    form = await client.post(f"/user/login?preview={site.token}",
-                             data={"name": "root", "pass": "correct horse battery staple"})
+    form = await client.post(
+        f"/user/login?preview={site.token}",
+        data={"name": "root", "pass": "correct horse battery staple"},
+    )
     assert form.status_code == 403 and "read-only" in form.text
     # A forged token is refused the same way: no write ever reaches a route with one.
     assert (await client.post("/api/v1/items?preview=forged", json=body)).status_code == 403

@@ -23,17 +23,27 @@ class User:
 async def test_stages_a_user_may_use(database: Database) -> None:
     desk = StageDesk(database, Stages(database))
     editor_id = await database.fetchval(
-        "INSERT INTO users (name, name_key, mail) VALUES ('ed', 'ed', 'ed@x') RETURNING id")
+        "INSERT INTO users (name, name_key, mail) VALUES ('ed', 'ed', 'ed@x') RETURNING id"
+    )
     editor, reader = User(VIEW_STAGES, user_id=editor_id), User()
     created = await desk.create(editor, "spring", " Spring ")
     assert (created.id, created.label, created.status, created.upstream) == (
-        "spring", "Spring", "open", LIVE)
+        "spring",
+        "Spring",
+        "open",
+        LIVE,
+    )
     assert await database.fetchval("SELECT owner_id FROM stage WHERE id = 'spring'") == editor.id
     assert [s.id for s in await desk.usable(editor)] == ["spring"]
     assert await desk.usable(reader) == []
     assert (await desk.get(editor, "spring")).label == "Spring"
-    for user, stage in ((reader, "spring"), (editor, "nowhere"), (editor, LIVE),
-                        (editor, "BAD!"), (None, "x" * 65)):
+    for user, stage in (
+        (reader, "spring"),
+        (editor, "nowhere"),
+        (editor, LIVE),
+        (editor, "BAD!"),
+        (None, "x" * 65),
+    ):
         with pytest.raises(StageError) as caught:
             await desk.get(user, stage)
         assert caught.value.status == 404
@@ -46,9 +56,14 @@ async def test_stages_a_user_may_use(database: Database) -> None:
 async def test_creating_names_what_is_wrong(database: Database) -> None:
     desk = StageDesk(database, Stages(database))
     await desk.create(None, "spring", "Spring")
-    for args, status, field in ((("Spring", "S"), 422, "id:"), (("live", "L"), 422, "id:"),
-                                (("a" * 65, "A"), 422, "id:"), (("x", " "), 422, "label:"),
-                                (("x", "a\x00b"), 422, "label:"), (("spring", "S"), 409, "id:")):
+    for args, status, field in (
+        (("Spring", "S"), 422, "id:"),
+        (("live", "L"), 422, "id:"),
+        (("a" * 65, "A"), 422, "id:"),
+        (("x", " "), 422, "label:"),
+        (("x", "a\x00b"), 422, "label:"),
+        (("spring", "S"), 409, "id:"),
+    ):
         with pytest.raises(StageError) as caught:
             await desk.create(None, *args)
         assert caught.value.status == status and caught.value.message.startswith(field), args
@@ -66,25 +81,37 @@ async def test_what_a_stage_changes(database: Database) -> None:
     desk = StageDesk(database, Stages(database))
     await desk.create(None, "spring", "Spring")
     author = await database.fetchval(
-        "INSERT INTO users (name, name_key, mail) VALUES ('a', 'a', 'a@x') RETURNING id")
+        "INSERT INTO users (name, name_key, mail) VALUES ('a', 'a', 'a@x') RETURNING id"
+    )
     await database.execute("INSERT INTO item_type (type, label) VALUES ('page', 'Page')")
     ids = {}
     for title, stage in (("New", "spring"), ("Edited", LIVE), ("Gone", LIVE), ("Same", LIVE)):
         ids[title] = await database.fetchval(
             "INSERT INTO item (type, title, author_id, stage_id) VALUES ('page', %s, %s, %s)"
-            " RETURNING id", (title, author, stage))
+            " RETURNING id",
+            (title, author, stage),
+        )
     revision = await database.fetchval(
         "INSERT INTO item_revision (item_id, author_id, title) VALUES (%s, %s, 'Edited v2')"
-        " RETURNING id", (ids["Edited"], author))
+        " RETURNING id",
+        (ids["Edited"], author),
+    )
     await database.execute(
         "INSERT INTO stage_association (stage_id, item_id, target_revision_id)"
-        " VALUES ('spring', %s, %s)", (ids["Edited"], revision))
+        " VALUES ('spring', %s, %s)",
+        (ids["Edited"], revision),
+    )
     await database.execute(
         "INSERT INTO stage_deletion (stage_id, entity_type, entity_id)"
-        " VALUES ('spring', 'item', %s)", (ids["Gone"],))
+        " VALUES ('spring', 'item', %s)",
+        (ids["Gone"],),
+    )
     changes = await desk.changes(None, "spring")
     assert sorted((c.kind, c.title) for c in changes) == [
-        ("created", "New"), ("deleted", "Gone"), ("edited", "Edited v2")]
+        ("created", "New"),
+        ("deleted", "Gone"),
+        ("edited", "Edited v2"),
+    ]
     assert {c.item for c in changes} == {ids["New"], ids["Edited"], ids["Gone"]}
     with pytest.raises(StageError):
         await desk.changes(User(), "spring")

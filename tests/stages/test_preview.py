@@ -18,8 +18,9 @@ KEY = derive_key(b"a site secret", "preview-link")
 
 
 async def _stage(db: Database, stage: str = "spring", status: str = "open") -> None:
-    await db.execute("INSERT INTO stage (id, label, status) VALUES (%s, %s, %s)",
-                     (stage, stage.title(), status))
+    await db.execute(
+        "INSERT INTO stage (id, label, status) VALUES (%s, %s, %s)", (stage, stage.title(), status)
+    )
 
 
 async def _refused(links: PreviewLinks, token: str) -> str:
@@ -70,7 +71,8 @@ async def test_expired_revoked_and_closed(database: Database) -> None:
     # A link whose time is up: its row says so and so does its (genuine) token.
     past = int(time.time()) - 1
     await database.execute(
-        "UPDATE stage_preview_link SET expires = to_timestamp(%s) WHERE id = %s", (past, link.id))
+        "UPDATE stage_preview_link SET expires = to_timestamp(%s) WHERE id = %s", (past, link.id)
+    )
     assert "expired" in await _refused(links, links.sign(link.id, past))
     # A genuine signature over an expiry the row does not have is no link.
     assert "no longer exists" in await _refused(links, token)

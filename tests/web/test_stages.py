@@ -29,13 +29,23 @@ async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
         headers = await admin_headers(client)
         await create_account(client, "bob")
         await kernel_of(client).db.execute(
-            "INSERT INTO stage (id, label) VALUES ('spring', %s)", (LABEL,))
-        assert (await client.post("/api/v1/item-types", json=ARTICLE,
-                                  headers=headers)).status_code == 201
+            "INSERT INTO stage (id, label) VALUES ('spring', %s)", (LABEL,)
+        )
+        assert (
+            await client.post("/api/v1/item-types", json=ARTICLE, headers=headers)
+        ).status_code == 201
         for title, stage in (("Live story", {}), ("Staged story", {"X-Trovato-Stage": "spring"})):
-            created = await client.post("/api/v1/items", headers={**headers, **stage}, json={
-                "type": "article", "title": title, "status": 1, "promote": True,
-                "fields": {"field_body": {"value": "Body", "format": "plain_text"}}})
+            created = await client.post(
+                "/api/v1/items",
+                headers={**headers, **stage},
+                json={
+                    "type": "article",
+                    "title": title,
+                    "status": 1,
+                    "promote": True,
+                    "fields": {"field_body": {"value": "Body", "format": "plain_text"}},
+                },
+            )
             assert created.status_code == 201, created.text
         client.cookies.clear()
         yield client
@@ -43,8 +53,9 @@ async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 async def _switch(client: httpx.AsyncClient, stage: str) -> httpx.Response:
     token = await form_token(client, "/stage/switch")
-    return await client.post("/stage/switch", data={
-        "csrf_token": token, "stage": stage, "destination": "/item/x"})
+    return await client.post(
+        "/stage/switch", data={"csrf_token": token, "stage": stage, "destination": "/item/x"}
+    )
 
 
 async def test_the_switcher_moves_the_session_between_stages(
@@ -88,10 +99,15 @@ async def test_the_session_stage_api(client: httpx.AsyncClient) -> None:
     refused = await client.put("/api/v1/session/stage", json={"stage": "spring"}, headers=bob)
     assert refused.status_code == 403 and "stage" in refused.json()["errors"]
     root = await login_as(client, "root")
-    assert (await client.put("/api/v1/session/stage", json={"stage": "spring"})).status_code \
-        == 403  # no CSRF token
-    for body, status in (({"stage": "nowhere"}, 400), ({"stage": ""}, 422), ({}, 422),
-                         ({"stage": "spring", "x": 1}, 422)):
+    assert (
+        await client.put("/api/v1/session/stage", json={"stage": "spring"})
+    ).status_code == 403  # no CSRF token
+    for body, status in (
+        ({"stage": "nowhere"}, 400),
+        ({"stage": ""}, 422),
+        ({}, 422),
+        ({"stage": "spring", "x": 1}, 422),
+    ):
         response = await client.put("/api/v1/session/stage", json=body, headers=root)
         assert response.status_code == status, body
     switched = await client.put("/api/v1/session/stage", json={"stage": "spring"}, headers=root)
@@ -101,8 +117,9 @@ async def test_the_session_stage_api(client: httpx.AsyncClient) -> None:
     token = (await client.post("/api/v1/tokens", json={"label": "t"}, headers=root)).json()
     client.cookies.clear()
     bearer = {"Authorization": f"Bearer {token['token']}"}
-    assert (await client.put("/api/v1/session/stage", json={"stage": "spring"},
-                             headers=bearer)).status_code == 403
+    assert (
+        await client.put("/api/v1/session/stage", json={"stage": "spring"}, headers=bearer)
+    ).status_code == 403
 
 
 async def test_a_session_stage_that_went_away_falls_back_to_live(
@@ -119,10 +136,15 @@ async def test_a_session_stage_that_went_away_falls_back_to_live(
 
 async def test_the_banner_is_on_every_page_of_another_stage(client: httpx.AsyncClient) -> None:
     await login_as(client, "root")
-    ids = {i["title"]: i["id"] for i in (await client.get(
-        "/api/v1/items?stage=spring")).json()["items"]}
-    for path, status in (("/?stage=spring", 200), (f"/item/{ids['Staged story']}?stage=spring",
-                         200), ("/nothing/here?stage=spring", 404)):
+    ids = {
+        i["title"]: i["id"]
+        for i in (await client.get("/api/v1/items?stage=spring")).json()["items"]
+    }
+    for path, status in (
+        ("/?stage=spring", 200),
+        (f"/item/{ids['Staged story']}?stage=spring", 200),
+        ("/nothing/here?stage=spring", 404),
+    ):
         page = await client.get(path)
         assert page.status_code == status, path
         assert f"You are viewing stage {ESCAPED} — not live." in page.text, path
@@ -145,13 +167,15 @@ class DoubleDesk(StageDesk):
         await self.get(user, stage)
         return self.conflicting
 
-    async def publish(self, user: StageUser | None, stage: str, *,
-                      dry_run: bool = False) -> PublishOutcome:
+    async def publish(
+        self, user: StageUser | None, stage: str, *, dry_run: bool = False
+    ) -> PublishOutcome:
         info = await self.get(user, stage)
         self.calls.append((stage, dry_run))
         changes = await self.changes(user, stage)
-        return PublishOutcome(stage, info.upstream, tuple(changes), tuple(self.conflicting),
-                              dry_run)
+        return PublishOutcome(
+            stage, info.upstream, tuple(changes), tuple(self.conflicting), dry_run
+        )
 
 
 async def test_the_overview_and_its_publish_step(client: httpx.AsyncClient) -> None:
@@ -182,14 +206,16 @@ async def test_the_overview_and_its_publish_step(client: httpx.AsyncClient) -> N
     again = await client.post("/admin/stages/spring/publish", data={"csrf_token": token})
     assert again.status_code == 200 and 'name="confirm" value="yes"' in again.text
     assert desk.calls[-1] == ("spring", True)  # not confirmed: only the step again
-    done = await client.post("/admin/stages/spring/publish",
-                             data={"csrf_token": token, "confirm": "yes"})
+    done = await client.post(
+        "/admin/stages/spring/publish", data={"csrf_token": token, "confirm": "yes"}
+    )
     assert done.status_code == 200 and f"Stage {ESCAPED} is published." in done.text
     assert desk.calls[-1] == ("spring", False)
     assert 'name="confirm"' not in done.text
 
-    desk.conflicting = [{"item": "i1", "field": "title", "stage": "<b>A</b>",
-                         "upstream": "B", "base": "C"}]
+    desk.conflicting = [
+        {"item": "i1", "field": "title", "stage": "<b>A</b>", "upstream": "B", "base": "C"}
+    ]
     overview = await client.get("/admin/stages/spring")
     assert "&lt;b&gt;A&lt;/b&gt;" in overview.text
     refused = await client.get("/admin/stages/spring/publish")

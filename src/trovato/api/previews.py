@@ -23,15 +23,19 @@ from trovato.stages.desk import StageInfo
 from trovato.stages.preview import MAX_SECONDS, MIN_SECONDS, preview_url
 
 PATH = "/api/v1/stages/{id}/preview-links"
-STAGE_ID = Param("id", "path", {"type": "string", "pattern": "^[a-z][a-z0-9_]*$",
-                                "maxLength": 64}, "A stage id")
+STAGE_ID = Param(
+    "id", "path", {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "maxLength": 64}, "A stage id"
+)
 LINK_ID = Param("link", "path", {"type": "string", "format": "uuid"}, "A preview link id")
 
 
 class PreviewLinkBody(StrictModel):
     expires_in: int | None = Field(
-        default=None, ge=MIN_SECONDS, le=MAX_SECONDS,
-        description="Seconds the link is valid for (default seven days, at most thirty).")
+        default=None,
+        ge=MIN_SECONDS,
+        le=MAX_SECONDS,
+        description="Seconds the link is valid for (default seven days, at most thirty).",
+    )
 
 
 async def _stage(request: Request) -> StageInfo:
@@ -42,9 +46,18 @@ async def _stage(request: Request) -> StageInfo:
         raise ProblemError(exc.status, exc.message) from None
 
 
-@operation("POST", PATH, operation_id="createPreviewLink", summary="Create a preview link",
-           tag="Stages", responses={201: "PreviewLinkCreated"}, body=PreviewLinkBody,
-           body_required=False, problems=(404, 409), params=(STAGE_ID,))
+@operation(
+    "POST",
+    PATH,
+    operation_id="createPreviewLink",
+    summary="Create a preview link",
+    tag="Stages",
+    responses={201: "PreviewLinkCreated"},
+    body=PreviewLinkBody,
+    body_required=False,
+    problems=(404, 409),
+    params=(STAGE_ID,),
+)
 async def create_link(request: Request) -> Response:
     stage = await _stage(request)
     expires_in = None
@@ -54,22 +67,40 @@ async def create_link(request: Request) -> Response:
     try:
         link, token = await ctx.kernel.previews.create(stage.id, ctx.current_user.id, expires_in)
     except StageError as exc:
-        raise ProblemError(exc.status, exc.message, errors={"expires_in": exc.message}
-                           if exc.status == 422 else None) from None
+        raise ProblemError(
+            exc.status,
+            exc.message,
+            errors={"expires_in": exc.message} if exc.status == 422 else None,
+        ) from None
     return JSON({**link.public(), "url": preview_url(token)}, status_code=201)
 
 
-@operation("GET", PATH, operation_id="listPreviewLinks", summary="List a stage's preview links",
-           tag="Stages", responses={200: "PreviewLinkList"}, problems=(404,), params=(STAGE_ID,))
+@operation(
+    "GET",
+    PATH,
+    operation_id="listPreviewLinks",
+    summary="List a stage's preview links",
+    tag="Stages",
+    responses={200: "PreviewLinkList"},
+    problems=(404,),
+    params=(STAGE_ID,),
+)
 async def list_links(request: Request) -> Response:
     stage = await _stage(request)
     links = await request_context(request).kernel.previews.list(stage.id)
     return JSON({"links": [link.public() for link in links]})
 
 
-@operation("DELETE", f"{PATH}/{{link}}", operation_id="revokePreviewLink",
-           summary="Revoke a preview link", tag="Stages", responses={204: None},
-           problems=(404,), params=(STAGE_ID, LINK_ID))
+@operation(
+    "DELETE",
+    f"{PATH}/{{link}}",
+    operation_id="revokePreviewLink",
+    summary="Revoke a preview link",
+    tag="Stages",
+    responses={204: None},
+    problems=(404,),
+    params=(STAGE_ID, LINK_ID),
+)
 async def revoke_link(request: Request) -> Response:
     stage = await _stage(request)
     link_id = parse_uuid(request.path_params["link"])

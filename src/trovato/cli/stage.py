@@ -16,8 +16,9 @@ from trovato.kernel.services import Kernel
 from trovato.stages import LIVE, StageError
 from trovato.stages.desk import Change, PublishOutcome, StageInfo
 
-app = typer.Typer(help="Stages: prepare a set of changes and publish them at once.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Stages: prepare a set of changes and publish them at once.", no_args_is_help=True
+)
 
 
 def _changes_table(changes: tuple[Change, ...] | list[Change]) -> Table:
@@ -36,8 +37,13 @@ def list_() -> None:
 
     table = Table("id", "label", "status", "publishes to", "created")
     for stage in with_kernel(stages):
-        table.add_row(stage.id, stage.label, stage.status, stage.upstream,
-                      stage.created.strftime("%Y-%m-%d %H:%M"))
+        table.add_row(
+            stage.id,
+            stage.label,
+            stage.status,
+            stage.upstream,
+            stage.created.strftime("%Y-%m-%d %H:%M"),
+        )
     _output.show(table)
 
 
@@ -111,19 +117,26 @@ def publish(
 
 def _report(outcome: PublishOutcome) -> None:
     if outcome.conflicts:
-        _output.error(f"stage {outcome.stage} conflicts with {outcome.upstream}:"
-                      f" {len(outcome.conflicts)} conflict(s)")
+        _output.error(
+            f"stage {outcome.stage} conflicts with {outcome.upstream}:"
+            f" {len(outcome.conflicts)} conflict(s)"
+        )
         table = Table("item", "field", "in the stage", "upstream")
         for conflict in outcome.conflicts:
-            table.add_row(*(str(conflict.get(k, "")) for k in ("item", "field", "stage",
-                                                                 "upstream")))
+            table.add_row(
+                *(str(conflict.get(k, "")) for k in ("item", "field", "stage", "upstream"))
+            )
         _output.show(table)
         return
     if outcome.changes:
         _output.show(_changes_table(outcome.changes))
     if outcome.dry_run:
-        _output.say(f"Would publish {len(outcome.changes)} change(s) of stage {outcome.stage}"
-                    f" to {outcome.upstream}.")
+        _output.say(
+            f"Would publish {len(outcome.changes)} change(s) of stage {outcome.stage}"
+            f" to {outcome.upstream}."
+        )
     else:
-        _output.result(f"Published {len(outcome.changes)} change(s) of stage {outcome.stage}"
-                       f" to {outcome.upstream}.")
+        _output.result(
+            f"Published {len(outcome.changes)} change(s) of stage {outcome.stage}"
+            f" to {outcome.upstream}."
+        )

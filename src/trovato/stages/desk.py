@@ -57,8 +57,13 @@ class StageInfo:
         return self.status == "open"
 
     def public(self) -> dict[str, Any]:
-        return {"id": self.id, "label": self.label, "status": self.status,
-                "upstream": self.upstream, "created": self.created.isoformat()}
+        return {
+            "id": self.id,
+            "label": self.label,
+            "status": self.status,
+            "upstream": self.upstream,
+            "created": self.created.isoformat(),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +77,13 @@ class Change:
     when: datetime
 
     def public(self) -> dict[str, Any]:
-        return {"kind": self.kind, "item": str(self.item), "title": self.title,
-                "type": self.type, "when": self.when.isoformat()}
+        return {
+            "kind": self.kind,
+            "item": str(self.item),
+            "title": self.title,
+            "type": self.type,
+            "when": self.when.isoformat(),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +120,9 @@ ORDER BY at DESC, item"""
 
 
 def _info(row: Any) -> StageInfo:
-    return StageInfo(row["id"], row["label"], row["status"], row["upstream"] or LIVE,
-                     row["created"])
+    return StageInfo(
+        row["id"], row["label"], row["status"], row["upstream"] or LIVE, row["created"]
+    )
 
 
 def _no_such_stage(stage: str) -> StageError:
@@ -170,8 +181,11 @@ class StageDesk:
         if not self.may_use(user):
             raise StageError(403, f"You need the permission {VIEW_STAGES!r} to create stages.")
         if not STAGE_ID.match(stage) or is_live(stage):
-            raise StageError(422, "id: must be a machine name (^[a-z][a-z0-9_]*$, at most 64"
-                                  " characters) other than live.")
+            raise StageError(
+                422,
+                "id: must be a machine name (^[a-z][a-z0-9_]*$, at most 64"
+                " characters) other than live.",
+            )
         if not label.strip() or len(label) > LABEL_MAX or "\x00" in label:
             raise StageError(422, f"label: must be 1 to {LABEL_MAX} characters.")
         if not is_live(upstream):
@@ -197,8 +211,9 @@ class StageDesk:
         """The stage's conflicts with its upstream: ``{"item", "field", "stage", "upstream",
         "base"}`` each."""
         await self.get(user, stage)
-        raise StageError(501, "Conflicts need the stages service's publish, which this site"
-                              " does not have yet.")
+        raise StageError(
+            501, "Conflicts need the stages service's publish, which this site does not have yet."
+        )
 
     async def publish(
         self, user: StageUser | None, stage: str, *, dry_run: bool = False
@@ -206,5 +221,6 @@ class StageDesk:
         """Publish the stage to its upstream in one transaction (or, ``dry_run``, say what
         would happen); conflicts with the upstream stop it (see :class:`PublishOutcome`)."""
         await self.get(user, stage)
-        raise StageError(501, "Publishing needs the stages service's publish, which this site"
-                              " does not have yet.")
+        raise StageError(
+            501, "Publishing needs the stages service's publish, which this site does not have yet."
+        )

@@ -59,9 +59,11 @@ class PreviewLink:
 
     def public(self) -> dict[str, Any]:
         return {
-            "id": str(self.id), "stage": self.stage,
+            "id": str(self.id),
+            "stage": self.stage,
             "created_by": None if self.created_by is None else str(self.created_by),
-            "created": self.created.isoformat(), "expires": self.expires.isoformat(),
+            "created": self.created.isoformat(),
+            "expires": self.expires.isoformat(),
             "revoked": None if self.revoked is None else self.revoked.isoformat(),
             "active": self.active,
         }
@@ -98,8 +100,9 @@ class PreviewLinks:
         seconds (default seven days, at most thirty); returns the link and its token."""
         seconds = DEFAULT_SECONDS if expires_in is None else expires_in
         if not MIN_SECONDS <= seconds <= MAX_SECONDS:
-            raise StageError(422, f"expires_in must be between {MIN_SECONDS} and {MAX_SECONDS}"
-                                  " seconds.")
+            raise StageError(
+                422, f"expires_in must be between {MIN_SECONDS} and {MAX_SECONDS} seconds."
+            )
         if is_live(stage):
             raise StageError(422, "Live needs no preview link: it is what everyone sees.")
         expires = int(time.time()) + seconds
@@ -165,14 +168,18 @@ class PreviewLinks:
         if len(raw) != _TOKEN_BYTES:
             raise forged
         link_id = uuid.UUID(bytes=raw[:_ID_BYTES])
-        expires = int.from_bytes(raw[_ID_BYTES:_ID_BYTES + _EXPIRES_BYTES], "big")
-        if not hmac.compare_digest(raw[_ID_BYTES + _EXPIRES_BYTES:], self._mac(link_id, expires)):
+        expires = int.from_bytes(raw[_ID_BYTES : _ID_BYTES + _EXPIRES_BYTES], "big")
+        if not hmac.compare_digest(raw[_ID_BYTES + _EXPIRES_BYTES :], self._mac(link_id, expires)):
             raise forged
         return link_id, expires
 
 
 def _link(row: Any) -> PreviewLink:
     return PreviewLink(
-        id=row["id"], stage=row["stage_id"], created_by=row["created_by"],
-        created=row["created"], expires=row["expires"], revoked=row["revoked"],
+        id=row["id"],
+        stage=row["stage_id"],
+        created_by=row["created_by"],
+        created=row["created"],
+        expires=row["expires"],
+        revoked=row["revoked"],
     )

@@ -49,22 +49,41 @@ async def _stage(request: Request) -> StageInfo:
 # -- the switcher --------------------------------------------------------------------------------
 
 
-async def _switch_page(request: Request, chosen: str, destination: str, *, status: int = 200,
-                       messages: list[tuple[str, str]] | None = None) -> Response:
+async def _switch_page(
+    request: Request,
+    chosen: str,
+    destination: str,
+    *,
+    status: int = 200,
+    messages: list[tuple[str, str]] | None = None,
+) -> Response:
     ctx = request_context(request)
     stages = await ctx.kernel.stage_desk.usable(ctx.current_user)
     choices = [(LIVE, "Live"), *((s.id, s.label) for s in stages if s.open)]
     current = (ctx.session.get("stage") if ctx.session is not None else None) or LIVE
-    return render_page(request, "stage_switch.html", {
-        "title": "Switch stage", "choices": choices, "chosen": chosen,
-        "current": dict(choices).get(current, current), "destination": destination,
-    }, status_code=status, messages=messages, form=True)
+    return render_page(
+        request,
+        "stage_switch.html",
+        {
+            "title": "Switch stage",
+            "choices": choices,
+            "chosen": chosen,
+            "current": dict(choices).get(current, current),
+            "destination": destination,
+        },
+        status_code=status,
+        messages=messages,
+        form=True,
+    )
 
 
 async def switch_form(request: Request) -> Response:
     require_login(request)
-    return await _switch_page(request, request.query_params.get("stage", LIVE),
-                              _safe_destination(request.query_params.get("destination")))
+    return await _switch_page(
+        request,
+        request.query_params.get("stage", LIVE),
+        _safe_destination(request.query_params.get("destination")),
+    )
 
 
 async def switch(request: Request) -> Response:
@@ -76,8 +95,9 @@ async def switch(request: Request) -> Response:
     try:
         stage = await ctx.kernel.stage_desk.choose(user, requested or None)
     except StageError as exc:
-        return await _switch_page(request, LIVE, destination, status=exc.status,
-                                  messages=[("error", exc.message)])
+        return await _switch_page(
+            request, LIVE, destination, status=exc.status, messages=[("error", exc.message)]
+        )
     assert ctx.session is not None
     if is_live(stage):
         ctx.session.pop("stage")
@@ -93,28 +113,56 @@ async def stage_list(request: Request) -> Response:
     ctx = request_context(request)
     stages = await ctx.kernel.stage_desk.usable(require_login(request))
     rows: list[list[str | RenderElement]] = [
-        [el.link(s.label, f"/admin/stages/{s.id}"), s.id, s.status, s.upstream] for s in stages]
-    table = el.table(["Stage", "Id", "Status", "Publishes to"], rows,
-                     empty="There are no stages you may use.")
-    return render_page(request, "stages.html", {
-        "title": "Stages", "content": ctx.kernel.templates.render_tree(table),
-    })
+        [el.link(s.label, f"/admin/stages/{s.id}"), s.id, s.status, s.upstream] for s in stages
+    ]
+    table = el.table(
+        ["Stage", "Id", "Status", "Publishes to"], rows, empty="There are no stages you may use."
+    )
+    return render_page(
+        request,
+        "stages.html",
+        {
+            "title": "Stages",
+            "content": ctx.kernel.templates.render_tree(table),
+        },
+    )
 
 
 def _changes_table(request: Request, changes: list[Change]) -> RenderElement:
     reader = viewer(request_context(request))
     rows: list[list[str | RenderElement]] = [
-        [change.kind, el.link(change.title or str(change.item), f"/item/{change.item}"),
-         change.type, format_date(change.when, reader)] for change in changes]
-    return el.table(["Change", "Item", "Type", "When"], rows, caption="Changes",
-                    empty="This stage changes nothing yet.")
+        [
+            change.kind,
+            el.link(change.title or str(change.item), f"/item/{change.item}"),
+            change.type,
+            format_date(change.when, reader),
+        ]
+        for change in changes
+    ]
+    return el.table(
+        ["Change", "Item", "Type", "When"],
+        rows,
+        caption="Changes",
+        empty="This stage changes nothing yet.",
+    )
 
 
 def _conflicts_table(conflicts: list[dict[str, Any]]) -> RenderElement:
-    rows: list[list[str | RenderElement]] = [[str(c.get("item", "")), str(c.get("field", "")), str(c.get("stage", "")),
-             str(c.get("upstream", ""))] for c in conflicts]
-    return el.table(["Item", "Field", "In this stage", "Upstream"], rows, caption="Conflicts",
-                    empty="No conflicts with the upstream stage.")
+    rows: list[list[str | RenderElement]] = [
+        [
+            str(c.get("item", "")),
+            str(c.get("field", "")),
+            str(c.get("stage", "")),
+            str(c.get("upstream", "")),
+        ]
+        for c in conflicts
+    ]
+    return el.table(
+        ["Item", "Field", "In this stage", "Upstream"],
+        rows,
+        caption="Conflicts",
+        empty="No conflicts with the upstream stage.",
+    )
 
 
 async def _conflicts(request: Request, stage: StageInfo) -> tuple[list[dict[str, Any]], str]:
@@ -136,12 +184,18 @@ async def overview(request: Request) -> Response:
         raise _problem(exc) from None
     conflicts, unavailable = await _conflicts(request, stage)
     render = ctx.kernel.templates.render_tree
-    return render_page(request, "stage.html", {
-        "title": f"Stage {stage.label}", "stage": stage,
-        "changes": render(_changes_table(request, changes)),
-        "conflicts": render(_conflicts_table(conflicts)), "conflicts_unavailable": unavailable,
-        "may_publish": stage.open and desk.may_publish(ctx.current_user),
-    })
+    return render_page(
+        request,
+        "stage.html",
+        {
+            "title": f"Stage {stage.label}",
+            "stage": stage,
+            "changes": render(_changes_table(request, changes)),
+            "conflicts": render(_conflicts_table(conflicts)),
+            "conflicts_unavailable": unavailable,
+            "may_publish": stage.open and desk.may_publish(ctx.current_user),
+        },
+    )
 
 
 async def publish_confirm(request: Request) -> Response:
@@ -169,20 +223,40 @@ async def _publish_page(request: Request, stage: StageInfo, *, dry_run: bool) ->
     try:
         outcome = await desk.publish(ctx.current_user, stage.id, dry_run=dry_run)
     except StageError as exc:
-        return render_page(request, "stage_publish.html", {**context, "outcome": None},
-                           status_code=exc.status, messages=[("error", exc.message)])
+        return render_page(
+            request,
+            "stage_publish.html",
+            {**context, "outcome": None},
+            status_code=exc.status,
+            messages=[("error", exc.message)],
+        )
     if outcome.conflicts:
-        message = (f"Stage {stage.label} cannot be published: it conflicts with"
-                   f" {outcome.upstream} (below).")
-        return render_page(request, "stage_publish.html", {
-            **context, "outcome": outcome,
-            "conflicts": render(_conflicts_table(list(outcome.conflicts))),
-        }, status_code=409, messages=[("error", message)])
-    return render_page(request, "stage_publish.html", {
-        **context, "outcome": outcome,
-        "changes": render(_changes_table(request, list(outcome.changes))),
-    }, messages=[] if dry_run else [("status", f"Stage {stage.label} is published.")],
-        form=dry_run)
+        message = (
+            f"Stage {stage.label} cannot be published: it conflicts with"
+            f" {outcome.upstream} (below)."
+        )
+        return render_page(
+            request,
+            "stage_publish.html",
+            {
+                **context,
+                "outcome": outcome,
+                "conflicts": render(_conflicts_table(list(outcome.conflicts))),
+            },
+            status_code=409,
+            messages=[("error", message)],
+        )
+    return render_page(
+        request,
+        "stage_publish.html",
+        {
+            **context,
+            "outcome": outcome,
+            "changes": render(_changes_table(request, list(outcome.changes))),
+        },
+        messages=[] if dry_run else [("status", f"Stage {stage.label} is published.")],
+        form=dry_run,
+    )
 
 
 routes = [
