@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -115,3 +116,59 @@ async def test_what_a_stage_changes(database: Database) -> None:
     assert {c.item for c in changes} == {ids["New"], ids["Edited"], ids["Gone"]}
     with pytest.raises(StageError):
         await desk.changes(User(), "spring")
+
+
+class Reporter:
+    """A publisher shaped like the content service's staging: a report of item ids, or a
+    409 carrying conflicts."""
+
+    def __init__(self, report: dict[str, Any] | None, conflicts: list[dict[str, Any]]) -> None:
+        self.report, self.conflicting = report, conflicts
+
+    async def conflicts(self, user: Any, stage: str) -> list[dict[str, Any]]:
+        return self.conflicting
+
+    async def publish(
+        self, user: Any, stage: str, resolutions: Any = (), *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        if self.report is None:
+            refused = StageError(409, "Conflicts.")
+            refused.conflicts = self.conflicting  # type: ignore[attr-defined]
+            raise refused
+        return {**self.report, "dry_run": dry_run}
+
+
+async def test_publishing_goes_through_the_publisher(database: Database) -> None:
+    stages = Stages(database)
+    without = StageDesk(database, stages)
+    await without.create(None, "spring", "Spring")
+    for call in (without.conflicts(None, "spring"), without.publish(None, "spring")):
+        with pytest.raises(StageError) as caught:
+            await call
+        assert caught.value.status == 501
+    await database.execute("INSERT INTO item_type (type, label) VALUES ('page', 'Page')")
+    item = await database.fetchval(
+        "INSERT INTO item (type, title, author_id, stage_id) VALUES ('page', 'New', %s,"
+        " 'spring') RETURNING id",
+        (uuid.UUID(int=0),),
+    )
+    report = {
+        "stage": "spring",
+        "upstream": LIVE,
+        "created": [str(item)],
+        "edited": [],
+        "deleted": [],
+    }
+    outcome = await StageDesk(database, stages, Reporter(report, [])).publish(
+        None, "spring", dry_run=True
+    )
+    assert outcome.dry_run and not outcome.published and not outcome.conflicts
+    assert [(c.kind, c.item, c.title) for c in outcome.changes] == [("created", item, "New")]
+    conflict = {"item": str(item), "field": "title", "stage": "a", "upstream": "b", "base": "c"}
+    stopped = StageDesk(database, stages, Reporter(None, [conflict]))
+    assert await stopped.conflicts(None, "spring") == [conflict]
+    outcome = await stopped.publish(None, "spring")
+    assert outcome.conflicts == (conflict,) and not outcome.published and not outcome.changes
+    with pytest.raises(StageError) as caught:
+        await stopped.publish(User(), "spring")  # the desk's access rule comes first
+    assert caught.value.status == 404

@@ -14,8 +14,8 @@ from tests.conftest import create_account, running_app, site_settings
 from tests.plugins.conftest import kernel_of
 from tests.web._forms import form_token
 from trovato.db.pool import Database
-from trovato.stages import Stages
-from trovato.stages.desk import PublishOutcome, StageDesk, StageUser
+from trovato.stages import StageError
+from trovato.stages.desk import StageDesk
 
 LABEL = "Spring <script>alert(1)</script>"
 ESCAPED = "Spring &lt;script&gt;alert(1)&lt;/script&gt;"
@@ -154,33 +154,42 @@ async def test_the_banner_is_on_every_page_of_another_stage(client: httpx.AsyncC
     assert "You are viewing" not in (await client.get("/api/v1/items?stage=spring")).text
 
 
-class DoubleDesk(StageDesk):
-    """The stage desk with conflicts and publishing recorded instead of done (the stages
-    service that does them is not part of this package)."""
+class FakePublisher:
+    """A publisher shaped like the content service's staging that records what it is asked
+    (publishing itself belongs to that service and is tested there): it reports the stage's
+    created items, or refuses with the conflicts it is given."""
 
-    def __init__(self, db: Database, stages: Stages) -> None:
-        super().__init__(db, stages)
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self.conflicting: list[dict[str, Any]] = []
         self.calls: list[tuple[str, bool]] = []
 
-    async def conflicts(self, user: StageUser | None, stage: str) -> list[dict[str, Any]]:
-        await self.get(user, stage)
+    async def conflicts(self, user: Any, stage: str) -> list[dict[str, Any]]:
         return self.conflicting
 
     async def publish(
-        self, user: StageUser | None, stage: str, *, dry_run: bool = False
-    ) -> PublishOutcome:
-        info = await self.get(user, stage)
+        self, user: Any, stage: str, resolutions: Any = (), *, dry_run: bool = False
+    ) -> dict[str, Any]:
         self.calls.append((stage, dry_run))
-        changes = await self.changes(user, stage)
-        return PublishOutcome(
-            stage, info.upstream, tuple(changes), tuple(self.conflicting), dry_run
-        )
+        if self.conflicting:
+            refused = StageError(409, "Conflicts.")
+            refused.conflicts = self.conflicting  # type: ignore[attr-defined]
+            raise refused
+        created = await self.db.fetch("SELECT id FROM item WHERE stage_id = %s", (stage,))
+        return {
+            "stage": stage,
+            "upstream": "live",
+            "dry_run": dry_run,
+            "created": [str(row["id"]) for row in created],
+            "edited": [],
+            "deleted": [],
+        }
 
 
 async def test_the_overview_and_its_publish_step(client: httpx.AsyncClient) -> None:
     kernel = kernel_of(client)
-    kernel.stage_desk = desk = DoubleDesk(kernel.db, kernel.stages)
+    desk = FakePublisher(kernel.db)
+    kernel.stage_desk = StageDesk(kernel.db, kernel.stages, desk)
     assert (await client.get("/admin/stages/spring")).status_code == 403  # anonymous
     await login_as(client, "bob")
     assert (await client.get("/admin/stages/spring")).status_code == 404

@@ -10,8 +10,9 @@ service answering it changes:
 * :meth:`StageDesk.get` / :meth:`StageDesk.usable` — the stages a user may use, as
   :class:`StageInfo` (a stage they may not use does not exist for them: 404);
 * :meth:`StageDesk.label` — a stage's label for the banner;
-* :meth:`StageDesk.create`, :meth:`StageDesk.changes`, :meth:`StageDesk.conflicts`,
-  :meth:`StageDesk.publish` — the stage's records, its changes and publishing.
+* :meth:`StageDesk.create`, :meth:`StageDesk.changes` — a new stage; what a stage changes;
+* :meth:`StageDesk.conflicts`, :meth:`StageDesk.publish` — through the :class:`Publisher` the
+  desk is given (the content service's staging); without one they answer 501.
 
 Users are anything with an ``id`` and ``can(permission)`` (:class:`StageUser`), so this module
 needs nothing above the stages package.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -40,6 +42,25 @@ class StageUser(Protocol):
     def id(self) -> uuid.UUID: ...
 
     def can(self, permission: str) -> bool: ...
+
+
+class Publisher(Protocol):
+    """What finds a stage's conflicts and publishes it (the content service's staging).
+
+    ``publish`` answers a report ``{"stage", "upstream", "dry_run", "created", "edited",
+    "deleted", …}`` (item ids), or raises :class:`StageError` 409 carrying ``conflicts`` when
+    conflicts stop it."""
+
+    async def conflicts(self, user: Any, stage: str) -> list[dict[str, Any]]: ...
+
+    async def publish(
+        self,
+        user: Any,
+        stage: str,
+        resolutions: Iterable[Mapping[str, Any]] = (),
+        *,
+        dry_run: bool = False,
+    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +153,10 @@ def _no_such_stage(stage: str) -> StageError:
 class StageDesk:
     """The stage surfaces' one view of the stages service (see the module docstring)."""
 
-    def __init__(self, db: Database, stages: Stages) -> None:
+    def __init__(self, db: Database, stages: Stages, publisher: Publisher | None = None) -> None:
         self.db = db
         self.stages = stages
+        self.publisher = publisher
 
     @staticmethod
     def may_use(user: StageUser | None) -> bool:
@@ -207,20 +229,45 @@ class StageDesk:
         rows = await self.db.fetch(_CHANGES, {"stage": stage})
         return [Change(r["kind"], r["item"], r["title"], r["type"], r["at"]) for r in rows]
 
+    def _publisher(self) -> Publisher:
+        if self.publisher is None:
+            raise StageError(
+                501,
+                "Conflicts and publishing need the content service's staging, which this"
+                " site does not have yet.",
+            )
+        return self.publisher
+
     async def conflicts(self, user: StageUser | None, stage: str) -> list[dict[str, Any]]:
         """The stage's conflicts with its upstream: ``{"item", "field", "stage", "upstream",
         "base"}`` each."""
         await self.get(user, stage)
-        raise StageError(
-            501, "Conflicts need the stages service's publish, which this site does not have yet."
-        )
+        return await self._publisher().conflicts(user, stage)
 
     async def publish(
         self, user: StageUser | None, stage: str, *, dry_run: bool = False
     ) -> PublishOutcome:
         """Publish the stage to its upstream in one transaction (or, ``dry_run``, say what
         would happen); conflicts with the upstream stop it (see :class:`PublishOutcome`)."""
-        await self.get(user, stage)
-        raise StageError(
-            501, "Publishing needs the stages service's publish, which this site does not have yet."
+        publisher = self._publisher()
+        info = await self.get(user, stage)
+        changes = {change.item: change for change in await self.changes(user, stage)}
+        try:
+            report = await publisher.publish(user, stage, dry_run=dry_run)
+        except StageError as exc:
+            conflicts = getattr(exc, "conflicts", None)
+            if exc.status != 409 or not conflicts:
+                raise
+            return PublishOutcome(stage, info.upstream, (), tuple(conflicts), dry_run)
+        ids = [
+            uuid.UUID(str(i))
+            for kind in ("created", "edited", "deleted")
+            for i in report.get(kind, [])
+        ]
+        return PublishOutcome(
+            stage,
+            str(report.get("upstream", info.upstream)),
+            tuple(changes[i] for i in ids if i in changes),
+            (),
+            dry_run,
         )
