@@ -14,11 +14,15 @@ from trovato.stages.desk import StageDesk
 
 class User:
     def __init__(self, *permissions: str, user_id: uuid.UUID | None = None) -> None:
-        self.id = user_id or uuid.uuid4()
+        self.id = user_id or uuid.UUID(int=0)
+        self.is_authenticated = user_id is not None
         self.permissions = set(permissions)
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
+
+
+ADMIN = User(VIEW_STAGES, "publish stages")  # without an account, like the command line
 
 
 async def test_stages_a_user_may_use(database: Database) -> None:
@@ -43,7 +47,7 @@ async def test_stages_a_user_may_use(database: Database) -> None:
         (editor, "nowhere"),
         (editor, LIVE),
         (editor, "BAD!"),
-        (None, "x" * 65),
+        (ADMIN, "x" * 65),
     ):
         with pytest.raises(StageError) as caught:
             await desk.get(user, stage)
@@ -56,7 +60,7 @@ async def test_stages_a_user_may_use(database: Database) -> None:
 
 async def test_creating_names_what_is_wrong(database: Database) -> None:
     desk = StageDesk(database, Stages(database))
-    await desk.create(None, "spring", "Spring")
+    await desk.create(ADMIN, "spring", "Spring")
     for args, status, field in (
         (("Spring", "S"), 422, "id:"),
         (("live", "L"), 422, "id:"),
@@ -66,12 +70,12 @@ async def test_creating_names_what_is_wrong(database: Database) -> None:
         (("spring", "S"), 409, "id:"),
     ):
         with pytest.raises(StageError) as caught:
-            await desk.create(None, *args)
+            await desk.create(ADMIN, *args)
         assert caught.value.status == status and caught.value.message.startswith(field), args
     with pytest.raises(StageError) as caught:
-        await desk.create(None, "child", "C", upstream="nowhere")
+        await desk.create(ADMIN, "child", "C", upstream="nowhere")
     assert caught.value.status == 404
-    assert (await desk.create(None, "child", "C", upstream="spring")).upstream == "spring"
+    assert (await desk.create(ADMIN, "child", "C", upstream="spring")).upstream == "spring"
     with pytest.raises(StageError) as caught:
         await desk.create(User(), "other", "O")
     assert caught.value.status == 403
@@ -80,7 +84,7 @@ async def test_creating_names_what_is_wrong(database: Database) -> None:
 
 async def test_what_a_stage_changes(database: Database) -> None:
     desk = StageDesk(database, Stages(database))
-    await desk.create(None, "spring", "Spring")
+    await desk.create(ADMIN, "spring", "Spring")
     author = await database.fetchval(
         "INSERT INTO users (name, name_key, mail) VALUES ('a', 'a', 'a@x') RETURNING id"
     )
@@ -107,7 +111,7 @@ async def test_what_a_stage_changes(database: Database) -> None:
         " VALUES ('spring', 'item', %s)",
         (ids["Gone"],),
     )
-    changes = await desk.changes(None, "spring")
+    changes = await desk.changes(ADMIN, "spring")
     assert sorted((c.kind, c.title) for c in changes) == [
         ("created", "New"),
         ("deleted", "Gone"),
@@ -141,8 +145,8 @@ class Reporter:
 async def test_publishing_goes_through_the_publisher(database: Database) -> None:
     stages = Stages(database)
     without = StageDesk(database, stages)
-    await without.create(None, "spring", "Spring")
-    for call in (without.conflicts(None, "spring"), without.publish(None, "spring")):
+    await without.create(ADMIN, "spring", "Spring")
+    for call in (without.conflicts(ADMIN, "spring"), without.publish(ADMIN, "spring")):
         with pytest.raises(StageError) as caught:
             await call
         assert caught.value.status == 501
@@ -160,14 +164,14 @@ async def test_publishing_goes_through_the_publisher(database: Database) -> None
         "deleted": [],
     }
     outcome = await StageDesk(database, stages, Reporter(report, [])).publish(
-        None, "spring", dry_run=True
+        ADMIN, "spring", dry_run=True
     )
     assert outcome.dry_run and not outcome.published and not outcome.conflicts
     assert [(c.kind, c.item, c.title) for c in outcome.changes] == [("created", item, "New")]
     conflict = {"item": str(item), "field": "title", "stage": "a", "upstream": "b", "base": "c"}
     stopped = StageDesk(database, stages, Reporter(None, [conflict]))
-    assert await stopped.conflicts(None, "spring") == [conflict]
-    outcome = await stopped.publish(None, "spring")
+    assert await stopped.conflicts(ADMIN, "spring") == [conflict]
+    outcome = await stopped.publish(ADMIN, "spring")
     assert outcome.conflicts == (conflict,) and not outcome.published and not outcome.changes
     with pytest.raises(StageError) as caught:
         await stopped.publish(User(), "spring")  # the desk's access rule comes first

@@ -1,8 +1,9 @@
 """``trovato stage list|create|diff|publish``: stages from the command line.
 
-The command line is the site's operator: it sees every stage and may publish any, through the
-same stage desk (:class:`~trovato.stages.desk.StageDesk`) the pages and the API use. Labels
-and titles are user text, printed literally (:mod:`trovato.cli._output`).
+The command line is the site's operator (:data:`OPERATOR`, an administrator without an
+account): it sees every stage and may publish any, through the same stage desk
+(:class:`~trovato.stages.desk.StageDesk`) the pages and the API use. Labels and titles are
+user text, printed literally (:mod:`trovato.cli._output`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from rich.table import Table
 
 from trovato.cli import _output
 from trovato.cli._runtime import with_kernel
+from trovato.ids import NIL
 from trovato.kernel.services import Kernel
 from trovato.stages import LIVE, StageError
 from trovato.stages.desk import Change, PublishOutcome, StageInfo
+from trovato.users.accounts import CurrentUser
+
+OPERATOR = CurrentUser(id=NIL, name="command line", is_admin=True)
 
 app = typer.Typer(
     help="Stages: prepare a set of changes and publish them at once.", no_args_is_help=True
@@ -33,7 +38,7 @@ def list_() -> None:
     """List the stages, with their status and where each publishes to."""
 
     async def stages(kernel: Kernel) -> list[StageInfo]:
-        return await kernel.stage_desk.usable(None)
+        return await kernel.stage_desk.usable(OPERATOR)
 
     table = Table("id", "label", "status", "publishes to", "created")
     for stage in with_kernel(stages):
@@ -56,7 +61,7 @@ def create(
     """Create an open stage."""
 
     async def run(kernel: Kernel) -> StageInfo:
-        return await kernel.stage_desk.create(None, stage_id, label or stage_id, upstream)
+        return await kernel.stage_desk.create(OPERATOR, stage_id, label or stage_id, upstream)
 
     try:
         stage = with_kernel(run)
@@ -70,7 +75,7 @@ def diff(stage_id: str = typer.Argument(..., metavar="ID", help="The stage.")) -
     """Show what a stage changes: items created, edited and deleted in it."""
 
     async def run(kernel: Kernel) -> list[Change]:
-        return await kernel.stage_desk.changes(None, stage_id)
+        return await kernel.stage_desk.changes(OPERATOR, stage_id)
 
     try:
         changes = with_kernel(run)
@@ -95,7 +100,7 @@ def publish(
 
     async def run(kernel: Kernel) -> PublishOutcome:
         desk = kernel.stage_desk
-        planned = await desk.publish(None, stage_id, dry_run=True)
+        planned = await desk.publish(OPERATOR, stage_id, dry_run=True)
         _report(planned)
         if dry_run or planned.conflicts:
             return planned
@@ -103,7 +108,7 @@ def publish(
             f"Publish stage {stage_id} to {planned.upstream}?", default=False
         ):
             raise _output.fail("not confirmed (pass --yes in scripts)")
-        outcome = await desk.publish(None, stage_id)
+        outcome = await desk.publish(OPERATOR, stage_id)
         _report(outcome)
         return outcome
 

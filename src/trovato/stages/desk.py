@@ -14,8 +14,9 @@ service answering it changes:
 * :meth:`StageDesk.conflicts`, :meth:`StageDesk.publish` — through the :class:`Publisher` the
   desk is given (the content service's staging); without one they answer 501.
 
-Users are anything with an ``id`` and ``can(permission)`` (:class:`StageUser`), so this module
-needs nothing above the stages package.
+Users are anything with an ``id``, ``is_authenticated`` and ``can(permission)``
+(:class:`StageUser`), so this module needs nothing above the stages package; the command line
+acts as an administrator without an account (``trovato.cli.stage.OPERATOR``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ LABEL_MAX: Final = 255
 class StageUser(Protocol):
     @property
     def id(self) -> uuid.UUID: ...
+
+    @property
+    def is_authenticated(self) -> bool: ...
 
     def can(self, permission: str) -> bool: ...
 
@@ -159,22 +163,22 @@ class StageDesk:
         self.publisher = publisher
 
     @staticmethod
-    def may_use(user: StageUser | None) -> bool:
-        """Whether ``user`` may use stages at all (``None``: the command line, which may)."""
-        return user is None or user.can(VIEW_STAGES)
+    def may_use(user: StageUser) -> bool:
+        """Whether ``user`` may use stages at all."""
+        return user.can(VIEW_STAGES)
 
     @staticmethod
-    def may_publish(user: StageUser | None) -> bool:
-        """Whether ``user`` may publish the stages they may use (``None``: the command line)."""
-        return user is None or user.can(PUBLISH_STAGES)
+    def may_publish(user: StageUser) -> bool:
+        """Whether ``user`` may publish the stages they may use."""
+        return user.can(PUBLISH_STAGES)
 
     async def choose(self, user: StageUser, requested: str | None) -> str:
         """The stage ``user`` works in when they ask for ``requested`` (None or live: live);
         :class:`StageError` if they may not."""
         return await self.stages.active(requested, may_view_stages=self.may_use(user))
 
-    async def get(self, user: StageUser | None, stage: str) -> StageInfo:
-        """A stage ``user`` may use (``None``: any stage); 404 otherwise, live included."""
+    async def get(self, user: StageUser, stage: str) -> StageInfo:
+        """A stage ``user`` may use; 404 otherwise, live included."""
         if not self.may_use(user) or is_live(stage) or not STAGE_ID.match(stage):
             raise _no_such_stage(stage)
         row = await self.db.fetchrow(_SELECT + " WHERE id = %s", (stage,))
@@ -189,15 +193,15 @@ class StageDesk:
         found = await self.db.fetchval("SELECT label FROM stage WHERE id = %s", (stage,))
         return str(found) if found is not None else stage
 
-    async def usable(self, user: StageUser | None) -> list[StageInfo]:
-        """The stages ``user`` may use (``None``: all), by id; never live."""
+    async def usable(self, user: StageUser) -> list[StageInfo]:
+        """The stages ``user`` may use, by id; never live."""
         if not self.may_use(user):
             return []
         rows = await self.db.fetch(_SELECT + " WHERE id <> %s ORDER BY id", (LIVE,))
         return [_info(row) for row in rows]
 
     async def create(
-        self, user: StageUser | None, stage: str, label: str, upstream: str = LIVE
+        self, user: StageUser, stage: str, label: str, upstream: str = LIVE
     ) -> StageInfo:
         """A new open stage owned by ``user``; 422 naming the field if one is invalid."""
         if not self.may_use(user):
@@ -212,7 +216,7 @@ class StageDesk:
             raise StageError(422, f"label: must be 1 to {LABEL_MAX} characters.")
         if not is_live(upstream):
             await self.get(user, upstream)
-        owner = None if user is None else user.id
+        owner = user.id if user.is_authenticated else None
         row = await self.db.fetchrow(
             "INSERT INTO stage (id, label, upstream_id, owner_id) VALUES (%s, %s, %s, %s)"
             " ON CONFLICT (id) DO NOTHING RETURNING id, label, status,"
@@ -223,7 +227,7 @@ class StageDesk:
             raise StageError(409, f"id: a stage {stage!r} exists already.")
         return _info(row)
 
-    async def changes(self, user: StageUser | None, stage: str) -> list[Change]:
+    async def changes(self, user: StageUser, stage: str) -> list[Change]:
         """What the stage changes, newest first."""
         await self.get(user, stage)
         rows = await self.db.fetch(_CHANGES, {"stage": stage})
@@ -238,14 +242,14 @@ class StageDesk:
             )
         return self.publisher
 
-    async def conflicts(self, user: StageUser | None, stage: str) -> list[dict[str, Any]]:
+    async def conflicts(self, user: StageUser, stage: str) -> list[dict[str, Any]]:
         """The stage's conflicts with its upstream: ``{"item", "field", "stage", "upstream",
         "base"}`` each."""
         await self.get(user, stage)
         return await self._publisher().conflicts(user, stage)
 
     async def publish(
-        self, user: StageUser | None, stage: str, *, dry_run: bool = False
+        self, user: StageUser, stage: str, *, dry_run: bool = False
     ) -> PublishOutcome:
         """Publish the stage to its upstream in one transaction (or, ``dry_run``, say what
         would happen); conflicts with the upstream stop it (see :class:`PublishOutcome`)."""
