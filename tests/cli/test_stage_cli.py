@@ -24,8 +24,8 @@ def test_create_list_and_diff(db_url: str) -> None:
     assert child.returncode == 0, child.stderr
     for args, message in (
         (("Bad-Id",), "id: must be a machine name"),
-        (("spring",), "id: a stage 'spring' exists already"),
-        (("orphan", "--upstream", "nowhere"), "No such stage 'nowhere'"),
+        (("spring",), "A stage 'spring' exists already. (id: is taken)"),
+        (("orphan", "--upstream", "nowhere"), "upstream: no such stage 'nowhere'"),
     ):
         refused = run("stage", "create", *args, env=env)
         assert refused.returncode == 1 and message in refused.stderr, refused.stderr

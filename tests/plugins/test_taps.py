@@ -139,17 +139,3 @@ async def test_the_door_uses_the_requests_session_for_its_user_only(
         assert len(opened) == 2  # one for the whole block
     finally:
         request.close()
-
-
-def test_the_plugin_system_imports_no_service_above_it() -> None:
-    """Host functions and the door reach content and accounts through injected interfaces
-    (DESIGN §14): no module of ``trovato.plugins`` imports them, not even for type hints."""
-    above = ("trovato.content", "trovato.users", "trovato.kernel", "trovato.web", "trovato.api",
-             "trovato.cron", "trovato.cli")
-    offenders = []
-    for path in (SRC / "plugins").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
-                [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
-            offenders += [f"{path.name}: {name}" for name in names if name.startswith(above)]
-    assert offenders == []

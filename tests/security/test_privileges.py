@@ -49,7 +49,8 @@ class Fixture:
     item: str
     revision: str
     token: str
-    preview_link: str  # of the stage "spring"
+    stage: str
+    preview_link: str  # of the stage
 
 
 # (method, route path) → how to try it: the concrete path and JSON body.
@@ -78,11 +79,20 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("POST", "/api/v1/items/{id}/revisions/{rev}/revert"): lambda f: (
         f"/api/v1/items/{f.item}/revisions/{f.revision}/revert", None),
     ("POST", "/install"): lambda f: ("/install", None),
+    ("POST", "/api/v1/stages"): lambda f: ("/api/v1/stages", {"id": "mine", "label": "Mine"}),
+    ("PATCH", "/api/v1/stages/{id}"): lambda f: (f"/api/v1/stages/{f.stage}", {"label": "x"}),
+    ("DELETE", "/api/v1/stages/{id}"): lambda f: (f"/api/v1/stages/{f.stage}", None),
+    ("POST", "/api/v1/stages/{id}/archive"): lambda f: (f"/api/v1/stages/{f.stage}/archive",
+                                                        None),
+    ("POST", "/api/v1/stages/{id}/publish"): lambda f: (f"/api/v1/stages/{f.stage}/publish",
+                                                        None),
+    ("DELETE", "/api/v1/stages/{id}/changes/{item}"): lambda f: (
+        f"/api/v1/stages/{f.stage}/changes/{f.item}", None),
     ("POST", "/api/v1/stages/{id}/preview-links"): lambda f: (
-        "/api/v1/stages/spring/preview-links", {}),
+        f"/api/v1/stages/{f.stage}/preview-links", {}),
     ("DELETE", "/api/v1/stages/{id}/preview-links/{link}"): lambda f: (
-        f"/api/v1/stages/spring/preview-links/{f.preview_link}", None),
-    ("POST", "/admin/stages/{id}/publish"): lambda f: ("/admin/stages/spring/publish", None),
+        f"/api/v1/stages/{f.stage}/preview-links/{f.preview_link}", None),
+    ("POST", "/admin/stages/{id}/publish"): lambda f: (f"/admin/stages/{f.stage}/publish", None),
 }
 
 
@@ -124,12 +134,17 @@ async def _fixture(client: httpx.AsyncClient) -> Fixture:
     role_id = role.json()["id"]
     await client.put(f"/api/v1/roles/{role_id}/permissions",
                      json={"permissions": ["administer site configuration"]}, headers=headers)
+    stage = await client.post("/api/v1/stages", json={"id": "roots", "label": "Root's"},
+                              headers=headers)
+    assert stage.status_code == 201, stage.text
+    staged = await client.patch(f"/api/v1/items/{item_id}", json={"title": "Staged"},
+                                headers={**headers, "X-Trovato-Stage": "roots"})
+    assert staged.status_code == 200, staged.text
     info, _ = await kernel.tokens.create(uuid.UUID(victim), "victim's")
-    await kernel.db.execute("INSERT INTO stage (id, label) VALUES ('spring', 'Spring')")
-    link, _ = await kernel.previews.create("spring", uuid.UUID(root))
+    link, _ = await kernel.previews.create("roots", uuid.UUID(root))
     await kernel.permissions.set_role_permissions(
         uuid.UUID("00000000-0000-7000-8000-000000000002"), ["access content"])
-    return Fixture(root, victim, role_id, item_id, revisions[-1]["id"], str(info.id),
+    return Fixture(root, victim, role_id, item_id, revisions[-1]["id"], str(info.id), "roots",
                    str(link.id))
 
 
@@ -139,13 +154,16 @@ async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
     return {
         table: await db.fetch(f"SELECT * FROM {table} ORDER BY 1, 2")
         for table in ("users_roles", "role_permission", "api_token", "field_instance",
-                      "stage", "stage_preview_link")
+                      "stage_preview_link")
     } | {
         "users": await db.fetch("SELECT id, name, status, is_admin FROM users ORDER BY id"),
         "roles": await db.fetch("SELECT id, name FROM role ORDER BY id"),
         "types": await db.fetch("SELECT type, label FROM item_type ORDER BY type"),
         "items": await db.fetch("SELECT id, title, status, current_revision_id FROM item"
                                 " ORDER BY id"),
+        "stages": await db.fetch("SELECT id, label, status FROM stage ORDER BY id"),
+        "stage_changes": await db.fetch("SELECT stage_id, item_id, target_revision_id"
+                                        " FROM stage_association ORDER BY 1, 2"),
     }
 
 

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from trovato.db.pool import Database
-from trovato.stages import LIVE, VIEW_STAGES, StageError, Stages
+from trovato.stages import (
+    ADMINISTER_STAGES,
+    LIVE,
+    PUBLISH_STAGES,
+    USE_STAGES,
+    StageError,
+    Stages,
+)
 from trovato.stages.desk import StageDesk
 
 
@@ -16,45 +23,58 @@ class User:
     def __init__(self, *permissions: str, user_id: uuid.UUID | None = None) -> None:
         self.id = user_id or uuid.UUID(int=0)
         self.is_authenticated = user_id is not None
+        self.roles: frozenset[uuid.UUID] = frozenset()
         self.permissions = set(permissions)
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
 
 
-ADMIN = User(VIEW_STAGES, "publish stages")  # without an account, like the command line
+# Without an account, like the command line.
+ADMIN = User(ADMINISTER_STAGES, PUBLISH_STAGES)
+
+
+async def _account(database: Database, name: str) -> uuid.UUID:
+    found = await database.fetchval(
+        "INSERT INTO users (name, name_key, mail) VALUES (%s, %s, %s) RETURNING id",
+        (name, name, f"{name}@example.com"),
+    )
+    assert isinstance(found, uuid.UUID)
+    return found
 
 
 async def test_stages_a_user_may_use(database: Database) -> None:
     desk = StageDesk(database, Stages(database))
-    editor_id = await database.fetchval(
-        "INSERT INTO users (name, name_key, mail) VALUES ('ed', 'ed', 'ed@x') RETURNING id"
-    )
-    editor, reader = User(VIEW_STAGES, user_id=editor_id), User()
-    created = await desk.create(editor, "spring", " Spring ")
+    editor = User(USE_STAGES, user_id=await _account(database, "ed"))
+    other = User(USE_STAGES, user_id=await _account(database, "otto"))
+    reader = User()
+    created = await desk.create(editor, "spring", "Spring")
     assert (created.id, created.label, created.status, created.upstream) == (
         "spring",
         "Spring",
         "open",
         LIVE,
     )
-    assert await database.fetchval("SELECT owner_id FROM stage WHERE id = 'spring'") == editor.id
     assert [s.id for s in await desk.usable(editor)] == ["spring"]
-    assert await desk.usable(reader) == []
+    assert await desk.usable(reader) == [] and await desk.usable(other) == []
     assert (await desk.get(editor, "spring")).label == "Spring"
     for user, stage in (
         (reader, "spring"),
+        (other, "spring"),
         (editor, "nowhere"),
         (editor, LIVE),
-        (editor, "BAD!"),
         (ADMIN, "x" * 65),
     ):
         with pytest.raises(StageError) as caught:
             await desk.get(user, stage)
         assert caught.value.status == 404
+    # Switching to a stage is the one door plus the stage's own access rule.
     assert await desk.choose(editor, "spring") == "spring"
-    with pytest.raises(StageError):
-        await desk.choose(reader, "spring")
+    assert await desk.choose(reader, LIVE) == LIVE
+    for user, status in ((reader, 403), (other, 404)):
+        with pytest.raises(StageError) as caught:
+            await desk.choose(user, "spring")
+        assert caught.value.status == status
     assert await desk.label("spring") == "Spring" and await desk.label(LIVE) == "Live"
 
 
@@ -62,23 +82,17 @@ async def test_creating_names_what_is_wrong(database: Database) -> None:
     desk = StageDesk(database, Stages(database))
     await desk.create(ADMIN, "spring", "Spring")
     for args, status, field in (
-        (("Spring", "S"), 422, "id:"),
-        (("live", "L"), 422, "id:"),
-        (("a" * 65, "A"), 422, "id:"),
-        (("x", " "), 422, "label:"),
-        (("x", "a\x00b"), 422, "label:"),
-        (("spring", "S"), 409, "id:"),
+        (("Bad-Id", "S"), 422, "id"),
+        (("x", " "), 422, "label"),
+        (("spring", "S"), 409, "id"),
     ):
         with pytest.raises(StageError) as caught:
             await desk.create(ADMIN, *args)
-        assert caught.value.status == status and caught.value.message.startswith(field), args
+        assert caught.value.status == status and field in caught.value.errors, args
     with pytest.raises(StageError) as caught:
         await desk.create(ADMIN, "child", "C", upstream="nowhere")
-    assert caught.value.status == 404
+    assert "upstream" in caught.value.errors
     assert (await desk.create(ADMIN, "child", "C", upstream="spring")).upstream == "spring"
-    with pytest.raises(StageError) as caught:
-        await desk.create(User(), "other", "O")
-    assert caught.value.status == 403
     assert await database.fetchval("SELECT count(*) FROM stage WHERE id <> 'live'") == 2
 
 

@@ -67,7 +67,8 @@ MACHINE_NAME: Schema = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
 STAGE_HEADER: Schema = {
     "name": "X-Trovato-Stage", "in": "header", "required": False,
     "schema": _ref("StageName"),
-    "description": "Read and write in this stage instead of live (needs `view stages`).",
+    "description": "Read and write in this stage instead of live (needs `use stages` and"
+                   " access to the stage).",
 }
 
 
@@ -232,7 +233,9 @@ def _kernel_schemas() -> dict[str, Schema]:
              "instance": STRING,
              "errors": {"type": "object", "additionalProperties": STRING,
                         "description": "A message per invalid field, keyed by its path"
-                                       " (e.g. `fields.field_count`)."}},
+                                       " (e.g. `fields.field_count`)."},
+             "conflicts": {"type": "array", "items": _ref("StageConflict"),
+                           "description": "A refused publish's unresolved conflicts."}},
             ["type", "title", "status"], closed=False,
             description="RFC 9457 problem details.",
         ),
@@ -260,6 +263,7 @@ def _kernel_schemas() -> dict[str, Schema]:
                            ["name", "title"]),
         "PermissionList": _obj({"permissions": {"type": "array", "items": _ref("Permission")}},
                                ["permissions"]),
+        **_stage_schemas(),
         "SessionStage": _obj({"stage": STRING}, ["stage"]),
         "PreviewLink": _obj(PREVIEW_LINK, PREVIEW_LINK_REQUIRED),
         "PreviewLinkCreated": _obj({**PREVIEW_LINK, "url": {
@@ -267,6 +271,48 @@ def _kernel_schemas() -> dict[str, Schema]:
             [*PREVIEW_LINK_REQUIRED, "url"]),
         "PreviewLinkList": _obj({"links": {"type": "array", "items": _ref("PreviewLink")}},
                                 ["links"]),
+    }
+
+
+_NULLABLE_DATETIME: Schema = {"type": ["string", "null"], "format": "date-time"}
+_ITEM_IDS: Schema = {"type": "array", "items": UUID}
+
+
+def _stage_schemas() -> dict[str, Schema]:
+    conflict = _obj({"item": UUID, "field": STRING, "stage": {}, "upstream": {}, "base": {}},
+                    ["item", "field", "stage", "upstream", "base"],
+                    description="A field changed in the stage and upstream to different"
+                                " values since the stage's edit began.")
+    return {
+        "Stage": _obj(
+            {"id": MACHINE_NAME, "label": STRING, "upstream": STRING,
+             "owner_id": {"type": ["string", "null"], "format": "uuid"},
+             "visibility": {"type": "string", "enum": ["private", "public"]},
+             "status": {"type": "string", "enum": ["open", "published", "archived"]},
+             "created": DATETIME, "changed": DATETIME, "published": _NULLABLE_DATETIME,
+             "roles": _ITEM_IDS},
+            ["id", "label", "upstream", "visibility", "status", "roles"]),
+        "StageList": _obj({"stages": {"type": "array", "items": _ref("Stage")}}, ["stages"]),
+        "StageChange": _obj(
+            {"item": UUID, "change": {"type": "string", "enum": ["created", "edited",
+                                                                 "deleted"]},
+             "title": STRING,
+             "fields": {"type": "array", "items": _obj(
+                 {"field": STRING, "stage": {}, "upstream": {}}, ["field", "stage",
+                                                                  "upstream"])}},
+            ["item", "change", "title", "fields"]),
+        "StageChanges": _obj({"changes": {"type": "array", "items": _ref("StageChange")}},
+                             ["changes"]),
+        "StageConflict": conflict,
+        "StageConflicts": _obj({"conflicts": {"type": "array",
+                                              "items": _ref("StageConflict")}},
+                               ["conflicts"]),
+        "PublishResult": _obj(
+            {"stage": STRING, "upstream": STRING, "dry_run": BOOLEAN, "created": _ITEM_IDS,
+             "edited": _ITEM_IDS, "deleted": _ITEM_IDS, "skipped": _ITEM_IDS,
+             "resolved": {"type": "array", "items": _ref("StageConflict")}},
+            ["stage", "upstream", "dry_run", "created", "edited", "deleted", "skipped",
+             "resolved"]),
     }
 
 
@@ -408,8 +454,8 @@ def build_openapi(types: list[ItemType], fields: FieldRegistry, routes: Iterable
         # Relative: clients resolve it against the document's own address, so a forged Host
         # header cannot point them at another server.
         "servers": [{"url": "/"}],
-        "tags": [{"name": n} for n in ("Items", "Item types", "Users", "Tokens", "Roles",
-                                              "Stages")],
+        "tags": [{"name": n} for n in ("Items", "Item types", "Stages", "Users", "Tokens",
+                                                "Roles")],
         "security": [{}, {"session": [], "csrf": []}, {"bearer": []}],
         "paths": _paths(operations),
         "components": {

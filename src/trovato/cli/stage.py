@@ -26,6 +26,12 @@ app = typer.Typer(
 )
 
 
+def _problem(exc: StageError) -> str:
+    """The refusal's message and what it says of each field."""
+    fields = "; ".join(f"{name}: {message}" for name, message in exc.errors.items())
+    return f"{exc.message} ({fields})" if fields else exc.message
+
+
 def _changes_table(changes: tuple[Change, ...] | list[Change]) -> Table:
     table = Table("change", "item", "type", "title")
     for change in changes:
@@ -66,7 +72,7 @@ def create(
     try:
         stage = with_kernel(run)
     except StageError as exc:
-        raise _output.fail(exc.message) from None
+        raise _output.fail(_problem(exc)) from None
     _output.result(f"Created stage {stage.id} ({stage.label}), publishing to {stage.upstream}.")
 
 
@@ -80,7 +86,7 @@ def diff(stage_id: str = typer.Argument(..., metavar="ID", help="The stage.")) -
     try:
         changes = with_kernel(run)
     except StageError as exc:
-        raise _output.fail(exc.message) from None
+        raise _output.fail(_problem(exc)) from None
     if not changes:
         _output.say(f"Stage {stage_id} changes nothing.")
         return
@@ -115,7 +121,7 @@ def publish(
     try:
         outcome = with_kernel(run)
     except StageError as exc:
-        raise _output.fail(exc.message) from None
+        raise _output.fail(_problem(exc)) from None
     if outcome.conflicts:
         raise typer.Exit(1)
 

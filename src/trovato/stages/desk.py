@@ -15,37 +15,32 @@ service answering it changes:
   desk is given (the content service's staging); without one they answer 501.
 
 Users are anything with an ``id``, ``is_authenticated`` and ``can(permission)``
-(:class:`StageUser`), so this module needs nothing above the stages package; the command line
+(:class:`Principal`), so this module needs nothing above the stages package; the command line
 acts as an administrator without an account (``trovato.cli.stage.OPERATOR``).
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from trovato.stages.service import LIVE, VIEW_STAGES, StageError, Stages, is_live
+from trovato.stages.service import (
+    ADMINISTER_STAGES,
+    LIVE,
+    PUBLISH_STAGES,
+    USE_STAGES,
+    Principal,
+    StageError,
+    StageRecord,
+    Stages,
+    is_live,
+)
 
 if TYPE_CHECKING:
     from trovato.db.pool import Database
-
-STAGE_ID: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-PUBLISH_STAGES: Final = "publish stages"
-LABEL_MAX: Final = 255
-
-
-class StageUser(Protocol):
-    @property
-    def id(self) -> uuid.UUID: ...
-
-    @property
-    def is_authenticated(self) -> bool: ...
-
-    def can(self, permission: str) -> bool: ...
 
 
 class Publisher(Protocol):
@@ -127,8 +122,6 @@ class PublishOutcome:
         return not self.dry_run and not self.conflicts
 
 
-_SELECT = "SELECT id, label, status, coalesce(upstream_id, '') AS upstream, created FROM stage"
-
 # What a stage changes: items created in it, edits of upstream items, deletions.
 _CHANGES = """
 SELECT 'created' AS kind, i.id AS item, i.title, i.type, i.changed AS at
@@ -144,14 +137,8 @@ SELECT 'deleted', d.entity_id, i.title, i.type, d.deleted_at
 ORDER BY at DESC, item"""
 
 
-def _info(row: Any) -> StageInfo:
-    return StageInfo(
-        row["id"], row["label"], row["status"], row["upstream"] or LIVE, row["created"]
-    )
-
-
-def _no_such_stage(stage: str) -> StageError:
-    return StageError(404, f"No such stage {stage[:64]!r}.")
+def _info(record: StageRecord) -> StageInfo:
+    return StageInfo(record.id, record.label, record.status, record.upstream, record.created)
 
 
 class StageDesk:
@@ -163,28 +150,26 @@ class StageDesk:
         self.publisher = publisher
 
     @staticmethod
-    def may_use(user: StageUser) -> bool:
+    def may_use(user: Principal) -> bool:
         """Whether ``user`` may use stages at all."""
-        return user.can(VIEW_STAGES)
+        return user.can(USE_STAGES) or user.can(ADMINISTER_STAGES)
 
     @staticmethod
-    def may_publish(user: StageUser) -> bool:
+    def may_publish(user: Principal) -> bool:
         """Whether ``user`` may publish the stages they may use."""
-        return user.can(PUBLISH_STAGES)
+        return user.can(PUBLISH_STAGES) or user.can(ADMINISTER_STAGES)
 
-    async def choose(self, user: StageUser, requested: str | None) -> str:
+    async def choose(self, user: Principal, requested: str | None) -> str:
         """The stage ``user`` works in when they ask for ``requested`` (None or live: live);
-        :class:`StageError` if they may not."""
-        return await self.stages.active(requested, may_view_stages=self.may_use(user))
+        :class:`StageError` if they may not (404 for a stage they may not reach)."""
+        stage = await self.stages.active(requested, may_view_stages=self.may_use(user))
+        if not is_live(stage):
+            await self.stages.get(user, stage)
+        return stage
 
-    async def get(self, user: StageUser, stage: str) -> StageInfo:
+    async def get(self, user: Principal, stage: str) -> StageInfo:
         """A stage ``user`` may use; 404 otherwise, live included."""
-        if not self.may_use(user) or is_live(stage) or not STAGE_ID.match(stage):
-            raise _no_such_stage(stage)
-        row = await self.db.fetchrow(_SELECT + " WHERE id = %s", (stage,))
-        if row is None:
-            raise _no_such_stage(stage)
-        return _info(row)
+        return _info(await self.stages.get(user, stage))
 
     async def label(self, stage: str) -> str:
         """The label of a stage the request is already in (the banner's)."""
@@ -193,41 +178,17 @@ class StageDesk:
         found = await self.db.fetchval("SELECT label FROM stage WHERE id = %s", (stage,))
         return str(found) if found is not None else stage
 
-    async def usable(self, user: StageUser) -> list[StageInfo]:
+    async def usable(self, user: Principal) -> list[StageInfo]:
         """The stages ``user`` may use, by id; never live."""
-        if not self.may_use(user):
-            return []
-        rows = await self.db.fetch(_SELECT + " WHERE id <> %s ORDER BY id", (LIVE,))
-        return [_info(row) for row in rows]
+        return [_info(record) for record in await self.stages.list(user)]
 
     async def create(
-        self, user: StageUser, stage: str, label: str, upstream: str = LIVE
+        self, user: Principal, stage: str, label: str, upstream: str = LIVE
     ) -> StageInfo:
-        """A new open stage owned by ``user``; 422 naming the field if one is invalid."""
-        if not self.may_use(user):
-            raise StageError(403, f"You need the permission {VIEW_STAGES!r} to create stages.")
-        if not STAGE_ID.match(stage) or is_live(stage):
-            raise StageError(
-                422,
-                "id: must be a machine name (^[a-z][a-z0-9_]*$, at most 64"
-                " characters) other than live.",
-            )
-        if not label.strip() or len(label) > LABEL_MAX or "\x00" in label:
-            raise StageError(422, f"label: must be 1 to {LABEL_MAX} characters.")
-        if not is_live(upstream):
-            await self.get(user, upstream)
-        owner = user.id if user.is_authenticated else None
-        row = await self.db.fetchrow(
-            "INSERT INTO stage (id, label, upstream_id, owner_id) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (id) DO NOTHING RETURNING id, label, status,"
-            " coalesce(upstream_id, '') AS upstream, created",
-            (stage, label.strip(), upstream, owner),
-        )
-        if row is None:
-            raise StageError(409, f"id: a stage {stage!r} exists already.")
-        return _info(row)
+        """A new open stage owned by ``user``; 422 naming the fields that are invalid."""
+        return _info(await self.stages.create(user, stage, label, upstream=upstream))
 
-    async def changes(self, user: StageUser, stage: str) -> list[Change]:
+    async def changes(self, user: Principal, stage: str) -> list[Change]:
         """What the stage changes, newest first."""
         await self.get(user, stage)
         rows = await self.db.fetch(_CHANGES, {"stage": stage})
@@ -242,14 +203,14 @@ class StageDesk:
             )
         return self.publisher
 
-    async def conflicts(self, user: StageUser, stage: str) -> list[dict[str, Any]]:
+    async def conflicts(self, user: Principal, stage: str) -> list[dict[str, Any]]:
         """The stage's conflicts with its upstream: ``{"item", "field", "stage", "upstream",
         "base"}`` each."""
         await self.get(user, stage)
         return await self._publisher().conflicts(user, stage)
 
     async def publish(
-        self, user: StageUser, stage: str, *, dry_run: bool = False
+        self, user: Principal, stage: str, *, dry_run: bool = False
     ) -> PublishOutcome:
         """Publish the stage to its upstream in one transaction (or, ``dry_run``, say what
         would happen); conflicts with the upstream stop it (see :class:`PublishOutcome`)."""
