@@ -218,3 +218,16 @@ async def test_the_stage_header_and_session_give_way_to_a_preview(site: Site) ->
     assert (await client.get("/", headers={"X-Trovato-Stage": "autumn"})).status_code == 403
     page = await client.get(site.url, headers={"X-Trovato-Stage": "autumn"})
     assert page.status_code == 200 and "Staged story" in page.text
+
+
+async def test_a_preview_grants_its_stage_and_nothing_else(site: Site) -> None:
+    client = site.client
+    # The stage is private, and the visitor has no account: the link alone lets them read it …
+    assert (await client.get(f"/api/v1/items/{site.staged_id}?preview={site.token}")).json()[
+        "title"
+    ] == "Staged story"
+    # … but lists no stages and names none to them.
+    stages = await client.get(f"/api/v1/stages?preview={site.token}")
+    assert stages.status_code in (200, 401) and "spring" not in stages.text
+    kernel = kernel_of(client)
+    assert await kernel.db.fetchval("SELECT visibility FROM stage WHERE id = 'spring'") == "private"

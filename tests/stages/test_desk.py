@@ -24,6 +24,7 @@ class User:
         self.id = user_id or uuid.UUID(int=0)
         self.is_authenticated = user_id is not None
         self.roles: frozenset[uuid.UUID] = frozenset()
+        self.preview_stage: str | None = None
         self.permissions = set(permissions)
 
     def can(self, permission: str) -> bool:

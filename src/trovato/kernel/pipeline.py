@@ -27,6 +27,7 @@ import logging
 import random
 import secrets
 import time
+from dataclasses import replace
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
@@ -371,6 +372,8 @@ async def _preview(scope: Scope, ctx: RequestContext, token: str, *, remember: b
         ctx.extra["preview_cookie"] = None  # forgotten: the next page is live again
         return error_response(scope, exc.status, exc.message)
     ctx.extra["preview"] = ctx.stage
+    # Whoever holds the link reads this one stage (and, the method being safe, only reads).
+    ctx.user = replace(ctx.current_user, preview_stage=ctx.stage)
     if remember:
         ctx.extra["preview_cookie"] = token
     await _stage_banner(scope, ctx, "preview")
