@@ -230,3 +230,20 @@ async def test_the_overview_and_its_publish_step(client: httpx.AsyncClient) -> N
     refused = await client.get("/admin/stages/spring/publish")
     assert refused.status_code == 409 and "cannot be published" in refused.text
     assert 'name="confirm"' not in refused.text
+
+
+async def test_publishing_from_the_page_puts_the_stage_live(client: httpx.AsyncClient) -> None:
+    await login_as(client, "root")
+    confirm = await client.get("/admin/stages/spring/publish")
+    assert confirm.status_code == 200 and "Staged story" in confirm.text
+    assert "Staged story" not in (await client.get("/")).text  # a dry run wrote nothing
+    token = await form_token(client, "/admin/stages/spring/publish")
+    done = await client.post(
+        "/admin/stages/spring/publish", data={"csrf_token": token, "confirm": "yes"}
+    )
+    assert done.status_code == 200 and f"Stage {ESCAPED} is published." in done.text
+    assert "Staged story" in (await client.get("/")).text
+    status = await kernel_of(client).db.fetchval("SELECT status FROM stage WHERE id = 'spring'")
+    assert status == "published"
+    again = await client.get("/admin/stages/spring/publish")
+    assert again.status_code == 409  # a published stage is closed
