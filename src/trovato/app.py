@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from trovato.api import item_types as api_item_types
 from trovato.api import items as api_items
 from trovato.api import openapi as api_openapi
+from trovato.api import previews as api_previews
 from trovato.api import roles as api_roles
 from trovato.api import session as api_session
 from trovato.api import stages as api_stages
@@ -31,7 +32,18 @@ from trovato.kernel.services import Kernel
 from trovato.observability import logging as json_logging
 from trovato.observability.allocations import AllocationTracer
 from trovato.settings import Settings, SettingsError, load_settings
-from trovato.web import favicon, install, item, item_edit, menu, revisions, site, system, user
+from trovato.web import (
+    favicon,
+    install,
+    item,
+    item_edit,
+    menu,
+    revisions,
+    site,
+    stages,
+    system,
+    user,
+)
 
 
 def routes() -> list[BaseRoute]:
@@ -47,6 +59,7 @@ def routes() -> list[BaseRoute]:
         *revisions.routes,
         *install.routes,
         *user.routes,
+        *stages.routes,
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,
@@ -54,6 +67,7 @@ def routes() -> list[BaseRoute]:
         *api_item_types.routes,
         *api_items.routes,
         *api_stages.routes,
+        *api_previews.routes,
         *api_openapi.routes,
         *menu.routes,  # last: plugin pages only see paths no kernel route matched
     ]

@@ -31,7 +31,8 @@ def test_version() -> None:
 
 @pytest.mark.parametrize("args", [(), ("serve",), ("db",), ("db", "migrate"), ("user", "create"),
                                   ("user", "delete"), ("plugin", "install"),
-                                  ("plugin", "requirements")])
+                                  ("plugin", "requirements"), ("stage",),
+                                  ("stage", "publish")])
 def test_help_everywhere(args: tuple[str, ...]) -> None:
     result = run(*args, "--help")
     assert result.returncode == 0

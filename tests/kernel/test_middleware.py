@@ -1,4 +1,5 @@
-"""The request pipeline: ids, timing, security headers, error formats, stages, rate limits."""
+"""The request pipeline: ids, timing, security headers, error formats, the active stage, rate
+limits."""
 
 from __future__ import annotations
 

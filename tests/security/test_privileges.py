@@ -30,6 +30,10 @@ NOT_PRIVILEGE_CHANGING = {
     ("DELETE", "/api/v1/session"): "logs the caller's own session out",
     ("POST", "/user/login"): "logs in: tests/security/test_accounts.py",
     ("POST", "/user/logout"): "logs the caller's own session out",
+    ("POST", "/stage/switch"): "switches the caller's own session to a stage they may use:"
+                               " tests/web/test_stages.py",
+    ("PUT", "/api/v1/session/stage"): "switches the caller's own session to a stage they may"
+                                      " use: tests/web/test_stages.py",
     ("POST", "/{path:path}"): "plugin pages: each menu entry's permission is checked at the"
                               " callback (plugin security suite)",
 }
@@ -46,6 +50,7 @@ class Fixture:
     revision: str
     token: str
     stage: str
+    preview_link: str  # of the stage
 
 
 # (method, route path) → how to try it: the concrete path and JSON body.
@@ -89,6 +94,11 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("POST", "/item/{id}/delete"): lambda f: (f"/item/{f.item}/delete", None),
     ("POST", "/item/{id}/revisions/{rev}/revert"): lambda f: (
         f"/item/{f.item}/revisions/{f.revision}/revert", None),
+    ("POST", "/api/v1/stages/{id}/preview-links"): lambda f: (
+        f"/api/v1/stages/{f.stage}/preview-links", {}),
+    ("DELETE", "/api/v1/stages/{id}/preview-links/{link}"): lambda f: (
+        f"/api/v1/stages/{f.stage}/preview-links/{f.preview_link}", None),
+    ("POST", "/admin/stages/{id}/publish"): lambda f: (f"/admin/stages/{f.stage}/publish", None),
 }
 
 
@@ -137,9 +147,11 @@ async def _fixture(client: httpx.AsyncClient) -> Fixture:
                                 headers={**headers, "X-Trovato-Stage": "roots"})
     assert staged.status_code == 200, staged.text
     info, _ = await kernel.tokens.create(uuid.UUID(victim), "victim's")
+    link, _ = await kernel.previews.create("roots", uuid.UUID(root))
     await kernel.permissions.set_role_permissions(
         uuid.UUID("00000000-0000-7000-8000-000000000002"), ["access content"])
-    return Fixture(root, victim, role_id, item_id, revisions[-1]["id"], str(info.id), "roots")
+    return Fixture(root, victim, role_id, item_id, revisions[-1]["id"], str(info.id), "roots",
+                   str(link.id))
 
 
 async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -147,7 +159,8 @@ async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
     db = kernel_of(client).db
     return {
         table: await db.fetch(f"SELECT * FROM {table} ORDER BY 1, 2")
-        for table in ("users_roles", "role_permission", "api_token", "field_instance")
+        for table in ("users_roles", "role_permission", "api_token", "field_instance",
+                      "stage_preview_link")
     } | {
         "users": await db.fetch("SELECT id, name, status, is_admin FROM users ORDER BY id"),
         "roles": await db.fetch("SELECT id, name FROM role ORDER BY id"),

@@ -219,6 +219,11 @@ TOKEN: dict[str, Schema] = {
     "id": UUID, "label": STRING, "prefix": STRING, "created": DATETIME,
     "last_used": {"type": ["string", "null"], "format": "date-time"}}
 TOKEN_REQUIRED = ["id", "label", "prefix", "created"]
+PREVIEW_LINK: dict[str, Schema] = {
+    "id": UUID, "stage": STRING, "created_by": {"type": ["string", "null"], "format": "uuid"},
+    "created": DATETIME, "expires": DATETIME,
+    "revoked": {"type": ["string", "null"], "format": "date-time"}, "active": BOOLEAN}
+PREVIEW_LINK_REQUIRED = list(PREVIEW_LINK)
 
 
 def _kernel_schemas() -> dict[str, Schema]:
@@ -259,6 +264,13 @@ def _kernel_schemas() -> dict[str, Schema]:
         "PermissionList": _obj({"permissions": {"type": "array", "items": _ref("Permission")}},
                                ["permissions"]),
         **_stage_schemas(),
+        "SessionStage": _obj({"stage": STRING}, ["stage"]),
+        "PreviewLink": _obj(PREVIEW_LINK, PREVIEW_LINK_REQUIRED),
+        "PreviewLinkCreated": _obj({**PREVIEW_LINK, "url": {
+            "type": "string", "description": "`/?preview=<token>`; shown only once."}},
+            [*PREVIEW_LINK_REQUIRED, "url"]),
+        "PreviewLinkList": _obj({"links": {"type": "array", "items": _ref("PreviewLink")}},
+                                ["links"]),
     }
 
 

@@ -1,4 +1,5 @@
-"""``/api/v1/session`` (log in and out with JSON) and ``/api/v1/users/me``."""
+"""``/api/v1/session`` (log in and out with JSON), ``/api/v1/session/stage`` (the stage the
+session works in) and ``/api/v1/users/me``."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from starlette.responses import Response
 
 from trovato.api._http import JSON, StrictModel
 from trovato.api.routing import api_routes, operation, read_body
+from trovato.kernel.access import require_login
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
+from trovato.stages import LIVE, StageError, is_live
 from trovato.users.accounts import LoginError
 
 
@@ -49,10 +52,48 @@ async def logout(request: Request) -> Response:
     return Response(status_code=204)
 
 
+class SessionStageBody(StrictModel):
+    stage: str = Field(min_length=1, max_length=64)
+
+
+@operation("GET", "/api/v1/session/stage", operation_id="sessionStage",
+           summary="The stage the session works in", tag="Users",
+           responses={200: "SessionStage"})
+async def session_stage(request: Request) -> Response:
+    require_login(request)
+    session = request_context(request).session
+    stage = session.get("stage") if session is not None and session.exists else None
+    return JSON({"stage": stage or LIVE})
+
+
+@operation("PUT", "/api/v1/session/stage", operation_id="switchSessionStage",
+           summary="Switch the stage the session works in", tag="Users",
+           responses={200: "SessionStage"}, body=SessionStageBody,
+           description="Only a stage the user may use (like `X-Trovato-Stage`). A call with"
+                       " an API token has no session: it names its stage per request with"
+                       " `X-Trovato-Stage` (403).")
+async def switch_session_stage(request: Request) -> Response:
+    user = require_login(request)
+    ctx = request_context(request)
+    if ctx.auth_method != "session" or ctx.session is None:
+        raise ProblemError(403, "An API token has no session: send X-Trovato-Stage with each"
+                                " request instead.")
+    body = await read_body(request, SessionStageBody)
+    try:
+        stage = await ctx.kernel.stage_desk.choose(user, body.stage)
+    except StageError as exc:
+        raise ProblemError(exc.status, exc.message, errors={"stage": exc.message}) from None
+    if is_live(stage):
+        ctx.session.pop("stage")
+    else:
+        ctx.session.set("stage", stage)
+    return JSON({"stage": stage})
+
+
 @operation("GET", "/api/v1/users/me", operation_id="currentUser",
            summary="The current user", tag="Users", responses={200: "User"})
 async def me(request: Request) -> Response:
     return JSON(request_context(request).current_user.public())
 
 
-routes = api_routes(login, logout, me)
+routes = api_routes(login, logout, session_stage, switch_session_stage, me)

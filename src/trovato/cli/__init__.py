@@ -7,7 +7,7 @@ import sys
 import typer
 
 from trovato import __version__
-from trovato.cli import _output, background, bench, db, demo, plugin, serve, user
+from trovato.cli import _output, background, bench, db, demo, plugin, serve, stage, user
 from trovato.db.embedded import EmbeddedPostgresError
 from trovato.plugins.errors import PluginLoadError
 from trovato.settings import SettingsError
@@ -31,6 +31,7 @@ app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(user.app, name="user")
 app.add_typer(plugin.app, name="plugin")
+app.add_typer(stage.app, name="stage")
 
 
 def _version(value: bool) -> None:

@@ -1,14 +1,20 @@
-"""What CLI commands share: the database to talk to (embedded or configured)."""
+"""What CLI commands share: the database to talk to (embedded or configured), and a kernel
+started on it for the length of one action."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from trovato.cli import _output
 from trovato.db import migrate
 from trovato.db.embedded import EmbeddedPostgres
-from trovato.settings import Settings
+from trovato.kernel.services import Kernel
+from trovato.settings import Settings, load_settings
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -37,3 +43,19 @@ def migrate_with_progress(url: str) -> list[str]:
     for rev in state.pending:
         _output.say("  applied ", (rev, "bold"), " ", migrate.describe(url, rev))
     return state.pending
+
+
+def with_kernel(action: Callable[[Kernel], Awaitable[T]]) -> T:
+    """Run ``action`` with a kernel on the site's database (migrated first), then stop it."""
+    settings = load_settings()
+    with database_url(settings) as url:
+        migrate_with_progress(url)
+        return asyncio.run(_run(settings, url, action))
+
+
+async def _run(settings: Settings, url: str, action: Callable[[Kernel], Awaitable[T]]) -> T:
+    kernel = await Kernel.start(settings, url)
+    try:
+        return await action(kernel)
+    finally:
+        await kernel.stop()

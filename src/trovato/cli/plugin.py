@@ -7,31 +7,28 @@ to when it runs).
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from string import Template
-from typing import TypeVar
 
 import typer
 from rich.table import Table
 
 from trovato.cli import _output
-from trovato.cli._runtime import database_url, migrate_with_progress
+from trovato.cli._runtime import with_kernel
 from trovato.kernel.services import Kernel
 from trovato.plugins import BuildError, PluginError, PluginLoadError, build_plugin, parse_info
 from trovato.plugins.artifact import SUFFIX, write_artifact
 from trovato.plugins.info import PluginInfo
 from trovato.plugins.namespaces import MACHINE_NAME_RULE, PLUGIN_NAME_MAX, is_machine_name
 from trovato.plugins.requirements import Requirement
-from trovato.settings import Settings, load_settings
+from trovato.settings import load_settings
 
 app = typer.Typer(help="Plugins: scaffold, build, install and switch them on and off.",
                   no_args_is_help=True)
 
 _SCAFFOLD = Path(__file__).resolve().parent.parent / "plugins" / "scaffold"
-T = TypeVar("T")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -99,21 +96,6 @@ def _sdk_version() -> str:
     return str(__version__)
 
 
-def _with_kernel(action: Callable[[Kernel], Awaitable[T]]) -> T:
-    settings = load_settings()
-    with database_url(settings) as url:
-        migrate_with_progress(url)
-        return asyncio.run(_run(settings, url, action))
-
-
-async def _run(settings: Settings, url: str, action: Callable[[Kernel], Awaitable[T]]) -> T:
-    kernel = await Kernel.start(settings, url)
-    try:
-        return await action(kernel)
-    finally:
-        await kernel.stop()
-
-
 @app.command("list")
 def list_() -> None:
     """List every plugin in the plugin folders, with its state."""
@@ -121,7 +103,7 @@ def list_() -> None:
     async def overview(kernel: Kernel) -> list[dict[str, object]]:
         return await kernel.plugins.overview()
 
-    rows = _with_kernel(overview)
+    rows = with_kernel(overview)
     table = Table("name", "version", "status", "description")
     for row in rows:
         table.add_row(str(row["name"]), str(row["version"]), str(row["status"]),
@@ -185,7 +167,7 @@ def install(
             return info.name
 
         try:
-            name = _with_kernel(run_artifact)
+            name = with_kernel(run_artifact)
         except (PluginLoadError, PluginError, BuildError, ValueError) as exc:
             raise _fail(str(exc)) from None
         _output.say(f"Installed {name}{' and enabled it' if enable else ''} from {folder}.")
@@ -218,7 +200,7 @@ def install(
 
 def _lifecycle(action: Callable[[Kernel], Awaitable[None]]) -> None:
     try:
-        _with_kernel(action)
+        with_kernel(action)
     except (PluginLoadError, PluginError, BuildError, ValueError) as exc:
         raise _fail(str(exc)) from None
 
@@ -283,7 +265,7 @@ def requirements() -> None:
     async def report(kernel: Kernel) -> list[Requirement]:
         return await kernel.plugins.requirements()
 
-    rows = _with_kernel(report)
+    rows = with_kernel(report)
     if not rows:
         _output.say("No enabled plugin reports requirements.")
         return

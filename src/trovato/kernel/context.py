@@ -33,7 +33,7 @@ class RequestContext:
     auth_method: str = "anonymous"  # "session", "token" or "anonymous"
     token_id: uuid.UUID | None = None  # the API token of a "token" request
     stage: str = LIVE
-    # A health probe must answer even when the database is down, so it skips every stage of
+    # A health probe must answer even when the database is down, so it skips every step of
     # the pipeline that reads the database or the store (session, user, stage).
     probe: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Scope
 
+from trovato.kernel.banner import stage_banner
 from trovato.kernel.context import SCOPE_KEY, RequestContext
 
 log = logging.getLogger("trovato.errors")
@@ -126,6 +127,7 @@ def error_response(
                     "csrf_token": csrf,
                     "messages": [("error", m) for m in (errors or {}).values()],
                     "debug": debug,
+                    "stage_banner": stage_banner(ctx, str(scope.get("path", "/"))),
                 },
             )
         except Exception:  # an error page must never fail: fall back to the bare page

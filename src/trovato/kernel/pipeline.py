@@ -1,17 +1,24 @@
-"""The request pipeline: one ASGI middleware that runs the kernel's stages in a fixed order.
+"""The request pipeline: one ASGI middleware that runs the kernel's steps in a fixed order.
 
     request id → profiler → security headers → body limit → session → current user →
     active stage → rate limits → CSRF → routing (→ error pages)
 
-Each stage is a small function that fills in the :class:`RequestContext` or refuses the
+Each step is a small function that fills in the :class:`RequestContext` or refuses the
 request with an error response. They run inside a single middleware rather than as nine
 stacked ones because every ASGI layer costs a coroutine and a ``send`` wrapper per request;
-here the response headers of all stages are added in one place (:meth:`KernelPipeline._send`).
+here the response headers of all steps are added in one place (:meth:`KernelPipeline._send`).
 
 A GET that can only come from an anonymous visitor on the live stage (no session cookie, no
-``Authorization``, no stage asked for) is first looked up in the page cache; a hit is answered
-from there with the security headers and request id and nothing else runs. Every other request,
-misses included, goes through all the stages.
+``Authorization``, no stage or preview asked for) is first looked up in the page cache; a hit is
+answered from there with the security headers and request id and nothing else runs. Every other
+request, misses included, goes through all the steps.
+
+A preview link (``?preview=<token>``, :mod:`trovato.stages.preview`) puts a GET in the link's
+stage without an account, read-only: any unsafe method carrying one is refused (403), and its
+pages are never looked up in nor stored into the page cache. The token is kept in the
+``trovato_preview`` cookie (HttpOnly, for this browser session), so every link and form on the
+previewed pages stays in the preview; it is checked again on every request, so revoking or
+expiring the link ends the preview at once, and ``?preview=end`` leaves it.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import logging
 import random
 import secrets
 import time
+from dataclasses import replace
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
@@ -33,7 +41,9 @@ from trovato.kernel.page_cache import QUERY_HEADER, TAGS_HEADER
 from trovato.observability import load
 from trovato.observability.metrics import UNMATCHED_ROUTE
 from trovato.observability.profiler import Profile, current_profile
-from trovato.stages import VIEW_STAGES, StageError, is_live
+from trovato.stages import StageError, is_live
+from trovato.stages.preview import END as PREVIEW_END
+from trovato.stages.preview import QUERY_PARAM as PREVIEW_PARAM
 from trovato.users.sessions import Session
 
 log = logging.getLogger("trovato.request")
@@ -64,6 +74,11 @@ _CACHE_HIT = (b"x-trovato-cache", b"HIT")
 _CACHE_MISS = (b"x-trovato-cache", b"MISS")
 # Request headers after which a GET may be someone's own page, or another stage's.
 _NOT_ANONYMOUS_LIVE = frozenset({b"authorization", b"x-trovato-stage"})
+PREVIEW_COOKIE = "trovato_preview"
+_PREVIEW_QUERY = f"{PREVIEW_PARAM}=".encode()
+# A previewed page is one person's view of unpublished content: no shared cache keeps it and no
+# search engine indexes it.
+_PREVIEW_HEADERS = ((b"cache-control", b"private, no-store"), (b"x-robots-tag", b"noindex"))
 
 Refusal = Response | None
 
@@ -80,7 +95,7 @@ class _BodyTooLargeError(Exception):
 
 
 class KernelPipeline:
-    """Runs every kernel stage around the router for HTTP requests."""
+    """Runs every kernel step around the router for HTTP requests."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -122,7 +137,7 @@ class KernelPipeline:
         try:
             refusal = _request_line(scope) or _body_limit(scope, ctx)
             if refusal is None and not ctx.probe:
-                refusal = await _run_stages(scope, ctx)
+                refusal = await _run_steps(scope, ctx)
             if refusal is not None:
                 await refusal(scope, receive, send_wrapper)
                 return
@@ -170,6 +185,11 @@ class KernelPipeline:
                 headers.append((b"cache-control", b"private, no-store"))
             elif ctx.extra.get("had_session_cookie"):
                 headers.append((b"set-cookie", _cookie(ctx, cookie_name, None).encode()))
+        if "preview_cookie" in ctx.extra:
+            token = ctx.extra["preview_cookie"]
+            headers.append((b"set-cookie", _preview_cookie(ctx, token).encode()))
+        if "preview" in ctx.extra:
+            headers.extend(_PREVIEW_HEADERS)
         headers.append((b"server-timing", ctx.profile.server_timing().encode()))
 
 
@@ -191,7 +211,7 @@ def _request_id(incoming: str | None) -> str:
 
 
 def _request_context(scope: Scope) -> RequestContext:
-    """Stage 1: the request id, client address and scheme."""
+    """Step 1: the request id, client address and scheme."""
     kernel = scope["app"].state.kernel
     settings = kernel.settings
     request_id = _request_id(_header(scope, b"x-request-id"))
@@ -209,14 +229,14 @@ def _request_context(scope: Scope) -> RequestContext:
         profile=Profile(),
         client_ip=ip,
         secure=secure,
-        # A health probe must answer while the database is down, so it skips the stages
+        # A health probe must answer while the database is down, so it skips the steps
         # that read the database or the store.
         probe=scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"),
     )
 
 
 def _request_line(scope: Scope) -> Refusal:
-    """Stage 3b: no NUL in the path or query string (no text column or JSONB can hold one)."""
+    """Step 3b: no NUL in the path or query string (no text column or JSONB can hold one)."""
     if "\x00" in scope["path"]:
         return error_response(scope, 400, "The path contains a NUL byte.")
     query = scope.get("query_string", b"")
@@ -226,7 +246,7 @@ def _request_line(scope: Scope) -> Refusal:
 
 
 def _body_limit(scope: Scope, ctx: RequestContext) -> Refusal:
-    """Stage 4 (by header; :class:`KernelPipeline` also counts streamed bytes)."""
+    """Step 4 (by header; :class:`KernelPipeline` also counts streamed bytes)."""
     declared = _header(scope, b"content-length")
     if declared is None:
         return None
@@ -242,8 +262,8 @@ def _too_large(scope: Scope, limit: int) -> Response:
     return error_response(scope, 413, detail)
 
 
-async def _run_stages(scope: Scope, ctx: RequestContext) -> Refusal:
-    """Stages 5-8 in order; the first refusal ends the request."""
+async def _run_steps(scope: Scope, ctx: RequestContext) -> Refusal:
+    """Steps 5-8 in order; the first refusal ends the request."""
     await _session(scope, ctx)
     return (
         await _current_user(scope, ctx)
@@ -252,26 +272,28 @@ async def _run_stages(scope: Scope, ctx: RequestContext) -> Refusal:
     )
 
 
-async def _session(scope: Scope, ctx: RequestContext) -> None:
-    """Stage 5: load the session named by the cookie (saved in ``_response_headers``)."""
-    kernel = ctx.kernel
-    cookie_name = kernel.settings.session_cookie
+def _cookie_value(scope: Scope, name: str) -> str | None:
     raw_cookie = _header(scope, b"cookie")
-    sid: str | None = None
-    if raw_cookie and cookie_name in raw_cookie:
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(raw_cookie)
-        except CookieError:  # a malformed cookie header is the client's problem, not a 500
-            jar = SimpleCookie()
-        if cookie_name in jar:
-            sid = jar[cookie_name].value
+    if not raw_cookie or name not in raw_cookie:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw_cookie)
+    except CookieError:  # a malformed cookie header is the client's problem, not a 500
+        return None
+    return jar[name].value if name in jar else None
+
+
+async def _session(scope: Scope, ctx: RequestContext) -> None:
+    """Step 5: load the session named by the cookie (saved in ``_response_headers``)."""
+    kernel = ctx.kernel
+    sid = _cookie_value(scope, kernel.settings.session_cookie)
     ctx.extra["had_session_cookie"] = sid is not None
     ctx.session = await kernel.sessions.load(sid) if sid is not None else Session(None)
 
 
 async def _current_user(scope: Scope, ctx: RequestContext) -> Refusal:
-    """Stage 6: the user of a Bearer token or of the session; anonymous otherwise."""
+    """Step 6: the user of a Bearer token or of the session; anonymous otherwise."""
     kernel = ctx.kernel
     authorization = _header(scope, b"authorization")
     if authorization is not None:
@@ -299,26 +321,75 @@ async def _current_user(scope: Scope, ctx: RequestContext) -> Refusal:
     return None
 
 
+def _query_value(scope: Scope, name: str) -> str | None:
+    values = parse_qs(scope["query_string"].decode("latin-1")).get(name)
+    return values[0] if values else None
+
+
 async def _stage(scope: Scope, ctx: RequestContext) -> Refusal:
-    """Stage 7: the active stage from ``X-Trovato-Stage``, ``?stage=`` or the session."""
+    """Step 7: the active stage: a preview link's, else from ``X-Trovato-Stage``, ``?stage=``
+    or the session (``stage_via`` in the context says which, for the stage banner)."""
+    query_string = scope.get("query_string", b"")
+    token = _query_value(scope, PREVIEW_PARAM) if _PREVIEW_QUERY in query_string else None
+    if token == PREVIEW_END:
+        ctx.extra["preview_cookie"] = None
+    elif token is not None:
+        return await _preview(scope, ctx, token, remember=True)
+    elif (kept := _cookie_value(scope, PREVIEW_COOKIE)) is not None:
+        return await _preview(scope, ctx, kept, remember=False)
     requested = _header(scope, b"x-trovato-stage")
-    if requested is None and b"stage=" in scope.get("query_string", b""):
-        values = parse_qs(scope["query_string"].decode("latin-1")).get("stage")
-        requested = values[0] if values else None
+    via = "request"
+    if requested is None and b"stage=" in query_string:
+        requested = _query_value(scope, "stage")
     if requested is None and ctx.session is not None and ctx.session.exists:
-        requested = ctx.session.get("stage")
+        requested, via = ctx.session.get("stage"), "session"
     if not requested:
         return None  # the context starts in live
     try:
-        ctx.stage = await ctx.kernel.stages.active(
-            requested, may_view_stages=ctx.current_user.can(VIEW_STAGES))
+        ctx.stage = await ctx.kernel.stage_desk.choose(ctx.current_user, requested)
     except StageError as exc:
-        return error_response(scope, exc.status, exc.message)
+        if via != "session" or ctx.session is None:
+            return error_response(scope, exc.status, exc.message)
+        # The session's stage was deleted or is out of the user's reach now: back to live,
+        # rather than refusing every request of the session.
+        ctx.session.pop("stage")
+        return None
+    await _stage_banner(scope, ctx, via)
     return None
 
 
+async def _preview(scope: Scope, ctx: RequestContext, token: str, *, remember: bool) -> Refusal:
+    """A preview link's stage, read-only; the pages say why not when the link is not valid
+    (and a link kept in the cookie is forgotten). ``remember``: keep a valid token, which came
+    in the query, in the cookie (only once checked: it is the client's text until then)."""
+    if scope["method"] not in ("GET", "HEAD"):
+        return error_response(
+            scope, 403, "A preview link is read-only: it cannot be used to change anything."
+            f" Leave the preview (/?{PREVIEW_PARAM}={PREVIEW_END}) first.")
+    try:
+        ctx.stage = await ctx.kernel.previews.check(token)
+    except StageError as exc:
+        ctx.extra["preview_cookie"] = None  # forgotten: the next page is live again
+        return error_response(scope, exc.status, exc.message)
+    ctx.extra["preview"] = ctx.stage
+    # Whoever holds the link reads this one stage (and, the method being safe, only reads).
+    ctx.user = replace(ctx.current_user, preview_stage=ctx.stage)
+    if remember:
+        ctx.extra["preview_cookie"] = token
+    await _stage_banner(scope, ctx, "preview")
+    return None
+
+
+async def _stage_banner(scope: Scope, ctx: RequestContext, via: str) -> None:
+    """What the banner of a page in another stage than live says (pages only)."""
+    if is_live(ctx.stage) or scope["path"].startswith("/api/"):
+        return
+    ctx.extra["stage_via"] = via
+    ctx.extra["stage_label"] = await ctx.kernel.stage_desk.label(ctx.stage)
+
+
 async def _rate_limit(scope: Scope, ctx: RequestContext) -> Refusal:
-    """Stage 8: cap state-changing requests per principal across all processes.
+    """Step 8: cap state-changing requests per principal across all processes.
 
     The principal is the API token of a token request, the user of a session, else the client
     address; each kind has its own rate, and holders of ``bypass rate limits`` have none.
@@ -351,7 +422,7 @@ async def _rate_limit(scope: Scope, ctx: RequestContext) -> Refusal:
 async def _csrf(
     scope: Scope, ctx: RequestContext, receive: Receive
 ) -> tuple[Refusal, Receive]:
-    """Stage 9: unsafe requests riding on the session cookie must carry its token.
+    """Step 9: unsafe requests riding on the session cookie must carry its token.
 
     The token is sent as ``X-CSRF-Token`` (API, scripts) or as the ``csrf_token`` form field
     (HTML forms). Bearer-token calls carry no ambient credentials and need none; neither do API
@@ -423,25 +494,31 @@ async def _form_token(scope: Scope, receive: Receive) -> tuple[str | None, Recei
 
 
 async def _serve_anonymous_hit(scope: Scope, send: Send) -> bool:
-    """Answer a GET from the page cache before any stage runs, if it is a hit.
+    """Answer a GET from the page cache before any step runs, if it is a hit.
 
     Only when the request cannot be anyone's but an anonymous visitor's on the live stage:
     no session cookie (a stale one goes the long way, which also deletes it), no
-    ``Authorization`` and no stage asked for. Sends what the full pipeline would on a hit.
+    ``Authorization`` and no stage or preview asked for (the cache key ignores query
+    parameters the route does not read, so ``?preview=`` must never get this far). Sends what
+    the full pipeline would on a hit.
     """
     started = time.perf_counter()
     kernel = scope["app"].state.kernel
     page_cache = kernel.page_cache
     query_string: bytes = scope.get("query_string", b"")
     path: str = scope["path"]
-    if not page_cache.enabled or path == HEALTH_PATH or b"stage=" in query_string:
+    if (not page_cache.enabled or path == HEALTH_PATH or b"stage=" in query_string
+            or _PREVIEW_QUERY in query_string):
         return False
     settings = kernel.settings
     session_cookie = settings.session_cookie.encode("latin-1")
+    preview_cookie = PREVIEW_COOKIE.encode()
     incoming_id: bytes | None = None
     forwarded_proto: bytes | None = None
     for name, value in scope["headers"]:
-        if name in _NOT_ANONYMOUS_LIVE or (name == b"cookie" and session_cookie in value):
+        if name in _NOT_ANONYMOUS_LIVE or (
+            name == b"cookie" and (session_cookie in value or preview_cookie in value)
+        ):
             return False
         if name == b"x-request-id":
             incoming_id = value
@@ -484,6 +561,7 @@ def _page_cacheable(scope: Scope, ctx: RequestContext) -> bool:
         and not ctx.probe
         and ctx.auth_method == "anonymous"
         and is_live(ctx.stage)
+        and "preview" not in ctx.extra
         and not (ctx.session is not None and ctx.session.exists)
     )
 
@@ -571,8 +649,18 @@ def _cookie(ctx: RequestContext, name: str, value: str | None) -> str:
     return "; ".join(parts)
 
 
+def _preview_cookie(ctx: RequestContext, token: str | None) -> str:
+    """Keeps a preview link's token for this browser session, or (None) forgets it."""
+    parts = [f"{PREVIEW_COOKIE}={token or ''}", "Path=/", "HttpOnly", "SameSite=Lax"]
+    if token is None:
+        parts.append("Max-Age=0")
+    if ctx.secure:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
 def _observe(scope: Scope, ctx: RequestContext, status: int) -> None:
-    """Stage 2's other half: latency metrics and the slow-request log."""
+    """Step 2's other half: latency metrics and the slow-request log."""
     profile = ctx.profile
     elapsed = profile.elapsed()
     template = ctx.extra.get("route") or _route(scope)

@@ -26,6 +26,7 @@ from trovato.forms.service import Forms
 from trovato.forms.state import FormStates
 from trovato.forms.widgets import Widgets
 from trovato.kernel.context import request_plugin_session
+from trovato.kernel.keys import derive_key, site_secret
 from trovato.kernel.menu import MenuRouter
 from trovato.kernel.page_cache import PageCache
 from trovato.observability.metrics import Metrics
@@ -36,6 +37,8 @@ from trovato.render.renderer import ThemeEngine, ThemeError
 from trovato.render.templates import Templates
 from trovato.settings import Settings, SettingsError
 from trovato.stages import Stages
+from trovato.stages.desk import StageDesk
+from trovato.stages.preview import PreviewLinks
 from trovato.store import SharedStore, open_store
 from trovato.users.accounts import Accounts
 from trovato.users.permissions import CHANNEL as PERMISSIONS_CHANNEL
@@ -74,6 +77,8 @@ class Kernel:
     theme: ThemeEngine
     content: ContentServices
     stages: Stages
+    previews: PreviewLinks
+    stage_desk: StageDesk  # what the stage surfaces ask of stages
     taps: Taps
     views: ItemViews
     widgets: Widgets  # what the form API edits field values with
@@ -145,6 +150,7 @@ class Kernel:
         for permission in text_format_permissions(formats):
             registry.add(permission)
         stages = Stages(db)
+        secret = await site_secret(settings, db)
         content = await ContentServices.start(
             db,
             registry,
@@ -195,6 +201,8 @@ class Kernel:
             theme=templates.engine,
             content=content,
             stages=stages,
+            previews=PreviewLinks(db, derive_key(secret, "preview-link")),
+            stage_desk=StageDesk(db, stages, content.staging),
             taps=taps,
             views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine),
             widgets=Widgets(content.fields),

@@ -49,6 +49,9 @@ class Principal(Protocol):
     @property
     def is_authenticated(self) -> bool: ...
 
+    @property
+    def preview_stage(self) -> str | None: ...
+
     def can(self, permission: str) -> bool: ...
 
 
@@ -188,8 +191,10 @@ class Stages:
 
     @staticmethod
     def may_access(user: Principal, record: StageRecord) -> bool:
-        """Whether ``user`` may switch to, read and write in the stage (module docstring)."""
-        if user.can(ADMINISTER_STAGES):
+        """Whether ``user`` may switch to, read and write in the stage (module docstring), or
+        is reading it through one of its preview links (the pipeline lets such a request do
+        nothing but read: :mod:`trovato.stages.preview`)."""
+        if user.preview_stage == record.id or user.can(ADMINISTER_STAGES):
             return True
         if not user.can(USE_STAGES):
             return False

@@ -49,6 +49,9 @@ class CurrentUser:
     permissions: frozenset[str] = field(default_factory=frozenset)
     created: datetime | None = None
     timezone: str = "UTC"
+    # The one stage a preview link lets this (read-only) request read, whoever it is
+    # (trovato.stages.preview; set by the request pipeline).
+    preview_stage: str | None = None
 
     @property
     def is_authenticated(self) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from trovato.kernel.banner import stage_banner
 from trovato.kernel.context import request_context
 
 FLASH_KEY = "messages"
@@ -50,6 +51,7 @@ def render_page(
             "user": ctx.user,
             "csrf_token": csrf,
             "messages": shown,
+            "stage_banner": stage_banner(ctx, request.url.path),
             **(context or {}),
         },
     )

@@ -1,0 +1,238 @@
+"""What the stage surfaces ask of stages: the one adapter between them and the stages service.
+
+The request pipeline (which stage a request is in), the session switcher, the preview-link API,
+the stage banner, the stage overview page and ``trovato stage`` read and change stages only
+through :class:`StageDesk`, so each question has one answer and one place to point when the
+service answering it changes:
+
+* :meth:`StageDesk.choose` — may this user work in the stage they ask for
+  (:meth:`Stages.active <trovato.stages.Stages.active>`, the one door);
+* :meth:`StageDesk.get` / :meth:`StageDesk.usable` — the stages a user may use, as
+  :class:`StageInfo` (a stage they may not use does not exist for them: 404);
+* :meth:`StageDesk.label` — a stage's label for the banner;
+* :meth:`StageDesk.create`, :meth:`StageDesk.changes` — a new stage; what a stage changes;
+* :meth:`StageDesk.conflicts`, :meth:`StageDesk.publish` — through the :class:`Publisher` the
+  desk is given (the content service's staging); without one they answer 501.
+
+Users are anything with an ``id``, ``is_authenticated`` and ``can(permission)``
+(:class:`Principal`), so this module needs nothing above the stages package; the command line
+acts as an administrator without an account (``trovato.cli.stage.OPERATOR``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from trovato.stages.service import (
+    ADMINISTER_STAGES,
+    LIVE,
+    PUBLISH_STAGES,
+    USE_STAGES,
+    Principal,
+    StageError,
+    StageRecord,
+    Stages,
+    is_live,
+)
+
+if TYPE_CHECKING:
+    from trovato.db.pool import Database
+
+
+class Publisher(Protocol):
+    """What finds a stage's conflicts and publishes it (the content service's staging).
+
+    ``publish`` answers a report ``{"stage", "upstream", "dry_run", "created", "edited",
+    "deleted", …}`` (item ids), or raises :class:`StageError` 409 carrying ``conflicts`` when
+    conflicts stop it."""
+
+    async def conflicts(self, user: Any, stage: str) -> list[dict[str, Any]]: ...
+
+    async def publish(
+        self,
+        user: Any,
+        stage: str,
+        resolutions: Iterable[Mapping[str, Any]] = (),
+        *,
+        dry_run: bool = False,
+    ) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StageInfo:
+    """What the surfaces show of a stage."""
+
+    id: str
+    label: str
+    status: str  # open, published or archived
+    upstream: str
+    created: datetime
+
+    @property
+    def open(self) -> bool:
+        return self.status == "open"
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "status": self.status,
+            "upstream": self.upstream,
+            "created": self.created.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One item a stage changes: ``kind`` is ``created``, ``edited`` or ``deleted``."""
+
+    kind: str
+    item: uuid.UUID
+    title: str
+    type: str
+    when: datetime
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "item": str(self.item),
+            "title": self.title,
+            "type": self.type,
+            "when": self.when.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PublishOutcome:
+    """What publishing a stage did (or, ``dry_run``, would do): the ``changes`` applied to its
+    ``upstream``, or the ``conflicts`` that stopped it (then nothing was published)."""
+
+    stage: str
+    upstream: str
+    changes: tuple[Change, ...]
+    conflicts: tuple[dict[str, Any], ...]
+    dry_run: bool
+
+    @property
+    def published(self) -> bool:
+        return not self.dry_run and not self.conflicts
+
+
+# What a stage changes: items created in it, edits of upstream items, deletions.
+_CHANGES = """
+SELECT 'created' AS kind, i.id AS item, i.title, i.type, i.changed AS at
+  FROM item i WHERE i.stage_id = %(stage)s
+UNION ALL
+SELECT 'edited', a.item_id, r.title, i.type, r.created
+  FROM stage_association a JOIN item_revision r ON r.id = a.target_revision_id
+  JOIN item i ON i.id = a.item_id WHERE a.stage_id = %(stage)s
+UNION ALL
+SELECT 'deleted', d.entity_id, i.title, i.type, d.deleted_at
+  FROM stage_deletion d JOIN item i ON i.id = d.entity_id
+ WHERE d.stage_id = %(stage)s AND d.entity_type = 'item'
+ORDER BY at DESC, item"""
+
+
+def _info(record: StageRecord) -> StageInfo:
+    return StageInfo(record.id, record.label, record.status, record.upstream, record.created)
+
+
+class StageDesk:
+    """The stage surfaces' one view of the stages service (see the module docstring)."""
+
+    def __init__(self, db: Database, stages: Stages, publisher: Publisher | None = None) -> None:
+        self.db = db
+        self.stages = stages
+        self.publisher = publisher
+
+    @staticmethod
+    def may_use(user: Principal) -> bool:
+        """Whether ``user`` may use stages at all."""
+        return user.can(USE_STAGES) or user.can(ADMINISTER_STAGES)
+
+    @staticmethod
+    def may_publish(user: Principal) -> bool:
+        """Whether ``user`` may publish the stages they may use."""
+        return user.can(PUBLISH_STAGES) or user.can(ADMINISTER_STAGES)
+
+    async def choose(self, user: Principal, requested: str | None) -> str:
+        """The stage ``user`` works in when they ask for ``requested`` (None or live: live);
+        :class:`StageError` if they may not (404 for a stage they may not reach)."""
+        stage = await self.stages.active(requested, may_view_stages=self.may_use(user))
+        if not is_live(stage):
+            await self.stages.get(user, stage)
+        return stage
+
+    async def get(self, user: Principal, stage: str) -> StageInfo:
+        """A stage ``user`` may use; 404 otherwise, live included."""
+        return _info(await self.stages.get(user, stage))
+
+    async def label(self, stage: str) -> str:
+        """The label of a stage the request is already in (the banner's)."""
+        if is_live(stage):
+            return "Live"
+        found = await self.db.fetchval("SELECT label FROM stage WHERE id = %s", (stage,))
+        return str(found) if found is not None else stage
+
+    async def usable(self, user: Principal) -> list[StageInfo]:
+        """The stages ``user`` may use, by id; never live."""
+        return [_info(record) for record in await self.stages.list(user)]
+
+    async def create(
+        self, user: Principal, stage: str, label: str, upstream: str = LIVE
+    ) -> StageInfo:
+        """A new open stage owned by ``user``; 422 naming the fields that are invalid."""
+        return _info(await self.stages.create(user, stage, label, upstream=upstream))
+
+    async def changes(self, user: Principal, stage: str) -> list[Change]:
+        """What the stage changes, newest first."""
+        await self.get(user, stage)
+        rows = await self.db.fetch(_CHANGES, {"stage": stage})
+        return [Change(r["kind"], r["item"], r["title"], r["type"], r["at"]) for r in rows]
+
+    def _publisher(self) -> Publisher:
+        if self.publisher is None:
+            raise StageError(
+                501,
+                "Conflicts and publishing need the content service's staging, which this"
+                " site does not have yet.",
+            )
+        return self.publisher
+
+    async def conflicts(self, user: Principal, stage: str) -> list[dict[str, Any]]:
+        """The stage's conflicts with its upstream: ``{"item", "field", "stage", "upstream",
+        "base"}`` each."""
+        await self.get(user, stage)
+        return await self._publisher().conflicts(user, stage)
+
+    async def publish(
+        self, user: Principal, stage: str, *, dry_run: bool = False
+    ) -> PublishOutcome:
+        """Publish the stage to its upstream in one transaction (or, ``dry_run``, say what
+        would happen); conflicts with the upstream stop it (see :class:`PublishOutcome`)."""
+        publisher = self._publisher()
+        info = await self.get(user, stage)
+        changes = {change.item: change for change in await self.changes(user, stage)}
+        try:
+            report = await publisher.publish(user, stage, dry_run=dry_run)
+        except StageError as exc:
+            conflicts = getattr(exc, "conflicts", None)
+            if exc.status != 409 or not conflicts:
+                raise
+            return PublishOutcome(stage, info.upstream, (), tuple(conflicts), dry_run)
+        ids = [
+            uuid.UUID(str(i))
+            for kind in ("created", "edited", "deleted")
+            for i in report.get(kind, [])
+        ]
+        return PublishOutcome(
+            stage,
+            str(report.get("upstream", info.upstream)),
+            tuple(changes[i] for i in ids if i in changes),
+            (),
+            dry_run,
+        )

@@ -1,0 +1,249 @@
+"""Stage pages: the session's stage switcher (HTML and JSON), the stage banner on every page in
+another stage than live, and the stage overview with its publish confirmation step."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.conftest import ARTICLE, admin_headers, login_as
+from tests.conftest import create_account, running_app, site_settings
+from tests.plugins.conftest import kernel_of
+from tests.web._forms import form_token
+from trovato.db.pool import Database
+from trovato.stages import StageError
+from trovato.stages.desk import StageDesk
+
+LABEL = "Spring <script>alert(1)</script>"
+ESCAPED = "Spring &lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+@pytest.fixture
+async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A site with an admin (root), a user without stage access (bob), a stage ``spring``
+    with one item created in it, and one live item; logged in as nobody."""
+    async with running_app(site_settings(db_url)) as client:
+        headers = await admin_headers(client)
+        await create_account(client, "bob")
+        await kernel_of(client).db.execute(
+            "INSERT INTO stage (id, label) VALUES ('spring', %s)", (LABEL,)
+        )
+        assert (
+            await client.post("/api/v1/item-types", json=ARTICLE, headers=headers)
+        ).status_code == 201
+        for title, stage in (("Live story", {}), ("Staged story", {"X-Trovato-Stage": "spring"})):
+            created = await client.post(
+                "/api/v1/items",
+                headers={**headers, **stage},
+                json={
+                    "type": "article",
+                    "title": title,
+                    "status": 1,
+                    "promote": True,
+                    "fields": {"field_body": {"value": "Body", "format": "plain_text"}},
+                },
+            )
+            assert created.status_code == 201, created.text
+        client.cookies.clear()
+        yield client
+
+
+async def _switch(client: httpx.AsyncClient, stage: str) -> httpx.Response:
+    token = await form_token(client, "/stage/switch")
+    return await client.post(
+        "/stage/switch", data={"csrf_token": token, "stage": stage, "destination": "/item/x"}
+    )
+
+
+async def test_the_switcher_moves_the_session_between_stages(
+    client: httpx.AsyncClient,
+) -> None:
+    await login_as(client, "root")
+    form = await client.get("/stage/switch?stage=spring")
+    assert f'<option value="spring" selected>{ESCAPED}</option>' in form.text
+    switched = await _switch(client, "spring")
+    assert switched.status_code == 303 and switched.headers["location"] == "/item/x"
+    assert (await client.get("/api/v1/session/stage")).json() == {"stage": "spring"}
+    front = await client.get("/")
+    assert "Staged story" in front.text
+    assert f"You are viewing stage {ESCAPED} — not live." in front.text
+    assert 'href="/stage/switch?stage=live&amp;destination=%2F"' in front.text
+    back = await _switch(client, "live")
+    assert back.status_code == 303
+    front = await client.get("/")
+    assert "Staged story" not in front.text and "You are viewing" not in front.text
+    assert (await client.get("/api/v1/session/stage")).json() == {"stage": "live"}
+
+
+async def test_the_switcher_refuses_stages_out_of_reach(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/stage/switch")).status_code == 403  # anonymous
+    await login_as(client, "bob")
+    refused = await _switch(client, "spring")
+    assert refused.status_code == 403 and "may not view content in other stages" in refused.text
+    assert "<option" in refused.text  # the form again, with the reason
+    assert (await client.get("/api/v1/session/stage")).json() == {"stage": "live"}
+    await login_as(client, "root")
+    unknown = await _switch(client, "nowhere")
+    assert unknown.status_code == 400 and "Unknown stage" in unknown.text
+    no_token = await client.post("/stage/switch", data={"stage": "spring"})
+    assert no_token.status_code == 403
+    assert (await client.get("/api/v1/session/stage")).json() == {"stage": "live"}
+
+
+async def test_the_session_stage_api(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/api/v1/session/stage")).status_code == 401
+    bob = await login_as(client, "bob")
+    refused = await client.put("/api/v1/session/stage", json={"stage": "spring"}, headers=bob)
+    assert refused.status_code == 403 and "stage" in refused.json()["errors"]
+    root = await login_as(client, "root")
+    assert (
+        await client.put("/api/v1/session/stage", json={"stage": "spring"})
+    ).status_code == 403  # no CSRF token
+    for body, status in (
+        ({"stage": "nowhere"}, 400),
+        ({"stage": ""}, 422),
+        ({}, 422),
+        ({"stage": "spring", "x": 1}, 422),
+    ):
+        response = await client.put("/api/v1/session/stage", json=body, headers=root)
+        assert response.status_code == status, body
+    switched = await client.put("/api/v1/session/stage", json={"stage": "spring"}, headers=root)
+    assert switched.status_code == 200 and switched.json() == {"stage": "spring"}
+    titles = [i["title"] for i in (await client.get("/api/v1/items")).json()["items"]]
+    assert "Staged story" in titles  # the session's stage applies to the API too
+    token = (await client.post("/api/v1/tokens", json={"label": "t"}, headers=root)).json()
+    client.cookies.clear()
+    bearer = {"Authorization": f"Bearer {token['token']}"}
+    assert (
+        await client.put("/api/v1/session/stage", json={"stage": "spring"}, headers=bearer)
+    ).status_code == 403
+
+
+async def test_a_session_stage_that_went_away_falls_back_to_live(
+    client: httpx.AsyncClient,
+) -> None:
+    await login_as(client, "root")
+    await _switch(client, "spring")
+    await kernel_of(client).db.execute("DELETE FROM item WHERE stage_id = 'spring'")
+    await kernel_of(client).db.execute("DELETE FROM stage WHERE id = 'spring'")
+    front = await client.get("/")
+    assert front.status_code == 200 and "You are viewing" not in front.text
+    assert (await client.get("/api/v1/session/stage")).json() == {"stage": "live"}
+
+
+async def test_the_banner_is_on_every_page_of_another_stage(client: httpx.AsyncClient) -> None:
+    await login_as(client, "root")
+    ids = {
+        i["title"]: i["id"]
+        for i in (await client.get("/api/v1/items?stage=spring")).json()["items"]
+    }
+    for path, status in (
+        ("/?stage=spring", 200),
+        (f"/item/{ids['Staged story']}?stage=spring", 200),
+        ("/nothing/here?stage=spring", 404),
+    ):
+        page = await client.get(path)
+        assert page.status_code == status, path
+        assert f"You are viewing stage {ESCAPED} — not live." in page.text, path
+        assert "<script>alert(1)" not in page.text
+        assert f'href="{path.split("?")[0]}"' in page.text  # the same page in live
+    assert "You are viewing" not in (await client.get("/")).text
+    assert "You are viewing" not in (await client.get("/api/v1/items?stage=spring")).text
+
+
+class FakePublisher:
+    """A publisher shaped like the content service's staging that records what it is asked
+    (publishing itself belongs to that service and is tested there): it reports the stage's
+    created items, or refuses with the conflicts it is given."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conflicting: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, bool]] = []
+
+    async def conflicts(self, user: Any, stage: str) -> list[dict[str, Any]]:
+        return self.conflicting
+
+    async def publish(
+        self, user: Any, stage: str, resolutions: Any = (), *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        self.calls.append((stage, dry_run))
+        if self.conflicting:
+            refused = StageError(409, "Conflicts.")
+            refused.conflicts = self.conflicting  # type: ignore[attr-defined]
+            raise refused
+        created = await self.db.fetch("SELECT id FROM item WHERE stage_id = %s", (stage,))
+        return {
+            "stage": stage,
+            "upstream": "live",
+            "dry_run": dry_run,
+            "created": [str(row["id"]) for row in created],
+            "edited": [],
+            "deleted": [],
+        }
+
+
+async def test_the_overview_and_its_publish_step(client: httpx.AsyncClient) -> None:
+    kernel = kernel_of(client)
+    desk = FakePublisher(kernel.db)
+    kernel.stage_desk = StageDesk(kernel.db, kernel.stages, desk)
+    assert (await client.get("/admin/stages/spring")).status_code == 403  # anonymous
+    await login_as(client, "bob")
+    assert (await client.get("/admin/stages/spring")).status_code == 404
+    assert (await client.get("/admin/stages/spring/publish")).status_code == 404
+    assert "no stages you may use" in (await client.get("/admin/stages")).text
+
+    await login_as(client, "root")
+    listing = await client.get("/admin/stages")
+    assert f'<a href="/admin/stages/spring">{ESCAPED}</a>' in listing.text
+    overview = await client.get("/admin/stages/spring")
+    assert overview.status_code == 200
+    assert "Staged story" in overview.text and "created" in overview.text
+    assert "Live story" not in overview.text
+    assert "No conflicts with the upstream stage." in overview.text
+    assert 'href="/admin/stages/spring/publish"' in overview.text
+    assert (await client.get("/admin/stages/live")).status_code == 404
+
+    confirm = await client.get("/admin/stages/spring/publish")
+    assert confirm.status_code == 200 and "Staged story" in confirm.text
+    assert 'name="confirm" value="yes"' in confirm.text
+    assert desk.calls == [("spring", True)]
+    token = await form_token(client, "/admin/stages/spring/publish")
+    again = await client.post("/admin/stages/spring/publish", data={"csrf_token": token})
+    assert again.status_code == 200 and 'name="confirm" value="yes"' in again.text
+    assert desk.calls[-1] == ("spring", True)  # not confirmed: only the step again
+    done = await client.post(
+        "/admin/stages/spring/publish", data={"csrf_token": token, "confirm": "yes"}
+    )
+    assert done.status_code == 200 and f"Stage {ESCAPED} is published." in done.text
+    assert desk.calls[-1] == ("spring", False)
+    assert 'name="confirm"' not in done.text
+
+    desk.conflicting = [
+        {"item": "i1", "field": "title", "stage": "<b>A</b>", "upstream": "B", "base": "C"}
+    ]
+    overview = await client.get("/admin/stages/spring")
+    assert "&lt;b&gt;A&lt;/b&gt;" in overview.text
+    refused = await client.get("/admin/stages/spring/publish")
+    assert refused.status_code == 409 and "cannot be published" in refused.text
+    assert 'name="confirm"' not in refused.text
+
+
+async def test_publishing_from_the_page_puts_the_stage_live(client: httpx.AsyncClient) -> None:
+    await login_as(client, "root")
+    confirm = await client.get("/admin/stages/spring/publish")
+    assert confirm.status_code == 200 and "Staged story" in confirm.text
+    assert "Staged story" not in (await client.get("/")).text  # a dry run wrote nothing
+    token = await form_token(client, "/admin/stages/spring/publish")
+    done = await client.post(
+        "/admin/stages/spring/publish", data={"csrf_token": token, "confirm": "yes"}
+    )
+    assert done.status_code == 200 and f"Stage {ESCAPED} is published." in done.text
+    assert "Staged story" in (await client.get("/")).text
+    status = await kernel_of(client).db.fetchval("SELECT status FROM stage WHERE id = 'spring'")
+    assert status == "published"
+    again = await client.get("/admin/stages/spring/publish")
+    assert again.status_code == 409  # a published stage is closed
