@@ -1,12 +1,15 @@
-"""The stage desk: the stages a user may use, creating one, and what a stage changes."""
+"""The stage desk: the stages a user may use, creating one, and what a stage changes and
+publishes — through the real stages service and the content service's staging."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
 
 import pytest
 
+from tests.content.conftest import ARTICLE
+from trovato.content.items import ContentServices
 from trovato.db.pool import Database
 from trovato.stages import (
     ADMINISTER_STAGES,
@@ -17,6 +20,7 @@ from trovato.stages import (
     Stages,
 )
 from trovato.stages.desk import StageDesk
+from trovato.users.accounts import CurrentUser
 
 
 class User:
@@ -44,8 +48,12 @@ async def _account(database: Database, name: str) -> uuid.UUID:
     return found
 
 
-async def test_stages_a_user_may_use(database: Database) -> None:
-    desk = StageDesk(database, Stages(database))
+def _desk(database: Database, content: ContentServices) -> StageDesk:
+    return StageDesk(database, Stages(database), content.staging)
+
+
+async def test_stages_a_user_may_use(database: Database, content: ContentServices) -> None:
+    desk = _desk(database, content)
     editor = User(USE_STAGES, user_id=await _account(database, "ed"))
     other = User(USE_STAGES, user_id=await _account(database, "otto"))
     reader = User()
@@ -79,8 +87,8 @@ async def test_stages_a_user_may_use(database: Database) -> None:
     assert await desk.label("spring") == "Spring" and await desk.label(LIVE) == "Live"
 
 
-async def test_creating_names_what_is_wrong(database: Database) -> None:
-    desk = StageDesk(database, Stages(database))
+async def test_creating_names_what_is_wrong(database: Database, content: ContentServices) -> None:
+    desk = _desk(database, content)
     await desk.create(ADMIN, "spring", "Spring")
     for args, status, field in (
         (("Bad-Id", "S"), 422, "id"),
@@ -97,97 +105,84 @@ async def test_creating_names_what_is_wrong(database: Database) -> None:
     assert await database.fetchval("SELECT count(*) FROM stage WHERE id <> 'live'") == 2
 
 
-async def test_what_a_stage_changes(database: Database) -> None:
-    desk = StageDesk(database, Stages(database))
+async def test_what_a_stage_changes(
+    database: Database, content: ContentServices, admin: CurrentUser
+) -> None:
+    desk = _desk(database, content)
+    await content.types.create(ARTICLE)
     await desk.create(ADMIN, "spring", "Spring")
-    author = await database.fetchval(
-        "INSERT INTO users (name, name_key, mail) VALUES ('a', 'a', 'a@x') RETURNING id"
-    )
-    await database.execute("INSERT INTO item_type (type, label) VALUES ('page', 'Page')")
-    ids = {}
-    for title, stage in (("New", "spring"), ("Edited", LIVE), ("Gone", LIVE), ("Same", LIVE)):
-        ids[title] = await database.fetchval(
-            "INSERT INTO item (type, title, author_id, stage_id) VALUES ('page', %s, %s, %s)"
-            " RETURNING id",
-            (title, author, stage),
-        )
-    revision = await database.fetchval(
-        "INSERT INTO item_revision (item_id, author_id, title) VALUES (%s, %s, 'Edited v2')"
-        " RETURNING id",
-        (ids["Edited"], author),
-    )
-    await database.execute(
-        "INSERT INTO stage_association (stage_id, item_id, target_revision_id)"
-        " VALUES ('spring', %s, %s)",
-        (ids["Edited"], revision),
-    )
-    await database.execute(
-        "INSERT INTO stage_deletion (stage_id, entity_type, entity_id)"
-        " VALUES ('spring', 'item', %s)",
-        (ids["Gone"],),
-    )
+    items = content.items
+    edited = await items.create(admin, "article", title="Edited")
+    gone = await items.create(admin, "article", title="Gone")
+    await items.create(admin, "article", title="Same")
+    new = await items.create(admin, "article", title="New", stage="spring")
+    await items.update(admin, edited.id, title="Edited v2", stage="spring")
+    await items.delete(admin, gone.id, stage="spring")
     changes = await desk.changes(ADMIN, "spring")
-    assert sorted((c.kind, c.title) for c in changes) == [
-        ("created", "New"),
-        ("deleted", "Gone"),
-        ("edited", "Edited v2"),
+    assert sorted((c.kind, c.title, c.item) for c in changes) == sorted(
+        [
+            ("created", "New", new.id),
+            ("deleted", "Gone", gone.id),
+            ("edited", "Edited v2", edited.id),
+        ]
+    )
+    # When each change was made: the created item's last change, the edit's revision, the
+    # deletion — the same the staging service (and so the API) says.
+    expected = {
+        new.id: await database.fetchval("SELECT changed FROM item WHERE id = %s", (new.id,)),
+        edited.id: await database.fetchval(
+            "SELECT r.created FROM stage_association a JOIN item_revision r"
+            " ON r.id = a.target_revision_id WHERE a.item_id = %s",
+            (edited.id,),
+        ),
+        gone.id: await database.fetchval(
+            "SELECT deleted_at FROM stage_deletion WHERE entity_id = %s", (gone.id,)
+        ),
+    }
+    assert {c.item: c.when for c in changes} == expected
+    assert [c.public() for c in changes] == [
+        {
+            "kind": c["change"],
+            "item": c["id"],
+            "title": c["title"],
+            "type": c["type"],
+            "when": c["when"],
+        }
+        for c in await content.staging.changes(admin, "spring")
     ]
-    assert {c.item for c in changes} == {ids["New"], ids["Edited"], ids["Gone"]}
+    assert all(isinstance(c.when, datetime) and c.type == "article" for c in changes)
     with pytest.raises(StageError):
         await desk.changes(User(), "spring")
 
 
-class Reporter:
-    """A publisher shaped like the content service's staging: a report of item ids, or a
-    409 carrying conflicts."""
-
-    def __init__(self, report: dict[str, Any] | None, conflicts: list[dict[str, Any]]) -> None:
-        self.report, self.conflicting = report, conflicts
-
-    async def conflicts(self, user: Any, stage: str) -> list[dict[str, Any]]:
-        return self.conflicting
-
-    async def publish(
-        self, user: Any, stage: str, resolutions: Any = (), *, dry_run: bool = False
-    ) -> dict[str, Any]:
-        if self.report is None:
-            refused = StageError(409, "Conflicts.")
-            refused.conflicts = self.conflicting  # type: ignore[attr-defined]
-            raise refused
-        return {**self.report, "dry_run": dry_run}
-
-
-async def test_publishing_goes_through_the_publisher(database: Database) -> None:
-    stages = Stages(database)
-    without = StageDesk(database, stages)
-    await without.create(ADMIN, "spring", "Spring")
-    for call in (without.conflicts(ADMIN, "spring"), without.publish(ADMIN, "spring")):
-        with pytest.raises(StageError) as caught:
-            await call
-        assert caught.value.status == 501
-    await database.execute("INSERT INTO item_type (type, label) VALUES ('page', 'Page')")
-    item = await database.fetchval(
-        "INSERT INTO item (type, title, author_id, stage_id) VALUES ('page', 'New', %s,"
-        " 'spring') RETURNING id",
-        (uuid.UUID(int=0),),
-    )
-    report = {
-        "stage": "spring",
-        "upstream": LIVE,
-        "created": [str(item)],
-        "edited": [],
-        "deleted": [],
-    }
-    outcome = await StageDesk(database, stages, Reporter(report, [])).publish(
-        ADMIN, "spring", dry_run=True
-    )
+async def test_publishing_goes_through_the_publisher(
+    database: Database, content: ContentServices, admin: CurrentUser
+) -> None:
+    desk = _desk(database, content)
+    await content.types.create(ARTICLE)
+    await desk.create(admin, "spring", "Spring")
+    item = await content.items.create(admin, "article", title="New", stage="spring")
+    outcome = await desk.publish(admin, "spring", dry_run=True)
     assert outcome.dry_run and not outcome.published and not outcome.conflicts
-    assert [(c.kind, c.item, c.title) for c in outcome.changes] == [("created", item, "New")]
-    conflict = {"item": str(item), "field": "title", "stage": "a", "upstream": "b", "base": "c"}
-    stopped = StageDesk(database, stages, Reporter(None, [conflict]))
-    assert await stopped.conflicts(ADMIN, "spring") == [conflict]
-    outcome = await stopped.publish(ADMIN, "spring")
-    assert outcome.conflicts == (conflict,) and not outcome.published and not outcome.changes
+    assert [(c.kind, c.item, c.title) for c in outcome.changes] == [("created", item.id, "New")]
+    assert await desk.conflicts(admin, "spring") == []
+
+    # The same item edited in a stage and live, differently: a conflict stops publishing.
+    await content.items.update(admin, item.id, title="Spring title", stage="spring")
+    live = await content.items.create(admin, "article", title="Base")
+    await desk.create(admin, "summer", "Summer")
+    await content.items.update(admin, live.id, title="Summer title", stage="summer")
+    await content.items.update(admin, live.id, title="Live title")
+    conflicts = await desk.conflicts(admin, "summer")
+    assert [(c["item"], c["field"]) for c in conflicts] == [(str(live.id), "title")]
+    stopped = await desk.publish(admin, "summer")
+    assert stopped.conflicts == tuple(conflicts) and not stopped.published
+    assert not stopped.changes
     with pytest.raises(StageError) as caught:
-        await stopped.publish(User(), "spring")  # the desk's access rule comes first
+        await desk.publish(User(), "summer")  # the desk's access rule comes first
     assert caught.value.status == 404
+
+    done = await desk.publish(admin, "spring")
+    assert done.published and [c.item for c in done.changes] == [item.id]
+    status = await database.fetchval("SELECT status FROM stage WHERE id = 'spring'")
+    assert status == "published"

@@ -13,6 +13,7 @@ from tests.api.conftest import ARTICLE, admin_headers, login_as
 from tests.conftest import create_account, running_app, site_settings
 from tests.plugins.conftest import kernel_of
 from tests.web._forms import form_token
+from trovato.content.staging import Staging
 from trovato.db.pool import Database
 from trovato.stages import StageError
 from trovato.stages.desk import StageDesk
@@ -155,14 +156,18 @@ async def test_the_banner_is_on_every_page_of_another_stage(client: httpx.AsyncC
 
 
 class FakePublisher:
-    """A publisher shaped like the content service's staging that records what it is asked
-    (publishing itself belongs to that service and is tested there): it reports the stage's
-    created items, or refuses with the conflicts it is given."""
+    """A publisher that records what it is asked to publish (publishing itself belongs to the
+    content service's staging and is tested there): it lists the changes through the real
+    staging, reports the stage's created items, or refuses with the conflicts it is given."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, staging: Staging) -> None:
         self.db = db
+        self.staging = staging
         self.conflicting: list[dict[str, Any]] = []
         self.calls: list[tuple[str, bool]] = []
+
+    async def changes(self, user: Any, stage: str) -> list[dict[str, Any]]:
+        return await self.staging.changes(user, stage)
 
     async def conflicts(self, user: Any, stage: str) -> list[dict[str, Any]]:
         return self.conflicting
@@ -188,7 +193,7 @@ class FakePublisher:
 
 async def test_the_overview_and_its_publish_step(client: httpx.AsyncClient) -> None:
     kernel = kernel_of(client)
-    desk = FakePublisher(kernel.db)
+    desk = FakePublisher(kernel.db, kernel.content.staging)
     kernel.stage_desk = StageDesk(kernel.db, kernel.stages, desk)
     assert (await client.get("/admin/stages/spring")).status_code == 403  # anonymous
     await login_as(client, "bob")

@@ -296,11 +296,11 @@ def _stage_schemas() -> dict[str, Schema]:
         "StageChange": _obj(
             {"item": UUID, "change": {"type": "string", "enum": ["created", "edited",
                                                                  "deleted"]},
-             "title": STRING,
+             "title": STRING, "when": DATETIME,
              "fields": {"type": "array", "items": _obj(
                  {"field": STRING, "stage": {}, "upstream": {}}, ["field", "stage",
                                                                   "upstream"])}},
-            ["item", "change", "title", "fields"]),
+            ["item", "change", "title", "when", "fields"]),
         "StageChanges": _obj({"changes": {"type": "array", "items": _ref("StageChange")}},
                              ["changes"]),
         "StageConflict": conflict,

@@ -34,6 +34,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from psycopg import AsyncConnection
@@ -104,18 +105,21 @@ class _Plan:
     edits: list[_Edit]
     deleted: list[Item]  # as upstream sees them
     gone: list[uuid.UUID]  # edited or deleted in the stage, meanwhile deleted upstream
+    # When the stage made each change: a created item's last change, the edit's revision, the
+    # deletion.
+    when: dict[uuid.UUID, datetime]
 
     def conflicts(self) -> list[dict[str, Any]]:
         return [c for edit in self.edits for c in edit.conflicts]
 
     def summary(self) -> list[dict[str, Any]]:
-        """Each change as plugins and clients see it: id, change, type, title."""
+        """Each change as plugins and clients see it: id, change, type, title, when."""
         rows: list[tuple[Change, Item]] = [
             *(("created", i) for i in self.created),
             *(("edited", e.staged) for e in self.edits),
             *(("deleted", i) for i in self.deleted)]
-        return [{"id": str(i.id), "change": kind, "type": i.type, "title": i.title}
-                for kind, i in rows]
+        return [{"id": str(i.id), "change": kind, "type": i.type, "title": i.title,
+                 "when": self.when[i.id].isoformat()} for kind, i in rows]
 
 
 def _merge(edit: _Edit) -> None:
@@ -152,13 +156,14 @@ class Staging:
     # -- reads ---------------------------------------------------------------------------------
 
     async def changes(self, user: CurrentUser, stage: str) -> list[dict[str, Any]]:
-        """The stage's changes: ``{"id", "change", "type", "title"}`` each."""
+        """The stage's changes: ``{"id", "change", "type", "title", "when"}`` each (``when``:
+        ISO 8601, the time the stage made the change)."""
         async with self.db.transaction() as conn:
             return (await self._plan(conn, user, stage)).summary()
 
     async def diff(self, user: CurrentUser, stage: str) -> list[dict[str, Any]]:
         """Per changed item, the fields whose values differ between the stage and upstream:
-        ``{"item", "change", "title", "fields": [{"field", "stage", "upstream"}]}``."""
+        ``{"item", "change", "title", "when", "fields": [{"field", "stage", "upstream"}]}``."""
         async with self.db.transaction() as conn:
             plan = await self._plan(conn, user, stage)
         result = []
@@ -172,7 +177,7 @@ class Staging:
             fields = [{"field": n, "stage": ours.get(n), "upstream": theirs.get(n)}
                       for n in names if ours.get(n, _MISSING) != theirs.get(n, _MISSING)]
             result.append({"item": str(item.id), "change": kind, "title": item.title,
-                           "fields": fields})
+                           "when": plan.when[item.id].isoformat(), "fields": fields})
         return result
 
     async def conflicts(self, user: CurrentUser, stage: str) -> list[dict[str, Any]]:
@@ -266,16 +271,19 @@ class Staging:
             # Writes into the upstream stage wait for the publish, and it must take them.
             await self.stages.hold_open(conn, upstream.stage)
         cur = await conn.execute(
-            "SELECT item_id, target_revision_id, base_revision_id FROM stage_association"
-            " WHERE stage_id = %s ORDER BY item_id", (stage,))
+            "SELECT a.item_id, a.target_revision_id, a.base_revision_id, r.created"
+            " FROM stage_association a JOIN item_revision r ON r.id = a.target_revision_id"
+            " WHERE a.stage_id = %s ORDER BY a.item_id", (stage,))
         associations = await cur.fetchall()
         cur = await conn.execute(
-            "SELECT entity_id FROM stage_deletion WHERE stage_id = %s AND entity_type = 'item'"
-            " ORDER BY entity_id", (stage,))
-        deletions = [row["entity_id"] for row in await cur.fetchall()]
-        cur = await conn.execute("SELECT id FROM item WHERE stage_id = %s ORDER BY id",
-                                 (stage,))
-        created_ids = [row["id"] for row in await cur.fetchall()]
+            "SELECT entity_id, deleted_at FROM stage_deletion WHERE stage_id = %s"
+            " AND entity_type = 'item' ORDER BY entity_id", (stage,))
+        deletion_rows = await cur.fetchall()
+        deletions = [row["entity_id"] for row in deletion_rows]
+        cur = await conn.execute(
+            "SELECT id, changed FROM item WHERE stage_id = %s ORDER BY id", (stage,))
+        created_rows = await cur.fetchall()
+        created_ids = [row["id"] for row in created_rows]
         edited_ids = [row["item_id"] for row in associations]
         if publish:
             # Every row the publish writes, locked in one order, before any is read.
@@ -310,7 +318,10 @@ class Staging:
         deleted = [theirs[key] for key in deletions if key in theirs]
         gone.extend(key for key in deletions if key not in theirs)
         created = [staged[key] for key in created_ids if key in staged]
-        return _Plan(record, view, upstream, created, edits, deleted, gone)
+        when = {row["item_id"]: row["created"] for row in associations}
+        when.update((row["entity_id"], row["deleted_at"]) for row in deletion_rows)
+        when.update((row["id"], row["changed"]) for row in created_rows)
+        return _Plan(record, view, upstream, created, edits, deleted, gone, when)
 
     @staticmethod
     def _resolve(plan: _Plan, resolutions: list[Mapping[str, Any]]) -> None:

@@ -10,9 +10,10 @@ service answering it changes:
 * :meth:`StageDesk.get` / :meth:`StageDesk.usable` — the stages a user may use, as
   :class:`StageInfo` (a stage they may not use does not exist for them: 404);
 * :meth:`StageDesk.label` — a stage's label for the banner;
-* :meth:`StageDesk.create`, :meth:`StageDesk.changes` — a new stage; what a stage changes;
-* :meth:`StageDesk.conflicts`, :meth:`StageDesk.publish` — through the :class:`Publisher` the
-  desk is given (the content service's staging); without one they answer 501.
+* :meth:`StageDesk.create` — a new stage;
+* :meth:`StageDesk.changes`, :meth:`StageDesk.conflicts`, :meth:`StageDesk.publish` — through
+  the :class:`Publisher` the desk is given (the content service's staging), so the pages, the
+  command line and the API list the same changes publishing applies.
 
 Users are anything with an ``id``, ``is_authenticated`` and ``can(permission)``
 (:class:`Principal`), so this module needs nothing above the stages package; the command line
@@ -44,11 +45,15 @@ if TYPE_CHECKING:
 
 
 class Publisher(Protocol):
-    """What finds a stage's conflicts and publishes it (the content service's staging).
+    """What lists a stage's changes, finds its conflicts and publishes it (the content
+    service's staging).
 
-    ``publish`` answers a report ``{"stage", "upstream", "dry_run", "created", "edited",
+    ``changes`` answers ``{"id", "change", "type", "title", "when"}`` each (``when`` in
+    ISO 8601); ``publish`` answers a report ``{"stage", "upstream", "dry_run", "created", "edited",
     "deleted", …}`` (item ids), or raises :class:`StageError` 409 carrying ``conflicts`` when
     conflicts stop it."""
+
+    async def changes(self, user: Any, stage: str) -> list[dict[str, Any]]: ...
 
     async def conflicts(self, user: Any, stage: str) -> list[dict[str, Any]]: ...
 
@@ -122,21 +127,6 @@ class PublishOutcome:
         return not self.dry_run and not self.conflicts
 
 
-# What a stage changes: items created in it, edits of upstream items, deletions.
-_CHANGES = """
-SELECT 'created' AS kind, i.id AS item, i.title, i.type, i.changed AS at
-  FROM item i WHERE i.stage_id = %(stage)s
-UNION ALL
-SELECT 'edited', a.item_id, r.title, i.type, r.created
-  FROM stage_association a JOIN item_revision r ON r.id = a.target_revision_id
-  JOIN item i ON i.id = a.item_id WHERE a.stage_id = %(stage)s
-UNION ALL
-SELECT 'deleted', d.entity_id, i.title, i.type, d.deleted_at
-  FROM stage_deletion d JOIN item i ON i.id = d.entity_id
- WHERE d.stage_id = %(stage)s AND d.entity_type = 'item'
-ORDER BY at DESC, item"""
-
-
 def _info(record: StageRecord) -> StageInfo:
     return StageInfo(record.id, record.label, record.status, record.upstream, record.created)
 
@@ -144,7 +134,7 @@ def _info(record: StageRecord) -> StageInfo:
 class StageDesk:
     """The stage surfaces' one view of the stages service (see the module docstring)."""
 
-    def __init__(self, db: Database, stages: Stages, publisher: Publisher | None = None) -> None:
+    def __init__(self, db: Database, stages: Stages, publisher: Publisher) -> None:
         self.db = db
         self.stages = stages
         self.publisher = publisher
@@ -189,36 +179,34 @@ class StageDesk:
         return _info(await self.stages.create(user, stage, label, upstream=upstream))
 
     async def changes(self, user: Principal, stage: str) -> list[Change]:
-        """What the stage changes, newest first."""
+        """What the stage changes, as publishing it would apply."""
         await self.get(user, stage)
-        rows = await self.db.fetch(_CHANGES, {"stage": stage})
-        return [Change(r["kind"], r["item"], r["title"], r["type"], r["at"]) for r in rows]
-
-    def _publisher(self) -> Publisher:
-        if self.publisher is None:
-            raise StageError(
-                501,
-                "Conflicts and publishing need the content service's staging, which this"
-                " site does not have yet.",
+        return [
+            Change(
+                c["change"],
+                uuid.UUID(c["id"]),
+                c["title"],
+                c["type"],
+                datetime.fromisoformat(c["when"]),
             )
-        return self.publisher
+            for c in await self.publisher.changes(user, stage)
+        ]
 
     async def conflicts(self, user: Principal, stage: str) -> list[dict[str, Any]]:
         """The stage's conflicts with its upstream: ``{"item", "field", "stage", "upstream",
         "base"}`` each."""
         await self.get(user, stage)
-        return await self._publisher().conflicts(user, stage)
+        return await self.publisher.conflicts(user, stage)
 
     async def publish(
         self, user: Principal, stage: str, *, dry_run: bool = False
     ) -> PublishOutcome:
         """Publish the stage to its upstream in one transaction (or, ``dry_run``, say what
         would happen); conflicts with the upstream stop it (see :class:`PublishOutcome`)."""
-        publisher = self._publisher()
         info = await self.get(user, stage)
         changes = {change.item: change for change in await self.changes(user, stage)}
         try:
-            report = await publisher.publish(user, stage, dry_run=dry_run)
+            report = await self.publisher.publish(user, stage, dry_run=dry_run)
         except StageError as exc:
             conflicts = getattr(exc, "conflicts", None)
             if exc.status != 409 or not conflicts:
