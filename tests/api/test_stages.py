@@ -74,6 +74,13 @@ async def test_writing_reading_and_publishing_a_stage(client: httpx.AsyncClient)
     changes = (await client.get("/api/v1/stages/spring/changes", headers=root)).json()
     assert {c["item"]: c["change"] for c in changes["changes"]} == {
         live_id: "edited", new_id: "created"}
+    # When: the created item's last change; the edit's revision.
+    new = (await client.get(f"/api/v1/items/{new_id}", headers={**root, **_stage("spring")}))
+    revisions = (await client.get(f"/api/v1/items/{live_id}/revisions",
+                                  headers={**root, **_stage("spring")})).json()["revisions"]
+    revised = {r["id"]: r["created"] for r in revisions}[patched.json()["revision_id"]]
+    assert {c["item"]: c["when"] for c in changes["changes"]} == {
+        live_id: revised, new_id: new.json()["changed"]}
     third = await _article(client, root, "Third")
     await client.delete(f"/api/v1/items/{third}", headers={**root, **_stage("spring")})
     assert (await client.get(f"/api/v1/items/{third}", headers=_stage("spring"))
