@@ -1,7 +1,7 @@
 """API operations declared next to their handlers, and the routes built from them.
 
 Each handler carries an :class:`Operation` (``@operation(...)``): method, path, request body
-model, responses per status, parameters and the problems it can answer. :func:`api_routes`
+model, response model per status, parameters and the problems it can answer. :func:`api_routes`
 groups the operations of one path into one :class:`ApiRoute`, which dispatches by method and
 answers any other method with 405 and an ``Allow`` header naming exactly the documented
 methods. ``trovato.api.openapi`` builds the document from the app's ``ApiRoute`` s, and
@@ -26,9 +26,21 @@ from trovato.kernel.errors import ProblemError
 Handler = Callable[[Request], Awaitable[Response]]
 Schema = dict[str, Any]
 M = TypeVar("M", bound=BaseModel)
-# A model whose JSON schema is only ``{DOCUMENTED_BY: "Name"}`` is documented by the component
-# ``Name`` instead (pydantic itself cannot refer to a schema outside its own definitions).
+# A schema (a model's, or a field's) carrying ``{DOCUMENTED_BY: "Name"}`` is documented by the
+# component ``Name`` instead: one of the schemas that follow the site's configuration (see
+# ``trovato.api.configured``), which pydantic cannot refer to from its own definitions.
 DOCUMENTED_BY = "x-documented-by"
+
+
+def documented_by(component: str) -> Callable[[Schema], None]:
+    """A model's ``json_schema_extra``: the document shows the model as the configured
+    ``component``. The model's own schema stays as the generic shape the component is
+    built from."""
+
+    def mark(schema: Schema) -> None:
+        schema[DOCUMENTED_BY] = component
+
+    return mark
 
 
 @dataclass(frozen=True)
@@ -45,10 +57,10 @@ class Param:
 class Operation:
     """What the document says about one handler.
 
-    ``responses`` maps a success status to the name of a component schema (``None``: no
-    content). ``body`` is the pydantic model the body is validated with; ``body_schema`` names
-    a component that documents it more exactly when that depends on live configuration (the
-    per-item-type schemas). ``problems`` are the operation's own error statuses; the common
+    ``responses`` maps a success status to the pydantic model of its body (``None``: no
+    content). ``body`` is the pydantic model the request body is validated with. A model
+    whose exact shape follows configuration (the per-item-type schemas) says so with
+    :func:`documented_by`. ``problems`` are the operation's own error statuses; the common
     ones (auth, stage, rate limit, outage, and the body's) are added to every operation.
     """
 
@@ -57,9 +69,8 @@ class Operation:
     operation_id: str
     summary: str
     tag: str
-    responses: dict[int, str | None]
+    responses: dict[int, type[BaseModel] | None]
     body: type[BaseModel] | None = None
-    body_schema: str | None = None
     body_required: bool = True
     problems: tuple[int, ...] = ()
     params: tuple[Param, ...] = ()
@@ -69,8 +80,8 @@ class Operation:
 
 
 def operation(method: str, path: str, *, operation_id: str, summary: str, tag: str,
-              responses: dict[int, str | None], body: type[BaseModel] | None = None,
-              body_schema: str | None = None, body_required: bool = True,
+              responses: dict[int, type[BaseModel] | None],
+              body: type[BaseModel] | None = None, body_required: bool = True,
               problems: tuple[int, ...] = (), params: tuple[Param, ...] = (),
               stage: bool = False,
               description: str | None = None) -> Callable[[Handler], Handler]:
@@ -78,8 +89,8 @@ def operation(method: str, path: str, *, operation_id: str, summary: str, tag: s
 
     def declare(handler: Handler) -> Handler:
         declared = [*operations_of(handler), Operation(
-            method.upper(), path, operation_id, summary, tag, responses, body, body_schema,
-            body_required, problems, params, stage, description, handler)]
+            method.upper(), path, operation_id, summary, tag, responses, body, body_required,
+            problems, params, stage, description, handler)]
         handler.__api_operations__ = declared  # type: ignore[attr-defined]
         return handler
 
