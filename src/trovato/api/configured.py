@@ -42,29 +42,42 @@ def model_shape(model: type[BaseModel], mode: Literal["validation", "serializati
     return schema
 
 
-def _refined(shape: Schema, properties: Schema, *, required: list[str] | None = None,
-             description: str) -> Schema:
+def _refined(
+    shape: Schema, properties: Schema, *, required: list[str] | None = None, description: str
+) -> Schema:
     """``shape`` with some properties replaced (and the required list, when given)."""
-    schema: Schema = {**shape, "properties": {**shape["properties"], **properties},
-                      "description": description}
+    schema: Schema = {
+        **shape,
+        "properties": {**shape["properties"], **properties},
+        "description": description,
+    }
     if required is not None:
         schema["required"] = required
     return schema
 
 
-def _name_schemas(permissions: list[str], stages: list[str], roles: list[str],
-                  types: list[ItemType]) -> dict[str, Schema]:
+def _name_schemas(
+    permissions: list[str], stages: list[str], roles: list[str], types: list[ItemType]
+) -> dict[str, Schema]:
     """The names a request may use, as they are now (anything else is refused)."""
-    machine_name: Schema = {"type": "string", "pattern": f"^{MACHINE_NAME}$",
-                            "maxLength": TYPE_NAME_MAX}
+    machine_name: Schema = {
+        "type": "string",
+        "pattern": f"^{MACHINE_NAME}$",
+        "maxLength": TYPE_NAME_MAX,
+    }
     return {
-        "PermissionName": ({"type": "string", "enum": permissions} if permissions
-                           else {"type": "string"}),
-        "RoleId": ({"type": "string", "format": "uuid", "enum": roles} if roles
-                   else {"type": "string", "format": "uuid"}),
+        "PermissionName": (
+            {"type": "string", "enum": permissions} if permissions else {"type": "string"}
+        ),
+        "RoleId": (
+            {"type": "string", "format": "uuid", "enum": roles}
+            if roles
+            else {"type": "string", "format": "uuid"}
+        ),
         "StageName": {"type": "string", "enum": [LIVE, *stages]},
-        "ItemTypeName": ({**machine_name, "enum": [t.type for t in types]} if types
-                         else machine_name),
+        "ItemTypeName": (
+            {**machine_name, "enum": [t.type for t in types]} if types else machine_name
+        ),
     }
 
 
@@ -77,8 +90,10 @@ def _field_instance_schemas(fields: FieldRegistry) -> dict[str, Schema]:
         name = f"FieldInstance_{field_type.name}"
         schemas[name] = _refined(
             shape,
-            {"type": {"type": "string", "const": field_type.name},
-             "settings": field_type.settings_schema()},
+            {
+                "type": {"type": "string", "const": field_type.name},
+                "settings": field_type.settings_schema(),
+            },
             description=(
                 f"{field_type.label}: {field_type.description} Stored value properties:"
                 f" {', '.join(field_type.properties)}. Widget `{field_type.widget}`,"
@@ -110,8 +125,10 @@ def _item_schemas(types: list[ItemType], fields: FieldRegistry) -> dict[str, Sch
         const = {"type": "string", "const": item_type.type}
         description = item_type.description or item_type.label
         schemas[f"Item_{item_type.type}"] = _refined(
-            item, {"type": const, "fields": typed_fields},
-            description=f"{item_type.label}: {description}")
+            item,
+            {"type": const, "fields": typed_fields},
+            description=f"{item_type.label}: {description}",
+        )
         title = create["properties"]["title"]
         if item_type.has_title:  # required, and not blank
             title = {k: v for k, v in title.items() if k != "default"} | {"pattern": FILLED_LINE}
@@ -120,24 +137,38 @@ def _item_schemas(types: list[ItemType], fields: FieldRegistry) -> dict[str, Sch
             create_required.append("fields")
         schemas[f"ItemCreate_{item_type.type}"] = _refined(
             create,
-            {"type": const,
-             "title": title,
-             "fields": {**typed_fields, "required": required} if required else typed_fields},
-            required=create_required, description=f"A new {item_type.label}.")
+            {
+                "type": const,
+                "title": title,
+                "fields": {**typed_fields, "required": required} if required else typed_fields,
+            },
+            required=create_required,
+            description=f"A new {item_type.label}.",
+        )
         mapping[item_type.type] = ref(f"ItemCreate_{item_type.type}")["$ref"]
     schemas["ItemResponse"] = (
-        {"oneOf": [ref(f"Item_{t.type}") for t in types]} if types else ref(Item.__name__))
+        {"oneOf": [ref(f"Item_{t.type}") for t in types]} if types else ref(Item.__name__)
+    )
     # No types yet: nothing can be created, but the shape is still documented.
-    schemas["ItemCreate"] = {
-        "oneOf": [{"$ref": target} for target in mapping.values()],
-        "discriminator": {"propertyName": "type", "mapping": mapping},
-    } if mapping else {**create, "description": "A new item."}
+    schemas["ItemCreate"] = (
+        {
+            "oneOf": [{"$ref": target} for target in mapping.values()],
+            "discriminator": {"propertyName": "type", "mapping": mapping},
+        }
+        if mapping
+        else {**create, "description": "A new item."}
+    )
     return schemas
 
 
-def configured_schemas(types: list[ItemType], fields: FieldRegistry, *,
-                       permissions: list[str], stages: list[str],
-                       roles: list[str]) -> dict[str, Schema]:
+def configured_schemas(
+    types: list[ItemType],
+    fields: FieldRegistry,
+    *,
+    permissions: list[str],
+    stages: list[str],
+    roles: list[str],
+) -> dict[str, Schema]:
     """Every component schema that follows the configuration, as it is now."""
     return {
         **_name_schemas(permissions, stages, roles, types),

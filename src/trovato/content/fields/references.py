@@ -32,8 +32,10 @@ class ReferenceSettings(FieldSettings):
     target_type: Literal["item", "user", "category_tag"] = "item"
     # Item types (for items) or vocabulary machine names (for tags); empty allows all.
     target_bundles: list[str] = Field(
-        default_factory=list, max_length=200,
-        json_schema_extra={"items": {"type": "string", "pattern": FIELD_NAME_PATTERN}})
+        default_factory=list,
+        max_length=200,
+        json_schema_extra={"items": {"type": "string", "pattern": FIELD_NAME_PATTERN}},
+    )
 
     _check = field_validator("target_bundles")(_names)
 
