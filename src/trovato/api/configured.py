@@ -32,7 +32,7 @@ def ref(name: str) -> Schema:
     return {"$ref": REF_TEMPLATE.format(model=name)}
 
 
-def model_shape(model: type[BaseModel], mode: Literal["validation", "serialization"]) -> Schema:
+def _shape(model: type[BaseModel], mode: Literal["validation", "serialization"]) -> Schema:
     """The model's own schema, without the mark that it is documented by another component."""
     schema = model.model_json_schema(mode=mode, ref_template=REF_TEMPLATE)
     if "$defs" in schema:
@@ -83,7 +83,7 @@ def _name_schemas(
 
 def _field_instance_schemas(fields: FieldRegistry) -> dict[str, Schema]:
     """One schema per field type (its settings differ), joined by a discriminator."""
-    shape = model_shape(FieldBody, "validation")
+    shape = _shape(FieldBody, "validation")
     schemas: dict[str, Schema] = {}
     mapping: dict[str, str] = {}
     for field_type in fields.all():
@@ -111,8 +111,8 @@ def _field_instance_schemas(fields: FieldRegistry) -> dict[str, Schema]:
 def _item_schemas(types: list[ItemType], fields: FieldRegistry) -> dict[str, Schema]:
     """Per item type, its items (``Item_<type>``) and a new one (``ItemCreate_<type>``);
     ``ItemResponse`` and ``ItemCreate`` choose among them by ``type``."""
-    item = model_shape(Item, "serialization")
-    create = model_shape(ItemCreateBody, "validation")
+    item = _shape(Item, "serialization")
+    create = _shape(ItemCreateBody, "validation")
     schemas: dict[str, Schema] = {}
     mapping: dict[str, str] = {}
     for item_type in types:

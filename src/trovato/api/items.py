@@ -43,7 +43,7 @@ class ItemCreateBody(StrictModel):
                       json_schema_extra=service_checked(pattern=f"^{MACHINE_NAME}$"))
     title: str = Field(default="", max_length=255,
                        json_schema_extra=service_checked(pattern=ONE_LINE))
-    status: Literal[0, 1] = 1
+    status: Literal[0, 1] = Field(default=1, description=STATUS_DESCRIPTION)
     promote: bool = False
     sticky: bool = False
     fields: dict[str, Any] = Field(default_factory=dict)
@@ -52,7 +52,7 @@ class ItemCreateBody(StrictModel):
 
 class ItemPatchBody(PatchModel):
     title: str | None = Field(default=None, max_length=255)
-    status: Literal[0, 1] | None = None
+    status: Literal[0, 1] | None = Field(default=None, description=STATUS_DESCRIPTION)
     promote: bool | None = None
     sticky: bool | None = None
     # A field set to null is cleared; fields left out keep their values.
