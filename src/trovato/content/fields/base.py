@@ -169,7 +169,8 @@ class FieldType(ABC):
     settings_model: ClassVar[type[FieldSettings]] = FieldSettings
     example: ClassVar[str] = '{"value": …}'
     # The JSON-schema rules a value's properties must meet for :meth:`clean` not to take it
-    # as empty (property → rules), where :meth:`value_schema` admits an empty value.
+    # as empty (property → rules), where :meth:`value_schema` admits an empty value (formats
+    # are only annotations in JSON Schema 2020-12, so a date's "" is admitted too).
     filled: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
 
     def validate_settings(self, raw: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -77,7 +77,6 @@ class ListField(FieldType):
     properties = ("value",)
     settings_model = ListSettings
     example = '{"value": "key"}'
-    filled = {"value": {"minLength": 1}}
 
     def clean_object(
         self, value: Mapping[str, Any], settings: Mapping[str, Any], env: FieldEnv
