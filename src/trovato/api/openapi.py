@@ -147,7 +147,7 @@ def _model_schemas(keys: list[ModelKey]) -> tuple[dict[str, Schema], dict[ModelK
 
     schemas = {name: documented(schema) for name, schema in defs.items()
                if DOCUMENTED_BY not in schema}
-    return schemas, {key: documented(schema) for key, schema in key_refs.items()}
+    return schemas, {key: documented(key_refs[key]) for key in keys}
 
 
 def api_operations(routes: Iterable[BaseRoute]) -> list[Operation]:
