@@ -186,6 +186,57 @@ async def test_openapi_follows_item_types(client: httpx.AsyncClient) -> None:
     assert fields["properties"]["field_when"]["properties"]["value"]["format"] == "date-time"
 
 
+def _admits(document: Schema, method: str, template: str, body: Any) -> bool:
+    """Whether the document's request body schema of ``method template`` admits ``body``."""
+    content = document["paths"][template][method]["requestBody"]["content"]
+    schema = {**content["application/json"]["schema"], "components": document["components"]}
+    return bool(Draft202012Validator(schema).is_valid(body))
+
+
+async def test_the_document_admits_the_bodies_the_service_takes(
+        client: httpx.AsyncClient) -> None:
+    """Where the two used to disagree: null for a field that is not required, an empty value
+    of a required one, blank titles, reference bundles and list keys."""
+    headers = await admin_headers(client)
+    assert (await client.post("/api/v1/item-types", json=ARTICLE,
+                              headers=headers)).status_code == 201
+    document = (await client.get("/api/v1/openapi.json")).json()
+    body = {"field_body": {"value": "x"}}
+
+    def item(title: str, fields: dict[str, Any]) -> Schema:
+        return {"type": "article", "title": title, "fields": fields}
+
+    def item_type(name: str, field_type: str, settings: Schema) -> Schema:
+        return {"type": name, "label": "T", "fields": [
+            {"name": f"field_{name}", "type": field_type, "label": "F", "settings": settings}]}
+
+    cases: list[tuple[str, str, str, Schema, bool]] = [
+        ("post", "/api/v1/items", "/api/v1/items",
+         item("A", {**body, "field_tags": None, "field_count": None}), True),
+        ("post", "/api/v1/items", "/api/v1/items", item("A", {"field_body": None}), False),
+        ("post", "/api/v1/items", "/api/v1/items", item("A", {"field_body": {"value": ""}}),
+         False),
+        ("post", "/api/v1/items", "/api/v1/items", item(" ", body), False),
+        ("post", "/api/v1/item-types", "/api/v1/item-types",
+         item_type("ref1", "reference", {"target_bundles": ["Bad Name"]}), False),
+        ("post", "/api/v1/item-types", "/api/v1/item-types",
+         item_type("ref2", "reference", {"target_bundles": ["article"]}), True),
+        ("post", "/api/v1/item-types", "/api/v1/item-types",
+         item_type("list1", "list", {"allowed_values": {"": "Nothing"}}), False),
+        ("post", "/api/v1/item-types", "/api/v1/item-types",
+         item_type("list2", "list", {"allowed_values": {"a": "A"}}), True),
+    ]
+    created = await client.post("/api/v1/items", json=item("A", body), headers=headers)
+    item_path = f"/api/v1/items/{created.json()['id']}"
+    cases += [("patch", "/api/v1/items/{id}", item_path, {"title": " "}, False),
+              ("patch", "/api/v1/items/{id}", item_path, {"title": "B"}, True)]
+    for method, template, path, payload, valid in cases:
+        response = await client.request(method, path, json=payload, headers=headers)
+        assert response.status_code < 300 if valid else response.status_code == 422, (
+            payload, response.text)
+        assert _admits(document, method, template, payload) == valid, payload
+
+
 async def test_docs_page_uses_own_assets(client: httpx.AsyncClient) -> None:
     client = client
     page = await client.get("/api/v1/docs")

@@ -291,15 +291,23 @@ def test_a_required_field_schema_refuses_an_empty_value(
         assert _accepted(multi, [empty, filled]) == (True, True)
 
 
-@pytest.mark.parametrize(("bundles", "valid"), [
-    (["page"], True), (["a_b2", "topics"], True), (["Bad Name"], False), (["1st"], False),
-    ([""], False), (["page-2"], False)])
-def test_reference_bundles_schema_agrees_with_the_settings_check(bundles: list[str],
-                                                                 valid: bool) -> None:
-    kind = REGISTRY.get("reference")
-    schema = Draft202012Validator(kind.settings_schema()).is_valid({"target_bundles": bundles})
+@pytest.mark.parametrize(("field_type", "settings", "valid"), [
+    ("reference", {"target_bundles": ["page"]}, True),
+    ("reference", {"target_bundles": ["a_b2", "topics"]}, True),
+    ("reference", {"target_bundles": ["Bad Name"]}, False),
+    ("reference", {"target_bundles": ["1st"]}, False),
+    ("reference", {"target_bundles": [""]}, False),
+    ("reference", {"target_bundles": ["page-2"]}, False),
+    ("list", {"allowed_values": {"a": "A"}}, True),
+    ("list", {"allowed_values": {"": "Nothing"}}, False),
+    ("list", {"allowed_values": {"k" * 256: "Long"}}, False),
+])
+def test_settings_schema_agrees_with_the_settings_check(field_type: str, settings: dict[str, Any],
+                                                        valid: bool) -> None:
+    kind = REGISTRY.get(field_type)
+    schema = Draft202012Validator(kind.settings_schema()).is_valid(settings)
     try:
-        kind.validate_settings({"target_bundles": bundles})
+        kind.validate_settings(settings)
     except FieldSettingsError:
         service = False
     else:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from trovato.api.item_types import MACHINE_NAME, FieldBody
-from trovato.api.items import Item, ItemCreateBody
+from trovato.api.items import FILLED_LINE, Item, ItemCreateBody
 from trovato.api.routing import DOCUMENTED_BY
 from trovato.content.fields import FieldRegistry
 from trovato.content.types import TYPE_NAME_MAX, ItemType
@@ -24,8 +24,6 @@ from trovato.stages import LIVE
 
 Schema = dict[str, Any]
 REF_TEMPLATE = "#/components/schemas/{model}"
-# A title that is one line and not blank: what an item type with a title needs.
-FILLED_LINE = r"^[^\n\r]*\S[^\n\r]*$"
 
 
 def ref(name: str) -> Schema:
@@ -116,12 +114,23 @@ def _item_schemas(types: list[ItemType], fields: FieldRegistry) -> dict[str, Sch
     schemas: dict[str, Schema] = {}
     mapping: dict[str, str] = {}
     for item_type in types:
+        values = {d.name: fields.field_schema(d) for d in item_type.fields}
         typed_fields: Schema = {
             "type": "object",
-            "properties": {d.name: fields.field_schema(d) for d in item_type.fields},
+            "properties": values,
             "additionalProperties": False,
         }
         required = [d.name for d in item_type.fields if d.required]
+        # A new item may give a field it need not have as null: no value.
+        create_fields: Schema = {
+            **typed_fields,
+            "properties": {
+                name: schema if name in required else {"anyOf": [schema, {"type": "null"}]}
+                for name, schema in values.items()
+            },
+        }
+        if required:
+            create_fields["required"] = required
         const = {"type": "string", "const": item_type.type}
         description = item_type.description or item_type.label
         schemas[f"Item_{item_type.type}"] = _refined(
@@ -140,7 +149,7 @@ def _item_schemas(types: list[ItemType], fields: FieldRegistry) -> dict[str, Sch
             {
                 "type": const,
                 "title": title,
-                "fields": {**typed_fields, "required": required} if required else typed_fields,
+                "fields": create_fields,
             },
             required=create_required,
             description=f"A new {item_type.label}.",

@@ -29,9 +29,10 @@ MAX_PAGE = 1_000_000
 
 
 STATUS_DESCRIPTION = "1 published, 0 unpublished"
-# A title is one line (the service refuses line breaks); per item type the document also
-# says it must not be blank when the type has a title (``ItemCreate_<type>``).
+# A title is one line (the service refuses line breaks), and not blank when the item's type
+# has a title: per item type the create schema says which (``ItemCreate_<type>``).
 ONE_LINE = r"^[^\n\r]*$"
+FILLED_LINE = r"^[^\n\r]*\S[^\n\r]*$"
 
 
 class ItemCreateBody(StrictModel):
@@ -51,7 +52,9 @@ class ItemCreateBody(StrictModel):
 
 
 class ItemPatchBody(PatchModel):
-    title: str | None = Field(default=None, max_length=255)
+    # The body does not name the type, so it shows the rule of the types that have a title.
+    title: str | None = Field(default=None, max_length=255,
+                              json_schema_extra=service_checked(pattern=FILLED_LINE))
     status: Literal[0, 1] | None = Field(default=None, description=STATUS_DESCRIPTION)
     promote: bool | None = None
     sticky: bool | None = None

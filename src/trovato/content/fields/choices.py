@@ -46,7 +46,11 @@ class BooleanField(FieldType):
 
 class ListSettings(FieldSettings):
     # Ordered key → label; a plain list of keys is accepted and labelled by itself.
-    allowed_values: dict[str, str] = Field(min_length=1, max_length=1000)
+    allowed_values: dict[str, str] = Field(
+        min_length=1,
+        max_length=1000,
+        json_schema_extra={"propertyNames": {"minLength": 1, "maxLength": 255}},
+    )
 
     @field_validator("allowed_values", mode="before")
     @classmethod
