@@ -196,7 +196,8 @@ def _admits(document: Schema, method: str, template: str, body: Any) -> bool:
 async def test_the_document_admits_the_bodies_the_service_takes(
         client: httpx.AsyncClient) -> None:
     """Where the two used to disagree: null for a field that is not required, an empty value
-    of a required one, blank titles, reference bundles and list keys."""
+    of a required one, blank titles, a boolean status, reference bundles, list keys and a
+    list field's settings (which it cannot leave out)."""
     headers = await admin_headers(client)
     assert (await client.post("/api/v1/item-types", json=ARTICLE,
                               headers=headers)).status_code == 201
@@ -217,6 +218,8 @@ async def test_the_document_admits_the_bodies_the_service_takes(
         ("post", "/api/v1/items", "/api/v1/items", item("A", {"field_body": {"value": ""}}),
          False),
         ("post", "/api/v1/items", "/api/v1/items", item(" ", body), False),
+        ("post", "/api/v1/items", "/api/v1/items", {**item("A", body), "status": False}, False),
+        ("post", "/api/v1/items", "/api/v1/items", {**item("A", body), "status": 0}, True),
         ("post", "/api/v1/item-types", "/api/v1/item-types",
          item_type("ref1", "reference", {"target_bundles": ["Bad Name"]}), False),
         ("post", "/api/v1/item-types", "/api/v1/item-types",
@@ -225,11 +228,14 @@ async def test_the_document_admits_the_bodies_the_service_takes(
          item_type("list1", "list", {"allowed_values": {"": "Nothing"}}), False),
         ("post", "/api/v1/item-types", "/api/v1/item-types",
          item_type("list2", "list", {"allowed_values": {"a": "A"}}), True),
+        ("post", "/api/v1/item-types", "/api/v1/item-types", {"type": "list3", "label": "T",
+         "fields": [{"name": "field_list3", "type": "list", "label": "F"}]}, False),
     ]
     created = await client.post("/api/v1/items", json=item("A", body), headers=headers)
     item_path = f"/api/v1/items/{created.json()['id']}"
     cases += [("patch", "/api/v1/items/{id}", item_path, {"title": " "}, False),
-              ("patch", "/api/v1/items/{id}", item_path, {"title": "B"}, True)]
+              ("patch", "/api/v1/items/{id}", item_path, {"title": "B"}, True),
+              ("patch", "/api/v1/items/{id}", item_path, {"status": True}, False)]
     for method, template, path, payload, valid in cases:
         response = await client.request(method, path, json=payload, headers=headers)
         assert response.status_code < 300 if valid else response.status_code == 422, (

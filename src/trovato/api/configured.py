@@ -86,12 +86,12 @@ def _field_instance_schemas(fields: FieldRegistry) -> dict[str, Schema]:
     mapping: dict[str, str] = {}
     for field_type in fields.all():
         name = f"FieldInstance_{field_type.name}"
+        settings = field_type.settings_schema()
         schemas[name] = _refined(
             shape,
-            {
-                "type": {"type": "string", "const": field_type.name},
-                "settings": field_type.settings_schema(),
-            },
+            {"type": {"type": "string", "const": field_type.name}, "settings": settings},
+            # Left out, the settings are {}: refused when some setting has no default.
+            required=[*shape["required"], "settings"] if settings.get("required") else None,
             description=(
                 f"{field_type.label}: {field_type.description} Stored value properties:"
                 f" {', '.join(field_type.properties)}. Widget `{field_type.widget}`,"

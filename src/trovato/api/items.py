@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 from starlette.requests import Request
@@ -29,6 +29,8 @@ MAX_PAGE = 1_000_000
 
 
 STATUS_DESCRIPTION = "1 published, 0 unpublished"
+# An integer, not a literal: pydantic would take JSON false for the literal 0.
+Status = Annotated[int, Field(ge=0, le=1, description=STATUS_DESCRIPTION)]
 # A title is one line (the service refuses line breaks), and not blank when the item's type
 # has a title: per item type the create schema says which (``ItemCreate_<type>``).
 ONE_LINE = r"^[^\n\r]*$"
@@ -44,7 +46,7 @@ class ItemCreateBody(StrictModel):
                       json_schema_extra=service_checked(pattern=f"^{MACHINE_NAME}$"))
     title: str = Field(default="", max_length=255,
                        json_schema_extra=service_checked(pattern=ONE_LINE))
-    status: Literal[0, 1] = Field(default=1, description=STATUS_DESCRIPTION)
+    status: Status = 1
     promote: bool = False
     sticky: bool = False
     fields: dict[str, Any] = Field(default_factory=dict)
@@ -55,7 +57,7 @@ class ItemPatchBody(PatchModel):
     # The body does not name the type, so it shows the rule of the types that have a title.
     title: str | None = Field(default=None, max_length=255,
                               json_schema_extra=service_checked(pattern=FILLED_LINE))
-    status: Literal[0, 1] | None = Field(default=None, description=STATUS_DESCRIPTION)
+    status: Status | None = None
     promote: bool | None = None
     sticky: bool | None = None
     # A field set to null is cleared; fields left out keep their values.
@@ -73,7 +75,7 @@ class Item(ResponseModel):
     id: uuid.UUID
     type: str
     title: str
-    status: Literal[0, 1] = Field(description=STATUS_DESCRIPTION)
+    status: Status
     promote: bool
     sticky: bool
     author_id: uuid.UUID
