@@ -301,6 +301,10 @@ def test_a_required_field_schema_refuses_an_empty_value(
     ("list", {"allowed_values": {"a": "A"}}, True),
     ("list", {"allowed_values": {"": "Nothing"}}, False),
     ("list", {"allowed_values": {"k" * 256: "Long"}}, False),
+    ("decimal", {"min": "-1.5", "max": "20"}, True),
+    ("decimal", {"max": ""}, False),
+    ("decimal", {"min": "1e5"}, False),
+    ("decimal", {"min": " 1"}, False),
 ])
 def test_settings_schema_agrees_with_the_settings_check(field_type: str, settings: dict[str, Any],
                                                         valid: bool) -> None:
