@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from trovato.content.fields.base import (
     BIGINT_MAX,
@@ -80,11 +80,25 @@ class IntegerField(FieldType):
 # take a JSON number).
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 _DECIMAL_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?\Z")
+MAX_PRECISION = 38
+DEFAULT_PRECISION = 10
+
+
+def _scale_within_precision(schema: dict[str, Any]) -> None:
+    # JSON Schema cannot compare two values, so it lists the scales each precision allows.
+    schema["anyOf"] = [
+        {"properties": {"precision": {"const": p}, "scale": {"maximum": p}},
+         "required": ["precision"]}
+        for p in range(1, MAX_PRECISION + 1)
+    ] + [{"not": {"required": ["precision"]},
+          "properties": {"scale": {"maximum": DEFAULT_PRECISION}}}]
 
 
 class DecimalSettings(FieldSettings):
-    precision: int = Field(default=10, ge=1, le=38)
-    scale: int = Field(default=2, ge=0, le=38)
+    model_config = ConfigDict(json_schema_extra=_scale_within_precision)
+
+    precision: int = Field(default=DEFAULT_PRECISION, ge=1, le=MAX_PRECISION)
+    scale: int = Field(default=2, ge=0, le=MAX_PRECISION)
     min: str | None = Field(default=None, json_schema_extra={"pattern": DECIMAL_PATTERN})
     max: str | None = Field(default=None, json_schema_extra={"pattern": DECIMAL_PATTERN})
 
