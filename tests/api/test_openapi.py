@@ -196,8 +196,9 @@ def _admits(document: Schema, method: str, template: str, body: Any) -> bool:
 async def test_the_document_admits_the_bodies_the_service_takes(
         client: httpx.AsyncClient) -> None:
     """Where the two used to disagree: null for a field that is not required, an empty value
-    of a required one, blank titles, a boolean status, reference bundles, list keys and a
-    list field's settings (which it cannot leave out)."""
+    of a required one, blank titles, a boolean status, a whole number written 1.0, reference
+    bundles, list keys, a list field's settings (which it cannot leave out) and an empty
+    stage header."""
     headers = await admin_headers(client)
     assert (await client.post("/api/v1/item-types", json=ARTICLE,
                               headers=headers)).status_code == 201
@@ -220,6 +221,8 @@ async def test_the_document_admits_the_bodies_the_service_takes(
         ("post", "/api/v1/items", "/api/v1/items", item(" ", body), False),
         ("post", "/api/v1/items", "/api/v1/items", {**item("A", body), "status": False}, False),
         ("post", "/api/v1/items", "/api/v1/items", {**item("A", body), "status": 0}, True),
+        # JSON has one number type: 1.0 is the integer 1.
+        ("post", "/api/v1/items", "/api/v1/items", {**item("A", body), "status": 1.0}, True),
         ("post", "/api/v1/item-types", "/api/v1/item-types",
          item_type("ref1", "reference", {"target_bundles": ["Bad Name"]}), False),
         ("post", "/api/v1/item-types", "/api/v1/item-types",
@@ -241,6 +244,11 @@ async def test_the_document_admits_the_bodies_the_service_takes(
         assert response.status_code < 300 if valid else response.status_code == 422, (
             payload, response.text)
         assert _admits(document, method, template, payload) == valid, payload
+    stage = next(p for p in document["paths"]["/api/v1/items/{id}"]["get"]["parameters"]
+                 if p["name"] == "X-Trovato-Stage")
+    header = Draft202012Validator({**stage["schema"], "components": document["components"]})
+    assert header.is_valid("") and header.is_valid("live") and not header.is_valid("nope")
+    assert (await client.get(item_path, headers={"X-Trovato-Stage": ""})).status_code == 200
 
 
 async def test_docs_page_uses_own_assets(client: httpx.AsyncClient) -> None:

@@ -42,7 +42,7 @@ async def read_json(request: Request, model: type[M]) -> M:
         raise ProblemError(422, f"The request body is not acceptable: {where} {message}.",
                            errors={where: message})
     try:
-        return model.model_validate(data)
+        return model.model_validate(_integers(data))
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for err in exc.errors():
@@ -55,6 +55,19 @@ async def read_json(request: Request, model: type[M]) -> M:
 
 
 MAX_DEPTH = 32
+
+
+def _integers(value: Any) -> Any:
+    """``value`` with every whole float as an int: JSON has one number type, and ``1.0`` is
+    the integer 1 (as JSON Schema, and so the document, counts it). Called once the depth is
+    known to be bounded."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integers(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_integers(child) for child in value]
+    return value
 
 
 def _shape_problem(data: dict[str, Any]) -> tuple[str, str] | None:

@@ -45,8 +45,9 @@ ModelKey = tuple[type[BaseModel], Mode]
 
 STAGE_HEADER: Schema = {
     "name": "X-Trovato-Stage", "in": "header", "required": False,
-    "schema": ref("StageName"),
-    "description": "Read and write in this stage instead of live (needs `view stages`).",
+    "schema": {"anyOf": [ref("StageName"), {"type": "string", "const": ""}]},
+    "description": "Read and write in this stage instead of live (needs `view stages`);"
+                   " empty: live.",
 }
 
 

@@ -82,23 +82,26 @@ DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 _DECIMAL_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?\Z")
 MAX_PRECISION = 38
 DEFAULT_PRECISION = 10
+DEFAULT_SCALE = 2
 
 
 def _scale_within_precision(schema: dict[str, Any]) -> None:
-    # JSON Schema cannot compare two values, so it lists the scales each precision allows.
-    schema["anyOf"] = [
-        {"properties": {"precision": {"const": p}, "scale": {"maximum": p}},
-         "required": ["precision"]}
-        for p in range(1, MAX_PRECISION + 1)
-    ] + [{"not": {"required": ["precision"]},
-          "properties": {"scale": {"maximum": DEFAULT_PRECISION}}}]
+    # JSON Schema cannot compare two values, so it says it per scale: a scale of at least q
+    # needs a precision of at least q (a setting left out has its default).
+    schema["allOf"] = [
+        {"if": {"properties": {"scale": {"minimum": q}},
+                "required": ["scale"] if q > DEFAULT_SCALE else []},
+         "then": {"properties": {"precision": {"minimum": q}},
+                  "required": ["precision"] if q > DEFAULT_PRECISION else []}}
+        for q in range(2, MAX_PRECISION + 1)
+    ]
 
 
 class DecimalSettings(FieldSettings):
     model_config = ConfigDict(json_schema_extra=_scale_within_precision)
 
     precision: int = Field(default=DEFAULT_PRECISION, ge=1, le=MAX_PRECISION)
-    scale: int = Field(default=2, ge=0, le=MAX_PRECISION)
+    scale: int = Field(default=DEFAULT_SCALE, ge=0, le=MAX_PRECISION)
     min: str | None = Field(default=None, json_schema_extra={"pattern": DECIMAL_PATTERN})
     max: str | None = Field(default=None, json_schema_extra={"pattern": DECIMAL_PATTERN})
 
