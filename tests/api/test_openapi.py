@@ -231,6 +231,11 @@ async def test_the_document_admits_the_bodies_the_service_takes(
          item_type("list1", "list", {"allowed_values": {"": "Nothing"}}), False),
         ("post", "/api/v1/item-types", "/api/v1/item-types",
          item_type("list2", "list", {"allowed_values": {"a": "A"}}), True),
+        # Read as a float by the JSON parser, it must not round into the 64-bit range.
+        ("post", "/api/v1/item-types", "/api/v1/item-types",
+         item_type("int1", "integer", {"max": -(2**63) - 1}), False),
+        ("post", "/api/v1/item-types", "/api/v1/item-types",
+         item_type("int2", "integer", {"max": 10.0}), True),
         ("post", "/api/v1/item-types", "/api/v1/item-types", {"type": "list3", "label": "T",
          "fields": [{"name": "field_list3", "type": "list", "label": "F"}]}, False),
     ]

@@ -57,11 +57,16 @@ async def read_json(request: Request, model: type[M]) -> M:
 MAX_DEPTH = 32
 
 
+# Floats hold every integer exactly up to here; beyond it a float may be a rounded integer
+# (the JSON parser reads integers past 64 bits as floats), which must not become a valid one.
+_EXACT_FLOAT_INTEGERS = 2**53
+
+
 def _integers(value: Any) -> Any:
     """``value`` with every whole float as an int: JSON has one number type, and ``1.0`` is
     the integer 1 (as JSON Schema, and so the document, counts it). Called once the depth is
     known to be bounded."""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_FLOAT_INTEGERS:
         return int(value)
     if isinstance(value, dict):
         return {key: _integers(child) for key, child in value.items()}
