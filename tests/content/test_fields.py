@@ -306,6 +306,8 @@ def test_a_required_field_schema_refuses_an_empty_value(
     ("list", {"allowed_values": [""]}, False),
     ("list", {"allowed_values": []}, False),
     ("list", {"allowed_values": [1]}, False),
+    ("list", {"allowed_values": ["a\x00"]}, False),
+    ("list", {"allowed_values": {"a\x00": "A"}}, False),
     ("decimal", {"min": "-1.5", "max": "20"}, True),
     ("decimal", {"max": ""}, False),
     ("decimal", {"min": "1e5"}, False),

@@ -45,7 +45,8 @@ class BooleanField(FieldType):
 
 
 MAX_ALLOWED_VALUES = 1000
-KEY_RULES: dict[str, Any] = {"minLength": 1, "maxLength": 255}
+# What ``_keys`` checks: 1 to 255 characters, none of them NUL.
+KEY_RULES: dict[str, Any] = {"minLength": 1, "maxLength": 255, "pattern": "^[^\\x00]*$"}
 
 
 def _keys_or_list(schema: dict[str, Any]) -> None:
