@@ -7,7 +7,7 @@ and translate its errors into problem documents.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import ConfigDict, Field
 from starlette.requests import Request
@@ -31,6 +31,17 @@ def service_checked(**schema: Any) -> dict[str, Any]:
     """A rule the document shows and the service enforces: it checks the whole type and
     names every problem at once, which stopping at the model's first failure would hide."""
     return schema
+
+
+class _FieldList(TypedDict):
+    description: str
+    json_schema_extra: dict[str, Any]
+
+
+# No field name twice: the service names the repeated one. JSON Schema can only say that no
+# field is listed twice whole (``uniqueItems``), which is part of it.
+FIELD_LIST = _FieldList(description="The type's fields, each name once.",
+                        json_schema_extra=service_checked(uniqueItems=True))
 
 
 class FieldBody(StrictModel):
@@ -61,7 +72,7 @@ class ItemTypeBody(StrictModel):
     description: str = Field(default="", max_length=2000)
     has_title: bool = True
     title_label: str = Field(default="Title", max_length=255)
-    fields: list[FieldBody] = Field(default_factory=list, max_length=MAX_FIELDS)
+    fields: list[FieldBody] = Field(default_factory=list, max_length=MAX_FIELDS, **FIELD_LIST)
 
 
 class ItemTypePutBody(ItemTypeBody):
@@ -71,7 +82,7 @@ class ItemTypePutBody(ItemTypeBody):
     # Optional (empty): the path names the type.
     type: str = Field(default="", max_length=TYPE_NAME_MAX,
                       json_schema_extra=service_checked(pattern=f"^({MACHINE_NAME})?$"))
-    fields: list[FieldBody] = Field(max_length=MAX_FIELDS)
+    fields: list[FieldBody] = Field(max_length=MAX_FIELDS, **FIELD_LIST)
 
 
 class ItemTypePatchBody(PatchModel):
@@ -82,7 +93,7 @@ class ItemTypePatchBody(PatchModel):
     description: str | None = Field(default=None, max_length=2000)
     has_title: bool | None = None
     title_label: str | None = Field(default=None, max_length=255)
-    fields: list[FieldBody] | None = Field(default=None, max_length=MAX_FIELDS)
+    fields: list[FieldBody] | None = Field(default=None, max_length=MAX_FIELDS, **FIELD_LIST)
 
 
 class ItemType(ResponseModel):
