@@ -89,6 +89,10 @@ def live(pg_server_url: str, template_db: str) -> Iterator[tuple[LiveApp, str]]:
         yield live, token.json()["token"]
 
 
+# What the document cannot express (an item type names each field once).
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
+
+
 def _schemathesis(url: str, report: Path, *headers: str) -> subprocess.CompletedProcess[str]:
     command = [
         str(Path(sys.executable).with_name("schemathesis")), "run",
@@ -105,7 +109,7 @@ def _schemathesis(url: str, report: Path, *headers: str) -> subprocess.Completed
         command += ["--header", header]
     # Its own working folder: schemathesis keeps a cache beside it.
     return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False,
-                          cwd=report.parent)
+                          cwd=report.parent, env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)})
 
 
 @pytest.mark.slow
