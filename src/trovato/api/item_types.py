@@ -7,7 +7,7 @@ and translate its errors into problem documents.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 from pydantic import ConfigDict, Field
 from starlette.requests import Request
@@ -33,15 +33,10 @@ def service_checked(**schema: Any) -> dict[str, Any]:
     return schema
 
 
-class _FieldList(TypedDict):
-    description: str
-    json_schema_extra: dict[str, Any]
-
-
 # No field name twice: the service names the repeated one. JSON Schema can only say that no
 # field is listed twice whole (``uniqueItems``), which is part of it.
-FIELD_LIST = _FieldList(description="The type's fields, each name once.",
-                        json_schema_extra=service_checked(uniqueItems=True))
+FIELD_LIST = "The type's fields, each name once."
+ONCE = service_checked(uniqueItems=True)
 
 
 class FieldBody(StrictModel):
@@ -72,7 +67,8 @@ class ItemTypeBody(StrictModel):
     description: str = Field(default="", max_length=2000)
     has_title: bool = True
     title_label: str = Field(default="Title", max_length=255)
-    fields: list[FieldBody] = Field(default_factory=list, max_length=MAX_FIELDS, **FIELD_LIST)
+    fields: list[FieldBody] = Field(default_factory=list, max_length=MAX_FIELDS,
+                                    description=FIELD_LIST, json_schema_extra=ONCE)
 
 
 class ItemTypePutBody(ItemTypeBody):
@@ -82,7 +78,8 @@ class ItemTypePutBody(ItemTypeBody):
     # Optional (empty): the path names the type.
     type: str = Field(default="", max_length=TYPE_NAME_MAX,
                       json_schema_extra=service_checked(pattern=f"^({MACHINE_NAME})?$"))
-    fields: list[FieldBody] = Field(max_length=MAX_FIELDS, **FIELD_LIST)
+    fields: list[FieldBody] = Field(max_length=MAX_FIELDS, description=FIELD_LIST,
+                                    json_schema_extra=ONCE)
 
 
 class ItemTypePatchBody(PatchModel):
@@ -93,7 +90,8 @@ class ItemTypePatchBody(PatchModel):
     description: str | None = Field(default=None, max_length=2000)
     has_title: bool | None = None
     title_label: str | None = Field(default=None, max_length=255)
-    fields: list[FieldBody] | None = Field(default=None, max_length=MAX_FIELDS, **FIELD_LIST)
+    fields: list[FieldBody] | None = Field(default=None, max_length=MAX_FIELDS,
+                                           description=FIELD_LIST, json_schema_extra=ONCE)
 
 
 class ItemType(ResponseModel):
