@@ -20,6 +20,7 @@ from trovato.api import items as api_items
 from trovato.api import openapi as api_openapi
 from trovato.api import roles as api_roles
 from trovato.api import session as api_session
+from trovato.api import stages as api_stages
 from trovato.api import tokens as api_tokens
 from trovato.api import users as api_users
 from trovato.db import migrate
@@ -28,8 +29,9 @@ from trovato.kernel.errors import http_exception_handler, server_error_handler
 from trovato.kernel.pipeline import KernelPipeline
 from trovato.kernel.services import Kernel
 from trovato.observability import logging as json_logging
+from trovato.observability.allocations import AllocationTracer
 from trovato.settings import Settings, SettingsError, load_settings
-from trovato.web import favicon, install, item, menu, site, system, user
+from trovato.web import favicon, install, item, item_edit, menu, revisions, site, system, user
 
 
 def routes() -> list[BaseRoute]:
@@ -39,8 +41,10 @@ def routes() -> list[BaseRoute]:
         *favicon.routes,
         *site.routes,
         # Early: Starlette tries routes in order and item pages are most of a site's traffic
-        # (no other pattern can match /item/…, so the order changes no outcome).
+        # (only the editing routes' /item/add/… could also match /item/{id}…: they go first).
+        *item_edit.routes,
         *item.routes,
+        *revisions.routes,
         *install.routes,
         *user.routes,
         *api_session.routes,
@@ -49,6 +53,7 @@ def routes() -> list[BaseRoute]:
         *api_users.routes,
         *api_item_types.routes,
         *api_items.routes,
+        *api_stages.routes,
         *api_openapi.routes,
         *menu.routes,  # last: plugin pages only see paths no kernel route matched
     ]
@@ -60,6 +65,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tracer = AllocationTracer() if settings.debug_tracemalloc else None
+        if tracer is not None:
+            tracer.listen()
         embedded: EmbeddedPostgres | None = None
         url = settings.database_url
         if url is None:
@@ -83,6 +91,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await kernel.stop()
             if embedded is not None:
                 embedded.stop()
+            if tracer is not None:
+                tracer.stop()
 
     return Starlette(
         routes=routes(),

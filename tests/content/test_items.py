@@ -70,6 +70,23 @@ async def test_create_load_update_delete(content: ContentServices, admin: Curren
         "Created", "Updated", "Deleted"]
 
 
+async def test_an_update_from_an_old_revision_is_a_conflict(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database,
+) -> None:
+    item = await content.items.create(
+        admin, "article", title="Start", fields={"field_body": {"value": "x"}})
+    first = await content.items.update(admin, item.id, title="First",
+                                       expected_revision=item.revision_id)
+    with pytest.raises(ItemError) as conflict:
+        await content.items.update(admin, item.id, title="Second",
+                                   expected_revision=item.revision_id)
+    assert conflict.value.status == 409 and "changed by someone else" in conflict.value.message
+    assert (await content.items.load(admin, item.id)).title == "First"
+    assert await database.fetchval("SELECT count(*) FROM item_revision") == 2
+    assert (await content.items.update(admin, item.id, title="Third",
+                                       expected_revision=first.revision_id)).title == "Third"
+
+
 async def test_validation_errors(content: ContentServices, admin: CurrentUser,
                                  article: None) -> None:
     with pytest.raises(ItemError) as caught:
@@ -401,12 +418,14 @@ async def test_stage_reads(content: ContentServices, admin: CurrentUser, article
     assert {i.title for i in stage_list.items} == {"live", "staged"}
     assert [i.title for i in await content.items.load_many(admin, [live.id, staged.id])] == [
         "live"]
-    # Stage-created items are edited in their stage; live items are not written from one.
+    # Stage-created items are edited in their stage; a live item edited in a stage keeps its
+    # live row and shows the edit in the stage only.
     edited = await content.items.update(admin, staged.id, title="staged 2", stage="spring")
     assert edited.title == "staged 2"
-    with pytest.raises(ItemError) as caught:
-        await content.items.update(admin, live.id, title="x", stage="spring")
-    assert caught.value.status == 409
+    overridden = await content.items.update(admin, live.id, title="x", stage="spring")
+    assert overridden.title == "x"
+    assert (await content.items.load(admin, live.id, stage="spring")).title == "x"
+    assert (await content.items.load(admin, live.id)).title == "live"
 
 
 async def test_anonymous_cannot_create(content: ContentServices, article: None) -> None:

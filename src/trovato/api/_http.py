@@ -1,12 +1,12 @@
 """Shared plumbing of the JSON API: strict body parsing into pydantic models, JSON responses,
-and the base of the response models (with the problem document every error answers)."""
+and the base of the response models."""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -136,19 +136,3 @@ class ResponseModel(BaseModel):
     without a default is always sent."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details."""
-
-    # Problem documents may be extended (RFC 9457 §3.2).
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-    errors: dict[str, str] = Field(
-        default_factory=dict,
-        description="A message per invalid field, keyed by its path (e.g. `fields.field_count`).")

@@ -27,10 +27,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 import trovato
-from trovato.api._http import JSON, Problem
+from trovato.api._http import JSON
 from trovato.api.configured import REF_TEMPLATE, configured_schemas, ref
 from trovato.api.item_types import content_services
-from trovato.api.routing import DOCUMENTED_BY, ApiRoute, Operation
+from trovato.api.routing import DOCUMENTED_BY, ApiRoute, Operation, Problem
 from trovato.content.fields import FieldRegistry
 from trovato.content.types import ItemType
 from trovato.kernel.access import require_permission
@@ -46,8 +46,8 @@ ModelKey = tuple[type[BaseModel], Mode]
 STAGE_HEADER: Schema = {
     "name": "X-Trovato-Stage", "in": "header", "required": False,
     "schema": {"anyOf": [ref("StageName"), {"type": "string", "const": ""}]},
-    "description": "Read and write in this stage instead of live (needs `view stages`);"
-                   " empty: live.",
+    "description": "Read and write in this stage instead of live (needs `use stages` and"
+                   " access to the stage); empty: live.",
 }
 
 
@@ -190,7 +190,8 @@ def build_openapi(types: list[ItemType], fields: FieldRegistry, routes: Iterable
         # Relative: clients resolve it against the document's own address, so a forged Host
         # header cannot point them at another server.
         "servers": [{"url": "/"}],
-        "tags": [{"name": n} for n in ("Items", "Item types", "Users", "Tokens", "Roles")],
+        "tags": [{"name": n} for n in ("Items", "Item types", "Stages", "Users", "Tokens",
+                                        "Roles")],
         "security": [{}, {"session": [], "csrf": []}, {"bearer": []}],
         "paths": _paths(operations, refs),
         "components": {

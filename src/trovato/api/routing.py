@@ -6,7 +6,7 @@ groups the operations of one path into one :class:`ApiRoute`, which dispatches b
 answers any other method with 405 and an ``Allow`` header naming exactly the documented
 methods. ``trovato.api.openapi`` builds the document from the app's ``ApiRoute`` s, and
 :func:`read_body` validates a request with the same model the document shows, so the two
-cannot disagree.
+cannot disagree. :class:`Problem` is the document every error answers.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -41,6 +41,26 @@ def documented_by(component: str) -> Callable[[Schema], None]:
         schema[DOCUMENTED_BY] = component
 
     return mark
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    # Problem documents may be extended (RFC 9457 §3.2).
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: dict[str, str] = Field(
+        default_factory=dict,
+        description="A message per invalid field, keyed by its path (e.g. `fields.field_count`).")
+    # The stages API declares the conflict's shape (``StageConflict``).
+    conflicts: list[dict[str, Any]] = Field(
+        default_factory=list, description="A refused publish's unresolved conflicts.",
+        json_schema_extra={"items": {DOCUMENTED_BY: "StageConflict"}})
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ _DETAILS = {404: "Nothing exists at this address."}
 
 
 class ProblemError(HTTPException):
-    """An error with optional per-field messages (``errors`` in the problem document).
+    """An error with optional per-field messages (``errors`` in the problem document) and
+    members of its own (``extensions``, e.g. a refused publish's ``conflicts``).
 
     ``debug`` is developer detail (a plugin's traceback) that only a development site shows
     on its HTML error page; callers pass it only in development mode."""
@@ -66,10 +67,12 @@ class ProblemError(HTTPException):
         errors: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         debug: str = "",
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(status_code=status_code, detail=detail, headers=headers)
         self.errors = errors or {}
         self.debug = debug
+        self.extensions = dict(extensions or {})
 
 
 def wants_json(scope: Scope) -> bool:
@@ -88,6 +91,7 @@ def error_response(
     errors: dict[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     debug: str = "",
+    extensions: Mapping[str, Any] | None = None,
 ) -> Response:
     api = wants_json(scope)
     title = (_TITLES if api else _PAGE_TITLES).get(status) or HTTPStatus(status).phrase
@@ -102,6 +106,7 @@ def error_response(
         }
         if errors:
             body["errors"] = errors
+        body.update(extensions or {})
         return ProblemResponse(body, status_code=status, headers=headers)
     ctx = scope.get(SCOPE_KEY)
     user = ctx.user if isinstance(ctx, RequestContext) else None
@@ -132,9 +137,11 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     errors = exc.errors if isinstance(exc, ProblemError) else None
     debug = exc.debug if isinstance(exc, ProblemError) else ""
+    extensions = exc.extensions if isinstance(exc, ProblemError) else None
     detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
     return error_response(
-        request.scope, exc.status_code, detail, errors=errors, headers=exc.headers, debug=debug
+        request.scope, exc.status_code, detail, errors=errors, headers=exc.headers, debug=debug,
+        extensions=extensions,
     )
 
 

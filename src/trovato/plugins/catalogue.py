@@ -191,8 +191,11 @@ TAPS: tuple[TapSpec, ...] = (
          _payload(form=OBJECT, form_id={"type": "string"}), OBJECT, "alter", "open", "form"),
     _tap("form_validate", "forms", "Validation errors: a list of {field, message}.",
          _payload(form_id={"type": "string"}, values=OBJECT), ERRORS, "all", "closed"),
-    _tap("form_submit", "forms", "A valid form was submitted.",
-         _payload(form_id={"type": "string"}, values=OBJECT), NOTHING, "none", "closed"),
+    _tap("form_submit", "forms", "A valid form was submitted and saved; `result` holds what "
+         "the form made (e.g. the item's id).",
+         {**_payload(form_id={"type": "string"}, values=OBJECT),
+          "properties": {"form_id": {"type": "string"}, "values": OBJECT, "result": OBJECT}},
+         NOTHING, "none", "open"),
     _tap("form_ajax", "forms", "Rebuild part of a form after an AJAX trigger.",
          _payload(form_id={"type": "string"}, trigger={"type": "string"}, values=OBJECT),
          RENDER_OR_NULL, "first", "open"),
@@ -254,11 +257,10 @@ NOT_YET_AVAILABLE: dict[str, str] = {
     "field_access": "field access",
     "item_update_index": "search",
     **dict.fromkeys(("tag_insert", "tag_update", "tag_delete"), "categories"),
-    **dict.fromkeys(("form_alter", "form_validate", "form_submit", "form_ajax"), "forms"),
+    "form_ajax": "AJAX forms",
     **dict.fromkeys(("theme", "preprocess_page"), "theme templates"),
     **dict.fromkeys(("tile_info", "tile_view"), "tiles"),
     **dict.fromkeys(("gather_info", "gather_alter", "gather_result_alter"), "Gather"),
-    **dict.fromkeys(("stage_publish_before", "stage_publish_after"), "stage publishing"),
 }
 
 
