@@ -53,9 +53,16 @@ def _keys_or_list(schema: dict[str, Any]) -> None:
     # The schema shows both forms the settings take: key → label, or a list of keys.
     keyed = {**schema, "propertyNames": KEY_RULES}
     schema.clear()
-    schema["anyOf"] = [keyed, {
-        "type": "array", "items": {"type": "string", **KEY_RULES}, "uniqueItems": True,
-        "minItems": 1, "maxItems": MAX_ALLOWED_VALUES}]
+    schema["anyOf"] = [
+        keyed,
+        {
+            "type": "array",
+            "items": {"type": "string", **KEY_RULES},
+            "uniqueItems": True,
+            "minItems": 1,
+            "maxItems": MAX_ALLOWED_VALUES,
+        },
+    ]
 
 
 class ListSettings(FieldSettings):
