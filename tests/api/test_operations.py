@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tests.api.conftest import ARTICLE, admin_headers
-from trovato.api._http import JSON, StrictModel
+from trovato.api._http import JSON, ResponseModel, StrictModel
 from trovato.api.openapi import build_openapi
 from trovato.api.routing import api_routes, operation, read_body
 from trovato.app import routes
@@ -22,8 +22,14 @@ class WidgetBody(StrictModel):
     size: int = Field(ge=1, le=9)
 
 
+class Widget(ResponseModel):
+    """A widget as sent."""
+
+    size: int
+
+
 @operation("POST", "/api/v1/widgets", operation_id="createWidget", summary="Make a widget",
-           tag="Items", responses={201: "Item"}, body=WidgetBody, problems=(409,))
+           tag="Items", responses={201: Widget}, body=WidgetBody, problems=(409,))
 async def create_widget(request: Request) -> Response:
     return JSON({"size": (await read_body(request, WidgetBody)).size}, status_code=201)
 
@@ -37,6 +43,11 @@ def test_a_declared_route_appears_in_the_document() -> None:
         "$ref": "#/components/schemas/WidgetBody"}
     size = document["components"]["schemas"]["WidgetBody"]["properties"]["size"]
     assert size["minimum"] == 1 and size["maximum"] == 9
+    assert op["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Widget"}
+    widget = document["components"]["schemas"]["Widget"]
+    assert widget["required"] == ["size"] and widget["additionalProperties"] is False
+    assert widget["description"] == "A widget as sent."
     refs = {status: r.get("$ref") for status, r in op["responses"].items()}
     assert refs["409"] == "#/components/responses/Conflict"
     assert refs["422"] == "#/components/responses/Invalid"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from trovato.content.fields import (
     KNOWN_FORMATS,
@@ -253,3 +254,90 @@ def test_field_schema_for_multi_values() -> None:
     schema = REGISTRY.field_schema(DEFS[3])
     assert schema["type"] == "array" and schema["maxItems"] == 2
     assert schema["items"]["properties"]["value"]["maxLength"] == 10
+
+
+# Per field type, a value the service takes as "no value" and one it keeps. The schema of a
+# required field refuses exactly what the service refuses, so the OpenAPI document never
+# offers a body the service turns down (nor the other way round).
+EMPTY_AND_FILLED: list[tuple[str, dict[str, Any], Any, Any]] = [
+    ("text", {}, {"value": ""}, {"value": " "}),
+    ("text_long", {}, {"value": ""}, {"value": " "}),
+    ("date", {}, {"value": ""}, {"value": "2024-05-01"}),
+    ("datetime", {}, {"value": ""}, {"value": "2024-05-01T12:00:00Z"}),
+    ("email", {}, {"value": "  "}, {"value": "someone@example.com"}),
+    ("link", {}, {"uri": " "}, {"uri": "/about"}),
+]
+
+
+def _accepted(definition: FieldDefinition, value: Any) -> tuple[bool, bool]:
+    """(the schema admits ``value``, the service keeps it) for a field of ``definition``."""
+    schema = Draft202012Validator(REGISTRY.field_schema(definition)).is_valid(value)
+    service = not validate_fields(REGISTRY, [definition], {definition.name: value}, ENV).errors
+    return schema, service
+
+
+@pytest.mark.parametrize(("field_type", "settings", "empty", "filled"), EMPTY_AND_FILLED)
+def test_a_required_field_schema_refuses_an_empty_value(
+        field_type: str, settings: dict[str, Any], empty: Any, filled: Any) -> None:
+    kind = REGISTRY.get(field_type)
+    full = kind.validate_settings(settings)
+    for required in (False, True):
+        single = FieldDefinition("field_x", field_type, "X", required=required, settings=full)
+        assert _accepted(single, empty) == (not required, not required)
+        assert _accepted(single, filled) == (True, True)
+        multi = FieldDefinition("field_x", field_type, "X", required=required,
+                                cardinality=-1, settings=full)
+        assert _accepted(multi, [empty]) == (not required, not required)
+        assert _accepted(multi, [empty, filled]) == (True, True)
+
+
+@pytest.mark.parametrize(("field_type", "settings", "valid"), [
+    ("reference", {"target_bundles": ["page"]}, True),
+    ("reference", {"target_bundles": ["a_b2", "topics"]}, True),
+    ("reference", {"target_bundles": ["Bad Name"]}, False),
+    ("reference", {"target_bundles": ["1st"]}, False),
+    ("reference", {"target_bundles": [""]}, False),
+    ("reference", {"target_bundles": ["page-2"]}, False),
+    ("list", {"allowed_values": {"a": "A"}}, True),
+    ("list", {"allowed_values": {"": "Nothing"}}, False),
+    ("list", {"allowed_values": {"k" * 256: "Long"}}, False),
+    ("list", {"allowed_values": ["a", "b"]}, True),
+    ("list", {"allowed_values": ["a", "a"]}, False),
+    ("list", {"allowed_values": [""]}, False),
+    ("list", {"allowed_values": []}, False),
+    ("list", {"allowed_values": [1]}, False),
+    ("list", {"allowed_values": ["a\x00"]}, False),
+    ("list", {"allowed_values": {"a\x00": "A"}}, False),
+    ("decimal", {"min": "-1.5", "max": "20"}, True),
+    ("decimal", {"max": ""}, False),
+    ("decimal", {"min": "1e5"}, False),
+    ("decimal", {"min": " 1"}, False),
+])
+def test_settings_schema_agrees_with_the_settings_check(field_type: str, settings: dict[str, Any],
+                                                        valid: bool) -> None:
+    kind = REGISTRY.get(field_type)
+    schema = Draft202012Validator(kind.settings_schema()).is_valid(settings)
+    try:
+        kind.validate_settings(settings)
+    except FieldSettingsError:
+        service = False
+    else:
+        service = True
+    assert schema == service == valid
+
+
+def test_decimal_scale_within_precision_agrees_with_the_settings_check() -> None:
+    kind = REGISTRY.get("decimal")
+    validator = Draft202012Validator(kind.settings_schema())
+    choices: list[int | None] = [None, *range(0, 40)]
+    for precision in choices:
+        for scale in choices:
+            settings = {name: value for name, value in (("precision", precision),
+                                                        ("scale", scale)) if value is not None}
+            try:
+                kind.validate_settings(settings)
+            except FieldSettingsError:
+                service = False
+            else:
+                service = True
+            assert validator.is_valid(settings) == service, settings

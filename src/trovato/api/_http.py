@@ -1,4 +1,5 @@
-"""Shared plumbing of the JSON API: strict body parsing into pydantic models, JSON responses."""
+"""Shared plumbing of the JSON API: strict body parsing into pydantic models, JSON responses,
+and the base of the response models."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ async def read_json(request: Request, model: type[M]) -> M:
         raise ProblemError(422, f"The request body is not acceptable: {where} {message}.",
                            errors={where: message})
     try:
-        return model.model_validate(data)
+        return model.model_validate(_integers(data))
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for err in exc.errors():
@@ -54,6 +55,24 @@ async def read_json(request: Request, model: type[M]) -> M:
 
 
 MAX_DEPTH = 32
+
+
+# Floats hold every integer exactly up to here; beyond it a float may be a rounded integer
+# (the JSON parser reads integers past 64 bits as floats), which must not become a valid one.
+_EXACT_FLOAT_INTEGERS = 2**53
+
+
+def _integers(value: Any) -> Any:
+    """``value`` with every whole float as an int: JSON has one number type, and ``1.0`` is
+    the integer 1 (as JSON Schema, and so the document, counts it). Called once the depth is
+    known to be bounded."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_FLOAT_INTEGERS:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integers(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_integers(child) for child in value]
+    return value
 
 
 def _shape_problem(data: dict[str, Any]) -> tuple[str, str] | None:
@@ -110,3 +129,10 @@ class PatchModel(StrictModel):
         if value is None:
             raise ValueError("must not be null")
         return value
+
+
+class ResponseModel(BaseModel):
+    """A response body as the document shows it: exactly these properties, and every one
+    without a default is always sent."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -13,10 +13,10 @@ from pydantic import ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from trovato.api._http import JSON, PatchModel, StrictModel
-from trovato.api.routing import DOCUMENTED_BY, Param, api_routes, operation, read_body
+from trovato.api._http import JSON, PatchModel, ResponseModel, StrictModel
+from trovato.api.routing import Param, api_routes, documented_by, operation, read_body
 from trovato.content.access import ACCESS_CONTENT, ADMINISTER_TYPES
-from trovato.content.fields import FIELD_NAME_MAX
+from trovato.content.fields import FIELD_NAME_MAX, MAX_CARDINALITY
 from trovato.content.items import ContentServices
 from trovato.content.types import MAX_FIELDS, TYPE_NAME_MAX, ItemTypeError
 from trovato.kernel.access import require_permission
@@ -33,24 +33,28 @@ def service_checked(**schema: Any) -> dict[str, Any]:
     return schema
 
 
-def _field_instance(schema: dict[str, Any]) -> None:
-    # Documented by the field types' own schemas (``FieldInstance``, one per field type),
-    # which follow the registry and are what the service checks the settings against.
-    schema.clear()
-    schema[DOCUMENTED_BY] = "FieldInstance"
+# No field name twice: the service names the repeated one. JSON Schema can only say that no
+# field is listed twice whole (``uniqueItems``), which is part of it.
+FIELD_LIST = "The type's fields, each name once."
+ONCE = service_checked(uniqueItems=True)
 
 
 class FieldBody(StrictModel):
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_field_instance)
+    """A field of an item type. Documented per field type (``FieldInstance_<type>``, whose
+    settings follow the field type registry and are what the service checks them against)."""
+
+    model_config = ConfigDict(json_schema_extra=documented_by("FieldInstance"))
 
     # The service checks names, labels and cardinality and names each problem by the
-    # field's name; the document shows those rules (``FieldInstance``).
-    name: str = Field(max_length=FIELD_NAME_MAX)
+    # field's name.
+    name: str = Field(max_length=FIELD_NAME_MAX,
+                      json_schema_extra=service_checked(pattern=f"^{MACHINE_NAME}$"))
     type: str = Field(max_length=64)
-    label: str = Field(max_length=255)
+    label: str = Field(max_length=255, json_schema_extra=service_checked(pattern=NOT_BLANK))
     description: str = Field(default="", max_length=2000)
     required: bool = False
-    cardinality: int = 1
+    cardinality: int = Field(default=1, description="-1 for unlimited", json_schema_extra=(
+        service_checked(minimum=-1, maximum=MAX_CARDINALITY, **{"not": {"const": 0}})))
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -63,7 +67,8 @@ class ItemTypeBody(StrictModel):
     description: str = Field(default="", max_length=2000)
     has_title: bool = True
     title_label: str = Field(default="Title", max_length=255)
-    fields: list[FieldBody] = Field(default_factory=list, max_length=MAX_FIELDS)
+    fields: list[FieldBody] = Field(default_factory=list, max_length=MAX_FIELDS,
+                                    description=FIELD_LIST, json_schema_extra=ONCE)
 
 
 class ItemTypePutBody(ItemTypeBody):
@@ -73,7 +78,8 @@ class ItemTypePutBody(ItemTypeBody):
     # Optional (empty): the path names the type.
     type: str = Field(default="", max_length=TYPE_NAME_MAX,
                       json_schema_extra=service_checked(pattern=f"^({MACHINE_NAME})?$"))
-    fields: list[FieldBody] = Field(max_length=MAX_FIELDS)
+    fields: list[FieldBody] = Field(max_length=MAX_FIELDS, description=FIELD_LIST,
+                                    json_schema_extra=ONCE)
 
 
 class ItemTypePatchBody(PatchModel):
@@ -84,7 +90,25 @@ class ItemTypePatchBody(PatchModel):
     description: str | None = Field(default=None, max_length=2000)
     has_title: bool | None = None
     title_label: str | None = Field(default=None, max_length=255)
-    fields: list[FieldBody] | None = Field(default=None, max_length=MAX_FIELDS)
+    fields: list[FieldBody] | None = Field(default=None, max_length=MAX_FIELDS,
+                                           description=FIELD_LIST, json_schema_extra=ONCE)
+
+
+class ItemType(ResponseModel):
+    type: str = Field(max_length=TYPE_NAME_MAX, pattern=f"^{MACHINE_NAME}$")
+    label: str = Field(max_length=255)
+    description: str = Field(max_length=2000)
+    fields: list[FieldBody]
+
+
+class ItemTypeList(ResponseModel):
+    item_types: list[ItemType]
+
+
+class ItemTypeDeleted(ResponseModel):
+    type: str
+    deleted_items: int
+    message: str
 
 
 TYPE_PATH = "/api/v1/item-types/{type}"
@@ -111,7 +135,7 @@ def _document(body: StrictModel) -> dict[str, Any]:
 
 
 @operation("GET", "/api/v1/item-types", operation_id="listItemTypes",
-           summary="List item types", tag="Item types", responses={200: "ItemTypeList"})
+           summary="List item types", tag="Item types", responses={200: ItemTypeList})
 async def list_types(request: Request) -> Response:
     require_permission(request, ACCESS_CONTENT)
     types = await content_services(request).types.all()
@@ -119,7 +143,7 @@ async def list_types(request: Request) -> Response:
 
 
 @operation("GET", TYPE_PATH, operation_id="getItemType", summary="Get an item type",
-           tag="Item types", responses={200: "ItemType"}, problems=(404,), params=(TYPE_PARAM,))
+           tag="Item types", responses={200: ItemType}, problems=(404,), params=(TYPE_PARAM,))
 async def get_type(request: Request) -> Response:
     require_permission(request, ACCESS_CONTENT)
     item_type = await content_services(request).types.get(request.path_params["type"])
@@ -129,7 +153,7 @@ async def get_type(request: Request) -> Response:
 
 
 @operation("POST", "/api/v1/item-types", operation_id="createItemType",
-           summary="Create an item type", tag="Item types", responses={201: "ItemType"},
+           summary="Create an item type", tag="Item types", responses={201: ItemType},
            body=ItemTypeBody, problems=(409,),
            description="Needs `administer content types`. A field name keeps one field type"
                        " and cardinality on every item type.")
@@ -145,10 +169,10 @@ async def create_type(request: Request) -> Response:
 
 
 @operation("PATCH", TYPE_PATH, operation_id="patchItemType",
-           summary="Change part of an item type", tag="Item types", responses={200: "ItemType"},
+           summary="Change part of an item type", tag="Item types", responses={200: ItemType},
            body=ItemTypePatchBody, problems=(404, 409), params=(TYPE_PARAM,))
 @operation("PUT", TYPE_PATH, operation_id="putItemType", summary="Replace an item type",
-           tag="Item types", responses={200: "ItemType"}, body=ItemTypePutBody, problems=(404, 409),
+           tag="Item types", responses={200: ItemType}, body=ItemTypePutBody, problems=(404, 409),
            params=(TYPE_PARAM,))
 async def update_type(request: Request) -> Response:
     user = require_permission(request, ADMINISTER_TYPES)
@@ -169,7 +193,7 @@ async def update_type(request: Request) -> Response:
 
 
 @operation("DELETE", TYPE_PATH, operation_id="deleteItemType",
-           summary="Delete an item type", tag="Item types", responses={200: "ItemTypeDeleted"},
+           summary="Delete an item type", tag="Item types", responses={200: ItemTypeDeleted},
            problems=(404, 409, 422),
            params=(TYPE_PARAM, Param("force", "query", {"type": "boolean", "default": False},
                                      "Also delete the type's items (refused with 409"

@@ -7,17 +7,19 @@ stage comes from the request (``X-Trovato-Stage``).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from trovato.api._http import JSON, PatchModel, StrictModel
-from trovato.api.item_types import content_services
-from trovato.api.routing import Param, api_routes, operation, read_body
+from trovato.api._http import JSON, PatchModel, ResponseModel, StrictModel
+from trovato.api.item_types import MACHINE_NAME, content_services, service_checked
+from trovato.api.routing import Param, api_routes, documented_by, operation, read_body
 from trovato.content.items import DEFAULT_LIMIT, MAX_LIMIT, SORTS, ItemError, Items
-from trovato.content.types import TYPE_NAME
+from trovato.content.types import TYPE_NAME, TYPE_NAME_MAX
 from trovato.ids import parse_uuid
 from trovato.kernel.context import request_context
 from trovato.kernel.errors import ProblemError
@@ -26,10 +28,25 @@ from trovato.kernel.errors import ProblemError
 MAX_PAGE = 1_000_000
 
 
+STATUS_DESCRIPTION = "1 published, 0 unpublished"
+# An integer, not a literal: pydantic would take JSON false for the literal 0.
+Status = Annotated[int, Field(ge=0, le=1, description=STATUS_DESCRIPTION)]
+# A title is one line (the service refuses line breaks), and not blank when the item's type
+# has a title: per item type the create schema says which (``ItemCreate_<type>``).
+ONE_LINE = r"^[^\n\r]*$"
+FILLED_LINE = r"^[^\n\r]*\S[^\n\r]*$"
+
+
 class ItemCreateBody(StrictModel):
-    type: str = Field(max_length=32)
-    title: str = Field(default="", max_length=255)
-    status: Literal[0, 1] = 1
+    """A new item: documented per item type (``ItemCreate_<type>``, its fields exactly)."""
+
+    model_config = ConfigDict(json_schema_extra=documented_by("ItemCreate"))
+
+    type: str = Field(max_length=TYPE_NAME_MAX,
+                      json_schema_extra=service_checked(pattern=f"^{MACHINE_NAME}$"))
+    title: str = Field(default="", max_length=255,
+                       json_schema_extra=service_checked(pattern=ONE_LINE))
+    status: Status = 1
     promote: bool = False
     sticky: bool = False
     fields: dict[str, Any] = Field(default_factory=dict)
@@ -37,8 +54,10 @@ class ItemCreateBody(StrictModel):
 
 
 class ItemPatchBody(PatchModel):
-    title: str | None = Field(default=None, max_length=255)
-    status: Literal[0, 1] | None = None
+    # The body does not name the type, so it shows the rule of the types that have a title.
+    title: str | None = Field(default=None, max_length=255,
+                              json_schema_extra=service_checked(pattern=FILLED_LINE))
+    status: Status | None = None
     promote: bool | None = None
     sticky: bool | None = None
     # A field set to null is cleared; fields left out keep their values.
@@ -48,6 +67,52 @@ class ItemPatchBody(PatchModel):
 
 class RevertBody(StrictModel):
     log: str | None = Field(default=None, max_length=10_000)
+
+
+class Item(ResponseModel):
+    """An item of any type."""
+
+    id: uuid.UUID
+    type: str
+    title: str
+    status: Status
+    promote: bool
+    sticky: bool
+    author_id: uuid.UUID
+    created: datetime
+    changed: datetime
+    revision_id: uuid.UUID
+    stage: str
+    fields: dict[str, Any] = Field(
+        description="Field name → a value object (single-valued) or a list of value objects"
+                    " (multi-valued).")
+
+
+class ItemResponse(Item):
+    """An item, documented per item type (``Item_<type>``: its fields exactly)."""
+
+    model_config = ConfigDict(json_schema_extra=documented_by("ItemResponse"))
+
+
+class ItemList(ResponseModel):
+    """One page of a listing."""
+
+    items: list[Item]
+    page: int
+    limit: int
+    total: int
+
+
+class Revision(ResponseModel):
+    id: uuid.UUID
+    created: datetime
+    author_id: uuid.UUID
+    title: str
+    log: str
+
+
+class RevisionList(ResponseModel):
+    revisions: list[Revision]
 
 
 ITEM_PATH = "/api/v1/items/{id}"
@@ -111,7 +176,7 @@ def _bool_param(request: Request, name: str, errors: dict[str, str]) -> bool | N
 
 
 @operation("GET", "/api/v1/items", operation_id="listItems", summary="List items",
-           tag="Items", responses={200: "ItemList"}, stage=True,
+           tag="Items", responses={200: ItemList}, stage=True,
            params=LIST_PARAMS)
 async def list_items(request: Request) -> Response:
     ctx = request_context(request)
@@ -153,8 +218,8 @@ async def list_items(request: Request) -> Response:
 
 
 @operation("POST", "/api/v1/items", operation_id="createItem", summary="Create an item",
-           tag="Items", responses={201: "ItemResponse"}, body=ItemCreateBody,
-           body_schema="ItemCreate", stage=True)
+           tag="Items", responses={201: ItemResponse}, body=ItemCreateBody,
+           stage=True)
 async def create_item(request: Request) -> Response:
     ctx = request_context(request)
     body = await read_body(request, ItemCreateBody)
@@ -170,7 +235,7 @@ async def create_item(request: Request) -> Response:
 
 
 @operation("GET", ITEM_PATH, operation_id="getItem", summary="Get an item", tag="Items",
-           responses={200: "ItemResponse"}, problems=(404,), stage=True,
+           responses={200: ItemResponse}, problems=(404,), stage=True,
            params=(ITEM_ID,))
 async def get_item(request: Request) -> Response:
     ctx = request_context(request)
@@ -183,7 +248,7 @@ async def get_item(request: Request) -> Response:
 
 
 @operation("PATCH", ITEM_PATH, operation_id="patchItem", summary="Change an item",
-           tag="Items", responses={200: "ItemResponse"}, body=ItemPatchBody,
+           tag="Items", responses={200: ItemResponse}, body=ItemPatchBody,
            problems=(404, 409), stage=True, params=(ITEM_ID,))
 async def patch_item(request: Request) -> Response:
     ctx = request_context(request)
@@ -216,7 +281,7 @@ async def delete_item(request: Request) -> Response:
 
 
 @operation("GET", f"{ITEM_PATH}/revisions", operation_id="listRevisions",
-           summary="List an item's revisions", tag="Items", responses={200: "RevisionList"},
+           summary="List an item's revisions", tag="Items", responses={200: RevisionList},
            problems=(404,), stage=True, params=(ITEM_ID,))
 async def list_revisions(request: Request) -> Response:
     ctx = request_context(request)
@@ -230,7 +295,7 @@ async def list_revisions(request: Request) -> Response:
 
 @operation("POST", f"{ITEM_PATH}/revisions/{{rev}}/revert", operation_id="revertRevision",
            summary="Revert to a revision (as a new revision)", tag="Items",
-           responses={200: "ItemResponse"}, body=RevertBody, body_required=False,
+           responses={200: ItemResponse}, body=RevertBody, body_required=False,
            problems=(404,), stage=True,
            params=(ITEM_ID, Param("rev", "path", {"type": "string", "format": "uuid"},
                                   "A revision id")))

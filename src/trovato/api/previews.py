@@ -8,11 +8,14 @@ A stage the caller may not use is a 404, as everywhere.
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from trovato.api._http import JSON, StrictModel
+from trovato.api._http import JSON, ResponseModel, StrictModel
 from trovato.api.routing import Param, api_routes, operation, read_body
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_login
@@ -38,6 +41,24 @@ class PreviewLinkBody(StrictModel):
     )
 
 
+class PreviewLink(ResponseModel):
+    id: uuid.UUID
+    stage: str
+    created_by: uuid.UUID | None
+    created: datetime
+    expires: datetime
+    revoked: datetime | None
+    active: bool
+
+
+class PreviewLinkCreated(PreviewLink):
+    url: str = Field(description="`/?preview=<token>`; shown only once.")
+
+
+class PreviewLinkList(ResponseModel):
+    links: list[PreviewLink]
+
+
 async def _stage(request: Request) -> StageInfo:
     ctx = request_context(request)
     try:
@@ -52,7 +73,7 @@ async def _stage(request: Request) -> StageInfo:
     operation_id="createPreviewLink",
     summary="Create a preview link",
     tag="Stages",
-    responses={201: "PreviewLinkCreated"},
+    responses={201: PreviewLinkCreated},
     body=PreviewLinkBody,
     body_required=False,
     problems=(404, 409),
@@ -81,7 +102,7 @@ async def create_link(request: Request) -> Response:
     operation_id="listPreviewLinks",
     summary="List a stage's preview links",
     tag="Stages",
-    responses={200: "PreviewLinkList"},
+    responses={200: PreviewLinkList},
     problems=(404,),
     params=(STAGE_ID,),
 )

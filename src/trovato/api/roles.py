@@ -9,7 +9,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from trovato.api._http import JSON, StrictModel
+from trovato.api._http import JSON, ResponseModel, StrictModel
 from trovato.api.routing import DOCUMENTED_BY, Param, api_routes, operation, read_body
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
@@ -37,6 +37,30 @@ class UserRolesBody(StrictModel):
         "items": {DOCUMENTED_BY: "RoleId"}})
 
 
+class Role(ResponseModel):
+    id: uuid.UUID
+    name: str
+    weight: int
+    builtin: bool
+    permissions: list[str]
+
+
+class RoleList(ResponseModel):
+    roles: list[Role]
+
+
+class Permission(ResponseModel):
+    name: str
+    title: str
+    description: str
+    restricted: bool
+    provider: str
+
+
+class PermissionList(ResponseModel):
+    permissions: list[Permission]
+
+
 ROLE_ID = Param("role_id", "path", {"type": "string", "format": "uuid"}, "A role id")
 USER_ID = Param("user_id", "path", {"type": "string", "format": "uuid"}, "A user id")
 
@@ -58,7 +82,7 @@ def _problem(exc: RoleError) -> ProblemError:
 
 
 @operation("GET", "/api/v1/permissions", operation_id="listPermissions",
-           summary="List permissions", tag="Roles", responses={200: "PermissionList"})
+           summary="List permissions", tag="Roles", responses={200: PermissionList})
 async def list_permissions(request: Request) -> Response:
     require_permission(request, "administer permissions")
     registry = request_context(request).kernel.registry
@@ -79,14 +103,14 @@ async def list_permissions(request: Request) -> Response:
 
 
 @operation("GET", "/api/v1/roles", operation_id="listRoles", summary="List roles",
-           tag="Roles", responses={200: "RoleList"})
+           tag="Roles", responses={200: RoleList})
 async def list_roles(request: Request) -> Response:
     require_permission(request, "administer permissions")
     return JSON({"roles": [r.public() for r in await _roles(request).all()]})
 
 
 @operation("POST", "/api/v1/roles", operation_id="createRole", summary="Create a role",
-           tag="Roles", responses={201: "Role"}, body=RoleBody, problems=(409,))
+           tag="Roles", responses={201: Role}, body=RoleBody, problems=(409,))
 async def create_role(request: Request) -> Response:
     user = require_permission(request, "administer permissions")
     body = await read_body(request, RoleBody)
@@ -112,7 +136,7 @@ async def delete_role(request: Request) -> Response:
 
 
 @operation("PUT", "/api/v1/roles/{role_id}/permissions", operation_id="setRolePermissions",
-           summary="Set a role's permissions", tag="Roles", responses={200: "Role"},
+           summary="Set a role's permissions", tag="Roles", responses={200: Role},
            body=PermissionsBody, problems=(404,), params=(ROLE_ID,))
 async def set_permissions(request: Request) -> Response:
     user = require_permission(request, "administer permissions")

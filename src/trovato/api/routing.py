@@ -1,12 +1,12 @@
 """API operations declared next to their handlers, and the routes built from them.
 
 Each handler carries an :class:`Operation` (``@operation(...)``): method, path, request body
-model, responses per status, parameters and the problems it can answer. :func:`api_routes`
+model, response model per status, parameters and the problems it can answer. :func:`api_routes`
 groups the operations of one path into one :class:`ApiRoute`, which dispatches by method and
 answers any other method with 405 and an ``Allow`` header naming exactly the documented
 methods. ``trovato.api.openapi`` builds the document from the app's ``ApiRoute`` s, and
 :func:`read_body` validates a request with the same model the document shows, so the two
-cannot disagree.
+cannot disagree. :class:`Problem` is the document every error answers.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -26,9 +26,41 @@ from trovato.kernel.errors import ProblemError
 Handler = Callable[[Request], Awaitable[Response]]
 Schema = dict[str, Any]
 M = TypeVar("M", bound=BaseModel)
-# A model whose JSON schema is only ``{DOCUMENTED_BY: "Name"}`` is documented by the component
-# ``Name`` instead (pydantic itself cannot refer to a schema outside its own definitions).
+# A schema (a model's, or a field's) carrying ``{DOCUMENTED_BY: "Name"}`` is documented by the
+# component ``Name`` instead: one of the schemas that follow the site's configuration (see
+# ``trovato.api.configured``), which pydantic cannot refer to from its own definitions.
 DOCUMENTED_BY = "x-documented-by"
+
+
+def documented_by(component: str) -> Callable[[Schema], None]:
+    """A model's ``json_schema_extra``: the document shows the model as the configured
+    ``component``. The model's own schema stays as the generic shape the component is
+    built from."""
+
+    def mark(schema: Schema) -> None:
+        schema[DOCUMENTED_BY] = component
+
+    return mark
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    # Problem documents may be extended (RFC 9457 §3.2).
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: dict[str, str] = Field(
+        default_factory=dict,
+        description="A message per invalid field, keyed by its path (e.g. `fields.field_count`).")
+    # The stages API declares the conflict's shape (``StageConflict``).
+    conflicts: list[dict[str, Any]] = Field(
+        default_factory=list, description="A refused publish's unresolved conflicts.",
+        json_schema_extra={"items": {DOCUMENTED_BY: "StageConflict"}})
 
 
 @dataclass(frozen=True)
@@ -45,10 +77,10 @@ class Param:
 class Operation:
     """What the document says about one handler.
 
-    ``responses`` maps a success status to the name of a component schema (``None``: no
-    content). ``body`` is the pydantic model the body is validated with; ``body_schema`` names
-    a component that documents it more exactly when that depends on live configuration (the
-    per-item-type schemas). ``problems`` are the operation's own error statuses; the common
+    ``responses`` maps a success status to the pydantic model of its body (``None``: no
+    content). ``body`` is the pydantic model the request body is validated with. A model
+    whose exact shape follows configuration (the per-item-type schemas) says so with
+    :func:`documented_by`. ``problems`` are the operation's own error statuses; the common
     ones (auth, stage, rate limit, outage, and the body's) are added to every operation.
     """
 
@@ -57,9 +89,8 @@ class Operation:
     operation_id: str
     summary: str
     tag: str
-    responses: dict[int, str | None]
+    responses: dict[int, type[BaseModel] | None]
     body: type[BaseModel] | None = None
-    body_schema: str | None = None
     body_required: bool = True
     problems: tuple[int, ...] = ()
     params: tuple[Param, ...] = ()
@@ -69,8 +100,8 @@ class Operation:
 
 
 def operation(method: str, path: str, *, operation_id: str, summary: str, tag: str,
-              responses: dict[int, str | None], body: type[BaseModel] | None = None,
-              body_schema: str | None = None, body_required: bool = True,
+              responses: dict[int, type[BaseModel] | None],
+              body: type[BaseModel] | None = None, body_required: bool = True,
               problems: tuple[int, ...] = (), params: tuple[Param, ...] = (),
               stage: bool = False,
               description: str | None = None) -> Callable[[Handler], Handler]:
@@ -78,8 +109,8 @@ def operation(method: str, path: str, *, operation_id: str, summary: str, tag: s
 
     def declare(handler: Handler) -> Handler:
         declared = [*operations_of(handler), Operation(
-            method.upper(), path, operation_id, summary, tag, responses, body, body_schema,
-            body_required, problems, params, stage, description, handler)]
+            method.upper(), path, operation_id, summary, tag, responses, body, body_required,
+            problems, params, stage, description, handler)]
         handler.__api_operations__ = declared  # type: ignore[attr-defined]
         return handler
 

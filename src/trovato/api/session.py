@@ -3,11 +3,14 @@ session works in) and ``/api/v1/users/me``."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from trovato.api._http import JSON, StrictModel
+from trovato.api._http import JSON, ResponseModel, StrictModel
 from trovato.api.routing import api_routes, operation, read_body
 from trovato.kernel.access import require_login
 from trovato.kernel.context import request_context
@@ -22,8 +25,27 @@ class LoginBody(StrictModel):
     password: str = Field(alias="pass", min_length=1, max_length=1024)
 
 
+class User(ResponseModel):
+    """The current user (anonymous: `authenticated` false)."""
+
+    id: uuid.UUID
+    name: str
+    mail: str
+    is_admin: bool
+    authenticated: bool
+    roles: list[uuid.UUID]
+    permissions: list[str]
+    created: datetime | None
+    timezone: str
+
+
+class LoginResult(ResponseModel):
+    user: User
+    csrf_token: str = Field(description="Send it as `X-CSRF-Token` with unsafe requests.")
+
+
 @operation("POST", "/api/v1/session", operation_id="login", summary="Log in", tag="Users",
-           responses={200: "LoginResult"}, body=LoginBody, problems=(401,),
+           responses={200: LoginResult}, body=LoginBody, problems=(401,),
            description="Needs no CSRF token. Later unsafe calls with the session cookie send"
                        " `csrf_token` as `X-CSRF-Token`.")
 async def login(request: Request) -> Response:
@@ -56,9 +78,13 @@ class SessionStageBody(StrictModel):
     stage: str = Field(min_length=1, max_length=64)
 
 
+class SessionStage(ResponseModel):
+    stage: str
+
+
 @operation("GET", "/api/v1/session/stage", operation_id="sessionStage",
            summary="The stage the session works in", tag="Users",
-           responses={200: "SessionStage"})
+           responses={200: SessionStage})
 async def session_stage(request: Request) -> Response:
     require_login(request)
     session = request_context(request).session
@@ -68,7 +94,7 @@ async def session_stage(request: Request) -> Response:
 
 @operation("PUT", "/api/v1/session/stage", operation_id="switchSessionStage",
            summary="Switch the stage the session works in", tag="Users",
-           responses={200: "SessionStage"}, body=SessionStageBody,
+           responses={200: SessionStage}, body=SessionStageBody,
            description="Only a stage the user may use (like `X-Trovato-Stage`). A call with"
                        " an API token has no session: it names its stage per request with"
                        " `X-Trovato-Stage` (403).")
@@ -91,7 +117,7 @@ async def switch_session_stage(request: Request) -> Response:
 
 
 @operation("GET", "/api/v1/users/me", operation_id="currentUser",
-           summary="The current user", tag="Users", responses={200: "User"})
+           summary="The current user", tag="Users", responses={200: User})
 async def me(request: Request) -> Response:
     return JSON(request_context(request).current_user.public())
 

@@ -8,13 +8,15 @@ one that does not exist.
 
 from __future__ import annotations
 
-from typing import Literal
+import uuid
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from trovato.api._http import JSON, PatchModel, StrictModel
+from trovato.api._http import JSON, PatchModel, ResponseModel, StrictModel
 from trovato.api.item_types import content_services
 from trovato.api.routing import DOCUMENTED_BY, Param, api_routes, operation, read_body
 from trovato.content.staging import Staging
@@ -61,6 +63,67 @@ class PublishBody(StrictModel):
     resolutions: list[Resolution] = Field(default_factory=list, max_length=10_000)
 
 
+class Stage(ResponseModel):
+    id: str = Field(pattern=STAGE_ID_PATTERN)
+    label: str
+    upstream: str
+    owner_id: uuid.UUID | None
+    visibility: Literal["private", "public"]
+    status: Literal["open", "published", "archived"]
+    created: datetime
+    changed: datetime
+    published: datetime | None
+    roles: list[uuid.UUID]
+
+
+class StageList(ResponseModel):
+    stages: list[Stage]
+
+
+class FieldChange(ResponseModel):
+    field: str
+    stage: Any
+    upstream: Any
+
+
+class StageChange(ResponseModel):
+    item: uuid.UUID
+    change: Literal["created", "edited", "deleted"]
+    title: str
+    when: datetime
+    fields: list[FieldChange]
+
+
+class StageChanges(ResponseModel):
+    changes: list[StageChange]
+
+
+class StageConflict(ResponseModel):
+    """A field changed in the stage and upstream to different values since the stage's edit
+    began."""
+
+    item: uuid.UUID
+    field: str
+    stage: Any
+    upstream: Any
+    base: Any
+
+
+class StageConflicts(ResponseModel):
+    conflicts: list[StageConflict]
+
+
+class PublishResult(ResponseModel):
+    stage: str
+    upstream: str
+    dry_run: bool
+    created: list[uuid.UUID]
+    edited: list[uuid.UUID]
+    deleted: list[uuid.UUID]
+    skipped: list[uuid.UUID]
+    resolved: list[StageConflict]
+
+
 def _stages(request: Request) -> Stages:
     return request_context(request).kernel.stages
 
@@ -79,14 +142,14 @@ def _problem(request: Request, exc: StageError) -> ProblemError:
 
 
 @operation("GET", "/api/v1/stages", operation_id="listStages", summary="List stages",
-           tag="Stages", responses={200: "StageList"})
+           tag="Stages", responses={200: StageList})
 async def list_stages(request: Request) -> Response:
     user = request_context(request).current_user
     return JSON({"stages": [s.public() for s in await _stages(request).list(user)]})
 
 
 @operation("POST", "/api/v1/stages", operation_id="createStage", summary="Create a stage",
-           tag="Stages", responses={201: "Stage"}, body=StageCreateBody, problems=(409,))
+           tag="Stages", responses={201: Stage}, body=StageCreateBody, problems=(409,))
 async def create_stage(request: Request) -> Response:
     body = await read_body(request, StageCreateBody)
     try:
@@ -100,7 +163,7 @@ async def create_stage(request: Request) -> Response:
 
 
 @operation("GET", STAGE_PATH, operation_id="getStage", summary="Get a stage", tag="Stages",
-           responses={200: "Stage"}, problems=(404,), params=(STAGE_ID,))
+           responses={200: Stage}, problems=(404,), params=(STAGE_ID,))
 async def get_stage(request: Request) -> Response:
     try:
         record = await _stages(request).get(request_context(request).current_user,
@@ -111,7 +174,7 @@ async def get_stage(request: Request) -> Response:
 
 
 @operation("PATCH", STAGE_PATH, operation_id="patchStage", summary="Change a stage",
-           tag="Stages", responses={200: "Stage"}, body=StagePatchBody, problems=(404,),
+           tag="Stages", responses={200: Stage}, body=StagePatchBody, problems=(404,),
            params=(STAGE_ID,))
 async def patch_stage(request: Request) -> Response:
     body = await read_body(request, StagePatchBody)
@@ -138,7 +201,7 @@ async def delete_stage(request: Request) -> Response:
 
 @operation("POST", f"{STAGE_PATH}/archive", operation_id="archiveStage",
            summary="Archive a stage (it keeps its changes and takes no more)", tag="Stages",
-           responses={200: "Stage"}, problems=(404, 409), params=(STAGE_ID,))
+           responses={200: Stage}, problems=(404, 409), params=(STAGE_ID,))
 async def archive_stage(request: Request) -> Response:
     try:
         record = await _stages(request).archive(request_context(request).current_user,
@@ -150,7 +213,7 @@ async def archive_stage(request: Request) -> Response:
 
 @operation("GET", f"{STAGE_PATH}/changes", operation_id="listStageChanges",
            summary="A stage's changes, each with the fields that differ from upstream",
-           tag="Stages", responses={200: "StageChanges"}, problems=(404,), params=(STAGE_ID,))
+           tag="Stages", responses={200: StageChanges}, problems=(404,), params=(STAGE_ID,))
 async def list_changes(request: Request) -> Response:
     try:
         diff = await _staging(request).diff(request_context(request).current_user,
@@ -174,7 +237,7 @@ async def discard_change(request: Request) -> Response:
 
 @operation("GET", f"{STAGE_PATH}/conflicts", operation_id="listStageConflicts",
            summary="What publishing the stage now would need resolved", tag="Stages",
-           responses={200: "StageConflicts"}, problems=(404,), params=(STAGE_ID,))
+           responses={200: StageConflicts}, problems=(404,), params=(STAGE_ID,))
 async def list_conflicts(request: Request) -> Response:
     try:
         conflicts = await _staging(request).conflicts(request_context(request).current_user,
@@ -186,7 +249,7 @@ async def list_conflicts(request: Request) -> Response:
 
 @operation("POST", f"{STAGE_PATH}/publish", operation_id="publishStage",
            summary="Publish a stage to its upstream", tag="Stages",
-           responses={200: "PublishResult"}, body=PublishBody, body_required=False,
+           responses={200: PublishResult}, body=PublishBody, body_required=False,
            problems=(404, 409), params=(STAGE_ID,),
            description="Refused with 409 and `conflicts` while a field changed on both sides"
                        " has no resolution; `dry_run` reports and writes nothing.")

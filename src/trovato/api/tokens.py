@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from trovato.api._http import JSON, StrictModel
+from trovato.api._http import JSON, ResponseModel, StrictModel
 from trovato.api.routing import Param, api_routes, operation, read_body
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
@@ -19,8 +22,24 @@ class TokenBody(StrictModel):
     label: str = Field(min_length=1, max_length=100)
 
 
+class Token(ResponseModel):
+    id: uuid.UUID
+    label: str
+    prefix: str
+    created: datetime
+    last_used: datetime | None
+
+
+class TokenCreated(Token):
+    token: str = Field(description="The secret; shown only once.")
+
+
+class TokenList(ResponseModel):
+    tokens: list[Token]
+
+
 @operation("POST", "/api/v1/tokens", operation_id="createToken",
-           summary="Create an API token", tag="Tokens", responses={201: "TokenCreated"},
+           summary="Create an API token", tag="Tokens", responses={201: TokenCreated},
            body=TokenBody, problems=(409,))
 async def create_token(request: Request) -> Response:
     user = require_permission(request, "use api tokens")
@@ -33,7 +52,7 @@ async def create_token(request: Request) -> Response:
 
 
 @operation("GET", "/api/v1/tokens", operation_id="listTokens",
-           summary="List own API tokens", tag="Tokens", responses={200: "TokenList"})
+           summary="List own API tokens", tag="Tokens", responses={200: TokenList})
 async def list_tokens(request: Request) -> Response:
     user = require_permission(request, "use api tokens")
     tokens = await request_context(request).kernel.tokens.for_user(user.id)

@@ -8,7 +8,8 @@ A field type knows
 * its **settings** — a strict pydantic model, so unknown or mistyped settings are errors and the
   JSON schema of the settings comes for free;
 * how to **validate** one value with a clear message, returning the normalised stored object;
-* the **JSON-schema fragment** of one value, for the OpenAPI document;
+* the **JSON-schema fragment** of one value, for the OpenAPI document, and what a value must
+  hold not to count as empty (a required field needs one);
 * the **default widget and formatter** names the form and render layers look up;
 * which **references** a value makes (items, users, tags, files), so the content service can
   check them all with one query per save instead of one per value.
@@ -32,6 +33,8 @@ from trovato.render.formats import FORMATS, MAX_TEXT_LENGTH
 KNOWN_FORMATS: frozenset[str] = frozenset(FORMATS)
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
+# The same rule as a JSON-schema pattern (ECMA-262, where ``$`` is only the end of the text).
+FIELD_NAME_PATTERN = "^[a-z][a-z0-9_]*$"
 FIELD_NAME_MAX = 64
 # -1 means unlimited; a finite cardinality above this is almost certainly a mistake and would
 # make forms and payloads unwieldy.
@@ -165,6 +168,10 @@ class FieldType(ABC):
     properties: ClassVar[tuple[str, ...]]  # the storage shape: keys of one value object
     settings_model: ClassVar[type[FieldSettings]] = FieldSettings
     example: ClassVar[str] = '{"value": …}'
+    # The JSON-schema rules a value's properties must meet for :meth:`clean` not to take it
+    # as empty (property → rules), where :meth:`value_schema` admits an empty value (formats
+    # are only annotations in JSON Schema 2020-12, so a date's "" is admitted too).
+    filled: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
 
     def validate_settings(self, raw: Mapping[str, Any] | None) -> dict[str, Any]:
         """The settings with defaults filled in; :class:`FieldSettingsError` when invalid."""
@@ -196,6 +203,15 @@ class FieldType(ABC):
     @abstractmethod
     def value_schema(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """The JSON schema (2020-12, as OpenAPI 3.1 uses) of one stored value object."""
+
+    def filled_schema(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON schema of one value that is not empty: what a required field needs."""
+        schema = self.value_schema(settings)
+        if not self.filled:
+            return schema
+        properties = {name: {**rule, **self.filled.get(name, {})}
+                      for name, rule in schema["properties"].items()}
+        return {**schema, "properties": properties}
 
     def references(
         self, value: Mapping[str, Any], settings: Mapping[str, Any], key: str

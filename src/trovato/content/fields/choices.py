@@ -44,9 +44,32 @@ class BooleanField(FieldType):
         return object_schema({"value": {"type": "boolean"}}, ["value"])
 
 
+MAX_ALLOWED_VALUES = 1000
+# What ``_keys`` checks: 1 to 255 characters, none of them NUL.
+KEY_RULES: dict[str, Any] = {"minLength": 1, "maxLength": 255, "pattern": "^[^\\x00]*$"}
+
+
+def _keys_or_list(schema: dict[str, Any]) -> None:
+    # The schema shows both forms the settings take: key → label, or a list of keys.
+    keyed = {**schema, "propertyNames": KEY_RULES}
+    schema.clear()
+    schema["anyOf"] = [
+        keyed,
+        {
+            "type": "array",
+            "items": {"type": "string", **KEY_RULES},
+            "uniqueItems": True,
+            "minItems": 1,
+            "maxItems": MAX_ALLOWED_VALUES,
+        },
+    ]
+
+
 class ListSettings(FieldSettings):
     # Ordered key → label; a plain list of keys is accepted and labelled by itself.
-    allowed_values: dict[str, str] = Field(min_length=1, max_length=1000)
+    allowed_values: dict[str, str] = Field(
+        min_length=1, max_length=MAX_ALLOWED_VALUES, json_schema_extra=_keys_or_list
+    )
 
     @field_validator("allowed_values", mode="before")
     @classmethod

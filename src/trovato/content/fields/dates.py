@@ -30,6 +30,7 @@ class DateField(FieldType):
     formatter = "date_default"
     properties = ("value",)
     example = '{"value": "2024-05-01"}'
+    filled = {"value": {"minLength": 1}}
 
     def clean_object(
         self, value: Mapping[str, Any], settings: Mapping[str, Any], env: FieldEnv
@@ -57,6 +58,7 @@ class DatetimeField(FieldType):
     formatter = "datetime_default"
     properties = ("value",)
     example = '{"value": "2024-05-01T12:00:00+02:00"}'
+    filled = {"value": {"minLength": 1}}
 
     def clean_object(
         self, value: Mapping[str, Any], settings: Mapping[str, Any], env: FieldEnv

@@ -29,6 +29,7 @@ class EmailField(FieldType):
     formatter = "email_mailto"
     properties = ("value",)
     example = '{"value": "someone@example.com"}'
+    filled = {"value": {"pattern": r"\S"}}  # blank once trimmed is empty
 
     def clean_object(
         self, value: Mapping[str, Any], settings: Mapping[str, Any], env: FieldEnv
@@ -64,6 +65,7 @@ class LinkField(FieldType):
     properties = ("uri", "title")
     settings_model = LinkSettings
     example = '{"uri": "https://example.com", "title": "Example"}'
+    filled = {"uri": {"pattern": r"\S"}}  # blank once trimmed is empty
 
     def clean_object(
         self, value: Mapping[str, Any], settings: Mapping[str, Any], env: FieldEnv

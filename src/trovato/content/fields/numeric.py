@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from trovato.content.fields.base import (
     BIGINT_MAX,
@@ -75,23 +76,40 @@ class IntegerField(FieldType):
         return object_schema({"value": _range_schema({"type": "integer"}, settings)}, ["value"])
 
 
+# A decimal number as text, as the settings take it and the document shows it (values also
+# take a JSON number).
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+_DECIMAL_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?\Z")
+MAX_PRECISION = 38
+DEFAULT_PRECISION = 10
+DEFAULT_SCALE = 2
+
+
+def _scale_within_precision(schema: dict[str, Any]) -> None:
+    # JSON Schema cannot compare two values, so it says it per scale: a scale of at least q
+    # needs a precision of at least q (a setting left out has its default).
+    schema["allOf"] = [
+        {"if": {"properties": {"scale": {"minimum": q}},
+                "required": ["scale"] if q > DEFAULT_SCALE else []},
+         "then": {"properties": {"precision": {"minimum": q}},
+                  "required": ["precision"] if q > DEFAULT_PRECISION else []}}
+        for q in range(2, MAX_PRECISION + 1)
+    ]
+
+
 class DecimalSettings(FieldSettings):
-    precision: int = Field(default=10, ge=1, le=38)
-    scale: int = Field(default=2, ge=0, le=38)
-    min: str | None = None
-    max: str | None = None
+    model_config = ConfigDict(json_schema_extra=_scale_within_precision)
+
+    precision: int = Field(default=DEFAULT_PRECISION, ge=1, le=MAX_PRECISION)
+    scale: int = Field(default=DEFAULT_SCALE, ge=0, le=MAX_PRECISION)
+    min: str | None = Field(default=None, json_schema_extra={"pattern": DECIMAL_PATTERN})
+    max: str | None = Field(default=None, json_schema_extra={"pattern": DECIMAL_PATTERN})
 
     @field_validator("min", "max")
     @classmethod
     def _decimal(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise ValueError("must be a decimal number as a string") from None
-        if not number.is_finite():
-            raise ValueError("must be a finite number")
+        if value is not None and not _DECIMAL_TEXT.match(value):
+            raise ValueError('must be a decimal number as a string, e.g. "12.50"')
         return value
 
     @model_validator(mode="after")
@@ -159,7 +177,7 @@ class DecimalField(FieldType):
             {
                 "value": {
                     "type": "string",
-                    "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
+                    "pattern": DECIMAL_PATTERN,
                     "description": (
                         f"Exact decimal, precision {settings.get('precision', 10)},"
                         f" scale {settings.get('scale', 2)}"

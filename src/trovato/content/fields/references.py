@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from trovato.content.fields.base import (
     FIELD_NAME,
+    FIELD_NAME_PATTERN,
     FieldEnv,
     FieldSettings,
     FieldType,
@@ -30,7 +31,11 @@ def _names(values: list[str]) -> list[str]:
 class ReferenceSettings(FieldSettings):
     target_type: Literal["item", "user", "category_tag"] = "item"
     # Item types (for items) or vocabulary machine names (for tags); empty allows all.
-    target_bundles: list[str] = Field(default_factory=list, max_length=200)
+    target_bundles: list[str] = Field(
+        default_factory=list,
+        max_length=200,
+        json_schema_extra={"items": {"type": "string", "pattern": FIELD_NAME_PATTERN}},
+    )
 
     _check = field_validator("target_bundles")(_names)
 

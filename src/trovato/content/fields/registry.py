@@ -70,16 +70,21 @@ class FieldRegistry:
         return [self._types[n] for n in self.names()]
 
     def field_schema(self, definition: FieldDefinition) -> dict[str, Any]:
-        """The JSON schema of a field's stored value: an object, or a list of objects."""
-        one = self.get(definition.type).value_schema(definition.settings)
+        """The JSON schema of a field's value: an object, or a list of objects. A required
+        field's value must not be empty; of a list, at least one (empty ones are dropped)."""
+        field_type = self.get(definition.type)
+        one = field_type.value_schema(definition.settings)
+        filled = field_type.filled_schema(definition.settings)
         schema: dict[str, Any]
         if definition.multiple:
             schema = {"type": "array", "items": one}
             schema["maxItems"] = (
                 definition.cardinality if definition.cardinality > 0 else UNLIMITED_MAX_VALUES
             )
+            if definition.required:
+                schema["contains"] = filled
         else:
-            schema = one
+            schema = filled if definition.required else one
         if definition.label:
             schema = {**schema, "title": definition.label}
         return schema

@@ -31,6 +31,7 @@ class TextField(FieldType):
     properties = ("value",)
     settings_model = TextSettings
     example = '{"value": "text"}'
+    filled = {"value": {"minLength": 1}}
 
     def clean_object(
         self, value: Mapping[str, Any], settings: Mapping[str, Any], env: FieldEnv
@@ -66,6 +67,7 @@ class TextLongField(FieldType):
     properties = ("value", "format")
     settings_model = TextLongSettings
     example = '{"value": "<p>text</p>", "format": "filtered_html"}'
+    filled = {"value": {"minLength": 1}}
 
     def clean_object(
         self, value: Mapping[str, Any], settings: Mapping[str, Any], env: FieldEnv
