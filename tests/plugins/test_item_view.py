@@ -69,6 +69,8 @@ async def test_the_view_service_shows_items_without_a_request(site: httpx.AsyncC
         del kernel.plugins.session
     assert len(teasers) == 2 and len(opened) == 1  # one session, shared by both items
     assert all("item--teaser" in t and "Hello, Quiet!" in t for t in teasers)
+    # A plugin's part comes before the teaser's closing "Read more" link.
+    assert all(t.index("Hello, Quiet!") < t.index("Read more") for t in teasers)
 
 
 async def test_a_trapping_view_tap_leaves_the_page_rendering(

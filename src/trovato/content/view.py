@@ -164,7 +164,8 @@ class ItemViews:
             if text:
                 children["summary"] = el.markup(text, tag="p",
                                                 attributes={"class": "item__summary"})
-            children["more"] = el.link("Read more", href, weight=10,
+            # Last, after the plugins' parts (weight 50): a teaser ends with its link.
+            children["more"] = el.link("Read more", href, weight=100,
                                        attributes={"class": "item__more", "aria-label":
                                                    f"Read more about {item.title}"})
         else:
