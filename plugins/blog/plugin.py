@@ -1,12 +1,15 @@
 """blog: blog posts, a /blog index of the newest posts, and authors editing their own posts.
 
+The blog type's permissions (``create blog content``, ``edit own blog content``, …) are the
+kernel's, made for every item type, so the plugin declares none of its own.
+
 The reference plugin of DESIGN §6.3. The kernel renders the post's fields (body, tags); this
 plugin only adds a "blog-post" container with a byline link back to the index.
 """
 
 from __future__ import annotations
 
-from trovato_sdk import Access, Field, ItemType, Menu, Permission, render, tap
+from trovato_sdk import Access, Field, ItemType, Menu, render, tap
 
 
 @tap
@@ -15,12 +18,6 @@ def item_info():
         Field.text_long("field_body", "Body", required=True),
         Field.reference("field_tags", "Tags", target="category_tag", cardinality=-1),
     ])]
-
-
-@tap
-def perm():
-    return [Permission("create blog content", "Blog post: create new content"),
-            Permission("edit own blog content", "Blog post: edit own content")]
 
 
 @tap
