@@ -24,7 +24,12 @@ from trovato.api import tokens as api_tokens
 from trovato.api import users as api_users
 from trovato.db import migrate
 from trovato.db.embedded import EmbeddedPostgres
-from trovato.kernel.errors import http_exception_handler, server_error_handler
+from trovato.errors import ServiceError
+from trovato.kernel.errors import (
+    http_exception_handler,
+    server_error_handler,
+    service_error_handler,
+)
 from trovato.kernel.pipeline import KernelPipeline
 from trovato.kernel.services import Kernel
 from trovato.observability import logging as json_logging
@@ -87,6 +92,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes(),
         middleware=[Middleware(KernelPipeline)],
-        exception_handlers={HTTPException: http_exception_handler, 500: server_error_handler},
+        exception_handlers={
+            ServiceError: service_error_handler,
+            HTTPException: http_exception_handler,
+            500: server_error_handler,
+        },
         lifespan=lifespan,
     )

@@ -4,10 +4,12 @@ The paths come from the app's API routes: each handler declares its operation ne
 (``@operation`` in :mod:`trovato.api.routing`), and request bodies are the JSON schemas of the
 pydantic models the handlers validate with. The problem responses are declared once
 (``components/responses``) and referenced by what each operation is (authenticated, has a body,
-reads a stage). The schemas that follow live configuration are generated at request time from
-the field registry and the item types in the database: each item type gets exact schemas for
-its items (``Item_<type>``, ``ItemCreate_<type>``), so the document changes the moment a type
-or field does. Response shapes are the component schemas below.
+reads a stage); their schema, ``Problem``, is the shape the kernel's one error handler builds
+(:func:`trovato.kernel.errors.problem_schema`). The schemas that follow live configuration are
+generated at request time from the field registry and the item types in the database: each
+item type gets exact schemas for its items (``Item_<type>``, ``ItemCreate_<type>``), so the
+document changes the moment a type or field does. Response shapes are the component schemas
+below.
 
 The docs page is our own small HTML + JavaScript (``trovato/api/static``), served from this
 origin so it works offline and under the site's ``script-src 'self'`` policy; it fetches the
@@ -31,9 +33,10 @@ from trovato.api.item_types import content_services
 from trovato.api.routing import DOCUMENTED_BY, ApiRoute, Operation
 from trovato.content.fields import MAX_CARDINALITY, FieldRegistry
 from trovato.content.types import ItemType
+from trovato.errors import ServiceError
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
+from trovato.kernel.errors import problem_schema
 from trovato.stages import LIVE
 from trovato.users.roles import Roles
 
@@ -222,15 +225,8 @@ TOKEN_REQUIRED = ["id", "label", "prefix", "created"]
 
 def _kernel_schemas() -> dict[str, Schema]:
     return {
-        "Problem": _obj(
-            {"type": STRING, "title": STRING, "status": INTEGER, "detail": STRING,
-             "instance": STRING,
-             "errors": {"type": "object", "additionalProperties": STRING,
-                        "description": "A message per invalid field, keyed by its path"
-                                       " (e.g. `fields.field_count`)."}},
-            ["type", "title", "status"], closed=False,
-            description="RFC 9457 problem details.",
-        ),
+        # The shape the kernel's error handler builds (one place for both).
+        "Problem": problem_schema(),
         "LoginResult": _obj({"user": _ref("User"), "csrf_token": STRING},
                             ["user", "csrf_token"]),
         "User": _obj(
@@ -447,7 +443,7 @@ async def docs_asset(request: Request) -> Response:
     name = request.path_params["name"]
     media_type = _ASSETS.get(name)
     if media_type is None:
-        raise ProblemError(404, "No such asset.")
+        raise ServiceError(404, "No such asset.")
     return Response(_asset(name), media_type=f"{media_type}; charset=utf-8",
                     headers={"cache-control": "public, max-age=3600"})
 

@@ -9,8 +9,6 @@ from starlette.responses import Response
 from trovato.api._http import JSON, StrictModel
 from trovato.api.routing import api_routes, operation, read_body
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
-from trovato.users.accounts import LoginError
 
 
 class LoginBody(StrictModel):
@@ -26,13 +24,7 @@ class LoginBody(StrictModel):
 async def login(request: Request) -> Response:
     body = await read_body(request, LoginBody)
     ctx = request_context(request)
-    try:
-        user = await ctx.kernel.accounts.authenticate(
-            body.name, body.password, ip=ctx.client_ip
-        )
-    except LoginError as exc:
-        headers = {"retry-after": str(int(exc.retry_after) + 1)} if exc.retry_after else None
-        raise ProblemError(exc.status, str(exc), headers=headers) from None
+    user = await ctx.kernel.accounts.authenticate(body.name, body.password, ip=ctx.client_ip)
     assert ctx.session is not None
     ctx.session.login(user.id)
     return JSON({"user": user.public(), "csrf_token": ctx.session.csrf_token()})

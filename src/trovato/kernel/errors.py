@@ -1,7 +1,9 @@
 """Error responses: HTML pages for the site, RFC 9457 problem+json under ``/api/``.
 
 Every error the kernel produces (routing, access, validation, middleware refusals, crashes) goes
-through :func:`error_response`, so the two formats stay consistent.
+through :func:`error_response`, so the two formats stay consistent. A refusal raised anywhere
+below a route is a :class:`~trovato.errors.ServiceError`; :func:`service_error_handler` is the
+one place that turns it into a response (routes do not convert errors themselves).
 
 A request that fails because the database or the shared store is unreachable is not a crash:
 :func:`unavailable_response` is the one place that recognises those failures and answers them
@@ -21,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Scope
 
+from trovato.errors import ServiceError
 from trovato.kernel.context import SCOPE_KEY, RequestContext
 
 log = logging.getLogger("trovato.errors")
@@ -52,28 +55,28 @@ _PAGE_TITLES = {**_TITLES, 404: "Page not found"}
 _DETAILS = {404: "Nothing exists at this address."}
 
 
-class ProblemError(HTTPException):
-    """An error with optional per-field messages (``errors`` in the problem document).
-
-    ``debug`` is developer detail (a plugin's traceback) that only a development site shows
-    on its HTML error page; callers pass it only in development mode."""
-
-    def __init__(
-        self,
-        status_code: int,
-        detail: str | None = None,
-        *,
-        errors: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-        debug: str = "",
-    ) -> None:
-        super().__init__(status_code=status_code, detail=detail, headers=headers)
-        self.errors = errors or {}
-        self.debug = debug
-
-
 def wants_json(scope: Scope) -> bool:
     return str(scope.get("path", "")).startswith("/api/")
+
+
+def problem_schema() -> dict[str, Any]:
+    """The JSON schema of the problem document :func:`error_response` builds (the OpenAPI
+    document's ``Problem``)."""
+    return {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "errors": {"type": "object", "additionalProperties": {"type": "string"},
+                       "description": "A message per invalid field, keyed by its path"
+                                      " (e.g. `fields.field_count`)."},
+        },
+        "required": ["type", "title", "status"],
+        "description": "RFC 9457 problem details; an operation may add members of its own.",
+    }
 
 
 class ProblemResponse(JSONResponse):
@@ -86,9 +89,12 @@ def error_response(
     detail: str | None = None,
     *,
     errors: dict[str, str] | None = None,
+    members: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
     debug: str = "",
 ) -> Response:
+    """The error in the request's format; ``members`` are further members of a problem
+    document (an HTML page has no place for them)."""
     api = wants_json(scope)
     title = (_TITLES if api else _PAGE_TITLES).get(status) or HTTPStatus(status).phrase
     detail = detail or _DETAILS.get(status) or title
@@ -102,6 +108,8 @@ def error_response(
         }
         if errors:
             body["errors"] = errors
+        for name, value in (members or {}).items():
+            body.setdefault(name, value)
         return ProblemResponse(body, status_code=status, headers=headers)
     ctx = scope.get(SCOPE_KEY)
     user = ctx.user if isinstance(ctx, RequestContext) else None
@@ -128,14 +136,31 @@ def error_response(
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
-async def http_exception_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    errors = exc.errors if isinstance(exc, ProblemError) else None
-    debug = exc.debug if isinstance(exc, ProblemError) else ""
-    detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
+async def service_error_handler(request: Request, exc: Exception) -> Response:
+    """THE conversion of a refused operation into its response (registered for
+    :class:`~trovato.errors.ServiceError` on the app)."""
+    assert isinstance(exc, ServiceError)
+    scope = request.scope
+    ctx = scope.get(SCOPE_KEY)
+    status, detail, headers = exc.status, exc.detail, exc.headers
+    if (status == 403 and wants_json(scope) and isinstance(ctx, RequestContext)
+            and not ctx.current_user.is_authenticated):
+        # An anonymous API caller is told to authenticate, as require_permission does.
+        status, detail = 401, f"{detail} Log in or use an API token."
+        headers = {**headers, "www-authenticate": 'Bearer realm="trovato"'}
+    development = (isinstance(ctx, RequestContext)
+                   and ctx.kernel.settings.environment == "development")
     return error_response(
-        request.scope, exc.status_code, detail, errors=errors, headers=exc.headers, debug=debug
+        scope, status, detail or None, errors=exc.problem_errors(), members=exc.members,
+        headers=headers or None, debug=exc.debug if development else "",
     )
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (an unrouted path, a method a plain route does not take)."""
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
+    return error_response(request.scope, exc.status_code, detail, headers=exc.headers)
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:

@@ -1,7 +1,7 @@
 """Item pages: ``/item/{id}`` (the full view) and ``/item/{id}/revisions``.
 
-Thin: the route reads the item through the content service (``Items.load``: unknown, malformed
-and hidden items are the same 404, for HTML as for JSON), has the item view service
+Thin: the route reads the item through the one item query path (``ItemQuery.load``: unknown,
+malformed and hidden items are the same 404, for HTML as for JSON), has the item view service
 (:mod:`trovato.content.view`) build, run the view taps on and render it for the request's
 viewer, and puts the result in the page.
 """
@@ -16,10 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from trovato.content.items import Item, ItemError
+from trovato.content.items import Item
 from trovato.content.view import Viewer, format_date
 from trovato.kernel.context import RequestContext, request_context
-from trovato.kernel.errors import ProblemError
 from trovato.render import elements as el
 from trovato.web._page import render_page
 
@@ -57,12 +56,9 @@ async def render_items(request: Request, items: list[Item], view_mode: str) -> l
 
 async def _load(request: Request) -> Item:
     ctx = request_context(request)
-    try:
-        return await ctx.kernel.content.items.load(
-            ctx.current_user, request.path_params["id"], stage=ctx.stage
-        )
-    except ItemError as exc:
-        raise ProblemError(exc.status, exc.message) from None
+    return await ctx.kernel.content.query.load(
+        ctx.current_user, request.path_params["id"], stage=ctx.stage
+    )
 
 
 async def view(request: Request) -> Response:
@@ -84,11 +80,7 @@ async def view(request: Request) -> Response:
 async def revisions(request: Request) -> Response:
     ctx = request_context(request)
     item = await _load(request)  # 404 first: an invisible item's revisions do not exist
-    try:
-        found = await ctx.kernel.content.items.revisions(ctx.current_user, item.id,
-                                                         stage=ctx.stage)
-    except ItemError as exc:
-        raise ProblemError(exc.status, exc.message) from None
+    found = await ctx.kernel.content.items.revisions(ctx.current_user, item.id, stage=ctx.stage)
     authors = await author_names(ctx, (r.author_id for r in found))
     reader = viewer(ctx)
     rows = [
