@@ -21,7 +21,7 @@ import psycopg
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import Scope
+from starlette.types import ExceptionHandler, Scope
 
 from trovato.errors import ServiceError
 from trovato.kernel.context import SCOPE_KEY, RequestContext
@@ -143,7 +143,8 @@ async def service_error_handler(request: Request, exc: Exception) -> Response:
     scope = request.scope
     ctx = scope.get(SCOPE_KEY)
     status, detail, headers = exc.status, exc.detail, exc.headers
-    if (status == 403 and wants_json(scope) and isinstance(ctx, RequestContext)
+    api = wants_json(scope)
+    if (status == 403 and api and isinstance(ctx, RequestContext)
             and not ctx.current_user.is_authenticated):
         # An anonymous API caller is told to authenticate, as require_permission does.
         status, detail = 401, f"{detail} Log in or use an API token."
@@ -151,8 +152,10 @@ async def service_error_handler(request: Request, exc: Exception) -> Response:
     development = (isinstance(ctx, RequestContext)
                    and ctx.kernel.settings.environment == "development")
     return error_response(
-        scope, status, detail or None, errors=exc.problem_errors(), members=exc.members,
-        headers=headers or None, debug=exc.debug if development else "",
+        scope, status, detail or None,
+        # A page shows the message once, above the messages about other inputs.
+        errors=exc.problem_errors() if api else exc.errors,
+        members=exc.members, headers=headers or None, debug=exc.debug if development else "",
     )
 
 
@@ -176,6 +179,15 @@ async def server_error_handler(request: Request, exc: Exception) -> Response:
         500,
         f"The server could not complete the request (request id {request_id}).",
     )
+
+
+def exception_handlers() -> dict[Any, ExceptionHandler]:
+    """The app's error handlers: refused operations, Starlette's own refusals, crashes."""
+    return {
+        ServiceError: service_error_handler,
+        HTTPException: http_exception_handler,
+        500: server_error_handler,
+    }
 
 
 def _unavailable_part(exc: BaseException, store_errors: tuple[type[BaseException], ...]) -> str:

@@ -76,6 +76,8 @@ class CurrentUser:
 class AccountError(ServiceError, ValueError):
     """Invalid account data (422); ``field`` names what is wrong."""
 
+    field: str
+
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(422, message, field=field_name)
         self.args = (f"{field_name}: {message}",)

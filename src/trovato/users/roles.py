@@ -29,6 +29,8 @@ from trovato.users.privileges import (
 class RoleError(ServiceError, ValueError):
     """A refused role change: ``status`` (422 unless given) and the ``field`` it is about."""
 
+    field: str
+
     def __init__(self, field_name: str, message: str, *, status: int = 422) -> None:
         super().__init__(status, message, field=field_name)
         self.args = (f"{field_name}: {message}",)
