@@ -30,8 +30,11 @@ async def _invalid(request: Request) -> Response:
 
 async def _detailed(request: Request) -> Response:
     raise ServiceError(
-        422, "The thing is invalid.", errors={"fields.count": "must be a number"},
-        members={"conflicts": ["a", "b"]}, headers={"retry-after": "7"},
+        422,
+        "The thing is invalid.",
+        errors={"fields.count": "must be a number"},
+        members={"conflicts": ["a", "b"]},
+        headers={"retry-after": "7"},
         debug="Traceback: the developer's detail",
     )
 
@@ -48,13 +51,17 @@ async def _refused_by_plugin(request: Request) -> Response:
     raise PluginRefused("tally", "count", "Counting is closed today.")
 
 
-TEST_ROUTES = {"invalid": _invalid, "detailed": _detailed, "denied": _denied,
-               "broken-plugin": _broken_plugin, "refused-by-plugin": _refused_by_plugin}
+TEST_ROUTES = {
+    "invalid": _invalid,
+    "detailed": _detailed,
+    "denied": _denied,
+    "broken-plugin": _broken_plugin,
+    "refused-by-plugin": _refused_by_plugin,
+}
 
 
 @asynccontextmanager
-async def app_raising(db_url: str, environment: str = "test"
-                      ) -> AsyncIterator[httpx.AsyncClient]:
+async def app_raising(db_url: str, environment: str = "test") -> AsyncIterator[httpx.AsyncClient]:
     """The real app plus routes that raise, at ``/api/v1/test/<name>`` and ``/test/<name>``."""
     app = create_app(site_settings(db_url, environment=environment))
     for name, endpoint in TEST_ROUTES.items():
@@ -75,8 +82,11 @@ async def site(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 def test_a_service_error_carries_its_problem() -> None:
     error = RoleError("name", "is already taken", status=409)
-    assert (error.status, error.message, str(error)) == (409, "is already taken",
-                                                         "name: is already taken")
+    assert (error.status, error.message, str(error)) == (
+        409,
+        "is already taken",
+        "name: is already taken",
+    )
     assert error.problem_errors() == {"name": "is already taken"}
     assert ServiceError(404).status == 404 and ServiceError(404).problem_errors() == {}
     trap = PluginTrap("tally", "count", "unreachable executed", traceback="line 3")
@@ -87,14 +97,16 @@ def test_a_service_error_carries_its_problem() -> None:
     assert (refused.status, refused.detail) == (400, "Closed today.")
 
 
-async def test_api_errors_are_problem_documents_naming_the_field(
-        site: httpx.AsyncClient) -> None:
+async def test_api_errors_are_problem_documents_naming_the_field(site: httpx.AsyncClient) -> None:
     response = await site.get("/api/v1/test/invalid")
     assert response.status_code == 409
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json() == {
-        "type": "https://trovato.dev/problems/conflict", "title": "Conflict", "status": 409,
-        "detail": "is already taken", "instance": "/api/v1/test/invalid",
+        "type": "https://trovato.dev/problems/conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "is already taken",
+        "instance": "/api/v1/test/invalid",
         "errors": {"name": "is already taken"},
     }
     jsonschema.validate(response.json(), problem_schema())
@@ -127,7 +139,8 @@ async def test_site_errors_are_html_pages(site: httpx.AsyncClient) -> None:
 
 
 async def test_a_refusal_of_an_anonymous_api_caller_asks_for_credentials(
-        site: httpx.AsyncClient) -> None:
+    site: httpx.AsyncClient,
+) -> None:
     anonymous = await site.get("/api/v1/test/denied")
     assert anonymous.status_code == 401
     assert anonymous.headers["www-authenticate"] == 'Bearer realm="trovato"'
@@ -174,13 +187,14 @@ async def test_service_routes_let_their_errors_through(site: httpx.AsyncClient) 
     assert again.status_code == 409
     assert set(again.json()["errors"]) == {"name"}
     role_id = created.json()["id"]
-    unknown = await site.put(f"/api/v1/roles/{role_id}/permissions",
-                             json={"permissions": ["no such thing"]}, headers=headers)
+    unknown = await site.put(
+        f"/api/v1/roles/{role_id}/permissions",
+        json={"permissions": ["no such thing"]},
+        headers=headers,
+    )
     assert unknown.status_code == 422
-    assert unknown.json()["errors"] == {
-        "permissions": "unknown permission(s): no such thing"}
-    missing = await site.get("/api/v1/items/00000000-0000-7000-8000-000000000000",
-                             headers=headers)
+    assert unknown.json()["errors"] == {"permissions": "unknown permission(s): no such thing"}
+    missing = await site.get("/api/v1/items/00000000-0000-7000-8000-000000000000", headers=headers)
     assert missing.status_code == 404 and missing.json()["detail"] == "No such item."
     page = await site.get("/item/00000000-0000-7000-8000-000000000000")
     assert page.status_code == 404 and "No such item." in page.text
