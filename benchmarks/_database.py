@@ -21,7 +21,9 @@ from trovato.db.urls import with_database
 
 
 @contextmanager
-def scratch_database(label: str) -> Iterator[str]:
+def scratch_database(label: str, *, migrated: bool = True) -> Iterator[str]:
+    """A new database; migrated to this tree's head unless ``migrated`` is false (for code
+    of another revision, which migrates it itself)."""
     tmp: Path | None = None
     server: EmbeddedPostgres | None = None
     base_url = os.environ.get("TROVATO_DATABASE_URL")
@@ -35,7 +37,8 @@ def scratch_database(label: str) -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
         url = with_database(base_url, name)
-        migrate.upgrade(url)
+        if migrated:
+            migrate.upgrade(url)
         yield url
     finally:
         with psycopg.connect(base_url, autocommit=True) as conn:

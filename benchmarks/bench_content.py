@@ -20,7 +20,11 @@ types, filtered text — Drupal's filter cache) are warm, as on any live site.
 
 SQL queries per request are read from the ``Server-Timing`` header (``db;…;desc="N queries"``).
 Plugin builds are cached under TROVATO_DATA_DIR (default ``~/.cache/trovato-bench``).
-Run: ``python benchmarks/bench_content.py --seconds N``.
+Run: ``python benchmarks/bench_content.py --seconds N``. ``--only item-0,item-cached`` runs a
+subset (``bare`` always runs: it is the baseline). ``--baseline REF`` also runs ``item-0``,
+``item-1`` and ``front-0`` of the git revision REF (checked out in a temporary worktree, its
+servers on its own databases prepared by its own code) in the same run, interleaved with this
+tree's, and prints each ratio against REF's: the regression check of a change.
 Uses TROVATO_DATABASE_URL if set, else an embedded PostgreSQL in a temporary folder.
 """
 
@@ -37,7 +41,10 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -52,6 +59,7 @@ from _load import (
     wait_until_up,
 )
 
+from trovato.db import migrate
 from trovato.kernel.services import Kernel
 from trovato.settings import load_settings
 
@@ -133,7 +141,18 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--only", default="",
+                        help="comma-separated variants to run (bare always runs)")
+    parser.add_argument("--baseline", metavar="REF",
+                        help="also run item-0, item-1 and front-0 of this git revision")
+    parser.add_argument("--prepare", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--plugins", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.prepare:  # run by --baseline under the baseline's code: prepare one database
+        plugins = tuple(name for name in args.plugins.split(",") if name)
+        migrate.upgrade(args.prepare)
+        print(asyncio.run(_prepare(args.prepare, plugins)))
+        return
     os.environ.setdefault("TROVATO_DATA_DIR", str(Path.home() / ".cache" / "trovato-bench"))
     os.environ["TROVATO_PLUGIN_DIRS"] = str(_viewer_copies(Path(os.environ["TROVATO_DATA_DIR"])))
     os.environ["TROVATO_PAGE_CACHE_SECONDS"] = "0"
@@ -145,16 +164,61 @@ def main() -> None:
         os.environ["TROVATO_DATABASE_URL"] = first
         urls = {0: first, 1: stack.enter_context(scratch_database("content1")),
                 3: stack.enter_context(scratch_database("content3"))}
+        baseline: Baseline | None = None
+        if args.baseline:
+            baseline = stack.enter_context(_baseline_tree(args.baseline))
+            for n in BASELINE_DBS:
+                url = stack.enter_context(scratch_database(f"baseline{n}", migrated=False))
+                baseline.item_ids[n] = _prepare_with(baseline.src, url, VIEWERS[:n])
+                baseline.db_urls[n] = url
         try:
-            _run(urls, args, procs)
+            _run(urls, args, procs, baseline)
         finally:
             for proc in procs:
                 os.killpg(proc.pid, signal.SIGINT)
                 proc.wait(15)
 
 
+@dataclass
+class Baseline:
+    """Another git revision measured beside this tree: its sources and prepared databases."""
+
+    ref: str
+    src: Path
+    db_urls: dict[int, str] = field(default_factory=dict)
+    item_ids: dict[int, str] = field(default_factory=dict)
+
+
+# The baseline variants: name -> (plugins, path kind); their databases by plugin count.
+BASELINE_VARIANTS = {"item-0": (0, "item"), "item-1": (1, "item"), "front-0": (0, "front")}
+BASELINE_DBS = (0, 1)
+
+
+@contextlib.contextmanager
+def _baseline_tree(ref: str) -> Iterator[Baseline]:
+    """``ref`` checked out in a temporary git worktree, removed afterwards."""
+    repo = HERE.parent
+    with tempfile.TemporaryDirectory(prefix="trovato-baseline-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "--quiet",
+                        str(tree), ref], check=True)
+        try:
+            yield Baseline(ref, tree / "src")
+        finally:
+            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)],
+                           check=False)
+
+
+def _prepare_with(src: Path, url: str, plugins: tuple[str, ...]) -> str:
+    """:func:`_prepare` run by the code in ``src`` (a baseline prepares its own database)."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    command = [sys.executable, __file__, "--prepare", url, "--plugins", ",".join(plugins)]
+    out = subprocess.run(command, env=env, check=True, stdout=subprocess.PIPE, text=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
 def _run(db_urls: dict[int, str], args: argparse.Namespace,
-         procs: list[subprocess.Popen[bytes]]) -> None:
+         procs: list[subprocess.Popen[bytes]], baseline: Baseline | None) -> None:
     item_ids = {n: asyncio.run(_prepare(url, VIEWERS[:n])) for n, url in db_urls.items()}
     # Seven Trovato servers x workers share one PostgreSQL (embedded: max_connections 60, and
     # each worker also holds a LISTEN connection), so a rendering worker's pool is capped at 4
@@ -171,6 +235,11 @@ def _run(db_urls: dict[int, str], args: argparse.Namespace,
         "item-cached": ("trovato.app:create_app", True, 0, f"/item/{item_ids[0]}"),
         "front-cached": ("trovato.app:create_app", True, 0, "/"),
     }
+    only = {name for name in args.only.split(",") if name}
+    if unknown := only - set(variants):
+        raise SystemExit(f"unknown variants: {', '.join(sorted(unknown))}")
+    if only:
+        variants = {name: v for name, v in variants.items() if name == "bare" or name in only}
     urls: dict[str, str] = {}
     for name, (target, factory, db, path) in variants.items():
         port = free_port()
@@ -182,6 +251,16 @@ def _run(db_urls: dict[int, str], args: argparse.Namespace,
             env["TROVATO_DATABASE_URL"] = db_urls[db]
         procs.append(start_granian(target, port, args.workers, env, factory))
         urls[name] = f"http://127.0.0.1:{port}{path}"
+    if baseline is not None:
+        for name, (plugins, kind) in BASELINE_VARIANTS.items():
+            if only and name not in only:
+                continue
+            port = free_port()
+            env = {**common, "TROVATO_DATABASE_URL": baseline.db_urls[plugins],
+                   "PYTHONPATH": str(baseline.src)}
+            procs.append(start_granian("trovato.app:create_app", port, args.workers, env, True))
+            path = f"/item/{baseline.item_ids[plugins]}" if kind == "item" else "/"
+            urls[f"{name}@base"] = f"http://127.0.0.1:{port}{path}"
     queries: dict[str, int | None] = {}
     # Server-Timing total of one request to a warm, idle server (median of 5)
     single_ms: dict[str, float | None] = {}
@@ -193,7 +272,7 @@ def _run(db_urls: dict[int, str], args: argparse.Namespace,
             assert response.headers.get("x-trovato-cache") != "HIT", name
         if name.startswith("item"):
             assert "field_text_long_3" in response.text or "Paragraph 3" in response.text, name
-            plugins = 0 if name.endswith("-cached") else int(name[-1])
+            plugins = 0 if name.endswith("-cached") else int(name.removesuffix("@base")[-1])
             assert response.text.count("viewer") >= min(plugins, 1), name
         if name.startswith("front"):
             shown = len(set(re.findall(r"Bench item (\d+)", response.text)))
@@ -221,6 +300,8 @@ def _run(db_urls: dict[int, str], args: argparse.Namespace,
           f"{args.workers} granian workers each, best of {args.rounds} x {args.seconds}s, "
           f"page cache off but for -cached; front page: {TEASERS_PER_PAGE} teasers of {ITEMS}"
           " promoted items")
+    if baseline is not None:
+        print(f"@base: git revision {baseline.ref}; 'vs base' is this tree's req/s over its")
     for name, result in best.items():
         goal = GOALS.get(name)
         verdict = ""
@@ -229,8 +310,11 @@ def _run(db_urls: dict[int, str], args: argparse.Namespace,
             verdict = f"  goal >= {goal:.1%}: {'met' if ok else 'MISSED'}"
         q = f"  {queries[name]:3d} SQL" if queries.get(name) is not None else " " * 9
         one = f"  1 req {single_ms[name]:5.1f} ms" if single_ms.get(name) else " " * 16
+        versus = ""
+        if (old := best.get(f"{name}@base")) is not None:
+            versus = f"  {result.requests_per_s / old.requests_per_s:6.1%} vs base"
         print(f"{name:12} {result.row()}  {result.requests_per_s / base:6.1%} of bare{q}"
-              f"{one}{verdict}")
+              f"{one}{verdict}{versus}")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "content.json").write_text(json.dumps({
@@ -241,6 +325,7 @@ def _run(db_urls: dict[int, str], args: argparse.Namespace,
         "item_fields": 20, "promoted_items": ITEMS, "teasers_per_page": TEASERS_PER_PAGE,
         "workers": args.workers, "connections": args.connections,
         "seconds": args.seconds, "rounds": args.rounds,
+        "baseline": baseline.ref if baseline is not None else None,
     }, indent=2))
 
 

@@ -43,10 +43,11 @@ from trovato.observability import load
 from trovato.observability.metrics import Metrics
 from trovato.plugins.build import build_plugin, default_cache_dir
 from trovato.plugins.dispatch import Dispatcher
+from trovato.plugins.engine import EngineSettings
 from trovato.plugins.guest import HOST_FUNCTIONS, HOST_INTERFACE, define_wasi
 from trovato.plugins.host import HostServices, PluginUser, RequestHost
-from trovato.plugins.registry import parse_info
-from trovato.plugins.runtime import EngineSettings, LoadedPlugin, PluginRuntime
+from trovato.plugins.info import parse_info
+from trovato.plugins.runtime import LoadedPlugin, PluginRuntime
 from trovato.plugins.tables import PluginTables
 from trovato.store import open_store
 

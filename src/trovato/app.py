@@ -19,6 +19,7 @@ from trovato.api import items as api_items
 from trovato.api import openapi as api_openapi
 from trovato.api import roles as api_roles
 from trovato.api import session as api_session
+from trovato.api import stages as api_stages
 from trovato.api import tokens as api_tokens
 from trovato.api import users as api_users
 from trovato.db import migrate
@@ -48,6 +49,7 @@ def routes() -> list[BaseRoute]:
         *api_users.routes,
         *api_item_types.routes,
         *api_items.routes,
+        *api_stages.routes,
         *api_openapi.routes,
         *menu.routes,  # last: plugin pages only see paths no kernel route matched
     ]

@@ -19,7 +19,7 @@ class ServiceError(Exception):
 
     * ``field``: the one input the message is about; the problem's ``errors`` then name it.
     * ``errors``: a message per invalid input, keyed by its path (``fields.field_count``).
-    * ``members``: further members of the problem document (say ``conflicts``).
+    * ``extensions``: further members of the problem document (say ``conflicts``).
     * ``headers``: response headers that belong to the answer (``Retry-After``, ``Allow``).
     * ``debug``: developer detail (a plugin's traceback) that only a development site shows
       on its HTML error page.
@@ -36,7 +36,7 @@ class ServiceError(Exception):
         *,
         field: str | None = None,
         errors: Mapping[str, str] | None = None,
-        members: Mapping[str, Any] | None = None,
+        extensions: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         debug: str = "",
     ) -> None:
@@ -46,7 +46,7 @@ class ServiceError(Exception):
         self.message = message
         self.field = field
         self.errors = dict(errors or {})
-        self.members = dict(members or {})
+        self.extensions = dict(extensions or {})
         self.headers = dict(headers or {})
         self.debug = debug
 

@@ -2,21 +2,24 @@
 
 Each record kind's owner provides a :data:`Resolver`; the content service's reference checks
 (:mod:`trovato.content.references`) combine the resolvers of the kinds a save refers to into
-one statement. This module sits below every service so that owners need not import the content
-package to provide one.
+one statement. This module sits below every service, the accounts service included, so that
+owners need not import the content package to provide one: the saving user's type is the
+resolver's parameter (the content service's registry holds ``Resolver[CurrentUser]``), not a
+name this module imports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from sqlalchemy import BindParameter, Select
 
     from trovato.stages import StageView
-    from trovato.users.accounts import CurrentUser
+
+_User = TypeVar("_User")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,6 @@ class Lookup:
 
 
 # (the saving user, the save's stage view) → that kind's lookup.
-Resolver = Callable[["CurrentUser", "StageView"], Lookup]
+Resolver = Callable[[_User, "StageView"], Lookup]
 
 __all__ = ["Lookup", "Resolver"]

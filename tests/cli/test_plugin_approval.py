@@ -10,7 +10,7 @@ import pytest
 import typer
 
 from trovato.cli import plugin as cli
-from trovato.plugins.registry import InfoError, PluginInfo, parse_info
+from trovato.plugins.info import InfoError, PluginInfo, parse_info
 
 
 def _plugin(tmp_path: Path, extra: str = "") -> Path:

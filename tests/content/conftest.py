@@ -11,8 +11,8 @@ import pytest
 from trovato.content.items import ContentServices
 from trovato.db.pool import Database
 from trovato.ids import NIL, uuid7
+from trovato.names import name_key
 from trovato.users.accounts import CurrentUser
-from trovato.users.names import name_key
 from trovato.users.permissions import PermissionRegistry
 
 MakeUser = Callable[..., Awaitable[CurrentUser]]

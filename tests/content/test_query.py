@@ -10,7 +10,7 @@ from trovato.content.access import Operation, Vote
 from trovato.content.items import ContentServices, Item, ItemError, ItemHooks
 from trovato.content.query import VOTE_BATCH
 from trovato.db.pool import Database
-from trovato.stages import LIVE, Stages, StageView
+from trovato.stages import LIVE
 from trovato.users.accounts import CurrentUser
 
 
@@ -72,23 +72,13 @@ async def test_without_voters_a_listing_is_one_statement_and_asks_nobody(
     assert (await content.query.list(ANONYMOUS)).total == 1
 
 
-class Chained(Stages):
-    """A stage overlay on an upstream chain: ``b`` sees ``a``, which sees live."""
-
-    def view(self, stage: str) -> StageView:
-        if stage == "b":
-            return StageView("b", ("b", "a", LIVE))
-        return super().view(stage)
-
-
 async def test_every_read_follows_the_stage_view(database: Database, admin: CurrentUser
                                                  ) -> None:
     from trovato.users.permissions import PermissionRegistry
 
     await database.execute(
         "INSERT INTO stage (id, label, upstream_id) VALUES ('a', 'A', 'live'), ('b', 'B', 'a')")
-    content = await ContentServices.start(database, PermissionRegistry(),
-                                          stages=Chained(database))
+    content = await ContentServices.start(database, PermissionRegistry())
     await content.types.create({**ARTICLE, "fields": [
         {"name": "field_related", "type": "reference", "label": "Related",
          "settings": {"target_type": "item"}}]})

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from trovato.db import migrate
-from trovato.users.names import name_key
+from trovato.names import name_key
 
 
 def _users(url: str) -> dict[str, str | None]:

@@ -33,7 +33,7 @@ async def _detailed(request: Request) -> Response:
         422,
         "The thing is invalid.",
         errors={"fields.count": "must be a number"},
-        members={"conflicts": ["a", "b"]},
+        extensions={"conflicts": ["a", "b"]},
         headers={"retry-after": "7"},
         debug="Traceback: the developer's detail",
     )

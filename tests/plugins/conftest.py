@@ -1,13 +1,15 @@
 """Fixtures for the plugin system: real components built once per test session.
 
 Building a Python plugin takes 10-16 s and ~400 MB, so the test plugins (hello, tally,
-hostile, ledger, reader) are built once, two at a time, into a cache that also survives between runs
-(``TROVATO_TEST_PLUGIN_CACHE``, default ``$TMPDIR/trovato-test-plugins``); the build key covers
-sources, SDK, WIT and componentize-py, so a stale artifact is never reused.
+hostile, ledger, reader, gatekeeper) are built once, two at a time, into a cache that also
+survives between runs (``TROVATO_TEST_PLUGIN_CACHE``, default
+``$TMPDIR/trovato-test-plugins``); the build key covers sources, SDK, WIT and componentize-py,
+so a stale artifact is never reused.
 """
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,8 +28,10 @@ from trovato.observability.metrics import Metrics
 from trovato.plugins import tables as plugin_tables
 from trovato.plugins.build import BuildResult, build_plugin
 from trovato.plugins.host import HostServices, PluginUser, RequestHost
-from trovato.plugins.registry import PluginManager, parse_info
-from trovato.plugins.runtime import LoadedPlugin, PluginRuntime, PluginSession
+from trovato.plugins.info import parse_info
+from trovato.plugins.manager import PluginManager
+from trovato.plugins.runtime import LoadedPlugin, PluginRuntime
+from trovato.plugins.session import PluginSession
 from trovato.plugins.tables import PluginTables
 from trovato.stages import Stages
 from trovato.store import SharedStore, open_store
@@ -42,6 +46,7 @@ FOLDERS = {
     "hostile": FIXTURES / "hostile",
     "ledger": FIXTURES / "ledger",
     "reader": FIXTURES / "reader",
+    "gatekeeper": FIXTURES / "gatekeeper",
 }
 ANONYMOUS_ID = "00000000-0000-0000-0000-000000000000"
 
@@ -135,6 +140,37 @@ async def add_item(database: Database, *, title: str, type: str = "page", status
         (type, title, status, author_id, fields if body is not None else "{}"))
     assert row is not None
     return str(row["id"])
+
+
+# A minimal plugin.toml: format with the plugin's name and its dependencies as a TOML list.
+INFO_TOML = """
+[plugin]
+name = "{name}"
+version = "1.0.0"
+dependencies = {deps}
+"""
+
+
+def plugin_folder(root: Path, name: str, toml: str) -> Path:
+    """A source plugin folder ``root/name`` with ``toml`` as its plugin.toml."""
+    folder = root / name
+    folder.mkdir()
+    (folder / "plugin.toml").write_text(toml)
+    (folder / "plugin.py").write_text("")
+    return folder
+
+
+def rezip(source: Path, target: Path, change: dict[str, bytes | None]) -> Path:
+    """A copy of an artifact with members replaced (bytes), removed (None) or added."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for entry in old.infolist():
+            if entry.filename in change:
+                continue
+            new.writestr(entry, old.read(entry.filename))
+        for name, data in change.items():
+            if data is not None:
+                new.writestr(name, data)
+    return target
 
 
 def item_payload(title: str, type: str = "page", **extra: object) -> dict[str, object]:

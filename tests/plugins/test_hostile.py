@@ -16,7 +16,8 @@ from trovato.plugins.errors import (
     PluginTimeout,
     PluginTrap,
 )
-from trovato.plugins.runtime import Limits, LoadedPlugin, PluginRuntime
+from trovato.plugins.limits import Limits
+from trovato.plugins.runtime import LoadedPlugin, PluginRuntime
 
 HOSTILE_FUNCTIONS = [
     ("loop", PluginTimeout, {"fuel"}),

@@ -16,7 +16,6 @@ import pytest
 
 from tests.conftest import api_login, create_account, running_app
 from tests.plugins.conftest import FIXTURES, kernel_of, plugin_site_settings
-from trovato.cron import run_cron, work_queues
 from trovato.plugins.build import BuildResult
 
 ANONYMOUS = "00000000-0000-7000-8000-000000000001"
@@ -75,11 +74,11 @@ async def test_cron_runs_once_at_a_time_and_workers_drain_the_queue(
     kernel = kernel_of(site)
     async with kernel.store.locks.hold("cron", 30) as token:
         assert token is not None
-        assert (await run_cron(kernel)).ran is False  # another run holds the lock
-    report = await run_cron(kernel)
+        assert (await kernel.cron.run()).ran is False  # another run holds the lock
+    report = await kernel.cron.run()
     assert report.ran and report.plugins == ["hello"] and not report.failures
     assert await kernel.store.queue.size("plugin.hello.greetings") == 1
-    assert await work_queues(kernel, idle_exit=True) == 1
+    assert await kernel.cron.work_queues(idle_exit=True) == 1
     assert await kernel.store.queue.size("plugin.hello.greetings") == 0
     jobs = await _visits(site, "queue:")
     assert [row["path"] for row in jobs] == ["queue:greetings"]

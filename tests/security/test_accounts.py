@@ -7,8 +7,8 @@ import pytest
 
 from tests.conftest import ADMIN_PASSWORD, create_account
 from tests.security._accounts import hidden_characters, kernel_of, look_alikes, site
+from trovato.names import name_key
 from trovato.users.accounts import AccountError
-from trovato.users.names import name_key
 
 SPELLINGS = {
     "dotted capital I (U+0130)": "al\u0130ce",

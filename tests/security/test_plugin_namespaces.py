@@ -23,7 +23,8 @@ from trovato.db.pool import Database
 from trovato.observability.metrics import Metrics
 from trovato.plugins.build import BuildResult, build_plugin
 from trovato.plugins.host import HostServices, PluginUser, RequestHost
-from trovato.plugins.registry import InfoError, PluginManager, parse_info
+from trovato.plugins.info import InfoError, parse_info
+from trovato.plugins.manager import PluginManager
 from trovato.plugins.runtime import PluginRuntime
 from trovato.plugins.tables import PluginTables
 from trovato.store import SharedStore, open_store

@@ -45,6 +45,7 @@ class Fixture:
     item: str
     revision: str
     token: str
+    stage: str
 
 
 # (method, route path) → how to try it: the concrete path and JSON body.
@@ -73,6 +74,15 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("POST", "/api/v1/items/{id}/revisions/{rev}/revert"): lambda f: (
         f"/api/v1/items/{f.item}/revisions/{f.revision}/revert", None),
     ("POST", "/install"): lambda f: ("/install", None),
+    ("POST", "/api/v1/stages"): lambda f: ("/api/v1/stages", {"id": "mine", "label": "Mine"}),
+    ("PATCH", "/api/v1/stages/{id}"): lambda f: (f"/api/v1/stages/{f.stage}", {"label": "x"}),
+    ("DELETE", "/api/v1/stages/{id}"): lambda f: (f"/api/v1/stages/{f.stage}", None),
+    ("POST", "/api/v1/stages/{id}/archive"): lambda f: (f"/api/v1/stages/{f.stage}/archive",
+                                                        None),
+    ("POST", "/api/v1/stages/{id}/publish"): lambda f: (f"/api/v1/stages/{f.stage}/publish",
+                                                        None),
+    ("DELETE", "/api/v1/stages/{id}/changes/{item}"): lambda f: (
+        f"/api/v1/stages/{f.stage}/changes/{f.item}", None),
 }
 
 
@@ -114,10 +124,16 @@ async def _fixture(client: httpx.AsyncClient) -> Fixture:
     role_id = role.json()["id"]
     await client.put(f"/api/v1/roles/{role_id}/permissions",
                      json={"permissions": ["administer site configuration"]}, headers=headers)
+    stage = await client.post("/api/v1/stages", json={"id": "roots", "label": "Root's"},
+                              headers=headers)
+    assert stage.status_code == 201, stage.text
+    staged = await client.patch(f"/api/v1/items/{item_id}", json={"title": "Staged"},
+                                headers={**headers, "X-Trovato-Stage": "roots"})
+    assert staged.status_code == 200, staged.text
     info, _ = await kernel.tokens.create(uuid.UUID(victim), "victim's")
     await kernel.permissions.set_role_permissions(
         uuid.UUID("00000000-0000-7000-8000-000000000002"), ["access content"])
-    return Fixture(root, victim, role_id, item_id, revisions[-1]["id"], str(info.id))
+    return Fixture(root, victim, role_id, item_id, revisions[-1]["id"], str(info.id), "roots")
 
 
 async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -132,6 +148,9 @@ async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
         "types": await db.fetch("SELECT type, label FROM item_type ORDER BY type"),
         "items": await db.fetch("SELECT id, title, status, current_revision_id FROM item"
                                 " ORDER BY id"),
+        "stages": await db.fetch("SELECT id, label, status FROM stage ORDER BY id"),
+        "stage_changes": await db.fetch("SELECT stage_id, item_id, target_revision_id"
+                                        " FROM stage_association ORDER BY 1, 2"),
     }
 
 

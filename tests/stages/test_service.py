@@ -37,11 +37,20 @@ async def test_the_other_stages(database: Database) -> None:
     assert await stages.others() == ["autumn", "spring"]
 
 
-def test_what_a_stage_sees(database: Database) -> None:
+async def test_what_a_stage_sees(database: Database) -> None:
     stages = Stages(database)
-    assert stages.view(LIVE) == StageView(LIVE, (LIVE,)) and stages.view(LIVE).live
-    assert stages.view("spring") == StageView("spring", ("spring", LIVE))
-    assert not stages.view("spring").live
+    await database.execute("INSERT INTO stage (id, label) VALUES ('spring', 'S')")
+    await database.execute("INSERT INTO stage (id, label, upstream_id, status) VALUES"
+                           " ('summer', 'S', 'spring', 'archived')")
+    assert await stages.view(LIVE) == StageView(LIVE, (LIVE,))
+    assert (await stages.view(LIVE)).live
+    assert await stages.view("spring") == StageView("spring", ("spring", LIVE))
+    summer = await stages.view("summer")
+    assert summer == StageView("summer", ("summer", "spring", LIVE), "archived")
+    assert not summer.live and summer.upstream == "spring"
+    with pytest.raises(StageError) as caught:
+        await stages.view("autumn")
+    assert caught.value.status == 404
 
 
 def test_the_stage_condition() -> None:

@@ -10,7 +10,6 @@ import psycopg
 
 from tests.api.conftest import ARTICLE, admin_headers, login_as
 from tests.conftest import create_account, running_app, site_settings
-from trovato.cron import run_cron
 
 
 async def _item(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> str:
@@ -216,7 +215,7 @@ async def test_teasers_read_stored_summaries_and_compute_unknown_ones(db_url: st
         computed = await client.get("/")
         assert computed.text == stored.text
         # The cron run stores it again.
-        report = await run_cron(client._transport.app.state.kernel)  # type: ignore[attr-defined]
+        report = await client._transport.app.state.kernel.cron.run()  # type: ignore[attr-defined]
         assert report.ran and report.summaries == 1
         with psycopg.connect(db_url, autocommit=True) as conn:
             assert conn.execute("SELECT summary FROM item").fetchall() == [("Once & again",)]

@@ -70,7 +70,8 @@ MACHINE_NAME: Schema = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
 STAGE_HEADER: Schema = {
     "name": "X-Trovato-Stage", "in": "header", "required": False,
     "schema": _ref("StageName"),
-    "description": "Read and write in this stage instead of live (needs `view stages`).",
+    "description": "Read and write in this stage instead of live (needs `use stages` and"
+                   " access to the stage).",
 }
 
 
@@ -223,10 +224,19 @@ TOKEN: dict[str, Schema] = {
 TOKEN_REQUIRED = ["id", "label", "prefix", "created"]
 
 
+def _problem_schema() -> Schema:
+    """The problem document the kernel's error handler builds, with the members this API's
+    operations add (a refused publish's ``conflicts``)."""
+    schema = problem_schema()
+    schema["properties"]["conflicts"] = {
+        "type": "array", "items": _ref("StageConflict"),
+        "description": "A refused publish's unresolved conflicts."}
+    return schema
+
+
 def _kernel_schemas() -> dict[str, Schema]:
     return {
-        # The shape the kernel's error handler builds (one place for both).
-        "Problem": problem_schema(),
+        "Problem": _problem_schema(),
         "LoginResult": _obj({"user": _ref("User"), "csrf_token": STRING},
                             ["user", "csrf_token"]),
         "User": _obj(
@@ -251,6 +261,49 @@ def _kernel_schemas() -> dict[str, Schema]:
                            ["name", "title"]),
         "PermissionList": _obj({"permissions": {"type": "array", "items": _ref("Permission")}},
                                ["permissions"]),
+        **_stage_schemas(),
+    }
+
+
+_NULLABLE_DATETIME: Schema = {"type": ["string", "null"], "format": "date-time"}
+_ITEM_IDS: Schema = {"type": "array", "items": UUID}
+
+
+def _stage_schemas() -> dict[str, Schema]:
+    conflict = _obj({"item": UUID, "field": STRING, "stage": {}, "upstream": {}, "base": {}},
+                    ["item", "field", "stage", "upstream", "base"],
+                    description="A field changed in the stage and upstream to different"
+                                " values since the stage's edit began.")
+    return {
+        "Stage": _obj(
+            {"id": MACHINE_NAME, "label": STRING, "upstream": STRING,
+             "owner_id": {"type": ["string", "null"], "format": "uuid"},
+             "visibility": {"type": "string", "enum": ["private", "public"]},
+             "status": {"type": "string", "enum": ["open", "published", "archived"]},
+             "created": DATETIME, "changed": DATETIME, "published": _NULLABLE_DATETIME,
+             "roles": _ITEM_IDS},
+            ["id", "label", "upstream", "visibility", "status", "roles"]),
+        "StageList": _obj({"stages": {"type": "array", "items": _ref("Stage")}}, ["stages"]),
+        "StageChange": _obj(
+            {"item": UUID, "change": {"type": "string", "enum": ["created", "edited",
+                                                                 "deleted"]},
+             "title": STRING,
+             "fields": {"type": "array", "items": _obj(
+                 {"field": STRING, "stage": {}, "upstream": {}}, ["field", "stage",
+                                                                  "upstream"])}},
+            ["item", "change", "title", "fields"]),
+        "StageChanges": _obj({"changes": {"type": "array", "items": _ref("StageChange")}},
+                             ["changes"]),
+        "StageConflict": conflict,
+        "StageConflicts": _obj({"conflicts": {"type": "array",
+                                              "items": _ref("StageConflict")}},
+                               ["conflicts"]),
+        "PublishResult": _obj(
+            {"stage": STRING, "upstream": STRING, "dry_run": BOOLEAN, "created": _ITEM_IDS,
+             "edited": _ITEM_IDS, "deleted": _ITEM_IDS, "skipped": _ITEM_IDS,
+             "resolved": {"type": "array", "items": _ref("StageConflict")}},
+            ["stage", "upstream", "dry_run", "created", "edited", "deleted", "skipped",
+             "resolved"]),
     }
 
 
@@ -392,7 +445,8 @@ def build_openapi(types: list[ItemType], fields: FieldRegistry, routes: Iterable
         # Relative: clients resolve it against the document's own address, so a forged Host
         # header cannot point them at another server.
         "servers": [{"url": "/"}],
-        "tags": [{"name": n} for n in ("Items", "Item types", "Users", "Tokens", "Roles")],
+        "tags": [{"name": n} for n in ("Items", "Item types", "Stages", "Users", "Tokens",
+                                                "Roles")],
         "security": [{}, {"session": [], "csrf": []}, {"bearer": []}],
         "paths": _paths(operations),
         "components": {

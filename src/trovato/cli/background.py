@@ -8,7 +8,7 @@ import typer
 
 from trovato.cli import _output
 from trovato.cli._runtime import database_url, migrate_with_progress
-from trovato.cron import CronReport, run_cron, work_queues
+from trovato.cron import CronReport
 from trovato.kernel.services import Kernel
 from trovato.settings import Settings, load_settings
 
@@ -46,7 +46,7 @@ def _count(n: int, one: str, many: str) -> str:
 async def _cron(settings: Settings, url: str) -> CronReport:
     kernel = await Kernel.start(settings, url)
     try:
-        return await run_cron(kernel)
+        return await kernel.cron.run()
     finally:
         await kernel.stop()
 
@@ -69,6 +69,6 @@ def worker(
 async def _work(settings: Settings, url: str, max_jobs: int | None, once: bool) -> int:
     kernel = await Kernel.start(settings, url)
     try:
-        return await work_queues(kernel, max_jobs=max_jobs, idle_exit=once)
+        return await kernel.cron.work_queues(max_jobs=max_jobs, idle_exit=once)
     finally:
         await kernel.stop()

@@ -22,8 +22,9 @@ from trovato.cli._runtime import database_url, migrate_with_progress
 from trovato.kernel.services import Kernel
 from trovato.plugins import BuildError, PluginError, PluginLoadError, build_plugin, parse_info
 from trovato.plugins.artifact import SUFFIX, write_artifact
+from trovato.plugins.info import PluginInfo
 from trovato.plugins.namespaces import MACHINE_NAME_RULE, PLUGIN_NAME_MAX, is_machine_name
-from trovato.plugins.registry import PluginInfo, Requirement
+from trovato.plugins.requirements import Requirement
 from trovato.settings import Settings, load_settings
 
 app = typer.Typer(help="Plugins: scaffold, build, install and switch them on and off.",

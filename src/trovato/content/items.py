@@ -1,10 +1,17 @@
 """THE content service: every path that reads or writes items goes through :class:`Items`.
 
 * **Writes** (create, update, delete, revert) run in one transaction each. Every save writes a
-  revision (author, time, log message). The plugin taps ``item_presave``, ``item_insert``,
-  ``item_update`` and ``item_delete`` run *inside* that transaction through the
-  :class:`ItemHooks` interface, so a hook that raises :class:`ItemHookError` rolls the whole
-  write back (no item row, no revision row) and the caller gets a 422 naming the plugin.
+  revision (author, time, log message, the stage it was written in). The plugin taps
+  ``item_presave``, ``item_insert``, ``item_update`` and ``item_delete`` run *inside* that
+  transaction through the :class:`ItemHooks` interface (with the stage in their context), so a
+  hook that raises :class:`ItemHookError` rolls the whole write back (no item row, no revision
+  row) and the caller gets a 422 naming the plugin.
+* **Writes in a stage** (DESIGN §10) reach only open stages the user may reach (409, 404). An
+  item created in a stage is a row of that stage. An item from upstream (live, or a stage the
+  stage builds on) is never written: an edit is a revision of the stage plus a
+  ``stage_association`` (target: that revision; base: the revision the first edit started
+  from), a delete is a ``stage_deletion`` marker. Reads overlay both
+  (:mod:`trovato.content.query`); :mod:`trovato.content.staging` discards and publishes them.
 * **Reads** go through the one item query path (:mod:`trovato.content.query`), which owns
   status, access (role rule and plugin votes) and the stage rule. Readers use it directly
   (``ContentServices.query``); :class:`Items` uses it for the item behind a revision and for
@@ -52,16 +59,18 @@ from trovato.content.model import (
     not_found,
     parse_id,
     revision_from_row,
+    write_revision,
 )
 from trovato.content.query import ItemQuery
 from trovato.content.references import ReferenceResolvers, standard_resolvers
+from trovato.content.staging import Staging
 from trovato.content.summary import summarize
 from trovato.content.types import ItemType, ItemTypeError, ItemTypes
 from trovato.db.pool import Database
 from trovato.ids import NIL, uuid7
 from trovato.observability.audit import audit
 from trovato.render.dates import local_time
-from trovato.stages import LIVE, Stages
+from trovato.stages import LIVE, StageError, Stages, StageView
 from trovato.users.accounts import CurrentUser
 from trovato.users.permissions import PermissionRegistry
 
@@ -70,9 +79,12 @@ LOG_MAX: Final = 10_000
 # Text formats that need a permission beyond being able to edit the item.
 DEFAULT_FORMAT_PERMISSIONS: Final[Mapping[str, str]] = {"full_html": USE_FULL_HTML}
 _SELECT_REVISION = "SELECT id, item_id, author_id, created, title, status, log, fields"
+# An item's revisions as a stage sees them: its own and its chain's, never a downstream one's.
+_REVISIONS_SEEN = " FROM item_revision WHERE item_id = %s AND stage_id = ANY(%s)"
 
 
 # -- the service ---------------------------------------------------------------------------------
+
 
 _UNSET: Any = object()
 SUMMARY_BATCH = 500  # unknown summaries filled per cron run
@@ -121,10 +133,10 @@ class Items:
         """The item's revisions, newest first (needs ``view revisions`` and view access)."""
         item = await self.query.load(user, item_id, stage=stage)
         self._require_permission(user, VIEW_REVISIONS, "view revisions")
+        view = await self.query.view(user, stage)
         rows = await self.db.fetch(
-            _SELECT_REVISION +
-            " FROM item_revision WHERE item_id = %s ORDER BY created DESC, id DESC",
-            (item.id,),
+            _SELECT_REVISION + _REVISIONS_SEEN + " ORDER BY created DESC, id DESC",
+            (item.id, list(view.visible)),
         )
         return [revision_from_row(r) for r in rows]
 
@@ -134,10 +146,14 @@ class Items:
     ) -> Revision:
         item = await self.query.load(user, item_id, stage=stage)
         self._require_permission(user, VIEW_REVISIONS, "view revisions")
+        return await self._revision(user, item, revision_id, stage)
+
+    async def _revision(self, user: CurrentUser, item: Item, revision_id: uuid.UUID | str,
+                        stage: str) -> Revision:
+        view = await self.query.view(user, stage)
         row = await self.db.fetchrow(
-            _SELECT_REVISION +
-            " FROM item_revision WHERE id = %s AND item_id = %s",
-            (parse_id(revision_id, "revision"), item.id),
+            _SELECT_REVISION + _REVISIONS_SEEN + " AND id = %s",
+            (item.id, list(view.visible), parse_id(revision_id, "revision")),
         )
         if row is None:
             raise ItemError(404, "No such revision of this item.")
@@ -164,6 +180,7 @@ class Items:
         if item_type is None:
             raise ItemError(422, f"There is no item type {type!r}.",
                             {"type": "unknown item type"})
+        view = await self.query.view(user, stage)
         draft = Item(
             id=uuid7(), type=type, title=title, author_id=author_id or user.id,
             status=status, promote=promote, sticky=sticky, stage=stage,
@@ -175,6 +192,7 @@ class Items:
             raise ItemError(403, f"You may not create {item_type.label} content.")
         draft = self._validated(user, item_type, draft, previous=None)
         async with self.db.transaction() as conn:
+            await self._hold(conn, view)
             ctx = HookContext(conn, user, stage)
             item = await self._presave(item_type, draft, None, ctx)
             item = replace(item, summary=summarize(item.fields, item_type))
@@ -188,7 +206,7 @@ class Items:
             row = await cur.fetchone()
             assert row is not None
             item = replace(item, created=row["created"], changed=row["changed"])
-            item = await self._write_revision(conn, item, user, log)
+            item = await self._write_revision(conn, item, user, log, stage)
             await self.hooks.insert(item, ctx)
             await audit(conn, "content", "Created %(type)s %(title)s.",
                         {"type": item.type, "title": item.title, "id": str(item.id)},
@@ -214,8 +232,9 @@ class Items:
         ``None`` value clears that field) unless ``replace_fields``. Writes a new revision."""
         key = parse_id(item_id)
         item_type: ItemType | None = None
+        view = await self.query.view(user, stage)
         async with self.db.transaction() as conn:
-            original = await self._lock(conn, user, key, stage, "update")
+            original = await self._lock(conn, user, key, view, "update")
             item_type = await self.types.get(original.type)
             assert item_type is not None  # item.type references item_type
             merged = {} if replace_fields else dict(original.fields)
@@ -234,17 +253,20 @@ class Items:
             ctx = HookContext(conn, user, stage)
             item = await self._presave(item_type, draft, original, ctx)
             item = replace(item, summary=summarize(item.fields, item_type))
-            cur = await conn.execute(
-                "UPDATE item SET title = %s, status = %s, promote = %s, sticky = %s,"
-                " fields = %s, summary = %s, changed = greatest(now(), changed) WHERE id = %s"
-                " RETURNING changed",
-                (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
-                 item.summary, item.id),
-            )
-            row = await cur.fetchone()
-            assert row is not None
-            item = replace(item, changed=row["changed"])
-            item = await self._write_revision(conn, item, user, log)
+            if original.stage == stage:
+                cur = await conn.execute(
+                    "UPDATE item SET title = %s, status = %s, promote = %s, sticky = %s,"
+                    " fields = %s, summary = %s, changed = greatest(now(), changed)"
+                    " WHERE id = %s RETURNING changed",
+                    (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
+                     item.summary, item.id),
+                )
+                row = await cur.fetchone()
+                assert row is not None
+                item = replace(item, changed=row["changed"])
+                item = await self._write_revision(conn, item, user, log, stage)
+            else:
+                item = await self._stage_edit(conn, item, original, user, log, stage)
             await self.hooks.update(item, original, ctx)
             await audit(conn, "content", "Updated %(type)s %(title)s.",
                         {"type": item.type, "title": item.title, "id": str(item.id)},
@@ -257,10 +279,17 @@ class Items:
     ) -> Item:
         """Delete an item and its revisions; returns what was deleted."""
         key = parse_id(item_id)
+        view = await self.query.view(user, stage)
         async with self.db.transaction() as conn:
-            item = await self._lock(conn, user, key, stage, "delete")
+            item = await self._lock(conn, user, key, view, "delete")
             await self.hooks.delete(item, HookContext(conn, user, stage))
-            await conn.execute("DELETE FROM item WHERE id = %s", (item.id,))
+            if item.stage == stage:
+                await conn.execute("DELETE FROM item WHERE id = %s", (item.id,))
+            else:
+                # From upstream: hidden in the stage until it is published or discarded.
+                await conn.execute(
+                    "INSERT INTO stage_deletion (stage_id, entity_type, entity_id)"
+                    " VALUES (%s, 'item', %s) ON CONFLICT DO NOTHING", (stage, item.id))
             await audit(conn, "content", "Deleted %(type)s %(title)s.",
                         {"type": item.type, "title": item.title, "id": str(item.id)},
                         user_id=user.id)
@@ -277,14 +306,7 @@ class Items:
         out; the values go through validation like any save."""
         self._require_permission(user, REVERT_REVISIONS, "revert revisions")
         item = await self.query.load(user, item_id, stage=stage)
-        row = await self.db.fetchrow(
-            _SELECT_REVISION +
-            " FROM item_revision WHERE id = %s AND item_id = %s",
-            (parse_id(revision_id, "revision"), item.id),
-        )
-        if row is None:
-            raise ItemError(404, "No such revision of this item.")
-        revision = revision_from_row(row)
+        revision = await self._revision(user, item, revision_id, stage)
         item_type = await self.types.get(item.type)
         assert item_type is not None
         known = {f.name for f in item_type.fields}
@@ -351,22 +373,40 @@ class Items:
             raise ItemError(403, f"You need the permission {permission!r} to {what}.")
 
     async def _lock(
-        self, conn: AsyncConnection[DictRow], user: CurrentUser, key: uuid.UUID, stage: str,
-        op: Operation,
+        self, conn: AsyncConnection[DictRow], user: CurrentUser, key: uuid.UUID,
+        view: StageView, op: Operation,
     ) -> Item:
-        item = await self.query.lock(conn, key, stage)
+        """The item as ``view`` sees it, its row locked, once the stage is held open and
+        ``user`` may ``op`` it."""
+        await self._hold(conn, view)
+        item = await self.query.lock(conn, key, view)
         if item is None:
             raise not_found()
         await self.query.require(user, item, op)
-        if item.stage != stage:
-            # A live item edited from another stage must become a stage override, which is
-            # the stages service's job; writing the live row here would publish the change.
-            raise ItemError(
-                409,
-                f"This item is live; changes to it in the stage {stage!r} are made through"
-                " the stages service.",
-            )
         return item
+
+    async def _hold(self, conn: AsyncConnection[DictRow], view: StageView) -> None:
+        """A write in a stage needs it open until the write commits (:meth:`Stages.hold_open`)."""
+        try:
+            await self.stages.hold_open(conn, view.stage)
+        except StageError as exc:
+            raise ItemError(exc.status, exc.message) from None
+
+    async def _stage_edit(self, conn: AsyncConnection[DictRow], item: Item, original: Item,
+                          user: CurrentUser, log: str, stage: str) -> Item:
+        """An edit in ``stage`` of an item from upstream: a revision of the stage and the
+        stage's association to it; the first edit's base (the revision it started from) stays."""
+        item = await self._write_revision(conn, item, user, log, stage, current=False)
+        await conn.execute(
+            "INSERT INTO stage_association (stage_id, item_id, target_revision_id,"
+            " base_revision_id) VALUES (%s, %s, %s, %s) ON CONFLICT (stage_id, item_id)"
+            " DO UPDATE SET target_revision_id = EXCLUDED.target_revision_id",
+            (stage, item.id, item.revision_id, original.revision_id))
+        cur = await conn.execute("SELECT created FROM item_revision WHERE id = %s",
+                                 (item.revision_id,))
+        row = await cur.fetchone()
+        assert row is not None
+        return replace(item, changed=row["created"])
 
     def _validated(
         self, user: CurrentUser, item_type: ItemType, item: Item, previous: Item | None
@@ -439,19 +479,18 @@ class Items:
         return changed
 
     async def _write_revision(
-        self, conn: AsyncConnection[DictRow], item: Item, user: CurrentUser, log: str
+        self, conn: AsyncConnection[DictRow], item: Item, user: CurrentUser, log: str,
+        stage: str, *, current: bool = True,
     ) -> Item:
+        """Write the item's values as a revision of ``stage``; ``current``: the item row's
+        current revision becomes it."""
         if not isinstance(log, str) or len(log) > LOG_MAX or "\x00" in log:
             raise ItemError(422, "The log message is invalid.",
                             {"log": f"must be text of at most {LOG_MAX} characters"})
-        revision_id = uuid7()
-        await conn.execute(
-            "INSERT INTO item_revision (id, item_id, author_id, title, status, fields, log)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (revision_id, item.id, user.id, item.title, item.status, Jsonb(item.fields), log),
-        )
-        await conn.execute("UPDATE item SET current_revision_id = %s WHERE id = %s",
-                           (revision_id, item.id))
+        revision_id = await write_revision(conn, item, user.id, log, stage)
+        if current:
+            await conn.execute("UPDATE item SET current_revision_id = %s WHERE id = %s",
+                               (revision_id, item.id))
         return replace(item, revision_id=revision_id)
 
     async def _check_references(
@@ -461,7 +500,7 @@ class Items:
         """Every referenced record must exist and be usable by ``user`` (each kind's owner
         resolves it: see :mod:`trovato.content.references`)."""
         if refs:
-            await self.references.check(conn, user, refs, self.stages.view(stage))
+            await self.references.check(conn, user, refs, await self.stages.view(stage))
 
     async def _invalidate(self, item: Item) -> None:
         if self.invalidate is not None:
@@ -477,12 +516,14 @@ Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
 @dataclass
 class ContentServices:
     """The content services of one kernel: the field registry, item types, the one item read
-    path (``query``) and the item writes (``items``, which read through that same query)."""
+    path (``query``), the item writes (``items``, which read through that same query) and the
+    content of stages."""
 
     fields: FieldRegistry
     types: ItemTypes
     items: Items
     query: ItemQuery
+    staging: Staging
 
     @classmethod
     async def start(
@@ -506,7 +547,8 @@ class ContentServices:
         await types.start(subscribe)
         items = Items(db, types, stages=stages, hooks=hooks, formats=formats,
                       invalidate=invalidate)
-        return cls(fields=fields, types=types, items=items, query=items.query)
+        return cls(fields=fields, types=types, items=items, query=items.query,
+                   staging=Staging(items))
 
 
 __all__ = [

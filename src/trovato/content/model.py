@@ -16,9 +16,11 @@ from typing import Any, Literal
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
 
 from trovato.content.access import Operation, Vote
 from trovato.errors import ServiceError
+from trovato.ids import uuid7
 from trovato.stages import LIVE
 from trovato.users.accounts import CurrentUser
 
@@ -109,6 +111,19 @@ def revision_from_row(row: Mapping[str, Any]) -> Revision:
     )
 
 
+async def write_revision(conn: AsyncConnection[DictRow], item: Item, author_id: uuid.UUID,
+                         log: str, stage: str) -> uuid.UUID:
+    """Insert a revision of ``stage`` holding the item's values; returns its id."""
+    revision_id = uuid7()
+    await conn.execute(
+        "INSERT INTO item_revision (id, item_id, author_id, title, status, promote, sticky,"
+        " fields, log, stage_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (revision_id, item.id, author_id, item.title, item.status, item.promote, item.sticky,
+         Jsonb(item.fields), log, stage),
+    )
+    return revision_id
+
+
 @dataclass(frozen=True, slots=True)
 class ItemPage:
     items: list[Item]
@@ -166,6 +181,16 @@ class ItemHooks:
 
     async def delete(self, item: Item, ctx: HookContext) -> None:
         """``item_delete``: called before the rows go, so the plugin can clean up."""
+
+    async def publish_before(self, stage: str, changes: list[dict[str, Any]],
+                             ctx: HookContext) -> list[str]:
+        """``stage_publish_before``: the reasons to refuse publishing ``stage`` (none: go),
+        asked inside the publish's transaction before anything is written."""
+        return []
+
+    async def publish_after(self, stage: str, changes: list[dict[str, Any]],
+                            user: CurrentUser) -> None:
+        """``stage_publish_after``: the stage was published (after the commit)."""
 
     def reads_items(self) -> bool:
         """Whether reads hand items to an extension (``item_access`` votes): listings then

@@ -4,8 +4,12 @@ front page, and later Gather, search and feeds — goes through :class:`ItemQuer
 It owns the rules of what a reader sees (DESIGN §2.7):
 
 * **Stage**: every statement's stage condition comes from the stages service
-  (:func:`trovato.stages.stage_condition`), so the overlay of a stage's upstream chain lands
-  there once for every reader.
+  (:func:`trovato.stages.stage_condition`), and a read in a stage other than live reads items
+  through the stage *overlay* (:func:`item_source`): the items created in any stage of the
+  chain, with the nearest stage's edit (``stage_association``) replacing an item's title,
+  status, promote, sticky and fields, and without the items a stage of the chain deleted
+  (``stage_deletion``). Live reads the item table itself: the overlay costs live nothing. A
+  stage the reader may not reach is a 404 (:meth:`trovato.stages.Stages.view`).
 * **Status and role access**: ``access content``; unpublished items only for ``view unpublished
   content``, ``administer content`` or their (authenticated) author. Listings filter by this
   rule in SQL (:func:`trovato.content.access.visibility_scope`), so no hidden row leaves the
@@ -55,6 +59,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
+    exists,
     func,
     literal_column,
     select,
@@ -76,7 +81,7 @@ from trovato.content.model import Item, ItemError, ItemHooks, ItemPage, not_foun
 from trovato.db.compiled import sql_text
 from trovato.db.pool import Database
 from trovato.records import Lookup
-from trovato.stages import LIVE, Stages, StageView, stage_condition, stage_params
+from trovato.stages import LIVE, StageError, Stages, StageView, stage_condition, stage_params
 from trovato.users.accounts import CurrentUser
 
 MAX_LIMIT: Final = 100
@@ -95,6 +100,20 @@ ITEM: Final = Table(
     Column("summary", Text),
 )
 _users_table = Table("users", _metadata, Column("id", Uuid), Column("name", Text))
+_revision_table = Table(
+    "item_revision", _metadata,
+    Column("id", Uuid), Column("item_id", Uuid), Column("title", Text), Column("status", Integer),
+    Column("promote", Boolean), Column("sticky", Boolean), Column("fields", JSONB),
+    Column("created", DateTime(timezone=True)),
+)
+_association_table = Table(
+    "stage_association", _metadata,
+    Column("stage_id", Text), Column("item_id", Uuid), Column("target_revision_id", Uuid),
+)
+_deletion_table = Table(
+    "stage_deletion", _metadata,
+    Column("stage_id", Text), Column("entity_type", Text), Column("entity_id", Uuid),
+)
 
 # Sort keys a client may name, with the (fixed) order each stands for; the id breaks ties so
 # pages never overlap.
@@ -143,6 +162,43 @@ def item_from_row(row: Sequence[Any]) -> Item:
     )
 
 
+def item_source(live: bool, name: str) -> FromClause:
+    """The items a read sees, under the alias ``name``: the item table in live; in another
+    stage, the overlay of the stage chain (module docstring) with the item table's columns, on
+    which the stage condition then picks the chain's rows. The chain is the bound ``stages``,
+    nearest first, so the nearest stage's edit wins."""
+    if live:
+        return ITEM.alias(name)
+    i = ITEM.alias(f"{name}_row")
+    a = _association_table.alias(f"{name}_assoc")
+    r = _revision_table.alias(f"{name}_rev")
+    d = _deletion_table.alias(f"{name}_del")
+    chain = bindparam("stages", type_=ARRAY(Text))
+    edit = (select(r.c.id, r.c.title, r.c.status, r.c.promote, r.c.sticky, r.c.fields,
+                   r.c.created)
+            .select_from(a.join(r, r.c.id == a.c.target_revision_id))
+            .where(a.c.item_id == i.c.id, a.c.stage_id == any_(chain))
+            .order_by(func.array_position(chain, a.c.stage_id)).limit(literal_column("1"))
+            .lateral(f"{name}_edit"))
+    deleted = exists().where(d.c.entity_type == literal_column("'item'"),
+                             d.c.entity_id == i.c.id, d.c.stage_id == any_(chain))
+    e = edit.c
+    return (select(
+        i.c.id, i.c.type,
+        func.coalesce(e.title, i.c.title).label("title"),
+        func.coalesce(e.status, i.c.status).label("status"),
+        func.coalesce(e.promote, i.c.promote).label("promote"),
+        func.coalesce(e.sticky, i.c.sticky).label("sticky"),
+        i.c.author_id, i.c.created,
+        func.coalesce(e.created, i.c.changed).label("changed"),
+        func.coalesce(e.id, i.c.current_revision_id).label("current_revision_id"),
+        i.c.stage_id,
+        func.coalesce(e.fields, i.c.fields).label("fields"),
+        # An edit's summary is not stored: a teaser computes it from the edit's fields.
+        case((e.id.is_(None), i.c.summary)).label("summary"),
+    ).select_from(i.outerjoin(edit, true())).where(~deleted).subquery(name))
+
+
 def _number(value: int) -> ColumnElement[Any]:
     """A validated number written into the statement (see the module docstring)."""
     return literal_column(str(int(value)))
@@ -153,8 +209,9 @@ def _number(value: int) -> ColumnElement[Any]:
 
 @functools.lru_cache(maxsize=8)
 def _load_sql(live: bool, *, lock: bool = False) -> str:
-    """One item by ``id`` in a stage (``FOR UPDATE`` when ``lock``)."""
-    i = ITEM.alias("i")
+    """One item by ``id`` in a stage (``FOR UPDATE`` when ``lock``: live only, as an
+    overlay's outer join cannot be locked; :meth:`ItemQuery.lock` locks the row first)."""
+    i = item_source(live, "i")
     statement = select(*_columns(i)).where(stage_condition(live, i.c.stage_id),
                                            i.c.id == bindparam("id", type_=Uuid))
     if lock:
@@ -162,9 +219,9 @@ def _load_sql(live: bool, *, lock: bool = False) -> str:
     return sql_text(statement)
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=8)
 def _many_sql(scope: VisibilityScope, live: bool) -> str:
-    i = ITEM.alias("i")
+    i = item_source(live, "i")
     return sql_text(select(*_columns(i)).where(
         stage_condition(live, i.c.stage_id), scope_condition(scope, i),
         i.c.id == any_(bindparam("ids", type_=ARRAY(Uuid)))))
@@ -226,10 +283,10 @@ def listing_sql(shape: Listing) -> str:
     The total is an uncorrelated subquery, which PostgreSQL runs once and answers from an
     index, so the page itself stops after LIMIT rows read in index order (the front page's
     ``item_front_idx``); a ``count(*) OVER ()`` window would read and sort every match."""
-    n = ITEM.alias("n")
+    n = item_source(shape.live, "n")
     total = (select(func.count()).select_from(n).where(_where(shape, n))
              .scalar_subquery().label("total"))
-    i = ITEM.alias("i")
+    i = item_source(shape.live, "i")
     return sql_text(_ordered(shape, i).add_columns(total)
                 .limit(_number(shape.limit)).offset(_number(shape.offset)))
 
@@ -237,7 +294,7 @@ def listing_sql(shape: Listing) -> str:
 @functools.lru_cache(maxsize=64)
 def _count_sql(shape: Listing) -> str:
     """The number of all matches of ``shape`` (for a page past the last)."""
-    n = ITEM.alias("n")
+    n = item_source(shape.live, "n")
     return sql_text(select(func.count()).select_from(n).where(_where(shape, n)))
 
 
@@ -245,7 +302,7 @@ def _count_sql(shape: Listing) -> str:
 def _vote_batch_sql(shape: Listing) -> str:
     """One batch of matches to vote on (``shape.limit`` and ``offset`` are ignored: the batch
     is :data:`VOTE_BATCH` rows from the bound ``offset``)."""
-    i = ITEM.alias("i")
+    i = item_source(shape.live, "i")
     return sql_text(_ordered(shape, i).limit(_number(VOTE_BATCH))
                 .offset(bindparam("offset", type_=Integer)))
 
@@ -281,12 +338,20 @@ class ItemQuery:
         self.stages = stages
         self.voter = voter
 
+    async def view(self, user: CurrentUser, stage: str) -> StageView:
+        """The view of ``stage`` for ``user``: :class:`ItemError` 404 when the stage does not
+        exist for them (live costs no query)."""
+        try:
+            return await self.stages.view(stage, user)
+        except StageError as exc:
+            raise ItemError(exc.status, exc.message) from None
+
     async def load(self, user: CurrentUser, item_id: uuid.UUID | str, *, stage: str = LIVE
                    ) -> Item:
         """One item ``user`` may view; :class:`ItemError` 404 (missing, hidden, malformed id,
-        not in the stage) or 403 (published but refused)."""
+        not in the stage, a stage they may not reach) or 403 (published but refused)."""
         key = parse_id(item_id)
-        view = self.stages.view(stage)
+        view = await self.view(user, stage)
         params = stage_params(view)
         params["id"] = key
         row = await self.db.fetchrow_tuple(_load_sql(view.live), params)
@@ -306,9 +371,9 @@ class ItemQuery:
                 keys.append(parse_id(raw))
             except ItemError:
                 continue
+        view = await self.view(user, stage)
         if not keys or not user.can(ACCESS_CONTENT):
             return []
-        view = self.stages.view(stage)
         scope = visibility_scope(user)
         params: dict[str, Any] = {**stage_params(view), "ids": keys}
         if scope == "published_or_own":
@@ -369,7 +434,7 @@ class ItemQuery:
             raise ItemError(422, "Invalid listing parameters.", errors)
         limit = min(limit, MAX_LIMIT)
         votes = self.voter.reads_items()
-        view = self.stages.view(stage)
+        view = await self.view(user, stage)
         shape = Listing(
             live=view.live, scope=visibility_scope(user), by_type=type is not None,
             status=status, by_author=author_id is not None, promote=promote, sticky=sticky,
@@ -428,7 +493,7 @@ class ItemQuery:
         live = view.live
 
         def build(ids: BindParameter[Any]) -> Select[Any]:
-            i = ITEM.alias("i")
+            i = item_source(live, "i")
             return select(i.c.id, i.c.type.label("bundle"),
                           scope_condition(scope, i).label("visible"),
                           literal_column("FALSE").label("image")).where(
@@ -441,14 +506,24 @@ class ItemQuery:
 
     # -- locked reads inside a write's transaction ----------------------------------------------
 
-    async def lock(self, conn: AsyncConnection[DictRow], key: uuid.UUID, stage: str
+    async def lock(self, conn: AsyncConnection[DictRow], key: uuid.UUID, view: StageView
                    ) -> Item | None:
-        """The item ``key`` as seen in ``stage``, locked ``FOR UPDATE`` on ``conn``."""
-        view = self.stages.view(stage)
+        """The item ``key`` as seen in ``view``, its row locked ``FOR UPDATE`` on ``conn``."""
+        if not view.live:
+            await conn.execute("SELECT 1 FROM item WHERE id = %s FOR UPDATE", (key,))
         cur = await conn.cursor(row_factory=tuple_row).execute(
-            _load_sql(view.live, lock=True), {**stage_params(view), "id": key})
+            _load_sql(view.live, lock=view.live), {**stage_params(view), "id": key})
         row = await cur.fetchone()
         return None if row is None else item_from_row(row)
+
+    async def seen_in(self, conn: AsyncConnection[DictRow], keys: Iterable[uuid.UUID],
+                      view: StageView) -> dict[uuid.UUID, Item]:
+        """The items among ``keys`` as ``view`` sees them, read on ``conn`` with no access
+        rule: what a stage's diff and publish compare (they answer to stage permissions)."""
+        params = {**stage_params(view), "ids": list(keys)}
+        cur = await conn.cursor(row_factory=tuple_row).execute(_many_sql("all", view.live),
+                                                               params)
+        return {row[0]: item_from_row(row) for row in await cur.fetchall()}
 
     async def lock_type(self, conn: AsyncConnection[DictRow], type_name: str) -> _Items:
         """Every item of ``type_name`` in every stage, locked on ``conn`` (a forced type

@@ -8,7 +8,8 @@ plugin runtime imports no content code.
 
 Refusals become what a plugin can handle: an item the user may not view (or that does not
 exist, or is in no stage the request sees) is ``None``; a listing the user may not read at all
-(no ``access content``) is empty. A malformed query is a :class:`ValueError` naming the problem.
+(no ``access content``, or a stage the user may not reach) is empty. A malformed query is a
+:class:`ValueError` naming the problem.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class PluginItemReads:
             page = await self.query.list(acting, type=kind, status=status, sort=sort,
                                          limit=limit, stage=stage)
         except ItemError as exc:
-            if exc.status == 403:
+            if exc.status in (403, 404):  # may not list, or no such stage for this user
                 return []
             problems = "; ".join(f"{name} {text}" for name, text in exc.errors.items())
             raise ValueError(problems or exc.message) from None

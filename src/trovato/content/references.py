@@ -37,7 +37,7 @@ _Found = tuple[str | None, bool, bool]
 class ReferenceResolvers:
     """The registry: record kind → its owner's resolver."""
 
-    def __init__(self, resolvers: Mapping[str, Resolver]) -> None:
+    def __init__(self, resolvers: Mapping[str, Resolver[CurrentUser]]) -> None:
         for kind in resolvers:
             if not _KIND.match(kind):
                 raise ValueError(f"invalid record kind {kind!r}")
@@ -108,7 +108,7 @@ def _problem(ref: Reference, target: _Found | None) -> str | None:
     return None
 
 
-def standard_resolvers(items: Resolver) -> ReferenceResolvers:
+def standard_resolvers(items: Resolver[CurrentUser]) -> ReferenceResolvers:
     """The registry of the kernel's record kinds; ``items`` is the content query's."""
     from trovato.categories.references import resolve_tags
     from trovato.files.references import resolve_files

@@ -2,7 +2,9 @@
 
 ``item_presave`` (may change or refuse the item), ``item_insert``, ``item_update``,
 ``item_delete`` and ``item_access`` are dispatched here, inside the content service's
-transaction; ``item_info`` is synced into item types when a plugin is enabled.
+transaction; ``item_info`` is synced into item types when a plugin is enabled;
+``stage_publish_before`` (may refuse a publish) runs inside the publish's transaction and
+``stage_publish_after`` after its commit.
 
 Fail modes follow the tap catalogue: a broken ``item_presave`` or ``item_access`` refuses (the
 write rolls back; the access vote is deny), a broken notification tap is logged and ignored.
@@ -78,6 +80,28 @@ class PluginItemHooks(ItemHooks):
 
     async def delete(self, item: Item, ctx: HookContext) -> None:
         await self._notify("item_delete", item, ctx.user)
+
+    async def publish_before(self, stage: str, changes: list[dict[str, Any]],
+                             ctx: HookContext) -> list[str]:
+        payload = {"stage": stage, "items": changes}
+        try:
+            outcome = await self._dispatch("stage_publish_before", lambda: payload, ctx.user)
+        except PluginRefused as exc:
+            return [f"{exc.plugin}: {exc.message}"]
+        except PluginError as exc:
+            return [f"{exc.plugin}: failed ({exc.reason})"]
+        reasons: list[str] = []
+        for reply in outcome.replies if outcome else ():
+            reasons.extend(f"{reply.plugin}: {error['message']}" for error in reply.value or ())
+        return reasons
+
+    async def publish_after(self, stage: str, changes: list[dict[str, Any]],
+                            user: CurrentUser) -> None:
+        outcome = await self._dispatch("stage_publish_after",
+                                       lambda: {"stage": stage, "items": changes}, user)
+        for failure in outcome.failures if outcome else ():
+            log.warning("stage_publish_after: plugin failed",
+                        extra={"data": {"error": str(failure)}})
 
     def reads_items(self) -> bool:
         return self.taps.listens("item_access")

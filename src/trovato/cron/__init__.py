@@ -1,9 +1,14 @@
 """Background work: the cron run (one at a time across all hosts) and queue workers.
 
-``run_cron`` holds a distributed lock with a heartbeat for its whole run, so ``trovato cron``
-fired from several hosts' timers at once does the work exactly once. ``work_queues`` claims jobs
-of the queues plugins declare in ``tap_queue_info`` and hands each to its plugin's
-``tap_queue_worker``: acked on success, released for a retry (with back-off) on failure.
+:meth:`Cron.run` holds a distributed lock with a heartbeat for its whole run, so ``trovato
+cron`` fired from several hosts' timers at once does the work exactly once.
+:meth:`Cron.work_queues` claims jobs of the queues plugins declare in ``tap_queue_info`` and
+hands each to its plugin's ``tap_queue_worker``: acked on success, released for a retry (with
+back-off) on failure.
+
+The kernel builds the one :class:`Cron` of a process (``kernel.cron``) and hands it what it
+touches — the database, the shared store, the taps' front door and the content service's
+summary filler — so this service imports nothing above it (DESIGN §14).
 """
 
 from __future__ import annotations
@@ -11,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from trovato.kernel.services import Kernel
+from trovato.db.pool import Database
 from trovato.plugins import PluginError
 from trovato.plugins.namespaces import queue_key
+from trovato.plugins.taps import Taps
+from trovato.store import SharedStore
 
 log = logging.getLogger("trovato.cron")
 
@@ -34,24 +42,6 @@ class CronReport:
     seconds: float = 0.0
 
 
-async def run_cron(kernel: Kernel) -> CronReport:
-    """Run every plugin's ``cron`` tap, sweep expired shared state and fill a batch of
-    unknown item summaries, unless a run is on."""
-    started = time.perf_counter()
-    async with kernel.store.locks.hold(CRON_LOCK, _LOCK_TTL) as token:
-        if token is None:
-            return CronReport(ran=False)
-        report = CronReport(ran=True)
-        report.swept = await kernel.store.sweep()
-        await kernel.db.execute("DELETE FROM form_state WHERE expires < now()")
-        report.summaries = await kernel.content.items.fill_summaries()
-        outcome = await kernel.taps.fire("cron")
-        report.plugins = [reply.plugin for reply in outcome.replies]
-        report.failures = [str(failure) for failure in outcome.failures]
-        report.seconds = time.perf_counter() - started
-        return report
-
-
 @dataclass(frozen=True)
 class QueueSpec:
     plugin: str
@@ -63,49 +53,92 @@ class QueueSpec:
         return queue_key(self.plugin, self.queue)
 
 
-async def declared_queues(kernel: Kernel) -> list[QueueSpec]:
-    outcome = await kernel.taps.fire("queue_info")
-    return [
-        QueueSpec(reply.plugin, str(entry["queue"]), float(entry.get("lease") or 60))
-        for reply in outcome.replies
-        for entry in reply.value or []
-    ]
+class Cron:
+    """The cron run and the queue workers of one process."""
 
+    def __init__(
+        self,
+        db: Database,
+        store: SharedStore,
+        taps: Taps,
+        *,
+        fill_summaries: Callable[[], Awaitable[int]],
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.taps = taps
+        # The content service's Items.fill_summaries: stores a batch, returns how many.
+        self.fill_summaries = fill_summaries
 
-async def work_queues(
-    kernel: Kernel, *, max_jobs: int | None = None, idle_exit: bool = False,
-    poll: float = 1.0,
-) -> int:
-    """Process jobs until ``max_jobs`` are done (or, with ``idle_exit``, the queues are empty).
+    async def run(self) -> CronReport:
+        """Run every plugin's ``cron`` tap, sweep expired shared state and fill a batch of
+        unknown item summaries, unless a run is on."""
+        started = time.perf_counter()
+        async with self.store.locks.hold(CRON_LOCK, _LOCK_TTL) as token:
+            if token is None:
+                return CronReport(ran=False)
+            report = CronReport(ran=True)
+            report.swept = await self.store.sweep()
+            await self.db.execute("DELETE FROM form_state WHERE expires < now()")
+            report.summaries = await self.fill_summaries()
+            outcome = await self.taps.fire("cron")
+            report.plugins = [reply.plugin for reply in outcome.replies]
+            report.failures = [str(failure) for failure in outcome.failures]
+            report.seconds = time.perf_counter() - started
+            return report
 
-    Returns the number of jobs completed successfully.
-    """
-    done = handled = 0
-    while max_jobs is None or handled < max_jobs:
-        specs = await declared_queues(kernel)
-        claimed_any = False
-        for spec in specs:
-            job = await kernel.store.queue.claim(spec.key, lease=spec.lease)
-            if job is None:
-                continue
-            claimed_any = True
-            handled += 1
-            try:
-                await kernel.taps.fire("queue_worker",
-                                       {"queue": spec.queue, "job": job.payload},
-                                       plugins=[spec.plugin])
-            except PluginError as exc:
-                log.warning("queue job failed; will retry",
-                            extra={"data": {"queue": spec.key, "job": job.id,
-                                            "attempts": job.attempts, "error": str(exc)}})
-                await kernel.store.queue.release(job, delay=_RETRY_DELAY * job.attempts)
-            else:
-                await kernel.store.queue.ack(job)
-                done += 1
-            if max_jobs is not None and handled >= max_jobs:
-                break
-        if not claimed_any:
-            if idle_exit:
-                break
-            await asyncio.sleep(poll)
-    return done
+    async def declared_queues(self) -> list[QueueSpec]:
+        outcome = await self.taps.fire("queue_info")
+        return [
+            QueueSpec(reply.plugin, str(entry["queue"]), float(entry.get("lease") or 60))
+            for reply in outcome.replies
+            for entry in reply.value or []
+        ]
+
+    async def work_queues(
+        self, *, max_jobs: int | None = None, idle_exit: bool = False, poll: float = 1.0
+    ) -> int:
+        """Process jobs until ``max_jobs`` are done (or, with ``idle_exit``, the queues are
+        empty).
+
+        Returns the number of jobs completed successfully.
+        """
+        done = handled = 0
+        while max_jobs is None or handled < max_jobs:
+            specs = await self.declared_queues()
+            claimed_any = False
+            for spec in specs:
+                job = await self.store.queue.claim(spec.key, lease=spec.lease)
+                if job is None:
+                    continue
+                claimed_any = True
+                handled += 1
+                try:
+                    await self.taps.fire(
+                        "queue_worker",
+                        {"queue": spec.queue, "job": job.payload},
+                        plugins=[spec.plugin],
+                    )
+                except PluginError as exc:
+                    log.warning(
+                        "queue job failed; will retry",
+                        extra={
+                            "data": {
+                                "queue": spec.key,
+                                "job": job.id,
+                                "attempts": job.attempts,
+                                "error": str(exc),
+                            }
+                        },
+                    )
+                    await self.store.queue.release(job, delay=_RETRY_DELAY * job.attempts)
+                else:
+                    await self.store.queue.ack(job)
+                    done += 1
+                if max_jobs is not None and handled >= max_jobs:
+                    break
+            if not claimed_any:
+                if idle_exit:
+                    break
+                await asyncio.sleep(poll)
+        return done

@@ -89,11 +89,11 @@ def error_response(
     detail: str | None = None,
     *,
     errors: dict[str, str] | None = None,
-    members: Mapping[str, Any] | None = None,
+    extensions: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
     debug: str = "",
 ) -> Response:
-    """The error in the request's format; ``members`` are further members of a problem
+    """The error in the request's format; ``extensions`` are further members of a problem
     document (an HTML page has no place for them)."""
     api = wants_json(scope)
     title = (_TITLES if api else _PAGE_TITLES).get(status) or HTTPStatus(status).phrase
@@ -108,7 +108,7 @@ def error_response(
         }
         if errors:
             body["errors"] = errors
-        for name, value in (members or {}).items():
+        for name, value in (extensions or {}).items():
             body.setdefault(name, value)
         return ProblemResponse(body, status_code=status, headers=headers)
     ctx = scope.get(SCOPE_KEY)
@@ -155,7 +155,8 @@ async def service_error_handler(request: Request, exc: Exception) -> Response:
         scope, status, detail or None,
         # A page shows the message once, above the messages about other inputs.
         errors=exc.problem_errors() if api else exc.errors,
-        members=exc.members, headers=headers or None, debug=exc.debug if development else "",
+        extensions=exc.extensions, headers=headers or None,
+        debug=exc.debug if development else "",
     )
 
 

@@ -18,6 +18,7 @@ from trovato.content.reads import PluginItemReads
 from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.content.view import ItemViews
+from trovato.cron import Cron
 from trovato.db.pool import Database
 from trovato.forms.widgets import Widgets
 from trovato.kernel.context import request_plugin_session
@@ -72,6 +73,7 @@ class Kernel:
     taps: Taps
     views: ItemViews
     widgets: Widgets  # what the form API edits field values with
+    cron: Cron  # the cron run and queue workers (`trovato cron`, `trovato worker`)
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -190,6 +192,7 @@ class Kernel:
             taps=taps,
             views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine),
             widgets=Widgets(content.fields),
+            cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries),
         )
         return kernel
 

@@ -2,7 +2,7 @@
 
 Public service API (see ``docs/plugins.md``):
 
-* :class:`~trovato.plugins.registry.PluginManager` — discovery, install/enable/disable/
+* :class:`~trovato.plugins.manager.PluginManager` — discovery, install/enable/disable/
   uninstall, loading and per-request sessions.
 * :class:`~trovato.plugins.taps.Taps` — the front door every tap is fired through.
 * :class:`~trovato.plugins.host.PluginUser` — the current user as plugins see it.
@@ -27,8 +27,11 @@ from trovato.plugins.errors import (
     PluginTrap,
 )
 from trovato.plugins.host import HostServices, PluginUser, RequestHost
-from trovato.plugins.registry import InfoError, PluginInfo, PluginManager, parse_info
-from trovato.plugins.runtime import Limits, LoadedPlugin, PluginRuntime, PluginSession
+from trovato.plugins.info import InfoError, PluginInfo, parse_info
+from trovato.plugins.limits import Limits
+from trovato.plugins.manager import PluginManager
+from trovato.plugins.runtime import LoadedPlugin, PluginRuntime
+from trovato.plugins.session import PluginSession
 
 __all__ = [
     "CATALOGUE",

@@ -258,7 +258,6 @@ NOT_YET_AVAILABLE: dict[str, str] = {
     **dict.fromkeys(("theme", "preprocess_page"), "theme templates"),
     **dict.fromkeys(("tile_info", "tile_view"), "tiles"),
     **dict.fromkeys(("gather_info", "gather_alter", "gather_result_alter"), "Gather"),
-    **dict.fromkeys(("stage_publish_before", "stage_publish_after"), "stage publishing"),
 }
 
 

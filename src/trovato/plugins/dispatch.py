@@ -30,7 +30,7 @@ from trovato.plugins.schema import SchemaError, validate
 
 if TYPE_CHECKING:
     from trovato.observability.metrics import Metrics
-    from trovato.plugins.runtime import PluginSession
+    from trovato.plugins.session import PluginSession
 
 log = logging.getLogger("trovato.plugins")
 

@@ -43,7 +43,7 @@ from wasmtime.component._types import FuncType, ResultType, String, ValType
 if TYPE_CHECKING:
     from wasmtime.component import Func
 
-    from trovato.plugins.runtime import PluginSession
+    from trovato.plugins.session import PluginSession
 
 HOST_INTERFACE = "trovato:plugin/host@1.0.0"
 # About a millisecond of guest code between yields (docs/performance.md): a slow guest never

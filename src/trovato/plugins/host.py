@@ -37,7 +37,7 @@ from trovato.stages import LIVE
 from trovato.store.base import Cache, Queue
 
 if TYPE_CHECKING:
-    from trovato.plugins.runtime import PluginSession
+    from trovato.plugins.session import PluginSession
 
 log = logging.getLogger("trovato.plugins")
 T = TypeVar("T")

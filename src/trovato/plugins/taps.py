@@ -31,8 +31,8 @@ from trovato.plugins.dispatch import Dispatcher, TapOutcome
 from trovato.plugins.host import PluginUser, RequestHost
 
 if TYPE_CHECKING:
-    from trovato.plugins.registry import PluginManager
-    from trovato.plugins.runtime import PluginSession
+    from trovato.plugins.manager import PluginManager
+    from trovato.plugins.session import PluginSession
 
 # Given the acting user's id, the current request's plugin session when the request acts for
 # that user (None outside a request or for another user); the kernel supplies it.
@@ -40,10 +40,12 @@ RequestSession = Callable[[str], "PluginSession | None"]
 
 # Tap -> the modules that fire it through this door.
 DISPATCHED: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("install", "uninstall", "enable", "disable", "requirements", "perm",
-                     "menu"), ("trovato.plugins.registry",)),
+    **dict.fromkeys(("install", "uninstall", "enable", "disable", "perm", "menu"),
+                    ("trovato.plugins.manager",)),
+    "requirements": ("trovato.plugins.requirements",),
     **dict.fromkeys(("item_info", "item_presave", "item_insert", "item_update", "item_delete",
-                     "item_access"), ("trovato.content.taps",)),
+                     "item_access", "stage_publish_before", "stage_publish_after"),
+                    ("trovato.content.taps",)),
     **dict.fromkeys(("item_view", "item_view_alter", "preprocess_item"),
                     ("trovato.content.view",)),
     **dict.fromkeys(("user_login", "user_logout", "user_register", "user_delete"),

@@ -17,9 +17,9 @@ from psycopg.rows import DictRow
 from trovato.db.pool import Database
 from trovato.errors import ServiceError
 from trovato.ids import NIL, uuid7
+from trovato.names import check_typed_name, name_key
 from trovato.observability.audit import audit
 from trovato.store import SharedStore
-from trovato.users.names import check_typed_name, name_key
 from trovato.users.passwords import (
     PasswordPolicyError,
     check_policy,

@@ -46,7 +46,11 @@ KERNEL_PERMISSIONS: tuple[Permission, ...] = (
         "administer permissions", "Create roles and assign permissions", restricted=True
     ),
     Permission("administer site configuration", "Change site settings", restricted=True),
-    Permission("view stages", "Preview content in stages other than live", restricted=True),
+    Permission("use stages", "Switch to, read and write in the stages one may access, and create"
+               " stages", restricted=True),
+    Permission("publish stages", "Publish the stages one may access", restricted=True),
+    Permission("administer stages", "Access, edit, archive and delete every stage",
+               restricted=True),
     Permission(
         "bypass rate limits",
         "Make state-changing requests without the per-minute write limit (trusted automation)",

@@ -9,8 +9,8 @@ from typing import Any
 from trovato.db.pool import Database
 from trovato.errors import ServiceError
 from trovato.ids import uuid7
+from trovato.names import check_typed_name, name_key
 from trovato.observability.audit import audit
-from trovato.users.names import check_typed_name, name_key
 from trovato.users.permissions import (
     ANONYMOUS_ROLE,
     AUTHENTICATED_ROLE,
@@ -72,7 +72,7 @@ class Roles:
 
     async def create(self, name: str, *, actor: uuid.UUID) -> Role:
         """A new role without permissions. Its name is refused when it only looks like an
-        existing one (:func:`~trovato.users.names.name_key`)."""
+        existing one (:func:`~trovato.names.name_key`)."""
         problem = check_typed_name(name, max_length=64)
         if problem is not None:
             raise RoleError("name", problem)

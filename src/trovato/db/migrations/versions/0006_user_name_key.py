@@ -3,20 +3,26 @@
 Login, the failed-login lockout and account lookups compared names with PostgreSQL's
 ``lower()`` in one place and Python's ``str.lower()`` in another; they disagree on characters
 such as ``İ``, which let a look-alike spelling of a locked account's name log in. The key is
-computed by :func:`trovato.users.names.name_key` (compatibility, case and look-alike folding)
+computed by :func:`trovato.names.name_key` (compatibility, case and look-alike folding)
 and its unique index also refuses a new account whose name only looks like an existing one.
 
 Existing accounts whose names share a key cannot both keep them: the upgrade stops and names
 them, so an administrator renames one first (``UPDATE users SET name = …``).
 
+Unlike the naming rule of 0005, the folding is imported, not written out: the stored keys must
+be the ones login computes, and a change to the folding comes with its own revision that
+recomputes them (see :mod:`trovato.names`), so a database migrated later ends the same. It is
+imported from the base module every layer may use, never from the accounts service above the
+database layer.
+
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-from trovato.users.names import name_key
+from trovato.names import name_key
 
 revision = "0006"
 down_revision = "0005"

@@ -13,6 +13,10 @@ folds, in order:
 
 The stored keys depend on the folding: a change to it (or to the pinned confusables data)
 needs a migration that recomputes ``users.name_key``.
+
+A pure function of the text, it sits at the base of the package (it imports nothing of
+Trovato), so that the accounts and roles services and the migration that stores the keys
+(revision 0006) compute them with the one folding.
 """
 
 from __future__ import annotations

@@ -1,0 +1,55 @@
+"""Which plugins are installed and enabled: their rows in the ``system`` table.
+
+No row: not installed; ``status`` :data:`DISABLED`: installed and disabled; :data:`ENABLED`:
+enabled. A row also keeps the weight an administrator set (0: the file's) and, as written at
+install, the plugin's info and what its ``describe()`` returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from trovato.db.pool import Database
+from trovato.plugins.info import PluginInfo
+from trovato.plugins.runtime import LoadedPlugin
+
+DISABLED, ENABLED = 0, 1
+
+
+@dataclass(slots=True)
+class PluginState:
+    name: str
+    status: int
+    weight: int
+    version: str
+
+
+async def read_states(db: Database) -> dict[str, PluginState]:
+    """Every installed plugin's state, by name."""
+    rows = await db.fetch(
+        "SELECT name, status, weight, version FROM system WHERE type = 'plugin'")
+    return {r["name"]: PluginState(r["name"], r["status"], r["weight"], r["version"])
+            for r in rows}
+
+
+async def add_state(conn: AsyncConnection[Any], info: PluginInfo, loaded: LoadedPlugin) -> None:
+    """Record ``info``'s plugin as installed and disabled (in the caller's transaction)."""
+    await conn.execute(
+        "INSERT INTO system (name, type, status, weight, version, filename, info) "
+        "VALUES (%s, 'plugin', %s, %s, %s, %s, %s)",
+        (info.name, DISABLED, info.weight, info.version, str(info.path),
+         Jsonb({**info.as_json(), "describe": loaded.description,
+                "wasm_sha256": loaded.wasm_sha256})))
+
+
+async def set_status(db: Database, name: str, status: int) -> None:
+    await db.execute("UPDATE system SET status = %s WHERE name = %s", (status, name))
+
+
+async def remove_state(conn: AsyncConnection[Any], name: str) -> None:
+    """Forget ``name``'s state (in the caller's transaction): it is no longer installed."""
+    await conn.execute("DELETE FROM system WHERE name = %s", (name,))

@@ -1,0 +1,42 @@
+"""Info files: plugin.toml parsed and every error naming the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.plugins.conftest import FOLDERS, plugin_folder
+from trovato.plugins.info import InfoError, parse_info
+
+
+def test_parses_hello() -> None:
+    info = parse_info(FOLDERS["hello"])
+    assert info.name == "hello" and info.version == "1.0.0"
+    assert info.tables["visit"].physical == "p_hello__visit"
+    assert info.weight_for("item_view") == 0
+
+
+@pytest.mark.parametrize(("toml", "key"), [
+    ('[plugin]\nname = "Bad-Name"\nversion = "1.0.0"', "plugin.name"),
+    ('[plugin]\nname = "x"\nversion = "1.0"', "plugin.version"),
+    ('[plugin]\nname = "x"\nversion = "1.0.0"\nauthor = "me"', "plugin.author: unknown key"),
+    ('[plugin]\nname = "x"\nversion = "1.0.0"\n[taps.item_veiw]\nweight = 1',
+     "taps.item_veiw: unknown tap"),
+    ('[plugin]\nname = "x"\nversion = "1.0.0"\n[taps.item_view]\nweight = "high"',
+     "taps.item_view.weight"),
+    ('[plugin]\nname = "x"\nversion = "1.0.0"\n[tables.t]\ncolumns = { a = "money" }',
+     "tables.t.columns.a: unknown type 'money'"),
+    ('[plugin]\nname = "x"\nversion = "1.0.0"\n[tables.t]\ncolumns = { a = "text" }\n'
+     'primary_key = ["b"]', "tables.t.primary_key"),
+    ('[plugin]\nname = "x"\nversion = "1.0.0"\n[limits]\nfuel = 1', "limits.fuel"),
+    ('[plugin]\nname = "x"\nversion = "1.0.0"\n[hooks]\n', "hooks: unknown section"),
+    ('[plugin]\nname = "x"\nversion = "1.0.0"\ndependencies = ["x"]', "depend on itself"),
+    ("[plugin\n", "not valid TOML"),
+])
+def test_info_errors_name_file_and_key(tmp_path: Path, toml: str, key: str) -> None:
+    folder = plugin_folder(tmp_path, "x", toml)
+    with pytest.raises(InfoError) as caught:
+        parse_info(folder)
+    assert str(caught.value).startswith(str(folder / "plugin.toml"))
+    assert key in str(caught.value)
