@@ -10,9 +10,19 @@ loop over this mix until ``--seconds`` have passed or ``--max-requests`` were se
 - 15% API writes: create an item, or update one (Bearer token, JSON).
 
 Every ``--interval`` seconds it records requests, errors (no answer, or not 2xx), p50 and p99
-latency; every few seconds each worker's RSS (``/proc/<pid>/status``). It prints one row per
-interval, each worker's RSS at the end of the warm-up (the first interval) and at the end, and
-the machine's load average, and exits 1 if any request failed.
+latency; every few seconds each worker's RSS (``/proc/<pid>/status``); and at the end of each
+interval each worker's in-process caches (entries and bytes, scraped from ``/metrics``, which
+names the worker that answered). It prints one row per interval, then per interval and worker
+the RSS and the caches, each worker's RSS at the end of the warm-up (the first interval) and at
+the end with the slope over the last five minutes (or the last half of a shorter soak), and the
+machine's load average, and exits 1 if any request failed.
+
+Memory is flat once every cache is full; ``--cache-bytes`` sets the page cache and the text
+caches small (``TROVATO_PAGE_CACHE_BYTES``, ``TROVATO_TEXT_CACHE_BYTES``) so they fill during
+the warm-up and any growth after it is a leak. ``--tracemalloc`` traces allocations in the
+workers (``TROVATO_DEBUG_TRACEMALLOC``), signals each to dump at the end of the warm-up and
+has it dump again at shutdown, and prints both dumps' top growth sites (the second: what grew
+after the warm-up).
 
 Run: ``trovato bench --only soak --seconds 600`` (``trovato bench`` passes ``--seconds``; alone it
 is a short smoke run), or ``python benchmarks/bench_soak.py --seconds 600 --clients 64``.
@@ -36,6 +46,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -48,6 +59,8 @@ ARTICLE = {"type": "article", "label": "Article",
            "fields": [{"name": "field_body", "type": "text_long", "label": "Body"}]}
 MIX = (("anonymous", 0.60), ("logged_in", 0.25), ("write", 0.15))
 RSS_EVERY_S = 5.0
+SLOPE_WINDOW_S = 300.0
+SCRAPE_TRIES = 40  # new connections per interval to reach every worker behind the one port
 
 
 @dataclass
@@ -168,6 +181,63 @@ async def _client(base: str, site: dict[str, object], deadline: float, budget: l
             bucket.errors += not ok
 
 
+def _parse_metrics(text: str) -> tuple[int | None, dict[str, dict[str, float]]]:
+    """The answering worker's pid and its caches: name -> {"entries": n, "bytes": n}."""
+    pid = None
+    caches: dict[str, dict[str, float]] = {}
+    for line in text.splitlines():
+        if line.startswith("trovato_process_pid "):
+            pid = int(float(line.split()[1]))
+        for metric, key in (("trovato_memory_cache_entries", "entries"),
+                            ("trovato_memory_cache_bytes", "bytes")):
+            if line.startswith(metric + '{cache="'):
+                name = line.split('"')[1]
+                caches.setdefault(name, {})[key] = float(line.rsplit(" ", 1)[1])
+    return pid, caches
+
+
+async def _scrape(base: str, bearer: dict[str, str], workers: list[int]
+                  ) -> dict[int, dict[str, dict[str, float]]]:
+    """Each worker's caches, from ``/metrics`` over new connections until every worker answered."""
+    found: dict[int, dict[str, dict[str, float]]] = {}
+    for _ in range(SCRAPE_TRIES):
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            try:
+                response = await client.get("/metrics", headers=bearer)
+            except httpx.HTTPError:
+                continue
+        if response.is_success:
+            pid, caches = _parse_metrics(response.text)
+            if pid is not None:
+                found[pid] = caches
+        if set(workers) <= set(found):
+            break
+    return found
+
+
+async def _sample_memory(base: str, master: int, site: dict[str, object], deadline: float,
+                         started: float, interval_s: float, tracemalloc: bool,
+                         memory: list[dict[str, Any]]) -> None:
+    """At the end of each interval: each worker's RSS and caches; with ``tracemalloc``, the
+    first interval's end asks each worker for its baseline dump."""
+    bearer: dict[str, str] = site["bearer"]  # type: ignore[assignment]
+    index = 1
+    while True:
+        wake = started + index * interval_s
+        if wake > deadline:
+            return
+        await asyncio.sleep(max(0.0, wake - time.monotonic()))
+        workers = _workers(master)
+        caches = await _scrape(base, bearer, workers)
+        memory.append({"interval": index, "workers": {
+            str(pid): {"rss_mb": _rss_mb(pid), "caches": caches.get(pid, {})}
+            for pid in workers}})
+        if tracemalloc and index == 1:
+            for pid in workers:
+                os.kill(pid, signal.SIGUSR2)
+        index += 1
+
+
 async def _sample_rss(master: int, deadline: float, started: float,
                       samples: dict[int, list[tuple[float, float]]]) -> None:
     while time.monotonic() < deadline:
@@ -178,7 +248,8 @@ async def _sample_rss(master: int, deadline: float, started: float,
         await asyncio.sleep(RSS_EVERY_S)
 
 
-async def _soak(base: str, master: int, site: dict[str, object], args: argparse.Namespace
+async def _soak(base: str, master: int, site: dict[str, object], args: argparse.Namespace,
+                memory: list[dict[str, Any]]
                 ) -> tuple[list[Interval], dict[int, list[tuple[float, float]]], float]:
     started = time.monotonic()
     cpu_started = time.process_time()
@@ -188,14 +259,58 @@ async def _soak(base: str, master: int, site: dict[str, object], args: argparse.
     budget = [args.max_requests]
     samples: dict[int, list[tuple[float, float]]] = {}
     sampler = asyncio.create_task(_sample_rss(master, deadline, started, samples))
+    scraper = asyncio.create_task(_sample_memory(base, master, site, deadline + 1, started,
+                                                 args.interval, args.tracemalloc, memory))
     await asyncio.gather(*(
         _client(base, site, deadline, budget, intervals, started, args.interval)
         for _ in range(args.clients)))
     sampler.cancel()
+    await scraper
     elapsed = time.monotonic() - started
     # The load generator shares the machine with the server: say how much of it it took.
     print(f"load generator CPU: {(time.process_time() - cpu_started) / elapsed:.0%} of one core")
     return intervals, samples, elapsed
+
+
+def _slope(series: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, MB) samples, in MB per second."""
+    if len(series) < 2:
+        return 0.0
+    mean_t = statistics.fmean(t for t, _ in series)
+    mean_mb = statistics.fmean(mb for _, mb in series)
+    spread = sum((t - mean_t) ** 2 for t, _ in series)
+    return sum((t - mean_t) * (mb - mean_mb) for t, mb in series) / spread if spread else 0.0
+
+
+def _print_memory(memory: list[dict[str, Any]]) -> None:
+    """Per interval and worker: RSS and each cache's MB."""
+    names = sorted({name for row in memory for w in row["workers"].values()
+                    for name in w["caches"]})
+    if not memory:
+        return
+    print("memory at the end of each interval (RSS and each cache, MB):")
+    print(" interval  worker   RSS  " + " ".join(f"{n:>14}" for n in names))
+    for row in memory:
+        for pid, w in sorted(row["workers"].items()):
+            rss = w["rss_mb"] if w["rss_mb"] is not None else float("nan")
+            cells = [f"{w['caches'].get(name, {}).get('bytes', float('nan')) / 2**20:14.2f}"
+                     for name in names]
+            print(f" {row['interval']:8d}  {pid:>6}  {rss:5.1f} " + " ".join(cells))
+
+
+def _tracemalloc_dumps(log_path: Path) -> list[dict[str, Any]]:
+    """The workers' tracemalloc dumps from the server's JSON log."""
+    dumps = []
+    for line in log_path.read_text(errors="replace").splitlines():
+        if '"trovato.memory"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if "growth" in entry:
+            dumps.append(entry)
+    return dumps
 
 
 def main() -> int:
@@ -208,6 +323,12 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=8, help="Logged-in sessions (8).")
     parser.add_argument("--max-requests", type=int, default=5_000_000,
                         help="Stop after this many requests (5,000,000).")
+    parser.add_argument("--cache-bytes", type=int,
+                        help="Bound the page cache and each text cache of every worker at this"
+                        " many bytes (default: the site's defaults).")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="Trace allocations in the workers and print where they grew"
+                        " between the end of the warm-up and the end.")
     parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
     args = parser.parse_args()
     args.interval = min(args.interval, args.seconds)
@@ -218,6 +339,11 @@ def main() -> int:
                # Every client is 127.0.0.1: the per-address write limit would throttle the mix.
                "TROVATO_WRITE_RATE_LIMIT": "100000000", "TROVATO_LOGIN_IP_LIMIT": "100000",
                "TROVATO_SLOW_REQUEST_MS": "5000"}
+        if args.cache_bytes is not None:
+            env["TROVATO_PAGE_CACHE_BYTES"] = env["TROVATO_TEXT_CACHE_BYTES"] = str(
+                args.cache_bytes)
+        if args.tracemalloc:
+            env["TROVATO_DEBUG_TRACEMALLOC"] = "1"
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         log_path = Path(tmp) / "serve.log"
@@ -230,7 +356,9 @@ def main() -> int:
             wait_until_up(base + "/health")
             site = _setup(base, env, args.items, args.users)
             pids_before = sorted(_workers(server.pid))
-            intervals, samples, elapsed = asyncio.run(_soak(base, server.pid, site, args))
+            memory: list[dict[str, Any]] = []
+            intervals, samples, elapsed = asyncio.run(
+                _soak(base, server.pid, site, args, memory))
             pids_after = sorted(_workers(server.pid))
         finally:
             os.killpg(server.pid, signal.SIGINT)
@@ -239,6 +367,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
+        dumps = _tracemalloc_dumps(log_path) if args.tracemalloc else []
     load_after = os.getloadavg()
 
     rows = [iv.row(n + 1, min(args.interval, elapsed - n * args.interval))
@@ -254,15 +383,25 @@ def main() -> int:
     steady = [r["p99_ms"] for r in rows[1:]] or [r["p99_ms"] for r in rows]
     print(f"p99 after warm-up: min {min(steady):.2f} ms, max {max(steady):.2f} ms,"
           f" max/min {max(steady) / max(min(steady), 1e-9):.2f}")
+    _print_memory(memory)
     rss: dict[str, dict[str, float]] = {}
+    window = min(SLOPE_WINDOW_S, elapsed / 2)
     for pid, series in sorted(samples.items()):
         warm = [mb for t, mb in series if t <= args.interval] or [series[0][1]]
+        tail = [(t, mb) for t, mb in series if t >= elapsed - window]
         rss[str(pid)] = {"warm_mb": round(warm[-1], 1), "end_mb": round(series[-1][1], 1),
-                         "max_mb": round(max(mb for _, mb in series), 1)}
+                         "max_mb": round(max(mb for _, mb in series), 1),
+                         "slope_mb_per_min": round(_slope(tail) * 60, 3)}
         r = rss[str(pid)]
         growth = r["end_mb"] - r["warm_mb"]
         print(f"worker {pid}: RSS after warm-up {r['warm_mb']:.1f} MB, at the end"
-              f" {r['end_mb']:.1f} MB ({growth:+.1f} MB), max {r['max_mb']:.1f}")
+              f" {r['end_mb']:.1f} MB ({growth:+.1f} MB), max {r['max_mb']:.1f};"
+              f" slope over the last {window / 60:.1f} min {r['slope_mb_per_min']:+.3f} MB/min")
+    for dump in dumps:
+        print(f"tracemalloc, worker {dump['pid']}, dump {dump['dump']} ({dump['msg']}):")
+        for site_row in dump["growth"][:15]:
+            print(f"  {site_row['size_diff'] / 1024:+9.1f} KiB {site_row['count_diff']:+7d}"
+                  f"  {site_row['site']}")
     if pids_before != pids_after:
         print(f"WARNING: workers changed during the soak: {pids_before} -> {pids_after}")
     before = "/".join(f"{x:.2f}" for x in load_before)
@@ -272,6 +411,7 @@ def main() -> int:
         args.json.write_text(json.dumps({
             "seconds": elapsed, "clients": args.clients, "workers": args.workers,
             "requests": total, "errors": errors, "intervals": rows, "rss": rss,
+            "cache_bytes": args.cache_bytes, "memory": memory, "tracemalloc": dumps,
             "rss_series": {str(p): s for p, s in samples.items()},
             "load_before": load_before, "load_after": load_after}, indent=1))
     return 1 if errors else 0

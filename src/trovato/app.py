@@ -28,8 +28,9 @@ from trovato.kernel.errors import exception_handlers
 from trovato.kernel.pipeline import KernelPipeline
 from trovato.kernel.services import Kernel
 from trovato.observability import logging as json_logging
+from trovato.observability.allocations import AllocationTracer
 from trovato.settings import Settings, SettingsError, load_settings
-from trovato.web import favicon, install, item, menu, site, system, user
+from trovato.web import favicon, install, item, item_edit, menu, revisions, site, system, user
 
 
 def routes() -> list[BaseRoute]:
@@ -39,8 +40,10 @@ def routes() -> list[BaseRoute]:
         *favicon.routes,
         *site.routes,
         # Early: Starlette tries routes in order and item pages are most of a site's traffic
-        # (no other pattern can match /item/…, so the order changes no outcome).
+        # (only the editing routes' /item/add/… could also match /item/{id}…: they go first).
+        *item_edit.routes,
         *item.routes,
+        *revisions.routes,
         *install.routes,
         *user.routes,
         *api_session.routes,
@@ -61,6 +64,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tracer = AllocationTracer() if settings.debug_tracemalloc else None
+        if tracer is not None:
+            tracer.listen()
         embedded: EmbeddedPostgres | None = None
         url = settings.database_url
         if url is None:
@@ -84,6 +90,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await kernel.stop()
             if embedded is not None:
                 embedded.stop()
+            if tracer is not None:
+                tracer.stop()
 
     return Starlette(
         routes=routes(),

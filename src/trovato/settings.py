@@ -118,7 +118,17 @@ class Settings(BaseSettings):
         description="Largest page the page cache stores, in bytes; larger pages are rendered"
         " on every request.",
     )
+    text_cache_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=64 * 1024,
+        description="Memory each in-process text cache (filtered text, summaries) may hold per"
+        " process, in bytes.",
+    )
     permission_cache_seconds: float = Field(default=30.0, ge=0)
+    debug_tracemalloc: bool = Field(
+        default=False,
+        description="Trace allocations in each worker and log the top growth sites on SIGUSR2"
+        " and at shutdown (finds leaks; slows the worker down).",
+    )
     theme: str = Field(default="default", description="The active theme's name.")
     theme_dirs: str = Field(
         default="",

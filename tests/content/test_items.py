@@ -70,6 +70,23 @@ async def test_create_load_update_delete(content: ContentServices, admin: Curren
         "Created", "Updated", "Deleted"]
 
 
+async def test_an_update_from_an_old_revision_is_a_conflict(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database,
+) -> None:
+    item = await content.items.create(
+        admin, "article", title="Start", fields={"field_body": {"value": "x"}})
+    first = await content.items.update(admin, item.id, title="First",
+                                       expected_revision=item.revision_id)
+    with pytest.raises(ItemError) as conflict:
+        await content.items.update(admin, item.id, title="Second",
+                                   expected_revision=item.revision_id)
+    assert conflict.value.status == 409 and "changed by someone else" in conflict.value.message
+    assert (await content.query.load(admin, item.id)).title == "First"
+    assert await database.fetchval("SELECT count(*) FROM item_revision") == 2
+    assert (await content.items.update(admin, item.id, title="Third",
+                                       expected_revision=first.revision_id)).title == "Third"
+
+
 async def test_validation_errors(content: ContentServices, admin: CurrentUser,
                                  article: None) -> None:
     with pytest.raises(ItemError) as caught:

@@ -136,6 +136,19 @@ def test_what_the_editor_sees() -> None:
     assert text["format"]["#default_value"] == "full_html"
 
 
+def test_the_format_selector_shows_labels() -> None:
+    labelled = WidgetContext(formats=("plain_text", "filtered_html"),
+                             format_labels={"plain_text": "Plain text",
+                                            "filtered_html": "Filtered HTML"})
+    body = definition("text_long", {})
+    text = Widgets(REGISTRY).for_field(body).element(
+        body, {"value": "x", "format": "markdown"}, name="b", context=labelled)
+    # A format without a label (here the value's own) shows its name.
+    assert text["format"]["#options"] == {"plain_text": "Plain text",
+                                          "filtered_html": "Filtered HTML",
+                                          "markdown": "markdown"}
+
+
 @pytest.mark.parametrize(("type_", "text", "message"), [
     ("integer", "4.5", "must be a whole number"),
     ("integer", "x" * 65, "must be at most 64 characters"),

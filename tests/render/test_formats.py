@@ -7,6 +7,7 @@ from markupsafe import Markup, escape
 
 from tests.render.xss_corpus import VECTORS, assert_safe
 from trovato.render.formats import (
+    FILTERED_TEXT_MAX_ENTRY,
     FORMATS,
     MAX_TEXT_LENGTH,
     FilterSafety,
@@ -191,13 +192,17 @@ def test_filtered_text_is_cached_per_format_and_dropped_when_a_format_changes() 
         "loud", {"label": "Loud", "filters": [{"name": "shout", "settings": {"mark": "!"}}]}))
     assert registry.render("<b>hi</b>", "loud") == "&LT;B&GT;HI&LT;/B&GT;!"
     assert len(calls) == 3
-    # Bounded: the oldest entries leave first, long texts are never kept.
-    registry.CACHE_ENTRIES = 2  # type: ignore[misc]
-    for text in ("a", "b", "c"):
-        registry.render(text, "loud")
-    assert len(registry._rendered) == 2
-    registry.render("x" * (FormatRegistry.CACHE_MAX_TEXT + 1), "loud")
-    assert len(registry._rendered) == 2
+    # Long texts are never kept: each view filters them again.
+    long_text = "x" * FILTERED_TEXT_MAX_ENTRY
+    registry.render(long_text, "loud")
+    registry.render(long_text, "loud")
+    assert len(calls) == 5
+    # Another registry's format of the same name is another cache entry.
+    other = FormatRegistry(
+        {"loud": {"label": "Loud", "filters": [{"name": "shout", "settings": {"mark": "?"}}]}},
+        filters=filters,
+    )
+    assert other.render("<b>hi</b>", "loud") == "&LT;B&GT;HI&LT;/B&GT;?"
 
 
 # -- links --------------------------------------------------------------------------------------

@@ -83,6 +83,12 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
                                                         None),
     ("DELETE", "/api/v1/stages/{id}/changes/{item}"): lambda f: (
         f"/api/v1/stages/{f.stage}/changes/{f.item}", None),
+    # The HTML item forms: refused before the form is even read.
+    ("POST", "/item/add/{type}"): lambda f: ("/item/add/page", None),
+    ("POST", "/item/{id}/edit"): lambda f: (f"/item/{f.item}/edit", None),
+    ("POST", "/item/{id}/delete"): lambda f: (f"/item/{f.item}/delete", None),
+    ("POST", "/item/{id}/revisions/{rev}/revert"): lambda f: (
+        f"/item/{f.item}/revisions/{f.revision}/revert", None),
 }
 
 

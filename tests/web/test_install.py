@@ -52,7 +52,7 @@ async def test_install_reports_each_bad_field_and_creates_nothing(
         },
     )
     assert response.status_code == 400
-    assert "not a valid e-mail address" in response.text
+    assert "E-mail address must be an e-mail address, like ada@example.com." in response.text
     assert 'aria-invalid="true"' in response.text
     mismatch = await client.post(
         "/install",

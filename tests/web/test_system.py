@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -87,3 +88,21 @@ async def test_metrics_has_latency_histograms_by_route(client: httpx.AsyncClient
     assert "trovato_http_request_duration_seconds_bucket" in text
     assert 'route="/api/v1/users/me"' in text
     assert 'route="/{path:path}"' in text  # unknown paths: the plugin-menu fallback
+
+
+async def test_metrics_report_this_process_and_its_caches(client: httpx.AsyncClient) -> None:
+    await create_account(client, "root", admin=True)
+    client.cookies.clear()
+    assert (await client.get("/")).headers["x-trovato-cache"] == "MISS"  # stored for the next
+    await api_login(client, "root")
+    text = (await client.get("/metrics")).text
+    assert f"trovato_process_pid {float(os.getpid())}" in text
+    assert "process_resident_memory_bytes " in text
+    for cache in ("page", "filtered_text", "summary", "attribute_text", "url_policy",
+                  "local_time"):
+        assert f'trovato_memory_cache_bytes{{cache="{cache}"}} ' in text
+        assert f'trovato_memory_cache_entries{{cache="{cache}"}} ' in text
+    # The anonymous front page was stored: the page cache's bytes are what it counts.
+    kernel = client._transport.app.state.kernel  # type: ignore[attr-defined]
+    assert kernel.page_cache.bytes > 0
+    assert f'trovato_memory_cache_bytes{{cache="page"}} {float(kernel.page_cache.bytes)}' in text

@@ -43,6 +43,8 @@ def _show(page: Any, width: int) -> None:
     html = ThemeEngine().render_template("revisions.html", {
         "title": "Revisions of A post", "item": item, "user": user, "csrf_token": "t",
         "content": "<p>The revisions.</p>",
+        "tabs": [{"title": "View", "href": f"/item/{item.id}", "current": False},
+                 {"title": "Revisions", "href": f"/item/{item.id}/revisions", "current": True}],
     })
     page.set_viewport_size({"width": width, "height": 900})
     page.set_content(html)

@@ -227,14 +227,21 @@ class Items:
         log: str = "",
         stage: str = LIVE,
         replace_fields: bool = False,
+        expected_revision: uuid.UUID | None = None,
     ) -> Item:
         """Patch an item: only what is given changes. ``fields`` merges by field name (a
-        ``None`` value clears that field) unless ``replace_fields``. Writes a new revision."""
+        ``None`` value clears that field) unless ``replace_fields``. Writes a new revision.
+
+        ``expected_revision``: the revision the change was made from (an edit form's); when
+        the item has moved on since, the change is refused with a 409, never written over."""
         key = parse_id(item_id)
         item_type: ItemType | None = None
         view = await self.query.view(user, stage)
         async with self.db.transaction() as conn:
             original = await self._lock(conn, user, key, view, "update")
+            if expected_revision is not None and original.revision_id != expected_revision:
+                raise ItemError(409, "This item was changed by someone else after you started"
+                                " editing it, so your changes were not saved.")
             item_type = await self.types.get(original.type)
             assert item_type is not None  # item.type references item_type
             merged = {} if replace_fields else dict(original.fields)

@@ -9,20 +9,27 @@ from the fields (:func:`summarize`), which is always right, only slower.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import escape
 
+from trovato.caches import BytesLRU, text_cache
 from trovato.content.types import ItemType, text_fields
 from trovato.render.formats import render_text
 from trovato.render.html_tokens import text_of
 
 SUMMARY_LENGTH = 300
-SUMMARY_CACHE_MAX_TEXT = 64 * 1024
+SUMMARY_CACHE_MAX_ENTRY = 256 * 1024  # bytes of source text and summary kept per entry
 # Markdown is rendered before its text is taken; its start is enough for a summary.
 MARKDOWN_SUMMARY_SOURCE = 8 * 1024
+
+
+# A pure function of the text: listings show the same popular items again and again, so each
+# process strips a body once (bounded in bytes, like the filtered-text cache), not on every
+# listing. The key holds the whole source text, which is what makes a count bound no bound.
+SUMMARIES: BytesLRU[tuple[str, str | None, int], str] = text_cache(
+    "summary", max_entry_bytes=SUMMARY_CACHE_MAX_ENTRY)
 
 
 def field_values(raw: Any) -> list[Mapping[str, Any]]:
@@ -44,9 +51,12 @@ def summarize(
         source = str(values[0].get("value", ""))
         text_format = values[0].get("format")
         text_format = text_format if isinstance(text_format, str) else None
-        if len(source) > SUMMARY_CACHE_MAX_TEXT:
-            return _plain_summary(source, text_format, length)
-        return _cached_summary(source, text_format, length)
+        key = (source, text_format, length)
+        found = SUMMARIES.get(key)
+        if found is None:
+            found = _plain_summary(source, text_format, length)
+            SUMMARIES.put(key, found)
+        return found
     return ""
 
 
@@ -61,7 +71,3 @@ def _plain_summary(source: str, text_format: str | None, length: int) -> str:
         text = text[:length].rsplit(" ", 1)[0].rstrip(".,;:") + "…"
     return text
 
-
-# A pure function of the text: listings show the same popular items again and again, so each
-# process strips a body once (bounded, like the filtered-text cache), not on every listing.
-_cached_summary = functools.lru_cache(maxsize=2048)(_plain_summary)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,10 +38,12 @@ _NUMBER_TEXT_MAX = 64
 
 @dataclass(frozen=True, slots=True)
 class WidgetContext:
-    """Who edits: their time zone and the text formats they may use (in the order offered)."""
+    """Who edits: their time zone and the text formats they may use (in the order offered),
+    with the labels the format selector shows (a format without one shows its name)."""
 
     timezone: str = "UTC"
     formats: Sequence[str] = tuple(sorted(KNOWN_FORMATS))
+    format_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 def _input(type_: str, name: str, title: str, value: str, *, required: bool = False,
@@ -126,7 +128,7 @@ class TextareaWidget(Widget):
                             "" if value is None else str(value.get("value", "")),
                             required=definition.required),
             "format": _input("select", f"{name}[format]", "Text format", fmt,
-                             options={f: f for f in offered}),
+                             options={f: context.format_labels.get(f, f) for f in offered}),
         })
 
     def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,

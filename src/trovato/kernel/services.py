@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from trovato.caches import configure as configure_caches
+from trovato.caches import process_caches
 from trovato.content.formatters import Formatters
 from trovato.content.items import ContentServices
 from trovato.content.reads import PluginItemReads
@@ -20,6 +22,8 @@ from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.content.view import ItemViews
 from trovato.cron import Cron
 from trovato.db.pool import Database
+from trovato.forms.service import Forms
+from trovato.forms.state import FormStates
 from trovato.forms.widgets import Widgets
 from trovato.kernel.context import request_plugin_session
 from trovato.kernel.menu import MenuRouter
@@ -74,6 +78,7 @@ class Kernel:
     views: ItemViews
     widgets: Widgets  # what the form API edits field values with
     cron: Cron  # the cron run and queue workers (`trovato cron`, `trovato worker`)
+    forms: Forms  # the form API: alter/validate/submit taps, server-side state, rendering
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -135,6 +140,7 @@ class Kernel:
             on_event=_user_events(taps),
         )
         await page_cache.start()
+        configure_caches(settings.text_cache_bytes)
         formats = default_format_registry()
         for permission in text_format_permissions(formats):
             registry.add(permission)
@@ -152,7 +158,7 @@ class Kernel:
         )
         await store.pubsub.subscribe(PERMISSIONS_CHANNEL, page_cache.clear)
         await store.pubsub.subscribe(ITEM_TYPES_CHANNEL, page_cache.clear)
-        metrics = Metrics()
+        metrics = Metrics(caches={"page": page_cache, **process_caches()})
 
         async def sync_types(plugin: str) -> None:
             await sync_item_types(taps, content.types, plugin)
@@ -193,6 +199,7 @@ class Kernel:
             views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine),
             widgets=Widgets(content.fields),
             cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries),
+            forms=Forms(taps, FormStates(store.cache), templates.engine),
         )
         return kernel
 

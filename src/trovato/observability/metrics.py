@@ -7,13 +7,28 @@ the status is a valid HTTP status code (or ``other``). Labels named by plugins (
 callback names, trap reasons) are bounded by what the installed plugins declare; on top of
 that, each metric keeps at most :data:`MAX_SERIES` label combinations and counts any further
 one under ``other`` in every label, so no caller can make the registry grow without end.
+
+Each scrape also reports what this process holds in memory: its resident size (the standard
+``process_*`` metrics), its id (``trovato_process_pid``, to tell workers apart behind one port)
+and the entries and bytes of each in-process cache the kernel names (by fixed names chosen in
+code).
 """
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+import os
+from collections.abc import Iterator, Mapping
+from typing import Generic, Protocol, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -52,11 +67,47 @@ class _Series(Generic[M]):
         return child
 
 
-class Metrics:
-    """The kernel's metrics, on a registry of their own (so tests can build several apps)."""
+class SizedCache(Protocol):
+    """A cache that counts the bytes it holds against its bound."""
 
-    def __init__(self) -> None:
+    @property
+    def bytes(self) -> int: ...
+
+    def __len__(self) -> int: ...
+
+
+class _Memory(Collector):
+    """This process's id and its caches' entries and bytes, read at each scrape."""
+
+    def __init__(self, caches: Mapping[str, SizedCache]) -> None:
+        self.caches = dict(sorted(caches.items()))
+
+    def collect(self) -> Iterator[Metric]:
+        pid = GaugeMetricFamily("trovato_process_pid", "This process's id.")
+        pid.add_metric([], os.getpid())
+        yield pid
+        entries = GaugeMetricFamily(
+            "trovato_memory_cache_entries", "Entries an in-process cache holds.", labels=["cache"])
+        size = GaugeMetricFamily(
+            "trovato_memory_cache_bytes",
+            "Bytes an in-process cache holds, as it counts them against its bound.",
+            labels=["cache"])
+        for name, cache in self.caches.items():
+            entries.add_metric([name], len(cache))
+            size.add_metric([name], cache.bytes)
+        yield entries
+        yield size
+
+
+class Metrics:
+    """The kernel's metrics, on a registry of their own (so tests can build several apps);
+    ``caches`` are the in-process caches to report, by name."""
+
+    def __init__(self, *, caches: Mapping[str, SizedCache] | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=self.registry)
+        self.memory = _Memory(caches or {})
+        self.registry.register(self.memory)
         self.request_latency = Histogram(
             "trovato_http_request_duration_seconds",
             "Time to answer an HTTP request, by route template.",

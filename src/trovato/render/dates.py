@@ -7,18 +7,28 @@ later in their own zones (a revision's log message) names it.
 from __future__ import annotations
 
 import contextlib
-import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from trovato.caches import BytesLRU, text_cache
 
-@functools.lru_cache(maxsize=4096)
+# A pure function of its arguments, remembered per process: a listing shows the same items'
+# dates on every request.
+_SHOWN: BytesLRU[tuple[datetime, str, bool], str] = text_cache("local_time", max_entry_bytes=1024)
+
+
 def local_time(value: datetime, timezone: str, *, zone: bool = False) -> str:
     """``2026-01-01 13:00`` (``… CET`` with ``zone``) for ``value`` in ``timezone``; an unknown
-    zone shows the instant as stored.
+    zone shows the instant as stored."""
+    key = (value, timezone, zone)
+    found = _SHOWN.get(key)
+    if found is None:
+        found = _local_time(value, timezone, zone)
+        _SHOWN.put(key, found)
+    return found
 
-    A pure function of its arguments, remembered per process: a listing shows the same items'
-    dates on every request."""
+
+def _local_time(value: datetime, timezone: str, zone: bool) -> str:
     with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
         value = value.astimezone(ZoneInfo(timezone))
     return value.strftime("%Y-%m-%d %H:%M %Z" if zone else "%Y-%m-%d %H:%M")

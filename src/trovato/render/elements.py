@@ -14,7 +14,6 @@ attribute names are allowed (:func:`allowed_attribute_name`).
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 import unicodedata
@@ -22,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+from trovato.caches import BytesLRU, text_cache
 
 RenderElement = dict[str, Any]
 """A render element: ``#``-keyed properties plus named children (JSON-compatible)."""
@@ -70,11 +71,17 @@ def safe_url(value: object, *, schemes: Iterable[str] = SAFE_URL_SCHEMES) -> str
     return value if _allows(value, frozenset(s.lower() for s in schemes)) else None
 
 
-@functools.lru_cache(maxsize=8192)
+# Pages repeat the same links (/item/…, menu paths) on every request; the check is a pure
+# function of the text, so each process decides each short URL once.
+_URL_DECISIONS: BytesLRU[str, bool] = text_cache("url_policy", max_entry_bytes=4096)
+
+
 def _default_policy_allows(value: str) -> bool:
-    # Pages repeat the same links (/item/…, menu paths) on every request; the check is a
-    # pure function of the text, so each process decides each short URL once.
-    return _allows(value, SAFE_URL_SCHEMES)
+    found = _URL_DECISIONS.get(value)
+    if found is None:
+        found = _allows(value, SAFE_URL_SCHEMES)
+        _URL_DECISIONS.put(value, found)
+    return found
 
 
 def _allows(value: str, allowed: frozenset[str]) -> bool:
@@ -147,6 +154,7 @@ class Prop(Enum):
     MESSAGES = "messages"  # a list of {"type", "text"}
     QUERY = "query"  # a flat {name: value} mapping of strings
     VARIABLES = "variables"  # {name: JSON data}: template variables from preprocess taps
+    OPTIONS = "options"  # a flat {key: label} mapping of strings (choices of a form input)
 
 
 COMMON_PROPS: dict[str, Prop] = {
@@ -183,6 +191,47 @@ class ElementType:
     def prop(self, key: str) -> Prop | None:
         return COMMON_PROPS.get(key) or self.props.get(key)
 
+
+# -- form elements (the form API, :mod:`trovato.forms`) ----------------------------------------
+# An input names what the browser submits (``#name``) and shows ``#default_value``; the form
+# API fills in ``#id`` and, after a failed submission, ``#error`` (``#error_key`` names the
+# error an element shows when it is not its ``#name``: a widget's group, a whole field).
+_INPUT: dict[str, Prop] = {
+    "#name": Prop.TEXT, "#default_value": Prop.TEXT, "#required": Prop.BOOL,
+    "#description": Prop.TEXT, "#error": Prop.TEXT, "#error_key": Prop.TEXT, "#id": Prop.TEXT,
+    "#placeholder": Prop.TEXT, "#maxlength": Prop.INT, "#autocomplete": Prop.TEXT,
+    "#disabled": Prop.BOOL,
+}
+_GROUP: dict[str, Prop] = {
+    "#description": Prop.TEXT, "#error": Prop.TEXT, "#error_key": Prop.TEXT, "#id": Prop.TEXT,
+    "#required": Prop.BOOL,
+}
+_CHOICES: dict[str, Prop] = {**_INPUT, "#options": Prop.OPTIONS}
+FORM_INPUT_TYPES: frozenset[str] = frozenset({
+    "textfield", "textarea", "password", "email", "url", "number", "date", "datetime",
+    "hidden", "file", "checkbox", "checkboxes", "radios", "select",
+})
+"""Form element types whose value the browser submits under ``#name``."""
+
+FORM_ELEMENT_TYPES: tuple[ElementType, ...] = (
+    ElementType("form", {"#action": Prop.URL, "#method": Prop.SLUG, "#form_id": Prop.SLUG,
+                         "#multipart": Prop.BOOL}),
+    *(ElementType(name, _INPUT, children=False)
+      for name in ("textfield", "textarea", "password", "email", "url", "date", "hidden",
+                   "file")),
+    ElementType("number", {**_INPUT, "#step": Prop.TEXT, "#min": Prop.TEXT, "#max": Prop.TEXT},
+                children=False),
+    ElementType("datetime", {**_INPUT, "#timezone": Prop.TEXT}, children=False),
+    ElementType("checkbox", {**_INPUT, "#return_value": Prop.TEXT}, children=False),
+    ElementType("checkboxes", {**_CHOICES, "#default_value": Prop.ITEMS}, children=False),
+    ElementType("radios", _CHOICES, children=False),
+    ElementType("select", {**_CHOICES, "#empty_option": Prop.BOOL}, children=False),
+    ElementType("fieldset", _GROUP),
+    ElementType("details", {**_GROUP, "#open": Prop.BOOL}),
+    ElementType("actions", {}),
+    ElementType("submit", {"#name": Prop.TEXT, "#value": Prop.TEXT, "#id": Prop.TEXT},
+                children=False),
+)
 
 ELEMENT_TYPES: dict[str, ElementType] = {
     t.name: t
@@ -241,8 +290,10 @@ ELEMENT_TYPES: dict[str, ElementType] = {
             children=False,
         ),
         ElementType("status_messages", {"#messages": Prop.MESSAGES}, children=False),
+        *FORM_ELEMENT_TYPES,
     )
 }
+
 
 LABEL_DISPLAYS = frozenset({"above", "inline", "hidden", "visually_hidden"})
 MESSAGE_TYPES = frozenset({"status", "warning", "error"})

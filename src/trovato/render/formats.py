@@ -28,7 +28,7 @@ Rendering big texts off the event loop is the renderer's part (:data:`OFF_LOOP_L
 
 from __future__ import annotations
 
-import contextlib
+import itertools
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -43,6 +43,7 @@ from linkify_it.main import Match
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
+from trovato.caches import BytesLRU, text_cache
 from trovato.render.elements import SAFE_URL_SCHEMES, URL_ATTRIBUTES, safe_url
 from trovato.render.html_tokens import Kind, balance, tokenize
 
@@ -55,6 +56,10 @@ MAX_TEXT_LENGTH = 1_000_000
 OFF_LOOP_LENGTH = 16 * 1024
 """A render tree carrying more characters than this for its formats to filter is rendered in
 a worker thread, so a long text never holds up the other requests of its process."""
+
+FILTERED_TEXT_MAX_ENTRY = 256 * 1024
+"""The largest text and its filtered HTML, in bytes, the filtered-text cache keeps: a longer
+text is rare and filtered on each view rather than evicting many popular ones."""
 
 log = logging.getLogger(__name__)
 
@@ -555,17 +560,22 @@ _FALLBACK = TextFormat(
 )
 
 
+# Filtered text by (registry generation, format, text), shared by every registry of the process.
+FILTERED_TEXT: BytesLRU[tuple[int, str, str], Markup] = text_cache(
+    "filtered_text", max_entry_bytes=FILTERED_TEXT_MAX_ENTRY)
+_GENERATIONS = itertools.count()
+
+
 class FormatRegistry:
     """The site's text formats. Built once per process from data; read-only while serving.
 
-    Filtered text is remembered per (format, text) — Drupal's filter cache, kept in process:
-    filters are pure functions of the text and their settings, so a popular item's body is
-    filtered once per process instead of on every view. The cache is bounded (oldest entries
-    leave first), skips long texts, and is emptied whenever a format is added or replaced.
+    Filtered text is remembered per (registry, format, text) — Drupal's filter cache, kept in
+    process (:data:`FILTERED_TEXT`): filters are pure functions of the text and their settings,
+    so a popular item's body is filtered once per process instead of on every view. The cache
+    is bounded in bytes (least recently used entries leave first) and skips long texts; adding
+    or replacing a format gives the registry a new key prefix, so what it filtered before is
+    never read again and ages out.
     """
-
-    CACHE_ENTRIES = 4096
-    CACHE_MAX_TEXT = 64 * 1024
 
     def __init__(
         self,
@@ -575,7 +585,7 @@ class FormatRegistry:
     ) -> None:
         self._filters = FILTERS if filters is None else filters
         self._formats: dict[str, TextFormat] = {}
-        self._rendered: dict[tuple[str, str], Markup] = {}
+        self._generation = next(_GENERATIONS)
         for name, data in (FORMATS if definitions is None else definitions).items():
             self.add(TextFormat.from_dict(name, data))
 
@@ -589,7 +599,7 @@ class FormatRegistry:
                 "declare it restricted (trusted roles only) or add html_sanitize last"
             )
         self._formats[text_format.name] = text_format
-        self._rendered.clear()
+        self._generation = next(_GENERATIONS)
 
     def get(self, name: str | None) -> TextFormat | None:
         return self._formats.get(name) if name else None
@@ -618,22 +628,16 @@ class FormatRegistry:
             log.warning("text of %d characters cut to %d before formatting in %s",
                         len(text), MAX_TEXT_LENGTH, text_format.name)
             text = text[:MAX_TEXT_LENGTH]
-        key = (text_format.name, text)
-        cached = self._rendered.get(key)
+        key = (self._generation, text_format.name, text)
+        cached = FILTERED_TEXT.get(key)
         if cached is not None:
             return cached
-        source = text
         for step in text_format.filters:
             text_filter = self._filters[step.name]
             settings = {**text_filter.defaults, **step.settings}
             text = text_filter.function(text, settings)
         result = Markup(text)  # noqa: S704 - the chain is safe or the format is restricted
-        if len(source) <= self.CACHE_MAX_TEXT:
-            if len(self._rendered) >= self.CACHE_ENTRIES:
-                # Insertion order is age; another thread may have evicted it already.
-                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
-                    del self._rendered[next(iter(self._rendered))]
-            self._rendered[key] = result
+        FILTERED_TEXT.put(key, result)
         return result
 
     def allowed_for(self, has_permission: Callable[[str], bool]) -> list[TextFormat]:

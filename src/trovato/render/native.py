@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from markupsafe import Markup
 
+from trovato.caches import BytesLRU, text_cache
 from trovato.render.elements import (
     ELEMENT_TYPES,
     allowed_attribute_name,
@@ -115,7 +116,10 @@ def attributes_html(values: Mapping[str, str | bool], *, allow_style: bool) -> s
     return "".join(parts)
 
 
-_ATTRIBUTE_TEXT: dict[tuple[object, ...], str] = {}  # (classes, raw items) -> attribute text
+# (style policy, classes, raw items) -> attribute text. Values can come from content: bounded
+# in bytes, and a set of attributes longer than a short URL is rendered each time instead.
+_ATTRIBUTE_TEXT: BytesLRU[tuple[object, ...], str] = text_cache(
+    "attribute_text", max_entry_bytes=2048)
 
 
 def _attributes(d: Drawer, e: Element, *classes: str) -> str:
@@ -126,7 +130,7 @@ def _attributes(d: Drawer, e: Element, *classes: str) -> str:
     # and kernel elements repeat the same few on every page (``field field--field_body …``,
     # ``{"class": "item__meta"}``): compute each combination once per process. Only string
     # values are remembered: True == 1 and False == 0 as keys, yet they render differently.
-    key: tuple[object, ...] | None = classes
+    key: tuple[object, ...] | None = (d.allow_style, classes)
     if raw:
         strings = all(type(value) is str for value in raw.values())
         key = (d.allow_style, classes, *raw.items()) if strings else None
@@ -134,9 +138,7 @@ def _attributes(d: Drawer, e: Element, *classes: str) -> str:
     if found is None:
         found = attributes_html(attribute_values(raw, classes), allow_style=d.allow_style)
         if key is not None:
-            if len(_ATTRIBUTE_TEXT) >= 4096:  # bounded (values can come from content): FIFO
-                del _ATTRIBUTE_TEXT[next(iter(_ATTRIBUTE_TEXT))]
-            _ATTRIBUTE_TEXT[key] = found
+            _ATTRIBUTE_TEXT.put(key, found)
     return found
 
 

@@ -60,6 +60,9 @@ KERNEL_TEMPLATES = RENDER_DIR / "templates"
 KERNEL_THEMES = RENDER_DIR / "themes"
 DEFAULT_THEME = "default"
 DEFAULT_SLOTS = ("header", "navigation", "content", "sidebar", "footer")
+# Each per-engine lookup table (suggestions, templates, twins) remembers at most this many keys;
+# its keys are short validated names (slugs, template names), so the bound is one of bytes too.
+_REMEMBERED = 10_000
 
 PreprocessHook = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any] | None]
 """``hook(element_type, element, variables) -> extra variables`` (or None)."""
@@ -228,7 +231,7 @@ _PASSED_AS_IS = {
 RESERVED_VARIABLES = frozenset(
     {
         "element", "type", "attributes", "tag", "children", "content", "value", "items",
-        "header", "rows", "href", "src", "text", "suggestions",
+        "header", "rows", "href", "src", "action", "text", "suggestions",
     }
 )
 
@@ -323,7 +326,8 @@ class ThemeEngine:
                     break
             else:
                 raise ThemeError(f"no template for any of {list(key)}")
-            self._resolved[key] = template
+            if len(self._resolved) < _REMEMBERED:  # bounded: keys come from (sanitized) data
+                self._resolved[key] = template
         return template
 
     def twin(self, suggestions: Sequence[str]) -> Twin | None:
@@ -336,7 +340,8 @@ class ThemeEngine:
         kernel = template.filename is not None and Path(template.filename).is_relative_to(
             KERNEL_TEMPLATES)
         found = TWINS.get(template.name or "") if kernel else None
-        self._twins[key] = found
+        if len(self._twins) < _REMEMBERED:
+            self._twins[key] = found
         return found
 
     def warm(self) -> None:
@@ -346,7 +351,7 @@ class ThemeEngine:
                 self.template(name)
 
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
-        """Render a named page template (kernel pages: ``login.html``, ``page.html`` …)."""
+        """Render a named page template (kernel pages: ``form_page.html``, ``page.html`` …)."""
         started = time.perf_counter()
         try:
             return self.template(name).render({"slots": {}, **context})
@@ -431,7 +436,7 @@ class ThemeEngine:
             return self._suggest(element)
         if found is None:
             found = self._suggest(element)
-            if len(self._suggestions) < 10_000:  # bounded: keys come from (sanitized) data
+            if len(self._suggestions) < _REMEMBERED:  # bounded: keys come from (sanitized) data
                 self._suggestions[key] = found
         return found
 
@@ -498,7 +503,7 @@ class ThemeEngine:
     def _learn_twin(self, element: Mapping[str, Any], key: tuple[object, ...]) -> Twin | None:
         found = (self.twin(self._suggestion_names(element))
                  if element_type(element) in ELEMENT_TYPES else None)
-        if len(self._drawers) < 10_000:  # bounded: keys come from (sanitized) data
+        if len(self._drawers) < _REMEMBERED:  # bounded: keys come from (sanitized) data
             self._drawers[key] = found
         return found
 
@@ -537,6 +542,7 @@ class ThemeEngine:
         # None (not undefined) when missing or unsafe, so templates can test for it.
         variables["href"] = safe_url(element["#href"]) if "#href" in element else None
         variables["src"] = safe_url(element["#src"]) if "#src" in element else None
+        variables["action"] = safe_url(element["#action"]) if "#action" in element else None
         for key, value in element.items():
             name = _PASSED_AS_IS.get(key)
             if name is not None:

@@ -44,6 +44,7 @@ _SLUG = re.compile(r"^[a-z0-9_]{1,64}\Z")
 _CHILD_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}\Z")
 _VARIABLE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 MAX_VARIABLES = 64
+MAX_OPTIONS = 1000  # choices of one form input
 _DROPPED = object()  # a data value the sanitizer left out (None is a valid value)
 _TEMPLATE = re.compile(r"^[a-z0-9_]+(?:--[a-z0-9_]+){1,4}\Z")
 
@@ -214,6 +215,15 @@ class _Walk:
                 return self.messages(value, where)
             case Prop.VARIABLES:
                 return self.variables(value, where, depth)
+            case Prop.OPTIONS:
+                if not isinstance(value, Mapping):
+                    self.drop(where, "not an object")
+                    return None
+                return {
+                    str(k)[:256]: str(v)[:1024]
+                    for k, v in list(value.items())[:MAX_OPTIONS]
+                    if isinstance(v, str | int | float) and not isinstance(v, bool)
+                }
             case Prop.QUERY:
                 if not isinstance(value, Mapping):
                     self.drop(where, "not an object")

@@ -1,6 +1,6 @@
 """Jinja2 templates for kernel pages, with autoescaping and compiled templates cached in memory.
 
-Kernel pages (``login.html``, ``error.html`` …) live in ``render/templates`` and extend
+Kernel pages (``form_page.html``, ``error.html`` …) live in ``render/templates`` and extend
 ``page.html``, which comes from the active theme (the default theme ships it). Both are served
 by one :class:`~trovato.render.renderer.ThemeEngine`, so the theme's templates come first on
 the loader path and a theme can restyle every kernel page. Templates are loaded and compiled

@@ -1,4 +1,5 @@
-"""Rendering a kernel page with the context every page template expects."""
+"""Rendering a kernel page with the context every page template expects, and the messages a
+page shows once after a redirect (``flash``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from trovato.kernel.context import request_context
+
+FLASH_KEY = "messages"
+_FLASH_KINDS = frozenset({"status", "warning", "error"})
+
+
+def flash(request: Request, kind: str, text: str) -> None:
+    """Show ``text`` on the next page this session sees (after a redirect: "Saved.")."""
+    session = request_context(request).session
+    if session is None or kind not in _FLASH_KINDS:
+        return
+    pending = session.get(FLASH_KEY) or []
+    session.set(FLASH_KEY, [*pending, [kind, text]][-20:])
 
 
 def render_page(
@@ -20,10 +33,15 @@ def render_page(
     form: bool = False,
 ) -> HTMLResponse:
     """Render ``template``; ``form=True`` when the page holds a form that needs a CSRF token
-    (which starts a session for an anonymous visitor, so plain pages never do)."""
+    (which starts a session for an anonymous visitor, so plain pages never do). Messages
+    flashed before a redirect come first."""
     ctx = request_context(request)
     session = ctx.session
     csrf = ""
+    shown = list(messages or [])
+    if session is not None and session.exists and session.get(FLASH_KEY):
+        flashed = session.pop(FLASH_KEY)
+        shown = [(str(kind), str(text)) for kind, text in flashed] + shown
     if session is not None and (form or session.exists):
         csrf = session.csrf_token()
     html = ctx.kernel.templates.render(
@@ -31,7 +49,7 @@ def render_page(
         {
             "user": ctx.user,
             "csrf_token": csrf,
-            "messages": messages or [],
+            "messages": shown,
             **(context or {}),
         },
     )

@@ -7,9 +7,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from trovato.errors import ServiceError
+from trovato.forms import form as forms
 from trovato.kernel.context import request_context
+from trovato.render import elements as el
+from trovato.render.elements import RenderElement
 from trovato.users.accounts import AccountError
 from trovato.web._page import render_page
+
+INSTALL_FORM = "install"
 
 
 async def _ensure_open(request: Request) -> None:
@@ -17,44 +22,67 @@ async def _ensure_open(request: Request) -> None:
         raise ServiceError(404, "The site is already installed.")
 
 
-def _form(request: Request, values: dict[str, str], errors: dict[str, str],
-          status: int = 200) -> Response:
-    kernel = request_context(request).kernel
-    return render_page(
-        request,
-        "install.html",
-        {
-            "title": "Install Trovato",
-            "name": values.get("name", ""),
-            "mail": values.get("mail", ""),
-            "errors": errors,
-            "min_length": kernel.settings.password_min_length,
-        },
-        status_code=status,
-        messages=[("error", "Please correct the errors below.")] if errors else [],
-        form=True,
-    )
+def _install_tree(site_name: str, min_length: int) -> RenderElement:
+    return forms.form(INSTALL_FORM, "/install", {
+        "welcome": el.markup(f"Welcome to {site_name}. Create the administrator account to"
+                             " finish the installation.", tag="p", weight=-10),
+        "name": {"#type": "textfield", "#name": "name", "#title": "Administrator name",
+                 "#required": True, "#autocomplete": "username"},
+        "mail": {"#type": "email", "#name": "mail", "#title": "E-mail address",
+                 "#required": True, "#autocomplete": "email"},
+        "pass": {"#type": "password", "#name": "pass", "#title": "Password", "#required": True,
+                 "#autocomplete": "new-password",
+                 "#description": f"At least {min_length} characters; not a common password;"
+                                 " not containing the name."},
+        "pass_confirm": {"#type": "password", "#name": "pass_confirm",
+                         "#title": "Confirm password", "#required": True,
+                         "#autocomplete": "new-password"},
+        "actions": {"#type": "actions",
+                    "submit": forms.submit("install", title="Create administrator")},
+    })
+
+
+async def _page(request: Request, tree: RenderElement, *,
+                values: forms.FormValues | None = None, errors: dict[str, str] | None = None,
+                status: int = 200) -> Response:
+    ctx = request_context(request)
+    assert ctx.session is not None  # the pipeline's session stage ran
+    content = ctx.kernel.forms.render(tree, csrf_token=ctx.session.csrf_token(),
+                                      values=values, errors=errors)
+    return render_page(request, "form_page.html",
+                       {"title": "Install Trovato", "content": content},
+                       status_code=status, form=True)
+
+
+async def _tree(request: Request) -> RenderElement:
+    ctx = request_context(request)
+    settings = ctx.kernel.settings
+    tree = _install_tree(settings.site_name, settings.password_min_length)
+    return await ctx.kernel.forms.build(tree, user=ctx.current_user)
 
 
 async def install_form(request: Request) -> Response:
     await _ensure_open(request)
-    return _form(request, {}, {})
+    return await _page(request, await _tree(request))
 
 
 async def install_submit(request: Request) -> Response:
     await _ensure_open(request)
     ctx = request_context(request)
-    form = await request.form()
-    values = {k: str(form.get(k) or "") for k in ("name", "mail", "pass", "pass_confirm")}
-    errors: dict[str, str] = {}
-    if values["pass"] != values["pass_confirm"]:
+    tree = await _tree(request)
+    values = forms.read(tree, await request.form())
+    errors = forms.check(tree, values)
+    if not errors and values["pass"] != values["pass_confirm"]:
         errors["pass_confirm"] = "The passwords do not match."
+    for key, message in (await ctx.kernel.forms.validate(tree, values,
+                                                        user=ctx.current_user)).items():
+        errors.setdefault(key, message)
     if not errors:
         try:
             user_id = await ctx.kernel.accounts.create(
-                name=values["name"].strip(),
-                mail=values["mail"].strip(),
-                password=values["pass"],
+                name=str(values["name"]).strip(),
+                mail=str(values["mail"]).strip(),
+                password=str(values["pass"]),
                 is_admin=True,
                 only_if_no_admin=True,
             )
@@ -69,7 +97,7 @@ async def install_submit(request: Request) -> Response:
             assert ctx.session is not None
             ctx.session.login(user_id)
             return RedirectResponse("/", status_code=303)
-    return _form(request, values, errors, status=400)
+    return await _page(request, tree, values=values, errors=errors, status=400)
 
 
 routes = [

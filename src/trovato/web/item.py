@@ -1,7 +1,8 @@
-"""Item pages: ``/item/{id}`` (the full view) and ``/item/{id}/revisions``.
+"""Item pages: ``/item/{id}`` (the full view) with its local tasks (the tabs View, Edit,
+Delete and Revisions, each shown to the users who may use it).
 
-Thin: the route reads the item through the one item query path (``ItemQuery.load``: unknown,
-malformed and hidden items are the same 404, for HTML as for JSON), has the item view service
+Thin: the route reads the item through the content service (``Items.load``: unknown, malformed
+and hidden items are the same 404, for HTML as for JSON), has the item view service
 (:mod:`trovato.content.view`) build, run the view taps on and render it for the request's
 viewer, and puts the result in the page.
 """
@@ -10,16 +11,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from trovato.content.access import ADMINISTER_CONTENT, VIEW_REVISIONS, item_access
 from trovato.content.items import Item
-from trovato.content.view import Viewer, format_date
+from trovato.content.view import Viewer
 from trovato.kernel.context import RequestContext, request_context
-from trovato.render import elements as el
 from trovato.web._page import render_page
 
 CACHE_TAGS_HEADER = "x-trovato-cache-tags"
@@ -54,55 +56,51 @@ async def render_items(request: Request, items: list[Item], view_mode: str) -> l
 # -- routes --------------------------------------------------------------------------------------
 
 
-async def _load(request: Request) -> Item:
+async def load_item(request: Request) -> Item:
+    """The item of the path's ``{id}`` as the request's user may view it (else 404/403)."""
     ctx = request_context(request)
     return await ctx.kernel.content.query.load(
         ctx.current_user, request.path_params["id"], stage=ctx.stage
     )
 
 
+def may_view_revisions(ctx: RequestContext) -> bool:
+    user = ctx.current_user
+    return user.can(VIEW_REVISIONS) or user.can(ADMINISTER_CONTENT)
+
+
+async def local_tasks(ctx: RequestContext, item: Item, current: str) -> list[dict[str, Any]]:
+    """The item's tabs the request's user may use (none when View would be alone)."""
+    user, hooks = ctx.current_user, ctx.kernel.content.items.hooks
+    base = f"/item/{item.id}"
+    tabs = [("view", "View", base)]
+    if await item_access(user, item, "update", hooks):
+        tabs.append(("edit", "Edit", f"{base}/edit"))
+    if await item_access(user, item, "delete", hooks):
+        tabs.append(("delete", "Delete", f"{base}/delete"))
+    if may_view_revisions(ctx):
+        tabs.append(("revisions", "Revisions", f"{base}/revisions"))
+    if len(tabs) == 1:
+        return []
+    return [{"title": title, "href": href, "current": key == current}
+            for key, title, href in tabs]
+
+
 async def view(request: Request) -> Response:
     ctx = request_context(request)
-    item = await _load(request)
+    item = await load_item(request)
     content = await ctx.kernel.views.view(item, "full", viewer(ctx))
     response = render_page(request, "item_page.html", {
         "title": item.title,
         "item": item,
         "content": content,
-        "may_view_revisions": ctx.current_user.can("view revisions")
-        or ctx.current_user.can("administer content"),
+        "tabs": await local_tasks(ctx, item, "view"),
     })
     if item.published:
         response.headers[CACHE_TAGS_HEADER] = item_cache_tag(item)
     return response
 
 
-async def revisions(request: Request) -> Response:
-    ctx = request_context(request)
-    item = await _load(request)  # 404 first: an invisible item's revisions do not exist
-    found = await ctx.kernel.content.items.revisions(ctx.current_user, item.id, stage=ctx.stage)
-    authors = await author_names(ctx, (r.author_id for r in found))
-    reader = viewer(ctx)
-    rows = [
-        [
-            el.markup(format_date(r.created, reader), tag="span",
-                      attributes={"class": "revision__date"}),
-            authors.get(r.author_id) or "Anonymous",
-            r.log or "",
-            "current" if r.id == item.revision_id else "",
-        ]
-        for r in found
-    ]
-    table = el.table(["Date", "Author", "Log message", "Status"], rows,
-                     caption=f"Revisions of {item.title}", empty="No revisions.")
-    return render_page(request, "revisions.html", {
-        "title": f"Revisions of {item.title}",
-        "item": item,
-        "content": ctx.kernel.templates.render_tree(table),
-    })
-
-
 routes = [
     Route("/item/{id}", view, methods=["GET"]),
-    Route("/item/{id}/revisions", revisions, methods=["GET"]),
 ]

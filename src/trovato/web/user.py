@@ -1,19 +1,27 @@
-"""Account pages: ``/user/login``, ``/user/logout``, ``/user/{id}``."""
+"""Account pages: ``/user/login``, ``/user/logout``, ``/user/{id}``.
+
+The login form is built and shown by the form API like every form (so plugins may alter and
+validate it; they never see the password)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from trovato.errors import ServiceError
+from trovato.forms import form as forms
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
+from trovato.render.elements import RenderElement
 from trovato.users.accounts import LoginError
 from trovato.web._page import render_page
+
+LOGIN_FORM = "user_login"
+NAME_MAX = 60
 
 
 def _safe_destination(value: str | None) -> str:
@@ -24,55 +32,61 @@ def _safe_destination(value: str | None) -> str:
     return "/" if parts.scheme or parts.netloc else value
 
 
+def _login_tree(destination: str) -> RenderElement:
+    action = "/user/login" + (f"?destination={quote(destination, safe='')}" if destination
+                              else "")
+    return forms.form(LOGIN_FORM, action, {
+        "name": {"#type": "textfield", "#name": "name", "#title": "User name",
+                 "#required": True, "#maxlength": NAME_MAX, "#autocomplete": "username"},
+        "pass": {"#type": "password", "#name": "pass", "#title": "Password",
+                 "#required": True, "#autocomplete": "current-password"},
+        "actions": {"#type": "actions", "submit": forms.submit("login", title="Log in")},
+    })
+
+
+async def _login_page(request: Request, tree: RenderElement, *,
+                      values: forms.FormValues | None = None,
+                      errors: dict[str, str] | None = None, status: int = 200,
+                      messages: list[tuple[str, str]] | None = None) -> Response:
+    ctx = request_context(request)
+    assert ctx.session is not None  # the pipeline's session stage ran
+    content = ctx.kernel.forms.render(tree, csrf_token=ctx.session.csrf_token(),
+                                      values=values, errors=errors)
+    return render_page(request, "form_page.html", {"title": "Log in", "content": content},
+                       status_code=status, messages=messages, form=True)
+
+
 async def login_form(request: Request) -> Response:
     ctx = request_context(request)
+    destination = request.query_params.get("destination", "")
     if ctx.current_user.is_authenticated:
-        return RedirectResponse(_safe_destination(request.query_params.get("destination")), 303)
-    return render_page(
-        request,
-        "login.html",
-        {
-            "title": "Log in",
-            "name": "",
-            "errors": {},
-            "destination": request.query_params.get("destination", ""),
-        },
-        form=True,
-    )
+        return RedirectResponse(_safe_destination(destination), 303)
+    tree = await ctx.kernel.forms.build(_login_tree(destination), user=ctx.current_user)
+    return await _login_page(request, tree)
 
 
 async def login_submit(request: Request) -> Response:
     ctx = request_context(request)
-    form = await request.form()
-    name = str(form.get("name") or "")[:60]
-    password = str(form.get("pass") or "")
     destination = request.query_params.get("destination", "")
-    errors: dict[str, str] = {}
-    if not name:
-        errors["name"] = "User name is required."
-    if not password:
-        errors["pass"] = "Password is required."
-    status = 400
-    message = "Please correct the errors below."
-    if not errors:
-        try:
-            user = await ctx.kernel.accounts.authenticate(name, password, ip=ctx.client_ip)
-        except LoginError as exc:
-            # Not a conversion: the form is shown again with the refusal's status and message,
-            # about the pair (or the account), not one field: said once, above the form.
-            status, message = exc.status, str(exc)
-        else:
-            assert ctx.session is not None
-            ctx.session.login(user.id)
-            return RedirectResponse(_safe_destination(destination), status_code=303)
-    return render_page(
-        request,
-        "login.html",
-        {"title": "Log in", "name": name, "errors": errors, "destination": destination},
-        status_code=status,
-        messages=[("error", message)],
-        form=True,
-    )
+    tree = await ctx.kernel.forms.build(_login_tree(destination), user=ctx.current_user)
+    values = forms.read(tree, await request.form())
+    errors = forms.check(tree, values)
+    for key, message in (await ctx.kernel.forms.validate(tree, values,
+                                                        user=ctx.current_user)).items():
+        errors.setdefault(key, message)
+    if errors:
+        return await _login_page(request, tree, values=values, errors=errors, status=400)
+    name, password = str(values["name"]), str(values["pass"])
+    try:
+        user = await ctx.kernel.accounts.authenticate(name, password, ip=ctx.client_ip)
+    except LoginError as exc:
+        # Not a conversion: the form is shown again with the refusal's status and message,
+        # about the pair (or the account), not one field: said once, above the form.
+        return await _login_page(request, tree, values=values, status=exc.status,
+                                 messages=[("error", str(exc))])
+    assert ctx.session is not None
+    ctx.session.login(user.id)
+    return RedirectResponse(_safe_destination(destination), status_code=303)
 
 
 async def logout(request: Request) -> Response:

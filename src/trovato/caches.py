@@ -1,0 +1,123 @@
+"""In-process caches bounded in bytes, and the fixed names ``/metrics`` reports every cache under.
+
+A worker remembers pure results (filtered text, summaries, attribute text, URL checks, local
+dates) so a popular item is computed once per process rather than on every view. These caches
+hold user text, so a bound on the number of entries is no bound on memory: 2,048 summaries of
+1 MB texts are 2 GB.
+:class:`BytesLRU` counts each entry's bytes (its key's and value's objects, plus a fixed
+allowance for the slot holding them) and drops the least recently used entries past its bound.
+
+Each is sized by the site's ``text_cache_bytes`` (:func:`configure`) and named in code
+(:func:`process_caches`), so ``/metrics`` can show a worker's caches filling up to their bounds
+and a soak can tell warm-up from a leak.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any, Generic, TypeVar
+
+# Counted per entry on top of its key and value: the ordered dict's slot and link, the key tuple.
+ENTRY_OVERHEAD = 128
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def size_of(value: object) -> int:
+    """Bytes ``value`` holds: strings and bytes exactly, tuples with their items."""
+    if isinstance(value, tuple):
+        return sys.getsizeof(value) + sum(size_of(part) for part in value)
+    return sys.getsizeof(value)
+
+
+class BytesLRU(Generic[K, V]):
+    """A least-recently-used map holding at most ``max_bytes`` of keys and values.
+
+    An entry larger than ``max_entry_bytes`` is not stored (computing it again is cheaper than
+    evicting everything else for it). Safe to use from several threads: text is filtered in a
+    worker thread when it is long."""
+
+    def __init__(
+        self, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_entry_bytes: int | None = None
+    ) -> None:
+        self.name = name
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        # Without the lock: each ordered-dict call is atomic under the GIL, and this runs for
+        # every link and attribute of every page. Only writers keep ``bytes`` in step.
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        with contextlib.suppress(KeyError):  # another thread evicted it meanwhile
+            self._entries.move_to_end(key)
+        return found[0]
+
+    def put(self, key: K, value: V) -> None:
+        size = ENTRY_OVERHEAD + size_of(key) + size_of(value)
+        limit = (
+            self.max_bytes
+            if self.max_entry_bytes is None
+            else min(self.max_bytes, self.max_entry_bytes)
+        )
+        if size > limit:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self._entries[key] = (value, size)
+            self.bytes += size
+            self._evict()
+
+    def resize(self, max_bytes: int) -> None:
+        """Bound the cache at ``max_bytes`` from now on (dropping the oldest entries past it)."""
+        with self._lock:
+            self.max_bytes = max_bytes
+            self._evict()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.bytes = 0
+
+    def _evict(self) -> None:
+        while self.bytes > self.max_bytes:
+            _, (_, size) = self._entries.popitem(last=False)
+            self.bytes -= size
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# Every process-wide cache, in the order made; the site's settings bound them at start.
+_CACHES: list[BytesLRU[Any, Any]] = []
+
+
+def text_cache(name: str, *, max_entry_bytes: int) -> BytesLRU[K, V]:
+    """A process-wide :class:`BytesLRU` of text, registered under ``name`` and sized by
+    :func:`configure`."""
+    cache: BytesLRU[K, V] = BytesLRU(name, max_entry_bytes=max_entry_bytes)
+    _CACHES.append(cache)
+    return cache
+
+
+def configure(text_cache_bytes: int) -> None:
+    """Bound each process-wide text cache at ``text_cache_bytes`` (the site's setting)."""
+    for cache in _CACHES:
+        cache.resize(text_cache_bytes)
+
+
+def process_caches() -> dict[str, BytesLRU[Any, Any]]:
+    """Every process-wide cache by its name."""
+    return {cache.name: cache for cache in _CACHES}

@@ -1,0 +1,313 @@
+"""Forms as data: building form element trees, reading a submission against one, checking it,
+and putting the submitted values and the errors back into the tree for the next rendering.
+
+A form is a render tree (:mod:`trovato.render.elements`) whose root has ``#type`` ``form``;
+every input names what the browser submits under ``#name`` (``FORM_INPUT_TYPES``). Nothing here
+writes HTML: the theme's ``elements/<type>.html`` templates draw every element, so a form looks
+like every other form of the site and a theme restyles them all.
+
+The values of a submission are read *from the tree*, never from what the browser happened to
+send: an input the form does not have is ignored, a choice that is not among an input's options
+is an error. :func:`check` does the checks every input type implies (required, e-mail, number
+and its range, dates, choices, length); the form's owner and the ``form_validate`` taps add
+theirs. Errors are keyed by the element's ``#error_key`` (else its ``#name``) and shown inline
+next to that element *and* in a summary at the top of the form linking to each.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from trovato.render.elements import FORM_INPUT_TYPES, RenderElement, children
+
+FormValue = str | list[str]
+FormValues = dict[str, FormValue]
+"""What a submission holds for each input of the form, by ``#name`` (a list for checkboxes)."""
+
+FormErrors = dict[str, str]
+"""Error messages by error key (an element's ``#error_key``, else its ``#name``)."""
+
+# Longest text any single input accepts (a textarea's body): the body limit of the pipeline
+# caps the request, this caps one value so a check never reads more.
+TEXT_LIMIT = 1_000_000
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]{1,63}(?:\.[^@\s.]{1,63})+\Z")
+_ID_JUNK = re.compile(r"[^a-z0-9]+")
+
+
+class Submission(Protocol):
+    """What a browser posted: Starlette's ``FormData`` (or any multi-dict like it)."""
+
+    def getlist(self, key: str) -> list[Any]: ...
+
+
+# -- walking a tree ----------------------------------------------------------------------------
+
+
+def walk(tree: Mapping[str, Any]) -> Iterator[RenderElement]:
+    """Every element of ``tree`` (``tree`` first), children in ``#weight`` order."""
+    pending: list[Mapping[str, Any]] = [tree]
+    while pending:
+        element = pending.pop()
+        yield element  # type: ignore[misc]
+        pending.extend(child for _, child in reversed(children(element)))
+
+
+def inputs(tree: Mapping[str, Any]) -> Iterator[RenderElement]:
+    """The inputs of a form: elements of a ``FORM_INPUT_TYPES`` type with a ``#name``."""
+    for element in walk(tree):
+        if element.get("#type") in FORM_INPUT_TYPES and isinstance(element.get("#name"), str):
+            yield element
+
+
+def error_key(element: Mapping[str, Any]) -> str | None:
+    """The key of the errors ``element`` shows: its ``#error_key``, else its ``#name``."""
+    key = element.get("#error_key", element.get("#name"))
+    return key if isinstance(key, str) else None
+
+
+def keys_within(tree: Mapping[str, Any], key: str) -> set[str]:
+    """The error keys of the element showing ``key`` and of every element inside it (so an
+    error about a whole group can be left out when one about its input is already shown)."""
+    for element in walk(tree):
+        if error_key(element) == key:
+            return {k for k in map(error_key, walk(element)) if k is not None}
+    return {key}
+
+
+def element_id(key: str) -> str:
+    """An HTML id for the element with error key or name ``key``: ``edit-fields-body-0``."""
+    return "edit-" + (_ID_JUNK.sub("-", key.lower()).strip("-") or "field")
+
+
+def assign_ids(tree: RenderElement) -> None:
+    """Give every input and group without one a unique ``#id`` (labels, error links and
+    ``aria-describedby`` point at it)."""
+    seen: set[str] = set()
+    for element in walk(tree):
+        if element.get("#type") not in FORM_INPUT_TYPES | {"fieldset", "details"}:
+            continue
+        current = element.get("#id")
+        key = error_key(element)
+        if not isinstance(current, str) or not current:
+            if key is None:
+                continue
+            current = element_id(key)
+        unique, n = current, 2
+        while unique in seen:
+            unique, n = f"{current}--{n}", n + 1
+        seen.add(unique)
+        element["#id"] = unique
+
+
+# -- reading a submission ----------------------------------------------------------------------
+
+
+def read(tree: Mapping[str, Any], submitted: Submission) -> FormValues:
+    """The value of each input of ``tree`` in ``submitted``: text as sent (``""`` when
+    absent), a list for checkboxes, ``""`` for an unchecked checkbox. Files are left out
+    (uploads are not handled by forms yet)."""
+    values: FormValues = {}
+    for element in inputs(tree):
+        name, kind = element["#name"], element["#type"]
+        if kind == "file":
+            continue
+        sent = [v for v in submitted.getlist(name) if isinstance(v, str)]
+        if kind == "checkboxes":
+            values[name] = sent
+        else:
+            values[name] = sent[0] if sent else ""
+    return values
+
+
+def text_values(values: Mapping[str, FormValue]) -> dict[str, str]:
+    """The single-text values only (what field widgets parse)."""
+    return {name: value for name, value in values.items() if isinstance(value, str)}
+
+
+# -- checks every input type implies -----------------------------------------------------------
+
+
+def _title(element: Mapping[str, Any]) -> str:
+    title = element.get("#title")
+    return title if isinstance(title, str) and title else "This field"
+
+
+def _number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def check_input(element: Mapping[str, Any], value: FormValue) -> str | None:
+    """The error message of one input's value, or None when it passes."""
+    kind, title = element["#type"], _title(element)
+    if kind in ("hidden", "file"):
+        return None
+    if value == "" or value == []:
+        return f"{title} is required." if element.get("#required") else None
+    if kind == "password":
+        return None
+    if isinstance(value, list):
+        options = element.get("#options") or {}
+        if any(v not in options for v in value):
+            return f"{title}: a chosen value is not one of the options."
+        return None
+    if len(value) > TEXT_LIMIT:
+        return f"{title} is too long."
+    maxlength = element.get("#maxlength")
+    if isinstance(maxlength, int) and len(value) > maxlength:
+        return f"{title} must be at most {maxlength} characters."
+    match kind:
+        case "select" | "radios":
+            if value not in (element.get("#options") or {}):
+                return f"{title}: the chosen value is not one of the options."
+        case "checkbox":
+            if value != (element.get("#return_value") or "1"):
+                return f"{title}: the box sent an unexpected value."
+        case "email":
+            if len(value) > 254 or not _EMAIL.match(value):
+                return f"{title} must be an e-mail address, like ada@example.com."
+        case "number":
+            return _check_number(element, value, title)
+        case "date":
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                return f"{title} must be a date, like 2024-05-01."
+        case "datetime":
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                return f"{title} must be a date and time, like 2024-05-01T12:00."
+        case "textfield":
+            if "\n" in value or "\r" in value:
+                return f"{title} must be a single line of text."
+    if "\x00" in value:
+        return f"{title} must not contain NUL characters."
+    return None
+
+
+def _check_number(element: Mapping[str, Any], value: str, title: str) -> str | None:
+    number = _number(value.strip()) if len(value) <= 64 else None
+    if number is None:
+        return f"{title} must be a number."
+    if element.get("#step") == "1" and not number.is_integer():
+        return f"{title} must be a whole number."
+    low, high = (_number(str(element.get(k, ""))) for k in ("#min", "#max"))
+    if low is not None and number < low:
+        return f"{title} must be at least {element['#min']}."
+    if high is not None and number > high:
+        return f"{title} must be at most {element['#max']}."
+    return None
+
+
+def check(tree: Mapping[str, Any], values: Mapping[str, FormValue]) -> FormErrors:
+    """The errors of ``values`` against the inputs of ``tree`` (the first per error key)."""
+    errors: FormErrors = {}
+    for element in inputs(tree):
+        name = element["#name"]
+        message = check_input(element, values.get(name, ""))
+        key = error_key(element)
+        if message is not None and key is not None:
+            errors.setdefault(key, message)
+    return errors
+
+
+# -- showing a submission again ----------------------------------------------------------------
+
+
+def fill(tree: RenderElement, values: Mapping[str, FormValue]) -> None:
+    """Show ``values`` in the inputs of ``tree`` (nothing the user typed is lost on a failed
+    submission); passwords and files are never shown again, hidden inputs keep their own."""
+    for element in inputs(tree):
+        kind, name = element["#type"], element["#name"]
+        if kind in ("password", "file", "hidden") or name not in values:
+            continue
+        value = values[name]
+        if kind == "checkboxes":
+            element["#default_value"] = list(value) if isinstance(value, list) else []
+        elif isinstance(value, str):
+            element["#default_value"] = value
+
+
+def mark_errors(tree: RenderElement, errors: Mapping[str, str], *,
+                labels: Mapping[str, str] | None = None) -> None:
+    """Put each error next to its element (``#error``), open the ``details`` holding one, and
+    add the summary at the top of the form: every message, linking to its element when there
+    is one. ``labels`` names the elements of errors no element shows (``{key: label}``)."""
+    if not errors:
+        return
+    assign_ids(tree)
+    shown: dict[str, str] = {}  # error key -> the id of the element showing it
+    _mark(tree, errors, shown)
+    items: list[str | RenderElement] = []
+    for key, message in errors.items():
+        if key in shown:
+            items.append({"#type": "link", "#text": message, "#href": f"#{shown[key]}"})
+        else:
+            label = (labels or {}).get(key)
+            items.append(f"{label}: {message}" if label else message)
+    count = len(errors)
+    tree["form_errors"] = {
+        "#type": "container", "#tag": "div", "#weight": -1000,
+        "#attributes": {"class": "form-errors messages error", "role": "alert",
+                        "id": "form-errors", "tabindex": "-1"},
+        "heading": {"#type": "markup", "#tag": "h2",
+                    "#value": "1 error has been found:" if count == 1
+                    else f"{count} errors have been found:"},
+        "list": {"#type": "list", "#items": items, "#ordered": False},
+    }
+
+
+def _mark(element: RenderElement, errors: Mapping[str, str], shown: dict[str, str]) -> bool:
+    """Mark ``element`` and its children; whether any of them shows an error."""
+    found = False
+    key = error_key(element)
+    if key is not None and key in errors and key not in shown and "#id" in element:
+        element["#error"] = errors[key]
+        shown[key] = element["#id"]
+        found = True
+    for _, child in children(element):
+        found = _mark(child, errors, shown) or found
+    if found and element.get("#type") == "details":
+        element["#open"] = True
+    return found
+
+
+# -- building ----------------------------------------------------------------------------------
+
+
+def form(form_id: str, action: str, elements: Mapping[str, RenderElement], *,
+         method: str = "post") -> RenderElement:
+    """A form element named ``form_id`` posting to ``action``, holding ``elements``."""
+    tree: RenderElement = {"#type": "form", "#form_id": form_id, "#action": action,
+                           "#method": method, "#attributes": {"id": element_id(form_id)}}
+    tree.update(elements)
+    return tree
+
+
+def submit(value: str, *, title: str | None = None, name: str = "op",
+           weight: float | None = None) -> RenderElement:
+    """A submit button sending ``value`` under ``name`` (``op``), reading ``title``."""
+    button: RenderElement = {"#type": "submit", "#name": name, "#value": value}
+    if title is not None:
+        button["#title"] = title
+    if weight is not None:
+        button["#weight"] = weight
+    return button
+
+
+def hidden(name: str, value: str) -> RenderElement:
+    return {"#type": "hidden", "#name": name, "#default_value": value}
+
+
+def pressed(submitted: Submission, buttons: Sequence[str], name: str = "op") -> str | None:
+    """Which of ``buttons`` (their values) sent the form, or None."""
+    sent = [v for v in submitted.getlist(name) if isinstance(v, str)]
+    return next((v for v in sent if v in buttons), None)

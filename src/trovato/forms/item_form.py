@@ -1,0 +1,212 @@
+"""The item add/edit form, generated from an item type's fields and their widgets.
+
+:func:`item_form` builds the tree: the title, each field through its field type's widget (a
+multi-value field shows as many values as its form state says, with an "Add another" button
+while its cardinality allows), the publishing options, the revision log message and the
+Save / Preview buttons. :func:`parse_item` reads a submission of that tree back into what the
+content service saves; its errors, like the service's own (``title``, ``fields.<name>``,
+``fields.<name>.<delta>``), are the error keys the tree's elements show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from trovato.content.fields import (
+    UNLIMITED_MAX_VALUES,
+    FieldDefinition,
+    FieldValueError,
+)
+from trovato.content.items import LOG_MAX, TITLE_MAX, Item
+from trovato.content.types import ItemType, display_order
+from trovato.forms.form import FormErrors, FormValues, form, inputs, submit
+from trovato.forms.widgets import WidgetContext, Widgets
+from trovato.render.elements import RenderElement
+from trovato.render.formats import FormatRegistry
+from trovato.users.accounts import CurrentUser
+
+ITEM_FORM: Final = "item_form"
+SAVE, PREVIEW = "save", "preview"
+ADD_MORE = "add_more:"  # + field name: the "Add another" button of a multi-value field
+LOG_LABEL = "Revision log message"
+
+
+def widget_context(user: CurrentUser, formats: FormatRegistry) -> WidgetContext:
+    """The user's time zone and the text formats they may use."""
+    permissions = formats.permission_map()
+    allowed = [name for name in sorted(formats.names())
+               if name not in permissions or user.can(permissions[name])]
+    labels = {f.name: f.label for f in formats.all()}
+    return WidgetContext(timezone=user.timezone or "UTC", formats=tuple(allowed),
+                         format_labels=labels)
+
+
+def value_limit(definition: FieldDefinition) -> int:
+    """How many values a field may hold."""
+    return definition.cardinality if definition.cardinality > 0 else UNLIMITED_MAX_VALUES
+
+
+def _values(item: Item | None, definition: FieldDefinition) -> list[Mapping[str, Any]]:
+    stored = item.fields.get(definition.name) if item is not None else None
+    if stored is None:
+        return []
+    return [v for v in (stored if isinstance(stored, list) else [stored]) if isinstance(v, dict)]
+
+
+def initial_counts(item_type: ItemType, item: Item | None) -> dict[str, int]:
+    """How many values each multi-value field shows at first: its values, at least one."""
+    return {d.name: max(len(_values(item, d)), 1) for d in item_type.fields if d.multiple}
+
+
+def labels(item_type: ItemType) -> dict[str, str]:
+    """Error key → what it is about, for messages that name their subject."""
+    found = {"title": item_type.title_label, "log": LOG_LABEL, "status": "Published",
+             "promote": "Promoted to front page", "sticky": "Sticky at top of lists"}
+    for definition in item_type.fields:
+        found[f"fields.{definition.name}"] = definition.label
+    return found
+
+
+def sentence(key: str, message: str, names: Mapping[str, str]) -> str:
+    """A service message (``is required``) as a sentence naming its subject."""
+    if message[:1].isupper():
+        return message
+    subject = names.get(key)
+    if subject is None and key.startswith("fields."):
+        base, _, delta = key.rpartition(".")
+        if delta.isdigit() and base in names:
+            subject = f"{names[base]} (value {int(delta) + 1})"
+    if subject is None:  # about no one element (a plugin's refusal): as said, capitalised
+        return message[:1].upper() + message[1:]
+    return f"{subject} {message.rstrip('.')}."
+
+
+def _field(definition: FieldDefinition, item: Item | None, widgets: Widgets,
+           context: WidgetContext, count: int, weight: int) -> RenderElement:
+    widget = widgets.for_field(definition)
+    base = f"fields[{definition.name}]"
+    key = f"fields.{definition.name}"
+    values = _values(item, definition)
+    if not definition.multiple:
+        element = widget.element(definition, values[0] if values else None, name=base,
+                                 context=context)
+        element.update({"#error_key": key, "#weight": weight})
+        if definition.description:
+            element["#description"] = definition.description
+        return element
+    group: RenderElement = {"#type": "fieldset", "#title": definition.label, "#error_key": key,
+                            "#required": definition.required, "#weight": weight,
+                            "#attributes": {"class": "field-multiple"}}
+    if definition.description:
+        group["#description"] = definition.description
+    for delta in range(count):
+        child = widget.element(definition, values[delta] if delta < len(values) else None,
+                               name=f"{base}[{delta}]", context=context)
+        child.update({"#error_key": f"{key}.{delta}", "#weight": delta,
+                      "#title": f"{definition.label} (value {delta + 1})"})
+        if delta > 0:  # one value is what "required" asks for
+            for element in inputs(child):
+                element["#required"] = False
+        group[str(delta)] = child
+    if count < value_limit(definition):
+        group["add_more"] = submit(f"{ADD_MORE}{definition.name}", weight=count + 1,
+                                   title=f"Add another {definition.label}")
+    return group
+
+
+def item_form(item_type: ItemType, item: Item | None, *, action: str, widgets: Widgets,
+              context: WidgetContext, counts: Mapping[str, int],
+              extra_actions: Mapping[str, RenderElement] | None = None) -> RenderElement:
+    """The add form (``item`` None) or edit form of an item of ``item_type``."""
+    fields: RenderElement = {"#type": "container", "#weight": 0,
+                             "#attributes": {"class": "item-form__fields"}}
+    for weight, definition in enumerate(display_order(item_type)):
+        fields[definition.name] = _field(definition, item, widgets, context,
+                                         counts.get(definition.name, 1), weight)
+    published = item.status == 1 if item is not None else True
+    elements: dict[str, RenderElement] = {}
+    if item_type.has_title:
+        elements["title"] = {"#type": "textfield", "#name": "title",
+                             "#title": item_type.title_label, "#required": True,
+                             "#maxlength": TITLE_MAX, "#weight": -100,
+                             "#default_value": item.title if item is not None else ""}
+    elements["fields"] = fields
+    elements["options"] = {
+        "#type": "details", "#title": "Publishing options", "#weight": 50,
+        "status": _box("status", "Published", published),
+        "promote": _box("promote", "Promoted to front page", bool(item and item.promote)),
+        "sticky": _box("sticky", "Sticky at top of lists", bool(item and item.sticky)),
+    }
+    elements["revision"] = {
+        "#type": "details", "#title": "Revision information", "#weight": 60,
+        "log": {"#type": "textarea", "#name": "log", "#title": LOG_LABEL,
+                "#maxlength": LOG_MAX, "#default_value": "",
+                "#description": "Briefly describe the changes you have made."},
+    }
+    elements["actions"] = {"#type": "actions", "#weight": 100,
+                           "save": submit(SAVE, title="Save", weight=0),
+                           "preview": submit(PREVIEW, title="Preview", weight=1),
+                           **(extra_actions or {})}
+    return form(ITEM_FORM, action, elements)
+
+
+def _box(name: str, title: str, checked: bool) -> RenderElement:
+    return {"#type": "checkbox", "#name": name, "#title": title, "#return_value": "1",
+            "#default_value": "1" if checked else ""}
+
+
+def add_more_buttons(item_type: ItemType) -> list[str]:
+    """The values of every "Add another" button the type's form may have."""
+    return [f"{ADD_MORE}{d.name}" for d in item_type.fields if d.multiple]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemInput:
+    """A submission of the item form, as the content service takes it."""
+
+    title: str
+    status: int
+    promote: bool
+    sticky: bool
+    fields: dict[str, Any]  # every field of the type: a value, a list, or None (empty)
+    log: str
+
+
+def parse_item(item_type: ItemType, values: FormValues, *, widgets: Widgets,
+               context: WidgetContext, counts: Mapping[str, int]) -> tuple[ItemInput,
+                                                                          FormErrors]:
+    """What the submitted ``values`` of the item form say, and the values no widget could
+    read (letters in a number) as errors by error key."""
+    submitted = {name: value for name, value in values.items() if isinstance(value, str)}
+    errors: FormErrors = {}
+    fields: dict[str, Any] = {}
+    for definition in item_type.fields:
+        widget = widgets.for_field(definition)
+        base = f"fields[{definition.name}]"
+        key = f"fields.{definition.name}"
+        names: Sequence[tuple[str, str]] = (
+            [(f"{base}[{d}]", f"{key}.{d}") for d in range(counts.get(definition.name, 1))]
+            if definition.multiple else [(base, key)])
+        parsed = []
+        for name, error_key in names:
+            try:
+                value = widget.parse(definition, submitted, name=name, context=context)
+            except FieldValueError as exc:
+                errors[error_key] = exc.message
+                continue
+            if value is not None:
+                parsed.append(value)
+        if definition.multiple:
+            fields[definition.name] = parsed or None
+        else:
+            fields[definition.name] = parsed[0] if parsed else None
+    return ItemInput(
+        title=submitted.get("title", "") if item_type.has_title else "",
+        status=1 if submitted.get("status") == "1" else 0,
+        promote=submitted.get("promote") == "1",
+        sticky=submitted.get("sticky") == "1",
+        fields=fields,
+        log=submitted.get("log", ""),
+    ), errors

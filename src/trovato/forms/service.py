@@ -1,0 +1,153 @@
+"""The form service: the steps every kernel form goes through, with the plugins' taps.
+
+1. **build** — the form's owner builds its tree (data, :mod:`trovato.forms.form`);
+2. ``form_alter`` — plugins patch the tree (merge patches, like every alter tap); a tree any
+   plugin changed is sanitized as untrusted output before it goes further;
+3. **render** — the kernel adds the session's CSRF token and the build id of the form's
+   server-side state (:mod:`trovato.forms.state`), the submitted values and the errors, and
+   the theme draws it;
+4. on submission: the values are read from the (rebuilt and re-altered) tree, checked
+   (:func:`~trovato.forms.form.check`), then ``form_validate`` — plugins return errors;
+5. after the owner's own submit handler succeeded: ``form_submit``.
+
+The form is rebuilt on every request from the server's data and its state; nothing the browser
+sends decides which inputs exist or what their options are.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from markupsafe import Markup
+
+from trovato.forms.form import (
+    FormErrors,
+    FormValue,
+    assign_ids,
+    fill,
+    hidden,
+    inputs,
+    mark_errors,
+)
+from trovato.forms.state import FormState, FormStates
+from trovato.plugins import PluginUser
+from trovato.plugins.errors import PluginError
+from trovato.plugins.taps import Taps
+from trovato.render.elements import RenderElement
+from trovato.render.renderer import ThemeEngine
+from trovato.render.sanitize import RenderTreeError, sanitize
+from trovato.users.accounts import CurrentUser
+
+log = logging.getLogger("trovato.forms")
+
+CSRF_FIELD = "csrf_token"
+BUILD_ID_FIELD = "form_build_id"
+# Inputs only the kernel adds: a plugin's input of the same name could shadow them.
+_RESERVED_NAMES = frozenset({CSRF_FIELD, BUILD_ID_FIELD})
+
+
+class Forms:
+    """Alters, validates, submits and renders forms; one per kernel."""
+
+    def __init__(self, taps: Taps, states: FormStates, theme: ThemeEngine) -> None:
+        self.taps = taps
+        self.states = states
+        self.theme = theme
+
+    async def build(self, tree: RenderElement, *, user: CurrentUser) -> RenderElement:
+        """``tree`` after the ``form_alter`` taps (the tree itself when no plugin changed it)."""
+        form_id = str(tree["#form_id"])
+        if not self.taps.listens("form_alter"):
+            return tree
+        outcome = await self.taps.fire("form_alter", {"form": copy.deepcopy(tree),
+                                                      "form_id": form_id},
+                                       user=PluginUser.from_current_user(user))
+        if not any(reply.value for reply in outcome.replies) \
+                or not isinstance(outcome.value, dict):
+            return tree
+        try:
+            altered = sanitize(outcome.value, source="plugin:form_alter", trusted=False)
+        except RenderTreeError as exc:
+            log.warning("form %s: altered tree refused: %s", form_id, exc)
+            return tree
+        # What the form is and where it goes stay the kernel's.
+        for key in ("#type", "#form_id", "#action", "#method"):
+            altered[key] = tree[key]
+        for element in inputs(altered):
+            if element["#name"] in _RESERVED_NAMES:
+                element["#type"] = "container"  # no longer an input
+                element.pop("#name")
+        return altered
+
+    async def validate(self, tree: RenderElement, values: Mapping[str, FormValue], *,
+                       user: CurrentUser) -> FormErrors:
+        """The ``form_validate`` taps' errors by error key (a plugin error not about one
+        input is keyed ``plugin:<name>``). A failing plugin refuses the submission."""
+        if not self.taps.listens("form_validate"):
+            return {}
+        form_id = str(tree["#form_id"])
+        try:
+            outcome = await self.taps.fire("form_validate",
+                                           {"form_id": form_id,
+                                            "values": _shareable(tree, values)},
+                                           user=PluginUser.from_current_user(user))
+        except PluginError as exc:
+            return {f"plugin:{exc.plugin}":
+                    f"The form could not be checked (the plugin {exc.plugin} failed); "
+                    "please try again."}
+        errors: FormErrors = {}
+        for reply in outcome.replies:
+            for entry in reply.value or ():
+                field = entry.get("field")
+                key = field if isinstance(field, str) and field else f"plugin:{reply.plugin}"
+                errors.setdefault(key, str(entry["message"]))
+        return errors
+
+    async def submitted(self, tree: RenderElement, values: Mapping[str, FormValue], *,
+                        user: CurrentUser, result: Mapping[str, Any] | None = None
+                        ) -> list[str]:
+        """Tell the plugins a form was submitted and its owner's handler succeeded
+        (``form_submit``, with what the handler made in ``result``, e.g. the saved item's
+        id). Returns a message per plugin that failed: the submission itself stands."""
+        if not self.taps.listens("form_submit"):
+            return []
+        payload: dict[str, Any] = {"form_id": str(tree["#form_id"]),
+                                   "values": _shareable(tree, values)}
+        if result:
+            payload["result"] = dict(result)
+        # Fail open: the owner's handler already saved, so a failing plugin cannot undo it;
+        # the user is told and the failure is logged and counted by the dispatcher.
+        outcome = await self.taps.fire("form_submit", payload,
+                                       user=PluginUser.from_current_user(user))
+        return [f"The plugin {failure.plugin} failed to process the submission."
+                for failure in outcome.failures]
+
+    def render(self, tree: RenderElement, *, csrf_token: str | None = None,
+               state: FormState | None = None,
+               values: Mapping[str, FormValue] | None = None,
+               errors: Mapping[str, str] | None = None,
+               labels: Mapping[str, str] | None = None) -> Markup:
+        """The form as HTML: with the session's CSRF token and the state's build id (a form
+        that changes something has both; a search form sent by GET neither), the submitted
+        ``values`` shown again and each of ``errors`` next to its element and in the summary
+        at the top (``labels`` name the subjects of errors no element shows)."""
+        form = copy.deepcopy(tree)
+        if values is not None:
+            fill(form, values)
+        if csrf_token is not None:
+            form["form_token"] = {**hidden(CSRF_FIELD, csrf_token), "#weight": -2000}
+        if state is not None:
+            form["form_build_id"] = {**hidden(BUILD_ID_FIELD, state.build_id),
+                                     "#weight": -2000}
+        assign_ids(form)
+        mark_errors(form, errors or {}, labels=labels)
+        return self.theme.render(form)
+
+
+def _shareable(tree: RenderElement, values: Mapping[str, FormValue]) -> dict[str, FormValue]:
+    """``values`` as plugins see them: never a password."""
+    secret = {e["#name"] for e in inputs(tree) if e["#type"] == "password"}
+    return {name: value for name, value in values.items() if name not in secret}

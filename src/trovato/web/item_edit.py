@@ -1,0 +1,409 @@
+"""Editing items in HTML: ``/item/add`` (choose a type), ``/item/add/{type}``,
+``/item/{id}/edit`` (with Preview and "Add another" value) and ``/item/{id}/delete``.
+
+Thin: the form comes from :mod:`trovato.forms.item_form` through the form service (alter,
+validate and submit taps, server-side state, rendering); the content service decides access,
+validates and saves, exactly as for the JSON API. A successful add or edit redirects (303) to
+the item with a message; a failed one shows the form again with every value as typed and every
+error next to its element. An edit carries the revision it started from (in its server-side
+state): when someone else saved the item meanwhile the save is refused as a conflict.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from trovato.content.access import item_access
+from trovato.content.fields import validate_fields
+from trovato.content.items import Item, ItemError
+from trovato.content.types import ItemType
+from trovato.errors import ServiceError
+from trovato.forms import form as forms
+from trovato.forms.item_form import (
+    ADD_MORE,
+    ITEM_FORM,
+    PREVIEW,
+    SAVE,
+    ItemInput,
+    add_more_buttons,
+    initial_counts,
+    item_form,
+    labels,
+    parse_item,
+    sentence,
+    value_limit,
+    widget_context,
+)
+from trovato.forms.service import BUILD_ID_FIELD
+from trovato.forms.state import FormState, FormStateError
+from trovato.ids import uuid7
+from trovato.kernel.context import RequestContext, request_context
+from trovato.render import elements as el
+from trovato.web._page import flash, render_page
+from trovato.web.item import load_item, local_tasks, viewer
+
+EXPIRED = "The form has expired, please submit again."
+TAMPERED = "The form's state does not belong to this form or session; reload the page."
+DELETE_FORM = "item_delete_form"
+
+
+def session_token(ctx: RequestContext) -> str:
+    """The session's CSRF token: what form states are bound to."""
+    assert ctx.session is not None  # the pipeline's session stage ran
+    return ctx.session.csrf_token()
+
+
+async def load_state(request: Request, form_id: str, submitted: FormData,
+                     fresh: Mapping[str, object]) -> tuple[FormState, str | None]:
+    """The submission's form state, and None; or, when it has expired, a new state made of
+    ``fresh`` and the message to show (the values are shown again, nothing is saved). A
+    state that is not this form's or this session's is refused (400)."""
+    ctx = request_context(request)
+    try:
+        state = await ctx.kernel.forms.states.load(submitted.get(BUILD_ID_FIELD), form_id,
+                                                   session_token(ctx))
+    except FormStateError as exc:
+        if exc.reason == "tampered":
+            raise ServiceError(400, TAMPERED) from None
+        return await ctx.kernel.forms.states.create(form_id, session_token(ctx), fresh), EXPIRED
+    return state, None
+
+
+# -- the item form --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Editing:
+    """What one item form edits: a new item of ``item_type`` or ``item``."""
+
+    item_type: ItemType
+    item: Item | None
+
+    @property
+    def action(self) -> str:
+        if self.item is None:
+            return f"/item/add/{self.item_type.type}"
+        return f"/item/{self.item.id}/edit"
+
+    def state(self) -> dict[str, object]:
+        item = self.item
+        return {"type": self.item_type.type,
+                "item_id": str(item.id) if item is not None else None,
+                "revision_id": str(item.revision_id) if item and item.revision_id else None,
+                "counts": initial_counts(self.item_type, item)}
+
+    def owns(self, state: FormState) -> bool:
+        """Whether ``state`` was made for this form (not another type's or item's)."""
+        fresh = self.state()
+        return (state.data.get("type") == fresh["type"]
+                and state.data.get("item_id") == fresh["item_id"])
+
+
+def _counts(state: FormState) -> dict[str, int]:
+    raw = state.data.get("counts")
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): v for k, v in raw.items() if isinstance(v, int) and v > 0}
+
+
+async def _build(request: Request, editing: Editing, state: FormState) -> el.RenderElement:
+    ctx = request_context(request)
+    kernel, user = ctx.kernel, ctx.current_user
+    extra: dict[str, el.RenderElement] = {}
+    if editing.item is not None and await item_access(user, editing.item, "delete",
+                                                      kernel.content.items.hooks):
+        extra["delete"] = el.link("Delete", f"/item/{editing.item.id}/delete", weight=10,
+                                  attributes={"class": "button button--danger"})
+    tree = item_form(editing.item_type, editing.item, action=editing.action,
+                     widgets=kernel.widgets, context=widget_context(user, kernel.theme.formats),
+                     counts=_counts(state), extra_actions=extra)
+    return await kernel.forms.build(tree, user=user)
+
+
+async def _page(request: Request, editing: Editing, tree: el.RenderElement, state: FormState,
+                *, values: forms.FormValues | None = None,
+                errors: Mapping[str, str] | None = None, status: int = 200,
+                messages: list[tuple[str, str]] | None = None,
+                preview: Markup | None = None) -> Response:
+    ctx = request_context(request)
+    names = labels(editing.item_type)
+    shown = {key: sentence(key, message, names) for key, message in (errors or {}).items()}
+    content = ctx.kernel.forms.render(tree, csrf_token=session_token(ctx), state=state,
+                                      values=values, errors=shown, labels=names)
+    item = editing.item
+    title = (f"Create {editing.item_type.label}" if item is None
+             else f"Edit {editing.item_type.label} {item.title}")
+    return render_page(request, "form_page.html", {
+        "title": title, "content": content, "preview": preview,
+        "tabs": await local_tasks(ctx, item, "edit") if item is not None else [],
+    }, status_code=status, messages=messages, form=True)
+
+
+async def _creatable(request: Request) -> ItemType:
+    ctx = request_context(request)
+    item_type = await ctx.kernel.content.types.get(request.path_params["type"])
+    if item_type is None:
+        raise ServiceError(404, "There is no such item type.")
+    draft = Item(id=uuid7(), type=item_type.type, title="", author_id=ctx.current_user.id)
+    if not await item_access(ctx.current_user, draft, "create", ctx.kernel.content.items.hooks):
+        raise ServiceError(403, f"You may not create {item_type.label} content.")
+    return item_type
+
+
+async def _editable(request: Request, op: str = "update") -> Editing:
+    ctx = request_context(request)
+    item = await load_item(request)
+    await ctx.kernel.content.items.query.require(ctx.current_user, item,
+                                                 "update" if op == "update" else "delete")
+    item_type = await ctx.kernel.content.types.get(item.type)
+    if item_type is None:
+        raise ServiceError(404, "There is no such item type.")
+    return Editing(item_type, item)
+
+
+async def choose_type(request: Request) -> Response:
+    ctx = request_context(request)
+    user, hooks = ctx.current_user, ctx.kernel.content.items.hooks
+    entries: list[str | el.RenderElement] = []
+    for item_type in sorted(await ctx.kernel.content.types.all(), key=lambda t: t.label):
+        draft = Item(id=uuid7(), type=item_type.type, title="", author_id=user.id)
+        if not await item_access(user, draft, "create", hooks):
+            continue
+        entries.append(el.container({
+            "link": el.link(item_type.label, f"/item/add/{item_type.type}"),
+            "description": el.markup(item_type.description, tag="p",
+                                     attributes={"class": "description"}),
+        }, tag="div"))
+    if not entries:
+        raise ServiceError(403, "You may not create content of any type.")
+    listing = el.item_list(entries, attributes={"class": "item-types"})
+    return render_page(request, "form_page.html", {
+        "title": "Create content", "content": ctx.kernel.templates.render_tree(listing)})
+
+
+async def add_form(request: Request) -> Response:
+    ctx = request_context(request)
+    editing = Editing(await _creatable(request), None)
+    state = await ctx.kernel.forms.states.create(ITEM_FORM, session_token(ctx), editing.state())
+    return await _page(request, editing, await _build(request, editing, state), state)
+
+
+async def edit_form(request: Request) -> Response:
+    ctx = request_context(request)
+    editing = await _editable(request)
+    state = await ctx.kernel.forms.states.create(ITEM_FORM, session_token(ctx), editing.state())
+    return await _page(request, editing, await _build(request, editing, state), state)
+
+
+async def add_submit(request: Request) -> Response:
+    return await _submit(request, Editing(await _creatable(request), None))
+
+
+async def edit_submit(request: Request) -> Response:
+    return await _submit(request, await _editable(request))
+
+
+async def _submit(request: Request, editing: Editing) -> Response:
+    ctx = request_context(request)
+    kernel, user = ctx.kernel, ctx.current_user
+    submitted = await request.form()
+    state, expired = await load_state(request, ITEM_FORM, submitted, editing.state())
+    if not editing.owns(state):
+        raise ServiceError(400, TAMPERED)
+    tree = await _build(request, editing, state)
+    values = forms.read(tree, submitted)
+    if expired is not None:
+        return await _page(request, editing, tree, state, values=values, status=400,
+                           messages=[("error", expired)])
+    item_type = editing.item_type
+    op = forms.pressed(submitted, [SAVE, PREVIEW, *add_more_buttons(item_type)])
+    if op is not None and op.startswith(ADD_MORE):
+        return await _add_more(request, editing, state, op.removeprefix(ADD_MORE), values)
+    counts = _counts(state)
+    context = widget_context(user, kernel.theme.formats)
+    data, errors = parse_item(item_type, values, widgets=kernel.widgets, context=context,
+                              counts=counts)
+    for key, message in forms.check(tree, values).items():
+        errors.setdefault(key, message)
+    # The field types' own checks (range, required, …) now, so every error shows at once.
+    checked = validate_fields(kernel.content.fields, item_type.fields, data.fields,
+                              kernel.content.items.env)
+    for key, message in checked.errors.items():
+        if not forms.keys_within(tree, key) & errors.keys():
+            errors[key] = message
+    for key, message in (await kernel.forms.validate(tree, values, user=user)).items():
+        errors.setdefault(key, message)
+    if errors:
+        return await _page(request, editing, tree, state, values=values, errors=errors,
+                           status=400)
+    if op == PREVIEW:
+        return await _preview(request, editing, tree, state, values, data, checked.values)
+    try:
+        saved = await _save(ctx, editing, state, data)
+    except ItemError as exc:
+        # Not a conversion: a refused save is shown on the form, filled in again; only an item
+        # the user may no longer reach is the error page the kernel's handler makes.
+        if exc.status in (403, 404):
+            raise
+        if exc.status == 409:
+            return await _page(request, editing, tree, state, values=values, status=409,
+                               messages=[("error", exc.message + " Copy what you changed, "
+                                          "reload the form and make your changes again.")])
+        return await _page(request, editing, tree, state, values=values,
+                           errors=exc.errors or {"form": exc.message}, status=exc.status)
+    await kernel.forms.states.drop(state)
+    for failure in await kernel.forms.submitted(tree, values, user=user,
+                                                result={"item_id": str(saved.id)}):
+        flash(request, "warning", failure)
+    verb = "created" if editing.item is None else "updated"
+    flash(request, "status", f"{item_type.label} {saved.title} has been {verb}.")
+    return RedirectResponse(f"/item/{saved.id}", status_code=303)
+
+
+async def _save(ctx: RequestContext, editing: Editing, state: FormState,
+                data: ItemInput) -> Item:
+    items = ctx.kernel.content.items
+    if editing.item is None:
+        return await items.create(ctx.current_user, editing.item_type.type, title=data.title,
+                                  status=data.status, promote=data.promote, sticky=data.sticky,
+                                  fields=data.fields, log=data.log, stage=ctx.stage)
+    started = state.data.get("revision_id")
+    return await items.update(ctx.current_user, editing.item.id, title=data.title,
+                              status=data.status, promote=data.promote, sticky=data.sticky,
+                              fields=data.fields, replace_fields=True, log=data.log,
+                              stage=ctx.stage,
+                              expected_revision=uuid.UUID(started) if isinstance(started, str)
+                              else None)
+
+
+async def _add_more(request: Request, editing: Editing, state: FormState, field: str,
+                    values: forms.FormValues) -> Response:
+    """One more value for a multi-value field: the form again, nothing saved."""
+    ctx = request_context(request)
+    definition = editing.item_type.field(field)
+    counts = _counts(state)
+    if definition is not None and definition.multiple:
+        counts[field] = min(counts.get(field, 1) + 1, value_limit(definition))
+        state.data["counts"] = counts
+        await ctx.kernel.forms.states.save(state, session_token(ctx))
+    return await _page(request, editing, await _build(request, editing, state), state,
+                       values=values)
+
+
+async def _preview(request: Request, editing: Editing, tree: el.RenderElement,
+                   state: FormState, values: forms.FormValues, data: ItemInput,
+                   fields: dict[str, Any]) -> Response:
+    """The item as it would look (its checked ``fields``), through the item view service, and
+    the form below it."""
+    ctx = request_context(request)
+    kernel, user = ctx.kernel, ctx.current_user
+    item_type = editing.item_type
+    base = editing.item
+    draft = Item(
+        id=base.id if base is not None else uuid7(), type=item_type.type, title=data.title,
+        author_id=base.author_id if base is not None else user.id, status=data.status,
+        promote=data.promote, sticky=data.sticky, created=base.created if base else None,
+        stage=ctx.stage, fields=fields,
+        author_name=base.author_name if base is not None else user.name)
+    built, trusted = await kernel.views.tree(draft, "full", viewer(ctx))
+    # Nothing is saved yet, so nobody checked the formats: only a user who may use the
+    # restricted ones sees them unfiltered.
+    permissions = kernel.theme.formats.permission_map()
+    may_restricted = all(user.can(permissions[f]) for f in kernel.theme.formats.restricted()
+                         if f in permissions)
+    preview = await kernel.theme.render_async(built, source="preview",
+                                              trusted=trusted and may_restricted)
+    return await _page(request, editing, tree, state, values=values, preview=preview)
+
+
+# -- deleting -----------------------------------------------------------------------------------
+
+
+def confirm_form(form_id: str, action: str, question: str, button: str,
+                 cancel: str) -> el.RenderElement:
+    """A confirmation: the question, the button doing it and a link back."""
+    return forms.form(form_id, action, {
+        "question": el.markup(question, tag="p", attributes={"class": "confirm__question"}),
+        "actions": {"#type": "actions",
+                    "confirm": forms.submit("confirm", title=button),
+                    "cancel": el.link("Cancel", cancel, weight=1,
+                                      attributes={"class": "button"})},
+    })
+
+
+async def confirm_page(request: Request, tree: el.RenderElement, state: FormState, *,
+                       title: str, tabs: list[dict[str, Any]], status: int = 200,
+                       messages: list[tuple[str, str]] | None = None,
+                       errors: Mapping[str, str] | None = None) -> Response:
+    """The page of a confirmation form (delete, revert)."""
+    ctx = request_context(request)
+    content = ctx.kernel.forms.render(tree, csrf_token=session_token(ctx), state=state,
+                                      errors=errors)
+    return render_page(request, "form_page.html", {"title": title, "content": content,
+                                                   "tabs": tabs},
+                       status_code=status, messages=messages, form=True)
+
+
+async def _delete_tree(request: Request, item: Item) -> el.RenderElement:
+    ctx = request_context(request)
+    tree = confirm_form(DELETE_FORM, f"/item/{item.id}/delete",
+                         f"Are you sure you want to delete {item.title}? This cannot be undone.",
+                         "Delete", f"/item/{item.id}")
+    return await ctx.kernel.forms.build(tree, user=ctx.current_user)
+
+
+async def delete_form(request: Request) -> Response:
+    ctx = request_context(request)
+    item = (await _editable(request, "delete")).item
+    assert item is not None
+    state = await ctx.kernel.forms.states.create(DELETE_FORM, session_token(ctx),
+                                                 {"item_id": str(item.id)})
+    return await confirm_page(request, await _delete_tree(request, item), state,
+                              title=f"Delete {item.title}",
+                              tabs=await local_tasks(ctx, item, "delete"))
+
+
+async def delete_submit(request: Request) -> Response:
+    ctx = request_context(request)
+    kernel, user = ctx.kernel, ctx.current_user
+    item = (await _editable(request, "delete")).item
+    assert item is not None
+    submitted = await request.form()
+    state, expired = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)})
+    if state.data.get("item_id") != str(item.id):
+        raise ServiceError(400, TAMPERED)
+    tree = await _delete_tree(request, item)
+    values = forms.read(tree, submitted)
+    errors = {} if expired else await kernel.forms.validate(tree, values, user=user)
+    if expired or errors:
+        return await confirm_page(request, tree, state, title=f"Delete {item.title}",
+                                  tabs=await local_tasks(ctx, item, "delete"), status=400,
+                                  messages=[("error", expired)] if expired else None,
+                                  errors=errors)
+    await kernel.content.items.delete(user, item.id, stage=ctx.stage)
+    await kernel.forms.states.drop(state)
+    for failure in await kernel.forms.submitted(tree, values, user=user,
+                                                result={"item_id": str(item.id)}):
+        flash(request, "warning", failure)
+    flash(request, "status", f"{item.title or 'The item'} has been deleted.")
+    return RedirectResponse("/", status_code=303)
+
+
+routes = [
+    Route("/item/add", choose_type, methods=["GET"]),
+    Route("/item/add/{type}", add_form, methods=["GET"]),
+    Route("/item/add/{type}", add_submit, methods=["POST"]),
+    Route("/item/{id}/edit", edit_form, methods=["GET"]),
+    Route("/item/{id}/edit", edit_submit, methods=["POST"]),
+    Route("/item/{id}/delete", delete_form, methods=["GET"]),
+    Route("/item/{id}/delete", delete_submit, methods=["POST"]),
+]

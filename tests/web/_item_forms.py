@@ -1,0 +1,42 @@
+"""Driving the HTML item forms as a browser would: open a form, keep its hidden inputs, post."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import httpx
+
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+def hidden_inputs(text: str) -> dict[str, str]:
+    """The hidden inputs of a page's forms (CSRF token, form build id), by name."""
+    return {name: html.unescape(value) for name, value in _HIDDEN.findall(text)}
+
+
+async def open_form(client: httpx.AsyncClient, path: str) -> dict[str, str]:
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    found = hidden_inputs(page.text)
+    assert "csrf_token" in found and "form_build_id" in found, page.text
+    return found
+
+
+async def post_form(client: httpx.AsyncClient, path: str, hidden: dict[str, str],
+                    data: dict[str, Any]) -> httpx.Response:
+    return await client.post(path, data={**hidden, **data})
+
+
+def article_values(title: str = "Hello", body: str = "Body text", **more: Any) -> dict[str, Any]:
+    """What a user types into the article form (and the Save button)."""
+    return {"title": title, "fields[field_body][value]": body,
+            "fields[field_body][format]": "plain_text", "status": "1", "op": "save", **more}
+
+
+def item_id_of(response: httpx.Response) -> str:
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.startswith("/item/"), location
+    return location.removeprefix("/item/")
