@@ -1,8 +1,8 @@
 """Item pages: ``/item/{id}`` (the full view) with its local tasks (the tabs View, Edit,
 Delete and Revisions, each shown to the users who may use it).
 
-Thin: the route reads the item through the content service (``Items.load``: unknown, malformed
-and hidden items are the same 404, for HTML as for JSON), has the item view service
+Thin: the route reads the item through the one item query path (``ItemQuery.load``: unknown,
+malformed and hidden items are the same 404, for HTML as for JSON), has the item view service
 (:mod:`trovato.content.view`) build, run the view taps on and render it for the request's
 viewer, and puts the result in the page.
 """
