@@ -47,8 +47,9 @@ def _layer(name: str, *packages: str, lateral: bool = False) -> Layer:
 LAYERS: Final = (
     # What every layer may use; ``names`` is the one folding of typed names, which the accounts
     # service and the migration storing its keys both compute; ``caches`` the in-process caches
-    # bounded in bytes that rendering, the services and the kernel keep.
-    _layer("base", "trovato", "ids", "settings", "observability", "names", "caches"),
+    # bounded in bytes that rendering, the services and the kernel keep; ``errors`` the one
+    # error type every service raises (``ServiceError``).
+    _layer("base", "trovato", "ids", "settings", "observability", "names", "caches", "errors"),
     _layer("database", "db"),
     _layer("shared state", "store"),
     # Render elements, sanitizer, text formats, theme engine: below every service, because

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
@@ -26,7 +25,7 @@ from trovato.api import tokens as api_tokens
 from trovato.api import users as api_users
 from trovato.db import migrate
 from trovato.db.embedded import EmbeddedPostgres
-from trovato.kernel.errors import http_exception_handler, server_error_handler
+from trovato.kernel.errors import exception_handlers
 from trovato.kernel.pipeline import KernelPipeline
 from trovato.kernel.services import Kernel
 from trovato.observability import logging as json_logging
@@ -111,6 +110,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes(),
         middleware=[Middleware(KernelPipeline)],
-        exception_handlers={HTTPException: http_exception_handler, 500: server_error_handler},
+        exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )

@@ -93,20 +93,20 @@ async def test_service_uses_votes(content: ContentServices, admin: CurrentUser,
     reader = await make_user("reader", ["access content"])
     content.items.hooks = Voter(Vote.DENY)
     with pytest.raises(ItemError) as caught:
-        await content.items.load(reader, item.id)
+        await content.query.load(reader, item.id)
     assert caught.value.status == 403
-    assert await content.items.load_many(reader, [item.id]) == []
+    assert await content.query.load_many(reader, [item.id]) == []
     content.items.hooks = Voter(Vote.GRANT)
-    assert (await content.items.load(reader, draft.id)).title == "d"
+    assert (await content.query.load(reader, draft.id)).title == "d"
     content.items.hooks = ItemHooks()
     with pytest.raises(ItemError) as caught:
-        await content.items.load(reader, draft.id)
+        await content.query.load(reader, draft.id)
     assert caught.value.status == 404
     with pytest.raises(ItemError) as caught:
         await content.items.revisions(reader, item.id)
     assert caught.value.status == 403 and "view revisions" in caught.value.message
     with pytest.raises(ItemError) as caught:
-        await content.items.list(await make_user("nobody"))
+        await content.query.list(await make_user("nobody"))
     assert caught.value.status == 403
 
 

@@ -44,7 +44,7 @@ async def test_create_load_update_delete(content: ContentServices, admin: Curren
     assert set(public) == {"id", "type", "title", "status", "promote", "sticky", "author_id",
                            "created", "changed", "revision_id", "stage", "fields"}
     assert public["stage"] == "live" and public["author_id"] == str(admin.id)
-    loaded = await content.items.load(admin, str(item.id))
+    loaded = await content.query.load(admin, str(item.id))
     assert loaded == item
 
     updated = await content.items.update(admin, item.id, title="Hello again",
@@ -61,7 +61,7 @@ async def test_create_load_update_delete(content: ContentServices, admin: Curren
     deleted = await content.items.delete(admin, item.id)
     assert deleted.id == item.id
     with pytest.raises(ItemError) as caught:
-        await content.items.load(admin, item.id)
+        await content.query.load(admin, item.id)
     assert caught.value.status == 404
     assert await database.fetchval("SELECT count(*) FROM item_revision") == 0
     audit_rows = await database.fetch(
@@ -81,7 +81,7 @@ async def test_an_update_from_an_old_revision_is_a_conflict(
         await content.items.update(admin, item.id, title="Second",
                                    expected_revision=item.revision_id)
     assert conflict.value.status == 409 and "changed by someone else" in conflict.value.message
-    assert (await content.items.load(admin, item.id)).title == "First"
+    assert (await content.query.load(admin, item.id)).title == "First"
     assert await database.fetchval("SELECT count(*) FROM item_revision") == 2
     assert (await content.items.update(admin, item.id, title="Third",
                                        expected_revision=first.revision_id)).title == "Third"
@@ -103,7 +103,7 @@ async def test_validation_errors(content: ContentServices, admin: CurrentUser,
         await content.items.create(admin, "missing", title="x")
     assert caught.value.errors == {"type": "unknown item type"}
     with pytest.raises(ItemError) as caught:
-        await content.items.load(admin, "not-a-uuid")
+        await content.query.load(admin, "not-a-uuid")
     assert caught.value.status == 404
 
 
@@ -220,7 +220,7 @@ async def test_failing_hook_rolls_update_and_delete_back(
     content.items.hooks = RecordingHooks(database, fail="update")
     with pytest.raises(ItemHookError):
         await content.items.update(admin, item.id, title="Changed")
-    assert (await content.items.load(admin, item.id)).title == "Hi"
+    assert (await content.query.load(admin, item.id)).title == "Hi"
     assert await database.fetchval("SELECT count(*) FROM item_revision") == 1
     content.items.hooks = RecordingHooks(database, fail="delete")
     with pytest.raises(ItemHookError):
@@ -255,7 +255,7 @@ async def test_load_many_is_one_query(content: ContentServices, admin: CurrentUs
     profile = Profile()
     token = current_profile.set(profile)
     try:
-        loaded = await content.items.load_many(admin, wanted)
+        loaded = await content.query.load_many(admin, wanted)
     finally:
         current_profile.reset(token)
     assert profile.db_count == 1
@@ -270,30 +270,30 @@ async def test_list_filters_sort_and_pages(content: ContentServices, admin: Curr
         await content.items.create(admin, "article", title=title)
     await content.items.create(admin, "article", title="hidden", status=0)
     await content.items.create(admin, "page", title="p", author_id=other.id)
-    page = await content.items.list(admin, type="article", sort="title")
+    page = await content.query.list(admin, type="article", sort="title")
     assert [i.title for i in page.items] == ["a", "b", "c", "hidden"] and page.total == 4
-    page = await content.items.list(admin, type="article", sort="-title", page=1, limit=2)
+    page = await content.query.list(admin, type="article", sort="-title", page=1, limit=2)
     assert [i.title for i in page.items] == ["b", "a"] and page.total == 4
-    assert (await content.items.list(admin, status=0)).total == 1
-    by_author = await content.items.list(admin, author=str(other.id))
+    assert (await content.query.list(admin, status=0)).total == 1
+    by_author = await content.query.list(admin, author=str(other.id))
     assert [i.title for i in by_author.items] == ["p"]
     assert by_author.items[0].author_name == "other"  # the byline rides in the same query
-    newest = await content.items.list(admin, sort="-created", limit=1)
+    newest = await content.query.list(admin, sort="-created", limit=1)
     assert newest.items[0].title == "p"
-    assert (await content.items.list(admin, limit=1000)).limit == 100
-    past_end = await content.items.list(admin, page=50, limit=2)
+    assert (await content.query.list(admin, limit=1000)).limit == 100
+    past_end = await content.query.list(admin, page=50, limit=2)
     assert past_end.items == [] and past_end.total == 5
     # An ordinary user never gets the unpublished item, not even in the total.
-    visible = await content.items.list(other)
+    visible = await content.query.list(other)
     assert visible.total == 4 and "hidden" not in [i.title for i in visible.items]
     # ... but an author sees their own draft: every bound parameter at once (user, type,
     # author), in the page and in the count.
     await content.items.create(admin, "page", title="draft", status=0, author_id=other.id)
-    own = await content.items.list(other, type="page", author=other.id, sort="title")
+    own = await content.query.list(other, type="page", author=other.id, sort="title")
     assert [i.title for i in own.items] == ["draft", "p"] and own.total == 2
-    assert (await content.items.list(other, type="page", author=admin.id)).total == 0
+    assert (await content.query.list(other, type="page", author=admin.id)).total == 0
     with pytest.raises(ItemError) as caught:
-        await content.items.list(admin, sort="author", page=-1, limit=0, status=3,
+        await content.query.list(admin, sort="author", page=-1, limit=0, status=3,
                                  author="x")
     assert set(caught.value.errors) == {"sort", "page", "limit", "status", "author"}
 
@@ -382,7 +382,7 @@ async def test_full_html_needs_its_permission(content: ContentServices, admin: C
     item = await content.items.create(admin, "article", title="x", fields={
         "field_body": {"value": "<iframe></iframe>", "format": "full_html"}})
     # The editor can still view it and change other things: the stored value is unchanged.
-    assert (await content.items.load(editor, item.id)).fields["field_body"]["format"] == \
+    assert (await content.query.load(editor, item.id)).fields["field_body"]["format"] == \
         "full_html"
     updated = await content.items.update(editor, item.id, title="y", fields={
         "field_body": {"value": "<iframe></iframe>", "format": "full_html"}})
@@ -408,15 +408,15 @@ async def test_stage_reads(content: ContentServices, admin: CurrentUser, article
     staged = await content.items.create(admin, "article", title="staged", stage="spring")
     assert staged.stage == "spring"
     with pytest.raises(ItemError) as caught:
-        await content.items.load(admin, staged.id)
+        await content.query.load(admin, staged.id)
     assert caught.value.status == 404  # not visible in live
-    assert (await content.items.load(admin, staged.id, stage="spring")).title == "staged"
-    assert (await content.items.load(admin, live.id, stage="spring")).title == "live"
-    live_list = await content.items.list(admin)
-    stage_list = await content.items.list(admin, stage="spring")
+    assert (await content.query.load(admin, staged.id, stage="spring")).title == "staged"
+    assert (await content.query.load(admin, live.id, stage="spring")).title == "live"
+    live_list = await content.query.list(admin)
+    stage_list = await content.query.list(admin, stage="spring")
     assert [i.title for i in live_list.items] == ["live"]
     assert {i.title for i in stage_list.items} == {"live", "staged"}
-    assert [i.title for i in await content.items.load_many(admin, [live.id, staged.id])] == [
+    assert [i.title for i in await content.query.load_many(admin, [live.id, staged.id])] == [
         "live"]
     # Stage-created items are edited in their stage; a live item edited in a stage keeps its
     # live row and shows the edit in the stage only.
@@ -424,8 +424,8 @@ async def test_stage_reads(content: ContentServices, admin: CurrentUser, article
     assert edited.title == "staged 2"
     overridden = await content.items.update(admin, live.id, title="x", stage="spring")
     assert overridden.title == "x"
-    assert (await content.items.load(admin, live.id, stage="spring")).title == "x"
-    assert (await content.items.load(admin, live.id)).title == "live"
+    assert (await content.query.load(admin, live.id, stage="spring")).title == "x"
+    assert (await content.query.load(admin, live.id)).title == "live"
 
 
 async def test_anonymous_cannot_create(content: ContentServices, article: None) -> None:
@@ -447,11 +447,11 @@ async def test_list_promote_sticky_and_front_page_order(
     await content.items.create(admin, "article", title="promoted", promote=True)
     await content.items.create(admin, "article", title="pinned", promote=True, sticky=True)
     await content.items.create(admin, "article", title="newest", promote=True)
-    front = await content.items.list(admin, promote=True, sort="-sticky")
+    front = await content.query.list(admin, promote=True, sort="-sticky")
     assert [i.title for i in front.items] == ["pinned", "newest", "promoted"]
     assert front.total == 3
-    assert [i.title for i in (await content.items.list(admin, sticky=True)).items] == ["pinned"]
-    not_promoted = await content.items.list(admin, promote=False)
+    assert [i.title for i in (await content.query.list(admin, sticky=True)).items] == ["pinned"]
+    not_promoted = await content.query.list(admin, promote=False)
     assert [i.title for i in not_promoted.items] == ["plain"]
 
 
@@ -464,7 +464,7 @@ async def test_the_front_page_listing_keeps_one_cached_plan(
     await content.items.create(admin, "article", title="promoted", promote=True)
     async with database.pool.connection() as conn, database.joined(conn):
         for _ in range(12):  # psycopg prepares a statement on its 5th execution
-            page = await content.items.list(ANONYMOUS, status=1, promote=True, sort="-sticky",
+            page = await content.query.list(ANONYMOUS, status=1, promote=True, sort="-sticky",
                                             limit=25, fields=False)
             assert [i.title for i in page.items] == ["promoted"]
         cur = await conn.execute(
@@ -515,7 +515,7 @@ async def test_a_page_past_the_last_still_reports_the_total(
 ) -> None:
     for n in range(3):
         await content.items.create(admin, "article", title=f"t{n}", promote=True)
-    beyond = await content.items.list(ANONYMOUS, promote=True, sort="-sticky", page=5, limit=2)
+    beyond = await content.query.list(ANONYMOUS, promote=True, sort="-sticky", page=5, limit=2)
     assert beyond.items == [] and beyond.total == 3
-    last = await content.items.list(ANONYMOUS, promote=True, sort="-sticky", page=1, limit=2)
+    last = await content.query.list(ANONYMOUS, promote=True, sort="-sticky", page=1, limit=2)
     assert [i.title for i in last.items] == ["t0"] and last.total == 3

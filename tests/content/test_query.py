@@ -46,7 +46,7 @@ async def test_voted_listings_fill_pages_and_count_only_what_passes(
     seen: list[str] = []
     page = 0
     while True:
-        listing = await content.items.list(ANONYMOUS, sort="title", page=page, limit=30)
+        listing = await content.query.list(ANONYMOUS, sort="title", page=page, limit=30)
         assert listing.total == len(kept)
         if not listing.items:
             break
@@ -56,7 +56,7 @@ async def test_voted_listings_fill_pages_and_count_only_what_passes(
     assert seen == kept
     assert voter.asked == len(titles) * (page + 1)  # every match voted on, every page
     # The superuser is never refused, and votes are not even asked.
-    everything = await content.items.list(admin, sort="title", limit=100)
+    everything = await content.query.list(admin, sort="title", limit=100)
     assert everything.total == len(titles)
 
 
@@ -69,7 +69,7 @@ async def test_without_voters_a_listing_is_one_statement_and_asks_nobody(
 
     await content.items.create(admin, "article", title="a")
     content.items.hooks = Silent()
-    assert (await content.items.list(ANONYMOUS)).total == 1
+    assert (await content.query.list(ANONYMOUS)).total == 1
 
 
 async def test_every_read_follows_the_stage_view(database: Database, admin: CurrentUser
@@ -87,12 +87,12 @@ async def test_every_read_follows_the_stage_view(database: Database, admin: Curr
     await database.execute("INSERT INTO stage (id, label) VALUES ('c', 'C')")
     await database.execute("UPDATE item SET stage_id = 'c' WHERE id = %s", (other.id,))
 
-    assert (await content.items.load(admin, upstream.id, stage="b")).title == "in a"
-    assert [i.title for i in (await content.items.list(admin, stage="b")).items] == ["in a"]
-    assert await content.items.load_many(admin, [upstream.id, other.id], stage="b") == [
-        await content.items.load(admin, upstream.id, stage="b")]
+    assert (await content.query.load(admin, upstream.id, stage="b")).title == "in a"
+    assert [i.title for i in (await content.query.list(admin, stage="b")).items] == ["in a"]
+    assert await content.query.load_many(admin, [upstream.id, other.id], stage="b") == [
+        await content.query.load(admin, upstream.id, stage="b")]
     with pytest.raises(ItemError) as caught:
-        await content.items.load(admin, upstream.id, stage=LIVE)
+        await content.query.load(admin, upstream.id, stage=LIVE)
     assert caught.value.status == 404
     # A reference check sees the chain too.
     await content.items.create(admin, "article", title="ref", stage="b",

@@ -76,7 +76,7 @@ async def test_changing_the_types_text_fields_forgets_stored_summaries(
     await content.types.update("article", doc)
     assert await _stored(database, item) is None
     # The reader computes it from the fields, from the new order.
-    listed = (await content.items.list(admin, fields=False)).items
+    listed = (await content.query.list(admin, fields=False)).items
     assert [(i.summary, i.partial, i.fields["field_tags"]) for i in listed] == [
         (None, False, [{"value": "tag"}])]
     assert summarize(listed[0].fields, await content.types.get("article")) == "tag"
@@ -89,9 +89,9 @@ async def test_teaser_listings_leave_the_fields_out(
 ) -> None:
     item = await content.items.create(admin, "article", title="A", promote=True,
                                       fields={"field_body": BODY, "field_count": {"value": 2}})
-    whole = (await content.items.list(admin)).items
+    whole = (await content.query.list(admin)).items
     assert whole == [item] and whole[0].fields and not whole[0].partial
-    (teaser,) = (await content.items.list(admin, fields=False)).items
+    (teaser,) = (await content.query.list(admin, fields=False)).items
     assert teaser.partial and teaser.fields == {} and teaser.summary == "First & best"
     assert (teaser.id, teaser.title, teaser.author_name) == (item.id, "A", admin.name)
     with pytest.raises(ValueError, match="without its fields"):
@@ -117,7 +117,7 @@ async def test_an_access_voter_gets_whole_items_even_in_teaser_listings(
     voter = _Voter()
     content.items.hooks = voter
     reader = CurrentUser(id=admin.id, name="reader", permissions=frozenset({"access content"}))
-    (listed,) = (await content.items.list(reader, fields=False)).items
+    (listed,) = (await content.query.list(reader, fields=False)).items
     assert not listed.partial and listed.fields["field_body"] == BODY
     assert voter.seen and voter.seen[0]["fields"] == {"field_body": BODY}
 

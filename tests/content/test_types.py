@@ -120,7 +120,7 @@ async def test_update_patch_and_put(content: ContentServices, admin: CurrentUser
     put = await content.types.update("article", doc)
     assert [f.name for f in put.fields] == ["field_body", "field_tags", "field_rating"]
     assert put.label == "Article"
-    reloaded = await content.items.load(admin, item.id)
+    reloaded = await content.query.load(admin, item.id)
     assert reloaded.fields == {"field_tags": [{"value": "x"}]}
     assert await database.fetchval(
         "SELECT count(*) FROM field_config WHERE field_name = 'field_count'") == 0

@@ -47,7 +47,7 @@ async def test_the_view_service_shows_items_without_a_request(site: httpx.AsyncC
     site.cookies.clear()
     kernel = kernel_of(site)
     anonymous = await kernel.accounts.anonymous()
-    item = await kernel.content.items.load(anonymous, item_id, stage="live")
+    item = await kernel.content.query.load(anonymous, item_id, stage="live")
     full = await kernel.views.view(item, "full", Viewer(anonymous, "live"))
     assert 'class="hello"' in full and "Hello, Quiet!" in full and "hello-altered" in full
     page = await site.get(f"/item/{item_id}")

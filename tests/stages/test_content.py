@@ -33,7 +33,7 @@ async def _article(site: ContentServices, user: CurrentUser, title: str, *,
 
 
 async def _titles(site: ContentServices, user: CurrentUser, stage: str = LIVE) -> list[str]:
-    page = await site.items.list(user, stage=stage, sort="title")
+    page = await site.query.list(user, stage=stage, sort="title")
     assert page.total == len(page.items)
     return [i.title for i in page.items]
 
@@ -65,12 +65,12 @@ async def test_create_edit_delete_then_publish(site: ContentServices, admin: Cur
     # Live is untouched; the stage sees its overlay; totals count what each sees.
     assert await _titles(site, admin) == ["Doomed", "Edited", "Kept"]
     assert await _titles(site, admin, "spring") == ["Created", "Edited in spring", "Kept"]
-    in_stage = await site.items.load(admin, edited.id, stage="spring")
+    in_stage = await site.query.load(admin, edited.id, stage="spring")
     assert (in_stage.title, _count(in_stage), in_stage.revision_id) == (
         "Edited in spring", 5, changed.revision_id)
-    assert (await site.items.load(admin, edited.id)).title == "Edited"
-    await _refused(404, site.items.load(admin, doomed.id, stage="spring"))
-    many = await site.items.load_many(admin, [edited.id, doomed.id, created.id],
+    assert (await site.query.load(admin, edited.id)).title == "Edited"
+    await _refused(404, site.query.load(admin, doomed.id, stage="spring"))
+    many = await site.query.load_many(admin, [edited.id, doomed.id, created.id],
                                       stage="spring")
     assert [i.title for i in many] == ["Edited in spring", "Created"]
     # Live history never shows the stage's revision; the stage's does.
@@ -92,9 +92,9 @@ async def test_create_edit_delete_then_publish(site: ContentServices, admin: Cur
     assert report["created"] == [str(created.id)] and report["edited"] == [str(edited.id)]
     assert report["deleted"] == [str(doomed.id)]
     assert await _titles(site, admin) == ["Created", "Edited in spring", "Kept"]
-    live = await site.items.load(admin, edited.id)
+    live = await site.query.load(admin, edited.id)
     assert live.revision_id == changed.revision_id and _count(live) == 5
-    assert (await site.items.load(admin, created.id)).stage == LIVE
+    assert (await site.query.load(admin, created.id)).stage == LIVE
     assert [r.title for r in await site.items.revisions(admin, edited.id)] == [
         "Edited in spring", "Edited"]
     record = await stages.get(admin, "spring")
@@ -120,7 +120,7 @@ async def test_discard_one_change_or_all(site: ContentServices, admin: CurrentUs
     await _refused(404, site.staging.discard(admin, "spring", "not-an-id"))
     assert await site.staging.discard(admin, "spring") == 2
     assert await _titles(site, admin, "spring") == ["Doomed", "Edited"]
-    await _refused(404, site.items.load(admin, created.id, stage="spring"))
+    await _refused(404, site.query.load(admin, created.id, stage="spring"))
     assert await site.staging.changes(admin, "spring") == []
     # Deleting an item created in the stage removes it; publishing an empty stage is fine.
     again = await _article(site, admin, "Again", stage="spring")
@@ -140,24 +140,24 @@ async def test_a_chain_of_three_stages(site: ContentServices, admin: CurrentUser
     await site.items.update(admin, item.id, fields={"field_count": {"value": 7}}, stage="b")
     await site.items.update(admin, item.id, status=0, stage="c")
     await site.items.update(admin, made_in_a.id, title="Made in a, fixed in c", stage="c")
-    seen = await site.items.load(admin, item.id, stage="c")
+    seen = await site.query.load(admin, item.id, stage="c")
     assert (seen.title, _count(seen), seen.status) == ("Title from a", 7, 0)
     assert await _titles(site, admin, "c") == ["Made in a, fixed in c", "Title from a"]
     assert await _titles(site, admin, "b") == ["Made in a", "Title from a"]
     # Nearest wins: b's view shows its own edit over a's.
-    in_b = await site.items.load(admin, item.id, stage="b")
+    in_b = await site.query.load(admin, item.id, stage="b")
     assert (in_b.title, _count(in_b), in_b.status) == ("Title from a", 7, 1)
 
     await site.staging.publish(admin, "c")
-    in_b = await site.items.load(admin, item.id, stage="b")
+    in_b = await site.query.load(admin, item.id, stage="b")
     assert (in_b.title, _count(in_b), in_b.status) == ("Title from a", 7, 0)
     assert await _titles(site, admin, "b") == ["Made in a, fixed in c", "Title from a"]
     assert await _titles(site, admin, "a") == ["Made in a", "Title from a"]
     await site.staging.publish(admin, "b")
     await site.staging.publish(admin, "a")
-    live = await site.items.load(admin, item.id)
+    live = await site.query.load(admin, item.id)
     assert (live.title, _count(live), live.status) == ("Title from a", 7, 0)
-    assert (await site.items.load(admin, made_in_a.id)).title == "Made in a, fixed in c"
+    assert (await site.query.load(admin, made_in_a.id)).title == "Made in a, fixed in c"
     assert [s.status for s in await stages.list(admin)] == ["published"] * 3
 
 
@@ -171,7 +171,7 @@ async def test_two_stages_editing_other_fields_merge(site: ContentServices,
     await site.staging.publish(admin, "one")
     assert await site.staging.conflicts(admin, "two") == []
     await site.staging.publish(admin, "two")
-    live = await site.items.load(admin, item.id)
+    live = await site.query.load(admin, item.id)
     assert (live.title, _count(live)) == ("Retitled", 9)
     # The merge is a revision of its own; history keeps every step.
     assert [r.title for r in await site.items.revisions(admin, item.id)] == [
@@ -197,8 +197,8 @@ async def test_overlapping_edits_conflict_until_resolved(
     assert refused.conflicts == expected
 
     async def unchanged() -> None:
-        assert (await site.items.load(admin, item.id)).title == "One's title"
-        assert (await site.items.load(admin, other.id)).title == "Other"
+        assert (await site.query.load(admin, item.id)).title == "One's title"
+        assert (await site.query.load(admin, other.id)).title == "Other"
         assert (await site.items.stages.get(admin, "two")).status == "open"
 
     for resolutions, key in (
@@ -217,9 +217,9 @@ async def test_overlapping_edits_conflict_until_resolved(
     assert dry["dry_run"] and dry["edited"] == sorted([str(item.id), str(other.id)])
     await unchanged()
     await site.staging.publish(admin, "two", take_stage)
-    live = await site.items.load(admin, item.id)
+    live = await site.query.load(admin, item.id)
     assert (live.title, _count(live)) == ("Two's title", 3)
-    assert (await site.items.load(admin, other.id)).title == "Other in two"
+    assert (await site.query.load(admin, other.id)).title == "Other in two"
 
 
 async def test_taking_upstream_keeps_the_live_value(site: ContentServices,
@@ -231,7 +231,7 @@ async def test_taking_upstream_keeps_the_live_value(site: ContentServices,
     await site.items.update(admin, item.id, title="Live edit")
     await site.staging.publish(admin, "two", [{"item": str(item.id), "field": "title",
                                                "take": "upstream"}])
-    live = await site.items.load(admin, item.id)
+    live = await site.query.load(admin, item.id)
     assert (live.title, _count(live)) == ("Live edit", 4)
 
 
@@ -248,7 +248,7 @@ async def test_publish_refusals_leave_everything(site: ContentServices, admin: C
     for call in (site.staging.publish(otto, "anns"), site.staging.changes(otto, "anns"),
                  site.staging.conflicts(otto, "anns"), site.staging.discard(otto, "anns"),
                  site.staging.publish(admin, "missing"),
-                 site.items.list(otto, stage="anns"),
+                 site.query.list(otto, stage="anns"),
                  _article(site, otto, "Sneaky", stage="anns")):
         await _refused(404, call)
     await stages.archive(ann, "anns")
@@ -277,7 +277,7 @@ async def test_a_concurrent_live_edit_is_never_lost(site: ContentServices, admin
             await asyncio.sleep(0.05)
         assert waiting == 2
     await asyncio.gather(edit, publish)
-    live = await site.items.load(admin, item.id)
+    live = await site.query.load(admin, item.id)
     assert (live.title, _count(live)) == ("Live edit", 8)
 
 
@@ -306,7 +306,7 @@ async def test_stage_writes_need_an_open_reachable_stage(
     for call in (_article(site, writer, "x", stage="spring"),
                  site.items.update(writer, item.id, title="x", stage="spring"),
                  site.items.delete(writer, item.id, stage="spring"),
-                 site.items.load(writer, item.id, stage="spring")):
+                 site.query.load(writer, item.id, stage="spring")):
         await _refused(404, call)
     assert await database.fetchval("SELECT count(*) FROM item_revision") == 1
     assert await database.fetchval("SELECT count(*) FROM stage_association") == 0

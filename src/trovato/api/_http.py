@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
-from trovato.kernel.errors import ProblemError
+from trovato.errors import ServiceError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,18 +28,18 @@ async def read_json(request: Request, model: type[M]) -> M:
     """Parse the body as ``model``: 415 unless JSON, 400 if malformed, 422 naming each field."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
-        raise ProblemError(415, "The request body must be JSON (Content-Type: application/json).")
+        raise ServiceError(415, "The request body must be JSON (Content-Type: application/json).")
     body = await request.body()
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ProblemError(400, f"The request body is not valid JSON: {exc}") from None
+        raise ServiceError(400, f"The request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise ProblemError(422, "The request body must be a JSON object.")
+        raise ServiceError(422, "The request body must be a JSON object.")
     problem = _shape_problem(data)
     if problem is not None:
         where, message = problem
-        raise ProblemError(422, f"The request body is not acceptable: {where} {message}.",
+        raise ServiceError(422, f"The request body is not acceptable: {where} {message}.",
                            errors={where: message})
     try:
         return model.model_validate(_integers(data))
@@ -49,7 +49,7 @@ async def read_json(request: Request, model: type[M]) -> M:
             name = ".".join(str(p) for p in err["loc"]) or "body"
             message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
             errors.setdefault(name, message)
-        raise ProblemError(
+        raise ServiceError(
             422, "The request body has invalid or unknown fields.", errors=errors
         ) from None
 

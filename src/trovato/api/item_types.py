@@ -1,8 +1,9 @@
 """``/api/v1/item-types``: list, read, create, change and delete item types and their fields.
 
 Reading needs ``access content`` (clients need the shapes to build forms); changing needs
-``administer content types``. The routes parse, call :class:`~trovato.content.types.ItemTypes`
-and translate its errors into problem documents.
+``administer content types``. The routes parse and call
+:class:`~trovato.content.types.ItemTypes`; its refusals (``ItemTypeError``) reach the kernel's
+error handler as they are.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from trovato.api.routing import Param, api_routes, documented_by, operation, rea
 from trovato.content.access import ACCESS_CONTENT, ADMINISTER_TYPES
 from trovato.content.fields import FIELD_NAME_MAX, MAX_CARDINALITY
 from trovato.content.items import ContentServices
-from trovato.content.types import MAX_FIELDS, TYPE_NAME_MAX, ItemTypeError
+from trovato.content.types import MAX_FIELDS, TYPE_NAME_MAX
+from trovato.errors import ServiceError
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
 
 MACHINE_NAME = "[a-z][a-z0-9_]*"
 NOT_BLANK = r"\S"  # the service refuses labels that are empty or only whitespace
@@ -125,10 +126,6 @@ def content_services(request: Request) -> ContentServices:
     return services
 
 
-def type_problem(exc: ItemTypeError) -> ProblemError:
-    return ProblemError(exc.status, exc.message, errors=exc.errors)
-
-
 def _document(body: StrictModel) -> dict[str, Any]:
     # Only what the client sent: PATCH keeps the rest, and defaults live in the service.
     return body.model_dump(exclude_unset=True)
@@ -148,7 +145,7 @@ async def get_type(request: Request) -> Response:
     require_permission(request, ACCESS_CONTENT)
     item_type = await content_services(request).types.get(request.path_params["type"])
     if item_type is None:
-        raise ProblemError(404, "No such item type.")
+        raise ServiceError(404, "No such item type.")
     return JSON(item_type.public())
 
 
@@ -160,10 +157,7 @@ async def get_type(request: Request) -> Response:
 async def create_type(request: Request) -> Response:
     user = require_permission(request, ADMINISTER_TYPES)
     body = await read_body(request, ItemTypeBody)
-    try:
-        created = await content_services(request).types.create(_document(body), actor=user.id)
-    except ItemTypeError as exc:
-        raise type_problem(exc) from None
+    created = await content_services(request).types.create(_document(body), actor=user.id)
     return JSON(created.public(), status_code=201,
                 headers={"location": f"/api/v1/item-types/{created.type}"})
 
@@ -183,12 +177,9 @@ async def update_type(request: Request) -> Response:
     document = _document(body)
     if not partial and not document.get("type"):
         document.pop("type", None)
-    try:
-        updated = await content_services(request).types.update(
-            request.path_params["type"], document, actor=user.id, partial=partial
-        )
-    except ItemTypeError as exc:
-        raise type_problem(exc) from None
+    updated = await content_services(request).types.update(
+        request.path_params["type"], document, actor=user.id, partial=partial
+    )
     return JSON(updated.public())
 
 
@@ -202,16 +193,13 @@ async def delete_type(request: Request) -> Response:
     user = require_permission(request, ADMINISTER_TYPES)
     force_param = request.query_params.get("force", "false").lower()
     if force_param not in ("true", "false", "1", "0"):
-        raise ProblemError(422, "force must be true or false.", errors={"force": "must be"
+        raise ServiceError(422, "force must be true or false.", errors={"force": "must be"
                                                                         " true or false"})
     services = content_services(request)
-    try:
-        result = await services.types.delete(
-            request.path_params["type"], actor=user.id, force=force_param in ("true", "1"),
-            purge=services.items.purge_type,
-        )
-    except ItemTypeError as exc:
-        raise type_problem(exc) from None
+    result = await services.types.delete(
+        request.path_params["type"], actor=user.id, force=force_param in ("true", "1"),
+        purge=services.items.purge_type,
+    )
     return JSON({"type": result.type, "deleted_items": result.deleted_items,
                  "message": result.message})
 

@@ -1,8 +1,10 @@
 """``/api/v1/items``: list, read, create, patch and delete items; revisions and revert.
 
 Thin on purpose: every decision (access, validation, stage, revisions, plugin taps) is made by
-:class:`~trovato.content.items.Items`, which the HTML pages and plugins use too. The active
-stage comes from the request (``X-Trovato-Stage``).
+the content services (reads by :class:`~trovato.content.query.ItemQuery`, writes by
+:class:`~trovato.content.items.Items`), which the HTML pages and plugins use too; their refusals
+(:class:`~trovato.content.items.ItemError`) reach the kernel's error handler as they are. The
+active stage comes from the request (``X-Trovato-Stage``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from starlette.responses import Response
 from trovato.api._http import JSON, PatchModel, ResponseModel, StrictModel
 from trovato.api.item_types import MACHINE_NAME, content_services, service_checked
 from trovato.api.routing import Param, api_routes, documented_by, operation, read_body
-from trovato.content.items import DEFAULT_LIMIT, MAX_LIMIT, SORTS, ItemError, Items
+from trovato.content.items import Items
+from trovato.content.query import DEFAULT_LIMIT, MAX_LIMIT, SORTS, ItemQuery
 from trovato.content.types import TYPE_NAME, TYPE_NAME_MAX
+from trovato.errors import ServiceError
 from trovato.ids import parse_uuid
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
 
 # Deeper than any listing goes; bounded so page * limit stays far inside a bigint.
 MAX_PAGE = 1_000_000
@@ -136,16 +139,12 @@ LIST_PARAMS = (
 )
 
 
-def _problem(request: Request, exc: ItemError) -> ProblemError:
-    # An anonymous API caller is told to authenticate (401), as require_permission does.
-    if exc.status == 403 and not request_context(request).current_user.is_authenticated:
-        return ProblemError(401, f"{exc.message} Log in or use an API token.",
-                            headers={"www-authenticate": 'Bearer realm="trovato"'})
-    return ProblemError(exc.status, exc.message, errors=exc.errors)
-
-
 def _items(request: Request) -> Items:
     return content_services(request).items
+
+
+def _query(request: Request) -> ItemQuery:
+    return content_services(request).query
 
 
 def _int_param(request: Request, name: str, default: int | None, errors: dict[str, str],
@@ -193,22 +192,19 @@ async def list_items(request: Request) -> Response:
     if author is not None and parse_uuid(author) is None:
         errors["author"] = "must be a user id (a UUID)"
     if errors:
-        raise ProblemError(422, "Invalid listing parameters.", errors=errors)
-    try:
-        result = await _items(request).list(
-            ctx.current_user,
-            type=item_type,
-            status=status,
-            author=author,
-            promote=promote,
-            sticky=sticky,
-            sort=request.query_params.get("sort") or "-created",
-            page=page or 0,
-            limit=DEFAULT_LIMIT if limit is None else limit,
-            stage=ctx.stage,
-        )
-    except ItemError as exc:
-        raise _problem(request, exc) from None
+        raise ServiceError(422, "Invalid listing parameters.", errors=errors)
+    result = await _query(request).list(
+        ctx.current_user,
+        type=item_type,
+        status=status,
+        author=author,
+        promote=promote,
+        sticky=sticky,
+        sort=request.query_params.get("sort") or "-created",
+        page=page or 0,
+        limit=DEFAULT_LIMIT if limit is None else limit,
+        stage=ctx.stage,
+    )
     return JSON({
         "items": [i.public() for i in result.items],
         "page": result.page,
@@ -223,14 +219,11 @@ async def list_items(request: Request) -> Response:
 async def create_item(request: Request) -> Response:
     ctx = request_context(request)
     body = await read_body(request, ItemCreateBody)
-    try:
-        item = await _items(request).create(
-            ctx.current_user, body.type, title=body.title, status=body.status,
-            promote=body.promote, sticky=body.sticky, fields=body.fields, log=body.log,
-            stage=ctx.stage,
-        )
-    except ItemError as exc:
-        raise _problem(request, exc) from None
+    item = await _items(request).create(
+        ctx.current_user, body.type, title=body.title, status=body.status,
+        promote=body.promote, sticky=body.sticky, fields=body.fields, log=body.log,
+        stage=ctx.stage,
+    )
     return JSON(item.public(), status_code=201, headers={"location": f"/api/v1/items/{item.id}"})
 
 
@@ -239,11 +232,8 @@ async def create_item(request: Request) -> Response:
            params=(ITEM_ID,))
 async def get_item(request: Request) -> Response:
     ctx = request_context(request)
-    try:
-        item = await _items(request).load(ctx.current_user, request.path_params["id"],
-                                          stage=ctx.stage)
-    except ItemError as exc:
-        raise _problem(request, exc) from None
+    item = await _query(request).load(ctx.current_user, request.path_params["id"],
+                                      stage=ctx.stage)
     return JSON(item.public())
 
 
@@ -258,13 +248,10 @@ async def patch_item(request: Request) -> Response:
     for name in ("title", "status", "promote", "sticky"):
         if name in given:
             changes[name] = getattr(body, name)
-    try:
-        item = await _items(request).update(
-            ctx.current_user, request.path_params["id"], fields=body.fields, log=body.log,
-            stage=ctx.stage, **changes,
-        )
-    except ItemError as exc:
-        raise _problem(request, exc) from None
+    item = await _items(request).update(
+        ctx.current_user, request.path_params["id"], fields=body.fields, log=body.log,
+        stage=ctx.stage, **changes,
+    )
     return JSON(item.public())
 
 
@@ -272,11 +259,8 @@ async def patch_item(request: Request) -> Response:
            tag="Items", responses={204: None}, problems=(404,), stage=True, params=(ITEM_ID,))
 async def delete_item(request: Request) -> Response:
     ctx = request_context(request)
-    try:
-        await _items(request).delete(ctx.current_user, request.path_params["id"],
-                                     stage=ctx.stage)
-    except ItemError as exc:
-        raise _problem(request, exc) from None
+    await _items(request).delete(ctx.current_user, request.path_params["id"],
+                                 stage=ctx.stage)
     return Response(status_code=204)
 
 
@@ -285,11 +269,8 @@ async def delete_item(request: Request) -> Response:
            problems=(404,), stage=True, params=(ITEM_ID,))
 async def list_revisions(request: Request) -> Response:
     ctx = request_context(request)
-    try:
-        revisions = await _items(request).revisions(ctx.current_user, request.path_params["id"],
-                                                    stage=ctx.stage)
-    except ItemError as exc:
-        raise _problem(request, exc) from None
+    revisions = await _items(request).revisions(ctx.current_user, request.path_params["id"],
+                                                stage=ctx.stage)
     return JSON({"revisions": [r.public() for r in revisions]})
 
 
@@ -304,13 +285,10 @@ async def revert_revision(request: Request) -> Response:
     log: str | None = None
     if await request.body():
         log = (await read_body(request, RevertBody)).log
-    try:
-        item = await _items(request).revert(
-            ctx.current_user, request.path_params["id"], request.path_params["rev"],
-            stage=ctx.stage, log=log,
-        )
-    except ItemError as exc:
-        raise _problem(request, exc) from None
+    item = await _items(request).revert(
+        ctx.current_user, request.path_params["id"], request.path_params["rev"],
+        stage=ctx.stage, log=log,
+    )
     return JSON(item.public())
 
 

@@ -33,9 +33,9 @@ from trovato.api.item_types import content_services
 from trovato.api.routing import DOCUMENTED_BY, ApiRoute, Operation, Problem
 from trovato.content.fields import FieldRegistry
 from trovato.content.types import ItemType
+from trovato.errors import ServiceError
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
 from trovato.users.roles import Roles
 
 Schema = dict[str, Any]
@@ -242,7 +242,7 @@ async def docs_asset(request: Request) -> Response:
     name = request.path_params["name"]
     media_type = _ASSETS.get(name)
     if media_type is None:
-        raise ProblemError(404, "No such asset.")
+        raise ServiceError(404, "No such asset.")
     return Response(_asset(name), media_type=f"{media_type}; charset=utf-8",
                     headers={"cache-control": "public, max-age=3600"})
 

@@ -17,10 +17,10 @@ from starlette.responses import Response
 
 from trovato.api._http import JSON, ResponseModel, StrictModel
 from trovato.api.routing import Param, api_routes, operation, read_body
+from trovato.errors import ServiceError
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_login
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
 from trovato.stages import StageError
 from trovato.stages.desk import StageInfo
 from trovato.stages.preview import MAX_SECONDS, MIN_SECONDS, preview_url
@@ -64,7 +64,7 @@ async def _stage(request: Request) -> StageInfo:
     try:
         return await ctx.kernel.stage_desk.get(require_login(request), request.path_params["id"])
     except StageError as exc:
-        raise ProblemError(exc.status, exc.message) from None
+        raise ServiceError(exc.status, exc.message) from None
 
 
 @operation(
@@ -88,7 +88,7 @@ async def create_link(request: Request) -> Response:
     try:
         link, token = await ctx.kernel.previews.create(stage.id, ctx.current_user.id, expires_in)
     except StageError as exc:
-        raise ProblemError(
+        raise ServiceError(
             exc.status,
             exc.message,
             errors={"expires_in": exc.message} if exc.status == 422 else None,
@@ -126,11 +126,11 @@ async def revoke_link(request: Request) -> Response:
     stage = await _stage(request)
     link_id = parse_uuid(request.path_params["link"])
     if link_id is None:
-        raise ProblemError(404, "No such preview link for this stage.")
+        raise ServiceError(404, "No such preview link for this stage.")
     try:
         await request_context(request).kernel.previews.revoke(stage.id, link_id)
     except StageError as exc:
-        raise ProblemError(exc.status, exc.message) from None
+        raise ServiceError(exc.status, exc.message) from None
     return Response(status_code=204)
 
 

@@ -11,13 +11,12 @@ from starlette.responses import Response
 
 from trovato.api._http import JSON, ResponseModel, StrictModel
 from trovato.api.routing import DOCUMENTED_BY, Param, api_routes, operation, read_body
+from trovato.errors import ServiceError
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
 from trovato.plugins import PluginUser
-from trovato.users.permissions import UnknownPermissionError
-from trovato.users.roles import RoleError, Roles
+from trovato.users.roles import Roles
 
 log = logging.getLogger("trovato.api")
 
@@ -73,12 +72,8 @@ def _roles(request: Request) -> Roles:
 def _uuid_param(request: Request, name: str) -> uuid.UUID:
     value = parse_uuid(request.path_params[name])
     if value is None:
-        raise ProblemError(404, "Not found.")
+        raise ServiceError(404, "Not found.")
     return value
-
-
-def _problem(exc: RoleError) -> ProblemError:
-    return ProblemError(exc.status, exc.message, errors={exc.field: exc.message})
 
 
 @operation("GET", "/api/v1/permissions", operation_id="listPermissions",
@@ -114,10 +109,7 @@ async def list_roles(request: Request) -> Response:
 async def create_role(request: Request) -> Response:
     user = require_permission(request, "administer permissions")
     body = await read_body(request, RoleBody)
-    try:
-        role = await _roles(request).create(body.name, actor=user.id)
-    except RoleError as exc:
-        raise _problem(exc) from None
+    role = await _roles(request).create(body.name, actor=user.id)
     return JSON(role.public(), status_code=201)
 
 
@@ -126,12 +118,9 @@ async def create_role(request: Request) -> Response:
            params=(ROLE_ID,))
 async def delete_role(request: Request) -> Response:
     user = require_permission(request, "administer permissions")
-    try:
-        deleted = await _roles(request).delete(_uuid_param(request, "role_id"), actor=user.id)
-    except RoleError as exc:
-        raise _problem(exc) from None
+    deleted = await _roles(request).delete(_uuid_param(request, "role_id"), actor=user.id)
     if not deleted:
-        raise ProblemError(404, "No such role.")
+        raise ServiceError(404, "No such role.")
     return Response(status_code=204)
 
 
@@ -141,14 +130,9 @@ async def delete_role(request: Request) -> Response:
 async def set_permissions(request: Request) -> Response:
     user = require_permission(request, "administer permissions")
     body = await read_body(request, PermissionsBody)
-    try:
-        role = await _roles(request).set_permissions(
-            _uuid_param(request, "role_id"), body.permissions, actor=user.id
-        )
-    except RoleError as exc:
-        raise _problem(exc) from None
-    except UnknownPermissionError as exc:
-        raise ProblemError(422, str(exc), errors={"permissions": str(exc)}) from None
+    role = await _roles(request).set_permissions(
+        _uuid_param(request, "role_id"), body.permissions, actor=user.id
+    )
     return JSON(role.public())
 
 
@@ -160,15 +144,12 @@ async def set_user_roles(request: Request) -> Response:
     body = await read_body(request, UserRolesBody)
     role_ids = [parse_uuid(r) for r in body.roles]
     if any(r is None for r in role_ids):
-        raise ProblemError(422, "Role ids must be UUIDs.", errors={"roles": "not a UUID"})
-    try:
-        await _roles(request).assign(
-            _uuid_param(request, "user_id"),
-            [r for r in role_ids if r is not None],
-            actor=user.id,
-        )
-    except RoleError as exc:
-        raise _problem(exc) from None
+        raise ServiceError(422, "Role ids must be UUIDs.", errors={"roles": "not a UUID"})
+    await _roles(request).assign(
+        _uuid_param(request, "user_id"),
+        [r for r in role_ids if r is not None],
+        actor=user.id,
+    )
     kernel = request_context(request).kernel
     user_id = _uuid_param(request, "user_id")
     outcome = await kernel.taps.fire("user_update", {"user": {"id": str(user_id)}},

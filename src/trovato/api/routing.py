@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from trovato.api._http import read_json
-from trovato.kernel.errors import ProblemError
+from trovato.errors import ServiceError
 
 Handler = Callable[[Request], Awaitable[Response]]
 Schema = dict[str, Any]
@@ -145,7 +145,7 @@ class ApiRoute(Route):
             method = "GET" if request.method == "HEAD" else request.method
             found = self.operations.get(method)
             if found is None or found.handler is None:
-                raise ProblemError(405, f"{request.method} is not allowed here.",
+                raise ServiceError(405, f"{request.method} is not allowed here.",
                                    headers={"allow": allow})
             request.scope[_SCOPE_KEY] = found
             return await found.handler(request)

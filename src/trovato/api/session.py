@@ -12,11 +12,10 @@ from starlette.responses import Response
 
 from trovato.api._http import JSON, ResponseModel, StrictModel
 from trovato.api.routing import api_routes, operation, read_body
+from trovato.errors import ServiceError
 from trovato.kernel.access import require_login
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
 from trovato.stages import LIVE, StageError, is_live
-from trovato.users.accounts import LoginError
 
 
 class LoginBody(StrictModel):
@@ -51,13 +50,7 @@ class LoginResult(ResponseModel):
 async def login(request: Request) -> Response:
     body = await read_body(request, LoginBody)
     ctx = request_context(request)
-    try:
-        user = await ctx.kernel.accounts.authenticate(
-            body.name, body.password, ip=ctx.client_ip
-        )
-    except LoginError as exc:
-        headers = {"retry-after": str(int(exc.retry_after) + 1)} if exc.retry_after else None
-        raise ProblemError(exc.status, str(exc), headers=headers) from None
+    user = await ctx.kernel.accounts.authenticate(body.name, body.password, ip=ctx.client_ip)
     assert ctx.session is not None
     ctx.session.login(user.id)
     return JSON({"user": user.public(), "csrf_token": ctx.session.csrf_token()})
@@ -102,13 +95,13 @@ async def switch_session_stage(request: Request) -> Response:
     user = require_login(request)
     ctx = request_context(request)
     if ctx.auth_method != "session" or ctx.session is None:
-        raise ProblemError(403, "An API token has no session: send X-Trovato-Stage with each"
+        raise ServiceError(403, "An API token has no session: send X-Trovato-Stage with each"
                                 " request instead.")
     body = await read_body(request, SessionStageBody)
     try:
         stage = await ctx.kernel.stage_desk.choose(user, body.stage)
     except StageError as exc:
-        raise ProblemError(exc.status, exc.message, errors={"stage": exc.message}) from None
+        raise ServiceError(exc.status, exc.message, errors={"stage": exc.message}) from None
     if is_live(stage):
         ctx.session.pop("stage")
     else:

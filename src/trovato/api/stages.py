@@ -20,8 +20,8 @@ from trovato.api._http import JSON, PatchModel, ResponseModel, StrictModel
 from trovato.api.item_types import content_services
 from trovato.api.routing import DOCUMENTED_BY, Param, api_routes, operation, read_body
 from trovato.content.staging import Staging
+from trovato.errors import ServiceError
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
 from trovato.stages import LIVE, StageError, Stages
 
 STAGE_PATH = "/api/v1/stages/{id}"
@@ -132,13 +132,11 @@ def _staging(request: Request) -> Staging:
     return content_services(request).staging
 
 
-def _problem(request: Request, exc: StageError) -> ProblemError:
-    # An anonymous caller is told to authenticate (401), as the other API modules do.
-    if exc.status == 403 and not request_context(request).current_user.is_authenticated:
-        return ProblemError(401, f"{exc.message} Log in or use an API token.",
-                            headers={"www-authenticate": 'Bearer realm="trovato"'})
+def _problem(exc: StageError) -> ServiceError:
+    # StageError (trovato.stages) is not a ServiceError yet, so it is carried over here; the
+    # kernel's handler then answers it like any other (an anonymous caller's 403 is a 401).
     extensions = {} if exc.conflicts is None else {"conflicts": exc.conflicts}
-    return ProblemError(exc.status, exc.message, errors=exc.errors, extensions=extensions)
+    return ServiceError(exc.status, exc.message, errors=exc.errors, extensions=extensions)
 
 
 @operation("GET", "/api/v1/stages", operation_id="listStages", summary="List stages",
@@ -157,7 +155,7 @@ async def create_stage(request: Request) -> Response:
             request_context(request).current_user, body.id, body.label,
             upstream=body.upstream, visibility=body.visibility, roles=body.roles)
     except StageError as exc:
-        raise _problem(request, exc) from None
+        raise _problem(exc) from None
     return JSON(record.public(), status_code=201,
                 headers={"location": f"/api/v1/stages/{record.id}"})
 
@@ -169,7 +167,7 @@ async def get_stage(request: Request) -> Response:
         record = await _stages(request).get(request_context(request).current_user,
                                             request.path_params["id"])
     except StageError as exc:
-        raise _problem(request, exc) from None
+        raise _problem(exc) from None
     return JSON(record.public())
 
 
@@ -183,7 +181,7 @@ async def patch_stage(request: Request) -> Response:
         record = await _stages(request).edit(request_context(request).current_user,
                                              request.path_params["id"], **changes)
     except StageError as exc:
-        raise _problem(request, exc) from None
+        raise _problem(exc) from None
     return JSON(record.public())
 
 
@@ -195,7 +193,7 @@ async def delete_stage(request: Request) -> Response:
         await _stages(request).delete(request_context(request).current_user,
                                       request.path_params["id"])
     except StageError as exc:
-        raise _problem(request, exc) from None
+        raise _problem(exc) from None
     return Response(status_code=204)
 
 
@@ -207,7 +205,7 @@ async def archive_stage(request: Request) -> Response:
         record = await _stages(request).archive(request_context(request).current_user,
                                                 request.path_params["id"])
     except StageError as exc:
-        raise _problem(request, exc) from None
+        raise _problem(exc) from None
     return JSON(record.public())
 
 
@@ -219,7 +217,7 @@ async def list_changes(request: Request) -> Response:
         diff = await _staging(request).diff(request_context(request).current_user,
                                             request.path_params["id"])
     except StageError as exc:
-        raise _problem(request, exc) from None
+        raise _problem(exc) from None
     return JSON({"changes": diff})
 
 
@@ -231,7 +229,7 @@ async def discard_change(request: Request) -> Response:
         await _staging(request).discard(request_context(request).current_user,
                                         request.path_params["id"], request.path_params["item"])
     except StageError as exc:
-        raise _problem(request, exc) from None
+        raise _problem(exc) from None
     return Response(status_code=204)
 
 
@@ -243,7 +241,7 @@ async def list_conflicts(request: Request) -> Response:
         conflicts = await _staging(request).conflicts(request_context(request).current_user,
                                                       request.path_params["id"])
     except StageError as exc:
-        raise _problem(request, exc) from None
+        raise _problem(exc) from None
     return JSON({"conflicts": conflicts})
 
 
@@ -262,7 +260,7 @@ async def publish_stage(request: Request) -> Response:
             request_context(request).current_user, request.path_params["id"],
             [r.model_dump() for r in body.resolutions], dry_run=body.dry_run)
     except StageError as exc:
-        raise _problem(request, exc) from None
+        raise _problem(exc) from None
     return JSON(result)
 
 

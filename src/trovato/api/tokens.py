@@ -11,11 +11,10 @@ from starlette.responses import Response
 
 from trovato.api._http import JSON, ResponseModel, StrictModel
 from trovato.api.routing import Param, api_routes, operation, read_body
+from trovato.errors import ServiceError
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
-from trovato.users.tokens import TokenLimitError
 
 
 class TokenBody(StrictModel):
@@ -44,10 +43,7 @@ class TokenList(ResponseModel):
 async def create_token(request: Request) -> Response:
     user = require_permission(request, "use api tokens")
     body = await read_body(request, TokenBody)
-    try:
-        info, secret = await request_context(request).kernel.tokens.create(user.id, body.label)
-    except TokenLimitError as exc:
-        raise ProblemError(409, str(exc)) from None
+    info, secret = await request_context(request).kernel.tokens.create(user.id, body.label)
     return JSON({**info.public(), "token": secret}, status_code=201)
 
 
@@ -70,7 +66,7 @@ async def revoke_token(request: Request) -> Response:
     if token_id is None or not await request_context(request).kernel.tokens.revoke(
         user.id, token_id
     ):
-        raise ProblemError(404, "No such token.")
+        raise ServiceError(404, "No such token.")
     return Response(status_code=204)
 
 

@@ -6,11 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from trovato.api.routing import Param, api_routes, operation
+from trovato.errors import ServiceError
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
-from trovato.users.accounts import AccountDeleteError
 
 
 @operation("DELETE", "/api/v1/users/{user_id}", operation_id="deleteUser",
@@ -25,12 +24,9 @@ async def delete_user(request: Request) -> Response:
     actor = require_permission(request, "administer users")
     user_id = parse_uuid(request.path_params["user_id"])
     if user_id is None:
-        raise ProblemError(404, "No such user.")
+        raise ServiceError(404, "No such user.")
     kernel = request_context(request).kernel
-    try:
-        deleted = await kernel.accounts.delete(user_id, actor=actor.id)
-    except AccountDeleteError as exc:
-        raise ProblemError(exc.status, exc.message) from None
+    deleted = await kernel.accounts.delete(user_id, actor=actor.id)
     if deleted.reassigned_items:
         await kernel.page_cache.invalidate(
             [f"item:{item_id}" for item_id in deleted.reassigned_items])

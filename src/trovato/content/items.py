@@ -13,9 +13,10 @@
   from), a delete is a ``stage_deletion`` marker. Reads overlay both
   (:mod:`trovato.content.query`); :mod:`trovato.content.staging` discards and publishes them.
 * **Reads** go through the one item query path (:mod:`trovato.content.query`), which owns
-  status, access (role rule and plugin votes) and the stage rule; :class:`Items` exposes it as
-  ``load``, ``load_many`` and ``list`` and uses it for the locked reads of its writes, so the
-  HTML pages, the JSON API and plugin host functions all see one rule.
+  status, access (role rule and plugin votes) and the stage rule. Readers use it directly
+  (``ContentServices.query``); :class:`Items` uses it for the item behind a revision and for
+  the locked reads of its writes, so the HTML pages, the JSON API and plugin host functions
+  all see one rule.
 * Field values are validated by the field registry (:mod:`trovato.content.fields`); references
   (items, users, tags, files) are checked through the resolvers each record kind's owner
   registers (:mod:`trovato.content.references`), one statement per kind a save refers to.
@@ -54,14 +55,13 @@ from trovato.content.model import (
     ItemError,
     ItemHookError,
     ItemHooks,
-    ItemPage,
     Revision,
     not_found,
     parse_id,
     revision_from_row,
     write_revision,
 )
-from trovato.content.query import DEFAULT_LIMIT, MAX_LIMIT, SORTS, ItemQuery
+from trovato.content.query import ItemQuery
 from trovato.content.references import ReferenceResolvers, standard_resolvers
 from trovato.content.staging import Staging
 from trovato.content.summary import summarize
@@ -88,10 +88,6 @@ _REVISIONS_SEEN = " FROM item_revision WHERE item_id = %s AND stage_id = ANY(%s)
 
 _UNSET: Any = object()
 SUMMARY_BATCH = 500  # unknown summaries filled per cron run
-# ``Items.list`` shadows the builtin inside the class body, so annotations there use these.
-_Items = list[Item]
-_Revisions = list[Revision]
-_References = list[Reference]
 Invalidate = Callable[[Iterable[str]], Awaitable[None]]
 
 
@@ -129,45 +125,13 @@ class Items:
     def hooks(self, hooks: ItemHooks) -> None:
         self.query.voter = hooks
 
-    # -- reads (the one query path) -------------------------------------------------------------
-
-    async def load(
-        self, user: CurrentUser, item_id: uuid.UUID | str, *, stage: str = LIVE
-    ) -> Item:
-        """One item ``user`` may view; :class:`ItemError` 404 (missing or hidden) or 403."""
-        return await self.query.load(user, item_id, stage=stage)
-
-    async def load_many(
-        self, user: CurrentUser, ids: Iterable[uuid.UUID | str], *, stage: str = LIVE
-    ) -> _Items:
-        """The items among ``ids`` that ``user`` may view, in the order asked, in ONE query."""
-        return await self.query.load_many(user, ids, stage=stage)
-
-    async def list(
-        self,
-        user: CurrentUser,
-        *,
-        type: str | None = None,
-        status: int | None = None,
-        author: uuid.UUID | str | None = None,
-        promote: bool | None = None,
-        sticky: bool | None = None,
-        sort: str = "-created",
-        page: int = 0,
-        limit: int = DEFAULT_LIMIT,
-        stage: str = LIVE,
-        fields: bool = True,
-    ) -> ItemPage:
-        """A page of the items ``user`` may see, with their total (:meth:`ItemQuery.list`)."""
-        return await self.query.list(
-            user, type=type, status=status, author=author, promote=promote, sticky=sticky,
-            sort=sort, page=page, limit=limit, stage=stage, fields=fields)
+    # -- revisions (of an item read through the one query path) --------------------------------
 
     async def revisions(
         self, user: CurrentUser, item_id: uuid.UUID | str, *, stage: str = LIVE
-    ) -> _Revisions:
+    ) -> list[Revision]:
         """The item's revisions, newest first (needs ``view revisions`` and view access)."""
-        item = await self.load(user, item_id, stage=stage)
+        item = await self.query.load(user, item_id, stage=stage)
         self._require_permission(user, VIEW_REVISIONS, "view revisions")
         view = await self.query.view(user, stage)
         rows = await self.db.fetch(
@@ -180,7 +144,7 @@ class Items:
         self, user: CurrentUser, item_id: uuid.UUID | str, revision_id: uuid.UUID | str,
         *, stage: str = LIVE,
     ) -> Revision:
-        item = await self.load(user, item_id, stage=stage)
+        item = await self.query.load(user, item_id, stage=stage)
         self._require_permission(user, VIEW_REVISIONS, "view revisions")
         return await self._revision(user, item, revision_id, stage)
 
@@ -348,7 +312,7 @@ class Items:
         Needs ``revert revisions`` and update access. Fields the type no longer has are left
         out; the values go through validation like any save."""
         self._require_permission(user, REVERT_REVISIONS, "revert revisions")
-        item = await self.load(user, item_id, stage=stage)
+        item = await self.query.load(user, item_id, stage=stage)
         revision = await self._revision(user, item, revision_id, stage)
         item_type = await self.types.get(item.type)
         assert item_type is not None
@@ -537,7 +501,7 @@ class Items:
         return replace(item, revision_id=revision_id)
 
     async def _check_references(
-        self, conn: AsyncConnection[DictRow], user: CurrentUser, refs: _References,
+        self, conn: AsyncConnection[DictRow], user: CurrentUser, refs: list[Reference],
         stage: str,
     ) -> None:
         """Every referenced record must exist and be usable by ``user`` (each kind's owner
@@ -558,12 +522,14 @@ Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 @dataclass
 class ContentServices:
-    """The content services of one kernel: the field registry, item types, items and the
+    """The content services of one kernel: the field registry, item types, the one item read
+    path (``query``), the item writes (``items``, which read through that same query) and the
     content of stages."""
 
     fields: FieldRegistry
     types: ItemTypes
     items: Items
+    query: ItemQuery
     staging: Staging
 
     @classmethod
@@ -588,20 +554,17 @@ class ContentServices:
         await types.start(subscribe)
         items = Items(db, types, stages=stages, hooks=hooks, formats=formats,
                       invalidate=invalidate)
-        return cls(fields=fields, types=types, items=items, staging=Staging(items))
+        return cls(fields=fields, types=types, items=items, query=items.query,
+                   staging=Staging(items))
 
 
 __all__ = [
-    "DEFAULT_LIMIT",
-    "MAX_LIMIT",
-    "SORTS",
     "ContentServices",
     "HookContext",
     "Item",
     "ItemError",
     "ItemHookError",
     "ItemHooks",
-    "ItemPage",
     "Items",
     "Revision",
 ]

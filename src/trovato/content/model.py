@@ -19,6 +19,7 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from trovato.content.access import Operation, Vote
+from trovato.errors import ServiceError
 from trovato.ids import uuid7
 from trovato.stages import LIVE
 from trovato.users.accounts import CurrentUser
@@ -51,7 +52,7 @@ class Item:
     author_name: str | None = field(default=None, compare=False)
     # The teaser text stored with the item (see trovato.content.summary); None: not known.
     summary: str | None = field(default=None, compare=False)
-    # Listed for a teaser without its fields (``Items.list(fields=False)``): such an item is
+    # Listed for a teaser without its fields (``ItemQuery.list(fields=False)``): such an item is
     # only shown, never saved or handed to a plugin.
     partial: bool = field(default=False, compare=False)
 
@@ -134,14 +135,11 @@ class ItemPage:
 # -- errors and hooks ---------------------------------------------------------------------------
 
 
-class ItemError(Exception):
+class ItemError(ServiceError):
     """A refused item operation: HTTP ``status``, a message and per-field ``errors``."""
 
     def __init__(self, status: int, message: str, errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors or {}
+        super().__init__(status, message, errors=errors)
 
 
 class ItemHookError(ItemError):

@@ -34,6 +34,7 @@ from trovato.content.fields import (
     FieldSettingsError,
 )
 from trovato.db.pool import Database
+from trovato.errors import ServiceError
 from trovato.observability.audit import audit
 from trovato.users.permissions import Permission, PermissionRegistry, bump_version
 
@@ -92,14 +93,11 @@ def register_content_permissions(
             registry.add(permission)
 
 
-class ItemTypeError(Exception):
+class ItemTypeError(ServiceError):
     """A refused item-type change: ``status`` (HTTP), a message and per-field ``errors``."""
 
     def __init__(self, status: int, message: str, errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors or {}
+        super().__init__(status, message, errors=errors)
 
 
 @dataclass(frozen=True, slots=True)

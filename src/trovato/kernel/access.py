@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
+from trovato.errors import ServiceError
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
 from trovato.users.accounts import CurrentUser
 
 
@@ -17,13 +17,13 @@ def require_permission(conn: HTTPConnection, permission: str) -> CurrentUser:
     if user.can(permission):
         return user
     if not user.is_authenticated and conn.url.path.startswith("/api/"):
-        raise ProblemError(401, "You must log in to do this.")
-    raise ProblemError(403, f"You need the permission {permission!r} to do this.")
+        raise ServiceError(401, "You must log in to do this.")
+    raise ServiceError(403, f"You need the permission {permission!r} to do this.")
 
 
 def require_login(conn: HTTPConnection) -> CurrentUser:
     user = request_context(conn).current_user
     if not user.is_authenticated:
         status = 401 if conn.url.path.startswith("/api/") else 403
-        raise ProblemError(status, "You must log in to do this.")
+        raise ServiceError(status, "You must log in to do this.")
     return user

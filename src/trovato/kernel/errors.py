@@ -1,7 +1,9 @@
 """Error responses: HTML pages for the site, RFC 9457 problem+json under ``/api/``.
 
 Every error the kernel produces (routing, access, validation, middleware refusals, crashes) goes
-through :func:`error_response`, so the two formats stay consistent.
+through :func:`error_response`, so the two formats stay consistent. A refusal raised anywhere
+below a route is a :class:`~trovato.errors.ServiceError`; :func:`service_error_handler` is the
+one place that turns it into a response (routes do not convert errors themselves).
 
 A request that fails because the database or the shared store is unreachable is not a crash:
 :func:`unavailable_response` is the one place that recognises those failures and answers them
@@ -19,8 +21,9 @@ import psycopg
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import Scope
+from starlette.types import ExceptionHandler, Scope
 
+from trovato.errors import ServiceError
 from trovato.kernel.banner import stage_banner
 from trovato.kernel.context import SCOPE_KEY, RequestContext
 
@@ -53,29 +56,6 @@ _PAGE_TITLES = {**_TITLES, 404: "Page not found"}
 _DETAILS = {404: "Nothing exists at this address."}
 
 
-class ProblemError(HTTPException):
-    """An error with optional per-field messages (``errors`` in the problem document) and
-    members of its own (``extensions``, e.g. a refused publish's ``conflicts``).
-
-    ``debug`` is developer detail (a plugin's traceback) that only a development site shows
-    on its HTML error page; callers pass it only in development mode."""
-
-    def __init__(
-        self,
-        status_code: int,
-        detail: str | None = None,
-        *,
-        errors: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-        debug: str = "",
-        extensions: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(status_code=status_code, detail=detail, headers=headers)
-        self.errors = errors or {}
-        self.debug = debug
-        self.extensions = dict(extensions or {})
-
-
 def wants_json(scope: Scope) -> bool:
     return str(scope.get("path", "")).startswith("/api/")
 
@@ -90,10 +70,12 @@ def error_response(
     detail: str | None = None,
     *,
     errors: dict[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
     debug: str = "",
-    extensions: Mapping[str, Any] | None = None,
 ) -> Response:
+    """The error in the request's format; ``extensions`` are further members of a problem
+    document (an HTML page has no place for them)."""
     api = wants_json(scope)
     title = (_TITLES if api else _PAGE_TITLES).get(status) or HTTPStatus(status).phrase
     detail = detail or _DETAILS.get(status) or title
@@ -107,7 +89,8 @@ def error_response(
         }
         if errors:
             body["errors"] = errors
-        body.update(extensions or {})
+        for name, value in (extensions or {}).items():
+            body.setdefault(name, value)
         return ProblemResponse(body, status_code=status, headers=headers)
     ctx = scope.get(SCOPE_KEY)
     user = ctx.user if isinstance(ctx, RequestContext) else None
@@ -135,16 +118,35 @@ def error_response(
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
-async def http_exception_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    errors = exc.errors if isinstance(exc, ProblemError) else None
-    debug = exc.debug if isinstance(exc, ProblemError) else ""
-    extensions = exc.extensions if isinstance(exc, ProblemError) else None
-    detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
+async def service_error_handler(request: Request, exc: Exception) -> Response:
+    """THE conversion of a refused operation into its response (registered for
+    :class:`~trovato.errors.ServiceError` on the app)."""
+    assert isinstance(exc, ServiceError)
+    scope = request.scope
+    ctx = scope.get(SCOPE_KEY)
+    status, detail, headers = exc.status, exc.detail, exc.headers
+    api = wants_json(scope)
+    if (status == 403 and api and isinstance(ctx, RequestContext)
+            and not ctx.current_user.is_authenticated):
+        # An anonymous API caller is told to authenticate, as require_permission does.
+        status, detail = 401, f"{detail} Log in or use an API token."
+        headers = {**headers, "www-authenticate": 'Bearer realm="trovato"'}
+    development = (isinstance(ctx, RequestContext)
+                   and ctx.kernel.settings.environment == "development")
     return error_response(
-        request.scope, exc.status_code, detail, errors=errors, headers=exc.headers, debug=debug,
-        extensions=extensions,
+        scope, status, detail or None,
+        # A page shows the message once, above the messages about other inputs.
+        errors=exc.problem_errors() if api else exc.errors,
+        extensions=exc.extensions, headers=headers or None,
+        debug=exc.debug if development else "",
     )
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (an unrouted path, a method a plain route does not take)."""
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
+    return error_response(request.scope, exc.status_code, detail, headers=exc.headers)
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
@@ -160,6 +162,15 @@ async def server_error_handler(request: Request, exc: Exception) -> Response:
         500,
         f"The server could not complete the request (request id {request_id}).",
     )
+
+
+def exception_handlers() -> dict[Any, ExceptionHandler]:
+    """The app's error handlers: refused operations, Starlette's own refusals, crashes."""
+    return {
+        ServiceError: service_error_handler,
+        HTTPException: http_exception_handler,
+        500: server_error_handler,
+    }
 
 
 def _unavailable_part(exc: BaseException, store_errors: tuple[type[BaseException], ...]) -> str:

@@ -176,7 +176,7 @@ class Kernel:
             cache_dir=settings.data_dir,
             metrics=metrics,
             permissions=registry,
-            items=PluginItemReads(content.items.query),
+            items=PluginItemReads(content.query),
             taps=taps,
             on_enable=sync_types,
             on_refresh=page_cache.clear,

@@ -4,12 +4,19 @@ A :class:`PluginError` always names the plugin, the tap (or function) and a shor
 ``reason`` that is also the ``reason`` label of the ``trovato_plugin_traps_total`` metric. An
 exception the plugin's own code did not handle also carries the Python traceback the guest
 formatted, so the author sees their file and line in the log.
+
+Plugin errors are :class:`~trovato.errors.ServiceError` s: a malfunction that reaches the
+kernel's error handler is a 500 that names the plugin (its ``message`` and traceback are for
+the log and a development site's page); a refusal (:class:`PluginRefused`) is a 400 whose
+message is for the user.
 """
 
 from __future__ import annotations
 
+from trovato.errors import ServiceError
 
-class PluginError(Exception):
+
+class PluginError(ServiceError):
     """A plugin call failed; the instance that failed has been discarded (unless refused)."""
 
     reason = "error"
@@ -18,11 +25,16 @@ class PluginError(Exception):
                  traceback: str = "") -> None:
         self.plugin = plugin
         self.tap = tap
-        self.message = message
         self.traceback = traceback  # the guest's Python traceback, when it raised one
         if reason is not None:
             self.reason = reason
-        super().__init__(f"plugin {plugin!r}, {tap}: {self.reason}: {message}")
+        super().__init__(message=message)
+        self.args = (f"plugin {plugin!r}, {tap}: {self.reason}: {message}",)
+        self.debug = self.report()
+
+    @property
+    def detail(self) -> str:
+        return f"The plugin {self.plugin!r} failed ({self.reason})."
 
     def report(self) -> str:
         """The error with the plugin's traceback below it, for the log and development pages."""
@@ -65,6 +77,11 @@ class PluginRefused(PluginError):
     This is not a malfunction: the instance stays usable and ``message`` is for the user."""
 
     reason = "refused"
+    status = 400
+
+    @property
+    def detail(self) -> str:
+        return self.message
 
 
 class PluginLoadError(Exception):

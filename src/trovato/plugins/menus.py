@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from trovato.errors import ServiceError
+
 if TYPE_CHECKING:
     from trovato.plugins.dispatch import TapOutcome
     from trovato.plugins.host import PluginUser
@@ -48,12 +50,11 @@ class MenuEntry:
                    method=str(entry.get("method") or "GET"))
 
 
-class CallbackRefused(Exception):
-    """The request's user may not run this function; ``message`` says why."""
+class CallbackRefused(ServiceError):
+    """The request's user may not run this function (403); ``message`` says why."""
 
     def __init__(self, message: str, *, permission: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(403, message)
         self.permission = permission
 
 

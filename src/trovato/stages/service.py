@@ -33,6 +33,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from sqlalchemy import ARRAY, ColumnElement, Text, any_, bindparam, literal_column
 
+from trovato.errors import ServiceError
+
 if TYPE_CHECKING:
     from trovato.db.pool import Database
 
@@ -72,16 +74,15 @@ def is_live(stage: str) -> bool:
     return stage == LIVE
 
 
-class StageError(Exception):
+class StageError(ServiceError):
     """A stage operation that cannot be granted: HTTP ``status``, a message, per-field
-    ``errors`` and, for a refused publish, the ``conflicts`` that stand in its way."""
+    ``errors`` and, for a refused publish, the ``conflicts`` that stand in its way (a member
+    of the problem document)."""
 
     def __init__(self, status: int, message: str, errors: Mapping[str, str] | None = None,
                  conflicts: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = dict(errors or {})
+        super().__init__(status, message, errors=errors,
+                         extensions={"conflicts": conflicts} if conflicts else None)
         self.conflicts = conflicts
 
 

@@ -15,6 +15,7 @@ from psycopg import errors
 from psycopg.rows import DictRow
 
 from trovato.db.pool import Database
+from trovato.errors import ServiceError
 from trovato.ids import NIL, uuid7
 from trovato.names import check_typed_name, name_key
 from trovato.observability.audit import audit
@@ -75,22 +76,21 @@ class CurrentUser:
         }
 
 
-class AccountError(ValueError):
-    """Invalid account data; ``field`` names what is wrong."""
+class AccountError(ServiceError, ValueError):
+    """Invalid account data (422); ``field`` names what is wrong."""
+
+    field: str
 
     def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
+        super().__init__(422, message, field=field_name)
+        self.args = (f"{field_name}: {message}",)
 
 
-class AccountDeleteError(Exception):
+class AccountDeleteError(ServiceError):
     """A deletion was refused; ``status`` is the HTTP status that fits (404, 409, 422, 500)."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(status, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +103,15 @@ class DeletedUser:
     tokens_revoked: int
 
 
-class LoginError(Exception):
-    """Login refused. The message is safe to show: it never says whether the name exists."""
+class LoginError(ServiceError):
+    """Login refused (401, or 429 with ``retry_after`` seconds). The message is safe to show:
+    it never says whether the name exists."""
 
     def __init__(self, message: str, *, retry_after: float = 0.0, status: int = 401) -> None:
-        super().__init__(message)
+        # Retry-After is whole seconds: rounded up, so a client waiting it is not refused.
+        headers = {"retry-after": str(int(retry_after) + 1)} if retry_after else None
+        super().__init__(status, message, headers=headers)
         self.retry_after = retry_after
-        self.status = status
 
 
 def _duration(seconds: float) -> str:

@@ -17,6 +17,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
 from trovato.db.pool import Database
+from trovato.errors import ServiceError
 from trovato.render.formats import FormatRegistry
 from trovato.store import SharedStore
 
@@ -76,8 +77,11 @@ def text_format_permissions(
     ]
 
 
-class UnknownPermissionError(ValueError):
-    pass
+class UnknownPermissionError(ServiceError, ValueError):
+    """Permissions named that the site does not know (422, about ``permissions``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(422, message, field="permissions")
 
 
 class PermissionRegistry:

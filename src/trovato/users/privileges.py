@@ -24,17 +24,15 @@ from dataclasses import dataclass
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
+from trovato.errors import ServiceError
 from trovato.users.permissions import AUTHENTICATED_ROLE
 
 
-class PrivilegeError(PermissionError):
-    """The actor lacks rights that the change touches; ``message`` says which."""
-
-    status = 403
+class PrivilegeError(ServiceError, PermissionError):
+    """The actor lacks rights that the change touches (403); ``message`` says which."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(403, message)
 
 
 @dataclass(frozen=True, slots=True)

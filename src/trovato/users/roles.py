@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trovato.db.pool import Database
+from trovato.errors import ServiceError
 from trovato.ids import uuid7
 from trovato.names import check_typed_name, name_key
 from trovato.observability.audit import audit
@@ -25,12 +26,14 @@ from trovato.users.privileges import (
 )
 
 
-class RoleError(ValueError):
+class RoleError(ServiceError, ValueError):
+    """A refused role change: ``status`` (422 unless given) and the ``field`` it is about."""
+
+    field: str
+
     def __init__(self, field_name: str, message: str, *, status: int = 422) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
-        self.status = status
+        super().__init__(status, message, field=field_name)
+        self.args = (f"{field_name}: {message}",)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from trovato.db.pool import Database
+from trovato.errors import ServiceError
 from trovato.ids import uuid7
 from trovato.observability.audit import audit
 
@@ -40,8 +41,11 @@ class TokenInfo:
         }
 
 
-class TokenLimitError(Exception):
-    pass
+class TokenLimitError(ServiceError):
+    """A user already holds the most tokens allowed (409)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(409, message)
 
 
 class Tokens:

@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.users.accounts import AccountError
@@ -19,7 +19,7 @@ INSTALL_FORM = "install"
 
 async def _ensure_open(request: Request) -> None:
     if await request_context(request).kernel.accounts.admin_exists():
-        raise ProblemError(404, "The site is already installed.")
+        raise ServiceError(404, "The site is already installed.")
 
 
 def _install_tree(site_name: str, min_length: int) -> RenderElement:
@@ -87,8 +87,10 @@ async def install_submit(request: Request) -> Response:
                 only_if_no_admin=True,
             )
         except AccountError as exc:
+            # Not a conversion: a refused field is shown on the form, filled in again; only
+            # a race with another installer is the page's own 404.
             if exc.message == "an administrator already exists":
-                raise ProblemError(404, "The site is already installed.") from None
+                raise ServiceError(404, "The site is already installed.") from None
             errors[exc.field] = f"The {'password' if exc.field == 'pass' else exc.field} " \
                 f"{exc.message}."
         else:

@@ -1,8 +1,8 @@
 """Item pages: ``/item/{id}`` (the full view) with its local tasks (the tabs View, Edit,
 Delete and Revisions, each shown to the users who may use it).
 
-Thin: the route reads the item through the content service (``Items.load``: unknown, malformed
-and hidden items are the same 404, for HTML as for JSON), has the item view service
+Thin: the route reads the item through the one item query path (``ItemQuery.load``: unknown,
+malformed and hidden items are the same 404, for HTML as for JSON), has the item view service
 (:mod:`trovato.content.view`) build, run the view taps on and render it for the request's
 viewer, and puts the result in the page.
 """
@@ -19,10 +19,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from trovato.content.access import ADMINISTER_CONTENT, VIEW_REVISIONS, item_access
-from trovato.content.items import Item, ItemError
+from trovato.content.items import Item
 from trovato.content.view import Viewer
 from trovato.kernel.context import RequestContext, request_context
-from trovato.kernel.errors import ProblemError
 from trovato.web._page import render_page
 
 CACHE_TAGS_HEADER = "x-trovato-cache-tags"
@@ -60,12 +59,9 @@ async def render_items(request: Request, items: list[Item], view_mode: str) -> l
 async def load_item(request: Request) -> Item:
     """The item of the path's ``{id}`` as the request's user may view it (else 404/403)."""
     ctx = request_context(request)
-    try:
-        return await ctx.kernel.content.items.load(
-            ctx.current_user, request.path_params["id"], stage=ctx.stage
-        )
-    except ItemError as exc:
-        raise ProblemError(exc.status, exc.message) from None
+    return await ctx.kernel.content.query.load(
+        ctx.current_user, request.path_params["id"], stage=ctx.stage
+    )
 
 
 def may_view_revisions(ctx: RequestContext) -> bool:

@@ -26,6 +26,7 @@ from trovato.content.access import item_access
 from trovato.content.fields import validate_fields
 from trovato.content.items import Item, ItemError
 from trovato.content.types import ItemType
+from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.forms.item_form import (
     ADD_MORE,
@@ -46,7 +47,6 @@ from trovato.forms.service import BUILD_ID_FIELD
 from trovato.forms.state import FormState, FormStateError
 from trovato.ids import uuid7
 from trovato.kernel.context import RequestContext, request_context
-from trovato.kernel.errors import ProblemError
 from trovato.render import elements as el
 from trovato.web._page import flash, render_page
 from trovato.web.item import load_item, local_tasks, viewer
@@ -73,7 +73,7 @@ async def load_state(request: Request, form_id: str, submitted: FormData,
                                                    session_token(ctx))
     except FormStateError as exc:
         if exc.reason == "tampered":
-            raise ProblemError(400, TAMPERED) from None
+            raise ServiceError(400, TAMPERED) from None
         return await ctx.kernel.forms.states.create(form_id, session_token(ctx), fresh), EXPIRED
     return state, None
 
@@ -152,24 +152,21 @@ async def _creatable(request: Request) -> ItemType:
     ctx = request_context(request)
     item_type = await ctx.kernel.content.types.get(request.path_params["type"])
     if item_type is None:
-        raise ProblemError(404, "There is no such item type.")
+        raise ServiceError(404, "There is no such item type.")
     draft = Item(id=uuid7(), type=item_type.type, title="", author_id=ctx.current_user.id)
     if not await item_access(ctx.current_user, draft, "create", ctx.kernel.content.items.hooks):
-        raise ProblemError(403, f"You may not create {item_type.label} content.")
+        raise ServiceError(403, f"You may not create {item_type.label} content.")
     return item_type
 
 
 async def _editable(request: Request, op: str = "update") -> Editing:
     ctx = request_context(request)
     item = await load_item(request)
-    try:
-        await ctx.kernel.content.items.query.require(ctx.current_user, item,
-                                                     "update" if op == "update" else "delete")
-    except ItemError as exc:
-        raise ProblemError(exc.status, exc.message) from None
+    await ctx.kernel.content.items.query.require(ctx.current_user, item,
+                                                 "update" if op == "update" else "delete")
     item_type = await ctx.kernel.content.types.get(item.type)
     if item_type is None:
-        raise ProblemError(404, "There is no such item type.")
+        raise ServiceError(404, "There is no such item type.")
     return Editing(item_type, item)
 
 
@@ -187,7 +184,7 @@ async def choose_type(request: Request) -> Response:
                                      attributes={"class": "description"}),
         }, tag="div"))
     if not entries:
-        raise ProblemError(403, "You may not create content of any type.")
+        raise ServiceError(403, "You may not create content of any type.")
     listing = el.item_list(entries, attributes={"class": "item-types"})
     return render_page(request, "form_page.html", {
         "title": "Create content", "content": ctx.kernel.templates.render_tree(listing)})
@@ -221,7 +218,7 @@ async def _submit(request: Request, editing: Editing) -> Response:
     submitted = await request.form()
     state, expired = await load_state(request, ITEM_FORM, submitted, editing.state())
     if not editing.owns(state):
-        raise ProblemError(400, TAMPERED)
+        raise ServiceError(400, TAMPERED)
     tree = await _build(request, editing, state)
     values = forms.read(tree, submitted)
     if expired is not None:
@@ -253,8 +250,10 @@ async def _submit(request: Request, editing: Editing) -> Response:
     try:
         saved = await _save(ctx, editing, state, data)
     except ItemError as exc:
+        # Not a conversion: a refused save is shown on the form, filled in again; only an item
+        # the user may no longer reach is the error page the kernel's handler makes.
         if exc.status in (403, 404):
-            raise ProblemError(exc.status, exc.message) from None
+            raise
         if exc.status == 409:
             return await _page(request, editing, tree, state, values=values, status=409,
                                messages=[("error", exc.message + " Copy what you changed, "
@@ -381,7 +380,7 @@ async def delete_submit(request: Request) -> Response:
     submitted = await request.form()
     state, expired = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)})
     if state.data.get("item_id") != str(item.id):
-        raise ProblemError(400, TAMPERED)
+        raise ServiceError(400, TAMPERED)
     tree = await _delete_tree(request, item)
     values = forms.read(tree, submitted)
     errors = {} if expired else await kernel.forms.validate(tree, values, user=user)
@@ -390,10 +389,7 @@ async def delete_submit(request: Request) -> Response:
                                   tabs=await local_tasks(ctx, item, "delete"), status=400,
                                   messages=[("error", expired)] if expired else None,
                                   errors=errors)
-    try:
-        await kernel.content.items.delete(user, item.id, stage=ctx.stage)
-    except ItemError as exc:
-        raise ProblemError(exc.status, exc.message) from None
+    await kernel.content.items.delete(user, item.id, stage=ctx.stage)
     await kernel.forms.states.drop(state)
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(item.id)}):

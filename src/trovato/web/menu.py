@@ -2,7 +2,8 @@
 
 The callback's render tree is sanitized as untrusted plugin output and rendered by the theme;
 the page title comes from the menu entry unless the tree sets ``#title``. The entry's permission
-is checked at the callback (for this route and for ``invoke-plugin`` alike): a refusal is 403.
+is checked at the callback (for this route and for ``invoke-plugin`` alike): a refusal is 403,
+a plugin's own refusal 400 (both service errors the kernel's error handler answers).
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from trovato.errors import ServiceError
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
-from trovato.plugins import PluginError, PluginRefused, PluginUser
-from trovato.plugins.menus import CallbackRefused
+from trovato.plugins import PluginError, PluginUser
 from trovato.web._page import render_page
 
 log = logging.getLogger("trovato.menu")
@@ -27,7 +27,7 @@ async def menu_page(request: Request) -> Response:
     kernel = ctx.kernel
     route, args = kernel.menus.match(request.url.path, request.method)
     if route is None:
-        raise ProblemError(405 if args else 404)
+        raise ServiceError(405 if args else 404)
     payload = {
         "request": {
             "method": request.method,
@@ -39,17 +39,17 @@ async def menu_page(request: Request) -> Response:
     try:
         tree = await kernel.taps.call(route.plugin, route.callback, payload,
                                       user=PluginUser.from_current_user(ctx.current_user))
-    except CallbackRefused as exc:
-        raise ProblemError(403, exc.message) from None
-    except PluginRefused as exc:
-        raise ProblemError(400, exc.message) from None
     except PluginError as exc:
+        if exc.status < 500:
+            raise  # the plugin refused: its message is for the visitor
+        # A malfunction is more than a conversion: the log names the page's callback, and the
+        # visitor learns which page broke and the request id to report it with.
         log.error("menu callback failed", extra={"data": {
             "plugin": route.plugin, "callback": route.callback, "error": str(exc),
             "request_id": ctx.request_id}})
-        raise ProblemError(
+        raise ServiceError(
             500, f"The page could not be built (plugin {route.plugin}, request {ctx.request_id}).",
-            debug=exc.report() if kernel.settings.environment == "development" else "",
+            debug=exc.debug,
         ) from None
     title = tree.get("#title") if isinstance(tree, dict) else None
     content = await kernel.theme.render_async(tree, source=f"plugin:{route.plugin}",

@@ -18,11 +18,11 @@ from starlette.routing import Route
 
 from trovato.content.access import ADMINISTER_CONTENT, REVERT_REVISIONS, item_access
 from trovato.content.diff import revision_diff
-from trovato.content.items import Item, ItemError, Revision
+from trovato.content.items import Item, Revision
 from trovato.content.view import Viewer, format_date
+from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.kernel.context import RequestContext, request_context
-from trovato.kernel.errors import ProblemError
 from trovato.render import elements as el
 from trovato.web._page import flash, render_page
 from trovato.web.item import author_names, load_item, local_tasks, viewer
@@ -39,11 +39,8 @@ REVERT_FORM = "revision_revert_form"
 
 
 async def _revisions(ctx: RequestContext, item: Item) -> list[Revision]:
-    try:
-        return await ctx.kernel.content.items.revisions(ctx.current_user, item.id,
-                                                        stage=ctx.stage)
-    except ItemError as exc:
-        raise ProblemError(exc.status, exc.message) from None
+    return await ctx.kernel.content.items.revisions(ctx.current_user, item.id,
+                                                    stage=ctx.stage)
 
 
 async def _may_revert(ctx: RequestContext, item: Item) -> bool:
@@ -103,13 +100,10 @@ async def diff(request: Request) -> Response:
     ctx = request_context(request)
     item = await load_item(request)
     items = ctx.kernel.content.items
-    try:
-        old, new = [await items.load_revision(ctx.current_user, item.id,
-                                              request.query_params.get(name, ""),
-                                              stage=ctx.stage)
-                    for name in ("old", "new")]
-    except ItemError as exc:
-        raise ProblemError(exc.status, exc.message) from None
+    old, new = [await items.load_revision(ctx.current_user, item.id,
+                                          request.query_params.get(name, ""),
+                                          stage=ctx.stage)
+                for name in ("old", "new")]
     if old.created > new.created:
         old, new = new, old
     authors = await author_names(ctx, (old.author_id, new.author_id))
@@ -129,12 +123,9 @@ async def _revert_target(request: Request) -> tuple[Item, Revision]:
     ctx = request_context(request)
     item = await load_item(request)
     if not await _may_revert(ctx, item):
-        raise ProblemError(403, "You may not revert this item's revisions.")
-    try:
-        revision = await ctx.kernel.content.items.load_revision(
-            ctx.current_user, item.id, request.path_params["rev"], stage=ctx.stage)
-    except ItemError as exc:
-        raise ProblemError(exc.status, exc.message) from None
+        raise ServiceError(403, "You may not revert this item's revisions.")
+    revision = await ctx.kernel.content.items.load_revision(
+        ctx.current_user, item.id, request.path_params["rev"], stage=ctx.stage)
     return item, revision
 
 
@@ -166,7 +157,7 @@ async def revert_submit(request: Request) -> Response:
     state, expired = await load_state(request, REVERT_FORM, submitted,
                                       {"revision_id": str(revision.id)})
     if state.data.get("revision_id") != str(revision.id):
-        raise ProblemError(400, TAMPERED)
+        raise ServiceError(400, TAMPERED)
     tree = await _revert_tree(ctx, item, revision)
     values = forms.read(tree, submitted)
     errors = {} if expired else await kernel.forms.validate(tree, values, user=user)
@@ -175,11 +166,8 @@ async def revert_submit(request: Request) -> Response:
                                   tabs=await local_tasks(ctx, item, "revisions"), status=400,
                                   messages=[("error", expired)] if expired else None,
                                   errors=errors)
-    try:
-        reverted = await kernel.content.items.revert(user, item.id, revision.id,
-                                                     stage=ctx.stage)
-    except ItemError as exc:
-        raise ProblemError(exc.status, exc.message) from None
+    reverted = await kernel.content.items.revert(user, item.id, revision.id,
+                                                 stage=ctx.stage)
     await kernel.forms.states.drop(state)
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(item.id)}):

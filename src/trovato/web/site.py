@@ -4,7 +4,7 @@
 last page answers 404 (a crawler following an old link gets a clear answer, not page 0 again).
 ``TROVATO_FRONT_PAGE_ITEMS`` sets the teasers per page (Drupal's "posts on the main page").
 
-The listing is ONE query through the content service (:meth:`Items.list`: the items, their
+The listing is ONE query through the item query path (:meth:`ItemQuery.list`: the items, their
 authors' names and the total), whatever the number of teasers or fields; item types come from
 the content service's in-process cache.
 
@@ -20,10 +20,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from trovato.content.items import ItemError
+from trovato.errors import ServiceError
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
 from trovato.kernel.page_cache import CACHE_QUERY_HEADER
 from trovato.render import elements as el
 from trovato.web._page import render_page
@@ -33,7 +32,7 @@ from trovato.web.item import CACHE_TAGS_HEADER, render_items
 def _page_number(request: Request) -> int:
     raw = request.query_params.get("page", "0")
     if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
-        raise ProblemError(404, "No such page.")
+        raise ServiceError(404, "No such page.")
     return int(raw)
 
 
@@ -45,17 +44,14 @@ async def front(request: Request) -> Response:
         return RedirectResponse("/install", status_code=303)
     page = _page_number(request)
     per_page = kernel.settings.front_page_items
-    try:
-        # Teasers show summaries, not fields: leave the fields out unless a plugin builds items.
-        listing = await kernel.content.items.list(
-            ctx.current_user, status=1, promote=True, sort="-sticky", page=page,
-            limit=per_page, stage=ctx.stage, fields=kernel.views.plugins_take_part(),
-        )
-    except ItemError as exc:
-        raise ProblemError(exc.status, exc.message) from None
+    # Teasers show summaries, not fields: leave the fields out unless a plugin builds items.
+    listing = await kernel.content.query.list(
+        ctx.current_user, status=1, promote=True, sort="-sticky", page=page,
+        limit=per_page, stage=ctx.stage, fields=kernel.views.plugins_take_part(),
+    )
     pages = -(-listing.total // per_page)
     if page > 0 and page >= pages:
-        raise ProblemError(404, "No such page.")
+        raise ServiceError(404, "No such page.")
     teasers = await render_items(request, listing.items, "teaser")
     pager = kernel.templates.render_tree(el.pager(page, pages, href="/"))
     response = render_page(request, "front.html", {

@@ -22,9 +22,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from trovato.content.view import format_date
+from trovato.errors import ServiceError
 from trovato.kernel.access import require_login
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.stages import LIVE, StageError, is_live
@@ -34,16 +34,9 @@ from trovato.web.item import viewer
 from trovato.web.user import _safe_destination
 
 
-def _problem(exc: StageError) -> ProblemError:
-    return ProblemError(exc.status, exc.message)
-
-
 async def _stage(request: Request) -> StageInfo:
     ctx = request_context(request)
-    try:
-        return await ctx.kernel.stage_desk.get(require_login(request), request.path_params["id"])
-    except StageError as exc:
-        raise _problem(exc) from None
+    return await ctx.kernel.stage_desk.get(require_login(request), request.path_params["id"])
 
 
 # -- the switcher --------------------------------------------------------------------------------
@@ -178,10 +171,7 @@ async def overview(request: Request) -> Response:
     ctx = request_context(request)
     stage = await _stage(request)
     desk = ctx.kernel.stage_desk
-    try:
-        changes = await desk.changes(ctx.current_user, stage.id)
-    except StageError as exc:
-        raise _problem(exc) from None
+    changes = await desk.changes(ctx.current_user, stage.id)
     conflicts, unavailable = await _conflicts(request, stage)
     render = ctx.kernel.templates.render_tree
     return render_page(
@@ -215,9 +205,9 @@ async def _publish_page(request: Request, stage: StageInfo, *, dry_run: bool) ->
     ctx = request_context(request)
     desk = ctx.kernel.stage_desk
     if not desk.may_publish(ctx.current_user):
-        raise ProblemError(403, "You may not publish stages.")
+        raise ServiceError(403, "You may not publish stages.")
     if not stage.open:
-        raise ProblemError(409, f"Stage {stage.label} is {stage.status}: it cannot be published.")
+        raise ServiceError(409, f"Stage {stage.label} is {stage.status}: it cannot be published.")
     render = ctx.kernel.templates.render_tree
     context: dict[str, Any] = {"title": f"Publish stage {stage.label}", "stage": stage}
     try:

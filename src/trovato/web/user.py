@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
-from trovato.kernel.errors import ProblemError
 from trovato.render.elements import RenderElement
 from trovato.users.accounts import LoginError
 from trovato.web._page import render_page
@@ -80,7 +80,8 @@ async def login_submit(request: Request) -> Response:
     try:
         user = await ctx.kernel.accounts.authenticate(name, password, ip=ctx.client_ip)
     except LoginError as exc:
-        # About the pair (or the account), not one field: said once, above the form.
+        # Not a conversion: the form is shown again with the refusal's status and message,
+        # about the pair (or the account), not one field: said once, above the form.
         return await _login_page(request, tree, values=values, status=exc.status,
                                  messages=[("error", str(exc))])
     assert ctx.session is not None
@@ -102,7 +103,7 @@ async def profile(request: Request) -> Response:
     user_id = parse_uuid(request.path_params["user_id"])
     viewer = ctx.current_user
     if user_id is None:
-        raise ProblemError(404, "No such user.")
+        raise ServiceError(404, "No such user.")
     if viewer.id != user_id:
         require_permission(request, "access user profiles")
     row = await ctx.kernel.db.fetchrow(
@@ -111,7 +112,7 @@ async def profile(request: Request) -> Response:
         (user_id,),
     )
     if row is None:
-        raise ProblemError(404, "No such user.")
+        raise ServiceError(404, "No such user.")
     return render_page(request, "user.html", {"title": row["name"], "account": row})
 
 
