@@ -231,6 +231,27 @@ async def test_invalidation_reaches_every_process(db_url: str, store_backend: st
         assert (await b.get("/")).headers["x-trovato-cache"] == "MISS"
 
 
+async def test_invalidating_thousands_of_tags_reaches_every_process(
+    db_url: str, store_backend: str
+) -> None:
+    """More tags than one pub/sub message carries (PostgreSQL's NOTIFY: 7999 bytes), as when
+    a big stage is published, go out in several messages."""
+    settings = site_settings(db_url, store_backend)
+    async with running_app(settings) as a, running_app(settings) as b:
+        await _installed(a)
+        await b.get("/")
+        kernel_a = a._transport.app.state.kernel  # type: ignore[attr-defined]
+        kernel_b = b._transport.app.state.kernel  # type: ignore[attr-defined]
+        assert len(kernel_b.page_cache) == 1
+        many = [f"item:00000000-0000-7000-8000-{n:012d}" for n in range(2000)]
+        await kernel_a.page_cache.invalidate([*many, "config"])  # "config" sorts last
+        for _ in range(200):
+            if len(kernel_b.page_cache) == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert len(kernel_b.page_cache) == 0
+
+
 async def test_disabled_by_setting(db_url: str) -> None:
     async with running_app(site_settings(db_url, page_cache_seconds=0)) as client:
         await _installed(client)

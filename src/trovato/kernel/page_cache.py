@@ -37,6 +37,9 @@ TAGS_HEADER = b"x-trovato-cache-tags"
 CACHE_QUERY_HEADER = "x-trovato-cache-query"
 QUERY_HEADER = CACHE_QUERY_HEADER.encode()
 CHANNEL = "page-cache"
+# Tag bytes per invalidation message: every shared store's pub/sub carries it (PostgreSQL's
+# NOTIFY at most 7999 bytes), so invalidating many items (a stage's publish) sends several.
+MESSAGE_TAG_BYTES = 6000
 # Counted per page on top of its bytes: the key, page and header tuples and the dict slot.
 PAGE_OVERHEAD = 1024
 
@@ -61,6 +64,20 @@ def _key(path: str, params: tuple[str, ...], query_string: bytes) -> Key:
     # parameter repeated a different number of times is still the same page.
     values = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
     return (path, tuple((name, values[name]) for name in params if name in values))
+
+
+def _batches(tags: list[str]) -> list[list[str]]:
+    """``tags`` in consecutive groups of at most :data:`MESSAGE_TAG_BYTES` (as JSON strings)."""
+    batches: list[list[str]] = []
+    size = MESSAGE_TAG_BYTES
+    for tag in tags:
+        cost = len(tag.encode()) + 4  # quotes, comma, space
+        if size + cost > MESSAGE_TAG_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(tag)
+        size += cost
+    return batches
 
 
 class PageCache:
@@ -182,7 +199,8 @@ class PageCache:
         """Drop pages carrying any of ``tags`` here and in every other process."""
         wanted = set(tags)
         self._drop(wanted)
-        await self.store.pubsub.publish(CHANNEL, {"tags": sorted(wanted), "origin": self._origin})
+        for batch in _batches(sorted(wanted)):
+            await self.store.pubsub.publish(CHANNEL, {"tags": batch, "origin": self._origin})
 
     def clear(self, message: object = None) -> None:
         """Drop every page of this process. Each process clears its own when something every
