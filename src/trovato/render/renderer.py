@@ -236,19 +236,32 @@ RESERVED_VARIABLES = frozenset(
 )
 
 
+_CONTAINERS = (dict, list)
+
+
 def formatted_length(tree: object) -> int:
     """Characters of text in ``tree`` that go through a format's filters (``#value`` of an
-    element with a ``#format``), counted without recursion."""
+    element with a ``#format``), counted without recursion.
+
+    Render trees are dicts and lists (as built, and as JSON from plugins); exact ``dict`` and
+    ``list`` checks keep this walk, which runs on every rendered tree, far cheaper than
+    ``Mapping`` checks on every leaf."""
     total = 0
     pending = [tree]
+    pop, push = pending.pop, pending.append
     while pending:
-        node = pending.pop()
-        if isinstance(node, Mapping):
-            if node.get("#format") is not None and isinstance(node.get("#value"), str):
-                total += len(node["#value"])
-            pending.extend(v for v in node.values() if isinstance(v, Mapping | list))
+        node = pop()
+        if isinstance(node, dict):
+            value = node.get("#value")
+            if type(value) is str and node.get("#format") is not None:
+                total += len(value)
+            for child in node.values():
+                if isinstance(child, _CONTAINERS):
+                    push(child)
         elif isinstance(node, list):
-            pending.extend(v for v in node if isinstance(v, Mapping | list))
+            for child in node:
+                if isinstance(child, _CONTAINERS):
+                    push(child)
     return total
 
 
