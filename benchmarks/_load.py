@@ -6,6 +6,7 @@ Results are requests/s and latency percentiles in milliseconds.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
@@ -120,6 +121,16 @@ def run_load(url: str, *, seconds: int, connections: int) -> LoadResult:
     if shutil.which("wrk"):
         return run_wrk(url, seconds=seconds, connections=connections)
     return run_python(url, seconds=seconds, connections=connections)
+
+
+def load_arguments(description: str | None) -> argparse.ArgumentParser:
+    """The options every load benchmark takes: how long, how many clients, workers, rounds."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    return parser
 
 
 def free_port() -> int:

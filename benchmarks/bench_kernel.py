@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _database import scratch_database
 from _load import (
     free_port,
+    load_arguments,
     measure_interleaved,
     run_load,
     start_granian,
@@ -45,11 +46,7 @@ async def _prepare_site(url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = load_arguments(__doc__)
     args = parser.parse_args()
 
     procs: list[subprocess.Popen[bytes]] = []

@@ -38,7 +38,14 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _database import scratch_database
-from _load import free_port, measure_interleaved, run_load, start_granian, wait_until_up
+from _load import (
+    free_port,
+    load_arguments,
+    measure_interleaved,
+    run_load,
+    start_granian,
+    wait_until_up,
+)
 
 from trovato.kernel.services import Kernel
 from trovato.settings import load_settings
@@ -136,11 +143,7 @@ async def _publish(url: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = load_arguments(__doc__)
     args = parser.parse_args()
     procs: list[subprocess.Popen[bytes]] = []
     with contextlib.ExitStack() as stack:
