@@ -165,10 +165,14 @@ def problems(output: str, *, allowed_tags: frozenset[str] = frozenset()) -> list
     return found
 
 
+_EVALUATED = re.compile(r"(?<![\w:.-])49(?![\w:.-])")
+
+
 def assert_safe(output: str, vector: str, *, allowed_tags: frozenset[str] = frozenset()) -> None:
     found = problems(output, allowed_tags=allowed_tags)
     assert not found, f"vector {vector!r} produced {found} in {output!r}"
-    # Template injection: the kernel must never evaluate text as a template.
+    # Template injection: the kernel must never evaluate text as a template. "49" standing
+    # alone, that is: inside an id, a token or a time ("949a", "07:49") it is chance.
     if "7*7" in vector:
-        assert "49" not in output, f"vector {vector!r} was evaluated: {output!r}"
+        assert not _EVALUATED.search(output), f"vector {vector!r} was evaluated: {output!r}"
     assert "<class " not in output, f"vector {vector!r} was evaluated: {output!r}"
