@@ -61,10 +61,7 @@ class PreviewLinkList(ResponseModel):
 
 async def _stage(request: Request) -> StageInfo:
     ctx = request_context(request)
-    try:
-        return await ctx.kernel.stage_desk.get(require_login(request), request.path_params["id"])
-    except StageError as exc:
-        raise ServiceError(exc.status, exc.message) from None
+    return await ctx.kernel.stage_desk.get(require_login(request), request.path_params["id"])
 
 
 @operation(
@@ -127,10 +124,7 @@ async def revoke_link(request: Request) -> Response:
     link_id = parse_uuid(request.path_params["link"])
     if link_id is None:
         raise ServiceError(404, "No such preview link for this stage.")
-    try:
-        await request_context(request).kernel.previews.revoke(stage.id, link_id)
-    except StageError as exc:
-        raise ServiceError(exc.status, exc.message) from None
+    await request_context(request).kernel.previews.revoke(stage.id, link_id)
     return Response(status_code=204)
 
 

@@ -20,9 +20,8 @@ from trovato.api._http import JSON, PatchModel, ResponseModel, StrictModel
 from trovato.api.item_types import content_services
 from trovato.api.routing import DOCUMENTED_BY, Param, api_routes, operation, read_body
 from trovato.content.staging import Staging
-from trovato.errors import ServiceError
 from trovato.kernel.context import request_context
-from trovato.stages import LIVE, StageError, Stages
+from trovato.stages import LIVE, Stages
 
 STAGE_PATH = "/api/v1/stages/{id}"
 STAGE_ID_PATTERN = "^[a-z][a-z0-9_]*$"
@@ -132,13 +131,6 @@ def _staging(request: Request) -> Staging:
     return content_services(request).staging
 
 
-def _problem(exc: StageError) -> ServiceError:
-    # StageError (trovato.stages) is not a ServiceError yet, so it is carried over here; the
-    # kernel's handler then answers it like any other (an anonymous caller's 403 is a 401).
-    extensions = {} if exc.conflicts is None else {"conflicts": exc.conflicts}
-    return ServiceError(exc.status, exc.message, errors=exc.errors, extensions=extensions)
-
-
 @operation("GET", "/api/v1/stages", operation_id="listStages", summary="List stages",
            tag="Stages", responses={200: StageList})
 async def list_stages(request: Request) -> Response:
@@ -150,12 +142,9 @@ async def list_stages(request: Request) -> Response:
            tag="Stages", responses={201: Stage}, body=StageCreateBody, problems=(409,))
 async def create_stage(request: Request) -> Response:
     body = await read_body(request, StageCreateBody)
-    try:
-        record = await _stages(request).create(
-            request_context(request).current_user, body.id, body.label,
-            upstream=body.upstream, visibility=body.visibility, roles=body.roles)
-    except StageError as exc:
-        raise _problem(exc) from None
+    record = await _stages(request).create(
+        request_context(request).current_user, body.id, body.label,
+        upstream=body.upstream, visibility=body.visibility, roles=body.roles)
     return JSON(record.public(), status_code=201,
                 headers={"location": f"/api/v1/stages/{record.id}"})
 
@@ -163,11 +152,8 @@ async def create_stage(request: Request) -> Response:
 @operation("GET", STAGE_PATH, operation_id="getStage", summary="Get a stage", tag="Stages",
            responses={200: Stage}, problems=(404,), params=(STAGE_ID,))
 async def get_stage(request: Request) -> Response:
-    try:
-        record = await _stages(request).get(request_context(request).current_user,
-                                            request.path_params["id"])
-    except StageError as exc:
-        raise _problem(exc) from None
+    record = await _stages(request).get(request_context(request).current_user,
+                                        request.path_params["id"])
     return JSON(record.public())
 
 
@@ -177,11 +163,8 @@ async def get_stage(request: Request) -> Response:
 async def patch_stage(request: Request) -> Response:
     body = await read_body(request, StagePatchBody)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
-    try:
-        record = await _stages(request).edit(request_context(request).current_user,
-                                             request.path_params["id"], **changes)
-    except StageError as exc:
-        raise _problem(exc) from None
+    record = await _stages(request).edit(request_context(request).current_user,
+                                         request.path_params["id"], **changes)
     return JSON(record.public())
 
 
@@ -189,11 +172,8 @@ async def patch_stage(request: Request) -> Response:
            summary="Delete a stage and discard its changes", tag="Stages",
            responses={204: None}, problems=(404, 409), params=(STAGE_ID,))
 async def delete_stage(request: Request) -> Response:
-    try:
-        await _stages(request).delete(request_context(request).current_user,
-                                      request.path_params["id"])
-    except StageError as exc:
-        raise _problem(exc) from None
+    await _stages(request).delete(request_context(request).current_user,
+                                  request.path_params["id"])
     return Response(status_code=204)
 
 
@@ -201,11 +181,8 @@ async def delete_stage(request: Request) -> Response:
            summary="Archive a stage (it keeps its changes and takes no more)", tag="Stages",
            responses={200: Stage}, problems=(404, 409), params=(STAGE_ID,))
 async def archive_stage(request: Request) -> Response:
-    try:
-        record = await _stages(request).archive(request_context(request).current_user,
-                                                request.path_params["id"])
-    except StageError as exc:
-        raise _problem(exc) from None
+    record = await _stages(request).archive(request_context(request).current_user,
+                                            request.path_params["id"])
     return JSON(record.public())
 
 
@@ -213,11 +190,8 @@ async def archive_stage(request: Request) -> Response:
            summary="A stage's changes, each with the fields that differ from upstream",
            tag="Stages", responses={200: StageChanges}, problems=(404,), params=(STAGE_ID,))
 async def list_changes(request: Request) -> Response:
-    try:
-        diff = await _staging(request).diff(request_context(request).current_user,
-                                            request.path_params["id"])
-    except StageError as exc:
-        raise _problem(exc) from None
+    diff = await _staging(request).diff(request_context(request).current_user,
+                                        request.path_params["id"])
     return JSON({"changes": diff})
 
 
@@ -225,11 +199,8 @@ async def list_changes(request: Request) -> Response:
            summary="Discard a stage's change to one item", tag="Stages",
            responses={204: None}, problems=(404, 409), params=(STAGE_ID, ITEM_ID))
 async def discard_change(request: Request) -> Response:
-    try:
-        await _staging(request).discard(request_context(request).current_user,
-                                        request.path_params["id"], request.path_params["item"])
-    except StageError as exc:
-        raise _problem(exc) from None
+    await _staging(request).discard(request_context(request).current_user,
+                                    request.path_params["id"], request.path_params["item"])
     return Response(status_code=204)
 
 
@@ -237,11 +208,8 @@ async def discard_change(request: Request) -> Response:
            summary="What publishing the stage now would need resolved", tag="Stages",
            responses={200: StageConflicts}, problems=(404,), params=(STAGE_ID,))
 async def list_conflicts(request: Request) -> Response:
-    try:
-        conflicts = await _staging(request).conflicts(request_context(request).current_user,
-                                                      request.path_params["id"])
-    except StageError as exc:
-        raise _problem(exc) from None
+    conflicts = await _staging(request).conflicts(request_context(request).current_user,
+                                                  request.path_params["id"])
     return JSON({"conflicts": conflicts})
 
 
@@ -255,12 +223,9 @@ async def publish_stage(request: Request) -> Response:
     body = PublishBody()
     if await request.body():
         body = await read_body(request, PublishBody)
-    try:
-        result = await _staging(request).publish(
-            request_context(request).current_user, request.path_params["id"],
-            [r.model_dump() for r in body.resolutions], dry_run=body.dry_run)
-    except StageError as exc:
-        raise _problem(exc) from None
+    result = await _staging(request).publish(
+        request_context(request).current_user, request.path_params["id"],
+        [r.model_dump() for r in body.resolutions], dry_run=body.dry_run)
     return JSON(result)
 
 
