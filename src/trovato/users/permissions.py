@@ -40,6 +40,10 @@ KERNEL_PERMISSIONS: tuple[Permission, ...] = (
     Permission("access content", "View published content"),
     Permission("access user profiles", "View user profiles"),
     Permission("use api tokens", "Create and revoke own API tokens"),
+    Permission("access administration pages", "See the toolbar and open the admin pages",
+               restricted=True),
+    Permission("administer plugins", "Enable and disable plugins and approve their"
+               " capabilities", restricted=True),
     Permission("access site reports", "View logs and status reports", restricted=True),
     Permission("administer users", "Create, edit and block user accounts", restricted=True),
     Permission(

@@ -1,0 +1,81 @@
+"""The administration pages (``/admin/...``): one layout, one section list, one access door.
+
+Every admin page renders through :func:`render_admin`, which puts the page in the admin layout
+(``admin/layout.html``: the section navigation above the page's own content) with the sections
+the user may open. The sections are data (:data:`SECTIONS`), so the navigation, the dashboard
+and the toolbar all list the same places and never a page the user would get a 403 on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from trovato.kernel.access import require_permission
+from trovato.kernel.context import request_context
+from trovato.users.accounts import CurrentUser
+from trovato.web._page import render_page
+
+ADMIN_PERMISSION = "access administration pages"
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One place of the admin: its path, its label, what it is for, who may open it."""
+
+    path: str
+    label: str
+    description: str
+    permission: str
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("/admin/content", "Content", "Find, publish, unpublish and delete items.",
+            ADMIN_PERMISSION),
+    Section("/admin/structure/types", "Structure", "Item types and their fields.",
+            "administer content types"),
+    Section("/admin/people", "People", "Accounts, roles and permissions.", "administer users"),
+    Section("/admin/stages", "Stages", "Prepare changes and publish them at once.",
+            "use stages"),
+    Section("/admin/plugins", "Plugins", "Enable, disable and inspect plugins.",
+            "administer plugins"),
+    Section("/admin/reports", "Reports", "Recent log entries and the site's status.",
+            "access site reports"),
+)
+
+
+def sections_for(user: CurrentUser) -> list[Section]:
+    """The sections ``user`` may open (none without the admin permission)."""
+    if not user.can(ADMIN_PERMISSION):
+        return []
+    return [s for s in SECTIONS if user.can(s.permission)]
+
+
+def require_admin(request: Request, permission: str = ADMIN_PERMISSION) -> CurrentUser:
+    """The current user if they may use the admin and hold ``permission`` (403 otherwise)."""
+    require_permission(request, ADMIN_PERMISSION)
+    return require_permission(request, permission)
+
+
+def render_admin(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    **options: Any,
+) -> HTMLResponse:
+    """Render an admin page: ``template`` extends ``admin/layout.html``; the active section is
+    the one whose path starts the request's path."""
+    user = request_context(request).current_user
+    path = request.url.path
+    sections = sections_for(user)
+    active = "/admin" if path == "/admin" else next(
+        (s.path for s in sections if path == s.path or path.startswith(s.path + "/")), None)
+    return render_page(
+        request,
+        template,
+        {"admin_sections": sections, "admin_active": active, **(context or {})},
+        **options,
+    )
