@@ -52,9 +52,10 @@ def routes() -> list[BaseRoute]:
         *favicon.routes,
         *site.routes,
         # Early: Starlette tries routes in order and item pages are most of a site's traffic
-        # (only the editing routes' /item/add/… could also match /item/{id}…: they go first).
-        *item_edit.routes,
+        # (of the editing routes only /item/add could also match /item/{id}: it goes first).
+        *item_edit.chooser_routes,
         *item.routes,
+        *item_edit.routes,
         *revisions.routes,
         *install.routes,
         *user.routes,

@@ -21,7 +21,6 @@ from trovato.render.renderer import (
     ThemeEngine,
     ThemeError,
     ThemeRegistry,
-    formatted_length,
 )
 from trovato.render.templates import Templates
 
@@ -361,10 +360,12 @@ async def test_asset_mount(tmp_path: Path) -> None:
 
 
 async def test_trees_with_long_text_to_format_render_off_the_event_loop() -> None:
-    threads: list[int] = []
+    """At most OFF_LOOP_LENGTH characters of uncached text are filtered on the event loop; a
+    render that would filter more goes on in a worker thread, and cached text is free."""
+    threads: list[tuple[str, int]] = []
 
     def mark(text: str, settings: Mapping[str, Any]) -> str:
-        threads.append(threading.get_ident())
+        threads.append((text[:1], threading.get_ident()))
         return str(escape(text))
 
     formats = FormatRegistry(
@@ -375,15 +376,33 @@ async def test_trees_with_long_text_to_format_render_off_the_event_loop() -> Non
     loop_thread = threading.get_ident()
     short = el.container({"a": el.markup("x" * 100, format="marked")})
     assert "x" * 100 in await engine.render_async(short)
+    assert threads == [("x", loop_thread)]
+
+    threads.clear()
     long = el.container({"a": el.markup("y" * OFF_LOOP_LENGTH, format="marked"),
                          "b": el.markup("<b>", format="marked")})
     out = await engine.render_async(long, trusted=False, source="plugin:test")
     assert "y" * OFF_LOOP_LENGTH in out and "&lt;b&gt;" in out
+    # The first text fits the loop's budget; the second would pass it, so the render goes on
+    # in a thread, where the first comes from the cache and is not filtered again.
+    assert threads == [("y", loop_thread), ("<", threads[1][1])]
+    assert threads[1][1] != loop_thread
+
+    threads.clear()
+    out = await engine.render_async(long)  # every text cached now: all on the loop, free
+    assert threads == [] and "&lt;b&gt;" in out
+
+    threads.clear()
+    over = el.container({"a": el.markup("w" * (OFF_LOOP_LENGTH + 1), format="marked")})
+    await engine.render_async(over)
+    assert [t for _, t in threads] != [loop_thread] and len(threads) == 1
+
+    threads.clear()
     # Unformatted text counts for nothing: it is only escaped.
     plain = el.container({"a": el.markup("z" * 2 * OFF_LOOP_LENGTH),
                           "b": el.markup("z", format="marked")})
     await engine.render_async(plain)
-    assert threads[0] == loop_thread
-    assert threads[1] != loop_thread and threads[2] != loop_thread
-    assert threads[3] == loop_thread
-    assert formatted_length(long) == OFF_LOOP_LENGTH + 3
+    assert threads == [("z", loop_thread)]
+    # A render outside a request's event loop has no budget.
+    engine.render(el.container({"a": el.markup("v" * 3 * OFF_LOOP_LENGTH, format="marked")}))
+    assert threads[-1] == ("v", loop_thread)

@@ -123,9 +123,11 @@ class Formatters:
                  formatters: Mapping[str, Formatter] = CORE_FORMATTERS) -> None:
         self.fields = fields
         self._formatters: dict[str, Formatter] = dict(formatters)
+        self._by_field_type: dict[str, Formatter] = {}
 
     def register(self, name: str, formatter: Formatter) -> None:
         self._formatters[name] = formatter
+        self._by_field_type.clear()
 
     def __contains__(self, name: object) -> bool:
         return name in self._formatters
@@ -137,8 +139,13 @@ class Formatters:
             raise UnknownFormatterError(name) from None
 
     def for_field(self, definition: FieldDefinition) -> Formatter:
-        """The formatter of ``definition``'s field type."""
-        return self.get(self.fields.get(definition.type).formatter)
+        """The formatter of ``definition``'s field type (remembered per field type name: the
+        field registry is filled when the kernel is built, before any item is shown)."""
+        found = self._by_field_type.get(definition.type)
+        if found is None:
+            found = self.get(self.fields.get(definition.type).formatter)
+            self._by_field_type[definition.type] = found
+        return found
 
     def values(self, definition: FieldDefinition, values: Iterable[Mapping[str, Any]],
                *, timezone: str = "UTC") -> list[Shown]:

@@ -169,13 +169,14 @@ class ItemViews:
                                        attributes={"class": "item__more", "aria-label":
                                                    f"Read more about {item.title}"})
         else:
+            timezone = viewer.timezone
             for weight, definition in enumerate(display_order(item_type)):
                 values = field_values(item.fields.get(definition.name))
                 if not values:
                     continue
                 children[definition.name] = el.field_element(
                     definition.name,
-                    self.formatters.values(definition, values, timezone=viewer.timezone),
+                    self.formatters.values(definition, values, timezone=timezone),
                     label=definition.label,
                     label_display="hidden" if definition.type == "text_long" else "above",
                     field_type=definition.type,

@@ -32,6 +32,7 @@ import itertools
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
 from html import unescape
@@ -54,8 +55,9 @@ MAX_TEXT_LENGTH = 1_000_000
 """The most characters one text value may hold (saved or rendered)."""
 
 OFF_LOOP_LENGTH = 16 * 1024
-"""A render tree carrying more characters than this for its formats to filter is rendered in
-a worker thread, so a long text never holds up the other requests of its process."""
+"""The most characters of text (not already in the filtered-text cache) a render on the event
+loop filters: a render that would filter more starts again in a worker thread, so a long text
+never holds up the other requests of its process."""
 
 FILTERED_TEXT_MAX_ENTRY = 256 * 1024
 """The largest text and its filtered HTML, in bytes, the filtered-text cache keeps: a longer
@@ -554,6 +556,26 @@ FORMATS: dict[str, dict[str, Any]] = {
     },
 }
 
+class FilteringTooLong(Exception):
+    """Raised inside a render on the event loop that would filter more uncached text than
+    :data:`OFF_LOOP_LENGTH`: the renderer starts it again in a worker thread."""
+
+
+# The characters of uncached text the render under way may still filter (a one-item list, so
+# nested calls share it); None outside an event-loop render, where any length may be filtered.
+# Counting as the filters run, rather than walking every tree first, keeps the common case —
+# short or cached texts — free: the walk cost a fifth of a front page's CPU.
+LOOP_BUDGET: ContextVar[list[int] | None] = ContextVar("trovato_loop_budget", default=None)
+
+
+def _spend(length: int) -> None:
+    budget = LOOP_BUDGET.get()
+    if budget is not None:
+        budget[0] -= length
+        if budget[0] < 0:
+            raise FilteringTooLong
+
+
 # Used when a format is unknown: never trust text whose format cannot be resolved.
 _FALLBACK = TextFormat(
     "_fallback", "Escaped text", (FilterStep("escape_html"), FilterStep("line_breaks"))
@@ -632,6 +654,7 @@ class FormatRegistry:
         cached = FILTERED_TEXT.get(key)
         if cached is not None:
             return cached
+        _spend(len(text))
         for step in text_format.filters:
             text_filter = self._filters[step.name]
             settings = {**text_filter.defaults, **step.settings}

@@ -45,7 +45,9 @@ from trovato.render.elements import (
     safe_url,
 )
 from trovato.render.formats import (
+    LOOP_BUDGET,
     OFF_LOOP_LENGTH,
+    FilteringTooLong,
     FormatRegistry,
     default_registry,
     render_text,
@@ -236,35 +238,6 @@ RESERVED_VARIABLES = frozenset(
 )
 
 
-_CONTAINERS = (dict, list)
-
-
-def formatted_length(tree: object) -> int:
-    """Characters of text in ``tree`` that go through a format's filters (``#value`` of an
-    element with a ``#format``), counted without recursion.
-
-    Render trees are dicts and lists (as built, and as JSON from plugins); exact ``dict`` and
-    ``list`` checks keep this walk, which runs on every rendered tree, far cheaper than
-    ``Mapping`` checks on every leaf."""
-    total = 0
-    pending = [tree]
-    pop, push = pending.pop, pending.append
-    while pending:
-        node = pop()
-        if isinstance(node, dict):
-            value = node.get("#value")
-            if type(value) is str and node.get("#format") is not None:
-                total += len(value)
-            for child in node.values():
-                if isinstance(child, _CONTAINERS):
-                    push(child)
-        elif isinstance(node, list):
-            for child in node:
-                if isinstance(child, _CONTAINERS):
-                    push(child)
-    return total
-
-
 class ThemeEngine:
     """Renders render trees and page templates with one theme. Build once per process."""
 
@@ -400,11 +373,22 @@ class ThemeEngine:
     async def render_async(
         self, tree: object, *, source: str = "kernel", trusted: bool = True
     ) -> Markup:
-        """:meth:`render` for a request: a tree with more than
-        :data:`~trovato.render.formats.OFF_LOOP_LENGTH` characters of text for its formats to
-        filter renders in a worker thread, so the event loop keeps serving other requests."""
-        if formatted_length(tree) > OFF_LOOP_LENGTH:
-            return await asyncio.to_thread(self.render, tree, source=source, trusted=trusted)
+        """:meth:`render` for a request: a tree that would filter more than
+        :data:`~trovato.render.formats.OFF_LOOP_LENGTH` characters of uncached text starts
+        again in a worker thread, so the event loop keeps serving other requests (what it
+        filtered before stopping is in the filtered-text cache, not filtered twice)."""
+        token = LOOP_BUDGET.set([OFF_LOOP_LENGTH])
+        try:
+            return self.render(tree, source=source, trusted=trusted)
+        except FilteringTooLong:
+            pass
+        finally:
+            LOOP_BUDGET.reset(token)
+        return await asyncio.to_thread(self._render_unbounded, tree, source, trusted)
+
+    def _render_unbounded(self, tree: object, source: str, trusted: bool) -> Markup:
+        # The thread runs in a copy of the caller's context: lift the loop's budget there.
+        LOOP_BUDGET.set(None)
         return self.render(tree, source=source, trusted=trusted)
 
     def render_slots(

@@ -51,7 +51,7 @@ def render_page(
             "user": ctx.user,
             "csrf_token": csrf,
             "messages": shown,
-            "stage_banner": stage_banner(ctx, request.url.path),
+            "stage_banner": stage_banner(ctx, request.scope["path"]),
             **(context or {}),
         },
     )

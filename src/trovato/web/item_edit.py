@@ -398,8 +398,10 @@ async def delete_submit(request: Request) -> Response:
     return RedirectResponse("/", status_code=303)
 
 
+# ``/item/add`` alone could also match the item page's ``/item/{id}``: it is routed before it,
+# the other editing routes after it (item pages are most of a site's traffic).
+chooser_routes = [Route("/item/add", choose_type, methods=["GET"])]
 routes = [
-    Route("/item/add", choose_type, methods=["GET"]),
     Route("/item/add/{type}", add_form, methods=["GET"]),
     Route("/item/add/{type}", add_submit, methods=["POST"]),
     Route("/item/{id}/edit", edit_form, methods=["GET"]),
