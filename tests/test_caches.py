@@ -43,6 +43,21 @@ def test_the_least_recently_used_entries_leave_past_the_bound() -> None:
     assert cache.get("key 99") == "x" * 1000
 
 
+def test_without_recency_the_oldest_entries_leave_first_even_if_used() -> None:
+    cache: BytesLRU[str, str] = BytesLRU("t", max_bytes=10_000, recency=False)
+    for n in range(100):
+        cache.put(f"key {n}", "x" * 1000)
+        cache.get("key 0")  # hits do not keep an entry in a first-in, first-out cache
+    assert cache.bytes <= 10_000 and 5 <= len(cache) < 10
+    assert cache.get("key 0") is None
+    assert cache.get("key 99") == "x" * 1000
+    before = cache.bytes
+    cache.put("key 99", "y")  # replacing an entry counts its new size only
+    assert cache.get("key 99") == "y" and cache.bytes < before - 900
+    cache.clear()
+    assert cache.bytes == 0 and len(cache) == 0 and cache.get("key 99") is None
+
+
 def test_an_entry_larger_than_its_limit_is_not_kept() -> None:
     cache: BytesLRU[str, str] = BytesLRU("t", max_bytes=100_000, max_entry_bytes=5_000)
     cache.put("small", "x" * 100)

@@ -14,7 +14,8 @@ from trovato.caches import BytesLRU, text_cache
 
 # A pure function of its arguments, remembered per process: a listing shows the same items'
 # dates on every request.
-_SHOWN: BytesLRU[tuple[datetime, str, bool], str] = text_cache("local_time", max_entry_bytes=1024)
+_SHOWN: BytesLRU[tuple[datetime, str, bool], str] = text_cache("local_time", max_entry_bytes=1024,
+                                                             recency=False)
 
 
 def local_time(value: datetime, timezone: str, *, zone: bool = False) -> str:

@@ -73,7 +73,8 @@ def safe_url(value: object, *, schemes: Iterable[str] = SAFE_URL_SCHEMES) -> str
 
 # Pages repeat the same links (/item/…, menu paths) on every request; the check is a pure
 # function of the text, so each process decides each short URL once.
-_URL_DECISIONS: BytesLRU[str, bool] = text_cache("url_policy", max_entry_bytes=4096)
+_URL_DECISIONS: BytesLRU[str, bool] = text_cache("url_policy", max_entry_bytes=4096,
+                                                       recency=False)
 
 
 def _default_policy_allows(value: str) -> bool:

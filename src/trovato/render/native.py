@@ -119,7 +119,7 @@ def attributes_html(values: Mapping[str, str | bool], *, allow_style: bool) -> s
 # (style policy, classes, raw items) -> attribute text. Values can come from content: bounded
 # in bytes, and a set of attributes longer than a short URL is rendered each time instead.
 _ATTRIBUTE_TEXT: BytesLRU[tuple[object, ...], str] = text_cache(
-    "attribute_text", max_entry_bytes=2048)
+    "attribute_text", max_entry_bytes=2048, recency=False)
 
 
 def _attributes(d: Drawer, e: Element, *classes: str) -> str:
