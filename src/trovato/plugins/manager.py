@@ -145,20 +145,40 @@ class PluginManager:
         return await read_states(self.db)
 
     async def overview(self) -> list[dict[str, Any]]:
-        """Every discovered plugin with its state, for ``trovato plugin list`` and admin UI."""
+        """Every discovered or installed plugin with its state, for ``trovato plugin list`` and
+        the admin's plugin page.
+
+        ``status`` is ``enabled``, ``disabled``, ``not installed`` or ``failed``: enabled in
+        the database but not running in this process (its folder is gone or it did not
+        load), with the reason in ``problem``. ``dependents`` are the discovered plugins that
+        depend on it; ``permissions`` those it defines (known while it is enabled)."""
         infos = self.discover()
         states = await self.states()
+        owners = self.permissions.owners() if self.permissions is not None else {}
         out = []
         for name in sorted(set(infos) | set(states)):
             info, state = infos.get(name), states.get(name)
+            status = "enabled" if state and state.status == ENABLED else \
+                     "disabled" if state else "not installed"
+            problem = ""
+            if status == "enabled" and info is None:
+                status, problem = "failed", "its folder is missing from the plugin directories"
+            elif status == "enabled" and name not in self.loaded:
+                status, problem = "failed", "it is enabled but did not load (see the log)"
             out.append({
                 "name": name,
                 "version": info.version if info else (state.version if state else ""),
                 "description": info.description if info else "",
-                "status": "enabled" if state and state.status == ENABLED else
-                          "disabled" if state else "not installed",
+                "status": status,
+                "problem": problem,
                 "available": info is not None,
                 "dependencies": list(info.dependencies) if info else [],
+                "dependents": sorted(n for n, other in infos.items()
+                                     if name in other.dependencies),
+                "capabilities": info.capability_lines() if info else [],
+                "limits": info.limit_lines() if info else [],
+                "needs_approval": info.needs_approval() if info else False,
+                "permissions": sorted(p for p, owner in owners.items() if owner == name),
             })
         return out
 
