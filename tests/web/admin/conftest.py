@@ -49,7 +49,8 @@ async def plugin_site(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A site whose plugin folders hold the test plugins and whose data folder is the build
     cache (so nothing is rebuilt); an administrator "root"; nobody logged in."""
-    settings = site_settings(db_url, plugin_dirs=os.pathsep.join(map(str, (FIXTURES, NEEDY))), data_dir=plugin_cache)
+    folders = os.pathsep.join(map(str, (FIXTURES, NEEDY)))
+    settings = site_settings(db_url, plugin_dirs=folders, data_dir=plugin_cache)
     async with running_app(settings) as client:
         await create_account(client, "root", admin=True)
         yield client
