@@ -13,7 +13,7 @@ from tests.api.conftest import login_as
 from tests.plugins.conftest import kernel_of
 from tests.web.admin.conftest import grant
 from trovato.db import migrate
-from trovato.kernel.status import site_status
+from trovato.kernel.status import StatusCheck, site_status
 from trovato.observability.audit import ERROR, WARNING, audit
 
 SCRIPT = "<script>alert('x')</script>"
@@ -150,7 +150,7 @@ async def test_cron_is_overdue_after_two_days_and_an_error_after_two_weeks(
     await kernel.cron.run()
     now = datetime.now(UTC)
 
-    def cron_state(checks: list) -> str:  # type: ignore[type-arg]
+    def cron_state(checks: list[StatusCheck]) -> str:
         [check] = [c for c in checks if c.group == "Cron"]
         return str(check.severity)
 
