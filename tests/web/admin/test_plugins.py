@@ -108,6 +108,11 @@ async def test_install_disable_enable_uninstall_round_trip(
     assert (await _do(plugin_site, "hello", "uninstall")).status_code == 303
     assert await _status(plugin_site, "hello") is None
     assert "Not installed" in _row((await plugin_site.get("/admin/plugins")).text, "hello")
+    # Each change is in the audit log, with who made it.
+    log = (await plugin_site.get("/admin/reports?type=plugin")).text
+    for event in ("installed", "enabled", "disabled", "uninstalled"):
+        assert f"Plugin hello {event}." in log
+    assert ">root</a>" in log
 
 
 async def test_posts_without_the_csrf_token_change_nothing(

@@ -264,17 +264,18 @@ async def submit(request: Request) -> Response:
 
 async def _perform(request: Request, name: str, operation: Operation) -> str | None:
     """Do ``operation``; the manager's refusal as a message for the form, or None."""
-    manager = request_context(request).kernel.plugins
+    ctx = request_context(request)
+    manager, actor = ctx.kernel.plugins, ctx.current_user.id
     try:
         match operation.name:
             case "install":
-                await manager.install(name, enable=True)
+                await manager.install(name, enable=True, actor=actor)
             case "enable":
-                await manager.enable(name)
+                await manager.enable(name, actor=actor)
             case "disable":
-                await manager.disable(name)
+                await manager.disable(name, actor=actor)
             case "uninstall":
-                await manager.uninstall(name)
+                await manager.uninstall(name, actor=actor)
     except (PluginLoadError, BuildError) as exc:
         return f"The plugin {name} could not be {operation.done}: {exc}"
     except PluginError as exc:
