@@ -1,6 +1,7 @@
 """The plugins page in a real browser (Debian's chromium driven by Playwright, JavaScript off)
 on a real ``trovato serve``: the administrator installs a plugin that asks for a capability
-(refused until approved), sees it enabled, then disables it. Screenshots of each step go to
+(refused until approved), sees it enabled, disables it, then finds both in the log and
+opens the status report. Screenshots of each step go to
 the test's tmp folder.
 
 Skipped when /usr/bin/chromium or the playwright package is missing. Never run
@@ -80,8 +81,16 @@ def test_enable_a_plugin_approving_its_capabilities_then_disable_it(
             assert "has been disabled" in main.locator(".messages.status").inner_text()
             assert "Disabled" in row.inner_text()
             page.screenshot(path=str(shots / "5-disabled.png"), full_page=True)
+            page.goto(base + "/admin/reports?type=plugin")
+            log = main.locator("table.log-entries").inner_text()
+            assert "Plugin needy enabled." in log and "Plugin needy disabled." in log
+            page.screenshot(path=str(shots / "6-log.png"), full_page=True)
+            main.get_by_role("link", name="Status report").click()
+            page.wait_for_url("**/admin/reports/status")
+            assert "Schema migrations" in main.locator("table.status-report").inner_text()
+            page.screenshot(path=str(shots / "7-status.png"), full_page=True)
         finally:
             browser.close()
     assert sorted(p.name for p in shots.iterdir()) == [
         "1-plugins.png", "2-approval.png", "3-not-approved.png", "4-enabled.png",
-        "5-disabled.png"]
+        "5-disabled.png", "6-log.png", "7-status.png"]
