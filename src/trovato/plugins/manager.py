@@ -334,7 +334,9 @@ class PluginManager:
         if dependents:
             raise DependencyError(f"cannot disable {name!r}: {', '.join(dependents)} "
                                   f"depend(s) on it")
-        if states[name].status == ENABLED:
+        # A failed plugin (enabled, but its folder is gone or it did not load) cannot run its
+        # tap; it can still be switched off, which is what an administrator needs then.
+        if states[name].status == ENABLED and name in self.loaded:
             await self.taps.fire_lifecycle("disable", name)
         async with self.db.transaction() as conn:
             await set_status(conn, name, DISABLED)

@@ -18,9 +18,10 @@ from trovato.plugins.build import BuildResult, build_plugin
 from trovato.users.roles import Roles
 
 NEEDY = REPO / "tests" / "cli" / "fixtures"  # "needy" asks for a capability
-# hello (no capabilities), tally (depends on hello), needy (asks for outbound_http).
+# hello (no capabilities), tally (depends on hello), needy (asks for outbound_http), warden
+# (reports requirements, steered by its "mode" variable).
 PLUGINS = {"hello": REPO / "plugins" / "hello", "tally": FIXTURES / "tally",
-           "needy": NEEDY / "needy"}
+           "needy": NEEDY / "needy", "warden": FIXTURES / "warden"}
 
 
 @pytest.fixture(scope="session")

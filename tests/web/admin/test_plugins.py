@@ -175,3 +175,46 @@ async def test_the_managers_refusals_are_form_errors(plugin_site: httpx.AsyncCli
     assert refused.status_code == 409
     assert "cannot disable &#39;hello&#39;: tally depend(s) on it" in refused.text
     assert await _status(plugin_site, "hello") == ENABLED
+
+
+async def _warden_mode(client: httpx.AsyncClient, mode: str) -> None:
+    await kernel_of(client).db.execute(
+        "INSERT INTO variable (name, value) VALUES ('plugin.warden.mode', to_jsonb(%s::text))"
+        " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value", (mode,))
+
+
+async def test_requirements_are_reported_and_an_error_refuses_enabling(
+    plugin_site: httpx.AsyncClient,
+) -> None:
+    await login_as(plugin_site, "root")
+    assert (await _do(plugin_site, "warden", "install")).status_code == 303
+    await _warden_mode(plugin_site, "warning")
+    listed = (await plugin_site.get("/admin/plugins")).text
+    assert "Warden disk" in listed and "91% full" in listed and "Free some space soon." in listed
+    status = (await plugin_site.get("/admin/reports/status")).text
+    assert re.search(r"warden: Warden disk</td><td>91% full</td><td><span class=\"status-state"
+                     r" status-state--warning\">Warning</span>", status), status
+    assert (await _do(plugin_site, "warden", "disable")).status_code == 303
+    await _warden_mode(plugin_site, "error")
+    refused = await _do(plugin_site, "warden", "enable")
+    assert refused.status_code == 409
+    assert "Warden licence: missing — Warden needs a licence key." in refused.text
+    assert await _status(plugin_site, "warden") == DISABLED
+
+
+async def test_an_enabled_plugin_whose_folder_is_gone_is_failed(
+    plugin_site: httpx.AsyncClient,
+) -> None:
+    await kernel_of(plugin_site).db.execute(
+        "INSERT INTO system (name, type, status, version) VALUES ('ghost', 'plugin', 1, '2.0.0')")
+    await login_as(plugin_site, "root")
+    ghost = _row((await plugin_site.get("/admin/plugins")).text, "ghost")
+    assert "Failed" in ghost and "its folder is missing" in ghost and "2.0.0" in ghost
+    assert 'href="/admin/plugins/ghost/disable"' in ghost
+    assert "/admin/plugins/ghost/uninstall" not in ghost
+    status = (await plugin_site.get("/admin/reports/status")).text
+    assert "Some checks failed (below)." in status
+    assert "ghost: its folder is missing from the plugin directories" in status
+    disabled = await _do(plugin_site, "ghost", "disable")
+    assert disabled.status_code == 303, disabled.text
+    assert await _status(plugin_site, "ghost") == DISABLED

@@ -144,7 +144,7 @@ async def log_detail(request: Request) -> Response:
         ["Hostname", entry.hostname or "—"],
         ["Message", el.markup(entry.message, tag="p", attributes={"class": "log-message"})],
     ]
-    table = el.table(["", ""], rows, caption="Details",
+    table = el.table(["Detail", "Value"], rows, caption="Details",
                      attributes={"class": "log-entry"})
     return render_admin(request, "admin/reports.html", {
         "title": f"Log entry {entry.id}", "tabs": _tabs("log"),
