@@ -95,7 +95,7 @@ async def log_list(request: Request) -> Response:
     ctx = request_context(request)
     kernel = ctx.kernel
     types = await log_types(kernel.db)
-    tree = _filter_form(types)
+    tree = await kernel.forms.build(_filter_form(types), user=ctx.current_user)
     values = forms.read(tree, request.query_params)
     errors = forms.check(tree, values)
     # A filter that is not among the choices is shown as an error and not applied.
