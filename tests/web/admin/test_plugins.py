@@ -63,8 +63,10 @@ async def test_the_list_shows_each_plugin_with_its_state(plugin_site: httpx.Asyn
     assert 'href="/admin/plugins/hello/disable"' in hello
     assert "/admin/plugins/hello/enable" not in hello
     assert "Required by: tally" in hello
+    assert "<li>see secrets</li>" in hello and "<li>use hello</li>" in hello
     tally = _row(page.text, "tally")
     assert "Not installed" in tally and "Requires: hello" in tally
+    assert "known once enabled" in tally
     assert 'href="/admin/plugins/tally/install"' in tally
     needy = _row(page.text, "needy")
     assert "outbound_http: [&#39;api.example.com&#39;]" in needy
