@@ -169,9 +169,9 @@ class PluginManager:
             info, state = infos.get(name), states.get(name)
             status = "enabled" if state and state.status == ENABLED else \
                      "disabled" if state else "not installed"
-            problem = ""
+            problem = "its folder is missing from the plugin directories" if info is None else ""
             if status == "enabled" and info is None:
-                status, problem = "failed", "its folder is missing from the plugin directories"
+                status = "failed"
             elif status == "enabled" and name not in self.loaded:
                 status, problem = "failed", "it is enabled but did not load (see the log)"
             out.append({

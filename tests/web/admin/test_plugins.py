@@ -220,3 +220,6 @@ async def test_an_enabled_plugin_whose_folder_is_gone_is_failed(
     disabled = await _do(plugin_site, "ghost", "disable")
     assert disabled.status_code == 303, disabled.text
     assert await _status(plugin_site, "ghost") == DISABLED
+    ghost = _row((await plugin_site.get("/admin/plugins")).text, "ghost")
+    assert "Disabled" in ghost and "its folder is missing" in ghost
+    assert "/admin/plugins/ghost/" not in ghost  # nothing more to do without its folder
