@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from tests.api.conftest import login_as
+from tests.conftest import create_account, running_app, site_settings
 from tests.plugins.conftest import kernel_of
 from tests.web.admin.conftest import grant
 from trovato.db import migrate
@@ -157,3 +158,13 @@ async def test_cron_is_overdue_after_two_days_and_an_error_after_two_weeks(
     assert cron_state(await site_status(kernel, now=now + timedelta(days=1))) == "ok"
     assert cron_state(await site_status(kernel, now=now + timedelta(days=3))) == "warning"
     assert cron_state(await site_status(kernel, now=now + timedelta(days=15))) == "error"
+
+
+async def test_the_status_report_names_redis_when_it_is_the_store(
+    db_url: str, redis_url: str,
+) -> None:
+    async with running_app(site_settings(db_url, "redis")) as client:
+        await create_account(client, "root", admin=True)
+        await login_as(client, "root")
+        text = (await client.get("/admin/reports/status")).text
+        assert re.search(r"Shared store</td><td>Redis</td><td>reachable</td>", text), text
