@@ -43,6 +43,8 @@ from trovato.web import (
     system,
     user,
 )
+from trovato.web.admin import plugins as admin_plugins
+from trovato.web.admin import reports as admin_reports
 
 
 def routes() -> list[BaseRoute]:
@@ -60,6 +62,8 @@ def routes() -> list[BaseRoute]:
         *install.routes,
         *user.routes,
         *stages.routes,
+        *admin_plugins.routes,
+        *admin_reports.routes,
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,

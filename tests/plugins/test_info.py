@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.plugins.conftest import FOLDERS, plugin_folder
-from trovato.plugins.info import InfoError, parse_info
+from trovato.plugins.info import InfoError, PluginInfo, parse_info
 
 
 def test_parses_hello() -> None:
@@ -40,3 +40,21 @@ def test_info_errors_name_file_and_key(tmp_path: Path, toml: str, key: str) -> N
         parse_info(folder)
     assert str(caught.value).startswith(str(folder / "plugin.toml"))
     assert key in str(caught.value)
+
+
+def test_capabilities_or_raised_limits_need_approval(tmp_path: Path) -> None:
+    """The one approval rule the CLI's question and the admin page's box follow."""
+    def info(extra: str) -> PluginInfo:
+        folder = tmp_path / f"p{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        (folder / "plugin.py").write_text("")
+        (folder / "plugin.toml").write_text(f'[plugin]\nname = "p"\nversion = "1.0.0"\n{extra}')
+        return parse_info(folder)
+
+    plain = info("")
+    assert not plain.needs_approval() and plain.capability_lines() == []
+    asking = info("[capabilities]\noutbound_http = ['api.example.com']\n")
+    assert asking.needs_approval()
+    assert asking.capability_lines() == ["outbound_http: ['api.example.com']"]
+    assert info("[limits]\nmemory_mb = 512\n").needs_approval()
+    assert not info("[limits]\nmemory_mb = 64\n").needs_approval()

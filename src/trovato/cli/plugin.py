@@ -123,12 +123,12 @@ def _confirm(info: PluginInfo, yes: bool) -> None:
     capabilities or limits above the defaults need the administrator's approval."""
     if info.capabilities:
         _output.say("This plugin asks for these capabilities:")
-        for key, value in info.capabilities.items():
-            _output.say(f"  • {key}: {value}")
+        for line in info.capability_lines():
+            _output.say(f"  • {line}")
     _output.say("Resource limits of each call:")
     for line in info.limit_lines():
         _output.say(f"  • {line}")
-    if yes or not (info.capabilities or info.raised_limits()):
+    if yes or not info.needs_approval():
         return
     try:
         approved = typer.confirm("Approve them?", default=False)

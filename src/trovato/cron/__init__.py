@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from trovato.db.pool import Database
 from trovato.plugins import PluginError
@@ -30,6 +31,7 @@ log = logging.getLogger("trovato.cron")
 CRON_LOCK = "cron"
 _LOCK_TTL = 300.0
 _RETRY_DELAY = 30.0
+LAST_RUN_VARIABLE = "system.cron_last"
 
 
 @dataclass
@@ -40,6 +42,15 @@ class CronReport:
     swept: int = 0
     summaries: int = 0
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """When the last cron run finished, how long it took and how many plugins failed in it."""
+
+    finished: datetime
+    seconds: float
+    failures: int
 
 
 @dataclass(frozen=True)
@@ -85,7 +96,27 @@ class Cron:
             report.plugins = [reply.plugin for reply in outcome.replies]
             report.failures = [str(failure) for failure in outcome.failures]
             report.seconds = time.perf_counter() - started
+            await self._record(report)
             return report
+
+    async def _record(self, report: CronReport) -> None:
+        """Remember when this run finished, for the status report (and whether cron is
+        overdue); a ``variable`` row, since any host may have run it."""
+        await self.db.execute(
+            "INSERT INTO variable (name, value) VALUES (%s, jsonb_build_object("
+            "'finished', now(), 'seconds', %s::float8, 'failures', %s::int))"
+            " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            (LAST_RUN_VARIABLE, report.seconds, len(report.failures)))
+
+    async def last_run(self) -> LastRun | None:
+        """The last finished cron run on any host, or None when cron never ran."""
+        row = await self.db.fetchrow(
+            "SELECT (value ->> 'finished')::timestamptz AS finished,"
+            " (value ->> 'seconds')::float8 AS seconds, (value ->> 'failures')::int AS failures"
+            " FROM variable WHERE name = %s", (LAST_RUN_VARIABLE,))
+        if row is None or row["finished"] is None:
+            return None
+        return LastRun(row["finished"], row["seconds"] or 0.0, row["failures"] or 0)
 
     async def declared_queues(self) -> list[QueueSpec]:
         outcome = await self.taps.fire("queue_info")

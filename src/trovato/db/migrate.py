@@ -65,6 +65,20 @@ def _head_from_files() -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
+def head_revision() -> str:
+    """The revision a database at head is at: read from the revision files when the chain
+    is one line (no Alembic import), else Alembic's answer."""
+    head = _head_from_files()
+    if head is not None:
+        return head
+    from alembic.script import ScriptDirectory
+
+    found = ScriptDirectory.from_config(_config("")).get_current_head()
+    if found is None:
+        raise RuntimeError("no migrations found")
+    return found
+
+
 def is_current(url: str) -> bool:
     """True when the database is at the head revision — checked with one query and the
     revision files, without importing Alembic and SQLAlchemy (a web worker's start-up checks

@@ -147,6 +147,9 @@ class Metrics:
         self._taps = _Series(self.tap_latency, 2)
         self._traps = _Series(self.plugin_traps, 3)
         self._cache = _Series(self.cache_requests, 2)
+        # Traps per plugin since this process started, for the status report (the metric
+        # above is for scrapers; reading its children back would use prometheus internals).
+        self.traps_by_plugin: dict[str, int] = {}
 
     def observe_request(
         self, method: str, route: str, status: int, seconds: float, db_seconds: float
@@ -166,6 +169,7 @@ class Metrics:
 
     def count_trap(self, plugin: str, tap: str, reason: str) -> None:
         self._traps.get((plugin, tap, reason)).inc()
+        self.traps_by_plugin[plugin] = self.traps_by_plugin.get(plugin, 0) + 1
 
     def count_cache(self, tier: str, hit: bool) -> None:
         self._cache.get((tier, _RESULTS[hit])).inc()

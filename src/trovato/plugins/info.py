@@ -65,6 +65,16 @@ class PluginInfo:
         return [key for key in LIMIT_LABELS
                 if getattr(self.limits, key) > getattr(default, key)]
 
+    def needs_approval(self) -> bool:
+        """Whether installing or enabling the plugin needs the administrator's approval: it
+        asks for capabilities or for limits above the defaults. The one rule the CLI's
+        question and the admin page's "I approve" box both follow."""
+        return bool(self.capabilities or self.raised_limits())
+
+    def capability_lines(self) -> list[str]:
+        """Each capability the plugin asks for, as shown to an administrator approving it."""
+        return [f"{key}: {value}" for key, value in self.capabilities.items()]
+
     def limit_lines(self) -> list[str]:
         """Each resource limit of one call, as shown to an administrator approving the
         plugin: the default marked, any other value beside the default and the maximum."""

@@ -21,7 +21,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from psycopg import AsyncConnection
+
 from trovato.db.pool import Database
+from trovato.observability.audit import audit
 from trovato.plugins import artifact as artifacts
 from trovato.plugins import tables as plugin_tables
 from trovato.plugins.dependencies import resolve_order
@@ -73,6 +76,12 @@ def _unpack_artifact(path: Path, root: Path, staging: Path) -> PluginInfo:
             f"{path}: the manifest names {manifest.name} {manifest.version} but plugin.toml "
             f"says {info.name} {info.version}")
     return info
+
+
+async def _audit(conn: AsyncConnection[Any], name: str, event: str,
+                 actor: uuid.UUID | None) -> None:
+    """Record a plugin's change of state in the audit log, with the change."""
+    await audit(conn, "plugin", f"Plugin %(name)s {event}.", {"name": name}, user_id=actor)
 
 
 def _replace_folder(staging: Path, target: Path) -> None:
@@ -145,20 +154,40 @@ class PluginManager:
         return await read_states(self.db)
 
     async def overview(self) -> list[dict[str, Any]]:
-        """Every discovered plugin with its state, for ``trovato plugin list`` and admin UI."""
+        """Every discovered or installed plugin with its state, for ``trovato plugin list`` and
+        the admin's plugin page.
+
+        ``status`` is ``enabled``, ``disabled``, ``not installed`` or ``failed``: enabled in
+        the database but not running in this process (its folder is gone or it did not
+        load), with the reason in ``problem``. ``dependents`` are the discovered plugins that
+        depend on it; ``permissions`` those it defines (known while it is enabled)."""
         infos = self.discover()
         states = await self.states()
+        owners = self.permissions.owners() if self.permissions is not None else {}
         out = []
         for name in sorted(set(infos) | set(states)):
             info, state = infos.get(name), states.get(name)
+            status = "enabled" if state and state.status == ENABLED else \
+                     "disabled" if state else "not installed"
+            problem = "its folder is missing from the plugin directories" if info is None else ""
+            if status == "enabled" and info is None:
+                status = "failed"
+            elif status == "enabled" and name not in self.loaded:
+                status, problem = "failed", "it is enabled but did not load (see the log)"
             out.append({
                 "name": name,
                 "version": info.version if info else (state.version if state else ""),
                 "description": info.description if info else "",
-                "status": "enabled" if state and state.status == ENABLED else
-                          "disabled" if state else "not installed",
+                "status": status,
+                "problem": problem,
                 "available": info is not None,
                 "dependencies": list(info.dependencies) if info else [],
+                "dependents": sorted(n for n, other in infos.items()
+                                     if name in other.dependencies),
+                "capabilities": info.capability_lines() if info else [],
+                "limits": info.limit_lines() if info else [],
+                "needs_approval": info.needs_approval() if info else False,
+                "permissions": sorted(p for p, owner in owners.items() if owner == name),
             })
         return out
 
@@ -235,8 +264,12 @@ class PluginManager:
 
     # -- operations ------------------------------------------------------------------------
 
-    async def install(self, name: str, *, enable: bool = True) -> None:
-        """Create the plugin's tables, run its ``install`` tap, and enable it."""
+    async def install(self, name: str, *, enable: bool = True,
+                      actor: uuid.UUID | None = None) -> None:
+        """Create the plugin's tables, run its ``install`` tap, and enable it.
+
+        ``actor`` (here and in the other operations) is the account doing it, for the audit
+        log; None for the command line."""
         info = self.info(name)
         states = await self.states()
         if name in states:
@@ -251,6 +284,7 @@ class PluginManager:
         async with self.db.transaction() as conn:
             await plugin_tables.create_tables(conn, info.tables)
             await add_state(conn, info, loaded)
+            await _audit(conn, name, "installed", actor)
         try:
             await self.taps.fire_lifecycle("install", name)
         except Exception:
@@ -261,7 +295,7 @@ class PluginManager:
             raise
         if enable:
             try:
-                await self.enable(name)
+                await self.enable(name, actor=actor)
             except RequirementsError as exc:
                 await self.refresh()
                 await self.announce()
@@ -271,7 +305,7 @@ class PluginManager:
             await self.refresh()
             await self.announce()
 
-    async def enable(self, name: str) -> None:
+    async def enable(self, name: str, *, actor: uuid.UUID | None = None) -> None:
         info = self.info(name)
         states = await self.states()
         if name not in states:
@@ -283,13 +317,15 @@ class PluginManager:
         check_available(name, await self.load(name))
         await check_requirements(self.taps, name, "enable")
         await self.taps.fire_lifecycle("enable", name)
-        await set_status(self.db, name, ENABLED)
+        async with self.db.transaction() as conn:
+            await set_status(conn, name, ENABLED)
+            await _audit(conn, name, "enabled", actor)
         await self.refresh()
         if self.on_enable is not None:
             await self.on_enable(name)
         await self.announce()
 
-    async def disable(self, name: str) -> None:
+    async def disable(self, name: str, *, actor: uuid.UUID | None = None) -> None:
         states = await self.states()
         if name not in states:
             raise PluginLoadError(f"plugin {name!r} is not installed")
@@ -298,15 +334,19 @@ class PluginManager:
         if dependents:
             raise DependencyError(f"cannot disable {name!r}: {', '.join(dependents)} "
                                   f"depend(s) on it")
-        if states[name].status == ENABLED:
+        # A failed plugin (enabled, but its folder is gone or it did not load) cannot run its
+        # tap; it can still be switched off, which is what an administrator needs then.
+        if states[name].status == ENABLED and name in self.loaded:
             await self.taps.fire_lifecycle("disable", name)
-        await set_status(self.db, name, DISABLED)
+        async with self.db.transaction() as conn:
+            await set_status(conn, name, DISABLED)
+            await _audit(conn, name, "disabled", actor)
         if self.permissions is not None:
             self.permissions.remove_provider(name)
         await self.refresh()
         await self.announce()
 
-    async def uninstall(self, name: str) -> None:
+    async def uninstall(self, name: str, *, actor: uuid.UUID | None = None) -> None:
         """Run ``uninstall``, drop the plugin's tables and variables, forget its state."""
         states = await self.states()
         if name not in states:
@@ -321,6 +361,7 @@ class PluginManager:
             await conn.execute("DELETE FROM variable WHERE starts_with(name, %s)",
                                (variable_prefix(name),))
             await remove_state(conn, name)
+            await _audit(conn, name, "uninstalled", actor)
         self.loaded.pop(name, None)
         await self.refresh()
         await self.announce()

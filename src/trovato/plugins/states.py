@@ -46,8 +46,9 @@ async def add_state(conn: AsyncConnection[Any], info: PluginInfo, loaded: Loaded
                 "wasm_sha256": loaded.wasm_sha256})))
 
 
-async def set_status(db: Database, name: str, status: int) -> None:
-    await db.execute("UPDATE system SET status = %s WHERE name = %s", (status, name))
+async def set_status(conn: AsyncConnection[Any], name: str, status: int) -> None:
+    """Enable or disable ``name`` (in the caller's transaction)."""
+    await conn.execute("UPDATE system SET status = %s WHERE name = %s", (status, name))
 
 
 async def remove_state(conn: AsyncConnection[Any], name: str) -> None:
