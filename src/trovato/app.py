@@ -37,12 +37,15 @@ from trovato.web import (
     item,
     item_edit,
     menu,
+    register,
     revisions,
     site,
     stages,
     system,
     user,
 )
+from trovato.web.admin import people as admin_people
+from trovato.web.admin import roles as admin_roles
 
 
 def routes() -> list[BaseRoute]:
@@ -57,7 +60,10 @@ def routes() -> list[BaseRoute]:
         *item.routes,
         *revisions.routes,
         *install.routes,
+        *register.routes,  # before user.routes, whose /user/{user_id} would match it
         *user.routes,
+        *admin_people.routes,
+        *admin_roles.routes,
         *stages.routes,
         *api_session.routes,
         *api_tokens.routes,
