@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from tests.api.conftest import login_as
-from tests.conftest import ADMIN_PASSWORD, create_account, running_app, site_settings
+from tests.conftest import create_account, running_app, site_settings
 from tests.plugins.conftest import kernel_of
 from tests.web._forms import form_token
-from trovato.users.roles import Roles
+from trovato.users.roles import RoleError, Roles
 
 XSS = "<script>alert(1)</script>"
 XSS_SHOWN = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -151,7 +151,7 @@ async def test_creating_an_account_with_a_role(client: httpx.AsyncClient) -> Non
     editor = await _role(client, "editor", "access content")
     await login_as(client, "root")
     form = await client.get("/admin/people/create")
-    assert 'name="roles" value="%s"' % editor in form.text
+    assert f'name="roles" value="{editor}"' in form.text
     made = await _post(client, "/admin/people/create", {
         "name": f"new {XSS}", "mail": "new@example.com", "pass": NEW_PASSWORD,
         "pass_confirm": NEW_PASSWORD, "status": "1", "roles": str(editor)})
@@ -239,7 +239,7 @@ async def test_no_privilege_escalation_through_the_people_pages(
         "mail": "bob@example.com", "status": "1", "roles": [str(powerful)]},
         form=f"/admin/people/{bob}/edit")
     assert forged.status_code == 400 and "Roles:" in _errors(forged)
-    with pytest.raises(Exception) as direct:
+    with pytest.raises(RoleError) as direct:
         await kernel.accounts.update(bob, actor=await _id_of(client, "mia"),
                                      roles=[powerful])
     assert "administer permissions" in str(direct.value)
