@@ -326,7 +326,6 @@ class Accounts:
                 row = await cur.fetchone()
                 if row and next(iter(row.values())):
                     raise AccountError("name", "an administrator already exists")
-            await _require_free_mail(conn, mail, None)
             try:
                 await conn.execute(
                     "INSERT INTO users (id, name, name_key, pass, mail, is_admin, status)"
@@ -336,6 +335,8 @@ class Accounts:
             except errors.UniqueViolation:
                 raise AccountError(
                     "name", "is already taken (or looks like an existing name)") from None
+            # After the name: a name taken is the first thing to tell.
+            await _require_free_mail(conn, mail, user_id)
             await replace_user_roles(conn, user_id, name, roles, actor=actor)
             await audit(
                 conn,
