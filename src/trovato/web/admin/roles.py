@@ -49,7 +49,7 @@ RENAME_FORM = "admin_role_rename"
 DELETE_FORM = "admin_role_delete"
 MATRIX_FORM = "admin_permissions"
 ROLE_LABELS = {"name": "Role name"}
-RESTRICTED = "Warning: give to trusted roles only; this permission has security implications."
+RESTRICTED = "Warning: give to trusted roles only."
 _BUILTIN = (ANONYMOUS_ROLE, AUTHENTICATED_ROLE)
 
 
