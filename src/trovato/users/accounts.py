@@ -120,7 +120,7 @@ class Account:
     status: int
     is_admin: bool
     created: datetime
-    access: datetime | None  # last login, when known
+    last_login: datetime | None  # None: never logged in
     roles: tuple[uuid.UUID, ...]  # stored roles (the built-in ones are implied)
     role_names: tuple[str, ...]
 
@@ -147,7 +147,7 @@ def _like(text: str) -> str:
 # One statement for the account list and for one account: every filter is a parameter that,
 # when None, filters nothing (the text never changes, so nothing is pasted into it).
 _ACCOUNTS = (
-    "SELECT u.id, u.name, u.mail, u.status, u.is_admin, u.created, u.login AS access,"
+    "SELECT u.id, u.name, u.mail, u.status, u.is_admin, u.created, u.login,"
     " ARRAY(SELECT r.id FROM users_roles ur JOIN role r ON r.id = ur.role_id"
     "       WHERE ur.user_id = u.id ORDER BY r.weight, r.name) AS roles,"
     " ARRAY(SELECT r.name FROM users_roles ur JOIN role r ON r.id = ur.role_id"
@@ -165,7 +165,7 @@ _ACCOUNTS = (
 
 def _account(row: DictRow) -> Account:
     return Account(id=row["id"], name=row["name"], mail=row["mail"], status=row["status"],
-                   is_admin=row["is_admin"], created=row["created"], access=row["access"],
+                   is_admin=row["is_admin"], created=row["created"], last_login=row["login"],
                    roles=tuple(row["roles"]), role_names=tuple(row["role_names"]))
 
 

@@ -178,7 +178,7 @@ def _account_rows(accounts: Sequence[Account], now: datetime) -> list[list[str |
          STATUS_OPTIONS[str(a.status)] if str(a.status) in STATUS_OPTIONS else str(a.status),
          ", ".join(("Administrator", *a.role_names) if a.is_admin else a.role_names),
          age(a.created, now),
-         f"{age(a.access, now)} ago" if a.access is not None else "Never",
+         f"{age(a.last_login, now)} ago" if a.last_login is not None else "Never",
          el.link("Edit", f"/admin/people/{a.id}/edit",
                  attributes={"aria-label": f"Edit {a.name}"})]
         for a in accounts
@@ -202,7 +202,7 @@ async def people_list(request: Request) -> Response:
         offset=page * PAGE_SIZE, limit=PAGE_SIZE)
     pages = max(1, math.ceil(found.total / PAGE_SIZE))
     listing = el.container({
-        "table": el.table(["Name", "Status", "Roles", "Member for", "Last access",
+        "table": el.table(["Name", "Status", "Roles", "Member for", "Last login",
                            "Operations"], _account_rows(found.accounts, datetime.now(UTC)),
                           caption=f"Accounts ({found.total})",
                           empty="No account matches these filters."),
