@@ -58,9 +58,10 @@ _BUILTIN = (ANONYMOUS_ROLE, AUTHENTICATED_ROLE)
 
 def _add_tree() -> RenderElement:
     return forms.form(ROLE_FORM, "/admin/people/roles", {
-        "name": {"#type": "textfield", "#name": "name", "#title": "Role name",
-                 "#required": True, "#maxlength": 64},
-        "actions": {"#type": "actions", "add": forms.submit("add", title="Add role")},
+        "add": {"#type": "fieldset", "#title": "Add a role",
+                "name": {"#type": "textfield", "#name": "name", "#title": "Role name",
+                         "#required": True, "#maxlength": 64},
+                "actions": {"#type": "actions", "add": forms.submit("add", title="Add role")}},
     })
 
 
