@@ -37,6 +37,7 @@ from trovato.web import (
     item,
     item_edit,
     menu,
+    register,
     revisions,
     site,
     stages,
@@ -45,6 +46,8 @@ from trovato.web import (
 )
 from trovato.web.admin import plugins as admin_plugins
 from trovato.web.admin import reports as admin_reports
+from trovato.web.admin import people as admin_people
+from trovato.web.admin import roles as admin_roles
 
 
 def routes() -> list[BaseRoute]:
@@ -60,7 +63,10 @@ def routes() -> list[BaseRoute]:
         *item_edit.routes,
         *revisions.routes,
         *install.routes,
+        *register.routes,  # before user.routes, whose /user/{user_id} would match it
         *user.routes,
+        *admin_people.routes,
+        *admin_roles.routes,
         *stages.routes,
         *admin_plugins.routes,
         *admin_reports.routes,

@@ -34,6 +34,8 @@ NOT_PRIVILEGE_CHANGING = {
                                " tests/web/test_stages.py",
     ("PUT", "/api/v1/session/stage"): "switches the caller's own session to a stage they may"
                                       " use: tests/web/test_stages.py",
+    ("POST", "/user/register"): "creates an account without roles, only when the site lets"
+                                " visitors register: tests/web/admin/test_people.py",
     ("POST", "/{path:path}"): "plugin pages: each menu entry's permission is checked at the"
                               " callback (plugin security suite)",
 }
@@ -99,6 +101,19 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("DELETE", "/api/v1/stages/{id}/preview-links/{link}"): lambda f: (
         f"/api/v1/stages/{f.stage}/preview-links/{f.preview_link}", None),
     ("POST", "/admin/stages/{id}/publish"): lambda f: (f"/admin/stages/{f.stage}/publish", None),
+    # The people pages: refused before the form is even read.
+    ("POST", "/admin/people/create"): lambda f: ("/admin/people/create", None),
+    ("POST", "/admin/people/{id}/edit"): lambda f: (f"/admin/people/{f.victim}/edit", None),
+    ("POST", "/admin/people/{id}/delete"): lambda f: (f"/admin/people/{f.victim}/delete", None),
+    ("POST", "/admin/people/settings"): lambda f: ("/admin/people/settings", None),
+    ("POST", "/admin/people/roles"): lambda f: ("/admin/people/roles", None),
+    ("POST", "/admin/people/roles/{id}/edit"): lambda f: (f"/admin/people/roles/{f.role}/edit",
+                                                          None),
+    ("POST", "/admin/people/roles/{id}/delete"): lambda f: (
+        f"/admin/people/roles/{f.role}/delete", None),
+    ("POST", "/admin/people/permissions"): lambda f: ("/admin/people/permissions", None),
+    ("POST", "/admin/people/permissions/{role}"): lambda f: (
+        f"/admin/people/permissions/{f.role}", None),
 }
 
 

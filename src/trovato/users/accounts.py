@@ -1,17 +1,17 @@
-"""User accounts: the current user, creating and deleting accounts, logging in with
-brute-force protection."""
+"""User accounts: the current user, creating, listing, editing and deleting accounts, logging
+in with brute-force protection."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from psycopg import errors
+from psycopg import AsyncConnection, errors
 from psycopg.rows import DictRow
 
 from trovato.db.pool import Database
@@ -34,6 +34,7 @@ from trovato.users.permissions import (
     PermissionService,
 )
 from trovato.users.privileges import PrivilegeError, require_covers
+from trovato.users.roles import replace_user_roles
 
 _MAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+")
 
@@ -103,6 +104,71 @@ class DeletedUser:
     tokens_revoked: int
 
 
+ACTIVE, BLOCKED = 1, 0
+# Account creation and mail changes take this lock, so two of them cannot both find a mail
+# address free (mail has no unique index: existing sites may hold duplicates).
+_MAIL_LOCK = 7301123003
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """An account as the people pages show and edit it."""
+
+    id: uuid.UUID
+    name: str
+    mail: str
+    status: int
+    is_admin: bool
+    created: datetime
+    last_login: datetime | None  # None: never logged in
+    roles: tuple[uuid.UUID, ...]  # stored roles (the built-in ones are implied)
+    role_names: tuple[str, ...]
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPage:
+    """One page of a filtered account list and how many accounts match in all."""
+
+    accounts: list[Account]
+    total: int
+
+
+def _like(text: str) -> str:
+    """``text`` as a LIKE pattern matching itself anywhere (``%``, ``_`` and ``\\`` are
+    escaped: a typed ``%`` is a percent sign, not a wildcard)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# One statement for the account list and for one account: every filter is a parameter that,
+# when None, filters nothing (the text never changes, so nothing is pasted into it).
+_ACCOUNTS = (
+    "SELECT u.id, u.name, u.mail, u.status, u.is_admin, u.created, u.login,"
+    " ARRAY(SELECT r.id FROM users_roles ur JOIN role r ON r.id = ur.role_id"
+    "       WHERE ur.user_id = u.id ORDER BY r.weight, r.name) AS roles,"
+    " ARRAY(SELECT r.name FROM users_roles ur JOIN role r ON r.id = ur.role_id"
+    "       WHERE ur.user_id = u.id ORDER BY r.weight, r.name) AS role_names,"
+    " count(*) OVER () AS total"
+    " FROM users u WHERE u.id <> %(nil)s"
+    " AND (%(id)s::uuid IS NULL OR u.id = %(id)s::uuid)"
+    " AND (%(name)s::text IS NULL OR u.name ILIKE %(name)s::text ESCAPE '\\')"
+    " AND (%(role)s::uuid IS NULL OR EXISTS (SELECT 1 FROM users_roles f"
+    "      WHERE f.user_id = u.id AND f.role_id = %(role)s::uuid))"
+    " AND (%(status)s::smallint IS NULL OR u.status = %(status)s::smallint)"
+    " ORDER BY u.created DESC, u.id DESC LIMIT %(limit)s OFFSET %(offset)s"
+)
+
+
+def _account(row: DictRow) -> Account:
+    return Account(id=row["id"], name=row["name"], mail=row["mail"], status=row["status"],
+                   is_admin=row["is_admin"], created=row["created"], last_login=row["login"],
+                   roles=tuple(row["roles"]), role_names=tuple(row["role_names"]))
+
+
 class LoginError(ServiceError):
     """Login refused (401, or 429 with ``retry_after`` seconds). The message is safe to show:
     it never says whether the name exists."""
@@ -121,6 +187,19 @@ def _duration(seconds: float) -> str:
         return f"{whole} second{'s' if whole != 1 else ''}"
     minutes = (whole + 59) // 60
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+async def _require_free_mail(
+    conn: AsyncConnection[DictRow], mail: str, owner: uuid.UUID | None
+) -> None:
+    """Refuse ``mail`` when an account other than ``owner`` uses it (compared without case),
+    under the lock that serialises the writers of mail addresses."""
+    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MAIL_LOCK,))
+    cur = await conn.execute(
+        "SELECT 1 FROM users WHERE lower(mail) = lower(%s) AND id <> %s AND id <> %s",
+        (mail, owner or NIL, NIL))
+    if await cur.fetchone() is not None:
+        raise AccountError("mail", "is already used by another account")
 
 
 def validate_name(name: str) -> str:
@@ -222,10 +301,17 @@ class Accounts:
         is_admin: bool = False,
         only_if_no_admin: bool = False,
         actor: uuid.UUID | None = None,
+        status: int = ACTIVE,
+        roles: Iterable[uuid.UUID] = (),
     ) -> uuid.UUID:
-        """Create an active account. ``only_if_no_admin`` makes the first-admin race safe."""
+        """Create an account (active unless ``status`` is :data:`BLOCKED`) with ``roles``, in
+        one transaction. The name and the mail address must be free; the ``actor`` must hold
+        every permission of the roles given (:mod:`trovato.users.privileges`).
+        ``only_if_no_admin`` makes the first-admin race safe."""
         validate_name(name)
         validate_mail(mail)
+        if status not in (ACTIVE, BLOCKED):
+            raise AccountError("status", "must be active or blocked")
         try:
             check_policy(password, name=name, min_length=self.password_min_length)
         except PasswordPolicyError as exc:
@@ -242,22 +328,133 @@ class Accounts:
                     raise AccountError("name", "an administrator already exists")
             try:
                 await conn.execute(
-                    "INSERT INTO users (id, name, name_key, pass, mail, is_admin)"
-                    " VALUES (%s,%s,%s,%s,%s,%s)",
-                    (user_id, name, name_key(name), hashed, mail, is_admin),
+                    "INSERT INTO users (id, name, name_key, pass, mail, is_admin, status)"
+                    " VALUES (%s,%s,%s,%s,%s,%s,%s)",
+                    (user_id, name, name_key(name), hashed, mail, is_admin, status),
                 )
             except errors.UniqueViolation:
                 raise AccountError(
                     "name", "is already taken (or looks like an existing name)") from None
+            # After the name: a name taken is the first thing to tell.
+            await _require_free_mail(conn, mail, user_id)
+            await replace_user_roles(conn, user_id, name, roles, actor=actor)
             await audit(
                 conn,
                 "user",
                 "Created account %(name)s",
-                {"name": name, "admin": is_admin},
+                {"name": name, "admin": is_admin, "status": status},
                 user_id=actor or user_id,
             )
         await self._emit("user_register", user_id, name)
         return user_id
+
+    async def get(self, user_id: uuid.UUID) -> Account | None:
+        """The account ``user_id``, blocked or not (never the anonymous user)."""
+        rows = await self._accounts(id=user_id)
+        return _account(rows[0]) if rows else None
+
+    async def listing(
+        self,
+        *,
+        name_contains: str = "",
+        role: uuid.UUID | None = None,
+        status: int | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> AccountPage:
+        """Accounts, newest first, filtered by a part of the name (case-insensitive, taken
+        literally), a stored role and a status; ``limit`` of them from ``offset``."""
+        pattern = _like(name_contains) if name_contains else None
+        rows = await self._accounts(name=pattern, role=role, status=status,
+                                    offset=max(0, offset), limit=max(1, limit))
+        if not rows and offset > 0:  # past the end: the total is still worth telling
+            rows = await self._accounts(name=pattern, role=role, status=status, limit=1)
+            return AccountPage([], int(rows[0]["total"]) if rows else 0)
+        return AccountPage([_account(row) for row in rows],
+                           int(rows[0]["total"]) if rows else 0)
+
+    async def _accounts(self, *, id: uuid.UUID | None = None, name: str | None = None,
+                        role: uuid.UUID | None = None, status: int | None = None,
+                        offset: int = 0, limit: int = 1) -> list[DictRow]:
+        return await self.db.fetch(_ACCOUNTS, {
+            "nil": NIL, "id": id, "name": name, "role": role, "status": status,
+            "offset": offset, "limit": limit})
+
+    async def update(
+        self,
+        user_id: uuid.UUID,
+        *,
+        actor: uuid.UUID | None,
+        mail: str | None = None,
+        password: str | None = None,
+        status: int | None = None,
+        roles: Iterable[uuid.UUID] | None = None,
+    ) -> Account:
+        """Change an account's mail address, password, status (block or unblock) and roles,
+        what is given of them, in ONE transaction; then tell the plugins (``user_update``).
+
+        Refused: an unknown account (404); an account with rights the ``actor`` lacks, or
+        roles carrying permissions the actor lacks (403, :mod:`trovato.users.privileges`);
+        a mail address another account uses, a password the policy refuses (422, naming the
+        field); blocking one's own account or the last active administrator (409).
+        """
+        if mail is not None:
+            validate_mail(mail)
+        if status is not None and status not in (ACTIVE, BLOCKED):
+            raise AccountError("status", "must be active or blocked")
+        current = await self.get(user_id)
+        if current is None:
+            raise ServiceError(404, "No such user.")
+        hashed = None
+        if password is not None:
+            try:
+                check_policy(password, name=current.name, min_length=self.password_min_length)
+            except PasswordPolicyError as exc:
+                raise AccountError("pass", str(exc)) from None
+            hashed = await hash_password(password)
+        async with self.db.transaction() as conn:
+            if status == BLOCKED:
+                # As for deletion: lock the administrators first, so two blocks at once cannot
+                # leave the site without an active one.
+                await conn.execute("SELECT id FROM users WHERE is_admin ORDER BY id FOR UPDATE")
+            cur = await conn.execute(
+                "SELECT name, mail, status, is_admin FROM users WHERE id = %s FOR UPDATE",
+                (user_id,))
+            row = await cur.fetchone()
+            if row is None:
+                raise ServiceError(404, "No such user.")
+            await require_covers(conn, actor, user_id, "edit", row["name"])
+            if mail is not None and mail.lower() != row["mail"].lower():
+                await _require_free_mail(conn, mail, user_id)
+            if status == BLOCKED and row["status"] != BLOCKED:
+                if actor == user_id:
+                    raise ServiceError(409, "You cannot block your own account.",
+                                       field="status")
+                if row["is_admin"]:
+                    cur = await conn.execute(
+                        "SELECT count(*) AS n FROM users WHERE is_admin AND status = 1"
+                        " AND id <> %s", (user_id,))
+                    others = await cur.fetchone()
+                    if others is None or others["n"] == 0:
+                        raise ServiceError(
+                            409, f"{row['name']} is the last active administrator; it cannot"
+                            " be blocked.", field="status")
+            await conn.execute(
+                "UPDATE users SET mail = coalesce(%s, mail), pass = coalesce(%s, pass),"
+                " status = coalesce(%s, status) WHERE id = %s",
+                (mail, hashed, status, user_id))
+            if roles is not None:
+                await replace_user_roles(conn, user_id, row["name"], roles, actor=actor)
+            changed = [name for name, value in (("mail", mail), ("password", password),
+                                                ("status", status)) if value is not None]
+            await audit(conn, "user", "Account %(name)s edited: %(changed)s",
+                        {"name": row["name"], "changed": changed,
+                         "status": status if status is not None else row["status"]},
+                        user_id=actor)
+        await self._emit("user_update", user_id, current.name)
+        updated = await self.get(user_id)
+        assert updated is not None
+        return updated
 
     async def find(self, ref: str) -> uuid.UUID | None:
         """The id of the account named ``ref`` (compared by :func:`name_key`) or with the id

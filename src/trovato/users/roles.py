@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 
 from trovato.db.pool import Database
 from trovato.errors import ServiceError
@@ -126,32 +130,45 @@ class Roles:
     ) -> Role:
         """Replace a role's permissions; the actor must hold every permission it adds or
         removes (:mod:`trovato.users.privileges`)."""
-        wanted = set(permissions)
-        self.permissions.registry.check_known(wanted)
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "SELECT name FROM role WHERE id = %s FOR UPDATE", (role_id,))
-            row = await cur.fetchone()
-            if row is None:
-                raise RoleError("id", "no such role", status=404)
-            current = await role_permissions(conn, [role_id], implied=False)
-            try:
-                await require_holds(conn, actor, wanted ^ current,
-                                    f"change the permissions of the role {row['name']}")
-            except PrivilegeError as exc:
-                raise RoleError("permissions", exc.message, status=403) from None
-            await write_role_permissions(conn, role_id, wanted)
-            await audit(
-                conn,
-                "permission",
-                "Permissions of role %(name)s set to %(permissions)s",
-                {"name": row["name"], "permissions": sorted(wanted)},
-                user_id=actor,
-            )
-        await self.permissions.announce()
+        await self.set_all_permissions({role_id: permissions}, actor=actor)
         updated = await self.get(role_id)
         assert updated is not None
         return updated
+
+    async def set_all_permissions(
+        self, grants: Mapping[uuid.UUID, Iterable[str]], *, actor: uuid.UUID | None
+    ) -> None:
+        """Replace the permissions of each role of ``grants``, all in ONE transaction: a
+        refusal of any (an unknown role, an unknown permission added, a permission the actor
+        does not hold added or removed) changes none."""
+        wanted = {role_id: set(permissions) for role_id, permissions in grants.items()}
+        async with self.db.transaction() as conn:
+            for role_id in sorted(wanted):  # one lock order, whoever saves at the same time
+                cur = await conn.execute(
+                    "SELECT name FROM role WHERE id = %s FOR UPDATE", (role_id,))
+                row = await cur.fetchone()
+                if row is None:
+                    raise RoleError("id", "no such role", status=404)
+                current = await role_permissions(conn, [role_id], implied=False)
+                if wanted[role_id] == current:
+                    continue
+                # A grant whose provider went away (a disabled plugin) may be kept, so saving
+                # every role's column does not drop it; it can never be newly given.
+                self.permissions.registry.check_known(wanted[role_id] - current)
+                try:
+                    await require_holds(conn, actor, wanted[role_id] ^ current,
+                                        f"change the permissions of the role {row['name']}")
+                except PrivilegeError as exc:
+                    raise RoleError("permissions", exc.message, status=403) from None
+                await write_role_permissions(conn, role_id, wanted[role_id])
+                await audit(
+                    conn,
+                    "permission",
+                    "Permissions of role %(name)s set to %(permissions)s",
+                    {"name": row["name"], "permissions": sorted(wanted[role_id])},
+                    user_id=actor,
+                )
+        await self.permissions.announce()
 
     async def assign(
         self, user_id: uuid.UUID, role_ids: list[uuid.UUID], *, actor: uuid.UUID | None
@@ -161,38 +178,76 @@ class Roles:
         The actor must cover the account and hold every permission of the roles it gives or
         takes away (:mod:`trovato.users.privileges`).
         """
-        wanted = [r for r in dict.fromkeys(role_ids) if r not in (ANONYMOUS_ROLE,
-                                                                  AUTHENTICATED_ROLE)]
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "SELECT id FROM role WHERE id = ANY(%s)", (wanted,)
-            )
-            found = {row["id"] for row in await cur.fetchall()}
-            missing = [str(r) for r in wanted if r not in found]
-            if missing:
-                raise RoleError("roles", f"unknown role(s): {', '.join(missing)}")
-            cur = await conn.execute(
-                "SELECT name, ARRAY(SELECT role_id FROM users_roles WHERE user_id = u.id)"
-                " AS roles FROM users u WHERE id = %s AND id <> %s FOR UPDATE",
+                "SELECT name FROM users WHERE id = %s AND id <> %s FOR UPDATE",
                 (user_id, uuid.UUID(int=0)),
             )
             user = await cur.fetchone()
             if user is None:
                 raise RoleError("id", "no such user", status=404)
-            changed = set(wanted) ^ set(user["roles"])
-            try:
-                await require_covers(conn, actor, user_id, "change the roles of", user["name"])
-                await require_holds(conn, actor,
-                                    await role_permissions(conn, changed, implied=False),
-                                    f"change the roles of {user['name']}")
-            except PrivilegeError as exc:
-                raise RoleError("roles", exc.message, status=403) from None
-            await conn.execute("DELETE FROM users_roles WHERE user_id = %s", (user_id,))
-            for role in wanted:
-                await conn.execute(
-                    "INSERT INTO users_roles (user_id, role_id) VALUES (%s, %s)",
-                    (user_id, role),
-                )
-            await audit(conn, "permission", "Roles of %(name)s set to %(roles)s",
-                        {"name": user["name"], "roles": [str(r) for r in wanted]},
-                        user_id=actor)
+            await replace_user_roles(conn, user_id, user["name"], role_ids, actor=actor)
+
+    async def rename(self, role_id: uuid.UUID, name: str, *, actor: uuid.UUID | None) -> Role:
+        """Give a role another name (refused when it looks like another role's, as on
+        creation). The built-in roles keep theirs: code and people know them by it."""
+        problem = check_typed_name(name, max_length=64)
+        if problem is not None:
+            raise RoleError("name", problem)
+        if role_id in (ANONYMOUS_ROLE, AUTHENTICATED_ROLE):
+            raise RoleError("name", "built-in roles cannot be renamed", status=409)
+        async with self.db.transaction() as conn:
+            await conn.execute("LOCK TABLE role IN SHARE ROW EXCLUSIVE MODE")
+            cur = await conn.execute("SELECT id, name FROM role")
+            rows = await cur.fetchall()
+            current = next((row["name"] for row in rows if row["id"] == role_id), None)
+            if current is None:
+                raise RoleError("id", "no such role", status=404)
+            key = name_key(name)
+            for row in rows:
+                if row["id"] != role_id and name_key(row["name"]) == key:
+                    raise RoleError(
+                        "name", f"is already taken (or looks like the role {row['name']!r})",
+                        status=409)
+            await conn.execute("UPDATE role SET name = %s WHERE id = %s", (name, role_id))
+            await audit(conn, "permission", "Role %(old)s renamed to %(name)s",
+                        {"old": current, "name": name}, user_id=actor)
+        role = await self.get(role_id)
+        assert role is not None
+        return role
+
+
+async def replace_user_roles(
+    conn: AsyncConnection[DictRow], user_id: uuid.UUID, user_name: str,
+    role_ids: Iterable[uuid.UUID], *, actor: uuid.UUID | None,
+) -> list[uuid.UUID]:
+    """Replace the stored roles of the account ``user_id`` inside the caller's transaction
+    (which has locked its row); returns the roles now stored.
+
+    Unknown roles are refused (422); the actor must cover the account and hold every
+    permission of the roles given or taken away (403, :mod:`trovato.users.privileges`).
+    """
+    wanted = [r for r in dict.fromkeys(role_ids) if r not in (ANONYMOUS_ROLE,
+                                                              AUTHENTICATED_ROLE)]
+    cur = await conn.execute("SELECT id FROM role WHERE id = ANY(%s)", (wanted,))
+    found = {row["id"] for row in await cur.fetchall()}
+    missing = [str(r) for r in wanted if r not in found]
+    if missing:
+        raise RoleError("roles", f"unknown role(s): {', '.join(missing)}")
+    cur = await conn.execute("SELECT role_id FROM users_roles WHERE user_id = %s", (user_id,))
+    changed = set(wanted) ^ {row["role_id"] for row in await cur.fetchall()}
+    try:
+        await require_covers(conn, actor, user_id, "change the roles of", user_name)
+        await require_holds(conn, actor, await role_permissions(conn, changed, implied=False),
+                            f"change the roles of {user_name}")
+    except PrivilegeError as exc:
+        raise RoleError("roles", exc.message, status=403) from None
+    if not changed:
+        return wanted
+    await conn.execute("DELETE FROM users_roles WHERE user_id = %s", (user_id,))
+    for role in wanted:
+        await conn.execute(
+            "INSERT INTO users_roles (user_id, role_id) VALUES (%s, %s)", (user_id, role))
+    await audit(conn, "permission", "Roles of %(name)s set to %(roles)s",
+                {"name": user_name, "roles": [str(r) for r in wanted]}, user_id=actor)
+    return wanted
