@@ -44,9 +44,9 @@ from trovato.web import (
     system,
     user,
 )
+from trovato.web.admin import people as admin_people
 from trovato.web.admin import plugins as admin_plugins
 from trovato.web.admin import reports as admin_reports
-from trovato.web.admin import people as admin_people
 from trovato.web.admin import roles as admin_roles
 
 

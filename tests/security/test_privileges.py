@@ -114,6 +114,8 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("POST", "/admin/people/permissions"): lambda f: ("/admin/people/permissions", None),
     ("POST", "/admin/people/permissions/{role}"): lambda f: (
         f"/admin/people/permissions/{f.role}", None),
+    ("POST", "/admin/plugins/{name}/{operation}"): lambda f: ("/admin/plugins/hello/install",
+                                                              None),
 }
 
 
@@ -183,6 +185,8 @@ async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
         "items": await db.fetch("SELECT id, title, status, current_revision_id FROM item"
                                 " ORDER BY id"),
         "stages": await db.fetch("SELECT id, label, status FROM stage ORDER BY id"),
+        "plugins": await db.fetch("SELECT name, status FROM system WHERE type = 'plugin'"
+                                  " ORDER BY name"),
         "stage_changes": await db.fetch("SELECT stage_id, item_id, target_revision_id"
                                         " FROM stage_association ORDER BY 1, 2"),
     }
