@@ -523,6 +523,114 @@ class ItemTypes:
         await self._changed()
         return DeleteResult(type_name, deleted)
 
+    # -- one field at a time (the admin's field screens) ----------------------------------------
+    #
+    # Each is a whole-type change made under the type's lock, so two administrators editing
+    # fields at once cannot lose each other's changes, and validated by the same
+    # :func:`parse_item_type` as every other change. Their errors are keyed relative to the
+    # field (``label``, ``settings.max_length``, ``name``), as the field's own form shows them.
+
+    async def add_field(self, type_name: str, field: Mapping[str, Any], *,
+                        actor: uuid.UUID | None = None) -> ItemType:
+        """Add ``field`` (the API's field shape) after the type's other fields. A name the
+        type has is refused; a name other types use keeps its field type and cardinality."""
+        name = field.get("name")
+
+        def add(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            if any(doc["name"] == name for doc in docs):
+                raise ItemTypeError(409, f"The item type {type_name!r} already has a field"
+                                    f" {name!r}.", {"name": "is already a field of this type"})
+            return [*docs, dict(field)]
+
+        return await self._change_fields(type_name, add, name, actor=actor,
+                                         message="Added field %(field)s to item type %(type)s.")
+
+    async def update_field(self, type_name: str, field_name: str, changes: Mapping[str, Any],
+                           *, actor: uuid.UUID | None = None) -> ItemType:
+        """Change one field: ``changes`` holds the properties to change (``label``,
+        ``description``, ``required``, ``cardinality``, ``settings``); its name and field
+        type stay."""
+        for key in ("name", "type"):
+            if key in changes:
+                raise ItemTypeError(422, f"A field's {key} cannot be changed.",
+                                    {key: "cannot be changed"})
+
+        def update(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            _require_field(type_name, field_name, docs)
+            return [{**doc, **changes} if doc["name"] == field_name else doc for doc in docs]
+
+        return await self._change_fields(type_name, update, field_name, actor=actor,
+                                         message="Changed field %(field)s of item type"
+                                                 " %(type)s.")
+
+    async def remove_field(self, type_name: str, field_name: str, *,
+                           actor: uuid.UUID | None = None) -> ItemType:
+        """Remove one field from the type, and its values from the type's items
+        (:meth:`field_usage` says how many items hold one)."""
+
+        def remove(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            _require_field(type_name, field_name, docs)
+            return [doc for doc in docs if doc["name"] != field_name]
+
+        return await self._change_fields(type_name, remove, field_name, actor=actor,
+                                         message="Removed field %(field)s from item type"
+                                                 " %(type)s.")
+
+    async def reorder_fields(self, type_name: str, names: Sequence[str], *,
+                             actor: uuid.UUID | None = None) -> ItemType:
+        """Put the type's fields in the order of ``names``, which must name each of them
+        once (a list made from a stale page is refused rather than guessed at)."""
+
+        def reorder(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            by_name = {doc["name"]: doc for doc in docs}
+            if len(names) != len(set(names)) or set(names) != set(by_name):
+                raise ItemTypeError(409, "The order must name each field of the type once;"
+                                    " the fields have changed meanwhile, reload the page.",
+                                    {"order": "must name each field of the type once"})
+            return [by_name[name] for name in names]
+
+        return await self._change_fields(type_name, reorder, None, actor=actor,
+                                         message="Reordered the fields of item type %(type)s.")
+
+    async def item_counts(self) -> dict[str, int]:
+        """How many items each type has (in every stage): what deleting a type deletes."""
+        rows = await self.db.fetch("SELECT type, count(*) AS n FROM item GROUP BY type")
+        return {str(r["type"]): int(r["n"]) for r in rows}
+
+    async def field_usage(self, type_name: str, field_name: str) -> int:
+        """How many items of the type hold a value of the field: what removing it deletes
+        (revisions keep their history)."""
+        return int(await self.db.fetchval(
+            "SELECT count(*) FROM item WHERE type = %s AND fields ? %s",
+            (type_name, field_name)))
+
+    async def _change_fields(
+        self, type_name: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        field_name: str | None, *, actor: uuid.UUID | None, message: str,
+    ) -> ItemType:
+        async with self.db.transaction() as conn:
+            current = await self.lock(conn, type_name)
+            document = {
+                "type": type_name, "label": current.label, "description": current.description,
+                "has_title": current.has_title, "title_label": current.title_label,
+                "fields": change([_field_doc(f) for f in current.fields]),
+            }
+            try:
+                item_type = parse_item_type(document, self.fields, plugin=current.plugin)
+                await self._write_fields(conn, item_type, previous=current)
+            except ItemTypeError as exc:
+                if field_name is None:
+                    raise
+                position = next((str(i) for i, doc in enumerate(document["fields"])
+                                 if doc.get("name") == field_name), None)
+                raise ItemTypeError(exc.status, exc.message,
+                                    _field_errors(exc.errors or {}, field_name, position)
+                                    ) from None
+            await audit(conn, "content", message, {"type": type_name, "field": field_name},
+                        user_id=actor)
+        await self._changed()
+        return await self._reload(type_name)
+
     async def sync_from_plugin(
         self, plugin: str, types: Sequence[Mapping[str, Any]]
     ) -> list[ItemType]:
@@ -658,6 +766,29 @@ class ItemTypes:
                 " (SELECT 1 FROM field_instance i WHERE i.field_name = c.field_name)",
                 (names,),
             )
+
+
+def _require_field(type_name: str, field_name: str, docs: list[dict[str, Any]]) -> None:
+    if not any(doc["name"] == field_name for doc in docs):
+        raise ItemTypeError(404, f"The item type {type_name!r} has no field {field_name!r}.")
+
+
+def _field_errors(errors: Mapping[str, str], name: str, position: str | None
+                  ) -> dict[str, str]:
+    """``errors`` of a whole type document as errors of its field ``name`` (at ``position``
+    in the list): ``fields.field_x.label`` is ``label``, ``fields.3.name`` is ``name``."""
+    own: dict[str, str] = {}
+    for key, message in errors.items():
+        for prefix in (f"fields.{name}", f"fields.{position}"):
+            if key == prefix:
+                own["name"] = message
+                break
+            if key.startswith(prefix + "."):
+                own[key.removeprefix(prefix + ".")] = message
+                break
+        else:
+            own[key] = message
+    return own
 
 
 def _field_doc(definition: FieldDefinition) -> dict[str, Any]:
