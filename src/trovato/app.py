@@ -43,6 +43,8 @@ from trovato.web import (
     system,
     user,
 )
+from trovato.web.admin import fields as admin_fields
+from trovato.web.admin import types as admin_types
 
 
 def routes() -> list[BaseRoute]:
@@ -59,6 +61,8 @@ def routes() -> list[BaseRoute]:
         *install.routes,
         *user.routes,
         *stages.routes,
+        *admin_types.routes,
+        *admin_fields.routes,
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,

@@ -610,10 +610,11 @@ class ItemTypes:
     ) -> ItemType:
         async with self.db.transaction() as conn:
             current = await self.lock(conn, type_name)
+            docs = change([_field_doc(f) for f in current.fields])
             document = {
                 "type": type_name, "label": current.label, "description": current.description,
                 "has_title": current.has_title, "title_label": current.title_label,
-                "fields": change([_field_doc(f) for f in current.fields]),
+                "fields": docs,
             }
             try:
                 item_type = parse_item_type(document, self.fields, plugin=current.plugin)
@@ -621,7 +622,7 @@ class ItemTypes:
             except ItemTypeError as exc:
                 if field_name is None:
                     raise
-                position = next((str(i) for i, doc in enumerate(document["fields"])
+                position = next((str(i) for i, doc in enumerate(docs)
                                  if doc.get("name") == field_name), None)
                 raise ItemTypeError(exc.status, exc.message,
                                     _field_errors(exc.errors or {}, field_name, position)
