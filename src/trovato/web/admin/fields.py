@@ -169,8 +169,9 @@ def settings_fieldset(field_type: FieldType, settings: Mapping[str, Any],
     if not properties:
         return None
     required = set(schema.get("required") or ())
+    # A rule about several settings together (min not above max) is shown on the fieldset.
     fieldset: RenderElement = {"#type": "fieldset", "#title": f"{field_type.label} settings",
-                               "#weight": 20}
+                               "#weight": 20, "#error_key": "settings.settings"}
     for weight, (key, prop) in enumerate(properties.items()):
         fieldset[key] = _settings_element(key, prop, key in required,
                                           settings.get(key, prop.get("default")), formats,
