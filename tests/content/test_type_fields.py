@@ -101,3 +101,31 @@ async def test_remove_field_deletes_its_values_and_counts_them(
     with pytest.raises(ItemTypeError) as caught:
         await content.types.remove_field("article", "field_count")
     assert caught.value.status == 404
+
+
+async def test_widget_and_display_are_kept_and_checked(content: ContentServices) -> None:
+    await content.types.create({"type": "poll", "label": "Poll", "fields": [
+        {"name": "field_answer", "type": "list", "label": "Answer",
+         "settings": {"allowed_values": ["yes", "no"]}}]})
+    poll = await content.types.update_field("poll", "field_answer", {
+        "widget": "options_buttons", "display": {"label": "inline", "hidden": False}})
+    answer = poll.field("field_answer")
+    assert answer is not None and answer.widget == "options_buttons"
+    assert answer.display == {"label": "inline"}
+    assert answer.public()["widget"] == "options_buttons"
+    # A later change of another property keeps them.
+    poll = await content.types.update_field("poll", "field_answer", {"label": "Your answer"})
+    answer = poll.field("field_answer")
+    assert answer is not None and answer.widget == "options_buttons"
+    assert answer.display == {"label": "inline"}
+    # The field type's own widget is no choice to remember.
+    poll = await content.types.update_field("poll", "field_answer",
+                                            {"widget": "options_select", "display": {}})
+    answer = poll.field("field_answer")
+    assert answer is not None and answer.widget == "" and answer.display == {}
+    assert "widget" not in answer.public() and "display" not in answer.public()
+    with pytest.raises(ItemTypeError) as caught:
+        await content.types.update_field("poll", "field_answer", {
+            "widget": "number", "display": {"label": "sideways", "colour": 1, "hidden": "y"}})
+    assert set(caught.value.errors) == {"widget", "display.label", "display.colour",
+                                        "display.hidden"}

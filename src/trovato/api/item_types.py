@@ -19,7 +19,7 @@ from trovato.api.routing import Param, api_routes, documented_by, operation, rea
 from trovato.content.access import ACCESS_CONTENT, ADMINISTER_TYPES
 from trovato.content.fields import FIELD_NAME_MAX, MAX_CARDINALITY
 from trovato.content.items import ContentServices
-from trovato.content.types import MAX_FIELDS, TYPE_NAME_MAX
+from trovato.content.types import LABEL_DISPLAYS, MAX_FIELDS, TYPE_NAME_MAX
 from trovato.errors import ServiceError
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
@@ -57,6 +57,16 @@ class FieldBody(StrictModel):
     cardinality: int = Field(default=1, description="-1 for unlimited", json_schema_extra=(
         service_checked(minimum=-1, maximum=MAX_CARDINALITY, **{"not": {"const": 0}})))
     settings: dict[str, Any] = Field(default_factory=dict)
+    widget: str = Field(default="", max_length=64, description=(
+        "The widget editing the field: one its field type lists (see the field type's"
+        " description); empty or left out, the field type's own."))
+    # Not a nested model: the per-field-type schemas are this model's own shape.
+    display: dict[str, Any] = Field(default_factory=dict, json_schema_extra=service_checked(
+        description="How the full view shows the field; left out, as its field type does"
+                    " (the label above it, hidden for formatted text).",
+        properties={"label": {"type": "string", "enum": list(LABEL_DISPLAYS)},
+                    "hidden": {"type": "boolean"}},
+        additionalProperties=False))
 
 
 class ItemTypeBody(StrictModel):

@@ -167,8 +167,11 @@ class DeleteResult:
 
 _TYPE_KEYS = frozenset({"type", "label", "description", "fields", "has_title", "title_label"})
 _FIELD_KEYS = frozenset(
-    {"name", "type", "label", "required", "cardinality", "settings", "description"}
+    {"name", "type", "label", "required", "cardinality", "settings", "description", "widget",
+     "display"}
 )
+# How the full view may show a field's label; the view's default depends on the field type.
+LABEL_DISPLAYS = ("above", "inline", "hidden")
 
 
 def _text(data: Mapping[str, Any], key: str, errors: dict[str, str], *, prefix: str = "",
@@ -294,7 +297,16 @@ def _parse_field(raw: Any, index: int, registry: FieldRegistry, errors: dict[str
             for key, message in exc.errors.items():
                 errors[f"{prefix}settings.{key}"] = message
             failed = True
-    if failed or f"{prefix}label" in errors:
+    widget = raw.get("widget") or ""
+    if not isinstance(widget, str) or (widget and widget not in registry.get(field_type)
+                                       .widgets()):
+        errors[prefix + "widget"] = (
+            f"must be one of the widgets of {field_type}:"
+            f" {', '.join(registry.get(field_type).widgets())}")
+        failed = True
+        widget = ""
+    display = _parse_display(raw.get("display"), prefix, errors)
+    if failed or display is None or f"{prefix}label" in errors:
         return None
     return FieldDefinition(
         name=name,
@@ -305,7 +317,34 @@ def _parse_field(raw: Any, index: int, registry: FieldRegistry, errors: dict[str
         settings=settings,
         weight=index,
         description=description,
+        widget="" if widget == registry.get(field_type).widget else widget,
+        display=display,
     )
+
+
+def _parse_display(raw: Any, prefix: str, errors: dict[str, str]) -> dict[str, Any] | None:
+    """A field's display in the full view, without what is the default (None: invalid)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        errors[prefix + "display"] = "must be an object"
+        return None
+    display: dict[str, Any] = {}
+    for key in sorted(set(raw) - {"label", "hidden"}):
+        errors[f"{prefix}display.{key}"] = "unknown field"
+    if "label" in raw:
+        if raw["label"] not in LABEL_DISPLAYS:
+            errors[prefix + "display.label"] = f"must be one of {', '.join(LABEL_DISPLAYS)}"
+        else:
+            display["label"] = raw["label"]
+    hidden = raw.get("hidden", False)
+    if not isinstance(hidden, bool):
+        errors[prefix + "display.hidden"] = "must be true or false"
+    elif hidden:
+        display["hidden"] = True
+    if any(key.startswith(prefix + "display") for key in errors):
+        return None
+    return display
 
 
 def _from_row(row: Mapping[str, Any]) -> ItemType:
@@ -319,6 +358,8 @@ def _from_row(row: Mapping[str, Any]) -> ItemType:
             settings=f["settings"] or {},
             weight=int(f["weight"]),
             description=str((f["settings_meta"] or {}).get("description", "")),
+            widget=str((f["widget"] or {}).get("type", "")),
+            display=dict((f["settings_meta"] or {}).get("full") or {}),
         )
         for f in row["fields"]
     )
@@ -334,13 +375,14 @@ def _from_row(row: Mapping[str, Any]) -> ItemType:
 
 
 # One statement loads types with their fields: settings of the instance, storage of the config.
-# (The instance's ``display`` column holds presentation metadata such as the help text.)
+# (The instance's ``display`` column holds presentation metadata: the help text and, under
+# ``full``, how the full view shows the field; its ``widget`` column the chosen widget.)
 _SELECT_TYPES = """
 SELECT t.type, t.label, t.description, t.has_title, t.title_label, t.plugin,
        coalesce(json_agg(json_build_object(
            'name', i.field_name, 'type', c.field_type, 'cardinality', c.cardinality,
            'label', i.label, 'required', i.required, 'weight', i.weight,
-           'settings', i.settings, 'settings_meta', i.display)
+           'settings', i.settings, 'settings_meta', i.display, 'widget', i.widget)
          ORDER BY i.weight, i.field_name) FILTER (WHERE i.field_name IS NOT NULL),
          '[]'::json) AS fields
   FROM item_type t
@@ -725,15 +767,20 @@ class ItemTypes:
                     "UPDATE field_config SET cardinality = %s WHERE field_name = %s",
                     (definition.cardinality, definition.name),
                 )
-            meta = Jsonb({"description": definition.description})
+            meta: dict[str, Any] = {"description": definition.description}
+            if definition.display:
+                meta["full"] = dict(definition.display)
+            widget = {"type": definition.widget} if definition.widget else {}
             await conn.execute(
                 "INSERT INTO field_instance (field_name, bundle, label, required, weight,"
-                " settings, display) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " settings, display, widget) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (field_name, bundle) DO UPDATE SET label = EXCLUDED.label,"
                 " required = EXCLUDED.required, weight = EXCLUDED.weight,"
-                " settings = EXCLUDED.settings, display = EXCLUDED.display",
+                " settings = EXCLUDED.settings, display = EXCLUDED.display,"
+                " widget = EXCLUDED.widget",
                 (definition.name, item_type.type, definition.label, definition.required,
-                 definition.weight, Jsonb(dict(definition.settings)), meta),
+                 definition.weight, Jsonb(dict(definition.settings)), Jsonb(meta),
+                 Jsonb(widget)),
             )
         if errors:
             raise ItemTypeError(422, "The item type's fields conflict with existing fields.",

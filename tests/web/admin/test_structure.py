@@ -317,3 +317,48 @@ async def test_access_csrf_and_form_state_are_checked(client: httpx.AsyncClient)
         assert (await client.get(path)).status_code == 403, path
     assert _field_names(await _type(client, "article")) == [
         "field_body", "field_count", "field_tags"]
+
+
+async def test_widget_and_display_choices_reach_the_form_and_the_page(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await _site(client)
+    kernel = client._transport.app.state.kernel  # type: ignore[attr-defined]
+    await kernel.content.types.add_field("article", {
+        "name": "field_colour", "type": "list", "label": "Colour",
+        "settings": {"allowed_values": {"red": "Red", "green": "Green"}}})
+    base = f"{TYPES}/article/fields"
+    page = await client.get(f"{base}/field_colour")
+    assert 'name="widget"' in page.text and ">options_buttons</option>" in page.text
+    response = await post_form(client, f"{base}/field_colour", hidden_inputs(page.text), {
+        "label": "Colour", "cardinality": "1", "settings[allowed_values]": "red|Red\ngreen|Green",
+        "widget": "options_buttons", "display[label]": "inline", "op": "save"})
+    assert response.status_code == 303, response.text
+    page = await client.get(f"{base}/field_count")
+    assert 'name="widget"' not in page.text  # one widget: nothing to choose
+    response = await post_form(client, f"{base}/field_count", hidden_inputs(page.text), {
+        "label": "Count", "cardinality": "1", "settings[min]": "0", "settings[max]": "10",
+        "display[hidden]": "1", "op": "save"})
+    assert response.status_code == 303, response.text
+    shown = await _type(client, "article")
+    by_name = {f["name"]: f for f in shown["fields"]}  # type: ignore[attr-defined]
+    assert by_name["field_colour"]["widget"] == "options_buttons"
+    assert by_name["field_colour"]["display"] == {"label": "inline"}
+    assert by_name["field_count"]["display"] == {"hidden": True}
+    listing = (await client.get(base)).text
+    assert "<td>options_buttons</td>" in listing
+    form = (await client.get("/item/add/article")).text
+    assert 'type="radio"' in form and 'name="fields[field_colour]" value="green"' in form
+    created = await client.post("/api/v1/items", headers=headers, json={
+        "type": "article", "title": "Shown", "fields": {
+            "field_body": {"value": "x", "format": "plain_text"}, "field_count": {"value": 4},
+            "field_colour": {"value": "green"}}})
+    item = (await client.get(f"/item/{created.json()['id']}")).text
+    assert "field--label-inline" in item and ">Green<" in item
+    assert "field--field_colour" in item and "field--field_count" not in item
+    # A widget the field type does not list: refused next to the input.
+    page = await client.get(f"{base}/field_colour")
+    response = await post_form(client, f"{base}/field_colour", hidden_inputs(page.text), {
+        "label": "Colour", "cardinality": "1", "settings[allowed_values]": "red",
+        "widget": "number", "op": "save"})
+    assert response.status_code == 400 and "not one of the options" in response.text

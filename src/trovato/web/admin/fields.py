@@ -484,9 +484,44 @@ def _edit_form(request: Request, current: ItemType, definition: FieldDefinition
                                      _formats(request))
         if fieldset is not None:
             elements["settings"] = fieldset
+        choices = request_context(request).kernel.widgets.choices(definition.type)
+        if len(choices) > 1:
+            elements["widget"] = {
+                "#type": "select", "#name": "widget", "#title": "Widget", "#weight": 30,
+                "#options": {name: name for name in choices}, "#required": True,
+                "#default_value": definition.widget or choices[0],
+                "#description": "How editors enter the values."}
+    elements["display"] = _display_inputs(definition)
     return forms.form(FIELD_FORM, f"{_fields_path(current)}/{definition.name}", {
         **elements, "actions": {"#type": "actions", "#weight": 100,
                                 "save": forms.submit("save", title="Save field")}})
+
+
+def _display_inputs(definition: FieldDefinition) -> RenderElement:
+    """How the full view shows the field (the teaser shows the item's summary, not fields)."""
+    default = "Hidden" if definition.type == "text_long" else "Above"
+    return {
+        "#type": "details", "#title": "Display in the full view", "#weight": 40,
+        "label": {"#type": "select", "#name": "display[label]", "#error_key": "display.label",
+                  "#title": "Label", "#default_value": definition.display.get("label", ""),
+                  "#options": {"": f"As the field type shows it ({default})",
+                               "above": "Above", "inline": "Inline", "hidden": "Hidden"}},
+        "hidden": {"#type": "checkbox", "#name": "display[hidden]", "#return_value": "1",
+                   "#error_key": "display.hidden", "#title": "Do not show this field",
+                   "#default_value": "1" if definition.display.get("hidden") else ""},
+    }
+
+
+def _presentation(values: forms.FormValues) -> dict[str, Any]:
+    """The widget and display an edit form holds."""
+    text = forms.text_values(values)
+    display: dict[str, Any] = {"hidden": text.get("display[hidden]") == "1"}
+    if text.get("display[label]"):
+        display["label"] = text["display[label]"]
+    changes: dict[str, Any] = {"display": display}
+    if "widget" in text:
+        changes["widget"] = text["widget"]
+    return changes
 
 
 def _edit_page(request: Request, current: ItemType, definition: FieldDefinition,
@@ -525,7 +560,7 @@ async def edit_submit(request: Request) -> Response:
     if errors:
         return _edit_page(request, current, definition, received.tree, received.state,
                           values=received.values, errors=errors, status=400)
-    changes = _instance(received.values)
+    changes = {**_instance(received.values), **_presentation(received.values)}
     if definition.type in _registry(request):
         changes["settings"] = parse_settings(_registry(request).get(definition.type),
                                              received.values)
