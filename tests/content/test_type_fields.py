@@ -129,3 +129,23 @@ async def test_widget_and_display_are_kept_and_checked(content: ContentServices)
             "widget": "number", "display": {"label": "sideways", "colour": 1, "hidden": "y"}})
     assert set(caught.value.errors) == {"widget", "display.label", "display.colour",
                                         "display.hidden"}
+
+
+async def test_a_type_keeps_its_defaults_for_new_items(content: ContentServices) -> None:
+    created = await content.types.create({**PAGE, "defaults": {"status": False,
+                                                              "promote": True}})
+    assert dict(created.defaults) == {"status": False, "promote": True, "sticky": False}
+    assert created.public()["defaults"] == dict(created.defaults)
+    # A partial change keeps them, a field change too; a whole replacement resets them.
+    changed = await content.types.update("page", {"label": "Pages"}, partial=True)
+    changed = await content.types.add_field("page", {"name": "field_a", "type": "text",
+                                                     "label": "A"})
+    assert dict(changed.defaults) == dict(created.defaults)
+    replaced = await content.types.update("page", {"label": "P", "fields": []})
+    assert dict(replaced.defaults) == {"status": True, "promote": False, "sticky": False}
+    assert "defaults" not in replaced.public()
+    with pytest.raises(ItemTypeError) as caught:
+        await content.types.update("page", {"defaults": {"status": "yes", "colour": True}},
+                                   partial=True)
+    assert caught.value.errors == {"defaults.status": "must be true or false",
+                                   "defaults.colour": "unknown field"}

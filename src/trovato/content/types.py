@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -42,6 +43,8 @@ log = logging.getLogger("trovato.content.types")
 
 TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 TYPE_NAME_MAX = 32
+# What a new item of a type is unless its editor says otherwise (each type may change them).
+TYPE_DEFAULTS: Mapping[str, bool] = {"status": True, "promote": False, "sticky": False}
 MAX_FIELDS = 200
 CHANNEL = "item-types"
 CACHE_SECONDS = 60.0
@@ -109,6 +112,8 @@ class ItemType:
     plugin: str | None = None
     has_title: bool = True
     title_label: str = "Title"
+    # Whether a new item is published, promoted, sticky (every key of TYPE_DEFAULTS).
+    defaults: Mapping[str, bool] = dataclass_field(default_factory=lambda: dict(TYPE_DEFAULTS))
 
     def field(self, name: str) -> FieldDefinition | None:
         for definition in self.fields:
@@ -118,12 +123,15 @@ class ItemType:
 
     def public(self) -> dict[str, Any]:
         """The JSON shape of an item type (``/api/v1/item-types``)."""
-        return {
+        shape: dict[str, Any] = {
             "type": self.type,
             "label": self.label,
             "description": self.description,
             "fields": [f.public() for f in self.fields],
         }
+        if dict(self.defaults) != dict(TYPE_DEFAULTS):
+            shape["defaults"] = dict(self.defaults)
+        return shape
 
 
 _ORDERED: dict[int, tuple[ItemType, tuple[FieldDefinition, ...]]] = {}
@@ -165,7 +173,8 @@ class DeleteResult:
         return f"Deleted item type {self.type!r}."
 
 
-_TYPE_KEYS = frozenset({"type", "label", "description", "fields", "has_title", "title_label"})
+_TYPE_KEYS = frozenset({"type", "label", "description", "fields", "has_title", "title_label",
+                        "defaults"})
 _FIELD_KEYS = frozenset(
     {"name", "type", "label", "required", "cardinality", "settings", "description", "widget",
      "display"}
@@ -213,6 +222,7 @@ def parse_item_type(
     if not isinstance(has_title, bool):
         errors["has_title"] = "must be true or false"
         has_title = True
+    defaults = _parse_defaults(data.get("defaults"), errors)
     raw_fields = data.get("fields", [])
     definitions: list[FieldDefinition] = []
     if not isinstance(raw_fields, list):
@@ -236,7 +246,26 @@ def parse_item_type(
         plugin=plugin,
         has_title=has_title,
         title_label=title_label,
+        defaults=defaults,
     )
+
+
+def _parse_defaults(raw: Any, errors: dict[str, str]) -> dict[str, bool]:
+    """A type's defaults for new items: :data:`TYPE_DEFAULTS` with what ``raw`` changes."""
+    defaults = dict(TYPE_DEFAULTS)
+    if raw is None:
+        return defaults
+    if not isinstance(raw, Mapping):
+        errors["defaults"] = "must be an object"
+        return defaults
+    for key, value in raw.items():
+        if key not in TYPE_DEFAULTS:
+            errors[f"defaults.{key}"] = "unknown field"
+        elif not isinstance(value, bool):
+            errors[f"defaults.{key}"] = "must be true or false"
+        else:
+            defaults[key] = value
+    return defaults
 
 
 def _parse_field(raw: Any, index: int, registry: FieldRegistry, errors: dict[str, str],
@@ -371,6 +400,7 @@ def _from_row(row: Mapping[str, Any]) -> ItemType:
         plugin=row["plugin"],
         has_title=row["has_title"],
         title_label=row["title_label"],
+        defaults={**TYPE_DEFAULTS, **((row["settings"] or {}).get("defaults") or {})},
     )
 
 
@@ -378,7 +408,7 @@ def _from_row(row: Mapping[str, Any]) -> ItemType:
 # (The instance's ``display`` column holds presentation metadata: the help text and, under
 # ``full``, how the full view shows the field; its ``widget`` column the chosen widget.)
 _SELECT_TYPES = """
-SELECT t.type, t.label, t.description, t.has_title, t.title_label, t.plugin,
+SELECT t.type, t.label, t.description, t.has_title, t.title_label, t.plugin, t.settings,
        coalesce(json_agg(json_build_object(
            'name', i.field_name, 'type', c.field_type, 'cardinality', c.cardinality,
            'label', i.label, 'required', i.required, 'weight', i.weight,
@@ -480,9 +510,10 @@ class ItemTypes:
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "INSERT INTO item_type (type, label, description, has_title, title_label,"
-                " plugin) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (type) DO NOTHING",
+                " plugin, settings) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (type) DO NOTHING",
                 (item_type.type, item_type.label, item_type.description, item_type.has_title,
-                 item_type.title_label, plugin),
+                 item_type.title_label, plugin, Jsonb({"defaults": dict(item_type.defaults)})),
             )
             if cur.rowcount == 0:
                 raise ItemTypeError(409, f"The item type {item_type.type!r} already exists.",
@@ -511,6 +542,7 @@ class ItemTypes:
                     "description": current.description,
                     "has_title": current.has_title,
                     "title_label": current.title_label,
+                    "defaults": dict(current.defaults),
                     "fields": [_field_doc(f) for f in current.fields],
                 }
                 if partial
@@ -521,9 +553,10 @@ class ItemTypes:
                                         plugin=plugin if plugin else current.plugin)
             await conn.execute(
                 "UPDATE item_type SET label = %s, description = %s, has_title = %s,"
-                " title_label = %s, plugin = %s WHERE type = %s",
+                " title_label = %s, plugin = %s, settings = settings || %s WHERE type = %s",
                 (item_type.label, item_type.description, item_type.has_title,
-                 item_type.title_label, item_type.plugin, type_name),
+                 item_type.title_label, item_type.plugin,
+                 Jsonb({"defaults": dict(item_type.defaults)}), type_name),
             )
             await self._write_fields(conn, item_type, previous=current)
             await audit(conn, "content", "Changed item type %(type)s.", {"type": type_name},
@@ -656,7 +689,7 @@ class ItemTypes:
             document = {
                 "type": type_name, "label": current.label, "description": current.description,
                 "has_title": current.has_title, "title_label": current.title_label,
-                "fields": docs,
+                "defaults": dict(current.defaults), "fields": docs,
             }
             try:
                 item_type = parse_item_type(document, self.fields, plugin=current.plugin)

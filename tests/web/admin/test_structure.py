@@ -53,7 +53,8 @@ async def test_adding_a_type_derives_its_name_and_leads_to_its_fields(
     hidden = await open_form(client, f"{TYPES}/add")
     response = await post_form(client, f"{TYPES}/add", hidden, {
         "label": "Blog post", "type": "", "description": "Posts <b>now</b>",
-        "has_title": "1", "title_label": "Headline", "op": "save"})
+        "has_title": "1", "title_label": "Headline", "defaults[promote]": "1",
+        "op": "save"})
     assert response.status_code == 303, response.text
     assert response.headers["location"] == f"{TYPES}/blog_post/fields"
     fields_page = await client.get(response.headers["location"])
@@ -61,12 +62,15 @@ async def test_adding_a_type_derives_its_name_and_leads_to_its_fields(
     assert "This type has no fields yet." in fields_page.text
     created = await _type(client, "blog_post")
     assert created["label"] == "Blog post" and created["description"] == "Posts <b>now</b>"
+    assert created["defaults"] == {"status": False, "promote": True, "sticky": False}
     kernel = client._transport.app.state.kernel  # type: ignore[attr-defined]
     stored = await kernel.content.types.get("blog_post")
     assert stored.title_label == "Headline" and stored.has_title
-    # It is offered to editors, with its own title label.
+    # It is offered to editors, with its own title label and publishing defaults.
     add_page = await client.get("/item/add/blog_post")
     assert add_page.status_code == 200 and "Headline" in add_page.text
+    assert '<input type="checkbox" id="edit-status" name="status" value="1">' in add_page.text
+    assert 'name="promote" value="1" checked>' in add_page.text
     # The same name again: refused next to the input, nothing typed lost.
     hidden = await open_form(client, f"{TYPES}/add")
     again = await post_form(client, f"{TYPES}/add", hidden, {

@@ -17,7 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from trovato.content.types import TYPE_NAME, TYPE_NAME_MAX, ItemType, ItemTypeError
+from trovato.content.types import (
+    TYPE_DEFAULTS,
+    TYPE_NAME,
+    TYPE_NAME_MAX,
+    ItemType,
+    ItemTypeError,
+)
 from trovato.forms import form as forms
 from trovato.forms.state import FormState
 from trovato.render import elements as el
@@ -48,6 +54,8 @@ TYPE_FORM = "item_type_form"
 DELETE_FORM = "item_type_delete_form"
 SAVE = "save"
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
+DEFAULT_TITLES = {"status": "Published", "promote": "Promoted to front page",
+                  "sticky": "Sticky at top of lists"}
 
 
 def machine_name(label: str, *, prefix: str = "", limit: int = TYPE_NAME_MAX) -> str:
@@ -129,6 +137,15 @@ def _type_form(current: ItemType | None) -> RenderElement:
                             "#title": "Label of the title",
                             "#default_value": current.title_label if current else "Title"},
         },
+        "defaults": {
+            "#type": "details", "#title": "Publishing defaults", "#weight": 4,
+            "#description": "What a new item of this type is unless its editor changes it.",
+            **{key: {"#type": "checkbox", "#name": f"defaults[{key}]", "#return_value": "1",
+                     "#error_key": f"defaults.{key}", "#title": title,
+                     "#default_value": "1" if (current.defaults if current
+                                              else TYPE_DEFAULTS)[key] else ""}
+               for key, title in DEFAULT_TITLES.items()},
+        },
         "actions": {"#type": "actions", "#weight": 100,
                     "save": forms.submit(SAVE, title="Save and manage fields" if current is None
                                          else "Save item type")},
@@ -140,7 +157,8 @@ def _document(values: forms.FormValues) -> dict[str, Any]:
     text = forms.text_values(values)
     return {"label": text.get("label", ""), "description": text.get("description", ""),
             "has_title": text.get("has_title") == "1",
-            "title_label": text.get("title_label", "") or "Title"}
+            "title_label": text.get("title_label", "") or "Title",
+            "defaults": {key: text.get(f"defaults[{key}]") == "1" for key in DEFAULT_TITLES}}
 
 
 async def add_form(request: Request) -> Response:
