@@ -1,7 +1,8 @@
 """A new site builder in a real browser (Debian's chromium driven by Playwright, JavaScript
 off: the screens work without it) on a real ``trovato serve``: create an item type, give it
-five fields of different types, move one, then create an item of the type through its
-generated form. Screenshots of each step go to the test's tmp folder (``screenshots``).
+five fields of different types, reorder them (by weight, then with the "Move up" script),
+then create an item of the type through its generated form. Screenshots of each step go to
+the test's tmp folder (``screenshots``).
 
 Skipped when /usr/bin/chromium or the playwright package is missing.
 """
@@ -110,11 +111,28 @@ def test_a_site_builder_makes_a_type_with_five_fields(db_url: str, tmp_path: Pat
                             "field_free_entry"], rows
             _shot(page, shots, "06-reordered")
 
+            # With JavaScript, "Move up" sets the weights (the same form is posted).
+            enhanced = browser.new_page()
+            enhanced.set_default_timeout(20_000)
+            enhanced.context.add_cookies(page.context.cookies())
+            enhanced.goto(base + f"{TYPES}/event/fields")
+            enhanced.locator("main").get_by_role("button", name="Move Seats up").click()
+            assert enhanced.get_by_label("Weight of Seats (field_seats)").input_value() == "2"
+            assert "Seats is now at position 3." in enhanced.locator(
+                "main [role=status]").inner_text()
+            _shot(enhanced, shots, "06b-moved-with-script")
+            enhanced.locator("main").get_by_role("button", name="Save order").click()
+            enhanced.wait_for_url(f"**{TYPES}/event/fields")
+            rows = enhanced.locator("main table tbody tr td:nth-child(2)").all_inner_texts()
+            assert rows == ["field_starts", "field_details", "field_seats", "field_summary",
+                            "field_free_entry"], rows
+            enhanced.close()
+
             # An item of the new type, through its generated form.
             page.goto(base + "/item/add/event")
             labels = main.locator("label").all_inner_texts()
             order = [next(i for i, text in enumerate(labels) if text.startswith(label))
-                     for label in ("Starts", "Details", "Summary", "Seats", "Free entry")]
+                     for label in ("Starts", "Details", "Seats", "Summary", "Free entry")]
             assert order == sorted(order), labels
             main.get_by_label("Title").fill("Launch party")
             main.get_by_label("Starts").fill("2027-01-15")
@@ -133,4 +151,5 @@ def test_a_site_builder_makes_a_type_with_five_fields(db_url: str, tmp_path: Pat
             browser.close()
     assert sorted(p.name for p in shots.iterdir()) == [
         "01-types.png", "02-add-type.png", "03-field-settings.png", "04-field-error.png",
-        "05-five-fields.png", "06-reordered.png", "07-item-form.png", "08-item.png"]
+        "05-five-fields.png", "06-reordered.png", "06b-moved-with-script.png",
+        "07-item-form.png", "08-item.png"]

@@ -69,10 +69,13 @@ def type_tabs(item_type: ItemType, current: str) -> list[dict[str, Any]]:
 
 def page(request: Request, *, title: str, parts: list[Markup],
          tabs: list[dict[str, Any]] | None = None, status: int = 200,
-         messages: list[tuple[str, str]] | None = None, form: bool = False) -> Response:
-    """A structure page: the admin layout, the type's tabs, then ``parts`` in order."""
+         messages: list[tuple[str, str]] | None = None, form: bool = False,
+         field_order: bool = False) -> Response:
+    """A structure page: the admin layout, the type's tabs, then ``parts`` in order
+    (``field_order``: with the script enhancing the field order form)."""
     return render_admin(request, "admin/structure.html",
-                        {"title": title, "parts": parts, "tabs": tabs or []},
+                        {"title": title, "parts": parts, "tabs": tabs or [],
+                         "field_order": field_order},
                         status_code=status, messages=messages, form=form)
 
 

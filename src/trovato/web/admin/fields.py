@@ -268,7 +268,7 @@ def _fields_page(request: Request, current: ItemType, tree: RenderElement | None
                                  errors=shown, labels=LABELS))
     return page(request, title=f"Fields of {current.label}", parts=parts,
                 tabs=type_tabs(current, "fields"), status=status, messages=messages,
-                form=tree is not None)
+                form=tree is not None, field_order=tree is not None)
 
 
 def _order_state(current: ItemType) -> dict[str, Any]:
