@@ -163,9 +163,15 @@ def sentences(errors: Mapping[str, str], titles: Mapping[str, str]) -> dict[str,
         subject = titles.get(key)
         if message[:1].isupper() or subject is None:
             shown[key] = message[:1].upper() + message[1:]
-        else:
+        elif message.startswith(_PREDICATES):
             shown[key] = f"{subject} {message.rstrip('.')}."
+        else:  # a message with a subject of its own ("min must not be greater than max")
+            shown[key] = f"{subject}: {message.rstrip('.')}."
     return shown
+
+
+# How the service's messages about one input begin when the input is their subject.
+_PREDICATES = ("is ", "must ", "cannot ", "has ", "already ")
 
 
 def titles(tree: RenderElement) -> dict[str, str]:
