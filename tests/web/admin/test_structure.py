@@ -366,3 +366,14 @@ async def test_widget_and_display_choices_reach_the_form_and_the_page(
         "label": "Colour", "cardinality": "1", "settings[allowed_values]": "red",
         "widget": "number", "op": "save"})
     assert response.status_code == 400 and "not one of the options" in response.text
+
+
+async def test_a_plugins_type_says_its_declaration_wins(client: httpx.AsyncClient) -> None:
+    await _site(client)
+    kernel = client._transport.app.state.kernel  # type: ignore[attr-defined]
+    await kernel.content.types.create({"type": "recipe", "label": "Recipe", "fields": []},
+                                      plugin="cookbook")
+    warning = "The plugin cookbook declares this item type"
+    for path in (f"{TYPES}/recipe", f"{TYPES}/recipe/fields", f"{TYPES}/recipe/delete"):
+        assert warning in (await client.get(path)).text, path
+    assert warning.split(" declares")[0] not in (await client.get(f"{TYPES}/article")).text

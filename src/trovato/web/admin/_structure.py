@@ -68,15 +68,22 @@ def type_tabs(item_type: ItemType, current: str) -> list[dict[str, Any]]:
 
 
 def page(request: Request, *, title: str, parts: list[Markup],
-         tabs: list[dict[str, Any]] | None = None, status: int = 200,
+         about: ItemType | None = None, tab: str = "", status: int = 200,
          messages: list[tuple[str, str]] | None = None, form: bool = False,
          field_order: bool = False) -> Response:
-    """A structure page: the admin layout, the type's tabs, then ``parts`` in order
-    (``field_order``: with the script enhancing the field order form)."""
+    """A structure page: the admin layout, the tabs of the type it is ``about`` (``tab``
+    current), then ``parts`` in order (``field_order``: with the script enhancing the field
+    order form). A type a plugin declares says that the plugin's declaration wins."""
+    shown = list(messages or [])
+    if about is not None and about.plugin:
+        shown.append(("warning", f"The plugin {about.plugin} declares this item type: when"
+                                 " it is enabled again or updated, its declaration replaces"
+                                 " changes made here."))
     return render_admin(request, "admin/structure.html",
-                        {"title": title, "parts": parts, "tabs": tabs or [],
+                        {"title": title, "parts": parts,
+                         "tabs": type_tabs(about, tab) if about is not None else [],
                          "field_order": field_order},
-                        status_code=status, messages=messages, form=form)
+                        status_code=status, messages=shown, form=form)
 
 
 @dataclass(slots=True)

@@ -53,7 +53,6 @@ from trovato.web.admin._structure import (
     sentences,
     titles,
     type_path,
-    type_tabs,
 )
 from trovato.web.admin.types import machine_name
 
@@ -267,7 +266,7 @@ def _fields_page(request: Request, current: ItemType, tree: RenderElement | None
                                  values=received.values if received else None,
                                  errors=shown, labels=LABELS))
     return page(request, title=f"Fields of {current.label}", parts=parts,
-                tabs=type_tabs(current, "fields"), status=status, messages=messages,
+                about=current, tab="fields", status=status, messages=messages,
                 form=tree is not None, field_order=tree is not None)
 
 
@@ -393,7 +392,7 @@ def _add_page(request: Request, current: ItemType, tree: RenderElement, state: F
     shown = sentences(errors or {}, {**LABELS, **titles(tree)})
     form = render_form(request, tree, state, values=values, errors=shown, labels=LABELS)
     return page(request, title=f"Add a field to {current.label}", parts=[form],
-                tabs=type_tabs(current, "fields"), status=status, messages=messages,
+                about=current, tab="fields", status=status, messages=messages,
                 form=True)
 
 
@@ -531,7 +530,7 @@ def _edit_page(request: Request, current: ItemType, definition: FieldDefinition,
     shown = sentences(errors or {}, {**LABELS, **titles(tree)})
     form = render_form(request, tree, state, values=values, errors=shown, labels=LABELS)
     return page(request, title=f"Edit the field {definition.label} of {current.label}",
-                parts=[form], tabs=type_tabs(current, "fields"), status=status,
+                parts=[form], about=current, tab="fields", status=status,
                 messages=messages, form=True)
 
 
@@ -603,7 +602,7 @@ def _remove_page(request: Request, current: ItemType, definition: FieldDefinitio
                  errors: dict[str, str] | None = None) -> Response:
     return page(request, title=f"Remove the field {definition.label}",
                 parts=[render_form(request, tree, state, errors=errors)],
-                tabs=type_tabs(current, "fields"), status=status, messages=messages,
+                about=current, tab="fields", status=status, messages=messages,
                 form=True)
 
 

@@ -47,7 +47,6 @@ from trovato.web.admin._structure import (
     sentences,
     titles,
     type_path,
-    type_tabs,
 )
 
 TYPE_FORM = "item_type_form"
@@ -187,7 +186,7 @@ def _type_page(request: Request, current: ItemType | None, tree: RenderElement,
         return page(request, title="Add item type", parts=[form], status=status,
                     messages=messages, form=True)
     return page(request, title=f"Edit {current.label}", parts=[form],
-                tabs=type_tabs(current, "edit"), status=status, messages=messages, form=True)
+                about=current, tab="edit", status=status, messages=messages, form=True)
 
 
 async def add_submit(request: Request) -> Response:
@@ -272,7 +271,7 @@ def _delete_page(request: Request, current: ItemType, tree: RenderElement,
                  errors: dict[str, str] | None = None) -> Response:
     return page(request, title=f"Delete {current.label}",
                 parts=[render_form(request, tree, state, errors=errors)],
-                tabs=type_tabs(current, "delete"), status=status, messages=messages,
+                about=current, tab="delete", status=status, messages=messages,
                 form=True)
 
 
