@@ -289,6 +289,11 @@ async def test_access_csrf_and_form_state_are_checked(client: httpx.AsyncClient)
              f"{TYPES}/article/fields/field_body", f"{TYPES}/article/fields/field_body/delete"]
     for path in pages:
         assert (await client.get(path)).status_code == 200, path
+    # Every form has its way back.
+    for path, back in ((f"{TYPES}/add", TYPES), (f"{TYPES}/article", TYPES),
+                       (f"{TYPES}/article/fields/add", f"{TYPES}/article/fields"),
+                       (f"{TYPES}/article/fields/field_body", f"{TYPES}/article/fields")):
+        assert f'<a href="{back}" class="button">Cancel</a>' in (await client.get(path)).text
     # Without a token: the pipeline refuses every post, nothing changes.
     for path in pages[1:]:
         response = await client.post(path, data={"label": "X", "op": "save"})

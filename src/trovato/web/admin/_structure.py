@@ -214,6 +214,11 @@ def confirm_form(form_id: str, action: str, question: str, consequence: str, but
                         "#attributes": {"class": "confirm__consequence messages warning"}},
         "actions": {"#type": "actions",
                     "confirm": forms.submit("confirm", title=button),
-                    "cancel": {"#type": "link", "#text": "Cancel", "#href": cancel,
-                               "#weight": 1, "#attributes": {"class": "button"}}},
+                    "cancel": cancel_link(cancel)},
     })
+
+
+def cancel_link(href: str) -> RenderElement:
+    """The way back from a form, beside its buttons."""
+    return {"#type": "link", "#text": "Cancel", "#href": href, "#weight": 1,
+            "#attributes": {"class": "button"}}

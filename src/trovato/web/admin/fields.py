@@ -39,6 +39,7 @@ from trovato.web.admin._structure import (
     Received,
     administrator,
     altered,
+    cancel_link,
     check,
     confirm_form,
     content,
@@ -383,7 +384,8 @@ def _add_form(request: Request, current: ItemType, state: FormState) -> RenderEl
                                                          key=lambda t: t.label)}}
         button = forms.submit("continue", title="Continue")
     return forms.form(ADD_FORM, f"{_fields_path(current)}/add", {
-        **elements, "actions": {"#type": "actions", "#weight": 100, "save": button}})
+        **elements, "actions": {"#type": "actions", "#weight": 100, "save": button,
+                                "cancel": cancel_link(_fields_path(current))}})
 
 
 def _add_page(request: Request, current: ItemType, tree: RenderElement, state: FormState, *,
@@ -493,7 +495,8 @@ def _edit_form(request: Request, current: ItemType, definition: FieldDefinition
     elements["display"] = _display_inputs(definition)
     return forms.form(FIELD_FORM, f"{_fields_path(current)}/{definition.name}", {
         **elements, "actions": {"#type": "actions", "#weight": 100,
-                                "save": forms.submit("save", title="Save field")}})
+                                "save": forms.submit("save", title="Save field"),
+                                "cancel": cancel_link(_fields_path(current))}})
 
 
 def _display_inputs(definition: FieldDefinition) -> RenderElement:

@@ -33,6 +33,7 @@ from trovato.web.admin._structure import (
     Received,
     administrator,
     altered,
+    cancel_link,
     check,
     confirm_form,
     content,
@@ -147,7 +148,8 @@ def _type_form(current: ItemType | None) -> RenderElement:
         },
         "actions": {"#type": "actions", "#weight": 100,
                     "save": forms.submit(SAVE, title="Save and manage fields" if current is None
-                                         else "Save item type")},
+                                         else "Save item type"),
+                    "cancel": cancel_link(TYPES_PATH)},
     })
     return forms.form(TYPE_FORM, action, elements)
 
