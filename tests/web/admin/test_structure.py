@@ -8,6 +8,7 @@ from __future__ import annotations
 import httpx
 
 from tests.api.conftest import admin_headers, login_as
+from tests.render.xss_corpus import VECTORS, assert_safe
 from tests.web._item_forms import hidden_inputs, open_form, post_form
 from tests.web.test_item import _site, _writer
 
@@ -382,3 +383,30 @@ async def test_a_plugins_type_says_its_declaration_wins(client: httpx.AsyncClien
     for path in (f"{TYPES}/recipe", f"{TYPES}/recipe/fields", f"{TYPES}/recipe/delete"):
         assert warning in (await client.get(path)).text, path
     assert warning.split(" declares")[0] not in (await client.get(f"{TYPES}/article")).text
+
+
+_STORABLE = [v for v in VECTORS if "\x00" not in v and "\r" not in v]
+XSS = _STORABLE[::max(1, len(_STORABLE) // 12)]
+PAGE_TAGS = frozenset({"meta", "link", "form"})
+OUR_SCRIPT = '<script src="/assets/field-order.js" defer></script>'
+
+
+async def test_hostile_labels_and_descriptions_stay_inert(client: httpx.AsyncClient) -> None:
+    await admin_headers(client)
+    kernel = client._transport.app.state.kernel  # type: ignore[attr-defined]
+    for index, vector in enumerate(XSS):
+        text = vector.replace("\n", " ")[:255]
+        name = f"t{index}"
+        await kernel.content.types.create({
+            "type": name, "label": text, "description": vector[:2000], "fields": [
+                {"name": "field_a", "type": "list", "label": text, "description": vector,
+                 "settings": {"allowed_values": {"k": text}}},
+                {"name": "field_b", "type": "text", "label": text}]})
+        base = f"{TYPES}/{name}"
+        for path in (TYPES, base, f"{base}/delete", f"{base}/fields", f"{base}/fields/add",
+                     f"{base}/fields/field_a", f"{base}/fields/field_a/delete",
+                     f"/item/add/{name}"):
+            page = await client.get(path)
+            assert page.status_code == 200, path
+            # The field order form's own script is the one script a page may have.
+            assert_safe(page.text.replace(OUR_SCRIPT, ""), vector, allowed_tags=PAGE_TAGS)
