@@ -44,10 +44,12 @@ from trovato.web import (
     system,
     user,
 )
+from trovato.web.admin import fields as admin_fields
 from trovato.web.admin import people as admin_people
 from trovato.web.admin import plugins as admin_plugins
 from trovato.web.admin import reports as admin_reports
 from trovato.web.admin import roles as admin_roles
+from trovato.web.admin import types as admin_types
 
 
 def routes() -> list[BaseRoute]:
@@ -70,6 +72,8 @@ def routes() -> list[BaseRoute]:
         *stages.routes,
         *admin_plugins.routes,
         *admin_reports.routes,
+        *admin_types.routes,
+        *admin_fields.routes,
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,

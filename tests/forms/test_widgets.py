@@ -173,3 +173,21 @@ def test_a_widget_can_be_added() -> None:
     widgets.register(Stars())
     assert widgets.get("stars").name == "stars"
     assert "stars" not in Widgets(REGISTRY)  # per kernel, not global
+
+
+def test_a_chosen_widget_edits_the_field() -> None:
+    widgets = Widgets(REGISTRY)
+    assert widgets.choices("list") == ["options_select", "options_buttons"]
+    assert widgets.choices("integer") == ["number"]
+    settings = REGISTRY.get("list").validate_settings({"allowed_values": {"r": "Red"}})
+    chosen = FieldDefinition("field_x", "list", "X", settings=settings,
+                             widget="options_buttons")
+    widget = widgets.for_field(chosen)
+    assert widget.name == "options_buttons"
+    tree = widget.element(chosen, {"value": "r"}, name="field_x", context=WidgetContext())
+    assert tree["#type"] == "radios" and tree["#options"] == {"": "None", "r": "Red"}
+    assert widget.parse(chosen, {"field_x": "r"}, name="field_x",
+                        context=WidgetContext()) == {"value": "r"}
+    # A widget no longer registered (its plugin gone) falls back to the field type's own.
+    gone = FieldDefinition("field_x", "list", "X", settings=settings, widget="plugin_widget")
+    assert widgets.for_field(gone).name == "options_select"

@@ -89,12 +89,15 @@ def _field_instance_schemas(fields: FieldRegistry) -> dict[str, Schema]:
         settings = field_type.settings_schema()
         schemas[name] = _refined(
             shape,
-            {"type": {"type": "string", "const": field_type.name}, "settings": settings},
+            {"type": {"type": "string", "const": field_type.name}, "settings": settings,
+             "widget": {**shape["properties"]["widget"],
+                        "enum": ["", *field_type.widgets()]}},
             # Left out, the settings are {}: refused when some setting has no default.
             required=[*shape["required"], "settings"] if settings.get("required") else None,
             description=(
                 f"{field_type.label}: {field_type.description} Stored value properties:"
-                f" {', '.join(field_type.properties)}. Widget `{field_type.widget}`,"
+                f" {', '.join(field_type.properties)}. Widget `{field_type.widget}`"
+                f"{''.join(f' (or `{w}`)' for w in field_type.other_widgets)},"
                 f" formatter `{field_type.formatter}`."
             ),
         )

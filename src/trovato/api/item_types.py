@@ -19,7 +19,7 @@ from trovato.api.routing import Param, api_routes, documented_by, operation, rea
 from trovato.content.access import ACCESS_CONTENT, ADMINISTER_TYPES
 from trovato.content.fields import FIELD_NAME_MAX, MAX_CARDINALITY
 from trovato.content.items import ContentServices
-from trovato.content.types import MAX_FIELDS, TYPE_NAME_MAX
+from trovato.content.types import LABEL_DISPLAYS, MAX_FIELDS, TYPE_DEFAULTS, TYPE_NAME_MAX
 from trovato.errors import ServiceError
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
@@ -57,6 +57,29 @@ class FieldBody(StrictModel):
     cardinality: int = Field(default=1, description="-1 for unlimited", json_schema_extra=(
         service_checked(minimum=-1, maximum=MAX_CARDINALITY, **{"not": {"const": 0}})))
     settings: dict[str, Any] = Field(default_factory=dict)
+    widget: str = Field(default="", max_length=64, description=(
+        "The widget editing the field: one its field type lists (see the field type's"
+        " description); empty or left out, the field type's own."))
+    # Not a nested model: the per-field-type schemas are this model's own shape.
+    display: dict[str, Any] = Field(default_factory=dict, json_schema_extra=service_checked(
+        description="How the full view shows the field; left out, as its field type does"
+                    " (the label above it, hidden for formatted text).",
+        properties={"label": {"type": "string", "enum": list(LABEL_DISPLAYS)},
+                    "hidden": {"type": "boolean"}},
+        additionalProperties=False))
+
+
+def _defaults_schema(schema: dict[str, Any]) -> None:
+    """The keys of a type's defaults (the service refuses others), on the object itself or,
+    where the property may be left out (PATCH), on its object choice."""
+    schema["description"] = ("What a new item of the type is unless its editor says otherwise"
+                             " (the add form's choices); left out: published, not promoted,"
+                             " not sticky.")
+    objects = [c for c in schema.get("anyOf", ()) if c.get("type") == "object"] or [schema]
+    for target in objects:
+        target.update(service_checked(
+            properties={key: {"type": "boolean"} for key in TYPE_DEFAULTS},
+            additionalProperties=False))
 
 
 class ItemTypeBody(StrictModel):
@@ -68,6 +91,8 @@ class ItemTypeBody(StrictModel):
     description: str = Field(default="", max_length=2000)
     has_title: bool = True
     title_label: str = Field(default="Title", max_length=255)
+    defaults: dict[str, bool] = Field(default_factory=dict,
+                                      json_schema_extra=_defaults_schema)
     fields: list[FieldBody] = Field(default_factory=list, max_length=MAX_FIELDS,
                                     description=FIELD_LIST, json_schema_extra=ONCE)
 
@@ -91,6 +116,8 @@ class ItemTypePatchBody(PatchModel):
     description: str | None = Field(default=None, max_length=2000)
     has_title: bool | None = None
     title_label: str | None = Field(default=None, max_length=255)
+    defaults: dict[str, bool] | None = Field(default=None,
+                                             json_schema_extra=_defaults_schema)
     fields: list[FieldBody] | None = Field(default=None, max_length=MAX_FIELDS,
                                            description=FIELD_LIST, json_schema_extra=ONCE)
 
@@ -100,6 +127,8 @@ class ItemType(ResponseModel):
     label: str = Field(max_length=255)
     description: str = Field(max_length=2000)
     fields: list[FieldBody]
+    defaults: dict[str, bool] = Field(default_factory=dict,
+                                      json_schema_extra=_defaults_schema)
 
 
 class ItemTypeList(ResponseModel):

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -42,6 +43,8 @@ log = logging.getLogger("trovato.content.types")
 
 TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 TYPE_NAME_MAX = 32
+# What a new item of a type is unless its editor says otherwise (each type may change them).
+TYPE_DEFAULTS: Mapping[str, bool] = {"status": True, "promote": False, "sticky": False}
 MAX_FIELDS = 200
 CHANNEL = "item-types"
 CACHE_SECONDS = 60.0
@@ -109,6 +112,8 @@ class ItemType:
     plugin: str | None = None
     has_title: bool = True
     title_label: str = "Title"
+    # Whether a new item is published, promoted, sticky (every key of TYPE_DEFAULTS).
+    defaults: Mapping[str, bool] = dataclass_field(default_factory=lambda: dict(TYPE_DEFAULTS))
 
     def field(self, name: str) -> FieldDefinition | None:
         for definition in self.fields:
@@ -118,12 +123,15 @@ class ItemType:
 
     def public(self) -> dict[str, Any]:
         """The JSON shape of an item type (``/api/v1/item-types``)."""
-        return {
+        shape: dict[str, Any] = {
             "type": self.type,
             "label": self.label,
             "description": self.description,
             "fields": [f.public() for f in self.fields],
         }
+        if dict(self.defaults) != dict(TYPE_DEFAULTS):
+            shape["defaults"] = dict(self.defaults)
+        return shape
 
 
 _ORDERED: dict[int, tuple[ItemType, tuple[FieldDefinition, ...]]] = {}
@@ -165,10 +173,14 @@ class DeleteResult:
         return f"Deleted item type {self.type!r}."
 
 
-_TYPE_KEYS = frozenset({"type", "label", "description", "fields", "has_title", "title_label"})
+_TYPE_KEYS = frozenset({"type", "label", "description", "fields", "has_title", "title_label",
+                        "defaults"})
 _FIELD_KEYS = frozenset(
-    {"name", "type", "label", "required", "cardinality", "settings", "description"}
+    {"name", "type", "label", "required", "cardinality", "settings", "description", "widget",
+     "display"}
 )
+# How the full view may show a field's label; the view's default depends on the field type.
+LABEL_DISPLAYS = ("above", "inline", "hidden")
 
 
 def _text(data: Mapping[str, Any], key: str, errors: dict[str, str], *, prefix: str = "",
@@ -210,6 +222,7 @@ def parse_item_type(
     if not isinstance(has_title, bool):
         errors["has_title"] = "must be true or false"
         has_title = True
+    defaults = _parse_defaults(data.get("defaults"), errors)
     raw_fields = data.get("fields", [])
     definitions: list[FieldDefinition] = []
     if not isinstance(raw_fields, list):
@@ -233,7 +246,26 @@ def parse_item_type(
         plugin=plugin,
         has_title=has_title,
         title_label=title_label,
+        defaults=defaults,
     )
+
+
+def _parse_defaults(raw: Any, errors: dict[str, str]) -> dict[str, bool]:
+    """A type's defaults for new items: :data:`TYPE_DEFAULTS` with what ``raw`` changes."""
+    defaults = dict(TYPE_DEFAULTS)
+    if raw is None:
+        return defaults
+    if not isinstance(raw, Mapping):
+        errors["defaults"] = "must be an object"
+        return defaults
+    for key, value in raw.items():
+        if key not in TYPE_DEFAULTS:
+            errors[f"defaults.{key}"] = "unknown field"
+        elif not isinstance(value, bool):
+            errors[f"defaults.{key}"] = "must be true or false"
+        else:
+            defaults[key] = value
+    return defaults
 
 
 def _parse_field(raw: Any, index: int, registry: FieldRegistry, errors: dict[str, str],
@@ -294,7 +326,16 @@ def _parse_field(raw: Any, index: int, registry: FieldRegistry, errors: dict[str
             for key, message in exc.errors.items():
                 errors[f"{prefix}settings.{key}"] = message
             failed = True
-    if failed or f"{prefix}label" in errors:
+    widget = raw.get("widget") or ""
+    if not isinstance(widget, str) or (widget and widget not in registry.get(field_type)
+                                       .widgets()):
+        errors[prefix + "widget"] = (
+            f"must be one of the widgets of {field_type}:"
+            f" {', '.join(registry.get(field_type).widgets())}")
+        failed = True
+        widget = ""
+    display = _parse_display(raw.get("display"), prefix, errors)
+    if failed or display is None or f"{prefix}label" in errors:
         return None
     return FieldDefinition(
         name=name,
@@ -305,7 +346,34 @@ def _parse_field(raw: Any, index: int, registry: FieldRegistry, errors: dict[str
         settings=settings,
         weight=index,
         description=description,
+        widget="" if widget == registry.get(field_type).widget else widget,
+        display=display,
     )
+
+
+def _parse_display(raw: Any, prefix: str, errors: dict[str, str]) -> dict[str, Any] | None:
+    """A field's display in the full view, without what is the default (None: invalid)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        errors[prefix + "display"] = "must be an object"
+        return None
+    display: dict[str, Any] = {}
+    for key in sorted(set(raw) - {"label", "hidden"}):
+        errors[f"{prefix}display.{key}"] = "unknown field"
+    if "label" in raw:
+        if raw["label"] not in LABEL_DISPLAYS:
+            errors[prefix + "display.label"] = f"must be one of {', '.join(LABEL_DISPLAYS)}"
+        else:
+            display["label"] = raw["label"]
+    hidden = raw.get("hidden", False)
+    if not isinstance(hidden, bool):
+        errors[prefix + "display.hidden"] = "must be true or false"
+    elif hidden:
+        display["hidden"] = True
+    if any(key.startswith(prefix + "display") for key in errors):
+        return None
+    return display
 
 
 def _from_row(row: Mapping[str, Any]) -> ItemType:
@@ -319,6 +387,8 @@ def _from_row(row: Mapping[str, Any]) -> ItemType:
             settings=f["settings"] or {},
             weight=int(f["weight"]),
             description=str((f["settings_meta"] or {}).get("description", "")),
+            widget=str((f["widget"] or {}).get("type", "")),
+            display=dict((f["settings_meta"] or {}).get("full") or {}),
         )
         for f in row["fields"]
     )
@@ -330,17 +400,19 @@ def _from_row(row: Mapping[str, Any]) -> ItemType:
         plugin=row["plugin"],
         has_title=row["has_title"],
         title_label=row["title_label"],
+        defaults={**TYPE_DEFAULTS, **((row["settings"] or {}).get("defaults") or {})},
     )
 
 
 # One statement loads types with their fields: settings of the instance, storage of the config.
-# (The instance's ``display`` column holds presentation metadata such as the help text.)
+# (The instance's ``display`` column holds presentation metadata: the help text and, under
+# ``full``, how the full view shows the field; its ``widget`` column the chosen widget.)
 _SELECT_TYPES = """
-SELECT t.type, t.label, t.description, t.has_title, t.title_label, t.plugin,
+SELECT t.type, t.label, t.description, t.has_title, t.title_label, t.plugin, t.settings,
        coalesce(json_agg(json_build_object(
            'name', i.field_name, 'type', c.field_type, 'cardinality', c.cardinality,
            'label', i.label, 'required', i.required, 'weight', i.weight,
-           'settings', i.settings, 'settings_meta', i.display)
+           'settings', i.settings, 'settings_meta', i.display, 'widget', i.widget)
          ORDER BY i.weight, i.field_name) FILTER (WHERE i.field_name IS NOT NULL),
          '[]'::json) AS fields
   FROM item_type t
@@ -438,9 +510,10 @@ class ItemTypes:
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "INSERT INTO item_type (type, label, description, has_title, title_label,"
-                " plugin) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (type) DO NOTHING",
+                " plugin, settings) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (type) DO NOTHING",
                 (item_type.type, item_type.label, item_type.description, item_type.has_title,
-                 item_type.title_label, plugin),
+                 item_type.title_label, plugin, Jsonb({"defaults": dict(item_type.defaults)})),
             )
             if cur.rowcount == 0:
                 raise ItemTypeError(409, f"The item type {item_type.type!r} already exists.",
@@ -469,6 +542,7 @@ class ItemTypes:
                     "description": current.description,
                     "has_title": current.has_title,
                     "title_label": current.title_label,
+                    "defaults": dict(current.defaults),
                     "fields": [_field_doc(f) for f in current.fields],
                 }
                 if partial
@@ -479,9 +553,10 @@ class ItemTypes:
                                         plugin=plugin if plugin else current.plugin)
             await conn.execute(
                 "UPDATE item_type SET label = %s, description = %s, has_title = %s,"
-                " title_label = %s, plugin = %s WHERE type = %s",
+                " title_label = %s, plugin = %s, settings = settings || %s WHERE type = %s",
                 (item_type.label, item_type.description, item_type.has_title,
-                 item_type.title_label, item_type.plugin, type_name),
+                 item_type.title_label, item_type.plugin,
+                 Jsonb({"defaults": dict(item_type.defaults)}), type_name),
             )
             await self._write_fields(conn, item_type, previous=current)
             await audit(conn, "content", "Changed item type %(type)s.", {"type": type_name},
@@ -522,6 +597,115 @@ class ItemTypes:
                         {"type": type_name, "count": deleted}, user_id=actor)
         await self._changed()
         return DeleteResult(type_name, deleted)
+
+    # -- one field at a time (the admin's field screens) ----------------------------------------
+    #
+    # Each is a whole-type change made under the type's lock, so two administrators editing
+    # fields at once cannot lose each other's changes, and validated by the same
+    # :func:`parse_item_type` as every other change. Their errors are keyed relative to the
+    # field (``label``, ``settings.max_length``, ``name``), as the field's own form shows them.
+
+    async def add_field(self, type_name: str, field: Mapping[str, Any], *,
+                        actor: uuid.UUID | None = None) -> ItemType:
+        """Add ``field`` (the API's field shape) after the type's other fields. A name the
+        type has is refused; a name other types use keeps its field type and cardinality."""
+        name = field.get("name")
+
+        def add(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            if any(doc["name"] == name for doc in docs):
+                raise ItemTypeError(409, f"The item type {type_name!r} already has a field"
+                                    f" {name!r}.", {"name": "is already a field of this type"})
+            return [*docs, dict(field)]
+
+        return await self._change_fields(type_name, add, name, actor=actor,
+                                         message="Added field %(field)s to item type %(type)s.")
+
+    async def update_field(self, type_name: str, field_name: str, changes: Mapping[str, Any],
+                           *, actor: uuid.UUID | None = None) -> ItemType:
+        """Change one field: ``changes`` holds the properties to change (``label``,
+        ``description``, ``required``, ``cardinality``, ``settings``); its name and field
+        type stay."""
+        for key in ("name", "type"):
+            if key in changes:
+                raise ItemTypeError(422, f"A field's {key} cannot be changed.",
+                                    {key: "cannot be changed"})
+
+        def update(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            _require_field(type_name, field_name, docs)
+            return [{**doc, **changes} if doc["name"] == field_name else doc for doc in docs]
+
+        return await self._change_fields(type_name, update, field_name, actor=actor,
+                                         message="Changed field %(field)s of item type"
+                                                 " %(type)s.")
+
+    async def remove_field(self, type_name: str, field_name: str, *,
+                           actor: uuid.UUID | None = None) -> ItemType:
+        """Remove one field from the type, and its values from the type's items
+        (:meth:`field_usage` says how many items hold one)."""
+
+        def remove(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            _require_field(type_name, field_name, docs)
+            return [doc for doc in docs if doc["name"] != field_name]
+
+        return await self._change_fields(type_name, remove, field_name, actor=actor,
+                                         message="Removed field %(field)s from item type"
+                                                 " %(type)s.")
+
+    async def reorder_fields(self, type_name: str, names: Sequence[str], *,
+                             actor: uuid.UUID | None = None) -> ItemType:
+        """Put the type's fields in the order of ``names``, which must name each of them
+        once (a list made from a stale page is refused rather than guessed at)."""
+
+        def reorder(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            by_name = {doc["name"]: doc for doc in docs}
+            if len(names) != len(set(names)) or set(names) != set(by_name):
+                raise ItemTypeError(409, "The order must name each field of the type once;"
+                                    " the fields have changed meanwhile, reload the page.",
+                                    {"order": "must name each field of the type once"})
+            return [by_name[name] for name in names]
+
+        return await self._change_fields(type_name, reorder, None, actor=actor,
+                                         message="Reordered the fields of item type %(type)s.")
+
+    async def item_counts(self) -> dict[str, int]:
+        """How many items each type has (in every stage): what deleting a type deletes."""
+        rows = await self.db.fetch("SELECT type, count(*) AS n FROM item GROUP BY type")
+        return {str(r["type"]): int(r["n"]) for r in rows}
+
+    async def field_usage(self, type_name: str, field_name: str) -> int:
+        """How many items of the type hold a value of the field: what removing it deletes
+        (revisions keep their history)."""
+        return int(await self.db.fetchval(
+            "SELECT count(*) FROM item WHERE type = %s AND fields ? %s",
+            (type_name, field_name)))
+
+    async def _change_fields(
+        self, type_name: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        field_name: str | None, *, actor: uuid.UUID | None, message: str,
+    ) -> ItemType:
+        async with self.db.transaction() as conn:
+            current = await self.lock(conn, type_name)
+            docs = change([_field_doc(f) for f in current.fields])
+            document = {
+                "type": type_name, "label": current.label, "description": current.description,
+                "has_title": current.has_title, "title_label": current.title_label,
+                "defaults": dict(current.defaults), "fields": docs,
+            }
+            try:
+                item_type = parse_item_type(document, self.fields, plugin=current.plugin)
+                await self._write_fields(conn, item_type, previous=current)
+            except ItemTypeError as exc:
+                if field_name is None:
+                    raise
+                position = next((str(i) for i, doc in enumerate(docs)
+                                 if doc.get("name") == field_name), None)
+                raise ItemTypeError(exc.status, exc.message,
+                                    _field_errors(exc.errors or {}, field_name, position)
+                                    ) from None
+            await audit(conn, "content", message, {"type": type_name, "field": field_name},
+                        user_id=actor)
+        await self._changed()
+        return await self._reload(type_name)
 
     async def sync_from_plugin(
         self, plugin: str, types: Sequence[Mapping[str, Any]]
@@ -616,15 +800,20 @@ class ItemTypes:
                     "UPDATE field_config SET cardinality = %s WHERE field_name = %s",
                     (definition.cardinality, definition.name),
                 )
-            meta = Jsonb({"description": definition.description})
+            meta: dict[str, Any] = {"description": definition.description}
+            if definition.display:
+                meta["full"] = dict(definition.display)
+            widget = {"type": definition.widget} if definition.widget else {}
             await conn.execute(
                 "INSERT INTO field_instance (field_name, bundle, label, required, weight,"
-                " settings, display) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " settings, display, widget) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (field_name, bundle) DO UPDATE SET label = EXCLUDED.label,"
                 " required = EXCLUDED.required, weight = EXCLUDED.weight,"
-                " settings = EXCLUDED.settings, display = EXCLUDED.display",
+                " settings = EXCLUDED.settings, display = EXCLUDED.display,"
+                " widget = EXCLUDED.widget",
                 (definition.name, item_type.type, definition.label, definition.required,
-                 definition.weight, Jsonb(dict(definition.settings)), meta),
+                 definition.weight, Jsonb(dict(definition.settings)), Jsonb(meta),
+                 Jsonb(widget)),
             )
         if errors:
             raise ItemTypeError(422, "The item type's fields conflict with existing fields.",
@@ -658,6 +847,29 @@ class ItemTypes:
                 " (SELECT 1 FROM field_instance i WHERE i.field_name = c.field_name)",
                 (names,),
             )
+
+
+def _require_field(type_name: str, field_name: str, docs: list[dict[str, Any]]) -> None:
+    if not any(doc["name"] == field_name for doc in docs):
+        raise ItemTypeError(404, f"The item type {type_name!r} has no field {field_name!r}.")
+
+
+def _field_errors(errors: Mapping[str, str], name: str, position: str | None
+                  ) -> dict[str, str]:
+    """``errors`` of a whole type document as errors of its field ``name`` (at ``position``
+    in the list): ``fields.field_x.label`` is ``label``, ``fields.3.name`` is ``name``."""
+    own: dict[str, str] = {}
+    for key, message in errors.items():
+        for prefix in (f"fields.{name}", f"fields.{position}"):
+            if key == prefix:
+                own["name"] = message
+                break
+            if key.startswith(prefix + "."):
+                own[key.removeprefix(prefix + ".")] = message
+                break
+        else:
+            own[key] = message
+    return own
 
 
 def _field_doc(definition: FieldDefinition) -> dict[str, Any]:

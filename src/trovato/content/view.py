@@ -172,13 +172,14 @@ class ItemViews:
             timezone = viewer.timezone
             for weight, definition in enumerate(display_order(item_type)):
                 values = field_values(item.fields.get(definition.name))
-                if not values:
+                if not values or definition.display.get("hidden"):
                     continue
                 children[definition.name] = el.field_element(
                     definition.name,
                     self.formatters.values(definition, values, timezone=timezone),
                     label=definition.label,
-                    label_display="hidden" if definition.type == "text_long" else "above",
+                    label_display=definition.display.get("label") or (
+                        "hidden" if definition.type == "text_long" else "above"),
                     field_type=definition.type,
                     weight=weight,
                 )

@@ -125,7 +125,8 @@ def item_form(item_type: ItemType, item: Item | None, *, action: str, widgets: W
     for weight, definition in enumerate(display_order(item_type)):
         fields[definition.name] = _field(definition, item, widgets, context,
                                          counts.get(definition.name, 1), weight)
-    published = item.status == 1 if item is not None else True
+    # A new item starts as its type's defaults say.
+    published = item.status == 1 if item is not None else item_type.defaults["status"]
     elements: dict[str, RenderElement] = {}
     if item_type.has_title:
         elements["title"] = {"#type": "textfield", "#name": "title",
@@ -136,8 +137,10 @@ def item_form(item_type: ItemType, item: Item | None, *, action: str, widgets: W
     elements["options"] = {
         "#type": "details", "#title": "Publishing options", "#weight": 50,
         "status": _box("status", "Published", published),
-        "promote": _box("promote", "Promoted to front page", bool(item and item.promote)),
-        "sticky": _box("sticky", "Sticky at top of lists", bool(item and item.sticky)),
+        "promote": _box("promote", "Promoted to front page",
+                        item.promote if item is not None else item_type.defaults["promote"]),
+        "sticky": _box("sticky", "Sticky at top of lists",
+                       item.sticky if item is not None else item_type.defaults["sticky"]),
     }
     elements["revision"] = {
         "#type": "details", "#title": "Revision information", "#weight": 60,

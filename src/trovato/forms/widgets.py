@@ -265,6 +265,21 @@ class SelectWidget(Widget):
         return {"value": key} if key != "" else None
 
 
+class ButtonsWidget(SelectWidget):
+    """The allowed values of a list field as radio buttons (all in view at once); "None"
+    leaves an optional field empty."""
+
+    name = "options_buttons"
+
+    def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
+                *, name: str, context: WidgetContext) -> RenderElement:
+        allowed = dict(definition.settings.get("allowed_values") or {})
+        options = allowed if definition.required else {"": "None", **allowed}
+        return _input("radios", name, definition.label,
+                      "" if value is None else str(value.get("value", "")),
+                      required=definition.required, options=options)
+
+
 class _Target(Widget):
     """The id of a referenced record, with the value's other text properties beside it."""
 
@@ -325,7 +340,8 @@ class ImageWidget(_Target):
 
 CORE_WIDGETS: tuple[type[Widget], ...] = (
     TextfieldWidget, TextareaWidget, NumberWidget, CheckboxWidget, DateWidget, DatetimeWidget,
-    EmailWidget, LinkWidget, SelectWidget, ReferenceWidget, FileWidget, ImageWidget,
+    EmailWidget, LinkWidget, SelectWidget, ButtonsWidget, ReferenceWidget, FileWidget,
+    ImageWidget,
 )
 
 
@@ -356,5 +372,13 @@ class Widgets:
             raise UnknownWidgetError(name) from None
 
     def for_field(self, definition: FieldDefinition) -> Widget:
-        """The widget of ``definition``'s field type."""
+        """The widget chosen for ``definition``, else its field type's own (also when the
+        chosen one is no longer registered: a removed plugin's widget)."""
+        if definition.widget and definition.widget in self._widgets:
+            return self._widgets[definition.widget]
         return self.get(self.fields.get(definition.type).widget)
+
+    def choices(self, field_type: str) -> list[str]:
+        """The registered widgets that can edit values of ``field_type``, its own first."""
+        return [name for name in self.fields.get(field_type).widgets()
+                if name in self._widgets]

@@ -86,14 +86,19 @@ class FieldDefinition:
     settings: Mapping[str, Any] = field(default_factory=dict)
     weight: int = 0
     description: str = ""
+    # The widget editing it ("": its field type's own) and how the full view shows it
+    # ({} : as the field type does; else ``label`` above/inline/hidden and ``hidden``).
+    widget: str = ""
+    display: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def multiple(self) -> bool:
         return self.cardinality != 1
 
     def public(self) -> dict[str, Any]:
-        """The JSON shape of a field in an item type (``/api/v1/item-types``)."""
-        return {
+        """The JSON shape of a field in an item type (``/api/v1/item-types``); the widget
+        and display only when they differ from the field type's own."""
+        shape: dict[str, Any] = {
             "name": self.name,
             "type": self.type,
             "label": self.label,
@@ -101,6 +106,11 @@ class FieldDefinition:
             "cardinality": self.cardinality,
             "settings": dict(self.settings),
         }
+        if self.widget:
+            shape["widget"] = self.widget
+        if self.display:
+            shape["display"] = dict(self.display)
+        return shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +174,9 @@ class FieldType(ABC):
     label: ClassVar[str]
     description: ClassVar[str] = ""
     widget: ClassVar[str]
+    # Other widgets that can edit this type's values, an editor may choose (by name, as the
+    # widget registry knows them).
+    other_widgets: ClassVar[tuple[str, ...]] = ()
     formatter: ClassVar[str]
     properties: ClassVar[tuple[str, ...]]  # the storage shape: keys of one value object
     settings_model: ClassVar[type[FieldSettings]] = FieldSettings
@@ -180,6 +193,10 @@ class FieldType(ABC):
         except ValidationError as exc:
             raise FieldSettingsError(_settings_errors(exc)) from None
         return model.model_dump(mode="json")
+
+    def widgets(self) -> tuple[str, ...]:
+        """The widgets that can edit this type's values, its own first."""
+        return (self.widget, *self.other_widgets)
 
     def settings_schema(self) -> dict[str, Any]:
         schema = self.settings_model.model_json_schema()
@@ -226,6 +243,7 @@ class FieldType(ABC):
             "description": self.description,
             "properties": list(self.properties),
             "widget": self.widget,
+            "widgets": list(self.widgets()),
             "formatter": self.formatter,
             "settings": self.settings_schema(),
         }

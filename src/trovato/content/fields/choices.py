@@ -96,6 +96,7 @@ class ListField(FieldType):
     label = "List (allowed values)"
     description = "One key out of a fixed list of allowed values."
     widget = "options_select"
+    other_widgets = ("options_buttons",)
     formatter = "list_default"
     properties = ("value",)
     settings_model = ListSettings

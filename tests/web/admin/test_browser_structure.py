@@ -1,0 +1,155 @@
+"""A new site builder in a real browser (Debian's chromium driven by Playwright, JavaScript
+off: the screens work without it) on a real ``trovato serve``: create an item type, give it
+five fields of different types, reorder them (by weight, then with the "Move up" script),
+then create an item of the type through its generated form. Screenshots of each step go to
+the test's tmp folder (``screenshots``).
+
+Skipped when /usr/bin/chromium or the playwright package is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests._servers import serve
+from tests.conftest import ADMIN_PASSWORD
+from tests.web.test_browser import ARGS, CHROMIUM
+
+TYPES = "/admin/structure/types"
+# (label, field type, settings to type on the second step)
+FIELDS: list[tuple[str, str, dict[str, str]]] = [
+    ("Summary", "text", {"settings[max_length]": "120"}),
+    ("Details", "text_long", {}),
+    ("Seats", "integer", {"settings[min]": "1", "settings[max]": "500"}),
+    ("Free entry", "boolean", {}),
+    ("Starts", "date", {}),
+]
+
+
+def _shot(page: Any, shots: Path, name: str) -> None:
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+
+def test_a_site_builder_makes_a_type_with_five_fields(db_url: str, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is not installed at /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    env = {"TROVATO_DATABASE_URL": db_url, "TROVATO_REDIS_URL": "",
+           "TROVATO_DATA_DIR": str(tmp_path / "data")}
+    created = subprocess.run(
+        [sys.executable, "-m", "trovato", "user", "create", "--admin", "--name", "root",
+         "--mail", "root@example.com", "--password-stdin"],
+        input=ADMIN_PASSWORD, env={**os.environ, **env}, capture_output=True,
+        text=True, timeout=120)
+    assert created.returncode == 0, created.stdout + created.stderr
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with serve(env) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
+                                             headless=True)
+        try:
+            page = browser.new_page(java_script_enabled=False)
+            page.set_default_timeout(20_000)
+            page.goto(base + "/user/login")
+            page.get_by_label("User name").fill("root")
+            page.get_by_label("Password").fill(ADMIN_PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            main = page.locator("main")
+
+            # The type: its machine name is made from the label.
+            page.goto(base + TYPES)
+            _shot(page, shots, "01-types")
+            main.get_by_role("link", name="Add item type").click()
+            page.wait_for_url(f"**{TYPES}/add")
+            page.locator("#edit-label").fill("Event")
+            page.locator("#edit-description").fill("Things <happening> somewhere")
+            _shot(page, shots, "02-add-type")
+            main.get_by_role("button", name="Save and manage fields").click()
+            page.wait_for_url(f"**{TYPES}/event/fields")
+            assert "The item type Event has been created" in main.inner_text()
+
+            # Five fields: name and field type, then the type's settings.
+            for index, (label, field_type, settings) in enumerate(FIELDS):
+                main.get_by_role("link", name="Add field").click()
+                page.wait_for_url(f"**{TYPES}/event/fields/add")
+                page.locator("#edit-label").fill(label)
+                page.locator("#edit-field-type").select_option(field_type)
+                main.get_by_role("button", name="Continue").click()
+                for name, value in settings.items():
+                    main.locator(f"[name='{name}']").fill(value)
+                if index == 0:
+                    main.get_by_label("Required").check()
+                    _shot(page, shots, "03-field-settings")
+                main.get_by_role("button", name="Save field").click()
+                page.wait_for_url(f"**{TYPES}/event/fields")
+                assert f"The field {label} has been added to Event." in main.inner_text()
+            # A mistake is shown next to its input, and corrected.
+            main.get_by_role("link", name="Seats").click()
+            main.locator("[name='settings[min]']").fill("900")
+            main.get_by_role("button", name="Save field").click()
+            assert "min must not be greater than max" in main.locator(
+                "#form-errors").inner_text()
+            _shot(page, shots, "04-field-error")
+            main.locator("[name='settings[min]']").fill("2")
+            main.get_by_role("button", name="Save field").click()
+            page.wait_for_url(f"**{TYPES}/event/fields")
+            _shot(page, shots, "05-five-fields")
+
+            # Reorder two: Starts first, Summary after Details.
+            main.get_by_label("Weight of Starts (field_starts)").fill("-1")
+            main.get_by_label("Weight of Summary (field_summary)").fill("2")
+            main.get_by_role("button", name="Save order").click()
+            page.wait_for_url(f"**{TYPES}/event/fields")
+            rows = main.locator("table tbody tr td:nth-child(2)").all_inner_texts()
+            assert rows == ["field_starts", "field_details", "field_summary", "field_seats",
+                            "field_free_entry"], rows
+            _shot(page, shots, "06-reordered")
+
+            # With JavaScript, "Move up" sets the weights (the same form is posted).
+            enhanced = browser.new_page()
+            enhanced.set_default_timeout(20_000)
+            enhanced.context.add_cookies(page.context.cookies())
+            enhanced.goto(base + f"{TYPES}/event/fields")
+            enhanced.locator("main").get_by_role("button", name="Move Seats up").click()
+            assert enhanced.get_by_label("Weight of Seats (field_seats)").input_value() == "2"
+            assert "Seats is now at position 3." in enhanced.locator(
+                "main [role=status]").inner_text()
+            _shot(enhanced, shots, "06b-moved-with-script")
+            enhanced.locator("main").get_by_role("button", name="Save order").click()
+            enhanced.wait_for_url(f"**{TYPES}/event/fields")
+            rows = enhanced.locator("main table tbody tr td:nth-child(2)").all_inner_texts()
+            assert rows == ["field_starts", "field_details", "field_seats", "field_summary",
+                            "field_free_entry"], rows
+            enhanced.close()
+
+            # An item of the new type, through its generated form.
+            page.goto(base + "/item/add/event")
+            labels = main.locator("label").all_inner_texts()
+            order = [next(i for i, text in enumerate(labels) if text.startswith(label))
+                     for label in ("Starts", "Details", "Seats", "Summary", "Free entry")]
+            assert order == sorted(order), labels
+            main.get_by_label("Title").fill("Launch party")
+            main.get_by_label("Starts").fill("2027-01-15")
+            main.locator("textarea[name='fields[field_details][value]']").fill("Cake.")
+            main.get_by_label("Summary").fill("The <launch>")
+            main.get_by_label("Seats").fill("40")
+            main.get_by_label("Free entry").check()
+            _shot(page, shots, "07-item-form")
+            main.get_by_role("button", name="Save").click()
+            page.wait_for_url("**/item/*")
+            text = main.inner_text()
+            assert "Launch party" in text and "The <launch>" in text and "Cake." in text
+            assert "40" in text and "2027-01-15" in text
+            _shot(page, shots, "08-item")
+        finally:
+            browser.close()
+    assert sorted(p.name for p in shots.iterdir()) == [
+        "01-types.png", "02-add-type.png", "03-field-settings.png", "04-field-error.png",
+        "05-five-fields.png", "06-reordered.png", "06b-moved-with-script.png",
+        "07-item-form.png", "08-item.png"]
