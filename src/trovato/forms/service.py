@@ -10,6 +10,11 @@
    (:func:`~trovato.forms.form.check`), then ``form_validate`` — plugins return errors;
 5. after the owner's own submit handler succeeded: ``form_submit``.
 
+A submission whose CSRF token was missing or stale (the kernel lets it reach a form route
+marked to handle it) is a refused submission like a failed validation: the form is shown
+again with what was typed and :data:`EXPIRED` (status :data:`EXPIRED_STATUS`), and neither
+the owner's handler nor any tap runs for it.
+
 The form is rebuilt on every request from the server's data and its state; nothing the browser
 sends decides which inputs exist or what their options are.
 """
@@ -44,6 +49,8 @@ from trovato.users.accounts import CurrentUser
 log = logging.getLogger("trovato.forms")
 
 CSRF_FIELD = "csrf_token"
+EXPIRED = "The form has expired, please submit again."
+EXPIRED_STATUS = 403  # a missing or stale CSRF token: refused, the values shown again
 BUILD_ID_FIELD = "form_build_id"
 # Inputs only the kernel adds: a plugin's input of the same name could shadow them.
 _RESERVED_NAMES = frozenset({CSRF_FIELD, BUILD_ID_FIELD})

@@ -43,15 +43,15 @@ from trovato.forms.item_form import (
     value_limit,
     widget_context,
 )
-from trovato.forms.service import BUILD_ID_FIELD
+from trovato.forms.service import BUILD_ID_FIELD, EXPIRED, EXPIRED_STATUS
 from trovato.forms.state import FormState, FormStateError
 from trovato.ids import uuid7
 from trovato.kernel.context import RequestContext, request_context
+from trovato.kernel.pipeline import form_post
 from trovato.render import elements as el
 from trovato.web._page import flash, render_page
 from trovato.web.item import load_item, local_tasks, viewer
 
-EXPIRED = "The form has expired, please submit again."
 TAMPERED = "The form's state does not belong to this form or session; reload the page."
 DELETE_FORM = "item_delete_form"
 
@@ -62,20 +62,33 @@ def session_token(ctx: RequestContext) -> str:
     return ctx.session.csrf_token()
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Why a submission is shown again without being handled: its message and status."""
+
+    message: str
+    status: int
+
+
 async def load_state(request: Request, form_id: str, submitted: FormData,
-                     fresh: Mapping[str, object]) -> tuple[FormState, str | None]:
-    """The submission's form state, and None; or, when it has expired, a new state made of
-    ``fresh`` and the message to show (the values are shown again, nothing is saved). A
-    state that is not this form's or this session's is refused (400)."""
+                     fresh: Mapping[str, object]) -> tuple[FormState, Refused | None]:
+    """The submission's form state, and None when the submission may be handled; or the
+    reason it may not: a missing or stale CSRF token (403) or an expired state (400, with a
+    new state made of ``fresh``). Either way the form is shown again with the values as
+    typed and nothing is saved. A state that is not this form's or this session's is
+    refused (400) — unless the CSRF token failed too: then the session itself changed, and
+    the form is shown again with a new state."""
     ctx = request_context(request)
+    states = ctx.kernel.forms.states
     try:
-        state = await ctx.kernel.forms.states.load(submitted.get(BUILD_ID_FIELD), form_id,
-                                                   session_token(ctx))
+        state = await states.load(submitted.get(BUILD_ID_FIELD), form_id, session_token(ctx))
     except FormStateError as exc:
-        if exc.reason == "tampered":
+        if exc.reason == "tampered" and not ctx.csrf_failed:
             raise ServiceError(400, TAMPERED) from None
-        return await ctx.kernel.forms.states.create(form_id, session_token(ctx), fresh), EXPIRED
-    return state, None
+        state = await states.create(form_id, session_token(ctx), fresh)
+        if not ctx.csrf_failed:
+            return state, Refused(EXPIRED, 400)
+    return state, Refused(EXPIRED, EXPIRED_STATUS) if ctx.csrf_failed else None
 
 
 # -- the item form --------------------------------------------------------------------------------
@@ -204,10 +217,12 @@ async def edit_form(request: Request) -> Response:
     return await _page(request, editing, await _build(request, editing, state), state)
 
 
+@form_post
 async def add_submit(request: Request) -> Response:
     return await _submit(request, Editing(await _creatable(request), None))
 
 
+@form_post
 async def edit_submit(request: Request) -> Response:
     return await _submit(request, await _editable(request))
 
@@ -216,14 +231,14 @@ async def _submit(request: Request, editing: Editing) -> Response:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
     submitted = await request.form()
-    state, expired = await load_state(request, ITEM_FORM, submitted, editing.state())
+    state, refused = await load_state(request, ITEM_FORM, submitted, editing.state())
     if not editing.owns(state):
         raise ServiceError(400, TAMPERED)
     tree = await _build(request, editing, state)
     values = forms.read(tree, submitted)
-    if expired is not None:
-        return await _page(request, editing, tree, state, values=values, status=400,
-                           messages=[("error", expired)])
+    if refused is not None:
+        return await _page(request, editing, tree, state, values=values, status=refused.status,
+                           messages=[("error", refused.message)])
     item_type = editing.item_type
     op = forms.pressed(submitted, [SAVE, PREVIEW, *add_more_buttons(item_type)])
     if op is not None and op.startswith(ADD_MORE):
@@ -372,22 +387,24 @@ async def delete_form(request: Request) -> Response:
                               tabs=await local_tasks(ctx, item, "delete"))
 
 
+@form_post
 async def delete_submit(request: Request) -> Response:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
     item = (await _editable(request, "delete")).item
     assert item is not None
     submitted = await request.form()
-    state, expired = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)})
+    state, refused = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)})
     if state.data.get("item_id") != str(item.id):
         raise ServiceError(400, TAMPERED)
     tree = await _delete_tree(request, item)
     values = forms.read(tree, submitted)
-    errors = {} if expired else await kernel.forms.validate(tree, values, user=user)
-    if expired or errors:
+    errors = {} if refused else await kernel.forms.validate(tree, values, user=user)
+    if refused or errors:
         return await confirm_page(request, tree, state, title=f"Delete {item.title}",
-                                  tabs=await local_tasks(ctx, item, "delete"), status=400,
-                                  messages=[("error", expired)] if expired else None,
+                                  tabs=await local_tasks(ctx, item, "delete"),
+                                  status=refused.status if refused else 400,
+                                  messages=[("error", refused.message)] if refused else None,
                                   errors=errors)
     await kernel.content.items.delete(user, item.id, stage=ctx.stage)
     await kernel.forms.states.drop(state)
