@@ -33,6 +33,7 @@ from trovato.observability.allocations import AllocationTracer
 from trovato.settings import Settings, SettingsError, load_settings
 from trovato.web import (
     favicon,
+    form_ajax,
     install,
     item,
     item_edit,
@@ -59,6 +60,7 @@ def routes() -> list[BaseRoute]:
         *install.routes,
         *user.routes,
         *stages.routes,
+        *form_ajax.routes,
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,

@@ -96,9 +96,11 @@ def _field(definition: FieldDefinition, item: Item | None, widgets: Widgets,
         if definition.description:
             element["#description"] = definition.description
         return element
+    # A rebuild region: with JavaScript, "Add another" replaces just this fieldset.
     group: RenderElement = {"#type": "fieldset", "#title": definition.label, "#error_key": key,
                             "#required": definition.required, "#weight": weight,
-                            "#attributes": {"class": "field-multiple"}}
+                            "#attributes": {"class": "field-multiple",
+                                            "data-ajax-region": True}}
     if definition.description:
         group["#description"] = definition.description
     for delta in range(count):
@@ -113,6 +115,7 @@ def _field(definition: FieldDefinition, item: Item | None, widgets: Widgets,
     if count < value_limit(definition):
         group["add_more"] = submit(f"{ADD_MORE}{definition.name}", weight=count + 1,
                                    title=f"Add another {definition.label}")
+        group["add_more"]["#attributes"] = {"data-ajax": "rebuild"}
     return group
 
 
@@ -155,6 +158,11 @@ def item_form(item_type: ItemType, item: Item | None, *, action: str, widgets: W
 def _box(name: str, title: str, checked: bool) -> RenderElement:
     return {"#type": "checkbox", "#name": name, "#title": title, "#return_value": "1",
             "#default_value": "1" if checked else ""}
+
+
+def rebuilt_region(trigger: str) -> str:
+    """The error key of the part of the item form the rebuild button ``trigger`` rebuilds."""
+    return f"fields.{trigger.removeprefix(ADD_MORE)}"
 
 
 def add_more_buttons(item_type: ItemType) -> list[str]:

@@ -39,6 +39,7 @@ from trovato.forms.item_form import (
     item_form,
     labels,
     parse_item,
+    rebuilt_region,
     sentence,
     value_limit,
     widget_context,
@@ -161,9 +162,10 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
     }, status_code=status, messages=messages, form=True)
 
 
-async def _creatable(request: Request) -> ItemType:
+async def _creatable(request: Request, type_name: str | None = None) -> ItemType:
+    """The item type of the path (or ``type_name``) if the user may create items of it."""
     ctx = request_context(request)
-    item_type = await ctx.kernel.content.types.get(request.path_params["type"])
+    item_type = await ctx.kernel.content.types.get(type_name or request.path_params["type"])
     if item_type is None:
         raise ServiceError(404, "There is no such item type.")
     draft = Item(id=uuid7(), type=item_type.type, title="", author_id=ctx.current_user.id)
@@ -172,9 +174,12 @@ async def _creatable(request: Request) -> ItemType:
     return item_type
 
 
-async def _editable(request: Request, op: str = "update") -> Editing:
+async def _editable(request: Request, op: str = "update", item_id: str | None = None
+                    ) -> Editing:
+    """The item of the path (or ``item_id``) if the user may ``op`` it, and its type."""
     ctx = request_context(request)
-    item = await load_item(request)
+    item = (await load_item(request) if item_id is None else
+            await ctx.kernel.content.query.load(ctx.current_user, item_id, stage=ctx.stage))
     await ctx.kernel.content.items.query.require(ctx.current_user, item,
                                                  "update" if op == "update" else "delete")
     item_type = await ctx.kernel.content.types.get(item.type)
@@ -242,7 +247,7 @@ async def _submit(request: Request, editing: Editing) -> Response:
     item_type = editing.item_type
     op = forms.pressed(submitted, [SAVE, PREVIEW, *add_more_buttons(item_type)])
     if op is not None and op.startswith(ADD_MORE):
-        return await _add_more(request, editing, state, op.removeprefix(ADD_MORE), values)
+        return await _add_more(request, editing, state, op, values)
     counts = _counts(state)
     context = widget_context(user, kernel.theme.formats)
     data, errors = parse_item(item_type, values, widgets=kernel.widgets, context=context,
@@ -300,18 +305,57 @@ async def _save(ctx: RequestContext, editing: Editing, state: FormState,
                               else None)
 
 
-async def _add_more(request: Request, editing: Editing, state: FormState, field: str,
+async def _add_more(request: Request, editing: Editing, state: FormState, trigger: str,
                     values: forms.FormValues) -> Response:
-    """One more value for a multi-value field: the form again, nothing saved."""
+    """One more value for a multi-value field, without JavaScript: the form again, nothing
+    saved."""
+    tree = await _rebuild(request, editing, state, trigger, values)
+    return await _page(request, editing, tree, state, values=values)
+
+
+async def _rebuild(request: Request, editing: Editing, state: FormState, trigger: str,
+                   values: forms.FormValues) -> el.RenderElement:
+    """The form after the rebuild button ``trigger`` ("Add another" of a multi-value field):
+    one more value in the form's state (up to the field's cardinality), the tree built again,
+    and what the ``form_ajax`` taps add to the rebuilt part. A trigger
+    naming no multi-value field of the type is refused (400)."""
     ctx = request_context(request)
+    field = trigger.removeprefix(ADD_MORE)
     definition = editing.item_type.field(field)
+    if not trigger.startswith(ADD_MORE) or definition is None or not definition.multiple:
+        raise ServiceError(400, "The form has no such element to add a value to.")
     counts = _counts(state)
-    if definition is not None and definition.multiple:
-        counts[field] = min(counts.get(field, 1) + 1, value_limit(definition))
-        state.data["counts"] = counts
-        await ctx.kernel.forms.states.save(state, session_token(ctx))
-    return await _page(request, editing, await _build(request, editing, state), state,
-                       values=values)
+    counts[field] = min(counts.get(field, 1) + 1, value_limit(definition))
+    state.data["counts"] = counts
+    await ctx.kernel.forms.states.save(state, session_token(ctx))
+    tree = await _build(request, editing, state)
+    added = await ctx.kernel.forms.ajax(tree, trigger, values, user=ctx.current_user)
+    region = forms.find(tree, rebuilt_region(trigger))
+    if added is not None and region is not None:
+        region["form_ajax"] = {**added, "#weight": 10_000}
+    return tree
+
+
+async def ajax_rebuild(request: Request, state: FormState, submitted: FormData) -> Markup:
+    """``POST /form/ajax/{build_id}`` for an item form: the rebuilt part only (the fieldset of
+    the multi-value field that got one more value), to replace it in the page. Who may edit
+    is checked again from the state's item or type, as for the form itself."""
+    ctx = request_context(request)
+    type_name, item_id = state.data.get("type"), state.data.get("item_id")
+    if not isinstance(type_name, str) or not (item_id is None or isinstance(item_id, str)):
+        raise ServiceError(400, TAMPERED)
+    editing = (await _editable(request, item_id=item_id) if item_id is not None
+               else Editing(await _creatable(request, type_name), None))
+    if not editing.owns(state):
+        raise ServiceError(400, TAMPERED)
+    trigger = forms.pressed(submitted, add_more_buttons(editing.item_type))
+    if trigger is None:
+        raise ServiceError(400, "The request names no rebuild button of this form.")
+    values = forms.read(await _build(request, editing, state), submitted)
+    tree = await _rebuild(request, editing, state, trigger, values)
+    return ctx.kernel.forms.render_region(tree, rebuilt_region(trigger),
+                                          csrf_token=session_token(ctx), state=state,
+                                          values=values)
 
 
 async def _preview(request: Request, editing: Editing, tree: el.RenderElement,
