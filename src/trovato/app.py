@@ -32,6 +32,7 @@ from trovato.observability import logging as json_logging
 from trovato.observability.allocations import AllocationTracer
 from trovato.settings import Settings, SettingsError, load_settings
 from trovato.web import (
+    autocomplete,
     favicon,
     form_ajax,
     install,
@@ -61,6 +62,7 @@ def routes() -> list[BaseRoute]:
         *user.routes,
         *stages.routes,
         *form_ajax.routes,
+        *autocomplete.routes,
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,

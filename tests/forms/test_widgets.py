@@ -173,3 +173,23 @@ def test_a_widget_can_be_added() -> None:
     widgets.register(Stars())
     assert widgets.get("stars").name == "stars"
     assert "stars" not in Widgets(REGISTRY)  # per kernel, not global
+
+
+def test_a_reference_takes_title_and_id_or_an_id_and_names_its_autocomplete() -> None:
+    field = definition("reference", {"target_type": "item"})
+    widget = Widgets(REGISTRY).for_field(field)
+    context = WidgetContext(bundle="note", reference_labels={ID: "A (nested) title"})
+    element = widget.element(field, {"target_id": ID, "target_type": "item"}, name="f",
+                             context=context)
+    assert element["#type"] == "textfield" and element["#name"] == "f[target_id]"
+    assert element["#default_value"] == f"A (nested) title ({ID})"
+    assert element["#attributes"] == {"data-autocomplete": "/autocomplete/note/field_x"}
+    unseen = widget.element(field, {"target_id": ID}, name="f", context=WidgetContext())
+    assert unseen["#default_value"] == ID and "#attributes" not in unseen
+    for typed in (f"A (nested) title ({ID})", f"  {ID} ", f"Anything ( {ID} )"):
+        assert widget.parse(field, {"f[target_id]": typed}, name="f", context=context) == {
+            "target_id": ID, "target_type": "item"}, typed
+    junk = widget.parse(field, {"f[target_id]": "Just a title"}, name="f", context=context)
+    assert junk == {"target_id": "Just a title", "target_type": "item"}  # the type refuses it
+    with pytest.raises(FieldValueError):
+        REGISTRY.get("reference").clean(junk, field.settings, FieldEnv())

@@ -1,12 +1,15 @@
 """The forms' scripts in a real browser (Debian's chromium, Playwright, a real ``trovato
 serve``): "Add another value" rebuilds its fieldset without a page load and the values typed
-are kept and saved. Screenshots go to the test's tmp folder."""
+are kept and saved; the reference autocomplete is a keyboard-usable combobox. Screenshots go
+to the test's tmp folder."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from tests.api.conftest import ARTICLE
 from tests.web._browser_site import browser_site
+from tests.web.test_autocomplete import NOTE
 
 
 def test_add_another_value_without_a_page_load(db_url: str, tmp_path: Path) -> None:
@@ -31,3 +34,32 @@ def test_add_another_value_without_a_page_load(db_url: str, tmp_path: Path) -> N
         site.shot("2-saved")
         tags = site.api.get(f"/api/v1/items/{item_id}").json()["fields"]["field_tags"]
         assert tags == [{"value": "first"}, {"value": "second"}]
+
+
+def test_the_reference_autocomplete_with_the_keyboard(db_url: str, tmp_path: Path) -> None:
+    with browser_site(db_url, tmp_path, types=(ARTICLE, NOTE)) as site:
+        target = site.api.post("/api/v1/items", headers={"X-CSRF-Token": site.csrf}, json={
+            "type": "article", "title": "Alpha target", "status": 1,
+            "fields": {"field_body": {"value": "b", "format": "plain_text"}}}).json()["id"]
+        page = site.page
+        page.goto(site.base + "/item/add/note")
+        page.get_by_label("Title").fill("A note")
+        combo = page.get_by_role("combobox", name="See also")
+        combo.press_sequentially("alph", delay=30)
+        option = page.get_by_role("option", name=f"Alpha target ({target})")
+        option.wait_for()
+        assert combo.get_attribute("aria-expanded") == "true"
+        combo.press("ArrowDown")
+        assert option.get_attribute("aria-selected") == "true"
+        assert combo.get_attribute("aria-activedescendant") == option.get_attribute("id")
+        site.shot("1-listbox")
+        combo.press("Enter")  # picks; does not submit
+        assert combo.input_value() == f"Alpha target ({target})"
+        assert combo.get_attribute("aria-expanded") == "false"
+        assert page.url.endswith("/item/add/note")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_url("**/item/*")
+        note = page.url.rsplit("/", 1)[1]
+        site.shot("2-saved")
+        fields = site.api.get(f"/api/v1/items/{note}").json()["fields"]
+        assert fields["field_see"] == {"target_id": target, "target_type": "item"}

@@ -33,14 +33,29 @@ ADD_MORE = "add_more:"  # + field name: the "Add another" button of a multi-valu
 LOG_LABEL = "Revision log message"
 
 
-def widget_context(user: CurrentUser, formats: FormatRegistry) -> WidgetContext:
-    """The user's time zone and the text formats they may use."""
+def widget_context(user: CurrentUser, formats: FormatRegistry, *, bundle: str = "",
+                   reference_labels: Mapping[str, str] | None = None) -> WidgetContext:
+    """The user's time zone and the text formats they may use; the item type edited and the
+    labels of the records its references point at (:func:`reference_targets`)."""
     permissions = formats.permission_map()
     allowed = [name for name in sorted(formats.names())
                if name not in permissions or user.can(permissions[name])]
     labels = {f.name: f.label for f in formats.all()}
     return WidgetContext(timezone=user.timezone or "UTC", formats=tuple(allowed),
-                         format_labels=labels)
+                         format_labels=labels, bundle=bundle,
+                         reference_labels=dict(reference_labels or {}))
+
+
+def reference_targets(item_type: ItemType, item: Item | None) -> list[str]:
+    """The ids of the items ``item``'s reference fields point at (to show their titles)."""
+    found: list[str] = []
+    for definition in item_type.fields:
+        if definition.type != "reference":
+            continue
+        for value in _values(item, definition):
+            if value.get("target_type", "item") == "item" and value.get("target_id"):
+                found.append(str(value["target_id"]))
+    return found
 
 
 def value_limit(definition: FieldDefinition) -> int:

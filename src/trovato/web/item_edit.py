@@ -40,12 +40,14 @@ from trovato.forms.item_form import (
     labels,
     parse_item,
     rebuilt_region,
+    reference_targets,
     sentence,
     value_limit,
     widget_context,
 )
 from trovato.forms.service import BUILD_ID_FIELD, EXPIRED, EXPIRED_STATUS
 from trovato.forms.state import FormState, FormStateError
+from trovato.forms.widgets import WidgetContext
 from trovato.ids import uuid7
 from trovato.kernel.context import RequestContext, request_context
 from trovato.kernel.pipeline import form_post
@@ -129,6 +131,17 @@ def _counts(state: FormState) -> dict[str, int]:
     return {str(k): v for k, v in raw.items() if isinstance(v, int) and v > 0}
 
 
+async def _widget_context(ctx: RequestContext, editing: Editing) -> WidgetContext:
+    """The editor's widget context, with the titles of the referenced items they may see
+    (read through the one item read path: a title they may not see stays an id)."""
+    user = ctx.current_user
+    targets = reference_targets(editing.item_type, editing.item)
+    seen = await ctx.kernel.content.query.load_many(user, targets, stage=ctx.stage) \
+        if targets else []
+    return widget_context(user, ctx.kernel.theme.formats, bundle=editing.item_type.type,
+                          reference_labels={str(item.id): item.title for item in seen})
+
+
 async def _build(request: Request, editing: Editing, state: FormState) -> el.RenderElement:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
@@ -137,9 +150,10 @@ async def _build(request: Request, editing: Editing, state: FormState) -> el.Ren
                                                       kernel.content.items.hooks):
         extra["delete"] = el.link("Delete", f"/item/{editing.item.id}/delete", weight=10,
                                   attributes={"class": "button button--danger"})
+    context = await _widget_context(ctx, editing)
     tree = item_form(editing.item_type, editing.item, action=editing.action,
-                     widgets=kernel.widgets, context=widget_context(user, kernel.theme.formats),
-                     counts=_counts(state), extra_actions=extra)
+                     widgets=kernel.widgets, context=context, counts=_counts(state),
+                     extra_actions=extra)
     return await kernel.forms.build(tree, user=user)
 
 
@@ -249,7 +263,7 @@ async def _submit(request: Request, editing: Editing) -> Response:
     if op is not None and op.startswith(ADD_MORE):
         return await _add_more(request, editing, state, op, values)
     counts = _counts(state)
-    context = widget_context(user, kernel.theme.formats)
+    context = await _widget_context(ctx, editing)
     data, errors = parse_item(item_type, values, widgets=kernel.widgets, context=context,
                               counts=counts)
     for key, message in forms.check(tree, values).items():
