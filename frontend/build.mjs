@@ -10,6 +10,7 @@ const staticDir = path.join(here, '..', 'src', 'trovato', 'render', 'static');
 
 const bundles = [
   { entry: 'src/forms.js', out: 'js/forms.js' },
+  { entry: 'src/editor.js', out: 'editor/editor.js' },
 ];
 
 for (const { entry, out } of bundles) {

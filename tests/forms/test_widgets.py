@@ -193,3 +193,16 @@ def test_a_reference_takes_title_and_id_or_an_id_and_names_its_autocomplete() ->
     assert junk == {"target_id": "Just a title", "target_type": "item"}  # the type refuses it
     with pytest.raises(FieldValueError):
         REGISTRY.get("reference").clean(junk, field.settings, FieldEnv())
+
+
+def test_the_textarea_configures_the_editor_for_the_html_formats_offered() -> None:
+    field = definition("text_long", {})
+    widget = Widgets(REGISTRY).for_field(field)
+    context = WidgetContext(formats=("filtered_html", "plain_text"),
+                            editor_formats={"filtered_html": ["em", "p", "strong"],
+                                            "full_html": None})
+    tree = widget.element(field, None, name="f", context=context)
+    assert tree["value"]["#attributes"] == {
+        "data-editor-formats": '{"filtered_html":["em","p","strong"]}'}  # offered ones only
+    plain = widget.element(field, None, name="f", context=WidgetContext(formats=("plain_text",)))
+    assert "#attributes" not in plain["value"]

@@ -63,3 +63,43 @@ def test_the_reference_autocomplete_with_the_keyboard(db_url: str, tmp_path: Pat
         site.shot("2-saved")
         fields = site.api.get(f"/api/v1/items/{note}").json()["fields"]
         assert fields["field_see"] == {"target_id": target, "target_type": "item"}
+
+
+def test_the_rich_text_editor_writes_what_the_format_keeps(db_url: str, tmp_path: Path) -> None:
+    with browser_site(db_url, tmp_path) as site:
+        page = site.page
+        page.goto(site.base + "/item/add/article")
+        page.get_by_label("Title").fill("Edited richly")
+        page.get_by_label("Text format").select_option("filtered_html")
+        textarea = page.locator("textarea[name='fields[field_body][value]']")
+        editor = page.get_by_role("textbox", name="Body")
+        assert textarea.is_hidden() and editor.is_visible()
+        toolbar = page.get_by_role("toolbar")
+        assert toolbar.get_by_role("button", name="Heading 2").is_visible()
+        editor.click()
+        editor.press_sequentially("Plain and ")
+        bold = toolbar.get_by_role("button", name="Bold")
+        bold.click()
+        assert bold.get_attribute("aria-pressed") == "true"
+        editor.press_sequentially("strong words")
+        # The textarea, which is what the form submits, follows the editor.
+        assert textarea.input_value() == "<p>Plain and <strong>strong words</strong></p>"
+        site.shot("1-editor")
+        # A format that is not HTML gives the plain textarea back.
+        page.get_by_label("Text format").select_option("plain_text")
+        assert textarea.is_visible() and page.locator(".editor").count() == 0
+        # What the format would strip does not survive the editor: Filtered HTML keeps no h1,
+        # table or script, so the editor's schema has none.
+        textarea.fill("<h1>Big</h1><table><tr><td>cell</td></tr></table><script>x</script>"
+                      "<p>Plain and <strong>strong words</strong></p>")
+        page.get_by_label("Text format").select_option("filtered_html")
+        assert editor.is_visible()
+        kept = textarea.input_value()
+        assert kept.startswith("<p>Big</p><p>cell</p>"), kept
+        assert "<h1" not in kept and "<table" not in kept and "<script" not in kept
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_url("**/item/*")
+        site.shot("2-saved")
+        assert page.locator("main strong", has_text="strong words").is_visible()
+        body = page.locator("main").inner_html()
+        assert "<strong>strong words</strong>" in body

@@ -41,9 +41,14 @@ def widget_context(user: CurrentUser, formats: FormatRegistry, *, bundle: str = 
     allowed = [name for name in sorted(formats.names())
                if name not in permissions or user.can(permissions[name])]
     labels = {f.name: f.label for f in formats.all()}
+    editor: dict[str, Sequence[str] | None] = {}
+    for text_format in formats.all():
+        if text_format.takes_html:
+            tags = text_format.allowed_tags()
+            editor[text_format.name] = None if tags is None else sorted(tags)
     return WidgetContext(timezone=user.timezone or "UTC", formats=tuple(allowed),
                          format_labels=labels, bundle=bundle,
-                         reference_labels=dict(reference_labels or {}))
+                         reference_labels=dict(reference_labels or {}), editor_formats=editor)
 
 
 def reference_targets(item_type: ItemType, item: Item | None) -> list[str]:

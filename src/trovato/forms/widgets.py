@@ -21,6 +21,7 @@ widget with :meth:`Widgets.register` under the name its ``widget`` attribute giv
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -52,6 +53,9 @@ class WidgetContext:
     format_labels: Mapping[str, str] = field(default_factory=dict)
     bundle: str = ""
     reference_labels: Mapping[str, str] = field(default_factory=dict)
+    # Format → the tags an HTML editor may write for it (None: any); formats whose text is
+    # not HTML are absent (the textarea stays plain for them).
+    editor_formats: Mapping[str, Sequence[str] | None] = field(default_factory=dict)
 
 
 def _input(type_: str, name: str, title: str, value: str, *, required: bool = False,
@@ -131,10 +135,17 @@ class TextareaWidget(Widget):
         offered = list(context.formats)
         if fmt not in offered:
             offered.append(fmt)  # the value's own format stays selectable as it is
+        textarea = _input("textarea", f"{name}[value]", definition.label,
+                          "" if value is None else str(value.get("value", "")),
+                          required=definition.required)
+        editable = {f: None if tags is None else sorted(tags)
+                    for f, tags in context.editor_formats.items() if f in offered}
+        if editable:
+            # The rich-text editor's configuration: it writes only what the format keeps.
+            textarea["#attributes"] = {"data-editor-formats": json.dumps(
+                editable, sort_keys=True, separators=(",", ":"))}
         return _fieldset(definition, {
-            "value": _input("textarea", f"{name}[value]", definition.label,
-                            "" if value is None else str(value.get("value", "")),
-                            required=definition.required),
+            "value": textarea,
             "format": _input("select", f"{name}[format]", "Text format", fmt,
                              options={f: context.format_labels.get(f, f) for f in offered}),
         })

@@ -55,6 +55,8 @@ from trovato.render import elements as el
 from trovato.web._page import flash, render_page
 from trovato.web.item import load_item, local_tasks, viewer
 
+# The rich-text editor (frontend/src/editor.js, built by esbuild), on forms that have one.
+EDITOR_SCRIPTS = ("/assets/editor/editor.js",)
 TAMPERED = "The form's state does not belong to this form or session; reload the page."
 DELETE_FORM = "item_delete_form"
 
@@ -170,10 +172,13 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
     item = editing.item
     title = (f"Create {editing.item_type.label}" if item is None
              else f"Edit {editing.item_type.label} {item.title}")
+    editors = any("data-editor-formats" in (element.get("#attributes") or {})
+                  for element in forms.walk(tree))
     return render_page(request, "form_page.html", {
         "title": title, "content": content, "preview": preview,
         "tabs": await local_tasks(ctx, item, "edit") if item is not None else [],
-    }, status_code=status, messages=messages, form=True)
+    }, status_code=status, messages=messages, form=True,
+        scripts=EDITOR_SCRIPTS if editors else ())
 
 
 async def _creatable(request: Request, type_name: str | None = None) -> ItemType:
