@@ -67,6 +67,10 @@ function attach(textarea, tags) {
   wrapper.append(toolbar, surface);
   textarea.after(wrapper);
   textarea.hidden = true;
+  // A hidden required control would silently block submitting the form; the server checks
+  // that the field is filled, and the editor says it is required.
+  const { required } = textarea;
+  textarea.required = false;
 
   const attributes = {
     class: 'editor__surface', role: 'textbox', 'aria-multiline': 'true',
@@ -74,7 +78,7 @@ function attach(textarea, tags) {
   if (label) attributes['aria-labelledby'] = label.id;
   const describedBy = textarea.getAttribute('aria-describedby');
   if (describedBy) attributes['aria-describedby'] = describedBy;
-  if (textarea.required) attributes['aria-required'] = 'true';
+  if (required) attributes['aria-required'] = 'true';
 
   const editor = new Editor({
     element: surface,
@@ -114,6 +118,7 @@ function attach(textarea, tags) {
     editor.destroy();
     wrapper.remove();
     textarea.hidden = false;
+    textarea.required = required;
   };
 }
 

@@ -18,6 +18,7 @@ def test_add_another_value_without_a_page_load(db_url: str, tmp_path: Path) -> N
         page.goto(site.base + "/item/add/article")
         page.evaluate("window.notReloaded = true")
         page.get_by_label("Title").fill("Tagged in a browser")
+        page.get_by_label("Text format").select_option("plain_text")  # the plain textarea
         page.locator("textarea[name='fields[field_body][value]']").fill("Body")
         page.get_by_label("Tags (value 1)").fill("first")
         page.get_by_role("button", name="Add another Tags").click()
@@ -74,6 +75,12 @@ def test_the_rich_text_editor_writes_what_the_format_keeps(db_url: str, tmp_path
         textarea = page.locator("textarea[name='fields[field_body][value]']")
         editor = page.get_by_role("textbox", name="Body")
         assert textarea.is_hidden() and editor.is_visible()
+        assert editor.get_attribute("aria-required") == "true"
+        # Left empty, the (hidden) textarea does not block the form: the server says what
+        # is missing, next to the editor's field.
+        page.get_by_role("button", name="Save").click()
+        assert "Body is required." in page.locator("#form-errors").inner_text()
+        assert editor.is_visible()
         toolbar = page.get_by_role("toolbar")
         assert toolbar.get_by_role("button", name="Heading 2").is_visible()
         editor.click()
