@@ -149,3 +149,5 @@ export function enhanceEditors(root = document) {
 }
 
 enhanceEditors(document);
+// A rebuilt part of a form ("Add another value" of formatted text) brings new textareas.
+document.addEventListener('trovato:rebuilt', (event) => enhanceEditors(event.target));

@@ -110,3 +110,29 @@ def test_the_rich_text_editor_writes_what_the_format_keeps(db_url: str, tmp_path
         assert page.locator("main strong", has_text="strong words").is_visible()
         body = page.locator("main").inner_html()
         assert "<strong>strong words</strong>" in body
+
+
+MEMO = {"type": "memo", "label": "Memo", "fields": [
+    {"name": "field_notes", "type": "text_long", "label": "Notes", "cardinality": -1}]}
+
+
+def test_a_rebuilt_value_of_formatted_text_gets_its_editor(db_url: str, tmp_path: Path) -> None:
+    with browser_site(db_url, tmp_path, types=(MEMO,)) as site:
+        page = site.page
+        page.goto(site.base + "/item/add/memo")
+        page.get_by_label("Title").fill("Two notes")
+        surfaces = page.locator(".editor__surface")
+        assert surfaces.count() == 1
+        surfaces.first.click()
+        surfaces.first.press_sequentially("first note")
+        page.get_by_role("button", name="Add another Notes").click()
+        surfaces.nth(1).wait_for()
+        assert surfaces.count() == 2 and "first note" in surfaces.first.inner_text()
+        surfaces.nth(1).click()
+        surfaces.nth(1).press_sequentially("second note")
+        site.shot("1-two-editors")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_url("**/item/*")
+        memo = page.url.rsplit("/", 1)[1]
+        notes = site.api.get(f"/api/v1/items/{memo}").json()["fields"]["field_notes"]
+        assert [n["value"] for n in notes] == ["<p>first note</p>", "<p>second note</p>"]
