@@ -32,7 +32,9 @@ from trovato.observability import logging as json_logging
 from trovato.observability.allocations import AllocationTracer
 from trovato.settings import Settings, SettingsError, load_settings
 from trovato.web import (
+    autocomplete,
     favicon,
+    form_ajax,
     install,
     item,
     item_edit,
@@ -74,6 +76,8 @@ def routes() -> list[BaseRoute]:
         *admin_reports.routes,
         *admin_types.routes,
         *admin_fields.routes,
+        *form_ajax.routes,
+        *autocomplete.routes,
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,

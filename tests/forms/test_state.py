@@ -67,3 +67,16 @@ async def test_build_ids_are_random_and_states_expire(states: FormStates) -> Non
     await asyncio.sleep(0.3)
     with pytest.raises(FormStateError, match="expired"):
         await short.load(state.build_id, "f", "s")
+
+
+async def test_find_names_the_form_of_a_state_of_this_session_only(states: FormStates) -> None:
+    state = await states.create("item_form", "session-a", {"item_id": "x"})
+    found = await states.find(state.build_id, "session-a")
+    assert (found.form_id, found.data) == ("item_form", {"item_id": "x"})
+    for build_id, session, reason in ((state.build_id, "session-b", "tampered"),
+                                      ("form-" + "B" * 32, "session-a", "expired"),
+                                      ("../form", "session-a", "tampered"),
+                                      (None, "session-a", "tampered")):
+        with pytest.raises(FormStateError) as refused:
+            await states.find(build_id, session)
+        assert refused.value.reason == reason

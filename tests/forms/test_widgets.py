@@ -191,3 +191,34 @@ def test_a_chosen_widget_edits_the_field() -> None:
     # A widget no longer registered (its plugin gone) falls back to the field type's own.
     gone = FieldDefinition("field_x", "list", "X", settings=settings, widget="plugin_widget")
     assert widgets.for_field(gone).name == "options_select"
+def test_a_reference_takes_title_and_id_or_an_id_and_names_its_autocomplete() -> None:
+    field = definition("reference", {"target_type": "item"})
+    widget = Widgets(REGISTRY).for_field(field)
+    context = WidgetContext(bundle="note", reference_labels={ID: "A (nested) title"})
+    element = widget.element(field, {"target_id": ID, "target_type": "item"}, name="f",
+                             context=context)
+    assert element["#type"] == "textfield" and element["#name"] == "f[target_id]"
+    assert element["#default_value"] == f"A (nested) title ({ID})"
+    assert element["#attributes"] == {"data-autocomplete": "/autocomplete/note/field_x"}
+    unseen = widget.element(field, {"target_id": ID}, name="f", context=WidgetContext())
+    assert unseen["#default_value"] == ID and "#attributes" not in unseen
+    for typed in (f"A (nested) title ({ID})", f"  {ID} ", f"Anything ( {ID} )"):
+        assert widget.parse(field, {"f[target_id]": typed}, name="f", context=context) == {
+            "target_id": ID, "target_type": "item"}, typed
+    junk = widget.parse(field, {"f[target_id]": "Just a title"}, name="f", context=context)
+    assert junk == {"target_id": "Just a title", "target_type": "item"}  # the type refuses it
+    with pytest.raises(FieldValueError):
+        REGISTRY.get("reference").clean(junk, field.settings, FieldEnv())
+
+
+def test_the_textarea_configures_the_editor_for_the_html_formats_offered() -> None:
+    field = definition("text_long", {})
+    widget = Widgets(REGISTRY).for_field(field)
+    context = WidgetContext(formats=("filtered_html", "plain_text"),
+                            editor_formats={"filtered_html": ["em", "p", "strong"],
+                                            "full_html": None})
+    tree = widget.element(field, None, name="f", context=context)
+    assert tree["value"]["#attributes"] == {
+        "data-editor-formats": '{"filtered_html":["em","p","strong"]}'}  # offered ones only
+    plain = widget.element(field, None, name="f", context=WidgetContext(formats=("plain_text",)))
+    assert "#attributes" not in plain["value"]

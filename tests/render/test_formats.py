@@ -7,6 +7,7 @@ from markupsafe import Markup, escape
 
 from tests.render.xss_corpus import VECTORS, assert_safe
 from trovato.render.formats import (
+    FILTERED_HTML_TAGS,
     FILTERED_TEXT_MAX_ENTRY,
     FORMATS,
     MAX_TEXT_LENGTH,
@@ -319,3 +320,12 @@ def test_text_beyond_the_bound_is_cut_before_formatting(caplog: pytest.LogCaptur
     out = FormatRegistry().render("a" * (MAX_TEXT_LENGTH + 10) + "TAIL", "plain_text")
     assert "TAIL" not in out and out.count("a") == MAX_TEXT_LENGTH
     assert "cut to" in caplog.text
+
+
+def test_which_formats_take_html_and_the_tags_they_keep() -> None:
+    formats = {f.name: f for f in default_registry().all()}
+    assert formats["filtered_html"].takes_html and formats["full_html"].takes_html
+    assert not formats["plain_text"].takes_html and not formats["markdown"].takes_html
+    assert formats["filtered_html"].allowed_tags() == frozenset(FILTERED_HTML_TAGS)
+    assert "h1" not in FILTERED_HTML_TAGS and "script" not in FILTERED_HTML_TAGS
+    assert formats["full_html"].allowed_tags() is None

@@ -9,6 +9,13 @@ from typing import Any
 import httpx
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+_PAGE_SCRIPT = re.compile(r'<script src="/assets/[a-z/]+\.js" defer></script>\n')
+
+
+def without_page_scripts(text: str) -> str:
+    """``text`` without the kernel's own script tags (its static files), so that a check for
+    ``<script>`` finds only what user input could have put there."""
+    return _PAGE_SCRIPT.sub("", text)
 
 
 def hidden_inputs(text: str) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """The form taps with a real plugin (``former``, built from tests/plugins/fixtures) on the item
 form: ``form_alter`` adds an input (and cannot take over the kernel's), ``form_validate``
-refuses a value next to its input or in the summary, ``form_submit`` hears of the saved item."""
+refuses a value next to its input or in the summary, ``form_submit`` hears of the saved item,
+``form_ajax`` adds to the part "Add another" rebuilt, with and without JavaScript."""
 
 from __future__ import annotations
 
@@ -72,3 +73,22 @@ async def test_plugins_never_see_a_password(site: httpx.AsyncClient) -> None:
     response = await client.post("/user/login", data={
         **hidden_inputs(page.text), "name": "alice", "pass": ADMIN_PASSWORD})
     assert response.status_code == 303, response.text  # former refuses if it saw "pass"
+
+
+async def test_plugins_add_to_a_rebuild_with_and_without_javascript(
+    site: httpx.AsyncClient,
+) -> None:
+    client = site
+    await _site(client)
+    hidden = hidden_inputs((await client.get("/item/add/article")).text)
+    values = article_values("T <i>", op="add_more:field_tags")
+    rebuilt = await client.post(f"/form/ajax/{hidden['form_build_id']}",
+                                data={**hidden, **values})
+    assert rebuilt.status_code == 200, rebuilt.text
+    said = "<p>Former saw add_more:field_tags with T &lt;i&gt;</p>"
+    assert said in rebuilt.text and 'class="former-ajax"' in rebuilt.text
+    assert 'name="status"' not in rebuilt.text  # shown as a container: never an input
+    page = await post_form(client, "/item/add/article", hidden, values)
+    assert page.status_code == 200 and said in page.text
+    fieldset = page.text[page.text.index('id="edit-fields-field-tags"'):]
+    assert fieldset.index(said) < fieldset.index("</fieldset>")  # in the rebuilt part

@@ -77,5 +77,5 @@ async def test_install_without_csrf_token_is_refused(client: httpx.AsyncClient) 
               "pass_confirm": ADMIN_PASSWORD},
     )
     assert response.status_code == 403
-    assert "did not come from this site" in response.text
+    assert "The form has expired, please submit again." in response.text
     assert (await client.get("/install")).status_code == 200

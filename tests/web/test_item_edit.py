@@ -10,7 +10,14 @@ import httpx
 
 from tests.api.conftest import login_as
 from tests.render.xss_corpus import VECTORS, assert_safe
-from tests.web._item_forms import article_values, hidden_inputs, item_id_of, open_form, post_form
+from tests.web._item_forms import (
+    article_values,
+    hidden_inputs,
+    item_id_of,
+    open_form,
+    post_form,
+    without_page_scripts,
+)
 from tests.web.test_item import _item, _site, _writer
 
 PAGE_TAGS = frozenset({"meta", "link", "form"})
@@ -313,5 +320,5 @@ async def test_hostile_titles_and_values_stay_inert_in_the_forms(
         for path in (f"/item/{item_id}/edit", f"/item/{item_id}/delete"):
             page = await client.get(path)
             assert page.status_code == 200
-            assert_safe(page.text, vector, allowed_tags=PAGE_TAGS)
+            assert_safe(without_page_scripts(page.text), vector, allowed_tags=PAGE_TAGS)
             assert len(re.findall(r"<form[ >]", page.text)) == 2  # log out + this form

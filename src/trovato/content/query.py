@@ -227,6 +227,33 @@ def _many_sql(scope: VisibilityScope, live: bool) -> str:
         i.c.id == any_(bindparam("ids", type_=ARRAY(Uuid)))))
 
 
+# -- title matches (autocomplete) ---------------------------------------------------------------
+
+TITLE_MATCH_MAX: Final = 128  # characters of a title search: longer ones are refused
+TITLE_MATCH_LIMIT: Final = 20
+
+
+def like_pattern(text: str) -> str:
+    """``text`` as a literal part of a LIKE pattern (escape character ``\\``): ``%`` and
+    ``_`` match only themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@functools.lru_cache(maxsize=32)
+def _title_match_sql(scope: VisibilityScope, live: bool, by_types: bool, rows: int) -> str:
+    """Items whose title contains the bound ``pattern``, those starting with it (``prefix``)
+    first, then by title: the stage and role rules applied as in every read."""
+    i = item_source(live, "i")
+    conditions = [stage_condition(live, i.c.stage_id), scope_condition(scope, i),
+                  i.c.title.ilike(bindparam("pattern", type_=Text), escape="\\")]
+    if by_types:
+        conditions.append(i.c.type == any_(bindparam("types", type_=ARRAY(Text))))
+    starts = case((i.c.title.ilike(bindparam("prefix", type_=Text), escape="\\"),
+                   literal_column("0")), else_=literal_column("1"))
+    return sql_text(select(*_columns(i)).select_from(i).where(and_(*conditions))
+                    .order_by(starts, i.c.title.asc(), i.c.id.asc()).limit(_number(rows)))
+
+
 @functools.lru_cache(maxsize=1)
 def _type_lock_sql() -> str:
     i = ITEM.alias("i")
@@ -469,6 +496,45 @@ class ItemQuery:
             if len(rows) < VOTE_BATCH:
                 return ItemPage(items, visible, page, limit)
             offset += VOTE_BATCH
+
+    async def match_titles(self, user: CurrentUser, text: str, *,
+                           types: Sequence[str] = (), limit: int = 10,
+                           stage: str = LIVE) -> _Items:
+        """Up to ``limit`` items ``user`` may view whose title contains ``text`` (case
+        insensitive; ``%`` and ``_`` are plain characters), of ``types`` (empty: any), those
+        whose title starts with it first: what a reference autocomplete offers. The read path
+        of every listing: ``access content``, the role rule, the stage and plugin votes.
+        ``text`` longer than :data:`TITLE_MATCH_MAX` is refused (422)."""
+        if len(text) > TITLE_MATCH_MAX:
+            raise ItemError(422, "Invalid title search.",
+                            {"q": f"must be at most {TITLE_MATCH_MAX} characters"})
+        text = text.strip()
+        limit = max(1, min(limit, TITLE_MATCH_LIMIT))
+        if not text or not user.can(ACCESS_CONTENT):
+            return []
+        view = await self.view(user, stage)
+        scope = visibility_scope(user)
+        votes = self.voter.reads_items()
+        literal = like_pattern(text)
+        params: dict[str, Any] = {**stage_params(view), "pattern": f"%{literal}%",
+                                  "prefix": f"{literal}%"}
+        if scope == "published_or_own":
+            params["viewer"] = user.id
+        if types:
+            params["types"] = list(types)
+        # With votes, a batch of candidates is read and voted on: a vote may refuse some.
+        rows = await self.db.fetch_tuples(
+            _title_match_sql(scope, view.live, bool(types), VOTE_BATCH if votes else limit),
+            params)
+        found: _Items = []
+        async with self.voter.voting(user):
+            for row in rows:
+                item = item_from_row(row)
+                if not votes or await item_access(user, item, "view", self.voter):
+                    found.append(item)
+                if len(found) == limit:
+                    break
+        return found
 
     async def require(self, user: CurrentUser, item: Item, op: Operation) -> None:
         """Raise unless ``user`` may ``op`` the item: 404 when they may not even see it (so an

@@ -69,6 +69,15 @@ def error_key(element: Mapping[str, Any]) -> str | None:
     return key if isinstance(key, str) else None
 
 
+def find(tree: RenderElement, key: str) -> RenderElement | None:
+    """The element of ``tree`` with error key ``key`` that is not an input (a group, a
+    fieldset: what a rebuild replaces), or None."""
+    for element in walk(tree):
+        if error_key(element) == key and element.get("#type") not in FORM_INPUT_TYPES:
+            return element
+    return None
+
+
 def keys_within(tree: Mapping[str, Any], key: str) -> set[str]:
     """The error keys of the element showing ``key`` and of every element inside it (so an
     error about a whole group can be left out when one about its input is already shown)."""

@@ -33,14 +33,34 @@ ADD_MORE = "add_more:"  # + field name: the "Add another" button of a multi-valu
 LOG_LABEL = "Revision log message"
 
 
-def widget_context(user: CurrentUser, formats: FormatRegistry) -> WidgetContext:
-    """The user's time zone and the text formats they may use."""
+def widget_context(user: CurrentUser, formats: FormatRegistry, *, bundle: str = "",
+                   reference_labels: Mapping[str, str] | None = None) -> WidgetContext:
+    """The user's time zone and the text formats they may use; the item type edited and the
+    labels of the records its references point at (:func:`reference_targets`)."""
     permissions = formats.permission_map()
     allowed = [name for name in sorted(formats.names())
                if name not in permissions or user.can(permissions[name])]
     labels = {f.name: f.label for f in formats.all()}
+    editor: dict[str, Sequence[str] | None] = {}
+    for text_format in formats.all():
+        if text_format.takes_html:
+            tags = text_format.allowed_tags()
+            editor[text_format.name] = None if tags is None else sorted(tags)
     return WidgetContext(timezone=user.timezone or "UTC", formats=tuple(allowed),
-                         format_labels=labels)
+                         format_labels=labels, bundle=bundle,
+                         reference_labels=dict(reference_labels or {}), editor_formats=editor)
+
+
+def reference_targets(item_type: ItemType, item: Item | None) -> list[str]:
+    """The ids of the items ``item``'s reference fields point at (to show their titles)."""
+    found: list[str] = []
+    for definition in item_type.fields:
+        if definition.type != "reference":
+            continue
+        for value in _values(item, definition):
+            if value.get("target_type", "item") == "item" and value.get("target_id"):
+                found.append(str(value["target_id"]))
+    return found
 
 
 def value_limit(definition: FieldDefinition) -> int:
@@ -96,9 +116,11 @@ def _field(definition: FieldDefinition, item: Item | None, widgets: Widgets,
         if definition.description:
             element["#description"] = definition.description
         return element
+    # A rebuild region: with JavaScript, "Add another" replaces just this fieldset.
     group: RenderElement = {"#type": "fieldset", "#title": definition.label, "#error_key": key,
                             "#required": definition.required, "#weight": weight,
-                            "#attributes": {"class": "field-multiple"}}
+                            "#attributes": {"class": "field-multiple",
+                                            "data-ajax-region": True}}
     if definition.description:
         group["#description"] = definition.description
     for delta in range(count):
@@ -113,6 +135,7 @@ def _field(definition: FieldDefinition, item: Item | None, widgets: Widgets,
     if count < value_limit(definition):
         group["add_more"] = submit(f"{ADD_MORE}{definition.name}", weight=count + 1,
                                    title=f"Add another {definition.label}")
+        group["add_more"]["#attributes"] = {"data-ajax": "rebuild"}
     return group
 
 
@@ -158,6 +181,11 @@ def item_form(item_type: ItemType, item: Item | None, *, action: str, widgets: W
 def _box(name: str, title: str, checked: bool) -> RenderElement:
     return {"#type": "checkbox", "#name": name, "#title": title, "#return_value": "1",
             "#default_value": "1" if checked else ""}
+
+
+def rebuilt_region(trigger: str) -> str:
+    """The error key of the part of the item form the rebuild button ``trigger`` rebuilds."""
+    return f"fields.{trigger.removeprefix(ADD_MORE)}"
 
 
 def add_more_buttons(item_type: ItemType) -> list[str]:

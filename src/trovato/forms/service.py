@@ -8,7 +8,17 @@
    the theme draws it;
 4. on submission: the values are read from the (rebuilt and re-altered) tree, checked
    (:func:`~trovato.forms.form.check`), then ``form_validate`` — plugins return errors;
-5. after the owner's own submit handler succeeded: ``form_submit``.
+5. after the owner's own submit handler succeeded: ``form_submit``;
+6. a **rebuild** — a button that changes the form, not saves it ("Add another value"): the
+   owner changes the form's state and builds the tree again, ``form_ajax`` lets plugins add to
+   the rebuilt part (:meth:`Forms.ajax`), and the whole form is shown again (without
+   JavaScript) or only the rebuilt part is sent back (:meth:`Forms.render_region`, for
+   ``POST /form/ajax/{build_id}``) — the same state and tree either way.
+
+A submission whose CSRF token was missing or stale (the kernel lets it reach a form route
+marked to handle it) is a refused submission like a failed validation: the form is shown
+again with what was typed and :data:`EXPIRED` (status :data:`EXPIRED_STATUS`), and neither
+the owner's handler nor any tap runs for it.
 
 The form is rebuilt on every request from the server's data and its state; nothing the browser
 sends decides which inputs exist or what their options are.
@@ -28,6 +38,7 @@ from trovato.forms.form import (
     FormValue,
     assign_ids,
     fill,
+    find,
     hidden,
     inputs,
     mark_errors,
@@ -44,6 +55,8 @@ from trovato.users.accounts import CurrentUser
 log = logging.getLogger("trovato.forms")
 
 CSRF_FIELD = "csrf_token"
+EXPIRED = "The form has expired, please submit again."
+EXPIRED_STATUS = 403  # a missing or stale CSRF token: refused, the values shown again
 BUILD_ID_FIELD = "form_build_id"
 # Inputs only the kernel adds: a plugin's input of the same name could shadow them.
 _RESERVED_NAMES = frozenset({CSRF_FIELD, BUILD_ID_FIELD})
@@ -125,6 +138,42 @@ class Forms:
         return [f"The plugin {failure.plugin} failed to process the submission."
                 for failure in outcome.failures]
 
+    async def ajax(self, tree: RenderElement, trigger: str,
+                   values: Mapping[str, FormValue], *, user: CurrentUser
+                   ) -> RenderElement | None:
+        """What ``form_ajax`` adds to the part of the form that ``trigger`` (the button's
+        value) rebuilt: the first plugin's render element, sanitized as untrusted; None when
+        no plugin answers. A failing plugin adds nothing (the rebuild changes nothing)."""
+        if not self.taps.listens("form_ajax"):
+            return None
+        outcome = await self.taps.fire("form_ajax", {"form_id": str(tree["#form_id"]),
+                                                     "trigger": trigger,
+                                                     "values": _shareable(tree, values)},
+                                       user=PluginUser.from_current_user(user))
+        if not isinstance(outcome.value, dict):
+            return None
+        try:
+            added = sanitize(outcome.value, source="plugin:form_ajax", trusted=False)
+        except RenderTreeError as exc:
+            log.warning("form %s: form_ajax reply refused: %s", tree["#form_id"], exc)
+            return None
+        for element in inputs(added):  # shown, never read: the rebuilt tree decides inputs
+            element["#type"] = "container"
+            element.pop("#name")
+        return added
+
+    def render_region(self, tree: RenderElement, key: str, *, csrf_token: str,
+                      state: FormState, values: Mapping[str, FormValue] | None = None
+                      ) -> Markup:
+        """The HTML of the element of ``tree`` with error key ``key`` (a rebuilt part), with
+        the ids and values the whole form rendered by :meth:`render` gives it, so it can take
+        that part's place in the page. ``KeyError`` when the form has no such element."""
+        form = self._prepare(tree, csrf_token=csrf_token, state=state, values=values)
+        region = find(form, key)
+        if region is None:
+            raise KeyError(key)
+        return self.theme.render(region)
+
     def render(self, tree: RenderElement, *, csrf_token: str | None = None,
                state: FormState | None = None,
                values: Mapping[str, FormValue] | None = None,
@@ -134,6 +183,13 @@ class Forms:
         that changes something has both; a search form sent by GET neither), the submitted
         ``values`` shown again and each of ``errors`` next to its element and in the summary
         at the top (``labels`` name the subjects of errors no element shows)."""
+        form = self._prepare(tree, csrf_token=csrf_token, state=state, values=values)
+        mark_errors(form, errors or {}, labels=labels)
+        return self.theme.render(form)
+
+    @staticmethod
+    def _prepare(tree: RenderElement, *, csrf_token: str | None, state: FormState | None,
+                 values: Mapping[str, FormValue] | None) -> RenderElement:
         form = copy.deepcopy(tree)
         if values is not None:
             fill(form, values)
@@ -143,8 +199,7 @@ class Forms:
             form["form_build_id"] = {**hidden(BUILD_ID_FIELD, state.build_id),
                                      "#weight": -2000}
         assign_ids(form)
-        mark_errors(form, errors or {}, labels=labels)
-        return self.theme.render(form)
+        return form
 
 
 def _shareable(tree: RenderElement, values: Mapping[str, FormValue]) -> dict[str, FormValue]:

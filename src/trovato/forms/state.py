@@ -66,13 +66,21 @@ class FormStates:
 
     async def load(self, build_id: object, form_id: str, session_token: str) -> FormState:
         """The state of ``build_id`` if it belongs to ``form_id`` and this session."""
+        state = await self.find(build_id, session_token)
+        if state.form_id != form_id:
+            raise FormStateError("tampered")
+        return state
+
+    async def find(self, build_id: object, session_token: str) -> FormState:
+        """The state of ``build_id`` if it belongs to this session, whichever form it is of
+        (an AJAX rebuild names only the build id; the state says which form it is)."""
         if not isinstance(build_id, str) or not _BUILD_ID.match(build_id):
             raise FormStateError("tampered")
         stored = await self.cache.get(_KEY_PREFIX + build_id)
         if not isinstance(stored, dict):
             raise FormStateError("expired")
-        binding = stored.get("binding")
-        if (stored.get("form_id") != form_id or not isinstance(binding, str)
+        binding, form_id = stored.get("binding"), stored.get("form_id")
+        if (not isinstance(form_id, str) or not isinstance(binding, str)
                 or not hmac.compare_digest(binding, _binding(session_token))):
             raise FormStateError("tampered")
         data = stored.get("data")

@@ -21,6 +21,8 @@ widget with :meth:`Widgets.register` under the name its ``widget`` attribute giv
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,16 +36,26 @@ from trovato.render.elements import RenderElement
 Submitted = Mapping[str, str]
 # Longest text a number input may hold; a number field's own range check comes after.
 _NUMBER_TEXT_MAX = 64
+# "Title (id)": a title (255) and an id.
+_REFERENCE_TEXT_MAX = 320
 
 
 @dataclass(frozen=True, slots=True)
 class WidgetContext:
     """Who edits: their time zone and the text formats they may use (in the order offered),
-    with the labels the format selector shows (a format without one shows its name)."""
+    with the labels the format selector shows (a format without one shows its name); what is
+    edited: the item type (``bundle``, which names the reference autocomplete's endpoint) and
+    the labels of the records its references point at that the editor may see
+    (``reference_labels``, by id: shown as "Title (id)")."""
 
     timezone: str = "UTC"
     formats: Sequence[str] = tuple(sorted(KNOWN_FORMATS))
     format_labels: Mapping[str, str] = field(default_factory=dict)
+    bundle: str = ""
+    reference_labels: Mapping[str, str] = field(default_factory=dict)
+    # Format → the tags an HTML editor may write for it (None: any); formats whose text is
+    # not HTML are absent (the textarea stays plain for them).
+    editor_formats: Mapping[str, Sequence[str] | None] = field(default_factory=dict)
 
 
 def _input(type_: str, name: str, title: str, value: str, *, required: bool = False,
@@ -123,10 +135,17 @@ class TextareaWidget(Widget):
         offered = list(context.formats)
         if fmt not in offered:
             offered.append(fmt)  # the value's own format stays selectable as it is
+        textarea = _input("textarea", f"{name}[value]", definition.label,
+                          "" if value is None else str(value.get("value", "")),
+                          required=definition.required)
+        editable = {f: None if tags is None else sorted(tags)
+                    for f, tags in context.editor_formats.items() if f in offered}
+        if editable:
+            # The rich-text editor's configuration: it writes only what the format keeps.
+            textarea["#attributes"] = {"data-editor-formats": json.dumps(
+                editable, sort_keys=True, separators=(",", ":"))}
         return _fieldset(definition, {
-            "value": _input("textarea", f"{name}[value]", definition.label,
-                            "" if value is None else str(value.get("value", "")),
-                            required=definition.required),
+            "value": textarea,
             "format": _input("select", f"{name}[format]", "Text format", fmt,
                              options={f: context.format_labels.get(f, f) for f in offered}),
         })
@@ -312,17 +331,43 @@ class _Target(Widget):
         return out
 
 
-class ReferenceWidget(_Target):
-    """The referenced record's id (an autocomplete on top of it is the form layer's)."""
+# "Title (id)": what the autocomplete fills in and what the widget shows for a stored value.
+_LABELLED_ID = re.compile(r"\(\s*([^()\s]+)\s*\)\s*\Z")
+AUTOCOMPLETE_PATH = "/autocomplete/{bundle}/{field}"
+
+
+def reference_text(label: str | None, target_id: str) -> str:
+    """What a reference input shows: "Title (id)", or the id alone without a label."""
+    return f"{label} ({target_id})" if label else target_id
+
+
+class ReferenceWidget(Widget):
+    """One text input taking "Title (id)" or an id; with JavaScript an autocomplete of the
+    records the editor may see (``data-autocomplete`` names its endpoint)."""
 
     name = "reference_autocomplete"
 
+    def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
+                *, name: str, context: WidgetContext) -> RenderElement:
+        target = str((value or {}).get("target_id", ""))
+        text = reference_text(context.reference_labels.get(target), target) if target else ""
+        element = _input("textfield", f"{name}[target_id]", definition.label, text,
+                         required=definition.required, maxlength=_REFERENCE_TEXT_MAX,
+                         autocomplete="off",
+                         description="Type part of a title and pick a match, or give an id.")
+        if context.bundle:
+            element["#attributes"] = {"data-autocomplete": AUTOCOMPLETE_PATH.format(
+                bundle=context.bundle, field=definition.name)}
+        return element
+
     def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
               context: WidgetContext) -> dict[str, Any] | None:
-        out = super().parse(definition, submitted, name=name, context=context)
-        if out is not None:
-            out["target_type"] = str(definition.settings.get("target_type", "item"))
-        return out
+        text = _text(submitted, f"{name}[target_id]").strip()
+        if text == "":
+            return None
+        labelled = _LABELLED_ID.search(text)
+        return {"target_id": labelled.group(1) if labelled else text,
+                "target_type": str(definition.settings.get("target_type", "item"))}
 
 
 class FileWidget(_Target):

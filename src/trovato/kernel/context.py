@@ -36,6 +36,9 @@ class RequestContext:
     # A health probe must answer even when the database is down, so it skips every step of
     # the pipeline that reads the database or the store (session, user, stage).
     probe: bool = False
+    # An HTML form post whose CSRF token was missing or stale, let through to a route that
+    # handles form posts (``pipeline.form_post``): it shows the form again, changing nothing.
+    csrf_failed: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     _plugins: PluginSession | None = None
 

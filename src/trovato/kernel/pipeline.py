@@ -3,6 +3,12 @@
     request id → profiler → security headers → body limit → session → current user →
     active stage → rate limits → CSRF → routing (→ error pages)
 
+An unsafe request without the session's CSRF token is refused before any route runs, except
+an HTML form post to a route marked :func:`form_post`: that route gets the request with
+``RequestContext.csrf_failed`` set and shows its form again with what was typed and "The form
+has expired, please submit again." (a token goes stale when the session ends or changes; the
+user's typing should not go with it). Such a route never changes anything for it.
+
 Each step is a small function that fills in the :class:`RequestContext` or refuses the
 request with an error response. They run inside a single middleware rather than as nine
 stacked ones because every ASGI layer costs a coroutine and a ``send`` wrapper per request;
@@ -27,12 +33,15 @@ import logging
 import random
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from http.cookies import CookieError, SimpleCookie
+from typing import TypeVar
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trovato.kernel.context import SCOPE_KEY, RequestContext, bind_request, unbind_request
@@ -81,6 +90,27 @@ _PREVIEW_QUERY = f"{PREVIEW_PARAM}=".encode()
 _PREVIEW_HEADERS = ((b"cache-control", b"private, no-store"), (b"x-robots-tag", b"noindex"))
 
 Refusal = Response | None
+_FORM_POST = "__trovato_form_post__"
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., object])
+
+
+def form_post(endpoint: _Endpoint) -> _Endpoint:
+    """Mark a route endpoint as handling its HTML form posts when their CSRF token is missing
+    or stale (``RequestContext.csrf_failed``): it must show the form again with the submitted
+    values and change nothing. Every other unsafe request is refused by the pipeline."""
+    setattr(endpoint, _FORM_POST, True)
+    return endpoint
+
+
+def _handles_form_posts(scope: Scope) -> bool:
+    """Whether the route this request goes to is a :func:`form_post` endpoint (asked only
+    when a token is missing or wrong, so the extra route match costs nothing otherwise)."""
+    router = getattr(scope.get("app"), "router", None)
+    for route in getattr(router, "routes", ()):
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return bool(getattr(getattr(route, "endpoint", None), _FORM_POST, False))
+    return False
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -445,6 +475,9 @@ async def _csrf(
     if expected and supplied and secrets.compare_digest(
         str(expected).encode(), supplied.encode("utf-8", "surrogateescape")
     ):
+        return None, receive
+    if not is_api and _handles_form_posts(scope):
+        ctx.csrf_failed = True
         return None, receive
     detail = (
         "Missing or invalid X-CSRF-Token header."

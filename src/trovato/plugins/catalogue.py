@@ -196,7 +196,8 @@ TAPS: tuple[TapSpec, ...] = (
          {**_payload(form_id={"type": "string"}, values=OBJECT),
           "properties": {"form_id": {"type": "string"}, "values": OBJECT, "result": OBJECT}},
          NOTHING, "none", "open"),
-    _tap("form_ajax", "forms", "Rebuild part of a form after an AJAX trigger.",
+    _tap("form_ajax", "forms", "Add a render element to the part of a form a rebuild button "
+         "(`trigger`, e.g. `add_more:field_tags`) rebuilt, with or without JavaScript.",
          _payload(form_id={"type": "string"}, trigger={"type": "string"}, values=OBJECT),
          RENDER_OR_NULL, "first", "open"),
     # Routing and access
@@ -257,7 +258,6 @@ NOT_YET_AVAILABLE: dict[str, str] = {
     "field_access": "field access",
     "item_update_index": "search",
     **dict.fromkeys(("tag_insert", "tag_update", "tag_delete"), "categories"),
-    "form_ajax": "AJAX forms",
     **dict.fromkeys(("theme", "preprocess_page"), "theme templates"),
     **dict.fromkeys(("tile_info", "tile_view"), "tiles"),
     **dict.fromkeys(("gather_info", "gather_alter", "gather_result_alter"), "Gather"),

@@ -51,7 +51,8 @@ DISPATCHED: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("user_login", "user_logout", "user_register", "user_delete"),
                     ("trovato.users.accounts",)),  # through its on_event, this door
     "user_update": ("trovato.api.roles", "trovato.users.accounts"),
-    **dict.fromkeys(("form_alter", "form_validate", "form_submit"), ("trovato.forms.service",)),
+    **dict.fromkeys(("form_alter", "form_validate", "form_submit", "form_ajax"),
+                    ("trovato.forms.service",)),
     **dict.fromkeys(("cron", "queue_info", "queue_worker"), ("trovato.cron",)),
 }
 

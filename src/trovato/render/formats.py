@@ -424,6 +424,10 @@ class FilterStep:
     settings: Mapping[str, Any] = field(default_factory=dict)
 
 
+# Filters whose input is text, not HTML: an HTML editor must not write for their formats.
+_TEXT_TO_HTML = frozenset({"escape_html", "markdown"})
+
+
 @dataclass(frozen=True, slots=True)
 class TextFormat:
     name: str
@@ -443,6 +447,22 @@ class TextFormat:
     @property
     def permission(self) -> str:
         return permission_name(self.name)
+
+    @property
+    def takes_html(self) -> bool:
+        """Whether the text is HTML, as an HTML editor writes it (no filter makes HTML of
+        plain text or Markdown first)."""
+        return not any(step.name in _TEXT_TO_HTML for step in self.filters)
+
+    def allowed_tags(self) -> frozenset[str] | None:
+        """The tags the format keeps: those every ``html_sanitize`` step allows; None when
+        no step limits them."""
+        allowed: frozenset[str] | None = None
+        for step in self.filters:
+            if step.name == "html_sanitize":
+                tags = frozenset(str(t) for t in step.settings.get("tags", ()))
+                allowed = tags if allowed is None else allowed & tags
+        return allowed
 
     @classmethod
     def from_dict(cls, name: str, data: Mapping[str, Any]) -> TextFormat:

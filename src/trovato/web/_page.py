@@ -12,6 +12,8 @@ from trovato.kernel.banner import stage_banner
 from trovato.kernel.context import request_context
 
 FLASH_KEY = "messages"
+# The forms' enhancements (AJAX rebuilds, autocomplete): frontend/src, built by esbuild.
+FORM_SCRIPTS = ("/assets/js/forms.js",)
 _FLASH_KINDS = frozenset({"status", "warning", "error"})
 
 
@@ -32,10 +34,12 @@ def render_page(
     status_code: int = 200,
     messages: list[tuple[str, str]] | None = None,
     form: bool = False,
+    scripts: tuple[str, ...] = (),
 ) -> HTMLResponse:
     """Render ``template``; ``form=True`` when the page holds a form that needs a CSRF token
-    (which starts a session for an anonymous visitor, so plain pages never do). Messages
-    flashed before a redirect come first."""
+    (which starts a session for an anonymous visitor, so plain pages never do) and gets the
+    forms' script; ``scripts`` are more (the editor's). Messages flashed before a redirect
+    come first."""
     ctx = request_context(request)
     session = ctx.session
     csrf = ""
@@ -52,6 +56,7 @@ def render_page(
             "csrf_token": csrf,
             "messages": shown,
             "stage_banner": stage_banner(ctx, request.scope["path"]),
+            "scripts": [*(FORM_SCRIPTS if form else ()), *scripts],
             **(context or {}),
         },
     )

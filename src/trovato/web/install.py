@@ -8,7 +8,9 @@ from starlette.routing import Route
 
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
+from trovato.forms.service import EXPIRED, EXPIRED_STATUS
 from trovato.kernel.context import request_context
+from trovato.kernel.pipeline import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.users.accounts import AccountError
@@ -44,14 +46,14 @@ def _install_tree(site_name: str, min_length: int) -> RenderElement:
 
 async def _page(request: Request, tree: RenderElement, *,
                 values: forms.FormValues | None = None, errors: dict[str, str] | None = None,
-                status: int = 200) -> Response:
+                status: int = 200, messages: list[tuple[str, str]] | None = None) -> Response:
     ctx = request_context(request)
     assert ctx.session is not None  # the pipeline's session stage ran
     content = ctx.kernel.forms.render(tree, csrf_token=ctx.session.csrf_token(),
                                       values=values, errors=errors)
     return render_page(request, "form_page.html",
                        {"title": "Install Trovato", "content": content},
-                       status_code=status, form=True)
+                       status_code=status, messages=messages, form=True)
 
 
 async def _tree(request: Request) -> RenderElement:
@@ -66,11 +68,15 @@ async def install_form(request: Request) -> Response:
     return await _page(request, await _tree(request))
 
 
+@form_post
 async def install_submit(request: Request) -> Response:
     await _ensure_open(request)
     ctx = request_context(request)
     tree = await _tree(request)
     values = forms.read(tree, await request.form())
+    if ctx.csrf_failed:
+        return await _page(request, tree, values=values, status=EXPIRED_STATUS,
+                           messages=[("error", EXPIRED)])
     errors = forms.check(tree, values)
     if not errors and values["pass"] != values["pass_confirm"]:
         errors["pass_confirm"] = "The passwords do not match."

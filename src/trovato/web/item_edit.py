@@ -39,19 +39,24 @@ from trovato.forms.item_form import (
     item_form,
     labels,
     parse_item,
+    rebuilt_region,
+    reference_targets,
     sentence,
     value_limit,
     widget_context,
 )
-from trovato.forms.service import BUILD_ID_FIELD
+from trovato.forms.service import BUILD_ID_FIELD, EXPIRED, EXPIRED_STATUS
 from trovato.forms.state import FormState, FormStateError
+from trovato.forms.widgets import WidgetContext
 from trovato.ids import uuid7
 from trovato.kernel.context import RequestContext, request_context
+from trovato.kernel.pipeline import form_post
 from trovato.render import elements as el
 from trovato.web._page import flash, render_page
 from trovato.web.item import load_item, local_tasks, viewer
 
-EXPIRED = "The form has expired, please submit again."
+# The rich-text editor (frontend/src/editor.js, built by esbuild), on forms that have one.
+EDITOR_SCRIPTS = ("/assets/editor/editor.js",)
 TAMPERED = "The form's state does not belong to this form or session; reload the page."
 DELETE_FORM = "item_delete_form"
 
@@ -62,20 +67,33 @@ def session_token(ctx: RequestContext) -> str:
     return ctx.session.csrf_token()
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Why a submission is shown again without being handled: its message and status."""
+
+    message: str
+    status: int
+
+
 async def load_state(request: Request, form_id: str, submitted: FormData,
-                     fresh: Mapping[str, object]) -> tuple[FormState, str | None]:
-    """The submission's form state, and None; or, when it has expired, a new state made of
-    ``fresh`` and the message to show (the values are shown again, nothing is saved). A
-    state that is not this form's or this session's is refused (400)."""
+                     fresh: Mapping[str, object]) -> tuple[FormState, Refused | None]:
+    """The submission's form state, and None when the submission may be handled; or the
+    reason it may not: a missing or stale CSRF token (403) or an expired state (400, with a
+    new state made of ``fresh``). Either way the form is shown again with the values as
+    typed and nothing is saved. A state that is not this form's or this session's is
+    refused (400) — unless the CSRF token failed too: then the session itself changed, and
+    the form is shown again with a new state."""
     ctx = request_context(request)
+    states = ctx.kernel.forms.states
     try:
-        state = await ctx.kernel.forms.states.load(submitted.get(BUILD_ID_FIELD), form_id,
-                                                   session_token(ctx))
+        state = await states.load(submitted.get(BUILD_ID_FIELD), form_id, session_token(ctx))
     except FormStateError as exc:
-        if exc.reason == "tampered":
+        if exc.reason == "tampered" and not ctx.csrf_failed:
             raise ServiceError(400, TAMPERED) from None
-        return await ctx.kernel.forms.states.create(form_id, session_token(ctx), fresh), EXPIRED
-    return state, None
+        state = await states.create(form_id, session_token(ctx), fresh)
+        if not ctx.csrf_failed:
+            return state, Refused(EXPIRED, 400)
+    return state, Refused(EXPIRED, EXPIRED_STATUS) if ctx.csrf_failed else None
 
 
 # -- the item form --------------------------------------------------------------------------------
@@ -115,6 +133,17 @@ def _counts(state: FormState) -> dict[str, int]:
     return {str(k): v for k, v in raw.items() if isinstance(v, int) and v > 0}
 
 
+async def _widget_context(ctx: RequestContext, editing: Editing) -> WidgetContext:
+    """The editor's widget context, with the titles of the referenced items they may see
+    (read through the one item read path: a title they may not see stays an id)."""
+    user = ctx.current_user
+    targets = reference_targets(editing.item_type, editing.item)
+    seen = await ctx.kernel.content.query.load_many(user, targets, stage=ctx.stage) \
+        if targets else []
+    return widget_context(user, ctx.kernel.theme.formats, bundle=editing.item_type.type,
+                          reference_labels={str(item.id): item.title for item in seen})
+
+
 async def _build(request: Request, editing: Editing, state: FormState) -> el.RenderElement:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
@@ -123,9 +152,10 @@ async def _build(request: Request, editing: Editing, state: FormState) -> el.Ren
                                                       kernel.content.items.hooks):
         extra["delete"] = el.link("Delete", f"/item/{editing.item.id}/delete", weight=10,
                                   attributes={"class": "button button--danger"})
+    context = await _widget_context(ctx, editing)
     tree = item_form(editing.item_type, editing.item, action=editing.action,
-                     widgets=kernel.widgets, context=widget_context(user, kernel.theme.formats),
-                     counts=_counts(state), extra_actions=extra)
+                     widgets=kernel.widgets, context=context, counts=_counts(state),
+                     extra_actions=extra)
     return await kernel.forms.build(tree, user=user)
 
 
@@ -142,15 +172,19 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
     item = editing.item
     title = (f"Create {editing.item_type.label}" if item is None
              else f"Edit {editing.item_type.label} {item.title}")
+    editors = any("data-editor-formats" in (element.get("#attributes") or {})
+                  for element in forms.walk(tree))
     return render_page(request, "form_page.html", {
         "title": title, "content": content, "preview": preview,
         "tabs": await local_tasks(ctx, item, "edit") if item is not None else [],
-    }, status_code=status, messages=messages, form=True)
+    }, status_code=status, messages=messages, form=True,
+        scripts=EDITOR_SCRIPTS if editors else ())
 
 
-async def _creatable(request: Request) -> ItemType:
+async def _creatable(request: Request, type_name: str | None = None) -> ItemType:
+    """The item type of the path (or ``type_name``) if the user may create items of it."""
     ctx = request_context(request)
-    item_type = await ctx.kernel.content.types.get(request.path_params["type"])
+    item_type = await ctx.kernel.content.types.get(type_name or request.path_params["type"])
     if item_type is None:
         raise ServiceError(404, "There is no such item type.")
     draft = Item(id=uuid7(), type=item_type.type, title="", author_id=ctx.current_user.id)
@@ -159,9 +193,12 @@ async def _creatable(request: Request) -> ItemType:
     return item_type
 
 
-async def _editable(request: Request, op: str = "update") -> Editing:
+async def _editable(request: Request, op: str = "update", item_id: str | None = None
+                    ) -> Editing:
+    """The item of the path (or ``item_id``) if the user may ``op`` it, and its type."""
     ctx = request_context(request)
-    item = await load_item(request)
+    item = (await load_item(request) if item_id is None else
+            await ctx.kernel.content.query.load(ctx.current_user, item_id, stage=ctx.stage))
     await ctx.kernel.content.items.query.require(ctx.current_user, item,
                                                  "update" if op == "update" else "delete")
     item_type = await ctx.kernel.content.types.get(item.type)
@@ -204,10 +241,12 @@ async def edit_form(request: Request) -> Response:
     return await _page(request, editing, await _build(request, editing, state), state)
 
 
+@form_post
 async def add_submit(request: Request) -> Response:
     return await _submit(request, Editing(await _creatable(request), None))
 
 
+@form_post
 async def edit_submit(request: Request) -> Response:
     return await _submit(request, await _editable(request))
 
@@ -216,20 +255,20 @@ async def _submit(request: Request, editing: Editing) -> Response:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
     submitted = await request.form()
-    state, expired = await load_state(request, ITEM_FORM, submitted, editing.state())
+    state, refused = await load_state(request, ITEM_FORM, submitted, editing.state())
     if not editing.owns(state):
         raise ServiceError(400, TAMPERED)
     tree = await _build(request, editing, state)
     values = forms.read(tree, submitted)
-    if expired is not None:
-        return await _page(request, editing, tree, state, values=values, status=400,
-                           messages=[("error", expired)])
+    if refused is not None:
+        return await _page(request, editing, tree, state, values=values, status=refused.status,
+                           messages=[("error", refused.message)])
     item_type = editing.item_type
     op = forms.pressed(submitted, [SAVE, PREVIEW, *add_more_buttons(item_type)])
     if op is not None and op.startswith(ADD_MORE):
-        return await _add_more(request, editing, state, op.removeprefix(ADD_MORE), values)
+        return await _add_more(request, editing, state, op, values)
     counts = _counts(state)
-    context = widget_context(user, kernel.theme.formats)
+    context = await _widget_context(ctx, editing)
     data, errors = parse_item(item_type, values, widgets=kernel.widgets, context=context,
                               counts=counts)
     for key, message in forms.check(tree, values).items():
@@ -285,18 +324,57 @@ async def _save(ctx: RequestContext, editing: Editing, state: FormState,
                               else None)
 
 
-async def _add_more(request: Request, editing: Editing, state: FormState, field: str,
+async def _add_more(request: Request, editing: Editing, state: FormState, trigger: str,
                     values: forms.FormValues) -> Response:
-    """One more value for a multi-value field: the form again, nothing saved."""
+    """One more value for a multi-value field, without JavaScript: the form again, nothing
+    saved."""
+    tree = await _rebuild(request, editing, state, trigger, values)
+    return await _page(request, editing, tree, state, values=values)
+
+
+async def _rebuild(request: Request, editing: Editing, state: FormState, trigger: str,
+                   values: forms.FormValues) -> el.RenderElement:
+    """The form after the rebuild button ``trigger`` ("Add another" of a multi-value field):
+    one more value in the form's state (up to the field's cardinality), the tree built again,
+    and what the ``form_ajax`` taps add to the rebuilt part. A trigger
+    naming no multi-value field of the type is refused (400)."""
     ctx = request_context(request)
+    field = trigger.removeprefix(ADD_MORE)
     definition = editing.item_type.field(field)
+    if not trigger.startswith(ADD_MORE) or definition is None or not definition.multiple:
+        raise ServiceError(400, "The form has no such element to add a value to.")
     counts = _counts(state)
-    if definition is not None and definition.multiple:
-        counts[field] = min(counts.get(field, 1) + 1, value_limit(definition))
-        state.data["counts"] = counts
-        await ctx.kernel.forms.states.save(state, session_token(ctx))
-    return await _page(request, editing, await _build(request, editing, state), state,
-                       values=values)
+    counts[field] = min(counts.get(field, 1) + 1, value_limit(definition))
+    state.data["counts"] = counts
+    await ctx.kernel.forms.states.save(state, session_token(ctx))
+    tree = await _build(request, editing, state)
+    added = await ctx.kernel.forms.ajax(tree, trigger, values, user=ctx.current_user)
+    region = forms.find(tree, rebuilt_region(trigger))
+    if added is not None and region is not None:
+        region["form_ajax"] = {**added, "#weight": 10_000}
+    return tree
+
+
+async def ajax_rebuild(request: Request, state: FormState, submitted: FormData) -> Markup:
+    """``POST /form/ajax/{build_id}`` for an item form: the rebuilt part only (the fieldset of
+    the multi-value field that got one more value), to replace it in the page. Who may edit
+    is checked again from the state's item or type, as for the form itself."""
+    ctx = request_context(request)
+    type_name, item_id = state.data.get("type"), state.data.get("item_id")
+    if not isinstance(type_name, str) or not (item_id is None or isinstance(item_id, str)):
+        raise ServiceError(400, TAMPERED)
+    editing = (await _editable(request, item_id=item_id) if item_id is not None
+               else Editing(await _creatable(request, type_name), None))
+    if not editing.owns(state):
+        raise ServiceError(400, TAMPERED)
+    trigger = forms.pressed(submitted, add_more_buttons(editing.item_type))
+    if trigger is None:
+        raise ServiceError(400, "The request names no rebuild button of this form.")
+    values = forms.read(await _build(request, editing, state), submitted)
+    tree = await _rebuild(request, editing, state, trigger, values)
+    return ctx.kernel.forms.render_region(tree, rebuilt_region(trigger),
+                                          csrf_token=session_token(ctx), state=state,
+                                          values=values)
 
 
 async def _preview(request: Request, editing: Editing, tree: el.RenderElement,
@@ -372,22 +450,24 @@ async def delete_form(request: Request) -> Response:
                               tabs=await local_tasks(ctx, item, "delete"))
 
 
+@form_post
 async def delete_submit(request: Request) -> Response:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
     item = (await _editable(request, "delete")).item
     assert item is not None
     submitted = await request.form()
-    state, expired = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)})
+    state, refused = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)})
     if state.data.get("item_id") != str(item.id):
         raise ServiceError(400, TAMPERED)
     tree = await _delete_tree(request, item)
     values = forms.read(tree, submitted)
-    errors = {} if expired else await kernel.forms.validate(tree, values, user=user)
-    if expired or errors:
+    errors = {} if refused else await kernel.forms.validate(tree, values, user=user)
+    if refused or errors:
         return await confirm_page(request, tree, state, title=f"Delete {item.title}",
-                                  tabs=await local_tasks(ctx, item, "delete"), status=400,
-                                  messages=[("error", expired)] if expired else None,
+                                  tabs=await local_tasks(ctx, item, "delete"),
+                                  status=refused.status if refused else 400,
+                                  messages=[("error", refused.message)] if refused else None,
                                   errors=errors)
     await kernel.content.items.delete(user, item.id, stage=ctx.stage)
     await kernel.forms.states.drop(state)

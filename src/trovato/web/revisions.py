@@ -23,6 +23,7 @@ from trovato.content.view import Viewer, format_date
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.kernel.context import RequestContext, request_context
+from trovato.kernel.pipeline import form_post
 from trovato.render import elements as el
 from trovato.web._page import flash, render_page
 from trovato.web.item import author_names, load_item, local_tasks, viewer
@@ -149,22 +150,24 @@ async def revert_form(request: Request) -> Response:
                               tabs=await local_tasks(ctx, item, "revisions"))
 
 
+@form_post
 async def revert_submit(request: Request) -> Response:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
     item, revision = await _revert_target(request)
     submitted = await request.form()
-    state, expired = await load_state(request, REVERT_FORM, submitted,
+    state, refused = await load_state(request, REVERT_FORM, submitted,
                                       {"revision_id": str(revision.id)})
     if state.data.get("revision_id") != str(revision.id):
         raise ServiceError(400, TAMPERED)
     tree = await _revert_tree(ctx, item, revision)
     values = forms.read(tree, submitted)
-    errors = {} if expired else await kernel.forms.validate(tree, values, user=user)
-    if expired or errors:
+    errors = {} if refused else await kernel.forms.validate(tree, values, user=user)
+    if refused or errors:
         return await confirm_page(request, tree, state, title=f"Revert {item.title}",
-                                  tabs=await local_tasks(ctx, item, "revisions"), status=400,
-                                  messages=[("error", expired)] if expired else None,
+                                  tabs=await local_tasks(ctx, item, "revisions"),
+                                  status=refused.status if refused else 400,
+                                  messages=[("error", refused.message)] if refused else None,
                                   errors=errors)
     reverted = await kernel.content.items.revert(user, item.id, revision.id,
                                                  stage=ctx.stage)

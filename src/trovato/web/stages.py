@@ -23,8 +23,10 @@ from starlette.routing import Route
 
 from trovato.content.view import format_date
 from trovato.errors import ServiceError
+from trovato.forms.service import EXPIRED, EXPIRED_STATUS
 from trovato.kernel.access import require_login
 from trovato.kernel.context import request_context
+from trovato.kernel.pipeline import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.stages import LIVE, StageError, is_live
@@ -79,12 +81,16 @@ async def switch_form(request: Request) -> Response:
     )
 
 
+@form_post
 async def switch(request: Request) -> Response:
     ctx = request_context(request)
     user = require_login(request)
     form = await request.form()
     requested = str(form.get("stage") or "")[:100]
     destination = _safe_destination(str(form.get("destination") or "/"))
+    if ctx.csrf_failed:
+        return await _switch_page(request, requested or LIVE, destination,
+                                  status=EXPIRED_STATUS, messages=[("error", EXPIRED)])
     try:
         stage = await ctx.kernel.stage_desk.choose(user, requested or None)
     except StageError as exc:
@@ -193,15 +199,22 @@ async def publish_confirm(request: Request) -> Response:
     return await _publish_page(request, stage, dry_run=True)
 
 
+@form_post
 async def publish(request: Request) -> Response:
     stage = await _stage(request)
     form = await request.form()
+    if request_context(request).csrf_failed:  # the step again, with a fresh token
+        return await _publish_page(request, stage, dry_run=True, status=EXPIRED_STATUS,
+                                   messages=[("error", EXPIRED)])
     # Without the confirmation step's answer, the form shows the step again.
     return await _publish_page(request, stage, dry_run=form.get("confirm") != "yes")
 
 
-async def _publish_page(request: Request, stage: StageInfo, *, dry_run: bool) -> Response:
-    """The confirmation step (``dry_run``) or the outcome of publishing."""
+async def _publish_page(request: Request, stage: StageInfo, *, dry_run: bool,
+                        status: int = 200,
+                        messages: list[tuple[str, str]] | None = None) -> Response:
+    """The confirmation step (``dry_run``) or the outcome of publishing (``messages`` come
+    before the outcome's own)."""
     ctx = request_context(request)
     desk = ctx.kernel.stage_desk
     if not desk.may_publish(ctx.current_user):
@@ -244,7 +257,9 @@ async def _publish_page(request: Request, stage: StageInfo, *, dry_run: bool) ->
             "outcome": outcome,
             "changes": render(_changes_table(request, list(outcome.changes))),
         },
-        messages=[] if dry_run else [("status", f"Stage {stage.label} is published.")],
+        status_code=status,
+        messages=[*(messages or []),
+                  *([] if dry_run else [("status", f"Stage {stage.label} is published.")])],
         form=dry_run,
     )
 

@@ -13,9 +13,11 @@ from starlette.routing import Route
 
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
+from trovato.forms.service import EXPIRED, EXPIRED_STATUS
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
+from trovato.kernel.pipeline import form_post
 from trovato.render.elements import RenderElement
 from trovato.users.accounts import LoginError
 from trovato.web._page import render_page
@@ -65,11 +67,15 @@ async def login_form(request: Request) -> Response:
     return await _login_page(request, tree)
 
 
+@form_post
 async def login_submit(request: Request) -> Response:
     ctx = request_context(request)
     destination = request.query_params.get("destination", "")
     tree = await ctx.kernel.forms.build(_login_tree(destination), user=ctx.current_user)
     values = forms.read(tree, await request.form())
+    if ctx.csrf_failed:
+        return await _login_page(request, tree, values=values, status=EXPIRED_STATUS,
+                                 messages=[("error", EXPIRED)])
     errors = forms.check(tree, values)
     for key, message in (await ctx.kernel.forms.validate(tree, values,
                                                         user=ctx.current_user)).items():

@@ -1,0 +1,60 @@
+// Rebuild buttons ("Add another value") without a page load.
+//
+// A submit button marked data-ajax="rebuild" inside an element marked data-ajax-region sends
+// its whole form, with the button pressed, to POST /form/ajax/{build_id}; the server rebuilds
+// the form from its own state and answers with the HTML of the rebuilt region, which replaces
+// the old one. Focus moves to the first input the rebuild added. When anything goes wrong
+// (an expired form, the network), the button submits the form as it would without JavaScript,
+// and the server shows the form again with everything typed kept.
+
+const BUILD_ID = 'input[name="form_build_id"]';
+
+function fallback(form, button) {
+  form.requestSubmit(button);  // a submit, not a click: no loop back here
+}
+
+async function rebuild(form, button, region, buildId) {
+  const body = new FormData(form);
+  body.append(button.name, button.value);
+  const before = new Set([...region.querySelectorAll('[name]')].map((el) => el.name));
+  region.setAttribute('aria-busy', 'true');
+  button.disabled = true;
+  let response;
+  try {
+    response = await fetch(`/form/ajax/${encodeURIComponent(buildId)}`, {
+      method: 'POST', body, credentials: 'same-origin', headers: { Accept: 'text/html' },
+    });
+  } catch {
+    response = null;
+  }
+  button.disabled = false;
+  region.removeAttribute('aria-busy');
+  if (!response || !response.ok) {
+    fallback(form, button);
+    return;
+  }
+  const template = document.createElement('template');
+  template.innerHTML = (await response.text()).trim();
+  const fresh = template.content.firstElementChild;
+  if (!fresh) {
+    fallback(form, button);
+    return;
+  }
+  region.replaceWith(fresh);
+  const added = [...fresh.querySelectorAll('input, select, textarea')]
+    .find((el) => el.name && !before.has(el.name));
+  (added || fresh.querySelector('button, input, select, textarea'))?.focus();
+  fresh.dispatchEvent(new CustomEvent('trovato:rebuilt', { bubbles: true }));
+}
+
+export function enhanceRebuilds(root = document) {
+  root.addEventListener('click', (event) => {
+    const button = event.target.closest?.('button[data-ajax="rebuild"]');
+    const form = button?.form;
+    const region = button?.closest('[data-ajax-region]');
+    const buildId = form?.querySelector(BUILD_ID)?.value;
+    if (!region || !buildId || !window.fetch) return;
+    event.preventDefault();
+    rebuild(form, button, region, buildId);
+  });
+}

@@ -1,0 +1,60 @@
+"""``POST /form/ajax/{build_id}``: a form's rebuild (e.g. "Add another value") with JavaScript.
+
+The small script of the forms (``frontend/src/forms.js``, served as ``/assets/js/forms.js``)
+sends the whole form here, with the rebuild button pressed, instead of submitting it; the
+answer is the HTML of the rebuilt part only, which the script puts in place of the old one.
+Without JavaScript the same button submits the form to its own route, which rebuilds the whole
+form the same way (the form's owner does both: :data:`REBUILDS`).
+
+Nothing the browser sends is trusted: the build id must name a form state of this session
+(else 403; an expired one is a 400 and the script falls back to submitting the form, which
+shows it again with the values kept), the body must name the same build id, the form must be
+one that has rebuilds, and its owner checks access and the button as for a submission. The
+request carries the session's CSRF token in the form body like any form post (checked by the
+pipeline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from markupsafe import Markup
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from trovato.errors import ServiceError
+from trovato.forms.item_form import ITEM_FORM
+from trovato.forms.service import BUILD_ID_FIELD, EXPIRED
+from trovato.forms.state import FormState, FormStateError
+from trovato.kernel.context import request_context
+from trovato.web import item_edit
+from trovato.web.item_edit import TAMPERED, session_token
+
+Rebuild = Callable[[Request, FormState, FormData], Awaitable[Markup]]
+
+# The forms that have rebuild buttons, by form id: each owner's handler of the AJAX rebuild.
+REBUILDS: Mapping[str, Rebuild] = {ITEM_FORM: item_edit.ajax_rebuild}
+
+
+async def rebuild(request: Request) -> Response:
+    ctx = request_context(request)
+    build_id = request.path_params["build_id"]
+    try:
+        state = await ctx.kernel.forms.states.find(build_id, session_token(ctx))
+    except FormStateError as exc:
+        if exc.reason == "expired":
+            raise ServiceError(400, EXPIRED) from None
+        raise ServiceError(403, TAMPERED) from None
+    handler = REBUILDS.get(state.form_id)
+    if handler is None:
+        raise ServiceError(400, "This form has no part that can be rebuilt.")
+    submitted = await request.form()
+    if submitted.get(BUILD_ID_FIELD) != build_id:
+        raise ServiceError(400, TAMPERED)
+    html = await handler(request, state, submitted)
+    return HTMLResponse(html, headers={"cache-control": "private, no-store"})
+
+
+routes = [Route("/form/ajax/{build_id}", rebuild, methods=["POST"])]

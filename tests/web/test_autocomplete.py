@@ -1,0 +1,134 @@
+"""The reference autocomplete: ``GET /autocomplete/{type}/{field}?q=`` answers at most ten items
+the asking user may see (role rule, stage), of the field's target types, those starting with
+the text first, with ``%`` and ``_`` matched literally and the text's length bounded; the item
+form's reference input takes "Title (id)" or an id, and shows the title of what it points at."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.api.conftest import login_as
+from tests.plugins.conftest import kernel_of
+from tests.web._item_forms import hidden_inputs, item_id_of, open_form, post_form
+from tests.web.test_item import _item, _site, _writer
+
+NOTE: dict[str, Any] = {
+    "type": "note", "label": "Note", "fields": [
+        {"name": "field_see", "type": "reference", "label": "See also",
+         "settings": {"target_type": "item", "target_bundles": ["article"]}},
+        {"name": "field_text", "type": "text", "label": "Text"},
+    ]}
+
+
+async def _notes(client: httpx.AsyncClient) -> dict[str, str]:
+    headers = await _site(client)
+    made = await client.post("/api/v1/item-types", json=NOTE, headers=headers)
+    assert made.status_code == 201, made.text
+    return headers
+
+
+async def _ask(client: httpx.AsyncClient, q: str, path: str = "/autocomplete/note/field_see",
+               **headers: str) -> httpx.Response:
+    return await client.get(path, params={"q": q}, headers=headers)
+
+
+def _labels(response: httpx.Response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [match["label"] for match in response.json()]
+
+
+async def test_matches_are_the_visible_items_of_the_target_types(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await _notes(client)
+    ids = {title: await _item(client, headers, title=title) for title in (
+        "The alpha story", "Alpha one", "100% pure", "under_score", "back\\slash")}
+    await _item(client, headers, title="Alpha draft", status=0)
+    await _item(client, headers, type="note", title="Alpha note", fields={})
+    answer = await _ask(client, "ALPHA")
+    assert answer.headers["cache-control"] == "private, no-store"
+    assert _labels(answer) == ["Alpha draft", "Alpha one", "The alpha story"]
+    first = answer.json()[1]
+    assert first == {"id": ids["Alpha one"], "label": "Alpha one",
+                     "value": f"Alpha one ({ids['Alpha one']})"}
+    # LIKE's wildcards and escape are plain characters.
+    assert _labels(await _ask(client, "%")) == ["100% pure"]
+    assert _labels(await _ask(client, "_")) == ["under_score"]
+    assert _labels(await _ask(client, "\\")) == ["back\\slash"]
+    assert _labels(await _ask(client, "  ")) == []
+    long = await _ask(client, "a" * 129)
+    assert long.status_code == 400 and "at most 128" in long.text
+    assert (await _ask(client, "a" * 128)).status_code == 200
+    # A writer sees the published items and their own drafts only.
+    await _writer(client, headers, "writer", ["access content", "create note content"])
+    await login_as(client, "writer")
+    assert _labels(await _ask(client, "alpha")) == ["Alpha one", "The alpha story"]
+
+
+async def test_at_most_ten_matches(client: httpx.AsyncClient) -> None:
+    headers = await _notes(client)
+    for n in range(12):
+        await _item(client, headers, title=f"Many {n:02}")
+    assert _labels(await _ask(client, "many")) == [f"Many {n:02}" for n in range(10)]
+
+
+async def test_a_stage_shows_its_own_items(client: httpx.AsyncClient) -> None:
+    headers = await _notes(client)
+    await kernel_of(client).db.execute("INSERT INTO stage (id, label) VALUES ('spring', 'S')")
+    staged = await client.post("/api/v1/items", headers={**headers, "X-Trovato-Stage": "spring"},
+                               json={"type": "article", "title": "Staged alpha", "status": 1,
+                                     "fields": {"field_body": {"value": "b",
+                                                               "format": "plain_text"}}})
+    assert staged.status_code == 201, staged.text
+    assert _labels(await _ask(client, "alpha")) == []
+    assert _labels(await _ask(client, "alpha", **{"X-Trovato-Stage": "spring"})) == [
+        "Staged alpha"]
+
+
+async def test_who_may_ask_and_about_what(client: httpx.AsyncClient) -> None:
+    headers = await _notes(client)
+    assert (await _ask(client, "a", "/autocomplete/note/field_text")).status_code == 404
+    assert (await _ask(client, "a", "/autocomplete/note/nope")).status_code == 404
+    assert (await _ask(client, "a", "/autocomplete/nope/field_see")).status_code == 404
+    await _writer(client, headers, "reader", ["access content"])
+    await login_as(client, "reader")
+    assert (await _ask(client, "a")).status_code == 403
+    await _writer(client, headers, "editor", ["access content", "edit own note content"])
+    await login_as(client, "editor")
+    assert (await _ask(client, "a")).status_code == 200
+    client.cookies.clear()
+    assert (await _ask(client, "a")).status_code == 403
+
+
+async def test_the_form_takes_title_and_id_and_shows_the_title(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await _notes(client)
+    target = await _item(client, headers, title="Target <one>")
+    page = await client.get("/item/add/note")
+    assert 'data-autocomplete="/autocomplete/note/field_see"' in page.text
+    assert 'name="fields[field_see][target_id]"' in page.text
+    saved = await post_form(client, "/item/add/note", hidden_inputs(page.text), {
+        "title": "A note", "fields[field_see][target_id]": f"Anything ({target})",
+        "status": "1", "op": "save"})
+    note_id = item_id_of(saved)
+    note = (await client.get(f"/api/v1/items/{note_id}")).json()
+    assert note["fields"]["field_see"] == {"target_id": target, "target_type": "item"}
+    edit = await client.get(f"/item/{note_id}/edit")
+    assert f'value="Target &lt;one&gt; ({target})"' in edit.text
+    # A title alone is no reference: refused next to the input, as typed.
+    hidden = await open_form(client, f"/item/{note_id}/edit")
+    refused = await post_form(client, f"/item/{note_id}/edit", hidden, {
+        "title": "A note", "fields[field_see][target_id]": "Target <one>", "op": "save"})
+    assert refused.status_code in (400, 422)
+    assert 'aria-invalid="true"' in refused.text and 'value="Target &lt;one&gt;"' in refused.text
+    # Someone who may not see the target sees its id, never its title.
+    unpublished = await client.patch(f"/api/v1/items/{target}", headers=headers,
+                                     json={"status": 0})
+    assert unpublished.status_code == 200, unpublished.text
+    await _writer(client, headers, "writer", ["access content", "edit any note content"])
+    await login_as(client, "writer")
+    hidden_edit = await client.get(f"/item/{note_id}/edit")
+    assert f'value="{target}"' in hidden_edit.text and "Target &lt;one&gt;" not in hidden_edit.text
