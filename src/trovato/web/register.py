@@ -17,6 +17,7 @@ from starlette.routing import Route
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.kernel.context import request_context
+from trovato.kernel.pipeline import form_post
 from trovato.render.elements import RenderElement
 from trovato.users.accounts import ACTIVE, BLOCKED
 from trovato.users.registration import Registration, registration
@@ -73,6 +74,7 @@ async def register_form(request: Request) -> Response:
     return await _page(request, tree, choice)
 
 
+@form_post
 async def register_submit(request: Request) -> Response:
     ctx = request_context(request)
     choice = await _open(request)

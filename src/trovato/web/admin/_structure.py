@@ -89,13 +89,15 @@ def page(request: Request, *, title: str, parts: list[Markup],
 @dataclass(slots=True)
 class Received:
     """A submission of one form: its state, the tree rebuilt from it, the values read from
-    the tree, and the message to show when the state had expired."""
+    the tree, and the message (and status) to show when the submission may not be handled:
+    its state expired, or its CSRF token was missing or stale."""
 
     state: FormState
     tree: RenderElement
     values: forms.FormValues
     expired: str | None
     submitted: Any
+    expired_status: int = 400
 
 
 Build = Callable[[FormState], Awaitable[RenderElement]]
@@ -136,7 +138,9 @@ async def receive(request: Request, form_id: str, fresh: Mapping[str, Any],
         if state.data.get(key) != fresh.get(key):
             raise ServiceError(400, TAMPERED)
     tree = await build(state)
-    return Received(state, tree, forms.read(tree, submitted), expired, submitted)
+    return Received(state, tree, forms.read(tree, submitted),
+                    expired.message if expired else None, submitted,
+                    expired.status if expired else 400)
 
 
 async def check(request: Request, received: Received,

@@ -32,6 +32,7 @@ from trovato.forms import form as forms
 from trovato.forms.state import FormState
 from trovato.forms.widgets import UnknownWidgetError
 from trovato.kernel.context import request_context
+from trovato.kernel.pipeline import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.web.admin._structure import (
@@ -285,6 +286,7 @@ async def field_list(request: Request) -> Response:
     return _fields_page(request, current, tree, state)
 
 
+@form_post
 async def order_submit(request: Request) -> Response:
     user = administrator(request)
     current = await item_type(request)
@@ -292,7 +294,7 @@ async def order_submit(request: Request) -> Response:
                              lambda _state: altered(request, _order_form(current)))
     if received.expired:
         return _fields_page(request, current, received.tree, received.state,
-                            received=received, status=400,
+                            received=received, status=received.expired_status,
                             messages=[("error", received.expired)])
     errors = await check(request, received)
     if errors:
@@ -407,6 +409,7 @@ async def add_form(request: Request) -> Response:
     return _add_page(request, current, tree, state)
 
 
+@form_post
 async def add_submit(request: Request) -> Response:
     user = administrator(request)
     current = await item_type(request)
@@ -414,7 +417,7 @@ async def add_submit(request: Request) -> Response:
                              lambda state: altered(request, _add_form(request, current, state)))
     if received.expired:
         return _add_page(request, current, received.tree, received.state,
-                         values=received.values, status=400,
+                         values=received.values, status=received.expired_status,
                          messages=[("error", received.expired)])
     text = forms.text_values(received.values)
     name = _field_name(text.get("name", ""), text.get("label", ""))
@@ -547,6 +550,7 @@ async def edit_form(request: Request) -> Response:
     return _edit_page(request, current, definition, tree, state)
 
 
+@form_post
 async def edit_submit(request: Request) -> Response:
     user = administrator(request)
     current = await item_type(request)
@@ -556,7 +560,7 @@ async def edit_submit(request: Request) -> Response:
         lambda _state: altered(request, _edit_form(request, current, definition)))
     if received.expired:
         return _edit_page(request, current, definition, received.tree, received.state,
-                          values=received.values, status=400,
+                          values=received.values, status=received.expired_status,
                           messages=[("error", received.expired)])
     errors = await check(request, received)
     if errors:
@@ -620,6 +624,7 @@ async def remove_form(request: Request) -> Response:
     return _remove_page(request, current, definition, tree, state)
 
 
+@form_post
 async def remove_submit(request: Request) -> Response:
     user = administrator(request)
     current = await item_type(request)

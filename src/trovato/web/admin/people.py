@@ -26,8 +26,10 @@ from starlette.routing import Route
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.forms.item_form import sentence
+from trovato.forms.service import EXPIRED
 from trovato.ids import parse_uuid
 from trovato.kernel.context import request_context
+from trovato.kernel.pipeline import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.users.accounts import ACTIVE, BLOCKED, Account, CurrentUser
@@ -93,9 +95,13 @@ def csrf_token(request: Request) -> str:
 async def checked(request: Request, tree: RenderElement, submitted: FormData
                   ) -> tuple[forms.FormValues, forms.FormErrors]:
     """The values of a submission read from ``tree`` and their errors: every input type's
-    own checks, then the plugins' (``form_validate``)."""
+    own checks, then the plugins' (``form_validate``). A submission whose CSRF token was
+    missing or stale (a :func:`~trovato.kernel.pipeline.form_post` route) gets only the
+    "expired" error: the form is shown again with what was typed and nothing is changed."""
     ctx = request_context(request)
     values = forms.read(tree, submitted)
+    if ctx.csrf_failed:
+        return values, {"form": EXPIRED}
     errors = forms.check(tree, values)
     for key, message in (await ctx.kernel.forms.validate(
             tree, values, user=ctx.current_user)).items():
@@ -308,6 +314,7 @@ def _passwords(values: forms.FormValues, errors: forms.FormErrors) -> str | None
     return password or None
 
 
+@form_post
 async def create_submit(request: Request) -> Response:
     user = require_admin(request, USERS)
     ctx = request_context(request)
@@ -331,6 +338,7 @@ async def create_submit(request: Request) -> Response:
                                status=status)
 
 
+@form_post
 async def edit_submit(request: Request) -> Response:
     user = require_admin(request, USERS)
     ctx = request_context(request)
@@ -396,6 +404,7 @@ async def delete_form(request: Request) -> Response:
     return await _delete_page(request, account, await _delete_tree(request, account))
 
 
+@form_post
 async def delete_submit(request: Request) -> Response:
     user = require_admin(request, USERS)
     ctx = request_context(request)
@@ -454,6 +463,7 @@ async def settings_form(request: Request) -> Response:
     return await _settings_page(request, tree)
 
 
+@form_post
 async def settings_submit(request: Request) -> Response:
     user = require_admin(request, USERS)
     ctx = request_context(request)

@@ -32,6 +32,7 @@ from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.forms.state import FormState
 from trovato.kernel.context import request_context
+from trovato.kernel.pipeline import form_post
 from trovato.plugins import BuildError, PluginError, PluginLoadError
 from trovato.render import elements as el
 from trovato.web._page import flash
@@ -227,6 +228,7 @@ async def confirm(request: Request) -> Response:
                        state)
 
 
+@form_post
 async def submit(request: Request) -> Response:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
@@ -239,8 +241,8 @@ async def submit(request: Request) -> Response:
     tree = await _built(request, plugin, operation)
     values = forms.read(tree, submitted)
     if expired is not None:
-        return await _page(request, plugin, operation, tree, state, status=400, values=values,
-                           messages=[("error", expired)])
+        return await _page(request, plugin, operation, tree, state, status=expired.status,
+                           values=values, messages=[("error", expired.message)])
     errors = forms.check(tree, values)
     if _asks_approval(plugin, operation) and values.get(APPROVE) != "1":
         errors.setdefault(APPROVE, f"Approve the capabilities of {plugin['name']} to "

@@ -25,6 +25,7 @@ from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.ids import parse_uuid
 from trovato.kernel.context import request_context
+from trovato.kernel.pipeline import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.users.accounts import CurrentUser
@@ -102,6 +103,7 @@ async def roles_list(request: Request) -> Response:
     return await _roles_page(request, tree)
 
 
+@form_post
 async def role_add(request: Request) -> Response:
     user = require_admin(request, PERMISSIONS)
     tree = await request_context(request).kernel.forms.build(_add_tree(), user=user)
@@ -155,6 +157,7 @@ async def rename_form(request: Request) -> Response:
     return await _rename_page(request, role, tree)
 
 
+@form_post
 async def rename_submit(request: Request) -> Response:
     user = require_admin(request, PERMISSIONS)
     role = await _role(request)
@@ -198,6 +201,7 @@ async def delete_form(request: Request) -> Response:
     return await _delete_page(request, role, tree)
 
 
+@form_post
 async def delete_submit(request: Request) -> Response:
     user = require_admin(request, PERMISSIONS)
     role = await _role(request)
@@ -341,6 +345,7 @@ async def matrix_form(request: Request) -> Response:
     return await _matrix_page(request, roles, tree, single=role_id is not None)
 
 
+@form_post
 async def matrix_submit(request: Request) -> Response:
     user = require_admin(request, PERMISSIONS)
     role_id = request.path_params.get("role")

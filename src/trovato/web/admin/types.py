@@ -26,6 +26,7 @@ from trovato.content.types import (
 )
 from trovato.forms import form as forms
 from trovato.forms.state import FormState
+from trovato.kernel.pipeline import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.web.admin._structure import (
@@ -191,13 +192,14 @@ def _type_page(request: Request, current: ItemType | None, tree: RenderElement,
                 about=current, tab="edit", status=status, messages=messages, form=True)
 
 
+@form_post
 async def add_submit(request: Request) -> Response:
     user = administrator(request)
     received = await receive(request, TYPE_FORM, {"type": None},
                              lambda _state: altered(request, _type_form(None)))
     if received.expired:
         return _type_page(request, None, received.tree, received.state, received=received,
-                          status=400, messages=[("error", received.expired)])
+                          status=received.expired_status, messages=[("error", received.expired)])
     document = _document(received.values)
     typed = forms.text_values(received.values).get("type", "").strip()
     name = typed or machine_name(document["label"])
@@ -224,6 +226,7 @@ async def add_submit(request: Request) -> Response:
                                 " its fields.", result={"type": created.type})
 
 
+@form_post
 async def edit_submit(request: Request) -> Response:
     user = administrator(request)
     current = await item_type(request)
@@ -231,7 +234,7 @@ async def edit_submit(request: Request) -> Response:
                              lambda _state: altered(request, _type_form(current)))
     if received.expired:
         return _type_page(request, current, received.tree, received.state, received=received,
-                          status=400, messages=[("error", received.expired)])
+                          status=received.expired_status, messages=[("error", received.expired)])
     errors = await check(request, received)
     if errors:
         return _type_page(request, current, received.tree, received.state, received=received,
@@ -287,6 +290,7 @@ async def delete_form(request: Request) -> Response:
     return _delete_page(request, current, tree, state)
 
 
+@form_post
 async def delete_submit(request: Request) -> Response:
     user = administrator(request)
     current = await item_type(request)
