@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from trovato.api import categories as api_categories
 from trovato.api import item_types as api_item_types
 from trovato.api import items as api_items
 from trovato.api import openapi as api_openapi
@@ -67,6 +68,7 @@ def routes() -> list[BaseRoute]:
         *api_items.routes,
         *api_stages.routes,
         *api_previews.routes,
+        *api_categories.routes,
         *api_openapi.routes,
         *menu.routes,  # last: plugin pages only see paths no kernel route matched
     ]
