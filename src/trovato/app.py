@@ -33,6 +33,7 @@ from trovato.observability import logging as json_logging
 from trovato.observability.allocations import AllocationTracer
 from trovato.settings import Settings, SettingsError, load_settings
 from trovato.web import (
+    categories,
     favicon,
     install,
     item,
@@ -60,6 +61,7 @@ def routes() -> list[BaseRoute]:
         *install.routes,
         *user.routes,
         *stages.routes,
+        *categories.routes,
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,

@@ -210,3 +210,14 @@ async def test_writes_in_a_stage_are_refused(categories: Categories, admin: Curr
     live_tag = await categories.create_tag(admin, "topics", "Blues")
     # Reads in the stage see live's tags (the stage's chain ends at live).
     assert (await categories.tag(admin, live_tag.id, stage="draft")).name == "Blues"
+
+
+async def test_long_slugs_stay_unique(categories: Categories, admin: CurrentUser,
+                                      topics: None) -> None:
+    """A name past the slug's length: the suffix takes room from the cut slug, and a second
+    and third such tag still get slugs of their own."""
+    slugs = [(await categories.create_tag(admin, "topics", "0" * 200 + str(n))).slug
+             for n in range(3)]
+    assert len(set(slugs)) == 3
+    assert all(len(slug) <= 128 for slug in slugs)
+    assert slugs[1] == "0" * 126 + "-2"

@@ -68,7 +68,7 @@ from trovato.categories.model import (
     no_such_tag,
     no_such_vocabulary,
 )
-from trovato.categories.slugs import SLUG, SLUG_MAX, next_free, slugify
+from trovato.categories.slugs import SLUG, SLUG_MAX, SUFFIX_ROOM, next_free, slugify
 from trovato.categories.taps import TagHooks
 from trovato.db.compiled import sql_text
 from trovato.db.pool import Database
@@ -804,9 +804,12 @@ class Categories:
                       slug: str | None = None) -> Tag:
         """Insert a live tag (the vocabulary is locked), link its parents, fire tag_insert."""
         base = slug or slugify(name)
+        # Every slug a suffixed form of ``base`` could collide with: a long base is cut to
+        # make room for its suffix, so compare on a stem short enough for any suffix.
+        stem = base[:SLUG_MAX - SUFFIX_ROOM]
         cur = await conn.execute(
             "SELECT slug FROM category_tag WHERE vocabulary_id = %s AND left(slug, %s) = %s",
-            (vocabulary.key, len(base), base))
+            (vocabulary.key, len(stem), stem))
         taken = {r["slug"] for r in await cur.fetchall()}
         if slug is not None and slug in taken:
             raise CategoryError(409, f"The slug {slug!r} is taken in this vocabulary.",

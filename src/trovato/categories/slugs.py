@@ -22,6 +22,8 @@ SLUG_MAX: Final = 128
 SLUG_PATTERN: Final = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 SLUG: Final = re.compile(SLUG_PATTERN.replace("$", r"\Z"))
 FALLBACK: Final = "tag"
+# Characters a ``-N`` suffix may take from a slug at the maximum length (``-`` and 10 digits).
+SUFFIX_ROOM: Final = 11
 
 # Letters NFKD does not decompose into a Latin base letter and a mark.
 _LETTERS: Final = str.maketrans({
@@ -58,4 +60,4 @@ def next_free(base: str, taken: Collection[str]) -> str:
         n += 1
 
 
-__all__ = ["FALLBACK", "SLUG", "SLUG_MAX", "SLUG_PATTERN", "next_free", "slugify"]
+__all__ = ["FALLBACK", "SLUG", "SLUG_MAX", "SLUG_PATTERN", "SUFFIX_ROOM", "next_free", "slugify"]
