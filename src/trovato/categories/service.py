@@ -277,13 +277,14 @@ def _escape_like(text: str) -> str:
 @dataclass(frozen=True, slots=True)
 class ImportRow:
     """One tag of an import: its line in the file, name, parents' names, description and
-    weight. A parent is a tag of the vocabulary or a row above."""
+    weight (None: keep an existing tag's, else empty and 0). A parent is a tag of the
+    vocabulary or a row above."""
 
     line: int
     name: str
     parents: tuple[str, ...] = ()
-    description: str = ""
-    weight: int = 0
+    description: str | None = None
+    weight: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -723,8 +724,9 @@ class Categories:
         the row's line."""
         errors: dict[str, str] = {}
         name = _check_name(row.name, errors)
-        description = _check_description(row.description, errors)
-        weight = _check_weight(row.weight, errors)
+        description = None if row.description is None \
+            else _check_description(row.description, errors)
+        weight = None if row.weight is None else _check_weight(row.weight, errors)
         parents: list[uuid.UUID] = []
         for parent in row.parents:
             found = by_name.get(parent.strip().lower())
@@ -738,12 +740,13 @@ class Categories:
             existing = by_name.get(name.lower())
             if existing is None:
                 tag = await self._insert(conn, user, vocabulary, graph, name, parents,
-                                         description=description, weight=weight)
+                                         description=description or "", weight=weight or 0)
                 by_name[name.lower()] = tag.id
                 return True
             original = await self._read(conn, existing)
-            await conn.execute("UPDATE category_tag SET description = %s, weight = %s"
-                               " WHERE id = %s", (description, weight, existing))
+            await conn.execute(
+                "UPDATE category_tag SET description = coalesce(%s, description),"
+                " weight = coalesce(%s, weight) WHERE id = %s", (description, weight, existing))
             kept = graph.parents.get(existing, [])
             await self._set_parents(conn, vocabulary, graph, existing,
                                     [*kept, *(p for p in parents if p not in kept)])

@@ -13,12 +13,19 @@ stays one line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import typer
 from rich.console import Console, RenderableType
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.text import Text
 
 Part = str | tuple[str, str]  # plain text, or (text, Rich style)
@@ -60,6 +67,16 @@ def show(renderable: RenderableType) -> None:
     """A listing (a table) as the command's result, on stdout; its string cells are literal
     text too."""
     _results.print(renderable)
+
+
+@contextmanager
+def progress(message: str, total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar of ``total`` steps; yields the function that advances it by one."""
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=_console,
+                  transient=True) as bar:
+        task = bar.add_task(message, total=total)
+        yield lambda: bar.advance(task)
 
 
 @contextmanager
