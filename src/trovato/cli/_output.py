@@ -13,7 +13,7 @@ stays one line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import typer
@@ -27,8 +27,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.text import Text
+from rich.tree import Tree
 
 Part = str | tuple[str, str]  # plain text, or (text, Rich style)
+# A tree's branch: its label and the branches under it.
+Branch = tuple[str, Sequence["Branch"]]
 
 _console = Console(stderr=True, markup=False, emoji=False, highlight=False)
 _results = Console(markup=False, emoji=False, highlight=False)
@@ -67,6 +70,21 @@ def show(renderable: RenderableType) -> None:
     """A listing (a table) as the command's result, on stdout; its string cells are literal
     text too."""
     _results.print(renderable)
+
+
+def show_tree(label: str, branches: Sequence[Branch]) -> None:
+    """A tree as the command's result, on stdout; its labels are literal text."""
+    root = Tree(Text(label, style="bold"))
+
+    def add(parent: Tree, branch: Branch) -> None:
+        text, children = branch
+        node = parent.add(Text(text))
+        for child in children:
+            add(node, child)
+
+    for branch in branches:
+        add(root, branch)
+    _results.print(root)
 
 
 @contextmanager

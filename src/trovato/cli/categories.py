@@ -12,8 +12,6 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
-from rich.text import Text
-from rich.tree import Tree
 
 from trovato.categories.files import read_file, write_csv, write_yaml
 from trovato.categories.model import CategoryError, TreeNode, Vocabulary
@@ -120,14 +118,9 @@ def tree(vocabulary: str = typer.Argument(..., metavar="VOCABULARY",
         found, nodes = with_kernel(run)
     except CategoryError as exc:
         raise _output.fail(_problem(exc)) from None
-    root = Tree(Text(f"{found.label} ({found.id})", style="bold"))
 
-    def add(branch: Tree, node: TreeNode) -> None:
-        label = Text(node.tag.name + (" *" if node.repeated else ""))
-        child = branch.add(label)
-        for grandchild in node.children:
-            add(child, grandchild)
+    def branch(node: TreeNode) -> _output.Branch:
+        label = node.tag.name + (" *" if node.repeated else "")
+        return label, [branch(child) for child in node.children]
 
-    for node in nodes:
-        add(root, node)
-    _output.show(root)
+    _output.show_tree(f"{found.label} ({found.id})", [branch(node) for node in nodes])
