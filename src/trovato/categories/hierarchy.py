@@ -25,21 +25,22 @@ MAX_DEPTH: Final = 64  # tags in the longest chain from a root to a leaf
 
 @dataclass
 class Graph:
-    """Tag → its parents (in order), and each tag's name (for messages)."""
+    """Tag → its parents (in order) and its children, and each tag's name (for messages)."""
 
     names: dict[uuid.UUID, str] = field(default_factory=dict)
     parents: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
+    children: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
 
     def add(self, tag: uuid.UUID, name: str, parents: Iterable[uuid.UUID] = ()) -> None:
         self.names[tag] = name
-        self.parents[tag] = list(parents)
+        self.set_parents(tag, list(parents))
 
-    def children(self) -> dict[uuid.UUID, list[uuid.UUID]]:
-        out: dict[uuid.UUID, list[uuid.UUID]] = {}
-        for tag, parents in self.parents.items():
-            for parent in parents:
-                out.setdefault(parent, []).append(tag)
-        return out
+    def set_parents(self, tag: uuid.UUID, parents: list[uuid.UUID]) -> None:
+        for old in self.parents.get(tag, ()):
+            self.children[old].remove(tag)
+        self.parents[tag] = list(parents)
+        for parent in parents:
+            self.children.setdefault(parent, []).append(tag)
 
     def loop(self, tag: uuid.UUID, parent: uuid.UUID) -> list[uuid.UUID] | None:
         """The loop that making ``parent`` a parent of ``tag`` would close — ``[tag, parent,
@@ -78,12 +79,12 @@ class Graph:
 
     def depth_below(self, tag: uuid.UUID) -> int:
         """Tags in the longest chain from ``tag`` down to a leaf, ``tag`` included."""
-        children = self.children()
         memo: dict[uuid.UUID, int] = {}
 
         def down(node: uuid.UUID) -> int:
             if node not in memo:
-                memo[node] = 1 + max((down(c) for c in children.get(node, ())), default=0)
+                memo[node] = 1 + max((down(c) for c in self.children.get(node, ())),
+                                     default=0)
             return memo[node]
 
         return down(tag)
