@@ -121,9 +121,9 @@ def _ordered(statement: Select[Any], t: Any) -> Select[Any]:
 
 @functools.lru_cache(maxsize=32)
 def _tags_sql(live: bool, by: str) -> str:
-    """Tags chosen ``by``: ``id``, ``ids``, ``slug`` (vocabulary and slug), ``vocabulary``
-    (all of one), ``prefix`` (of one, names starting so), ``children`` (of ``parent``) or
-    ``names`` (of the ``vocabularies``, by lowercased name)."""
+    """Tags chosen ``by``: ``id``, ``ids``, ``slug`` (vocabulary and slug), ``prefix`` (of
+    one vocabulary, names starting so), ``children`` (of ``parent``) or ``names`` (of the
+    ``vocabularies``, by lowercased name). A whole vocabulary: :func:`_vocabulary_sql`."""
     statement, t, v = _tag_select(live)
     vocabulary = v.c.machine_name == bindparam("vocabulary", type_=Text)
     if by == "id":
@@ -132,8 +132,6 @@ def _tags_sql(live: bool, by: str) -> str:
         statement = statement.where(t.c.id == any_(bindparam("ids", type_=ARRAY(Uuid))))
     elif by == "slug":
         statement = statement.where(vocabulary, t.c.slug == bindparam("slug", type_=Text))
-    elif by == "vocabulary":
-        statement = _ordered(statement.where(vocabulary), t)
     elif by == "prefix":
         statement = _ordered(statement.where(
             vocabulary, func.lower(t.c.name).like(bindparam("prefix", type_=Text),
@@ -154,6 +152,26 @@ def _tags_sql(live: bool, by: str) -> str:
     else:
         raise ValueError(f"unknown tag selection {by!r}")
     return sql_text(statement)
+
+
+@functools.lru_cache(maxsize=4)
+def _vocabulary_sql(live: bool) -> tuple[str, str]:
+    """A whole vocabulary in two plain scans (a correlated parents subquery per tag costs
+    more than the tags themselves): its tags in (weight, name) order without their parents,
+    and its parent links (tag, parent), both as a read of shape ``live`` sees them."""
+    t, v = _TAG.alias("t"), _VOCABULARY.alias("v")
+    h, p = _HIERARCHY.alias("h"), _TAG.alias("p")
+    vocabulary = v.c.machine_name == bindparam("vocabulary", type_=Text)
+    tags = _ordered(select(t.c.id, v.c.machine_name, t.c.name, t.c.slug, t.c.description,
+                           t.c.weight, literal_column("NULL").label("parents"), t.c.stage_id)
+                    .select_from(t.join(v, v.c.id == t.c.vocabulary_id))
+                    .where(vocabulary, stage_condition(live, t.c.stage_id)), t)
+    links = (select(h.c.tag_id, h.c.parent_id)
+             .select_from(h.join(t, t.c.id == h.c.tag_id).join(p, p.c.id == h.c.parent_id)
+                          .join(v, v.c.id == t.c.vocabulary_id))
+             .where(vocabulary, stage_condition(live, t.c.stage_id),
+                    stage_condition(live, p.c.stage_id)))
+    return sql_text(tags), sql_text(links)
 
 
 @functools.lru_cache(maxsize=8)
@@ -191,6 +209,18 @@ def _tag(row: Sequence[Any]) -> Tag:
     id_, vocabulary, name, slug, description, weight, parents, stage = row
     return Tag(id=id_, vocabulary=vocabulary, name=name, slug=slug, description=description,
                weight=weight, parents=tuple(parents or ()), stage=stage)
+
+
+def _with_parents(rows: Sequence[Sequence[Any]], links: Sequence[Sequence[Any]]
+                  ) -> list[Tag]:
+    """Tags from rows of :func:`_vocabulary_sql` (in weight, name order) with their parents
+    from its links, each tag's parents in that same order."""
+    place = {row[0]: n for n, row in enumerate(rows)}
+    parents: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for tag, parent in links:
+        parents.setdefault(tag, []).append(parent)
+    return [_tag((*row[:6], sorted(parents.get(row[0], ()), key=place.__getitem__), row[7]))
+            for row in rows]
 
 
 def _vocabulary(row: Mapping[str, Any]) -> Vocabulary:
@@ -393,7 +423,9 @@ class Categories:
         view = await self._view(user, stage)
         params: dict[str, Any] = {**stage_params(view), "vocabulary": vocabulary}
         if starting is None:
-            rows = await self.db.fetch_tuples(_tags_sql(view.live, "vocabulary"), params)
+            tags_sql, links_sql = _vocabulary_sql(view.live)
+            return _with_parents(await self.db.fetch_tuples(tags_sql, params),
+                                 await self.db.fetch_tuples(links_sql, params))
         else:
             params["prefix"] = _escape_like(starting.strip().lower()) + "%"
             params["limit"] = max(1, min(limit, AUTOCOMPLETE_MAX))
@@ -787,9 +819,13 @@ class Categories:
 
     async def _tags_on(self, conn: AsyncConnection[DictRow], vocabulary: str) -> list[Tag]:
         """The vocabulary's live tags, read on ``conn``."""
-        cur = await conn.cursor(row_factory=tuple_row).execute(
-            _tags_sql(True, "vocabulary"), {"vocabulary": vocabulary})
-        return [_tag(r) for r in await cur.fetchall()]
+        tags_sql, links_sql = _vocabulary_sql(True)
+        params = {"vocabulary": vocabulary}
+        rows = await (await conn.cursor(row_factory=tuple_row).execute(tags_sql, params)
+                      ).fetchall()
+        links = await (await conn.cursor(row_factory=tuple_row).execute(links_sql, params)
+                       ).fetchall()
+        return _with_parents(rows, links)
 
     async def _graph(self, conn: AsyncConnection[DictRow], vocabulary: Vocabulary) -> Graph:
         """The vocabulary's live hierarchy, read on ``conn`` (two plain scans: a write to a
