@@ -21,6 +21,7 @@ widget with :meth:`Widgets.register` under the name its ``widget`` attribute giv
 from __future__ import annotations
 
 import contextlib
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -298,16 +299,30 @@ class _Target(Widget):
 
 
 class ReferenceWidget(_Target):
-    """The referenced record's id (an autocomplete on top of it is the form layer's)."""
+    """The referenced record's id (an autocomplete on top of it is the form layer's). For a
+    tag, text that is not an id is the tag's name: free tagging (the content service finds
+    or creates the tag on save)."""
 
     name = "reference_autocomplete"
 
     def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
               context: WidgetContext) -> dict[str, Any] | None:
         out = super().parse(definition, submitted, name=name, context=context)
-        if out is not None:
-            out["target_type"] = str(definition.settings.get("target_type", "item"))
+        if out is None:
+            return None
+        kind = str(definition.settings.get("target_type", "item"))
+        if kind == "category_tag" and not _is_uuid(out["target_id"]):
+            return {"name": out["target_id"], "target_type": kind}
+        out["target_type"] = kind
         return out
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 class FileWidget(_Target):
