@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from tests.content.conftest import MakeUser
+
 from trovato.categories.service import Categories
 from trovato.content.items import ContentServices, HookContext, Item, ItemError, ItemHookError
 from trovato.content.model import ItemHooks
