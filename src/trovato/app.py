@@ -45,6 +45,7 @@ from trovato.web import (
     system,
     user,
 )
+from trovato.web.admin import categories as admin_categories
 
 
 def routes() -> list[BaseRoute]:
@@ -62,6 +63,7 @@ def routes() -> list[BaseRoute]:
         *user.routes,
         *stages.routes,
         *categories.routes,
+        *admin_categories.routes,
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,
