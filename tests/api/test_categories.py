@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import jsonschema
+from openapi_spec_validator import validate
 
 from tests.api.conftest import admin_headers, login_as
 from tests.conftest import create_account
@@ -141,3 +143,21 @@ async def test_the_document_names_the_vocabularies(client: httpx.AsyncClient) ->
     assert document["components"]["schemas"]["VocabularyName"]["enum"] == ["topics"]
     assert {"get", "post"} <= document["paths"][TAGS.replace("/tags", "/vocabularies")].keys()
     assert "patch" in document["paths"]["/api/v1/categories/tags/{id}"]
+
+
+async def test_a_tag_field_documents_ids_and_names(client: httpx.AsyncClient) -> None:
+    headers = await admin_headers(client)
+    post = {"type": "post", "label": "Post", "fields": [
+        {"name": "field_topics", "type": "reference", "label": "Topics", "cardinality": -1,
+         "settings": {"target_type": "category_tag", "target_bundles": ["topics"]}}]}
+    assert (await client.post("/api/v1/item-types", json=post, headers=headers)
+            ).status_code == 201
+    document = (await client.get("/api/v1/openapi.json")).json()
+    validate(document)
+    value = document["components"]["schemas"]["ItemCreate_post"]["properties"]["fields"][
+        "properties"]["field_topics"]["anyOf"][0]["items"]
+    checker = jsonschema.Draft202012Validator(value)
+    assert checker.is_valid({"target_id": "0190a8f2-0000-7000-8000-000000000001"})
+    assert checker.is_valid({"name": "Jazz", "target_type": "category_tag"})
+    for bad in ({"name": ""}, {"name": "a\nb"}, {"name": "x", "target_id": "y"}, {}):
+        assert not checker.is_valid(bad), bad
