@@ -221,3 +221,20 @@ async def test_long_slugs_stay_unique(categories: Categories, admin: CurrentUser
     assert len(set(slugs)) == 3
     assert all(len(slug) <= 128 for slug in slugs)
     assert slugs[1] == "0" * 126 + "-2"
+
+
+async def test_a_deep_chain_is_refused(categories: Categories, admin: CurrentUser,
+                                       topics: None) -> None:
+    """The hierarchy stays within 64 levels: a chain of 64 takes no 65th, at either end."""
+    chain = [await categories.create_tag(admin, "topics", "t0")]
+    for n in range(1, 64):
+        chain.append(await categories.create_tag(admin, "topics", f"t{n}",
+                                                 parents=[chain[-1].id]))
+    with pytest.raises(CategoryError) as below:
+        await categories.create_tag(admin, "topics", "too deep", parents=[chain[-1].id])
+    assert "65 levels deep" in below.value.message
+    top = await categories.create_tag(admin, "topics", "top")
+    with pytest.raises(CategoryError) as above:
+        await categories.move(admin, chain[0].id, [top.id])
+    assert "65 levels deep" in above.value.message
+    assert [t.name for t in await categories.breadcrumb(admin, chain[-1])][:2] == ["t0", "t1"]

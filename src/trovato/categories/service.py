@@ -44,6 +44,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    union,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
@@ -203,6 +204,30 @@ def _graph_sql() -> tuple[str, str]:
     links = (select(h.c.tag_id, h.c.parent_id).select_from(h.join(t, t.c.id == h.c.tag_id))
              .where(in_vocabulary, stage_condition(True, t.c.stage_id)))
     return sql_text(names), sql_text(links)
+
+
+@functools.lru_cache(maxsize=1)
+def _neighbourhood_sql() -> str:
+    """A change of parents' neighbourhood (``Categories._neighbourhood``): each tag among the
+    new ``parents`` (live tags of the ``vocabulary``) and their ancestors, and among ``tag``
+    and its descendants, with its name and each of its parent links (one row per link, NULL
+    for none). Links never leave a vocabulary."""
+    t, n, link = _TAG.alias("t"), _TAG.alias("n"), _HIERARCHY.alias("link")
+    h_up, h_down = _HIERARCHY.alias("h_up"), _HIERARCHY.alias("h_down")
+    up = (select(t.c.id.label("id"))
+          .where(t.c.id == any_(bindparam("parents", type_=ARRAY(Uuid))),
+                 t.c.vocabulary_id == bindparam("vocabulary", type_=Uuid),
+                 stage_condition(True, t.c.stage_id))
+          .cte("up", recursive=True))
+    up = up.union(select(h_up.c.parent_id).select_from(h_up.join(up, h_up.c.tag_id == up.c.id)))
+    down = select(bindparam("tag", type_=Uuid).label("id")).cte("down", recursive=True)
+    down = down.union(select(h_down.c.tag_id).select_from(
+        h_down.join(down, h_down.c.parent_id == down.c.id)))
+    members = union(select(up.c.id), select(down.c.id)).subquery("members")
+    return sql_text(select(n.c.id, n.c.name, link.c.parent_id)
+                    .select_from(n.join(members, members.c.id == n.c.id)
+                                 .outerjoin(link, link.c.tag_id == n.c.id))
+                    .where(stage_condition(True, n.c.stage_id)))
 
 
 def _tag(row: Sequence[Any]) -> Tag:
@@ -606,7 +631,7 @@ class Categories:
         async with self.db.transaction() as conn:
             current = await self._lock_vocabulary(conn, vocabulary, field="vocabulary")
             # A new tag without parents can close no loop: no need to read the hierarchy.
-            graph = await self._graph(conn, current) if wanted else None
+            graph = await self._neighbourhood(conn, current, None, wanted) if wanted else None
             tag = await self._insert(conn, user, current, graph, name, wanted,
                                      description=description, weight=weight, slug=chosen)
         await self._invalidate(vocabulary, tag.id)
@@ -646,7 +671,7 @@ class Categories:
             if changes:
                 await conn.execute(_update("category_tag", changes), {**changes, "id": key})
             if wanted is not None:
-                graph = await self._graph(conn, current)
+                graph = await self._neighbourhood(conn, current, key, wanted)
                 graph.names[key] = changes.get("name", original.name)
                 await self._set_parents(conn, current, graph, key, wanted)
             tag = await self._read(conn, key)
@@ -826,6 +851,24 @@ class Categories:
         links = await (await conn.cursor(row_factory=tuple_row).execute(links_sql, params)
                        ).fetchall()
         return _with_parents(rows, links)
+
+    async def _neighbourhood(self, conn: AsyncConnection[DictRow], vocabulary: Vocabulary,
+                             tag: uuid.UUID | None, parents: list[uuid.UUID]) -> Graph:
+        """The part of the vocabulary's live hierarchy a change of ``tag``'s parents to
+        ``parents`` is checked against: the new parents (those of the vocabulary) with all
+        their ancestors, and the tag with all its descendants — in time of those relatives,
+        not of the vocabulary (recursive CTEs; links never leave a vocabulary)."""
+        params = {"vocabulary": vocabulary.key, "parents": parents, "tag": tag}
+        cur = await conn.cursor(row_factory=tuple_row).execute(_neighbourhood_sql(), params)
+        graph = Graph()
+        links: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for key, name, parent in await cur.fetchall():
+            graph.names[key] = name
+            if parent is not None:
+                links.setdefault(key, []).append(parent)
+        for key, found in links.items():
+            graph.set_parents(key, found)
+        return graph
 
     async def _graph(self, conn: AsyncConnection[DictRow], vocabulary: Vocabulary) -> Graph:
         """The vocabulary's live hierarchy, read on ``conn`` (two plain scans: a write to a
