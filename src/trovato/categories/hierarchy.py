@@ -1,15 +1,17 @@
 """A vocabulary's parent links as a graph in memory, for the checks a change of parents needs.
 
 Reads of ancestors and descendants are recursive CTEs (:mod:`trovato.categories.service`);
-a *write* of parents loads its vocabulary's links once (the vocabulary row is locked, so no
-other write changes them meanwhile) and checks here, before anything is written, that:
+a *write* of parents loads the links it can affect — the new parents' ancestors and the tag's
+descendants (the vocabulary row is locked, so no other write changes them meanwhile) — and
+checks here, before anything is written, that:
 
 * no tag becomes its own ancestor — a refusal names the loop, ``a → b → c → a``, each arrow
   reading "has the parent";
 * no chain of parents grows deeper than :data:`MAX_DEPTH` — a guardrail that keeps every
   breadcrumb, tree and recursive read bounded (Drupal sites rarely pass ten levels).
 
-An import checks thousands of rows against the same graph, which it updates as it goes.
+An import loads the whole vocabulary once and checks thousands of rows against it, updating
+it as it goes.
 """
 
 from __future__ import annotations
