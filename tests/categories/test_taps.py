@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from tests.content.conftest import MakeUser
+
 from trovato.categories.service import Categories
 from trovato.categories.taps import PluginTagHooks
 from trovato.db.pool import Database

@@ -20,7 +20,7 @@ through :class:`Categories`.
   (``benchmarks/bench_categories.py`` has the figures: a few milliseconds for a tag's
   ancestors or breadcrumb on a 10,000-tag DAG; the whole subtree of a root, a quarter of the
   vocabulary, is the slow case). No closure table is kept: it would cost every parent change
-  a rewrite of subtree × ancestors rows, and no read needs it yet.
+  a rewrite of (subtree size) times (ancestors) rows, and no read needs it yet.
 """
 
 from __future__ import annotations
