@@ -153,3 +153,17 @@ async def test_free_tagging(client: httpx.AsyncClient) -> None:
                           [{"target_id": rome["id"], "target_type": "category_tag"}])
     assert foreign.status_code == 422
     assert "allowed vocabularies: topics" in foreign.json()["errors"]["fields.field_topics.0"]
+
+
+async def test_a_change_to_the_vocabulary_drops_the_cached_page(
+        client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    music = await _tag(client, headers, "Music")
+    jazz = await _tag(client, headers, "Jazz", music["id"])
+    client.cookies.clear()
+    assert "Music" in (await client.get("/tags/topics/jazz")).text  # cached for anonymous
+    headers = await login_as(client, "root")
+    await client.patch(f"{TAGS}/{music['id']}", json={"name": "Sound"}, headers=headers)
+    client.cookies.clear()
+    crumbs = (await client.get(jazz["path"])).text
+    assert "Sound" in crumbs and ">Music<" not in crumbs
