@@ -167,3 +167,12 @@ async def test_a_change_to_the_vocabulary_drops_the_cached_page(
     client.cookies.clear()
     crumbs = (await client.get(jazz["path"])).text
     assert "Sound" in crumbs and ">Music<" not in crumbs
+
+
+async def test_a_slug_in_another_script_is_an_address(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    tokyo = await _tag(client, headers, "東京")
+    assert tokyo["slug"] == "東京" and tokyo["path"] == "/tags/topics/%E6%9D%B1%E4%BA%AC"
+    client.cookies.clear()
+    page = await client.get(tokyo["path"])
+    assert page.status_code == 200 and "<h1>東京</h1>" in page.text

@@ -455,10 +455,9 @@ class Categories:
             tags_sql, links_sql = _vocabulary_sql(view.live)
             return _with_parents(await self.db.fetch_tuples(tags_sql, params),
                                  await self.db.fetch_tuples(links_sql, params))
-        else:
-            params["prefix"] = _escape_like(starting.strip().lower()) + "%"
-            params["limit"] = max(1, min(limit, AUTOCOMPLETE_MAX))
-            rows = await self.db.fetch_tuples(_tags_sql(view.live, "prefix"), params)
+        params["prefix"] = _escape_like(starting.strip().lower()) + "%"
+        params["limit"] = max(1, min(limit, AUTOCOMPLETE_MAX))
+        rows = await self.db.fetch_tuples(_tags_sql(view.live, "prefix"), params)
         return [_tag(r) for r in rows]
 
     async def children(self, user: CurrentUser, tag: Tag, *, stage: str = LIVE) -> list[Tag]:
