@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from trovato.api import categories as api_categories
 from trovato.api import item_types as api_item_types
 from trovato.api import items as api_items
 from trovato.api import openapi as api_openapi
@@ -33,6 +34,7 @@ from trovato.observability.allocations import AllocationTracer
 from trovato.settings import Settings, SettingsError, load_settings
 from trovato.web import (
     autocomplete,
+    categories,
     favicon,
     form_ajax,
     install,
@@ -46,6 +48,7 @@ from trovato.web import (
     system,
     user,
 )
+from trovato.web.admin import categories as admin_categories
 from trovato.web.admin import fields as admin_fields
 from trovato.web.admin import people as admin_people
 from trovato.web.admin import plugins as admin_plugins
@@ -78,6 +81,8 @@ def routes() -> list[BaseRoute]:
         *admin_fields.routes,
         *form_ajax.routes,
         *autocomplete.routes,
+        *categories.routes,
+        *admin_categories.routes,
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,
@@ -86,6 +91,7 @@ def routes() -> list[BaseRoute]:
         *api_items.routes,
         *api_stages.routes,
         *api_previews.routes,
+        *api_categories.routes,
         *api_openapi.routes,
         *menu.routes,  # last: plugin pages only see paths no kernel route matched
     ]

@@ -76,7 +76,7 @@ class LiveApp:
 
 @pytest.fixture(scope="module")
 def live(pg_server_url: str, template_db: str) -> Iterator[tuple[LiveApp, str]]:
-    """The running app, with an item type, and an admin's API token."""
+    """The running app, with an item type and a vocabulary, and an admin's API token."""
     name = f"trovato_t_{RUN_ID}_schemathesis"
     with _scratch_database(pg_server_url, name, template_db) as url, LiveApp(url) as live:
         live.create_admin("root")
@@ -84,6 +84,9 @@ def live(pg_server_url: str, template_db: str) -> Iterator[tuple[LiveApp, str]]:
             login = client.post("/api/v1/session", json={"name": "root", "pass": ADMIN_PASSWORD})
             csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
             assert client.post("/api/v1/item-types", json=ARTICLE,
+                               headers=csrf).status_code == 201
+            assert client.post("/api/v1/categories/vocabularies",
+                               json={"id": "topics", "label": "Topics"},
                                headers=csrf).status_code == 201
             token = client.post("/api/v1/tokens", json={"label": "schemathesis"}, headers=csrf)
         yield live, token.json()["token"]

@@ -222,3 +222,20 @@ def test_the_textarea_configures_the_editor_for_the_html_formats_offered() -> No
         "data-editor-formats": '{"filtered_html":["em","p","strong"]}'}  # offered ones only
     plain = widget.element(field, None, name="f", context=WidgetContext(formats=("plain_text",)))
     assert "#attributes" not in plain["value"]
+def test_a_tag_field_takes_a_name_for_free_tagging() -> None:
+    """Text that is not an id is a tag's name (the save finds or creates the tag); an id is
+    an id; other record kinds take ids only (a name stays a target_id the type refuses)."""
+    tags = definition("reference", {"target_type": "category_tag"})
+    widget = Widgets(REGISTRY).for_field(tags)
+    context = WidgetContext()
+    assert widget.parse(tags, {"f[target_id]": " Free jazz "}, name="f", context=context) == {
+        "name": "Free jazz", "target_type": "category_tag"}
+    assert widget.parse(tags, {"f[target_id]": ID}, name="f", context=context) == {
+        "target_id": ID, "target_type": "category_tag"}
+    cleaned = REGISTRY.get("reference").clean({"name": "Free jazz"}, tags.settings, FieldEnv())
+    assert cleaned == {"name": "Free jazz", "target_type": "category_tag"}
+    users = definition("reference", {"target_type": "user"})
+    parsed = widget.parse(users, {"f[target_id]": "bob"}, name="f", context=context)
+    assert parsed == {"target_id": "bob", "target_type": "user"}
+    with pytest.raises(FieldValueError):
+        REGISTRY.get("reference").clean({"name": "bob"}, users.settings, FieldEnv())

@@ -55,7 +55,8 @@ def _refined(
 
 
 def _name_schemas(
-    permissions: list[str], stages: list[str], roles: list[str], types: list[ItemType]
+    permissions: list[str], stages: list[str], roles: list[str], types: list[ItemType],
+    vocabularies: list[str],
 ) -> dict[str, Schema]:
     """The names a request may use, as they are now (anything else is refused)."""
     machine_name: Schema = {
@@ -75,6 +76,9 @@ def _name_schemas(
         "StageName": {"type": "string", "enum": [LIVE, *stages]},
         "ItemTypeName": (
             {**machine_name, "enum": [t.type for t in types]} if types else machine_name
+        ),
+        "VocabularyName": (
+            {**machine_name, "enum": vocabularies} if vocabularies else machine_name
         ),
     }
 
@@ -180,10 +184,11 @@ def configured_schemas(
     permissions: list[str],
     stages: list[str],
     roles: list[str],
+    vocabularies: list[str] | None = None,
 ) -> dict[str, Schema]:
     """Every component schema that follows the configuration, as it is now."""
     return {
-        **_name_schemas(permissions, stages, roles, types),
+        **_name_schemas(permissions, stages, roles, types, vocabularies or []),
         **_field_instance_schemas(fields),
         **_item_schemas(types, fields),
     }

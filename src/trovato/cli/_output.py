@@ -13,15 +13,25 @@ stays one line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import typer
 from rich.console import Console, RenderableType
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.text import Text
+from rich.tree import Tree
 
 Part = str | tuple[str, str]  # plain text, or (text, Rich style)
+# A tree's branch: its label and the branches under it.
+Branch = tuple[str, Sequence["Branch"]]
 
 _console = Console(stderr=True, markup=False, emoji=False, highlight=False)
 _results = Console(markup=False, emoji=False, highlight=False)
@@ -60,6 +70,31 @@ def show(renderable: RenderableType) -> None:
     """A listing (a table) as the command's result, on stdout; its string cells are literal
     text too."""
     _results.print(renderable)
+
+
+def show_tree(label: str, branches: Sequence[Branch]) -> None:
+    """A tree as the command's result, on stdout; its labels are literal text."""
+    root = Tree(Text(label, style="bold"))
+
+    def add(parent: Tree, branch: Branch) -> None:
+        text, children = branch
+        node = parent.add(Text(text))
+        for child in children:
+            add(node, child)
+
+    for branch in branches:
+        add(root, branch)
+    _results.print(root)
+
+
+@contextmanager
+def progress(message: str, total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar of ``total`` steps; yields the function that advances it by one."""
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=_console,
+                  transient=True) as bar:
+        task = bar.add_task(message, total=total)
+        yield lambda: bar.advance(task)
 
 
 @contextmanager

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
@@ -67,6 +67,7 @@ from trovato.content.staging import Staging
 from trovato.content.summary import summarize
 from trovato.content.types import ItemType, ItemTypeError, ItemTypes
 from trovato.db.pool import Database
+from trovato.errors import ServiceError
 from trovato.ids import NIL, uuid7
 from trovato.observability.audit import audit
 from trovato.render.dates import local_time
@@ -81,6 +82,16 @@ DEFAULT_FORMAT_PERMISSIONS: Final[Mapping[str, str]] = {"full_html": USE_FULL_HT
 _SELECT_REVISION = "SELECT id, item_id, author_id, created, title, status, log, fields"
 # An item's revisions as a stage sees them: its own and its chain's, never a downstream one's.
 _REVISIONS_SEEN = " FROM item_revision WHERE item_id = %s AND stage_id = ANY(%s)"
+
+
+class FreeTagging(Protocol):
+    """Tags given by name in a tag reference field (the categories service answers):
+    ``wanted`` is ``(error key, name)`` pairs; the answer their tag ids, in order, found in
+    ``vocabularies`` or created — inside the save's transaction, on its connection."""
+
+    async def resolve_names(self, conn: AsyncConnection[DictRow], user: CurrentUser,
+                            stage: str, vocabularies: Sequence[str],
+                            wanted: Sequence[tuple[str, str]]) -> list[uuid.UUID]: ...
 
 
 # -- the service ---------------------------------------------------------------------------------
@@ -105,8 +116,10 @@ class Items:
         format_permissions: Mapping[str, str] = DEFAULT_FORMAT_PERMISSIONS,
         invalidate: Invalidate | None = None,
         references: ReferenceResolvers | None = None,
+        tags: FreeTagging | None = None,
     ) -> None:
         self.db = db
+        self.tags = tags
         self.types = types
         self.stages = stages or Stages(db)
         self.query = ItemQuery(db, self.stages, hooks or ItemHooks())
@@ -473,7 +486,9 @@ class Items:
     async def _presave(
         self, item_type: ItemType, draft: Item, original: Item | None, ctx: HookContext
     ) -> Item:
-        """Run the presave hook, re-validate what it returned, then check references."""
+        """Resolve tags given by name, run the presave hook, re-validate what it returned,
+        then check references."""
+        draft = await self._named_tags(item_type, draft, ctx)
         changed = await self.hooks.presave(draft, original, ctx)
         # Hooks may change content, never identity or history.
         changed = replace(changed, id=draft.id, type=draft.type, stage=draft.stage,
@@ -481,9 +496,43 @@ class Items:
         if changed is not draft and changed != draft:
             system = CurrentUser(id=NIL, name="system", is_admin=True)
             changed = self._validated(system, item_type, changed, previous=None)
+            changed = await self._named_tags(item_type, changed, ctx)
         result = validate_fields(self.types.fields, item_type.fields, changed.fields, self.env)
         await self._check_references(ctx.conn, ctx.user, result.references, ctx.stage)
         return changed
+
+    async def _named_tags(self, item_type: ItemType, item: Item, ctx: HookContext) -> Item:
+        """Free tagging: the item with every tag given by name in a tag reference field
+        replaced by the tag's id, found in the field's vocabularies or created there (by the
+        categories service, in this save's transaction: a refused save creates no tag)."""
+        fields: dict[str, Any] | None = None
+        for definition in item_type.fields:
+            if definition.type != "reference" \
+                    or definition.settings.get("target_type") != "category_tag":
+                continue
+            value = item.fields.get(definition.name)
+            values = list(value) if isinstance(value, list) else [value] if value else []
+            named = [(delta, v["name"]) for delta, v in enumerate(values)
+                     if isinstance(v, Mapping) and "name" in v]
+            if not named:
+                continue
+            base = f"fields.{definition.name}"
+            wanted = [(f"{base}.{delta}" if definition.multiple else base, name)
+                      for delta, name in named]
+            if self.tags is None:
+                raise ItemError(422, "Tags can only be given by id here.",
+                                {key: "give the tag's target_id" for key, _name in wanted})
+            try:
+                ids = await self.tags.resolve_names(
+                    ctx.conn, ctx.user, ctx.stage,
+                    tuple(definition.settings.get("target_bundles") or ()), wanted)
+            except ServiceError as exc:
+                raise ItemError(exc.status, exc.message, exc.problem_errors()) from None
+            for (delta, _name), tag_id in zip(named, ids, strict=True):
+                values[delta] = {"target_id": str(tag_id), "target_type": "category_tag"}
+            fields = fields if fields is not None else dict(item.fields)
+            fields[definition.name] = values if definition.multiple else values[0]
+        return item if fields is None else replace(item, fields=fields)
 
     async def _write_revision(
         self, conn: AsyncConnection[DictRow], item: Item, user: CurrentUser, log: str,
@@ -545,6 +594,7 @@ class ContentServices:
         formats: Iterable[str] = KNOWN_FORMATS,
         stages: Stages | None = None,
         on_types_change: Callable[[], None] | None = None,
+        tags: FreeTagging | None = None,
     ) -> ContentServices:
         """Build the services and register the content permissions (now, and in this process
         whenever another one changes an item type: ``subscribe``/``publish`` are the shared
@@ -553,13 +603,14 @@ class ContentServices:
         types = ItemTypes(db, fields, permissions, publish=publish, on_change=on_types_change)
         await types.start(subscribe)
         items = Items(db, types, stages=stages, hooks=hooks, formats=formats,
-                      invalidate=invalidate)
+                      invalidate=invalidate, tags=tags)
         return cls(fields=fields, types=types, items=items, query=items.query,
                    staging=Staging(items))
 
 
 __all__ = [
     "ContentServices",
+    "FreeTagging",
     "HookContext",
     "Item",
     "ItemError",

@@ -42,6 +42,7 @@ from typing import Any, Final
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, tuple_row
+from psycopg.types.json import Jsonb
 from sqlalchemy import (
     ARRAY,
     BindParameter,
@@ -62,6 +63,7 @@ from sqlalchemy import (
     exists,
     func,
     literal_column,
+    or_,
     select,
     true,
 )
@@ -265,6 +267,22 @@ def _type_lock_sql() -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class TagFilter:
+    """Only items that refer to ``tag`` in one of ``fields``: the tag reference fields that
+    may hold it, as (field name, takes several values) pairs. Each is one JSONB containment
+    test (``fields @> {"field_tags": [{"target_id": …}]}``), which the GIN index on
+    ``item.fields`` answers."""
+
+    tag: uuid.UUID
+    fields: tuple[tuple[str, bool], ...]
+
+    def documents(self) -> list[Jsonb]:
+        reference = {"target_id": str(self.tag)}
+        return [Jsonb({name: [reference] if multiple else reference})
+                for name, multiple in self.fields]
+
+
+@dataclass(frozen=True, slots=True)
 class Listing:
     """Everything that shapes a listing's SQL text (values that vary by request — the viewer,
     the type, the author, the stage chain — are bound by name)."""
@@ -280,6 +298,7 @@ class Listing:
     limit: int
     offset: int
     teasers: bool
+    tag_fields: tuple[tuple[str, bool], ...] | None = None  # a TagFilter's fields
 
 
 def _where(shape: Listing, i: FromClause) -> ColumnElement[bool]:
@@ -293,6 +312,10 @@ def _where(shape: Listing, i: FromClause) -> ColumnElement[bool]:
     for name, wanted in (("promote", shape.promote), ("sticky", shape.sticky)):
         if wanted is not None:
             conditions.append(i.c[name] == (true() if wanted else sql_false()))
+    if shape.tag_fields is not None:
+        conditions.append(or_(sql_false(), *(
+            i.c.fields.op("@>")(bindparam(f"tag_{n}", type_=JSONB))
+            for n in range(len(shape.tag_fields)))))
     return and_(*conditions)
 
 
@@ -335,8 +358,10 @@ def _vote_batch_sql(shape: Listing) -> str:
 
 
 def _where_params(view: StageView, shape: Listing, *, viewer: uuid.UUID, type: str | None,
-                  author: uuid.UUID | None) -> dict[str, Any]:
+                  author: uuid.UUID | None, tagged: TagFilter | None = None) -> dict[str, Any]:
     params = stage_params(view)
+    if tagged is not None:
+        params.update({f"tag_{n}": doc for n, doc in enumerate(tagged.documents())})
     if shape.scope == "published_or_own":
         params["viewer"] = viewer
     if shape.by_type:
@@ -433,8 +458,10 @@ class ItemQuery:
         limit: int = DEFAULT_LIMIT,
         stage: str = LIVE,
         fields: bool = True,
+        tagged: TagFilter | None = None,
     ) -> ItemPage:
-        """A page of the items ``user`` may see (``page`` counts from 0) and their total.
+        """A page of the items ``user`` may see (``page`` counts from 0) and their total;
+        with ``tagged``, only those referring to its tag.
 
         ``limit`` is capped at :data:`MAX_LIMIT`. ``fields=False`` is for listings that show
         teasers: items come with their stored summary instead of their fields
@@ -466,8 +493,10 @@ class ItemQuery:
             live=view.live, scope=visibility_scope(user), by_type=type is not None,
             status=status, by_author=author_id is not None, promote=promote, sticky=sticky,
             sort=sort, limit=limit, offset=page * limit, teasers=not fields and not votes,
+            tag_fields=None if tagged is None else tagged.fields,
         )
-        params = _where_params(view, shape, viewer=user.id, type=type, author=author_id)
+        params = _where_params(view, shape, viewer=user.id, type=type, author=author_id,
+                               tagged=tagged)
         if votes:
             async with self.voter.voting(user):
                 return await self._voted(user, shape, params, page, limit)
@@ -607,6 +636,7 @@ __all__ = [
     "VOTE_BATCH",
     "ItemQuery",
     "Listing",
+    "TagFilter",
     "item_from_row",
     "listing_sql",
 ]

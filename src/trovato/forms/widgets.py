@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -343,7 +344,9 @@ def reference_text(label: str | None, target_id: str) -> str:
 
 class ReferenceWidget(Widget):
     """One text input taking "Title (id)" or an id; with JavaScript an autocomplete of the
-    records the editor may see (``data-autocomplete`` names its endpoint)."""
+    records the editor may see (``data-autocomplete`` names its endpoint). For a tag, text
+    that names no id is the tag's name: free tagging (the content service finds or creates
+    the tag on save)."""
 
     name = "reference_autocomplete"
 
@@ -365,9 +368,20 @@ class ReferenceWidget(Widget):
         text = _text(submitted, f"{name}[target_id]").strip()
         if text == "":
             return None
+        kind = str(definition.settings.get("target_type", "item"))
         labelled = _LABELLED_ID.search(text)
-        return {"target_id": labelled.group(1) if labelled else text,
-                "target_type": str(definition.settings.get("target_type", "item"))}
+        target = labelled.group(1) if labelled else text
+        if kind == "category_tag" and not _is_uuid(target):
+            return {"name": text, "target_type": kind}
+        return {"target_id": target, "target_type": kind}
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 class FileWidget(_Target):

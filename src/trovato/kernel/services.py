@@ -14,6 +14,8 @@ from typing import Any
 
 from trovato.caches import configure as configure_caches
 from trovato.caches import process_caches
+from trovato.categories.service import Categories
+from trovato.categories.taps import PluginTagHooks
 from trovato.content.formatters import Formatters
 from trovato.content.items import ContentServices
 from trovato.content.reads import PluginItemReads
@@ -84,6 +86,7 @@ class Kernel:
     widgets: Widgets  # what the form API edits field values with
     cron: Cron  # the cron run and queue workers (`trovato cron`, `trovato worker`)
     forms: Forms  # the form API: alter/validate/submit taps, server-side state, rendering
+    categories: Categories  # vocabularies and tags (free tagging goes through it too)
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -151,6 +154,8 @@ class Kernel:
             registry.add(permission)
         stages = Stages(db)
         secret = await site_secret(settings, db)
+        categories = Categories(db, stages, hooks=PluginTagHooks(taps),
+                                invalidate=page_cache.invalidate)
         content = await ContentServices.start(
             db,
             registry,
@@ -161,6 +166,7 @@ class Kernel:
             stages=stages,
             hooks=PluginItemHooks(taps),
             on_types_change=page_cache.clear,
+            tags=categories,
         )
         await store.pubsub.subscribe(PERMISSIONS_CHANNEL, page_cache.clear)
         await store.pubsub.subscribe(ITEM_TYPES_CHANNEL, page_cache.clear)
@@ -208,6 +214,7 @@ class Kernel:
             widgets=Widgets(content.fields),
             cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries),
             forms=Forms(taps, FormStates(store.cache), templates.engine),
+            categories=categories,
         )
         return kernel
 

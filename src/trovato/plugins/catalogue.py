@@ -257,7 +257,6 @@ CATALOGUE: dict[str, TapSpec] = {spec.name: spec for spec in TAPS}
 NOT_YET_AVAILABLE: dict[str, str] = {
     "field_access": "field access",
     "item_update_index": "search",
-    **dict.fromkeys(("tag_insert", "tag_update", "tag_delete"), "categories"),
     **dict.fromkeys(("theme", "preprocess_page"), "theme templates"),
     **dict.fromkeys(("tile_info", "tile_view"), "tiles"),
     **dict.fromkeys(("gather_info", "gather_alter", "gather_result_alter"), "Gather"),

@@ -54,6 +54,7 @@ DISPATCHED: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("form_alter", "form_validate", "form_submit", "form_ajax"),
                     ("trovato.forms.service",)),
     **dict.fromkeys(("cron", "queue_info", "queue_worker"), ("trovato.cron",)),
+    **dict.fromkeys(("tag_insert", "tag_update", "tag_delete"), ("trovato.categories.taps",)),
 }
 
 # The session of the enclosing ``sharing`` block in this task, by acting user id.

@@ -55,6 +55,9 @@ KERNEL_PERMISSIONS: tuple[Permission, ...] = (
     Permission("publish stages", "Publish the stages one may access", restricted=True),
     Permission("administer stages", "Access, edit, archive and delete every stage",
                restricted=True),
+    Permission("administer categories", "Create, edit and delete vocabularies and tags",
+               restricted=True),
+    Permission("create tags", "Create tags by typing new names into tag fields"),
     Permission(
         "bypass rate limits",
         "Make state-changing requests without the per-minute write limit (trusted automation)",

@@ -29,7 +29,8 @@ from trovato.web._page import render_page
 from trovato.web.item import CACHE_TAGS_HEADER, render_items
 
 
-def _page_number(request: Request) -> int:
+def page_number(request: Request) -> int:
+    """The listing page a request asks for (``?page=N``, from 0); 404 unless a whole number."""
     raw = request.query_params.get("page", "0")
     if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
         raise ServiceError(404, "No such page.")
@@ -42,7 +43,7 @@ async def front(request: Request) -> Response:
     require_permission(request, "access content")
     if not await kernel.accounts.admin_exists():
         return RedirectResponse("/install", status_code=303)
-    page = _page_number(request)
+    page = page_number(request)
     per_page = kernel.settings.front_page_items
     # Teasers show summaries, not fields: leave the fields out unless a plugin builds items.
     listing = await kernel.content.query.list(

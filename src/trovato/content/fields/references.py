@@ -1,4 +1,9 @@
-"""The reference field type: a value pointing at an item, a user or a category tag."""
+"""The reference field type: a value pointing at an item, a user or a category tag.
+
+A tag may also be given by name (``{"name": "Jazz"}``: free tagging). Such a value is only
+ever transient: the content service resolves it inside the save's transaction through the
+categories service, which finds the tag in the field's vocabularies or creates it, and stores
+the tag's id like any other reference."""
 
 from __future__ import annotations
 
@@ -18,7 +23,11 @@ from trovato.content.fields.base import (
     Reference,
     object_schema,
     uuid_value,
+    value_object,
 )
+
+# A tag name's longest (what the categories service stores).
+TAG_NAME_MAX = 255
 
 
 def _names(values: list[str]) -> list[str]:
@@ -50,22 +59,49 @@ class ReferenceField(FieldType):
     settings_model = ReferenceSettings
     example = '{"target_id": "<uuid>", "target_type": "item"}'
 
+    def clean(
+        self, value: Any, settings: Mapping[str, Any], env: FieldEnv
+    ) -> dict[str, Any] | None:
+        allowed: tuple[str, ...] = self.properties
+        if settings.get("target_type") == "category_tag":
+            allowed = (*allowed, "name")
+        return self.clean_object(value_object(value, allowed, self.example), settings, env)
+
     def clean_object(
         self, value: Mapping[str, Any], settings: Mapping[str, Any], env: FieldEnv
     ) -> dict[str, Any] | None:
         raw = value.get("target_id")
+        kind = settings.get("target_type", "item")
+        if "name" in value:
+            if raw is not None:
+                raise FieldValueError("give a tag by target_id or by name, not both")
+            return self._named_tag(value)
         if raw is None or raw == "":
             return None
         target = uuid_value(raw)
-        kind = settings.get("target_type", "item")
         given = value.get("target_type", kind)
         if given != kind:
             raise FieldValueError(f"target_type must be {kind!r}")
         return {"target_id": str(target), "target_type": kind}
 
+    @staticmethod
+    def _named_tag(value: Mapping[str, Any]) -> dict[str, Any]:
+        """A tag given by its name, to be resolved on save (module docstring)."""
+        name = value["name"]
+        given = value.get("target_type", "category_tag")
+        if given != "category_tag":
+            raise FieldValueError("target_type must be 'category_tag'")
+        if not isinstance(name, str) or not name.strip() or len(name) > TAG_NAME_MAX \
+                or any(ord(c) < 32 for c in name):
+            raise FieldValueError(f"name must be a tag name: one line of 1 to {TAG_NAME_MAX}"
+                                  " characters")
+        return {"name": name.strip(), "target_type": "category_tag"}
+
     def references(
         self, value: Mapping[str, Any], settings: Mapping[str, Any], key: str
     ) -> list[Reference]:
+        if "target_id" not in value:
+            return []  # a tag named for free tagging: checked once it is resolved
         return [
             Reference(
                 kind=value["target_type"],
@@ -76,6 +112,18 @@ class ReferenceField(FieldType):
         ]
 
     def value_schema(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        if settings.get("target_type") == "category_tag":
+            by_id = object_schema({"target_id": {"type": "string", "format": "uuid"},
+                                   "target_type": {"type": "string", "const": "category_tag"}},
+                                  ["target_id"])
+            by_name = object_schema(
+                {"name": {"type": "string", "minLength": 1, "maxLength": TAG_NAME_MAX,
+                          "pattern": r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$",
+                          "description": "A tag's name: found in the field's vocabularies,"
+                                         " or created there (needs `create tags`)."},
+                 "target_type": {"type": "string", "const": "category_tag"}},
+                ["name"])
+            return {"oneOf": [by_id, by_name]}
         return object_schema(
             {
                 "target_id": {"type": "string", "format": "uuid"},

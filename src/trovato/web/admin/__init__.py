@@ -37,6 +37,8 @@ SECTIONS: tuple[Section, ...] = (
             ADMIN_PERMISSION),
     Section("/admin/structure/types", "Structure", "Item types and their fields.",
             "administer content types"),
+    Section("/admin/structure/categories", "Categories", "Vocabularies and their tags.",
+            "administer categories"),
     Section("/admin/people", "People", "Accounts, roles and permissions.", "administer users"),
     Section("/admin/stages", "Stages", "Prepare changes and publish them at once.",
             "use stages"),
