@@ -43,6 +43,9 @@ from trovato.web import (
     system,
     user,
 )
+from trovato.web.admin import batch as admin_batch
+from trovato.web.admin import content as admin_content
+from trovato.web.admin import dashboard as admin_dashboard
 
 
 def routes() -> list[BaseRoute]:
@@ -59,6 +62,9 @@ def routes() -> list[BaseRoute]:
         *install.routes,
         *user.routes,
         *stages.routes,
+        *admin_dashboard.routes,
+        *admin_content.routes,
+        *admin_batch.routes,
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,

@@ -85,6 +85,8 @@ from trovato.stages import LIVE, StageError, Stages, StageView, stage_condition,
 from trovato.users.accounts import CurrentUser
 
 MAX_LIMIT: Final = 100
+# The sort key standing for the author's name (not an item column: see ``_sort_column``).
+AUTHOR: Final = "author_name"
 DEFAULT_LIMIT: Final = 25
 # Matches voted on per statement while a listing is filtered by plugin votes.
 VOTE_BATCH: Final = 100
@@ -126,6 +128,13 @@ SORTS: Final[Mapping[str, tuple[tuple[str, bool], ...]]] = {
     "-title": (("title", True), ("id", True)),
     # Drupal's front-page order: sticky items first, then the newest.
     "-sticky": (("sticky", True), ("created", True), ("id", True)),
+    # The admin content list's columns.
+    "type": (("type", False), ("changed", True), ("id", True)),
+    "-type": (("type", True), ("changed", True), ("id", True)),
+    "status": (("status", False), ("changed", True), ("id", True)),
+    "-status": (("status", True), ("changed", True), ("id", True)),
+    "author": ((AUTHOR, False), ("changed", True), ("id", True)),
+    "-author": ((AUTHOR, True), ("changed", True), ("id", True)),
 }
 
 
@@ -140,10 +149,18 @@ def _columns(i: FromClause, *, teasers: bool = False) -> list[ColumnElement[Any]
     fields = case((c.summary.is_(None), c.fields)).label("fields") if teasers else c.fields
     # The author's name rides along (a scalar subquery, so ``FOR UPDATE`` still locks only the
     # item row): every page showing an item shows its byline.
-    author = (select(_users_table.c.name).where(_users_table.c.id == c.author_id)
-              .scalar_subquery().label("author_name"))
+    author = _author_name(i).label("author_name")
     return [c.id, c.type, c.title, c.status, c.promote, c.sticky, c.author_id, c.created,
             c.changed, c.current_revision_id, c.stage_id, fields, c.summary, author]
+
+
+def _author_name(i: FromClause) -> ColumnElement[Any]:
+    return (select(_users_table.c.name).where(_users_table.c.id == i.c.author_id)
+            .scalar_subquery())
+
+
+def _sort_column(i: FromClause, name: str) -> ColumnElement[Any]:
+    return _author_name(i) if name == AUTHOR else i.c[name]
 
 
 COLUMN_COUNT: Final = 14  # a listing's total follows them
@@ -253,6 +270,7 @@ class Listing:
     limit: int
     offset: int
     teasers: bool
+    by_title: bool = False
 
 
 def _where(shape: Listing, i: FromClause) -> ColumnElement[bool]:
@@ -266,11 +284,21 @@ def _where(shape: Listing, i: FromClause) -> ColumnElement[bool]:
     for name, wanted in (("promote", shape.promote), ("sticky", shape.sticky)):
         if wanted is not None:
             conditions.append(i.c[name] == (true() if wanted else sql_false()))
+    if shape.by_title:
+        # The bound pattern is made by ``title_pattern``: the typed text's wildcards escaped.
+        conditions.append(i.c.title.ilike(bindparam("title"), escape="\\"))
     return and_(*conditions)
 
 
+def title_pattern(text: str) -> str:
+    """The ILIKE pattern of titles containing ``text``: its ``%``, ``_`` and ``\\`` match
+    themselves, never as wildcards."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def _ordered(shape: Listing, i: FromClause) -> Select[Any]:
-    order = [i.c[name].desc() if descending else i.c[name].asc()
+    order = [_sort_column(i, name).desc() if descending else _sort_column(i, name).asc()
              for name, descending in SORTS[shape.sort]]
     return (select(*_columns(i, teasers=shape.teasers)).select_from(i)
             .where(_where(shape, i)).order_by(*order))
@@ -308,8 +336,10 @@ def _vote_batch_sql(shape: Listing) -> str:
 
 
 def _where_params(view: StageView, shape: Listing, *, viewer: uuid.UUID, type: str | None,
-                  author: uuid.UUID | None) -> dict[str, Any]:
+                  author: uuid.UUID | None, title: str | None = None) -> dict[str, Any]:
     params = stage_params(view)
+    if shape.by_title:
+        params["title"] = title_pattern(title or "")
     if shape.scope == "published_or_own":
         params["viewer"] = viewer
     if shape.by_type:
@@ -406,8 +436,12 @@ class ItemQuery:
         limit: int = DEFAULT_LIMIT,
         stage: str = LIVE,
         fields: bool = True,
+        title: str | None = None,
     ) -> ItemPage:
         """A page of the items ``user`` may see (``page`` counts from 0) and their total.
+
+        ``title``: only items whose title contains it (case-insensitive; wildcards in it are
+        plain characters).
 
         ``limit`` is capped at :data:`MAX_LIMIT`. ``fields=False`` is for listings that show
         teasers: items come with their stored summary instead of their fields
@@ -439,8 +473,10 @@ class ItemQuery:
             live=view.live, scope=visibility_scope(user), by_type=type is not None,
             status=status, by_author=author_id is not None, promote=promote, sticky=sticky,
             sort=sort, limit=limit, offset=page * limit, teasers=not fields and not votes,
+            by_title=bool(title),
         )
-        params = _where_params(view, shape, viewer=user.id, type=type, author=author_id)
+        params = _where_params(view, shape, viewer=user.id, type=type, author=author_id,
+                               title=title)
         if votes:
             async with self.voter.voting(user):
                 return await self._voted(user, shape, params, page, limit)
@@ -543,4 +579,5 @@ __all__ = [
     "Listing",
     "item_from_row",
     "listing_sql",
+    "title_pattern",
 ]

@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse
 
 from trovato.kernel.banner import stage_banner
 from trovato.kernel.context import request_context
+from trovato.kernel.toolbar import toolbar_for
 
 FLASH_KEY = "messages"
 _FLASH_KINDS = frozenset({"status", "warning", "error"})
@@ -52,6 +53,8 @@ def render_page(
             "csrf_token": csrf,
             "messages": shown,
             "stage_banner": stage_banner(ctx, request.url.path),
+            # From the user's permissions alone: an anonymous page never queries for it.
+            "toolbar": toolbar_for(ctx.user),
             **(context or {}),
         },
     )
