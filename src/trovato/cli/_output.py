@@ -13,12 +13,19 @@ stays one line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import typer
 from rich.console import Console, RenderableType
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.text import Text
 
 Part = str | tuple[str, str]  # plain text, or (text, Rich style)
@@ -69,3 +76,16 @@ def working(message: str) -> Iterator[None]:
                   TimeElapsedColumn(), console=_console, transient=True) as progress:
         progress.add_task(message, total=None)
         yield
+
+
+@contextmanager
+def progress_bar(message: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar of ``total`` steps; yields the function that sets how many are done."""
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=_console) as progress:
+        task = progress.add_task(message, total=total)
+
+        def done(count: int) -> None:
+            progress.update(task, completed=count)
+
+        yield done
