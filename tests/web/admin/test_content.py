@@ -70,7 +70,7 @@ def _token(page: httpx.Response) -> str:
 def _titles(page: httpx.Response) -> list[str]:
     """The titles listed in the content table, in order."""
     body = page.text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return re.findall(r'<td><a href="/item/[^"]+">([^<]*)</a></td>', body)
+    return re.findall(r'<tr><td><input [^>]*></td><td><a href="/item/[^"]+">([^<]*)</a>', body)
 
 
 async def _finish(client: httpx.AsyncClient, location: str) -> httpx.Response:

@@ -105,43 +105,39 @@ def _filter_form(types: dict[str, str], sort: str) -> RenderElement:
     }, method="get")
 
 
-def _header(filters: dict[str, str], sort: str) -> list[str | RenderElement]:
-    header: list[str | RenderElement] = ["Select"]
+def _header(filters: dict[str, str], sort: str) -> list[dict[str, str]]:
+    """The sortable column headers: each links to its order (the other way when it is the
+    current one)."""
+    header = []
     for key, label in COLUMNS:
         if sort == key:
-            header.append(el.link(f"{label} ▲", _url(filters, sort=f"-{key}"),
-                                  title=f"Sorted by {label.lower()}, ascending; sort descending"))
+            header.append({"label": label, "arrow": "▲", "sort": "ascending",
+                           "href": _url(filters, sort=f"-{key}"),
+                           "hint": f"Sorted by {label.lower()}, ascending; sort descending"})
         elif sort == f"-{key}":
-            header.append(el.link(f"{label} ▼", _url(filters, sort=key),
-                                  title=f"Sorted by {label.lower()}, descending; sort ascending"))
+            header.append({"label": label, "arrow": "▼", "sort": "descending",
+                           "href": _url(filters, sort=key),
+                           "hint": f"Sorted by {label.lower()}, descending; sort ascending"})
         else:
-            header.append(el.link(label, _url(filters, sort=key),
-                                  title=f"Sort by {label.lower()}"))
-    header.append("Operations")
+            header.append({"label": label, "arrow": "", "sort": "",
+                           "href": _url(filters, sort=key), "hint": f"Sort by {label.lower()}"})
     return header
 
 
 async def _rows(ctx: RequestContext, items: list[Item], types: dict[str, str]
-                ) -> list[list[str | RenderElement]]:
+                ) -> list[dict[str, Any]]:
+    """The table's rows as data: the page's template draws them (50 rows of render elements
+    would cost more to render than everything else on the page together)."""
     user, hooks, reader = ctx.current_user, ctx.kernel.content.items.hooks, viewer(ctx)
-    rows: list[list[str | RenderElement]] = []
-    for item in items:
-        box: RenderElement = {"#type": "checkbox", "#name": "items", "#return_value": str(item.id),
-                              "#id": f"edit-items-{item.id}",
-                              "#attributes": {"aria-label": f"Select {item.title}"}}
-        operations: list[str | RenderElement] = [el.link("View", f"/item/{item.id}")]
-        if await item_access(user, item, "update", hooks):
-            operations.append(el.link("Edit", f"/item/{item.id}/edit"))
-        rows.append([
-            box,
-            el.link(item.title, f"/item/{item.id}"),
-            types.get(item.type, item.type),
-            item.author_name or "",
-            STATUSES["1" if item.status == 1 else "0"],
-            format_date(item.changed, reader),
-            el.item_list(operations, attributes={"class": ["inline"]}),
-        ])
-    return rows
+    return [{
+        "id": str(item.id),
+        "title": item.title,
+        "type": types.get(item.type, item.type),
+        "author": item.author_name or "",
+        "status": STATUSES["1" if item.status == 1 else "0"],
+        "updated": format_date(item.changed, reader),
+        "may_edit": await item_access(user, item, "update", hooks),
+    } for item in items]
 
 
 async def content_list(request: Request) -> Response:
@@ -165,9 +161,6 @@ async def content_list(request: Request) -> Response:
     filter_tree = await kernel.forms.build(_filter_form(types, sort), user=user)
     values: dict[str, FormValue] = dict(typed)
     filter_html = kernel.forms.render(filter_tree, values=values, errors=errors)
-    table = el.table(_header(filters, sort), await _rows(ctx, listing.items, types),
-                     caption=f"Content ({listing.total} item{'' if listing.total == 1 else 's'})",
-                     empty="No content matches.")
     bulk_tree = forms.form(BULK_FORM, "/admin/content/bulk", {
         "bulk": {"#type": "container", "#attributes": {"class": ["bulk-actions"]},
                  "action": {"#type": "select", "#name": "action", "#title": "Action",
@@ -175,7 +168,6 @@ async def content_list(request: Request) -> Response:
                             "#empty_option": True},
                  "apply": forms.submit("Apply to selected items", name="")},
         "destination": forms.hidden("destination", _url(filters, page=page)),
-        "list": table,
     })
     bulk_tree = await kernel.forms.build(bulk_tree, user=user)
     pages = -(-listing.total // PAGE_SIZE)
@@ -183,7 +175,12 @@ async def content_list(request: Request) -> Response:
     return render_admin(request, "admin/content.html", {
         "title": "Content",
         "filters": filter_html,
-        "listing": kernel.forms.render(bulk_tree, csrf_token=_csrf(ctx)),
+        "bulk": kernel.forms.render(bulk_tree, csrf_token=_csrf(ctx)),
+        # The row checkboxes belong to the bulk form by its id (HTML's form attribute).
+        "bulk_form": forms.element_id(BULK_FORM),
+        "total": listing.total,
+        "header": _header(filters, sort),
+        "rows": await _rows(ctx, listing.items, types),
         "pager": pager,
     })
 
