@@ -21,7 +21,10 @@ end
 function request()
   if posting and build then
     local body = string.gsub(BODY, "BUILD", build)
-    return wrk.format("POST", path, {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+    -- Headers given to wrk.format replace wrk.headers (the -H session cookie): copy them.
+    local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+    for name, value in pairs(wrk.headers) do headers[name] = value end
+    return wrk.format("POST", path, headers, body)
   end
   return wrk.format("GET", path)
 end
