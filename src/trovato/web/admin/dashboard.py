@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from trovato.content.access import visibility_scope
+from trovato.content.access import ACCESS_CONTENT, visibility_scope
 from trovato.content.view import format_date
 from trovato.kernel.context import request_context
 from trovato.render import elements as el
@@ -39,13 +39,15 @@ async def dashboard(request: Request) -> Response:
     if user.can("use stages"):
         stages = await kernel.stage_desk.usable(user)
         facts.append(("Open stages", str(sum(1 for s in stages if s.open))))
-    recent = await kernel.content.query.list(user, sort="-changed", limit=RECENT,
-                                             stage=ctx.stage, fields=False)
+    recent = []
+    if user.can(ACCESS_CONTENT):  # the listing's own condition: without it, no list
+        recent = (await kernel.content.query.list(user, sort="-changed", limit=RECENT,
+                                                  stage=ctx.stage, fields=False)).items
     reader = viewer(ctx)
     rows: list[list[str | RenderElement]] = [
         [el.link(item.title, f"/item/{item.id}"), item.type, item.author_name or "",
          format_date(item.changed, reader)]
-        for item in recent.items
+        for item in recent
     ]
     table = el.table(["Title", "Type", "Author", "Updated"], rows, caption="Recently edited",
                      empty="No content yet.")
