@@ -35,6 +35,11 @@ def test_bulk_unpublish_publish_and_delete(db_url: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
         revisions = conn.execute("SELECT count(*) FROM item_revision").fetchone()
     assert revisions is not None and revisions[0] == 25  # one revision per changed item
+    again = run("content", "bulk", "unpublish", "--type", "page", env=env)
+    assert again.returncode == 0 and again.stdout.strip() == "Unpublished 25 items."
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        revisions = conn.execute("SELECT count(*) FROM item_revision").fetchone()
+    assert revisions is not None and revisions[0] == 25  # already unpublished: left alone
 
     for args, message in (
         (("explode", "--type", "page"), "ACTION must be one of: publish, unpublish, delete"),

@@ -99,6 +99,7 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("DELETE", "/api/v1/stages/{id}/preview-links/{link}"): lambda f: (
         f"/api/v1/stages/{f.stage}/preview-links/{f.preview_link}", None),
     ("POST", "/admin/stages/{id}/publish"): lambda f: (f"/admin/stages/{f.stage}/publish", None),
+    ("POST", "/admin/content/bulk"): lambda f: ("/admin/content/bulk", None),
 }
 
 
