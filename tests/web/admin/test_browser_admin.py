@@ -1,8 +1,9 @@
 """The admin shell in a real browser (Debian's chromium driven by Playwright) on a real
 ``trovato serve``: log in, open the dashboard from the toolbar, filter the content list, and
 bulk-unpublish three items through the confirmation step and the batch's progress page — with
-JavaScript (batch.js drives the batch) and without it (the page refreshes itself). Screenshots
-of each step go to the test's tmp folder.
+JavaScript (batch.js drives the batch) and without it (the page refreshes itself); the
+toolbar comes first by keyboard and wraps on a phone. Screenshots of each step go to the
+test's tmp folder.
 
 Skipped when /usr/bin/chromium or the playwright package is missing. Never run
 ``playwright install``: the browser is the system's.
@@ -103,6 +104,19 @@ def test_dashboard_filter_and_bulk_unpublish(db_url: str, tmp_path: Path) -> Non
                 assert "Find, publish, unpublish and delete items." in page.locator(
                     "main").inner_text()
                 page.screenshot(path=str(shots / "0-dashboard.png"), full_page=True)
+                # Keyboard: after the skip link, the toolbar comes first.
+                page.keyboard.press("Tab")
+                page.keyboard.press("Tab")
+                assert page.evaluate("document.activeElement.closest('nav.toolbar') !== null"
+                                     " && document.activeElement.textContent") == "Dashboard"
+                # A phone: the toolbar wraps instead of overflowing.
+                phone = browser.new_page(viewport={"width": 360, "height": 740})
+                phone.context.add_cookies(page.context.cookies())
+                phone.goto(base + "/admin")
+                assert phone.evaluate("(() => { const bar = document.querySelector("
+                                      "'nav.toolbar'); return bar.scrollWidth <= 360"
+                                      " && bar.getBoundingClientRect().height > 40; })()")
+                phone.screenshot(path=str(shots / "0-phone.png"), full_page=True)
                 _bulk(page, base, "unpublish", "Unpublish", shots, "js")
                 assert statuses() == {t: 0 if t.startswith("Bulk") else 1 for t in TITLES}
                 # Without JavaScript the progress page refreshes itself to the end.
@@ -113,4 +127,4 @@ def test_dashboard_filter_and_bulk_unpublish(db_url: str, tmp_path: Path) -> Non
                 assert set(statuses().values()) == {1}
             finally:
                 browser.close()
-    assert len(list(shots.iterdir())) == 7
+    assert len(list(shots.iterdir())) == 8

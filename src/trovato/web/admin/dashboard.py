@@ -43,9 +43,10 @@ async def dashboard(request: Request) -> Response:
     if user.can(ACCESS_CONTENT):  # the listing's own condition: without it, no list
         recent = (await kernel.content.query.list(user, sort="-changed", limit=RECENT,
                                                   stage=ctx.stage, fields=False)).items
-    reader = viewer(ctx)
+    reader, types = viewer(ctx), await kernel.content.types.cached()
     rows: list[list[str | RenderElement]] = [
-        [el.link(item.title, f"/item/{item.id}"), item.type, item.author_name or "",
+        [el.link(item.title, f"/item/{item.id}"),
+         types[item.type].label if item.type in types else item.type, item.author_name or "",
          format_date(item.changed, reader)]
         for item in recent
     ]
