@@ -335,3 +335,14 @@ async def test_stage_pages_use_the_admin_layout(site: Site) -> None:
     assert '<a href="/admin/stages" aria-current="page">Stages</a>' in overview.text
 
 
+
+
+async def test_titles_are_escaped_on_every_admin_page(site: Site) -> None:
+    client = site.client
+    item = await site.item("<script>alert(1)</script>")
+    await login_as(client, "root")
+    confirm = await _bulk(client, "publish", [item])
+    for page in (await client.get("/admin"), await client.get("/admin/content"), confirm):
+        assert page.status_code == 200
+        assert "<script>alert(1)" not in page.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
