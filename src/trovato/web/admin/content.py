@@ -15,6 +15,7 @@ actions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -105,39 +106,58 @@ def _filter_form(types: dict[str, str], sort: str) -> RenderElement:
     }, method="get")
 
 
-def _header(filters: dict[str, str], sort: str) -> list[dict[str, str]]:
-    """The sortable column headers: each links to its order (the other way when it is the
-    current one)."""
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A sortable column's header: its link to its order (the other way when it is the
+    current one), and which way it sorts now (``aria-sort``; "" when it does not)."""
+
+    label: str
+    href: str
+    hint: str
+    arrow: str = ""
+    sort: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One item of the table, as the template draws it (attributes, not dict keys: Jinja
+    reads an attribute at the first try)."""
+
+    id: str
+    title: str
+    type: str
+    author: str
+    status: str
+    updated: str
+    may_edit: bool
+
+
+def _header(filters: dict[str, str], sort: str) -> list[Column]:
     header = []
     for key, label in COLUMNS:
+        name = label.lower()
         if sort == key:
-            header.append({"label": label, "arrow": "▲", "sort": "ascending",
-                           "href": _url(filters, sort=f"-{key}"),
-                           "hint": f"Sorted by {label.lower()}, ascending; sort descending"})
+            header.append(Column(label, _url(filters, sort=f"-{key}"),
+                                 f"Sorted by {name}, ascending; sort descending", "▲",
+                                 "ascending"))
         elif sort == f"-{key}":
-            header.append({"label": label, "arrow": "▼", "sort": "descending",
-                           "href": _url(filters, sort=key),
-                           "hint": f"Sorted by {label.lower()}, descending; sort ascending"})
+            header.append(Column(label, _url(filters, sort=key),
+                                 f"Sorted by {name}, descending; sort ascending", "▼",
+                                 "descending"))
         else:
-            header.append({"label": label, "arrow": "", "sort": "",
-                           "href": _url(filters, sort=key), "hint": f"Sort by {label.lower()}"})
+            header.append(Column(label, _url(filters, sort=key), f"Sort by {name}"))
     return header
 
 
-async def _rows(ctx: RequestContext, items: list[Item], types: dict[str, str]
-                ) -> list[dict[str, Any]]:
+async def _rows(ctx: RequestContext, items: list[Item], types: dict[str, str]) -> list[Row]:
     """The table's rows as data: the page's template draws them (50 rows of render elements
     would cost more to render than everything else on the page together)."""
     user, hooks, reader = ctx.current_user, ctx.kernel.content.items.hooks, viewer(ctx)
-    return [{
-        "id": str(item.id),
-        "title": item.title,
-        "type": types.get(item.type, item.type),
-        "author": item.author_name or "",
-        "status": STATUSES["1" if item.status == 1 else "0"],
-        "updated": format_date(item.changed, reader),
-        "may_edit": await item_access(user, item, "update", hooks),
-    } for item in items]
+    return [Row(str(item.id), item.title, types.get(item.type, item.type),
+                item.author_name or "", STATUSES["1" if item.status == 1 else "0"],
+                format_date(item.changed, reader),
+                await item_access(user, item, "update", hooks))
+            for item in items]
 
 
 async def content_list(request: Request) -> Response:
