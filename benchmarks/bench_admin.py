@@ -35,7 +35,9 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,6 +66,7 @@ HERE = Path(__file__).parent
 LIST_ITEMS = 10_000
 GOAL = 0.04
 NAME, PASSWORD = "bench", "quiet lantern orbit 7"
+TOTAL = re.compile(r"total;dur=([\d.]+)")
 PROPOSED_INDEX = "CREATE INDEX item_changed_idx ON item (stage_id, changed DESC, id DESC)"
 
 
@@ -224,11 +227,21 @@ def _run(url: str, indexed: str, ids: list[str], folder: Path, args: argparse.Na
              "content-list-indexed": f"{site_indexed}/admin/content",
              "item-page": f"{site}/item/{ids[0]}", "edit-form": f"{site}/item/{ids[0]}/edit"}
     queries: dict[str, int | None] = {}
+    # Server-Timing total of one request to a warm, idle server (median of 5)
+    single_ms: dict[str, float] = {}
     for name, page_url in pages.items():
+        asker = other if name == "content-list-indexed" else client
         for _ in range(5):  # warm: caches, compiled statements
-            response = (other if name == "content-list-indexed" else client).get(page_url)
+            response = asker.get(page_url)
         assert response.status_code == 200, (name, response.status_code)
         queries[name] = _queries(response)
+        totals = []
+        for _ in range(5):
+            timing = asker.get(page_url).headers.get("server-timing", "")
+            if found := TOTAL.search(timing):
+                totals.append(float(found.group(1)))
+        if totals:
+            single_ms[name] = statistics.median(totals)
     for listed in (client.get(pages["content-list"]).text,
                    other.get(pages["content-list-indexed"]).text):
         assert f"Content ({LIST_ITEMS} items)" in listed, "not 10,000 items"
@@ -266,6 +279,7 @@ def _run(url: str, indexed: str, ids: list[str], folder: Path, args: argparse.Na
         verdict = "" if name in ("bare", "item-page") else \
             f"  goal >= {GOAL:.0%}: {'met' if ratios[name] >= GOAL else 'MISSED'}"
         q = f"  {queries[name]:3d} SQL" if queries.get(name) is not None else " " * 9
+        q += f"  1 req {single_ms[name]:5.1f} ms" if name in single_ms else " " * 16
         errors = f"  {result.errors} errors" if result.errors else ""
         unit = " (saves/s: half the requests)" if name == "edit-submit" else ""
         print(f"{name:20} {result.row()}  {ratios[name]:6.1%} of bare{q}{verdict}{unit}"
@@ -275,7 +289,8 @@ def _run(url: str, indexed: str, ids: list[str], folder: Path, args: argparse.Na
     out.mkdir(exist_ok=True)
     (out / "admin.json").write_text(json.dumps({
         "results": {k: v.__dict__ for k, v in best.items()}, "ratios": ratios, "goal": GOAL,
-        "queries": queries, "listed_items": LIST_ITEMS, "workers": workers,
+        "queries": queries, "single_request_ms": single_ms, "listed_items": LIST_ITEMS,
+        "workers": workers,
         "connections": connections, "editors": editors, "seconds": seconds, "rounds": rounds,
         "redis": bool(args.redis), "proposed_index": PROPOSED_INDEX,
     }, indent=2))
