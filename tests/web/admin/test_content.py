@@ -105,6 +105,7 @@ async def test_the_toolbar_shows_on_every_page_for_admins_only(site: Site) -> No
     for path in ("/", "/admin", "/no/such/page"):  # the error page too
         response = await client.get(path)
         assert TOOLBAR in response.text, path
+        assert response.text.count("Log out") == 1, path  # the header leaves it to the bar
         assert "/admin/people" in response.text.split(TOOLBAR, 1)[1].split("</nav>", 1)[0]
 
 
