@@ -49,9 +49,15 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def run_wrk(url: str, *, seconds: int, connections: int, threads: int = 1) -> LoadResult:
+def run_wrk(url: str, *, seconds: int, connections: int, threads: int = 1,
+            headers: Mapping[str, str] | None = None, script: Path | None = None) -> LoadResult:
+    """wrk against ``url``, with extra request ``headers`` (a session cookie) and a Lua
+    ``script`` (requests other than one GET) when given."""
+    extra = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
+    if script is not None:
+        extra += ["-s", str(script)]
     out = subprocess.run(
-        ["wrk", "--latency", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", url],
+        ["wrk", "--latency", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", *extra, url],
         capture_output=True, text=True, check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]

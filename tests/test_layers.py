@@ -49,7 +49,8 @@ LAYERS: Final = (
     # service and the migration storing its keys both compute; ``caches`` the in-process caches
     # bounded in bytes that rendering, the services and the kernel keep; ``errors`` the one
     # error type every service raises (``ServiceError``).
-    _layer("base", "trovato", "ids", "settings", "observability", "names", "caches", "errors"),
+    _layer("base", "trovato", "ids", "settings", "observability", "names", "caches", "errors",
+           "patterns"),
     _layer("database", "db"),
     _layer("shared state", "store"),
     # Render elements, sanitizer, text formats, theme engine: below every service, because
@@ -63,7 +64,8 @@ LAYERS: Final = (
     _layer("records", "records"),
     # Runtime, host functions, taps' front door, registry: the services it calls are injected.
     _layer("plugin system", "plugins"),
-    _layer("services", "users", "content", "categories", "files", "cron", "forms", lateral=True),
+    _layer("services", "users", "content", "categories", "files", "cron", "forms", "batch",
+           lateral=True),
     # The request pipeline and the composition of the services (the Kernel).
     _layer("kernel", "kernel"),
     _layer("routes", "web", "api"),

@@ -48,7 +48,10 @@ from trovato.web import (
     system,
     user,
 )
+from trovato.web.admin import batch as admin_batch
 from trovato.web.admin import categories as admin_categories
+from trovato.web.admin import content as admin_content
+from trovato.web.admin import dashboard as admin_dashboard
 from trovato.web.admin import fields as admin_fields
 from trovato.web.admin import people as admin_people
 from trovato.web.admin import plugins as admin_plugins
@@ -83,6 +86,9 @@ def routes() -> list[BaseRoute]:
         *autocomplete.routes,
         *categories.routes,
         *admin_categories.routes,
+        *admin_dashboard.routes,
+        *admin_content.routes,
+        *admin_batch.routes,
         *api_session.routes,
         *api_tokens.routes,
         *api_roles.routes,

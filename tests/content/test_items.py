@@ -293,7 +293,7 @@ async def test_list_filters_sort_and_pages(content: ContentServices, admin: Curr
     assert [i.title for i in own.items] == ["draft", "p"] and own.total == 2
     assert (await content.query.list(other, type="page", author=admin.id)).total == 0
     with pytest.raises(ItemError) as caught:
-        await content.query.list(admin, sort="author", page=-1, limit=0, status=3,
+        await content.query.list(admin, sort="colour", page=-1, limit=0, status=3,
                                  author="x")
     assert set(caught.value.errors) == {"sort", "page", "limit", "status", "author"}
 

@@ -116,6 +116,7 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
         f"/admin/people/permissions/{f.role}", None),
     ("POST", "/admin/plugins/{name}/{operation}"): lambda f: ("/admin/plugins/hello/install",
                                                               None),
+    ("POST", "/admin/content/bulk"): lambda f: ("/admin/content/bulk", None),
 }
 
 

@@ -79,6 +79,7 @@ from trovato.db.compiled import sql_text
 from trovato.db.pool import Database
 from trovato.ids import uuid7
 from trovato.observability.audit import audit
+from trovato.patterns import starts_with
 from trovato.stages import LIVE, Stages, StageView, is_live, stage_condition, stage_params
 from trovato.users.accounts import CurrentUser
 
@@ -337,10 +338,6 @@ def _refuse(errors: Mapping[str, str], message: str) -> None:
         raise CategoryError(422, message, errors=errors)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 # -- the service ---------------------------------------------------------------------------------
 
 
@@ -455,7 +452,7 @@ class Categories:
             tags_sql, links_sql = _vocabulary_sql(view.live)
             return _with_parents(await self.db.fetch_tuples(tags_sql, params),
                                  await self.db.fetch_tuples(links_sql, params))
-        params["prefix"] = _escape_like(starting.strip().lower()) + "%"
+        params["prefix"] = starts_with(starting.strip().lower())
         params["limit"] = max(1, min(limit, AUTOCOMPLETE_MAX))
         rows = await self.db.fetch_tuples(_tags_sql(view.live, "prefix"), params)
         return [_tag(r) for r in rows]

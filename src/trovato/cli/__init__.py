@@ -12,6 +12,7 @@ from trovato.cli import (
     background,
     bench,
     categories,
+    content,
     db,
     demo,
     plugin,
@@ -44,6 +45,7 @@ app.add_typer(user.app, name="user")
 app.add_typer(plugin.app, name="plugin")
 app.add_typer(stage.app, name="stage")
 app.add_typer(categories.app, name="categories")
+app.add_typer(content.app, name="content")
 
 
 def _version(value: bool) -> None:

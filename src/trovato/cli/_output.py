@@ -104,3 +104,16 @@ def working(message: str) -> Iterator[None]:
                   TimeElapsedColumn(), console=_console, transient=True) as progress:
         progress.add_task(message, total=None)
         yield
+
+
+@contextmanager
+def progress_bar(message: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar of ``total`` steps; yields the function that sets how many are done."""
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=_console) as progress:
+        task = progress.add_task(message, total=total)
+
+        def done(count: int) -> None:
+            progress.update(task, completed=count)
+
+        yield done

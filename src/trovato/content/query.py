@@ -82,11 +82,14 @@ from trovato.content.access import (
 from trovato.content.model import Item, ItemError, ItemHooks, ItemPage, not_found, parse_id
 from trovato.db.compiled import sql_text
 from trovato.db.pool import Database
+from trovato.patterns import contains, like_literal
 from trovato.records import Lookup
 from trovato.stages import LIVE, StageError, Stages, StageView, stage_condition, stage_params
 from trovato.users.accounts import CurrentUser
 
 MAX_LIMIT: Final = 100
+# The sort key standing for the author's name (not an item column: see ``_sort_column``).
+AUTHOR: Final = "author_name"
 DEFAULT_LIMIT: Final = 25
 # Matches voted on per statement while a listing is filtered by plugin votes.
 VOTE_BATCH: Final = 100
@@ -128,6 +131,13 @@ SORTS: Final[Mapping[str, tuple[tuple[str, bool], ...]]] = {
     "-title": (("title", True), ("id", True)),
     # Drupal's front-page order: sticky items first, then the newest.
     "-sticky": (("sticky", True), ("created", True), ("id", True)),
+    # The admin content list's columns.
+    "type": (("type", False), ("changed", True), ("id", True)),
+    "-type": (("type", True), ("changed", True), ("id", True)),
+    "status": (("status", False), ("changed", True), ("id", True)),
+    "-status": (("status", True), ("changed", True), ("id", True)),
+    "author": ((AUTHOR, False), ("changed", True), ("id", True)),
+    "-author": ((AUTHOR, True), ("changed", True), ("id", True)),
 }
 
 
@@ -142,10 +152,18 @@ def _columns(i: FromClause, *, teasers: bool = False) -> list[ColumnElement[Any]
     fields = case((c.summary.is_(None), c.fields)).label("fields") if teasers else c.fields
     # The author's name rides along (a scalar subquery, so ``FOR UPDATE`` still locks only the
     # item row): every page showing an item shows its byline.
-    author = (select(_users_table.c.name).where(_users_table.c.id == c.author_id)
-              .scalar_subquery().label("author_name"))
+    author = _author_name(i).label("author_name")
     return [c.id, c.type, c.title, c.status, c.promote, c.sticky, c.author_id, c.created,
             c.changed, c.current_revision_id, c.stage_id, fields, c.summary, author]
+
+
+def _author_name(i: FromClause) -> ColumnElement[Any]:
+    return (select(_users_table.c.name).where(_users_table.c.id == i.c.author_id)
+            .scalar_subquery())
+
+
+def _sort_column(i: FromClause, name: str) -> ColumnElement[Any]:
+    return _author_name(i) if name == AUTHOR else i.c[name]
 
 
 COLUMN_COUNT: Final = 14  # a listing's total follows them
@@ -235,12 +253,6 @@ TITLE_MATCH_MAX: Final = 128  # characters of a title search: longer ones are re
 TITLE_MATCH_LIMIT: Final = 20
 
 
-def like_pattern(text: str) -> str:
-    """``text`` as a literal part of a LIKE pattern (escape character ``\\``): ``%`` and
-    ``_`` match only themselves."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 @functools.lru_cache(maxsize=32)
 def _title_match_sql(scope: VisibilityScope, live: bool, by_types: bool, rows: int) -> str:
     """Items whose title contains the bound ``pattern``, those starting with it (``prefix``)
@@ -299,6 +311,7 @@ class Listing:
     offset: int
     teasers: bool
     tag_fields: tuple[tuple[str, bool], ...] | None = None  # a TagFilter's fields
+    by_title: bool = False
 
 
 def _where(shape: Listing, i: FromClause) -> ColumnElement[bool]:
@@ -316,11 +329,14 @@ def _where(shape: Listing, i: FromClause) -> ColumnElement[bool]:
         conditions.append(or_(sql_false(), *(
             i.c.fields.op("@>")(bindparam(f"tag_{n}", type_=JSONB))
             for n in range(len(shape.tag_fields)))))
+    if shape.by_title:
+        # The bound pattern is made by ``patterns.contains``: the typed text's wildcards escaped.
+        conditions.append(i.c.title.ilike(bindparam("title"), escape="\\"))
     return and_(*conditions)
 
 
 def _ordered(shape: Listing, i: FromClause) -> Select[Any]:
-    order = [i.c[name].desc() if descending else i.c[name].asc()
+    order = [_sort_column(i, name).desc() if descending else _sort_column(i, name).asc()
              for name, descending in SORTS[shape.sort]]
     return (select(*_columns(i, teasers=shape.teasers)).select_from(i)
             .where(_where(shape, i)).order_by(*order))
@@ -358,10 +374,13 @@ def _vote_batch_sql(shape: Listing) -> str:
 
 
 def _where_params(view: StageView, shape: Listing, *, viewer: uuid.UUID, type: str | None,
-                  author: uuid.UUID | None, tagged: TagFilter | None = None) -> dict[str, Any]:
+                  author: uuid.UUID | None, tagged: TagFilter | None = None,
+                  title: str | None = None) -> dict[str, Any]:
     params = stage_params(view)
     if tagged is not None:
         params.update({f"tag_{n}": doc for n, doc in enumerate(tagged.documents())})
+    if shape.by_title:
+        params["title"] = contains(title or "")
     if shape.scope == "published_or_own":
         params["viewer"] = viewer
     if shape.by_type:
@@ -459,9 +478,13 @@ class ItemQuery:
         stage: str = LIVE,
         fields: bool = True,
         tagged: TagFilter | None = None,
+        title: str | None = None,
     ) -> ItemPage:
         """A page of the items ``user`` may see (``page`` counts from 0) and their total;
         with ``tagged``, only those referring to its tag.
+
+        ``title``: only items whose title contains it (case-insensitive; wildcards in it are
+        plain characters).
 
         ``limit`` is capped at :data:`MAX_LIMIT`. ``fields=False`` is for listings that show
         teasers: items come with their stored summary instead of their fields
@@ -494,9 +517,10 @@ class ItemQuery:
             status=status, by_author=author_id is not None, promote=promote, sticky=sticky,
             sort=sort, limit=limit, offset=page * limit, teasers=not fields and not votes,
             tag_fields=None if tagged is None else tagged.fields,
+            by_title=bool(title),
         )
         params = _where_params(view, shape, viewer=user.id, type=type, author=author_id,
-                               tagged=tagged)
+                               tagged=tagged, title=title)
         if votes:
             async with self.voter.voting(user):
                 return await self._voted(user, shape, params, page, limit)
@@ -544,7 +568,7 @@ class ItemQuery:
         view = await self.view(user, stage)
         scope = visibility_scope(user)
         votes = self.voter.reads_items()
-        literal = like_pattern(text)
+        literal = like_literal(text)
         params: dict[str, Any] = {**stage_params(view), "pattern": f"%{literal}%",
                                   "prefix": f"{literal}%"}
         if scope == "published_or_own":

@@ -26,6 +26,7 @@ from starlette.types import ExceptionHandler, Scope
 from trovato.errors import ServiceError
 from trovato.kernel.banner import stage_banner
 from trovato.kernel.context import SCOPE_KEY, RequestContext
+from trovato.kernel.toolbar import toolbar_for
 
 log = logging.getLogger("trovato.errors")
 
@@ -111,6 +112,7 @@ def error_response(
                     "messages": [("error", m) for m in (errors or {}).values()],
                     "debug": debug,
                     "stage_banner": stage_banner(ctx, str(scope.get("path", "/"))),
+                    "toolbar": toolbar_for(user),
                 },
             )
         except Exception:  # an error page must never fail: fall back to the bare page

@@ -19,6 +19,7 @@ from trovato.errors import ServiceError
 from trovato.ids import NIL, uuid7
 from trovato.names import check_typed_name, name_key
 from trovato.observability.audit import audit
+from trovato.patterns import contains
 from trovato.store import SharedStore
 from trovato.users.passwords import (
     PasswordPolicyError,
@@ -135,13 +136,6 @@ class AccountPage:
 
     accounts: list[Account]
     total: int
-
-
-def _like(text: str) -> str:
-    """``text`` as a LIKE pattern matching itself anywhere (``%``, ``_`` and ``\\`` are
-    escaped: a typed ``%`` is a percent sign, not a wildcard)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 # One statement for the account list and for one account: every filter is a parameter that,
@@ -364,7 +358,7 @@ class Accounts:
     ) -> AccountPage:
         """Accounts, newest first, filtered by a part of the name (case-insensitive, taken
         literally), a stored role and a status; ``limit`` of them from ``offset``."""
-        pattern = _like(name_contains) if name_contains else None
+        pattern = contains(name_contains) if name_contains else None
         rows = await self._accounts(name=pattern, role=role, status=status,
                                     offset=max(0, offset), limit=max(1, limit))
         if not rows and offset > 0:  # past the end: the total is still worth telling

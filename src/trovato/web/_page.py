@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse
 
 from trovato.kernel.banner import stage_banner
 from trovato.kernel.context import request_context
+from trovato.kernel.toolbar import toolbar_for
 
 FLASH_KEY = "messages"
 # The forms' enhancements (AJAX rebuilds, autocomplete): frontend/src, built by esbuild.
@@ -57,6 +58,8 @@ def render_page(
             "messages": shown,
             "stage_banner": stage_banner(ctx, request.scope["path"]),
             "scripts": [*(FORM_SCRIPTS if form else ()), *scripts],
+            # From the user's permissions alone: an anonymous page never queries for it.
+            "toolbar": toolbar_for(ctx.user),
             **(context or {}),
         },
     )

@@ -10,7 +10,9 @@
   ``/admin/stages/{id}/publish`` — GET is the confirmation step (a dry run: what publishing
   would do, or the conflicts that stop it), POST publishes.
 
-A stage the user may not use is a 404 on every page, as everywhere else.
+A stage the user may not use is a 404 on every page, as everywhere else. The ``/admin/stages``
+pages are in the admin layout (:func:`~trovato.web.admin.render_admin`); who may open them is
+still the stages service's decision (``use stages``), as for the API.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from trovato.render.elements import RenderElement
 from trovato.stages import LIVE, StageError, is_live
 from trovato.stages.desk import Change, StageInfo
 from trovato.web._page import render_page
+from trovato.web.admin import render_admin
 from trovato.web.item import viewer
 from trovato.web.user import _safe_destination
 
@@ -117,7 +120,7 @@ async def stage_list(request: Request) -> Response:
     table = el.table(
         ["Stage", "Id", "Status", "Publishes to"], rows, empty="There are no stages you may use."
     )
-    return render_page(
+    return render_admin(
         request,
         "stages.html",
         {
@@ -180,7 +183,7 @@ async def overview(request: Request) -> Response:
     changes = await desk.changes(ctx.current_user, stage.id)
     conflicts, unavailable = await _conflicts(request, stage)
     render = ctx.kernel.templates.render_tree
-    return render_page(
+    return render_admin(
         request,
         "stage.html",
         {
@@ -226,7 +229,7 @@ async def _publish_page(request: Request, stage: StageInfo, *, dry_run: bool,
     try:
         outcome = await desk.publish(ctx.current_user, stage.id, dry_run=dry_run)
     except StageError as exc:
-        return render_page(
+        return render_admin(
             request,
             "stage_publish.html",
             {**context, "outcome": None},
@@ -238,7 +241,7 @@ async def _publish_page(request: Request, stage: StageInfo, *, dry_run: bool,
             f"Stage {stage.label} cannot be published: it conflicts with"
             f" {outcome.upstream} (below)."
         )
-        return render_page(
+        return render_admin(
             request,
             "stage_publish.html",
             {
@@ -249,7 +252,7 @@ async def _publish_page(request: Request, stage: StageInfo, *, dry_run: bool,
             status_code=409,
             messages=[("error", message)],
         )
-    return render_page(
+    return render_admin(
         request,
         "stage_publish.html",
         {

@@ -2,13 +2,14 @@
 
 Every admin page renders through :func:`render_admin`, which puts the page in the admin layout
 (``admin/layout.html``: the section navigation above the page's own content) with the sections
-the user may open. The sections are data (:data:`SECTIONS`), so the navigation, the dashboard
-and the toolbar all list the same places and never a page the user would get a 403 on.
+the user may open. The sections are data (:data:`SECTIONS`, defined in
+:mod:`trovato.kernel.toolbar` because the kernel's error page shows the toolbar too), so the
+navigation, the dashboard and the toolbar all list the same places and never a page the user
+would get a 403 on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -16,44 +17,9 @@ from starlette.responses import HTMLResponse
 
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
+from trovato.kernel.toolbar import ADMIN_PERMISSION, SECTIONS, Section, sections_for
 from trovato.users.accounts import CurrentUser
 from trovato.web._page import render_page
-
-ADMIN_PERMISSION = "access administration pages"
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    """One place of the admin: its path, its label, what it is for, who may open it."""
-
-    path: str
-    label: str
-    description: str
-    permission: str
-
-
-SECTIONS: tuple[Section, ...] = (
-    Section("/admin/content", "Content", "Find, publish, unpublish and delete items.",
-            ADMIN_PERMISSION),
-    Section("/admin/structure/types", "Structure", "Item types and their fields.",
-            "administer content types"),
-    Section("/admin/structure/categories", "Categories", "Vocabularies and their tags.",
-            "administer categories"),
-    Section("/admin/people", "People", "Accounts, roles and permissions.", "administer users"),
-    Section("/admin/stages", "Stages", "Prepare changes and publish them at once.",
-            "use stages"),
-    Section("/admin/plugins", "Plugins", "Enable, disable and inspect plugins.",
-            "administer plugins"),
-    Section("/admin/reports", "Reports", "Recent log entries and the site's status.",
-            "access site reports"),
-)
-
-
-def sections_for(user: CurrentUser) -> list[Section]:
-    """The sections ``user`` may open (none without the admin permission)."""
-    if not user.can(ADMIN_PERMISSION):
-        return []
-    return [s for s in SECTIONS if user.can(s.permission)]
 
 
 def require_admin(request: Request, permission: str = ADMIN_PERMISSION) -> CurrentUser:
@@ -81,3 +47,7 @@ def render_admin(
         {"admin_sections": sections, "admin_active": active, **(context or {})},
         **options,
     )
+
+
+__all__ = ["ADMIN_PERMISSION", "SECTIONS", "Section", "render_admin", "require_admin",
+           "sections_for"]

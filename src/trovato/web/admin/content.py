@@ -1,0 +1,267 @@
+"""``/admin/content``: the content list with its filters, sortable columns, pager and bulk
+actions.
+
+* ``GET /admin/content`` — filters (``type``, ``status``, ``author`` by name, ``title``
+  containing a text), ``sort`` (one of :data:`SORTS`; anything else falls back to the newest
+  edits first) and ``page``. The rows come from the item query path (``ItemQuery.list``) in
+  the request's stage, so a user sees only the items they may see: ONE statement for the page
+  and its total, 50 rows at most. A filter value that cannot match (an unknown type or
+  account, a status that is neither) is shown as an error next to its input and lists nothing.
+* ``POST /admin/content/bulk`` — the checked items and an action (publish, unpublish,
+  delete): first the confirmation step listing the items; confirmed, a batch
+  (:mod:`trovato.batch`, progress at ``/admin/batch/{id}``) does the action item by item
+  through the content service, and the list comes back with what was done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from trovato.content.access import item_access
+from trovato.content.bulk import BULK_ACTIONS
+from trovato.content.items import Item
+from trovato.content.model import ItemPage
+from trovato.content.view import format_date
+from trovato.forms import form as forms
+from trovato.forms.form import FormValue
+from trovato.kernel.context import RequestContext, request_context
+from trovato.render import elements as el
+from trovato.render.elements import RenderElement
+from trovato.web._page import flash
+from trovato.web.admin import render_admin, require_admin
+from trovato.web.admin.batch import batches
+from trovato.web.item import viewer
+from trovato.web.user import _safe_destination
+
+PAGE_SIZE: Final = 50
+LIST_PATH: Final = "/admin/content"
+FILTER_FORM: Final = "admin_content_filter"
+BULK_FORM: Final = "admin_content_bulk"
+# The sortable columns: (query value, header, the ItemQuery sort ascending); the same key
+# with a leading "-" sorts descending. Anything else is ignored (the default order).
+COLUMNS: Final = (("title", "Title"), ("type", "Type"), ("author", "Author"),
+                  ("status", "Status"), ("changed", "Updated"))
+SORTS: Final = frozenset(k for key, _ in COLUMNS for k in (key, f"-{key}"))
+DEFAULT_SORT: Final = "-changed"
+TEXT_MAX: Final = 200
+STATUSES: Final = {"1": "Published", "0": "Not published"}
+
+
+def _page_number(raw: str) -> int:
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
+
+
+async def _filters(request: Request) -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
+    """The filters as typed, the errors by input, and the listing's arguments."""
+    ctx = request_context(request)
+    query = request.query_params
+    typed = {name: query.get(name, "").strip()[:TEXT_MAX]
+             for name in ("type", "status", "author", "title")}
+    errors: dict[str, str] = {}
+    args: dict[str, Any] = {}
+    if typed["type"]:
+        if typed["type"] in await ctx.kernel.content.types.cached():
+            args["type"] = typed["type"]
+        else:
+            errors["type"] = "There is no such item type."
+    if typed["status"]:
+        if typed["status"] in STATUSES:
+            args["status"] = int(typed["status"])
+        else:
+            errors["status"] = "Choose published or not published."
+    if typed["author"]:
+        author = await ctx.kernel.accounts.find(typed["author"])
+        if author is None:
+            errors["author"] = "No account has this name."
+        else:
+            args["author"] = author
+    if typed["title"]:
+        args["title"] = typed["title"]
+    return typed, errors, args
+
+
+def _url(filters: dict[str, str], **changes: str | int) -> str:
+    params = {k: v for k, v in {**filters, **changes}.items() if v not in ("", 0)}
+    return LIST_PATH + (f"?{urlencode(params)}" if params else "")
+
+
+def _filter_form(types: dict[str, str], sort: str) -> RenderElement:
+    return forms.form(FILTER_FORM, LIST_PATH, {
+        "type": {"#type": "select", "#name": "type", "#title": "Type", "#options": types,
+                 "#empty_option": True},
+        "status": {"#type": "select", "#name": "status", "#title": "Status",
+                   "#options": STATUSES, "#empty_option": True},
+        "author": {"#type": "textfield", "#name": "author", "#title": "Author name",
+                   "#maxlength": TEXT_MAX},
+        "title": {"#type": "textfield", "#name": "title", "#title": "Title contains",
+                  "#maxlength": TEXT_MAX},
+        "sort": forms.hidden("sort", sort),
+        "actions": {"#type": "actions", "filter": forms.submit("Filter", name="")},
+    }, method="get")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A sortable column's header: its link to its order (the other way when it is the
+    current one), and which way it sorts now (``aria-sort``; "" when it does not)."""
+
+    label: str
+    href: str
+    hint: str
+    arrow: str = ""
+    sort: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One item of the table, as the template draws it (attributes, not dict keys: Jinja
+    reads an attribute at the first try)."""
+
+    id: str
+    title: str
+    type: str
+    author: str
+    status: str
+    updated: str
+    may_edit: bool
+
+
+def _header(filters: dict[str, str], sort: str) -> list[Column]:
+    header = []
+    for key, label in COLUMNS:
+        name = label.lower()
+        if sort == key:
+            header.append(Column(label, _url(filters, sort=f"-{key}"),
+                                 f"Sorted by {name}, ascending; sort descending", "▲",
+                                 "ascending"))
+        elif sort == f"-{key}":
+            header.append(Column(label, _url(filters, sort=key),
+                                 f"Sorted by {name}, descending; sort ascending", "▼",
+                                 "descending"))
+        else:
+            header.append(Column(label, _url(filters, sort=key), f"Sort by {name}"))
+    return header
+
+
+async def _rows(ctx: RequestContext, items: list[Item], types: dict[str, str]) -> list[Row]:
+    """The table's rows as data: the page's template draws them (50 rows of render elements
+    would cost more to render than everything else on the page together)."""
+    user, hooks, reader = ctx.current_user, ctx.kernel.content.items.hooks, viewer(ctx)
+    return [Row(str(item.id), item.title, types.get(item.type, item.type),
+                item.author_name or "", STATUSES["1" if item.status == 1 else "0"],
+                format_date(item.changed, reader),
+                await item_access(user, item, "update", hooks))
+            for item in items]
+
+
+async def content_list(request: Request) -> Response:
+    user = require_admin(request)
+    ctx = request_context(request)
+    kernel = ctx.kernel
+    typed, errors, args = await _filters(request)
+    sort = request.query_params.get("sort", DEFAULT_SORT)
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    page = _page_number(request.query_params.get("page", "0"))
+    types = {name: t.label for name, t in sorted((await kernel.content.types.cached()).items())}
+    if errors:
+        listing = ItemPage([], 0, page, PAGE_SIZE)
+    else:
+        listing = await kernel.content.query.list(
+            user, sort=sort, page=page, limit=PAGE_SIZE, stage=ctx.stage, fields=False, **args)
+    filters = {k: v for k, v in typed.items() if v}
+    if sort != DEFAULT_SORT:
+        filters["sort"] = sort
+    render = kernel.templates.render_tree
+    filter_tree = await kernel.forms.build(_filter_form(types, sort), user=user)
+    values: dict[str, FormValue] = dict(typed)
+    filter_html = kernel.forms.render(filter_tree, values=values, errors=errors)
+    bulk_tree = forms.form(BULK_FORM, "/admin/content/bulk", {
+        "bulk": {"#type": "container", "#attributes": {"class": ["bulk-actions"]},
+                 "action": {"#type": "select", "#name": "action", "#title": "Action",
+                            "#options": {k: v[0] for k, v in BULK_ACTIONS.items()},
+                            "#empty_option": True},
+                 "apply": forms.submit("Apply to selected items", name="")},
+        "destination": forms.hidden("destination", _url(filters, page=page)),
+    })
+    bulk_tree = await kernel.forms.build(bulk_tree, user=user)
+    pages = -(-listing.total // PAGE_SIZE)
+    pager = render(el.pager(page, pages, href=LIST_PATH, query=filters)) if pages > 1 else ""
+    return render_admin(request, "admin/content.html", {
+        "title": "Content",
+        "filters": filter_html,
+        "bulk": kernel.forms.render(bulk_tree, csrf_token=_csrf(ctx)),
+        # The row checkboxes belong to the bulk form by its id (HTML's form attribute).
+        "bulk_form": forms.element_id(BULK_FORM),
+        "total": listing.total,
+        "header": _header(filters, sort),
+        "rows": await _rows(ctx, listing.items, types),
+        "pager": pager,
+    })
+
+
+def _csrf(ctx: RequestContext) -> str:
+    assert ctx.session is not None  # logged in: the admin permission needs an account
+    return ctx.session.csrf_token()
+
+
+def _back(destination: str) -> str:
+    safe = _safe_destination(destination)
+    return safe if safe == LIST_PATH or safe.startswith(LIST_PATH + "?") else LIST_PATH
+
+
+async def bulk(request: Request) -> Response:
+    """The confirmation step, or (``confirm=yes``) the start of the batch."""
+    user = require_admin(request)
+    ctx = request_context(request)
+    kernel = ctx.kernel
+    submitted = await request.form()
+    action = str(submitted.get("action") or "")
+    back = _back(str(submitted.get("destination") or ""))
+    wanted = [v for v in submitted.getlist("items") if isinstance(v, str)][:PAGE_SIZE * 20]
+    if action not in BULK_ACTIONS:
+        flash(request, "error", "Choose an action to apply to the selected items.")
+        return RedirectResponse(back, status_code=303)
+    items = await kernel.content.query.load_many(user, wanted, stage=ctx.stage)
+    if not items:
+        flash(request, "error", "Select at least one item.")
+        return RedirectResponse(back, status_code=303)
+    verb, _ = BULK_ACTIONS[action]
+    if submitted.get("confirm") == "yes":
+        batch = await batches(kernel).start(
+            str(user.id), f"content.{action}", [str(item.id) for item in items],
+            title=f"{verb} {len(items)} item{'' if len(items) == 1 else 's'}", return_to=back,
+            params={"stage": ctx.stage, "action": action})
+        return RedirectResponse(f"/admin/batch/{batch.id}", status_code=303)
+    elements: dict[str, RenderElement] = {
+        f"item_{n}": forms.hidden("items", str(item.id)) for n, item in enumerate(items)
+    }
+    elements.update({
+        "action": forms.hidden("action", action),
+        "confirm": forms.hidden("confirm", "yes"),
+        "destination": forms.hidden("destination", back),
+        "actions": {"#type": "actions",
+                    "submit": forms.submit(f"{verb} {len(items)} "
+                                           f"item{'' if len(items) == 1 else 's'}", name="")},
+    })
+    tree = await kernel.forms.build(forms.form(f"{BULK_FORM}_confirm", "/admin/content/bulk",
+                                               elements), user=user)
+    chosen = el.item_list([el.link(item.title, f"/item/{item.id}") for item in items])
+    return render_admin(request, "admin/content_confirm.html", {
+        "title": f"{verb} these items?",
+        "action": action,
+        "chosen": kernel.templates.render_tree(chosen),
+        "form": kernel.forms.render(tree, csrf_token=_csrf(ctx)),
+        "back": back,
+    })
+
+
+routes = [
+    Route(LIST_PATH, content_list, methods=["GET"]),
+    Route("/admin/content/bulk", bulk, methods=["POST"]),
+]

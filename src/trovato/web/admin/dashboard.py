@@ -1,0 +1,63 @@
+"""``/admin``: the dashboard — the sections the user may open, and a few facts about the site.
+
+The facts cost at most three statements whatever the site's size: the items by status (one
+aggregate), the latest edited items (one listing through the item query path, so the user sees
+only what they may see, in their stage) and the open stages they may use (only for users who
+may use stages).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from trovato.content.access import ACCESS_CONTENT, visibility_scope
+from trovato.content.view import format_date
+from trovato.kernel.context import request_context
+from trovato.render import elements as el
+from trovato.render.elements import RenderElement
+from trovato.web.admin import render_admin, require_admin, sections_for
+from trovato.web.item import viewer
+
+RECENT = 8
+_COUNTS_SQL = (
+    "SELECT count(*) FILTER (WHERE status = 1) AS published,"
+    " count(*) FILTER (WHERE status <> 1) AS unpublished FROM item WHERE stage_id = 'live'"
+)
+
+
+async def dashboard(request: Request) -> Response:
+    user = require_admin(request)
+    ctx = request_context(request)
+    kernel = ctx.kernel
+    counts = await kernel.db.fetchrow(_COUNTS_SQL)
+    facts: list[tuple[str, str]] = [("Published items", str(counts["published"] if counts else 0))]
+    # The number of unpublished items is only for those who may see them all.
+    if visibility_scope(user) == "all":
+        facts.append(("Unpublished items", str(counts["unpublished"] if counts else 0)))
+    if user.can("use stages"):
+        stages = await kernel.stage_desk.usable(user)
+        facts.append(("Open stages", str(sum(1 for s in stages if s.open))))
+    recent = []
+    if user.can(ACCESS_CONTENT):  # the listing's own condition: without it, no list
+        recent = (await kernel.content.query.list(user, sort="-changed", limit=RECENT,
+                                                  stage=ctx.stage, fields=False)).items
+    reader, types = viewer(ctx), await kernel.content.types.cached()
+    rows: list[list[str | RenderElement]] = [
+        [el.link(item.title, f"/item/{item.id}"),
+         types[item.type].label if item.type in types else item.type, item.author_name or "",
+         format_date(item.changed, reader)]
+        for item in recent
+    ]
+    table = el.table(["Title", "Type", "Author", "Updated"], rows, caption="Recently edited",
+                     empty="No content yet.")
+    return render_admin(request, "admin/dashboard.html", {
+        "title": "Administration",
+        "sections": sections_for(user),
+        "facts": facts,
+        "recent": kernel.templates.render_tree(table),
+    })
+
+
+routes = [Route("/admin", dashboard, methods=["GET"])]

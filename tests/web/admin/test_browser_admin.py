@@ -1,0 +1,130 @@
+"""The admin shell in a real browser (Debian's chromium driven by Playwright) on a real
+``trovato serve``: log in, open the dashboard from the toolbar, filter the content list, and
+bulk-unpublish three items through the confirmation step and the batch's progress page — with
+JavaScript (batch.js drives the batch) and without it (the page refreshes itself); the
+toolbar comes first by keyboard and wraps on a phone. Screenshots of each step go to the
+test's tmp folder.
+
+Skipped when /usr/bin/chromium or the playwright package is missing. Never run
+``playwright install``: the browser is the system's.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests._servers import serve
+from tests.api.conftest import ARTICLE
+from tests.conftest import ADMIN_PASSWORD
+from tests.web.test_browser import ARGS, CHROMIUM
+
+TITLES = ("Bulk story 1", "Bulk story 2", "Bulk story 3", "Other story 1", "Other story 2")
+
+
+def _bulk(p: Any, base: str, action: str, verb: str, shots: Path, step: str) -> None:
+    """Filter for the bulk stories on page ``p`` (a playwright Page: the package is optional),
+    check the three, run ``action`` to its end."""
+    p.goto(base + "/admin/content")
+    p.get_by_label("Title contains").fill("Bulk")
+    p.get_by_role("button", name="Filter").click()
+    p.wait_for_url("**/admin/content?*title=Bulk*")
+    rows = p.locator("main tbody tr")
+    assert rows.count() == 3
+    p.screenshot(path=str(shots / f"{step}-1-filtered.png"), full_page=True)
+    for n in (1, 2, 3):
+        p.get_by_label(f"Select Bulk story {n}").check()
+    p.get_by_label("Action").select_option(action)
+    p.get_by_role("button", name="Apply to selected items").click()
+    p.wait_for_url("**/admin/content/bulk")
+    main = p.locator("main")
+    for n in (1, 2, 3):
+        assert f"Bulk story {n}" in main.inner_text()
+    assert "Other story" not in main.inner_text()
+    p.screenshot(path=str(shots / f"{step}-2-confirm.png"), full_page=True)
+    main.get_by_role("button", name=f"{verb} 3 items").click()
+    p.wait_for_url("**/admin/content?*", timeout=60_000)
+    message = p.locator("main .messages.status").inner_text()
+    assert message == f"{verb}ed 3 items."  # Unpublished, Published
+    p.screenshot(path=str(shots / f"{step}-3-done.png"), full_page=True)
+
+
+def test_dashboard_filter_and_bulk_unpublish(db_url: str, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is not installed at /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    env = {"TROVATO_DATABASE_URL": db_url, "TROVATO_REDIS_URL": "",
+           "TROVATO_DATA_DIR": str(tmp_path / "data")}
+    created = subprocess.run(
+        [sys.executable, "-m", "trovato", "user", "create", "--admin", "--name", "root",
+         "--mail", "root@example.com", "--password-stdin"],
+        input=ADMIN_PASSWORD, env={**os.environ, **env}, capture_output=True,
+        text=True, timeout=120)
+    assert created.returncode == 0, created.stdout + created.stderr
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with serve(env) as base, httpx.Client(base_url=base) as api:
+        token = api.post("/api/v1/session", json={"name": "root", "pass": ADMIN_PASSWORD}
+                         ).json()["csrf_token"]
+        headers = {"X-CSRF-Token": token}
+        assert api.post("/api/v1/item-types", json=ARTICLE, headers=headers
+                        ).status_code == 201
+        ids = {}
+        for title in TITLES:
+            made = api.post("/api/v1/items", headers=headers, json={
+                "type": "article", "title": title, "status": 1,
+                "fields": {"field_body": {"value": "Body", "format": "plain_text"}}})
+            assert made.status_code == 201, made.text
+            ids[title] = made.json()["id"]
+
+        def statuses() -> dict[str, int]:
+            return {t: api.get(f"/api/v1/items/{i}").json()["status"]
+                    for t, i in ids.items()}
+
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
+                                                 headless=True)
+            try:
+                page = browser.new_page()
+                page.set_default_timeout(20_000)
+                page.goto(base + "/user/login")
+                page.get_by_label("User name").fill("root")
+                page.get_by_label("Password").fill(ADMIN_PASSWORD)
+                page.get_by_role("button", name="Log in").click()
+                toolbar = page.get_by_role("navigation", name="Administration toolbar")
+                toolbar.get_by_role("link", name="Dashboard").click()
+                page.wait_for_url("**/admin")
+                assert page.locator("h1").inner_text() == "Administration"
+                assert "Find, publish, unpublish and delete items." in page.locator(
+                    "main").inner_text()
+                page.screenshot(path=str(shots / "0-dashboard.png"), full_page=True)
+                # Keyboard: after the skip link, the toolbar comes first.
+                page.keyboard.press("Tab")
+                page.keyboard.press("Tab")
+                assert page.evaluate("document.activeElement.closest('nav.toolbar') !== null"
+                                     " && document.activeElement.textContent") == "Dashboard"
+                # A phone: the toolbar wraps instead of overflowing.
+                phone = browser.new_page(viewport={"width": 360, "height": 740})
+                phone.context.add_cookies(page.context.cookies())
+                phone.goto(base + "/admin")
+                assert phone.evaluate("(() => { const bar = document.querySelector("
+                                      "'nav.toolbar'); return bar.scrollWidth <= 360"
+                                      " && bar.getBoundingClientRect().height > 40; })()")
+                phone.screenshot(path=str(shots / "0-phone.png"), full_page=True)
+                _bulk(page, base, "unpublish", "Unpublish", shots, "js")
+                assert statuses() == {t: 0 if t.startswith("Bulk") else 1 for t in TITLES}
+                # Without JavaScript the progress page refreshes itself to the end.
+                plain = browser.new_page(java_script_enabled=False)
+                plain.set_default_timeout(20_000)
+                plain.context.add_cookies(page.context.cookies())
+                _bulk(plain, base, "publish", "Publish", shots, "nojs")
+                assert set(statuses().values()) == {1}
+            finally:
+                browser.close()
+    assert len(list(shots.iterdir())) == 8

@@ -1,0 +1,349 @@
+"""The admin shell over HTTP: the toolbar, the dashboard, the content list with its filters,
+sorting and pager, and bulk actions through the confirmation step and the batch pages."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.api.conftest import ARTICLE, login_as
+from tests.conftest import create_account, running_app, site_settings
+from tests.plugins.conftest import kernel_of
+from trovato.users.accounts import CurrentUser
+
+ROOT = CurrentUser(id=uuid.UUID(int=0), name="setup", is_admin=True)
+TOOLBAR = 'aria-label="Administration toolbar"'
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Site:
+    def __init__(self, client: httpx.AsyncClient, ids: dict[str, str]) -> None:
+        self.client = client
+        self.ids = ids  # account name -> id
+
+    async def item(self, title: str, *, status: int = 1, author: str = "root") -> str:
+        kernel = kernel_of(self.client)
+        item = await kernel.content.items.create(
+            ROOT, "article", title=title, status=status, author_id=uuid.UUID(self.ids[author]),
+            fields={"field_body": {"value": "Body", "format": "plain_text"}})
+        return str(item.id)
+
+    async def status(self, item_id: str) -> int | None:
+        row = await kernel_of(self.client).db.fetchval(
+            "SELECT status FROM item WHERE id = %s", (uuid.UUID(item_id),))
+        return None if row is None else int(row)
+
+
+@pytest.fixture
+async def site(db_url: str) -> AsyncIterator[Site]:
+    """root (site admin); editor (the admin, may edit own articles, not others' and sees no
+    one else's drafts); plain (no admin permission); the article type."""
+    async with running_app(site_settings(db_url)) as client:
+        ids = {"root": await create_account(client, "root", admin=True),
+               "editor": await create_account(client, "editor"),
+               "plain": await create_account(client, "plain")}
+        headers = await login_as(client, "root")
+        assert (await client.post("/api/v1/item-types", json=ARTICLE, headers=headers)
+                ).status_code == 201
+        role = (await client.post("/api/v1/roles", json={"name": "editors"}, headers=headers)
+                ).json()["id"]
+        granted = await client.put(f"/api/v1/roles/{role}/permissions", headers=headers, json={
+            "permissions": ["access administration pages", "edit own article content",
+                            "delete own article content", "access content"]})
+        assert granted.status_code in (200, 204), granted.text
+        assert (await client.put(f"/api/v1/users/{ids['editor']}/roles", json={"roles": [role]},
+                                 headers=headers)).status_code == 204
+        client.cookies.clear()
+        yield Site(client, ids)
+
+
+def _token(page: httpx.Response) -> str:
+    match = _TOKEN.search(page.text)
+    assert match, "no csrf_token on the page"
+    return match.group(1)
+
+
+def _titles(page: httpx.Response) -> list[str]:
+    """The titles listed in the content table, in order."""
+    body = page.text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return re.findall(r'<tr><td><input [^>]*></td><td><a href="/item/[^"]+">([^<]*)</a>', body)
+
+
+async def _finish(client: httpx.AsyncClient, location: str) -> httpx.Response:
+    """Follow a batch's progress page until it redirects back; the page it lands on."""
+    for _ in range(100):
+        response = await client.get(location)
+        if response.status_code == 303:
+            return await client.get(response.headers["location"])
+        assert response.status_code == 200, response.text
+        assert "<progress" in response.text and 'http-equiv="refresh"' in response.text
+    raise AssertionError("the batch never finished")
+
+
+# -- toolbar -------------------------------------------------------------------------------------
+
+
+async def test_the_toolbar_shows_on_every_page_for_admins_only(site: Site) -> None:
+    client = site.client
+    await site.item("Hello")
+    anonymous = await client.get("/")
+    assert anonymous.status_code == 200 and TOOLBAR not in anonymous.text
+    await login_as(client, "plain")
+    assert TOOLBAR not in (await client.get("/")).text
+    await login_as(client, "editor")
+    page = (await client.get("/")).text
+    assert TOOLBAR in page
+    bar = page.split(TOOLBAR, 1)[1].split("</nav>", 1)[0]
+    assert '<a href="/admin">Dashboard</a>' in bar and '<a href="/admin/content">' in bar
+    assert "/admin/people" not in bar  # editor may not administer users
+    assert f'<a href="/user/{site.ids["editor"]}">editor</a>' in bar and "Log out" in bar
+    await login_as(client, "root")
+    for path in ("/", "/admin", "/no/such/page"):  # the error page too
+        response = await client.get(path)
+        assert TOOLBAR in response.text, path
+        assert response.text.count("Log out") == 1, path  # the header leaves it to the bar
+        assert "/admin/people" in response.text.split(TOOLBAR, 1)[1].split("</nav>", 1)[0]
+
+
+async def test_the_toolbar_never_comes_from_the_page_cache(site: Site) -> None:
+    client = site.client
+    item = await site.item("Cached story")
+    first = await client.get(f"/item/{item}")
+    again = await client.get(f"/item/{item}")
+    assert again.headers.get("x-trovato-cache") == "HIT" and TOOLBAR not in again.text
+    assert TOOLBAR not in first.text
+    await login_as(client, "root")
+    admin = await client.get(f"/item/{item}")
+    assert TOOLBAR in admin.text and admin.headers.get("x-trovato-cache") != "HIT"
+    admin_again = await client.get(f"/item/{item}")
+    assert TOOLBAR in admin_again.text and admin_again.headers.get("x-trovato-cache") != "HIT"
+    client.cookies.clear()
+    after = await client.get(f"/item/{item}")
+    assert after.headers.get("x-trovato-cache") == "HIT" and TOOLBAR not in after.text
+
+
+# -- access ----------------------------------------------------------------------------------------
+
+
+async def test_admin_pages_refuse_users_without_the_permission(site: Site) -> None:
+    client = site.client
+    for who in (None, "plain"):
+        if who is None:
+            client.cookies.clear()
+        else:
+            await login_as(client, who)
+        for path in ("/admin", "/admin/content", "/admin/batch/abc", "/admin/batch/abc.json"):
+            assert (await client.get(path)).status_code == 403, (who, path)
+    token = _token(await client.get("/"))
+    refused = await client.post("/admin/content/bulk", data={
+        "csrf_token": token, "action": "delete", "items": await site.item("Keep")})
+    assert refused.status_code == 403
+
+
+async def test_the_bulk_post_needs_the_csrf_token(site: Site) -> None:
+    client = site.client
+    item = await site.item("Protected")
+    await login_as(client, "root")
+    for data in ({}, {"csrf_token": "forged"}):
+        refused = await client.post("/admin/content/bulk", data={
+            **data, "action": "unpublish", "items": item, "confirm": "yes"})
+        assert refused.status_code == 403
+    assert await site.status(item) == 1
+
+
+# -- dashboard -------------------------------------------------------------------------------------
+
+
+async def test_the_dashboard_lists_sections_and_facts(site: Site) -> None:
+    client = site.client
+    await site.item("Published one")
+    await site.item("Draft one", status=0)
+    await login_as(client, "root")
+    page = await client.get("/admin")
+    assert page.status_code == 200
+    assert "Find, publish, unpublish and delete items." in page.text
+    assert re.search(r"<dt>Published items</dt><dd>1</dd>", page.text)
+    assert re.search(r"<dt>Unpublished items</dt><dd>1</dd>", page.text)
+    assert "Draft one" in page.text and "Published one" in page.text
+    await login_as(client, "editor")
+    page = await client.get("/admin")
+    assert "Unpublished items" not in page.text and "Draft one" not in page.text
+    assert "Accounts, roles and permissions." not in page.text
+
+
+# -- the content list ----------------------------------------------------------------------------
+
+
+async def test_filters_sort_and_visibility(site: Site) -> None:
+    client = site.client
+    await site.item("Alpha news")
+    await site.item("Beta draft", status=0)
+    await site.item("Gamma by editor", author="editor")
+    await site.item("Delta editor draft", status=0, author="editor")
+    await site.item("100% real_news")
+    await login_as(client, "root")
+    everything = await client.get("/admin/content")
+    assert everything.status_code == 200
+    assert sorted(_titles(everything)) == sorted(
+        ["Alpha news", "Beta draft", "Gamma by editor", "Delta editor draft", "100% real_news"])
+    assert _titles(await client.get("/admin/content?status=0")) == [
+        "Delta editor draft", "Beta draft"]
+    assert sorted(_titles(await client.get("/admin/content?author=editor"))) == [
+        "Delta editor draft", "Gamma by editor"]
+    assert _titles(await client.get("/admin/content?title=ALPHA")) == ["Alpha news"]
+    assert _titles(await client.get("/admin/content?sort=title")) == [
+        "100% real_news", "Alpha news", "Beta draft", "Delta editor draft", "Gamma by editor"]
+    assert _titles(await client.get("/admin/content?sort=-title"))[0] == "Gamma by editor"
+    by_author = _titles(await client.get("/admin/content?sort=author"))  # editor < root
+    assert set(by_author[:2]) == {"Gamma by editor", "Delta editor draft"}
+    # An unknown sort column is ignored: the default order (latest edit first).
+    default = _titles(everything)
+    for sort in ("password", "id; DROP TABLE item", "-(select 1)"):
+        response = await client.get("/admin/content", params={"sort": sort})
+        assert response.status_code == 200 and _titles(response) == default
+    # The editor sees published items and their own draft, not root's draft.
+    await login_as(client, "editor")
+    assert sorted(_titles(await client.get("/admin/content"))) == sorted(
+        ["Alpha news", "Gamma by editor", "Delta editor draft", "100% real_news"])
+
+
+async def test_filter_values_are_data_never_sql_or_wildcards(site: Site) -> None:
+    client = site.client
+    await site.item("Alpha news")
+    await site.item("100% real_news")
+    await login_as(client, "root")
+    for title, expected in (("%", ["100% real_news"]), ("_", ["100% real_news"]),
+                            ("0% r", ["100% real_news"]), ("\\", []),
+                            ("' OR '1'='1", []), ("%' OR 1=1 --", [])):
+        response = await client.get("/admin/content", params={"title": title})
+        assert response.status_code == 200, title
+        assert _titles(response) == expected, title
+    for name, value in (("author", "x' OR '1'='1"), ("type", "article' --"),
+                        ("status", "1 OR 1=1")):
+        response = await client.get("/admin/content", params={name: value})
+        assert response.status_code == 200 and _titles(response) == [], name
+        assert "form-item--error" in response.text, name
+    shown = await client.get("/admin/content", params={"title": "<script>x</script>"})
+    assert "<script>x</script>" not in shown.text and "&lt;script&gt;x" in shown.text
+
+
+async def test_the_pager_shows_fifty_rows_a_page(site: Site) -> None:
+    client = site.client
+    for n in range(55):
+        await site.item(f"Story {n:02}")
+    await login_as(client, "root")
+    first = await client.get("/admin/content?sort=title")
+    assert len(_titles(first)) == 50 and "Content (55 items)" in first.text
+    assert 'href="/admin/content?sort=title&amp;page=1"' in first.text
+    second = await client.get("/admin/content?sort=title&page=1")
+    assert _titles(second) == [f"Story {n}" for n in range(50, 55)]
+    assert _titles(await client.get("/admin/content?page=x")) == _titles(
+        await client.get("/admin/content"))
+
+
+# -- bulk actions -------------------------------------------------------------------------------
+
+
+async def _bulk(client: httpx.AsyncClient, action: str, items: list[str]) -> httpx.Response:
+    token = _token(await client.get("/admin/content"))
+    return await client.post("/admin/content/bulk", data={
+        "csrf_token": token, "action": action, "items": items,
+        "destination": "/admin/content?status=1"})
+
+
+async def test_bulk_unpublish_through_confirmation_and_batch(site: Site) -> None:
+    client = site.client
+    chosen = [await site.item(f"Bulk {n}") for n in range(3)]
+    other = await site.item("Untouched")
+    await login_as(client, "root")
+    confirm = await _bulk(client, "unpublish", chosen)
+    assert confirm.status_code == 200
+    assert all(f"Bulk {n}" in confirm.text for n in range(3)) and "Untouched" not in confirm.text
+    assert "Unpublish 3 items" in confirm.text
+    assert [await site.status(i) for i in chosen] == [1, 1, 1]  # nothing done yet
+    started = await client.post("/admin/content/bulk", data={
+        "csrf_token": _token(confirm), "action": "unpublish", "items": chosen,
+        "confirm": "yes", "destination": "/admin/content?status=1"})
+    assert started.status_code == 303
+    location = started.headers["location"]
+    assert location.startswith("/admin/batch/")
+    progress = await client.get(f"{location}.json")
+    assert progress.json()["total"] == 3
+    landed = await _finish(client, location)
+    assert "Unpublished 3 items." in landed.text
+    assert str(landed.url).endswith("/admin/content?status=1")
+    assert [await site.status(i) for i in chosen] == [0, 0, 0]
+    assert await site.status(other) == 1
+    assert (await client.get(location)).status_code == 404  # reported and forgotten
+
+
+async def test_bulk_skips_items_the_user_may_not_change(site: Site) -> None:
+    client = site.client
+    own = await site.item("Mine", author="editor")
+    others = await site.item("Not mine")
+    await login_as(client, "editor")
+    started = await client.post("/admin/content/bulk", data={
+        "csrf_token": _token(await client.get("/admin/content")), "action": "delete",
+        "items": [own, others], "confirm": "yes"})
+    assert started.status_code == 303
+    landed = await _finish(client, started.headers["location"])
+    assert landed.status_code == 200
+    assert "Deleted 1 item." in landed.text
+    assert "Skipped 1 item: Not mine: You may not delete this item." in landed.text
+    assert await site.status(own) is None and await site.status(others) == 1
+
+
+async def test_a_batch_belongs_to_its_starter(site: Site) -> None:
+    client = site.client
+    item = await site.item("Private batch", author="editor")
+    await login_as(client, "editor")
+    started = await client.post("/admin/content/bulk", data={
+        "csrf_token": _token(await client.get("/admin/content")), "action": "unpublish",
+        "items": [item], "confirm": "yes"})
+    location = started.headers["location"]
+    await login_as(client, "root")
+    assert (await client.get(location)).status_code == 404
+    assert (await client.get(f"{location}.json")).status_code == 404
+    assert await site.status(item) == 1
+
+
+async def test_bulk_without_action_or_items_says_so(site: Site) -> None:
+    client = site.client
+    item = await site.item("Lonely")
+    await login_as(client, "root")
+    for action, items, message in (("", [item], "Choose an action"),
+                                   ("explode", [item], "Choose an action"),
+                                   ("publish", [], "Select at least one item."),
+                                   ("publish", ["not-an-id"], "Select at least one item.")):
+        response = await _bulk(client, action, items)
+        assert response.status_code == 303
+        assert message in (await client.get(response.headers["location"])).text
+
+
+async def test_stage_pages_use_the_admin_layout(site: Site) -> None:
+    client = site.client
+    await kernel_of(client).db.execute("INSERT INTO stage (id, label) VALUES ('spring', 'Spring')")
+    await login_as(client, "root")
+    page = await client.get("/admin/stages")
+    assert page.status_code == 200
+    assert 'nav class="admin-sections" aria-label="Administration"' in page.text
+    assert '<a href="/admin/stages" aria-current="page">Stages</a>' in page.text
+    overview = await client.get("/admin/stages/spring")
+    assert '<a href="/admin/stages" aria-current="page">Stages</a>' in overview.text
+
+
+
+
+async def test_titles_are_escaped_on_every_admin_page(site: Site) -> None:
+    client = site.client
+    item = await site.item("<script>alert(1)</script>")
+    await login_as(client, "root")
+    confirm = await _bulk(client, "publish", [item])
+    for page in (await client.get("/admin"), await client.get("/admin/content"), confirm):
+        assert page.status_code == 200
+        assert "<script>alert(1)" not in page.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
