@@ -63,7 +63,8 @@ LAYERS: Final = (
     _layer("records", "records"),
     # Runtime, host functions, taps' front door, registry: the services it calls are injected.
     _layer("plugin system", "plugins"),
-    _layer("services", "users", "content", "categories", "files", "cron", "forms", lateral=True),
+    _layer("services", "users", "content", "categories", "files", "cron", "forms", "gather",
+           lateral=True),
     # The request pipeline and the composition of the services (the Kernel).
     _layer("kernel", "kernel"),
     _layer("routes", "web", "api"),

@@ -260,7 +260,7 @@ NOT_YET_AVAILABLE: dict[str, str] = {
     "form_ajax": "AJAX forms",
     **dict.fromkeys(("theme", "preprocess_page"), "theme templates"),
     **dict.fromkeys(("tile_info", "tile_view"), "tiles"),
-    **dict.fromkeys(("gather_info", "gather_alter", "gather_result_alter"), "Gather"),
+    "gather_info": "Gather's plugin filters and sorts",
 }
 
 

@@ -55,6 +55,8 @@ KERNEL_PERMISSIONS: tuple[Permission, ...] = (
     Permission("publish stages", "Publish the stages one may access", restricted=True),
     Permission("administer stages", "Access, edit, archive and delete every stage",
                restricted=True),
+    Permission("administer gather", "Create, change and delete Gather listings, and see"
+               " their SQL plans", restricted=True),
     Permission(
         "bypass rate limits",
         "Make state-changing requests without the per-minute write limit (trusted automation)",
