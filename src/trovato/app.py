@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from trovato.api import gather as api_gather
 from trovato.api import item_types as api_item_types
 from trovato.api import items as api_items
 from trovato.api import openapi as api_openapi
@@ -33,10 +34,10 @@ from trovato.observability.allocations import AllocationTracer
 from trovato.settings import Settings, SettingsError, load_settings
 from trovato.web import (
     favicon,
+    gather,
     install,
     item,
     item_edit,
-    menu,
     revisions,
     site,
     stages,
@@ -68,7 +69,10 @@ def routes() -> list[BaseRoute]:
         *api_stages.routes,
         *api_previews.routes,
         *api_openapi.routes,
-        *menu.routes,  # last: plugin pages only see paths no kernel route matched
+        *api_gather.routes,
+        # Last: Gather's page and feed displays, then (for paths no listing claims) the
+        # plugins' pages, so both only see paths no kernel route matched.
+        *gather.routes,
     ]
 
 

@@ -46,6 +46,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    BindParameter,
     Boolean,
     Column,
     ColumnElement,
@@ -183,7 +184,7 @@ def like_pattern(op: str, text: str) -> str:
             "ends_with": f"%{escaped}"}[op]
 
 
-def _param(cond: Condition, kind: Kind, *, many: bool = False) -> Any:
+def _param(cond: Condition, kind: Kind, *, many: bool = False) -> BindParameter[Any]:
     name = f"f{cond.index}"
     return bindparam(name, type_=ARRAY(sql_type(kind)) if many else sql_type(kind))
 
@@ -214,7 +215,7 @@ def _compare(x: ColumnElement[Any], cond: Condition) -> ColumnElement[bool]:
     if op in ("in", "not_in"):
         return x == any_(_param(cond, kind, many=True))
     fixed = _literal_value(cond)
-    right: Any = fixed if fixed is not None else _param(cond, kind)
+    right: ColumnElement[Any] = fixed if fixed is not None else _param(cond, kind)
     if op == "lt":
         return x < right
     if op == "lte":

@@ -30,7 +30,7 @@ from trovato.errors import ServiceError
 
 NAME_PATTERN: Final = "^[a-z][a-z0-9_]*$"
 PARAMETER_PATTERN: Final = "^[a-z][a-z0-9_]*$"
-PATH_PATTERN: Final = r"^/[a-z0-9][a-z0-9/_-]*$"
+PATH_PATTERN: Final = r"^/(?:[a-z0-9][a-z0-9/._-]*)?$"
 MAX_PER_PAGE: Final = 100  # the hard maximum of a page, whatever a definition asks
 MAX_FILTERS: Final = 50  # filters and groups in all, at every depth
 MAX_LIST_VALUES: Final = 100  # values of one ``in`` / ``not_in``

@@ -67,8 +67,14 @@ FRONT_PAGE: Final = "frontpage"
 MAX_PAGE: Final = 100_000
 # Pages whose keyset anchor is kept per listing; deeper pages read on by OFFSET from the last.
 MAX_ANCHORS: Final = 4000
-# The longest a listing's statement may run (a guardrail against a costly definition).
+# The longest a listing's statement that reads every match may run (a guardrail against a
+# costly definition; the first page and keyset pages read at most a page in index order).
 STATEMENT_TIMEOUT_MS: Final = 5000
+
+PATHS_TAG: Final = "gather_paths"
+# Paths of the kernel's own routes, which a listing's display cannot take.
+RESERVED_PATHS: Final = ("/api", "/item", "/admin", "/user", "/stage", "/install", "/static",
+                         "/metrics", "/health", "/favicon", "/tags")
 
 Invalidate = Callable[[list[str]], Awaitable[None]]
 
@@ -130,7 +136,7 @@ class Gather:
         self.query = query
         self.types = types
         self.taps = taps
-        self.cache = cache or TagCache()
+        self.cache = cache if cache is not None else TagCache()
         self.plans = Plans()
         # Drops tags here and in every other process (the kernel's page-cache invalidation,
         # which this process's cache also hears).
@@ -175,6 +181,7 @@ class Gather:
     async def _checked(self, document: Any) -> Definition:
         definition = parse(document)
         resolve(definition, await self.types.cached())
+        await self._check_paths(definition)
         return definition
 
     async def create(self, user: CurrentUser, document: Any) -> Stored:
@@ -216,8 +223,46 @@ class Gather:
             raise GatherError(404, f"There is no Gather listing {name!r}.")
         await self._changed(name)
 
+    async def paths(self) -> dict[str, tuple[str, str]]:
+        """Each page and feed display's path → (listing name, ``page`` or ``feed``), cached
+        until a definition changes."""
+        found = self.cache.get(("paths",))
+        if isinstance(found, dict):
+            return found
+        generation = self.cache.generation
+        rows = await self.db.fetch(
+            "SELECT name, definition->'displays' AS displays FROM gather_query ORDER BY name")
+        index: dict[str, tuple[str, str]] = {}
+        for row in rows:
+            displays = row["displays"] if isinstance(row["displays"], dict) else {}
+            for kind in ("page", "feed"):
+                shown = displays.get(kind)
+                path = shown.get("path") if isinstance(shown, dict) else None
+                if isinstance(path, str):
+                    index.setdefault(path.rstrip("/") or "/", (row["name"], kind))
+        self.cache.put(("paths",), index, [PATHS_TAG], generation)
+        return index
+
+    async def _check_paths(self, definition: Definition) -> None:
+        """A display's path must be free: not a kernel path, not another listing's."""
+        taken = await self.paths()
+        errors: dict[str, str] = {}
+        for kind in ("page", "feed"):
+            shown = getattr(definition.displays, kind)
+            if shown is None:
+                continue
+            path = shown.path.rstrip("/") or "/"
+            owner = taken.get(path)
+            if path.startswith(RESERVED_PATHS) or (path == "/" and definition.name != FRONT_PAGE):
+                errors[f"displays.{kind}.path"] = f"{path!r} is one of the site's own paths"
+            elif owner is not None and owner[0] != definition.name:
+                errors[f"displays.{kind}.path"] = f"{path!r} is the listing {owner[0]!r}'s"
+        if errors:
+            first = next(iter(errors.items()))
+            raise GatherError(409, f"{first[0]}: {first[1]}.", errors=errors)
+
     async def _changed(self, name: str) -> None:
-        tags = [f"gather:{name}"]
+        tags = [f"gather:{name}", PATHS_TAG]
         self.cache.drop(tags)
         if self.invalidate is not None:
             await self.invalidate(tags)
@@ -336,13 +381,13 @@ class Gather:
             if page > 0 and page * size >= total:
                 raise GatherError(404, "No such page.", field="page")
             if page > 0 and plan.after is not None and page - 1 < len(mapped.anchors):
-                rows = await self._rows(plan.after, {
+                rows = await self.db.fetch_tuples(plan.after, {
                     **params, **anchor_parameters(mapped.anchors[page - 1])})
             else:
-                rows = await self._rows(plan.page, {**params, "offset": page * size})
+                rows = await self._page(plan, params, page * size)
             has_next = (page + 1) * size < total
         else:
-            rows = await self._rows(plan.page, {**params, "offset": page * size})
+            rows = await self._page(plan, params, page * size)
             has_next = pager == "mini" and len(rows) > size
             rows = rows[:size]
             if page > 0 and not rows:
@@ -373,8 +418,18 @@ class Gather:
         self.cache.put(("map", base), mapped, tags, generation)
         return mapped
 
+    async def _page(self, plan: Plan, params: dict[str, Any], offset: int
+                    ) -> list[tuple[Any, ...]]:
+        """A page by OFFSET: the first page reads at most LIMIT rows in the sort's order; a
+        later one may read every row it skips, so it runs under the guardrail."""
+        if offset == 0:
+            return await self.db.fetch_tuples(plan.page, {**params, "offset": 0})
+        return await self._rows(plan.page, {**params, "offset": offset})
+
     async def _rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """One statement under the listing guardrail (:data:`STATEMENT_TIMEOUT_MS`)."""
+        """One statement under the listing guardrail (:data:`STATEMENT_TIMEOUT_MS`): what may
+        read every match (the map, a count, a page by OFFSET) runs in a transaction that
+        bounds it."""
         async with self.db.transaction() as conn:
             await conn.execute("SELECT set_config('statement_timeout', %s, true)",
                                (str(STATEMENT_TIMEOUT_MS),))

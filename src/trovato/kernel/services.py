@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,9 +159,10 @@ class Kernel:
         # other processes on the page cache's message (which this one also hears).
         listings = TagCache()
 
-        async def invalidate(tags: list[str]) -> None:
-            listings.drop(tags)
-            await page_cache.invalidate(tags)
+        async def invalidate(tags: Iterable[str]) -> None:
+            dropped = list(tags)
+            listings.drop(dropped)
+            await page_cache.invalidate(dropped)
 
         def types_changed(message: object = None) -> None:
             listings.clear()
