@@ -7,7 +7,18 @@ import sys
 import typer
 
 from trovato import __version__
-from trovato.cli import _output, background, bench, db, demo, plugin, serve, stage, user
+from trovato.cli import (
+    _output,
+    background,
+    bench,
+    db,
+    demo,
+    gather,
+    plugin,
+    serve,
+    stage,
+    user,
+)
 from trovato.db.embedded import EmbeddedPostgresError
 from trovato.plugins.errors import PluginLoadError
 from trovato.settings import SettingsError
@@ -32,6 +43,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(user.app, name="user")
 app.add_typer(plugin.app, name="plugin")
 app.add_typer(stage.app, name="stage")
+app.add_typer(gather.app, name="gather")
 
 
 def _version(value: bool) -> None:

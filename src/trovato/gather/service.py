@@ -54,6 +54,7 @@ from trovato.gather.definition import (
     GatherError,
     Resolved,
     convert_value,
+    field_specs,
     parse,
     resolve,
 )
@@ -119,6 +120,17 @@ class GatherResult:
 class _Map:
     total: int
     anchors: tuple[tuple[Any, ...], ...]
+
+
+# Casts PostgreSQL counts as immutable (an index expression must be): text to date or to
+# timestamptz depends on the session's settings, so those fields cannot be indexed this way.
+_INDEXABLE: Final[Mapping[str, str]] = {"text": "", "int": "::bigint", "decimal": "::numeric",
+                                        "float": "::double precision", "bool": "::boolean",
+                                        "uuid": "::uuid", "tag": "::uuid"}
+
+
+def index_name(field: str) -> str:
+    return f"gather_{field}_idx"
 
 
 def _freeze(value: Any) -> Hashable:
@@ -476,10 +488,49 @@ class Gather:
         return GatherResult(result.resolved, items, result.page, result.per_page, total,
                             result.has_next, result.exposed)
 
-    async def explain(self, user: CurrentUser, name: str, *, stage: str = LIVE,
-                      exposed: Mapping[str, str] | None = None) -> str:
-        """PostgreSQL's plan of the listing's first page as ``user`` would read it (admins)."""
+    async def _indexable(self, field: str) -> str:
+        """The expression an index on ``field`` must have to serve Gather's filters and sorts
+        (the compiler's own, as PostgreSQL normalises it)."""
+        spec = field_specs(await self.types.cached()).get(field)
+        if spec is None or spec.key is None:
+            raise GatherError(422, f"{field!r} is not a field of an item type (base columns "
+                                   "have their own indexes).", field="field")
+        if spec.multiple:
+            raise GatherError(422, f"{field!r} has several values: its listings use the "
+                                   "GIN index of all fields.", field="field")
+        cast = _INDEXABLE.get(spec.kind)
+        if cast is None:
+            raise GatherError(422, f"{field!r} is a {spec.kind}: PostgreSQL cannot index its "
+                                   "comparison (the cast depends on session settings).",
+                              field="field")
+        return f"((fields -> '{spec.key}') ->> '{spec.prop}'){cast}"
+
+    async def create_index(self, user: CurrentUser, field: str) -> str:
+        """An expression index for a hot JSONB field (built without locking writes out);
+        returns its name."""
         self.require_admin(user)
+        expression = await self._indexable(field)
+        name = index_name(field)
+        await self.db.execute(
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON item (({expression}))")
+        return name
+
+    async def drop_index(self, user: CurrentUser, field: str) -> bool:
+        """Drop ``field``'s expression index; whether there was one."""
+        self.require_admin(user)
+        await self._indexable(field)
+        name = index_name(field)
+        existed = await self.db.fetchval("SELECT to_regclass(%s) IS NOT NULL", (name,))
+        await self.db.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        return bool(existed)
+
+    async def explain(self, admin: CurrentUser, name: str, *,
+                      reader: CurrentUser | None = None, stage: str = LIVE,
+                      exposed: Mapping[str, str] | None = None) -> str:
+        """PostgreSQL's plan of the listing's first page as ``reader`` (default: the admin
+        asking) would read it."""
+        self.require_admin(admin)
+        user = reader or admin
         stored = await self.stored(name)
         resolved, resolution = await self.resolved(stored)
         values, _ = self.exposed_values(resolved, exposed or {})
