@@ -122,7 +122,10 @@ def import_(path: Path = typer.Argument(..., exists=True, dir_okay=False,
 
 @app.command()
 def explain(name: str = typer.Argument(..., help="The listing's machine name.")) -> None:
-    """Print PostgreSQL's plan of the listing's first page (as an anonymous visitor)."""
+    """Print the SQL plan of a listing's first page.
+
+    The plan is PostgreSQL's, for the page an anonymous visitor reads.
+    """
 
     async def plan(kernel: Kernel) -> str:
         return await kernel.gather.explain(OPERATOR, name, reader=VISITOR)
