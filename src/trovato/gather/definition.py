@@ -167,7 +167,7 @@ class Definition(_Strict):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def parse(document: Any, *, where: str = "") -> Definition:
+def parse(document: Any) -> Definition:
     """``document`` as a :class:`Definition`, or :class:`GatherError` 422 naming each bad
     part."""
     try:
@@ -178,7 +178,7 @@ def parse(document: Any, *, where: str = "") -> Definition:
             key = ".".join(str(p) for p in err["loc"] if not str(p).startswith(
                 ("FilterDef", "GroupDef"))) or "definition"
             message = "unknown property" if err["type"] == "extra_forbidden" else err["msg"]
-            errors.setdefault(f"{where}{key}", message)
+            errors.setdefault(key, message)
         first = next(iter(errors.items()))
         raise GatherError(422, f"Invalid Gather definition: {first[0]}: {first[1]}.",
                           errors=errors) from None

@@ -33,6 +33,7 @@ and change the total.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ from trovato.plugins import PluginUser
 from trovato.plugins.taps import Taps
 from trovato.stages import LIVE, stage_params
 from trovato.users.accounts import CurrentUser
+
+log = logging.getLogger("trovato.gather")
 
 ADMINISTER_GATHER: Final = "administer gather"
 FRONT_PAGE: Final = "frontpage"
@@ -289,8 +292,15 @@ class Gather:
         if self.taps.listens("gather_alter"):
             outcome = await self.taps.fire("gather_alter", {"query": stored.definition.document()})
             if isinstance(outcome.value, dict) and outcome.value != stored.definition.document():
-                altered = parse({**outcome.value, "name": stored.name}, where="gather_alter: ")
-                return resolve(altered, types), hash(json.dumps(outcome.value, sort_keys=True))
+                try:
+                    altered = resolve(parse({**outcome.value, "name": stored.name}), types)
+                except GatherError as exc:
+                    # The visitor cannot mend a plugin's change: it is checked like any
+                    # definition, and a refused one is logged and the stored one runs.
+                    log.warning("gather_alter: %s: change refused: %s", stored.name,
+                                exc.message, extra={"data": {"errors": exc.errors}})
+                else:
+                    return altered, hash(json.dumps(outcome.value, sort_keys=True))
         key = (stored.name, stored.version)
         memo = self._resolved.get(key)
         if memo is not None and memo[0] is types:
