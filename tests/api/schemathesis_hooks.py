@@ -1,9 +1,10 @@
 """What the OpenAPI document cannot say, taught to schemathesis (loaded by
 ``test_schemathesis.py`` through ``SCHEMATHESIS_HOOKS``).
 
-An item type names each field once. JSON Schema has no uniqueness by one property (the
-document says ``uniqueItems`` and the rule in words), so a body listing a name twice is not
-offered as valid data: the service refuses it, rightly.
+An item type names each field once, and a Gather definition's exposed filters each take a
+query parameter of their own. JSON Schema has no uniqueness by one property (the document says
+``uniqueItems`` or the rule in words), so a body naming one twice is not offered as valid
+data: the service refuses it, rightly.
 """
 
 from __future__ import annotations
@@ -13,9 +14,23 @@ from typing import Any
 import schemathesis
 
 
+def _exposed(filters: Any) -> list[str]:
+    """The exposed query parameters of a definition's filters, at every depth."""
+    names: list[str] = []
+    for part in filters if isinstance(filters, list) else []:
+        if isinstance(part, dict):
+            if isinstance(part.get("exposed"), str):
+                names.append(part["exposed"])
+            names.extend(_exposed(part.get("filters")))
+    return names
+
+
 @schemathesis.hook
 def filter_case(context: Any, case: Any) -> bool:
     body = case.body
+    if "/gather-definitions" in case.path and isinstance(body, dict):
+        exposed = _exposed(body.get("filters"))
+        return len(exposed) == len(set(exposed))
     if "/item-types" not in case.path or not isinstance(body, dict):
         return True
     fields = body.get("fields")

@@ -69,7 +69,7 @@ async def test_definitions_are_managed_by_administrators(client: httpx.AsyncClie
     assert duplicate.status_code == 409
     other_name = await client.put("/api/v1/gather-definitions/other", headers=headers,
                                   json=LISTING)
-    assert other_name.status_code == 422 and "name" in other_name.json()["errors"]
+    assert other_name.status_code == 409 and "name" in other_name.json()["errors"]
     taken = await client.post("/api/v1/gather-definitions", headers=headers,
                               json={**LISTING, "name": "again"})
     assert taken.status_code == 409 and "displays.page.path" in taken.json()["errors"]

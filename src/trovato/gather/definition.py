@@ -15,15 +15,16 @@ Errors are :class:`GatherError` 422 with ``errors`` keyed by the part's path
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trovato.content.types import ItemType
 from trovato.errors import ServiceError
@@ -32,9 +33,9 @@ NAME_PATTERN: Final = "^[a-z][a-z0-9_]*$"
 PARAMETER_PATTERN: Final = "^[a-z][a-z0-9_]*$"
 PATH_PATTERN: Final = r"^/(?:[a-z0-9][a-z0-9/._-]*)?$"
 MAX_PER_PAGE: Final = 100  # the hard maximum of a page, whatever a definition asks
-MAX_FILTERS: Final = 50  # filters and groups in all, at every depth
+MAX_FILTERS: Final = 50  # filters and groups in one list (the body's size bounds the rest)
 MAX_LIST_VALUES: Final = 100  # values of one ``in`` / ``not_in``
-MAX_DEPTH: Final = 4  # nested filter groups
+MAX_TEXT: Final = 1000
 # Query parameters Gather reads itself, so no exposed filter may take them.
 RESERVED_PARAMETERS: Final = frozenset({"page", "stage", "preview", "format"})
 
@@ -43,12 +44,6 @@ Op = Literal[
     "contains", "starts_with", "ends_with", "is_null", "is_not_null",
     "has_tag", "has_tag_or_descendants", "fulltext", "current_user",
 ]
-# Spellings people write for the same operators (DESIGN §9 names them in words).
-OP_ALIASES: Final[Mapping[str, str]] = {
-    "=": "equals", "==": "equals", "!=": "not_equals", "<>": "not_equals", "<": "lt",
-    "<=": "lte", ">": "gt", ">=": "gte", "is_empty": "is_null", "is_not_empty": "is_not_null",
-    "not_empty": "is_not_null", "empty": "is_null",
-}
 
 Kind = Literal["text", "int", "decimal", "float", "bool", "date", "datetime", "uuid", "tag"]
 
@@ -67,6 +62,7 @@ OPERATORS: Final[Mapping[Kind, frozenset[str]]] = {
 }
 NO_VALUE: Final = frozenset({"is_null", "is_not_null", "current_user"})
 LIST_OPS: Final = frozenset({"in", "not_in"})
+TEXT_OPS: Final = frozenset({"contains", "starts_with", "ends_with", "fulltext"})
 
 
 class GatherError(ServiceError):
@@ -90,14 +86,6 @@ class FilterDef(_Strict):
     exposed: str | None = Field(default=None, max_length=64, pattern=PARAMETER_PATTERN)
     label: str | None = Field(default=None, max_length=255)  # of an exposed filter's widget
     options: list[str] | None = Field(default=None, max_length=MAX_LIST_VALUES)
-
-    @field_validator("op", mode="before")
-    @classmethod
-    def _alias(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            word = value.strip().lower().replace(" ", "_")
-            return OP_ALIASES.get(word, word)
-        return value
 
 
 class GroupDef(_Strict):
@@ -253,8 +241,17 @@ def field_specs(types: Mapping[str, ItemType]) -> dict[str, FieldSpec]:
 
 # -- values ---------------------------------------------------------------------------------------
 
+_DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# RFC 3339 (what JSON Schema's ``date-time`` is): seconds required, any fraction, a zone.
+_DATETIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?"
+                       r"([Zz]|[+-]\d{2}:\d{2})$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{12}$")
+RELATIVE_PATTERN: Final = (r"^(?:now|today|[+-]?\d{1,6} ?(?:minute|hour|day|week|month|year)s?"
+                           r"(?: ago)?)$")
 _RELATIVE = re.compile(
-    r"^(?:now|today)$|^([+-]?\d{1,6})\s*(minute|hour|day|week|month|year)s?(?:\s+ago)?$")
+    r"^(?:now|today)$|^([+-]?\d{1,6}) ?(minute|hour|day|week|month|year)s?(?: ago)?$")
 _UNIT_DAYS: Final = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 30,
                      "year": 365}
 
@@ -273,13 +270,13 @@ class Relative:
 
 
 def _relative(text: str) -> Relative | None:
-    match = _RELATIVE.match(text.strip().lower())
+    match = _RELATIVE.match(text)
     if match is None:
         return None
     if match.group(1) is None:
         return Relative(0, text)
     amount = int(match.group(1))
-    if text.strip().lower().endswith(" ago"):
+    if text.endswith(" ago"):
         amount = -abs(amount)
     return Relative(amount * _UNIT_DAYS[match.group(2)], text)
 
@@ -291,8 +288,8 @@ def convert(spec: FieldSpec, raw: Any, *, from_text: bool = False) -> Any:
     if raw is None:
         raise ValueError("a value is required")
     if kind == "text":
-        if not isinstance(raw, str) or "\x00" in raw or len(raw) > 1000:
-            raise ValueError("must be a text of at most 1000 characters")
+        if not isinstance(raw, str) or "\x00" in raw or len(raw) > MAX_TEXT:
+            raise ValueError(f"must be a text of at most {MAX_TEXT} characters")
         if spec.options and raw not in spec.options:
             raise ValueError(f"must be one of: {', '.join(spec.options[:20])}")
         return raw
@@ -304,14 +301,9 @@ def convert(spec: FieldSpec, raw: Any, *, from_text: bool = False) -> Any:
         return raw
     if kind in ("decimal", "float"):
         if isinstance(raw, bool) or not isinstance(raw, int | float | str) or \
-                (isinstance(raw, str) and len(raw) > 40):
+                (isinstance(raw, str) and not _DECIMAL.match(raw)):
             raise ValueError("must be a number")
-        try:
-            number = Decimal(str(raw).strip())
-        except InvalidOperation:
-            raise ValueError("must be a number") from None
-        if not number.is_finite():
-            raise ValueError("must be a finite number")
+        number = Decimal(str(raw))
         return number if kind == "decimal" else float(number)
     if kind == "bool":
         if from_text and isinstance(raw, str) and raw.lower() in ("1", "0", "true", "false"):
@@ -320,27 +312,40 @@ def convert(spec: FieldSpec, raw: Any, *, from_text: bool = False) -> Any:
             raise ValueError("must be true or false")
         return raw
     if kind in ("date", "datetime"):
-        if not isinstance(raw, str) or len(raw) > 40:
-            raise ValueError("must be a date (YYYY-MM-DD), a date and time, 'now' or a relative"
-                             " date like '-7 days'")
+        expected = ("must be a date (YYYY-MM-DD)" if kind == "date" else
+                    "must be a date and time (RFC 3339)") + \
+            ", 'now', 'today' or a relative date like '-7 days'"
+        if not isinstance(raw, str):
+            raise ValueError(expected)
         relative = _relative(raw)
         if relative is not None:
             return relative
         try:
             if kind == "date":
-                return date.fromisoformat(raw.strip())
-            moment = datetime.fromisoformat(raw.strip().replace("z", "Z"))
+                if not _DATE.match(raw):
+                    raise ValueError(raw)
+                return date.fromisoformat(raw)
+            return _moment(raw)
         except ValueError:
-            raise ValueError("must be a date (YYYY-MM-DD), a date and time, 'now' or a "
-                             "relative date like '-7 days'") from None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            raise ValueError(expected) from None
     # uuid, tag
-    if isinstance(raw, str):
-        try:
-            return uuid.UUID(raw.strip())
-        except ValueError:
-            pass
+    if isinstance(raw, str) and _UUID.match(raw):
+        return uuid.UUID(raw)
     raise ValueError("must be a UUID")
+
+
+def _moment(text: str) -> datetime:
+    """An RFC 3339 date-time (a leap second counts as the second before it)."""
+    match = _DATETIME.match(text)
+    if match is None:
+        raise ValueError(text)
+    year, month, day, hour, minute, second = (int(match.group(n)) for n in range(1, 7))
+    fraction = int((match.group(7) or ".0")[1:7].ljust(6, "0"))
+    zone = match.group(8).upper()
+    offset = timedelta(0) if zone == "Z" else (1 if zone[0] == "+" else -1) * timedelta(
+        hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    return datetime(year, month, day, hour, minute, min(second, 59), fraction,
+                    tzinfo=timezone(offset))
 
 
 def convert_value(spec: FieldSpec, op: str, raw: Any, *, from_text: bool = False) -> Any:
@@ -358,9 +363,9 @@ def convert_value(spec: FieldSpec, op: str, raw: Any, *, from_text: bool = False
         if op == "between" and len(raw) != 2:
             raise ValueError("must be a list of two values: [low, high]")
         return tuple(convert(spec, one, from_text=from_text) for one in raw)
-    if op in ("contains", "starts_with", "ends_with", "fulltext"):
-        if not isinstance(raw, str) or "\x00" in raw or not raw.strip() or len(raw) > 1000:
-            raise ValueError("must be a non-empty text of at most 1000 characters")
+    if op in TEXT_OPS:
+        if not isinstance(raw, str) or "\x00" in raw or not raw or len(raw) > MAX_TEXT:
+            raise ValueError(f"must be a non-empty text of at most {MAX_TEXT} characters")
         return raw
     return convert(spec, raw, from_text=from_text)
 
@@ -442,7 +447,7 @@ def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
     naming every bad part."""
     specs = field_specs(types)
     errors: dict[str, str] = {}
-    counter = iter(range(10_000))
+    counter = itertools.count()
     exposed_names: set[str] = set()
 
     def condition(raw: FilterDef, where: str) -> Condition | None:
@@ -457,9 +462,6 @@ def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
             allowed = ", ".join(sorted(OPERATORS[spec.kind]))
             errors[f"{where}.op"] = f"the operator {raw.op!r} does not apply to the field " \
                                     f"{spec.name!r} ({spec.kind}; allowed: {allowed})"
-            return None
-        if raw.op == "current_user" and spec.column != "author_id" and spec.kind != "uuid":
-            errors[f"{where}.op"] = "'current_user' applies to the author or a user reference"
             return None
         if raw.exposed:
             if raw.exposed in RESERVED_PARAMETERS or raw.exposed in exposed_names:
@@ -477,41 +479,33 @@ def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
                 errors[f"{where}.value"] = str(exc)
                 return None
         options = tuple(raw.options or spec.options)
-        if raw.options:
+        if raw.options is not None:
+            if spec.kind != "text" or raw.op in NO_VALUE | LIST_OPS | {"between"}:
+                errors[f"{where}.options"] = "options apply to a text filter of one value"
+                return None
             try:
                 for option in raw.options:
                     convert_value(spec, raw.op, option, from_text=True)
             except ValueError as exc:
                 errors[f"{where}.options"] = str(exc)
                 return None
-        if spec.name == "type" and value is not None:
-            names = value if isinstance(value, tuple) else (value,)
-            unknown = [n for n in names if isinstance(n, str) and n not in types
-                       and raw.op in ("equals", "not_equals", "in", "not_in")]
-            if unknown:
-                errors[f"{where}.value"] = f"unknown item type {unknown[0]!r}"
-                return None
         return Condition(next(counter), where, spec, raw.op, value, raw.exposed,
                          raw.label or raw.field, options)
 
     def group(parts: Sequence[FilterDef | GroupDef], conjunction: Literal["and", "or"],
-              where: str, depth: int) -> Group:
-        if depth > MAX_DEPTH:
-            errors[where] = f"filter groups nest at most {MAX_DEPTH} deep"
+              where: str) -> Group:
         resolved: list[Condition | Group] = []
         for n, part in enumerate(parts):
             here = f"{where}.{n}" if where else f"filters.{n}"
             if isinstance(part, GroupDef):
-                resolved.append(group(part.filters, part.group, f"{here}.filters", depth + 1))
+                resolved.append(group(part.filters, part.group, f"{here}.filters"))
             else:
                 found = condition(part, here)
                 if found is not None:
                     resolved.append(found)
         return Group(conjunction, tuple(resolved))
 
-    where = group(definition.filters, "and", "", 0)
-    if next(counter) > MAX_FILTERS:
-        errors["filters"] = f"at most {MAX_FILTERS} filters in all"
+    where = group(definition.filters, "and", "")
     sorts: list[Ordering] = []
     for n, sort in enumerate(definition.sorts):
         spec = _spec(sort.field, specs, f"sorts.{n}.field", errors)

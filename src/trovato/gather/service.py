@@ -216,7 +216,7 @@ class Gather:
         """Replace ``name``'s definition (its version goes up), or create it."""
         self.require_admin(user)
         if isinstance(document, dict) and document.get("name", name) != name:
-            raise GatherError(422, "The definition's name must be the one in the path.",
+            raise GatherError(409, "The definition's name must be the one in the path.",
                               field="name")
         definition = await self._checked({**document, "name": name}
                                          if isinstance(document, dict) else document)
