@@ -21,8 +21,8 @@ async def _listing(client: httpx.AsyncClient, headers: dict[str, str], **changes
         "name": "news", "label": "News <b>desk</b>",
         "filters": [{"field": "type", "op": "equals", "value": "article"},
                     {"field": "title", "op": "contains", "exposed": "q", "label": "Title"},
-                    {"field": "field_count", "op": "equals", "exposed": "count",
-                     "options": ["1", "2"]}],
+                    {"field": "field_tags", "op": "equals", "exposed": "tag",
+                     "options": ["x", "y"]}],
         "sorts": [{"field": "title"}],
         "pager": {"type": "full", "per_page": 2},
         "fields": ["field_count", "author"],
@@ -55,15 +55,15 @@ async def test_page_display_styles_form_and_pager(client: httpx.AsyncClient) -> 
     # The exposed filters as a GET form to the listing's own path, without a CSRF token.
     form = re.search(r'<form[^>]*method="get"[^>]*action="/news"[^>]*>.*?</form>', page.text,
                      re.S)
-    assert form and 'name="q"' in form[0] and 'name="count"' in form[0]
-    assert "csrf_token" not in form[0] and '<option value="2"' in form[0]
+    assert form and 'name="q"' in form[0] and 'name="tag"' in form[0]
+    assert "csrf_token" not in form[0] and '<option value="y"' in form[0]
     assert page.headers["x-trovato-cache"] == "MISS"
     # The form's submission is the page with the filter applied and the value shown again.
-    filtered = await client.get("/news", params={"q": "an", "count": ""})
+    filtered = await client.get("/news", params={"q": "an", "tag": ""})
     assert filtered.status_code == 200 and 'value="an"' in filtered.text
     assert [t for t in _titles(filtered.text) if t] == ["banana"]
-    bad = await client.get("/news", params={"count": "7"})
-    assert bad.status_code == 400 and "count" in bad.text
+    bad = await client.get("/news", params={"tag": "z"})
+    assert bad.status_code == 400 and "tag" in bad.text
     assert (await client.get("/news?page=2")).status_code == 404
     empty = await client.get("/news", params={"q": "zzz"})
     assert "Nothing &lt;i&gt;here&lt;/i&gt;." in empty.text
