@@ -53,6 +53,7 @@ DISPATCHED: dict[str, tuple[str, ...]] = {
     "user_update": ("trovato.api.roles",),
     **dict.fromkeys(("form_alter", "form_validate", "form_submit"), ("trovato.forms.service",)),
     **dict.fromkeys(("cron", "queue_info", "queue_worker"), ("trovato.cron",)),
+    **dict.fromkeys(("gather_alter", "gather_result_alter"), ("trovato.gather.service",)),
 }
 
 # The session of the enclosing ``sharing`` block in this task, by acting user id.
