@@ -306,6 +306,9 @@ class Gather:
         if memo is not None and memo[0] is types:
             return memo[1], 0
         result = resolve(stored.definition, types)
+        # One resolution per listing: an older version's goes.
+        for old in [k for k in self._resolved if k[0] == stored.name]:
+            del self._resolved[old]
         self._resolved[key] = (types, result)
         return result, 0
 
