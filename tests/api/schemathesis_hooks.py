@@ -1,8 +1,8 @@
 """What the OpenAPI document cannot say, taught to schemathesis (loaded by
 ``test_schemathesis.py`` through ``SCHEMATHESIS_HOOKS``).
 
-An item type names each field once, and a Gather definition's exposed filters each take a
-query parameter of their own. JSON Schema has no uniqueness by one property (the document says
+An item type names each field once, and a Gather definition's exposed filters and arguments
+each take a parameter of their own. JSON Schema has no uniqueness by one property (the document says
 ``uniqueItems`` or the rule in words), so a body naming one twice is not offered as valid
 data: the service refuses it, rightly.
 """
@@ -15,12 +15,13 @@ import schemathesis
 
 
 def _exposed(filters: Any) -> list[str]:
-    """The exposed query parameters of a definition's filters, at every depth."""
+    """The parameters (exposed filters' and arguments') of a definition's filters, at every
+    depth."""
     names: list[str] = []
     for part in filters if isinstance(filters, list) else []:
         if isinstance(part, dict):
-            if isinstance(part.get("exposed"), str):
-                names.append(part["exposed"])
+            names.extend(part[key] for key in ("exposed", "argument")
+                         if isinstance(part.get(key), str))
             names.extend(_exposed(part.get("filters")))
     return names
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.gather.conftest import ANONYMOUS
+from tests.gather.conftest import ANONYMOUS, add_tags
 from trovato.content.access import Operation, Vote
 from trovato.content.items import ContentServices, Item, ItemHooks
 from trovato.db.pool import Database
@@ -164,3 +164,53 @@ async def test_exposed_values_are_checked(gather: Gather, admin: CurrentUser,
         assert caught.value.status == 400 and bad in caught.value.errors
     assert await _titles(gather, ANONYMOUS, exposed={"since": "-1 day", "range": ""}) == (
         ["a"], 1)
+
+
+async def test_contextual_arguments_with_defaults_and_tag_slugs(
+    gather: Gather, content: ContentServices, admin: CurrentUser, database: Database,
+    make_user: Any,
+) -> None:
+    tags = await add_tags(database, {"science": [], "physics": ["science"], "art": []})
+    writer = await make_user("writer", ["access content"])
+    for title, topic, author in (("a", "physics", admin), ("b", "art", writer),
+                                 ("c", "science", admin)):
+        await content.items.create(admin, "article", title=title, author_id=author.id,
+                                   fields={"field_topic": {"target_id": str(tags[topic])}})
+    topic = {"field": "field_topic", "op": "has_tag_or_descendants", "argument": "topic",
+             "default": "not_found"}
+    await gather.create(admin, _definition(filters=[topic]))
+    assert await _titles(gather, ANONYMOUS, arguments={"topic": "science"}) == (["a", "c"], 2)
+    assert await _titles(gather, ANONYMOUS, arguments={"topic": str(tags["art"])}) == (
+        ["b"], 1)
+    for given in ({}, {"topic": "nothing"}, {"topic": "12"}):
+        with pytest.raises(GatherError) as caught:
+            await gather.run(ANONYMOUS, "news", arguments=given)
+        assert caught.value.status == 404 and caught.value.field == "topic"
+    await gather.put(admin, "news", _definition(filters=[{**topic, "default": "ignore"}]))
+    assert await _titles(gather, ANONYMOUS) == (["a", "b", "c"], 3)
+    await gather.put(admin, "news", _definition(filters=[
+        {**topic, "default": "fixed", "value": str(tags["physics"])}]))
+    assert await _titles(gather, ANONYMOUS) == (["a"], 1)
+    await gather.put(admin, "news", _definition(filters=[
+        {"field": "author", "op": "equals", "argument": "who", "default": "current_user"}]))
+    assert await _titles(gather, writer) == (["b"], 1)
+    assert await _titles(gather, writer, arguments={"who": str(admin.id)}) == (["a", "c"], 2)
+
+
+@pytest.mark.parametrize(("change", "part"), [
+    ({"exposed": "t"}, "filters.0.argument"),
+    ({"argument": None}, "filters.0.default"),
+    ({"default": "fixed"}, "filters.0.value"),
+    ({"value": "x"}, "filters.0.value"),
+    ({"default": "current_user"}, "filters.0.default"),
+    ({"op": "in"}, "filters.0.op"),
+    ({"argument": "page"}, "filters.0.argument"),
+])
+async def test_a_bad_argument_is_refused_naming_the_part(
+    gather: Gather, admin: CurrentUser, change: dict[str, Any], part: str
+) -> None:
+    argument = {"field": "title", "op": "equals", "argument": "t", "default": "ignore",
+                **change}
+    with pytest.raises(GatherError) as caught:
+        await gather.create(admin, _definition(filters=[argument]))
+    assert caught.value.status == 422 and part in caught.value.errors, caught.value.errors

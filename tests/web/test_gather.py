@@ -124,3 +124,28 @@ async def test_feeds_are_well_formed_rss_and_atom(client: httpx.AsyncClient) -> 
     for required in ("id", "title", "updated"):
         assert entries[0].findtext(f"{ATOM}{required}")
     assert entries[0].find(f"{ATOM}author/{ATOM}name") is not None
+
+
+async def test_a_path_placeholder_is_the_listing_argument(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    for title, count in (("one", 1), ("two", 2), ("another one", 1)):
+        await _item(client, headers, title=title, fields={
+            "field_count": {"value": count},
+            "field_body": {"value": "Body text", "format": "plain_text"}})
+    response = await client.put("/api/v1/gather-definitions/counted", headers=headers, json={
+        "name": "counted", "label": "Counted",
+        "filters": [{"field": "field_count", "op": "equals", "argument": "n",
+                     "default": "not_found"}],
+        "sorts": [{"field": "title"}],
+        "displays": {"page": {"path": "/counted/{n}", "style": "list"}, "json": {}}})
+    assert response.status_code == 200, response.text
+    client.cookies.clear()
+    page = await client.get("/counted/1")
+    assert page.status_code == 200 and _titles(page.text) == ["another one", "one"]
+    assert _titles((await client.get("/counted/2/")).text) == ["two"]
+    for missing in ("/counted/x", "/counted", "/counted/1/more"):
+        assert (await client.get(missing)).status_code == 404, missing
+    # The JSON display takes it as a query parameter.
+    listed = await client.get("/api/v1/gather/counted", params={"n": "2"})
+    assert [i["title"] for i in listed.json()["items"]] == ["two"]
+    assert (await client.get("/api/v1/gather/counted")).status_code == 404

@@ -149,7 +149,8 @@ async def delete_definition(request: Request) -> Response:
 @operation("GET", "/api/v1/gather/{name}", operation_id="runGather",
            summary="One page of a listing (its JSON display)", tag="Gather",
            responses={200: GatherPage}, problems=(400, 404), stage=True, params=(NAME, PAGE),
-           description="Exposed filters are further query parameters named by the definition.")
+           description="Exposed filters and contextual arguments are further query "
+                       "parameters named by the definition.")
 async def run_listing(request: Request) -> Response:
     ctx = request_context(request)
     raw = request.query_params.get("page", "0")
@@ -162,7 +163,8 @@ async def run_listing(request: Request) -> Response:
     if stored.definition.displays.json_ is None:
         raise ServiceError(404, f"The listing {name!r} has no JSON display.")
     result = await gather.run(ctx.current_user, name, page=int(raw),
-                              exposed=request.query_params, stage=ctx.stage)
+                              exposed=request.query_params, arguments=request.query_params,
+                              stage=ctx.stage)
     return JSON({"items": [item.public() for item in result.items], "page": result.page,
                  "per_page": result.per_page, "total": result.total})
 
@@ -219,28 +221,40 @@ def _variants(names: list[str], spec: FieldSpec) -> list[Schema]:
     common: Schema = {"field": {"type": "string", "enum": names},
                       "label": {"anyOf": [{"type": "string", "maxLength": 255},
                                           {"type": "null"}]}}
+    unset: Schema = {"argument": {"type": "null"}, "default": {"type": "null"}}
+    defaults = ["ignore", "not_found", *(["current_user"] if kind == "uuid" else [])]
     variants: list[Schema] = []
     for chosen, value, with_options in groups:
         if not chosen:
             continue
-        base = {**common, "op": {"type": "string", "enum": sorted(chosen)}}
+        op: Schema = {"op": {"type": "string", "enum": sorted(chosen)}}
+        base = {**common, **op, **unset}
         if with_options and value is not None:
             base["options"] = {"anyOf": [{"type": "array", "items": value,
                                           "maxItems": MAX_LIST_VALUES}, {"type": "null"}]}
         if value is None:
-            variants.append({"type": "object", "additionalProperties": False,
-                             "required": ["field", "op"], "properties": {
-                                 **base, "value": {"type": "null"},
-                                 "exposed": {"type": "null"}}})
+            variants.append(_object(["field", "op"], {**base, "value": {"type": "null"},
+                                                      "exposed": {"type": "null"}}))
             continue
-        variants.append({"type": "object", "additionalProperties": False,
-                         "required": ["field", "op", "value"], "properties": {
-                             **base, "value": value, "exposed": {"type": "null"}}})
-        variants.append({"type": "object", "additionalProperties": False,
-                         "required": ["field", "op", "exposed"], "properties": {
-                             **base, "value": {"anyOf": [value, {"type": "null"}]},
-                             "exposed": parameter}})
+        variants.append(_object(["field", "op", "value"], {
+            **base, "value": value, "exposed": {"type": "null"}}))
+        variants.append(_object(["field", "op", "exposed"], {
+            **base, "value": {"anyOf": [value, {"type": "null"}]}, "exposed": parameter}))
+        if chosen & (LIST_OPS | {"between"}):
+            continue
+        # A contextual argument: its value from the path, else its default's.
+        argument = {**common, **op, "argument": parameter, "exposed": {"type": "null"}}
+        variants.append(_object(["field", "op", "argument"], {
+            **argument, "value": {"type": "null"},
+            "default": {"anyOf": [{"type": "string", "enum": defaults}, {"type": "null"}]}}))
+        variants.append(_object(["field", "op", "argument", "value", "default"], {
+            **argument, "value": value, "default": {"type": "string", "const": "fixed"}}))
     return variants
+
+
+def _object(required: list[str], properties: Schema) -> Schema:
+    return {"type": "object", "additionalProperties": False, "required": required,
+            "properties": properties}
 
 
 def gather_schemas(types: list[ItemType]) -> dict[str, Schema]:
@@ -260,8 +274,9 @@ def gather_schemas(types: list[ItemType]) -> dict[str, Schema]:
         "GatherFilter": {"anyOf": variants, "description": (
             "One condition: a field, an operator that fits the field's type, and a value of "
             "that type (none for is_null, is_not_null, current_user); with `exposed`, the "
-            "query parameter a visitor sets the value with (each parameter names one filter "
-            "of a definition).")},
+            "query parameter a visitor sets the value with; with `argument`, the path "
+            "placeholder (or JSON display query parameter) that gives it, and its `default` "
+            "without one (each parameter names one filter of a definition).")},
         "GatherFilterGroup": {"type": "object", "additionalProperties": False,
                               "required": ["group", "filters"], "properties": {
                                   "group": {"type": "string", "enum": ["and", "or"]},

@@ -31,7 +31,9 @@ from trovato.errors import ServiceError
 
 NAME_PATTERN: Final = "^[a-z][a-z0-9_]*$"
 PARAMETER_PATTERN: Final = "^[a-z][a-z0-9_]*$"
-PATH_PATTERN: Final = r"^/(?:[a-z0-9][a-z0-9/._-]*)?$"
+# Segments of letters, digits, ``.``, ``_``, ``-``, or ``{argument}`` placeholders.
+_SEGMENT = r"(?:[a-z0-9][a-z0-9._-]*|\{[a-z][a-z0-9_]*\})"
+PATH_PATTERN: Final = rf"^/(?:{_SEGMENT}(?:/{_SEGMENT})*)?$"
 MAX_PER_PAGE: Final = 100  # the hard maximum of a page, whatever a definition asks
 MAX_FILTERS: Final = 50  # filters and groups in one list (the body's size bounds the rest)
 MAX_LIST_VALUES: Final = 100  # values of one ``in`` / ``not_in``
@@ -76,9 +78,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Default = Literal["ignore", "not_found", "fixed", "current_user"]
+
+
 class FilterDef(_Strict):
     """One condition: ``field`` ``op`` ``value``; ``exposed`` names the query parameter a
-    visitor may set the value with (the definition's ``value``, if any, is the default)."""
+    visitor may set the value with (the definition's ``value``, if any, is the default).
+
+    A *contextual argument* takes its value from the display's path instead (``argument``
+    names a ``{placeholder}`` of the page or feed path, or a query parameter of the JSON
+    display); ``default`` says what happens without one: ``ignore`` (no condition),
+    ``not_found`` (404), ``fixed`` (the filter's ``value``) or ``current_user`` (the
+    reader's id, for the author or a user reference). A tag argument may be a tag's slug."""
 
     field: str = Field(min_length=1, max_length=64)
     op: Op
@@ -86,6 +97,8 @@ class FilterDef(_Strict):
     exposed: str | None = Field(default=None, max_length=64, pattern=PARAMETER_PATTERN)
     label: str | None = Field(default=None, max_length=255)  # of an exposed filter's widget
     options: list[str] | None = Field(default=None, max_length=MAX_LIST_VALUES)
+    argument: str | None = Field(default=None, max_length=64, pattern=PARAMETER_PATTERN)
+    default: Default | None = None
 
 
 class GroupDef(_Strict):
@@ -188,6 +201,7 @@ class FieldSpec:
     prop: str = "value"
     multiple: bool = False
     options: tuple[str, ...] = ()  # a list field's allowed values
+    bundles: tuple[str, ...] = ()  # a tag reference's vocabularies (empty: any)
 
     @property
     def nullable(self) -> bool:
@@ -233,9 +247,11 @@ def field_specs(types: Mapping[str, ItemType]) -> dict[str, FieldSpec]:
                 kind = "tag"
             options = tuple(definition.settings.get("allowed_values") or ()) \
                 if definition.type == "list" else ()
+            bundles = tuple(definition.settings.get("target_bundles") or ()) \
+                if kind == "tag" else ()
             specs[definition.name] = FieldSpec(definition.name, kind, key=definition.name,
                                                prop=prop, multiple=definition.multiple,
-                                               options=options)
+                                               options=options, bundles=bundles)
     return specs
 
 
@@ -386,6 +402,8 @@ class Condition:
     exposed: str | None
     label: str
     options: tuple[str, ...]
+    argument: str | None = None
+    default: str = "ignore"
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,6 +448,9 @@ class Resolved:
     def exposed(self) -> list[Condition]:
         return [c for c in self.conditions() if c.exposed]
 
+    def arguments(self) -> list[Condition]:
+        return [c for c in self.conditions() if c.argument]
+
 
 def _spec(name: str, specs: Mapping[str, FieldSpec], where: str,
           errors: dict[str, str]) -> FieldSpec | None:
@@ -463,6 +484,16 @@ def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
             errors[f"{where}.op"] = f"the operator {raw.op!r} does not apply to the field " \
                                     f"{spec.name!r} ({spec.kind}; allowed: {allowed})"
             return None
+        if raw.argument is not None or raw.default is not None:
+            problem = _argument_problem(raw, spec)
+            if problem is not None:
+                errors[f"{where}.{problem[0]}"] = problem[1]
+                return None
+            if raw.argument in RESERVED_PARAMETERS or raw.argument in exposed_names:
+                errors[f"{where}.argument"] = f"the parameter {raw.argument!r} is taken"
+                return None
+            assert raw.argument is not None
+            exposed_names.add(raw.argument)
         if raw.exposed:
             if raw.exposed in RESERVED_PARAMETERS or raw.exposed in exposed_names:
                 errors[f"{where}.exposed"] = f"the query parameter {raw.exposed!r} is taken"
@@ -472,7 +503,7 @@ def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
                 return None
             exposed_names.add(raw.exposed)
         value: Any = None
-        if raw.value is not None or not raw.exposed:
+        if raw.value is not None or not (raw.exposed or raw.argument):
             try:
                 value = convert_value(spec, raw.op, raw.value)
             except ValueError as exc:
@@ -490,7 +521,8 @@ def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
                 errors[f"{where}.options"] = str(exc)
                 return None
         return Condition(next(counter), where, spec, raw.op, value, raw.exposed,
-                         raw.label or raw.field, options)
+                         raw.label or raw.field, options, raw.argument,
+                         raw.default or "ignore")
 
     def group(parts: Sequence[FilterDef | GroupDef], conjunction: Literal["and", "or"],
               where: str) -> Group:
@@ -526,6 +558,23 @@ def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
                           errors=errors)
     return Resolved(definition, where, tuple(sorts), _listed_types(where, types),
                     tuple(columns))
+
+
+def _argument_problem(raw: FilterDef, spec: FieldSpec) -> tuple[str, str] | None:
+    """What is wrong with a contextual argument, as (its part, the message), if anything."""
+    if raw.argument is None:
+        return "default", "a default applies to an argument"
+    if raw.exposed is not None:
+        return "argument", "a filter is exposed or an argument, not both"
+    if raw.op in NO_VALUE | LIST_OPS | {"between"}:
+        return "op", f"an argument is one value: {raw.op!r} does not take one"
+    if raw.options is not None:
+        return "options", "options apply to exposed filters"
+    if (raw.default == "fixed") != (raw.value is not None):
+        return "value", "an argument has a value exactly when its default is 'fixed'"
+    if raw.default == "current_user" and spec.kind != "uuid":
+        return "default", "'current_user' applies to the author or a user reference"
+    return None
 
 
 def _listed_types(where: Group, types: Mapping[str, ItemType]) -> tuple[str, ...]:

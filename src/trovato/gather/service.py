@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +52,7 @@ from trovato.gather.cache import TagCache
 from trovato.gather.compiler import Plan, Plans, Shape, anchor_parameters, parameters
 from trovato.gather.definition import (
     MAX_PER_PAGE,
+    Condition,
     Definition,
     GatherError,
     Resolved,
@@ -75,6 +77,8 @@ MAX_ANCHORS: Final = 4000
 # costly definition; the first page and keyset pages read at most a page in index order).
 STATEMENT_TIMEOUT_MS: Final = 5000
 
+_UUID_TEXT: Final = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                               r"[0-9a-fA-F]{12}$")
 PATHS_TAG: Final = "gather_paths"
 # Paths of the kernel's own routes, which a listing's display cannot take.
 RESERVED_PATHS: Final = ("/api", "/item", "/admin", "/user", "/stage", "/install", "/static",
@@ -258,6 +262,33 @@ class Gather:
         self.cache.put(("paths",), index, [PATHS_TAG], generation)
         return index
 
+    async def match_path(self, path: str) -> tuple[str, str, dict[str, str]] | None:
+        """The listing display at ``path``: (listing, ``page`` or ``feed``, the arguments its
+        ``{placeholders}`` took), a path without placeholders first."""
+        index = await self.paths()
+        path = path.rstrip("/") or "/"
+        found = index.get(path)
+        if found is not None:
+            return found[0], found[1], {}
+        segments = path.split("/")
+        for template, (name, kind) in index.items():
+            if "{" not in template:
+                continue
+            parts = template.split("/")
+            if len(parts) != len(segments):
+                continue
+            arguments: dict[str, str] = {}
+            for part, segment in zip(parts, segments, strict=True):
+                if part.startswith("{"):
+                    if not segment:
+                        break
+                    arguments[part[1:-1]] = segment
+                elif part != segment:
+                    break
+            else:
+                return name, kind, arguments
+        return None
+
     async def _check_paths(self, definition: Definition) -> None:
         """A display's path must be free: not a kernel path, not another listing's."""
         taken = await self.paths()
@@ -339,12 +370,52 @@ class Gather:
                               errors=errors)
         return values, used
 
+    async def argument_values(self, resolved: Resolved, given: Mapping[str, str],
+                              user: CurrentUser) -> dict[int, Any]:
+        """The contextual arguments' values (``given`` by name: path segments or query
+        parameters), after their defaults; a tag's may be its slug. A missing argument whose
+        default is ``not_found``, or one that resolves to nothing, is a 404 naming it."""
+        values: dict[int, Any] = {}
+        for cond in resolved.arguments():
+            assert cond.argument is not None
+            raw = given.get(cond.argument, "")
+            if raw == "":
+                if cond.default == "not_found":
+                    raise GatherError(404, f"This listing needs its argument "
+                                           f"{cond.argument!r}.", field=cond.argument)
+                if cond.default == "current_user":
+                    values[cond.index] = user.id
+                continue
+            if cond.spec.kind == "tag" and not _UUID_TEXT.match(raw):
+                raw = await self._tag_by_slug(cond, raw)
+            try:
+                values[cond.index] = convert_value(cond.spec, cond.op, raw, from_text=True)
+            except ValueError:
+                raise GatherError(404, f"Nothing matches the argument {cond.argument!r}.",
+                                  field=cond.argument) from None
+        return values
+
+    async def _tag_by_slug(self, cond: Condition, slug: str) -> str:
+        """The id of the live tag ``slug`` in the field's vocabularies (404 unless one)."""
+        rows = await self.db.fetch(
+            "SELECT t.id FROM category_tag t JOIN category_vocabulary v"
+            " ON v.id = t.vocabulary_id WHERE t.slug = %s AND t.stage_id = 'live'"
+            " AND (cardinality(%s::text[]) = 0 OR v.machine_name = ANY(%s::text[]))"
+            " ORDER BY t.id LIMIT 2",
+            (slug, list(cond.spec.bundles), list(cond.spec.bundles)))
+        if len(rows) != 1:
+            raise GatherError(404, f"No single tag has the slug {slug!r}.",
+                              field=cond.argument)
+        return str(rows[0]["id"])
+
     async def run(self, user: CurrentUser, name: str, *, page: int = 0,
-                  exposed: Mapping[str, str] | None = None, stage: str = LIVE,
+                  exposed: Mapping[str, str] | None = None,
+                  arguments: Mapping[str, str] | None = None, stage: str = LIVE,
                   per_page: int | None = None, teasers: bool = False) -> GatherResult:
         """One page of the listing ``name`` as ``user`` sees it in ``stage`` (module
-        docstring). ``per_page`` overrides the definition's (the front page's setting);
-        ``teasers`` lets items come without their fields when nothing needs them."""
+        docstring). ``arguments`` are the contextual arguments by name; ``per_page``
+        overrides the definition's (the front page's setting); ``teasers`` lets items come
+        without their fields when nothing needs them."""
         stored = await self.stored(name)
         definition = stored.definition
         if not user.can(ACCESS_CONTENT) or not user.can(definition.access):
@@ -353,6 +424,7 @@ class Gather:
             raise GatherError(404, "No such page.", field="page")
         resolved, resolution = await self.resolved(stored)
         values, used = self.exposed_values(resolved, exposed or {})
+        values.update(await self.argument_values(resolved, arguments or {}, user))
         pager = resolved.definition.pager
         size = min(per_page or pager.per_page, MAX_PER_PAGE)
         if pager.type == "none" and page > 0:

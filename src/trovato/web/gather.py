@@ -238,23 +238,23 @@ async def display(request: Request) -> Response:
     gather = ctx.kernel.gather
     found = None
     if request.method in ("GET", "HEAD"):
-        found = (await gather.paths()).get(request.url.path.rstrip("/") or "/")
+        found = await gather.match_path(request.url.path)
     if found is None:
         return await menu_page(request)
-    name, kind = found
+    name, kind, arguments = found
     stored = await gather.stored(name)
     displays = stored.definition.displays
     exposed = dict(request.query_params)
     if kind == "feed" and displays.feed is not None:
         result = await gather.run(ctx.current_user, name, exposed=exposed, stage=ctx.stage,
-                                  per_page=FEED_ITEMS, teasers=True)
+                                  arguments=arguments, per_page=FEED_ITEMS, teasers=True)
         return await render_feed(request, result, displays.feed.title or stored.definition.label,
                                  displays.feed.format)
     if displays.page is None:  # the path index is older than the definition
         raise ServiceError(404)
     result = await gather.run(
-        ctx.current_user, name, page=page_number(request), exposed=exposed, stage=ctx.stage,
-        teasers=displays.page.style in ("teasers", "grid")
+        ctx.current_user, name, page=page_number(request), exposed=exposed,
+        arguments=arguments, stage=ctx.stage, teasers=displays.page.style in ("teasers", "grid")
         and not ctx.kernel.views.plugins_take_part())
     return await render_listing(request, result, displays.page)
 
