@@ -155,8 +155,16 @@ INJECTIONS = [
 async def test_injection_through_exposed_filters_and_parameters(
     client: httpx.AsyncClient,
 ) -> None:
-    await _site(client)
+    headers = await _site(client)
+    by_tag = await client.put("/api/v1/gather-definitions/bytag", headers=headers, json={
+        "name": "bytag", "label": "By title", "displays": {"json": {}},
+        "filters": [{"field": "title", "op": "equals", "argument": "t", "default": "ignore"}]})
+    assert by_tag.status_code == 200, by_tag.text
     client.cookies.clear()
+    for value in INJECTIONS:  # through a contextual argument
+        response = await client.get("/api/v1/gather/bytag", params={"t": value})
+        assert response.status_code == 200 and response.json()["total"] == 0, (
+            value, response.text)
     for value, parameter in itertools.product(
             INJECTIONS, ("q", "min", "sort", "page", "type", "status", "stage")):
         response = await client.get("/api/v1/gather/articles", params={parameter: value})
