@@ -7,8 +7,8 @@ drops every entry carrying it. As in the page cache, every drop moves :attr:`gen
 and a value computed while it was another generation is not stored: a request that read the
 items just before a write cannot put the old result back just after it.
 
-Bounded by the number of entries (least recently used first out): a result page holds at most
-:data:`~trovato.gather.definition.MAX_PER_PAGE` items.
+Bounded in bytes as the caller counts them (a result page: its items' text and fields), least
+recently used first out, and in entries.
 """
 
 from __future__ import annotations
@@ -18,13 +18,18 @@ from collections.abc import Hashable, Iterable
 from typing import Any
 
 DEFAULT_MAX_ENTRIES = 4096
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+ENTRY_OVERHEAD = 256  # the slot, the key and the tag sets of one entry
 
 
 class TagCache:
-    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.generation = 0
-        self._entries: OrderedDict[Hashable, tuple[Any, frozenset[str]]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Any, frozenset[str], int]] = OrderedDict()
         self._by_tag: dict[str, set[Hashable]] = {}
 
     def get(self, key: Hashable) -> Any | None:
@@ -34,16 +39,22 @@ class TagCache:
         self._entries.move_to_end(key)
         return found[0]
 
-    def put(self, key: Hashable, value: Any, tags: Iterable[str], generation: int) -> None:
-        """Store ``value`` unless a drop happened since ``generation`` was read."""
+    def put(self, key: Hashable, value: Any, tags: Iterable[str], generation: int, *,
+            size: int = 0) -> None:
+        """Store ``value`` (``size`` bytes as the caller counts it) unless a drop happened
+        since ``generation`` was read."""
         if generation != self.generation:
             return
         self._remove(key)
         frozen = frozenset(tags)
-        self._entries[key] = (value, frozen)
+        size += ENTRY_OVERHEAD
+        if size > self.max_bytes:
+            return
+        self._entries[key] = (value, frozen, size)
+        self.bytes += size
         for tag in frozen:
             self._by_tag.setdefault(tag, set()).add(key)
-        while len(self._entries) > self.max_entries:
+        while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
             self._remove(next(iter(self._entries)))
 
     def drop(self, tags: Iterable[str]) -> None:
@@ -59,6 +70,7 @@ class TagCache:
         self.generation += 1
         self._entries.clear()
         self._by_tag.clear()
+        self.bytes = 0
 
     def on_message(self, message: dict[str, Any]) -> None:
         """A page-cache invalidation message from any process: drop its tags here too."""
@@ -70,6 +82,7 @@ class TagCache:
         found = self._entries.pop(key, None)
         if found is None:
             return
+        self.bytes -= found[2]
         for tag in found[1]:
             keys = self._by_tag.get(tag)
             if keys is not None:

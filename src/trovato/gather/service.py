@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import orjson
 from psycopg.rows import tuple_row
 
 from trovato.content.access import ACCESS_CONTENT, item_access, visibility_scope
@@ -138,6 +139,12 @@ _INDEXABLE: Final[Mapping[str, str]] = {"text": "", "int": "::bigint", "decimal"
 
 def index_name(field: str) -> str:
     return f"gather_{field}_idx"
+
+
+def _size(item: Item) -> int:
+    """About the bytes a cached item holds: its texts and its fields as JSON."""
+    fields = 0 if item.partial else len(orjson.dumps(item.fields))
+    return 512 + len(item.title) + len(item.summary or "") + fields
 
 
 def _freeze(value: Any) -> Hashable:
@@ -491,7 +498,8 @@ class Gather:
                 raise GatherError(404, "No such page.", field="page")
         items = [item_from_row(row) for row in rows]
         self.cache.put(("page", base, page), (items, total, has_next),
-                       [*tags, *(f"item:{item.id}" for item in items)], generation)
+                       [*tags, *(f"item:{item.id}" for item in items)], generation,
+                       size=sum(_size(item) for item in items))
         return GatherResult(resolved, items, page, size, total, has_next, used)
 
     async def _map(self, base: Hashable, plan: Plan, params: dict[str, Any],
@@ -512,7 +520,8 @@ class Gather:
                 tuple(tuple(row[:keys]) for row in rows
                       if row[keys] % size == 0)[:MAX_ANCHORS],
             )
-        self.cache.put(("map", base), mapped, tags, generation)
+        self.cache.put(("map", base), mapped, tags, generation,
+                       size=64 * (len(mapped.anchors) + 1))
         return mapped
 
     async def _page(self, plan: Plan, params: dict[str, Any], offset: int
