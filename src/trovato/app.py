@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from trovato.api import categories as api_categories
+from trovato.api import gather as api_gather
 from trovato.api import item_types as api_item_types
 from trovato.api import items as api_items
 from trovato.api import openapi as api_openapi
@@ -37,10 +38,10 @@ from trovato.web import (
     categories,
     favicon,
     form_ajax,
+    gather,
     install,
     item,
     item_edit,
-    menu,
     register,
     revisions,
     site,
@@ -99,7 +100,10 @@ def routes() -> list[BaseRoute]:
         *api_previews.routes,
         *api_categories.routes,
         *api_openapi.routes,
-        *menu.routes,  # last: plugin pages only see paths no kernel route matched
+        *api_gather.routes,
+        # Last: Gather's page and feed displays, then (for paths no listing claims) the
+        # plugins' pages, so both only see paths no kernel route matched.
+        *gather.routes,
     ]
 
 

@@ -237,25 +237,31 @@ def _queries(response: httpx.Response) -> int:
 
 
 async def test_item_page_and_front_page_read_items_in_one_query(db_url: str) -> None:
-    """An item page is ONE query (item + byline); the front page's listing is one query
-    whatever the number of teasers; item types come from the process cache."""
+    """An item page is ONE query (item + byline); the front page's listing is the same few
+    statements whatever the number of teasers (its rows, and the total and page anchors,
+    which are then cached until an item is written: a repeated page reads nothing); item
+    types come from the process cache."""
     settings = site_settings(db_url, page_cache_seconds=0, front_page_items=25)
     async with running_app(settings) as client:
         headers = await _site(client)
         first = await _item(client, headers, title="First", promote=True)
         client.cookies.clear()
-        await client.get("/")  # warm: the admin-exists flag and the type cache
+        await client.get("/")  # warm: the admin-exists flag, the type cache, the definition
         page = await client.get(f"/item/{first}")
         assert page.status_code == 200 and "By root" in page.text
         assert _queries(page) == 1
+        assert _queries(await client.get("/")) == 0  # the listing's cached result
+        headers = await login_as(client, "root")
+        await _item(client, headers, title="Second", promote=True)
+        client.cookies.clear()
         one = _queries(await client.get("/"))
         headers = await login_as(client, "root")
-        for n in range(24):
+        for n in range(23):
             await _item(client, headers, title=f"More {n}", promote=True)
         client.cookies.clear()
         full = await client.get("/")
         assert len(_teaser_titles(full.text)) == 25 and "?page=1" not in full.text
-        assert _queries(full) == one <= 2
+        assert _queries(full) == one <= 3
 
 
 async def test_a_type_change_reaches_the_item_page_at_once(client: httpx.AsyncClient) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from trovato.api.gather import gather_schemas
 from trovato.api.item_types import MACHINE_NAME, FieldBody
 from trovato.api.items import FILLED_LINE, Item, ItemCreateBody
 from trovato.api.routing import DOCUMENTED_BY
@@ -191,4 +192,5 @@ def configured_schemas(
         **_name_schemas(permissions, stages, roles, types, vocabularies or []),
         **_field_instance_schemas(fields),
         **_item_schemas(types, fields),
+        **gather_schemas(types),
     }

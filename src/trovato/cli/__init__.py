@@ -15,6 +15,7 @@ from trovato.cli import (
     content,
     db,
     demo,
+    gather,
     plugin,
     serve,
     stage,
@@ -46,6 +47,7 @@ app.add_typer(plugin.app, name="plugin")
 app.add_typer(stage.app, name="stage")
 app.add_typer(categories.app, name="categories")
 app.add_typer(content.app, name="content")
+app.add_typer(gather.app, name="gather")
 
 
 def _version(value: bool) -> None:

@@ -144,7 +144,7 @@ SORTS: Final[Mapping[str, tuple[tuple[str, bool], ...]]] = {
 # -- rows ----------------------------------------------------------------------------------------
 
 
-def _columns(i: FromClause, *, teasers: bool = False) -> list[ColumnElement[Any]]:
+def item_columns(i: FromClause, *, teasers: bool = False) -> list[ColumnElement[Any]]:
     """The item columns, in the order :func:`item_from_row` reads them by position."""
     c = i.c
     # A teaser listing reads the stored summary instead of the fields, which are most of an
@@ -170,7 +170,7 @@ COLUMN_COUNT: Final = 14  # a listing's total follows them
 
 
 def item_from_row(row: Sequence[Any]) -> Item:
-    """An item from a row of :func:`_columns` (read as a tuple)."""
+    """An item from a row of :func:`item_columns` (read as a tuple)."""
     (id_, type_, title, status, promote, sticky, author_id, created, changed, revision_id,
      stage, fields, summary, author_name) = row[:COLUMN_COUNT]
     return Item(
@@ -232,7 +232,7 @@ def _load_sql(live: bool, *, lock: bool = False) -> str:
     """One item by ``id`` in a stage (``FOR UPDATE`` when ``lock``: live only, as an
     overlay's outer join cannot be locked; :meth:`ItemQuery.lock` locks the row first)."""
     i = item_source(live, "i")
-    statement = select(*_columns(i)).where(stage_condition(live, i.c.stage_id),
+    statement = select(*item_columns(i)).where(stage_condition(live, i.c.stage_id),
                                            i.c.id == bindparam("id", type_=Uuid))
     if lock:
         statement = statement.with_for_update(of=i)
@@ -242,7 +242,7 @@ def _load_sql(live: bool, *, lock: bool = False) -> str:
 @functools.lru_cache(maxsize=8)
 def _many_sql(scope: VisibilityScope, live: bool) -> str:
     i = item_source(live, "i")
-    return sql_text(select(*_columns(i)).where(
+    return sql_text(select(*item_columns(i)).where(
         stage_condition(live, i.c.stage_id), scope_condition(scope, i),
         i.c.id == any_(bindparam("ids", type_=ARRAY(Uuid)))))
 
@@ -264,14 +264,14 @@ def _title_match_sql(scope: VisibilityScope, live: bool, by_types: bool, rows: i
         conditions.append(i.c.type == any_(bindparam("types", type_=ARRAY(Text))))
     starts = case((i.c.title.ilike(bindparam("prefix", type_=Text), escape="\\"),
                    literal_column("0")), else_=literal_column("1"))
-    return sql_text(select(*_columns(i)).select_from(i).where(and_(*conditions))
+    return sql_text(select(*item_columns(i)).select_from(i).where(and_(*conditions))
                     .order_by(starts, i.c.title.asc(), i.c.id.asc()).limit(_number(rows)))
 
 
 @functools.lru_cache(maxsize=1)
 def _type_lock_sql() -> str:
     i = ITEM.alias("i")
-    return sql_text(select(*_columns(i)).where(i.c.type == bindparam("type"))
+    return sql_text(select(*item_columns(i)).where(i.c.type == bindparam("type"))
                 .with_for_update(of=i))
 
 
@@ -338,7 +338,7 @@ def _where(shape: Listing, i: FromClause) -> ColumnElement[bool]:
 def _ordered(shape: Listing, i: FromClause) -> Select[Any]:
     order = [_sort_column(i, name).desc() if descending else _sort_column(i, name).asc()
              for name, descending in SORTS[shape.sort]]
-    return (select(*_columns(i, teasers=shape.teasers)).select_from(i)
+    return (select(*item_columns(i, teasers=shape.teasers)).select_from(i)
             .where(_where(shape, i)).order_by(*order))
 
 
@@ -661,6 +661,8 @@ __all__ = [
     "ItemQuery",
     "Listing",
     "TagFilter",
+    "item_columns",
     "item_from_row",
+    "item_source",
     "listing_sql",
 ]

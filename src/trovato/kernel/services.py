@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +27,12 @@ from trovato.db.pool import Database
 from trovato.forms.service import Forms
 from trovato.forms.state import FormStates
 from trovato.forms.widgets import Widgets
+from trovato.gather import Gather
+from trovato.gather.cache import TagCache
 from trovato.kernel.context import request_plugin_session
 from trovato.kernel.keys import derive_key, site_secret
 from trovato.kernel.menu import MenuRouter
+from trovato.kernel.page_cache import CHANNEL as PAGE_CACHE_CHANNEL
 from trovato.kernel.page_cache import PageCache
 from trovato.observability.metrics import Metrics
 from trovato.plugins import PluginManager
@@ -87,6 +90,7 @@ class Kernel:
     cron: Cron  # the cron run and queue workers (`trovato cron`, `trovato worker`)
     forms: Forms  # the form API: alter/validate/submit taps, server-side state, rendering
     categories: Categories  # vocabularies and tags (free tagging goes through it too)
+    gather: Gather  # declarative listings (the front page is one)
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -154,22 +158,35 @@ class Kernel:
             registry.add(permission)
         stages = Stages(db)
         secret = await site_secret(settings, db)
-        categories = Categories(db, stages, hooks=PluginTagHooks(taps),
-                                invalidate=page_cache.invalidate)
+        # Gather's results are dropped by the same tags as cached pages, here at once and in
+        # other processes on the page cache's message (which this one also hears).
+        listings = TagCache()
+
+        async def invalidate(tags: Iterable[str]) -> None:
+            dropped = list(tags)
+            listings.drop(dropped)
+            await page_cache.invalidate(dropped)
+
+        def types_changed(message: object = None) -> None:
+            listings.clear()
+            page_cache.clear()
+
+        categories = Categories(db, stages, hooks=PluginTagHooks(taps), invalidate=invalidate)
         content = await ContentServices.start(
             db,
             registry,
             subscribe=store.pubsub.subscribe,
             publish=store.pubsub.publish,
-            invalidate=page_cache.invalidate,
+            invalidate=invalidate,
             formats=formats.names(),
             stages=stages,
             hooks=PluginItemHooks(taps),
-            on_types_change=page_cache.clear,
+            on_types_change=types_changed,
             tags=categories,
         )
         await store.pubsub.subscribe(PERMISSIONS_CHANNEL, page_cache.clear)
-        await store.pubsub.subscribe(ITEM_TYPES_CHANNEL, page_cache.clear)
+        await store.pubsub.subscribe(ITEM_TYPES_CHANNEL, types_changed)
+        await store.pubsub.subscribe(PAGE_CACHE_CHANNEL, listings.on_message)
         metrics = Metrics(caches={"page": page_cache, **process_caches()})
 
         async def sync_types(plugin: str) -> None:
@@ -215,6 +232,8 @@ class Kernel:
             cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries),
             forms=Forms(taps, FormStates(store.cache), templates.engine),
             categories=categories,
+            gather=Gather(db, content.query, content.types, taps, cache=listings,
+                          invalidate=invalidate),
         )
         return kernel
 

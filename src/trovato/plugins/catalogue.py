@@ -259,7 +259,7 @@ NOT_YET_AVAILABLE: dict[str, str] = {
     "item_update_index": "search",
     **dict.fromkeys(("theme", "preprocess_page"), "theme templates"),
     **dict.fromkeys(("tile_info", "tile_view"), "tiles"),
-    **dict.fromkeys(("gather_info", "gather_alter", "gather_result_alter"), "Gather"),
+    "gather_info": "Gather's plugin filters and sorts",
 }
 
 

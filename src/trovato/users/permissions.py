@@ -58,6 +58,8 @@ KERNEL_PERMISSIONS: tuple[Permission, ...] = (
     Permission("administer categories", "Create, edit and delete vocabularies and tags",
                restricted=True),
     Permission("create tags", "Create tags by typing new names into tag fields"),
+    Permission("administer gather", "Create, change and delete Gather listings, and see"
+               " their SQL plans", restricted=True),
     Permission(
         "bypass rate limits",
         "Make state-changing requests without the per-minute write limit (trusted automation)",

@@ -27,8 +27,8 @@ from trovato.kernel.context import RequestContext, request_context
 from trovato.kernel.page_cache import CACHE_QUERY_HEADER
 from trovato.render import elements as el
 from trovato.web._page import render_page
+from trovato.web.gather import page_number
 from trovato.web.item import CACHE_TAGS_HEADER, render_items
-from trovato.web.site import page_number
 
 PER_PAGE = 10  # Drupal's taxonomy term pages: ten teasers
 
