@@ -7,9 +7,6 @@ bare Starlette page, each on granian with the same worker count):
 - ``bare``: the bare Starlette page (the baseline, ``bare_app.py``);
 - ``content-list``: ``GET /admin/content`` (50 rows of 10,000 items, newest edit first, with
   the count) with the admin's session cookie;
-- ``content-list-indexed``: the same on a second database that also has the index the list's
-  default order needs, :data:`PROPOSED_INDEX` (no migration creates it yet: the figure shows
-  what one would give);
 - ``item-page``: ``GET /item/{id}`` of the edited item, logged in: the site's page the admin
   pages are held against (DESIGN §13: "every admin page renders in under the same time budget
   as an item page");
@@ -67,18 +64,13 @@ LIST_ITEMS = 10_000
 GOAL = 0.04
 NAME, PASSWORD = "bench", "quiet lantern orbit 7"
 TOTAL = re.compile(r"total;dur=([\d.]+)")
-PROPOSED_INDEX = "CREATE INDEX item_changed_idx ON item (stage_id, changed DESC, id DESC)"
 
 
-async def _prepare(url: str, editors: int, *, indexed: bool = False) -> list[str]:
-    """The admin, the 20-field type, ``editors`` items to edit and 10,000 to list (and
-    :data:`PROPOSED_INDEX` when ``indexed``); returns the edited items' ids."""
+async def _prepare(url: str, editors: int) -> list[str]:
+    """The admin, the 20-field type, ``editors`` items to edit and 10,000 to list; returns
+    the edited items' ids."""
     kernel = await Kernel.start(load_settings(database_url=url), url)
     try:
-        if indexed:
-            # Before the rows: an index built over updated rows waits (indcheckxmin) until no
-            # older transaction is open on the server, which on a busy server can be minutes.
-            await kernel.db.execute(PROPOSED_INDEX)
         admin_id = await kernel.accounts.create(name=NAME, mail="bench@example.com",
                                                 password=PASSWORD, is_admin=True)
         admin = await kernel.accounts.load(admin_id)
@@ -179,24 +171,22 @@ def main() -> None:
     procs: list[subprocess.Popen[bytes]] = []
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(scratch_database("admin"))
-        os.environ["TROVATO_DATABASE_URL"] = url  # the second database on the same server
-        indexed = stack.enter_context(scratch_database("admin_indexed"))
+        os.environ["TROVATO_DATABASE_URL"] = url
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-admin-")))
         ids = asyncio.run(_prepare(url, args.editors))
-        asyncio.run(_prepare(indexed, 1, indexed=True))
         try:
-            _run(url, indexed, ids, folder, args, procs)
+            _run(url, ids, folder, args, procs)
         finally:
             for proc in procs:
                 os.killpg(proc.pid, signal.SIGINT)
                 proc.wait(15)
 
 
-def _run(url: str, indexed: str, ids: list[str], folder: Path, args: argparse.Namespace,
+def _run(url: str, ids: list[str], folder: Path, args: argparse.Namespace,
          procs: list[subprocess.Popen[bytes]]) -> None:
     seconds, rounds = int(args.seconds), int(args.rounds)
     connections, workers, editors = int(args.connections), int(args.workers), int(args.editors)
-    bare_port, site_port, indexed_port = free_port(), free_port(), free_port()
+    bare_port, site_port = free_port(), free_port()
     procs.append(start_granian("bare_app:app", bare_port, workers, {}, False))
     env = {"TROVATO_PAGE_CACHE_SECONDS": "0", "TROVATO_SLOW_REQUEST_MS": "10000",
            "TROVATO_DB_POOL_MAX": "8"}
@@ -205,47 +195,34 @@ def _run(url: str, indexed: str, ids: list[str], folder: Path, args: argparse.Na
                     "TROVATO_REDIS_PREFIX": f"trovato-bench-admin:{os.getpid()}:"})
     procs.append(start_granian("trovato.app:create_app", site_port, workers,
                                {**env, "TROVATO_DATABASE_URL": url}, True))
-    procs.append(start_granian("trovato.app:create_app", indexed_port, workers,
-                               {**env, "TROVATO_DATABASE_URL": indexed,
-                                "TROVATO_REDIS_PREFIX": f"trovato-bench-admin:{os.getpid()}:i:"},
-                               True))
     bare, site = f"http://127.0.0.1:{bare_port}/", f"http://127.0.0.1:{site_port}"
-    site_indexed = f"http://127.0.0.1:{indexed_port}"
     wait_until_up(bare)
     wait_until_up(f"{site}/")
-    wait_until_up(f"{site_indexed}/")
     client = httpx.Client(timeout=30)
     login = client.post(f"{site}/api/v1/session", json={"name": NAME, "pass": PASSWORD})
     assert login.status_code == 200, login.text
     cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
     headers = {"Cookie": cookie}
-    other = httpx.Client(timeout=30)
-    login = other.post(f"{site_indexed}/api/v1/session", json={"name": NAME, "pass": PASSWORD})
-    assert login.status_code == 200, login.text
-    indexed_headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in other.cookies.items())}
     pages = {"content-list": f"{site}/admin/content",
-             "content-list-indexed": f"{site_indexed}/admin/content",
              "item-page": f"{site}/item/{ids[0]}", "edit-form": f"{site}/item/{ids[0]}/edit"}
     queries: dict[str, int | None] = {}
     # Server-Timing total of one request to a warm, idle server (median of 5)
     single_ms: dict[str, float] = {}
     for name, page_url in pages.items():
-        asker = other if name == "content-list-indexed" else client
         for _ in range(5):  # warm: caches, compiled statements
-            response = asker.get(page_url)
+            response = client.get(page_url)
         assert response.status_code == 200, (name, response.status_code)
         queries[name] = _queries(response)
         totals = []
         for _ in range(5):
-            timing = asker.get(page_url).headers.get("server-timing", "")
+            timing = client.get(page_url).headers.get("server-timing", "")
             if found := TOTAL.search(timing):
                 totals.append(float(found.group(1)))
         if totals:
             single_ms[name] = statistics.median(totals)
-    for listed in (client.get(pages["content-list"]).text,
-                   other.get(pages["content-list-indexed"]).text):
-        assert f"Content ({LIST_ITEMS} items)" in listed, "not 10,000 items"
-        assert listed.count('name="items"') == 50
+    listed = client.get(pages["content-list"]).text
+    assert f"Content ({LIST_ITEMS} items)" in listed, "not 10,000 items"
+    assert listed.count('name="items"') == 50
     script = _edit_script(client, site, ids, folder)
     check = client.get(f"{site}/item/{ids[0]}/edit")
     queries["edit-form"] = _queries(check)
@@ -256,11 +233,9 @@ def _run(url: str, indexed: str, ids: list[str], folder: Path, args: argparse.Na
         if name == "edit-submit":
             return run_wrk(f"{site}/", seconds=seconds, connections=editors, threads=editors,
                            headers=headers, script=script)
-        return run_wrk(pages[name], seconds=seconds, connections=connections,
-                       headers=indexed_headers if name == "content-list-indexed" else headers)
+        return run_wrk(pages[name], seconds=seconds, connections=connections, headers=headers)
 
-    names = ("bare", "item-page", "content-list", "content-list-indexed", "edit-form",
-             "edit-submit")
+    names = ("bare", "item-page", "content-list", "edit-form", "edit-submit")
     runs: dict[str, list[LoadResult]] = {name: [] for name in names}
     for _ in range(rounds):
         for name in names:
@@ -292,7 +267,7 @@ def _run(url: str, indexed: str, ids: list[str], folder: Path, args: argparse.Na
         "queries": queries, "single_request_ms": single_ms, "listed_items": LIST_ITEMS,
         "workers": workers,
         "connections": connections, "editors": editors, "seconds": seconds, "rounds": rounds,
-        "redis": bool(args.redis), "proposed_index": PROPOSED_INDEX,
+        "redis": bool(args.redis),
     }, indent=2))
 
 
