@@ -11,7 +11,7 @@ import pytest
 
 from trovato.db.pool import Database
 from trovato.kernel.keys import derive_key
-from trovato.stages import StageError
+from trovato.stages import StageError, Stages
 from trovato.stages.preview import MAX_SECONDS, PreviewLinks
 
 KEY = derive_key(b"a site secret", "preview-link")
@@ -39,7 +39,7 @@ def _flip(token: str, index: int) -> str:
 
 async def test_a_link_reads_its_stage(database: Database) -> None:
     await _stage(database)
-    links = PreviewLinks(database, KEY)
+    links = PreviewLinks(database, KEY, Stages(database))
     link, token = await links.create("spring", None)
     assert await links.check(token) == "spring"
     assert link.stage == "spring" and link.active
@@ -51,14 +51,15 @@ async def test_tampered_and_forged_tokens_are_refused_before_the_database(
     database: Database,
 ) -> None:
     await _stage(database)
-    links = PreviewLinks(database, KEY)
+    links = PreviewLinks(database, KEY, Stages(database))
     _, token = await links.create("spring", None)
     for index in (0, 15, 16, 23, 24, 55):  # the id, the expiry, the signature
         assert "not valid" in await _refused(links, _flip(token, index))
     for bad in ("", "x", token[:-1], token + "A", token + "!", "é" * 75, "=" * 200):
         assert "not valid" in await _refused(links, bad)
     # Signed with another site's key: refused too.
-    other = PreviewLinks(database, derive_key(b"another secret", "preview-link"))
+    other = PreviewLinks(database, derive_key(b"another secret", "preview-link"),
+                         Stages(database))
     assert "not valid" in await _refused(other, token)
     # The same secret under another purpose signs nothing valid here.
     assert derive_key(b"a site secret", "cron") != KEY
@@ -66,7 +67,7 @@ async def test_tampered_and_forged_tokens_are_refused_before_the_database(
 
 async def test_expired_revoked_and_closed(database: Database) -> None:
     await _stage(database)
-    links = PreviewLinks(database, KEY)
+    links = PreviewLinks(database, KEY, Stages(database))
     link, token = await links.create("spring", None, expires_in=60)
     # A link whose time is up: its row says so and so does its (genuine) token.
     past = int(time.time()) - 1
@@ -93,7 +94,7 @@ async def test_expired_revoked_and_closed(database: Database) -> None:
 async def test_creating_checks_the_stage_and_the_lifetime(database: Database) -> None:
     await _stage(database)
     await _stage(database, "old", status="published")
-    links = PreviewLinks(database, KEY)
+    links = PreviewLinks(database, KEY, Stages(database))
     for seconds in (0, 59, MAX_SECONDS + 1, -5):
         with pytest.raises(StageError) as caught:
             await links.create("spring", None, expires_in=seconds)
@@ -110,7 +111,7 @@ async def test_creating_checks_the_stage_and_the_lifetime(database: Database) ->
 async def test_revoking_names_the_stage(database: Database) -> None:
     await _stage(database)
     await _stage(database, "autumn")
-    links = PreviewLinks(database, KEY)
+    links = PreviewLinks(database, KEY, Stages(database))
     link, token = await links.create("spring", None)
     for stage, link_id in (("autumn", link.id), ("spring", uuid.uuid4())):
         with pytest.raises(StageError) as caught:

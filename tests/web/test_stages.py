@@ -13,6 +13,7 @@ from tests.api.conftest import ARTICLE, admin_headers, login_as
 from tests.conftest import create_account, running_app, site_settings
 from tests.plugins.conftest import kernel_of
 from tests.web._forms import form_token
+from trovato.cli.stage import OPERATOR
 from trovato.content.staging import Staging
 from trovato.db.pool import Database
 from trovato.stages import StageError
@@ -128,8 +129,7 @@ async def test_a_session_stage_that_went_away_falls_back_to_live(
 ) -> None:
     await login_as(client, "root")
     await _switch(client, "spring")
-    await kernel_of(client).db.execute("DELETE FROM item WHERE stage_id = 'spring'")
-    await kernel_of(client).db.execute("DELETE FROM stage WHERE id = 'spring'")
+    await kernel_of(client).stages.delete(OPERATOR, "spring")
     front = await client.get("/")
     assert front.status_code == 200 and "You are viewing" not in front.text
     assert (await client.get("/api/v1/session/stage")).json() == {"stage": "live"}

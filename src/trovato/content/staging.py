@@ -239,6 +239,7 @@ class Staging:
                 raise StageError(409, "Publishing was refused: " + "; ".join(reasons),
                                  {"plugin": "; ".join(reasons)})
             touched = await self._apply(conn, user, plan)
+        await self.stages.changed()  # closed, and the stages built on it moved upstream
         if self.items.invalidate is not None:
             tags = {f"item:{i.id}" for i in touched} | {f"item_list:{i.type}" for i in touched}
             await self.items.invalidate(sorted(tags))

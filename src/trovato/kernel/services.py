@@ -150,6 +150,7 @@ class Kernel:
         for permission in text_format_permissions(formats):
             registry.add(permission)
         stages = Stages(db)
+        await stages.start(store.pubsub.subscribe, store.pubsub.publish)
         secret = await site_secret(settings, db)
         content = await ContentServices.start(
             db,
@@ -201,7 +202,7 @@ class Kernel:
             theme=templates.engine,
             content=content,
             stages=stages,
-            previews=PreviewLinks(db, derive_key(secret, "preview-link")),
+            previews=PreviewLinks(db, derive_key(secret, "preview-link"), stages),
             stage_desk=StageDesk(db, stages, content.staging),
             taps=taps,
             views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine),

@@ -154,7 +154,7 @@ class StageDesk:
         :class:`StageError` if they may not (404 for a stage they may not reach)."""
         stage = await self.stages.active(requested, may_view_stages=self.may_use(user))
         if not is_live(stage):
-            await self.stages.get(user, stage)
+            await self.stages.reach(user, stage)
         return stage
 
     async def get(self, user: Principal, stage: str) -> StageInfo:
@@ -162,11 +162,12 @@ class StageDesk:
         return _info(await self.stages.get(user, stage))
 
     async def label(self, stage: str) -> str:
-        """The label of a stage the request is already in (the banner's)."""
+        """The label of a stage the request is already in (the banner's), from the stage
+        directory (the request's reads then find the stage there too)."""
         if is_live(stage):
             return "Live"
-        found = await self.db.fetchval("SELECT label FROM stage WHERE id = %s", (stage,))
-        return str(found) if found is not None else stage
+        known = await self.stages.label(stage)
+        return known if known is not None else stage
 
     async def usable(self, user: Principal) -> list[StageInfo]:
         """The stages ``user`` may use, by id; never live."""
