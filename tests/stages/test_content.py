@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tests.content.conftest import ARTICLE, MakeUser
 from trovato.content.items import ContentServices, Item, ItemError
+from trovato.content.model import HookContext, ItemHooks
 from trovato.content.query import Listing, item_source, listing_sql
 from trovato.db.compiled import sql_text
 from trovato.db.pool import Database
@@ -105,6 +106,51 @@ async def test_create_edit_delete_then_publish(site: ContentServices, admin: Cur
     await _refused(409, _article(site, admin, "Late", stage="spring"))
     await _refused(409, site.items.update(admin, edited.id, title="x", stage="spring"))
     await _refused(409, site.staging.publish(admin, "spring"))
+
+
+class _TapRecorder(ItemHooks):
+    """Records each content tap as (tap, title, the original's title, the stage, whether the
+    item's row is still there), inside the write's transaction."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str | None, str, bool]] = []
+
+    async def _record(self, tap: str, item: Item, original: Item | None,
+                      ctx: HookContext) -> None:
+        cur = await ctx.conn.execute("SELECT count(*) AS n FROM item WHERE id = %s", (item.id,))
+        row = await cur.fetchone()
+        self.calls.append((tap, item.title, original.title if original else None, ctx.stage,
+                           bool(row and row["n"])))
+
+    async def insert(self, item: Item, ctx: HookContext) -> None:
+        await self._record("item_insert", item, None, ctx)
+
+    async def update(self, item: Item, original: Item, ctx: HookContext) -> None:
+        await self._record("item_update", item, original, ctx)
+
+    async def delete(self, item: Item, ctx: HookContext) -> None:
+        await self._record("item_delete", item, None, ctx)
+
+
+async def test_discarding_tells_the_taps_what_was_undone(site: ContentServices,
+                                                          admin: CurrentUser) -> None:
+    await site.items.stages.create(admin, "spring", "Spring")
+    edited = await _article(site, admin, "Edited")
+    doomed = await _article(site, admin, "Doomed")
+    created = await _article(site, admin, "Created", stage="spring")
+    await site.items.update(admin, edited.id, title="Changed", stage="spring")
+    await site.items.delete(admin, doomed.id, stage="spring")
+    recorder = _TapRecorder()
+    site.items.hooks = recorder
+    # A staged creation discarded is a delete, told while its row is still there.
+    assert await site.staging.discard(admin, "spring", created.id) == 1
+    assert recorder.calls == [("item_delete", "Created", None, "spring", True)]
+    recorder.calls.clear()
+    # An edit discarded: an update back to upstream's values; a deletion discarded: the item
+    # is back, an insert.
+    assert await site.staging.discard(admin, "spring") == 2
+    assert recorder.calls == [("item_update", "Edited", "Changed", "spring", True),
+                              ("item_insert", "Doomed", None, "spring", True)]
 
 
 async def test_discard_one_change_or_all(site: ContentServices, admin: CurrentUser) -> None:

@@ -190,7 +190,12 @@ class Staging:
     async def discard(self, user: CurrentUser, stage: str,
                       item_id: uuid.UUID | str | None = None) -> int:
         """Undo the stage's change to one item, or (no ``item_id``) all its changes; returns
-        how many items it touched. 404 when the stage did not change that item."""
+        how many items it touched. 404 when the stage did not change that item.
+
+        The content taps hear of it as the change undone, in the stage and inside the
+        transaction: a discarded creation is an ``item_delete`` (before its rows go), a
+        discarded edit an ``item_update`` to the item as upstream has it (the stage's version
+        as the original), a discarded deletion an ``item_insert`` of the item as it is back."""
         key: uuid.UUID | None = None
         if item_id is not None:
             try:
@@ -200,6 +205,25 @@ class Staging:
         async with self.db.transaction() as conn:
             await self._open(conn, user, stage, "discard changes in")
             params = {"stage": stage, "item": key}
+            view = await self.stages.view(stage, conn=conn)
+            ctx = HookContext(conn, user, stage)
+            cur = await conn.execute(
+                "SELECT id FROM item WHERE stage_id = %(stage)s"
+                " AND (%(item)s::uuid IS NULL OR id = %(item)s) ORDER BY id", params)
+            created = [row["id"] for row in await cur.fetchall()]
+            cur = await conn.execute(
+                "SELECT item_id FROM stage_association WHERE stage_id = %(stage)s"
+                " AND (%(item)s::uuid IS NULL OR item_id = %(item)s) ORDER BY item_id", params)
+            edited = [row["item_id"] for row in await cur.fetchall()]
+            cur = await conn.execute(
+                "SELECT entity_id FROM stage_deletion WHERE stage_id = %(stage)s"
+                " AND entity_type = 'item' AND (%(item)s::uuid IS NULL OR entity_id = %(item)s)"
+                " ORDER BY entity_id", params)
+            deleted = [row["entity_id"] for row in await cur.fetchall()]
+            before = await self.items.query.seen_in(conn, [*created, *edited], view)
+            for key_created in created:  # told before the rows go, as for any delete
+                if key_created in before:
+                    await self.items.hooks.delete(before[key_created], ctx)
             touched: set[uuid.UUID] = set()
             for sql in (
                 "DELETE FROM stage_association WHERE stage_id = %(stage)s"
@@ -216,6 +240,15 @@ class Staging:
                 touched.update(row["item_id"] for row in await cur.fetchall())
             if key is not None and not touched:
                 raise StageError(404, "The stage has no change to that item.")
+            # What the stage sees now that upstream shows through again: a discarded edit is
+            # an update back to upstream's values, a discarded deletion brings the item back.
+            after = await self.items.query.seen_in(conn, [*edited, *deleted], view)
+            for key_edited in edited:
+                if key_edited in after and key_edited in before:
+                    await self.items.hooks.update(after[key_edited], before[key_edited], ctx)
+            for key_deleted in deleted:
+                if key_deleted in after:
+                    await self.items.hooks.insert(after[key_deleted], ctx)
             await conn.execute("UPDATE stage SET changed = now() WHERE id = %s", (stage,))
         return len(touched)
 
