@@ -121,6 +121,8 @@ class PublishOutcome:
     changes: tuple[Change, ...]
     conflicts: tuple[dict[str, Any], ...]
     dry_run: bool
+    # The conflicts the resolutions settled (as ``conflicts`` lists them).
+    resolved: tuple[dict[str, Any], ...] = ()
 
     @property
     def published(self) -> bool:
@@ -200,14 +202,18 @@ class StageDesk:
         return await self.publisher.conflicts(user, stage)
 
     async def publish(
-        self, user: Principal, stage: str, *, dry_run: bool = False
+        self, user: Principal, stage: str, *, dry_run: bool = False,
+        resolutions: Iterable[Mapping[str, Any]] = (),
     ) -> PublishOutcome:
         """Publish the stage to its upstream in one transaction (or, ``dry_run``, say what
-        would happen); conflicts with the upstream stop it (see :class:`PublishOutcome`)."""
+        would happen); conflicts with the upstream stop it unless ``resolutions`` (``{"item",
+        "field", "take": "stage"|"upstream"}`` each) settle every one (see
+        :class:`PublishOutcome`); a resolution naming no conflict is a 422."""
         info = await self.get(user, stage)
         changes = {change.item: change for change in await self.changes(user, stage)}
         try:
-            report = await self.publisher.publish(user, stage, dry_run=dry_run)
+            report = await self.publisher.publish(user, stage, list(resolutions),
+                                                  dry_run=dry_run)
         except StageError as exc:
             conflicts = getattr(exc, "conflicts", None)
             if exc.status != 409 or not conflicts:
@@ -224,4 +230,5 @@ class StageDesk:
             tuple(changes[i] for i in ids if i in changes),
             (),
             dry_run,
+            tuple(report.get("resolved", ())),
         )

@@ -10,8 +10,8 @@ open. A link found valid is remembered in process with the stage directory's gen
 stage's status in the directory, and the row is read again only once the process has heard
 of a change to stages or links — revoking a link announces one to every process
 (:meth:`Stages.changed <trovato.stages.Stages.changed>`), so a revoked link stops working
-everywhere at once. The token is only a bearer credential for *reading* one stage: the request pipeline
-selects the stage for the request and refuses every unsafe method (see
+everywhere at once. The token is only a bearer credential for *reading* one stage: the
+request pipeline selects the stage for the request and refuses every unsafe method (see
 :mod:`trovato.kernel.pipeline`).
 
 Every refusal is a :class:`~trovato.stages.StageError` with status 403: a token is a credential,

@@ -15,22 +15,27 @@ A stage the user may not use is a 404 on every page, as everywhere else.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from trovato.content.view import format_date
 from trovato.errors import ServiceError
+from trovato.forms import form as forms
 from trovato.kernel.access import require_login
 from trovato.kernel.context import request_context
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.stages import LIVE, StageError, is_live
-from trovato.stages.desk import Change, StageInfo
+from trovato.stages.desk import Change, PublishOutcome, StageInfo
 from trovato.web._page import render_page
 from trovato.web.item import viewer
+from trovato.web.item_edit import session_token
 from trovato.web.user import _safe_destination
 
 
@@ -188,65 +193,188 @@ async def overview(request: Request) -> Response:
     )
 
 
+# -- publishing, with the publisher's choice for each conflicting field ---------------------------
+
+PUBLISH_FORM = "stage_publish"
+# A conflicting field's choice is submitted as ``resolve:<item id>:<field name>``.
+RESOLVE = "resolve:"
+_TAKE = {"stage": "Take this stage's value", "upstream": "Take the upstream value"}
+_SHOWN_MAX = 300  # characters of a value shown in a conflict's description
+
+
+def _shown(value: Any) -> str:
+    """A field value as the publisher reads it (a one-value field as that value)."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, dict) and set(value) == {"value"}:
+        value = value["value"]
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                           sort_keys=True)
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"
+
+
+def _resolve_name(conflict: Mapping[str, Any]) -> str:
+    return f"{RESOLVE}{conflict.get('item', '')}:{conflict.get('field', '')}"
+
+
+def _publish_tree(stage: StageInfo, conflicts: list[dict[str, Any]],
+                  titles: Mapping[str, str]) -> RenderElement:
+    """The publish form: per item in conflict a fieldset, per conflicting field a choice
+    between the stage's and upstream's value (the base value shown with both); a button to
+    preview the result (a dry run) and one to publish."""
+    elements: dict[str, RenderElement] = {"confirm": forms.hidden("confirm", "yes")}
+    by_item: dict[str, list[dict[str, Any]]] = {}
+    for conflict in conflicts:
+        by_item.setdefault(str(conflict.get("item", "")), []).append(conflict)
+    for n, (item, fields) in enumerate(by_item.items()):
+        group: RenderElement = {
+            "#type": "fieldset", "#title": f"{titles.get(item, item)} ({item})",
+            "#weight": n,
+        }
+        for m, conflict in enumerate(fields):
+            field = str(conflict.get("field", ""))
+            group[f"field_{m}"] = {
+                "#type": "radios", "#name": _resolve_name(conflict), "#title": field,
+                "#required": True, "#options": dict(_TAKE), "#weight": m,
+                "#description": (f"This stage: {_shown(conflict.get('stage'))} · Upstream: "
+                                 f"{_shown(conflict.get('upstream'))} · Before either "
+                                 f"changed it: {_shown(conflict.get('base'))}"),
+            }
+        elements[f"item_{n}"] = group
+    actions: RenderElement = {"#type": "actions", "#weight": 1000,
+                              "publish": forms.submit("publish",
+                                                      title=f"Publish stage {stage.label}")}
+    if conflicts:
+        actions["preview"] = forms.submit("preview", title="Preview the result", weight=-1)
+    elements["actions"] = actions
+    return forms.form(PUBLISH_FORM, f"/admin/stages/{stage.id}/publish", elements)
+
+
+def _resolutions(submitted: forms.Submission, names: Iterable[str]) -> list[dict[str, str]]:
+    """Every ``resolve:<item>:<field>`` choice submitted (``names``: the inputs sent), the
+    form's and any other: the staging service refuses those naming no conflict."""
+    found: list[dict[str, str]] = []
+    for name in names:
+        if not name.startswith(RESOLVE):
+            continue
+        item, _, field = name[len(RESOLVE):].partition(":")
+        take = next((v for v in submitted.getlist(name) if isinstance(v, str)), "")
+        found.append({"item": item, "field": field, "take": take})
+    return found
+
+
+def _result_table(resolved: Iterable[Mapping[str, Any]], chosen: Mapping[str, str],
+                  titles: Mapping[str, str]) -> RenderElement:
+    """What each conflicting field will hold once published, by the side chosen."""
+    rows: list[list[str | RenderElement]] = []
+    for conflict in resolved:
+        take = chosen.get(_resolve_name(conflict), "stage")
+        item = str(conflict.get("item", ""))
+        rows.append([titles.get(item, item), str(conflict.get("field", "")),
+                     "this stage" if take == "stage" else "upstream",
+                     _shown(conflict.get(take))])
+    return el.table(["Item", "Field", "Taken from", "Value once published"], rows,
+                    caption="Your choices")
+
+
 async def publish_confirm(request: Request) -> Response:
     stage = await _stage(request)
-    return await _publish_page(request, stage, dry_run=True)
+    return await _publish_page(request, stage, None)
 
 
 async def publish(request: Request) -> Response:
     stage = await _stage(request)
-    form = await request.form()
-    # Without the confirmation step's answer, the form shows the step again.
-    return await _publish_page(request, stage, dry_run=form.get("confirm") != "yes")
+    return await _publish_page(request, stage, await request.form())
 
 
-async def _publish_page(request: Request, stage: StageInfo, *, dry_run: bool) -> Response:
-    """The confirmation step (``dry_run``) or the outcome of publishing."""
+async def _publish_page(request: Request, stage: StageInfo,
+                        submitted: FormData | None) -> Response:
+    """The confirmation step, the preview of a resolved publish, or publishing itself.
+
+    GET (``submitted`` None) and a POST without the step's ``confirm`` answer show what
+    publishing would do, with a choice per conflicting field; "Preview the result" is a dry
+    run with the choices made; "Publish" publishes with them."""
     ctx = request_context(request)
-    desk = ctx.kernel.stage_desk
-    if not desk.may_publish(ctx.current_user):
+    desk, user = ctx.kernel.stage_desk, ctx.current_user
+    if not desk.may_publish(user):
         raise ServiceError(403, "You may not publish stages.")
     if not stage.open:
         raise ServiceError(409, f"Stage {stage.label} is {stage.status}: it cannot be published.")
-    render = ctx.kernel.templates.render_tree
-    context: dict[str, Any] = {"title": f"Publish stage {stage.label}", "stage": stage}
+    conflicts, unavailable = await _conflicts(request, stage)
+    titles = {str(c.item): c.title for c in await desk.changes(user, stage.id)}
+    tree = await ctx.kernel.forms.build(_publish_tree(stage, conflicts, titles), user=user)
+    values: forms.FormValues | None = None
+    resolutions: list[dict[str, str]] = []
+    dry_run = True
+    if submitted is not None:
+        values = forms.read(tree, submitted)
+        dry_run = (values.get("confirm") != "yes"
+                   or forms.pressed(submitted, ["preview", "publish"]) == "preview")
+        resolutions = _resolutions(submitted, submitted.keys())
+    page = _PublishPage(request, stage, tree, conflicts, titles, values)
+    if unavailable:
+        return page.show(status=409, messages=[("error", unavailable)])
+    if submitted is not None and values is not None and values.get("confirm") == "yes":
+        errors = forms.check(tree, values)
+        for key, message in (await ctx.kernel.forms.validate(tree, values, user=user)).items():
+            errors.setdefault(key, message)
+        if errors:
+            return page.show(status=400, errors=errors)
     try:
-        outcome = await desk.publish(ctx.current_user, stage.id, dry_run=dry_run)
+        outcome = await desk.publish(user, stage.id, dry_run=dry_run, resolutions=resolutions)
     except StageError as exc:
-        return render_page(
-            request,
-            "stage_publish.html",
-            {**context, "outcome": None},
-            status_code=exc.status,
-            messages=[("error", exc.message)],
-        )
+        problems = [f"{where}: {message}" for where, message in exc.errors.items()]
+        return page.show(status=exc.status,
+                         messages=[("error", " ".join([exc.message, *problems]))])
     if outcome.conflicts:
-        message = (
-            f"Stage {stage.label} cannot be published: it conflicts with"
-            f" {outcome.upstream} (below)."
-        )
-        return render_page(
-            request,
-            "stage_publish.html",
-            {
-                **context,
-                "outcome": outcome,
-                "conflicts": render(_conflicts_table(list(outcome.conflicts))),
-            },
-            status_code=409,
-            messages=[("error", message)],
-        )
-    return render_page(
-        request,
-        "stage_publish.html",
-        {
-            **context,
+        message = (f"Stage {stage.label} conflicts with {outcome.upstream} in"
+                   f" {len(outcome.conflicts)} field(s): choose, for each, the value to keep.")
+        return page.show(status=200 if submitted is None else 409,
+                         messages=[("warning", message)])
+    if not dry_run:
+        return page.done(outcome)
+    chosen = {_resolve_name(r): r["take"] for r in resolutions}
+    return page.show(outcome=outcome, result=_result_table(outcome.resolved, chosen, titles)
+                     if outcome.resolved else None)
+
+
+class _PublishPage:
+    """Draws the publish step: the conflicts' form, the changes and the choices' result."""
+
+    def __init__(self, request: Request, stage: StageInfo, tree: RenderElement,
+                 conflicts: list[dict[str, Any]], titles: Mapping[str, str],
+                 values: forms.FormValues | None) -> None:
+        self.request, self.stage, self.tree = request, stage, tree
+        self.conflicts, self.titles, self.values = conflicts, titles, values
+        self.ctx = request_context(request)
+
+    def _context(self) -> dict[str, Any]:
+        return {"title": f"Publish stage {self.stage.label}", "stage": self.stage}
+
+    def show(self, *, status: int = 200, outcome: PublishOutcome | None = None,
+             result: RenderElement | None = None, messages: list[tuple[str, str]] | None = None,
+             errors: Mapping[str, str] | None = None) -> Response:
+        render = self.ctx.kernel.templates.render_tree
+        form = self.ctx.kernel.forms.render(self.tree, csrf_token=session_token(self.ctx),
+                                            values=self.values, errors=errors)
+        return render_page(self.request, "stage_publish.html", {
+            **self._context(),
             "outcome": outcome,
-            "changes": render(_changes_table(request, list(outcome.changes))),
-        },
-        messages=[] if dry_run else [("status", f"Stage {stage.label} is published.")],
-        form=dry_run,
-    )
+            "upstream": self.stage.upstream,
+            "conflicts": render(_conflicts_table(self.conflicts)) if self.conflicts else None,
+            "result": render(result) if result is not None else None,
+            "changes": render(_changes_table(self.request, list(outcome.changes)))
+            if outcome is not None else None,
+            "publish_form": form,
+        }, status_code=status, messages=messages, form=True)
+
+    def done(self, outcome: PublishOutcome) -> Response:
+        render = self.ctx.kernel.templates.render_tree
+        return render_page(self.request, "stage_publish.html", {
+            **self._context(),
+            "outcome": outcome,
+            "changes": render(_changes_table(self.request, list(outcome.changes))),
+        }, messages=[("status", f"Stage {self.stage.label} is published.")])
 
 
 routes = [
