@@ -380,3 +380,26 @@ async def test_plugin_reads_follow_the_stage_and_its_access(
     assert await reads.load(outsider, str(item.id), "spring") is None
     assert await reads.query_items(outsider, {"type": "article"}, "spring") == []
     assert (await reads.load(outsider, str(item.id), LIVE) or {}).get("title") == "Live"
+
+
+async def test_teasers_in_a_stage_read_the_edits_stored_summary(
+    site: ContentServices, admin: CurrentUser, database: Database
+) -> None:
+    """A staged edit's revision keeps its summary, so a teaser listing in the stage reads it
+    instead of the fields (as live reads the item's); a revision without one (written before
+    revisions kept summaries) still brings its fields, from which the summary is computed."""
+    await site.items.stages.create(admin, "spring", "Spring")
+    story = await site.items.create(admin, "article", title="Story", status=1,
+                                    fields={"field_body": {"value": "Live words."}})
+    await site.items.update(admin, story.id, stage="spring",
+                            fields={"field_body": {"value": "<p>Spring <b>words</b>.</p>",
+                                                   "format": "filtered_html"}})
+    page = await site.query.list(admin, stage="spring", fields=False)
+    (teaser,) = page.items
+    assert teaser.partial and teaser.fields == {} and teaser.summary == "Spring words."
+    await database.execute("UPDATE item_revision SET summary = NULL WHERE stage_id = 'spring'")
+    (whole,) = (await site.query.list(admin, stage="spring", fields=False)).items
+    assert not whole.partial and whole.summary is None
+    assert whole.fields["field_body"]["value"] == "<p>Spring <b>words</b>.</p>"
+    live = (await site.query.list(admin, fields=False)).items
+    assert [i.summary for i in live] == ["Live words."]

@@ -104,7 +104,7 @@ _revision_table = Table(
     "item_revision", _metadata,
     Column("id", Uuid), Column("item_id", Uuid), Column("title", Text), Column("status", Integer),
     Column("promote", Boolean), Column("sticky", Boolean), Column("fields", JSONB),
-    Column("created", DateTime(timezone=True)),
+    Column("summary", Text), Column("created", DateTime(timezone=True)),
 )
 _association_table = Table(
     "stage_association", _metadata,
@@ -175,7 +175,7 @@ def item_source(live: bool, name: str) -> FromClause:
     d = _deletion_table.alias(f"{name}_del")
     chain = bindparam("stages", type_=ARRAY(Text))
     edit = (select(r.c.id, r.c.title, r.c.status, r.c.promote, r.c.sticky, r.c.fields,
-                   r.c.created)
+                   r.c.summary, r.c.created)
             .select_from(a.join(r, r.c.id == a.c.target_revision_id))
             .where(a.c.item_id == i.c.id, a.c.stage_id == any_(chain))
             .order_by(func.array_position(chain, a.c.stage_id)).limit(literal_column("1"))
@@ -194,8 +194,9 @@ def item_source(live: bool, name: str) -> FromClause:
         func.coalesce(e.id, i.c.current_revision_id).label("current_revision_id"),
         i.c.stage_id,
         func.coalesce(e.fields, i.c.fields).label("fields"),
-        # An edit's summary is not stored: a teaser computes it from the edit's fields.
-        case((e.id.is_(None), i.c.summary)).label("summary"),
+        # An edit's summary is its revision's (NULL for revisions written before revisions
+        # kept one: a teaser then computes it from the edit's fields).
+        case((e.id.is_(None), i.c.summary), else_=e.summary).label("summary"),
     ).select_from(i.outerjoin(edit, true())).where(~deleted).subquery(name))
 
 

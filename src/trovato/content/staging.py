@@ -442,20 +442,21 @@ class Staging:
             edit.staged, title=merged["title"], status=merged["status"],
             promote=merged["promote"], sticky=merged["sticky"],
             fields={k: v for k, v in merged.items() if k not in PROPERTIES})
+        item_type = await self.items.types.get(item.type)
+        assert item_type is not None  # item.type references item_type
+        item = replace(item, summary=summarize(item.fields, item_type))
         revision = edit.target
         if values_of(item) != values_of(edit.staged):
             revision = await write_revision(
                 conn, item, user.id, f"Merged on publishing the stage {plan.record.id!r}.",
                 plan.view.stage)  # moved upstream with the stage's other revisions
         if edit.upstream.stage == upstream:
-            item_type = await self.items.types.get(item.type)
-            assert item_type is not None  # item.type references item_type
             await conn.execute(
                 "UPDATE item SET title = %s, status = %s, promote = %s, sticky = %s,"
                 " fields = %s, summary = %s, current_revision_id = %s,"
                 " changed = greatest(now(), changed) WHERE id = %s",
                 (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
-                 summarize(item.fields, item_type), revision, item.id))
+                 item.summary, revision, item.id))
         else:
             # The item lives further up: the upstream stage's own edit now holds the change.
             await conn.execute(
