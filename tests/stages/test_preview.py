@@ -3,16 +3,20 @@ revoked and closed-stage tokens are refused, each saying why."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 import uuid
 
 import pytest
 
+from trovato.cli.stage import OPERATOR
 from trovato.db.pool import Database
 from trovato.kernel.keys import derive_key
 from trovato.stages import StageError, Stages
 from trovato.stages.preview import MAX_SECONDS, PreviewLinks
+from trovato.stages.service import DIRECTORY_SECONDS
+from trovato.store import open_store
 
 KEY = derive_key(b"a site secret", "preview-link")
 
@@ -118,3 +122,52 @@ async def test_revoking_names_the_stage(database: Database) -> None:
             await links.revoke(stage, link_id)
         assert caught.value.status == 404
     assert await links.check(token) == "spring"  # still valid: nothing was revoked
+
+
+async def _refused_soon(links: PreviewLinks, token: str, within: float) -> str:
+    """The refusal of ``token`` once ``links`` hears of the change that causes it, which must
+    take less than ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            await links.check(token)
+        except StageError as exc:
+            return exc.message
+        assert time.monotonic() < deadline, "the change was not heard in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_revocation_reaches_every_process_at_once(database: Database) -> None:
+    """Two processes (each its stages service and shared store): one remembers a link it
+    found valid, and stops honouring it as soon as the other revokes it, or archives its
+    stage — well before the remembered copy would expire by itself."""
+    await _stage(database)
+    processes = []
+    for _ in range(2):
+        store = await open_store(database, redis_url=None)
+        stages = Stages(database)
+        await stages.start(store.pubsub.subscribe, store.pubsub.publish)
+        processes.append((store, stages, PreviewLinks(database, KEY, stages)))
+    try:
+        (_, _, here), (_, there_stages, there) = processes
+        link, token = await here.create("spring", None)
+        assert await there.check(token) == "spring"
+        # Remembered: a change made behind the services' back is not read again …
+        await database.execute("UPDATE stage_preview_link SET revoked = now() WHERE id = %s",
+                               (link.id,))
+        assert await there.check(token) == "spring"
+        await database.execute("UPDATE stage_preview_link SET revoked = NULL WHERE id = %s",
+                               (link.id,))
+        # … but a revocation through the service is heard by the other process at once.
+        await here.revoke("spring", link.id)
+        assert "revoked" in await _refused_soon(there, token, DIRECTORY_SECONDS / 2)
+
+        link, token = await here.create("spring", None)
+        assert await there.check(token) == "spring"
+        await processes[0][1].archive(OPERATOR, "spring")
+        assert "archived" in await _refused_soon(there, token, DIRECTORY_SECONDS / 2)
+        # The other process's stage directory has it too.
+        assert (await there_stages.reach(OPERATOR, "spring"))[0].status == "archived"
+    finally:
+        for store, _, _ in processes:
+            await store.close()

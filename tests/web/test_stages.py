@@ -3,6 +3,7 @@ another stage than live, and the stage overview with its publish confirmation st
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -313,3 +314,30 @@ async def test_publishing_with_a_choice_per_conflicting_field(
     published = (await client.get(path, headers=headers)).json()
     assert published["title"] == "Spring <i>story</i>"  # the stage's side, as chosen
     assert published["fields"]["field_count"] == {"value": 3}  # merged by itself
+
+
+def _queries(response: httpx.Response) -> int:
+    match = re.search(r'db;[^,]*desc="(\d+) queries"', response.headers["server-timing"])
+    assert match, response.headers["server-timing"]
+    return int(match.group(1))
+
+
+async def test_a_page_in_a_stage_reads_no_stage_rows_once_warm(
+    client: httpx.AsyncClient,
+) -> None:
+    """Through a preview link, the item page and the front page in the stage are one query
+    each, as in live: the link, the stage's record, roles and chain and the banner's label
+    come from the process's stage directory."""
+    headers = await login_as(client, "root")
+    link = await client.post("/api/v1/stages/spring/preview-links", headers=headers, json={})
+    assert link.status_code == 201, link.text
+    staged = (await client.get("/api/v1/items", headers={**headers, "X-Trovato-Stage": "spring"}
+                               )).json()["items"]
+    item = next(i for i in staged if i["title"] == "Staged story")
+    client.cookies.clear()
+    for path in (f"/item/{item['id']}", "/"):
+        url = f"{path}?{link.json()['url'].split('?')[1]}"
+        first = await client.get(url)
+        assert first.status_code == 200 and "Staged story" in first.text
+        again = await client.get(url)
+        assert "a preview of stage" in again.text and _queries(again) == 1, path

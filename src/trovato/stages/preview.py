@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from trovato.stages.service import OPEN, StageError, Stages, is_live
+from trovato.stages.service import DIRECTORY_SECONDS, OPEN, StageError, Stages, is_live
 
 if TYPE_CHECKING:
     from trovato.db.pool import Database
@@ -90,8 +90,10 @@ class PreviewLinks:
         self.db = db
         self._key = key
         self.stages = stages
-        # link id -> (its stage, the stage directory's generation when it was found valid)
-        self._valid: dict[uuid.UUID, tuple[str, int]] = {}
+        # link id -> (its stage, the stage directory's generation when it was found valid,
+        # when: it is trusted for DIRECTORY_SECONDS, as the directory is, should a message
+        # be lost)
+        self._valid: dict[uuid.UUID, tuple[str, int, float]] = {}
 
     def _mac(self, link_id: uuid.UUID, expires: int) -> bytes:
         message = _VERSION + link_id.bytes + expires.to_bytes(_EXPIRES_BYTES, "big")
@@ -154,7 +156,8 @@ class PreviewLinks:
         if expires <= time.time():
             raise StageError(403, "This preview link has expired. Ask for a new one.")
         remembered = self._valid.get(link_id)
-        if remembered is not None and remembered[1] == self.stages.generation:
+        if (remembered is not None and remembered[1] == self.stages.generation
+                and time.monotonic() - remembered[2] < DIRECTORY_SECONDS):
             stage = remembered[0]
             status = await self.stages.status(stage)
             if status is None:
@@ -179,7 +182,7 @@ class PreviewLinks:
         if generation == self.stages.generation:  # nothing changed while the row was read
             if len(self._valid) >= _REMEMBERED_MAX:
                 self._valid.clear()
-            self._valid[link_id] = (stage, generation)
+            self._valid[link_id] = (stage, generation, time.monotonic())
         return stage
 
     def _verify(self, token: str) -> tuple[uuid.UUID, int]:
