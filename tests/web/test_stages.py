@@ -171,6 +171,9 @@ class FakePublisher:
     async def changes(self, user: Any, stage: str) -> list[dict[str, Any]]:
         return await self.staging.changes(user, stage)
 
+    async def diff(self, user: Any, stage: str) -> list[dict[str, Any]]:
+        return await self.staging.diff(user, stage)
+
     async def conflicts(self, user: Any, stage: str) -> list[dict[str, Any]]:
         return self.conflicting
 
@@ -282,6 +285,11 @@ async def test_publishing_with_a_choice_per_conflicting_field(
     live = await client.patch(path, headers=headers, json={"title": "Live story, revised"})
     assert live.status_code == 200, live.text
     name = f"resolve:{story['id']}:title"
+
+    overview = await client.get("/admin/stages/spring")
+    diff = overview.text.split("Field by field")[1].split("</table>")[0]
+    for cell in ("field_count", "<td>3</td>", "Spring &lt;i&gt;story&lt;/i&gt;", "Live story"):
+        assert cell in diff, cell
 
     step = await client.get("/admin/stages/spring/publish")
     assert step.status_code == 200, step.text

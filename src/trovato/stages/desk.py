@@ -11,7 +11,8 @@ service answering it changes:
   :class:`StageInfo` (a stage they may not use does not exist for them: 404);
 * :meth:`StageDesk.label` — a stage's label for the banner;
 * :meth:`StageDesk.create` — a new stage;
-* :meth:`StageDesk.changes`, :meth:`StageDesk.conflicts`, :meth:`StageDesk.publish` — through
+* :meth:`StageDesk.changes`, :meth:`StageDesk.diff`, :meth:`StageDesk.conflicts`,
+  :meth:`StageDesk.publish` — through
   the :class:`Publisher` the desk is given (the content service's staging), so the pages, the
   command line and the API list the same changes publishing applies.
 
@@ -49,11 +50,14 @@ class Publisher(Protocol):
     service's staging).
 
     ``changes`` answers ``{"id", "change", "type", "title", "when"}`` each (``when`` in
-    ISO 8601); ``publish`` answers a report ``{"stage", "upstream", "dry_run", "created", "edited",
-    "deleted", …}`` (item ids), or raises :class:`StageError` 409 carrying ``conflicts`` when
-    conflicts stop it."""
+    ISO 8601); ``diff`` per changed item ``{"item", "change", "title", "when", "fields":
+    [{"field", "stage", "upstream"}]}`` (the values that differ); ``publish`` answers a
+    report ``{"stage", "upstream", "dry_run", "created", "edited", "deleted", …}`` (item
+    ids), or raises :class:`StageError` 409 carrying ``conflicts`` when conflicts stop it."""
 
     async def changes(self, user: Any, stage: str) -> list[dict[str, Any]]: ...
+
+    async def diff(self, user: Any, stage: str) -> list[dict[str, Any]]: ...
 
     async def conflicts(self, user: Any, stage: str) -> list[dict[str, Any]]: ...
 
@@ -194,6 +198,12 @@ class StageDesk:
             )
             for c in await self.publisher.changes(user, stage)
         ]
+
+    async def diff(self, user: Principal, stage: str) -> list[dict[str, Any]]:
+        """Per changed item, each field whose value the stage changes compared with its
+        upstream (see :class:`Publisher`)."""
+        await self.get(user, stage)
+        return await self.publisher.diff(user, stage)
 
     async def conflicts(self, user: Principal, stage: str) -> list[dict[str, Any]]:
         """The stage's conflicts with its upstream: ``{"item", "field", "stage", "upstream",

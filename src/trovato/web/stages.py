@@ -6,9 +6,12 @@
   service's one door (:meth:`StageDesk.choose <trovato.stages.desk.StageDesk.choose>`), the
   same as for every request.
 * ``/admin/stages`` — the stages the user may use; ``/admin/stages/{id}`` — one stage: what it
-  changes, its conflicts with its upstream, and a link to publish it;
+  changes (each item, then field by field against its upstream), its conflicts with its
+  upstream, and a link to publish it;
   ``/admin/stages/{id}/publish`` — GET is the confirmation step (a dry run: what publishing
-  would do, or the conflicts that stop it), POST publishes.
+  would do), with a choice per conflicting field (take the stage's value or upstream's, the
+  base value shown with both); POST previews the result of those choices (a dry run) or
+  publishes with them. Choices naming no conflict are refused (422), nothing published.
 
 A stage the user may not use is a 404 on every page, as everywhere else.
 """
@@ -145,6 +148,27 @@ def _changes_table(request: Request, changes: list[Change]) -> RenderElement:
     )
 
 
+def _diff_table(diff: list[dict[str, Any]]) -> RenderElement:
+    """Per changed item, each field the stage changes: its value here and upstream."""
+    rows: list[list[str | RenderElement]] = [
+        [
+            el.link(str(entry.get("title") or entry.get("item")), f"/item/{entry.get('item')}"),
+            str(entry.get("change", "")),
+            str(field.get("field", "")),
+            _shown(field.get("stage")),
+            _shown(field.get("upstream")),
+        ]
+        for entry in diff
+        for field in entry.get("fields", ())
+    ]
+    return el.table(
+        ["Item", "Change", "Field", "In this stage", "Upstream"],
+        rows,
+        caption="Field by field",
+        empty="No field differs from the upstream stage.",
+    )
+
+
 def _conflicts_table(conflicts: list[dict[str, Any]]) -> RenderElement:
     rows: list[list[str | RenderElement]] = [
         [
@@ -177,6 +201,7 @@ async def overview(request: Request) -> Response:
     stage = await _stage(request)
     desk = ctx.kernel.stage_desk
     changes = await desk.changes(ctx.current_user, stage.id)
+    diff = await desk.diff(ctx.current_user, stage.id)
     conflicts, unavailable = await _conflicts(request, stage)
     render = ctx.kernel.templates.render_tree
     return render_page(
@@ -186,6 +211,7 @@ async def overview(request: Request) -> Response:
             "title": f"Stage {stage.label}",
             "stage": stage,
             "changes": render(_changes_table(request, changes)),
+            "diff": render(_diff_table(diff)),
             "conflicts": render(_conflicts_table(conflicts)),
             "conflicts_unavailable": unavailable,
             "may_publish": stage.open and desk.may_publish(ctx.current_user),
