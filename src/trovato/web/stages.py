@@ -148,6 +148,20 @@ def _changes_table(request: Request, changes: list[Change]) -> RenderElement:
     )
 
 
+_SHOWN_MAX = 300  # characters of a value shown in a conflict's description
+
+
+def _shown(value: Any) -> str:
+    """A field value as the publisher reads it (a one-value field as that value)."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, dict) and set(value) == {"value"}:
+        value = value["value"]
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                           sort_keys=True)
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"
+
+
 def _diff_table(diff: list[dict[str, Any]]) -> RenderElement:
     """Per changed item, each field the stage changes: its value here and upstream."""
     rows: list[list[str | RenderElement]] = [
@@ -169,18 +183,22 @@ def _diff_table(diff: list[dict[str, Any]]) -> RenderElement:
     )
 
 
-def _conflicts_table(conflicts: list[dict[str, Any]]) -> RenderElement:
+def _conflicts_table(conflicts: list[dict[str, Any]],
+                     titles: Mapping[str, str] | None = None) -> RenderElement:
+    """Each field both the stage and its upstream changed: the three values (``titles``
+    names the items by their title in the stage)."""
     rows: list[list[str | RenderElement]] = [
         [
-            str(c.get("item", "")),
+            (titles or {}).get(str(c.get("item", "")), str(c.get("item", ""))),
             str(c.get("field", "")),
-            str(c.get("stage", "")),
-            str(c.get("upstream", "")),
+            _shown(c.get("stage")),
+            _shown(c.get("upstream")),
+            _shown(c.get("base")),
         ]
         for c in conflicts
     ]
     return el.table(
-        ["Item", "Field", "In this stage", "Upstream"],
+        ["Item", "Field", "In this stage", "Upstream", "Before either changed it"],
         rows,
         caption="Conflicts",
         empty="No conflicts with the upstream stage.",
@@ -212,7 +230,8 @@ async def overview(request: Request) -> Response:
             "stage": stage,
             "changes": render(_changes_table(request, changes)),
             "diff": render(_diff_table(diff)),
-            "conflicts": render(_conflicts_table(conflicts)),
+            "conflicts": render(_conflicts_table(
+                conflicts, {str(c.item): c.title for c in changes})),
             "conflicts_unavailable": unavailable,
             "may_publish": stage.open and desk.may_publish(ctx.current_user),
         },
@@ -225,20 +244,6 @@ PUBLISH_FORM = "stage_publish"
 # A conflicting field's choice is submitted as ``resolve:<item id>:<field name>``.
 RESOLVE = "resolve:"
 _TAKE = {"stage": "Take this stage's value", "upstream": "Take the upstream value"}
-_SHOWN_MAX = 300  # characters of a value shown in a conflict's description
-
-
-def _shown(value: Any) -> str:
-    """A field value as the publisher reads it (a one-value field as that value)."""
-    if value is None:
-        return "(none)"
-    if isinstance(value, dict) and set(value) == {"value"}:
-        value = value["value"]
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
-                                                           sort_keys=True)
-    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"
-
-
 def _resolve_name(conflict: Mapping[str, Any]) -> str:
     return f"{RESOLVE}{conflict.get('item', '')}:{conflict.get('field', '')}"
 
@@ -387,7 +392,8 @@ class _PublishPage:
             **self._context(),
             "outcome": outcome,
             "upstream": self.stage.upstream,
-            "conflicts": render(_conflicts_table(self.conflicts)) if self.conflicts else None,
+            "conflicts": render(_conflicts_table(self.conflicts, self.titles))
+            if self.conflicts else None,
             "result": render(result) if result is not None else None,
             "changes": render(_changes_table(self.request, list(outcome.changes)))
             if outcome is not None else None,
