@@ -416,9 +416,9 @@ async def test_teasers_in_a_stage_read_the_edits_stored_summary(
 async def test_a_staged_listing_is_the_overlay_in_order(
     site: ContentServices, admin: CurrentUser, database: Database
 ) -> None:
-    """A listing in a stage reads untouched live rows and the chain's changes separately
-    (``listing_sql``); every page, sort, filter and total equals the plain overlay read in
-    full (``item_source``), for a stage and a stage built on it."""
+    """Every page, sort, filter and total of a listing in a stage (``listing_sql``) is the
+    slice of the overlay read in full and in order (``item_source``), for a stage and a
+    stage built on it: edits that move items in the order, deletions, creations in both."""
     stages = site.items.stages
     await stages.create(admin, "spring", "Spring")
     await stages.create(admin, "late", "Late", upstream="spring")

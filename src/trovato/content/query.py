@@ -48,7 +48,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     ColumnElement,
-    CompoundSelect,
     DateTime,
     Integer,
     MetaData,
@@ -163,13 +162,11 @@ def item_from_row(row: Sequence[Any]) -> Item:
     )
 
 
-def item_source(live: bool, name: str, *, only: CompoundSelect[Any] | None = None
-                ) -> FromClause:
+def item_source(live: bool, name: str) -> FromClause:
     """The items a read sees, under the alias ``name``: the item table in live; in another
     stage, the overlay of the stage chain (module docstring) with the item table's columns, on
     which the stage condition then picks the chain's rows. The chain is the bound ``stages``,
-    nearest first, so the nearest stage's edit wins. ``only`` (a statement selecting ids)
-    restricts the overlay to those items."""
+    nearest first, so the nearest stage's edit wins."""
     if live:
         return ITEM.alias(name)
     i = ITEM.alias(f"{name}_row")
@@ -177,17 +174,15 @@ def item_source(live: bool, name: str, *, only: CompoundSelect[Any] | None = Non
     r = _revision_table.alias(f"{name}_rev")
     d = _deletion_table.alias(f"{name}_del")
     chain = bindparam("stages", type_=ARRAY(Text))
-    # Each item's nearest edit in the chain: one index lookup per item read.
-    nearest = (select(a.c.target_revision_id)
-               .where(a.c.item_id == i.c.id, a.c.stage_id == any_(chain))
-               .order_by(func.array_position(chain, a.c.stage_id)).limit(literal_column("1"))
-               .lateral(f"{name}_edit"))
+    edit = (select(r.c.id, r.c.title, r.c.status, r.c.promote, r.c.sticky, r.c.fields,
+                   r.c.summary, r.c.created)
+            .select_from(a.join(r, r.c.id == a.c.target_revision_id))
+            .where(a.c.item_id == i.c.id, a.c.stage_id == any_(chain))
+            .order_by(func.array_position(chain, a.c.stage_id)).limit(literal_column("1"))
+            .lateral(f"{name}_edit"))
     deleted = exists().where(d.c.entity_type == literal_column("'item'"),
                              d.c.entity_id == i.c.id, d.c.stage_id == any_(chain))
-    e = r.c
-    # ``only`` as an array computed once: the overlay then reads just those rows, by id.
-    kept = ~deleted if only is None else and_(
-        i.c.id == any_(func.array(only.scalar_subquery(), type_=ARRAY(Uuid))), ~deleted)
+    e = edit.c
     return (select(
         i.c.id, i.c.type,
         func.coalesce(e.title, i.c.title).label("title"),
@@ -202,9 +197,7 @@ def item_source(live: bool, name: str, *, only: CompoundSelect[Any] | None = Non
         # An edit's summary is its revision's (NULL for revisions written before revisions
         # kept one: a teaser then computes it from the edit's fields).
         case((e.id.is_(None), i.c.summary), else_=e.summary).label("summary"),
-    ).select_from(i.outerjoin(nearest, true())
-                  .outerjoin(r, r.c.id == nearest.c.target_revision_id))
-     .where(kept).subquery(name))
+    ).select_from(i.outerjoin(edit, true())).where(~deleted).subquery(name))
 
 
 def _number(value: int) -> ColumnElement[Any]:
@@ -264,12 +257,7 @@ class Listing:
 
 
 def _where(shape: Listing, i: FromClause) -> ColumnElement[bool]:
-    return and_(stage_condition(shape.live, i.c.stage_id), _filters(shape, i))
-
-
-def _filters(shape: Listing, i: FromClause) -> ColumnElement[bool]:
-    """The listing's conditions but the stage's."""
-    conditions = [scope_condition(shape.scope, i)]
+    conditions = [stage_condition(shape.live, i.c.stage_id), scope_condition(shape.scope, i)]
     if shape.by_type:
         conditions.append(i.c.type == bindparam("type"))
     if shape.status is not None:
@@ -295,12 +283,7 @@ def listing_sql(shape: Listing) -> str:
 
     The total is an uncorrelated subquery, which PostgreSQL runs once and answers from an
     index, so the page itself stops after LIMIT rows read in index order (the front page's
-    ``item_front_idx``); a ``count(*) OVER ()`` window would read and sort every match.
-
-    In another stage than live (:func:`_staged_page`) the statement costs what the stage
-    changes, not what the site holds."""
-    if not shape.live:
-        return sql_text(_staged_page(shape))
+    ``item_front_idx``); a ``count(*) OVER ()`` window would read and sort every match."""
     n = item_source(shape.live, "n")
     total = (select(func.count()).select_from(n).where(_where(shape, n))
              .scalar_subquery().label("total"))
@@ -312,84 +295,8 @@ def listing_sql(shape: Listing) -> str:
 @functools.lru_cache(maxsize=64)
 def _count_sql(shape: Listing) -> str:
     """The number of all matches of ``shape`` (for a page past the last)."""
-    if not shape.live:
-        return sql_text(select(_staged_total(shape)))
     n = item_source(shape.live, "n")
     return sql_text(select(func.count()).select_from(n).where(_where(shape, n)))
-
-
-# -- listings in a stage ---------------------------------------------------------------------------
-#
-# A listing in a stage splits the items it sees in two: the live rows no stage of the chain
-# changed (*untouched*: they read as they are, so the live indexes serve them in order) and the
-# rest (*touched*: the items a stage of the chain created, edited or deleted), which go through
-# the overlay. The page is the first rows of each, merged; the total is live's count, less the
-# live rows touched, plus the touched rows that match once overlaid. Both halves cost what the
-# chain changed, not the size of the site.
-
-
-def _touched() -> CompoundSelect[Any]:
-    """The ids of the live items a stage of the bound chain edited or deleted."""
-    chain = bindparam("stages", type_=ARRAY(Text))
-    a, d = _association_table.alias("ta"), _deletion_table.alias("td")
-    return select(a.c.item_id.label("id")).where(a.c.stage_id == any_(chain)).union(
-        select(d.c.entity_id).where(d.c.entity_type == literal_column("'item'"),
-                                    d.c.stage_id == any_(chain)))
-
-
-def _changed(name: str) -> CompoundSelect[Any]:
-    """The ids of the items a stage of the bound chain created or edited (what the overlay
-    has to compute; its deletions it leaves out itself)."""
-    chain = bindparam("stages", type_=ARRAY(Text))
-    a, c = _association_table.alias(f"{name}_ca"), ITEM.alias(f"{name}_cc")
-    return (select(a.c.item_id.label("id")).where(a.c.stage_id == any_(chain))
-            .union(select(c.c.id).where(c.c.stage_id == any_(chain),
-                                        c.c.stage_id != literal_column(f"'{LIVE}'"))))
-
-
-def _untouched_where(shape: Listing, u: FromClause) -> ColumnElement[bool]:
-    return and_(stage_condition(True, u.c.stage_id), _filters(shape, u),
-                u.c.id.not_in(_touched()))
-
-
-def _staged_total(shape: Listing) -> ColumnElement[Any]:
-    live = ITEM.alias("nl")
-    touched = _touched().subquery("nts")
-    touched_live = ITEM.alias("nt")
-    overlaid = item_source(False, "no", only=_changed("nch"))
-    every = (select(func.count()).select_from(live)
-             .where(stage_condition(True, live.c.stage_id), _filters(shape, live))
-             .scalar_subquery())
-    changed = (select(func.count())
-               .select_from(touched.join(touched_live, touched_live.c.id == touched.c.id))
-               .where(stage_condition(True, touched_live.c.stage_id),
-                      _filters(shape, touched_live))
-               .scalar_subquery())
-    staged = (select(func.count()).select_from(overlaid)
-              .where(stage_condition(False, overlaid.c.stage_id), _filters(shape, overlaid))
-              .scalar_subquery())
-    return (every - changed + staged).label("total")
-
-
-def _staged_page(shape: Listing) -> Select[Any]:
-    first = _number(shape.offset + shape.limit)  # no page of the merge needs more of either
-
-    def ordered(source: FromClause, where: ColumnElement[bool]) -> Select[Any]:
-        order = [source.c[name].desc() if descending else source.c[name].asc()
-                 for name, descending in SORTS[shape.sort]]
-        return (select(*_columns(source, teasers=shape.teasers)).select_from(source)
-                .where(where).order_by(*order).limit(first))
-
-    u = ITEM.alias("u")
-    t = item_source(False, "t", only=_changed("tch"))
-    touched = and_(stage_condition(False, t.c.stage_id), _filters(shape, t))
-    both = (select(ordered(u, _untouched_where(shape, u)).subquery("pu"))
-            .union_all(select(ordered(t, touched).subquery("pt")))
-            .subquery("p"))
-    order = [both.c[name].desc() if descending else both.c[name].asc()
-             for name, descending in SORTS[shape.sort]]
-    return (select(*both.c, _staged_total(shape)).order_by(*order)
-            .limit(_number(shape.limit)).offset(_number(shape.offset)))
 
 
 @functools.lru_cache(maxsize=64)
