@@ -199,7 +199,7 @@ class FakePublisher:
 async def test_the_overview_and_its_publish_step(client: httpx.AsyncClient) -> None:
     kernel = kernel_of(client)
     desk = FakePublisher(kernel.db, kernel.content.staging)
-    kernel.stage_desk = StageDesk(kernel.db, kernel.stages, desk)
+    kernel.stage_desk = StageDesk(kernel.stages, desk)
     assert (await client.get("/admin/stages/spring")).status_code == 403  # anonymous
     await login_as(client, "bob")
     assert (await client.get("/admin/stages/spring")).status_code == 404

@@ -203,7 +203,7 @@ class Kernel:
             content=content,
             stages=stages,
             previews=PreviewLinks(db, derive_key(secret, "preview-link"), stages),
-            stage_desk=StageDesk(db, stages, content.staging),
+            stage_desk=StageDesk(stages, content.staging),
             taps=taps,
             views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine),
             widgets=Widgets(content.fields),

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from trovato.stages.service import (
     ADMINISTER_STAGES,
@@ -40,9 +40,6 @@ from trovato.stages.service import (
     Stages,
     is_live,
 )
-
-if TYPE_CHECKING:
-    from trovato.db.pool import Database
 
 
 class Publisher(Protocol):
@@ -140,8 +137,7 @@ def _info(record: StageRecord) -> StageInfo:
 class StageDesk:
     """The stage surfaces' one view of the stages service (see the module docstring)."""
 
-    def __init__(self, db: Database, stages: Stages, publisher: Publisher) -> None:
-        self.db = db
+    def __init__(self, stages: Stages, publisher: Publisher) -> None:
         self.stages = stages
         self.publisher = publisher
 
