@@ -18,7 +18,9 @@ from trovato.content.query import (
     SORTS,
     Listing,
     _count_sql,
+    _many_sql,
     _where,
+    flat,
     item_source,
     listing_sql,
 )
@@ -416,9 +418,10 @@ async def test_teasers_in_a_stage_read_the_edits_stored_summary(
 async def test_a_staged_listing_is_the_overlay_in_order(
     site: ContentServices, admin: CurrentUser, database: Database
 ) -> None:
-    """Every page, sort, filter and total of a listing in a stage (``listing_sql``) is the
-    slice of the overlay read in full and in order (``item_source``), for a stage and a
-    stage built on it: edits that move items in the order, deletions, creations in both."""
+    """Every page, sort, filter and total of a listing in a stage (``listing_sql``; for a
+    stage right on live, its edits joined flat) is the slice of the overlay read in full and
+    in order by the per-item lookup (``item_source``), for a stage and a stage built on it:
+    edits that move items in the order, deletions, creations in both."""
     stages = site.items.stages
     await stages.create(admin, "spring", "Spring")
     await stages.create(admin, "late", "Late", upstream="spring")
@@ -453,7 +456,8 @@ async def test_a_staged_listing_is_the_overlay_in_order(
                 for page in range(4):
                     shape = Listing(live=False, scope=scope, by_type=False, status=status,
                                     by_author=False, promote=promote, sticky=None, sort=sort,
-                                    limit=4, offset=page * 4, teasers=page % 2 == 0)
+                                    limit=4, offset=page * 4, teasers=page % 2 == 0,
+                                    flat=len(chain) == 2)
                     params: dict[str, Any] = {"stages": chain}
                     if scope == "published_or_own":
                         params["viewer"] = admin.id
@@ -469,3 +473,27 @@ async def test_a_staged_listing_is_the_overlay_in_order(
                         assert total == len(expected), (chain, sort, status, scope)
                     compared += 1
     assert compared == 2 * len(SORTS) * 3 * 4
+
+
+async def test_one_item_reads_the_same_joined_flat(
+    site: ContentServices, admin: CurrentUser, database: Database
+) -> None:
+    """For a stage right on live the overlay joins edits flat; one item, several items and
+    a locked read see exactly what the per-item lookup sees."""
+    await site.items.stages.create(admin, "spring", "Spring")
+    items = [await _article(site, admin, f"Item {n}") for n in range(3)]
+    await site.items.update(admin, items[0].id, title="Edited", stage="spring")
+    await site.items.delete(admin, items[1].id, stage="spring")
+    created = await _article(site, admin, "Created", stage="spring")
+    keys = [i.id for i in [*items, created]]
+    params = {"stages": ["spring", "live"], "ids": keys}
+    rows = {}
+    for joined in (True, False):
+        sql = _many_sql("all", False, joined)
+        rows[joined] = sorted(await database.fetch_tuples(sql, params))
+        assert ("JOIN LATERAL" in sql) is not joined
+    assert rows[True] == rows[False] and len(rows[True]) == 3
+    view = await site.items.stages.view("spring")
+    assert flat(view) and not flat(await site.items.stages.view(LIVE))
+    loaded = await site.query.load(admin, items[0].id, stage="spring")
+    assert loaded.title == "Edited"
