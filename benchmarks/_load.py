@@ -152,8 +152,13 @@ def start_granian(target: str, port: int, workers: int, env: Mapping[str, str],
             "--workers", str(workers), "--no-ws", "--log-level", "warning"]
     if factory:
         args.append("--factory")
-    return subprocess.Popen([*args, target], env={**os.environ, **env}, cwd=HERE,
-                            start_new_session=True)
+    merged = {**os.environ, **env}
+    if merged.get("PYTHONPATH"):
+        # The server runs in this folder: a relative entry (``PYTHONPATH=src``) would name
+        # nothing there, and the server would quietly import another checkout's trovato.
+        merged["PYTHONPATH"] = os.pathsep.join(
+            str(Path(entry).resolve()) for entry in merged["PYTHONPATH"].split(os.pathsep))
+    return subprocess.Popen([*args, target], env=merged, cwd=HERE, start_new_session=True)
 
 
 def wait_until_up(url: str, timeout: float = 60.0) -> None:

@@ -171,6 +171,12 @@ async def test_an_unreachable_stage_is_404_everywhere(client: httpx.AsyncClient)
     response = await client.patch(f"/api/v1/items/{live_id}", json={"title": "x"},
                                   headers={**otto, **_stage("anns")})
     assert response.status_code == 404
+    # The pages too: an item page and the front page asked for in the stage.
+    for path in (f"/item/{staged_id}?stage=anns", f"/item/{live_id}?stage=anns",
+                 "/?stage=anns", "/admin/stages/anns", "/admin/stages/anns/publish"):
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert "Staged" not in response.text and "text/html" in response.headers["content-type"]
     # Sharing the stage opens it.
     ann = await login_as(client, "ann")
     await client.patch("/api/v1/stages/anns", headers=ann, json={"visibility": "public"})
@@ -198,6 +204,17 @@ async def test_live_visitors_never_get_stage_content_from_the_page_cache(
     client.cookies.clear()
     cached = await client.get(f"/item/{item}")
     assert cached.headers["x-trovato-cache"] == "HIT" and "Staged title" not in cached.text
+    # The reverse: an anonymous preview of the stage is never answered from live's cache,
+    # nor stored in it.
+    root = await login_as(client, "root")
+    link = (await client.post("/api/v1/stages/spring/preview-links", headers=root,
+                              json={})).json()
+    client.cookies.clear()
+    for _ in range(2):
+        preview = await client.get(f"/item/{item}?{link['url'].split('?')[1]}")
+        assert "Staged title" in preview.text and "x-trovato-cache" not in preview.headers
+        client.cookies.clear()
+    assert "Staged title" not in (await client.get(f"/item/{item}")).text
     root = await login_as(client, "root")
     assert (await client.post("/api/v1/stages/spring/publish", headers=root)).status_code == 200
     client.cookies.clear()

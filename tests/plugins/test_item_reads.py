@@ -134,6 +134,9 @@ async def test_plugin_reads_are_the_api_reads_of_the_same_user(
     staged = await _plugin_view(reading_site, "root", ids, STAGE)
     assert "staged" in _titles(staged, ids)[0]
     assert staged["loaded"][ids["staged"]]["stage"] == STAGE
+    # A user who may not reach the stage reads nothing through it, not even live's items.
+    outsider = await _plugin_view(reading_site, "wren", ids, STAGE)
+    assert _titles(outsider, ids) == (set(), [])
 
 
 async def test_plugin_reads_need_access_content(reading_site: httpx.AsyncClient) -> None:

@@ -12,7 +12,18 @@ from sqlalchemy import select
 
 from tests.content.conftest import ARTICLE, MakeUser
 from trovato.content.items import ContentServices, Item, ItemError
-from trovato.content.query import Listing, item_source, listing_sql
+from trovato.content.model import HookContext, ItemHooks
+from trovato.content.query import (
+    COLUMN_COUNT,
+    SORTS,
+    Listing,
+    _count_sql,
+    _many_sql,
+    _where,
+    flat,
+    item_source,
+    listing_sql,
+)
 from trovato.db.compiled import sql_text
 from trovato.db.pool import Database
 from trovato.stages import LIVE, PUBLISH_STAGES, USE_STAGES, StageError, Stages
@@ -105,6 +116,51 @@ async def test_create_edit_delete_then_publish(site: ContentServices, admin: Cur
     await _refused(409, _article(site, admin, "Late", stage="spring"))
     await _refused(409, site.items.update(admin, edited.id, title="x", stage="spring"))
     await _refused(409, site.staging.publish(admin, "spring"))
+
+
+class _TapRecorder(ItemHooks):
+    """Records each content tap as (tap, title, the original's title, the stage, whether the
+    item's row is still there), inside the write's transaction."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str | None, str, bool]] = []
+
+    async def _record(self, tap: str, item: Item, original: Item | None,
+                      ctx: HookContext) -> None:
+        cur = await ctx.conn.execute("SELECT count(*) AS n FROM item WHERE id = %s", (item.id,))
+        row = await cur.fetchone()
+        self.calls.append((tap, item.title, original.title if original else None, ctx.stage,
+                           bool(row and row["n"])))
+
+    async def insert(self, item: Item, ctx: HookContext) -> None:
+        await self._record("item_insert", item, None, ctx)
+
+    async def update(self, item: Item, original: Item, ctx: HookContext) -> None:
+        await self._record("item_update", item, original, ctx)
+
+    async def delete(self, item: Item, ctx: HookContext) -> None:
+        await self._record("item_delete", item, None, ctx)
+
+
+async def test_discarding_tells_the_taps_what_was_undone(site: ContentServices,
+                                                          admin: CurrentUser) -> None:
+    await site.items.stages.create(admin, "spring", "Spring")
+    edited = await _article(site, admin, "Edited")
+    doomed = await _article(site, admin, "Doomed")
+    created = await _article(site, admin, "Created", stage="spring")
+    await site.items.update(admin, edited.id, title="Changed", stage="spring")
+    await site.items.delete(admin, doomed.id, stage="spring")
+    recorder = _TapRecorder()
+    site.items.hooks = recorder
+    # A staged creation discarded is a delete, told while its row is still there.
+    assert await site.staging.discard(admin, "spring", created.id) == 1
+    assert recorder.calls == [("item_delete", "Created", None, "spring", True)]
+    recorder.calls.clear()
+    # An edit discarded: an update back to upstream's values; a deletion discarded: the item
+    # is back, an insert.
+    assert await site.staging.discard(admin, "spring") == 2
+    assert recorder.calls == [("item_update", "Edited", "Changed", "spring", True),
+                              ("item_insert", "Doomed", None, "spring", True)]
 
 
 async def test_discard_one_change_or_all(site: ContentServices, admin: CurrentUser) -> None:
@@ -334,3 +390,110 @@ async def test_plugin_reads_follow_the_stage_and_its_access(
     assert await reads.load(outsider, str(item.id), "spring") is None
     assert await reads.query_items(outsider, {"type": "article"}, "spring") == []
     assert (await reads.load(outsider, str(item.id), LIVE) or {}).get("title") == "Live"
+
+
+async def test_teasers_in_a_stage_read_the_edits_stored_summary(
+    site: ContentServices, admin: CurrentUser, database: Database
+) -> None:
+    """A staged edit's revision keeps its summary, so a teaser listing in the stage reads it
+    instead of the fields (as live reads the item's); a revision without one (written before
+    revisions kept summaries) still brings its fields, from which the summary is computed."""
+    await site.items.stages.create(admin, "spring", "Spring")
+    story = await site.items.create(admin, "article", title="Story", status=1,
+                                    fields={"field_body": {"value": "Live words."}})
+    await site.items.update(admin, story.id, stage="spring",
+                            fields={"field_body": {"value": "<p>Spring <b>words</b>.</p>",
+                                                   "format": "filtered_html"}})
+    page = await site.query.list(admin, stage="spring", fields=False)
+    (teaser,) = page.items
+    assert teaser.partial and teaser.fields == {} and teaser.summary == "Spring words."
+    await database.execute("UPDATE item_revision SET summary = NULL WHERE stage_id = 'spring'")
+    (whole,) = (await site.query.list(admin, stage="spring", fields=False)).items
+    assert not whole.partial and whole.summary is None
+    assert whole.fields["field_body"]["value"] == "<p>Spring <b>words</b>.</p>"
+    live = (await site.query.list(admin, fields=False)).items
+    assert [i.summary for i in live] == ["Live words."]
+
+
+async def test_a_staged_listing_is_the_overlay_in_order(
+    site: ContentServices, admin: CurrentUser, database: Database
+) -> None:
+    """Every page, sort, filter and total of a listing in a stage (``listing_sql``; for a
+    stage right on live, its edits joined flat) is the slice of the overlay read in full and
+    in order by the per-item lookup (``item_source``), for a stage and a stage built on it:
+    edits that move items in the order, deletions, creations in both."""
+    stages = site.items.stages
+    await stages.create(admin, "spring", "Spring")
+    await stages.create(admin, "late", "Late", upstream="spring")
+    live = [await site.items.create(admin, "article", title=f"Live {n:02}", status=int(n % 4 != 0),
+                                    promote=n % 3 != 0, sticky=n % 5 == 0)
+            for n in range(14)]
+    for n, changes in ((1, {"title": "A first now"}), (2, {"sticky": True}),
+                       (3, {"status": 0}), (4, {"promote": False}), (6, {"title": "Zed"})):
+        await site.items.update(admin, live[n].id, stage="spring", **changes)
+    for n in (7, 8):
+        await site.items.delete(admin, live[n].id, stage="spring")
+    made = [await site.items.create(admin, "article", title=f"Spring {n}", stage="spring",
+                                    status=1, promote=True, sticky=n == 0) for n in range(3)]
+    await site.items.update(admin, made[1].id, stage="late", title="Late edit", sticky=True)
+    await site.items.update(admin, live[9].id, stage="late", status=0)
+    await site.items.update(admin, live[1].id, stage="late", title="B second")
+    await site.items.delete(admin, live[10].id, stage="late")
+    await site.items.create(admin, "article", title="Late new", stage="late", status=1,
+                            promote=True)
+
+    def reference(shape: Listing) -> str:
+        i = item_source(False, "i")
+        order = [i.c[name].desc() if descending else i.c[name].asc()
+                 for name, descending in SORTS[shape.sort]]
+        return sql_text(select(i.c.id).where(_where(shape, i)).order_by(*order))
+
+    compared = 0
+    for chain in (["spring", "live"], ["late", "spring", "live"]):
+        for sort in SORTS:
+            for status, promote, scope in ((None, None, "all"), (1, True, "published"),
+                                           (None, None, "published_or_own")):
+                for page in range(4):
+                    shape = Listing(live=False, scope=scope, by_type=False, status=status,
+                                    by_author=False, promote=promote, sticky=None, sort=sort,
+                                    limit=4, offset=page * 4, teasers=page % 2 == 0,
+                                    flat=len(chain) == 2)
+                    params: dict[str, Any] = {"stages": chain}
+                    if scope == "published_or_own":
+                        params["viewer"] = admin.id
+                    expected = [row[0] for row in await database.fetch_tuples(
+                        reference(shape), params)]
+                    rows = await database.fetch_tuples(listing_sql(shape), params)
+                    assert [row[0] for row in rows] == expected[page * 4:page * 4 + 4], (
+                        chain, sort, status, scope, page)
+                    if rows:
+                        assert rows[0][COLUMN_COUNT] == len(expected), (chain, sort, scope)
+                    else:
+                        total = await database.fetchval(_count_sql(shape), params)
+                        assert total == len(expected), (chain, sort, status, scope)
+                    compared += 1
+    assert compared == 2 * len(SORTS) * 3 * 4
+
+
+async def test_one_item_reads_the_same_joined_flat(
+    site: ContentServices, admin: CurrentUser, database: Database
+) -> None:
+    """For a stage right on live the overlay joins edits flat; one item, several items and
+    a locked read see exactly what the per-item lookup sees."""
+    await site.items.stages.create(admin, "spring", "Spring")
+    items = [await _article(site, admin, f"Item {n}") for n in range(3)]
+    await site.items.update(admin, items[0].id, title="Edited", stage="spring")
+    await site.items.delete(admin, items[1].id, stage="spring")
+    created = await _article(site, admin, "Created", stage="spring")
+    keys = [i.id for i in [*items, created]]
+    params = {"stages": ["spring", "live"], "ids": keys}
+    rows = {}
+    for joined in (True, False):
+        sql = _many_sql("all", False, joined)
+        rows[joined] = sorted(await database.fetch_tuples(sql, params))
+        assert ("JOIN LATERAL" in sql) is not joined
+    assert rows[True] == rows[False] and len(rows[True]) == 3
+    view = await site.items.stages.view("spring")
+    assert flat(view) and not flat(await site.items.stages.view(LIVE))
+    loaded = await site.query.load(admin, items[0].id, stage="spring")
+    assert loaded.title == "Edited"

@@ -49,7 +49,7 @@ async def _account(database: Database, name: str) -> uuid.UUID:
 
 
 def _desk(database: Database, content: ContentServices) -> StageDesk:
-    return StageDesk(database, Stages(database), content.staging)
+    return StageDesk(Stages(database), content.staging)
 
 
 async def test_stages_a_user_may_use(database: Database, content: ContentServices) -> None:

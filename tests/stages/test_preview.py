@@ -3,16 +3,20 @@ revoked and closed-stage tokens are refused, each saying why."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 import uuid
 
 import pytest
 
+from trovato.cli.stage import OPERATOR
 from trovato.db.pool import Database
 from trovato.kernel.keys import derive_key
-from trovato.stages import StageError
+from trovato.stages import StageError, Stages
 from trovato.stages.preview import MAX_SECONDS, PreviewLinks
+from trovato.stages.service import DIRECTORY_SECONDS
+from trovato.store import open_store
 
 KEY = derive_key(b"a site secret", "preview-link")
 
@@ -39,7 +43,7 @@ def _flip(token: str, index: int) -> str:
 
 async def test_a_link_reads_its_stage(database: Database) -> None:
     await _stage(database)
-    links = PreviewLinks(database, KEY)
+    links = PreviewLinks(database, KEY, Stages(database))
     link, token = await links.create("spring", None)
     assert await links.check(token) == "spring"
     assert link.stage == "spring" and link.active
@@ -51,14 +55,15 @@ async def test_tampered_and_forged_tokens_are_refused_before_the_database(
     database: Database,
 ) -> None:
     await _stage(database)
-    links = PreviewLinks(database, KEY)
+    links = PreviewLinks(database, KEY, Stages(database))
     _, token = await links.create("spring", None)
     for index in (0, 15, 16, 23, 24, 55):  # the id, the expiry, the signature
         assert "not valid" in await _refused(links, _flip(token, index))
     for bad in ("", "x", token[:-1], token + "A", token + "!", "é" * 75, "=" * 200):
         assert "not valid" in await _refused(links, bad)
     # Signed with another site's key: refused too.
-    other = PreviewLinks(database, derive_key(b"another secret", "preview-link"))
+    other = PreviewLinks(database, derive_key(b"another secret", "preview-link"),
+                         Stages(database))
     assert "not valid" in await _refused(other, token)
     # The same secret under another purpose signs nothing valid here.
     assert derive_key(b"a site secret", "cron") != KEY
@@ -66,7 +71,7 @@ async def test_tampered_and_forged_tokens_are_refused_before_the_database(
 
 async def test_expired_revoked_and_closed(database: Database) -> None:
     await _stage(database)
-    links = PreviewLinks(database, KEY)
+    links = PreviewLinks(database, KEY, Stages(database))
     link, token = await links.create("spring", None, expires_in=60)
     # A link whose time is up: its row says so and so does its (genuine) token.
     past = int(time.time()) - 1
@@ -93,7 +98,7 @@ async def test_expired_revoked_and_closed(database: Database) -> None:
 async def test_creating_checks_the_stage_and_the_lifetime(database: Database) -> None:
     await _stage(database)
     await _stage(database, "old", status="published")
-    links = PreviewLinks(database, KEY)
+    links = PreviewLinks(database, KEY, Stages(database))
     for seconds in (0, 59, MAX_SECONDS + 1, -5):
         with pytest.raises(StageError) as caught:
             await links.create("spring", None, expires_in=seconds)
@@ -110,10 +115,59 @@ async def test_creating_checks_the_stage_and_the_lifetime(database: Database) ->
 async def test_revoking_names_the_stage(database: Database) -> None:
     await _stage(database)
     await _stage(database, "autumn")
-    links = PreviewLinks(database, KEY)
+    links = PreviewLinks(database, KEY, Stages(database))
     link, token = await links.create("spring", None)
     for stage, link_id in (("autumn", link.id), ("spring", uuid.uuid4())):
         with pytest.raises(StageError) as caught:
             await links.revoke(stage, link_id)
         assert caught.value.status == 404
     assert await links.check(token) == "spring"  # still valid: nothing was revoked
+
+
+async def _refused_soon(links: PreviewLinks, token: str, within: float) -> str:
+    """The refusal of ``token`` once ``links`` hears of the change that causes it, which must
+    take less than ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            await links.check(token)
+        except StageError as exc:
+            return exc.message
+        assert time.monotonic() < deadline, "the change was not heard in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_revocation_reaches_every_process_at_once(database: Database) -> None:
+    """Two processes (each its stages service and shared store): one remembers a link it
+    found valid, and stops honouring it as soon as the other revokes it, or archives its
+    stage — well before the remembered copy would expire by itself."""
+    await _stage(database)
+    processes = []
+    for _ in range(2):
+        store = await open_store(database, redis_url=None)
+        stages = Stages(database)
+        await stages.start(store.pubsub.subscribe, store.pubsub.publish)
+        processes.append((store, stages, PreviewLinks(database, KEY, stages)))
+    try:
+        (_, _, here), (_, there_stages, there) = processes
+        link, token = await here.create("spring", None)
+        assert await there.check(token) == "spring"
+        # Remembered: a change made behind the services' back is not read again …
+        await database.execute("UPDATE stage_preview_link SET revoked = now() WHERE id = %s",
+                               (link.id,))
+        assert await there.check(token) == "spring"
+        await database.execute("UPDATE stage_preview_link SET revoked = NULL WHERE id = %s",
+                               (link.id,))
+        # … but a revocation through the service is heard by the other process at once.
+        await here.revoke("spring", link.id)
+        assert "revoked" in await _refused_soon(there, token, DIRECTORY_SECONDS / 2)
+
+        link, token = await here.create("spring", None)
+        assert await there.check(token) == "spring"
+        await processes[0][1].archive(OPERATOR, "spring")
+        assert "archived" in await _refused_soon(there, token, DIRECTORY_SECONDS / 2)
+        # The other process's stage directory has it too.
+        assert (await there_stages.reach(OPERATOR, "spring"))[0].status == "archived"
+    finally:
+        for store, _, _ in processes:
+            await store.close()

@@ -3,6 +3,7 @@ another stage than live, and the stage overview with its publish confirmation st
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,8 +14,10 @@ from tests.api.conftest import ARTICLE, admin_headers, login_as
 from tests.conftest import create_account, running_app, site_settings
 from tests.plugins.conftest import kernel_of
 from tests.web._forms import form_token
+from trovato.cli.stage import OPERATOR
 from trovato.content.staging import Staging
 from trovato.db.pool import Database
+from trovato.ids import uuid7
 from trovato.stages import StageError
 from trovato.stages.desk import StageDesk
 
@@ -128,8 +131,7 @@ async def test_a_session_stage_that_went_away_falls_back_to_live(
 ) -> None:
     await login_as(client, "root")
     await _switch(client, "spring")
-    await kernel_of(client).db.execute("DELETE FROM item WHERE stage_id = 'spring'")
-    await kernel_of(client).db.execute("DELETE FROM stage WHERE id = 'spring'")
+    await kernel_of(client).stages.delete(OPERATOR, "spring")
     front = await client.get("/")
     assert front.status_code == 200 and "You are viewing" not in front.text
     assert (await client.get("/api/v1/session/stage")).json() == {"stage": "live"}
@@ -169,6 +171,9 @@ class FakePublisher:
     async def changes(self, user: Any, stage: str) -> list[dict[str, Any]]:
         return await self.staging.changes(user, stage)
 
+    async def diff(self, user: Any, stage: str) -> list[dict[str, Any]]:
+        return await self.staging.diff(user, stage)
+
     async def conflicts(self, user: Any, stage: str) -> list[dict[str, Any]]:
         return self.conflicting
 
@@ -194,7 +199,7 @@ class FakePublisher:
 async def test_the_overview_and_its_publish_step(client: httpx.AsyncClient) -> None:
     kernel = kernel_of(client)
     desk = FakePublisher(kernel.db, kernel.content.staging)
-    kernel.stage_desk = StageDesk(kernel.db, kernel.stages, desk)
+    kernel.stage_desk = StageDesk(kernel.stages, desk)
     assert (await client.get("/admin/stages/spring")).status_code == 403  # anonymous
     await login_as(client, "bob")
     assert (await client.get("/admin/stages/spring")).status_code == 404
@@ -232,9 +237,18 @@ async def test_the_overview_and_its_publish_step(client: httpx.AsyncClient) -> N
     ]
     overview = await client.get("/admin/stages/spring")
     assert "&lt;b&gt;A&lt;/b&gt;" in overview.text
-    refused = await client.get("/admin/stages/spring/publish")
-    assert refused.status_code == 409 and "cannot be published" in refused.text
-    assert 'name="confirm"' not in refused.text
+    step = await client.get("/admin/stages/spring/publish")
+    assert step.status_code == 200 and "conflicts with live in 1 field(s)" in step.text
+    assert 'name="resolve:i1:title"' in step.text and "&lt;b&gt;A&lt;/b&gt;" in step.text
+    assert "<b>A</b>" not in step.text
+    # Publishing without choosing is refused next to the choice, and nothing is published.
+    calls = len(desk.calls)
+    unchosen = await client.post(
+        "/admin/stages/spring/publish",
+        data={"csrf_token": token, "confirm": "yes", "op": "publish"},
+    )
+    assert unchosen.status_code == 400 and "title is required." in unchosen.text
+    assert len(desk.calls) == calls
 
 
 async def test_publishing_from_the_page_puts_the_stage_live(client: httpx.AsyncClient) -> None:
@@ -252,3 +266,86 @@ async def test_publishing_from_the_page_puts_the_stage_live(client: httpx.AsyncC
     assert status == "published"
     again = await client.get("/admin/stages/spring/publish")
     assert again.status_code == 409  # a published stage is closed
+
+
+async def test_publishing_with_a_choice_per_conflicting_field(
+    client: httpx.AsyncClient,
+) -> None:
+    """The real publish step: a field both sides changed is offered as a choice (with the
+    stage's, upstream's and the base value), the choices can be previewed (a dry run: nothing
+    written), a choice naming no conflict is refused, and publishing applies the choices."""
+    headers = await login_as(client, "root")
+    live_story = (await client.get("/api/v1/items?sort=title", headers=headers)).json()
+    story = next(i for i in live_story["items"] if i["title"] == "Live story")
+    path = f"/api/v1/items/{story['id']}"
+    staged = await client.patch(
+        path, headers={**headers, "X-Trovato-Stage": "spring"},
+        json={"title": "Spring <i>story</i>", "fields": {"field_count": {"value": 3}}})
+    assert staged.status_code == 200, staged.text
+    live = await client.patch(path, headers=headers, json={"title": "Live story, revised"})
+    assert live.status_code == 200, live.text
+    name = f"resolve:{story['id']}:title"
+
+    overview = await client.get("/admin/stages/spring")
+    diff = overview.text.split("Field by field")[1].split("</table>")[0]
+    for cell in ("field_count", "<td>3</td>", "Spring &lt;i&gt;story&lt;/i&gt;", "Live story"):
+        assert cell in diff, cell
+
+    step = await client.get("/admin/stages/spring/publish")
+    assert step.status_code == 200, step.text
+    assert f'name="{name}"' in step.text and 'value="upstream"' in step.text
+    for shown in ("Spring &lt;i&gt;story&lt;/i&gt;", "Live story, revised", "Live story"):
+        assert shown in step.text
+    assert "<i>story</i>" not in step.text
+    assert f'name="resolve:{story["id"]}:field_count"' not in step.text  # one side only
+    token = await form_token(client, "/admin/stages/spring/publish")
+
+    preview = await client.post("/admin/stages/spring/publish", data={
+        "csrf_token": token, "confirm": "yes", "op": "preview", name: "upstream"})
+    assert preview.status_code == 200, preview.text
+    assert "Your choices" in preview.text and "Live story, revised" in preview.text
+    assert 'value="upstream" checked' in preview.text  # the choice is kept for publishing
+    stage = await client.get("/api/v1/stages/spring", headers=headers)
+    assert stage.json()["status"] == "open"  # a preview publishes nothing
+
+    stranger = f"resolve:{uuid7()}:title"
+    refused = await client.post("/admin/stages/spring/publish", data={
+        "csrf_token": token, "confirm": "yes", "op": "publish", name: "stage",
+        stranger: "stage"})
+    assert refused.status_code == 422 and "is no item in conflict" in refused.text
+    assert (await client.get("/api/v1/stages/spring", headers=headers)).json()["status"] \
+        == "open"
+
+    done = await client.post("/admin/stages/spring/publish", data={
+        "csrf_token": token, "confirm": "yes", "op": "publish", name: "stage"})
+    assert done.status_code == 200 and f"Stage {ESCAPED} is published." in done.text
+    published = (await client.get(path, headers=headers)).json()
+    assert published["title"] == "Spring <i>story</i>"  # the stage's side, as chosen
+    assert published["fields"]["field_count"] == {"value": 3}  # merged by itself
+
+
+def _queries(response: httpx.Response) -> int:
+    match = re.search(r'db;[^,]*desc="(\d+) queries"', response.headers["server-timing"])
+    assert match, response.headers["server-timing"]
+    return int(match.group(1))
+
+
+async def test_a_page_in_a_stage_reads_no_stage_rows_once_warm(
+    client: httpx.AsyncClient,
+) -> None:
+    """Through a preview link, the item page and the front page in the stage are one query
+    each, as in live: the link, the stage's record, roles and chain and the banner's label
+    come from the process's stage directory."""
+    headers = await login_as(client, "root")
+    link = await client.post("/api/v1/stages/spring/preview-links", headers=headers, json={})
+    assert link.status_code == 201, link.text
+    staged = (await client.get("/api/v1/items", headers={**headers, "X-Trovato-Stage": "spring"}
+                               )).json()["items"]
+    item = next(i for i in staged if i["title"] == "Staged story")
+    client.cookies.clear()
+    for path in (f"/item/{item['id']}", "/"):
+        url = f"{path}?{link.json()['url'].split('?')[1]}"
+        first = await client.get(url)
+        assert first.status_code == 200 and "Staged story" in first.text
+        again = await client.get(url)
+        assert "a preview of stage" in again.text and _queries(again) == 1, path

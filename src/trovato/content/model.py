@@ -113,13 +113,15 @@ def revision_from_row(row: Mapping[str, Any]) -> Revision:
 
 async def write_revision(conn: AsyncConnection[DictRow], item: Item, author_id: uuid.UUID,
                          log: str, stage: str) -> uuid.UUID:
-    """Insert a revision of ``stage`` holding the item's values; returns its id."""
+    """Insert a revision of ``stage`` holding the item's values (and its summary, which the
+    caller computed from these fields: a read in a stage shows it in teasers); returns its
+    id."""
     revision_id = uuid7()
     await conn.execute(
         "INSERT INTO item_revision (id, item_id, author_id, title, status, promote, sticky,"
-        " fields, log, stage_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " fields, summary, log, stage_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (revision_id, item.id, author_id, item.title, item.status, item.promote, item.sticky,
-         Jsonb(item.fields), log, stage),
+         Jsonb(item.fields), item.summary, log, stage),
     )
     return revision_id
 

@@ -109,7 +109,7 @@ _revision_table = Table(
     "item_revision", _metadata,
     Column("id", Uuid), Column("item_id", Uuid), Column("title", Text), Column("status", Integer),
     Column("promote", Boolean), Column("sticky", Boolean), Column("fields", JSONB),
-    Column("created", DateTime(timezone=True)),
+    Column("summary", Text), Column("created", DateTime(timezone=True)),
 )
 _association_table = Table(
     "stage_association", _metadata,
@@ -182,11 +182,19 @@ def item_from_row(row: Sequence[Any]) -> Item:
     )
 
 
-def item_source(live: bool, name: str) -> FromClause:
+def flat(view: StageView) -> bool:
+    """Whether a read in ``view`` may join a stage's edits flat: a stage built right on live,
+    where at most one edit per item can be in the chain (live has none)."""
+    return len(view.visible) == 2
+
+
+def item_source(live: bool, name: str, *, flat: bool = False) -> FromClause:
     """The items a read sees, under the alias ``name``: the item table in live; in another
     stage, the overlay of the stage chain (module docstring) with the item table's columns, on
     which the stage condition then picks the chain's rows. The chain is the bound ``stages``,
-    nearest first, so the nearest stage's edit wins."""
+    nearest first, so the nearest stage's edit wins: a lookup per item finds it, or, ``flat``
+    (:func:`flat`: one stage over live), a plain join, which PostgreSQL can hash or merge
+    across a whole listing instead of probing once per row."""
     if live:
         return ITEM.alias(name)
     i = ITEM.alias(f"{name}_row")
@@ -194,12 +202,19 @@ def item_source(live: bool, name: str) -> FromClause:
     r = _revision_table.alias(f"{name}_rev")
     d = _deletion_table.alias(f"{name}_del")
     chain = bindparam("stages", type_=ARRAY(Text))
-    edit = (select(r.c.id, r.c.title, r.c.status, r.c.promote, r.c.sticky, r.c.fields,
-                   r.c.created)
-            .select_from(a.join(r, r.c.id == a.c.target_revision_id))
-            .where(a.c.item_id == i.c.id, a.c.stage_id == any_(chain))
-            .order_by(func.array_position(chain, a.c.stage_id)).limit(literal_column("1"))
-            .lateral(f"{name}_edit"))
+    edit: FromClause
+    if flat:
+        edit = r
+        rows = i.outerjoin(a.join(r, r.c.id == a.c.target_revision_id),
+                           and_(a.c.item_id == i.c.id, a.c.stage_id == any_(chain)))
+    else:
+        edit = (select(r.c.id, r.c.title, r.c.status, r.c.promote, r.c.sticky, r.c.fields,
+                       r.c.summary, r.c.created)
+                .select_from(a.join(r, r.c.id == a.c.target_revision_id))
+                .where(a.c.item_id == i.c.id, a.c.stage_id == any_(chain))
+                .order_by(func.array_position(chain, a.c.stage_id))
+                .limit(literal_column("1")).lateral(f"{name}_edit"))
+        rows = i.outerjoin(edit, true())
     deleted = exists().where(d.c.entity_type == literal_column("'item'"),
                              d.c.entity_id == i.c.id, d.c.stage_id == any_(chain))
     e = edit.c
@@ -214,9 +229,10 @@ def item_source(live: bool, name: str) -> FromClause:
         func.coalesce(e.id, i.c.current_revision_id).label("current_revision_id"),
         i.c.stage_id,
         func.coalesce(e.fields, i.c.fields).label("fields"),
-        # An edit's summary is not stored: a teaser computes it from the edit's fields.
-        case((e.id.is_(None), i.c.summary)).label("summary"),
-    ).select_from(i.outerjoin(edit, true())).where(~deleted).subquery(name))
+        # An edit's summary is its revision's (NULL for revisions written before revisions
+        # kept one: a teaser then computes it from the edit's fields).
+        case((e.id.is_(None), i.c.summary), else_=e.summary).label("summary"),
+    ).select_from(rows).where(~deleted).subquery(name))
 
 
 def _number(value: int) -> ColumnElement[Any]:
@@ -228,10 +244,10 @@ def _number(value: int) -> ColumnElement[Any]:
 
 
 @functools.lru_cache(maxsize=8)
-def _load_sql(live: bool, *, lock: bool = False) -> str:
+def _load_sql(live: bool, *, lock: bool = False, flat: bool = False) -> str:
     """One item by ``id`` in a stage (``FOR UPDATE`` when ``lock``: live only, as an
     overlay's outer join cannot be locked; :meth:`ItemQuery.lock` locks the row first)."""
-    i = item_source(live, "i")
+    i = item_source(live, "i", flat=flat)
     statement = select(*item_columns(i)).where(stage_condition(live, i.c.stage_id),
                                            i.c.id == bindparam("id", type_=Uuid))
     if lock:
@@ -240,8 +256,8 @@ def _load_sql(live: bool, *, lock: bool = False) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _many_sql(scope: VisibilityScope, live: bool) -> str:
-    i = item_source(live, "i")
+def _many_sql(scope: VisibilityScope, live: bool, flat: bool = False) -> str:
+    i = item_source(live, "i", flat=flat)
     return sql_text(select(*item_columns(i)).where(
         stage_condition(live, i.c.stage_id), scope_condition(scope, i),
         i.c.id == any_(bindparam("ids", type_=ARRAY(Uuid)))))
@@ -312,6 +328,7 @@ class Listing:
     teasers: bool
     tag_fields: tuple[tuple[str, bool], ...] | None = None  # a TagFilter's fields
     by_title: bool = False
+    flat: bool = False  # see :func:`flat`
 
 
 def _where(shape: Listing, i: FromClause) -> ColumnElement[bool]:
@@ -349,10 +366,10 @@ def listing_sql(shape: Listing) -> str:
     The total is an uncorrelated subquery, which PostgreSQL runs once and answers from an
     index, so the page itself stops after LIMIT rows read in index order (the front page's
     ``item_front_idx``); a ``count(*) OVER ()`` window would read and sort every match."""
-    n = item_source(shape.live, "n")
+    n = item_source(shape.live, "n", flat=shape.flat)
     total = (select(func.count()).select_from(n).where(_where(shape, n))
              .scalar_subquery().label("total"))
-    i = item_source(shape.live, "i")
+    i = item_source(shape.live, "i", flat=shape.flat)
     return sql_text(_ordered(shape, i).add_columns(total)
                 .limit(_number(shape.limit)).offset(_number(shape.offset)))
 
@@ -360,7 +377,7 @@ def listing_sql(shape: Listing) -> str:
 @functools.lru_cache(maxsize=64)
 def _count_sql(shape: Listing) -> str:
     """The number of all matches of ``shape`` (for a page past the last)."""
-    n = item_source(shape.live, "n")
+    n = item_source(shape.live, "n", flat=shape.flat)
     return sql_text(select(func.count()).select_from(n).where(_where(shape, n)))
 
 
@@ -368,7 +385,7 @@ def _count_sql(shape: Listing) -> str:
 def _vote_batch_sql(shape: Listing) -> str:
     """One batch of matches to vote on (``shape.limit`` and ``offset`` are ignored: the batch
     is :data:`VOTE_BATCH` rows from the bound ``offset``)."""
-    i = item_source(shape.live, "i")
+    i = item_source(shape.live, "i", flat=shape.flat)
     return sql_text(_ordered(shape, i).limit(_number(VOTE_BATCH))
                 .offset(bindparam("offset", type_=Integer)))
 
@@ -425,7 +442,7 @@ class ItemQuery:
         view = await self.view(user, stage)
         params = stage_params(view)
         params["id"] = key
-        row = await self.db.fetchrow_tuple(_load_sql(view.live), params)
+        row = await self.db.fetchrow_tuple(_load_sql(view.live, flat=flat(view)), params)
         if row is None:
             raise not_found()
         item = item_from_row(row)
@@ -449,7 +466,7 @@ class ItemQuery:
         params: dict[str, Any] = {**stage_params(view), "ids": keys}
         if scope == "published_or_own":
             params["viewer"] = user.id
-        rows = await self.db.fetch_tuples(_many_sql(scope, view.live), params)
+        rows = await self.db.fetch_tuples(_many_sql(scope, view.live, flat(view)), params)
         by_id = {row[0]: item_from_row(row) for row in rows}
         result: _Items = []
         seen: set[uuid.UUID] = set()
@@ -518,6 +535,7 @@ class ItemQuery:
             sort=sort, limit=limit, offset=page * limit, teasers=not fields and not votes,
             tag_fields=None if tagged is None else tagged.fields,
             by_title=bool(title),
+            flat=flat(view),
         )
         params = _where_params(view, shape, viewer=user.id, type=type, author=author_id,
                                tagged=tagged, title=title)
@@ -609,10 +627,10 @@ class ItemQuery:
         """How a save's references to items are resolved (a :data:`~trovato.records.Resolver`):
         an item of the stage view is usable when the role rule lets the saver see it."""
         scope = visibility_scope(user)
-        live = view.live
+        live, joined = view.live, flat(view)
 
         def build(ids: BindParameter[Any]) -> Select[Any]:
-            i = item_source(live, "i")
+            i = item_source(live, "i", flat=joined)
             return select(i.c.id, i.c.type.label("bundle"),
                           scope_condition(scope, i).label("visible"),
                           literal_column("FALSE").label("image")).where(
@@ -621,7 +639,7 @@ class ItemQuery:
         params = stage_params(view)
         if scope == "published_or_own":
             params["viewer"] = user.id
-        return Lookup(shape=(scope, live), build=build, params=params)
+        return Lookup(shape=(scope, live, joined), build=build, params=params)
 
     # -- locked reads inside a write's transaction ----------------------------------------------
 
@@ -631,7 +649,8 @@ class ItemQuery:
         if not view.live:
             await conn.execute("SELECT 1 FROM item WHERE id = %s FOR UPDATE", (key,))
         cur = await conn.cursor(row_factory=tuple_row).execute(
-            _load_sql(view.live, lock=view.live), {**stage_params(view), "id": key})
+            _load_sql(view.live, lock=view.live, flat=flat(view)),
+            {**stage_params(view), "id": key})
         row = await cur.fetchone()
         return None if row is None else item_from_row(row)
 
@@ -640,8 +659,8 @@ class ItemQuery:
         """The items among ``keys`` as ``view`` sees them, read on ``conn`` with no access
         rule: what a stage's diff and publish compare (they answer to stage permissions)."""
         params = {**stage_params(view), "ids": list(keys)}
-        cur = await conn.cursor(row_factory=tuple_row).execute(_many_sql("all", view.live),
-                                                               params)
+        cur = await conn.cursor(row_factory=tuple_row).execute(
+            _many_sql("all", view.live, flat(view)), params)
         return {row[0]: item_from_row(row) for row in await cur.fetchall()}
 
     async def lock_type(self, conn: AsyncConnection[DictRow], type_name: str) -> _Items:

@@ -190,7 +190,12 @@ class Staging:
     async def discard(self, user: CurrentUser, stage: str,
                       item_id: uuid.UUID | str | None = None) -> int:
         """Undo the stage's change to one item, or (no ``item_id``) all its changes; returns
-        how many items it touched. 404 when the stage did not change that item."""
+        how many items it touched. 404 when the stage did not change that item.
+
+        The content taps hear of it as the change undone, in the stage and inside the
+        transaction: a discarded creation is an ``item_delete`` (before its rows go), a
+        discarded edit an ``item_update`` to the item as upstream has it (the stage's version
+        as the original), a discarded deletion an ``item_insert`` of the item as it is back."""
         key: uuid.UUID | None = None
         if item_id is not None:
             try:
@@ -200,6 +205,25 @@ class Staging:
         async with self.db.transaction() as conn:
             await self._open(conn, user, stage, "discard changes in")
             params = {"stage": stage, "item": key}
+            view = await self.stages.view(stage, conn=conn)
+            ctx = HookContext(conn, user, stage)
+            cur = await conn.execute(
+                "SELECT id FROM item WHERE stage_id = %(stage)s"
+                " AND (%(item)s::uuid IS NULL OR id = %(item)s) ORDER BY id", params)
+            created = [row["id"] for row in await cur.fetchall()]
+            cur = await conn.execute(
+                "SELECT item_id FROM stage_association WHERE stage_id = %(stage)s"
+                " AND (%(item)s::uuid IS NULL OR item_id = %(item)s) ORDER BY item_id", params)
+            edited = [row["item_id"] for row in await cur.fetchall()]
+            cur = await conn.execute(
+                "SELECT entity_id FROM stage_deletion WHERE stage_id = %(stage)s"
+                " AND entity_type = 'item' AND (%(item)s::uuid IS NULL OR entity_id = %(item)s)"
+                " ORDER BY entity_id", params)
+            deleted = [row["entity_id"] for row in await cur.fetchall()]
+            before = await self.items.query.seen_in(conn, [*created, *edited], view)
+            for key_created in created:  # told before the rows go, as for any delete
+                if key_created in before:
+                    await self.items.hooks.delete(before[key_created], ctx)
             touched: set[uuid.UUID] = set()
             for sql in (
                 "DELETE FROM stage_association WHERE stage_id = %(stage)s"
@@ -216,6 +240,15 @@ class Staging:
                 touched.update(row["item_id"] for row in await cur.fetchall())
             if key is not None and not touched:
                 raise StageError(404, "The stage has no change to that item.")
+            # What the stage sees now that upstream shows through again: a discarded edit is
+            # an update back to upstream's values, a discarded deletion brings the item back.
+            after = await self.items.query.seen_in(conn, [*edited, *deleted], view)
+            for key_edited in edited:
+                if key_edited in after and key_edited in before:
+                    await self.items.hooks.update(after[key_edited], before[key_edited], ctx)
+            for key_deleted in deleted:
+                if key_deleted in after:
+                    await self.items.hooks.insert(after[key_deleted], ctx)
             await conn.execute("UPDATE stage SET changed = now() WHERE id = %s", (stage,))
         return len(touched)
 
@@ -239,6 +272,7 @@ class Staging:
                 raise StageError(409, "Publishing was refused: " + "; ".join(reasons),
                                  {"plugin": "; ".join(reasons)})
             touched = await self._apply(conn, user, plan)
+        await self.stages.changed()  # closed, and the stages built on it moved upstream
         if self.items.invalidate is not None:
             tags = {f"item:{i.id}" for i in touched} | {f"item_list:{i.type}" for i in touched}
             await self.items.invalidate(sorted(tags))
@@ -408,20 +442,21 @@ class Staging:
             edit.staged, title=merged["title"], status=merged["status"],
             promote=merged["promote"], sticky=merged["sticky"],
             fields={k: v for k, v in merged.items() if k not in PROPERTIES})
+        item_type = await self.items.types.get(item.type)
+        assert item_type is not None  # item.type references item_type
+        item = replace(item, summary=summarize(item.fields, item_type))
         revision = edit.target
         if values_of(item) != values_of(edit.staged):
             revision = await write_revision(
                 conn, item, user.id, f"Merged on publishing the stage {plan.record.id!r}.",
                 plan.view.stage)  # moved upstream with the stage's other revisions
         if edit.upstream.stage == upstream:
-            item_type = await self.items.types.get(item.type)
-            assert item_type is not None  # item.type references item_type
             await conn.execute(
                 "UPDATE item SET title = %s, status = %s, promote = %s, sticky = %s,"
                 " fields = %s, summary = %s, current_revision_id = %s,"
                 " changed = greatest(now(), changed) WHERE id = %s",
                 (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
-                 summarize(item.fields, item_type), revision, item.id))
+                 item.summary, revision, item.id))
         else:
             # The item lives further up: the upstream stage's own edit now holds the change.
             await conn.execute(

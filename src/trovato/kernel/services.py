@@ -157,6 +157,7 @@ class Kernel:
         for permission in text_format_permissions(formats):
             registry.add(permission)
         stages = Stages(db)
+        await stages.start(store.pubsub.subscribe, store.pubsub.publish)
         secret = await site_secret(settings, db)
         # Gather's results are dropped by the same tags as cached pages, here at once and in
         # other processes on the page cache's message (which this one also hears).
@@ -224,8 +225,8 @@ class Kernel:
             theme=templates.engine,
             content=content,
             stages=stages,
-            previews=PreviewLinks(db, derive_key(secret, "preview-link")),
-            stage_desk=StageDesk(db, stages, content.staging),
+            previews=PreviewLinks(db, derive_key(secret, "preview-link"), stages),
+            stage_desk=StageDesk(stages, content.staging),
             taps=taps,
             views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine),
             widgets=Widgets(content.fields),

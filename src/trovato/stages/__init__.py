@@ -10,6 +10,7 @@ nowhere else.
 
 from trovato.stages.service import (
     ADMINISTER_STAGES,
+    CHANNEL,
     LIVE,
     OPEN,
     PUBLISH_STAGES,
@@ -27,6 +28,7 @@ from trovato.stages.service import (
 
 __all__ = [
     "ADMINISTER_STAGES",
+    "CHANNEL",
     "LIVE",
     "OPEN",
     "PUBLISH_STAGES",

@@ -11,7 +11,8 @@ service answering it changes:
   :class:`StageInfo` (a stage they may not use does not exist for them: 404);
 * :meth:`StageDesk.label` — a stage's label for the banner;
 * :meth:`StageDesk.create` — a new stage;
-* :meth:`StageDesk.changes`, :meth:`StageDesk.conflicts`, :meth:`StageDesk.publish` — through
+* :meth:`StageDesk.changes`, :meth:`StageDesk.diff`, :meth:`StageDesk.conflicts`,
+  :meth:`StageDesk.publish` — through
   the :class:`Publisher` the desk is given (the content service's staging), so the pages, the
   command line and the API list the same changes publishing applies.
 
@@ -26,7 +27,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from trovato.stages.service import (
     ADMINISTER_STAGES,
@@ -40,20 +41,20 @@ from trovato.stages.service import (
     is_live,
 )
 
-if TYPE_CHECKING:
-    from trovato.db.pool import Database
-
 
 class Publisher(Protocol):
     """What lists a stage's changes, finds its conflicts and publishes it (the content
     service's staging).
 
     ``changes`` answers ``{"id", "change", "type", "title", "when"}`` each (``when`` in
-    ISO 8601); ``publish`` answers a report ``{"stage", "upstream", "dry_run", "created", "edited",
-    "deleted", …}`` (item ids), or raises :class:`StageError` 409 carrying ``conflicts`` when
-    conflicts stop it."""
+    ISO 8601); ``diff`` per changed item ``{"item", "change", "title", "when", "fields":
+    [{"field", "stage", "upstream"}]}`` (the values that differ); ``publish`` answers a
+    report ``{"stage", "upstream", "dry_run", "created", "edited", "deleted", …}`` (item
+    ids), or raises :class:`StageError` 409 carrying ``conflicts`` when conflicts stop it."""
 
     async def changes(self, user: Any, stage: str) -> list[dict[str, Any]]: ...
+
+    async def diff(self, user: Any, stage: str) -> list[dict[str, Any]]: ...
 
     async def conflicts(self, user: Any, stage: str) -> list[dict[str, Any]]: ...
 
@@ -121,6 +122,8 @@ class PublishOutcome:
     changes: tuple[Change, ...]
     conflicts: tuple[dict[str, Any], ...]
     dry_run: bool
+    # The conflicts the resolutions settled (as ``conflicts`` lists them).
+    resolved: tuple[dict[str, Any], ...] = ()
 
     @property
     def published(self) -> bool:
@@ -134,8 +137,7 @@ def _info(record: StageRecord) -> StageInfo:
 class StageDesk:
     """The stage surfaces' one view of the stages service (see the module docstring)."""
 
-    def __init__(self, db: Database, stages: Stages, publisher: Publisher) -> None:
-        self.db = db
+    def __init__(self, stages: Stages, publisher: Publisher) -> None:
         self.stages = stages
         self.publisher = publisher
 
@@ -154,7 +156,7 @@ class StageDesk:
         :class:`StageError` if they may not (404 for a stage they may not reach)."""
         stage = await self.stages.active(requested, may_view_stages=self.may_use(user))
         if not is_live(stage):
-            await self.stages.get(user, stage)
+            await self.stages.reach(user, stage)
         return stage
 
     async def get(self, user: Principal, stage: str) -> StageInfo:
@@ -162,11 +164,12 @@ class StageDesk:
         return _info(await self.stages.get(user, stage))
 
     async def label(self, stage: str) -> str:
-        """The label of a stage the request is already in (the banner's)."""
+        """The label of a stage the request is already in (the banner's), from the stage
+        directory (the request's reads then find the stage there too)."""
         if is_live(stage):
             return "Live"
-        found = await self.db.fetchval("SELECT label FROM stage WHERE id = %s", (stage,))
-        return str(found) if found is not None else stage
+        known = await self.stages.label(stage)
+        return known if known is not None else stage
 
     async def usable(self, user: Principal) -> list[StageInfo]:
         """The stages ``user`` may use, by id; never live."""
@@ -192,6 +195,12 @@ class StageDesk:
             for c in await self.publisher.changes(user, stage)
         ]
 
+    async def diff(self, user: Principal, stage: str) -> list[dict[str, Any]]:
+        """Per changed item, each field whose value the stage changes compared with its
+        upstream (see :class:`Publisher`)."""
+        await self.get(user, stage)
+        return await self.publisher.diff(user, stage)
+
     async def conflicts(self, user: Principal, stage: str) -> list[dict[str, Any]]:
         """The stage's conflicts with its upstream: ``{"item", "field", "stage", "upstream",
         "base"}`` each."""
@@ -199,14 +208,18 @@ class StageDesk:
         return await self.publisher.conflicts(user, stage)
 
     async def publish(
-        self, user: Principal, stage: str, *, dry_run: bool = False
+        self, user: Principal, stage: str, *, dry_run: bool = False,
+        resolutions: Iterable[Mapping[str, Any]] = (),
     ) -> PublishOutcome:
         """Publish the stage to its upstream in one transaction (or, ``dry_run``, say what
-        would happen); conflicts with the upstream stop it (see :class:`PublishOutcome`)."""
+        would happen); conflicts with the upstream stop it unless ``resolutions`` (``{"item",
+        "field", "take": "stage"|"upstream"}`` each) settle every one (see
+        :class:`PublishOutcome`); a resolution naming no conflict is a 422."""
         info = await self.get(user, stage)
         changes = {change.item: change for change in await self.changes(user, stage)}
         try:
-            report = await self.publisher.publish(user, stage, dry_run=dry_run)
+            report = await self.publisher.publish(user, stage, list(resolutions),
+                                                  dry_run=dry_run)
         except StageError as exc:
             conflicts = getattr(exc, "conflicts", None)
             if exc.status != 409 or not conflicts:
@@ -223,4 +236,5 @@ class StageDesk:
             tuple(changes[i] for i in ids if i in changes),
             (),
             dry_run,
+            tuple(report.get("resolved", ())),
         )

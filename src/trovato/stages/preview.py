@@ -5,8 +5,13 @@ that names the row and its expiry and carries an HMAC-SHA256 of both under the s
 preview-link key (:func:`trovato.kernel.keys.derive_key`). :meth:`PreviewLinks.check` verifies
 the signature (with :func:`hmac.compare_digest`) before it reads the database, so a forged
 token costs no query; then the row must still exist, be unrevoked and unexpired, and its stage
-open. The token is only a bearer credential for *reading* one stage: the request pipeline
-selects the stage for the request and refuses every unsafe method (see
+open. A link found valid is remembered in process with the stage directory's generation
+(:class:`~trovato.stages.Stages`): its signature and expiry are checked on every request, its
+stage's status in the directory, and the row is read again only once the process has heard
+of a change to stages or links — revoking a link announces one to every process
+(:meth:`Stages.changed <trovato.stages.Stages.changed>`), so a revoked link stops working
+everywhere at once. The token is only a bearer credential for *reading* one stage: the
+request pipeline selects the stage for the request and refuses every unsafe method (see
 :mod:`trovato.kernel.pipeline`).
 
 Every refusal is a :class:`~trovato.stages.StageError` with status 403: a token is a credential,
@@ -27,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from trovato.stages.service import StageError, is_live
+from trovato.stages.service import DIRECTORY_SECONDS, OPEN, StageError, Stages, is_live
 
 if TYPE_CHECKING:
     from trovato.db.pool import Database
@@ -42,6 +47,7 @@ _VERSION = b"preview-link:1:"
 _ID_BYTES, _EXPIRES_BYTES, _MAC_BYTES = 16, 8, 32
 _TOKEN_BYTES = _ID_BYTES + _EXPIRES_BYTES + _MAC_BYTES
 _TOKEN_MAX = 120  # characters; a real token is 75
+_REMEMBERED_MAX = 4096  # links a process remembers as valid
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +86,14 @@ def _b64(raw: bytes) -> str:
 class PreviewLinks:
     """Creates, lists, revokes and checks the preview links of stages."""
 
-    def __init__(self, db: Database, key: bytes) -> None:
+    def __init__(self, db: Database, key: bytes, stages: Stages) -> None:
         self.db = db
         self._key = key
+        self.stages = stages
+        # link id -> (its stage, the stage directory's generation when it was found valid,
+        # when: it is trusted for DIRECTORY_SECONDS, as the directory is, should a message
+        # be lost)
+        self._valid: dict[uuid.UUID, tuple[str, int, float]] = {}
 
     def _mac(self, link_id: uuid.UUID, expires: int) -> bytes:
         message = _VERSION + link_id.bytes + expires.to_bytes(_EXPIRES_BYTES, "big")
@@ -136,6 +147,7 @@ class PreviewLinks:
         )
         if row is None:
             raise StageError(404, "No such preview link for this stage.")
+        await self.stages.changed()  # every process reads the link's row again
         return _link(row)
 
     async def check(self, token: str) -> str:
@@ -143,6 +155,17 @@ class PreviewLinks:
         link_id, expires = self._verify(token)
         if expires <= time.time():
             raise StageError(403, "This preview link has expired. Ask for a new one.")
+        remembered = self._valid.get(link_id)
+        if (remembered is not None and remembered[1] == self.stages.generation
+                and time.monotonic() - remembered[2] < DIRECTORY_SECONDS):
+            stage = remembered[0]
+            status = await self.stages.status(stage)
+            if status is None:
+                raise StageError(403, "This preview link no longer exists.")
+            if status != OPEN:
+                raise StageError(403, f"The stage of this preview link has been {status}.")
+            return stage
+        generation = self.stages.generation
         row = await self.db.fetchrow(
             "SELECT l.stage_id, l.revoked, s.status FROM stage_preview_link l"
             " JOIN stage s ON s.id = l.stage_id"
@@ -155,7 +178,12 @@ class PreviewLinks:
             raise StageError(403, "This preview link has been revoked.")
         if row["status"] != "open":
             raise StageError(403, f"The stage of this preview link has been {row['status']}.")
-        return str(row["stage_id"])
+        stage = str(row["stage_id"])
+        if generation == self.stages.generation:  # nothing changed while the row was read
+            if len(self._valid) >= _REMEMBERED_MAX:
+                self._valid.clear()
+            self._valid[link_id] = (stage, generation, time.monotonic())
+        return stage
 
     def _verify(self, token: str) -> tuple[uuid.UUID, int]:
         forged = StageError(403, "This preview link is not valid (it may be incomplete).")

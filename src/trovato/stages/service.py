@@ -14,6 +14,13 @@
 * :meth:`Stages.view` says which rows a read in a stage sees, as a :class:`StageView`: the
   stage's chain, nearest first, ending at live. The content query overlays the chain's
   changes (created items, edits, deletions) on live (:mod:`trovato.content.query`).
+* **The stage directory**: what a staged *read* needs of a stage — its record, roles and
+  upstream chain — is read in one query and kept in process (:meth:`Stages.reach`,
+  :meth:`Stages.view`), so a page in a stage costs its item reads and nothing more. Every
+  change to a stage (here, a publish, a revoked preview link) calls :meth:`Stages.changed`
+  after its commit, which forgets this process's copy and tells every other process on the
+  shared pub/sub channel :data:`CHANNEL`; a copy also expires after :data:`DIRECTORY_SECONDS`
+  should a message be lost. Writes and the stage pages read the database itself.
 * :func:`stage_condition` turns a view's *shape* into the SQL condition every item read puts in
   its ``WHERE`` (SQLAlchemy Core, so composed statements embed it and are compiled once per
   shape); :func:`stage_params` gives its parameters. Live reads compare with a literal, so
@@ -23,8 +30,9 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -58,6 +66,11 @@ class Principal(Protocol):
 
 
 LIVE: Final = "live"
+# The pub/sub channel on which a process says its stages or preview links changed.
+CHANNEL: Final = "stages"
+# How long a process trusts its copy of a stage without hearing of a change (a lost message).
+DIRECTORY_SECONDS: Final = 5.0
+_DIRECTORY_MAX = 1024
 USE_STAGES: Final = "use stages"
 PUBLISH_STAGES: Final = "publish stages"
 ADMINISTER_STAGES: Final = "administer stages"
@@ -169,6 +182,31 @@ WITH RECURSIVE chain (id, upstream_id, status, depth) AS (
 ) SELECT id, status FROM chain ORDER BY depth"""
 
 
+# A stage's record, roles and chain in one statement (the stage directory's).
+_DIRECTORY = """
+WITH RECURSIVE chain (id, upstream_id, depth) AS (
+    SELECT id, upstream_id, 0 FROM stage WHERE id = %(id)s
+    UNION ALL
+    SELECT s.id, s.upstream_id, c.depth + 1 FROM stage s
+    JOIN chain c ON s.id = c.upstream_id WHERE c.depth < 64
+) SELECT s.id, s.label, s.upstream_id, s.owner_id, s.visibility, s.status, s.created,
+    s.changed, s.published,
+    ARRAY(SELECT r.role_id FROM stage_role r WHERE r.stage_id = s.id ORDER BY r.role_id)
+        AS roles,
+    ARRAY(SELECT c.id FROM chain c ORDER BY c.depth) AS chain
+FROM stage s WHERE s.id = %(id)s"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """The stage directory's copy of one stage."""
+
+    record: StageRecord
+    view: StageView
+    generation: int
+    loaded: float
+
+
 def _record(row: Mapping[str, Any]) -> StageRecord:
     return StageRecord(
         id=row["id"], label=row["label"], upstream=row["upstream_id"], owner_id=row["owner_id"],
@@ -187,6 +225,70 @@ class Stages:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._known: dict[str, _Known] = {}
+        # Bumped whenever this process hears of a change: a copy read before is never kept,
+        # and the preview links' cache (:mod:`trovato.stages.preview`) follows it too.
+        self.generation = 0
+        self._publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
+
+    # -- the stage directory -------------------------------------------------------------------
+
+    async def start(self, subscribe: Callable[..., Awaitable[None]],
+                    publish: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None:
+        """Hear of other processes' stage changes and tell them of this one's."""
+        self._publish = publish
+        await subscribe(CHANNEL, self.forget)
+
+    def forget(self, message: Mapping[str, Any] | None = None) -> None:
+        """Drop this process's copy of every stage (and of every preview link)."""
+        self._known.clear()
+        self.generation += 1
+
+    async def changed(self) -> None:
+        """A stage or preview link changed (call after the commit): every process forgets."""
+        self.forget()
+        if self._publish is not None:
+            await self._publish(CHANNEL, {"event": "changed"})
+
+    async def _lookup(self, stage: str) -> _Known | None:
+        """The directory's copy of ``stage`` (one query when it has none), None if unknown."""
+        known = self._known.get(stage)
+        if (known is not None and known.generation == self.generation
+                and time.monotonic() - known.loaded < DIRECTORY_SECONDS):
+            return known
+        if is_live(stage) or len(stage) > _STAGE_ID_MAX or not STAGE_ID.match(stage):
+            return None
+        generation = self.generation
+        row = await self.db.fetchrow(_DIRECTORY, {"id": stage})
+        if row is None:
+            self._known.pop(stage, None)
+            return None
+        record = _record(row)
+        known = _Known(record, StageView(stage, tuple(row["chain"]), record.status),
+                       generation, time.monotonic())
+        if generation == self.generation:  # no change was heard while the row was read
+            if len(self._known) >= _DIRECTORY_MAX:
+                self._known.clear()
+            self._known[stage] = known
+        return known
+
+    async def status(self, stage: str) -> str | None:
+        """The status of ``stage`` from the stage directory (None: no such stage)."""
+        known = await self._lookup(stage)
+        return None if known is None else known.record.status
+
+    async def label(self, stage: str) -> str | None:
+        """The label of ``stage`` from the stage directory (None: no such stage)."""
+        known = await self._lookup(stage)
+        return None if known is None else known.record.label
+
+    async def reach(self, user: Principal, stage: str) -> tuple[StageRecord, StageView]:
+        """The record and view of a stage ``user`` may reach, from the stage directory; 404
+        otherwise (live included)."""
+        known = await self._lookup(stage) if isinstance(stage, str) else None
+        if known is None or not self.may_access(user, known.record):
+            raise no_such_stage(str(stage))
+        return known.record, known.view
 
     # -- access --------------------------------------------------------------------------------
 
@@ -214,15 +316,20 @@ class Stages:
     async def view(self, stage: str, user: Principal | None = None, *,
                    conn: AsyncConnection[DictRow] | None = None) -> StageView:
         """The rows a read in ``stage`` sees (see the module docstring); 404 when the stage
-        does not exist or, if ``user`` is given, they may not reach it. Live costs nothing."""
+        does not exist or, if ``user`` is given, they may not reach it. Live costs nothing;
+        without ``conn`` (a read outside a write's transaction) the stage directory answers."""
         if is_live(stage):
             return _LIVE_VIEW
+        if conn is None:
+            if user is not None:
+                return (await self.reach(user, stage))[1]
+            known = await self._lookup(stage)
+            if known is None:
+                raise no_such_stage(stage)
+            return known.view
         if user is not None:
             await self.get(user, stage, conn=conn)
-        if conn is None:
-            rows = await self.db.fetch(_CHAIN, {"id": stage})
-        else:
-            rows = await (await conn.execute(_CHAIN, {"id": stage})).fetchall()
+        rows = await (await conn.execute(_CHAIN, {"id": stage})).fetchall()
         if not rows:
             raise no_such_stage(stage)
         return StageView(stage, tuple(row["id"] for row in rows), rows[0]["status"])
@@ -239,9 +346,7 @@ class Stages:
             return LIVE
         if not may_view_stages:
             raise StageError(403, "You may not view content in other stages.")
-        if len(requested) > _STAGE_ID_MAX or "\x00" in requested or not await self.db.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM stage WHERE id = %s)", (requested,)
-        ):
+        if await self._lookup(requested) is None:
             raise StageError(400, f"Unknown stage {requested[:_STAGE_ID_MAX]!r}.")
         return requested
 
@@ -332,7 +437,9 @@ class Stages:
             if role_ids is not None:
                 await conn.execute("DELETE FROM stage_role WHERE stage_id = %s", (stage,))
                 await self._write_roles(conn, stage, role_ids)
-            return await self._refetch(conn, stage)
+            edited = await self._refetch(conn, stage)
+        await self.changed()
+        return edited
 
     async def archive(self, user: Principal, stage: str) -> StageRecord:
         """Shelve an open stage: it keeps its changes but takes no writes and is not
@@ -343,7 +450,9 @@ class Stages:
                 raise StageError(409, f"The stage {stage!r} is {record.status}, not open.")
             await conn.execute("UPDATE stage SET status = 'archived', changed = now()"
                                " WHERE id = %s", (stage,))
-            return await self._refetch(conn, stage)
+            archived = await self._refetch(conn, stage)
+        await self.changed()
+        return archived
 
     async def delete(self, user: Principal, stage: str) -> StageRecord:
         """Delete the stage and discard its changes (the items created in it, its revisions,
@@ -360,7 +469,8 @@ class Stages:
             # the items created in it have no other home.
             await conn.execute("DELETE FROM item WHERE stage_id = %s", (stage,))
             await conn.execute("DELETE FROM stage WHERE id = %s", (stage,))
-            return record
+        await self.changed()
+        return record
 
     async def hold_open(self, conn: AsyncConnection[DictRow], stage: str) -> None:
         """Inside a write's transaction: the stage must be open (409), and stays so until the

@@ -6,13 +6,13 @@ name up case-insensitively within a vocabulary. The tag table's columns are unch
 reads them as they are).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
