@@ -116,7 +116,7 @@ def test_a_site_builder_makes_a_type_with_five_fields(db_url: str, tmp_path: Pat
             enhanced.set_default_timeout(20_000)
             enhanced.context.add_cookies(page.context.cookies())
             enhanced.goto(base + f"{TYPES}/event/fields")
-            enhanced.locator("main").get_by_role("button", name="Move Seats up").click()
+            enhanced.locator("main").get_by_role("button", name="Move up: Seats").click()
             assert enhanced.get_by_label("Weight of Seats (field_seats)").input_value() == "2"
             assert "Seats is now at position 3." in enhanced.locator(
                 "main [role=status]").inner_text()

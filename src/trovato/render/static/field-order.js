@@ -43,9 +43,9 @@
         status.textContent = name + " is now at position " + (rows(fieldset).indexOf(row) + 1) + ".";
         row.querySelector(up ? ".field-order__up" : ".field-order__down").focus();
       }
-      var up = button("Move up", "Move " + name + " up", function () { move(true); });
+      var up = button("Move up", "Move up: " + name, function () { move(true); });
       up.classList.add("field-order__up");
-      var down = button("Move down", "Move " + name + " down", function () { move(false); });
+      var down = button("Move down", "Move down: " + name, function () { move(false); });
       down.classList.add("field-order__down");
       row.appendChild(up);
       row.appendChild(down);

@@ -1,0 +1,42 @@
+"""axe-core over the main admin pages in a real browser (the issue's list: the dashboard, the
+content list, the type editor and the permission matrix, and the other admin sections): no
+serious or critical violation. Skips when chromium, playwright or ``frontend/node_modules`` is
+missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.web._axe import assert_accessible
+from tests.web._browser_site import browser_site
+
+PAGES = (
+    "/admin",
+    "/admin/content",
+    "/admin/structure/types",
+    "/admin/structure/types/article",
+    "/admin/structure/types/article/fields",
+    "/admin/structure/types/article/fields/add",
+    "/admin/structure/categories",
+    "/admin/people",
+    "/admin/people/create",
+    "/admin/people/roles",
+    "/admin/people/permissions",
+    "/admin/stages",
+    "/admin/plugins",
+    "/admin/reports",
+    "/admin/reports/status",
+)
+
+
+def test_the_admin_pages_have_no_serious_violations(db_url: str, tmp_path: Path) -> None:
+    with browser_site(db_url, tmp_path) as site:
+        made = site.api.post("/api/v1/items", headers={"X-CSRF-Token": site.csrf}, json={
+            "type": "article", "title": "Listed", "status": 1,
+            "fields": {"field_body": {"value": "<p>Body</p>", "format": "filtered_html"}}})
+        assert made.status_code == 201, made.text
+        for path in PAGES:
+            response = site.page.goto(site.base + path)
+            assert response is not None and response.status == 200, path
+            assert_accessible(site.page)
+            site.shot(path.strip("/").replace("/", "-"))
