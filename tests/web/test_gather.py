@@ -105,6 +105,8 @@ async def test_feeds_are_well_formed_rss_and_atom(client: httpx.AsyncClient) -> 
     assert channel is not None
     for required in ("title", "link", "description"):
         assert channel.findtext(required)
+    # RSS 2.0: the channel's link is the HTML page the feed stands for, here the front page.
+    assert channel.findtext("link") == "http://testserver/"
     items = channel.findall("item")
     assert [i.findtext("title") for i in items] == ["Fish & <chips>"]
     assert items[0].findtext("description") == "Crisp & hot"

@@ -183,9 +183,10 @@ def _instant(moment: datetime | None) -> datetime:
     return (moment or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC)
 
 
-async def render_feed(request: Request, result: GatherResult, title: str, fmt: str
-                      ) -> Response:
-    """``result`` as RSS 2.0 or Atom (every text escaped by the XML writer)."""
+async def render_feed(request: Request, result: GatherResult, title: str, fmt: str,
+                      home: str = "/") -> Response:
+    """``result`` as RSS 2.0 or Atom (every text escaped by the XML writer); ``home`` is the
+    path of the HTML page the feed stands for (the channel's link)."""
     kernel = request_context(request).kernel
     types = await kernel.content.types.cached()
     base = str(request.base_url).rstrip("/")
@@ -195,6 +196,7 @@ async def render_feed(request: Request, result: GatherResult, title: str, fmt: s
         _text(feed, "title", f"{site}: {title}")
         _text(feed, "id", base + request.url.path)
         ElementTree.SubElement(feed, "link", {"rel": "self", "href": base + request.url.path})
+        ElementTree.SubElement(feed, "link", {"rel": "alternate", "href": base + home})
         newest = max((i.changed for i in result.items if i.changed), default=None)
         _text(feed, "updated", newest.isoformat() if newest else "1970-01-01T00:00:00+00:00")
         for item in result.items:
@@ -211,7 +213,7 @@ async def render_feed(request: Request, result: GatherResult, title: str, fmt: s
         rss = ElementTree.Element("rss", {"version": "2.0"})
         feed = ElementTree.SubElement(rss, "channel")
         _text(feed, "title", f"{site}: {title}")
-        _text(feed, "link", base + request.url.path)
+        _text(feed, "link", base + home)
         _text(feed, "description", title)
         for item in result.items:
             entry = ElementTree.SubElement(feed, "item")
@@ -248,8 +250,10 @@ async def display(request: Request) -> Response:
     if kind == "feed" and displays.feed is not None:
         result = await gather.run(ctx.current_user, name, exposed=exposed, stage=ctx.stage,
                                   arguments=arguments, per_page=FEED_ITEMS, teasers=True)
+        # The channel links to the listing's page, unless that path takes arguments.
+        page = displays.page.path if displays.page is not None else "/"
         return await render_feed(request, result, displays.feed.title or stored.definition.label,
-                                 displays.feed.format)
+                                 displays.feed.format, "/" if "{" in page else page)
     if displays.page is None:  # the path index is older than the definition
         raise ServiceError(404)
     result = await gather.run(
