@@ -108,7 +108,7 @@ async def test_item_imports_answer_errors_a_plugin_can_handle(
     loaded = await host.item_load("p", "t", published)
     assert loaded.tag == "ok" and json.loads(loaded.payload)["title"] == "Alpha"
     assert (await host.item_load("p", "t", "not-an-id")).payload is None
-    for query, problem in (('{"sort": "status"}', "sort must be one of"),
+    for query, problem in (('{"sort": "colour"}', "sort must be one of"),
                            ('{"limit": 0}', "limit must be at least 1"),
                            ('{"limit": "5"}', "limit must be an integer"),
                            ('{"colour": "red"}', "unknown query key(s): colour"),

@@ -34,6 +34,8 @@ NOT_PRIVILEGE_CHANGING = {
                                " tests/web/test_stages.py",
     ("PUT", "/api/v1/session/stage"): "switches the caller's own session to a stage they may"
                                       " use: tests/web/test_stages.py",
+    ("POST", "/form/ajax/{build_id}"): "rebuilds a form from the caller's own server-side state"
+                                       " (bound to their session); saves nothing",
     ("POST", "/user/register"): "creates an account without roles, only when the site lets"
                                 " visitors register: tests/web/admin/test_people.py",
     ("POST", "/{path:path}"): "plugin pages: each menu entry's permission is checked at the"
@@ -117,6 +119,48 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("POST", "/admin/plugins/{name}/{operation}"): lambda f: ("/admin/plugins/hello/install",
                                                               None),
     ("POST", "/admin/content/bulk"): lambda f: ("/admin/content/bulk", None),
+    # Categories, Gather listings and the structure screens: each needs its administer
+    # permission, refused before the body is read.
+    ("POST", "/api/v1/categories/vocabularies"): lambda f: (
+        "/api/v1/categories/vocabularies", {"id": "mine", "label": "Mine"}),
+    ("PATCH", "/api/v1/categories/vocabularies/{id}"): lambda f: (
+        "/api/v1/categories/vocabularies/topics", {"label": "Mine"}),
+    ("DELETE", "/api/v1/categories/vocabularies/{id}"): lambda f: (
+        "/api/v1/categories/vocabularies/topics", None),
+    ("POST", "/api/v1/categories/tags"): lambda f: (
+        "/api/v1/categories/tags", {"vocabulary": "topics", "name": "Mine"}),
+    ("PATCH", "/api/v1/categories/tags/{id}"): lambda f: (
+        "/api/v1/categories/tags/00000000-0000-7000-8000-0000000000aa", {"name": "Mine"}),
+    ("DELETE", "/api/v1/categories/tags/{id}"): lambda f: (
+        "/api/v1/categories/tags/00000000-0000-7000-8000-0000000000aa", None),
+    ("POST", "/api/v1/categories/tags/{id}/move"): lambda f: (
+        "/api/v1/categories/tags/00000000-0000-7000-8000-0000000000aa/move", {"parents": []}),
+    ("POST", "/api/v1/gather-definitions"): lambda f: (
+        "/api/v1/gather-definitions", {"name": "mine", "label": "Mine", "base": "item"}),
+    ("PUT", "/api/v1/gather-definitions/{name}"): lambda f: (
+        "/api/v1/gather-definitions/frontpage", {"name": "frontpage", "label": "Mine"}),
+    ("DELETE", "/api/v1/gather-definitions/{name}"): lambda f: (
+        "/api/v1/gather-definitions/frontpage", None),
+    ("POST", "/admin/structure/categories"): lambda f: ("/admin/structure/categories", None),
+    ("POST", "/admin/structure/categories/{vocabulary}"): lambda f: (
+        "/admin/structure/categories/topics", None),
+    ("POST", "/admin/structure/categories/{vocabulary}/tags/{id}"): lambda f: (
+        "/admin/structure/categories/topics/tags/00000000-0000-7000-8000-0000000000aa", None),
+    ("POST", "/admin/structure/categories/{vocabulary}/tags/{id}/delete"): lambda f: (
+        "/admin/structure/categories/topics/tags/00000000-0000-7000-8000-0000000000aa/delete",
+        None),
+    ("POST", "/admin/structure/types/add"): lambda f: ("/admin/structure/types/add", None),
+    ("POST", "/admin/structure/types/{type}"): lambda f: ("/admin/structure/types/page", None),
+    ("POST", "/admin/structure/types/{type}/delete"): lambda f: (
+        "/admin/structure/types/page/delete", None),
+    ("POST", "/admin/structure/types/{type}/fields"): lambda f: (
+        "/admin/structure/types/page/fields", None),
+    ("POST", "/admin/structure/types/{type}/fields/add"): lambda f: (
+        "/admin/structure/types/page/fields/add", None),
+    ("POST", "/admin/structure/types/{type}/fields/{field}"): lambda f: (
+        "/admin/structure/types/page/fields/field_body", None),
+    ("POST", "/admin/structure/types/{type}/fields/{field}/delete"): lambda f: (
+        "/admin/structure/types/page/fields/field_body/delete", None),
 }
 
 
@@ -186,6 +230,9 @@ async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
         "items": await db.fetch("SELECT id, title, status, current_revision_id FROM item"
                                 " ORDER BY id"),
         "stages": await db.fetch("SELECT id, label, status FROM stage ORDER BY id"),
+        "vocabularies": await db.fetch("SELECT * FROM category_vocabulary ORDER BY id"),
+        "tags": await db.fetch("SELECT * FROM category_tag ORDER BY id"),
+        "listings": await db.fetch("SELECT name, label, version FROM gather_query ORDER BY 1"),
         "plugins": await db.fetch("SELECT name, status FROM system WHERE type = 'plugin'"
                                   " ORDER BY name"),
         "stage_changes": await db.fetch("SELECT stage_id, item_id, target_revision_id"

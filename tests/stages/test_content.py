@@ -19,6 +19,7 @@ from trovato.content.query import (
     Listing,
     _count_sql,
     _many_sql,
+    _sort_column,
     _where,
     flat,
     item_source,
@@ -444,7 +445,7 @@ async def test_a_staged_listing_is_the_overlay_in_order(
 
     def reference(shape: Listing) -> str:
         i = item_source(False, "i")
-        order = [i.c[name].desc() if descending else i.c[name].asc()
+        order = [_sort_column(i, name).desc() if descending else _sort_column(i, name).asc()
                  for name, descending in SORTS[shape.sort]]
         return sql_text(select(i.c.id).where(_where(shape, i)).order_by(*order))
 

@@ -348,4 +348,5 @@ async def test_a_page_in_a_stage_reads_no_stage_rows_once_warm(
         first = await client.get(url)
         assert first.status_code == 200 and "Staged story" in first.text
         again = await client.get(url)
-        assert "a preview of stage" in again.text and _queries(again) == 1, path
+        # The front page is a Gather listing, whose result is cached per stage: none at all.
+        assert "a preview of stage" in again.text and _queries(again) <= 1, path

@@ -81,7 +81,7 @@ def show(name: str = typer.Argument(..., help="The listing's machine name.")) ->
     async def get(kernel: Kernel) -> Stored:
         return await kernel.gather.get(OPERATOR, name)
 
-    typer.echo(_yaml(_run(get)), nl=False)
+    _output.result(_yaml(_run(get)).rstrip("\n"))
 
 
 @app.command()
@@ -96,7 +96,7 @@ def export(
 
     text = _yaml(_run(get))
     if output is None:
-        typer.echo(text, nl=False)
+        _output.result(text.rstrip("\n"))
     else:
         output.write_text(text, encoding="utf-8")
         _output.result(f"Exported {name} to {output}.")
@@ -130,7 +130,7 @@ def explain(name: str = typer.Argument(..., help="The listing's machine name."))
     async def plan(kernel: Kernel) -> str:
         return await kernel.gather.explain(OPERATOR, name, reader=VISITOR)
 
-    typer.echo(_run(plan))
+    _output.result(_run(plan))
 
 
 @index_app.command("create")

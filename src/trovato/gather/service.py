@@ -406,10 +406,10 @@ class Gather:
         """The id of the live tag ``slug`` in the field's vocabularies (404 unless one)."""
         rows = await self.db.fetch(
             "SELECT t.id FROM category_tag t JOIN category_vocabulary v"
-            " ON v.id = t.vocabulary_id WHERE t.slug = %s AND t.stage_id = 'live'"
+            " ON v.id = t.vocabulary_id WHERE t.slug = %s AND t.stage_id = %s"
             " AND (cardinality(%s::text[]) = 0 OR v.machine_name = ANY(%s::text[]))"
             " ORDER BY t.id LIMIT 2",
-            (slug, list(cond.spec.bundles), list(cond.spec.bundles)))
+            (slug, LIVE, list(cond.spec.bundles), list(cond.spec.bundles)))
         if len(rows) != 1:
             raise GatherError(404, f"No single tag has the slug {slug!r}.",
                               field=cond.argument)

@@ -17,13 +17,14 @@ from trovato.content.view import format_date
 from trovato.kernel.context import request_context
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
+from trovato.stages import LIVE
 from trovato.web.admin import render_admin, require_admin, sections_for
 from trovato.web.item import viewer
 
 RECENT = 8
 _COUNTS_SQL = (
     "SELECT count(*) FILTER (WHERE status = 1) AS published,"
-    " count(*) FILTER (WHERE status <> 1) AS unpublished FROM item WHERE stage_id = 'live'"
+    " count(*) FILTER (WHERE status <> 1) AS unpublished FROM item WHERE stage_id = %s"
 )
 
 
@@ -31,7 +32,7 @@ async def dashboard(request: Request) -> Response:
     user = require_admin(request)
     ctx = request_context(request)
     kernel = ctx.kernel
-    counts = await kernel.db.fetchrow(_COUNTS_SQL)
+    counts = await kernel.db.fetchrow(_COUNTS_SQL, (LIVE,))
     facts: list[tuple[str, str]] = [("Published items", str(counts["published"] if counts else 0))]
     # The number of unpublished items is only for those who may see them all.
     if visibility_scope(user) == "all":

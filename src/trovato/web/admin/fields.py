@@ -642,7 +642,8 @@ async def remove_submit(request: Request) -> Response:
                                        " has changed since the confirmation was shown; check"
                                        " it and confirm again.")
         return _remove_page(request, current, definition, received.tree, received.state,
-                            status=409, messages=[("error", message)])
+                            status=(received.expired_status if received.expired else 409),
+                            messages=[("error", message)])
     errors = await check(request, received)
     if errors:
         return _remove_page(request, current, definition, received.tree, received.state,

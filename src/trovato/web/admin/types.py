@@ -306,7 +306,8 @@ async def delete_submit(request: Request) -> Response:
         message = received.expired or ("The number of items of this type has changed since"
                                        " the confirmation was shown; check it and confirm"
                                        " again.")
-        return _delete_page(request, current, received.tree, received.state, status=409,
+        status = received.expired_status if received.expired else 409
+        return _delete_page(request, current, received.tree, received.state, status=status,
                             messages=[("error", message)])
     errors = await check(request, received)
     if errors:
