@@ -37,22 +37,41 @@ class BrowserSite:
         self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
 
 
-@contextmanager
-def browser_site(db_url: str, tmp_path: Path, *, javascript: bool = True,
-                 types: tuple[dict[str, Any], ...] = (ARTICLE,)) -> Iterator[BrowserSite]:
+@dataclass
+class Prepared:
+    """What a browser test starts from: playwright's sync API, the server's environment
+    (whose database already has the administrator "root") and the screenshot folder."""
+
+    sync_api: Any
+    env: dict[str, str]
+    shots: Path
+
+
+def prepared_site(db_url: str, tmp_path: Path, **env: str) -> Prepared:
+    """Skip without chromium or playwright; otherwise make the administrator "root" through
+    the CLI (as a site builder would) in a site on ``db_url`` with ``env`` on top of the
+    defaults (no Redis, a data folder of the test's own)."""
     if not CHROMIUM.exists():
         pytest.skip("chromium is not installed at /usr/bin/chromium")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    env = {"TROVATO_DATABASE_URL": db_url, "TROVATO_REDIS_URL": "",
-           "TROVATO_DATA_DIR": str(tmp_path / "data")}
+    full = {"TROVATO_DATABASE_URL": db_url, "TROVATO_REDIS_URL": "",
+            "TROVATO_DATA_DIR": str(tmp_path / "data"), **env}
     created = subprocess.run(
         [sys.executable, "-m", "trovato", "user", "create", "--admin", "--name", "root",
          "--mail", "root@example.com", "--password-stdin"],
-        input=ADMIN_PASSWORD, env={**os.environ, **env}, capture_output=True,
+        input=ADMIN_PASSWORD, env={**os.environ, **full}, capture_output=True,
         text=True, timeout=120)
     assert created.returncode == 0, created.stdout + created.stderr
     shots = tmp_path / "screenshots"
     shots.mkdir()
+    return Prepared(sync_api, full, shots)
+
+
+@contextmanager
+def browser_site(db_url: str, tmp_path: Path, *, javascript: bool = True,
+                 types: tuple[dict[str, Any], ...] = (ARTICLE,)) -> Iterator[BrowserSite]:
+    prepared = prepared_site(db_url, tmp_path)
+    sync_api, env, shots = prepared.sync_api, prepared.env, prepared.shots
     with serve(env) as base, httpx.Client(base_url=base) as api:
         csrf = api.post("/api/v1/session",
                         json={"name": "root", "pass": ADMIN_PASSWORD}).json()["csrf_token"]

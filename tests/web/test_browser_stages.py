@@ -8,17 +8,14 @@ Skipped when /usr/bin/chromium or the playwright package is missing.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests._servers import serve
 from tests.api.conftest import ARTICLE
 from tests.conftest import ADMIN_PASSWORD
+from tests.web._browser_site import prepared_site
 from tests.web.test_browser import ARGS, CHROMIUM
 
 
@@ -42,19 +39,8 @@ def _conflicting_stage(api: httpx.Client, token: str) -> str:
 
 
 def test_resolve_preview_and_publish(db_url: str, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("chromium is not installed at /usr/bin/chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    env = {"TROVATO_DATABASE_URL": db_url, "TROVATO_REDIS_URL": "",
-           "TROVATO_DATA_DIR": str(tmp_path / "data")}
-    created = subprocess.run(
-        [sys.executable, "-m", "trovato", "user", "create", "--admin", "--name", "root",
-         "--mail", "root@example.com", "--password-stdin"],
-        input=ADMIN_PASSWORD, env={**os.environ, **env}, capture_output=True,
-        text=True, timeout=120)
-    assert created.returncode == 0, created.stdout + created.stderr
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+    prepared = prepared_site(db_url, tmp_path)
+    sync_api, env, shots = prepared.sync_api, prepared.env, prepared.shots
     with serve(env) as base:
         with httpx.Client(base_url=base) as api:
             session = api.post("/api/v1/session", json={"name": "root", "pass": ADMIN_PASSWORD})

@@ -10,16 +10,12 @@ Skipped when /usr/bin/chromium or the playwright package is missing. Never run
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from tests._servers import serve
 from tests.conftest import ADMIN_PASSWORD
+from tests.web._browser_site import prepared_site
 from tests.web.test_browser import ARGS, CHROMIUM
 
 EDNA_PASSWORD = "a long and private passphrase"
@@ -27,19 +23,8 @@ EDNA_PASSWORD = "a long and private passphrase"
 
 def test_role_permissions_account_and_what_the_account_may_reach(
         db_url: str, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("chromium is not installed at /usr/bin/chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    env = {"TROVATO_DATABASE_URL": db_url, "TROVATO_REDIS_URL": "",
-           "TROVATO_DATA_DIR": str(tmp_path / "data")}
-    created = subprocess.run(
-        [sys.executable, "-m", "trovato", "user", "create", "--admin", "--name", "root",
-         "--mail", "root@example.com", "--password-stdin"],
-        input=ADMIN_PASSWORD, env={**os.environ, **env}, capture_output=True,
-        text=True, timeout=120)
-    assert created.returncode == 0, created.stdout + created.stderr
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+    prepared = prepared_site(db_url, tmp_path)
+    sync_api, env, shots = prepared.sync_api, prepared.env, prepared.shots
     with serve(env) as base, sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
                                              headless=True)

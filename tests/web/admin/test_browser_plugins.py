@@ -10,15 +10,11 @@ Skipped when /usr/bin/chromium or the playwright package is missing. Never run
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from tests._servers import serve
 from tests.conftest import ADMIN_PASSWORD
+from tests.web._browser_site import prepared_site
 from tests.web.admin.conftest import NEEDY
 from tests.web.test_browser import ARGS, CHROMIUM
 from trovato.plugins.build import BuildResult
@@ -28,20 +24,10 @@ def test_enable_a_plugin_approving_its_capabilities_then_disable_it(
     db_url: str, tmp_path: Path, plugin_cache: Path,
     admin_plugins_built: dict[str, BuildResult],
 ) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("chromium is not installed at /usr/bin/chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     # The data folder is the build cache, so the server finds the plugin built and compiled.
-    env = {"TROVATO_DATABASE_URL": db_url, "TROVATO_REDIS_URL": "",
-           "TROVATO_DATA_DIR": str(plugin_cache), "TROVATO_PLUGIN_DIRS": str(NEEDY)}
-    created = subprocess.run(
-        [sys.executable, "-m", "trovato", "user", "create", "--admin", "--name", "root",
-         "--mail", "root@example.com", "--password-stdin"],
-        input=ADMIN_PASSWORD, env={**os.environ, **env}, capture_output=True,
-        text=True, timeout=120)
-    assert created.returncode == 0, created.stdout + created.stderr
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+    prepared = prepared_site(db_url, tmp_path, TROVATO_DATA_DIR=str(plugin_cache),
+                             TROVATO_PLUGIN_DIRS=str(NEEDY))
+    sync_api, env, shots = prepared.sync_api, prepared.env, prepared.shots
     with serve(env) as base, sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
                                              headless=True)

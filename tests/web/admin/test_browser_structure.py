@@ -9,16 +9,12 @@ Skipped when /usr/bin/chromium or the playwright package is missing.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests._servers import serve
 from tests.conftest import ADMIN_PASSWORD
+from tests.web._browser_site import prepared_site
 from tests.web.test_browser import ARGS, CHROMIUM
 
 TYPES = "/admin/structure/types"
@@ -37,19 +33,8 @@ def _shot(page: Any, shots: Path, name: str) -> None:
 
 
 def test_a_site_builder_makes_a_type_with_five_fields(db_url: str, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("chromium is not installed at /usr/bin/chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    env = {"TROVATO_DATABASE_URL": db_url, "TROVATO_REDIS_URL": "",
-           "TROVATO_DATA_DIR": str(tmp_path / "data")}
-    created = subprocess.run(
-        [sys.executable, "-m", "trovato", "user", "create", "--admin", "--name", "root",
-         "--mail", "root@example.com", "--password-stdin"],
-        input=ADMIN_PASSWORD, env={**os.environ, **env}, capture_output=True,
-        text=True, timeout=120)
-    assert created.returncode == 0, created.stdout + created.stderr
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+    prepared = prepared_site(db_url, tmp_path)
+    sync_api, env, shots = prepared.sync_api, prepared.env, prepared.shots
     with serve(env) as base, sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
                                              headless=True)
