@@ -108,6 +108,18 @@ class Stored:
 
 
 @dataclass(frozen=True, slots=True)
+class MenuEntry:
+    """A page display's link in the main menu (``displays.page.menu``); ``access`` is the
+    listing's permission, which a reader needs to see the link."""
+
+    listing: str
+    path: str
+    title: str
+    weight: int
+    access: str
+
+
+@dataclass(frozen=True, slots=True)
 class GatherResult:
     """One page of a listing. ``total`` is None for the mini and none pagers."""
 
@@ -268,6 +280,25 @@ class Gather:
                     index.setdefault(path.rstrip("/") or "/", (row["name"], kind))
         self.cache.put(("paths",), index, [PATHS_TAG], generation)
         return index
+
+    async def with_display(self, kind: str) -> list[Stored]:
+        """Every listing having the display ``kind`` (``page``, ``tile``…), by name; uncached
+        (the admin screens, and the tile service, which keeps what it needs)."""
+        rows = await self.db.fetch("SELECT * FROM gather_query WHERE definition->'displays' ? %s"
+                                   " ORDER BY name", (kind,))
+        return [self._stored(row) for row in rows]
+
+    async def menu_entries(self) -> list[MenuEntry]:
+        """Every page display's menu link, lightest first (uncached: the tile service keeps
+        them with the rest of a page's furniture, dropped by :data:`PATHS_TAG`)."""
+        entries = []
+        for stored in await self.with_display("page"):
+            definition = stored.definition
+            page = definition.displays.page
+            if page is not None and page.menu is not None:
+                entries.append(MenuEntry(definition.name, page.path, page.menu.title,
+                                         page.menu.weight, definition.access))
+        return sorted(entries, key=lambda e: (e.weight, e.title.casefold(), e.listing))
 
     async def match_path(self, path: str) -> tuple[str, str, dict[str, str]] | None:
         """The listing display at ``path``: (listing, ``page`` or ``feed``, the arguments its
@@ -640,4 +671,5 @@ class Gather:
         return "\n".join(str(row[0]) for row in rows)
 
 
-__all__ = ["ADMINISTER_GATHER", "FRONT_PAGE", "Gather", "GatherResult", "Stored"]
+__all__ = ["ADMINISTER_GATHER", "FRONT_PAGE", "PATHS_TAG", "Gather", "GatherResult", "MenuEntry",
+           "Stored"]

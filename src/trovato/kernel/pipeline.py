@@ -46,7 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trovato.kernel.context import SCOPE_KEY, RequestContext, bind_request, unbind_request
 from trovato.kernel.errors import error_response, unavailable_response
-from trovato.kernel.page_cache import QUERY_HEADER, TAGS_HEADER
+from trovato.kernel.page_cache import EXTRA_TAGS, QUERY_HEADER, TAGS_HEADER
 from trovato.observability import load
 from trovato.observability.metrics import UNMATCHED_ROUTE
 from trovato.observability.profiler import Profile, current_profile
@@ -635,7 +635,7 @@ def _capturing(scope: Scope, ctx: RequestContext, send: Send) -> Send:
             kept = [(k, v) for k, v in headers if k != TAGS_HEADER and k != QUERY_HEADER]
             sets_cookie = any(k == b"set-cookie" for k, _ in kept)
             if raw_tags is not None and status == 200 and not sets_cookie:
-                tags = frozenset(raw_tags.split())
+                tags = frozenset((*raw_tags.split(), *ctx.extra.get(EXTRA_TAGS, ())))
                 params = tuple(sorted(set((raw_params or "").split())))
             message["headers"] = [*kept, _CACHE_MISS]
         elif message["type"] == "http.response.body" and tags:

@@ -45,6 +45,7 @@ from trovato.stages import Stages
 from trovato.stages.desk import StageDesk
 from trovato.stages.preview import PreviewLinks
 from trovato.store import SharedStore, open_store
+from trovato.tiles import Tiles
 from trovato.users.accounts import Accounts
 from trovato.users.permissions import CHANNEL as PERMISSIONS_CHANNEL
 from trovato.users.permissions import (
@@ -91,6 +92,7 @@ class Kernel:
     forms: Forms  # the form API: alter/validate/submit taps, server-side state, rendering
     categories: Categories  # vocabularies and tags (free tagging goes through it too)
     gather: Gather  # declarative listings (the front page is one)
+    tiles: Tiles  # what fills the page's slots: placed tiles and the main menu
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -207,6 +209,8 @@ class Kernel:
         )
         await plugins.refresh()
         await plugins.listen()
+        gather = Gather(db, content.query, content.types, taps, cache=listings,
+                        invalidate=invalidate)
         log.info("kernel started", extra={"data": {"store": store.backend}})
         kernel = cls(
             settings=settings,
@@ -233,8 +237,8 @@ class Kernel:
             cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries),
             forms=Forms(taps, FormStates(store.cache), templates.engine),
             categories=categories,
-            gather=Gather(db, content.query, content.types, taps, cache=listings,
-                          invalidate=invalidate),
+            gather=gather,
+            tiles=Tiles(gather, taps, templates.engine.theme.slots, invalidate=invalidate),
         )
         return kernel
 

@@ -56,6 +56,7 @@ DISPATCHED: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("cron", "queue_info", "queue_worker"), ("trovato.cron",)),
     **dict.fromkeys(("tag_insert", "tag_update", "tag_delete"), ("trovato.categories.taps",)),
     **dict.fromkeys(("gather_alter", "gather_result_alter"), ("trovato.gather.service",)),
+    **dict.fromkeys(("tile_info", "tile_view"), ("trovato.tiles.service",)),
 }
 
 # The session of the enclosing ``sharing`` block in this task, by acting user id.

@@ -174,7 +174,7 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
              else f"Edit {editing.item_type.label} {item.title}")
     editors = any("data-editor-formats" in (element.get("#attributes") or {})
                   for element in forms.walk(tree))
-    return render_page(request, "form_page.html", {
+    return await render_page(request, "form_page.html", {
         "title": title, "content": content, "preview": preview,
         "tabs": await local_tasks(ctx, item, "edit") if item is not None else [],
     }, status_code=status, messages=messages, form=True,
@@ -223,7 +223,7 @@ async def choose_type(request: Request) -> Response:
     if not entries:
         raise ServiceError(403, "You may not create content of any type.")
     listing = el.item_list(entries, attributes={"class": "item-types"})
-    return render_page(request, "form_page.html", {
+    return await render_page(request, "form_page.html", {
         "title": "Create content", "content": ctx.kernel.templates.render_tree(listing)})
 
 
@@ -426,7 +426,7 @@ async def confirm_page(request: Request, tree: el.RenderElement, state: FormStat
     ctx = request_context(request)
     content = ctx.kernel.forms.render(tree, csrf_token=session_token(ctx), state=state,
                                       errors=errors)
-    return render_page(request, "form_page.html", {"title": title, "content": content,
+    return await render_page(request, "form_page.html", {"title": title, "content": content,
                                                    "tabs": tabs},
                        status_code=status, messages=messages, form=True)
 

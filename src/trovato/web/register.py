@@ -60,7 +60,7 @@ async def _page(request: Request, tree: RenderElement, choice: Registration, *,
         labels=ACCOUNT_LABELS)
     notes = ([("status", "An administrator must approve your account before you can log in.")]
              if choice is Registration.APPROVAL else [])
-    return render_page(request, "form_page.html", {"title": "Create new account",
+    return await render_page(request, "form_page.html", {"title": "Create new account",
                                                    "content": content},
                        status_code=status, messages=notes, form=True)
 
