@@ -58,6 +58,7 @@ from trovato.web.admin import people as admin_people
 from trovato.web.admin import plugins as admin_plugins
 from trovato.web.admin import reports as admin_reports
 from trovato.web.admin import roles as admin_roles
+from trovato.web.admin import tiles as admin_tiles
 from trovato.web.admin import types as admin_types
 
 
@@ -87,6 +88,7 @@ def routes() -> list[BaseRoute]:
         *autocomplete.routes,
         *categories.routes,
         *admin_categories.routes,
+        *admin_tiles.routes,
         *admin_dashboard.routes,
         *admin_content.routes,
         *admin_batch.routes,

@@ -149,6 +149,11 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("POST", "/admin/structure/categories/{vocabulary}/tags/{id}/delete"): lambda f: (
         "/admin/structure/categories/topics/tags/00000000-0000-7000-8000-0000000000aa/delete",
         None),
+    ("POST", "/admin/structure/tiles"): lambda f: ("/admin/structure/tiles", None),
+    ("POST", "/admin/structure/tiles/{id}"): lambda f: (
+        "/admin/structure/tiles/00000000-0000-7000-8000-0000000000aa", None),
+    ("POST", "/admin/structure/tiles/{id}/delete"): lambda f: (
+        "/admin/structure/tiles/00000000-0000-7000-8000-0000000000aa/delete", None),
     ("POST", "/admin/structure/types/add"): lambda f: ("/admin/structure/types/add", None),
     ("POST", "/admin/structure/types/{type}"): lambda f: ("/admin/structure/types/page", None),
     ("POST", "/admin/structure/types/{type}/delete"): lambda f: (
@@ -233,6 +238,7 @@ async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
         "vocabularies": await db.fetch("SELECT * FROM category_vocabulary ORDER BY id"),
         "tags": await db.fetch("SELECT * FROM category_tag ORDER BY id"),
         "listings": await db.fetch("SELECT name, label, version FROM gather_query ORDER BY 1"),
+        "tiles": await db.fetch("SELECT id, source, slot, status FROM tile ORDER BY id"),
         "plugins": await db.fetch("SELECT name, status FROM system WHERE type = 'plugin'"
                                   " ORDER BY name"),
         "stage_changes": await db.fetch("SELECT stage_id, item_id, target_revision_id"

@@ -37,6 +37,8 @@ SECTIONS: tuple[Section, ...] = (
             "administer content types"),
     Section("/admin/structure/categories", "Categories", "Vocabularies and their tags.",
             "administer categories"),
+    Section("/admin/structure/tiles", "Tiles", "Listings and plugin tiles in the page's slots.",
+            "administer tiles"),
     Section("/admin/people", "People", "Accounts, roles and permissions.", "administer users"),
     Section("/admin/stages", "Stages", "Prepare changes and publish them at once.",
             "use stages"),

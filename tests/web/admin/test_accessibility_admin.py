@@ -18,6 +18,7 @@ PAGES = (
     "/admin/structure/types/article/fields",
     "/admin/structure/types/article/fields/add",
     "/admin/structure/categories",
+    "/admin/structure/tiles",
     "/admin/people",
     "/admin/people/create",
     "/admin/people/roles",
