@@ -92,3 +92,25 @@ def test_sources_and_documents() -> None:
     document = placement.document()
     assert document["visibility"]["roles"] == [str(EDITOR)]
     assert parse({k: v for k, v in document.items() if k != "id"}) == placed
+
+
+def test_a_listings_tile_display_and_menu_link() -> None:
+    from trovato.gather.definition import GatherError
+    from trovato.gather.definition import parse as parse_definition
+
+    base = {"name": "recent", "label": "Recent"}
+    parsed = parse_definition({**base, "displays": {
+        "page": {"path": "/recent", "menu": {"title": "Recent"}}, "tile": {}}})
+    assert parsed.displays.tile is not None and parsed.displays.tile.per_page == 5
+    assert parsed.displays.tile.style == "list"
+    assert parsed.displays.page is not None and parsed.displays.page.menu is not None
+    assert parsed.document()["displays"]["page"]["menu"] == {"title": "Recent", "weight": 0}
+    for displays, part in [
+        ({"page": {"path": "/t/{slug}", "menu": {"title": "T"}}}, "displays.page"),
+        ({"page": {"path": "/t", "menu": {"title": ""}}}, "displays.page.menu.title"),
+        ({"tile": {"per_page": 1000}}, "displays.tile.per_page"),
+        ({"tile": {"style": "table"}}, "displays.tile.style"),
+    ]:
+        with pytest.raises(GatherError) as refused:
+            parse_definition({**base, "displays": displays})
+        assert part in refused.value.errors, refused.value.errors
