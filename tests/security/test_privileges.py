@@ -150,6 +150,9 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
         "/admin/structure/categories/topics/tags/00000000-0000-7000-8000-0000000000aa/delete",
         None),
     ("POST", "/admin/structure/tiles"): lambda f: ("/admin/structure/tiles", None),
+    ("POST", "/admin/structure/menu"): lambda f: ("/admin/structure/menu", None),
+    ("POST", "/admin/structure/menu/{id}/delete"): lambda f: (
+        "/admin/structure/menu/00000000-0000-7000-8000-0000000000aa/delete", None),
     ("POST", "/admin/structure/tiles/{id}"): lambda f: (
         "/admin/structure/tiles/00000000-0000-7000-8000-0000000000aa", None),
     ("POST", "/admin/structure/tiles/{id}/delete"): lambda f: (
@@ -239,6 +242,7 @@ async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
         "tags": await db.fetch("SELECT * FROM category_tag ORDER BY id"),
         "listings": await db.fetch("SELECT name, label, version FROM gather_query ORDER BY 1"),
         "tiles": await db.fetch("SELECT id, source, slot, status FROM tile ORDER BY id"),
+        "menu_links": await db.fetch("SELECT id, title, path FROM menu_link ORDER BY id"),
         "plugins": await db.fetch("SELECT name, status FROM system WHERE type = 'plugin'"
                                   " ORDER BY name"),
         "stage_changes": await db.fetch("SELECT stage_id, item_id, target_revision_id"

@@ -82,6 +82,7 @@ async def test_a_gather_tile_and_its_menu_link(client: httpx.AsyncClient) -> Non
     page = await client.get(f"/item/{first}")
     assert page.status_code == 200
     sidebar = _sidebar(page.text)
+    assert '<section class="tile tile--recent">' in sidebar
     # The newest two, titles escaped, with the override title escaped and a link to the page.
     assert "&lt;img src=x onerror=alert(1)&gt;" in sidebar and "<img" not in sidebar
     assert re.findall(r'<a href="/item/[^"]+">([^<]*)</a>', sidebar) == [

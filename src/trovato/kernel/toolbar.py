@@ -39,6 +39,7 @@ SECTIONS: tuple[Section, ...] = (
             "administer categories"),
     Section("/admin/structure/tiles", "Tiles", "Listings and plugin tiles in the page's slots.",
             "administer tiles"),
+    Section("/admin/structure/menu", "Menu", "The main menu's links.", "administer tiles"),
     Section("/admin/people", "People", "Accounts, roles and permissions.", "administer users"),
     Section("/admin/stages", "Stages", "Prepare changes and publish them at once.",
             "use stages"),

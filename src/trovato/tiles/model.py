@@ -98,6 +98,44 @@ class PlacementDef(_Strict):
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
+# A local path a menu link may point to: a slash, not two, then printable ASCII.
+LINK_PATH: Final = r"^/(?:[!-.0-~][!-~]{0,253})?$"
+
+
+class MenuLinkDef(_Strict):
+    """An administrator's link in the main menu: shown, lightest first, to readers holding
+    ``permission``."""
+
+    title: str = Field(min_length=1, max_length=255)
+    path: str = Field(max_length=255, pattern=LINK_PATH)
+    weight: int = Field(default=0, ge=-1000, le=1000)
+    permission: str = Field(default="access content", min_length=1, max_length=128)
+
+
+def parse_link(document: Any) -> MenuLinkDef:
+    """``document`` as a :class:`MenuLinkDef`, or :class:`TileError` 422 naming each part."""
+    try:
+        return MenuLinkDef.model_validate(document)
+    except ValidationError as exc:
+        errors = {".".join(str(p) for p in err["loc"]) or "link":
+                  "unknown property" if err["type"] == "extra_forbidden" else err["msg"]
+                  for err in exc.errors()}
+        first = next(iter(errors.items()))
+        raise TileError(422, f"Invalid menu link: {first[0]}: {first[1]}.",
+                        errors=errors) from None
+
+
+@dataclass(frozen=True, slots=True)
+class MenuLink:
+    """One stored main-menu link (``menu_link``, menu ``main``)."""
+
+    id: uuid.UUID
+    title: str
+    path: str
+    weight: int
+    permission: str
+
+
 def _glob_errors(patterns: Sequence[str], where: str) -> dict[str, str]:
     return {f"{where}.{n}": "must start with / and hold no spaces (at most 255 characters)"
             for n, pattern in enumerate(patterns) if not _GLOB_SHAPE.match(pattern)}

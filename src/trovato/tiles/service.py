@@ -22,7 +22,8 @@ the stage is then built as a render tree:
   untrusted (sanitized) and a failing plugin leaves no tile (fail open).
 
 The main menu (the ``navigation`` slot) lists the page displays' menu links whose listing the
-reader may see.
+reader may see and the administrators' links (``menu_link``, menu ``main``) whose permission
+the reader holds, lightest first.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any, Final
 from trovato.content.access import ACCESS_CONTENT
 from trovato.gather import Gather, GatherError
 from trovato.gather.cache import TagCache
-from trovato.gather.service import PATHS_TAG, MenuEntry
+from trovato.gather.service import PATHS_TAG
 from trovato.plugins import PluginUser
 from trovato.plugins.taps import Taps
 from trovato.render import elements as el
@@ -46,12 +47,14 @@ from trovato.tiles.model import (
     ADMINISTER_TILES,
     GATHER_SOURCE,
     PLUGIN_SOURCE,
+    MenuLink,
     Placement,
     PlacementDef,
     Source,
     TileError,
     Visibility,
     parse,
+    parse_link,
 )
 from trovato.users.accounts import CurrentUser
 
@@ -68,12 +71,27 @@ _FURNITURE_KEY: Final = ("tiles", "furniture")
 Invalidate = Callable[[list[str]], Awaitable[None]]
 
 
+MAIN_MENU: Final = "main"
+
+
+@dataclass(frozen=True, slots=True)
+class MenuItem:
+    """A link of the main menu and the permission a reader needs to see it (a listing's, or
+    the one an administrator gave their link)."""
+
+    title: str
+    path: str
+    weight: int
+    permission: str
+
+
 @dataclass(frozen=True, slots=True)
 class Furniture:
-    """What every page consults: the enabled placements (by slot, weight) and the menu."""
+    """What every page consults: the enabled placements (by slot, weight) and the main menu
+    (the listings' links and the administrators', lightest first)."""
 
     placements: tuple[Placement, ...]
-    menu: tuple[MenuEntry, ...]
+    menu: tuple[MenuItem, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +119,11 @@ class SourceOption:
 
     source: str
     label: str
+
+
+def _link(row: Mapping[str, Any]) -> MenuLink:
+    return MenuLink(row["id"], row["title"], row["path"], row["weight"],
+                    str((row["data"] or {}).get("permission") or "access content"))
 
 
 def _placement(row: Mapping[str, Any]) -> Placement:
@@ -203,6 +226,43 @@ class Tiles:
         await self.db.execute("DELETE FROM tile WHERE id = %s", (current.id,))
         await self._changed()
 
+    async def links(self, user: CurrentUser) -> list[MenuLink]:
+        """The administrators' main-menu links, lightest first."""
+        self.require_admin(user)
+        rows = await self.db.fetch(
+            "SELECT * FROM menu_link WHERE menu_name = %s ORDER BY weight, title, id",
+            (MAIN_MENU,))
+        return [_link(row) for row in rows]
+
+    async def add_link(self, user: CurrentUser, document: Any) -> MenuLink:
+        self.require_admin(user)
+        link = parse_link(document)
+        row = await self.db.fetchrow(
+            "INSERT INTO menu_link (menu_name, title, path, weight, data)"
+            " VALUES (%s, %s, %s, %s, %s) RETURNING *",
+            (MAIN_MENU, link.title, link.path, link.weight,
+             json.dumps({"permission": link.permission})))
+        assert row is not None
+        await self._changed()
+        return _link(row)
+
+    async def link(self, user: CurrentUser, link_id: str | uuid.UUID) -> MenuLink:
+        self.require_admin(user)
+        try:
+            key = uuid.UUID(str(link_id))
+        except ValueError:
+            raise TileError(404, "There is no such menu link.") from None
+        row = await self.db.fetchrow("SELECT * FROM menu_link WHERE id = %s AND menu_name = %s",
+                                     (key, MAIN_MENU))
+        if row is None:
+            raise TileError(404, "There is no such menu link.")
+        return _link(row)
+
+    async def delete_link(self, user: CurrentUser, link_id: str | uuid.UUID) -> None:
+        found = await self.link(user, link_id)
+        await self.db.execute("DELETE FROM menu_link WHERE id = %s", (found.id,))
+        await self._changed()
+
     async def _changed(self) -> None:
         if self.invalidate is not None:
             await self.invalidate([TILES_TAG])
@@ -218,8 +278,14 @@ class Tiles:
             return found
         generation = self.cache.generation
         rows = await self.db.fetch("SELECT * FROM tile WHERE status ORDER BY slot, weight, id")
-        furniture = Furniture(tuple(_placement(row) for row in rows),
-                              tuple(await self.gather.menu_entries()))
+        links = await self.db.fetch(
+            "SELECT * FROM menu_link WHERE menu_name = %s AND enabled", (MAIN_MENU,))
+        menu = [MenuItem(e.title, e.path, e.weight, e.access)
+                for e in await self.gather.menu_entries()]
+        menu += [MenuItem(link.title, link.path, link.weight, link.permission)
+                 for link in map(_link, links)]
+        menu.sort(key=lambda m: (m.weight, m.title.casefold(), m.path))
+        furniture = Furniture(tuple(_placement(row) for row in rows), tuple(menu))
         self.cache.put(_FURNITURE_KEY, furniture, FURNITURE_TAGS, generation,
                        size=512 * (len(furniture.placements) + len(furniture.menu)))
         return furniture
@@ -232,10 +298,10 @@ class Tiles:
         shown: list[ShownTile] = []
         tags: list[str] = [*FURNITURE_TAGS]
         menu = [el.link(entry.title, entry.path) for entry in furniture.menu
-                if user.can(ACCESS_CONTENT) and user.can(entry.access)]
+                if user.can(ACCESS_CONTENT) and user.can(entry.permission)]
         if menu:
             shown.append(ShownTile(NAVIGATION_SLOT, el.item_list(
-                menu, attributes={"class": ["menu", "menu--main"]})))
+                menu, attributes={"class": "menu menu--main"})))
         for placement in furniture.placements:
             if placement.slot not in self.slots or \
                     not placement.visibility.shows(path, user.roles, stage):
@@ -275,7 +341,7 @@ class Tiles:
         page = definition.displays.page
         if page is not None and "{" not in page.path and result.items:
             children["more"] = el.link("More", page.path, weight=2,
-                                       attributes={"class": ["tile__more"]})
+                                       attributes={"class": "tile__more"})
         title = placement.title or display.title or definition.label
         return ShownTile(placement.slot, self._frame(placement, title, children,
                                                      f"tile--{source.name}"))
@@ -298,10 +364,10 @@ class Tiles:
                modifier: str) -> RenderElement:
         """A tile's box: a section with its heading (escaped text) and its content."""
         if title:
-            children = {"title": el.markup(title, tag="h2", attributes={"class": ["tile__title"]}),
+            children = {"title": el.markup(title, tag="h2", attributes={"class": "tile__title"}),
                         **children}
         return el.container(children, tag="section", weight=placement.weight,
-                            attributes={"class": ["tile", modifier]})
+                            attributes={"class": f"tile {modifier}"})
 
 
 _NOTHING: Final = PageTiles((), FURNITURE_TAGS)

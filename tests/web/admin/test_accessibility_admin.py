@@ -19,6 +19,7 @@ PAGES = (
     "/admin/structure/types/article/fields/add",
     "/admin/structure/categories",
     "/admin/structure/tiles",
+    "/admin/structure/menu",
     "/admin/people",
     "/admin/people/create",
     "/admin/people/roles",

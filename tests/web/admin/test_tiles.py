@@ -84,3 +84,45 @@ async def test_the_tiles_admin_needs_its_permission(client: httpx.AsyncClient) -
     assert (await client.get(BASE)).status_code == 403
     client.cookies.clear()
     assert (await client.get(BASE)).status_code in (401, 403)
+
+
+async def test_the_main_menu_links(client: httpx.AsyncClient) -> None:
+    headers = await admin_headers(client)
+    token = headers["X-CSRF-Token"]
+    response = await client.put("/api/v1/gather-definitions/news", headers=headers, json={
+        "name": "news", "label": "News",
+        "displays": {"page": {"path": "/news", "menu": {"title": "News", "weight": 5}}}})
+    assert response.status_code == 200, response.text
+    menu = await client.get("/admin/structure/menu")
+    assert menu.status_code == 200 and "listing news" in menu.text
+    bad = await client.post("/admin/structure/menu", data={
+        "csrf_token": token, "title": "Evil", "path": "//evil.example", "weight": "0",
+        "permission": "access content"})
+    assert bad.status_code == 400 and "String should match pattern" in bad.text
+    for title, path, permission in (("<b>About</b>", "/about", "access content"),
+                                    ("Tiles", "/admin/structure/tiles", "administer tiles")):
+        added = await client.post("/admin/structure/menu", data={
+            "csrf_token": token, "title": title, "path": path, "weight": "1",
+            "permission": permission})
+        assert added.status_code == 303, added.text
+    client.cookies.clear()
+    nav = re.search(r'<div class="menu menu--main item-list">\s*<ul>(.*?)</ul>',
+                    (await client.get("/")).text, re.S)
+    assert nav
+    # Lightest first; escaped; the administrators' link only to who holds its permission.
+    assert re.findall(r'<a href="([^"]+)">([^<]*)</a>', nav[1]) == [
+        ("/about", "&lt;b&gt;About&lt;/b&gt;"), ("/news", "News")]
+    await login_as(client, "root")
+    assert 'href="/admin/structure/tiles">Tiles</a></li>' in (await client.get("/")).text
+    listing = (await client.get("/admin/structure/menu")).text
+    remove = re.search(r'<a href="(/admin/structure/menu/[0-9a-f-]+/delete)">Remove</a>',
+                       listing)
+    assert remove
+    confirm = await client.get(remove[1])
+    assert confirm.status_code == 200 and "from the main menu?" in confirm.text
+    headers = await login_as(client, "root")
+    removed = await client.post(remove[1], data={"csrf_token": headers["X-CSRF-Token"],
+                                                 "confirm": "confirm"})
+    assert removed.status_code == 303
+    assert len(re.findall(r"/delete\">Remove</a>",
+                          (await client.get("/admin/structure/menu")).text)) == 1

@@ -5,7 +5,10 @@
   listing's tile display or a plugin's tile), the slot, the weight, a title and the visibility
   (path patterns, one per line, where ``*`` stands for any run of characters; roles; stages);
 * ``/admin/structure/tiles/{id}`` — a placement's edit form;
-* ``/admin/structure/tiles/{id}/delete`` — the confirmation of its removal.
+* ``/admin/structure/tiles/{id}/delete`` — the confirmation of its removal;
+* ``/admin/structure/menu`` — the main menu: the listings' links (set on their page display)
+  and the administrators' own, with a form adding one (title, path, weight, the permission a
+  reader needs to see it) and ``/admin/structure/menu/{id}/delete`` confirming a removal.
 
 Thin: every check is the tile service's; its refusals are shown next to the input they name,
 with what was typed kept. Forms are built with the form API; every POST carries the CSRF
@@ -26,6 +29,7 @@ from trovato.kernel.context import request_context
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.tiles import ADMINISTER_TILES, Placement, TileError
+from trovato.tiles.model import MenuLink
 from trovato.users.accounts import CurrentUser
 from trovato.users.roles import Roles
 from trovato.web._page import flash
@@ -33,6 +37,7 @@ from trovato.web.admin import render_admin, require_admin
 from trovato.web.admin._structure import confirm_form
 
 BASE = "/admin/structure/tiles"
+MENU = "/admin/structure/menu"
 # The form's inputs, by the placement document's part they set.
 _PARTS = {"source": "source", "slot": "slot", "weight": "weight", "title": "title",
           "enabled": "enabled", "visibility.paths": "paths",
@@ -224,7 +229,7 @@ async def _edit_page(request: Request, placement: Placement,
         _form(_path(placement), "tile_edit", sources, ctx.kernel.tiles.slots, roles,
               title="Save", placement=placement), user=ctx.current_user)
     remove = ctx.kernel.templates.render_tree(el.link(
-        "Remove this tile", f"{_path(placement)}/delete", attributes={"class": ["button"]}))
+        "Remove this tile", f"{_path(placement)}/delete", attributes={"class": "button"}))
     return await _page(request, "Edit tile", [_render(request, tree, values, errors), remove],
                        status=status)
 
@@ -281,6 +286,95 @@ async def delete(request: Request) -> Response:
     return RedirectResponse(BASE, status_code=303)
 
 
+# -- the main menu --------------------------------------------------------------------------
+
+
+def _link_form() -> RenderElement:
+    return forms.form("menu_link_add", MENU, {
+        "title": {"#type": "textfield", "#name": "title", "#title": "Title", "#required": True,
+                  "#maxlength": 255},
+        "path": {"#type": "textfield", "#name": "path", "#title": "Path", "#required": True,
+                 "#maxlength": 255, "#description": "A path of this site, like /about."},
+        "weight": {"#type": "number", "#name": "weight", "#title": "Weight", "#step": "1",
+                   "#default_value": "0", "#description": "Lighter links come first."},
+        "permission": {"#type": "textfield", "#name": "permission",
+                       "#title": "Shown to readers with the permission", "#maxlength": 128,
+                       "#default_value": "access content"},
+        "actions": {"#type": "actions", "submit": forms.submit("add", title="Add link")},
+    })
+
+
+async def _menu_page(request: Request, values: forms.FormValues | None = None,
+                     errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    ctx = request_context(request)
+    user = ctx.current_user
+    listings = [(e.title, e.path, e.weight, f"listing {e.listing}")
+                for e in await ctx.kernel.gather.menu_entries()]
+    own = await ctx.kernel.tiles.links(user)
+    rows: list[list[str | RenderElement]] = [
+        [title, path, str(weight), origin, ""] for title, path, weight, origin in listings]
+    rows += [[link.title, link.path, str(link.weight), link.permission,
+              el.link("Remove", f"{MENU}/{link.id}/delete")] for link in own]
+    templates = ctx.kernel.templates
+    listing = (el.table(["Title", "Path", "Weight", "Shown to", ""], rows) if rows
+               else el.markup("The main menu has no links yet.", tag="p"))
+    tree = await ctx.kernel.forms.build(_link_form(), user=user)
+    return await _page(request, "Main menu", [
+        templates.render_tree(listing),
+        templates.render_tree(el.markup("A listing's link is set on its page display; the"
+                                        " listing's permission decides who sees it.", tag="p")),
+        templates.render_tree(el.markup("Add a link", tag="h2")),
+        _render(request, tree, values, errors)], status=status)
+
+
+async def menu_page(request: Request) -> Response:
+    require_admin(request, ADMINISTER_TILES)
+    return await _menu_page(request)
+
+
+async def add_link(request: Request) -> Response:
+    user = require_admin(request, ADMINISTER_TILES)
+    ctx = request_context(request)
+    tree = await ctx.kernel.forms.build(_link_form(), user=user)
+    values, errors = await _validated(request, tree)
+    if not errors:
+        weight = str(values.get("weight") or "0")
+        try:
+            await ctx.kernel.tiles.add_link(user, {
+                "title": str(values["title"]).strip(), "path": str(values["path"]).strip(),
+                "weight": int(weight) if weight.lstrip("-").isdigit() else weight,
+                "permission": str(values["permission"]).strip() or "access content"})
+        except TileError as exc:
+            errors = {key if key in values else "path": message[:1].upper() + message[1:]
+                      for key, message in exc.problem_errors().items()}
+        else:
+            flash(request, "status", "Added the link.")
+            return RedirectResponse(MENU, status_code=303)
+    return await _menu_page(request, values, errors, status=400)
+
+
+def _link_confirm(link: MenuLink) -> RenderElement:
+    return confirm_form("menu_link_delete", f"{MENU}/{link.id}/delete",
+                        f"Remove the link {link.title} ({link.path}) from the main menu?",
+                        "It disappears from every page at once.", "Remove", MENU)
+
+
+async def confirm_link_delete(request: Request) -> Response:
+    user = require_admin(request, ADMINISTER_TILES)
+    ctx = request_context(request)
+    link = await ctx.kernel.tiles.link(user, request.path_params["id"])
+    tree = await ctx.kernel.forms.build(_link_confirm(link), user=user)
+    return await _page(request, "Remove menu link", [_render(request, tree)])
+
+
+async def delete_link(request: Request) -> Response:
+    user = require_admin(request, ADMINISTER_TILES)
+    ctx = request_context(request)
+    await ctx.kernel.tiles.delete_link(user, request.path_params["id"])
+    flash(request, "status", "Removed the link.")
+    return RedirectResponse(MENU, status_code=303)
+
+
 routes = [
     Route(BASE, tiles_page, methods=["GET"]),
     Route(BASE, place, methods=["POST"]),
@@ -288,4 +382,8 @@ routes = [
     Route(BASE + "/{id}", save, methods=["POST"]),
     Route(BASE + "/{id}/delete", confirm_delete, methods=["GET"]),
     Route(BASE + "/{id}/delete", delete, methods=["POST"]),
+    Route(MENU, menu_page, methods=["GET"]),
+    Route(MENU, add_link, methods=["POST"]),
+    Route(MENU + "/{id}/delete", confirm_link_delete, methods=["GET"]),
+    Route(MENU + "/{id}/delete", delete_link, methods=["POST"]),
 ]
