@@ -28,8 +28,9 @@ from trovato.categories.model import (
     WEIGHT_LIMIT,
     CategoryError,
 )
-from trovato.categories.service import AUTOCOMPLETE_MAX, Categories
+from trovato.categories.service import Categories
 from trovato.categories.slugs import SLUG_MAX, SLUG_PATTERN
+from trovato.categories.tags import AUTOCOMPLETE_MAX
 from trovato.kernel.context import request_context
 
 TAG = "Categories"
