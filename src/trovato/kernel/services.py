@@ -14,6 +14,7 @@ from typing import Any
 
 from trovato.caches import configure as configure_caches
 from trovato.caches import process_caches
+from trovato.categories.references import TagLabels
 from trovato.categories.service import Categories
 from trovato.categories.taps import PluginTagHooks
 from trovato.content.formatters import Formatters
@@ -228,7 +229,8 @@ class Kernel:
             previews=PreviewLinks(db, derive_key(secret, "preview-link"), stages),
             stage_desk=StageDesk(stages, content.staging),
             taps=taps,
-            views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine),
+            views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine,
+                            labellers={"category_tag": TagLabels(db)}),
             widgets=Widgets(content.fields),
             cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries),
             forms=Forms(taps, FormStates(store.cache), templates.engine),
