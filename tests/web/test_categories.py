@@ -203,3 +203,18 @@ async def test_item_pages_show_tags_by_name_linked_to_their_pages(
     assert links == [("/tags/topics/jazz-blues", "Jazz &amp; &lt;Blues&gt;"),
                      ("/tags/topics/bebop", "Bebop"), ("/tags/topics/swing", "Swing")]
     assert _queries(many) == _queries(page)
+
+
+async def test_deleting_a_tag_takes_it_off_cached_item_pages(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    jazz = await _tag(client, headers, "Jazz")
+    bebop = await _tag(client, headers, "Bebop")
+    item = (await _post(client, headers, "Tagged", [{"target_id": jazz["id"]},
+                                                      {"target_id": bebop["id"]}])).json()["id"]
+    client.cookies.clear()
+    assert ">Bebop</a>" in (await client.get(f"/item/{item}")).text  # now cached
+    headers = await login_as(client, "root")
+    assert (await client.delete(f"{TAGS}/{bebop['id']}", headers=headers)).status_code == 204
+    client.cookies.clear()
+    page = (await client.get(f"/item/{item}")).text
+    assert ">Jazz</a>" in page and "Bebop" not in page and bebop["id"] not in page

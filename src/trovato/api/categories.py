@@ -278,7 +278,8 @@ async def patch_tag(request: Request) -> Response:
 @operation("DELETE", TAG_PATH, operation_id="deleteTag", summary="Delete a tag", tag=TAG,
            responses={204: None}, problems=(404, 409), params=(TAG_ID,), stage=True,
            description="Its children lose it as a parent; those with no other become"
-                       " top-level tags.")
+                       " top-level tags. Items referring to it lose the reference, each with"
+                       " a new revision.")
 async def delete_tag(request: Request) -> Response:
     ctx = request_context(request)
     await _service(request).delete_tag(ctx.current_user, request.path_params["id"],

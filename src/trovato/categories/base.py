@@ -5,7 +5,7 @@ dropping cache tags after one."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, tuple_row
@@ -112,7 +112,12 @@ class CategoriesBase:
             raise no_such_tag()
         return await self._read(conn, key)
 
-    async def _invalidate(self, vocabulary: str, tag: uuid.UUID | None = None) -> None:
+    async def _invalidate(self, vocabulary: str, tag: uuid.UUID | None = None, *,
+                          items: Sequence[tuple[uuid.UUID, str]] = ()) -> None:
+        """Drop the cache tags of a write: the vocabulary's, the tag's, and each rewritten
+        item's with its type's listings."""
         if self.invalidate is not None:
             await self.invalidate([f"vocabulary:{vocabulary}",
-                                   *([f"tag:{tag}"] if tag is not None else [])])
+                                   *([f"tag:{tag}"] if tag is not None else []),
+                                   *(f"item:{key}" for key, _ in items),
+                                   *{f"item_list:{type_}" for _, type_ in items}])

@@ -41,6 +41,7 @@ from trovato.categories.statements import (
     with_parents,
 )
 from trovato.categories.tree import TagTree
+from trovato.categories.usage import remove_references
 from trovato.categories.vocabularies import Vocabularies
 from trovato.ids import uuid7
 from trovato.observability.audit import audit
@@ -213,9 +214,11 @@ class Tags(TagTree, Vocabularies):
         return await self.update_tag(user, tag_id, parents=parents, weight=weight, stage=stage)
 
     async def delete_tag(self, user: CurrentUser, tag_id: uuid.UUID | str, *,
-                         stage: str = LIVE) -> Tag:
+                         stage: str = LIVE) -> tuple[Tag, int]:
         """Delete the tag; its children lose it as a parent (those with no other parent
-        become roots)."""
+        become roots), and the items referring to it lose the reference, each with a new
+        revision (:mod:`trovato.categories.usage`). Returns the tag and how many items it
+        was taken out of."""
         self._require_admin(user)
         self._require_live(stage)
         key = parse_tag_id(tag_id)
@@ -223,11 +226,14 @@ class Tags(TagTree, Vocabularies):
             tag = await self._locked_tag(conn, key)
             await self._lock_vocabulary(conn, tag.vocabulary)
             await self.hooks.delete(tag, user)
+            items = await remove_references(conn, [key], user.id,
+                                            f"Removed the deleted tag {tag.name}.")
             await conn.execute("DELETE FROM category_tag WHERE id = %s", (key,))
-            await audit(conn, "categories", "Deleted tag %(name)s.",
-                        {"name": tag.name, "id": str(tag.id)}, user_id=user.id)
-        await self._invalidate(tag.vocabulary, tag.id)
-        return tag
+            await audit(conn, "categories", "Deleted tag %(name)s (from %(items)s items).",
+                        {"name": tag.name, "id": str(tag.id), "items": len(items)},
+                        user_id=user.id)
+        await self._invalidate(tag.vocabulary, tag.id, items=items)
+        return tag, len(items)
 
     # -- free tagging --------------------------------------------------------------------------
 

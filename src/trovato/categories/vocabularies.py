@@ -27,6 +27,7 @@ from trovato.categories.model import (
     no_such_vocabulary,
 )
 from trovato.categories.statements import SELECT_VOCABULARY, update_statement, vocabulary_from_row
+from trovato.categories.usage import remove_references
 from trovato.ids import uuid7
 from trovato.observability.audit import audit
 from trovato.users.accounts import CurrentUser
@@ -136,16 +137,19 @@ class Vocabularies(CategoriesBase):
         return vocabulary_from_row(row)
 
     async def delete_vocabulary(self, user: CurrentUser, vocabulary: str) -> Vocabulary:
-        """Delete the vocabulary and its tags (``tag_delete`` fires for each)."""
+        """Delete the vocabulary and its tags (``tag_delete`` fires for each; items lose
+        their references to them as when a tag is deleted)."""
         self._require_admin(user)
         async with self.db.transaction() as conn:
             current = await self._lock_vocabulary(conn, vocabulary)
-            for tag in await self._tags_on(conn, vocabulary):
+            tags = await self._tags_on(conn, vocabulary)
+            for tag in tags:
                 await self.hooks.delete(tag, user)
+            items = await remove_references(conn, [t.id for t in tags], user.id,
+                                            f"Removed the tags of the deleted vocabulary"
+                                            f" {current.label}.")
             await conn.execute("DELETE FROM category_vocabulary WHERE id = %s", (current.key,))
             await audit(conn, "categories", "Deleted vocabulary %(vocabulary)s.",
                         {"vocabulary": vocabulary}, user_id=user.id)
-        await self._invalidate(vocabulary)
+        await self._invalidate(vocabulary, items=items)
         return current
-
-    # -- tag writes ----------------------------------------------------------------------------
