@@ -31,6 +31,7 @@ from trovato.categories.model import (
 from trovato.categories.service import Categories
 from trovato.categories.slugs import SLUG_MAX, SLUG_PATTERN
 from trovato.categories.tags import AUTOCOMPLETE_MAX
+from trovato.categories.tree import Direction
 from trovato.kernel.context import request_context
 
 TAG = "Categories"
@@ -299,26 +300,27 @@ async def move_tag(request: Request) -> Response:
     return JSON(tag.public())
 
 
+async def _relatives(request: Request, direction: Direction) -> Response:
+    """A tag's ancestors or descendants: the two routes below differ only in ``direction``."""
+    ctx = request_context(request)
+    service = _service(request)
+    tag = await service.tag(ctx.current_user, request.path_params["id"], stage=ctx.stage)
+    found = await service.relatives(ctx.current_user, tag, direction, stage=ctx.stage)
+    return JSON({"tags": [t.public() for t in found]})
+
+
 @operation("GET", f"{TAG_PATH}/ancestors", operation_id="listTagAncestors",
            summary="A tag's ancestors, nearest first", tag=TAG, responses={200: TagList},
            problems=(404,), params=(TAG_ID,), stage=True)
 async def tag_ancestors(request: Request) -> Response:
-    ctx = request_context(request)
-    service = _service(request)
-    tag = await service.tag(ctx.current_user, request.path_params["id"], stage=ctx.stage)
-    found = await service.ancestors(ctx.current_user, tag, stage=ctx.stage)
-    return JSON({"tags": [t.public() for t in found]})
+    return await _relatives(request, "up")
 
 
 @operation("GET", f"{TAG_PATH}/descendants", operation_id="listTagDescendants",
            summary="A tag's descendants, nearest first", tag=TAG, responses={200: TagList},
            problems=(404,), params=(TAG_ID,), stage=True)
 async def tag_descendants(request: Request) -> Response:
-    ctx = request_context(request)
-    service = _service(request)
-    tag = await service.tag(ctx.current_user, request.path_params["id"], stage=ctx.stage)
-    found = await service.descendants(ctx.current_user, tag, stage=ctx.stage)
-    return JSON({"tags": [t.public() for t in found]})
+    return await _relatives(request, "down")
 
 
 routes = api_routes(list_vocabularies, create_vocabulary, get_vocabulary, patch_vocabulary,

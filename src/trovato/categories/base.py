@@ -71,7 +71,7 @@ class CategoriesBase:
     async def _view(self, user: CurrentUser, stage: str) -> StageView:
         return await self.stages.view(stage, user)
 
-    # -- reads ---------------------------------------------------------------------------------
+    # -- inside a write ------------------------------------------------------------------------
 
     async def _lock_vocabulary(self, conn: AsyncConnection[DictRow], vocabulary: str, *,
                                field: str | None = None) -> Vocabulary:

@@ -100,9 +100,6 @@ def refuse(errors: Mapping[str, str], message: str) -> None:
         raise CategoryError(422, message, errors=errors)
 
 
-# -- the service ---------------------------------------------------------------------------------
-
-
 def parse_tag_id(raw: uuid.UUID | str) -> uuid.UUID:
     if isinstance(raw, uuid.UUID):
         return raw

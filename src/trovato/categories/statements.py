@@ -215,6 +215,3 @@ def vocabulary_from_row(row: Mapping[str, Any]) -> Vocabulary:
                       description=row["description"], hierarchy=HIERARCHIES[row["hierarchy"]],
                       weight=row["weight"])
 
-
-# -- input checks --------------------------------------------------------------------------------
-

@@ -136,7 +136,7 @@ class Tags(TagTree, Vocabularies):
 
         return [node(t) for t in tags if not any(p in known for p in t.parents)]
 
-    # -- vocabulary writes ---------------------------------------------------------------------
+    # -- tag writes ----------------------------------------------------------------------------
 
     async def create_tag(self, user: CurrentUser, vocabulary: str, name: str, *,
                          parents: Sequence[uuid.UUID | str] = (), description: str = "",
@@ -235,8 +235,6 @@ class Tags(TagTree, Vocabularies):
         await self._invalidate(tag.vocabulary, tag.id, items=items)
         return tag, len(items)
 
-    # -- free tagging --------------------------------------------------------------------------
-
     async def _insert(self, conn: AsyncConnection[DictRow], user: CurrentUser,
                       vocabulary: Vocabulary, graph: Graph | None, name: str,
                       parents: list[uuid.UUID], *, description: str = "", weight: int = 0,
@@ -271,6 +269,8 @@ class Tags(TagTree, Vocabularies):
                     {"name": name, "vocabulary": vocabulary.id, "id": str(key)},
                     user_id=user.id)
         return tag
+
+    # -- free tagging --------------------------------------------------------------------------
 
     async def resolve_names(self, conn: AsyncConnection[DictRow], user: CurrentUser,
                             stage: str, vocabularies: Sequence[str],
@@ -390,4 +390,3 @@ class Tags(TagTree, Vocabularies):
                                 errors={f"line {row.line}.{k}": v
                                         for k, v in exc.errors.items()}) from None
 
-    # -- internals -----------------------------------------------------------------------------

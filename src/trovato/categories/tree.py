@@ -5,6 +5,7 @@ breadcrumbs by recursive CTE, and parents set after the loop and depth checks of
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, tuple_row
@@ -28,6 +29,8 @@ from trovato.categories.statements import (
 from trovato.stages import LIVE, stage_params
 from trovato.users.accounts import CurrentUser
 
+Direction = Literal["up", "down"]
+
 
 class TagTree(CategoriesBase):
     """The hierarchy part of :class:`~trovato.categories.service.Categories`."""
@@ -41,15 +44,17 @@ class TagTree(CategoriesBase):
 
     async def ancestors(self, user: CurrentUser, tag: Tag, *, stage: str = LIVE) -> list[Tag]:
         """Every ancestor once, nearest first (then by weight and name)."""
-        return await self._relatives(user, tag, "up", stage)
+        return await self.relatives(user, tag, "up", stage=stage)
 
     async def descendants(self, user: CurrentUser, tag: Tag, *, stage: str = LIVE
                           ) -> list[Tag]:
         """Every descendant once, nearest first (then by weight and name)."""
-        return await self._relatives(user, tag, "down", stage)
+        return await self.relatives(user, tag, "down", stage=stage)
 
-    async def _relatives(self, user: CurrentUser, tag: Tag, direction: str, stage: str
-                         ) -> list[Tag]:
+    async def relatives(self, user: CurrentUser, tag: Tag, direction: Direction, *,
+                        stage: str = LIVE) -> list[Tag]:
+        """The tag's ancestors (``up``) or descendants (``down``), each once, nearest first
+        (then by weight and name)."""
         self._require_read(user)
         view = await self._view(user, stage)
         rows = await self.db.fetch_tuples(relatives_sql(view.live, direction),
