@@ -9,9 +9,18 @@ through :class:`Categories`.
   ``tag:<id>``) are dropped after the commit. Writing needs ``administer categories``; free
   tagging (a new name typed into a tag field) needs ``create tags``.
 * **Stages.** Tags carry a ``stage_id`` and every read applies the stage rule
-  (:func:`trovato.stages.stage_condition`), but tags are written in live only: a stage has no
-  way yet to carry a tag's edit or publish a new one, so a write asked in another stage is
-  refused (409) rather than leaking into live.
+  (:func:`trovato.stages.stage_condition`), but tags are written in live only: a write asked
+  in another stage is refused (409) rather than leaking into live. Staging them as items are
+  staged would need, besides a created tag's ``stage_id``: a revision table for tags (an edit
+  of a live tag in a stage has nowhere to live: ``category_tag`` holds one row per tag, and
+  items' overlay reads ``item_revision`` through ``stage_association``); a stage column on
+  ``category_tag_hierarchy`` (a move in a stage would otherwise rewrite live's parents) and
+  the loop check over the stage's overlay of it; slugs unique across a stage and its
+  upstream chain; and a publish step in :mod:`trovato.content.staging` that applies tags
+  before the items referring to them, with conflicts when live changed the tag meanwhile
+  and ``tag_*`` taps at publish. That is a second staging engine beside the items' one; until
+  tags need editorial review, live-only writes keep every stage's view of them exact (a stage
+  sees live's tags, and items staged there may refer to them).
 * **Hierarchy.** Parents must be tags of the same vocabulary, as many as its ``hierarchy``
   allows; a change that would close a loop is refused naming it (``a → b → c → a``), and
   chains stay within :data:`~trovato.categories.hierarchy.MAX_DEPTH`; the check reads only
