@@ -39,13 +39,11 @@ import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _database import scratch_database
+from _database import bench_admin, running_kernel, scratch_database
 from _load import bare, load_arguments, measure_interleaved, print_ratios, serving, site, warm_up
 
 from trovato.gather.compiler import anchor_parameters
 from trovato.ids import NIL
-from trovato.kernel.services import Kernel
-from trovato.settings import load_settings
 from trovato.users.accounts import CurrentUser
 
 HERE = Path(__file__).parent
@@ -66,25 +64,20 @@ VISITOR = CurrentUser(id=NIL, name="", permissions=frozenset({"access content"})
 
 
 async def _prepare(url: str, count: int) -> None:
-    kernel = await Kernel.start(load_settings(database_url=url), url)
-    try:
-        admin_id = await kernel.accounts.create(name="bench", mail="bench@example.com",
-                                                password="quiet lantern orbit 7", is_admin=True)
+    async with running_kernel(url) as kernel:
+        admin = await bench_admin(kernel)
         await kernel.content.types.create({"type": "article", "label": "Article", "fields": [
             {"name": "field_body", "type": "text_long", "label": "Body"}]})
-    finally:
-        await kernel.stop()
     with psycopg.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
-        conn.execute(SEED, {"author": admin_id, "body": BODY, "count": count})
+        conn.execute(SEED, {"author": admin.id, "body": BODY, "count": count})
         conn.execute("ANALYZE item")
         print(f"seeded {count} items in {time.perf_counter() - started:.1f} s")
 
 
 async def _sql_timings(url: str) -> dict[str, float]:
     """Each of the front page's statements alone, median of 20 runs (ms)."""
-    kernel = await Kernel.start(load_settings(database_url=url), url)
-    try:
+    async with running_kernel(url) as kernel:
         plan, params = await kernel.gather.statement(VISITOR, "frontpage", teasers=True)
         assert plan.map is not None and plan.after is not None
         mapped = await kernel.db.fetch_tuples(plan.map, params)
@@ -104,8 +97,6 @@ async def _sql_timings(url: str) -> dict[str, float]:
                 runs.append((time.perf_counter() - started) * 1000)
             timings[name] = statistics.median(runs)
         return timings
-    finally:
-        await kernel.stop()
 
 
 def main() -> None:

@@ -61,12 +61,11 @@ import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _database import scratch_database
+from _database import bench_admin, running_kernel, scratch_database
 from _load import bare, load_arguments, measure_interleaved, print_ratios, serving, site, warm_up
 
 from trovato.ids import NIL, uuid7
 from trovato.kernel.services import Kernel
-from trovato.settings import load_settings
 from trovato.users.accounts import CurrentUser
 
 HERE = Path(__file__).parent
@@ -151,18 +150,13 @@ def _type_fields(t: int) -> list[dict[str, Any]]:
 
 async def _prepare(url: str, count: int) -> list[uuid.UUID]:
     """The site: types, tags, listings and ``count`` items; returns the tags' ids."""
-    kernel = await Kernel.start(load_settings(database_url=url), url)
-    try:
-        admin_id = await kernel.accounts.create(name="bench", mail="bench@example.com",
-                                                password="quiet lantern orbit 7", is_admin=True)
-        admin = CurrentUser(id=admin_id, name="bench", is_admin=True)
+    async with running_kernel(url) as kernel:
+        admin = await bench_admin(kernel)
         for t in range(TYPES):
             await kernel.content.types.create(
                 {"type": f"bench_{t}", "label": f"Bench {t}", "fields": _type_fields(t)})
         for document in (*LISTINGS.values(), PAGE_LISTING):
             await kernel.gather.create(admin, document)
-    finally:
-        await kernel.stop()
     tags = [uuid7() for _ in range(TAGS)]
     with psycopg.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
@@ -172,7 +166,7 @@ async def _prepare(url: str, count: int) -> list[uuid.UUID]:
         conn.execute("INSERT INTO category_tag (id, vocabulary_id, name, slug)"
                      " SELECT id, %s, 'Tag ' || n, 'tag-' || n"
                      " FROM unnest(%s::uuid[]) WITH ORDINALITY AS u(id, n)", (vocabulary, tags))
-        conn.execute(SEED, {"author": admin_id, "body": BODY, "count": count, "codes": CODES,
+        conn.execute(SEED, {"author": admin.id, "body": BODY, "count": count, "codes": CODES,
                             "ranks": RANKS, "topics": TOPICS, "tags": tags, "tag_count": TAGS,
                             "fillers": [n - 4 for n in FIELD_COUNTS]})
         conn.execute("VACUUM ANALYZE item")
@@ -240,9 +234,8 @@ async def _queries(kernel: Kernel, args: Any, tags: list[uuid.UUID], ids: list[u
 async def _query_phases(url: str, args: Any, tags: list[uuid.UUID]
                         ) -> dict[str, dict[str, Timing]]:
     """The queries with the migrations' indexes, then with Gather's expression indexes."""
-    kernel = await Kernel.start(load_settings(database_url=url), url)
-    admin = CurrentUser(id=NIL, name="bench", is_admin=True)
-    try:
+    async with running_kernel(url) as kernel:
+        admin = CurrentUser(id=NIL, name="bench", is_admin=True)
         ids = [row[0] for row in await kernel.db.fetch_tuples(
             "SELECT id FROM item ORDER BY random() LIMIT 1000")]
         phases = {"GIN only": await _queries(kernel, args, tags, ids, random.Random(7))}
@@ -254,8 +247,6 @@ async def _query_phases(url: str, args: Any, tags: list[uuid.UUID]
         phases["expression indexes"] = await _queries(kernel, args, tags, ids,
                                                       random.Random(7))
         return phases
-    finally:
-        await kernel.stop()
 
 
 def _check(name: str, response: httpx.Response) -> None:
