@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import DictRow, tuple_row
@@ -50,7 +50,7 @@ _STRIPPED: Final = sql.SQL("""(
 _ITEMS_SQL: Final = sql.SQL("""
 WITH changed AS (
     UPDATE item SET fields = {stripped}, changed = now(), current_revision_id = trovato_uuid7()
-    WHERE item.fields @> ANY(%(matches)s::jsonb[])
+    WHERE {refers}
     RETURNING id, type, current_revision_id, title, status, promote, sticky, fields, summary,
               stage_id
 ), revised AS (
@@ -60,7 +60,7 @@ WITH changed AS (
            summary, %(log)s, stage_id FROM changed
 )
 SELECT id, type FROM changed
-""").format(stripped=_STRIPPED.format(fields=sql.Identifier("item", "fields")))
+""")
 
 # Staged edits: a new revision in the stage without the tag, and the stage's pointer moved to
 # it (foreign keys are checked at the statement's end, when the revision exists).
@@ -69,7 +69,7 @@ WITH stale AS MATERIALIZED (
     SELECT trovato_uuid7() AS fresh, a.stage_id, a.item_id, r.title, r.status, r.promote,
            r.sticky, {stripped} AS fields, r.summary
     FROM stage_association a JOIN item_revision r ON r.id = a.target_revision_id
-    WHERE r.fields @> ANY(%(matches)s::jsonb[])
+    WHERE {refers}
 ), revised AS (
     INSERT INTO item_revision (id, item_id, author_id, title, status, promote, sticky, fields,
                                summary, log, stage_id)
@@ -80,7 +80,25 @@ WITH stale AS MATERIALIZED (
     WHERE a.stage_id = s.stage_id AND a.item_id = s.item_id
 )
 SELECT s.item_id, i.type FROM stale s JOIN item i ON i.id = s.item_id
-""").format(stripped=_STRIPPED.format(fields=sql.Identifier("r", "fields")))
+""")
+
+
+# Up to this many containment tests are ORed, each answered by the GIN index of all fields
+# (``@> ANY(…)`` is not: an index cannot take an array of them). More of them (deleting a
+# vocabulary of many tags) read every row's references once instead.
+_INDEXED_TESTS: Final = 32
+_REFERS_ANY: Final = sql.SQL(
+    "EXISTS (SELECT 1 FROM jsonb_path_query({fields}, 'lax $.*.target_id') AS t(id)"
+    " WHERE t.id #>> '{{}}' = ANY(%(tags)s::text[]))")
+
+
+def _refers(fields: sql.Identifier, tests: Sequence[str]) -> sql.Composable:
+    """The condition that ``fields`` refers to one of the tags: the containment tests whose
+    parameters ``tests`` names, or (none: too many) the scan of every reference."""
+    if not tests:
+        return _REFERS_ANY.format(fields=fields)
+    return sql.SQL("({})").format(sql.SQL(" OR ").join(
+        sql.SQL("{} @> {}").format(fields, sql.Placeholder(name)) for name in tests))
 
 
 async def remove_references(conn: AsyncConnection[DictRow], tags: Sequence[uuid.UUID],
@@ -94,12 +112,17 @@ async def remove_references(conn: AsyncConnection[DictRow], tags: Sequence[uuid.
     if not fields:
         return []
     # What the item's JSONB contains when a field refers to a tag, as a list or one value.
-    matches = [Jsonb({name: shape}) for name in fields for tag in tags
+    matches = [{name: shape} for name in fields for tag in tags
                for shape in ([{"target_id": str(tag)}], {"target_id": str(tag)})]
-    params = {"tags": [str(tag) for tag in tags], "matches": matches, "author": author,
-              "log": log}
+    indexed = matches if len(matches) <= _INDEXED_TESTS else []
+    tests = [f"m{n}" for n in range(len(indexed))]
+    params: dict[str, Any] = {"tags": [str(tag) for tag in tags], "author": author, "log": log,
+                              **{f"m{n}": Jsonb(match) for n, match in enumerate(indexed)}}
     rewritten: dict[uuid.UUID, str] = {}
-    for statement in (_ITEMS_SQL, _STAGED_SQL):
+    for template, table in ((_ITEMS_SQL, "item"), (_STAGED_SQL, "r")):
+        column = sql.Identifier(table, "fields")
+        statement = template.format(stripped=_STRIPPED.format(fields=column),
+                                    refers=_refers(column, tests))
         rows = await (await conn.cursor(row_factory=tuple_row).execute(statement, params)
                       ).fetchall()
         rewritten.update((key, type_) for key, type_ in rows)
