@@ -253,6 +253,20 @@ def warm_up(urls: Mapping[str, str], *, connections: int,
             run_load(target_url, seconds=2, connections=connections)
 
 
+def showing(pattern: str, count: int, baseline: str = "bare"
+            ) -> Callable[[str, httpx.Response], None]:
+    """A :func:`warm_up` check: every page answers 200, and each but the baseline shows
+    ``count`` different matches of ``pattern`` (say, the 25 items of a listing's page)."""
+
+    def check(name: str, response: httpx.Response) -> None:
+        assert response.status_code == 200, (name, response.status_code)
+        if name != baseline:
+            shown = len(set(re.findall(pattern, response.text)))
+            assert shown == count, (name, shown)
+
+    return check
+
+
 def print_ratios(best: Mapping[str, LoadResult], baseline: str = "bare") -> dict[str, float]:
     """A line per variant with its share of the baseline's requests/s; returns the shares."""
     base = best[baseline].requests_per_s

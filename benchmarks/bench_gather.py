@@ -28,19 +28,26 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _database import bench_admin, running_kernel, scratch_database
-from _load import bare, load_arguments, measure_interleaved, print_ratios, serving, site, warm_up
+from _load import (
+    bare,
+    load_arguments,
+    measure_interleaved,
+    print_ratios,
+    serving,
+    showing,
+    site,
+    warm_up,
+)
 
 from trovato.gather.compiler import anchor_parameters
 from trovato.ids import NIL
@@ -111,20 +118,13 @@ def main() -> None:
         _run(large, small, args)
 
 
-def _check(name: str, response: httpx.Response) -> None:
-    assert response.status_code == 200, (name, response.status_code)
-    if name != "bare":
-        shown = len(set(re.findall(r"Bench item (\d+)", response.text)))
-        assert shown == PER_PAGE, (name, shown)
-
-
 def _run(large: str, small: str, args: Any) -> None:
     env = {"TROVATO_SLOW_REQUEST_MS": "10000", "TROVATO_PAGE_CACHE_SECONDS": "0",
            "TROVATO_DB_POOL_MAX": "4", "TROVATO_FRONT_PAGE_ITEMS": str(PER_PAGE)}
     variants = {"bare": bare(), "front": site(large), "front-p10": site(large, "/?page=9"),
                 "front-p150": site(large, "/?page=149"), "front-small": site(small)}
     with serving(variants, workers=args.workers, env=env) as urls:
-        warm_up(urls, connections=args.connections, check=_check)
+        warm_up(urls, connections=args.connections, check=showing(r"Bench item (\d+)", PER_PAGE))
         best = measure_interleaved(urls, rounds=args.rounds, seconds=args.seconds,
                                    connections=args.connections)
     print(f"load tool: {best['bare'].tool}, {args.connections} connections, {args.workers} "

@@ -48,7 +48,6 @@ import contextlib
 import json
 import os
 import random
-import re
 import statistics
 import sys
 import time
@@ -57,12 +56,20 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _database import bench_admin, running_kernel, scratch_database
-from _load import bare, load_arguments, measure_interleaved, print_ratios, serving, site, warm_up
+from _load import (
+    bare,
+    load_arguments,
+    measure_interleaved,
+    print_ratios,
+    serving,
+    showing,
+    site,
+    warm_up,
+)
 
 from trovato.ids import NIL, uuid7
 from trovato.kernel.services import Kernel
@@ -249,13 +256,6 @@ async def _query_phases(url: str, args: Any, tags: list[uuid.UUID]
         return phases
 
 
-def _check(name: str, response: httpx.Response) -> None:
-    assert response.status_code == 200, (name, response.status_code)
-    if name != "bare":
-        shown = len(set(re.findall(r"Bench item (\d+)", response.text)))
-        assert shown == PER_PAGE, (name, shown)
-
-
 def _pages(large: str, small: str, args: Any) -> tuple[dict[str, Any], dict[str, float]]:
     env = {"TROVATO_SLOW_REQUEST_MS": "10000", "TROVATO_PAGE_CACHE_SECONDS": "0",
            "TROVATO_DB_POOL_MAX": "4", "TROVATO_FRONT_PAGE_ITEMS": str(PER_PAGE)}
@@ -266,7 +266,7 @@ def _pages(large: str, small: str, args: Any) -> tuple[dict[str, Any], dict[str,
                 "front": site(large, "/"), "front-p100": site(large, f"/{deep}"),
                 "gather-small": site(small, "/bench-listing"), "front-small": site(small, "/")}
     with serving(variants, workers=args.workers, env=env) as urls:
-        warm_up(urls, connections=args.connections, check=_check)
+        warm_up(urls, connections=args.connections, check=showing(r"Bench item (\d+)", PER_PAGE))
         best = measure_interleaved(urls, rounds=args.rounds, seconds=args.seconds,
                                    connections=args.connections)
     print(f"load tool: {best['bare'].tool}, {args.connections} connections, {args.workers} "
