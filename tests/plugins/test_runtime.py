@@ -8,9 +8,10 @@ import pytest
 
 from tests.plugins.conftest import item_payload
 from trovato.plugins.build import BuildResult
+from trovato.plugins.contract import CONTRACT, check_contract
 from trovato.plugins.engine import EngineSettings
 from trovato.plugins.errors import PluginLoadError
-from trovato.plugins.runtime import CONTRACT, LoadedPlugin, PluginRuntime, check_contract
+from trovato.plugins.runtime import LoadedPlugin, PluginRuntime
 
 
 def test_describe_lists_taps_functions_and_contract(loaded: dict[str, LoadedPlugin]) -> None:

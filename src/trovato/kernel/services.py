@@ -22,6 +22,7 @@ from trovato.content.reads import PluginItemReads
 from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.content.view import ItemViews
+from trovato.content.writes import PluginItemWrites
 from trovato.cron import Cron
 from trovato.db.pool import Database
 from trovato.forms.service import Forms
@@ -201,6 +202,7 @@ class Kernel:
             metrics=metrics,
             permissions=registry,
             items=PluginItemReads(content.query),
+            writes=PluginItemWrites(content.items),
             taps=taps,
             on_enable=sync_types,
             on_refresh=page_cache.clear,
