@@ -157,12 +157,13 @@ class Kernel:
         formats = default_format_registry()
         for permission in text_format_permissions(formats):
             registry.add(permission)
-        stages = Stages(db)
+        # Gather's results are dropped by the same tags as cached pages, here at once and in
+        # other processes on the page cache's message (which this one also hears), and all of
+        # them when a stage changes (a deleted stage's id may be used again).
+        listings = TagCache()
+        stages = Stages(db, on_change=listings.clear)
         await stages.start(store.pubsub.subscribe, store.pubsub.publish)
         secret = await site_secret(settings, db)
-        # Gather's results are dropped by the same tags as cached pages, here at once and in
-        # other processes on the page cache's message (which this one also hears).
-        listings = TagCache()
 
         async def invalidate(tags: Iterable[str]) -> None:
             dropped = list(tags)
