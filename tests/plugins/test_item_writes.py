@@ -7,6 +7,7 @@ revision check, the ``items.write`` capability, the bound on writes nested throu
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,12 @@ async def test_an_anonymous_request_may_not_write_unless_anonymous_may(
     allowed = await _call(writing_site, "save", {"item": _page("Guest post")}, name=None)
     assert allowed["item"]["title"] == "Guest post"
     assert allowed["item"]["author_id"] == ANONYMOUS_ID
+    # A request reading a stage through a preview link never writes, whoever holds it.
+    previewing = replace(await _user(writing_site, None), read_only=True)
+    async with kernel_of(writing_site).plugins.session(previewing, stage=STAGE) as session:
+        refused = await session.call_function("writer", "save",
+                                              {"payload": {"item": _page("Via preview")}})
+    assert refused["error"]["status"] == 403 and "preview" in refused["error"]["message"]
 
 
 async def test_validation_errors_name_the_field_for_the_plugin(
