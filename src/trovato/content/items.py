@@ -559,8 +559,18 @@ class Items:
             await self.references.check(conn, user, refs, await self.stages.view(stage))
 
     async def _invalidate(self, item: Item) -> None:
-        if self.invalidate is not None:
-            await self.invalidate([f"item:{item.id}", f"item_list:{item.type}"])
+        """Drop the item's cache tags once it is committed: now, or — for a write made inside
+        another's transaction (a plugin's save from a content tap) — when that one commits."""
+        invalidate = self.invalidate
+        if invalidate is None:
+            return
+        tags = [f"item:{item.id}", f"item_list:{item.type}"]
+
+        async def drop() -> None:
+            await invalidate(tags)
+
+        if not self.db.after_commit(drop):
+            await drop()
 
 
 # -- wiring ------------------------------------------------------------------------------------
