@@ -23,6 +23,7 @@ from trovato.content.reads import PluginItemReads
 from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.content.view import ItemViews
+from trovato.content.writes import PluginItemWrites
 from trovato.cron import Cron
 from trovato.db.pool import Database
 from trovato.forms.service import Forms
@@ -157,12 +158,13 @@ class Kernel:
         formats = default_format_registry()
         for permission in text_format_permissions(formats):
             registry.add(permission)
-        stages = Stages(db)
+        # Gather's results are dropped by the same tags as cached pages, here at once and in
+        # other processes on the page cache's message (which this one also hears), and all of
+        # them when a stage changes (a deleted stage's id may be used again).
+        listings = TagCache()
+        stages = Stages(db, on_change=listings.clear)
         await stages.start(store.pubsub.subscribe, store.pubsub.publish)
         secret = await site_secret(settings, db)
-        # Gather's results are dropped by the same tags as cached pages, here at once and in
-        # other processes on the page cache's message (which this one also hears).
-        listings = TagCache()
 
         async def invalidate(tags: Iterable[str]) -> None:
             dropped = list(tags)
@@ -202,6 +204,7 @@ class Kernel:
             metrics=metrics,
             permissions=registry,
             items=PluginItemReads(content.query),
+            writes=PluginItemWrites(content.items),
             taps=taps,
             on_enable=sync_types,
             on_refresh=page_cache.clear,
