@@ -50,6 +50,7 @@ from trovato.kernel.page_cache import QUERY_HEADER, TAGS_HEADER
 from trovato.observability import load
 from trovato.observability.metrics import UNMATCHED_ROUTE
 from trovato.observability.profiler import Profile, current_profile
+from trovato.settings import Settings
 from trovato.stages import StageError, is_live
 from trovato.stages.preview import END as PREVIEW_END
 from trovato.stages.preview import QUERY_PARAM as PREVIEW_PARAM
@@ -151,7 +152,7 @@ class KernelPipeline:
                 started = True  # after the headers: a store failure there can still be a 503
             await send(message)
 
-        limit = ctx.kernel.settings.max_body_bytes
+        limit = body_limit(scope, ctx.kernel.settings)
         received = 0
 
         async def limited_receive() -> Message:
@@ -282,9 +283,20 @@ def _body_limit(scope: Scope, ctx: RequestContext) -> Refusal:
         return None
     if not declared.isdigit():
         return error_response(scope, 400, "Invalid Content-Length header.")
-    if int(declared) > ctx.kernel.settings.max_body_bytes:
-        return _too_large(scope, ctx.kernel.settings.max_body_bytes)
+    limit = body_limit(scope, ctx.kernel.settings)
+    if int(declared) > limit:
+        return _too_large(scope, limit)
     return None
+
+
+def body_limit(scope: Scope, settings: Settings) -> int:
+    """The largest body a request may send: a multipart one (a form with a file) may carry
+    one upload of up to ``file_max_bytes`` besides the form; the files service refuses a
+    larger file with its own message."""
+    content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        return settings.max_body_bytes + settings.file_max_bytes
+    return settings.max_body_bytes
 
 
 def _too_large(scope: Scope, limit: int) -> Response:

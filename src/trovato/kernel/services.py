@@ -24,6 +24,8 @@ from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.content.view import ItemViews
 from trovato.cron import Cron
 from trovato.db.pool import Database
+from trovato.files.service import UPLOAD_FILES, Files
+from trovato.files.storage import LocalStorage
 from trovato.forms.service import Forms
 from trovato.forms.state import FormStates
 from trovato.forms.widgets import Widgets
@@ -48,6 +50,7 @@ from trovato.store import SharedStore, open_store
 from trovato.users.accounts import Accounts
 from trovato.users.permissions import CHANNEL as PERMISSIONS_CHANNEL
 from trovato.users.permissions import (
+    Permission,
     PermissionRegistry,
     PermissionService,
     text_format_permissions,
@@ -91,6 +94,7 @@ class Kernel:
     forms: Forms  # the form API: alter/validate/submit taps, server-side state, rendering
     categories: Categories  # vocabularies and tags (free tagging goes through it too)
     gather: Gather  # declarative listings (the front page is one)
+    files: Files  # managed uploads: validation, storage, usage by items, cleanup
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -173,6 +177,10 @@ class Kernel:
             page_cache.clear()
 
         categories = Categories(db, stages, hooks=PluginTagHooks(taps), invalidate=invalidate)
+        registry.add(Permission(UPLOAD_FILES, "Upload files through the API",
+                                "Item forms take uploads from whoever may edit the item."))
+        files = Files(db, LocalStorage(settings.files_root), max_bytes=settings.file_max_bytes,
+                      temporary_seconds=settings.file_temporary_seconds)
         content = await ContentServices.start(
             db,
             registry,
@@ -184,6 +192,7 @@ class Kernel:
             hooks=PluginItemHooks(taps),
             on_types_change=types_changed,
             tags=categories,
+            files=files,
         )
         await store.pubsub.subscribe(PERMISSIONS_CHANNEL, page_cache.clear)
         await store.pubsub.subscribe(ITEM_TYPES_CHANNEL, types_changed)
@@ -230,11 +239,13 @@ class Kernel:
             taps=taps,
             views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine),
             widgets=Widgets(content.fields),
-            cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries),
+            cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries,
+                      clean_files=files.cleanup),
             forms=Forms(taps, FormStates(store.cache), templates.engine),
             categories=categories,
             gather=Gather(db, content.query, content.types, taps, cache=listings,
                           invalidate=invalidate),
+            files=files,
         )
         return kernel
 
