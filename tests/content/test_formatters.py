@@ -57,9 +57,6 @@ def test_every_field_type_has_its_formatter_registered(formatters: Formatters) -
     ("boolean", {"value": False}, "No"),
     ("date", {"value": "2024-05-01"}, "2024-05-01"),
     ("datetime", {"value": "2024-05-01T10:00:00Z"}, "2024-05-01 10:00"),
-    ("file", {"target_id": ITEM}, ITEM),
-    ("file", {"target_id": ITEM, "description": "Report <2024>"}, "Report &lt;2024&gt;"),
-    ("image", {"target_id": ITEM, "alt": "A cat"}, "A cat"),
     ("reference", {"target_id": ITEM, "target_type": "category_tag"}, ITEM),
 ])
 def test_plain_values(formatters: Formatters, engine: ThemeEngine, type_: str,
@@ -103,6 +100,17 @@ def test_links_email_and_references_are_links(formatters: Formatters,
         == f'<a href="/item/{ITEM}">{ITEM}</a>'
     assert shown(formatters, engine, "reference", {"target_id": ITEM, "target_type": "user"}) \
         == f'<a href="/user/{ITEM}">{ITEM}</a>'
+
+
+def test_files_are_links_and_images_are_images(formatters: Formatters,
+                                               engine: ThemeEngine) -> None:
+    assert shown(formatters, engine, "file", {"target_id": ITEM}) == \
+        f'<a href="/files/{ITEM}">Download the file</a>'
+    assert shown(formatters, engine, "file", {"target_id": ITEM, "description": "Report <2024>"}
+                 ) == f'<a href="/files/{ITEM}">Report &lt;2024&gt;</a>'
+    html = shown(formatters, engine, "image", {"target_id": ITEM, "alt": 'A "cat"',
+                                               "title": "<b>"})
+    assert html.startswith(f'<img src="/files/{ITEM}" alt="A &#34;cat&#34;" title="&lt;b&gt;"')
 
 
 def test_list_values_show_their_labels(formatters: Formatters, engine: ThemeEngine) -> None:

@@ -126,7 +126,7 @@ class Files:
 
     def too_large(self) -> FileError:
         return FileError(413, f"The file is larger than the upload limit of"
-                              f" {_size(self.max_bytes)}. Nothing was stored.", field="file")
+                              f" {self.limit_text}. Nothing was stored.", field="file")
 
     async def upload(self, owner: CurrentUser, source: BinaryIO, filename: str,
                      rules: UploadRules) -> FileRecord:
@@ -191,6 +191,21 @@ class Files:
         if not path.is_file():
             raise FileError(404, "The file's content is missing.")
         return path
+
+    async def names(self, user: CurrentUser, file_ids: Sequence[str]) -> dict[str, str]:
+        """The names of the files (by id) that ``user`` may refer to: in use, or their own."""
+        keys = [key for key in map(_parse, file_ids) if key is not None]
+        if not keys:
+            return {}
+        rows = await self.db.fetch(
+            "SELECT id, filename FROM file_managed WHERE id = ANY(%s)"
+            " AND (status = 1 OR owner_id = %s)", (keys, user.id))
+        return {str(row["id"]): row["filename"] for row in rows}
+
+    @property
+    def limit_text(self) -> str:
+        """The upload limit as people read it (``10 MB``)."""
+        return _size(self.max_bytes)
 
     async def check_read(self, user: CurrentUser, record: FileRecord, *,
                          sees_any: Callable[[Sequence[uuid.UUID]], Awaitable[bool]]) -> None:
