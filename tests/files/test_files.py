@@ -258,3 +258,21 @@ async def test_the_upload_must_name_a_file_field(client: httpx.AsyncClient) -> N
     assert missing.status_code == 422 and "field" in missing.json()["errors"]
     not_multipart = await client.post("/api/v1/files", headers=headers, json={"type": "doc"})
     assert not_multipart.status_code == 415
+
+
+async def test_stage_changes_track_and_release_usage(client: httpx.AsyncClient) -> None:
+    kernel = kernel_of(client)
+    headers = await login(client, "root")
+    assert (await client.post("/api/v1/stages", headers=headers,
+                              json={"id": "spring", "label": "Spring"})).status_code == 201
+    staged = {**headers, "X-Trovato-Stage": "spring"}
+    record = (await upload(client, headers, "a.txt", b"a")).json()
+    item = await client.post("/api/v1/items", headers=staged, json={
+        "type": "doc", "title": "Staged", "fields": {"field_file": {"target_id": record["id"]}}})
+    assert item.status_code == 201, item.text
+    status = "SELECT status FROM file_managed WHERE id = %s"
+    assert await kernel.db.fetchval(status, (record["id"],)) == 1
+    discarded = await client.delete(f"/api/v1/stages/spring/changes/{item.json()['id']}",
+                                    headers=headers)
+    assert discarded.status_code in (200, 204), discarded.text
+    assert await kernel.db.fetchval(status, (record["id"],)) == 0
