@@ -3,6 +3,7 @@ usage (temporary → permanent → temporary) and cron cleanup, on a real site."
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import pytest
 
 from tests.conftest import create_account
 from tests.security._accounts import kernel_of, login, person, site
+from trovato.observability.profiler import Profile, current_profile
+from trovato.users.accounts import CurrentUser
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n" + b"%" * 64
@@ -276,3 +279,43 @@ async def test_stage_changes_track_and_release_usage(client: httpx.AsyncClient) 
                                     headers=headers)
     assert discarded.status_code in (200, 204), discarded.text
     assert await kernel.db.fetchval(status, (record["id"],)) == 0
+
+
+async def test_file_usage_costs_one_statement_per_change(client: httpx.AsyncClient) -> None:
+    """Saving an item whose files changed costs one statement for their usage (rows and
+    status together); one whose files stayed the same, none."""
+    kernel = kernel_of(client)
+    headers = await login(client, "root")
+    first = (await upload(client, headers, "a.txt", b"a")).json()["id"]
+    second = (await upload(client, headers, "b.txt", b"b")).json()["id"]
+    admin = CurrentUser(id=uuid.UUID(await person(client, "boss", admin=True)), name="boss",
+                        is_admin=True)
+    items = kernel.content.items
+
+    async def statements(**fields: Any) -> int:
+        profile = Profile()
+        token = current_profile.set(profile)
+        try:
+            await items.create(admin, "doc", title="t", fields=fields)
+        finally:
+            current_profile.reset(token)
+        return profile.db_count
+
+    none = await statements()
+    # One more for the reference check, one for the usage.
+    assert await statements(field_file={"target_id": first}) == none + 2
+    created = await items.create(admin, "doc", title="t",
+                                 fields={"field_file": {"target_id": second}})
+
+    async def update(**fields: Any) -> int:
+        profile = Profile()
+        token = current_profile.set(profile)
+        try:
+            await items.update(admin, created.id, fields=fields)
+        finally:
+            current_profile.reset(token)
+        return profile.db_count
+
+    same = await update(field_file={"target_id": second})
+    changed = await update(field_file={"target_id": first})
+    assert changed == same + 2  # the dropped file's usage, the new one's

@@ -17,8 +17,8 @@ def cron() -> None:
     """Run the periodic work once.
 
     That is every plugin's cron tap, the sweep of expired shared state, a batch of unknown
-    item summaries and the deletion of old unused uploads. Safe to start from several hosts at once: a distributed lock lets one run
-    at a time.
+    item summaries and the deletion of old unused uploads. Safe to start from several hosts
+    at once: a distributed lock lets one run at a time.
     """
     settings = load_settings()
     with database_url(settings) as url:

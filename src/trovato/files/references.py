@@ -1,8 +1,8 @@
 """How an item's reference to a managed file is resolved (registered with the content
 service's reference checks): its bundle is its file name (for the extension rule), it is an
 image by its MIME type, and the saver may refer to it when it is permanent (already in use)
-or their own upload. Whether a newly added private file may be used is decided with the usage
-(:meth:`trovato.files.service.Files.track`)."""
+or their own upload (an administrator: any). Whether a newly added private file may be used
+is decided with the usage (:meth:`trovato.files.service.Files.track`)."""
 
 from __future__ import annotations
 
@@ -34,14 +34,16 @@ _files = Table("file_managed", MetaData(), Column("id", Uuid), Column("filename"
                Column("filemime", Text), Column("owner_id", Uuid), Column("status", SmallInteger))
 
 
-def _build(ids: BindParameter[Any]) -> Select[Any]:
-    f = _files.alias("f")
-    visible = or_(f.c.status == literal_column("1"),
-                  f.c.owner_id == bindparam("viewer", type_=Uuid))
-    return select(f.c.id, f.c.filename.label("bundle"), visible.label("visible"),
-                  f.c.filemime.like(literal_column("'image/%'")).label("image")
-                  ).where(f.c.id == any_(ids))
-
-
 def resolve_files(user: CurrentUser, view: StageView) -> Lookup:
-    return Lookup(shape="files", build=_build, params={"viewer": user.id})
+    admin = user.is_admin
+
+    def build(ids: BindParameter[Any]) -> Select[Any]:
+        f = _files.alias("f")
+        visible = literal_column("TRUE") if admin else or_(
+            f.c.status == literal_column("1"), f.c.owner_id == bindparam("viewer", type_=Uuid))
+        return select(f.c.id, f.c.filename.label("bundle"), visible.label("visible"),
+                      f.c.filemime.like(literal_column("'image/%'")).label("image")
+                      ).where(f.c.id == any_(ids))
+
+    return Lookup(shape=("files", admin), build=build,
+                  params={} if admin else {"viewer": user.id})

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -258,7 +259,8 @@ class Files:
         """Record that the item now refers to the files ``after`` (error key, file id) and
         before referred to ``before``. ``replace``: the item's own row was written, so files
         no longer referred to lose their usage; otherwise (an edit in a stage of an item from
-        upstream) usage is only added."""
+        upstream) usage is only added. A save that keeps its files costs no statement, one
+        that changes them one or two (and one more to check a newly added private file)."""
         previous = set(before)
         added = [(key, fid) for key, fid in after if fid not in previous]
         if added and not user.is_admin:
@@ -270,46 +272,48 @@ class Files:
                 raise FileError(422, "The item refers to private files you did not upload.",
                                 errors={key: "refers to a private file you did not upload"
                                         for key, fid in added if fid in foreign})
-        counts: dict[uuid.UUID, int] = {}
-        for _key, fid in after:
-            counts[fid] = counts.get(fid, 0) + 1
+        counts = Counter(fid for _key, fid in after)
         if replace:
-            cur = await conn.execute(
-                "DELETE FROM file_usage WHERE record_type = 'item' AND record_id = %s"
-                " AND NOT file_id = ANY(%s) RETURNING file_id", (item_id, list(counts)))
-            dropped = [row["file_id"] for row in await cur.fetchall()]
-            await self._unused_to_temporary(conn, dropped)
-        if counts:
-            ids, numbers = list(counts), list(counts.values())
-            # Replacing: the saved fields' counts; adding (a stage's edit): never fewer.
+            dropped = [fid for fid in previous if fid not in counts]
+            if dropped:
+                # A data-modifying CTE: the UPDATE still sees the deleted rows, so it skips
+                # this item's own.
+                await conn.execute(
+                    "WITH gone AS (DELETE FROM file_usage WHERE record_type = 'item'"
+                    " AND record_id = %(item)s AND file_id = ANY(%(dropped)s) RETURNING file_id)"
+                    " UPDATE file_managed f SET status = 0, changed = now()"
+                    " WHERE f.id IN (SELECT file_id FROM gone) AND f.status = 1"
+                    " AND NOT EXISTS (SELECT 1 FROM file_usage u WHERE u.file_id = f.id"
+                    " AND NOT (u.record_type = 'item' AND u.record_id = %(item)s))",
+                    {"item": item_id, "dropped": dropped})
+        if counts != Counter(before):
+            # Replacing: the saved fields' counts; adding (a stage's edit): never fewer. The
+            # newly used files become permanent in the same statement.
             await conn.execute(
-                "INSERT INTO file_usage (file_id, module, record_type, record_id, count)"
-                " SELECT f, %s, 'item', %s, c FROM unnest(%s::uuid[], %s::int[]) AS u(f, c)"
+                "WITH used AS (INSERT INTO file_usage (file_id, module, record_type,"
+                " record_id, count) SELECT f, %(module)s, 'item', %(item)s, c"
+                " FROM unnest(%(ids)s::uuid[], %(counts)s::int[]) AS u(f, c)"
                 " ON CONFLICT (file_id, module, record_type, record_id) DO UPDATE SET count ="
-                " CASE WHEN %s THEN EXCLUDED.count"
-                " ELSE greatest(file_usage.count, EXCLUDED.count) END",
-                (USAGE_MODULE, item_id, ids, numbers, replace))
-            await conn.execute(
-                "UPDATE file_managed SET status = 1, changed = now()"
-                " WHERE id = ANY(%s) AND status <> 1", (ids,))
+                " CASE WHEN %(replace)s THEN EXCLUDED.count"
+                " ELSE greatest(file_usage.count, EXCLUDED.count) END RETURNING file_id)"
+                " UPDATE file_managed SET status = 1, changed = now()"
+                " WHERE id = ANY(%(added)s) AND status <> 1",
+                {"module": USAGE_MODULE, "item": item_id, "ids": list(counts),
+                 "counts": list(counts.values()), "replace": replace,
+                 "added": list({fid for _, fid in added})})
 
     async def release(self, conn: AsyncConnection[DictRow], item_ids: Sequence[uuid.UUID]
                       ) -> None:
         """The items are deleted: their usage goes, and files nothing else uses become
         temporary (cleaned up by cron after the grace period)."""
-        cur = await conn.execute(
-            "DELETE FROM file_usage WHERE record_type = 'item' AND record_id = ANY(%s)"
-            " RETURNING file_id", (list(item_ids),))
-        await self._unused_to_temporary(conn, [row["file_id"] for row in await cur.fetchall()])
-
-    @staticmethod
-    async def _unused_to_temporary(conn: AsyncConnection[DictRow],
-                                   file_ids: Sequence[uuid.UUID]) -> None:
-        if file_ids:
-            await conn.execute(
-                "UPDATE file_managed f SET status = 0, changed = now()"
-                " WHERE f.id = ANY(%s) AND f.status = 1 AND NOT EXISTS"
-                " (SELECT 1 FROM file_usage u WHERE u.file_id = f.id)", (list(set(file_ids)),))
+        await conn.execute(
+            "WITH gone AS (DELETE FROM file_usage WHERE record_type = 'item'"
+            " AND record_id = ANY(%(items)s) RETURNING file_id)"
+            " UPDATE file_managed f SET status = 0, changed = now()"
+            " WHERE f.id IN (SELECT file_id FROM gone) AND f.status = 1"
+            " AND NOT EXISTS (SELECT 1 FROM file_usage u WHERE u.file_id = f.id"
+            " AND NOT (u.record_type = 'item' AND u.record_id = ANY(%(items)s)))",
+            {"items": list(item_ids)})
 
     # -- cron ---------------------------------------------------------------------------------
 
