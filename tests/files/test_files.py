@@ -255,7 +255,11 @@ async def test_the_upload_must_name_a_file_field(client: httpx.AsyncClient) -> N
     response = await client.post("/api/v1/files", headers=headers,
                                  data={"type": "doc", "field": "title"},
                                  files={"file": ("a.txt", b"a", "text/plain")})
-    assert response.status_code == 422
+    assert response.status_code == 404  # the title is no field
+    bad = await client.post("/api/v1/files", headers=headers,
+                            data={"type": "Doc!", "field": "field_file"},
+                            files={"file": ("a.txt", b"a", "text/plain")})
+    assert bad.status_code == 422 and "type" in bad.json()["errors"]
     missing = await client.post("/api/v1/files", headers=headers, data={"type": "doc"},
                                 files={"file": ("a.txt", b"a", "text/plain")})
     assert missing.status_code == 422 and "field" in missing.json()["errors"]

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -63,7 +63,10 @@ async def _rules(request: Request, type_name: str, field_name: str) -> UploadRul
     ctx = request_context(request)
     item_type = await ctx.kernel.content.types.get(type_name)
     definition = item_type.field(field_name) if item_type is not None else None
-    if definition is None or definition.type not in ("file", "image"):
+    if definition is None:
+        raise ServiceError(404, f"There is no field {field_name!r} of an item type"
+                                f" {type_name!r}.")
+    if definition.type not in ("file", "image"):
         raise ServiceError(422, "The upload names no file or image field.",
                            errors={"field": f"{type_name}.{field_name} is not a file or"
                                             " image field"})
@@ -72,7 +75,7 @@ async def _rules(request: Request, type_name: str, field_name: str) -> UploadRul
 
 @operation("POST", "/api/v1/files", operation_id="uploadFile", summary="Upload a file",
            tag="Files", responses={201: FileInfo}, body=FileUpload, body_media=MULTIPART,
-           problems=(413,))
+           problems=(404, 413))
 async def upload_file(request: Request) -> Response:
     ctx = request_context(request)
     user = require_permission(request, UPLOAD_FILES)
@@ -80,23 +83,22 @@ async def upload_file(request: Request) -> Response:
     if content_type != MULTIPART:
         raise ServiceError(415, "Upload a file as multipart/form-data.")
     async with request.form(max_files=1, max_fields=10) as form:
-        errors: dict[str, str] = {}
-        texts: dict[str, str] = {}
-        for key in ("type", "field"):
-            value = form.get(key)
-            if not isinstance(value, str) or not value:
-                errors[key] = "is required"
-            elif len(value) > TYPE_NAME_MAX or "\x00" in value:
-                errors[key] = f"must be at most {TYPE_NAME_MAX} characters"
-            else:
-                texts[key] = value
         upload = form.get("file")
+        texts = {key: value for key in ("type", "field")
+                 if isinstance(value := form.get(key), str)}
+        # The model the document shows checks the text parts (the file part is read below).
+        try:
+            body = FileUpload.model_validate({**texts, "file": b""})
+        except ValidationError as exc:
+            errors = {".".join(str(p) for p in err["loc"]): err["msg"] for err in exc.errors()}
+        else:
+            errors = {}
         if not isinstance(upload, UploadFile):
             errors["file"] = "is required (a file part)"
         if errors:
-            raise ServiceError(422, "The upload is incomplete.", errors=errors)
+            raise ServiceError(422, "The upload is incomplete or invalid.", errors=errors)
         assert isinstance(upload, UploadFile)
-        rules = await _rules(request, texts["type"], texts["field"])
+        rules = await _rules(request, body.type, body.field)
         if upload.size is not None and upload.size > ctx.kernel.files.max_bytes:
             raise ctx.kernel.files.too_large()
         record = await ctx.kernel.files.upload(user, upload.file, upload.filename or "", rules)
