@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -222,6 +223,12 @@ class KernelPipeline:
         if "preview" in ctx.extra:
             headers.extend(_PREVIEW_HEADERS)
         headers.append((b"server-timing", ctx.profile.server_timing().encode()))
+
+
+# A form body read for its CSRF token stays in memory up to this size, then goes to a
+# temporary file (an upload); it is replayed to the route in chunks of the second.
+_SPOOL_MEMORY = 1024 * 1024
+_REPLAY_CHUNK = 64 * 1024
 
 
 def _add_security_headers(headers: list[tuple[bytes, bytes]]) -> None:
@@ -500,39 +507,50 @@ async def _csrf(
 
 
 async def _form_token(scope: Scope, receive: Receive) -> tuple[str | None, Receive]:
-    """Read the body once to find ``csrf_token``; return a receive that replays it."""
-    chunks: list[bytes] = []
+    """Read the body once to find ``csrf_token``; return a receive that replays it.
+
+    The body is spooled: in memory up to :data:`_SPOOL_MEMORY`, in a temporary file beyond (a
+    form carrying an upload), so an upload is never held in memory whole; it is replayed in
+    chunks."""
+    # Not a context manager: the route reads it through the replay after this returns (it is
+    # closed when the replay is dropped).
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)  # noqa: SIM115
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        spool.write(message.get("body", b""))
         if not message.get("more_body"):
             break
-    body = b"".join(chunks)
+    size = spool.tell()
 
     def replaying() -> Receive:
-        sent = False
+        offset = 0
+        done = False
 
         async def replay() -> Message:
-            nonlocal sent
-            if sent:
+            nonlocal offset, done
+            if done:
                 return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            spool.seek(offset)
+            chunk = spool.read(_REPLAY_CHUNK)
+            offset += len(chunk)
+            done = offset >= size
+            return {"type": "http.request", "body": chunk, "more_body": not done}
 
         return replay
 
     content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
     token: str | None = None
     if content_type == "application/x-www-form-urlencoded":
-        values = parse_qs(body.decode("utf-8", "replace")).get("csrf_token")
+        spool.seek(0)  # within TROVATO_MAX_BODY_BYTES: a multipart body alone may be larger
+        values = parse_qs(spool.read().decode("utf-8", "replace")).get("csrf_token")
         token = values[0] if values else None
     elif content_type == "multipart/form-data":
         try:
-            form = await Request(scope, replaying()).form()
-            value = form.get("csrf_token")
-            token = value if isinstance(value, str) else None
+            async with Request(scope, replaying()).form() as form:
+                value = form.get("csrf_token")
+                token = value if isinstance(value, str) else None
         except Exception:  # malformed multipart: no token, so the request is refused
             token = None
     return token, replaying()
