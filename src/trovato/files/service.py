@@ -286,7 +286,7 @@ class Files:
                     " AND NOT EXISTS (SELECT 1 FROM file_usage u WHERE u.file_id = f.id"
                     " AND NOT (u.record_type = 'item' AND u.record_id = %(item)s))",
                     {"item": item_id, "dropped": dropped})
-        if counts != Counter(before):
+        if counts and counts != Counter(before):
             # Replacing: the saved fields' counts; adding (a stage's edit): never fewer. The
             # newly used files become permanent in the same statement.
             await conn.execute(
