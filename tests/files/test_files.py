@@ -323,3 +323,21 @@ async def test_file_usage_costs_one_statement_per_change(client: httpx.AsyncClie
     same = await update(field_file={"target_id": second})
     changed = await update(field_file={"target_id": first})
     assert changed == same + 2  # the dropped file's usage, the new one's
+
+
+async def test_publishing_a_stage_deletion_releases_the_files(client: httpx.AsyncClient) -> None:
+    kernel = kernel_of(client)
+    headers = await login(client, "root")
+    record = (await upload(client, headers, "a.txt", b"a")).json()
+    item = (await client.post("/api/v1/items", headers=headers, json={
+        "type": "doc", "title": "Live", "fields": {"field_file": {"target_id": record["id"]}}})
+    ).json()
+    assert (await client.post("/api/v1/stages", headers=headers,
+                              json={"id": "cleanup", "label": "Cleanup"})).status_code == 201
+    staged = {**headers, "X-Trovato-Stage": "cleanup"}
+    assert (await client.delete(f"/api/v1/items/{item['id']}", headers=staged)).status_code == 204
+    status = "SELECT status FROM file_managed WHERE id = %s"
+    assert await kernel.db.fetchval(status, (record["id"],)) == 1  # live still uses it
+    published = await client.post("/api/v1/stages/cleanup/publish", headers=headers)
+    assert published.status_code == 200, published.text
+    assert await kernel.db.fetchval(status, (record["id"],)) == 0
