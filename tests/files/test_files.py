@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import create_account
 from tests.security._accounts import kernel_of, login, person, site
+from trovato.files.service import FileError
 from trovato.observability.profiler import Profile, current_profile
 from trovato.users.accounts import CurrentUser
 
@@ -341,3 +342,18 @@ async def test_publishing_a_stage_deletion_releases_the_files(client: httpx.Asyn
     published = await client.post("/api/v1/stages/cleanup/publish", headers=headers)
     assert published.status_code == 200, published.text
     assert await kernel.db.fetchval(status, (record["id"],)) == 0
+
+
+async def test_a_file_deleted_during_the_save_is_a_clear_refusal(
+        client: httpx.AsyncClient) -> None:
+    """Cron may delete an old temporary file after a save's reference check passed: the
+    usage statement's foreign key catches it, and the save is refused (422), not a 500."""
+    kernel = kernel_of(client)
+    admin = CurrentUser(id=uuid.UUID(await person(client, "boss", admin=True)), name="boss",
+                        is_admin=True)
+    with pytest.raises(FileError) as caught:
+        async with kernel.db.transaction() as conn:
+            await kernel.files.track(conn, admin, uuid.uuid4(), [],
+                                     [("fields.field_file", uuid.uuid4())], replace=True)
+    assert caught.value.status == 422
+    assert "deleted meanwhile" in caught.value.message

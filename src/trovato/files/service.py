@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 from psycopg import AsyncConnection
+from psycopg.errors import ForeignKeyViolation
 from psycopg.rows import DictRow
 
 from trovato.db.pool import Database
@@ -289,18 +290,30 @@ class Files:
         if counts and counts != Counter(before):
             # Replacing: the saved fields' counts; adding (a stage's edit): never fewer. The
             # newly used files become permanent in the same statement.
-            await conn.execute(
-                "WITH used AS (INSERT INTO file_usage (file_id, module, record_type,"
-                " record_id, count) SELECT f, %(module)s, 'item', %(item)s, c"
-                " FROM unnest(%(ids)s::uuid[], %(counts)s::int[]) AS u(f, c)"
-                " ON CONFLICT (file_id, module, record_type, record_id) DO UPDATE SET count ="
-                " CASE WHEN %(replace)s THEN EXCLUDED.count"
-                " ELSE greatest(file_usage.count, EXCLUDED.count) END RETURNING file_id)"
-                " UPDATE file_managed SET status = 1, changed = now()"
-                " WHERE id = ANY(%(added)s) AND status <> 1",
-                {"module": USAGE_MODULE, "item": item_id, "ids": list(counts),
-                 "counts": list(counts.values()), "replace": replace,
-                 "added": list({fid for _, fid in added})})
+            try:
+                await self._use(conn, item_id, counts, added, replace=replace)
+            except ForeignKeyViolation:
+                # Cron deleted an old temporary file between the reference check and now.
+                raise FileError(422, "The item refers to a file that was deleted meanwhile;"
+                                     " upload it again.") from None
+
+    @staticmethod
+    async def _use(conn: AsyncConnection[DictRow], item_id: uuid.UUID,
+                   counts: Counter[uuid.UUID], added: Sequence[tuple[str, uuid.UUID]], *,
+                   replace: bool) -> None:
+        """The item's usage rows as ``counts`` say, and the ``added`` files permanent."""
+        await conn.execute(
+            "WITH used AS (INSERT INTO file_usage (file_id, module, record_type,"
+            " record_id, count) SELECT f, %(module)s, 'item', %(item)s, c"
+            " FROM unnest(%(ids)s::uuid[], %(counts)s::int[]) AS u(f, c)"
+            " ON CONFLICT (file_id, module, record_type, record_id) DO UPDATE SET count ="
+            " CASE WHEN %(replace)s THEN EXCLUDED.count"
+            " ELSE greatest(file_usage.count, EXCLUDED.count) END RETURNING file_id)"
+            " UPDATE file_managed SET status = 1, changed = now()"
+            " WHERE id = ANY(%(added)s) AND status <> 1",
+            {"module": USAGE_MODULE, "item": item_id, "ids": list(counts),
+             "counts": list(counts.values()), "replace": replace,
+             "added": list({fid for _, fid in added})})
 
     async def release(self, conn: AsyncConnection[DictRow], item_ids: Sequence[uuid.UUID]
                       ) -> None:
