@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from trovato.api import categories as api_categories
+from trovato.api import files as api_files
 from trovato.api import gather as api_gather
 from trovato.api import item_types as api_item_types
 from trovato.api import items as api_items
@@ -37,6 +38,7 @@ from trovato.web import (
     autocomplete,
     categories,
     favicon,
+    files,
     form_ajax,
     gather,
     install,
@@ -74,6 +76,7 @@ def routes() -> list[BaseRoute]:
         *item.routes,
         *item_edit.routes,
         *revisions.routes,
+        *files.routes,
         *install.routes,
         *register.routes,  # before user.routes, whose /user/{user_id} would match it
         *user.routes,
@@ -103,6 +106,7 @@ def routes() -> list[BaseRoute]:
         *api_categories.routes,
         *api_openapi.routes,
         *api_gather.routes,
+        *api_files.routes,
         # Last: Gather's page and feed displays, then (for paths no listing claims) the
         # plugins' pages, so both only see paths no kernel route matched.
         *gather.routes,
