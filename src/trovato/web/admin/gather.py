@@ -33,6 +33,7 @@ from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.forms.state import FormState
 from trovato.gather import ADMINISTER_GATHER, FRONT_PAGE, GatherError, Stored
+from trovato.gather.definition import parse, resolve
 from trovato.gather.exchange import dump_yaml, load_yaml
 from trovato.gather.service import Preview
 from trovato.kernel.context import request_context
@@ -232,12 +233,17 @@ async def duplicate_form(request: Request) -> Response:
 
 def _errors(exc: ServiceError, built: Built, tree: RenderElement) -> dict[str, str]:
     """The validator's and the service's errors on the form's elements (module docstring)."""
-    known = {key for key in map(forms.error_key, forms.walk(tree)) if key is not None}
+    elements = {forms.error_key(e): e for e in forms.walk(tree) if forms.error_key(e)}
     found: dict[str, str] = {}
     for path, message in (exc.problem_errors() or {"form": exc.message}).items():
-        key = built.error_key(path, known)
+        key = built.error_key(path, set(elements))
         if key == "form" and path != "form":
             message = f"{path}: {message}"
+        elif message.startswith("String should match pattern"):
+            # The pattern itself helps nobody: what the input's description says does.
+            about = elements[key].get("#description")
+            message = "is not in the form it must have" + (
+                f" ({str(about)[:1].lower()}{str(about)[1:].rstrip('.')})" if about else "")
         found.setdefault(key, message)
     return sentences(found, titles(tree))
 
@@ -307,10 +313,16 @@ async def _submit(request: Request, stored: Stored | None) -> Response:
         state.data.update(rows.data())
         await save_state(request, state)
         return page(await _build(request, editing, state, current))
+    built = document_of(values, rows, editing, choices)
     errors = await _check(request, received.tree, values)
     if errors:
+        # Every error at once: the validator's too, where no input check spoke first.
+        try:
+            resolve(parse(built.document), await ctx.kernel.content.types.cached())
+        except GatherError as exc:
+            for key, message in _errors(exc, built, received.tree).items():
+                errors.setdefault(key, message)
         return page(received.tree, errors=errors, status=400)
-    built = document_of(values, rows, editing, choices)
     gather = ctx.kernel.gather
     try:
         if op == PREVIEW:

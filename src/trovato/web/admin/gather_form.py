@@ -65,15 +65,19 @@ _TITLES: Final = {"label": "Label", "base": "Base", "empty_text": "Empty text",
                   "default": "Without the argument", "options": "Allowed values",
                   "direction": "Direction", "group": "Join the group's filters with",
                   "op": "Operator"}
+_PATH = "Starts with /: lowercase letters, digits, '.', '_' or '-' between the slashes;" \
+    " {name} takes a contextual argument."
+_PARAMETER = "Lowercase letters, digits and underscores, starting with a letter: "
 _DESCRIPTIONS: Final = {
-    "FilterDef.exposed": "Visitors may set the value with this query parameter (the value"
-                         " above is the default).",
+    "FilterDef.exposed": _PARAMETER + "visitors may set the value with this query parameter"
+                                      " (the value above is the default).",
     "FilterDef.label": "The exposed filter's label.",
     "FilterDef.options": "Comma-separated: the only values visitors may choose.",
-    "FilterDef.argument": "Takes the value from the page path's {placeholder} of this name"
-                          " (or a query parameter of the JSON display).",
+    "FilterDef.argument": _PARAMETER + "the value comes from the page path's {placeholder} of"
+                                       " this name (or a query parameter of the JSON display).",
     "Definition.empty_text": "Shown when nothing matches.",
-    "PageDisplay.path": "Starts with /; {name} takes a contextual argument.",
+    "PageDisplay.path": _PATH,
+    "FeedDisplay.path": _PATH,
 }
 
 
