@@ -165,10 +165,13 @@ async def _choices(request: Request) -> Choices:
 
 
 def _first_values(submitted: FormData) -> dict[str, str]:
-    """What the submission holds per name (its first text): only what chooses the filters'
-    operators and value widgets, which are then checked against the rebuilt form."""
-    return {key: value for key, value in submitted.multi_items()
-            if isinstance(value, str) and key.startswith("filter.")}
+    """What of the submission shapes the rebuilt form: the filters' fields and operators
+    (which choose the operators offered and the value widgets) and the chosen columns (shown
+    first, in their order). What they name is then checked against the rebuilt form."""
+    current: dict[str, Any] = {key: value for key, value in submitted.multi_items()
+                               if isinstance(value, str) and key.startswith("filter.")}
+    current["fields"] = [v for v in submitted.getlist("fields") if isinstance(v, str)]
+    return current
 
 
 async def _build(request: Request, editing: Editing, state: FormState,
@@ -233,7 +236,11 @@ async def duplicate_form(request: Request) -> Response:
 
 def _errors(exc: ServiceError, built: Built, tree: RenderElement) -> dict[str, str]:
     """The validator's and the service's errors on the form's elements (module docstring)."""
-    elements = {forms.error_key(e): e for e in forms.walk(tree) if forms.error_key(e)}
+    elements: dict[str, RenderElement] = {}
+    for element in forms.walk(tree):
+        key = forms.error_key(element)
+        if key is not None:
+            elements.setdefault(key, element)
     found: dict[str, str] = {}
     for path, message in (exc.problem_errors() or {"form": exc.message}).items():
         key = built.error_key(path, set(elements))
@@ -285,7 +292,11 @@ async def _submit(request: Request, stored: Stored | None) -> Response:
     current = _first_values(submitted)
     document = stored.definition.document() if stored is not None else _NEW
     choices = await _choices(request)
-    rows, _, kept = form_of(document, choices)
+    try:
+        rows, _, kept = form_of(document, choices)
+    except NotEditable:
+        raise ServiceError(409, "This listing nests filter groups in groups, which the"
+                                " builder does not edit: import its YAML instead.") from None
     fresh = _editing(stored, document, kept)
     title = f"Edit listing {stored.definition.label}" if stored is not None else "Add listing"
     tab = "edit" if stored is not None else ""

@@ -64,7 +64,7 @@ _TITLES: Final = {"label": "Label", "base": "Base", "empty_text": "Empty text",
                   "exposed": "Exposed as query parameter", "argument": "Contextual argument",
                   "default": "Without the argument", "options": "Allowed values",
                   "direction": "Direction", "group": "Join the group's filters with",
-                  "op": "Operator"}
+                  "op": "Operator", "json": "JSON"}
 _PATH = "Starts with /: lowercase letters, digits, '.', '_' or '-' between the slashes;" \
     " {name} takes a contextual argument."
 _PARAMETER = "Lowercase letters, digits and underscores, starting with a letter: "
@@ -100,11 +100,12 @@ class Choices:
     @classmethod
     def of(cls, types_: Mapping[str, ItemType], permissions: Sequence[str]) -> Choices:
         specs = field_specs(types_)
-        labels = {name: title_of(name) for name in specs}
+        labels = {name: name.replace("_", " ").capitalize() for name in specs}
+        named: set[str] = set()
         for item_type in types_.values():
             for definition in item_type.fields:
-                if definition.name in specs and labels[definition.name] == \
-                        title_of(definition.name):
+                if definition.name in specs and definition.name not in named:
+                    named.add(definition.name)
                     labels[definition.name] = f"{definition.label} ({definition.name})"
         return cls(specs, labels, permissions)
 
@@ -250,7 +251,7 @@ def _input(info: FieldInfo, name: str, title: str, *, required: bool = True
 
 def _shown(info: FieldInfo, value: Any) -> forms.FormValue:
     """A property's value as its input shows it."""
-    if value is None:
+    if value is None and not info.is_required():
         default = info.get_default(call_default_factory=True)
         value = default if default is not None and not isinstance(default, BaseModel) else None
     if value is None:
@@ -491,6 +492,13 @@ def _displays() -> list[tuple[str, FieldInfo]]:
     return [(info.alias or name, info) for name, info in Displays.model_fields.items()]
 
 
+def _columns(choices: Choices, chosen: object) -> dict[str, str]:
+    """The fields a column may show: the chosen ones first, in their order (the order of the
+    columns), then the others."""
+    first = [c for c in chosen if c in choices.labels] if isinstance(chosen, list) else []
+    return {name: choices.labels[name] for name in dict.fromkeys([*first, *choices.labels])}
+
+
 def editor_tree(editing: Editing, rows: Rows, choices: Choices,
                 current: Mapping[str, Any]) -> RenderElement:
     """The builder's form for ``rows``; ``current`` (what the form shows or was sent)
@@ -534,7 +542,7 @@ def editor_tree(editing: Editing, rows: Rows, choices: Choices,
     elements: dict[str, RenderElement] = {
         "listing": listing,
         "fields": {"#type": "checkboxes", "#name": "fields", "#title": "Columns",
-                   "#options": dict(choices.labels), "#weight": 10,
+                   "#options": _columns(choices, current.get("fields")), "#weight": 10,
                    "#description": "The fields the list and table styles show (after the"
                                    " title)."},
         "filters": filters,
