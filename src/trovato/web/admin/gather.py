@@ -164,7 +164,7 @@ async def _choices(request: Request) -> Choices:
     return Choices.of(await kernel.content.types.cached(), permissions)
 
 
-def _first_values(submitted: FormData) -> dict[str, str]:
+def _shaping(submitted: FormData) -> dict[str, Any]:
     """What of the submission shapes the rebuilt form: the filters' fields and operators
     (which choose the operators offered and the value widgets) and the chosen columns (shown
     first, in their order). What they name is then checked against the rebuilt form."""
@@ -289,7 +289,7 @@ async def _submit(request: Request, stored: Stored | None) -> Response:
     user = require_admin(request, ADMINISTER_GATHER)
     ctx = request_context(request)
     submitted = await request.form()
-    current = _first_values(submitted)
+    current = _shaping(submitted)
     document = stored.definition.document() if stored is not None else _NEW
     choices = await _choices(request)
     try:
@@ -320,10 +320,9 @@ async def _submit(request: Request, stored: Stored | None) -> Response:
                     messages=[("error", received.expired)])
     rows = Rows.of(state.data)
     op = forms.pressed(submitted, rows.buttons())
-    if op is not None and rows.rebuild(op) is not None:
-        state.data.update(rows.data())
-        await save_state(request, state)
-        return page(await _build(request, editing, state, current))
+    rebuilt = await _rebuild(request, editing, state, op, values, current)
+    if rebuilt is not None:
+        return page(rebuilt[0])
     built = document_of(values, rows, editing, choices)
     errors = await _check(request, received.tree, values)
     if errors:
@@ -389,18 +388,36 @@ async def ajax_rebuild(request: Request, state: FormState, submitted: FormData) 
     if listing is not None:
         await ctx.kernel.gather.get(user, listing)
     editing = Editing.of_state(state.data, _path(listing) if listing else f"{BASE}/add")
-    rows = Rows.of(state.data)
-    op = forms.pressed(submitted, rows.buttons())
-    region = rows.rebuild(op) if op is not None else None
-    if region is None:
-        raise ServiceError(400, "The request names no rebuild button of this form.")
-    current = _first_values(submitted)
+    current = _shaping(submitted)
     values = forms.read(await _build(request, editing, state, current), submitted)
+    op = forms.pressed(submitted, Rows.of(state.data).buttons())
+    rebuilt = await _rebuild(request, editing, state, op, values, current)
+    if rebuilt is None:
+        raise ServiceError(400, "The request names no rebuild button of this form.")
+    tree, region = rebuilt
+    return ctx.kernel.forms.render_region(tree, region, csrf_token=session_token(ctx),
+                                          state=state, values=values)
+
+
+async def _rebuild(request: Request, editing: Editing, state: FormState, op: str | None,
+                   values: forms.FormValues, current: Mapping[str, Any]
+                   ) -> tuple[RenderElement, str] | None:
+    """The form after the rebuild button ``op`` ("Add a filter", "Remove"): its rows
+    changed in the state, the tree built again with what ``form_ajax`` adds to the rebuilt
+    part, and that part's error key; None when ``op`` is not a rebuild button."""
+    ctx = request_context(request)
+    rows = Rows.of(state.data)
+    region = rows.rebuild(op) if op is not None else None
+    if op is None or region is None:
+        return None
     state.data.update(rows.data())
     await save_state(request, state)
     tree = await _build(request, editing, state, current)
-    return ctx.kernel.forms.render_region(tree, region, csrf_token=session_token(ctx),
-                                          state=state, values=values)
+    added = await ctx.kernel.forms.ajax(tree, op, values, user=ctx.current_user)
+    part = forms.find(tree, region)
+    if added is not None and part is not None:
+        part["form_ajax"] = {**added, "#weight": 10_000}
+    return tree, region
 
 
 # -- deleting ------------------------------------------------------------------------------------
