@@ -502,3 +502,20 @@ async def test_rebuilds_through_form_ajax(client: httpx.AsyncClient, button: str
     stolen = await client.post(f"/form/ajax/{build_id}",
                                data=as_data([*pairs, ("op", button)]))
     assert stolen.status_code in (400, 403)
+
+
+async def test_groups_nested_in_groups_are_edited_as_yaml(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    await _listing(client, headers, {"name": "deep", "label": "Deep", "filters": [
+        {"group": "or", "filters": [
+            {"field": "title", "op": "equals", "value": "alpha"},
+            {"group": "and", "filters": [{"field": "field_count", "op": "gte", "value": 2},
+                                         {"field": "title", "op": "contains", "value": "a"}]}]}]})
+    page = await client.get(f"{BASE}/deep/edit")
+    assert page.status_code == 200
+    assert "export it, change the YAML and import it again" in page.text
+    assert 'name="form_build_id"' not in page.text  # no builder form
+    token = hidden_inputs((await client.get(f"{BASE}/import")).text)["csrf_token"]
+    posted = await client.post(f"{BASE}/deep/edit", data={"csrf_token": token, "op": "save"})
+    assert posted.status_code == 409
+    assert (await _document(client, "deep"))["version"] == 1
