@@ -650,16 +650,18 @@ class Gather:
         rows = await self._rows(f"EXPLAIN {plan.page}", {**params, "offset": 0})
         return "\n".join(str(row[0]) for row in rows)
 
-    async def preview(self, admin: CurrentUser, document: Any, *, stage: str = LIVE
-                      ) -> Preview:
+    async def preview(self, admin: CurrentUser, document: Any, *, stage: str = LIVE,
+                      given: Mapping[str, str] | None = None) -> Preview:
         """The first page of an unsaved definition as ``admin`` reads it, with its compiled
         statement, PostgreSQL's plan of it, the number of matches and the time the reading
         took: what the admin builder shows before anything is saved. Nothing is stored or
-        cached; the definition is checked as a save checks it (its display paths aside), and
-        its contextual arguments take their defaults."""
+        cached; the definition is checked as a save checks it (its display paths aside).
+        ``given`` are the exposed filters' and contextual arguments' values by name (the
+        others are left out or take their defaults, as on the listing's pages)."""
         self.require_admin(admin)
         resolved = resolve(parse(document), await self.types.cached())
-        values = await self.argument_values(resolved, {}, admin)
+        values, _ = self.exposed_values(resolved, given or {})
+        values.update(await self.argument_values(resolved, given or {}, admin))
         size = resolved.definition.pager.per_page
         view = await self.query.view(admin, stage)
         shape = Shape(live=view.live, scope=visibility_scope(admin),

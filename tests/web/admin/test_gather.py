@@ -378,6 +378,19 @@ async def test_preview_shows_the_unsaved_definition_and_saves_nothing(
     # Nothing was saved, and the form still shows what was typed.
     assert (await _document(client, "news"))["version"] == 1
     assert re.search(rf'name="filter\.{second}\.value"[^>]*value="2"', shown.text)
+    # The exposed filters' and arguments' values a preview runs with: without "q" its
+    # filter is left out (two match the group), with it three do; a bad one is named.
+    page = (await client.get(path)).text
+    assert "2 matches" in (await press(client, path, page, "preview")).text
+    shown = await press(client, path, page, "preview", {"preview_with": "q=alp"})
+    assert "3 matches" in shown.text and 'value="q=alp"' in shown.text
+    await _listing(client, headers, {"name": "by_author", "label": "By author", "filters": [
+        {"field": "author", "op": "equals", "argument": "who", "default": "not_found"}]})
+    page = (await client.get(f"{BASE}/by_author/edit")).text
+    refused = await press(client, f"{BASE}/by_author/edit", page, "preview")
+    assert refused.status_code == 400
+    assert "needs its argument 'who'" in error_next_to(refused.text.replace("&#39;", "'"),
+                                                       "preview_with")
     # A new, unsaved listing previews too: the empty text when nothing matches.
     page = (await client.get(f"{BASE}/add")).text
     page = (await press(client, f"{BASE}/add", page, "add_filter")).text

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from markupsafe import Markup
 from starlette.datastructures import FormData
@@ -55,6 +56,7 @@ from trovato.web.admin._structure import (
 from trovato.web.admin.gather_form import (
     EDITOR_FORM,
     PREVIEW,
+    PREVIEW_WITH,
     Built,
     Choices,
     Editing,
@@ -336,7 +338,19 @@ async def _submit(request: Request, stored: Stored | None) -> Response:
     gather = ctx.kernel.gather
     try:
         if op == PREVIEW:
-            preview = await gather.preview(user, built.document, stage=ctx.stage)
+            try:
+                given = dict(parse_qsl(str(values.get(PREVIEW_WITH, "")), max_num_fields=50))
+            except ValueError:
+                return page(received.tree, status=400,
+                            errors={PREVIEW_WITH: "Preview with: at most 50 values."})
+            try:
+                preview = await gather.preview(user, built.document, stage=ctx.stage,
+                                               given=given)
+            except GatherError as exc:
+                if exc.status not in (400, 404):
+                    raise
+                # A value the preview was given does not fit: said next to where it was typed.
+                return page(received.tree, status=400, errors={PREVIEW_WITH: exc.message})
         elif stored is None:
             saved = await gather.create(user, built.document)
         else:

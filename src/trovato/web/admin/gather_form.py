@@ -55,6 +55,7 @@ ADD_SORT: Final = "add_sort"
 REMOVE: Final = "remove_"  # remove_filter_3, remove_group_1, remove_sort_2
 SAVE: Final = "save"
 PREVIEW: Final = "preview"
+PREVIEW_WITH: Final = "preview_with"  # not a property: the values a preview runs with
 # Properties with inputs of their own (not drawn from the model's types).
 _SPECIAL: Final = frozenset({"name", "fields", "filters", "sorts", "pager", "displays",
                              "access"})
@@ -561,6 +562,11 @@ def editor_tree(editing: Editing, rows: Rows, choices: Choices,
                         "#title": f"Show the listing as {key}", "#return_value": "1",
                         "#weight": -1},
             **_inputs(model, f"displays.{key}", required=False)}
+    elements["preview_with"] = {
+        "#type": "textfield", "#name": PREVIEW_WITH, "#title": "Preview with",
+        "#maxlength": 2000, "#weight": 990,
+        "#description": "The exposed filters' and contextual arguments' values the preview"
+                        " uses, as a query string: q=news&topic=jazz. Not saved."}
     elements["actions"] = {"#type": "actions", "#weight": 1000,
                            "save": forms.submit(SAVE, title="Save"),
                            "preview": forms.submit(PREVIEW, title="Preview")}
