@@ -4,8 +4,9 @@
   their paths, version, operations);
 * ``/admin/structure/gather/add`` and ``/{name}/edit`` — the builder (:mod:`.gather_form`):
   "Save" stores the definition through the Gather service, "Preview" shows the first page of
-  the unsaved definition in its style with the number of matches, the time the reading took,
-  the compiled SQL and PostgreSQL's plan of it, and saves nothing; adding or removing a
+  the unsaved definition in its style (with the exposed filters' and arguments' values typed
+  in "Preview with"), the number of matches, the time the reading took, the compiled SQL and
+  PostgreSQL's plan of it, and saves nothing; adding or removing a
   filter, a group or a sort rebuilds the form from its server-side state (without JavaScript
   by submitting the form, with it through ``POST /form/ajax/{build_id}``);
 * ``/{name}/duplicate`` — the builder for a new listing holding a copy;
