@@ -320,8 +320,9 @@ async def _delete_tree(request: Request, tag: Tag) -> RenderElement:
     return await ctx.kernel.forms.build(confirm_tree(
         "category_tag_delete", f"{_tag_path(tag)}/delete",
         f"Are you sure you want to delete the tag {tag.name}?", "Delete tag", _tag_path(tag),
-        consequence="Its children stay (they lose it as a parent) and the items tagged with"
-                    " it keep their other tags. This cannot be undone."), user=ctx.current_user)
+        consequence="Its children stay (they lose it as a parent); the items tagged with it"
+                    " lose the tag, each with a new revision. This cannot be undone."),
+        user=ctx.current_user)
 
 
 async def _delete_page(request: Request, tag: Tag, tree: RenderElement,
@@ -344,8 +345,9 @@ async def delete_tag(request: Request) -> Response:
     tree = await _delete_tree(request, tag)
 
     async def delete(values: forms.FormValues) -> Done:
-        await ctx.kernel.categories.delete_tag(user, tag.id, stage=ctx.stage)
-        return Done(f"Deleted the tag {tag.name}.", _vocabulary_path(tag.vocabulary),
+        _, items = await ctx.kernel.categories.delete_tag(user, tag.id, stage=ctx.stage)
+        used = f" It was removed from {items} item{'s' if items != 1 else ''}." if items else ""
+        return Done(f"Deleted the tag {tag.name}.{used}", _vocabulary_path(tag.vocabulary),
                     {"tag_id": str(tag.id)})
 
     async def show(values: forms.FormValues, errors: forms.FormErrors,
