@@ -56,6 +56,7 @@ from trovato.web.admin import categories as admin_categories
 from trovato.web.admin import content as admin_content
 from trovato.web.admin import dashboard as admin_dashboard
 from trovato.web.admin import fields as admin_fields
+from trovato.web.admin import gather as admin_gather
 from trovato.web.admin import people as admin_people
 from trovato.web.admin import plugins as admin_plugins
 from trovato.web.admin import reports as admin_reports
@@ -92,6 +93,7 @@ def routes() -> list[BaseRoute]:
         *categories.routes,
         *admin_categories.routes,
         *admin_tiles.routes,
+        *admin_gather.routes,
         *admin_dashboard.routes,
         *admin_content.routes,
         *admin_batch.routes,

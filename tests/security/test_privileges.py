@@ -162,6 +162,13 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
         "/admin/structure/tiles/00000000-0000-7000-8000-0000000000aa", None),
     ("POST", "/admin/structure/tiles/{id}/delete"): lambda f: (
         "/admin/structure/tiles/00000000-0000-7000-8000-0000000000aa/delete", None),
+    ("POST", "/admin/structure/gather/add"): lambda f: ("/admin/structure/gather/add", None),
+    ("POST", "/admin/structure/gather/import"): lambda f: ("/admin/structure/gather/import",
+                                                           None),
+    ("POST", "/admin/structure/gather/{name}/edit"): lambda f: (
+        "/admin/structure/gather/frontpage/edit", None),
+    ("POST", "/admin/structure/gather/{name}/delete"): lambda f: (
+        "/admin/structure/gather/frontpage/delete", None),
     ("POST", "/admin/structure/types/add"): lambda f: ("/admin/structure/types/add", None),
     ("POST", "/admin/structure/types/{type}"): lambda f: ("/admin/structure/types/page", None),
     ("POST", "/admin/structure/types/{type}/delete"): lambda f: (

@@ -36,6 +36,7 @@ import json
 import logging
 import math
 import re
+import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +57,7 @@ from trovato.gather.compiler import (
     Plans,
     Shape,
     anchor_parameters,
+    compile_plan,
     parameters,
 )
 from trovato.gather.definition import (
@@ -687,9 +689,58 @@ class Gather:
         self.require_admin(admin)
         plan, params = await self.statement(reader or admin, name, stage=stage,
                                             exposed=exposed)
-        rows = await self._rows(f"EXPLAIN {plan.page}", params)
+        return await self._explain(plan, params)
+
+    async def _explain(self, plan: Plan, params: dict[str, Any]) -> str:
+        rows = await self._rows(f"EXPLAIN {plan.page}", {**params, "offset": 0})
         return "\n".join(str(row[0]) for row in rows)
+
+    async def preview(self, admin: CurrentUser, document: Any, *, stage: str = LIVE,
+                      given: Mapping[str, str] | None = None) -> Preview:
+        """The first page of an unsaved definition as ``admin`` reads it, with its compiled
+        statement, PostgreSQL's plan of it, the number of matches and the time the reading
+        took: what the admin builder shows before anything is saved. Nothing is stored or
+        cached; the definition is checked as a save checks it (its display paths aside).
+        ``given`` are the exposed filters' and contextual arguments' values by name (the
+        others are left out or take their defaults, as on the listing's pages)."""
+        self.require_admin(admin)
+        resolved = resolve(parse(document), await self.types.cached())
+        values, _ = self.exposed_values(resolved, given or {})
+        values.update(await self.argument_values(resolved, given or {}, admin))
+        size = resolved.definition.pager.per_page
+        view = await self.query.view(admin, stage)
+        shape = Shape(live=view.live, scope=visibility_scope(admin),
+                      present=frozenset(values), teasers=False, per_page=size,
+                      anonymous=not admin.is_authenticated)
+        plan = compile_plan(resolved, shape)
+        params = {**stage_params(view), **parameters(
+            resolved, shape, values, viewer=admin.id, now=datetime.now(UTC))}
+        started = time.perf_counter()
+        if self.query.voter.reads_items():
+            async with self.query.voter.voting(admin):
+                items, total = await self._voted(admin, plan, params, 0, size, batch=size)
+        else:
+            items = [item_from_row(row) for row in await self._page(plan, params, 0)]
+            total = int((await self._rows(plan.count, params))[0][0])
+        elapsed = time.perf_counter() - started
+        result = GatherResult(resolved, items, 0, size, total, total > size, {})
+        if self.taps.listens("gather_result_alter"):
+            result = await self._alter(admin, result)
+        return Preview(result, total, elapsed, plan.page, await self._explain(plan, params))
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """An unsaved definition's first page (:meth:`Gather.preview`): ``total`` matches the
+    reader may see, found in ``seconds``; ``sql`` is the compiled page statement (its values
+    bound parameters) and ``plan`` PostgreSQL's plan of it."""
+
+    result: GatherResult
+    total: int
+    seconds: float
+    sql: str
+    plan: str
 
 
 __all__ = ["ADMINISTER_GATHER", "FRONT_PAGE", "PATHS_TAG", "Gather", "GatherResult", "MenuEntry",
-           "Stored"]
+           "Preview", "Stored"]

@@ -22,7 +22,8 @@ from trovato.render.elements import RenderElement
 from trovato.users.accounts import ACTIVE, BLOCKED
 from trovato.users.registration import Registration, registration
 from trovato.web._page import flash, render_page
-from trovato.web.admin.people import ACCOUNT_LABELS, NAME_MAX, checked, csrf_token, refusal
+from trovato.web.admin._confirm import checked
+from trovato.web.admin.people import ACCOUNT_LABELS, NAME_MAX, csrf_token, refusal
 
 REGISTER_FORM = "user_register"
 CLOSED = "Registration is closed: only administrators create accounts on this site."

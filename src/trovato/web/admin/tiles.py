@@ -34,7 +34,7 @@ from trovato.users.accounts import CurrentUser
 from trovato.users.roles import Roles
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
-from trovato.web.admin._structure import confirm_form
+from trovato.web.admin._confirm import confirm_tree
 
 BASE = "/admin/structure/tiles"
 MENU = "/admin/structure/menu"
@@ -262,11 +262,11 @@ async def save(request: Request) -> Response:
 
 
 def _confirm(placement: Placement) -> RenderElement:
-    return confirm_form("tile_delete", f"{_path(placement)}/delete",
+    return confirm_tree("tile_delete", f"{_path(placement)}/delete",
                         f"Remove the tile {placement.title or placement.source} from the"
-                        f" {placement.slot} slot?",
-                        "It disappears from every page at once; what it showed is kept.",
-                        "Remove", _path(placement))
+                        f" {placement.slot} slot?", "Remove", _path(placement),
+                        consequence="It disappears from every page at once; what it showed"
+                                    " is kept.")
 
 
 async def confirm_delete(request: Request) -> Response:
@@ -354,9 +354,9 @@ async def add_link(request: Request) -> Response:
 
 
 def _link_confirm(link: MenuLink) -> RenderElement:
-    return confirm_form("menu_link_delete", f"{MENU}/{link.id}/delete",
+    return confirm_tree("menu_link_delete", f"{MENU}/{link.id}/delete",
                         f"Remove the link {link.title} ({link.path}) from the main menu?",
-                        "It disappears from every page at once.", "Remove", MENU)
+                        "Remove", MENU, consequence="It disappears from every page at once.")
 
 
 async def confirm_link_delete(request: Request) -> Response:
