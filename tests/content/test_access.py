@@ -57,6 +57,9 @@ class Voter(ItemHooks):
         self.vote = vote
         self.asked: list[str] = []
 
+    def reads_items(self) -> bool:
+        return True
+
     async def access(self, item: Item, op: str, user: CurrentUser) -> Vote:  # type: ignore[override]
         self.asked.append(op)
         return self.vote

@@ -39,7 +39,7 @@ from markupsafe import Markup
 from trovato.content.formatters import Formatters
 from trovato.content.items import Item
 from trovato.content.summary import field_values, summarize
-from trovato.content.types import ItemType, ItemTypes, display_order
+from trovato.content.types import ItemType, ItemTypes
 from trovato.plugins import PluginUser
 from trovato.plugins.taps import Taps
 from trovato.render import elements as el
@@ -102,7 +102,7 @@ class ItemViews:
     def plugins_take_part(self) -> bool:
         """Whether a plugin takes part in building items (so must be given them whole: a
         teaser listing may otherwise leave the fields out)."""
-        return any(self.taps.listens(tap) for tap in VIEW_TAPS)
+        return self.taps.listens_to_any(VIEW_TAPS)
 
     # -- the API --------------------------------------------------------------------------------
 
@@ -113,22 +113,10 @@ class ItemViews:
 
     async def view_many(self, items: list[Item], view_mode: str, viewer: Viewer) -> list[Markup]:
         """Each of ``items`` in ``view_mode`` as HTML, in order (one plugin session for all)."""
-        types = await self.types.cached()
-        rendered: list[Markup] = []
+        if not self.plugins_take_part():  # no session to share
+            return await self._view_each(items, view_mode, viewer)
         async with self._sharing(viewer):
-            for item in items:
-                item_type = types.get(item.type)
-                tree, trusted = await self._tree(item, item_type, view_mode, viewer)
-                try:
-                    rendered.append(await self.theme.render_async(
-                        tree, source="kernel" if trusted else "plugin:item_view_alter",
-                        trusted=trusted))
-                except RenderTreeError as exc:
-                    # An alter tap made the tree too big or deep: show the kernel's own build.
-                    log.warning("item %s: altered tree refused: %s", item.id, exc)
-                    plain = self.build(item, item_type, view_mode, viewer)
-                    rendered.append(await self.theme.render_async(plain))
-        return rendered
+            return await self._view_each(items, view_mode, viewer)
 
     async def tree(self, item: Item, view_mode: str, viewer: Viewer) -> tuple[el.RenderElement,
                                                                               bool]:
@@ -138,6 +126,24 @@ class ItemViews:
             return await self._tree(item, item_type, view_mode, viewer)
 
     # -- the steps ------------------------------------------------------------------------------
+
+    async def _view_each(self, items: list[Item], view_mode: str,
+                         viewer: Viewer) -> list[Markup]:
+        types = await self.types.cached()
+        rendered: list[Markup] = []
+        for item in items:
+            item_type = types.get(item.type)
+            tree, trusted = await self._tree(item, item_type, view_mode, viewer)
+            try:
+                rendered.append(await self.theme.render_async(
+                    tree, source="kernel" if trusted else "plugin:item_view_alter",
+                    trusted=trusted))
+            except RenderTreeError as exc:
+                # An alter tap made the tree too big or deep: show the kernel's own build.
+                log.warning("item %s: altered tree refused: %s", item.id, exc)
+                plain = self.build(item, item_type, view_mode, viewer)
+                rendered.append(await self.theme.render_async(plain))
+        return rendered
 
     def build(self, item: Item, item_type: ItemType | None, view_mode: str,
               viewer: Viewer) -> el.RenderElement:
@@ -168,20 +174,21 @@ class ItemViews:
             children["more"] = el.link("Read more", href, weight=100,
                                        attributes={"class": "item__more", "aria-label":
                                                    f"Read more about {item.title}"})
-        else:
-            timezone = viewer.timezone
-            for weight, definition in enumerate(display_order(item_type)):
-                values = field_values(item.fields.get(definition.name))
-                if not values or definition.display.get("hidden"):
+        elif item_type is not None:
+            fields = item.fields
+            for shown in self.formatters.shown_fields(item_type, viewer.timezone):
+                definition = shown.definition
+                values = field_values(fields.get(definition.name))
+                if not values:
                     continue
+                formatter, display = shown.formatter, shown.display
                 children[definition.name] = el.field_element(
                     definition.name,
-                    self.formatters.values(definition, values, timezone=timezone),
+                    [formatter(value, display) for value in values],
                     label=definition.label,
-                    label_display=definition.display.get("label") or (
-                        "hidden" if definition.type == "text_long" else "above"),
+                    label_display=shown.label_display,
                     field_type=definition.type,
-                    weight=weight,
+                    weight=shown.weight,
                 )
         return el.item_element(item.type, view_mode, children, title=item.title, href=href,
                                attributes=None if item.published
@@ -195,11 +202,11 @@ class ItemViews:
             # read; one enabled since then joins in from the next listing.
             return tree, True
         taps = self.taps
+        if not taps.listens_to_any(VIEW_TAPS):
+            return tree, True
         viewers = taps.listens("item_view")
         alterers = taps.listens("item_view_alter")
         preprocessors = taps.listens("preprocess_item")
-        if not viewers and not alterers and not preprocessors:
-            return tree, True
         acting = PluginUser.from_current_user(viewer.user)
         public = item.public()
         if viewers:
