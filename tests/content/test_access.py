@@ -77,6 +77,19 @@ async def test_votes() -> None:
     assert voter.asked == []  # the site's superuser is never asked about
 
 
+async def test_no_vote_is_asked_while_no_plugin_votes() -> None:
+    class Quiet(Voter):
+        def reads_items(self) -> bool:
+            return False
+
+    quiet = Quiet(Vote.DENY)
+    reader = _user("access content")
+    # The role rule decides, as if every vote were neutral: the denial is never cast.
+    assert await item_access(reader, _item(), "view", quiet)
+    assert not await item_access(reader, _item(), "update", quiet)
+    assert quiet.asked == []
+
+
 def _scope_sql(user: CurrentUser) -> str:
     return sql_text(scope_condition(visibility_scope(user), ITEM.alias("i")))
 

@@ -113,27 +113,29 @@ class ItemViews:
 
     async def view_many(self, items: list[Item], view_mode: str, viewer: Viewer) -> list[Markup]:
         """Each of ``items`` in ``view_mode`` as HTML, in order (one plugin session for all)."""
-        if not self.plugins_take_part():  # no session to share
-            return await self._view_each(items, view_mode, viewer)
+        if not self.plugins_take_part():  # no tap to fire, no session to share
+            return await self._view_each(items, view_mode, viewer, plugins=False)
         async with self._sharing(viewer):
-            return await self._view_each(items, view_mode, viewer)
+            return await self._view_each(items, view_mode, viewer, plugins=True)
 
     async def tree(self, item: Item, view_mode: str, viewer: Viewer) -> tuple[el.RenderElement,
                                                                               bool]:
         """``item``'s render tree after the view taps, and whether it may render trusted."""
         item_type = (await self.types.cached()).get(item.type)
+        if not self.plugins_take_part():
+            return await self._tree(item, item_type, view_mode, viewer, plugins=False)
         async with self._sharing(viewer):
-            return await self._tree(item, item_type, view_mode, viewer)
+            return await self._tree(item, item_type, view_mode, viewer, plugins=True)
 
     # -- the steps ------------------------------------------------------------------------------
 
-    async def _view_each(self, items: list[Item], view_mode: str,
-                         viewer: Viewer) -> list[Markup]:
+    async def _view_each(self, items: list[Item], view_mode: str, viewer: Viewer, *,
+                         plugins: bool) -> list[Markup]:
         types = await self.types.cached()
         rendered: list[Markup] = []
         for item in items:
             item_type = types.get(item.type)
-            tree, trusted = await self._tree(item, item_type, view_mode, viewer)
+            tree, trusted = await self._tree(item, item_type, view_mode, viewer, plugins=plugins)
             try:
                 rendered.append(await self.theme.render_async(
                     tree, source="kernel" if trusted else "plugin:item_view_alter",
@@ -195,15 +197,15 @@ class ItemViews:
                                else {"class": "item--unpublished"})
 
     async def _tree(self, item: Item, item_type: ItemType | None, view_mode: str,
-                    viewer: Viewer) -> tuple[el.RenderElement, bool]:
+                    viewer: Viewer, *, plugins: bool) -> tuple[el.RenderElement, bool]:
+        """The tree after the view taps; ``plugins``: whether any took part when the call
+        began (one enabled meanwhile joins in from the next call)."""
         tree = self.build(item, item_type, view_mode, viewer)
-        if item.partial:
-            # Listed without its fields because no plugin viewed items when the listing was
-            # read; one enabled since then joins in from the next listing.
+        if not plugins or item.partial:
+            # Partial: listed without its fields because no plugin viewed items when the
+            # listing was read; one enabled since then joins in from the next listing.
             return tree, True
         taps = self.taps
-        if not taps.listens_to_any(VIEW_TAPS):
-            return tree, True
         viewers = taps.listens("item_view")
         alterers = taps.listens("item_view_alter")
         preprocessors = taps.listens("preprocess_item")
@@ -245,11 +247,8 @@ class ItemViews:
 
     @contextlib.asynccontextmanager
     async def _sharing(self, viewer: Viewer) -> AsyncIterator[None]:
-        """One plugin session for the items of one call, opened only if a plugin takes part
-        and the request's own session cannot serve (the front door decides)."""
-        if not self.plugins_take_part():
-            yield
-            return
+        """One plugin session for the items of one call, opened only if the request's own
+        session cannot serve (the front door decides); entered only when plugins take part."""
         async with self.taps.sharing(PluginUser.from_current_user(viewer.user),
                                      request_id="item_view"):
             yield
