@@ -39,7 +39,8 @@ from markupsafe import Markup
 from trovato.content.formatters import Formatters
 from trovato.content.items import Item
 from trovato.content.summary import field_values, summarize
-from trovato.content.types import ItemType, ItemTypes
+from trovato.content.type_service import ItemTypes
+from trovato.content.types import ItemType
 from trovato.plugins import PluginUser
 from trovato.plugins.taps import Taps
 from trovato.render import elements as el
