@@ -35,7 +35,7 @@ def shown(formatters: Formatters, engine: ThemeEngine, type_: str, value: Mappin
           *, settings: Mapping[str, Any] | None = None, timezone: str = "UTC") -> str:
     """``value`` of a field of ``type_`` as HTML: the formatter's output, then the renderer."""
     definition = FieldDefinition("field_x", type_, "X", settings=settings or {})
-    (out,) = formatters.values(definition, [value], timezone=timezone)
+    out = formatters.for_field(definition)(value, Display(definition, timezone))
     return str(engine.render(out)) if isinstance(out, dict) else str(engine.render(
         {"#type": "markup", "#value": out}))
 
@@ -127,7 +127,7 @@ def test_a_formatter_can_be_added_and_replaced() -> None:
         == "F: HI"
     formatters.register("text_plain", shout)  # a site may show a core type its own way
     definition = FieldDefinition("f", "text", "Label")
-    assert formatters.values(definition, [{"value": "a"}]) == ["Label: A"]
+    assert formatters.for_field(definition)({"value": "a"}, Display(definition)) == "Label: A"
     # Per kernel, not global: a new registry starts from the core formatters.
     assert Formatters(FieldRegistry()).get("text_plain") is CORE_FORMATTERS["text_plain"]
 

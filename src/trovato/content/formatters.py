@@ -14,7 +14,7 @@ placement), so showing an item resolves nothing per field.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -186,10 +186,3 @@ class Formatters:
                 for weight, definition in enumerate(display_order(item_type))
                 if not definition.display.get("hidden")))
         return found[1]
-
-    def values(self, definition: FieldDefinition, values: Iterable[Mapping[str, Any]],
-               *, timezone: str = "UTC") -> list[Shown]:
-        """Each of a field's stored values as shown to a reader in ``timezone``."""
-        formatter = self.for_field(definition)
-        display = Display(definition, timezone)
-        return [formatter(value, display) for value in values]
