@@ -66,7 +66,8 @@ from trovato.content.query import ItemQuery
 from trovato.content.references import ReferenceResolvers, standard_resolvers
 from trovato.content.staging import Staging
 from trovato.content.summary import summarize
-from trovato.content.types import ItemType, ItemTypeError, ItemTypes
+from trovato.content.type_service import ItemTypes
+from trovato.content.types import ItemType, ItemTypeError
 from trovato.db.pool import Database
 from trovato.errors import ServiceError
 from trovato.ids import NIL, uuid7

@@ -19,7 +19,7 @@ from typing import Any
 
 from trovato.content.access import Operation, Vote
 from trovato.content.items import HookContext, Item, ItemHookError, ItemHooks
-from trovato.content.types import ItemTypes
+from trovato.content.type_service import ItemTypes
 from trovato.plugins import PluginError, PluginRefused, PluginUser, TapOutcome
 from trovato.plugins.taps import Taps
 from trovato.users.accounts import CurrentUser

@@ -48,7 +48,7 @@ from psycopg.rows import tuple_row
 from trovato.content.access import ACCESS_CONTENT, item_access, visibility_scope
 from trovato.content.model import Item
 from trovato.content.query import ItemQuery, item_from_row
-from trovato.content.types import ItemTypes
+from trovato.content.type_service import ItemTypes
 from trovato.db.pool import Database
 from trovato.gather.cache import TagCache
 from trovato.gather.compiler import (

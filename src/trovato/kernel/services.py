@@ -21,7 +21,7 @@ from trovato.content.formatters import Formatters
 from trovato.content.items import ContentServices
 from trovato.content.reads import PluginItemReads
 from trovato.content.taps import PluginItemHooks, sync_item_types
-from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
+from trovato.content.type_service import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.content.view import ItemViews
 from trovato.content.writes import PluginItemWrites
 from trovato.cron import Cron

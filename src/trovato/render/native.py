@@ -19,7 +19,7 @@ policies are the ones every layer shares (:mod:`trovato.render.elements`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from markupsafe import Markup
@@ -162,10 +162,13 @@ def _children(d: Drawer, e: Element) -> str:
     return "".join([d.html(child) for _, child in children(e)])
 
 
+def _cell(d: Drawer, c: object) -> str:
+    """One of ``#items``: an element drawn, anything else escaped as text (Markup included)."""
+    return d.html(c) if isinstance(c, dict) else _e(c if type(c) is str else plain(c))
+
+
 def _cells(d: Drawer, e: Element) -> list[str]:
-    """``#items``: elements drawn, anything else escaped as text (Markup included)."""
-    return [d.html(c) if isinstance(c, dict) else _e(c if type(c) is str else plain(c))
-            for c in e.get("#items") or ()]
+    return [_cell(d, c) for c in e.get("#items") or ()]
 
 
 def _value(d: Drawer, e: Element) -> str:
@@ -197,12 +200,12 @@ def field(d: Drawer, e: Element) -> str:
     if label and display != "hidden":
         hidden = " visually-hidden" if display == "visually_hidden" else ""
         parts.append(f'<div class="field__label{hidden}">{_e(label)}</div>\n')
-    items = _cells(d, e)
-    if len(items) == 1:
-        parts.append(f'<div class="field__item">{items[0]}</div>\n')
+    values: Sequence[object] = e.get("#items") or ()
+    if len(values) == 1:  # most fields: one value, drawn without a list of one
+        parts.append(f'<div class="field__item">{_cell(d, values[0])}</div>\n')
     else:
         parts.append('<div class="field__items">\n')
-        parts.extend(f'<div class="field__item">{item}</div>\n' for item in items)
+        parts.extend(f'<div class="field__item">{_cell(d, value)}</div>\n' for value in values)
         parts.append("</div>\n")
     parts.append(f"</{tag}>")
     return "".join(parts)
