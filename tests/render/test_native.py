@@ -11,7 +11,7 @@ from tests.render.test_renderer import make_theme
 from tests.render.xss_corpus import VECTORS
 from trovato.render import native
 from trovato.render.elements import element_type
-from trovato.render.renderer import ThemeEngine, ThemeRegistry
+from trovato.render.renderer import KERNEL_TWINS, ThemeEngine, ThemeRegistry
 from trovato.render.sanitize import sanitize
 
 SAMPLE_TEXTS = ["plain", "", "a & b < c", *VECTORS]
@@ -20,6 +20,46 @@ ATTRIBUTES: list[dict[str, Any] | None] = [
     {"onclick": "alert(1)", "class": "field"}, {"onclick": "alert(1)"},
     {"class": "item field--field_x", "title": None, "hidden": False},
 ]
+
+
+FORM_TYPES = ("textfield", "email", "date", "datetime", "textarea", "number", "url", "password",
+              "file", "checkbox", "select", "radios", "checkboxes", "hidden", "submit")
+
+
+def _form_corpus(text: str) -> list[dict[str, Any]]:
+    """Form elements with every property their templates read, with and without each."""
+    elements: list[dict[str, Any]] = []
+    options = {"a": text, text: "B", "c": "C"}
+    full: dict[str, Any] = {
+        "#id": f"edit-{text}", "#name": text, "#title": text, "#required": True,
+        "#disabled": True, "#maxlength": 10, "#placeholder": text, "#autocomplete": "off",
+        "#error": text, "#description": text, "#default_value": text, "#timezone": text,
+        "#step": "1", "#min": "0", "#max": text, "#options": options, "#empty_option": True,
+        "#return_value": text, "#value": text, "#attributes": {"class": "x", "data-x": text},
+    }
+    for kind in FORM_TYPES:
+        elements += [
+            {"#type": kind},
+            {"#type": kind, "#name": "n", "#value": text},
+            {**full, "#type": kind},
+            {**full, "#type": kind, "#error": None, "#required": False, "#id": None},
+            {**full, "#type": kind, "#description": None, "#default_value": "a",
+             "#return_value": None, "#title": None},
+            {**full, "#type": kind, "#default_value": ["a", text], "#format": "plain_text"},
+            {"#type": kind, "#default_value": "1", "#name": "c", "#title": text},
+        ]
+    child = {"#type": "hidden", "#name": "h", "#default_value": text}
+    for kind in ("fieldset", "details", "actions", "form"):
+        elements += [
+            {"#type": kind},
+            {"#type": kind, "a": child, "b": {**child, "#weight": -1}},
+            {"#type": kind, "#id": text, "#title": text, "#error": text, "#description": text,
+             "#required": True, "#open": True, "#method": "get", "#action": text,
+             "#multipart": True, "#attributes": {"class": text}, "a": child},
+            {"#type": kind, "#title": text, "#method": "post", "#action": "/item/1/edit",
+             "#attributes": {"id": "f"}, "a": child},
+        ]
+    return elements
 
 
 def _corpus() -> list[dict[str, Any]]:
@@ -42,6 +82,7 @@ def _corpus() -> list[dict[str, Any]]:
                  "#width": 10, "#height": 20, **extra},
                 {"#type": "image", "#src": text, **extra},
             ]
+        elements += _form_corpus(text)
         for display in ("above", "inline", "hidden", "visually_hidden", None):
             for count in (0, 1, 3):
                 elements.append({
@@ -79,12 +120,12 @@ def test_every_twin_matches_its_template(engine: ThemeEngine) -> None:
         type_name = element_type(element)
         name = f"elements/{type_name}.html"
         twin = engine.twin(engine.suggestions(element))
-        assert twin is native.TWINS[name]
+        assert twin is KERNEL_TWINS[name]
         # The template draws from the renderer's variables (children drawn the same way).
         expected = engine.template(name).render(engine._variables(type_name, element))
         assert engine.html(element) == twin(engine, element) == expected, (raw, expected)
         checked.add(name)
-    assert checked == set(native.TWINS)
+    assert checked == set(KERNEL_TWINS)
 
 
 def test_the_engine_uses_twins_only_for_kernel_templates(tmp_path: Path) -> None:

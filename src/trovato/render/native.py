@@ -122,7 +122,7 @@ _ATTRIBUTE_TEXT: BytesLRU[tuple[object, ...], str] = text_cache(
     "attribute_text", max_entry_bytes=2048, recency=False)
 
 
-def _attributes(d: Drawer, e: Element, *classes: str) -> str:
+def attribute_text(d: Drawer, e: Element, *classes: str) -> str:
     raw = e.get("#attributes")
     if not raw and not classes:
         return ""
@@ -158,7 +158,7 @@ def _tag(e: Element, type_name: str) -> str | None:
     return tag if tag in spec.tags else spec.default_tag
 
 
-def _children(d: Drawer, e: Element) -> str:
+def children_html(d: Drawer, e: Element) -> str:
     return "".join([d.html(child) for _, child in children(e)])
 
 
@@ -168,7 +168,7 @@ def _cells(d: Drawer, e: Element) -> list[str]:
             for c in e.get("#items") or ()]
 
 
-def _value(d: Drawer, e: Element) -> str:
+def value_html(d: Drawer, e: Element) -> str:
     """``#value`` through its format's filter chain; without a format, escaped as written."""
     if "#value" not in e:
         return ""
@@ -185,14 +185,15 @@ def container(d: Drawer, e: Element) -> str:
     tag = _e(_tag(e, "container") or "div")
     title = e.get("#title")
     heading = f"<h2>{_e(title)}</h2>\n" if title else ""
-    return f"<{tag}{_attributes(d, e)}>\n{heading}{_children(d, e)}\n</{tag}>"
+    return f"<{tag}{attribute_text(d, e)}>\n{heading}{children_html(d, e)}\n</{tag}>"
 
 
 def field(d: Drawer, e: Element) -> str:
     display = e.get("#label_display") or "above"
     tag = _e(_tag(e, "field") or "div")
     name = e.get("#field_name") or "unnamed"
-    parts = [f"<{tag}{_attributes(d, e, 'field', f'field--{name}', f'field--label-{display}')}>\n"]
+    classes = attribute_text(d, e, "field", f"field--{name}", f"field--label-{display}")
+    parts = [f"<{tag}{classes}>\n"]
     label = e.get("#label")
     if label and display != "hidden":
         hidden = " visually-hidden" if display == "visually_hidden" else ""
@@ -213,7 +214,7 @@ def item(d: Drawer, e: Element) -> str:
     item_type = str(e["#item_type"]) if "#item_type" in e else ""
     view_mode = e.get("#view_mode")
     mode = str(view_mode) if "#view_mode" in e else ""
-    attributes = _attributes(d, e, "item", f"item--{item_type}", f"item--{mode}")
+    attributes = attribute_text(d, e, "item", f"item--{item_type}", f"item--{mode}")
     heading = ""
     title = e.get("#title")
     if title and view_mode != "full":
@@ -221,26 +222,26 @@ def item(d: Drawer, e: Element) -> str:
         text = _e(title) if href is None else f'<a href="{_e(href)}">{_e(title)}</a>'
         heading = f'<h2 class="item__title">{text}</h2>\n'
     return (f"<{tag}{attributes}>\n{heading}<div class=\"item__content\">\n"
-            f"{_children(d, e)}\n</div>\n</{tag}>")
+            f"{children_html(d, e)}\n</div>\n</{tag}>")
 
 
 def link(d: Drawer, e: Element) -> str:
     text = _e(e.get("#text", ""))
     href = safe_url(e["#href"]) if "#href" in e else None
     if href is None:
-        return f"<span{_attributes(d, e)}>{text}</span>"
+        return f"<span{attribute_text(d, e)}>{text}</span>"
     title = e.get("#title")
     title_attribute = f' title="{_e(title)}"' if title else ""
-    return f'<a href="{_e(href)}"{title_attribute}{_attributes(d, e)}>{text}</a>'
+    return f'<a href="{_e(href)}"{title_attribute}{attribute_text(d, e)}>{text}</a>'
 
 
 def markup(d: Drawer, e: Element) -> str:
-    value = _value(d, e)
+    value = value_html(d, e)
     tag = _tag(e, "markup")
     if tag:
-        return f"<{_e(tag)}{_attributes(d, e)}>{value}</{_e(tag)}>"
+        return f"<{_e(tag)}{attribute_text(d, e)}>{value}</{_e(tag)}>"
     if _has_attributes(e):
-        return f"<div{_attributes(d, e)}>{value}</div>"
+        return f"<div{attribute_text(d, e)}>{value}</div>"
     return value
 
 
@@ -250,7 +251,7 @@ def list_(d: Drawer, e: Element) -> str:
     title = e.get("#title")
     heading = f"<h3>{_e(title)}</h3>\n" if title else ""
     rows = "".join(f"<li>{entry}</li>\n" for entry in _cells(d, e))
-    return (f"<{tag}{_attributes(d, e, 'item-list')}>\n{heading}<{list_tag}>\n{rows}"
+    return (f"<{tag}{attribute_text(d, e, 'item-list')}>\n{heading}<{list_tag}>\n{rows}"
             f"</{list_tag}>\n</{tag}>")
 
 
@@ -263,7 +264,7 @@ def image(d: Drawer, e: Element) -> str:
                                       ("height", "#height"))
                     if e.get(key))
     return (f'<img src="{_e(src)}" alt="{_e(e.get("#alt") or "")}"{extra}'
-            f' loading="lazy"{_attributes(d, e)}>')
+            f' loading="lazy"{attribute_text(d, e)}>')
 
 
 TWINS: dict[str, Twin] = {

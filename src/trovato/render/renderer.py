@@ -53,6 +53,7 @@ from trovato.render.formats import (
     render_text,
 )
 from trovato.render.native import TWINS, Twin, attribute_values, attributes_html, plain
+from trovato.render.native_forms import FORM_TWINS
 from trovato.render.sanitize import sanitize
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,10 @@ class ThemeRegistry:
 # --- the engine -------------------------------------------------------------------------------
 
 # Properties that become template variables unchanged (``#label`` → ``label``).
+KERNEL_TWINS: dict[str, Twin] = {**TWINS, **FORM_TWINS}
+"""Every kernel element template that has a Python twin (:mod:`trovato.render.native`,
+:mod:`trovato.render.native_forms`), by template name."""
+
 _PASSED_AS_IS = {
     f"#{name}": name
     for name in ("text", "alt", "width", "height", "ordered", "caption", "empty", "label",
@@ -325,7 +330,7 @@ class ThemeEngine:
         template = self.resolve(key)
         kernel = template.filename is not None and Path(template.filename).is_relative_to(
             KERNEL_TEMPLATES)
-        found = TWINS.get(template.name or "") if kernel else None
+        found = KERNEL_TWINS.get(template.name or "") if kernel else None
         if len(self._twins) < _REMEMBERED:
             self._twins[key] = found
         return found
