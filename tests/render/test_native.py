@@ -176,3 +176,28 @@ def test_escape_matches_markupsafe(value: object) -> None:
 
     assert native.escape_html(value) == str(escape(value))
     assert native.escape_html(Markup("<b>kept</b>")) == "<b>kept</b>"
+
+
+def test_every_page_twin_matches_its_template(engine: ThemeEngine) -> None:
+    from types import SimpleNamespace
+
+    from trovato.render.native_pages import PAGE_TWINS
+
+    rows = [SimpleNamespace(id=text, title=text, type=text, author=text, status=text,
+                            updated=text, may_edit=n % 2 == 0)
+            for n, text in enumerate(SAMPLE_TEXTS)]
+    cases: list[dict[str, Any]] = [{"rows": rows, "bulk_form": "<form>"}, {"rows": []},
+                                   {"rows": rows[:1], "bulk_form": "edit-bulk"}]
+    assert set(PAGE_TWINS) == {"admin/content_rows.html"}
+    for name, twin in PAGE_TWINS.items():
+        for variables in cases:
+            expected = engine.template(name).render(variables)
+            assert twin(variables) == expected
+            assert engine.render_partial(name, variables) == expected
+
+
+def test_a_theme_overriding_a_partial_gets_its_template(tmp_path: Path) -> None:
+    make_theme(tmp_path, "fancy", {"admin/content_rows.html": "<tr><td>themed</td></tr>"})
+    themed = ThemeEngine("fancy", registry=ThemeRegistry([tmp_path]))
+    assert themed.render_partial("admin/content_rows.html", {"rows": []}) == \
+        "<tr><td>themed</td></tr>"

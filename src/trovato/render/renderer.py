@@ -54,6 +54,7 @@ from trovato.render.formats import (
 )
 from trovato.render.native import TWINS, Twin, attribute_values, attributes_html, plain
 from trovato.render.native_forms import FORM_TWINS
+from trovato.render.native_pages import PAGE_TWINS, PageTwin
 from trovato.render.sanitize import sanitize
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,12 @@ class Attributes:
 
     def __str__(self) -> str:
         return self.__html__()
+
+
+def _is_kernel(template: Template) -> bool:
+    """Whether ``template`` is the kernel's own file (no theme overrides it)."""
+    return template.filename is not None and Path(template.filename).is_relative_to(
+        KERNEL_TEMPLATES)
 
 
 def _strip_markup(value: Any) -> Any:
@@ -284,6 +291,7 @@ class ThemeEngine:
         self._compiled: dict[str, Template] = {}
         self._resolved: dict[tuple[str, ...], Template] = {}
         self._twins: dict[tuple[str, ...], Twin | None] = {}
+        self._page_twins: dict[str, PageTwin | None] = {}
         self._suggestions: dict[tuple[object, ...], tuple[str, ...]] = {}
         self._drawers: dict[tuple[object, ...], Twin | None] = {}  # html()'s twin per key
 
@@ -328,9 +336,7 @@ class ThemeEngine:
         if key in self._twins:
             return self._twins[key]
         template = self.resolve(key)
-        kernel = template.filename is not None and Path(template.filename).is_relative_to(
-            KERNEL_TEMPLATES)
-        found = KERNEL_TWINS.get(template.name or "") if kernel else None
+        found = KERNEL_TWINS.get(template.name or "") if _is_kernel(template) else None
         if len(self._twins) < _REMEMBERED:
             self._twins[key] = found
         return found
@@ -346,6 +352,21 @@ class ThemeEngine:
         started = time.perf_counter()
         try:
             return self.template(name).render({"slots": {}, **context})
+        finally:
+            record_render(time.perf_counter() - started)
+
+    def render_partial(self, name: str, variables: Mapping[str, Any]) -> Markup:
+        """A part of a kernel page (``admin/content_rows.html``) as HTML for its page to
+        place: drawn by its Python twin (:mod:`trovato.render.native_pages`) when the
+        template is the kernel's own, by the theme's template when a theme overrides it."""
+        started = time.perf_counter()
+        try:
+            if name not in self._page_twins:
+                template = self.template(name)
+                self._page_twins[name] = PAGE_TWINS.get(name) if _is_kernel(template) else None
+            twin = self._page_twins[name]
+            html = twin(variables) if twin is not None else self.template(name).render(variables)
+            return Markup(html)  # noqa: S704 - escaped by the twin or by autoescaping
         finally:
             record_render(time.perf_counter() - started)
 
