@@ -414,6 +414,12 @@ _Items = list[Item]
 # -- the query service ---------------------------------------------------------------------------
 
 
+_STATUS_COUNTS_SQL = (
+    "SELECT count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status <> 1)"
+    " FROM item WHERE stage_id = %s"
+)
+
+
 class ItemQuery:
     """Item reads with status, access votes and the stage rule applied (module docstring).
 
@@ -606,6 +612,12 @@ class ItemQuery:
                 if len(found) == limit:
                     break
         return found
+
+    async def status_counts(self) -> tuple[int, int]:
+        """How many live items are published and how many are not, in one aggregate (the
+        dashboard's facts; the caller decides who may see the second number)."""
+        row = await self.db.fetchrow_tuple(_STATUS_COUNTS_SQL, (LIVE,))
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
     async def require(self, user: CurrentUser, item: Item, op: Operation) -> None:
         """Raise unless ``user`` may ``op`` the item: 404 when they may not even see it (so an

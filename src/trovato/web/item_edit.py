@@ -50,7 +50,7 @@ from trovato.forms.state import FormState, FormStateError
 from trovato.forms.widgets import WidgetContext
 from trovato.ids import uuid7
 from trovato.kernel.context import RequestContext, request_context
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.web._page import flash, render_page
 from trovato.web.item import load_item, local_tasks, viewer

@@ -29,7 +29,7 @@ from trovato.forms.item_form import sentence
 from trovato.forms.service import EXPIRED
 from trovato.ids import parse_uuid
 from trovato.kernel.context import request_context
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.users.accounts import ACTIVE, BLOCKED, Account, CurrentUser
@@ -96,7 +96,7 @@ async def checked(request: Request, tree: RenderElement, submitted: FormData
                   ) -> tuple[forms.FormValues, forms.FormErrors]:
     """The values of a submission read from ``tree`` and their errors: every input type's
     own checks, then the plugins' (``form_validate``). A submission whose CSRF token was
-    missing or stale (a :func:`~trovato.kernel.pipeline.form_post` route) gets only the
+    missing or stale (a :func:`~trovato.kernel.csrf.form_post` route) gets only the
     "expired" error: the form is shown again with what was typed and nothing is changed."""
     ctx = request_context(request)
     values = forms.read(tree, submitted)
