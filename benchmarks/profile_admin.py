@@ -16,8 +16,8 @@ For each page it prints cProfile's function calls per request, the SQL statement
 functions by cumulative time. Call counts do not depend on the machine's load, so two trees
 can be compared on a busy machine; throughput needs ``bench_admin.py`` on a quiet one.
 Run: ``python benchmarks/profile_admin.py [--requests 200] [--top 25] [--redis URL]
-[--only content-list,edit-form] [--save DIR]``. Uses TROVATO_DATABASE_URL if set, else an embedded
-PostgreSQL in a temporary folder.
+[--only content-list,edit-form] [--save DIR] [--sql]``. Uses TROVATO_DATABASE_URL if
+set, else an embedded PostgreSQL in a temporary folder.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from _database import scratch_database
 from bench_admin import NAME, PASSWORD, _FormFields, _prepare
 
 from trovato.app import create_app
+from trovato.db.pool import ProfiledCursor
 from trovato.settings import Settings
 
 QUERIES = re.compile(rb'db;[^,]*desc="(\d+) queries"')
@@ -123,7 +124,7 @@ class StoreCounter:
 
 
 async def _profile(app: Any, counter: StoreCounter, cookie: str, ids: list[str], page: str,
-                   requests: int, top: int, save: str) -> None:
+                   requests: int, top: int, save: str, show_sql: bool) -> None:
     item = ids[0]
     form_body = b""
     if page == "edit-submit":
@@ -176,6 +177,8 @@ async def _profile(app: Any, counter: StoreCounter, cookie: str, ids: list[str],
         assert reply.status == expected, (page, reply.status)
         sql += reply.queries()
         store_ops.update(counter.counts)
+    if show_sql:
+        await _print_statements(submit(False) if page == "edit-submit" else one())
     stats = pstats.Stats(profiler)
     if save:
         stats.dump_stats(str(Path(save) / f"{page}.prof"))
@@ -195,6 +198,25 @@ async def _profile(app: Any, counter: StoreCounter, cookie: str, ids: list[str],
     stats.stream = out  # type: ignore[attr-defined]
     stats.sort_stats("ncalls").print_stats(top)
     print(_trim(out.getvalue()))
+
+
+async def _print_statements(request: Awaitable[Reply]) -> None:
+    """Run ``request`` printing each SQL statement it sends (the first line of each)."""
+    statements: list[str] = []
+    original = ProfiledCursor.execute
+
+    async def execute(self: ProfiledCursor, query: Any, params: Any = None, **kw: Any) -> Any:
+        statements.append(" ".join(str(query).split())[:160])
+        return await original(self, query, params, **kw)
+
+    ProfiledCursor.execute = execute  # type: ignore[method-assign]
+    try:
+        await request
+    finally:
+        ProfiledCursor.execute = original  # type: ignore[method-assign]
+    print("statements of one request (the POST's only, for edit-submit):")
+    for n, statement in enumerate(statements, 1):
+        print(f"  {n:2}. {statement}")
 
 
 def _trim(report: str) -> str:
@@ -229,7 +251,8 @@ async def _run(url: str, args: argparse.Namespace) -> None:
                            if k == b"set-cookie")
         only = args.only.split(",") if args.only else PAGES
         for page in only:
-            await _profile(app, counter, cookie, ids, page, args.requests, args.top, args.save)
+            await _profile(app, counter, cookie, ids, page, args.requests, args.top, args.save,
+                           args.sql)
 
 
 def main() -> None:
@@ -241,6 +264,8 @@ def main() -> None:
                         help="sessions and form states in this Redis instead of PostgreSQL")
     parser.add_argument("--save", metavar="DIR", default="",
                         help="also write each page's profile to DIR/<page>.prof (pstats)")
+    parser.add_argument("--sql", action="store_true",
+                        help="print the statements of one more request of each page")
     args = parser.parse_args()
     with scratch_database("profile") as url:
         asyncio.run(_run(url, args))

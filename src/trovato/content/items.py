@@ -274,17 +274,20 @@ class Items:
             item = await self._presave(item_type, draft, original, ctx)
             item = replace(item, summary=summarize(item.fields, item_type))
             if original.stage == stage:
+                # The new revision's id goes into the item row with its values: one UPDATE.
+                _check_log(log)
+                revision_id = uuid7()
                 cur = await conn.execute(
                     "UPDATE item SET title = %s, status = %s, promote = %s, sticky = %s,"
-                    " fields = %s, summary = %s, changed = greatest(now(), changed)"
-                    " WHERE id = %s RETURNING changed",
+                    " fields = %s, summary = %s, changed = greatest(now(), changed),"
+                    " current_revision_id = %s WHERE id = %s RETURNING changed",
                     (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
-                     item.summary, item.id),
+                     item.summary, revision_id, item.id),
                 )
                 row = await cur.fetchone()
                 assert row is not None
-                item = replace(item, changed=row["changed"])
-                item = await self._write_revision(conn, item, user, log, stage)
+                item = replace(item, changed=row["changed"], revision_id=revision_id)
+                await write_revision(conn, item, user.id, log, stage, revision_id=revision_id)
             else:
                 item = await self._stage_edit(conn, item, original, user, log, stage)
             await self.hooks.update(item, original, ctx)
@@ -540,9 +543,7 @@ class Items:
     ) -> Item:
         """Write the item's values as a revision of ``stage``; ``current``: the item row's
         current revision becomes it."""
-        if not isinstance(log, str) or len(log) > LOG_MAX or "\x00" in log:
-            raise ItemError(422, "The log message is invalid.",
-                            {"log": f"must be text of at most {LOG_MAX} characters"})
+        _check_log(log)
         revision_id = await write_revision(conn, item, user.id, log, stage)
         if current:
             await conn.execute("UPDATE item SET current_revision_id = %s WHERE id = %s",
@@ -561,6 +562,13 @@ class Items:
     async def _invalidate(self, item: Item) -> None:
         if self.invalidate is not None:
             await self.invalidate([f"item:{item.id}", f"item_list:{item.type}"])
+
+
+def _check_log(log: object) -> None:
+    """A revision's log message: text of at most ``LOG_MAX`` characters, no NUL."""
+    if not isinstance(log, str) or len(log) > LOG_MAX or "\x00" in log:
+        raise ItemError(422, "The log message is invalid.",
+                        {"log": f"must be text of at most {LOG_MAX} characters"})
 
 
 # -- wiring ------------------------------------------------------------------------------------

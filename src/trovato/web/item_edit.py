@@ -184,7 +184,8 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
 async def _creatable(request: Request, type_name: str | None = None) -> ItemType:
     """The item type of the path (or ``type_name``) if the user may create items of it."""
     ctx = request_context(request)
-    item_type = await ctx.kernel.content.types.get(type_name or request.path_params["type"])
+    item_type = await ctx.kernel.content.types.get_cached(
+        type_name or request.path_params["type"])
     if item_type is None:
         raise ServiceError(404, "There is no such item type.")
     draft = Item(id=uuid7(), type=item_type.type, title="", author_id=ctx.current_user.id)
@@ -201,7 +202,7 @@ async def _editable(request: Request, op: str = "update", item_id: str | None = 
             await ctx.kernel.content.query.load(ctx.current_user, item_id, stage=ctx.stage))
     await ctx.kernel.content.items.query.require(ctx.current_user, item,
                                                  "update" if op == "update" else "delete")
-    item_type = await ctx.kernel.content.types.get(item.type)
+    item_type = await ctx.kernel.content.types.get_cached(item.type)
     if item_type is None:
         raise ServiceError(404, "There is no such item type.")
     return Editing(item_type, item)
