@@ -110,3 +110,20 @@ async def test_malformed_cookie_header_is_harmless(client: httpx.AsyncClient) ->
         "/api/v1/users/me", headers={"Cookie": "trovato_session=" + "a" * 500}
     )
     assert unknown.json()["authenticated"] is False
+
+
+def test_the_session_cookie_is_read_from_any_cookie_header() -> None:
+    from trovato.kernel.pipeline import _cookie_value
+
+    def value(header: str | None) -> str | None:
+        headers = [] if header is None else [(b"cookie", header.encode())]
+        return _cookie_value({"headers": headers}, "trovato_session")
+
+    assert value(None) is None and value("") is None
+    assert value("trovato_session=abc") == "abc"
+    assert value("a=1; trovato_session=abc; b=2") == "abc"
+    assert value("a=1;trovato_session = abc ;b") == "abc"
+    assert value("trovato_session_old=x; my_trovato_session=y") is None
+    assert value("trovato_session=one; trovato_session=two") == "two"
+    assert value("trovato_session; =; ;;") is None
+    assert value("trovato_session=a=b") == "a=b"

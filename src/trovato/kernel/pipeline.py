@@ -31,7 +31,6 @@ import logging
 import random
 import time
 from dataclasses import replace
-from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
 from starlette.responses import Response
@@ -269,15 +268,19 @@ async def _run_steps(scope: Scope, ctx: RequestContext) -> Refusal:
 
 
 def _cookie_value(scope: Scope, name: str) -> str | None:
+    """The value of cookie ``name`` (the last one sent, as ``http.cookies`` reads it), split
+    by hand: ``SimpleCookie`` runs a regular expression over the whole header on every
+    request. A malformed header yields no value or one that names no session or preview
+    (both are looked up, never trusted), never an error."""
     raw_cookie = scope_header(scope, b"cookie")
     if not raw_cookie or name not in raw_cookie:
         return None
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(raw_cookie)
-    except CookieError:  # a malformed cookie header is the client's problem, not a 500
-        return None
-    return jar[name].value if name in jar else None
+    found = None
+    for part in raw_cookie.split(";"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip() == name:
+            found = value.strip()
+    return found
 
 
 async def _session(scope: Scope, ctx: RequestContext) -> None:
