@@ -61,7 +61,7 @@ from trovato.content.model import (
     revision_from_row,
     write_revision,
 )
-from trovato.content.query import ItemQuery
+from trovato.content.query import ItemQuery, TotalsCache
 from trovato.content.references import ReferenceResolvers, standard_resolvers
 from trovato.content.staging import Staging
 from trovato.content.summary import summarize
@@ -117,12 +117,14 @@ class Items:
         invalidate: Invalidate | None = None,
         references: ReferenceResolvers | None = None,
         tags: FreeTagging | None = None,
+        totals: TotalsCache | None = None,
     ) -> None:
         self.db = db
         self.tags = tags
         self.types = types
         self.stages = stages or Stages(db)
-        self.query = ItemQuery(db, self.stages, hooks or ItemHooks())
+        self.query = ItemQuery(db, self.stages, hooks or ItemHooks(), totals=totals,
+                               type_names=types.cached)
         self.references = references or standard_resolvers(self.query.references)
         self.env = FieldEnv(formats=frozenset(formats))
         self.format_permissions = dict(format_permissions)
@@ -603,6 +605,7 @@ class ContentServices:
         stages: Stages | None = None,
         on_types_change: Callable[[], None] | None = None,
         tags: FreeTagging | None = None,
+        totals: TotalsCache | None = None,
     ) -> ContentServices:
         """Build the services and register the content permissions (now, and in this process
         whenever another one changes an item type: ``subscribe``/``publish`` are the shared
@@ -611,7 +614,7 @@ class ContentServices:
         types = ItemTypes(db, fields, permissions, publish=publish, on_change=on_types_change)
         await types.start(subscribe)
         items = Items(db, types, stages=stages, hooks=hooks, formats=formats,
-                      invalidate=invalidate, tags=tags)
+                      invalidate=invalidate, tags=tags, totals=totals)
         return cls(fields=fields, types=types, items=items, query=items.query,
                    staging=Staging(items))
 
