@@ -89,6 +89,13 @@ def _corpus() -> list[dict[str, Any]]:
                     "#type": "field", "#field_name": "field_x", "#field_type": "text",
                     "#label": text, "#label_display": display, "#items": [text] * count,
                 })
+        for pages, page in ((0, 0), (1, 0), (3, 1), (20, 0), (20, 10), (20, 19), (20, 40)):
+            elements += [
+                {"#type": "pager", "#pages": pages, "#page": page, "#href": "/admin/content",
+                 "#query": {"type": text, "page": "7"}},
+                {"#type": "pager", "#pages": pages, "#page": page, "#href": text},
+                {"#type": "pager", "#pages": pages, "#page": page, "#href": "/x?a=1"},
+            ]
         for mode in ("full", "teaser", None):
             element: dict[str, Any] = {"#type": "item", "#item_type": "blog", "#title": text,
                                        "#href": "/item/1", "body": {"#type": "markup",

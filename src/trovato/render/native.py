@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 
@@ -267,6 +268,56 @@ def image(d: Drawer, e: Element) -> str:
             f' loading="lazy"{attribute_text(d, e)}>')
 
 
+def pager_variables(e: Element) -> dict[str, Any]:
+    """What ``elements/pager.html`` shows of a pager element (its template's variables)."""
+    pages = max(int(e.get("#pages", 0)), 0)
+    page = min(max(int(e.get("#page", 0)), 0), max(pages - 1, 0))
+    base = safe_url(e.get("#href")) or ""
+    query = {k: v for k, v in dict(e.get("#query", {})).items() if k != "page"}
+
+    def href(number: int) -> str:
+        params = {**query, **({"page": str(number)} if number else {})}
+        if not params:
+            return base or "?"
+        return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
+
+    # A window of pages around the current one keeps long listings' pagers short.
+    first, last = max(page - 4, 0), min(page + 5, pages)
+    return {
+        "page": page,
+        "pages": pages,
+        "links": [
+            {"number": n + 1, "href": href(n), "current": n == page}
+            for n in range(first, last)
+        ],
+        "previous": href(page - 1) if page > 0 else None,
+        "next": href(page + 1) if page + 1 < pages else None,
+        "first": href(0) if first > 0 else None,
+        "last": href(pages - 1) if last < pages else None,
+    }
+
+
+def pager(d: Drawer, e: Element) -> str:
+    v = pager_variables(e)
+    if not v["pages"] > 1:
+        return ""
+    parts = ['<nav class="pager" aria-label="Pages">\n<ul>\n']
+    if v["first"]:
+        parts.append(f'<li><a href="{_e(v["first"])}">« First</a></li>')
+    if v["previous"]:
+        parts.append(f'<li><a href="{_e(v["previous"])}" rel="prev">\u2039 Previous</a></li>')
+    for link in v["links"]:
+        number = _e(link["number"])
+        parts.append(f'<li><span aria-current="page">{number}</span></li>\n' if link["current"]
+                     else f'<li><a href="{_e(link["href"])}">{number}</a></li>\n')
+    if v["next"]:
+        parts.append(f'<li><a href="{_e(v["next"])}" rel="next">Next \u203a</a></li>')
+    if v["last"]:
+        parts.append(f'<li><a href="{_e(v["last"])}">Last »</a></li>')
+    parts.append("</ul>\n</nav>\n")
+    return "".join(parts)
+
+
 TWINS: dict[str, Twin] = {
     "elements/container.html": container,
     "elements/field.html": field,
@@ -275,6 +326,7 @@ TWINS: dict[str, Twin] = {
     "elements/markup.html": markup,
     "elements/list.html": list_,
     "elements/image.html": image,
+    "elements/pager.html": pager,
 }
-"""Kernel element template name → its Python twin (tables, pagers and messages, rendered a
-few times per page at most, stay with their templates)."""
+"""Kernel element template name → its Python twin (tables and messages, rendered a few
+times per page at most, stay with their templates)."""

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from jinja2 import (
     ChoiceLoader,
@@ -52,7 +51,14 @@ from trovato.render.formats import (
     default_registry,
     render_text,
 )
-from trovato.render.native import TWINS, Twin, attribute_values, attributes_html, plain
+from trovato.render.native import (
+    TWINS,
+    Twin,
+    attribute_values,
+    attributes_html,
+    pager_variables,
+    plain,
+)
 from trovato.render.native_forms import FORM_TWINS
 from trovato.render.native_pages import PAGE_TWINS, PageTwin
 from trovato.render.sanitize import sanitize
@@ -577,40 +583,12 @@ class ThemeEngine:
         if "#rows" in element:
             variables["rows"] = [[self._cell(c) for c in row] for row in element["#rows"]]
         if type_name == "pager":
-            variables.update(self._pager(element))
+            variables.update(pager_variables(element))
         for name, value in element.get("#variables", {}).items():
             # From preprocess taps, already sanitized to plain data; as text, never markup.
             if name not in RESERVED_VARIABLES:
                 variables[name] = _strip_markup(value)
         return variables
-
-    @staticmethod
-    def _pager(element: Mapping[str, Any]) -> dict[str, Any]:
-        pages = max(int(element.get("#pages", 0)), 0)
-        page = min(max(int(element.get("#page", 0)), 0), max(pages - 1, 0))
-        base = safe_url(element.get("#href")) or ""
-        query = {k: v for k, v in dict(element.get("#query", {})).items() if k != "page"}
-
-        def href(number: int) -> str:
-            params = {**query, **({"page": str(number)} if number else {})}
-            if not params:
-                return base or "?"
-            return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
-
-        # A window of pages around the current one keeps long listings' pagers short.
-        first, last = max(page - 4, 0), min(page + 5, pages)
-        return {
-            "page": page,
-            "pages": pages,
-            "links": [
-                {"number": n + 1, "href": href(n), "current": n == page}
-                for n in range(first, last)
-            ],
-            "previous": href(page - 1) if page > 0 else None,
-            "next": href(page + 1) if page + 1 < pages else None,
-            "first": href(0) if first > 0 else None,
-            "last": href(pages - 1) if last < pages else None,
-        }
 
     # -- assets ------------------------------------------------------------------------------
 
