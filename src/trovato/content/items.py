@@ -205,11 +205,11 @@ class Items:
             raise ItemError(403, "Only content administrators may set another author.")
         if not await item_access(user, draft, "create", self.hooks):
             raise ItemError(403, f"You may not create {item_type.label} content.")
-        draft = self._validated(user, item_type, draft, previous=None)
+        draft, references = self._validated(user, item_type, draft, previous=None)
         async with self.db.transaction() as conn:
             await self._hold(conn, view)
             ctx = HookContext(conn, user, stage)
-            item = await self._presave(item_type, draft, None, ctx)
+            item = await self._presave(item_type, draft, references, None, ctx)
             item = replace(item, summary=summarize(item.fields, item_type))
             cur = await conn.execute(
                 "INSERT INTO item (id, current_revision_id, type, title, author_id, status,"
@@ -270,10 +270,11 @@ class Items:
                                 ("sticky", sticky)):
                 if value is not _UNSET:
                     changes[name] = value
-            draft = self._validated(user, item_type, replace(original, **changes),
-                                    previous=original)
+            draft, references = self._validated(user, item_type,
+                                                replace(original, **changes),
+                                                previous=original)
             ctx = HookContext(conn, user, stage)
-            item = await self._presave(item_type, draft, original, ctx)
+            item = await self._presave(item_type, draft, references, original, ctx)
             item = replace(item, summary=summarize(item.fields, item_type))
             if original.stage == stage:
                 # The new revision's id goes into the item row with its values: one UPDATE.
@@ -435,8 +436,9 @@ class Items:
 
     def _validated(
         self, user: CurrentUser, item_type: ItemType, item: Item, previous: Item | None
-    ) -> Item:
-        """Check and normalise title, status and fields; :class:`ItemError` 422 lists all."""
+    ) -> tuple[Item, list[Reference]]:
+        """Check and normalise title, status and fields; :class:`ItemError` 422 lists all.
+        Returns the item and the references its fields hold."""
         errors: dict[str, str] = {}
         title = item.title
         if not isinstance(title, str):
@@ -461,7 +463,7 @@ class Items:
         errors.update(self._format_errors(user, item_type, result.values, previous))
         if errors:
             raise ItemError(422, "The item is invalid.", errors)
-        return replace(item, title=title, fields=result.values)
+        return replace(item, title=title, fields=result.values), result.references
 
     def _format_errors(
         self, user: CurrentUser, item_type: ItemType, values: Mapping[str, Any],
@@ -489,21 +491,25 @@ class Items:
         return errors
 
     async def _presave(
-        self, item_type: ItemType, draft: Item, original: Item | None, ctx: HookContext
+        self, item_type: ItemType, validated: Item, references: list[Reference],
+        original: Item | None, ctx: HookContext,
     ) -> Item:
         """Resolve tags given by name, run the presave hook, re-validate what it returned,
-        then check references."""
-        draft = await self._named_tags(item_type, draft, ctx)
+        then check references (``references``: those of the ``validated`` item's fields,
+        checked as they are when neither step changed it)."""
+        draft = await self._named_tags(item_type, validated, ctx)
         changed = await self.hooks.presave(draft, original, ctx)
         # Hooks may change content, never identity or history.
         changed = replace(changed, id=draft.id, type=draft.type, stage=draft.stage,
                           created=draft.created, revision_id=draft.revision_id)
         if changed is not draft and changed != draft:
             system = CurrentUser(id=NIL, name="system", is_admin=True)
-            changed = self._validated(system, item_type, changed, previous=None)
+            changed, _ = self._validated(system, item_type, changed, previous=None)
             changed = await self._named_tags(item_type, changed, ctx)
-        result = validate_fields(self.types.fields, item_type.fields, changed.fields, self.env)
-        await self._check_references(ctx.conn, ctx.user, result.references, ctx.stage)
+        if changed != validated:
+            references = validate_fields(self.types.fields, item_type.fields, changed.fields,
+                                         self.env).references
+        await self._check_references(ctx.conn, ctx.user, references, ctx.stage)
         return changed
 
     async def _named_tags(self, item_type: ItemType, item: Item, ctx: HookContext) -> Item:

@@ -173,7 +173,9 @@ class ItemHooks:
     calling the taps of the same names. This base class does nothing (no plugins)."""
 
     async def presave(self, item: Item, original: Item | None, ctx: HookContext) -> Item:
-        """``item_presave``: may change the item (returned) or raise :class:`ItemHookError`."""
+        """``item_presave``: may change the item — returned as a new item, the one given is
+        never changed in place (the service compares the two to know whether to validate
+        again) — or raise :class:`ItemHookError`."""
         return item
 
     async def insert(self, item: Item, ctx: HookContext) -> None:
