@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from typing import TypeVar
-from urllib.parse import parse_qs
+from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -114,8 +114,7 @@ async def _form_token(scope: Scope, receive: Receive) -> tuple[str | None, Recei
     content_type = (scope_header(scope, b"content-type") or "").split(";")[0].strip().lower()
     token: str | None = None
     if content_type == "application/x-www-form-urlencoded":
-        values = parse_qs(body.decode("utf-8", "replace")).get("csrf_token")
-        token = values[0] if values else None
+        token = urlencoded_value(body.decode("utf-8", "replace"), "csrf_token")
     elif content_type == "multipart/form-data":
         try:
             form = await Request(scope, replaying()).form()
@@ -124,3 +123,17 @@ async def _form_token(scope: Scope, receive: Receive) -> tuple[str | None, Recei
         except Exception:  # malformed multipart: no token, so the request is refused
             token = None
     return token, replaying()
+
+
+def urlencoded_value(text: str, name: str) -> str | None:
+    """The first value of ``name`` in a URL-encoded form body, as ``parse_qs`` reads it (pairs
+    without ``=`` or with an empty value skipped, names and values unquoted), without
+    unquoting every other field of the form the way ``parse_qs`` does."""
+    for pair in text.split("&"):
+        key, sep, value = pair.partition("=")
+        if not sep or not value:
+            continue
+        if key != name and (("%" not in key and "+" not in key) or unquote_plus(key) != name):
+            continue
+        return unquote_plus(value)
+    return None
