@@ -16,6 +16,7 @@ next to that element *and* in a summary at the top of the form linking to each.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -101,7 +102,15 @@ def keys_within(tree: Mapping[str, Any], key: str) -> set[str]:
 
 def element_id(key: str) -> str:
     """An HTML id for the element with error key or name ``key``: ``edit-fields-body-0``."""
+    # The same names come on every rendering of a form: remembered, if short.
+    return _short_id(key) if len(key) <= 200 else _id(key)
+
+
+def _id(key: str) -> str:
     return "edit-" + (_ID_JUNK.sub("-", key.lower()).strip("-") or "field")
+
+
+_short_id = functools.lru_cache(maxsize=4096)(_id)
 
 
 def assign_ids(tree: RenderElement) -> None:
