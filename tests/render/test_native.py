@@ -11,7 +11,7 @@ from tests.render.test_renderer import make_theme
 from tests.render.xss_corpus import VECTORS
 from trovato.render import native
 from trovato.render.elements import element_type
-from trovato.render.renderer import KERNEL_TWINS, ThemeEngine, ThemeRegistry
+from trovato.render.renderer import KERNEL_TEMPLATES, KERNEL_TWINS, ThemeEngine, ThemeRegistry
 from trovato.render.sanitize import sanitize
 
 SAMPLE_TEXTS = ["plain", "", "a & b < c", *VECTORS]
@@ -208,3 +208,16 @@ def test_a_theme_overriding_a_partial_gets_its_template(tmp_path: Path) -> None:
     themed = ThemeEngine("fancy", registry=ThemeRegistry([tmp_path]))
     assert themed.render_partial("admin/content_rows.html", {"rows": []}) == \
         "<tr><td>themed</td></tr>"
+
+
+def test_a_theme_with_its_own_form_macros_gets_the_form_templates(tmp_path: Path) -> None:
+    macros = (KERNEL_TEMPLATES / "_form.html").read_text().replace(
+        '<div class="form-item ', '<div class="themed form-item ')
+    make_theme(tmp_path, "fancy", {"_form.html": macros})
+    themed = ThemeEngine("fancy", registry=ThemeRegistry([tmp_path]))
+    field = {"#type": "textfield", "#name": "t", "#title": "T"}
+    assert themed.twin(themed.suggestions(field)) is None
+    assert '<div class="themed form-item form-item--textfield">' in themed.render(field)
+    # Elements that do not use the macros keep their twins.
+    link = {"#type": "link", "#text": "t", "#href": "/x"}
+    assert themed.twin(themed.suggestions(link)) is native.link

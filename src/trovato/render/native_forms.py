@@ -6,8 +6,8 @@ group); through Jinja2 each is a template context and several macro calls (``_fo
 twins follow :mod:`trovato.render.native`'s contract: *exactly* the templates' output for any
 element, every value through :func:`~trovato.render.native.escape_html`, attributes through
 the shared policy; ``tests/render/test_native.py`` renders a corpus of form elements (the XSS
-corpus included) both ways. A theme that provides its own template for an element still gets
-it rendered by Jinja.
+corpus included) both ways. A theme that provides its own template for an element, or its own
+``_form.html`` (the macros the form templates use), still gets them rendered by Jinja.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from trovato.render.native import (
 )
 
 _e = escape_html
+FORM_MACROS = "_form.html"
 _REQUIRED = ' <span class="form-required" title="This field is required.">*</span>'
 
 

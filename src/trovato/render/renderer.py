@@ -59,7 +59,7 @@ from trovato.render.native import (
     pager_variables,
     plain,
 )
-from trovato.render.native_forms import FORM_TWINS
+from trovato.render.native_forms import FORM_MACROS, FORM_TWINS
 from trovato.render.native_pages import PAGE_TWINS, PageTwin
 from trovato.render.sanitize import sanitize
 
@@ -342,7 +342,10 @@ class ThemeEngine:
         if key in self._twins:
             return self._twins[key]
         template = self.resolve(key)
-        found = KERNEL_TWINS.get(template.name or "") if _is_kernel(template) else None
+        name = template.name or ""
+        found = KERNEL_TWINS.get(name) if _is_kernel(template) else None
+        if name in FORM_TWINS and not _is_kernel(self.template(FORM_MACROS)):
+            found = None  # the kernel's form templates draw through a theme's macros
         if len(self._twins) < _REMEMBERED:
             self._twins[key] = found
         return found
