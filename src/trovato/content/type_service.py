@@ -144,6 +144,13 @@ class ItemTypes:
             await self.all()
         return self._cache
 
+    async def get_cached(self, type_name: str) -> ItemType | None:
+        """One type from this process's cache, for building pages and forms (a write still
+        validates against :meth:`get`'s fresh read); read now when the cache lacks it (a type
+        another process created a moment ago)."""
+        found = (await self.cached()).get(type_name)
+        return found if found is not None else await self.get(type_name)
+
     async def refresh_permissions(self, message: dict[str, Any] | None = None) -> None:
         """Re-register the content permissions from the database (start, and on pub/sub)."""
         await self.all()

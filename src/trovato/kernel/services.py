@@ -198,6 +198,8 @@ class Kernel:
             on_types_change=types_changed,
             tags=categories,
             files=files,
+            # Listings' totals live with Gather's results: dropped by the same item writes.
+            totals=listings,
         )
         await store.pubsub.subscribe(PERMISSIONS_CHANNEL, page_cache.clear)
         await store.pubsub.subscribe(ITEM_TYPES_CHANNEL, types_changed)

@@ -26,7 +26,7 @@ from trovato.content.types import (
 )
 from trovato.forms import form as forms
 from trovato.forms.state import FormState
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.web.admin._confirm import confirm_tree
