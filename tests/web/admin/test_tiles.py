@@ -126,3 +126,29 @@ async def test_the_main_menu_links(client: httpx.AsyncClient) -> None:
     assert removed.status_code == 303
     assert len(re.findall(r"/delete\">Remove</a>",
                           (await client.get("/admin/structure/menu")).text)) == 1
+
+
+async def test_a_stale_or_missing_token_keeps_what_was_typed_and_changes_nothing(
+        client: httpx.AsyncClient) -> None:
+    headers = await admin_headers(client)
+    await _listing(client, headers)
+    expired = "The form has expired, please submit again."
+    for token in ("", "stale-token"):
+        refused = await client.post(BASE, data={"csrf_token": token,
+                                                **_form(title="Typed <title>")})
+        assert refused.status_code == 400 and expired in refused.text
+        assert "Typed &lt;title&gt;" in refused.text
+        assert "No tiles are placed yet." in refused.text
+    placed = await client.post(BASE, data={"csrf_token": headers["X-CSRF-Token"],
+                                           **_form(title="Stays")})
+    assert placed.status_code == 303
+    edit = re.search(rf'<a href="({BASE}/[0-9a-f-]+)">Listing: Latest</a>',
+                     (await client.get(BASE)).text)
+    assert edit
+    kept = await client.post(f"{edit[1]}/delete", data={"confirm": "confirm"})
+    assert kept.status_code == 400 and expired in kept.text
+    assert (await client.get(edit[1])).status_code == 200  # not removed
+    link = await client.post("/admin/structure/menu", data={
+        "csrf_token": "stale", "title": "Typed link", "path": "/about", "weight": "0",
+        "permission": ""})
+    assert link.status_code == 400 and expired in link.text and "Typed link" in link.text

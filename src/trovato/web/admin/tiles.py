@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from trovato.forms import form as forms
 from trovato.kernel.context import request_context
+from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.tiles import ADMINISTER_TILES, Placement, TileError
@@ -34,7 +35,7 @@ from trovato.users.accounts import CurrentUser
 from trovato.users.roles import Roles
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
-from trovato.web.admin._confirm import confirm_tree
+from trovato.web.admin._confirm import checked, confirm_tree
 
 BASE = "/admin/structure/tiles"
 MENU = "/admin/structure/menu"
@@ -189,6 +190,7 @@ async def tiles_page(request: Request) -> Response:
     return await _list_page(request)
 
 
+@form_post
 async def place(request: Request) -> Response:
     user = require_admin(request, ADMINISTER_TILES)
     ctx = request_context(request)
@@ -196,7 +198,7 @@ async def place(request: Request) -> Response:
     tree = await ctx.kernel.forms.build(
         _form(BASE, "tile_place", sources, ctx.kernel.tiles.slots, roles, title="Place tile"),
         user=user)
-    values, errors = await _validated(request, tree)
+    values, errors = await checked(request, tree, await request.form())
     if not errors:
         try:
             await ctx.kernel.tiles.create(user, _document(values, None))
@@ -206,17 +208,6 @@ async def place(request: Request) -> Response:
             flash(request, "status", "Placed the tile.")
             return RedirectResponse(BASE, status_code=303)
     return await _list_page(request, values, errors, status=400)
-
-
-async def _validated(request: Request, tree: RenderElement
-                     ) -> tuple[forms.FormValues, dict[str, str]]:
-    ctx = request_context(request)
-    values = forms.read(tree, await request.form())
-    errors = forms.check(tree, values)
-    for key, message in (await ctx.kernel.forms.validate(tree, values,
-                                                        user=ctx.current_user)).items():
-        errors.setdefault(key, message)
-    return values, errors
 
 
 async def _edit_page(request: Request, placement: Placement,
@@ -240,6 +231,7 @@ async def edit(request: Request) -> Response:
     return await _edit_page(request, await ctx.kernel.tiles.get(user, request.path_params["id"]))
 
 
+@form_post
 async def save(request: Request) -> Response:
     user = require_admin(request, ADMINISTER_TILES)
     ctx = request_context(request)
@@ -249,7 +241,7 @@ async def save(request: Request) -> Response:
     tree = await ctx.kernel.forms.build(
         _form(_path(placement), "tile_edit", sources, ctx.kernel.tiles.slots, roles,
               title="Save", placement=placement), user=user)
-    values, errors = await _validated(request, tree)
+    values, errors = await checked(request, tree, await request.form())
     if not errors:
         try:
             await ctx.kernel.tiles.update(user, placement.id, _document(values, placement))
@@ -277,10 +269,16 @@ async def confirm_delete(request: Request) -> Response:
     return await _page(request, "Remove tile", [_render(request, tree)])
 
 
+@form_post
 async def delete(request: Request) -> Response:
     user = require_admin(request, ADMINISTER_TILES)
     ctx = request_context(request)
     placement = await ctx.kernel.tiles.get(user, request.path_params["id"])
+    tree = await ctx.kernel.forms.build(_confirm(placement), user=user)
+    values, errors = await checked(request, tree, await request.form())
+    if errors:  # a stale or missing token: ask again, nothing removed
+        return await _page(request, "Remove tile", [_render(request, tree, values, errors)],
+                           status=400)
     await ctx.kernel.tiles.delete(user, placement.id)
     flash(request, "status", "Removed the tile.")
     return RedirectResponse(BASE, status_code=303)
@@ -332,11 +330,12 @@ async def menu_page(request: Request) -> Response:
     return await _menu_page(request)
 
 
+@form_post
 async def add_link(request: Request) -> Response:
     user = require_admin(request, ADMINISTER_TILES)
     ctx = request_context(request)
     tree = await ctx.kernel.forms.build(_link_form(), user=user)
-    values, errors = await _validated(request, tree)
+    values, errors = await checked(request, tree, await request.form())
     if not errors:
         weight = str(values.get("weight") or "0")
         try:
@@ -367,10 +366,17 @@ async def confirm_link_delete(request: Request) -> Response:
     return await _page(request, "Remove menu link", [_render(request, tree)])
 
 
+@form_post
 async def delete_link(request: Request) -> Response:
     user = require_admin(request, ADMINISTER_TILES)
     ctx = request_context(request)
-    await ctx.kernel.tiles.delete_link(user, request.path_params["id"])
+    link = await ctx.kernel.tiles.link(user, request.path_params["id"])
+    tree = await ctx.kernel.forms.build(_link_confirm(link), user=user)
+    values, errors = await checked(request, tree, await request.form())
+    if errors:  # a stale or missing token: ask again, nothing removed
+        return await _page(request, "Remove menu link",
+                           [_render(request, tree, values, errors)], status=400)
+    await ctx.kernel.tiles.delete_link(user, link.id)
     flash(request, "status", "Removed the link.")
     return RedirectResponse(MENU, status_code=303)
 
