@@ -9,6 +9,7 @@ import pytest
 
 from tests.render.test_renderer import make_theme
 from tests.render.xss_corpus import VECTORS
+from trovato.render import elements as el
 from trovato.render import native
 from trovato.render.elements import element_type
 from trovato.render.renderer import KERNEL_TEMPLATES, KERNEL_TWINS, ThemeEngine, ThemeRegistry
@@ -175,6 +176,13 @@ def test_remembered_attribute_text_tells_true_from_one(engine: ThemeEngine) -> N
         assert draw(False) == "<div>\n\n</div>"
         assert draw(0) == '<div hidden="0">\n\n</div>'
         assert draw("x") == '<div hidden="x">\n\n</div>'
+
+
+def test_a_class_list_is_its_names_joined_by_spaces(engine: ThemeEngine) -> None:
+    tree = {"#type": "container", "#attributes": {"class": ["tag-tree", "x<y", None]}}
+    assert engine.html(tree).startswith('<div class="tag-tree x&lt;y">')
+    listed = engine.render(el.item_list(["a"], attributes={"class": ("one", "two")}))
+    assert 'class="one two item-list"' in listed and "[" not in listed
 
 
 @pytest.mark.parametrize("value", [*SAMPLE_TEXTS, 5, 2.5, None, True, "\u00e9\u2028&amp;"])

@@ -87,13 +87,18 @@ def attribute_values(
     raw: Mapping[str, Any] | None, classes: Iterable[object] = ()
 ) -> dict[str, str | bool]:
     """Attribute values as a template sees them: None/False dropped, True kept as a bare
-    attribute, everything else plain text; ``classes`` are appended to ``class`` once each."""
+    attribute, a list or tuple (``{"class": ["a", "b"]}``, as Drupal writes classes) its
+    items' text joined by spaces, everything else plain text; ``classes`` are appended to
+    ``class`` once each."""
     values: dict[str, str | bool] = {}
     if raw:
         for name, value in raw.items():
             if value is None or value is False:
                 continue
-            values[str(name)] = True if value is True else plain(value)
+            if isinstance(value, list | tuple):
+                values[str(name)] = " ".join(plain(part) for part in value if part is not None)
+            else:
+                values[str(name)] = True if value is True else plain(value)
     if classes:
         current = str(values.get("class", "") or "").split()
         for extra in classes:
