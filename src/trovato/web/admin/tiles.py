@@ -17,6 +17,7 @@ token. A plugin tile's settings are not edited here (they are kept as placed).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from markupsafe import Markup
@@ -272,16 +273,25 @@ async def confirm_delete(request: Request) -> Response:
 @form_post
 async def delete(request: Request) -> Response:
     user = require_admin(request, ADMINISTER_TILES)
+    tiles = request_context(request).kernel.tiles
+    placement = await tiles.get(user, request.path_params["id"])
+    return await _remove(request, "Remove tile", _confirm(placement),
+                         lambda: tiles.delete(user, placement.id), "Removed the tile.", BASE)
+
+
+async def _remove(request: Request, title: str, confirmation: RenderElement,
+                  remove: Callable[[], Awaitable[None]], done: str, back: str) -> Response:
+    """A confirmed removal: done and back to ``back``; a submission with a stale or missing
+    token asks again and removes nothing."""
     ctx = request_context(request)
-    placement = await ctx.kernel.tiles.get(user, request.path_params["id"])
-    tree = await ctx.kernel.forms.build(_confirm(placement), user=user)
+    tree = await ctx.kernel.forms.build(confirmation, user=ctx.current_user)
     values, errors = await checked(request, tree, await request.form())
-    if errors:  # a stale or missing token: ask again, nothing removed
-        return await _page(request, "Remove tile", [_render(request, tree, values, errors)],
+    if errors:
+        return await _page(request, title, [_render(request, tree, values, errors)],
                            status=400)
-    await ctx.kernel.tiles.delete(user, placement.id)
-    flash(request, "status", "Removed the tile.")
-    return RedirectResponse(BASE, status_code=303)
+    await remove()
+    flash(request, "status", done)
+    return RedirectResponse(back, status_code=303)
 
 
 # -- the main menu --------------------------------------------------------------------------
@@ -369,16 +379,10 @@ async def confirm_link_delete(request: Request) -> Response:
 @form_post
 async def delete_link(request: Request) -> Response:
     user = require_admin(request, ADMINISTER_TILES)
-    ctx = request_context(request)
-    link = await ctx.kernel.tiles.link(user, request.path_params["id"])
-    tree = await ctx.kernel.forms.build(_link_confirm(link), user=user)
-    values, errors = await checked(request, tree, await request.form())
-    if errors:  # a stale or missing token: ask again, nothing removed
-        return await _page(request, "Remove menu link",
-                           [_render(request, tree, values, errors)], status=400)
-    await ctx.kernel.tiles.delete_link(user, link.id)
-    flash(request, "status", "Removed the link.")
-    return RedirectResponse(MENU, status_code=303)
+    tiles = request_context(request).kernel.tiles
+    link = await tiles.link(user, request.path_params["id"])
+    return await _remove(request, "Remove menu link", _link_confirm(link),
+                         lambda: tiles.delete_link(user, link.id), "Removed the link.", MENU)
 
 
 routes = [
