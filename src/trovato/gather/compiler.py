@@ -424,7 +424,8 @@ def order_keys(resolved: Resolved, src: Sources
     last sort's direction (so the front page's order is one index's order). No sort means
     newest first (items), by name (users) or by weight (tags)."""
     i = src.base
-    default = [(i.c[name], resolved.base == "item", False)
+    default: list[tuple[ColumnElement[Any], bool, bool]] = [
+        (i.c[name], resolved.base == "item", False)
                for name in _DEFAULT_ORDER[resolved.base]]
     keys: list[tuple[ColumnElement[Any], bool, bool]] = [
         (value_expression(src.of(o.spec), o.spec), o.descending, o.spec.nullable)
