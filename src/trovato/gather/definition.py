@@ -699,6 +699,8 @@ def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
             errors[f"sorts.{n}.field"] = f"cannot sort on {spec.name!r}: it has several values"
             continue
         sorts.append(Ordering(spec, sort.direction == "desc"))
+    if definition.base != "item" and definition.displays.feed is not None:
+        errors["displays.feed"] = "a feed lists items: a user or tag listing has none"
     columns: list[FieldSpec] = []
     for n, name in enumerate(definition.fields):
         spec = registry.spec(name, f"fields.{n}", errors)
