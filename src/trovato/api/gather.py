@@ -39,6 +39,7 @@ from trovato.gather.definition import (
     NO_VALUE,
     OPERATORS,
     PARAMETER_PATTERN,
+    PLUGIN_NAME_PATTERN,
     RELATIVE_PATTERN,
     RESERVED_PARAMETERS,
     SEARCH_FIELD,
@@ -48,6 +49,7 @@ from trovato.gather.definition import (
     Definition,
     FieldSpec,
     SortDef,
+    UseDef,
     field_specs,
 )
 from trovato.gather.service import MAX_PAGE
@@ -74,8 +76,8 @@ class DefinitionBody(Definition):
     filters: list[Any] = Field(default_factory=list, max_length=MAX_FILTERS,
                                json_schema_extra={"items": {DOCUMENTED_BY: "GatherCondition"}})
     # A list of the subclass in the subclass (lists are invariant, the validation is not).
-    sorts: list[SortBody] = Field(default_factory=list,  # type: ignore[assignment]
-                                  max_length=5)
+    sorts: list[SortBody | UseDef] = Field(  # type: ignore[assignment]
+        default_factory=list, max_length=5)
     fields: list[str] = Field(default_factory=list, max_length=20,
                               json_schema_extra={"items": {DOCUMENTED_BY: "GatherFieldName"}})
 
@@ -350,7 +352,13 @@ def gather_schemas(types: list[ItemType]) -> dict[str, Schema]:
                                               "maxItems": MAX_FILTERS,
                                               "items": {"$ref": _REF.format("GatherCondition")}}}},
         "GatherCondition": {"anyOf": [{"$ref": _REF.format("GatherFilter")},
-                                      {"$ref": _REF.format("GatherFilterGroup")}]},
+                                      {"$ref": _REF.format("GatherFilterGroup")},
+                                      {"$ref": _REF.format("GatherUse")}]},
+        "GatherUse": {"type": "object", "additionalProperties": False, "required": ["use"],
+                      "description": "A filter a plugin declares in `gather_info`, by "
+                                     "`<plugin>.<name>`.",
+                      "properties": {"use": {"type": "string", "pattern": PLUGIN_NAME_PATTERN,
+                                             "maxLength": 97}}},
     }
 
 

@@ -107,12 +107,55 @@ class GroupDef(_Strict):
     """Filters joined by AND or OR (groups nest)."""
 
     group: Literal["and", "or"]
-    filters: list[FilterDef | GroupDef] = Field(min_length=1, max_length=MAX_FILTERS)
+    filters: list[FilterDef | GroupDef | UseDef] = Field(min_length=1, max_length=MAX_FILTERS)
 
 
 class SortDef(_Strict):
     field: str = Field(min_length=1, max_length=64)
     direction: Literal["asc", "desc"] = "asc"
+
+
+# A plugin's filter or sort: ``<plugin>.<name>``.
+PLUGIN_NAME_PATTERN: Final = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
+
+
+class UseDef(_Strict):
+    """A filter or sort a plugin declares in ``gather_info``, by its name
+    ``<plugin>.<name>``: it stands for the conditions (or sort keys) it is made of."""
+
+    use: str = Field(min_length=3, max_length=97, pattern=PLUGIN_NAME_PATTERN)
+
+
+Part = FilterDef | GroupDef | UseDef
+
+
+class PluginFilter(_Strict):
+    """A named filter of ``gather_info``: existing operators over the fields a definition may
+    name, joined by ``group`` — declarative, so a plugin never writes SQL."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
+    label: str | None = Field(default=None, max_length=255)
+    group: Literal["and", "or"] = "and"
+    filters: list[FilterDef | GroupDef] = Field(min_length=1, max_length=MAX_FILTERS)
+
+
+class PluginSort(_Strict):
+    """A named sort of ``gather_info``: sort keys over the fields a definition may name."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
+    label: str | None = Field(default=None, max_length=255)
+    sorts: list[SortDef] = Field(min_length=1, max_length=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Extensions:
+    """The plugins' filters and sorts by ``<plugin>.<name>``."""
+
+    filters: Mapping[str, PluginFilter]
+    sorts: Mapping[str, PluginSort]
+
+
+NO_EXTENSIONS: Final = Extensions({}, {})
 
 
 class RelationshipDef(_Strict):
@@ -175,8 +218,8 @@ class Definition(_Strict):
     base: Base = "item"
     relationships: list[RelationshipDef] = Field(default_factory=list, max_length=20)
     fields: list[str] = Field(default_factory=list, max_length=20)
-    filters: list[FilterDef | GroupDef] = Field(default_factory=list, max_length=MAX_FILTERS)
-    sorts: list[SortDef] = Field(default_factory=list, max_length=5)
+    filters: list[Part] = Field(default_factory=list, max_length=MAX_FILTERS)
+    sorts: list[SortDef | UseDef] = Field(default_factory=list, max_length=5)
     pager: PagerDef = Field(default_factory=PagerDef)
     displays: Displays = Field(default_factory=Displays)
     empty_text: str = Field(default="", max_length=2000)
@@ -196,7 +239,7 @@ def parse(document: Any) -> Definition:
         errors: dict[str, str] = {}
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"] if not str(p).startswith(
-                ("FilterDef", "GroupDef"))) or "definition"
+                ("FilterDef", "GroupDef", "UseDef", "SortDef"))) or "definition"
             message = "unknown property" if err["type"] == "extra_forbidden" else err["msg"]
             errors.setdefault(key, message)
         first = next(iter(errors.items()))
@@ -613,9 +656,10 @@ def _relationships(definition: Definition, specs: Mapping[str, FieldSpec],
     return found
 
 
-def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
-    """Check ``definition`` against ``types`` (module docstring); :class:`GatherError` 422
-    naming every bad part."""
+def resolve(definition: Definition, types: Mapping[str, ItemType],
+            extensions: Extensions = NO_EXTENSIONS) -> Resolved:
+    """Check ``definition`` against ``types`` and the plugins' filters and sorts (module
+    docstring); :class:`GatherError` 422 naming every bad part."""
     specs = base_specs(definition.base, types)
     errors: dict[str, str] = {}
     registry = _Registry(definition.base, specs,
@@ -676,12 +720,18 @@ def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
                          raw.label or raw.field, options, raw.argument,
                          raw.default or "ignore")
 
-    def group(parts: Sequence[FilterDef | GroupDef], conjunction: Literal["and", "or"],
-              where: str) -> Group:
+    def group(parts: Sequence[FilterDef | GroupDef | UseDef],
+              conjunction: Literal["and", "or"], where: str) -> Group:
         resolved: list[Condition | Group] = []
         for n, part in enumerate(parts):
             here = f"{where}.{n}" if where else f"filters.{n}"
-            if isinstance(part, GroupDef):
+            if isinstance(part, UseDef):
+                named = extensions.filters.get(part.use)
+                if named is None:
+                    errors[f"{here}.use"] = f"no enabled plugin declares the filter {part.use!r}"
+                else:
+                    resolved.append(group(named.filters, named.group, f"{here}.use"))
+            elif isinstance(part, GroupDef):
                 resolved.append(group(part.filters, part.group, f"{here}.filters"))
             else:
                 found = condition(part, here)
@@ -691,12 +741,22 @@ def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
 
     where = group(definition.filters, "and", "")
     sorts: list[Ordering] = []
-    for n, sort in enumerate(definition.sorts):
-        spec = registry.spec(sort.field, f"sorts.{n}.field", errors)
+    keys: list[tuple[str, SortDef]] = []
+    for n, sort_part in enumerate(definition.sorts):
+        if isinstance(sort_part, SortDef):
+            keys.append((f"sorts.{n}.field", sort_part))
+            continue
+        named_sort = extensions.sorts.get(sort_part.use)
+        if named_sort is None:
+            errors[f"sorts.{n}.use"] = f"no enabled plugin declares the sort {sort_part.use!r}"
+            continue
+        keys += [(f"sorts.{n}.use.{m}.field", key) for m, key in enumerate(named_sort.sorts)]
+    for where_key, sort in keys:
+        spec = registry.spec(sort.field, where_key, errors)
         if spec is None:
             continue
         if spec.multiple or spec.name == SEARCH_FIELD:
-            errors[f"sorts.{n}.field"] = f"cannot sort on {spec.name!r}: it has several values"
+            errors[where_key] = f"cannot sort on {spec.name!r}: it has several values"
             continue
         sorts.append(Ordering(spec, sort.direction == "desc"))
     if definition.base != "item" and definition.displays.feed is not None:

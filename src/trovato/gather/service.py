@@ -44,6 +44,7 @@ from typing import Any, Final
 
 import orjson
 from psycopg.rows import tuple_row
+from pydantic import ValidationError
 
 from trovato.content.access import ACCESS_CONTENT, item_access, visibility_scope
 from trovato.content.model import Item
@@ -60,10 +61,15 @@ from trovato.gather.compiler import (
     record_names,
 )
 from trovato.gather.definition import (
+    MAX_FILTERS,
     MAX_PER_PAGE,
+    NO_EXTENSIONS,
     Condition,
     Definition,
+    Extensions,
     GatherError,
+    PluginFilter,
+    PluginSort,
     Relationship,
     Resolved,
     convert_value,
@@ -253,7 +259,8 @@ class Gather:
         # Drops tags here and in every other process (the kernel's page-cache invalidation,
         # which this process's cache also hears).
         self.invalidate = invalidate
-        self._resolved: dict[tuple[str, int], tuple[object, Resolved]] = {}
+        self._resolved: dict[tuple[str, int], tuple[object, Extensions, Resolved]] = {}
+        self._extensions: tuple[tuple[str, ...], Extensions] | None = None
 
     # -- storage --------------------------------------------------------------------------------
 
@@ -292,7 +299,7 @@ class Gather:
 
     async def _checked(self, document: Any) -> Definition:
         definition = parse(document)
-        resolve(definition, await self.types.cached())
+        resolve(definition, await self.types.cached(), await self.extensions())
         await self._check_paths(definition)
         return definition
 
@@ -408,16 +415,49 @@ class Gather:
 
     # -- running --------------------------------------------------------------------------------
 
+    async def extensions(self) -> Extensions:
+        """The enabled plugins' filters and sorts (``gather_info``), by ``<plugin>.<name>``;
+        asked again when the plugins implementing the tap change. An entry that is not a
+        :class:`PluginFilter` or :class:`PluginSort` (anything but a definition's own
+        filters and sorts) is logged and left out, naming the plugin."""
+        if not self.taps.listens("gather_info"):
+            return NO_EXTENSIONS
+        implementers = self.taps.implementers("gather_info")
+        if self._extensions is not None and self._extensions[0] == implementers:
+            return self._extensions[1]
+        outcome = await self.taps.fire("gather_info")
+        filters: dict[str, PluginFilter] = {}
+        sorts: dict[str, PluginSort] = {}
+        for reply in outcome.replies:
+            value = reply.value if isinstance(reply.value, dict) else {}
+            for kind, model, found in (("filters", PluginFilter, filters),
+                                       ("sorts", PluginSort, sorts)):
+                entries = value.get(kind)
+                for n, entry in enumerate(entries[:MAX_FILTERS]
+                                          if isinstance(entries, list) else []):
+                    try:
+                        parsed = model.model_validate(entry)
+                    except ValidationError as exc:
+                        log.warning("gather_info: %s: %s.%d refused: %s", reply.plugin, kind,
+                                    n, exc.errors(include_url=False)[0]["msg"])
+                        continue
+                    found[f"{reply.plugin}.{parsed.name}"] = parsed  # type: ignore[assignment]
+        extensions = Extensions(filters, sorts)
+        self._extensions = (implementers, extensions)
+        return extensions
+
     async def resolved(self, stored: Stored) -> tuple[Resolved, int]:
-        """``stored`` resolved against the item types (memoised while the types are the same
-        objects), after ``gather_alter``; with the resolution's key for the statement memo
-        (0 unless a plugin altered the definition)."""
+        """``stored`` resolved against the item types and the plugins' filters and sorts
+        (memoised while both are the same objects), after ``gather_alter``; with the
+        resolution's key for the statement memo (0 unless a plugin altered the definition)."""
         types = await self.types.cached()
+        extensions = await self.extensions()
         if self.taps.listens("gather_alter"):
             outcome = await self.taps.fire("gather_alter", {"query": stored.definition.document()})
             if isinstance(outcome.value, dict) and outcome.value != stored.definition.document():
                 try:
-                    altered = resolve(parse({**outcome.value, "name": stored.name}), types)
+                    altered = resolve(parse({**outcome.value, "name": stored.name}), types,
+                                      extensions)
                 except GatherError as exc:
                     # The visitor cannot mend a plugin's change: it is checked like any
                     # definition, and a refused one is logged and the stored one runs.
@@ -427,13 +467,13 @@ class Gather:
                     return altered, hash(json.dumps(outcome.value, sort_keys=True))
         key = (stored.name, stored.version)
         memo = self._resolved.get(key)
-        if memo is not None and memo[0] is types:
-            return memo[1], 0
-        result = resolve(stored.definition, types)
+        if memo is not None and memo[0] is types and memo[1] is extensions:
+            return memo[2], 0
+        result = resolve(stored.definition, types, extensions)
         # One resolution per listing: an older version's goes.
         for old in [k for k in self._resolved if k[0] == stored.name]:
             del self._resolved[old]
-        self._resolved[key] = (types, result)
+        self._resolved[key] = (types, extensions, result)
         return result, 0
 
     @staticmethod

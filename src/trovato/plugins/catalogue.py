@@ -215,7 +215,9 @@ TAPS: tuple[TapSpec, ...] = (
     _tap("tile_view", "theme", "Render one of the plugin's tiles.",
          _payload(tile={"type": "string"}, settings=OBJECT), RENDER_OR_NULL, "first", "open"),
     # Gather
-    _tap("gather_info", "gather", "Custom filters and sorts: {filters: [...], sorts: [...]}.",
+    _tap("gather_info", "gather", "Named filters and sorts for Gather definitions: {filters: "
+         "[{name, label?, group?, filters: [definition filters]}], sorts: [{name, label?, "
+         "sorts: [definition sorts]}]}.",
          _NO_ARGS, {"type": ["object", "null"]}, "all", "open"),
     _tap("gather_alter", "gather", "Change a Gather query definition before it runs.",
          _payload(query=OBJECT), OBJECT, "alter", "open", "query"),
@@ -259,7 +261,6 @@ NOT_YET_AVAILABLE: dict[str, str] = {
     "item_update_index": "search",
     **dict.fromkeys(("theme", "preprocess_page"), "theme templates"),
     **dict.fromkeys(("tile_info", "tile_view"), "tiles"),
-    "gather_info": "Gather's plugin filters and sorts",
 }
 
 

@@ -55,7 +55,8 @@ DISPATCHED: dict[str, tuple[str, ...]] = {
                     ("trovato.forms.service",)),
     **dict.fromkeys(("cron", "queue_info", "queue_worker"), ("trovato.cron",)),
     **dict.fromkeys(("tag_insert", "tag_update", "tag_delete"), ("trovato.categories.taps",)),
-    **dict.fromkeys(("gather_alter", "gather_result_alter"), ("trovato.gather.service",)),
+    **dict.fromkeys(("gather_info", "gather_alter", "gather_result_alter"),
+                    ("trovato.gather.service",)),
 }
 
 # The session of the enclosing ``sharing`` block in this task, by acting user id.
@@ -80,6 +81,11 @@ class Taps:
     def listens(self, tap: str) -> bool:
         """Whether any enabled plugin implements ``tap`` (asked per item on listings)."""
         return bool(self._plugins().dispatcher.implementations(tap))
+
+    def implementers(self, tap: str) -> tuple[str, ...]:
+        """The enabled plugins implementing ``tap``, in call order (what a cache of the
+        tap's answers is keyed by)."""
+        return self._plugins().dispatcher.implementations(tap)
 
     def _session(self, user_id: str) -> PluginSession | None:
         """The request's or the ``sharing`` block's session for ``user_id``, if free."""
