@@ -16,6 +16,7 @@ from trovato.content.items import ContentServices, Item, ItemHooks
 from trovato.db.pool import Database
 from trovato.gather import Gather, GatherError
 from trovato.gather.definition import MAX_JOINS
+from trovato.observability.profiler import Profile, current_profile
 from trovato.users.accounts import CurrentUser
 
 REVIEW: dict[str, Any] = {
@@ -33,6 +34,9 @@ REVIEW: dict[str, Any] = {
          "settings": {"target_type": "category_tag"}},
     ],
 }
+# The stored definition, then the map under the statement guardrail (its ``set_config`` and
+# the statement), then the page.
+FIRST_PAGE_QUERIES = 4
 PROFILES = frozenset({"access content", "access user profiles"})
 
 
@@ -288,3 +292,21 @@ async def test_tag_base(gather: Gather, admin: CurrentUser, database: Database) 
         await gather.put(admin, "tags", {"label": "Tags", "base": "tag",
                                          "relationships": [{"name": "x", "field": "author"}]})
     assert "relationships" in caught.value.errors
+
+
+async def test_joins_stay_in_one_statement(gather: Gather, admin: CurrentUser,
+                                           site: dict[str, Any]) -> None:
+    """Three relationships: the first page costs the definition, the map (total and anchors)
+    and the page; the next page one statement, read from its anchor."""
+    await gather.create(admin, _reviews(pager={"type": "full", "per_page": 2}))
+    profile = Profile()
+    token = current_profile.set(profile)
+    try:
+        first = await gather.run(ANONYMOUS, "reviews")
+        counted = profile.db_count
+        second = await gather.run(ANONYMOUS, "reviews", page=1)
+    finally:
+        current_profile.reset(token)
+    assert [i.title for i in first.items + second.items] == ["r1", "r2", "r3"]
+    assert second.records[0]["author.name"] == "bob"
+    assert (counted, profile.db_count - counted) == (FIRST_PAGE_QUERIES, 1)
