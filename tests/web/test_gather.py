@@ -191,3 +191,12 @@ async def test_relationship_columns_and_user_and_tag_pages(client: httpx.AsyncCl
     assert listed.status_code == 200 and "gather--list" in listed.text
     assert f'href="/tags/topics/{tag.json()["slug"]}">&lt;b&gt;bold&lt;/b&gt;</a>' in listed.text
     assert "<b>bold" not in listed.text
+    # No tag drops a tag listing on every write of a tag: it is never cached, so a renamed
+    # tag shows at once.
+    headers = await login_as(client, "root")
+    renamed = await client.patch(f"/api/v1/categories/tags/{tag.json()['id']}",
+                                 json={"name": "plain"}, headers=headers)
+    assert renamed.status_code == 200, renamed.text
+    client.cookies.clear()
+    again = await client.get("/topics")
+    assert ">plain</a>" in again.text and again.headers.get("x-trovato-cache") != "HIT"

@@ -38,7 +38,7 @@ import math
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -142,6 +142,9 @@ class GatherResult:
     total: int | None
     has_next: bool
     exposed: dict[str, str]  # the exposed filters' values as given (for the form and links)
+    # The cache tags of the records joined through relationships (``item:<id>``,
+    # ``tag:<id>``), which a page showing their fields carries too.
+    joined_tags: list[str] = field(default_factory=list)
 
     @property
     def pages(self) -> int | None:
@@ -586,7 +589,8 @@ class Gather:
             if page > 0 and not rows.records:
                 raise GatherError(404, "No such page.", field="page")
             result = GatherResult(resolved, rows.items, rows.records, page, size,
-                                  total if pager.type == "full" else None, has_next, used)
+                                  total if pager.type == "full" else None, has_next, used,
+                                  rows.tags)
         else:
             result = await self._cached_page(resolved, stored.version, resolution, shape, plan,
                                              params, page, size, used)
@@ -595,7 +599,8 @@ class Gather:
         return result
 
     def tags(self, resolved: Resolved) -> list[str]:
-        """The cache tags of a listing (its results and the pages showing them)."""
+        """The cache tags of a listing (its results and the pages showing them; a page also
+        carries its result's ``joined_tags``)."""
         return [f"gather:{resolved.name}", *(f"item_list:{t}" for t in resolved.types)]
 
     @staticmethod
@@ -614,7 +619,7 @@ class Gather:
         tags = self.tags(resolved)
         if found is not None:
             return GatherResult(resolved, found[0], found[1], page, size, found[2], found[3],
-                                used)
+                                used, found[4])
         generation = self.cache.generation
         pager = resolved.definition.pager.type
         total: int | None = None
@@ -637,12 +642,13 @@ class Gather:
                 raise GatherError(404, "No such page.", field="page")
         read = read_rows(resolved, shape, rows)
         if cacheable:
-            self.cache.put(("page", base, page), (read.items, read.records, total, has_next),
+            self.cache.put(("page", base, page),
+                           (read.items, read.records, total, has_next, read.tags),
                            [*tags, *read.tags, *(f"item:{item.id}" for item in read.items)],
                            generation, size=sum(_size(item) for item in read.items)
                            + 256 * len(read.records))
         return GatherResult(resolved, read.items, read.records, page, size, total, has_next,
-                            used)
+                            used, read.tags)
 
     async def _map(self, base: Hashable, plan: Plan, params: dict[str, Any],
                    tags: list[str] | None, size: int) -> _Map:
@@ -713,7 +719,7 @@ class Gather:
                 visible += 1
             tags += read.tags
             if len(rows) < shape.per_page:
-                return _Rows(items, records, tags, []), visible
+                return _Rows(items, records, sorted(set(tags)), []), visible
             offset += len(rows)
 
     async def _alter(self, user: CurrentUser, result: GatherResult) -> GatherResult:
@@ -738,7 +744,7 @@ class Gather:
         if isinstance(changed.get("total"), int) and result.total is not None:
             total = max(0, changed["total"])
         return GatherResult(result.resolved, items, records, result.page, result.per_page,
-                            total, result.has_next, result.exposed)
+                            total, result.has_next, result.exposed, result.joined_tags)
 
     async def _indexable(self, field: str) -> str:
         """The expression an index on ``field`` must have to serve Gather's filters and sorts

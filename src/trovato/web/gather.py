@@ -56,7 +56,14 @@ def page_number(request: Request) -> int:
     return int(raw)
 
 
-def cache_headers(response: Response, tags: list[str], params: list[str]) -> None:
+def cache_headers(request: Request, response: Response, result: GatherResult,
+                  params: list[str]) -> None:
+    """Let the anonymous page cache keep the response under the listing's tags and those of
+    the records it joined; a listing whose results are not cached (users, tags) opts out."""
+    gather = request_context(request).kernel.gather
+    if not gather.cacheable(result.resolved):
+        return
+    tags = [*gather.tags(result.resolved), *result.joined_tags]
     response.headers[CACHE_TAGS_HEADER] = " ".join(["config", *tags])
     response.headers[CACHE_QUERY_HEADER] = " ".join(params)
 
@@ -196,7 +203,7 @@ async def render_listing(request: Request, result: GatherResult, display: PageDi
         "style": display.style, "teasers": teasers, "rows": rows, "pager": pager,
         "form": exposed_form(request, result), "empty_text": definition.empty_text,
     })
-    cache_headers(response, kernel.gather.tags(result.resolved),
+    cache_headers(request, response, result,
                   ["page", *(c.exposed for c in result.resolved.exposed() if c.exposed)])
     return response
 
@@ -264,7 +271,7 @@ async def render_feed(request: Request, result: GatherResult, title: str, fmt: s
         media = "application/rss+xml"
     body = ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
     response = Response(body, media_type=f"{media}; charset=utf-8")
-    cache_headers(response, kernel.gather.tags(result.resolved),
+    cache_headers(request, response, result,
                   [c.exposed for c in result.resolved.exposed() if c.exposed])
     return response
 
