@@ -310,3 +310,21 @@ async def test_joins_stay_in_one_statement(gather: Gather, admin: CurrentUser,
     assert [i.title for i in first.items + second.items] == ["r1", "r2", "r3"]
     assert second.records[0]["author.name"] == "bob"
     assert (counted, profile.db_count - counted) == (FIRST_PAGE_QUERIES, 1)
+
+
+async def test_a_joined_item_follows_the_stage(
+    gather: Gather, content: ContentServices, admin: CurrentUser, database: Database,
+    site: dict[str, Any]
+) -> None:
+    await database.execute("INSERT INTO stage (id, label) VALUES ('s', 'S')")
+    staged = await content.items.create(admin, "review", title="S only", stage="s")
+    await content.items.update(admin, site["a"].id, title="A in s", stage="s")
+    await content.items.create(admin, "review", title="r4", stage="s", fields={
+        "field_related": _ref(staged.id)})
+    await gather.create(admin, _reviews(fields=["related.title"]))
+    live = {title: record["related.title"]
+            for title, record in _rows(await gather.run(admin, "reviews"))}
+    in_stage = {title: record["related.title"]
+                for title, record in _rows(await gather.run(admin, "reviews", stage="s"))}
+    assert live["r1"] == "A" and "r4" not in live
+    assert (in_stage["r1"], in_stage["r4"]) == ("A in s", "S only")
