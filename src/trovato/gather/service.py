@@ -559,6 +559,10 @@ class Gather:
         if not 0 <= page <= MAX_PAGE:
             raise GatherError(404, "No such page.", field="page")
         resolved, resolution = await self.resolved(stored)
+        # Again for what runs: ``gather_alter`` may have changed the base or the access.
+        if not user.can(BASE_PERMISSIONS[resolved.base]) or \
+                not user.can(resolved.definition.access):
+            raise GatherError(403, "You may not view this listing.")
         if resolved.private and not user.can(ADMINISTER_USERS):
             raise GatherError(403, "This listing reads users' mail addresses: you need the "
                                    f"permission {ADMINISTER_USERS!r}.")
