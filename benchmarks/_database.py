@@ -1,4 +1,4 @@
-"""A scratch, migrated database for one benchmark run.
+"""A scratch, migrated database for one benchmark run, and a kernel on it to seed it.
 
 Uses the server named by TROVATO_DATABASE_URL, else an embedded PostgreSQL in a temporary
 folder; the database (and the embedded server) are removed afterwards.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -18,6 +18,9 @@ import psycopg
 from trovato.db import migrate
 from trovato.db.embedded import EmbeddedPostgres
 from trovato.db.urls import with_database
+from trovato.kernel.services import Kernel
+from trovato.settings import load_settings
+from trovato.users.accounts import CurrentUser
 
 
 @contextmanager
@@ -47,3 +50,20 @@ def scratch_database(label: str, *, migrated: bool = True) -> Iterator[str]:
             server.stop()
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@asynccontextmanager
+async def running_kernel(url: str) -> AsyncIterator[Kernel]:
+    """The site's services on ``url`` (what a benchmark seeds and measures through)."""
+    kernel = await Kernel.start(load_settings(database_url=url), url)
+    try:
+        yield kernel
+    finally:
+        await kernel.stop()
+
+
+async def bench_admin(kernel: Kernel, name: str = "bench") -> CurrentUser:
+    """A new administrator account ``name``, as the services' acting user."""
+    key = await kernel.accounts.create(name=name, mail=f"{name}@example.com",
+                                       password="quiet lantern orbit 7", is_admin=True)
+    return CurrentUser(id=key, name=name, is_admin=True)

@@ -1,5 +1,6 @@
-"""Load generation for the benchmarks: granian servers under test, wrk when installed (else a
-small asyncio client), and interleaved measurement so machine noise hits every variant.
+"""Load generation for the benchmarks: granian servers under test (:func:`serving`, one per
+app and database), wrk when installed (else a small asyncio client), warm-up with a check of
+each page, and interleaved measurement so machine noise hits every variant.
 
 Results are requests/s and latency percentiles in milliseconds.
 """
@@ -8,15 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,3 +187,90 @@ def measure_interleaved(urls: Mapping[str, str], *, rounds: int, seconds: int,
     if any(r.errors for runs in results.values() for r in runs):
         print("WARNING: some responses were errors")
     return {k: max(v, key=lambda r: r.requests_per_s) for k, v in results.items()}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One measured URL: an app (``bare_app:app``, or the site factory on ``database``) and
+    the path asked of it."""
+
+    target: str
+    path: str = "/"
+    database: str | None = None
+
+    @property
+    def factory(self) -> bool:
+        return self.database is not None
+
+
+def bare(path: str = "/") -> Variant:
+    return Variant("bare_app:app", path)
+
+
+def site(database: str, path: str = "/") -> Variant:
+    return Variant("trovato.app:create_app", path, database)
+
+
+@contextmanager
+def serving(variants: Mapping[str, Variant], *, workers: int,
+            env: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """One granian server per app and database (a site's pages share its caches), each with
+    ``workers`` workers and ``env``; yields every variant's URL once all answer, and stops
+    the servers afterwards."""
+    procs: list[subprocess.Popen[bytes]] = []
+    servers: dict[tuple[str, str | None], str] = {}
+    urls: dict[str, str] = {}
+    try:
+        for name, variant in variants.items():
+            key = (variant.target, variant.database)
+            if key not in servers:
+                port = free_port()
+                server_env = dict(env)
+                if variant.database is not None:
+                    server_env["TROVATO_DATABASE_URL"] = variant.database
+                procs.append(start_granian(variant.target, port, workers, server_env,
+                                           variant.factory))
+                servers[key] = f"http://127.0.0.1:{port}"
+            urls[name] = servers[key] + variant.path
+        for target_url in urls.values():
+            wait_until_up(target_url)
+        yield urls
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait(15)
+
+
+def warm_up(urls: Mapping[str, str], *, connections: int,
+            check: Callable[[str, httpx.Response], None]) -> None:
+    """Each URL checked once by ``check(name, response)``, then asked a few times and loaded
+    for two seconds, so caches and pools are warm before anything is measured."""
+    for name, target_url in urls.items():
+        check(name, httpx.get(target_url, timeout=60))
+        for _ in range(5):
+            httpx.get(target_url, timeout=60)
+        with contextlib.suppress(ValueError):
+            run_load(target_url, seconds=2, connections=connections)
+
+
+def showing(pattern: str, count: int, baseline: str = "bare"
+            ) -> Callable[[str, httpx.Response], None]:
+    """A :func:`warm_up` check: every page answers 200, and each but the baseline shows
+    ``count`` different matches of ``pattern`` (say, the 25 items of a listing's page)."""
+
+    def check(name: str, response: httpx.Response) -> None:
+        assert response.status_code == 200, (name, response.status_code)
+        if name != baseline:
+            shown = len(set(re.findall(pattern, response.text)))
+            assert shown == count, (name, shown)
+
+    return check
+
+
+def print_ratios(best: Mapping[str, LoadResult], baseline: str = "bare") -> dict[str, float]:
+    """A line per variant with its share of the baseline's requests/s; returns the shares."""
+    base = best[baseline].requests_per_s
+    ratios = {name: result.requests_per_s / base for name, result in best.items()}
+    for name, result in best.items():
+        print(f"{name:14} {result.row()}  {ratios[name]:6.1%} of {baseline}")
+    return ratios

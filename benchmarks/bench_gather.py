@@ -28,35 +28,29 @@ import asyncio
 import contextlib
 import json
 import os
-import re
-import signal
 import statistics
-import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _database import scratch_database
+from _database import bench_admin, running_kernel, scratch_database
 from _load import (
-    free_port,
+    bare,
     load_arguments,
     measure_interleaved,
-    run_load,
-    start_granian,
-    wait_until_up,
+    print_ratios,
+    serving,
+    showing,
+    site,
+    warm_up,
 )
 
-from trovato.gather.compiler import Shape, anchor_parameters, parameters
+from trovato.gather.compiler import anchor_parameters
 from trovato.ids import NIL
-from trovato.kernel.services import Kernel
-from trovato.settings import load_settings
-from trovato.stages import LIVE, stage_params
 from trovato.users.accounts import CurrentUser
 
 HERE = Path(__file__).parent
@@ -77,34 +71,21 @@ VISITOR = CurrentUser(id=NIL, name="", permissions=frozenset({"access content"})
 
 
 async def _prepare(url: str, count: int) -> None:
-    kernel = await Kernel.start(load_settings(database_url=url), url)
-    try:
-        admin_id = await kernel.accounts.create(name="bench", mail="bench@example.com",
-                                                password="quiet lantern orbit 7", is_admin=True)
+    async with running_kernel(url) as kernel:
+        admin = await bench_admin(kernel)
         await kernel.content.types.create({"type": "article", "label": "Article", "fields": [
             {"name": "field_body", "type": "text_long", "label": "Body"}]})
-    finally:
-        await kernel.stop()
     with psycopg.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
-        conn.execute(SEED, {"author": admin_id, "body": BODY, "count": count})
+        conn.execute(SEED, {"author": admin.id, "body": BODY, "count": count})
         conn.execute("ANALYZE item")
         print(f"seeded {count} items in {time.perf_counter() - started:.1f} s")
 
 
 async def _sql_timings(url: str) -> dict[str, float]:
     """Each of the front page's statements alone, median of 20 runs (ms)."""
-    kernel = await Kernel.start(load_settings(database_url=url), url)
-    try:
-        gather = kernel.gather
-        stored = await gather.stored("frontpage")
-        resolved, resolution = await gather.resolved(stored)
-        view = await kernel.content.query.view(VISITOR, LIVE)
-        shape = Shape(live=True, scope="published", present=frozenset(), teasers=True,
-                      per_page=PER_PAGE, anonymous=True)
-        plan = gather.plans.get(resolved, stored.version, shape, resolution)
-        params = {**stage_params(view), **parameters(resolved, shape, {}, viewer=NIL,
-                                                      now=datetime.now(UTC))}
+    async with running_kernel(url) as kernel:
+        plan, params = await kernel.gather.statement(VISITOR, "frontpage", teasers=True)
         assert plan.map is not None and plan.after is not None
         mapped = await kernel.db.fetch_tuples(plan.map, params)
         anchors = [row[:plan.keys] for row in mapped if row[plan.keys] % PER_PAGE == 0]
@@ -123,67 +104,33 @@ async def _sql_timings(url: str) -> dict[str, float]:
                 runs.append((time.perf_counter() - started) * 1000)
             timings[name] = statistics.median(runs)
         return timings
-    finally:
-        await kernel.stop()
 
 
 def main() -> None:
     args = load_arguments(__doc__).parse_args()
     os.environ["TROVATO_PAGE_CACHE_SECONDS"] = "0"
-    procs: list[subprocess.Popen[bytes]] = []
     with contextlib.ExitStack() as stack:
         large = stack.enter_context(scratch_database("gather_large"))
         os.environ["TROVATO_DATABASE_URL"] = large  # the small one on the same server
         small = stack.enter_context(scratch_database("gather_small"))
         asyncio.run(_prepare(large, LARGE))
         asyncio.run(_prepare(small, SMALL))
-        try:
-            _run(large, small, args, procs)
-        finally:
-            for proc in procs:
-                os.killpg(proc.pid, signal.SIGINT)
-                proc.wait(15)
+        _run(large, small, args)
 
 
-def _run(large: str, small: str, args: Any, procs: list[subprocess.Popen[bytes]]) -> None:
-    common = {"TROVATO_SLOW_REQUEST_MS": "10000", "TROVATO_PAGE_CACHE_SECONDS": "0",
-              "TROVATO_DB_POOL_MAX": "4", "TROVATO_FRONT_PAGE_ITEMS": str(PER_PAGE)}
-    variants = {"bare": ("bare_app:app", False, None, "/"),
-                "front": ("trovato.app:create_app", True, large, "/"),
-                "front-p10": ("trovato.app:create_app", True, large, "/?page=9"),
-                "front-p150": ("trovato.app:create_app", True, large, "/?page=149"),
-                "front-small": ("trovato.app:create_app", True, small, "/")}
-    urls: dict[str, str] = {}
-    servers: dict[str, str] = {}
-    for name, (target, factory, db, path) in variants.items():
-        key = f"{target}|{db}"
-        if key not in servers:  # one server per site: its pages share its caches
-            port = free_port()
-            env = dict(common)
-            if db is not None:
-                env["TROVATO_DATABASE_URL"] = db
-            procs.append(start_granian(target, port, args.workers, env, factory))
-            servers[key] = f"http://127.0.0.1:{port}"
-        urls[name] = servers[key] + path
-    for name, target_url in urls.items():
-        wait_until_up(target_url)
-        response = httpx.get(target_url, timeout=30)
-        assert response.status_code == 200, (name, response.status_code)
-        if name != "bare":
-            shown = len(set(re.findall(r"Bench item (\d+)", response.text)))
-            assert shown == PER_PAGE, (name, shown)
-        for _ in range(5):
-            httpx.get(target_url, timeout=30)
-        with contextlib.suppress(ValueError):
-            run_load(target_url, seconds=2, connections=args.connections)
-    best = measure_interleaved(urls, rounds=args.rounds, seconds=args.seconds,
-                               connections=args.connections)
-    base = best["bare"].requests_per_s
+def _run(large: str, small: str, args: Any) -> None:
+    env = {"TROVATO_SLOW_REQUEST_MS": "10000", "TROVATO_PAGE_CACHE_SECONDS": "0",
+           "TROVATO_DB_POOL_MAX": "4", "TROVATO_FRONT_PAGE_ITEMS": str(PER_PAGE)}
+    variants = {"bare": bare(), "front": site(large), "front-p10": site(large, "/?page=9"),
+                "front-p150": site(large, "/?page=149"), "front-small": site(small)}
+    with serving(variants, workers=args.workers, env=env) as urls:
+        warm_up(urls, connections=args.connections, check=showing(r"Bench item (\d+)", PER_PAGE))
+        best = measure_interleaved(urls, rounds=args.rounds, seconds=args.seconds,
+                                   connections=args.connections)
     print(f"load tool: {best['bare'].tool}, {args.connections} connections, {args.workers} "
           f"granian workers each, best of {args.rounds} x {args.seconds}s, page cache off; "
           f"{LARGE} promoted items (front-small: {SMALL}), {PER_PAGE} teasers per page")
-    for name, result in best.items():
-        print(f"{name:12} {result.row()}  {result.requests_per_s / base:6.1%} of bare")
+    ratios = print_ratios(best)
     timings = asyncio.run(_sql_timings(large))
     print(f"SQL on {LARGE} items, each statement alone (median of 20):")
     for name, ms in timings.items():
@@ -191,8 +138,7 @@ def _run(large: str, small: str, args: Any, procs: list[subprocess.Popen[bytes]]
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "gather.json").write_text(json.dumps({
-        "results": {k: v.__dict__ for k, v in best.items()},
-        "ratios": {k: v.requests_per_s / base for k, v in best.items()},
+        "results": {k: v.__dict__ for k, v in best.items()}, "ratios": ratios,
         "sql_ms": timings, "items": LARGE, "small_items": SMALL, "per_page": PER_PAGE,
         "workers": args.workers, "connections": args.connections, "seconds": args.seconds,
         "rounds": args.rounds,

@@ -18,6 +18,11 @@ Goals: live pages unaffected by an open stage (``-live-200`` within noise of ``-
 staged views at least 2/3 of the live page's throughput, a publish of 1,000 changes in < 5 s.
 Run: ``python benchmarks/bench_stages.py --seconds N``. Uses TROVATO_DATABASE_URL if set, else
 an embedded PostgreSQL in a temporary folder.
+
+``--calls N`` measures instead what a noisy, shared machine cannot spoil: the Python function
+calls (cProfile) and SQL statements per request of the ``-live-200`` and ``-stage`` pages,
+served in-process (the ASGI app called directly, no client or server in the count) after a
+warm-up, over N requests each; the goal is staged calls within :data:`CALLS_GOAL` x live's.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import json
 import os
 import re
@@ -33,6 +39,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -47,6 +54,7 @@ from _load import (
     wait_until_up,
 )
 
+from trovato.app import create_app
 from trovato.kernel.services import Kernel
 from trovato.settings import load_settings
 from trovato.users.accounts import CurrentUser
@@ -60,6 +68,8 @@ PUBLISH_CHANGES = {"edited": 600, "created": 300, "deleted": 100}
 LIVE_GOAL = 0.90  # -live-200 over -live-0: "within noise" on a shared machine
 STAGE_GOAL = 2 / 3  # staged view over the live page
 PUBLISH_GOAL_S = 5.0
+CALLS_GOAL = 1.3  # staged calls per request over live's (--calls)
+WARM_UP = 20
 QUERIES = re.compile(r'db;[^,]*desc="(\d+) queries"')
 TOTAL = re.compile(r"total;dur=([\d.]+)")
 
@@ -142,9 +152,70 @@ async def _publish(url: str) -> float:
         await kernel.stop()
 
 
+async def _asgi_get(app: Any, path: str, query: bytes) -> tuple[int, dict[bytes, bytes], bytes]:
+    """One GET through the ASGI app itself: status, headers and body."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": query, "root_path": "", "headers": [(b"host", b"bench")],
+             "client": ("127.0.0.1", 1), "server": ("bench", 80)}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return (sent[0]["status"], dict(sent[0]["headers"]),
+            b"".join(m.get("body", b"") for m in sent[1:]))
+
+
+async def _count_calls(url: str, item: str, token: str, requests: int) -> None:
+    """Calls and SQL statements per request, live and staged (see ``--calls``)."""
+    settings = load_settings(database_url=url, page_cache_seconds=0,
+                             front_page_items=TEASERS_PER_PAGE, slow_request_ms=10_000)
+    app = create_app(settings)
+    preview = f"preview={token}".encode()
+    pages = {"item-live-200": (f"/item/{item}", b""), "item-stage": (f"/item/{item}", preview),
+             "front-live-200": ("/", b""), "front-stage": ("/", preview)}
+    calls: dict[str, float] = {}
+    async with app.router.lifespan_context(app):
+        for name, (path, query) in pages.items():
+            for _ in range(WARM_UP):
+                status, headers, body = await _asgi_get(app, path, query)
+                assert status == 200, (name, status)
+            assert (b"Staged Bench item" in body) == name.endswith("-stage"), name
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(requests):
+                await _asgi_get(app, path, query)
+            profile.disable()
+            calls[name] = _total_calls(profile) / requests
+            sql = QUERIES.search(headers.get(b"server-timing", b"").decode())
+            print(f"{name:15} {calls[name]:8.0f} calls/request  "
+                  f"{int(sql.group(1)) if sql else 0} SQL")
+    for page in ("item", "front"):
+        ratio = calls[f"{page}-stage"] / calls[f"{page}-live-200"]
+        verdict = "met" if ratio <= CALLS_GOAL else "MISSED"
+        print(f"{page}-stage / {page}-live-200 calls  {ratio:5.2f}x  goal <= {CALLS_GOAL}x: "
+              f"{verdict}")
+
+
+def _total_calls(profile: cProfile.Profile) -> int:
+    return sum(entry.callcount for entry in profile.getstats())
+
+
 def main() -> None:
     parser = load_arguments(__doc__)
+    parser.add_argument("--calls", type=int, default=0, metavar="N",
+                        help="count calls and SQL per request over N requests (no load run)")
     args = parser.parse_args()
+    if args.calls:
+        with scratch_database("stagescalls") as url:
+            item, token = asyncio.run(_prepare_site(url, STAGED))
+            asyncio.run(_count_calls(url, item, token, args.calls))
+        return
     procs: list[subprocess.Popen[bytes]] = []
     with contextlib.ExitStack() as stack:
         calm = stack.enter_context(scratch_database("stages0"))

@@ -2,15 +2,20 @@
 
 Each record kind's owner provides a :data:`Resolver`; the content service's reference checks
 (:mod:`trovato.content.references`) combine the resolvers of the kinds a save refers to into
-one statement. This module sits below every service, the accounts service included, so that
-owners need not import the content package to provide one: the saving user's type is the
-resolver's parameter (the content service's registry holds ``Resolver[CurrentUser]``), not a
-name this module imports.
+one statement. An owner may also provide a :data:`Labeller`, which the item view service asks
+once per page for every record of that kind the page's fields refer to, so a reference shows
+the record's name linked to its page.
+
+This module sits below every service, the accounts service included, so that owners need not
+import the content package to provide one: the saving user's type is the resolver's parameter
+(the content service's registry holds ``Resolver[CurrentUser]``), not a name this module
+imports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,4 +46,16 @@ class Lookup:
 # (the saving user, the save's stage view) → that kind's lookup.
 Resolver = Callable[[_User, "StageView"], Lookup]
 
-__all__ = ["Lookup", "Resolver"]
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """How a reference to a record is shown: its name, and the path of its page."""
+
+    text: str
+    path: str
+
+
+# Record ids → the labels of those that exist (one statement for all of them).
+Labeller = Callable[[Collection[uuid.UUID]], Awaitable[Mapping[uuid.UUID, Label]]]
+
+__all__ = ["Label", "Labeller", "Lookup", "Resolver"]

@@ -208,6 +208,12 @@ async def test_writes_in_a_stage_are_refused(categories: Categories, admin: Curr
         await categories.create_tag(admin, "topics", "Jazz", stage="draft")
     assert refused.value.status == 409
     live_tag = await categories.create_tag(admin, "topics", "Blues")
+    for write in (categories.update_tag(admin, live_tag.id, name="Soul", stage="draft"),
+                  categories.move(admin, live_tag.id, [], stage="draft"),
+                  categories.delete_tag(admin, live_tag.id, stage="draft")):
+        with pytest.raises(CategoryError) as staged:
+            await write
+        assert staged.value.status == 409 and "'draft'" in staged.value.message
     # Reads in the stage see live's tags (the stage's chain ends at live).
     assert (await categories.tag(admin, live_tag.id, stage="draft")).name == "Blues"
 

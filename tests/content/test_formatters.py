@@ -3,6 +3,7 @@ it (rendered through the kernel theme where the output is markup)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ from trovato.content.formatters import (
     Formatters,
     UnknownFormatterError,
 )
+from trovato.records import Label
 from trovato.render.renderer import ThemeEngine
 
 ITEM = "0190a0b0-0000-7000-8000-000000000001"
@@ -31,10 +33,11 @@ def engine() -> ThemeEngine:
 
 
 def shown(formatters: Formatters, engine: ThemeEngine, type_: str, value: Mapping[str, Any],
-          *, settings: Mapping[str, Any] | None = None, timezone: str = "UTC") -> str:
+          *, settings: Mapping[str, Any] | None = None, timezone: str = "UTC",
+          labels: Mapping[uuid.UUID, Label] | None = None) -> str:
     """``value`` of a field of ``type_`` as HTML: the formatter's output, then the renderer."""
     definition = FieldDefinition("field_x", type_, "X", settings=settings or {})
-    (out,) = formatters.values(definition, [value], timezone=timezone)
+    (out,) = formatters.values(definition, [value], timezone=timezone, labels=labels)
     return str(engine.render(out)) if isinstance(out, dict) else str(engine.render(
         {"#type": "markup", "#value": out}))
 
@@ -103,6 +106,16 @@ def test_links_email_and_references_are_links(formatters: Formatters,
         == f'<a href="/item/{ITEM}">{ITEM}</a>'
     assert shown(formatters, engine, "reference", {"target_id": ITEM, "target_type": "user"}) \
         == f'<a href="/user/{ITEM}">{ITEM}</a>'
+
+
+def test_a_labelled_reference_shows_the_record_name_linked_escaped(
+        formatters: Formatters, engine: ThemeEngine) -> None:
+    tags = {"target_type": "category_tag"}
+    labels = {uuid.UUID(ITEM): Label("Jazz <&> Blues", "/tags/genres/jazz-blues")}
+    assert shown(formatters, engine, "reference", {"target_id": ITEM}, settings=tags,
+                 labels=labels) == '<a href="/tags/genres/jazz-blues">Jazz &lt;&amp;&gt; Blues</a>'
+    # A tag the labeller did not find (deleted meanwhile) shows its id, linking nowhere.
+    assert shown(formatters, engine, "reference", {"target_id": ITEM}, settings=tags) == ITEM
 
 
 def test_list_values_show_their_labels(formatters: Formatters, engine: ThemeEngine) -> None:

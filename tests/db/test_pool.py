@@ -1,10 +1,12 @@
 """The pool's one-statement helpers give every connection back: after a result, an error or
-a cancellation, and they run on a joined transaction's connection when there is one."""
+a cancellation, and they run on a joined transaction's connection when there is one; work
+queued after a joined transaction's commit runs after it, and not after a rollback."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -63,3 +65,27 @@ async def test_helpers_join_the_callers_transaction(small: Database) -> None:
         assert await small.fetch("SELECT n FROM joined_probe") == [{"n": 1}]
         assert await small.fetch_tuples("SELECT n FROM joined_probe") == [(1,)]
     assert await small.fetchval("SELECT count(*) FROM joined_probe") == 1
+
+
+async def test_after_commit_waits_for_the_joined_transaction(small: Database) -> None:
+    ran: list[str] = []
+
+    def note(what: str) -> Any:
+        async def action() -> None:
+            ran.append(what)
+        return action
+
+    assert not small.after_commit(note("alone"))  # no transaction: the caller runs it
+    async with small.transaction() as conn:
+        assert not small.after_commit(note("own"))  # not joined: its own work is committed
+        async with small.joined(conn):
+            assert small.after_commit(note("joined"))
+            async with small.transaction():  # a savepoint
+                assert small.after_commit(note("nested"))
+        assert ran == []
+    assert ran == ["joined", "nested"]
+    with pytest.raises(ZeroDivisionError):
+        async with small.transaction() as conn, small.joined(conn):
+            small.after_commit(note("rolled back"))
+            raise ZeroDivisionError
+    assert ran == ["joined", "nested"]

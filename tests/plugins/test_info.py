@@ -32,6 +32,10 @@ def test_parses_hello() -> None:
     ('[plugin]\nname = "x"\nversion = "1.0.0"\n[limits]\nfuel = 1', "limits.fuel"),
     ('[plugin]\nname = "x"\nversion = "1.0.0"\n[hooks]\n', "hooks: unknown section"),
     ('[plugin]\nname = "x"\nversion = "1.0.0"\ndependencies = ["x"]', "depend on itself"),
+    ('[plugin]\nname = "x"\nversion = "1.0.0"\n[capabilities]\nitems.delete = true',
+     "capabilities.items: only 'items.write = true'"),
+    ('[plugin]\nname = "x"\nversion = "1.0.0"\n[capabilities]\nitems.write = "yes"',
+     "capabilities.items"),
     ("[plugin\n", "not valid TOML"),
 ])
 def test_info_errors_name_file_and_key(tmp_path: Path, toml: str, key: str) -> None:
@@ -56,5 +60,11 @@ def test_capabilities_or_raised_limits_need_approval(tmp_path: Path) -> None:
     asking = info("[capabilities]\noutbound_http = ['api.example.com']\n")
     assert asking.needs_approval()
     assert asking.capability_lines() == ["outbound_http: ['api.example.com']"]
+    writing = info("[capabilities]\nitems.write = true\n")
+    assert writing.needs_approval() and writing.enforced_capabilities() == {"items.write"}
+    assert writing.capability_lines() == [
+        "items.write: create, change and delete content as the visitor of each request (with "
+        "that visitor's permissions, in their stage)"]
+    assert asking.enforced_capabilities() == frozenset()
     assert info("[limits]\nmemory_mb = 512\n").needs_approval()
     assert not info("[limits]\nmemory_mb = 64\n").needs_approval()

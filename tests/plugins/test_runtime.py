@@ -8,9 +8,10 @@ import pytest
 
 from tests.plugins.conftest import item_payload
 from trovato.plugins.build import BuildResult
+from trovato.plugins.contract import CONTRACT, check_contract
 from trovato.plugins.engine import EngineSettings
 from trovato.plugins.errors import PluginLoadError
-from trovato.plugins.runtime import CONTRACT, LoadedPlugin, PluginRuntime, check_contract
+from trovato.plugins.runtime import LoadedPlugin, PluginRuntime
 
 
 def test_describe_lists_taps_functions_and_contract(loaded: dict[str, LoadedPlugin]) -> None:
@@ -24,7 +25,7 @@ def test_describe_lists_taps_functions_and_contract(loaded: dict[str, LoadedPlug
     assert loaded["tally"].functions == {"double", "broken_page"}
 
 
-@pytest.mark.parametrize("contract", ["1.0.0", "1.0.7"])
+@pytest.mark.parametrize("contract", ["1.0.0", "1.0.7", "1.1.0"])
 def test_contract_accepts_same_major_up_to_our_minor(contract: str) -> None:
     check_contract("p", contract)
 
@@ -33,6 +34,7 @@ def test_contract_accepts_same_major_up_to_our_minor(contract: str) -> None:
     ("2.0.0", "built against trovato:plugin 2.0.0"),
     ("0.9.0", "built against trovato:plugin 0.9.0"),
     ("1.99.0", "upgrade Trovato"),
+    ("1.2.0", "needs trovato:plugin 1.2.0, newer than this kernel.s 1.1.0"),
     ("one", "invalid contract"),
 ])
 def test_contract_refuses_incompatible_versions(contract: str, message: str) -> None:

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from trovato_sdk import Access, Field, ItemType, Menu, Permission, _runtime, render
+from trovato_sdk import Access, Field, ItemType, ItemWriteError, Menu, Permission, _runtime, render
 from trovato_sdk._runtime import encode, merge_patch
 from trovato_sdk.testing import FakeContext, PluginFailed, load_plugin
 
@@ -157,3 +157,44 @@ def test_an_uncaught_host_refusal_keeps_the_kernels_message_and_the_traceback(
         FakeContext(plugin=plugin).call_tap("cron")
     assert caught.value.kind == "host" and "unknown table" in caught.value.message
     assert 'File "plugin.py", line 6, in cron' in caught.value.traceback
+
+
+def test_items_save_and_delete_send_the_api_bodies_and_raise_refusals() -> None:
+    ctx = FakeContext(items=[{"id": "i1", "type": "page", "title": "Old", "status": 1,
+                              "revision_id": "r1", "fields": {"body": {"value": "x"}}}])
+    sent: list[dict[str, object]] = []
+    save = ctx.backend.item_save
+
+    def recording(item: dict[str, object]) -> dict[str, object]:
+        sent.append(item)
+        return save(item)
+
+    ctx.backend.item_save = recording  # type: ignore[method-assign]
+    loaded = ctx.items.load("i1")
+    assert loaded is not None and loaded.revision_id == "r1"
+    loaded.title = "New"
+    saved = ctx.items.save(loaded, log="why")
+    # A loaded item is sent as a PATCH body with its revision (the optimistic check).
+    assert sent[0] == {"id": "i1", "revision_id": "r1", "title": "New", "status": 1,
+                       "fields": {"body": {"value": "x"}}, "log": "why"}
+    assert saved.title == "New" and saved.revision_id != "r1"
+    with pytest.raises(ItemWriteError) as stale:
+        ctx.items.save(loaded)  # still holds r1
+    assert stale.value.status == 409
+    created = ctx.items.save({"type": "page", "title": "Fresh", "author_id": "ignored"})
+    assert sent[-1] == {"type": "page", "title": "Fresh"} and created.id
+    with pytest.raises(ItemWriteError) as untyped:
+        ctx.items.save({"title": "No type"})
+    assert untyped.value.errors == {"type": "required: the item type's machine name"}
+    ctx.items.delete(created)
+    assert ctx.items.load(created.id) is None
+    with pytest.raises(ItemWriteError, match="No such item"):
+        ctx.items.delete("nope")
+
+
+def test_item_write_errors_read_the_kernels_json() -> None:
+    error = ItemWriteError.from_json(json.dumps(
+        {"status": 422, "message": "The item is invalid.", "errors": {"title": "is required"}}))
+    assert (error.status, error.errors) == (422, {"title": "is required"})
+    assert str(error) == "The item is invalid. (title: is required)"
+    assert ItemWriteError.from_json("not json").status == 500

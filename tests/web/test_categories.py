@@ -176,3 +176,45 @@ async def test_a_slug_in_another_script_is_an_address(client: httpx.AsyncClient)
     client.cookies.clear()
     page = await client.get(tokyo["path"])
     assert page.status_code == 200 and "<h1>東京</h1>" in page.text
+
+
+def _queries(response: httpx.Response) -> int:
+    match = re.search(r'db;[^,]*desc="(\d+) queries"', response.headers["server-timing"])
+    assert match, response.headers["server-timing"]
+    return int(match.group(1))
+
+
+async def test_item_pages_show_tags_by_name_linked_to_their_pages(
+        client: httpx.AsyncClient) -> None:
+    """A tag reference shows the tag's name (escaped) linked to its tag page, never its id;
+    the names of all of a page's tags come in one statement, however many there are."""
+    headers = await _site(client)
+    tags = [await _tag(client, headers, name) for name in ("Jazz & <Blues>", "Bebop", "Swing")]
+    one = (await _post(client, headers, "One", [{"target_id": tags[0]["id"]}])).json()["id"]
+    three = (await _post(client, headers, "Three", [{"target_id": t["id"]} for t in tags])
+             ).json()["id"]
+    await client.get(f"/item/{one}", headers=headers)  # warm the type and definition caches
+    page = await client.get(f"/item/{one}", headers=headers)
+    assert page.status_code == 200
+    assert '<a href="/tags/topics/jazz-blues">Jazz &amp; &lt;Blues&gt;</a>' in page.text
+    assert tags[0]["id"] not in page.text
+    many = await client.get(f"/item/{three}", headers=headers)
+    links = re.findall(r'<a href="(/tags/topics/[^"]+)">([^<]+)</a>', many.text)
+    assert links == [("/tags/topics/jazz-blues", "Jazz &amp; &lt;Blues&gt;"),
+                     ("/tags/topics/bebop", "Bebop"), ("/tags/topics/swing", "Swing")]
+    assert _queries(many) == _queries(page)
+
+
+async def test_deleting_a_tag_takes_it_off_cached_item_pages(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    jazz = await _tag(client, headers, "Jazz")
+    bebop = await _tag(client, headers, "Bebop")
+    item = (await _post(client, headers, "Tagged", [{"target_id": jazz["id"]},
+                                                      {"target_id": bebop["id"]}])).json()["id"]
+    client.cookies.clear()
+    assert ">Bebop</a>" in (await client.get(f"/item/{item}")).text  # now cached
+    headers = await login_as(client, "root")
+    assert (await client.delete(f"{TAGS}/{bebop['id']}", headers=headers)).status_code == 204
+    client.cookies.clear()
+    page = (await client.get(f"/item/{item}")).text
+    assert ">Jazz</a>" in page and "Bebop" not in page and bebop["id"] not in page

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from trovato_sdk import render
 from trovato_sdk._runtime import CONTRACT, Refused, function, tap
-from trovato_sdk.context import Context, HostError
+from trovato_sdk.context import Context, HostError, ItemWriteError
 from trovato_sdk.types import (
     Access,
     Field,
@@ -29,7 +29,7 @@ from trovato_sdk.types import (
     User,
 )
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 __all__ = [
     "CONTRACT",
@@ -40,6 +40,7 @@ __all__ = [
     "HostError",
     "Item",
     "ItemType",
+    "ItemWriteError",
     "Menu",
     "Permission",
     "Refused",

@@ -14,7 +14,7 @@ from componentize_py_types import Err  # type: ignore[import-not-found]
 from wit_world.imports import host  # type: ignore[import-not-found]
 
 from trovato_sdk import __version__, _runtime
-from trovato_sdk.context import HostError
+from trovato_sdk.context import HostError, ItemWriteError
 
 
 def _dumps(value: Any) -> str:
@@ -31,6 +31,15 @@ def _unwrap(call: Any, *args: Any) -> Any:
         return call(*args)
     except Err as exc:
         raise HostError(str(exc.value)) from None
+
+
+def _unwrap_write(call: Any, *args: Any) -> Any:
+    """Call an item write import (contract 1.1.0); its JSON ``err`` becomes
+    :class:`ItemWriteError`."""
+    try:
+        return call(*args)
+    except Err as exc:
+        raise ItemWriteError.from_json(str(exc.value)) from None
 
 
 class HostBackend:
@@ -64,6 +73,13 @@ class HostBackend:
     def item_query(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = json.loads(_unwrap(host.item_query, _dumps(query)))
         return rows
+
+    def item_save(self, item: dict[str, Any]) -> dict[str, Any]:
+        saved: dict[str, Any] = json.loads(_unwrap_write(host.item_save, _dumps(item)))
+        return saved
+
+    def item_delete(self, id: str) -> None:
+        _unwrap_write(host.item_delete, id)
 
     def db(self, request: dict[str, Any]) -> Any:
         return json.loads(_unwrap(host.db, _dumps(request)))

@@ -34,7 +34,9 @@ from typing import Any, TypeVar
 from trovato_sdk.context import Backend, Context, HostError
 from trovato_sdk.types import Item, Request
 
-CONTRACT = "1.0.0"
+# The contract the SDK is built against, and so the minimum the plugin needs (its component
+# imports the host interface at this version): 1.1.0 added ctx.items.save and delete.
+CONTRACT = "1.1.0"
 F = TypeVar("F", bound=Callable[..., Any])
 
 _taps: dict[str, Callable[..., Any]] = {}

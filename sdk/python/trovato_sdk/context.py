@@ -11,11 +11,12 @@ import datetime as _dt
 import functools
 import hashlib
 import itertools
+import json
 from typing import Any, Protocol
 
 from trovato_sdk.types import Item, User
 
-__all__ = ["Backend", "Context", "HostError"]
+__all__ = ["Backend", "Context", "HostError", "ItemWriteError"]
 
 # The kernel caps ``limit`` too; this keeps an accidental unbounded query cheap to notice.
 _MAX_LIMIT = 1000
@@ -26,6 +27,38 @@ _id_counter = itertools.count()
 
 class HostError(Exception):
     """The kernel refused a request (unknown table, bad query, missing plugin …)."""
+
+
+class ItemWriteError(HostError):
+    """The kernel refused ``ctx.items.save`` or ``ctx.items.delete``, as the JSON API would
+    have: ``status`` is the HTTP status the API would answer (403 no access or no
+    ``items.write`` capability, 404 no such item, 409 changed meanwhile or a closed stage, 422
+    invalid), ``errors`` a message per invalid input keyed by its path (``title``,
+    ``fields.field_body``)."""
+
+    def __init__(self, status: int, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = dict(errors or {})
+
+    @classmethod
+    def from_json(cls, text: str) -> ItemWriteError:
+        """The error from the kernel's JSON ``{"status", "message", "errors"}``."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return cls(500, text)
+        if not isinstance(data, dict):
+            return cls(500, text)
+        errors = data.get("errors")
+        return cls(int(data.get("status") or 500), str(data.get("message") or ""),
+                   {str(k): str(v) for k, v in errors.items()} if isinstance(errors, dict)
+                   else None)
+
+    def __str__(self) -> str:
+        details = "; ".join(f"{key}: {text}" for key, text in self.errors.items())
+        return f"{self.message} ({details})" if details else self.message
 
 
 class Backend(Protocol):
@@ -40,6 +73,8 @@ class Backend(Protocol):
     def user_can(self, permission: str) -> bool: ...
     def item_load(self, id: str) -> dict[str, Any] | None: ...
     def item_query(self, query: dict[str, Any]) -> list[dict[str, Any]]: ...
+    def item_save(self, item: dict[str, Any]) -> dict[str, Any]: ...
+    def item_delete(self, id: str) -> None: ...
     def db(self, request: dict[str, Any]) -> Any: ...
     def cache_get(self, key: str) -> Any | None: ...
     def cache_set(self, key: str, value: Any, ttl: int, tags: list[str]) -> None: ...
@@ -94,8 +129,18 @@ class RequestContext:
         self._b.request_context_set(key, value)
 
 
+# What ``save`` sends: the JSON API's POST body (no id) or PATCH body plus id and revision.
+_CREATE_KEYS = ("type", "title", "status", "promote", "sticky", "fields")
+_UPDATE_KEYS = ("id", "revision_id", "title", "status", "promote", "sticky", "fields")
+
+
 class Items:
-    """Read-only, stage- and access-aware content reads."""
+    """Content reads and writes, as the request's user and in the request's stage.
+
+    Writes (``save``, ``delete``) need contract 1.1.0 and the ``items.write`` capability
+    (``[capabilities] items.write = true`` in ``plugin.toml``, approved by the administrator
+    when the plugin is enabled). A refusal raises :class:`ItemWriteError`.
+    """
 
     def __init__(self, backend: Backend) -> None:
         self._b = backend
@@ -114,6 +159,28 @@ class Items:
         if sort is not None:
             query["sort"] = sort
         return [Item(row) for row in self._b.item_query(query)]
+
+    def save(self, item: Item | dict[str, Any], log: str = "") -> Item:
+        """Create ``item`` (no ``id``: ``type`` is required) or update it (only the keys
+        given change; a field set to None is cleared) and return it as saved.
+
+        An item that was loaded carries its ``revision_id``: if someone changed the item
+        since, the save is refused (``ItemWriteError`` with status 409) rather than written
+        over. In a stage the change goes into the stage; live is untouched until publish.
+        The item's taps (``item_presave``, ``item_insert``, ``item_update``) run for it, this
+        plugin's too: a tap that saves the item it is told about would loop, and the kernel
+        refuses writes nested more than a few deep (status 508).
+        """
+        data = item.to_json() if isinstance(item, Item) else dict(item)
+        keys = _UPDATE_KEYS if data.get("id") is not None else _CREATE_KEYS
+        body = {key: data[key] for key in keys if key in data}
+        if log:
+            body["log"] = str(log)
+        return Item(self._b.item_save(body))
+
+    def delete(self, item: Item | str) -> None:
+        """Delete the item (in a stage: mark it deleted there, until publish or discard)."""
+        self._b.item_delete(str(item.id if isinstance(item, Item) else item))
 
 
 class Db:

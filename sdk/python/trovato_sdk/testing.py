@@ -12,8 +12,9 @@ assert ctx.logs == [("info", "viewed 1")]
 
 ``FakeContext`` is a real :class:`~trovato_sdk.Context` over an in-memory backend: tables
 (declared in ``plugin.toml`` when loaded from a folder), variables, request context, cache,
-queue, items and log capture. ``call_tap``/``call_function`` go through the same JSON encoding
-as the sandbox, so what passes here returns the same data in the kernel.
+queue, items (``ctx.items.save``/``delete`` write to them with no access rule: a fake site
+whose visitor may do anything) and log capture. ``call_tap``/``call_function`` go through the
+same JSON encoding as the sandbox, so what passes here returns the same data in the kernel.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from types import ModuleType
 from typing import Any
 
 from trovato_sdk import _runtime
-from trovato_sdk.context import Context, HostError
+from trovato_sdk.context import Context, HostError, ItemWriteError
 
 __all__ = ["FakeBackend", "FakeContext", "PluginFailed", "load_plugin"]
 
@@ -157,6 +158,35 @@ class FakeBackend:
         found.sort(key=lambda i: _sort_key(i.get(sort.lstrip("-"))),
                    reverse=sort.startswith("-"))
         return copy.deepcopy(found[: min(int(query.get("limit", 10)), _MAX_LIMIT)])
+
+    def item_save(self, item: dict[str, Any]) -> dict[str, Any]:
+        item = json.loads(json.dumps(item))
+        item.pop("log", None)
+        if item.get("id") is None:
+            if not isinstance(item.get("type"), str):
+                raise ItemWriteError(422, "The new item has no type.",
+                                     {"type": "required: the item type's machine name"})
+            saved = {"id": str(uuid.uuid4()), "title": "", "status": 1, "promote": False,
+                     "sticky": False, "fields": {}, "author_id": self.user["id"],
+                     "created": self.fixed_now, "stage": "live", **item}
+        else:
+            stored = self.items.get(str(item["id"]))
+            if stored is None:
+                raise ItemWriteError(404, "No such item.")
+            expected = item.pop("revision_id", None)
+            if expected is not None and expected != stored.get("revision_id"):
+                raise ItemWriteError(409, "This item was changed by someone else.")
+            fields = {**stored.get("fields", {}), **(item.pop("fields", None) or {})}
+            saved = {**stored, **item,
+                     "fields": {k: v for k, v in fields.items() if v is not None}}
+        saved["changed"] = self.fixed_now
+        saved["revision_id"] = str(uuid.uuid4())
+        self.items[saved["id"]] = saved
+        return copy.deepcopy(saved)
+
+    def item_delete(self, id: str) -> None:
+        if self.items.pop(id, None) is None:
+            raise ItemWriteError(404, "No such item.")
 
     def _table(self, name: str) -> list[dict[str, Any]]:
         if self.declared is not None and name not in self.declared:

@@ -285,7 +285,9 @@ class Item(_JsonView):
     author_id = property(lambda self: self._get("author_id"))
     created = property(lambda self: self._get("created"))
     changed = property(lambda self: self._get("changed"))
-    stage_id = property(lambda self: self._get("stage_id"))
+    revision_id = property(lambda self: self._get("revision_id"))
+    # The stage the item was read from or written in ("live", or a stage's id).
+    stage_id = property(lambda self: self._get("stage"))
 
     @property
     def title(self) -> str:

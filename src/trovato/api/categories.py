@@ -28,8 +28,10 @@ from trovato.categories.model import (
     WEIGHT_LIMIT,
     CategoryError,
 )
-from trovato.categories.service import AUTOCOMPLETE_MAX, Categories
+from trovato.categories.service import Categories
 from trovato.categories.slugs import SLUG_MAX, SLUG_PATTERN
+from trovato.categories.tags import AUTOCOMPLETE_MAX
+from trovato.categories.tree import Direction
 from trovato.kernel.context import request_context
 
 TAG = "Categories"
@@ -277,7 +279,8 @@ async def patch_tag(request: Request) -> Response:
 @operation("DELETE", TAG_PATH, operation_id="deleteTag", summary="Delete a tag", tag=TAG,
            responses={204: None}, problems=(404, 409), params=(TAG_ID,), stage=True,
            description="Its children lose it as a parent; those with no other become"
-                       " top-level tags.")
+                       " top-level tags. Items referring to it lose the reference, each with"
+                       " a new revision.")
 async def delete_tag(request: Request) -> Response:
     ctx = request_context(request)
     await _service(request).delete_tag(ctx.current_user, request.path_params["id"],
@@ -297,26 +300,27 @@ async def move_tag(request: Request) -> Response:
     return JSON(tag.public())
 
 
+async def _relatives(request: Request, direction: Direction) -> Response:
+    """A tag's ancestors or descendants: the two routes below differ only in ``direction``."""
+    ctx = request_context(request)
+    service = _service(request)
+    tag = await service.tag(ctx.current_user, request.path_params["id"], stage=ctx.stage)
+    found = await service.relatives(ctx.current_user, tag, direction, stage=ctx.stage)
+    return JSON({"tags": [t.public() for t in found]})
+
+
 @operation("GET", f"{TAG_PATH}/ancestors", operation_id="listTagAncestors",
            summary="A tag's ancestors, nearest first", tag=TAG, responses={200: TagList},
            problems=(404,), params=(TAG_ID,), stage=True)
 async def tag_ancestors(request: Request) -> Response:
-    ctx = request_context(request)
-    service = _service(request)
-    tag = await service.tag(ctx.current_user, request.path_params["id"], stage=ctx.stage)
-    found = await service.ancestors(ctx.current_user, tag, stage=ctx.stage)
-    return JSON({"tags": [t.public() for t in found]})
+    return await _relatives(request, "up")
 
 
 @operation("GET", f"{TAG_PATH}/descendants", operation_id="listTagDescendants",
            summary="A tag's descendants, nearest first", tag=TAG, responses={200: TagList},
            problems=(404,), params=(TAG_ID,), stage=True)
 async def tag_descendants(request: Request) -> Response:
-    ctx = request_context(request)
-    service = _service(request)
-    tag = await service.tag(ctx.current_user, request.path_params["id"], stage=ctx.stage)
-    found = await service.descendants(ctx.current_user, tag, stage=ctx.stage)
-    return JSON({"tags": [t.public() for t in found]})
+    return await _relatives(request, "down")
 
 
 routes = api_routes(list_vocabularies, create_vocabulary, get_vocabulary, patch_vocabulary,

@@ -24,7 +24,7 @@ from typing import Any, Final
 import yaml
 
 from trovato.categories.model import CategoryError, Tag, TreeNode, Vocabulary
-from trovato.categories.service import ImportRow
+from trovato.categories.tags import ImportRow
 
 PARENT_SEPARATOR: Final = "|"
 _COLUMNS: Final = {"name", "parent", "parents", "description", "weight"}

@@ -1,19 +1,23 @@
 """How an item's reference to a category tag is resolved (registered with the content
 service's reference checks): the tag must exist in the save's stage view; its bundle is its
-vocabulary's machine name."""
+vocabulary's machine name. And how one is shown (:class:`TagLabels`, the item view service's
+labeller for tags): the tag's name, linked to its page ``/tags/{vocabulary}/{slug}``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import uuid
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Column, MetaData, Table, Text, Uuid, any_, literal_column, select
 
-from trovato.records import Lookup
-from trovato.stages import stage_condition, stage_params
+from trovato.records import Label, Lookup
+from trovato.stages import LIVE, stage_condition, stage_params
 
 if TYPE_CHECKING:
     from sqlalchemy import BindParameter, Select
 
+    from trovato.db.pool import Database
     from trovato.stages import StageView
     from trovato.users.accounts import CurrentUser
 
@@ -36,3 +40,24 @@ def resolve_tags(user: CurrentUser, view: StageView) -> Lookup:
                 .where(t.c.id == any_(ids), stage_condition(live, t.c.stage_id)))
 
     return Lookup(shape=live, build=build, params=stage_params(view))
+
+
+# Tags are written in live only (``categories/service.py``), so live holds every tag's name.
+_LABELS_SQL: Final = (
+    "SELECT t.id, t.name, v.machine_name, t.slug FROM category_tag t"
+    " JOIN category_vocabulary v ON v.id = t.vocabulary_id"
+    " WHERE t.id = ANY(%s) AND t.stage_id = %s")
+
+
+class TagLabels:
+    """The labeller of tags: one statement for every tag a page refers to."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def __call__(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Label]:
+        if not ids:
+            return {}
+        rows = await self.db.fetch_tuples(_LABELS_SQL, (list(ids), LIVE))
+        return {key: Label(name, f"/tags/{vocabulary}/{slug}")
+                for key, name, vocabulary, slug in rows}

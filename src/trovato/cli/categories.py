@@ -15,7 +15,7 @@ from rich.table import Table
 
 from trovato.categories.files import read_file, write_csv, write_yaml
 from trovato.categories.model import CategoryError, TreeNode, Vocabulary
-from trovato.categories.service import ImportResult
+from trovato.categories.tags import ImportResult
 from trovato.cli import _output
 from trovato.cli._runtime import with_kernel
 from trovato.cli.stage import OPERATOR

@@ -2,8 +2,9 @@
 
 A formatter turns one cleaned value object (as :mod:`trovato.content.fields` stores it) into a
 string (escaped on output) or a render element. It is a pure function of the value and the
-:class:`Display` (the field's definition and the viewer's time zone): no database, no request,
-so the item view service, listings and feeds all show a value the same way.
+:class:`Display` (the field's definition, the viewer's time zone, and the labels of the
+records the page refers to, which the item view service loaded in one batch): no database, no
+request, so the item view service, listings and feeds all show a value the same way.
 
 :class:`Formatters` is built once per kernel with the core formatters; a new field type brings
 its formatter with :meth:`Formatters.register` under the name its ``formatter`` attribute gives.
@@ -11,12 +12,15 @@ its formatter with :meth:`Formatters.register` under the name its ``formatter`` 
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from trovato.content.fields import FieldDefinition, FieldRegistry
+from trovato.records import Label
 from trovato.render import elements as el
 from trovato.render.dates import local_time
 
@@ -29,6 +33,7 @@ class Display:
 
     field: FieldDefinition
     timezone: str = "UTC"
+    labels: Mapping[uuid.UUID, Label] = dataclasses.field(default_factory=dict)
 
 
 Formatter = Callable[[Mapping[str, Any], Display], Shown]
@@ -80,13 +85,28 @@ def _list_label(value: Mapping[str, Any], display: Display) -> Shown:
     return str(label) if isinstance(label, str) else key
 
 
-# Where a referenced record is shown; kinds without a page show their id.
+# Where a referenced record without a label is shown; kinds without a page show their id.
 _REFERENCE_PATHS = {"item": "/item/{}", "user": "/user/{}"}
 
 
+def reference_target(value: Mapping[str, Any], definition: FieldDefinition
+                     ) -> tuple[str, uuid.UUID | None]:
+    """A reference value's record kind (as stored, else the field's target type) and id
+    (None if it is not one)."""
+    kind = value.get("target_type") or definition.settings.get("target_type") or "item"
+    try:
+        return str(kind), uuid.UUID(str(value.get("target_id", "")))
+    except ValueError:
+        return str(kind), None
+
+
 def _reference(value: Mapping[str, Any], display: Display) -> Shown:
+    kind, key = reference_target(value, display.field)
+    label = display.labels.get(key) if key is not None else None
+    if label is not None:
+        return el.link(label.text, label.path)
     target = str(value.get("target_id", ""))
-    path = _REFERENCE_PATHS.get(str(value.get("target_type", "")))
+    path = _REFERENCE_PATHS.get(kind)
     return el.link(target, path.format(target)) if path else target
 
 
@@ -148,8 +168,10 @@ class Formatters:
         return found
 
     def values(self, definition: FieldDefinition, values: Iterable[Mapping[str, Any]],
-               *, timezone: str = "UTC") -> list[Shown]:
-        """Each of a field's stored values as shown to a reader in ``timezone``."""
+               *, timezone: str = "UTC", labels: Mapping[uuid.UUID, Label] | None = None
+               ) -> list[Shown]:
+        """Each of a field's stored values as shown to a reader in ``timezone``, references
+        by their ``labels``."""
         formatter = self.for_field(definition)
-        display = Display(definition, timezone)
+        display = Display(definition, timezone, labels or {})
         return [formatter(value, display) for value in values]

@@ -5,7 +5,8 @@
   ``item_presave``, ``item_insert``, ``item_update`` and ``item_delete`` run *inside* that
   transaction through the :class:`ItemHooks` interface (with the stage in their context), so a
   hook that raises :class:`ItemHookError` rolls the whole write back (no item row, no revision
-  row) and the caller gets a 422 naming the plugin.
+  row) and the caller gets a 422 naming the plugin. A write made from such a hook (a plugin's
+  ``ctx.items.save``) joins that transaction, and its cache tags are dropped once it commits.
 * **Writes in a stage** (DESIGN §10) reach only open stages the user may reach (409, 404). An
   item created in a stage is a row of that stage. An item from upstream (live, or a stage the
   stage builds on) is never written: an edit is a revision of the stage plus a
@@ -559,8 +560,18 @@ class Items:
             await self.references.check(conn, user, refs, await self.stages.view(stage))
 
     async def _invalidate(self, item: Item) -> None:
-        if self.invalidate is not None:
-            await self.invalidate([f"item:{item.id}", f"item_list:{item.type}"])
+        """Drop the item's cache tags once it is committed: now, or — for a write made inside
+        another's transaction (a plugin's save from a content tap) — when that one commits."""
+        invalidate = self.invalidate
+        if invalidate is None:
+            return
+        tags = [f"item:{item.id}", f"item_list:{item.type}"]
+
+        async def drop() -> None:
+            await invalidate(tags)
+
+        if not self.db.after_commit(drop):
+            await drop()
 
 
 # -- wiring ------------------------------------------------------------------------------------

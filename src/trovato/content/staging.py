@@ -195,7 +195,8 @@ class Staging:
         The content taps hear of it as the change undone, in the stage and inside the
         transaction: a discarded creation is an ``item_delete`` (before its rows go), a
         discarded edit an ``item_update`` to the item as upstream has it (the stage's version
-        as the original), a discarded deletion an ``item_insert`` of the item as it is back."""
+        as the original), a discarded deletion an ``item_insert`` of the item as it is back.
+        The touched items' cache tags are invalidated after the commit, as for any write."""
         key: uuid.UUID | None = None
         if item_id is not None:
             try:
@@ -250,6 +251,11 @@ class Staging:
                 if key_deleted in after:
                     await self.items.hooks.insert(after[key_deleted], ctx)
             await conn.execute("UPDATE stage SET changed = now() WHERE id = %s", (stage,))
+        if self.items.invalidate is not None:
+            # Cached pages of the stage showed its version: drop them once it is gone.
+            seen = [*before.values(), *after.values()]
+            await self.items.invalidate(sorted({f"item:{key}" for key in touched}
+                                               | {f"item_list:{item.type}" for item in seen}))
         return len(touched)
 
     async def publish(self, user: CurrentUser, stage: str,

@@ -43,18 +43,20 @@ class PluginItemHooks(ItemHooks):
         return self._acting[1]
 
     async def _dispatch(
-        self, tap: str, payload: Callable[[], dict[str, Any]], user: CurrentUser
+        self, tap: str, payload: Callable[[], dict[str, Any]], user: CurrentUser,
+        stage: str | None = None,
     ) -> TapOutcome | None:
         """Fire ``tap`` with ``payload()``; built only when some plugin listens (a listing
-        asks item_access once per item, and most sites have no plugin answering it)."""
+        asks item_access once per item, and most sites have no plugin answering it).
+        ``stage``: the write's, so its taps read and write (``ctx.items``) in it."""
         if not self.taps.listens(tap):
             return None  # no plugin listens: no payload, no instance
-        return await self.taps.fire(tap, payload(), user=self._plugin_user(user))
+        return await self.taps.fire(tap, payload(), user=self._plugin_user(user), stage=stage)
 
     async def presave(self, item: Item, original: Item | None, ctx: HookContext) -> Item:
         try:
             outcome = await self._dispatch("item_presave", lambda: {"item": item.public()},
-                                          ctx.user)
+                                          ctx.user, ctx.stage)
         except PluginRefused as exc:
             raise ItemHookError(exc.plugin, exc.message) from None
         except PluginError as exc:
@@ -67,19 +69,20 @@ class PluginItemHooks(ItemHooks):
                 setattr(item, key, changed[key])
         return item
 
-    async def _notify(self, tap: str, item: Item, user: CurrentUser) -> None:
-        outcome = await self._dispatch(tap, lambda: {"item": item.public()}, user)
+    async def _notify(self, tap: str, item: Item, ctx: HookContext) -> None:
+        outcome = await self._dispatch(tap, lambda: {"item": item.public()}, ctx.user,
+                                       ctx.stage)
         for failure in outcome.failures if outcome else ():
             log.warning("%s: plugin failed", tap, extra={"data": {"error": str(failure)}})
 
     async def insert(self, item: Item, ctx: HookContext) -> None:
-        await self._notify("item_insert", item, ctx.user)
+        await self._notify("item_insert", item, ctx)
 
     async def update(self, item: Item, original: Item, ctx: HookContext) -> None:
-        await self._notify("item_update", item, ctx.user)
+        await self._notify("item_update", item, ctx)
 
     async def delete(self, item: Item, ctx: HookContext) -> None:
-        await self._notify("item_delete", item, ctx.user)
+        await self._notify("item_delete", item, ctx)
 
     async def publish_before(self, stage: str, changes: list[dict[str, Any]],
                              ctx: HookContext) -> list[str]:

@@ -9,6 +9,8 @@ The pipeline of one item (DESIGN §7):
 
 1. **build** — the kernel builds the item's tree: meta, then (full) each field through its
    field type's formatter (:mod:`trovato.content.formatters`) or (teaser) the stored summary;
+   references show their record's label (a tag's name linked to its page), loaded for all
+   the call's items at once from the record kind's :data:`~trovato.records.Labeller`;
 2. ``item_view`` — each plugin's reply becomes a child named after the plugin;
 3. ``item_view_alter`` — plugins patch the whole tree (they return changes, never a new tree);
    then ``preprocess_item`` — plugins add template variables (``#variables`` on the item
@@ -29,19 +31,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
 
-from trovato.content.formatters import Formatters
+from trovato.content.formatters import Formatters, reference_target
 from trovato.content.items import Item
 from trovato.content.summary import field_values, summarize
 from trovato.content.types import ItemType, ItemTypes, display_order
 from trovato.plugins import PluginUser
 from trovato.plugins.taps import Taps
+from trovato.records import Label, Labeller
 from trovato.render import elements as el
 from trovato.render.dates import local_time
 from trovato.render.renderer import ThemeEngine
@@ -93,11 +97,12 @@ class ItemViews:
     """Builds, runs the view taps on and renders items; one per kernel."""
 
     def __init__(self, types: ItemTypes, formatters: Formatters, taps: Taps,
-                 theme: ThemeEngine) -> None:
+                 theme: ThemeEngine, labellers: Mapping[str, Labeller] | None = None) -> None:
         self.types = types
         self.formatters = formatters
         self.taps = taps
         self.theme = theme
+        self.labellers = dict(labellers or {})
 
     def plugins_take_part(self) -> bool:
         """Whether a plugin takes part in building items (so must be given them whole: a
@@ -114,11 +119,12 @@ class ItemViews:
     async def view_many(self, items: list[Item], view_mode: str, viewer: Viewer) -> list[Markup]:
         """Each of ``items`` in ``view_mode`` as HTML, in order (one plugin session for all)."""
         types = await self.types.cached()
+        labels = await self.labels(items, types, view_mode)
         rendered: list[Markup] = []
         async with self._sharing(viewer):
             for item in items:
                 item_type = types.get(item.type)
-                tree, trusted = await self._tree(item, item_type, view_mode, viewer)
+                tree, trusted = await self._tree(item, item_type, view_mode, viewer, labels)
                 try:
                     rendered.append(await self.theme.render_async(
                         tree, source="kernel" if trusted else "plugin:item_view_alter",
@@ -126,22 +132,46 @@ class ItemViews:
                 except RenderTreeError as exc:
                     # An alter tap made the tree too big or deep: show the kernel's own build.
                     log.warning("item %s: altered tree refused: %s", item.id, exc)
-                    plain = self.build(item, item_type, view_mode, viewer)
+                    plain = self.build(item, item_type, view_mode, viewer, labels)
                     rendered.append(await self.theme.render_async(plain))
         return rendered
 
     async def tree(self, item: Item, view_mode: str, viewer: Viewer) -> tuple[el.RenderElement,
                                                                               bool]:
         """``item``'s render tree after the view taps, and whether it may render trusted."""
-        item_type = (await self.types.cached()).get(item.type)
+        types = await self.types.cached()
+        labels = await self.labels([item], types, view_mode)
         async with self._sharing(viewer):
-            return await self._tree(item, item_type, view_mode, viewer)
+            return await self._tree(item, types.get(item.type), view_mode, viewer, labels)
+
+    async def labels(self, items: list[Item], types: Mapping[str, ItemType], view_mode: str
+                     ) -> dict[uuid.UUID, Label]:
+        """The labels of every record the fields of ``items`` refer to, one call per record
+        kind that has a labeller (only a full view shows fields)."""
+        if view_mode != "full" or not self.labellers:
+            return {}
+        wanted: dict[str, set[uuid.UUID]] = {}
+        for item in items:
+            item_type = types.get(item.type)
+            for definition in item_type.fields if item_type else ():
+                if definition.type != "reference":
+                    continue
+                for value in field_values(item.fields.get(definition.name)):
+                    kind, key = reference_target(value, definition)
+                    if key is not None and kind in self.labellers:
+                        wanted.setdefault(kind, set()).add(key)
+        labels: dict[uuid.UUID, Label] = {}
+        for kind, keys in wanted.items():
+            labels.update(await self.labellers[kind](keys))
+        return labels
 
     # -- the steps ------------------------------------------------------------------------------
 
     def build(self, item: Item, item_type: ItemType | None, view_mode: str,
-              viewer: Viewer) -> el.RenderElement:
-        """The kernel's render tree of ``item`` in ``view_mode`` (before any plugin)."""
+              viewer: Viewer, labels: Mapping[uuid.UUID, Label] | None = None
+              ) -> el.RenderElement:
+        """The kernel's render tree of ``item`` in ``view_mode`` (before any plugin), its
+        references shown by ``labels`` (see :meth:`labels`)."""
         href = f"/item/{item.id}"
         author = item.author_name or "Anonymous"
         meta = el.container(
@@ -176,7 +206,8 @@ class ItemViews:
                     continue
                 children[definition.name] = el.field_element(
                     definition.name,
-                    self.formatters.values(definition, values, timezone=timezone),
+                    self.formatters.values(definition, values, timezone=timezone,
+                                           labels=labels),
                     label=definition.label,
                     label_display=definition.display.get("label") or (
                         "hidden" if definition.type == "text_long" else "above"),
@@ -188,8 +219,9 @@ class ItemViews:
                                else {"class": "item--unpublished"})
 
     async def _tree(self, item: Item, item_type: ItemType | None, view_mode: str,
-                    viewer: Viewer) -> tuple[el.RenderElement, bool]:
-        tree = self.build(item, item_type, view_mode, viewer)
+                    viewer: Viewer, labels: Mapping[uuid.UUID, Label]
+                    ) -> tuple[el.RenderElement, bool]:
+        tree = self.build(item, item_type, view_mode, viewer, labels)
         if item.partial:
             # Listed without its fields because no plugin viewed items when the listing was
             # read; one enabled since then joins in from the next listing.

@@ -8,7 +8,10 @@ the block (:func:`current_transaction`); code that must take part in the caller'
 without being handed the connection — the plugin host's database calls made from content
 taps — wraps its work in :meth:`Database.joined`, under which this object's helpers run on that
 connection inside a savepoint. Nothing else changes: outside ``joined`` every helper still
-takes its own pooled connection.
+takes its own pooled connection. Work that must wait for the data to be committed (dropping
+cache tags) asks :meth:`Database.after_commit`: under ``joined`` it runs once the enclosing
+transaction commits (a write joined to another's transaction is not committed when its own
+block ends), and not at all if that rolls back.
 
 When the database goes away the pool fails fast and heals by itself: a request waits at most
 ``pool_timeout`` seconds for a connection (then ``PoolTimeout``, which the kernel answers with a
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import select
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -51,6 +54,9 @@ _transaction: ContextVar[AsyncConnection[DictRow] | None] = ContextVar(
     "trovato_db_transaction", default=None)
 _joined: ContextVar[AsyncConnection[DictRow] | None] = ContextVar(
     "trovato_db_joined", default=None)
+# What runs once the outermost transaction of this task commits (see Database.after_commit).
+_after_commit: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar(
+    "trovato_db_after_commit", default=None)
 
 
 def current_transaction() -> AsyncConnection[DictRow] | None:
@@ -163,12 +169,30 @@ class Database:
             async with joined.transaction():  # a savepoint in the joined transaction
                 yield joined
             return
-        async with self.pool.connection() as conn, conn.transaction():
-            token = _transaction.set(conn)
-            try:
-                yield conn
-            finally:
-                _transaction.reset(token)
+        committed: list[Callable[[], Awaitable[None]]] = []
+        waiting = _after_commit.set(committed)
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                token = _transaction.set(conn)
+                try:
+                    yield conn
+                finally:
+                    _transaction.reset(token)
+        finally:
+            _after_commit.reset(waiting)
+        for action in committed:
+            await action()
+
+    @staticmethod
+    def after_commit(action: Callable[[], Awaitable[None]]) -> bool:
+        """Under :meth:`joined` (the caller's writes belong to an enclosing transaction), run
+        ``action`` once that transaction commits, and never if it rolls back; otherwise
+        False, running nothing: the caller's own transaction has committed already."""
+        waiting = _after_commit.get()
+        if waiting is None or _joined.get() is None:
+            return False
+        waiting.append(action)
+        return True
 
     @asynccontextmanager
     async def joined(self, conn: AsyncConnection[DictRow]) -> AsyncIterator[None]:

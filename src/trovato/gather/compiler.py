@@ -267,6 +267,22 @@ def value_expression(i: FromClause, spec: FieldSpec) -> ColumnElement[Any]:
     return _typed(_text_of(i.c.fields, spec), spec.kind)
 
 
+# The text of :func:`search_document` over the item table, as an index expression: a GIN index
+# on it (``trovato gather index create search``) serves the ``search`` field's ``fulltext``.
+SEARCH_INDEX_EXPRESSION: Final = (
+    f"to_tsvector('{TEXT_SEARCH_CONFIG}'::regconfig, title)"
+    f" || jsonb_to_tsvector('{TEXT_SEARCH_CONFIG}'::regconfig, fields, '[\"string\"]'::jsonb)")
+
+
+def search_document(i: FromClause) -> ColumnElement[Any]:
+    """An item's words for the ``search`` field: its title and every string in its fields
+    (both functions immutable with the configuration named, so an expression index can hold
+    the document)."""
+    config = cast(literal_column(f"'{TEXT_SEARCH_CONFIG}'"), REGCONFIG)
+    return func.to_tsvector(config, i.c.title).op("||")(
+        func.jsonb_to_tsvector(config, i.c.fields, literal_column("'[\"string\"]'::jsonb")))
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -344,11 +360,7 @@ def _condition(src: Sources, cond: Condition, shape: Shape) -> ColumnElement[boo
             return exists().select_from(v).where(_element_value(v, spec, "uuid") == viewer)
         return value_expression(i, spec) == viewer
     if spec.name == SEARCH_FIELD:
-        document = func.to_tsvector(literal_column(f"'{TEXT_SEARCH_CONFIG}'"), i.c.title).op(
-            "||")(func.jsonb_to_tsvector(cast(literal_column(f"'{TEXT_SEARCH_CONFIG}'"),
-                                              REGCONFIG), i.c.fields,
-                                         literal_column("'[\"string\"]'::jsonb")))
-        return document.op("@@")(func.plainto_tsquery(
+        return search_document(i).op("@@")(func.plainto_tsquery(
             literal_column(f"'{TEXT_SEARCH_CONFIG}'"), bindparam(f"f{cond.index}", type_=Text)))
     if spec.multiple:
         v = _elements(i.c.fields, spec, f"v{cond.index}")

@@ -53,6 +53,7 @@ from trovato.content.types import ItemTypes
 from trovato.db.pool import Database
 from trovato.gather.cache import TagCache
 from trovato.gather.compiler import (
+    SEARCH_INDEX_EXPRESSION,
     Plan,
     Plans,
     Shape,
@@ -64,6 +65,7 @@ from trovato.gather.definition import (
     MAX_FILTERS,
     MAX_PER_PAGE,
     NO_EXTENSIONS,
+    SEARCH_FIELD,
     Condition,
     Definition,
     Extensions,
@@ -753,6 +755,8 @@ class Gather:
     async def _indexable(self, field: str) -> str:
         """The expression an index on ``field`` must have to serve Gather's filters and sorts
         (the compiler's own, as PostgreSQL normalises it)."""
+        if field == SEARCH_FIELD:
+            return SEARCH_INDEX_EXPRESSION
         spec = field_specs(await self.types.cached()).get(field)
         if spec is None or spec.key is None:
             raise GatherError(422, f"{field!r} is not a field of an item type (base columns "
@@ -768,13 +772,15 @@ class Gather:
         return f"((fields -> '{spec.key}') ->> '{spec.prop}'){cast}"
 
     async def create_index(self, user: CurrentUser, field: str) -> str:
-        """An expression index for a hot JSONB field (built without locking writes out);
-        returns its name."""
+        """An expression index for a hot JSONB field, or for ``search`` a GIN index of every
+        item's words (the ``fulltext`` document); built without locking writes out; returns
+        its name."""
         self.require_admin(user)
         expression = await self._indexable(field)
         name = index_name(field)
-        await self.db.execute(
-            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON item (({expression}))")
+        method = "gin" if field == SEARCH_FIELD else "btree"
+        await self.db.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON item"
+                              f" USING {method} (({expression}))")
         return name
 
     async def drop_index(self, user: CurrentUser, field: str) -> bool:
@@ -786,24 +792,32 @@ class Gather:
         await self.db.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
         return bool(existed)
 
+    async def statement(self, reader: CurrentUser, name: str, *, stage: str = LIVE,
+                        exposed: Mapping[str, str] | None = None, teasers: bool = False
+                        ) -> tuple[Plan, dict[str, Any]]:
+        """The compiled statements of the listing's pages as ``reader`` reads them in
+        ``stage``, and the first page's parameters (what ``explain`` and the benchmarks run)."""
+        stored = await self.stored(name)
+        resolved, resolution = await self.resolved(stored)
+        values, _ = self.exposed_values(resolved, exposed or {})
+        view = await self.query.view(reader, stage)
+        shape = Shape(live=view.live, scope=visibility_scope(reader),
+                      present=frozenset(values), teasers=teasers,
+                      per_page=resolved.definition.pager.per_page,
+                      anonymous=not reader.is_authenticated)
+        plan = self.plans.get(resolved, stored.version, shape, resolution)
+        params = {**stage_params(view), **parameters(
+            resolved, shape, values, viewer=reader.id, now=datetime.now(UTC)), "offset": 0}
+        return plan, params
+
     async def explain(self, admin: CurrentUser, name: str, *,
                       reader: CurrentUser | None = None, stage: str = LIVE,
                       exposed: Mapping[str, str] | None = None) -> str:
         """PostgreSQL's plan of the listing's first page as ``reader`` (default: the admin
         asking) would read it."""
         self.require_admin(admin)
-        user = reader or admin
-        stored = await self.stored(name)
-        resolved, resolution = await self.resolved(stored)
-        values, _ = self.exposed_values(resolved, exposed or {})
-        view = await self.query.view(user, stage)
-        shape = Shape(live=view.live, scope=visibility_scope(user),
-                      present=frozenset(values), teasers=False,
-                      per_page=resolved.definition.pager.per_page,
-                      anonymous=not user.is_authenticated)
-        plan = self.plans.get(resolved, stored.version, shape, resolution)
-        params = {**stage_params(view), **parameters(
-            resolved, shape, values, viewer=user.id, now=datetime.now(UTC)), "offset": 0}
+        plan, params = await self.statement(reader or admin, name, stage=stage,
+                                            exposed=exposed)
         rows = await self._rows(f"EXPLAIN {plan.page}", params)
         return "\n".join(str(row[0]) for row in rows)
 

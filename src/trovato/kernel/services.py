@@ -14,6 +14,7 @@ from typing import Any
 
 from trovato.caches import configure as configure_caches
 from trovato.caches import process_caches
+from trovato.categories.references import TagLabels
 from trovato.categories.service import Categories
 from trovato.categories.taps import PluginTagHooks
 from trovato.content.formatters import Formatters
@@ -22,6 +23,7 @@ from trovato.content.reads import PluginItemReads
 from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.content.view import ItemViews
+from trovato.content.writes import PluginItemWrites
 from trovato.cron import Cron
 from trovato.db.pool import Database
 from trovato.forms.service import Forms
@@ -156,12 +158,13 @@ class Kernel:
         formats = default_format_registry()
         for permission in text_format_permissions(formats):
             registry.add(permission)
-        stages = Stages(db)
+        # Gather's results are dropped by the same tags as cached pages, here at once and in
+        # other processes on the page cache's message (which this one also hears), and all of
+        # them when a stage changes (a deleted stage's id may be used again).
+        listings = TagCache()
+        stages = Stages(db, on_change=listings.clear)
         await stages.start(store.pubsub.subscribe, store.pubsub.publish)
         secret = await site_secret(settings, db)
-        # Gather's results are dropped by the same tags as cached pages, here at once and in
-        # other processes on the page cache's message (which this one also hears).
-        listings = TagCache()
 
         async def invalidate(tags: Iterable[str]) -> None:
             dropped = list(tags)
@@ -201,6 +204,7 @@ class Kernel:
             metrics=metrics,
             permissions=registry,
             items=PluginItemReads(content.query),
+            writes=PluginItemWrites(content.items),
             taps=taps,
             on_enable=sync_types,
             on_refresh=page_cache.clear,
@@ -228,7 +232,8 @@ class Kernel:
             previews=PreviewLinks(db, derive_key(secret, "preview-link"), stages),
             stage_desk=StageDesk(stages, content.staging),
             taps=taps,
-            views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine),
+            views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine,
+                            labellers={"category_tag": TagLabels(db)}),
             widgets=Widgets(content.fields),
             cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries),
             forms=Forms(taps, FormStates(store.cache), templates.engine),

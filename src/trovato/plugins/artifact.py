@@ -30,10 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from trovato.plugins.contract import CONTRACT_VERSION, PACKAGE
+
 SUFFIX = ".trovato"
 FORMAT = "trovato-plugin"
 FORMAT_VERSION = 1
-CONTRACT = "trovato:plugin@1.0.0"
+CONTRACT = f"{PACKAGE}@{CONTRACT_VERSION}"
 MANIFEST = "manifest.json"
 INFO = "plugin.toml"
 COMPONENT = "plugin.wasm"

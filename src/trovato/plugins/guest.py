@@ -40,12 +40,14 @@ from wasmtime import _ffi as ffi
 from wasmtime.component import Component, Instance, Linker, Variant
 from wasmtime.component._types import FuncType, ResultType, String, ValType
 
+from trovato.plugins.contract import CONTRACT_VERSION
+
 if TYPE_CHECKING:
     from wasmtime.component import Func
 
     from trovato.plugins.session import PluginSession
 
-HOST_INTERFACE = "trovato:plugin/host@1.0.0"
+HOST_INTERFACE = f"trovato:plugin/host@{CONTRACT_VERSION}"
 # About a millisecond of guest code between yields (docs/performance.md): a slow guest never
 # holds the loop for long, and a small tap never yields at all.
 YIELD_FUEL = 10_000_000
@@ -61,6 +63,8 @@ HOST_FUNCTIONS = {
     "user-can": "user_can",
     "item-load": "item_load",
     "item-query": "item_query",
+    "item-save": "item_save",  # since 1.1.0
+    "item-delete": "item_delete",  # since 1.1.0
     "db": "db",
     "cache-get": "cache_get",
     "cache-set": "cache_set",

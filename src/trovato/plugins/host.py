@@ -8,6 +8,11 @@ plugin touches is namespaced by its name: variables ``plugin.<name>.<var>``, cac
 ``plugin:<name>:``, queues ``plugin.<name>.<queue>`` (built only by
 :mod:`~trovato.plugins.namespaces`, which shows why no two plugins can share a key).
 
+Item writes (``item-save``, ``item-delete``, contract 1.1.0) need the ``items.write``
+capability the administrator approved when enabling the plugin (:data:`ITEMS_WRITE`); they go
+through the content service as the request's user in the request's stage, and their nesting
+(a write's taps writing again) is bounded by :data:`MAX_WRITE_DEPTH`.
+
 Methods that need no I/O answer at once. Those that need the database or the shared store are
 coroutines: the guest is suspended while :func:`trovato.plugins.guest.call` awaits them in the
 request's own task, so inside a content transaction (``item_presave`` … ``item_delete``) their
@@ -21,6 +26,7 @@ import json
 import logging
 import secrets
 from collections.abc import Coroutine, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -29,6 +35,7 @@ from psycopg.types.json import Jsonb
 from wasmtime.component import Variant
 
 from trovato.db.pool import Database, current_transaction
+from trovato.errors import ServiceError
 from trovato.plugins.errors import PluginError
 from trovato.plugins.menus import CallbackGuard, CallbackRefused
 from trovato.plugins.namespaces import cache_key, is_key_name, queue_key, variable_name
@@ -47,6 +54,14 @@ LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.W
               "error": logging.ERROR}
 MAX_LOG_CHARS = 4000
 NONCE_KEY = "trovato.nonce"  # trovato_sdk.context.NONCE_KEY
+# The capability (``[capabilities] items.write = true``) that item-save and item-delete need.
+ITEMS_WRITE = "items.write"
+# How deeply plugin item writes may nest: a write fires taps, whose plugins may write again
+# (a tap saving the item it was told about would otherwise loop until the request died).
+MAX_WRITE_DEPTH = 4
+# The plugin item writes in flight in this task (each nested one runs in a copy of the
+# context of the write whose taps called it).
+_write_depth: ContextVar[int] = ContextVar("trovato_plugin_write_depth", default=0)
 
 
 class AccountUser(Protocol):
@@ -65,11 +80,14 @@ class AccountUser(Protocol):
     def is_admin(self) -> bool: ...
     @property
     def permissions(self) -> Iterable[str]: ...
+    @property
+    def preview_stage(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class PluginUser:
-    """The current user as plugins see it."""
+    """The current user as plugins see it. ``read_only``: the request reads a stage through
+    a preview link, which never writes (the plugin's item writes are refused too)."""
 
     id: str
     name: str = ""
@@ -77,6 +95,7 @@ class PluginUser:
     authenticated: bool = False
     is_admin: bool = False
     permissions: frozenset[str] = frozenset()
+    read_only: bool = False
 
     def can(self, permission: str) -> bool:
         return self.is_admin or permission in self.permissions
@@ -93,7 +112,8 @@ class PluginUser:
     def from_current_user(cls, user: AccountUser) -> PluginUser:
         return cls(id=str(user.id), name=user.name, roles=tuple(sorted(map(str, user.roles))),
                    authenticated=user.is_authenticated, is_admin=user.is_admin,
-                   permissions=frozenset(user.permissions))
+                   permissions=frozenset(user.permissions),
+                   read_only=user.preview_stage is not None)
 
 
 class ItemReader(Protocol):
@@ -109,19 +129,35 @@ class ItemReader(Protocol):
                           ) -> list[dict[str, Any]]: ...
 
 
+class ItemWriter(Protocol):
+    """The kernel's item writes as plugins get them (``item-save``/``item-delete``), injected
+    like :class:`ItemReader`. They do for ``user`` in ``stage`` exactly what
+    ``POST``/``PATCH``/``DELETE /api/v1/items`` do for that user; a refusal raises the content
+    service's :class:`~trovato.errors.ServiceError` (status, message, per-field errors)."""
+
+    async def save(self, user: PluginUser, item: Mapping[str, Any], stage: str
+                   ) -> dict[str, Any]: ...
+
+    async def delete(self, user: PluginUser, item_id: str, stage: str) -> None: ...
+
+
 @dataclass(slots=True)
 class HostServices:
-    """The process-wide services the host functions use (``items``: None where no content
-    service runs, and then the item imports answer with an error)."""
+    """The process-wide services the host functions use (``items``/``writes``: None where no
+    content service runs, and then the item imports answer with an error)."""
 
     db: Database
     cache: Cache
     queue: Queue
     tables: PluginTables
     items: ItemReader | None = None
+    writes: ItemWriter | None = None
     io_timeout: float = 10.0
     # Swapped by the plugin manager on every refresh (see trovato.plugins.menus).
     callbacks: CallbackGuard = field(default_factory=CallbackGuard)
+    # Plugin -> the capabilities an administrator approved (recorded when it was enabled);
+    # swapped by the plugin manager on every refresh.
+    grants: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _ok(value: str | None) -> Variant:
@@ -130,6 +166,12 @@ def _ok(value: str | None) -> Variant:
 
 def _err(message: str) -> Variant:
     return Variant("err", message)
+
+
+def _write_refusal(status: int, message: str, errors: Mapping[str, str] | None = None) -> str:
+    """The ``err`` of an item write: JSON a plugin reads (the SDK raises it as
+    ``ItemWriteError``), shaped like the JSON API's problem document."""
+    return json.dumps({"status": status, "message": message, "errors": dict(errors or {})})
 
 
 def _json_value(raw: str) -> Any:
@@ -255,6 +297,67 @@ class RequestHost:
         except ValueError as exc:  # a malformed query, or JSON errors
             return _err(str(exc))
         return _ok(json.dumps(items))
+
+    def _may_write(self, plugin: str, tap: str) -> str | None:
+        """Why ``plugin`` may not write items now (an ``err`` for it), or None."""
+        if self.services.writes is None:
+            return _write_refusal(503, "item writes are not available here")
+        if ITEMS_WRITE not in self.services.grants.get(plugin, frozenset()):
+            return _write_refusal(
+                403, f"plugin {plugin!r} may not write items: it needs the {ITEMS_WRITE!r} "
+                "capability, declared in its plugin.toml and approved by an administrator "
+                "when it is enabled")
+        if self.user.read_only:
+            return _write_refusal(403, "this request reads a stage through a preview link, "
+                                  "which is read-only")
+        depth = _write_depth.get()
+        if depth >= MAX_WRITE_DEPTH:
+            log.warning("[%s] item write from %s refused: writes nest %d deep", plugin, tap,
+                        depth + 1, extra=self._extra(plugin, tap))
+            return _write_refusal(
+                508, f"item writes from plugins nest more than {MAX_WRITE_DEPTH} deep (the "
+                f"write from {plugin}'s {tap} was made by the taps of a write that the taps "
+                "of another write made …): does a tap save the item it is told about?")
+        return None
+
+    async def _write(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a write one level deeper (see :data:`MAX_WRITE_DEPTH`)."""
+        token = _write_depth.set(_write_depth.get() + 1)
+        try:
+            return await self._io(coro)
+        finally:
+            _write_depth.reset(token)
+
+    async def item_save(self, plugin: str, tap: str, item: str) -> Variant:
+        refusal = self._may_write(plugin, tap)
+        if refusal is not None:
+            return _err(refusal)
+        writes = self.services.writes
+        assert writes is not None  # _may_write said so
+        try:
+            body = _json_value(item)
+        except ValueError as exc:
+            return _err(_write_refusal(422, f"the item is not JSON: {exc}"))
+        if not isinstance(body, dict):
+            return _err(_write_refusal(422, "the item is a JSON object"))
+        try:
+            saved = await self._write(writes.save(self.user, body, self.stage))
+        except ServiceError as exc:
+            return _err(_write_refusal(exc.status, exc.detail, exc.problem_errors()))
+        return _ok(json.dumps(saved))
+
+    async def item_delete(self, plugin: str, tap: str, item_id: str) -> str | None:
+        # ``result<_, string>``, lowered untagged: None is ok, a str is the error.
+        refusal = self._may_write(plugin, tap)
+        if refusal is not None:
+            return refusal
+        writes = self.services.writes
+        assert writes is not None
+        try:
+            await self._write(writes.delete(self.user, item_id, self.stage))
+        except ServiceError as exc:
+            return _write_refusal(exc.status, exc.detail, exc.problem_errors())
+        return None
 
     # -- plugin tables --------------------------------------------------------------------
 

@@ -29,6 +29,14 @@ _SECTIONS = {"plugin", "taps", "tables", "capabilities", "limits"}
 _PLUGIN_KEYS = {"name", "version", "description", "dependencies", "weight"}
 
 
+# Capabilities the kernel enforces at run time, with what the administrator approving them is
+# told. Others (``outbound_http``) are shown and approved as declared.
+ENFORCED_CAPABILITIES = {
+    "items.write": "create, change and delete content as the visitor of each request (with "
+                   "that visitor's permissions, in their stage)",
+}
+
+
 class InfoError(PluginLoadError):
     """``plugin.toml`` is invalid; the message starts with ``<file>: <key>:``."""
 
@@ -71,9 +79,19 @@ class PluginInfo:
         question and the admin page's "I approve" box both follow."""
         return bool(self.capabilities or self.raised_limits())
 
+    def enforced_capabilities(self) -> frozenset[str]:
+        """The capabilities the kernel enforces (:data:`ENFORCED_CAPABILITIES`) that the
+        plugin asks for: ``items.write`` is ``[capabilities] items.write = true``."""
+        items = self.capabilities.get("items")
+        return frozenset({"items.write"}) if isinstance(items, dict) and items.get("write") \
+            else frozenset()
+
     def capability_lines(self) -> list[str]:
         """Each capability the plugin asks for, as shown to an administrator approving it."""
-        return [f"{key}: {value}" for key, value in self.capabilities.items()]
+        enforced = self.enforced_capabilities()
+        lines = [f"{key}: {value}" for key, value in self.capabilities.items() if key != "items"]
+        lines += [f"{name}: {ENFORCED_CAPABILITIES[name]}" for name in sorted(enforced)]
+        return lines
 
     def limit_lines(self) -> list[str]:
         """Each resource limit of one call, as shown to an administrator approving the
@@ -156,6 +174,10 @@ def _parse(raw: dict[str, Any], folder: Path) -> PluginInfo:
     capabilities = raw.get("capabilities", {})
     if not isinstance(capabilities, dict):
         raise ValueError("capabilities: must be a table")
+    items = capabilities.get("items")
+    if items is not None and (not isinstance(items, dict) or set(items) - {"write"}
+                              or not isinstance(items.get("write", False), bool)):
+        raise ValueError("capabilities.items: only 'items.write = true' may be asked for")
     limits_raw = raw.get("limits")
     if limits_raw is not None and not isinstance(limits_raw, dict):
         raise ValueError("limits: must be a table")

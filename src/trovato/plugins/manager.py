@@ -30,7 +30,7 @@ from trovato.plugins import tables as plugin_tables
 from trovato.plugins.dependencies import resolve_order
 from trovato.plugins.dispatch import Dispatcher, Implementation, dispatch_order
 from trovato.plugins.errors import DependencyError, PluginLoadError
-from trovato.plugins.host import HostServices, ItemReader, PluginUser, RequestHost
+from trovato.plugins.host import HostServices, ItemReader, ItemWriter, PluginUser, RequestHost
 from trovato.plugins.info import PluginInfo, discover, parse_info
 from trovato.plugins.loading import check_available, check_taps, load_plugin
 from trovato.plugins.menus import CallbackGuard, MenuEntry, read_menus
@@ -50,6 +50,7 @@ from trovato.plugins.states import (
     PluginState,
     add_state,
     read_states,
+    record_approval,
     remove_state,
     set_status,
 )
@@ -105,6 +106,7 @@ class PluginManager:
         runtime: PluginRuntime | None = None,
         build_cache_dir: str | Path | None = None,
         items: ItemReader | None = None,
+        writes: ItemWriter | None = None,
         taps: Taps | None = None,
         on_enable: Callable[[str], Awaitable[None]] | None = None,
         on_refresh: Callable[[], None] | None = None,
@@ -123,7 +125,7 @@ class PluginManager:
         self.tables = PluginTables(db, {})
         # No plugin's menu is read yet: every function call is refused until refresh().
         self.services = HostServices(db, store.cache, store.queue, self.tables, items,
-                                     callbacks=CallbackGuard(plugins=frozenset()))
+                                     writes, callbacks=CallbackGuard(plugins=frozenset()))
         self.menus: tuple[MenuEntry, ...] = ()
         self._lock = asyncio.Lock()
         self._origin = uuid.uuid4().hex  # tells this process's own announcements apart
@@ -251,6 +253,10 @@ class PluginManager:
         self.dispatcher = Dispatcher({tap: dispatch_order(impls)
                                       for tap, impls in by_tap.items()}, self.metrics)
         self.tables.specs = {name: self.infos[name].tables for name in order}
+        # Granted: what the plugin asks for now and an administrator approved at its enable.
+        self.services.grants = {
+            name: self.infos[name].enforced_capabilities() & states[name].approved
+            for name in order if name in states}
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -319,6 +325,8 @@ class PluginManager:
         await self.taps.fire_lifecycle("enable", name)
         async with self.db.transaction() as conn:
             await set_status(conn, name, ENABLED)
+            # The caller (the admin page, the CLI) had the administrator approve them.
+            await record_approval(conn, name, info.enforced_capabilities())
             await _audit(conn, name, "enabled", actor)
         await self.refresh()
         if self.on_enable is not None:

@@ -1,11 +1,12 @@
 """Plugin components loaded and instantiated: :class:`PluginRuntime` and :class:`LoadedPlugin`.
 
 Loading compiles a component (or maps it in from the :mod:`~trovato.plugins.compiled` cache),
-learns what its ``describe()`` says it implements and checks the contract it was built
-against. Each instance gets a store with the plugin's memory cap and WASI with an empty
-configuration (:func:`~trovato.plugins.guest.define_wasi`): the host's clocks and CSPRNG, so
-the guest's ``time``, ``datetime``, ``random``, ``secrets`` and ``uuid`` work, but no timers,
-no preopened directory, no network, no environment, and output to stdout/stderr discarded.
+checks the contract it was built against (:mod:`~trovato.plugins.contract`) and learns what
+its ``describe()`` says it implements. Each instance gets a store with the plugin's memory cap
+and WASI with an empty configuration (:func:`~trovato.plugins.guest.define_wasi`): the host's
+clocks and CSPRNG, so the guest's ``time``, ``datetime``, ``random``, ``secrets`` and ``uuid``
+work, but no timers, no preopened directory, no network, no environment, and output to
+stdout/stderr discarded.
 Instances come from the engine's instance pool, or from an on-demand engine when the pool is
 full. The instances of one request live in a :class:`~trovato.plugins.session.PluginSession`.
 """
@@ -24,6 +25,7 @@ from wasmtime import Engine, Store, Trap, WasiConfig, WasmtimeError
 from wasmtime.component import Component, Instance, Linker
 
 from trovato.plugins.compiled import CompiledCache, read_description, write_description
+from trovato.plugins.contract import check_contract, check_imports
 from trovato.plugins.engine import EngineSettings, engine_for
 from trovato.plugins.errors import PluginLoadError
 from trovato.plugins.guest import (
@@ -41,31 +43,6 @@ if TYPE_CHECKING:
     from trovato.plugins.host import RequestHost
 
 log = logging.getLogger("trovato.plugins")
-
-CONTRACT = (1, 0, 0)
-
-
-def parse_contract(value: Any) -> tuple[int, int, int]:
-    try:
-        major, minor, patch = (int(part) for part in str(value).split("."))
-    except ValueError:
-        raise PluginLoadError(f"describe() reports an invalid contract {value!r}") from None
-    return major, minor, patch
-
-
-def check_contract(name: str, value: Any) -> None:
-    """Accept components built against ``trovato:plugin`` 1.x up to the kernel's minor."""
-    major, minor, _ = parse_contract(value)
-    if major != CONTRACT[0]:
-        raise PluginLoadError(
-            f"plugin {name!r} was built against trovato:plugin {value}, but this kernel "
-            f"implements {'.'.join(map(str, CONTRACT))}: rebuild it with a "
-            f"{CONTRACT[0]}.x SDK")
-    if minor > CONTRACT[1]:
-        raise PluginLoadError(
-            f"plugin {name!r} needs trovato:plugin {value}, newer than this kernel's "
-            f"{'.'.join(map(str, CONTRACT))}: upgrade Trovato")
-
 
 @dataclass(slots=True)
 class LoadedPlugin:
@@ -149,6 +126,7 @@ class PluginRuntime:
             component, sha, compiled, cached = self.cache.compile(path)
         except (WasmtimeError, OSError) as exc:
             raise PluginLoadError(f"plugin {name!r}: cannot load {path}: {exc}") from exc
+        check_imports(name, self._imports(component))
         description = read_description(compiled) if cached else None
         if description is None:
             description = self._describe(name, component)
@@ -156,6 +134,14 @@ class PluginRuntime:
         check_contract(name, description.get("contract"))
         return LoadedPlugin(name, component, sha, description, limits or Limits(), compiled,
                             cached, time.perf_counter() - started)
+
+    def _imports(self, component: Component) -> list[str]:
+        """The names of the instances ``component`` imports."""
+        component_type = component.type
+        try:
+            return list(component_type.imports(self.engine))
+        finally:
+            component_type.close()
 
     def _describe(self, name: str, component: Component) -> dict[str, Any]:
         store = Store(self.engine)

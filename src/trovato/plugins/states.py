@@ -1,8 +1,10 @@
 """Which plugins are installed and enabled: their rows in the ``system`` table.
 
 No row: not installed; ``status`` :data:`DISABLED`: installed and disabled; :data:`ENABLED`:
-enabled. A row also keeps the weight an administrator set (0: the file's) and, as written at
-install, the plugin's info and what its ``describe()`` returned.
+enabled. A row also keeps the weight an administrator set (0: the file's), as written at
+install, the plugin's info and what its ``describe()`` returned, and the enforced capabilities
+(``items.write``) approved when it was last enabled: a capability added to ``plugin.toml``
+afterwards is not granted until the plugin is enabled (and so approved) again.
 """
 
 from __future__ import annotations
@@ -26,13 +28,16 @@ class PluginState:
     status: int
     weight: int
     version: str
+    approved: frozenset[str] = frozenset()
 
 
 async def read_states(db: Database) -> dict[str, PluginState]:
     """Every installed plugin's state, by name."""
     rows = await db.fetch(
-        "SELECT name, status, weight, version FROM system WHERE type = 'plugin'")
-    return {r["name"]: PluginState(r["name"], r["status"], r["weight"], r["version"])
+        "SELECT name, status, weight, version, info -> 'approved_capabilities' AS approved"
+        " FROM system WHERE type = 'plugin'")
+    return {r["name"]: PluginState(r["name"], r["status"], r["weight"], r["version"],
+                                   frozenset(r["approved"] or ()))
             for r in rows}
 
 
@@ -49,6 +54,15 @@ async def add_state(conn: AsyncConnection[Any], info: PluginInfo, loaded: Loaded
 async def set_status(conn: AsyncConnection[Any], name: str, status: int) -> None:
     """Enable or disable ``name`` (in the caller's transaction)."""
     await conn.execute("UPDATE system SET status = %s WHERE name = %s", (status, name))
+
+
+async def record_approval(conn: AsyncConnection[Any], name: str,
+                          capabilities: frozenset[str]) -> None:
+    """Record the enforced capabilities approved for ``name`` as it is enabled (in the
+    caller's transaction)."""
+    await conn.execute(
+        "UPDATE system SET info = jsonb_set(coalesce(info, '{}'), '{approved_capabilities}',"
+        " %s) WHERE name = %s", (Jsonb(sorted(capabilities)), name))
 
 
 async def remove_state(conn: AsyncConnection[Any], name: str) -> None:

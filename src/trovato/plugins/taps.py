@@ -3,13 +3,15 @@
 
 The session, in order of preference:
 
-1. the current request's, when the call acts for the request's user and that session is not
-   inside a guest call: every tap of one request shares the request's plugin instances;
+1. the current request's, when the call acts for the request's user (in the request's stage,
+   when the call names one) and that session is not inside a guest call: every tap of one
+   request shares the request's plugin instances;
 2. else the one of the enclosing :meth:`Taps.sharing` block for that user (one session for the
    many votes of a listing read from inside a guest call, or for a refresh's taps);
 3. else a session of its own for this one call (cron, queue workers, events acting for
    another user, and a tap fired from a host function inside a guest call: a nested call never
-   re-enters the busy session).
+   re-enters the busy session), in the stage the call names: the taps of a write in a stage
+   read and write in that stage, however the write was reached.
 
 Lifecycle taps (``install``, ``enable``, ``requirements`` …) reach one plugin that may not be
 enabled yet: :meth:`Taps.fire_lifecycle` runs them in a session holding just that plugin.
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from trovato.plugins.catalogue import NOT_YET_AVAILABLE
 from trovato.plugins.dispatch import Dispatcher, TapOutcome
 from trovato.plugins.host import PluginUser, RequestHost
+from trovato.stages import LIVE
 
 if TYPE_CHECKING:
     from trovato.plugins.manager import PluginManager
@@ -87,31 +90,34 @@ class Taps:
         tap's answers is keyed by)."""
         return self._plugins().dispatcher.implementations(tap)
 
-    def _session(self, user_id: str) -> PluginSession | None:
-        """The request's or the ``sharing`` block's session for ``user_id``, if free."""
+    def _session(self, user_id: str, stage: str | None = None) -> PluginSession | None:
+        """The request's or the ``sharing`` block's session for ``user_id`` (in ``stage``, if
+        given), if free."""
         session = self._request_session(user_id)
-        if session is not None and not session.busy:
+        if session is not None and not session.busy and stage in (None, session.host.stage):
             return session
         shared = _shared.get()
-        if shared is not None and shared[0] == user_id and not shared[1].busy:
+        if shared is not None and shared[0] == user_id and not shared[1].busy \
+                and stage in (None, shared[1].host.stage):
             return shared[1]
         return None
 
     async def fire(self, tap: str, payload: dict[str, Any] | None = None, *,
-                   user: PluginUser | None = None,
-                   plugins: Sequence[str] | None = None) -> TapOutcome:
-        """Dispatch ``tap`` acting for ``user`` (default anonymous), to ``plugins`` only if
-        given; an empty outcome, without touching the runtime, when no plugin listens."""
+                   user: PluginUser | None = None, plugins: Sequence[str] | None = None,
+                   stage: str | None = None) -> TapOutcome:
+        """Dispatch ``tap`` acting for ``user`` (default anonymous) in ``stage`` (default: the
+        session's, else live), to ``plugins`` only if given; an empty outcome, without
+        touching the runtime, when no plugin listens."""
         if tap in NOT_YET_AVAILABLE:
             raise KeyError(f"tap {tap!r} is not available yet")
         manager = self._plugins()
         if not manager.dispatcher.implementations(tap):
             return TapOutcome(tap)
         acting = user or PluginUser.anonymous()
-        session = self._session(acting.id)
+        session = self._session(acting.id, stage)
         if session is not None:
             return await manager.dispatcher.invoke(session, tap, payload, plugins=plugins)
-        async with manager.session(acting, request_id=tap) as own:
+        async with manager.session(acting, request_id=tap, stage=stage or LIVE) as own:
             return await manager.dispatcher.invoke(own, tap, payload, plugins=plugins)
 
     async def fire_lifecycle(self, tap: str, plugin: str,

@@ -186,20 +186,25 @@ class PreviewLinks:
         return stage
 
     def _verify(self, token: str) -> tuple[uuid.UUID, int]:
-        forged = StageError(403, "This preview link is not valid (it may be incomplete).")
         if not token or len(token) > _TOKEN_MAX or not token.isascii():
-            raise forged
+            raise _forged()
         try:
             raw = base64.b64decode(token + "=" * (-len(token) % 4), b"-_", validate=True)
         except (binascii.Error, ValueError):
-            raise forged from None
+            raise _forged() from None
         if len(raw) != _TOKEN_BYTES:
-            raise forged
+            raise _forged()
         link_id = uuid.UUID(bytes=raw[:_ID_BYTES])
         expires = int.from_bytes(raw[_ID_BYTES : _ID_BYTES + _EXPIRES_BYTES], "big")
         if not hmac.compare_digest(raw[_ID_BYTES + _EXPIRES_BYTES :], self._mac(link_id, expires)):
-            raise forged
+            raise _forged()
         return link_id, expires
+
+
+def _forged() -> StageError:
+    """A token that is not one of ours (made only when refusing: every previewed page checks
+    its token)."""
+    return StageError(403, "This preview link is not valid (it may be incomplete).")
 
 
 def _link(row: Any) -> PreviewLink:

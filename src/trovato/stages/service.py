@@ -223,8 +223,12 @@ _RoleIds = list[uuid.UUID]
 class Stages:
     """Stage records, access to them, and what a read in one sees."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, on_change: Callable[[], None] | None = None) -> None:
         self.db = db
+        # Told of every change (here and in other processes) after the copies are dropped:
+        # what was computed from a stage's rows (Gather's cached pages) must go too, or a stage
+        # deleted and created again under its id would show the old one's pages.
+        self.on_change = on_change
         self._known: dict[str, _Known] = {}
         # Bumped whenever this process hears of a change: a copy read before is never kept,
         # and the preview links' cache (:mod:`trovato.stages.preview`) follows it too.
@@ -240,9 +244,12 @@ class Stages:
         await subscribe(CHANNEL, self.forget)
 
     def forget(self, message: Mapping[str, Any] | None = None) -> None:
-        """Drop this process's copy of every stage (and of every preview link)."""
+        """Drop this process's copy of every stage (and of every preview link), and tell
+        ``on_change``."""
         self._known.clear()
         self.generation += 1
+        if self.on_change is not None:
+            self.on_change()
 
     async def changed(self) -> None:
         """A stage or preview link changed (call after the commit): every process forgets."""

@@ -267,7 +267,8 @@ async def _tag_page(request: Request, tag: Tag, values: forms.FormValues | None 
     delete = await ctx.kernel.forms.build(forms.form(
         "category_tag_delete", f"{_tag_path(tag)}/delete", {
             "note": el.markup("Deleting the tag keeps its children (they lose it as a"
-                              " parent) and the items tagged with it.", tag="p"),
+                              " parent) and the items tagged with it (they lose the tag,"
+                              " each with a new revision).", tag="p"),
             "actions": {"#type": "actions", "submit": forms.submit("delete",
                                                                    title="Delete tag")},
         }), user=ctx.current_user)
@@ -321,8 +322,9 @@ async def delete_tag(request: Request) -> Response:
     user = require_admin(request, ADMINISTER_CATEGORIES)
     ctx = request_context(request)
     tag = await _tag(request)
-    await ctx.kernel.categories.delete_tag(user, tag.id, stage=ctx.stage)
-    flash(request, "status", f"Deleted the tag {tag.name}.")
+    _, items = await ctx.kernel.categories.delete_tag(user, tag.id, stage=ctx.stage)
+    used = f" It was removed from {items} item{'s' if items != 1 else ''}." if items else ""
+    flash(request, "status", f"Deleted the tag {tag.name}.{used}")
     return RedirectResponse(_vocabulary_path(tag.vocabulary), status_code=303)
 
 
