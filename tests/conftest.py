@@ -28,6 +28,8 @@ from trovato.db.urls import with_database
 from trovato.settings import Settings
 
 RUN_ID = uuid.uuid4().hex[:8]
+# Where the test sites keep uploads (never the machine's data directory); removed at the end.
+TEST_FILES_DIR = Path(tempfile.gettempdir()) / f"trovato-test-files-{RUN_ID}"
 _counter = itertools.count()
 
 
@@ -150,6 +152,8 @@ def site_settings(db_url: str, backend: str = "postgres", **overrides: object) -
         "environment": "test",
         "password_min_length": 10,
         "db_pool_max": 5,
+        # Uploads of a test never land in the machine's data directory.
+        "files_dir": TEST_FILES_DIR,
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]
@@ -163,6 +167,12 @@ async def running_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             yield c
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_files_dir() -> Iterator[None]:
+    yield
+    shutil.rmtree(TEST_FILES_DIR, ignore_errors=True)
 
 
 @pytest.fixture

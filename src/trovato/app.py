@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from trovato.api import categories as api_categories
+from trovato.api import files as api_files
 from trovato.api import gather as api_gather
 from trovato.api import item_types as api_item_types
 from trovato.api import items as api_items
@@ -37,6 +38,7 @@ from trovato.web import (
     autocomplete,
     categories,
     favicon,
+    files,
     form_ajax,
     gather,
     install,
@@ -54,10 +56,12 @@ from trovato.web.admin import categories as admin_categories
 from trovato.web.admin import content as admin_content
 from trovato.web.admin import dashboard as admin_dashboard
 from trovato.web.admin import fields as admin_fields
+from trovato.web.admin import gather as admin_gather
 from trovato.web.admin import people as admin_people
 from trovato.web.admin import plugins as admin_plugins
 from trovato.web.admin import reports as admin_reports
 from trovato.web.admin import roles as admin_roles
+from trovato.web.admin import tiles as admin_tiles
 from trovato.web.admin import types as admin_types
 
 
@@ -73,6 +77,7 @@ def routes() -> list[BaseRoute]:
         *item.routes,
         *item_edit.routes,
         *revisions.routes,
+        *files.routes,
         *install.routes,
         *register.routes,  # before user.routes, whose /user/{user_id} would match it
         *user.routes,
@@ -87,6 +92,8 @@ def routes() -> list[BaseRoute]:
         *autocomplete.routes,
         *categories.routes,
         *admin_categories.routes,
+        *admin_tiles.routes,
+        *admin_gather.routes,
         *admin_dashboard.routes,
         *admin_content.routes,
         *admin_batch.routes,
@@ -101,6 +108,7 @@ def routes() -> list[BaseRoute]:
         *api_categories.routes,
         *api_openapi.routes,
         *api_gather.routes,
+        *api_files.routes,
         # Last: Gather's page and feed displays, then (for paths no listing claims) the
         # plugins' pages, so both only see paths no kernel route matched.
         *gather.routes,

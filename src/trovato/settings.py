@@ -79,6 +79,18 @@ class Settings(BaseSettings):
     pgbouncer: bool = Field(default=False, description="Disable prepared statements.")
 
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    files_dir: Path | None = Field(
+        default=None, description="Where uploaded files are stored; unset: <data dir>/files."
+    )
+    file_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024,
+        description="Largest file an upload may hold, in bytes (a multipart request may be this"
+        " much larger than TROVATO_MAX_BODY_BYTES).",
+    )
+    file_temporary_seconds: float = Field(
+        default=6 * 3600, ge=0,
+        description="How long an unused (temporary) upload is kept before cron deletes it.",
+    )
     session_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
     session_cookie: str = "trovato_session"
     trust_proxy_headers: bool = Field(
@@ -144,6 +156,11 @@ class Settings(BaseSettings):
         folders = [Path(p) for p in self.theme_dirs.split(os.pathsep) if p.strip()]
         default = self.data_dir / "themes"
         return [*folders, default] if default.is_dir() else folders
+
+    @property
+    def files_root(self) -> Path:
+        """Where uploaded files live: TROVATO_FILES_DIR, else ``<data dir>/files``."""
+        return self.files_dir if self.files_dir is not None else self.data_dir / "files"
 
     @field_validator("database_url", "redis_url", mode="before")
     @classmethod

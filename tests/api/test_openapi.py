@@ -53,16 +53,16 @@ def test_every_operation_shows_its_request_and_response_models() -> None:
     for op in operations:
         described = document["paths"][op.path][op.method.lower()]
         assert described["operationId"] == op.operation_id
-        declared = [(described["responses"][str(status)].get("content"), model)
-                    for status, model in op.responses.items()]
-        if op.body is not None:
-            declared.append((described["requestBody"]["content"], op.body))
-        for content, model in declared:
+        declared = [(described["responses"][str(status)].get("content"), model,
+                     "application/json") for status, model in op.responses.items()]
+        if op.body is not None:  # JSON, or a multipart upload
+            declared.append((described["requestBody"]["content"], op.body, op.body_media))
+        for content, model, media in declared:
             if model is None:
                 assert content is None, op.operation_id
                 continue
             name, own = _component(model)
-            assert content == {"application/json": {
+            assert content == {media: {
                 "schema": {"$ref": f"#/components/schemas/{name}"}}}, op.operation_id
             if own:  # the model's own schema, property by property
                 assert set(schemas[name]["properties"]) == {

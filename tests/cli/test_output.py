@@ -88,9 +88,11 @@ def test_the_source_check_sees_a_forgotten_print() -> None:
 
 
 def test_the_cron_summary_counts_in_words() -> None:
-    one = CronReport(ran=True, plugins=["blog"], swept=1, summaries=1, seconds=0.05)
+    one = CronReport(ran=True, plugins=["blog"], swept=1, summaries=1, files_removed=1,
+                     seconds=0.05)
     assert cron_summary(one) == ("Cron ran in 0.05 s: the cron tap of 1 plugin, 1 expired entry"
-                                 " swept, 1 item summary filled.")
+                                 " swept, 1 item summary filled, 1 unused upload deleted.")
     none = CronReport(ran=True, seconds=1.5)
     assert cron_summary(none) == ("Cron ran in 1.50 s: the cron tap of 0 plugins, 0 expired"
-                                  " entries swept, 0 item summaries filled.")
+                                  " entries swept, 0 item summaries filled, 0 unused uploads"
+                                  " deleted.")

@@ -60,9 +60,6 @@ def test_every_field_type_has_its_formatter_registered(formatters: Formatters) -
     ("boolean", {"value": False}, "No"),
     ("date", {"value": "2024-05-01"}, "2024-05-01"),
     ("datetime", {"value": "2024-05-01T10:00:00Z"}, "2024-05-01 10:00"),
-    ("file", {"target_id": ITEM}, ITEM),
-    ("file", {"target_id": ITEM, "description": "Report <2024>"}, "Report &lt;2024&gt;"),
-    ("image", {"target_id": ITEM, "alt": "A cat"}, "A cat"),
     ("reference", {"target_id": ITEM, "target_type": "category_tag"}, ITEM),
 ])
 def test_plain_values(formatters: Formatters, engine: ThemeEngine, type_: str,
@@ -116,6 +113,15 @@ def test_a_labelled_reference_shows_the_record_name_linked_escaped(
                  labels=labels) == '<a href="/tags/genres/jazz-blues">Jazz &lt;&amp;&gt; Blues</a>'
     # A tag the labeller did not find (deleted meanwhile) shows its id, linking nowhere.
     assert shown(formatters, engine, "reference", {"target_id": ITEM}, settings=tags) == ITEM
+def test_files_are_links_and_images_are_images(formatters: Formatters,
+                                               engine: ThemeEngine) -> None:
+    assert shown(formatters, engine, "file", {"target_id": ITEM}) == \
+        f'<a href="/files/{ITEM}">Download the file</a>'
+    assert shown(formatters, engine, "file", {"target_id": ITEM, "description": "Report <2024>"}
+                 ) == f'<a href="/files/{ITEM}">Report &lt;2024&gt;</a>'
+    html = shown(formatters, engine, "image", {"target_id": ITEM, "alt": 'A "cat"',
+                                               "title": "<b>"})
+    assert html.startswith(f'<img src="/files/{ITEM}" alt="A &#34;cat&#34;" title="&lt;b&gt;"')
 
 
 def test_list_values_show_their_labels(formatters: Formatters, engine: ThemeEngine) -> None:

@@ -323,12 +323,13 @@ async def test_references_checked_in_one_query(
     tag = await database.fetchval(
         "INSERT INTO category_tag (vocabulary_id, name, slug) VALUES (%s, 'News', 'news')"
         " RETURNING id", (vocabulary,))
+    # Permanent (in use already): any saver may refer to them.
     pdf = await database.fetchval(
-        "INSERT INTO file_managed (filename, uri, filemime, filesize) VALUES"
-        " ('a.pdf', 'public://a.pdf', 'application/pdf', 1) RETURNING id")
+        "INSERT INTO file_managed (filename, uri, filemime, filesize, status) VALUES"
+        " ('a.pdf', 'public://a.pdf', 'application/pdf', 1, 1) RETURNING id")
     png = await database.fetchval(
-        "INSERT INTO file_managed (filename, uri, filemime, filesize) VALUES"
-        " ('a.png', 'public://a.png', 'image/png', 1) RETURNING id")
+        "INSERT INTO file_managed (filename, uri, filemime, filesize, status) VALUES"
+        " ('a.png', 'public://a.png', 'image/png', 1, 1) RETURNING id")
     good = {
         "field_related": [{"target_id": str(page.id)}],
         "field_owner": {"target_id": str(owner.id), "target_type": "user"},

@@ -44,8 +44,9 @@ SAMPLES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
 
 
 def inputs(tree: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """Every input of a form element tree (an element with a ``#name``), depth first."""
-    if "#name" in tree:
+    """Every input of a form element tree (an element with a ``#name``), depth first; a
+    button (sent only when pressed, like a file value's Remove) is none."""
+    if "#name" in tree and tree.get("#type") != "submit":
         yield tree
     for key, child in tree.items():
         if not key.startswith("#") and isinstance(child, Mapping):
@@ -239,3 +240,20 @@ def test_a_tag_field_takes_a_name_for_free_tagging() -> None:
     assert parsed == {"target_id": "bob", "target_type": "user"}
     with pytest.raises(FieldValueError):
         REGISTRY.get("reference").clean({"name": "bob"}, users.settings, FieldEnv())
+
+
+def test_a_file_value_shows_its_file_and_a_remove_button() -> None:
+    field = definition("file", {"file_extensions": ["pdf"]})
+    widget = Widgets(REGISTRY).for_field(field)
+    context = WidgetContext(file_labels={ID: "report.pdf"}, max_upload="10 MB")
+    tree = widget.element(field, {"target_id": ID}, name="fields[field_x]", context=context)
+    assert tree["current"]["#href"] == f"/files/{ID}"
+    assert tree["current"]["#text"] == "report.pdf"
+    assert tree["remove"]["#value"] == "remove_file:fields[field_x]"
+    assert "upload" not in tree
+    empty = widget.element(field, None, name="fields[field_x]", context=context)
+    assert empty["upload"]["#type"] == "file"
+    assert empty["upload"]["#name"] == "fields[field_x][upload]"
+    assert empty["upload"]["#description"] == "Allowed types: pdf. At most 10 MB."
+    assert widget.parse(field, {"fields[field_x][target_id]": ""}, name="fields[field_x]",
+                        context=context) is None

@@ -1,8 +1,8 @@
 """Fixtures for the plugin system: real components built once per test session.
 
 Building a Python plugin takes 10-16 s and ~400 MB, so the test plugins (hello, tally,
-hostile, ledger, reader, gatekeeper, writer) are built once, two at a time, into a cache that also
-survives between runs (``TROVATO_TEST_PLUGIN_CACHE``, default
+hostile, ledger, reader, gatekeeper, writer, tiler) are built once, two at a time, into a cache
+that also survives between runs (``TROVATO_TEST_PLUGIN_CACHE``, default
 ``$TMPDIR/trovato-test-plugins``); the build key covers sources, SDK, WIT and componentize-py,
 so a stale artifact is never reused.
 """
@@ -48,6 +48,7 @@ FOLDERS = {
     "reader": FIXTURES / "reader",
     "gatekeeper": FIXTURES / "gatekeeper",
     "writer": FIXTURES / "writer",
+    "tiler": FIXTURES / "tiler",
 }
 ANONYMOUS_ID = "00000000-0000-0000-0000-000000000000"
 

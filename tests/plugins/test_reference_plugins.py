@@ -159,3 +159,22 @@ def test_demo_command_is_idempotent(db_url: str, plugin_cache: Path, tmp_path: P
     assert sum(1 for row in rows if row[0] == "blog") == 4
     assert {row[1] for row in rows if row[0] == "page"} == {"About", "Contact"}
     assert plugins == [("blog", 1), ("page", 1)]
+    # The demo shows categories, Gather, the main menu and tiles: its posts are tagged, and
+    # "Recent articles" has a page with a menu link and a tile in the sidebar (made once).
+    assert "created tile 'Recent articles' in the sidebar" in first.stderr
+    with psycopg.connect(db_url) as conn:
+        tagged = conn.execute(
+            "SELECT i.title, array_agg(t.name ORDER BY t.name) FROM item i"
+            " CROSS JOIN jsonb_array_elements(i.fields->'field_tags') ref"
+            " JOIN category_tag t ON t.id = (ref->>'target_id')::uuid"
+            " JOIN category_vocabulary v ON v.id = t.vocabulary_id AND v.machine_name = 'topics'"
+            " WHERE i.type = 'blog' GROUP BY i.title ORDER BY i.title").fetchall()
+        listing = conn.execute("SELECT definition->'displays' FROM gather_query"
+                               " WHERE name = 'recent_articles'").fetchone()
+        tiles = conn.execute("SELECT source, slot FROM tile").fetchall()
+    assert dict(tagged) == {"Hello, world": ["News"], "Render trees": ["Plugins", "Rendering"],
+                            "What comes next": ["News"], "Writing a plugin": ["Plugins"]}
+    assert listing is not None
+    assert listing[0]["page"]["menu"] == {"title": "Articles", "weight": 0}
+    assert "tile" in listing[0]
+    assert tiles == [("gather:recent_articles", "sidebar")]

@@ -90,21 +90,21 @@ async def test_not_yet_available_taps_refuse_install_and_enable(
         await manager.install("dreamer")
     message = str(refused.value)
     assert "plugin 'dreamer' implements tap(s) that are not available yet: " \
-           "tile_view (tiles)" in message
+           "field_access (field access)" in message
     assert "item_insert" not in message
     assert await database.fetchval("SELECT count(*) FROM system WHERE name = 'dreamer'") == 0
     # Installed before the check existed: enabling it is refused the same way.
     await database.execute(
         "INSERT INTO system (name, type, status, weight, version, filename, info) "
         "VALUES ('dreamer', 'plugin', 0, 0, '0.1.0', '', '{}')")
-    with pytest.raises(PluginLoadError, match="not available yet: tile_view"):
+    with pytest.raises(PluginLoadError, match="not available yet: field_access"):
         await manager.enable("dreamer")
     assert (await manager.states())["dreamer"].status == 0
 
 
 async def test_firing_an_unavailable_tap_is_the_kernels_bug(manager: PluginManager) -> None:
     with pytest.raises(KeyError, match="not available yet"):
-        await manager.taps.fire("tile_view", {"tile": "x", "settings": {}})
+        await manager.taps.fire("field_access", {"field": "x", "op": "view", "item": {}})
 
 
 async def test_the_door_uses_the_requests_session_for_its_user_only(

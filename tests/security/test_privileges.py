@@ -55,6 +55,7 @@ class Fixture:
     token: str
     stage: str
     preview_link: str  # of the stage
+    file: str  # root's temporary upload
 
 
 # (method, route path) → how to try it: the concrete path and JSON body.
@@ -78,6 +79,10 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
         "/api/v1/item-types/page", {"label": "Mine", "fields": []}),
     ("DELETE", "/api/v1/item-types/{type}"): lambda f: ("/api/v1/item-types/page", None),
     ("POST", "/api/v1/items"): lambda f: ("/api/v1/items", {"type": "page", "title": "x"}),
+    # Uploading needs `upload files` (refused before the body is read); a temporary file is
+    # its owner's alone (404 to anyone else).
+    ("POST", "/api/v1/files"): lambda f: ("/api/v1/files", None),
+    ("DELETE", "/api/v1/files/{id}"): lambda f: (f"/api/v1/files/{f.file}", None),
     ("PATCH", "/api/v1/items/{id}"): lambda f: (f"/api/v1/items/{f.item}", {"title": "x"}),
     ("DELETE", "/api/v1/items/{id}"): lambda f: (f"/api/v1/items/{f.item}", None),
     ("POST", "/api/v1/items/{id}/revisions/{rev}/revert"): lambda f: (
@@ -149,6 +154,21 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("POST", "/admin/structure/categories/{vocabulary}/tags/{id}/delete"): lambda f: (
         "/admin/structure/categories/topics/tags/00000000-0000-7000-8000-0000000000aa/delete",
         None),
+    ("POST", "/admin/structure/tiles"): lambda f: ("/admin/structure/tiles", None),
+    ("POST", "/admin/structure/menu"): lambda f: ("/admin/structure/menu", None),
+    ("POST", "/admin/structure/menu/{id}/delete"): lambda f: (
+        "/admin/structure/menu/00000000-0000-7000-8000-0000000000aa/delete", None),
+    ("POST", "/admin/structure/tiles/{id}"): lambda f: (
+        "/admin/structure/tiles/00000000-0000-7000-8000-0000000000aa", None),
+    ("POST", "/admin/structure/tiles/{id}/delete"): lambda f: (
+        "/admin/structure/tiles/00000000-0000-7000-8000-0000000000aa/delete", None),
+    ("POST", "/admin/structure/gather/add"): lambda f: ("/admin/structure/gather/add", None),
+    ("POST", "/admin/structure/gather/import"): lambda f: ("/admin/structure/gather/import",
+                                                           None),
+    ("POST", "/admin/structure/gather/{name}/edit"): lambda f: (
+        "/admin/structure/gather/frontpage/edit", None),
+    ("POST", "/admin/structure/gather/{name}/delete"): lambda f: (
+        "/admin/structure/gather/frontpage/delete", None),
     ("POST", "/admin/structure/types/add"): lambda f: ("/admin/structure/types/add", None),
     ("POST", "/admin/structure/types/{type}"): lambda f: ("/admin/structure/types/page", None),
     ("POST", "/admin/structure/types/{type}/delete"): lambda f: (
@@ -212,8 +232,11 @@ async def _fixture(client: httpx.AsyncClient) -> Fixture:
     link, _ = await kernel.previews.create("roots", uuid.UUID(root))
     await kernel.permissions.set_role_permissions(
         uuid.UUID("00000000-0000-7000-8000-000000000002"), ["access content"])
+    file_id = await kernel.db.fetchval(
+        "INSERT INTO file_managed (owner_id, filename, uri, filemime, filesize) VALUES"
+        " (%s, 'a.txt', 'public://2026-01/roots-a.txt', 'text/plain', 1) RETURNING id", (root,))
     return Fixture(root, victim, role_id, item_id, revisions[-1]["id"], str(info.id), "roots",
-                   str(link.id))
+                   str(link.id), str(file_id))
 
 
 async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -233,10 +256,13 @@ async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
         "vocabularies": await db.fetch("SELECT * FROM category_vocabulary ORDER BY id"),
         "tags": await db.fetch("SELECT * FROM category_tag ORDER BY id"),
         "listings": await db.fetch("SELECT name, label, version FROM gather_query ORDER BY 1"),
+        "tiles": await db.fetch("SELECT id, source, slot, status FROM tile ORDER BY id"),
+        "menu_links": await db.fetch("SELECT id, title, path FROM menu_link ORDER BY id"),
         "plugins": await db.fetch("SELECT name, status FROM system WHERE type = 'plugin'"
                                   " ORDER BY name"),
         "stage_changes": await db.fetch("SELECT stage_id, item_id, target_revision_id"
                                         " FROM stage_association ORDER BY 1, 2"),
+        "files": await db.fetch("SELECT id, owner_id, status FROM file_managed ORDER BY id"),
     }
 
 

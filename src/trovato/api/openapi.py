@@ -56,7 +56,8 @@ STAGE_HEADER: Schema = {
 _DESCRIPTIONS = {
     400: "Malformed request, or an unknown stage (`X-Trovato-Stage` / `?stage=`)",
     401: "Not logged in", 403: "Access denied", 404: "Not found", 409: "Conflict",
-    413: "The request body is too large", 415: "The request body is not JSON",
+    413: "The request body (or an uploaded file) is too large",
+    415: "The request body is not of the operation's media type",
     422: "Invalid input: see `errors` for a message per field",
     429: "Too many requests", 503: "The database or shared store is unavailable",
 }
@@ -111,7 +112,7 @@ def _operation(op: Operation, refs: dict[ModelKey, Schema]) -> Schema:
         document["parameters"] = parameters
     if op.body is not None:
         document["requestBody"] = {"required": op.body_required, "content": {
-            "application/json": {"schema": refs[op.body, "validation"]}}}
+            op.body_media: {"schema": refs[op.body, "validation"]}}}
     return document
 
 

@@ -97,20 +97,22 @@ class Operation:
     stage: bool = False
     description: str | None = None
     handler: Handler | None = field(default=None, compare=False)
+    # The body's media type; ``multipart/form-data`` bodies (uploads) are read by the handler.
+    body_media: str = "application/json"
 
 
 def operation(method: str, path: str, *, operation_id: str, summary: str, tag: str,
               responses: dict[int, type[BaseModel] | None],
               body: type[BaseModel] | None = None, body_required: bool = True,
               problems: tuple[int, ...] = (), params: tuple[Param, ...] = (),
-              stage: bool = False,
-              description: str | None = None) -> Callable[[Handler], Handler]:
+              stage: bool = False, description: str | None = None,
+              body_media: str = "application/json") -> Callable[[Handler], Handler]:
     """Declare the handler's operation (see :class:`Operation`)."""
 
     def declare(handler: Handler) -> Handler:
         declared = [*operations_of(handler), Operation(
             method.upper(), path, operation_id, summary, tag, responses, body, body_required,
-            problems, params, stage, description, handler)]
+            problems, params, stage, description, handler, body_media)]
         handler.__api_operations__ = declared  # type: ignore[attr-defined]
         return handler
 

@@ -16,9 +16,9 @@ from trovato.settings import Settings, load_settings
 def cron() -> None:
     """Run the periodic work once.
 
-    That is every plugin's cron tap, the sweep of expired shared state and a batch of unknown
-    item summaries. Safe to start from several hosts at once: a distributed lock lets one run
-    at a time.
+    That is every plugin's cron tap, the sweep of expired shared state, a batch of unknown
+    item summaries and the deletion of old unused uploads. Safe to start from several hosts
+    at once: a distributed lock lets one run at a time.
     """
     settings = load_settings()
     with database_url(settings) as url:
@@ -36,7 +36,8 @@ def cron_summary(report: CronReport) -> str:
     return (f"Cron ran in {report.seconds:.2f} s: the cron tap of"
             f" {_count(len(report.plugins), 'plugin', 'plugins')},"
             f" {_count(report.swept, 'expired entry', 'expired entries')} swept,"
-            f" {_count(report.summaries, 'item summary', 'item summaries')} filled.")
+            f" {_count(report.summaries, 'item summary', 'item summaries')} filled,"
+            f" {_count(report.files_removed, 'unused upload', 'unused uploads')} deleted.")
 
 
 def _count(n: int, one: str, many: str) -> str:

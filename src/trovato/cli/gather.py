@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import TypeVar
 
 import typer
-import yaml
 from rich.table import Table
 
 from trovato.cli import _output
 from trovato.cli._runtime import with_kernel
 from trovato.gather import GatherError, Stored
 from trovato.gather.builder import Listing
+from trovato.gather.exchange import dump_yaml, load_yaml
 from trovato.ids import NIL
 from trovato.kernel.services import Kernel
 from trovato.users.accounts import CurrentUser
@@ -45,12 +45,6 @@ app.add_typer(index_app, name="index")
 def _problem(exc: GatherError) -> str:
     fields = "; ".join(f"{name}: {message}" for name, message in exc.errors.items())
     return f"{exc.message} ({fields})" if fields else exc.message
-
-
-def _yaml(stored: Stored) -> str:
-    text: str = yaml.safe_dump(stored.definition.document(), sort_keys=False,
-                               allow_unicode=True)
-    return text
 
 
 def _run(action: Callable[[Kernel], Awaitable[T]]) -> T:
@@ -86,7 +80,7 @@ def show(name: str = typer.Argument(..., help="The listing's machine name.")) ->
     async def get(kernel: Kernel) -> Stored:
         return await kernel.gather.get(OPERATOR, name)
 
-    _output.result(_yaml(_run(get)).rstrip("\n"))
+    _output.result(dump_yaml(_run(get).definition).rstrip("\n"))
 
 
 @app.command()
@@ -99,7 +93,7 @@ def export(
     async def get(kernel: Kernel) -> Stored:
         return await kernel.gather.get(OPERATOR, name)
 
-    text = _yaml(_run(get))
+    text = dump_yaml(_run(get).definition)
     if output is None:
         _output.result(text.rstrip("\n"))
     else:
@@ -112,11 +106,11 @@ def import_(path: Path = typer.Argument(..., exists=True, dir_okay=False,
                                         help="A YAML (or JSON) definition.")) -> None:
     """Create a listing from a file, or replace the one of the same name."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        document = load_yaml(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
         raise _output.fail(f"{path} is not YAML: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("name"), str):
-        raise _output.fail(f"{path} must hold one definition with a 'name'.")
+    except GatherError as exc:
+        raise _output.fail(f"{path}: {exc.message}") from None
 
     async def put(kernel: Kernel) -> Stored:
         return await kernel.gather.put(OPERATOR, document["name"], document)

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from trovato.content.fields import FieldDefinition, FieldRegistry
+from trovato.files.service import file_url
 from trovato.records import Label
 from trovato.render import elements as el
 from trovato.render.dates import local_time
@@ -111,11 +112,15 @@ def _reference(value: Mapping[str, Any], display: Display) -> Shown:
 
 
 def _file(value: Mapping[str, Any], display: Display) -> Shown:
-    return str(value.get("description") or value.get("target_id", ""))
+    """A link to the file (served with its access check), read as its description."""
+    target = str(value.get("target_id", ""))
+    return el.link(str(value.get("description") or "Download the file"), file_url(target))
 
 
 def _image(value: Mapping[str, Any], display: Display) -> Shown:
-    return str(value.get("alt") or value.get("target_id", ""))
+    title = value.get("title")
+    return el.image(file_url(str(value.get("target_id", ""))), str(value.get("alt") or ""),
+                    title=str(title) if title else None)
 
 
 CORE_FORMATTERS: Mapping[str, Formatter] = {

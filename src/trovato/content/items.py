@@ -95,6 +95,37 @@ class FreeTagging(Protocol):
                             wanted: Sequence[tuple[str, str]]) -> list[uuid.UUID]: ...
 
 
+class FileUsage(Protocol):
+    """The files an item refers to (the files service answers), inside the save's
+    transaction: ``track`` after a save (``after``: error key and file id of each reference;
+    ``replace``: the item's own row was written), ``release`` when items are deleted."""
+
+    async def track(self, conn: AsyncConnection[DictRow], user: CurrentUser,
+                    item_id: uuid.UUID, before: Sequence[uuid.UUID],
+                    after: Sequence[tuple[str, uuid.UUID]], *, replace: bool) -> None: ...
+
+    async def release(self, conn: AsyncConnection[DictRow],
+                      item_ids: Sequence[uuid.UUID]) -> None: ...
+
+
+def file_references(item_type: ItemType, fields: Mapping[str, Any]
+                    ) -> list[tuple[str, uuid.UUID]]:
+    """(error key, file id) of every file and image value of ``fields``."""
+    found: list[tuple[str, uuid.UUID]] = []
+    for definition in item_type.fields:
+        if definition.type not in ("file", "image"):
+            continue
+        value = fields.get(definition.name)
+        values = value if isinstance(value, list) else [value] if value else []
+        for delta, entry in enumerate(values):
+            target = entry.get("target_id") if isinstance(entry, Mapping) else None
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                key = f"fields.{definition.name}"
+                found.append((f"{key}.{delta}" if definition.multiple else key,
+                              uuid.UUID(str(target))))
+    return found
+
+
 # -- the service ---------------------------------------------------------------------------------
 
 
@@ -118,9 +149,11 @@ class Items:
         invalidate: Invalidate | None = None,
         references: ReferenceResolvers | None = None,
         tags: FreeTagging | None = None,
+        files: FileUsage | None = None,
     ) -> None:
         self.db = db
         self.tags = tags
+        self.files = files
         self.types = types
         self.stages = stages or Stages(db)
         self.query = ItemQuery(db, self.stages, hooks or ItemHooks())
@@ -221,6 +254,7 @@ class Items:
             assert row is not None
             item = replace(item, created=row["created"], changed=row["changed"])
             item = await self._write_revision(conn, item, user, log, stage)
+            await self._track_files(ctx, item_type, item, None, replace=True)
             await self.hooks.insert(item, ctx)
             await audit(conn, "content", "Created %(type)s %(title)s.",
                         {"type": item.type, "title": item.title, "id": str(item.id)},
@@ -288,6 +322,8 @@ class Items:
                 item = await self._write_revision(conn, item, user, log, stage)
             else:
                 item = await self._stage_edit(conn, item, original, user, log, stage)
+            await self._track_files(ctx, item_type, item, original,
+                                    replace=original.stage == stage)
             await self.hooks.update(item, original, ctx)
             await audit(conn, "content", "Updated %(type)s %(title)s.",
                         {"type": item.type, "title": item.title, "id": str(item.id)},
@@ -306,6 +342,8 @@ class Items:
             await self.hooks.delete(item, HookContext(conn, user, stage))
             if item.stage == stage:
                 await conn.execute("DELETE FROM item WHERE id = %s", (item.id,))
+                if self.files is not None:
+                    await self.files.release(conn, [item.id])
             else:
                 # From upstream: hidden in the stage until it is published or discarded.
                 await conn.execute(
@@ -351,6 +389,8 @@ class Items:
         for item in items:
             await self.hooks.delete(item, HookContext(conn, system, item.stage))
         await conn.execute("DELETE FROM item WHERE type = %s", (type_name,))
+        if self.files is not None and items:
+            await self.files.release(conn, [item.id for item in items])
         return len(items)
 
     async def fill_summaries(self, limit: int = SUMMARY_BATCH) -> int:
@@ -550,6 +590,21 @@ class Items:
                                (revision_id, item.id))
         return replace(item, revision_id=revision_id)
 
+    async def _track_files(self, ctx: HookContext, item_type: ItemType, item: Item,
+                           original: Item | None, *, replace: bool) -> None:
+        """Tell the files service which files the saved item uses (a refusal: 422)."""
+        if self.files is None:
+            return
+        after = file_references(item_type, item.fields)
+        before = [fid for _, fid in file_references(item_type, original.fields)] \
+            if original is not None else []
+        if not after and not before:
+            return
+        try:
+            await self.files.track(ctx.conn, ctx.user, item.id, before, after, replace=replace)
+        except ServiceError as exc:
+            raise ItemError(exc.status, exc.message, exc.problem_errors()) from None
+
     async def _check_references(
         self, conn: AsyncConnection[DictRow], user: CurrentUser, refs: list[Reference],
         stage: str,
@@ -606,6 +661,7 @@ class ContentServices:
         stages: Stages | None = None,
         on_types_change: Callable[[], None] | None = None,
         tags: FreeTagging | None = None,
+        files: FileUsage | None = None,
     ) -> ContentServices:
         """Build the services and register the content permissions (now, and in this process
         whenever another one changes an item type: ``subscribe``/``publish`` are the shared
@@ -614,13 +670,14 @@ class ContentServices:
         types = ItemTypes(db, fields, permissions, publish=publish, on_change=on_types_change)
         await types.start(subscribe)
         items = Items(db, types, stages=stages, hooks=hooks, formats=formats,
-                      invalidate=invalidate, tags=tags)
+                      invalidate=invalidate, tags=tags, files=files)
         return cls(fields=fields, types=types, items=items, query=items.query,
                    staging=Staging(items))
 
 
 __all__ = [
     "ContentServices",
+    "FileUsage",
     "FreeTagging",
     "HookContext",
     "Item",

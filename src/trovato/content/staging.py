@@ -239,6 +239,8 @@ class Staging:
             ):
                 cur = await conn.execute(sql, params)
                 touched.update(row["item_id"] for row in await cur.fetchall())
+            if self.items.files is not None and created:  # their files lose that use
+                await self.items.files.release(conn, created)
             if key is not None and not touched:
                 raise StageError(404, "The stage has no change to that item.")
             # What the stage sees now that upstream shows through again: a discarded edit is
@@ -421,6 +423,8 @@ class Staging:
         for item in plan.deleted:
             if item.stage == upstream:
                 await conn.execute("DELETE FROM item WHERE id = %s", (item.id,))
+                if self.items.files is not None:
+                    await self.items.files.release(conn, [item.id])
             else:
                 await conn.execute(
                     "INSERT INTO stage_deletion (stage_id, entity_type, entity_id)"

@@ -7,8 +7,9 @@ hands each to its plugin's ``tap_queue_worker``: acked on success, released for 
 back-off) on failure.
 
 The kernel builds the one :class:`Cron` of a process (``kernel.cron``) and hands it what it
-touches — the database, the shared store, the taps' front door and the content service's
-summary filler — so this service imports nothing above it (DESIGN §14).
+touches — the database, the shared store, the taps' front door, the content service's
+summary filler and the files service's cleanup of old temporary uploads — so this service
+imports nothing above it (DESIGN §14).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class CronReport:
     failures: list[str] = field(default_factory=list)
     swept: int = 0
     summaries: int = 0
+    files_removed: int = 0
     seconds: float = 0.0
 
 
@@ -74,16 +76,19 @@ class Cron:
         taps: Taps,
         *,
         fill_summaries: Callable[[], Awaitable[int]],
+        clean_files: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self.db = db
         self.store = store
         self.taps = taps
         # The content service's Items.fill_summaries: stores a batch, returns how many.
         self.fill_summaries = fill_summaries
+        # The files service's Files.cleanup: deletes a batch of old temporary uploads.
+        self.clean_files = clean_files
 
     async def run(self) -> CronReport:
-        """Run every plugin's ``cron`` tap, sweep expired shared state and fill a batch of
-        unknown item summaries, unless a run is on."""
+        """Run every plugin's ``cron`` tap, sweep expired shared state, fill a batch of
+        unknown item summaries and delete old temporary uploads, unless a run is on."""
         started = time.perf_counter()
         async with self.store.locks.hold(CRON_LOCK, _LOCK_TTL) as token:
             if token is None:
@@ -92,6 +97,8 @@ class Cron:
             report.swept = await self.store.sweep()
             await self.db.execute("DELETE FROM form_state WHERE expires < now()")
             report.summaries = await self.fill_summaries()
+            if self.clean_files is not None:
+                report.files_removed = await self.clean_files()
             outcome = await self.taps.fire("cron")
             report.plugins = [reply.plugin for reply in outcome.replies]
             report.failures = [str(failure) for failure in outcome.failures]

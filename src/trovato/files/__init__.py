@@ -1,2 +1,4 @@
-"""Files (DESIGN §12): managed uploads. So far only how a reference to a file is resolved
-(:mod:`trovato.files.references`); the service arrives with its issue."""
+"""Files (DESIGN §12): managed uploads — validation (:mod:`~trovato.files.names`,
+:mod:`~trovato.files.sniff`), storage (:mod:`~trovato.files.storage`), the records, their
+usage by items and cleanup (:mod:`~trovato.files.service`), and how an item's reference to a
+file is checked (:mod:`~trovato.files.references`)."""

@@ -1,12 +1,26 @@
 """How an item's reference to a managed file is resolved (registered with the content
-service's reference checks): its bundle is its file name (for the extension rule) and it is an
-image by its MIME type."""
+service's reference checks): its bundle is its file name (for the extension rule), it is an
+image by its MIME type, and the saver may refer to it when it is permanent (already in use)
+or their own upload (an administrator: any). Whether a newly added private file may be used
+is decided with the usage (:meth:`trovato.files.service.Files.track`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, MetaData, Table, Text, Uuid, any_, literal_column, select
+from sqlalchemy import (
+    Column,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+    Uuid,
+    any_,
+    bindparam,
+    literal_column,
+    or_,
+    select,
+)
 
 from trovato.records import Lookup
 
@@ -17,15 +31,19 @@ if TYPE_CHECKING:
     from trovato.users.accounts import CurrentUser
 
 _files = Table("file_managed", MetaData(), Column("id", Uuid), Column("filename", Text),
-               Column("filemime", Text))
-
-
-def _build(ids: BindParameter[Any]) -> Select[Any]:
-    f = _files.alias("f")
-    return select(f.c.id, f.c.filename.label("bundle"), literal_column("TRUE").label("visible"),
-                  f.c.filemime.like(literal_column("'image/%'")).label("image")
-                  ).where(f.c.id == any_(ids))
+               Column("filemime", Text), Column("owner_id", Uuid), Column("status", SmallInteger))
 
 
 def resolve_files(user: CurrentUser, view: StageView) -> Lookup:
-    return Lookup(shape=None, build=_build)
+    admin = user.is_admin
+
+    def build(ids: BindParameter[Any]) -> Select[Any]:
+        f = _files.alias("f")
+        visible = literal_column("TRUE") if admin else or_(
+            f.c.status == literal_column("1"), f.c.owner_id == bindparam("viewer", type_=Uuid))
+        return select(f.c.id, f.c.filename.label("bundle"), visible.label("visible"),
+                      f.c.filemime.like(literal_column("'image/%'")).label("image")
+                      ).where(f.c.id == any_(ids))
+
+    return Lookup(shape=("files", admin), build=build,
+                  params={} if admin else {"viewer": user.id})

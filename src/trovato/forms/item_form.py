@@ -22,7 +22,7 @@ from trovato.content.fields import (
 from trovato.content.items import LOG_MAX, TITLE_MAX, Item
 from trovato.content.types import ItemType, display_order
 from trovato.forms.form import FormErrors, FormValues, form, inputs, submit
-from trovato.forms.widgets import WidgetContext, Widgets
+from trovato.forms.widgets import REMOVE_FILE, WidgetContext, Widgets
 from trovato.render.elements import RenderElement
 from trovato.render.formats import FormatRegistry
 from trovato.users.accounts import CurrentUser
@@ -33,10 +33,16 @@ ADD_MORE = "add_more:"  # + field name: the "Add another" button of a multi-valu
 LOG_LABEL = "Revision log message"
 
 
+FILE_TYPES: Final = ("file", "image")
+
+
 def widget_context(user: CurrentUser, formats: FormatRegistry, *, bundle: str = "",
-                   reference_labels: Mapping[str, str] | None = None) -> WidgetContext:
-    """The user's time zone and the text formats they may use; the item type edited and the
-    labels of the records its references point at (:func:`reference_targets`)."""
+                   reference_labels: Mapping[str, str] | None = None,
+                   file_labels: Mapping[str, str] | None = None,
+                   max_upload: str = "") -> WidgetContext:
+    """The user's time zone and the text formats they may use; the item type edited, the
+    labels of the records its references point at (:func:`reference_targets`) and the names
+    of its files (:func:`file_targets`); the upload limit as shown."""
     permissions = formats.permission_map()
     allowed = [name for name in sorted(formats.names())
                if name not in permissions or user.can(permissions[name])]
@@ -48,7 +54,8 @@ def widget_context(user: CurrentUser, formats: FormatRegistry, *, bundle: str = 
             editor[text_format.name] = None if tags is None else sorted(tags)
     return WidgetContext(timezone=user.timezone or "UTC", formats=tuple(allowed),
                          format_labels=labels, bundle=bundle,
-                         reference_labels=dict(reference_labels or {}), editor_formats=editor)
+                         reference_labels=dict(reference_labels or {}), editor_formats=editor,
+                         file_labels=dict(file_labels or {}), max_upload=max_upload)
 
 
 def reference_targets(item_type: ItemType, item: Item | None) -> list[str]:
@@ -61,6 +68,36 @@ def reference_targets(item_type: ItemType, item: Item | None) -> list[str]:
             if value.get("target_type", "item") == "item" and value.get("target_id"):
                 found.append(str(value["target_id"]))
     return found
+
+
+def file_targets(item_type: ItemType, item: Item | None) -> list[str]:
+    """The ids of the files ``item``'s file and image fields hold (to show their names)."""
+    return [str(value["target_id"]) for definition in item_type.fields
+            if definition.type in FILE_TYPES
+            for value in _values(item, definition) if value.get("target_id")]
+
+
+def value_names(item_type: ItemType, counts: Mapping[str, int], types: Sequence[str]
+                ) -> list[tuple[FieldDefinition, str, str]]:
+    """(field, input name, error key) of each value the form shows of the fields of
+    ``types``."""
+    found = []
+    for definition in item_type.fields:
+        if definition.type not in types:
+            continue
+        base, key = f"fields[{definition.name}]", f"fields.{definition.name}"
+        if definition.multiple:
+            found += [(definition, f"{base}[{d}]", f"{key}.{d}")
+                      for d in range(counts.get(definition.name, 1))]
+        else:
+            found.append((definition, base, key))
+    return found
+
+
+def remove_buttons(item_type: ItemType, counts: Mapping[str, int]) -> list[str]:
+    """The values of every file value's Remove button the form may have."""
+    return [f"{REMOVE_FILE}{name}" for _d, name, _k in value_names(item_type, counts,
+                                                                  FILE_TYPES)]
 
 
 def value_limit(definition: FieldDefinition) -> int:
@@ -175,7 +212,10 @@ def item_form(item_type: ItemType, item: Item | None, *, action: str, widgets: W
                            "save": submit(SAVE, title="Save", weight=0),
                            "preview": submit(PREVIEW, title="Preview", weight=1),
                            **(extra_actions or {})}
-    return form(ITEM_FORM, action, elements)
+    tree = form(ITEM_FORM, action, elements)
+    if any(d.type in FILE_TYPES for d in item_type.fields):
+        tree["#multipart"] = True
+    return tree
 
 
 def _box(name: str, title: str, checked: bool) -> RenderElement:

@@ -57,6 +57,9 @@ class WidgetContext:
     # Format → the tags an HTML editor may write for it (None: any); formats whose text is
     # not HTML are absent (the textarea stays plain for them).
     editor_formats: Mapping[str, Sequence[str] | None] = field(default_factory=dict)
+    # The names of the files the values refer to (by id), and the upload limit as shown.
+    file_labels: Mapping[str, str] = field(default_factory=dict)
+    max_upload: str = ""
 
 
 def _input(type_: str, name: str, title: str, value: str, *, required: bool = False,
@@ -300,38 +303,6 @@ class ButtonsWidget(SelectWidget):
                       required=definition.required, options=options)
 
 
-class _Target(Widget):
-    """The id of a referenced record, with the value's other text properties beside it."""
-
-    extra: ClassVar[tuple[tuple[str, str], ...]] = ()  # (property, title)
-
-    def extras(self, definition: FieldDefinition) -> tuple[tuple[str, str], ...]:
-        return self.extra
-
-    def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
-                *, name: str, context: WidgetContext) -> RenderElement:
-        value = value or {}
-        children = {"target_id": _input("textfield", f"{name}[target_id]", definition.label,
-                                        str(value.get("target_id", "")),
-                                        required=definition.required)}
-        for key, title in self.extras(definition):
-            children[key] = _input("textfield", f"{name}[{key}]", title,
-                                   str(value.get(key, "")))
-        return _fieldset(definition, children)
-
-    def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
-              context: WidgetContext) -> dict[str, Any] | None:
-        target = _text(submitted, f"{name}[target_id]").strip()
-        if target == "":
-            return None
-        out = {"target_id": target}
-        for key, _title in self.extras(definition):
-            text = _text(submitted, f"{name}[{key}]")
-            if text:
-                out[key] = text
-        return out
-
-
 # "Title (id)": what the autocomplete fills in and what the widget shows for a stored value.
 _LABELLED_ID = re.compile(r"\(\s*([^()\s]+)\s*\)\s*\Z")
 AUTOCOMPLETE_PATH = "/autocomplete/{bundle}/{field}"
@@ -384,17 +355,75 @@ def _is_uuid(text: str) -> bool:
     return True
 
 
-class FileWidget(_Target):
+# The button removing a file value: its ``op`` value is this + the value's input name.
+REMOVE_FILE = "remove_file:"
+FILES_PATH = "/files/{}"
+
+
+def upload_name(name: str) -> str:
+    """The file input of the file value named ``name``."""
+    return f"{name}[upload]"
+
+
+class FileWidget(Widget):
+    """A file value: with a file, a link to it, its id (hidden) and a Remove button; without
+    one, a file input. The edit form stores an upload first (as a temporary file) and puts its
+    id in the hidden input, so a form shown again keeps the file; saving makes it permanent.
+    Extra text properties (description; alt and title for an image) sit beside it."""
+
     name = "file_generic"
 
     def extras(self, definition: FieldDefinition) -> tuple[tuple[str, str], ...]:
         return (("description", "Description"),) if definition.settings.get(
             "description_field") else ()
 
+    def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
+                *, name: str, context: WidgetContext) -> RenderElement:
+        value = value or {}
+        target = str(value.get("target_id", ""))
+        children: dict[str, RenderElement] = {
+            "target_id": {"#type": "hidden", "#name": f"{name}[target_id]",
+                          "#default_value": target}}
+        if target:
+            label = context.file_labels.get(target, "the uploaded file")
+            children["current"] = {"#type": "link", "#text": label,
+                                   "#href": FILES_PATH.format(target), "#weight": -1}
+            children["remove"] = {"#type": "submit", "#name": "op",
+                                  "#value": f"{REMOVE_FILE}{name}",
+                                  "#title": f"Remove {label}", "#weight": 0}
+        else:
+            allowed = definition.settings.get("file_extensions") or ()
+            hint = f"Allowed types: {', '.join(allowed)}." if allowed else ""
+            if context.max_upload:
+                hint = f"{hint} At most {context.max_upload}.".strip()
+            children["upload"] = _input("file", upload_name(name), definition.label, "",
+                                        required=False, description=hint)
+        for weight, (key, title) in enumerate(self.extras(definition), start=1):
+            children[key] = _input("textfield", f"{name}[{key}]", title,
+                                   str(value.get(key, "")))
+            children[key]["#weight"] = weight
+        group = _fieldset(definition, children)
+        group["#required"] = definition.required
+        return group
 
-class ImageWidget(_Target):
+    def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
+              context: WidgetContext) -> dict[str, Any] | None:
+        target = _text(submitted, f"{name}[target_id]").strip()
+        if target == "":
+            return None
+        out = {"target_id": target}
+        for key, _title in self.extras(definition):
+            text = _text(submitted, f"{name}[{key}]")
+            if text:
+                out[key] = text
+        return out
+
+
+class ImageWidget(FileWidget):
     name = "image_image"
-    extra = (("alt", "Alternative text"), ("title", "Title"))
+
+    def extras(self, definition: FieldDefinition) -> tuple[tuple[str, str], ...]:
+        return (("alt", "Alternative text"), ("title", "Title"))
 
 
 CORE_WIDGETS: tuple[type[Widget], ...] = (

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from trovato.content.types import ItemType
 from trovato.errors import ServiceError
@@ -181,10 +181,38 @@ class PagerDef(_Strict):
 Style = Literal["teasers", "list", "table", "grid"]
 
 
+class MenuLinkDef(_Strict):
+    """A link to a page display in the main menu (the ``navigation`` slot), shown to readers
+    who may see the listing; lighter weights come first."""
+
+    title: str = Field(min_length=1, max_length=255)
+    weight: int = Field(default=0, ge=-1000, le=1000)
+
+
 class PageDisplay(_Strict):
     path: str = Field(max_length=255, pattern=PATH_PATTERN)
     title: str | None = Field(default=None, max_length=255)
     style: Style = "teasers"
+    menu: MenuLinkDef | None = None
+
+    @model_validator(mode="after")
+    def _menu_needs_a_fixed_path(self) -> PageDisplay:
+        if self.menu is not None and "{" in self.path:
+            raise ValueError("a menu link needs a path without {arguments}")
+        return self
+
+
+TileStyle = Literal["list", "ordered"]
+
+
+class TileDisplay(_Strict):
+    """The listing as a tile (placed in a slot at ``/admin/structure/tiles``): its first
+    ``per_page`` items as links (``ordered``: a numbered list), under ``title`` (default: the
+    listing's label), with a link to the page display when there is one."""
+
+    title: str | None = Field(default=None, max_length=255)
+    per_page: int = Field(default=5, ge=1, le=MAX_PER_PAGE)
+    style: TileStyle = "list"
 
 
 class FeedDisplay(_Strict):
@@ -199,6 +227,7 @@ class JsonDisplay(_Strict):
 
 class Displays(_Strict):
     page: PageDisplay | None = None
+    tile: TileDisplay | None = None
     feed: FeedDisplay | None = None
     json_: JsonDisplay | None = Field(default=None, alias="json")
 

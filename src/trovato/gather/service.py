@@ -36,6 +36,7 @@ import json
 import logging
 import math
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ from trovato.gather.compiler import (
     Plans,
     Shape,
     anchor_parameters,
+    compile_plan,
     parameters,
     record_names,
 )
@@ -127,6 +129,18 @@ class Stored:
         """The JSON shape of a stored definition (``/api/v1/gather-definitions``)."""
         return {**self.definition.document(), "version": self.version,
                 "plugin": self.plugin, "changed": self.changed.isoformat()}
+
+
+@dataclass(frozen=True, slots=True)
+class MenuEntry:
+    """A page display's link in the main menu (``displays.page.menu``); ``access`` is the
+    listing's permission, which a reader needs to see the link."""
+
+    listing: str
+    path: str
+    title: str
+    weight: int
+    access: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +380,25 @@ class Gather:
                     index.setdefault(path.rstrip("/") or "/", (row["name"], kind))
         self.cache.put(("paths",), index, [PATHS_TAG], generation)
         return index
+
+    async def with_display(self, kind: str) -> list[Stored]:
+        """Every listing having the display ``kind`` (``page``, ``tile``…), by name; uncached
+        (the admin screens, and the tile service, which keeps what it needs)."""
+        rows = await self.db.fetch("SELECT * FROM gather_query WHERE definition->'displays' ? %s"
+                                   " ORDER BY name", (kind,))
+        return [self._stored(row) for row in rows]
+
+    async def menu_entries(self) -> list[MenuEntry]:
+        """Every page display's menu link, lightest first (uncached: the tile service keeps
+        them with the rest of a page's furniture, dropped by :data:`PATHS_TAG`)."""
+        entries = []
+        for stored in await self.with_display("page"):
+            definition = stored.definition
+            page = definition.displays.page
+            if page is not None and page.menu is not None:
+                entries.append(MenuEntry(definition.name, page.path, page.menu.title,
+                                         page.menu.weight, definition.access))
+        return sorted(entries, key=lambda e: (e.weight, e.title.casefold(), e.listing))
 
     async def match_path(self, path: str) -> tuple[str, str, dict[str, str]] | None:
         """The listing display at ``path``: (listing, ``page`` or ``feed``, the arguments its
@@ -818,8 +851,62 @@ class Gather:
         self.require_admin(admin)
         plan, params = await self.statement(reader or admin, name, stage=stage,
                                             exposed=exposed)
-        rows = await self._rows(f"EXPLAIN {plan.page}", params)
+        return await self._explain(plan, params)
+
+    async def _explain(self, plan: Plan, params: dict[str, Any]) -> str:
+        rows = await self._rows(f"EXPLAIN {plan.page}", {**params, "offset": 0})
         return "\n".join(str(row[0]) for row in rows)
 
+    async def preview(self, admin: CurrentUser, document: Any, *, stage: str = LIVE,
+                      given: Mapping[str, str] | None = None) -> Preview:
+        """The first page of an unsaved definition as ``admin`` reads it, with its compiled
+        statement, PostgreSQL's plan of it, the number of matches and the time the reading
+        took: what the admin builder shows before anything is saved. Nothing is stored or
+        cached; the definition is checked as a save checks it (its display paths aside).
+        ``given`` are the exposed filters' and contextual arguments' values by name (the
+        others are left out or take their defaults, as on the listing's pages)."""
+        self.require_admin(admin)
+        resolved = resolve(parse(document), await self.types.cached(), await self.extensions())
+        values, _ = self.exposed_values(resolved, given or {})
+        values.update(await self.argument_values(resolved, given or {}, admin))
+        size = resolved.definition.pager.per_page
+        view = await self.query.view(admin, stage)
+        shape = Shape(live=view.live, scope=visibility_scope(admin),
+                      present=frozenset(values), teasers=False, per_page=size,
+                      anonymous=not admin.is_authenticated,
+                      users_admin=admin.can(ADMINISTER_USERS))
+        plan = compile_plan(resolved, shape)
+        params = {**stage_params(view), **parameters(
+            resolved, shape, values, viewer=admin.id, now=datetime.now(UTC))}
+        started = time.perf_counter()
+        items = resolved.base == "item"
+        if items and self.query.voter.reads_items():
+            async with self.query.voter.voting(admin):
+                read, total = await self._voted(admin, resolved, shape, plan, params, 0, size,
+                                                stage=stage)
+        else:
+            read = read_rows(resolved, shape, await self._page(plan, params, 0))
+            total = int((await self._rows(plan.count, params))[0][0])
+        elapsed = time.perf_counter() - started
+        result = GatherResult(resolved, read.items, read.records, 0, size, total, total > size,
+                              {}, read.tags)
+        if items and self.taps.listens("gather_result_alter"):
+            result = await self._alter(admin, result)
+        return Preview(result, total, elapsed, plan.page, await self._explain(plan, params))
 
-__all__ = ["ADMINISTER_GATHER", "FRONT_PAGE", "Gather", "GatherResult", "Stored"]
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """An unsaved definition's first page (:meth:`Gather.preview`): ``total`` matches the
+    reader may see, found in ``seconds``; ``sql`` is the compiled page statement (its values
+    bound parameters) and ``plan`` PostgreSQL's plan of it."""
+
+    result: GatherResult
+    total: int
+    seconds: float
+    sql: str
+    plan: str
+
+
+__all__ = ["ADMINISTER_GATHER", "FRONT_PAGE", "PATHS_TAG", "Gather", "GatherResult", "MenuEntry",
+           "Preview", "Stored"]

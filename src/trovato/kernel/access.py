@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+
 from starlette.requests import HTTPConnection
 
 from trovato.errors import ServiceError
-from trovato.kernel.context import request_context
+from trovato.files.service import FileError, FileRecord
+from trovato.kernel.context import RequestContext, request_context
 from trovato.users.accounts import CurrentUser
 
 
@@ -27,3 +31,19 @@ def require_login(conn: HTTPConnection) -> CurrentUser:
         status = 401 if conn.url.path.startswith("/api/") else 403
         raise ServiceError(status, "You must log in to do this.")
     return user
+
+
+async def readable_file(ctx: RequestContext, file_id: str) -> FileRecord:
+    """The managed file, if the current user may read it (else 404 or 403): the files
+    service's rule, with a private file's items read through the one item read path in the
+    request's stage."""
+    record = await ctx.kernel.files.get(file_id)
+    if record is None:
+        raise FileError(404, "There is no such file.")
+
+    async def sees_any(item_ids: Sequence[uuid.UUID]) -> bool:
+        return bool(item_ids) and bool(await ctx.kernel.content.query.load_many(
+            ctx.current_user, item_ids, stage=ctx.stage))
+
+    await ctx.kernel.files.check_read(ctx.current_user, record, sees_any=sees_any)
+    return record

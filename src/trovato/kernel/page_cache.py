@@ -1,7 +1,8 @@
 """Full-page cache for anonymous visitors: an in-process L1 invalidated by tags in every process.
 
 A route opts in by sending the response header ``x-trovato-cache-tags`` (space-separated cache
-tags such as ``config`` or ``item:<id>``); the pipeline strips it before the response leaves.
+tags such as ``config`` or ``item:<id>``); the pipeline strips it before the response leaves,
+and adds the tags the page's tiles left in the request context (:data:`EXTRA_TAGS`).
 Only GET responses with status 200 to visitors without a session and without a query for
 another stage are stored, and only when nothing set a cookie. Invalidating a tag drops every
 page carrying it here and, through the shared store's pub/sub, in every other process.
@@ -34,6 +35,9 @@ from urllib.parse import parse_qsl
 from trovato.store import SharedStore
 
 TAGS_HEADER = b"x-trovato-cache-tags"
+# The request context's ``extra`` key under which a page's parts that the route does not know
+# of (its tiles) leave their cache tags; a page the route marks cacheable carries them too.
+EXTRA_TAGS = "cache_tags"
 CACHE_QUERY_HEADER = "x-trovato-cache-query"
 QUERY_HEADER = CACHE_QUERY_HEADER.encode()
 CHANNEL = "page-cache"

@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -46,10 +47,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trovato.kernel.context import SCOPE_KEY, RequestContext, bind_request, unbind_request
 from trovato.kernel.errors import error_response, unavailable_response
-from trovato.kernel.page_cache import QUERY_HEADER, TAGS_HEADER
+from trovato.kernel.page_cache import EXTRA_TAGS, QUERY_HEADER, TAGS_HEADER
 from trovato.observability import load
 from trovato.observability.metrics import UNMATCHED_ROUTE
 from trovato.observability.profiler import Profile, current_profile
+from trovato.settings import Settings
 from trovato.stages import StageError, is_live
 from trovato.stages.preview import END as PREVIEW_END
 from trovato.stages.preview import QUERY_PARAM as PREVIEW_PARAM
@@ -151,7 +153,7 @@ class KernelPipeline:
                 started = True  # after the headers: a store failure there can still be a 503
             await send(message)
 
-        limit = ctx.kernel.settings.max_body_bytes
+        limit = body_limit(scope, ctx.kernel.settings)
         received = 0
 
         async def limited_receive() -> Message:
@@ -223,6 +225,12 @@ class KernelPipeline:
         headers.append((b"server-timing", ctx.profile.server_timing().encode()))
 
 
+# A form body read for its CSRF token stays in memory up to this size, then goes to a
+# temporary file (an upload); it is replayed to the route in chunks of the second.
+_SPOOL_MEMORY = 1024 * 1024
+_REPLAY_CHUNK = 64 * 1024
+
+
 def _add_security_headers(headers: list[tuple[bytes, bytes]]) -> None:
     if any(name in _SECURITY_HEADER_NAMES for name, _ in headers):
         # The route set some policy itself (stricter or looser): keep its values.
@@ -282,9 +290,20 @@ def _body_limit(scope: Scope, ctx: RequestContext) -> Refusal:
         return None
     if not declared.isdigit():
         return error_response(scope, 400, "Invalid Content-Length header.")
-    if int(declared) > ctx.kernel.settings.max_body_bytes:
-        return _too_large(scope, ctx.kernel.settings.max_body_bytes)
+    limit = body_limit(scope, ctx.kernel.settings)
+    if int(declared) > limit:
+        return _too_large(scope, limit)
     return None
+
+
+def body_limit(scope: Scope, settings: Settings) -> int:
+    """The largest body a request may send: a multipart one (a form with a file) may carry
+    one upload of up to ``file_max_bytes`` besides the form; the files service refuses a
+    larger file with its own message."""
+    content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        return settings.max_body_bytes + settings.file_max_bytes
+    return settings.max_body_bytes
 
 
 def _too_large(scope: Scope, limit: int) -> Response:
@@ -488,39 +507,50 @@ async def _csrf(
 
 
 async def _form_token(scope: Scope, receive: Receive) -> tuple[str | None, Receive]:
-    """Read the body once to find ``csrf_token``; return a receive that replays it."""
-    chunks: list[bytes] = []
+    """Read the body once to find ``csrf_token``; return a receive that replays it.
+
+    The body is spooled: in memory up to :data:`_SPOOL_MEMORY`, in a temporary file beyond (a
+    form carrying an upload), so an upload is never held in memory whole; it is replayed in
+    chunks."""
+    # Not a context manager: the route reads it through the replay after this returns (it is
+    # closed when the replay is dropped).
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)  # noqa: SIM115
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        spool.write(message.get("body", b""))
         if not message.get("more_body"):
             break
-    body = b"".join(chunks)
+    size = spool.tell()
 
     def replaying() -> Receive:
-        sent = False
+        offset = 0
+        done = False
 
         async def replay() -> Message:
-            nonlocal sent
-            if sent:
+            nonlocal offset, done
+            if done:
                 return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            spool.seek(offset)
+            chunk = spool.read(_REPLAY_CHUNK)
+            offset += len(chunk)
+            done = offset >= size
+            return {"type": "http.request", "body": chunk, "more_body": not done}
 
         return replay
 
     content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
     token: str | None = None
     if content_type == "application/x-www-form-urlencoded":
-        values = parse_qs(body.decode("utf-8", "replace")).get("csrf_token")
+        spool.seek(0)  # within TROVATO_MAX_BODY_BYTES: a multipart body alone may be larger
+        values = parse_qs(spool.read().decode("utf-8", "replace")).get("csrf_token")
         token = values[0] if values else None
     elif content_type == "multipart/form-data":
         try:
-            form = await Request(scope, replaying()).form()
-            value = form.get("csrf_token")
-            token = value if isinstance(value, str) else None
+            async with Request(scope, replaying()).form() as form:
+                value = form.get("csrf_token")
+                token = value if isinstance(value, str) else None
         except Exception:  # malformed multipart: no token, so the request is refused
             token = None
     return token, replaying()
@@ -635,7 +665,7 @@ def _capturing(scope: Scope, ctx: RequestContext, send: Send) -> Send:
             kept = [(k, v) for k, v in headers if k != TAGS_HEADER and k != QUERY_HEADER]
             sets_cookie = any(k == b"set-cookie" for k, _ in kept)
             if raw_tags is not None and status == 200 and not sets_cookie:
-                tags = frozenset(raw_tags.split())
+                tags = frozenset((*raw_tags.split(), *ctx.extra.get(EXTRA_TAGS, ())))
                 params = tuple(sorted(set((raw_params or "").split())))
             message["headers"] = [*kept, _CACHE_MISS]
         elif message["type"] == "http.response.body" and tags:

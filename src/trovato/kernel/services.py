@@ -26,6 +26,8 @@ from trovato.content.view import ItemViews
 from trovato.content.writes import PluginItemWrites
 from trovato.cron import Cron
 from trovato.db.pool import Database
+from trovato.files.service import UPLOAD_FILES, Files
+from trovato.files.storage import LocalStorage
 from trovato.forms.service import Forms
 from trovato.forms.state import FormStates
 from trovato.forms.widgets import Widgets
@@ -47,9 +49,11 @@ from trovato.stages import Stages
 from trovato.stages.desk import StageDesk
 from trovato.stages.preview import PreviewLinks
 from trovato.store import SharedStore, open_store
+from trovato.tiles import Tiles
 from trovato.users.accounts import Accounts
 from trovato.users.permissions import CHANNEL as PERMISSIONS_CHANNEL
 from trovato.users.permissions import (
+    Permission,
     PermissionRegistry,
     PermissionService,
     text_format_permissions,
@@ -93,6 +97,8 @@ class Kernel:
     forms: Forms  # the form API: alter/validate/submit taps, server-side state, rendering
     categories: Categories  # vocabularies and tags (free tagging goes through it too)
     gather: Gather  # declarative listings (the front page is one)
+    tiles: Tiles  # what fills the page's slots: placed tiles and the main menu
+    files: Files  # managed uploads: validation, storage, usage by items, cleanup
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -176,6 +182,10 @@ class Kernel:
             page_cache.clear()
 
         categories = Categories(db, stages, hooks=PluginTagHooks(taps), invalidate=invalidate)
+        registry.add(Permission(UPLOAD_FILES, "Upload files through the API",
+                                "Item forms take uploads from whoever may edit the item."))
+        files = Files(db, LocalStorage(settings.files_root), max_bytes=settings.file_max_bytes,
+                      temporary_seconds=settings.file_temporary_seconds)
         content = await ContentServices.start(
             db,
             registry,
@@ -187,6 +197,7 @@ class Kernel:
             hooks=PluginItemHooks(taps),
             on_types_change=types_changed,
             tags=categories,
+            files=files,
         )
         await store.pubsub.subscribe(PERMISSIONS_CHANNEL, page_cache.clear)
         await store.pubsub.subscribe(ITEM_TYPES_CHANNEL, types_changed)
@@ -211,6 +222,8 @@ class Kernel:
         )
         await plugins.refresh()
         await plugins.listen()
+        gather = Gather(db, content.query, content.types, taps, cache=listings,
+                        invalidate=invalidate)
         log.info("kernel started", extra={"data": {"store": store.backend}})
         kernel = cls(
             settings=settings,
@@ -235,11 +248,13 @@ class Kernel:
             views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine,
                             labellers={"category_tag": TagLabels(db)}),
             widgets=Widgets(content.fields),
-            cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries),
+            cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries,
+                      clean_files=files.cleanup),
             forms=Forms(taps, FormStates(store.cache), templates.engine),
             categories=categories,
-            gather=Gather(db, content.query, content.types, taps, cache=listings,
-                          invalidate=invalidate),
+            gather=gather,
+            tiles=Tiles(gather, taps, templates.engine.theme.slots, invalidate=invalidate),
+            files=files,
         )
         return kernel
 

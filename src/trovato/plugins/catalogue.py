@@ -211,8 +211,11 @@ TAPS: tuple[TapSpec, ...] = (
     _tap("preprocess_page", "theme", "Add page template variables.", _payload(page=OBJECT),
          OBJECT, "alter", "open", "page"),
     _tap("tile_info", "theme", "Tiles the plugin provides: {name, title}.", _NO_ARGS,
-         _list_of({"type": "object", "required": ["name", "title"]}), "all", "open"),
-    _tap("tile_view", "theme", "Render one of the plugin's tiles.",
+         _list_of({"type": "object", "required": ["name", "title"],
+                   "properties": {"name": {"type": "string", "pattern": NAME},
+                                  "title": {"type": "string", "minLength": 1,
+                                            "maxLength": 255}}}), "all", "open"),
+    _tap("tile_view", "theme", "Render one of the plugin's tiles (sent to that plugin only).",
          _payload(tile={"type": "string"}, settings=OBJECT), RENDER_OR_NULL, "first", "open"),
     # Gather
     _tap("gather_info", "gather", "Named filters and sorts for Gather definitions: {filters: "
@@ -260,7 +263,6 @@ NOT_YET_AVAILABLE: dict[str, str] = {
     "field_access": "field access",
     "item_update_index": "search",
     **dict.fromkeys(("theme", "preprocess_page"), "theme templates"),
-    **dict.fromkeys(("tile_info", "tile_view"), "tiles"),
 }
 
 

@@ -60,6 +60,7 @@ DISPATCHED: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("tag_insert", "tag_update", "tag_delete"), ("trovato.categories.taps",)),
     **dict.fromkeys(("gather_info", "gather_alter", "gather_result_alter"),
                     ("trovato.gather.service",)),
+    **dict.fromkeys(("tile_info", "tile_view"), ("trovato.tiles.service",)),
 }
 
 # The session of the enclosing ``sharing`` block in this task, by acting user id.

@@ -60,6 +60,8 @@ KERNEL_PERMISSIONS: tuple[Permission, ...] = (
     Permission("create tags", "Create tags by typing new names into tag fields"),
     Permission("administer gather", "Create, change and delete Gather listings, and see"
                " their SQL plans", restricted=True),
+    Permission("administer tiles", "Place, change and remove tiles in the page's slots",
+               restricted=True),
     Permission(
         "bypass rate limits",
         "Make state-changing requests without the per-minute write limit (trusted automation)",

@@ -1,15 +1,17 @@
-"""Rendering a kernel page with the context every page template expects, and the messages a
-page shows once after a redirect (``flash``)."""
+"""Rendering a kernel page with the context every page template expects — the page's tiles in
+its slots among it — and the messages a page shows once after a redirect (``flash``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from trovato.kernel.banner import stage_banner
-from trovato.kernel.context import request_context
+from trovato.kernel.context import RequestContext, request_context
+from trovato.kernel.page_cache import EXTRA_TAGS
 from trovato.kernel.toolbar import toolbar_for
 
 FLASH_KEY = "messages"
@@ -27,20 +29,49 @@ def flash(request: Request, kind: str, text: str) -> None:
     session.set(FLASH_KEY, [*pending, [kind, text]][-20:])
 
 
-def render_page(
+async def page_slots(ctx: RequestContext, path: str) -> dict[str, Markup]:
+    """The tiles the reader sees on ``path``, rendered per slot (plugin tiles sanitized); the
+    cache tags of what they show go to the page cache with the page (``EXTRA_TAGS``)."""
+    found = await ctx.kernel.tiles.page(ctx.current_user, path, ctx.stage)
+    ctx.extra[EXTRA_TAGS] = found.tags
+    if not found.tiles:
+        return {}
+    templates = ctx.kernel.templates
+    parts: dict[str, list[Markup]] = {}
+    for tile in found.tiles:
+        parts.setdefault(tile.slot, []).append(
+            templates.render_tree(tile.tree, source=tile.source, trusted=tile.trusted))
+    return {slot: Markup("").join(html) for slot, html in parts.items()}
+
+
+async def render_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    **options: Any,
+) -> HTMLResponse:
+    """A site page: :func:`compose_page` with the page's tiles in the theme's slots."""
+    ctx = request_context(request)
+    slots = await page_slots(ctx, request.scope["path"]) if ctx.user is not None else {}
+    return compose_page(request, template, context, slots=slots, **options)
+
+
+def compose_page(
     request: Request,
     template: str,
     context: dict[str, Any] | None = None,
     *,
+    slots: dict[str, Markup],
     status_code: int = 200,
     messages: list[tuple[str, str]] | None = None,
     form: bool = False,
     scripts: tuple[str, ...] = (),
 ) -> HTMLResponse:
-    """Render ``template``; ``form=True`` when the page holds a form that needs a CSRF token
-    (which starts a session for an anonymous visitor, so plain pages never do) and gets the
-    forms' script; ``scripts`` are more (the editor's). Messages flashed before a redirect
-    come first."""
+    """Render ``template`` with ``slots`` (rendered tiles by slot; none on the admin pages,
+    whose layout is the admin's own); ``form=True`` when the page holds a form that needs a
+    CSRF token (which starts a session for an anonymous visitor, so plain pages never do) and
+    gets the forms' script; ``scripts`` are more (the editor's). Messages flashed before a
+    redirect come first."""
     ctx = request_context(request)
     session = ctx.session
     csrf = ""
@@ -60,6 +91,7 @@ def render_page(
             "scripts": [*(FORM_SCRIPTS if form else ()), *scripts],
             # From the user's permissions alone: an anonymous page never queries for it.
             "toolbar": toolbar_for(ctx.user),
+            "slots": slots,
             **(context or {}),
         },
     )

@@ -76,7 +76,7 @@ async def tag_page(request: Request) -> Response:
     pages = -(-listing.total // PER_PAGE)
     if page > 0 and page >= pages:
         raise ServiceError(404, "No such page.")
-    response = render_page(request, "tag_page.html", {
+    response = await render_page(request, "tag_page.html", {
         "title": tag.name,
         "tag": tag,
         "breadcrumb": await service.breadcrumb(ctx.current_user, tag, stage=ctx.stage),

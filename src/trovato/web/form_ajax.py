@@ -30,12 +30,15 @@ from trovato.forms.service import BUILD_ID_FIELD, EXPIRED
 from trovato.forms.state import FormState, FormStateError
 from trovato.kernel.context import request_context
 from trovato.web import item_edit
+from trovato.web.admin import gather as admin_gather
+from trovato.web.admin.gather_form import EDITOR_FORM
 from trovato.web.item_edit import TAMPERED, session_token
 
 Rebuild = Callable[[Request, FormState, FormData], Awaitable[Markup]]
 
 # The forms that have rebuild buttons, by form id: each owner's handler of the AJAX rebuild.
-REBUILDS: Mapping[str, Rebuild] = {ITEM_FORM: item_edit.ajax_rebuild}
+REBUILDS: Mapping[str, Rebuild] = {ITEM_FORM: item_edit.ajax_rebuild,
+                                    EDITOR_FORM: admin_gather.ajax_rebuild}
 
 
 async def rebuild(request: Request) -> Response:

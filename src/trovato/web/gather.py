@@ -198,7 +198,7 @@ async def render_listing(request: Request, result: GatherResult, display: PageDi
             *([el.link("Next", _page_href(request, result.page + 1, query))]
               if result.has_next else []),
         ], attributes={"class": "pager pager--mini"}))
-    response = render_page(request, template, {
+    response = await render_page(request, template, {
         "title": display.title if display.title is not None else definition.label,
         "style": display.style, "teasers": teasers, "rows": rows, "pager": pager,
         "form": exposed_form(request, result), "empty_text": definition.empty_text,

@@ -51,7 +51,7 @@ async def _page(request: Request, tree: RenderElement, *,
     assert ctx.session is not None  # the pipeline's session stage ran
     content = ctx.kernel.forms.render(tree, csrf_token=ctx.session.csrf_token(),
                                       values=values, errors=errors)
-    return render_page(request, "form_page.html",
+    return await render_page(request, "form_page.html",
                        {"title": "Install Trovato", "content": content},
                        status_code=status, messages=messages, form=True)
 

@@ -90,7 +90,7 @@ async def view(request: Request) -> Response:
     ctx = request_context(request)
     item = await load_item(request)
     content = await ctx.kernel.views.view(item, "full", viewer(ctx))
-    response = render_page(request, "item_page.html", {
+    response = await render_page(request, "item_page.html", {
         "title": item.title,
         "item": item,
         "content": content,

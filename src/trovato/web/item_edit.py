@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from markupsafe import Markup
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -27,27 +27,32 @@ from trovato.content.fields import validate_fields
 from trovato.content.items import Item, ItemError
 from trovato.content.types import ItemType
 from trovato.errors import ServiceError
+from trovato.files.service import UploadRules
 from trovato.forms import form as forms
 from trovato.forms.item_form import (
     ADD_MORE,
+    FILE_TYPES,
     ITEM_FORM,
     PREVIEW,
     SAVE,
     ItemInput,
     add_more_buttons,
+    file_targets,
     initial_counts,
     item_form,
     labels,
     parse_item,
     rebuilt_region,
     reference_targets,
+    remove_buttons,
     sentence,
     value_limit,
+    value_names,
     widget_context,
 )
 from trovato.forms.service import BUILD_ID_FIELD, EXPIRED, EXPIRED_STATUS
 from trovato.forms.state import FormState, FormStateError
-from trovato.forms.widgets import WidgetContext
+from trovato.forms.widgets import REMOVE_FILE, WidgetContext, upload_name
 from trovato.ids import uuid7
 from trovato.kernel.context import RequestContext, request_context
 from trovato.kernel.pipeline import form_post
@@ -133,18 +138,60 @@ def _counts(state: FormState) -> dict[str, int]:
     return {str(k): v for k, v in raw.items() if isinstance(v, int) and v > 0}
 
 
-async def _widget_context(ctx: RequestContext, editing: Editing) -> WidgetContext:
+async def _widget_context(ctx: RequestContext, editing: Editing,
+                          shown: Item | None = None) -> WidgetContext:
     """The editor's widget context, with the titles of the referenced items they may see
-    (read through the one item read path: a title they may not see stays an id)."""
-    user = ctx.current_user
-    targets = reference_targets(editing.item_type, editing.item)
-    seen = await ctx.kernel.content.query.load_many(user, targets, stage=ctx.stage) \
+    (read through the one item read path: a title they may not see stays an id) and the
+    names of the files of ``shown`` (the item as the form shows it; else the edited one)."""
+    user, kernel = ctx.current_user, ctx.kernel
+    item = shown if shown is not None else editing.item
+    targets = reference_targets(editing.item_type, item)
+    seen = await kernel.content.query.load_many(user, targets, stage=ctx.stage) \
         if targets else []
-    return widget_context(user, ctx.kernel.theme.formats, bundle=editing.item_type.type,
-                          reference_labels={str(item.id): item.title for item in seen})
+    files = file_targets(editing.item_type, item)
+    return widget_context(user, kernel.theme.formats, bundle=editing.item_type.type,
+                          reference_labels={str(item.id): item.title for item in seen},
+                          file_labels=await kernel.files.names(user, files) if files else {},
+                          max_upload=kernel.files.limit_text)
 
 
-async def _build(request: Request, editing: Editing, state: FormState) -> el.RenderElement:
+def _shown(editing: Editing, data: ItemInput, user_id: uuid.UUID) -> Item:
+    """The item as a submission shows it (its values as parsed), to build the form again."""
+    base = editing.item or Item(id=uuid7(), type=editing.item_type.type, title=data.title,
+                                author_id=user_id)
+    return replace(base, fields={k: v for k, v in data.fields.items() if v is not None})
+
+
+async def _store_uploads(ctx: RequestContext, editing: Editing, submitted: FormData,
+                         values: forms.FormValues, counts: Mapping[str, int]
+                         ) -> tuple[int, dict[str, str]]:
+    """Store each file chosen in the form as a temporary upload of the editor and put its id
+    in the value's hidden input, so the form shown again (after any error) keeps it and a
+    save makes it permanent; a refused upload is an error next to its field. Returns how
+    many were stored, and the errors."""
+    errors: dict[str, str] = {}
+    stored = 0
+    files = ctx.kernel.files
+    for definition, name, key in value_names(editing.item_type, counts, FILE_TYPES):
+        upload = submitted.get(upload_name(name))
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            continue
+        rules = UploadRules.of_field(definition.settings, image=definition.type == "image")
+        try:
+            if upload.size is not None and upload.size > files.max_bytes:
+                raise files.too_large()
+            record = await files.upload(ctx.current_user, upload.file, upload.filename, rules)
+        except ServiceError as exc:
+            errors[key] = exc.message
+            continue
+        values[f"{name}[target_id]"] = str(record.id)
+        stored += 1
+    return stored, errors
+
+
+async def _build(request: Request, editing: Editing, state: FormState,
+                 shown: Item | None = None) -> el.RenderElement:
+    """The form of ``editing``, showing ``shown``'s values (a submission's) if given."""
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
     extra: dict[str, el.RenderElement] = {}
@@ -152,8 +199,9 @@ async def _build(request: Request, editing: Editing, state: FormState) -> el.Ren
                                                       kernel.content.items.hooks):
         extra["delete"] = el.link("Delete", f"/item/{editing.item.id}/delete", weight=10,
                                   attributes={"class": "button button--danger"})
-    context = await _widget_context(ctx, editing)
-    tree = item_form(editing.item_type, editing.item, action=editing.action,
+    context = await _widget_context(ctx, editing, shown)
+    tree = item_form(editing.item_type, shown if shown is not None else editing.item,
+                     action=editing.action,
                      widgets=kernel.widgets, context=context, counts=_counts(state),
                      extra_actions=extra)
     return await kernel.forms.build(tree, user=user)
@@ -174,7 +222,7 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
              else f"Edit {editing.item_type.label} {item.title}")
     editors = any("data-editor-formats" in (element.get("#attributes") or {})
                   for element in forms.walk(tree))
-    return render_page(request, "form_page.html", {
+    return await render_page(request, "form_page.html", {
         "title": title, "content": content, "preview": preview,
         "tabs": await local_tasks(ctx, item, "edit") if item is not None else [],
     }, status_code=status, messages=messages, form=True,
@@ -223,7 +271,7 @@ async def choose_type(request: Request) -> Response:
     if not entries:
         raise ServiceError(403, "You may not create content of any type.")
     listing = el.item_list(entries, attributes={"class": "item-types"})
-    return render_page(request, "form_page.html", {
+    return await render_page(request, "form_page.html", {
         "title": "Create content", "content": ctx.kernel.templates.render_tree(listing)})
 
 
@@ -264,13 +312,25 @@ async def _submit(request: Request, editing: Editing) -> Response:
         return await _page(request, editing, tree, state, values=values, status=refused.status,
                            messages=[("error", refused.message)])
     item_type = editing.item_type
-    op = forms.pressed(submitted, [SAVE, PREVIEW, *add_more_buttons(item_type)])
-    if op is not None and op.startswith(ADD_MORE):
-        return await _add_more(request, editing, state, op, values)
     counts = _counts(state)
+    op = forms.pressed(submitted, [SAVE, PREVIEW, *add_more_buttons(item_type),
+                                   *remove_buttons(item_type, counts)])
+    stored, upload_errors = await _store_uploads(ctx, editing, submitted, values, counts)
+    if op is not None and op.startswith(REMOVE_FILE):
+        values[f"{op.removeprefix(REMOVE_FILE)}[target_id]"] = ""
     context = await _widget_context(ctx, editing)
     data, errors = parse_item(item_type, values, widgets=kernel.widgets, context=context,
                               counts=counts)
+    shown = _shown(editing, data, user.id)
+    if op is not None and op.startswith(ADD_MORE):
+        return await _add_more(request, editing, state, op, values, shown)
+    if op is not None and op.startswith(REMOVE_FILE):  # the form again, the file gone
+        tree = await _build(request, editing, state, shown)
+        return await _page(request, editing, tree, state, values=values)
+    if stored:  # the form shows the new files (a link and a Remove button each)
+        tree = await _build(request, editing, state, shown)
+    for key, message in upload_errors.items():
+        errors.setdefault(key, message)
     for key, message in forms.check(tree, values).items():
         errors.setdefault(key, message)
     # The field types' own checks (range, required, …) now, so every error shows at once.
@@ -325,15 +385,15 @@ async def _save(ctx: RequestContext, editing: Editing, state: FormState,
 
 
 async def _add_more(request: Request, editing: Editing, state: FormState, trigger: str,
-                    values: forms.FormValues) -> Response:
-    """One more value for a multi-value field, without JavaScript: the form again, nothing
-    saved."""
-    tree = await _rebuild(request, editing, state, trigger, values)
+                    values: forms.FormValues, shown: Item) -> Response:
+    """One more value for a multi-value field, without JavaScript: the form again (with the
+    values as submitted, uploads kept), nothing saved."""
+    tree = await _rebuild(request, editing, state, trigger, values, shown)
     return await _page(request, editing, tree, state, values=values)
 
 
 async def _rebuild(request: Request, editing: Editing, state: FormState, trigger: str,
-                   values: forms.FormValues) -> el.RenderElement:
+                   values: forms.FormValues, shown: Item | None = None) -> el.RenderElement:
     """The form after the rebuild button ``trigger`` ("Add another" of a multi-value field):
     one more value in the form's state (up to the field's cardinality), the tree built again,
     and what the ``form_ajax`` taps add to the rebuilt part. A trigger
@@ -347,7 +407,7 @@ async def _rebuild(request: Request, editing: Editing, state: FormState, trigger
     counts[field] = min(counts.get(field, 1) + 1, value_limit(definition))
     state.data["counts"] = counts
     await ctx.kernel.forms.states.save(state, session_token(ctx))
-    tree = await _build(request, editing, state)
+    tree = await _build(request, editing, state, shown)
     added = await ctx.kernel.forms.ajax(tree, trigger, values, user=ctx.current_user)
     region = forms.find(tree, rebuilt_region(trigger))
     if added is not None and region is not None:
@@ -426,7 +486,7 @@ async def confirm_page(request: Request, tree: el.RenderElement, state: FormStat
     ctx = request_context(request)
     content = ctx.kernel.forms.render(tree, csrf_token=session_token(ctx), state=state,
                                       errors=errors)
-    return render_page(request, "form_page.html", {"title": title, "content": content,
+    return await render_page(request, "form_page.html", {"title": title, "content": content,
                                                    "tabs": tabs},
                        status_code=status, messages=messages, form=True)
 

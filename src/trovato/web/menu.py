@@ -54,7 +54,7 @@ async def menu_page(request: Request) -> Response:
     title = tree.get("#title") if isinstance(tree, dict) else None
     content = await kernel.theme.render_async(tree, source=f"plugin:{route.plugin}",
                                               trusted=False)
-    return render_page(
+    return await render_page(
         request,
         "menu_page.html",
         {"title": str(title) if isinstance(title, str) else route.title, "content": content},

@@ -22,7 +22,8 @@ from trovato.render.elements import RenderElement
 from trovato.users.accounts import ACTIVE, BLOCKED
 from trovato.users.registration import Registration, registration
 from trovato.web._page import flash, render_page
-from trovato.web.admin.people import ACCOUNT_LABELS, NAME_MAX, checked, csrf_token, refusal
+from trovato.web.admin._confirm import checked
+from trovato.web.admin.people import ACCOUNT_LABELS, NAME_MAX, csrf_token, refusal
 
 REGISTER_FORM = "user_register"
 CLOSED = "Registration is closed: only administrators create accounts on this site."
@@ -60,7 +61,7 @@ async def _page(request: Request, tree: RenderElement, choice: Registration, *,
         labels=ACCOUNT_LABELS)
     notes = ([("status", "An administrator must approve your account before you can log in.")]
              if choice is Registration.APPROVAL else [])
-    return render_page(request, "form_page.html", {"title": "Create new account",
+    return await render_page(request, "form_page.html", {"title": "Create new account",
                                                    "content": content},
                        status_code=status, messages=notes, form=True)
 

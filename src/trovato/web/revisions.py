@@ -89,7 +89,7 @@ async def revisions(request: Request) -> Response:
         }, method="get")
         compare = await ctx.kernel.forms.build(compare, user=ctx.current_user)
         parts.append(ctx.kernel.forms.render(compare))
-    return render_page(request, "revisions.html", {
+    return await render_page(request, "revisions.html", {
         "title": f"Revisions of {item.title}",
         "item": item,
         "content": Markup("").join(parts),
@@ -112,7 +112,7 @@ async def diff(request: Request) -> Response:
     table = revision_diff(old, new, await items.types.get(item.type),
                           old_label=_label(old, authors, reader),
                           new_label=_label(new, authors, reader))
-    return render_page(request, "revisions.html", {
+    return await render_page(request, "revisions.html", {
         "title": f"Changes to {item.title}",
         "item": item,
         "content": ctx.kernel.templates.render_tree(table),

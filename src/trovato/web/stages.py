@@ -67,7 +67,7 @@ async def _switch_page(
     stages = await ctx.kernel.stage_desk.usable(ctx.current_user)
     choices = [(LIVE, "Live"), *((s.id, s.label) for s in stages if s.open)]
     current = (ctx.session.get("stage") if ctx.session is not None else None) or LIVE
-    return render_page(
+    return await render_page(
         request,
         "stage_switch.html",
         {

@@ -54,7 +54,7 @@ async def _login_page(request: Request, tree: RenderElement, *,
     assert ctx.session is not None  # the pipeline's session stage ran
     content = ctx.kernel.forms.render(tree, csrf_token=ctx.session.csrf_token(),
                                       values=values, errors=errors)
-    return render_page(request, "form_page.html", {"title": "Log in", "content": content},
+    return await render_page(request, "form_page.html", {"title": "Log in", "content": content},
                        status_code=status, messages=messages, form=True)
 
 
@@ -119,7 +119,7 @@ async def profile(request: Request) -> Response:
     )
     if row is None:
         raise ServiceError(404, "No such user.")
-    return render_page(request, "user.html", {"title": row["name"], "account": row})
+    return await render_page(request, "user.html", {"title": row["name"], "account": row})
 
 
 routes = [

@@ -55,6 +55,12 @@ async def test_managing_a_vocabulary(client: httpx.AsyncClient) -> None:
         "weight": "2"})
     assert renamed.status_code == 303
     assert (await client.get("/tags/topics/jazz-music")).status_code == 200
+    # Deleting asks first, saying what stays.
+    confirm = await client.get(f"{jazz}/delete")
+    assert confirm.status_code == 200
+    assert "Are you sure you want to delete the tag Jazz music?" in confirm.text
+    assert "Its children stay" in confirm.text
+    assert f'href="{jazz}/delete"' in (await client.get(jazz)).text
     deleted = await client.post(f"{jazz}/delete", data={"csrf_token": token})
     assert deleted.status_code == 303
     after = await client.get(f"{BASE}/topics")

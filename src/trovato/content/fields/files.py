@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -23,6 +23,8 @@ from trovato.content.fields.base import (
 class FileSettings(FieldSettings):
     file_extensions: list[str] = Field(default_factory=list, max_length=100)
     description_field: bool = False
+    # Private files are served only to readers of an item that uses them.
+    uri_scheme: Literal["public", "private"] = "public"
 
 
 class FileField(FieldType):
@@ -70,6 +72,7 @@ class ImageSettings(FieldSettings):
         default_factory=lambda: ["png", "gif", "jpg", "jpeg", "webp"], max_length=100
     )
     alt_required: bool = True
+    uri_scheme: Literal["public", "private"] = "public"
 
 
 class ImageField(FileField):

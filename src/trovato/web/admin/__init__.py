@@ -19,7 +19,7 @@ from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
 from trovato.kernel.toolbar import ADMIN_PERMISSION, SECTIONS, Section, sections_for
 from trovato.users.accounts import CurrentUser
-from trovato.web._page import render_page
+from trovato.web._page import compose_page
 
 
 def require_admin(request: Request, permission: str = ADMIN_PERMISSION) -> CurrentUser:
@@ -41,10 +41,11 @@ def render_admin(
     sections = sections_for(user)
     active = "/admin" if path == "/admin" else next(
         (s.path for s in sections if path == s.path or path.startswith(s.path + "/")), None)
-    return render_page(
+    return compose_page(
         request,
         template,
         {"admin_sections": sections, "admin_active": active, **(context or {})},
+        slots={},
         **options,
     )
 

@@ -208,20 +208,6 @@ async def finish(request: Request, received: Received, *, message: str, location
     return RedirectResponse(location, status_code=303)
 
 
-def confirm_form(form_id: str, action: str, question: str, consequence: str, button: str,
-                 cancel: str) -> RenderElement:
-    """A confirmation of a destructive change: what it does, the button doing it, a way back."""
-    return forms.form(form_id, action, {
-        "question": {"#type": "markup", "#tag": "p", "#value": question,
-                     "#attributes": {"class": "confirm__question"}},
-        "consequence": {"#type": "markup", "#tag": "p", "#value": consequence,
-                        "#attributes": {"class": "confirm__consequence messages warning"}},
-        "actions": {"#type": "actions",
-                    "confirm": forms.submit("confirm", title=button),
-                    "cancel": cancel_link(cancel)},
-    })
-
-
 def cancel_link(href: str) -> RenderElement:
     """The way back from a form, beside its buttons."""
     return {"#type": "link", "#text": "Cancel", "#href": href, "#weight": 1,

@@ -5,7 +5,9 @@
 * ``/admin/structure/categories/{vocabulary}`` — its tags as a tree (each linking to its edit
   form and its page) and a form adding a tag;
 * ``/admin/structure/categories/{vocabulary}/tags/{id}`` — a tag's edit form (name, slug,
-  parents, description, weight) and its delete button.
+  parents, description, weight) and a link to deleting it;
+* ``/admin/structure/categories/{vocabulary}/tags/{id}/delete`` — the confirmation saying what
+  deleting the tag keeps and removes, and the deletion.
 
 Thin: every decision (validation, slugs, loops, hierarchy modes) is the categories service's;
 its refusals are shown on the form, next to the input they name, with what was typed kept.
@@ -24,10 +26,12 @@ from starlette.routing import Route
 from trovato.categories.model import ADMINISTER_CATEGORIES, CategoryError, Tag, TreeNode
 from trovato.forms import form as forms
 from trovato.kernel.context import request_context
+from trovato.kernel.pipeline import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
+from trovato.web.admin._confirm import Done, act, confirm_tree
 
 BASE = "/admin/structure/categories"
 _HIERARCHY_OPTIONS = {"multiple": "Several parents per tag", "single": "One parent per tag",
@@ -264,18 +268,11 @@ async def _tag_page(request: Request, tag: Tag, values: forms.FormValues | None 
     tree = await ctx.kernel.forms.build(
         _tag_form(_tag_path(tag), "category_tag_edit", options, title="Save", tag=tag),
         user=ctx.current_user)
-    delete = await ctx.kernel.forms.build(forms.form(
-        "category_tag_delete", f"{_tag_path(tag)}/delete", {
-            "note": el.markup("Deleting the tag keeps its children (they lose it as a"
-                              " parent) and the items tagged with it (they lose the tag,"
-                              " each with a new revision).", tag="p"),
-            "actions": {"#type": "actions", "submit": forms.submit("delete",
-                                                                   title="Delete tag")},
-        }), user=ctx.current_user)
+    delete = el.link("Delete tag", f"{_tag_path(tag)}/delete",
+                     attributes={"class": "button button--danger"})
     return await _page(request, f"Edit tag {tag.name}", [
         _render_form(request, tree, values, errors),
-        _heading(request, "Delete"),
-        _render_form(request, delete, None, None),
+        ctx.kernel.templates.render_tree(el.container({"delete": delete}, tag="p")),
     ], status=status)
 
 
@@ -318,14 +315,46 @@ async def save_tag(request: Request) -> Response:
     return await _tag_page(request, tag, values, errors, status=400)
 
 
+async def _delete_tree(request: Request, tag: Tag) -> RenderElement:
+    ctx = request_context(request)
+    return await ctx.kernel.forms.build(confirm_tree(
+        "category_tag_delete", f"{_tag_path(tag)}/delete",
+        f"Are you sure you want to delete the tag {tag.name}?", "Delete tag", _tag_path(tag),
+        consequence="Its children stay (they lose it as a parent); the items tagged with it"
+                    " lose the tag, each with a new revision. This cannot be undone."),
+        user=ctx.current_user)
+
+
+async def _delete_page(request: Request, tag: Tag, tree: RenderElement,
+                       errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    return await _page(request, f"Delete tag {tag.name}",
+                       [_render_form(request, tree, None, errors)], status=status)
+
+
+async def delete_tag_form(request: Request) -> Response:
+    require_admin(request, ADMINISTER_CATEGORIES)
+    tag = await _tag(request)
+    return await _delete_page(request, tag, await _delete_tree(request, tag))
+
+
+@form_post
 async def delete_tag(request: Request) -> Response:
     user = require_admin(request, ADMINISTER_CATEGORIES)
     ctx = request_context(request)
     tag = await _tag(request)
-    _, items = await ctx.kernel.categories.delete_tag(user, tag.id, stage=ctx.stage)
-    used = f" It was removed from {items} item{'s' if items != 1 else ''}." if items else ""
-    flash(request, "status", f"Deleted the tag {tag.name}.{used}")
-    return RedirectResponse(_vocabulary_path(tag.vocabulary), status_code=303)
+    tree = await _delete_tree(request, tag)
+
+    async def delete(values: forms.FormValues) -> Done:
+        _, items = await ctx.kernel.categories.delete_tag(user, tag.id, stage=ctx.stage)
+        used = f" It was removed from {items} item{'s' if items != 1 else ''}." if items else ""
+        return Done(f"Deleted the tag {tag.name}.{used}", _vocabulary_path(tag.vocabulary),
+                    {"tag_id": str(tag.id)})
+
+    async def show(values: forms.FormValues, errors: forms.FormErrors,
+                   status: int) -> Response:
+        return await _delete_page(request, tag, tree, errors, status)
+
+    return await act(request, tree, delete, show)
 
 
 routes = [
@@ -335,5 +364,6 @@ routes = [
     Route(BASE + "/{vocabulary}", add_tag, methods=["POST"]),
     Route(BASE + "/{vocabulary}/tags/{id}", tag_page, methods=["GET"]),
     Route(BASE + "/{vocabulary}/tags/{id}", save_tag, methods=["POST"]),
+    Route(BASE + "/{vocabulary}/tags/{id}/delete", delete_tag_form, methods=["GET"]),
     Route(BASE + "/{vocabulary}/tags/{id}/delete", delete_tag, methods=["POST"]),
 ]

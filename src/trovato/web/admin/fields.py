@@ -35,6 +35,7 @@ from trovato.kernel.context import request_context
 from trovato.kernel.pipeline import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
+from trovato.web.admin._confirm import confirm_tree
 from trovato.web.admin._structure import (
     TYPES_PATH,
     Received,
@@ -42,7 +43,6 @@ from trovato.web.admin._structure import (
     altered,
     cancel_link,
     check,
-    confirm_form,
     content,
     finish,
     item_type,
@@ -597,10 +597,10 @@ def _impact(count: int) -> str:
 
 def _remove_form(current: ItemType, definition: FieldDefinition, count: int
                  ) -> RenderElement:
-    return confirm_form(REMOVE_FORM, f"{_fields_path(current)}/{definition.name}/delete",
+    return confirm_tree(REMOVE_FORM, f"{_fields_path(current)}/{definition.name}/delete",
                         f"Remove the field {definition.label} ({definition.name}) from"
-                        f" {current.label}?", _impact(count), "Remove field",
-                        _fields_path(current))
+                        f" {current.label}?", "Remove field", _fields_path(current),
+                        consequence=_impact(count))
 
 
 def _remove_page(request: Request, current: ItemType, definition: FieldDefinition,

@@ -16,9 +16,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -26,7 +24,6 @@ from starlette.routing import Route
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.forms.item_form import sentence
-from trovato.forms.service import EXPIRED
 from trovato.ids import parse_uuid
 from trovato.kernel.context import request_context
 from trovato.kernel.pipeline import form_post
@@ -38,6 +35,7 @@ from trovato.users.registration import Registration, registration, set_registrat
 from trovato.users.roles import Role, Roles
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
+from trovato.web.admin._confirm import checked, confirm_tree, submitted_ok
 
 USERS = "administer users"
 PERMISSIONS = "administer permissions"
@@ -92,23 +90,6 @@ def csrf_token(request: Request) -> str:
     return session.csrf_token()
 
 
-async def checked(request: Request, tree: RenderElement, submitted: FormData
-                  ) -> tuple[forms.FormValues, forms.FormErrors]:
-    """The values of a submission read from ``tree`` and their errors: every input type's
-    own checks, then the plugins' (``form_validate``). A submission whose CSRF token was
-    missing or stale (a :func:`~trovato.kernel.pipeline.form_post` route) gets only the
-    "expired" error: the form is shown again with what was typed and nothing is changed."""
-    ctx = request_context(request)
-    values = forms.read(tree, submitted)
-    if ctx.csrf_failed:
-        return values, {"form": EXPIRED}
-    errors = forms.check(tree, values)
-    for key, message in (await ctx.kernel.forms.validate(
-            tree, values, user=ctx.current_user)).items():
-        errors.setdefault(key, message)
-    return values, errors
-
-
 def refusal(exc: ServiceError, labels: Mapping[str, str]) -> forms.FormErrors:
     """A service's refusal as form errors: next to the input it names, else in the summary
     above the form."""
@@ -117,15 +98,6 @@ def refusal(exc: ServiceError, labels: Mapping[str, str]) -> forms.FormErrors:
     key = exc.field if exc.field is not None and exc.field in labels else "form"
     found.setdefault(key, sentence(key, exc.message, labels))
     return found
-
-
-async def submitted_ok(request: Request, tree: RenderElement, values: forms.FormValues,
-                       result: Mapping[str, Any] | None = None) -> None:
-    """After a successful change: tell the plugins (``form_submit``); say which failed."""
-    ctx = request_context(request)
-    for failure in await ctx.kernel.forms.submitted(tree, values, user=ctx.current_user,
-                                                    result=result):
-        flash(request, "warning", failure)
 
 
 def roles_service(request: Request) -> Roles:
@@ -366,18 +338,6 @@ async def edit_submit(request: Request) -> Response:
 
 
 # -- deleting an account ------------------------------------------------------------------------
-
-
-def confirm_tree(form_id: str, action: str, question: str, button: str, cancel: str
-                 ) -> RenderElement:
-    """A confirmation form: the question, the button doing it and a link back."""
-    return forms.form(form_id, action, {
-        "question": el.markup(question, tag="p", attributes={"class": "confirm__question"}),
-        "actions": {"#type": "actions",
-                    "confirm": forms.submit("confirm", title=button),
-                    "cancel": el.link("Cancel", cancel, weight=1,
-                                      attributes={"class": "button"})},
-    })
 
 
 async def _delete_tree(request: Request, account: Account) -> RenderElement:

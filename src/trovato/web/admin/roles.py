@@ -33,16 +33,14 @@ from trovato.users.permissions import ANONYMOUS_ROLE, AUTHENTICATED_ROLE, Permis
 from trovato.users.roles import Role
 from trovato.web._page import flash
 from trovato.web.admin import require_admin
+from trovato.web.admin._confirm import Done, act, checked, confirm_tree, submitted_ok
 from trovato.web.admin.people import (
     PERMISSIONS,
     Tab,
-    checked,
-    confirm_tree,
     csrf_token,
     people_page,
     refusal,
     roles_service,
-    submitted_ok,
 )
 
 ROLE_FORM = "admin_role"
@@ -107,18 +105,21 @@ async def roles_list(request: Request) -> Response:
 async def role_add(request: Request) -> Response:
     user = require_admin(request, PERMISSIONS)
     tree = await request_context(request).kernel.forms.build(_add_tree(), user=user)
-    values, errors = await checked(request, tree, await request.form())
-    status = 400
-    if not errors:
-        try:
-            role = await roles_service(request).create(str(values["name"]), actor=user.id)
-        except ServiceError as exc:
-            errors, status = refusal(exc, ROLE_LABELS), exc.status
-        else:
-            await submitted_ok(request, tree, values, {"role_id": str(role.id)})
-            flash(request, "status", f"The role {role.name} has been added.")
-            return RedirectResponse("/admin/people/roles", status_code=303)
-    return await _roles_page(request, tree, values=values, errors=errors, status=status)
+
+    async def add(values: forms.FormValues) -> Done:
+        role = await roles_service(request).create(str(values["name"]), actor=user.id)
+        return Done(f"The role {role.name} has been added.", "/admin/people/roles",
+                    {"role_id": str(role.id)})
+
+    async def show(values: forms.FormValues, errors: forms.FormErrors,
+                   status: int) -> Response:
+        return await _roles_page(request, tree, values=values, errors=errors, status=status)
+
+    return await act(request, tree, add, show, refused=_refusal)
+
+
+def _refusal(exc: ServiceError) -> forms.FormErrors:
+    return refusal(exc, ROLE_LABELS)
 
 
 async def _role(request: Request, *, renamable: bool = True) -> Role:
@@ -162,20 +163,19 @@ async def rename_submit(request: Request) -> Response:
     user = require_admin(request, PERMISSIONS)
     role = await _role(request)
     tree = await request_context(request).kernel.forms.build(_rename_tree(role), user=user)
-    values, errors = await checked(request, tree, await request.form())
-    status = 400
-    if not errors:
-        try:
-            renamed = await roles_service(request).rename(role.id, str(values["name"]),
-                                                          actor=user.id)
-        except ServiceError as exc:
-            errors, status = refusal(exc, ROLE_LABELS), exc.status
-        else:
-            await submitted_ok(request, tree, values, {"role_id": str(role.id)})
-            flash(request, "status", f"The role {role.name} is now called {renamed.name}.")
-            return RedirectResponse("/admin/people/roles", status_code=303)
-    return await _rename_page(request, role, tree, values=values, errors=errors,
-                              status=status)
+
+    async def rename(values: forms.FormValues) -> Done:
+        renamed = await roles_service(request).rename(role.id, str(values["name"]),
+                                                      actor=user.id)
+        return Done(f"The role {role.name} is now called {renamed.name}.",
+                    "/admin/people/roles", {"role_id": str(role.id)})
+
+    async def show(values: forms.FormValues, errors: forms.FormErrors,
+                   status: int) -> Response:
+        return await _rename_page(request, role, tree, values=values, errors=errors,
+                                  status=status)
+
+    return await act(request, tree, rename, show, refused=_refusal)
 
 
 def _delete_tree(role: Role) -> RenderElement:
@@ -206,20 +206,18 @@ async def delete_submit(request: Request) -> Response:
     user = require_admin(request, PERMISSIONS)
     role = await _role(request)
     tree = await request_context(request).kernel.forms.build(_delete_tree(role), user=user)
-    values, errors = await checked(request, tree, await request.form())
-    status = 400
-    if not errors:
-        try:
-            deleted = await roles_service(request).delete(role.id, actor=user.id)
-        except ServiceError as exc:
-            errors, status = {"form": exc.message}, exc.status
-        else:
-            if not deleted:
-                raise ServiceError(404, "No such role.")
-            await submitted_ok(request, tree, values, {"role_id": str(role.id)})
-            flash(request, "status", f"The role {role.name} has been deleted.")
-            return RedirectResponse("/admin/people/roles", status_code=303)
-    return await _delete_page(request, role, tree, errors=errors, status=status)
+
+    async def delete(values: forms.FormValues) -> Done:
+        if not await roles_service(request).delete(role.id, actor=user.id):
+            raise ServiceError(404, "No such role.")
+        return Done(f"The role {role.name} has been deleted.", "/admin/people/roles",
+                    {"role_id": str(role.id)})
+
+    async def show(values: forms.FormValues, errors: forms.FormErrors,
+                   status: int) -> Response:
+        return await _delete_page(request, role, tree, errors=errors, status=status)
+
+    return await act(request, tree, delete, show)
 
 
 # -- the permission matrix ----------------------------------------------------------------------

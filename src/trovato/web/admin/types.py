@@ -29,6 +29,7 @@ from trovato.forms.state import FormState
 from trovato.kernel.pipeline import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
+from trovato.web.admin._confirm import confirm_tree
 from trovato.web.admin._structure import (
     TYPES_PATH,
     Received,
@@ -36,7 +37,6 @@ from trovato.web.admin._structure import (
     altered,
     cancel_link,
     check,
-    confirm_form,
     content,
     finish,
     item_type,
@@ -265,9 +265,9 @@ def _impact(count: int) -> str:
 
 
 def _delete_form(current: ItemType, count: int) -> RenderElement:
-    return confirm_form(DELETE_FORM, f"{type_path(current)}/delete",
+    return confirm_tree(DELETE_FORM, f"{type_path(current)}/delete",
                         f"Delete the item type {current.label} ({current.type})?",
-                        _impact(count), "Delete item type", TYPES_PATH)
+                        "Delete item type", TYPES_PATH, consequence=_impact(count))
 
 
 def _delete_page(request: Request, current: ItemType, tree: RenderElement,
