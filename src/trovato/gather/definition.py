@@ -255,8 +255,12 @@ class Definition(_Strict):
     access: str = Field(default="access content", min_length=1, max_length=128)
 
     def document(self) -> dict[str, Any]:
-        """The JSON document (what is stored and exported), without defaults left unset."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        """The JSON document (what is stored and exported), without defaults left unset (nor
+        an empty list of relationships: a listing without any reads as it did before them)."""
+        document = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if not self.relationships:
+            del document["relationships"]
+        return document
 
 
 def parse(document: Any) -> Definition:
