@@ -69,12 +69,12 @@ def routes() -> list[BaseRoute]:
     return [
         Mount("/assets", StaticFiles(packages=[("trovato.render", "static")]), name="assets"),
         *system.routes,
-        *favicon.routes,
         *site.routes,
         # Early: Starlette tries routes in order and item pages are most of a site's traffic
         # (of the editing routes only /item/add could also match /item/{id}: it goes first).
         *item_edit.chooser_routes,
         *item.routes,
+        *favicon.routes,
         *item_edit.routes,
         *revisions.routes,
         *files.routes,

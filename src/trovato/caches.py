@@ -68,15 +68,14 @@ class BytesLRU(Generic[K, V]):
     def _recent(self, key: K) -> V | None:
         # Without the lock: each ordered-dict call is atomic under the GIL, and this runs for
         # every formatted text of every page. Only writers keep ``bytes`` in step.
-        found = self._entries.get(key)
-        if found is None:
-            return None
-        # Another thread may have evicted it meanwhile; suppress() would cost four calls here.
-        try:  # noqa: SIM105
+        # A hit is one ordered-dict call; a miss raises, which costs more than a get() but is
+        # followed by computing the value. Another thread may evict the key between the two
+        # steps: a miss.
+        try:
             self._entries.move_to_end(key)
+            return self._entries[key]
         except KeyError:
-            pass
-        return found
+            return None
 
     def put(self, key: K, value: V) -> None:
         size = ENTRY_OVERHEAD + size_of(key) + size_of(value)

@@ -57,6 +57,9 @@ class Voter(ItemHooks):
         self.vote = vote
         self.asked: list[str] = []
 
+    def reads_items(self) -> bool:
+        return True
+
     async def access(self, item: Item, op: str, user: CurrentUser) -> Vote:  # type: ignore[override]
         self.asked.append(op)
         return self.vote
@@ -72,6 +75,19 @@ async def test_votes() -> None:
     voter = Voter(Vote.DENY)
     assert await item_access(superuser, _item(), "delete", voter)
     assert voter.asked == []  # the site's superuser is never asked about
+
+
+async def test_no_vote_is_asked_while_no_plugin_votes() -> None:
+    class Quiet(Voter):
+        def reads_items(self) -> bool:
+            return False
+
+    quiet = Quiet(Vote.DENY)
+    reader = _user("access content")
+    # The role rule decides, as if every vote were neutral: the denial is never cast.
+    assert await item_access(reader, _item(), "view", quiet)
+    assert not await item_access(reader, _item(), "update", quiet)
+    assert quiet.asked == []
 
 
 def _scope_sql(user: CurrentUser) -> str:

@@ -16,6 +16,7 @@ from trovato.content.formatters import (
     Formatters,
     UnknownFormatterError,
 )
+from trovato.content.types import ItemType
 from trovato.records import Label
 from trovato.render.renderer import ThemeEngine
 
@@ -37,7 +38,7 @@ def shown(formatters: Formatters, engine: ThemeEngine, type_: str, value: Mappin
           labels: Mapping[uuid.UUID, Label] | None = None) -> str:
     """``value`` of a field of ``type_`` as HTML: the formatter's output, then the renderer."""
     definition = FieldDefinition("field_x", type_, "X", settings=settings or {})
-    (out,) = formatters.values(definition, [value], timezone=timezone, labels=labels)
+    out = formatters.for_field(definition)(value, Display(definition, timezone, labels or {}))
     return str(engine.render(out)) if isinstance(out, dict) else str(engine.render(
         {"#type": "markup", "#value": out}))
 
@@ -145,6 +146,32 @@ def test_a_formatter_can_be_added_and_replaced() -> None:
         == "F: HI"
     formatters.register("text_plain", shout)  # a site may show a core type its own way
     definition = FieldDefinition("f", "text", "Label")
-    assert formatters.values(definition, [{"value": "a"}]) == ["Label: A"]
+    assert formatters.for_field(definition)({"value": "a"}, Display(definition)) == "Label: A"
     # Per kernel, not global: a new registry starts from the core formatters.
     assert Formatters(FieldRegistry()).get("text_plain") is CORE_FORMATTERS["text_plain"]
+
+
+def test_shown_fields_are_resolved_once_per_type_and_zone() -> None:
+    formatters = Formatters(FieldRegistry())
+    body = FieldDefinition("field_body", "text_long", "Body", weight=-1)
+    note = FieldDefinition("field_note", "text", "Note", display={"label": "inline"})
+    secret = FieldDefinition("field_secret", "text", "Secret", display={"hidden": True})
+    article = ItemType("article", "Article", fields=(note, secret, body))
+    shown = formatters.shown_fields(article, "Europe/Berlin")
+    # Display order (weight, name), hidden fields left out, each keeping its place.
+    assert [(s.definition.name, s.weight, s.label_display) for s in shown] == [
+        ("field_body", 0, "hidden"), ("field_note", 1, "inline")]
+    assert shown[0].formatter is CORE_FORMATTERS["text_default"]
+    assert shown[1].display == Display(note, "Europe/Berlin")
+    # The same objects on every later view of the type in that zone: nothing per field.
+    assert formatters.shown_fields(article, "Europe/Berlin") is shown
+    assert formatters.shown_fields(article, "UTC")[1].display.timezone == "UTC"
+    # A changed type is a new object: resolved again. So is every type after a register().
+    renamed = ItemType("article", "Article", fields=(note,))
+    assert [s.definition.name for s in formatters.shown_fields(renamed, "UTC")] == ["field_note"]
+
+    def shout(value: Mapping[str, Any], display: Display) -> str:
+        return str(value["value"]).upper()
+
+    formatters.register("text_plain", shout)
+    assert formatters.shown_fields(article, "Europe/Berlin")[1].formatter is shout

@@ -240,6 +240,28 @@ async def test_presave_output_is_validated(content: ContentServices, admin: Curr
     assert caught.value.errors == {"fields.field_count": "must be at most 10"}
 
 
+async def test_a_plugins_presave_changes_are_validated(
+    content: ContentServices, admin: CurrentUser, article: None,
+) -> None:
+    # The plugin hooks set what item_presave returned on the item; it must be checked again
+    # like any other value (it was not, when the hooks changed the draft in place).
+    from types import SimpleNamespace
+
+    from trovato.content.taps import PluginItemHooks
+
+    class _Presave:
+        def listens(self, tap: str) -> bool:
+            return tap == "item_presave"
+
+        async def fire(self, tap: str, payload: Any, *, user: Any, stage: str | None = None) -> Any:
+            return SimpleNamespace(value={"fields": {"field_count": {"value": 99}}})
+
+    content.items.hooks = PluginItemHooks(_Presave())  # type: ignore[arg-type]
+    with pytest.raises(ItemError) as caught:
+        await content.items.create(admin, "article", title="x")
+    assert caught.value.errors == {"fields.field_count": "must be at most 10"}
+
+
 def _with_fields(item: Item, fields: dict[str, Any]) -> Item:
     from dataclasses import replace
 

@@ -101,3 +101,45 @@ async def test_every_read_follows_the_stage_view(database: Database, admin: Curr
         await content.items.create(admin, "article", title="ref", stage="b",
                                    fields={"field_related": {"target_id": str(other.id)}})
     assert caught.value.status == 422 and "fields.field_related" in caught.value.errors
+
+
+async def test_a_live_listing_total_is_kept_until_an_item_of_its_types_is_written(
+    database: Database, admin: CurrentUser,
+) -> None:
+    from collections.abc import Iterable
+
+    from trovato.gather.cache import TagCache
+    from trovato.users.permissions import PermissionRegistry
+
+    totals = TagCache()
+
+    async def invalidate(tags: Iterable[str]) -> None:
+        totals.drop(list(tags))
+
+    content = await ContentServices.start(database, PermissionRegistry(),
+                                          invalidate=invalidate, totals=totals)
+    for name in ("page", "note"):
+        await content.types.create({"type": name, "label": name.title(), "fields": []})
+    for n in range(3):
+        await content.items.create(admin, "page", title=f"Page {n}", status=1)
+    assert (await content.query.list(admin, limit=2)).total == 3
+    assert (await content.query.list(admin, type="page", limit=2)).total == 3
+    # A row written behind the service's back is listed, but the totals are the kept ones:
+    # they are not counted again until a write through the service drops them.
+    await database.execute(
+        "INSERT INTO item (type, title, author_id, status) VALUES ('page', 'Sneaked', %s, 1)",
+        (admin.id,))
+    listing = await content.query.list(admin, limit=10, sort="title")
+    assert len(listing.items) == 4 and listing.total == 3
+    assert (await content.query.list(admin, limit=2, page=1)).total == 3
+    await content.items.create(admin, "note", title="A note", status=1)
+    assert (await content.query.list(admin, limit=2)).total == 5  # every type's tag
+    assert (await content.query.list(admin, type="page", limit=2)).total == 3  # not a page
+    page = await content.items.create(admin, "page", title="One more", status=0)
+    assert (await content.query.list(admin, type="page", limit=2)).total == 5
+    assert (await content.query.list(admin, type="page", status=1, limit=2)).total == 4
+    await content.items.delete(admin, page.id)
+    assert (await content.query.list(admin, type="page", limit=2)).total == 4
+    # Filters and viewers are part of what a total is kept under.
+    assert (await content.query.list(ANONYMOUS, limit=2)).total == 5
+    assert (await content.query.list(admin, title="Page", limit=2)).total == 3

@@ -125,6 +125,7 @@ async def test_an_access_voter_gets_whole_items_even_in_teaser_listings(
 class _Dispatcher:
     def __init__(self, taps: tuple[str, ...]) -> None:
         self.taps = taps
+        self.listened = frozenset(taps)
 
     def implementations(self, tap: str) -> tuple[str, ...]:
         return ("voter",) if tap in self.taps else ()

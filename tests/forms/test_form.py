@@ -217,3 +217,22 @@ def test_pressed_button() -> None:
     assert f.pressed(posted(op="preview"), ["save", "preview"]) == "preview"
     assert f.pressed(posted(op="drop tables"), ["save", "preview"]) is None
     assert f.pressed(posted(), ["save"]) is None
+
+
+def test_a_copied_tree_changes_without_touching_the_original() -> None:
+    options = {"a": "A"}
+    tree = f.form("edit", "/x", {
+        "group": {"#type": "fieldset", "#title": "G",
+                  "pick": {"#type": "select", "#name": "pick", "#options": options},
+                  "tags": {"#type": "checkboxes", "#name": "tags", "#options": options,
+                           "#default_value": ["a"]}},
+    })
+    copy = f.copy_tree(tree)
+    assert copy == tree
+    f.assign_ids(copy)
+    f.fill(copy, {"pick": "a", "tags": []})
+    f.mark_errors(copy, {"pick": "Wrong."})
+    copy["group"]["tags"]["#default_value"].append("b")
+    assert "#id" not in tree["group"]["pick"] and "#error" not in tree["group"]["pick"]
+    assert "form_errors" not in tree and tree["group"]["tags"]["#default_value"] == ["a"]
+    assert copy["group"]["pick"]["#default_value"] == "a"

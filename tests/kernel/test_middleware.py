@@ -110,3 +110,34 @@ async def test_malformed_cookie_header_is_harmless(client: httpx.AsyncClient) ->
         "/api/v1/users/me", headers={"Cookie": "trovato_session=" + "a" * 500}
     )
     assert unknown.json()["authenticated"] is False
+
+
+def test_the_session_cookie_is_read_from_any_cookie_header() -> None:
+    from trovato.kernel.pipeline import _cookie_value
+
+    def value(header: str | None) -> str | None:
+        headers = [] if header is None else [(b"cookie", header.encode())]
+        return _cookie_value({"headers": headers}, "trovato_session")
+
+    assert value(None) is None and value("") is None
+    assert value("trovato_session=abc") == "abc"
+    assert value("a=1; trovato_session=abc; b=2") == "abc"
+    assert value("a=1;trovato_session = abc ;b") == "abc"
+    assert value("trovato_session_old=x; my_trovato_session=y") is None
+    assert value("trovato_session=one; trovato_session=two") == "two"
+    assert value("trovato_session; =; ;;") is None
+    assert value("trovato_session=a=b") == "a=b"
+
+
+def test_the_form_token_is_read_as_parse_qs_reads_it() -> None:
+    from urllib.parse import parse_qs
+
+    from trovato.kernel.csrf import urlencoded_value
+
+    bodies = ["", "csrf_token=abc", "a=1&csrf_token=a%2Bb+c&b=2", "csrf_token=&csrf_token=x",
+              "csrf_token&csrf_token=y", "csrf%5Ftoken=z&csrf_token=w", "xcsrf_token=1",
+              "csrf_token=1&csrf_token=2", "a=%ZZ&csrf_token=%E2%82%AC", "csrf+token=q",
+              "&&=&csrf_token==", "csrf_token=a=b;c"]
+    for body in bodies:
+        values = parse_qs(body).get("csrf_token")
+        assert urlencoded_value(body, "csrf_token") == (values[0] if values else None), body

@@ -13,6 +13,7 @@ import pytest
 from tests.plugins.conftest import item_payload, make_user
 from trovato.db.pool import Database
 from trovato.plugins.catalogue import CATALOGUE, NOT_YET_AVAILABLE
+from trovato.plugins.dispatch import Dispatcher
 from trovato.plugins.errors import PluginLoadError
 from trovato.plugins.manager import PluginManager
 from trovato.plugins.session import PluginSession
@@ -100,6 +101,17 @@ async def test_not_yet_available_taps_refuse_install_and_enable(
     with pytest.raises(PluginLoadError, match="not available yet: field_access"):
         await manager.enable("dreamer")
     assert (await manager.states())["dreamer"].status == 0
+
+
+def test_who_listens_comes_from_the_taps_that_have_implementations() -> None:
+    class Plugins:
+        dispatcher = Dispatcher({"item_view": ["hello"], "item_access": []})
+
+    taps = Taps(lambda: Plugins())  # type: ignore[arg-type,return-value]
+    assert taps.listens("item_view")
+    assert not taps.listens("item_access") and not taps.listens("cron")
+    assert taps.listens_to_any(("preprocess_item", "item_view"))
+    assert not taps.listens_to_any(("item_access", "cron"))
 
 
 async def test_firing_an_unavailable_tap_is_the_kernels_bug(manager: PluginManager) -> None:

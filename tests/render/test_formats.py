@@ -6,18 +6,16 @@ import pytest
 from markupsafe import Markup, escape
 
 from tests.render.xss_corpus import VECTORS, assert_safe
+from trovato.render.filters import FilterSafety, TextFilter, register_filter
 from trovato.render.formats import (
     FILTERED_HTML_TAGS,
     FILTERED_TEXT_MAX_ENTRY,
     FORMATS,
     MAX_TEXT_LENGTH,
-    FilterSafety,
     FormatError,
     FormatRegistry,
-    TextFilter,
     TextFormat,
     default_registry,
-    register_filter,
     render_text,
 )
 from trovato.render.html_tokens import MAX_DEPTH, balance, tokenize

@@ -11,7 +11,7 @@ from tests.render.test_renderer import make_theme
 from tests.render.xss_corpus import VECTORS
 from trovato.render import native
 from trovato.render.elements import element_type
-from trovato.render.renderer import ThemeEngine, ThemeRegistry
+from trovato.render.renderer import KERNEL_TEMPLATES, KERNEL_TWINS, ThemeEngine, ThemeRegistry
 from trovato.render.sanitize import sanitize
 
 SAMPLE_TEXTS = ["plain", "", "a & b < c", *VECTORS]
@@ -20,6 +20,46 @@ ATTRIBUTES: list[dict[str, Any] | None] = [
     {"onclick": "alert(1)", "class": "field"}, {"onclick": "alert(1)"},
     {"class": "item field--field_x", "title": None, "hidden": False},
 ]
+
+
+FORM_TYPES = ("textfield", "email", "date", "datetime", "textarea", "number", "url", "password",
+              "file", "checkbox", "select", "radios", "checkboxes", "hidden", "submit")
+
+
+def _form_corpus(text: str) -> list[dict[str, Any]]:
+    """Form elements with every property their templates read, with and without each."""
+    elements: list[dict[str, Any]] = []
+    options = {"a": text, text: "B", "c": "C"}
+    full: dict[str, Any] = {
+        "#id": f"edit-{text}", "#name": text, "#title": text, "#required": True,
+        "#disabled": True, "#maxlength": 10, "#placeholder": text, "#autocomplete": "off",
+        "#error": text, "#description": text, "#default_value": text, "#timezone": text,
+        "#step": "1", "#min": "0", "#max": text, "#options": options, "#empty_option": True,
+        "#return_value": text, "#value": text, "#attributes": {"class": "x", "data-x": text},
+    }
+    for kind in FORM_TYPES:
+        elements += [
+            {"#type": kind},
+            {"#type": kind, "#name": "n", "#value": text},
+            {**full, "#type": kind},
+            {**full, "#type": kind, "#error": None, "#required": False, "#id": None},
+            {**full, "#type": kind, "#description": None, "#default_value": "a",
+             "#return_value": None, "#title": None},
+            {**full, "#type": kind, "#default_value": ["a", text], "#format": "plain_text"},
+            {"#type": kind, "#default_value": "1", "#name": "c", "#title": text},
+        ]
+    child = {"#type": "hidden", "#name": "h", "#default_value": text}
+    for kind in ("fieldset", "details", "actions", "form"):
+        elements += [
+            {"#type": kind},
+            {"#type": kind, "a": child, "b": {**child, "#weight": -1}},
+            {"#type": kind, "#id": text, "#title": text, "#error": text, "#description": text,
+             "#required": True, "#open": True, "#method": "get", "#action": text,
+             "#multipart": True, "#attributes": {"class": text}, "a": child},
+            {"#type": kind, "#title": text, "#method": "post", "#action": "/item/1/edit",
+             "#attributes": {"id": "f"}, "a": child},
+        ]
+    return elements
 
 
 def _corpus() -> list[dict[str, Any]]:
@@ -42,12 +82,20 @@ def _corpus() -> list[dict[str, Any]]:
                  "#width": 10, "#height": 20, **extra},
                 {"#type": "image", "#src": text, **extra},
             ]
+        elements += _form_corpus(text)
         for display in ("above", "inline", "hidden", "visually_hidden", None):
             for count in (0, 1, 3):
                 elements.append({
                     "#type": "field", "#field_name": "field_x", "#field_type": "text",
                     "#label": text, "#label_display": display, "#items": [text] * count,
                 })
+        for pages, page in ((0, 0), (1, 0), (3, 1), (20, 0), (20, 10), (20, 19), (20, 40)):
+            elements += [
+                {"#type": "pager", "#pages": pages, "#page": page, "#href": "/admin/content",
+                 "#query": {"type": text, "page": "7"}},
+                {"#type": "pager", "#pages": pages, "#page": page, "#href": text},
+                {"#type": "pager", "#pages": pages, "#page": page, "#href": "/x?a=1"},
+            ]
         for mode in ("full", "teaser", None):
             element: dict[str, Any] = {"#type": "item", "#item_type": "blog", "#title": text,
                                        "#href": "/item/1", "body": {"#type": "markup",
@@ -79,12 +127,12 @@ def test_every_twin_matches_its_template(engine: ThemeEngine) -> None:
         type_name = element_type(element)
         name = f"elements/{type_name}.html"
         twin = engine.twin(engine.suggestions(element))
-        assert twin is native.TWINS[name]
+        assert twin is KERNEL_TWINS[name]
         # The template draws from the renderer's variables (children drawn the same way).
         expected = engine.template(name).render(engine._variables(type_name, element))
         assert engine.html(element) == twin(engine, element) == expected, (raw, expected)
         checked.add(name)
-    assert checked == set(native.TWINS)
+    assert checked == set(KERNEL_TWINS)
 
 
 def test_the_engine_uses_twins_only_for_kernel_templates(tmp_path: Path) -> None:
@@ -135,3 +183,41 @@ def test_escape_matches_markupsafe(value: object) -> None:
 
     assert native.escape_html(value) == str(escape(value))
     assert native.escape_html(Markup("<b>kept</b>")) == "<b>kept</b>"
+
+
+def test_every_page_twin_matches_its_template(engine: ThemeEngine) -> None:
+    from types import SimpleNamespace
+
+    from trovato.render.native_pages import PAGE_TWINS
+
+    rows = [SimpleNamespace(id=text, title=text, type=text, author=text, status=text,
+                            updated=text, may_edit=n % 2 == 0)
+            for n, text in enumerate(SAMPLE_TEXTS)]
+    cases: list[dict[str, Any]] = [{"rows": rows, "bulk_form": "<form>"}, {"rows": []},
+                                   {"rows": rows[:1], "bulk_form": "edit-bulk"}]
+    assert set(PAGE_TWINS) == {"admin/content_rows.html"}
+    for name, twin in PAGE_TWINS.items():
+        for variables in cases:
+            expected = engine.template(name).render(variables)
+            assert twin(variables) == expected
+            assert engine.render_partial(name, variables) == expected
+
+
+def test_a_theme_overriding_a_partial_gets_its_template(tmp_path: Path) -> None:
+    make_theme(tmp_path, "fancy", {"admin/content_rows.html": "<tr><td>themed</td></tr>"})
+    themed = ThemeEngine("fancy", registry=ThemeRegistry([tmp_path]))
+    assert themed.render_partial("admin/content_rows.html", {"rows": []}) == \
+        "<tr><td>themed</td></tr>"
+
+
+def test_a_theme_with_its_own_form_macros_gets_the_form_templates(tmp_path: Path) -> None:
+    macros = (KERNEL_TEMPLATES / "_form.html").read_text().replace(
+        '<div class="form-item ', '<div class="themed form-item ')
+    make_theme(tmp_path, "fancy", {"_form.html": macros})
+    themed = ThemeEngine("fancy", registry=ThemeRegistry([tmp_path]))
+    field = {"#type": "textfield", "#name": "t", "#title": "T"}
+    assert themed.twin(themed.suggestions(field)) is None
+    assert '<div class="themed form-item form-item--textfield">' in themed.render(field)
+    # Elements that do not use the macros keep their twins.
+    link = {"#type": "link", "#text": "t", "#href": "/x"}
+    assert themed.twin(themed.suggestions(link)) is native.link

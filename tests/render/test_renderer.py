@@ -15,7 +15,8 @@ from starlette.applications import Starlette
 
 from trovato.observability.profiler import Profile, current_profile
 from trovato.render import elements as el
-from trovato.render.formats import OFF_LOOP_LENGTH, FilterSafety, FormatRegistry, TextFilter
+from trovato.render.filters import FilterSafety, TextFilter
+from trovato.render.formats import OFF_LOOP_LENGTH, FormatRegistry
 from trovato.render.renderer import (
     Attributes,
     ThemeEngine,

@@ -298,3 +298,48 @@ def test_dates_are_shown_in_each_users_zone() -> None:
     assert format_date(noon, user("UTC")) == "2026-01-01 12:00"
     assert format_date(noon, user("Not/AZone")) == "2026-01-01 12:00"  # unknown: as stored
     assert format_date(None, user("UTC")) == ""
+
+
+class _TabVoter:
+    """Item hooks for the tabs: whether a plugin votes, its vote, and what it was asked."""
+
+    def __init__(self, votes: bool, vote: str = "neutral") -> None:
+        self.votes, self.vote, self.asked = votes, vote, []
+
+    def reads_items(self) -> bool:
+        return self.votes
+
+    async def access(self, item: Any, op: str, user: Any) -> Any:
+        from trovato.content.access import Vote
+
+        self.asked.append(op)
+        return Vote(self.vote)
+
+
+async def _tabs(user: Any, voter: _TabVoter) -> list[str]:
+    from types import SimpleNamespace
+
+    from trovato.content.items import Item
+    from trovato.ids import uuid7
+    from trovato.web.item import local_tasks
+
+    kernel = SimpleNamespace(content=SimpleNamespace(items=SimpleNamespace(hooks=voter)))
+    ctx = SimpleNamespace(current_user=user, kernel=kernel)
+    item = Item(id=uuid7(), type="article", title="x", author_id=uuid7(), status=1)
+    return [tab["title"] for tab in await local_tasks(ctx, item, "view")]  # type: ignore[arg-type]
+
+
+async def test_tabs_ask_no_vote_while_no_plugin_votes() -> None:
+    from tests.content.conftest import ANONYMOUS
+    from trovato.ids import uuid7
+    from trovato.users.accounts import CurrentUser
+
+    quiet = _TabVoter(votes=False, vote="grant")
+    assert await _tabs(ANONYMOUS, quiet) == []
+    editor = CurrentUser(id=uuid7(), name="e", permissions=frozenset({"edit any article content"}))
+    assert await _tabs(editor, quiet) == ["View", "Edit"]  # the role permission decides
+    assert quiet.asked == []
+    # A plugin that votes is asked for both tabs, and its grant shows them to a visitor.
+    voting = _TabVoter(votes=True, vote="grant")
+    assert await _tabs(ANONYMOUS, voting) == ["View", "Edit", "Delete"]
+    assert voting.asked == ["update", "delete"]

@@ -2,8 +2,8 @@
 
 Reading needs ``access content`` (clients need the shapes to build forms); changing needs
 ``administer content types``. The routes parse and call
-:class:`~trovato.content.types.ItemTypes`; its refusals (``ItemTypeError``) reach the kernel's
-error handler as they are.
+:class:`~trovato.content.type_service.ItemTypes`; its refusals (``ItemTypeError``) reach the
+kernel's error handler as they are.
 """
 
 from __future__ import annotations

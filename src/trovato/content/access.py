@@ -64,6 +64,10 @@ class AccessSubject(Protocol):
 class AccessVoter(Protocol):
     """Anything that can vote on an item operation (the items service passes its hooks)."""
 
+    def reads_items(self) -> bool:
+        """Whether any vote may be cast (a plugin implements ``item_access``)."""
+        ...
+
     async def access(self, item: Any, op: Operation, user: CurrentUser) -> Vote: ...
 
 
@@ -94,7 +98,7 @@ async def item_access(
     """May ``user`` perform ``op`` on ``item``? (Steps 1 to 3 above.)"""
     if user.is_admin:
         return True
-    if voter is not None:
+    if voter is not None and voter.reads_items():  # else every vote would be neutral
         vote = await voter.access(item, op, user)
         if vote == Vote.DENY:
             return False

@@ -8,24 +8,31 @@ request, so the item view service, listings and feeds all show a value the same 
 
 :class:`Formatters` is built once per kernel with the core formatters; a new field type brings
 its formatter with :meth:`Formatters.register` under the name its ``formatter`` attribute gives.
+:meth:`Formatters.shown_fields` resolves, once per item type and reader's time zone, what the
+full view needs of each field instance (its formatter, its :class:`Display`, its label
+placement), so showing an item resolves nothing per field.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from trovato.content.fields import FieldDefinition, FieldRegistry
+from trovato.content.types import ItemType, display_order
 from trovato.files.service import file_url
 from trovato.records import Label
 from trovato.render import elements as el
 from trovato.render.dates import local_time
 
 Shown = str | el.RenderElement
+
+# Item types x time zones whose shown fields are kept; past it they are all resolved again.
+SHOWN_TYPES_MAX = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +47,23 @@ class Display:
 Formatter = Callable[[Mapping[str, Any], Display], Shown]
 
 
+@dataclass(frozen=True, slots=True)
+class ShownField:
+    """A field instance as an item's full view shows it to readers in one time zone."""
+
+    definition: FieldDefinition
+    formatter: Formatter
+    display: Display
+    label_display: str  # above, inline or hidden
+    weight: int  # its place in the type's display order
+
+
 class UnknownFormatterError(LookupError):
     """No formatter is registered under a field type's ``formatter`` name."""
 
 
 def _text(value: Mapping[str, Any], display: Display) -> Shown:
-    return str(value.get("value", ""))
+    return str(value["value"]) if "value" in value else ""
 
 
 def _formatted_text(value: Mapping[str, Any], display: Display) -> Shown:
@@ -149,10 +167,15 @@ class Formatters:
         self.fields = fields
         self._formatters: dict[str, Formatter] = dict(formatters)
         self._by_field_type: dict[str, Formatter] = {}
+        # (id of the item type object, time zone) -> (that object, its shown fields); the
+        # object is kept so a reused id is told apart (the cached types are the same objects
+        # until a type changes).
+        self._shown: dict[tuple[int, str], tuple[ItemType, tuple[ShownField, ...]]] = {}
 
     def register(self, name: str, formatter: Formatter) -> None:
         self._formatters[name] = formatter
         self._by_field_type.clear()
+        self._shown.clear()
 
     def __contains__(self, name: object) -> bool:
         return name in self._formatters
@@ -172,11 +195,19 @@ class Formatters:
             self._by_field_type[definition.type] = found
         return found
 
-    def values(self, definition: FieldDefinition, values: Iterable[Mapping[str, Any]],
-               *, timezone: str = "UTC", labels: Mapping[uuid.UUID, Label] | None = None
-               ) -> list[Shown]:
-        """Each of a field's stored values as shown to a reader in ``timezone``, references
-        by their ``labels``."""
-        formatter = self.for_field(definition)
-        display = Display(definition, timezone, labels or {})
-        return [formatter(value, display) for value in values]
+    def shown_fields(self, item_type: ItemType, timezone: str) -> tuple[ShownField, ...]:
+        """``item_type``'s fields that its full view shows (not ``hidden``), in display order,
+        each resolved for readers in ``timezone``."""
+        key = (id(item_type), timezone)
+        found = self._shown.get(key)
+        if found is None or found[0] is not item_type:
+            if len(self._shown) >= SHOWN_TYPES_MAX:
+                self._shown.clear()
+            found = self._shown[key] = (item_type, tuple(
+                ShownField(definition, self.for_field(definition), Display(definition, timezone),
+                           definition.display.get("label") or (
+                               "hidden" if definition.type == "text_long" else "above"),
+                           weight)
+                for weight, definition in enumerate(display_order(item_type))
+                if not definition.display.get("hidden")))
+        return found[1]

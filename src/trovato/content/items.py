@@ -62,11 +62,12 @@ from trovato.content.model import (
     revision_from_row,
     write_revision,
 )
-from trovato.content.query import ItemQuery
+from trovato.content.query import ItemQuery, TotalsCache
 from trovato.content.references import ReferenceResolvers, standard_resolvers
 from trovato.content.staging import Staging
 from trovato.content.summary import summarize
-from trovato.content.types import ItemType, ItemTypeError, ItemTypes
+from trovato.content.type_service import ItemTypes
+from trovato.content.types import ItemType, ItemTypeError
 from trovato.db.pool import Database
 from trovato.errors import ServiceError
 from trovato.ids import NIL, uuid7
@@ -150,13 +151,15 @@ class Items:
         references: ReferenceResolvers | None = None,
         tags: FreeTagging | None = None,
         files: FileUsage | None = None,
+        totals: TotalsCache | None = None,
     ) -> None:
         self.db = db
         self.tags = tags
         self.files = files
         self.types = types
         self.stages = stages or Stages(db)
-        self.query = ItemQuery(db, self.stages, hooks or ItemHooks())
+        self.query = ItemQuery(db, self.stages, hooks or ItemHooks(), totals=totals,
+                               type_names=types.cached)
         self.references = references or standard_resolvers(self.query.references)
         self.env = FieldEnv(formats=frozenset(formats))
         self.format_permissions = dict(format_permissions)
@@ -237,11 +240,11 @@ class Items:
             raise ItemError(403, "Only content administrators may set another author.")
         if not await item_access(user, draft, "create", self.hooks):
             raise ItemError(403, f"You may not create {item_type.label} content.")
-        draft = self._validated(user, item_type, draft, previous=None)
+        draft, references = self._validated(user, item_type, draft, previous=None)
         async with self.db.transaction() as conn:
             await self._hold(conn, view)
             ctx = HookContext(conn, user, stage)
-            item = await self._presave(item_type, draft, None, ctx)
+            item = await self._presave(item_type, draft, references, None, ctx)
             item = replace(item, summary=summarize(item.fields, item_type))
             cur = await conn.execute(
                 "INSERT INTO item (id, current_revision_id, type, title, author_id, status,"
@@ -303,23 +306,27 @@ class Items:
                                 ("sticky", sticky)):
                 if value is not _UNSET:
                     changes[name] = value
-            draft = self._validated(user, item_type, replace(original, **changes),
-                                    previous=original)
+            draft, references = self._validated(user, item_type,
+                                                replace(original, **changes),
+                                                previous=original)
             ctx = HookContext(conn, user, stage)
-            item = await self._presave(item_type, draft, original, ctx)
+            item = await self._presave(item_type, draft, references, original, ctx)
             item = replace(item, summary=summarize(item.fields, item_type))
             if original.stage == stage:
+                # The new revision's id goes into the item row with its values: one UPDATE.
+                _check_log(log)
+                revision_id = uuid7()
                 cur = await conn.execute(
                     "UPDATE item SET title = %s, status = %s, promote = %s, sticky = %s,"
-                    " fields = %s, summary = %s, changed = greatest(now(), changed)"
-                    " WHERE id = %s RETURNING changed",
+                    " fields = %s, summary = %s, changed = greatest(now(), changed),"
+                    " current_revision_id = %s WHERE id = %s RETURNING changed",
                     (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
-                     item.summary, item.id),
+                     item.summary, revision_id, item.id),
                 )
                 row = await cur.fetchone()
                 assert row is not None
-                item = replace(item, changed=row["changed"])
-                item = await self._write_revision(conn, item, user, log, stage)
+                item = replace(item, changed=row["changed"], revision_id=revision_id)
+                await write_revision(conn, item, user.id, log, stage, revision_id=revision_id)
             else:
                 item = await self._stage_edit(conn, item, original, user, log, stage)
             await self._track_files(ctx, item_type, item, original,
@@ -471,8 +478,9 @@ class Items:
 
     def _validated(
         self, user: CurrentUser, item_type: ItemType, item: Item, previous: Item | None
-    ) -> Item:
-        """Check and normalise title, status and fields; :class:`ItemError` 422 lists all."""
+    ) -> tuple[Item, list[Reference]]:
+        """Check and normalise title, status and fields; :class:`ItemError` 422 lists all.
+        Returns the item and the references its fields hold."""
         errors: dict[str, str] = {}
         title = item.title
         if not isinstance(title, str):
@@ -497,7 +505,7 @@ class Items:
         errors.update(self._format_errors(user, item_type, result.values, previous))
         if errors:
             raise ItemError(422, "The item is invalid.", errors)
-        return replace(item, title=title, fields=result.values)
+        return replace(item, title=title, fields=result.values), result.references
 
     def _format_errors(
         self, user: CurrentUser, item_type: ItemType, values: Mapping[str, Any],
@@ -525,21 +533,25 @@ class Items:
         return errors
 
     async def _presave(
-        self, item_type: ItemType, draft: Item, original: Item | None, ctx: HookContext
+        self, item_type: ItemType, validated: Item, references: list[Reference],
+        original: Item | None, ctx: HookContext,
     ) -> Item:
         """Resolve tags given by name, run the presave hook, re-validate what it returned,
-        then check references."""
-        draft = await self._named_tags(item_type, draft, ctx)
+        then check references (``references``: those of the ``validated`` item's fields,
+        checked as they are when neither step changed it)."""
+        draft = await self._named_tags(item_type, validated, ctx)
         changed = await self.hooks.presave(draft, original, ctx)
         # Hooks may change content, never identity or history.
         changed = replace(changed, id=draft.id, type=draft.type, stage=draft.stage,
                           created=draft.created, revision_id=draft.revision_id)
         if changed is not draft and changed != draft:
             system = CurrentUser(id=NIL, name="system", is_admin=True)
-            changed = self._validated(system, item_type, changed, previous=None)
+            changed, _ = self._validated(system, item_type, changed, previous=None)
             changed = await self._named_tags(item_type, changed, ctx)
-        result = validate_fields(self.types.fields, item_type.fields, changed.fields, self.env)
-        await self._check_references(ctx.conn, ctx.user, result.references, ctx.stage)
+        if changed != validated:
+            references = validate_fields(self.types.fields, item_type.fields, changed.fields,
+                                         self.env).references
+        await self._check_references(ctx.conn, ctx.user, references, ctx.stage)
         return changed
 
     async def _named_tags(self, item_type: ItemType, item: Item, ctx: HookContext) -> Item:
@@ -581,9 +593,7 @@ class Items:
     ) -> Item:
         """Write the item's values as a revision of ``stage``; ``current``: the item row's
         current revision becomes it."""
-        if not isinstance(log, str) or len(log) > LOG_MAX or "\x00" in log:
-            raise ItemError(422, "The log message is invalid.",
-                            {"log": f"must be text of at most {LOG_MAX} characters"})
+        _check_log(log)
         revision_id = await write_revision(conn, item, user.id, log, stage)
         if current:
             await conn.execute("UPDATE item SET current_revision_id = %s WHERE id = %s",
@@ -629,6 +639,13 @@ class Items:
             await drop()
 
 
+def _check_log(log: object) -> None:
+    """A revision's log message: text of at most ``LOG_MAX`` characters, no NUL."""
+    if not isinstance(log, str) or len(log) > LOG_MAX or "\x00" in log:
+        raise ItemError(422, "The log message is invalid.",
+                        {"log": f"must be text of at most {LOG_MAX} characters"})
+
+
 # -- wiring ------------------------------------------------------------------------------------
 
 Subscribe = Callable[[str, Callable[[dict[str, Any]], Awaitable[None]]], Awaitable[None]]
@@ -662,6 +679,7 @@ class ContentServices:
         on_types_change: Callable[[], None] | None = None,
         tags: FreeTagging | None = None,
         files: FileUsage | None = None,
+        totals: TotalsCache | None = None,
     ) -> ContentServices:
         """Build the services and register the content permissions (now, and in this process
         whenever another one changes an item type: ``subscribe``/``publish`` are the shared
@@ -670,7 +688,7 @@ class ContentServices:
         types = ItemTypes(db, fields, permissions, publish=publish, on_change=on_types_change)
         await types.start(subscribe)
         items = Items(db, types, stages=stages, hooks=hooks, formats=formats,
-                      invalidate=invalidate, tags=tags, files=files)
+                      invalidate=invalidate, tags=tags, files=files, totals=totals)
         return cls(fields=fields, types=types, items=items, query=items.query,
                    staging=Staging(items))
 

@@ -112,11 +112,12 @@ def revision_from_row(row: Mapping[str, Any]) -> Revision:
 
 
 async def write_revision(conn: AsyncConnection[DictRow], item: Item, author_id: uuid.UUID,
-                         log: str, stage: str) -> uuid.UUID:
+                         log: str, stage: str, *, revision_id: uuid.UUID | None = None
+                         ) -> uuid.UUID:
     """Insert a revision of ``stage`` holding the item's values (and its summary, which the
     caller computed from these fields: a read in a stage shows it in teasers); returns its
-    id."""
-    revision_id = uuid7()
+    id (``revision_id`` when the caller chose it, else a new one)."""
+    revision_id = revision_id or uuid7()
     await conn.execute(
         "INSERT INTO item_revision (id, item_id, author_id, title, status, promote, sticky,"
         " fields, summary, log, stage_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -172,7 +173,9 @@ class ItemHooks:
     calling the taps of the same names. This base class does nothing (no plugins)."""
 
     async def presave(self, item: Item, original: Item | None, ctx: HookContext) -> Item:
-        """``item_presave``: may change the item (returned) or raise :class:`ItemHookError`."""
+        """``item_presave``: may change the item — returned as a new item, the one given is
+        never changed in place (the service compares the two to know whether to validate
+        again) — or raise :class:`ItemHookError`."""
         return item
 
     async def insert(self, item: Item, ctx: HookContext) -> None:

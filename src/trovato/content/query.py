@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final, Protocol
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, tuple_row
@@ -330,18 +330,20 @@ def _ordered(shape: Listing, i: FromClause) -> Select[Any]:
 
 
 @functools.lru_cache(maxsize=256)
-def listing_sql(shape: Listing) -> str:
-    """One page of a listing with the number of all matches, in one statement.
+def listing_sql(shape: Listing, *, total: bool = True) -> str:
+    """One page of a listing with the number of all matches, in one statement (without it
+    when ``total`` is false: the total is known from :class:`TotalsCache`).
 
     The total is an uncorrelated subquery, which PostgreSQL runs once and answers from an
     index, so the page itself stops after LIMIT rows read in index order (the front page's
     ``item_front_idx``); a ``count(*) OVER ()`` window would read and sort every match."""
-    n = item_source(shape.live, "n", flat=shape.flat)
-    total = (select(func.count()).select_from(n).where(_where(shape, n))
-             .scalar_subquery().label("total"))
     i = item_source(shape.live, "i", flat=shape.flat)
-    return sql_text(_ordered(shape, i).add_columns(total)
-                .limit(_number(shape.limit)).offset(_number(shape.offset)))
+    page = _ordered(shape, i)
+    if total:
+        n = item_source(shape.live, "n", flat=shape.flat)
+        page = page.add_columns(select(func.count()).select_from(n).where(_where(shape, n))
+                                .scalar_subquery().label("total"))
+    return sql_text(page.limit(_number(shape.limit)).offset(_number(shape.offset)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -384,6 +386,38 @@ _Items = list[Item]
 # -- the query service ---------------------------------------------------------------------------
 
 
+class TotalsCache(Protocol):
+    """Where listings keep their totals between item writes: an in-process cache whose
+    entries carry cache tags (``item_list:<type>``), dropped by every write of an item of
+    such a type — here and, through the shared pub/sub, in every other process — and which
+    refuses a value computed before the last drop (``generation``). The kernel's Gather
+    cache (:class:`trovato.gather.cache.TagCache`) is one."""
+
+    generation: int
+
+    def get(self, key: Hashable) -> Any | None: ...
+
+    def put(self, key: Hashable, value: Any, tags: Iterable[str], generation: int, *,
+            size: int = 0) -> None: ...
+
+
+TypeNames = Callable[[], Awaitable[Mapping[str, Any]]]
+
+
+def _hashable(value: object) -> Hashable:
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, Hashable):
+        return value
+    raise TypeError(f"unhashable listing parameter {type(value).__name__}")
+
+
+_STATUS_COUNTS_SQL = (
+    "SELECT count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status <> 1)"
+    " FROM item WHERE stage_id = %s"
+)
+
+
 class ItemQuery:
     """Item reads with status, access votes and the stage rule applied (module docstring).
 
@@ -391,10 +425,17 @@ class ItemQuery:
     ``reads_items()`` says whether any vote may be cast, which puts listings on the voted
     path."""
 
-    def __init__(self, db: Database, stages: Stages, voter: ItemHooks) -> None:
+    def __init__(self, db: Database, stages: Stages, voter: ItemHooks, *,
+                 totals: TotalsCache | None = None, type_names: TypeNames | None = None
+                 ) -> None:
         self.db = db
         self.stages = stages
         self.voter = voter
+        # Live listings' totals between item writes (counting every match of a 10,000-item
+        # site costs more than reading a page of it); ``type_names`` names the types an
+        # all-types listing's total is tagged with.
+        self.totals = totals if type_names is not None else None
+        self.type_names = type_names
 
     async def view(self, user: CurrentUser, stage: str) -> StageView:
         """The view of ``stage`` for ``user``: :class:`ItemError` 404 when the stage does not
@@ -512,12 +553,36 @@ class ItemQuery:
         if votes:
             async with self.voter.voting(user):
                 return await self._voted(user, shape, params, page, limit)
+        key = self._total_key(shape, params) if tagged is None else None
+        known = self.totals.get(key) if self.totals is not None and key is not None else None
+        if isinstance(known, int):
+            rows = await self.db.fetch_tuples(listing_sql(shape, total=False), params)
+            return ItemPage([item_from_row(r) for r in rows], known, page, limit)
+        generation = self.totals.generation if self.totals is not None else 0
         rows = await self.db.fetch_tuples(listing_sql(shape), params)
         total = int(rows[0][COLUMN_COUNT]) if rows else 0
         if not rows and page > 0:
             # Past the last page there is no row to report the total on.
             total = int(await self.db.fetchval(_count_sql(shape), params) or 0)
+        if self.totals is not None and key is not None and self.type_names is not None:
+            tagged_types = [type] if type is not None else list(await self.type_names())
+            self.totals.put(key, total, [f"item_list:{t}" for t in tagged_types], generation)
         return ItemPage([item_from_row(r) for r in rows], total, page, limit)
+
+    @staticmethod
+    def _total_key(shape: Listing, params: Mapping[str, Any]) -> Hashable | None:
+        """What a listing's total depends on — its conditions and their values, not its
+        order or page — for live listings only (a stage's view changes with its own writes
+        too) and not by author (deleting an account gives its items to Anonymous without an
+        item write); None when it cannot be a key."""
+        if not shape.live or shape.by_author:
+            return None
+        counted = replace(shape, sort="", limit=0, offset=0, teasers=False)
+        try:
+            return ("item_total", counted, tuple(sorted(
+                (name, _hashable(value)) for name, value in params.items())))
+        except TypeError:
+            return None
 
     async def _voted(self, user: CurrentUser, shape: Listing, params: dict[str, Any],
                      page: int, limit: int) -> ItemPage:
@@ -576,6 +641,12 @@ class ItemQuery:
                 if len(found) == limit:
                     break
         return found
+
+    async def status_counts(self) -> tuple[int, int]:
+        """How many live items are published and how many are not, in one aggregate (the
+        dashboard's facts; the caller decides who may see the second number)."""
+        row = await self.db.fetchrow_tuple(_STATUS_COUNTS_SQL, (LIVE,))
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
     async def require(self, user: CurrentUser, item: Item, op: Operation) -> None:
         """Raise unless ``user`` may ``op`` the item: 404 when they may not even see it (so an
@@ -650,6 +721,7 @@ __all__ = [
     "ItemQuery",
     "Listing",
     "TagFilter",
+    "TotalsCache",
     "item_columns",
     "item_from_row",
     "item_source",

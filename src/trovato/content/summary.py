@@ -34,6 +34,8 @@ SUMMARIES: BytesLRU[tuple[str, str | None, int], str] = text_cache(
 
 def field_values(raw: Any) -> list[Mapping[str, Any]]:
     """A stored field's values as a list (one value or many), leaving out malformed ones."""
+    if isinstance(raw, dict):  # one value, as most fields hold: no walk, no ABC check
+        return [raw]
     values = raw if isinstance(raw, list) else [raw]
     return [v for v in values if isinstance(v, Mapping)]
 

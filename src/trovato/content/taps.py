@@ -15,11 +15,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 from trovato.content.access import Operation, Vote
 from trovato.content.items import HookContext, Item, ItemHookError, ItemHooks
-from trovato.content.types import ItemTypes
+from trovato.content.type_service import ItemTypes
 from trovato.plugins import PluginError, PluginRefused, PluginUser, TapOutcome
 from trovato.plugins.taps import Taps
 from trovato.users.accounts import CurrentUser
@@ -64,10 +65,9 @@ class PluginItemHooks(ItemHooks):
         if outcome is None or not isinstance(outcome.value, dict):
             return item
         changed = outcome.value
-        for key in _MUTABLE:
-            if key in changed:
-                setattr(item, key, changed[key])
-        return item
+        # A new item, never the draft changed in place: the content service tells a changed
+        # item from the draft it validated by comparing the two, and validates it again.
+        return replace(item, **{key: changed[key] for key in _MUTABLE if key in changed})
 
     async def _notify(self, tap: str, item: Item, ctx: HookContext) -> None:
         outcome = await self._dispatch(tap, lambda: {"item": item.public()}, ctx.user,

@@ -39,10 +39,11 @@ from typing import Any
 
 from markupsafe import Markup
 
-from trovato.content.formatters import Formatters, reference_target
+from trovato.content.formatters import Display, Formatters, reference_target
 from trovato.content.items import Item
 from trovato.content.summary import field_values, summarize
-from trovato.content.types import ItemType, ItemTypes, display_order
+from trovato.content.type_service import ItemTypes
+from trovato.content.types import ItemType
 from trovato.plugins import PluginUser
 from trovato.plugins.taps import Taps
 from trovato.records import Label, Labeller
@@ -107,7 +108,7 @@ class ItemViews:
     def plugins_take_part(self) -> bool:
         """Whether a plugin takes part in building items (so must be given them whole: a
         teaser listing may otherwise leave the fields out)."""
-        return any(self.taps.listens(tap) for tap in VIEW_TAPS)
+        return self.taps.listens_to_any(VIEW_TAPS)
 
     # -- the API --------------------------------------------------------------------------------
 
@@ -120,29 +121,21 @@ class ItemViews:
         """Each of ``items`` in ``view_mode`` as HTML, in order (one plugin session for all)."""
         types = await self.types.cached()
         labels = await self.labels(items, types, view_mode)
-        rendered: list[Markup] = []
+        if not self.plugins_take_part():  # no tap to fire, no session to share
+            return await self._view_each(items, types, view_mode, viewer, labels, plugins=False)
         async with self._sharing(viewer):
-            for item in items:
-                item_type = types.get(item.type)
-                tree, trusted = await self._tree(item, item_type, view_mode, viewer, labels)
-                try:
-                    rendered.append(await self.theme.render_async(
-                        tree, source="kernel" if trusted else "plugin:item_view_alter",
-                        trusted=trusted))
-                except RenderTreeError as exc:
-                    # An alter tap made the tree too big or deep: show the kernel's own build.
-                    log.warning("item %s: altered tree refused: %s", item.id, exc)
-                    plain = self.build(item, item_type, view_mode, viewer, labels)
-                    rendered.append(await self.theme.render_async(plain))
-        return rendered
+            return await self._view_each(items, types, view_mode, viewer, labels, plugins=True)
 
     async def tree(self, item: Item, view_mode: str, viewer: Viewer) -> tuple[el.RenderElement,
                                                                               bool]:
         """``item``'s render tree after the view taps, and whether it may render trusted."""
         types = await self.types.cached()
+        item_type = types.get(item.type)
         labels = await self.labels([item], types, view_mode)
+        if not self.plugins_take_part():
+            return await self._tree(item, item_type, view_mode, viewer, labels, plugins=False)
         async with self._sharing(viewer):
-            return await self._tree(item, types.get(item.type), view_mode, viewer, labels)
+            return await self._tree(item, item_type, view_mode, viewer, labels, plugins=True)
 
     async def labels(self, items: list[Item], types: Mapping[str, ItemType], view_mode: str
                      ) -> dict[uuid.UUID, Label]:
@@ -166,6 +159,25 @@ class ItemViews:
         return labels
 
     # -- the steps ------------------------------------------------------------------------------
+
+    async def _view_each(self, items: list[Item], types: Mapping[str, ItemType], view_mode: str,
+                         viewer: Viewer, labels: Mapping[uuid.UUID, Label], *,
+                         plugins: bool) -> list[Markup]:
+        rendered: list[Markup] = []
+        for item in items:
+            item_type = types.get(item.type)
+            tree, trusted = await self._tree(item, item_type, view_mode, viewer, labels,
+                                             plugins=plugins)
+            try:
+                rendered.append(await self.theme.render_async(
+                    tree, source="kernel" if trusted else "plugin:item_view_alter",
+                    trusted=trusted))
+            except RenderTreeError as exc:
+                # An alter tap made the tree too big or deep: show the kernel's own build.
+                log.warning("item %s: altered tree refused: %s", item.id, exc)
+                plain = self.build(item, item_type, view_mode, viewer, labels)
+                rendered.append(await self.theme.render_async(plain))
+        return rendered
 
     def build(self, item: Item, item_type: ItemType | None, view_mode: str,
               viewer: Viewer, labels: Mapping[uuid.UUID, Label] | None = None
@@ -198,40 +210,42 @@ class ItemViews:
             children["more"] = el.link("Read more", href, weight=100,
                                        attributes={"class": "item__more", "aria-label":
                                                    f"Read more about {item.title}"})
-        else:
-            timezone = viewer.timezone
-            for weight, definition in enumerate(display_order(item_type)):
-                values = field_values(item.fields.get(definition.name))
-                if not values or definition.display.get("hidden"):
+        elif item_type is not None:
+            fields = item.fields
+            for shown in self.formatters.shown_fields(item_type, viewer.timezone):
+                definition = shown.definition
+                values = field_values(fields.get(definition.name))
+                if not values:
                     continue
+                formatter, display = shown.formatter, shown.display
+                if labels and definition.type == "reference":
+                    display = Display(definition, viewer.timezone, labels)
                 children[definition.name] = el.field_element(
                     definition.name,
-                    self.formatters.values(definition, values, timezone=timezone,
-                                           labels=labels),
+                    [formatter(value, display) for value in values],
                     label=definition.label,
-                    label_display=definition.display.get("label") or (
-                        "hidden" if definition.type == "text_long" else "above"),
+                    label_display=shown.label_display,
                     field_type=definition.type,
-                    weight=weight,
+                    weight=shown.weight,
                 )
         return el.item_element(item.type, view_mode, children, title=item.title, href=href,
                                attributes=None if item.published
                                else {"class": "item--unpublished"})
 
     async def _tree(self, item: Item, item_type: ItemType | None, view_mode: str,
-                    viewer: Viewer, labels: Mapping[uuid.UUID, Label]
+                    viewer: Viewer, labels: Mapping[uuid.UUID, Label], *, plugins: bool
                     ) -> tuple[el.RenderElement, bool]:
+        """The tree after the view taps; ``plugins``: whether any took part when the call
+        began (one enabled meanwhile joins in from the next call)."""
         tree = self.build(item, item_type, view_mode, viewer, labels)
-        if item.partial:
-            # Listed without its fields because no plugin viewed items when the listing was
-            # read; one enabled since then joins in from the next listing.
+        if not plugins or item.partial:
+            # Partial: listed without its fields because no plugin viewed items when the
+            # listing was read; one enabled since then joins in from the next listing.
             return tree, True
         taps = self.taps
         viewers = taps.listens("item_view")
         alterers = taps.listens("item_view_alter")
         preprocessors = taps.listens("preprocess_item")
-        if not viewers and not alterers and not preprocessors:
-            return tree, True
         acting = PluginUser.from_current_user(viewer.user)
         public = item.public()
         if viewers:
@@ -270,11 +284,8 @@ class ItemViews:
 
     @contextlib.asynccontextmanager
     async def _sharing(self, viewer: Viewer) -> AsyncIterator[None]:
-        """One plugin session for the items of one call, opened only if a plugin takes part
-        and the request's own session cannot serve (the front door decides)."""
-        if not self.plugins_take_part():
-            yield
-            return
+        """One plugin session for the items of one call, opened only if the request's own
+        session cannot serve (the front door decides); entered only when plugins take part."""
         async with self.taps.sharing(PluginUser.from_current_user(viewer.user),
                                      request_id="item_view"):
             yield

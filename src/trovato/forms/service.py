@@ -37,6 +37,7 @@ from trovato.forms.form import (
     FormErrors,
     FormValue,
     assign_ids,
+    copy_tree,
     fill,
     find,
     hidden,
@@ -190,7 +191,7 @@ class Forms:
     @staticmethod
     def _prepare(tree: RenderElement, *, csrf_token: str | None, state: FormState | None,
                  values: Mapping[str, FormValue] | None) -> RenderElement:
-        form = copy.deepcopy(tree)
+        form: RenderElement = copy_tree(tree)
         if values is not None:
             fill(form, values)
         if csrf_token is not None:

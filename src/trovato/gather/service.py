@@ -50,7 +50,7 @@ from pydantic import ValidationError
 from trovato.content.access import ACCESS_CONTENT, item_access, visibility_scope
 from trovato.content.model import Item
 from trovato.content.query import COLUMN_COUNT, ItemQuery, item_from_row
-from trovato.content.types import ItemTypes
+from trovato.content.type_service import ItemTypes
 from trovato.db.pool import Database
 from trovato.gather.cache import TagCache
 from trovato.gather.compiler import (

@@ -32,11 +32,14 @@ def _way_back(via: str, path: str) -> tuple[str, str]:
     return "View this page in live", path
 
 
+_NO_BANNER = Markup("")
+
+
 def stage_banner(ctx: RequestContext, path: str) -> Markup:
     """The banner of a page at ``path`` (empty in live, and for requests with no page)."""
     label = ctx.extra.get("stage_label")
     if label is None:
-        return Markup("")
+        return _NO_BANNER
     if not path.startswith("/") or path.startswith("//") or "\\" in path:
         path = "/"  # the links stay on this site whatever the request's path looked like
     via = str(ctx.extra.get("stage_via", "request"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from trovato.observability.profiler import Profile
 from trovato.plugins import PluginSession, PluginUser
@@ -19,6 +20,14 @@ if TYPE_CHECKING:
     from trovato.users.sessions import Session
 
 SCOPE_KEY = "trovato"
+
+
+def scope_header(scope: Scope, name: bytes) -> str | None:
+    """The first value of request header ``name`` (lower-case bytes) in an ASGI scope."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 @dataclass(slots=True)
@@ -37,7 +46,7 @@ class RequestContext:
     # the pipeline that reads the database or the store (session, user, stage).
     probe: bool = False
     # An HTML form post whose CSRF token was missing or stale, let through to a route that
-    # handles form posts (``pipeline.form_post``): it shows the form again, changing nothing.
+    # handles form posts (``csrf.form_post``): it shows the form again, changing nothing.
     csrf_failed: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     _plugins: PluginSession | None = None

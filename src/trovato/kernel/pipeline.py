@@ -4,10 +4,8 @@
     active stage → rate limits → CSRF → routing (→ error pages)
 
 An unsafe request without the session's CSRF token is refused before any route runs, except
-an HTML form post to a route marked :func:`form_post`: that route gets the request with
-``RequestContext.csrf_failed`` set and shows its form again with what was typed and "The form
-has expired, please submit again." (a token goes stale when the session ends or changes; the
-user's typing should not go with it). Such a route never changes anything for it.
+an HTML form post to a route marked :func:`~trovato.kernel.csrf.form_post`, which shows its
+form again (the CSRF step: :mod:`trovato.kernel.csrf`).
 
 Each step is a small function that fills in the :class:`RequestContext` or refuses the
 request with an error response. They run inside a single middleware rather than as nine
@@ -31,21 +29,21 @@ from __future__ import annotations
 
 import logging
 import random
-import secrets
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import replace
-from http.cookies import CookieError, SimpleCookie
-from typing import TypeVar
 from urllib.parse import parse_qs
 
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from trovato.kernel.context import SCOPE_KEY, RequestContext, bind_request, unbind_request
+from trovato.kernel.context import (
+    SCOPE_KEY,
+    RequestContext,
+    bind_request,
+    scope_header,
+    unbind_request,
+)
+from trovato.kernel.csrf import check_csrf
 from trovato.kernel.errors import error_response, unavailable_response
 from trovato.kernel.page_cache import EXTRA_TAGS, QUERY_HEADER, TAGS_HEADER
 from trovato.observability import load
@@ -61,10 +59,6 @@ log = logging.getLogger("trovato.request")
 
 HEALTH_PATH = "/health"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-
-# Login with JSON needs no CSRF token (there is no session to ride on yet), but a JSON body
-# cannot be sent cross-site without a CORS preflight, which we never grant.
-_CSRF_EXEMPT = frozenset({("POST", "/api/v1/session")})
 
 _SECURITY_HEADERS = (
     (
@@ -92,36 +86,6 @@ _PREVIEW_QUERY = f"{PREVIEW_PARAM}=".encode()
 _PREVIEW_HEADERS = ((b"cache-control", b"private, no-store"), (b"x-robots-tag", b"noindex"))
 
 Refusal = Response | None
-_FORM_POST = "__trovato_form_post__"
-_Endpoint = TypeVar("_Endpoint", bound=Callable[..., object])
-
-
-def form_post(endpoint: _Endpoint) -> _Endpoint:
-    """Mark a route endpoint as handling its HTML form posts when their CSRF token is missing
-    or stale (``RequestContext.csrf_failed``): it must show the form again with the submitted
-    values and change nothing. Every other unsafe request is refused by the pipeline."""
-    setattr(endpoint, _FORM_POST, True)
-    return endpoint
-
-
-def _handles_form_posts(scope: Scope) -> bool:
-    """Whether the route this request goes to is a :func:`form_post` endpoint (asked only
-    when a token is missing or wrong, so the extra route match costs nothing otherwise)."""
-    router = getattr(scope.get("app"), "router", None)
-    for route in getattr(router, "routes", ()):
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return bool(getattr(getattr(route, "endpoint", None), _FORM_POST, False))
-    return False
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 class _BodyTooLargeError(Exception):
     pass
 
@@ -176,7 +140,7 @@ class KernelPipeline:
             app_receive: Receive = limited_receive
             app_send: Send = send_wrapper
             if scope["method"] not in SAFE_METHODS:
-                csrf_refusal, app_receive = await _csrf(scope, ctx, limited_receive)
+                csrf_refusal, app_receive = await check_csrf(scope, ctx, limited_receive)
                 if csrf_refusal is not None:
                     await csrf_refusal(scope, receive, send_wrapper)
                     return
@@ -225,12 +189,6 @@ class KernelPipeline:
         headers.append((b"server-timing", ctx.profile.server_timing().encode()))
 
 
-# A form body read for its CSRF token stays in memory up to this size, then goes to a
-# temporary file (an upload); it is replayed to the route in chunks of the second.
-_SPOOL_MEMORY = 1024 * 1024
-_REPLAY_CHUNK = 64 * 1024
-
-
 def _add_security_headers(headers: list[tuple[bytes, bytes]]) -> None:
     if any(name in _SECURITY_HEADER_NAMES for name, _ in headers):
         # The route set some policy itself (stricter or looser): keep its values.
@@ -252,15 +210,15 @@ def _request_context(scope: Scope) -> RequestContext:
     """Step 1: the request id, client address and scheme."""
     kernel = scope["app"].state.kernel
     settings = kernel.settings
-    request_id = _request_id(_header(scope, b"x-request-id"))
+    request_id = _request_id(scope_header(scope, b"x-request-id"))
     client = scope.get("client")
     ip = client[0] if client else "unknown"
     secure = scope.get("scheme") == "https"
     if settings.trust_proxy_headers:
-        forwarded_for = _header(scope, b"x-forwarded-for")
+        forwarded_for = scope_header(scope, b"x-forwarded-for")
         if forwarded_for:
             ip = forwarded_for.split(",")[0].strip()[:64]
-        secure = secure or _header(scope, b"x-forwarded-proto") == "https"
+        secure = secure or scope_header(scope, b"x-forwarded-proto") == "https"
     return RequestContext(
         kernel=kernel,
         request_id=request_id,
@@ -285,7 +243,7 @@ def _request_line(scope: Scope) -> Refusal:
 
 def _body_limit(scope: Scope, ctx: RequestContext) -> Refusal:
     """Step 4 (by header; :class:`KernelPipeline` also counts streamed bytes)."""
-    declared = _header(scope, b"content-length")
+    declared = scope_header(scope, b"content-length")
     if declared is None:
         return None
     if not declared.isdigit():
@@ -300,7 +258,7 @@ def body_limit(scope: Scope, settings: Settings) -> int:
     """The largest body a request may send: a multipart one (a form with a file) may carry
     one upload of up to ``file_max_bytes`` besides the form; the files service refuses a
     larger file with its own message."""
-    content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+    content_type = (scope_header(scope, b"content-type") or "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         return settings.max_body_bytes + settings.file_max_bytes
     return settings.max_body_bytes
@@ -322,15 +280,19 @@ async def _run_steps(scope: Scope, ctx: RequestContext) -> Refusal:
 
 
 def _cookie_value(scope: Scope, name: str) -> str | None:
-    raw_cookie = _header(scope, b"cookie")
+    """The value of cookie ``name`` (the last one sent, as ``http.cookies`` reads it), split
+    by hand: ``SimpleCookie`` runs a regular expression over the whole header on every
+    request. A malformed header yields no value or one that names no session or preview
+    (both are looked up, never trusted), never an error."""
+    raw_cookie = scope_header(scope, b"cookie")
     if not raw_cookie or name not in raw_cookie:
         return None
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(raw_cookie)
-    except CookieError:  # a malformed cookie header is the client's problem, not a 500
-        return None
-    return jar[name].value if name in jar else None
+    found = None
+    for part in raw_cookie.split(";"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip() == name:
+            found = value.strip()
+    return found
 
 
 async def _session(scope: Scope, ctx: RequestContext) -> None:
@@ -344,7 +306,7 @@ async def _session(scope: Scope, ctx: RequestContext) -> None:
 async def _current_user(scope: Scope, ctx: RequestContext) -> Refusal:
     """Step 6: the user of a Bearer token or of the session; anonymous otherwise."""
     kernel = ctx.kernel
-    authorization = _header(scope, b"authorization")
+    authorization = scope_header(scope, b"authorization")
     if authorization is not None:
         scheme, _, secret = authorization.partition(" ")
         found = await kernel.tokens.check(secret.strip()) if scheme.lower() == "bearer" else None
@@ -386,7 +348,7 @@ async def _stage(scope: Scope, ctx: RequestContext) -> Refusal:
         return await _preview(scope, ctx, token, remember=True)
     elif (kept := _cookie_value(scope, PREVIEW_COOKIE)) is not None:
         return await _preview(scope, ctx, kept, remember=False)
-    requested = _header(scope, b"x-trovato-stage")
+    requested = scope_header(scope, b"x-trovato-stage")
     via = "request"
     if requested is None and b"stage=" in query_string:
         requested = _query_value(scope, "stage")
@@ -466,94 +428,6 @@ async def _rate_limit(scope: Scope, ctx: RequestContext) -> Refusal:
         f" try again in {retry} seconds.",
         headers={"retry-after": str(retry)},
     )
-
-
-async def _csrf(
-    scope: Scope, ctx: RequestContext, receive: Receive
-) -> tuple[Refusal, Receive]:
-    """Step 9: unsafe requests riding on the session cookie must carry its token.
-
-    The token is sent as ``X-CSRF-Token`` (API, scripts) or as the ``csrf_token`` form field
-    (HTML forms). Bearer-token calls carry no ambient credentials and need none; neither do API
-    calls made without a session cookie. Returns the receive callable the route must use (the
-    form body may have been read here and is replayed).
-    """
-    path = scope["path"]
-    is_api = path.startswith("/api/")
-    if ctx.probe or ctx.auth_method == "token" or (scope["method"], path) in _CSRF_EXEMPT:
-        return None, receive
-    session = ctx.session
-    has_session = session is not None and session.exists
-    if is_api and not has_session:
-        return None, receive
-    expected = session.get("csrf") if session is not None and has_session else None
-    supplied = _header(scope, b"x-csrf-token")
-    if supplied is None and not is_api:
-        supplied, receive = await _form_token(scope, receive)
-    # Compared as bytes: compare_digest refuses non-ASCII str, and a header may carry any byte.
-    if expected and supplied and secrets.compare_digest(
-        str(expected).encode(), supplied.encode("utf-8", "surrogateescape")
-    ):
-        return None, receive
-    if not is_api and _handles_form_posts(scope):
-        ctx.csrf_failed = True
-        return None, receive
-    detail = (
-        "Missing or invalid X-CSRF-Token header."
-        if is_api
-        else "The form has expired or did not come from this site. Reload the page and try again."
-    )
-    return error_response(scope, 403, detail), receive
-
-
-async def _form_token(scope: Scope, receive: Receive) -> tuple[str | None, Receive]:
-    """Read the body once to find ``csrf_token``; return a receive that replays it.
-
-    The body is spooled: in memory up to :data:`_SPOOL_MEMORY`, in a temporary file beyond (a
-    form carrying an upload), so an upload is never held in memory whole; it is replayed in
-    chunks."""
-    # Not a context manager: the route reads it through the replay after this returns (it is
-    # closed when the replay is dropped).
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)  # noqa: SIM115
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        spool.write(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    size = spool.tell()
-
-    def replaying() -> Receive:
-        offset = 0
-        done = False
-
-        async def replay() -> Message:
-            nonlocal offset, done
-            if done:
-                return await receive()
-            spool.seek(offset)
-            chunk = spool.read(_REPLAY_CHUNK)
-            offset += len(chunk)
-            done = offset >= size
-            return {"type": "http.request", "body": chunk, "more_body": not done}
-
-        return replay
-
-    content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
-    token: str | None = None
-    if content_type == "application/x-www-form-urlencoded":
-        spool.seek(0)  # within TROVATO_MAX_BODY_BYTES: a multipart body alone may be larger
-        values = parse_qs(spool.read().decode("utf-8", "replace")).get("csrf_token")
-        token = values[0] if values else None
-    elif content_type == "multipart/form-data":
-        try:
-            async with Request(scope, replaying()).form() as form:
-                value = form.get("csrf_token")
-                token = value if isinstance(value, str) else None
-        except Exception:  # malformed multipart: no token, so the request is refused
-            token = None
-    return token, replaying()
 
 
 async def _serve_anonymous_hit(scope: Scope, send: Send) -> bool:

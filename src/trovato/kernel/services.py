@@ -21,7 +21,7 @@ from trovato.content.formatters import Formatters
 from trovato.content.items import ContentServices
 from trovato.content.reads import PluginItemReads
 from trovato.content.taps import PluginItemHooks, sync_item_types
-from trovato.content.types import CHANNEL as ITEM_TYPES_CHANNEL
+from trovato.content.type_service import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.content.view import ItemViews
 from trovato.content.writes import PluginItemWrites
 from trovato.cron import Cron
@@ -198,6 +198,8 @@ class Kernel:
             on_types_change=types_changed,
             tags=categories,
             files=files,
+            # Listings' totals live with Gather's results: dropped by the same item writes.
+            totals=listings,
         )
         await store.pubsub.subscribe(PERMISSIONS_CHANNEL, page_cache.clear)
         await store.pubsub.subscribe(ITEM_TYPES_CHANNEL, types_changed)

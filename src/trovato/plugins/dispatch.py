@@ -89,6 +89,8 @@ class Dispatcher:
                  *, validate_payloads: bool = True) -> None:
         # tap -> plugins in call order; tuples, so callers can be given them without a copy
         self.order = {tap: tuple(plugins) for tap, plugins in order.items()}
+        # The taps some plugin implements: asked several times per item shown or voted on.
+        self.listened = frozenset(tap for tap, plugins in self.order.items() if plugins)
         self.metrics = metrics
         self.validate_payloads = validate_payloads
 

@@ -24,7 +24,7 @@ enabled yet: :meth:`Taps.fire_lifecycle` runs them in a session holding just tha
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -84,7 +84,11 @@ class Taps:
 
     def listens(self, tap: str) -> bool:
         """Whether any enabled plugin implements ``tap`` (asked per item on listings)."""
-        return bool(self._plugins().dispatcher.implementations(tap))
+        return tap in self._plugins().dispatcher.listened
+
+    def listens_to_any(self, taps: Iterable[str]) -> bool:
+        """Whether any enabled plugin implements one of ``taps``."""
+        return not self._plugins().dispatcher.listened.isdisjoint(taps)
 
     def implementers(self, tap: str) -> tuple[str, ...]:
         """The enabled plugins implementing ``tap``, in call order (what a cache of the

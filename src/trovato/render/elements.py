@@ -64,25 +64,22 @@ def safe_url(value: object, *, schemes: Iterable[str] = SAFE_URL_SCHEMES) -> str
     """
     if not isinstance(value, str):
         return None
-    if len(value) > 8192:
+    length = len(value)
+    if length > 8192:
         return None
-    if schemes is SAFE_URL_SCHEMES and len(value) <= 512:
-        return value if _default_policy_allows(value) else None
-    return value if _allows(value, frozenset(s.lower() for s in schemes)) else None
+    if schemes is not SAFE_URL_SCHEMES or length > 512:
+        return value if _allows(value, frozenset(s.lower() for s in schemes)) else None
+    # Pages repeat the same links (/item/…, menu paths) on every request; the check is a pure
+    # function of the text, so each process decides each short URL once.
+    allowed = _URL_DECISIONS.get(value)
+    if allowed is None:
+        allowed = _allows(value, SAFE_URL_SCHEMES)
+        _URL_DECISIONS.put(value, allowed)
+    return value if allowed else None
 
 
-# Pages repeat the same links (/item/…, menu paths) on every request; the check is a pure
-# function of the text, so each process decides each short URL once.
 _URL_DECISIONS: BytesLRU[str, bool] = text_cache("url_policy", max_entry_bytes=4096,
                                                        recency=False)
-
-
-def _default_policy_allows(value: str) -> bool:
-    found = _URL_DECISIONS.get(value)
-    if found is None:
-        found = _allows(value, SAFE_URL_SCHEMES)
-        _URL_DECISIONS.put(value, found)
-    return found
 
 
 def _allows(value: str, allowed: frozenset[str]) -> bool:

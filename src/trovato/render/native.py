@@ -19,8 +19,9 @@ policies are the ones every layer shares (:mod:`trovato.render.elements`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 
@@ -122,7 +123,7 @@ _ATTRIBUTE_TEXT: BytesLRU[tuple[object, ...], str] = text_cache(
     "attribute_text", max_entry_bytes=2048, recency=False)
 
 
-def _attributes(d: Drawer, e: Element, *classes: str) -> str:
+def attribute_text(d: Drawer, e: Element, *classes: str) -> str:
     raw = e.get("#attributes")
     if not raw and not classes:
         return ""
@@ -158,17 +159,20 @@ def _tag(e: Element, type_name: str) -> str | None:
     return tag if tag in spec.tags else spec.default_tag
 
 
-def _children(d: Drawer, e: Element) -> str:
+def children_html(d: Drawer, e: Element) -> str:
     return "".join([d.html(child) for _, child in children(e)])
 
 
+def _cell(d: Drawer, c: object) -> str:
+    """One of ``#items``: an element drawn, anything else escaped as text (Markup included)."""
+    return d.html(c) if isinstance(c, dict) else _e(c if type(c) is str else plain(c))
+
+
 def _cells(d: Drawer, e: Element) -> list[str]:
-    """``#items``: elements drawn, anything else escaped as text (Markup included)."""
-    return [d.html(c) if isinstance(c, dict) else _e(c if type(c) is str else plain(c))
-            for c in e.get("#items") or ()]
+    return [_cell(d, c) for c in e.get("#items") or ()]
 
 
-def _value(d: Drawer, e: Element) -> str:
+def value_html(d: Drawer, e: Element) -> str:
     """``#value`` through its format's filter chain; without a format, escaped as written."""
     if "#value" not in e:
         return ""
@@ -185,24 +189,25 @@ def container(d: Drawer, e: Element) -> str:
     tag = _e(_tag(e, "container") or "div")
     title = e.get("#title")
     heading = f"<h2>{_e(title)}</h2>\n" if title else ""
-    return f"<{tag}{_attributes(d, e)}>\n{heading}{_children(d, e)}\n</{tag}>"
+    return f"<{tag}{attribute_text(d, e)}>\n{heading}{children_html(d, e)}\n</{tag}>"
 
 
 def field(d: Drawer, e: Element) -> str:
     display = e.get("#label_display") or "above"
     tag = _e(_tag(e, "field") or "div")
     name = e.get("#field_name") or "unnamed"
-    parts = [f"<{tag}{_attributes(d, e, 'field', f'field--{name}', f'field--label-{display}')}>\n"]
+    classes = attribute_text(d, e, "field", f"field--{name}", f"field--label-{display}")
+    parts = [f"<{tag}{classes}>\n"]
     label = e.get("#label")
     if label and display != "hidden":
         hidden = " visually-hidden" if display == "visually_hidden" else ""
         parts.append(f'<div class="field__label{hidden}">{_e(label)}</div>\n')
-    items = _cells(d, e)
-    if len(items) == 1:
-        parts.append(f'<div class="field__item">{items[0]}</div>\n')
+    values: Sequence[object] = e.get("#items") or ()
+    if len(values) == 1:  # most fields: one value, drawn without a list of one
+        parts.append(f'<div class="field__item">{_cell(d, values[0])}</div>\n')
     else:
         parts.append('<div class="field__items">\n')
-        parts.extend(f'<div class="field__item">{item}</div>\n' for item in items)
+        parts.extend(f'<div class="field__item">{_cell(d, value)}</div>\n' for value in values)
         parts.append("</div>\n")
     parts.append(f"</{tag}>")
     return "".join(parts)
@@ -213,7 +218,7 @@ def item(d: Drawer, e: Element) -> str:
     item_type = str(e["#item_type"]) if "#item_type" in e else ""
     view_mode = e.get("#view_mode")
     mode = str(view_mode) if "#view_mode" in e else ""
-    attributes = _attributes(d, e, "item", f"item--{item_type}", f"item--{mode}")
+    attributes = attribute_text(d, e, "item", f"item--{item_type}", f"item--{mode}")
     heading = ""
     title = e.get("#title")
     if title and view_mode != "full":
@@ -221,26 +226,26 @@ def item(d: Drawer, e: Element) -> str:
         text = _e(title) if href is None else f'<a href="{_e(href)}">{_e(title)}</a>'
         heading = f'<h2 class="item__title">{text}</h2>\n'
     return (f"<{tag}{attributes}>\n{heading}<div class=\"item__content\">\n"
-            f"{_children(d, e)}\n</div>\n</{tag}>")
+            f"{children_html(d, e)}\n</div>\n</{tag}>")
 
 
 def link(d: Drawer, e: Element) -> str:
     text = _e(e.get("#text", ""))
     href = safe_url(e["#href"]) if "#href" in e else None
     if href is None:
-        return f"<span{_attributes(d, e)}>{text}</span>"
+        return f"<span{attribute_text(d, e)}>{text}</span>"
     title = e.get("#title")
     title_attribute = f' title="{_e(title)}"' if title else ""
-    return f'<a href="{_e(href)}"{title_attribute}{_attributes(d, e)}>{text}</a>'
+    return f'<a href="{_e(href)}"{title_attribute}{attribute_text(d, e)}>{text}</a>'
 
 
 def markup(d: Drawer, e: Element) -> str:
-    value = _value(d, e)
+    value = value_html(d, e)
     tag = _tag(e, "markup")
     if tag:
-        return f"<{_e(tag)}{_attributes(d, e)}>{value}</{_e(tag)}>"
+        return f"<{_e(tag)}{attribute_text(d, e)}>{value}</{_e(tag)}>"
     if _has_attributes(e):
-        return f"<div{_attributes(d, e)}>{value}</div>"
+        return f"<div{attribute_text(d, e)}>{value}</div>"
     return value
 
 
@@ -250,7 +255,7 @@ def list_(d: Drawer, e: Element) -> str:
     title = e.get("#title")
     heading = f"<h3>{_e(title)}</h3>\n" if title else ""
     rows = "".join(f"<li>{entry}</li>\n" for entry in _cells(d, e))
-    return (f"<{tag}{_attributes(d, e, 'item-list')}>\n{heading}<{list_tag}>\n{rows}"
+    return (f"<{tag}{attribute_text(d, e, 'item-list')}>\n{heading}<{list_tag}>\n{rows}"
             f"</{list_tag}>\n</{tag}>")
 
 
@@ -263,7 +268,57 @@ def image(d: Drawer, e: Element) -> str:
                                       ("height", "#height"))
                     if e.get(key))
     return (f'<img src="{_e(src)}" alt="{_e(e.get("#alt") or "")}"{extra}'
-            f' loading="lazy"{_attributes(d, e)}>')
+            f' loading="lazy"{attribute_text(d, e)}>')
+
+
+def pager_variables(e: Element) -> dict[str, Any]:
+    """What ``elements/pager.html`` shows of a pager element (its template's variables)."""
+    pages = max(int(e.get("#pages", 0)), 0)
+    page = min(max(int(e.get("#page", 0)), 0), max(pages - 1, 0))
+    base = safe_url(e.get("#href")) or ""
+    query = {k: v for k, v in dict(e.get("#query", {})).items() if k != "page"}
+
+    def href(number: int) -> str:
+        params = {**query, **({"page": str(number)} if number else {})}
+        if not params:
+            return base or "?"
+        return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
+
+    # A window of pages around the current one keeps long listings' pagers short.
+    first, last = max(page - 4, 0), min(page + 5, pages)
+    return {
+        "page": page,
+        "pages": pages,
+        "links": [
+            {"number": n + 1, "href": href(n), "current": n == page}
+            for n in range(first, last)
+        ],
+        "previous": href(page - 1) if page > 0 else None,
+        "next": href(page + 1) if page + 1 < pages else None,
+        "first": href(0) if first > 0 else None,
+        "last": href(pages - 1) if last < pages else None,
+    }
+
+
+def pager(d: Drawer, e: Element) -> str:
+    v = pager_variables(e)
+    if not v["pages"] > 1:
+        return ""
+    parts = ['<nav class="pager" aria-label="Pages">\n<ul>\n']
+    if v["first"]:
+        parts.append(f'<li><a href="{_e(v["first"])}">« First</a></li>')
+    if v["previous"]:
+        parts.append(f'<li><a href="{_e(v["previous"])}" rel="prev">\u2039 Previous</a></li>')
+    for link in v["links"]:
+        number = _e(link["number"])
+        parts.append(f'<li><span aria-current="page">{number}</span></li>\n' if link["current"]
+                     else f'<li><a href="{_e(link["href"])}">{number}</a></li>\n')
+    if v["next"]:
+        parts.append(f'<li><a href="{_e(v["next"])}" rel="next">Next \u203a</a></li>')
+    if v["last"]:
+        parts.append(f'<li><a href="{_e(v["last"])}">Last »</a></li>')
+    parts.append("</ul>\n</nav>\n")
+    return "".join(parts)
 
 
 TWINS: dict[str, Twin] = {
@@ -274,6 +329,7 @@ TWINS: dict[str, Twin] = {
     "elements/markup.html": markup,
     "elements/list.html": list_,
     "elements/image.html": image,
+    "elements/pager.html": pager,
 }
-"""Kernel element template name → its Python twin (tables, pagers and messages, rendered a
-few times per page at most, stay with their templates)."""
+"""Kernel element template name → its Python twin (tables and messages, rendered a few
+times per page at most, stay with their templates)."""

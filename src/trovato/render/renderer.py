@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from jinja2 import (
     ChoiceLoader,
@@ -52,7 +51,16 @@ from trovato.render.formats import (
     default_registry,
     render_text,
 )
-from trovato.render.native import TWINS, Twin, attribute_values, attributes_html, plain
+from trovato.render.native import (
+    TWINS,
+    Twin,
+    attribute_values,
+    attributes_html,
+    pager_variables,
+    plain,
+)
+from trovato.render.native_forms import FORM_MACROS, FORM_TWINS
+from trovato.render.native_pages import PAGE_TWINS, PageTwin
 from trovato.render.sanitize import sanitize
 
 log = logging.getLogger(__name__)
@@ -110,6 +118,12 @@ class Attributes:
 
     def __str__(self) -> str:
         return self.__html__()
+
+
+def _is_kernel(template: Template) -> bool:
+    """Whether ``template`` is the kernel's own file (no theme overrides it)."""
+    return template.filename is not None and Path(template.filename).is_relative_to(
+        KERNEL_TEMPLATES)
 
 
 def _strip_markup(value: Any) -> Any:
@@ -221,6 +235,10 @@ class ThemeRegistry:
 # --- the engine -------------------------------------------------------------------------------
 
 # Properties that become template variables unchanged (``#label`` → ``label``).
+KERNEL_TWINS: dict[str, Twin] = {**TWINS, **FORM_TWINS}
+"""Every kernel element template that has a Python twin (:mod:`trovato.render.native`,
+:mod:`trovato.render.native_forms`), by template name."""
+
 _PASSED_AS_IS = {
     f"#{name}": name
     for name in ("text", "alt", "width", "height", "ordered", "caption", "empty", "label",
@@ -279,6 +297,7 @@ class ThemeEngine:
         self._compiled: dict[str, Template] = {}
         self._resolved: dict[tuple[str, ...], Template] = {}
         self._twins: dict[tuple[str, ...], Twin | None] = {}
+        self._page_twins: dict[str, PageTwin | None] = {}
         self._suggestions: dict[tuple[object, ...], tuple[str, ...]] = {}
         self._drawers: dict[tuple[object, ...], Twin | None] = {}  # html()'s twin per key
 
@@ -323,9 +342,10 @@ class ThemeEngine:
         if key in self._twins:
             return self._twins[key]
         template = self.resolve(key)
-        kernel = template.filename is not None and Path(template.filename).is_relative_to(
-            KERNEL_TEMPLATES)
-        found = TWINS.get(template.name or "") if kernel else None
+        name = template.name or ""
+        found = KERNEL_TWINS.get(name) if _is_kernel(template) else None
+        if name in FORM_TWINS and not _is_kernel(self.template(FORM_MACROS)):
+            found = None  # the kernel's form templates draw through a theme's macros
         if len(self._twins) < _REMEMBERED:
             self._twins[key] = found
         return found
@@ -341,6 +361,21 @@ class ThemeEngine:
         started = time.perf_counter()
         try:
             return self.template(name).render({"slots": {}, **context})
+        finally:
+            record_render(time.perf_counter() - started)
+
+    def render_partial(self, name: str, variables: Mapping[str, Any]) -> Markup:
+        """A part of a kernel page (``admin/content_rows.html``) as HTML for its page to
+        place: drawn by its Python twin (:mod:`trovato.render.native_pages`) when the
+        template is the kernel's own, by the theme's template when a theme overrides it."""
+        started = time.perf_counter()
+        try:
+            if name not in self._page_twins:
+                template = self.template(name)
+                self._page_twins[name] = PAGE_TWINS.get(name) if _is_kernel(template) else None
+            twin = self._page_twins[name]
+            html = twin(variables) if twin is not None else self.template(name).render(variables)
+            return Markup(html)  # noqa: S704 - escaped by the twin or by autoescaping
         finally:
             record_render(time.perf_counter() - started)
 
@@ -551,40 +586,12 @@ class ThemeEngine:
         if "#rows" in element:
             variables["rows"] = [[self._cell(c) for c in row] for row in element["#rows"]]
         if type_name == "pager":
-            variables.update(self._pager(element))
+            variables.update(pager_variables(element))
         for name, value in element.get("#variables", {}).items():
             # From preprocess taps, already sanitized to plain data; as text, never markup.
             if name not in RESERVED_VARIABLES:
                 variables[name] = _strip_markup(value)
         return variables
-
-    @staticmethod
-    def _pager(element: Mapping[str, Any]) -> dict[str, Any]:
-        pages = max(int(element.get("#pages", 0)), 0)
-        page = min(max(int(element.get("#page", 0)), 0), max(pages - 1, 0))
-        base = safe_url(element.get("#href")) or ""
-        query = {k: v for k, v in dict(element.get("#query", {})).items() if k != "page"}
-
-        def href(number: int) -> str:
-            params = {**query, **({"page": str(number)} if number else {})}
-            if not params:
-                return base or "?"
-            return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
-
-        # A window of pages around the current one keeps long listings' pagers short.
-        first, last = max(page - 4, 0), min(page + 5, pages)
-        return {
-            "page": page,
-            "pages": pages,
-            "links": [
-                {"number": n + 1, "href": href(n), "current": n == page}
-                for n in range(first, last)
-            ],
-            "previous": href(page - 1) if page > 0 else None,
-            "next": href(page + 1) if page + 1 < pages else None,
-            "first": href(0) if first > 0 else None,
-            "last": href(pages - 1) if last < pages else None,
-        }
 
     # -- assets ------------------------------------------------------------------------------
 

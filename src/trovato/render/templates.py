@@ -41,6 +41,10 @@ class Templates:
         """Render a page template by name (profiled as render time)."""
         return self.engine.render_template(name, context)
 
+    def render_partial(self, name: str, variables: dict[str, Any]) -> Markup:
+        """Render a part of a kernel page (see :meth:`ThemeEngine.render_partial`)."""
+        return self.engine.render_partial(name, variables)
+
     def render_tree(
         self, tree: object, *, source: str = "kernel", trusted: bool = True
     ) -> Markup:

@@ -33,7 +33,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -111,10 +111,11 @@ class StageView:
     stage: str
     visible: tuple[str, ...]
     status: str = OPEN
+    # Whether this is live's view: set once, since every item read asks it (twice).
+    live: bool = field(init=False)
 
-    @property
-    def live(self) -> bool:
-        return is_live(self.stage)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "live", is_live(self.stage))
 
     @property
     def upstream(self) -> str:

@@ -58,7 +58,7 @@ class CurrentUser:
 
     @property
     def is_authenticated(self) -> bool:
-        return self.id != NIL
+        return self.id.int != NIL.int  # the integers: UUID's == is a Python-level call
 
     def can(self, permission: str) -> bool:
         return self.is_admin or permission in self.permissions

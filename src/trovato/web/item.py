@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from trovato.content.access import ADMINISTER_CONTENT, VIEW_REVISIONS, item_access
+from trovato.content.access import ADMINISTER_CONTENT, VIEW_REVISIONS, item_access, role_access
 from trovato.content.items import Item
 from trovato.content.view import Viewer
 from trovato.kernel.context import RequestContext, request_context
@@ -72,11 +72,17 @@ def may_view_revisions(ctx: RequestContext) -> bool:
 async def local_tasks(ctx: RequestContext, item: Item, current: str) -> list[dict[str, Any]]:
     """The item's tabs the request's user may use (none when View would be alone)."""
     user, hooks = ctx.current_user, ctx.kernel.content.items.hooks
+    if hooks.reads_items():  # a plugin may grant or deny either operation: ask
+        may_edit = await item_access(user, item, "update", hooks)
+        may_delete = await item_access(user, item, "delete", hooks)
+    else:  # no vote can be cast: the role permissions alone decide
+        may_edit = role_access(user, item, "update")
+        may_delete = role_access(user, item, "delete")
     base = f"/item/{item.id}"
     tabs = [("view", "View", base)]
-    if await item_access(user, item, "update", hooks):
+    if may_edit:
         tabs.append(("edit", "Edit", f"{base}/edit"))
-    if await item_access(user, item, "delete", hooks):
+    if may_delete:
         tabs.append(("delete", "Delete", f"{base}/delete"))
     if may_view_revisions(ctx):
         tabs.append(("revisions", "Revisions", f"{base}/revisions"))

@@ -55,7 +55,7 @@ from trovato.forms.state import FormState, FormStateError
 from trovato.forms.widgets import REMOVE_FILE, WidgetContext, upload_name
 from trovato.ids import uuid7
 from trovato.kernel.context import RequestContext, request_context
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.web._page import flash, render_page
 from trovato.web.item import load_item, local_tasks, viewer
@@ -232,7 +232,8 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
 async def _creatable(request: Request, type_name: str | None = None) -> ItemType:
     """The item type of the path (or ``type_name``) if the user may create items of it."""
     ctx = request_context(request)
-    item_type = await ctx.kernel.content.types.get(type_name or request.path_params["type"])
+    item_type = await ctx.kernel.content.types.get_cached(
+        type_name or request.path_params["type"])
     if item_type is None:
         raise ServiceError(404, "There is no such item type.")
     draft = Item(id=uuid7(), type=item_type.type, title="", author_id=ctx.current_user.id)
@@ -249,7 +250,7 @@ async def _editable(request: Request, op: str = "update", item_id: str | None = 
             await ctx.kernel.content.query.load(ctx.current_user, item_id, stage=ctx.stage))
     await ctx.kernel.content.items.query.require(ctx.current_user, item,
                                                  "update" if op == "update" else "delete")
-    item_type = await ctx.kernel.content.types.get(item.type)
+    item_type = await ctx.kernel.content.types.get_cached(item.type)
     if item_type is None:
         raise ServiceError(404, "There is no such item type.")
     return Editing(item_type, item)

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.kernel.context import request_context
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.render.elements import RenderElement
 from trovato.users.accounts import ACTIVE, BLOCKED
 from trovato.users.registration import Registration, registration

@@ -23,7 +23,7 @@ from trovato.content.view import Viewer, format_date
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.kernel.context import RequestContext, request_context
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.web._page import flash, render_page
 from trovato.web.item import author_names, load_item, local_tasks, viewer

@@ -35,7 +35,7 @@ from trovato.forms import form as forms
 from trovato.forms.service import EXPIRED, EXPIRED_STATUS
 from trovato.kernel.access import require_login
 from trovato.kernel.context import request_context
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.stages import LIVE, StageError, is_live

@@ -17,7 +17,7 @@ from trovato.forms.service import EXPIRED, EXPIRED_STATUS
 from trovato.ids import parse_uuid
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.render.elements import RenderElement
 from trovato.users.accounts import LoginError
 from trovato.web._page import render_page

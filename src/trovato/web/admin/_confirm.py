@@ -70,7 +70,7 @@ async def checked(request: Request, tree: RenderElement, submitted: FormData
                   ) -> tuple[forms.FormValues, forms.FormErrors]:
     """The values of a submission read from ``tree`` and their errors: every input type's
     own checks, then the plugins' (``form_validate``). A submission whose CSRF token was
-    missing or stale (a :func:`~trovato.kernel.pipeline.form_post` route) gets only the
+    missing or stale (a :func:`~trovato.kernel.csrf.form_post` route) gets only the
     "expired" error: the form is shown again with what was typed and nothing is changed."""
     ctx = request_context(request)
     values = forms.read(tree, submitted)

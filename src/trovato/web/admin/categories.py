@@ -26,7 +26,7 @@ from starlette.routing import Route
 from trovato.categories.model import ADMINISTER_CATEGORIES, CategoryError, Tag, TreeNode
 from trovato.forms import form as forms
 from trovato.kernel.context import request_context
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.web._page import flash

@@ -150,7 +150,7 @@ def _header(filters: dict[str, str], sort: str) -> list[Column]:
 
 
 async def _rows(ctx: RequestContext, items: list[Item], types: dict[str, str]) -> list[Row]:
-    """The table's rows as data: the page's template draws them (50 rows of render elements
+    """The table's rows as data for ``admin/content_rows.html`` (50 rows of render elements
     would cost more to render than everything else on the page together)."""
     user, hooks, reader = ctx.current_user, ctx.kernel.content.items.hooks, viewer(ctx)
     return [Row(str(item.id), item.title, types.get(item.type, item.type),
@@ -196,11 +196,13 @@ async def content_list(request: Request) -> Response:
         "title": "Content",
         "filters": filter_html,
         "bulk": kernel.forms.render(bulk_tree, csrf_token=_csrf(ctx)),
-        # The row checkboxes belong to the bulk form by its id (HTML's form attribute).
-        "bulk_form": forms.element_id(BULK_FORM),
         "total": listing.total,
         "header": _header(filters, sort),
-        "rows": await _rows(ctx, listing.items, types),
+        "table_rows": kernel.templates.render_partial("admin/content_rows.html", {
+            "rows": await _rows(ctx, listing.items, types),
+            # The row checkboxes belong to the bulk form by its id (HTML's form attribute).
+            "bulk_form": forms.element_id(BULK_FORM),
+        }),
         "pager": pager,
     })
 

@@ -17,26 +17,21 @@ from trovato.content.view import format_date
 from trovato.kernel.context import request_context
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
-from trovato.stages import LIVE
 from trovato.web.admin import render_admin, require_admin, sections_for
 from trovato.web.item import viewer
 
 RECENT = 8
-_COUNTS_SQL = (
-    "SELECT count(*) FILTER (WHERE status = 1) AS published,"
-    " count(*) FILTER (WHERE status <> 1) AS unpublished FROM item WHERE stage_id = %s"
-)
 
 
 async def dashboard(request: Request) -> Response:
     user = require_admin(request)
     ctx = request_context(request)
     kernel = ctx.kernel
-    counts = await kernel.db.fetchrow(_COUNTS_SQL, (LIVE,))
-    facts: list[tuple[str, str]] = [("Published items", str(counts["published"] if counts else 0))]
+    published, unpublished = await kernel.content.query.status_counts()
+    facts: list[tuple[str, str]] = [("Published items", str(published))]
     # The number of unpublished items is only for those who may see them all.
     if visibility_scope(user) == "all":
-        facts.append(("Unpublished items", str(counts["unpublished"] if counts else 0)))
+        facts.append(("Unpublished items", str(unpublished)))
     if user.can("use stages"):
         stages = await kernel.stage_desk.usable(user)
         facts.append(("Open stages", str(sum(1 for s in stages if s.open))))

@@ -32,7 +32,7 @@ from trovato.forms import form as forms
 from trovato.forms.state import FormState
 from trovato.forms.widgets import UnknownWidgetError
 from trovato.kernel.context import request_context
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.web.admin._confirm import confirm_tree

@@ -39,7 +39,7 @@ from trovato.gather.definition import parse, resolve
 from trovato.gather.exchange import dump_yaml, load_yaml
 from trovato.gather.service import Preview
 from trovato.kernel.context import request_context
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.web.admin import render_admin, require_admin

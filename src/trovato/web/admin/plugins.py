@@ -32,7 +32,7 @@ from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.forms.state import FormState
 from trovato.kernel.context import request_context
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.plugins import BuildError, PluginError, PluginLoadError
 from trovato.render import elements as el
 from trovato.web._page import flash

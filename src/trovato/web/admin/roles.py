@@ -25,7 +25,7 @@ from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.ids import parse_uuid
 from trovato.kernel.context import request_context
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.users.accounts import CurrentUser

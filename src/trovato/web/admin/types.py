@@ -2,7 +2,7 @@
 ``.../{type}`` (edit) and ``.../{type}/delete`` (with the impact stated first).
 
 Thin: the forms go through the form API (:mod:`trovato.web.admin._structure`), and the item
-type service (:class:`~trovato.content.types.ItemTypes`) validates and saves exactly as for
+type service (:class:`~trovato.content.type_service.ItemTypes`) validates and saves exactly as for
 the JSON API (``/api/v1/item-types``); its refusals are shown next to the input they are about.
 Every route needs ``access administration pages`` and ``administer content types``.
 """
@@ -26,7 +26,7 @@ from trovato.content.types import (
 )
 from trovato.forms import form as forms
 from trovato.forms.state import FormState
-from trovato.kernel.pipeline import form_post
+from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.web.admin._confirm import confirm_tree

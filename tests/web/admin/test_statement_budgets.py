@@ -1,0 +1,93 @@
+"""The logged-in pages' database and store budgets: how many SQL statements each sends (the
+``Server-Timing`` count) and that a page that changes nothing in the session writes nothing.
+
+These are the deterministic half of the admin benchmark (``benchmarks/bench_admin.py``,
+``benchmarks/profile_admin.py``): a new statement on one of these paths runs on every request
+of every editor, so adding one should be a decision, made here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from tests.conftest import running_app, site_settings
+from tests.plugins.conftest import kernel_of
+from tests.web._item_forms import article_values, item_id_of, open_form, post_form
+from tests.web.test_item import _item, _site
+
+# The session, the user (with roles and permission version), then the page's own.
+PIPELINE = 2
+
+
+def _statements(response: httpx.Response) -> int:
+    match = re.search(r'db;[^,]*desc="(\d+) queries"', response.headers["server-timing"])
+    assert match, response.headers["server-timing"]
+    return int(match.group(1))
+
+
+class _Writes:
+    """Counts the session store's writes and deletes."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.count = 0
+        sessions = kernel_of(client).store.sessions
+        for name in ("set", "delete"):
+            setattr(sessions, name, self._counted(getattr(sessions, name)))
+
+    def _counted(self, method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return await method(*args, **kwargs)
+        return counted
+
+
+async def test_the_admin_pages_statement_budgets(db_url: str) -> None:
+    async with running_app(site_settings(db_url, page_cache_seconds=0)) as client:
+        headers = await _site(client)  # logged in as the administrator "root"
+        item_id = await _item(client, headers)
+        # The site pages' furniture (tiles, main menu) is read once and cached; item writes
+        # must not drop it (it does not depend on items).
+        assert (await client.get(f"/item/{item_id}")).status_code == 200
+        for n in range(30):
+            await _item(client, headers, title=f"Listed {n}")
+
+        listing = await client.get("/admin/content")
+        assert listing.status_code == 200 and "Content (31 items)" in listing.text
+        # The rows with their authors and the count: one statement, whatever the page size.
+        assert _statements(listing) <= PIPELINE + 1
+
+        page = await client.get(f"/item/{item_id}")
+        assert page.status_code == 200
+        assert _statements(page) <= PIPELINE + 1
+
+        form = await client.get(f"/item/{item_id}/edit")
+        assert form.status_code == 200
+        # The item, and the form's state written; the item type comes from the process cache.
+        assert _statements(form) <= PIPELINE + 2
+
+        hidden = await open_form(client, f"/item/{item_id}/edit")
+        saved = await post_form(client, f"/item/{item_id}/edit", hidden,
+                                article_values("Edited"))
+        assert item_id_of(saved) == item_id
+        # The form's state read and dropped, the item read (the route's access check) and
+        # locked, its type read fresh for validation, one UPDATE of the item row (its values
+        # and its new current revision), the revision, the audit entry, the cache
+        # invalidation and the session's "saved" message.
+        assert _statements(saved) <= PIPELINE + 10
+
+
+async def test_a_page_that_changes_nothing_writes_no_session(db_url: str) -> None:
+    async with running_app(site_settings(db_url, page_cache_seconds=0)) as client:
+        headers = await _site(client)
+        item_id = await _item(client, headers)
+        await client.get("/admin/content")  # the CSRF token exists from the login on
+        writes = _Writes(client)
+        for path in ("/admin/content", f"/item/{item_id}", f"/item/{item_id}/edit", "/admin"):
+            response = await client.get(path)
+            assert response.status_code == 200, path
+            assert "set-cookie" not in response.headers, path
+        assert writes.count == 0
