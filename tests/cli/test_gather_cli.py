@@ -64,3 +64,25 @@ def test_listings_from_the_command_line(db_url: str, tmp_path: Path) -> None:
                               ).fetchone()
         assert method == ("gin",)
     assert "Dropped" in run("gather", "index", "drop", "search", env=env).stdout
+
+
+def test_a_listing_from_options(db_url: str) -> None:
+    env = {"TROVATO_DATABASE_URL": db_url, "COLUMNS": "200"}
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO item_type (type, label) VALUES ('event', 'Event')")
+    created = run("gather", "new", "events", "--label", "Events", "--type", "event",
+                  "--sort", "title", "--sort", "created:desc", "--per-page", "10",
+                  "--page", "/events", "--json", env=env)
+    assert created.returncode == 0 and "Created events (version 1)" in created.stdout, \
+        created.stderr
+    document = yaml.safe_load(run("gather", "export", "events", env=env).stdout)
+    assert document["filters"] == [{"field": "type", "op": "equals", "value": "event"}]
+    assert document["sorts"] == [{"field": "title", "direction": "asc"},
+                                 {"field": "created", "direction": "desc"}]
+    assert document["pager"] == {"type": "full", "per_page": 10}
+    assert document["displays"] == {"page": {"path": "/events", "style": "teasers"},
+                                    "json": {}}
+    refused = run("gather", "new", "many", "--per-page", "1000", env=env)
+    assert refused.returncode == 1 and "pager.per_page" in refused.stderr
+    taken = run("gather", "new", "other", "--page", "/events", env=env)
+    assert taken.returncode == 1 and "displays.page.path" in taken.stderr

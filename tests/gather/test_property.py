@@ -1,13 +1,17 @@
 """Property: for random definitions over a seeded dataset, Gather returns what a plain Python
 evaluation of the same definition returns — the same items in the same order, the same total,
-the same refusal of a page past the end — as the administrator, an author with drafts, the
-anonymous visitor, and in a stage (whose edits and new items only it sees).
+the same refusal of a page past the end, the same fields read through relationships — as the
+administrator, an author with drafts, the anonymous visitor, and in a stage (whose edits and
+new items only it sees).
 
 The oracle starts from what the item query path lets the reader see (``ItemQuery.list``, the
 established read path) and applies the filters, sorts and pager in Python with SQL's rules
 written out: an empty value matches no comparison except ``not_equals``/``not_in``/``is_null``;
 a multi-valued field matches when any value does (``not_*``: when none does); text matching is
 case-insensitive; empty values sort last; the id breaks ties in the last sort's direction.
+Every definition joins the author (``writer``) and a page's parent item (``parent``, sometimes
+required): a parent the reader cannot see in the item query path's list reads as empty (and a
+required one drops the page).
 """
 
 from __future__ import annotations
@@ -49,7 +53,9 @@ async def _seed(db_url: str) -> Site:
     async with open_database(db_url) as db:
         content = await ContentServices.start(db, PermissionRegistry())
         await content.types.create(ARTICLE)
-        await content.types.create({"type": "page", "label": "Page"})
+        await content.types.create({"type": "page", "label": "Page", "fields": [
+            {"name": "field_parent", "type": "reference", "label": "Parent",
+             "settings": {"target_type": "item"}}]})
         people = []
         for name in ("admin", "author"):
             user_id = uuid.uuid4()
@@ -73,11 +79,13 @@ async def _seed(db_url: str) -> Site:
             words = rng.sample(LETTERS, rng.randint(0, 3))
             if words:
                 fields["field_words"] = [{"value": w} for w in words]
+            if n % 7 == 3:  # a page, under an earlier item (some unpublished)
+                fields = {"field_parent": {"target_id": str(rng.choice(created).id)}}
             item = await content.items.create(
                 site.author if n % 4 == 0 else site.admin, "page" if n % 7 == 3 else "article",
                 title="".join(rng.choice(LETTERS) for _ in range(rng.randint(1, 3))),
                 status=0 if n % 5 == 0 else 1, promote=rng.random() < 0.5,
-                sticky=rng.random() < 0.2, fields=fields if n % 7 != 3 else {})
+                sticky=rng.random() < 0.2, fields=fields)
             created.append(item)
         # The stage's own item and its edit of a live one.
         await content.items.create(site.admin, "article", title="dd", stage="s",
@@ -90,7 +98,24 @@ async def _seed(db_url: str) -> Site:
 # -- the oracle ------------------------------------------------------------------------------------
 
 
-def _values(item: Item, field: str) -> list[Any]:
+@dataclass
+class Seen:
+    """What the reader sees: items by id (for joined parents) and the authors' names."""
+
+    items: dict[uuid.UUID, Item]
+    names: dict[uuid.UUID, str]
+
+    def parent(self, item: Item) -> Item | None:
+        raw = item.fields.get("field_parent")
+        return self.items.get(uuid.UUID(raw["target_id"])) if raw else None
+
+
+def _values(item: Item, field: str, seen: Seen) -> list[Any]:
+    if field == "writer.name":
+        return [seen.names[item.author_id]]
+    if field == "parent.title":
+        parent = seen.parent(item)
+        return [parent.title] if parent is not None else []
     if field in ("title", "status", "promote", "sticky", "type"):
         return [getattr(item, field)]
     raw = item.fields.get(field)
@@ -120,11 +145,11 @@ def _test(x: Any, op: str, value: Any) -> bool:
     raise AssertionError(op)
 
 
-def _matches(item: Item, part: dict[str, Any]) -> bool:
+def _matches(item: Item, part: dict[str, Any], seen: Seen) -> bool:
     if "group" in part:
-        results = [_matches(item, p) for p in part["filters"]]
+        results = [_matches(item, p, seen) for p in part["filters"]]
         return all(results) if part["group"] == "and" else any(results)
-    values = _values(item, part["field"])
+    values = _values(item, part["field"], seen)
     op, value = part["op"], part.get("value")
     if op == "is_null":
         return not values
@@ -137,12 +162,12 @@ def _matches(item: Item, part: dict[str, Any]) -> bool:
     return any(_test(x, op, value) for x in values)
 
 
-def _ordered(items: list[Item], sorts: list[dict[str, Any]]) -> list[Item]:
+def _ordered(items: list[Item], sorts: list[dict[str, Any]], seen: Seen) -> list[Item]:
     keys = [(s["field"], s["direction"] == "desc") for s in sorts] or [("created", True)]
     result = sorted(items, key=lambda i: i.id, reverse=keys[-1][1])
     for field, descending in reversed(keys):
         def key(item: Item, field: str = field) -> Any:
-            values = [item.created] if field == "created" else _values(item, field)
+            values = [item.created] if field == "created" else _values(item, field, seen)
             return values[0] if values else None
         present = [i for i in result if key(i) is not None]
         missing = [i for i in result if key(i) is None]
@@ -178,6 +203,9 @@ def _leaf() -> st.SearchStrategy[dict[str, Any]]:
         *(one("field_words", op, st.sampled_from(list(LETTERS)))
           for op in ("equals", "not_equals")),
         one("field_words", "is_null", None),
+        one("writer.name", "equals", st.sampled_from(["admin", "author"])),
+        *(one("parent.title", op, _text) for op in ("equals", "contains", "not_equals")),
+        one("parent.title", "is_null", None),
     )
 
 
@@ -188,14 +216,18 @@ _filters = st.recursive(
     max_leaves=5)
 _sorts = st.lists(st.builds(lambda f, d: {"field": f, "direction": d},
                             st.sampled_from(["title", "field_count", "created", "sticky",
-                                             "status", "field_kind"]),
+                                             "status", "field_kind", "writer.name",
+                                             "parent.title"]),
                             st.sampled_from(["asc", "desc"])),
                   max_size=2, unique_by=lambda s: s["field"])
 _definitions = st.builds(
-    lambda filters, sorts, pager, per_page: {
+    lambda filters, sorts, pager, per_page, required: {
+        "relationships": [{"name": "writer", "field": "author"},
+                          {"name": "parent", "field": "field_parent", "required": required}],
+        "fields": ["parent.title", "writer.name"],
         "filters": filters, "sorts": sorts, "pager": {"type": pager, "per_page": per_page}},
     st.lists(_filters, max_size=3), _sorts, st.sampled_from(["full", "mini", "none"]),
-    st.integers(1, 7))
+    st.integers(1, 7), st.booleans())
 
 
 async def _check(db_url: str, document: dict[str, Any], reader: str, page: int) -> None:
@@ -209,10 +241,13 @@ async def _check(db_url: str, document: dict[str, Any], reader: str, page: int) 
         gather = Gather(db, content.query, content.types, NoTaps())  # type: ignore[arg-type]
         name = f"p{next(_names)}"
         await gather.put(site.admin, name, {**document, "name": name, "label": name})
-        seen = (await content.query.list(user, stage=stage, limit=100)).items
-        matches = _ordered([i for i in seen if all(_matches(i, f)
-                                                   for f in document["filters"])],
-                           document["sorts"])
+        listed = (await content.query.list(user, stage=stage, limit=100)).items
+        seen = Seen({i.id: i for i in listed}, {site.admin.id: "admin", site.author.id: "author"})
+        required = document["relationships"][1]["required"]
+        matches = _ordered([i for i in listed
+                            if all(_matches(i, f, seen) for f in document["filters"])
+                            and (not required or seen.parent(i) is not None)],
+                           document["sorts"], seen)
         pager, size = document["pager"]["type"], document["pager"]["per_page"]
         shown = matches[page * size:(page + 1) * size]
         past_end = page > 0 and (not shown or pager == "none")
@@ -224,6 +259,9 @@ async def _check(db_url: str, document: dict[str, Any], reader: str, page: int) 
         assert not past_end, document
         assert [i.id for i in result.items] == [i.id for i in shown], document
         assert result.total == (len(matches) if pager == "full" else None), document
+        assert result.records == [
+            {"parent.title": (_values(i, "parent.title", seen) or [None])[0],
+             "writer.name": seen.names[i.author_id]} for i in shown], document
         # The same page again comes from the cache, identical.
         again = await gather.run(user, name, page=page, stage=stage)
         assert [i.id for i in again.items] == [i.id for i in result.items]

@@ -143,6 +143,12 @@ async def test_gather_alter_and_gather_result_alter(
     # stored definition runs (the visitor cannot mend a plugin).
     taps.alter = {"filters": [{"field": "nope", "op": "equals", "value": 1}]}
     assert await _titles(gather, ANONYMOUS) == (["a", "b", "c"], 4)
+    # What runs is checked for access again: a plugin turning the listing into one of users
+    # does not show them to a reader without ``access user profiles``.
+    taps.alter = {"base": "user", "filters": [], "sorts": []}
+    with pytest.raises(GatherError) as caught:
+        await gather.run(ANONYMOUS, "news")
+    assert caught.value.status == 403
     taps.alter = None
     # A plugin may drop and reorder a page's items, and change the total; never add any.
     taps.result = {"order": [2, 0, 7], "total": 99}

@@ -151,3 +151,52 @@ async def test_a_path_placeholder_is_the_listing_argument(client: httpx.AsyncCli
     listed = await client.get("/api/v1/gather/counted", params={"n": "2"})
     assert [i["title"] for i in listed.json()["items"]] == ["two"]
     assert (await client.get("/api/v1/gather/counted")).status_code == 404
+
+
+async def test_relationship_columns_and_user_and_tag_pages(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    await _item(client, headers, title="apple", fields={
+        "field_body": {"value": "Body", "format": "plain_text"}})
+    await _listing(client, headers, relationships=[{"name": "writer", "field": "author"}],
+                   fields=["writer.name"],
+                   displays={"page": {"path": "/news", "style": "table"}})
+    client.cookies.clear()
+    table = await client.get("/news")
+    assert table.status_code == 200
+    assert "writer.name" in table.text and "<td>root</td>" in table.text
+    # Users: names linking to profiles, for readers who may see profiles.
+    headers = await login_as(client, "root")
+    people = await client.put("/api/v1/gather-definitions/people", headers=headers, json={
+        "name": "people", "label": "People", "base": "user", "fields": ["name", "created"],
+        "displays": {"page": {"path": "/people", "style": "table"}}})
+    assert people.status_code == 200, people.text
+    page = await client.get("/people")
+    assert page.status_code == 200
+    assert re.search(r'<a href="/user/[0-9a-f-]+">root</a>', page.text)
+    client.cookies.clear()
+    assert (await client.get("/people")).status_code in (401, 403)
+    # Tags: names (escaped) linking to their pages; teasers fall back to a list.
+    headers = await login_as(client, "root")
+    await client.post("/api/v1/categories/vocabularies", json={"id": "topics", "label": "T"},
+                      headers=headers)
+    tag = await client.post("/api/v1/categories/tags", headers=headers,
+                            json={"vocabulary": "topics", "name": "<b>bold</b>"})
+    assert tag.status_code == 201, tag.text
+    topics = await client.put("/api/v1/gather-definitions/topics", headers=headers, json={
+        "name": "topics", "label": "Topics", "base": "tag",
+        "displays": {"page": {"path": "/topics"}}})
+    assert topics.status_code == 200, topics.text
+    client.cookies.clear()
+    listed = await client.get("/topics")
+    assert listed.status_code == 200 and "gather--list" in listed.text
+    assert f'href="/tags/topics/{tag.json()["slug"]}">&lt;b&gt;bold&lt;/b&gt;</a>' in listed.text
+    assert "<b>bold" not in listed.text
+    # No tag drops a tag listing on every write of a tag: it is never cached, so a renamed
+    # tag shows at once.
+    headers = await login_as(client, "root")
+    renamed = await client.patch(f"/api/v1/categories/tags/{tag.json()['id']}",
+                                 json={"name": "plain"}, headers=headers)
+    assert renamed.status_code == 200, renamed.text
+    client.cookies.clear()
+    again = await client.get("/topics")
+    assert ">plain</a>" in again.text and again.headers.get("x-trovato-cache") != "HIT"

@@ -1,8 +1,12 @@
 """``/api/v1/gather-definitions`` (managing listings, ``administer gather``) and
 ``/api/v1/gather/{name}`` (a listing's JSON display).
 
-The JSON display answers ``{"items": [items as /api/v1/items shows them], "page", "per_page",
-"total"}``; ``page`` counts from 0; ``total`` is the exact number of matches for a ``full``
+The JSON display answers ``{"items": [...], "page", "per_page", "total"}``: for an item
+listing the items as ``/api/v1/items`` shows them (with ``related``, the fields read through
+relationships, when the definition has some), for a user listing each user's public record
+(``id``, ``name``, ``created``; ``mail`` only for readers with ``administer users``), for a
+tag listing each tag (``id``, ``name``, ``slug``, ``vocabulary``, ``description``,
+``weight``). ``page`` counts from 0; ``total`` is the exact number of matches for a ``full``
 pager and null for ``mini`` and ``none`` (which never count). Exposed filters are query
 parameters named by the definition; a bad value is a 400 naming the parameter, a page past the
 last a 404 (page 0 of an empty listing is an empty list). A listing without a ``json``
@@ -11,6 +15,7 @@ display is a 404 here.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -34,13 +39,17 @@ from trovato.gather.definition import (
     NO_VALUE,
     OPERATORS,
     PARAMETER_PATTERN,
+    PLUGIN_NAME_PATTERN,
     RELATIVE_PATTERN,
     RESERVED_PARAMETERS,
     SEARCH_FIELD,
+    TAG_FIELDS,
     TEXT_OPS,
+    USER_FIELDS,
     Definition,
     FieldSpec,
     SortDef,
+    UseDef,
     field_specs,
 )
 from trovato.gather.service import MAX_PAGE
@@ -67,8 +76,8 @@ class DefinitionBody(Definition):
     filters: list[Any] = Field(default_factory=list, max_length=MAX_FILTERS,
                                json_schema_extra={"items": {DOCUMENTED_BY: "GatherCondition"}})
     # A list of the subclass in the subclass (lists are invariant, the validation is not).
-    sorts: list[SortBody] = Field(default_factory=list,  # type: ignore[assignment]
-                                  max_length=5)
+    sorts: list[SortBody | UseDef] = Field(  # type: ignore[assignment]
+        default_factory=list, max_length=5)
     fields: list[str] = Field(default_factory=list, max_length=20,
                               json_schema_extra={"items": {DOCUMENTED_BY: "GatherFieldName"}})
 
@@ -85,10 +94,41 @@ class DefinitionList(ResponseModel):
     definitions: list[StoredDefinition]
 
 
-class GatherPage(ResponseModel):
-    """One page of a listing; ``total`` is null for the mini and none pagers."""
+class GatherItem(Item):
+    """An item of an item listing."""
 
-    items: list[Item]
+    related: dict[str, Any] | None = Field(default=None, description=(
+        "The definition's fields read through its relationships (`author.name`, "
+        "`topic.title`), null where the reader may not see the joined record; only when the "
+        "definition has such fields."))
+
+
+class GatherUser(ResponseModel):
+    """A user of a user listing (active users only; public columns)."""
+
+    id: uuid.UUID
+    name: str
+    created: datetime
+    mail: str | None = Field(default=None, description="Only for readers with "
+                                                       "`administer users`.")
+
+
+class GatherTag(ResponseModel):
+    """A tag of a tag listing."""
+
+    id: uuid.UUID
+    name: str
+    slug: str
+    vocabulary: str = Field(description="The vocabulary's machine name")
+    description: str
+    weight: int
+
+
+class GatherPage(ResponseModel):
+    """One page of a listing; ``total`` is null for the mini and none pagers. The items'
+    shape follows the definition's ``base``."""
+
+    items: list[GatherItem | GatherUser | GatherTag]
     page: int = Field(ge=0)
     per_page: int = Field(ge=1, le=MAX_PER_PAGE)
     total: int | None
@@ -165,7 +205,7 @@ async def run_listing(request: Request) -> Response:
     result = await gather.run(ctx.current_user, name, page=int(raw),
                               exposed=request.query_params, arguments=request.query_params,
                               stage=ctx.stage)
-    return JSON({"items": [item.public() for item in result.items], "page": result.page,
+    return JSON({"items": result.public(), "page": result.page,
                  "per_page": result.per_page, "total": result.total})
 
 
@@ -257,20 +297,48 @@ def _object(required: list[str], properties: Schema) -> Schema:
             "properties": properties}
 
 
+# A field read through a relationship: ``<relationship>.<field of its target>``.
+QUALIFIED_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
+
+
+def _qualified_variant() -> Schema:
+    """A filter on a field read through a relationship: what it takes depends on the
+    relationship's target, which the service checks (a 422 naming the part)."""
+    return _object(["field", "op"], {
+        "field": {"type": "string", "pattern": QUALIFIED_PATTERN, "maxLength": 64},
+        "op": {"type": "string", "enum": sorted(set().union(*OPERATORS.values()))},
+        "value": {}, "label": {"anyOf": [{"type": "string", "maxLength": 255},
+                                         {"type": "null"}]},
+        "exposed": {"anyOf": [{"type": "string", "pattern": PARAMETER_PATTERN,
+                               "maxLength": 64}, {"type": "null"}]},
+        "options": {"anyOf": [{"type": "array", "maxItems": MAX_LIST_VALUES},
+                              {"type": "null"}]},
+        "argument": {"anyOf": [{"type": "string", "pattern": PARAMETER_PATTERN,
+                                "maxLength": 64}, {"type": "null"}]},
+        "default": {"anyOf": [{"type": "string", "enum": ["ignore", "not_found", "fixed",
+                                                          "current_user"]},
+                              {"type": "null"}]}})
+
+
 def gather_schemas(types: list[ItemType]) -> dict[str, Schema]:
-    """The components a definition's names and filters follow (the item types' fields)."""
+    """The components a definition's names and filters follow (the item types' fields, the
+    user and tag bases' columns, and fields read through relationships)."""
     specs = field_specs({t.type: t for t in types})
     specs[SEARCH_FIELD] = FieldSpec(SEARCH_FIELD, "text", column="*")
+    for name, spec in (*USER_FIELDS.items(), *TAG_FIELDS.items()):
+        specs.setdefault(name, spec)
     alike: dict[tuple[Any, ...], list[str]] = {}
     for name, spec in specs.items():
         alike.setdefault(_signature(spec), []).append(name)
     variants = [variant for names in alike.values()
                 for variant in _variants(names, specs[names[0]])]
+    variants.append(_qualified_variant())
+    qualified: Schema = {"type": "string", "pattern": QUALIFIED_PATTERN, "maxLength": 64}
     return {
-        "GatherFieldName": {"type": "string", "enum": sorted(specs)},
-        "GatherSortField": {"type": "string", "enum": sorted(
+        "GatherFieldName": {"anyOf": [{"type": "string", "enum": sorted(specs)}, qualified]},
+        "GatherSortField": {"anyOf": [{"type": "string", "enum": sorted(
             name for name, spec in specs.items()
-            if not spec.multiple and name != SEARCH_FIELD)},
+            if not spec.multiple and name != SEARCH_FIELD)}, qualified]},
         "GatherFilter": {"anyOf": variants, "description": (
             "One condition: a field, an operator that fits the field's type, and a value of "
             "that type (none for is_null, is_not_null, current_user); with `exposed`, the "
@@ -284,7 +352,13 @@ def gather_schemas(types: list[ItemType]) -> dict[str, Schema]:
                                               "maxItems": MAX_FILTERS,
                                               "items": {"$ref": _REF.format("GatherCondition")}}}},
         "GatherCondition": {"anyOf": [{"$ref": _REF.format("GatherFilter")},
-                                      {"$ref": _REF.format("GatherFilterGroup")}]},
+                                      {"$ref": _REF.format("GatherFilterGroup")},
+                                      {"$ref": _REF.format("GatherUse")}]},
+        "GatherUse": {"type": "object", "additionalProperties": False, "required": ["use"],
+                      "description": "A filter a plugin declares in `gather_info`, by "
+                                     "`<plugin>.<name>`.",
+                      "properties": {"use": {"type": "string", "pattern": PLUGIN_NAME_PATTERN,
+                                             "maxLength": 97}}},
     }
 
 

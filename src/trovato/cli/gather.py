@@ -1,6 +1,10 @@
-"""``trovato gather list|show|explain|import|export|index``: Gather listings from the command
-line, acting as the site's operator (an administrator without an account) through the same
-Gather service the API uses.
+"""``trovato gather list|show|new|explain|import|export|index``: Gather listings from the
+command line, acting as the site's operator (an administrator without an account) through the
+same Gather service the API uses.
+
+``new`` writes a simple listing from options (its type, sort, page size and displays) through
+the Python definition API (:mod:`trovato.gather.builder`); anything richer is a YAML file for
+``import``.
 
 Definitions travel as YAML (``export`` writes one to stdout or a file, ``import`` creates or
 replaces one from a file, raising its version). ``explain`` prints PostgreSQL's plan of a
@@ -21,6 +25,7 @@ from rich.table import Table
 from trovato.cli import _output
 from trovato.cli._runtime import with_kernel
 from trovato.gather import GatherError, Stored
+from trovato.gather.builder import Listing
 from trovato.gather.exchange import dump_yaml, load_yaml
 from trovato.ids import NIL
 from trovato.kernel.services import Kernel
@@ -112,6 +117,44 @@ def import_(path: Path = typer.Argument(..., exists=True, dir_okay=False,
 
     stored = _run(put)
     _output.result(f"Imported {stored.name} (version {stored.version}).")
+
+
+@app.command()
+def new(
+    name: str = typer.Argument(..., help="The listing's machine name."),
+    label: str | None = typer.Option(None, help="Its human name (default: the name)."),
+    item_type: list[str] = typer.Option([], "--type", help="An item type it lists "
+                                        "(repeatable; default: every type)."),
+    sort: list[str] = typer.Option([], help="FIELD or FIELD:desc (repeatable; default: "
+                                   "newest first)."),
+    per_page: int = typer.Option(25, help="Items per page."),
+    page: str | None = typer.Option(None, help="The path of its page display."),
+    feed: str | None = typer.Option(None, help="The path of its RSS feed."),
+    json_display: bool = typer.Option(False, "--json", help="Give it the JSON display."),
+) -> None:
+    """Create a listing of items from options (see ``import`` for anything richer)."""
+    listing = Listing(name, label).page(per_page)
+    if len(item_type) == 1:
+        listing.filter("type", "equals", item_type[0])
+    elif item_type:
+        listing.filter("type", "in", item_type)
+    for key in sort:
+        field, _, direction = key.partition(":")
+        if direction not in ("", "asc", "desc"):
+            raise _output.fail(f"--sort {key}: the direction is asc or desc.")
+        listing.sort(field, "desc" if direction == "desc" else "asc")
+    if page is not None:
+        listing.page_display(page)
+    if feed is not None:
+        listing.feed(feed)
+    if json_display:
+        listing.json()
+
+    async def create(kernel: Kernel) -> Stored:
+        return await kernel.gather.create(OPERATOR, listing.build().document())
+
+    stored = _run(create)
+    _output.result(f"Created {stored.name} (version {stored.version}).")
 
 
 @app.command()

@@ -46,14 +46,9 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import (
     ARRAY,
     BindParameter,
-    Boolean,
-    Column,
     ColumnElement,
-    DateTime,
     Integer,
-    MetaData,
     Select,
-    Table,
     Text,
     Uuid,
     and_,
@@ -82,6 +77,7 @@ from trovato.content.access import (
 from trovato.content.model import Item, ItemError, ItemHooks, ItemPage, not_found, parse_id
 from trovato.db.compiled import sql_text
 from trovato.db.pool import Database
+from trovato.db.tables import ITEM, ITEM_REVISION, STAGE_ASSOCIATION, STAGE_DELETION, USERS
 from trovato.patterns import contains, like_literal
 from trovato.records import Lookup
 from trovato.stages import LIVE, StageError, Stages, StageView, stage_condition, stage_params
@@ -93,32 +89,6 @@ AUTHOR: Final = "author_name"
 DEFAULT_LIMIT: Final = 25
 # Matches voted on per statement while a listing is filtered by plugin votes.
 VOTE_BATCH: Final = 100
-
-_metadata = MetaData()
-# The item table's columns the reads use (the schema itself is Alembic's).
-ITEM: Final = Table(
-    "item", _metadata,
-    Column("id", Uuid), Column("type", Text), Column("title", Text), Column("status", Integer),
-    Column("promote", Boolean), Column("sticky", Boolean), Column("author_id", Uuid),
-    Column("created", DateTime(timezone=True)), Column("changed", DateTime(timezone=True)),
-    Column("current_revision_id", Uuid), Column("stage_id", Text), Column("fields", JSONB),
-    Column("summary", Text),
-)
-_users_table = Table("users", _metadata, Column("id", Uuid), Column("name", Text))
-_revision_table = Table(
-    "item_revision", _metadata,
-    Column("id", Uuid), Column("item_id", Uuid), Column("title", Text), Column("status", Integer),
-    Column("promote", Boolean), Column("sticky", Boolean), Column("fields", JSONB),
-    Column("summary", Text), Column("created", DateTime(timezone=True)),
-)
-_association_table = Table(
-    "stage_association", _metadata,
-    Column("stage_id", Text), Column("item_id", Uuid), Column("target_revision_id", Uuid),
-)
-_deletion_table = Table(
-    "stage_deletion", _metadata,
-    Column("stage_id", Text), Column("entity_type", Text), Column("entity_id", Uuid),
-)
 
 # Sort keys a client may name, with the (fixed) order each stands for; the id breaks ties so
 # pages never overlap.
@@ -158,7 +128,7 @@ def item_columns(i: FromClause, *, teasers: bool = False) -> list[ColumnElement[
 
 
 def _author_name(i: FromClause) -> ColumnElement[Any]:
-    return (select(_users_table.c.name).where(_users_table.c.id == i.c.author_id)
+    return (select(USERS.c.name).where(USERS.c.id == i.c.author_id)
             .scalar_subquery())
 
 
@@ -198,9 +168,9 @@ def item_source(live: bool, name: str, *, flat: bool = False) -> FromClause:
     if live:
         return ITEM.alias(name)
     i = ITEM.alias(f"{name}_row")
-    a = _association_table.alias(f"{name}_assoc")
-    r = _revision_table.alias(f"{name}_rev")
-    d = _deletion_table.alias(f"{name}_del")
+    a = STAGE_ASSOCIATION.alias(f"{name}_assoc")
+    r = ITEM_REVISION.alias(f"{name}_rev")
+    d = STAGE_DELETION.alias(f"{name}_del")
     chain = bindparam("stages", type_=ARRAY(Text))
     edit: FromClause
     if flat:

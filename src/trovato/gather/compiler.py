@@ -48,16 +48,13 @@ from sqlalchemy import (
     BigInteger,
     BindParameter,
     Boolean,
-    Column,
     ColumnElement,
     Date,
     DateTime,
     Float,
     Integer,
-    MetaData,
     Numeric,
     Select,
-    Table,
     Text,
     Uuid,
     and_,
@@ -82,23 +79,27 @@ from trovato.caches import BytesLRU
 from trovato.content.access import VisibilityScope, scope_condition
 from trovato.content.query import item_columns, item_source
 from trovato.db.compiled import sql_text
+from trovato.db.tables import CATEGORY_TAG, CATEGORY_TAG_HIERARCHY, CATEGORY_VOCABULARY, USERS
 from trovato.gather.definition import (
     SEARCH_FIELD,
+    TAG_FIELDS,
+    USER_FIELDS,
+    Base,
     Condition,
     FieldSpec,
     Group,
     Kind,
+    Relationship,
     Relative,
     Resolved,
+    Target,
 )
 from trovato.stages import stage_condition
 
 # Full text search reads words as written, whatever the language (until the search subsystem).
 TEXT_SEARCH_CONFIG: Final = "simple"
 
-_metadata = MetaData()
-_hierarchy = Table("category_tag_hierarchy", _metadata, Column("tag_id", Uuid),
-                   Column("parent_id", Uuid))
+_hierarchy = CATEGORY_TAG_HIERARCHY
 
 _SQL_TYPES: Final[dict[Kind, Callable[[], TypeEngine[Any]]]] = {
     "text": Text, "int": BigInteger, "decimal": Numeric, "float": Float, "bool": Boolean,
@@ -122,6 +123,7 @@ class Shape:
     teasers: bool
     per_page: int
     anonymous: bool  # ``current_user`` matches nothing for the anonymous user
+    users_admin: bool = False  # the reader administers users (may read a user's mail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,99 @@ class Plan:
     map: str | None
     count: str
     keys: int  # sort key columns (the id last) in ``map`` rows and ``after`` parameters
+
+
+# -- sources -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """The FROM of one statement: the base's rows under its alias, each relationship's
+    joined rows (by relationship index) and the join of them all."""
+
+    base: FromClause
+    joined: tuple[FromClause, ...]
+    tables: FromClause
+
+    def of(self, spec: FieldSpec) -> FromClause:
+        """The rows ``spec`` is read from."""
+        return self.base if spec.relation is None else self.joined[spec.relation]
+
+
+def _tags(name: str) -> FromClause:
+    """Tags with their vocabulary's machine name (the columns of :data:`TAG_FIELDS`)."""
+    t, v = CATEGORY_TAG.alias(f"{name}_t"), CATEGORY_VOCABULARY.alias(f"{name}_v")
+    return (select(t.c.id, t.c.name, t.c.slug, v.c.machine_name.label("vocabulary"),
+                   t.c.description, t.c.weight, t.c.stage_id)
+            .select_from(t.join(v, v.c.id == t.c.vocabulary_id)).subquery(name))
+
+
+def _rows_of(target: Base | Target, live: bool, name: str) -> FromClause:
+    if target == "user":
+        return USERS.alias(name)
+    if target == "tag":
+        return _tags(name)
+    return item_source(live, name)
+
+
+def visible(target: Base | Target, shape: Shape, r: FromClause) -> ColumnElement[bool]:
+    """What a reader may see of ``target``'s rows ``r``: items under the item query path's
+    stage and access rules, active users only, tags of the stage chain."""
+    if target == "user":
+        return r.c.status == literal_column("1")
+    if target == "tag":
+        return stage_condition(shape.live, r.c.stage_id)
+    return and_(stage_condition(shape.live, r.c.stage_id), scope_condition(shape.scope, r))
+
+
+def _reference(base: FromClause, relationship: Relationship) -> ColumnElement[Any]:
+    """The id the base row's reference holds (NULL when it holds none)."""
+    spec = relationship.reference
+    if spec.column is not None:
+        return base.c[spec.column]
+    return cast(_text_of(base.c.fields, spec), Uuid)
+
+
+def sources(resolved: Resolved, shape: Shape, name: str) -> Sources:
+    """The base's rows as ``name`` joined to each relationship's (``<name>_r<n>``): a left
+    join whose columns are NULL where the reader may not see the record, or an inner join
+    for a required relationship."""
+    base = _rows_of(resolved.base, shape.live, name)
+    tables = base
+    joined: list[FromClause] = []
+    for relationship in resolved.relationships:
+        r = _rows_of(relationship.target, shape.live, f"{name}_r{relationship.index}")
+        on = and_(r.c.id == _reference(base, relationship),
+                  visible(relationship.target, shape, r))
+        tables = tables.join(r, on) if relationship.required else tables.outerjoin(r, on)
+        joined.append(r)
+    return Sources(base, tuple(joined), tables)
+
+
+def record_names(resolved: Resolved, shape: Shape) -> list[str]:
+    """The columns of a user or tag base row, by name (a mail only for an administrator of
+    users); none for items (:func:`item_columns` has its own order)."""
+    if resolved.base == "user":
+        return [name for name, spec in USER_FIELDS.items()
+                if shape.users_admin or not spec.private]
+    return list(TAG_FIELDS) if resolved.base == "tag" else []
+
+
+def row_columns(resolved: Resolved, shape: Shape, src: Sources) -> list[ColumnElement[Any]]:
+    """A row's columns: the base's (an item's in :func:`item_columns`' order, else its public
+    record), then each relationship's record id (for cache tags and votes), then each field
+    read through a relationship (a JSONB field as stored)."""
+    if resolved.base == "item":
+        columns = item_columns(src.base, teasers=shape.teasers)
+    else:
+        columns = [src.base.c[name] for name in record_names(resolved, shape)]
+    columns += [r.c.id.label(f"r{n}") for n, r in enumerate(src.joined)]
+    for n, spec in enumerate(resolved.related_columns()):
+        r = src.of(spec)
+        value = r.c[spec.column] if spec.column is not None else \
+            r.c.fields.op("->")(literal_column(f"'{spec.key}'"))
+        columns.append(value.label(f"c{n}"))
+    return columns
 
 
 # -- expressions ---------------------------------------------------------------------------------
@@ -253,8 +348,9 @@ def _descendants(cond: Condition) -> Select[Any]:
     return select(tree.c.id)
 
 
-def _condition(i: FromClause, cond: Condition, shape: Shape) -> ColumnElement[bool]:
+def _condition(src: Sources, cond: Condition, shape: Shape) -> ColumnElement[bool]:
     spec, op = cond.spec, cond.op
+    i = src.of(spec)
     if op == "current_user":
         if shape.anonymous:
             return false()
@@ -305,42 +401,54 @@ def _flipped(cond: Condition) -> Condition:
                      cond.label, cond.options)
 
 
-def _group(i: FromClause, group: Group, shape: Shape) -> ColumnElement[bool] | None:
+def _group(src: Sources, group: Group, shape: Shape) -> ColumnElement[bool] | None:
     parts: list[ColumnElement[bool]] = []
     for part in group.parts:
         if isinstance(part, Group):
-            inner = _group(i, part, shape)
+            inner = _group(src, part, shape)
             if inner is not None:
                 parts.append(inner)
         elif part.value is not None or part.op in ("is_null", "is_not_null", "current_user") \
                 or part.index in shape.present:
-            parts.append(_condition(i, part, shape))
+            parts.append(_condition(src, part, shape))
     if not parts:
         return None
     return and_(*parts) if group.conjunction == "and" else or_(*parts)
 
 
-def where_clause(resolved: Resolved, shape: Shape, i: FromClause) -> ColumnElement[bool]:
-    """The definition's conditions with the read path's stage and visibility rules."""
-    conditions = [stage_condition(shape.live, i.c.stage_id), scope_condition(shape.scope, i)]
-    own = _group(i, resolved.where, shape)
+def where_clause(resolved: Resolved, shape: Shape, src: Sources) -> ColumnElement[bool]:
+    """The definition's conditions with the read path's stage and visibility rules (or
+    those of the user or tag base)."""
+    conditions = [visible(resolved.base, shape, src.base)]
+    own = _group(src, resolved.where, shape)
     if own is not None:
         conditions.append(own)
     return and_(*conditions)
 
 
-def order_keys(resolved: Resolved, i: FromClause) -> list[tuple[ColumnElement[Any], bool, bool]]:
+_DEFAULT_ORDER: Final[dict[str, tuple[str, ...]]] = {
+    "item": ("created",), "user": ("name",), "tag": ("weight", "name")}
+
+
+def order_keys(resolved: Resolved, src: Sources
+               ) -> list[tuple[ColumnElement[Any], bool, bool]]:
     """(expression, descending, nullable) per sort key, the id last as the tie-breaker in the
     last sort's direction (so the front page's order is one index's order). No sort means
-    newest first."""
-    keys = [(value_expression(i, o.spec), o.descending, o.spec.nullable)
-            for o in resolved.sorts] or [(i.c.created, True, False)]
+    newest first (items), by name (users) or by weight (tags)."""
+    i = src.base
+    default: list[tuple[ColumnElement[Any], bool, bool]] = [
+        (i.c[name], resolved.base == "item", False)
+               for name in _DEFAULT_ORDER[resolved.base]]
+    keys: list[tuple[ColumnElement[Any], bool, bool]] = [
+        (value_expression(src.of(o.spec), o.spec), o.descending, o.spec.nullable)
+        for o in resolved.sorts] or default
     keys.append((i.c.id, keys[-1][1], False))
     return keys
 
 
 def keyable(resolved: Resolved) -> bool:
-    """Whether the order can be keyed (every sort a base column, which is never NULL)."""
+    """Whether the order can be keyed (every sort a base column, which is never NULL; not a
+    joined record's, which may be)."""
     return all(not o.spec.nullable for o in resolved.sorts)
 
 
@@ -370,26 +478,26 @@ def _after(keys: list[tuple[ColumnElement[Any], bool, bool]]) -> ColumnElement[b
 
 def compile_plan(resolved: Resolved, shape: Shape) -> Plan:
     """The statements of ``resolved`` in ``shape`` (module docstring)."""
-    i = item_source(shape.live, "i")
+    i = sources(resolved, shape, "i")
     where = where_clause(resolved, shape, i)
     keys = order_keys(resolved, i)
-    rows = select(*item_columns(i, teasers=shape.teasers)).select_from(i).where(where)
+    rows = select(*row_columns(resolved, shape, i)).select_from(i.tables).where(where)
     limit: ColumnElement[Any] = literal_column(str(int(shape.per_page)))
     page = rows.order_by(*_order_by(keys)).limit(limit).offset(
         bindparam("offset", type_=Integer))
-    n = item_source(shape.live, "n")
-    count = select(func.count()).select_from(n).where(where_clause(resolved, shape, n))
+    n = sources(resolved, shape, "n")
+    count = select(func.count()).select_from(n.tables).where(where_clause(resolved, shape, n))
     after: str | None = None
     mapping: str | None = None
     if keyable(resolved):
         after = sql_text(rows.where(_after(keys)).order_by(*_order_by(keys)).limit(limit))
-        m = item_source(shape.live, "m")
+        m = sources(resolved, shape, "m")
         m_keys = order_keys(resolved, m)
         numbered = select(
             *[expression.label(f"k{n}") for n, (expression, _, _) in enumerate(m_keys)],
             func.row_number().over(order_by=_order_by(m_keys)).label("rn"),
             func.count().over().label("total"),
-        ).select_from(m).where(where_clause(resolved, shape, m)).subquery("numbered")
+        ).select_from(m.tables).where(where_clause(resolved, shape, m)).subquery("numbered")
         mapping = sql_text(
             select(*[numbered.c[f"k{n}"] for n in range(len(m_keys))], numbered.c.rn,
                    numbered.c.total)
@@ -478,6 +586,9 @@ __all__ = [
     "keyable",
     "like_pattern",
     "parameters",
+    "record_names",
+    "row_columns",
+    "sources",
     "sql_type",
     "value_expression",
 ]

@@ -19,7 +19,7 @@ import itertools
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Final, Literal
@@ -38,6 +38,8 @@ MAX_PER_PAGE: Final = 100  # the hard maximum of a page, whatever a definition a
 MAX_FILTERS: Final = 50  # filters and groups in one list (the body's size bounds the rest)
 MAX_LIST_VALUES: Final = 100  # values of one ``in`` / ``not_in``
 MAX_TEXT: Final = 1000
+# The max joins guardrail: relationships of one definition, each one join.
+MAX_JOINS: Final = 4
 # Query parameters Gather reads itself, so no exposed filter may take them.
 RESERVED_PARAMETERS: Final = frozenset({"page", "stage", "preview", "format"})
 
@@ -105,12 +107,67 @@ class GroupDef(_Strict):
     """Filters joined by AND or OR (groups nest)."""
 
     group: Literal["and", "or"]
-    filters: list[FilterDef | GroupDef] = Field(min_length=1, max_length=MAX_FILTERS)
+    filters: list[FilterDef | GroupDef | UseDef] = Field(min_length=1, max_length=MAX_FILTERS)
 
 
 class SortDef(_Strict):
     field: str = Field(min_length=1, max_length=64)
     direction: Literal["asc", "desc"] = "asc"
+
+
+# A plugin's filter or sort: ``<plugin>.<name>``.
+PLUGIN_NAME_PATTERN: Final = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
+
+
+class UseDef(_Strict):
+    """A filter or sort a plugin declares in ``gather_info``, by its name
+    ``<plugin>.<name>``: it stands for the conditions (or sort keys) it is made of."""
+
+    use: str = Field(min_length=3, max_length=97, pattern=PLUGIN_NAME_PATTERN)
+
+
+Part = FilterDef | GroupDef | UseDef
+
+
+class PluginFilter(_Strict):
+    """A named filter of ``gather_info``: existing operators over the fields a definition may
+    name, joined by ``group`` — declarative, so a plugin never writes SQL."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
+    label: str | None = Field(default=None, max_length=255)
+    group: Literal["and", "or"] = "and"
+    filters: list[FilterDef | GroupDef] = Field(min_length=1, max_length=MAX_FILTERS)
+
+
+class PluginSort(_Strict):
+    """A named sort of ``gather_info``: sort keys over the fields a definition may name."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
+    label: str | None = Field(default=None, max_length=255)
+    sorts: list[SortDef] = Field(min_length=1, max_length=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Extensions:
+    """The plugins' filters and sorts by ``<plugin>.<name>``."""
+
+    filters: Mapping[str, PluginFilter]
+    sorts: Mapping[str, PluginSort]
+
+
+NO_EXTENSIONS: Final = Extensions({}, {})
+
+
+class RelationshipDef(_Strict):
+    """A join from the base item to what one of its references names: ``field`` is a
+    single-valued reference field (to an item, a user or a tag) or ``author``. Fields,
+    filters and sorts then name ``<name>.<field>`` of the joined record. ``required`` drops
+    the base items whose reference the reader cannot follow (an inner join); else the joined
+    columns are NULL for them (a left join)."""
+
+    name: str = Field(min_length=1, max_length=32, pattern=NAME_PATTERN)
+    field: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
+    required: bool = False
 
 
 class PagerDef(_Strict):
@@ -177,24 +234,33 @@ class Displays(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+Base = Literal["item", "user", "tag"]
+
+
 class Definition(_Strict):
-    """One listing (module docstring). ``fields`` are the columns of the list and table
-    styles (the title always comes first); ``access`` the permission needed to see it."""
+    """One listing (module docstring). ``base`` is what it lists: items, (active) users or
+    tags. ``fields`` are the columns of the list and table styles (the title always comes
+    first); ``access`` the permission needed to see it."""
 
     name: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
     label: str = Field(min_length=1, max_length=255)
-    base: Literal["item"] = "item"
+    base: Base = "item"
+    relationships: list[RelationshipDef] = Field(default_factory=list, max_length=20)
     fields: list[str] = Field(default_factory=list, max_length=20)
-    filters: list[FilterDef | GroupDef] = Field(default_factory=list, max_length=MAX_FILTERS)
-    sorts: list[SortDef] = Field(default_factory=list, max_length=5)
+    filters: list[Part] = Field(default_factory=list, max_length=MAX_FILTERS)
+    sorts: list[SortDef | UseDef] = Field(default_factory=list, max_length=5)
     pager: PagerDef = Field(default_factory=PagerDef)
     displays: Displays = Field(default_factory=Displays)
     empty_text: str = Field(default="", max_length=2000)
     access: str = Field(default="access content", min_length=1, max_length=128)
 
     def document(self) -> dict[str, Any]:
-        """The JSON document (what is stored and exported), without defaults left unset."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        """The JSON document (what is stored and exported), without defaults left unset (nor
+        an empty list of relationships: a listing without any reads as it did before them)."""
+        document = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if not self.relationships:
+            del document["relationships"]
+        return document
 
 
 def parse(document: Any) -> Definition:
@@ -206,7 +272,7 @@ def parse(document: Any) -> Definition:
         errors: dict[str, str] = {}
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"] if not str(p).startswith(
-                ("FilterDef", "GroupDef"))) or "definition"
+                ("FilterDef", "GroupDef", "UseDef", "SortDef"))) or "definition"
             message = "unknown property" if err["type"] == "extra_forbidden" else err["msg"]
             errors.setdefault(key, message)
         first = next(iter(errors.items()))
@@ -215,6 +281,9 @@ def parse(document: Any) -> Definition:
 
 
 # -- fields ---------------------------------------------------------------------------------------
+
+
+Target = Literal["item", "user", "tag"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,10 +300,13 @@ class FieldSpec:
     multiple: bool = False
     options: tuple[str, ...] = ()  # a list field's allowed values
     bundles: tuple[str, ...] = ()  # a tag reference's vocabularies (empty: any)
+    target: Target | None = None  # a reference's kind of record (relationships follow it)
+    relation: int | None = None  # the relationship it is read through (None: the base)
+    private: bool = False  # only readers with ``administer users`` may use it (a mail)
 
     @property
     def nullable(self) -> bool:
-        return self.column is None
+        return self.column is None or self.relation is not None
 
 
 # The base columns a definition may name (the whitelist), with their kinds.
@@ -245,9 +317,28 @@ BASE_FIELDS: Final[Mapping[str, FieldSpec]] = {
     "status": FieldSpec("status", "int", column="status"),
     "promote": FieldSpec("promote", "bool", column="promote"),
     "sticky": FieldSpec("sticky", "bool", column="sticky"),
-    "author": FieldSpec("author", "uuid", column="author_id"),
+    "author": FieldSpec("author", "uuid", column="author_id", target="user"),
     "created": FieldSpec("created", "datetime", column="created"),
     "changed": FieldSpec("changed", "datetime", column="changed"),
+}
+# The columns of the user and tag bases (and of the users and tags a relationship joins): the
+# whitelist of what a definition can read of those tables. A user's password, sessions and
+# tokens are not among them; the mail address only for readers who administer users.
+USER_FIELDS: Final[Mapping[str, FieldSpec]] = {
+    "id": FieldSpec("id", "uuid", column="id"),
+    "name": FieldSpec("name", "text", column="name"),
+    "created": FieldSpec("created", "datetime", column="created"),
+    "mail": FieldSpec("mail", "text", column="mail", private=True),
+}
+# What a relationship to a user may read: the name and id shown on every byline.
+RELATED_USER_FIELDS: Final = ("id", "name")
+TAG_FIELDS: Final[Mapping[str, FieldSpec]] = {
+    "id": FieldSpec("id", "uuid", column="id"),
+    "name": FieldSpec("name", "text", column="name"),
+    "slug": FieldSpec("slug", "text", column="slug"),
+    "vocabulary": FieldSpec("vocabulary", "text", column="vocabulary"),
+    "description": FieldSpec("description", "text", column="description"),
+    "weight": FieldSpec("weight", "int", column="weight"),
 }
 # Title and the text of every field, for a ``fulltext`` filter over the whole item.
 SEARCH_FIELD: Final = "search"
@@ -278,10 +369,33 @@ def field_specs(types: Mapping[str, ItemType]) -> dict[str, FieldSpec]:
                 if definition.type == "list" else ()
             bundles = tuple(definition.settings.get("target_bundles") or ()) \
                 if kind == "tag" else ()
+            target: Target | None = None
+            if definition.type == "reference":
+                target = _TARGETS.get(str(definition.settings.get("target_type", "item")))
             specs[definition.name] = FieldSpec(definition.name, kind, key=definition.name,
                                                prop=prop, multiple=definition.multiple,
-                                               options=options, bundles=bundles)
+                                               options=options, bundles=bundles, target=target)
     return specs
+
+
+_TARGETS: Final[Mapping[str, Target]] = {"item": "item", "user": "user", "category_tag": "tag"}
+
+
+def base_specs(base: Base, types: Mapping[str, ItemType]) -> dict[str, FieldSpec]:
+    """The field registry of ``base``: what its definitions may name (before
+    relationships)."""
+    if base == "user":
+        return dict(USER_FIELDS)
+    if base == "tag":
+        return dict(TAG_FIELDS)
+    return field_specs(types)
+
+
+def target_specs(target: Target, types: Mapping[str, ItemType]) -> dict[str, FieldSpec]:
+    """What a relationship to a ``target`` may read (never a private column)."""
+    if target == "user":
+        return {name: USER_FIELDS[name] for name in RELATED_USER_FIELDS}
+    return base_specs(target, types)
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -448,6 +562,18 @@ class Ordering:
 
 
 @dataclass(frozen=True, slots=True)
+class Relationship:
+    """One resolved relationship: the join through the base's ``reference`` (the author
+    column or a reference field) to a record of ``target``."""
+
+    index: int
+    name: str
+    target: Target
+    reference: FieldSpec
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Resolved:
     """A definition checked against the site's types (module docstring)."""
 
@@ -456,10 +582,27 @@ class Resolved:
     sorts: tuple[Ordering, ...]
     types: tuple[str, ...]  # the item types it can list (for cache tags)
     columns: tuple[FieldSpec, ...]
+    relationships: tuple[Relationship, ...] = ()
 
     @property
     def name(self) -> str:
         return self.definition.name
+
+    @property
+    def base(self) -> Base:
+        return self.definition.base
+
+    @property
+    def private(self) -> bool:
+        """Whether it reads a private column anywhere (so only an administrator of users
+        may run it)."""
+        return any(spec.private for spec in (*(c.spec for c in self.conditions()),
+                                             *(o.spec for o in self.sorts), *self.columns))
+
+    def related_columns(self) -> list[FieldSpec]:
+        """The ``fields`` read through a relationship (the rows carry them after the
+        base's columns)."""
+        return [spec for spec in self.columns if spec.relation is not None]
 
     def conditions(self) -> list[Condition]:
         found: list[Condition] = []
@@ -481,27 +624,84 @@ class Resolved:
         return [c for c in self.conditions() if c.argument]
 
 
-def _spec(name: str, specs: Mapping[str, FieldSpec], where: str,
-          errors: dict[str, str]) -> FieldSpec | None:
-    if name == SEARCH_FIELD:
-        return FieldSpec(SEARCH_FIELD, "text", column="*")
-    spec = specs.get(name)
-    if spec is None:
-        errors[where] = f"unknown field {name!r} (a base column: {', '.join(BASE_FIELDS)}; or a " \
-                        "field of an item type)"
-    return spec
+@dataclass(frozen=True, slots=True)
+class _Registry:
+    """What the names of one definition may be: the base's fields, and each relationship's
+    name with the fields of its target."""
+
+    base: Base
+    specs: Mapping[str, FieldSpec]
+    related: Mapping[str, tuple[Relationship, Mapping[str, FieldSpec]]]
+
+    def spec(self, name: str, where: str, errors: dict[str, str]) -> FieldSpec | None:
+        if name == SEARCH_FIELD and self.base == "item":
+            return FieldSpec(SEARCH_FIELD, "text", column="*")
+        relation, dot, field = name.partition(".")
+        if dot:
+            found = self.related.get(relation)
+            if found is None:
+                known = ", ".join(self.related) or "none"
+                errors[where] = f"unknown relationship {relation!r} in {name!r} " \
+                                f"(relationships: {known})"
+                return None
+            spec = found[1].get(field)
+            if spec is None:
+                errors[where] = f"unknown field {field!r} of the relationship {relation!r} " \
+                                f"(a {found[0].target}: {', '.join(found[1])})"
+                return None
+            return replace(spec, name=name, relation=found[0].index)
+        spec = self.specs.get(name)
+        if spec is None:
+            if self.base == "item":
+                errors[where] = f"unknown field {name!r} (a base column: " \
+                                f"{', '.join(BASE_FIELDS)}; or a field of an item type)"
+            else:
+                errors[where] = f"unknown field {name!r} (a {self.base}'s: " \
+                                f"{', '.join(self.specs)})"
+        return spec
 
 
-def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
-    """Check ``definition`` against ``types`` (module docstring); :class:`GatherError` 422
-    naming every bad part."""
-    specs = field_specs(types)
+def _relationships(definition: Definition, specs: Mapping[str, FieldSpec],
+                   types: Mapping[str, ItemType], errors: dict[str, str]
+                   ) -> dict[str, tuple[Relationship, Mapping[str, FieldSpec]]]:
+    """The definition's relationships by name, each with the fields of its target."""
+    found: dict[str, tuple[Relationship, Mapping[str, FieldSpec]]] = {}
+    if definition.relationships and definition.base != "item":
+        errors["relationships"] = "relationships join from the item base only"
+        return found
+    if len(definition.relationships) > MAX_JOINS:
+        errors["relationships"] = f"at most {MAX_JOINS} relationships (the max joins " \
+                                  f"guardrail): {len(definition.relationships)} given"
+        return found
+    for n, raw in enumerate(definition.relationships):
+        where = f"relationships.{n}"
+        spec = specs.get(raw.field)
+        if raw.name in found:
+            errors[f"{where}.name"] = f"the relationship {raw.name!r} is defined twice"
+        elif spec is None or spec.target is None:
+            errors[f"{where}.field"] = f"{raw.field!r} is not 'author' or a reference field"
+        elif spec.multiple:
+            errors[f"{where}.field"] = f"{raw.field!r} has several values: a relationship " \
+                                       "follows a single-valued reference"
+        else:
+            relationship = Relationship(n, raw.name, spec.target, spec, raw.required)
+            found[raw.name] = (relationship, target_specs(spec.target, types))
+    return found
+
+
+def resolve(definition: Definition, types: Mapping[str, ItemType],
+            extensions: Extensions = NO_EXTENSIONS) -> Resolved:
+    """Check ``definition`` against ``types`` and the plugins' filters and sorts (module
+    docstring); :class:`GatherError` 422 naming every bad part."""
+    specs = base_specs(definition.base, types)
     errors: dict[str, str] = {}
+    registry = _Registry(definition.base, specs,
+                         _relationships(definition, specs, types, errors))
     counter = itertools.count()
     exposed_names: set[str] = set()
 
     def condition(raw: FilterDef, where: str) -> Condition | None:
-        spec = _spec(raw.field, specs, f"{where}.field", errors)
+        spec = registry.spec(raw.field, f"{where}.field", errors)
         if spec is None:
             return None
         if spec.name == SEARCH_FIELD and raw.op != "fulltext":
@@ -553,12 +753,18 @@ def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
                          raw.label or raw.field, options, raw.argument,
                          raw.default or "ignore")
 
-    def group(parts: Sequence[FilterDef | GroupDef], conjunction: Literal["and", "or"],
-              where: str) -> Group:
+    def group(parts: Sequence[FilterDef | GroupDef | UseDef],
+              conjunction: Literal["and", "or"], where: str) -> Group:
         resolved: list[Condition | Group] = []
         for n, part in enumerate(parts):
             here = f"{where}.{n}" if where else f"filters.{n}"
-            if isinstance(part, GroupDef):
+            if isinstance(part, UseDef):
+                named = extensions.filters.get(part.use)
+                if named is None:
+                    errors[f"{here}.use"] = f"no enabled plugin declares the filter {part.use!r}"
+                else:
+                    resolved.append(group(named.filters, named.group, f"{here}.use"))
+            elif isinstance(part, GroupDef):
                 resolved.append(group(part.filters, part.group, f"{here}.filters"))
             else:
                 found = condition(part, here)
@@ -568,25 +774,38 @@ def resolve(definition: Definition, types: Mapping[str, ItemType]) -> Resolved:
 
     where = group(definition.filters, "and", "")
     sorts: list[Ordering] = []
-    for n, sort in enumerate(definition.sorts):
-        spec = _spec(sort.field, specs, f"sorts.{n}.field", errors)
+    keys: list[tuple[str, SortDef]] = []
+    for n, sort_part in enumerate(definition.sorts):
+        if isinstance(sort_part, SortDef):
+            keys.append((f"sorts.{n}.field", sort_part))
+            continue
+        named_sort = extensions.sorts.get(sort_part.use)
+        if named_sort is None:
+            errors[f"sorts.{n}.use"] = f"no enabled plugin declares the sort {sort_part.use!r}"
+            continue
+        keys += [(f"sorts.{n}.use.{m}.field", key) for m, key in enumerate(named_sort.sorts)]
+    for where_key, sort in keys:
+        spec = registry.spec(sort.field, where_key, errors)
         if spec is None:
             continue
         if spec.multiple or spec.name == SEARCH_FIELD:
-            errors[f"sorts.{n}.field"] = f"cannot sort on {spec.name!r}: it has several values"
+            errors[where_key] = f"cannot sort on {spec.name!r}: it has several values"
             continue
         sorts.append(Ordering(spec, sort.direction == "desc"))
+    if definition.base != "item" and definition.displays.feed is not None:
+        errors["displays.feed"] = "a feed lists items: a user or tag listing has none"
     columns: list[FieldSpec] = []
     for n, name in enumerate(definition.fields):
-        spec = _spec(name, specs, f"fields.{n}", errors)
+        spec = registry.spec(name, f"fields.{n}", errors)
         if spec is not None:
             columns.append(spec)
     if errors:
         first = next(iter(errors.items()))
         raise GatherError(422, f"Invalid Gather definition: {first[0]}: {first[1]}.",
                           errors=errors)
-    return Resolved(definition, where, tuple(sorts), _listed_types(where, types),
-                    tuple(columns))
+    listed = _listed_types(where, types) if definition.base == "item" else ()
+    return Resolved(definition, where, tuple(sorts), listed, tuple(columns),
+                    tuple(relationship for relationship, _ in registry.related.values()))
 
 
 def _argument_problem(raw: FilterDef, spec: FieldSpec) -> tuple[str, str] | None:

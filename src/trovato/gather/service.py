@@ -37,17 +37,19 @@ import logging
 import math
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
 from psycopg.rows import tuple_row
+from pydantic import ValidationError
 
 from trovato.content.access import ACCESS_CONTENT, item_access, visibility_scope
 from trovato.content.model import Item
-from trovato.content.query import ItemQuery, item_from_row
+from trovato.content.query import COLUMN_COUNT, ItemQuery, item_from_row
 from trovato.content.type_service import ItemTypes
 from trovato.db.pool import Database
 from trovato.gather.cache import TagCache
@@ -59,13 +61,20 @@ from trovato.gather.compiler import (
     anchor_parameters,
     compile_plan,
     parameters,
+    record_names,
 )
 from trovato.gather.definition import (
+    MAX_FILTERS,
     MAX_PER_PAGE,
+    NO_EXTENSIONS,
     SEARCH_FIELD,
     Condition,
     Definition,
+    Extensions,
     GatherError,
+    PluginFilter,
+    PluginSort,
+    Relationship,
     Resolved,
     convert_value,
     field_specs,
@@ -80,6 +89,11 @@ from trovato.users.accounts import CurrentUser
 log = logging.getLogger("trovato.gather")
 
 ADMINISTER_GATHER: Final = "administer gather"
+ADMINISTER_USERS: Final = "administer users"
+# What reading each base needs, besides the definition's own ``access``.
+BASE_PERMISSIONS: Final[Mapping[str, str]] = {"item": ACCESS_CONTENT,
+                                              "user": "access user profiles",
+                                              "tag": ACCESS_CONTENT}
 FRONT_PAGE: Final = "frontpage"
 MAX_PAGE: Final = 100_000
 # Pages whose keyset anchor is kept per listing; deeper pages read on by OFFSET from the last.
@@ -131,19 +145,78 @@ class MenuEntry:
 
 @dataclass(frozen=True, slots=True)
 class GatherResult:
-    """One page of a listing. ``total`` is None for the mini and none pagers."""
+    """One page of a listing. ``total`` is None for the mini and none pagers. ``items`` are
+    an item listing's items and ``records`` one record per row: for items, the ``fields``
+    read through relationships (``{"author.name": …}``, None where the reader may not see
+    the joined record); for users and tags, the row's public columns."""
 
     resolved: Resolved
     items: list[Item]
+    records: list[dict[str, Any]]
     page: int
     per_page: int
     total: int | None
     has_next: bool
     exposed: dict[str, str]  # the exposed filters' values as given (for the form and links)
+    # The cache tags of the records joined through relationships (``item:<id>``,
+    # ``tag:<id>``), which a page showing their fields carries too.
+    joined_tags: list[str] = field(default_factory=list)
 
     @property
     def pages(self) -> int | None:
         return None if self.total is None else max(1, math.ceil(self.total / self.per_page))
+
+    def public(self) -> list[dict[str, Any]]:
+        """The rows as the JSON display shows them: items in the shape of ``/api/v1/items``
+        (with ``related``, the relationships' fields, when the definition has some), users
+        and tags as their records."""
+        if self.resolved.base != "item":
+            return self.records
+        if not self.resolved.related_columns():
+            return [item.public() for item in self.items]
+        return [{**item.public(), "related": record}
+                for item, record in zip(self.items, self.records, strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """Rows read into what a result holds, with the cache tags of the joined records."""
+
+    items: list[Item]
+    records: list[dict[str, Any]]
+    tags: list[str]
+    related: list[tuple[uuid.UUID | None, ...]]  # each row's joined record ids
+
+
+_RECORD_TAGS: Final[Mapping[str, str]] = {"item": "item", "tag": "tag"}
+
+
+def read_rows(resolved: Resolved, shape: Shape, rows: list[tuple[Any, ...]]) -> _Rows:
+    """``rows`` of :func:`~trovato.gather.compiler.row_columns` as items and records."""
+    names = record_names(resolved, shape)
+    joined = len(resolved.relationships)
+    related = resolved.related_columns()
+    items: list[Item] = []
+    records: list[dict[str, Any]] = []
+    ids: list[tuple[uuid.UUID | None, ...]] = []
+    tags: set[str] = set()
+    for row in rows:
+        start = COLUMN_COUNT if resolved.base == "item" else len(names)
+        if resolved.base == "item":
+            items.append(item_from_row(row))
+            record: dict[str, Any] = {}
+        else:
+            record = dict(zip(names, row[:start], strict=True))
+        keys = tuple(row[start:start + joined])
+        ids.append(keys)
+        record.update((spec.name, value) for spec, value
+                      in zip(related, row[start + joined:], strict=True))
+        records.append(record)
+        for relationship, key in zip(resolved.relationships, keys, strict=True):
+            kind = _RECORD_TAGS.get(relationship.target)
+            if key is not None and kind is not None:
+                tags.add(f"{kind}:{key}")
+    return _Rows(items, records, sorted(tags), ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +242,22 @@ def _size(item: Item) -> int:
     return 512 + len(item.title) + len(item.summary or "") + fields
 
 
+def _follow(resolved: Resolved, joined: list[Relationship], record: dict[str, Any],
+            ids: tuple[uuid.UUID | None, ...], allowed: set[uuid.UUID]) -> bool:
+    """Blank the fields of ``record`` read through an item relationship whose item the
+    reader may not view (in place); False when such a relationship is required."""
+    for relationship in joined:
+        key = ids[relationship.index]
+        if key is None or key in allowed:
+            continue
+        if relationship.required:
+            return False
+        for spec in resolved.related_columns():
+            if spec.relation == relationship.index:
+                record[spec.name] = None
+    return True
+
+
 def _freeze(value: Any) -> Hashable:
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
@@ -189,7 +278,8 @@ class Gather:
         # Drops tags here and in every other process (the kernel's page-cache invalidation,
         # which this process's cache also hears).
         self.invalidate = invalidate
-        self._resolved: dict[tuple[str, int], tuple[object, Resolved]] = {}
+        self._resolved: dict[tuple[str, int], tuple[object, Extensions, Resolved]] = {}
+        self._extensions: tuple[tuple[str, ...], Extensions] | None = None
 
     # -- storage --------------------------------------------------------------------------------
 
@@ -228,7 +318,7 @@ class Gather:
 
     async def _checked(self, document: Any) -> Definition:
         definition = parse(document)
-        resolve(definition, await self.types.cached())
+        resolve(definition, await self.types.cached(), await self.extensions())
         await self._check_paths(definition)
         return definition
 
@@ -363,16 +453,49 @@ class Gather:
 
     # -- running --------------------------------------------------------------------------------
 
+    async def extensions(self) -> Extensions:
+        """The enabled plugins' filters and sorts (``gather_info``), by ``<plugin>.<name>``;
+        asked again when the plugins implementing the tap change. An entry that is not a
+        :class:`PluginFilter` or :class:`PluginSort` (anything but a definition's own
+        filters and sorts) is logged and left out, naming the plugin."""
+        if not self.taps.listens("gather_info"):
+            return NO_EXTENSIONS
+        implementers = self.taps.implementers("gather_info")
+        if self._extensions is not None and self._extensions[0] == implementers:
+            return self._extensions[1]
+        outcome = await self.taps.fire("gather_info")
+        filters: dict[str, PluginFilter] = {}
+        sorts: dict[str, PluginSort] = {}
+        for reply in outcome.replies:
+            value = reply.value if isinstance(reply.value, dict) else {}
+            for kind, model, found in (("filters", PluginFilter, filters),
+                                       ("sorts", PluginSort, sorts)):
+                entries = value.get(kind)
+                for n, entry in enumerate(entries[:MAX_FILTERS]
+                                          if isinstance(entries, list) else []):
+                    try:
+                        parsed = model.model_validate(entry)
+                    except ValidationError as exc:
+                        log.warning("gather_info: %s: %s.%d refused: %s", reply.plugin, kind,
+                                    n, exc.errors(include_url=False)[0]["msg"])
+                        continue
+                    found[f"{reply.plugin}.{parsed.name}"] = parsed  # type: ignore[assignment]
+        extensions = Extensions(filters, sorts)
+        self._extensions = (implementers, extensions)
+        return extensions
+
     async def resolved(self, stored: Stored) -> tuple[Resolved, int]:
-        """``stored`` resolved against the item types (memoised while the types are the same
-        objects), after ``gather_alter``; with the resolution's key for the statement memo
-        (0 unless a plugin altered the definition)."""
+        """``stored`` resolved against the item types and the plugins' filters and sorts
+        (memoised while both are the same objects), after ``gather_alter``; with the
+        resolution's key for the statement memo (0 unless a plugin altered the definition)."""
         types = await self.types.cached()
+        extensions = await self.extensions()
         if self.taps.listens("gather_alter"):
             outcome = await self.taps.fire("gather_alter", {"query": stored.definition.document()})
             if isinstance(outcome.value, dict) and outcome.value != stored.definition.document():
                 try:
-                    altered = resolve(parse({**outcome.value, "name": stored.name}), types)
+                    altered = resolve(parse({**outcome.value, "name": stored.name}), types,
+                                      extensions)
                 except GatherError as exc:
                     # The visitor cannot mend a plugin's change: it is checked like any
                     # definition, and a refused one is logged and the stored one runs.
@@ -382,13 +505,13 @@ class Gather:
                     return altered, hash(json.dumps(outcome.value, sort_keys=True))
         key = (stored.name, stored.version)
         memo = self._resolved.get(key)
-        if memo is not None and memo[0] is types:
-            return memo[1], 0
-        result = resolve(stored.definition, types)
+        if memo is not None and memo[0] is types and memo[1] is extensions:
+            return memo[2], 0
+        result = resolve(stored.definition, types, extensions)
         # One resolution per listing: an older version's goes.
         for old in [k for k in self._resolved if k[0] == stored.name]:
             del self._resolved[old]
-        self._resolved[key] = (types, result)
+        self._resolved[key] = (types, extensions, result)
         return result, 0
 
     @staticmethod
@@ -466,11 +589,18 @@ class Gather:
         without their fields when nothing needs them."""
         stored = await self.stored(name)
         definition = stored.definition
-        if not user.can(ACCESS_CONTENT) or not user.can(definition.access):
+        if not user.can(BASE_PERMISSIONS[definition.base]) or not user.can(definition.access):
             raise GatherError(403, "You may not view this listing.")
         if not 0 <= page <= MAX_PAGE:
             raise GatherError(404, "No such page.", field="page")
         resolved, resolution = await self.resolved(stored)
+        # Again for what runs: ``gather_alter`` may have changed the base or the access.
+        if not user.can(BASE_PERMISSIONS[resolved.base]) or \
+                not user.can(resolved.definition.access):
+            raise GatherError(403, "You may not view this listing.")
+        if resolved.private and not user.can(ADMINISTER_USERS):
+            raise GatherError(403, "This listing reads users' mail addresses: you need the "
+                                   f"permission {ADMINISTER_USERS!r}.")
         values, used = self.exposed_values(resolved, exposed or {})
         values.update(await self.argument_values(resolved, arguments or {}, user))
         pager = resolved.definition.pager
@@ -478,26 +608,28 @@ class Gather:
         if pager.type == "none" and page > 0:
             raise GatherError(404, "No such page: this listing has one page.", field="page")
         view = await self.query.view(user, stage)
-        votes = self.query.voter.reads_items()
-        alters = self.taps.listens("gather_result_alter")
+        items = resolved.base == "item"
+        votes = items and self.query.voter.reads_items()
+        alters = items and self.taps.listens("gather_result_alter")
         shape = Shape(
             live=view.live, scope=visibility_scope(user), present=frozenset(values),
-            teasers=teasers and not votes and not alters,
+            teasers=items and teasers and not votes and not alters,
             per_page=size + 1 if pager.type == "mini" else size,
-            anonymous=not user.is_authenticated,
+            anonymous=not user.is_authenticated, users_admin=user.can(ADMINISTER_USERS),
         )
         plan = self.plans.get(resolved, stored.version, shape, resolution)
         params = {**stage_params(view), **parameters(
             resolved, shape, values, viewer=user.id, now=datetime.now(UTC))}
         if votes:
             async with self.query.voter.voting(user):
-                items, total = await self._voted(user, plan, params, page, size,
-                                                 batch=shape.per_page)
+                rows, total = await self._voted(user, resolved, shape, plan, params, page, size,
+                                                stage=stage)
             has_next = (page + 1) * size < total
-            if page > 0 and not items:
+            if page > 0 and not rows.records:
                 raise GatherError(404, "No such page.", field="page")
-            result = GatherResult(resolved, items, page, size,
-                                  total if pager.type == "full" else None, has_next, used)
+            result = GatherResult(resolved, rows.items, rows.records, page, size,
+                                  total if pager.type == "full" else None, has_next, used,
+                                  rows.tags)
         else:
             result = await self._cached_page(resolved, stored.version, resolution, shape, plan,
                                              params, page, size, used)
@@ -506,22 +638,32 @@ class Gather:
         return result
 
     def tags(self, resolved: Resolved) -> list[str]:
-        """The cache tags of a listing (its results and the pages showing them)."""
+        """The cache tags of a listing (its results and the pages showing them; a page also
+        carries its result's ``joined_tags``)."""
         return [f"gather:{resolved.name}", *(f"item_list:{t}" for t in resolved.types)]
+
+    @staticmethod
+    def cacheable(resolved: Resolved) -> bool:
+        """Whether a listing's results may be cached: an item listing's are dropped by the
+        item writes' tags; user and tag listings have no tag that every write of their
+        records drops, so they are read each time."""
+        return resolved.base == "item"
 
     async def _cached_page(self, resolved: Resolved, version: int, resolution: int,
                            shape: Shape, plan: Plan, params: dict[str, Any], page: int,
                            size: int, used: dict[str, str]) -> GatherResult:
         base = (resolved.name, version, resolution, shape, _freeze(params))
-        found = self.cache.get(("page", base, page))
+        cacheable = self.cacheable(resolved)
+        found = self.cache.get(("page", base, page)) if cacheable else None
         tags = self.tags(resolved)
         if found is not None:
-            return GatherResult(resolved, found[0], page, size, found[1], found[2], used)
+            return GatherResult(resolved, found[0], found[1], page, size, found[2], found[3],
+                                used, found[4])
         generation = self.cache.generation
         pager = resolved.definition.pager.type
         total: int | None = None
         if pager == "full":
-            mapped = await self._map(base, plan, params, tags, size)
+            mapped = await self._map(base, plan, params, tags if cacheable else None, size)
             total = mapped.total
             if page > 0 and page * size >= total:
                 raise GatherError(404, "No such page.", field="page")
@@ -537,16 +679,20 @@ class Gather:
             rows = rows[:size]
             if page > 0 and not rows:
                 raise GatherError(404, "No such page.", field="page")
-        items = [item_from_row(row) for row in rows]
-        self.cache.put(("page", base, page), (items, total, has_next),
-                       [*tags, *(f"item:{item.id}" for item in items)], generation,
-                       size=sum(_size(item) for item in items))
-        return GatherResult(resolved, items, page, size, total, has_next, used)
+        read = read_rows(resolved, shape, rows)
+        if cacheable:
+            self.cache.put(("page", base, page),
+                           (read.items, read.records, total, has_next, read.tags),
+                           [*tags, *read.tags, *(f"item:{item.id}" for item in read.items)],
+                           generation, size=sum(_size(item) for item in read.items)
+                           + 256 * len(read.records))
+        return GatherResult(resolved, read.items, read.records, page, size, total, has_next,
+                            used, read.tags)
 
     async def _map(self, base: Hashable, plan: Plan, params: dict[str, Any],
-                   tags: list[str], size: int) -> _Map:
-        """The total and the page anchors (cached under ``tags``)."""
-        found = self.cache.get(("map", base))
+                   tags: list[str] | None, size: int) -> _Map:
+        """The total and the page anchors (cached under ``tags``; not cached without)."""
+        found = self.cache.get(("map", base)) if tags is not None else None
         if isinstance(found, _Map):
             return found
         generation = self.cache.generation
@@ -561,8 +707,9 @@ class Gather:
                 tuple(tuple(row[:keys]) for row in rows
                       if row[keys] % size == 0)[:MAX_ANCHORS],
             )
-        self.cache.put(("map", base), mapped, tags, generation,
-                       size=64 * (len(mapped.anchors) + 1))
+        if tags is not None:
+            self.cache.put(("map", base), mapped, tags, generation,
+                           size=64 * (len(mapped.anchors) + 1))
         return mapped
 
     async def _page(self, plan: Plan, params: dict[str, Any], offset: int
@@ -583,22 +730,35 @@ class Gather:
             cur = await conn.cursor(row_factory=tuple_row).execute(sql, params)
             return await cur.fetchall()
 
-    async def _voted(self, user: CurrentUser, plan: Plan, params: dict[str, Any], page: int,
-                     size: int, *, batch: int) -> tuple[list[Item], int]:
-        """Every match voted on in order, ``batch`` rows (the plan's LIMIT) per statement;
-        the page and the total of those that passed."""
+    async def _voted(self, user: CurrentUser, resolved: Resolved, shape: Shape, plan: Plan,
+                     params: dict[str, Any], page: int, size: int, *, stage: str
+                     ) -> tuple[_Rows, int]:
+        """Every match voted on in order, ``shape.per_page`` rows (the plan's LIMIT) per
+        statement; the page and the total of those that passed. A joined item is voted on
+        too: where the reader may not view it its fields are None (or, through a required
+        relationship, the row does not pass)."""
         first, visible, offset = page * size, 0, 0
         items: list[Item] = []
+        records: list[dict[str, Any]] = []
+        tags: list[str] = []
+        joined = [r for r in resolved.relationships if r.target == "item"]
         while True:
             rows = await self._rows(plan.page, {**params, "offset": offset})
-            for row in rows:
-                item = item_from_row(row)
-                if await item_access(user, item, "view", self.query.voter):
-                    if first <= visible < first + size:
-                        items.append(item)
-                    visible += 1
-            if len(rows) < batch:
-                return items, visible
+            read = read_rows(resolved, shape, rows)
+            wanted = {ids[r.index] for ids in read.related for r in joined} - {None}
+            allowed = {item.id for item in await self.query.load_many(
+                user, [w for w in wanted if w is not None], stage=stage)} if wanted else set()
+            for item, record, ids in zip(read.items, read.records, read.related, strict=True):
+                if not await item_access(user, item, "view", self.query.voter) or \
+                        not _follow(resolved, joined, record, ids, allowed):
+                    continue
+                if first <= visible < first + size:
+                    items.append(item)
+                    records.append(record)
+                visible += 1
+            tags += read.tags
+            if len(rows) < shape.per_page:
+                return _Rows(items, records, sorted(set(tags)), []), visible
             offset += len(rows)
 
     async def _alter(self, user: CurrentUser, result: GatherResult) -> GatherResult:
@@ -611,17 +771,19 @@ class Gather:
         changed = outcome.value
         if not isinstance(changed, dict):
             return result
-        by_id = {str(item.id): item for item in result.items}
-        items = result.items
+        by_id = {str(item.id): (item, record)
+                 for item, record in zip(result.items, result.records, strict=True)}
+        items, records = result.items, result.records
         if isinstance(changed.get("items"), list):
             wanted = [i.get("id") if isinstance(i, dict) else i for i in changed["items"]]
-            items = [by_id[i] for i in dict.fromkeys(w for w in wanted if isinstance(w, str))
-                     if i in by_id]
+            kept = [by_id[i] for i in dict.fromkeys(w for w in wanted if isinstance(w, str))
+                    if i in by_id]
+            items, records = [k[0] for k in kept], [k[1] for k in kept]
         total = result.total
         if isinstance(changed.get("total"), int) and result.total is not None:
             total = max(0, changed["total"])
-        return GatherResult(result.resolved, items, result.page, result.per_page, total,
-                            result.has_next, result.exposed)
+        return GatherResult(result.resolved, items, records, result.page, result.per_page,
+                            total, result.has_next, result.exposed, result.joined_tags)
 
     async def _indexable(self, field: str) -> str:
         """The expression an index on ``field`` must have to serve Gather's filters and sorts
@@ -704,27 +866,31 @@ class Gather:
         ``given`` are the exposed filters' and contextual arguments' values by name (the
         others are left out or take their defaults, as on the listing's pages)."""
         self.require_admin(admin)
-        resolved = resolve(parse(document), await self.types.cached())
+        resolved = resolve(parse(document), await self.types.cached(), await self.extensions())
         values, _ = self.exposed_values(resolved, given or {})
         values.update(await self.argument_values(resolved, given or {}, admin))
         size = resolved.definition.pager.per_page
         view = await self.query.view(admin, stage)
         shape = Shape(live=view.live, scope=visibility_scope(admin),
                       present=frozenset(values), teasers=False, per_page=size,
-                      anonymous=not admin.is_authenticated)
+                      anonymous=not admin.is_authenticated,
+                      users_admin=admin.can(ADMINISTER_USERS))
         plan = compile_plan(resolved, shape)
         params = {**stage_params(view), **parameters(
             resolved, shape, values, viewer=admin.id, now=datetime.now(UTC))}
         started = time.perf_counter()
-        if self.query.voter.reads_items():
+        items = resolved.base == "item"
+        if items and self.query.voter.reads_items():
             async with self.query.voter.voting(admin):
-                items, total = await self._voted(admin, plan, params, 0, size, batch=size)
+                read, total = await self._voted(admin, resolved, shape, plan, params, 0, size,
+                                                stage=stage)
         else:
-            items = [item_from_row(row) for row in await self._page(plan, params, 0)]
+            read = read_rows(resolved, shape, await self._page(plan, params, 0))
             total = int((await self._rows(plan.count, params))[0][0])
         elapsed = time.perf_counter() - started
-        result = GatherResult(resolved, items, 0, size, total, total > size, {})
-        if self.taps.listens("gather_result_alter"):
+        result = GatherResult(resolved, read.items, read.records, 0, size, total, total > size,
+                              {}, read.tags)
+        if items and self.taps.listens("gather_result_alter"):
             result = await self._alter(admin, result)
         return Preview(result, total, elapsed, plan.page, await self._explain(plan, params))
 

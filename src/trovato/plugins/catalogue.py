@@ -218,7 +218,9 @@ TAPS: tuple[TapSpec, ...] = (
     _tap("tile_view", "theme", "Render one of the plugin's tiles (sent to that plugin only).",
          _payload(tile={"type": "string"}, settings=OBJECT), RENDER_OR_NULL, "first", "open"),
     # Gather
-    _tap("gather_info", "gather", "Custom filters and sorts: {filters: [...], sorts: [...]}.",
+    _tap("gather_info", "gather", "Named filters and sorts for Gather definitions: {filters: "
+         "[{name, label?, group?, filters: [definition filters]}], sorts: [{name, label?, "
+         "sorts: [definition sorts]}]}.",
          _NO_ARGS, {"type": ["object", "null"]}, "all", "open"),
     _tap("gather_alter", "gather", "Change a Gather query definition before it runs.",
          _payload(query=OBJECT), OBJECT, "alter", "open", "query"),
@@ -261,7 +263,6 @@ NOT_YET_AVAILABLE: dict[str, str] = {
     "field_access": "field access",
     "item_update_index": "search",
     **dict.fromkeys(("theme", "preprocess_page"), "theme templates"),
-    "gather_info": "Gather's plugin filters and sorts",
 }
 
 

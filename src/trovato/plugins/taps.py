@@ -58,7 +58,8 @@ DISPATCHED: dict[str, tuple[str, ...]] = {
                     ("trovato.forms.service",)),
     **dict.fromkeys(("cron", "queue_info", "queue_worker"), ("trovato.cron",)),
     **dict.fromkeys(("tag_insert", "tag_update", "tag_delete"), ("trovato.categories.taps",)),
-    **dict.fromkeys(("gather_alter", "gather_result_alter"), ("trovato.gather.service",)),
+    **dict.fromkeys(("gather_info", "gather_alter", "gather_result_alter"),
+                    ("trovato.gather.service",)),
     **dict.fromkeys(("tile_info", "tile_view"), ("trovato.tiles.service",)),
 }
 
@@ -88,6 +89,11 @@ class Taps:
     def listens_to_any(self, taps: Iterable[str]) -> bool:
         """Whether any enabled plugin implements one of ``taps``."""
         return not self._plugins().dispatcher.listened.isdisjoint(taps)
+
+    def implementers(self, tap: str) -> tuple[str, ...]:
+        """The enabled plugins implementing ``tap``, in call order (what a cache of the
+        tap's answers is keyed by)."""
+        return self._plugins().dispatcher.implementations(tap)
 
     def _session(self, user_id: str, stage: str | None = None) -> PluginSession | None:
         """The request's or the ``sharing`` block's session for ``user_id`` (in ``stage``, if

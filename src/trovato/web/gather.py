@@ -8,7 +8,9 @@ cached path index) and hands paths no listing claims to the plugins' menu pages.
 A page shows its exposed filters as a GET form built with the form API (a text field per
 filter, a select where the values are a fixed set), its items in the display's style —
 ``teasers`` and ``grid`` through the item view service, ``list`` as links, ``table`` with the
-definition's ``fields`` as columns — the empty text when nothing matches, and the pager.
+definition's ``fields`` as columns (a field read through a relationship from the row's record;
+a user or tag listing shows names linking to the profile or tag page, as a list unless the
+style is ``table``) — the empty text when nothing matches, and the pager.
 ``?page=N`` counts from 0; a page past the last is a 404. Pages carry the listing's cache tags
 (``gather:<name>``, ``item_list:<type>``) and name the query parameters they read, so the
 anonymous page cache keeps one entry per filter combination and drops them on item writes.
@@ -19,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import quote, urlencode
 from xml.etree import ElementTree
 
 from markupsafe import Markup
@@ -53,7 +56,14 @@ def page_number(request: Request) -> int:
     return int(raw)
 
 
-def cache_headers(response: Response, tags: list[str], params: list[str]) -> None:
+def cache_headers(request: Request, response: Response, result: GatherResult,
+                  params: list[str]) -> None:
+    """Let the anonymous page cache keep the response under the listing's tags and those of
+    the records it joined; a listing whose results are not cached (users, tags) opts out."""
+    gather = request_context(request).kernel.gather
+    if not gather.cacheable(result.resolved):
+        return
+    tags = [*gather.tags(result.resolved), *result.joined_tags]
     response.headers[CACHE_TAGS_HEADER] = " ".join(["config", *tags])
     response.headers[CACHE_QUERY_HEADER] = " ".join(params)
 
@@ -111,21 +121,54 @@ def _cell(item: Item, name: str) -> str:
     return ", ".join(texts)
 
 
+def _related_cell(value: Any) -> str:
+    """A field read through a relationship: a column's value, or a JSONB field's values."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return ", ".join(str(v.get("value", v.get("uri", v.get("target_id", ""))))
+                         for v in field_values(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _link(result: GatherResult, n: int) -> el.RenderElement:
+    """The row ``n``'s title linking to its page: an item's, a user's profile, a tag's page."""
+    base = result.resolved.base
+    if base == "item":
+        item = result.items[n]
+        return el.link(item.title, f"/item/{item.id}")
+    record = result.records[n]
+    if base == "user":
+        return el.link(str(record["name"]), f"/user/{record['id']}")
+    return el.link(str(record["name"]),
+                   f"/tags/{quote(str(record['vocabulary']))}/{quote(str(record['slug']))}")
+
+
+def _row_cell(result: GatherResult, n: int, name: str) -> str:
+    if "." in name or result.resolved.base != "item":
+        return _related_cell(result.records[n].get(name))
+    return _cell(result.items[n], name)
+
+
 async def render_rows(request: Request, result: GatherResult, style: str) -> Markup:
-    """The items of a ``list`` or ``table`` style listing (module docstring)."""
-    items = result.items
-    if not items:
+    """The rows of a ``list`` or ``table`` style listing (module docstring)."""
+    count = len(result.records)
+    if not count:
         return Markup("")
     templates = request_context(request).kernel.templates
-    columns = [spec.name for spec in result.resolved.columns if spec.name != "title"]
+    heading = "Title" if result.resolved.base == "item" else "Name"
+    columns = [spec.name for spec in result.resolved.columns
+               if spec.name != heading.lower()]
     if style == "list":
         return templates.render_tree(el.item_list(
-            [el.link(item.title, f"/item/{item.id}") for item in items],
+            [_link(result, n) for n in range(count)],
             attributes={"class": "gather gather--list"}))
-    header: list[str | el.RenderElement] = ["Title", *columns]
+    header: list[str | el.RenderElement] = [heading, *columns]
     rows: list[list[str | el.RenderElement]] = [
-        [el.link(item.title, f"/item/{item.id}"), *(_cell(item, c) for c in columns)]
-        for item in items]
+        [_link(result, n), *(_row_cell(result, n, c) for c in columns)]
+        for n in range(count)]
     return templates.render_tree(el.table(header, rows,
                                           attributes={"class": "gather gather--table"}))
 
@@ -137,8 +180,10 @@ async def render_listing(request: Request, result: GatherResult, display: PageDi
     definition = result.resolved.definition
     teasers: list[Markup] = []
     rows = Markup("")
-    if display.style in ("teasers", "grid"):
+    if display.style in ("teasers", "grid") and result.resolved.base == "item":
         teasers = await render_items(request, result.items, "teaser")
+    elif display.style in ("teasers", "grid"):  # users and tags have no teaser: a list
+        rows = await render_rows(request, result, "list")
     else:
         rows = await render_rows(request, result, display.style)
     query = dict(result.exposed)
@@ -158,7 +203,7 @@ async def render_listing(request: Request, result: GatherResult, display: PageDi
         "style": display.style, "teasers": teasers, "rows": rows, "pager": pager,
         "form": exposed_form(request, result), "empty_text": definition.empty_text,
     })
-    cache_headers(response, kernel.gather.tags(result.resolved),
+    cache_headers(request, response, result,
                   ["page", *(c.exposed for c in result.resolved.exposed() if c.exposed)])
     return response
 
@@ -226,7 +271,7 @@ async def render_feed(request: Request, result: GatherResult, title: str, fmt: s
         media = "application/rss+xml"
     body = ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
     response = Response(body, media_type=f"{media}; charset=utf-8")
-    cache_headers(response, kernel.gather.tags(result.resolved),
+    cache_headers(request, response, result,
                   [c.exposed for c in result.resolved.exposed() if c.exposed])
     return response
 

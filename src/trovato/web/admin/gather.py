@@ -197,10 +197,10 @@ async def _open(request: Request, stored: Stored | None, document: Mapping[str, 
     choices = await _choices(request)
     try:
         rows, values, kept = form_of(document, choices)
-    except NotEditable:
+    except NotEditable as exc:
         return _page(request, title, [], about=stored, tab=tab, messages=[(
-            "warning", "This listing nests filter groups in groups, which the builder does"
-                       " not show: export it, change the YAML and import it again.")])
+            "warning", f"This listing {exc}, which the builder does not show: export it,"
+                       " change the YAML and import it again.")])
     editing = _editing(stored, document, kept)
     state, tree = await open_form(
         request, EDITOR_FORM, editing.state(rows),
@@ -297,9 +297,9 @@ async def _submit(request: Request, stored: Stored | None) -> Response:
     choices = await _choices(request)
     try:
         rows, _, kept = form_of(document, choices)
-    except NotEditable:
-        raise ServiceError(409, "This listing nests filter groups in groups, which the"
-                                " builder does not edit: import its YAML instead.") from None
+    except NotEditable as exc:
+        raise ServiceError(409, f"This listing {exc}, which the builder does not edit:"
+                                " import its YAML instead.") from None
     fresh = _editing(stored, document, kept)
     title = f"Edit listing {stored.definition.label}" if stored is not None else "Add listing"
     tab = "edit" if stored is not None else ""

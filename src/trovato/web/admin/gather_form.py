@@ -577,7 +577,8 @@ def editor_tree(editing: Editing, rows: Rows, choices: Choices,
 
 
 class NotEditable(ValueError):
-    """A definition the form cannot show (groups nested in groups)."""
+    """A definition the form cannot show (groups nested in groups, a plugin's filter or
+    sort); its message says which, after "This listing"."""
 
 
 def form_of(document: Mapping[str, Any], choices: Choices) -> tuple[Rows, forms.FormValues,
@@ -605,18 +606,24 @@ def form_of(document: Mapping[str, Any], choices: Choices) -> tuple[Rows, forms.
     for raw in document.get("filters") or []:
         if not isinstance(raw, Mapping):
             continue
+        if "use" in raw:
+            raise NotEditable("uses a plugin's filter")
         if "group" in raw:
             group = rows.take()
             rows.groups.append(group)
             values.update(_values_of(GroupDef, f"group.{group}", raw, frozenset({"filters"})))
             for inner in raw.get("filters") or []:
                 if isinstance(inner, Mapping) and "group" in inner:
-                    raise NotEditable("groups nested in groups")
+                    raise NotEditable("nests filter groups in groups")
+                if isinstance(inner, Mapping) and "use" in inner:
+                    raise NotEditable("uses a plugin's filter")
                 if isinstance(inner, Mapping):
                     filter_row(inner, group)
         else:
             filter_row(raw, None)
     for raw in document.get("sorts") or []:
+        if isinstance(raw, Mapping) and "use" in raw:
+            raise NotEditable("uses a plugin's sort")
         if isinstance(raw, Mapping):
             row = rows.take()
             rows.sorts.append(row)
