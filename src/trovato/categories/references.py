@@ -9,8 +9,9 @@ import uuid
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import Column, MetaData, Table, Text, Uuid, any_, literal_column, select
+from sqlalchemy import any_, literal_column, select
 
+from trovato.db.tables import CATEGORY_TAG, CATEGORY_VOCABULARY
 from trovato.records import Label, Lookup
 from trovato.stages import LIVE, stage_condition, stage_params
 
@@ -21,11 +22,7 @@ if TYPE_CHECKING:
     from trovato.stages import StageView
     from trovato.users.accounts import CurrentUser
 
-_metadata = MetaData()
-_tag = Table("category_tag", _metadata, Column("id", Uuid), Column("vocabulary_id", Uuid),
-             Column("stage_id", Text))
-_vocabulary = Table("category_vocabulary", _metadata, Column("id", Uuid),
-                    Column("machine_name", Text))
+_tag, _vocabulary = CATEGORY_TAG, CATEGORY_VOCABULARY
 
 
 def resolve_tags(user: CurrentUser, view: StageView) -> Lookup:

@@ -1,4 +1,4 @@
-"""The categories' SQL: the tables as SQLAlchemy Core sees them, the statements the reads and
+"""The categories' SQL: the statements the reads and
 the hierarchy check run (compiled once per stage shape), and rows turned into model objects."""
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ from typing import Any
 from psycopg import sql
 from sqlalchemy import (
     ARRAY,
-    Column,
     Integer,
-    MetaData,
     Select,
-    Table,
     Text,
     Uuid,
     any_,
@@ -33,16 +30,10 @@ from trovato.categories.model import (
     Vocabulary,
 )
 from trovato.db.compiled import sql_text
+from trovato.db.tables import CATEGORY_TAG as _TAG
+from trovato.db.tables import CATEGORY_TAG_HIERARCHY as _HIERARCHY
+from trovato.db.tables import CATEGORY_VOCABULARY as _VOCABULARY
 from trovato.stages import stage_condition
-
-_metadata = MetaData()
-_TAG = Table("category_tag", _metadata, Column("id", Uuid), Column("vocabulary_id", Uuid),
-             Column("name", Text), Column("slug", Text), Column("description", Text),
-             Column("weight", Integer), Column("stage_id", Text))
-_VOCABULARY = Table("category_vocabulary", _metadata, Column("id", Uuid),
-                    Column("machine_name", Text))
-_HIERARCHY = Table("category_tag_hierarchy", _metadata, Column("tag_id", Uuid),
-                   Column("parent_id", Uuid))
 
 SELECT_VOCABULARY = ("SELECT id, machine_name, name, description, hierarchy, weight"
                       " FROM category_vocabulary")

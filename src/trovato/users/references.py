@@ -6,19 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    Column,
-    Integer,
-    MetaData,
-    Table,
-    Text,
-    Uuid,
-    any_,
-    literal_column,
-    null,
-    select,
-)
+from sqlalchemy import any_, literal_column, null, select
 
+from trovato.db.tables import USERS
 from trovato.ids import NIL
 from trovato.records import Lookup
 
@@ -28,8 +18,7 @@ if TYPE_CHECKING:
     from trovato.stages import StageView
     from trovato.users.accounts import CurrentUser
 
-_users = Table("users", MetaData(), Column("id", Uuid), Column("name", Text),
-               Column("status", Integer))
+_users = USERS
 
 
 def resolve_users(user: CurrentUser, view: StageView) -> Lookup:
