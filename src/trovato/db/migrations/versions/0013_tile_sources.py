@@ -9,13 +9,13 @@ the site, not to a theme (a slot the active theme lacks is simply not shown), an
 a visibility rule, so neither column stays. The table was never written to, so nothing is
 carried over.
 
-Revision ID: 0018
+Revision ID: 0013
 Revises: 0012
 """
 
 from alembic import op
 
-revision = "0018"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
