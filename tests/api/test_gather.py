@@ -209,8 +209,10 @@ async def test_relationships_and_bases_through_the_api(client: httpx.AsyncClient
     related = {**LISTING, "relationships": [{"name": "author", "field": "author"}],
                "fields": ["author.name", "field_count"],
                "filters": [{"field": "author.name", "op": "equals", "exposed": "by"}]}
-    assert Draft202012Validator({"$ref": "#/components/schemas/DefinitionBody",
-                                 "components": document["components"]}).is_valid(related)
+    # The document describes what a definition names on its own: a field read through a
+    # relationship is valid only with that relationship, which a schema cannot say (the
+    # service checks it), so the documented field names leave them out.
+    assert "author.name" not in document["components"]["schemas"]["GatherFieldName"]["enum"]
     put = await client.put("/api/v1/gather-definitions/articles", json=related,
                            headers=headers)
     assert put.status_code == 200, put.text

@@ -190,7 +190,9 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
      "relationships.0.field"),
     ({"relationships": [{"name": "pw", "field": "field_rating"}]}, "relationships.0.field"),
     ({"relationships": [{"name": "many", "field": "field_links"}]}, "relationships.0.field"),
-    ({"relationships": [{"name": "a", "field": "author"}, {"name": "a", "field": "author"}]},
+    # One name for two different joins (the same join written twice is that one join).
+    ({"relationships": [{"name": "a", "field": "author"},
+                        {"name": "a", "field": "author", "required": True}]},
      "relationships.1.name"),
     ({"fields": ["author.pass"]}, "fields.0"),
     ({"fields": ["author.mail"]}, "fields.0"),

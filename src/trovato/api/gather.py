@@ -32,6 +32,7 @@ from trovato.gather import Gather
 from trovato.gather.definition import (
     LIST_OPS,
     MAX_FILTERS,
+    MAX_JOINS,
     MAX_LIST_VALUES,
     MAX_PER_PAGE,
     MAX_TEXT,
@@ -39,15 +40,13 @@ from trovato.gather.definition import (
     NO_VALUE,
     OPERATORS,
     PARAMETER_PATTERN,
-    PLUGIN_NAME_PATTERN,
     RELATIVE_PATTERN,
     RESERVED_PARAMETERS,
     SEARCH_FIELD,
-    TAG_FIELDS,
     TEXT_OPS,
-    USER_FIELDS,
     Definition,
     FieldSpec,
+    RelationshipDef,
     SortDef,
     UseDef,
     field_specs,
@@ -67,6 +66,11 @@ class SortBody(SortDef):
                        json_schema_extra={DOCUMENTED_BY: "GatherSortField"})
 
 
+class RelationshipBody(RelationshipDef):
+    field: str = Field(min_length=1, max_length=64,
+                       json_schema_extra={DOCUMENTED_BY: "GatherRelationshipField"})
+
+
 class DefinitionBody(Definition):
     """A definition as a request sends it: its field names, filters and sorts are those the
     site's item types define (``GatherFilter``, ``GatherFieldName``, ``GatherSortField``,
@@ -77,9 +81,12 @@ class DefinitionBody(Definition):
                                json_schema_extra={"items": {DOCUMENTED_BY: "GatherCondition"}})
     # A list of the subclass in the subclass (lists are invariant, the validation is not).
     sorts: list[SortBody | UseDef] = Field(  # type: ignore[assignment]
-        default_factory=list, max_length=5)
+        default_factory=list, max_length=5,
+        json_schema_extra={"items": {DOCUMENTED_BY: "GatherSort"}})
     fields: list[str] = Field(default_factory=list, max_length=20,
                               json_schema_extra={"items": {DOCUMENTED_BY: "GatherFieldName"}})
+    relationships: list[RelationshipBody] = Field(  # type: ignore[assignment]
+        default_factory=list, max_length=MAX_JOINS)
 
 
 class StoredDefinition(Definition):
@@ -297,48 +304,34 @@ def _object(required: list[str], properties: Schema) -> Schema:
             "properties": properties}
 
 
-# A field read through a relationship: ``<relationship>.<field of its target>``.
-QUALIFIED_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
-
-
-def _qualified_variant() -> Schema:
-    """A filter on a field read through a relationship: what it takes depends on the
-    relationship's target, which the service checks (a 422 naming the part)."""
-    return _object(["field", "op"], {
-        "field": {"type": "string", "pattern": QUALIFIED_PATTERN, "maxLength": 64},
-        "op": {"type": "string", "enum": sorted(set().union(*OPERATORS.values()))},
-        "value": {}, "label": {"anyOf": [{"type": "string", "maxLength": 255},
-                                         {"type": "null"}]},
-        "exposed": {"anyOf": [{"type": "string", "pattern": PARAMETER_PATTERN,
-                               "maxLength": 64}, {"type": "null"}]},
-        "options": {"anyOf": [{"type": "array", "maxItems": MAX_LIST_VALUES},
-                              {"type": "null"}]},
-        "argument": {"anyOf": [{"type": "string", "pattern": PARAMETER_PATTERN,
-                                "maxLength": 64}, {"type": "null"}]},
-        "default": {"anyOf": [{"type": "string", "enum": ["ignore", "not_found", "fixed",
-                                                          "current_user"]},
-                              {"type": "null"}]}})
-
-
 def gather_schemas(types: list[ItemType]) -> dict[str, Schema]:
-    """The components a definition's names and filters follow (the item types' fields, the
-    user and tag bases' columns, and fields read through relationships)."""
+    """The components an item listing's names and filters follow (the item types' fields)."""
     specs = field_specs({t.type: t for t in types})
     specs[SEARCH_FIELD] = FieldSpec(SEARCH_FIELD, "text", column="*")
-    for name, spec in (*USER_FIELDS.items(), *TAG_FIELDS.items()):
-        specs.setdefault(name, spec)
     alike: dict[tuple[Any, ...], list[str]] = {}
     for name, spec in specs.items():
         alike.setdefault(_signature(spec), []).append(name)
     variants = [variant for names in alike.values()
                 for variant in _variants(names, specs[names[0]])]
-    variants.append(_qualified_variant())
-    qualified: Schema = {"type": "string", "pattern": QUALIFIED_PATTERN, "maxLength": 64}
+    # Documented: what an item listing can name on its own. The user and tag bases' columns
+    # (valid only with that base), fields read through its
+    # relationships (``<relationship>.<field>``) and plugins' filters and sorts (``{"use":
+    # "<plugin>.<name>"}``) are valid only with that relationship or an enabled plugin
+    # declaring the name, which a schema cannot say; the service checks them (422 naming the
+    # part) and docs/architecture.md ("Gather") describes them.
     return {
-        "GatherFieldName": {"anyOf": [{"type": "string", "enum": sorted(specs)}, qualified]},
-        "GatherSortField": {"anyOf": [{"type": "string", "enum": sorted(
+        "GatherFieldName": {"type": "string", "enum": sorted(specs)},
+        "GatherRelationshipField": {"type": "string", "enum": sorted(
+            name for name, spec in specs.items() if spec.target and not spec.multiple)},
+        "GatherSortField": {"type": "string", "enum": sorted(
             name for name, spec in specs.items()
-            if not spec.multiple and name != SEARCH_FIELD)}, qualified]},
+            if not spec.multiple and name != SEARCH_FIELD)},
+        "GatherSort": {"type": "object", "additionalProperties": False, "required": ["field"],
+                       "description": "A sort key: a field and its direction.",
+                       "properties": {
+                           "field": {"$ref": _REF.format("GatherSortField")},
+                           "direction": {"type": "string", "enum": ["asc", "desc"],
+                                         "default": "asc"}}},
         "GatherFilter": {"anyOf": variants, "description": (
             "One condition: a field, an operator that fits the field's type, and a value of "
             "that type (none for is_null, is_not_null, current_user); with `exposed`, the "
@@ -352,13 +345,7 @@ def gather_schemas(types: list[ItemType]) -> dict[str, Schema]:
                                               "maxItems": MAX_FILTERS,
                                               "items": {"$ref": _REF.format("GatherCondition")}}}},
         "GatherCondition": {"anyOf": [{"$ref": _REF.format("GatherFilter")},
-                                      {"$ref": _REF.format("GatherFilterGroup")},
-                                      {"$ref": _REF.format("GatherUse")}]},
-        "GatherUse": {"type": "object", "additionalProperties": False, "required": ["use"],
-                      "description": "A filter a plugin declares in `gather_info`, by "
-                                     "`<plugin>.<name>`.",
-                      "properties": {"use": {"type": "string", "pattern": PLUGIN_NAME_PATTERN,
-                                             "maxLength": 97}}},
+                                      {"$ref": _REF.format("GatherFilterGroup")}]},
     }
 
 

@@ -132,7 +132,10 @@ def new(
     feed: str | None = typer.Option(None, help="The path of its RSS feed."),
     json_display: bool = typer.Option(False, "--json", help="Give it the JSON display."),
 ) -> None:
-    """Create a listing of items from options (see ``import`` for anything richer)."""
+    """Create a simple listing of items from options.
+
+    For anything richer (relationships, exposed filters, other bases) write the definition
+    and use `trovato gather import`."""
     listing = Listing(name, label).page(per_page)
     if len(item_type) == 1:
         listing.filter("type", "equals", item_type[0])

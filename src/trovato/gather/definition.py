@@ -167,7 +167,7 @@ class RelationshipDef(_Strict):
 
     name: str = Field(min_length=1, max_length=32, pattern=NAME_PATTERN)
     field: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
-    required: bool = False
+    required: bool = Field(default=False, strict=True)
 
 
 class PagerDef(_Strict):
@@ -677,6 +677,9 @@ def _relationships(definition: Definition, specs: Mapping[str, FieldSpec],
         where = f"relationships.{n}"
         spec = specs.get(raw.field)
         if raw.name in found:
+            first = found[raw.name][0]
+            if first.reference.name == raw.field and first.required == raw.required:
+                continue  # the same join written twice is that one join
             errors[f"{where}.name"] = f"the relationship {raw.name!r} is defined twice"
         elif spec is None or spec.target is None:
             errors[f"{where}.field"] = f"{raw.field!r} is not 'author' or a reference field"
