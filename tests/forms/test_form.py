@@ -236,3 +236,42 @@ def test_a_copied_tree_changes_without_touching_the_original() -> None:
     assert "#id" not in tree["group"]["pick"] and "#error" not in tree["group"]["pick"]
     assert "form_errors" not in tree and tree["group"]["tags"]["#default_value"] == ["a"]
     assert copy["group"]["pick"]["#default_value"] == "a"
+
+
+def test_walk_is_depth_first_in_weight_order() -> None:
+    tree = f.form("order", "/o", {
+        "late": {"#type": "fieldset", "#weight": 5,
+                 "z": {"#type": "textfield", "#name": "z", "#weight": 2},
+                 "y": {"#type": "textfield", "#name": "y", "#weight": -1}},
+        "early": {"#type": "textfield", "#name": "early", "#weight": -3},
+        "same1": {"#type": "textfield", "#name": "same1"},
+        "same2": {"#type": "textfield", "#name": "same2"},
+    })
+    assert [e.get("#name", e["#type"]) for e in f.walk(tree)] == [
+        "form", "early", "same1", "same2", "fieldset", "y", "z"]
+    assert [e["#name"] for e in f.inputs(tree)] == ["early", "same1", "same2", "y", "z"]
+
+
+def test_duplicate_ids_are_numbered_in_weight_order() -> None:
+    tree = f.form("dupes", "/d", {
+        "b": {"#type": "textfield", "#name": "same", "#weight": 2},
+        "a": {"#type": "textfield", "#name": "same", "#weight": 1},
+    })
+    f.assign_ids(tree)
+    assert (tree["a"]["#id"], tree["b"]["#id"]) == ("edit-same", "edit-same--2")
+
+
+def test_prepare_fills_and_gives_ids_on_a_copy() -> None:
+    tree = every_element()
+    prepared = f.prepare(tree, {"text": "typed", "many": ["b"], "token": "forged",
+                                "secret": "hunter2"})
+    assert prepared["text"]["#default_value"] == "typed"
+    assert prepared["many"]["#default_value"] == ["b"]
+    assert prepared["token"]["#default_value"] == "t0k"  # hidden inputs keep their own
+    assert "#default_value" not in prepared["secret"]
+    assert prepared["group"]["inner"]["#id"] == "edit-inner"
+    expected = f.copy_tree(tree)
+    f.fill(expected, {"text": "typed", "many": ["b"], "token": "forged", "secret": "hunter2"})
+    f.assign_ids(expected)
+    assert prepared == expected
+    assert "#id" not in tree["text"] and "#default_value" not in tree["text"]

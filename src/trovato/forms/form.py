@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -48,13 +48,19 @@ class Submission(Protocol):
 # -- walking a tree ----------------------------------------------------------------------------
 
 
-def walk(tree: Mapping[str, Any]) -> Iterator[RenderElement]:
-    """Every element of ``tree`` (``tree`` first), children in ``#weight`` order."""
-    pending: list[Mapping[str, Any]] = [tree]
-    while pending:
-        element = pending.pop()
-        yield element  # type: ignore[misc]
-        pending.extend(child for _, child in reversed(children(element)))
+def walk(tree: Mapping[str, Any]) -> list[RenderElement]:
+    """Every element of ``tree`` (``tree`` first), children in ``#weight`` order (depth
+    first). A list, built in one pass: a form is walked several times per request (read,
+    check, fill, ids), and a generator paid a resumption per element each time."""
+    found: list[RenderElement] = []
+    _collect(tree, found)
+    return found
+
+
+def _collect(element: Mapping[str, Any], found: list[RenderElement]) -> None:
+    found.append(element)  # type: ignore[arg-type]
+    for _, child in children(element):
+        _collect(child, found)
 
 
 def copy_tree(value: Any) -> Any:
@@ -63,17 +69,22 @@ def copy_tree(value: Any) -> Any:
     reached through dicts, and the other values of a tree (text, numbers, Markup) are
     immutable; ``copy.deepcopy`` did the same at several times the cost."""
     if type(value) is dict:
-        return {key: copy_tree(item) for key, item in value.items()}
+        return {key: copy_tree(item) if type(item) is dict or type(item) is list else item
+                for key, item in value.items()}
     if type(value) is list:
-        return [copy_tree(item) for item in value]
+        return [copy_tree(item) if type(item) is dict or type(item) is list else item
+                for item in value]
     return value
 
 
-def inputs(tree: Mapping[str, Any]) -> Iterator[RenderElement]:
+def inputs(tree: Mapping[str, Any]) -> list[RenderElement]:
     """The inputs of a form: elements of a ``FORM_INPUT_TYPES`` type with a ``#name``."""
-    for element in walk(tree):
-        if element.get("#type") in FORM_INPUT_TYPES and isinstance(element.get("#name"), str):
-            yield element
+    return _inputs(walk(tree))
+
+
+def _inputs(elements: list[RenderElement]) -> list[RenderElement]:
+    return [element for element in elements if element.get("#type") in FORM_INPUT_TYPES
+            and isinstance(element.get("#name"), str)]
 
 
 def error_key(element: Mapping[str, Any]) -> str | None:
@@ -116,13 +127,20 @@ _short_id = functools.lru_cache(maxsize=4096)(_id)
 def assign_ids(tree: RenderElement) -> None:
     """Give every input and group without one a unique ``#id`` (labels, error links and
     ``aria-describedby`` point at it)."""
+    _assign_ids(walk(tree))
+
+
+_ID_TYPES = FORM_INPUT_TYPES | {"fieldset", "details"}
+
+
+def _assign_ids(elements: list[RenderElement]) -> None:
     seen: set[str] = set()
-    for element in walk(tree):
-        if element.get("#type") not in FORM_INPUT_TYPES | {"fieldset", "details"}:
+    for element in elements:
+        if element.get("#type") not in _ID_TYPES:
             continue
         current = element.get("#id")
-        key = error_key(element)
         if not isinstance(current, str) or not current:
+            key = error_key(element)
             if key is None:
                 continue
             current = element_id(key)
@@ -255,7 +273,11 @@ def check(tree: Mapping[str, Any], values: Mapping[str, FormValue]) -> FormError
 def fill(tree: RenderElement, values: Mapping[str, FormValue]) -> None:
     """Show ``values`` in the inputs of ``tree`` (nothing the user typed is lost on a failed
     submission); passwords and files are never shown again, hidden inputs keep their own."""
-    for element in inputs(tree):
+    _fill(inputs(tree), values)
+
+
+def _fill(elements: list[RenderElement], values: Mapping[str, FormValue]) -> None:
+    for element in elements:
         kind, name = element["#type"], element["#name"]
         if kind in ("password", "file", "hidden") or name not in values:
             continue
@@ -264,6 +286,18 @@ def fill(tree: RenderElement, values: Mapping[str, FormValue]) -> None:
             element["#default_value"] = list(value) if isinstance(value, list) else []
         elif isinstance(value, str):
             element["#default_value"] = value
+
+
+def prepare(tree: RenderElement, values: Mapping[str, FormValue] | None = None
+            ) -> RenderElement:
+    """A copy of ``tree`` to render: ``values`` shown in its inputs (:func:`fill`) and ids
+    given (:func:`assign_ids`), walking it once for both."""
+    form: RenderElement = copy_tree(tree)
+    elements = walk(form)
+    if values is not None:
+        _fill(_inputs(elements), values)
+    _assign_ids(elements)
+    return form
 
 
 def mark_errors(tree: RenderElement, errors: Mapping[str, str], *,

@@ -305,7 +305,10 @@ def element_type(element: Mapping[str, Any]) -> str:
 
 def children(element: Mapping[str, Any]) -> list[tuple[str, RenderElement]]:
     """Named children in ``#weight`` order; equal weights keep their insertion order."""
-    found = [(k, v) for k, v in element.items() if not k.startswith("#") and isinstance(v, dict)]
+    # Inline tests rather than ``startswith`` / ``isinstance`` per key: every walk and every
+    # rendering asks this of every element, leaves included.
+    found = [(k, v) for k, v in element.items()
+             if k[:1] != "#" and (type(v) is dict or isinstance(v, dict))]
     if len(found) > 1:
         # list.sort is stable, so equal weights keep the order the builder (or plugin) chose.
         found.sort(key=_child_weight)
