@@ -22,6 +22,9 @@ class Posted(dict[str, list[str]]):
     def getlist(self, key: str) -> list[Any]:
         return list(self.get(key, []))
 
+    def multi_items(self) -> list[tuple[str, Any]]:
+        return [(key, value) for key, values in self.items() for value in values]
+
 
 def posted(**values: str | list[str]) -> Posted:
     return Posted({k: v if isinstance(v, list) else [v] for k, v in values.items()})
@@ -275,3 +278,18 @@ def test_prepare_fills_and_gives_ids_on_a_copy() -> None:
     f.assign_ids(expected)
     assert prepared == expected
     assert "#id" not in tree["text"] and "#default_value" not in tree["text"]
+
+
+def test_a_starlette_submission_is_read_first_value_first_and_files_left_out() -> None:
+    from io import BytesIO
+
+    from starlette.datastructures import FormData, QueryParams, UploadFile
+    tree = every_element()
+    upload = UploadFile(BytesIO(b"x"), filename="x.txt")
+    submitted = FormData([("text", "first"), ("text", "second"), ("many", "b"),
+                          ("many", "a"), ("area", upload), ("upload", upload)])
+    values = f.read(tree, submitted)
+    assert values["text"] == "first" and values["many"] == ["b", "a"]
+    assert values["area"] == "" and "upload" not in values
+    query = f.read(tree, QueryParams("fruit=a&many=a&fruit=b"))
+    assert query["fruit"] == "a" and query["many"] == ["a"] and query["text"] == ""

@@ -40,9 +40,12 @@ _ID_JUNK = re.compile(r"[^a-z0-9]+")
 
 
 class Submission(Protocol):
-    """What a browser posted: Starlette's ``FormData`` (or any multi-dict like it)."""
+    """What a browser posted: Starlette's ``FormData`` or ``QueryParams`` (or any multi-dict
+    like them)."""
 
     def getlist(self, key: str) -> list[Any]: ...
+
+    def multi_items(self) -> list[tuple[str, Any]]: ...
 
 
 # -- walking a tree ----------------------------------------------------------------------------
@@ -158,16 +161,21 @@ def read(tree: Mapping[str, Any], submitted: Submission) -> FormValues:
     """The value of each input of ``tree`` in ``submitted``: text as sent (``""`` when
     absent), a list for checkboxes, ``""`` for an unchecked checkbox. Files are left out
     (uploads are not handled by forms yet)."""
+    # The submission by name, in one pass: ``getlist`` scans every pair for each input.
+    sent: dict[str, list[str]] = {}
+    for name, value in submitted.multi_items():
+        if type(value) is str or isinstance(value, str):
+            sent.setdefault(name, []).append(value)
     values: FormValues = {}
     for element in inputs(tree):
         name, kind = element["#name"], element["#type"]
         if kind == "file":
             continue
-        sent = [v for v in submitted.getlist(name) if isinstance(v, str)]
+        given = sent.get(name, ())
         if kind == "checkboxes":
-            values[name] = sent
+            values[name] = list(given)
         else:
-            values[name] = sent[0] if sent else ""
+            values[name] = given[0] if given else ""
     return values
 
 

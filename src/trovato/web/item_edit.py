@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from trovato.content.access import item_access
-from trovato.content.fields import validate_fields
+from trovato.content.fields import FieldsResult, validate_fields
 from trovato.content.items import Item, ItemError
 from trovato.content.types import ItemType
 from trovato.errors import ServiceError
@@ -190,8 +190,10 @@ async def _store_uploads(ctx: RequestContext, editing: Editing, submitted: FormD
 
 
 async def _build(request: Request, editing: Editing, state: FormState,
-                 shown: Item | None = None) -> el.RenderElement:
-    """The form of ``editing``, showing ``shown``'s values (a submission's) if given."""
+                 shown: Item | None = None, *, context: WidgetContext | None = None
+                 ) -> el.RenderElement:
+    """The form of ``editing``, showing ``shown``'s values (a submission's) if given, with
+    ``context`` if the caller already has the one it needs."""
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
     extra: dict[str, el.RenderElement] = {}
@@ -199,7 +201,8 @@ async def _build(request: Request, editing: Editing, state: FormState,
                                                       kernel.content.items.hooks):
         extra["delete"] = el.link("Delete", f"/item/{editing.item.id}/delete", weight=10,
                                   attributes={"class": "button button--danger"})
-    context = await _widget_context(ctx, editing, shown)
+    if context is None:
+        context = await _widget_context(ctx, editing, shown)
     tree = item_form(editing.item_type, shown if shown is not None else editing.item,
                      action=editing.action,
                      widgets=kernel.widgets, context=context, counts=_counts(state),
@@ -307,7 +310,8 @@ async def _submit(request: Request, editing: Editing) -> Response:
     state, refused = await load_state(request, ITEM_FORM, submitted, editing.state())
     if not editing.owns(state):
         raise ServiceError(400, TAMPERED)
-    tree = await _build(request, editing, state)
+    context = await _widget_context(ctx, editing)
+    tree = await _build(request, editing, state, context=context)
     values = forms.read(tree, submitted)
     if refused is not None:
         return await _page(request, editing, tree, state, values=values, status=refused.status,
@@ -319,7 +323,6 @@ async def _submit(request: Request, editing: Editing) -> Response:
     stored, upload_errors = await _store_uploads(ctx, editing, submitted, values, counts)
     if op is not None and op.startswith(REMOVE_FILE):
         values[f"{op.removeprefix(REMOVE_FILE)}[target_id]"] = ""
-    context = await _widget_context(ctx, editing)
     data, errors = parse_item(item_type, values, widgets=kernel.widgets, context=context,
                               counts=counts)
     shown = _shown(editing, data, user.id)
@@ -334,22 +337,27 @@ async def _submit(request: Request, editing: Editing) -> Response:
         errors.setdefault(key, message)
     for key, message in forms.check(tree, values).items():
         errors.setdefault(key, message)
-    # The field types' own checks (range, required, …) now, so every error shows at once.
-    checked = validate_fields(kernel.content.fields, item_type.fields, data.fields,
-                              kernel.content.items.env)
-    for key, message in checked.errors.items():
-        if not forms.keys_within(tree, key) & errors.keys():
-            errors[key] = message
+    # The field types' own checks (range, required, …) now when anything else already
+    # failed or may fail, so every error shows at once; a save that passed every other check
+    # leaves them to the content service, which makes the same checks (and shows them the
+    # same way when they fail: below).
+    checked = None
+    if errors or op == PREVIEW or kernel.forms.taps.listens("form_validate"):
+        checked = _field_errors(ctx, editing, tree, data, errors)
     for key, message in (await kernel.forms.validate(tree, values, user=user)).items():
         errors.setdefault(key, message)
     if errors:
         return await _page(request, editing, tree, state, values=values, errors=errors,
                            status=400)
     if op == PREVIEW:
+        assert checked is not None
         return await _preview(request, editing, tree, state, values, data, checked.values)
     try:
         saved = await _save(ctx, editing, state, data)
     except ItemError as exc:
+        if checked is None and _field_errors(ctx, editing, tree, data, errors).errors:
+            return await _page(request, editing, tree, state, values=values, errors=errors,
+                               status=400)
         # Not a conversion: a refused save is shown on the form, filled in again; only an item
         # the user may no longer reach is the error page the kernel's handler makes.
         if exc.status in (403, 404):
@@ -367,6 +375,19 @@ async def _submit(request: Request, editing: Editing) -> Response:
     verb = "created" if editing.item is None else "updated"
     flash(request, "status", f"{item_type.label} {saved.title} has been {verb}.")
     return RedirectResponse(f"/item/{saved.id}", status_code=303)
+
+
+def _field_errors(ctx: RequestContext, editing: Editing, tree: el.RenderElement,
+                  data: ItemInput, errors: dict[str, str]) -> FieldsResult:
+    """The field types' checks of ``data``: each error is added to ``errors`` unless an
+    error about the same element or one inside it is already there."""
+    content = ctx.kernel.content
+    checked = validate_fields(content.fields, editing.item_type.fields, data.fields,
+                              content.items.env)
+    for key, message in checked.errors.items():
+        if not forms.keys_within(tree, key) & errors.keys():
+            errors[key] = message
+    return checked
 
 
 async def _save(ctx: RequestContext, editing: Editing, state: FormState,
