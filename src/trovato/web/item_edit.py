@@ -223,8 +223,9 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
     item = editing.item
     title = (f"Create {editing.item_type.label}" if item is None
              else f"Edit {editing.item_type.label} {item.title}")
-    editors = any("data-editor-formats" in (element.get("#attributes") or {})
-                  for element in forms.walk(tree))
+    # An element configuring the rich-text editor was drawn: its attribute is in the HTML
+    # (text and attribute values escape '"', so only the attribute itself can match).
+    editors = ' data-editor-formats="' in content
     return await render_page(request, "form_page.html", {
         "title": title, "content": content, "preview": preview,
         "tabs": await local_tasks(ctx, item, "edit") if item is not None else [],
