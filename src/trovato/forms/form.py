@@ -202,64 +202,71 @@ def _number(text: str) -> float | None:
 
 def check_input(element: Mapping[str, Any], value: FormValue) -> str | None:
     """The error message of one input's value, or None when it passes."""
-    kind, title = element["#type"], _title(element)
+    problem = _problem(element, value)
+    return None if problem is None else _title(element) + problem
+
+
+def _problem(element: Mapping[str, Any], value: FormValue) -> str | None:
+    """What is wrong with ``value``, as the rest of a sentence after the input's title (only
+    a failing input needs its title)."""
+    kind = element["#type"]
     if kind in ("hidden", "file"):
         return None
     if value == "" or value == []:
-        return f"{title} is required." if element.get("#required") else None
+        return " is required." if element.get("#required") else None
     if kind == "password":
         return None
     if isinstance(value, list):
         options = element.get("#options") or {}
         if any(v not in options for v in value):
-            return f"{title}: a chosen value is not one of the options."
+            return ": a chosen value is not one of the options."
         return None
     if len(value) > TEXT_LIMIT:
-        return f"{title} is too long."
+        return " is too long."
     maxlength = element.get("#maxlength")
     if isinstance(maxlength, int) and len(value) > maxlength:
-        return f"{title} must be at most {maxlength} characters."
+        return f" must be at most {maxlength} characters."
     match kind:
         case "select" | "radios":
             if value not in (element.get("#options") or {}):
-                return f"{title}: the chosen value is not one of the options."
+                return ": the chosen value is not one of the options."
         case "checkbox":
             if value != (element.get("#return_value") or "1"):
-                return f"{title}: the box sent an unexpected value."
+                return ": the box sent an unexpected value."
         case "email":
             if len(value) > 254 or not _EMAIL.match(value):
-                return f"{title} must be an e-mail address, like ada@example.com."
+                return " must be an e-mail address, like ada@example.com."
         case "number":
-            return _check_number(element, value, title)
+            return _check_number(element, value)
         case "date":
             try:
                 date.fromisoformat(value)
             except ValueError:
-                return f"{title} must be a date, like 2024-05-01."
+                return " must be a date, like 2024-05-01."
         case "datetime":
             try:
                 datetime.fromisoformat(value)
             except ValueError:
-                return f"{title} must be a date and time, like 2024-05-01T12:00."
+                return " must be a date and time, like 2024-05-01T12:00."
         case "textfield":
             if "\n" in value or "\r" in value:
-                return f"{title} must be a single line of text."
+                return " must be a single line of text."
     if "\x00" in value:
-        return f"{title} must not contain NUL characters."
+        return " must not contain NUL characters."
     return None
 
 
-def _check_number(element: Mapping[str, Any], value: str, title: str) -> str | None:
+def _check_number(element: Mapping[str, Any], value: str) -> str | None:
     number = _number(value.strip()) if len(value) <= 64 else None
     if number is None:
-        return f"{title} must be a number."
+        return " must be a number."
     if element.get("#step") == "1" and not number.is_integer():
-        return f"{title} must be a whole number."
+        return " must be a whole number."
     low, high = (_number(str(element.get(k, ""))) for k in ("#min", "#max"))
     if low is not None and number < low:
-        return f"{title} must be at least {element['#min']}."
+        return f" must be at least {element['#min']}."
     if high is not None and number > high:
-        return f"{title} must be at most {element['#max']}."
+        return f" must be at most {element['#max']}."
     return None
 
 
@@ -267,11 +274,11 @@ def check(tree: Mapping[str, Any], values: Mapping[str, FormValue]) -> FormError
     """The errors of ``values`` against the inputs of ``tree`` (the first per error key)."""
     errors: FormErrors = {}
     for element in inputs(tree):
-        name = element["#name"]
-        message = check_input(element, values.get(name, ""))
-        key = error_key(element)
-        if message is not None and key is not None:
-            errors.setdefault(key, message)
+        message = check_input(element, values.get(element["#name"], ""))
+        if message is not None:
+            key = error_key(element)
+            if key is not None:
+                errors.setdefault(key, message)
     return errors
 
 
