@@ -139,14 +139,15 @@ _ID_TYPES = FORM_INPUT_TYPES | {"fieldset", "details"}
 def _assign_ids(elements: list[RenderElement]) -> None:
     seen: set[str] = set()
     for element in elements:
-        if element.get("#type") not in _ID_TYPES:
+        get = element.get
+        if get("#type") not in _ID_TYPES:
             continue
-        current = element.get("#id")
-        if not isinstance(current, str) or not current:
-            key = error_key(element)
-            if key is None:
+        current = get("#id")
+        if not current or not isinstance(current, str):
+            key = get("#error_key", get("#name"))  # error_key(), inline: once per element
+            if not isinstance(key, str):
                 continue
-            current = element_id(key)
+            current = _short_id(key) if len(key) <= 200 else _id(key)
         unique, n = current, 2
         while unique in seen:
             unique, n = f"{current}--{n}", n + 1

@@ -24,6 +24,10 @@ from trovato.render.native import (
 )
 
 _e = escape_html
+try:  # what escape_html runs for a plain str, called directly by the hottest twins
+    from markupsafe._speedups import _escape_inner as _escape_text
+except ImportError:  # pragma: no cover - markupsafe built without its speedups
+    _escape_text = escape_html
 FORM_MACROS = "_form.html"
 _REQUIRED = ' <span class="form-required" title="This field is required.">*</span>'
 
@@ -65,10 +69,12 @@ def _control(e: Element) -> tuple[str, str, str, str]:
     get = e.get
     raw_id, error, description = get("#id"), get("#error"), get("#description")
     ident = raw_id or ""
-    eid = _e(ident)
+    # Plain strings (nearly every value) straight to the escaper: _e's own first case.
+    eid = _escape_text(ident) if type(ident) is str else _e(ident)
+    name = get("#name") or ""
+    name = _escape_text(name) if type(name) is str else _e(name)
     required = get("#required")
-    common = f' id="{eid}" name="{_e(get("#name") or "")}"' if raw_id \
-        else f' name="{_e(get("#name") or "")}"'
+    common = f' id="{eid}" name="{name}"' if raw_id else f' name="{name}"'
     if required:
         common += " required"
     if get("#disabled"):
@@ -91,13 +97,15 @@ def _control(e: Element) -> tuple[str, str, str, str]:
         messages += (f'<div class="form-item__description description" id="{eid}--description">'
                      f'{_e(description)}</div>')
     title = get("#title")
-    label = (f'<label for="{eid}">{_e(title)}{_REQUIRED if required else ""}</label>'
-             if title else "")
+    label = (f'<label for="{eid}">'
+             f'{_escape_text(title) if type(title) is str else _e(title)}'
+             f'{_REQUIRED if required else ""}</label>' if title else "")
     return common, label, messages, " form-item--error" if error else ""
 
 
 def _default(e: Element) -> str:
-    return _e(e.get("#default_value") or "")
+    value = e.get("#default_value") or ""
+    return _escape_text(value) if type(value) is str else _e(value)
 
 
 def _text_input(kind: str, input_type: str) -> Twin:
