@@ -293,3 +293,13 @@ def test_a_starlette_submission_is_read_first_value_first_and_files_left_out() -
     assert values["area"] == "" and "upload" not in values
     query = f.read(tree, QueryParams("fruit=a&many=a&fruit=b"))
     assert query["fruit"] == "a" and query["many"] == ["a"] and query["text"] == ""
+
+
+def test_read_and_check_is_read_then_check() -> None:
+    tree = every_element()
+    for submitted in (posted(), posted(text="hi", count="11", many=["a", "z"], fruit="b"),
+                      posted(text="two\nlines", mail="x", agree="1", pick="a")):
+        values, errors = f.read_and_check(tree, submitted)
+        assert values == f.read(tree, submitted)
+        assert errors == f.check(tree, values) and (errors or submitted)
+    assert f.read_and_check(tree, posted())[1]["text"] == "Text is required."

@@ -162,13 +162,25 @@ def read(tree: Mapping[str, Any], submitted: Submission) -> FormValues:
     """The value of each input of ``tree`` in ``submitted``: text as sent (``""`` when
     absent), a list for checkboxes, ``""`` for an unchecked checkbox. Files are left out
     (uploads are not handled by forms yet)."""
+    return _read(inputs(tree), submitted)
+
+
+def read_and_check(tree: Mapping[str, Any], submitted: Submission
+                   ) -> tuple[FormValues, FormErrors]:
+    """:func:`read` and then :func:`check` of the values read, walking ``tree`` once."""
+    elements = inputs(tree)
+    values = _read(elements, submitted)
+    return values, _check(elements, values)
+
+
+def _read(elements: list[RenderElement], submitted: Submission) -> FormValues:
     # The submission by name, in one pass: ``getlist`` scans every pair for each input.
     sent: dict[str, list[str]] = {}
     for name, value in submitted.multi_items():
         if type(value) is str or isinstance(value, str):
             sent.setdefault(name, []).append(value)
     values: FormValues = {}
-    for element in inputs(tree):
+    for element in elements:
         name, kind = element["#name"], element["#type"]
         if kind == "file":
             continue
@@ -273,8 +285,12 @@ def _check_number(element: Mapping[str, Any], value: str) -> str | None:
 
 def check(tree: Mapping[str, Any], values: Mapping[str, FormValue]) -> FormErrors:
     """The errors of ``values`` against the inputs of ``tree`` (the first per error key)."""
+    return _check(inputs(tree), values)
+
+
+def _check(elements: list[RenderElement], values: Mapping[str, FormValue]) -> FormErrors:
     errors: FormErrors = {}
-    for element in inputs(tree):
+    for element in elements:
         message = check_input(element, values.get(element["#name"], ""))
         if message is not None:
             key = error_key(element)

@@ -313,7 +313,9 @@ async def _submit(request: Request, editing: Editing) -> Response:
         raise ServiceError(400, TAMPERED)
     context = await _widget_context(ctx, editing)
     tree = await _build(request, editing, state, context=context)
-    values = forms.read(tree, submitted)
+    # Checked now, before uploads and Remove change any value: those only change hidden
+    # inputs, which no check looks at; a form built again is checked again.
+    values, input_errors = forms.read_and_check(tree, submitted)
     if refused is not None:
         return await _page(request, editing, tree, state, values=values, status=refused.status,
                            messages=[("error", refused.message)])
@@ -334,9 +336,10 @@ async def _submit(request: Request, editing: Editing) -> Response:
         return await _page(request, editing, tree, state, values=values)
     if stored:  # the form shows the new files (a link and a Remove button each)
         tree = await _build(request, editing, state, shown)
+        input_errors = forms.check(tree, values)
     for key, message in upload_errors.items():
         errors.setdefault(key, message)
-    for key, message in forms.check(tree, values).items():
+    for key, message in input_errors.items():
         errors.setdefault(key, message)
     # The field types' own checks (range, required, …) now when anything else already
     # failed or may fail, so every error shows at once; a save that passed every other check
