@@ -58,6 +58,7 @@ from trovato.kernel.context import RequestContext, request_context
 from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.web._page import flash, render_page
+from trovato.web.form_body import read_form
 from trovato.web.item import load_item, local_tasks, viewer
 
 # The rich-text editor (frontend/src/editor.js, built by esbuild), on forms that have one.
@@ -307,7 +308,7 @@ async def edit_submit(request: Request) -> Response:
 async def _submit(request: Request, editing: Editing) -> Response:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
-    submitted = await request.form()
+    submitted = await read_form(request)
     state, refused = await load_state(request, ITEM_FORM, submitted, editing.state())
     if not editing.owns(state):
         raise ServiceError(400, TAMPERED)
@@ -542,7 +543,7 @@ async def delete_submit(request: Request) -> Response:
     kernel, user = ctx.kernel, ctx.current_user
     item = (await _editable(request, "delete")).item
     assert item is not None
-    submitted = await request.form()
+    submitted = await read_form(request)
     state, refused = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)})
     if state.data.get("item_id") != str(item.id):
         raise ServiceError(400, TAMPERED)
