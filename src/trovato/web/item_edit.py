@@ -127,9 +127,9 @@ class Editing:
 
     def owns(self, state: FormState) -> bool:
         """Whether ``state`` was made for this form (not another type's or item's)."""
-        fresh = self.state()
-        return (state.data.get("type") == fresh["type"]
-                and state.data.get("item_id") == fresh["item_id"])
+        item = self.item
+        return (state.data.get("type") == self.item_type.type
+                and state.data.get("item_id") == (str(item.id) if item is not None else None))
 
 
 def _counts(state: FormState) -> dict[str, int]:
