@@ -67,20 +67,16 @@ from trovato.gather.definition import (
     MAX_FILTERS,
     MAX_PER_PAGE,
     NO_EXTENSIONS,
-    SEARCH_FIELD,
-    Condition,
     Definition,
     Extensions,
     GatherError,
     PluginFilter,
     PluginSort,
-    Relationship,
-    Resolved,
-    convert_value,
-    field_specs,
     parse,
-    resolve,
 )
+from trovato.gather.fields import SEARCH_FIELD, field_specs
+from trovato.gather.resolution import Condition, Relationship, Resolved, resolve
+from trovato.gather.values import convert_value
 from trovato.plugins import PluginUser
 from trovato.plugins.taps import Taps
 from trovato.stages import LIVE, stage_params

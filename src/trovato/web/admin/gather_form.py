@@ -35,17 +35,15 @@ from trovato.gather.definition import (
     LIST_OPS,
     MAX_FILTERS,
     OPERATORS,
-    SEARCH_FIELD,
     TEXT_OPS,
     Definition,
     Displays,
-    FieldSpec,
     FilterDef,
     GroupDef,
     Op,
     SortDef,
-    field_specs,
 )
+from trovato.gather.fields import SEARCH_FIELD, FieldSpec, field_specs
 from trovato.render.elements import RenderElement
 
 EDITOR_FORM: Final = "admin_gather_editor"
