@@ -38,7 +38,7 @@ from trovato.gather import ADMINISTER_GATHER, FRONT_PAGE, GatherError, Stored
 from trovato.gather.definition import parse
 from trovato.gather.exchange import dump_yaml, load_yaml
 from trovato.gather.resolution import resolve
-from trovato.gather.service import Preview
+from trovato.gather.results import Preview
 from trovato.kernel.context import request_context
 from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
