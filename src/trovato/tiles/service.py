@@ -38,7 +38,7 @@ from typing import Any, Final
 from trovato.content.access import ACCESS_CONTENT
 from trovato.gather import Gather, GatherError
 from trovato.gather.cache import TagCache
-from trovato.gather.service import PATHS_TAG
+from trovato.gather.storage import PATHS_TAG
 from trovato.plugins import PluginUser
 from trovato.plugins.taps import Taps
 from trovato.render import elements as el

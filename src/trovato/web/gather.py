@@ -37,7 +37,8 @@ from trovato.errors import ServiceError
 from trovato.forms.form import form as form_element
 from trovato.forms.form import submit
 from trovato.gather import GatherResult
-from trovato.gather.definition import Condition, PageDisplay
+from trovato.gather.definition import PageDisplay
+from trovato.gather.resolution import Condition
 from trovato.kernel.context import request_context
 from trovato.kernel.page_cache import CACHE_QUERY_HEADER
 from trovato.render import elements as el
