@@ -213,3 +213,34 @@ async def test_what_is_no_image_gets_no_derivative(client: httpx.AsyncClient,
     refused = await client.get(f"/files/styles/thumbnail/{big['id']}")
     assert refused.status_code == 422 and "too large" in refused.text
     assert derivatives(tmp_path) == []
+
+
+async def test_an_image_field_is_shown_in_its_display_style(client: httpx.AsyncClient) -> None:
+    headers = await login(client, "root")
+    refused = await client.post("/api/v1/item-types", headers=headers, json={
+        "type": "gallery", "label": "Gallery", "fields": [
+            {"name": "field_image", "type": "image", "label": "Image",
+             "settings": {"alt_required": False}, "display": {"image_style": "Not A Name"}},
+            {"name": "field_file", "type": "file", "label": "File",
+             "display": {"image_style": "thumbnail"}}]})
+    assert refused.status_code == 422
+    assert set(refused.json()["errors"]) == {"fields.field_image.display.image_style",
+                                             "fields.field_file.display.image_style"}
+    created = await client.post("/api/v1/item-types", headers=headers, json={
+        "type": "gallery", "label": "Gallery", "fields": [
+            {"name": "field_image", "type": "image", "label": "Image",
+             "settings": {"alt_required": False}, "display": {"image_style": "medium"}}]})
+    assert created.status_code == 201, created.text
+    assert created.json()["fields"][0]["display"] == {"image_style": "medium"}
+    record = (await client.post(
+        "/api/v1/files", headers=headers, data={"type": "gallery", "field": "field_image"},
+        files={"file": ("cat.png", image_bytes(400, 200), "image/png")})).json()
+    item = await client.post("/api/v1/items", headers=headers, json={
+        "type": "gallery", "title": "Cats", "status": 1,
+        "fields": {"field_image": {"target_id": record["id"], "alt": "A cat"}}})
+    assert item.status_code == 201, item.text
+    page = await client.get(f"/item/{item.json()['id']}")
+    assert f'src="/files/styles/medium/{record["id"]}"' in page.text
+    await login(client, "reader")
+    shown = await client.get(f"/files/styles/medium/{record['id']}")
+    assert shown.status_code == 200 and size_of(shown.content) == (220, 110)

@@ -107,6 +107,11 @@ def file_url(file_id: uuid.UUID | str) -> str:
     return f"/files/{file_id}"
 
 
+def styled_url(style: str, file_id: uuid.UUID | str) -> str:
+    """Where a style's derivative of the image is served (made on first request)."""
+    return f"/files/styles/{style}/{file_id}"
+
+
 def _record(row: Mapping[str, Any]) -> FileRecord:
     return FileRecord(row["id"], row["owner_id"], row["filename"], row["uri"], row["filemime"],
                       row["filesize"], row["status"], row["created"], row["changed"])
