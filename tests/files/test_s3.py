@@ -5,6 +5,7 @@ prefix flushes, and a whole site keeping its files (and derivatives) in a bucket
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import httpx
@@ -16,8 +17,8 @@ from tests.security._accounts import login, person, site
 from trovato.files import s3 as s3_module
 from trovato.files.s3 import S3Storage
 from trovato.files.sniff import FileTypeError, check_type
-from trovato.files.storage import StorageError, TooLargeError, no_check
-from trovato.settings import Settings
+from trovato.files.storage import StorageError, TooLargeError, make_storage, no_check
+from trovato.settings import Settings, SettingsError
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 
@@ -145,3 +146,9 @@ async def test_a_site_keeps_its_files_in_the_bucket(db_url: str, s3: S3Server,
         assert (await client.delete(f"/api/v1/files/{record['id']}",
                                     headers=headers)).status_code == 204
         assert keys(s3) == []  # the original and its derivative
+
+
+def test_s3_without_boto3_is_a_clear_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "trovato.files.s3", None)  # as if boto3 were missing
+    with pytest.raises(SettingsError, match="pip install 'trovato\\[s3\\]'"):
+        make_storage(Settings(file_storage="s3", s3_bucket="b"))

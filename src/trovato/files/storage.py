@@ -146,7 +146,13 @@ class LocalStorage(Storage):
 def make_storage(settings: Settings) -> Storage:
     """The storage the settings choose: local files, or the S3 bucket."""
     if settings.file_storage == "s3":
-        from trovato.files.s3 import S3Storage  # boto3 is loaded only by sites that use S3
+        try:
+            from trovato.files.s3 import S3Storage  # boto3 is loaded only by sites that use S3
+        except ImportError as exc:
+            from trovato.settings import SettingsError
+
+            raise SettingsError("TROVATO_FILE_STORAGE: s3 needs boto3; install it with"
+                                " pip install 'trovato[s3]'") from exc
 
         assert settings.s3_bucket is not None  # the settings refuse s3 without a bucket
         return S3Storage(settings.s3_bucket, endpoint_url=settings.s3_endpoint_url,
