@@ -155,11 +155,16 @@ async def test_changing_a_style_flushes_its_derivatives(client: httpx.AsyncClien
     assert size_of((await client.get(url)).content) == (100, 100)
     assert size_of((await client.get(f"/files/styles/medium/{record['id']}")).content) \
         == (220, 110)
+    (old,) = [p for p in derivatives(tmp_path) if "thumbnail" in p.parts]
+    old_bytes = old.read_bytes()
     await styles.save(parse_style("thumbnail", {"label": "Small", "effects": [
         {"name": "scale_and_crop", "width": 40, "height": 30},
         {"name": "convert", "format": "webp"}]}))
     # Only the changed style's derivatives are gone.
     assert [p.relative_to(tmp_path).parts[2] for p in derivatives(tmp_path)] == ["medium"]
+    # One made with the old effects by a request that was under way is not served.
+    old.parent.mkdir(parents=True)
+    old.write_bytes(old_bytes)
     served = await client.get(url)
     assert size_of(served.content) == (40, 30) and format_of(served.content) == "WEBP"
     assert served.headers["content-type"] == "image/webp"
@@ -168,7 +173,10 @@ async def test_changing_a_style_flushes_its_derivatives(client: httpx.AsyncClien
         {"name": "convert", "format": "webp"}))
     await styles.delete("medium")
     assert (await client.get(f"/files/styles/medium/{record['id']}")).status_code == 404
-    assert [p.relative_to(tmp_path).parts[2] for p in derivatives(tmp_path)] == ["thumbnail"]
+    assert [p.relative_to(tmp_path).parts[2] for p in derivatives(tmp_path)] == [
+        "thumbnail", "thumbnail"]  # the stale one and the new one, in their own folders
+    await styles.flush("thumbnail")
+    assert (await client.get(url)).status_code == 200
     with pytest.raises(StyleError):
         await styles.delete("medium")
     # Import replaces them all; a style that is the same keeps its derivatives.

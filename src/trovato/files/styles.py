@@ -7,14 +7,17 @@ other configuration (``trovato files styles export/import``, ``/admin/config/med
 A site that never changed them has :data:`DEFAULT_STYLES`. Every style given to
 :meth:`ImageStyles.save` is checked here (:func:`parse_style`), with a message per bad setting.
 
-A derivative is stored next to its original, under ``styles/<style>/`` of the same scheme
-(:func:`derivative_uri`), so a private original's derivatives stay private. Saving or deleting a
-style flushes that folder, so the next request makes each derivative again with the new effects.
+A derivative is stored next to its original, under ``styles/<style>/<digest of its effects>/``
+of the same scheme (:func:`derivative_uri`), so a private original's derivatives stay private
+and one made with a style's old effects is never taken for one of its new effects. Saving or
+deleting a style flushes its folder, so the next request makes each derivative again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +48,14 @@ class ImageStyle:
 
     def public(self) -> dict[str, Any]:
         return {"label": self.label, "effects": [dict(effect) for effect in self.effects]}
+
+    @property
+    def digest(self) -> str:
+        """A short digest of the effects: a folder of the derivatives, so a derivative made
+        with the old effects while the style was being changed is never served with the
+        new ones."""
+        text = json.dumps(list(self.effects), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def mime(self, source_mime: str) -> str:
         """The type of this style's derivative of an original of type ``source_mime``."""
@@ -146,7 +157,7 @@ def derivative_uri(uri: str, style: ImageStyle, source_mime: str) -> str:
     extension = output_format(style.effects, source_mime)
     suffix = "" if path.lower().endswith(("." + extension, ".jpg") if extension == "jpeg"
                                          else ("." + extension,)) else f".{extension}"
-    return f"{scheme}://{style_folder(style.name)}{path}{suffix}"
+    return f"{scheme}://{style_folder(style.name)}{style.digest}/{path}{suffix}"
 
 
 def style_folder(name: str) -> str:

@@ -86,6 +86,8 @@ def _errors(exc: ServiceError) -> forms.FormErrors:
             errors.setdefault("effects", f"Line {int(index) + 1}: {text}.")
         elif head in LABELS:
             errors.setdefault(head, f"{LABELS[head]} {message}.")
+    if exc.field is not None and exc.field in LABELS:
+        errors.setdefault(exc.field, exc.message)
     return errors or {"form": exc.message}
 
 
