@@ -22,10 +22,10 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from trovato.files.sniff import HEAD_BYTES
 from trovato.files.storage import Scheme, Storage, StorageError, TooLargeError, split_uri
 
 PART: Final = 8 * 1024 * 1024  # S3's multipart minimum is 5 MiB (all parts but the last)
-HEAD_BYTES: Final = 4096
 _MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
@@ -37,11 +37,10 @@ class S3Storage(Storage):
     """Files as objects of ``bucket`` under ``prefix``."""
 
     def __init__(self, bucket: str, *, endpoint_url: str | None = None,
-                 region: str | None = None, prefix: str = "",
-                 client: Any | None = None) -> None:
+                 region: str | None = None, prefix: str = "") -> None:
         self.bucket = bucket
         self.prefix = prefix
-        self.client: Any = client or boto3.client(
+        self.client: Any = boto3.client(
             "s3", endpoint_url=endpoint_url, region_name=region,
             config=Config(retries={"max_attempts": 3, "mode": "standard"}))
 
