@@ -11,6 +11,7 @@ import pytest
 from tests.api.conftest import admin_headers, login_as
 from tests.conftest import create_account
 from tests.plugins.conftest import kernel_of
+from tests.web._item_forms import hidden_inputs, post_form
 from trovato.files.styles import ImageStyle
 from trovato.web.admin.image_styles import effect_line, parse_lines
 
@@ -88,3 +89,31 @@ async def test_the_styles_admin_needs_its_permission(client: httpx.AsyncClient) 
             ).status_code == 403
     client.cookies.clear()
     assert (await client.get(BASE)).status_code in (401, 403)
+
+
+async def test_an_image_fields_display_chooses_a_style(client: httpx.AsyncClient) -> None:
+    await admin_headers(client)
+    kernel = kernel_of(client)
+    await kernel.content.types.create({"type": "photo", "label": "Photo", "fields": [
+        {"name": "field_image", "type": "image", "label": "Image",
+         "settings": {"alt_required": False}, "display": {"image_style": "medium"}}]})
+    path = "/admin/structure/types/photo/fields/field_image"
+    page = await client.get(path)
+    assert 'name="display[image_style]"' in page.text
+    assert '<option value="medium" selected' in page.text and ">Thumbnail (100x100)<" in \
+        page.text
+    base = {"label": "Image", "cardinality": "1", "op": "save"}
+    unknown = await post_form(client, path, hidden_inputs(page.text),
+                              {**base, "display[image_style]": "nope"})
+    assert unknown.status_code == 400
+    saved = await post_form(client, path, hidden_inputs(page.text),
+                            {**base, "display[image_style]": "thumbnail"})
+    assert saved.status_code == 303, saved.text
+    shown = (await client.get("/api/v1/item-types/photo")).json()
+    assert shown["fields"][0]["display"] == {"image_style": "thumbnail"}
+    page = await client.get(path)
+    again = await post_form(client, path, hidden_inputs(page.text),
+                            {**base, "display[image_style]": ""})
+    assert again.status_code == 303
+    assert (await client.get("/api/v1/item-types/photo")).json()["fields"][0].get(
+        "display", {}) == {}
