@@ -168,6 +168,7 @@ async def test_changing_a_style_flushes_its_derivatives(client: httpx.AsyncClien
     served = await client.get(url)
     assert size_of(served.content) == (40, 30) and format_of(served.content) == "WEBP"
     assert served.headers["content-type"] == "image/webp"
+    assert served.headers["content-disposition"].startswith('inline; filename="cat.png.webp"')
     assert (await styles.get("thumbnail")) == ImageStyle("thumbnail", "Small", (
         {"name": "scale_and_crop", "width": 40, "height": 30},
         {"name": "convert", "format": "webp"}))

@@ -227,7 +227,7 @@ class Files:
             return uri, mime
         source = await self.open(record.uri)
         try:
-            data = await asyncio.to_thread(source.read, self.max_bytes + 1)
+            data = await asyncio.to_thread(source.read)  # at most the upload limit of its day
         finally:
             await asyncio.to_thread(source.close)
         # ImageError (422) when the bytes are no decodable image of a sane size.

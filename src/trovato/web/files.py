@@ -32,17 +32,18 @@ from trovato.kernel.context import request_context
 _FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'none'; sandbox"
 
 
-def disposition(record: FileRecord) -> str:
-    """``inline`` for an image, ``attachment`` for anything else, with the file's name (ASCII
-    for old clients, RFC 5987 UTF-8 for the rest)."""
+def disposition(record: FileRecord, name: str | None = None) -> str:
+    """``inline`` for an image, ``attachment`` for anything else, with the file's name (or
+    ``name``; ASCII for old clients, RFC 5987 UTF-8 for the rest)."""
     kind = "inline" if record.image else "attachment"
-    fallback = record.filename.encode("ascii", "replace").decode().replace("?", "_")
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(record.filename)}"
+    shown = name or record.filename
+    fallback = shown.encode("ascii", "replace").decode().replace("?", "_")
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(shown)}"
 
 
-def file_headers(record: FileRecord) -> dict[str, str]:
+def file_headers(record: FileRecord, name: str | None = None) -> dict[str, str]:
     return {
-        "content-disposition": disposition(record),
+        "content-disposition": disposition(record, name),
         "x-content-type-options": "nosniff",
         "content-security-policy": _FILE_CSP,
         "cache-control": "public, max-age=3600" if record.scheme == "public"
@@ -82,7 +83,10 @@ async def serve_styled(request: Request) -> Response:
     files = ctx.kernel.files
     style = await files.styles.require(request.path_params["style"])
     uri, mime = await files.derivative(record, style)
-    return await _stream(request, await files.open(uri), mime, file_headers(record))
+    # A converted derivative's name says its format: cat.png.webp.
+    name = record.filename if mime == record.mime else \
+        f"{record.filename}.{uri.rpartition('.')[2]}"
+    return await _stream(request, await files.open(uri), mime, file_headers(record, name))
 
 
 routes = [Route("/files/{id}", serve, methods=["GET", "HEAD"]),
