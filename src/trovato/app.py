@@ -57,6 +57,7 @@ from trovato.web.admin import content as admin_content
 from trovato.web.admin import dashboard as admin_dashboard
 from trovato.web.admin import fields as admin_fields
 from trovato.web.admin import gather as admin_gather
+from trovato.web.admin import image_styles as admin_image_styles
 from trovato.web.admin import people as admin_people
 from trovato.web.admin import plugins as admin_plugins
 from trovato.web.admin import reports as admin_reports
@@ -93,6 +94,7 @@ def routes() -> list[BaseRoute]:
         *categories.routes,
         *admin_categories.routes,
         *admin_tiles.routes,
+        *admin_image_styles.routes,
         *admin_gather.routes,
         *admin_dashboard.routes,
         *admin_content.routes,

@@ -27,7 +27,7 @@ from trovato.content.writes import PluginItemWrites
 from trovato.cron import Cron
 from trovato.db.pool import Database
 from trovato.files.service import UPLOAD_FILES, Files
-from trovato.files.storage import LocalStorage
+from trovato.files.storage import make_storage
 from trovato.forms.service import Forms
 from trovato.forms.state import FormStates
 from trovato.forms.widgets import Widgets
@@ -184,8 +184,9 @@ class Kernel:
         categories = Categories(db, stages, hooks=PluginTagHooks(taps), invalidate=invalidate)
         registry.add(Permission(UPLOAD_FILES, "Upload files through the API",
                                 "Item forms take uploads from whoever may edit the item."))
-        files = Files(db, LocalStorage(settings.files_root), max_bytes=settings.file_max_bytes,
-                      temporary_seconds=settings.file_temporary_seconds)
+        files = Files(db, make_storage(settings), max_bytes=settings.file_max_bytes,
+                      temporary_seconds=settings.file_temporary_seconds,
+                      image_max_pixels=settings.image_max_pixels)
         content = await ContentServices.start(
             db,
             registry,

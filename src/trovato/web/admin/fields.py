@@ -470,8 +470,16 @@ def _instance(values: forms.FormValues) -> dict[str, Any]:
 # -- editing a field ----------------------------------------------------------------------------
 
 
-def _edit_form(request: Request, current: ItemType, definition: FieldDefinition
-               ) -> RenderElement:
+async def _edit_tree(request: Request, current: ItemType, definition: FieldDefinition
+                     ) -> RenderElement:
+    """The edit form after ``form_alter``, offering the site's image styles."""
+    styles = await request_context(request).kernel.files.styles.all()
+    return await altered(request, _edit_form(request, current, definition,
+                                             {n: s.label for n, s in styles.items()}))
+
+
+def _edit_form(request: Request, current: ItemType, definition: FieldDefinition,
+               styles: Mapping[str, str]) -> RenderElement:
     registry = _registry(request)
     elements: dict[str, RenderElement] = {
         "about": {"#type": "markup", "#tag": "p", "#weight": -1,
@@ -495,17 +503,18 @@ def _edit_form(request: Request, current: ItemType, definition: FieldDefinition
                 "#options": {name: name for name in choices}, "#required": True,
                 "#default_value": definition.widget or choices[0],
                 "#description": "How editors enter the values."}
-    elements["display"] = _display_inputs(definition)
+    elements["display"] = _display_inputs(definition, styles)
     return forms.form(FIELD_FORM, f"{_fields_path(current)}/{definition.name}", {
         **elements, "actions": {"#type": "actions", "#weight": 100,
                                 "save": forms.submit("save", title="Save field"),
                                 "cancel": cancel_link(_fields_path(current))}})
 
 
-def _display_inputs(definition: FieldDefinition) -> RenderElement:
-    """How the full view shows the field (the teaser shows the item's summary, not fields)."""
+def _display_inputs(definition: FieldDefinition, styles: Mapping[str, str]) -> RenderElement:
+    """How the full view shows the field (the teaser shows the item's summary, not fields);
+    an image field, in which image style."""
     default = "Hidden" if definition.type == "text_long" else "Above"
-    return {
+    inputs: RenderElement = {
         "#type": "details", "#title": "Display in the full view", "#weight": 40,
         "label": {"#type": "select", "#name": "display[label]", "#error_key": "display.label",
                   "#title": "Label", "#default_value": definition.display.get("label", ""),
@@ -515,6 +524,12 @@ def _display_inputs(definition: FieldDefinition) -> RenderElement:
                    "#error_key": "display.hidden", "#title": "Do not show this field",
                    "#default_value": "1" if definition.display.get("hidden") else ""},
     }
+    if definition.type == "image":
+        inputs["image_style"] = {
+            "#type": "select", "#name": "display[image_style]", "#title": "Image style",
+            "#error_key": "display.image_style", "#options": {"": "The original", **styles},
+            "#default_value": definition.display.get("image_style", "")}
+    return inputs
 
 
 def _presentation(values: forms.FormValues) -> dict[str, Any]:
@@ -523,6 +538,8 @@ def _presentation(values: forms.FormValues) -> dict[str, Any]:
     display: dict[str, Any] = {"hidden": text.get("display[hidden]") == "1"}
     if text.get("display[label]"):
         display["label"] = text["display[label]"]
+    if text.get("display[image_style]"):
+        display["image_style"] = text["display[image_style]"]
     changes: dict[str, Any] = {"display": display}
     if "widget" in text:
         changes["widget"] = text["widget"]
@@ -546,7 +563,7 @@ async def edit_form(request: Request) -> Response:
     definition = _field(current, request)
     state, tree = await open_form(
         request, FIELD_FORM, {"type": current.type, "field": definition.name},
-        lambda _state: altered(request, _edit_form(request, current, definition)))
+        lambda _state: _edit_tree(request, current, definition))
     return _edit_page(request, current, definition, tree, state)
 
 
@@ -557,7 +574,7 @@ async def edit_submit(request: Request) -> Response:
     definition = _field(current, request)
     received = await receive(
         request, FIELD_FORM, {"type": current.type, "field": definition.name},
-        lambda _state: altered(request, _edit_form(request, current, definition)))
+        lambda _state: _edit_tree(request, current, definition))
     if received.expired:
         return _edit_page(request, current, definition, received.tree, received.state,
                           values=received.values, status=received.expired_status,
