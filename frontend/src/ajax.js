@@ -1,4 +1,4 @@
-// Rebuild buttons ("Add another value") without a page load.
+// Rebuild buttons ("Add another value") and dependent regions without a page load.
 //
 // A submit button marked data-ajax="rebuild" inside an element marked data-ajax-region sends
 // its whole form, with the button pressed, to POST /form/ajax/{build_id}; the server rebuilds
@@ -6,6 +6,10 @@
 // the old one. Focus moves to the first input the rebuild added. When anything goes wrong
 // (an expired form, the network), the button submits the form as it would without JavaScript,
 // and the server shows the form again with everything typed kept.
+//
+// A dependent region (trovato.forms.dependent): an input marked data-ajax-trigger="<value>"
+// presses the region's button of that value when it changes, and that update button (marked
+// data-ajax-update) is hidden, since nobody needs to press it; focus stays on the input.
 
 const BUILD_ID = 'input[name="form_build_id"]';
 
@@ -13,7 +17,11 @@ function fallback(form, button) {
   form.requestSubmit(button);  // a submit, not a click: no loop back here
 }
 
-async function rebuild(form, button, region, buildId) {
+function hideUpdateButtons(root) {
+  for (const button of root.querySelectorAll('button[data-ajax-update]')) button.hidden = true;
+}
+
+async function rebuild(form, button, region, buildId, keepFocus = null) {
   const body = new FormData(form);
   body.append(button.name, button.value);
   const before = new Set([...region.querySelectorAll('[name]')].map((el) => el.name));
@@ -41,9 +49,11 @@ async function rebuild(form, button, region, buildId) {
     return;
   }
   region.replaceWith(fresh);
+  hideUpdateButtons(fresh);
+  const kept = keepFocus && [...fresh.querySelectorAll('[name]')].find((el) => el.name === keepFocus);
   const added = [...fresh.querySelectorAll('input, select, textarea')]
     .find((el) => el.name && !before.has(el.name));
-  (added || fresh.querySelector('button, input, select, textarea'))?.focus();
+  (kept || added || fresh.querySelector('button, input, select, textarea'))?.focus();
   fresh.dispatchEvent(new CustomEvent('trovato:rebuilt', { bubbles: true }));
 }
 
@@ -57,4 +67,15 @@ export function enhanceRebuilds(root = document) {
     event.preventDefault();
     rebuild(form, button, region, buildId);
   });
+  root.addEventListener('change', (event) => {
+    const input = event.target.closest?.('[data-ajax-trigger]');
+    const form = input?.form;
+    const region = input?.closest('[data-ajax-region]');
+    const buildId = form?.querySelector(BUILD_ID)?.value;
+    if (!region || !buildId || !window.fetch) return;
+    const button = [...region.querySelectorAll('button[data-ajax="rebuild"]')]
+      .find((el) => el.value === input.dataset.ajaxTrigger);
+    if (button) rebuild(form, button, region, buildId, input.name);
+  });
+  hideUpdateButtons(root);
 }
