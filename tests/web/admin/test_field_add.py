@@ -2,17 +2,24 @@
 with what was typed kept, the field type's settings and widgets rebuilt for a new type (by the
 "Update" button without JavaScript, through ``POST /form/ajax/{build_id}`` with it, from the
 same server-side state), every field type's settings step, and expired, foreign and tampered
-states or a stale CSRF token refused with the values kept and nothing saved."""
+states or a stale CSRF token refused with the values kept and nothing saved, and what a
+plugin's ``form_ajax`` adds to the rebuilt region."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 
+from tests._plugin_cache import plugin_cache_dir
+from tests.conftest import running_app, site_settings
+from tests.plugins.conftest import FIXTURES, kernel_of
 from tests.web._item_forms import hidden_inputs, open_form, post_form
 from tests.web.test_item import _site
 from trovato.content.fields.registry import FieldRegistry
+from trovato.plugins.build import build_plugin
 
 TYPES = "/admin/structure/types"
 ADD = f"{TYPES}/article/fields/add"
@@ -227,3 +234,29 @@ async def test_expired_foreign_and_stale_submissions_keep_the_values(
         **typed, "widget": "options_select"})
     assert saved.status_code == 303, saved.text
     assert "field_colour" in await _fields(client)
+
+
+@pytest.fixture
+async def former_site(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A site with the ``former`` test plugin, which answers ``form_ajax``."""
+    build_plugin(FIXTURES / "former", cache_dir=plugin_cache_dir() / "plugin-builds")
+    settings = site_settings(db_url, plugin_dirs=str(FIXTURES), data_dir=plugin_cache_dir())
+    async with running_app(settings) as client:
+        await kernel_of(client).plugins.install("former")
+        yield client
+
+
+async def test_form_ajax_adds_to_the_rebuilt_region(former_site: httpx.AsyncClient) -> None:
+    client = former_site
+    await _site(client)
+    step = await _settings_step(client, "text", "Tone <b>")
+    hidden = hidden_inputs(step.text)
+    said = "<p>Former saw update with Tone &lt;b&gt;</p>"
+    values = {"label": "Tone <b>", "name": "field_tone", "cardinality": "1",
+              "field_type": "integer", "op": "update"}
+    rebuilt = await client.post(f"/form/ajax/{hidden['form_build_id']}",
+                                data={**hidden, **values})
+    assert rebuilt.status_code == 200 and said in rebuilt.text
+    assert 'name="status"' not in rebuilt.text  # the plugin's input is shown, never read
+    page = await post_form(client, ADD, hidden, {**values, "field_type": "float"})
+    assert said in _region(page.text)
