@@ -243,7 +243,8 @@ async def _name_errors(request: Request, current: ItemType, name: str, label: st
                         f" underscores, at most {FIELD_NAME_MAX} characters."}
     if current.field(name) is not None:
         return {"name": f"Machine name {name} is already a field of this type."}
-    for other in await content(request).types.all():
+    # The cached types: an early, friendly check; the service checks again under the lock.
+    for other in (await content(request).types.cached()).values():
         used = other.field(name)
         if used is not None and chosen and used.type != chosen:
             return {"field_type": f"The field {name} of {other.label} is of the type"
