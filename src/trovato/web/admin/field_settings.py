@@ -25,29 +25,30 @@ LABELS = {"type": "Field type", "order": "Field order", "fields": "Fields"}
 
 
 def field_types(request: Request) -> FieldRegistry:
+    """The field types the site knows (the core's and the enabled plugins')."""
     return content(request).fields
 
 
-
 def fields_path(current: ItemType) -> str:
+    """Where the fields of ``current`` are listed (and every field form goes back to)."""
     return f"{type_path(current)}/fields"
 
 
-
 def type_label(registry: FieldRegistry, name: str) -> str:
+    """A field type as shown: "Integer (integer)", or its name when no longer registered."""
     try:
         return f"{registry.get(name).label} ({name})"
     except UnknownFieldTypeError:
         return name
 
 
-
 def values_label(cardinality: int) -> str:
     return "Unlimited" if cardinality == -1 else str(cardinality)
 
 
-
 def common_inputs(definition: FieldDefinition | None) -> dict[str, RenderElement]:
+    """The inputs every field has (required, number of values, help text), showing
+    ``definition``'s (None: a new field's defaults)."""
     return {
         "required": {"#type": "checkbox", "#name": "required", "#return_value": "1",
                      "#title": "Required", "#weight": 10,
@@ -68,14 +69,12 @@ def common_inputs(definition: FieldDefinition | None) -> dict[str, RenderElement
     }
 
 
-
 def instance(values: forms.FormValues) -> dict[str, Any]:
     """The instance properties a field form holds (label, help text, required, values)."""
     text = forms.text_values(values)
     return {"label": text.get("label", ""), "description": text.get("description", ""),
             "required": text.get("required") == "1",
             "cardinality": int(text.get("cardinality") or 1)}
-
 
 
 # -- settings inputs from a field type's settings model -----------------------------------------
@@ -190,4 +189,5 @@ def parse_settings(field_type: FieldType, values: forms.FormValues) -> dict[str,
 
 
 def text_formats(request: Request) -> list[str]:
+    """The text formats a long text field may default to."""
     return sorted(request_context(request).kernel.theme.formats.names())
