@@ -9,12 +9,39 @@
 //
 // A dependent region (trovato.forms.dependent): an input marked data-ajax-trigger="<value>"
 // presses the region's button of that value when it changes, and that update button (marked
-// data-ajax-update) is hidden, since nobody needs to press it; focus stays on the input.
+// data-ajax-update) is hidden, since nobody needs to press it; focus stays on the input and a
+// polite status says the region was updated. A change made while the region is being rebuilt
+// is applied to the rebuilt region once it arrives (which rebuilds it again).
 
 const BUILD_ID = 'input[name="form_build_id"]';
 
 function fallback(form, button) {
   form.requestSubmit(button);  // a submit, not a click: no loop back here
+}
+
+let queued = null;  // { name, value } of a trigger changed while its region was rebuilt
+
+function statusOf(form) {
+  let status = form.querySelector('[data-ajax-status]');
+  if (!status) {
+    status = document.createElement('p');
+    status.className = 'visually-hidden';
+    status.setAttribute('role', 'status');
+    status.dataset.ajaxStatus = '';
+    form.append(status);
+  }
+  return status;
+}
+
+function replay(fresh) {
+  const latest = queued;
+  queued = null;
+  const trigger = latest && [...fresh.querySelectorAll('[data-ajax-trigger]')]
+    .find((el) => el.name === latest.name);
+  if (trigger && trigger.value !== latest.value) {
+    trigger.value = latest.value;
+    trigger.dispatchEvent(new Event('change', { bubbles: true }));
+  }
 }
 
 function hideUpdateButtons(root) {
@@ -38,6 +65,7 @@ async function rebuild(form, button, region, buildId, keepFocus = null) {
   button.disabled = false;
   region.removeAttribute('aria-busy');
   if (!response || !response.ok) {
+    queued = null;
     fallback(form, button);
     return;
   }
@@ -45,6 +73,7 @@ async function rebuild(form, button, region, buildId, keepFocus = null) {
   template.innerHTML = (await response.text()).trim();
   const fresh = template.content.firstElementChild;
   if (!fresh) {
+    queued = null;
     fallback(form, button);
     return;
   }
@@ -54,6 +83,11 @@ async function rebuild(form, button, region, buildId, keepFocus = null) {
   const added = [...fresh.querySelectorAll('input, select, textarea')]
     .find((el) => el.name && !before.has(el.name));
   (kept || added || fresh.querySelector('button, input, select, textarea'))?.focus();
+  if (keepFocus) {
+    const legend = fresh.querySelector('legend')?.textContent.trim();
+    statusOf(form).textContent = legend ? `${legend}: updated.` : 'Updated.';
+    replay(fresh);
+  }
   fresh.dispatchEvent(new CustomEvent('trovato:rebuilt', { bubbles: true }));
 }
 
@@ -73,6 +107,11 @@ export function enhanceRebuilds(root = document) {
     const region = input?.closest('[data-ajax-region]');
     const buildId = form?.querySelector(BUILD_ID)?.value;
     if (!region || !buildId || !window.fetch) return;
+    if (region.hasAttribute('aria-busy')) {
+      queued = { name: input.name, value: input.value };
+      return;
+    }
+    statusOf(form);  // in the page before it speaks, so that it is heard
     const button = [...region.querySelectorAll('button[data-ajax="rebuild"]')]
       .find((el) => el.value === input.dataset.ajaxTrigger);
     if (button) rebuild(form, button, region, buildId, input.name);

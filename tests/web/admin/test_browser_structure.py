@@ -145,8 +145,9 @@ def test_changing_the_field_type_rebuilds_its_settings_in_place(db_url: str,
                                                                  tmp_path: Path) -> None:
     """With JavaScript: on the second step of adding a field, choosing another field type
     rebuilds its settings and widgets through the form's AJAX endpoint, without a page load
-    (the "Update" button it replaces is hidden, focus stays on the select); axe finds no
-    serious violation before or after; the field saved is of the type chosen last."""
+    (the "Update" button it replaces is hidden, focus stays on the select, a status says so, a
+    change made during a rebuild is applied after it); axe finds no serious violation before
+    or after; the field saved is of the type chosen last."""
     with browser_site(db_url, tmp_path) as site:
         page, main = site.page, site.page.locator("main")
         page.goto(site.base + f"{TYPES}/article/fields/add")
@@ -167,8 +168,18 @@ def test_changing_the_field_type_rebuilds_its_settings_in_place(db_url: str,
             "options_select", "options_buttons"]
         assert main.locator("button[value=update]").is_hidden()
         assert main.get_by_label("Label").input_value() == "Colour"
+        assert main.locator("[data-ajax-status]").text_content() == \
+            "Field type and settings: updated."
         assert_accessible(page)
         site.shot("field-step-2-list")
+        # Two changes in a row: the region ends up for the last type chosen.
+        page.locator("#edit-field-type").select_option("boolean")
+        page.locator("#edit-field-type").select_option("list")
+        page.wait_for_function(
+            "() => document.querySelector('#edit-field-type').value === 'list'"
+            " && !document.querySelector('[data-ajax-region][aria-busy]')"
+            " && document.querySelector(\"[name='settings[allowed_values]']\")")
+        assert main.locator("[name='settings[on_label]']").count() == 0
         main.locator("[name='settings[allowed_values]']").fill("red|Red\ngreen|Green")
         main.locator("#edit-widget").select_option("options_buttons")
         main.get_by_role("button", name="Save field").click()
