@@ -79,6 +79,14 @@ async def test_two_steps_and_back_keep_what_was_typed(client: httpx.AsyncClient)
     assert "dark|Dark\nlight|Light</textarea>" in again.text
     assert '<option value="options_buttons" selected>' in again.text
     assert '<option value="3" selected>' in again.text and "Pick some</textarea>" in again.text
+    # The browser's own Back button, then "Continue" on the first step's page: the second
+    # step again (what was typed kept), nothing saved.
+    stale = await post_form(client, ADD, hidden_inputs(again.text), {
+        "label": "Shade of red", "name": "field_shade", "field_type": "list",
+        "op": "continue"})
+    assert stale.status_code == 200 and "step 2 of 2" in stale.text
+    assert "dark|Dark\nlight|Light</textarea>" in stale.text
+    assert "field_shade" not in await _fields(client)
     saved = await post_form(client, ADD, hidden_inputs(again.text), {
         "label": "Shade of red", "name": "field_shade", "field_type": "list",
         "widget": "options_buttons", "settings[allowed_values]": "dark|Dark\nlight|Light",

@@ -285,8 +285,13 @@ async def add_submit(request: Request) -> Response:
         await save_state(request, state)
         return _add_page(request, current, await _build(request, current, state), state,
                          values=_shown(state))
+    if op is None:
+        # A page of the first step sent again (the browser's own Back button, then
+        # "Continue"): its label, name and type kept, the second step again, nothing saved.
+        basics = {k: v for k, v in values.items() if k in ("label", "name", "field_type")}
+        return await _update(request, current, received, basics, changed_on_save=False)
     if op == UPDATE or text.get("field_type") != chosen:
-        return await _update(request, current, received, changed_on_save=op != UPDATE)
+        return await _update(request, current, received, values, changed_on_save=op == SAVE)
     own = await _name_errors(request, current, name, text.get("label", ""), chosen)
     errors = await check(request, received, own)
     if errors:
@@ -357,15 +362,16 @@ async def _rebuild(request: Request, current: ItemType, state: FormState,
     return tree
 
 
-async def _update(request: Request, current: ItemType, received: Received, *,
-                  changed_on_save: bool) -> Response:
-    """The field type changed (its "Update" button, or "Save field" after choosing another
-    type without JavaScript): the form again for the new type, nothing saved."""
-    error = _type_error(received.tree, received.values)
+async def _update(request: Request, current: ItemType, received: Received,
+                  values: forms.FormValues, *, changed_on_save: bool) -> Response:
+    """The second step again for the field type ``values`` name (its "Update" button, or
+    "Save field" after choosing another type without JavaScript), keeping ``values``;
+    nothing saved."""
+    error = _type_error(received.tree, values)
     if error is not None:
         return _add_page(request, current, received.tree, received.state,
                          values=received.values, errors={"field_type": error}, status=400)
-    tree = await _rebuild(request, current, received.state, received.values)
+    tree = await _rebuild(request, current, received.state, values)
     messages = [("warning", "The field type was changed, so nothing was saved: check the"
                             " settings of the new type and save again.")] \
         if changed_on_save else None
