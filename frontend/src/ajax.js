@@ -11,9 +11,14 @@
 // presses the region's button of that value when it changes, and that update button (marked
 // data-ajax-update) is hidden, since nobody needs to press it; focus stays on the input and a
 // polite status says the region was updated. A change made while the region is being rebuilt
-// is applied to the rebuilt region once it arrives (which rebuilds it again).
+// is applied to the rebuilt region once it arrives (which rebuilds it again). Enter in a text
+// input submits with the form's first button that is not a rebuild button, as it would if the
+// hidden update button did not come first.
 
 const BUILD_ID = 'input[name="form_build_id"]';
+// The inputs where Enter submits the form (implicit submission).
+const TEXT_INPUTS = new Set(['text', 'search', 'url', 'tel', 'email', 'password', 'number',
+  'date', 'datetime-local', 'month', 'week', 'time']);
 
 function fallback(form, button) {
   form.requestSubmit(button);  // a submit, not a click: no loop back here
@@ -115,6 +120,16 @@ export function enhanceRebuilds(root = document) {
     const button = [...region.querySelectorAll('button[data-ajax="rebuild"]')]
       .find((el) => el.value === input.dataset.ajaxTrigger);
     if (button) rebuild(form, button, region, buildId, input.name);
+  });
+  root.addEventListener('keydown', (event) => {
+    const input = event.target;
+    if (event.key !== 'Enter' || event.defaultPrevented || !(input instanceof HTMLInputElement)
+        || !TEXT_INPUTS.has(input.type) || !input.form) return;
+    const buttons = [...input.form.querySelectorAll('button[type="submit"]')];
+    const primary = buttons.find((el) => !el.hasAttribute('data-ajax'));
+    if (!buttons[0]?.hasAttribute('data-ajax-update') || !primary) return;
+    event.preventDefault();
+    input.form.requestSubmit(primary);
   });
   hideUpdateButtons(root);
 }
