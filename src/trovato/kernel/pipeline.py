@@ -322,7 +322,7 @@ async def _current_user(scope: Scope, ctx: RequestContext) -> Refusal:
         return None
     session = ctx.session
     uid = session.user_id if session is not None and session.exists else None
-    user = await kernel.accounts.load(uid) if uid else None
+    user = await kernel.accounts.for_session(uid, session.stamp) if uid and session else None
     if user is not None:
         ctx.user, ctx.auth_method = user, "session"
         return None

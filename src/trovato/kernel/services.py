@@ -131,6 +131,8 @@ class Kernel:
         except Exception:
             await db.close()
             raise
+        # Sessions' users are kept per process under the users stamp: there must be one.
+        await store.sessions.restamp(only_if_missing=True)
         page_cache = PageCache(
             store,
             ttl=settings.page_cache_seconds,
@@ -180,6 +182,7 @@ class Kernel:
         def types_changed(message: object = None) -> None:
             listings.clear()
             page_cache.clear()
+            accounts.forget_users()  # a deleted type's permissions go with it
 
         categories = Categories(db, stages, hooks=PluginTagHooks(taps), invalidate=invalidate)
         registry.add(Permission(UPLOAD_FILES, "Upload files through the API",

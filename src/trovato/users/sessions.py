@@ -25,9 +25,13 @@ def new_session_id() -> str:
 class Session:
     """One visitor's session data for the length of a request."""
 
-    def __init__(self, sid: str | None, data: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, sid: str | None, data: dict[str, Any] | None = None, stamp: str | None = None
+    ) -> None:
         self.sid = sid
         self.data: dict[str, Any] = data or {}
+        # The users stamp read with the session (trovato.store.base.SessionStore).
+        self.stamp = stamp
         self.modified = False
         self.destroyed = False
         self.old_sid: str | None = None
@@ -87,10 +91,13 @@ class SessionManager:
     async def load(self, sid: str | None) -> Session:
         if not sid or len(sid) > 128:
             return Session(None)
-        data = await self.store.get(sid)
+        data, stamp = await self.store.read(sid)
+        if stamp is None:
+            # The store was emptied (sessions with it): users are read afresh until this is.
+            await self.store.restamp(only_if_missing=True)
         if data is None:
             return Session(None)
-        session = Session(sid, data)
+        session = Session(sid, data, stamp)
         if time.time() - float(data.get("_t", 0)) > self.ttl * _TOUCH_FRACTION:
             session.set("_t", time.time())
         return session
