@@ -329,7 +329,7 @@ async def _current_user(scope: Scope, ctx: RequestContext) -> Refusal:
         ctx.user, ctx.auth_method, ctx.token_id = user, "token", found[0]
         return None
     session = ctx.session
-    uid = session.user_id if session is not None and session.exists else None
+    uid = session.data.get("uid") if session is not None and session.exists else None
     user = await kernel.accounts.for_session(uid, session.stamp) if uid and session else None
     if user is not None:
         ctx.user, ctx.auth_method = user, "session"

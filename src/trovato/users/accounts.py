@@ -240,7 +240,7 @@ class Accounts:
         self._admin_seen = False
         self._anonymous: CurrentUser | None = None
         # The users sessions name, by id: (users stamp, when read, user); see for_session.
-        self._users: dict[uuid.UUID, tuple[str, float, CurrentUser]] = {}
+        self._users: dict[str, tuple[str, float, CurrentUser]] = {}
         self._users_stamp: str | None = None
         # Tells plugins (user_login, user_logout, user_register, user_delete taps) through the
         # kernel's tap front door. A tap that fails closed (user_delete) raises out of it.
@@ -257,8 +257,9 @@ class Accounts:
             self._anonymous = CurrentUser(id=NIL, name="Anonymous", permissions=perms)
         return self._anonymous
 
-    async def for_session(self, user_id: uuid.UUID, stamp: str | None) -> CurrentUser | None:
-        """The active user a session names, or None: this process's copy while ``stamp`` (the
+    async def for_session(self, user_id: str, stamp: str | None) -> CurrentUser | None:
+        """The active user a session names (its id as the session holds it: kept by that text,
+        so a kept user costs no parsing), or None: this process's copy while ``stamp`` (the
         users stamp read with the session) is the one it was read under, and for at most the
         permission cache's age; else read now (:meth:`load`).
 
@@ -272,7 +273,7 @@ class Accounts:
         if (kept is not None and stamp is not None and kept[0] == stamp
                 and now - kept[1] < self.permissions.max_age):
             return kept[2]
-        user = await self.load(user_id)
+        user = await self.load(uuid.UUID(user_id))
         if stamp is None:
             return user
         if stamp != self._users_stamp or len(self._users) >= _MAX_KEPT_USERS:
