@@ -40,11 +40,6 @@ class Session:
     def exists(self) -> bool:
         return self.sid is not None and not self.destroyed
 
-    @property
-    def user_id(self) -> uuid.UUID | None:
-        raw = self.data.get("uid")
-        return uuid.UUID(raw) if raw else None
-
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
 
