@@ -188,6 +188,7 @@ async def test_filters_sort_and_visibility(site: Site) -> None:
     await login_as(client, "root")
     everything = await client.get("/admin/content")
     assert everything.status_code == 200
+    assert everything.text.count('<option value="" selected>- Any -</option>') == 2
     assert sorted(_titles(everything)) == sorted(
         ["Alpha news", "Beta draft", "Gamma by editor", "Delta editor draft", "100% real_news"])
     assert _titles(await client.get("/admin/content?status=0")) == [
