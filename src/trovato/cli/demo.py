@@ -89,7 +89,7 @@ class DemoReport:
 
 
 def demo() -> None:
-    """Load demo content: pages, tagged posts, a listing and its tile.
+    """Load demo content: pages, tagged posts, a listing and a tile.
 
     Installs and enables the page and blog plugins first when needed. Running it again creates
     nothing twice.
