@@ -154,3 +154,23 @@ async def test_a_tag_field_suggests_the_tags_of_its_vocabulary(
     answer = await _ask(client, "ja", "/autocomplete/post/field_topics")
     assert sorted(_labels(answer)) == ["Java beans", "Jazz"]
     assert {"id": jazz["id"], "label": "Jazz", "value": f"Jazz ({jazz['id']})"} in answer.json()
+
+
+async def test_the_form_shows_a_tag_by_its_name(client: httpx.AsyncClient) -> None:
+    """An edit form shows a tag reference as "Name (id)", never the bare id, and saving it
+    unchanged keeps the same tag."""
+    headers = await _tag_site(client)
+    jazz = await _tag(client, headers, "Jazz <live>")
+    made = await client.post("/api/v1/items", headers=headers, json={
+        "type": "post", "title": "A gig", "status": 1,
+        "fields": {"field_topics": [{"target_id": jazz["id"], "target_type": "category_tag"}]}})
+    assert made.status_code == 201, made.text
+    post = made.json()["id"]
+    edit = await client.get(f"/item/{post}/edit")
+    assert f'value="Jazz &lt;live&gt; ({jazz["id"]})"' in edit.text
+    saved = await post_form(client, f"/item/{post}/edit", hidden_inputs(edit.text), {
+        "title": "A gig", "fields[field_topics][0][target_id]": f"Jazz <live> ({jazz['id']})",
+        "op": "save"})
+    assert saved.status_code in (200, 303), saved.text
+    topics = (await client.get(f"/api/v1/items/{post}")).json()["fields"]["field_topics"]
+    assert topics == [{"target_id": jazz["id"], "target_type": "category_tag"}]
