@@ -130,3 +130,18 @@ def test_the_labels_of_a_filter_row_line_up(page: Any) -> None:
     assert abs(select["height"] - text["height"]) < 1, (select, text)
     type_label, name_label = _box(page, "label[for=t]"), _box(page, "label[for=n]")
     assert abs(type_label["y"] - name_label["y"]) < 1, (type_label, name_label)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_stage_banner_starts_at_the_page_s_left_edge(page: Any, width: int) -> None:
+    item = SimpleNamespace(id=uuid.uuid4(), title="A post")
+    html = ThemeEngine().render_template("revisions.html", {
+        "title": "Revisions of A post", "item": item, "user": None, "csrf_token": "t",
+        "content": "<p>The revisions.</p>", "tabs": [],
+        "stage_banner": Markup('<aside class="stage-banner" role="status"><strong>You are'
+                               ' viewing stage Spring — not live.</strong></aside>'),
+    })
+    page.set_viewport_size({"width": width, "height": 900})
+    page.set_content(html)
+    page.add_style_tag(content=STYLESHEET)
+    assert abs(_box(page, ".stage-banner strong")["x"] - _box(page, "a.brand")["x"]) < 1
