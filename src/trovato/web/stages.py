@@ -247,6 +247,7 @@ async def overview(request: Request) -> Response:
                 conflicts, {str(c.item): c.title for c in changes})),
             "conflicts_unavailable": unavailable,
             "may_publish": stage.open and desk.may_publish(ctx.current_user),
+            "working_here": ctx.stage == stage.id,
         },
     )
 
