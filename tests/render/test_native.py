@@ -229,3 +229,12 @@ def test_a_theme_with_its_own_form_macros_gets_the_form_templates(tmp_path: Path
     # Elements that do not use the macros keep their twins.
     link = {"#type": "link", "#text": "t", "#href": "/x"}
     assert themed.twin(themed.suggestions(link)) is native.link
+
+
+@pytest.mark.parametrize("required, empty", [(True, "- Select -"), (False, "- None -")])
+def test_a_selects_empty_option_asks_for_a_choice_only_when_required(
+        engine: ThemeEngine, required: bool, empty: str) -> None:
+    html = str(engine.render({"#type": "select", "#name": "kind", "#title": "Kind",
+                              "#options": {"a": "A"}, "#empty_option": True,
+                              "#required": required}))
+    assert f'<option value="">{empty}</option>' in html

@@ -339,10 +339,11 @@ class Tiles:
             return None
         children: dict[str, RenderElement] = {"items": {**body, "#weight": 1}}
         page = definition.displays.page
-        if page is not None and "{" not in page.path and result.items:
-            children["more"] = el.link("More", page.path, weight=2,
-                                       attributes={"class": "tile__more"})
         title = placement.title or display.title or definition.label
+        if page is not None and "{" not in page.path and result.items:
+            # "More" alone says nothing in a screen reader's list of links: name the listing.
+            children["more"] = el.link("More", page.path, weight=2, attributes={
+                "class": "tile__more", "aria-label": f"More: {title}"})
         return ShownTile(placement.slot, self._frame(placement, title, children,
                                                      f"tile--{source.name}"))
 

@@ -77,8 +77,7 @@ def _widget(cond: Condition, value: str) -> el.RenderElement:
     widget: el.RenderElement
     if cond.options:
         widget = {"#type": "select", "#name": cond.exposed, "#title": cond.label,
-                  "#options": {option: option for option in cond.options},
-                  "#empty_option": True}
+                  "#options": {"": "- Any -", **{option: option for option in cond.options}}}
     elif cond.spec.kind in ("int", "decimal", "float") and cond.op not in ("in", "not_in",
                                                                            "between"):
         widget = {"#type": "number", "#name": cond.exposed, "#title": cond.label}

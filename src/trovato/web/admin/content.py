@@ -51,6 +51,7 @@ SORTS: Final = frozenset(k for key, _ in COLUMNS for k in (key, f"-{key}"))
 DEFAULT_SORT: Final = "-changed"
 TEXT_MAX: Final = 200
 STATUSES: Final = {"1": "Published", "0": "Not published"}
+ANY: Final = "- Any -"  # a filter select's no-filter choice
 
 
 def _page_number(raw: str) -> int:
@@ -93,10 +94,10 @@ def _url(filters: dict[str, str], **changes: str | int) -> str:
 
 def _filter_form(types: dict[str, str], sort: str) -> RenderElement:
     return forms.form(FILTER_FORM, LIST_PATH, {
-        "type": {"#type": "select", "#name": "type", "#title": "Type", "#options": types,
-                 "#empty_option": True},
+        "type": {"#type": "select", "#name": "type", "#title": "Type",
+                 "#options": {"": ANY, **types}},
         "status": {"#type": "select", "#name": "status", "#title": "Status",
-                   "#options": STATUSES, "#empty_option": True},
+                   "#options": {"": ANY, **STATUSES}},
         "author": {"#type": "textfield", "#name": "author", "#title": "Author name",
                    "#maxlength": TEXT_MAX},
         "title": {"#type": "textfield", "#name": "title", "#title": "Title contains",

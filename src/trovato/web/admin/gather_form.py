@@ -65,6 +65,11 @@ SAVE: Final = "save"
 PREVIEW: Final = "preview"
 PREVIEW_WITH: Final = "preview_with"  # not a property: the values a preview runs with
 # Properties with inputs of their own (not drawn from the model's types).
+def _as(display: str) -> str:
+    """A display as the builder's checkbox names it: "a page", "a feed", … and "JSON"."""
+    return title_of(display) if display == "json" else f"a {display}"
+
+
 _SPECIAL: Final = frozenset({"name", "fields", "filters", "sorts", "pager", "displays",
                              "access"})
 
@@ -341,7 +346,7 @@ def editor_tree(editing: Editing, rows: Rows, choices: Choices,
             "#type": "fieldset", "#title": f"{title_of(key)} display", "#weight": 50 + n,
             "#error_key": f"displays.{key}",
             "enabled": {"#type": "checkbox", "#name": f"displays.{key}",
-                        "#title": f"Show the listing as {key}", "#return_value": "1",
+                        "#title": f"Show the listing as {_as(key)}", "#return_value": "1",
                         "#weight": -1},
             **model_inputs(model, f"displays.{key}", required=False)}
     elements["preview_with"] = {
