@@ -1,0 +1,238 @@
+"""Python twins of the page shell every kernel page is drawn in: the default theme's
+``page.html`` and the kernel's ``admin/layout.html``.
+
+A kernel page (``item_page.html``, ``admin/content.html`` …) extends one of them and fills a
+block or two. Through Jinja2 every piece of output the page yields passes up through a
+generator per template of the chain (the page's block, the admin layout, the theme's page),
+and the shell's own variables each cost an attribute lookup and a Markup object: the shell
+was a third of an admin page's Python calls. :class:`ShellPlan` says how to draw a page
+instead: its blocks rendered by Jinja2 (each one generator, with the page's full context), the
+layouts around them by these twins.
+
+A twin returns *exactly* what its template produces for the same variables and blocks, every
+value through :func:`~trovato.render.native.escape_html` as autoescaping would put it
+(``tests/render/test_native_shell.py`` renders every kernel page template both ways, with
+the XSS corpus in every variable). :func:`plan_for` gives a plan only when every layout of the
+chain resolves to the file its twin copies and the page fills nothing but the blocks the
+twins take (no ``super()``, nothing outside blocks); otherwise Jinja2 draws the whole page,
+so a theme that overrides ``page.html`` or ``admin/layout.html`` is drawn by its own template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, nodes
+
+from trovato.render.native import escape_html
+
+Blocks = Mapping[str, str]
+Shell = Callable[[Mapping[str, Any], Blocks], str]
+
+_MISSING: Any = object()
+
+
+def _get(obj: Any, name: str) -> Any:
+    """``obj.name`` as Jinja2 reads it: the attribute, else the item, else undefined."""
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        pass
+    try:
+        return obj[name]
+    except (TypeError, LookupError):
+        return _MISSING
+
+
+def _e(value: Any) -> str:
+    """``{{ value }}``: undefined prints nothing, anything else escaped."""
+    return "" if value is _MISSING else escape_html(value)
+
+
+def _true(value: Any) -> bool:
+    return value is not _MISSING and bool(value)
+
+
+def page(variables: Mapping[str, Any], blocks: Blocks) -> str:
+    """The default theme's ``page.html``, its ``head`` and ``content`` blocks given."""
+    get = variables.get
+    title, site_name = get("title", _MISSING), _e(get("site_name", _MISSING))
+    toolbar, slots = get("toolbar", _MISSING), get("slots", _MISSING)
+    out = [
+        f'<!doctype html>\n<html lang="{escape_html(get("language", "en"))}">\n<head>\n'
+        '<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{f'{_e(title)} | ' if _true(title) else ''}{site_name}</title>\n"
+        '<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">\n'
+    ]
+    out.extend(f'<link rel="stylesheet" href="{_e(sheet)}">\n'
+               for sheet in get("theme_stylesheets") or ())
+    out.extend(f'<script src="{_e(script)}" defer></script>\n'
+               for script in get("scripts", ()))
+    out.append(f'{blocks.get("head", "")}</head>\n'
+               f'<body class="theme-{_e(get("theme_name", _MISSING))}">\n'
+               '<a class="skip" href="#content">Skip to main content</a>\n')
+    logout = ('<li><form class="inline" method="post" action="/user/logout"><input type="hidden"'
+              f' name="csrf_token" value="{_e(get("csrf_token", _MISSING))}">'
+              '<button type="submit">Log out</button></form></li>\n')
+    if _true(toolbar):
+        sections = "".join(
+            f'<li><a href="{_e(_get(s, "path"))}">{_e(_get(s, "label"))}</a></li>'
+            for s in _get(toolbar, "sections"))
+        out.append('<nav class="toolbar" aria-label="Administration toolbar">\n'
+                   '  <ul class="toolbar__sections">\n'
+                   f'    <li><a href="/admin">Dashboard</a></li>\n{sections}  </ul>\n'
+                   '  <ul class="toolbar__user">\n'
+                   f'    <li><a href="/user/{_e(_get(toolbar, "user_id"))}">'
+                   f'{_e(_get(toolbar, "user_name"))}</a></li>\n    {logout}  </ul>\n</nav>\n')
+    banner = get("stage_banner", _MISSING)
+    if _true(banner):
+        out.append(_e(banner))
+    user = get("user", _MISSING)
+    if _true(toolbar):
+        account = ""
+    elif _true(user) and _true(_get(user, "is_authenticated")):
+        account = (f'        <li><a href="/user/{_e(_get(user, "id"))}">{_e(_get(user, "name"))}'
+                   f"</a></li>\n        {logout}")
+    else:
+        account = '        <li><a href="/user/login">Log in</a></li>\n'
+    navigation, header = _get(slots, "navigation"), _get(slots, "header")
+    sidebar, footer = _get(slots, "sidebar"), _get(slots, "footer")
+    out.append('<header class="site" role="banner">\n  <div class="site__bar">\n'
+               f'    <a class="brand" href="/">{site_name}</a>\n'
+               '    <nav class="site" aria-label="Main">\n      <ul>\n'
+               f'        <li><a href="/">Home</a></li>\n{account}      </ul>\n'
+               f'{_e(navigation) if _true(navigation) else ""}    </nav>\n  </div>\n')
+    if _true(header):
+        out.append(f'<div class="slot slot--header">{_e(header)}</div>')
+    out.append(f'</header>\n<div class="layout{" with-sidebar" if _true(sidebar) else ""}">\n'
+               '  <main id="content" role="main" tabindex="-1">\n')
+    if _true(title):
+        out.append(f"<h1>{_e(title)}</h1>")
+    out.extend(f'<div class="messages {_e(kind)}" role="{"alert" if kind == "error" else "status"}"'
+               f">{_e(text)}</div>" for kind, text in get("messages", ()))
+    content = blocks.get("content")
+    if content is None:
+        slot = _get(slots, "content")
+        content = _e(slot) if _true(slot) else ""
+    out.append(f"{content}  </main>\n")
+    if _true(sidebar):
+        out.append('  <aside class="slot slot--sidebar" aria-label="Sidebar">'
+                   f"{_e(sidebar)}</aside>\n")
+    out.append('</div>\n<footer class="site" role="contentinfo">\n'
+               f'{_e(footer) if _true(footer) else "Powered by Trovato"}</footer>\n'
+               "</body>\n</html>")
+    return "".join(out)
+
+
+def admin_layout(variables: Mapping[str, Any], blocks: Blocks) -> str:
+    """``admin/layout.html``'s ``content`` block, its ``admin`` block given."""
+    get = variables.get
+    out = ['<div class="admin">\n']
+    sections = get("admin_sections", _MISSING)
+    if _true(sections):
+        active = get("admin_active", _MISSING)
+        current = ' aria-current="page"'
+        out.append('<nav class="admin-sections" aria-label="Administration">\n  <ul>\n'
+                   f'    <li><a href="/admin"{current if active == "/admin" else ""}>Dashboard'
+                   "</a></li>\n")
+        for section in sections:
+            path = _get(section, "path")
+            out.append(f'    <li><a href="{_e(path)}"{current if path == active else ""}>'
+                       f'{_e(_get(section, "label"))}</a></li>\n')
+        out.append("  </ul>\n</nav>\n")
+    admin = blocks.get("admin")
+    out.append(_e(get("content", _MISSING)) if admin is None else admin)
+    out.append("</div>\n")
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """A shell template: its twin, the blocks a page extending it may fill, whether the file it
+    copies is the default theme's (else the kernel's), the block its twin's output fills in
+    its own parent (None for the outermost) and that parent."""
+
+    twin: Shell
+    fills: frozenset[str]
+    in_theme: bool
+    into: str | None = None
+    parent: str | None = None
+
+
+LAYOUTS: dict[str, Layout] = {
+    "page.html": Layout(page, frozenset({"head", "content"}), in_theme=True),
+    "admin/layout.html": Layout(admin_layout, frozenset({"admin", "head"}), in_theme=False,
+                                into="content", parent="page.html"),
+}
+"""Shell template name → its twin (the chain ends at ``page.html``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShellPlan:
+    """How to draw a page: ``blocks`` rendered by Jinja2, then the ``layouts`` innermost
+    first, each one's output becoming its parent's block."""
+
+    blocks: tuple[str, ...]
+    layouts: tuple[str, ...]
+
+    def draw(self, variables: Mapping[str, Any], blocks: dict[str, str]) -> str:
+        html = ""
+        for name in self.layouts:
+            layout = LAYOUTS[name]
+            html = layout.twin(variables, blocks)
+            if layout.into is not None:
+                blocks = {**blocks, layout.into: html}
+        return html
+
+
+def _blocks_only(tree: nodes.Template) -> tuple[str | None, tuple[str, ...]] | None:
+    """The template ``tree`` extends and the blocks it defines, when it is nothing but an
+    ``{% extends "…" %}`` and blocks that do not call ``super()`` or ``self``; else None."""
+    parent: str | None = None
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, nodes.Extends):
+            if not isinstance(node.template, nodes.Const) or parent is not None:
+                return None
+            parent = str(node.template.value)
+        elif isinstance(node, nodes.Block):
+            if node.scoped or node.required or any(
+                    n.name in ("super", "self") for n in node.find_all(nodes.Name)):
+                return None
+            names.append(node.name)
+        elif isinstance(node, nodes.Output) and all(
+                isinstance(n, nodes.TemplateData) and not n.data.strip() for n in node.nodes):
+            continue
+        else:
+            return None
+    return parent, tuple(names)
+
+
+def plan_for(env: Environment, name: str, is_twin_source: Callable[[str], bool]) -> (
+        ShellPlan | None):
+    """The plan drawing template ``name`` with the shell twins, or None when Jinja2 must draw
+    it. ``is_twin_source(layout)`` tells whether ``layout`` resolves to the file its twin
+    copies (not a theme's override)."""
+    if name in LAYOUTS:
+        blocks: tuple[str, ...] = ()
+        first = name
+    else:
+        assert env.loader is not None
+        source, _, _ = env.loader.get_source(env, name)
+        found = _blocks_only(env.parse(source))
+        if found is None or found[0] not in LAYOUTS:
+            return None
+        first, blocks = str(found[0]), found[1]
+        if not set(blocks) <= LAYOUTS[first].fills:
+            return None
+    chain: list[str] = []
+    current: str | None = first
+    while current is not None:
+        if not is_twin_source(current):
+            return None
+        chain.append(current)
+        current = LAYOUTS[current].parent
+    return ShellPlan(blocks, tuple(chain))
