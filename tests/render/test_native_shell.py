@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,7 +14,6 @@ from markupsafe import Markup
 from tests.render.test_renderer import make_theme
 from tests.render.xss_corpus import VECTORS, assert_safe
 from trovato.kernel.toolbar import SECTIONS, Toolbar
-from trovato.render.native_shell import plan_for
 from trovato.render.renderer import ThemeEngine, ThemeRegistry
 
 EVIL = VECTORS[0]
@@ -38,6 +38,11 @@ def _contexts(text: str) -> list[dict[str, Any]]:
         "stage_banner": Markup('<div class="stage">Draft</div>'), "scripts": ["/a.js", text],
         "csrf_token": text, "language": "fr", "admin_sections": SECTIONS[:4],
         "admin_active": SECTIONS[1].path, "content": text,
+        # admin/content.html's own (its block's twin)
+        "filters": Markup("<form>f</form>"), "bulk": text, "total": 1, "pager": text,
+        "table_rows": Markup("<tr><td>r</td></tr>\n"),
+        "header": [SimpleNamespace(label=text, href=text, hint=text, arrow=arrow, sort=sort)
+                   for arrow, sort in (("", ""), ("▲", "ascending"), (text, text))],
     }
     contexts = []
     for toolbar, user, slots, with_optional in itertools.product(
@@ -48,7 +53,8 @@ def _contexts(text: str) -> list[dict[str, Any]]:
         contexts.append(context)
     contexts.append({"admin_sections": [], "admin_active": "/admin", "title": "",
                      "messages": [], "csrf_token": None, "stage_banner": ""})
-    contexts.append({"admin_sections": SECTIONS, "admin_active": "/admin"})
+    contexts.append({"admin_sections": SECTIONS, "admin_active": "/admin", "total": 2,
+                     "filters": None, "header": []})
     return contexts
 
 
@@ -59,7 +65,7 @@ def engine() -> ThemeEngine:
 
 def _pages(engine: ThemeEngine) -> list[str]:
     return sorted(name for name in engine.available if name.endswith(".html")
-                  and plan_for(engine.env, name, engine._twin_source) is not None)
+                  and engine._shell(name) is not None)
 
 
 def test_every_kernel_page_is_drawn_by_the_twins(engine: ThemeEngine) -> None:
@@ -67,6 +73,7 @@ def test_every_kernel_page_is_drawn_by_the_twins(engine: ThemeEngine) -> None:
     for name in ("page.html", "admin/layout.html", "admin/content.html", "admin/batch.html",
                  "item_page.html", "form_page.html", "error.html", "admin/dashboard.html"):
         assert name in pages
+    assert engine._shell("admin/content.html").native  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("text", ["plain", "a & b < c", *VECTORS[:12]])
@@ -95,7 +102,7 @@ def test_a_theme_shell_is_drawn_by_its_template(tmp_path: Path) -> None:
     make_theme(tmp_path, "mine", {"page.html": "<main>{% block content %}{% endblock %}</main>"},
                base_theme="default")
     engine = ThemeEngine("mine", registry=ThemeRegistry([tmp_path]))
-    assert plan_for(engine.env, "admin/content.html", engine._twin_source) is None
+    assert engine._shell("admin/content.html") is None
     html = engine.render_template("admin/layout.html", {"content": "x"})
     assert html.startswith("<main>") and "x" in html
 
@@ -105,6 +112,6 @@ def test_a_page_using_super_is_drawn_by_jinja(tmp_path: Path) -> None:
                                   "{% block content %}[{{ super() }}]{% endblock %}"},
                base_theme="default")
     engine = ThemeEngine("mine", registry=ThemeRegistry([tmp_path]))
-    assert plan_for(engine.env, "item_page.html", engine._twin_source) is None
-    assert plan_for(engine.env, "form_page.html", engine._twin_source) is not None
+    assert engine._shell("item_page.html") is None
+    assert engine._shell("form_page.html") is not None
     assert "[" in engine.render_template("item_page.html", {"slots": {"content": "c"}})

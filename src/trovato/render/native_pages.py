@@ -1,5 +1,5 @@
-"""Python twins of the kernel's page partials: the parts of a kernel page drawn once per row
-of a long list (the admin content list's 50 rows).
+"""Python twins of the kernel's page partials and page blocks: the parts of a kernel page drawn
+once per row of a long list (the admin content list's 50 rows), and that list's own block.
 
 Through Jinja2, each value of each row is an attribute lookup, a Markup object and a ``yield``
 passed up through every template the page extends (the row's page, the admin layout, the
@@ -17,28 +17,57 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from trovato.render.native import escape_html as _e
+from trovato.render.native import escape_text
 
 PageTwin = Callable[[Mapping[str, Any]], str]
 
 
 def content_rows(variables: Mapping[str, Any]) -> str:
-    """``admin/content_rows.html``: the content list's rows (``rows``, ``bulk_form``)."""
+    """``admin/content_rows.html``: the content list's rows (``rows``, their values text:
+    escaped by markupsafe's escaper straight, not through :func:`escape_html`'s dispatch,
+    for the 300 values of a page), ``bulk_form``."""
     rows = variables.get("rows") or ()
     if not rows:
         return '<tr><td colspan="7">No content matches.</td></tr>\n'
-    form = _e(variables.get("bulk_form", ""))
+    form, esc = _e(variables.get("bulk_form", "")), escape_text
     parts = []
     for row in rows:
-        ident, title = _e(row.id), _e(row.title)
+        ident, title = esc(row.id), esc(row.title)
         edit = f' · <a href="/item/{ident}/edit">Edit</a>' if row.may_edit else ""
         parts.append(
             f'<tr><td><input type="checkbox" name="items" value="{ident}" form="{form}"'
             f' id="edit-items-{ident}" aria-label="Select {title}"></td>'
-            f'<td><a href="/item/{ident}">{title}</a></td><td>{_e(row.type)}</td>'
-            f"<td>{_e(row.author)}</td><td>{_e(row.status)}</td><td>{_e(row.updated)}</td>"
+            f'<td><a href="/item/{ident}">{title}</a></td><td>{esc(row.type)}</td>'
+            f"<td>{esc(row.author)}</td><td>{esc(row.status)}</td><td>{esc(row.updated)}</td>"
             f'<td><a href="/item/{ident}">View</a>{edit}</td></tr>\n')
     return "".join(parts)
 
 
+def content_list(variables: Mapping[str, Any]) -> str:
+    """``admin/content.html``'s ``admin`` block: the filters, the bulk form, the table with its
+    sortable column headers (``header``: label, href, hint, arrow, sort) and rows (drawn by
+    :func:`content_rows`), the pager."""
+    get = variables.get
+    total = get("total", "")
+    columns = []
+    for column in get("header", ()):
+        sort = f' aria-sort="{_e(column.sort)}"' if column.sort else ""
+        arrow = f" {_e(column.arrow)}" if column.arrow else ""
+        columns.append(f'<th scope="col"{sort}><a href="{_e(column.href)}"'
+                       f' title="{_e(column.hint)}">{_e(column.label)}{arrow}</a></th>')
+    return (f'<section class="admin-filters" aria-label="Filter content">'
+            f'{_e(get("filters", ""))}</section>\n{_e(get("bulk", ""))}\n'
+            '<div class="table-wrap">\n<table class="admin-content">\n'
+            f'<caption>Content ({_e(total)} item{"" if total == 1 else "s"})</caption>\n'
+            '<thead><tr>\n<th scope="col"><span class="visually-hidden">Select</span></th>\n'
+            f'{"".join(columns)}<th scope="col">Operations</th>\n</tr></thead>\n<tbody>\n'
+            f'{_e(get("table_rows", ""))}</tbody>\n</table>\n</div>\n'
+            f'{_e(get("pager", ""))}\n')
+
+
 PAGE_TWINS: dict[str, PageTwin] = {"admin/content_rows.html": content_rows}
 """Kernel partial template name → its Python twin."""
+
+BLOCK_TWINS: dict[str, dict[str, PageTwin]] = {"admin/content.html": {"admin": content_list}}
+"""Kernel page template name → its blocks' Python twins (used when the page is drawn in the
+shell's twins, :mod:`trovato.render.native_shell`)."""

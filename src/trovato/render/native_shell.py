@@ -172,11 +172,13 @@ LAYOUTS: dict[str, Layout] = {
 
 @dataclass(frozen=True, slots=True)
 class ShellPlan:
-    """How to draw a page: ``blocks`` rendered by Jinja2, then the ``layouts`` innermost
-    first, each one's output becoming its parent's block."""
+    """How to draw a page: ``blocks`` rendered by Jinja2 and ``native`` ones by their twins
+    (the page's variables in), then the ``layouts`` innermost first, each one's output
+    becoming its parent's block."""
 
     blocks: tuple[str, ...]
     layouts: tuple[str, ...]
+    native: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = ()
 
     def draw(self, variables: Mapping[str, Any], blocks: dict[str, str]) -> str:
         html = ""
@@ -211,11 +213,13 @@ def _blocks_only(tree: nodes.Template) -> tuple[str | None, tuple[str, ...]] | N
     return parent, tuple(names)
 
 
-def plan_for(env: Environment, name: str, is_twin_source: Callable[[str], bool]) -> (
+def plan_for(env: Environment, name: str, is_twin_source: Callable[[str], bool],
+             block_twins: Mapping[str, Callable[[Mapping[str, Any]], str]]) -> (
         ShellPlan | None):
     """The plan drawing template ``name`` with the shell twins, or None when Jinja2 must draw
     it. ``is_twin_source(layout)`` tells whether ``layout`` resolves to the file its twin
-    copies (not a theme's override)."""
+    copies (not a theme's override); ``block_twins`` draw some of the page's blocks (the
+    caller gives them only for the kernel's own page template)."""
     if name in LAYOUTS:
         blocks: tuple[str, ...] = ()
         first = name
@@ -235,4 +239,5 @@ def plan_for(env: Environment, name: str, is_twin_source: Callable[[str], bool])
             return None
         chain.append(current)
         current = LAYOUTS[current].parent
-    return ShellPlan(blocks, tuple(chain))
+    native = tuple((block, block_twins[block]) for block in blocks if block in block_twins)
+    return ShellPlan(tuple(b for b in blocks if b not in block_twins), tuple(chain), native)

@@ -60,7 +60,7 @@ from trovato.render.native import (
     plain,
 )
 from trovato.render.native_forms import FORM_MACROS, FORM_TWINS
-from trovato.render.native_pages import PAGE_TWINS, PageTwin
+from trovato.render.native_pages import BLOCK_TWINS, PAGE_TWINS, PageTwin
 from trovato.render.native_shell import LAYOUTS, ShellPlan, plan_for
 from trovato.render.sanitize import sanitize
 
@@ -370,18 +370,23 @@ class ThemeEngine:
                 return template.render({"slots": {}, **context})
             # The page's own blocks by Jinja2, the layouts around them by their twins.
             page = template.new_context({"slots": {}, **context})
+            variables = page.get_all()
             try:
                 blocks = {block: "".join(template.blocks[block](page)) for block in plan.blocks}
             except Exception:
                 self.env.handle_exception()
-            return plan.draw(page.get_all(), blocks)
+            for block, twin in plan.native:
+                blocks[block] = twin(variables)
+            return plan.draw(variables, blocks)
         finally:
             record_render(time.perf_counter() - started)
 
     def _shell(self, name: str) -> ShellPlan | None:
         """How the page ``name`` is drawn with the shell twins (None: by Jinja2 alone)."""
         if name not in self._shells:
-            self._shells[name] = plan_for(self.env, name, self._twin_source)
+            template = self.template(name)
+            twins = BLOCK_TWINS.get(name, {}) if _is_kernel(template) else {}
+            self._shells[name] = plan_for(self.env, name, self._twin_source, twins)
         return self._shells[name]
 
     def _twin_source(self, layout: str) -> bool:
