@@ -53,6 +53,10 @@ def _contexts(text: str) -> list[dict[str, Any]]:
         contexts.append(context)
     contexts.append({"admin_sections": [], "admin_active": "/admin", "title": "",
                      "messages": [], "csrf_token": None, "stage_banner": ""})
+    odd = [{"path": "/x", "label": Markup("<b>L</b>")}, SimpleNamespace(path="/y", label=text),
+           {"path": "/z", "label": 3}]
+    contexts.append({"admin_sections": odd, "admin_active": "/x",
+                     "toolbar": SimpleNamespace(sections=odd, user_id=1, user_name=text)})
     contexts.append({"admin_sections": SECTIONS, "admin_active": "/admin", "total": 2,
                      "filters": None, "header": []})
     return contexts

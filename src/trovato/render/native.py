@@ -57,9 +57,16 @@ except ImportError:  # pragma: no cover - markupsafe built without its speedups
                 .replace("'", "&#39;").replace('"', "&#34;"))
 
 
-escape_text: Callable[[str], str] = _escape_text
-"""``{{ text }}`` for a value known to be a plain ``str`` (not Markup): markupsafe's escaper
-straight, for the twins drawing many such values."""
+def escape_many(values: Sequence[str]) -> list[str]:
+    """``{{ value }}`` for each of ``values`` (plain ``str``, not Markup), in a few calls
+    rather than one per value: joined by NUL (which no escaping touches), escaped, split —
+    unless a value holds a NUL itself, when they are escaped one by one."""
+    if not values:
+        return []
+    joined = "\0".join(values)
+    if joined.count("\0") != len(values) - 1:
+        return [_escape_text(value) for value in values]
+    return _escape_text(joined).split("\0")
 
 
 def escape_html(value: object) -> str:

@@ -20,13 +20,13 @@ so a theme that overrides ``page.html`` or ``admin/layout.html`` is drawn by its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment, nodes
 
-from trovato.render.native import escape_html
+from trovato.render.native import escape_html, escape_many
 
 Blocks = Mapping[str, str]
 Shell = Callable[[Mapping[str, Any], Blocks], str]
@@ -55,6 +55,18 @@ def _true(value: Any) -> bool:
     return value is not _MISSING and bool(value)
 
 
+def _sections(sections: Iterable[Any]) -> list[tuple[Any, str, str]]:
+    """Each section's path as it is, then its path and label as ``{{ }}`` prints them (plain
+    text, as the kernel's sections are, escaped together by :func:`escape_many`)."""
+    try:
+        raw = [(s.path, s.label) for s in sections]
+    except AttributeError:
+        raw = [(_get(s, "path"), _get(s, "label")) for s in sections]
+    flat = [text for pair in raw for text in pair]
+    texts = escape_many(flat) if {type(t) for t in flat} <= {str} else [_e(t) for t in flat]
+    return [(path, texts[2 * n], texts[2 * n + 1]) for n, (path, _) in enumerate(raw)]
+
+
 def page(variables: Mapping[str, Any], blocks: Blocks) -> str:
     """The default theme's ``page.html``, its ``head`` and ``content`` blocks given."""
     get = variables.get
@@ -78,9 +90,8 @@ def page(variables: Mapping[str, Any], blocks: Blocks) -> str:
               f' name="csrf_token" value="{_e(get("csrf_token", _MISSING))}">'
               '<button type="submit">Log out</button></form></li>\n')
     if _true(toolbar):
-        sections = "".join(
-            f'<li><a href="{_e(_get(s, "path"))}">{_e(_get(s, "label"))}</a></li>'
-            for s in _get(toolbar, "sections"))
+        sections = "".join([f'<li><a href="{path}">{label}</a></li>'
+                            for _, path, label in _sections(_get(toolbar, "sections"))])
         out.append('<nav class="toolbar" aria-label="Administration toolbar">\n'
                    '  <ul class="toolbar__sections">\n'
                    f'    <li><a href="/admin">Dashboard</a></li>\n{sections}  </ul>\n'
@@ -138,10 +149,8 @@ def admin_layout(variables: Mapping[str, Any], blocks: Blocks) -> str:
         out.append('<nav class="admin-sections" aria-label="Administration">\n  <ul>\n'
                    f'    <li><a href="/admin"{current if active == "/admin" else ""}>Dashboard'
                    "</a></li>\n")
-        for section in sections:
-            path = _get(section, "path")
-            out.append(f'    <li><a href="{_e(path)}"{current if path == active else ""}>'
-                       f'{_e(_get(section, "label"))}</a></li>\n')
+        out.extend([f'    <li><a href="{path}"{current if raw == active else ""}>{label}'
+                    "</a></li>\n" for raw, path, label in _sections(sections)])
         out.append("  </ul>\n</nav>\n")
     admin = blocks.get("admin")
     out.append(_e(get("content", _MISSING)) if admin is None else admin)
