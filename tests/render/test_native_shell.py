@@ -41,6 +41,11 @@ def _contexts(text: str) -> list[dict[str, Any]]:
         # admin/content.html's own (its block's twin)
         "filters": Markup("<form>f</form>"), "bulk": text, "total": 1, "pager": text,
         "table_rows": Markup("<tr><td>r</td></tr>\n"),
+        # item_page.html's (its block's twin, with _tabs.html's)
+        "tabs": [{"title": text, "href": text, "current": True},
+                 {"title": "Edit", "href": "/e", "current": False},
+                 SimpleNamespace(title=Markup("<b>R</b>"), href="/r", current=0)],
+        "tabs_label": text,
         "header": [SimpleNamespace(label=text, href=text, hint=text, arrow=arrow, sort=sort)
                    for arrow, sort in (("", ""), ("▲", "ascending"), (text, text))],
     }
@@ -57,6 +62,7 @@ def _contexts(text: str) -> list[dict[str, Any]]:
            {"path": "/z", "label": 3}]
     contexts.append({"admin_sections": odd, "admin_active": "/x",
                      "toolbar": SimpleNamespace(sections=odd, user_id=1, user_name=text)})
+    contexts.append({"tabs": [{"title": "View"}, {"items": 1}], "content": Markup("<p>")})
     contexts.append({"admin_sections": SECTIONS, "admin_active": "/admin", "total": 2,
                      "filters": None, "header": []})
     return contexts
@@ -77,7 +83,8 @@ def test_every_kernel_page_is_drawn_by_the_twins(engine: ThemeEngine) -> None:
     for name in ("page.html", "admin/layout.html", "admin/content.html", "admin/batch.html",
                  "item_page.html", "form_page.html", "error.html", "admin/dashboard.html"):
         assert name in pages
-    assert engine._shell("admin/content.html").native  # type: ignore[union-attr]
+    for name in ("admin/content.html", "item_page.html"):
+        assert engine._shell(name).native  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("text", ["plain", "a & b < c", *VECTORS[:12]])
@@ -103,8 +110,7 @@ def test_twins_escape_every_value(engine: ThemeEngine) -> None:
 
 
 def test_a_theme_shell_is_drawn_by_its_template(tmp_path: Path) -> None:
-    make_theme(tmp_path, "mine", {"page.html": "<main>{% block content %}{% endblock %}</main>"},
-               base_theme="default")
+    make_theme(tmp_path, "mine", {"page.html": "<main>{% block content %}{% endblock %}</main>"})
     engine = ThemeEngine("mine", registry=ThemeRegistry([tmp_path]))
     assert engine._shell("admin/content.html") is None
     html = engine.render_template("admin/layout.html", {"content": "x"})
@@ -113,9 +119,16 @@ def test_a_theme_shell_is_drawn_by_its_template(tmp_path: Path) -> None:
 
 def test_a_page_using_super_is_drawn_by_jinja(tmp_path: Path) -> None:
     make_theme(tmp_path, "mine", {"item_page.html": '{% extends "page.html" %}'
-                                  "{% block content %}[{{ super() }}]{% endblock %}"},
-               base_theme="default")
+                                  "{% block content %}[{{ super() }}]{% endblock %}"})
     engine = ThemeEngine("mine", registry=ThemeRegistry([tmp_path]))
     assert engine._shell("item_page.html") is None
     assert engine._shell("form_page.html") is not None
     assert "[" in engine.render_template("item_page.html", {"slots": {"content": "c"}})
+
+
+def test_a_theme_tabs_partial_is_drawn_by_its_template(tmp_path: Path) -> None:
+    make_theme(tmp_path, "mine", {"_tabs.html": "<p>themed tabs</p>"})
+    engine = ThemeEngine("mine", registry=ThemeRegistry([tmp_path]))
+    assert engine._shell("item_page.html").native == ()  # type: ignore[union-attr]
+    html = engine.render_template("item_page.html", {"tabs": [{"title": "t"}], "content": "c"})
+    assert "<p>themed tabs</p>" in html

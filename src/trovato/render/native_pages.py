@@ -18,6 +18,7 @@ from typing import Any
 
 from trovato.render.native import escape_html as _e
 from trovato.render.native import escape_many
+from trovato.render.native_shell import UNDEFINED, lookup, shown, truthy
 
 PageTwin = Callable[[Mapping[str, Any]], str]
 
@@ -66,9 +67,35 @@ def content_list(variables: Mapping[str, Any]) -> str:
             f'{_e(get("pager", ""))}\n')
 
 
+def tabs(variables: Mapping[str, Any]) -> str:
+    """``_tabs.html``: the local tasks (``tabs``: title, href, current; ``tabs_label``)."""
+    found = variables.get("tabs", UNDEFINED)
+    if found is UNDEFINED or not found:
+        return ""
+    current = ' aria-current="page"'
+    links = "".join([
+        f'    <li><a href="{shown(lookup(tab, "href"))}"'
+        f'{current if truthy(lookup(tab, "current")) else ""}>{shown(lookup(tab, "title"))}'
+        "</a></li>\n" for tab in found])
+    label = _e(variables.get("tabs_label", "Item tabs"))
+    return f'<nav class="tabs" aria-label="{label}">\n  <ul>\n{links}  </ul>\n</nav>\n'
+
+
+def item_page(variables: Mapping[str, Any]) -> str:
+    """``item_page.html``'s ``content`` block: the tabs (:func:`tabs`), the rendered item."""
+    return f'{tabs(variables)}{shown(variables.get("content", UNDEFINED))}\n'
+
+
 PAGE_TWINS: dict[str, PageTwin] = {"admin/content_rows.html": content_rows}
 """Kernel partial template name → its Python twin."""
 
-BLOCK_TWINS: dict[str, dict[str, PageTwin]] = {"admin/content.html": {"admin": content_list}}
+BLOCK_TWINS: dict[str, dict[str, PageTwin]] = {
+    "admin/content.html": {"admin": content_list},
+    "item_page.html": {"content": item_page},
+}
 """Kernel page template name → its blocks' Python twins (used when the page is drawn in the
 shell's twins, :mod:`trovato.render.native_shell`)."""
+
+BLOCK_PARTIALS: dict[str, tuple[str, ...]] = {"item_page.html": ("_tabs.html",)}
+"""The partials a page's block twins draw as well: the twins are used only while these are
+the kernel's own too."""

@@ -31,11 +31,16 @@ from trovato.render.native import escape_html, escape_many
 Blocks = Mapping[str, str]
 Shell = Callable[[Mapping[str, Any], Blocks], str]
 
-_MISSING: Any = object()
+UNDEFINED: Any = object()
+"""What :func:`lookup` gives for a name Jinja2 would find undefined."""
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
-def _get(obj: Any, name: str) -> Any:
+def lookup(obj: Any, name: str) -> Any:
     """``obj.name`` as Jinja2 reads it: the attribute, else the item, else undefined."""
+    if type(obj) is dict and name not in _DICT_ATTRIBUTES:  # no attribute to try first
+        return obj.get(name, UNDEFINED)
     try:
         return getattr(obj, name)
     except AttributeError:
@@ -43,16 +48,17 @@ def _get(obj: Any, name: str) -> Any:
     try:
         return obj[name]
     except (TypeError, LookupError):
-        return _MISSING
+        return UNDEFINED
 
 
-def _e(value: Any) -> str:
+def shown(value: Any) -> str:
     """``{{ value }}``: undefined prints nothing, anything else escaped."""
-    return "" if value is _MISSING else escape_html(value)
+    return "" if value is UNDEFINED else escape_html(value)
 
 
-def _true(value: Any) -> bool:
-    return value is not _MISSING and bool(value)
+def truthy(value: Any) -> bool:
+    """``{% if value %}``: undefined is false."""
+    return value is not UNDEFINED and bool(value)
 
 
 def _sections(sections: Iterable[Any]) -> list[tuple[Any, str, str]]:
@@ -61,79 +67,80 @@ def _sections(sections: Iterable[Any]) -> list[tuple[Any, str, str]]:
     try:
         raw = [(s.path, s.label) for s in sections]
     except AttributeError:
-        raw = [(_get(s, "path"), _get(s, "label")) for s in sections]
+        raw = [(lookup(s, "path"), lookup(s, "label")) for s in sections]
     flat = [text for pair in raw for text in pair]
-    texts = escape_many(flat) if {type(t) for t in flat} <= {str} else [_e(t) for t in flat]
+    texts = escape_many(flat) if {type(t) for t in flat} <= {str} else [shown(t) for t in flat]
     return [(path, texts[2 * n], texts[2 * n + 1]) for n, (path, _) in enumerate(raw)]
 
 
 def page(variables: Mapping[str, Any], blocks: Blocks) -> str:
     """The default theme's ``page.html``, its ``head`` and ``content`` blocks given."""
     get = variables.get
-    title, site_name = get("title", _MISSING), _e(get("site_name", _MISSING))
-    toolbar, slots = get("toolbar", _MISSING), get("slots", _MISSING)
+    title, site_name = get("title", UNDEFINED), shown(get("site_name", UNDEFINED))
+    toolbar, slots = get("toolbar", UNDEFINED), get("slots", UNDEFINED)
     out = [
         f'<!doctype html>\n<html lang="{escape_html(get("language", "en"))}">\n<head>\n'
         '<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{f'{_e(title)} | ' if _true(title) else ''}{site_name}</title>\n"
+        f"<title>{f'{shown(title)} | ' if truthy(title) else ''}{site_name}</title>\n"
         '<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">\n'
     ]
-    out.extend(f'<link rel="stylesheet" href="{_e(sheet)}">\n'
+    out.extend(f'<link rel="stylesheet" href="{shown(sheet)}">\n'
                for sheet in get("theme_stylesheets") or ())
-    out.extend(f'<script src="{_e(script)}" defer></script>\n'
+    out.extend(f'<script src="{shown(script)}" defer></script>\n'
                for script in get("scripts", ()))
     out.append(f'{blocks.get("head", "")}</head>\n'
-               f'<body class="theme-{_e(get("theme_name", _MISSING))}">\n'
+               f'<body class="theme-{shown(get("theme_name", UNDEFINED))}">\n'
                '<a class="skip" href="#content">Skip to main content</a>\n')
     logout = ('<li><form class="inline" method="post" action="/user/logout"><input type="hidden"'
-              f' name="csrf_token" value="{_e(get("csrf_token", _MISSING))}">'
+              f' name="csrf_token" value="{shown(get("csrf_token", UNDEFINED))}">'
               '<button type="submit">Log out</button></form></li>\n')
-    if _true(toolbar):
+    if truthy(toolbar):
         sections = "".join([f'<li><a href="{path}">{label}</a></li>'
-                            for _, path, label in _sections(_get(toolbar, "sections"))])
+                            for _, path, label in _sections(lookup(toolbar, "sections"))])
         out.append('<nav class="toolbar" aria-label="Administration toolbar">\n'
                    '  <ul class="toolbar__sections">\n'
                    f'    <li><a href="/admin">Dashboard</a></li>\n{sections}  </ul>\n'
                    '  <ul class="toolbar__user">\n'
-                   f'    <li><a href="/user/{_e(_get(toolbar, "user_id"))}">'
-                   f'{_e(_get(toolbar, "user_name"))}</a></li>\n    {logout}  </ul>\n</nav>\n')
-    banner = get("stage_banner", _MISSING)
-    if _true(banner):
-        out.append(_e(banner))
-    user = get("user", _MISSING)
-    if _true(toolbar):
+                   f'    <li><a href="/user/{shown(lookup(toolbar, "user_id"))}">'
+                   f'{shown(lookup(toolbar, "user_name"))}</a></li>\n    {logout}  </ul>\n</nav>\n')
+    banner = get("stage_banner", UNDEFINED)
+    if truthy(banner):
+        out.append(shown(banner))
+    user = get("user", UNDEFINED)
+    if truthy(toolbar):
         account = ""
-    elif _true(user) and _true(_get(user, "is_authenticated")):
-        account = (f'        <li><a href="/user/{_e(_get(user, "id"))}">{_e(_get(user, "name"))}'
-                   f"</a></li>\n        {logout}")
+    elif truthy(user) and truthy(lookup(user, "is_authenticated")):
+        account = (f'        <li><a href="/user/{shown(lookup(user, "id"))}">'
+                   f'{shown(lookup(user, "name"))}</a></li>\n        {logout}')
     else:
         account = '        <li><a href="/user/login">Log in</a></li>\n'
-    navigation, header = _get(slots, "navigation"), _get(slots, "header")
-    sidebar, footer = _get(slots, "sidebar"), _get(slots, "footer")
+    navigation, header = lookup(slots, "navigation"), lookup(slots, "header")
+    sidebar, footer = lookup(slots, "sidebar"), lookup(slots, "footer")
     out.append('<header class="site" role="banner">\n  <div class="site__bar">\n'
                f'    <a class="brand" href="/">{site_name}</a>\n'
                '    <nav class="site" aria-label="Main">\n      <ul>\n'
                f'        <li><a href="/">Home</a></li>\n{account}      </ul>\n'
-               f'{_e(navigation) if _true(navigation) else ""}    </nav>\n  </div>\n')
-    if _true(header):
-        out.append(f'<div class="slot slot--header">{_e(header)}</div>')
-    out.append(f'</header>\n<div class="layout{" with-sidebar" if _true(sidebar) else ""}">\n'
+               f'{shown(navigation) if truthy(navigation) else ""}    </nav>\n  </div>\n')
+    if truthy(header):
+        out.append(f'<div class="slot slot--header">{shown(header)}</div>')
+    out.append(f'</header>\n<div class="layout{" with-sidebar" if truthy(sidebar) else ""}">\n'
                '  <main id="content" role="main" tabindex="-1">\n')
-    if _true(title):
-        out.append(f"<h1>{_e(title)}</h1>")
-    out.extend(f'<div class="messages {_e(kind)}" role="{"alert" if kind == "error" else "status"}"'
-               f">{_e(text)}</div>" for kind, text in get("messages", ()))
+    if truthy(title):
+        out.append(f"<h1>{shown(title)}</h1>")
+    out.extend(f'<div class="messages {shown(kind)}"'
+               f' role="{"alert" if kind == "error" else "status"}">{shown(text)}</div>'
+               for kind, text in get("messages", ()))
     content = blocks.get("content")
     if content is None:
-        slot = _get(slots, "content")
-        content = _e(slot) if _true(slot) else ""
+        slot = lookup(slots, "content")
+        content = shown(slot) if truthy(slot) else ""
     out.append(f"{content}  </main>\n")
-    if _true(sidebar):
+    if truthy(sidebar):
         out.append('  <aside class="slot slot--sidebar" aria-label="Sidebar">'
-                   f"{_e(sidebar)}</aside>\n")
+                   f"{shown(sidebar)}</aside>\n")
     out.append('</div>\n<footer class="site" role="contentinfo">\n'
-               f'{_e(footer) if _true(footer) else "Powered by Trovato"}</footer>\n'
+               f'{shown(footer) if truthy(footer) else "Powered by Trovato"}</footer>\n'
                "</body>\n</html>")
     return "".join(out)
 
@@ -142,9 +149,9 @@ def admin_layout(variables: Mapping[str, Any], blocks: Blocks) -> str:
     """``admin/layout.html``'s ``content`` block, its ``admin`` block given."""
     get = variables.get
     out = ['<div class="admin">\n']
-    sections = get("admin_sections", _MISSING)
-    if _true(sections):
-        active = get("admin_active", _MISSING)
+    sections = get("admin_sections", UNDEFINED)
+    if truthy(sections):
+        active = get("admin_active", UNDEFINED)
         current = ' aria-current="page"'
         out.append('<nav class="admin-sections" aria-label="Administration">\n  <ul>\n'
                    f'    <li><a href="/admin"{current if active == "/admin" else ""}>Dashboard'
@@ -153,7 +160,7 @@ def admin_layout(variables: Mapping[str, Any], blocks: Blocks) -> str:
                     "</a></li>\n" for raw, path, label in _sections(sections)])
         out.append("  </ul>\n</nav>\n")
     admin = blocks.get("admin")
-    out.append(_e(get("content", _MISSING)) if admin is None else admin)
+    out.append(shown(get("content", UNDEFINED)) if admin is None else admin)
     out.append("</div>\n")
     return "".join(out)
 

@@ -60,7 +60,7 @@ from trovato.render.native import (
     plain,
 )
 from trovato.render.native_forms import FORM_MACROS, FORM_TWINS
-from trovato.render.native_pages import BLOCK_TWINS, PAGE_TWINS, PageTwin
+from trovato.render.native_pages import BLOCK_PARTIALS, BLOCK_TWINS, PAGE_TWINS, PageTwin
 from trovato.render.native_shell import LAYOUTS, ShellPlan, plan_for
 from trovato.render.sanitize import sanitize
 
@@ -385,7 +385,9 @@ class ThemeEngine:
         """How the page ``name`` is drawn with the shell twins (None: by Jinja2 alone)."""
         if name not in self._shells:
             template = self.template(name)
-            twins = BLOCK_TWINS.get(name, {}) if _is_kernel(template) else {}
+            own = _is_kernel(template) and all(
+                _is_kernel(self.template(partial)) for partial in BLOCK_PARTIALS.get(name, ()))
+            twins = BLOCK_TWINS.get(name, {}) if own else {}
             self._shells[name] = plan_for(self.env, name, self._twin_source, twins)
         return self._shells[name]
 
