@@ -64,6 +64,7 @@ from trovato.web.admin import reports as admin_reports
 from trovato.web.admin import roles as admin_roles
 from trovato.web.admin import tiles as admin_tiles
 from trovato.web.admin import types as admin_types
+from trovato.web.router import IndexedRouter
 
 
 def routes() -> list[BaseRoute]:
@@ -152,9 +153,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if tracer is not None:
                 tracer.stop()
 
-    return Starlette(
-        routes=routes(),
+    app = Starlette(
         middleware=[Middleware(KernelPipeline)],
         exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )
+    # Starlette's router with an index of the route table (trovato.web.router).
+    app.router = IndexedRouter(routes(), lifespan=lifespan)
+    return app

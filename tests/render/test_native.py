@@ -193,6 +193,11 @@ def test_escape_matches_markupsafe(value: object) -> None:
     assert native.escape_html(Markup("<b>kept</b>")) == "<b>kept</b>"
 
 
+@pytest.mark.parametrize("values", [SAMPLE_TEXTS, [], [""], ["a\x00<b>", "c"], ["\x00"]])
+def test_escape_many_escapes_each_value(values: list[str]) -> None:
+    assert native.escape_many(values) == [native.escape_html(v) for v in values]
+
+
 def test_every_page_twin_matches_its_template(engine: ThemeEngine) -> None:
     from types import SimpleNamespace
 
@@ -201,7 +206,10 @@ def test_every_page_twin_matches_its_template(engine: ThemeEngine) -> None:
     rows = [SimpleNamespace(id=text, title=text, type=text, author=text, status=text,
                             updated=text, may_edit=n % 2 == 0)
             for n, text in enumerate(SAMPLE_TEXTS)]
+    nul = SimpleNamespace(id="1", title="a\x00<b>", type="", author="", status="",
+                          updated="", may_edit=True)
     cases: list[dict[str, Any]] = [{"rows": rows, "bulk_form": "<form>"}, {"rows": []},
+                                   {"rows": [*rows[:3], nul]},
                                    {"rows": rows[:1], "bulk_form": "edit-bulk"}]
     assert set(PAGE_TWINS) == {"admin/content_rows.html"}
     for name, twin in PAGE_TWINS.items():

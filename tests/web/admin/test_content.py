@@ -349,3 +349,14 @@ async def test_titles_are_escaped_on_every_admin_page(site: Site) -> None:
         assert page.status_code == 200
         assert "<script>alert(1)" not in page.text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+@pytest.mark.parametrize("filters", [
+    {}, {"sort": "title"}, {"type": "article", "title": "a&b =?é", "sort": "-author"},
+    {"author": "x y", "status": "0"}])
+def test_the_column_links_are_the_lists_urls_with_their_sort(filters: dict[str, str]) -> None:
+    from trovato.web.admin.content import COLUMNS, _header, _url
+
+    for sort in ("-changed", *filters.values()):
+        for column, (key, _) in zip(_header(filters, sort), COLUMNS, strict=True):
+            assert column.href == _url(filters, sort=f"-{key}" if sort == key else key)

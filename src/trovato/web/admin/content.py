@@ -27,11 +27,11 @@ from trovato.content.access import item_access
 from trovato.content.bulk import BULK_ACTIONS
 from trovato.content.items import Item
 from trovato.content.model import ItemPage
-from trovato.content.view import format_date
 from trovato.forms import form as forms
 from trovato.forms.form import FormValue
 from trovato.kernel.context import RequestContext, request_context
 from trovato.render import elements as el
+from trovato.render.dates import local_time
 from trovato.render.elements import RenderElement
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
@@ -134,29 +134,34 @@ class Row:
 
 
 def _header(filters: dict[str, str], sort: str) -> list[Column]:
+    """The columns' headers. Their links are :func:`_url`'s with the column's sort: the
+    filters (``sort`` last) encoded once, the sort keys being URL-safe words."""
+    kept = {k: v for k, v in filters.items() if k != "sort"}
+    base = f"{LIST_PATH}?{urlencode(kept)}&sort=" if kept else f"{LIST_PATH}?sort="
     header = []
     for key, label in COLUMNS:
         name = label.lower()
         if sort == key:
-            header.append(Column(label, _url(filters, sort=f"-{key}"),
+            header.append(Column(label, f"{base}-{key}",
                                  f"Sorted by {name}, ascending; sort descending", "▲",
                                  "ascending"))
         elif sort == f"-{key}":
-            header.append(Column(label, _url(filters, sort=key),
+            header.append(Column(label, base + key,
                                  f"Sorted by {name}, descending; sort ascending", "▼",
                                  "descending"))
         else:
-            header.append(Column(label, _url(filters, sort=key), f"Sort by {name}"))
+            header.append(Column(label, base + key, f"Sort by {name}"))
     return header
 
 
 async def _rows(ctx: RequestContext, items: list[Item], types: dict[str, str]) -> list[Row]:
     """The table's rows as data for ``admin/content_rows.html`` (50 rows of render elements
-    would cost more to render than everything else on the page together)."""
-    user, hooks, reader = ctx.current_user, ctx.kernel.content.items.hooks, viewer(ctx)
+    would cost more to render than everything else on the page together). The update dates
+    are :func:`~trovato.content.view.format_date`'s, the reader's zone read once."""
+    user, hooks, zone = ctx.current_user, ctx.kernel.content.items.hooks, viewer(ctx).timezone
     return [Row(str(item.id), item.title, types.get(item.type, item.type),
                 item.author_name or "", STATUSES["1" if item.status == 1 else "0"],
-                format_date(item.changed, reader),
+                "" if item.changed is None else local_time(item.changed, zone),
                 await item_access(user, item, "update", hooks))
             for item in items]
 
