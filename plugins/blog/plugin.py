@@ -16,7 +16,8 @@ from trovato_sdk import Access, Field, ItemType, Menu, render, tap
 def item_info():
     return [ItemType("blog", "Blog post", fields=[
         Field.text_long("field_body", "Body", required=True),
-        Field.reference("field_tags", "Tags", target="category_tag", cardinality=-1),
+        Field.reference("field_tags", "Tags", target="category_tag", cardinality=-1,
+                        bundles=["tags"]),
     ])]
 
 

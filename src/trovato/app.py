@@ -57,12 +57,14 @@ from trovato.web.admin import content as admin_content
 from trovato.web.admin import dashboard as admin_dashboard
 from trovato.web.admin import fields as admin_fields
 from trovato.web.admin import gather as admin_gather
+from trovato.web.admin import image_styles as admin_image_styles
 from trovato.web.admin import people as admin_people
 from trovato.web.admin import plugins as admin_plugins
 from trovato.web.admin import reports as admin_reports
 from trovato.web.admin import roles as admin_roles
 from trovato.web.admin import tiles as admin_tiles
 from trovato.web.admin import types as admin_types
+from trovato.web.router import IndexedRouter
 
 
 def routes() -> list[BaseRoute]:
@@ -93,6 +95,7 @@ def routes() -> list[BaseRoute]:
         *categories.routes,
         *admin_categories.routes,
         *admin_tiles.routes,
+        *admin_image_styles.routes,
         *admin_gather.routes,
         *admin_dashboard.routes,
         *admin_content.routes,
@@ -150,9 +153,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if tracer is not None:
                 tracer.stop()
 
-    return Starlette(
-        routes=routes(),
+    app = Starlette(
         middleware=[Middleware(KernelPipeline)],
         exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )
+    # Starlette's router with an index of the route table (trovato.web.router).
+    app.router = IndexedRouter(routes(), lifespan=lifespan)
+    return app

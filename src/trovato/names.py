@@ -24,8 +24,6 @@ from __future__ import annotations
 import unicodedata
 from functools import cache
 
-from confusable_homoglyphs.confusables import confusables_data
-
 
 @cache
 def _families() -> dict[str, str]:
@@ -38,6 +36,9 @@ def _families() -> dict[str, str]:
             parent[char] = parent.get(up, up)
             char = up
         return char
+
+    # Loaded here, once: the data is a large dict that a process folding no name never needs.
+    from confusable_homoglyphs.confusables import confusables_data
 
     for char, glyphs in confusables_data.items():
         if len(char) != 1:

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "TROVATO_"
@@ -91,6 +91,26 @@ class Settings(BaseSettings):
         default=6 * 3600, ge=0,
         description="How long an unused (temporary) upload is kept before cron deletes it.",
     )
+    file_storage: Literal["local", "s3"] = Field(
+        default="local", description="Where file bytes live: the local files directory or S3."
+    )
+    s3_bucket: str | None = Field(
+        default=None, validate_default=True,
+        description="The S3 bucket of the files (required when TROVATO_FILE_STORAGE is s3).",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="An S3-compatible server's URL; unset: AWS S3."
+    )
+    s3_region: str | None = Field(default=None, description="The bucket's region.")
+    s3_prefix: str = Field(
+        default="", pattern=r"^([A-Za-z0-9._-]+/)*$",
+        description="A folder of the bucket that holds the files (ending in /); unset: its root.",
+    )
+    image_max_pixels: int = Field(
+        default=40_000_000, ge=1024,
+        description="Largest image (width x height) an image style decodes; larger ones are"
+        " refused (a decompression bomb is a small file of enormous dimensions).",
+    )
     session_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
     session_cookie: str = "trovato_session"
     trust_proxy_headers: bool = Field(
@@ -161,6 +181,13 @@ class Settings(BaseSettings):
     def files_root(self) -> Path:
         """Where uploaded files live: TROVATO_FILES_DIR, else ``<data dir>/files``."""
         return self.files_dir if self.files_dir is not None else self.data_dir / "files"
+
+    @field_validator("s3_bucket")
+    @classmethod
+    def _bucket_for_s3(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("file_storage") == "s3" and not value:
+            raise ValueError("must name the bucket when TROVATO_FILE_STORAGE is s3")
+        return value
 
     @field_validator("database_url", "redis_url", mode="before")
     @classmethod

@@ -71,6 +71,8 @@ async def test_item_types_are_synced(blog_site: httpx.AsyncClient) -> None:
     blog_fields = {f.name: f for f in types["blog"].fields}
     assert blog_fields["field_body"].required
     assert blog_fields["field_tags"].cardinality == -1
+    # Its vocabulary is named, so a new tag typed by name has somewhere to go.
+    assert blog_fields["field_tags"].settings["target_bundles"] == ["tags"]
     assert [f.name for f in types["page"].fields] == ["field_body"]
     registry = kernel_of(blog_site).permissions.registry
     assert {"create blog content", "edit own blog content", "create page content"} <= {
@@ -167,7 +169,7 @@ def test_demo_command_is_idempotent(db_url: str, plugin_cache: Path, tmp_path: P
             "SELECT i.title, array_agg(t.name ORDER BY t.name) FROM item i"
             " CROSS JOIN jsonb_array_elements(i.fields->'field_tags') ref"
             " JOIN category_tag t ON t.id = (ref->>'target_id')::uuid"
-            " JOIN category_vocabulary v ON v.id = t.vocabulary_id AND v.machine_name = 'topics'"
+            " JOIN category_vocabulary v ON v.id = t.vocabulary_id AND v.machine_name = 'tags'"
             " WHERE i.type = 'blog' GROUP BY i.title ORDER BY i.title").fetchall()
         listing = conn.execute("SELECT definition->'displays' FROM gather_query"
                                " WHERE name = 'recent_articles'").fetchone()

@@ -193,6 +193,11 @@ def test_escape_matches_markupsafe(value: object) -> None:
     assert native.escape_html(Markup("<b>kept</b>")) == "<b>kept</b>"
 
 
+@pytest.mark.parametrize("values", [SAMPLE_TEXTS, [], [""], ["a\x00<b>", "c"], ["\x00"]])
+def test_escape_many_escapes_each_value(values: list[str]) -> None:
+    assert native.escape_many(values) == [native.escape_html(v) for v in values]
+
+
 def test_every_page_twin_matches_its_template(engine: ThemeEngine) -> None:
     from types import SimpleNamespace
 
@@ -201,7 +206,10 @@ def test_every_page_twin_matches_its_template(engine: ThemeEngine) -> None:
     rows = [SimpleNamespace(id=text, title=text, type=text, author=text, status=text,
                             updated=text, may_edit=n % 2 == 0)
             for n, text in enumerate(SAMPLE_TEXTS)]
+    nul = SimpleNamespace(id="1", title="a\x00<b>", type="", author="", status="",
+                          updated="", may_edit=True)
     cases: list[dict[str, Any]] = [{"rows": rows, "bulk_form": "<form>"}, {"rows": []},
+                                   {"rows": [*rows[:3], nul]},
                                    {"rows": rows[:1], "bulk_form": "edit-bulk"}]
     assert set(PAGE_TWINS) == {"admin/content_rows.html"}
     for name, twin in PAGE_TWINS.items():
@@ -229,3 +237,12 @@ def test_a_theme_with_its_own_form_macros_gets_the_form_templates(tmp_path: Path
     # Elements that do not use the macros keep their twins.
     link = {"#type": "link", "#text": "t", "#href": "/x"}
     assert themed.twin(themed.suggestions(link)) is native.link
+
+
+@pytest.mark.parametrize("required, empty", [(True, "- Select -"), (False, "- None -")])
+def test_a_selects_empty_option_asks_for_a_choice_only_when_required(
+        engine: ThemeEngine, required: bool, empty: str) -> None:
+    html = str(engine.render({"#type": "select", "#name": "kind", "#title": "Kind",
+                              "#options": {"a": "A"}, "#empty_option": True,
+                              "#required": required}))
+    assert f'<option value="">{empty}</option>' in html

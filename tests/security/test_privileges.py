@@ -155,6 +155,12 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
         "/admin/structure/categories/topics/tags/00000000-0000-7000-8000-0000000000aa/delete",
         None),
     ("POST", "/admin/structure/tiles"): lambda f: ("/admin/structure/tiles", None),
+    ("POST", "/admin/config/media/image-styles"): lambda f: (
+        "/admin/config/media/image-styles", None),
+    ("POST", "/admin/config/media/image-styles/{name}"): lambda f: (
+        "/admin/config/media/image-styles/thumbnail", None),
+    ("POST", "/admin/config/media/image-styles/{name}/delete"): lambda f: (
+        "/admin/config/media/image-styles/thumbnail/delete", None),
     ("POST", "/admin/structure/menu"): lambda f: ("/admin/structure/menu", None),
     ("POST", "/admin/structure/menu/{id}/delete"): lambda f: (
         "/admin/structure/menu/00000000-0000-7000-8000-0000000000aa/delete", None),

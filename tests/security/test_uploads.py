@@ -10,7 +10,7 @@ import httpx
 
 from tests.render.xss_corpus import VECTORS
 from tests.security._accounts import login, person, site
-from tests.security.upload_corpus import ATTACKS, PNG
+from tests.security.upload_corpus import ATTACKS, HOSTILE_IMAGES, PNG
 
 
 async def test_attack_uploads_are_refused_or_served_harmlessly(db_url: str,
@@ -70,3 +70,34 @@ def _served_problems(why: str, served: httpx.Response) -> list[str]:
     if "set-cookie" in headers:
         found.append(f"{why}: a header was injected")
     return found
+
+
+async def test_hostile_images_get_no_derivative_or_a_clean_one(db_url: str,
+                                                                tmp_path: Path) -> None:
+    async with site(db_url, files_dir=tmp_path, write_rate_limit=10_000,
+                    image_max_pixels=10_000_000) as client:
+        await person(client, "root", admin=True)
+        headers = await login(client, "root")
+        assert (await client.post("/api/v1/item-types", headers=headers, json={
+            "type": "photo", "label": "Photo", "fields": [
+                {"name": "field_image", "type": "image", "label": "Image",
+                 "settings": {"alt_required": False}}]})).status_code == 201
+        failures = []
+        for image in HOSTILE_IMAGES:
+            uploaded = await client.post(
+                "/api/v1/files", headers=headers, data={"type": "photo",
+                                                        "field": "field_image"},
+                files={"file": (image.name, image.data, "image/png")})
+            if uploaded.status_code != 201:
+                failures.append(f"{image.why}: upload {uploaded.status_code}")
+                continue
+            styled = await client.get(f"/files/styles/thumbnail/{uploaded.json()['id']}")
+            if styled.status_code != image.status:
+                failures.append(f"{image.why}: {styled.status_code} {styled.text[:200]}")
+            elif image.status == 200 and (
+                    styled.headers["content-type"] != "image/png" or b"<script" in styled.content
+                    or _served_problems(image.why, styled)):
+                failures.append(f"{image.why}: served {styled.headers}")
+        assert not failures, "\n".join(failures)
+        made = [p for p in tmp_path.rglob("*") if p.is_file() and "styles" in p.parts]
+        assert len(made) == 1  # the clean one alone

@@ -1,8 +1,11 @@
 """Attack uploads: each a client file name, its bytes and what must happen — refused (422),
-or stored under a safe name and served so that no browser runs it."""
+or stored under a safe name and served so that no browser runs it; and hostile images, whose
+image style derivatives must be refused (bombs, truncated or foreign bytes) or re-encoded."""
 
 from __future__ import annotations
 
+import struct
+import zlib
 from dataclasses import dataclass
 
 GIF = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
@@ -52,4 +55,46 @@ ATTACKS: list[Attack] = [
     Attack("only dots", "....", b"x", True),
     Attack("a GIF carrying script text, served as an image", "cat.gif",
            GIF + b"<script>alert(1)</script>", False),
+]
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(
+        ">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def _png(width: int, height: int, rows: bytes) -> bytes:
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", zlib.compress(rows, 9)) + _png_chunk(b"IEND", b""))
+
+
+def _real_png(width: int, height: int) -> bytes:
+    return _png(width, height, (b"\x00" + b"\x80" * width) * height)
+
+
+@dataclass(frozen=True)
+class HostileImage:
+    """An upload to an image field and what its derivative request must answer: ``422``
+    (refused, nothing stored) or ``200`` (re-encoded: nothing but pixels survives)."""
+
+    why: str
+    name: str
+    data: bytes
+    status: int
+
+
+HOSTILE_IMAGES: list[HostileImage] = [
+    # 40,000 x 40,000 pixels (1.6 GB decoded) in a file of a few KB.
+    HostileImage("decompression bomb", "bomb.png",
+                 _png(40_000, 40_000, zlib.decompress(zlib.compress(b"\x00" * 40_001))), 422),
+    HostileImage("a bomb that decodes for real", "wide.png",
+                 _png(20_000, 1_000, b"\x00" * (20_001 * 1_000)), 422),  # 20 MP > the limit
+    HostileImage("truncated PNG", "cut.png", _real_png(64, 64)[:60], 422),
+    HostileImage("the magic number and nothing else", "fake.png", PNG, 422),
+    HostileImage("a GIF header carrying script", "cat.gif", GIF + b"<script>alert(1)</script>",
+                 422),
+    HostileImage("a JPEG start and garbage", "x.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 200, 422),
+    HostileImage("a PNG with HTML after its end", "poly.png",
+                 _real_png(32, 32) + b"<html><script>alert(1)</script></html>", 200),
 ]

@@ -12,6 +12,8 @@ import httpx
 from tests.api.conftest import login_as
 from tests.plugins.conftest import kernel_of
 from tests.web._item_forms import hidden_inputs, item_id_of, open_form, post_form
+from tests.web.test_categories import TAGS, _tag
+from tests.web.test_categories import _site as _tag_site
 from tests.web.test_item import _item, _site, _writer
 
 NOTE: dict[str, Any] = {
@@ -132,3 +134,43 @@ async def test_the_form_takes_title_and_id_and_shows_the_title(
     await login_as(client, "writer")
     hidden_edit = await client.get(f"/item/{note_id}/edit")
     assert f'value="{target}"' in hidden_edit.text and "Target &lt;one&gt;" not in hidden_edit.text
+
+
+async def test_a_tag_field_suggests_the_tags_of_its_vocabulary(
+    client: httpx.AsyncClient,
+) -> None:
+    """A tag reference's input names the endpoint, so it answers: the field's vocabulary's
+    tags whose name starts with the text (another vocabulary's never), as "Name (id)"."""
+    headers = await _tag_site(client)
+    jazz = await _tag(client, headers, "Jazz")
+    await _tag(client, headers, "Java beans")
+    await _tag(client, headers, "Rock")
+    await client.post("/api/v1/categories/vocabularies", headers=headers,
+                      json={"id": "places", "label": "Places"})
+    await client.post(TAGS, headers=headers, json={"vocabulary": "places", "name": "Jaipur"})
+    page = await client.get("/item/add/post")
+    assert 'data-autocomplete="/autocomplete/post/field_topics"' in page.text
+    assert "Type the start of a tag&#39;s name and pick a match." in page.text
+    answer = await _ask(client, "ja", "/autocomplete/post/field_topics")
+    assert sorted(_labels(answer)) == ["Java beans", "Jazz"]
+    assert {"id": jazz["id"], "label": "Jazz", "value": f"Jazz ({jazz['id']})"} in answer.json()
+
+
+async def test_the_form_shows_a_tag_by_its_name(client: httpx.AsyncClient) -> None:
+    """An edit form shows a tag reference as "Name (id)", never the bare id, and saving it
+    unchanged keeps the same tag."""
+    headers = await _tag_site(client)
+    jazz = await _tag(client, headers, "Jazz <live>")
+    made = await client.post("/api/v1/items", headers=headers, json={
+        "type": "post", "title": "A gig", "status": 1,
+        "fields": {"field_topics": [{"target_id": jazz["id"], "target_type": "category_tag"}]}})
+    assert made.status_code == 201, made.text
+    post = made.json()["id"]
+    edit = await client.get(f"/item/{post}/edit")
+    assert f'value="Jazz &lt;live&gt; ({jazz["id"]})"' in edit.text
+    saved = await post_form(client, f"/item/{post}/edit", hidden_inputs(edit.text), {
+        "title": "A gig", "fields[field_topics][0][target_id]": f"Jazz <live> ({jazz['id']})",
+        "op": "save"})
+    assert saved.status_code in (200, 303), saved.text
+    topics = (await client.get(f"/api/v1/items/{post}")).json()["fields"]["field_topics"]
+    assert topics == [{"target_id": jazz["id"], "target_type": "category_tag"}]

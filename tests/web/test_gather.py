@@ -57,6 +57,7 @@ async def test_page_display_styles_form_and_pager(client: httpx.AsyncClient) -> 
                      re.S)
     assert form and 'name="q"' in form[0] and 'name="tag"' in form[0]
     assert "csrf_token" not in form[0] and '<option value="y"' in form[0]
+    assert '<option value="" selected>- Any -</option>' in form[0]  # a filter, not a choice
     assert page.headers["x-trovato-cache"] == "MISS"
     # The form's submission is the page with the filter applied and the value shown again.
     filtered = await client.get("/news", params={"q": "an", "tag": ""})

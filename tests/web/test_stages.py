@@ -75,6 +75,9 @@ async def test_the_switcher_moves_the_session_between_stages(
     assert "Staged story" in front.text
     assert f"You are viewing stage {ESCAPED} — not live." in front.text
     assert 'href="/stage/switch?stage=live&amp;destination=%2F"' in front.text
+    # The stage's page says the session already works there instead of offering to.
+    overview = (await client.get("/admin/stages/spring")).text
+    assert "This session works in this stage." in overview and "Work in this stage" not in overview
     back = await _switch(client, "live")
     assert back.status_code == 303
     front = await client.get("/")
@@ -204,7 +207,8 @@ async def test_the_overview_and_its_publish_step(client: httpx.AsyncClient) -> N
     await login_as(client, "bob")
     assert (await client.get("/admin/stages/spring")).status_code == 404
     assert (await client.get("/admin/stages/spring/publish")).status_code == 404
-    assert "no stages you may use" in (await client.get("/admin/stages")).text
+    empty = (await client.get("/admin/stages")).text
+    assert "no stages you may use" in empty and "trovato stage create ID" in empty
 
     await login_as(client, "root")
     listing = await client.get("/admin/stages")
@@ -215,6 +219,7 @@ async def test_the_overview_and_its_publish_step(client: httpx.AsyncClient) -> N
     assert "Live story" not in overview.text
     assert "No conflicts with the upstream stage." in overview.text
     assert 'href="/admin/stages/spring/publish"' in overview.text
+    assert ">Work in this stage</a>" in overview.text  # the session works in live
     assert (await client.get("/admin/stages/live")).status_code == 404
 
     confirm = await client.get("/admin/stages/spring/publish")

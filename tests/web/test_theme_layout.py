@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from markupsafe import Markup
 
 from trovato.render.renderer import ThemeEngine
 
@@ -81,3 +82,66 @@ def test_log_out_reads_as_a_link_in_the_header(page: Any) -> None:
     assert abs(log_out["y"] - home["y"]) < 2, (home, log_out)
     style = page.eval_on_selector("nav.site button", "e => getComputedStyle(e).borderTopStyle")
     assert style == "none"
+
+
+def test_main_menu_links_share_the_header_row(page: Any) -> None:
+    """The main menu (the navigation slot's tile) sits on the row of Home, not under it."""
+    item = SimpleNamespace(id=uuid.uuid4(), title="A post")
+    html = ThemeEngine().render_template("revisions.html", {
+        "title": "Revisions of A post", "item": item, "user": None, "csrf_token": "t",
+        "content": "<p>The revisions.</p>", "tabs": [],
+        "slots": {"navigation": Markup('<div class="menu menu--main item-list"><ul>'
+                                       '<li><a href="/articles">Articles</a></li></ul></div>')},
+    })
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.set_content(html)
+    page.add_style_tag(content=STYLESHEET)
+    home = _box(page, "nav.site a >> text=Home")
+    articles = _box(page, "nav.site a >> text=Articles")
+    assert abs(home["y"] - articles["y"]) < 2 and articles["x"] > home["x"], (home, articles)
+
+
+def _snippet(page: Any, body: str, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    page.set_content(f"<!doctype html><html><body><main>{body}</main></body></html>")
+    page.add_style_tag(content=STYLESHEET)
+
+
+def test_a_wide_table_scrolls_inside_its_wrapper_on_a_phone(page: Any) -> None:
+    """A matrix wider than the screen scrolls in its .table-wrap; its visually hidden
+    checkbox labels (absolutely positioned) must not widen the page itself."""
+    cells = "".join(f'<td><input type="checkbox" id="c{i}"><label class="visually-hidden"'
+                    f' for="c{i}">Role {i}</label></td>' for i in range(12))
+    _snippet(page, '<div class="table-wrap"><table class="permissions"><caption>System'
+                   f'</caption><tr><th scope="row">A permission</th>{cells}</tr></table></div>',
+             390)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.evaluate("document.querySelector('.table-wrap').scrollWidth") > 390
+    assert page.eval_on_selector("caption", "e => getComputedStyle(e).textAlign") == "left"
+
+
+def test_the_labels_of_a_filter_row_line_up(page: Any) -> None:
+    """A select and a text input side by side are as tall, so their labels share a line."""
+    _snippet(page, '<div class="admin-filters"><form><div class="form-item"><label for="t">'
+                   'Type</label><select id="t"><option>- Any -</option></select></div>'
+                   '<div class="form-item"><label for="n">Author name</label>'
+                   '<input type="text" id="n"></div></form></div>', 1280)
+    select, text = _box(page, "select"), _box(page, "input")
+    assert abs(select["height"] - text["height"]) < 1, (select, text)
+    type_label, name_label = _box(page, "label[for=t]"), _box(page, "label[for=n]")
+    assert abs(type_label["y"] - name_label["y"]) < 1, (type_label, name_label)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_stage_banner_starts_at_the_page_s_left_edge(page: Any, width: int) -> None:
+    item = SimpleNamespace(id=uuid.uuid4(), title="A post")
+    html = ThemeEngine().render_template("revisions.html", {
+        "title": "Revisions of A post", "item": item, "user": None, "csrf_token": "t",
+        "content": "<p>The revisions.</p>", "tabs": [],
+        "stage_banner": Markup('<aside class="stage-banner" role="status"><strong>You are'
+                               ' viewing stage Spring — not live.</strong></aside>'),
+    })
+    page.set_viewport_size({"width": width, "height": 900})
+    page.set_content(html)
+    page.add_style_tag(content=STYLESHEET)
+    assert abs(_box(page, ".stage-banner strong")["x"] - _box(page, "a.brand")["x"]) < 1

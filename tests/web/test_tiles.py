@@ -88,6 +88,7 @@ async def test_a_gather_tile_and_its_menu_link(client: httpx.AsyncClient) -> Non
     assert re.findall(r'<a href="/item/[^"]+">([^<]*)</a>', sidebar) == [
         "Third", "&lt;script&gt;alert(1)&lt;/script&gt;"]
     assert 'href="/recent"' in sidebar
+    assert 'aria-label="More: &lt;img src=x onerror=alert(1)&gt;"' in sidebar  # names its list
     # The listing's menu link is in the main navigation, its title escaped.
     assert '<a href="/recent">Recent &lt;i&gt;news&lt;/i&gt;</a>' in _navigation(page.text)
     # Not on a path outside the tile's patterns; the menu is on every site page.

@@ -132,3 +132,17 @@ async def test_profile_needs_permission_except_for_oneself(client: httpx.AsyncCl
     assert own.status_code == 200 and "alice" in own.text
     assert (await client.get(f"/user/{bob}")).status_code == 403
     assert (await client.get("/user/not-a-uuid")).status_code == 404
+
+
+async def test_a_refused_page_offers_to_log_in_and_come_back(client: httpx.AsyncClient) -> None:
+    """The 403 page's "Log in" returns to the refused page (query kept) once logged in."""
+    await create_account(client, "alice")
+    refused = await client.get("/admin/content", params={"status": "0"})
+    assert refused.status_code == 403
+    link = '<a href="/user/login?destination=%2Fadmin%2Fcontent%3Fstatus%3D0">Log in</a>'
+    assert link in refused.text
+    token = await form_token(client, "/user/login?destination=%2Fadmin%2Fcontent%3Fstatus%3D0")
+    response = await client.post(
+        "/user/login", params={"destination": "/admin/content?status=0"},
+        data={"csrf_token": token, "name": "alice", "pass": ADMIN_PASSWORD})
+    assert response.headers["location"] == "/admin/content?status=0"

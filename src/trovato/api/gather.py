@@ -40,18 +40,16 @@ from trovato.gather.definition import (
     NO_VALUE,
     OPERATORS,
     PARAMETER_PATTERN,
-    RELATIVE_PATTERN,
     RESERVED_PARAMETERS,
-    SEARCH_FIELD,
     TEXT_OPS,
     Definition,
-    FieldSpec,
     RelationshipDef,
     SortDef,
     UseDef,
-    field_specs,
 )
+from trovato.gather.fields import SEARCH_FIELD, FieldSpec, field_specs
 from trovato.gather.service import MAX_PAGE
+from trovato.gather.values import RELATIVE_PATTERN
 from trovato.kernel.context import request_context
 
 DEFINITION_PATH = "/api/v1/gather-definitions/{name}"
@@ -223,7 +221,7 @@ _REF = "#/components/schemas/{}"
 
 
 def _value_schema(spec: FieldSpec) -> Schema:
-    """One value of ``spec``'s kind, as :func:`trovato.gather.definition.convert` takes it."""
+    """One value of ``spec``'s kind, as :func:`trovato.gather.values.convert` takes it."""
     kind = spec.kind
     if kind == "text":
         text: Schema = {"type": "string", "maxLength": MAX_TEXT}

@@ -21,6 +21,7 @@ from trovato.content.fields import FIELD_NAME_MAX, MAX_CARDINALITY
 from trovato.content.items import ContentServices
 from trovato.content.types import LABEL_DISPLAYS, MAX_FIELDS, TYPE_DEFAULTS, TYPE_NAME_MAX
 from trovato.errors import ServiceError
+from trovato.files.styles import NAME as STYLE_NAME
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
 
@@ -65,7 +66,10 @@ class FieldBody(StrictModel):
         description="How the full view shows the field; left out, as its field type does"
                     " (the label above it, hidden for formatted text).",
         properties={"label": {"type": "string", "enum": list(LABEL_DISPLAYS)},
-                    "hidden": {"type": "boolean"}},
+                    "hidden": {"type": "boolean"},
+                    "image_style": {"type": "string", "pattern": STYLE_NAME.pattern,
+                                    "description": "An image field only: the image style it"
+                                                   " is shown in; left out, the original."}},
         additionalProperties=False))
 
 

@@ -15,6 +15,7 @@ from trovato.cli import (
     content,
     db,
     demo,
+    files,
     gather,
     plugin,
     serve,
@@ -48,6 +49,7 @@ app.add_typer(stage.app, name="stage")
 app.add_typer(categories.app, name="categories")
 app.add_typer(content.app, name="content")
 app.add_typer(gather.app, name="gather")
+app.add_typer(files.app, name="files")
 
 
 def _version(value: bool) -> None:

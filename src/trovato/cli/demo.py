@@ -1,11 +1,12 @@
 """``trovato demo``: load demo content (pages and blog posts) into the site.
 
 Installs and enables the ``page`` and ``blog`` plugins when they are not yet (building them the
-first time takes a while), then creates a "Topics" vocabulary with a few tags, a few pages and
-promoted blog posts tagged with them, a "Recent articles" Gather listing (a page at
-``/articles`` with a main menu link, and a tile display) and that tile in the sidebar — so a
-newcomer sees categories, Gather, menus and tiles at work. Running it again changes nothing:
-items whose type and title already exist, the vocabulary, the listing and the tile are kept.
+first time takes a while), then creates the "Tags" vocabulary (the one the blog's Tags field
+names) with a few tags, a few pages and promoted blog posts tagged with them, a "Recent
+articles" Gather listing (a page at ``/articles`` with a main menu link, and a tile display)
+and that tile in the sidebar — so a newcomer sees categories, Gather, menus and tiles at work.
+Running it again changes nothing: items whose type and title already exist, the vocabulary,
+the listing and the tile are kept.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ POSTS: list[tuple[str, str]] = [
 ]
 
 
-VOCABULARY = ("topics", "Topics")
+VOCABULARY = ("tags", "Tags")  # the vocabulary the blog's Tags field names
 TAGS = ("News", "Plugins", "Rendering")
 # Each post's topics (by tag name).
 POST_TAGS: dict[str, tuple[str, ...]] = {
@@ -89,7 +90,7 @@ class DemoReport:
 
 
 def demo() -> None:
-    """Load demo content: pages, tagged posts, a listing and its tile.
+    """Load demo content: pages, tagged posts, a listing and a tile.
 
     Installs and enables the page and blog plugins first when needed. Running it again creates
     nothing twice.

@@ -104,7 +104,7 @@ def export(
 @app.command("import")
 def import_(path: Path = typer.Argument(..., exists=True, dir_okay=False,
                                         help="A YAML (or JSON) definition.")) -> None:
-    """Create a listing from a file, or replace the one of the same name."""
+    """Create a listing from a YAML file, or replace the same-named one."""
     try:
         document = load_yaml(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:

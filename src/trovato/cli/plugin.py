@@ -29,6 +29,8 @@ app = typer.Typer(help="Plugins: scaffold, build, install and switch them on and
                   no_args_is_help=True)
 
 _SCAFFOLD = Path(__file__).resolve().parent.parent / "plugins" / "scaffold"
+# The argument naming an installed plugin (enable, disable, uninstall).
+NAME = typer.Argument(..., help="The plugin's machine name (see `trovato plugin list`).")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -207,7 +209,7 @@ def _lifecycle(action: Callable[[Kernel], Awaitable[None]]) -> None:
 
 @app.command("enable")
 def enable_(
-    name: str,
+    name: str = NAME,
     yes: bool = typer.Option(False, "--yes", help="Approve capabilities and raised limits."),
 ) -> None:
     """Enable an installed plugin.
@@ -224,7 +226,7 @@ def enable_(
 
 
 @app.command()
-def disable(name: str) -> None:
+def disable(name: str = NAME) -> None:
     """Disable a plugin; its data stays.
 
     Every running kernel process picks the change up.
@@ -238,7 +240,7 @@ def disable(name: str) -> None:
 
 
 @app.command()
-def uninstall(name: str) -> None:
+def uninstall(name: str = NAME) -> None:
     """Uninstall a disabled plugin and drop its data.
 
     Runs its uninstall tap, then drops its tables and settings.

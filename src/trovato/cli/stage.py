@@ -78,7 +78,7 @@ def create(
 
 @app.command()
 def diff(stage_id: str = typer.Argument(..., metavar="ID", help="The stage.")) -> None:
-    """Show what a stage changes: items created, edited and deleted in it."""
+    """Show the items a stage creates, edits and deletes."""
 
     async def run(kernel: Kernel) -> list[Change]:
         return await kernel.stage_desk.changes(OPERATOR, stage_id)

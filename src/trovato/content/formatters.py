@@ -24,7 +24,7 @@ from typing import Any
 
 from trovato.content.fields import FieldDefinition, FieldRegistry
 from trovato.content.types import ItemType, display_order
-from trovato.files.service import file_url
+from trovato.files.service import file_url, styled_url
 from trovato.records import Label
 from trovato.render import elements as el
 from trovato.render.dates import local_time
@@ -136,9 +136,13 @@ def _file(value: Mapping[str, Any], display: Display) -> Shown:
 
 
 def _image(value: Mapping[str, Any], display: Display) -> Shown:
+    """The image, in the image style the field's display names (its derivative, served
+    under the original's access check), else the original."""
     title = value.get("title")
-    return el.image(file_url(str(value.get("target_id", ""))), str(value.get("alt") or ""),
-                    title=str(title) if title else None)
+    target = str(value.get("target_id", ""))
+    style = display.field.display.get("image_style")
+    return el.image(styled_url(style, target) if style else file_url(target),
+                    str(value.get("alt") or ""), title=str(title) if title else None)
 
 
 CORE_FORMATTERS: Mapping[str, Formatter] = {

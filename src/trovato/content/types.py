@@ -29,6 +29,7 @@ from trovato.content.fields import (
     FieldSettingsError,
 )
 from trovato.errors import ServiceError
+from trovato.files.styles import NAME as STYLE_NAME
 from trovato.users.permissions import Permission, PermissionRegistry
 
 TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
@@ -322,7 +323,7 @@ def _parse_field(raw: Any, index: int, registry: FieldRegistry, errors: dict[str
             f" {', '.join(registry.get(field_type).widgets())}")
         failed = True
         widget = ""
-    display = _parse_display(raw.get("display"), prefix, errors)
+    display = _parse_display(raw.get("display"), prefix, errors, field_type)
     if failed or display is None or f"{prefix}label" in errors:
         return None
     return FieldDefinition(
@@ -339,21 +340,30 @@ def _parse_field(raw: Any, index: int, registry: FieldRegistry, errors: dict[str
     )
 
 
-def _parse_display(raw: Any, prefix: str, errors: dict[str, str]) -> dict[str, Any] | None:
-    """A field's display in the full view, without what is the default (None: invalid)."""
+def _parse_display(raw: Any, prefix: str, errors: dict[str, str],
+                   field_type: str) -> dict[str, Any] | None:
+    """A field's display in the full view, without what is the default (None: invalid). An
+    image field may name the image style it is shown in (``image_style``)."""
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
         errors[prefix + "display"] = "must be an object"
         return None
     display: dict[str, Any] = {}
-    for key in sorted(set(raw) - {"label", "hidden"}):
+    known = {"label", "hidden", "image_style"} if field_type == "image" else {"label", "hidden"}
+    for key in sorted(set(raw) - known):
         errors[f"{prefix}display.{key}"] = "unknown field"
     if "label" in raw:
         if raw["label"] not in LABEL_DISPLAYS:
             errors[prefix + "display.label"] = f"must be one of {', '.join(LABEL_DISPLAYS)}"
         else:
             display["label"] = raw["label"]
+    style = raw.get("image_style")
+    if style is not None:
+        if not isinstance(style, str) or not STYLE_NAME.match(style):
+            errors[prefix + "display.image_style"] = "must be the machine name of an image style"
+        else:
+            display["image_style"] = style
     hidden = raw.get("hidden", False)
     if not isinstance(hidden, bool):
         errors[prefix + "display.hidden"] = "must be true or false"

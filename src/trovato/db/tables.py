@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, Table, Text, Uuid
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+    Uuid,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 metadata: Final = MetaData()
@@ -57,6 +67,11 @@ CATEGORY_TAG: Final = Table(
 CATEGORY_TAG_HIERARCHY: Final = Table(
     "category_tag_hierarchy", metadata, Column("tag_id", Uuid), Column("parent_id", Uuid),
 )
+FILE_MANAGED: Final = Table(
+    "file_managed", metadata,
+    Column("id", Uuid), Column("filename", Text), Column("filemime", Text),
+    Column("owner_id", Uuid), Column("status", SmallInteger),
+)
 
-__all__ = ["CATEGORY_TAG", "CATEGORY_TAG_HIERARCHY", "CATEGORY_VOCABULARY", "ITEM",
-           "ITEM_REVISION", "STAGE_ASSOCIATION", "STAGE_DELETION", "USERS", "metadata"]
+__all__ = ["CATEGORY_TAG", "CATEGORY_TAG_HIERARCHY", "CATEGORY_VOCABULARY", "FILE_MANAGED",
+           "ITEM", "ITEM_REVISION", "STAGE_ASSOCIATION", "STAGE_DELETION", "USERS", "metadata"]

@@ -8,20 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    Column,
-    MetaData,
-    SmallInteger,
-    Table,
-    Text,
-    Uuid,
-    any_,
-    bindparam,
-    literal_column,
-    or_,
-    select,
-)
+from sqlalchemy import Uuid, any_, bindparam, literal_column, or_, select
 
+from trovato.db.tables import FILE_MANAGED
 from trovato.records import Lookup
 
 if TYPE_CHECKING:
@@ -30,15 +19,12 @@ if TYPE_CHECKING:
     from trovato.stages import StageView
     from trovato.users.accounts import CurrentUser
 
-_files = Table("file_managed", MetaData(), Column("id", Uuid), Column("filename", Text),
-               Column("filemime", Text), Column("owner_id", Uuid), Column("status", SmallInteger))
-
 
 def resolve_files(user: CurrentUser, view: StageView) -> Lookup:
     admin = user.is_admin
 
     def build(ids: BindParameter[Any]) -> Select[Any]:
-        f = _files.alias("f")
+        f = FILE_MANAGED.alias("f")
         visible = literal_column("TRUE") if admin else or_(
             f.c.status == literal_column("1"), f.c.owner_id == bindparam("viewer", type_=Uuid))
         return select(f.c.id, f.c.filename.label("bundle"), visible.label("visible"),

@@ -13,7 +13,10 @@
   file must be the saver's own upload (otherwise saving an item would open someone else's
   private file to the item's readers).
 * **Cleanup** (:meth:`Files.cleanup`, from the cron run): temporary files older than
-  ``TROVATO_FILE_TEMPORARY_SECONDS`` are deleted, record and bytes.
+  ``TROVATO_FILE_TEMPORARY_SECONDS`` are deleted, record and bytes (and derivatives).
+* **Image styles** (:meth:`Files.derivative`): a style's derivative of an image is made on its
+  first request, stored beside the original (same scheme) and served from the storage after
+  (:mod:`trovato.files.styles`, :mod:`trovato.files.images`).
 
 Serving is the routes' (``web/files.py``): they ask :meth:`Files.get` and, for a private file,
 :meth:`Files.users_of` and the one item read path for an item the reader may see.
@@ -22,12 +25,13 @@ Serving is the routes' (``web/files.py``): they ask :meth:`Files.get` and, for a
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 from psycopg import AsyncConnection
@@ -36,9 +40,19 @@ from psycopg.rows import DictRow
 
 from trovato.db.pool import Database
 from trovato.errors import ServiceError
+from trovato.files.images import derive
 from trovato.files.names import extension_of, safe_name
 from trovato.files.sniff import HEAD_BYTES, check_type, is_image
-from trovato.files.storage import Scheme, Storage, StorageError, TooLargeError, make_uri, split_uri
+from trovato.files.storage import (
+    Scheme,
+    Storage,
+    StorageError,
+    TooLargeError,
+    make_uri,
+    no_check,
+    split_uri,
+)
+from trovato.files.styles import ImageStyle, ImageStyles, derivative_uri
 from trovato.ids import uuid7
 from trovato.users.accounts import CurrentUser
 
@@ -93,6 +107,11 @@ def file_url(file_id: uuid.UUID | str) -> str:
     return f"/files/{file_id}"
 
 
+def styled_url(style: str, file_id: uuid.UUID | str) -> str:
+    """Where a style's derivative of the image is served (made on first request)."""
+    return f"/files/styles/{style}/{file_id}"
+
+
 def _record(row: Mapping[str, Any]) -> FileRecord:
     return FileRecord(row["id"], row["owner_id"], row["filename"], row["uri"], row["filemime"],
                       row["filesize"], row["status"], row["created"], row["changed"])
@@ -118,11 +137,13 @@ class Files:
     """Managed files of one site."""
 
     def __init__(self, db: Database, storage: Storage, *, max_bytes: int,
-                 temporary_seconds: float) -> None:
+                 temporary_seconds: float, image_max_pixels: int) -> None:
         self.db = db
         self.storage = storage
         self.max_bytes = max_bytes
         self.temporary_seconds = temporary_seconds
+        self.image_max_pixels = image_max_pixels
+        self.styles = ImageStyles(db, storage)
 
     # -- uploads ----------------------------------------------------------------------------
 
@@ -184,15 +205,52 @@ class Files:
             raise FileError(404, "There is no such file.")
         return record
 
-    def local_path(self, record: FileRecord) -> Path:
-        """The local file of ``record`` (:class:`FileError` 404 when it is gone)."""
+    async def open(self, uri: str) -> BinaryIO:
+        """The stored bytes at ``uri``, to read and close (:class:`FileError` 404 when they
+        are gone)."""
         try:
-            path = self.storage.path(record.uri)
+            return await asyncio.to_thread(self.storage.open, uri)
         except StorageError:
             raise FileError(404, "There is no such file.") from None
-        if not path.is_file():
-            raise FileError(404, "The file's content is missing.")
-        return path
+        except FileNotFoundError:
+            raise FileError(404, "The file's content is missing.") from None
+
+    async def derivative(self, record: FileRecord, style: ImageStyle) -> tuple[str, str]:
+        """Where ``style``'s derivative of the image ``record`` is stored, and its type; made
+        and stored on first use. Call after the access check on ``record``: the derivative
+        is served under the original's."""
+        if not record.image:
+            raise FileError(415, "The file is not an image; image styles apply to images.")
+        mime = style.mime(record.mime)
+        uri = derivative_uri(record.uri, style, record.mime)
+        if await asyncio.to_thread(self.storage.exists, uri):
+            return uri, mime
+        source = await self.open(record.uri)
+        try:
+            data = await asyncio.to_thread(source.read)  # at most the upload limit of its day
+        finally:
+            await asyncio.to_thread(source.close)
+        # ImageError (422) when the bytes are no decodable image of a sane size.
+        made = await asyncio.to_thread(derive, data, style.effects, source_mime=record.mime,
+                                       max_pixels=self.image_max_pixels)
+        # FileExistsError: a concurrent request stored it first (the same bytes).
+        with contextlib.suppress(FileExistsError):
+            await asyncio.to_thread(self.storage.write, uri, io.BytesIO(made),
+                                    limit=len(made), check=no_check)
+        return uri, mime
+
+    async def _remove(self, stored: Sequence[tuple[str, str]]) -> None:
+        """Delete the stored files (URI, type) and their derivatives in every style."""
+        styles = await self.styles.all() if stored else {}
+        for uri, mime in stored:
+            try:
+                await asyncio.to_thread(self.storage.delete, uri)
+                if is_image(mime):
+                    for style in styles.values():
+                        await asyncio.to_thread(self.storage.delete,
+                                                derivative_uri(uri, style, mime))
+            except StorageError:
+                continue  # a URI outside the storage was never written by it
 
     async def names(self, user: CurrentUser, file_ids: Sequence[str]) -> dict[str, str]:
         """The names of the files (by id) that ``user`` may refer to: in use, or their own."""
@@ -250,7 +308,7 @@ class Files:
         if deleted is None:  # made permanent meanwhile
             raise FileError(409, "The file is used by content; remove it from the content"
                                  " instead.")
-        await asyncio.to_thread(self.storage.delete, record.uri)
+        await self._remove([(record.uri, record.mime)])
 
     # -- usage (inside an item save's transaction) ---------------------------------------------
 
@@ -335,13 +393,9 @@ class Files:
         rows = await self.db.fetch(
             "DELETE FROM file_managed WHERE id IN (SELECT id FROM file_managed"
             " WHERE status = 0 AND changed < now() - make_interval(secs => %s)"
-            " ORDER BY changed LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING uri",
+            " ORDER BY changed LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING uri, filemime",
             (self.temporary_seconds, CLEANUP_BATCH))
-        for row in rows:
-            try:
-                await asyncio.to_thread(self.storage.delete, row["uri"])
-            except StorageError:
-                continue  # a URI outside the storage was never written by it
+        await self._remove([(row["uri"], row["filemime"]) for row in rows])
         return len(rows)
 
 

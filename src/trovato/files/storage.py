@@ -4,24 +4,29 @@ A stored file is named by a URI: ``public://2026-12/<id>-photo.png`` or ``privat
 scheme says how it is served (:mod:`trovato.files.service`); the path is made by the storage
 from the record's unique id and its safe name, so two uploads never share a path and no client
 text chooses a folder. :class:`LocalStorage` keeps files under the site's files directory
-(``TROVATO_FILES_DIR``, default ``<data dir>/files``) in ``public/`` and ``private/``. S3 is
-not implemented; a second storage would implement the same four methods.
+(``TROVATO_FILES_DIR``, default ``<data dir>/files``) in ``public/`` and ``private/``;
+:class:`trovato.files.s3.S3Storage` keeps them in an S3 bucket. :func:`make_storage` picks one
+from the settings (``TROVATO_FILE_STORAGE``).
 
-Writes go to a temporary file in the target folder and are renamed into place, so a reader never
-sees half a file and a failed upload leaves nothing behind. The methods are synchronous: the
-service calls them in a worker thread (file I/O blocks).
+Local writes go to a temporary file in the target folder and are renamed into place, so a
+reader never sees half a file and a failed upload leaves nothing behind. The methods are
+synchronous: the service calls them in a worker thread (file and network I/O block).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Final, Literal
+from typing import TYPE_CHECKING, BinaryIO, Final, Literal
+
+if TYPE_CHECKING:
+    from trovato.settings import Settings
 
 Scheme = Literal["public", "private"]
 SCHEMES: Final[tuple[Scheme, ...]] = ("public", "private")
@@ -44,6 +49,10 @@ def split_uri(uri: str) -> tuple[Scheme, str]:
     return ("public" if scheme == "public" else "private"), path
 
 
+def no_check(head: bytes, complete: bool) -> None:
+    """The ``check`` of a write whose bytes the site made itself (an image derivative)."""
+
+
 class Storage(ABC):
     """The bytes of managed files, by URI."""
 
@@ -55,13 +64,18 @@ class Storage(ABC):
         :class:`TooLargeError`. On any error nothing is stored."""
 
     @abstractmethod
-    def path(self, uri: str) -> Path:
-        """The local file a response streams (:class:`StorageError` if it is not inside the
-        storage)."""
+    def open(self, uri: str) -> BinaryIO:
+        """The file's bytes, to read and close (:class:`FileNotFoundError` when it is
+        missing, :class:`StorageError` when the URI is not inside the storage)."""
 
     @abstractmethod
     def delete(self, uri: str) -> None:
         """Remove the file; a missing file is no error."""
+
+    @abstractmethod
+    def delete_prefix(self, scheme: Scheme, prefix: str) -> None:
+        """Remove every file of ``scheme`` whose path starts with ``prefix`` (a folder,
+        ending in ``/``): how a style's derivatives are flushed."""
 
     @abstractmethod
     def exists(self, uri: str) -> bool: ...
@@ -81,6 +95,7 @@ class LocalStorage(Storage):
         self.head_bytes = head_bytes
 
     def path(self, uri: str) -> Path:
+        """The local file of ``uri`` (:class:`StorageError` if it is not inside the root)."""
         scheme, relative = split_uri(uri)
         base = self.root / scheme
         target = (base / relative).resolve()
@@ -94,7 +109,7 @@ class LocalStorage(Storage):
         target.parent.mkdir(parents=True, exist_ok=True)
         head = source.read(self.head_bytes + 1)
         check(head[:self.head_bytes], len(head) <= self.head_bytes)
-        partial = target.with_name(f".{target.name}.part")
+        partial = target.with_name(f".{uuid.uuid4().hex}.part")  # the name may be near 255
         size = 0
         try:
             # O_EXCL: a unique name is never written over.
@@ -113,9 +128,33 @@ class LocalStorage(Storage):
                 partial.unlink()
         return size
 
+    def open(self, uri: str) -> BinaryIO:
+        return self.path(uri).open("rb")
+
     def delete(self, uri: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path(uri).unlink()
 
+    def delete_prefix(self, scheme: Scheme, prefix: str) -> None:
+        folder = self.path(f"{scheme}://{prefix}")
+        shutil.rmtree(folder, ignore_errors=True)
+
     def exists(self, uri: str) -> bool:
         return self.path(uri).is_file()
+
+
+def make_storage(settings: Settings) -> Storage:
+    """The storage the settings choose: local files, or the S3 bucket."""
+    if settings.file_storage == "s3":
+        try:
+            from trovato.files.s3 import S3Storage  # boto3 is loaded only by sites that use S3
+        except ImportError as exc:
+            from trovato.settings import SettingsError
+
+            raise SettingsError("TROVATO_FILE_STORAGE: s3 needs boto3; install it with"
+                                " pip install 'trovato[s3]'") from exc
+
+        assert settings.s3_bucket is not None  # the settings refuse s3 without a bucket
+        return S3Storage(settings.s3_bucket, endpoint_url=settings.s3_endpoint_url,
+                         region=settings.s3_region, prefix=settings.s3_prefix)
+    return LocalStorage(settings.files_root)

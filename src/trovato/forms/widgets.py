@@ -325,10 +325,12 @@ class ReferenceWidget(Widget):
                 *, name: str, context: WidgetContext) -> RenderElement:
         target = str((value or {}).get("target_id", ""))
         text = reference_text(context.reference_labels.get(target), target) if target else ""
+        tag = definition.settings.get("target_type") == "category_tag"
         element = _input("textfield", f"{name}[target_id]", definition.label, text,
                          required=definition.required, maxlength=_REFERENCE_TEXT_MAX,
                          autocomplete="off",
-                         description="Type part of a title and pick a match, or give an id.")
+                         description="Type the start of a tag's name and pick a match." if tag
+                         else "Type part of a title and pick a match, or give an id.")
         if context.bundle:
             element["#attributes"] = {"data-autocomplete": AUTOCOMPLETE_PATH.format(
                 bundle=context.bundle, field=definition.name)}

@@ -2,7 +2,7 @@
 
 Safe by construction:
 
-* **identifiers** come only from the resolved :class:`~trovato.gather.definition.FieldSpec`
+* **identifiers** come only from the resolved :class:`~trovato.gather.fields.FieldSpec`
   (base columns of the whitelist, JSONB keys of fields the item types define, which match
   ``^[a-z][a-z0-9_]*$``): keys are written into the text so an expression index on
   ``fields->'field_x'->>'value'`` can serve the filter;
@@ -80,20 +80,10 @@ from trovato.content.access import VisibilityScope, scope_condition
 from trovato.content.query import item_columns, item_source
 from trovato.db.compiled import sql_text
 from trovato.db.tables import CATEGORY_TAG, CATEGORY_TAG_HIERARCHY, CATEGORY_VOCABULARY, USERS
-from trovato.gather.definition import (
-    SEARCH_FIELD,
-    TAG_FIELDS,
-    USER_FIELDS,
-    Base,
-    Condition,
-    FieldSpec,
-    Group,
-    Kind,
-    Relationship,
-    Relative,
-    Resolved,
-    Target,
-)
+from trovato.gather.definition import Base, Kind
+from trovato.gather.fields import SEARCH_FIELD, TAG_FIELDS, USER_FIELDS, FieldSpec, Target
+from trovato.gather.resolution import Condition, Group, Relationship, Resolved
+from trovato.gather.values import Relative
 from trovato.stages import stage_condition
 
 # Full text search reads words as written, whatever the language (until the search subsystem).

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import yaml
-
 from trovato.gather.definition import Definition, GatherError
 
 MAX_YAML: Final = 256 * 1024  # characters of one definition's YAML
@@ -19,6 +17,8 @@ MAX_YAML: Final = 256 * 1024  # characters of one definition's YAML
 
 def dump_yaml(definition: Definition) -> str:
     """``definition``'s document as YAML, keys in the model's order."""
+    import yaml  # only exports and imports need it, not serving pages
+
     text: str = yaml.safe_dump(definition.document(), sort_keys=False, allow_unicode=True)
     return text
 
@@ -27,6 +27,8 @@ def load_yaml(text: str, *, part: str = "yaml") -> dict[str, Any]:
     """The definition document in ``text`` (YAML, or JSON, which is YAML);
     :class:`GatherError` 422 naming ``part`` when it is too long, not YAML, or not one
     mapping with a ``name``."""
+    import yaml  # only exports and imports need it, not serving pages
+
     if len(text) > MAX_YAML:
         raise GatherError(422, f"The definition is longer than {MAX_YAML} characters.",
                           field=part, errors={part: f"must be at most {MAX_YAML} characters"})

@@ -1,9 +1,5 @@
-"""The Gather service: stored definitions (``gather_query``, versioned) and running them.
-
-**Storage.** A definition is one row: its name, label, JSON document and version; every change
-bumps the version (the compiled statements are memoised per version) and drops the cache tag
-``gather:<name>`` here and in every other process. Managing definitions needs ``administer
-gather``.
+"""The Gather service: running stored listings (storing them is
+:mod:`~trovato.gather.storage`'s, which :class:`Gather` extends).
 
 **Running** (:meth:`Gather.run`) reads the definition (cached), lets ``gather_alter`` change it
 when a plugin listens, resolves it against the item types, reads the exposed filters' values
@@ -34,22 +30,19 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
 from psycopg.rows import tuple_row
-from pydantic import ValidationError
 
 from trovato.content.access import ACCESS_CONTENT, item_access, visibility_scope
 from trovato.content.model import Item
-from trovato.content.query import COLUMN_COUNT, ItemQuery, item_from_row
+from trovato.content.query import ItemQuery
 from trovato.content.type_service import ItemTypes
 from trovato.db.pool import Database
 from trovato.gather.cache import TagCache
@@ -61,26 +54,18 @@ from trovato.gather.compiler import (
     anchor_parameters,
     compile_plan,
     parameters,
-    record_names,
 )
 from trovato.gather.definition import (
-    MAX_FILTERS,
     MAX_PER_PAGE,
-    NO_EXTENSIONS,
-    SEARCH_FIELD,
-    Condition,
-    Definition,
     Extensions,
     GatherError,
-    PluginFilter,
-    PluginSort,
-    Relationship,
-    Resolved,
-    convert_value,
-    field_specs,
     parse,
-    resolve,
 )
+from trovato.gather.fields import SEARCH_FIELD, field_specs
+from trovato.gather.resolution import Condition, Resolved, resolve
+from trovato.gather.results import GatherResult, Preview, Rows, follow, read_rows
+from trovato.gather.storage import Definitions, Invalidate, Stored
+from trovato.gather.values import convert_value
 from trovato.plugins import PluginUser
 from trovato.plugins.taps import Taps
 from trovato.stages import LIVE, stage_params
@@ -88,13 +73,12 @@ from trovato.users.accounts import CurrentUser
 
 log = logging.getLogger("trovato.gather")
 
-ADMINISTER_GATHER: Final = "administer gather"
+
 ADMINISTER_USERS: Final = "administer users"
 # What reading each base needs, besides the definition's own ``access``.
 BASE_PERMISSIONS: Final[Mapping[str, str]] = {"item": ACCESS_CONTENT,
                                               "user": "access user profiles",
                                               "tag": ACCESS_CONTENT}
-FRONT_PAGE: Final = "frontpage"
 MAX_PAGE: Final = 100_000
 # Pages whose keyset anchor is kept per listing; deeper pages read on by OFFSET from the last.
 MAX_ANCHORS: Final = 4000
@@ -104,119 +88,6 @@ STATEMENT_TIMEOUT_MS: Final = 5000
 
 _UUID_TEXT: Final = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                                r"[0-9a-fA-F]{12}$")
-PATHS_TAG: Final = "gather_paths"
-# Paths of the kernel's own routes, which a listing's display cannot take.
-RESERVED_PATHS: Final = ("/api", "/item", "/admin", "/user", "/stage", "/install", "/static",
-                         "/metrics", "/health", "/favicon", "/tags")
-
-Invalidate = Callable[[list[str]], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """One stored definition."""
-
-    definition: Definition
-    version: int
-    plugin: str | None
-    changed: datetime
-
-    @property
-    def name(self) -> str:
-        return self.definition.name
-
-    def public(self) -> dict[str, Any]:
-        """The JSON shape of a stored definition (``/api/v1/gather-definitions``)."""
-        return {**self.definition.document(), "version": self.version,
-                "plugin": self.plugin, "changed": self.changed.isoformat()}
-
-
-@dataclass(frozen=True, slots=True)
-class MenuEntry:
-    """A page display's link in the main menu (``displays.page.menu``); ``access`` is the
-    listing's permission, which a reader needs to see the link."""
-
-    listing: str
-    path: str
-    title: str
-    weight: int
-    access: str
-
-
-@dataclass(frozen=True, slots=True)
-class GatherResult:
-    """One page of a listing. ``total`` is None for the mini and none pagers. ``items`` are
-    an item listing's items and ``records`` one record per row: for items, the ``fields``
-    read through relationships (``{"author.name": …}``, None where the reader may not see
-    the joined record); for users and tags, the row's public columns."""
-
-    resolved: Resolved
-    items: list[Item]
-    records: list[dict[str, Any]]
-    page: int
-    per_page: int
-    total: int | None
-    has_next: bool
-    exposed: dict[str, str]  # the exposed filters' values as given (for the form and links)
-    # The cache tags of the records joined through relationships (``item:<id>``,
-    # ``tag:<id>``), which a page showing their fields carries too.
-    joined_tags: list[str] = field(default_factory=list)
-
-    @property
-    def pages(self) -> int | None:
-        return None if self.total is None else max(1, math.ceil(self.total / self.per_page))
-
-    def public(self) -> list[dict[str, Any]]:
-        """The rows as the JSON display shows them: items in the shape of ``/api/v1/items``
-        (with ``related``, the relationships' fields, when the definition has some), users
-        and tags as their records."""
-        if self.resolved.base != "item":
-            return self.records
-        if not self.resolved.related_columns():
-            return [item.public() for item in self.items]
-        return [{**item.public(), "related": record}
-                for item, record in zip(self.items, self.records, strict=True)]
-
-
-@dataclass(frozen=True, slots=True)
-class _Rows:
-    """Rows read into what a result holds, with the cache tags of the joined records."""
-
-    items: list[Item]
-    records: list[dict[str, Any]]
-    tags: list[str]
-    related: list[tuple[uuid.UUID | None, ...]]  # each row's joined record ids
-
-
-_RECORD_TAGS: Final[Mapping[str, str]] = {"item": "item", "tag": "tag"}
-
-
-def read_rows(resolved: Resolved, shape: Shape, rows: list[tuple[Any, ...]]) -> _Rows:
-    """``rows`` of :func:`~trovato.gather.compiler.row_columns` as items and records."""
-    names = record_names(resolved, shape)
-    joined = len(resolved.relationships)
-    related = resolved.related_columns()
-    items: list[Item] = []
-    records: list[dict[str, Any]] = []
-    ids: list[tuple[uuid.UUID | None, ...]] = []
-    tags: set[str] = set()
-    for row in rows:
-        start = COLUMN_COUNT if resolved.base == "item" else len(names)
-        if resolved.base == "item":
-            items.append(item_from_row(row))
-            record: dict[str, Any] = {}
-        else:
-            record = dict(zip(names, row[:start], strict=True))
-        keys = tuple(row[start:start + joined])
-        ids.append(keys)
-        record.update((spec.name, value) for spec, value
-                      in zip(related, row[start + joined:], strict=True))
-        records.append(record)
-        for relationship, key in zip(resolved.relationships, keys, strict=True):
-            kind = _RECORD_TAGS.get(relationship.target)
-            if key is not None and kind is not None:
-                tags.add(f"{kind}:{key}")
-    return _Rows(items, records, sorted(tags), ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,22 +113,6 @@ def _size(item: Item) -> int:
     return 512 + len(item.title) + len(item.summary or "") + fields
 
 
-def _follow(resolved: Resolved, joined: list[Relationship], record: dict[str, Any],
-            ids: tuple[uuid.UUID | None, ...], allowed: set[uuid.UUID]) -> bool:
-    """Blank the fields of ``record`` read through an item relationship whose item the
-    reader may not view (in place); False when such a relationship is required."""
-    for relationship in joined:
-        key = ids[relationship.index]
-        if key is None or key in allowed:
-            continue
-        if relationship.required:
-            return False
-        for spec in resolved.related_columns():
-            if spec.relation == relationship.index:
-                record[spec.name] = None
-    return True
-
-
 def _freeze(value: Any) -> Hashable:
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
@@ -266,223 +121,16 @@ def _freeze(value: Any) -> Hashable:
     return value  # type: ignore[no-any-return]
 
 
-class Gather:
+class Gather(Definitions):
+    """Running the stored listings: a page as a reader sees it, previews, statements and
+    their plans, and the expression indexes that serve them."""
+
     def __init__(self, db: Database, query: ItemQuery, types: ItemTypes, taps: Taps, *,
                  cache: TagCache | None = None, invalidate: Invalidate | None = None) -> None:
-        self.db = db
+        super().__init__(db, types, taps, cache=cache, invalidate=invalidate)
         self.query = query
-        self.types = types
-        self.taps = taps
-        self.cache = cache if cache is not None else TagCache()
         self.plans = Plans()
-        # Drops tags here and in every other process (the kernel's page-cache invalidation,
-        # which this process's cache also hears).
-        self.invalidate = invalidate
         self._resolved: dict[tuple[str, int], tuple[object, Extensions, Resolved]] = {}
-        self._extensions: tuple[tuple[str, ...], Extensions] | None = None
-
-    # -- storage --------------------------------------------------------------------------------
-
-    @staticmethod
-    def require_admin(user: CurrentUser) -> None:
-        if not user.can(ADMINISTER_GATHER):
-            raise GatherError(403, f"You need the permission {ADMINISTER_GATHER!r}.")
-
-    async def all(self, user: CurrentUser) -> list[Stored]:
-        self.require_admin(user)
-        rows = await self.db.fetch("SELECT * FROM gather_query ORDER BY name")
-        return [self._stored(row) for row in rows]
-
-    async def get(self, user: CurrentUser, name: str) -> Stored:
-        self.require_admin(user)
-        return await self.stored(name)
-
-    async def stored(self, name: str) -> Stored:
-        """The definition ``name`` (cached until it changes); 404 when there is none."""
-        key = ("definition", name)
-        found = self.cache.get(key)
-        if isinstance(found, Stored):
-            return found
-        generation = self.cache.generation
-        row = await self.db.fetchrow("SELECT * FROM gather_query WHERE name = %s", (name,))
-        if row is None:
-            raise GatherError(404, f"There is no Gather listing {name!r}.")
-        stored = self._stored(row)
-        self.cache.put(key, stored, [f"gather:{name}"], generation)
-        return stored
-
-    @staticmethod
-    def _stored(row: Mapping[str, Any]) -> Stored:
-        document = {**row["definition"], "name": row["name"], "label": row["label"]}
-        return Stored(parse(document), row["version"], row["plugin"], row["changed"])
-
-    async def _checked(self, document: Any) -> Definition:
-        definition = parse(document)
-        resolve(definition, await self.types.cached(), await self.extensions())
-        await self._check_paths(definition)
-        return definition
-
-    async def create(self, user: CurrentUser, document: Any) -> Stored:
-        self.require_admin(user)
-        definition = await self._checked(document)
-        row = await self.db.fetchrow(
-            "INSERT INTO gather_query (name, label, definition) VALUES (%s, %s, %s)"
-            " ON CONFLICT (name) DO NOTHING RETURNING *",
-            (definition.name, definition.label, json.dumps(definition.document())))
-        if row is None:
-            raise GatherError(409, f"A Gather listing named {definition.name!r} exists.",
-                              field="name")
-        await self._changed(definition.name)
-        return self._stored(row)
-
-    async def put(self, user: CurrentUser, name: str, document: Any) -> Stored:
-        """Replace ``name``'s definition (its version goes up), or create it."""
-        self.require_admin(user)
-        if isinstance(document, dict) and document.get("name", name) != name:
-            raise GatherError(409, "The definition's name must be the one in the path.",
-                              field="name")
-        definition = await self._checked({**document, "name": name}
-                                         if isinstance(document, dict) else document)
-        row = await self.db.fetchrow(
-            "INSERT INTO gather_query (name, label, definition) VALUES (%s, %s, %s)"
-            " ON CONFLICT (name) DO UPDATE SET label = EXCLUDED.label,"
-            " definition = EXCLUDED.definition, version = gather_query.version + 1,"
-            " changed = now() RETURNING *",
-            (definition.name, definition.label, json.dumps(definition.document())))
-        assert row is not None
-        await self._changed(name)
-        return self._stored(row)
-
-    async def delete(self, user: CurrentUser, name: str) -> None:
-        self.require_admin(user)
-        if name == FRONT_PAGE:
-            raise GatherError(409, "The front page listing can be changed but not deleted.")
-        if not await self.db.execute("DELETE FROM gather_query WHERE name = %s", (name,)):
-            raise GatherError(404, f"There is no Gather listing {name!r}.")
-        await self._changed(name)
-
-    async def paths(self) -> dict[str, tuple[str, str]]:
-        """Each page and feed display's path → (listing name, ``page`` or ``feed``), cached
-        until a definition changes."""
-        found = self.cache.get(("paths",))
-        if isinstance(found, dict):
-            return found
-        generation = self.cache.generation
-        rows = await self.db.fetch(
-            "SELECT name, definition->'displays' AS displays FROM gather_query ORDER BY name")
-        index: dict[str, tuple[str, str]] = {}
-        for row in rows:
-            displays = row["displays"] if isinstance(row["displays"], dict) else {}
-            for kind in ("page", "feed"):
-                shown = displays.get(kind)
-                path = shown.get("path") if isinstance(shown, dict) else None
-                if isinstance(path, str):
-                    index.setdefault(path.rstrip("/") or "/", (row["name"], kind))
-        self.cache.put(("paths",), index, [PATHS_TAG], generation)
-        return index
-
-    async def with_display(self, kind: str) -> list[Stored]:
-        """Every listing having the display ``kind`` (``page``, ``tile``…), by name; uncached
-        (the admin screens, and the tile service, which keeps what it needs)."""
-        rows = await self.db.fetch("SELECT * FROM gather_query WHERE definition->'displays' ? %s"
-                                   " ORDER BY name", (kind,))
-        return [self._stored(row) for row in rows]
-
-    async def menu_entries(self) -> list[MenuEntry]:
-        """Every page display's menu link, lightest first (uncached: the tile service keeps
-        them with the rest of a page's furniture, dropped by :data:`PATHS_TAG`)."""
-        entries = []
-        for stored in await self.with_display("page"):
-            definition = stored.definition
-            page = definition.displays.page
-            if page is not None and page.menu is not None:
-                entries.append(MenuEntry(definition.name, page.path, page.menu.title,
-                                         page.menu.weight, definition.access))
-        return sorted(entries, key=lambda e: (e.weight, e.title.casefold(), e.listing))
-
-    async def match_path(self, path: str) -> tuple[str, str, dict[str, str]] | None:
-        """The listing display at ``path``: (listing, ``page`` or ``feed``, the arguments its
-        ``{placeholders}`` took), a path without placeholders first."""
-        index = await self.paths()
-        path = path.rstrip("/") or "/"
-        found = index.get(path)
-        if found is not None:
-            return found[0], found[1], {}
-        segments = path.split("/")
-        for template, (name, kind) in index.items():
-            if "{" not in template:
-                continue
-            parts = template.split("/")
-            if len(parts) != len(segments):
-                continue
-            arguments: dict[str, str] = {}
-            for part, segment in zip(parts, segments, strict=True):
-                if part.startswith("{"):
-                    if not segment:
-                        break
-                    arguments[part[1:-1]] = segment
-                elif part != segment:
-                    break
-            else:
-                return name, kind, arguments
-        return None
-
-    async def _check_paths(self, definition: Definition) -> None:
-        """A display's path must be free: not a kernel path, not another listing's."""
-        taken = await self.paths()
-        errors: dict[str, str] = {}
-        for kind in ("page", "feed"):
-            shown = getattr(definition.displays, kind)
-            if shown is None:
-                continue
-            path = shown.path.rstrip("/") or "/"
-            owner = taken.get(path)
-            if path.startswith(RESERVED_PATHS) or (path == "/" and definition.name != FRONT_PAGE):
-                errors[f"displays.{kind}.path"] = f"{path!r} is one of the site's own paths"
-            elif owner is not None and owner[0] != definition.name:
-                errors[f"displays.{kind}.path"] = f"{path!r} is the listing {owner[0]!r}'s"
-        if errors:
-            first = next(iter(errors.items()))
-            raise GatherError(409, f"{first[0]}: {first[1]}.", errors=errors)
-
-    async def _changed(self, name: str) -> None:
-        tags = [f"gather:{name}", PATHS_TAG]
-        self.cache.drop(tags)
-        if self.invalidate is not None:
-            await self.invalidate(tags)
-
-    # -- running --------------------------------------------------------------------------------
-
-    async def extensions(self) -> Extensions:
-        """The enabled plugins' filters and sorts (``gather_info``), by ``<plugin>.<name>``;
-        asked again when the plugins implementing the tap change. An entry that is not a
-        :class:`PluginFilter` or :class:`PluginSort` (anything but a definition's own
-        filters and sorts) is logged and left out, naming the plugin."""
-        if not self.taps.listens("gather_info"):
-            return NO_EXTENSIONS
-        implementers = self.taps.implementers("gather_info")
-        if self._extensions is not None and self._extensions[0] == implementers:
-            return self._extensions[1]
-        outcome = await self.taps.fire("gather_info")
-        filters: dict[str, PluginFilter] = {}
-        sorts: dict[str, PluginSort] = {}
-        for reply in outcome.replies:
-            value = reply.value if isinstance(reply.value, dict) else {}
-            for kind, model, found in (("filters", PluginFilter, filters),
-                                       ("sorts", PluginSort, sorts)):
-                entries = value.get(kind)
-                for n, entry in enumerate(entries[:MAX_FILTERS]
-                                          if isinstance(entries, list) else []):
-                    try:
-                        parsed = model.model_validate(entry)
-                    except ValidationError as exc:
-                        log.warning("gather_info: %s: %s.%d refused: %s", reply.plugin, kind,
-                                    n, exc.errors(include_url=False)[0]["msg"])
-                        continue
-                    found[f"{reply.plugin}.{parsed.name}"] = parsed  # type: ignore[assignment]
-        extensions = Extensions(filters, sorts)
-        self._extensions = (implementers, extensions)
-        return extensions
 
     async def resolved(self, stored: Stored) -> tuple[Resolved, int]:
         """``stored`` resolved against the item types and the plugins' filters and sorts
@@ -732,7 +380,7 @@ class Gather:
 
     async def _voted(self, user: CurrentUser, resolved: Resolved, shape: Shape, plan: Plan,
                      params: dict[str, Any], page: int, size: int, *, stage: str
-                     ) -> tuple[_Rows, int]:
+                     ) -> tuple[Rows, int]:
         """Every match voted on in order, ``shape.per_page`` rows (the plan's LIMIT) per
         statement; the page and the total of those that passed. A joined item is voted on
         too: where the reader may not view it its fields are None (or, through a required
@@ -750,7 +398,7 @@ class Gather:
                 user, [w for w in wanted if w is not None], stage=stage)} if wanted else set()
             for item, record, ids in zip(read.items, read.records, read.related, strict=True):
                 if not await item_access(user, item, "view", self.query.voter) or \
-                        not _follow(resolved, joined, record, ids, allowed):
+                        not follow(resolved, joined, record, ids, allowed):
                     continue
                 if first <= visible < first + size:
                     items.append(item)
@@ -758,7 +406,7 @@ class Gather:
                 visible += 1
             tags += read.tags
             if len(rows) < shape.per_page:
-                return _Rows(items, records, sorted(set(tags)), []), visible
+                return Rows(items, records, sorted(set(tags)), []), visible
             offset += len(rows)
 
     async def _alter(self, user: CurrentUser, result: GatherResult) -> GatherResult:
@@ -895,18 +543,4 @@ class Gather:
         return Preview(result, total, elapsed, plan.page, await self._explain(plan, params))
 
 
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """An unsaved definition's first page (:meth:`Gather.preview`): ``total`` matches the
-    reader may see, found in ``seconds``; ``sql`` is the compiled page statement (its values
-    bound parameters) and ``plan`` PostgreSQL's plan of it."""
-
-    result: GatherResult
-    total: int
-    seconds: float
-    sql: str
-    plan: str
-
-
-__all__ = ["ADMINISTER_GATHER", "FRONT_PAGE", "PATHS_TAG", "Gather", "GatherResult", "MenuEntry",
-           "Preview", "Stored"]
+__all__ = ["MAX_PAGE", "Gather"]

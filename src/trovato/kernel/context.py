@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from trovato.users.sessions import Session
 
 SCOPE_KEY = "trovato"
+Messages = list[tuple[str, str]]  # (kind, text) shown at the top of a page
 
 
 def scope_header(scope: Scope, name: bytes) -> str | None:
@@ -48,6 +49,11 @@ class RequestContext:
     # An HTML form post whose CSRF token was missing or stale, let through to a route that
     # handles form posts (``csrf.form_post``): it shows the form again, changing nothing.
     csrf_failed: bool = False
+    # Flashed messages (trovato.kernel.flash): the signed cookie the request came with, whether
+    # a page took its messages, and those this response sets for the next page.
+    flash_cookie: str | None = None
+    flash_taken: bool = False
+    flash_outgoing: Messages | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     _plugins: PluginSession | None = None
 

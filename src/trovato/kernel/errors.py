@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 from starlette.exceptions import HTTPException
@@ -113,11 +114,22 @@ def error_response(
                     "debug": debug,
                     "stage_banner": stage_banner(ctx, str(scope.get("path", "/"))),
                     "toolbar": toolbar_for(user),
+                    "login_href": _login_href(scope),
                 },
             )
         except Exception:  # an error page must never fail: fall back to the bare page
             log.exception("error template failed")
     return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def _login_href(scope: Scope) -> str:
+    """The log-in link of a refused page: back to that page after logging in (GET only: a
+    refused form submission cannot be repeated by following a link)."""
+    if scope.get("method") != "GET":
+        return "/user/login"
+    path = str(scope.get("path", "/"))
+    query = bytes(scope.get("query_string", b"")).decode("latin-1")
+    return "/user/login?destination=" + quote(f"{path}?{query}" if query else path, safe="")
 
 
 async def service_error_handler(request: Request, exc: Exception) -> Response:

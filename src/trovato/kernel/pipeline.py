@@ -45,6 +45,8 @@ from trovato.kernel.context import (
 )
 from trovato.kernel.csrf import check_csrf
 from trovato.kernel.errors import error_response, unavailable_response
+from trovato.kernel.flash import COOKIE as FLASH_COOKIE
+from trovato.kernel.flash import set_cookie as flash_set_cookie
 from trovato.kernel.page_cache import EXTRA_TAGS, QUERY_HEADER, TAGS_HEADER
 from trovato.observability import load
 from trovato.observability.metrics import UNMATCHED_ROUTE
@@ -181,6 +183,11 @@ class KernelPipeline:
                 headers.append((b"cache-control", b"private, no-store"))
             elif ctx.extra.get("had_session_cookie"):
                 headers.append((b"set-cookie", _cookie(ctx, cookie_name, None).encode()))
+        flash_cookie = flash_set_cookie(ctx)
+        if flash_cookie is not None:
+            headers.append((b"set-cookie", flash_cookie))
+            if not any(name == b"cache-control" for name, _ in headers):
+                headers.append((b"cache-control", b"private, no-store"))
         if "preview_cookie" in ctx.extra:
             token = ctx.extra["preview_cookie"]
             headers.append((b"set-cookie", _preview_cookie(ctx, token).encode()))
@@ -300,6 +307,7 @@ async def _session(scope: Scope, ctx: RequestContext) -> None:
     kernel = ctx.kernel
     sid = _cookie_value(scope, kernel.settings.session_cookie)
     ctx.extra["had_session_cookie"] = sid is not None
+    ctx.flash_cookie = _cookie_value(scope, FLASH_COOKIE)
     ctx.session = await kernel.sessions.load(sid) if sid is not None else Session(None)
 
 
@@ -321,8 +329,8 @@ async def _current_user(scope: Scope, ctx: RequestContext) -> Refusal:
         ctx.user, ctx.auth_method, ctx.token_id = user, "token", found[0]
         return None
     session = ctx.session
-    uid = session.user_id if session is not None and session.exists else None
-    user = await kernel.accounts.load(uid) if uid else None
+    uid = session.data.get("uid") if session is not None and session.exists else None
+    user = await kernel.accounts.for_session(uid, session.stamp) if uid and session else None
     if user is not None:
         ctx.user, ctx.auth_method = user, "session"
         return None
@@ -434,10 +442,10 @@ async def _serve_anonymous_hit(scope: Scope, send: Send) -> bool:
     """Answer a GET from the page cache before any step runs, if it is a hit.
 
     Only when the request cannot be anyone's but an anonymous visitor's on the live stage:
-    no session cookie (a stale one goes the long way, which also deletes it), no
-    ``Authorization`` and no stage or preview asked for (the cache key ignores query
-    parameters the route does not read, so ``?preview=`` must never get this far). Sends what
-    the full pipeline would on a hit.
+    no session cookie (a stale one goes the long way, which also deletes it), no flashed
+    messages to show, no ``Authorization`` and no stage or preview asked for (the cache key
+    ignores query parameters the route does not read, so ``?preview=`` must never get this
+    far). Sends what the full pipeline would on a hit.
     """
     started = time.perf_counter()
     kernel = scope["app"].state.kernel
@@ -450,11 +458,13 @@ async def _serve_anonymous_hit(scope: Scope, send: Send) -> bool:
     settings = kernel.settings
     session_cookie = settings.session_cookie.encode("latin-1")
     preview_cookie = PREVIEW_COOKIE.encode()
+    flash_cookie = FLASH_COOKIE.encode()
     incoming_id: bytes | None = None
     forwarded_proto: bytes | None = None
     for name, value in scope["headers"]:
         if name in _NOT_ANONYMOUS_LIVE or (
-            name == b"cookie" and (session_cookie in value or preview_cookie in value)
+            name == b"cookie"
+            and (session_cookie in value or preview_cookie in value or flash_cookie in value)
         ):
             return False
         if name == b"x-request-id":
@@ -499,6 +509,7 @@ def _page_cacheable(scope: Scope, ctx: RequestContext) -> bool:
         and ctx.auth_method == "anonymous"
         and is_live(ctx.stage)
         and "preview" not in ctx.extra
+        and ctx.flash_cookie is None  # the page shows the messages once, to this browser
         and not (ctx.session is not None and ctx.session.exists)
     )
 

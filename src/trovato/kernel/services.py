@@ -27,13 +27,14 @@ from trovato.content.writes import PluginItemWrites
 from trovato.cron import Cron
 from trovato.db.pool import Database
 from trovato.files.service import UPLOAD_FILES, Files
-from trovato.files.storage import LocalStorage
+from trovato.files.storage import make_storage
 from trovato.forms.service import Forms
 from trovato.forms.state import FormStates
 from trovato.forms.widgets import Widgets
 from trovato.gather import Gather
 from trovato.gather.cache import TagCache
 from trovato.kernel.context import request_plugin_session
+from trovato.kernel.flash import FlashSigner
 from trovato.kernel.keys import derive_key, site_secret
 from trovato.kernel.menu import MenuRouter
 from trovato.kernel.page_cache import CHANNEL as PAGE_CACHE_CHANNEL
@@ -82,6 +83,7 @@ class Kernel:
     accounts: Accounts
     tokens: Tokens
     sessions: SessionManager
+    flashes: FlashSigner  # signs the messages a page shows once (kernel/flash.py)
     page_cache: PageCache
     plugins: PluginManager
     menus: MenuRouter
@@ -131,6 +133,8 @@ class Kernel:
         except Exception:
             await db.close()
             raise
+        # Sessions' users are kept per process under the users stamp: there must be one.
+        await store.sessions.restamp(only_if_missing=True)
         page_cache = PageCache(
             store,
             ttl=settings.page_cache_seconds,
@@ -180,12 +184,14 @@ class Kernel:
         def types_changed(message: object = None) -> None:
             listings.clear()
             page_cache.clear()
+            accounts.forget_users()  # a deleted type's permissions go with it
 
         categories = Categories(db, stages, hooks=PluginTagHooks(taps), invalidate=invalidate)
         registry.add(Permission(UPLOAD_FILES, "Upload files through the API",
                                 "Item forms take uploads from whoever may edit the item."))
-        files = Files(db, LocalStorage(settings.files_root), max_bytes=settings.file_max_bytes,
-                      temporary_seconds=settings.file_temporary_seconds)
+        files = Files(db, make_storage(settings), max_bytes=settings.file_max_bytes,
+                      temporary_seconds=settings.file_temporary_seconds,
+                      image_max_pixels=settings.image_max_pixels)
         content = await ContentServices.start(
             db,
             registry,
@@ -238,6 +244,7 @@ class Kernel:
             accounts=accounts,
             tokens=Tokens(db),
             sessions=SessionManager(store.sessions, ttl=settings.session_ttl_seconds),
+            flashes=FlashSigner(derive_key(secret, "flash")),
             page_cache=page_cache,
             plugins=plugins,
             menus=MenuRouter(plugins),

@@ -118,12 +118,12 @@ async def _cron(kernel: Kernel, now: datetime) -> list[StatusCheck]:
     last = await kernel.cron.last_run()
     if last is None:
         return [StatusCheck("Cron", "Last run", "never", "warning",
-                            "Run `trovato cron` from a timer (every hour, say).")]
+                            "Run \"trovato cron\" from a timer (every hour, say).")]
     age = max(0.0, (now - last.finished).total_seconds())
     severity: Severity = ("error" if age > CRON_ERROR_SECONDS else
                           "warning" if age > CRON_WARNING_SECONDS else "ok")
     value = f"{ago(age)} (took {last.seconds:.2f} s)"
-    description = "Cron is overdue: run `trovato cron` from a timer." if severity != "ok" else ""
+    description = "Cron is overdue: run \"trovato cron\" from a timer." if severity != "ok" else ""
     checks = [StatusCheck("Cron", "Last run", value, severity, description)]
     if last.failures:
         checks.append(StatusCheck("Cron", "Failures in the last run", str(last.failures),

@@ -5,8 +5,9 @@ toolbar list the same places and never a page the user would get a 403 on. They 
 kernel, not with the admin pages (``trovato.web.admin`` re-exports them), because the error
 page (:mod:`trovato.kernel.errors`) shows the toolbar too and the kernel may not import routes.
 
-:func:`toolbar_for` decides from the user's permissions alone (in memory): an anonymous page
-view never pays more than one attribute test for it, and never a query.
+:func:`toolbar_for` decides from the user's permissions alone (in memory, the sections per set
+of permissions remembered): an anonymous page view never pays more than one attribute test for
+it, and never a query.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("/admin/structure/gather", "Listings",
             "Gather listings: pages, feeds and JSON built from filters and sorts.",
             "administer gather"),
+    Section("/admin/config/media/image-styles", "Image styles",
+            "How images are scaled and cropped where they are shown.",
+            "administer site configuration"),
     Section("/admin/people", "People", "Accounts, roles and permissions.", "administer users"),
     Section("/admin/stages", "Stages", "Prepare changes and publish them at once.",
             "use stages"),
@@ -53,11 +57,22 @@ SECTIONS: tuple[Section, ...] = (
 )
 
 
-def sections_for(user: CurrentUser) -> list[Section]:
+# sections_for's answers by (is_admin, permissions): a pure function of them, asked twice on
+# every admin page (navigation and toolbar); bounded, since the sets come from role data.
+_BY_GRANT: dict[tuple[bool, frozenset[str]], tuple[Section, ...]] = {}
+_REMEMBERED = 256
+
+
+def sections_for(user: CurrentUser) -> tuple[Section, ...]:
     """The sections ``user`` may open (none without the admin permission)."""
-    if not user.can(ADMIN_PERMISSION):
-        return []
-    return [s for s in SECTIONS if user.can(s.permission)]
+    key = (user.is_admin, user.permissions)
+    found = _BY_GRANT.get(key)
+    if found is None:
+        found = tuple(s for s in SECTIONS if user.can(s.permission)) if user.can(
+            ADMIN_PERMISSION) else ()
+        if len(_BY_GRANT) < _REMEMBERED:
+            _BY_GRANT[key] = found
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,4 +89,4 @@ def toolbar_for(user: CurrentUser | None) -> Toolbar | None:
     visitors first: the common case costs one test)."""
     if user is None or not user.is_authenticated or not user.can(ADMIN_PERMISSION):
         return None
-    return Toolbar(tuple(sections_for(user)), str(user.id), user.name)
+    return Toolbar(sections_for(user), str(user.id), user.name)

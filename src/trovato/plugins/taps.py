@@ -58,8 +58,8 @@ DISPATCHED: dict[str, tuple[str, ...]] = {
                     ("trovato.forms.service",)),
     **dict.fromkeys(("cron", "queue_info", "queue_worker"), ("trovato.cron",)),
     **dict.fromkeys(("tag_insert", "tag_update", "tag_delete"), ("trovato.categories.taps",)),
-    **dict.fromkeys(("gather_info", "gather_alter", "gather_result_alter"),
-                    ("trovato.gather.service",)),
+    "gather_info": ("trovato.gather.storage",),
+    **dict.fromkeys(("gather_alter", "gather_result_alter"), ("trovato.gather.service",)),
     **dict.fromkeys(("tile_info", "tile_view"), ("trovato.tiles.service",)),
 }
 

@@ -18,17 +18,20 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
 from html import unescape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nh3
 from linkify_it import LinkifyIt
 from linkify_it.main import Match
-from markdown_it import MarkdownIt
 from markupsafe import escape
 
 from trovato.render.elements import SAFE_URL_SCHEMES, URL_ATTRIBUTES, safe_url
 from trovato.render.html_tokens import Kind, balance, tokenize
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 
 class FilterSafety(Enum):
@@ -327,7 +330,12 @@ def _sanitize_html(text: str, settings: Mapping[str, Any]) -> str:
     )
 
 
+@cache
 def _markdown_parser() -> MarkdownIt:
+    """The one Markdown parser, built on the first Markdown text (a process rendering none
+    never imports markdown-it)."""
+    from markdown_it import MarkdownIt
+
     # CommonMark with tables and strikethrough. Raw HTML is off: tags typed in Markdown come
     # out as text, so the only markup is what the parser builds (and html_sanitize checks).
     # Images are off too: a reader's browser should not fetch what an author points it at
@@ -341,12 +349,9 @@ def _markdown_parser() -> MarkdownIt:
     return parser
 
 
-_MARKDOWN = _markdown_parser()
-
-
 def _markdown(text: str, settings: Mapping[str, Any]) -> str:
     """Markdown (CommonMark, tables, strikethrough) to HTML; typed HTML stays text."""
-    return str(_MARKDOWN.render(text))
+    return str(_markdown_parser().render(text))
 
 
 FILTERS: dict[str, TextFilter] = {}

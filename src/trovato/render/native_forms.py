@@ -180,7 +180,8 @@ def select(d: Drawer, e: Element) -> str:
     parts = [f'<div class="form-item form-item--select{error}">\n{label}',
              f"\n<select{common}{attribute_text(d, e)}>\n"]
     if e.get("#empty_option"):
-        parts.append('<option value="">- None -</option>\n')
+        empty = "- Select -" if e.get("#required") else "- None -"
+        parts.append(f'<option value="">{empty}</option>\n')
     for key, text in (e.get("#options") or {}).items():
         selected = " selected" if key == chosen else ""
         parts.append(f'<option value="{_e(key)}"{selected}>{_e(text)}</option>\n')

@@ -1,5 +1,5 @@
-"""Python twins of the kernel's page partials: the parts of a kernel page drawn once per row
-of a long list (the admin content list's 50 rows).
+"""Python twins of the kernel's page partials and page blocks: the parts of a kernel page drawn
+once per row of a long list (the admin content list's 50 rows), and that list's own block.
 
 Through Jinja2, each value of each row is an attribute lookup, a Markup object and a ``yield``
 passed up through every template the page extends (the row's page, the admin layout, the
@@ -17,28 +17,85 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from trovato.render.native import escape_html as _e
+from trovato.render.native import escape_many
+from trovato.render.native_shell import UNDEFINED, lookup, shown, truthy
 
 PageTwin = Callable[[Mapping[str, Any]], str]
 
 
 def content_rows(variables: Mapping[str, Any]) -> str:
-    """``admin/content_rows.html``: the content list's rows (``rows``, ``bulk_form``)."""
+    """``admin/content_rows.html``: the content list's rows (``rows``, their values text:
+    the 300 values of a page escaped together by :func:`escape_many`), ``bulk_form``."""
     rows = variables.get("rows") or ()
     if not rows:
         return '<tr><td colspan="7">No content matches.</td></tr>\n'
     form = _e(variables.get("bulk_form", ""))
-    parts = []
-    for row in rows:
-        ident, title = _e(row.id), _e(row.title)
-        edit = f' · <a href="/item/{ident}/edit">Edit</a>' if row.may_edit else ""
-        parts.append(
-            f'<tr><td><input type="checkbox" name="items" value="{ident}" form="{form}"'
-            f' id="edit-items-{ident}" aria-label="Select {title}"></td>'
-            f'<td><a href="/item/{ident}">{title}</a></td><td>{_e(row.type)}</td>'
-            f"<td>{_e(row.author)}</td><td>{_e(row.status)}</td><td>{_e(row.updated)}</td>"
-            f'<td><a href="/item/{ident}">View</a>{edit}</td></tr>\n')
-    return "".join(parts)
+    values = escape_many([value for row in rows for value in (
+        row.id, row.title, row.type, row.author, row.status, row.updated)])
+    return "".join([
+        f'<tr><td><input type="checkbox" name="items" value="{ident}" form="{form}"'
+        f' id="edit-items-{ident}" aria-label="Select {title}"></td>'
+        f'<td><a href="/item/{ident}">{title}</a></td><td>{type_}</td>'
+        f"<td>{author}</td><td>{status}</td><td>{updated}</td>"
+        f'<td><a href="/item/{ident}">View</a>'
+        + (' · <a href="/item/' + ident + '/edit">Edit</a>' if row.may_edit else "")
+        + "</td></tr>\n"
+        for row, ident, title, type_, author, status, updated in zip(
+            rows, values[0::6], values[1::6], values[2::6], values[3::6], values[4::6],
+            values[5::6], strict=True)])
+
+
+def content_list(variables: Mapping[str, Any]) -> str:
+    """``admin/content.html``'s ``admin`` block: the filters, the bulk form, the table with its
+    sortable column headers (``header``: label, href, hint, arrow, sort) and rows (drawn by
+    :func:`content_rows`), the pager."""
+    get = variables.get
+    total = get("total", "")
+    columns = []
+    for column in get("header", ()):
+        sort = f' aria-sort="{_e(column.sort)}"' if column.sort else ""
+        arrow = f" {_e(column.arrow)}" if column.arrow else ""
+        columns.append(f'<th scope="col"{sort}><a href="{_e(column.href)}"'
+                       f' title="{_e(column.hint)}">{_e(column.label)}{arrow}</a></th>')
+    return (f'<section class="admin-filters" aria-label="Filter content">'
+            f'{_e(get("filters", ""))}</section>\n{_e(get("bulk", ""))}\n'
+            '<div class="table-wrap">\n<table class="admin-content">\n'
+            f'<caption>Content ({_e(total)} item{"" if total == 1 else "s"})</caption>\n'
+            '<thead><tr>\n<th scope="col"><span class="visually-hidden">Select</span></th>\n'
+            f'{"".join(columns)}<th scope="col">Operations</th>\n</tr></thead>\n<tbody>\n'
+            f'{_e(get("table_rows", ""))}</tbody>\n</table>\n</div>\n'
+            f'{_e(get("pager", ""))}\n')
+
+
+def tabs(variables: Mapping[str, Any]) -> str:
+    """``_tabs.html``: the local tasks (``tabs``: title, href, current; ``tabs_label``)."""
+    found = variables.get("tabs", UNDEFINED)
+    if found is UNDEFINED or not found:
+        return ""
+    current = ' aria-current="page"'
+    links = "".join([
+        f'    <li><a href="{shown(lookup(tab, "href"))}"'
+        f'{current if truthy(lookup(tab, "current")) else ""}>{shown(lookup(tab, "title"))}'
+        "</a></li>\n" for tab in found])
+    label = _e(variables.get("tabs_label", "Item tabs"))
+    return f'<nav class="tabs" aria-label="{label}">\n  <ul>\n{links}  </ul>\n</nav>\n'
+
+
+def item_page(variables: Mapping[str, Any]) -> str:
+    """``item_page.html``'s ``content`` block: the tabs (:func:`tabs`), the rendered item."""
+    return f'{tabs(variables)}{shown(variables.get("content", UNDEFINED))}\n'
 
 
 PAGE_TWINS: dict[str, PageTwin] = {"admin/content_rows.html": content_rows}
 """Kernel partial template name → its Python twin."""
+
+BLOCK_TWINS: dict[str, dict[str, PageTwin]] = {
+    "admin/content.html": {"admin": content_list},
+    "item_page.html": {"content": item_page},
+}
+"""Kernel page template name → its blocks' Python twins (used when the page is drawn in the
+shell's twins, :mod:`trovato.render.native_shell`)."""
+
+BLOCK_PARTIALS: dict[str, tuple[str, ...]] = {"item_page.html": ("_tabs.html",)}
+"""The partials a page's block twins draw as well: the twins are used only while these are
+the kernel's own too."""

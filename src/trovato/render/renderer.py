@@ -60,7 +60,8 @@ from trovato.render.native import (
     plain,
 )
 from trovato.render.native_forms import FORM_MACROS, FORM_TWINS
-from trovato.render.native_pages import PAGE_TWINS, PageTwin
+from trovato.render.native_pages import BLOCK_PARTIALS, BLOCK_TWINS, PAGE_TWINS, PageTwin
+from trovato.render.native_shell import LAYOUTS, ShellPlan, plan_for
 from trovato.render.sanitize import sanitize
 
 log = logging.getLogger(__name__)
@@ -298,6 +299,7 @@ class ThemeEngine:
         self._resolved: dict[tuple[str, ...], Template] = {}
         self._twins: dict[tuple[str, ...], Twin | None] = {}
         self._page_twins: dict[str, PageTwin | None] = {}
+        self._shells: dict[str, ShellPlan | None] = {}
         self._suggestions: dict[tuple[object, ...], tuple[str, ...]] = {}
         self._drawers: dict[tuple[object, ...], Twin | None] = {}  # html()'s twin per key
 
@@ -351,18 +353,51 @@ class ThemeEngine:
         return found
 
     def warm(self) -> None:
-        """Compile every template now (startup), so the first requests pay nothing."""
+        """Compile every template and plan every page's shell now (startup), so the first
+        requests pay nothing."""
         for name in sorted(self.available):
             if name.endswith(".html"):
                 self.template(name)
+                self._shell(name)
 
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
         """Render a named page template (kernel pages: ``form_page.html``, ``page.html`` …)."""
         started = time.perf_counter()
         try:
-            return self.template(name).render({"slots": {}, **context})
+            plan = self._shell(name)
+            template = self.template(name)
+            if plan is None:
+                return template.render({"slots": {}, **context})
+            # The page's own blocks by Jinja2, the layouts around them by their twins.
+            page = template.new_context({"slots": {}, **context})
+            variables = page.get_all()
+            try:
+                blocks = {block: "".join(template.blocks[block](page)) for block in plan.blocks}
+            except Exception:
+                self.env.handle_exception()
+            for block, twin in plan.native:
+                blocks[block] = twin(variables)
+            return plan.draw(variables, blocks)
         finally:
             record_render(time.perf_counter() - started)
+
+    def _shell(self, name: str) -> ShellPlan | None:
+        """How the page ``name`` is drawn with the shell twins (None: by Jinja2 alone)."""
+        if name not in self._shells:
+            template = self.template(name)
+            own = _is_kernel(template) and all(
+                _is_kernel(self.template(partial)) for partial in BLOCK_PARTIALS.get(name, ()))
+            twins = BLOCK_TWINS.get(name, {}) if own else {}
+            self._shells[name] = plan_for(self.env, name, self._twin_source, twins)
+        return self._shells[name]
+
+    def _twin_source(self, layout: str) -> bool:
+        """Whether ``layout`` resolves to the file its shell twin copies (no theme overrides
+        it): the default theme's for ``page.html``, the kernel's for the others."""
+        home = KERNEL_THEMES / DEFAULT_THEME / "templates" if LAYOUTS[layout].in_theme else (
+            KERNEL_TEMPLATES)
+        filename = self.template(layout).filename
+        return filename is not None and Path(filename) == home / layout
 
     def render_partial(self, name: str, variables: Mapping[str, Any]) -> Markup:
         """A part of a kernel page (``admin/content_rows.html``) as HTML for its page to

@@ -11,6 +11,7 @@ from trovato.store.base import (
     Queue,
     RateLimiter,
     RateLimitResult,
+    SessionRead,
     SessionStore,
     SharedStore,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Queue",
     "RateLimitResult",
     "RateLimiter",
+    "SessionRead",
     "SessionStore",
     "SharedStore",
     "open_store",

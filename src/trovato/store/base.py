@@ -13,11 +13,12 @@ import asyncio
 import inspect
 import logging
 import math
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 log = logging.getLogger(__name__)
 # How long close() waits for the pub/sub listener to stop (see PubSub.close).
@@ -42,12 +43,37 @@ def milliseconds(seconds: float, what: str = "ttl") -> int:
     return max(1, round(positive(seconds, what) * 1000))
 
 
+def new_stamp() -> str:
+    """A fresh users stamp: random, so a stamp is never seen twice (not even after the store
+    was emptied and a counter would start over)."""
+    return secrets.token_hex(16)
+
+
+class SessionRead(NamedTuple):
+    """A session's data (None if missing or expired) and the users stamp read with it."""
+
+    data: dict[str, Any] | None
+    stamp: str | None
+
+
 class SessionStore(ABC):
-    """Server-side session data keyed by session id."""
+    """Server-side session data keyed by session id, and the users stamp.
+
+    The users stamp is a random value replaced (:meth:`restamp`) after every change to what a
+    session's user is made of (the account, its roles, a role's permissions). It is read in
+    the same round trip as the session, so a process may keep the users it resolved while the
+    stamp it read them under is the current one, and sees another process's change on its
+    very next request without asking the database.
+    """
 
     @abstractmethod
-    async def get(self, sid: str) -> dict[str, Any] | None:
-        """The session's data, or None if it is missing or expired."""
+    async def read(self, sid: str) -> SessionRead:
+        """The session's data and the current users stamp, in one round trip."""
+
+    @abstractmethod
+    async def restamp(self, *, only_if_missing: bool = False) -> None:
+        """Give the users stamp a new random value (``only_if_missing``: only when there is
+        none, e.g. after the store was emptied)."""
 
     @abstractmethod
     async def set(self, sid: str, data: dict[str, Any], ttl: float) -> None:

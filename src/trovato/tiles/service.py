@@ -38,7 +38,7 @@ from typing import Any, Final
 from trovato.content.access import ACCESS_CONTENT
 from trovato.gather import Gather, GatherError
 from trovato.gather.cache import TagCache
-from trovato.gather.service import PATHS_TAG
+from trovato.gather.storage import PATHS_TAG
 from trovato.plugins import PluginUser
 from trovato.plugins.taps import Taps
 from trovato.render import elements as el
@@ -339,10 +339,11 @@ class Tiles:
             return None
         children: dict[str, RenderElement] = {"items": {**body, "#weight": 1}}
         page = definition.displays.page
-        if page is not None and "{" not in page.path and result.items:
-            children["more"] = el.link("More", page.path, weight=2,
-                                       attributes={"class": "tile__more"})
         title = placement.title or display.title or definition.label
+        if page is not None and "{" not in page.path and result.items:
+            # "More" alone says nothing in a screen reader's list of links: name the listing.
+            children["more"] = el.link("More", page.path, weight=2, attributes={
+                "class": "tile__more", "aria-label": f"More: {title}"})
         return ShownTile(placement.slot, self._frame(placement, title, children,
                                                      f"tile--{source.name}"))
 

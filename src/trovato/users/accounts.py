@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -106,6 +107,9 @@ class DeletedUser:
 
 
 ACTIVE, BLOCKED = 1, 0
+# At most this many users are kept per process (for_session): a site with more logged-in
+# users than this starts over rather than growing without bound.
+_MAX_KEPT_USERS = 10_000
 # Account creation and mail changes take this lock, so two of them cannot both find a mail
 # address free (mail has no unique index: existing sites may hold duplicates).
 _MAIL_LOCK = 7301123003
@@ -235,6 +239,9 @@ class Accounts:
         self.lockout_seconds = lockout_seconds
         self._admin_seen = False
         self._anonymous: CurrentUser | None = None
+        # The users sessions name, by id: (users stamp, when read, user); see for_session.
+        self._users: dict[str, tuple[str, float, CurrentUser]] = {}
+        self._users_stamp: str | None = None
         # Tells plugins (user_login, user_logout, user_register, user_delete taps) through the
         # kernel's tap front door. A tap that fails closed (user_delete) raises out of it.
         self.on_event = on_event
@@ -250,8 +257,41 @@ class Accounts:
             self._anonymous = CurrentUser(id=NIL, name="Anonymous", permissions=perms)
         return self._anonymous
 
+    async def for_session(self, user_id: str, stamp: str | None) -> CurrentUser | None:
+        """The active user a session names (its id as the session holds it: kept by that text,
+        so a kept user costs no parsing), or None: this process's copy while ``stamp`` (the
+        users stamp read with the session) is the one it was read under, and for at most the
+        permission cache's age; else read now (:meth:`load`).
+
+        Every change of an account, its roles or a role's permissions replaces the stamp once
+        committed, so the next request of any process reads the user afresh. A copy is kept
+        only under the stamp read before its row was: a row read while a change commits is
+        never kept under the stamp that follows it.
+        """
+        kept = self._users.get(user_id)
+        now = time.monotonic()
+        if (kept is not None and stamp is not None and kept[0] == stamp
+                and now - kept[1] < self.permissions.max_age):
+            return kept[2]
+        user = await self.load(uuid.UUID(user_id))
+        if stamp is None:
+            return user
+        if stamp != self._users_stamp or len(self._users) >= _MAX_KEPT_USERS:
+            # Copies read under an older stamp are of no more use.
+            self._users.clear()
+            self._users_stamp = stamp
+        if user is None:
+            self._users.pop(user_id, None)
+        else:
+            self._users[user_id] = (stamp, now, user)
+        return user
+
+    def forget_users(self) -> None:
+        """Drop this process's copies of users (an item type deleted took permissions)."""
+        self._users.clear()
+
     async def load(self, user_id: uuid.UUID) -> CurrentUser | None:
-        """An active user with roles and permissions, or None (unknown or blocked)."""
+        """An active user with roles and permissions, or None (unknown or blocked), read now."""
         row = await self.db.fetchrow(
             "SELECT u.id, u.name, u.mail, u.is_admin, u.created, u.timezone,"
             " ARRAY(SELECT role_id FROM users_roles WHERE user_id = u.id) AS roles,"
@@ -445,6 +485,7 @@ class Accounts:
                         {"name": row["name"], "changed": changed,
                          "status": status if status is not None else row["status"]},
                         user_id=actor)
+        await self.permissions.users_changed()
         await self._emit("user_update", user_id, current.name)
         updated = await self.get(user_id)
         assert updated is not None
@@ -536,6 +577,7 @@ class Accounts:
                         "roles": list(row["roles"]), "created": row["created"].isoformat(),
                         "reassigned_items": len(items),
                     })
+            await self.permissions.users_changed()
         except PluginRefused as exc:
             raise AccountDeleteError(
                 409, f"The plugin {exc.plugin} refused: {exc.message}") from None

@@ -2,8 +2,10 @@
 
 Role permissions are cached in process (L1) under a version number stored in the ``variable``
 table. Every change bumps the version in the same transaction and announces it on the shared
-pub/sub channel, so other processes drop their copy at once; authenticated requests also read
-the version with the user row, so they never act on a stale copy even if a message is late.
+pub/sub channel, so other processes drop their copy at once; a user read from the database
+comes with the version, so it never gets a stale copy even if a message is late, and every
+change replaces the users stamp, so no process keeps a user resolved before it
+(:meth:`PermissionService.users_changed`).
 """
 
 from __future__ import annotations
@@ -205,10 +207,19 @@ class PermissionService:
         await self.announce()
 
     async def announce(self) -> None:
+        """After a committed change of permissions: every process drops its copy, and the
+        users it resolved (the users stamp)."""
         self._version = None
         if self.on_change is not None:
             self.on_change()
+        await self.users_changed()
         await self.store.pubsub.publish(CHANNEL, {"event": "changed"})
+
+    async def users_changed(self) -> None:
+        """After a committed change of what a user is made of (an account, its status, its
+        roles, a role's permissions): every process reads its users afresh from its next
+        request on (:class:`~trovato.store.base.SessionStore`, the users stamp)."""
+        await self.store.sessions.restamp()
 
 
 async def write_role_permissions(

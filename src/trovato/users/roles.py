@@ -187,6 +187,7 @@ class Roles:
             if user is None:
                 raise RoleError("id", "no such user", status=404)
             await replace_user_roles(conn, user_id, user["name"], role_ids, actor=actor)
+        await self.permissions.users_changed()
 
     async def rename(self, role_id: uuid.UUID, name: str, *, actor: uuid.UUID | None) -> Role:
         """Give a role another name (refused when it looks like another role's, as on

@@ -25,9 +25,13 @@ def new_session_id() -> str:
 class Session:
     """One visitor's session data for the length of a request."""
 
-    def __init__(self, sid: str | None, data: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, sid: str | None, data: dict[str, Any] | None = None, stamp: str | None = None
+    ) -> None:
         self.sid = sid
         self.data: dict[str, Any] = data or {}
+        # The users stamp read with the session (trovato.store.base.SessionStore).
+        self.stamp = stamp
         self.modified = False
         self.destroyed = False
         self.old_sid: str | None = None
@@ -35,11 +39,6 @@ class Session:
     @property
     def exists(self) -> bool:
         return self.sid is not None and not self.destroyed
-
-    @property
-    def user_id(self) -> uuid.UUID | None:
-        raw = self.data.get("uid")
-        return uuid.UUID(raw) if raw else None
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
@@ -87,10 +86,13 @@ class SessionManager:
     async def load(self, sid: str | None) -> Session:
         if not sid or len(sid) > 128:
             return Session(None)
-        data = await self.store.get(sid)
+        data, stamp = await self.store.read(sid)
+        if stamp is None:
+            # The store was emptied (sessions with it): users are read afresh until this is.
+            await self.store.restamp(only_if_missing=True)
         if data is None:
             return Session(None)
-        session = Session(sid, data)
+        session = Session(sid, data, stamp)
         if time.time() - float(data.get("_t", 0)) > self.ttl * _TOUCH_FRACTION:
             session.set("_t", time.time())
         return session

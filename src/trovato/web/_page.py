@@ -9,24 +9,20 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from trovato.kernel import flash as flash_messages
 from trovato.kernel.banner import stage_banner
 from trovato.kernel.context import RequestContext, request_context
 from trovato.kernel.page_cache import EXTRA_TAGS
 from trovato.kernel.toolbar import toolbar_for
 
-FLASH_KEY = "messages"
 # The forms' enhancements (AJAX rebuilds, autocomplete): frontend/src, built by esbuild.
 FORM_SCRIPTS = ("/assets/js/forms.js",)
-_FLASH_KINDS = frozenset({"status", "warning", "error"})
 
 
 def flash(request: Request, kind: str, text: str) -> None:
-    """Show ``text`` on the next page this session sees (after a redirect: "Saved.")."""
-    session = request_context(request).session
-    if session is None or kind not in _FLASH_KINDS:
-        return
-    pending = session.get(FLASH_KEY) or []
-    session.set(FLASH_KEY, [*pending, [kind, text]][-20:])
+    """Show ``text`` on the next page this browser sees (after a redirect: "Saved."), through
+    a signed cookie (:mod:`trovato.kernel.flash`): nothing is written server-side."""
+    flash_messages.add(request_context(request), kind, text)
 
 
 async def page_slots(ctx: RequestContext, path: str) -> dict[str, Markup]:
@@ -75,10 +71,7 @@ def compose_page(
     ctx = request_context(request)
     session = ctx.session
     csrf = ""
-    shown = list(messages or [])
-    if session is not None and session.exists and session.get(FLASH_KEY):
-        flashed = session.pop(FLASH_KEY)
-        shown = [(str(kind), str(text)) for kind, text in flashed] + shown
+    shown = [*flash_messages.take(ctx), *(messages or ())]
     if session is not None and (form or session.exists):
         csrf = session.csrf_token()
     html = ctx.kernel.templates.render(

@@ -7,7 +7,8 @@ asks it as the editor types and shows the answer as a listbox. The answer is JSO
 
 The endpoint is generic over the field's ``target_type``: :data:`SOURCES` holds a matcher per
 record kind, each reading through its owner's one read path (items: the content query's
-title match, with access, the stage and plugin votes). A field is asked about only by a user
+title match, with access, the stage and plugin votes; tags: the categories service's names
+starting with the text). A field is asked about only by a user
 who may create or edit items of its type (the form's users); ``q`` is bounded in length and
 matched literally (LIKE wildcards escaped).
 """
@@ -49,8 +50,24 @@ async def _items(ctx: RequestContext, text: str, bundles: Sequence[str],
     return [Match(str(item.id), item.title) for item in found]
 
 
-# Record kind (a reference field's target_type) → its matcher; tags join when categories do.
-SOURCES: Mapping[str, Matcher] = {"item": _items}
+async def _tags(ctx: RequestContext, text: str, vocabularies: Sequence[str],
+                limit: int) -> list[Match]:
+    """The tags whose name starts with ``text``, in the field's vocabularies (none named:
+    every vocabulary), read through the categories service (its access and stage view)."""
+    categories = ctx.kernel.categories
+    existing = await categories.vocabulary_names()
+    found: list[Match] = []
+    for vocabulary in [v for v in vocabularies if v in existing] if vocabularies else existing:
+        tags = await categories.tags(ctx.current_user, vocabulary, stage=ctx.stage,
+                                     starting=text, limit=limit - len(found))
+        found += [Match(str(tag.id), tag.name) for tag in tags]
+        if len(found) >= limit:
+            break
+    return found
+
+
+# Record kind (a reference field's target_type) → its matcher.
+SOURCES: Mapping[str, Matcher] = {"item": _items, "category_tag": _tags}
 
 
 async def _may_edit_type(ctx: RequestContext, type_name: str) -> bool:

@@ -1,7 +1,9 @@
 """``POST /form/ajax/{build_id}``: a form's rebuild (e.g. "Add another value") with JavaScript.
 
 The small script of the forms (``frontend/src/forms.js``, served as ``/assets/js/forms.js``)
-sends the whole form here, with the rebuild button pressed, instead of submitting it; the
+sends the whole form here, with the rebuild button pressed (or, for a dependent region, the
+region's update button when its choosing input changed: :mod:`trovato.forms.dependent`),
+instead of submitting it; the
 answer is the HTML of the rebuilt part only, which the script puts in place of the old one.
 Without JavaScript the same button submits the form to its own route, which rebuilds the whole
 form the same way (the form's owner does both: :data:`REBUILDS`).
@@ -30,6 +32,7 @@ from trovato.forms.service import BUILD_ID_FIELD, EXPIRED
 from trovato.forms.state import FormState, FormStateError
 from trovato.kernel.context import request_context
 from trovato.web import item_edit
+from trovato.web.admin import field_add
 from trovato.web.admin import gather as admin_gather
 from trovato.web.admin.gather_form import EDITOR_FORM
 from trovato.web.item_edit import TAMPERED, session_token
@@ -38,7 +41,8 @@ Rebuild = Callable[[Request, FormState, FormData], Awaitable[Markup]]
 
 # The forms that have rebuild buttons, by form id: each owner's handler of the AJAX rebuild.
 REBUILDS: Mapping[str, Rebuild] = {ITEM_FORM: item_edit.ajax_rebuild,
-                                    EDITOR_FORM: admin_gather.ajax_rebuild}
+                                    EDITOR_FORM: admin_gather.ajax_rebuild,
+                                    field_add.ADD_FORM: field_add.ajax_rebuild}
 
 
 async def rebuild(request: Request) -> Response:

@@ -37,7 +37,8 @@ from trovato.errors import ServiceError
 from trovato.forms.form import form as form_element
 from trovato.forms.form import submit
 from trovato.gather import GatherResult
-from trovato.gather.definition import Condition, PageDisplay
+from trovato.gather.definition import PageDisplay
+from trovato.gather.resolution import Condition
 from trovato.kernel.context import request_context
 from trovato.kernel.page_cache import CACHE_QUERY_HEADER
 from trovato.render import elements as el
@@ -76,8 +77,7 @@ def _widget(cond: Condition, value: str) -> el.RenderElement:
     widget: el.RenderElement
     if cond.options:
         widget = {"#type": "select", "#name": cond.exposed, "#title": cond.label,
-                  "#options": {option: option for option in cond.options},
-                  "#empty_option": True}
+                  "#options": {"": "- Any -", **{option: option for option in cond.options}}}
     elif cond.spec.kind in ("int", "decimal", "float") and cond.op not in ("in", "not_in",
                                                                            "between"):
         widget = {"#type": "number", "#name": cond.exposed, "#title": cond.label}

@@ -142,16 +142,21 @@ def _counts(state: FormState) -> dict[str, int]:
 async def _widget_context(ctx: RequestContext, editing: Editing,
                           shown: Item | None = None) -> WidgetContext:
     """The editor's widget context, with the titles of the referenced items they may see
-    (read through the one item read path: a title they may not see stays an id) and the
+    (read through the one item read path: a title they may not see stays an id), the names
+    of the referenced tags (the item view's labellers: what the item page shows) and the
     names of the files of ``shown`` (the item as the form shows it; else the edited one)."""
     user, kernel = ctx.current_user, ctx.kernel
     item = shown if shown is not None else editing.item
     targets = reference_targets(editing.item_type, item)
     seen = await kernel.content.query.load_many(user, targets, stage=ctx.stage) \
         if targets else []
+    tags = await kernel.views.labels([item], {item.type: editing.item_type}, "full") \
+        if item is not None else {}
     files = file_targets(editing.item_type, item)
     return widget_context(user, kernel.theme.formats, bundle=editing.item_type.type,
-                          reference_labels={str(item.id): item.title for item in seen},
+                          reference_labels={**{str(key): label.text
+                                               for key, label in tags.items()},
+                                            **{str(item.id): item.title for item in seen}},
                           file_labels=await kernel.files.names(user, files) if files else {},
                           max_upload=kernel.files.limit_text)
 

@@ -119,6 +119,11 @@ async def switch(request: Request) -> Response:
 # -- stage pages ---------------------------------------------------------------------------------
 
 
+# The stage list's empty state says how to make one (stages are created outside the browser).
+NO_STAGES = ("There are no stages you may use. Create one with \"trovato stage create ID\""
+             " or POST /api/v1/stages.")
+
+
 async def stage_list(request: Request) -> Response:
     ctx = request_context(request)
     stages = await ctx.kernel.stage_desk.usable(require_login(request))
@@ -126,8 +131,7 @@ async def stage_list(request: Request) -> Response:
         [el.link(s.label, f"/admin/stages/{s.id}"), s.id, s.status, s.upstream] for s in stages
     ]
     table = el.table(
-        ["Stage", "Id", "Status", "Publishes to"], rows, empty="There are no stages you may use."
-    )
+        ["Stage", "Id", "Status", "Publishes to"], rows, empty=NO_STAGES)
     return render_admin(
         request,
         "stages.html",
@@ -243,6 +247,7 @@ async def overview(request: Request) -> Response:
                 conflicts, {str(c.item): c.title for c in changes})),
             "conflicts_unavailable": unavailable,
             "may_publish": stage.open and desk.may_publish(ctx.current_user),
+            "working_here": ctx.stage == stage.id,
         },
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -20,10 +21,12 @@ from trovato.kernel.context import request_context
 from trovato.kernel.csrf import form_post
 from trovato.render.elements import RenderElement
 from trovato.users.accounts import LoginError
+from trovato.users.registration import Registration, registration
 from trovato.web._page import render_page
 
 LOGIN_FORM = "user_login"
 NAME_MAX = 60
+REGISTER_LINK = Markup('<p><a href="/user/register">Create new account</a></p>')
 
 
 def _safe_destination(value: str | None) -> str:
@@ -54,6 +57,8 @@ async def _login_page(request: Request, tree: RenderElement, *,
     assert ctx.session is not None  # the pipeline's session stage ran
     content = ctx.kernel.forms.render(tree, csrf_token=ctx.session.csrf_token(),
                                       values=values, errors=errors)
+    if await registration(ctx.kernel.db) is not Registration.ADMINS_ONLY:
+        content += REGISTER_LINK  # visitors may register: say where
     return await render_page(request, "form_page.html", {"title": "Log in", "content": content},
                        status_code=status, messages=messages, form=True)
 

@@ -24,6 +24,8 @@ PAGES = (
     "/admin/structure/gather/add",
     "/admin/structure/gather/frontpage/edit",
     "/admin/structure/gather/import",
+    "/admin/config/media/image-styles",
+    "/admin/config/media/image-styles/thumbnail",
     "/admin/people",
     "/admin/people/create",
     "/admin/people/roles",

@@ -14,7 +14,8 @@ from typing import Any
 
 from tests._servers import serve
 from tests.conftest import ADMIN_PASSWORD
-from tests.web._browser_site import prepared_site
+from tests.web._axe import assert_accessible
+from tests.web._browser_site import browser_site, prepared_site
 from tests.web.test_browser import ARGS, CHROMIUM
 
 TYPES = "/admin/structure/types"
@@ -138,3 +139,54 @@ def test_a_site_builder_makes_a_type_with_five_fields(db_url: str, tmp_path: Pat
         "01-types.png", "02-add-type.png", "03-field-settings.png", "04-field-error.png",
         "05-five-fields.png", "06-reordered.png", "06b-moved-with-script.png",
         "07-item-form.png", "08-item.png"]
+
+
+def test_changing_the_field_type_rebuilds_its_settings_in_place(db_url: str,
+                                                                 tmp_path: Path) -> None:
+    """With JavaScript: on the second step of adding a field, choosing another field type
+    rebuilds its settings and widgets through the form's AJAX endpoint, without a page load
+    (the "Update" button it replaces is hidden, focus stays on the select, a status says so, a
+    change made during a rebuild is applied after it; Enter saves); axe finds no serious
+    violation before or after; the field saved is of the type chosen last."""
+    with browser_site(db_url, tmp_path) as site:
+        page, main = site.page, site.page.locator("main")
+        page.goto(site.base + f"{TYPES}/article/fields/add")
+        page.locator("#edit-label").fill("Colour")
+        page.locator("#edit-field-type").select_option("text")
+        main.get_by_role("button", name="Continue").click()
+        page.wait_for_selector("[name='settings[max_length]']")
+        assert main.locator("button[value=update]").is_hidden()
+        assert_accessible(page)
+        site.shot("field-step-2-text")
+        page.evaluate("() => { window.notReloaded = true; }")
+        page.locator("#edit-field-type").select_option("list")
+        page.wait_for_selector("[name='settings[allowed_values]']")
+        assert page.evaluate("() => window.notReloaded === true")  # no page load
+        assert main.locator("[name='settings[max_length]']").count() == 0
+        assert page.evaluate("() => document.activeElement.id") == "edit-field-type"
+        assert main.locator("#edit-widget option").all_inner_texts() == [
+            "options_select", "options_buttons"]
+        assert main.locator("button[value=update]").is_hidden()
+        assert main.get_by_label("Label").input_value() == "Colour"
+        assert main.locator("[data-ajax-status]").text_content() == \
+            "Field type and settings: updated."
+        assert_accessible(page)
+        site.shot("field-step-2-list")
+        # Two changes in a row: the region ends up for the last type chosen.
+        page.locator("#edit-field-type").select_option("boolean")
+        page.locator("#edit-field-type").select_option("list")
+        page.wait_for_function(
+            "() => document.querySelector('#edit-field-type').value === 'list'"
+            " && !document.querySelector('[data-ajax-region][aria-busy]')"
+            " && document.querySelector(\"[name='settings[allowed_values]']\")")
+        assert main.locator("[name='settings[on_label]']").count() == 0
+        main.locator("[name='settings[allowed_values]']").fill("red|Red\ngreen|Green")
+        main.locator("#edit-widget").select_option("options_buttons")
+        # Enter in a text input saves (the hidden Update button comes first in the form).
+        main.get_by_label("Label").press("Enter")
+        page.wait_for_url(f"**{TYPES}/article/fields")
+        assert "The field Colour has been added to Article." in main.inner_text()
+        fields = site.api.get("/api/v1/item-types/article").json()["fields"]
+        colour = next(f for f in fields if f["name"] == "field_colour")
+        assert colour["type"] == "list" and colour["widget"] == "options_buttons"
+        assert colour["settings"] == {"allowed_values": {"red": "Red", "green": "Green"}}

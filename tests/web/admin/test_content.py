@@ -165,6 +165,7 @@ async def test_the_dashboard_lists_sections_and_facts(site: Site) -> None:
     await login_as(client, "root")
     page = await client.get("/admin")
     assert page.status_code == 200
+    assert '<h2 id="admin-places">Sections</h2>' in page.text
     assert "Find, publish, unpublish and delete items." in page.text
     assert re.search(r"<dt>Published items</dt><dd>1</dd>", page.text)
     assert re.search(r"<dt>Unpublished items</dt><dd>1</dd>", page.text)
@@ -188,6 +189,7 @@ async def test_filters_sort_and_visibility(site: Site) -> None:
     await login_as(client, "root")
     everything = await client.get("/admin/content")
     assert everything.status_code == 200
+    assert everything.text.count('<option value="" selected>- Any -</option>') == 2
     assert sorted(_titles(everything)) == sorted(
         ["Alpha news", "Beta draft", "Gamma by editor", "Delta editor draft", "100% real_news"])
     assert _titles(await client.get("/admin/content?status=0")) == [
@@ -347,3 +349,14 @@ async def test_titles_are_escaped_on_every_admin_page(site: Site) -> None:
         assert page.status_code == 200
         assert "<script>alert(1)" not in page.text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+@pytest.mark.parametrize("filters", [
+    {}, {"sort": "title"}, {"type": "article", "title": "a&b =?é", "sort": "-author"},
+    {"author": "x y", "status": "0"}])
+def test_the_column_links_are_the_lists_urls_with_their_sort(filters: dict[str, str]) -> None:
+    from trovato.web.admin.content import COLUMNS, _header, _url
+
+    for sort in ("-changed", *filters.values()):
+        for column, (key, _) in zip(_header(filters, sort), COLUMNS, strict=True):
+            assert column.href == _url(filters, sort=f"-{key}" if sort == key else key)

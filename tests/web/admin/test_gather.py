@@ -211,6 +211,8 @@ async def test_building_a_listing_without_javascript(client: httpx.AsyncClient) 
     # A property without a default shows empty; the columns are the registry's fields.
     assert re.search(r'name="displays\.feed\.path"[^>]*value=""', page)
     assert ">Count (field_count)</label>" in page and ">Type</label>" in page
+    assert ">Show the listing as a page</label>" in page
+    assert ">Show the listing as JSON</label>" in page
     # "Add a filter" twice, "Add a sort", then remove the first filter: the form is rebuilt
     # from its server-side state, what was typed stays.
     typed = {"name": "recent", "label": "Recent articles"}

@@ -327,6 +327,7 @@ async def test_deleting_the_last_administrator_is_refused_on_the_page(
 async def test_registration_is_closed_by_default(client: httpx.AsyncClient) -> None:
     closed = await client.get("/user/register")
     assert closed.status_code == 404 and "Registration is closed" in closed.text
+    assert 'href="/user/register"' not in (await client.get("/user/login")).text
     assert (await client.post("/user/register", data={})).status_code in (403, 404)
 
 
@@ -342,6 +343,9 @@ async def _allow(client: httpx.AsyncClient, choice: str) -> None:
 
 async def test_visitors_register_and_are_logged_in(client: httpx.AsyncClient) -> None:
     await _allow(client, "visitors")
+    # The login page says where to register, now that visitors may.
+    assert '<a href="/user/register">Create new account</a>' in (
+        await client.get("/user/login")).text
     form = await client.get("/user/register")
     assert form.status_code == 200
     refused = await _post(client, "/user/register", {

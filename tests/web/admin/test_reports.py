@@ -137,6 +137,7 @@ async def test_the_status_report(site: httpx.AsyncClient) -> None:
     # Cron never ran on this site: a warning, until it runs.
     assert re.search(r"Last run</td><td>never</td><td><span class=\"status-state "
                      r"status-state--warning\">", text), text
+    assert "Run &#34;trovato cron&#34; from a timer" in text  # no Markdown in HTML
     report = await kernel_of(site).cron.run()
     assert report.ran
     text = (await site.get("/admin/reports/status")).text

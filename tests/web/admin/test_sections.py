@@ -14,7 +14,7 @@ def _user(*permissions: str, admin: bool = False) -> CurrentUser:
 
 
 def test_without_the_admin_permission_no_section_is_listed() -> None:
-    assert sections_for(_user("administer users", "access site reports")) == []
+    assert sections_for(_user("administer users", "access site reports")) == ()
 
 
 def test_sections_follow_their_permissions() -> None:
@@ -23,4 +23,12 @@ def test_sections_follow_their_permissions() -> None:
 
 
 def test_the_site_admin_sees_every_section() -> None:
-    assert sections_for(_user(admin=True)) == list(SECTIONS)
+    assert sections_for(_user(admin=True)) == SECTIONS
+
+
+def test_remembered_answers_follow_the_permissions_and_the_admin_flag() -> None:
+    assert sections_for(_user()) == ()
+    assert sections_for(_user(admin=True)) == SECTIONS  # the same (empty) permissions
+    editor = sections_for(_user(ADMIN_PERMISSION, "administer users"))
+    assert sections_for(_user(ADMIN_PERMISSION, "administer users")) == editor
+    assert len(sections_for(_user(ADMIN_PERMISSION, "administer users", "use stages"))) == 3

@@ -19,8 +19,9 @@ from tests.plugins.conftest import kernel_of
 from tests.web._item_forms import article_values, item_id_of, open_form, post_form
 from tests.web.test_item import _item, _site
 
-# The session, the user (with roles and permission version), then the page's own.
-PIPELINE = 2
+# The session with the users stamp (the user it names is kept per process under the stamp),
+# then the page's own.
+PIPELINE = 1
 
 
 def _statements(response: httpx.Response) -> int:
@@ -91,3 +92,22 @@ async def test_a_page_that_changes_nothing_writes_no_session(db_url: str) -> Non
             assert response.status_code == 200, path
             assert "set-cookie" not in response.headers, path
         assert writes.count == 0
+
+
+async def test_a_save_and_the_page_saying_so_write_no_session(db_url: str) -> None:
+    """ "Saved." rides to the next page in a signed cookie: neither the POST nor the page that
+    shows the message writes the session."""
+    async with running_app(site_settings(db_url, page_cache_seconds=0)) as client:
+        headers = await _site(client)
+        item_id = await _item(client, headers)
+        hidden = await open_form(client, f"/item/{item_id}/edit")
+        writes = _Writes(client)
+        saved = await post_form(client, f"/item/{item_id}/edit", hidden,
+                                article_values("Edited"))
+        assert item_id_of(saved) == item_id
+        assert not any(c.startswith("trovato_session=")
+                       for c in saved.headers.get_list("set-cookie"))
+        shown = await client.get(saved.headers["location"])
+        assert "has been updated" in shown.text, shown.text
+        assert writes.count == 0
+        assert "has been updated" not in (await client.get(f"/item/{item_id}")).text

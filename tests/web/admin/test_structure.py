@@ -160,21 +160,22 @@ async def test_fields_are_added_with_their_settings_edited_and_removed(
     step = await post_form(client, f"{base}/add", hidden, {
         "label": "Colour", "name": "", "field_type": "list", "op": "continue"})
     assert step.status_code == 200, step.text
-    assert "Field type: List" in step.text and 'value="field_colour"' in step.text
+    assert "step 2 of 2" in step.text and 'value="field_colour"' in step.text
+    assert '<option value="list" selected>' in step.text
     assert 'name="settings[allowed_values]"' in step.text
     # Step two: a list needs its allowed values; the service says so next to the input.
     hidden = hidden_inputs(step.text)
     refused = await post_form(client, f"{base}/add", hidden, {
-        "label": "Colour", "name": "field_colour", "cardinality": "1", "description": "Pick",
-        "settings[allowed_values]": "", "op": "save"})
+        "label": "Colour", "name": "field_colour", "field_type": "list", "cardinality": "1",
+        "description": "Pick", "settings[allowed_values]": "", "op": "save"})
     assert refused.status_code == 400, refused.text
     assert 'id="edit-settings-allowed-values"' in refused.text
     assert "Allowed values is required." in refused.text
     assert 'aria-invalid="true"' in refused.text and "Pick</textarea>" in refused.text
     response = await post_form(client, f"{base}/add", hidden_inputs(refused.text), {
-        "label": "Colour", "name": "field_colour", "cardinality": "1", "required": "1",
-        "description": "Pick one", "settings[allowed_values]": "red|Red\ngreen|Green",
-        "op": "save"})
+        "label": "Colour", "name": "field_colour", "field_type": "list", "cardinality": "1",
+        "required": "1", "description": "Pick one", "widget": "options_select",
+        "settings[allowed_values]": "red|Red\ngreen|Green", "op": "save"})
     assert response.status_code == 303 and response.headers["location"] == base
     shown = await client.get(base)
     assert "The field Colour has been added to Article." in shown.text
@@ -233,15 +234,26 @@ async def test_a_field_name_keeps_its_type_and_bad_names_are_refused(
         assert refused.status_code == 400, name
         assert "Machine name must be field_" in refused.text
         assert "<i>L</i>" not in refused.text
+    # A name other types use with another field type: refused at the first step, next to
+    # the field type.
     hidden = await open_form(client, f"{base}/add")
-    step = await post_form(client, f"{base}/add", hidden, {
+    refused = await post_form(client, f"{base}/add", hidden, {
         "label": "Count", "name": "count", "field_type": "text", "op": "continue"})
-    assert 'value="field_count"' in step.text
+    assert refused.status_code == 400 and 'value="count"' in refused.text
+    assert "The field field_count of Article is of the type Integer (integer)" in refused.text
+    assert 'name="settings[max_length]"' not in refused.text
+    # The service refuses it too (a type changed on the second step meanwhile).
+    step = await post_form(client, f"{base}/add", hidden_inputs(refused.text), {
+        "label": "Count", "name": "count", "field_type": "integer", "op": "continue"})
+    assert step.status_code == 200 and 'name="settings[min]"' in step.text
+    await client.post("/api/v1/item-types", headers=headers, json={
+        "type": "other", "label": "Other", "fields": [
+            {"name": "field_late", "type": "text", "label": "Late"}]})
     refused = await post_form(client, f"{base}/add", hidden_inputs(step.text), {
-        "label": "Count", "name": "field_count", "cardinality": "1",
-        "settings[max_length]": "255", "op": "save"})
-    assert refused.status_code == 422
-    assert "already exists with the field type integer" in refused.text
+        "label": "Late", "name": "field_late", "field_type": "integer", "cardinality": "1",
+        "op": "save"})
+    assert refused.status_code == 400
+    assert "The field field_late of Other is of the type Text (text)" in refused.text
     assert _field_names(await _type(client, "page")) == []
 
 

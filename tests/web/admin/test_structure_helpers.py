@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from trovato.content.fields import FieldRegistry
 from trovato.web.admin._structure import sentences
-from trovato.web.admin.fields import parse_settings, settings_fieldset
+from trovato.web.admin.field_settings import parse_settings, settings_fieldset
 from trovato.web.admin.types import machine_name
 
 REGISTRY = FieldRegistry()

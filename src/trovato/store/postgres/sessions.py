@@ -1,4 +1,8 @@
-"""Sessions in the UNLOGGED ``sessions`` table; expiry is checked against the server clock."""
+"""Sessions in the UNLOGGED ``sessions`` table; expiry is checked against the server clock.
+
+The users stamp is the row of the empty session id, which no session has (session ids are
+never empty, and the session manager looks none up) and which never expires.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,34 @@ from typing import Any, cast
 from psycopg.types.json import Jsonb
 
 from trovato.db.pool import Database
-from trovato.store.base import SessionStore, positive
+from trovato.store.base import SessionRead, SessionStore, new_stamp, positive
+
+STAMP_SID = ""
+_INSERT_STAMP = "INSERT INTO sessions (sid, data, expires_at) VALUES (%s, %s, 'infinity')"
+_KEEP_STAMP = _INSERT_STAMP + " ON CONFLICT (sid) DO NOTHING"
+_REPLACE_STAMP = _INSERT_STAMP + " ON CONFLICT (sid) DO UPDATE SET data = EXCLUDED.data"
 
 
 class PostgresSessionStore(SessionStore):
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def get(self, sid: str) -> dict[str, Any] | None:
-        data = await self.database.fetchval(
-            "SELECT data FROM sessions WHERE sid = %s AND expires_at > now()", (sid,)
+    async def read(self, sid: str) -> SessionRead:
+        row = await self.database.fetchrow(
+            "SELECT (SELECT data FROM sessions WHERE sid = %s AND sid <> %s"
+            " AND expires_at > now()) AS data,"
+            " (SELECT data ->> 'stamp' FROM sessions WHERE sid = %s) AS stamp",
+            (sid, STAMP_SID, STAMP_SID),
         )
-        return cast(dict[str, Any] | None, data)
+        if row is None:
+            return SessionRead(None, None)
+        return SessionRead(cast(dict[str, Any] | None, row["data"]), row["stamp"])
+
+    async def restamp(self, *, only_if_missing: bool = False) -> None:
+        await self.database.execute(
+            _KEEP_STAMP if only_if_missing else _REPLACE_STAMP,
+            (STAMP_SID, Jsonb({"stamp": new_stamp()})),
+        )
 
     async def set(self, sid: str, data: dict[str, Any], ttl: float) -> None:
         await self.database.execute(

@@ -7,17 +7,23 @@ from typing import Any, cast
 import orjson
 from redis.asyncio import Redis
 
-from trovato.store.base import SessionStore, milliseconds
+from trovato.store.base import SessionRead, SessionStore, milliseconds, new_stamp
 
 
 class RedisSessionStore(SessionStore):
     def __init__(self, client: Redis, prefix: str = "trovato:") -> None:
         self.client = client
         self.prefix = prefix + "s:"
+        # Beside the sessions' keys, never one of them.
+        self.stamp_key = prefix + "users-stamp"
 
-    async def get(self, sid: str) -> dict[str, Any] | None:
-        raw = await self.client.get(self.prefix + sid)
-        return None if raw is None else cast(dict[str, Any], orjson.loads(raw))
+    async def read(self, sid: str) -> SessionRead:
+        raw, stamp = await self.client.mget(self.prefix + sid, self.stamp_key)
+        data = None if raw is None else cast(dict[str, Any], orjson.loads(raw))
+        return SessionRead(data, stamp.decode() if isinstance(stamp, bytes) else stamp)
+
+    async def restamp(self, *, only_if_missing: bool = False) -> None:
+        await self.client.set(self.stamp_key, new_stamp(), nx=only_if_missing)
 
     async def set(self, sid: str, data: dict[str, Any], ttl: float) -> None:
         await self.client.set(self.prefix + sid, orjson.dumps(data), px=milliseconds(ttl))

@@ -37,7 +37,7 @@ def render_admin(
     """Render an admin page: ``template`` extends ``admin/layout.html``; the active section is
     the one whose path starts the request's path."""
     user = request_context(request).current_user
-    path = request.url.path
+    path = request.scope["path"]  # as the router matched it (no URL object to build)
     sections = sections_for(user)
     active = "/admin" if path == "/admin" else next(
         (s.path for s in sections if path == s.path or path.startswith(s.path + "/")), None)

@@ -2,12 +2,12 @@
 through the form API, the type's tabs, and turning a service refusal into form errors.
 
 Every form of these screens goes the same way as the item form (:mod:`trovato.web.item_edit`):
-a GET makes its server-side state and renders it; a POST loads that state (an expired one shows
-the form again with what was typed, a foreign one is a 400), rebuilds the tree from the server's
-data, reads the values from the tree, checks them (the input types' checks, the screen's own,
-``form_validate``), and only then calls the item-type service, whose refusals are shown next to
-the inputs they are about. A success drops the state, tells ``form_submit``, flashes a message
-and redirects (303).
+a GET makes its server-side state and renders it; a POST loads that state (an expired or a
+foreign one shows the form again with what was typed, saying why, and saves nothing), rebuilds
+the tree from the server's data, reads the values from the tree, checks them (the input types'
+checks, the screen's own, ``form_validate``), and only then calls the item-type service, whose
+refusals are shown next to the inputs they are about. A success drops the state, tells
+``form_submit``, flashes a message and redirects (303).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from trovato.render.elements import RenderElement
 from trovato.users.accounts import CurrentUser
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
-from trovato.web.item_edit import TAMPERED, load_state, session_token
+from trovato.web.item_edit import TAMPERED, Refused, load_state, session_token
 
 PERMISSION = "administer content types"
 TYPES_PATH = "/admin/structure/types"
@@ -90,7 +90,7 @@ def page(request: Request, *, title: str, parts: list[Markup],
 class Received:
     """A submission of one form: its state, the tree rebuilt from it, the values read from
     the tree, and the message (and status) to show when the submission may not be handled:
-    its state expired, or its CSRF token was missing or stale."""
+    its state expired or was not this form's, or its CSRF token was missing or stale."""
 
     state: FormState
     tree: RenderElement
@@ -131,16 +131,24 @@ async def altered(request: Request, tree: RenderElement) -> RenderElement:
 async def receive(request: Request, form_id: str, fresh: Mapping[str, Any],
                   build: Build) -> Received:
     """Load the submission's state (it must be about what ``fresh`` names: the same type and
-    field), rebuild the tree and read the values from it."""
+    field), rebuild the tree and read the values from it. A state that is not this form's
+    (another form's, another session's, another type's) is refused like an expired one: the
+    form is shown again in a new state made of ``fresh``, with what was typed, saying why."""
     submitted = await request.form()
-    state, expired = await load_state(request, form_id, submitted, fresh)
-    for key in ("type", "field"):
-        if state.data.get(key) != fresh.get(key):
-            raise ServiceError(400, TAMPERED)
+    try:
+        state, refused = await load_state(request, form_id, submitted, fresh)
+    except ServiceError as exc:
+        if exc.message != TAMPERED:
+            raise
+        state, refused = None, Refused(TAMPERED, 400)
+    if state is None or any(state.data.get(key) != fresh.get(key) for key in ("type", "field")):
+        ctx = request_context(request)
+        state = await ctx.kernel.forms.states.create(form_id, session_token(ctx), fresh)
+        refused = Refused(TAMPERED, 400)
     tree = await build(state)
     return Received(state, tree, forms.read(tree, submitted),
-                    expired.message if expired else None, submitted,
-                    expired.status if expired else 400)
+                    refused.message if refused else None, submitted,
+                    refused.status if refused else 400)
 
 
 async def check(request: Request, received: Received,

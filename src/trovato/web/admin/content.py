@@ -27,11 +27,11 @@ from trovato.content.access import item_access
 from trovato.content.bulk import BULK_ACTIONS
 from trovato.content.items import Item
 from trovato.content.model import ItemPage
-from trovato.content.view import format_date
 from trovato.forms import form as forms
 from trovato.forms.form import FormValue
 from trovato.kernel.context import RequestContext, request_context
 from trovato.render import elements as el
+from trovato.render.dates import local_time
 from trovato.render.elements import RenderElement
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
@@ -51,6 +51,7 @@ SORTS: Final = frozenset(k for key, _ in COLUMNS for k in (key, f"-{key}"))
 DEFAULT_SORT: Final = "-changed"
 TEXT_MAX: Final = 200
 STATUSES: Final = {"1": "Published", "0": "Not published"}
+ANY: Final = "- Any -"  # a filter select's no-filter choice
 
 
 def _page_number(raw: str) -> int:
@@ -93,10 +94,10 @@ def _url(filters: dict[str, str], **changes: str | int) -> str:
 
 def _filter_form(types: dict[str, str], sort: str) -> RenderElement:
     return forms.form(FILTER_FORM, LIST_PATH, {
-        "type": {"#type": "select", "#name": "type", "#title": "Type", "#options": types,
-                 "#empty_option": True},
+        "type": {"#type": "select", "#name": "type", "#title": "Type",
+                 "#options": {"": ANY, **types}},
         "status": {"#type": "select", "#name": "status", "#title": "Status",
-                   "#options": STATUSES, "#empty_option": True},
+                   "#options": {"": ANY, **STATUSES}},
         "author": {"#type": "textfield", "#name": "author", "#title": "Author name",
                    "#maxlength": TEXT_MAX},
         "title": {"#type": "textfield", "#name": "title", "#title": "Title contains",
@@ -133,29 +134,34 @@ class Row:
 
 
 def _header(filters: dict[str, str], sort: str) -> list[Column]:
+    """The columns' headers. Their links are :func:`_url`'s with the column's sort: the
+    filters (``sort`` last) encoded once, the sort keys being URL-safe words."""
+    kept = {k: v for k, v in filters.items() if k != "sort"}
+    base = f"{LIST_PATH}?{urlencode(kept)}&sort=" if kept else f"{LIST_PATH}?sort="
     header = []
     for key, label in COLUMNS:
         name = label.lower()
         if sort == key:
-            header.append(Column(label, _url(filters, sort=f"-{key}"),
+            header.append(Column(label, f"{base}-{key}",
                                  f"Sorted by {name}, ascending; sort descending", "▲",
                                  "ascending"))
         elif sort == f"-{key}":
-            header.append(Column(label, _url(filters, sort=key),
+            header.append(Column(label, base + key,
                                  f"Sorted by {name}, descending; sort ascending", "▼",
                                  "descending"))
         else:
-            header.append(Column(label, _url(filters, sort=key), f"Sort by {name}"))
+            header.append(Column(label, base + key, f"Sort by {name}"))
     return header
 
 
 async def _rows(ctx: RequestContext, items: list[Item], types: dict[str, str]) -> list[Row]:
     """The table's rows as data for ``admin/content_rows.html`` (50 rows of render elements
-    would cost more to render than everything else on the page together)."""
-    user, hooks, reader = ctx.current_user, ctx.kernel.content.items.hooks, viewer(ctx)
+    would cost more to render than everything else on the page together). The update dates
+    are :func:`~trovato.content.view.format_date`'s, the reader's zone read once."""
+    user, hooks, zone = ctx.current_user, ctx.kernel.content.items.hooks, viewer(ctx).timezone
     return [Row(str(item.id), item.title, types.get(item.type, item.type),
                 item.author_name or "", STATUSES["1" if item.status == 1 else "0"],
-                format_date(item.changed, reader),
+                "" if item.changed is None else local_time(item.changed, zone),
                 await item_access(user, item, "update", hooks))
             for item in items]
 

@@ -1,10 +1,9 @@
 """The field screens of an item type: ``/admin/structure/types/{type}/fields`` (the fields in
-order, and their order as weights), ``.../fields/add`` (label, machine name and field type,
-then that type's settings), ``.../fields/{field}`` (edit) and ``.../fields/{field}/delete``
-(with the data it deletes stated first).
+order, and their order as weights), ``.../fields/add`` (:mod:`.field_add`: label, machine name
+and field type, then that type's settings), ``.../fields/{field}`` (edit) and
+``.../fields/{field}/delete`` (with the data it deletes stated first).
 
-The settings inputs are made from the field type's settings model (its JSON schema), so a
-field type brings its settings screen with it; the service checks them with that same model.
+The settings inputs are made from the field type's settings model (:mod:`.field_settings`).
 Every change goes through the item type service's one-field operations (add, update, remove,
 reorder), under the type's lock, with the same validation as the JSON API.
 """
@@ -19,11 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from trovato.content.fields import (
-    FIELD_NAME,
-    FIELD_NAME_MAX,
     FieldDefinition,
-    FieldRegistry,
-    FieldType,
     UnknownFieldTypeError,
 )
 from trovato.content.types import ItemType, ItemTypeError
@@ -54,23 +49,25 @@ from trovato.web.admin._structure import (
     save_state,
     sentences,
     titles,
-    type_path,
 )
-from trovato.web.admin.types import machine_name
+from trovato.web.admin.field_add import add_form, add_submit
+from trovato.web.admin.field_settings import (
+    LABELS,
+    common_inputs,
+    field_types,
+    fields_path,
+    instance,
+    parse_settings,
+    settings_fieldset,
+    text_formats,
+    type_label,
+    values_label,
+)
 
 ORDER_FORM = "field_order_form"
-ADD_FORM = "field_add_form"
 FIELD_FORM = "field_form"
 REMOVE_FORM = "field_remove_form"
-PREFIX = "field_"
 WEIGHT_RANGE = 1000  # weights offered: -1000 … 1000, enough to place any of 200 fields
-CARDINALITIES = {**{str(n): str(n) for n in range(1, 11)}, "-1": "Unlimited"}
-# What the summary calls errors no input of the form shows.
-LABELS = {"type": "Field type", "order": "Field order", "fields": "Fields"}
-
-
-def _registry(request: Request) -> FieldRegistry:
-    return content(request).fields
 
 
 def _field(current: ItemType, request: Request) -> FieldDefinition:
@@ -80,141 +77,11 @@ def _field(current: ItemType, request: Request) -> FieldDefinition:
     return found
 
 
-def _fields_path(current: ItemType) -> str:
-    return f"{type_path(current)}/fields"
-
-
-def _type_label(registry: FieldRegistry, name: str) -> str:
-    try:
-        return f"{registry.get(name).label} ({name})"
-    except UnknownFieldTypeError:
-        return name
-
-
 def _widget_name(request: Request, definition: FieldDefinition) -> str:
     try:
         return request_context(request).kernel.widgets.for_field(definition).name
     except (UnknownWidgetError, UnknownFieldTypeError):
         return "none"
-
-
-def _values_label(cardinality: int) -> str:
-    return "Unlimited" if cardinality == -1 else str(cardinality)
-
-
-# -- settings inputs from a field type's settings model -----------------------------------------
-
-
-def _shape(prop: Mapping[str, Any]) -> tuple[str, bool]:
-    """A settings property's kind (``boolean``, ``integer``, ``number``, ``string``, ``array``,
-    ``object``) and whether it may be null."""
-    options = prop.get("anyOf")
-    if isinstance(options, list):
-        kinds = [str(o.get("type")) for o in options if isinstance(o, Mapping)]
-        real = [k for k in kinds if k != "null"]
-        # A property taking a map or a list (a list field's allowed values) is edited as the
-        # map: "key|label" lines, of which a plain list is the special case.
-        kind = "object" if "object" in real else (real[0] if real else "string")
-        return kind, "null" in kinds
-    return str(prop.get("type", "string")), False
-
-
-def _settings_text(kind: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if kind == "boolean":
-        return "1" if value else ""
-    if kind == "array" and isinstance(value, list):
-        return "\n".join(str(v) for v in value)
-    if kind == "object":
-        if isinstance(value, Mapping):
-            return "\n".join(k if k == v else f"{k}|{v}" for k, v in value.items())
-        if isinstance(value, list):
-            return "\n".join(str(v) for v in value)
-    return str(value)
-
-
-def _settings_element(key: str, prop: Mapping[str, Any], required: bool, value: Any,
-                      formats: list[str], weight: int) -> RenderElement:
-    kind, _nullable = _shape(prop)
-    element: RenderElement = {"#name": f"settings[{key}]", "#error_key": f"settings.{key}",
-                              "#title": key.replace("_", " ").capitalize(),
-                              "#weight": weight, "#required": required,
-                              "#default_value": _settings_text(kind, value)}
-    enum = prop.get("enum")
-    if key == "default_format":
-        shown = [*formats, *([str(value)] if value and value not in formats else [])]
-        element.update({"#type": "select", "#options": {f: f for f in shown}})
-    elif isinstance(enum, list):
-        element.update({"#type": "select", "#options": {str(v): str(v) for v in enum}})
-    elif kind == "boolean":
-        element.update({"#type": "checkbox", "#return_value": "1", "#required": False})
-    elif kind in ("integer", "number"):
-        element.update({"#type": "number", "#step": "1" if kind == "integer" else "any"})
-    elif kind == "array":
-        element.update({"#type": "textarea", "#description": "One per line."})
-    elif kind == "object":
-        element.update({"#type": "textarea",
-                        "#description": "One per line: the stored key, a | and the label"
-                                        " shown (a line without | is both)."})
-    else:
-        element.update({"#type": "textfield", "#maxlength": int(prop.get("maxLength", 255))})
-    return element
-
-
-def settings_fieldset(field_type: FieldType, settings: Mapping[str, Any],
-                      formats: list[str]) -> RenderElement | None:
-    """The inputs of ``field_type``'s settings showing ``settings`` (None: it has none)."""
-    schema = field_type.settings_schema()
-    properties = schema.get("properties") or {}
-    if not properties:
-        return None
-    required = set(schema.get("required") or ())
-    # A rule about several settings together (min not above max) is shown on the fieldset.
-    fieldset: RenderElement = {"#type": "fieldset", "#title": f"{field_type.label} settings",
-                               "#weight": 20, "#error_key": "settings.settings"}
-    for weight, (key, prop) in enumerate(properties.items()):
-        fieldset[key] = _settings_element(key, prop, key in required,
-                                          settings.get(key, prop.get("default")), formats,
-                                          weight)
-    return fieldset
-
-
-def parse_settings(field_type: FieldType, values: forms.FormValues) -> dict[str, Any]:
-    """The raw settings a submission holds, for the service to check against the model (the
-    number inputs' own checks already refused text that is not a number)."""
-    text = forms.text_values(values)
-    schema = field_type.settings_schema()
-    raw: dict[str, Any] = {}
-    for key, prop in (schema.get("properties") or {}).items():
-        kind, nullable = _shape(prop)
-        value = text.get(f"settings[{key}]", "")
-        if kind == "boolean":
-            raw[key] = value == "1"
-        elif kind == "array":
-            raw[key] = [line.strip() for line in value.splitlines() if line.strip()]
-        elif kind == "object":
-            pairs = [line.strip().partition("|") for line in value.splitlines()
-                     if line.strip()]
-            if pairs:
-                raw[key] = {k.strip(): (label.strip() if sep else k.strip())
-                            for k, sep, label in pairs}
-        elif value.strip() == "":
-            if nullable:
-                raw[key] = None
-            # else: left out, the model's default applies
-        elif kind in ("integer", "number"):
-            try:
-                raw[key] = int(value) if kind == "integer" else float(value)
-            except ValueError:
-                raw[key] = value  # the service names the setting and what it must be
-        else:
-            raw[key] = value
-    return raw
-
-
-def _formats(request: Request) -> list[str]:
-    return sorted(request_context(request).kernel.theme.formats.names())
 
 
 # -- the field list and its order ---------------------------------------------------------------
@@ -232,7 +99,7 @@ def _order_form(current: ItemType) -> RenderElement:
             "#step": "1", "#min": -WEIGHT_RANGE, "#max": WEIGHT_RANGE, "#required": True,
             "#default_value": str(index), "#weight": index,
             "#attributes": {"class": "field-order__weight"}}
-    return forms.form(ORDER_FORM, _fields_path(current), {
+    return forms.form(ORDER_FORM, fields_path(current), {
         "order": order,
         "actions": {"#type": "actions", "#weight": 10,
                     "save": forms.submit("save", title="Save order")},
@@ -240,12 +107,12 @@ def _order_form(current: ItemType) -> RenderElement:
 
 
 def _field_table(request: Request, current: ItemType) -> RenderElement:
-    registry = _registry(request)
-    base = _fields_path(current)
+    registry = field_types(request)
+    base = fields_path(current)
     rows: list[list[str | RenderElement]] = [
-        [el.link(d.label, f"{base}/{d.name}"), d.name, _type_label(registry, d.type),
+        [el.link(d.label, f"{base}/{d.name}"), d.name, type_label(registry, d.type),
          _widget_name(request, d), "Yes" if d.required else "No",
-         _values_label(d.cardinality),
+         values_label(d.cardinality),
          el.container({"edit": el.link("Edit", f"{base}/{d.name}"),
                        "remove": el.link("Remove", f"{base}/{d.name}/delete", weight=1)},
                       tag="span", attributes={"class": "operations"})]
@@ -260,7 +127,7 @@ def _fields_page(request: Request, current: ItemType, tree: RenderElement | None
                  state: FormState | None, *, received: Received | None = None,
                  errors: dict[str, str] | None = None, status: int = 200,
                  messages: list[tuple[str, str]] | None = None) -> Response:
-    add = el.link("Add field", f"{_fields_path(current)}/add", attributes={"class": "button"})
+    add = el.link("Add field", f"{fields_path(current)}/add", attributes={"class": "button"})
     parts = [render_tree(request, add), render_tree(request, _field_table(request, current))]
     if tree is not None and state is not None:
         shown = sentences(errors or {}, {**LABELS, **titles(tree)})
@@ -317,175 +184,39 @@ async def order_submit(request: Request) -> Response:
                                       lambda _state: altered(request, _order_form(fresh)))
         return _fields_page(request, fresh, tree, state, status=exc.status,
                             messages=[("error", exc.message)])
-    return await finish(request, received, location=_fields_path(updated),
+    return await finish(request, received, location=fields_path(updated),
                         message=f"The order of the fields of {updated.label} has been saved.",
                         result={"type": updated.type,
                                 "order": [d.name for d in updated.fields]})
 
 
-# -- adding a field: its name and field type, then its settings ----------------------------------
-
-
-def _field_name(typed: str, label: str) -> str:
-    """The machine name typed (``field_`` put in front when missing), or one made from the
-    label."""
-    typed = typed.strip()
-    if typed:
-        return typed if typed.startswith(PREFIX) else PREFIX + typed
-    return machine_name(label, prefix=PREFIX, limit=FIELD_NAME_MAX)
-
-
-def _common_inputs(definition: FieldDefinition | None) -> dict[str, RenderElement]:
-    return {
-        "required": {"#type": "checkbox", "#name": "required", "#return_value": "1",
-                     "#title": "Required", "#weight": 10,
-                     "#default_value": "1" if definition and definition.required else ""},
-        "cardinality": {"#type": "select", "#name": "cardinality", "#weight": 11,
-                        "#title": "Number of values", "#required": True,
-                        "#options": {**CARDINALITIES,
-                                     **({str(definition.cardinality):
-                                         _values_label(definition.cardinality)}
-                                        if definition else {})},
-                        "#default_value": str(definition.cardinality) if definition else "1",
-                        "#description": "How many values an item may hold. A field name"
-                                        " keeps single or multiple values on every type."},
-        "description": {"#type": "textarea", "#name": "description", "#title": "Help text",
-                        "#maxlength": 2000, "#weight": 12,
-                        "#default_value": definition.description if definition else "",
-                        "#description": "Shown to editors below the field."},
-    }
-
-
-def _add_form(request: Request, current: ItemType, state: FormState) -> RenderElement:
-    registry = _registry(request)
-    chosen = state.data.get("field_type")
-    elements: dict[str, RenderElement] = {
-        "label": {"#type": "textfield", "#name": "label", "#title": "Label",
-                  "#required": True, "#maxlength": 255, "#weight": 0, "#default_value": ""},
-        "name": {"#type": "textfield", "#name": "name", "#title": "Machine name",
-                 "#maxlength": FIELD_NAME_MAX, "#weight": 1, "#default_value": "",
-                 "#description": "Starts with field_, then lowercase letters, digits or"
-                                 " underscores; it cannot be changed later. Left empty, it is"
-                                 " made from the label. A name other types use keeps its"
-                                 " field type."},
-    }
-    if isinstance(chosen, str) and chosen in registry:
-        field_type = registry.get(chosen)
-        elements["field_type"] = {"#type": "markup", "#tag": "p", "#weight": 2,
-                                  "#value": f"Field type: {_type_label(registry, chosen)}"}
-        elements.update(_common_inputs(None))
-        fieldset = settings_fieldset(field_type, {}, _formats(request))
-        if fieldset is not None:
-            elements["settings"] = fieldset
-        button = forms.submit("save", title="Save field")
-    else:
-        elements["field_type"] = {
-            "#type": "select", "#name": "field_type", "#title": "Field type", "#weight": 2,
-            "#required": True, "#empty_option": True, "#default_value": "",
-            "#options": {t.name: t.label for t in sorted(registry.all(),
-                                                         key=lambda t: t.label)}}
-        button = forms.submit("continue", title="Continue")
-    return forms.form(ADD_FORM, f"{_fields_path(current)}/add", {
-        **elements, "actions": {"#type": "actions", "#weight": 100, "save": button,
-                                "cancel": cancel_link(_fields_path(current))}})
-
-
-def _add_page(request: Request, current: ItemType, tree: RenderElement, state: FormState, *,
-              values: forms.FormValues | None = None, errors: Mapping[str, str] | None = None,
-              status: int = 200, messages: list[tuple[str, str]] | None = None) -> Response:
-    shown = sentences(errors or {}, {**LABELS, **titles(tree)})
-    form = render_form(request, tree, state, values=values, errors=shown, labels=LABELS)
-    return page(request, title=f"Add a field to {current.label}", parts=[form],
-                about=current, tab="fields", status=status, messages=messages,
-                form=True)
-
-
-async def add_form(request: Request) -> Response:
-    administrator(request)
-    current = await item_type(request)
-    state, tree = await open_form(request, ADD_FORM, {"type": current.type},
-                                  lambda state: altered(request,
-                                                        _add_form(request, current, state)))
-    return _add_page(request, current, tree, state)
-
-
-@form_post
-async def add_submit(request: Request) -> Response:
-    user = administrator(request)
-    current = await item_type(request)
-    received = await receive(request, ADD_FORM, {"type": current.type},
-                             lambda state: altered(request, _add_form(request, current, state)))
-    if received.expired:
-        return _add_page(request, current, received.tree, received.state,
-                         values=received.values, status=received.expired_status,
-                         messages=[("error", received.expired)])
-    text = forms.text_values(received.values)
-    name = _field_name(text.get("name", ""), text.get("label", ""))
-    own: dict[str, str] = {}
-    if text.get("label", "").strip() and (
-            not name or len(name) > FIELD_NAME_MAX or not FIELD_NAME.match(name)):
-        own["name"] = (f"Machine name must be field_ then lowercase letters, digits or"
-                       f" underscores, at most {FIELD_NAME_MAX} characters.")
-    elif current.field(name) is not None:
-        own["name"] = f"Machine name {name} is already a field of this type."
-    errors = await check(request, received, own)
-    values = {**received.values, "name": name}
-    if errors:
-        return _add_page(request, current, received.tree, received.state,
-                         values=received.values, errors=errors, status=400)
-    chosen = received.state.data.get("field_type")
-    if not isinstance(chosen, str):
-        # The first step is done: show the field type's settings, keeping what was typed.
-        received.state.data["field_type"] = text["field_type"]
-        await save_state(request, received.state)
-        tree = await altered(request, _add_form(request, current, received.state))
-        return _add_page(request, current, tree, received.state, values=values)
-    field_type = _registry(request).get(chosen)
-    document = {"name": name, "type": chosen, **_instance(received.values),
-                "settings": parse_settings(field_type, received.values)}
-    try:
-        updated = await content(request).types.add_field(current.type, document,
-                                                         actor=user.id)
-    except ItemTypeError as exc:
-        if exc.status == 404:
-            raise
-        return _add_page(request, current, received.tree, received.state, values=values,
-                         errors=exc.errors or {"form": exc.message}, status=exc.status,
-                         messages=[("error", exc.message)])
-    added = updated.field(name)
-    return await finish(request, received, location=_fields_path(updated),
-                        message=f"The field {added.label if added else name} has been added"
-                                f" to {updated.label}.",
-                        result={"type": updated.type, "field": name})
-
-
-def _instance(values: forms.FormValues) -> dict[str, Any]:
-    """The instance properties a field form holds (label, help text, required, values)."""
-    text = forms.text_values(values)
-    return {"label": text.get("label", ""), "description": text.get("description", ""),
-            "required": text.get("required") == "1",
-            "cardinality": int(text.get("cardinality") or 1)}
-
-
 # -- editing a field ----------------------------------------------------------------------------
 
 
-def _edit_form(request: Request, current: ItemType, definition: FieldDefinition
-               ) -> RenderElement:
-    registry = _registry(request)
+async def _edit_tree(request: Request, current: ItemType, definition: FieldDefinition
+                     ) -> RenderElement:
+    """The edit form after ``form_alter``, offering the site's image styles."""
+    styles = await request_context(request).kernel.files.styles.all()
+    return await altered(request, _edit_form(request, current, definition,
+                                             {n: s.label for n, s in styles.items()}))
+
+
+def _edit_form(request: Request, current: ItemType, definition: FieldDefinition,
+               styles: Mapping[str, str]) -> RenderElement:
+    registry = field_types(request)
     elements: dict[str, RenderElement] = {
         "about": {"#type": "markup", "#tag": "p", "#weight": -1,
                   "#value": f"Machine name: {definition.name}. Field type:"
-                            f" {_type_label(registry, definition.type)}. Widget:"
+                            f" {type_label(registry, definition.type)}. Widget:"
                             f" {_widget_name(request, definition)}."},
         "label": {"#type": "textfield", "#name": "label", "#title": "Label",
                   "#required": True, "#maxlength": 255, "#weight": 0,
                   "#default_value": definition.label},
-        **_common_inputs(definition),
+        **common_inputs(definition),
     }
     if definition.type in registry:
         fieldset = settings_fieldset(registry.get(definition.type), definition.settings,
-                                     _formats(request))
+                                     text_formats(request))
         if fieldset is not None:
             elements["settings"] = fieldset
         choices = request_context(request).kernel.widgets.choices(definition.type)
@@ -495,17 +226,18 @@ def _edit_form(request: Request, current: ItemType, definition: FieldDefinition
                 "#options": {name: name for name in choices}, "#required": True,
                 "#default_value": definition.widget or choices[0],
                 "#description": "How editors enter the values."}
-    elements["display"] = _display_inputs(definition)
-    return forms.form(FIELD_FORM, f"{_fields_path(current)}/{definition.name}", {
+    elements["display"] = _display_inputs(definition, styles)
+    return forms.form(FIELD_FORM, f"{fields_path(current)}/{definition.name}", {
         **elements, "actions": {"#type": "actions", "#weight": 100,
                                 "save": forms.submit("save", title="Save field"),
-                                "cancel": cancel_link(_fields_path(current))}})
+                                "cancel": cancel_link(fields_path(current))}})
 
 
-def _display_inputs(definition: FieldDefinition) -> RenderElement:
-    """How the full view shows the field (the teaser shows the item's summary, not fields)."""
+def _display_inputs(definition: FieldDefinition, styles: Mapping[str, str]) -> RenderElement:
+    """How the full view shows the field (the teaser shows the item's summary, not fields);
+    an image field, in which image style."""
     default = "Hidden" if definition.type == "text_long" else "Above"
-    return {
+    inputs: RenderElement = {
         "#type": "details", "#title": "Display in the full view", "#weight": 40,
         "label": {"#type": "select", "#name": "display[label]", "#error_key": "display.label",
                   "#title": "Label", "#default_value": definition.display.get("label", ""),
@@ -515,6 +247,12 @@ def _display_inputs(definition: FieldDefinition) -> RenderElement:
                    "#error_key": "display.hidden", "#title": "Do not show this field",
                    "#default_value": "1" if definition.display.get("hidden") else ""},
     }
+    if definition.type == "image":
+        inputs["image_style"] = {
+            "#type": "select", "#name": "display[image_style]", "#title": "Image style",
+            "#error_key": "display.image_style", "#options": {"": "The original", **styles},
+            "#default_value": definition.display.get("image_style", "")}
+    return inputs
 
 
 def _presentation(values: forms.FormValues) -> dict[str, Any]:
@@ -523,6 +261,8 @@ def _presentation(values: forms.FormValues) -> dict[str, Any]:
     display: dict[str, Any] = {"hidden": text.get("display[hidden]") == "1"}
     if text.get("display[label]"):
         display["label"] = text["display[label]"]
+    if text.get("display[image_style]"):
+        display["image_style"] = text["display[image_style]"]
     changes: dict[str, Any] = {"display": display}
     if "widget" in text:
         changes["widget"] = text["widget"]
@@ -546,7 +286,7 @@ async def edit_form(request: Request) -> Response:
     definition = _field(current, request)
     state, tree = await open_form(
         request, FIELD_FORM, {"type": current.type, "field": definition.name},
-        lambda _state: altered(request, _edit_form(request, current, definition)))
+        lambda _state: _edit_tree(request, current, definition))
     return _edit_page(request, current, definition, tree, state)
 
 
@@ -557,7 +297,7 @@ async def edit_submit(request: Request) -> Response:
     definition = _field(current, request)
     received = await receive(
         request, FIELD_FORM, {"type": current.type, "field": definition.name},
-        lambda _state: altered(request, _edit_form(request, current, definition)))
+        lambda _state: _edit_tree(request, current, definition))
     if received.expired:
         return _edit_page(request, current, definition, received.tree, received.state,
                           values=received.values, status=received.expired_status,
@@ -566,9 +306,9 @@ async def edit_submit(request: Request) -> Response:
     if errors:
         return _edit_page(request, current, definition, received.tree, received.state,
                           values=received.values, errors=errors, status=400)
-    changes = {**_instance(received.values), **_presentation(received.values)}
-    if definition.type in _registry(request):
-        changes["settings"] = parse_settings(_registry(request).get(definition.type),
+    changes = {**instance(received.values), **_presentation(received.values)}
+    if definition.type in field_types(request):
+        changes["settings"] = parse_settings(field_types(request).get(definition.type),
                                              received.values)
     try:
         updated = await content(request).types.update_field(current.type, definition.name,
@@ -579,7 +319,7 @@ async def edit_submit(request: Request) -> Response:
         return _edit_page(request, current, definition, received.tree, received.state,
                           values=received.values, errors=exc.errors or {"form": exc.message},
                           status=exc.status, messages=[("error", exc.message)])
-    return await finish(request, received, location=_fields_path(updated),
+    return await finish(request, received, location=fields_path(updated),
                         message=f"The field {changes['label']} has been saved.",
                         result={"type": updated.type, "field": definition.name})
 
@@ -597,9 +337,9 @@ def _impact(count: int) -> str:
 
 def _remove_form(current: ItemType, definition: FieldDefinition, count: int
                  ) -> RenderElement:
-    return confirm_tree(REMOVE_FORM, f"{_fields_path(current)}/{definition.name}/delete",
+    return confirm_tree(REMOVE_FORM, f"{fields_path(current)}/{definition.name}/delete",
                         f"Remove the field {definition.label} ({definition.name}) from"
-                        f" {current.label}?", "Remove field", _fields_path(current),
+                        f" {current.label}?", "Remove field", fields_path(current),
                         consequence=_impact(count))
 
 
@@ -649,7 +389,7 @@ async def remove_submit(request: Request) -> Response:
         return _remove_page(request, current, definition, received.tree, received.state,
                             status=400, errors=errors)
     updated = await types.remove_field(current.type, definition.name, actor=user.id)
-    return await finish(request, received, location=_fields_path(updated),
+    return await finish(request, received, location=fields_path(updated),
                         message=f"The field {definition.label} has been removed from"
                                 f" {updated.label}.",
                         result={"type": updated.type, "field": definition.name,

@@ -14,9 +14,9 @@
 * ``/{name}/export`` — the definition as a YAML download; ``/import`` — a pasted YAML
   definition, created (or replacing the listing of the same name, when asked).
 
-Thin: every check is the definition validator's (:mod:`trovato.gather.definition`) and the
-service's; their error paths (``filters.2.value``) are shown next to the input they name,
-with what was typed kept.
+Thin: every check is the definition validator's (:mod:`trovato.gather.definition`,
+:mod:`trovato.gather.resolution`) and the service's; their error paths (``filters.2.value``)
+are shown next to the input they name, with what was typed kept.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ from trovato.errors import ServiceError
 from trovato.forms import form as forms
 from trovato.forms.state import FormState
 from trovato.gather import ADMINISTER_GATHER, FRONT_PAGE, GatherError, Stored
-from trovato.gather.definition import parse, resolve
+from trovato.gather.definition import parse
 from trovato.gather.exchange import dump_yaml, load_yaml
-from trovato.gather.service import Preview
+from trovato.gather.resolution import resolve
+from trovato.gather.results import Preview
 from trovato.kernel.context import request_context
 from trovato.kernel.csrf import form_post
 from trovato.render import elements as el

@@ -3,9 +3,10 @@ definition document, and the definition validator's error paths onto the form's 
 
 The form is built from the definition model itself (:mod:`trovato.gather.definition`): every
 scalar property of the definition, its pager, its displays, its filters and sorts becomes an
-input by its type — a ``Literal`` a select of its values, a text a text field, a number a
-number input, a flag a checkbox, a list of texts a comma-separated field — so a property or a
-display kind added to the model appears here without a change. What the model cannot say is
+input by its type (:mod:`~trovato.web.admin.gather_inputs`) — a ``Literal`` a select of its
+values, a text a text field, a number a number input, a flag a checkbox, a list of texts a
+comma-separated field — so a property or a display kind added to the model appears here
+without a change. What the model cannot say is
 added from the site: the fields a filter, a sort or a column may name (the field registry for
 the base), the operators of a field's kind, a value widget fitting that kind, the permissions.
 
@@ -21,32 +22,39 @@ the stored document as they are.
 from __future__ import annotations
 
 import re
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, Union, get_args, get_origin
+from typing import Any, Final, get_args
 
-from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from trovato.content.types import ItemType
 from trovato.forms import form as forms
 from trovato.gather.definition import (
-    LIST_OPS,
     MAX_FILTERS,
     OPERATORS,
-    SEARCH_FIELD,
-    TEXT_OPS,
     Definition,
     Displays,
-    FieldSpec,
     FilterDef,
     GroupDef,
     Op,
     SortDef,
-    field_specs,
 )
+from trovato.gather.fields import SEARCH_FIELD, FieldSpec, field_specs
 from trovato.render.elements import RenderElement
+from trovato.web.admin.gather_inputs import (
+    MAX_SORTS,
+    filter_value,
+    model_document,
+    model_inputs,
+    model_of,
+    model_properties,
+    model_values,
+    property_input,
+    shown_value,
+    title_of,
+    value_widget,
+)
 
 EDITOR_FORM: Final = "admin_gather_editor"
 ADD_FILTER: Final = "add_filter"
@@ -57,33 +65,13 @@ SAVE: Final = "save"
 PREVIEW: Final = "preview"
 PREVIEW_WITH: Final = "preview_with"  # not a property: the values a preview runs with
 # Properties with inputs of their own (not drawn from the model's types).
+def _as(display: str) -> str:
+    """A display as the builder's checkbox names it: "a page", "a feed", … and "JSON"."""
+    return title_of(display) if display == "json" else f"a {display}"
+
+
 _SPECIAL: Final = frozenset({"name", "fields", "filters", "sorts", "pager", "displays",
                              "access"})
-_TITLES: Final = {"label": "Label", "base": "Base", "empty_text": "Empty text",
-                  "per_page": "Items per page", "type": "Pager", "path": "Path",
-                  "title": "Title", "style": "Style", "format": "Format",
-                  "exposed": "Exposed as query parameter", "argument": "Contextual argument",
-                  "default": "Without the argument", "options": "Allowed values",
-                  "direction": "Direction", "group": "Join the group's filters with",
-                  "op": "Operator", "json": "JSON"}
-_PATH = "Starts with /: lowercase letters, digits, '.', '_' or '-' between the slashes;" \
-    " {name} takes a contextual argument."
-_PARAMETER = "Lowercase letters, digits and underscores, starting with a letter: "
-_DESCRIPTIONS: Final = {
-    "FilterDef.exposed": _PARAMETER + "visitors may set the value with this query parameter"
-                                      " (the value above is the default).",
-    "FilterDef.label": "The exposed filter's label.",
-    "FilterDef.options": "Comma-separated: the only values visitors may choose.",
-    "FilterDef.argument": _PARAMETER + "the value comes from the page path's {placeholder} of"
-                                       " this name (or a query parameter of the JSON display).",
-    "Definition.empty_text": "Shown when nothing matches.",
-    "PageDisplay.path": _PATH,
-    "FeedDisplay.path": _PATH,
-}
-
-
-def title_of(name: str) -> str:
-    return _TITLES.get(name, name.replace("_", " ").capitalize())
 
 
 # -- what the site offers ------------------------------------------------------------------------
@@ -193,207 +181,6 @@ class Rows:
         return "sorts" if kind == "sort" else "filters"
 
 
-# -- model properties as inputs ------------------------------------------------------------------
-
-
-def _core(annotation: Any) -> tuple[Any, bool]:
-    """The type of an annotation without ``None``, and whether it allowed ``None``."""
-    if get_origin(annotation) in (Union, types.UnionType):
-        parts = [a for a in get_args(annotation) if a is not type(None)]
-        return (parts[0] if len(parts) == 1 else annotation), len(parts) < len(
-            get_args(annotation))
-    return annotation, False
-
-
-def _limit(info: FieldInfo, name: str) -> Any:
-    return next((getattr(m, name) for m in info.metadata if hasattr(m, name)), None)
-
-
-MAX_SORTS: Final[int] = _limit(Definition.model_fields["sorts"], "max_length") or 5
-
-
-def model_of(info: FieldInfo) -> type[BaseModel] | None:
-    """The model a property holds (a display, the pager), or None."""
-    core, _ = _core(info.annotation)
-    return core if isinstance(core, type) and issubclass(core, BaseModel) else None
-
-
-def _input(info: FieldInfo, name: str, title: str, *, required: bool = True
-           ) -> RenderElement | None:
-    """The input of one scalar property by its type (module docstring), or None when it
-    is not scalar. ``required`` False: the input may stay empty (a display's, which only
-    needs its properties when it is shown: the validator says so then)."""
-    core, optional = _core(info.annotation)
-    element: RenderElement
-    if get_origin(core) is Literal:
-        element = {"#type": "select", "#options": {str(v): str(v) for v in get_args(core)}}
-        if optional or info.default is None:
-            element["#empty_option"] = True
-    elif core is str:
-        longest = _limit(info, "max_length")
-        element = {"#type": "textarea" if longest and longest > 255 else "textfield"}
-        if longest:
-            element["#maxlength"] = longest
-        element["#required"] = required and info.is_required()
-    elif core is int:
-        element = {"#type": "number", "#step": "1"}
-        for key, limit in (("#min", "ge"), ("#max", "le")):
-            if _limit(info, limit) is not None:
-                element[key] = str(_limit(info, limit))
-    elif core is bool:
-        element = {"#type": "checkbox", "#return_value": "1"}
-    elif get_origin(core) is list and get_args(core) == (str,):
-        element = {"#type": "textfield", "#maxlength": 2000}
-    else:
-        return None
-    element.update({"#name": name, "#title": title})
-    return element
-
-
-def _shown(info: FieldInfo, value: Any) -> forms.FormValue:
-    """A property's value as its input shows it."""
-    if value is None and not info.is_required():
-        default = info.get_default(call_default_factory=True)
-        value = default if default is not None and not isinstance(default, BaseModel) else None
-    if value is None:
-        return ""
-    core, _ = _core(info.annotation)
-    if core is bool:
-        return "1" if value else ""
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def _read(info: FieldInfo, text: forms.FormValue) -> Any:
-    """A property's value from its input (None: left out of the document); a text the type
-    does not take is passed on as it is, for the validator to name."""
-    if not isinstance(text, str):
-        return None
-    core, _ = _core(info.annotation)
-    if core is bool:
-        return text == "1"
-    text = text.strip() if core is not str else text
-    if text == "":
-        return None
-    if core is int:
-        return int(text) if re.fullmatch(r"-?\d{1,18}", text.strip()) else text
-    if get_origin(core) is list:
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return text
-
-
-def _properties(model: type[BaseModel], prefix: str, skip: frozenset[str] = frozenset()
-                ) -> list[tuple[str, str, FieldInfo]]:
-    """(document key, input name, property) of ``model``'s properties, ``skip`` aside."""
-    found = []
-    for name, info in model.model_fields.items():
-        if name in skip:
-            continue
-        key = info.alias or name
-        found.append((key, f"{prefix}.{key}" if prefix else key, info))
-    return found
-
-
-def _inputs(model: type[BaseModel], prefix: str, skip: frozenset[str] = frozenset(),
-            weight: int = 0, required: bool = True) -> dict[str, RenderElement]:
-    elements: dict[str, RenderElement] = {}
-    for n, (key, name, info) in enumerate(_properties(model, prefix, skip)):
-        element = _input(info, name, title_of(key), required=required)
-        if element is not None:
-            description = _DESCRIPTIONS.get(f"{model.__name__}.{key}")
-            if description:
-                element["#description"] = description
-            elements[key] = {**element, "#weight": weight + n}
-    return elements
-
-
-def _values_of(model: type[BaseModel], prefix: str, document: Mapping[str, Any],
-               skip: frozenset[str] = frozenset()) -> forms.FormValues:
-    return {name: _shown(info, document.get(key))
-            for key, name, info in _properties(model, prefix, skip)
-            if _input(info, name, key) is not None}
-
-
-def _document_of(model: type[BaseModel], prefix: str, values: Mapping[str, forms.FormValue],
-                 skip: frozenset[str] = frozenset()) -> dict[str, Any]:
-    document: dict[str, Any] = {}
-    for key, name, info in _properties(model, prefix, skip):
-        if _input(info, name, key) is None or name not in values:
-            continue
-        value = _read(info, values[name])
-        if value is not None:
-            document[key] = value
-    return document
-
-
-# -- filter values -------------------------------------------------------------------------------
-
-
-def _one(spec: FieldSpec | None, text: str) -> Any:
-    kind = spec.kind if spec is not None else "text"
-    if kind == "int" and re.fullmatch(r"-?\d{1,19}", text):
-        return int(text)
-    if kind == "float" and re.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?",
-                                        text):
-        return float(text)
-    if kind == "bool" and text in ("true", "false"):
-        return text == "true"
-    return text
-
-
-def filter_value(spec: FieldSpec | None, op: str, text: forms.FormValue) -> Any:
-    """A filter's value from its input: typed by the field's kind, a list for the operators
-    taking several; None when empty."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    if op in LIST_OPS or op == "between":
-        return [_one(spec, part.strip()) for part in text.split(",") if part.strip()]
-    return text if op in TEXT_OPS else _one(spec, text.strip())
-
-
-def shown_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(shown_value(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def value_widget(spec: FieldSpec | None, op: str, name: str) -> RenderElement:
-    """The input of a filter's value fitting its field's kind and operator."""
-    title = "Value"
-    if op in LIST_OPS or op == "between":
-        return {"#type": "textfield", "#name": name, "#title": title, "#maxlength": 10_000,
-                "#description": "Two values, comma-separated: low, high." if op == "between"
-                else "Comma-separated values."}
-    kind = spec.kind if spec is not None else "text"
-    if op in ("is_null", "is_not_null", "current_user"):
-        return {"#type": "textfield", "#name": name, "#title": title, "#maxlength": 1000,
-                "#description": "This operator takes no value: leave it empty."}
-    if kind == "bool":
-        return {"#type": "select", "#name": name, "#title": title, "#empty_option": True,
-                "#options": {"true": "Yes (true)", "false": "No (false)"}}
-    if spec is not None and spec.options and op not in TEXT_OPS:
-        return {"#type": "select", "#name": name, "#title": title, "#empty_option": True,
-                "#options": {o: o for o in spec.options}}
-    if kind in ("int", "decimal", "float"):
-        return {"#type": "number", "#name": name, "#title": title,
-                "#step": "1" if kind == "int" else "any"}
-    element: RenderElement = {"#type": "textfield", "#name": name, "#title": title,
-                              "#maxlength": 1000}
-    if kind in ("date", "datetime"):
-        element["#description"] = ("A date (2024-05-01)" if kind == "date" else
-                                   "A date and time (2024-05-01T12:00:00Z)") + \
-            ", or relative: now, today, -7 days."
-    elif kind in ("uuid", "tag"):
-        element["#description"] = "An id (UUID)" + (
-            "; a tag's id." if kind == "tag" else ".")
-    return element
-
-
 # -- the form ------------------------------------------------------------------------------------
 
 _FILTER_OWN: Final = frozenset({"field", "op", "value"})
@@ -455,7 +242,7 @@ def _filter_row(row: int, number: int, choices: Choices, current: Mapping[str, A
                "#weight": 1},
         "value": {**value_widget(spec, op if isinstance(op, str) else "", f"{prefix}.value"),
                   "#weight": 2},
-        **_inputs(FilterDef, prefix, _FILTER_OWN, weight=3),
+        **model_inputs(FilterDef, prefix, _FILTER_OWN, weight=3),
     }
     if groups:
         element["group"] = {
@@ -472,7 +259,7 @@ def _group_row(group: int, number: int) -> RenderElement:
     prefix = f"group.{group}"
     return {"#type": "fieldset", "#title": f"Group {number}", "#error_key": prefix,
             "#weight": 500 + number, "#attributes": {"class": "gather-row gather-group"},
-            **_inputs(GroupDef, prefix, frozenset({"filters"})),
+            **model_inputs(GroupDef, prefix, frozenset({"filters"})),
             "remove": _button(f"{REMOVE}group_{group}", "Remove", weight=60,
                               label=f"Remove group {number}")}
 
@@ -484,7 +271,7 @@ def _sort_row(row: int, number: int, choices: Choices) -> RenderElement:
             "field": {"#type": "select", "#name": f"{prefix}.field", "#title": "Field",
                       "#options": choices.sortable(), "#empty_option": True,
                       "#required": True, "#weight": 0},
-            **_inputs(SortDef, prefix, frozenset({"field"}), weight=1),
+            **model_inputs(SortDef, prefix, frozenset({"field"}), weight=1),
             "remove": _button(f"{REMOVE}sort_{row}", "Remove", weight=60,
                               label=f"Remove sort {number}")}
 
@@ -513,7 +300,7 @@ def editor_tree(editing: Editing, rows: Rows, choices: Choices,
     else:
         listing["name"] = {"#type": "markup", "#tag": "p", "#weight": -1,
                            "#value": f"Machine name: {editing.listing}"}
-    listing.update(_inputs(Definition, "", _SPECIAL))
+    listing.update(model_inputs(Definition, "", _SPECIAL))
     permissions = dict.fromkeys([*choices.permissions, editing.access])
     listing["access"] = {"#type": "select", "#name": "access", "#title": "Access",
                          "#options": {p: p for p in permissions}, "#required": True,
@@ -549,7 +336,7 @@ def editor_tree(editing: Editing, rows: Rows, choices: Choices,
         "filters": filters,
         "sorts": sorts,
         "pager": {"#type": "fieldset", "#title": "Pager", "#weight": 40,
-                  **_inputs(pager_model, "pager")},
+                  **model_inputs(pager_model, "pager")},
     }
     for n, (key, info) in enumerate(_displays()):
         model = model_of(info)
@@ -559,9 +346,9 @@ def editor_tree(editing: Editing, rows: Rows, choices: Choices,
             "#type": "fieldset", "#title": f"{title_of(key)} display", "#weight": 50 + n,
             "#error_key": f"displays.{key}",
             "enabled": {"#type": "checkbox", "#name": f"displays.{key}",
-                        "#title": f"Show the listing as {key}", "#return_value": "1",
+                        "#title": f"Show the listing as {_as(key)}", "#return_value": "1",
                         "#weight": -1},
-            **_inputs(model, f"displays.{key}", required=False)}
+            **model_inputs(model, f"displays.{key}", required=False)}
     elements["preview_with"] = {
         "#type": "textfield", "#name": PREVIEW_WITH, "#title": "Preview with",
         "#maxlength": 2000, "#weight": 990,
@@ -590,7 +377,7 @@ def form_of(document: Mapping[str, Any], choices: Choices) -> tuple[Rows, forms.
         "name": str(document.get("name") or ""),
         "fields": [f for f in document.get("fields") or [] if isinstance(f, str)],
         "access": str(document.get("access") or "access content"),
-        **_values_of(Definition, "", document, _SPECIAL),
+        **model_values(Definition, "", document, _SPECIAL),
     }
 
     def filter_row(raw: Mapping[str, Any], group: int | None) -> None:
@@ -601,7 +388,7 @@ def form_of(document: Mapping[str, Any], choices: Choices) -> tuple[Rows, forms.
         values[f"{prefix}.op"] = str(raw.get("op") or "")
         values[f"{prefix}.value"] = shown_value(raw.get("value"))
         values[f"{prefix}.in_group"] = "" if group is None else str(group)
-        values.update(_values_of(FilterDef, prefix, raw, _FILTER_OWN))
+        values.update(model_values(FilterDef, prefix, raw, _FILTER_OWN))
 
     for raw in document.get("filters") or []:
         if not isinstance(raw, Mapping):
@@ -611,7 +398,7 @@ def form_of(document: Mapping[str, Any], choices: Choices) -> tuple[Rows, forms.
         if "group" in raw:
             group = rows.take()
             rows.groups.append(group)
-            values.update(_values_of(GroupDef, f"group.{group}", raw, frozenset({"filters"})))
+            values.update(model_values(GroupDef, f"group.{group}", raw, frozenset({"filters"})))
             for inner in raw.get("filters") or []:
                 if isinstance(inner, Mapping) and "group" in inner:
                     raise NotEditable("nests filter groups in groups")
@@ -628,11 +415,11 @@ def form_of(document: Mapping[str, Any], choices: Choices) -> tuple[Rows, forms.
             row = rows.take()
             rows.sorts.append(row)
             values[f"sort.{row}.field"] = str(raw.get("field") or "")
-            values.update(_values_of(SortDef, f"sort.{row}", raw, frozenset({"field"})))
+            values.update(model_values(SortDef, f"sort.{row}", raw, frozenset({"field"})))
     pager = document.get("pager")
     pager_model = model_of(Definition.model_fields["pager"])
     assert pager_model is not None
-    values.update(_values_of(pager_model, "pager", pager if isinstance(pager, Mapping) else {}))
+    values.update(model_values(pager_model, "pager", pager if isinstance(pager, Mapping) else {}))
     displays = document.get("displays")
     displays = displays if isinstance(displays, Mapping) else {}
     for key, info in _displays():
@@ -641,11 +428,11 @@ def form_of(document: Mapping[str, Any], choices: Choices) -> tuple[Rows, forms.
         if model is None:
             continue
         values[f"displays.{key}"] = "1" if isinstance(shown, Mapping) else ""
-        values.update(_values_of(model, f"displays.{key}",
+        values.update(model_values(model, f"displays.{key}",
                                  shown if isinstance(shown, Mapping) else {}))
     shown_keys = {info.alias or name for name, info in Definition.model_fields.items()}
-    editable = {key for key, name, info in _properties(Definition, "", _SPECIAL)
-                if _input(info, name, key) is not None}
+    editable = {key for key, name, info in model_properties(Definition, "", _SPECIAL)
+                if property_input(info, name, key) is not None}
     kept = {key: value for key, value in document.items()
             if key not in shown_keys or (key not in _SPECIAL and key not in editable)}
     return rows, values, kept
@@ -682,7 +469,7 @@ def document_of(values: Mapping[str, forms.FormValue], rows: Rows, editing: Edit
                 choices: Choices) -> Built:
     """The definition document a submission describes (module docstring)."""
     document: dict[str, Any] = dict(editing.kept)
-    document.update(_document_of(Definition, "", values, _SPECIAL))
+    document.update(model_document(Definition, "", values, _SPECIAL))
     name = editing.listing if editing.listing is not None else values.get("name", "")
     document["name"] = name.strip() if isinstance(name, str) else ""
     fields = values.get("fields")
@@ -698,7 +485,7 @@ def document_of(values: Mapping[str, forms.FormValue], rows: Rows, editing: Edit
         value = filter_value(choices.kind(name), str(op), values.get(f"{prefix}.value", ""))
         if value is not None:
             raw["value"] = value
-        raw.update(_document_of(FilterDef, prefix, values, _FILTER_OWN))
+        raw.update(model_document(FilterDef, prefix, values, _FILTER_OWN))
         return raw
 
     top: list[dict[str, Any]] = []
@@ -713,7 +500,7 @@ def document_of(values: Mapping[str, forms.FormValue], rows: Rows, editing: Edit
     for group, inside in members.items():
         where = f"filters.{len(top)}"
         origins[where] = f"group.{group}"
-        part: dict[str, Any] = _document_of(GroupDef, f"group.{group}", values,
+        part: dict[str, Any] = model_document(GroupDef, f"group.{group}", values,
                                             frozenset({"filters"}))
         part["filters"] = []
         for n, row in enumerate(inside):
@@ -725,15 +512,15 @@ def document_of(values: Mapping[str, forms.FormValue], rows: Rows, editing: Edit
     for n, row in enumerate(rows.sorts):
         origins[f"sorts.{n}"] = f"sort.{row}"
         sorts.append({"field": values.get(f"sort.{row}.field", ""),
-                      **_document_of(SortDef, f"sort.{row}", values, frozenset({"field"}))})
+                      **model_document(SortDef, f"sort.{row}", values, frozenset({"field"}))})
     document["sorts"] = sorts
     pager_model = model_of(Definition.model_fields["pager"])
     assert pager_model is not None
-    document["pager"] = _document_of(pager_model, "pager", values)
+    document["pager"] = model_document(pager_model, "pager", values)
     displays: dict[str, Any] = {}
     for key, info in _displays():
         model = model_of(info)
         if model is not None and values.get(f"displays.{key}") == "1":
-            displays[key] = _document_of(model, f"displays.{key}", values)
+            displays[key] = model_document(model, f"displays.{key}", values)
     document["displays"] = displays
     return Built(document, origins)

@@ -1,0 +1,270 @@
+"""Adding a field, ``/admin/structure/types/{type}/fields/add``: the two steps and going back
+with what was typed kept, the field type's settings and widgets rebuilt for a new type (by the
+"Update" button without JavaScript, through ``POST /form/ajax/{build_id}`` with it, from the
+same server-side state), every field type's settings step, and expired, foreign and tampered
+states or a stale CSRF token refused with the values kept and nothing saved, and what a
+plugin's ``form_ajax`` adds to the rebuilt region."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests._plugin_cache import plugin_cache_dir
+from tests.conftest import running_app, site_settings
+from tests.plugins.conftest import FIXTURES, kernel_of
+from tests.web._item_forms import hidden_inputs, open_form, post_form
+from tests.web.test_item import _site
+from trovato.content.fields.registry import FieldRegistry
+from trovato.plugins.build import build_plugin
+
+TYPES = "/admin/structure/types"
+ADD = f"{TYPES}/article/fields/add"
+
+
+async def _fields(client: httpx.AsyncClient, type_name: str = "article"
+                  ) -> dict[str, dict[str, Any]]:
+    shown = (await client.get(f"/api/v1/item-types/{type_name}")).json()
+    return {f["name"]: f for f in shown["fields"]}
+
+
+async def _settings_step(client: httpx.AsyncClient, field_type: str = "list",
+                         label: str = "Colour") -> httpx.Response:
+    hidden = await open_form(client, ADD)
+    step = await post_form(client, ADD, hidden, {"label": label, "name": "",
+                                                 "field_type": field_type, "op": "continue"})
+    assert step.status_code == 200, step.text
+    return step
+
+
+def _region(text: str) -> str:
+    """The HTML of the field type's region in a page."""
+    start = text.index('<fieldset data-ajax-region class="form-fieldset" id="edit-type">')
+    return text[start:text.index('name="required"', start)]
+
+
+async def test_two_steps_and_back_keep_what_was_typed(client: httpx.AsyncClient) -> None:
+    await _site(client)
+    first = await client.get(ADD)
+    assert "step 1 of 2" in first.text and 'value="continue"' in first.text
+    assert 'name="settings[' not in first.text and 'name="widget"' not in first.text
+    # Step 1 refuses a missing label, keeping the rest.
+    refused = await post_form(client, ADD, hidden_inputs(first.text), {
+        "label": "", "name": "shade", "field_type": "list", "op": "continue"})
+    assert refused.status_code == 400 and "Label is required." in refused.text
+    assert 'value="shade"' in refused.text and '<option value="list" selected>' in refused.text
+    # Step 2: the settings and widgets of a list.
+    step = await post_form(client, ADD, hidden_inputs(refused.text), {
+        "label": "Shade", "name": "shade", "field_type": "list", "op": "continue"})
+    assert step.status_code == 200 and "step 2 of 2" in step.text
+    region = _region(step.text)
+    assert 'data-ajax-trigger="update"' in region and 'data-ajax-update' in region
+    assert 'name="settings[allowed_values]"' in region
+    assert '<option value="options_buttons">options_buttons</option>' in region
+    # Back: step 1 with label, name and type as typed; the settings typed are kept for later.
+    back = await post_form(client, ADD, hidden_inputs(step.text), {
+        "label": "Shade of red", "name": "field_shade", "field_type": "list",
+        "widget": "options_buttons", "settings[allowed_values]": "dark|Dark\nlight|Light",
+        "cardinality": "3", "description": "Pick some", "op": "back"})
+    assert back.status_code == 200 and "step 1 of 2" in back.text
+    assert 'value="Shade of red"' in back.text and 'value="field_shade"' in back.text
+    assert '<option value="list" selected>' in back.text
+    assert 'name="settings[allowed_values]"' not in back.text
+    again = await post_form(client, ADD, hidden_inputs(back.text), {
+        "label": "Shade of red", "name": "field_shade", "field_type": "list",
+        "op": "continue"})
+    assert "dark|Dark\nlight|Light</textarea>" in again.text
+    assert '<option value="options_buttons" selected>' in again.text
+    assert '<option value="3" selected>' in again.text and "Pick some</textarea>" in again.text
+    # The browser's own Back button, then "Continue" on the first step's page: the second
+    # step again (what was typed kept), nothing saved.
+    stale = await post_form(client, ADD, hidden_inputs(again.text), {
+        "label": "Shade of red", "name": "field_shade", "field_type": "list",
+        "op": "continue"})
+    assert stale.status_code == 200 and "step 2 of 2" in stale.text
+    assert "dark|Dark\nlight|Light</textarea>" in stale.text
+    assert "field_shade" not in await _fields(client)
+    saved = await post_form(client, ADD, hidden_inputs(again.text), {
+        "label": "Shade of red", "name": "field_shade", "field_type": "list",
+        "widget": "options_buttons", "settings[allowed_values]": "dark|Dark\nlight|Light",
+        "cardinality": "3", "description": "Pick some", "op": "save"})
+    assert saved.status_code == 303, saved.text
+    assert (await _fields(client))["field_shade"] == {
+        "name": "field_shade", "type": "list", "label": "Shade of red", "required": False,
+        "cardinality": 3, "widget": "options_buttons",
+        "settings": {"allowed_values": {"dark": "Dark", "light": "Light"}}}
+
+
+async def test_update_rebuilds_the_settings_without_javascript(
+    client: httpx.AsyncClient,
+) -> None:
+    await _site(client)
+    step = await _settings_step(client)
+    common = {"label": "Colour", "name": "field_colour", "cardinality": "1",
+              "description": "Kept help"}
+    # The type changes: the integer's settings, no list settings, no widget to choose.
+    rebuilt = await post_form(client, ADD, hidden_inputs(step.text), {
+        **common, "field_type": "integer", "widget": "options_select",
+        "settings[allowed_values]": "red|Red", "op": "update"})
+    assert rebuilt.status_code == 200
+    region = _region(rebuilt.text)
+    assert '<option value="integer" selected>' in region
+    assert 'name="settings[min]"' in region and 'name="settings[max]"' in region
+    assert "allowed_values" not in region and 'name="widget"' not in region
+    assert "Widget: number" in region and "Kept help</textarea>" in rebuilt.text
+    # Back to a list: what was typed for the list is shown again.
+    back = await post_form(client, ADD, hidden_inputs(rebuilt.text), {
+        **common, "field_type": "list", "settings[min]": "4", "op": "update"})
+    assert "red|Red</textarea>" in _region(back.text)
+    # "Save field" after choosing another type (no Update pressed): nothing is saved, the
+    # new type's settings are shown with a warning.
+    switched = await post_form(client, ADD, hidden_inputs(back.text), {
+        **common, "field_type": "integer", "widget": "options_select",
+        "settings[allowed_values]": "red|Red", "op": "save"})
+    assert switched.status_code == 200 and "nothing was saved" in switched.text
+    assert 'value="4"' in _region(switched.text)  # the integer's min typed before
+    assert "field_colour" not in await _fields(client)
+    # A type that is not one of the options: refused next to the select, nothing changes.
+    bad = await post_form(client, ADD, hidden_inputs(switched.text), {
+        **common, "field_type": "no_such_type", "op": "update"})
+    assert bad.status_code == 400 and "is not one of the options" in bad.text
+    saved = await post_form(client, ADD, hidden_inputs(bad.text), {
+        **common, "field_type": "integer", "settings[min]": "4", "settings[max]": "",
+        "op": "save"})
+    assert saved.status_code == 303, saved.text
+    assert (await _fields(client))["field_colour"]["settings"] == {"min": 4, "max": None}
+
+
+async def test_update_with_javascript_answers_the_region_from_the_state(
+    client: httpx.AsyncClient,
+) -> None:
+    await _site(client)
+    step = await _settings_step(client, "text")
+    hidden = hidden_inputs(step.text)
+    typed = {"label": "Colour", "name": "field_colour", "cardinality": "1",
+             "settings[max_length]": "80"}
+    response = await client.post(f"/form/ajax/{hidden['form_build_id']}", data={
+        **hidden, **typed, "field_type": "reference", "op": "update"})
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "private, no-store"
+    html = response.text
+    assert html.startswith('<fieldset data-ajax-region class="form-fieldset" id="edit-type">')
+    assert html.rstrip().endswith("</fieldset>") and "<html" not in html
+    assert '<option value="reference" selected>' in html
+    assert 'name="settings[target_type]"' in html and 'name="settings[target_bundles]"' in html
+    assert "max_length" not in html and 'name="label"' not in html
+    # The state changed: the same build id now saves a reference (no page was loaded).
+    saved = await post_form(client, ADD, hidden, {
+        **typed, "field_type": "reference", "settings[target_type]": "user",
+        "settings[target_bundles]": "", "op": "save"})
+    assert saved.status_code == 303, saved.text
+    assert (await _fields(client))["field_colour"]["settings"] == {
+        "target_type": "user", "target_bundles": []}
+    # Refusals: the used build id, a tampered one, a button the step does not have, a type
+    # that is not an option; none changes anything.
+    used = await client.post(f"/form/ajax/{hidden['form_build_id']}", data={
+        **hidden, "field_type": "text", "op": "update"})
+    assert used.status_code == 400
+    assert (await client.post("/form/ajax/form-x", data={
+        **hidden, "op": "update"})).status_code == 403
+    first = hidden_inputs((await client.get(ADD)).text)
+    assert (await client.post(f"/form/ajax/{first['form_build_id']}", data={
+        **first, "field_type": "text", "op": "update"})).status_code == 400
+    step = hidden_inputs((await _settings_step(client, "text", "Other")).text)
+    bad = await client.post(f"/form/ajax/{step['form_build_id']}", data={
+        **step, "field_type": "nope", "op": "update"})
+    assert bad.status_code == 400 and "not one of the options" in bad.text
+    # Without the permission the rebuild is refused.
+    client.cookies.clear()
+    assert (await client.post(f"/form/ajax/{step['form_build_id']}", data={
+        **step, "field_type": "text", "op": "update"})).status_code == 403
+    assert set(await _fields(client)) == {"field_body", "field_count", "field_tags",
+                                          "field_colour"}
+
+
+async def test_every_field_type_has_its_settings_step(client: httpx.AsyncClient) -> None:
+    await _site(client)
+    registry = FieldRegistry()
+    for field_type in registry.all():
+        step = await _settings_step(client, field_type.name, f"A {field_type.name}")
+        region = _region(step.text)
+        properties = field_type.settings_schema().get("properties") or {}
+        for key in properties:
+            assert f'name="settings[{key}]"' in region, (field_type.name, key)
+        if not properties:
+            assert f"{field_type.label} fields have no settings." in region
+        values = {"label": f"A {field_type.name}", "name": f"field_a_{field_type.name}",
+                  "field_type": field_type.name, "cardinality": "1", "op": "save"}
+        if field_type.name == "list":
+            values.update({"settings[allowed_values]": "a|A", "widget": "options_select"})
+        saved = await post_form(client, ADD, hidden_inputs(step.text), values)
+        assert saved.status_code == 303, (field_type.name, saved.text)
+    shown = await _fields(client)
+    assert {shown[f"field_a_{t.name}"]["type"] for t in registry.all()} == \
+        {t.name for t in registry.all()}
+
+
+async def test_expired_foreign_and_stale_submissions_keep_the_values(
+    client: httpx.AsyncClient,
+) -> None:
+    await _site(client)
+    typed = {"label": "Colour", "name": "field_colour", "field_type": "list",
+             "cardinality": "1", "settings[allowed_values]": "red|Red", "op": "save"}
+    hidden = hidden_inputs((await _settings_step(client)).text)
+    # An expired state: the settings step again, with everything typed and the message.
+    expired = await post_form(client, ADD, {**hidden, "form_build_id": "form-" + "a" * 32},
+                              typed)
+    assert expired.status_code == 400
+    assert "The form has expired, please submit again." in expired.text
+    assert 'value="Colour"' in expired.text and "red|Red</textarea>" in expired.text
+    assert '<option value="list" selected>' in expired.text
+    # Another form's state (a field's edit form): refused the same way.
+    other = hidden_inputs((await client.get(f"{TYPES}/article/fields/field_body")).text)
+    foreign = await post_form(client, ADD, {**hidden, "form_build_id": other["form_build_id"]},
+                              typed)
+    assert foreign.status_code == 400
+    assert "does not belong to this form or session" in foreign.text
+    assert "red|Red</textarea>" in foreign.text
+    # A malformed build id: tampered.
+    tampered = await post_form(client, ADD, {**hidden, "form_build_id": "form-<x>"}, typed)
+    assert tampered.status_code == 400 and "red|Red</textarea>" in tampered.text
+    # A stale CSRF token: "expired", 403, the values kept.
+    stale = await post_form(client, ADD, {**hidden, "csrf_token": "stale"}, typed)
+    assert stale.status_code == 403
+    assert "The form has expired, please submit again." in stale.text
+    assert "red|Red</textarea>" in stale.text and 'value="field_colour"' in stale.text
+    assert "field_colour" not in await _fields(client)
+    # The form shown again saves.
+    saved = await post_form(client, ADD, hidden_inputs(stale.text), {
+        **typed, "widget": "options_select"})
+    assert saved.status_code == 303, saved.text
+    assert "field_colour" in await _fields(client)
+
+
+@pytest.fixture
+async def former_site(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A site with the ``former`` test plugin, which answers ``form_ajax``."""
+    build_plugin(FIXTURES / "former", cache_dir=plugin_cache_dir() / "plugin-builds")
+    settings = site_settings(db_url, plugin_dirs=str(FIXTURES), data_dir=plugin_cache_dir())
+    async with running_app(settings) as client:
+        await kernel_of(client).plugins.install("former")
+        yield client
+
+
+async def test_form_ajax_adds_to_the_rebuilt_region(former_site: httpx.AsyncClient) -> None:
+    client = former_site
+    await _site(client)
+    step = await _settings_step(client, "text", "Tone <b>")
+    hidden = hidden_inputs(step.text)
+    said = "<p>Former saw update with Tone &lt;b&gt;</p>"
+    values = {"label": "Tone <b>", "name": "field_tone", "cardinality": "1",
+              "field_type": "integer", "op": "update"}
+    rebuilt = await client.post(f"/form/ajax/{hidden['form_build_id']}",
+                                data={**hidden, **values})
+    assert rebuilt.status_code == 200 and said in rebuilt.text
+    assert 'name="status"' not in rebuilt.text  # the plugin's input is shown, never read
+    page = await post_form(client, ADD, hidden, {**values, "field_type": "float"})
+    assert said in _region(page.text)
