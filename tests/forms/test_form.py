@@ -22,6 +22,9 @@ class Posted(dict[str, list[str]]):
     def getlist(self, key: str) -> list[Any]:
         return list(self.get(key, []))
 
+    def multi_items(self) -> list[tuple[str, Any]]:
+        return [(key, value) for key, values in self.items() for value in values]
+
 
 def posted(**values: str | list[str]) -> Posted:
     return Posted({k: v if isinstance(v, list) else [v] for k, v in values.items()})
@@ -236,3 +239,67 @@ def test_a_copied_tree_changes_without_touching_the_original() -> None:
     assert "#id" not in tree["group"]["pick"] and "#error" not in tree["group"]["pick"]
     assert "form_errors" not in tree and tree["group"]["tags"]["#default_value"] == ["a"]
     assert copy["group"]["pick"]["#default_value"] == "a"
+
+
+def test_walk_is_depth_first_in_weight_order() -> None:
+    tree = f.form("order", "/o", {
+        "late": {"#type": "fieldset", "#weight": 5,
+                 "z": {"#type": "textfield", "#name": "z", "#weight": 2},
+                 "y": {"#type": "textfield", "#name": "y", "#weight": -1}},
+        "early": {"#type": "textfield", "#name": "early", "#weight": -3},
+        "same1": {"#type": "textfield", "#name": "same1"},
+        "same2": {"#type": "textfield", "#name": "same2"},
+    })
+    assert [e.get("#name", e["#type"]) for e in f.walk(tree)] == [
+        "form", "early", "same1", "same2", "fieldset", "y", "z"]
+    assert [e["#name"] for e in f.inputs(tree)] == ["early", "same1", "same2", "y", "z"]
+
+
+def test_duplicate_ids_are_numbered_in_weight_order() -> None:
+    tree = f.form("dupes", "/d", {
+        "b": {"#type": "textfield", "#name": "same", "#weight": 2},
+        "a": {"#type": "textfield", "#name": "same", "#weight": 1},
+    })
+    f.assign_ids(tree)
+    assert (tree["a"]["#id"], tree["b"]["#id"]) == ("edit-same", "edit-same--2")
+
+
+def test_prepare_fills_and_gives_ids_on_a_copy() -> None:
+    tree = every_element()
+    prepared = f.prepare(tree, {"text": "typed", "many": ["b"], "token": "forged",
+                                "secret": "hunter2"})
+    assert prepared["text"]["#default_value"] == "typed"
+    assert prepared["many"]["#default_value"] == ["b"]
+    assert prepared["token"]["#default_value"] == "t0k"  # hidden inputs keep their own
+    assert "#default_value" not in prepared["secret"]
+    assert prepared["group"]["inner"]["#id"] == "edit-inner"
+    expected = f.copy_tree(tree)
+    f.fill(expected, {"text": "typed", "many": ["b"], "token": "forged", "secret": "hunter2"})
+    f.assign_ids(expected)
+    assert prepared == expected
+    assert "#id" not in tree["text"] and "#default_value" not in tree["text"]
+
+
+def test_a_starlette_submission_is_read_first_value_first_and_files_left_out() -> None:
+    from io import BytesIO
+
+    from starlette.datastructures import FormData, QueryParams, UploadFile
+    tree = every_element()
+    upload = UploadFile(BytesIO(b"x"), filename="x.txt")
+    submitted = FormData([("text", "first"), ("text", "second"), ("many", "b"),
+                          ("many", "a"), ("area", upload), ("upload", upload)])
+    values = f.read(tree, submitted)
+    assert values["text"] == "first" and values["many"] == ["b", "a"]
+    assert values["area"] == "" and "upload" not in values
+    query = f.read(tree, QueryParams("fruit=a&many=a&fruit=b"))
+    assert query["fruit"] == "a" and query["many"] == ["a"] and query["text"] == ""
+
+
+def test_read_and_check_is_read_then_check() -> None:
+    tree = every_element()
+    for submitted in (posted(), posted(text="hi", count="11", many=["a", "z"], fruit="b"),
+                      posted(text="two\nlines", mail="x", agree="1", pick="a")):
+        values, errors = f.read_and_check(tree, submitted)
+        assert values == f.read(tree, submitted)
+        assert errors == f.check(tree, values) and (errors or submitted)
+    assert f.read_and_check(tree, posted())[1]["text"] == "Text is required."

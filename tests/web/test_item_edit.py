@@ -322,3 +322,20 @@ async def test_hostile_titles_and_values_stay_inert_in_the_forms(
             assert page.status_code == 200
             assert_safe(without_page_scripts(page.text), vector, allowed_tags=PAGE_TAGS)
             assert len(re.findall(r"<form[ >]", page.text)) == 2  # log out + this form
+
+
+async def test_the_editor_script_comes_only_with_a_rich_text_field(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await _site(client)
+    article = await client.get("/item/add/article")
+    assert "/assets/editor/editor.js" in article.text and "data-editor-formats=" in article.text
+    await client.post("/api/v1/item-types", headers=headers, json={
+        "type": "page", "label": "Basic page", "description": "", "fields": []})
+    page = await client.get("/item/add/page")
+    assert page.status_code == 200 and "/assets/editor/editor.js" not in page.text
+    # Text that looks like the editor's attribute is escaped, so it brings no editor.
+    state = hidden_inputs(page.text)
+    shown = await client.post("/item/add/page", data={
+        **state, "title": 'x data-editor-formats="y', "op": "preview"})
+    assert shown.status_code == 200 and "/assets/editor/editor.js" not in shown.text

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -40,21 +40,30 @@ _ID_JUNK = re.compile(r"[^a-z0-9]+")
 
 
 class Submission(Protocol):
-    """What a browser posted: Starlette's ``FormData`` (or any multi-dict like it)."""
+    """What a browser posted: Starlette's ``FormData`` or ``QueryParams`` (or any multi-dict
+    like them)."""
 
     def getlist(self, key: str) -> list[Any]: ...
+
+    def multi_items(self) -> list[tuple[str, Any]]: ...
 
 
 # -- walking a tree ----------------------------------------------------------------------------
 
 
-def walk(tree: Mapping[str, Any]) -> Iterator[RenderElement]:
-    """Every element of ``tree`` (``tree`` first), children in ``#weight`` order."""
-    pending: list[Mapping[str, Any]] = [tree]
-    while pending:
-        element = pending.pop()
-        yield element  # type: ignore[misc]
-        pending.extend(child for _, child in reversed(children(element)))
+def walk(tree: Mapping[str, Any]) -> list[RenderElement]:
+    """Every element of ``tree`` (``tree`` first), children in ``#weight`` order (depth
+    first). A list, built in one pass: a form is walked several times per request (read,
+    check, fill, ids), and a generator paid a resumption per element each time."""
+    found: list[RenderElement] = []
+    _collect(tree, found)
+    return found
+
+
+def _collect(element: Mapping[str, Any], found: list[RenderElement]) -> None:
+    found.append(element)  # type: ignore[arg-type]
+    for _, child in children(element):
+        _collect(child, found)
 
 
 def copy_tree(value: Any) -> Any:
@@ -63,17 +72,22 @@ def copy_tree(value: Any) -> Any:
     reached through dicts, and the other values of a tree (text, numbers, Markup) are
     immutable; ``copy.deepcopy`` did the same at several times the cost."""
     if type(value) is dict:
-        return {key: copy_tree(item) for key, item in value.items()}
+        return {key: copy_tree(item) if type(item) is dict or type(item) is list else item
+                for key, item in value.items()}
     if type(value) is list:
-        return [copy_tree(item) for item in value]
+        return [copy_tree(item) if type(item) is dict or type(item) is list else item
+                for item in value]
     return value
 
 
-def inputs(tree: Mapping[str, Any]) -> Iterator[RenderElement]:
+def inputs(tree: Mapping[str, Any]) -> list[RenderElement]:
     """The inputs of a form: elements of a ``FORM_INPUT_TYPES`` type with a ``#name``."""
-    for element in walk(tree):
-        if element.get("#type") in FORM_INPUT_TYPES and isinstance(element.get("#name"), str):
-            yield element
+    return _inputs(walk(tree))
+
+
+def _inputs(elements: list[RenderElement]) -> list[RenderElement]:
+    return [element for element in elements if element.get("#type") in FORM_INPUT_TYPES
+            and isinstance(element.get("#name"), str)]
 
 
 def error_key(element: Mapping[str, Any]) -> str | None:
@@ -116,16 +130,24 @@ _short_id = functools.lru_cache(maxsize=4096)(_id)
 def assign_ids(tree: RenderElement) -> None:
     """Give every input and group without one a unique ``#id`` (labels, error links and
     ``aria-describedby`` point at it)."""
+    _assign_ids(walk(tree))
+
+
+_ID_TYPES = FORM_INPUT_TYPES | {"fieldset", "details"}
+
+
+def _assign_ids(elements: list[RenderElement]) -> None:
     seen: set[str] = set()
-    for element in walk(tree):
-        if element.get("#type") not in FORM_INPUT_TYPES | {"fieldset", "details"}:
+    for element in elements:
+        get = element.get
+        if get("#type") not in _ID_TYPES:
             continue
-        current = element.get("#id")
-        key = error_key(element)
-        if not isinstance(current, str) or not current:
-            if key is None:
+        current = get("#id")
+        if not current or not isinstance(current, str):
+            key = get("#error_key", get("#name"))  # error_key(), inline: once per element
+            if not isinstance(key, str):
                 continue
-            current = element_id(key)
+            current = _short_id(key) if len(key) <= 200 else _id(key)
         unique, n = current, 2
         while unique in seen:
             unique, n = f"{current}--{n}", n + 1
@@ -140,16 +162,33 @@ def read(tree: Mapping[str, Any], submitted: Submission) -> FormValues:
     """The value of each input of ``tree`` in ``submitted``: text as sent (``""`` when
     absent), a list for checkboxes, ``""`` for an unchecked checkbox. Files are left out
     (uploads are not handled by forms yet)."""
+    return _read(inputs(tree), submitted)
+
+
+def read_and_check(tree: Mapping[str, Any], submitted: Submission
+                   ) -> tuple[FormValues, FormErrors]:
+    """:func:`read` and then :func:`check` of the values read, walking ``tree`` once."""
+    elements = inputs(tree)
+    values = _read(elements, submitted)
+    return values, _check(elements, values)
+
+
+def _read(elements: list[RenderElement], submitted: Submission) -> FormValues:
+    # The submission by name, in one pass: ``getlist`` scans every pair for each input.
+    sent: dict[str, list[str]] = {}
+    for name, value in submitted.multi_items():
+        if type(value) is str or isinstance(value, str):
+            sent.setdefault(name, []).append(value)
     values: FormValues = {}
-    for element in inputs(tree):
+    for element in elements:
         name, kind = element["#name"], element["#type"]
         if kind == "file":
             continue
-        sent = [v for v in submitted.getlist(name) if isinstance(v, str)]
+        given = sent.get(name, ())
         if kind == "checkboxes":
-            values[name] = sent
+            values[name] = list(given)
         else:
-            values[name] = sent[0] if sent else ""
+            values[name] = given[0] if given else ""
     return values
 
 
@@ -176,76 +215,87 @@ def _number(text: str) -> float | None:
 
 def check_input(element: Mapping[str, Any], value: FormValue) -> str | None:
     """The error message of one input's value, or None when it passes."""
-    kind, title = element["#type"], _title(element)
+    problem = _problem(element, value)
+    return None if problem is None else _title(element) + problem
+
+
+def _problem(element: Mapping[str, Any], value: FormValue) -> str | None:
+    """What is wrong with ``value``, as the rest of a sentence after the input's title (only
+    a failing input needs its title)."""
+    kind = element["#type"]
     if kind in ("hidden", "file"):
         return None
     if value == "" or value == []:
-        return f"{title} is required." if element.get("#required") else None
+        return " is required." if element.get("#required") else None
     if kind == "password":
         return None
     if isinstance(value, list):
         options = element.get("#options") or {}
         if any(v not in options for v in value):
-            return f"{title}: a chosen value is not one of the options."
+            return ": a chosen value is not one of the options."
         return None
     if len(value) > TEXT_LIMIT:
-        return f"{title} is too long."
+        return " is too long."
     maxlength = element.get("#maxlength")
     if isinstance(maxlength, int) and len(value) > maxlength:
-        return f"{title} must be at most {maxlength} characters."
+        return f" must be at most {maxlength} characters."
     match kind:
         case "select" | "radios":
             if value not in (element.get("#options") or {}):
-                return f"{title}: the chosen value is not one of the options."
+                return ": the chosen value is not one of the options."
         case "checkbox":
             if value != (element.get("#return_value") or "1"):
-                return f"{title}: the box sent an unexpected value."
+                return ": the box sent an unexpected value."
         case "email":
             if len(value) > 254 or not _EMAIL.match(value):
-                return f"{title} must be an e-mail address, like ada@example.com."
+                return " must be an e-mail address, like ada@example.com."
         case "number":
-            return _check_number(element, value, title)
+            return _check_number(element, value)
         case "date":
             try:
                 date.fromisoformat(value)
             except ValueError:
-                return f"{title} must be a date, like 2024-05-01."
+                return " must be a date, like 2024-05-01."
         case "datetime":
             try:
                 datetime.fromisoformat(value)
             except ValueError:
-                return f"{title} must be a date and time, like 2024-05-01T12:00."
+                return " must be a date and time, like 2024-05-01T12:00."
         case "textfield":
             if "\n" in value or "\r" in value:
-                return f"{title} must be a single line of text."
+                return " must be a single line of text."
     if "\x00" in value:
-        return f"{title} must not contain NUL characters."
+        return " must not contain NUL characters."
     return None
 
 
-def _check_number(element: Mapping[str, Any], value: str, title: str) -> str | None:
+def _check_number(element: Mapping[str, Any], value: str) -> str | None:
     number = _number(value.strip()) if len(value) <= 64 else None
     if number is None:
-        return f"{title} must be a number."
+        return " must be a number."
     if element.get("#step") == "1" and not number.is_integer():
-        return f"{title} must be a whole number."
+        return " must be a whole number."
     low, high = (_number(str(element.get(k, ""))) for k in ("#min", "#max"))
     if low is not None and number < low:
-        return f"{title} must be at least {element['#min']}."
+        return f" must be at least {element['#min']}."
     if high is not None and number > high:
-        return f"{title} must be at most {element['#max']}."
+        return f" must be at most {element['#max']}."
     return None
 
 
 def check(tree: Mapping[str, Any], values: Mapping[str, FormValue]) -> FormErrors:
     """The errors of ``values`` against the inputs of ``tree`` (the first per error key)."""
+    return _check(inputs(tree), values)
+
+
+def _check(elements: list[RenderElement], values: Mapping[str, FormValue]) -> FormErrors:
     errors: FormErrors = {}
-    for element in inputs(tree):
-        name = element["#name"]
-        message = check_input(element, values.get(name, ""))
-        key = error_key(element)
-        if message is not None and key is not None:
-            errors.setdefault(key, message)
+    for element in elements:
+        message = check_input(element, values.get(element["#name"], ""))
+        if message is not None:
+            key = error_key(element)
+            if key is not None:
+                errors.setdefault(key, message)
     return errors
 
 
@@ -255,7 +305,11 @@ def check(tree: Mapping[str, Any], values: Mapping[str, FormValue]) -> FormError
 def fill(tree: RenderElement, values: Mapping[str, FormValue]) -> None:
     """Show ``values`` in the inputs of ``tree`` (nothing the user typed is lost on a failed
     submission); passwords and files are never shown again, hidden inputs keep their own."""
-    for element in inputs(tree):
+    _fill(inputs(tree), values)
+
+
+def _fill(elements: list[RenderElement], values: Mapping[str, FormValue]) -> None:
+    for element in elements:
         kind, name = element["#type"], element["#name"]
         if kind in ("password", "file", "hidden") or name not in values:
             continue
@@ -264,6 +318,18 @@ def fill(tree: RenderElement, values: Mapping[str, FormValue]) -> None:
             element["#default_value"] = list(value) if isinstance(value, list) else []
         elif isinstance(value, str):
             element["#default_value"] = value
+
+
+def prepare(tree: RenderElement, values: Mapping[str, FormValue] | None = None
+            ) -> RenderElement:
+    """A copy of ``tree`` to render: ``values`` shown in its inputs (:func:`fill`) and ids
+    given (:func:`assign_ids`), walking it once for both."""
+    form: RenderElement = copy_tree(tree)
+    elements = walk(form)
+    if values is not None:
+        _fill(_inputs(elements), values)
+    _assign_ids(elements)
+    return form
 
 
 def mark_errors(tree: RenderElement, errors: Mapping[str, str], *,

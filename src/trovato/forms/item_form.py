@@ -22,7 +22,7 @@ from trovato.content.fields import (
 from trovato.content.items import LOG_MAX, TITLE_MAX, Item
 from trovato.content.types import ItemType, display_order
 from trovato.forms.form import FormErrors, FormValues, form, inputs, submit
-from trovato.forms.widgets import REMOVE_FILE, WidgetContext, Widgets
+from trovato.forms.widgets import REMOVE_FILE, Widget, WidgetContext, Widgets
 from trovato.render.elements import RenderElement
 from trovato.render.formats import FormatRegistry
 from trovato.users.accounts import CurrentUser
@@ -117,13 +117,49 @@ def initial_counts(item_type: ItemType, item: Item | None) -> dict[str, int]:
     return {d.name: max(len(_values(item, d)), 1) for d in item_type.fields if d.multiple}
 
 
-def labels(item_type: ItemType) -> dict[str, str]:
-    """Error key → what it is about, for messages that name their subject."""
-    found = {"title": item_type.title_label, "log": LOG_LABEL, "status": "Published",
-             "promote": "Promoted to front page", "sticky": "Sticky at top of lists"}
-    for definition in item_type.fields:
-        found[f"fields.{definition.name}"] = definition.label
+@dataclass(slots=True)
+class _TypeForm:
+    """What the item form of one item type is, whoever edits what: worked out once per type
+    object (the cached types are new objects when a type changes) and widget registry."""
+
+    item_type: ItemType
+    labels: Mapping[str, str]
+    add_more: tuple[str, ...]
+    multipart: bool
+    widgets_key: tuple[int, int] = (0, -1)
+    # (definition, its widget) in declaration order and in display order.
+    declared: tuple[tuple[FieldDefinition, Widget], ...] = ()
+    shown: tuple[tuple[FieldDefinition, Widget], ...] = ()
+
+
+_TYPE_FORMS: dict[int, _TypeForm] = {}
+
+
+def _type_form(item_type: ItemType, widgets: Widgets | None = None) -> _TypeForm:
+    found = _TYPE_FORMS.get(id(item_type))
+    if found is None or found.item_type is not item_type:  # an id can be reused
+        if len(_TYPE_FORMS) >= 256:
+            _TYPE_FORMS.clear()
+        names = {"title": item_type.title_label, "log": LOG_LABEL, "status": "Published",
+                 "promote": "Promoted to front page", "sticky": "Sticky at top of lists"}
+        for definition in item_type.fields:
+            names[f"fields.{definition.name}"] = definition.label
+        found = _TYPE_FORMS[id(item_type)] = _TypeForm(
+            item_type, names, tuple(f"{ADD_MORE}{d.name}" for d in item_type.fields
+                                    if d.multiple),
+            any(d.type in FILE_TYPES for d in item_type.fields))
+    if widgets is not None and found.widgets_key != (id(widgets), widgets.version):
+        chosen = {d.name: widgets.for_field(d) for d in item_type.fields}
+        found.declared = tuple((d, chosen[d.name]) for d in item_type.fields)
+        found.shown = tuple((d, chosen[d.name]) for d in display_order(item_type))
+        found.widgets_key = (id(widgets), widgets.version)
     return found
+
+
+def labels(item_type: ItemType) -> Mapping[str, str]:
+    """Error key → what it is about, for messages that name their subject (the same dict
+    for every form of the type: not to be changed)."""
+    return _type_form(item_type).labels
 
 
 def sentence(key: str, message: str, names: Mapping[str, str]) -> str:
@@ -140,9 +176,8 @@ def sentence(key: str, message: str, names: Mapping[str, str]) -> str:
     return f"{subject} {message.rstrip('.')}."
 
 
-def _field(definition: FieldDefinition, item: Item | None, widgets: Widgets,
+def _field(definition: FieldDefinition, item: Item | None, widget: Widget,
            context: WidgetContext, count: int, weight: int) -> RenderElement:
-    widget = widgets.for_field(definition)
     base = f"fields[{definition.name}]"
     key = f"fields.{definition.name}"
     values = _values(item, definition)
@@ -182,8 +217,9 @@ def item_form(item_type: ItemType, item: Item | None, *, action: str, widgets: W
     """The add form (``item`` None) or edit form of an item of ``item_type``."""
     fields: RenderElement = {"#type": "container", "#weight": 0,
                              "#attributes": {"class": "item-form__fields"}}
-    for weight, definition in enumerate(display_order(item_type)):
-        fields[definition.name] = _field(definition, item, widgets, context,
+    type_form = _type_form(item_type, widgets)
+    for weight, (definition, widget) in enumerate(type_form.shown):
+        fields[definition.name] = _field(definition, item, widget, context,
                                          counts.get(definition.name, 1), weight)
     # A new item starts as its type's defaults say.
     published = item.status == 1 if item is not None else item_type.defaults["status"]
@@ -213,7 +249,7 @@ def item_form(item_type: ItemType, item: Item | None, *, action: str, widgets: W
                            "preview": submit(PREVIEW, title="Preview", weight=1),
                            **(extra_actions or {})}
     tree = form(ITEM_FORM, action, elements)
-    if any(d.type in FILE_TYPES for d in item_type.fields):
+    if type_form.multipart:
         tree["#multipart"] = True
     return tree
 
@@ -228,9 +264,9 @@ def rebuilt_region(trigger: str) -> str:
     return f"fields.{trigger.removeprefix(ADD_MORE)}"
 
 
-def add_more_buttons(item_type: ItemType) -> list[str]:
+def add_more_buttons(item_type: ItemType) -> tuple[str, ...]:
     """The values of every "Add another" button the type's form may have."""
-    return [f"{ADD_MORE}{d.name}" for d in item_type.fields if d.multiple]
+    return _type_form(item_type).add_more
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +289,7 @@ def parse_item(item_type: ItemType, values: FormValues, *, widgets: Widgets,
     submitted = {name: value for name, value in values.items() if isinstance(value, str)}
     errors: FormErrors = {}
     fields: dict[str, Any] = {}
-    for definition in item_type.fields:
-        widget = widgets.for_field(definition)
+    for definition, widget in _type_form(item_type, widgets).declared:
         base = f"fields[{definition.name}]"
         key = f"fields.{definition.name}"
         names: Sequence[tuple[str, str]] = (

@@ -36,13 +36,11 @@ from markupsafe import Markup
 from trovato.forms.form import (
     FormErrors,
     FormValue,
-    assign_ids,
-    copy_tree,
-    fill,
     find,
     hidden,
     inputs,
     mark_errors,
+    prepare,
 )
 from trovato.forms.state import FormState, FormStates
 from trovato.plugins import PluginUser
@@ -191,16 +189,14 @@ class Forms:
     @staticmethod
     def _prepare(tree: RenderElement, *, csrf_token: str | None, state: FormState | None,
                  values: Mapping[str, FormValue] | None) -> RenderElement:
-        form: RenderElement = copy_tree(tree)
-        if values is not None:
-            fill(form, values)
+        # The kernel's hidden inputs go in first: ids are unique across the whole form.
+        extra: RenderElement = {}
         if csrf_token is not None:
-            form["form_token"] = {**hidden(CSRF_FIELD, csrf_token), "#weight": -2000}
+            extra["form_token"] = {**hidden(CSRF_FIELD, csrf_token), "#weight": -2000}
         if state is not None:
-            form["form_build_id"] = {**hidden(BUILD_ID_FIELD, state.build_id),
-                                     "#weight": -2000}
-        assign_ids(form)
-        return form
+            extra["form_build_id"] = {**hidden(BUILD_ID_FIELD, state.build_id),
+                                      "#weight": -2000}
+        return prepare({**tree, **extra}, values)
 
 
 def _shareable(tree: RenderElement, values: Mapping[str, FormValue]) -> dict[str, FormValue]:

@@ -446,11 +446,14 @@ class Widgets:
                  widgets: Sequence[type[Widget]] = CORE_WIDGETS) -> None:
         self.fields = fields
         self._widgets: dict[str, Widget] = {}
+        # Bumped by every registration: what was chosen for a field before may have changed.
+        self.version = 0
         for cls in widgets:
             self.register(cls())
 
     def register(self, widget: Widget) -> None:
         self._widgets[widget.name] = widget
+        self.version += 1
 
     def __contains__(self, name: object) -> bool:
         return name in self._widgets

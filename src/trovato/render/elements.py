@@ -305,7 +305,15 @@ def element_type(element: Mapping[str, Any]) -> str:
 
 def children(element: Mapping[str, Any]) -> list[tuple[str, RenderElement]]:
     """Named children in ``#weight`` order; equal weights keep their insertion order."""
-    found = [(k, v) for k, v in element.items() if not k.startswith("#") and isinstance(v, dict)]
+    # A plain loop with inline tests (no comprehension, no ``items()``, no ``startswith`` or
+    # ``isinstance`` per key): every walk and every rendering asks this of every element, and
+    # most are leaves, which now cost no call beyond this one.
+    found: list[tuple[str, RenderElement]] = []
+    for k in element:
+        if k[:1] != "#":
+            v = element[k]
+            if type(v) is dict or isinstance(v, dict):
+                found.append((k, v))
     if len(found) > 1:
         # list.sort is stable, so equal weights keep the order the builder (or plugin) chose.
         found.sort(key=_child_weight)

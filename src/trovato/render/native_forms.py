@@ -24,6 +24,10 @@ from trovato.render.native import (
 )
 
 _e = escape_html
+try:  # what escape_html runs for a plain str, called directly by the hottest twins
+    from markupsafe._speedups import _escape_inner as _escape_text
+except ImportError:  # pragma: no cover - markupsafe built without its speedups
+    _escape_text = escape_html
 FORM_MACROS = "_form.html"
 _REQUIRED = ' <span class="form-required" title="This field is required.">*</span>'
 
@@ -45,28 +49,6 @@ def _describedby(e: Element) -> str:
     return f'{invalid} aria-describedby="{_e(" ".join(parts))}"' if parts else invalid
 
 
-def _common(e: Element) -> str:
-    """``_form.html``'s ``common``: the attributes every control carries."""
-    get = e.get
-    parts = [f' id="{_e(e["#id"])}"' if get("#id") else "", f' name="{_e(get("#name") or "")}"']
-    if get("#required"):
-        parts.append(" required")
-    if get("#disabled"):
-        parts.append(" disabled")
-    for key in ("maxlength", "placeholder", "autocomplete"):
-        if get(f"#{key}"):
-            parts.append(f' {key}="{_e(e[f"#{key}"])}"')
-    parts.append(_describedby(e))
-    return "".join(parts)
-
-
-def _label(e: Element) -> str:
-    if not e.get("#title"):
-        return ""
-    required = _REQUIRED if e.get("#required") else ""
-    return f'<label for="{_id(e)}">{_e(e["#title"])}{required}</label>'
-
-
 def _messages(e: Element) -> str:
     """``_form.html``'s ``messages``: the inline error, then the description."""
     parts = []
@@ -79,86 +61,132 @@ def _messages(e: Element) -> str:
     return "".join(parts)
 
 
-def _wrapper(e: Element, kind: str, inner: str) -> str:
-    error = " form-item--error" if e.get("#error") else ""
-    return (f'<div class="form-item form-item--{kind}{error}">\n{inner}{_messages(e)}\n'
-            f"</div>")
+def _control(e: Element) -> tuple[str, str, str, str]:
+    """What every control's twin draws around its ``<input>``: ``_form.html``'s ``common``
+    attributes, its ``label``, its ``messages`` (the inline error, then the description) and
+    the wrapper's error class. One function reading each property once: a form draws dozens
+    of controls, and the macros' separate twins read the same properties several times."""
+    get = e.get
+    raw_id, error, description = get("#id"), get("#error"), get("#description")
+    ident = raw_id or ""
+    # Plain strings (nearly every value) straight to the escaper: _e's own first case.
+    eid = _escape_text(ident) if type(ident) is str else _e(ident)
+    name = get("#name") or ""
+    name = _escape_text(name) if type(name) is str else _e(name)
+    required = get("#required")
+    common = f' id="{eid}" name="{name}"' if raw_id else f' name="{name}"'
+    if required:
+        common += " required"
+    if get("#disabled"):
+        common += " disabled"
+    for key in ("#maxlength", "#placeholder", "#autocomplete"):
+        value = get(key)
+        if value:
+            common += f' {key[1:]}="{_e(value)}"'
+    messages = ""
+    if error:
+        messages = f'<div class="form-item__error error" id="{eid}--error">{_e(error)}</div>'
+        common += ' aria-invalid="true"'
+        if description:
+            common += f' aria-describedby="{_e(f"{ident}--error {ident}--description")}"'
+        else:
+            common += f' aria-describedby="{_e(f"{ident}--error")}"'
+    elif description:
+        common += f' aria-describedby="{_e(f"{ident}--description")}"'
+    if description:
+        messages += (f'<div class="form-item__description description" id="{eid}--description">'
+                     f'{_e(description)}</div>')
+    title = get("#title")
+    label = (f'<label for="{eid}">'
+             f'{_escape_text(title) if type(title) is str else _e(title)}'
+             f'{_REQUIRED if required else ""}</label>' if title else "")
+    return common, label, messages, " form-item--error" if error else ""
 
 
 def _default(e: Element) -> str:
-    return _e(e.get("#default_value") or "")
+    value = e.get("#default_value") or ""
+    return _escape_text(value) if type(value) is str else _e(value)
 
 
 def _text_input(kind: str, input_type: str) -> Twin:
     """``_form.html``'s ``text_input``: a labelled ``<input>`` in its wrapper."""
 
     def draw(d: Drawer, e: Element) -> str:
-        control = (f'<input type="{input_type}"{_common(e)} value="{_default(e)}"'
-                   f"{attribute_text(d, e)}>")
-        return _wrapper(e, kind, f"{_label(e)}\n{control}")
+        common, label, messages, error = _control(e)
+        return (f'<div class="form-item form-item--{kind}{error}">\n{label}\n'
+                f'<input type="{input_type}"{common} value="{_default(e)}"'
+                f"{attribute_text(d, e)}>{messages}\n</div>")
 
     draw.__name__ = kind
     return draw
 
 
 def textarea(d: Drawer, e: Element) -> str:
-    control = (f'<textarea rows="6"{_common(e)}{attribute_text(d, e)}>\n{_default(e)}'
-               f"</textarea>")
-    return _wrapper(e, "textarea", f"{_label(e)}\n{control}")
+    common, label, messages, error = _control(e)
+    return (f'<div class="form-item form-item--textarea{error}">\n{label}\n'
+            f'<textarea rows="6"{common}{attribute_text(d, e)}>\n{_default(e)}'
+            f"</textarea>{messages}\n</div>")
 
 
 def number(d: Drawer, e: Element) -> str:
+    common, label, messages, error = _control(e)
     limits = "".join(f' {key}="{_e(e[f"#{key}"])}"' for key in ("step", "min", "max")
                      if e.get(f"#{key}"))
-    control = (f'<input type="number"{_common(e)} value="{_default(e)}"{limits}'
-               f"{attribute_text(d, e)}>")
-    return _wrapper(e, "number", f"{_label(e)}\n{control}")
+    return (f'<div class="form-item form-item--number{error}">\n{label}\n'
+            f'<input type="number"{common} value="{_default(e)}"{limits}'
+            f"{attribute_text(d, e)}>{messages}\n</div>")
 
 
 def url(d: Drawer, e: Element) -> str:
-    control = (f'<input type="text" inputmode="url"{_common(e)} value="{_default(e)}"'
-               f"{attribute_text(d, e)}>")
-    return _wrapper(e, "url", f"{_label(e)}\n{control}")
+    common, label, messages, error = _control(e)
+    return (f'<div class="form-item form-item--url{error}">\n{label}\n'
+            f'<input type="text" inputmode="url"{common} value="{_default(e)}"'
+            f"{attribute_text(d, e)}>{messages}\n</div>")
 
 
 def datetime(d: Drawer, e: Element) -> str:
+    common, label, messages, error = _control(e)
     zone = e.get("#timezone")
     after = f'<span class="form-item__zone">{_e(zone)}</span>' if zone else ""
-    control = (f'<input type="datetime-local"{_common(e)} value="{_default(e)}"'
-               f"{attribute_text(d, e)}>\n{after}")
-    return _wrapper(e, "datetime", f"{_label(e)}\n{control}")
+    return (f'<div class="form-item form-item--datetime{error}">\n{label}\n'
+            f'<input type="datetime-local"{common} value="{_default(e)}"'
+            f"{attribute_text(d, e)}>\n{after}{messages}\n</div>")
 
 
 def _bare_input(input_type: str) -> Twin:
     """A control that never shows a value again (password, file)."""
 
     def draw(d: Drawer, e: Element) -> str:
-        control = f'<input type="{input_type}"{_common(e)}{attribute_text(d, e)}>'
-        return _wrapper(e, input_type, f"{_label(e)}\n{control}")
+        common, label, messages, error = _control(e)
+        return (f'<div class="form-item form-item--{input_type}{error}">\n{label}\n'
+                f'<input type="{input_type}"{common}{attribute_text(d, e)}>{messages}\n</div>')
 
     draw.__name__ = input_type
     return draw
 
 
 def checkbox(d: Drawer, e: Element) -> str:
+    common, label, messages, error = _control(e)
     on = e.get("#return_value") or "1"
     checked = " checked" if e.get("#default_value") == on else ""
-    control = (f'<input type="checkbox"{_common(e)} value="{_e(on)}"{checked}'
-               f"{attribute_text(d, e)}>")
-    return _wrapper(e, "checkbox", f"{control}\n{_label(e)}")
+    return (f'<div class="form-item form-item--checkbox{error}">\n'
+            f'<input type="checkbox"{common} value="{_e(on)}"{checked}'
+            f"{attribute_text(d, e)}>\n{label}{messages}\n</div>")
 
 
 def select(d: Drawer, e: Element) -> str:
+    common, label, messages, error = _control(e)
     chosen = e.get("#default_value") or ""
-    parts = [_label(e), f"\n<select{_common(e)}{attribute_text(d, e)}>\n"]
+    parts = [f'<div class="form-item form-item--select{error}">\n{label}',
+             f"\n<select{common}{attribute_text(d, e)}>\n"]
     if e.get("#empty_option"):
         empty = "- Select -" if e.get("#required") else "- None -"
         parts.append(f'<option value="">{empty}</option>\n')
     for key, text in (e.get("#options") or {}).items():
         selected = " selected" if key == chosen else ""
         parts.append(f'<option value="{_e(key)}"{selected}>{_e(text)}</option>\n')
-    parts.append("</select>")
-    return _wrapper(e, "select", "".join(parts))
+    parts.append(f"</select>{messages}\n</div>")
+    return "".join(parts)
 
 
 def _choices(input_type: str) -> Twin:

@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from trovato.content.access import item_access
-from trovato.content.fields import validate_fields
+from trovato.content.fields import FieldsResult, validate_fields
 from trovato.content.items import Item, ItemError
 from trovato.content.types import ItemType
 from trovato.errors import ServiceError
@@ -58,6 +58,7 @@ from trovato.kernel.context import RequestContext, request_context
 from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.web._page import flash, render_page
+from trovato.web.form_body import read_form
 from trovato.web.item import load_item, local_tasks, viewer
 
 # The rich-text editor (frontend/src/editor.js, built by esbuild), on forms that have one.
@@ -126,9 +127,9 @@ class Editing:
 
     def owns(self, state: FormState) -> bool:
         """Whether ``state`` was made for this form (not another type's or item's)."""
-        fresh = self.state()
-        return (state.data.get("type") == fresh["type"]
-                and state.data.get("item_id") == fresh["item_id"])
+        item = self.item
+        return (state.data.get("type") == self.item_type.type
+                and state.data.get("item_id") == (str(item.id) if item is not None else None))
 
 
 def _counts(state: FormState) -> dict[str, int]:
@@ -195,8 +196,10 @@ async def _store_uploads(ctx: RequestContext, editing: Editing, submitted: FormD
 
 
 async def _build(request: Request, editing: Editing, state: FormState,
-                 shown: Item | None = None) -> el.RenderElement:
-    """The form of ``editing``, showing ``shown``'s values (a submission's) if given."""
+                 shown: Item | None = None, *, context: WidgetContext | None = None
+                 ) -> el.RenderElement:
+    """The form of ``editing``, showing ``shown``'s values (a submission's) if given, with
+    ``context`` if the caller already has the one it needs."""
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
     extra: dict[str, el.RenderElement] = {}
@@ -204,7 +207,8 @@ async def _build(request: Request, editing: Editing, state: FormState,
                                                       kernel.content.items.hooks):
         extra["delete"] = el.link("Delete", f"/item/{editing.item.id}/delete", weight=10,
                                   attributes={"class": "button button--danger"})
-    context = await _widget_context(ctx, editing, shown)
+    if context is None:
+        context = await _widget_context(ctx, editing, shown)
     tree = item_form(editing.item_type, shown if shown is not None else editing.item,
                      action=editing.action,
                      widgets=kernel.widgets, context=context, counts=_counts(state),
@@ -225,8 +229,9 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
     item = editing.item
     title = (f"Create {editing.item_type.label}" if item is None
              else f"Edit {editing.item_type.label} {item.title}")
-    editors = any("data-editor-formats" in (element.get("#attributes") or {})
-                  for element in forms.walk(tree))
+    # An element configuring the rich-text editor was drawn: its attribute is in the HTML
+    # (text and attribute values escape '"', so only the attribute itself can match).
+    editors = ' data-editor-formats="' in content
     return await render_page(request, "form_page.html", {
         "title": title, "content": content, "preview": preview,
         "tabs": await local_tasks(ctx, item, "edit") if item is not None else [],
@@ -308,12 +313,15 @@ async def edit_submit(request: Request) -> Response:
 async def _submit(request: Request, editing: Editing) -> Response:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
-    submitted = await request.form()
+    submitted = await read_form(request)
     state, refused = await load_state(request, ITEM_FORM, submitted, editing.state())
     if not editing.owns(state):
         raise ServiceError(400, TAMPERED)
-    tree = await _build(request, editing, state)
-    values = forms.read(tree, submitted)
+    context = await _widget_context(ctx, editing)
+    tree = await _build(request, editing, state, context=context)
+    # Checked now, before uploads and Remove change any value: those only change hidden
+    # inputs, which no check looks at; a form built again is checked again.
+    values, input_errors = forms.read_and_check(tree, submitted)
     if refused is not None:
         return await _page(request, editing, tree, state, values=values, status=refused.status,
                            messages=[("error", refused.message)])
@@ -324,7 +332,6 @@ async def _submit(request: Request, editing: Editing) -> Response:
     stored, upload_errors = await _store_uploads(ctx, editing, submitted, values, counts)
     if op is not None and op.startswith(REMOVE_FILE):
         values[f"{op.removeprefix(REMOVE_FILE)}[target_id]"] = ""
-    context = await _widget_context(ctx, editing)
     data, errors = parse_item(item_type, values, widgets=kernel.widgets, context=context,
                               counts=counts)
     shown = _shown(editing, data, user.id)
@@ -335,26 +342,32 @@ async def _submit(request: Request, editing: Editing) -> Response:
         return await _page(request, editing, tree, state, values=values)
     if stored:  # the form shows the new files (a link and a Remove button each)
         tree = await _build(request, editing, state, shown)
+        input_errors = forms.check(tree, values)
     for key, message in upload_errors.items():
         errors.setdefault(key, message)
-    for key, message in forms.check(tree, values).items():
+    for key, message in input_errors.items():
         errors.setdefault(key, message)
-    # The field types' own checks (range, required, …) now, so every error shows at once.
-    checked = validate_fields(kernel.content.fields, item_type.fields, data.fields,
-                              kernel.content.items.env)
-    for key, message in checked.errors.items():
-        if not forms.keys_within(tree, key) & errors.keys():
-            errors[key] = message
+    # The field types' own checks (range, required, …) now when anything else already
+    # failed or may fail, so every error shows at once; a save that passed every other check
+    # leaves them to the content service, which makes the same checks (and shows them the
+    # same way when they fail: below).
+    checked = None
+    if errors or op == PREVIEW or kernel.forms.taps.listens("form_validate"):
+        checked = _field_errors(ctx, editing, tree, data, errors)
     for key, message in (await kernel.forms.validate(tree, values, user=user)).items():
         errors.setdefault(key, message)
     if errors:
         return await _page(request, editing, tree, state, values=values, errors=errors,
                            status=400)
     if op == PREVIEW:
+        assert checked is not None
         return await _preview(request, editing, tree, state, values, data, checked.values)
     try:
         saved = await _save(ctx, editing, state, data)
     except ItemError as exc:
+        if checked is None and _field_errors(ctx, editing, tree, data, errors).errors:
+            return await _page(request, editing, tree, state, values=values, errors=errors,
+                               status=400)
         # Not a conversion: a refused save is shown on the form, filled in again; only an item
         # the user may no longer reach is the error page the kernel's handler makes.
         if exc.status in (403, 404):
@@ -372,6 +385,19 @@ async def _submit(request: Request, editing: Editing) -> Response:
     verb = "created" if editing.item is None else "updated"
     flash(request, "status", f"{item_type.label} {saved.title} has been {verb}.")
     return RedirectResponse(f"/item/{saved.id}", status_code=303)
+
+
+def _field_errors(ctx: RequestContext, editing: Editing, tree: el.RenderElement,
+                  data: ItemInput, errors: dict[str, str]) -> FieldsResult:
+    """The field types' checks of ``data``: each error is added to ``errors`` unless an
+    error about the same element or one inside it is already there."""
+    content = ctx.kernel.content
+    checked = validate_fields(content.fields, editing.item_type.fields, data.fields,
+                              content.items.env)
+    for key, message in checked.errors.items():
+        if not forms.keys_within(tree, key) & errors.keys():
+            errors[key] = message
+    return checked
 
 
 async def _save(ctx: RequestContext, editing: Editing, state: FormState,
@@ -522,7 +548,7 @@ async def delete_submit(request: Request) -> Response:
     kernel, user = ctx.kernel, ctx.current_user
     item = (await _editable(request, "delete")).item
     assert item is not None
-    submitted = await request.form()
+    submitted = await read_form(request)
     state, refused = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)})
     if state.data.get("item_id") != str(item.id):
         raise ServiceError(400, TAMPERED)

@@ -1,0 +1,81 @@
+"""The item form of a type: what it works out once per type object and widget registry
+follows the type and the registry when they change."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from trovato.content.fields import FieldDefinition, FieldRegistry
+from trovato.content.types import ItemType
+from trovato.forms.form import inputs
+from trovato.forms.item_form import (
+    add_more_buttons,
+    item_form,
+    labels,
+    parse_item,
+)
+from trovato.forms.widgets import TextfieldWidget, WidgetContext, Widgets
+from trovato.render.elements import RenderElement
+
+CONTEXT = WidgetContext()
+
+
+def _type(*fields: FieldDefinition) -> ItemType:
+    return ItemType(type="note", label="Note", fields=fields)
+
+
+def _names(tree: RenderElement) -> list[str]:
+    return [e["#name"] for e in inputs(tree)]
+
+
+def _form(item_type: ItemType, widgets: Widgets) -> RenderElement:
+    return item_form(item_type, None, action="/item/add/note", widgets=widgets,
+                     context=CONTEXT, counts={})
+
+
+def test_a_changed_type_gets_its_new_form() -> None:
+    widgets = Widgets(FieldRegistry())
+    first = _type(FieldDefinition("field_a", "text", "A", weight=2),
+                  FieldDefinition("field_b", "integer", "B", weight=1))
+    tree = _form(first, widgets)
+    assert [n for n in _names(tree) if n.startswith("fields")] == [
+        "fields[field_b]", "fields[field_a]"]
+    assert labels(first)["fields.field_a"] == "A" and add_more_buttons(first) == ()
+    assert "#multipart" not in tree
+    # The type changed: a new object (as the type cache makes), with a new field, another
+    # label and order, a multi-value field and a file.
+    second = replace(first, fields=(
+        FieldDefinition("field_a", "text", "Renamed", weight=0, cardinality=-1),
+        FieldDefinition("field_b", "integer", "B", weight=1),
+        FieldDefinition("field_c", "file", "C", weight=3)))
+    tree = _form(second, widgets)
+    assert [n for n in _names(tree) if n.startswith("fields")][:2] == [
+        "fields[field_a][0]", "fields[field_b]"]
+    assert "fields[field_c][upload]" in _names(tree) and tree["#multipart"] is True
+    assert labels(second)["fields.field_a"] == "Renamed"
+    assert add_more_buttons(second) == ("add_more:field_a",)
+    data, errors = parse_item(second, {"fields[field_a][0]": "x", "fields[field_b]": "7"},
+                              widgets=widgets, context=CONTEXT, counts={})
+    assert errors == {} and data.fields["field_a"] == [{"value": "x"}]
+    # The first type's form is still its own.
+    assert labels(first)["fields.field_a"] == "A"
+
+
+class ShoutWidget(TextfieldWidget):
+    name = "text_textfield"  # replaces the core widget of text fields
+
+    def element(self, definition: FieldDefinition, value: Any, *, name: str,
+                context: WidgetContext) -> RenderElement:
+        element = super().element(definition, value, name=name, context=context)
+        element["#placeholder"] = "SHOUT"
+        return element
+
+
+def test_a_widget_registered_later_edits_the_fields_it_is_chosen_for() -> None:
+    widgets = Widgets(FieldRegistry())
+    item_type = _type(FieldDefinition("field_a", "text", "A"))
+    assert "#placeholder" not in _form(item_type, widgets)["fields"]["field_a"]
+    widgets.register(ShoutWidget())
+    assert _form(item_type, widgets)["fields"]["field_a"]["#placeholder"] == "SHOUT"
+    assert "#placeholder" not in _form(item_type, Widgets(FieldRegistry()))["fields"]["field_a"]
