@@ -377,7 +377,7 @@ async def _save(ctx: RequestContext, editing: Editing, state: FormState,
                                   status=data.status, promote=data.promote, sticky=data.sticky,
                                   fields=data.fields, log=data.log, stage=ctx.stage)
     started = state.data.get("revision_id")
-    return await items.update(ctx.current_user, editing.item.id, title=data.title,
+    return await items.update(ctx.current_user, editing.item, title=data.title,
                               status=data.status, promote=data.promote, sticky=data.sticky,
                               fields=data.fields, replace_fields=True, log=data.log,
                               stage=ctx.stage,
