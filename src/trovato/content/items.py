@@ -61,7 +61,6 @@ from trovato.content.model import (
     not_found,
     parse_id,
     revision_from_row,
-    revision_values,
     write_revision,
 )
 from trovato.content.query import ItemQuery, TotalsCache
@@ -89,15 +88,17 @@ _SELECT_REVISION = "SELECT id, item_id, author_id, created, title, status, log, 
 # An item's revisions as a stage sees them: its own and its chain's, never a downstream one's.
 _REVISIONS_SEEN = " FROM item_revision WHERE item_id = %s AND stage_id = ANY(%s)"
 # An edit of an item's own row, in one statement: the row (only while it is still at the
-# revision the edit started from), its new revision and the audit entry, both inserted only
-# when the row was written.
+# revision the edit started from), then its new revision made of what the row now holds, and
+# the audit entry, both inserted only when the row was written.
 _GUARDED_UPDATE: Final = (
     "WITH updated AS (UPDATE item SET title = %s,"  # noqa: S608 (built from constants)
     " status = %s, promote = %s, sticky = %s, fields = %s, summary = %s,"
     " changed = greatest(now(), changed), current_revision_id = %s"
     " WHERE id = %s AND stage_id = %s AND current_revision_id IS NOT DISTINCT FROM %s"
-    " RETURNING changed), revised AS (" + REVISION_INSERT
-    + " SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM updated), logged AS ("
+    " RETURNING id, current_revision_id, title, status, promote, sticky, fields, summary,"
+    " stage_id, changed), revised AS (" + REVISION_INSERT
+    + " SELECT current_revision_id, id, %s, title, status, promote, sticky, fields, summary,"
+    " %s, stage_id FROM updated), logged AS ("
     + AUDIT_INSERT + " SELECT %s, %s, %s, %s, %s, %s, %s FROM updated)"
     " SELECT changed FROM updated")
 
@@ -481,9 +482,8 @@ class Items:
         cur = await conn.execute(
             _GUARDED_UPDATE,
             (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
-             item.summary, revision_id, item.id, item.stage, original.revision_id,
-             *revision_values(revision_id, item, user.id, log, item.stage),
-             *audit_entry("content", message, variables, user_id=user.id)),
+             item.summary, revision_id, item.id, item.stage, original.revision_id, user.id,
+             log, *audit_entry("content", message, variables, user_id=user.id)),
         )
         row = await cur.fetchone()
         if row is None:

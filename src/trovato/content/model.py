@@ -111,28 +111,23 @@ def revision_from_row(row: Mapping[str, Any]) -> Revision:
     )
 
 
-# A revision's columns, in the order of :func:`revision_values`: a write that inserts the
-# revision from the same statement as the item row (``INSERT … SELECT``) names them through this.
+# A revision's columns: a write that inserts the revision from the same statement as the item
+# row (``INSERT … SELECT``) names them through this.
 REVISION_INSERT = ("INSERT INTO item_revision (id, item_id, author_id, title, status, promote,"
                    " sticky, fields, summary, log, stage_id)")
 
 
-def revision_values(revision_id: uuid.UUID, item: Item, author_id: uuid.UUID, log: str,
-                    stage: str) -> tuple[Any, ...]:
-    """The column values of a revision of ``stage`` holding the item's values (and its summary,
-    which the caller computed from these fields: a read in a stage shows it in teasers)."""
-    return (revision_id, item.id, author_id, item.title, item.status, item.promote, item.sticky,
-            Jsonb(item.fields), item.summary, log, stage)
-
-
 async def write_revision(conn: AsyncConnection[DictRow], item: Item, author_id: uuid.UUID,
-                         log: str, stage: str, *, revision_id: uuid.UUID | None = None
-                         ) -> uuid.UUID:
-    """Insert a revision of ``stage`` holding the item's values (:func:`revision_values`);
-    returns its id (``revision_id`` when the caller chose it, else a new one)."""
-    revision_id = revision_id or uuid7()
-    await conn.execute(REVISION_INSERT + " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                       revision_values(revision_id, item, author_id, log, stage))
+                         log: str, stage: str) -> uuid.UUID:
+    """Insert a revision of ``stage`` holding the item's values (and its summary, which the
+    caller computed from these fields: a read in a stage shows it in teasers); returns its
+    new id."""
+    revision_id = uuid7()
+    await conn.execute(
+        REVISION_INSERT + " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (revision_id, item.id, author_id, item.title, item.status, item.promote, item.sticky,
+         Jsonb(item.fields), item.summary, log, stage),
+    )
     return revision_id
 
 
