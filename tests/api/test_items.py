@@ -70,6 +70,36 @@ async def test_item_crud_and_revisions(client: httpx.AsyncClient) -> None:
     assert (await client.get(f"/api/v1/items/{item['id']}")).status_code == 404
 
 
+async def test_a_patch_from_an_old_revision_is_refused_naming_the_current_one(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await admin_headers(client)
+    assert (await client.post("/api/v1/item-types", json=ARTICLE,
+                              headers=headers)).status_code == 201
+    item = (await client.post("/api/v1/items", json={
+        "type": "article", "title": "Start", "fields": {"field_body": {"value": "x"}}},
+        headers=headers)).json()
+    url = f"/api/v1/items/{item['id']}"
+    first = await client.patch(url, json={"title": "First", "revision_id": item["revision_id"]},
+                               headers=headers)
+    assert first.status_code == 200, first.text
+    current = first.json()["revision_id"]
+    assert current != item["revision_id"]
+    stale = await client.patch(url, json={"title": "Second", "revision_id": item["revision_id"]},
+                               headers=headers)
+    assert stale.status_code == 409, stale.text
+    assert stale.json()["errors"] == {"current_revision": current}
+    assert (await client.get(url)).json()["title"] == "First"
+    revisions = (await client.get(f"{url}/revisions")).json()["revisions"]
+    assert len(revisions) == 2
+    # From the current revision it goes through; without one, there is no check.
+    assert (await client.patch(url, json={"title": "Third", "revision_id": current},
+                               headers=headers)).status_code == 200
+    assert (await client.patch(url, json={"title": "Fourth"}, headers=headers)).status_code == 200
+    bad = await client.patch(url, json={"revision_id": "not-a-revision"}, headers=headers)
+    assert bad.status_code == 422 and "revision_id" in bad.json()["errors"]
+
+
 async def test_validation_problems(client: httpx.AsyncClient) -> None:
     client = client
     headers = await admin_headers(client)

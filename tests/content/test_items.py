@@ -87,6 +87,52 @@ async def test_an_update_from_an_old_revision_is_a_conflict(
                                        expected_revision=first.revision_id)).title == "Third"
 
 
+async def test_an_edit_of_the_item_as_read_writes_in_one_statement_guarded_by_its_revision(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database,
+) -> None:
+    item = await content.items.create(
+        admin, "article", title="Start", fields={"field_body": {"value": "x"}})
+    read = await content.query.load(admin, item.id)
+    profile = Profile()
+    token = current_profile.set(profile)
+    try:
+        first = await content.items.update(admin, read, title="First",
+                                           expected_revision=item.revision_id)
+    finally:
+        current_profile.reset(token)
+    # The type read fresh for validation, then the row, its revision and the audit entry.
+    assert profile.db_count == 2
+    assert first.revision_id not in (None, item.revision_id)
+    stored = await content.query.load(admin, item.id)
+    assert (stored.title, stored.revision_id) == ("First", first.revision_id)
+    assert await database.fetchval(
+        "SELECT title FROM item_revision WHERE id = %s", (first.revision_id,)) == "First"
+    assert await database.fetchval(
+        "SELECT count(*) FROM watchdog WHERE type = 'content' AND message LIKE 'Updated%%'"
+        " AND variables->>'id' = %s", (str(item.id),)) == 1
+    # The same read again is stale now: refused, naming where the item is, nothing written.
+    with pytest.raises(ItemError) as conflict:
+        await content.items.update(admin, read, title="Second")
+    assert conflict.value.status == 409
+    assert conflict.value.errors == {"current_revision": str(first.revision_id)}
+    assert (await content.query.load(admin, item.id)).title == "First"
+    assert await database.fetchval("SELECT count(*) FROM item_revision") == 2
+    assert await database.fetchval(
+        "SELECT count(*) FROM watchdog WHERE message LIKE 'Updated%%'") == 1
+
+
+async def test_an_edit_of_the_item_as_read_still_checks_update_access(
+    content: ContentServices, admin: CurrentUser, article: None, make_user: MakeUser,
+) -> None:
+    item = await content.items.create(admin, "article", title="Start")
+    reader = await make_user("reader", ["access content"])
+    read = await content.query.load(reader, item.id)
+    with pytest.raises(ItemError) as refused:
+        await content.items.update(reader, read, title="Mine")
+    assert refused.value.status == 403
+    assert (await content.query.load(admin, item.id)).title == "Start"
+
+
 async def test_validation_errors(content: ContentServices, admin: CurrentUser,
                                  article: None) -> None:
     with pytest.raises(ItemError) as caught:
@@ -218,10 +264,13 @@ async def test_failing_hook_rolls_update_and_delete_back(
 ) -> None:
     item = await content.items.create(admin, "article", title="Hi")
     content.items.hooks = RecordingHooks(database, fail="update")
-    with pytest.raises(ItemHookError):
-        await content.items.update(admin, item.id, title="Changed")
-    assert (await content.query.load(admin, item.id)).title == "Hi"
-    assert await database.fetchval("SELECT count(*) FROM item_revision") == 1
+    for target in (item.id, await content.query.load(admin, item.id)):
+        with pytest.raises(ItemHookError):
+            await content.items.update(admin, target, title="Changed")
+        assert (await content.query.load(admin, item.id)).title == "Hi"
+        assert await database.fetchval("SELECT count(*) FROM item_revision") == 1
+        assert await database.fetchval(
+            "SELECT count(*) FROM watchdog WHERE message LIKE 'Updated%%'") == 0
     content.items.hooks = RecordingHooks(database, fail="delete")
     with pytest.raises(ItemHookError):
         await content.items.delete(admin, item.id)

@@ -57,6 +57,30 @@ async def test_foreign_unknown_and_malformed_build_ids_are_refused(
     with pytest.raises(FormStateError) as refused:
         await states.load(build_id, form_id, session)
     assert refused.value.reason == reason
+    with pytest.raises(FormStateError) as refused:
+        await states.take(build_id, form_id, session)
+    assert refused.value.reason == reason
+    # A refused take leaves the state to its own form and session.
+    assert (await states.load(state.build_id, "item_form", "session-a")).data == {}
+
+
+async def test_a_taken_state_is_used_once_until_saved_again(states: FormStates) -> None:
+    state = await states.create("item_form", "session-a", {"revision_id": "r1"})
+    taken = await states.take(state.build_id, "item_form", "session-a")
+    assert (taken.data, taken.taken) == ({"revision_id": "r1"}, True)
+    with pytest.raises(FormStateError) as used:
+        await states.take(state.build_id, "item_form", "session-a")
+    assert used.value.reason == "expired"
+    # The form shown again (a refused save) stores it for the next submission.
+    await states.save(taken, "session-a")
+    again = await states.take(state.build_id, "item_form", "session-a")
+    assert again.data == {"revision_id": "r1"}
+    # Of two concurrent submissions of one build id, one gets the state.
+    await states.save(again, "session-a")
+    results = await asyncio.gather(
+        *(states.take(state.build_id, "item_form", "session-a") for _ in range(2)),
+        return_exceptions=True)
+    assert sorted(type(r).__name__ for r in results) == ["FormState", "FormStateError"]
 
 
 async def test_build_ids_are_random_and_states_expire(states: FormStates) -> None:

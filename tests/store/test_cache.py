@@ -143,3 +143,22 @@ async def test_cache_is_shared_between_processes(
     assert await other.cache.get("k") == {"v": 1}
     assert await other.cache.invalidate_tags(["t"]) == 1
     assert await store.cache.get("k") is None
+
+
+async def test_take_reads_and_deletes_once(store: SharedStore) -> None:
+    cache = store.cache
+    await cache.set("token", {"form": "x"}, ttl=60, tags=["t"])
+    assert await cache.take("token") == {"form": "x"}
+    assert await cache.get("token") is None
+    assert await cache.take("token") is None
+    assert await cache.take("missing") is None
+    # Of concurrent takes, exactly one gets the value.
+    await cache.set("once", 7)
+    taken = await asyncio.gather(*(cache.take("once") for _ in range(8)))
+    assert sorted(taken, key=lambda v: v is None) == [7] + [None] * 7
+    # An expired value is a miss, and gone.
+    await cache.set("short", "v", ttl=0.1)
+    await asyncio.sleep(0.2)
+    assert await cache.take("short") is None
+    await cache.set("short", "again")
+    assert await cache.take("short") == "again"

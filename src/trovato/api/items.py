@@ -66,6 +66,11 @@ class ItemPatchBody(PatchModel):
     # A field set to null is cleared; fields left out keep their values.
     fields: dict[str, Any] | None = None
     log: str = Field(default="", max_length=10_000)
+    revision_id: str | None = Field(
+        default=None, json_schema_extra={"format": "uuid"},
+        description="The item's `revision_id` the change was made from: if the item has a"
+                    " newer revision now, the change is refused (409, its `errors` name the"
+                    " `current_revision`) instead of writing over it. Left out: no check.")
 
 
 class RevertBody(StrictModel):
@@ -248,9 +253,15 @@ async def patch_item(request: Request) -> Response:
     for name in ("title", "status", "promote", "sticky"):
         if name in given:
             changes[name] = getattr(body, name)
+    expected = None
+    if body.revision_id is not None:
+        expected = parse_uuid(body.revision_id)
+        if expected is None:
+            raise ServiceError(422, "The change is invalid.", errors={
+                "revision_id": "must be the id of the revision the change was made from"})
     item = await _items(request).update(
         ctx.current_user, request.path_params["id"], fields=body.fields, log=body.log,
-        stage=ctx.stage, **changes,
+        stage=ctx.stage, expected_revision=expected, **changes,
     )
     return JSON(item.public())
 

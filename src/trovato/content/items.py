@@ -51,6 +51,7 @@ from trovato.content.fields import (
     validate_fields,
 )
 from trovato.content.model import (
+    REVISION_INSERT,
     HookContext,
     Item,
     ItemError,
@@ -71,7 +72,9 @@ from trovato.content.types import ItemType, ItemTypeError
 from trovato.db.pool import Database
 from trovato.errors import ServiceError
 from trovato.ids import NIL, uuid7
+from trovato.observability.audit import INSERT as AUDIT_INSERT
 from trovato.observability.audit import audit
+from trovato.observability.audit import entry as audit_entry
 from trovato.render.dates import local_time
 from trovato.stages import LIVE, StageError, Stages, StageView
 from trovato.users.accounts import CurrentUser
@@ -84,6 +87,20 @@ DEFAULT_FORMAT_PERMISSIONS: Final[Mapping[str, str]] = {"full_html": USE_FULL_HT
 _SELECT_REVISION = "SELECT id, item_id, author_id, created, title, status, log, fields"
 # An item's revisions as a stage sees them: its own and its chain's, never a downstream one's.
 _REVISIONS_SEEN = " FROM item_revision WHERE item_id = %s AND stage_id = ANY(%s)"
+# An edit of an item's own row, in one statement: the row (only while it is still at the
+# revision the edit started from), then its new revision made of what the row now holds, and
+# the audit entry, both inserted only when the row was written.
+_GUARDED_UPDATE: Final = (
+    "WITH updated AS (UPDATE item SET title = %s,"  # noqa: S608 (built from constants)
+    " status = %s, promote = %s, sticky = %s, fields = %s, summary = %s,"
+    " changed = greatest(now(), changed), current_revision_id = %s"
+    " WHERE id = %s AND stage_id = %s AND current_revision_id IS NOT DISTINCT FROM %s"
+    " RETURNING id, current_revision_id, title, status, promote, sticky, fields, summary,"
+    " stage_id, changed), revised AS (" + REVISION_INSERT
+    + " SELECT current_revision_id, id, %s, title, status, promote, sticky, fields, summary,"
+    " %s, stage_id FROM updated), logged AS ("
+    + AUDIT_INSERT + " SELECT %s, %s, %s, %s, %s, %s, %s FROM updated)"
+    " SELECT changed FROM updated")
 
 
 class FreeTagging(Protocol):
@@ -268,7 +285,7 @@ class Items:
     async def update(
         self,
         user: CurrentUser,
-        item_id: uuid.UUID | str,
+        item_id: uuid.UUID | str | Item,
         *,
         title: str = _UNSET,
         status: int = _UNSET,
@@ -283,18 +300,26 @@ class Items:
         """Patch an item: only what is given changes. ``fields`` merges by field name (a
         ``None`` value clears that field) unless ``replace_fields``. Writes a new revision.
 
-        ``expected_revision``: the revision the change was made from (an edit form's); when
-        the item has moved on since, the change is refused with a 409, never written over."""
-        key = parse_id(item_id)
-        item_type: ItemType | None = None
+        ``item_id`` is the item's id, or the item as the caller read it in ``stage`` through
+        the query path (an edit form's): then it is not read again, and the write goes through
+        only while the item is still at that revision. ``expected_revision``: the revision the
+        change was made from (an edit form's, an API client's); when the item has moved on
+        since, the change is refused with a 409 naming the current revision, never written
+        over."""
         view = await self.query.view(user, stage)
         async with self.db.transaction() as conn:
-            original = await self._lock(conn, user, key, view, "update")
+            if isinstance(item_id, Item) and item_id.stage == stage:
+                await self._hold(conn, view)
+                original = item_id
+                await self.query.require(user, original, "update")
+            else:
+                key = item_id.id if isinstance(item_id, Item) else parse_id(item_id)
+                original = await self._lock(conn, user, key, view, "update")
             if expected_revision is not None and original.revision_id != expected_revision:
-                raise ItemError(409, "This item was changed by someone else after you started"
-                                " editing it, so your changes were not saved.")
+                raise conflict(original.revision_id)
             item_type = await self.types.get(original.type)
-            assert item_type is not None  # item.type references item_type
+            if item_type is None:  # deleted since the caller read the item, with its items
+                raise not_found()
             merged = {} if replace_fields else dict(original.fields)
             for name, value in (fields or {}).items():
                 if value is None:
@@ -313,28 +338,14 @@ class Items:
             item = await self._presave(item_type, draft, references, original, ctx)
             item = replace(item, summary=summarize(item.fields, item_type))
             if original.stage == stage:
-                # The new revision's id goes into the item row with its values: one UPDATE.
-                _check_log(log)
-                revision_id = uuid7()
-                cur = await conn.execute(
-                    "UPDATE item SET title = %s, status = %s, promote = %s, sticky = %s,"
-                    " fields = %s, summary = %s, changed = greatest(now(), changed),"
-                    " current_revision_id = %s WHERE id = %s RETURNING changed",
-                    (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
-                     item.summary, revision_id, item.id),
-                )
-                row = await cur.fetchone()
-                assert row is not None
-                item = replace(item, changed=row["changed"], revision_id=revision_id)
-                await write_revision(conn, item, user.id, log, stage, revision_id=revision_id)
+                item = await self._write(conn, item, original, user, log)
             else:
                 item = await self._stage_edit(conn, item, original, user, log, stage)
             await self._track_files(ctx, item_type, item, original,
                                     replace=original.stage == stage)
             await self.hooks.update(item, original, ctx)
-            await audit(conn, "content", "Updated %(type)s %(title)s.",
-                        {"type": item.type, "title": item.title, "id": str(item.id)},
-                        user_id=user.id)
+            if original.stage != stage:
+                await audit(conn, "content", *_updated(item), user_id=user.id)
         await self._invalidate(item)
         return item
 
@@ -459,6 +470,36 @@ class Items:
             await self.stages.hold_open(conn, view.stage)
         except StageError as exc:
             raise ItemError(exc.status, exc.message) from None
+
+    async def _write(self, conn: AsyncConnection[DictRow], item: Item, original: Item,
+                     user: CurrentUser, log: str) -> Item:
+        """Store an edit of the item's own row in one statement: the row, guarded by the
+        revision ``original`` is at (every save moves it on, so a row changed since it was read
+        is never written over: 409), its new revision and the audit entry."""
+        _check_log(log)
+        revision_id = uuid7()
+        message, variables = _updated(item)
+        cur = await conn.execute(
+            _GUARDED_UPDATE,
+            (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
+             item.summary, revision_id, item.id, item.stage, original.revision_id, user.id,
+             log, *audit_entry("content", message, variables, user_id=user.id)),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise conflict(await self._current_revision(conn, item.id))
+        return replace(item, changed=row["changed"], revision_id=revision_id)
+
+    @staticmethod
+    async def _current_revision(conn: AsyncConnection[DictRow], key: uuid.UUID
+                                ) -> uuid.UUID | None:
+        """The item's current revision now (what a refused edit's 409 names)."""
+        cur = await conn.execute("SELECT current_revision_id FROM item WHERE id = %s", (key,))
+        row = await cur.fetchone()
+        if row is None:
+            raise not_found()
+        current: uuid.UUID | None = row["current_revision_id"]
+        return current
 
     async def _stage_edit(self, conn: AsyncConnection[DictRow], item: Item, original: Item,
                           user: CurrentUser, log: str, stage: str) -> Item:
@@ -637,6 +678,20 @@ class Items:
 
         if not self.db.after_commit(drop):
             await drop()
+
+
+def _updated(item: Item) -> tuple[str, dict[str, Any]]:
+    """The audit entry of an item update: its message and variables."""
+    return ("Updated %(type)s %(title)s.",
+            {"type": item.type, "title": item.title, "id": str(item.id)})
+
+
+def conflict(current: uuid.UUID | None) -> ItemError:
+    """The refusal of a change made from a revision that is no longer the item's current one
+    (409); ``current_revision`` names the one it is at now, so a client can fetch it."""
+    return ItemError(409, "This item was changed by someone else after you started editing"
+                     " it, so your changes were not saved.",
+                     {"current_revision": str(current) if current else "unknown"})
 
 
 def _check_log(log: object) -> None:

@@ -111,16 +111,20 @@ def revision_from_row(row: Mapping[str, Any]) -> Revision:
     )
 
 
+# A revision's columns: a write that inserts the revision from the same statement as the item
+# row (``INSERT … SELECT``) names them through this.
+REVISION_INSERT = ("INSERT INTO item_revision (id, item_id, author_id, title, status, promote,"
+                   " sticky, fields, summary, log, stage_id)")
+
+
 async def write_revision(conn: AsyncConnection[DictRow], item: Item, author_id: uuid.UUID,
-                         log: str, stage: str, *, revision_id: uuid.UUID | None = None
-                         ) -> uuid.UUID:
+                         log: str, stage: str) -> uuid.UUID:
     """Insert a revision of ``stage`` holding the item's values (and its summary, which the
     caller computed from these fields: a read in a stage shows it in teasers); returns its
-    id (``revision_id`` when the caller chose it, else a new one)."""
-    revision_id = revision_id or uuid7()
+    new id."""
+    revision_id = uuid7()
     await conn.execute(
-        "INSERT INTO item_revision (id, item_id, author_id, title, status, promote, sticky,"
-        " fields, summary, log, stage_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        REVISION_INSERT + " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (revision_id, item.id, author_id, item.title, item.status, item.promote, item.sticky,
          Jsonb(item.fields), item.summary, log, stage),
     )

@@ -37,9 +37,20 @@ class FormStateError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class FormState:
+    """One rendering's state. ``taken``: read with :meth:`FormStates.take`, so no longer stored
+    until the form is shown again with it (:meth:`FormStates.save`)."""
+
     build_id: str
     form_id: str
     data: dict[str, Any]
+    taken: bool = False
+
+
+def _checked(build_id: object) -> str:
+    """A submitted build id, if it is one (a malformed one is ``tampered``)."""
+    if not isinstance(build_id, str) or not _BUILD_ID.match(build_id):
+        raise FormStateError("tampered")
+    return build_id
 
 
 def _binding(session_token: str) -> str:
@@ -61,7 +72,8 @@ class FormStates:
         return state
 
     async def save(self, state: FormState, session_token: str) -> None:
-        """Store ``state``'s changed data under its build id (a rebuild: "add another")."""
+        """Store ``state``'s data under its build id: changed (a rebuild: "add another"), or
+        a taken state whose form is shown again."""
         await self._write(state, session_token)
 
     async def load(self, build_id: object, form_id: str, session_token: str) -> FormState:
@@ -71,12 +83,35 @@ class FormStates:
             raise FormStateError("tampered")
         return state
 
+    async def take(self, build_id: object, form_id: str, session_token: str) -> FormState:
+        """What :meth:`load` answers, the state removed in the same step: a submission that
+        will be handled uses its build id once, and of two concurrent ones only the first gets
+        it (the other: ``expired``). Showing the form again stores it again (:meth:`save`).
+        A state of another form or session is refused and left stored."""
+        checked = _checked(build_id)
+        key = _KEY_PREFIX + checked
+        stored = await self.cache.take(key)
+        try:
+            state = self._state(checked, stored, session_token, taken=True)
+            if state.form_id != form_id:
+                raise FormStateError("tampered")
+        except FormStateError as exc:
+            if exc.reason == "tampered":
+                await self.cache.set(key, stored, self.ttl)
+            raise
+        return state
+
     async def find(self, build_id: object, session_token: str) -> FormState:
         """The state of ``build_id`` if it belongs to this session, whichever form it is of
         (an AJAX rebuild names only the build id; the state says which form it is)."""
-        if not isinstance(build_id, str) or not _BUILD_ID.match(build_id):
-            raise FormStateError("tampered")
-        stored = await self.cache.get(_KEY_PREFIX + build_id)
+        checked = _checked(build_id)
+        stored = await self.cache.get(_KEY_PREFIX + checked)
+        return self._state(checked, stored, session_token, taken=False)
+
+    @staticmethod
+    def _state(build_id: str, stored: object, session_token: str, *, taken: bool
+               ) -> FormState:
+        """The state ``stored`` under ``build_id`` if it is this session's."""
         if not isinstance(stored, dict):
             raise FormStateError("expired")
         binding, form_id = stored.get("binding"), stored.get("form_id")
@@ -84,7 +119,8 @@ class FormStates:
                 or not hmac.compare_digest(binding, _binding(session_token))):
             raise FormStateError("tampered")
         data = stored.get("data")
-        return FormState(build_id, form_id, dict(data) if isinstance(data, dict) else {})
+        return FormState(build_id, form_id, dict(data) if isinstance(data, dict) else {},
+                         taken)
 
     async def drop(self, state: FormState) -> None:
         """Forget a state once its form was submitted (a build id is used once)."""

@@ -7,7 +7,7 @@ they describe.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Final
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
@@ -18,6 +18,28 @@ ERROR = 3
 WARNING = 4
 NOTICE = 5
 INFO = 6
+
+
+# The entry's columns, in the order of :func:`entry`'s values: a write that logs from the same
+# statement as its change (``INSERT INTO watchdog … SELECT``) names them through this.
+INSERT: Final = ("INSERT INTO watchdog (user_id, type, message, variables, severity, location,"
+                 " hostname)")
+_ONE: Final = INSERT + " VALUES (%s, %s, %s, %s, %s, %s, %s)"  # noqa: S608 (constants)
+
+
+def entry(
+    type_: str,
+    message: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    user_id: uuid.UUID | None = None,
+    severity: int = NOTICE,
+    location: str = "",
+    hostname: str = "",
+) -> tuple[Any, ...]:
+    """The column values of one event, in :data:`INSERT`'s order."""
+    return (user_id, type_, message, Jsonb(variables or {}), severity, location[:2048],
+            hostname[:255])
 
 
 async def audit(
@@ -33,9 +55,6 @@ async def audit(
 ) -> None:
     """Record one event. ``message`` is a %-style template filled from ``variables`` on display,
     so the stored text stays translatable and untrusted values are escaped when shown."""
-    await conn.execute(
-        "INSERT INTO watchdog (user_id, type, message, variables, severity, location, hostname)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (user_id, type_, message, Jsonb(variables or {}), severity, location[:2048],
-         hostname[:255]),
-    )
+    await conn.execute(_ONE,
+                       entry(type_, message, variables, user_id=user_id, severity=severity,
+                             location=location, hostname=hostname))

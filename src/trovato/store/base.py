@@ -108,6 +108,11 @@ class Cache(ABC):
     async def delete(self, key: str) -> None: ...
 
     @abstractmethod
+    async def take(self, key: str) -> Any | None:
+        """Read and delete in one atomic step: the value (None on a miss), gone for everyone
+        else, so of two concurrent takes of a key only one gets it (a used-once token)."""
+
+    @abstractmethod
     async def invalidate_tags(self, tags: Sequence[str]) -> int:
         """Atomically drop every key carrying any of ``tags``; returns how many were dropped."""
 

@@ -82,17 +82,20 @@ class Refused:
 
 
 async def load_state(request: Request, form_id: str, submitted: FormData,
-                     fresh: Mapping[str, object]) -> tuple[FormState, Refused | None]:
+                     fresh: Mapping[str, object], *, take: bool = False
+                     ) -> tuple[FormState, Refused | None]:
     """The submission's form state, and None when the submission may be handled; or the
     reason it may not: a missing or stale CSRF token (403) or an expired state (400, with a
     new state made of ``fresh``). Either way the form is shown again with the values as
     typed and nothing is saved. A state that is not this form's or this session's is
     refused (400) — unless the CSRF token failed too: then the session itself changed, and
-    the form is shown again with a new state."""
+    the form is shown again with a new state. ``take``: the state is read and removed in one
+    step (:meth:`FormStates.take`), and stored again only if the form is shown again."""
     ctx = request_context(request)
     states = ctx.kernel.forms.states
+    read = states.take if take else states.load
     try:
-        state = await states.load(submitted.get(BUILD_ID_FIELD), form_id, session_token(ctx))
+        state = await read(submitted.get(BUILD_ID_FIELD), form_id, session_token(ctx))
     except FormStateError as exc:
         if exc.reason == "tampered" and not ctx.csrf_failed:
             raise ServiceError(400, TAMPERED) from None
@@ -222,6 +225,8 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
                 messages: list[tuple[str, str]] | None = None,
                 preview: Markup | None = None) -> Response:
     ctx = request_context(request)
+    if state.taken:  # a submission's, shown again: the next one needs it
+        await ctx.kernel.forms.states.save(state, session_token(ctx))
     names = labels(editing.item_type)
     shown = {key: sentence(key, message, names) for key, message in (errors or {}).items()}
     content = ctx.kernel.forms.render(tree, csrf_token=session_token(ctx), state=state,
@@ -314,7 +319,7 @@ async def _submit(request: Request, editing: Editing) -> Response:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
     submitted = await read_form(request)
-    state, refused = await load_state(request, ITEM_FORM, submitted, editing.state())
+    state, refused = await load_state(request, ITEM_FORM, submitted, editing.state(), take=True)
     if not editing.owns(state):
         raise ServiceError(400, TAMPERED)
     context = await _widget_context(ctx, editing)
@@ -378,7 +383,6 @@ async def _submit(request: Request, editing: Editing) -> Response:
                                           "reload the form and make your changes again.")])
         return await _page(request, editing, tree, state, values=values,
                            errors=exc.errors or {"form": exc.message}, status=exc.status)
-    await kernel.forms.states.drop(state)
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(saved.id)}):
         flash(request, "warning", failure)
@@ -408,7 +412,7 @@ async def _save(ctx: RequestContext, editing: Editing, state: FormState,
                                   status=data.status, promote=data.promote, sticky=data.sticky,
                                   fields=data.fields, log=data.log, stage=ctx.stage)
     started = state.data.get("revision_id")
-    return await items.update(ctx.current_user, editing.item.id, title=data.title,
+    return await items.update(ctx.current_user, editing.item, title=data.title,
                               status=data.status, promote=data.promote, sticky=data.sticky,
                               fields=data.fields, replace_fields=True, log=data.log,
                               stage=ctx.stage,

@@ -47,6 +47,14 @@ class PostgresCache(Cache):
     async def delete(self, key: str) -> None:
         await self.database.execute("DELETE FROM cache WHERE key = %s", (key,))
 
+    async def take(self, key: str) -> Any | None:
+        # An expired row goes too, unread, as a later sweep would take it.
+        return await self.database.fetchval(
+            "DELETE FROM cache WHERE key = %s"
+            " RETURNING CASE WHEN expires_at IS NULL OR expires_at > now() THEN value END",
+            (key,),
+        )
+
     async def invalidate_tags(self, tags: Sequence[str]) -> int:
         if not tags:
             return 0

@@ -110,6 +110,11 @@ class RedisCache(Cache):
     async def delete(self, key: str) -> None:
         await self.client.delete(self.prefix + key)
 
+    async def take(self, key: str) -> Any | None:
+        # A tagged key's tag sets keep it as a stale member, as an expired key leaves one.
+        stored = await self.client.getdel(self.prefix + key)
+        return None if stored is None else _decode(stored)
+
     async def invalidate_tags(self, tags: Sequence[str]) -> int:
         unique = list(dict.fromkeys(tags))
         if not unique:
