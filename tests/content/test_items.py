@@ -591,3 +591,33 @@ async def test_a_page_past_the_last_still_reports_the_total(
     assert beyond.items == [] and beyond.total == 3
     last = await content.query.list(ANONYMOUS, promote=True, sort="-sticky", page=1, limit=2)
     assert [i.title for i in last.items] == ["t0"] and last.total == 3
+
+
+async def test_an_edit_validated_against_a_type_changed_before_its_write_is_refused(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The type is read before the row is written, without a lock: a type change that removes
+    a field (and its data from the rows) committing in between must not be written over."""
+    item = await content.items.create(admin, "article", title="Start",
+                                      fields={"field_count": {"value": 3}})
+    read = await content.query.load(admin, item.id)
+    types = content.items.types
+    fresh = types.get
+
+    async def get_then_change(type_name: str) -> Any:
+        found = await fresh(type_name)
+        monkeypatch.setattr(types, "get", fresh)
+        fewer = {**ARTICLE, "fields": [f for f in ARTICLE["fields"]
+                                       if f["name"] != "field_count"]}
+        await content.types.update("article", fewer)
+        return found
+
+    monkeypatch.setattr(types, "get", get_then_change)
+    with pytest.raises(ItemError) as refused:
+        await content.items.update(admin, read, title="Late",
+                                   fields={"field_count": {"value": 4}})
+    assert refused.value.status == 409 and "changed while this edit" in refused.value.message
+    stored = await content.query.load(admin, item.id)
+    assert (stored.title, stored.fields) == ("Start", {})
+    assert await database.fetchval("SELECT count(*) FROM item_revision") == 1

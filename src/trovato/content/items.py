@@ -88,13 +88,19 @@ _SELECT_REVISION = "SELECT id, item_id, author_id, created, title, status, log, 
 # An item's revisions as a stage sees them: its own and its chain's, never a downstream one's.
 _REVISIONS_SEEN = " FROM item_revision WHERE item_id = %s AND stage_id = ANY(%s)"
 # An edit of an item's own row, in one statement: the row (only while it is still at the
-# revision the edit started from), then its new revision made of what the row now holds, and
-# the audit entry, both inserted only when the row was written.
+# revision the edit started from and its type has the fields it was validated against), then
+# its new revision made of what the row now holds, and the audit entry, both inserted only
+# when the row was written.
 _GUARDED_UPDATE: Final = (
     "WITH updated AS (UPDATE item SET title = %s,"  # noqa: S608 (built from constants)
     " status = %s, promote = %s, sticky = %s, fields = %s, summary = %s,"
     " changed = greatest(now(), changed), current_revision_id = %s"
     " WHERE id = %s AND stage_id = %s AND current_revision_id IS NOT DISTINCT FROM %s"
+    # The type still has the fields the edit was validated against: a type change that
+    # removed or added fields (and so rewrote the type's rows: field data, summaries) and
+    # committed after the type was read must not be written over.
+    " AND (SELECT coalesce(array_agg(f.field_name ORDER BY f.field_name), '{}')"
+    " FROM field_instance f WHERE f.bundle = item.type) = %s::text[]"
     " RETURNING id, current_revision_id, title, status, promote, sticky, fields, summary,"
     " stage_id, changed), revised AS (" + REVISION_INSERT
     + " SELECT current_revision_id, id, %s, title, status, promote, sticky, fields, summary,"
@@ -338,7 +344,7 @@ class Items:
             item = await self._presave(item_type, draft, references, original, ctx)
             item = replace(item, summary=summarize(item.fields, item_type))
             if original.stage == stage:
-                item = await self._write(conn, item, original, user, log)
+                item = await self._write(conn, item_type, item, original, user, log)
             else:
                 item = await self._stage_edit(conn, item, original, user, log, stage)
             await self._track_files(ctx, item_type, item, original,
@@ -471,8 +477,8 @@ class Items:
         except StageError as exc:
             raise ItemError(exc.status, exc.message) from None
 
-    async def _write(self, conn: AsyncConnection[DictRow], item: Item, original: Item,
-                     user: CurrentUser, log: str) -> Item:
+    async def _write(self, conn: AsyncConnection[DictRow], item_type: ItemType, item: Item,
+                     original: Item, user: CurrentUser, log: str) -> Item:
         """Store an edit of the item's own row in one statement: the row, guarded by the
         revision ``original`` is at (every save moves it on, so a row changed since it was read
         is never written over: 409), its new revision and the audit entry."""
@@ -482,12 +488,18 @@ class Items:
         cur = await conn.execute(
             _GUARDED_UPDATE,
             (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
-             item.summary, revision_id, item.id, item.stage, original.revision_id, user.id,
+             item.summary, revision_id, item.id, item.stage, original.revision_id,
+             sorted(f.name for f in item_type.fields), user.id,
              log, *audit_entry("content", message, variables, user_id=user.id)),
         )
         row = await cur.fetchone()
         if row is None:
-            raise conflict(await self._current_revision(conn, item.id))
+            current = await self._current_revision(conn, item.id)
+            if current == original.revision_id:  # the row is as read: its type changed
+                raise ItemError(409, f"The fields of {item_type.label} changed while this"
+                                     " edit was made, so it was not saved; review it and save"
+                                     " again.", {"type": item_type.type})
+            raise conflict(current)
         return replace(item, changed=row["changed"], revision_id=revision_id)
 
     @staticmethod
