@@ -115,16 +115,19 @@ async def test_editing_and_deleting_go_to_the_owner_or_an_administrator(
     assert (stage.visibility, stage.owner_id) == ("public", owner.id)
     assert desk.may_manage(owner, stage) and desk.may_manage(ADMIN, stage)
     assert not desk.may_manage(other, stage)
-    for attempt in (desk.edit(other, "spring", label="X", upstream=LIVE, visibility="public"),
+    for attempt in (desk.edit(other, "spring", label="X", upstream=LIVE, visibility="public",
+                              roles=()),
                     desk.delete(other, "spring")):
         with pytest.raises(StageError) as caught:
             await attempt
         assert caught.value.status == 403
+    role = await database.fetchval("INSERT INTO role (name) VALUES ('editors') RETURNING id")
     edited = await desk.edit(owner, "spring", label="Summer", upstream=LIVE,
-                             visibility="private")
-    assert (edited.label, edited.visibility) == ("Summer", "private")
+                             visibility="private", roles=[str(role)])
+    assert (edited.label, edited.visibility, edited.roles) == ("Summer", "private", (role,))
     with pytest.raises(StageError) as caught:
-        await desk.edit(owner, "spring", label=" ", upstream=LIVE, visibility="private")
+        await desk.edit(owner, "spring", label=" ", upstream=LIVE, visibility="private",
+                        roles=())
     assert caught.value.status == 422 and "label" in caught.value.errors
     await desk.create(owner, "child", "Child", upstream="spring")
     with pytest.raises(StageError) as caught:

@@ -14,6 +14,7 @@ from tests.plugins.conftest import kernel_of
 from tests.web._forms import form_token
 from tests.web.admin.conftest import grant
 from trovato.forms.service import EXPIRED
+from trovato.users.permissions import ANONYMOUS_ROLE
 
 
 @pytest.fixture
@@ -198,3 +199,28 @@ async def test_deleting_a_stage_says_what_is_lost(client: httpx.AsyncClient) -> 
         "SELECT count(*) AS n FROM item WHERE stage_id = 'spring_sale'")
     assert left is not None and left["n"] == 0
     assert (await client.get("/admin/stages/spring_sale/delete")).status_code == 404
+
+
+async def test_a_private_stage_shared_with_a_role(client: httpx.AsyncClient) -> None:
+    role = await kernel_of(client).db.fetchrow("SELECT id::text AS id FROM role"
+                                               " WHERE name = 'carl role'")
+    assert role is not None
+    await login_as(client, "ann")
+    form = (await client.get("/admin/stages/add")).text
+    assert f'value="{role["id"]}"' in form and "carl role" in form
+    assert f'value="{ANONYMOUS_ROLE}"' not in form
+    path = "/admin/stages/add"
+    added = await client.post(path, data={"csrf_token": await form_token(client, path),
+                                          **NEW, "roles": role["id"]})
+    assert added.status_code == 303, added.text
+    await login_as(client, "carl")
+    assert (await client.get("/admin/stages/spring_sale")).status_code == 200
+
+    await login_as(client, "ann")
+    edit = (await client.get("/admin/stages/spring_sale/edit")).text
+    assert f'value="{role["id"]}" checked' in edit
+    saved = await _post(client, "/admin/stages/spring_sale/edit",
+                        {"label": "Spring", "upstream": "live", "visibility": "private"})
+    assert saved.status_code == 303
+    await login_as(client, "carl")
+    assert (await client.get("/admin/stages/spring_sale")).status_code == 404

@@ -81,6 +81,7 @@ class StageInfo:
     created: datetime
     visibility: str  # private or public
     owner_id: uuid.UUID | None
+    roles: tuple[uuid.UUID, ...]  # the roles a private stage is shared with
 
     @property
     def open(self) -> bool:
@@ -136,7 +137,7 @@ class PublishOutcome:
 
 def _info(record: StageRecord) -> StageInfo:
     return StageInfo(record.id, record.label, record.status, record.upstream, record.created,
-                     record.visibility, record.owner_id)
+                     record.visibility, record.owner_id, record.roles)
 
 
 class StageDesk:
@@ -187,18 +188,19 @@ class StageDesk:
 
     async def create(
         self, user: Principal, stage: str, label: str, upstream: str = LIVE, *,
-        visibility: str = "private",
+        visibility: str = "private", roles: Iterable[str | uuid.UUID] = (),
     ) -> StageInfo:
-        """A new open stage owned by ``user``; 422 naming the fields that are invalid."""
+        """A new open stage owned by ``user`` (shared with ``roles``); 422 naming the fields
+        that are invalid."""
         return _info(await self.stages.create(user, stage, label, upstream=upstream,
-                                              visibility=visibility))
+                                              visibility=visibility, roles=roles))
 
     async def edit(self, user: Principal, stage: str, *, label: str, upstream: str,
-                   visibility: str) -> StageInfo:
-        """Change the stage's label, upstream and visibility (its owner or an administrator
-        of stages); 422 naming the fields that are invalid."""
+                   visibility: str, roles: Iterable[str | uuid.UUID]) -> StageInfo:
+        """Change the stage's label, upstream, visibility and the roles it is shared with (its
+        owner or an administrator of stages); 422 naming the fields that are invalid."""
         return _info(await self.stages.edit(user, stage, label=label, upstream=upstream,
-                                            visibility=visibility))
+                                            visibility=visibility, roles=roles))
 
     async def delete(self, user: Principal, stage: str) -> StageInfo:
         """Delete the stage and discard its changes (its owner or an administrator of

@@ -1,11 +1,11 @@
 """Managing stages in the browser: adding a stage, editing one, deleting one after a confirmation.
 
 * ``/admin/stages/add`` — the machine name, label, upstream (live or an open stage the user may
-  use) and visibility of a new stage; the stages service validates them, its refusals are
-  shown next to the input they name with what was typed; success goes to the stage's
-  overview (303) with a flash message.
-* ``/admin/stages/{id}/edit`` — the label, upstream and visibility (the machine name is the
-  stage's identity and does not change).
+  use), visibility and the roles a private stage is shared with; the stages service validates
+  them, its refusals are shown next to the input they name with what was typed; success goes
+  to the stage's overview (303) with a flash message.
+* ``/admin/stages/{id}/edit`` — the label, upstream, visibility and roles (the machine name is
+  the stage's identity and does not change).
 * ``/admin/stages/{id}/delete`` — the shared confirmation step (:mod:`trovato.web.admin._confirm`)
   saying how many changed items are discarded; the service refuses (409) while another stage
   builds on it.
@@ -34,16 +34,17 @@ from trovato.stages import LIVE
 from trovato.stages.desk import StageInfo
 from trovato.stages.service import USE_STAGES
 from trovato.users.accounts import CurrentUser
+from trovato.users.permissions import ANONYMOUS_ROLE
 from trovato.web.admin import render_admin
 from trovato.web.admin._confirm import Done, act, confirm_tree
-from trovato.web.admin.people import csrf_token, refusal
+from trovato.web.admin.people import csrf_token, refusal, roles_service
 
 ADD_FORM = "admin_stage_add"
 EDIT_FORM = "admin_stage_edit"
 DELETE_FORM = "admin_stage_delete"
 # The inputs' titles, by the name the stages service gives a field in its refusals.
 LABELS = {"id": "Machine name", "label": "Label", "upstream": "Publishes to",
-          "visibility": "Visibility"}
+          "visibility": "Visibility", "roles": "Shared with roles"}
 VISIBILITY = {
     "private": "Private: you, administrators of stages and the roles it is shared with",
     "public": "Public: everyone who may use stages",
@@ -83,7 +84,15 @@ async def _upstreams(request: Request, stage: StageInfo | None) -> dict[str, str
     return choices
 
 
-def _fields(upstreams: dict[str, str], stage: StageInfo | None) -> dict[str, RenderElement]:
+async def _roles(request: Request) -> dict[str, str]:
+    """The roles a stage may be shared with: every role but anonymous (whose visitors may not
+    use stages)."""
+    return {str(role.id): role.name for role in await roles_service(request).all()
+            if role.id != ANONYMOUS_ROLE}
+
+
+def _fields(upstreams: dict[str, str], roles: dict[str, str],
+            stage: StageInfo | None) -> dict[str, RenderElement]:
     return {
         "label": {"#type": "textfield", "#name": "label", "#title": LABELS["label"],
                   "#required": True, "#maxlength": 255, "#weight": 1,
@@ -96,11 +105,16 @@ def _fields(upstreams: dict[str, str], stage: StageInfo | None) -> dict[str, Ren
         "visibility": {"#type": "radios", "#name": "visibility", "#title": LABELS["visibility"],
                        "#required": True, "#options": dict(VISIBILITY), "#weight": 3,
                        "#default_value": stage.visibility if stage else "private"},
+        "roles": {"#type": "checkboxes", "#name": "roles", "#title": LABELS["roles"],
+                  "#options": roles, "#weight": 4,
+                  "#default_value": [str(r) for r in stage.roles] if stage else [],
+                  "#description": "Holders of these roles who may use stages may use this"
+                                  " stage even when it is private."},
     }
 
 
-def _add_tree(upstreams: dict[str, str]) -> RenderElement:
-    elements = _fields(upstreams, None)
+def _add_tree(upstreams: dict[str, str], roles: dict[str, str]) -> RenderElement:
+    elements = _fields(upstreams, roles, None)
     elements["id"] = {"#type": "textfield", "#name": "id", "#title": LABELS["id"],
                       "#required": True, "#maxlength": 64, "#weight": 0,
                       "#description": "Lowercase letters, digits and underscores, starting"
@@ -113,8 +127,9 @@ def _add_tree(upstreams: dict[str, str]) -> RenderElement:
     return forms.form(ADD_FORM, "/admin/stages/add", elements)
 
 
-def _edit_tree(stage: StageInfo, upstreams: dict[str, str]) -> RenderElement:
-    elements = _fields(upstreams, stage)
+def _edit_tree(stage: StageInfo, upstreams: dict[str, str],
+               roles: dict[str, str]) -> RenderElement:
+    elements = _fields(upstreams, roles, stage)
     elements["actions"] = {"#type": "actions", "#weight": 10,
                            "save": forms.submit("save", title="Save"),
                            "cancel": el.link("Cancel", f"/admin/stages/{stage.id}", weight=1,
@@ -131,6 +146,12 @@ def _page(request: Request, title: str, tree: RenderElement, *,
                         status_code=status, form=True)
 
 
+def _chosen(values: forms.FormValues) -> list[str]:
+    """The roles ticked (the form's check kept only its options)."""
+    chosen = values.get("roles")
+    return [str(role) for role in chosen] if isinstance(chosen, list) else []
+
+
 def _refusal(exc: ServiceError) -> forms.FormErrors:
     return refusal(exc, LABELS)
 
@@ -138,23 +159,26 @@ def _refusal(exc: ServiceError) -> forms.FormErrors:
 # -- adding ---------------------------------------------------------------------------------------
 
 
+async def _built_add(request: Request, user: CurrentUser) -> RenderElement:
+    tree = _add_tree(await _upstreams(request, None), await _roles(request))
+    return await request_context(request).kernel.forms.build(tree, user=user)
+
+
 async def add_form(request: Request) -> Response:
     user = _may_add(request)
-    tree = await request_context(request).kernel.forms.build(
-        _add_tree(await _upstreams(request, None)), user=user)
-    return _page(request, "Add stage", tree)
+    return _page(request, "Add stage", await _built_add(request, user))
 
 
 @form_post
 async def add_submit(request: Request) -> Response:
     user = _may_add(request)
     ctx = request_context(request)
-    tree = await ctx.kernel.forms.build(_add_tree(await _upstreams(request, None)), user=user)
+    tree = await _built_add(request, user)
 
     async def add(values: forms.FormValues) -> Done:
         stage = await ctx.kernel.stage_desk.create(
             user, str(values["id"]), str(values["label"]), str(values["upstream"]),
-            visibility=str(values["visibility"]))
+            visibility=str(values["visibility"]), roles=_chosen(values))
         return Done(f"The stage {stage.label} has been created.", f"/admin/stages/{stage.id}",
                     {"stage": stage.id})
 
@@ -168,11 +192,14 @@ async def add_submit(request: Request) -> Response:
 # -- editing --------------------------------------------------------------------------------------
 
 
+async def _built_edit(request: Request, stage: StageInfo) -> RenderElement:
+    tree = _edit_tree(stage, await _upstreams(request, stage), await _roles(request))
+    return await request_context(request).kernel.forms.build(tree, user=require_login(request))
+
+
 async def edit_form(request: Request) -> Response:
     stage = await _managed(request, "edit")
-    tree = await request_context(request).kernel.forms.build(
-        _edit_tree(stage, await _upstreams(request, stage)), user=require_login(request))
-    return _page(request, f"Edit stage {stage.label}", tree)
+    return _page(request, f"Edit stage {stage.label}", await _built_edit(request, stage))
 
 
 @form_post
@@ -180,13 +207,12 @@ async def edit_submit(request: Request) -> Response:
     stage = await _managed(request, "edit")
     ctx = request_context(request)
     user = require_login(request)
-    tree = await ctx.kernel.forms.build(_edit_tree(stage, await _upstreams(request, stage)),
-                                        user=user)
+    tree = await _built_edit(request, stage)
 
     async def save(values: forms.FormValues) -> Done:
         edited = await ctx.kernel.stage_desk.edit(
             user, stage.id, label=str(values["label"]), upstream=str(values["upstream"]),
-            visibility=str(values["visibility"]))
+            visibility=str(values["visibility"]), roles=_chosen(values))
         return Done(f"The stage {edited.label} has been saved.", f"/admin/stages/{stage.id}",
                     {"stage": stage.id})
 
