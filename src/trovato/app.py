@@ -47,6 +47,7 @@ from trovato.web import (
     register,
     revisions,
     site,
+    stage_admin,
     stages,
     system,
     user,
@@ -85,6 +86,7 @@ def routes() -> list[BaseRoute]:
         *user.routes,
         *admin_people.routes,
         *admin_roles.routes,
+        *stage_admin.routes,  # before stages.routes, whose /admin/stages/{id} would match
         *stages.routes,
         *admin_plugins.routes,
         *admin_reports.routes,

@@ -108,6 +108,11 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("DELETE", "/api/v1/stages/{id}/preview-links/{link}"): lambda f: (
         f"/api/v1/stages/{f.stage}/preview-links/{f.preview_link}", None),
     ("POST", "/admin/stages/{id}/publish"): lambda f: (f"/admin/stages/{f.stage}/publish", None),
+    # Managing stages in the browser: use stages to add, the owner or administer stages to
+    # edit and delete, refused before the form is read.
+    ("POST", "/admin/stages/add"): lambda f: ("/admin/stages/add", None),
+    ("POST", "/admin/stages/{id}/edit"): lambda f: (f"/admin/stages/{f.stage}/edit", None),
+    ("POST", "/admin/stages/{id}/delete"): lambda f: (f"/admin/stages/{f.stage}/delete", None),
     # The people pages: refused before the form is even read.
     ("POST", "/admin/people/create"): lambda f: ("/admin/people/create", None),
     ("POST", "/admin/people/{id}/edit"): lambda f: (f"/admin/people/{f.victim}/edit", None),

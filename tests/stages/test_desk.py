@@ -105,6 +105,39 @@ async def test_creating_names_what_is_wrong(database: Database, content: Content
     assert await database.fetchval("SELECT count(*) FROM stage WHERE id <> 'live'") == 2
 
 
+async def test_editing_and_deleting_go_to_the_owner_or_an_administrator(
+    database: Database, content: ContentServices,
+) -> None:
+    desk = _desk(database, content)
+    owner = User(USE_STAGES, user_id=await _account(database, "ed"))
+    other = User(USE_STAGES, user_id=await _account(database, "otto"))
+    stage = await desk.create(owner, "spring", "Spring", visibility="public")
+    assert (stage.visibility, stage.owner_id) == ("public", owner.id)
+    assert desk.may_manage(owner, stage) and desk.may_manage(ADMIN, stage)
+    assert not desk.may_manage(other, stage)
+    for attempt in (desk.edit(other, "spring", label="X", upstream=LIVE, visibility="public",
+                              roles=()),
+                    desk.delete(other, "spring")):
+        with pytest.raises(StageError) as caught:
+            await attempt
+        assert caught.value.status == 403
+    role = await database.fetchval("INSERT INTO role (name) VALUES ('editors') RETURNING id")
+    edited = await desk.edit(owner, "spring", label="Summer", upstream=LIVE,
+                             visibility="private", roles=[str(role)])
+    assert (edited.label, edited.visibility, edited.roles) == ("Summer", "private", (role,))
+    with pytest.raises(StageError) as caught:
+        await desk.edit(owner, "spring", label=" ", upstream=LIVE, visibility="private",
+                        roles=())
+    assert caught.value.status == 422 and "label" in caught.value.errors
+    await desk.create(owner, "child", "Child", upstream="spring")
+    with pytest.raises(StageError) as caught:
+        await desk.delete(ADMIN, "spring")
+    assert caught.value.status == 409
+    assert (await desk.delete(ADMIN, "child")).id == "child"
+    assert (await desk.delete(owner, "spring")).label == "Summer"
+    assert await database.fetchval("SELECT count(*) FROM stage WHERE id <> 'live'") == 0
+
+
 async def test_what_a_stage_changes(
     database: Database, content: ContentServices, admin: CurrentUser
 ) -> None:

@@ -208,7 +208,8 @@ async def test_the_overview_and_its_publish_step(client: httpx.AsyncClient) -> N
     assert (await client.get("/admin/stages/spring")).status_code == 404
     assert (await client.get("/admin/stages/spring/publish")).status_code == 404
     empty = (await client.get("/admin/stages")).text
-    assert "no stages you may use" in empty and "trovato stage create ID" in empty
+    # bob may not create stages: no link to a form that would refuse him.
+    assert "no stages you may use" in empty and "/admin/stages/add" not in empty
 
     await login_as(client, "root")
     listing = await client.get("/admin/stages")

@@ -10,7 +10,9 @@ service answering it changes:
 * :meth:`StageDesk.get` / :meth:`StageDesk.usable` — the stages a user may use, as
   :class:`StageInfo` (a stage they may not use does not exist for them: 404);
 * :meth:`StageDesk.label` — a stage's label for the banner;
-* :meth:`StageDesk.create` — a new stage;
+* :meth:`StageDesk.create`, :meth:`StageDesk.edit`, :meth:`StageDesk.delete` — a new stage,
+  a changed one, one deleted with its changes (:meth:`StageDesk.may_manage`: who may edit and
+  delete a stage, the service's rule);
 * :meth:`StageDesk.changes`, :meth:`StageDesk.diff`, :meth:`StageDesk.conflicts`,
   :meth:`StageDesk.publish` — through
   the :class:`Publisher` the desk is given (the content service's staging), so the pages, the
@@ -77,6 +79,9 @@ class StageInfo:
     status: str  # open, published or archived
     upstream: str
     created: datetime
+    visibility: str  # private or public
+    owner_id: uuid.UUID | None
+    roles: tuple[uuid.UUID, ...]  # the roles a private stage is shared with
 
     @property
     def open(self) -> bool:
@@ -131,7 +136,8 @@ class PublishOutcome:
 
 
 def _info(record: StageRecord) -> StageInfo:
-    return StageInfo(record.id, record.label, record.status, record.upstream, record.created)
+    return StageInfo(record.id, record.label, record.status, record.upstream, record.created,
+                     record.visibility, record.owner_id, record.roles)
 
 
 class StageDesk:
@@ -150,6 +156,11 @@ class StageDesk:
     def may_publish(user: Principal) -> bool:
         """Whether ``user`` may publish the stages they may use."""
         return user.can(PUBLISH_STAGES) or user.can(ADMINISTER_STAGES)
+
+    def may_manage(self, user: Principal, stage: StageInfo) -> bool:
+        """Whether ``user`` may edit and delete ``stage`` (its owner or an administrator of
+        stages: the stages service decides)."""
+        return self.stages.may_manage(user, stage.owner_id)
 
     async def choose(self, user: Principal, requested: str | None) -> str:
         """The stage ``user`` works in when they ask for ``requested`` (None or live: live);
@@ -176,10 +187,25 @@ class StageDesk:
         return [_info(record) for record in await self.stages.list(user)]
 
     async def create(
-        self, user: Principal, stage: str, label: str, upstream: str = LIVE
+        self, user: Principal, stage: str, label: str, upstream: str = LIVE, *,
+        visibility: str = "private", roles: Iterable[str | uuid.UUID] = (),
     ) -> StageInfo:
-        """A new open stage owned by ``user``; 422 naming the fields that are invalid."""
-        return _info(await self.stages.create(user, stage, label, upstream=upstream))
+        """A new open stage owned by ``user`` (shared with ``roles``); 422 naming the fields
+        that are invalid."""
+        return _info(await self.stages.create(user, stage, label, upstream=upstream,
+                                              visibility=visibility, roles=roles))
+
+    async def edit(self, user: Principal, stage: str, *, label: str, upstream: str,
+                   visibility: str, roles: Iterable[str | uuid.UUID]) -> StageInfo:
+        """Change the stage's label, upstream, visibility and the roles it is shared with (its
+        owner or an administrator of stages); 422 naming the fields that are invalid."""
+        return _info(await self.stages.edit(user, stage, label=label, upstream=upstream,
+                                            visibility=visibility, roles=roles))
+
+    async def delete(self, user: Principal, stage: str) -> StageInfo:
+        """Delete the stage and discard its changes (its owner or an administrator of
+        stages); 409 while another stage builds on it."""
+        return _info(await self.stages.delete(user, stage))
 
     async def changes(self, user: Principal, stage: str) -> list[Change]:
         """What the stage changes, as publishing it would apply."""

@@ -313,11 +313,10 @@ class Stages:
                 or not user.roles.isdisjoint(record.roles))
 
     @staticmethod
-    def may_manage(user: Principal, record: StageRecord) -> bool:
-        """Whether ``user`` may edit, archive or delete the stage: its owner, or an
-        administrator of stages."""
-        return user.can(ADMINISTER_STAGES) or (user.can(USE_STAGES)
-                                               and record.owner_id == user.id)
+    def may_manage(user: Principal, owner_id: uuid.UUID | None) -> bool:
+        """Whether ``user`` may edit, archive or delete a stage owned by ``owner_id``: its
+        owner, or an administrator of stages."""
+        return user.can(ADMINISTER_STAGES) or (user.can(USE_STAGES) and owner_id == user.id)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -498,7 +497,7 @@ class Stages:
     async def _managed(self, conn: AsyncConnection[DictRow], user: Principal, stage: str,
                        verb: str) -> StageRecord:
         record = await self.get(user, stage, conn=conn, lock=True)
-        if not self.may_manage(user, record):
+        if not self.may_manage(user, record.owner_id):
             raise StageError(403, f"Only the stage's owner or an administrator of stages may "
                              f"{verb} it.")
         return record

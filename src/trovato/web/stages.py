@@ -5,7 +5,8 @@
   stores it in the session. Whether the user may use the stage is decided by the stages
   service's one door (:meth:`StageDesk.choose <trovato.stages.desk.StageDesk.choose>`), the
   same as for every request.
-* ``/admin/stages`` — the stages the user may use; ``/admin/stages/{id}`` — one stage: what it
+* ``/admin/stages`` — the stages the user may use (and an "Add stage" link for who may add
+  one: :mod:`trovato.web.stage_admin`); ``/admin/stages/{id}`` — one stage: what it
   changes (each item, then field by field against its upstream), its conflicts with its
   upstream, and a link to publish it;
   ``/admin/stages/{id}/publish`` — GET is the confirmation step (a dry run: what publishing
@@ -119,14 +120,13 @@ async def switch(request: Request) -> Response:
 # -- stage pages ---------------------------------------------------------------------------------
 
 
-# The stage list's empty state says how to make one (stages are created outside the browser).
-NO_STAGES = ("There are no stages you may use. Create one with \"trovato stage create ID\""
-             " or POST /api/v1/stages.")
+NO_STAGES = "There are no stages you may use."
 
 
 async def stage_list(request: Request) -> Response:
     ctx = request_context(request)
-    stages = await ctx.kernel.stage_desk.usable(require_login(request))
+    user = require_login(request)
+    stages = await ctx.kernel.stage_desk.usable(user)
     rows: list[list[str | RenderElement]] = [
         [el.link(s.label, f"/admin/stages/{s.id}"), s.id, s.status, s.upstream] for s in stages
     ]
@@ -138,6 +138,7 @@ async def stage_list(request: Request) -> Response:
         {
             "title": "Stages",
             "content": ctx.kernel.templates.render_tree(table),
+            "may_add": ctx.kernel.stage_desk.may_use(user),
         },
     )
 
@@ -247,6 +248,7 @@ async def overview(request: Request) -> Response:
                 conflicts, {str(c.item): c.title for c in changes})),
             "conflicts_unavailable": unavailable,
             "may_publish": stage.open and desk.may_publish(ctx.current_user),
+            "may_manage": desk.may_manage(ctx.current_user, stage),
             "working_here": ctx.stage == stage.id,
         },
     )

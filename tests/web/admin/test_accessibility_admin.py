@@ -31,6 +31,7 @@ PAGES = (
     "/admin/people/roles",
     "/admin/people/permissions",
     "/admin/stages",
+    "/admin/stages/add",
     "/admin/plugins",
     "/admin/reports",
     "/admin/reports/status",
