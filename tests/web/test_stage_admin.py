@@ -79,6 +79,7 @@ async def test_adding_a_stage(client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(("data", "status", "error"), [
     ({"id": "Spring Sale"}, 422, "Machine name must be a machine name"),
     ({"id": "live"}, 422, "is the live site, not a stage one creates"),
+    ({"id": "add"}, 422, "&#39;add&#39; is reserved: /admin/stages/add is another page"),
     ({"id": "x" * 65}, 400, "Machine name must be at most 64 characters."),
     ({"label": ""}, 400, "Label is required."),
     ({"upstream": "nowhere"}, 400, "Publishes to: the chosen value is not one of the options."),

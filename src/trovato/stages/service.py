@@ -80,6 +80,8 @@ OPEN: Final = "open"
 VISIBILITIES: Final = ("private", "public")
 STAGE_ID: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 _STAGE_ID_MAX = 64
+# Names whose overview path (/admin/stages/<id>) is one of the stage admin's own pages.
+RESERVED_IDS: Final = frozenset({"add"})
 _LABEL_MAX = 255
 
 
@@ -397,6 +399,8 @@ class Stages:
                             f"{_STAGE_ID_MAX} characters")
         elif is_live(stage):
             errors["id"] = f"{LIVE!r} is the live site, not a stage one creates"
+        elif stage in RESERVED_IDS:
+            errors["id"] = f"{stage!r} is reserved: /admin/stages/{stage} is another page"
         self._check_label(label, errors)
         self._check_visibility(visibility, errors)
         role_ids = self._role_ids(roles, errors)
