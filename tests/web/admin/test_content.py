@@ -176,6 +176,18 @@ async def test_the_dashboard_lists_sections_and_facts(site: Site) -> None:
     assert "Accounts, roles and permissions." not in page.text
 
 
+async def test_add_content_is_offered_only_to_who_may_create(site: Site) -> None:
+    client = site.client
+    link = '<a class="button" href="/item/add">Add content</a>'
+    await login_as(client, "root")
+    for path in ("/admin", "/admin/content"):
+        assert link in (await client.get(path)).text, path
+    await login_as(client, "editor")  # may edit own articles, not create any
+    for path in ("/admin", "/admin/content"):
+        page = await client.get(path)
+        assert page.status_code == 200 and "/item/add" not in page.text, path
+
+
 # -- the content list ----------------------------------------------------------------------------
 
 
