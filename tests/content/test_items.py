@@ -22,6 +22,7 @@ from trovato.content.items import (
 from trovato.content.query import Listing, listing_sql
 from trovato.db.pool import Database
 from trovato.ids import uuid7
+from trovato.observability.log_reader import fill_message
 from trovato.observability.profiler import Profile, current_profile
 from trovato.users.accounts import CurrentUser
 
@@ -65,9 +66,11 @@ async def test_create_load_update_delete(content: ContentServices, admin: Curren
     assert caught.value.status == 404
     assert await database.fetchval("SELECT count(*) FROM item_revision") == 0
     audit_rows = await database.fetch(
-        "SELECT message FROM watchdog WHERE type = 'content' ORDER BY created")
-    assert [r["message"].split(" ")[0] for r in audit_rows][-3:] == [
-        "Created", "Updated", "Deleted"]
+        "SELECT message, variables FROM watchdog WHERE type = 'content' ORDER BY created")
+    # The type's label, the title quoted (not "Created article Hello.").
+    assert [fill_message(r["message"], r["variables"]) for r in audit_rows][-3:] == [
+        "Article “Hello” created.", "Article “Hello again” updated.",
+        "Article “Hello again” deleted."]
 
 
 async def test_an_update_from_an_old_revision_is_a_conflict(

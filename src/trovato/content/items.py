@@ -259,8 +259,9 @@ class Items:
             item = await self._write_revision(conn, item, user, log, stage)
             await self._track_files(ctx, item_type, item, None, replace=True)
             await self.hooks.insert(item, ctx)
-            await audit(conn, "content", "Created %(type)s %(title)s.",
-                        {"type": item.type, "title": item.title, "id": str(item.id)},
+            await audit(conn, "content", "%(label)s “%(title)s” created.",
+                        {"type": item.type, "label": item_type.label, "title": item.title,
+                         "id": str(item.id)},
                         user_id=user.id)
         await self._invalidate(item)
         return item
@@ -332,8 +333,9 @@ class Items:
             await self._track_files(ctx, item_type, item, original,
                                     replace=original.stage == stage)
             await self.hooks.update(item, original, ctx)
-            await audit(conn, "content", "Updated %(type)s %(title)s.",
-                        {"type": item.type, "title": item.title, "id": str(item.id)},
+            await audit(conn, "content", "%(label)s “%(title)s” updated.",
+                        {"type": item.type, "label": item_type.label, "title": item.title,
+                         "id": str(item.id)},
                         user_id=user.id)
         await self._invalidate(item)
         return item
@@ -356,8 +358,10 @@ class Items:
                 await conn.execute(
                     "INSERT INTO stage_deletion (stage_id, entity_type, entity_id)"
                     " VALUES (%s, 'item', %s) ON CONFLICT DO NOTHING", (stage, item.id))
-            await audit(conn, "content", "Deleted %(type)s %(title)s.",
-                        {"type": item.type, "title": item.title, "id": str(item.id)},
+            gone = await self.types.get_cached(item.type)
+            await audit(conn, "content", "%(label)s “%(title)s” deleted.",
+                        {"type": item.type, "label": gone.label if gone else item.type,
+                         "title": item.title, "id": str(item.id)},
                         user_id=user.id)
         await self._invalidate(item)
         return item
