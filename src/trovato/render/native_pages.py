@@ -36,7 +36,7 @@ def content_rows(variables: Mapping[str, Any]) -> str:
         f'<tr><td><input type="checkbox" name="items" value="{ident}" form="{form}"'
         f' id="edit-items-{ident}" aria-label="Select {title}"></td>'
         f'<td><a href="/item/{ident}">{title}</a></td><td>{type_}</td>'
-        f"<td>{author}</td><td>{status}</td><td>{updated}</td>"
+        f"<td>{author}</td><td>{status}</td><td><time>{updated}</time></td>"
         f'<td><a href="/item/{ident}">View</a>'
         + (' · <a href="/item/' + ident + '/edit">Edit</a>' if row.may_edit else "")
         + "</td></tr>\n"

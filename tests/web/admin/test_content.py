@@ -170,6 +170,10 @@ async def test_the_dashboard_lists_sections_and_facts(site: Site) -> None:
     assert re.search(r"<dt>Published items</dt><dd>1</dd>", page.text)
     assert re.search(r"<dt>Unpublished items</dt><dd>1</dd>", page.text)
     assert "Draft one" in page.text and "Published one" in page.text
+    # Dates are <time> cells, which the stylesheet keeps on one line on phones.
+    assert re.search(r"<td><time>\d{4}-\d\d-\d\d \d\d:\d\d</time></td>", page.text)
+    listing = (await client.get("/admin/content")).text
+    assert re.search(r"<td><time>\d{4}-\d\d-\d\d \d\d:\d\d</time></td>", listing)
     await login_as(client, "editor")
     page = await client.get("/admin")
     assert "Unpublished items" not in page.text and "Draft one" not in page.text

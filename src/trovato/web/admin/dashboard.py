@@ -43,7 +43,7 @@ async def dashboard(request: Request) -> Response:
     rows: list[list[str | RenderElement]] = [
         [el.link(item.title, f"/item/{item.id}"),
          types[item.type].label if item.type in types else item.type, item.author_name or "",
-         format_date(item.changed, reader)]
+         el.markup(format_date(item.changed, reader), tag="time")]  # kept on one line
         for item in recent
     ]
     table = el.table(["Title", "Type", "Author", "Updated"], rows, caption="Recently edited",
