@@ -4,7 +4,8 @@ The blog type's permissions (``create blog content``, ``edit own blog content``,
 kernel's, made for every item type, so the plugin declares none of its own.
 
 The reference plugin of DESIGN §6.3. The kernel renders the post's fields (body, tags); this
-plugin only adds a "blog-post" container with a byline link back to the index.
+plugin only adds a "blog-post" container with a link back to the index: "From the blog" under a
+teaser, "More posts" under the full post.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def item_view(item, view_mode, ctx):
         return None
     tree = render.container(cls="blog-post").attr("data-view-mode", str(view_mode or "full"))
     if view_mode == "teaser":
-        return tree.child("byline", render.markup("Blog post", tag="p").cls("blog-byline"))
+        return tree.child("byline", render.link("/blog", "From the blog").cls("blog-byline"))
     return tree.child("more", render.link("/blog", "More posts").cls("blog-more"))
 
 

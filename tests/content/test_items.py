@@ -22,6 +22,7 @@ from trovato.content.items import (
 from trovato.content.query import Listing, listing_sql
 from trovato.db.pool import Database
 from trovato.ids import uuid7
+from trovato.observability.log_reader import fill_message
 from trovato.observability.profiler import Profile, current_profile
 from trovato.users.accounts import CurrentUser
 
@@ -65,9 +66,11 @@ async def test_create_load_update_delete(content: ContentServices, admin: Curren
     assert caught.value.status == 404
     assert await database.fetchval("SELECT count(*) FROM item_revision") == 0
     audit_rows = await database.fetch(
-        "SELECT message FROM watchdog WHERE type = 'content' ORDER BY created")
-    assert [r["message"].split(" ")[0] for r in audit_rows][-3:] == [
-        "Created", "Updated", "Deleted"]
+        "SELECT message, variables FROM watchdog WHERE type = 'content' ORDER BY created")
+    # The type's label, the title quoted (not "Created article Hello.").
+    assert [fill_message(r["message"], r["variables"]) for r in audit_rows][-3:] == [
+        "Article “Hello” created.", "Article “Hello again” updated.",
+        "Article “Hello again” deleted."]
 
 
 async def test_an_update_from_an_old_revision_is_a_conflict(
@@ -108,7 +111,7 @@ async def test_an_edit_of_the_item_as_read_writes_in_one_statement_guarded_by_it
     assert await database.fetchval(
         "SELECT title FROM item_revision WHERE id = %s", (first.revision_id,)) == "First"
     assert await database.fetchval(
-        "SELECT count(*) FROM watchdog WHERE type = 'content' AND message LIKE 'Updated%%'"
+        "SELECT count(*) FROM watchdog WHERE type = 'content' AND message LIKE '%% updated.'"
         " AND variables->>'id' = %s", (str(item.id),)) == 1
     # The same read again is stale now: refused, naming where the item is, nothing written.
     with pytest.raises(ItemError) as conflict:
@@ -118,7 +121,7 @@ async def test_an_edit_of_the_item_as_read_writes_in_one_statement_guarded_by_it
     assert (await content.query.load(admin, item.id)).title == "First"
     assert await database.fetchval("SELECT count(*) FROM item_revision") == 2
     assert await database.fetchval(
-        "SELECT count(*) FROM watchdog WHERE message LIKE 'Updated%%'") == 1
+        "SELECT count(*) FROM watchdog WHERE message LIKE '%% updated.'") == 1
 
 
 async def test_an_edit_of_the_item_as_read_still_checks_update_access(
@@ -270,7 +273,7 @@ async def test_failing_hook_rolls_update_and_delete_back(
         assert (await content.query.load(admin, item.id)).title == "Hi"
         assert await database.fetchval("SELECT count(*) FROM item_revision") == 1
         assert await database.fetchval(
-            "SELECT count(*) FROM watchdog WHERE message LIKE 'Updated%%'") == 0
+            "SELECT count(*) FROM watchdog WHERE message LIKE '%% updated.'") == 0
     content.items.hooks = RecordingHooks(database, fail="delete")
     with pytest.raises(ItemHookError):
         await content.items.delete(admin, item.id)

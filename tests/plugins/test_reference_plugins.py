@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -109,6 +110,12 @@ async def test_blog_index_lists_published_posts_only(blog_site: httpx.AsyncClien
     assert f"/item/{published['id']}" in response.text
     assert "Draft post" not in response.text
     assert f"/item/{hidden['id']}" not in response.text
+    # Each teaser (the front page's) links back to the index, not a bare "Blog post" line.
+    front = await blog_site.get("/")
+    assert "Published post" in front.text
+    bylines = re.findall(r'<a [^>]*class="blog-byline"[^>]*>From the blog</a>', front.text)
+    assert len(bylines) == 1 and 'href="/blog"' in bylines[0]
+    assert ">Blog post</p>" not in front.text
 
 
 async def test_author_edits_own_post_and_others_may_not(blog_site: httpx.AsyncClient) -> None:

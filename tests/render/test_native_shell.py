@@ -36,8 +36,8 @@ def _contexts(text: str) -> list[dict[str, Any]]:
     optional: dict[str, Any] = {
         "title": text, "messages": [("error", text), ("status", "Saved.")],
         "stage_banner": Markup('<div class="stage">Draft</div>'), "scripts": ["/a.js", text],
-        "csrf_token": text, "language": "fr", "admin_sections": SECTIONS[:4],
-        "admin_active": SECTIONS[1].path, "content": text,
+        "csrf_token": text, "language": "fr", "admin_active": SECTIONS[1].path,
+        "content": text, "add_content": True,
         # admin/content.html's own (its block's twin)
         "filters": Markup("<form>f</form>"), "bulk": text, "total": 1, "pager": text,
         "table_rows": Markup("<tr><td>r</td></tr>\n"),
@@ -56,15 +56,15 @@ def _contexts(text: str) -> list[dict[str, Any]]:
         if with_optional:
             context.update(optional)
         contexts.append(context)
-    contexts.append({"admin_sections": [], "admin_active": "/admin", "title": "",
+    contexts.append({"admin_active": "/admin", "title": "",
                      "messages": [], "csrf_token": None, "stage_banner": ""})
     odd = [{"path": "/x", "label": Markup("<b>L</b>")}, SimpleNamespace(path="/y", label=text),
            {"path": "/z", "label": 3}]
-    contexts.append({"admin_sections": odd, "admin_active": "/x",
+    contexts.append({"admin_active": "/x",
                      "toolbar": SimpleNamespace(sections=odd, user_id=1, user_name=text)})
     contexts.append({"tabs": [{"title": "View"}, {"items": 1}], "content": Markup("<p>")})
-    contexts.append({"admin_sections": SECTIONS, "admin_active": "/admin", "total": 2,
-                     "filters": None, "header": []})
+    contexts.append({"admin_active": "/admin", "total": 2, "filters": None, "header": [],
+                     "toolbar": Toolbar(SECTIONS, "1", "u"), "add_content": 0})
     return contexts
 
 

@@ -145,3 +145,8 @@ def test_the_stage_banner_starts_at_the_page_s_left_edge(page: Any, width: int) 
     page.set_content(html)
     page.add_style_tag(content=STYLESHEET)
     assert abs(_box(page, ".stage-banner strong")["x"] - _box(page, "a.brand")["x"]) < 1
+
+
+def test_table_dates_stay_on_one_line() -> None:
+    # Kernel tables show dates as <time> cells; at 390 px they wrapped between date and time.
+    assert "td time { white-space: nowrap; }" in STYLESHEET

@@ -177,3 +177,32 @@ async def test_placements_are_checked_and_need_the_permission(
         await tiles.get(root, uuid.uuid4())
     assert refused.value.status == 404
     assert await _kernel(client).db.fetchval("SELECT count(*) FROM tile") == 0
+
+
+async def test_error_pages_show_the_menu_and_tiles(client: httpx.AsyncClient,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    headers = await _site(client)
+    await _item(client, headers, title="First")
+    await _recent(client, headers)
+    root = await _root(client)
+    kernel = _kernel(client)
+    await kernel.tiles.create(root, {"source": "gather:recent", "slot": "sidebar"})
+    client.cookies.clear()
+    # A 404 and a 403 look like the site's other pages: the main menu, the sidebar's tiles.
+    missing = await client.get("/no/such/page")
+    assert missing.status_code == 404
+    assert '<a href="/recent">' in _navigation(missing.text)
+    assert ">First</a>" in _sidebar(missing.text)
+    refused = await client.get("/admin")
+    assert refused.status_code == 403
+    assert '<a href="/recent">' in _navigation(refused.text) and ">First</a>" in _sidebar(
+        refused.text)
+    # A failing tiles read leaves the error page without them, never a crash.
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("tiles down")
+
+    monkeypatch.setattr(kernel.tiles, "page", broken)
+    plain = await client.get("/no/such/other/page")
+    assert plain.status_code == 404 and "<h1>" in plain.text
+    assert _sidebar(plain.text) == "" and "/recent" not in _navigation(plain.text)

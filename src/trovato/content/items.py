@@ -282,8 +282,9 @@ class Items:
             item = await self._write_revision(conn, item, user, log, stage)
             await self._track_files(ctx, item_type, item, None, replace=True)
             await self.hooks.insert(item, ctx)
-            await audit(conn, "content", "Created %(type)s %(title)s.",
-                        {"type": item.type, "title": item.title, "id": str(item.id)},
+            await audit(conn, "content", "%(label)s “%(title)s” created.",
+                        {"type": item.type, "label": item_type.label, "title": item.title,
+                         "id": str(item.id)},
                         user_id=user.id)
         await self._invalidate(item)
         return item
@@ -351,7 +352,7 @@ class Items:
                                     replace=original.stage == stage)
             await self.hooks.update(item, original, ctx)
             if original.stage != stage:
-                await audit(conn, "content", *_updated(item), user_id=user.id)
+                await audit(conn, "content", *_updated(item, item_type), user_id=user.id)
         await self._invalidate(item)
         return item
 
@@ -373,8 +374,10 @@ class Items:
                 await conn.execute(
                     "INSERT INTO stage_deletion (stage_id, entity_type, entity_id)"
                     " VALUES (%s, 'item', %s) ON CONFLICT DO NOTHING", (stage, item.id))
-            await audit(conn, "content", "Deleted %(type)s %(title)s.",
-                        {"type": item.type, "title": item.title, "id": str(item.id)},
+            gone = await self.types.get_cached(item.type)
+            await audit(conn, "content", "%(label)s “%(title)s” deleted.",
+                        {"type": item.type, "label": gone.label if gone else item.type,
+                         "title": item.title, "id": str(item.id)},
                         user_id=user.id)
         await self._invalidate(item)
         return item
@@ -484,7 +487,7 @@ class Items:
         is never written over: 409), its new revision and the audit entry."""
         _check_log(log)
         revision_id = uuid7()
-        message, variables = _updated(item)
+        message, variables = _updated(item, item_type)
         cur = await conn.execute(
             _GUARDED_UPDATE,
             (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
@@ -692,10 +695,11 @@ class Items:
             await drop()
 
 
-def _updated(item: Item) -> tuple[str, dict[str, Any]]:
+def _updated(item: Item, item_type: ItemType) -> tuple[str, dict[str, Any]]:
     """The audit entry of an item update: its message and variables."""
-    return ("Updated %(type)s %(title)s.",
-            {"type": item.type, "title": item.title, "id": str(item.id)})
+    return ("%(label)s “%(title)s” updated.",
+            {"type": item.type, "label": item_type.label, "title": item.title,
+             "id": str(item.id)})
 
 
 def conflict(current: uuid.UUID | None) -> ItemError:

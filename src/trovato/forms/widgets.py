@@ -80,9 +80,12 @@ def _text(submitted: Submitted, name: str) -> str:
 
 
 class Widget(ABC):
-    """One widget; subclasses set :attr:`name` and implement both directions."""
+    """One widget; subclasses set :attr:`name` (its machine name, stored in field
+    definitions), :attr:`label` (what site builders choose it by) and implement both
+    directions."""
 
     name: ClassVar[str]
+    label: ClassVar[str]
 
     @abstractmethod
     def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
@@ -114,16 +117,19 @@ class _Single(Widget):
 
 class TextfieldWidget(_Single):
     name = "text_textfield"
+    label = "Text field"
     input_type = "textfield"
 
 
 class EmailWidget(_Single):
     name = "email"
+    label = "Email field"
     input_type = "email"
 
 
 class DateWidget(_Single):
     name = "date"
+    label = "Date picker"
     input_type = "date"
 
 
@@ -131,6 +137,7 @@ class TextareaWidget(Widget):
     """A textarea and the choice of its text format."""
 
     name = "text_textarea"
+    label = "Text area (multiple rows)"
 
     def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
                 *, name: str, context: WidgetContext) -> RenderElement:
@@ -167,6 +174,7 @@ class NumberWidget(Widget):
     """A number input; integer and float fields get numbers, decimal fields exact text."""
 
     name = "number"
+    label = "Number field"
 
     def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
                 *, name: str, context: WidgetContext) -> RenderElement:
@@ -194,6 +202,7 @@ class NumberWidget(Widget):
 
 class CheckboxWidget(Widget):
     name = "boolean_checkbox"
+    label = "Single checkbox"
 
     def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
                 *, name: str, context: WidgetContext) -> RenderElement:
@@ -216,6 +225,7 @@ class DatetimeWidget(Widget):
     """A local date and time in the editor's zone (HTML ``datetime-local``), stored in UTC."""
 
     name = "datetime"
+    label = "Date and time"
 
     def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
                 *, name: str, context: WidgetContext) -> RenderElement:
@@ -248,6 +258,7 @@ class DatetimeWidget(Widget):
 
 class LinkWidget(Widget):
     name = "link_default"
+    label = "Link (URL and title)"
 
     def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
                 *, name: str, context: WidgetContext) -> RenderElement:
@@ -273,6 +284,7 @@ class SelectWidget(Widget):
     """The allowed values of a list field, shown by label."""
 
     name = "options_select"
+    label = "Select list"
 
     def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
                 *, name: str, context: WidgetContext) -> RenderElement:
@@ -293,6 +305,7 @@ class ButtonsWidget(SelectWidget):
     leaves an optional field empty."""
 
     name = "options_buttons"
+    label = "Check boxes or radio buttons"
 
     def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
                 *, name: str, context: WidgetContext) -> RenderElement:
@@ -320,6 +333,7 @@ class ReferenceWidget(Widget):
     the tag on save)."""
 
     name = "reference_autocomplete"
+    label = "Autocomplete"
 
     def element(self, definition: FieldDefinition, value: Mapping[str, Any] | None,
                 *, name: str, context: WidgetContext) -> RenderElement:
@@ -374,6 +388,7 @@ class FileWidget(Widget):
     Extra text properties (description; alt and title for an image) sit beside it."""
 
     name = "file_generic"
+    label = "File upload"
 
     def extras(self, definition: FieldDefinition) -> tuple[tuple[str, str], ...]:
         return (("description", "Description"),) if definition.settings.get(
@@ -423,6 +438,7 @@ class FileWidget(Widget):
 
 class ImageWidget(FileWidget):
     name = "image_image"
+    label = "Image upload"
 
     def extras(self, definition: FieldDefinition) -> tuple[tuple[str, str], ...]:
         return (("alt", "Alternative text"), ("title", "Title"))

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -27,6 +28,7 @@ from starlette.types import ExceptionHandler, Scope
 from trovato.errors import ServiceError
 from trovato.kernel.banner import stage_banner
 from trovato.kernel.context import SCOPE_KEY, RequestContext
+from trovato.kernel.slots import page_slots
 from trovato.kernel.toolbar import toolbar_for
 
 log = logging.getLogger("trovato.errors")
@@ -75,9 +77,11 @@ def error_response(
     extensions: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
     debug: str = "",
+    slots: Mapping[str, Markup] | None = None,
 ) -> Response:
     """The error in the request's format; ``extensions`` are further members of a problem
-    document (an HTML page has no place for them)."""
+    document (an HTML page has no place for them); ``slots`` the page's rendered tiles
+    (:func:`error_slots`)."""
     api = wants_json(scope)
     title = (_TITLES if api else _PAGE_TITLES).get(status) or HTTPStatus(status).phrase
     detail = detail or _DETAILS.get(status) or title
@@ -115,6 +119,7 @@ def error_response(
                     "stage_banner": stage_banner(ctx, str(scope.get("path", "/"))),
                     "toolbar": toolbar_for(user),
                     "login_href": _login_href(scope),
+                    "slots": slots or {},
                 },
             )
         except Exception:  # an error page must never fail: fall back to the bare page
@@ -130,6 +135,21 @@ def _login_href(scope: Scope) -> str:
     path = str(scope.get("path", "/"))
     query = bytes(scope.get("query_string", b"")).decode("latin-1")
     return "/user/login?destination=" + quote(f"{path}?{query}" if query else path, safe="")
+
+
+async def error_slots(scope: Scope, status: int) -> dict[str, Markup]:
+    """The tiles (main menu, sidebar …) a 403 or 404 page shows, as the reader would see them
+    on that path; none for other errors, API requests, or when reading them fails (an error
+    page must not fail: it is then drawn without them)."""
+    ctx = scope.get(SCOPE_KEY)
+    if (status not in (403, 404) or wants_json(scope) or not isinstance(ctx, RequestContext)
+            or ctx.user is None):
+        return {}
+    try:
+        return await page_slots(ctx, str(scope.get("path", "/")))
+    except Exception:
+        log.exception("the error page's tiles failed")
+        return {}
 
 
 async def service_error_handler(request: Request, exc: Exception) -> Response:
@@ -152,7 +172,7 @@ async def service_error_handler(request: Request, exc: Exception) -> Response:
         # A page shows the message once, above the messages about other inputs.
         errors=exc.problem_errors() if api else exc.errors,
         extensions=exc.extensions, headers=headers or None,
-        debug=exc.debug if development else "",
+        debug=exc.debug if development else "", slots=await error_slots(scope, status),
     )
 
 
@@ -160,7 +180,8 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     """Starlette's own refusals (an unrouted path, a method a plain route does not take)."""
     assert isinstance(exc, HTTPException)
     detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
-    return error_response(request.scope, exc.status_code, detail, headers=exc.headers)
+    return error_response(request.scope, exc.status_code, detail, headers=exc.headers,
+                          slots=await error_slots(request.scope, exc.status_code))
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:

@@ -171,7 +171,7 @@ BLOCK_TAGS: frozenset[str] = frozenset(
 )
 INLINE_TAGS: frozenset[str] = frozenset(
     {"span", "p", "div", "strong", "em", "small", "code", "h2", "h3", "h4", "h5", "h6",
-     "blockquote", "figcaption", "li", "dt", "dd"}
+     "blockquote", "figcaption", "li", "dt", "dd", "time"}
 )
 
 

@@ -36,7 +36,7 @@ def content_rows(variables: Mapping[str, Any]) -> str:
         f'<tr><td><input type="checkbox" name="items" value="{ident}" form="{form}"'
         f' id="edit-items-{ident}" aria-label="Select {title}"></td>'
         f'<td><a href="/item/{ident}">{title}</a></td><td>{type_}</td>'
-        f"<td>{author}</td><td>{status}</td><td>{updated}</td>"
+        f"<td>{author}</td><td>{status}</td><td><time>{updated}</time></td>"
         f'<td><a href="/item/{ident}">View</a>'
         + (' · <a href="/item/' + ident + '/edit">Edit</a>' if row.may_edit else "")
         + "</td></tr>\n"
@@ -46,9 +46,9 @@ def content_rows(variables: Mapping[str, Any]) -> str:
 
 
 def content_list(variables: Mapping[str, Any]) -> str:
-    """``admin/content.html``'s ``admin`` block: the filters, the bulk form, the table with its
-    sortable column headers (``header``: label, href, hint, arrow, sort) and rows (drawn by
-    :func:`content_rows`), the pager."""
+    """``admin/content.html``'s ``admin`` block: the "Add content" link (``add_content``), the
+    filters, the bulk form, the table with its sortable column headers (``header``: label,
+    href, hint, arrow, sort) and rows (drawn by :func:`content_rows`), the pager."""
     get = variables.get
     total = get("total", "")
     columns = []
@@ -57,7 +57,9 @@ def content_list(variables: Mapping[str, Any]) -> str:
         arrow = f" {_e(column.arrow)}" if column.arrow else ""
         columns.append(f'<th scope="col"{sort}><a href="{_e(column.href)}"'
                        f' title="{_e(column.hint)}">{_e(column.label)}{arrow}</a></th>')
-    return (f'<section class="admin-filters" aria-label="Filter content">'
+    add = ('<ul class="admin-actions"><li><a class="button" href="/item/add">Add content</a>'
+           "</li></ul>\n") if truthy(get("add_content", UNDEFINED)) else ""
+    return (f'{add}<section class="admin-filters" aria-label="Filter content">'
             f'{_e(get("filters", ""))}</section>\n{_e(get("bulk", ""))}\n'
             '<div class="table-wrap">\n<table class="admin-content">\n'
             f'<caption>Content ({_e(total)} item{"" if total == 1 else "s"})</caption>\n'

@@ -96,11 +96,14 @@ def page(variables: Mapping[str, Any], blocks: Blocks) -> str:
               f' name="csrf_token" value="{shown(get("csrf_token", UNDEFINED))}">'
               '<button type="submit">Log out</button></form></li>\n')
     if truthy(toolbar):
-        sections = "".join([f'<li><a href="{path}">{label}</a></li>'
-                            for _, path, label in _sections(lookup(toolbar, "sections"))])
+        active, current = get("admin_active", UNDEFINED), ' aria-current="page"'
+        sections = "".join([f'<li><a href="{path}"{current if raw == active else ""}>{label}'
+                            "</a></li>"
+                            for raw, path, label in _sections(lookup(toolbar, "sections"))])
         out.append('<nav class="toolbar" aria-label="Administration toolbar">\n'
                    '  <ul class="toolbar__sections">\n'
-                   f'    <li><a href="/admin">Dashboard</a></li>\n{sections}  </ul>\n'
+                   f'    <li><a href="/admin"{current if active == "/admin" else ""}>Dashboard'
+                   f'</a></li>\n{sections}  </ul>\n'
                    '  <ul class="toolbar__user">\n'
                    f'    <li><a href="/user/{shown(lookup(toolbar, "user_id"))}">'
                    f'{shown(lookup(toolbar, "user_name"))}</a></li>\n    {logout}  </ul>\n</nav>\n')
@@ -147,22 +150,9 @@ def page(variables: Mapping[str, Any], blocks: Blocks) -> str:
 
 def admin_layout(variables: Mapping[str, Any], blocks: Blocks) -> str:
     """``admin/layout.html``'s ``content`` block, its ``admin`` block given."""
-    get = variables.get
-    out = ['<div class="admin">\n']
-    sections = get("admin_sections", UNDEFINED)
-    if truthy(sections):
-        active = get("admin_active", UNDEFINED)
-        current = ' aria-current="page"'
-        out.append('<nav class="admin-sections" aria-label="Administration">\n  <ul>\n'
-                   f'    <li><a href="/admin"{current if active == "/admin" else ""}>Dashboard'
-                   "</a></li>\n")
-        out.extend([f'    <li><a href="{path}"{current if raw == active else ""}>{label}'
-                    "</a></li>\n" for raw, path, label in _sections(sections)])
-        out.append("  </ul>\n</nav>\n")
     admin = blocks.get("admin")
-    out.append(shown(get("content", UNDEFINED)) if admin is None else admin)
-    out.append("</div>\n")
-    return "".join(out)
+    inner = shown(variables.get("content", UNDEFINED)) if admin is None else admin
+    return f'<div class="admin">\n{inner}</div>\n'
 
 
 @dataclass(frozen=True, slots=True)

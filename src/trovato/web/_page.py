@@ -11,8 +11,8 @@ from starlette.responses import HTMLResponse
 
 from trovato.kernel import flash as flash_messages
 from trovato.kernel.banner import stage_banner
-from trovato.kernel.context import RequestContext, request_context
-from trovato.kernel.page_cache import EXTRA_TAGS
+from trovato.kernel.context import request_context
+from trovato.kernel.slots import page_slots
 from trovato.kernel.toolbar import toolbar_for
 
 # The forms' enhancements (AJAX rebuilds, autocomplete): frontend/src, built by esbuild.
@@ -23,21 +23,6 @@ def flash(request: Request, kind: str, text: str) -> None:
     """Show ``text`` on the next page this browser sees (after a redirect: "Saved."), through
     a signed cookie (:mod:`trovato.kernel.flash`): nothing is written server-side."""
     flash_messages.add(request_context(request), kind, text)
-
-
-async def page_slots(ctx: RequestContext, path: str) -> dict[str, Markup]:
-    """The tiles the reader sees on ``path``, rendered per slot (plugin tiles sanitized); the
-    cache tags of what they show go to the page cache with the page (``EXTRA_TAGS``)."""
-    found = await ctx.kernel.tiles.page(ctx.current_user, path, ctx.stage)
-    ctx.extra[EXTRA_TAGS] = found.tags
-    if not found.tiles:
-        return {}
-    templates = ctx.kernel.templates
-    parts: dict[str, list[Markup]] = {}
-    for tile in found.tiles:
-        parts.setdefault(tile.slot, []).append(
-            templates.render_tree(tile.tree, source=tile.source, trusted=tile.trusted))
-    return {slot: Markup("").join(html) for slot, html in parts.items()}
 
 
 async def render_page(

@@ -102,10 +102,20 @@ def test_a_site_builder_makes_a_type_with_five_fields(db_url: str, tmp_path: Pat
             enhanced.set_default_timeout(20_000)
             enhanced.context.add_cookies(page.context.cookies())
             enhanced.goto(base + f"{TYPES}/event/fields")
+            moves = enhanced.locator("main")
+            # The first field cannot move up, nor the last down: no such buttons.
+            assert moves.get_by_role("button", name="Move up: Starts").count() == 0
+            assert moves.get_by_role("button", name="Move down: Free entry").count() == 0
+            assert moves.get_by_role("button", name="Move down: Starts").count() == 1
+            assert moves.get_by_role("button", name="Move up: Free entry").count() == 1
             enhanced.locator("main").get_by_role("button", name="Move up: Seats").click()
             assert enhanced.get_by_label("Weight of Seats (field_seats)").input_value() == "2"
             assert "Seats is now at position 3." in enhanced.locator(
                 "main [role=status]").inner_text()
+            moves.get_by_role("button", name="Move up: Details").click()  # now first
+            assert moves.get_by_role("button", name="Move up: Details").count() == 0
+            assert moves.get_by_role("button", name="Move up: Starts").count() == 1
+            moves.get_by_role("button", name="Move down: Details").click()  # back
             _shot(enhanced, shots, "06b-moved-with-script")
             enhanced.locator("main").get_by_role("button", name="Save order").click()
             enhanced.wait_for_url(f"**{TYPES}/event/fields")
@@ -165,7 +175,7 @@ def test_changing_the_field_type_rebuilds_its_settings_in_place(db_url: str,
         assert main.locator("[name='settings[max_length]']").count() == 0
         assert page.evaluate("() => document.activeElement.id") == "edit-field-type"
         assert main.locator("#edit-widget option").all_inner_texts() == [
-            "options_select", "options_buttons"]
+            "Select list", "Check boxes or radio buttons"]
         assert main.locator("button[value=update]").is_hidden()
         assert main.get_by_label("Label").input_value() == "Colour"
         assert main.locator("[data-ajax-status]").text_content() == \

@@ -170,10 +170,26 @@ async def test_the_dashboard_lists_sections_and_facts(site: Site) -> None:
     assert re.search(r"<dt>Published items</dt><dd>1</dd>", page.text)
     assert re.search(r"<dt>Unpublished items</dt><dd>1</dd>", page.text)
     assert "Draft one" in page.text and "Published one" in page.text
+    # Dates are <time> cells, which the stylesheet keeps on one line on phones.
+    assert re.search(r"<td><time>\d{4}-\d\d-\d\d \d\d:\d\d</time></td>", page.text)
+    listing = (await client.get("/admin/content")).text
+    assert re.search(r"<td><time>\d{4}-\d\d-\d\d \d\d:\d\d</time></td>", listing)
     await login_as(client, "editor")
     page = await client.get("/admin")
     assert "Unpublished items" not in page.text and "Draft one" not in page.text
     assert "Accounts, roles and permissions." not in page.text
+
+
+async def test_add_content_is_offered_only_to_who_may_create(site: Site) -> None:
+    client = site.client
+    link = '<a class="button" href="/item/add">Add content</a>'
+    await login_as(client, "root")
+    for path in ("/admin", "/admin/content"):
+        assert link in (await client.get(path)).text, path
+    await login_as(client, "editor")  # may edit own articles, not create any
+    for path in ("/admin", "/admin/content"):
+        page = await client.get(path)
+        assert page.status_code == 200 and "/item/add" not in page.text, path
 
 
 # -- the content list ----------------------------------------------------------------------------
@@ -332,8 +348,11 @@ async def test_stage_pages_use_the_admin_layout(site: Site) -> None:
     await login_as(client, "root")
     page = await client.get("/admin/stages")
     assert page.status_code == 200
-    assert 'nav class="admin-sections" aria-label="Administration"' in page.text
-    assert '<a href="/admin/stages" aria-current="page">Stages</a>' in page.text
+    assert '<div class="admin">' in page.text
+    # The toolbar marks the section; the admin layout does not list the sections again.
+    bar = page.text.split(TOOLBAR, 1)[1].split("</nav>", 1)[0]
+    assert '<a href="/admin/stages" aria-current="page">Stages</a>' in bar
+    assert page.text.count('href="/admin/people"') == 1
     overview = await client.get("/admin/stages/spring")
     assert '<a href="/admin/stages" aria-current="page">Stages</a>' in overview.text
 

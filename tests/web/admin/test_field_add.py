@@ -63,7 +63,8 @@ async def test_two_steps_and_back_keep_what_was_typed(client: httpx.AsyncClient)
     region = _region(step.text)
     assert 'data-ajax-trigger="update"' in region and 'data-ajax-update' in region
     assert 'name="settings[allowed_values]"' in region
-    assert '<option value="options_buttons">options_buttons</option>' in region
+    # Widgets are offered by their labels, stored by their machine names.
+    assert '<option value="options_buttons">Check boxes or radio buttons</option>' in region
     # Back: step 1 with label, name and type as typed; the settings typed are kept for later.
     back = await post_form(client, ADD, hidden_inputs(step.text), {
         "label": "Shade of red", "name": "field_shade", "field_type": "list",
@@ -114,7 +115,7 @@ async def test_update_rebuilds_the_settings_without_javascript(
     assert '<option value="integer" selected>' in region
     assert 'name="settings[min]"' in region and 'name="settings[max]"' in region
     assert "allowed_values" not in region and 'name="widget"' not in region
-    assert "Widget: number" in region and "Kept help</textarea>" in rebuilt.text
+    assert "Widget: Number field" in region and "Kept help</textarea>" in rebuilt.text
     # Back to a list: what was typed for the list is shown again.
     back = await post_form(client, ADD, hidden_inputs(rebuilt.text), {
         **common, "field_type": "list", "settings[min]": "4", "op": "update"})
@@ -205,6 +206,16 @@ async def test_every_field_type_has_its_settings_step(client: httpx.AsyncClient)
     shown = await _fields(client)
     assert {shown[f"field_a_{t.name}"]["type"] for t in registry.all()} == \
         {t.name for t in registry.all()}
+
+
+async def test_file_settings_say_what_they_mean(client: httpx.AsyncClient) -> None:
+    await _site(client)
+    region = _region((await _settings_step(client, "image", "Photo")).text)
+    assert ">Storage</label>" in region and "Uri scheme" not in region
+    assert "private files only to readers of an item that uses them" in region
+    assert ">Allowed file extensions</label>" in region
+    assert "One per line. Without the dot (pdf, png). Empty allows any extension." in region
+    assert ">Alt required</label>" in region  # a title from its name, as before
 
 
 async def test_expired_foreign_and_stale_submissions_keep_the_values(

@@ -351,7 +351,7 @@ async def test_widget_and_display_choices_reach_the_form_and_the_page(
         "settings": {"allowed_values": {"red": "Red", "green": "Green"}}})
     base = f"{TYPES}/article/fields"
     page = await client.get(f"{base}/field_colour")
-    assert 'name="widget"' in page.text and ">options_buttons</option>" in page.text
+    assert 'name="widget"' in page.text and ">Check boxes or radio buttons</option>" in page.text
     response = await post_form(client, f"{base}/field_colour", hidden_inputs(page.text), {
         "label": "Colour", "cardinality": "1", "settings[allowed_values]": "red|Red\ngreen|Green",
         "widget": "options_buttons", "display[label]": "inline", "op": "save"})
@@ -368,7 +368,7 @@ async def test_widget_and_display_choices_reach_the_form_and_the_page(
     assert by_name["field_colour"]["display"] == {"label": "inline"}
     assert by_name["field_count"]["display"] == {"hidden": True}
     listing = (await client.get(base)).text
-    assert "<td>options_buttons</td>" in listing
+    assert "<td>Check boxes or radio buttons</td>" in listing
     form = (await client.get("/item/add/article")).text
     assert 'type="radio"' in form and 'name="fields[field_colour]" value="green"' in form
     created = await client.post("/api/v1/items", headers=headers, json={

@@ -19,12 +19,19 @@ from trovato.content.fields.base import (
     uuid_value,
 )
 
+EXTENSIONS_TITLE = "Allowed file extensions"
+EXTENSIONS_HELP = "Without the dot (pdf, png). Empty allows any extension."
+STORAGE_TITLE = "Storage"
+STORAGE_HELP = ("Public files are served to anyone who has their address; private files only to"
+                " readers of an item that uses them.")
+
 
 class FileSettings(FieldSettings):
-    file_extensions: list[str] = Field(default_factory=list, max_length=100)
+    file_extensions: list[str] = Field(default_factory=list, max_length=100,
+                                       title=EXTENSIONS_TITLE, description=EXTENSIONS_HELP)
     description_field: bool = False
-    # Private files are served only to readers of an item that uses them.
-    uri_scheme: Literal["public", "private"] = "public"
+    uri_scheme: Literal["public", "private"] = Field("public", title=STORAGE_TITLE,
+                                                     description=STORAGE_HELP)
 
 
 class FileField(FieldType):
@@ -69,10 +76,11 @@ class FileField(FieldType):
 
 class ImageSettings(FieldSettings):
     file_extensions: list[str] = Field(
-        default_factory=lambda: ["png", "gif", "jpg", "jpeg", "webp"], max_length=100
-    )
+        default_factory=lambda: ["png", "gif", "jpg", "jpeg", "webp"], max_length=100,
+        title=EXTENSIONS_TITLE, description=EXTENSIONS_HELP)
     alt_required: bool = True
-    uri_scheme: Literal["public", "private"] = "public"
+    uri_scheme: Literal["public", "private"] = Field("public", title=STORAGE_TITLE,
+                                                     description=STORAGE_HELP)
 
 
 class ImageField(FileField):

@@ -1,7 +1,8 @@
 // Progressive enhancement of a field order form (the weight inputs of
 // /admin/structure/types/{type}/fields): "Move up" / "Move down" buttons beside each field
-// move its row and renumber every weight, so the order is set without typing numbers. The
-// form and its "Save order" button stay what they are without JavaScript.
+// move its row and renumber every weight, so the order is set without typing numbers (the first
+// row offers no "Move up", the last no "Move down": they would do nothing). The form and its
+// "Save order" button stay what they are without JavaScript.
 "use strict";
 (function () {
   function rows(fieldset) {
@@ -12,6 +13,13 @@
   function renumber(fieldset) {
     rows(fieldset).forEach(function (row, index) {
       row.querySelector("input.field-order__weight").value = String(index);
+    });
+  }
+  function offer(fieldset) {
+    var all = rows(fieldset);
+    all.forEach(function (row, index) {
+      row.querySelector(".field-order__up").hidden = index === 0;
+      row.querySelector(".field-order__down").hidden = index === all.length - 1;
     });
   }
   function button(text, label, onClick) {
@@ -40,8 +48,12 @@
         if (!other) return;
         if (up) other.before(row); else other.after(row);
         renumber(fieldset);
+        offer(fieldset);
         status.textContent = name + " is now at position " + (rows(fieldset).indexOf(row) + 1) + ".";
-        row.querySelector(up ? ".field-order__up" : ".field-order__down").focus();
+        // Keep the focus on the button pressed, or on the other one once it is hidden.
+        var pressed = row.querySelector(up ? ".field-order__up" : ".field-order__down");
+        (pressed.hidden ? row.querySelector(up ? ".field-order__down" : ".field-order__up")
+          : pressed).focus();
       }
       var up = button("Move up", "Move up: " + name, function () { move(true); });
       up.classList.add("field-order__up");
@@ -50,5 +62,6 @@
       row.appendChild(up);
       row.appendChild(down);
     });
+    offer(fieldset);
   });
 })();

@@ -1,11 +1,12 @@
 """The administration pages (``/admin/...``): one layout, one section list, one access door.
 
 Every admin page renders through :func:`render_admin`, which puts the page in the admin layout
-(``admin/layout.html``: the section navigation above the page's own content) with the sections
-the user may open. The sections are data (:data:`SECTIONS`, defined in
-:mod:`trovato.kernel.toolbar` because the kernel's error page shows the toolbar too), so the
-navigation, the dashboard and the toolbar all list the same places and never a page the user
-would get a 403 on.
+(``admin/layout.html``) and names its section (``admin_active``) for the toolbar to mark. As in
+Drupal, the toolbar lists the sections (site-wide, on every page) and a page's tabs list its
+own section's pages: the admin layout repeats neither. The sections are data
+(:data:`SECTIONS`, defined in :mod:`trovato.kernel.toolbar` because the kernel's error page
+shows the toolbar too), so the dashboard and the toolbar list the same places and never a page
+the user would get a 403 on.
 """
 
 from __future__ import annotations
@@ -34,17 +35,17 @@ def render_admin(
     context: dict[str, Any] | None = None,
     **options: Any,
 ) -> HTMLResponse:
-    """Render an admin page: ``template`` extends ``admin/layout.html``; the active section is
-    the one whose path starts the request's path."""
+    """Render an admin page: ``template`` extends ``admin/layout.html``; the active section
+    (the toolbar's marked link) is the one whose path starts the request's path."""
     user = request_context(request).current_user
     path = request.scope["path"]  # as the router matched it (no URL object to build)
-    sections = sections_for(user)
     active = "/admin" if path == "/admin" else next(
-        (s.path for s in sections if path == s.path or path.startswith(s.path + "/")), None)
+        (s.path for s in sections_for(user)
+         if path == s.path or path.startswith(s.path + "/")), None)
     return compose_page(
         request,
         template,
-        {"admin_sections": sections, "admin_active": active, **(context or {})},
+        {"admin_active": active, **(context or {})},
         slots={},
         **options,
     )

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from trovato.content.access import item_access
+from trovato.content.access import item_access, may_create
 from trovato.content.bulk import BULK_ACTIONS
 from trovato.content.items import Item
 from trovato.content.model import ItemPage
@@ -210,6 +210,7 @@ async def content_list(request: Request) -> Response:
             "bulk_form": forms.element_id(BULK_FORM),
         }),
         "pager": pager,
+        "add_content": any(may_create(user, name) for name in types),
     })
 
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from trovato.content.access import ACCESS_CONTENT, visibility_scope
+from trovato.content.access import ACCESS_CONTENT, may_create, visibility_scope
 from trovato.content.view import format_date
 from trovato.kernel.context import request_context
 from trovato.render import elements as el
@@ -43,7 +43,7 @@ async def dashboard(request: Request) -> Response:
     rows: list[list[str | RenderElement]] = [
         [el.link(item.title, f"/item/{item.id}"),
          types[item.type].label if item.type in types else item.type, item.author_name or "",
-         format_date(item.changed, reader)]
+         el.markup(format_date(item.changed, reader), tag="time")]  # kept on one line
         for item in recent
     ]
     table = el.table(["Title", "Type", "Author", "Updated"], rows, caption="Recently edited",
@@ -53,6 +53,7 @@ async def dashboard(request: Request) -> Response:
         "sections": sections_for(user),
         "facts": facts,
         "recent": kernel.templates.render_tree(table),
+        "add_content": any(may_create(user, name) for name in types),
     })
 
 

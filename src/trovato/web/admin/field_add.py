@@ -171,15 +171,17 @@ def _region(request: Request, types: FieldRegistry, chosen: str) -> RenderElemen
         "update": dependent.update_button(UPDATE, "Update", weight=1,
                                           label="Update the settings for this field type"),
     }
-    choices = request_context(request).kernel.widgets.choices(chosen)
+    widgets = request_context(request).kernel.widgets
+    choices = widgets.choices(chosen)
     if len(choices) > 1:
         part["widget"] = {"#type": "select", "#name": "widget", "#title": "Widget",
-                          "#weight": 2, "#options": {name: name for name in choices},
+                          "#weight": 2,
+                          "#options": {name: widgets.get(name).label for name in choices},
                           "#required": True, "#default_value": choices[0],
                           "#description": "How editors enter the values."}
     elif choices:
         part["widget"] = {"#type": "markup", "#tag": "p", "#weight": 2,
-                          "#value": f"Widget: {choices[0]}"}
+                          "#value": f"Widget: {widgets.get(choices[0]).label}"}
     fieldset = settings_fieldset(field_type, {}, text_formats(request))
     if fieldset is not None:
         part["settings"] = {**fieldset, "#weight": 3}

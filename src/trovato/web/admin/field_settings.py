@@ -112,8 +112,11 @@ def _settings_text(kind: str, value: Any) -> str:
 def _settings_element(key: str, prop: Mapping[str, Any], required: bool, value: Any,
                       formats: list[str], weight: int) -> RenderElement:
     kind, _nullable = _shape(prop)
+    # The model's title (its own, else pydantic's "Min Length" from the name) and description.
+    help_text = str(prop.get("description") or "")
     element: RenderElement = {"#name": f"settings[{key}]", "#error_key": f"settings.{key}",
-                              "#title": key.replace("_", " ").capitalize(),
+                              "#title": str(prop.get("title") or key.replace("_", " "))
+                              .capitalize(),
                               "#weight": weight, "#required": required,
                               "#default_value": _settings_text(kind, value)}
     enum = prop.get("enum")
@@ -127,13 +130,16 @@ def _settings_element(key: str, prop: Mapping[str, Any], required: bool, value: 
     elif kind in ("integer", "number"):
         element.update({"#type": "number", "#step": "1" if kind == "integer" else "any"})
     elif kind == "array":
-        element.update({"#type": "textarea", "#description": "One per line."})
+        element.update({"#type": "textarea",
+                        "#description": " ".join(filter(None, ("One per line.", help_text)))})
     elif kind == "object":
         element.update({"#type": "textarea",
                         "#description": "One per line: the stored key, a | and the label"
                                         " shown (a line without | is both)."})
     else:
         element.update({"#type": "textfield", "#maxlength": int(prop.get("maxLength", 255))})
+    if help_text and "#description" not in element:
+        element["#description"] = help_text
     return element
 
 

@@ -77,9 +77,9 @@ def _field(current: ItemType, request: Request) -> FieldDefinition:
     return found
 
 
-def _widget_name(request: Request, definition: FieldDefinition) -> str:
+def _widget_label(request: Request, definition: FieldDefinition) -> str:
     try:
-        return request_context(request).kernel.widgets.for_field(definition).name
+        return request_context(request).kernel.widgets.for_field(definition).label
     except (UnknownWidgetError, UnknownFieldTypeError):
         return "none"
 
@@ -111,7 +111,7 @@ def _field_table(request: Request, current: ItemType) -> RenderElement:
     base = fields_path(current)
     rows: list[list[str | RenderElement]] = [
         [el.link(d.label, f"{base}/{d.name}"), d.name, type_label(registry, d.type),
-         _widget_name(request, d), "Yes" if d.required else "No",
+         _widget_label(request, d), "Yes" if d.required else "No",
          values_label(d.cardinality),
          el.container({"edit": el.link("Edit", f"{base}/{d.name}"),
                        "remove": el.link("Remove", f"{base}/{d.name}/delete", weight=1)},
@@ -208,7 +208,7 @@ def _edit_form(request: Request, current: ItemType, definition: FieldDefinition,
         "about": {"#type": "markup", "#tag": "p", "#weight": -1,
                   "#value": f"Machine name: {definition.name}. Field type:"
                             f" {type_label(registry, definition.type)}. Widget:"
-                            f" {_widget_name(request, definition)}."},
+                            f" {_widget_label(request, definition)}."},
         "label": {"#type": "textfield", "#name": "label", "#title": "Label",
                   "#required": True, "#maxlength": 255, "#weight": 0,
                   "#default_value": definition.label},
@@ -219,11 +219,13 @@ def _edit_form(request: Request, current: ItemType, definition: FieldDefinition,
                                      text_formats(request))
         if fieldset is not None:
             elements["settings"] = fieldset
-        choices = request_context(request).kernel.widgets.choices(definition.type)
+        widgets = request_context(request).kernel.widgets
+        choices = widgets.choices(definition.type)
         if len(choices) > 1:
             elements["widget"] = {
                 "#type": "select", "#name": "widget", "#title": "Widget", "#weight": 30,
-                "#options": {name: name for name in choices}, "#required": True,
+                "#options": {name: widgets.get(name).label for name in choices},
+                "#required": True,
                 "#default_value": definition.widget or choices[0],
                 "#description": "How editors enter the values."}
     elements["display"] = _display_inputs(definition, styles)
