@@ -340,7 +340,9 @@ async def _submit(request: Request, editing: Editing) -> Response:
     if op is not None and op.startswith(REMOVE_FILE):  # the form again, the file gone
         tree = await _build(request, editing, state, shown)
         return await _page(request, editing, tree, state, values=values)
-    if stored:  # the form shows the new files (a link and a Remove button each)
+    # The form shows the submission's files (a link and a Remove button each): those just
+    # uploaded and those an earlier submission (a Preview, a refused Save) stored.
+    if stored or file_targets(item_type, shown) != file_targets(item_type, editing.item):
         tree = await _build(request, editing, state, shown)
         input_errors = forms.check(tree, values)
     for key, message in upload_errors.items():
