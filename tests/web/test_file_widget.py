@@ -98,6 +98,16 @@ async def test_an_upload_survives_a_preview_and_then_a_refused_save(
     assert 'name="fields[field_file][upload]"' not in failed.text
 
 
+async def test_an_image_without_alternative_text_is_refused_in_a_sentence(
+        client: httpx.AsyncClient) -> None:
+    hidden = await open_form(client, "/item/add/doc")
+    refused = await client.post("/item/add/doc", data={**hidden, "title": "T", "op": "save"},
+                                files={"fields[field_image][upload]": ("a.png", PNG,
+                                                                       "image/png")})
+    assert refused.status_code == 400, refused.text
+    assert "Picture needs alternative text (alt)." in refused.text
+
+
 async def test_a_refused_upload_is_an_error_next_to_its_field(
         client: httpx.AsyncClient, tmp_path: Path) -> None:
     hidden = await open_form(client, "/item/add/doc")

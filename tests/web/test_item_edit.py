@@ -60,7 +60,9 @@ async def test_an_item_is_added_through_its_form(client: httpx.AsyncClient) -> N
     assert 'name="fields[field_body][value]" required' in text
     assert 'name="fields[field_count]"' in text and 'step="1"' in text
     assert 'name="fields[field_tags][0]"' in text
-    assert 'value="add_more:field_tags">Add another Tags</button>' in text
+    assert 'value="add_more:field_tags">Add another value to Tags</button>' in text
+    assert '>Tags, value 1</label>' in text
+    assert '<label for="edit-fields-field-body-value">Text <span' in text
     assert '<input type="checkbox" id="edit-status" name="status" value="1" checked>' in text
     assert "Revision log message" in text
     hidden = hidden_inputs(text)
