@@ -73,7 +73,7 @@ def test_the_rich_text_editor_writes_what_the_format_keeps(db_url: str, tmp_path
         page.get_by_label("Title").fill("Edited richly")
         page.get_by_label("Text format").select_option("filtered_html")
         textarea = page.locator("textarea[name='fields[field_body][value]']")
-        editor = page.get_by_role("textbox", name="Body")
+        editor = page.get_by_role("textbox", name="Body Text")  # the legend and the label
         assert textarea.is_hidden() and editor.is_visible()
         assert editor.get_attribute("aria-required") == "true"
         # Left empty, the (hidden) textarea does not block the form: the server says what
