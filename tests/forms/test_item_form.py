@@ -10,7 +10,7 @@ import pytest
 
 from trovato.content.fields import FieldDefinition, FieldRegistry
 from trovato.content.types import ItemType
-from trovato.forms.form import inputs
+from trovato.forms.form import check_input, inputs
 from trovato.forms.item_form import (
     add_more_buttons,
     item_form,
@@ -66,13 +66,15 @@ def test_a_changed_type_gets_its_new_form() -> None:
 
 
 def test_each_value_of_a_multi_value_field_is_labelled_by_the_field_and_its_number() -> None:
-    tags = _type(FieldDefinition("field_tags", "text", "Tags", cardinality=-1))
+    tags = _type(FieldDefinition("field_tags", "text", "Tags", cardinality=-1, required=True))
     tree = item_form(tags, None, action="/item/add/note", widgets=Widgets(FieldRegistry()),
                      context=CONTEXT, counts={"field_tags": 2})
     group = tree["fields"]["field_tags"]
     assert group["#title"] == "Tags"
     assert [group[d]["#title"] for d in ("0", "1")] == ["Tags, value 1", "Tags, value 2"]
     assert group["add_more"]["#title"] == "Add another value to Tags"
+    # Its messages name it as the service's messages about it do.
+    assert check_input(group["0"], "") == "Value 1 of Tags is required."
 
 
 NAMES = {"title": "Title", "fields.field_tags": "Tags", "fields.field_image": "Picture"}

@@ -23,7 +23,7 @@ from trovato.content.items import LOG_MAX, TITLE_MAX, Item
 from trovato.content.types import ItemType, display_order
 from trovato.forms.form import FormErrors, FormValues, form, inputs, submit
 from trovato.forms.widgets import REMOVE_FILE, Widget, WidgetContext, Widgets
-from trovato.render.elements import RenderElement
+from trovato.render.elements import FORM_INPUT_TYPES, RenderElement
 from trovato.render.formats import FormatRegistry
 from trovato.users.accounts import CurrentUser
 
@@ -208,6 +208,8 @@ def _field(definition: FieldDefinition, item: Item | None, widget: Widget,
                                name=f"{base}[{delta}]", context=context)
         child.update({"#error_key": f"{key}.{delta}", "#weight": delta,
                       "#title": f"{definition.label}, value {delta + 1}"})
+        if child["#type"] in FORM_INPUT_TYPES:  # its messages read as the service's do
+            child["#error_title"] = f"Value {delta + 1} of {definition.label}"
         if delta > 0:  # one value is what "required" asks for
             for element in inputs(child):
                 element["#required"] = False
