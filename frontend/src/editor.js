@@ -57,12 +57,18 @@ function enabled(tags, extension) {
 function attach(textarea, tags) {
   const label = textarea.labels?.[0];
   if (label && !label.id) label.id = `${textarea.id}--label`;
+  // A field's textarea is labelled by its part ("Text") inside the fieldset whose legend names
+  // the field: the editor is named by both ("Body Text"), its toolbar by the field.
+  const legend = textarea.closest('fieldset')?.querySelector(':scope > legend');
+  if (legend && !legend.id) legend.id = `${textarea.id}--legend`;
+  const names = [legend, label].filter(Boolean);
+  const title = legend || label;
   const wrapper = document.createElement('div');
   wrapper.className = 'editor';
   const toolbar = document.createElement('div');
   toolbar.className = 'editor__toolbar';
   toolbar.setAttribute('role', 'toolbar');
-  if (label) toolbar.setAttribute('aria-label', `${label.textContent.replace('*', '').trim()}: formatting`);
+  if (title) toolbar.setAttribute('aria-label', `${title.textContent.replace('*', '').trim()}: formatting`);
   const surface = document.createElement('div');
   wrapper.append(toolbar, surface);
   textarea.after(wrapper);
@@ -75,7 +81,7 @@ function attach(textarea, tags) {
   const attributes = {
     class: 'editor__surface', role: 'textbox', 'aria-multiline': 'true',
   };
-  if (label) attributes['aria-labelledby'] = label.id;
+  if (names.length) attributes['aria-labelledby'] = names.map((n) => n.id).join(' ');
   const describedBy = textarea.getAttribute('aria-describedby');
   if (describedBy) attributes['aria-describedby'] = describedBy;
   if (required) attributes['aria-required'] = 'true';

@@ -122,7 +122,7 @@ INVALID: list[tuple[str, dict[str, Any], Any, str]] = [
      "target_type must be 'user'"),
     ("file", {}, {"target_id": 12}, "target_id must be a UUID"),
     ("file", {}, {"target_id": UUID, "description": "x"}, "description is not enabled"),
-    ("image", {}, {"target_id": UUID}, "alt (alternative text) is required"),
+    ("image", {}, {"target_id": UUID}, "needs alternative text (alt)"),
 ]
 
 

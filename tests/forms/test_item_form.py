@@ -6,14 +6,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from trovato.content.fields import FieldDefinition, FieldRegistry
 from trovato.content.types import ItemType
-from trovato.forms.form import inputs
+from trovato.forms.form import check_input, inputs
 from trovato.forms.item_form import (
     add_more_buttons,
     item_form,
     labels,
     parse_item,
+    sentence,
 )
 from trovato.forms.widgets import TextfieldWidget, WidgetContext, Widgets
 from trovato.render.elements import RenderElement
@@ -60,6 +63,38 @@ def test_a_changed_type_gets_its_new_form() -> None:
     assert errors == {} and data.fields["field_a"] == [{"value": "x"}]
     # The first type's form is still its own.
     assert labels(first)["fields.field_a"] == "A"
+
+
+def test_each_value_of_a_multi_value_field_is_labelled_by_the_field_and_its_number() -> None:
+    tags = _type(FieldDefinition("field_tags", "text", "Tags", cardinality=-1, required=True))
+    tree = item_form(tags, None, action="/item/add/note", widgets=Widgets(FieldRegistry()),
+                     context=CONTEXT, counts={"field_tags": 2})
+    group = tree["fields"]["field_tags"]
+    assert group["#title"] == "Tags"
+    assert [group[d]["#title"] for d in ("0", "1")] == ["Tags, value 1", "Tags, value 2"]
+    assert group["add_more"]["#title"] == "Add another value to Tags"
+    # Its messages name it as the service's messages about it do.
+    assert check_input(group["0"], "") == "Value 1 of Tags is required."
+
+
+NAMES = {"title": "Title", "fields.field_tags": "Tags", "fields.field_image": "Picture"}
+
+
+@pytest.mark.parametrize(("key", "message", "shown"), [
+    ("title", "is required", "Title is required."),
+    ("fields.field_tags.1", "must be at most 255 characters.",
+     "Value 2 of Tags must be at most 255 characters."),
+    # A message with a subject of its own follows its element's name after a colon.
+    ("fields.field_tags.1", "this field names no vocabulary, so a tag must be given by id",
+     "Value 2 of Tags: this field names no vocabulary, so a tag must be given by id."),
+    ("fields.field_image", "needs alternative text (alt)",
+     "Picture needs alternative text (alt)."),
+    ("fields.field_link", "uri must name a host", "Uri must name a host"),
+    ("title", "A sentence already.", "A sentence already."),
+])
+def test_messages_read_as_sentences_naming_their_element(key: str, message: str,
+                                                         shown: str) -> None:
+    assert sentence(key, message, NAMES) == shown
 
 
 class ShoutWidget(TextfieldWidget):

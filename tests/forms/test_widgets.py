@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from trovato.content.fields import FieldDefinition, FieldEnv, FieldRegistry, FieldValueError
+from trovato.forms.form import check_input
 from trovato.forms.widgets import (
     CheckboxWidget,
     UnknownWidgetError,
@@ -135,6 +136,27 @@ def test_what_the_editor_sees() -> None:
     # The formats the editor may use, plus the value's own (kept as it is, never switched).
     assert list(text["format"]["#options"]) == ["plain_text", "filtered_html", "full_html"]
     assert text["format"]["#default_value"] == "full_html"
+
+
+def test_a_formatted_text_is_a_fieldset_of_the_field_with_its_text_and_format() -> None:
+    body = definition("text_long", {})
+    body = FieldDefinition("field_x", "text_long", "Body", required=True,
+                           settings=body.settings)
+    tree = Widgets(REGISTRY).for_field(body).element(body, None, name="b",
+                                                     context=WidgetContext())
+    # The legend names the field once; the labels say which part each input is.
+    assert tree["#type"] == "fieldset" and tree["#title"] == "Body"
+    assert tree["value"]["#title"] == "Text" and tree["format"]["#title"] == "Text format"
+    # Its messages name the field, not "Text".
+    assert check_input(tree["value"], "") == "Body is required."
+
+
+def test_an_image_says_what_its_title_is_for() -> None:
+    field = definition("image", {})
+    tree = Widgets(REGISTRY).for_field(field).element(field, None, name="i",
+                                                      context=WidgetContext())
+    assert tree["alt"]["#title"] == "Alternative text"
+    assert tree["title"]["#title"] == "Title text (shown on hover)"
 
 
 def test_the_format_selector_shows_labels() -> None:

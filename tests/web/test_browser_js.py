@@ -20,13 +20,13 @@ def test_add_another_value_without_a_page_load(db_url: str, tmp_path: Path) -> N
         page.get_by_label("Title").fill("Tagged in a browser")
         page.get_by_label("Text format").select_option("plain_text")  # the plain textarea
         page.locator("textarea[name='fields[field_body][value]']").fill("Body")
-        page.get_by_label("Tags (value 1)").fill("first")
-        page.get_by_role("button", name="Add another Tags").click()
-        second = page.get_by_label("Tags (value 2)")
+        page.get_by_label("Tags, value 1").fill("first")
+        page.get_by_role("button", name="Add another value to Tags").click()
+        second = page.get_by_label("Tags, value 2")
         second.wait_for()
         assert page.evaluate("window.notReloaded") is True  # the fieldset, not the page
         assert page.evaluate("document.activeElement.name") == "fields[field_tags][1]"
-        assert page.get_by_label("Tags (value 1)").input_value() == "first"
+        assert page.get_by_label("Tags, value 1").input_value() == "first"
         second.fill("second")
         site.shot("1-added")
         page.get_by_role("button", name="Save").click()
@@ -73,7 +73,7 @@ def test_the_rich_text_editor_writes_what_the_format_keeps(db_url: str, tmp_path
         page.get_by_label("Title").fill("Edited richly")
         page.get_by_label("Text format").select_option("filtered_html")
         textarea = page.locator("textarea[name='fields[field_body][value]']")
-        editor = page.get_by_role("textbox", name="Body")
+        editor = page.get_by_role("textbox", name="Body Text")  # the legend and the label
         assert textarea.is_hidden() and editor.is_visible()
         assert editor.get_attribute("aria-required") == "true"
         # Left empty, the (hidden) textarea does not block the form: the server says what
@@ -125,7 +125,7 @@ def test_a_rebuilt_value_of_formatted_text_gets_its_editor(db_url: str, tmp_path
         assert surfaces.count() == 1
         surfaces.first.click()
         surfaces.first.press_sequentially("first note")
-        page.get_by_role("button", name="Add another Notes").click()
+        page.get_by_role("button", name="Add another value to Notes").click()
         surfaces.nth(1).wait_for()
         assert surfaces.count() == 2 and "first note" in surfaces.first.inner_text()
         surfaces.nth(1).click()

@@ -81,6 +81,33 @@ async def test_an_upload_survives_a_failed_validation_and_is_saved(
     assert await _status(client) == [0]
 
 
+async def test_an_upload_survives_a_preview_and_then_a_refused_save(
+        client: httpx.AsyncClient) -> None:
+    hidden = await open_form(client, "/item/add/doc")
+    previewed = await client.post("/item/add/doc", data={**hidden, "title": "T", "op": "preview"},
+                                  files={f"{FILE}[upload]": ("report.pdf", PDF, "text/plain")})
+    assert previewed.status_code == 200, previewed.text
+    file_id = hidden_inputs(previewed.text)[f"{FILE}[target_id]"]
+    assert file_id
+    # No title: refused, and the form shown again still holds the file.
+    failed = await client.post("/item/add/doc", data={
+        **hidden_inputs(previewed.text), "title": "", "op": "save"})
+    assert failed.status_code == 400, failed.text
+    assert hidden_inputs(failed.text)[f"{FILE}[target_id]"] == file_id
+    assert f'<a href="/files/{file_id}">report.pdf</a>' in failed.text
+    assert 'name="fields[field_file][upload]"' not in failed.text
+
+
+async def test_an_image_without_alternative_text_is_refused_in_a_sentence(
+        client: httpx.AsyncClient) -> None:
+    hidden = await open_form(client, "/item/add/doc")
+    refused = await client.post("/item/add/doc", data={**hidden, "title": "T", "op": "save"},
+                                files={"fields[field_image][upload]": ("a.png", PNG,
+                                                                       "image/png")})
+    assert refused.status_code == 400, refused.text
+    assert "Picture needs alternative text (alt)." in refused.text
+
+
 async def test_a_refused_upload_is_an_error_next_to_its_field(
         client: httpx.AsyncClient, tmp_path: Path) -> None:
     hidden = await open_form(client, "/item/add/doc")

@@ -60,7 +60,9 @@ async def test_an_item_is_added_through_its_form(client: httpx.AsyncClient) -> N
     assert 'name="fields[field_body][value]" required' in text
     assert 'name="fields[field_count]"' in text and 'step="1"' in text
     assert 'name="fields[field_tags][0]"' in text
-    assert 'value="add_more:field_tags">Add another Tags</button>' in text
+    assert 'value="add_more:field_tags">Add another value to Tags</button>' in text
+    assert '>Tags, value 1</label>' in text
+    assert '<label for="edit-fields-field-body-value">Text <span' in text
     assert '<input type="checkbox" id="edit-status" name="status" value="1" checked>' in text
     assert "Revision log message" in text
     hidden = hidden_inputs(text)
@@ -179,7 +181,14 @@ async def test_an_item_is_edited_and_a_second_editor_gets_a_conflict(
     form = await client.get(f"/item/{item_id}/edit")
     assert form.status_code == 200
     assert 'value="Original"' in form.text and 'name="fields[field_tags][1]" value="b"' in form.text
+    assert "<h1>Edit Article \u201cOriginal\u201d</h1>" in form.text
     first, second = hidden_inputs(form.text), await open_form(client, f"/item/{item_id}/edit")
+    # A Preview names the item by the title typed, not the one saved.
+    previewed = await post_form(client, f"/item/{item_id}/edit", first, article_values(
+        "Hello, <world>", op="preview"))
+    assert previewed.status_code == 200, previewed.text
+    assert "<h1>Edit Article \u201cHello, &lt;world&gt;\u201d</h1>" in previewed.text
+    first = hidden_inputs(previewed.text)
     saved = await post_form(client, f"/item/{item_id}/edit", first, article_values(
         "First editor", **{"fields[field_tags][0]": "a", "log": "mine"}))
     assert item_id_of(saved) == item_id

@@ -201,7 +201,9 @@ def text_values(values: Mapping[str, FormValue]) -> dict[str, str]:
 
 
 def _title(element: Mapping[str, Any]) -> str:
-    title = element.get("#title")
+    """What an input's messages call it: its ``#error_title`` (when its label alone is
+    ambiguous, like the "Text" of a field's fieldset), else its ``#title``."""
+    title = element.get("#error_title") or element.get("#title")
     return title if isinstance(title, str) and title else "This field"
 
 

@@ -23,7 +23,7 @@ from trovato.content.items import LOG_MAX, TITLE_MAX, Item
 from trovato.content.types import ItemType, display_order
 from trovato.forms.form import FormErrors, FormValues, form, inputs, submit
 from trovato.forms.widgets import REMOVE_FILE, Widget, WidgetContext, Widgets
-from trovato.render.elements import RenderElement
+from trovato.render.elements import FORM_INPUT_TYPES, RenderElement
 from trovato.render.formats import FormatRegistry
 from trovato.users.accounts import CurrentUser
 
@@ -162,18 +162,26 @@ def labels(item_type: ItemType) -> Mapping[str, str]:
     return _type_form(item_type).labels
 
 
+# How a service's messages about one element begin when the element is their subject
+# ("is required"); any other message has a subject of its own ("uri must name a host").
+PREDICATES: Final = ("is ", "must ", "cannot ", "has ", "needs ", "already ")
+
+
 def sentence(key: str, message: str, names: Mapping[str, str]) -> str:
-    """A service message (``is required``) as a sentence naming its subject."""
+    """A service message as a sentence naming its subject: "Title is required.", "Value 2
+    of Tags: this field names no vocabulary…"; a message that is a sentence already stays."""
     if message[:1].isupper():
         return message
     subject = names.get(key)
     if subject is None and key.startswith("fields."):
         base, _, delta = key.rpartition(".")
         if delta.isdigit() and base in names:
-            subject = f"{names[base]} (value {int(delta) + 1})"
+            subject = f"Value {int(delta) + 1} of {names[base]}"
     if subject is None:  # about no one element (a plugin's refusal): as said, capitalised
         return message[:1].upper() + message[1:]
-    return f"{subject} {message.rstrip('.')}."
+    if message.startswith(PREDICATES):
+        return f"{subject} {message.rstrip('.')}."
+    return f"{subject}: {message.rstrip('.')}."
 
 
 def _field(definition: FieldDefinition, item: Item | None, widget: Widget,
@@ -199,14 +207,16 @@ def _field(definition: FieldDefinition, item: Item | None, widget: Widget,
         child = widget.element(definition, values[delta] if delta < len(values) else None,
                                name=f"{base}[{delta}]", context=context)
         child.update({"#error_key": f"{key}.{delta}", "#weight": delta,
-                      "#title": f"{definition.label} (value {delta + 1})"})
+                      "#title": f"{definition.label}, value {delta + 1}"})
+        if child["#type"] in FORM_INPUT_TYPES:  # its messages read as the service's do
+            child["#error_title"] = f"Value {delta + 1} of {definition.label}"
         if delta > 0:  # one value is what "required" asks for
             for element in inputs(child):
                 element["#required"] = False
         group[str(delta)] = child
     if count < value_limit(definition):
         group["add_more"] = submit(f"{ADD_MORE}{definition.name}", weight=count + 1,
-                                   title=f"Add another {definition.label}")
+                                   title=f"Add another value to {definition.label}")
         group["add_more"]["#attributes"] = {"data-ajax": "rebuild"}
     return group
 

@@ -146,9 +146,11 @@ class TextareaWidget(Widget):
         offered = list(context.formats)
         if fmt not in offered:
             offered.append(fmt)  # the value's own format stays selectable as it is
-        textarea = _input("textarea", f"{name}[value]", definition.label,
+        # The fieldset's legend names the field; its label says which of its inputs this is
+        # (not the field's name again), its messages name the field.
+        textarea = _input("textarea", f"{name}[value]", "Text",
                           "" if value is None else str(value.get("value", "")),
-                          required=definition.required)
+                          required=definition.required, error_title=definition.label)
         editable = {f: None if tags is None else sorted(tags)
                     for f, tags in context.editor_formats.items() if f in offered}
         if editable:
@@ -441,7 +443,7 @@ class ImageWidget(FileWidget):
     label = "Image upload"
 
     def extras(self, definition: FieldDefinition) -> tuple[tuple[str, str], ...]:
-        return (("alt", "Alternative text"), ("title", "Title"))
+        return (("alt", "Alternative text"), ("title", "Title text (shown on hover)"))
 
 
 CORE_WIDGETS: tuple[type[Widget], ...] = (

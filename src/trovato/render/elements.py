@@ -193,10 +193,12 @@ class ElementType:
 # -- form elements (the form API, :mod:`trovato.forms`) ----------------------------------------
 # An input names what the browser submits (``#name``) and shows ``#default_value``; the form
 # API fills in ``#id`` and, after a failed submission, ``#error`` (``#error_key`` names the
-# error an element shows when it is not its ``#name``: a widget's group, a whole field).
+# error an element shows when it is not its ``#name``: a widget's group, a whole field;
+# ``#error_title`` what its messages call it when its ``#title`` alone is ambiguous).
 _INPUT: dict[str, Prop] = {
     "#name": Prop.TEXT, "#default_value": Prop.TEXT, "#required": Prop.BOOL,
     "#description": Prop.TEXT, "#error": Prop.TEXT, "#error_key": Prop.TEXT, "#id": Prop.TEXT,
+    "#error_title": Prop.TEXT,
     "#placeholder": Prop.TEXT, "#maxlength": Prop.INT, "#autocomplete": Prop.TEXT,
     "#disabled": Prop.BOOL,
 }

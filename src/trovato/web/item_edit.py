@@ -223,7 +223,8 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
                 *, values: forms.FormValues | None = None,
                 errors: Mapping[str, str] | None = None, status: int = 200,
                 messages: list[tuple[str, str]] | None = None,
-                preview: Markup | None = None) -> Response:
+                preview: Markup | None = None, typed_title: str | None = None) -> Response:
+    """The form page; a Preview's heading names the item by its ``typed_title``."""
     ctx = request_context(request)
     if state.taken:  # a submission's, shown again: the next one needs it
         await ctx.kernel.forms.states.save(state, session_token(ctx))
@@ -232,8 +233,9 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
     content = ctx.kernel.forms.render(tree, csrf_token=session_token(ctx), state=state,
                                       values=values, errors=shown, labels=names)
     item = editing.item
+    # The item's title quoted: it is text of any kind ("Hello, world"), not the type's name.
     title = (f"Create {editing.item_type.label}" if item is None
-             else f"Edit {editing.item_type.label} {item.title}")
+             else f"Edit {editing.item_type.label} \u201c{typed_title or item.title}\u201d")
     # An element configuring the rich-text editor was drawn: its attribute is in the HTML
     # (text and attribute values escape '"', so only the attribute itself can match).
     editors = ' data-editor-formats="' in content
@@ -345,7 +347,9 @@ async def _submit(request: Request, editing: Editing) -> Response:
     if op is not None and op.startswith(REMOVE_FILE):  # the form again, the file gone
         tree = await _build(request, editing, state, shown)
         return await _page(request, editing, tree, state, values=values)
-    if stored:  # the form shows the new files (a link and a Remove button each)
+    # The form shows the submission's files (a link and a Remove button each): those just
+    # uploaded and those an earlier submission (a Preview, a refused Save) stored.
+    if stored or file_targets(item_type, shown) != file_targets(item_type, editing.item):
         tree = await _build(request, editing, state, shown)
         input_errors = forms.check(tree, values)
     for key, message in upload_errors.items():
@@ -496,7 +500,8 @@ async def _preview(request: Request, editing: Editing, tree: el.RenderElement,
                          if f in permissions)
     preview = await kernel.theme.render_async(built, source="preview",
                                               trusted=trusted and may_restricted)
-    return await _page(request, editing, tree, state, values=values, preview=preview)
+    return await _page(request, editing, tree, state, values=values, preview=preview,
+                       typed_title=data.title)
 
 
 # -- deleting -----------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ def test_a_site_builder_makes_a_type_with_five_fields(db_url: str, tmp_path: Pat
 
             # An item of the new type, through its generated form.
             page.goto(base + "/item/add/event")
-            labels = main.locator("label").all_inner_texts()
+            labels = main.locator("label, legend").all_inner_texts()
             order = [next(i for i, text in enumerate(labels) if text.startswith(label))
                      for label in ("Starts", "Details", "Seats", "Summary", "Free entry")]
             assert order == sorted(order), labels

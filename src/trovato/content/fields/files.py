@@ -104,7 +104,7 @@ class ImageField(FileField):
         alt = string_value(value.get("alt", ""), "alt")
         title = string_value(value.get("title", ""), "title")
         if settings.get("alt_required", True) and not alt.strip():
-            raise FieldValueError("alt (alternative text) is required")
+            raise FieldValueError("needs alternative text (alt)")
         for key, text in (("alt", alt), ("title", title)):
             if len(text) > 512:
                 raise FieldValueError(f"{key} must be at most 512 characters")

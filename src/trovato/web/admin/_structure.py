@@ -24,6 +24,7 @@ from trovato.content.items import ContentServices
 from trovato.content.types import ItemType
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
+from trovato.forms.item_form import sentence
 from trovato.forms.state import FormState
 from trovato.kernel.context import request_context
 from trovato.render.elements import RenderElement
@@ -177,20 +178,7 @@ def render_form(request: Request, tree: RenderElement, state: FormState, *,
 def sentences(errors: Mapping[str, str], titles: Mapping[str, str]) -> dict[str, str]:
     """Service messages (``is required``) as sentences naming their input (``Label is
     required.``); messages that are sentences already stay as they are."""
-    shown: dict[str, str] = {}
-    for key, message in errors.items():
-        subject = titles.get(key)
-        if message[:1].isupper() or subject is None:
-            shown[key] = message[:1].upper() + message[1:]
-        elif message.startswith(_PREDICATES):
-            shown[key] = f"{subject} {message.rstrip('.')}."
-        else:  # a message with a subject of its own ("min must not be greater than max")
-            shown[key] = f"{subject}: {message.rstrip('.')}."
-    return shown
-
-
-# How the service's messages about one input begin when the input is their subject.
-_PREDICATES = ("is ", "must ", "cannot ", "has ", "already ")
+    return {key: sentence(key, message, titles) for key, message in errors.items()}
 
 
 def titles(tree: RenderElement) -> dict[str, str]:
