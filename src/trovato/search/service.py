@@ -1,0 +1,134 @@
+"""The search service: a page of the items a reader may see that match their words, most
+relevant first, each with a snippet; and the rebuilding of every stored vector.
+
+Matching, ranking, access, status and the stage are the one item read path's
+(:meth:`trovato.content.query.ItemQuery.list` with ``words``): a search sees exactly what a
+listing would, in the reader's stage, by the staged text there. The snippets of a page are one
+more statement: ``ts_headline`` over each result's text (as the stage shows it), whose marks
+:func:`trovato.search.snippets.mark` turns into escaped HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from markupsafe import Markup
+from psycopg.types.json import Jsonb
+
+from trovato.content.model import Item
+from trovato.content.query import TEXT_SEARCH_CONFIG, ItemQuery
+from trovato.db.pool import Database
+from trovato.errors import ServiceError
+from trovato.search.snippets import HEADLINE_OPTIONS, START, STOP, mark
+from trovato.stages import LIVE
+from trovato.users.accounts import CurrentUser
+
+MAX_QUERY: Final = 200  # characters of a search: longer ones are refused
+PER_PAGE: Final = 10
+MAX_PER_PAGE: Final = 50
+# Characters of an item's text a snippet is cut from: ``ts_headline`` reads all it is given.
+SNIPPET_SOURCE: Final = 100_000
+REINDEX_BATCH: Final = 500
+
+_HEADLINES = (  # noqa: S608 - the configuration is a constant; values are bound
+    f"SELECT ts_headline('{TEXT_SEARCH_CONFIG}'::regconfig,"
+    " translate(left(trovato_search_text(d.type, d.fields), %(source)s), %(marks)s, ''),"
+    f" websearch_to_tsquery('{TEXT_SEARCH_CONFIG}'::regconfig, %(words)s), %(options)s)"
+    " FROM unnest(%(types)s::text[], %(fields)s::jsonb[]) WITH ORDINALITY AS d(type, fields, n)"
+    " ORDER BY d.n"
+)
+_REINDEX_ITEMS = (
+    "UPDATE item SET search_vector = trovato_search_vector(type, title, fields)"
+    " WHERE id = ANY(%s::uuid[])"
+)
+_REINDEX_REVISIONS = (
+    "UPDATE item_revision AS r SET search_vector = trovato_search_vector(i.type, r.title, r.fields)"
+    " FROM item AS i WHERE i.id = r.item_id AND i.id = ANY(%s::uuid[])"
+)
+
+
+class SearchError(ServiceError):
+    """A search refused as asked (its words too long, a page out of range)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    item: Item
+    snippet: Markup  # escaped text, the matched words in ``<mark>``
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    words: str  # as searched (trimmed); empty: nothing was searched
+    results: list[Result]
+    total: int
+    page: int
+    limit: int
+
+    @property
+    def pages(self) -> int:
+        return -(-self.total // self.limit) if self.limit else 0
+
+
+def check_words(words: str) -> str:
+    """``words`` trimmed, or :class:`SearchError` 422 naming ``q`` when too long."""
+    if len(words) > MAX_QUERY:
+        raise SearchError(422, "Invalid search.",
+                          errors={"q": f"must be at most {MAX_QUERY} characters"})
+    return words.strip()
+
+
+class Search:
+    """Searches through ``query`` (the item read path) and reindexing on ``db``."""
+
+    def __init__(self, db: Database, query: ItemQuery) -> None:
+        self.db = db
+        self.query = query
+
+    async def search(self, user: CurrentUser, words: str, *, page: int = 0,
+                     limit: int = PER_PAGE, stage: str = LIVE) -> Results:
+        """Page ``page`` (from 0) of the items ``user`` may view in ``stage`` matching
+        ``words`` (web search syntax), most relevant first. Blank words find nothing (and
+        cost no query)."""
+        text = check_words(words)
+        if page < 0:
+            raise SearchError(422, "Invalid search.", errors={"page": "must be 0 or more"})
+        limit = max(1, min(limit, MAX_PER_PAGE))
+        if not text:
+            return Results(text, [], 0, page, limit)
+        found = await self.query.list(user, words=text, page=page, limit=limit, stage=stage)
+        snippets = await self._snippets(found.items, text)
+        return Results(text, [Result(item, snippet) for item, snippet
+                              in zip(found.items, snippets, strict=True)],
+                       found.total, page, limit)
+
+    async def _snippets(self, items: list[Item], words: str) -> list[Markup]:
+        if not items:
+            return []
+        rows = await self.db.fetch_tuples(_HEADLINES, {
+            "source": SNIPPET_SOURCE, "marks": START + STOP, "words": words,
+            "options": HEADLINE_OPTIONS, "types": [item.type for item in items],
+            "fields": [Jsonb(item.fields) for item in items]})
+        return [mark(row[0] or "") for row in rows]
+
+    async def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Recompute every item's and every revision's vector (after weights or field types
+        changed), :data:`REINDEX_BATCH` items per transaction; ``progress(done, total)`` after
+        each. Returns how many items were indexed."""
+        ids = [row[0] for row in await self.db.fetch_tuples("SELECT id FROM item ORDER BY id")]
+        done = 0
+        for start in range(0, len(ids), REINDEX_BATCH):
+            batch = ids[start:start + REINDEX_BATCH]
+            async with self.db.transaction() as conn:
+                await conn.execute(_REINDEX_ITEMS, (batch,))
+                await conn.execute(_REINDEX_REVISIONS, (batch,))
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(ids))
+        return done
+
+
+__all__ = ["MAX_PER_PAGE", "MAX_QUERY", "PER_PAGE", "Result", "Results", "Search",
+           "SearchError", "check_words"]
