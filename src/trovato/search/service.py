@@ -32,10 +32,10 @@ MAX_PER_PAGE: Final = 50
 SNIPPET_SOURCE: Final = 100_000
 REINDEX_BATCH: Final = 500
 
-_HEADLINES = (  # noqa: S608 - the configuration is a constant; values are bound
+_HEADLINES = (
     f"SELECT ts_headline('{TEXT_SEARCH_CONFIG}'::regconfig,"
     " translate(left(trovato_search_text(d.type, d.fields), %(source)s), %(marks)s, ''),"
-    f" websearch_to_tsquery('{TEXT_SEARCH_CONFIG}'::regconfig, %(words)s), %(options)s)"
+    " websearch_to_tsquery(%(config)s::regconfig, %(words)s), %(options)s)"
     " FROM unnest(%(types)s::text[], %(fields)s::jsonb[]) WITH ORDINALITY AS d(type, fields, n)"
     " ORDER BY d.n"
 )
@@ -108,7 +108,7 @@ class Search:
         if not items:
             return []
         rows = await self.db.fetch_tuples(_HEADLINES, {
-            "source": SNIPPET_SOURCE, "marks": START + STOP, "words": words,
+            "config": TEXT_SEARCH_CONFIG, "source": SNIPPET_SOURCE, "marks": START + STOP, "words": words,
             "options": HEADLINE_OPTIONS, "types": [item.type for item in items],
             "fields": [Jsonb(item.fields) for item in items]})
         return [mark(row[0] or "") for row in rows]
