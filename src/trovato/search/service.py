@@ -33,7 +33,7 @@ SNIPPET_SOURCE: Final = 100_000
 REINDEX_BATCH: Final = 500
 
 _HEADLINES = (
-    f"SELECT ts_headline('{TEXT_SEARCH_CONFIG}'::regconfig,"
+    "SELECT ts_headline(%(config)s::regconfig,"
     " translate(left(trovato_search_text(d.type, d.fields), %(source)s), %(marks)s, ''),"
     " websearch_to_tsquery(%(config)s::regconfig, %(words)s), %(options)s)"
     " FROM unnest(%(types)s::text[], %(fields)s::jsonb[]) WITH ORDINALITY AS d(type, fields, n)"
@@ -108,8 +108,8 @@ class Search:
         if not items:
             return []
         rows = await self.db.fetch_tuples(_HEADLINES, {
-            "config": TEXT_SEARCH_CONFIG, "source": SNIPPET_SOURCE, "marks": START + STOP, "words": words,
-            "options": HEADLINE_OPTIONS, "types": [item.type for item in items],
+            "config": TEXT_SEARCH_CONFIG, "source": SNIPPET_SOURCE, "marks": START + STOP,
+            "words": words, "options": HEADLINE_OPTIONS, "types": [item.type for item in items],
             "fields": [Jsonb(item.fields) for item in items]})
         return [mark(row[0] or "") for row in rows]
 
