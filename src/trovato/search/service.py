@@ -17,6 +17,7 @@ from typing import Final
 from markupsafe import Markup
 from psycopg.types.json import Jsonb
 
+from trovato.content.access import ACCESS_CONTENT
 from trovato.content.model import Item
 from trovato.content.query import TEXT_SEARCH_CONFIG, ItemQuery
 from trovato.db.pool import Database
@@ -73,10 +74,13 @@ class Results:
 
 
 def check_words(words: str) -> str:
-    """``words`` trimmed, or :class:`SearchError` 422 naming ``q`` when too long."""
+    """``words`` trimmed, or :class:`SearchError` 422 naming ``q`` when too long or holding a
+    NUL character (which no PostgreSQL text can)."""
     if len(words) > MAX_QUERY:
         raise SearchError(422, "Invalid search.",
                           errors={"q": f"must be at most {MAX_QUERY} characters"})
+    if "\x00" in words:
+        raise SearchError(422, "Invalid search.", errors={"q": "must not contain NUL characters"})
     return words.strip()
 
 
@@ -91,7 +95,9 @@ class Search:
                      limit: int = PER_PAGE, stage: str = LIVE) -> Results:
         """Page ``page`` (from 0) of the items ``user`` may view in ``stage`` matching
         ``words`` (web search syntax), most relevant first. Blank words find nothing (and
-        cost no query)."""
+        cost no query); without ``access content`` a search is refused (403), blank or not."""
+        if not user.can(ACCESS_CONTENT):
+            raise SearchError(403, f"You need the permission {ACCESS_CONTENT!r} to search.")
         text = check_words(words)
         if page < 0:
             raise SearchError(422, "Invalid search.", errors={"page": "must be 0 or more"})

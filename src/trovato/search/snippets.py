@@ -20,11 +20,13 @@ HEADLINE_OPTIONS: Final = (
 )
 # A character class without repetition of groups: one linear pass.
 _MARKS: Final = re.compile(f"[{START}{STOP}]")
+_SPACES: Final = re.compile(r"\s+")  # where tags were cut out, and line breaks
 
 
 def mark(headline: str) -> Markup:
     """``headline`` (text with marks around matches; its entities, if any, as the stored
-    HTML had them) as HTML: each piece decoded and escaped, each marked piece in ``<mark>``."""
+    HTML had them) as HTML: each piece decoded and escaped, each marked piece in ``<mark>``,
+    runs of white space made one space."""
     out: list[str] = []
     inside = False
     position = 0
@@ -33,7 +35,8 @@ def mark(headline: str) -> Markup:
         inside = found.group() == START
         position = found.end()
     out.append(_piece(headline[position:], inside))
-    return Markup("".join(out).strip())  # noqa: S704 - every piece escaped by _piece
+    text = _SPACES.sub(" ", "".join(out)).strip()
+    return Markup(text)  # noqa: S704 - every piece escaped by _piece
 
 
 def _piece(text: str, marked: bool) -> str:
