@@ -119,6 +119,10 @@ class Search:
             "fields": [Jsonb(item.fields) for item in items]})
         return [mark(row[0] or "") for row in rows]
 
+    async def item_count(self) -> int:
+        """How many items (in every stage) a reindex goes through."""
+        return int(await self.db.fetchval("SELECT count(*) FROM item") or 0)
+
     async def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Recompute every item's and every revision's vector (after weights or field types
         changed), :data:`REINDEX_BATCH` items per transaction; ``progress(done, total)`` after
