@@ -94,6 +94,10 @@ async def test_an_item_changed_in_a_stage_is_found_by_its_staged_text_there_only
     found = await search.search(admin, "wording", stage="draft")
     assert "<mark>wording</mark>" in found.results[0].snippet
     assert "staged" in found.results[0].snippet
+    # Publishing writes the staged text to the live rows: live finds it now.
+    await content.staging.publish(admin, "draft")
+    assert sorted(await titles(search, admin, "staged")) == ["Fresh", "Report"]
+    assert await titles(search, admin, "live") == []
 
 
 async def test_snippets_mark_matches_and_escape_everything_else(
