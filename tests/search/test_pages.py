@@ -114,3 +114,32 @@ async def test_search_follows_the_stage(client: httpx.AsyncClient) -> None:
     assert there.json()["total"] == 1
     assert (await client.get("/api/v1/search", params={"q": "old"}, headers=staged)
             ).json()["total"] == 0
+
+
+async def test_search_weights_through_the_api(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    path = "/api/v1/item-types/article/search-weights"
+    tagged = await _item(client, headers, "Plain title", "kiwi, kiwi and kiwi")
+    other = await client.post("/api/v1/items", headers=headers, json={
+        "type": "article", "title": "kiwi"})
+    assert other.status_code == 201
+    assert (await client.get(path)).json() == {"weights": {}}
+    ranked = (await client.get("/api/v1/search", params={"q": "kiwi"})).json()["results"]
+    assert ranked[0]["title"] == "kiwi"  # the title (A) beats the body (D)
+    put = await client.put(path, headers=headers, json={"weights": {"field_body": "A"}})
+    assert put.status_code == 200, put.text
+    assert put.json() == {"weights": {"field_body": "A"}}
+    assert (await client.get(path)).json() == {"weights": {"field_body": "A"}}
+    # Reindexed at once: three body words at A now outweigh one title word.
+    ranked = (await client.get("/api/v1/search", params={"q": "kiwi"})).json()["results"]
+    assert [r["id"] for r in ranked] == [tagged, other.json()["id"]]
+    bad = await client.put(path, headers=headers, json={"weights": {"field_nope": "A"}})
+    assert bad.status_code == 422 and "weights.field_nope" in bad.json()["errors"]
+    assert (await client.get(path)).json() == {"weights": {"field_body": "A"}}
+    wrong = await client.put(path, headers=headers, json={"weights": {"field_body": "E"}})
+    assert wrong.status_code == 422
+    missing = await client.get("/api/v1/item-types/nothing/search-weights")
+    assert missing.status_code == 404
+    client.cookies.clear()
+    assert (await client.get(path)).status_code == 401
+    assert (await client.put(path, json={"weights": {}})).status_code in (401, 403)

@@ -21,7 +21,7 @@ def body(text: str) -> dict[str, object]:
 @pytest.fixture
 async def search(content: ContentServices, database: Database) -> Search:
     await content.types.create(ARTICLE)
-    return Search(database, content.query)
+    return Search(database, content.query, content.types)
 
 
 async def titles(search: Search, user: CurrentUser, words: str, stage: str = LIVE

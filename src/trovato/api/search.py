@@ -1,19 +1,27 @@
 """``/api/v1/search``: a page of the items the caller may see that match ``q``, most relevant
 first, each with an HTML snippet (escaped text, matches in ``<mark>``). Thin: the search
-service decides everything, through the one item read path, in the request's stage."""
+service decides everything, through the one item read path, in the request's stage.
+
+``/api/v1/item-types/{type}/search-weights``: the type's search field weights (A to D; a field
+without one weighs D), read and replaced (which reindexes the type's items) by holders of
+``administer content types``."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from trovato.api._http import JSON, ResponseModel
-from trovato.api.routing import Param, api_routes, operation
+from trovato.api._http import JSON, ResponseModel, StrictModel
+from trovato.api.item_types import TYPE_PARAM
+from trovato.api.routing import Param, api_routes, operation, read_body
+from trovato.content.access import ADMINISTER_TYPES
 from trovato.errors import ServiceError
+from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
 from trovato.search import MAX_QUERY, PER_PAGE
 from trovato.search.service import MAX_PER_PAGE
@@ -88,4 +96,38 @@ async def search(request: Request) -> Response:
     })
 
 
-routes = api_routes(search)
+class SearchWeights(ResponseModel):
+    weights: dict[str, Literal["A", "B", "C", "D"]] = Field(
+        description="Field name → weight, A the most; a field not named weighs D")
+
+
+class SearchWeightsBody(StrictModel):
+    weights: dict[str, Literal["A", "B", "C", "D"]] = Field(
+        description="Field name → weight (A to D): replaces all of the type's weights")
+
+
+WEIGHTS_PATH = "/api/v1/item-types/{type}/search-weights"
+
+
+@operation("GET", WEIGHTS_PATH, operation_id="getSearchWeights",
+           summary="An item type's search field weights", tag="Search",
+           responses={200: SearchWeights}, problems=(404,), params=(TYPE_PARAM,))
+async def get_weights(request: Request) -> Response:
+    require_permission(request, ADMINISTER_TYPES)
+    weights = await request_context(request).kernel.search.weights(request.path_params["type"])
+    return JSON({"weights": weights})
+
+
+@operation("PUT", WEIGHTS_PATH, operation_id="setSearchWeights",
+           summary="Replace an item type's search field weights (and reindex its items)",
+           tag="Search", responses={200: SearchWeights}, body=SearchWeightsBody,
+           problems=(404,), params=(TYPE_PARAM,))
+async def set_weights(request: Request) -> Response:
+    require_permission(request, ADMINISTER_TYPES)
+    body = await read_body(request, SearchWeightsBody)
+    weights = await request_context(request).kernel.search.set_weights(
+        request.path_params["type"], body.weights)
+    return JSON({"weights": weights})
+
+
+routes = api_routes(search, get_weights, set_weights)

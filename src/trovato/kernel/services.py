@@ -266,7 +266,7 @@ class Kernel:
             gather=gather,
             tiles=Tiles(gather, taps, templates.engine.theme.slots, invalidate=invalidate),
             files=files,
-            search=Search(db, content.query),
+            search=Search(db, content.query, content.types),
         )
         return kernel
 

@@ -10,7 +10,7 @@ more statement: ``ts_headline`` over each result's text (as the stage shows it),
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from trovato.content.access import ACCESS_CONTENT
 from trovato.content.model import Item
 from trovato.content.query import TEXT_SEARCH_CONFIG, ItemQuery
+from trovato.content.type_service import ItemTypes
 from trovato.db.pool import Database
 from trovato.errors import ServiceError
 from trovato.search.snippets import HEADLINE_OPTIONS, START, STOP, mark
@@ -32,6 +33,7 @@ MAX_PER_PAGE: Final = 50
 # Characters of an item's text a snippet is cut from: ``ts_headline`` reads all it is given.
 SNIPPET_SOURCE: Final = 100_000
 REINDEX_BATCH: Final = 500
+WEIGHTS: Final = ("A", "B", "C", "D")  # A most; a field not given one weighs D
 
 _HEADLINES = (
     "SELECT ts_headline(%(config)s::regconfig,"
@@ -47,6 +49,11 @@ _REINDEX_ITEMS = (
 _REINDEX_REVISIONS = (
     "UPDATE item_revision AS r SET search_vector = trovato_search_vector(i.type, r.title, r.fields)"
     " FROM item AS i WHERE i.id = r.item_id AND i.id = ANY(%s::uuid[])"
+)
+_REINDEX_TYPE = (
+    "UPDATE item SET search_vector = trovato_search_vector(type, title, fields) WHERE type = %s",
+    "UPDATE item_revision AS r SET search_vector = trovato_search_vector(i.type, r.title, r.fields)"
+    " FROM item AS i WHERE i.id = r.item_id AND i.type = %s",
 )
 
 
@@ -85,11 +92,13 @@ def check_words(words: str) -> str:
 
 
 class Search:
-    """Searches through ``query`` (the item read path) and reindexing on ``db``."""
+    """Searches through ``query`` (the item read path), reindexing on ``db``, and the types'
+    (``types``) search field weights."""
 
-    def __init__(self, db: Database, query: ItemQuery) -> None:
+    def __init__(self, db: Database, query: ItemQuery, types: ItemTypes) -> None:
         self.db = db
         self.query = query
+        self.types = types
 
     async def search(self, user: CurrentUser, words: str, *, page: int = 0,
                      limit: int = PER_PAGE, stage: str = LIVE) -> Results:
@@ -119,6 +128,44 @@ class Search:
             "fields": [Jsonb(item.fields) for item in items]})
         return [mark(row[0] or "") for row in rows]
 
+    async def weights(self, type_name: str) -> dict[str, str]:
+        """The search weight of each of the type's fields given one (others weigh D); 404 for
+        an unknown type."""
+        await self._type_fields(type_name)
+        rows = await self.db.fetch_tuples(
+            "SELECT field_name, weight FROM search_field_config WHERE bundle = %s"
+            " ORDER BY field_name", (type_name,))
+        return {str(name): str(weight) for name, weight in rows}
+
+    async def set_weights(self, type_name: str, weights: Mapping[str, str]) -> dict[str, str]:
+        """Replace the type's search field weights with ``weights`` (field name → A to D) and
+        reindex its items, in one transaction; 404 for an unknown type, 422 naming each bad
+        field or weight (nothing changed)."""
+        fields = await self._type_fields(type_name)
+        errors: dict[str, str] = {}
+        for name, weight in weights.items():
+            if name not in fields:
+                errors[f"weights.{name}"] = "is not a field of this item type"
+            elif weight not in WEIGHTS:
+                errors[f"weights.{name}"] = f"must be one of {', '.join(WEIGHTS)}"
+        if errors:
+            raise SearchError(422, "Invalid search weights.", errors=errors)
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM search_field_config WHERE bundle = %s",
+                               (type_name,))
+            for name, weight in sorted(weights.items()):
+                await conn.execute("INSERT INTO search_field_config (bundle, field_name, weight)"
+                                   " VALUES (%s, %s, %s)", (type_name, name, weight))
+            for statement in _REINDEX_TYPE:
+                await conn.execute(statement, (type_name,))
+        return dict(sorted(weights.items()))
+
+    async def _type_fields(self, type_name: str) -> set[str]:
+        item_type = await self.types.get(type_name)
+        if item_type is None:
+            raise SearchError(404, f"There is no item type {type_name!r}.")
+        return {field.name for field in item_type.fields}
+
     async def item_count(self) -> int:
         """How many items (in every stage) a reindex goes through."""
         return int(await self.db.fetchval("SELECT count(*) FROM item") or 0)
@@ -140,5 +187,5 @@ class Search:
         return done
 
 
-__all__ = ["MAX_PER_PAGE", "MAX_QUERY", "PER_PAGE", "Result", "Results", "Search",
+__all__ = ["MAX_PER_PAGE", "MAX_QUERY", "PER_PAGE", "WEIGHTS", "Result", "Results", "Search",
            "SearchError", "check_words"]
