@@ -65,7 +65,7 @@ LAYERS: Final = (
     # Runtime, host functions, taps' front door, registry: the services it calls are injected.
     _layer("plugin system", "plugins"),
     _layer("services", "users", "content", "categories", "files", "cron", "forms", "batch",
-           "gather", "tiles",
+           "gather", "tiles", "search",
            lateral=True),
     # The request pipeline and the composition of the services (the Kernel).
     _layer("kernel", "kernel"),

@@ -22,6 +22,7 @@ from trovato.api import items as api_items
 from trovato.api import openapi as api_openapi
 from trovato.api import previews as api_previews
 from trovato.api import roles as api_roles
+from trovato.api import search as api_search
 from trovato.api import session as api_session
 from trovato.api import stages as api_stages
 from trovato.api import tokens as api_tokens
@@ -46,6 +47,7 @@ from trovato.web import (
     item_edit,
     register,
     revisions,
+    search,
     site,
     stage_admin,
     stages,
@@ -95,6 +97,7 @@ def routes() -> list[BaseRoute]:
         *form_ajax.routes,
         *autocomplete.routes,
         *categories.routes,
+        *search.routes,
         *admin_categories.routes,
         *admin_tiles.routes,
         *admin_image_styles.routes,
@@ -114,6 +117,7 @@ def routes() -> list[BaseRoute]:
         *api_openapi.routes,
         *api_gather.routes,
         *api_files.routes,
+        *api_search.routes,
         # Last: Gather's page and feed displays, then (for paths no listing claims) the
         # plugins' pages, so both only see paths no kernel route matched.
         *gather.routes,

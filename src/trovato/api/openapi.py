@@ -194,7 +194,7 @@ def build_openapi(types: list[ItemType], fields: FieldRegistry, routes: Iterable
         # header cannot point them at another server.
         "servers": [{"url": "/"}],
         "tags": [{"name": n} for n in ("Items", "Item types", "Stages", "Users", "Tokens",
-                                        "Roles", "Categories")],
+                                        "Roles", "Categories", "Search")],
         "security": [{}, {"session": [], "csrf": []}, {"bearer": []}],
         "paths": _paths(operations, refs),
         "components": {

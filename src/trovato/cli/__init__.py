@@ -18,6 +18,7 @@ from trovato.cli import (
     files,
     gather,
     plugin,
+    search,
     serve,
     stage,
     user,
@@ -50,6 +51,7 @@ app.add_typer(categories.app, name="categories")
 app.add_typer(content.app, name="content")
 app.add_typer(gather.app, name="gather")
 app.add_typer(files.app, name="files")
+app.add_typer(search.app, name="search")
 
 
 def _version(value: bool) -> None:

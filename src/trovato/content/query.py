@@ -179,7 +179,7 @@ def item_source(live: bool, name: str, *, flat: bool = False) -> FromClause:
                            and_(a.c.item_id == i.c.id, a.c.stage_id == any_(chain)))
     else:
         edit = (select(r.c.id, r.c.title, r.c.status, r.c.promote, r.c.sticky, r.c.fields,
-                       r.c.summary, r.c.created)
+                       r.c.summary, r.c.created, r.c.search_vector)
                 .select_from(a.join(r, r.c.id == a.c.target_revision_id))
                 .where(a.c.item_id == i.c.id, a.c.stage_id == any_(chain))
                 .order_by(func.array_position(chain, a.c.stage_id))
@@ -202,6 +202,8 @@ def item_source(live: bool, name: str, *, flat: bool = False) -> FromClause:
         # An edit's summary is its revision's (NULL for revisions written before revisions
         # kept one: a teaser then computes it from the edit's fields).
         case((e.id.is_(None), i.c.summary), else_=e.summary).label("summary"),
+        # A search in a stage matches an edit by its own words (kept by a trigger, as live's).
+        case((e.id.is_(None), i.c.search_vector), else_=e.search_vector).label("search_vector"),
     ).select_from(rows).where(~deleted).subquery(name))
 
 
@@ -299,6 +301,18 @@ class Listing:
     tag_fields: tuple[tuple[str, bool], ...] | None = None  # a TagFilter's fields
     by_title: bool = False
     flat: bool = False  # see :func:`flat`
+    words: bool = False  # a full-text search: matches only, the most relevant first
+
+
+# Search reads words as written, whatever the language (the configuration migration 0018's
+# triggers build ``search_vector`` with).
+TEXT_SEARCH_CONFIG: Final = "simple"
+
+
+def words_query() -> ColumnElement[Any]:
+    """The bound ``words`` (web search syntax: ``"a phrase"``, ``or``, ``-not``) as a query."""
+    return func.websearch_to_tsquery(literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig"),
+                                     bindparam("words", type_=Text))
 
 
 def _where(shape: Listing, i: FromClause) -> ColumnElement[bool]:
@@ -319,12 +333,16 @@ def _where(shape: Listing, i: FromClause) -> ColumnElement[bool]:
     if shape.by_title:
         # The bound pattern is made by ``patterns.contains``: the typed text's wildcards escaped.
         conditions.append(i.c.title.ilike(bindparam("title"), escape="\\"))
+    if shape.words:
+        conditions.append(i.c.search_vector.op("@@")(words_query()))
     return and_(*conditions)
 
 
 def _ordered(shape: Listing, i: FromClause) -> Select[Any]:
     order = [_sort_column(i, name).desc() if descending else _sort_column(i, name).asc()
              for name, descending in SORTS[shape.sort]]
+    if shape.words:
+        order.insert(0, func.ts_rank_cd(i.c.search_vector, words_query()).desc())
     return (select(*item_columns(i, teasers=shape.teasers)).select_from(i)
             .where(_where(shape, i)).order_by(*order))
 
@@ -364,8 +382,10 @@ def _vote_batch_sql(shape: Listing) -> str:
 
 def _where_params(view: StageView, shape: Listing, *, viewer: uuid.UUID, type: str | None,
                   author: uuid.UUID | None, tagged: TagFilter | None = None,
-                  title: str | None = None) -> dict[str, Any]:
+                  title: str | None = None, words: str | None = None) -> dict[str, Any]:
     params = stage_params(view)
+    if shape.words:
+        params["words"] = words
     if tagged is not None:
         params.update({f"tag_{n}": doc for n, doc in enumerate(tagged.documents())})
     if shape.by_title:
@@ -507,12 +527,16 @@ class ItemQuery:
         fields: bool = True,
         tagged: TagFilter | None = None,
         title: str | None = None,
+        words: str | None = None,
     ) -> ItemPage:
         """A page of the items ``user`` may see (``page`` counts from 0) and their total;
         with ``tagged``, only those referring to its tag.
 
         ``title``: only items whose title contains it (case-insensitive; wildcards in it are
         plain characters).
+
+        ``words``: only items whose words match it in web search syntax, the most relevant
+        first (by ``ts_rank_cd``, title words weighing most), then in ``sort`` order.
 
         ``limit`` is capped at :data:`MAX_LIMIT`. ``fields=False`` is for listings that show
         teasers: items come with their stored summary instead of their fields
@@ -547,9 +571,10 @@ class ItemQuery:
             tag_fields=None if tagged is None else tagged.fields,
             by_title=bool(title),
             flat=flat(view),
+            words=bool(words),
         )
         params = _where_params(view, shape, viewer=user.id, type=type, author=author_id,
-                               tagged=tagged, title=title)
+                               tagged=tagged, title=title, words=words)
         if votes:
             async with self.voter.voting(user):
                 return await self._voted(user, shape, params, page, limit)
@@ -574,8 +599,9 @@ class ItemQuery:
         """What a listing's total depends on — its conditions and their values, not its
         order or page — for live listings only (a stage's view changes with its own writes
         too) and not by author (deleting an account gives its items to Anonymous without an
-        item write); None when it cannot be a key."""
-        if not shape.live or shape.by_author:
+        item write) and not for a search (its words would be keys without end); None when it
+        cannot be a key."""
+        if not shape.live or shape.by_author or shape.words:
             return None
         counted = replace(shape, sort="", limit=0, offset=0, teasers=False)
         try:
@@ -717,6 +743,7 @@ __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
     "SORTS",
+    "TEXT_SEARCH_CONFIG",
     "VOTE_BATCH",
     "ItemQuery",
     "Listing",
@@ -726,4 +753,5 @@ __all__ = [
     "item_from_row",
     "item_source",
     "listing_sql",
+    "words_query",
 ]

@@ -22,7 +22,7 @@ from sqlalchemy import (
     Text,
     Uuid,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
 metadata: Final = MetaData()
 
@@ -32,13 +32,14 @@ ITEM: Final = Table(
     Column("promote", Boolean), Column("sticky", Boolean), Column("author_id", Uuid),
     Column("created", DateTime(timezone=True)), Column("changed", DateTime(timezone=True)),
     Column("current_revision_id", Uuid), Column("stage_id", Text), Column("fields", JSONB),
-    Column("summary", Text),
+    Column("summary", Text), Column("search_vector", TSVECTOR),
 )
 ITEM_REVISION: Final = Table(
     "item_revision", metadata,
     Column("id", Uuid), Column("item_id", Uuid), Column("title", Text), Column("status", Integer),
     Column("promote", Boolean), Column("sticky", Boolean), Column("fields", JSONB),
     Column("summary", Text), Column("created", DateTime(timezone=True)),
+    Column("search_vector", TSVECTOR),
 )
 STAGE_ASSOCIATION: Final = Table(
     "stage_association", metadata,

@@ -45,6 +45,7 @@ from trovato.plugins.taps import Taps
 from trovato.render.formats import default_registry as default_format_registry
 from trovato.render.renderer import ThemeEngine, ThemeError
 from trovato.render.templates import Templates
+from trovato.search import Search
 from trovato.settings import Settings, SettingsError
 from trovato.stages import Stages
 from trovato.stages.desk import StageDesk
@@ -101,6 +102,7 @@ class Kernel:
     gather: Gather  # declarative listings (the front page is one)
     tiles: Tiles  # what fills the page's slots: placed tiles and the main menu
     files: Files  # managed uploads: validation, storage, usage by items, cleanup
+    search: Search  # full-text search over the item read path
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -264,6 +266,7 @@ class Kernel:
             gather=gather,
             tiles=Tiles(gather, taps, templates.engine.theme.slots, invalidate=invalidate),
             files=files,
+            search=Search(db, content.query, content.types),
         )
         return kernel
 

@@ -1,0 +1,33 @@
+"""``trovato search reindex``: recompute every item's search vector (and its revisions', which
+searches in stages read), with a progress bar.
+
+Writes keep the vectors current by themselves (database triggers); a reindex is for after a
+change that triggers do not see: a type's search field weights (``search_field_config``) or a
+field's type.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from trovato.cli import _output
+from trovato.cli._runtime import with_kernel
+from trovato.kernel.services import Kernel
+
+app = typer.Typer(help="Site search: rebuild its index.", no_args_is_help=True)
+
+
+@app.command()
+def reindex() -> None:
+    """Recompute every item's search words, with a progress bar.
+
+    Run it after changing a type's search field weights or a field's type: saving an item
+    keeps its own words current, a reindex rewrites every item's."""
+
+    async def run(kernel: Kernel) -> int:
+        total = await kernel.search.item_count()
+        with _output.progress_bar(f"Indexing {total} item(s)", total) as done:
+            return await kernel.search.reindex(lambda count, _total: done(count))
+
+    indexed = with_kernel(run)
+    _output.result(f"Indexed {indexed} item(s).")

@@ -1,0 +1,191 @@
+"""The search service: a page of the items a reader may see that match their words, most
+relevant first, each with a snippet; and the rebuilding of every stored vector.
+
+Matching, ranking, access, status and the stage are the one item read path's
+(:meth:`trovato.content.query.ItemQuery.list` with ``words``): a search sees exactly what a
+listing would, in the reader's stage, by the staged text there. The snippets of a page are one
+more statement: ``ts_headline`` over each result's text (as the stage shows it), whose marks
+:func:`trovato.search.snippets.mark` turns into escaped HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from markupsafe import Markup
+from psycopg.types.json import Jsonb
+
+from trovato.content.access import ACCESS_CONTENT
+from trovato.content.model import Item
+from trovato.content.query import TEXT_SEARCH_CONFIG, ItemQuery
+from trovato.content.type_service import ItemTypes
+from trovato.db.pool import Database
+from trovato.errors import ServiceError
+from trovato.search.snippets import HEADLINE_OPTIONS, START, STOP, mark
+from trovato.stages import LIVE
+from trovato.users.accounts import CurrentUser
+
+MAX_QUERY: Final = 200  # characters of a search: longer ones are refused
+PER_PAGE: Final = 10
+MAX_PER_PAGE: Final = 50
+# Characters of an item's text a snippet is cut from: ``ts_headline`` reads all it is given.
+SNIPPET_SOURCE: Final = 100_000
+REINDEX_BATCH: Final = 500
+WEIGHTS: Final = ("A", "B", "C", "D")  # A most; a field not given one weighs D
+
+_HEADLINES = (
+    "SELECT ts_headline(%(config)s::regconfig,"
+    " translate(left(trovato_search_text(d.type, d.fields), %(source)s), %(marks)s, ''),"
+    " websearch_to_tsquery(%(config)s::regconfig, %(words)s), %(options)s)"
+    " FROM unnest(%(types)s::text[], %(fields)s::jsonb[]) WITH ORDINALITY AS d(type, fields, n)"
+    " ORDER BY d.n"
+)
+_REINDEX_ITEMS = (
+    "UPDATE item SET search_vector = trovato_search_vector(type, title, fields)"
+    " WHERE id = ANY(%s::uuid[])"
+)
+_REINDEX_REVISIONS = (
+    "UPDATE item_revision AS r SET search_vector = trovato_search_vector(i.type, r.title, r.fields)"
+    " FROM item AS i WHERE i.id = r.item_id AND i.id = ANY(%s::uuid[])"
+)
+_REINDEX_TYPE = (
+    "UPDATE item SET search_vector = trovato_search_vector(type, title, fields) WHERE type = %s",
+    "UPDATE item_revision AS r SET search_vector = trovato_search_vector(i.type, r.title, r.fields)"
+    " FROM item AS i WHERE i.id = r.item_id AND i.type = %s",
+)
+
+
+class SearchError(ServiceError):
+    """A search refused as asked (its words too long, a page out of range)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    item: Item
+    snippet: Markup  # escaped text, the matched words in ``<mark>``
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    words: str  # as searched (trimmed); empty: nothing was searched
+    results: list[Result]
+    total: int
+    page: int
+    limit: int
+
+    @property
+    def pages(self) -> int:
+        return -(-self.total // self.limit) if self.limit else 0
+
+
+def check_words(words: str) -> str:
+    """``words`` trimmed, or :class:`SearchError` 422 naming ``q`` when too long or holding a
+    NUL character (which no PostgreSQL text can)."""
+    if len(words) > MAX_QUERY:
+        raise SearchError(422, "Invalid search.",
+                          errors={"q": f"must be at most {MAX_QUERY} characters"})
+    if "\x00" in words:
+        raise SearchError(422, "Invalid search.", errors={"q": "must not contain NUL characters"})
+    return words.strip()
+
+
+class Search:
+    """Searches through ``query`` (the item read path), reindexing on ``db``, and the types'
+    (``types``) search field weights."""
+
+    def __init__(self, db: Database, query: ItemQuery, types: ItemTypes) -> None:
+        self.db = db
+        self.query = query
+        self.types = types
+
+    async def search(self, user: CurrentUser, words: str, *, page: int = 0,
+                     limit: int = PER_PAGE, stage: str = LIVE) -> Results:
+        """Page ``page`` (from 0) of the items ``user`` may view in ``stage`` matching
+        ``words`` (web search syntax), most relevant first. Blank words find nothing (and
+        cost no query); without ``access content`` a search is refused (403), blank or not."""
+        if not user.can(ACCESS_CONTENT):
+            raise SearchError(403, f"You need the permission {ACCESS_CONTENT!r} to search.")
+        text = check_words(words)
+        if page < 0:
+            raise SearchError(422, "Invalid search.", errors={"page": "must be 0 or more"})
+        limit = max(1, min(limit, MAX_PER_PAGE))
+        if not text:
+            return Results(text, [], 0, page, limit)
+        found = await self.query.list(user, words=text, page=page, limit=limit, stage=stage)
+        snippets = await self._snippets(found.items, text)
+        return Results(text, [Result(item, snippet) for item, snippet
+                              in zip(found.items, snippets, strict=True)],
+                       found.total, page, limit)
+
+    async def _snippets(self, items: list[Item], words: str) -> list[Markup]:
+        if not items:
+            return []
+        rows = await self.db.fetch_tuples(_HEADLINES, {
+            "config": TEXT_SEARCH_CONFIG, "source": SNIPPET_SOURCE, "marks": START + STOP,
+            "words": words, "options": HEADLINE_OPTIONS, "types": [item.type for item in items],
+            "fields": [Jsonb(item.fields) for item in items]})
+        return [mark(row[0] or "") for row in rows]
+
+    async def weights(self, type_name: str) -> dict[str, str]:
+        """The search weight of each of the type's fields given one (others weigh D); 404 for
+        an unknown type."""
+        await self._type_fields(type_name)
+        rows = await self.db.fetch_tuples(
+            "SELECT field_name, weight FROM search_field_config WHERE bundle = %s"
+            " ORDER BY field_name", (type_name,))
+        return {str(name): str(weight) for name, weight in rows}
+
+    async def set_weights(self, type_name: str, weights: Mapping[str, str]) -> dict[str, str]:
+        """Replace the type's search field weights with ``weights`` (field name → A to D) and
+        reindex its items, in one transaction; 404 for an unknown type, 422 naming each bad
+        field or weight (nothing changed)."""
+        fields = await self._type_fields(type_name)
+        errors: dict[str, str] = {}
+        for name, weight in weights.items():
+            if name not in fields:
+                errors[f"weights.{name}"] = "is not a field of this item type"
+            elif weight not in WEIGHTS:
+                errors[f"weights.{name}"] = f"must be one of {', '.join(WEIGHTS)}"
+        if errors:
+            raise SearchError(422, "Invalid search weights.", errors=errors)
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM search_field_config WHERE bundle = %s",
+                               (type_name,))
+            for name, weight in sorted(weights.items()):
+                await conn.execute("INSERT INTO search_field_config (bundle, field_name, weight)"
+                                   " VALUES (%s, %s, %s)", (type_name, name, weight))
+            for statement in _REINDEX_TYPE:
+                await conn.execute(statement, (type_name,))
+        return dict(sorted(weights.items()))
+
+    async def _type_fields(self, type_name: str) -> set[str]:
+        item_type = await self.types.get(type_name)
+        if item_type is None:
+            raise SearchError(404, f"There is no item type {type_name!r}.")
+        return {field.name for field in item_type.fields}
+
+    async def item_count(self) -> int:
+        """How many items (in every stage) a reindex goes through."""
+        return int(await self.db.fetchval("SELECT count(*) FROM item") or 0)
+
+    async def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Recompute every item's and every revision's vector (after weights or field types
+        changed), :data:`REINDEX_BATCH` items per transaction; ``progress(done, total)`` after
+        each. Returns how many items were indexed."""
+        ids = [row[0] for row in await self.db.fetch_tuples("SELECT id FROM item ORDER BY id")]
+        done = 0
+        for start in range(0, len(ids), REINDEX_BATCH):
+            batch = ids[start:start + REINDEX_BATCH]
+            async with self.db.transaction() as conn:
+                await conn.execute(_REINDEX_ITEMS, (batch,))
+                await conn.execute(_REINDEX_REVISIONS, (batch,))
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(ids))
+        return done
+
+
+__all__ = ["MAX_PER_PAGE", "MAX_QUERY", "PER_PAGE", "WEIGHTS", "Result", "Results", "Search",
+           "SearchError", "check_words"]

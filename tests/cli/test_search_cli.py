@@ -1,0 +1,45 @@
+"""``trovato search reindex``: every item's vector recomputed with the weights of now."""
+
+from __future__ import annotations
+
+import psycopg
+
+from tests.cli.test_cli import run
+
+
+def _vector(conn: psycopg.Connection[tuple[object, ...]], title: str) -> str:
+    row = conn.execute("SELECT search_vector::text FROM item WHERE title = %s",
+                       (title,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_reindex_applies_changed_weights(db_url: str) -> None:
+    env = {"TROVATO_DATABASE_URL": db_url}
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        author = conn.execute(
+            "INSERT INTO users (name, name_key) VALUES ('a', 'a') RETURNING id").fetchone()
+        assert author is not None
+        conn.execute("INSERT INTO item_type (type, label) VALUES ('page', 'Page')")
+        conn.execute("INSERT INTO field_config (field_name, field_type)"
+                     " VALUES ('field_body', 'text_long')")
+        for n in range(3):
+            conn.execute("INSERT INTO item (type, title, author_id, fields)"
+                         " VALUES ('page', %s, %s, %s)",
+                         (f"page{n}", author[0],
+                          '{"field_body": {"value": "<p>walrus</p>", "format": "x"}}'))
+        # Written by the trigger: the title at A, an unconfigured field at D (no weight shown).
+        assert _vector(conn, "page0") == "'page0':1A 'walrus':2"
+        conn.execute("INSERT INTO search_field_config VALUES ('page', 'field_body', 'B')")
+        assert _vector(conn, "page0") == "'page0':1A 'walrus':2"
+    result = run("search", "reindex", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Indexed 3 item(s)."
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert {_vector(conn, f"page{n}") for n in range(3)} == {
+            f"'page{n}':1A 'walrus':2B" for n in range(3)}
+
+
+def test_reindex_help() -> None:
+    result = run("search", "reindex", "--help")
+    assert result.returncode == 0 and "search field weights" in result.stdout

@@ -1,0 +1,155 @@
+"""Search through the item read path: ranking, web search syntax, access, stages, snippets
+escaped, hostile queries, per-type weights and reindexing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.content.conftest import ANONYMOUS, ARTICLE, MakeUser
+from tests.render.xss_corpus import VECTORS, assert_safe
+from trovato.content.items import ContentServices
+from trovato.db.pool import Database
+from trovato.search import MAX_QUERY, Search, SearchError
+from trovato.stages import LIVE
+from trovato.users.accounts import CurrentUser
+
+
+def body(text: str) -> dict[str, object]:
+    return {"field_body": {"value": text, "format": "plain_text"}}
+
+
+@pytest.fixture
+async def search(content: ContentServices, database: Database) -> Search:
+    await content.types.create(ARTICLE)
+    return Search(database, content.query, content.types)
+
+
+async def titles(search: Search, user: CurrentUser, words: str, stage: str = LIVE
+                 ) -> list[str]:
+    return [r.item.title for r in (await search.search(user, words, stage=stage)).results]
+
+
+async def test_a_title_match_ranks_above_a_body_match(
+        search: Search, content: ContentServices, admin: CurrentUser) -> None:
+    await content.items.create(admin, "article", title="Gardening notes",
+                               fields=body("all about tomatoes and beans"))
+    await content.items.create(admin, "article", title="Tomatoes", fields=body("red fruit"))
+    await content.items.create(admin, "article", title="Unrelated", fields=body("nothing"))
+    found = await search.search(ANONYMOUS, "tomatoes")
+    assert [r.item.title for r in found.results] == ["Tomatoes", "Gardening notes"]
+    assert found.total == 2
+
+
+async def test_web_search_syntax(search: Search, content: ContentServices,
+                                 admin: CurrentUser) -> None:
+    await content.items.create(admin, "article", title="one", fields=body("apple banana"))
+    await content.items.create(admin, "article", title="two", fields=body("apple cherry"))
+    await content.items.create(admin, "article", title="three", fields=body("banana apple"))
+    assert sorted(await titles(search, ANONYMOUS, "apple -banana")) == ["two"]
+    assert sorted(await titles(search, ANONYMOUS, '"apple banana"')) == ["one"]
+    assert sorted(await titles(search, ANONYMOUS, "cherry or banana")) == [
+        "one", "three", "two"]
+
+
+async def test_only_text_is_indexed_not_formats_or_numbers(
+        search: Search, content: ContentServices, admin: CurrentUser) -> None:
+    await content.items.create(admin, "article", title="x",
+                               fields={**body("<p>words</p>"), "field_count": {"value": 7}})
+    assert await titles(search, ANONYMOUS, "plain_text") == []
+    assert await titles(search, ANONYMOUS, "p") == []
+    assert await titles(search, ANONYMOUS, "words") == ["x"]
+
+
+async def test_unpublished_items_are_found_only_by_those_who_may_see_them(
+        search: Search, content: ContentServices, admin: CurrentUser,
+        make_user: MakeUser) -> None:
+    author = await make_user("author", ["access content", "create article content"])
+    other = await make_user("other", ["access content"])
+    await content.items.create(admin, "article", title="secret plan", status=0,
+                               author_id=author.id)
+    assert await titles(search, ANONYMOUS, "secret") == []
+    assert await titles(search, other, "secret") == []
+    assert await titles(search, author, "secret") == ["secret plan"]
+    assert await titles(search, admin, "secret") == ["secret plan"]
+    without = CurrentUser(id=other.id, name="x", permissions=frozenset())
+    for words in ("secret", ""):
+        with pytest.raises(SearchError) as refused:
+            await search.search(without, words)
+        assert refused.value.status == 403
+
+
+async def test_an_item_changed_in_a_stage_is_found_by_its_staged_text_there_only(
+        search: Search, content: ContentServices, admin: CurrentUser,
+        database: Database) -> None:
+    await database.execute("INSERT INTO stage (id, label) VALUES ('draft', 'Draft')")
+    item = await content.items.create(admin, "article", title="Report",
+                                      fields=body("live wording"))
+    await content.items.update(admin, item.id, fields=body("staged wording"), stage="draft")
+    await content.items.create(admin, "article", title="Fresh", fields=body("staged only"),
+                               stage="draft")
+    assert await titles(search, admin, "staged") == []
+    assert await titles(search, admin, "live") == ["Report"]
+    assert sorted(await titles(search, admin, "staged", stage="draft")) == ["Fresh", "Report"]
+    assert await titles(search, admin, "live", stage="draft") == []
+    found = await search.search(admin, "wording", stage="draft")
+    assert "<mark>wording</mark>" in found.results[0].snippet
+    assert "staged" in found.results[0].snippet
+    # Publishing writes the staged text to the live rows: live finds it now.
+    await content.staging.publish(admin, "draft")
+    assert sorted(await titles(search, admin, "staged")) == ["Fresh", "Report"]
+    assert await titles(search, admin, "live") == []
+
+
+async def test_snippets_mark_matches_and_escape_everything_else(
+        search: Search, content: ContentServices, admin: CurrentUser) -> None:
+    stored = [v.replace("\x00", "") for v in VECTORS]  # no text field may hold a NUL
+    for vector in stored:
+        await content.items.create(admin, "article", title="xss",
+                                   fields=body(f"needle {vector} needle \ue000 \ue001 &amp;"))
+    results = []
+    for page in range(2):
+        found = await search.search(admin, "needle", limit=50, page=page)
+        results += found.results
+    assert found.total == len(results) == len(VECTORS)
+    # Equal ranks: newest first.
+    for result, vector in zip(results, reversed(stored), strict=True):
+        assert "<mark>needle</mark>" in result.snippet
+        assert_safe(str(result.snippet), vector, allowed_tags=frozenset({"mark"}))
+
+
+async def test_hostile_and_overlong_queries(search: Search, content: ContentServices,
+                                            admin: CurrentUser) -> None:
+    await content.items.create(admin, "article", title="plain", fields=body("text"))
+    for words in ("'; DROP TABLE item; --", "a & | ! :* <-> (", "\\", "))((",
+                  '"unbalanced', "-", "or", "*:"):
+        found = await search.search(admin, words)
+        assert found.total == 0
+    assert (await search.search(admin, "   ")).results == []
+    with pytest.raises(SearchError) as too_long:
+        await search.search(admin, "x" * (MAX_QUERY + 1))
+    assert too_long.value.status == 422 and "q" in too_long.value.errors
+    with pytest.raises(SearchError) as nul:
+        await search.search(admin, "a\x00b")
+    assert nul.value.status == 422 and "NUL" in nul.value.errors["q"]
+    assert await titles(search, admin, "plain") == ["plain"]
+
+
+async def test_field_weights_and_reindex(search: Search, content: ContentServices,
+                                         admin: CurrentUser, database: Database) -> None:
+    await content.items.create(admin, "article", title="first", fields={
+        "field_tags": [{"value": "zebra"}]})
+    await content.items.create(admin, "article", title="second", fields=body("zebra"))
+    # Unconfigured fields weigh D alike: equal ranks, the newest first.
+    assert await titles(search, admin, "zebra") == ["second", "first"]
+    # A stored vector keeps the weights it was computed with until a reindex.
+    await database.execute("INSERT INTO search_field_config VALUES ('article', 'field_tags', 'A')")
+    assert await titles(search, admin, "zebra") == ["second", "first"]
+    progress: list[tuple[int, int]] = []
+    assert await search.reindex(lambda done, total: progress.append((done, total))) == 2
+    assert progress == [(2, 2)]
+    assert await titles(search, admin, "zebra") == ["first", "second"]
+    # A write computes the vector with the weights of the moment.
+    await database.execute("UPDATE search_field_config SET weight = 'D'")
+    first = (await search.search(admin, "zebra")).results[0].item
+    await content.items.update(admin, first.id, title="first again")
+    assert await titles(search, admin, "zebra") == ["second", "first again"]
