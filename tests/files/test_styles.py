@@ -235,6 +235,13 @@ async def test_an_image_field_is_shown_in_its_display_style(client: httpx.AsyncC
     assert refused.status_code == 422
     assert set(refused.json()["errors"]) == {"fields.field_image.display.image_style",
                                              "fields.field_file.display.image_style"}
+    # null is not a style's name either (the schema says a string): refused, not ignored.
+    nulled = await client.post("/api/v1/item-types", headers=headers, json={
+        "type": "gallery", "label": "Gallery", "fields": [
+            {"name": "field_image", "type": "image", "label": "Image",
+             "settings": {"alt_required": False}, "display": {"image_style": None}}]})
+    assert nulled.status_code == 422
+    assert set(nulled.json()["errors"]) == {"fields.field_image.display.image_style"}
     created = await client.post("/api/v1/item-types", headers=headers, json={
         "type": "gallery", "label": "Gallery", "fields": [
             {"name": "field_image", "type": "image", "label": "Image",

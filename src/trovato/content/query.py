@@ -304,7 +304,7 @@ class Listing:
     words: bool = False  # a full-text search: matches only, the most relevant first
 
 
-# Search reads words as written, whatever the language (the configuration migration 0018's
+# Search reads words as written, whatever the language (the configuration migration 0014's
 # triggers build ``search_vector`` with).
 TEXT_SEARCH_CONFIG: Final = "simple"
 

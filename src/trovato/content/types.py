@@ -358,8 +358,8 @@ def _parse_display(raw: Any, prefix: str, errors: dict[str, str],
             errors[prefix + "display.label"] = f"must be one of {', '.join(LABEL_DISPLAYS)}"
         else:
             display["label"] = raw["label"]
-    style = raw.get("image_style")
-    if style is not None:
+    if "image_style" in raw:
+        style = raw["image_style"]
         if not isinstance(style, str) or not STYLE_NAME.match(style):
             errors[prefix + "display.image_style"] = "must be the machine name of an image style"
         else:

@@ -1,4 +1,4 @@
-"""Migration 0018: the upgrade fills every existing item's and revision's search vector, and
+"""Migration 0014: the upgrade fills every existing item's and revision's search vector, and
 the triggers keep them; the downgrade removes the triggers, the functions and the column."""
 
 from __future__ import annotations

@@ -17,13 +17,13 @@ weighted first: what search result snippets are cut from.
 A change of weights or of a field's type does not rewrite stored vectors:
 ``trovato search reindex`` does. The upgrade fills every existing row.
 
-Revision ID: 0018
+Revision ID: 0014
 Revises: 0013
 """
 
 from alembic import op
 
-revision = "0018"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
