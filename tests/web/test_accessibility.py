@@ -1,5 +1,6 @@
-"""axe-core over the item pages an editor works in, in a real browser with the forms' scripts
-on (the editor and the autocomplete are part of the page): no serious or critical violation.
+"""axe-core over the item pages an editor works in and the search page, in a real browser
+with the forms' scripts on (the editor and the autocomplete are part of the page): no serious
+or critical violation.
 Skips when chromium, playwright or ``frontend/node_modules`` is missing."""
 
 from __future__ import annotations
@@ -24,9 +25,13 @@ def test_the_item_forms_have_no_serious_violations(db_url: str, tmp_path: Path) 
                        "field_tags": [{"value": "a"}, {"value": "b"}]}})
         assert made.status_code == 201, made.text
         item_id = made.json()["id"]
+        # The search page empty, with a result (its snippet's marks) and with none.
         for path in ("/item/add", "/item/add/article", "/item/add/note",
-                     f"/item/{item_id}/edit"):
+                     f"/item/{item_id}/edit", "/search", "/search?q=Checked",
+                     "/search?q=nowhere"):
             page.goto(site.base + path)
+            if path == "/search?q=Checked":  # checked with its result on the page
+                assert page.get_by_role("link", name="Checked").count() == 1
             assert_accessible(page)
         page.goto(site.base + f"/item/{item_id}/edit")
         page.locator(".editor__surface").wait_for()  # the editor is checked too
