@@ -12,7 +12,7 @@ from tests.content.conftest import MakeUser
 from trovato.categories.service import Categories
 from trovato.content.items import ContentServices, HookContext, Item, ItemError, ItemHookError
 from trovato.content.model import ItemHooks
-from trovato.content.query import TagFilter
+from trovato.content.statements import TagFilter
 from trovato.db.pool import Database
 from trovato.users.accounts import CurrentUser
 from trovato.users.permissions import PermissionRegistry

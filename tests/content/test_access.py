@@ -14,8 +14,8 @@ from trovato.content.access import (
     visibility_scope,
 )
 from trovato.content.items import ContentServices, Item, ItemError, ItemHooks
-from trovato.content.query import ITEM
 from trovato.db.compiled import sql_text
+from trovato.db.tables import ITEM
 from trovato.ids import NIL, uuid7
 from trovato.users.accounts import CurrentUser
 

@@ -19,7 +19,7 @@ from trovato.content.items import (
     ItemHookError,
     ItemHooks,
 )
-from trovato.content.query import Listing, listing_sql
+from trovato.content.statements import Listing, listing_sql
 from trovato.db.pool import Database
 from trovato.ids import uuid7
 from trovato.observability.log_reader import fill_message

@@ -8,7 +8,7 @@ import pytest
 from tests.content.conftest import ANONYMOUS, ARTICLE
 from trovato.content.access import Operation, Vote
 from trovato.content.items import ContentServices, Item, ItemError, ItemHooks
-from trovato.content.query import VOTE_BATCH
+from trovato.content.statements import VOTE_BATCH
 from trovato.db.pool import Database
 from trovato.stages import LIVE
 from trovato.users.accounts import CurrentUser

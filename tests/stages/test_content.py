@@ -13,17 +13,17 @@ from sqlalchemy import select
 from tests.content.conftest import ARTICLE, MakeUser
 from trovato.content.items import ContentServices, Item, ItemError
 from trovato.content.model import HookContext, ItemHooks
-from trovato.content.query import (
+from trovato.content.statements import (
     COLUMN_COUNT,
     SORTS,
     Listing,
-    _count_sql,
-    _many_sql,
-    _sort_column,
     _where,
+    count_sql,
     flat,
     item_source,
     listing_sql,
+    many_sql,
+    sort_column,
 )
 from trovato.db.compiled import sql_text
 from trovato.db.pool import Database
@@ -445,7 +445,7 @@ async def test_a_staged_listing_is_the_overlay_in_order(
 
     def reference(shape: Listing) -> str:
         i = item_source(False, "i")
-        order = [_sort_column(i, name).desc() if descending else _sort_column(i, name).asc()
+        order = [sort_column(i, name).desc() if descending else sort_column(i, name).asc()
                  for name, descending in SORTS[shape.sort]]
         return sql_text(select(i.c.id).where(_where(shape, i)).order_by(*order))
 
@@ -470,7 +470,7 @@ async def test_a_staged_listing_is_the_overlay_in_order(
                     if rows:
                         assert rows[0][COLUMN_COUNT] == len(expected), (chain, sort, scope)
                     else:
-                        total = await database.fetchval(_count_sql(shape), params)
+                        total = await database.fetchval(count_sql(shape), params)
                         assert total == len(expected), (chain, sort, status, scope)
                     compared += 1
     assert compared == 2 * len(SORTS) * 3 * 4
@@ -490,7 +490,7 @@ async def test_one_item_reads_the_same_joined_flat(
     params = {"stages": ["spring", "live"], "ids": keys}
     rows = {}
     for joined in (True, False):
-        sql = _many_sql("all", False, joined)
+        sql = many_sql("all", False, joined)
         rows[joined] = sorted(await database.fetch_tuples(sql, params))
         assert ("JOIN LATERAL" in sql) is not joined
     assert rows[True] == rows[False] and len(rows[True]) == 3

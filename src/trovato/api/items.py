@@ -21,7 +21,8 @@ from trovato.api._http import JSON, PatchModel, ResponseModel, StrictModel
 from trovato.api.item_types import MACHINE_NAME, content_services, service_checked
 from trovato.api.routing import Param, api_routes, documented_by, operation, read_body
 from trovato.content.items import Items
-from trovato.content.query import DEFAULT_LIMIT, MAX_LIMIT, SORTS, ItemQuery
+from trovato.content.query import ItemQuery
+from trovato.content.statements import DEFAULT_LIMIT, MAX_LIMIT, SORTS
 from trovato.content.types import TYPE_NAME, TYPE_NAME_MAX
 from trovato.errors import ServiceError
 from trovato.ids import parse_uuid

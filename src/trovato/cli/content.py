@@ -18,7 +18,7 @@ from trovato.cli import _output
 from trovato.cli._runtime import with_kernel
 from trovato.cli.stage import OPERATOR
 from trovato.content.bulk import BULK_ACTIONS, bulk_operations, summary
-from trovato.content.query import MAX_LIMIT
+from trovato.content.statements import MAX_LIMIT
 from trovato.kernel.services import Kernel
 
 app = typer.Typer(help="Content: bulk actions on items.", no_args_is_help=True)

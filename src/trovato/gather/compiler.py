@@ -11,7 +11,7 @@ Safe by construction:
   literals like the item query path does, so PostgreSQL's generic plan can use the partial
   front-page index;
 * **what a reader sees** is the item query path's own rule: the rows come from
-  :func:`~trovato.content.query.item_source` (the item table in live, the stage overlay
+  :func:`~trovato.content.statements.item_source` (the item table in live, the stage overlay
   elsewhere) under :func:`~trovato.stages.stage_condition` and
   :func:`~trovato.content.access.scope_condition`, so a listing shows exactly the items their
   pages show, and every count counts only those.
@@ -77,7 +77,7 @@ from sqlalchemy.types import TypeEngine
 
 from trovato.caches import BytesLRU
 from trovato.content.access import VisibilityScope, scope_condition
-from trovato.content.query import item_columns, item_source
+from trovato.content.statements import item_columns, item_source
 from trovato.db.compiled import sql_text
 from trovato.db.tables import CATEGORY_TAG, CATEGORY_TAG_HIERARCHY, CATEGORY_VOCABULARY, USERS
 from trovato.gather.definition import Base, Kind

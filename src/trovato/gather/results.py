@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from trovato.content.model import Item
-from trovato.content.query import COLUMN_COUNT, item_from_row
+from trovato.content.statements import COLUMN_COUNT, item_from_row
 from trovato.gather.compiler import (
     Shape,
     record_names,

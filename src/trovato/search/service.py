@@ -19,7 +19,8 @@ from psycopg.types.json import Jsonb
 
 from trovato.content.access import ACCESS_CONTENT
 from trovato.content.model import Item
-from trovato.content.query import TEXT_SEARCH_CONFIG, ItemQuery
+from trovato.content.query import ItemQuery
+from trovato.content.statements import TEXT_SEARCH_CONFIG
 from trovato.content.type_service import ItemTypes
 from trovato.db.pool import Database
 from trovato.errors import ServiceError

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from trovato.content.access import ADMINISTER_CONTENT, item_access
 from trovato.content.items import Item
-from trovato.content.query import TITLE_MATCH_MAX
+from trovato.content.statements import TITLE_MATCH_MAX
 from trovato.errors import ServiceError
 from trovato.forms.widgets import reference_text
 from trovato.ids import uuid7

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from trovato.categories.model import Tag
 from trovato.content.model import ItemPage
-from trovato.content.query import TagFilter
+from trovato.content.statements import TagFilter
 from trovato.content.types import ItemType
 from trovato.errors import ServiceError
 from trovato.kernel.access import require_permission
