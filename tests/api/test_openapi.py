@@ -176,6 +176,10 @@ async def test_openapi_follows_item_types(client: httpx.AsyncClient) -> None:
     assert schemas["ItemCreate"]["discriminator"]["mapping"] == {
         "article": "#/components/schemas/ItemCreate_article"}
     assert "FieldInstance_text_long" in schemas
+    # Only an image field is shown in an image style (the service refuses it elsewhere).
+    assert "image_style" in schemas["FieldInstance_image"]["properties"]["display"]["properties"]
+    assert "image_style" not in (
+        schemas["FieldInstance_text"]["properties"]["display"]["properties"])
 
     # A change to the type shows at once.
     await client.patch("/api/v1/item-types/article", json={"fields": [

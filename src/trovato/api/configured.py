@@ -92,11 +92,16 @@ def _field_instance_schemas(fields: FieldRegistry) -> dict[str, Schema]:
     for field_type in fields.all():
         name = f"FieldInstance_{field_type.name}"
         settings = field_type.settings_schema()
+        display = shape["properties"]["display"]
+        if field_type.name != "image":  # only an image is shown in an image style
+            display = {**display, "properties": {
+                k: v for k, v in display["properties"].items() if k != "image_style"}}
         schemas[name] = _refined(
             shape,
             {"type": {"type": "string", "const": field_type.name}, "settings": settings,
              "widget": {**shape["properties"]["widget"],
-                        "enum": ["", *field_type.widgets()]}},
+                        "enum": ["", *field_type.widgets()]},
+             "display": display},
             # Left out, the settings are {}: refused when some setting has no default.
             required=[*shape["required"], "settings"] if settings.get("required") else None,
             description=(
