@@ -78,6 +78,8 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("PUT", "/api/v1/item-types/{type}"): lambda f: (
         "/api/v1/item-types/page", {"label": "Mine", "fields": []}),
     ("DELETE", "/api/v1/item-types/{type}"): lambda f: ("/api/v1/item-types/page", None),
+    ("PUT", "/api/v1/item-types/{type}/search-weights"): lambda f: (
+        "/api/v1/item-types/page/search-weights", {"weights": {}}),
     ("POST", "/api/v1/items"): lambda f: ("/api/v1/items", {"type": "page", "title": "x"}),
     # Uploading needs `upload files` (refused before the body is read); a temporary file is
     # its owner's alone (404 to anyone else).
