@@ -185,10 +185,15 @@ def test_changing_the_field_type_rebuilds_its_settings_in_place(db_url: str,
         # Two changes in a row: the region ends up for the last type chosen.
         page.locator("#edit-field-type").select_option("boolean")
         page.locator("#edit-field-type").select_option("list")
-        page.wait_for_function(
-            "() => document.querySelector('#edit-field-type').value === 'list'"
-            " && !document.querySelector('[data-ajax-region][aria-busy]')"
-            " && document.querySelector(\"[name='settings[allowed_values]']\")")
+        settled = ("() => document.querySelector('#edit-field-type').value === 'list'"
+                   " && !document.querySelector('[data-ajax-region][aria-busy]')"
+                   " && !document.querySelector(\"[name='settings[on_label]']\")"
+                   " && document.querySelector(\"[name='settings[allowed_values]']\")")
+        page.wait_for_function(settled)
+        # The first change's rebuild may still be queued when the list's region first shows
+        # (on a loaded machine): it must not leave the boolean's settings behind.
+        page.wait_for_timeout(500)
+        page.wait_for_function(settled)
         assert main.locator("[name='settings[on_label]']").count() == 0
         main.locator("[name='settings[allowed_values]']").fill("red|Red\ngreen|Green")
         main.locator("#edit-widget").select_option("options_buttons")
