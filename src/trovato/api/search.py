@@ -123,10 +123,10 @@ async def get_weights(request: Request) -> Response:
            tag="Search", responses={200: SearchWeights}, body=SearchWeightsBody,
            problems=(404,), params=(TYPE_PARAM,))
 async def set_weights(request: Request) -> Response:
-    require_permission(request, ADMINISTER_TYPES)
+    user = require_permission(request, ADMINISTER_TYPES)
     body = await read_body(request, SearchWeightsBody)
     weights = await request_context(request).kernel.search.set_weights(
-        request.path_params["type"], body.weights)
+        request.path_params["type"], body.weights, actor=user.id)
     return JSON({"weights": weights})
 
 

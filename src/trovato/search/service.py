@@ -10,6 +10,7 @@ more statement: ``ts_headline`` over each result's text (as the stage shows it),
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -24,6 +25,7 @@ from trovato.content.statements import TEXT_SEARCH_CONFIG
 from trovato.content.type_service import ItemTypes
 from trovato.db.pool import Database
 from trovato.errors import ServiceError
+from trovato.observability.audit import audit
 from trovato.search.snippets import HEADLINE_OPTIONS, START, STOP, mark
 from trovato.stages import LIVE
 from trovato.users.accounts import CurrentUser
@@ -35,6 +37,9 @@ MAX_PER_PAGE: Final = 50
 SNIPPET_SOURCE: Final = 100_000
 REINDEX_BATCH: Final = 500
 WEIGHTS: Final = ("A", "B", "C", "D")  # A most; a field not given one weighs D
+# The field types whose text is searched, as ``trovato_search_parts`` (migration 0014) reads
+# them: a weight given another field changes nothing.
+SEARCHED_FIELD_TYPES: Final = frozenset({"text", "text_long", "link", "image"})
 
 _HEADLINES = (
     "SELECT ts_headline(%(config)s::regconfig,"
@@ -138,10 +143,21 @@ class Search:
             " ORDER BY field_name", (type_name,))
         return {str(name): str(weight) for name, weight in rows}
 
-    async def set_weights(self, type_name: str, weights: Mapping[str, str]) -> dict[str, str]:
+    async def all_weights(self) -> dict[str, dict[str, str]]:
+        """Every type's search field weights (type → field → weight), in one statement: the
+        types no weight was given are left out."""
+        found: dict[str, dict[str, str]] = {}
+        for bundle, name, weight in await self.db.fetch_tuples(
+                "SELECT bundle, field_name, weight FROM search_field_config"
+                " ORDER BY bundle, field_name"):
+            found.setdefault(str(bundle), {})[str(name)] = str(weight)
+        return found
+
+    async def set_weights(self, type_name: str, weights: Mapping[str, str], *,
+                          actor: uuid.UUID | None = None) -> dict[str, str]:
         """Replace the type's search field weights with ``weights`` (field name → A to D) and
-        reindex its items, in one transaction; 404 for an unknown type, 422 naming each bad
-        field or weight (nothing changed)."""
+        reindex its items, in one transaction that logs the change (by ``actor``); 404 for an
+        unknown type, 422 naming each bad field or weight (nothing changed)."""
         fields = await self._type_fields(type_name)
         errors: dict[str, str] = {}
         for name, weight in weights.items():
@@ -159,6 +175,9 @@ class Search:
                                    " VALUES (%s, %s, %s)", (type_name, name, weight))
             for statement in _REINDEX_TYPE:
                 await conn.execute(statement, (type_name,))
+            await audit(conn, "content", "Changed the search weights of item type %(type)s.",
+                        {"type": type_name, "weights": dict(sorted(weights.items()))},
+                        user_id=actor)
         return dict(sorted(weights.items()))
 
     async def _type_fields(self, type_name: str) -> set[str]:
@@ -188,5 +207,5 @@ class Search:
         return done
 
 
-__all__ = ["MAX_PER_PAGE", "MAX_QUERY", "PER_PAGE", "WEIGHTS", "Result", "Results", "Search",
-           "SearchError", "check_words"]
+__all__ = ["MAX_PER_PAGE", "MAX_QUERY", "PER_PAGE", "SEARCHED_FIELD_TYPES", "WEIGHTS", "Result",
+           "Results", "Search", "SearchError", "check_words"]
