@@ -115,6 +115,8 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("POST", "/admin/stages/add"): lambda f: ("/admin/stages/add", None),
     ("POST", "/admin/stages/{id}/edit"): lambda f: (f"/admin/stages/{f.stage}/edit", None),
     ("POST", "/admin/stages/{id}/delete"): lambda f: (f"/admin/stages/{f.stage}/delete", None),
+    ("POST", "/admin/stages/{id}/archive"): lambda f: (f"/admin/stages/{f.stage}/archive",
+                                                       None),
     # The people pages: refused before the form is even read.
     ("POST", "/admin/people/create"): lambda f: ("/admin/people/create", None),
     ("POST", "/admin/people/{id}/edit"): lambda f: (f"/admin/people/{f.victim}/edit", None),
@@ -168,6 +170,8 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
         "/admin/config/media/image-styles/thumbnail", None),
     ("POST", "/admin/config/media/image-styles/{name}/delete"): lambda f: (
         "/admin/config/media/image-styles/thumbnail/delete", None),
+    ("POST", "/admin/config/search/weights/{type}"): lambda f: (
+        "/admin/config/search/weights/page", None),
     ("POST", "/admin/structure/menu"): lambda f: ("/admin/structure/menu", None),
     ("POST", "/admin/structure/menu/{id}/delete"): lambda f: (
         "/admin/structure/menu/00000000-0000-7000-8000-0000000000aa/delete", None),
@@ -276,6 +280,7 @@ async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
         "stage_changes": await db.fetch("SELECT stage_id, item_id, target_revision_id"
                                         " FROM stage_association ORDER BY 1, 2"),
         "files": await db.fetch("SELECT id, owner_id, status FROM file_managed ORDER BY id"),
+        "search_weights": await db.fetch("SELECT * FROM search_field_config ORDER BY 1, 2"),
     }
 
 

@@ -225,3 +225,87 @@ async def test_a_private_stage_shared_with_a_role(client: httpx.AsyncClient) -> 
     assert saved.status_code == 303
     await login_as(client, "carl")
     assert (await client.get("/admin/stages/spring_sale")).status_code == 404
+
+
+async def _status(client: httpx.AsyncClient, stage: str) -> str | None:
+    status = await kernel_of(client).db.fetchval("SELECT status FROM stage WHERE id = %s",
+                                                 (stage,))
+    return None if status is None else str(status)
+
+
+async def test_archiving_a_stage(client: httpx.AsyncClient) -> None:
+    await login_as(client, "ann")
+    await _post(client, "/admin/stages/add", {**NEW, "visibility": "public"})
+    item = {"type": "article", "title": "Staged", "status": 1,
+            "fields": {"field_body": {"value": "B", "format": "plain_text"}}}
+    staged = {**await login_as(client, "root"), "X-Trovato-Stage": "spring_sale"}
+    made = await client.post("/api/v1/items", headers=staged, json=item)
+    assert made.status_code == 201, made.text
+    await login_as(client, "ann")
+    switched = await _post(client, "/stage/switch", {"stage": "spring_sale",
+                                                     "destination": "/"})
+    assert switched.status_code == 303
+    overview = (await client.get("/admin/stages/spring_sale")).text
+    assert 'href="/admin/stages/spring_sale/archive">Archive stage</a>' in overview
+
+    confirm = await client.get("/admin/stages/spring_sale/archive")
+    assert confirm.status_code == 200
+    assert "Are you sure you want to archive the stage Spring &lt;b&gt;sale&lt;/b&gt;?" \
+        in confirm.text
+    assert "Its 1 changed item(s) are kept" in confirm.text
+    assert '<button type="submit" class="button" name="op" value="confirm">Archive stage' \
+        in confirm.text
+
+    # A missing or stale token: the step again, nothing archived.
+    missing = await client.post("/admin/stages/spring_sale/archive", data={"op": "confirm"})
+    stale = await client.post("/admin/stages/spring_sale/archive",
+                              data={"csrf_token": "stale", "op": "confirm"})
+    for refused in (missing, stale):
+        assert refused.status_code == 400 and EXPIRED in refused.text
+    assert await _status(client, "spring_sale") == "open"
+
+    archived = await _post(client, "/admin/stages/spring_sale/archive", {"op": "confirm"})
+    assert archived.status_code == 303
+    assert archived.headers["location"] == "/admin/stages/spring_sale"
+    assert await _status(client, "spring_sale") == "archived"
+    shown = (await client.get("/admin/stages/spring_sale")).text
+    assert "has been archived. This session works in live again." in shown
+    assert "This stage is archived" in shown
+    for gone in ("/archive", "/publish", ">Work in this stage<"):
+        assert gone not in shown, gone
+    assert "This session works in this stage." not in shown
+    listing = (await client.get("/admin/stages")).text
+    assert "<caption>Archived stages</caption>" in listing
+    assert listing.index("Archived stages") < listing.index('href="/admin/stages/spring_sale"')
+
+    # Nothing is edited in it any more: neither a write nor switching to it.
+    staged = {**await login_as(client, "root"), "X-Trovato-Stage": "spring_sale"}
+    refused = await client.patch(f"/api/v1/items/{made.json()['id']}", headers=staged,
+                                 json={"title": "Again"})
+    assert refused.status_code == 409
+    switch = await _post(client, "/stage/switch", {"stage": "spring_sale", "destination": "/"})
+    assert switch.status_code == 409 and "only open stages can be worked in" in switch.text
+    again = await client.get("/admin/stages/spring_sale/archive")
+    assert again.status_code == 409
+
+
+async def test_who_may_archive(client: httpx.AsyncClient) -> None:
+    await login_as(client, "ann")
+    await _post(client, "/admin/stages/add", {**NEW, "id": "shared", "visibility": "public"})
+    await _post(client, "/admin/stages/add", NEW)  # private
+    # carl may use ann's public stage but not manage it: no link, no step, nothing changed.
+    headers = await login_as(client, "carl")
+    assert 'href="/admin/stages/shared/archive"' not in (
+        await client.get("/admin/stages/shared")).text
+    assert (await client.get("/admin/stages/shared/archive")).status_code == 403
+    refused = await client.post("/admin/stages/shared/archive", data={
+        "csrf_token": headers["X-CSRF-Token"], "op": "confirm"})
+    assert refused.status_code == 403
+    assert (await client.get("/admin/stages/spring_sale/archive")).status_code == 404
+    client.cookies.clear()
+    assert (await client.get("/admin/stages/shared/archive")).status_code == 403
+    assert await _status(client, "shared") == "open"
+    # An administrator of stages archives any.
+    await login_as(client, "root")
+    assert (await _post(client, "/admin/stages/spring_sale/archive", {})).status_code == 303
+    assert await _status(client, "spring_sale") == "archived"

@@ -10,9 +10,10 @@ service answering it changes:
 * :meth:`StageDesk.get` / :meth:`StageDesk.usable` — the stages a user may use, as
   :class:`StageInfo` (a stage they may not use does not exist for them: 404);
 * :meth:`StageDesk.label` — a stage's label for the banner;
-* :meth:`StageDesk.create`, :meth:`StageDesk.edit`, :meth:`StageDesk.delete` — a new stage,
-  a changed one, one deleted with its changes (:meth:`StageDesk.may_manage`: who may edit and
-  delete a stage, the service's rule);
+* :meth:`StageDesk.create`, :meth:`StageDesk.edit`, :meth:`StageDesk.archive`,
+  :meth:`StageDesk.delete` — a new stage, a changed one, one shelved, one deleted with its
+  changes (:meth:`StageDesk.may_manage`: who may edit, archive and delete a stage, the
+  service's rule);
 * :meth:`StageDesk.changes`, :meth:`StageDesk.diff`, :meth:`StageDesk.conflicts`,
   :meth:`StageDesk.publish` — through
   the :class:`Publisher` the desk is given (the content service's staging), so the pages, the
@@ -158,8 +159,8 @@ class StageDesk:
         return user.can(PUBLISH_STAGES) or user.can(ADMINISTER_STAGES)
 
     def may_manage(self, user: Principal, stage: StageInfo) -> bool:
-        """Whether ``user`` may edit and delete ``stage`` (its owner or an administrator of
-        stages: the stages service decides)."""
+        """Whether ``user`` may edit, archive and delete ``stage`` (its owner or an
+        administrator of stages: the stages service decides)."""
         return self.stages.may_manage(user, stage.owner_id)
 
     async def choose(self, user: Principal, requested: str | None) -> str:
@@ -201,6 +202,11 @@ class StageDesk:
         owner or an administrator of stages); 422 naming the fields that are invalid."""
         return _info(await self.stages.edit(user, stage, label=label, upstream=upstream,
                                             visibility=visibility, roles=roles))
+
+    async def archive(self, user: Principal, stage: str) -> StageInfo:
+        """Shelve an open stage (its owner or an administrator of stages): it keeps its
+        changes but takes no more and is not published; 409 when it is not open."""
+        return _info(await self.stages.archive(user, stage))
 
     async def delete(self, user: Principal, stage: str) -> StageInfo:
         """Delete the stage and discard its changes (its owner or an administrator of

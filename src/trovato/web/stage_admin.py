@@ -1,4 +1,5 @@
-"""Managing stages in the browser: adding a stage, editing one, deleting one after a confirmation.
+"""Managing stages in the browser: adding a stage, editing one, archiving or deleting one after a
+confirmation.
 
 * ``/admin/stages/add`` — the machine name, label, upstream (live or an open stage the user may
   use), visibility and the roles a private stage is shared with; the stages service validates
@@ -6,15 +7,20 @@
   to the stage's overview (303) with a flash message.
 * ``/admin/stages/{id}/edit`` — the label, upstream, visibility and roles (the machine name is
   the stage's identity and does not change).
+* ``/admin/stages/{id}/archive`` — the shared confirmation step saying what archiving keeps: an
+  open stage is shelved with its changes, takes no more (the stages service refuses writes to
+  it) and cannot be published; a session working in it goes back to live. A stage that is not
+  open is a 409.
 * ``/admin/stages/{id}/delete`` — the shared confirmation step (:mod:`trovato.web.admin._confirm`)
   saying how many changed items are discarded; the service refuses (409) while another stage
   builds on it.
 
 Who may do what is the stages service's rule, through the stage desk, as for the API: adding
-needs ``use stages`` (or ``administer stages``); editing and deleting, the stage's owner or an
-administrator of stages. A stage the user may not use is a 404, as on the other stage pages.
-Every POST carries the session's CSRF token (:func:`~trovato.kernel.csrf.form_post`); a stale
-one shows the form again with what was typed and changes nothing.
+needs ``use stages`` (or ``administer stages``); editing, archiving and deleting, the stage's
+owner or an administrator of stages. A stage the user may not use is a 404, as on the other
+stage pages. Every POST carries the session's CSRF token
+(:func:`~trovato.kernel.csrf.form_post`); a stale one shows the form again with what was typed
+and changes nothing.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from trovato.web.admin.people import csrf_token, refusal, roles_service
 ADD_FORM = "admin_stage_add"
 EDIT_FORM = "admin_stage_edit"
 DELETE_FORM = "admin_stage_delete"
+ARCHIVE_FORM = "admin_stage_archive"
 # The inputs' titles, by the name the stages service gives a field in its refusals.
 LABELS = {"id": "Machine name", "label": "Label", "upstream": "Publishes to",
           "visibility": "Visibility", "roles": "Shared with roles"}
@@ -224,6 +231,59 @@ async def edit_submit(request: Request) -> Response:
     return await act(request, tree, save, show, refused=_refusal)
 
 
+# -- archiving ------------------------------------------------------------------------------------
+
+
+async def _archivable(request: Request) -> StageInfo:
+    """The stage of the path, which the user may manage and which must be open (409)."""
+    stage = await _managed(request, "archive")
+    if not stage.open:
+        raise ServiceError(409, f"The stage {stage.label} is {stage.status}: only open stages"
+                                " can be archived.")
+    return stage
+
+
+async def _archive_tree(request: Request, stage: StageInfo) -> RenderElement:
+    ctx = request_context(request)
+    changed = len(await ctx.kernel.stage_desk.changes(ctx.current_user, stage.id))
+    return await ctx.kernel.forms.build(confirm_tree(
+        ARCHIVE_FORM, f"/admin/stages/{stage.id}/archive",
+        f"Are you sure you want to archive the stage {stage.label}?", "Archive stage",
+        f"/admin/stages/{stage.id}",
+        consequence=f"Its {changed} changed item(s) are kept, but it takes no more changes"
+                    " and cannot be published; nobody can work in it any more. It can still"
+                    " be deleted."),
+        user=ctx.current_user)
+
+
+async def archive_form(request: Request) -> Response:
+    stage = await _archivable(request)
+    return _page(request, f"Archive stage {stage.label}", await _archive_tree(request, stage))
+
+
+@form_post
+async def archive_submit(request: Request) -> Response:
+    stage = await _archivable(request)
+    ctx = request_context(request)
+    tree = await _archive_tree(request, stage)
+
+    async def archive(values: forms.FormValues) -> Done:
+        await ctx.kernel.stage_desk.archive(ctx.current_user, stage.id)
+        message = f"The stage {stage.label} has been archived."
+        # This session can no longer work there: its edits would all be refused.
+        if ctx.session is not None and ctx.session.get("stage") == stage.id:
+            ctx.session.pop("stage")
+            message += " This session works in live again."
+        return Done(message, f"/admin/stages/{stage.id}", {"stage": stage.id})
+
+    async def show(values: forms.FormValues, errors: forms.FormErrors,
+                   status: int) -> Response:
+        return _page(request, f"Archive stage {stage.label}", tree, errors=errors,
+                     status=status)
+
+    return await act(request, tree, archive, show)
+
+
 # -- deleting -------------------------------------------------------------------------------------
 
 
@@ -269,6 +329,8 @@ routes = [
     Route("/admin/stages/add", add_submit, methods=["POST"]),
     Route("/admin/stages/{id}/edit", edit_form, methods=["GET"]),
     Route("/admin/stages/{id}/edit", edit_submit, methods=["POST"]),
+    Route("/admin/stages/{id}/archive", archive_form, methods=["GET"]),
+    Route("/admin/stages/{id}/archive", archive_submit, methods=["POST"]),
     Route("/admin/stages/{id}/delete", delete_form, methods=["GET"]),
     Route("/admin/stages/{id}/delete", delete_submit, methods=["POST"]),
 ]

@@ -4,11 +4,13 @@
   stage the user may use); POST (with the session's CSRF token, checked by the pipeline)
   stores it in the session. Whether the user may use the stage is decided by the stages
   service's one door (:meth:`StageDesk.choose <trovato.stages.desk.StageDesk.choose>`), the
-  same as for every request.
-* ``/admin/stages`` — the stages the user may use (and an "Add stage" link for who may add
-  one: :mod:`trovato.web.stage_admin`); ``/admin/stages/{id}`` — one stage: what it
-  changes (each item, then field by field against its upstream), its conflicts with its
-  upstream, and a link to publish it;
+  same as for every request; only an open stage can be chosen (a published or archived one
+  takes no writes).
+* ``/admin/stages`` — the stages the user may use, the archived ones in a table of their own
+  (and an "Add stage" link for who may add one: :mod:`trovato.web.stage_admin`);
+  ``/admin/stages/{id}`` — one stage: what it changes (each item, then field by field against
+  its upstream), its conflicts with its upstream, and links to publish and archive it (an
+  archived stage says so, and offers neither them nor working in it);
   ``/admin/stages/{id}/publish`` — GET is the confirmation step (a dry run: what publishing
   would do), with a choice per conflicting field (take the stage's value or upstream's, the
   base value shown with both); POST previews the result of those choices (a dry run) or
@@ -105,6 +107,11 @@ async def switch(request: Request) -> Response:
                                   status=EXPIRED_STATUS, messages=[("error", EXPIRED)])
     try:
         stage = await ctx.kernel.stage_desk.choose(user, requested or None)
+        if not is_live(stage):
+            chosen = await ctx.kernel.stage_desk.get(user, stage)
+            if not chosen.open:  # the form offers none such: nothing could be saved there
+                raise StageError(409, f"The stage {chosen.label} is {chosen.status}: only"
+                                      " open stages can be worked in.")
     except StageError as exc:
         return await _switch_page(
             request, LIVE, destination, status=exc.status, messages=[("error", exc.message)]
@@ -121,6 +128,7 @@ async def switch(request: Request) -> Response:
 
 
 NO_STAGES = "There are no stages you may use."
+ARCHIVED = "archived"
 
 
 async def stage_list(request: Request) -> Response:
@@ -128,16 +136,26 @@ async def stage_list(request: Request) -> Response:
     user = require_login(request)
     stages = await ctx.kernel.stage_desk.usable(user)
     rows: list[list[str | RenderElement]] = [
-        [el.link(s.label, f"/admin/stages/{s.id}"), s.id, s.status, s.upstream] for s in stages
+        [el.link(s.label, f"/admin/stages/{s.id}"), s.id, s.status, s.upstream]
+        for s in stages if s.status != ARCHIVED
     ]
     table = el.table(
         ["Stage", "Id", "Status", "Publishes to"], rows, empty=NO_STAGES)
+    # Archived stages are shelved: listed apart, so the working ones are not lost among them.
+    shelved: list[list[str | RenderElement]] = [
+        [el.link(s.label, f"/admin/stages/{s.id}"), s.id, s.upstream]
+        for s in stages if s.status == ARCHIVED
+    ]
+    render = ctx.kernel.templates.render_tree
+    archived = render(el.table(
+        ["Stage", "Id", "Publishes to"], shelved, caption="Archived stages")) if shelved else None
     return render_admin(
         request,
         "stages.html",
         {
             "title": "Stages",
-            "content": ctx.kernel.templates.render_tree(table),
+            "content": render(table),
+            "archived": archived,
             "may_add": ctx.kernel.stage_desk.may_use(user),
         },
     )
@@ -249,6 +267,7 @@ async def overview(request: Request) -> Response:
             "conflicts_unavailable": unavailable,
             "may_publish": stage.open and desk.may_publish(ctx.current_user),
             "may_manage": desk.may_manage(ctx.current_user, stage),
+            "archived": stage.status == ARCHIVED,
             "working_here": ctx.stage == stage.id,
         },
     )
