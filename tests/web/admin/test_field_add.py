@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests._plugin_cache import plugin_cache_dir
+from tests.api.conftest import ARTICLE, login_as
 from tests.conftest import running_app, site_settings
 from tests.plugins.conftest import FIXTURES, kernel_of
 from tests.web._item_forms import hidden_inputs, open_form, post_form
@@ -159,8 +160,7 @@ async def test_update_with_javascript_answers_the_region_from_the_state(
     assert "max_length" not in html and 'name="label"' not in html
     # The state changed: the same build id now saves a reference (no page was loaded).
     saved = await post_form(client, ADD, hidden, {
-        **typed, "field_type": "reference", "settings[target_type]": "user",
-        "settings[target_bundles]": "", "op": "save"})
+        **typed, "field_type": "reference", "settings[target_type]": "user", "op": "save"})
     assert saved.status_code == 303, saved.text
     assert (await _fields(client))["field_colour"]["settings"] == {
         "target_type": "user", "target_bundles": []}
@@ -279,3 +279,60 @@ async def test_form_ajax_adds_to_the_rebuilt_region(former_site: httpx.AsyncClie
     assert 'name="status"' not in rebuilt.text  # the plugin's input is shown, never read
     page = await post_form(client, ADD, hidden, {**values, "field_type": "float"})
     assert said in _region(page.text)
+
+
+async def test_a_references_targets_are_ticked_not_typed(site: httpx.AsyncClient) -> None:
+    headers = await login_as(site, "root")
+    assert (await site.post("/api/v1/item-types", headers=headers, json=ARTICLE)
+            ).status_code == 201
+    page = await site.post("/api/v1/item-types", headers=headers,
+                           json={"type": "page", "label": "Basic <page>"})
+    assert page.status_code == 201, page.text
+    vocabulary = await site.post("/api/v1/categories/vocabularies", headers=headers,
+                                 json={"id": "topics", "label": "Topics"})
+    assert vocabulary.status_code == 201, vocabulary.text
+    step = await _settings_step(site, "reference", "Related")
+    region = _region(step.text)
+    assert 'name="settings[target_bundles]" value="article">' in region
+    assert "Basic &lt;page&gt; (page)" in region  # the type's label, escaped
+    assert 'name="settings[target_vocabularies]" value="topics"' in region
+    assert "<textarea" not in region  # nothing typed by name
+    common = {"label": "Related", "name": "field_related", "cardinality": "1",
+              "field_type": "reference", "op": "save"}
+    # A name that is no item type is not one of the choices: refused, naming the input.
+    unknown = await post_form(site, ADD, hidden_inputs(step.text), {
+        **common, "settings[target_type]": "item", "settings[target_bundles]": "nope"})
+    assert unknown.status_code == 400
+    assert "Item types: a chosen value is not one of the options." in unknown.text
+    # Vocabularies ticked for a field pointing at items: said, not dropped.
+    crossed = await post_form(site, ADD, hidden_inputs(unknown.text), {
+        **common, "settings[target_type]": "item", "settings[target_bundles]": "page",
+        "settings[target_vocabularies]": "topics"})
+    assert crossed.status_code == 400
+    assert "Vocabularies apply only when the target type is category_tag" in crossed.text
+    assert "field_related" not in await _fields(site)
+    saved = await post_form(site, ADD, hidden_inputs(crossed.text), {
+        **common, "settings[target_type]": "item",
+        "settings[target_bundles]": ["page", "article"]})
+    assert saved.status_code == 303, saved.text
+    assert (await _fields(site))["field_related"]["settings"] == {
+        "target_type": "item", "target_bundles": ["page", "article"]}
+
+    # Editing: the ticks shown; pointing at tags reads the vocabularies' boxes.
+    edit_path = f"{TYPES}/article/fields/field_related"
+    edit = await site.get(edit_path)
+    assert 'name="settings[target_bundles]" value="page" checked' in edit.text
+    refused = await site.post(edit_path, data={
+        "label": "Related", "cardinality": "1", "op": "save", "settings[target_type]":
+        "category_tag", "settings[target_vocabularies]": "topics"})  # no CSRF token
+    assert refused.status_code in (400, 403) and "The form has expired" in refused.text
+    assert (await _fields(site))["field_related"]["settings"]["target_type"] == "item"
+    tagged = await post_form(site, edit_path, hidden_inputs(refused.text), {
+        "label": "Related", "cardinality": "1", "op": "save",
+        "settings[target_type]": "category_tag", "settings[target_vocabularies]": "topics"})
+    assert tagged.status_code == 303, tagged.text
+    assert (await _fields(site))["field_related"]["settings"] == {
+        "target_type": "category_tag", "target_bundles": ["topics"]}
+    edit = await site.get(edit_path)
+    assert 'name="settings[target_vocabularies]" value="topics" checked' in edit.text
+    assert 'name="settings[target_bundles]" value="page" checked' not in edit.text

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from trovato.content.fields import FieldRegistry
 from trovato.web.admin._structure import sentences
-from trovato.web.admin.field_settings import parse_settings, settings_fieldset
+from trovato.web.admin.field_settings import (
+    Targets,
+    parse_settings,
+    settings_fieldset,
+    target_errors,
+)
 from trovato.web.admin.types import machine_name
 
 REGISTRY = FieldRegistry()
@@ -25,7 +30,8 @@ def test_settings_inputs_follow_the_settings_model_both_ways() -> None:
     for field_type in REGISTRY.all():
         defaults = field_type.validate_settings(
             {"allowed_values": {"a": "A"}} if field_type.name == "list" else {})
-        fieldset = settings_fieldset(field_type, defaults, ["plain_text", "filtered_html"])
+        fieldset = settings_fieldset(field_type, defaults, ["plain_text", "filtered_html"],
+                                     Targets())
         if not field_type.settings_schema().get("properties"):
             assert fieldset is None
             continue
@@ -46,6 +52,43 @@ def test_settings_inputs_follow_the_settings_model_both_ways() -> None:
     integer = REGISTRY.get("integer")
     assert parse_settings(integer, {"settings[min]": "", "settings[max]": "7"}) == {
         "min": None, "max": 7}
+
+
+TARGETS = Targets({"article": "Article (article)", "page": "Page (page)"}, {"topics": "topics"})
+
+
+def _targets(settings: dict[str, object]) -> dict[str, dict[str, object]]:
+    fieldset = settings_fieldset(REGISTRY.get("reference"), settings, [], TARGETS)
+    assert fieldset is not None
+    return {key: fieldset[key] for key in ("target_bundles", "target_vocabularies")}
+
+
+def test_a_references_targets_are_ticked_among_what_exists() -> None:
+    reference = REGISTRY.get("reference")
+    items = _targets({"target_type": "item", "target_bundles": ["page", "gone"]})
+    assert items["target_bundles"]["#type"] == "checkboxes"
+    assert items["target_bundles"]["#options"] == {
+        "article": "Article (article)", "page": "Page (page)", "gone": "gone (no longer exists)"}
+    assert items["target_bundles"]["#default_value"] == ["page", "gone"]
+    assert items["target_vocabularies"]["#options"] == {"topics": "topics"}
+    assert items["target_vocabularies"]["#default_value"] == []
+    tags = _targets({"target_type": "category_tag", "target_bundles": ["topics"]})
+    assert tags["target_bundles"]["#default_value"] == []
+    assert tags["target_vocabularies"]["#default_value"] == ["topics"]
+    # Read back: the boxes the target type reads; ticks in the other are named errors.
+    for pointed, ticked, expected in (("item", "target_bundles", ["page"]),
+                                      ("category_tag", "target_vocabularies", ["topics"])):
+        values: dict[str, str | list[str]] = {
+            "settings[target_type]": pointed, f"settings[{ticked}]": list(expected)}
+        assert parse_settings(reference, values)["target_bundles"] == expected
+        assert target_errors(reference, values) == {}
+    crossed: dict[str, str | list[str]] = {
+        "settings[target_type]": "user", "settings[target_bundles]": ["page"],
+        "settings[target_vocabularies]": ["topics"]}
+    assert set(target_errors(reference, crossed)) == {"settings.target_bundles",
+                                                      "settings.target_vocabularies"}
+    assert parse_settings(reference, crossed)["target_bundles"] == []
+    assert target_errors(REGISTRY.get("text"), crossed) == {}
 
 
 def test_service_messages_become_sentences() -> None:

@@ -54,12 +54,15 @@ from trovato.web.admin._structure import (
 from trovato.web.admin.field_settings import (
     LABELS,
     PREFIX,
+    Targets,
     common_inputs,
     field_types,
     fields_path,
     instance,
     parse_settings,
     settings_fieldset,
+    target_errors,
+    targets_for,
     text_formats,
     type_label,
 )
@@ -156,7 +159,8 @@ def _basics(types: FieldRegistry) -> dict[str, RenderElement]:
     }
 
 
-def _region(request: Request, types: FieldRegistry, chosen: str) -> RenderElement:
+def _region(request: Request, types: FieldRegistry, chosen: str,
+            targets: Targets) -> RenderElement:
     """The field type and what depends on it: its widgets and its settings."""
     field_type = types.get(chosen)
     part: RenderElement = {
@@ -182,7 +186,7 @@ def _region(request: Request, types: FieldRegistry, chosen: str) -> RenderElemen
     elif choices:
         part["widget"] = {"#type": "markup", "#tag": "p", "#weight": 2,
                           "#value": f"Widget: {widgets.get(choices[0]).label}"}
-    fieldset = settings_fieldset(field_type, {}, text_formats(request))
+    fieldset = settings_fieldset(field_type, {}, text_formats(request), targets)
     if fieldset is not None:
         part["settings"] = {**fieldset, "#weight": 3}
     else:
@@ -191,12 +195,13 @@ def _region(request: Request, types: FieldRegistry, chosen: str) -> RenderElemen
     return dependent.region(part)
 
 
-def _add_form(request: Request, current: ItemType, state: FormState) -> RenderElement:
+def _add_form(request: Request, current: ItemType, state: FormState,
+              targets: Targets) -> RenderElement:
     types = field_types(request)
     elements = _basics(types)
     chosen = _at_settings(state, types)
     if chosen is not None:
-        elements["field_type"] = _region(request, types, chosen)
+        elements["field_type"] = _region(request, types, chosen, targets)
         elements.update(common_inputs(None))
         actions: RenderElement = {"save": forms.submit(SAVE, title="Save field"),
                                   "back": forms.submit(BACK, title="Back", weight=0.5)}
@@ -208,7 +213,10 @@ def _add_form(request: Request, current: ItemType, state: FormState) -> RenderEl
 
 
 async def _build(request: Request, current: ItemType, state: FormState) -> RenderElement:
-    return await altered(request, _add_form(request, current, state))
+    types = field_types(request)
+    chosen = _at_settings(state, types)
+    targets = await targets_for(request, types.get(chosen) if chosen is not None else None)
+    return await altered(request, _add_form(request, current, state, targets))
 
 
 def _add_page(request: Request, current: ItemType, tree: RenderElement, state: FormState, *,
@@ -294,7 +302,8 @@ async def add_submit(request: Request) -> Response:
         return await _update(request, current, received, basics, changed_on_save=False)
     if op == UPDATE or text.get("field_type") != chosen:
         return await _update(request, current, received, values, changed_on_save=op == SAVE)
-    own = await _name_errors(request, current, name, text.get("label", ""), chosen)
+    own = {**target_errors(types.get(chosen), values),
+           **await _name_errors(request, current, name, text.get("label", ""), chosen)}
     errors = await check(request, received, own)
     if errors:
         return _add_page(request, current, received.tree, state, values=values,

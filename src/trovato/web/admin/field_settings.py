@@ -2,12 +2,18 @@
 its field type's settings model (its JSON schema, so a field type brings its settings screen
 with it; the service checks them with that same model), the inputs every field has (required,
 number of values, help text), and reading both back from a submission.
+
+A reference field's targets (``target_bundles``) are the one setting not typed: they are ticked
+among what exists (:class:`Targets`) — the site's item types when the field points at items,
+its vocabularies when it points at tags — so a name that is no type or vocabulary cannot be
+given; one given before and since gone stays a choice (marked so) until it is unticked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from starlette.requests import Request
 
@@ -22,6 +28,34 @@ PREFIX = "field_"
 CARDINALITIES = {**{str(n): str(n) for n in range(1, 11)}, "-1": "Unlimited"}
 # What the summary calls errors no input of the form shows.
 LABELS = {"type": "Field type", "order": "Field order", "fields": "Fields"}
+# A reference field's settings: what it points at, and which types or vocabularies of it.
+TARGET_TYPE: Final = "target_type"
+TARGETS: Final = "target_bundles"
+# The vocabularies' checkboxes: a second input for the one setting, read when the field
+# points at tags (their names may be item types' names too).
+VOCABULARIES: Final = "target_vocabularies"
+_ITEMS, _TAGS = "item", "category_tag"
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """What a reference field may be limited to: the item types and the vocabularies (machine
+    name → label) there are."""
+
+    types: dict[str, str] = field(default_factory=dict)
+    vocabularies: dict[str, str] = field(default_factory=dict)
+
+
+async def targets_for(request: Request, field_type: FieldType | None) -> Targets:
+    """The targets offered to ``field_type``'s settings: none (and nothing read) unless it
+    has a ``target_bundles`` setting."""
+    if field_type is None or TARGETS not in (field_type.settings_schema().get("properties")
+                                             or {}):
+        return Targets()
+    types = await content(request).types.cached()
+    names = await request_context(request).kernel.categories.vocabulary_names()
+    return Targets({name: f"{t.label} ({name})" for name, t in sorted(
+        types.items(), key=lambda pair: pair[1].label)}, {name: name for name in names})
 
 
 def field_types(request: Request) -> FieldRegistry:
@@ -143,9 +177,65 @@ def _settings_element(key: str, prop: Mapping[str, Any], required: bool, value: 
     return element
 
 
+def _target_inputs(settings: Mapping[str, Any], targets: Targets,
+                   weight: int) -> dict[str, RenderElement]:
+    """A reference field's targets as checkboxes: the item types, and the vocabularies when
+    there are any; what ``settings`` gives shown ticked in the one its target type reads."""
+    given = [str(name) for name in settings.get(TARGETS) or ()]
+    pointed = settings.get(TARGET_TYPE, _ITEMS)
+
+    def choices(existing: dict[str, str], used: bool) -> dict[str, str]:
+        gone = {name: f"{name} (no longer exists)" for name in given
+                if used and name not in existing}
+        return {**existing, **gone}
+
+    inputs: dict[str, RenderElement] = {TARGETS: {
+        "#type": "checkboxes", "#name": f"settings[{TARGETS}]",
+        "#error_key": f"settings.{TARGETS}", "#title": "Item types", "#weight": weight,
+        "#options": choices(targets.types, pointed == _ITEMS),
+        "#default_value": given if pointed == _ITEMS else [],
+        "#description": "When the target type is item: the types a value may point at."
+                        " None ticked allows every type."}}
+    vocabularies = choices(targets.vocabularies, pointed == _TAGS)
+    if vocabularies:
+        inputs[VOCABULARIES] = {
+            "#type": "checkboxes", "#name": f"settings[{VOCABULARIES}]",
+            "#error_key": f"settings.{VOCABULARIES}", "#title": "Vocabularies",
+            "#weight": weight + 0.5, "#options": vocabularies,
+            "#default_value": given if pointed == _TAGS else [],
+            "#description": "When the target type is category_tag: the vocabularies whose"
+                            " tags a value may be (a new tag goes to the first). None ticked"
+                            " allows every vocabulary."}
+    return inputs
+
+
+def target_errors(field_type: FieldType, values: forms.FormValues) -> dict[str, str]:
+    """Targets ticked that the chosen target type does not read (item types for tags,
+    vocabularies for items, either for users): named, rather than dropped unsaid."""
+    if TARGETS not in (field_type.settings_schema().get("properties") or {}):
+        return {}
+    pointed = forms.text_values(values).get(f"settings[{TARGET_TYPE}]", _ITEMS)
+    errors: dict[str, str] = {}
+    if pointed != _ITEMS and _ticked(values, TARGETS):
+        errors[f"settings.{TARGETS}"] = ("Item types apply only when the target type is"
+                                         " item: untick them or choose item.")
+    if pointed != _TAGS and _ticked(values, VOCABULARIES):
+        errors[f"settings.{VOCABULARIES}"] = ("Vocabularies apply only when the target type"
+                                              " is category_tag: untick them or choose"
+                                              " category_tag.")
+    return errors
+
+
+def _ticked(values: forms.FormValues, name: str) -> list[str]:
+    """The boxes of ``settings[name]`` ticked (an empty value is none: a box has a name)."""
+    chosen = values.get(f"settings[{name}]")
+    return [v for v in chosen if v] if isinstance(chosen, list) else []
+
+
 def settings_fieldset(field_type: FieldType, settings: Mapping[str, Any],
-                      formats: list[str]) -> RenderElement | None:
-    """The inputs of ``field_type``'s settings showing ``settings`` (None: it has none)."""
+                      formats: list[str], targets: Targets) -> RenderElement | None:
+    """The inputs of ``field_type``'s settings showing ``settings`` (None: it has none), a
+    reference field's targets chosen among ``targets``."""
     schema = field_type.settings_schema()
     properties = schema.get("properties") or {}
     if not properties:
@@ -155,6 +245,9 @@ def settings_fieldset(field_type: FieldType, settings: Mapping[str, Any],
     fieldset: RenderElement = {"#type": "fieldset", "#title": f"{field_type.label} settings",
                                "#weight": 20, "#error_key": "settings.settings"}
     for weight, (key, prop) in enumerate(properties.items()):
+        if key == TARGETS:
+            fieldset.update(_target_inputs(settings, targets, weight))
+            continue
         fieldset[key] = _settings_element(key, prop, key in required,
                                           settings.get(key, prop.get("default")), formats,
                                           weight)
@@ -170,7 +263,12 @@ def parse_settings(field_type: FieldType, values: forms.FormValues) -> dict[str,
     for key, prop in (schema.get("properties") or {}).items():
         kind, nullable = _shape(prop)
         value = text.get(f"settings[{key}]", "")
-        if kind == "boolean":
+        if key == TARGETS:
+            # The checkboxes the target type reads (target_errors refused ticks in the other).
+            pointed = text.get(f"settings[{TARGET_TYPE}]", _ITEMS)
+            raw[key] = _ticked(values, {_ITEMS: TARGETS, _TAGS: VOCABULARIES}[pointed]) \
+                if pointed in (_ITEMS, _TAGS) else []
+        elif kind == "boolean":
             raw[key] = value == "1"
         elif kind == "array":
             raw[key] = [line.strip() for line in value.splitlines() if line.strip()]

@@ -53,12 +53,15 @@ from trovato.web.admin._structure import (
 from trovato.web.admin.field_add import add_form, add_submit
 from trovato.web.admin.field_settings import (
     LABELS,
+    Targets,
     common_inputs,
     field_types,
     fields_path,
     instance,
     parse_settings,
     settings_fieldset,
+    target_errors,
+    targets_for,
     text_formats,
     type_label,
     values_label,
@@ -197,12 +200,15 @@ async def _edit_tree(request: Request, current: ItemType, definition: FieldDefin
                      ) -> RenderElement:
     """The edit form after ``form_alter``, offering the site's image styles."""
     styles = await request_context(request).kernel.files.styles.all()
+    registry = field_types(request)
+    targets = await targets_for(request, registry.get(definition.type)
+                                if definition.type in registry else None)
     return await altered(request, _edit_form(request, current, definition,
-                                             {n: s.label for n, s in styles.items()}))
+                                             {n: s.label for n, s in styles.items()}, targets))
 
 
 def _edit_form(request: Request, current: ItemType, definition: FieldDefinition,
-               styles: Mapping[str, str]) -> RenderElement:
+               styles: Mapping[str, str], targets: Targets) -> RenderElement:
     registry = field_types(request)
     elements: dict[str, RenderElement] = {
         "about": {"#type": "markup", "#tag": "p", "#weight": -1,
@@ -216,7 +222,7 @@ def _edit_form(request: Request, current: ItemType, definition: FieldDefinition,
     }
     if definition.type in registry:
         fieldset = settings_fieldset(registry.get(definition.type), definition.settings,
-                                     text_formats(request))
+                                     text_formats(request), targets)
         if fieldset is not None:
             elements["settings"] = fieldset
         widgets = request_context(request).kernel.widgets
@@ -304,7 +310,10 @@ async def edit_submit(request: Request) -> Response:
         return _edit_page(request, current, definition, received.tree, received.state,
                           values=received.values, status=received.expired_status,
                           messages=[("error", received.expired)])
-    errors = await check(request, received)
+    registry = field_types(request)
+    errors = await check(request, received, target_errors(registry.get(definition.type),
+                                                          received.values)
+                         if definition.type in registry else None)
     if errors:
         return _edit_page(request, current, definition, received.tree, received.state,
                           values=received.values, errors=errors, status=400)
