@@ -26,12 +26,17 @@ PAGES = (
     "/admin/structure/gather/import",
     "/admin/config/media/image-styles",
     "/admin/config/media/image-styles/thumbnail",
+    "/admin/config/search/weights",
+    "/admin/config/search/weights/article",
     "/admin/people",
     "/admin/people/create",
     "/admin/people/roles",
     "/admin/people/permissions",
     "/admin/stages",
     "/admin/stages/add",
+    "/admin/stages/spring",
+    "/admin/stages/spring/archive",
+    "/admin/stages/autumn",  # archived
     "/admin/plugins",
     "/admin/reports",
     "/admin/reports/status",
@@ -44,6 +49,13 @@ def test_the_admin_pages_have_no_serious_violations(db_url: str, tmp_path: Path)
             "type": "article", "title": "Listed", "status": 1,
             "fields": {"field_body": {"value": "<p>Body</p>", "format": "filtered_html"}}})
         assert made.status_code == 201, made.text
+        for stage in ("spring", "autumn"):
+            added = site.api.post("/api/v1/stages", headers={"X-CSRF-Token": site.csrf},
+                                  json={"id": stage, "label": stage.title()})
+            assert added.status_code == 201, added.text
+        archived = site.api.post("/api/v1/stages/autumn/archive",
+                                 headers={"X-CSRF-Token": site.csrf})
+        assert archived.status_code == 200, archived.text
         for path in PAGES:
             response = site.page.goto(site.base + path)
             assert response is not None and response.status == 200, path
