@@ -1,7 +1,8 @@
 """The search weights admin (/admin/config/search/weights): every type listed with its weights,
 a type's form offering A to D for each searched field, saving through the search service (the
 items reindexed at once, the change logged), refusals naming the field, a missing or stale CSRF
-token changing nothing; for ``administer content types`` only, and linked from the dashboard."""
+token changing nothing; for ``administer content types`` only, and linked from the dashboard
+and from each type's fields."""
 
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ async def test_changing_a_types_weights_reindexes_and_logs(site: httpx.AsyncClie
     assert "Article" in listing.text and "None (every field weighs D)" in listing.text
     assert f'href="{BASE}/article"' in listing.text
 
+    fields = await site.get("/admin/structure/types/article/fields")
+    assert f'<a href="{BASE}/article">Search weights of Article</a>' in fields.text
     form = await site.get(f"{BASE}/article")
     assert form.status_code == 200
     assert 'name="weights[field_body]"' in form.text

@@ -66,6 +66,7 @@ from trovato.web.admin.field_settings import (
     type_label,
     values_label,
 )
+from trovato.web.admin.search_weights import BASE as SEARCH_WEIGHTS
 
 ORDER_FORM = "field_order_form"
 FIELD_FORM = "field_form"
@@ -131,7 +132,13 @@ def _fields_page(request: Request, current: ItemType, tree: RenderElement | None
                  errors: dict[str, str] | None = None, status: int = 200,
                  messages: list[tuple[str, str]] | None = None) -> Response:
     add = el.link("Add field", f"{fields_path(current)}/add", attributes={"class": "button"})
-    parts = [render_tree(request, add), render_tree(request, _field_table(request, current))]
+    # Where a site builder shaping the fields looks for how much each counts in search (the
+    # same permission opens it).
+    search = el.container({"link": el.link(f"Search weights of {current.label}",
+                                           f"{SEARCH_WEIGHTS}/{current.type}")},
+                          tag="p")
+    parts = [render_tree(request, add), render_tree(request, _field_table(request, current)),
+             render_tree(request, search)]
     if tree is not None and state is not None:
         shown = sentences(errors or {}, {**LABELS, **titles(tree)})
         parts.append(render_form(request, tree, state,
