@@ -85,3 +85,43 @@ def test_resolve_preview_and_publish(db_url: str, tmp_path: Path) -> None:
                 browser.close()
     assert sorted(p.name for p in shots.iterdir()) == [
         "1-conflict.png", "2-preview.png", "3-published.png"]
+
+
+def test_archiving_a_stage(db_url: str, tmp_path: Path) -> None:
+    """Without JavaScript: the overview's "Archive stage" link, the confirmation step, then the
+    archived stage said so on its overview and listed apart."""
+    prepared = prepared_site(db_url, tmp_path)
+    sync_api, env, shots = prepared.sync_api, prepared.env, prepared.shots
+    with serve(env) as base:
+        with httpx.Client(base_url=base) as api:
+            session = api.post("/api/v1/session", json={"name": "root", "pass": ADMIN_PASSWORD})
+            assert api.post("/api/v1/stages", json={"id": "autumn", "label": "Autumn"},
+                            headers={"X-CSRF-Token": session.json()["csrf_token"]}
+                            ).status_code == 201
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
+                                                 headless=True)
+            try:
+                page = browser.new_page(java_script_enabled=False)
+                page.set_default_timeout(20_000)
+                page.goto(base + "/user/login")
+                page.get_by_label("User name").fill("root")
+                page.get_by_label("Password").fill(ADMIN_PASSWORD)
+                page.get_by_role("button", name="Log in").click()
+                page.goto(base + "/admin/stages/autumn")
+                main = page.locator("main")
+                main.get_by_role("link", name="Archive stage").click()
+                assert "Are you sure you want to archive the stage Autumn?" in main.inner_text()
+                page.screenshot(path=str(shots / "1-archive-step.png"), full_page=True)
+                main.get_by_role("button", name="Archive stage").click()
+                assert "The stage Autumn has been archived." in page.locator(
+                    ".messages.status").inner_text()
+                assert "This stage is archived" in main.inner_text()
+                assert main.get_by_role("link", name="Work in this stage").count() == 0
+                page.goto(base + "/admin/stages")
+                archived = main.locator("table", has_text="Archived stages")
+                assert "Autumn" in archived.inner_text()
+                page.screenshot(path=str(shots / "2-archived.png"), full_page=True)
+            finally:
+                browser.close()
+    assert sorted(p.name for p in shots.iterdir()) == ["1-archive-step.png", "2-archived.png"]

@@ -205,3 +205,29 @@ def test_changing_the_field_type_rebuilds_its_settings_in_place(db_url: str,
         colour = next(f for f in fields if f["name"] == "field_colour")
         assert colour["type"] == "list" and colour["widget"] == "options_buttons"
         assert colour["settings"] == {"allowed_values": {"red": "Red", "green": "Green"}}
+
+
+def test_a_references_targets_are_ticked_in_the_rebuilt_region(db_url: str,
+                                                                tmp_path: Path) -> None:
+    """With JavaScript: choosing the reference type on the second step shows the existing item
+    types as check boxes (no box to type names into); axe finds no serious violation; the
+    types ticked are the field's targets."""
+    with browser_site(db_url, tmp_path) as site:
+        page, main = site.page, site.page.locator("main")
+        page.goto(site.base + f"{TYPES}/article/fields/add")
+        page.locator("#edit-label").fill("Related")
+        page.locator("#edit-field-type").select_option("text")
+        main.get_by_role("button", name="Continue").click()
+        page.wait_for_selector("[name='settings[max_length]']")
+        page.locator("#edit-field-type").select_option("reference")
+        page.wait_for_selector("[name='settings[target_bundles]']")
+        targets = main.locator("fieldset", has_text="Item types").last
+        assert targets.locator("textarea").count() == 0
+        assert_accessible(page)
+        site.shot("field-reference-targets")
+        main.get_by_label("Article (article)").check()
+        main.get_by_role("button", name="Save field").click()
+        page.wait_for_url(f"**{TYPES}/article/fields")
+        fields = site.api.get("/api/v1/item-types/article").json()["fields"]
+        related = next(f for f in fields if f["name"] == "field_related")
+        assert related["settings"] == {"target_type": "item", "target_bundles": ["article"]}
