@@ -276,6 +276,7 @@ async def test_archiving_a_stage(client: httpx.AsyncClient) -> None:
     assert "This session works in this stage." not in shown
     listing = (await client.get("/admin/stages")).text
     assert "<caption>Archived stages</caption>" in listing
+    assert "Every stage you may use is archived." in listing
     assert listing.index("Archived stages") < listing.index('href="/admin/stages/spring_sale"')
 
     # Nothing is edited in it any more: neither a write nor switching to it.

@@ -128,6 +128,7 @@ async def switch(request: Request) -> Response:
 
 
 NO_STAGES = "There are no stages you may use."
+ALL_ARCHIVED = "Every stage you may use is archived."
 ARCHIVED = "archived"
 
 
@@ -139,13 +140,13 @@ async def stage_list(request: Request) -> Response:
         [el.link(s.label, f"/admin/stages/{s.id}"), s.id, s.status, s.upstream]
         for s in stages if s.status != ARCHIVED
     ]
-    table = el.table(
-        ["Stage", "Id", "Status", "Publishes to"], rows, empty=NO_STAGES)
     # Archived stages are shelved: listed apart, so the working ones are not lost among them.
     shelved: list[list[str | RenderElement]] = [
         [el.link(s.label, f"/admin/stages/{s.id}"), s.id, s.upstream]
         for s in stages if s.status == ARCHIVED
     ]
+    table = el.table(["Stage", "Id", "Status", "Publishes to"], rows,
+                     empty=ALL_ARCHIVED if shelved else NO_STAGES)
     render = ctx.kernel.templates.render_tree
     archived = render(el.table(
         ["Stage", "Id", "Publishes to"], shelved, caption="Archived stages")) if shelved else None

@@ -54,7 +54,8 @@ def test_settings_inputs_follow_the_settings_model_both_ways() -> None:
         "min": None, "max": 7}
 
 
-TARGETS = Targets({"article": "Article (article)", "page": "Page (page)"}, {"topics": "topics"})
+TARGETS = Targets({"article": "Article (article)", "page": "Page (page)"},
+                  {"genres": "genres", "topics": "topics"})
 
 
 def _targets(settings: dict[str, object]) -> dict[str, dict[str, object]]:
@@ -67,14 +68,18 @@ def test_a_references_targets_are_ticked_among_what_exists() -> None:
     reference = REGISTRY.get("reference")
     items = _targets({"target_type": "item", "target_bundles": ["page", "gone"]})
     assert items["target_bundles"]["#type"] == "checkboxes"
-    assert items["target_bundles"]["#options"] == {
-        "article": "Article (article)", "page": "Page (page)", "gone": "gone (no longer exists)"}
+    # The targets given first, in their order; one since gone stays a choice, marked.
+    assert list(items["target_bundles"]["#options"].items()) == [
+        ("page", "Page (page)"), ("gone", "gone (no longer exists)"),
+        ("article", "Article (article)")]
     assert items["target_bundles"]["#default_value"] == ["page", "gone"]
-    assert items["target_vocabularies"]["#options"] == {"topics": "topics"}
+    assert list(items["target_vocabularies"]["#options"]) == ["genres", "topics"]
     assert items["target_vocabularies"]["#default_value"] == []
-    tags = _targets({"target_type": "category_tag", "target_bundles": ["topics"]})
+    # A tag is created in the first vocabulary: the order given is kept by the boxes' order.
+    tags = _targets({"target_type": "category_tag", "target_bundles": ["topics", "genres"]})
     assert tags["target_bundles"]["#default_value"] == []
-    assert tags["target_vocabularies"]["#default_value"] == ["topics"]
+    assert list(tags["target_vocabularies"]["#options"]) == ["topics", "genres"]
+    assert tags["target_vocabularies"]["#default_value"] == ["topics", "genres"]
     # Read back: the boxes the target type reads; ticks in the other are named errors.
     for pointed, ticked, expected in (("item", "target_bundles", ["page"]),
                                       ("category_tag", "target_vocabularies", ["topics"])):

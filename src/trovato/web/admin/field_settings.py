@@ -185,9 +185,11 @@ def _target_inputs(settings: Mapping[str, Any], targets: Targets,
     pointed = settings.get(TARGET_TYPE, _ITEMS)
 
     def choices(existing: dict[str, str], used: bool) -> dict[str, str]:
-        gone = {name: f"{name} (no longer exists)" for name in given
-                if used and name not in existing}
-        return {**existing, **gone}
+        # The targets given first, in their order (the boxes are sent in the order shown, and
+        # free tagging creates a tag in the first vocabulary): an untouched form keeps them.
+        first = {name: existing.get(name, f"{name} (no longer exists)")
+                 for name in (given if used else ())}
+        return {**first, **{k: v for k, v in existing.items() if k not in first}}
 
     inputs: dict[str, RenderElement] = {TARGETS: {
         "#type": "checkboxes", "#name": f"settings[{TARGETS}]",
@@ -204,8 +206,9 @@ def _target_inputs(settings: Mapping[str, Any], targets: Targets,
             "#weight": weight + 0.5, "#options": vocabularies,
             "#default_value": given if pointed == _TAGS else [],
             "#description": "When the target type is category_tag: the vocabularies whose"
-                            " tags a value may be (a new tag goes to the first). None ticked"
-                            " allows every vocabulary."}
+                            " tags a value may be; a tag typed by a new name is created in the"
+                            " first ticked, in the order shown. None ticked allows every"
+                            " vocabulary, each tag then given by id."}
     return inputs
 
 
