@@ -289,7 +289,8 @@ async def content_list(request: Request) -> Response:
         listing = ItemPage([], 0, page, PAGE_SIZE)
     else:
         listing = await kernel.content.query.list(
-            user, sort=sort, page=page, limit=PAGE_SIZE, stage=ctx.stage, fields=False, **args)
+            user, sort=sort, page=page, limit=PAGE_SIZE, stage=ctx.stage, fields=False,
+            summary=False, **args)
     filters = {k: v for k, v in typed.items() if v}
     if sort != DEFAULT_SORT:
         filters["sort"] = sort
