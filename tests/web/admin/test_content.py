@@ -262,6 +262,19 @@ async def test_the_pager_shows_fifty_rows_a_page(site: Site) -> None:
     assert _titles(second) == [f"Story {n}" for n in range(50, 55)]
     assert _titles(await client.get("/admin/content?page=x")) == _titles(
         await client.get("/admin/content"))
+    # Each pager is its own page's and filters' (they are remembered by both).
+    def pager(page: httpx.Response) -> str:
+        return page.text.split('<nav class="pager"', 1)[1].split("</nav>", 1)[0]
+
+    for _ in range(2):
+        plain = pager(await client.get("/admin/content"))
+        assert 'href="/admin/content?page=1"' in plain and "sort=title" not in plain
+        assert '<span aria-current="page">1</span>' in plain
+        titled = pager(await client.get("/admin/content?sort=title"))
+        assert 'href="/admin/content?sort=title&amp;page=1"' in titled
+        second = pager(await client.get("/admin/content?sort=title&page=1"))
+        assert '<span aria-current="page">2</span>' in second
+        assert 'href="/admin/content?sort=title"' in second
 
 
 # -- bulk actions -------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from trovato.render import elements as el
 from trovato.render.dates import local_time
 from trovato.render.elements import RenderElement
 from trovato.render.native import escape_html
+from trovato.render.renderer import ThemeEngine
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
 from trovato.web.admin.batch import batches
@@ -129,7 +130,7 @@ def _bulk_form(destination: str) -> RenderElement:
 # digits, which escaping leaves as they are, and which no other part of the form contains.
 _TOKEN_MARK: Final = f"csrf{secrets.token_hex(12)}"
 _DESTINATION_MARK: Final = f"destination{secrets.token_hex(12)}"
-FORM_MEMO: Final = 64  # filter forms remembered per form service
+FORM_MEMO: Final = 64  # filter forms (and pagers) remembered per form service (theme)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +182,31 @@ def _memo(ctx: RequestContext) -> _Memo | None:
     return memo
 
 
+# The pager's HTML per theme, by page, pages and filters (the same few on every request):
+# drawing it built and URL-encoded a dozen links.
+_PAGERS: WeakKeyDictionary[ThemeEngine, dict[Hashable, Markup]] = WeakKeyDictionary()
+
+
+def _pager_html(ctx: RequestContext, page: int, pages: int, filters: dict[str, str]
+                ) -> Markup:
+    engine = ctx.kernel.templates.engine
+    drawn = _PAGERS.get(engine)
+    if drawn is None:
+        drawn = _PAGERS[engine] = {}
+    key = (page, pages, tuple(filters.items()))
+    html = drawn.get(key)
+    if html is None:
+        html = engine.render(el.pager(page, pages, href=LIST_PATH, query=filters))
+        _remember(drawn, key, html)
+    return html
+
+
+def _remember(memo: dict[Hashable, Markup], key: Hashable, html: Markup) -> None:
+    if len(memo) >= FORM_MEMO:  # the oldest leaves first
+        del memo[next(iter(memo))]
+    memo[key] = html
+
+
 async def _filter_html(ctx: RequestContext, types: dict[str, str], sort: str,
                        typed: dict[str, str], errors: dict[str, str]) -> Markup:
     memo = _memo(ctx)
@@ -192,9 +218,7 @@ async def _filter_html(ctx: RequestContext, types: dict[str, str], sort: str,
     values: dict[str, FormValue] = dict(typed)
     html = service.render(tree, values=values, errors=errors)
     if memo is not None:
-        if len(memo.filters) >= FORM_MEMO:  # the oldest leaves first
-            del memo.filters[next(iter(memo.filters))]
-        memo.filters[key] = html
+        _remember(memo.filters, key, html)
     return html
 
 
@@ -294,11 +318,10 @@ async def content_list(request: Request) -> Response:
     filters = {k: v for k, v in typed.items() if v}
     if sort != DEFAULT_SORT:
         filters["sort"] = sort
-    render = kernel.templates.render_tree
     filter_html = await _filter_html(ctx, types, sort, typed, errors)
     bulk_html = await _bulk_html(ctx, _url(filters, page=page))
     pages = -(-listing.total // PAGE_SIZE)
-    pager = render(el.pager(page, pages, href=LIST_PATH, query=filters)) if pages > 1 else ""
+    pager = _pager_html(ctx, page, pages, filters) if pages > 1 else ""
     return render_admin(request, "admin/content.html", {
         "title": "Content",
         "filters": filter_html,
