@@ -492,3 +492,17 @@ def test_a_plan_needs_each_stand_in_once_and_escapes_what_fills_it() -> None:
     assert plan.fill({"a": "<x>", "b": '"&'}) == '<i title="&#34;&amp;">&lt;x&gt;</i>'
     assert Plan.cut("markA markA markB", marks) is None
     assert Plan.cut("markA", marks) is None
+
+
+async def test_remembered_rows_follow_the_items_and_their_types(site: Site) -> None:
+    client = site.client
+    item_id = await site.item("Before", status=1)
+    await login_as(client, "root")
+    for _ in range(2):
+        page = (await client.get("/admin/content")).text
+        assert ">Before</a>" in page and "<td>Article</td><td>root</td><td>Published</td>" in page
+    kernel = kernel_of(client)
+    await kernel.content.items.update(ROOT, uuid.UUID(item_id), title="After", status=0)
+    page = (await client.get("/admin/content")).text
+    assert ">After</a>" in page and ">Before</a>" not in page
+    assert "<td>Article</td><td>root</td><td>Not published</td>" in page
