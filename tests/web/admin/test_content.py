@@ -506,3 +506,21 @@ async def test_remembered_rows_follow_the_items_and_their_types(site: Site) -> N
     page = (await client.get("/admin/content")).text
     assert ">After</a>" in page and ">Before</a>" not in page
     assert "<td>Article</td><td>root</td><td>Not published</td>" in page
+
+
+async def test_a_new_or_deleted_item_shows_at_once_in_the_list_and_its_total(
+    site: Site,
+) -> None:
+    client = site.client
+    first = await site.item("First")
+    await login_as(client, "root")
+    for _ in range(2):  # the total counted, then kept
+        page = await client.get("/admin/content")
+        assert "Content (1 item)" in page.text and _titles(page) == ["First"]
+    second = await site.item("Second")
+    page = await client.get("/admin/content")
+    assert "Content (2 items)" in page.text and _titles(page) == ["Second", "First"]
+    await kernel_of(client).content.items.delete(ROOT, uuid.UUID(first))
+    page = await client.get("/admin/content")
+    assert "Content (1 item)" in page.text and _titles(page) == ["Second"]
+    assert second in page.text
