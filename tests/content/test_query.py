@@ -159,11 +159,13 @@ async def test_a_bare_listing_reads_neither_fields_nor_summary_unless_plugins_vo
         bare = await content.query.list(admin, sort="title", fields=False, summary=False,
                                         stage=stage)
         assert [i.title for i in bare.items] == titles and bare.total == 2
-        assert all(i.partial and i.fields == {} and i.summary is None for i in bare.items)
+        assert all(i.partial and i.fields == {} and i.summary is None and i.created is None
+                   and i.revision_id is None and i.changed for i in bare.items)
         assert [i.author_name for i in bare.items] == [admin.name] * 2
     teasers = await content.query.list(admin, fields=False)
     assert all(i.summary for i in teasers.items)
     content.items.hooks = DenyTitled()  # a voter is given whole items
     voted = await content.query.list(admin, sort="-author", fields=False, summary=False)
-    assert all(not i.partial and i.fields for i in voted.items)
+    assert all(not i.partial and i.fields and i.revision_id and i.created
+               for i in voted.items)
     assert [i.author_name for i in voted.items] == [admin.name] * 2

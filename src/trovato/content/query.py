@@ -228,9 +228,9 @@ class ItemQuery:
         ``limit`` is capped at :data:`MAX_LIMIT`. ``fields=False`` is for listings that show
         teasers: items come with their stored summary instead of their fields
         (``Item.partial``) where it is known — unless a plugin votes on access, which needs
-        whole items. ``fields=False, summary=False`` is for listings that show neither (the
-        admin content list): items come without both (``Item.partial``, no summary) — unless a
-        plugin votes."""
+        whole items. ``fields=False, summary=False`` is for tables of items that show neither
+        (the admin content list): items come without both, nor their revision id and creation
+        date (``Item.partial``, those None) — unless a plugin votes."""
         if not user.can(ACCESS_CONTENT):
             raise ItemError(403, f"You need the permission {ACCESS_CONTENT!r} to list content.")
         errors: dict[str, str] = {}
