@@ -143,3 +143,29 @@ async def test_a_live_listing_total_is_kept_until_an_item_of_its_types_is_writte
     # Filters and viewers are part of what a total is kept under.
     assert (await content.query.list(ANONYMOUS, limit=2)).total == 5
     assert (await content.query.list(admin, title="Page", limit=2)).total == 3
+
+
+async def test_a_bare_listing_reads_neither_fields_nor_summary_unless_plugins_vote(
+    content: ContentServices, admin: CurrentUser, article: None
+) -> None:
+    for title in ("b", "a"):
+        await content.items.create(admin, "article", title=title,
+                                   fields={"field_body": {"value": "Body text"}})
+    for stage, titles in ((LIVE, ["a", "b"]), ("draft", ["a", "c"])):
+        if stage != LIVE:  # the overlay: b edited in the stage
+            await content.items.stages.create(admin, stage, "Draft")
+            await content.items.update(admin, (await content.query.list(admin, sort="title")
+                                               ).items[1].id, title="c", stage=stage)
+        bare = await content.query.list(admin, sort="title", fields=False, summary=False,
+                                        stage=stage)
+        assert [i.title for i in bare.items] == titles and bare.total == 2
+        assert all(i.partial and i.fields == {} and i.summary is None and i.created is None
+                   and i.revision_id is None and i.changed for i in bare.items)
+        assert [i.author_name for i in bare.items] == [admin.name] * 2
+    teasers = await content.query.list(admin, fields=False)
+    assert all(i.summary for i in teasers.items)
+    content.items.hooks = DenyTitled()  # a voter is given whole items
+    voted = await content.query.list(admin, sort="-author", fields=False, summary=False)
+    assert all(not i.partial and i.fields and i.revision_id and i.created
+               for i in voted.items)
+    assert [i.author_name for i in voted.items] == [admin.name] * 2

@@ -219,6 +219,30 @@ def test_every_page_twin_matches_its_template(engine: ThemeEngine) -> None:
             assert engine.render_partial(name, variables) == expected
 
 
+def test_remembered_rows_tell_markup_from_text_and_follow_their_values(
+    engine: ThemeEngine,
+) -> None:
+    from types import SimpleNamespace
+
+    from markupsafe import Markup
+
+    from trovato.render.native_pages import content_rows
+
+    def row(title: str, *, may_edit: bool = True) -> SimpleNamespace:
+        return SimpleNamespace(id="1", title=title, type="t", author="a", status="s",
+                               updated="u", may_edit=may_edit)
+
+    template = engine.template("admin/content_rows.html")
+    cases = [row("<b>x</b>"), row(Markup("<b>x</b>")), row("<b>x</b>", may_edit=False),
+             row("<b>y</b>")]
+    for _ in range(2):  # drawn, then from the process's rows
+        for case in cases:
+            variables = {"rows": [case], "bulk_form": "f"}
+            assert content_rows(variables) == template.render(variables)
+    assert "<b>x</b></a>" in content_rows({"rows": [cases[1]], "bulk_form": "f"})
+    assert "<b>x</b></a>" not in content_rows({"rows": [cases[0]], "bulk_form": "f"})
+
+
 def test_a_theme_overriding_a_partial_gets_its_template(tmp_path: Path) -> None:
     make_theme(tmp_path, "fancy", {"admin/content_rows.html": "<tr><td>themed</td></tr>"})
     themed = ThemeEngine("fancy", registry=ThemeRegistry([tmp_path]))

@@ -52,8 +52,9 @@ class Item:
     author_name: str | None = field(default=None, compare=False)
     # The teaser text stored with the item (see trovato.content.summary); None: not known.
     summary: str | None = field(default=None, compare=False)
-    # Listed for a teaser without its fields (``ItemQuery.list(fields=False)``): such an item is
-    # only shown, never saved or handed to a plugin.
+    # Listed for a teaser without its fields (``ItemQuery.list(fields=False)``), or for a table
+    # without its summary, revision id and creation date either (``summary=False``): such an
+    # item is only shown, never saved or handed to a plugin.
     partial: bool = field(default=False, compare=False)
 
     @property

@@ -211,6 +211,7 @@ class ItemQuery:
         limit: int = DEFAULT_LIMIT,
         stage: str = LIVE,
         fields: bool = True,
+        summary: bool = True,
         tagged: TagFilter | None = None,
         title: str | None = None,
         words: str | None = None,
@@ -227,7 +228,9 @@ class ItemQuery:
         ``limit`` is capped at :data:`MAX_LIMIT`. ``fields=False`` is for listings that show
         teasers: items come with their stored summary instead of their fields
         (``Item.partial``) where it is known — unless a plugin votes on access, which needs
-        whole items."""
+        whole items. ``fields=False, summary=False`` is for tables of items that show neither
+        (the admin content list): items come without both, nor their revision id and creation
+        date (``Item.partial``, those None) — unless a plugin votes."""
         if not user.can(ACCESS_CONTENT):
             raise ItemError(403, f"You need the permission {ACCESS_CONTENT!r} to list content.")
         errors: dict[str, str] = {}
@@ -254,6 +257,7 @@ class ItemQuery:
             live=view.live, scope=visibility_scope(user), by_type=type is not None,
             status=status, by_author=author_id is not None, promote=promote, sticky=sticky,
             sort=sort, limit=limit, offset=page * limit, teasers=not fields and not votes,
+            bare=not fields and not summary and not votes,
             tag_fields=None if tagged is None else tagged.fields,
             by_title=bool(title),
             flat=flat(view),
@@ -289,7 +293,7 @@ class ItemQuery:
         cannot be a key."""
         if not shape.live or shape.by_author or shape.words:
             return None
-        counted = replace(shape, sort="", limit=0, offset=0, teasers=False)
+        counted = replace(shape, sort="", limit=0, offset=0, teasers=False, bare=False)
         try:
             return ("item_total", counted, tuple(sorted(
                 (name, _hashable(value)) for name, value in params.items())))

@@ -16,33 +16,56 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from trovato.caches import BytesLRU, text_cache
 from trovato.render.native import escape_html as _e
-from trovato.render.native import escape_many
 from trovato.render.native_shell import UNDEFINED, lookup, shown, truthy
 
 PageTwin = Callable[[Mapping[str, Any]], str]
 
 
+# One row's HTML by the values it shows (and the bulk form's escaped id): the list shows the
+# same items on every request, and a row is a dozen escapes and joins to draw. Only plain
+# ``str`` values are keys: a Markup equal to a str escapes differently.
+_ROWS: BytesLRU[tuple[object, ...], str] = text_cache("content_rows", max_entry_bytes=4096,
+                                                      recency=False)
+
+
 def content_rows(variables: Mapping[str, Any]) -> str:
-    """``admin/content_rows.html``: the content list's rows (``rows``, their values text:
-    the 300 values of a page escaped together by :func:`escape_many`), ``bulk_form``."""
+    """``admin/content_rows.html``: the content list's rows (``rows``: id, title, type,
+    author, status, updated — text — and may_edit), ``bulk_form``; each row's HTML is
+    remembered per process by its values."""
     rows = variables.get("rows") or ()
     if not rows:
         return '<tr><td colspan="7">No content matches.</td></tr>\n'
     form = _e(variables.get("bulk_form", ""))
-    values = escape_many([value for row in rows for value in (
-        row.id, row.title, row.type, row.author, row.status, row.updated)])
-    return "".join([
-        f'<tr><td><input type="checkbox" name="items" value="{ident}" form="{form}"'
-        f' id="edit-items-{ident}" aria-label="Select {title}"></td>'
-        f'<td><a href="/item/{ident}">{title}</a></td><td>{type_}</td>'
-        f"<td>{author}</td><td>{status}</td><td><time>{updated}</time></td>"
-        f'<td><a href="/item/{ident}">View</a>'
-        + (' · <a href="/item/' + ident + '/edit">Edit</a>' if row.may_edit else "")
-        + "</td></tr>\n"
-        for row, ident, title, type_, author, status, updated in zip(
-            rows, values[0::6], values[1::6], values[2::6], values[3::6], values[4::6],
-            values[5::6], strict=True)])
+    get, html = _ROWS.get, []
+    for row in rows:
+        key = (form, row.id, row.title, row.type, row.author, row.status, row.updated,
+               bool(row.may_edit))
+        _, ident, title, type_, author, status, updated, _ = key
+        if type(ident) is str and type(title) is str and type(type_) is str \
+                and type(author) is str and type(status) is str and type(updated) is str:
+            found = get(key)
+            if found is None:
+                found = _row(*key)
+                _ROWS.put(key, found)
+            html.append(found)
+        else:
+            html.append(_row(*key))
+    return "".join(html)
+
+
+def _row(form: str, *values: Any) -> str:
+    """One row of :func:`content_rows` (``values``: id, title, type, author, status, updated,
+    may_edit), every value but may_edit escaped (``form`` already is)."""
+    ident, title, type_, author, status, updated = map(_e, values[:6])
+    return (f'<tr><td><input type="checkbox" name="items" value="{ident}" form="{form}"'
+            f' id="edit-items-{ident}" aria-label="Select {title}"></td>'
+            f'<td><a href="/item/{ident}">{title}</a></td><td>{type_}</td>'
+            f"<td>{author}</td><td>{status}</td><td><time>{updated}</time></td>"
+            f'<td><a href="/item/{ident}">View</a>'
+            + (' · <a href="/item/' + ident + '/edit">Edit</a>' if values[6] else "")
+            + "</td></tr>\n")
 
 
 def content_list(variables: Mapping[str, Any]) -> str:

@@ -3,6 +3,7 @@ sorting and pager, and bulk actions through the confirmation step and the batch 
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -261,6 +262,19 @@ async def test_the_pager_shows_fifty_rows_a_page(site: Site) -> None:
     assert _titles(second) == [f"Story {n}" for n in range(50, 55)]
     assert _titles(await client.get("/admin/content?page=x")) == _titles(
         await client.get("/admin/content"))
+    # Each pager is its own page's and filters' (they are remembered by both).
+    def pager(page: httpx.Response) -> str:
+        return page.text.split('<nav class="pager"', 1)[1].split("</nav>", 1)[0]
+
+    for _ in range(2):
+        plain = pager(await client.get("/admin/content"))
+        assert 'href="/admin/content?page=1"' in plain and "sort=title" not in plain
+        assert '<span aria-current="page">1</span>' in plain
+        titled = pager(await client.get("/admin/content?sort=title"))
+        assert 'href="/admin/content?sort=title&amp;page=1"' in titled
+        second = pager(await client.get("/admin/content?sort=title&page=1"))
+        assert '<span aria-current="page">2</span>' in second
+        assert 'href="/admin/content?sort=title"' in second
 
 
 # -- bulk actions -------------------------------------------------------------------------------
@@ -379,3 +393,134 @@ def test_the_column_links_are_the_lists_urls_with_their_sort(filters: dict[str, 
     for sort in ("-changed", *filters.values()):
         for column, (key, _) in zip(_header(filters, sort), COLUMNS, strict=True):
             assert column.href == _url(filters, sort=f"-{key}" if sort == key else key)
+
+
+# -- the list's forms and rows, drawn once per process -------------------------------------------
+
+
+def _form(page: httpx.Response, form_id: str) -> str:
+    match = re.search(rf'<form [^>]*id="{form_id}".*?</form>', page.text, re.S)
+    assert match, form_id
+    return match.group(0)
+
+
+async def test_the_bulk_form_from_its_plan_is_the_form_drawn_in_full(site: Site) -> None:
+    from trovato.forms.form import element_id
+    from trovato.web.admin.content import _MEMOS, BULK_FORM, _bulk_form
+
+    client = site.client
+    await site.item("Alpha news")
+    await login_as(client, "root")
+    kernel = kernel_of(client)
+    for params in ({}, {"title": "<b>\"x\" & 'y'</b>", "sort": "-title"}, {"page": "1"}):
+        for _ in range(2):  # the plan is drawn by the first request, filled by the second
+            page = await client.get("/admin/content", params=params)
+            assert page.status_code == 200
+        destination = re.search(r'name="destination" value="([^"]*)"',
+                                _form(page, element_id(BULK_FORM)))
+        assert destination
+        token = _token(page)
+        drawn = kernel.forms.render(_bulk_form(html.unescape(destination.group(1))),
+                                    csrf_token=token)
+        assert _form(page, element_id(BULK_FORM)) == str(drawn)
+    assert _MEMOS[kernel.forms].bulk is not None  # the pages came from the plan
+
+
+async def test_forms_a_plugin_may_alter_are_drawn_on_every_request(
+    site: Site, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from trovato.web.admin.content import _MEMOS
+
+    client = site.client
+    await login_as(client, "root")
+    kernel = kernel_of(client)
+    listens = kernel.forms.taps.listens
+    monkeypatch.setattr(kernel.forms.taps, "listens", lambda tap: tap == "form_alter"
+                        or listens(tap))
+    seen: list[str] = []
+    build = kernel.forms.build
+
+    async def altered(tree: dict[str, object], *, user: CurrentUser) -> dict[str, object]:
+        seen.append(str(tree["#form_id"]))
+        return await build(tree, user=user)
+
+    monkeypatch.setattr(kernel.forms, "build", altered)
+    for _ in range(2):
+        page = await client.get("/admin/content")
+        assert page.status_code == 200 and _token(page) and 'name="title"' in page.text
+    assert seen == ["admin_content_filter", "admin_content_bulk"] * 2
+    assert kernel.forms not in _MEMOS
+
+
+async def test_the_filter_form_shows_what_was_typed_and_the_types_of_now(site: Site) -> None:
+    client = site.client
+    await login_as(client, "root")
+    typed = await client.get("/admin/content", params={"title": "<i>news</i>", "status": "x"})
+    assert 'value="&lt;i&gt;news&lt;/i&gt;"' in typed.text
+    assert "Choose published or not published." in typed.text
+    plain = await client.get("/admin/content")
+    assert "&lt;i&gt;news" not in plain.text and "Choose published" not in plain.text
+    assert '<option value="page"' not in plain.text
+    headers = await login_as(client, "root")
+    page_type = {**ARTICLE, "type": "page", "label": "Basic page"}
+    assert (await client.post("/api/v1/item-types", json=page_type, headers=headers)
+            ).status_code == 201
+    assert '<option value="page">Basic page</option>' in (
+        await client.get("/admin/content")).text
+
+
+async def test_editors_get_edit_links_for_what_they_may_edit_only(site: Site) -> None:
+    client = site.client
+    mine = await site.item("Gamma by editor", author="editor")
+    theirs = await site.item("Alpha news")
+    await login_as(client, "editor")
+    for _ in range(2):  # the rows drawn, then remembered
+        page = await client.get("/admin/content")
+        assert f'href="/item/{mine}/edit"' in page.text
+        assert f'href="/item/{theirs}">View</a>' in page.text
+        assert f'href="/item/{theirs}/edit"' not in page.text
+    await login_as(client, "root")
+    assert f'href="/item/{theirs}/edit"' in (await client.get("/admin/content")).text
+
+
+def test_a_plan_needs_each_stand_in_once_and_escapes_what_fills_it() -> None:
+    from trovato.web.admin.content import Plan
+
+    marks = {"a": "markA", "b": "markB"}
+    plan = Plan.cut('<i title="markB">markA</i>', marks)
+    assert plan is not None
+    assert plan.fill({"a": "<x>", "b": '"&'}) == '<i title="&#34;&amp;">&lt;x&gt;</i>'
+    assert Plan.cut("markA markA markB", marks) is None
+    assert Plan.cut("markA", marks) is None
+
+
+async def test_remembered_rows_follow_the_items_and_their_types(site: Site) -> None:
+    client = site.client
+    item_id = await site.item("Before", status=1)
+    await login_as(client, "root")
+    for _ in range(2):
+        page = (await client.get("/admin/content")).text
+        assert ">Before</a>" in page and "<td>Article</td><td>root</td><td>Published</td>" in page
+    kernel = kernel_of(client)
+    await kernel.content.items.update(ROOT, uuid.UUID(item_id), title="After", status=0)
+    page = (await client.get("/admin/content")).text
+    assert ">After</a>" in page and ">Before</a>" not in page
+    assert "<td>Article</td><td>root</td><td>Not published</td>" in page
+
+
+async def test_a_new_or_deleted_item_shows_at_once_in_the_list_and_its_total(
+    site: Site,
+) -> None:
+    client = site.client
+    first = await site.item("First")
+    await login_as(client, "root")
+    for _ in range(2):  # the total counted, then kept
+        page = await client.get("/admin/content")
+        assert "Content (1 item)" in page.text and _titles(page) == ["First"]
+    second = await site.item("Second")
+    page = await client.get("/admin/content")
+    assert "Content (2 items)" in page.text and _titles(page) == ["Second", "First"]
+    await kernel_of(client).content.items.delete(ROOT, uuid.UUID(first))
+    page = await client.get("/admin/content")
+    assert "Content (1 item)" in page.text and _titles(page) == ["Second"]
+    assert second in page.text

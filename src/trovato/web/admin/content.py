@@ -15,24 +15,33 @@ actions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import secrets
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlencode
+from weakref import WeakKeyDictionary
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from trovato.content.access import item_access, may_create
+from trovato.caches import BytesLRU, text_cache
+from trovato.content.access import item_access, may_create, role_access
 from trovato.content.bulk import BULK_ACTIONS
 from trovato.content.items import Item
 from trovato.content.model import ItemPage
 from trovato.forms import form as forms
 from trovato.forms.form import FormValue
+from trovato.forms.service import Forms
 from trovato.kernel.context import RequestContext, request_context
 from trovato.render import elements as el
 from trovato.render.dates import local_time
 from trovato.render.elements import RenderElement
+from trovato.render.native import escape_html
+from trovato.render.renderer import ThemeEngine
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
 from trovato.web.admin.batch import batches
@@ -107,7 +116,128 @@ def _filter_form(types: dict[str, str], sort: str) -> RenderElement:
     }, method="get")
 
 
+def _bulk_form(destination: str) -> RenderElement:
+    return forms.form(BULK_FORM, "/admin/content/bulk", {
+        "bulk": {"#type": "container", "#attributes": {"class": ["bulk-actions"]},
+                 "action": {"#type": "select", "#name": "action", "#title": "Action",
+                            "#options": {k: v[0] for k, v in BULK_ACTIONS.items()},
+                            "#empty_option": True},
+                 "apply": forms.submit("Apply to selected items", name="")},
+        "destination": forms.hidden("destination", destination),
+    })
+
+
+# Stand-ins for the bulk form's two per-request values while its plan is drawn: letters and
+# digits, which escaping leaves as they are, and which no other part of the form contains.
+_TOKEN_MARK: Final = f"csrf{secrets.token_hex(12)}"
+_DESTINATION_MARK: Final = f"destination{secrets.token_hex(12)}"
+FORM_MEMO: Final = 64  # filter forms (and pagers) remembered per form service (theme)
+
+
 @dataclass(frozen=True, slots=True)
+class Plan:
+    """HTML with holes: ``parts[0]``, the escaped value of ``holes[0]``, ``parts[1]``, …"""
+
+    parts: tuple[str, ...]
+    holes: tuple[str, ...]
+
+    @classmethod
+    def cut(cls, html: str, marks: Mapping[str, str]) -> Plan | None:
+        """``html`` cut at each of ``marks`` (hole name → the stand-in drawn in its place);
+        None unless each stand-in is there exactly once."""
+        if any(html.count(mark) != 1 for mark in marks.values()):
+            return None
+        names = {mark: name for name, mark in marks.items()}
+        pieces = re.split(f"({'|'.join(map(re.escape, names))})", html)
+        return cls(tuple(pieces[0::2]), tuple(names[mark] for mark in pieces[1::2]))
+
+    def fill(self, values: Mapping[str, str]) -> Markup:
+        html = [self.parts[0]]
+        for hole, part in zip(self.holes, self.parts[1:], strict=True):
+            html += (escape_html(values[hole]), part)
+        return Markup("".join(html))  # noqa: S704 - the theme's HTML, the values escaped
+
+
+@dataclass(slots=True)
+class _Memo:
+    filters: dict[Hashable, Markup] = field(default_factory=dict)
+    bulk: Plan | None = None
+    bulk_drawn: bool = False
+
+
+# The list's two forms as HTML, per form service (its theme draws them), kept while no plugin
+# alters forms (``form_alter`` may change them per user or request: then they are built and
+# drawn on every request, as any form): the filter form by what it shows, the bulk form as a
+# :class:`Plan` with holes for the session's CSRF token and the destination. Drawing both
+# was a fifth of the page's time.
+_MEMOS: WeakKeyDictionary[Forms, _Memo] = WeakKeyDictionary()
+
+
+def _memo(ctx: RequestContext) -> _Memo | None:
+    service = ctx.kernel.forms
+    if service.taps.listens("form_alter"):
+        return None
+    memo = _MEMOS.get(service)
+    if memo is None:
+        memo = _MEMOS[service] = _Memo()
+    return memo
+
+
+# The pager's HTML per theme, by page, pages and filters (the same few on every request):
+# drawing it built and URL-encoded a dozen links.
+_PAGERS: WeakKeyDictionary[ThemeEngine, dict[Hashable, Markup]] = WeakKeyDictionary()
+
+
+def _pager_html(ctx: RequestContext, page: int, pages: int, filters: dict[str, str]
+                ) -> Markup:
+    engine = ctx.kernel.templates.engine
+    drawn = _PAGERS.get(engine)
+    if drawn is None:
+        drawn = _PAGERS[engine] = {}
+    key = (page, pages, tuple(filters.items()))
+    html = drawn.get(key)
+    if html is None:
+        html = engine.render(el.pager(page, pages, href=LIST_PATH, query=filters))
+        _remember(drawn, key, html)
+    return html
+
+
+def _remember(memo: dict[Hashable, Markup], key: Hashable, html: Markup) -> None:
+    if len(memo) >= FORM_MEMO:  # the oldest leaves first
+        del memo[next(iter(memo))]
+    memo[key] = html
+
+
+async def _filter_html(ctx: RequestContext, types: dict[str, str], sort: str,
+                       typed: dict[str, str], errors: dict[str, str]) -> Markup:
+    memo = _memo(ctx)
+    key = (tuple(types.items()), sort, tuple(typed.items()), tuple(errors.items()))
+    if memo is not None and (found := memo.filters.get(key)) is not None:
+        return found
+    service = ctx.kernel.forms
+    tree = await service.build(_filter_form(types, sort), user=ctx.current_user)
+    values: dict[str, FormValue] = dict(typed)
+    html = service.render(tree, values=values, errors=errors)
+    if memo is not None:
+        _remember(memo.filters, key, html)
+    return html
+
+
+async def _bulk_html(ctx: RequestContext, destination: str) -> Markup:
+    service, token = ctx.kernel.forms, _csrf(ctx)
+    memo = _memo(ctx)
+    if memo is not None and not memo.bulk_drawn:
+        memo.bulk = Plan.cut(service.render(_bulk_form(_DESTINATION_MARK),
+                                            csrf_token=_TOKEN_MARK),
+                             {"token": _TOKEN_MARK, "destination": _DESTINATION_MARK})
+        memo.bulk_drawn = True
+    if memo is not None and memo.bulk is not None:
+        return memo.bulk.fill({"token": token, "destination": destination})
+    tree = await service.build(_bulk_form(destination), user=ctx.current_user)
+    return service.render(tree, csrf_token=token)
+
+
+@dataclass(slots=True)
 class Column:
     """A sortable column's header: its link to its order (the other way when it is the
     current one), and which way it sorts now (``aria-sort``; "" when it does not)."""
@@ -119,10 +249,11 @@ class Column:
     sort: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Row:
     """One item of the table, as the template draws it (attributes, not dict keys: Jinja
-    reads an attribute at the first try)."""
+    reads an attribute at the first try; not frozen: a frozen dataclass's ``__init__`` costs
+    four times as much, 50 times a page)."""
 
     id: str
     title: str
@@ -154,16 +285,37 @@ def _header(filters: dict[str, str], sort: str) -> list[Column]:
     return header
 
 
+# The rows by everything they are made of (the same items on every request): a row is then
+# one lookup instead of its id as text, its date in the reader's zone and a new object. The
+# bytes counted are the key's, which holds the row's text but for the id and the date.
+_ROWS: BytesLRU[tuple[object, ...], Row] = text_cache("content_list_rows", max_entry_bytes=4096,
+                                                      recency=False)
+
+
 async def _rows(ctx: RequestContext, items: list[Item], types: dict[str, str]) -> list[Row]:
     """The table's rows as data for ``admin/content_rows.html`` (50 rows of render elements
     would cost more to render than everything else on the page together). The update dates
-    are :func:`~trovato.content.view.format_date`'s, the reader's zone read once."""
+    are :func:`~trovato.content.view.format_date`'s, the reader's zone read once. Without
+    plugin votes, who may edit is the role rule, asked without a coroutine per row."""
     user, hooks, zone = ctx.current_user, ctx.kernel.content.items.hooks, viewer(ctx).timezone
-    return [Row(str(item.id), item.title, types.get(item.type, item.type),
-                item.author_name or "", STATUSES["1" if item.status == 1 else "0"],
-                "" if item.changed is None else local_time(item.changed, zone),
-                await item_access(user, item, "update", hooks))
-            for item in items]
+    if hooks.reads_items():
+        edits = [await item_access(user, item, "update", hooks) for item in items]
+    else:  # item_access's steps without a vote
+        edits = [user.is_admin or role_access(user, item, "update") for item in items]
+    rows = []
+    for item, may_edit in zip(items, edits, strict=True):
+        label = types.get(item.type, item.type)
+        # The id as its number: a UUID's own hash is Python code, its number's is not.
+        key = (item.id.int, item.title, label, item.author_name, item.status, item.changed,
+               zone, may_edit)
+        row = _ROWS.get(key)
+        if row is None:
+            row = Row(str(item.id), item.title, label,
+                      item.author_name or "", STATUSES["1" if item.status == 1 else "0"],
+                      "" if item.changed is None else local_time(item.changed, zone), may_edit)
+            _ROWS.put(key, row)
+        rows.append(row)
+    return rows
 
 
 async def content_list(request: Request) -> Response:
@@ -179,29 +331,19 @@ async def content_list(request: Request) -> Response:
         listing = ItemPage([], 0, page, PAGE_SIZE)
     else:
         listing = await kernel.content.query.list(
-            user, sort=sort, page=page, limit=PAGE_SIZE, stage=ctx.stage, fields=False, **args)
+            user, sort=sort, page=page, limit=PAGE_SIZE, stage=ctx.stage, fields=False,
+            summary=False, **args)
     filters = {k: v for k, v in typed.items() if v}
     if sort != DEFAULT_SORT:
         filters["sort"] = sort
-    render = kernel.templates.render_tree
-    filter_tree = await kernel.forms.build(_filter_form(types, sort), user=user)
-    values: dict[str, FormValue] = dict(typed)
-    filter_html = kernel.forms.render(filter_tree, values=values, errors=errors)
-    bulk_tree = forms.form(BULK_FORM, "/admin/content/bulk", {
-        "bulk": {"#type": "container", "#attributes": {"class": ["bulk-actions"]},
-                 "action": {"#type": "select", "#name": "action", "#title": "Action",
-                            "#options": {k: v[0] for k, v in BULK_ACTIONS.items()},
-                            "#empty_option": True},
-                 "apply": forms.submit("Apply to selected items", name="")},
-        "destination": forms.hidden("destination", _url(filters, page=page)),
-    })
-    bulk_tree = await kernel.forms.build(bulk_tree, user=user)
+    filter_html = await _filter_html(ctx, types, sort, typed, errors)
+    bulk_html = await _bulk_html(ctx, _url(filters, page=page))
     pages = -(-listing.total // PAGE_SIZE)
-    pager = render(el.pager(page, pages, href=LIST_PATH, query=filters)) if pages > 1 else ""
+    pager = _pager_html(ctx, page, pages, filters) if pages > 1 else ""
     return render_admin(request, "admin/content.html", {
         "title": "Content",
         "filters": filter_html,
-        "bulk": kernel.forms.render(bulk_tree, csrf_token=_csrf(ctx)),
+        "bulk": bulk_html,
         "total": listing.total,
         "header": _header(filters, sort),
         "table_rows": kernel.templates.render_partial("admin/content_rows.html", {
