@@ -8,6 +8,9 @@ import psycopg
 
 from trovato.db import migrate
 
+LANGUAGE = ("SELECT l.lanname FROM pg_proc AS p JOIN pg_language AS l ON l.oid = p.prolang"
+            " WHERE p.proname = 'trovato_search_vector'")
+
 
 def test_the_upgrade_clears_live_revisions_vectors_and_the_downgrade_refills(
     db_url: str,
@@ -31,6 +34,8 @@ def test_the_upgrade_clears_live_revisions_vectors_and_the_downgrade_refills(
         vectors = dict(conn.execute("SELECT stage_id, search_vector::text FROM item_revision"
                                     ).fetchall())
         assert vectors == {"live": None, "draft": "'news':2A 'staged':1A"}
+        # PL/pgSQL, whose plan a connection keeps, computing what 0014's SQL function did.
+        assert conn.execute(LANGUAGE).fetchone() == ("plpgsql",)
         # New revisions follow the same rule.
         conn.execute("INSERT INTO item_revision (item_id, author_id, title, stage_id)"
                      " SELECT id, author_id, 'Newer', stage_id FROM item")
@@ -50,6 +55,7 @@ def test_the_upgrade_clears_live_revisions_vectors_and_the_downgrade_refills(
     with psycopg.connect(db_url, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM item_revision WHERE search_vector IS NULL"
                             ).fetchone() == (0,)
+        assert conn.execute(LANGUAGE).fetchone() == ("sql",)
         conn.execute("UPDATE item SET search_vector = 'kept'::tsvector")
         conn.execute("UPDATE item SET status = 1, title = 'New news'")
         assert conn.execute("SELECT search_vector::text FROM item").fetchone() == (

@@ -9,7 +9,9 @@ triggers' cost of a save. The overlay computes the vector of any edit that has n
 (:func:`trovato.content.statements.item_source`), so rows written some other way still match.
 
 The item trigger no longer recomputes the vector of an update that leaves the title, the
-fields and the type as they were (a save changing only the publishing options, or nothing).
+fields and the type as they were (a save changing only the publishing options, or nothing),
+and ``trovato_search_vector`` is PL/pgSQL, whose plan a connection keeps (the SQL function's
+was made again on every save).
 
 The upgrade clears the vectors 0014 gave the revisions that are not stage edits.
 
@@ -24,7 +26,43 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
-UPGRADE = r"""
+# The vector of one item, as 0014 computes it, in PL/pgSQL: a trigger calling 0014's SQL function
+# planned its query again on every save; PL/pgSQL keeps the plan for the connection's life.
+VECTOR_PLPGSQL = r"""
+CREATE OR REPLACE FUNCTION trovato_search_vector(bundle text, title text, fields jsonb)
+RETURNS tsvector LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT setweight(to_tsvector('simple', coalesce(title, '')), 'A')
+        || setweight(to_tsvector('simple', coalesce(
+               string_agg(p.body, ' ') FILTER (WHERE p.weight = 'A'), '')), 'A')
+        || setweight(to_tsvector('simple', coalesce(
+               string_agg(p.body, ' ') FILTER (WHERE p.weight = 'B'), '')), 'B')
+        || setweight(to_tsvector('simple', coalesce(
+               string_agg(p.body, ' ') FILTER (WHERE p.weight = 'C'), '')), 'C')
+        || setweight(to_tsvector('simple', coalesce(
+               string_agg(p.body, ' ') FILTER (WHERE p.weight = 'D'), '')), 'D')
+        FROM trovato_search_parts(bundle, fields) AS p);
+END
+$$;
+"""
+
+VECTOR_SQL = r"""
+CREATE OR REPLACE FUNCTION trovato_search_vector(bundle text, title text, fields jsonb)
+RETURNS tsvector LANGUAGE sql STABLE AS $$
+    SELECT setweight(to_tsvector('simple', coalesce($2, '')), 'A')
+        || setweight(to_tsvector('simple', coalesce(
+               string_agg(body, ' ') FILTER (WHERE weight = 'A'), '')), 'A')
+        || setweight(to_tsvector('simple', coalesce(
+               string_agg(body, ' ') FILTER (WHERE weight = 'B'), '')), 'B')
+        || setweight(to_tsvector('simple', coalesce(
+               string_agg(body, ' ') FILTER (WHERE weight = 'C'), '')), 'C')
+        || setweight(to_tsvector('simple', coalesce(
+               string_agg(body, ' ') FILTER (WHERE weight = 'D'), '')), 'D')
+    FROM trovato_search_parts($1, $3)
+$$;
+"""
+
+UPGRADE = VECTOR_PLPGSQL + r"""
 CREATE OR REPLACE FUNCTION trovato_revision_search_vector() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     owner record;
@@ -59,7 +97,7 @@ UPDATE item_revision AS r SET search_vector = NULL FROM item AS i
     WHERE i.id = r.item_id AND r.stage_id = i.stage_id AND r.search_vector IS NOT NULL;
 """
 
-DOWNGRADE = r"""
+DOWNGRADE = VECTOR_SQL + r"""
 DROP TRIGGER item_search_vector_changed ON item;
 DROP TRIGGER item_search_vector ON item;
 CREATE TRIGGER item_search_vector BEFORE INSERT OR UPDATE OF type, title, fields ON item
