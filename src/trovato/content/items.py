@@ -99,8 +99,10 @@ _GUARDED_UPDATE: Final = (
     # The type still has the fields the edit was validated against: a type change that
     # removed or added fields (and so rewrote the type's rows: field data, summaries) and
     # committed after the type was read must not be written over.
-    " AND (SELECT coalesce(array_agg(f.field_name ORDER BY f.field_name), '{}')"
-    " FROM field_instance f WHERE f.bundle = item.type) = %s::text[]"
+    # (The names joined by commas, in code point order as Python sorts them: one text
+    # parameter, which costs less to send than an array.)
+    " AND (SELECT coalesce(string_agg(f.field_name, ',' ORDER BY f.field_name COLLATE \"C\"),"
+    " '') FROM field_instance f WHERE f.bundle = item.type) = %s"
     " RETURNING id, current_revision_id, title, status, promote, sticky, fields, summary,"
     " stage_id, changed), revised AS (" + REVISION_INSERT
     + " SELECT current_revision_id, id, %s, title, status, promote, sticky, fields, summary,"
@@ -517,7 +519,7 @@ class Items:
         message, variables = _updated(item, item_type)
         values = (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
                   item.summary, revision_id, item.id, item.stage, original.revision_id,
-                  sorted(f.name for f in item_type.fields), user.id,
+                  ",".join(sorted([f.name for f in item_type.fields])), user.id,
                   log, *audit_entry("content", message, variables, user_id=user.id))
         cur = await conn.execute(
             *((_GUARDED_UPDATE, values) if notice is None
@@ -627,14 +629,15 @@ class Items:
         checked as they are when neither step changed it)."""
         draft = await self._named_tags(item_type, validated, ctx)
         changed = await self.hooks.presave(draft, original, ctx)
-        # Hooks may change content, never identity or history.
-        changed = replace(changed, id=draft.id, type=draft.type, stage=draft.stage,
-                          created=draft.created, revision_id=draft.revision_id)
-        if changed is not draft and changed != draft:
-            system = CurrentUser(id=NIL, name="system", is_admin=True)
-            changed, _ = self._validated(system, item_type, changed, previous=None)
-            changed = await self._named_tags(item_type, changed, ctx)
-        if changed != validated:
+        if changed is not draft:  # (the same object: no hook changed it)
+            # Hooks may change content, never identity or history.
+            changed = replace(changed, id=draft.id, type=draft.type, stage=draft.stage,
+                              created=draft.created, revision_id=draft.revision_id)
+            if changed != draft:
+                system = CurrentUser(id=NIL, name="system", is_admin=True)
+                changed, _ = self._validated(system, item_type, changed, previous=None)
+                changed = await self._named_tags(item_type, changed, ctx)
+        if changed is not validated and changed != validated:
             references = validate_fields(self.types.fields, item_type.fields, changed.fields,
                                          self.env).references
         await self._check_references(ctx.conn, ctx.user, references, ctx.stage)
