@@ -91,7 +91,7 @@ _REVISIONS_SEEN = " FROM item_revision WHERE item_id = %s AND stage_id = ANY(%s)
 # revision the edit started from and its type has the fields it was validated against), then
 # its new revision made of what the row now holds, and the audit entry, both inserted only
 # when the row was written.
-_GUARDED_UPDATE: Final = (
+_GUARDED_WRITE: Final = (
     "WITH updated AS (UPDATE item SET title = %s,"  # noqa: S608 (built from constants)
     " status = %s, promote = %s, sticky = %s, fields = %s, summary = %s,"
     " changed = greatest(now(), changed), current_revision_id = %s"
@@ -107,12 +107,12 @@ _GUARDED_UPDATE: Final = (
     " stage_id, changed), revised AS (" + REVISION_INSERT
     + " SELECT current_revision_id, id, %s, title, status, promote, sticky, fields, summary,"
     " %s, stage_id FROM updated), logged AS ("
-    + AUDIT_INSERT + " SELECT %s, %s, %s, %s, %s, %s, %s FROM updated)"
-    " SELECT changed FROM updated")
+    + AUDIT_INSERT + " SELECT %s, %s, %s, %s, %s, %s, %s FROM updated)")
+_GUARDED_UPDATE: Final = _GUARDED_WRITE + " SELECT changed FROM updated"  # noqa: S608
 # The same, also telling the other processes to drop the item's cache tags: a notification
 # sent only when the row was written, delivered when the save commits (never if it rolls back).
-_GUARDED_UPDATE_NOTIFYING: Final = _GUARDED_UPDATE.removesuffix(" FROM updated") \
-    + ", pg_notify(%s, %s) FROM updated"
+_GUARDED_UPDATE_NOTIFYING: Final = (
+    _GUARDED_WRITE + " SELECT changed, pg_notify(%s, %s) FROM updated")  # noqa: S608
 
 
 class FreeTagging(Protocol):
