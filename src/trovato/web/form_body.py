@@ -33,7 +33,7 @@ def parse_urlencoded(body: bytes) -> FormData:
     browser sends, the same in a few C calls (:func:`_browser_pairs`). Too many fields, or a
     field too long, is a 400 as from Starlette."""
     text = body.decode("latin-1")
-    if text.count("&") >= MAX_FIELDS:
+    if text.count("&") >= MAX_FIELDS:  # as parse_qsl counts: one field more than the "&"s
         raise HTTPException(400, f"Too many fields. Maximum number of fields is "
                                  f"{MAX_FIELDS}.")
     pairs = _browser_pairs(text)
