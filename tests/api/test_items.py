@@ -4,6 +4,7 @@ of published and unpublished items)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import ARTICLE, admin_headers, login_as
-from tests.conftest import create_account
+from tests.conftest import create_account, running_app, site_settings
 from trovato.ids import NIL
 from trovato.users.accounts import CurrentUser
 
@@ -295,3 +296,34 @@ async def test_stage_header_reads_stage_items(client: httpx.AsyncClient,
     assert in_stage.status_code == 200
     assert (await client.get("/api/v1/items")).json()["total"] == 0
     assert (await client.get("/api/v1/items", headers={header: "spring"})).json()["total"] == 1
+
+
+async def test_a_save_in_another_process_validates_against_the_changed_type(
+    db_url: str, store_backend: str,
+) -> None:
+    """A save takes its type from the process cache: a type change made in one process
+    reaches the other's cache through the shared store's pub/sub (the save's field guard
+    refuses, with a 409, one made before the message arrives)."""
+    settings = site_settings(db_url, store_backend)
+    async with running_app(settings) as a, running_app(settings) as b:
+        headers = await admin_headers(a)
+        assert (await a.post("/api/v1/item-types", json=ARTICLE,
+                             headers=headers)).status_code == 201
+        item = await _article(a, str((await a.get("/api/v1/users/me")).json()["id"]),
+                              status=1)
+        types_b = _kernel(b).content.types
+        assert (await types_b.get_cached("article")) is not None
+        fewer = [f for f in ARTICLE["fields"] if f["name"] != "field_count"]
+        changed = await a.patch("/api/v1/item-types/article", json={"fields": fewer},
+                                headers=headers)
+        assert changed.status_code == 200, changed.text
+        for _ in range(200):
+            cached = await types_b.get_cached("article")
+            if cached is not None and cached.field("field_count") is None:
+                break
+            await asyncio.sleep(0.01)
+        b_headers = await login_as(b, "root")
+        refused = await b.patch(f"/api/v1/items/{item}", headers=b_headers,
+                                json={"fields": {"field_count": {"value": 4}}})
+        assert refused.status_code == 422, refused.text
+        assert "fields.field_count" in refused.json()["errors"]

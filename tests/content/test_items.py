@@ -4,10 +4,12 @@ text-format permissions and stage-aware reads."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 
 from tests.content.conftest import ANONYMOUS, ARTICLE, MakeUser
@@ -25,6 +27,7 @@ from trovato.ids import uuid7
 from trovato.observability.log_reader import fill_message
 from trovato.observability.profiler import Profile, current_profile
 from trovato.users.accounts import CurrentUser
+from trovato.users.permissions import PermissionRegistry
 
 
 @pytest.fixture
@@ -103,8 +106,9 @@ async def test_an_edit_of_the_item_as_read_writes_in_one_statement_guarded_by_it
                                            expected_revision=item.revision_id)
     finally:
         current_profile.reset(token)
-    # The type read fresh for validation, then the row, its revision and the audit entry.
-    assert profile.db_count == 2
+    # One statement: the row, its revision and the audit entry (the type is the process
+    # cache's, checked by the write's field guard).
+    assert profile.db_count == 1
     assert first.revision_id not in (None, item.revision_id)
     stored = await content.query.load(admin, item.id)
     assert (stored.title, stored.revision_id) == ("First", first.revision_id)
@@ -598,25 +602,20 @@ async def test_a_page_past_the_last_still_reports_the_total(
 
 async def test_an_edit_validated_against_a_type_changed_before_its_write_is_refused(
     content: ContentServices, admin: CurrentUser, article: None, database: Database,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The type is read before the row is written, without a lock: a type change that removes
-    a field (and its data from the rows) committing in between must not be written over."""
+    """An edit takes the type from the process cache, which another process's change leaves
+    stale until its message arrives: a type change that removed a field (and its data from the
+    rows) must not be written over. The refusal makes the cache read the types again, so the
+    next try is made against the new type."""
     item = await content.items.create(admin, "article", title="Start",
                                       fields={"field_count": {"value": 3}})
     read = await content.query.load(admin, item.id)
-    types = content.items.types
-    fresh = types.get
-
-    async def get_then_change(type_name: str) -> Any:
-        found = await fresh(type_name)
-        monkeypatch.setattr(types, "get", fresh)
-        fewer = {**ARTICLE, "fields": [f for f in ARTICLE["fields"]
-                                       if f["name"] != "field_count"]}
-        await content.types.update("article", fewer)
-        return found
-
-    monkeypatch.setattr(types, "get", get_then_change)
+    assert (await content.types.get_cached("article")) is not None  # cached here
+    elsewhere = await ContentServices.start(database, PermissionRegistry())  # no pub/sub
+    fewer = {**ARTICLE, "fields": [f for f in ARTICLE["fields"] if f["name"] != "field_count"]}
+    await elsewhere.types.update("article", fewer)
+    stale = await content.types.get_cached("article")
+    assert stale is not None and stale.field("field_count") is not None
     with pytest.raises(ItemError) as refused:
         await content.items.update(admin, read, title="Late",
                                    fields={"field_count": {"value": 4}})
@@ -624,3 +623,73 @@ async def test_an_edit_validated_against_a_type_changed_before_its_write_is_refu
     stored = await content.query.load(admin, item.id)
     assert (stored.title, stored.fields) == ("Start", {})
     assert await database.fetchval("SELECT count(*) FROM item_revision") == 1
+    fresh = await content.types.get_cached("article")
+    assert fresh is not None and fresh.field("field_count") is None
+    saved = await content.items.update(admin, stored, title="Again")
+    assert saved.title == "Again"
+
+
+async def test_an_edit_in_a_stage_reads_the_type_fresh(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database,
+) -> None:
+    """A stage's edit of a live item has no field guard in its write: it validates against
+    the type as stored now, whatever this process's cache holds."""
+    item = await content.items.create(admin, "article", title="Start")
+    await content.items.stages.create(admin, "draft", "Draft")
+    await content.types.get_cached("article")
+    elsewhere = await ContentServices.start(database, PermissionRegistry())  # no pub/sub
+    fewer = {**ARTICLE, "fields": [f for f in ARTICLE["fields"] if f["name"] != "field_count"]}
+    await elsewhere.types.update("article", fewer)
+    with pytest.raises(ItemError) as refused:
+        await content.items.update(admin, item.id, fields={"field_count": {"value": 4}},
+                                   stage="draft")
+    assert refused.value.status == 422 and "fields.field_count" in (refused.value.errors or {})
+
+
+class NoticingInvalidation:
+    """An invalidation whose message rides in the write's statement as a notification on
+    ``channel``; records what it was asked to do after each commit."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.done: list[tuple[str, list[str]]] = []
+
+    async def __call__(self, tags: Iterable[str]) -> None:
+        self.done.append(("everywhere", list(tags)))
+
+    def notice(self, tags: Iterable[str]) -> tuple[str, str]:
+        return self.channel, " ".join(tags)
+
+    async def here(self, tags: Iterable[str]) -> None:
+        self.done.append(("here", list(tags)))
+
+
+async def test_an_edit_tells_the_other_processes_in_its_own_statement_once_committed(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database,
+    db_url: str,
+) -> None:
+    """The cache-tag message of an edit is a notification sent by the write's statement:
+    delivered when the save commits, never when it rolls back (a hook refusing it); this
+    process drops the tags itself after the commit, and sends no statement of its own."""
+    item = await content.items.create(admin, "article", title="Hi")
+    invalidation = NoticingInvalidation("trovato_test_notice")
+    content.items.invalidate = invalidation
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as listener:
+        await listener.execute("LISTEN trovato_test_notice")
+        content.items.hooks = RecordingHooks(database, fail="update")
+        with pytest.raises(ItemHookError):
+            await content.items.update(admin, item.id, title="Refused")
+        content.items.hooks = ItemHooks()
+        profile = Profile()
+        token = current_profile.set(profile)
+        try:
+            await content.items.update(admin, item.id, title="Saved")
+        finally:
+            current_profile.reset(token)
+        tags = [f"item:{item.id}", "item_list:article"]
+        assert invalidation.done == [("here", tags)]
+        got = [n.payload async for n in listener.notifies(timeout=2.0, stop_after=2)]
+    assert got == [" ".join(tags)]  # the refused save's never came
+    # The item locked and read, the write (the row, its revision, the audit entry and the
+    # notification): nothing else.
+    assert profile.db_count == 2

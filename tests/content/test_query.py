@@ -113,11 +113,18 @@ async def test_a_live_listing_total_is_kept_until_an_item_of_its_types_is_writte
 
     totals = TagCache()
 
-    async def invalidate(tags: Iterable[str]) -> None:
-        totals.drop(list(tags))
+    class Invalidate:
+        async def __call__(self, tags: Iterable[str]) -> None:
+            totals.drop(list(tags))
+
+        def notice(self, tags: Iterable[str]) -> None:
+            return None
+
+        async def here(self, tags: Iterable[str]) -> None:
+            raise AssertionError("no notice was given")
 
     content = await ContentServices.start(database, PermissionRegistry(),
-                                          invalidate=invalidate, totals=totals)
+                                          invalidate=Invalidate(), totals=totals)
     for name in ("page", "note"):
         await content.types.create({"type": name, "label": name.title(), "fields": []})
     for n in range(3):

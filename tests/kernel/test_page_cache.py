@@ -257,3 +257,41 @@ async def test_disabled_by_setting(db_url: str) -> None:
         await _installed(client)
         await client.get("/")
         assert "x-trovato-cache" not in (await client.get("/")).headers
+
+
+async def test_an_item_edit_drops_its_page_in_every_process(
+    db_url: str, store_backend: str,
+) -> None:
+    """With PostgreSQL's pub/sub the edit's own statement carries the message (a notification
+    delivered at commit: nothing published afterwards); with Redis it is published after the
+    commit. Either way every process drops the item's page."""
+    settings = site_settings(db_url, store_backend)
+    async with running_app(settings) as a, running_app(settings) as b:
+        headers = await admin_headers(a)
+        item_id = await _article(a, headers, "Before")
+        for client in (a, b):
+            client.cookies.clear()
+            await client.get(f"/item/{item_id}")
+            assert (await client.get(f"/item/{item_id}")).headers["x-trovato-cache"] == "HIT"
+        published: list[str] = []
+        pubsub = kernel_of(a).store.pubsub
+        publish = pubsub.publish
+
+        async def counted(channel: str, message: dict[str, object]) -> None:
+            published.append(channel)
+            await publish(channel, message)
+
+        pubsub.publish = counted  # type: ignore[method-assign]
+        headers = await login_as(a, "root")
+        edited = await a.patch(f"/api/v1/items/{item_id}", json={"title": "After"},
+                               headers=headers)
+        assert edited.status_code == 200, edited.text
+        assert published == ([] if store_backend == "postgres" else ["page-cache"])
+        a.cookies.clear()
+        assert "After" in (await a.get(f"/item/{item_id}")).text
+        for _ in range(200):
+            if len(kernel_of(b).page_cache) == 0:
+                break
+            await asyncio.sleep(0.01)
+        page = await b.get(f"/item/{item_id}")
+        assert page.headers["x-trovato-cache"] == "MISS" and "After" in page.text

@@ -153,3 +153,85 @@ async def test_field_weights_and_reindex(search: Search, content: ContentService
     first = (await search.search(admin, "zebra")).results[0].item
     await content.items.update(admin, first.id, title="first again")
     assert await titles(search, admin, "zebra") == ["second", "first again"]
+
+
+async def _vectors(database: Database, item_id: object) -> dict[str, bool]:
+    """Each revision of the item by stage: whether it has a search vector of its own."""
+    rows = await database.fetch(
+        "SELECT stage_id, bool_or(search_vector IS NOT NULL) AS has FROM item_revision"
+        " WHERE item_id = %s GROUP BY stage_id", (item_id,))
+    return {row["stage_id"]: row["has"] for row in rows}
+
+
+async def test_only_a_stages_edits_keep_a_vector_of_their_own(
+        search: Search, content: ContentServices, admin: CurrentUser,
+        database: Database) -> None:
+    """Site search reads the item row's vector; a revision's own is read only by the stage
+    overlay, for a stage's edit: a live save leaves its revision's vector NULL, and so does a
+    save of an item created in the stage (its row is the stage's); a reindex keeps the rule."""
+    await database.execute("INSERT INTO stage (id, label) VALUES ('draft', 'Draft')")
+    item = await content.items.create(admin, "article", title="Report",
+                                      fields=body("live wording"))
+    await content.items.update(admin, item.id, fields=body("newer live wording"))
+    assert await _vectors(database, item.id) == {"live": False}
+    await content.items.update(admin, item.id, fields=body("staged wording"), stage="draft")
+    assert await _vectors(database, item.id) == {"live": False, "draft": True}
+    fresh = await content.items.create(admin, "article", title="Fresh",
+                                       fields=body("staged only"), stage="draft")
+    await content.items.update(admin, fresh.id, title="Fresher", stage="draft")
+    assert await _vectors(database, fresh.id) == {"draft": False}
+    assert sorted(await titles(search, admin, "staged", stage="draft")) == ["Fresher",
+                                                                           "Report"]
+    await database.execute("UPDATE item_revision SET search_vector = NULL")
+    await database.execute("UPDATE item_revision SET search_vector = 'stale'::tsvector"
+                           " WHERE stage_id = 'live'")
+    await search.reindex()
+    assert await _vectors(database, item.id) == {"live": False, "draft": True}
+    assert await _vectors(database, fresh.id) == {"draft": False}
+
+
+async def test_a_stage_finds_an_edit_without_a_vector_of_its_own(
+        search: Search, content: ContentServices, admin: CurrentUser,
+        database: Database) -> None:
+    """The overlay computes the vector of an edit that has none (a revision written some
+    other way than as a stage's edit), so every stage edit is found by its words."""
+    await database.execute("INSERT INTO stage (id, label) VALUES ('draft', 'Draft')")
+    item = await content.items.create(admin, "article", title="Report",
+                                      fields=body("live wording"))
+    await content.items.update(admin, item.id, fields=body("staged wording"), stage="draft")
+    await database.execute("UPDATE item_revision SET search_vector = NULL")
+    await database.execute("INSERT INTO stage (id, label, upstream_id)"
+                           " VALUES ('deeper', 'Deeper', 'draft')")
+    # A stage right on live joins its edits flat; one further down looks each one up.
+    for stage in ("draft", "deeper"):
+        assert await titles(search, admin, "staged", stage=stage) == ["Report"]
+        assert await titles(search, admin, "live", stage=stage) == []
+
+
+async def test_stage_edits_published_into_an_upstream_stage_or_reverted_are_found(
+        search: Search, content: ContentServices, admin: CurrentUser,
+        database: Database) -> None:
+    """Every way a stage's association comes to point at a revision: an edit, a revert in the
+    stage, publishing a stage into the stage it builds on (the upstream's edit then points at
+    the downstream's revision, or at a merge revision) and archiving the stage."""
+    await database.execute("INSERT INTO stage (id, label) VALUES ('spring', 'Spring')")
+    await database.execute("INSERT INTO stage (id, label, upstream_id)"
+                           " VALUES ('week', 'Week', 'spring')")
+    item = await content.items.create(admin, "article", title="Report",
+                                      fields=body("live wording"))
+    await content.items.update(admin, item.id, fields=body("spring wording"), stage="spring")
+    await content.items.update(admin, item.id, fields=body("weekly wording"), stage="week")
+    assert await titles(search, admin, "weekly", stage="week") == ["Report"]
+    assert await titles(search, admin, "weekly", stage="spring") == []
+    await content.staging.publish(admin, "week")
+    assert await titles(search, admin, "weekly", stage="spring") == ["Report"]
+    assert await titles(search, admin, "spring", stage="spring") == []
+    revisions = await content.items.revisions(admin, item.id, stage="spring")
+    spring = next(r for r in revisions
+                  if r.fields["field_body"]["value"] == "spring wording")
+    await content.items.revert(admin, item.id, spring.id, stage="spring")
+    assert await titles(search, admin, "spring", stage="spring") == ["Report"]
+    assert await titles(search, admin, "weekly", stage="spring") == []
+    await content.items.stages.archive(admin, "spring")
+    assert await titles(search, admin, "spring", stage="spring") == ["Report"]
+    assert await titles(search, admin, "spring") == []

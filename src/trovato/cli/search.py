@@ -1,5 +1,5 @@
-"""``trovato search reindex``: recompute every item's search vector (and its revisions', which
-searches in stages read), with a progress bar.
+"""``trovato search reindex``: recompute every item's search vector (and its stage edits',
+which searches in stages read), with a progress bar.
 
 Writes keep the vectors current by themselves (database triggers); a reindex is for after a
 change that triggers do not see: a type's search field weights (``search_field_config``) or a

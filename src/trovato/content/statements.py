@@ -180,8 +180,13 @@ def item_source(live: bool, name: str, *, flat: bool = False) -> FromClause:
         # An edit's summary is its revision's (NULL for revisions written before revisions
         # kept one: a teaser then computes it from the edit's fields).
         case((e.id.is_(None), i.c.summary), else_=e.summary).label("summary"),
-        # A search in a stage matches an edit by its own words (kept by a trigger, as live's).
-        case((e.id.is_(None), i.c.search_vector), else_=e.search_vector).label("search_vector"),
+        # A search in a stage matches an edit by its own words: kept by a trigger for the
+        # revisions written as a stage's edits (migration 0015), computed here for any edit
+        # without one (a revision written otherwise).
+        case((e.id.is_(None), i.c.search_vector),
+             else_=func.coalesce(e.search_vector,
+                                 func.trovato_search_vector(i.c.type, e.title, e.fields)),
+             ).label("search_vector"),
     ).select_from(rows).where(~deleted).subquery(name))
 
 

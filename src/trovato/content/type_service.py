@@ -144,9 +144,13 @@ class ItemTypes:
             await self.all()
         return self._cache
 
+    def forget(self) -> None:
+        """Read the types again on the next use of the cache (a write found it stale)."""
+        self._cached_at = None
+
     async def get_cached(self, type_name: str) -> ItemType | None:
-        """One type from this process's cache, for building pages and forms (a write still
-        validates against :meth:`get`'s fresh read); read now when the cache lacks it (a type
+        """One type from this process's cache, for building pages and forms and for the edits
+        whose write is guarded by the type's fields; read now when the cache lacks it (a type
         another process created a moment ago)."""
         found = (await self.cached()).get(type_name)
         return found if found is not None else await self.get(type_name)

@@ -231,7 +231,7 @@ def _problem(element: Mapping[str, Any], value: FormValue) -> str | None:
         return " is required." if element.get("#required") else None
     if kind == "password":
         return None
-    if isinstance(value, list):
+    if type(value) is not str and isinstance(value, list):  # (most values: text)
         options = element.get("#options") or {}
         if any(v not in options for v in value):
             return ": a chosen value is not one of the options."
@@ -293,11 +293,14 @@ def check(tree: Mapping[str, Any], values: Mapping[str, FormValue]) -> FormError
 def _check(elements: list[RenderElement], values: Mapping[str, FormValue]) -> FormErrors:
     errors: FormErrors = {}
     for element in elements:
-        message = check_input(element, values.get(element["#name"], ""))
-        if message is not None:
+        kind = element["#type"]
+        if kind == "hidden" or kind == "file":  # nothing to check (as in _problem)
+            continue
+        problem = _problem(element, values.get(element["#name"], ""))
+        if problem is not None:
             key = error_key(element)
             if key is not None:
-                errors.setdefault(key, message)
+                errors.setdefault(key, _title(element) + problem)
     return errors
 
 

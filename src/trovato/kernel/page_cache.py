@@ -206,6 +206,21 @@ class PageCache:
         for batch in _batches(sorted(wanted)):
             await self.store.pubsub.publish(CHANNEL, {"tags": batch, "origin": self._origin})
 
+    def notice(self, tags: Iterable[str]) -> tuple[str, str] | None:
+        """:meth:`invalidate`'s message to the other processes as a ``pg_notify`` for a
+        writer's own statement (:meth:`PubSub.notice`), when the shared store's messages are
+        notifications and ``tags`` fit in one message; else None. The writer then drops the
+        tags here with :meth:`forget` once it has committed."""
+        batches = _batches(sorted(set(tags)))
+        if len(batches) != 1:
+            return None
+        return self.store.pubsub.notice(CHANNEL, {"tags": batches[0], "origin": self._origin})
+
+    def forget(self, tags: Iterable[str]) -> None:
+        """Drop pages carrying any of ``tags`` in this process only (the others were told by
+        :meth:`notice`'s message)."""
+        self._drop(set(tags))
+
     def clear(self, message: object = None) -> None:
         """Drop every page of this process. Each process clears its own when something every
         page may depend on changes (enabled plugins, permissions, item types): ``message`` is

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ from trovato.gather import Gather
 from trovato.gather.cache import TagCache
 from trovato.kernel.context import request_plugin_session
 from trovato.kernel.flash import FlashSigner
+from trovato.kernel.invalidation import Invalidation
 from trovato.kernel.keys import derive_key, site_secret
 from trovato.kernel.menu import MenuRouter
 from trovato.kernel.page_cache import CHANNEL as PAGE_CACHE_CHANNEL
@@ -178,10 +179,7 @@ class Kernel:
         await stages.start(store.pubsub.subscribe, store.pubsub.publish)
         secret = await site_secret(settings, db)
 
-        async def invalidate(tags: Iterable[str]) -> None:
-            dropped = list(tags)
-            listings.drop(dropped)
-            await page_cache.invalidate(dropped)
+        invalidate = Invalidation(listings, page_cache)
 
         def types_changed(message: object = None) -> None:
             listings.clear()

@@ -52,14 +52,17 @@ _REINDEX_ITEMS = (
     "UPDATE item SET search_vector = trovato_search_vector(type, title, fields)"
     " WHERE id = ANY(%s::uuid[])"
 )
-_REINDEX_REVISIONS = (
-    "UPDATE item_revision AS r SET search_vector = trovato_search_vector(i.type, r.title, r.fields)"
-    " FROM item AS i WHERE i.id = r.item_id AND i.id = ANY(%s::uuid[])"
+# The revisions' rule is the trigger's (migration 0015): only a stage's edit, a revision of
+# another stage than its item's row, has a vector of its own (the stage overlay reads it).
+_REVISION_VECTOR = (
+    "UPDATE item_revision AS r SET search_vector = CASE WHEN r.stage_id <> i.stage_id"
+    " THEN trovato_search_vector(i.type, r.title, r.fields) END FROM item AS i"
+    " WHERE i.id = r.item_id AND (r.stage_id <> i.stage_id OR r.search_vector IS NOT NULL)"
 )
+_REINDEX_REVISIONS = _REVISION_VECTOR + " AND i.id = ANY(%s::uuid[])"
 _REINDEX_TYPE = (
     "UPDATE item SET search_vector = trovato_search_vector(type, title, fields) WHERE type = %s",
-    "UPDATE item_revision AS r SET search_vector = trovato_search_vector(i.type, r.title, r.fields)"
-    " FROM item AS i WHERE i.id = r.item_id AND i.type = %s",
+    _REVISION_VECTOR + " AND i.type = %s",
 )
 
 
@@ -191,7 +194,7 @@ class Search:
         return int(await self.db.fetchval("SELECT count(*) FROM item") or 0)
 
     async def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Recompute every item's and every revision's vector (after weights or field types
+        """Recompute every item's vector and every stage edit's (after weights or field types
         changed), :data:`REINDEX_BATCH` items per transaction; ``progress(done, total)`` after
         each. Returns how many items were indexed."""
         ids = [row[0] for row in await self.db.fetch_tuples("SELECT id FROM item ORDER BY id")]

@@ -229,6 +229,13 @@ class PubSub(ABC):
     @abstractmethod
     async def publish(self, channel: str, message: dict[str, Any]) -> None: ...
 
+    def notice(self, channel: str, message: dict[str, Any]) -> tuple[str, str] | None:
+        """``message`` as the channel and payload of a ``pg_notify`` a writer can send in its
+        own statement, when this backend's messages are PostgreSQL notifications: delivered
+        when the writer's transaction commits, never when it rolls back, without a round trip
+        of its own. None when the message must be published after the commit instead."""
+        return None
+
     @abstractmethod
     async def subscribe(self, channel: str, handler: Handler) -> None:
         """Call ``handler`` with every message on ``channel``; returns once subscribed.

@@ -90,10 +90,12 @@ class FieldDefinition:
     # ({} : as the field type does; else ``label`` above/inline/hidden and ``hidden``).
     widget: str = ""
     display: Mapping[str, Any] = field(default_factory=dict)
+    # Whether it takes several values: asked of every field on every save and form, so kept
+    # rather than computed on each reading.
+    multiple: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def multiple(self) -> bool:
-        return self.cardinality != 1
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "multiple", self.cardinality != 1)
 
     def public(self) -> dict[str, Any]:
         """The JSON shape of a field in an item type (``/api/v1/item-types``); the widget
@@ -147,12 +149,13 @@ def string_value(value: Any, what: str = "value") -> str:
 
 def value_object(value: Any, allowed: Collection[str], example: str) -> Mapping[str, Any]:
     """``value`` as a value object with no property outside ``allowed``."""
-    if not isinstance(value, Mapping):
+    # A dict (what JSON and forms give) is told without the Mapping ABC's slower check.
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise FieldValueError(f"must be an object like {example}")
-    unknown = sorted(set(value) - set(allowed))
+    unknown = value.keys() - allowed
     if unknown:
         raise FieldValueError(
-            f"unknown property {unknown[0]!r} (allowed: {', '.join(allowed)})"
+            f"unknown property {min(unknown)!r} (allowed: {', '.join(allowed)})"
         )
     return value
 

@@ -15,6 +15,7 @@ from trovato.content.fields.base import (
     UNLIMITED_MAX_VALUES,
     FieldDefinition,
     FieldEnv,
+    FieldType,
     FieldValueError,
     Reference,
 )
@@ -77,6 +78,8 @@ def validate_fields(
                 continue
             items = [given]
         failed = False
+        # Only the field types holding references (items, tags, files) are asked for them.
+        refers = type(field_type).references is not FieldType.references
         for delta, item in enumerate(items):
             try:
                 value = field_type.clean(item, definition.settings, env)
@@ -85,9 +88,9 @@ def validate_fields(
                 failed = True
                 continue
             if value is not None:
-                references.extend(
-                    field_type.references(value, definition.settings, _key(definition, delta))
-                )
+                if refers:
+                    references.extend(field_type.references(
+                        value, definition.settings, _key(definition, delta)))
                 cleaned.append(value)
         if failed:
             continue

@@ -1,11 +1,13 @@
 """Pub/sub over PostgreSQL ``LISTEN``/``NOTIFY``.
 
-Publishing is ``pg_notify`` through the pool. Listening needs a connection of its own that
-stays open, so each object keeps one dedicated connection, owned by its listener task and
-reopened after a loss. psycopg holds the connection's lock while it waits for notifications,
-so :meth:`PostgresPubSub.subscribe` does not run ``LISTEN`` itself: it queues the channel and
-sends a notification on the object's private wake-up channel; the listener then runs the
-``LISTEN`` between two batches of notifications and confirms the subscription.
+Publishing is ``pg_notify`` through the pool, or in a writer's own statement
+(:meth:`PostgresPubSub.notice`: delivered when its transaction commits). Listening needs a
+connection of its own that stays open, so each object keeps one dedicated connection, owned by
+its listener task and reopened after a loss. psycopg holds the connection's lock while it
+waits for notifications, so :meth:`PostgresPubSub.subscribe` does not run ``LISTEN`` itself:
+it queues the channel and sends a notification on the object's private wake-up channel; the
+listener then runs the ``LISTEN`` between two batches of notifications and confirms the
+subscription.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ class PostgresPubSub(PubSub):
         self._task: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        await self.database.execute("SELECT pg_notify(%s, %s)", self.notice(channel, message))
+
+    def notice(self, channel: str, message: dict[str, Any]) -> tuple[str, str]:
         payload = orjson.dumps(message)
         if len(payload) > MAX_PAYLOAD:
             raise MessageTooLarge(
@@ -60,9 +65,7 @@ class PostgresPubSub(PubSub):
                 f" backend (NOTIFY) carries at most {MAX_PAYLOAD}. Publish an id and let the"
                 " subscribers load the data."
             )
-        await self.database.execute(
-            "SELECT pg_notify(%s, %s)", (channel_name(self.prefix, channel), payload.decode())
-        )
+        return channel_name(self.prefix, channel), payload.decode()
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         name = channel_name(self.prefix, channel)
