@@ -26,7 +26,7 @@ def _plan(conn: psycopg.Connection[tuple[object, ...]], sort: str, *, by_type: b
 @pytest.mark.parametrize("downgraded", [False, True])
 def test_the_lists_orders_come_from_indexes(db_url: str, downgraded: bool) -> None:
     if downgraded:
-        migrate.downgrade(db_url, "0014")
+        migrate.downgrade(db_url, "0015")
     try:
         with psycopg.connect(db_url, autocommit=True) as conn:
             # However few rows the table has, a plan that can avoid sorting does.

@@ -10,13 +10,13 @@ status. A title sort descending reads the title index backwards; ``-type`` and `
 keep the newest edit first within each type or status, so each needs its own index.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
