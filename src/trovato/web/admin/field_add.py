@@ -47,7 +47,6 @@ from trovato.web.admin._structure import (
     page,
     receive,
     render_form,
-    save_state,
     sentences,
     titles,
 )
@@ -268,9 +267,12 @@ async def add_submit(request: Request) -> Response:
     user = administrator(request)
     current = await item_type(request)
     types = field_types(request)
+    # Not once: each step of this form is a submission, the browser's Back button sends an
+    # earlier step's page again, and the item-type service refuses a second field of the
+    # same name.
     received = await receive(request, ADD_FORM,
                              _fresh(current, await request.form(), types),
-                             lambda state: _build(request, current, state))
+                             lambda state: _build(request, current, state), once=False)
     state, values = received.state, received.values
     if received.expired:
         return _add_page(request, current, received.tree, state, values=values,
@@ -284,7 +286,6 @@ async def add_submit(request: Request) -> Response:
     if op == BACK:
         _remember(state, values)
         state.data["step"] = "basics"
-        await save_state(request, state)
         return _add_page(request, current, await _build(request, current, state), state,
                          values=_shown(state))
     if op is None:
@@ -333,7 +334,6 @@ async def _continue(request: Request, current: ItemType, received: Received,
                          errors=errors, status=400)
     _remember(state, {**values, "name": name})
     state.data.update(step=SETTINGS, field_type=text["field_type"])
-    await save_state(request, state)
     return _add_page(request, current, await _build(request, current, state), state,
                      values=_shown(state))
 
@@ -355,7 +355,6 @@ async def _rebuild(request: Request, current: ItemType, state: FormState,
     ctx = request_context(request)
     _remember(state, values)
     state.data["field_type"] = values["field_type"]
-    await save_state(request, state)
     tree = await _build(request, current, state)
     added = await ctx.kernel.forms.ajax(tree, UPDATE, values, user=ctx.current_user)
     region = forms.find(tree, REGION)

@@ -51,7 +51,6 @@ from trovato.web.admin._structure import (
     open_form,
     receive,
     render_form,
-    save_state,
     sentences,
     titles,
 )
@@ -304,8 +303,11 @@ async def _submit(request: Request, stored: Stored | None) -> Response:
     fresh = _editing(stored, document, kept)
     title = f"Edit listing {stored.definition.label}" if stored is not None else "Add listing"
     tab = "edit" if stored is not None else ""
+    # Once when it creates a listing (a double-clicked Save adds one); an edit saved again
+    # changes nothing.
     received = await receive(request, EDITOR_FORM, fresh.state(rows),
-                             lambda state: _build(request, fresh, state, current))
+                             lambda state: _build(request, fresh, state, current),
+                             once=stored is None)
     state = received.state
     if state.data.get("listing") != fresh.listing:
         raise ServiceError(400, TAMPERED)
@@ -427,7 +429,6 @@ async def _rebuild(request: Request, editing: Editing, state: FormState, op: str
     if op is None or region is None:
         return None
     state.data.update(rows.data())
-    await save_state(request, state)
     tree = await _build(request, editing, state, current)
     added = await ctx.kernel.forms.ajax(tree, op, values, user=ctx.current_user)
     part = forms.find(tree, region)
