@@ -16,6 +16,7 @@ from tests.web._item_forms import (
     item_id_of,
     open_form,
     post_form,
+    states_expired,
     without_page_scripts,
 )
 from tests.web.test_item import _item, _site, _writer
@@ -222,13 +223,15 @@ async def test_missing_or_stale_csrf_tokens_are_refused(client: httpx.AsyncClien
 async def test_expired_and_tampered_form_state_is_refused(client: httpx.AsyncClient) -> None:
     headers = await _site(client)
     hidden = await open_form(client, "/item/add/article")
-    unknown = {**hidden, "form_build_id": "form-" + "A" * 32}
-    expired = await post_form(client, "/item/add/article", unknown, article_values("Kept <me>"))
+    with states_expired(client):
+        expired = await post_form(client, "/item/add/article", hidden,
+                                  article_values("Kept <me>"))
     assert expired.status_code == 400
     assert "The form has expired, please submit again." in expired.text
     assert 'value="Kept &lt;me&gt;"' in expired.text  # nothing typed is lost
-    assert hidden_inputs(expired.text)["form_build_id"] != unknown["form_build_id"]
-    for build_id in ("form-not-a-build-id", "../../secret"):
+    assert hidden_inputs(expired.text)["form_build_id"] != hidden["form_build_id"]
+    edited = hidden["form_build_id"][:-1] + ("A" if hidden["form_build_id"][-1] != "A" else "B")
+    for build_id in ("form-not-a-build-id", "../../secret", "form-" + "A" * 32, edited):
         bad = await post_form(client, "/item/add/article", {**hidden, "form_build_id": build_id},
                               article_values())
         assert bad.status_code == 400, build_id

@@ -97,7 +97,7 @@ class Kernel:
     views: ItemViews
     widgets: Widgets  # what the form API edits field values with
     cron: Cron  # the cron run and queue workers (`trovato cron`, `trovato worker`)
-    forms: Forms  # the form API: alter/validate/submit taps, server-side state, rendering
+    forms: Forms  # the form API: alter/validate/submit taps, sealed form state, rendering
     categories: Categories  # vocabularies and tags (free tagging goes through it too)
     gather: Gather  # declarative listings (the front page is one)
     tiles: Tiles  # what fills the page's slots: placed tiles and the main menu

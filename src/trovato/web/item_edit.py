@@ -2,7 +2,7 @@
 ``/item/{id}/edit`` (with Preview and "Add another" value) and ``/item/{id}/delete``.
 
 Thin: the form comes from :mod:`trovato.forms.item_form` through the form service (alter,
-validate and submit taps, server-side state, rendering); the content service decides access,
+validate and submit taps, sealed form state, rendering); the content service decides access,
 validates and saves, exactly as for the JSON API. A successful add or edit redirects (303) to
 the item with a message; a failed one shows the form again with every value as typed and every
 error next to its element. An edit carries the revision it started from (in its sealed form
@@ -467,7 +467,7 @@ async def _rebuild(request: Request, editing: Editing, state: FormState, trigger
 
 
 async def ajax_rebuild(request: Request, state: FormState, submitted: FormData) -> Markup:
-    """``POST /form/ajax/{build_id}`` for an item form: the rebuilt part only (the fieldset of
+    """``POST /form/ajax`` for an item form: the rebuilt part only (the fieldset of
     the multi-value field that got one more value), to replace it in the page. Who may edit
     is checked again from the state's item or type, as for the form itself."""
     ctx = request_context(request)

@@ -5,7 +5,7 @@ steps, as CCK's was.
 2. **Settings**: the settings of *that* field type and the widgets that can edit it, with the
    inputs every field has; the field type can still be changed there: its settings and widget
    are a dependent region (:mod:`trovato.forms.dependent`) rebuilt for the new type, through
-   ``POST /form/ajax/{build_id}`` with JavaScript, by the region's "Update" button without it.
+   ``POST /form/ajax`` with JavaScript, by the region's "Update" button without it.
    "Back" returns to the basics, "Save field" adds the field.
 
 Which step the form is at, the field type chosen and everything typed so far (the settings of
@@ -381,7 +381,7 @@ async def _update(request: Request, current: ItemType, received: Received,
 
 
 async def ajax_rebuild(request: Request, state: FormState, submitted: FormData) -> Markup:
-    """``POST /form/ajax/{build_id}`` for the add form: the field type's region, rebuilt for
+    """``POST /form/ajax`` for the add form: the field type's region, rebuilt for
     the type chosen (who may change types is checked again, and the state's type must still
     exist)."""
     administrator(request)

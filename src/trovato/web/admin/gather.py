@@ -7,8 +7,8 @@
   the unsaved definition in its style (with the exposed filters' and arguments' values typed
   in "Preview with"), the number of matches, the time the reading took, the compiled SQL and
   PostgreSQL's plan of it, and saves nothing; adding or removing a
-  filter, a group or a sort rebuilds the form from its server-side state (without JavaScript
-  by submitting the form, with it through ``POST /form/ajax/{build_id}``);
+  filter, a group or a sort rebuilds the form from its sealed state (without JavaScript
+  by submitting the form, with it through ``POST /form/ajax``);
 * ``/{name}/duplicate`` — the builder for a new listing holding a copy;
 * ``/{name}/delete`` — a confirmation naming what goes (its page, feed and JSON display);
 * ``/{name}/export`` — the definition as a YAML download; ``/import`` — a pasted YAML
@@ -395,7 +395,7 @@ async def edit_submit(request: Request) -> Response:
 
 
 async def ajax_rebuild(request: Request, state: FormState, submitted: FormData) -> Markup:
-    """``POST /form/ajax/{build_id}`` for the builder: the filters or the sorts, rebuilt
+    """``POST /form/ajax`` for the builder: the filters or the sorts, rebuilt
     after "Add a filter" or "Remove" (who may use the builder is checked again, and the
     state must be of a listing that still exists)."""
     user = require_admin(request, ADMINISTER_GATHER)
