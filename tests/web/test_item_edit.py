@@ -4,6 +4,7 @@ preview, the edit conflict, CSRF and form-state refusals, access, and the item's
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -86,6 +87,16 @@ async def test_an_item_is_added_through_its_form(client: httpx.AsyncClient) -> N
     assert replay.status_code == 400
     assert "The form has expired, please submit again." in replay.text
     assert await _count_items(client) == before
+
+
+async def test_a_double_clicked_save_creates_one_item(client: httpx.AsyncClient) -> None:
+    """Two submissions of one add form at once: the build id is used once, by one of them."""
+    await _site(client)
+    hidden = await open_form(client, "/item/add/article")
+    replies = await asyncio.gather(*(post_form(client, "/item/add/article", hidden,
+                                               article_values("Once")) for _ in range(2)))
+    assert sorted(reply.status_code for reply in replies) == [303, 400]
+    assert await _count_items(client) == 1
 
 
 async def test_errors_show_inline_and_in_a_summary_and_keep_every_value(

@@ -7,10 +7,12 @@ plugin's ``form_ajax`` adds to the rebuilt region."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests._plugin_cache import plugin_cache_dir
@@ -38,6 +40,14 @@ async def _settings_step(client: httpx.AsyncClient, field_type: str = "list",
                                                  "field_type": field_type, "op": "continue"})
     assert step.status_code == 200, step.text
     return step
+
+
+def _sealed(build_id: str) -> list[Any]:
+    """The state a build id carries, as anyone holding it can read it."""
+    payload = build_id.split(".")[1]
+    decoded: list[Any] = orjson.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return decoded
 
 
 def _region(text: str) -> str:
@@ -74,6 +84,12 @@ async def test_two_steps_and_back_keep_what_was_typed(client: httpx.AsyncClient)
     assert 'value="Shade of red"' in back.text and 'value="field_shade"' in back.text
     assert '<option value="list" selected>' in back.text
     assert 'name="settings[allowed_values]"' not in back.text
+    # What was typed rides in the sealed state, which the browser can read: the form's own
+    # inputs only, never the CSRF token or an earlier build id.
+    kept = _sealed(hidden_inputs(back.text)["form_build_id"])
+    assert kept[1]["kept"]["label"] == "Shade of red"
+    assert kept[1]["per_type"]["list"]["settings[allowed_values]"] == "dark|Dark\nlight|Light"
+    assert "csrf_token" not in repr(kept) and "fs1." not in repr(kept)
     again = await post_form(client, ADD, hidden_inputs(back.text), {
         "label": "Shade of red", "name": "field_shade", "field_type": "list",
         "op": "continue"})
