@@ -1,9 +1,11 @@
 // Rebuild buttons ("Add another value") and dependent regions without a page load.
 //
 // A submit button marked data-ajax="rebuild" inside an element marked data-ajax-region sends
-// its whole form, with the button pressed, to POST /form/ajax/{build_id}; the server rebuilds
-// the form from its own state and answers with the HTML of the rebuilt region, which replaces
-// the old one. Focus moves to the first input the rebuild added. When anything goes wrong
+// its whole form, with the button pressed, to POST /form/ajax; the server rebuilds the form
+// from the state sealed in its form_build_id and answers with the HTML of the rebuilt region,
+// which replaces the old one, followed by the hidden form_build_id input sealing the changed
+// state, whose value replaces the form's own (the next submission or rebuild carries the
+// change). Focus moves to the first input the rebuild added. When anything goes wrong
 // (an expired form, the network), the button submits the form as it would without JavaScript,
 // and the server shows the form again with everything typed kept.
 //
@@ -53,7 +55,7 @@ function hideUpdateButtons(root) {
   for (const button of root.querySelectorAll('button[data-ajax-update]')) button.hidden = true;
 }
 
-async function rebuild(form, button, region, buildId, keepFocus = null) {
+async function rebuild(form, button, region, keepFocus = null) {
   const body = new FormData(form);
   body.append(button.name, button.value);
   const before = new Set([...region.querySelectorAll('[name]')].map((el) => el.name));
@@ -61,7 +63,7 @@ async function rebuild(form, button, region, buildId, keepFocus = null) {
   button.disabled = true;
   let response;
   try {
-    response = await fetch(`/form/ajax/${encodeURIComponent(buildId)}`, {
+    response = await fetch('/form/ajax', {
       method: 'POST', body, credentials: 'same-origin', headers: { Accept: 'text/html' },
     });
   } catch {
@@ -77,11 +79,14 @@ async function rebuild(form, button, region, buildId, keepFocus = null) {
   const template = document.createElement('template');
   template.innerHTML = (await response.text()).trim();
   const fresh = template.content.firstElementChild;
-  if (!fresh) {
+  const sealed = [...template.content.children].find((el) => el.matches(BUILD_ID));
+  const buildId = form.querySelector(BUILD_ID);
+  if (!fresh || fresh === sealed || !sealed || !buildId) {
     queued = null;
     fallback(form, button);
     return;
   }
+  buildId.value = sealed.value;
   region.replaceWith(fresh);
   hideUpdateButtons(fresh);
   const kept = keepFocus && [...fresh.querySelectorAll('[name]')].find((el) => el.name === keepFocus);
@@ -101,17 +106,15 @@ export function enhanceRebuilds(root = document) {
     const button = event.target.closest?.('button[data-ajax="rebuild"]');
     const form = button?.form;
     const region = button?.closest('[data-ajax-region]');
-    const buildId = form?.querySelector(BUILD_ID)?.value;
-    if (!region || !buildId || !window.fetch) return;
+    if (!region || !form?.querySelector(BUILD_ID) || !window.fetch) return;
     event.preventDefault();
-    rebuild(form, button, region, buildId);
+    rebuild(form, button, region);
   });
   root.addEventListener('change', (event) => {
     const input = event.target.closest?.('[data-ajax-trigger]');
     const form = input?.form;
     const region = input?.closest('[data-ajax-region]');
-    const buildId = form?.querySelector(BUILD_ID)?.value;
-    if (!region || !buildId || !window.fetch) return;
+    if (!region || !form?.querySelector(BUILD_ID) || !window.fetch) return;
     if (region.hasAttribute('aria-busy')) {
       queued = { name: input.name, value: input.value };
       return;
@@ -119,7 +122,7 @@ export function enhanceRebuilds(root = document) {
     statusOf(form);  // in the page before it speaks, so that it is heard
     const button = [...region.querySelectorAll('button[data-ajax="rebuild"]')]
       .find((el) => el.value === input.dataset.ajaxTrigger);
-    if (button) rebuild(form, button, region, buildId, input.name);
+    if (button) rebuild(form, button, region, input.name);
   });
   root.addEventListener('keydown', (event) => {
     const input = event.target;

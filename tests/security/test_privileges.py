@@ -34,8 +34,8 @@ NOT_PRIVILEGE_CHANGING = {
                                " tests/web/test_stages.py",
     ("PUT", "/api/v1/session/stage"): "switches the caller's own session to a stage they may"
                                       " use: tests/web/test_stages.py",
-    ("POST", "/form/ajax/{build_id}"): "rebuilds a form from the caller's own server-side state"
-                                       " (bound to their session); saves nothing",
+    ("POST", "/form/ajax"): "rebuilds a form from the caller's own sealed form state (bound"
+                            " to their session); saves nothing",
     ("POST", "/user/register"): "creates an account without roles, only when the site lets"
                                 " visitors register: tests/web/admin/test_people.py",
     ("POST", "/{path:path}"): "plugin pages: each menu entry's permission is checked at the"

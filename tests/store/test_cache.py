@@ -145,20 +145,25 @@ async def test_cache_is_shared_between_processes(
     assert await store.cache.get("k") is None
 
 
-async def test_take_reads_and_deletes_once(store: SharedStore) -> None:
+async def test_add_stores_only_when_absent(store: SharedStore) -> None:
     cache = store.cache
-    await cache.set("token", {"form": "x"}, ttl=60, tags=["t"])
-    assert await cache.take("token") == {"form": "x"}
-    assert await cache.get("token") is None
-    assert await cache.take("token") is None
-    assert await cache.take("missing") is None
-    # Of concurrent takes, exactly one gets the value.
-    await cache.set("once", 7)
-    taken = await asyncio.gather(*(cache.take("once") for _ in range(8)))
-    assert sorted(taken, key=lambda v: v is None) == [7] + [None] * 7
-    # An expired value is a miss, and gone.
+    assert await cache.add("marker", {"used": 1}, ttl=60) is True
+    assert await cache.get("marker") == {"used": 1}
+    assert await cache.add("marker", "again", ttl=60) is False
+    assert await cache.get("marker") == {"used": 1}
+    # A key set otherwise (with tags) is present too.
+    await cache.set("tagged", 1, tags=["t"])
+    assert await cache.add("tagged", 2) is False
+    # Of concurrent adds, exactly one stores.
+    added = await asyncio.gather(*(cache.add("once", n, ttl=60) for n in range(8)))
+    assert sorted(added) == [False] * 7 + [True]
+    assert await cache.get("once") == added.index(True)
+    # An expired value is a miss: the add stores.
     await cache.set("short", "v", ttl=0.1)
     await asyncio.sleep(0.2)
-    assert await cache.take("short") is None
-    await cache.set("short", "again")
-    assert await cache.take("short") == "again"
+    assert await cache.add("short", "again", ttl=60) is True
+    assert await cache.get("short") == "again"
+    # Without a TTL it stays, and clear drops it.
+    assert await cache.add("kept", 1) is True
+    await cache.clear()
+    assert await cache.add("kept", 2) is True

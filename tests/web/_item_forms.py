@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import html
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+
+from tests.plugins.conftest import kernel_of
+from trovato.forms.state import STATE_TTL
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 _PAGE_SCRIPT = re.compile(r'<script src="/assets/[a-z/]+\.js" defer></script>\n')
@@ -29,6 +35,18 @@ async def open_form(client: httpx.AsyncClient, path: str) -> dict[str, str]:
     found = hidden_inputs(page.text)
     assert "csrf_token" in found and "form_build_id" in found, page.text
     return found
+
+
+@contextmanager
+def states_expired(client: httpx.AsyncClient) -> Iterator[None]:
+    """Within the block, the app's form states see a clock past their life: every build id
+    issued before it is expired (no sleeping)."""
+    states = kernel_of(client).forms.states
+    states.clock = lambda: time.time() + STATE_TTL + 60
+    try:
+        yield
+    finally:
+        states.clock = time.time
 
 
 async def post_form(client: httpx.AsyncClient, path: str, hidden: dict[str, str],

@@ -1,7 +1,7 @@
 """The forms' scripts in a real browser (Debian's chromium, Playwright, a real ``trovato
 serve``): "Add another value" rebuilds its fieldset without a page load and the values typed
-are kept and saved; the reference autocomplete is a keyboard-usable combobox. Screenshots go
-to the test's tmp folder."""
+are kept and saved (each rebuild's new build id carried by the next request); the reference
+autocomplete is a keyboard-usable combobox. Screenshots go to the test's tmp folder."""
 
 from __future__ import annotations
 
@@ -21,20 +21,28 @@ def test_add_another_value_without_a_page_load(db_url: str, tmp_path: Path) -> N
         page.get_by_label("Text format").select_option("plain_text")  # the plain textarea
         page.locator("textarea[name='fields[field_body][value]']").fill("Body")
         page.get_by_label("Tags, value 1").fill("first")
+        build_id = page.locator("input[name='form_build_id']")
+        shown = build_id.input_value()
         page.get_by_role("button", name="Add another value to Tags").click()
         second = page.get_by_label("Tags, value 2")
         second.wait_for()
         assert page.evaluate("window.notReloaded") is True  # the fieldset, not the page
         assert page.evaluate("document.activeElement.name") == "fields[field_tags][1]"
         assert page.get_by_label("Tags, value 1").input_value() == "first"
+        # The form carries the rebuilt state's build id: the next rebuild starts from two.
+        assert build_id.count() == 1 and build_id.input_value() != shown
         second.fill("second")
+        page.get_by_role("button", name="Add another value to Tags").click()
+        third = page.get_by_label("Tags, value 3")
+        third.wait_for()
+        third.fill("third")
         site.shot("1-added")
         page.get_by_role("button", name="Save").click()
         page.wait_for_url("**/item/*")
         item_id = page.url.rsplit("/", 1)[1]
         site.shot("2-saved")
         tags = site.api.get(f"/api/v1/items/{item_id}").json()["fields"]["field_tags"]
-        assert tags == [{"value": "first"}, {"value": "second"}]
+        assert tags == [{"value": "first"}, {"value": "second"}, {"value": "third"}]
 
 
 def test_the_reference_autocomplete_with_the_keyboard(db_url: str, tmp_path: Path) -> None:

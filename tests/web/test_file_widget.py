@@ -116,6 +116,8 @@ async def test_a_refused_upload_is_an_error_next_to_its_field(
                                                            "application/pdf")})
     assert too_big.status_code == 400
     assert "larger than the upload limit of 4 KB" in too_big.text
+    # The add form's build id is used once: the form shown again carries a new one.
+    hidden = hidden_inputs(too_big.text)
     wrong = await client.post("/item/add/doc", data={**hidden, "title": "T", "op": "save"},
                               files={f"{FILE}[upload]": ("fake.pdf", b"<html><script>",
                                                          "application/pdf")})

@@ -1,23 +1,35 @@
-"""``POST /form/ajax/{build_id}``: "Add another value" with JavaScript answers the rebuilt
-fieldset only, from the form's server-side state (the same state the no-JavaScript button
-changes); a tampered, foreign or expired build id, a body naming another build id, a button
-the form does not have and a missing CSRF token are refused and change nothing."""
+"""``POST /form/ajax``: "Add another value" with JavaScript answers the rebuilt fieldset only,
+from the state sealed in the form's build id (the same state the no-JavaScript button
+changes), followed by the build id sealing the changed state, which the next request carries;
+a tampered, foreign or missing build id, a button the form does not have and a missing CSRF
+token are refused and change nothing."""
 
 from __future__ import annotations
 
 import httpx
 
 from tests.api.conftest import login_as
-from tests.web._item_forms import article_values, item_id_of, open_form, post_form
+from tests.web._item_forms import (
+    article_values,
+    hidden_inputs,
+    item_id_of,
+    open_form,
+    post_form,
+    states_expired,
+)
 from tests.web.test_item import _item, _site
 
 ADD_TAG = {"op": "add_more:field_tags"}
 
 
-async def _ajax(client: httpx.AsyncClient, hidden: dict[str, str], build_id: str | None = None,
-                **data: str) -> httpx.Response:
-    return await client.post(f"/form/ajax/{build_id or hidden['form_build_id']}",
-                             data={**hidden, **article_values("Tagged"), **data})
+async def _ajax(client: httpx.AsyncClient, hidden: dict[str, str], **data: str
+                ) -> httpx.Response:
+    return await client.post("/form/ajax", data={**hidden, **article_values("Tagged"), **data})
+
+
+def _rebuilt(hidden: dict[str, str], answer: httpx.Response) -> dict[str, str]:
+    """``hidden`` with the build id the rebuild answered, as the script puts it in the form."""
+    return {**hidden, "form_build_id": hidden_inputs(answer.text)["form_build_id"]}
 
 
 async def test_add_another_answers_the_rebuilt_fieldset_and_keeps_the_state(
@@ -33,13 +45,20 @@ async def test_add_another_answers_the_rebuilt_fieldset_and_keeps_the_state(
     assert rebuilt.status_code == 200, rebuilt.text
     assert rebuilt.headers["cache-control"] == "private, no-store"
     html = rebuilt.text
-    assert html.startswith("<fieldset") and html.rstrip().endswith("</fieldset>")
+    assert html.startswith("<fieldset")
+    # The rebuilt fieldset, then the hidden input of the changed state's build id.
+    _, build_input = html.rsplit("</fieldset>", 1)
+    new_id = hidden_inputs(build_input)["form_build_id"]
+    assert build_input.strip().startswith('<input type="hidden" name="form_build_id"')
+    assert new_id != hidden["form_build_id"]
     assert 'id="edit-fields-field-tags"' in html  # the id of the fieldset it replaces
     assert 'name="fields[field_tags][0]" value="one &lt;b&gt;"' in html
     assert 'id="edit-fields-field-tags-1" name="fields[field_tags][1]" value=""' in html
     assert 'name="title"' not in html and "<html" not in html
-    # Twice more: the state counts, the browser never decides how many values there are.
-    await _ajax(client, hidden, **ADD_TAG)
+    # Twice more, each with the build id the last one answered: the state counts, the browser
+    # never decides how many values there are.
+    hidden = _rebuilt(hidden, rebuilt)
+    hidden = _rebuilt(hidden, await _ajax(client, hidden, **ADD_TAG))
     saved = await post_form(client, "/item/add/article", hidden, article_values(
         "Tagged", **{f"fields[field_tags][{d}]": f"t{d}" for d in range(4)}))
     item_id = item_id_of(saved)
@@ -64,12 +83,15 @@ async def test_the_edit_form_rebuilds_for_whoever_may_edit(client: httpx.AsyncCl
 async def test_tampered_and_foreign_rebuilds_are_refused(client: httpx.AsyncClient) -> None:
     headers = await _site(client)
     hidden = await open_form(client, "/item/add/article")
-    for build_id, status in (("form-not-a-build-id", 403), ("form-" + "A" * 32, 400)):
+    edited = hidden["form_build_id"][:-1] + ("A" if hidden["form_build_id"][-1] != "A" else "B")
+    for build_id in ("form-not-a-build-id", edited):
         refused = await _ajax(client, {**hidden, "form_build_id": build_id}, **ADD_TAG)
-        assert refused.status_code == status, build_id
-    # The body names another build id than the path.
-    other = (await open_form(client, "/item/add/article"))["form_build_id"]
-    assert (await _ajax(client, hidden, build_id=other, **ADD_TAG)).status_code == 400
+        assert refused.status_code == 403, build_id
+    no_build_id = {k: v for k, v in hidden.items() if k != "form_build_id"}
+    assert (await _ajax(client, no_build_id, **ADD_TAG)).status_code == 403
+    # An expired one: 400 (the script then submits the form, which shows it again).
+    with states_expired(client):
+        assert (await _ajax(client, hidden, **ADD_TAG)).status_code == 400
     # Buttons the form does not have: no field, a single-value field, no button at all.
     for op in ("add_more:nope", "add_more:field_count", "save", ""):
         assert (await _ajax(client, hidden, op=op)).status_code == 400, op

@@ -4,6 +4,7 @@ preview, the edit conflict, CSRF and form-state refusals, access, and the item's
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -16,6 +17,7 @@ from tests.web._item_forms import (
     item_id_of,
     open_form,
     post_form,
+    states_expired,
     without_page_scripts,
 )
 from tests.web.test_item import _item, _site, _writer
@@ -85,6 +87,16 @@ async def test_an_item_is_added_through_its_form(client: httpx.AsyncClient) -> N
     assert replay.status_code == 400
     assert "The form has expired, please submit again." in replay.text
     assert await _count_items(client) == before
+
+
+async def test_a_double_clicked_save_creates_one_item(client: httpx.AsyncClient) -> None:
+    """Two submissions of one add form at once: the build id is used once, by one of them."""
+    await _site(client)
+    hidden = await open_form(client, "/item/add/article")
+    replies = await asyncio.gather(*(post_form(client, "/item/add/article", hidden,
+                                               article_values("Once")) for _ in range(2)))
+    assert sorted(reply.status_code for reply in replies) == [303, 400]
+    assert await _count_items(client) == 1
 
 
 async def test_errors_show_inline_and_in_a_summary_and_keep_every_value(
@@ -222,13 +234,15 @@ async def test_missing_or_stale_csrf_tokens_are_refused(client: httpx.AsyncClien
 async def test_expired_and_tampered_form_state_is_refused(client: httpx.AsyncClient) -> None:
     headers = await _site(client)
     hidden = await open_form(client, "/item/add/article")
-    unknown = {**hidden, "form_build_id": "form-" + "A" * 32}
-    expired = await post_form(client, "/item/add/article", unknown, article_values("Kept <me>"))
+    with states_expired(client):
+        expired = await post_form(client, "/item/add/article", hidden,
+                                  article_values("Kept <me>"))
     assert expired.status_code == 400
     assert "The form has expired, please submit again." in expired.text
     assert 'value="Kept &lt;me&gt;"' in expired.text  # nothing typed is lost
-    assert hidden_inputs(expired.text)["form_build_id"] != unknown["form_build_id"]
-    for build_id in ("form-not-a-build-id", "../../secret"):
+    assert hidden_inputs(expired.text)["form_build_id"] != hidden["form_build_id"]
+    edited = hidden["form_build_id"][:-1] + ("A" if hidden["form_build_id"][-1] != "A" else "B")
+    for build_id in ("form-not-a-build-id", "../../secret", "form-" + "A" * 32, edited):
         bad = await post_form(client, "/item/add/article", {**hidden, "form_build_id": build_id},
                               article_values())
         assert bad.status_code == 400, build_id

@@ -3,10 +3,10 @@
 
 The part is a *region* (``data-ajax-region``) holding the choosing input (the *trigger*) and
 its *update button*, a rebuild button. Without JavaScript the button submits the form, whose
-owner stores the new choice in the form's server-side state and shows the whole form again,
+owner stores the new choice in the form's state and shows the whole form again,
 rebuilt; with it, the forms' script (``frontend/src/ajax.js``) hides the button and presses
 it whenever the trigger changes, so the region alone is rebuilt through
-``POST /form/ajax/{build_id}`` from that same state. Either way the server reads the choice
+``POST /form/ajax`` from that same state. Either way the server reads the choice
 from the rebuilt tree, where it must be one of the input's options.
 """
 

@@ -3,17 +3,18 @@
 1. **build** — the form's owner builds its tree (data, :mod:`trovato.forms.form`);
 2. ``form_alter`` — plugins patch the tree (merge patches, like every alter tap); a tree any
    plugin changed is sanitized as untrusted output before it goes further;
-3. **render** — the kernel adds the session's CSRF token and the build id of the form's
-   server-side state (:mod:`trovato.forms.state`), the submitted values and the errors, and
-   the theme draws it;
+3. **render** — the kernel adds the session's CSRF token and the build id sealing the form's
+   state (:mod:`trovato.forms.state`), the submitted values and the errors, and the theme
+   draws it;
 4. on submission: the values are read from the (rebuilt and re-altered) tree, checked
    (:func:`~trovato.forms.form.check`), then ``form_validate`` — plugins return errors;
 5. after the owner's own submit handler succeeded: ``form_submit``;
 6. a **rebuild** — a button that changes the form, not saves it ("Add another value"): the
    owner changes the form's state and builds the tree again, ``form_ajax`` lets plugins add to
    the rebuilt part (:meth:`Forms.ajax`), and the whole form is shown again (without
-   JavaScript) or only the rebuilt part is sent back (:meth:`Forms.render_region`, for
-   ``POST /form/ajax/{build_id}``) — the same state and tree either way.
+   JavaScript) or only the rebuilt part is sent back with the new build id of the changed
+   state (:meth:`Forms.render_region`, for ``POST /form/ajax``) — the same state and tree
+   either way.
 
 A submission whose CSRF token was missing or stale (the kernel lets it reach a form route
 marked to handle it) is a refused submission like a failed validation: the form is shown
@@ -166,12 +167,15 @@ class Forms:
                       ) -> Markup:
         """The HTML of the element of ``tree`` with error key ``key`` (a rebuilt part), with
         the ids and values the whole form rendered by :meth:`render` gives it, so it can take
-        that part's place in the page. ``KeyError`` when the form has no such element."""
+        that part's place in the page; then the form's hidden build id input sealing
+        ``state`` as the rebuild left it, which the script puts in place of the form's own
+        (the next submission carries the changed state). ``KeyError`` when the form has no
+        such element."""
         form = self._prepare(tree, csrf_token=csrf_token, state=state, values=values)
         region = find(form, key)
         if region is None:
             raise KeyError(key)
-        return self.theme.render(region)
+        return self.theme.render(region) + self.theme.render(form[BUILD_ID_FIELD])
 
     def render(self, tree: RenderElement, *, csrf_token: str | None = None,
                state: FormState | None = None,
@@ -186,16 +190,16 @@ class Forms:
         mark_errors(form, errors or {}, labels=labels)
         return self.theme.render(form)
 
-    @staticmethod
-    def _prepare(tree: RenderElement, *, csrf_token: str | None, state: FormState | None,
-                 values: Mapping[str, FormValue] | None) -> RenderElement:
+    def _prepare(self, tree: RenderElement, *, csrf_token: str | None,
+                 state: FormState | None, values: Mapping[str, FormValue] | None
+                 ) -> RenderElement:
         # The kernel's hidden inputs go in first: ids are unique across the whole form.
         extra: RenderElement = {}
         if csrf_token is not None:
             extra["form_token"] = {**hidden(CSRF_FIELD, csrf_token), "#weight": -2000}
         if state is not None:
-            extra["form_build_id"] = {**hidden(BUILD_ID_FIELD, state.build_id),
-                                      "#weight": -2000}
+            extra[BUILD_ID_FIELD] = {**hidden(BUILD_ID_FIELD, self.states.seal(state)),
+                                     "#weight": -2000}
         return prepare({**tree, **extra}, values)
 
 

@@ -98,7 +98,7 @@ class Kernel:
     views: ItemViews
     widgets: Widgets  # what the form API edits field values with
     cron: Cron  # the cron run and queue workers (`trovato cron`, `trovato worker`)
-    forms: Forms  # the form API: alter/validate/submit taps, server-side state, rendering
+    forms: Forms  # the form API: alter/validate/submit taps, sealed form state, rendering
     categories: Categories  # vocabularies and tags (free tagging goes through it too)
     gather: Gather  # declarative listings (the front page is one)
     tiles: Tiles  # what fills the page's slots: placed tiles and the main menu
@@ -259,7 +259,8 @@ class Kernel:
             widgets=Widgets(content.fields),
             cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries,
                       clean_files=files.cleanup),
-            forms=Forms(taps, FormStates(store.cache), templates.engine),
+            forms=Forms(taps, FormStates(store.cache, derive_key(secret, "form-state")),
+                        templates.engine),
             categories=categories,
             gather=gather,
             tiles=Tiles(gather, taps, templates.engine.theme.slots, invalidate=invalidate),

@@ -108,9 +108,9 @@ class Cache(ABC):
     async def delete(self, key: str) -> None: ...
 
     @abstractmethod
-    async def take(self, key: str) -> Any | None:
-        """Read and delete in one atomic step: the value (None on a miss), gone for everyone
-        else, so of two concurrent takes of a key only one gets it (a used-once token)."""
+    async def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
+        """Store ``value`` only if ``key`` holds no live value, in one atomic step: True if it
+        was stored. Of concurrent adds of a key exactly one succeeds (a used-once marker)."""
 
     @abstractmethod
     async def invalidate_tags(self, tags: Sequence[str]) -> int:

@@ -1,4 +1,4 @@
-"""``POST /form/ajax/{build_id}``: a form's rebuild (e.g. "Add another value") with JavaScript.
+"""``POST /form/ajax``: a form's rebuild (e.g. "Add another value") with JavaScript.
 
 The small script of the forms (``frontend/src/forms.js``, served as ``/assets/js/forms.js``)
 sends the whole form here, with the rebuild button pressed (or, for a dependent region, the
@@ -8,12 +8,14 @@ answer is the HTML of the rebuilt part only, which the script puts in place of t
 Without JavaScript the same button submits the form to its own route, which rebuilds the whole
 form the same way (the form's owner does both: :data:`REBUILDS`).
 
-Nothing the browser sends is trusted: the build id must name a form state of this session
-(else 403; an expired one is a 400 and the script falls back to submitting the form, which
-shows it again with the values kept), the body must name the same build id, the form must be
-one that has rebuilds, and its owner checks access and the button as for a submission. The
-request carries the session's CSRF token in the form body like any form post (checked by the
-pipeline).
+Nothing the browser sends is trusted: the form's build id (its hidden input, in the body: a
+sealed state can be longer than a URL should be) must hold a form state of this session (else
+403; an expired one is a 400 and the script falls back to submitting the form, which shows it
+again with the values kept), the form must be one that has rebuilds, and its owner checks
+access and the button as for a submission. The answer ends with the hidden input of the
+rebuilt state's new build id, which the script puts in the form in place of the old one
+(:meth:`~trovato.forms.service.Forms.render_region`). The request carries the session's CSRF
+token in the form body like any form post (checked by the pipeline).
 """
 
 from __future__ import annotations
@@ -47,9 +49,10 @@ REBUILDS: Mapping[str, Rebuild] = {ITEM_FORM: item_edit.ajax_rebuild,
 
 async def rebuild(request: Request) -> Response:
     ctx = request_context(request)
-    build_id = request.path_params["build_id"]
+    submitted = await request.form()
     try:
-        state = await ctx.kernel.forms.states.find(build_id, session_token(ctx))
+        state = ctx.kernel.forms.states.find(submitted.get(BUILD_ID_FIELD),
+                                             session_token(ctx))
     except FormStateError as exc:
         if exc.reason == "expired":
             raise ServiceError(400, EXPIRED) from None
@@ -57,11 +60,8 @@ async def rebuild(request: Request) -> Response:
     handler = REBUILDS.get(state.form_id)
     if handler is None:
         raise ServiceError(400, "This form has no part that can be rebuilt.")
-    submitted = await request.form()
-    if submitted.get(BUILD_ID_FIELD) != build_id:
-        raise ServiceError(400, TAMPERED)
     html = await handler(request, state, submitted)
     return HTMLResponse(html, headers={"cache-control": "private, no-store"})
 
 
-routes = [Route("/form/ajax/{build_id}", rebuild, methods=["POST"])]
+routes = [Route("/form/ajax", rebuild, methods=["POST"])]

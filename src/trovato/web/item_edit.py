@@ -2,11 +2,16 @@
 ``/item/{id}/edit`` (with Preview and "Add another" value) and ``/item/{id}/delete``.
 
 Thin: the form comes from :mod:`trovato.forms.item_form` through the form service (alter,
-validate and submit taps, server-side state, rendering); the content service decides access,
+validate and submit taps, sealed form state, rendering); the content service decides access,
 validates and saves, exactly as for the JSON API. A successful add or edit redirects (303) to
 the item with a message; a failed one shows the form again with every value as typed and every
-error next to its element. An edit carries the revision it started from (in its server-side
+error next to its element. An edit carries the revision it started from (in its sealed form
 state): when someone else saved the item meanwhile the save is refused as a conflict.
+
+Which forms accept a build id once (``load_state``'s ``once``): the add form and the delete
+confirmation do (a double-clicked Save or Delete acts once); the edit form does not: its save is
+guarded by the revision it started from, so a second identical submission is a 409 conflict and
+the edit submission makes no form-state store operation at all.
 """
 
 from __future__ import annotations
@@ -82,24 +87,31 @@ class Refused:
 
 
 async def load_state(request: Request, form_id: str, submitted: FormData,
-                     fresh: Mapping[str, object], *, take: bool = False
+                     fresh: Mapping[str, object], *, once: bool
                      ) -> tuple[FormState, Refused | None]:
     """The submission's form state, and None when the submission may be handled; or the
     reason it may not: a missing or stale CSRF token (403) or an expired state (400, with a
     new state made of ``fresh``). Either way the form is shown again with the values as
     typed and nothing is saved. A state that is not this form's or this session's is
     refused (400) — unless the CSRF token failed too: then the session itself changed, and
-    the form is shown again with a new state. ``take``: the state is read and removed in one
-    step (:meth:`FormStates.take`), and stored again only if the form is shown again."""
+    the form is shown again with a new state.
+
+    ``once``, each form's explicit choice: True for a form whose repeated submission would
+    do harm twice (creating, deleting, enabling a plugin): a submission that may be handled
+    marks its build id used (:meth:`FormStates.use`, one store operation), so a second one
+    (a double click, a replay) is refused as expired; the form shown again carries a new
+    build id. False for a form a repeated submission cannot harm (an edit guarded by the
+    revision it started from, settings saved again as they are): no store operation."""
     ctx = request_context(request)
     states = ctx.kernel.forms.states
-    read = states.take if take else states.load
     try:
-        state = await read(submitted.get(BUILD_ID_FIELD), form_id, session_token(ctx))
+        state = states.load(submitted.get(BUILD_ID_FIELD), form_id, session_token(ctx))
+        if once and not ctx.csrf_failed:
+            await states.use(state)
     except FormStateError as exc:
         if exc.reason == "tampered" and not ctx.csrf_failed:
             raise ServiceError(400, TAMPERED) from None
-        state = await states.create(form_id, session_token(ctx), fresh)
+        state = states.create(form_id, session_token(ctx), fresh)
         if not ctx.csrf_failed:
             return state, Refused(EXPIRED, 400)
     return state, Refused(EXPIRED, EXPIRED_STATUS) if ctx.csrf_failed else None
@@ -226,8 +238,6 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
                 preview: Markup | None = None, typed_title: str | None = None) -> Response:
     """The form page; a Preview's heading names the item by its ``typed_title``."""
     ctx = request_context(request)
-    if state.taken:  # a submission's, shown again: the next one needs it
-        await ctx.kernel.forms.states.save(state, session_token(ctx))
     names = labels(editing.item_type)
     shown = {key: sentence(key, message, names) for key, message in (errors or {}).items()}
     content = ctx.kernel.forms.render(tree, csrf_token=session_token(ctx), state=state,
@@ -296,14 +306,14 @@ async def choose_type(request: Request) -> Response:
 async def add_form(request: Request) -> Response:
     ctx = request_context(request)
     editing = Editing(await _creatable(request), None)
-    state = await ctx.kernel.forms.states.create(ITEM_FORM, session_token(ctx), editing.state())
+    state = ctx.kernel.forms.states.create(ITEM_FORM, session_token(ctx), editing.state())
     return await _page(request, editing, await _build(request, editing, state), state)
 
 
 async def edit_form(request: Request) -> Response:
     ctx = request_context(request)
     editing = await _editable(request)
-    state = await ctx.kernel.forms.states.create(ITEM_FORM, session_token(ctx), editing.state())
+    state = ctx.kernel.forms.states.create(ITEM_FORM, session_token(ctx), editing.state())
     return await _page(request, editing, await _build(request, editing, state), state)
 
 
@@ -321,7 +331,9 @@ async def _submit(request: Request, editing: Editing) -> Response:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
     submitted = await read_form(request)
-    state, refused = await load_state(request, ITEM_FORM, submitted, editing.state(), take=True)
+    # Adding: once (a double-clicked Save creates one item); editing: the revision guards it.
+    state, refused = await load_state(request, ITEM_FORM, submitted, editing.state(),
+                                      once=editing.item is None)
     if not editing.owns(state):
         raise ServiceError(400, TAMPERED)
     context = await _widget_context(ctx, editing)
@@ -445,8 +457,7 @@ async def _rebuild(request: Request, editing: Editing, state: FormState, trigger
         raise ServiceError(400, "The form has no such element to add a value to.")
     counts = _counts(state)
     counts[field] = min(counts.get(field, 1) + 1, value_limit(definition))
-    state.data["counts"] = counts
-    await ctx.kernel.forms.states.save(state, session_token(ctx))
+    state.data["counts"] = counts  # sealed into the build id the rebuilt form carries
     tree = await _build(request, editing, state, shown)
     added = await ctx.kernel.forms.ajax(tree, trigger, values, user=ctx.current_user)
     region = forms.find(tree, rebuilt_region(trigger))
@@ -456,7 +467,7 @@ async def _rebuild(request: Request, editing: Editing, state: FormState, trigger
 
 
 async def ajax_rebuild(request: Request, state: FormState, submitted: FormData) -> Markup:
-    """``POST /form/ajax/{build_id}`` for an item form: the rebuilt part only (the fieldset of
+    """``POST /form/ajax`` for an item form: the rebuilt part only (the fieldset of
     the multi-value field that got one more value), to replace it in the page. Who may edit
     is checked again from the state's item or type, as for the form itself."""
     ctx = request_context(request)
@@ -544,8 +555,8 @@ async def delete_form(request: Request) -> Response:
     ctx = request_context(request)
     item = (await _editable(request, "delete")).item
     assert item is not None
-    state = await ctx.kernel.forms.states.create(DELETE_FORM, session_token(ctx),
-                                                 {"item_id": str(item.id)})
+    state = ctx.kernel.forms.states.create(DELETE_FORM, session_token(ctx),
+                                           {"item_id": str(item.id)})
     return await confirm_page(request, await _delete_tree(request, item), state,
                               title=f"Delete {item.title}",
                               tabs=await local_tasks(ctx, item, "delete"))
@@ -558,7 +569,8 @@ async def delete_submit(request: Request) -> Response:
     item = (await _editable(request, "delete")).item
     assert item is not None
     submitted = await read_form(request)
-    state, refused = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)})
+    state, refused = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)},
+                                      once=True)
     if state.data.get("item_id") != str(item.id):
         raise ServiceError(400, TAMPERED)
     tree = await _delete_tree(request, item)
@@ -571,7 +583,6 @@ async def delete_submit(request: Request) -> Response:
                                   messages=[("error", refused.message)] if refused else None,
                                   errors=errors)
     await kernel.content.items.delete(user, item.id, stage=ctx.stage)
-    await kernel.forms.states.drop(state)
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(item.id)}):
         flash(request, "warning", failure)

@@ -143,7 +143,7 @@ async def _revert_tree(ctx: RequestContext, item: Item, revision: Revision) -> e
 async def revert_form(request: Request) -> Response:
     ctx = request_context(request)
     item, revision = await _revert_target(request)
-    state = await ctx.kernel.forms.states.create(
+    state = ctx.kernel.forms.states.create(
         REVERT_FORM, session_token(ctx), {"revision_id": str(revision.id)})
     return await confirm_page(request, await _revert_tree(ctx, item, revision), state,
                               title=f"Revert {item.title}",
@@ -156,8 +156,9 @@ async def revert_submit(request: Request) -> Response:
     kernel, user = ctx.kernel, ctx.current_user
     item, revision = await _revert_target(request)
     submitted = await request.form()
+    # Once: a second revert would save the same content as yet another revision.
     state, refused = await load_state(request, REVERT_FORM, submitted,
-                                      {"revision_id": str(revision.id)})
+                                      {"revision_id": str(revision.id)}, once=True)
     if state.data.get("revision_id") != str(revision.id):
         raise ServiceError(400, TAMPERED)
     tree = await _revert_tree(ctx, item, revision)
@@ -171,7 +172,6 @@ async def revert_submit(request: Request) -> Response:
                                   errors=errors)
     reverted = await kernel.content.items.revert(user, item.id, revision.id,
                                                  stage=ctx.stage)
-    await kernel.forms.states.drop(state)
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(item.id)}):
         flash(request, "warning", failure)

@@ -1,23 +1,25 @@
 """Adding a field, ``/admin/structure/types/{type}/fields/add``: the two steps and going back
 with what was typed kept, the field type's settings and widgets rebuilt for a new type (by the
-"Update" button without JavaScript, through ``POST /form/ajax/{build_id}`` with it, from the
+"Update" button without JavaScript, through ``POST /form/ajax`` with it, from the
 same server-side state), every field type's settings step, and expired, foreign and tampered
 states or a stale CSRF token refused with the values kept and nothing saved, and what a
 plugin's ``form_ajax`` adds to the rebuilt region."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests._plugin_cache import plugin_cache_dir
 from tests.api.conftest import ARTICLE, login_as
 from tests.conftest import running_app, site_settings
 from tests.plugins.conftest import FIXTURES, kernel_of
-from tests.web._item_forms import hidden_inputs, open_form, post_form
+from tests.web._item_forms import hidden_inputs, open_form, post_form, states_expired
 from tests.web.test_item import _site
 from trovato.content.fields.registry import FieldRegistry
 from trovato.plugins.build import build_plugin
@@ -39,6 +41,14 @@ async def _settings_step(client: httpx.AsyncClient, field_type: str = "list",
                                                  "field_type": field_type, "op": "continue"})
     assert step.status_code == 200, step.text
     return step
+
+
+def _sealed(build_id: str) -> list[Any]:
+    """The state a build id carries, as anyone holding it can read it."""
+    payload = build_id.split(".")[1]
+    decoded: list[Any] = orjson.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return decoded
 
 
 def _region(text: str) -> str:
@@ -75,6 +85,12 @@ async def test_two_steps_and_back_keep_what_was_typed(client: httpx.AsyncClient)
     assert 'value="Shade of red"' in back.text and 'value="field_shade"' in back.text
     assert '<option value="list" selected>' in back.text
     assert 'name="settings[allowed_values]"' not in back.text
+    # What was typed rides in the sealed state, which the browser can read: the form's own
+    # inputs only, never the CSRF token or an earlier build id.
+    kept = _sealed(hidden_inputs(back.text)["form_build_id"])
+    assert kept[1]["kept"]["label"] == "Shade of red"
+    assert kept[1]["per_type"]["list"]["settings[allowed_values]"] == "dark|Dark\nlight|Light"
+    assert "csrf_token" not in repr(kept) and "fs1." not in repr(kept)
     again = await post_form(client, ADD, hidden_inputs(back.text), {
         "label": "Shade of red", "name": "field_shade", "field_type": "list",
         "op": "continue"})
@@ -148,39 +164,40 @@ async def test_update_with_javascript_answers_the_region_from_the_state(
     hidden = hidden_inputs(step.text)
     typed = {"label": "Colour", "name": "field_colour", "cardinality": "1",
              "settings[max_length]": "80"}
-    response = await client.post(f"/form/ajax/{hidden['form_build_id']}", data={
+    response = await client.post("/form/ajax", data={
         **hidden, **typed, "field_type": "reference", "op": "update"})
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "private, no-store"
     html = response.text
     assert html.startswith('<fieldset data-ajax-region class="form-fieldset" id="edit-type">')
-    assert html.rstrip().endswith("</fieldset>") and "<html" not in html
+    assert "<html" not in html
+    # After the region, the build id of the changed state, which the script puts in the form.
+    _, sealed = html.rsplit("</fieldset>", 1)
+    rebuilt = hidden_inputs(sealed)["form_build_id"]
+    assert sealed.strip().startswith('<input type="hidden" name="form_build_id"')
     assert '<option value="reference" selected>' in html
     assert 'name="settings[target_type]"' in html and 'name="settings[target_bundles]"' in html
     assert "max_length" not in html and 'name="label"' not in html
-    # The state changed: the same build id now saves a reference (no page was loaded).
-    saved = await post_form(client, ADD, hidden, {
+    # The new build id saves a reference (no page was loaded).
+    saved = await post_form(client, ADD, {**hidden, "form_build_id": rebuilt}, {
         **typed, "field_type": "reference", "settings[target_type]": "user", "op": "save"})
     assert saved.status_code == 303, saved.text
     assert (await _fields(client))["field_colour"]["settings"] == {
         "target_type": "user", "target_bundles": []}
-    # Refusals: the used build id, a tampered one, a button the step does not have, a type
-    # that is not an option; none changes anything.
-    used = await client.post(f"/form/ajax/{hidden['form_build_id']}", data={
-        **hidden, "field_type": "text", "op": "update"})
-    assert used.status_code == 400
-    assert (await client.post("/form/ajax/form-x", data={
-        **hidden, "op": "update"})).status_code == 403
+    # Refusals: a tampered build id, a button the step does not have, a type that is not an
+    # option; none changes anything.
+    assert (await client.post("/form/ajax", data={
+        **hidden, "form_build_id": "form-x", "op": "update"})).status_code == 403
     first = hidden_inputs((await client.get(ADD)).text)
-    assert (await client.post(f"/form/ajax/{first['form_build_id']}", data={
+    assert (await client.post("/form/ajax", data={
         **first, "field_type": "text", "op": "update"})).status_code == 400
     step = hidden_inputs((await _settings_step(client, "text", "Other")).text)
-    bad = await client.post(f"/form/ajax/{step['form_build_id']}", data={
+    bad = await client.post("/form/ajax", data={
         **step, "field_type": "nope", "op": "update"})
     assert bad.status_code == 400 and "not one of the options" in bad.text
     # Without the permission the rebuild is refused.
     client.cookies.clear()
-    assert (await client.post(f"/form/ajax/{step['form_build_id']}", data={
+    assert (await client.post("/form/ajax", data={
         **step, "field_type": "text", "op": "update"})).status_code == 403
     assert set(await _fields(client)) == {"field_body", "field_count", "field_tags",
                                           "field_colour"}
@@ -226,8 +243,8 @@ async def test_expired_foreign_and_stale_submissions_keep_the_values(
              "cardinality": "1", "settings[allowed_values]": "red|Red", "op": "save"}
     hidden = hidden_inputs((await _settings_step(client)).text)
     # An expired state: the settings step again, with everything typed and the message.
-    expired = await post_form(client, ADD, {**hidden, "form_build_id": "form-" + "a" * 32},
-                              typed)
+    with states_expired(client):
+        expired = await post_form(client, ADD, hidden, typed)
     assert expired.status_code == 400
     assert "The form has expired, please submit again." in expired.text
     assert 'value="Colour"' in expired.text and "red|Red</textarea>" in expired.text
@@ -239,9 +256,10 @@ async def test_expired_foreign_and_stale_submissions_keep_the_values(
     assert foreign.status_code == 400
     assert "does not belong to this form or session" in foreign.text
     assert "red|Red</textarea>" in foreign.text
-    # A malformed build id: tampered.
-    tampered = await post_form(client, ADD, {**hidden, "form_build_id": "form-<x>"}, typed)
-    assert tampered.status_code == 400 and "red|Red</textarea>" in tampered.text
+    # A malformed build id, an unknown one: tampered.
+    for build_id in ("form-<x>", "form-" + "a" * 32):
+        tampered = await post_form(client, ADD, {**hidden, "form_build_id": build_id}, typed)
+        assert tampered.status_code == 400 and "red|Red</textarea>" in tampered.text
     # A stale CSRF token: "expired", 403, the values kept.
     stale = await post_form(client, ADD, {**hidden, "csrf_token": "stale"}, typed)
     assert stale.status_code == 403
@@ -273,8 +291,7 @@ async def test_form_ajax_adds_to_the_rebuilt_region(former_site: httpx.AsyncClie
     said = "<p>Former saw update with Tone &lt;b&gt;</p>"
     values = {"label": "Tone <b>", "name": "field_tone", "cardinality": "1",
               "field_type": "integer", "op": "update"}
-    rebuilt = await client.post(f"/form/ajax/{hidden['form_build_id']}",
-                                data={**hidden, **values})
+    rebuilt = await client.post("/form/ajax", data={**hidden, **values})
     assert rebuilt.status_code == 200 and said in rebuilt.text
     assert 'name="status"' not in rebuilt.text  # the plugin's input is shown, never read
     page = await post_form(client, ADD, hidden, {**values, "field_type": "float"})

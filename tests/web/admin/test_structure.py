@@ -9,7 +9,7 @@ import httpx
 
 from tests.api.conftest import admin_headers, login_as
 from tests.render.xss_corpus import VECTORS, assert_safe
-from tests.web._item_forms import hidden_inputs, open_form, post_form
+from tests.web._item_forms import hidden_inputs, open_form, post_form, states_expired
 from tests.web.test_item import _site, _writer
 
 TYPES = "/admin/structure/types"
@@ -311,11 +311,11 @@ async def test_access_csrf_and_form_state_are_checked(client: httpx.AsyncClient)
     for path in pages[1:]:
         response = await client.post(path, data={"label": "X", "op": "save"})
         assert response.status_code == 403, path
-    # A stale build id: "expired", with the values kept.
+    # An expired build id: "expired", with the values kept.
     hidden = await open_form(client, f"{TYPES}/add")
-    response = await post_form(client, f"{TYPES}/add",
-                               {**hidden, "form_build_id": "form-" + "a" * 32},
-                               {"label": "Kept label", "op": "save"})
+    with states_expired(client):
+        response = await post_form(client, f"{TYPES}/add", hidden,
+                                   {"label": "Kept label", "op": "save"})
     assert response.status_code == 400
     assert "The form has expired, please submit again." in response.text
     assert 'value="Kept label"' in response.text

@@ -47,13 +47,18 @@ class PostgresCache(Cache):
     async def delete(self, key: str) -> None:
         await self.database.execute("DELETE FROM cache WHERE key = %s", (key,))
 
-    async def take(self, key: str) -> Any | None:
-        # An expired row goes too, unread, as a later sweep would take it.
-        return await self.database.fetchval(
-            "DELETE FROM cache WHERE key = %s"
-            " RETURNING CASE WHEN expires_at IS NULL OR expires_at > now() THEN value END",
-            (key,),
-        )
+    async def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
+        # A conflicting row that expired (not swept yet) is a miss: it is replaced. Of two
+        # concurrent inserts the second waits for the first and then sees its live row.
+        return bool(await self.database.fetchval(
+            "INSERT INTO cache (key, value, tags, expires_at)"
+            " VALUES (%s, %s, '{}', now() + make_interval(secs => %s::float8))"
+            " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, tags = EXCLUDED.tags,"
+            " expires_at = EXCLUDED.expires_at"
+            " WHERE cache.expires_at IS NOT NULL AND cache.expires_at <= now()"
+            " RETURNING true",
+            (key, Jsonb(value), None if ttl is None else positive(ttl)),
+        ))
 
     async def invalidate_tags(self, tags: Sequence[str]) -> int:
         if not tags:

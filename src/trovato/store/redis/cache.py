@@ -110,10 +110,10 @@ class RedisCache(Cache):
     async def delete(self, key: str) -> None:
         await self.client.delete(self.prefix + key)
 
-    async def take(self, key: str) -> Any | None:
-        # A tagged key's tag sets keep it as a stale member, as an expired key leaves one.
-        stored = await self.client.getdel(self.prefix + key)
-        return None if stored is None else _decode(stored)
+    async def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
+        stored = b"[]\n" + orjson.dumps(value)  # the header line: no tags
+        ttl_ms = None if ttl is None else milliseconds(ttl)
+        return bool(await self.client.set(self.prefix + key, stored, px=ttl_ms, nx=True))
 
     async def invalidate_tags(self, tags: Sequence[str]) -> int:
         unique = list(dict.fromkeys(tags))

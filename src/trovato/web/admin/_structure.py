@@ -2,12 +2,13 @@
 through the form API, the type's tabs, and turning a service refusal into form errors.
 
 Every form of these screens goes the same way as the item form (:mod:`trovato.web.item_edit`):
-a GET makes its server-side state and renders it; a POST loads that state (an expired or a
-foreign one shows the form again with what was typed, saying why, and saves nothing), rebuilds
-the tree from the server's data, reads the values from the tree, checks them (the input types'
-checks, the screen's own, ``form_validate``), and only then calls the item-type service, whose
-refusals are shown next to the inputs they are about. A success drops the state, tells
-``form_submit``, flashes a message and redirects (303).
+a GET makes its state and renders it (sealed in the build id: nothing stored); a POST reads
+that state (an expired or a foreign one shows the form again with what was typed, saying why,
+and saves nothing), rebuilds the tree from the server's data, reads the values from the tree,
+checks them (the input types' checks, the screen's own, ``form_validate``), and only then
+calls the item-type service, whose refusals are shown next to the inputs they are about. A
+success tells ``form_submit``, flashes a message and redirects (303). Each screen says whether
+its build id is accepted once (:func:`receive`'s ``once``, as ``load_state``'s).
 """
 
 from __future__ import annotations
@@ -108,19 +109,13 @@ async def open_form(request: Request, form_id: str, data: Mapping[str, Any],
                     build: Build) -> tuple[FormState, RenderElement]:
     """A new state for one rendering of ``form_id`` and its tree (after ``form_alter``)."""
     ctx = request_context(request)
-    state = await ctx.kernel.forms.states.create(form_id, session_token(ctx), data)
+    state = ctx.kernel.forms.states.create(form_id, session_token(ctx), data)
     return state, await build(state)
 
 
 def render_tree(request: Request, tree: RenderElement) -> Markup:
     """A kernel-built tree (a table, a link) as HTML."""
     return request_context(request).kernel.templates.render_tree(tree)
-
-
-async def save_state(request: Request, state: FormState) -> None:
-    """Store ``state``'s changed data (a form shown again in another step)."""
-    ctx = request_context(request)
-    await ctx.kernel.forms.states.save(state, session_token(ctx))
 
 
 async def altered(request: Request, tree: RenderElement) -> RenderElement:
@@ -130,21 +125,22 @@ async def altered(request: Request, tree: RenderElement) -> RenderElement:
 
 
 async def receive(request: Request, form_id: str, fresh: Mapping[str, Any],
-                  build: Build) -> Received:
+                  build: Build, *, once: bool) -> Received:
     """Load the submission's state (it must be about what ``fresh`` names: the same type and
     field), rebuild the tree and read the values from it. A state that is not this form's
     (another form's, another session's, another type's) is refused like an expired one: the
-    form is shown again in a new state made of ``fresh``, with what was typed, saying why."""
+    form is shown again in a new state made of ``fresh``, with what was typed, saying why.
+    ``once``: whether the build id is accepted once (see ``load_state``)."""
     submitted = await request.form()
     try:
-        state, refused = await load_state(request, form_id, submitted, fresh)
+        state, refused = await load_state(request, form_id, submitted, fresh, once=once)
     except ServiceError as exc:
         if exc.message != TAMPERED:
             raise
         state, refused = None, Refused(TAMPERED, 400)
     if state is None or any(state.data.get(key) != fresh.get(key) for key in ("type", "field")):
         ctx = request_context(request)
-        state = await ctx.kernel.forms.states.create(form_id, session_token(ctx), fresh)
+        state = ctx.kernel.forms.states.create(form_id, session_token(ctx), fresh)
         refused = Refused(TAMPERED, 400)
     tree = await build(state)
     return Received(state, tree, forms.read(tree, submitted),
@@ -193,10 +189,9 @@ def titles(tree: RenderElement) -> dict[str, str]:
 
 async def finish(request: Request, received: Received, *, message: str, location: str,
                  result: Mapping[str, Any] | None = None) -> Response:
-    """After the service succeeded: forget the state (a build id is used once), tell the
-    plugins, flash ``message`` and redirect to ``location``."""
+    """After the service succeeded: tell the plugins, flash ``message`` and redirect to
+    ``location``."""
     ctx = request_context(request)
-    await ctx.kernel.forms.states.drop(received.state)
     for failure in await ctx.kernel.forms.submitted(received.tree, received.values,
                                                     user=ctx.current_user, result=result):
         flash(request, "warning", failure)

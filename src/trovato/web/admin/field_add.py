@@ -5,7 +5,7 @@ steps, as CCK's was.
 2. **Settings**: the settings of *that* field type and the widgets that can edit it, with the
    inputs every field has; the field type can still be changed there: its settings and widget
    are a dependent region (:mod:`trovato.forms.dependent`) rebuilt for the new type, through
-   ``POST /form/ajax/{build_id}`` with JavaScript, by the region's "Update" button without it.
+   ``POST /form/ajax`` with JavaScript, by the region's "Update" button without it.
    "Back" returns to the basics, "Save field" adds the field.
 
 Which step the form is at, the field type chosen and everything typed so far (the settings of
@@ -47,7 +47,6 @@ from trovato.web.admin._structure import (
     page,
     receive,
     render_form,
-    save_state,
     sentences,
     titles,
 )
@@ -276,9 +275,12 @@ async def add_submit(request: Request) -> Response:
     user = administrator(request)
     current = await item_type(request)
     types = field_types(request)
+    # Not once: each step of this form is a submission, the browser's Back button sends an
+    # earlier step's page again, and the item-type service refuses a second field of the
+    # same name.
     received = await receive(request, ADD_FORM,
                              _fresh(current, await request.form(), types),
-                             lambda state: _build(request, current, state))
+                             lambda state: _build(request, current, state), once=False)
     state, values = received.state, received.values
     if received.expired:
         return _add_page(request, current, received.tree, state, values=values,
@@ -292,7 +294,6 @@ async def add_submit(request: Request) -> Response:
     if op == BACK:
         _remember(state, values)
         state.data["step"] = "basics"
-        await save_state(request, state)
         return _add_page(request, current, await _build(request, current, state), state,
                          values=_shown(state))
     if op is None:
@@ -342,7 +343,6 @@ async def _continue(request: Request, current: ItemType, received: Received,
                          errors=errors, status=400)
     _remember(state, {**values, "name": name})
     state.data.update(step=SETTINGS, field_type=text["field_type"])
-    await save_state(request, state)
     return _add_page(request, current, await _build(request, current, state), state,
                      values=_shown(state))
 
@@ -364,7 +364,6 @@ async def _rebuild(request: Request, current: ItemType, state: FormState,
     ctx = request_context(request)
     _remember(state, values)
     state.data["field_type"] = values["field_type"]
-    await save_state(request, state)
     tree = await _build(request, current, state)
     added = await ctx.kernel.forms.ajax(tree, UPDATE, values, user=ctx.current_user)
     region = forms.find(tree, REGION)
@@ -391,7 +390,7 @@ async def _update(request: Request, current: ItemType, received: Received,
 
 
 async def ajax_rebuild(request: Request, state: FormState, submitted: FormData) -> Markup:
-    """``POST /form/ajax/{build_id}`` for the add form: the field type's region, rebuilt for
+    """``POST /form/ajax`` for the add form: the field type's region, rebuilt for
     the type chosen (who may change types is checked again, and the state's type must still
     exist)."""
     administrator(request)

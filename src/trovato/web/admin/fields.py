@@ -46,7 +46,6 @@ from trovato.web.admin._structure import (
     receive,
     render_form,
     render_tree,
-    save_state,
     sentences,
     titles,
 )
@@ -167,8 +166,9 @@ async def field_list(request: Request) -> Response:
 async def order_submit(request: Request) -> Response:
     user = administrator(request)
     current = await item_type(request)
+    # Not once: saving the same order again changes nothing.
     received = await receive(request, ORDER_FORM, _order_state(current),
-                             lambda _state: altered(request, _order_form(current)))
+                             lambda _state: altered(request, _order_form(current)), once=False)
     if received.expired:
         return _fields_page(request, current, received.tree, received.state,
                             received=received, status=received.expired_status,
@@ -310,9 +310,10 @@ async def edit_submit(request: Request) -> Response:
     user = administrator(request)
     current = await item_type(request)
     definition = _field(current, request)
+    # Not once: saving the same settings again changes nothing.
     received = await receive(
         request, FIELD_FORM, {"type": current.type, "field": definition.name},
-        lambda _state: _edit_tree(request, current, definition))
+        lambda _state: _edit_tree(request, current, definition), once=False)
     if received.expired:
         return _edit_page(request, current, definition, received.tree, received.state,
                           values=received.values, status=received.expired_status,
@@ -391,11 +392,11 @@ async def remove_submit(request: Request) -> Response:
     count = await types.field_usage(current.type, definition.name)
     received = await receive(
         request, REMOVE_FORM, {"type": current.type, "field": definition.name, "count": count},
-        lambda _state: altered(request, _remove_form(current, definition, count)))
+        lambda _state: altered(request, _remove_form(current, definition, count)), once=True)
     if received.expired or received.state.data.get("count") != count:
-        # The confirmation stated another number (or expired): ask again with today's.
+        # The confirmation stated another number (or expired): ask again with today's (the
+        # page shown seals it).
         received.state.data["count"] = count
-        await save_state(request, received.state)
         message = received.expired or ("The number of items holding a value of this field"
                                        " has changed since the confirmation was shown; check"
                                        " it and confirm again.")

@@ -7,8 +7,8 @@
   the unsaved definition in its style (with the exposed filters' and arguments' values typed
   in "Preview with"), the number of matches, the time the reading took, the compiled SQL and
   PostgreSQL's plan of it, and saves nothing; adding or removing a
-  filter, a group or a sort rebuilds the form from its server-side state (without JavaScript
-  by submitting the form, with it through ``POST /form/ajax/{build_id}``);
+  filter, a group or a sort rebuilds the form from its sealed state (without JavaScript
+  by submitting the form, with it through ``POST /form/ajax``);
 * ``/{name}/duplicate`` — the builder for a new listing holding a copy;
 * ``/{name}/delete`` — a confirmation naming what goes (its page, feed and JSON display);
 * ``/{name}/export`` — the definition as a YAML download; ``/import`` — a pasted YAML
@@ -51,7 +51,6 @@ from trovato.web.admin._structure import (
     open_form,
     receive,
     render_form,
-    save_state,
     sentences,
     titles,
 )
@@ -304,8 +303,11 @@ async def _submit(request: Request, stored: Stored | None) -> Response:
     fresh = _editing(stored, document, kept)
     title = f"Edit listing {stored.definition.label}" if stored is not None else "Add listing"
     tab = "edit" if stored is not None else ""
+    # Once when it creates a listing (a double-clicked Save adds one); an edit saved again
+    # changes nothing.
     received = await receive(request, EDITOR_FORM, fresh.state(rows),
-                             lambda state: _build(request, fresh, state, current))
+                             lambda state: _build(request, fresh, state, current),
+                             once=stored is None)
     state = received.state
     if state.data.get("listing") != fresh.listing:
         raise ServiceError(400, TAMPERED)
@@ -393,7 +395,7 @@ async def edit_submit(request: Request) -> Response:
 
 
 async def ajax_rebuild(request: Request, state: FormState, submitted: FormData) -> Markup:
-    """``POST /form/ajax/{build_id}`` for the builder: the filters or the sorts, rebuilt
+    """``POST /form/ajax`` for the builder: the filters or the sorts, rebuilt
     after "Add a filter" or "Remove" (who may use the builder is checked again, and the
     state must be of a listing that still exists)."""
     user = require_admin(request, ADMINISTER_GATHER)
@@ -427,7 +429,6 @@ async def _rebuild(request: Request, editing: Editing, state: FormState, op: str
     if op is None or region is None:
         return None
     state.data.update(rows.data())
-    await save_state(request, state)
     tree = await _build(request, editing, state, current)
     added = await ctx.kernel.forms.ajax(tree, op, values, user=ctx.current_user)
     part = forms.find(tree, region)

@@ -10,7 +10,7 @@ without a change. What the model cannot say is
 added from the site: the fields a filter, a sort or a column may name (the field registry for
 the base), the operators of a field's kind, a value widget fitting that kind, the permissions.
 
-Filters, filter groups and sorts are rows. Their ids live in the form's server-side state
+Filters, filter groups and sorts are rows. Their ids live in the form's sealed state
 (:class:`Rows`) and name their inputs (``filter.3.value``), so removing a row does not shift
 what was typed in the others; "Add a filter" and "Remove" rebuild the form from that state.
 A filter row either stands alone (all of them must match) or belongs to a group whose filters
@@ -111,7 +111,7 @@ class Choices:
         return self.specs.get(name) if isinstance(name, str) else None
 
 
-# -- the rows (server-side state) ----------------------------------------------------------------
+# -- the rows (the form's sealed state) ----------------------------------------------------------
 
 
 @dataclass(slots=True)

@@ -222,8 +222,8 @@ async def _built(request: Request, plugin: Mapping[str, Any],
 async def confirm(request: Request) -> Response:
     ctx = request_context(request)
     plugin, operation = await _target(request)
-    state = await ctx.kernel.forms.states.create(FORM_ID, session_token(ctx),
-                                                 _state(plugin, operation))
+    state = ctx.kernel.forms.states.create(FORM_ID, session_token(ctx),
+                                           _state(plugin, operation))
     return await _page(request, plugin, operation, await _built(request, plugin, operation),
                        state)
 
@@ -235,7 +235,8 @@ async def submit(request: Request) -> Response:
     plugin, operation = await _target(request)
     submitted = await request.form()
     expected = _state(plugin, operation)
-    state, expired = await load_state(request, FORM_ID, submitted, expected)
+    # Once: installing, enabling, disabling or uninstalling twice would fail or act twice.
+    state, expired = await load_state(request, FORM_ID, submitted, expected, once=True)
     if state.data != expected:
         raise ServiceError(400, TAMPERED)
     tree = await _built(request, plugin, operation)
@@ -256,7 +257,6 @@ async def submit(request: Request) -> Response:
     if refused is not None:
         return await _page(request, plugin, operation, tree, state, status=409, values=values,
                            errors={"plugin": refused})
-    await kernel.forms.states.drop(state)
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"plugin": plugin["name"]}):
         flash(request, "warning", failure)

@@ -45,7 +45,6 @@ from trovato.web.admin._structure import (
     receive,
     render_form,
     render_tree,
-    save_state,
     sentences,
     titles,
     type_path,
@@ -196,7 +195,7 @@ def _type_page(request: Request, current: ItemType | None, tree: RenderElement,
 async def add_submit(request: Request) -> Response:
     user = administrator(request)
     received = await receive(request, TYPE_FORM, {"type": None},
-                             lambda _state: altered(request, _type_form(None)))
+                             lambda _state: altered(request, _type_form(None)), once=True)
     if received.expired:
         return _type_page(request, None, received.tree, received.state, received=received,
                           status=received.expired_status, messages=[("error", received.expired)])
@@ -230,8 +229,9 @@ async def add_submit(request: Request) -> Response:
 async def edit_submit(request: Request) -> Response:
     user = administrator(request)
     current = await item_type(request)
+    # Not once: saving the same settings again changes nothing.
     received = await receive(request, TYPE_FORM, {"type": current.type},
-                             lambda _state: altered(request, _type_form(current)))
+                             lambda _state: altered(request, _type_form(current)), once=False)
     if received.expired:
         return _type_page(request, current, received.tree, received.state, received=received,
                           status=received.expired_status, messages=[("error", received.expired)])
@@ -297,12 +297,12 @@ async def delete_submit(request: Request) -> Response:
     services = content(request)
     count = (await services.types.item_counts()).get(current.type, 0)
     received = await receive(request, DELETE_FORM, {"type": current.type, "count": count},
-                             lambda _state: altered(request, _delete_form(current, count)))
+                             lambda _state: altered(request, _delete_form(current, count)),
+                             once=True)
     if received.expired or received.state.data.get("count") != count:
         # Expired, or the number of items changed since the confirmation was shown: ask again
-        # with the number as it is now.
+        # with the number as it is now (the page shown seals it).
         received.state.data["count"] = count
-        await save_state(request, received.state)
         message = received.expired or ("The number of items of this type has changed since"
                                        " the confirmation was shown; check it and confirm"
                                        " again.")
