@@ -11,7 +11,7 @@ content service saves; its errors, like the service's own (``title``, ``fields.<
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from trovato.content.fields import (
@@ -22,6 +22,7 @@ from trovato.content.fields import (
 from trovato.content.items import LOG_MAX, TITLE_MAX, Item
 from trovato.content.types import ItemType, display_order
 from trovato.forms.form import FormErrors, FormValues, form, inputs, submit
+from trovato.forms.stencil import FormStencils
 from trovato.forms.widgets import REMOVE_FILE, Widget, WidgetContext, Widgets
 from trovato.render.elements import FORM_INPUT_TYPES, RenderElement
 from trovato.render.formats import FormatRegistry
@@ -130,6 +131,9 @@ class _TypeForm:
     # (definition, its widget) in declaration order and in display order.
     declared: tuple[tuple[FieldDefinition, Widget], ...] = ()
     shown: tuple[tuple[FieldDefinition, Widget], ...] = ()
+    # The form's HTML by shape (:mod:`trovato.forms.stencil`): a changed type is a new object,
+    # and so gets new stencils.
+    stencils: FormStencils = field(default_factory=FormStencils)
 
 
 _TYPE_FORMS: dict[int, _TypeForm] = {}
@@ -154,6 +158,11 @@ def _type_form(item_type: ItemType, widgets: Widgets | None = None) -> _TypeForm
         found.shown = tuple((d, chosen[d.name]) for d in display_order(item_type))
         found.widgets_key = (id(widgets), widgets.version)
     return found
+
+
+def stencils(item_type: ItemType) -> FormStencils:
+    """The stencils of the type's item form (this process's, as long as the type is)."""
+    return _type_form(item_type).stencils
 
 
 def labels(item_type: ItemType) -> Mapping[str, str]:

@@ -43,6 +43,7 @@ from trovato.forms.form import (
     prepare,
 )
 from trovato.forms.state import FormState, FormStates
+from trovato.forms.stencil import FormStencils
 from trovato.plugins import PluginUser
 from trovato.plugins.errors import PluginError
 from trovato.plugins.taps import Taps
@@ -177,26 +178,50 @@ class Forms:
                state: FormState | None = None,
                values: Mapping[str, FormValue] | None = None,
                errors: Mapping[str, str] | None = None,
-               labels: Mapping[str, str] | None = None) -> Markup:
+               labels: Mapping[str, str] | None = None,
+               stencils: FormStencils | None = None) -> Markup:
         """The form as HTML: with the session's CSRF token and the state's build id (a form
         that changes something has both; a search form sent by GET neither), the submitted
         ``values`` shown again and each of ``errors`` next to its element and in the summary
-        at the top (``labels`` name the subjects of errors no element shows)."""
-        form = self._prepare(tree, csrf_token=csrf_token, state=state, values=values)
+        at the top (``labels`` name the subjects of errors no element shows).
+
+        ``stencils``: the owner's stencils of this form (:mod:`trovato.forms.stencil`). A
+        form shown fresh (no values, no errors) is drawn from one of its shape when there is
+        one, and becomes one otherwise — unless a plugin alters forms: the altered trees are
+        the renderer's alone."""
+        full = self._with_hidden(tree, csrf_token=csrf_token, state=state)
+        fresh = stencils is not None and values is None and not errors \
+            and not self.taps.listens("form_alter")
+        if fresh:
+            assert stencils is not None
+            html = stencils.draw(full, self.theme)
+            if html is not None:
+                return Markup(html)  # noqa: S704 - drawn by the twins, values escaped
+        form = prepare(full, values)
         mark_errors(form, errors or {}, labels=labels)
-        return self.theme.render(form)
+        rendered = self.theme.render(form)
+        if fresh:
+            assert stencils is not None
+            stencils.learn(full, str(rendered), self.theme)
+        return rendered
 
     @staticmethod
-    def _prepare(tree: RenderElement, *, csrf_token: str | None, state: FormState | None,
-                 values: Mapping[str, FormValue] | None) -> RenderElement:
-        # The kernel's hidden inputs go in first: ids are unique across the whole form.
+    def _with_hidden(tree: RenderElement, *, csrf_token: str | None,
+                     state: FormState | None) -> RenderElement:
+        """``tree`` with the kernel's hidden inputs (first: ids are unique across the whole
+        form)."""
         extra: RenderElement = {}
         if csrf_token is not None:
             extra["form_token"] = {**hidden(CSRF_FIELD, csrf_token), "#weight": -2000}
         if state is not None:
             extra["form_build_id"] = {**hidden(BUILD_ID_FIELD, state.build_id),
                                       "#weight": -2000}
-        return prepare({**tree, **extra}, values)
+        return {**tree, **extra}
+
+    @classmethod
+    def _prepare(cls, tree: RenderElement, *, csrf_token: str | None, state: FormState | None,
+                 values: Mapping[str, FormValue] | None) -> RenderElement:
+        return prepare(cls._with_hidden(tree, csrf_token=csrf_token, state=state), values)
 
 
 def _shareable(tree: RenderElement, values: Mapping[str, FormValue]) -> dict[str, FormValue]:

@@ -567,6 +567,21 @@ class ThemeEngine:
                 variables[name] = _strip_markup(value)
         return self.resolve(suggestions).render(variables)
 
+    def twin_for(self, element: Mapping[str, Any]) -> Twin | None:
+        """The twin :meth:`html` draws ``element`` with, or None when a template draws it
+        (the lookup :meth:`html` makes inline, for callers that draw a tree in parts)."""
+        if self.preprocess or "#variables" in element:
+            return None
+        get = element.get
+        key = (get("#type", "container"), get("#template"), get("#item_type"),
+               get("#view_mode"), get("#field_name"), get("#field_type"))
+        try:
+            return self._drawers[key]
+        except KeyError:
+            return self._learn_twin(element, key)
+        except TypeError:  # an unhashable property: html() takes the general path
+            return None
+
     def _learn_twin(self, element: Mapping[str, Any], key: tuple[object, ...]) -> Twin | None:
         found = (self.twin(self._suggestion_names(element))
                  if element_type(element) in ELEMENT_TYPES else None)
