@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import Markup
 
 from tests.render.test_renderer import make_theme
 from tests.render.xss_corpus import VECTORS, assert_safe
 from trovato.content.fields import FieldDefinition, FieldRegistry
 from trovato.content.items import Item
 from trovato.content.types import ItemType
-from trovato.forms.form import hidden, prepare
+from trovato.forms.form import hidden, prepare, walk
 from trovato.forms.item_form import item_form, stencils
 from trovato.forms.service import Forms
 from trovato.forms.stencil import FormStencils, Stencil
@@ -167,22 +168,35 @@ def test_every_shape_is_the_renderers_or_its_own_stencils(engine: ThemeEngine) -
         assert found.draw(tree, engine) == html
     for tree in trees:
         assert found.draw(tree, engine) == _rendered(engine, tree)
-    # A value no option has, and values of other kinds, as the renderer shows them.
+    # Values no option has, no value at all, values of other kinds: as the renderer shows
+    # them ("" is an option of the list fields; Markup is shown as it is, by both).
     odd = trees[1]
-    fields = odd["fields"]
-    for key, element in fields.items():
-        if key.startswith("#"):
-            continue
-        inner = element.get("value", element) if element.get("#type") == "fieldset" else element
-        if inner.get("#type") in ("select", "radios", "checkbox"):
-            inner["#default_value"] = "not an option"
-        elif inner.get("#type") == "number":
-            inner["#default_value"] = 0
-        elif inner.get("#type") == "textfield":
-            inner.pop("#default_value")
+    choices = ["not an option", _MISSING, "", None, ["unhashable"], "a", "1", 1]
+    texts = [_MISSING, None, 0, 12.5, Markup("<b>kept</b>"), "", VECTORS[2], "x", "y", "z"]
+    for choice, text in zip(choices, texts, strict=False):
+        for element in walk(odd):
+            kind = element.get("#type")
+            if kind in ("select", "radios", "checkbox"):
+                _set(element, choice)
+            elif kind in ("number", "textfield", "textarea", "url", "email", "date"):
+                _set(element, text)
+        html = found.draw(odd, engine)
+        assert html is not None and html == _rendered(engine, odd), (choice, text)
     odd["#action"] = "javascript:alert(1)"
     html = found.draw(odd, engine)
     assert html is not None and html == _rendered(engine, odd) and "javascript" not in html
+    del odd["#action"]
+    assert found.draw(odd, engine) == _rendered(engine, odd)
+
+
+_MISSING = object()
+
+
+def _set(element: RenderElement, value: object) -> None:
+    if value is _MISSING:
+        element.pop("#default_value", None)
+    else:
+        element["#default_value"] = value
 
 
 def test_another_shape_is_drawn_by_the_renderer(engine: ThemeEngine) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final
 
 from trovato.content.fields import (
@@ -37,6 +38,41 @@ LOG_LABEL = "Revision log message"
 FILE_TYPES: Final = ("file", "image")
 
 
+@dataclass(frozen=True, slots=True)
+class _Offered:
+    """What the widgets show of a format registry, whoever edits: each format's name and the
+    permission using it needs (None: anyone), in name order; the labels; the tags an HTML
+    editor may write per HTML format (None: any)."""
+
+    names: tuple[tuple[str, str | None], ...]
+    labels: Mapping[str, str]
+    editor: Mapping[str, Sequence[str] | None]
+
+
+_OFFERED: dict[tuple[int, int], _Offered] = {}
+
+
+def _offered_formats(formats: FormatRegistry) -> _Offered:
+    """:class:`_Offered` of ``formats``, worked out once per registry and generation."""
+    key = (id(formats), formats.generation)
+    found = _OFFERED.get(key)
+    if found is None:
+        if len(_OFFERED) >= 64:
+            _OFFERED.clear()
+        permissions = formats.permission_map()
+        editor: dict[str, Sequence[str] | None] = {}
+        for text_format in formats.all():
+            if text_format.takes_html:
+                tags = text_format.allowed_tags()
+                editor[text_format.name] = None if tags is None else sorted(tags)
+        # Read-only: every request's widget context shares them.
+        found = _OFFERED[key] = _Offered(
+            tuple((name, permissions.get(name)) for name in sorted(formats.names())),
+            MappingProxyType({f.name: f.label for f in formats.all()}),
+            MappingProxyType(editor))
+    return found
+
+
 def widget_context(user: CurrentUser, formats: FormatRegistry, *, bundle: str = "",
                    reference_labels: Mapping[str, str] | None = None,
                    file_labels: Mapping[str, str] | None = None,
@@ -44,18 +80,13 @@ def widget_context(user: CurrentUser, formats: FormatRegistry, *, bundle: str = 
     """The user's time zone and the text formats they may use; the item type edited, the
     labels of the records its references point at (:func:`reference_targets`) and the names
     of its files (:func:`file_targets`); the upload limit as shown."""
-    permissions = formats.permission_map()
-    allowed = [name for name in sorted(formats.names())
-               if name not in permissions or user.can(permissions[name])]
-    labels = {f.name: f.label for f in formats.all()}
-    editor: dict[str, Sequence[str] | None] = {}
-    for text_format in formats.all():
-        if text_format.takes_html:
-            tags = text_format.allowed_tags()
-            editor[text_format.name] = None if tags is None else sorted(tags)
+    offered = _offered_formats(formats)
+    allowed = [name for name, permission in offered.names
+               if permission is None or user.can(permission)]
     return WidgetContext(timezone=user.timezone or "UTC", formats=tuple(allowed),
-                         format_labels=labels, bundle=bundle,
-                         reference_labels=dict(reference_labels or {}), editor_formats=editor,
+                         format_labels=offered.labels, bundle=bundle,
+                         reference_labels=dict(reference_labels or {}),
+                         editor_formats=offered.editor,
                          file_labels=dict(file_labels or {}), max_upload=max_upload)
 
 

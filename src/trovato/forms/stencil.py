@@ -139,18 +139,26 @@ def _hole(engine: ThemeEngine, path: tuple[str, ...], element: dict[str, Any]) -
 class Stencil:
     """One shape of a form: its HTML cut at the holes, and the masked tree it was drawn from."""
 
-    __slots__ = ("holes", "keys", "offsets", "parts", "shape")
+    __slots__ = ("holes", "keys", "out", "shape", "slots", "texts")
 
     def __init__(self, holes: list[_Hole], parts: list[str], shape: dict[str, Any]) -> None:
         self.holes = holes  # in the order their HTML comes
-        self.parts = parts  # the HTML around them: one more than holes
         self.shape = shape
-        offsets, n = [], 0
-        for hole in holes:
-            offsets.append(n)
-            n += len(hole.keys)
-        self.offsets = offsets  # where each hole's first masked value is kept
         self.keys = [key for hole in holes for key in hole.keys]  # every masked key, in order
+        # The page as a list to fill: the HTML around the holes at even places, each hole's
+        # at the odd place after its part; a text hole by its masked value's place (its
+        # value escaped with the others), any other by its own.
+        self.out: list[str] = [""] * (2 * len(holes) + 1)
+        self.out[0::2] = parts
+        self.texts: list[tuple[int, int]] = []
+        self.slots: list[tuple[int, int, _Hole]] = []
+        offset = 0
+        for n, hole in enumerate(holes):
+            if hole.kind == _TEXT:
+                self.texts.append((2 * n + 1, offset))
+            else:
+                self.slots.append((2 * n + 1, offset, hole))
+            offset += len(hole.keys)
 
     @classmethod
     def build(cls, tree: dict[str, Any], engine: ThemeEngine) -> Stencil | None:
@@ -233,37 +241,29 @@ class Stencil:
                     nodes[n][keys[n]] = olds[n]
         return self._fill(olds, nodes, engine) if same else None
 
-    def _fill(self, olds: list[Any], nodes: list[Any], engine: ThemeEngine) -> str | None:
-        texts: list[Any] = []
-        drawn: list[str | None] = []
-        for hole, offset in zip(self.holes, self.offsets, strict=True):
-            old = olds[offset]
-            value = None if old is MASK else old
-            if hole.kind == _TEXT:
-                texts.append(value or "")
-                drawn.append(None)
-            elif hole.kind == _CHOICE:
-                try:
-                    drawn.append(hole.variants.get(value or "", hole.other))
-                except TypeError:  # an unhashable value: never equal to an option's key
-                    drawn.append(hole.other)
-            elif hole.kind == _ACTION:
-                drawn.append(action_attribute({} if old is MASK else {"#action": old}))
-            else:
-                element = nodes[offset]
-                drawn.append(engine.html(element if hole.ident is None
-                                         else {**element, "#id": hole.ident}))
+    def _fill(self, olds: list[Any], nodes: list[Any], engine: ThemeEngine) -> str:
+        out = self.out[:]
+        texts = [olds[offset] for _, offset in self.texts]
+        texts = ["" if text is MASK or not text else text for text in texts]
         escaped = (escape_many(texts) if set(map(type, texts)) <= {str}
                    else [escape_html(text) for text in texts])
-        parts = self.parts
-        out = [parts[0]]
-        n = 0
-        for index, html in enumerate(drawn, 1):
-            if html is None:
-                html = escaped[n]
-                n += 1
-            out.append(html)
-            out.append(parts[index])
+        for (place, _), html in zip(self.texts, escaped, strict=True):
+            out[place] = html
+        for place, offset, hole in self.slots:
+            old = olds[offset]
+            if hole.kind == _CHOICE:
+                try:
+                    # As the twins read it: no value (or an empty one) is "".
+                    out[place] = hole.variants.get("" if old is MASK else old or "",
+                                                   hole.other)
+                except TypeError:  # an unhashable value: never equal to an option's key
+                    out[place] = hole.other
+            elif hole.kind == _ACTION:
+                out[place] = action_attribute({} if old is MASK else {"#action": old})
+            else:
+                element = nodes[offset]
+                out[place] = engine.html(element if hole.ident is None
+                                         else {**element, "#id": hole.ident})
         return "".join(out)
 
 
