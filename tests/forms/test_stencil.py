@@ -270,3 +270,23 @@ def test_the_form_service_uses_the_stencils_of_fresh_forms_only(engine: ThemeEng
     altered["note"] = el.markup("Added by a plugin", tag="p")
     html = altering.render(altered, csrf_token="t", stencils=kept)
     assert "Added by a plugin" in html and kept.hits == 1 and kept.builds == 1
+
+
+def test_elements_in_a_lists_items_are_drawn_as_the_renderer_draws_them(
+        engine: ThemeEngine) -> None:
+    item_type = ItemType(type="note", label="Note", fields=(
+        FieldDefinition("field_a", "text", "A"),))
+    evil = VECTORS[0]
+
+    def tree(title: str) -> RenderElement:
+        form = _tree(item_type, None, title, counts={}, token="t")
+        # A table (drawn by its template) among a list's items, which only the list draws.
+        form["help"] = el.item_list([{"#type": "table", "#header": [evil], "#rows": [[evil]]},
+                                     evil])
+        return form
+
+    found = FormStencils()
+    first = tree("first")
+    found.learn(first, _rendered(engine, first), engine)
+    second = tree(evil)
+    assert found.draw(second, engine) == _rendered(engine, second) and found.hits == 1

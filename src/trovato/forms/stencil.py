@@ -99,7 +99,8 @@ class _Recorder:
         if marker is not None:
             return marker
         twin = self.engine.twin_for(element)
-        assert twin is not None  # checked for every element before drawing
+        if twin is None:  # an element of a list's items (the walk sees children only): the
+            return self.engine.html(element)  # renderer's, and in the shape as it is
         return twin(self, element)
 
 
