@@ -369,12 +369,17 @@ class ThemeEngine:
             if plan is None:
                 return template.render({"slots": {}, **context})
             # The page's own blocks by Jinja2, the layouts around them by their twins.
-            page = template.new_context({"slots": {}, **context})
-            variables = page.get_all()
-            try:
-                blocks = {block: "".join(template.blocks[block](page)) for block in plan.blocks}
-            except Exception:
-                self.env.handle_exception()
+            blocks: dict[str, str] = {}
+            if plan.blocks:
+                page = template.new_context({"slots": {}, **context})
+                variables = page.get_all()
+                try:
+                    blocks = {block: "".join(template.blocks[block](page))
+                              for block in plan.blocks}
+                except Exception:
+                    self.env.handle_exception()
+            else:  # every block has a twin: the variables a Jinja2 context would hold
+                variables = {**template.globals, "slots": {}, **context}
             for block, twin in plan.native:
                 blocks[block] = twin(variables)
             return plan.draw(variables, blocks)
