@@ -141,12 +141,14 @@ def _values(item: Item | None, definition: FieldDefinition) -> list[Mapping[str,
     stored = item.fields.get(definition.name) if item is not None else None
     if stored is None:
         return []
+    if type(stored) is dict:  # one value, as most fields hold: no list to walk
+        return [stored]
     return [v for v in (stored if isinstance(stored, list) else [stored]) if isinstance(v, dict)]
 
 
 def initial_counts(item_type: ItemType, item: Item | None) -> dict[str, int]:
     """How many values each multi-value field shows at first: its values, at least one."""
-    return {d.name: max(len(_values(item, d)), 1) for d in item_type.fields if d.multiple}
+    return {d.name: max(len(_values(item, d)), 1) for d in _type_form(item_type).multiple}
 
 
 @dataclass(slots=True)
@@ -156,6 +158,7 @@ class _TypeForm:
 
     item_type: ItemType
     labels: Mapping[str, str]
+    multiple: tuple[FieldDefinition, ...]  # the multi-value fields
     add_more: tuple[str, ...]
     multipart: bool
     widgets_key: tuple[int, int] = (0, -1)
@@ -179,9 +182,9 @@ def _type_form(item_type: ItemType, widgets: Widgets | None = None) -> _TypeForm
                  "promote": "Promoted to front page", "sticky": "Sticky at top of lists"}
         for definition in item_type.fields:
             names[f"fields.{definition.name}"] = definition.label
+        multiple = tuple(d for d in item_type.fields if d.multiple)
         found = _TYPE_FORMS[id(item_type)] = _TypeForm(
-            item_type, names, tuple(f"{ADD_MORE}{d.name}" for d in item_type.fields
-                                    if d.multiple),
+            item_type, names, multiple, tuple(f"{ADD_MORE}{d.name}" for d in multiple),
             any(d.type in FILE_TYPES for d in item_type.fields))
     if widgets is not None and found.widgets_key != (id(widgets), widgets.version):
         chosen = {d.name: widgets.for_field(d) for d in item_type.fields}
@@ -232,7 +235,8 @@ def _field(definition: FieldDefinition, item: Item | None, widget: Widget,
     if not definition.multiple:
         element = widget.element(definition, values[0] if values else None, name=base,
                                  context=context)
-        element.update({"#error_key": key, "#weight": weight})
+        element["#error_key"] = key
+        element["#weight"] = weight
         if definition.description:
             element["#description"] = definition.description
         return element
