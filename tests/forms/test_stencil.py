@@ -290,3 +290,20 @@ def test_elements_in_a_lists_items_are_drawn_as_the_renderer_draws_them(
     found.learn(first, _rendered(engine, first), engine)
     second = tree(evil)
     assert found.draw(second, engine) == _rendered(engine, second) and found.hits == 1
+
+
+def test_a_form_holding_markup_gets_no_stencil(engine: ThemeEngine) -> None:
+    # Markup equals the text of the same characters but is drawn unescaped: a stencil drawn
+    # from it would show a later tree's plain text unescaped.
+    item_type = ItemType(type="note", label="Note", fields=(
+        FieldDefinition("field_a", "text", "A"),))
+    tree = _tree(item_type, None, "x", counts={}, token="t")
+    tree["title"]["#title"] = Markup("<b>Title</b>")
+    assert Stencil.build(tree, engine) is None
+    tree["title"]["#title"] = "<b>Title</b>"
+    stencil = Stencil.build(tree, engine)
+    assert stencil is not None
+    assert stencil.draw(tree, engine) == _rendered(engine, tree)
+    # Markup in a hole is the request's own, drawn as the renderer draws it.
+    tree["title"]["#default_value"] = Markup("<i>kept</i>")
+    assert stencil.draw(tree, engine) == _rendered(engine, tree)

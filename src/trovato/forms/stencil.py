@@ -15,7 +15,10 @@ that HTML cut at every place a request's values go (*holes*):
 
 It is exact by construction, not by imitation: everything a stencil holds was drawn by the
 renderer itself, and a stencil is used for a tree only when that tree, with its holes masked,
-*equals* the masked tree the stencil was drawn from (one comparison of dicts) — any other
+*equals* the masked tree the stencil was drawn from (one comparison of dicts; a form holding
+Markup outside its holes gets no stencil, as Markup equals plain text yet is drawn
+unescaped; numbers equal across types, 1 and 1.0, are taken alike, which a type's form,
+built from the same definitions each time, never mixes) — any other
 difference (a field added, another widget, the user's time zone in a date input, a plugin's
 element) is another shape, drawn through the renderer. A stencil is made only when every
 element of the form is drawn by a Python twin (no theme template, no preprocess variables: a
@@ -210,6 +213,8 @@ class Stencil:
             node = _at(shape, hole.path)
             for key in hole.keys:
                 node[key] = MASK
+        if _has_markup(shape):
+            return None
         return cls([holes[index] for index in order], parts, shape)
 
     def draw(self, tree: dict[str, Any], engine: ThemeEngine) -> str | None:
@@ -266,6 +271,17 @@ class Stencil:
                 out[place] = engine.html(element if hole.ident is None
                                          else {**element, "#id": hole.ident})
         return "".join(out)
+
+
+def _has_markup(value: object) -> bool:
+    """Whether ``value`` holds HTML (Markup: anything with ``__html__``) outside the holes.
+    Markup equals the plain text of the same characters, and is drawn unescaped: a stencil
+    drawn from it would show that text unescaped for a tree holding it as text."""
+    if type(value) is dict:
+        return any(_has_markup(item) for item in value.values())
+    if type(value) is list or type(value) is tuple:
+        return any(_has_markup(item) for item in value)
+    return hasattr(value, "__html__")
 
 
 def _at(tree: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
