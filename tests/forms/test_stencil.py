@@ -307,3 +307,19 @@ def test_a_form_holding_markup_gets_no_stencil(engine: ThemeEngine) -> None:
     # Markup in a hole is the request's own, drawn as the renderer draws it.
     tree["title"]["#default_value"] = Markup("<i>kept</i>")
     assert stencil.draw(tree, engine) == _rendered(engine, tree)
+
+
+def test_one_element_in_two_places_is_drawn_by_the_renderer(engine: ThemeEngine) -> None:
+    item_type = ItemType(type="note", label="Note", fields=(
+        FieldDefinition("field_a", "text", "A"),))
+    first = _tree(item_type, None, "x", counts={}, token="t")
+    first["again"] = dict(first["title"])
+    found = FormStencils()
+    found.learn(first, _rendered(engine, first), engine)
+    # The same dict under both keys: masking one masks the other; the renderer draws both.
+    shared = _tree(item_type, None, "x", counts={}, token="t")
+    shared["title"]["#default_value"] = "typed"
+    shared["again"] = shared["title"]
+    assert found.draw(shared, engine) is None
+    assert shared["title"]["#default_value"] == "typed"
+    assert found.draw(first, engine) == _rendered(engine, first)

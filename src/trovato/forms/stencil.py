@@ -232,7 +232,10 @@ class Stencil:
                     node = node[key]
                 for key in hole.keys:
                     if key in node:
-                        olds[done] = node[key]
+                        old = node[key]
+                        if old is MASK:  # one element in two places: the renderer's
+                            raise KeyError(key)
+                        olds[done] = old
                     node[key] = MASK
                     nodes[done] = node
                     done += 1
