@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +45,7 @@ from trovato.forms.form import (
 )
 from trovato.forms.state import FormState, FormStates
 from trovato.forms.stencil import FormStencils
+from trovato.observability.profiler import record_render
 from trovato.plugins import PluginUser
 from trovato.plugins.errors import PluginError
 from trovato.plugins.taps import Taps
@@ -190,18 +192,18 @@ class Forms:
         one, and becomes one otherwise — unless a plugin alters forms: the altered trees are
         the renderer's alone."""
         full = self._with_hidden(tree, csrf_token=csrf_token, state=state)
-        fresh = stencils is not None and values is None and not errors \
-            and not self.taps.listens("form_alter")
-        if fresh:
-            assert stencils is not None
+        if values is not None or errors or self.taps.listens("form_alter"):
+            stencils = None  # shown again, or altered by a plugin: the renderer's
+        if stencils is not None:
+            started = time.perf_counter()
             html = stencils.draw(full, self.theme)
             if html is not None:
+                record_render(time.perf_counter() - started)
                 return Markup(html)  # noqa: S704 - drawn by the twins, values escaped
         form = prepare(full, values)
         mark_errors(form, errors or {}, labels=labels)
         rendered = self.theme.render(form)
-        if fresh:
-            assert stencils is not None
+        if stencils is not None:
             stencils.learn(full, str(rendered), self.theme)
         return rendered
 
