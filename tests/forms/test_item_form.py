@@ -3,6 +3,7 @@ follows the type and the registry when they change."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -17,9 +18,12 @@ from trovato.forms.item_form import (
     labels,
     parse_item,
     sentence,
+    widget_context,
 )
 from trovato.forms.widgets import TextfieldWidget, WidgetContext, Widgets
 from trovato.render.elements import RenderElement
+from trovato.render.formats import FormatRegistry, TextFormat
+from trovato.users.accounts import CurrentUser
 
 CONTEXT = WidgetContext()
 
@@ -114,3 +118,20 @@ def test_a_widget_registered_later_edits_the_fields_it_is_chosen_for() -> None:
     widgets.register(ShoutWidget())
     assert _form(item_type, widgets)["fields"]["field_a"]["#placeholder"] == "SHOUT"
     assert "#placeholder" not in _form(item_type, Widgets(FieldRegistry()))["fields"]["field_a"]
+
+
+def test_the_widget_context_follows_the_formats_and_the_editors_permissions() -> None:
+    formats = FormatRegistry()
+    writer = CurrentUser(id=uuid.uuid4(), name="w")
+    admin = CurrentUser(id=uuid.uuid4(), name="a", is_admin=True)
+    first = widget_context(writer, formats)
+    assert "full_html" not in first.formats and "full_html" in widget_context(admin,
+                                                                              formats).formats
+    assert first.format_labels["plain_text"] == "Plain text"
+    assert "filtered_html" in first.editor_formats and "plain_text" not in first.editor_formats
+    # A format added later (a new generation of the registry) is offered from then on.
+    formats.add(TextFormat.from_dict("notes", {"label": "Notes",
+                                               "filters": [{"name": "escape_html"}]}))
+    later = widget_context(writer, formats)
+    assert "notes" in later.formats and later.format_labels["notes"] == "Notes"
+    assert "notes" not in first.formats

@@ -46,6 +46,8 @@ def _contexts(text: str) -> list[dict[str, Any]]:
                  {"title": "Edit", "href": "/e", "current": False},
                  SimpleNamespace(title=Markup("<b>R</b>"), href="/r", current=0)],
         "tabs_label": text,
+        # form_page.html's (its block's twin): an item form's Preview
+        "preview": text,
         "header": [SimpleNamespace(label=text, href=text, hint=text, arrow=arrow, sort=sort)
                    for arrow, sort in (("", ""), ("▲", "ascending"), (text, text))],
     }
@@ -63,6 +65,8 @@ def _contexts(text: str) -> list[dict[str, Any]]:
     contexts.append({"admin_active": "/x",
                      "toolbar": SimpleNamespace(sections=odd, user_id=1, user_name=text)})
     contexts.append({"tabs": [{"title": "View"}, {"items": 1}], "content": Markup("<p>")})
+    contexts.append({"preview": Markup("<article>p</article>"), "content": Markup("<form>")})
+    contexts.append({"preview": "", "tabs": []})
     contexts.append({"admin_active": "/admin", "total": 2, "filters": None, "header": [],
                      "toolbar": Toolbar(SECTIONS, "1", "u"), "add_content": 0})
     return contexts
@@ -83,7 +87,7 @@ def test_every_kernel_page_is_drawn_by_the_twins(engine: ThemeEngine) -> None:
     for name in ("page.html", "admin/layout.html", "admin/content.html", "admin/batch.html",
                  "item_page.html", "form_page.html", "error.html", "admin/dashboard.html"):
         assert name in pages
-    for name in ("admin/content.html", "item_page.html"):
+    for name in ("admin/content.html", "item_page.html", "form_page.html"):
         assert engine._shell(name).native  # type: ignore[union-attr]
 
 

@@ -8,6 +8,7 @@ import asyncio
 import re
 
 import httpx
+import pytest
 
 from tests.api.conftest import login_as
 from tests.render.xss_corpus import VECTORS, assert_safe
@@ -21,6 +22,8 @@ from tests.web._item_forms import (
     without_page_scripts,
 )
 from tests.web.test_item import _item, _site, _writer
+from trovato.forms.item_form import stencils
+from trovato.web import item_edit
 
 PAGE_TAGS = frozenset({"meta", "link", "form"})
 
@@ -362,3 +365,34 @@ async def test_the_editor_script_comes_only_with_a_rich_text_field(
     shown = await client.post("/item/add/page", data={
         **state, "title": 'x data-editor-formats="y', "op": "preview"})
     assert shown.status_code == 200 and "/assets/editor/editor.js" not in shown.text
+
+
+_BUILD_ID = re.compile(r'name="form_build_id" value="[^"]*"')
+_RENDERS = re.compile(r'render;[^,]*desc="(\d+) templates"')
+
+
+async def test_the_edit_form_drawn_from_its_stencil_is_the_renderers(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first edit form of a type is drawn by the renderer and becomes the type's stencil;
+    the next items' forms are drawn from it, hostile values and all, exactly as the renderer
+    draws them (without stencils, the same pages)."""
+    headers = await _site(client)
+    titles = ["First", VECTORS[0], "a & b \" ' <c>", VECTORS[5]]
+    ids = [await _item(client, headers, title=title, fields={
+        "field_body": {"value": title, "format": "plain_text"},
+        "field_count": {"value": n}, "field_tags": [{"value": title}]})
+        for n, title in enumerate(titles)]
+    kernel = client._transport.app.state.kernel  # type: ignore[attr-defined]
+    kept = stencils(await kernel.content.types.get_cached("article"))
+    hits = kept.hits
+    drawn = [await client.get(f"/item/{item_id}/edit") for item_id in ids]
+    assert kept.hits == hits + len(ids) - 1
+    monkeypatch.setattr(item_edit, "stencils", lambda item_type: None)
+    for item_id, page in zip(ids, drawn, strict=True):
+        again = await client.get(f"/item/{item_id}/edit")
+        assert _BUILD_ID.sub("", again.text) == _BUILD_ID.sub("", page.text)
+        # The form drawn from its stencil counts as a rendering, as the renderer's does.
+        renders = _RENDERS.findall(page.headers["server-timing"])
+        assert renders and _RENDERS.findall(again.headers["server-timing"]) == renders
+    assert kept.hits == hits + len(ids) - 1

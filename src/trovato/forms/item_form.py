@@ -11,7 +11,8 @@ content service saves; its errors, like the service's own (``title``, ``fields.<
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final
 
 from trovato.content.fields import (
@@ -22,6 +23,7 @@ from trovato.content.fields import (
 from trovato.content.items import LOG_MAX, TITLE_MAX, Item
 from trovato.content.types import ItemType, display_order
 from trovato.forms.form import FormErrors, FormValues, form, inputs, submit
+from trovato.forms.stencil import FormStencils
 from trovato.forms.widgets import REMOVE_FILE, Widget, WidgetContext, Widgets
 from trovato.render.elements import FORM_INPUT_TYPES, RenderElement
 from trovato.render.formats import FormatRegistry
@@ -36,6 +38,41 @@ LOG_LABEL = "Revision log message"
 FILE_TYPES: Final = ("file", "image")
 
 
+@dataclass(frozen=True, slots=True)
+class _Offered:
+    """What the widgets show of a format registry, whoever edits: each format's name and the
+    permission using it needs (None: anyone), in name order; the labels; the tags an HTML
+    editor may write per HTML format (None: any)."""
+
+    names: tuple[tuple[str, str | None], ...]
+    labels: Mapping[str, str]
+    editor: Mapping[str, Sequence[str] | None]
+
+
+_OFFERED: dict[tuple[int, int], _Offered] = {}
+
+
+def _offered_formats(formats: FormatRegistry) -> _Offered:
+    """:class:`_Offered` of ``formats``, worked out once per registry and generation."""
+    key = (id(formats), formats.generation)
+    found = _OFFERED.get(key)
+    if found is None:
+        if len(_OFFERED) >= 64:
+            _OFFERED.clear()
+        permissions = formats.permission_map()
+        editor: dict[str, Sequence[str] | None] = {}
+        for text_format in formats.all():
+            if text_format.takes_html:
+                tags = text_format.allowed_tags()
+                editor[text_format.name] = None if tags is None else sorted(tags)
+        # Read-only: every request's widget context shares them.
+        found = _OFFERED[key] = _Offered(
+            tuple((name, permissions.get(name)) for name in sorted(formats.names())),
+            MappingProxyType({f.name: f.label for f in formats.all()}),
+            MappingProxyType(editor))
+    return found
+
+
 def widget_context(user: CurrentUser, formats: FormatRegistry, *, bundle: str = "",
                    reference_labels: Mapping[str, str] | None = None,
                    file_labels: Mapping[str, str] | None = None,
@@ -43,18 +80,13 @@ def widget_context(user: CurrentUser, formats: FormatRegistry, *, bundle: str = 
     """The user's time zone and the text formats they may use; the item type edited, the
     labels of the records its references point at (:func:`reference_targets`) and the names
     of its files (:func:`file_targets`); the upload limit as shown."""
-    permissions = formats.permission_map()
-    allowed = [name for name in sorted(formats.names())
-               if name not in permissions or user.can(permissions[name])]
-    labels = {f.name: f.label for f in formats.all()}
-    editor: dict[str, Sequence[str] | None] = {}
-    for text_format in formats.all():
-        if text_format.takes_html:
-            tags = text_format.allowed_tags()
-            editor[text_format.name] = None if tags is None else sorted(tags)
+    offered = _offered_formats(formats)
+    allowed = [name for name, permission in offered.names
+               if permission is None or user.can(permission)]
     return WidgetContext(timezone=user.timezone or "UTC", formats=tuple(allowed),
-                         format_labels=labels, bundle=bundle,
-                         reference_labels=dict(reference_labels or {}), editor_formats=editor,
+                         format_labels=offered.labels, bundle=bundle,
+                         reference_labels=dict(reference_labels or {}),
+                         editor_formats=offered.editor,
                          file_labels=dict(file_labels or {}), max_upload=max_upload)
 
 
@@ -109,12 +141,14 @@ def _values(item: Item | None, definition: FieldDefinition) -> list[Mapping[str,
     stored = item.fields.get(definition.name) if item is not None else None
     if stored is None:
         return []
+    if type(stored) is dict:  # one value, as most fields hold: no list to walk
+        return [stored]
     return [v for v in (stored if isinstance(stored, list) else [stored]) if isinstance(v, dict)]
 
 
 def initial_counts(item_type: ItemType, item: Item | None) -> dict[str, int]:
     """How many values each multi-value field shows at first: its values, at least one."""
-    return {d.name: max(len(_values(item, d)), 1) for d in item_type.fields if d.multiple}
+    return {d.name: max(len(_values(item, d)), 1) for d in _type_form(item_type).multiple}
 
 
 @dataclass(slots=True)
@@ -124,12 +158,16 @@ class _TypeForm:
 
     item_type: ItemType
     labels: Mapping[str, str]
+    multiple: tuple[FieldDefinition, ...]  # the multi-value fields
     add_more: tuple[str, ...]
     multipart: bool
     widgets_key: tuple[int, int] = (0, -1)
     # (definition, its widget) in declaration order and in display order.
     declared: tuple[tuple[FieldDefinition, Widget], ...] = ()
     shown: tuple[tuple[FieldDefinition, Widget], ...] = ()
+    # The form's HTML by shape (:mod:`trovato.forms.stencil`): a changed type is a new object,
+    # and so gets new stencils.
+    stencils: FormStencils = field(default_factory=FormStencils)
 
 
 _TYPE_FORMS: dict[int, _TypeForm] = {}
@@ -144,9 +182,9 @@ def _type_form(item_type: ItemType, widgets: Widgets | None = None) -> _TypeForm
                  "promote": "Promoted to front page", "sticky": "Sticky at top of lists"}
         for definition in item_type.fields:
             names[f"fields.{definition.name}"] = definition.label
+        multiple = tuple(d for d in item_type.fields if d.multiple)
         found = _TYPE_FORMS[id(item_type)] = _TypeForm(
-            item_type, names, tuple(f"{ADD_MORE}{d.name}" for d in item_type.fields
-                                    if d.multiple),
+            item_type, names, multiple, tuple(f"{ADD_MORE}{d.name}" for d in multiple),
             any(d.type in FILE_TYPES for d in item_type.fields))
     if widgets is not None and found.widgets_key != (id(widgets), widgets.version):
         chosen = {d.name: widgets.for_field(d) for d in item_type.fields}
@@ -154,6 +192,11 @@ def _type_form(item_type: ItemType, widgets: Widgets | None = None) -> _TypeForm
         found.shown = tuple((d, chosen[d.name]) for d in display_order(item_type))
         found.widgets_key = (id(widgets), widgets.version)
     return found
+
+
+def stencils(item_type: ItemType) -> FormStencils:
+    """The stencils of the type's item form (this process's, as long as the type is)."""
+    return _type_form(item_type).stencils
 
 
 def labels(item_type: ItemType) -> Mapping[str, str]:
@@ -192,7 +235,8 @@ def _field(definition: FieldDefinition, item: Item | None, widget: Widget,
     if not definition.multiple:
         element = widget.element(definition, values[0] if values else None, name=base,
                                  context=context)
-        element.update({"#error_key": key, "#weight": weight})
+        element["#error_key"] = key
+        element["#weight"] = weight
         if definition.description:
             element["#description"] = definition.description
         return element

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +45,8 @@ from trovato.forms.form import (
     prepare,
 )
 from trovato.forms.state import FormState, FormStates
+from trovato.forms.stencil import FormStencils
+from trovato.observability.profiler import record_render
 from trovato.plugins import PluginUser
 from trovato.plugins.errors import PluginError
 from trovato.plugins.taps import Taps
@@ -181,26 +184,49 @@ class Forms:
                state: FormState | None = None,
                values: Mapping[str, FormValue] | None = None,
                errors: Mapping[str, str] | None = None,
-               labels: Mapping[str, str] | None = None) -> Markup:
+               labels: Mapping[str, str] | None = None,
+               stencils: FormStencils | None = None) -> Markup:
         """The form as HTML: with the session's CSRF token and the state's build id (a form
         that changes something has both; a search form sent by GET neither), the submitted
         ``values`` shown again and each of ``errors`` next to its element and in the summary
-        at the top (``labels`` name the subjects of errors no element shows)."""
-        form = self._prepare(tree, csrf_token=csrf_token, state=state, values=values)
-        mark_errors(form, errors or {}, labels=labels)
-        return self.theme.render(form)
+        at the top (``labels`` name the subjects of errors no element shows).
 
-    def _prepare(self, tree: RenderElement, *, csrf_token: str | None,
-                 state: FormState | None, values: Mapping[str, FormValue] | None
-                 ) -> RenderElement:
-        # The kernel's hidden inputs go in first: ids are unique across the whole form.
+        ``stencils``: the owner's stencils of this form (:mod:`trovato.forms.stencil`). A
+        form shown fresh (no values, no errors) is drawn from one of its shape when there is
+        one, and becomes one otherwise — unless a plugin alters forms: the altered trees are
+        the renderer's alone."""
+        full = self._with_hidden(tree, csrf_token=csrf_token, state=state)
+        if values is not None or errors or self.taps.listens("form_alter"):
+            stencils = None  # shown again, or altered by a plugin: the renderer's
+        if stencils is not None:
+            started = time.perf_counter()
+            html = stencils.draw(full, self.theme)
+            if html is not None:
+                record_render(time.perf_counter() - started)
+                return Markup(html)  # noqa: S704 - drawn by the twins, values escaped
+        form = prepare(full, values)
+        mark_errors(form, errors or {}, labels=labels)
+        rendered = self.theme.render(form)
+        if stencils is not None:
+            stencils.learn(full, str(rendered), self.theme)
+        return rendered
+
+    def _with_hidden(self, tree: RenderElement, *, csrf_token: str | None,
+                     state: FormState | None) -> RenderElement:
+        """``tree`` with the kernel's hidden inputs (first: ids are unique across the whole
+        form)."""
         extra: RenderElement = {}
         if csrf_token is not None:
             extra["form_token"] = {**hidden(CSRF_FIELD, csrf_token), "#weight": -2000}
         if state is not None:
             extra[BUILD_ID_FIELD] = {**hidden(BUILD_ID_FIELD, self.states.seal(state)),
                                      "#weight": -2000}
-        return prepare({**tree, **extra}, values)
+        return {**tree, **extra}
+
+    def _prepare(self, tree: RenderElement, *, csrf_token: str | None,
+                 state: FormState | None, values: Mapping[str, FormValue] | None
+                 ) -> RenderElement:
+        return prepare(self._with_hidden(tree, csrf_token=csrf_token, state=state), values)
 
 
 def _shareable(tree: RenderElement, values: Mapping[str, FormValue]) -> dict[str, FormValue]:

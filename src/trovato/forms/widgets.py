@@ -66,7 +66,8 @@ def _input(type_: str, name: str, title: str, value: str, *, required: bool = Fa
            **props: Any) -> RenderElement:
     element: RenderElement = {"#type": type_, "#name": name, "#title": title,
                               "#default_value": value, "#required": required}
-    element.update({f"#{key}": prop for key, prop in props.items()})
+    for key, prop in props.items():
+        element["#" + key] = prop
     return element
 
 

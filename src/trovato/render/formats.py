@@ -285,6 +285,12 @@ class FormatRegistry:
         self._formats[text_format.name] = text_format
         self._generation = next(_GENERATIONS)
 
+    @property
+    def generation(self) -> int:
+        """A number that changes whenever a format is added or replaced: what is worked out
+        from the formats can be kept under it."""
+        return self._generation
+
     def get(self, name: str | None) -> TextFormat | None:
         return self._formats.get(name) if name else None
 

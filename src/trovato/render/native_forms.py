@@ -234,10 +234,15 @@ def actions(d: Drawer, e: Element) -> str:
     return f'<div{attribute_text(d, e, "form-actions")}>\n{children_html(d, e)}\n</div>'
 
 
+def action_attribute(e: Element) -> str:
+    """A form's `` action="…"`` (nothing without a safe ``#action``)."""
+    action = safe_url(e["#action"]) if "#action" in e else None
+    return f' action="{_e(action)}"' if action is not None else ""
+
+
 def form(d: Drawer, e: Element) -> str:
     method = "get" if e.get("#method") == "get" else "post"
-    action = safe_url(e["#action"]) if "#action" in e else None
-    target = f' action="{_e(action)}"' if action is not None else ""
+    target = action_attribute(e)
     multipart = ' enctype="multipart/form-data"' if e.get("#multipart") else ""
     return (f'<form{attribute_text(d, e, "form")} method="{method}"{target}{multipart}>\n'
             f"{children_html(d, e)}\n</form>")

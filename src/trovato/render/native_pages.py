@@ -111,16 +111,28 @@ def item_page(variables: Mapping[str, Any]) -> str:
     return f'{tabs(variables)}{shown(variables.get("content", UNDEFINED))}\n'
 
 
+def form_page(variables: Mapping[str, Any]) -> str:
+    """``form_page.html``'s ``content`` block: the tabs (:func:`tabs`), the ``preview`` of an
+    item form's Preview, the rendered form (``content``)."""
+    preview = variables.get("preview", UNDEFINED)
+    shown_preview = ('<section class="preview" aria-labelledby="preview-title">\n'
+                     f'<h2 id="preview-title">Preview</h2>\n{shown(preview)}\n</section>\n'
+                     if truthy(preview) else "")
+    return f'{tabs(variables)}{shown_preview}{shown(variables.get("content", UNDEFINED))}\n'
+
+
 PAGE_TWINS: dict[str, PageTwin] = {"admin/content_rows.html": content_rows}
 """Kernel partial template name → its Python twin."""
 
 BLOCK_TWINS: dict[str, dict[str, PageTwin]] = {
     "admin/content.html": {"admin": content_list},
     "item_page.html": {"content": item_page},
+    "form_page.html": {"content": form_page},
 }
 """Kernel page template name → its blocks' Python twins (used when the page is drawn in the
 shell's twins, :mod:`trovato.render.native_shell`)."""
 
-BLOCK_PARTIALS: dict[str, tuple[str, ...]] = {"item_page.html": ("_tabs.html",)}
+BLOCK_PARTIALS: dict[str, tuple[str, ...]] = {"item_page.html": ("_tabs.html",),
+                                               "form_page.html": ("_tabs.html",)}
 """The partials a page's block twins draw as well: the twins are used only while these are
 the kernel's own too."""

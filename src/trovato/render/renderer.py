@@ -369,12 +369,17 @@ class ThemeEngine:
             if plan is None:
                 return template.render({"slots": {}, **context})
             # The page's own blocks by Jinja2, the layouts around them by their twins.
-            page = template.new_context({"slots": {}, **context})
-            variables = page.get_all()
-            try:
-                blocks = {block: "".join(template.blocks[block](page)) for block in plan.blocks}
-            except Exception:
-                self.env.handle_exception()
+            blocks: dict[str, str] = {}
+            if plan.blocks:
+                page = template.new_context({"slots": {}, **context})
+                variables = page.get_all()
+                try:
+                    blocks = {block: "".join(template.blocks[block](page))
+                              for block in plan.blocks}
+                except Exception:
+                    self.env.handle_exception()
+            else:  # every block has a twin: the variables a Jinja2 context would hold
+                variables = {**template.globals, "slots": {}, **context}
             for block, twin in plan.native:
                 blocks[block] = twin(variables)
             return plan.draw(variables, blocks)
@@ -566,6 +571,21 @@ class ThemeEngine:
                     continue
                 variables[name] = _strip_markup(value)
         return self.resolve(suggestions).render(variables)
+
+    def twin_for(self, element: Mapping[str, Any]) -> Twin | None:
+        """The twin :meth:`html` draws ``element`` with, or None when a template draws it
+        (the lookup :meth:`html` makes inline, for callers that draw a tree in parts)."""
+        if self.preprocess or "#variables" in element:
+            return None
+        get = element.get
+        key = (get("#type", "container"), get("#template"), get("#item_type"),
+               get("#view_mode"), get("#field_name"), get("#field_type"))
+        try:
+            return self._drawers[key]
+        except KeyError:
+            return self._learn_twin(element, key)
+        except TypeError:  # an unhashable property: html() takes the general path
+            return None
 
     def _learn_twin(self, element: Mapping[str, Any], key: tuple[object, ...]) -> Twin | None:
         found = (self.twin(self._suggestion_names(element))

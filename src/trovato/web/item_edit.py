@@ -51,6 +51,7 @@ from trovato.forms.item_form import (
     reference_targets,
     remove_buttons,
     sentence,
+    stencils,
     value_limit,
     value_names,
     widget_context,
@@ -241,7 +242,8 @@ async def _page(request: Request, editing: Editing, tree: el.RenderElement, stat
     names = labels(editing.item_type)
     shown = {key: sentence(key, message, names) for key, message in (errors or {}).items()}
     content = ctx.kernel.forms.render(tree, csrf_token=session_token(ctx), state=state,
-                                      values=values, errors=shown, labels=names)
+                                      values=values, errors=shown, labels=names,
+                                      stencils=stencils(editing.item_type))
     item = editing.item
     # The item's title quoted: it is text of any kind ("Hello, world"), not the type's name.
     title = (f"Create {editing.item_type.label}" if item is None
