@@ -1,5 +1,5 @@
-"""The content service: CRUD, revisions, hooks inside the transaction, listings, references,
-text-format permissions and stage-aware reads."""
+"""The content service: CRUD, hooks inside the transaction, listings, references,
+text-format permissions and stage-aware reads (an item's revisions: ``test_revisions.py``)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,13 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 
 from tests.content.conftest import ANONYMOUS, ARTICLE, MakeUser
-from trovato.content.items import (
-    ContentServices,
-    HookContext,
-    Item,
-    ItemError,
-    ItemHookError,
-    ItemHooks,
-)
+from trovato.content.items import HookContext, Item, ItemError, ItemHookError, ItemHooks
+from trovato.content.services import ContentServices
 from trovato.content.statements import Listing, listing_sql
 from trovato.db.pool import Database
 from trovato.ids import uuid7
@@ -160,37 +153,6 @@ async def test_validation_errors(content: ContentServices, admin: CurrentUser,
     assert caught.value.status == 404
 
 
-async def test_revisions_and_revert(content: ContentServices, admin: CurrentUser,
-                                    article: None) -> None:
-    item = await content.items.create(admin, "article", title="v1",
-                                      fields={"field_count": {"value": 1}}, log="one")
-    await content.items.update(admin, item.id, title="v2", fields={"field_count": {"value": 2}},
-                               log="two")
-    revisions = await content.items.revisions(admin, item.id)
-    assert [r.log for r in revisions] == ["two", "one"]
-    assert revisions[0].public().keys() == {"id", "created", "author_id", "title", "log"}
-    first = revisions[1]
-    loaded = await content.items.load_revision(admin, item.id, first.id)
-    assert loaded.fields == {"field_count": {"value": 1}}
-    reverted = await content.items.revert(admin, item.id, first.id)
-    assert reverted.title == "v1" and reverted.fields == {"field_count": {"value": 1}}
-    revisions = await content.items.revisions(admin, item.id)
-    assert len(revisions) == 3
-    # A date-time people read, in the reverting user's zone, which it names (others read it
-    # in theirs).
-    when = first.created.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M")
-    assert revisions[0].log == f"Reverted to the revision of {when} UTC."
-    berliner = replace(admin, timezone="Europe/Berlin")
-    again = await content.items.revert(berliner, item.id, first.id)
-    log = (await content.items.revisions(admin, again.id))[0].log
-    when = first.created.astimezone(ZoneInfo("Europe/Berlin")).strftime("%Y-%m-%d %H:%M %Z")
-    assert log == f"Reverted to the revision of {when}."
-    assert reverted.revision_id == revisions[0].id
-    with pytest.raises(ItemError) as caught:
-        await content.items.revert(admin, item.id, uuid7())
-    assert caught.value.status == 404
-
-
 class RecordingHooks(ItemHooks):
     def __init__(self, database: Database, fail: str | None = None) -> None:
         self.calls: list[str] = []
@@ -227,7 +189,6 @@ class RecordingHooks(ItemHooks):
 
 
 def _with_title(item: Item, title: str) -> Item:
-    from dataclasses import replace
 
     return replace(item, title=title)
 
@@ -319,7 +280,6 @@ async def test_a_plugins_presave_changes_are_validated(
 
 
 def _with_fields(item: Item, fields: dict[str, Any]) -> Item:
-    from dataclasses import replace
 
     return replace(item, fields=fields)
 

@@ -11,7 +11,8 @@ import pytest
 from tests.content.conftest import ARTICLE
 from trovato.content.access import Operation, Vote
 from trovato.content.fields import FieldRegistry
-from trovato.content.items import ContentServices, Item, ItemHooks
+from trovato.content.items import Item, ItemHooks
+from trovato.content.services import ContentServices
 from trovato.content.summary import SUMMARY_LENGTH, summarize
 from trovato.content.types import parse_item_type
 from trovato.db.pool import Database
@@ -159,9 +160,9 @@ async def test_cron_fills_unknown_summaries_in_batches(
     items = [await content.items.create(admin, "article", title=f"A{n}", fields={
         "field_body": {"value": f"Body {n}", "format": "plain_text"}}) for n in range(5)]
     await database.execute("UPDATE item SET summary = NULL")
-    assert await content.items.fill_summaries(limit=3) == 3
-    assert await content.items.fill_summaries(limit=3) == 2
-    assert await content.items.fill_summaries(limit=3) == 0
+    assert await content.summaries.fill(limit=3) == 3
+    assert await content.summaries.fill(limit=3) == 2
+    assert await content.summaries.fill(limit=3) == 0
     assert [await _stored(database, item) for item in items] == [f"Body {n}" for n in range(5)]
 
 
@@ -177,7 +178,7 @@ async def test_filling_summaries_waits_for_a_type_change_instead_of_deadlocking(
     await database.execute("UPDATE item SET summary = NULL")
     async with database.transaction() as conn:  # a type change in flight
         await conn.execute("SELECT type FROM item_type WHERE type = 'article' FOR UPDATE")
-        fill = asyncio.create_task(content.items.fill_summaries())
+        fill = asyncio.create_task(content.summaries.fill())
         await asyncio.sleep(0.5)
         assert not fill.done()  # waiting for the type, holding no item
         await conn.execute(
