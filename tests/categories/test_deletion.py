@@ -9,7 +9,7 @@ import pytest
 from tests.categories.test_free_tagging import POST
 
 from trovato.categories.service import Categories
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.db.pool import Database
 from trovato.users.accounts import CurrentUser
 from trovato.users.permissions import PermissionRegistry
@@ -57,11 +57,11 @@ async def test_a_deleted_tag_leaves_every_item_with_a_revision(
         "field_topics": [_ref(blues)]}  # live never had it: unchanged
     assert (await content.query.load(admin, other.id, stage="draft")).fields == {
         "field_topics": [_ref(blues)]}
-    newest = (await content.items.revisions(admin, both.id))[0]
+    newest = (await content.items.revisions.history(admin, both.id))[0]
     assert newest.log == "Removed the deleted tag Jazz." and newest.author_id == admin.id
     assert newest.fields == {"field_topics": [_ref(blues)]}
-    assert len(await content.items.revisions(admin, other.id)) == 1  # live untouched
-    staged = (await content.items.revisions(admin, other.id, stage="draft"))[0]
+    assert len(await content.items.revisions.history(admin, other.id)) == 1  # live untouched
+    staged = (await content.items.revisions.history(admin, other.id, stage="draft"))[0]
     assert staged.log == "Removed the deleted tag Jazz."
     # Each item still saves: no reference to a missing tag is left to refuse it.
     await content.items.update(admin, both.id, title="Both, saved")
@@ -79,9 +79,9 @@ async def test_deleting_a_vocabulary_removes_its_tags_from_items(
     untagged = await content.items.create(admin, "post", title="Untagged")
     await categories.delete_vocabulary(admin, "topics")
     assert (await content.query.load(admin, item.id)).fields == {}
-    assert (await content.items.revisions(admin, item.id))[0].log == (
+    assert (await content.items.revisions.history(admin, item.id))[0].log == (
         "Removed the tags of the deleted vocabulary Topics.")
-    assert len(await content.items.revisions(admin, untagged.id)) == 1
+    assert len(await content.items.revisions.history(admin, untagged.id)) == 1
 
 
 async def test_a_refused_delete_changes_no_item(
@@ -94,4 +94,4 @@ async def test_a_refused_delete_changes_no_item(
     with pytest.raises(Exception, match="administer categories"):
         await categories.delete_tag(editor, jazz.id)
     assert (await content.query.load(admin, item.id)).fields == {"field_main": _ref(jazz)}
-    assert len(await content.items.revisions(admin, item.id)) == 1
+    assert len(await content.items.revisions.history(admin, item.id)) == 1

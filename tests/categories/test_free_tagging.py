@@ -10,8 +10,9 @@ import pytest
 from tests.content.conftest import MakeUser
 
 from trovato.categories.service import Categories
-from trovato.content.items import ContentServices, HookContext, Item, ItemError, ItemHookError
+from trovato.content.items import HookContext, Item, ItemError, ItemHookError
 from trovato.content.model import ItemHooks
+from trovato.content.services import ContentServices
 from trovato.content.statements import TagFilter
 from trovato.db.pool import Database
 from trovato.users.accounts import CurrentUser

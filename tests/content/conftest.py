@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.db.pool import Database
 from trovato.ids import NIL, uuid7
 from trovato.names import name_key

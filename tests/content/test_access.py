@@ -13,7 +13,8 @@ from trovato.content.access import (
     scope_condition,
     visibility_scope,
 )
-from trovato.content.items import ContentServices, Item, ItemError, ItemHooks
+from trovato.content.items import Item, ItemError, ItemHooks
+from trovato.content.services import ContentServices
 from trovato.db.compiled import sql_text
 from trovato.db.tables import ITEM
 from trovato.ids import NIL, uuid7
@@ -119,7 +120,7 @@ async def test_service_uses_votes(content: ContentServices, admin: CurrentUser,
         await content.query.load(reader, draft.id)
     assert caught.value.status == 404
     with pytest.raises(ItemError) as caught:
-        await content.items.revisions(reader, item.id)
+        await content.items.revisions.history(reader, item.id)
     assert caught.value.status == 403 and "view revisions" in caught.value.message
     with pytest.raises(ItemError) as caught:
         await content.query.list(await make_user("nobody"))

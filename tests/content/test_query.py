@@ -7,7 +7,8 @@ import pytest
 
 from tests.content.conftest import ANONYMOUS, ARTICLE
 from trovato.content.access import Operation, Vote
-from trovato.content.items import ContentServices, Item, ItemError, ItemHooks
+from trovato.content.items import Item, ItemError, ItemHooks
+from trovato.content.services import ContentServices
 from trovato.content.statements import VOTE_BATCH
 from trovato.db.pool import Database
 from trovato.stages import LIVE

@@ -1,9 +1,9 @@
 """Stored summaries: written with the item, forgotten when the type's text fields change,
-and teaser listings that read them instead of the fields."""
+and teaser listings that read them instead of the fields (filling in unknown ones:
+``test_summary_backfill.py``)."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 
 import pytest
@@ -11,7 +11,8 @@ import pytest
 from tests.content.conftest import ARTICLE
 from trovato.content.access import Operation, Vote
 from trovato.content.fields import FieldRegistry
-from trovato.content.items import ContentServices, Item, ItemHooks
+from trovato.content.items import Item, ItemHooks
+from trovato.content.services import ContentServices
 from trovato.content.summary import SUMMARY_LENGTH, summarize
 from trovato.content.types import parse_item_type
 from trovato.db.pool import Database
@@ -151,40 +152,6 @@ async def test_a_voter_enabled_mid_listing_hides_partial_items() -> None:
     quiet = PluginItemHooks(Taps(lambda: _Plugins(())))  # type: ignore[arg-type,return-value]
     assert not quiet.reads_items()
     assert await quiet.access(partial, "view", reader) == Vote.NEUTRAL
-
-
-async def test_cron_fills_unknown_summaries_in_batches(
-    content: ContentServices, admin: CurrentUser, article: None, database: Database
-) -> None:
-    items = [await content.items.create(admin, "article", title=f"A{n}", fields={
-        "field_body": {"value": f"Body {n}", "format": "plain_text"}}) for n in range(5)]
-    await database.execute("UPDATE item SET summary = NULL")
-    assert await content.items.fill_summaries(limit=3) == 3
-    assert await content.items.fill_summaries(limit=3) == 2
-    assert await content.items.fill_summaries(limit=3) == 0
-    assert [await _stored(database, item) for item in items] == [f"Body {n}" for n in range(5)]
-
-
-async def test_filling_summaries_waits_for_a_type_change_instead_of_deadlocking(
-    content: ContentServices, admin: CurrentUser, article: None, database: Database
-) -> None:
-    """A type change locks its type, then rewrites its items; the fill takes its locks in
-    the same order, so it waits for the change and then computes from the new fields."""
-    for n in range(3):
-        await content.items.create(admin, "article", title=f"A{n}", fields={
-            "field_body": {"value": f"Body {n}", "format": "plain_text"},
-            "field_tags": [{"value": f"tag {n}"}]})
-    await database.execute("UPDATE item SET summary = NULL")
-    async with database.transaction() as conn:  # a type change in flight
-        await conn.execute("SELECT type FROM item_type WHERE type = 'article' FOR UPDATE")
-        fill = asyncio.create_task(content.items.fill_summaries())
-        await asyncio.sleep(0.5)
-        assert not fill.done()  # waiting for the type, holding no item
-        await conn.execute(
-            "UPDATE item SET fields = fields - 'field_body' WHERE type = 'article'")
-    assert await asyncio.wait_for(fill, 10) == 3
-    rows = await database.fetch("SELECT summary FROM item ORDER BY summary")
-    assert [row["summary"] for row in rows] == [f"tag {n}" for n in range(3)]
 
 
 @pytest.mark.parametrize(("source", "text_format", "expected"), [

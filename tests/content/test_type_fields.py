@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.content.conftest import ARTICLE
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.content.types import ItemTypeError
 from trovato.db.pool import Database
 from trovato.users.accounts import CurrentUser

@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from tests.content.conftest import ARTICLE, MakeUser
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.content.types import ItemTypeError
 from trovato.db.pool import Database
 from trovato.users.accounts import CurrentUser

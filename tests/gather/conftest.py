@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.content.conftest import ANONYMOUS, MakeUser, admin, make_user  # noqa: F401
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.db.pool import Database
 from trovato.gather import Gather
 from trovato.users.permissions import PermissionRegistry

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.gather.conftest import ANONYMOUS
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.gather import Gather, GatherError
 from trovato.gather.builder import Listing, any_of, where
 from trovato.gather.definition import parse

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.gather.conftest import ANONYMOUS
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.db.pool import Database
 from trovato.gather import Gather, GatherError
 from trovato.users.accounts import CurrentUser

@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import open_database
 from tests.gather.conftest import ARTICLE, NoTaps
-from trovato.content.items import ContentServices, Item
+from trovato.content.items import Item
+from trovato.content.services import ContentServices
 from trovato.gather import Gather, GatherError
 from trovato.ids import NIL
 from trovato.names import name_key

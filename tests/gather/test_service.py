@@ -12,7 +12,8 @@ import pytest
 
 from tests.gather.conftest import ANONYMOUS, add_tags
 from trovato.content.access import Operation, Vote
-from trovato.content.items import ContentServices, Item, ItemHooks
+from trovato.content.items import Item, ItemHooks
+from trovato.content.services import ContentServices
 from trovato.db.pool import Database
 from trovato.gather import Gather, GatherError
 from trovato.users.accounts import CurrentUser

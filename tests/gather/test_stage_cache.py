@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.gather import Gather
 from trovato.users.accounts import CurrentUser
 

@@ -7,7 +7,7 @@ import pytest
 
 from tests.content.conftest import ANONYMOUS, ARTICLE, MakeUser
 from tests.render.xss_corpus import VECTORS, assert_safe
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.db.pool import Database
 from trovato.search import MAX_QUERY, Search, SearchError
 from trovato.stages import LIVE
@@ -226,10 +226,10 @@ async def test_stage_edits_published_into_an_upstream_stage_or_reverted_are_foun
     await content.staging.publish(admin, "week")
     assert await titles(search, admin, "weekly", stage="spring") == ["Report"]
     assert await titles(search, admin, "spring", stage="spring") == []
-    revisions = await content.items.revisions(admin, item.id, stage="spring")
+    revisions = await content.items.revisions.history(admin, item.id, stage="spring")
     spring = next(r for r in revisions
                   if r.fields["field_body"]["value"] == "spring wording")
-    await content.items.revert(admin, item.id, spring.id, stage="spring")
+    await content.items.revisions.revert(admin, item.id, spring.id, stage="spring")
     assert await titles(search, admin, "spring", stage="spring") == ["Report"]
     assert await titles(search, admin, "weekly", stage="spring") == []
     await content.items.stages.archive(admin, "spring")

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.content.conftest import ARTICLE, MakeUser
-from trovato.content.items import ContentServices, Item, ItemError
+from trovato.content.items import Item, ItemError
 from trovato.content.model import HookContext, ItemHooks
+from trovato.content.services import ContentServices
 from trovato.content.statements import (
     COLUMN_COUNT,
     SORTS,
@@ -86,10 +87,10 @@ async def test_create_edit_delete_then_publish(site: ContentServices, admin: Cur
                                       stage="spring")
     assert [i.title for i in many] == ["Edited in spring", "Created"]
     # Live history never shows the stage's revision; the stage's does.
-    assert [r.title for r in await site.items.revisions(admin, edited.id)] == ["Edited"]
-    assert [r.title for r in await site.items.revisions(admin, edited.id, stage="spring")] == [
-        "Edited in spring", "Edited"]
-    await _refused(404, site.items.load_revision(admin, edited.id, changed.revision_id or ""))
+    assert [r.title for r in await site.items.revisions.history(admin, edited.id)] == ["Edited"]
+    assert [r.title for r in await site.items.revisions.history(
+        admin, edited.id, stage="spring")] == ["Edited in spring", "Edited"]
+    await _refused(404, site.items.revisions.load(admin, edited.id, changed.revision_id or ""))
 
     diff = await site.staging.diff(admin, "spring")
     by_item = {d["item"]: d for d in diff}
@@ -107,7 +108,7 @@ async def test_create_edit_delete_then_publish(site: ContentServices, admin: Cur
     live = await site.query.load(admin, edited.id)
     assert live.revision_id == changed.revision_id and _count(live) == 5
     assert (await site.query.load(admin, created.id)).stage == LIVE
-    assert [r.title for r in await site.items.revisions(admin, edited.id)] == [
+    assert [r.title for r in await site.items.revisions.history(admin, edited.id)] == [
         "Edited in spring", "Edited"]
     record = await stages.get(admin, "spring")
     assert record.status == "published" and record.published is not None
@@ -231,7 +232,7 @@ async def test_two_stages_editing_other_fields_merge(site: ContentServices,
     live = await site.query.load(admin, item.id)
     assert (live.title, _count(live)) == ("Retitled", 9)
     # The merge is a revision of its own; history keeps every step.
-    assert [r.title for r in await site.items.revisions(admin, item.id)] == [
+    assert [r.title for r in await site.items.revisions.history(admin, item.id)] == [
         "Retitled", "Original", "Retitled", "Original"]
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from tests.content.conftest import ARTICLE
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.db.pool import Database
 from trovato.stages import (
     ADMINISTER_STAGES,

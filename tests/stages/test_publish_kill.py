@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from tests.content.conftest import ARTICLE
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.stages import LIVE
 from trovato.users.accounts import CurrentUser
 
@@ -43,7 +43,7 @@ KILL_AT = (
 
 PUBLISHER = """
 import asyncio, sys, uuid
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.db.pool import Database
 from trovato.users.accounts import CurrentUser
 from trovato.users.permissions import PermissionRegistry

@@ -18,7 +18,7 @@ from trovato.api._http import JSON, PatchModel, ResponseModel, StrictModel
 from trovato.api.routing import Param, api_routes, documented_by, operation, read_body
 from trovato.content.access import ACCESS_CONTENT, ADMINISTER_TYPES
 from trovato.content.fields import FIELD_NAME_MAX, MAX_CARDINALITY
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.content.types import LABEL_DISPLAYS, MAX_FIELDS, TYPE_DEFAULTS, TYPE_NAME_MAX
 from trovato.errors import ServiceError
 from trovato.files.styles import NAME as STYLE_NAME

@@ -281,8 +281,8 @@ async def delete_item(request: Request) -> Response:
            problems=(404,), stage=True, params=(ITEM_ID,))
 async def list_revisions(request: Request) -> Response:
     ctx = request_context(request)
-    revisions = await _items(request).revisions(ctx.current_user, request.path_params["id"],
-                                                stage=ctx.stage)
+    revisions = await _items(request).revisions.history(
+        ctx.current_user, request.path_params["id"], stage=ctx.stage)
     return JSON({"revisions": [r.public() for r in revisions]})
 
 
@@ -297,7 +297,7 @@ async def revert_revision(request: Request) -> Response:
     log: str | None = None
     if await request.body():
         log = (await read_body(request, RevertBody)).log
-    item = await _items(request).revert(
+    item = await _items(request).revisions.revert(
         ctx.current_user, request.path_params["id"], request.path_params["rev"],
         stage=ctx.stage, log=log,
     )

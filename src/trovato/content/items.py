@@ -1,12 +1,13 @@
-"""THE content service: every path that reads or writes items goes through :class:`Items`.
+"""THE content service: every path that writes items goes through :class:`Items`.
 
-* **Writes** (create, update, delete, revert) run in one transaction each. Every save writes a
-  revision (author, time, log message, the stage it was written in). The plugin taps
-  ``item_presave``, ``item_insert``, ``item_update`` and ``item_delete`` run *inside* that
-  transaction through the :class:`ItemHooks` interface (with the stage in their context), so a
-  hook that raises :class:`ItemHookError` rolls the whole write back (no item row, no revision
-  row) and the caller gets a 422 naming the plugin. A write made from such a hook (a plugin's
-  ``ctx.items.save``) joins that transaction, and its cache tags are dropped once it commits.
+* **Writes** (create, update, delete; a revert is an update) run in one transaction each.
+  Every save writes a revision (author, time, log message, the stage it was written in). The
+  plugin taps ``item_presave``, ``item_insert``, ``item_update`` and ``item_delete`` run
+  *inside* that transaction through the :class:`ItemHooks` interface (with the stage in their
+  context), so a hook that raises :class:`ItemHookError` rolls the whole write back (no item
+  row, no revision row) and the caller gets a 422 naming the plugin. A write made from such a
+  hook (a plugin's ``ctx.items.save``) joins that transaction, and its cache tags are dropped
+  once it commits.
 * **Writes in a stage** (DESIGN §10) reach only open stages the user may reach (409, 404). An
   item created in a stage is a row of that stage. An item from upstream (live, or a stage the
   stage builds on) is never written: an edit is a revision of the stage plus a
@@ -15,9 +16,12 @@
   (:mod:`trovato.content.query`); :mod:`trovato.content.staging` discards and publishes them.
 * **Reads** go through the one item query path (:mod:`trovato.content.query`), which owns
   status, access (role rule and plugin votes) and the stage rule. Readers use it directly
-  (``ContentServices.query``); :class:`Items` uses it for the item behind a revision and for
-  the locked reads of its writes, so the HTML pages, the JSON API and plugin host functions
-  all see one rule.
+  (``ContentServices.query``); :class:`Items` uses it for the locked reads of its writes, and
+  its revisions (``Items.revisions``, :mod:`trovato.content.revisions`) for the item behind a
+  revision, so the HTML pages, the JSON API and plugin host functions all see one rule.
+* An edit of an item's own row is one guarded statement (:mod:`trovato.content.guarded_write`);
+  filling in unknown summaries (:mod:`trovato.content.summary_backfill`) and building the
+  content services (:mod:`trovato.content.services`) live in their own modules.
 * Field values are validated by the field registry (:mod:`trovato.content.fields`); references
   (items, users, tags, files) are checked through the resolvers each record kind's owner
   registers (:mod:`trovato.content.references`), one statement per kind a save refers to.
@@ -27,8 +31,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final, Protocol
 
 from psycopg import AsyncConnection
@@ -37,82 +41,44 @@ from psycopg.types.json import Jsonb
 
 from trovato.content.access import (
     ADMINISTER_CONTENT,
-    REVERT_REVISIONS,
     USE_FULL_HTML,
-    VIEW_REVISIONS,
     Operation,
     item_access,
 )
 from trovato.content.fields import (
     KNOWN_FORMATS,
     FieldEnv,
-    FieldRegistry,
     Reference,
     validate_fields,
 )
+from trovato.content.guarded_write import conflict, updated_entry, write_edit
 from trovato.content.model import (
-    REVISION_INSERT,
     HookContext,
     Item,
     ItemError,
     ItemHookError,
     ItemHooks,
-    Revision,
     not_found,
     parse_id,
-    revision_from_row,
     write_revision,
 )
 from trovato.content.query import ItemQuery, TotalsCache
 from trovato.content.references import ReferenceResolvers, standard_resolvers
-from trovato.content.staging import Staging
+from trovato.content.revisions import Revisions
 from trovato.content.summary import summarize
 from trovato.content.type_service import ItemTypes
-from trovato.content.types import ItemType, ItemTypeError
+from trovato.content.types import ItemType
 from trovato.db.pool import Database
 from trovato.errors import ServiceError
 from trovato.ids import NIL, uuid7
-from trovato.observability.audit import INSERT as AUDIT_INSERT
 from trovato.observability.audit import audit
-from trovato.observability.audit import entry as audit_entry
-from trovato.render.dates import local_time
 from trovato.stages import LIVE, StageError, Stages, StageView
 from trovato.users.accounts import CurrentUser
-from trovato.users.permissions import PermissionRegistry
 
 TITLE_MAX: Final = 255
 LOG_MAX: Final = 10_000
 # Text formats that need a permission beyond being able to edit the item.
 DEFAULT_FORMAT_PERMISSIONS: Final[Mapping[str, str]] = {"full_html": USE_FULL_HTML}
-_SELECT_REVISION = "SELECT id, item_id, author_id, created, title, status, log, fields"
-# An item's revisions as a stage sees them: its own and its chain's, never a downstream one's.
-_REVISIONS_SEEN = " FROM item_revision WHERE item_id = %s AND stage_id = ANY(%s)"
-# An edit of an item's own row, in one statement: the row (only while it is still at the
-# revision the edit started from and its type has the fields it was validated against), then
-# its new revision made of what the row now holds, and the audit entry, both inserted only
-# when the row was written.
-_GUARDED_WRITE: Final = (
-    "WITH updated AS (UPDATE item SET title = %s,"  # noqa: S608 (built from constants)
-    " status = %s, promote = %s, sticky = %s, fields = %s, summary = %s,"
-    " changed = greatest(now(), changed), current_revision_id = %s"
-    " WHERE id = %s AND stage_id = %s AND current_revision_id IS NOT DISTINCT FROM %s"
-    # The type still has the fields the edit was validated against: a type change that
-    # removed or added fields (and so rewrote the type's rows: field data, summaries) and
-    # committed after the type was read must not be written over.
-    # (The names joined by commas, in code point order as Python sorts them: one text
-    # parameter, which costs less to send than an array.)
-    " AND (SELECT coalesce(string_agg(f.field_name, ',' ORDER BY f.field_name COLLATE \"C\"),"
-    " '') FROM field_instance f WHERE f.bundle = item.type) = %s"
-    " RETURNING id, current_revision_id, title, status, promote, sticky, fields, summary,"
-    " stage_id, changed), revised AS (" + REVISION_INSERT
-    + " SELECT current_revision_id, id, %s, title, status, promote, sticky, fields, summary,"
-    " %s, stage_id FROM updated), logged AS ("
-    + AUDIT_INSERT + " SELECT %s, %s, %s, %s, %s, %s, %s FROM updated)")
-_GUARDED_UPDATE: Final = _GUARDED_WRITE + " SELECT changed FROM updated"  # noqa: S608
-# The same, also telling the other processes to drop the item's cache tags: a notification
-# sent only when the row was written, delivered when the save commits (never if it rolls back).
-_GUARDED_UPDATE_NOTIFYING: Final = (
-    _GUARDED_WRITE + " SELECT changed, pg_notify(%s, %s) FROM updated")  # noqa: S608
 
 
 class FreeTagging(Protocol):
@@ -160,7 +126,6 @@ def file_references(item_type: ItemType, fields: Mapping[str, Any]
 
 
 _UNSET: Any = object()
-SUMMARY_BATCH = 500  # unknown summaries filled per cron run
 
 
 class Invalidate(Protocol):
@@ -180,7 +145,8 @@ class Invalidate(Protocol):
 
 
 class Items:
-    """Create, read, update, delete and revise items, with access and validation."""
+    """Create, update and delete items, with access and validation; their revisions (read,
+    compared, reverted to) through ``revisions``."""
 
     def __init__(
         self,
@@ -209,6 +175,8 @@ class Items:
         self.format_permissions = dict(format_permissions)
         # Cache-tag invalidation (the page and render caches), called after each commit.
         self.invalidate = invalidate
+        # The item's history: its revisions, one of them, two to compare, and reverting.
+        self.revisions = Revisions(self)
 
     @property
     def hooks(self) -> ItemHooks:
@@ -218,40 +186,6 @@ class Items:
     @hooks.setter
     def hooks(self, hooks: ItemHooks) -> None:
         self.query.voter = hooks
-
-    # -- revisions (of an item read through the one query path) --------------------------------
-
-    async def revisions(
-        self, user: CurrentUser, item_id: uuid.UUID | str, *, stage: str = LIVE
-    ) -> list[Revision]:
-        """The item's revisions, newest first (needs ``view revisions`` and view access)."""
-        item = await self.query.load(user, item_id, stage=stage)
-        self._require_permission(user, VIEW_REVISIONS, "view revisions")
-        view = await self.query.view(user, stage)
-        rows = await self.db.fetch(
-            _SELECT_REVISION + _REVISIONS_SEEN + " ORDER BY created DESC, id DESC",
-            (item.id, list(view.visible)),
-        )
-        return [revision_from_row(r) for r in rows]
-
-    async def load_revision(
-        self, user: CurrentUser, item_id: uuid.UUID | str, revision_id: uuid.UUID | str,
-        *, stage: str = LIVE,
-    ) -> Revision:
-        item = await self.query.load(user, item_id, stage=stage)
-        self._require_permission(user, VIEW_REVISIONS, "view revisions")
-        return await self._revision(user, item, revision_id, stage)
-
-    async def _revision(self, user: CurrentUser, item: Item, revision_id: uuid.UUID | str,
-                        stage: str) -> Revision:
-        view = await self.query.view(user, stage)
-        row = await self.db.fetchrow(
-            _SELECT_REVISION + _REVISIONS_SEEN + " AND id = %s",
-            (item.id, list(view.visible), parse_id(revision_id, "revision")),
-        )
-        if row is None:
-            raise ItemError(404, "No such revision of this item.")
-        return revision_from_row(row)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -372,14 +306,16 @@ class Items:
             notice = None
             if original.stage == stage:
                 notice = self.invalidate.notice(_tags(item)) if self.invalidate else None
-                item = await self._write(conn, item_type, item, original, user, log, notice)
+                _check_log(log)
+                item = await write_edit(conn, self.types, item_type, item, original, user,
+                                        log, notice)
             else:
                 item = await self._stage_edit(conn, item, original, user, log, stage)
             await self._track_files(ctx, item_type, item, original,
                                     replace=original.stage == stage)
             await self.hooks.update(item, original, ctx)
             if original.stage != stage:
-                await audit(conn, "content", *_updated(item, item_type), user_id=user.id)
+                await audit(conn, "content", *updated_entry(item, item_type), user_id=user.id)
         await self._invalidate(item, told=notice is not None)
         return item
 
@@ -409,32 +345,6 @@ class Items:
         await self._invalidate(item)
         return item
 
-    async def revert(
-        self, user: CurrentUser, item_id: uuid.UUID | str, revision_id: uuid.UUID | str,
-        *, stage: str = LIVE, log: str | None = None,
-    ) -> Item:
-        """Make an earlier revision current again by saving its content as a new revision.
-
-        Needs ``revert revisions`` and update access. Fields the type no longer has are left
-        out; the values go through validation like any save."""
-        self._require_permission(user, REVERT_REVISIONS, "revert revisions")
-        item = await self.query.load(user, item_id, stage=stage)
-        revision = await self._revision(user, item, revision_id, stage)
-        item_type = await self.types.get(item.type)
-        assert item_type is not None
-        known = {f.name for f in item_type.fields}
-        return await self.update(
-            user, item.id,
-            title=revision.title,
-            status=revision.status,
-            fields={k: v for k, v in revision.fields.items() if k in known},
-            replace_fields=True,
-            log=log if log is not None
-            else "Reverted to the revision of"
-            f" {local_time(revision.created, user.timezone, zone=True)}.",
-            stage=stage,
-        )
-
     async def purge_type(self, conn: AsyncConnection[DictRow], type_name: str) -> int:
         """Delete every item of a type inside the caller's transaction (a forced type delete),
         running the ``item_delete`` hook for each. Returns how many were deleted."""
@@ -447,45 +357,7 @@ class Items:
             await self.files.release(conn, [item.id for item in items])
         return len(items)
 
-    async def fill_summaries(self, limit: int = SUMMARY_BATCH) -> int:
-        """Compute and store up to ``limit`` unknown (NULL) summaries; returns how many.
-
-        Cron calls this, so items saved before summaries were stored, or whose type's text
-        fields changed, stop costing their listings the fields without waiting for an edit.
-
-        Locks are taken in a type change's order, types first, so the two never deadlock: a
-        share lock on the types (a change to them waits; new items of them do not), then the
-        rows, skipping any that an edit holds. A type change therefore cannot slip in
-        between computing a summary and storing it."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "SELECT DISTINCT type FROM (SELECT type FROM item WHERE summary IS NULL"
-                " ORDER BY id LIMIT %s) AS t", (limit,))
-            names = sorted(row["type"] for row in await cur.fetchall())
-            if not names:
-                return 0
-            types: dict[str, ItemType] = {}
-            for name in names:
-                with contextlib.suppress(ItemTypeError):  # deleted meanwhile, with its items
-                    types[name] = await self.types.lock(conn, name, share=True)
-            cur = await conn.execute(
-                "SELECT id, type, fields FROM item WHERE summary IS NULL AND type = ANY(%s)"
-                " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (list(types), limit))
-            rows = await cur.fetchall()
-            ids = [row["id"] for row in rows]
-            summaries = [summarize(row["fields"] or {}, types[row["type"]]) for row in rows]
-            await conn.execute(
-                "UPDATE item AS i SET summary = v.summary"
-                " FROM unnest(%s::uuid[], %s::text[]) AS v(id, summary) WHERE i.id = v.id",
-                (ids, summaries))
-        return len(rows)
-
     # -- internals -----------------------------------------------------------------------------
-
-    @staticmethod
-    def _require_permission(user: CurrentUser, permission: str, what: str) -> None:
-        if not (user.can(permission) or user.can(ADMINISTER_CONTENT)):
-            raise ItemError(403, f"You need the permission {permission!r} to {what}.")
 
     async def _lock(
         self, conn: AsyncConnection[DictRow], user: CurrentUser, key: uuid.UUID,
@@ -506,47 +378,6 @@ class Items:
             await self.stages.hold_open(conn, view.stage)
         except StageError as exc:
             raise ItemError(exc.status, exc.message) from None
-
-    async def _write(self, conn: AsyncConnection[DictRow], item_type: ItemType, item: Item,
-                     original: Item, user: CurrentUser, log: str,
-                     notice: tuple[str, str] | None) -> Item:
-        """Store an edit of the item's own row in one statement: the row, guarded by the
-        revision ``original`` is at (every save moves it on, so a row changed since it was read
-        is never written over: 409), its new revision, the audit entry and, when given, the
-        ``notice`` (channel, payload) telling the other processes to drop its cache tags."""
-        _check_log(log)
-        revision_id = uuid7()
-        message, variables = _updated(item, item_type)
-        values = (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
-                  item.summary, revision_id, item.id, item.stage, original.revision_id,
-                  ",".join(sorted([f.name for f in item_type.fields])), user.id,
-                  log, *audit_entry("content", message, variables, user_id=user.id))
-        cur = await conn.execute(
-            *((_GUARDED_UPDATE, values) if notice is None
-              else (_GUARDED_UPDATE_NOTIFYING, (*values, *notice))))
-        row = await cur.fetchone()
-        if row is None:
-            current = await self._current_revision(conn, item.id)
-            if current == original.revision_id:  # the row is as read: its type changed
-                # The cached type is stale (this process has not heard of the change yet):
-                # the next read of the cache reads the types again, so a new try uses it.
-                self.types.forget()
-                raise ItemError(409, f"The fields of {item_type.label} changed while this"
-                                     " edit was made, so it was not saved; review it and save"
-                                     " again.", {"type": item_type.type})
-            raise conflict(current)
-        return replace(item, changed=row["changed"], revision_id=revision_id)
-
-    @staticmethod
-    async def _current_revision(conn: AsyncConnection[DictRow], key: uuid.UUID
-                                ) -> uuid.UUID | None:
-        """The item's current revision now (what a refused edit's 409 names)."""
-        cur = await conn.execute("SELECT current_revision_id FROM item WHERE id = %s", (key,))
-        row = await cur.fetchone()
-        if row is None:
-            raise not_found()
-        current: uuid.UUID | None = row["current_revision_id"]
-        return current
 
     async def _stage_edit(self, conn: AsyncConnection[DictRow], item: Item, original: Item,
                           user: CurrentUser, log: str, stage: str) -> Item:
@@ -735,21 +566,6 @@ def _tags(item: Item) -> list[str]:
     return [f"item:{item.id}", f"item_list:{item.type}"]
 
 
-def _updated(item: Item, item_type: ItemType) -> tuple[str, dict[str, Any]]:
-    """The audit entry of an item update: its message and variables."""
-    return ("%(label)s “%(title)s” updated.",
-            {"type": item.type, "label": item_type.label, "title": item.title,
-             "id": str(item.id)})
-
-
-def conflict(current: uuid.UUID | None) -> ItemError:
-    """The refusal of a change made from a revision that is no longer the item's current one
-    (409); ``current_revision`` names the one it is at now, so a client can fetch it."""
-    return ItemError(409, "This item was changed by someone else after you started editing"
-                     " it, so your changes were not saved.",
-                     {"current_revision": str(current) if current else "unknown"})
-
-
 def _check_log(log: object) -> None:
     """A revision's log message: text of at most ``LOG_MAX`` characters, no NUL."""
     if not isinstance(log, str) or len(log) > LOG_MAX or "\x00" in log:
@@ -757,55 +573,7 @@ def _check_log(log: object) -> None:
                         {"log": f"must be text of at most {LOG_MAX} characters"})
 
 
-# -- wiring ------------------------------------------------------------------------------------
-
-Subscribe = Callable[[str, Callable[[dict[str, Any]], Awaitable[None]]], Awaitable[None]]
-Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
-
-
-@dataclass
-class ContentServices:
-    """The content services of one kernel: the field registry, item types, the one item read
-    path (``query``), the item writes (``items``, which read through that same query) and the
-    content of stages."""
-
-    fields: FieldRegistry
-    types: ItemTypes
-    items: Items
-    query: ItemQuery
-    staging: Staging
-
-    @classmethod
-    async def start(
-        cls,
-        db: Database,
-        permissions: PermissionRegistry,
-        *,
-        subscribe: Subscribe | None = None,
-        publish: Publish | None = None,
-        invalidate: Invalidate | None = None,
-        hooks: ItemHooks | None = None,
-        formats: Iterable[str] = KNOWN_FORMATS,
-        stages: Stages | None = None,
-        on_types_change: Callable[[], None] | None = None,
-        tags: FreeTagging | None = None,
-        files: FileUsage | None = None,
-        totals: TotalsCache | None = None,
-    ) -> ContentServices:
-        """Build the services and register the content permissions (now, and in this process
-        whenever another one changes an item type: ``subscribe``/``publish`` are the shared
-        store's pub/sub)."""
-        fields = FieldRegistry()
-        types = ItemTypes(db, fields, permissions, publish=publish, on_change=on_types_change)
-        await types.start(subscribe)
-        items = Items(db, types, stages=stages, hooks=hooks, formats=formats,
-                      invalidate=invalidate, tags=tags, files=files, totals=totals)
-        return cls(fields=fields, types=types, items=items, query=items.query,
-                   staging=Staging(items))
-
-
 __all__ = [
-    "ContentServices",
     "FileUsage",
     "FreeTagging",
     "HookContext",
@@ -814,5 +582,4 @@ __all__ = [
     "ItemHookError",
     "ItemHooks",
     "Items",
-    "Revision",
 ]

@@ -81,7 +81,7 @@ class Cron:
         self.db = db
         self.store = store
         self.taps = taps
-        # The content service's Items.fill_summaries: stores a batch, returns how many.
+        # The content services' SummaryBackfill.fill: stores a batch, returns how many.
         self.fill_summaries = fill_summaries
         # The files service's Files.cleanup: deletes a batch of old temporary uploads.
         self.clean_files = clean_files

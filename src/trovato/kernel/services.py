@@ -18,8 +18,8 @@ from trovato.categories.references import TagLabels
 from trovato.categories.service import Categories
 from trovato.categories.taps import PluginTagHooks
 from trovato.content.formatters import Formatters
-from trovato.content.items import ContentServices
 from trovato.content.reads import PluginItemReads
+from trovato.content.services import ContentServices
 from trovato.content.taps import PluginItemHooks, sync_item_types
 from trovato.content.type_service import CHANNEL as ITEM_TYPES_CHANNEL
 from trovato.content.view import ItemViews
@@ -257,7 +257,7 @@ class Kernel:
             views=ItemViews(content.types, Formatters(content.fields), taps, templates.engine,
                             labellers={"category_tag": TagLabels(db)}),
             widgets=Widgets(content.fields),
-            cron=Cron(db, store, taps, fill_summaries=content.items.fill_summaries,
+            cron=Cron(db, store, taps, fill_summaries=content.summaries.fill,
                       clean_files=files.cleanup),
             forms=Forms(taps, FormStates(store.cache, derive_key(secret, "form-state")),
                         templates.engine),

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from trovato.content.access import ADMINISTER_CONTENT, REVERT_REVISIONS, item_access
 from trovato.content.diff import revision_diff
-from trovato.content.items import Item, Revision
+from trovato.content.model import Item, Revision
 from trovato.content.view import Viewer, format_date
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
@@ -40,8 +40,8 @@ REVERT_FORM = "revision_revert_form"
 
 
 async def _revisions(ctx: RequestContext, item: Item) -> list[Revision]:
-    return await ctx.kernel.content.items.revisions(ctx.current_user, item.id,
-                                                    stage=ctx.stage)
+    return await ctx.kernel.content.items.revisions.history(ctx.current_user, item.id,
+                                                            stage=ctx.stage)
 
 
 async def _may_revert(ctx: RequestContext, item: Item) -> bool:
@@ -101,12 +101,9 @@ async def diff(request: Request) -> Response:
     ctx = request_context(request)
     item = await load_item(request)
     items = ctx.kernel.content.items
-    old, new = [await items.load_revision(ctx.current_user, item.id,
-                                          request.query_params.get(name, ""),
-                                          stage=ctx.stage)
-                for name in ("old", "new")]
-    if old.created > new.created:
-        old, new = new, old
+    old, new = await items.revisions.compare(
+        ctx.current_user, item.id, request.query_params.get("old", ""),
+        request.query_params.get("new", ""), stage=ctx.stage)
     authors = await author_names(ctx, (old.author_id, new.author_id))
     reader = viewer(ctx)
     table = revision_diff(old, new, await items.types.get(item.type),
@@ -125,7 +122,7 @@ async def _revert_target(request: Request) -> tuple[Item, Revision]:
     item = await load_item(request)
     if not await _may_revert(ctx, item):
         raise ServiceError(403, "You may not revert this item's revisions.")
-    revision = await ctx.kernel.content.items.load_revision(
+    revision = await ctx.kernel.content.items.revisions.load(
         ctx.current_user, item.id, request.path_params["rev"], stage=ctx.stage)
     return item, revision
 
@@ -170,8 +167,8 @@ async def revert_submit(request: Request) -> Response:
                                   status=refused.status if refused else 400,
                                   messages=[("error", refused.message)] if refused else None,
                                   errors=errors)
-    reverted = await kernel.content.items.revert(user, item.id, revision.id,
-                                                 stage=ctx.stage)
+    reverted = await kernel.content.items.revisions.revert(user, item.id, revision.id,
+                                                           stage=ctx.stage)
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(item.id)}):
         flash(request, "warning", failure)

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from trovato.content.items import ContentServices
+from trovato.content.services import ContentServices
 from trovato.content.types import ItemType
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
