@@ -52,9 +52,9 @@ def parse_urlencoded(body: bytes) -> FormData:
 # What a browser sends is ASCII with every other character escaped as ``%XX``: written as
 # ``\xXX``, the ``unicode_escape`` codec decodes every escape of the body in one C call.
 # ``&`` and ``=`` become characters no escape makes (private use), so an escaped ``%26`` or
-# ``%3D`` is never taken for a separator.
+# ``%3D`` is never taken for a separator. Four ``str.replace`` calls, not one ``str.translate``
+# with a table: a table mapping a character to several is applied one character at a time.
 _PAIR, _EQUALS = "\ue000", "\ue001"
-_ESCAPES = str.maketrans({"%": "\\x", "+": " ", "&": "\\ue000", "=": "\\ue001"})
 
 
 def _browser_pairs(text: str) -> list[tuple[str, str]] | None:
@@ -65,7 +65,9 @@ def _browser_pairs(text: str) -> list[tuple[str, str]] | None:
     if not text.isascii() or "\\" in text:
         return None
     try:
-        decoded = text.translate(_ESCAPES).encode("ascii").decode("unicode_escape")
+        escaped = (text.replace("%", "\\x").replace("+", " ").replace("&", "\\ue000")
+                   .replace("=", "\\ue001"))
+        decoded = escaped.encode("ascii").decode("unicode_escape")
     except UnicodeDecodeError:  # a "%" escaping nothing ("%zz", a "%" at the end)
         return None
     pairs: list[tuple[str, str]] = []
