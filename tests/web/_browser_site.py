@@ -79,17 +79,25 @@ def browser_site(db_url: str, tmp_path: Path, *, javascript: bool = True,
             made = api.post("/api/v1/item-types", json=item_type,
                             headers={"X-CSRF-Token": csrf})
             assert made.status_code == 201, made.text
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                                 headless=True)
-            try:
-                page = browser.new_page(java_script_enabled=javascript)
-                page.set_default_timeout(20_000)
-                page.goto(base + "/user/login")
-                page.get_by_label("User name").fill("root")
-                page.get_by_label("Password").fill(ADMIN_PASSWORD)
-                page.get_by_role("button", name="Log in").click()
-                page.wait_for_url(base + "/")
-                yield BrowserSite(base, page, api, csrf, shots)
-            finally:
-                browser.close()
+        with sync_api.sync_playwright() as playwright, \
+                admin_page(playwright, base, javascript=javascript) as page:
+            yield BrowserSite(base, page, api, csrf, shots)
+
+
+@contextmanager
+def admin_page(playwright: Any, base: str, *, javascript: bool = True) -> Iterator[Any]:
+    """A chromium page (JavaScript on or off) of the site at ``base``, logged in as "root"
+    through the login form; the browser is closed afterwards."""
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
+                                         headless=True)
+    try:
+        page = browser.new_page(java_script_enabled=javascript)
+        page.set_default_timeout(20_000)
+        page.goto(base + "/user/login")
+        page.get_by_label("User name").fill("root")
+        page.get_by_label("Password").fill(ADMIN_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(base + "/")
+        yield page
+    finally:
+        browser.close()

@@ -15,8 +15,7 @@ import httpx
 from tests._servers import serve
 from tests.api.conftest import ARTICLE
 from tests.conftest import ADMIN_PASSWORD
-from tests.web._browser_site import prepared_site
-from tests.web.test_browser import ARGS, CHROMIUM
+from tests.web._browser_site import admin_page, prepared_site
 
 
 def _conflicting_stage(api: httpx.Client, token: str) -> str:
@@ -45,44 +44,34 @@ def test_resolve_preview_and_publish(db_url: str, tmp_path: Path) -> None:
         with httpx.Client(base_url=base) as api:
             session = api.post("/api/v1/session", json={"name": "root", "pass": ADMIN_PASSWORD})
             item_id = _conflicting_stage(api, session.json()["csrf_token"])
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                                 headless=True)
-            try:
-                page = browser.new_page(java_script_enabled=False)
-                page.set_default_timeout(20_000)
-                page.goto(base + "/user/login")
-                page.get_by_label("User name").fill("root")
-                page.get_by_label("Password").fill(ADMIN_PASSWORD)
-                page.get_by_role("button", name="Log in").click()
-                page.goto(base + "/admin/stages/spring/publish")
-                main = page.locator("main")
-                assert "conflicts with live in 1 field(s)" in main.inner_text()
-                choice = main.locator("fieldset.form-item--radios")
-                assert "Summer opening hours" in choice.inner_text()
-                assert "Opening hours (new)" in choice.inner_text()
-                page.screenshot(path=str(shots / "1-conflict.png"), full_page=True)
-                # The browser itself asks for a choice before sending (the server refuses
-                # a submission without one too: tests/web/test_stages.py).
-                main.get_by_role("button", name="Publish stage Spring").click()
-                assert main.get_by_label("Take the upstream value").get_attribute(
-                    "required") is not None
-                assert "conflicts with live" in main.inner_text()  # still the step
-                main.get_by_label("Take the upstream value").check()
-                main.get_by_role("button", name="Preview the result").click()
-                result = main.locator("table", has_text="Your choices")
-                assert "Opening hours (new)" in result.inner_text()
-                assert main.get_by_label("Take the upstream value").is_checked()
-                page.screenshot(path=str(shots / "2-preview.png"), full_page=True)
-                main.get_by_label("Take this stage's value").check()
-                main.get_by_role("button", name="Publish stage Spring").click()
-                assert "Stage Spring is published." in page.locator(
-                    ".messages.status").inner_text()
-                page.screenshot(path=str(shots / "3-published.png"), full_page=True)
-                page.goto(f"{base}/item/{item_id}")
-                assert page.locator("h1").inner_text() == "Summer opening hours"
-            finally:
-                browser.close()
+        with sync_api.sync_playwright() as playwright, \
+                admin_page(playwright, base, javascript=False) as page:
+            page.goto(base + "/admin/stages/spring/publish")
+            main = page.locator("main")
+            assert "conflicts with live in 1 field(s)" in main.inner_text()
+            choice = main.locator("fieldset.form-item--radios")
+            assert "Summer opening hours" in choice.inner_text()
+            assert "Opening hours (new)" in choice.inner_text()
+            page.screenshot(path=str(shots / "1-conflict.png"), full_page=True)
+            # The browser itself asks for a choice before sending (the server refuses
+            # a submission without one too: tests/web/test_stages.py).
+            main.get_by_role("button", name="Publish stage Spring").click()
+            assert main.get_by_label("Take the upstream value").get_attribute(
+                "required") is not None
+            assert "conflicts with live" in main.inner_text()  # still the step
+            main.get_by_label("Take the upstream value").check()
+            main.get_by_role("button", name="Preview the result").click()
+            result = main.locator("table", has_text="Your choices")
+            assert "Opening hours (new)" in result.inner_text()
+            assert main.get_by_label("Take the upstream value").is_checked()
+            page.screenshot(path=str(shots / "2-preview.png"), full_page=True)
+            main.get_by_label("Take this stage's value").check()
+            main.get_by_role("button", name="Publish stage Spring").click()
+            assert "Stage Spring is published." in page.locator(
+                ".messages.status").inner_text()
+            page.screenshot(path=str(shots / "3-published.png"), full_page=True)
+            page.goto(f"{base}/item/{item_id}")
+            assert page.locator("h1").inner_text() == "Summer opening hours"
     assert sorted(p.name for p in shots.iterdir()) == [
         "1-conflict.png", "2-preview.png", "3-published.png"]
 
@@ -98,30 +87,20 @@ def test_archiving_a_stage(db_url: str, tmp_path: Path) -> None:
             assert api.post("/api/v1/stages", json={"id": "autumn", "label": "Autumn"},
                             headers={"X-CSRF-Token": session.json()["csrf_token"]}
                             ).status_code == 201
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                                 headless=True)
-            try:
-                page = browser.new_page(java_script_enabled=False)
-                page.set_default_timeout(20_000)
-                page.goto(base + "/user/login")
-                page.get_by_label("User name").fill("root")
-                page.get_by_label("Password").fill(ADMIN_PASSWORD)
-                page.get_by_role("button", name="Log in").click()
-                page.goto(base + "/admin/stages/autumn")
-                main = page.locator("main")
-                main.get_by_role("link", name="Archive stage").click()
-                assert "Are you sure you want to archive the stage Autumn?" in main.inner_text()
-                page.screenshot(path=str(shots / "1-archive-step.png"), full_page=True)
-                main.get_by_role("button", name="Archive stage").click()
-                assert "The stage Autumn has been archived." in page.locator(
-                    ".messages.status").inner_text()
-                assert "This stage is archived" in main.inner_text()
-                assert main.get_by_role("link", name="Work in this stage").count() == 0
-                page.goto(base + "/admin/stages")
-                archived = main.locator("table", has_text="Archived stages")
-                assert "Autumn" in archived.inner_text()
-                page.screenshot(path=str(shots / "2-archived.png"), full_page=True)
-            finally:
-                browser.close()
+        with sync_api.sync_playwright() as playwright, \
+                admin_page(playwright, base, javascript=False) as page:
+            page.goto(base + "/admin/stages/autumn")
+            main = page.locator("main")
+            main.get_by_role("link", name="Archive stage").click()
+            assert "Are you sure you want to archive the stage Autumn?" in main.inner_text()
+            page.screenshot(path=str(shots / "1-archive-step.png"), full_page=True)
+            main.get_by_role("button", name="Archive stage").click()
+            assert "The stage Autumn has been archived." in page.locator(
+                ".messages.status").inner_text()
+            assert "This stage is archived" in main.inner_text()
+            assert main.get_by_role("link", name="Work in this stage").count() == 0
+            page.goto(base + "/admin/stages")
+            archived = main.locator("table", has_text="Archived stages")
+            assert "Autumn" in archived.inner_text()
+            page.screenshot(path=str(shots / "2-archived.png"), full_page=True)
     assert sorted(p.name for p in shots.iterdir()) == ["1-archive-step.png", "2-archived.png"]

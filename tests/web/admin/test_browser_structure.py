@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from tests._servers import serve
-from tests.conftest import ADMIN_PASSWORD
 from tests.web._axe import assert_accessible
-from tests.web._browser_site import browser_site, prepared_site
-from tests.web.test_browser import ARGS, CHROMIUM
+from tests.web._browser_site import admin_page, browser_site, prepared_site
 
 TYPES = "/admin/structure/types"
 # (label, field type, settings to type on the second step)
@@ -36,115 +34,105 @@ def _shot(page: Any, shots: Path, name: str) -> None:
 def test_a_site_builder_makes_a_type_with_five_fields(db_url: str, tmp_path: Path) -> None:
     prepared = prepared_site(db_url, tmp_path)
     sync_api, env, shots = prepared.sync_api, prepared.env, prepared.shots
-    with serve(env) as base, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                             headless=True)
-        try:
-            page = browser.new_page(java_script_enabled=False)
-            page.set_default_timeout(20_000)
-            page.goto(base + "/user/login")
-            page.get_by_label("User name").fill("root")
-            page.get_by_label("Password").fill(ADMIN_PASSWORD)
-            page.get_by_role("button", name="Log in").click()
-            main = page.locator("main")
+    with serve(env) as base, sync_api.sync_playwright() as playwright, \
+            admin_page(playwright, base, javascript=False) as page:
+        main = page.locator("main")
 
-            # The type: its machine name is made from the label.
-            page.goto(base + TYPES)
-            _shot(page, shots, "01-types")
-            main.get_by_role("link", name="Add item type").click()
-            page.wait_for_url(f"**{TYPES}/add")
-            page.locator("#edit-label").fill("Event")
-            page.locator("#edit-description").fill("Things <happening> somewhere")
-            _shot(page, shots, "02-add-type")
-            main.get_by_role("button", name="Save and manage fields").click()
-            page.wait_for_url(f"**{TYPES}/event/fields")
-            assert "The item type Event has been created" in main.inner_text()
+        # The type: its machine name is made from the label.
+        page.goto(base + TYPES)
+        _shot(page, shots, "01-types")
+        main.get_by_role("link", name="Add item type").click()
+        page.wait_for_url(f"**{TYPES}/add")
+        page.locator("#edit-label").fill("Event")
+        page.locator("#edit-description").fill("Things <happening> somewhere")
+        _shot(page, shots, "02-add-type")
+        main.get_by_role("button", name="Save and manage fields").click()
+        page.wait_for_url(f"**{TYPES}/event/fields")
+        assert "The item type Event has been created" in main.inner_text()
 
-            # Five fields: name and field type, then the type's settings.
-            for index, (label, field_type, settings) in enumerate(FIELDS):
-                main.get_by_role("link", name="Add field").click()
-                page.wait_for_url(f"**{TYPES}/event/fields/add")
-                page.locator("#edit-label").fill(label)
-                page.locator("#edit-field-type").select_option(field_type)
-                main.get_by_role("button", name="Continue").click()
-                for name, value in settings.items():
-                    main.locator(f"[name='{name}']").fill(value)
-                if index == 0:
-                    main.get_by_label("Required").check()
-                    _shot(page, shots, "03-field-settings")
-                main.get_by_role("button", name="Save field").click()
-                page.wait_for_url(f"**{TYPES}/event/fields")
-                assert f"The field {label} has been added to Event." in main.inner_text()
-            # A mistake is shown next to its input, and corrected.
-            main.get_by_role("link", name="Seats").click()
-            main.locator("[name='settings[min]']").fill("900")
-            main.get_by_role("button", name="Save field").click()
-            assert "min must not be greater than max" in main.locator(
-                "#form-errors").inner_text()
-            _shot(page, shots, "04-field-error")
-            main.locator("[name='settings[min]']").fill("2")
+        # Five fields: name and field type, then the type's settings.
+        for index, (label, field_type, settings) in enumerate(FIELDS):
+            main.get_by_role("link", name="Add field").click()
+            page.wait_for_url(f"**{TYPES}/event/fields/add")
+            page.locator("#edit-label").fill(label)
+            page.locator("#edit-field-type").select_option(field_type)
+            main.get_by_role("button", name="Continue").click()
+            for name, value in settings.items():
+                main.locator(f"[name='{name}']").fill(value)
+            if index == 0:
+                main.get_by_label("Required").check()
+                _shot(page, shots, "03-field-settings")
             main.get_by_role("button", name="Save field").click()
             page.wait_for_url(f"**{TYPES}/event/fields")
-            _shot(page, shots, "05-five-fields")
+            assert f"The field {label} has been added to Event." in main.inner_text()
+        # A mistake is shown next to its input, and corrected.
+        main.get_by_role("link", name="Seats").click()
+        main.locator("[name='settings[min]']").fill("900")
+        main.get_by_role("button", name="Save field").click()
+        assert "min must not be greater than max" in main.locator(
+            "#form-errors").inner_text()
+        _shot(page, shots, "04-field-error")
+        main.locator("[name='settings[min]']").fill("2")
+        main.get_by_role("button", name="Save field").click()
+        page.wait_for_url(f"**{TYPES}/event/fields")
+        _shot(page, shots, "05-five-fields")
 
-            # Reorder two: Starts first, Summary after Details.
-            main.get_by_label("Weight of Starts (field_starts)").fill("-1")
-            main.get_by_label("Weight of Summary (field_summary)").fill("2")
-            main.get_by_role("button", name="Save order").click()
-            page.wait_for_url(f"**{TYPES}/event/fields")
-            rows = main.locator("table tbody tr td:nth-child(2)").all_inner_texts()
-            assert rows == ["field_starts", "field_details", "field_summary", "field_seats",
-                            "field_free_entry"], rows
-            _shot(page, shots, "06-reordered")
+        # Reorder two: Starts first, Summary after Details.
+        main.get_by_label("Weight of Starts (field_starts)").fill("-1")
+        main.get_by_label("Weight of Summary (field_summary)").fill("2")
+        main.get_by_role("button", name="Save order").click()
+        page.wait_for_url(f"**{TYPES}/event/fields")
+        rows = main.locator("table tbody tr td:nth-child(2)").all_inner_texts()
+        assert rows == ["field_starts", "field_details", "field_summary", "field_seats",
+                        "field_free_entry"], rows
+        _shot(page, shots, "06-reordered")
 
-            # With JavaScript, "Move up" sets the weights (the same form is posted).
-            enhanced = browser.new_page()
-            enhanced.set_default_timeout(20_000)
-            enhanced.context.add_cookies(page.context.cookies())
-            enhanced.goto(base + f"{TYPES}/event/fields")
-            moves = enhanced.locator("main")
-            # The first field cannot move up, nor the last down: no such buttons.
-            assert moves.get_by_role("button", name="Move up: Starts").count() == 0
-            assert moves.get_by_role("button", name="Move down: Free entry").count() == 0
-            assert moves.get_by_role("button", name="Move down: Starts").count() == 1
-            assert moves.get_by_role("button", name="Move up: Free entry").count() == 1
-            enhanced.locator("main").get_by_role("button", name="Move up: Seats").click()
-            assert enhanced.get_by_label("Weight of Seats (field_seats)").input_value() == "2"
-            assert "Seats is now at position 3." in enhanced.locator(
-                "main [role=status]").inner_text()
-            moves.get_by_role("button", name="Move up: Details").click()  # now first
-            assert moves.get_by_role("button", name="Move up: Details").count() == 0
-            assert moves.get_by_role("button", name="Move up: Starts").count() == 1
-            moves.get_by_role("button", name="Move down: Details").click()  # back
-            _shot(enhanced, shots, "06b-moved-with-script")
-            enhanced.locator("main").get_by_role("button", name="Save order").click()
-            enhanced.wait_for_url(f"**{TYPES}/event/fields")
-            rows = enhanced.locator("main table tbody tr td:nth-child(2)").all_inner_texts()
-            assert rows == ["field_starts", "field_details", "field_seats", "field_summary",
-                            "field_free_entry"], rows
-            enhanced.close()
+        # With JavaScript, "Move up" sets the weights (the same form is posted).
+        enhanced = page.context.browser.new_page()
+        enhanced.set_default_timeout(20_000)
+        enhanced.context.add_cookies(page.context.cookies())
+        enhanced.goto(base + f"{TYPES}/event/fields")
+        moves = enhanced.locator("main")
+        # The first field cannot move up, nor the last down: no such buttons.
+        assert moves.get_by_role("button", name="Move up: Starts").count() == 0
+        assert moves.get_by_role("button", name="Move down: Free entry").count() == 0
+        assert moves.get_by_role("button", name="Move down: Starts").count() == 1
+        assert moves.get_by_role("button", name="Move up: Free entry").count() == 1
+        enhanced.locator("main").get_by_role("button", name="Move up: Seats").click()
+        assert enhanced.get_by_label("Weight of Seats (field_seats)").input_value() == "2"
+        assert "Seats is now at position 3." in enhanced.locator(
+            "main [role=status]").inner_text()
+        moves.get_by_role("button", name="Move up: Details").click()  # now first
+        assert moves.get_by_role("button", name="Move up: Details").count() == 0
+        assert moves.get_by_role("button", name="Move up: Starts").count() == 1
+        moves.get_by_role("button", name="Move down: Details").click()  # back
+        _shot(enhanced, shots, "06b-moved-with-script")
+        enhanced.locator("main").get_by_role("button", name="Save order").click()
+        enhanced.wait_for_url(f"**{TYPES}/event/fields")
+        rows = enhanced.locator("main table tbody tr td:nth-child(2)").all_inner_texts()
+        assert rows == ["field_starts", "field_details", "field_seats", "field_summary",
+                        "field_free_entry"], rows
+        enhanced.close()
 
-            # An item of the new type, through its generated form.
-            page.goto(base + "/item/add/event")
-            labels = main.locator("label, legend").all_inner_texts()
-            order = [next(i for i, text in enumerate(labels) if text.startswith(label))
-                     for label in ("Starts", "Details", "Seats", "Summary", "Free entry")]
-            assert order == sorted(order), labels
-            main.get_by_label("Title").fill("Launch party")
-            main.get_by_label("Starts").fill("2027-01-15")
-            main.locator("textarea[name='fields[field_details][value]']").fill("Cake.")
-            main.get_by_label("Summary").fill("The <launch>")
-            main.get_by_label("Seats").fill("40")
-            main.get_by_label("Free entry").check()
-            _shot(page, shots, "07-item-form")
-            main.get_by_role("button", name="Save").click()
-            page.wait_for_url("**/item/*")
-            text = main.inner_text()
-            assert "Launch party" in text and "The <launch>" in text and "Cake." in text
-            assert "40" in text and "2027-01-15" in text
-            _shot(page, shots, "08-item")
-        finally:
-            browser.close()
+        # An item of the new type, through its generated form.
+        page.goto(base + "/item/add/event")
+        labels = main.locator("label, legend").all_inner_texts()
+        order = [next(i for i, text in enumerate(labels) if text.startswith(label))
+                 for label in ("Starts", "Details", "Seats", "Summary", "Free entry")]
+        assert order == sorted(order), labels
+        main.get_by_label("Title").fill("Launch party")
+        main.get_by_label("Starts").fill("2027-01-15")
+        main.locator("textarea[name='fields[field_details][value]']").fill("Cake.")
+        main.get_by_label("Summary").fill("The <launch>")
+        main.get_by_label("Seats").fill("40")
+        main.get_by_label("Free entry").check()
+        _shot(page, shots, "07-item-form")
+        main.get_by_role("button", name="Save").click()
+        page.wait_for_url("**/item/*")
+        text = main.inner_text()
+        assert "Launch party" in text and "The <launch>" in text and "Cake." in text
+        assert "40" in text and "2027-01-15" in text
+        _shot(page, shots, "08-item")
     assert sorted(p.name for p in shots.iterdir()) == [
         "01-types.png", "02-add-type.png", "03-field-settings.png", "04-field-error.png",
         "05-five-fields.png", "06-reordered.png", "06b-moved-with-script.png",
