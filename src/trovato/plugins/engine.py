@@ -15,8 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +23,7 @@ import wasmtime
 from wasmtime import Config, Engine
 from wasmtime.component import Linker
 
+from trovato.plugins.epochs import TICK_MS, TICKER
 from trovato.plugins.guest import define_host, define_wasi
 from trovato.plugins.limits import MAX_MEMORY, MIB
 
@@ -55,7 +54,7 @@ class EngineSettings:
 
     opt_level: str = "speed"
     max_wasm_stack: int = 1 * MIB
-    epoch_tick_ms: int = 10
+    epoch_tick_ms: int = TICK_MS
     # Instance allocation (does not change compiled code, so not part of the key): the pooling
     # allocator with ``keep_resident_mb`` of each linear memory reset in place (memcpy from the
     # image) when an instance is dropped, instead of decommitted and faulted back in page by
@@ -74,30 +73,6 @@ class EngineSettings:
         raw = f"wasmtime={WASMTIME_VERSION};opt={self.opt_level};stack={self.max_wasm_stack};"
         raw += "fuel=1;epoch=1;component=1"
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
-
-
-class _EpochTicker:
-    """One daemon thread that advances the epoch of every live engine."""
-
-    def __init__(self, tick_ms: int) -> None:
-        self.tick = tick_ms / 1000
-        self.engines: weakref.WeakSet[Engine] = weakref.WeakSet()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def add(self, engine: Engine) -> None:
-        with self._lock:
-            self.engines.add(engine)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="trovato-epoch",
-                                                daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(self.tick)
-            for engine in list(self.engines):
-                engine.increment_epoch()
 
 
 def _configure_pooling(config: Config, settings: EngineSettings) -> None:
@@ -134,7 +109,6 @@ def _configure_pooling(config: Config, settings: EngineSettings) -> None:
         ffi.wasmtime_pooling_allocation_config_delete(pooling)
 
 
-_TICKER = _EpochTicker(EngineSettings().epoch_tick_ms)
 _engines: dict[EngineSettings, tuple[Engine, Linker]] = {}
 _engines_lock = threading.Lock()
 
@@ -158,5 +132,5 @@ def engine_for(settings: EngineSettings) -> tuple[Engine, Linker]:
             define_host(linker)
             found = (engine, linker)
             _engines[settings] = found
-            _TICKER.add(engine)
+            TICKER.add(engine)
         return found

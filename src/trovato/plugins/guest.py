@@ -41,6 +41,7 @@ from wasmtime.component import Component, Instance, Linker, Variant
 from wasmtime.component._types import FuncType, ResultType, String, ValType
 
 from trovato.plugins.contract import CONTRACT_VERSION
+from trovato.plugins.epochs import epoch_ticking
 
 if TYPE_CHECKING:
     from wasmtime.component import Func
@@ -290,7 +291,7 @@ def instantiate(linker: Linker, store: Store, component: Component, data: StoreD
     code gets no host I/O)."""
     instance = ffi.wasmtime_component_instance_t()
     error = _ErrorPtr()
-    with running(data):
+    with epoch_ticking(), running(data):
         future = ffi.wasmtime_component_linker_instantiate_async(
             linker.ptr(), store._context(), component.ptr(), byref(instance), byref(error))
         try:
@@ -365,28 +366,29 @@ async def call(store: Store, func: Func, sig: Signature, args: tuple[Any, ...],
     """
     job = _Call(store, func, sig, args)
     finished = False
-    try:
-        while True:
-            with running(data):
-                finished = job.poll()
-            if finished:
-                break
-            pending = data.pending
-            if pending is None:  # the guest used up its slice of fuel: let other tasks run
-                await asyncio.sleep(0)
-                continue
-            try:
-                # If this raises, dropping the future below unwinds the guest and the caller
-                # sees the exception itself.
-                answer = await pending.coro
-            finally:
-                data.pending = None
-            if pending.result is not None:
-                pending.result.convert_to_c(store, answer, pending.results)
-            pending.done = True
-    finally:
-        job.close()
-        data.pending = None
+    with epoch_ticking():  # a deadline counts the host I/O awaited too
+        try:
+            while True:
+                with running(data):
+                    finished = job.poll()
+                if finished:
+                    break
+                pending = data.pending
+                if pending is None:  # the guest used up its slice of fuel: let other tasks run
+                    await asyncio.sleep(0)
+                    continue
+                try:
+                    # If this raises, dropping the future below unwinds the guest and the caller
+                    # sees the exception itself.
+                    answer = await pending.coro
+                finally:
+                    data.pending = None
+                if pending.result is not None:
+                    pending.result.convert_to_c(store, answer, pending.results)
+                pending.done = True
+        finally:
+            job.close()
+            data.pending = None
     _raise(job.error, data)
     return job.value()
 
@@ -395,7 +397,7 @@ def call_blocking(store: Store, func: Func, args: tuple[Any, ...], data: StoreDa
     """Call ``func`` to completion without an event loop: a host call it makes fails it."""
     job = _Call(store, func, signature(store, func), args)
     try:
-        with running(data):
+        with epoch_ticking(), running(data):
             while not job.poll():
                 _refuse_io(data)
     finally:
