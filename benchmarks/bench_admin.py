@@ -72,6 +72,8 @@ from trovato.settings import load_settings
 HERE = Path(__file__).parent
 LIST_ITEMS = 10_000
 GOAL = 0.04
+# The pages measured against the bare one, in the order each round measures them.
+PAGES = ("item-page", "content-list", "edit-form", "edit-round-trip", "edit-submit")
 NAME, PASSWORD = "bench", "quiet lantern orbit 7"
 TOTAL = re.compile(r"total;dur=([\d.]+)")
 
@@ -255,7 +257,13 @@ def main() -> None:
     parser.add_argument("--redis", metavar="URL", default="",
                         help="keep sessions and form states in this Redis (a key prefix of"
                              " this run's own)")
+    parser.add_argument("--only", default="",
+                        help="comma-separated subset of the pages to measure (the bare page"
+                             f" is always measured): {', '.join(PAGES)}")
     args = parser.parse_args()
+    unknown = set(filter(None, args.only.split(","))) - set(PAGES)
+    if unknown:
+        parser.error(f"--only: no such page: {', '.join(sorted(unknown))}")
     os.environ.setdefault("TROVATO_DATA_DIR", str(Path.home() / ".cache" / "trovato-bench"))
     procs: list[subprocess.Popen[bytes]] = []
     with contextlib.ExitStack() as stack:
@@ -353,7 +361,8 @@ def _run(url: str, ids: list[str], folder: Path, args: argparse.Namespace,
             return result
         return run_wrk(pages[name], seconds=seconds, connections=connections, headers=headers)
 
-    names = ("bare", "item-page", "content-list", "edit-form", "edit-round-trip", "edit-submit")
+    only = set(filter(None, args.only.split(",")))
+    names = ("bare", *(name for name in PAGES if not only or name in only))
     runs: dict[str, list[LoadResult]] = {name: [] for name in names}
     for _ in range(rounds):
         for name in names:

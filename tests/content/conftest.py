@@ -12,6 +12,7 @@ from trovato.content.services import ContentServices
 from trovato.db.pool import Database
 from trovato.ids import NIL, uuid7
 from trovato.names import name_key
+from trovato.plugins.taps import Taps
 from trovato.users.accounts import CurrentUser
 from trovato.users.permissions import PermissionRegistry
 
@@ -54,6 +55,26 @@ def make_user(database: Database) -> MakeUser:
 @pytest.fixture
 async def admin(make_user: MakeUser) -> CurrentUser:
     return await make_user("admin", admin=True)
+
+
+def plugin_taps(taps: Iterable[str]) -> Taps:
+    """The tap dispatch of a site whose one enabled plugin implements ``taps`` (what the
+    content service asks it: which taps some plugin listens to)."""
+    return Taps(lambda: _Plugins(tuple(taps)))  # type: ignore[arg-type,return-value]
+
+
+class _Dispatcher:
+    def __init__(self, taps: tuple[str, ...]) -> None:
+        self.taps = taps
+        self.listened = frozenset(taps)
+
+    def implementations(self, tap: str) -> tuple[str, ...]:
+        return ("listener",) if tap in self.taps else ()
+
+
+class _Plugins:
+    def __init__(self, taps: tuple[str, ...]) -> None:
+        self.dispatcher = _Dispatcher(taps)
 
 
 ANONYMOUS = CurrentUser(id=NIL, name="", permissions=frozenset({"access content"}))

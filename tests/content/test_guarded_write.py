@@ -4,12 +4,14 @@ or its type's fields changed since; its cache-tag notice sent only when it commi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import psycopg
 import pytest
+from psycopg.pq import TransactionStatus
 
-from tests.content.conftest import ARTICLE
+from tests.content.conftest import ARTICLE, plugin_taps
 from trovato.content.items import HookContext, Item, ItemError, ItemHookError, ItemHooks
 from trovato.content.services import ContentServices
 from trovato.db.pool import Database
@@ -141,3 +143,89 @@ async def test_an_edit_tells_the_other_processes_in_its_own_statement_once_commi
     # The item locked and read, the write (the row, its revision, the audit entry and the
     # notification): nothing else.
     assert profile.db_count == 2
+
+
+class _Counting:
+    """Which of the pool's two ways to write an edit took it (wrapping the real ones)."""
+
+    def __init__(self, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.used: list[str] = []
+        for name in ("transaction", "one_statement"):
+            monkeypatch.setattr(database, name, self._wrap(name, getattr(database, name)))
+
+    def _wrap(self, name: str, real: Callable[[], Any]) -> Callable[[], Any]:
+        def counted() -> Any:
+            self.used.append(name)
+            return real()
+        return counted
+
+
+class _WatchingUpdates(ItemHooks):
+    """A plugin's ``item_update`` tap, noting whether it runs inside the save's transaction."""
+
+    def __init__(self) -> None:
+        self.statuses: list[TransactionStatus] = []
+
+    async def update(self, item: Item, original: Item, ctx: HookContext) -> None:
+        self.statuses.append(ctx.conn.info.transaction_status)
+
+
+async def test_an_edit_that_is_its_statement_alone_opens_no_transaction(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing but the guarded statement writes (no extension acts on the save, no field
+    writes beside it): the statement is its own transaction, without BEGIN and COMMIT."""
+    item = await content.items.create(admin, "article", title="Start")
+    counting = _Counting(database, monkeypatch)
+    saved = await content.items.update(admin, await content.query.load(admin, item.id),
+                                       title="Alone")
+    assert counting.used == ["one_statement"]
+    assert await database.fetchval(
+        "SELECT title FROM item_revision WHERE id = %s", (saved.revision_id,)) == "Alone"
+    # An item given by id is read locked, in a transaction.
+    counting.used.clear()
+    await content.items.update(admin, item.id, title="By id")
+    assert counting.used == ["transaction"]
+    # An extension acting on the save runs inside its transaction, where it may write.
+    watching = _WatchingUpdates()
+    content.items.hooks = watching
+    counting.used.clear()
+    await content.items.update(admin, await content.query.load(admin, item.id),
+                               title="Watched")
+    assert counting.used == ["transaction"]
+    assert watching.statuses == [TransactionStatus.INTRANS]
+
+
+@pytest.mark.parametrize("field", [
+    {"name": "field_picture", "type": "image", "label": "Picture"},
+    {"name": "field_topics", "type": "reference", "label": "Topics", "cardinality": -1,
+     "settings": {"target_type": "category_tag"}},
+])
+async def test_an_edit_of_a_type_whose_fields_write_beside_it_keeps_its_transaction(
+    content: ContentServices, admin: CurrentUser, database: Database,
+    monkeypatch: pytest.MonkeyPatch, field: dict[str, Any],
+) -> None:
+    """File usage and tags created by name are written beside the item: in its transaction."""
+    await content.types.create({**ARTICLE, "fields": [*ARTICLE["fields"], field]})
+    item = await content.items.create(admin, "article", title="Start")
+    counting = _Counting(database, monkeypatch)
+    await content.items.update(admin, await content.query.load(admin, item.id), title="Next")
+    assert counting.used == ["transaction"]
+
+
+def test_hooks_act_on_updates_when_they_implement_them() -> None:
+    from trovato.content.taps import PluginItemHooks
+
+    class Presaving(ItemHooks):
+        async def presave(self, item: Item, original: Item | None, ctx: HookContext) -> Item:
+            return item
+
+    assert not ItemHooks().acts_on_update()
+    assert Presaving().acts_on_update() and _WatchingUpdates().acts_on_update()
+    # A plugin dispatcher acts only while some plugin implements one of the two taps.
+    for taps, acts in ((("item_presave",), True), (("item_update",), True),
+                       (("item_insert", "item_access"), False), ((), False)):
+        hooks = PluginItemHooks(plugin_taps(taps))
+        assert hooks.acts_on_update() is acts, taps
+

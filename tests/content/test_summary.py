@@ -8,7 +8,7 @@ import copy
 
 import pytest
 
-from tests.content.conftest import ARTICLE
+from tests.content.conftest import ARTICLE, plugin_taps
 from trovato.content.access import Operation, Vote
 from trovato.content.fields import FieldRegistry
 from trovato.content.items import Item, ItemHooks
@@ -123,33 +123,18 @@ async def test_an_access_voter_gets_whole_items_even_in_teaser_listings(
     assert voter.seen and voter.seen[0]["fields"] == {"field_body": BODY}
 
 
-class _Dispatcher:
-    def __init__(self, taps: tuple[str, ...]) -> None:
-        self.taps = taps
-        self.listened = frozenset(taps)
-
-    def implementations(self, tap: str) -> tuple[str, ...]:
-        return ("voter",) if tap in self.taps else ()
-
-
-class _Plugins:
-    def __init__(self, taps: tuple[str, ...]) -> None:
-        self.dispatcher = _Dispatcher(taps)
-
-
 async def test_a_voter_enabled_mid_listing_hides_partial_items() -> None:
     """A plugin voting on access enabled between a teaser listing's query and its access
     checks cannot see the partial items: they are denied (fail closed), not a crash."""
     from trovato.content.taps import PluginItemHooks
     from trovato.ids import uuid7
-    from trovato.plugins.taps import Taps
 
     partial = Item(id=uuid7(), type="article", title="A", author_id=uuid7(), partial=True)
     reader = CurrentUser(id=uuid7(), name="reader", permissions=frozenset({"access content"}))
-    voting = PluginItemHooks(Taps(lambda: _Plugins(("item_access",))))  # type: ignore[arg-type,return-value]
+    voting = PluginItemHooks(plugin_taps(("item_access",)))
     assert voting.reads_items()
     assert await voting.access(partial, "view", reader) == Vote.DENY
-    quiet = PluginItemHooks(Taps(lambda: _Plugins(())))  # type: ignore[arg-type,return-value]
+    quiet = PluginItemHooks(plugin_taps(()))
     assert not quiet.reads_items()
     assert await quiet.access(partial, "view", reader) == Vote.NEUTRAL
 

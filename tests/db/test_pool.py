@@ -1,6 +1,7 @@
 """The pool's one-statement helpers give every connection back: after a result, an error or
 a cancellation, and they run on a joined transaction's connection when there is one; work
-queued after a joined transaction's commit runs after it, and not after a rollback."""
+queued after a joined transaction's commit runs after it, and not after a rollback; a write of one
+statement is its own transaction, or a savepoint in the transaction it joins."""
 
 from __future__ import annotations
 
@@ -89,3 +90,22 @@ async def test_after_commit_waits_for_the_joined_transaction(small: Database) ->
             small.after_commit(note("rolled back"))
             raise ZeroDivisionError
     assert ran == ["joined", "nested"]
+
+
+async def test_a_one_statement_write_is_its_own_transaction_or_a_savepoint_when_joined(
+    small: Database,
+) -> None:
+    await small.execute("CREATE TABLE alone_probe (n int)")
+    async with small.one_statement() as conn:
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        await conn.execute("INSERT INTO alone_probe VALUES (1)")
+    assert await small.fetchval("SELECT count(*) FROM alone_probe") == 1  # committed
+    # Joined to another's transaction: a savepoint there, so a failure undoes only itself.
+    async with small.transaction() as outer, small.joined(outer):
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            async with small.one_statement() as conn:
+                assert conn is outer
+                await conn.execute("INSERT INTO alone_probe VALUES (2)")
+                await conn.execute("SELECT 1 / 0")
+        await outer.execute("INSERT INTO alone_probe VALUES (3)")
+    assert await small.fetch_tuples("SELECT n FROM alone_probe ORDER BY n") == [(1,), (3,)]

@@ -47,6 +47,7 @@ from trovato.content.access import (
 )
 from trovato.content.fields import (
     KNOWN_FORMATS,
+    FieldDefinition,
     FieldEnv,
     Reference,
     validate_fields,
@@ -72,7 +73,7 @@ from trovato.db.pool import Database
 from trovato.errors import ServiceError
 from trovato.ids import NIL, uuid7
 from trovato.observability.audit import audit
-from trovato.stages import LIVE, StageError, Stages, StageView
+from trovato.stages import LIVE, StageError, Stages, StageView, is_live
 from trovato.users.accounts import CurrentUser
 
 TITLE_MAX: Final = 255
@@ -104,12 +105,23 @@ class FileUsage(Protocol):
                       item_ids: Sequence[uuid.UUID]) -> None: ...
 
 
+# The field types whose values are files, whose use the files service tracks.
+_FILE_FIELDS: Final = frozenset({"file", "image"})
+
+
+def _free_tagging(definition: FieldDefinition) -> bool:
+    """Whether ``definition`` is a tag reference field, whose values may name tags to find or
+    create."""
+    return definition.type == "reference" \
+        and definition.settings.get("target_type") == "category_tag"
+
+
 def file_references(item_type: ItemType, fields: Mapping[str, Any]
                     ) -> list[tuple[str, uuid.UUID]]:
     """(error key, file id) of every file and image value of ``fields``."""
     found: list[tuple[str, uuid.UUID]] = []
     for definition in item_type.fields:
-        if definition.type not in ("file", "image"):
+        if definition.type not in _FILE_FIELDS:
             continue
         value = fields.get(definition.name)
         values = value if isinstance(value, list) else [value] if value else []
@@ -269,7 +281,8 @@ class Items:
         since, the change is refused with a 409 naming the current revision, never written
         over."""
         view = await self.query.view(user, stage)
-        async with self.db.transaction() as conn:
+        alone = isinstance(item_id, Item) and await self._alone(item_id, stage)
+        async with self.db.one_statement() if alone else self.db.transaction() as conn:
             if isinstance(item_id, Item) and item_id.stage == stage:
                 await self._hold(conn, view)
                 original = item_id
@@ -358,6 +371,19 @@ class Items:
         return len(items)
 
     # -- internals -----------------------------------------------------------------------------
+
+    async def _alone(self, original: Item, stage: str) -> bool:
+        """Whether an edit of ``original`` (the item as the caller read it) writes nothing
+        but its guarded statement (:func:`write_edit`), which then needs no transaction
+        around it: the item's own row in live (a write in a stage holds the stage open in
+        its transaction), no extension acting inside the save, and a type none of whose
+        fields write beside it (tags created by name, file usage)."""
+        if original.stage != stage or not is_live(stage) or self.hooks.acts_on_update():
+            return False
+        item_type = await self.types.get_cached(original.type)
+        return item_type is not None and not any(
+            _free_tagging(definition) or definition.type in _FILE_FIELDS
+            for definition in item_type.fields)
 
     async def _lock(
         self, conn: AsyncConnection[DictRow], user: CurrentUser, key: uuid.UUID,
@@ -480,8 +506,7 @@ class Items:
         categories service, in this save's transaction: a refused save creates no tag)."""
         fields: dict[str, Any] | None = None
         for definition in item_type.fields:
-            if definition.type != "reference" \
-                    or definition.settings.get("target_type") != "category_tag":
+            if not _free_tagging(definition):
                 continue
             value = item.fields.get(definition.name)
             values = list(value) if isinstance(value, list) else [value] if value else []

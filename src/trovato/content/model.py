@@ -202,6 +202,14 @@ class ItemHooks:
                             user: CurrentUser) -> None:
         """``stage_publish_after``: the stage was published (after the commit)."""
 
+    def acts_on_update(self) -> bool:
+        """Whether an update hands the item to an extension (``item_presave``,
+        ``item_update``), which runs inside the save's transaction and may write in it (an
+        edit that is one statement otherwise needs no transaction around it). Here: whether a
+        subclass implements either."""
+        cls = type(self)
+        return cls.presave is not ItemHooks.presave or cls.update is not ItemHooks.update
+
     def reads_items(self) -> bool:
         """Whether reads hand items to an extension (``item_access`` votes): listings then
         load items whole, even for teasers."""

@@ -106,6 +106,9 @@ class PluginItemHooks(ItemHooks):
             log.warning("stage_publish_after: plugin failed",
                         extra={"data": {"error": str(failure)}})
 
+    def acts_on_update(self) -> bool:
+        return self.taps.listens("item_presave") or self.taps.listens("item_update")
+
     def reads_items(self) -> bool:
         return self.taps.listens("item_access")
 

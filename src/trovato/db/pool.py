@@ -162,6 +162,19 @@ class Database:
             yield conn
 
     @asynccontextmanager
+    async def one_statement(self) -> AsyncIterator[AsyncConnection[DictRow]]:
+        """A connection for a write that is one statement, which then is its own transaction
+        (autocommit): the same all-or-nothing as :meth:`transaction` without its ``BEGIN``
+        and ``COMMIT`` round trips. Under :meth:`joined` it is :meth:`transaction`'s savepoint
+        in the enclosing transaction, so an error rolls back only this write."""
+        if _joined.get() is not None:
+            async with self.transaction() as conn:
+                yield conn
+            return
+        async with self.pool.connection() as conn:
+            yield conn
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection[DictRow]]:
         """A connection inside one transaction: committed on success, rolled back on error."""
         joined = _joined.get()
