@@ -96,6 +96,48 @@ async def test_an_edit_validated_against_a_type_changed_before_its_write_is_refu
     assert saved.title == "Again"
 
 
+async def test_an_edit_validated_against_field_settings_changed_before_its_write_is_refused(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database,
+) -> None:
+    """A change that keeps every field but changes one's settings (here a lower maximum)
+    made in another process before the write: the value checked against the old settings is
+    not written; the next try is checked against the new ones."""
+    item = await content.items.create(admin, "article", title="Start")
+    read = await content.query.load(admin, item.id)
+    assert (await content.types.get_cached("article")) is not None  # cached here
+    elsewhere = await ContentServices.start(database, PermissionRegistry())  # no pub/sub
+    lower = {**ARTICLE, "fields": [
+        {**f, "settings": {"min": 0, "max": 2}} if f["name"] == "field_count" else f
+        for f in ARTICLE["fields"]]}
+    await elsewhere.types.update("article", lower)
+    with pytest.raises(ItemError) as refused:
+        await content.items.update(admin, read, title="Late",
+                                   fields={"field_count": {"value": 7}})
+    assert refused.value.status == 409 and "changed while this edit" in refused.value.message
+    assert (await content.query.load(admin, item.id)).title == "Start"
+    with pytest.raises(ItemError) as invalid:  # checked against the new maximum now
+        await content.items.update(admin, read, title="Again",
+                                   fields={"field_count": {"value": 7}})
+    assert invalid.value.status == 422 and "fields.field_count" in (invalid.value.errors or {})
+    saved = await content.items.update(admin, read, title="Again",
+                                       fields={"field_count": {"value": 2}})
+    assert saved.fields["field_count"] == {"value": 2}
+
+
+async def test_a_type_saved_again_unchanged_leaves_the_edits_open_on_it(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database,
+) -> None:
+    item = await content.items.create(admin, "article", title="Start")
+    read = await content.query.load(admin, item.id)
+    before = await content.types.get("article")
+    elsewhere = await ContentServices.start(database, PermissionRegistry())
+    await elsewhere.types.update("article", ARTICLE)  # every field written as it was
+    after = await content.types.get("article")
+    assert before is not None and after is not None
+    assert after.fields_version == before.fields_version
+    assert (await content.items.update(admin, read, title="Saved")).title == "Saved"
+
+
 class NoticingInvalidation:
     """An invalidation whose message rides in the write's statement as a notification on
     ``channel``; records what it was asked to do after each commit."""

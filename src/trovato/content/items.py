@@ -293,8 +293,9 @@ class Items:
             if expected_revision is not None and original.revision_id != expected_revision:
                 raise conflict(original.revision_id)
             # An edit of the item's own row takes the type from the process cache: its write
-            # is guarded by the type's field names (a type that changed since, in any process,
-            # is caught there). A stage's edit has no such guard: it reads the type now.
+            # is guarded by the count of the type's field changes (a type that changed since,
+            # in any process, is caught there). A stage's edit has no such guard: it reads the
+            # type now.
             item_type = await (self.types.get_cached(original.type) if original.stage == stage
                                else self.types.get(original.type))
             if item_type is None:  # deleted since the caller read the item, with its items

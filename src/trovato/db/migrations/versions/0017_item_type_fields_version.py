@@ -1,0 +1,72 @@
+"""Every item type counts the changes to its fields (``item_type.fields_version``).
+
+An edit is validated against the type as this process has it cached, and its write is guarded
+against a type changed meanwhile (in any process, before this one heard of it). The guard
+compared the type's field names, so a change that kept the names — a field's settings (a
+lower maximum, fewer allowed values), its required flag, its storage's cardinality — let a
+value validated against the old definition be written. The count moves on with every such
+change, made by triggers so that no path that writes field definitions can forget it:
+
+* a field instance of the type added, removed or changed (an upsert that changes nothing
+  leaves it, as a type saved again as it was must not refuse the edits open on it);
+* the storage (``field_config``) of a field the type uses changed: every type using it.
+
+The guard compares the count (one primary-key read) instead of aggregating the names.
+
+Revision ID: 0017
+Revises: 0016
+"""
+
+from alembic import op
+
+revision = "0017"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+UPGRADE = r"""
+ALTER TABLE item_type ADD COLUMN fields_version bigint NOT NULL DEFAULT 1;
+
+CREATE FUNCTION trovato_instance_fields_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD IS NOT DISTINCT FROM NEW THEN
+        RETURN NULL;
+    END IF;
+    UPDATE item_type SET fields_version = fields_version + 1
+        WHERE type IN (CASE WHEN TG_OP <> 'INSERT' THEN OLD.bundle END,
+                       CASE WHEN TG_OP <> 'DELETE' THEN NEW.bundle END);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER field_instance_fields_version
+    AFTER INSERT OR UPDATE OR DELETE ON field_instance
+    FOR EACH ROW EXECUTE FUNCTION trovato_instance_fields_changed();
+
+CREATE FUNCTION trovato_storage_fields_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE item_type SET fields_version = fields_version + 1
+        WHERE type IN (SELECT bundle FROM field_instance WHERE field_name = NEW.field_name);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER field_config_fields_version
+    AFTER UPDATE ON field_config
+    FOR EACH ROW WHEN (OLD IS DISTINCT FROM NEW)
+    EXECUTE FUNCTION trovato_storage_fields_changed();
+"""
+
+DOWNGRADE = r"""
+DROP TRIGGER field_config_fields_version ON field_config;
+DROP FUNCTION trovato_storage_fields_changed();
+DROP TRIGGER field_instance_fields_version ON field_instance;
+DROP FUNCTION trovato_instance_fields_changed();
+ALTER TABLE item_type DROP COLUMN fields_version;
+"""
+
+
+def upgrade() -> None:
+    op.execute(UPGRADE)
+
+
+def downgrade() -> None:
+    op.execute(DOWNGRADE)
