@@ -61,16 +61,49 @@ def truthy(value: Any) -> bool:
     return value is not UNDEFINED and bool(value)
 
 
-def _sections(sections: Iterable[Any]) -> list[tuple[Any, str, str]]:
-    """Each section's path as it is, then its path and label as ``{{ }}`` prints them (plain
-    text, as the kernel's sections are, escaped together by :func:`escape_many`)."""
+def _links(links: Iterable[Any]) -> list[tuple[Any, str, str]]:
+    """Each link's (a group's or a section's) path as it is, then its path and label as
+    ``{{ }}`` prints them (plain text, as the kernel's are, escaped together by
+    :func:`escape_many`)."""
     try:
-        raw = [(s.path, s.label) for s in sections]
+        raw = [(s.path, s.label) for s in links]
     except AttributeError:
-        raw = [(lookup(s, "path"), lookup(s, "label")) for s in sections]
+        raw = [(lookup(s, "path"), lookup(s, "label")) for s in links]
     flat = [text for pair in raw for text in pair]
     texts = escape_many(flat) if {type(t) for t in flat} <= {str} else [shown(t) for t in flat]
     return [(path, texts[2 * n], texts[2 * n + 1]) for n, (path, _) in enumerate(raw)]
+
+
+def _holds(group: Any, active: Any) -> bool:
+    """``admin_active in group.paths``: whether the page's section is one of the group's."""
+    paths = lookup(group, "paths")
+    return active is not UNDEFINED and paths is not UNDEFINED and active in paths
+
+
+def _toolbar(toolbar: Any, active: Any, logout: str) -> str:
+    """``page.html``'s toolbar: the groups' row, the user's, the active group's sections."""
+    current = ' aria-current="page"'
+    groups = list(lookup(toolbar, "groups"))
+    row = "".join([f'<li><a href="{path}"'
+                   f'{current if raw == active else held}>{label}</a></li>'
+                   for group, (raw, path, label) in zip(groups, _links(groups), strict=True)
+                   for held in (' aria-current="true"' if _holds(group, active) else "",)])
+    out = ['<nav class="toolbar" aria-label="Administration toolbar">\n'
+           '  <ul class="toolbar__sections">\n'
+           f'    <li><a href="/admin"{current if active == "/admin" else ""}>Dashboard'
+           f'</a></li>\n{row}  </ul>\n'
+           '  <ul class="toolbar__user">\n'
+           f'    <li><a href="/user/{shown(lookup(toolbar, "user_id"))}">'
+           f'{shown(lookup(toolbar, "user_name"))}</a></li>\n    {logout}  </ul>\n']
+    for group in groups:
+        sections = lookup(group, "sections")
+        if _holds(group, active) and len(sections) > 1:
+            links = "".join([f'<li><a href="{path}"{current if raw == active else ""}>{label}'
+                             "</a></li>" for raw, path, label in _links(sections)])
+            out.append(f'<ul class="toolbar__group" aria-label="{shown(lookup(group, "label"))}">'
+                       f"\n{links}  </ul>\n")
+    out.append("</nav>\n")
+    return "".join(out)
 
 
 def page(variables: Mapping[str, Any], blocks: Blocks) -> str:
@@ -96,17 +129,7 @@ def page(variables: Mapping[str, Any], blocks: Blocks) -> str:
               f' name="csrf_token" value="{shown(get("csrf_token", UNDEFINED))}">'
               '<button type="submit">Log out</button></form></li>\n')
     if truthy(toolbar):
-        active, current = get("admin_active", UNDEFINED), ' aria-current="page"'
-        sections = "".join([f'<li><a href="{path}"{current if raw == active else ""}>{label}'
-                            "</a></li>"
-                            for raw, path, label in _sections(lookup(toolbar, "sections"))])
-        out.append('<nav class="toolbar" aria-label="Administration toolbar">\n'
-                   '  <ul class="toolbar__sections">\n'
-                   f'    <li><a href="/admin"{current if active == "/admin" else ""}>Dashboard'
-                   f'</a></li>\n{sections}  </ul>\n'
-                   '  <ul class="toolbar__user">\n'
-                   f'    <li><a href="/user/{shown(lookup(toolbar, "user_id"))}">'
-                   f'{shown(lookup(toolbar, "user_name"))}</a></li>\n    {logout}  </ul>\n</nav>\n')
+        out.append(_toolbar(toolbar, get("admin_active", UNDEFINED), logout))
     banner = get("stage_banner", UNDEFINED)
     if truthy(banner):
         out.append(shown(banner))
