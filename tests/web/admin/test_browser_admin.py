@@ -96,8 +96,9 @@ def test_dashboard_filter_and_bulk_unpublish(db_url: str, tmp_path: Path) -> Non
                 assert page.evaluate("document.activeElement.closest('nav.toolbar') !== null"
                                      " && document.activeElement.textContent") == "Dashboard"
                 # A desktop: the groups and the user's links share one row.
-                assert page.evaluate("(() => { const [groups, mine] = document.querySelectorAll("
-                                     "'nav.toolbar > ul'); return groups.offsetTop === mine.offsetTop"
+                assert page.evaluate("(() => { const [groups, mine] = document"
+                                     ".querySelectorAll('nav.toolbar > ul'); return"
+                                     " groups.offsetTop === mine.offsetTop"
                                      " && groups.offsetHeight < 40; })()")
                 # A group opens its first section and lists the others in a second row.
                 toolbar.get_by_role("link", name="Structure").click()
