@@ -39,6 +39,11 @@ async def test_the_list_offers_compare_and_revert(client: httpx.AsyncClient) -> 
     assert f'<form id="edit-revision-compare" class="form" method="get"' \
            f' action="/item/{item_id}/revisions/diff">' in text
     assert f'<option value="{second}" selected>' in text  # old: the one before the current
+    # The compare form is a fieldset of its own, and the table's caption does not repeat the
+    # page's heading.
+    assert "<legend>Compare two revisions</legend>" in text
+    assert "<caption>Newest first</caption>" in text
+    assert text.count("Revisions of ") == 2  # the <title> and the <h1>
     assert f'href="/item/{item_id}/revisions/{first}/revert">Revert</a>' in text
     assert f"/revisions/{third}/revert" not in text  # the current revision
     assert 'aria-current="page">Revisions</a>' in text
