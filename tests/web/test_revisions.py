@@ -90,7 +90,7 @@ async def test_revert_asks_first_then_saves_a_new_revision(client: httpx.AsyncCl
     assert response.status_code == 303
     assert response.headers["location"] == f"/item/{item_id}/revisions"
     listing = await client.get(f"/item/{item_id}/revisions")
-    assert "First title has been reverted to the revision of" in listing.text
+    assert "“First title” has been reverted to the revision of" in listing.text
     item = (await client.get(f"/api/v1/items/{item_id}")).json()
     assert item["title"] == "First title" and "field_count" not in item["fields"]
     assert len((await client.get(f"/api/v1/items/{item_id}/revisions")).json()["revisions"]) == 4

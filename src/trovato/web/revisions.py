@@ -175,7 +175,7 @@ async def revert_submit(request: Request) -> Response:
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(item.id)}):
         flash(request, "warning", failure)
-    flash(request, "status", f"{reverted.title} has been reverted to the revision of "
+    flash(request, "status", f"“{reverted.title}” has been reverted to the revision of "
                              f"{format_date(revision.created, viewer(ctx))}.")
     return RedirectResponse(f"/item/{item.id}/revisions", status_code=303)
 
