@@ -74,20 +74,26 @@ def _links(links: Iterable[Any]) -> list[tuple[Any, str, str]]:
     return [(path, texts[2 * n], texts[2 * n + 1]) for n, (path, _) in enumerate(raw)]
 
 
-def _holds(group: Any, active: Any) -> bool:
-    """``admin_active in group.paths``: whether the page's section is one of the group's."""
-    paths = lookup(group, "paths")
-    return active is not UNDEFINED and paths is not UNDEFINED and active in paths
+def _held(groups: list[Any], active: Any) -> list[bool]:
+    """``admin_active in group.paths`` for each group: whether the page's section is one of
+    its own (the kernel's groups read directly: one call for the whole row)."""
+    if active is UNDEFINED:
+        return [False] * len(groups)
+    try:
+        return [active in g.paths for g in groups]
+    except AttributeError:
+        return [(paths := lookup(g, "paths")) is not UNDEFINED and active in paths
+                for g in groups]
 
 
 def _toolbar(toolbar: Any, active: Any, logout: str) -> str:
     """``page.html``'s toolbar: the groups' row, the user's, the active group's sections."""
-    current = ' aria-current="page"'
+    current, marked = ' aria-current="page"', ' aria-current="true"'
     groups = list(lookup(toolbar, "groups"))
+    held = _held(groups, active)
     row = "".join([f'<li><a href="{path}"'
-                   f'{current if raw == active else held}>{label}</a></li>'
-                   for group, (raw, path, label) in zip(groups, _links(groups), strict=True)
-                   for held in (' aria-current="true"' if _holds(group, active) else "",)])
+                   f'{current if raw == active else marked if holds else ""}>{label}</a></li>'
+                   for holds, (raw, path, label) in zip(held, _links(groups), strict=True)])
     out = ['<nav class="toolbar" aria-label="Administration toolbar">\n'
            '  <ul class="toolbar__sections">\n'
            f'    <li><a href="/admin"{current if active == "/admin" else ""}>Dashboard'
@@ -95,9 +101,9 @@ def _toolbar(toolbar: Any, active: Any, logout: str) -> str:
            '  <ul class="toolbar__user">\n'
            f'    <li><a href="/user/{shown(lookup(toolbar, "user_id"))}">'
            f'{shown(lookup(toolbar, "user_name"))}</a></li>\n    {logout}  </ul>\n']
-    for group in groups:
-        sections = lookup(group, "sections")
-        if _holds(group, active) and len(sections) > 1:
+    for group, holds in zip(groups, held, strict=True):
+        if holds and (sections := lookup(group, "sections")) is not UNDEFINED \
+                and len(sections) > 1:
             links = "".join([f'<li><a href="{path}"{current if raw == active else ""}>{label}'
                              "</a></li>" for raw, path, label in _links(sections)])
             out.append(f'<ul class="toolbar__group" aria-label="{shown(lookup(group, "label"))}">'
