@@ -59,3 +59,9 @@ def test_help_paragraphs_are_reflowed() -> None:
 @pytest.mark.parametrize("command", ["enable", "disable", "uninstall"])
 def test_every_argument_says_what_it_takes(command: str) -> None:
     assert "The plugin's machine name" in _help(("plugin", command))
+
+
+def test_demo_help_says_it_makes_the_administrator_and_prints_the_password() -> None:
+    """A newcomer runs ``trovato demo`` to get in: its help says how they will log in."""
+    text = " ".join(_help(("demo",)).split())
+    assert 'the administrator "demo", whose password is printed once' in text

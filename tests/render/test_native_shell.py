@@ -4,6 +4,7 @@ draw, for every kernel page template, and a theme's own shell is still drawn by 
 from __future__ import annotations
 
 import itertools
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,8 +14,9 @@ from markupsafe import Markup
 
 from tests.render.test_renderer import make_theme
 from tests.render.xss_corpus import VECTORS, assert_safe
-from trovato.kernel.toolbar import SECTIONS, Toolbar
+from trovato.kernel.toolbar import SECTIONS, Group, Section, Toolbar, toolbar_for
 from trovato.render.renderer import ThemeEngine, ThemeRegistry
+from trovato.users.accounts import CurrentUser
 
 EVIL = VECTORS[0]
 
@@ -26,9 +28,16 @@ class _User:
         self.name = name
 
 
+def _groups(text: str) -> tuple[Group, ...]:
+    """A group holding the page's section (``SECTIONS[1]``) and ``text``'s, and one of one."""
+    mine = (*SECTIONS[:2], Section(text, text, text, text, text))
+    return (Group(text, text, mine, frozenset(s.path for s in mine)),
+            Group("Solo", SECTIONS[2].path, SECTIONS[2:3], frozenset({SECTIONS[2].path})))
+
+
 def _contexts(text: str) -> list[dict[str, Any]]:
     """Shell variables with and without each one, ``text`` in every user-supplied place."""
-    toolbars = [None, Toolbar(SECTIONS[:3], text, text)]
+    toolbars = [None, Toolbar(_groups(text), text, text)]
     users = [None, _User(False, ""), _User(True, text)]
     slot_sets: list[dict[str, Any]] = [
         {}, {"navigation": Markup("<ul>nav</ul>"), "header": text, "content": text,
@@ -58,17 +67,23 @@ def _contexts(text: str) -> list[dict[str, Any]]:
         if with_optional:
             context.update(optional)
         contexts.append(context)
+    contexts.append({"admin_active": SECTIONS[2].path, "toolbar": Toolbar(_groups(text), "1", "u")})
     contexts.append({"admin_active": "/admin", "title": "",
                      "messages": [], "csrf_token": None, "stage_banner": ""})
     odd = [{"path": "/x", "label": Markup("<b>L</b>")}, SimpleNamespace(path="/y", label=text),
            {"path": "/z", "label": 3}]
-    contexts.append({"admin_active": "/x",
-                     "toolbar": SimpleNamespace(sections=odd, user_id=1, user_name=text)})
+    groups = [{"path": "/x", "label": Markup("<b>G</b>"), "paths": {"/x", "/y"}, "sections": odd},
+              SimpleNamespace(path="/y", label=text, paths=("/y",), sections=odd[1:2]),
+              {"path": 3, "label": 3, "sections": []}]
+    for active in ("/x", "/y", text):
+        contexts.append({"admin_active": active,
+                         "toolbar": SimpleNamespace(groups=groups, user_id=1, user_name=text)})
     contexts.append({"tabs": [{"title": "View"}, {"items": 1}], "content": Markup("<p>")})
     contexts.append({"preview": Markup("<article>p</article>"), "content": Markup("<form>")})
     contexts.append({"preview": "", "tabs": []})
     contexts.append({"admin_active": "/admin", "total": 2, "filters": None, "header": [],
-                     "toolbar": Toolbar(SECTIONS, "1", "u"), "add_content": 0})
+                     "toolbar": toolbar_for(CurrentUser(id=uuid.uuid4(), name="u", is_admin=True)),
+                     "add_content": 0})
     return contexts
 
 

@@ -77,7 +77,7 @@ async def test_an_item_is_added_through_its_form(client: httpx.AsyncClient) -> N
                                               "log": "First draft"}))
     item_id = item_id_of(response)
     shown = await client.get(f"/item/{item_id}")
-    assert "Article My &lt;first&gt; post has been created." in shown.text
+    assert "Article “My &lt;first&gt; post” has been created." in shown.text
     assert "Hello world" in shown.text and ">7<" in shown.text and ">news<" in shown.text
     again = await client.get(f"/item/{item_id}")
     assert "has been created" not in again.text  # a flashed message shows once
@@ -208,7 +208,7 @@ async def test_an_item_is_edited_and_a_second_editor_gets_a_conflict(
         "First editor", **{"fields[field_tags][0]": "a", "log": "mine"}))
     assert item_id_of(saved) == item_id
     shown = await client.get(f"/item/{item_id}")
-    assert "Article First editor has been updated." in shown.text
+    assert "Article “First editor” has been updated." in shown.text
     conflict = await post_form(client, f"/item/{item_id}/edit", second, article_values(
         "Second editor", "Their body"))
     assert conflict.status_code == 409
@@ -277,7 +277,7 @@ async def test_an_item_is_deleted_after_confirmation(client: httpx.AsyncClient) 
     response = await post_form(client, f"/item/{item_id}/delete", hidden_inputs(page.text),
                                {"op": "confirm"})
     assert response.status_code == 303 and response.headers["location"] == "/"
-    assert "Doomed &lt;one&gt; has been deleted." in (await client.get("/")).text
+    assert "“Doomed &lt;one&gt;” has been deleted." in (await client.get("/")).text
     assert (await client.get(f"/item/{item_id}")).status_code == 404
 
 

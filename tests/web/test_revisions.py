@@ -39,6 +39,11 @@ async def test_the_list_offers_compare_and_revert(client: httpx.AsyncClient) -> 
     assert f'<form id="edit-revision-compare" class="form" method="get"' \
            f' action="/item/{item_id}/revisions/diff">' in text
     assert f'<option value="{second}" selected>' in text  # old: the one before the current
+    # The compare form is a fieldset of its own, and the table's caption does not repeat the
+    # page's heading.
+    assert "<legend>Compare two revisions</legend>" in text
+    assert "<caption>Newest first</caption>" in text
+    assert text.count("Revisions of ") == 2  # the <title> and the <h1>
     assert f'href="/item/{item_id}/revisions/{first}/revert">Revert</a>' in text
     assert f"/revisions/{third}/revert" not in text  # the current revision
     assert 'aria-current="page">Revisions</a>' in text
@@ -85,7 +90,7 @@ async def test_revert_asks_first_then_saves_a_new_revision(client: httpx.AsyncCl
     assert response.status_code == 303
     assert response.headers["location"] == f"/item/{item_id}/revisions"
     listing = await client.get(f"/item/{item_id}/revisions")
-    assert "First title has been reverted to the revision of" in listing.text
+    assert "“First title” has been reverted to the revision of" in listing.text
     item = (await client.get(f"/api/v1/items/{item_id}")).json()
     assert item["title"] == "First title" and "field_count" not in item["fields"]
     assert len((await client.get(f"/api/v1/items/{item_id}/revisions")).json()["revisions"]) == 4

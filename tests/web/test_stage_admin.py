@@ -53,6 +53,8 @@ async def test_adding_a_stage(client: httpx.AsyncClient) -> None:
     assert '<a class="button" href="/admin/stages/add">Add stage</a>' in listing
     form = (await client.get("/admin/stages/add")).text
     assert '<option value="live" selected>Live</option>' in form
+    # The label first, then the machine name, as in the other admin forms.
+    assert form.index('name="label"') < form.index('name="id"') < form.index('name="upstream"')
 
     added = await _post(client, "/admin/stages/add", NEW)
     assert added.status_code == 303 and added.headers["location"] == "/admin/stages/spring_sale"

@@ -132,6 +132,21 @@ def test_the_labels_of_a_filter_row_line_up(page: Any) -> None:
     assert abs(type_label["y"] - name_label["y"]) < 1, (type_label, name_label)
 
 
+def test_the_search_box_is_drawn_as_the_other_text_inputs(page: Any) -> None:
+    """/search's box (type=search) was the browser's bare default: small and unpadded."""
+    html = ThemeEngine().render_template("search.html", {
+        "title": "Search", "q": "", "max_length": 200, "error": "Too long.", "searched": False,
+        "results": [], "user": None, "csrf_token": "t"})
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.set_content(html + '<input type="text" id="other">')
+    page.add_style_tag(content=STYLESHEET)
+    search, other = _box(page, "#search-q"), _box(page, "#other")
+    assert abs(search["height"] - other["height"]) < 1 and search["height"] >= 40, search
+    assert abs(search["width"] - other["width"]) < 1, (search, other)
+    error = page.eval_on_selector(".form-error", "e => getComputedStyle(e).fontWeight")
+    assert error == "600"  # the refusal reads as the form API's errors do
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_the_stage_banner_starts_at_the_page_s_left_edge(page: Any, width: int) -> None:
     item = SimpleNamespace(id=uuid.uuid4(), title="A post")

@@ -92,8 +92,10 @@ class DemoReport:
 def demo() -> None:
     """Load demo content: pages, tagged posts, a listing and a tile.
 
-    Installs and enables the page and blog plugins first when needed. Running it again creates
-    nothing twice.
+    Installs and enables the page and blog plugins first when needed (building them takes a
+    minute the first time). The content is authored by the site's first administrator; a site
+    without one gets the administrator "demo", whose password is printed once. Running it
+    again creates nothing twice.
     """
     settings = load_settings()
     with database_url(settings) as url:

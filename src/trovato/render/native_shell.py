@@ -61,16 +61,55 @@ def truthy(value: Any) -> bool:
     return value is not UNDEFINED and bool(value)
 
 
-def _sections(sections: Iterable[Any]) -> list[tuple[Any, str, str]]:
-    """Each section's path as it is, then its path and label as ``{{ }}`` prints them (plain
-    text, as the kernel's sections are, escaped together by :func:`escape_many`)."""
+def _links(links: Iterable[Any]) -> list[tuple[Any, str, str]]:
+    """Each link's (a group's or a section's) path as it is, then its path and label as
+    ``{{ }}`` prints them (plain text, as the kernel's are, escaped together by
+    :func:`escape_many`)."""
     try:
-        raw = [(s.path, s.label) for s in sections]
+        raw = [(s.path, s.label) for s in links]
     except AttributeError:
-        raw = [(lookup(s, "path"), lookup(s, "label")) for s in sections]
+        raw = [(lookup(s, "path"), lookup(s, "label")) for s in links]
     flat = [text for pair in raw for text in pair]
     texts = escape_many(flat) if {type(t) for t in flat} <= {str} else [shown(t) for t in flat]
     return [(path, texts[2 * n], texts[2 * n + 1]) for n, (path, _) in enumerate(raw)]
+
+
+def _held(groups: list[Any], active: Any) -> list[bool]:
+    """``admin_active in group.paths`` for each group: whether the page's section is one of
+    its own (the kernel's groups read directly: one call for the whole row)."""
+    if active is UNDEFINED:
+        return [False] * len(groups)
+    try:
+        return [active in g.paths for g in groups]
+    except AttributeError:
+        return [(paths := lookup(g, "paths")) is not UNDEFINED and active in paths
+                for g in groups]
+
+
+def _toolbar(toolbar: Any, active: Any, logout: str) -> str:
+    """``page.html``'s toolbar: the groups' row, the user's, the active group's sections."""
+    current, marked = ' aria-current="page"', ' aria-current="true"'
+    groups = list(lookup(toolbar, "groups"))
+    held = _held(groups, active)
+    row = "".join([f'<li><a href="{path}"'
+                   f'{current if raw == active else marked if holds else ""}>{label}</a></li>'
+                   for holds, (raw, path, label) in zip(held, _links(groups), strict=True)])
+    out = ['<nav class="toolbar" aria-label="Administration toolbar">\n'
+           '  <ul class="toolbar__sections">\n'
+           f'    <li><a href="/admin"{current if active == "/admin" else ""}>Dashboard'
+           f'</a></li>\n{row}  </ul>\n'
+           '  <ul class="toolbar__user">\n'
+           f'    <li><a href="/user/{shown(lookup(toolbar, "user_id"))}">'
+           f'{shown(lookup(toolbar, "user_name"))}</a></li>\n    {logout}  </ul>\n']
+    for group, holds in zip(groups, held, strict=True):
+        if holds and (sections := lookup(group, "sections")) is not UNDEFINED \
+                and len(sections) > 1:
+            links = "".join([f'<li><a href="{path}"{current if raw == active else ""}>{label}'
+                             "</a></li>" for raw, path, label in _links(sections)])
+            out.append(f'<ul class="toolbar__group" aria-label="{shown(lookup(group, "label"))}">'
+                       f"\n{links}  </ul>\n")
+    out.append("</nav>\n")
+    return "".join(out)
 
 
 def page(variables: Mapping[str, Any], blocks: Blocks) -> str:
@@ -96,17 +135,7 @@ def page(variables: Mapping[str, Any], blocks: Blocks) -> str:
               f' name="csrf_token" value="{shown(get("csrf_token", UNDEFINED))}">'
               '<button type="submit">Log out</button></form></li>\n')
     if truthy(toolbar):
-        active, current = get("admin_active", UNDEFINED), ' aria-current="page"'
-        sections = "".join([f'<li><a href="{path}"{current if raw == active else ""}>{label}'
-                            "</a></li>"
-                            for raw, path, label in _sections(lookup(toolbar, "sections"))])
-        out.append('<nav class="toolbar" aria-label="Administration toolbar">\n'
-                   '  <ul class="toolbar__sections">\n'
-                   f'    <li><a href="/admin"{current if active == "/admin" else ""}>Dashboard'
-                   f'</a></li>\n{sections}  </ul>\n'
-                   '  <ul class="toolbar__user">\n'
-                   f'    <li><a href="/user/{shown(lookup(toolbar, "user_id"))}">'
-                   f'{shown(lookup(toolbar, "user_name"))}</a></li>\n    {logout}  </ul>\n</nav>\n')
+        out.append(_toolbar(toolbar, get("admin_active", UNDEFINED), logout))
     banner = get("stage_banner", UNDEFINED)
     if truthy(banner):
         out.append(shown(banner))

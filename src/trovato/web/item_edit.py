@@ -405,7 +405,9 @@ async def _submit(request: Request, editing: Editing) -> Response:
                                                 result={"item_id": str(saved.id)}):
         flash(request, "warning", failure)
     verb = "created" if editing.item is None else "updated"
-    flash(request, "status", f"{item_type.label} {saved.title} has been {verb}.")
+    # The title quoted, as the audit log does: "Blog post Contact us has been updated" read
+    # as if the type were "Blog post Contact".
+    flash(request, "status", f"{item_type.label} “{saved.title}” has been {verb}.")
     return RedirectResponse(f"/item/{saved.id}", status_code=303)
 
 
@@ -588,7 +590,8 @@ async def delete_submit(request: Request) -> Response:
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(item.id)}):
         flash(request, "warning", failure)
-    flash(request, "status", f"{item.title or 'The item'} has been deleted.")
+    flash(request, "status", f"“{item.title}” has been deleted." if item.title
+          else "The item has been deleted.")
     return RedirectResponse("/", status_code=303)
 
 

@@ -75,18 +75,21 @@ async def revisions(request: Request) -> Response:
             revision.log or "",
             operations,
         ])
+    # The caption says what the heading above does not (it named the item already).
     table = el.table(["Date", "Author", "Log message", "Status"], rows,
-                     caption=f"Revisions of {item.title}", empty="No revisions.")
+                     caption="Newest first", empty="No revisions.")
     parts = [ctx.kernel.templates.render_tree(table)]
     if len(found) > 1:
         options = {str(r.id): _label(r, authors, reader) for r in found}
-        compare = forms.form(COMPARE_FORM, f"/item/{item.id}/revisions/diff", {
+        # A fieldset of its own: under the table, its inputs read as the table's otherwise.
+        compare = forms.form(COMPARE_FORM, f"/item/{item.id}/revisions/diff", {"pair": {
+            "#type": "fieldset", "#title": "Compare two revisions",
             "old": {"#type": "select", "#name": "old", "#title": "Older revision",
                     "#options": options, "#default_value": str(found[1].id), "#required": True},
             "new": {"#type": "select", "#name": "new", "#title": "Newer revision",
                     "#options": options, "#default_value": str(found[0].id), "#required": True},
             "actions": {"#type": "actions", "compare": forms.submit("compare", title="Compare")},
-        }, method="get")
+        }}, method="get")
         compare = await ctx.kernel.forms.build(compare, user=ctx.current_user)
         parts.append(ctx.kernel.forms.render(compare))
     return await render_page(request, "revisions.html", {
@@ -172,7 +175,7 @@ async def revert_submit(request: Request) -> Response:
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(item.id)}):
         flash(request, "warning", failure)
-    flash(request, "status", f"{reverted.title} has been reverted to the revision of "
+    flash(request, "status", f"“{reverted.title}” has been reverted to the revision of "
                              f"{format_date(revision.created, viewer(ctx))}.")
     return RedirectResponse(f"/item/{item.id}/revisions", status_code=303)
 

@@ -122,8 +122,9 @@ def _fields(upstreams: dict[str, str], roles: dict[str, str],
 
 def _add_tree(upstreams: dict[str, str], roles: dict[str, str]) -> RenderElement:
     elements = _fields(upstreams, roles, None)
+    # After the label (the same weight, added after it), as every admin form asks for one.
     elements["id"] = {"#type": "textfield", "#name": "id", "#title": LABELS["id"],
-                      "#required": True, "#maxlength": 64, "#weight": 0,
+                      "#required": True, "#maxlength": 64, "#weight": 1,
                       "#description": "Lowercase letters, digits and underscores, starting"
                                       " with a letter, like spring_sale. It cannot be"
                                       " changed later."}

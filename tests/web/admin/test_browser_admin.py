@@ -95,6 +95,18 @@ def test_dashboard_filter_and_bulk_unpublish(db_url: str, tmp_path: Path) -> Non
                 page.keyboard.press("Tab")
                 assert page.evaluate("document.activeElement.closest('nav.toolbar') !== null"
                                      " && document.activeElement.textContent") == "Dashboard"
+                # A desktop: the groups and the user's links share one row.
+                assert page.evaluate("(() => { const [groups, mine] = document"
+                                     ".querySelectorAll('nav.toolbar > ul'); return"
+                                     " groups.offsetTop === mine.offsetTop"
+                                     " && groups.offsetHeight < 40; })()")
+                # A group opens its first section and lists the others in a second row.
+                toolbar.get_by_role("link", name="Structure").click()
+                page.wait_for_url("**/admin/structure/types")
+                toolbar.get_by_role("list", name="Structure").get_by_role(
+                    "link", name="Categories").click()
+                page.wait_for_url("**/admin/structure/categories")
+                assert toolbar.locator("[aria-current=page]").inner_text() == "Categories"
                 # A phone: the toolbar wraps instead of overflowing.
                 phone = browser.new_page(viewport={"width": 360, "height": 740})
                 phone.context.add_cookies(page.context.cookies())

@@ -110,6 +110,56 @@ async def test_the_toolbar_shows_on_every_page_for_admins_only(site: Site) -> No
         assert "/admin/people" in response.text.split(TOOLBAR, 1)[1].split("</nav>", 1)[0]
 
 
+def _bar(page: httpx.Response) -> str:
+    return page.text.split(TOOLBAR, 1)[1].split("</nav>", 1)[0]
+
+
+async def test_the_toolbar_groups_the_sections_and_opens_the_current_group(site: Site) -> None:
+    client = site.client
+    await login_as(client, "root")
+    front = _bar(await client.get("/"))
+    groups = front.split('<ul class="toolbar__sections">', 1)[1].split("</ul>", 1)[0]
+    assert re.findall(r">([^<]+)</a>", groups) == [
+        "Dashboard", "Content", "Structure", "People", "Plugins", "Configuration", "Reports"]
+    assert "toolbar__group" not in front and "aria-current" not in front  # not an admin page
+    # A page of a group of several sections: the group marked, its sections in a second row.
+    categories = _bar(await client.get("/admin/structure/categories"))
+    assert '<a href="/admin/structure/types" aria-current="true">Structure</a>' in categories
+    row = categories.split('<ul class="toolbar__group" aria-label="Structure">', 1)[1]
+    assert re.findall(r'href="([^"]+)"', row.split("</ul>", 1)[0]) == [
+        "/admin/structure/types", "/admin/structure/categories", "/admin/structure/gather",
+        "/admin/structure/tiles", "/admin/structure/menu"]
+    assert '<a href="/admin/structure/categories" aria-current="page">Categories</a>' in row
+    weights = _bar(await client.get("/admin/config/search/weights"))
+    assert ('<a href="/admin/config/media/image-styles" aria-current="true">Configuration</a>'
+            in weights)
+    assert '<a href="/admin/config/search/weights" aria-current="page">' in weights
+    # A group of one section has no second row: its link is the page's.
+    plugins = _bar(await client.get("/admin/plugins"))
+    assert '<a href="/admin/plugins" aria-current="page">Plugins</a>' in plugins
+    assert "toolbar__group" not in plugins
+    # The editor's Content group holds the content list alone (no stages): no second row.
+    await login_as(client, "editor")
+    content = _bar(await client.get("/admin/content"))
+    assert "toolbar__group" not in content and "Structure" not in content
+
+
+async def test_the_dashboard_lists_the_sections_in_the_toolbars_groups(site: Site) -> None:
+    client = site.client
+    await login_as(client, "root")
+    page = (await client.get("/admin")).text
+    places = page.split('<div class="admin-places">', 1)[1].split("</section>", 1)[0]
+    assert re.findall(r"<h3>([^<]+)</h3>", places) == [
+        "Content", "Structure", "People", "Plugins", "Configuration", "Reports"]
+    configuration = places.split("<h3>Configuration</h3>", 1)[1].split("</dl>", 1)[0]
+    assert re.findall(r'href="([^"]+)"', configuration) == [
+        "/admin/config/media/image-styles", "/admin/config/search/weights"]
+    await login_as(client, "editor")
+    editor = (await client.get("/admin")).text
+    assert re.findall(r"<h3>([^<]+)</h3>", editor.split('<div class="admin-places">', 1)[1]
+                      .split("</section>", 1)[0]) == ["Content"]
+
+
 async def test_the_toolbar_never_comes_from_the_page_cache(site: Site) -> None:
     client = site.client
     item = await site.item("Cached story")

@@ -213,6 +213,8 @@ async def test_building_a_listing_without_javascript(client: httpx.AsyncClient) 
     assert ">Count (field_count)</label>" in page and ">Type</label>" in page
     assert ">Show the listing as a page</label>" in page
     assert ">Show the listing as JSON</label>" in page
+    # The label first, then the machine name, as in the other admin forms.
+    assert page.index('name="label"') < page.index('name="name"') < page.index('name="base"')
     # "Add a filter" twice, "Add a sort", then remove the first filter: the form is rebuilt
     # from its server-side state, what was typed stays.
     typed = {"name": "recent", "label": "Recent articles"}

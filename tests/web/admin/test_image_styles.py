@@ -42,6 +42,8 @@ async def test_adding_editing_and_deleting_a_style(client: httpx.AsyncClient) ->
     for shown in ("Thumbnail (100x100)", "scale_and_crop 100x100", "scale 220x220",
                   "Add a style"):
         assert shown in listing.text
+    # The label first, then the machine name, as in the other admin forms.
+    assert listing.text.index('name="label"') < listing.text.index('name="name"')
     bad = await client.post(BASE, data={"csrf_token": token, "name": "Wide Banner",
                                         "label": "Wide <b>", "effects": "scale 0x10\n"})
     assert bad.status_code == 422

@@ -44,7 +44,9 @@ async def test_the_type_list_shows_types_with_counts_and_links(
     assert "<td>article</td>" in row and "<td>News articles</td>" in row
     assert "<td>3</td>" in row and "<td>2</td>" in row  # three fields, two items
     assert f'href="{TYPES}/article/delete"' in row
-    assert 'aria-current="page">Structure</a>' in text  # the admin section is marked
+    # The toolbar marks the Structure group and, in its second row, the section.
+    assert f'<a href="{TYPES}" aria-current="page">Structure</a>' in text
+    assert f'<a href="{TYPES}" aria-current="page">Item types</a>' in text
 
 
 async def test_adding_a_type_derives_its_name_and_leads_to_its_fields(

@@ -2,8 +2,9 @@
 
 Every admin page renders through :func:`render_admin`, which puts the page in the admin layout
 (``admin/layout.html``) and names its section (``admin_active``) for the toolbar to mark. As in
-Drupal, the toolbar lists the sections (site-wide, on every page) and a page's tabs list its
-own section's pages: the admin layout repeats neither. The sections are data
+Drupal, the toolbar lists the sections in groups (site-wide, on every page; the current
+group's sections in a second row) and a page's tabs list its own section's pages: the admin
+layout repeats neither. The sections are data
 (:data:`SECTIONS`, defined in :mod:`trovato.kernel.toolbar` because the kernel's error page
 shows the toolbar too), so the dashboard and the toolbar list the same places and never a page
 the user would get a 403 on.
@@ -18,7 +19,7 @@ from starlette.responses import HTMLResponse
 
 from trovato.kernel.access import require_permission
 from trovato.kernel.context import request_context
-from trovato.kernel.toolbar import ADMIN_PERMISSION, SECTIONS, Section, sections_for
+from trovato.kernel.toolbar import ADMIN_PERMISSION, SECTIONS, Section, groups_for, sections_for
 from trovato.users.accounts import CurrentUser
 from trovato.web._page import compose_page
 
@@ -51,5 +52,5 @@ def render_admin(
     )
 
 
-__all__ = ["ADMIN_PERMISSION", "SECTIONS", "Section", "render_admin", "require_admin",
-           "sections_for"]
+__all__ = ["ADMIN_PERMISSION", "SECTIONS", "Section", "groups_for", "render_admin",
+           "require_admin", "sections_for"]

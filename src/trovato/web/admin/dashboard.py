@@ -1,4 +1,5 @@
-"""``/admin``: the dashboard — the sections the user may open, and a few facts about the site.
+"""``/admin``: the dashboard — the sections the user may open (in the toolbar's groups), and a
+few facts about the site.
 
 The facts cost at most three statements whatever the site's size: the items by status (one
 aggregate), the latest edited items (one listing through the item query path, so the user sees
@@ -17,7 +18,7 @@ from trovato.content.view import format_date
 from trovato.kernel.context import request_context
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
-from trovato.web.admin import render_admin, require_admin, sections_for
+from trovato.web.admin import groups_for, render_admin, require_admin
 from trovato.web.item import viewer
 
 RECENT = 8
@@ -50,7 +51,7 @@ async def dashboard(request: Request) -> Response:
                      empty="No content yet.")
     return render_admin(request, "admin/dashboard.html", {
         "title": "Administration",
-        "sections": sections_for(user),
+        "groups": groups_for(user),
         "facts": facts,
         "recent": kernel.templates.render_tree(table),
         "add_content": any(may_create(user, name) for name in types),

@@ -292,13 +292,15 @@ def editor_tree(editing: Editing, rows: Rows, choices: Choices,
     """The builder's form for ``rows``; ``current`` (what the form shows or was sent)
     chooses each filter's operators and value widget from its field's kind."""
     listing: RenderElement = {"#type": "fieldset", "#title": "Listing", "#weight": 0}
+    # The machine name comes after the label (weight 0, the model's first input), as every
+    # admin form asks for it.
     if editing.listing is None:
         listing["name"] = {"#type": "textfield", "#name": "name", "#title": "Machine name",
-                           "#required": True, "#maxlength": 64, "#weight": -1,
+                           "#required": True, "#maxlength": 64, "#weight": 0.5,
                            "#description": "Lowercase letters, digits and underscores,"
                                            " starting with a letter. It cannot be changed."}
     else:
-        listing["name"] = {"#type": "markup", "#tag": "p", "#weight": -1,
+        listing["name"] = {"#type": "markup", "#tag": "p", "#weight": 0.5,
                            "#value": f"Machine name: {editing.listing}"}
     listing.update(model_inputs(Definition, "", _SPECIAL))
     permissions = dict.fromkeys([*choices.permissions, editing.access])

@@ -92,16 +92,17 @@ def _errors(exc: ServiceError) -> forms.FormErrors:
 
 
 def _form(action: str, style: ImageStyle | None) -> RenderElement:
-    # An edited style's name is its address: only a new style is named.
+    # An edited style's name is its address: only a new style is named, after its label as
+    # every other admin form asks (item types, fields, vocabularies, listings).
     named: dict[str, RenderElement] = {} if style is not None else {"name": {
         "#type": "textfield", "#name": "name", "#title": LABELS["name"], "#required": True,
         "#maxlength": 32, "#description": "Lower-case letters, digits and underscores,"
         " starting with a letter; it is part of the derivatives' addresses."}}
     return forms.form("image_style_edit" if style else "image_style_add", action, {
-        **named,
         "label": {"#type": "textfield", "#name": "label", "#title": LABELS["label"],
                   "#required": True, "#maxlength": 200,
                   "#default_value": style.label if style else ""},
+        **named,
         "effects": {"#type": "textarea", "#name": "effects", "#title": LABELS["effects"],
                     "#required": True,
                     "#default_value": "\n".join(map(effect_line, style.effects))
