@@ -124,6 +124,28 @@ async def test_an_edit_validated_against_field_settings_changed_before_its_write
     assert saved.fields["field_count"] == {"value": 2}
 
 
+async def test_an_edit_validated_against_field_storage_changed_before_its_write_is_refused(
+    content: ContentServices, admin: CurrentUser, article: None, database: Database,
+) -> None:
+    """A field's storage (shared by every type using its name) given fewer values in another
+    process: three values checked against the old limit are not written."""
+    item = await content.items.create(admin, "article", title="Start")
+    read = await content.query.load(admin, item.id)
+    assert (await content.types.get_cached("article")) is not None  # cached here
+    elsewhere = await ContentServices.start(database, PermissionRegistry())  # no pub/sub
+    fewer = {**ARTICLE, "fields": [
+        {**f, "cardinality": 2} if f["name"] == "field_tags" else f for f in ARTICLE["fields"]]}
+    await elsewhere.types.update("article", fewer)
+    tags = [{"value": name} for name in ("a", "b", "c")]
+    with pytest.raises(ItemError) as refused:
+        await content.items.update(admin, read, fields={"field_tags": tags})
+    assert refused.value.status == 409 and "changed while this edit" in refused.value.message
+    with pytest.raises(ItemError) as invalid:  # checked against the new limit now
+        await content.items.update(admin, read, fields={"field_tags": tags})
+    assert invalid.value.status == 422
+    assert (await content.query.load(admin, item.id)).fields == {}
+
+
 async def test_a_type_saved_again_unchanged_leaves_the_edits_open_on_it(
     content: ContentServices, admin: CurrentUser, article: None, database: Database,
 ) -> None:
@@ -134,7 +156,8 @@ async def test_a_type_saved_again_unchanged_leaves_the_edits_open_on_it(
     await elsewhere.types.update("article", ARTICLE)  # every field written as it was
     after = await content.types.get("article")
     assert before is not None and after is not None
-    assert after.fields_version == before.fields_version
+    assert (after.fields_version, after.storage_version) == (before.fields_version,
+                                                              before.storage_version)
     assert (await content.items.update(admin, read, title="Saved")).title == "Saved"
 
 

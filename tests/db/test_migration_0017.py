@@ -1,6 +1,7 @@
-"""Migration 0017: an item type's ``fields_version`` moves on with every change to its fields
-— an instance added, changed or removed, the storage of a field it uses changed (for every
-type using it) — and not when a field is written again as it was; the downgrade removes it."""
+"""Migration 0017: an item type's ``fields_version`` moves on with every change to its field
+instances (added, changed, removed) and the site's ``field_storage_version`` with every change
+to a field's storage, neither when a field is written again as it was; the downgrade removes
+both."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from trovato.db import migrate
 
 
 def _versions(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, int]:
-    rows = conn.execute("SELECT type, fields_version FROM item_type ORDER BY type").fetchall()
+    rows = conn.execute("SELECT type, fields_version FROM item_type UNION ALL"
+                        " SELECT 'storage', version FROM field_storage_version").fetchall()
     return {str(name): int(str(version)) for name, version in rows}
 
 
@@ -22,6 +24,7 @@ def test_every_change_to_a_types_fields_counts(db_url: str) -> None:
                      " VALUES ('m17_f', 'integer', 2)")
         start = {k: v for k, v in _versions(conn).items() if k.startswith("m17")}
         assert start == {"m17_a": 1, "m17_b": 1}
+        start["storage"] = _versions(conn)["storage"]
 
         def moved() -> dict[str, int]:
             now = _versions(conn)
@@ -29,19 +32,19 @@ def test_every_change_to_a_types_fields_counts(db_url: str) -> None:
 
         conn.execute("INSERT INTO field_instance (field_name, bundle, label)"
                      " VALUES ('m17_f', 'm17_a', 'F'), ('m17_f', 'm17_b', 'F')")
-        assert moved() == {"m17_a": 1, "m17_b": 1}
+        assert moved() == {"m17_a": 1, "m17_b": 1, "storage": 0}
         conn.execute("UPDATE field_instance SET settings = '{\"max\": 3}'"
                      " WHERE field_name = 'm17_f' AND bundle = 'm17_a'")
-        assert moved() == {"m17_a": 2, "m17_b": 1}
+        assert moved() == {"m17_a": 2, "m17_b": 1, "storage": 0}
         # Written again as it was (a type saved unchanged): no change.
         conn.execute("UPDATE field_instance SET label = label WHERE field_name = 'm17_f'")
         conn.execute("UPDATE field_config SET cardinality = 2 WHERE field_name = 'm17_f'")
-        assert moved() == {"m17_a": 2, "m17_b": 1}
-        # Shared storage: every type using the field.
+        assert moved() == {"m17_a": 2, "m17_b": 1, "storage": 0}
+        # Shared storage: the site's count (every type's edits are checked against it).
         conn.execute("UPDATE field_config SET cardinality = 5 WHERE field_name = 'm17_f'")
-        assert moved() == {"m17_a": 3, "m17_b": 2}
+        assert moved() == {"m17_a": 2, "m17_b": 1, "storage": 1}
         conn.execute("DELETE FROM field_instance WHERE bundle = 'm17_b'")
-        assert moved() == {"m17_a": 3, "m17_b": 3}
+        assert moved() == {"m17_a": 2, "m17_b": 2, "storage": 1}
 
 
 def test_the_downgrade_removes_the_count(db_url: str) -> None:
@@ -53,6 +56,7 @@ def test_the_downgrade_removes_the_count(db_url: str) -> None:
                 " WHERE table_name = 'item_type' AND column_name = 'fields_version'").fetchall()
             triggers = conn.execute(
                 "SELECT tgname FROM pg_trigger WHERE tgname LIKE '%%fields_version'").fetchall()
-        assert columns == [] and triggers == []
+            tables = conn.execute("SELECT to_regclass('field_storage_version')").fetchone()
+        assert columns == [] and triggers == [] and tables == (None,)
     finally:
         migrate.upgrade(db_url, "head")

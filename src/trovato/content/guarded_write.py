@@ -37,10 +37,11 @@ _GUARDED_WRITE: Final = (
     " changed = greatest(now(), changed), current_revision_id = %s"
     " WHERE id = %s AND stage_id = %s AND current_revision_id IS NOT DISTINCT FROM %s"
     # The type still has the fields the edit was validated against: a change to them (a
-    # field added or removed, which also rewrites the type's rows, or its settings changed)
-    # committed after the type was read must not be written over. Triggers count every
-    # change in item_type.fields_version (migration 0017).
+    # field added or removed, which also rewrites the type's rows, or its settings or storage
+    # changed) committed after the type was read must not be written over. Triggers count
+    # the changes (migration 0017).
     " AND (SELECT t.fields_version FROM item_type t WHERE t.type = item.type) = %s"
+    " AND (SELECT s.version FROM field_storage_version s) = %s"
     " RETURNING id, current_revision_id, title, status, promote, sticky, fields, summary,"
     " stage_id, changed), revised AS (" + REVISION_INSERT
     + " SELECT current_revision_id, id, %s, title, status, promote, sticky, fields, summary,"
@@ -65,7 +66,7 @@ async def write_edit(conn: AsyncConnection[DictRow], types: ItemTypes, item_type
     message, variables = updated_entry(item, item_type)
     values = (item.title, item.status, item.promote, item.sticky, Jsonb(item.fields),
               item.summary, revision_id, item.id, item.stage, original.revision_id,
-              item_type.fields_version, user.id,
+              item_type.fields_version, item_type.storage_version, user.id,
               log, *audit_entry("content", message, variables, user_id=user.id))
     cur = await conn.execute(
         *((_GUARDED_UPDATE, values) if notice is None

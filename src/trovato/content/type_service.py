@@ -63,6 +63,7 @@ def _from_row(row: Mapping[str, Any]) -> ItemType:
         title_label=row["title_label"],
         defaults={**TYPE_DEFAULTS, **((row["settings"] or {}).get("defaults") or {})},
         fields_version=row["fields_version"],
+        storage_version=row["storage_version"],
     )
 
 
@@ -71,7 +72,7 @@ def _from_row(row: Mapping[str, Any]) -> ItemType:
 # ``full``, how the full view shows the field; its ``widget`` column the chosen widget.)
 _SELECT_TYPES = """
 SELECT t.type, t.label, t.description, t.has_title, t.title_label, t.plugin, t.settings,
-       t.fields_version,
+       t.fields_version, (SELECT s.version FROM field_storage_version s) AS storage_version,
        coalesce(json_agg(json_build_object(
            'name', i.field_name, 'type', c.field_type, 'cardinality', c.cardinality,
            'label', i.label, 'required', i.required, 'weight', i.weight,

@@ -103,10 +103,12 @@ class ItemType:
     title_label: str = "Title"
     # Whether a new item is published, promoted, sticky (every key of TYPE_DEFAULTS).
     defaults: Mapping[str, bool] = dataclass_field(default_factory=lambda: dict(TYPE_DEFAULTS))
-    # How many times the stored fields changed (0: a definition not read from the database);
-    # an edit's write is guarded by it. Not part of the type's value: two reads of one
-    # definition compare equal whatever their count.
+    # How many times the type's fields, and the site's field storage, had changed when it was
+    # read (0: a definition not read from the database); an edit's write is guarded by both.
+    # Not part of the type's value: two reads of one definition compare equal whatever the
+    # counts.
     fields_version: int = dataclass_field(default=0, compare=False)
+    storage_version: int = dataclass_field(default=0, compare=False)
 
     def field(self, name: str) -> FieldDefinition | None:
         for definition in self.fields:
