@@ -135,7 +135,8 @@ async def test_the_status_report(site: httpx.AsyncClient) -> None:
     assert backend in text and "reachable" in text
     assert "Enabled plugins" in text
     # Cron never ran on this site: a warning, until it runs.
-    assert re.search(r"Last run</td><td>never</td><td><span class=\"status-state "
+    assert re.search(r"Last run</td><td data-label=\"Found\">never</td>"
+                     r"<td data-label=\"State\"><span class=\"status-state "
                      r"status-state--warning\">", text), text
     assert "Run &#34;trovato cron&#34; from a timer" in text  # no Markdown in HTML
     report = await kernel_of(site).cron.run()
@@ -168,4 +169,5 @@ async def test_the_status_report_names_redis_when_it_is_the_store(
         await create_account(client, "root", admin=True)
         await login_as(client, "root")
         text = (await client.get("/admin/reports/status")).text
-        assert re.search(r"Shared store</td><td>Redis</td><td>reachable</td>", text), text
+        assert re.search(r"Shared store</td><td data-label=\"Check\">Redis</td>"
+                         r"<td data-label=\"Found\">reachable</td>", text), text

@@ -41,8 +41,10 @@ async def test_the_type_list_shows_types_with_counts_and_links(
     assert f'<a href="{TYPES}/add" class="button">Add item type</a>' in text
     row = text[text.index(f'<a href="{TYPES}/article/fields">Article</a>'):]
     row = row[:row.index("</tr>")]
-    assert "<td>article</td>" in row and "<td>News articles</td>" in row
-    assert "<td>3</td>" in row and "<td>2</td>" in row  # three fields, two items
+    assert '<td data-label="Machine name">article</td>' in row
+    assert '<td data-label="Description">News articles</td>' in row
+    # three fields, two items
+    assert '<td data-label="Fields">3</td>' in row and '<td data-label="Items">2</td>' in row
     assert f'href="{TYPES}/article/delete"' in row
     # The toolbar marks the Structure group and, in its second row, the section.
     assert f'<a href="{TYPES}" aria-current="page">Structure</a>' in text
@@ -370,7 +372,7 @@ async def test_widget_and_display_choices_reach_the_form_and_the_page(
     assert by_name["field_colour"]["display"] == {"label": "inline"}
     assert by_name["field_count"]["display"] == {"hidden": True}
     listing = (await client.get(base)).text
-    assert "<td>Check boxes or radio buttons</td>" in listing
+    assert ">Check boxes or radio buttons</td>" in listing
     form = (await client.get("/item/add/article")).text
     assert 'type="radio"' in form and 'name="fields[field_colour]" value="green"' in form
     created = await client.post("/api/v1/items", headers=headers, json={
