@@ -365,6 +365,30 @@ async def test_bulk_unpublish_through_confirmation_and_batch(site: Site) -> None
     assert (await client.get(location)).status_code == 404  # reported and forgotten
 
 
+async def test_the_confirmation_counts_the_items_and_names_those_already_done(
+        site: Site) -> None:
+    """One item is "this item"; several are counted; items already in the state asked for
+    are said to be (the batch leaves them alone) instead of silently offered."""
+    client = site.client
+    live = [await site.item(f"Live {n}") for n in range(2)]
+    hidden = await site.item("Hidden", status=0)
+    await login_as(client, "root")
+    one = (await _bulk(client, "unpublish", [hidden])).text
+    assert "<h1>Unpublish this item?</h1>" in one and "applies to this item:" in one
+    assert "It is already unpublished: nothing will change." in one
+    three = (await _bulk(client, "publish", [*live, hidden])).text
+    assert "<h1>Publish 3 items?</h1>" in three and "applies to these 3 items:" in three
+    assert "2 of them are already published and are left as they are." in three
+    some = (await _bulk(client, "unpublish", [*live, hidden])).text
+    assert "1 of them is already unpublished and is left as it is." in some
+    every = (await _bulk(client, "publish", live)).text
+    assert "All 2 are already published: nothing will change." in every
+    fresh = (await _bulk(client, "unpublish", live)).text
+    assert "already" not in fresh.split("<main", 1)[1]
+    gone = (await _bulk(client, "delete", [hidden])).text
+    assert "<h1>Delete this item?</h1>" in gone and "already" not in gone.split("<main", 1)[1]
+
+
 async def test_bulk_skips_items_the_user_may_not_change(site: Site) -> None:
     client = site.client
     own = await site.item("Mine", author="editor")
