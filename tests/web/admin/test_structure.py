@@ -5,6 +5,8 @@ state and access refusals, and hostile input shown escaped or refused."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from tests.api.conftest import admin_headers, login_as
@@ -426,3 +428,24 @@ async def test_hostile_labels_and_descriptions_stay_inert(client: httpx.AsyncCli
             assert page.status_code == 200, path
             # The field order form's own script is the one script a page may have.
             assert_safe(page.text.replace(OUR_SCRIPT, ""), vector, allowed_tags=PAGE_TAGS)
+
+
+async def test_admin_tables_are_named_without_a_caption_repeating_the_heading(
+        site: httpx.AsyncClient) -> None:
+    """A caption that only repeats the page's heading ("Item types" under "Item types") is
+    gone; each table still has a name (a caption saying more, or aria-label)."""
+    await login_as(site, "root")
+    for path in ("/admin/structure/types", "/admin/structure/gather",
+                 "/admin/config/media/image-styles", "/admin/people/roles", "/admin/plugins",
+                 "/admin/reports", "/admin/reports/status"):
+        page = await site.get(path)
+        assert page.status_code == 200, path
+        heading = re.search(r"<h1>(.*?)</h1>", page.text)
+        assert heading is not None, path
+        tables = re.findall(r"<table([^>]*)>\s*(?:<caption>(.*?)</caption>)?", page.text)
+        assert tables, path
+        for attributes, caption in tables:
+            assert caption != heading.group(1), (path, caption)
+            assert caption or "aria-label=" in attributes, (path, attributes)
+    log = (await site.get("/admin/reports")).text
+    assert "<caption>Newest first</caption>" in log

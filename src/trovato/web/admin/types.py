@@ -94,8 +94,8 @@ async def type_list(request: Request) -> Response:
         for t in types
     ]
     table = el.table(["Item type", "Machine name", "Description", "Fields", "Items",
-                      "Operations"], rows, caption="Item types",
-                     empty="There are no item types yet.")
+                      "Operations"], rows, empty="There are no item types yet.",
+                     attributes={"aria-label": "Item types"})  # the heading: no caption
     add = el.link("Add item type", f"{TYPES_PATH}/add", attributes={"class": "button"})
     return page(request, title="Item types",
                 parts=[render_tree(request, add), render_tree(request, table)])
