@@ -65,7 +65,7 @@ async def test_adding_a_type_derives_its_name_and_leads_to_its_fields(
     assert response.status_code == 303, response.text
     assert response.headers["location"] == f"{TYPES}/blog_post/fields"
     fields_page = await client.get(response.headers["location"])
-    assert "The item type Blog post has been created" in fields_page.text
+    assert "The item type “Blog post” has been created" in fields_page.text
     assert "This type has no fields yet." in fields_page.text
     created = await _type(client, "blog_post")
     assert created["label"] == "Blog post" and created["description"] == "Posts <b>now</b>"
@@ -121,7 +121,7 @@ async def test_editing_a_type_keeps_its_name_and_escapes_it(client: httpx.AsyncC
         "title_label": "Title", "type": "hacked", "op": "save"})
     assert response.status_code == 303 and response.headers["location"] == TYPES
     listing = await client.get(TYPES)
-    assert "The item type &lt;b&gt;News&lt;/b&gt; has been updated." in listing.text
+    assert "The item type “&lt;b&gt;News&lt;/b&gt;” has been updated." in listing.text
     assert "<b>News</b>" not in listing.text and "<script>x()" not in listing.text
     updated = await _type(client, "article")
     assert updated["label"] == "<b>News</b>" and updated["type"] == "article"

@@ -221,7 +221,7 @@ async def add_submit(request: Request) -> Response:
                           errors=exc.errors or {"form": exc.message}, status=exc.status,
                           messages=[("error", exc.message)])
     return await finish(request, received, location=f"{type_path(created)}/fields",
-                        message=f"The item type {created.label} has been created; now add"
+                        message=f"The item type “{created.label}” has been created; now add"
                                 " its fields.", result={"type": created.type})
 
 
@@ -249,7 +249,7 @@ async def edit_submit(request: Request) -> Response:
                           errors=exc.errors or {"form": exc.message}, status=exc.status,
                           messages=[("error", exc.message)])
     return await finish(request, received, location=TYPES_PATH,
-                        message=f"The item type {updated.label} has been updated.",
+                        message=f"The item type “{updated.label}” has been updated.",
                         result={"type": updated.type})
 
 
