@@ -55,3 +55,9 @@ def test_bulk_unpublish_publish_and_delete(db_url: str) -> None:
     deleted = run("content", "bulk", "delete", "--id", str(note[0]), "--yes", env=env)
     assert deleted.returncode == 0 and deleted.stdout.strip() == "Deleted 1 item.", deleted.stderr
     assert "note" not in _statuses(db_url)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        # The command's entries say they are the command line's (the reports page shows
+        # them as the system's, not as an anonymous visitor's).
+        places = conn.execute("SELECT DISTINCT location FROM watchdog WHERE type = 'content'"
+                              ).fetchall()
+    assert places == [("command line",)]

@@ -74,11 +74,22 @@ def test_each_type_renders(engine: ThemeEngine) -> None:
     assert "<h3>List</h3>" in html and '<li><a href="/2">two</a></li>' in html
     assert "<ol>\n<li>x</li>" in html
     assert "<caption>Cap</caption>" in html and '<th scope="col">H1</th>' in html
-    assert "<td><strong>b</strong></td>" in html
+    assert '<td data-label="H2"><strong>b</strong></td>' in html
     assert '<td colspan="1">Nothing yet</td>' in html
     assert '<img src="/f.png" alt="A picture" width="10" height="20" loading="lazy">' in html
     assert '<div class="messages status" role="status">Saved</div>' in html
     assert '<div class="messages error" role="alert">Oops</div>' in html
+
+
+def test_a_table_cell_is_labelled_by_its_column_heading_as_text(engine: ThemeEngine) -> None:
+    """Each cell's data-label (the theme's label of a row's cell on a phone) is its column's
+    heading without its markup; a cell beyond the headings, or under an empty one, has none."""
+    html = engine.render(el.table(
+        [el.link("Pick & go", "/pick"), "A < B", ""],
+        [["x", "y", "z", "w"]]))
+    assert ('<tr><td data-label="Pick &amp; go">x</td><td data-label="A &lt; B">y</td>'
+            "<td>z</td><td>w</td></tr>") in html
+    assert '<div class="table-wrap table-wrap--stack">' in html
 
 
 def test_markup_without_format_is_escaped_text(engine: ThemeEngine) -> None:

@@ -95,7 +95,7 @@ def test_archiving_a_stage(db_url: str, tmp_path: Path) -> None:
             assert "Are you sure you want to archive the stage Autumn?" in main.inner_text()
             page.screenshot(path=str(shots / "1-archive-step.png"), full_page=True)
             main.get_by_role("button", name="Archive stage").click()
-            assert "The stage Autumn has been archived." in page.locator(
+            assert "The stage “Autumn” has been archived." in page.locator(
                 ".messages.status").inner_text()
             assert "This stage is archived" in main.inner_text()
             assert main.get_by_role("link", name="Work in this stage").count() == 0

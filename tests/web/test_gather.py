@@ -164,7 +164,7 @@ async def test_relationship_columns_and_user_and_tag_pages(client: httpx.AsyncCl
     client.cookies.clear()
     table = await client.get("/news")
     assert table.status_code == 200
-    assert "writer.name" in table.text and "<td>root</td>" in table.text
+    assert "writer.name" in table.text and '<td data-label="writer.name">root</td>' in table.text
     # Users: names linking to profiles, for readers who may see profiles.
     headers = await login_as(client, "root")
     people = await client.put("/api/v1/gather-definitions/people", headers=headers, json={

@@ -59,7 +59,7 @@ async def test_adding_a_stage(client: httpx.AsyncClient) -> None:
     added = await _post(client, "/admin/stages/add", NEW)
     assert added.status_code == 303 and added.headers["location"] == "/admin/stages/spring_sale"
     overview = (await client.get("/admin/stages/spring_sale")).text
-    assert "The stage Spring &lt;b&gt;sale&lt;/b&gt; has been created." in overview
+    assert "The stage “Spring &lt;b&gt;sale&lt;/b&gt;” has been created." in overview
     row = await _stage(client, "spring_sale")
     assert row is not None and row["upstream_id"] == "live" and row["visibility"] == "private"
     assert row["owner"] == str((await kernel_of(client).db.fetchrow(
@@ -160,7 +160,8 @@ async def test_editing_a_stage(client: httpx.AsyncClient) -> None:
     saved = await _post(client, "/admin/stages/spring_sale/edit",
                         {"label": "Summer", "upstream": "live", "visibility": "public"})
     assert saved.status_code == 303 and saved.headers["location"] == "/admin/stages/spring_sale"
-    assert "The stage Summer has been saved." in (await client.get(saved.headers["location"])).text
+    overview = (await client.get(saved.headers["location"])).text
+    assert "The stage “Summer” has been saved." in overview
     row = await _stage(client, "spring_sale")
     assert row is not None and row["label"] == "Summer" and row["visibility"] == "public"
 
@@ -195,7 +196,7 @@ async def test_deleting_a_stage_says_what_is_lost(client: httpx.AsyncClient) -> 
     assert (await _post(client, "/admin/stages/child/delete", {})).status_code == 303
     deleted = await _post(client, "/admin/stages/spring_sale/delete", {})
     assert deleted.status_code == 303 and deleted.headers["location"] == "/admin/stages"
-    assert "The stage Spring &lt;b&gt;sale&lt;/b&gt; has been deleted." in (
+    assert "The stage “Spring &lt;b&gt;sale&lt;/b&gt;” has been deleted." in (
         await client.get("/admin/stages")).text
     assert await _stage(client, "spring_sale") is None
     left = await kernel_of(client).db.fetchrow(

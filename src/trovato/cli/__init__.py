@@ -24,6 +24,7 @@ from trovato.cli import (
     user,
 )
 from trovato.db.embedded import EmbeddedPostgresError
+from trovato.observability import audit
 from trovato.plugins.errors import PluginLoadError
 from trovato.settings import SettingsError
 
@@ -38,6 +39,8 @@ app = typer.Typer(
     # keeps the docstrings' line breaks in the command list.
     rich_markup_mode=None,
 )
+# The commands that serve requests: their entries are the requests' (users' or visitors').
+_SERVING = frozenset({"serve"})
 app.command("serve")(serve.serve)
 app.command("bench")(bench.bench)
 app.command("cron")(background.cron)
@@ -62,11 +65,16 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
     """Trovato: a content management system. Run `trovato serve` to start the site."""
+    if ctx.invoked_subcommand not in _SERVING:
+        # The command's audit entries are the system's, not an anonymous visitor's; ended
+        # with the command (tests run many in one process).
+        ctx.call_on_close(audit.from_command_line())
 
 
 def main() -> None:

@@ -1,17 +1,24 @@
 """The audit log (``watchdog`` table): content, authentication and permission changes.
 
 Entries are written on the caller's connection so they commit or roll back with the change
-they describe.
+they describe. A ``trovato`` command acts with no account (the nil id) and no request: while
+one runs (:func:`from_command_line`), its entries' location is
+:data:`~trovato.observability.log_reader.COMMAND_LINE`, which the reports page shows as the
+system rather than as an anonymous visitor.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, Final
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
+
+from trovato.observability.log_reader import COMMAND_LINE
 
 # Syslog severities (RFC 5424), as Drupal's watchdog uses them.
 ERROR = 3
@@ -27,6 +34,18 @@ INSERT: Final = ("INSERT INTO watchdog (user_id, type, message, variables, sever
 _ONE: Final = INSERT + " VALUES (%s, %s, %s, %s, %s, %s, %s)"  # noqa: S608 (constants)
 
 
+# The location of entries that name none: "" in the web process (and a request's entries name
+# theirs or none), COMMAND_LINE while a command runs.
+_LOCATION: ContextVar[str] = ContextVar("audit_location", default="")
+
+
+def from_command_line() -> Callable[[], None]:
+    """Mark the entries written from here on (in this context) as the command line's; returns
+    the function that ends it (a command's end)."""
+    token = _LOCATION.set(COMMAND_LINE)
+    return lambda: _LOCATION.reset(token)
+
+
 def entry(
     type_: str,
     message: str,
@@ -38,6 +57,7 @@ def entry(
     hostname: str = "",
 ) -> tuple[Any, ...]:
     """The column values of one event, in :data:`INSERT`'s order."""
+    location = location or _LOCATION.get()
     return (user_id, type_, message, Jsonb(variables or {}), severity, location[:2048],
             hostname[:255])
 

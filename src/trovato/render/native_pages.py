@@ -59,11 +59,13 @@ def _row(form: str, *values: Any) -> str:
     """One row of :func:`content_rows` (``values``: id, title, type, author, status, updated,
     may_edit), every value but may_edit escaped (``form`` already is)."""
     ident, title, type_, author, status, updated = map(_e, values[:6])
-    return (f'<tr><td><input type="checkbox" name="items" value="{ident}" form="{form}"'
-            f' id="edit-items-{ident}" aria-label="Select {title}"></td>'
-            f'<td><a href="/item/{ident}">{title}</a></td><td>{type_}</td>'
-            f"<td>{author}</td><td>{status}</td><td><time>{updated}</time></td>"
-            f'<td><a href="/item/{ident}">View</a>'
+    return (f'<tr><td data-label="Select"><input type="checkbox" name="items" value="{ident}"'
+            f' form="{form}" id="edit-items-{ident}" aria-label="Select {title}"></td>'
+            f'<td data-label="Title"><a href="/item/{ident}">{title}</a></td>'
+            f'<td data-label="Type">{type_}</td><td data-label="Author">{author}</td>'
+            f'<td data-label="Status">{status}</td>'
+            f'<td data-label="Updated"><time>{updated}</time></td>'
+            f'<td data-label="Operations"><a href="/item/{ident}">View</a>'
             + (' · <a href="/item/' + ident + '/edit">Edit</a>' if values[6] else "")
             + "</td></tr>\n")
 
@@ -84,7 +86,7 @@ def content_list(variables: Mapping[str, Any]) -> str:
            "</li></ul>\n") if truthy(get("add_content", UNDEFINED)) else ""
     return (f'{add}<section class="admin-filters" aria-label="Filter content">'
             f'{_e(get("filters", ""))}</section>\n{_e(get("bulk", ""))}\n'
-            '<div class="table-wrap">\n<table class="admin-content">\n'
+            '<div class="table-wrap table-wrap--stack">\n<table class="admin-content">\n'
             f'<caption>Content ({_e(total)} item{"" if total == 1 else "s"})</caption>\n'
             '<thead><tr>\n<th scope="col"><span class="visually-hidden">Select</span></th>\n'
             f'{"".join(columns)}<th scope="col">Operations</th>\n</tr></thead>\n<tbody>\n'

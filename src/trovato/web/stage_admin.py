@@ -187,7 +187,7 @@ async def add_submit(request: Request) -> Response:
         stage = await ctx.kernel.stage_desk.create(
             user, str(values["id"]), str(values["label"]), str(values["upstream"]),
             visibility=str(values["visibility"]), roles=_chosen(values))
-        return Done(f"The stage {stage.label} has been created.", f"/admin/stages/{stage.id}",
+        return Done(f"The stage “{stage.label}” has been created.", f"/admin/stages/{stage.id}",
                     {"stage": stage.id})
 
     async def show(values: forms.FormValues, errors: forms.FormErrors,
@@ -221,7 +221,7 @@ async def edit_submit(request: Request) -> Response:
         edited = await ctx.kernel.stage_desk.edit(
             user, stage.id, label=str(values["label"]), upstream=str(values["upstream"]),
             visibility=str(values["visibility"]), roles=_chosen(values))
-        return Done(f"The stage {edited.label} has been saved.", f"/admin/stages/{stage.id}",
+        return Done(f"The stage “{edited.label}” has been saved.", f"/admin/stages/{stage.id}",
                     {"stage": stage.id})
 
     async def show(values: forms.FormValues, errors: forms.FormErrors,
@@ -239,7 +239,7 @@ async def _archivable(request: Request) -> StageInfo:
     """The stage of the path, which the user may manage and which must be open (409)."""
     stage = await _managed(request, "archive")
     if not stage.open:
-        raise ServiceError(409, f"The stage {stage.label} is {stage.status}: only open stages"
+        raise ServiceError(409, f"The stage “{stage.label}” is {stage.status}: only open stages"
                                 " can be archived.")
     return stage
 
@@ -270,7 +270,7 @@ async def archive_submit(request: Request) -> Response:
 
     async def archive(values: forms.FormValues) -> Done:
         await ctx.kernel.stage_desk.archive(ctx.current_user, stage.id)
-        message = f"The stage {stage.label} has been archived."
+        message = f"The stage “{stage.label}” has been archived."
         # This session can no longer work there: its edits would all be refused.
         if ctx.session is not None and ctx.session.get("stage") == stage.id:
             ctx.session.pop("stage")
@@ -313,7 +313,7 @@ async def delete_submit(request: Request) -> Response:
 
     async def delete(values: forms.FormValues) -> Done:
         await ctx.kernel.stage_desk.delete(ctx.current_user, stage.id)
-        return Done(f"The stage {stage.label} has been deleted.", "/admin/stages",
+        return Done(f"The stage “{stage.label}” has been deleted.", "/admin/stages",
                     {"stage": stage.id})
 
     async def show(values: forms.FormValues, errors: forms.FormErrors,

@@ -49,7 +49,7 @@ def test_role_permissions_account_and_what_the_account_may_reach(
             main.get_by_label("Role name").fill("Editor")
             main.get_by_role("button", name="Add role").click()
             page.wait_for_url("**/admin/people/roles")
-            assert "The role Editor has been added." in main.inner_text()
+            assert "The role “Editor” has been added." in main.inner_text()
             assert main.get_by_role("cell", name="Editor", exact=True).is_visible()
             shot("1-role-added")
             # 2. Two permissions for it, in the matrix (each box has its own label).
@@ -81,7 +81,7 @@ def test_role_permissions_account_and_what_the_account_may_reach(
             main.get_by_label("Confirm password").fill(EDNA_PASSWORD)
             main.get_by_role("button", name="Create account").click()
             page.wait_for_url("**/admin/people")
-            assert "The account edna has been created." in main.inner_text()
+            assert "The account “edna” has been created." in main.inner_text()
             row = main.get_by_role("row").filter(has_text="edna")
             assert "Editor" in row.inner_text() and "Active" in row.inner_text()
             root_link = main.get_by_role("link", name="root", exact=True).get_attribute("href")

@@ -48,7 +48,7 @@ def test_a_site_builder_makes_a_type_with_five_fields(db_url: str, tmp_path: Pat
         _shot(page, shots, "02-add-type")
         main.get_by_role("button", name="Save and manage fields").click()
         page.wait_for_url(f"**{TYPES}/event/fields")
-        assert "The item type Event has been created" in main.inner_text()
+        assert "The item type “Event” has been created" in main.inner_text()
 
         # Five fields: name and field type, then the type's settings.
         for index, (label, field_type, settings) in enumerate(FIELDS):

@@ -27,6 +27,8 @@ async def test_managing_a_vocabulary(client: httpx.AsyncClient) -> None:
                                          "id": "topics", "hierarchy": "multiple",
                                          "description": ""})
     assert made.status_code == 303 and made.headers["location"] == f"{BASE}/topics"
+    created = (await client.get(made.headers["location"])).text
+    assert "Created the vocabulary “Topics”." in created  # the name quoted
     taken = await client.post(BASE, data={"csrf_token": token, "label": "Again", "id": "topics",
                                           "hierarchy": "multiple", "description": ""})
     assert taken.status_code == 400 and "exists already" in taken.text

@@ -71,7 +71,8 @@ def _token(page: httpx.Response) -> str:
 def _titles(page: httpx.Response) -> list[str]:
     """The titles listed in the content table, in order."""
     body = page.text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return re.findall(r'<tr><td><input [^>]*></td><td><a href="/item/[^"]+">([^<]*)</a>', body)
+    return re.findall(r'<tr><td data-label="Select"><input [^>]*></td>'
+                      r'<td data-label="Title"><a href="/item/[^"]+">([^<]*)</a>', body)
 
 
 async def _finish(client: httpx.AsyncClient, location: str) -> httpx.Response:
@@ -222,9 +223,10 @@ async def test_the_dashboard_lists_sections_and_facts(site: Site) -> None:
     assert re.search(r"<dt>Unpublished items</dt><dd>1</dd>", page.text)
     assert "Draft one" in page.text and "Published one" in page.text
     # Dates are <time> cells, which the stylesheet keeps on one line on phones.
-    assert re.search(r"<td><time>\d{4}-\d\d-\d\d \d\d:\d\d</time></td>", page.text)
+    dated = r'<td data-label="Updated"><time>\d{4}-\d\d-\d\d \d\d:\d\d</time></td>'
+    assert re.search(dated, page.text)
     listing = (await client.get("/admin/content")).text
-    assert re.search(r"<td><time>\d{4}-\d\d-\d\d \d\d:\d\d</time></td>", listing)
+    assert re.search(dated, listing)
     await login_as(client, "editor")
     page = await client.get("/admin")
     assert "Unpublished items" not in page.text and "Draft one" not in page.text
@@ -361,6 +363,30 @@ async def test_bulk_unpublish_through_confirmation_and_batch(site: Site) -> None
     assert [await site.status(i) for i in chosen] == [0, 0, 0]
     assert await site.status(other) == 1
     assert (await client.get(location)).status_code == 404  # reported and forgotten
+
+
+async def test_the_confirmation_counts_the_items_and_names_those_already_done(
+        site: Site) -> None:
+    """One item is "this item"; several are counted; items already in the state asked for
+    are said to be (the batch leaves them alone) instead of silently offered."""
+    client = site.client
+    live = [await site.item(f"Live {n}") for n in range(2)]
+    hidden = await site.item("Hidden", status=0)
+    await login_as(client, "root")
+    one = (await _bulk(client, "unpublish", [hidden])).text
+    assert "<h1>Unpublish this item?</h1>" in one and "applies to this item:" in one
+    assert "It is already unpublished: nothing will change." in one
+    three = (await _bulk(client, "publish", [*live, hidden])).text
+    assert "<h1>Publish 3 items?</h1>" in three and "applies to these 3 items:" in three
+    assert "2 of them are already published and are left as they are." in three
+    some = (await _bulk(client, "unpublish", [*live, hidden])).text
+    assert "1 of them is already unpublished and is left as it is." in some
+    every = (await _bulk(client, "publish", live)).text
+    assert "All 2 are already published: nothing will change." in every
+    fresh = (await _bulk(client, "unpublish", live)).text
+    assert "already" not in fresh.split("<main", 1)[1]
+    gone = (await _bulk(client, "delete", [hidden])).text
+    assert "<h1>Delete this item?</h1>" in gone and "already" not in gone.split("<main", 1)[1]
 
 
 async def test_bulk_skips_items_the_user_may_not_change(site: Site) -> None:
@@ -550,12 +576,15 @@ async def test_remembered_rows_follow_the_items_and_their_types(site: Site) -> N
     await login_as(client, "root")
     for _ in range(2):
         page = (await client.get("/admin/content")).text
-        assert ">Before</a>" in page and "<td>Article</td><td>root</td><td>Published</td>" in page
+        assert ">Before</a>" in page
+        assert ('<td data-label="Type">Article</td><td data-label="Author">root</td>'
+                '<td data-label="Status">Published</td>') in page
     kernel = kernel_of(client)
     await kernel.content.items.update(ROOT, uuid.UUID(item_id), title="After", status=0)
     page = (await client.get("/admin/content")).text
     assert ">After</a>" in page and ">Before</a>" not in page
-    assert "<td>Article</td><td>root</td><td>Not published</td>" in page
+    assert ('<td data-label="Type">Article</td><td data-label="Author">root</td>'
+            '<td data-label="Status">Not published</td>') in page
 
 
 async def test_a_new_or_deleted_item_shows_at_once_in_the_list_and_its_total(

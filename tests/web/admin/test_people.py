@@ -160,7 +160,7 @@ async def test_creating_an_account_with_a_role(client: httpx.AsyncClient) -> Non
         "pass_confirm": NEW_PASSWORD, "status": "1", "roles": str(editor)})
     assert made.status_code == 303 and made.headers["location"] == "/admin/people"
     listing = await client.get("/admin/people")
-    assert f"The account new {XSS_SHOWN} has been created." in listing.text
+    assert f"The account “new {XSS_SHOWN}” has been created." in listing.text
     assert XSS not in listing.text
     account = await kernel_of(client).accounts.get(await _id_of(client, f"new {XSS}"))
     assert account is not None and account.active and account.roles == (editor,)
@@ -310,7 +310,7 @@ async def test_deleting_asks_first_and_says_what_happens_to_content(
     assert deleted.status_code == 303
     assert await kernel_of(client).accounts.get(bob) is None
     listing = await client.get("/admin/people")
-    assert "The account bob has been deleted" in listing.text
+    assert "The account “bob” has been deleted" in listing.text
 
 
 async def test_deleting_the_last_administrator_is_refused_on_the_page(

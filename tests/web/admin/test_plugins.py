@@ -30,7 +30,7 @@ async def _do(client: httpx.AsyncClient, name: str, operation: str,
 
 def _row(page: str, name: str) -> str:
     """The plugin's row of the plugins table."""
-    match = re.search(rf'<tr><td><div id="plugin-{name}">.*?</tr>', page, re.S)
+    match = re.search(rf'<tr><td data-label="Plugin"><div id="plugin-{name}">.*?</tr>', page, re.S)
     assert match, f"no row for {name}"
     return match.group(0)
 
@@ -194,7 +194,8 @@ async def test_requirements_are_reported_and_an_error_refuses_enabling(
     listed = (await plugin_site.get("/admin/plugins")).text
     assert "Warden disk" in listed and "91% full" in listed and "Free some space soon." in listed
     status = (await plugin_site.get("/admin/reports/status")).text
-    assert re.search(r"warden: Warden disk</td><td>91% full</td><td><span class=\"status-state"
+    assert re.search(r"warden: Warden disk</td><td data-label=\"Found\">91% full</td>"
+                     r"<td data-label=\"State\"><span class=\"status-state"
                      r" status-state--warning\">Warning</span>", status), status
     assert (await _do(plugin_site, "warden", "disable")).status_code == 303
     await _warden_mode(plugin_site, "error")

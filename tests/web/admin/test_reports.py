@@ -14,8 +14,9 @@ from tests.conftest import create_account, running_app, site_settings
 from tests.plugins.conftest import kernel_of
 from tests.web.admin.conftest import grant
 from trovato.db import migrate
+from trovato.ids import NIL
 from trovato.kernel.status import StatusCheck, site_status
-from trovato.observability.audit import ERROR, WARNING, audit
+from trovato.observability.audit import ERROR, WARNING, audit, from_command_line
 
 SCRIPT = "<script>alert('x')</script>"
 
@@ -70,6 +71,32 @@ async def test_the_log_shows_who_did_it(site: httpx.AsyncClient) -> None:
     root = await kernel_of(site).db.fetchval("SELECT id FROM users WHERE name = 'root'")
     assert f'<a href="/user/{root}">root</a>' in listing.text
     assert "Session opened for root" in listing.text
+
+
+async def test_a_commands_entries_are_the_systems_not_an_anonymous_visitors(
+        site: httpx.AsyncClient) -> None:
+    """A ``trovato`` command acts with the nil id, as an anonymous visitor does: its entries
+    say "System (command line)" (their location says so), a visitor's still "Anonymous"."""
+    async with kernel_of(site).db.transaction() as conn:
+        await audit(conn, "visitor", "A visitor's entry", user_id=NIL)
+        end = from_command_line()
+        try:
+            await audit(conn, "command", "A command's entry", user_id=NIL)
+            await audit(conn, "command", "A command's entry without an id")
+        finally:
+            end()
+        await audit(conn, "visitor", "After the command", user_id=NIL)
+    await login_as(site, "root")
+    commands = (await site.get("/admin/reports?type=command")).text
+    assert commands.count('<td data-label="User">System (command line)</td>') == 2
+    assert ">Anonymous</td>" not in commands
+    visitors = (await site.get("/admin/reports?type=visitor")).text
+    assert visitors.count('<td data-label="User">Anonymous</td>') == 2
+    assert "System" not in visitors
+    entry = await kernel_of(site).db.fetchval("SELECT id FROM watchdog WHERE type = 'command'"
+                                              " LIMIT 1")
+    detail = (await site.get(f"/admin/reports/log/{entry}")).text
+    assert "System (command line)" in detail and ">command line</td>" in detail
 
 
 async def test_filters_by_type_and_severity(site: httpx.AsyncClient) -> None:
@@ -135,7 +162,8 @@ async def test_the_status_report(site: httpx.AsyncClient) -> None:
     assert backend in text and "reachable" in text
     assert "Enabled plugins" in text
     # Cron never ran on this site: a warning, until it runs.
-    assert re.search(r"Last run</td><td>never</td><td><span class=\"status-state "
+    assert re.search(r"Last run</td><td data-label=\"Found\">never</td>"
+                     r"<td data-label=\"State\"><span class=\"status-state "
                      r"status-state--warning\">", text), text
     assert "Run &#34;trovato cron&#34; from a timer" in text  # no Markdown in HTML
     report = await kernel_of(site).cron.run()
@@ -168,4 +196,5 @@ async def test_the_status_report_names_redis_when_it_is_the_store(
         await create_account(client, "root", admin=True)
         await login_as(client, "root")
         text = (await client.get("/admin/reports/status")).text
-        assert re.search(r"Shared store</td><td>Redis</td><td>reachable</td>", text), text
+        assert re.search(r"Shared store</td><td data-label=\"Check\">Redis</td>"
+                         r"<td data-label=\"Found\">reachable</td>", text), text

@@ -113,7 +113,7 @@ async def test_adding_renaming_and_deleting_a_role(client: httpx.AsyncClient) ->
     added = await _post(client, "/admin/people/roles", {"name": f"Editor {XSS}"})
     assert added.status_code == 303
     page = await client.get("/admin/people/roles")
-    assert f"The role Editor {XSS_SHOWN} has been added." in page.text
+    assert f"The role “Editor {XSS_SHOWN}” has been added." in page.text
     assert XSS not in page.text
     role = next(r for r in await _roles(client).all() if r.name.startswith("Editor"))
     taken = await _post(client, "/admin/people/roles", {"name": "EDITOR " + XSS})
@@ -124,6 +124,8 @@ async def test_adding_renaming_and_deleting_a_role(client: httpx.AsyncClient) ->
     renamed = await _post(client, f"/admin/people/roles/{role.id}/edit", {"name": "Writer"})
     assert renamed.status_code == 303
     assert (await _roles(client).get(role.id)).name == "Writer"  # type: ignore[union-attr]
+    assert (f"The role “Editor {XSS_SHOWN}” is now called “Writer”."
+            in (await client.get(renamed.headers["location"])).text)
     confirm = await client.get(f"/admin/people/roles/{role.id}/delete")
     assert "Are you sure you want to delete the role Writer?" in confirm.text
     deleted = await _post(client, f"/admin/people/roles/{role.id}/delete", {"op": "confirm"})

@@ -5,6 +5,8 @@ state and access refusals, and hostile input shown escaped or refused."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from tests.api.conftest import admin_headers, login_as
@@ -41,8 +43,10 @@ async def test_the_type_list_shows_types_with_counts_and_links(
     assert f'<a href="{TYPES}/add" class="button">Add item type</a>' in text
     row = text[text.index(f'<a href="{TYPES}/article/fields">Article</a>'):]
     row = row[:row.index("</tr>")]
-    assert "<td>article</td>" in row and "<td>News articles</td>" in row
-    assert "<td>3</td>" in row and "<td>2</td>" in row  # three fields, two items
+    assert '<td data-label="Machine name">article</td>' in row
+    assert '<td data-label="Description">News articles</td>' in row
+    # three fields, two items
+    assert '<td data-label="Fields">3</td>' in row and '<td data-label="Items">2</td>' in row
     assert f'href="{TYPES}/article/delete"' in row
     # The toolbar marks the Structure group and, in its second row, the section.
     assert f'<a href="{TYPES}" aria-current="page">Structure</a>' in text
@@ -61,7 +65,7 @@ async def test_adding_a_type_derives_its_name_and_leads_to_its_fields(
     assert response.status_code == 303, response.text
     assert response.headers["location"] == f"{TYPES}/blog_post/fields"
     fields_page = await client.get(response.headers["location"])
-    assert "The item type Blog post has been created" in fields_page.text
+    assert "The item type “Blog post” has been created" in fields_page.text
     assert "This type has no fields yet." in fields_page.text
     created = await _type(client, "blog_post")
     assert created["label"] == "Blog post" and created["description"] == "Posts <b>now</b>"
@@ -117,7 +121,7 @@ async def test_editing_a_type_keeps_its_name_and_escapes_it(client: httpx.AsyncC
         "title_label": "Title", "type": "hacked", "op": "save"})
     assert response.status_code == 303 and response.headers["location"] == TYPES
     listing = await client.get(TYPES)
-    assert "The item type &lt;b&gt;News&lt;/b&gt; has been updated." in listing.text
+    assert "The item type “&lt;b&gt;News&lt;/b&gt;” has been updated." in listing.text
     assert "<b>News</b>" not in listing.text and "<script>x()" not in listing.text
     updated = await _type(client, "article")
     assert updated["label"] == "<b>News</b>" and updated["type"] == "article"
@@ -370,7 +374,7 @@ async def test_widget_and_display_choices_reach_the_form_and_the_page(
     assert by_name["field_colour"]["display"] == {"label": "inline"}
     assert by_name["field_count"]["display"] == {"hidden": True}
     listing = (await client.get(base)).text
-    assert "<td>Check boxes or radio buttons</td>" in listing
+    assert ">Check boxes or radio buttons</td>" in listing
     form = (await client.get("/item/add/article")).text
     assert 'type="radio"' in form and 'name="fields[field_colour]" value="green"' in form
     created = await client.post("/api/v1/items", headers=headers, json={
@@ -424,3 +428,24 @@ async def test_hostile_labels_and_descriptions_stay_inert(client: httpx.AsyncCli
             assert page.status_code == 200, path
             # The field order form's own script is the one script a page may have.
             assert_safe(page.text.replace(OUR_SCRIPT, ""), vector, allowed_tags=PAGE_TAGS)
+
+
+async def test_admin_tables_are_named_without_a_caption_repeating_the_heading(
+        site: httpx.AsyncClient) -> None:
+    """A caption that only repeats the page's heading ("Item types" under "Item types") is
+    gone; each table still has a name (a caption saying more, or aria-label)."""
+    await login_as(site, "root")
+    for path in ("/admin/structure/types", "/admin/structure/gather",
+                 "/admin/config/media/image-styles", "/admin/people/roles", "/admin/plugins",
+                 "/admin/reports", "/admin/reports/status"):
+        page = await site.get(path)
+        assert page.status_code == 200, path
+        heading = re.search(r"<h1>(.*?)</h1>", page.text)
+        assert heading is not None, path
+        tables = re.findall(r"<table([^>]*)>\s*(?:<caption>(.*?)</caption>)?", page.text)
+        assert tables, path
+        for attributes, caption in tables:
+            assert caption != heading.group(1), (path, caption)
+            assert caption or "aria-label=" in attributes, (path, attributes)
+    log = (await site.get("/admin/reports")).text
+    assert "<caption>Newest first</caption>" in log

@@ -154,7 +154,7 @@ async def add_vocabulary(request: Request) -> Response:
         except CategoryError as exc:
             errors = _field_errors(exc, {"id", "label", "hierarchy", "description"})
         else:
-            flash(request, "status", f"Created the vocabulary {made.label}.")
+            flash(request, "status", f"Created the vocabulary “{made.label}”.")
             return RedirectResponse(_vocabulary_path(made.id), status_code=303)
     return await _vocabularies_page(request, values, errors, status=400)
 

@@ -8,7 +8,8 @@ actions.
   and its total, 50 rows at most. A filter value that cannot match (an unknown type or
   account, a status that is neither) is shown as an error next to its input and lists nothing.
 * ``POST /admin/content/bulk`` — the checked items and an action (publish, unpublish,
-  delete): first the confirmation step listing the items; confirmed, a batch
+  delete): first the confirmation step listing the items (counted, and saying how many are
+  already in the state asked for); confirmed, a batch
   (:mod:`trovato.batch`, progress at ``/admin/batch/{id}``) does the action item by item
   through the content service, and the list comes back with what was done.
 """
@@ -403,13 +404,43 @@ async def bulk(request: Request) -> Response:
     tree = await kernel.forms.build(forms.form(f"{BULK_FORM}_confirm", "/admin/content/bulk",
                                                elements), user=user)
     chosen = el.item_list([el.link(item.title, f"/item/{item.id}") for item in items])
+    title, intro, already = _confirm_words(action, items)
     return render_admin(request, "admin/content_confirm.html", {
-        "title": f"{verb} these items?",
+        "title": title,
+        "intro": intro,
+        "already": already,
         "action": action,
         "chosen": kernel.templates.render_tree(chosen),
         "form": kernel.forms.render(tree, csrf_token=_csrf(ctx)),
         "back": back,
     })
+
+
+def _confirm_words(action: str, items: list[Item]) -> tuple[str, str, str]:
+    """The confirmation's heading and introduction, with how many of the chosen items are
+    already in the state asked for (the batch leaves them alone; "" when none are, or for a
+    deletion): the count said rather than "these items" for one."""
+    verb, past = BULK_ACTIONS[action]
+    count = len(items)
+    if count == 1:
+        title, intro = f"{verb} this item?", "The action applies to this item:"
+    else:
+        title, intro = f"{verb} {count} items?", f"The action applies to these {count} items:"
+    if action == "delete":
+        return title, intro, ""
+    wanted = 1 if action == "publish" else 0
+    done = sum(1 for item in items if item.status == wanted)
+    state = past.lower()
+    if done == 0:
+        already = ""
+    elif done == count:
+        already = (f"It is already {state}: nothing will change." if count == 1 else
+                   f"All {count} are already {state}: nothing will change.")
+    elif done == 1:
+        already = f"1 of them is already {state} and is left as it is."
+    else:
+        already = f"{done} of them are already {state} and are left as they are."
+    return title, intro, already
 
 
 routes = [

@@ -152,7 +152,8 @@ async def listings(request: Request) -> Response:
                      stored.definition.base, _display_links(stored), str(stored.version),
                      el.container(operations, tag="span", attributes={"class": "operations"})])
     table = el.table(["Label", "Machine name", "Base", "Displays", "Version", "Operations"],
-                     rows, caption="Listings", empty="There are no listings yet.")
+                     rows, empty="There are no listings yet.",
+                     attributes={"aria-label": "Listings"})  # the heading: no caption
     return _page(request, "Listings", [_tree(request, table)], actions=[
         {"title": "Add listing", "href": f"{BASE}/add"},
         {"title": "Import listing", "href": f"{BASE}/import"}])

@@ -151,7 +151,7 @@ async def _list_page(request: Request, values: forms.FormValues | None = None,
         for name, style in styles.items()]
     templates = ctx.kernel.templates
     listing = (el.table(["Style", "Machine name", "Effects", "Operations"], rows,
-                        caption="Image styles")
+                        attributes={"aria-label": "Image styles"})  # the heading: no caption
                if rows else el.markup("There are no image styles.", tag="p"))
     tree = await ctx.kernel.forms.build(_form(BASE, None), user=ctx.current_user)
     return await _page(request, "Image styles", [

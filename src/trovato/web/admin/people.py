@@ -304,7 +304,7 @@ async def create_submit(request: Request) -> Response:
             errors, status = refusal(exc, ACCOUNT_LABELS), exc.status
         else:
             await submitted_ok(request, tree, values, {"user_id": str(created)})
-            flash(request, "status", f"The account {values['name']} has been created.")
+            flash(request, "status", f"The account “{values['name']}” has been created.")
             return RedirectResponse("/admin/people", status_code=303)
     return await _account_page(request, None, tree, values=values, errors=errors,
                                status=status)
@@ -331,7 +331,7 @@ async def edit_submit(request: Request) -> Response:
             errors, status = refusal(exc, ACCOUNT_LABELS), exc.status
         else:
             await submitted_ok(request, tree, values, {"user_id": str(account.id)})
-            flash(request, "status", f"The changes to {account.name} have been saved.")
+            flash(request, "status", f"The changes to “{account.name}” have been saved.")
             return RedirectResponse("/admin/people", status_code=303)
     return await _account_page(request, account, tree, values=values, errors=errors,
                                status=status)
@@ -384,7 +384,7 @@ async def delete_submit(request: Request) -> Response:
                 await ctx.kernel.page_cache.invalidate(
                     [f"item:{item_id}" for item_id in deleted.reassigned_items])
             await submitted_ok(request, tree, values, {"user_id": str(account.id)})
-            flash(request, "status", f"The account {account.name} has been deleted;"
+            flash(request, "status", f"The account “{account.name}” has been deleted;"
                   f" {len(deleted.reassigned_items)} item(s) now belong to Anonymous.")
             return RedirectResponse("/admin/people", status_code=303)
     return await _delete_page(request, account, tree, errors=errors, status=status)

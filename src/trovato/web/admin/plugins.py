@@ -132,9 +132,8 @@ async def plugin_list(request: Request) -> Response:
     table = el.table(
         ["Plugin", "Version", "Status", "Asks for", "Permissions", "Dependencies",
          "Operations"],
-        [_row(p) for p in plugins], caption="Plugins",
-        empty="No plugin was found in the plugin folders.",
-        attributes={"class": "plugins"})
+        [_row(p) for p in plugins], empty="No plugin was found in the plugin folders.",
+        attributes={"class": "plugins", "aria-label": "Plugins"})  # the heading: no caption
     requirements = await kernel.plugins.requirements()
     report = el.table(
         ["Plugin", "Requirement", "Value", "Severity", "Description"],

@@ -56,6 +56,8 @@ def _short(text: str) -> str:
 
 
 def _user_cell(entry: LogEntry) -> str | el.RenderElement:
+    if entry.by_command_line and (entry.user_id is None or entry.user_name == ""):
+        return "System (command line)"  # a command acts with no account of its own
     if entry.user_id is None or entry.user_name == "":
         return "Anonymous"
     if entry.user_name is None:
@@ -112,7 +114,7 @@ async def log_list(request: Request) -> Response:
         for entry in listing.entries
     ]
     table = el.table(["Type", "Severity", "Message", "User", "Time"], rows,
-                     caption="Recent log entries", empty="No log entries match.",
+                     caption="Newest first", empty="No log entries match.",
                      attributes={"class": "log-entries"})
     query = {k: str(v) for k, v in (("type", chosen_type), ("severity", chosen_severity))
              if v is not None}
@@ -167,7 +169,7 @@ async def status_report(request: Request) -> Response:
         for check in checks
     ]
     table = el.table(["Part", "Check", "Found", "State", "Details"], rows,
-                     caption="Status report", attributes={"class": "status-report"})
+                     attributes={"class": "status-report", "aria-label": "Status report"})
     worst = ("error" if any(c.severity == "error" for c in checks) else
              "warning" if any(c.severity == "warning" for c in checks) else "ok")
     summary = {"ok": ("status", "Everything checked is in order."),

@@ -80,7 +80,8 @@ def _roles_table(roles: Sequence[Role]) -> RenderElement:
         rows.append([role.name, "Built-in" if role.is_builtin else "",
                      str(len(role.permissions)),
                      el.container(operations, tag="span", attributes={"class": "operations"})])
-    return el.table(["Role", "Kind", "Permissions", "Operations"], rows, caption="Roles")
+    return el.table(["Role", "Kind", "Permissions", "Operations"], rows,
+                    attributes={"aria-label": "Roles"})  # the page's heading: no caption
 
 
 async def _roles_page(request: Request, tree: RenderElement, *,
@@ -108,7 +109,7 @@ async def role_add(request: Request) -> Response:
 
     async def add(values: forms.FormValues) -> Done:
         role = await roles_service(request).create(str(values["name"]), actor=user.id)
-        return Done(f"The role {role.name} has been added.", "/admin/people/roles",
+        return Done(f"The role “{role.name}” has been added.", "/admin/people/roles",
                     {"role_id": str(role.id)})
 
     async def show(values: forms.FormValues, errors: forms.FormErrors,
@@ -167,7 +168,7 @@ async def rename_submit(request: Request) -> Response:
     async def rename(values: forms.FormValues) -> Done:
         renamed = await roles_service(request).rename(role.id, str(values["name"]),
                                                       actor=user.id)
-        return Done(f"The role {role.name} is now called {renamed.name}.",
+        return Done(f"The role “{role.name}” is now called “{renamed.name}”.",
                     "/admin/people/roles", {"role_id": str(role.id)})
 
     async def show(values: forms.FormValues, errors: forms.FormErrors,
@@ -210,7 +211,7 @@ async def delete_submit(request: Request) -> Response:
     async def delete(values: forms.FormValues) -> Done:
         if not await roles_service(request).delete(role.id, actor=user.id):
             raise ServiceError(404, "No such role.")
-        return Done(f"The role {role.name} has been deleted.", "/admin/people/roles",
+        return Done(f"The role “{role.name}” has been deleted.", "/admin/people/roles",
                     {"role_id": str(role.id)})
 
     async def show(values: forms.FormValues, errors: forms.FormErrors,

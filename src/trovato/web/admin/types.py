@@ -94,8 +94,8 @@ async def type_list(request: Request) -> Response:
         for t in types
     ]
     table = el.table(["Item type", "Machine name", "Description", "Fields", "Items",
-                      "Operations"], rows, caption="Item types",
-                     empty="There are no item types yet.")
+                      "Operations"], rows, empty="There are no item types yet.",
+                     attributes={"aria-label": "Item types"})  # the heading: no caption
     add = el.link("Add item type", f"{TYPES_PATH}/add", attributes={"class": "button"})
     return page(request, title="Item types",
                 parts=[render_tree(request, add), render_tree(request, table)])
@@ -221,7 +221,7 @@ async def add_submit(request: Request) -> Response:
                           errors=exc.errors or {"form": exc.message}, status=exc.status,
                           messages=[("error", exc.message)])
     return await finish(request, received, location=f"{type_path(created)}/fields",
-                        message=f"The item type {created.label} has been created; now add"
+                        message=f"The item type “{created.label}” has been created; now add"
                                 " its fields.", result={"type": created.type})
 
 
@@ -249,7 +249,7 @@ async def edit_submit(request: Request) -> Response:
                           errors=exc.errors or {"form": exc.message}, status=exc.status,
                           messages=[("error", exc.message)])
     return await finish(request, received, location=TYPES_PATH,
-                        message=f"The item type {updated.label} has been updated.",
+                        message=f"The item type “{updated.label}” has been updated.",
                         result={"type": updated.type})
 
 
