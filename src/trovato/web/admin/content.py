@@ -59,6 +59,15 @@ COLUMNS: Final = (("title", "Title"), ("type", "Type"), ("author", "Author"),
                   ("status", "Status"), ("changed", "Updated"))
 SORTS: Final = frozenset(k for key, _ in COLUMNS for k in (key, f"-{key}"))
 DEFAULT_SORT: Final = "-changed"
+# Every order by name, for the filter form's "Sort by" (the column headers' links sort too,
+# but on a phone the table's head is hidden: its rows are labelled blocks).
+SORT_LABELS: Final = {
+    "-changed": "Updated, newest first", "changed": "Updated, oldest first",
+    "title": "Title, A to Z", "-title": "Title, Z to A",
+    "type": "Type, A to Z", "-type": "Type, Z to A",
+    "author": "Author, A to Z", "-author": "Author, Z to A",
+    "-status": "Published first", "status": "Not published first",
+}
 TEXT_MAX: Final = 200
 STATUSES: Final = {"1": "Published", "0": "Not published"}
 ANY: Final = "- Any -"  # a filter select's no-filter choice
@@ -102,7 +111,7 @@ def _url(filters: dict[str, str], **changes: str | int) -> str:
     return LIST_PATH + (f"?{urlencode(params)}" if params else "")
 
 
-def _filter_form(types: dict[str, str], sort: str) -> RenderElement:
+def _filter_form(types: dict[str, str]) -> RenderElement:
     return forms.form(FILTER_FORM, LIST_PATH, {
         "type": {"#type": "select", "#name": "type", "#title": "Type",
                  "#options": {"": ANY, **types}},
@@ -112,7 +121,8 @@ def _filter_form(types: dict[str, str], sort: str) -> RenderElement:
                    "#maxlength": TEXT_MAX},
         "title": {"#type": "textfield", "#name": "title", "#title": "Title contains",
                   "#maxlength": TEXT_MAX},
-        "sort": forms.hidden("sort", sort),
+        "sort": {"#type": "select", "#name": "sort", "#title": "Sort by",
+                 "#options": dict(SORT_LABELS)},
         "actions": {"#type": "actions", "filter": forms.submit("Filter", name="")},
     }, method="get")
 
@@ -216,8 +226,8 @@ async def _filter_html(ctx: RequestContext, types: dict[str, str], sort: str,
     if memo is not None and (found := memo.filters.get(key)) is not None:
         return found
     service = ctx.kernel.forms
-    tree = await service.build(_filter_form(types, sort), user=ctx.current_user)
-    values: dict[str, FormValue] = dict(typed)
+    tree = await service.build(_filter_form(types), user=ctx.current_user)
+    values: dict[str, FormValue] = {**typed, "sort": sort}
     html = service.render(tree, values=values, errors=errors)
     if memo is not None:
         _remember(memo.filters, key, html)
