@@ -67,7 +67,7 @@ def test_resolve_preview_and_publish(db_url: str, tmp_path: Path) -> None:
             page.screenshot(path=str(shots / "2-preview.png"), full_page=True)
             main.get_by_label("Take this stage's value").check()
             main.get_by_role("button", name="Publish stage Spring").click()
-            assert "Stage Spring is published." in page.locator(
+            assert "Stage “Spring” is published." in page.locator(
                 ".messages.status").inner_text()
             page.screenshot(path=str(shots / "3-published.png"), full_page=True)
             page.goto(f"{base}/item/{item_id}")

@@ -234,7 +234,7 @@ async def test_the_overview_and_its_publish_step(client: httpx.AsyncClient) -> N
     done = await client.post(
         "/admin/stages/spring/publish", data={"csrf_token": token, "confirm": "yes"}
     )
-    assert done.status_code == 200 and f"Stage {ESCAPED} is published." in done.text
+    assert done.status_code == 200 and f"Stage “{ESCAPED}” is published." in done.text
     assert desk.calls[-1] == ("spring", False)
     assert 'name="confirm"' not in done.text
 
@@ -266,7 +266,7 @@ async def test_publishing_from_the_page_puts_the_stage_live(client: httpx.AsyncC
     done = await client.post(
         "/admin/stages/spring/publish", data={"csrf_token": token, "confirm": "yes"}
     )
-    assert done.status_code == 200 and f"Stage {ESCAPED} is published." in done.text
+    assert done.status_code == 200 and f"Stage “{ESCAPED}” is published." in done.text
     assert "Staged story" in (await client.get("/")).text
     status = await kernel_of(client).db.fetchval("SELECT status FROM stage WHERE id = 'spring'")
     assert status == "published"
@@ -325,7 +325,7 @@ async def test_publishing_with_a_choice_per_conflicting_field(
 
     done = await client.post("/admin/stages/spring/publish", data={
         "csrf_token": token, "confirm": "yes", "op": "publish", name: "stage"})
-    assert done.status_code == 200 and f"Stage {ESCAPED} is published." in done.text
+    assert done.status_code == 200 and f"Stage “{ESCAPED}” is published." in done.text
     published = (await client.get(path, headers=headers)).json()
     assert published["title"] == "Spring <i>story</i>"  # the stage's side, as chosen
     assert published["fields"]["field_count"] == {"value": 3}  # merged by itself

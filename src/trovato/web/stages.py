@@ -447,7 +447,7 @@ class _PublishPage:
             **self._context(),
             "outcome": outcome,
             "changes": render(_changes_table(self.request, list(outcome.changes))),
-        }, messages=[("status", f"Stage {self.stage.label} is published.")])
+        }, messages=[("status", f"Stage “{self.stage.label}” is published.")])
 
 
 routes = [

@@ -3,6 +3,7 @@ editing (a loop refused on the form) and deleting tags, for ``administer categor
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
@@ -41,6 +42,8 @@ async def test_managing_a_vocabulary(client: httpx.AsyncClient) -> None:
             "csrf_token": token, "name": name, "description": "", "weight": "0",
             "parents": [ids[p] for p in parents]})
         assert added.status_code == 303, added.text
+        shown = (await client.get(added.headers["location"])).text
+        assert f"Added the tag “{html.escape(name, quote=False)}”." in shown
     page = (await client.get(f"{BASE}/topics")).text
     assert "&lt;b&gt;Bebop&lt;/b&gt;" in page and "<b>Bebop" not in page
     links = _tag_links(page)
@@ -56,17 +59,18 @@ async def test_managing_a_vocabulary(client: httpx.AsyncClient) -> None:
         "csrf_token": token, "name": "Jazz music", "slug": "jazz-music", "description": "x",
         "weight": "2"})
     assert renamed.status_code == 303
+    assert "Saved the tag “Jazz music”." in (await client.get(renamed.headers["location"])).text
     assert (await client.get("/tags/topics/jazz-music")).status_code == 200
     # Deleting asks first, saying what stays.
     confirm = await client.get(f"{jazz}/delete")
     assert confirm.status_code == 200
-    assert "Are you sure you want to delete the tag Jazz music?" in confirm.text
+    assert "Are you sure you want to delete the tag “Jazz music”?" in confirm.text
     assert "Its children stay" in confirm.text
     assert f'href="{jazz}/delete"' in (await client.get(jazz)).text
     deleted = await client.post(f"{jazz}/delete", data={"csrf_token": token})
     assert deleted.status_code == 303
     after = await client.get(f"{BASE}/topics")
-    assert "Deleted the tag Jazz music." in after.text
+    assert "Deleted the tag “Jazz music”." in after.text
     assert "Jazz music" not in _tag_links(after.text)
     assert (await client.get(jazz)).status_code == 404
 

@@ -91,7 +91,7 @@ async def test_install_disable_enable_uninstall_round_trip(
     assert await _status(plugin_site, "hello") == ENABLED
     assert "hello" in kernel_of(plugin_site).plugins.loaded
     listed = await plugin_site.get("/admin/plugins")
-    assert "The plugin hello has been installed and enabled." in listed.text
+    assert "The plugin “hello” has been installed and enabled." in listed.text
     assert "Enabled" in _row(listed.text, "hello")
 
     disabled = await _do(plugin_site, "hello", "disable")
@@ -99,7 +99,7 @@ async def test_install_disable_enable_uninstall_round_trip(
     assert await _status(plugin_site, "hello") == DISABLED
     assert "hello" not in kernel_of(plugin_site).plugins.loaded
     listed = await plugin_site.get("/admin/plugins")
-    assert "The plugin hello has been disabled." in listed.text
+    assert "The plugin “hello” has been disabled." in listed.text
     assert "Disabled" in _row(listed.text, "hello")
 
     assert (await _do(plugin_site, "hello", "enable")).status_code == 303

@@ -127,7 +127,7 @@ async def test_adding_renaming_and_deleting_a_role(client: httpx.AsyncClient) ->
     assert (f"The role “Editor {XSS_SHOWN}” is now called “Writer”."
             in (await client.get(renamed.headers["location"])).text)
     confirm = await client.get(f"/admin/people/roles/{role.id}/delete")
-    assert "Are you sure you want to delete the role Writer?" in confirm.text
+    assert "Are you sure you want to delete the role “Writer”?" in confirm.text
     deleted = await _post(client, f"/admin/people/roles/{role.id}/delete", {"op": "confirm"})
     assert deleted.status_code == 303
     assert await _roles(client).get(role.id) is None

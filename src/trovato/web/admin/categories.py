@@ -256,7 +256,7 @@ async def add_tag(request: Request) -> Response:
         except CategoryError as exc:
             errors = _field_errors(exc, {"name", "parents", "description", "weight"})
         else:
-            flash(request, "status", f"Added the tag {tag.name}.")
+            flash(request, "status", f"Added the tag “{tag.name}”.")
             return RedirectResponse(_vocabulary_path(vocabulary.id), status_code=303)
     return await _vocabulary_page(request, values, errors, status=400)
 
@@ -310,7 +310,7 @@ async def save_tag(request: Request) -> Response:
         except CategoryError as exc:
             errors = _field_errors(exc, {"name", "slug", "parents", "description", "weight"})
         else:
-            flash(request, "status", f"Saved the tag {saved.name}.")
+            flash(request, "status", f"Saved the tag “{saved.name}”.")
             return RedirectResponse(_vocabulary_path(saved.vocabulary), status_code=303)
     return await _tag_page(request, tag, values, errors, status=400)
 
@@ -319,7 +319,7 @@ async def _delete_tree(request: Request, tag: Tag) -> RenderElement:
     ctx = request_context(request)
     return await ctx.kernel.forms.build(confirm_tree(
         "category_tag_delete", f"{_tag_path(tag)}/delete",
-        f"Are you sure you want to delete the tag {tag.name}?", "Delete tag", _tag_path(tag),
+        f"Are you sure you want to delete the tag “{tag.name}”?", "Delete tag", _tag_path(tag),
         consequence="Its children stay (they lose it as a parent); the items tagged with it"
                     " lose the tag, each with a new revision. This cannot be undone."),
         user=ctx.current_user)
@@ -347,7 +347,7 @@ async def delete_tag(request: Request) -> Response:
     async def delete(values: forms.FormValues) -> Done:
         _, items = await ctx.kernel.categories.delete_tag(user, tag.id, stage=ctx.stage)
         used = f" It was removed from {items} item{'s' if items != 1 else ''}." if items else ""
-        return Done(f"Deleted the tag {tag.name}.{used}", _vocabulary_path(tag.vocabulary),
+        return Done(f"Deleted the tag “{tag.name}”.{used}", _vocabulary_path(tag.vocabulary),
                     {"tag_id": str(tag.id)})
 
     async def show(values: forms.FormValues, errors: forms.FormErrors,

@@ -259,7 +259,7 @@ async def submit(request: Request) -> Response:
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"plugin": plugin["name"]}):
         flash(request, "warning", failure)
-    flash(request, "status", f"The plugin {plugin['name']} has been {operation.done}.")
+    flash(request, "status", f"The plugin “{plugin['name']}” has been {operation.done}.")
     return RedirectResponse("/admin/plugins", status_code=303)
 
 

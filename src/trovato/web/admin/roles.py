@@ -182,7 +182,7 @@ async def rename_submit(request: Request) -> Response:
 def _delete_tree(role: Role) -> RenderElement:
     return confirm_tree(
         DELETE_FORM, f"/admin/people/roles/{role.id}/delete",
-        f"Are you sure you want to delete the role {role.name}? The accounts holding it lose"
+        f"Are you sure you want to delete the role “{role.name}”? The accounts holding it lose"
         f" its {len(role.permissions)} permission(s). This cannot be undone.",
         "Delete role", "/admin/people/roles")
 
