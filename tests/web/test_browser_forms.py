@@ -15,8 +15,7 @@ import httpx
 from tests._servers import serve
 from tests.api.conftest import ARTICLE
 from tests.conftest import ADMIN_PASSWORD
-from tests.web._browser_site import prepared_site
-from tests.web.test_browser import ARGS, CHROMIUM
+from tests.web._browser_site import admin_page, prepared_site
 
 
 def test_create_correct_preview_save_and_edit(db_url: str, tmp_path: Path) -> None:
@@ -29,48 +28,38 @@ def test_create_correct_preview_save_and_edit(db_url: str, tmp_path: Path) -> No
             made = api.post("/api/v1/item-types", json=ARTICLE,
                             headers={"X-CSRF-Token": token})
             assert made.status_code == 201, made.text
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                                 headless=True)
-            try:
-                page = browser.new_page(java_script_enabled=False)  # forms work without it
-                page.set_default_timeout(20_000)
-                page.goto(base + "/user/login")
-                page.get_by_label("User name").fill("root")
-                page.get_by_label("Password").fill(ADMIN_PASSWORD)
-                page.get_by_role("button", name="Log in").click()
-                page.goto(base + "/item/add")
-                page.get_by_role("link", name="Article").click()
-                page.wait_for_url("**/item/add/article")
-                page.get_by_label("Title").fill("Browser <made> article")
-                page.locator("textarea[name='fields[field_body][value]']").fill("Typed body")
-                page.get_by_label("Count").fill("99")
-                page.screenshot(path=str(shots / "1-filled.png"), full_page=True)
-                page.get_by_role("button", name="Save").click()
-                summary = page.locator("#form-errors")
-                assert summary.is_visible()
-                assert "Count must be at most 10." in summary.inner_text()
-                assert page.get_by_label("Count").get_attribute("aria-invalid") == "true"
-                assert page.get_by_label("Title").input_value() == "Browser <made> article"
-                page.screenshot(path=str(shots / "2-error.png"), full_page=True)
-                page.get_by_label("Count").fill("5")
-                page.get_by_role("button", name="Preview").click()
-                preview = page.locator("section.preview")
-                assert preview.is_visible() and "Typed body" in preview.inner_text()
-                page.screenshot(path=str(shots / "3-preview.png"), full_page=True)
-                page.get_by_role("button", name="Save").click()
-                page.wait_for_url("**/item/*")
-                assert page.locator("h1").inner_text() == "Browser <made> article"
-                assert "has been created" in page.locator(".messages.status").inner_text()
-                page.screenshot(path=str(shots / "4-saved.png"), full_page=True)
-                page.get_by_role("link", name="Edit").click()
-                page.wait_for_url("**/edit")
-                page.get_by_label("Title").fill("Browser article, edited")
-                page.get_by_role("button", name="Save").click()
-                page.wait_for_url("**/item/*")
-                assert page.locator("h1").inner_text() == "Browser article, edited"
-                page.screenshot(path=str(shots / "5-edited.png"), full_page=True)
-            finally:
-                browser.close()
+        with sync_api.sync_playwright() as playwright, \
+                admin_page(playwright, base, javascript=False) as page:  # forms work without it
+            page.goto(base + "/item/add")
+            page.get_by_role("link", name="Article").click()
+            page.wait_for_url("**/item/add/article")
+            page.get_by_label("Title").fill("Browser <made> article")
+            page.locator("textarea[name='fields[field_body][value]']").fill("Typed body")
+            page.get_by_label("Count").fill("99")
+            page.screenshot(path=str(shots / "1-filled.png"), full_page=True)
+            page.get_by_role("button", name="Save").click()
+            summary = page.locator("#form-errors")
+            assert summary.is_visible()
+            assert "Count must be at most 10." in summary.inner_text()
+            assert page.get_by_label("Count").get_attribute("aria-invalid") == "true"
+            assert page.get_by_label("Title").input_value() == "Browser <made> article"
+            page.screenshot(path=str(shots / "2-error.png"), full_page=True)
+            page.get_by_label("Count").fill("5")
+            page.get_by_role("button", name="Preview").click()
+            preview = page.locator("section.preview")
+            assert preview.is_visible() and "Typed body" in preview.inner_text()
+            page.screenshot(path=str(shots / "3-preview.png"), full_page=True)
+            page.get_by_role("button", name="Save").click()
+            page.wait_for_url("**/item/*")
+            assert page.locator("h1").inner_text() == "Browser <made> article"
+            assert "has been created" in page.locator(".messages.status").inner_text()
+            page.screenshot(path=str(shots / "4-saved.png"), full_page=True)
+            page.get_by_role("link", name="Edit").click()
+            page.wait_for_url("**/edit")
+            page.get_by_label("Title").fill("Browser article, edited")
+            page.get_by_role("button", name="Save").click()
+            page.wait_for_url("**/item/*")
+            assert page.locator("h1").inner_text() == "Browser article, edited"
+            page.screenshot(path=str(shots / "5-edited.png"), full_page=True)
     assert sorted(p.name for p in shots.iterdir()) == [
         "1-filled.png", "2-error.png", "3-preview.png", "4-saved.png", "5-edited.png"]
