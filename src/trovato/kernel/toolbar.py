@@ -43,6 +43,11 @@ GROUPS: tuple[str, ...] = ("Content", "Structure", "People", "Plugins", "Configu
                            "Reports")
 """The toolbar's groups, in its order (Drupal's admin menu's, its Extend named Plugins)."""
 
+OVERVIEWS: dict[str, str] = {"Structure": "/admin/structure", "Configuration": "/admin/config"}
+"""The groups whose sections share a path that is no section itself, and that path: each is
+an overview page listing the group's sections (as Drupal's ``/admin/structure`` and
+``/admin/config`` are), so a Drupal user typing it lands somewhere."""
+
 SECTIONS: tuple[Section, ...] = (
     Section("/admin/content", "Content", "Find, publish, unpublish and delete items.",
             ADMIN_PERMISSION, "Content"),
@@ -78,7 +83,8 @@ SECTIONS: tuple[Section, ...] = (
 class Group:
     """A group of the toolbar as one user sees it: its label, the link it opens (its first
     section they may open), those sections (at least one: a group without is not shown) and
-    their paths (for the page to tell whether its section is in the group)."""
+    their paths and its overview's (:data:`OVERVIEWS`; for the page to tell whether it is in
+    the group)."""
 
     label: str
     path: str
@@ -112,11 +118,17 @@ def groups_for(user: CurrentUser) -> tuple[Group, ...]:
     if found is None:
         sections = sections_for(user)
         found = tuple(
-            Group(label, mine[0].path, mine, frozenset(s.path for s in mine)) for label in GROUPS
+            Group(label, mine[0].path, mine,
+                  frozenset([*(s.path for s in mine), *_overview(label)])) for label in GROUPS
             if (mine := tuple(s for s in sections if s.group == label)))
         if len(_GROUPS_BY_GRANT) < _REMEMBERED:
             _GROUPS_BY_GRANT[key] = found
     return found
+
+
+def _overview(label: str) -> tuple[str, ...]:
+    path = OVERVIEWS.get(label)
+    return (path,) if path else ()
 
 
 @dataclass(frozen=True, slots=True)

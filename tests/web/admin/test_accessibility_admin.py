@@ -13,6 +13,7 @@ from tests.web._browser_site import browser_site
 PAGES = (
     "/admin",
     "/admin/content",
+    "/admin/structure",
     "/admin/structure/types",
     "/admin/structure/types/article",
     "/admin/structure/types/article/fields",
@@ -24,6 +25,7 @@ PAGES = (
     "/admin/structure/gather/add",
     "/admin/structure/gather/frontpage/edit",
     "/admin/structure/gather/import",
+    "/admin/config",
     "/admin/config/media/image-styles",
     "/admin/config/media/image-styles/thumbnail",
     "/admin/config/search/weights",

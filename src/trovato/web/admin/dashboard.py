@@ -1,5 +1,6 @@
 """``/admin``: the dashboard — the sections the user may open (in the toolbar's groups), and a
-few facts about the site.
+few facts about the site; and the groups' overview pages (``/admin/structure``,
+``/admin/config``: :data:`~trovato.kernel.toolbar.OVERVIEWS`), each listing its group's sections.
 
 The facts cost at most three statements whatever the site's size: the items by status (one
 aggregate), the latest edited items (one listing through the item query path, so the user sees
@@ -15,7 +16,9 @@ from starlette.routing import Route
 
 from trovato.content.access import ACCESS_CONTENT, may_create, visibility_scope
 from trovato.content.view import format_date
+from trovato.errors import ServiceError
 from trovato.kernel.context import request_context
+from trovato.kernel.toolbar import OVERVIEWS
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.web.admin import groups_for, render_admin, require_admin
@@ -58,4 +61,16 @@ async def dashboard(request: Request) -> Response:
     })
 
 
-routes = [Route("/admin", dashboard, methods=["GET"])]
+async def overview(request: Request) -> Response:
+    """A group's overview: the sections of it the user may open (403 when none)."""
+    user = require_admin(request)
+    path = request.scope["path"]
+    group = next((g for g in groups_for(user) if OVERVIEWS.get(g.label) == path), None)
+    if group is None:
+        raise ServiceError(403, "You may not open any page of this section.")
+    return render_admin(request, "admin/overview.html",
+                        {"title": group.label, "group": group, "admin_active": path})
+
+
+routes = [Route("/admin", dashboard, methods=["GET"]),
+          *(Route(path, overview, methods=["GET"]) for path in OVERVIEWS.values())]
