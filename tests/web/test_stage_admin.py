@@ -49,7 +49,9 @@ NEW = {"id": "spring_sale", "label": "Spring <b>sale</b>", "upstream": "live",
 async def test_adding_a_stage(client: httpx.AsyncClient) -> None:
     await login_as(client, "ann")
     listing = (await client.get("/admin/stages")).text
-    assert "There are no stages you may use." in listing
+    # ann may add stages: the empty list says what one is for.
+    assert ("There are no stages you may use yet. Add one to prepare changes to several items"
+            " and publish them together.") in listing
     assert '<a class="button" href="/admin/stages/add">Add stage</a>' in listing
     form = (await client.get("/admin/stages/add")).text
     assert '<option value="live" selected>Live</option>' in form

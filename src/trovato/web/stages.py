@@ -128,6 +128,9 @@ async def switch(request: Request) -> Response:
 
 
 NO_STAGES = "There are no stages you may use."
+# For one who may add them: what a stage is for, so an empty list says where to start.
+NO_STAGES_YET = ("There are no stages you may use yet. Add one to prepare changes to several"
+                 " items and publish them together.")
 ALL_ARCHIVED = "Every stage you may use is archived."
 ARCHIVED = "archived"
 
@@ -145,8 +148,9 @@ async def stage_list(request: Request) -> Response:
         [el.link(s.label, f"/admin/stages/{s.id}"), s.id, s.upstream]
         for s in stages if s.status == ARCHIVED
     ]
+    may_add = ctx.kernel.stage_desk.may_use(user)
     table = el.table(["Stage", "Id", "Status", "Publishes to"], rows,
-                     empty=ALL_ARCHIVED if shelved else NO_STAGES)
+                     empty=ALL_ARCHIVED if shelved else NO_STAGES_YET if may_add else NO_STAGES)
     render = ctx.kernel.templates.render_tree
     archived = render(el.table(
         ["Stage", "Id", "Publishes to"], shelved, caption="Archived stages")) if shelved else None
@@ -157,7 +161,7 @@ async def stage_list(request: Request) -> Response:
             "title": "Stages",
             "content": render(table),
             "archived": archived,
-            "may_add": ctx.kernel.stage_desk.may_use(user),
+            "may_add": may_add,
         },
     )
 
