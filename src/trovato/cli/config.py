@@ -29,10 +29,10 @@ from trovato.tiles.service import TILES_TAG
 from trovato.users.roles import Roles
 
 app = typer.Typer(
-    help="Configuration management: item types and fields, vocabularies, roles and"
-         " permissions, stages, Gather listings, tiles, the main menu, image styles and site"
-         " settings, as YAML files (one per object) to keep in version control and move"
-         " between sites.",
+    help="Site configuration as YAML files: export, import.\n\nItem types and fields,"
+         " vocabularies, roles and permissions, stages, Gather listings, tiles, the main"
+         " menu, image styles and site settings, one file per object, to keep in version"
+         " control and move between sites.",
     no_args_is_help=True)
 
 def site_of(kernel: Kernel) -> Site:
