@@ -129,7 +129,8 @@ def import_(
     async def run(kernel: Kernel) -> None:
         async def announce() -> None:
             # The services told the other processes as they went, before the commit; tell
-            # them again now that the changes are visible.
+            # them again now that the changes are visible. The item types' message makes
+            # every process drop its Gather definitions and results and its cached pages.
             await kernel.store.pubsub.publish(ITEM_TYPES_CHANNEL, {"event": "changed"})
             await kernel.permissions.announce()
             await kernel.stages.changed()

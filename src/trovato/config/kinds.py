@@ -18,6 +18,7 @@ their tags with ``trovato categories export|import``.
 from __future__ import annotations
 
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
@@ -54,8 +55,7 @@ def _text(file: str, document: Mapping[str, Any], key: str) -> str:
     return value
 
 
-@dataclass
-class Kind:
+class Kind(ABC):
     """One kind of configuration (module docstring). ``current`` reads the site's objects;
     ``name_of`` says which object a file is; ``write`` creates or updates one, ``remove``
     deletes one (``content`` allowing deletes that delete content with it)."""
@@ -64,26 +64,31 @@ class Kind:
     # Objects that are never created nor deleted (the menu, the settings): only updated.
     fixed: ClassVar[bool] = False
 
+    @abstractmethod
     async def current(self, site: Site) -> dict[str, Document]:
-        raise NotImplementedError
+        """The site's objects of this kind by name, as their files hold them."""
 
     def stems(self, names: Sequence[str]) -> dict[str, str]:
         """Each object's file stem, given the objects' names in a stable order."""
         return unique_stems(names)
 
+    @abstractmethod
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
-        raise NotImplementedError
+        """The name of the object ``file`` (``stem`` without its folder and suffix) holds."""
 
+    @abstractmethod
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
-        raise NotImplementedError
+        """Create the object (``old`` None) or update it to ``document``."""
 
     async def remove(self, site: Site, name: str, old: Document, file: str, *,
                      content: bool) -> None:
-        raise NotImplementedError
+        """Delete the object; refused for the kinds whose object always exists."""
+        raise ConfigError(file, f"{self.folder}/{name} always exists; it cannot be deleted")
 
     async def finish(self, site: Site, *, dry_run: bool) -> None:
-        """Run after this kind's writes (a kind that saves all its objects at once)."""
+        """Run after every write and delete (a kind that saves all its objects at once)."""
+        return None  # most kinds write each object as it comes: nothing is left to do
 
 
 class Vocabularies(Kind):
@@ -383,10 +388,6 @@ class Menus(Kind):
         for shape in keep:
             await site.tiles.add_link(site.user, shape)
 
-    async def remove(self, site: Site, name: str, old: Document, file: str, *,
-                     content: bool) -> None:
-        """Never called: the menu always exists."""
-
 
 @dataclass
 class ImageStyles(Kind):
@@ -447,10 +448,6 @@ class Settings(Kind):
                     file: str) -> None:
         if "registration" in document:
             await set_registration(site.db, document["registration"], actor=None)
-
-    async def remove(self, site: Site, name: str, old: Document, file: str, *,
-                     content: bool) -> None:
-        """Never called: the settings always exist."""
 
 
 def all_kinds() -> list[Kind]:
