@@ -68,6 +68,8 @@ async def _furnish(kernel: Kernel) -> None:
     await site.roles.set_permissions(editor.id, ["access content", "create article content"],
                                      actor=None)
     await site.stages.create(site.user, "spring", "Spring campaign", roles=[editor.id])
+    # Named before its upstream: an import creates it after, and deletes it before.
+    await site.stages.create(site.user, "april", "April", upstream="spring")
     await site.gather.create(site.user, LISTING)
     await site.tiles.create(site.user, {
         "source": "gather:articles", "slot": site.tiles.slots[0], "weight": 2,
@@ -140,7 +142,7 @@ async def test_import_deletes_what_the_folder_lacks_but_guards_content(
         # The article has an item, the stage may hold changes: neither goes unasked.
         with pytest.raises(ConfigError) as refused:
             await import_config(site, read_config(bare))
-        assert refused.value.file == "stages/spring.yaml"
+        assert refused.value.file == "stages/april.yaml"
         assert "--delete-content" in str(refused.value)
         assert await site.types.get("article") is not None  # nothing changed
         # Keeping what the folder lacks, only the menu and the settings (always there) change.
@@ -151,7 +153,7 @@ async def test_import_deletes_what_the_folder_lacks_but_guards_content(
         changes = await import_config(site, read_config(bare), delete_content=True)
         deleted = {(c.folder, c.name) for c in changes if c.action == "delete"}
         assert {("item_types", "article"), ("vocabularies", "topics"), ("stages", "spring"),
-                ("roles", "content editor"), ("gather", "articles"),
+                ("stages", "april"), ("roles", "content editor"), ("gather", "articles"),
                 ("image_styles", "banner")} <= deleted
         assert await site.types.get("article") is None
         assert await site.tiles.links(site.user) == []

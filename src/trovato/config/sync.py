@@ -18,7 +18,7 @@ reports is exactly what the import would do, validated the same way.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,20 +108,23 @@ class _Step:
     old: Document | None  # the site's (None for a create)
 
 
-def _removal_order(kind: Kind, names: list[str], current: dict[str, Document]) -> list[str]:
-    """The order to delete ``names`` of ``kind`` in: a stage after the stages building on
-    it, anything else by name."""
+def _depth(name: str, documents: Mapping[str, Mapping[str, Any]]) -> int:
+    """How many of ``documents`` (stages) ``name`` builds on, itself included."""
+    seen = 0
+    while name in documents and seen < 64:
+        name = str(documents[name].get("upstream", ""))
+        seen += 1
+    return seen
+
+
+def _order(kind: Kind, names: list[str], documents: Mapping[str, Mapping[str, Any]], *,
+           removing: bool) -> list[str]:
+    """The order to write or delete ``names`` of ``kind`` in: a stage after its upstream
+    (deleted before it), anything else by name."""
     if not isinstance(kind, Stages):
         return sorted(names)
-
-    def depth(name: str) -> int:
-        seen = 0
-        while name in current and seen < 64:
-            name = current[name].get("upstream", "")
-            seen += 1
-        return seen
-
-    return sorted(names, key=lambda n: (-depth(n), n))
+    sign = -1 if removing else 1
+    return sorted(names, key=lambda n: (sign * _depth(n, documents), n))
 
 
 def _plan(kinds: list[Kind], wanted: dict[str, dict[str, Loaded]],
@@ -129,8 +132,10 @@ def _plan(kinds: list[Kind], wanted: dict[str, dict[str, Loaded]],
     steps: list[_Step] = []
     for kind in kinds:
         have = current[kind.folder]
-        for name, loaded in sorted(wanted[kind.folder].items()):
-            old = have.get(name)
+        files = wanted[kind.folder]
+        for name in _order(kind, list(files), {n: f.document for n, f in files.items()},
+                           removing=False):
+            loaded, old = files[name], have.get(name)
             if old is not None and _plain(old) == loaded.document:
                 continue
             change = Change("create" if old is None else "update", kind.folder, name,
@@ -143,7 +148,7 @@ def _plan(kinds: list[Kind], wanted: dict[str, dict[str, Loaded]],
             have = current[kind.folder]
             absent = [name for name in have if name not in wanted[kind.folder]]
             stems = kind.stems(sorted(have))
-            for name in _removal_order(kind, absent, have):
+            for name in _order(kind, absent, have, removing=True):
                 steps.append(_Step(Change("delete", kind.folder, name,
                                           f"{kind.folder}/{stems[name]}.yaml"),
                                    kind, None, have[name]))
