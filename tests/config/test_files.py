@@ -57,7 +57,7 @@ def test_read_folder_refuses_links_and_odd_names(tmp_path: Path) -> None:
     (root / "roles").mkdir(parents=True)
     (root / "roles" / "editor.yaml").write_text("name: editor\n")
     assert [loaded.file for loaded in read_folder(root, "roles")] == ["roles/editor.yaml"]
-    assert read_folder(root, "tiles") == []  # an absent folder holds nothing
+    assert read_folder(root, "tiles") is None  # absent, which is not empty
     secret = tmp_path / "secret.yaml"
     secret.write_text("name: secret\n")
     (root / "roles" / "leak.yaml").symlink_to(Path("..") / ".." / "secret.yaml")
@@ -70,6 +70,8 @@ def test_read_folder_refuses_links_and_odd_names(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match="not a configuration file"):
             read_folder(root, "roles")
         (root / "roles" / odd).unlink()
+    (root / "tiles").mkdir()
+    assert read_folder(root, "tiles") == []
     (root / "gather").symlink_to(tmp_path)  # a whole folder elsewhere
     with pytest.raises(ConfigError, match="must be a folder") as refused:
         read_folder(root, "gather")

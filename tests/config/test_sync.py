@@ -161,7 +161,15 @@ async def test_import_deletes_what_the_folder_lacks_but_guards_content(
                                                             "authenticated user"]
         after = tmp_path / "after"
         await _export(site, after)
-    assert _tree(after) == _tree(bare)
+        assert _tree(after) == _tree(bare)
+        # A folder holding some kinds only leaves the others alone.
+        await _furnish(kernel)
+        partial = tmp_path / "partial"
+        _write(partial, "gather/frontpage.yaml", (bare / "gather" / "frontpage.yaml").read_text())
+        changes = await import_config(site, read_config(partial))
+        assert [(c.action, c.folder, c.name) for c in changes] == [
+            ("delete", "gather", "articles")]
+        assert await site.types.get("article") is not None
 
 
 def _write(root: Path, name: str, text: str | bytes) -> None:

@@ -116,8 +116,8 @@ def import_(
     Every file (in the folders `trovato config export` writes) is read and checked
     first; then, in ONE transaction, what differs is created or updated through each
     kind's service (with its validation and audit log entries), and objects FOLDER lacks
-    are deleted. The first
-    refusal changes nothing and names the file and the field. An item type with items, a
+    are deleted (a kind whose whole folder is missing is left alone). The first refusal
+    changes nothing and names the file and the field. An item type with items, a
     vocabulary with tags or a stage is only deleted with --delete-content; --keep-absent
     deletes nothing. Exit status: 0 done, 1 refused."""
     try:

@@ -122,12 +122,12 @@ def _regular_folder(path: Path, shown: str) -> bool:
     return True
 
 
-def read_folder(root: Path, folder: str) -> list[Loaded]:
-    """Every object file of ``root/folder`` (none when the folder is absent), sorted by name;
+def read_folder(root: Path, folder: str) -> list[Loaded] | None:
+    """Every object file of ``root/folder`` sorted by name (None when the folder is absent);
     :class:`ConfigError` for the first file that is not one (module docstring)."""
     path = root / folder
     if not _regular_folder(path, folder):
-        return []
+        return None
     entries = sorted(path.iterdir(), key=lambda p: p.name)
     if len(entries) > MAX_FILES:
         raise ConfigError(folder, f"holds more than {MAX_FILES} entries")

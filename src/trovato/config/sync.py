@@ -8,12 +8,13 @@ bytes, and files of objects that are gone are removed from those folders only.
 the first bad file. Then, in ONE database transaction, it compares each file with the
 site's object of the same name and creates or updates what differs through the kind's
 service, in the kinds' order, then deletes the objects the folder lacks in the reverse order
-(unless told to keep them). Every service validates as it does for the admin screens and the
-API; the first refusal rolls everything back and is reported naming the file and the field.
-A delete that would delete content with it (an item type's items, a vocabulary's tags, a
-stage's changes) is refused unless allowed. Each change is written to the audit log in the
-same transaction. A dry run does all of this and then rolls the transaction back, so what it
-reports is exactly what the import would do, validated the same way.
+(unless told to keep them). A kind whose whole folder is absent is left as it is, so a folder
+may hold only some kinds (only ``gather/``, say). Every service validates as it does for the
+admin screens and the API; the first refusal rolls everything back and is reported naming the
+file and the field. A delete that would delete content with it (an item type's items, a
+vocabulary's tags, a stage's changes) is refused unless allowed. Each change is written to the
+audit log in the same transaction. A dry run does all of this and then rolls the transaction
+back, so what it reports is exactly what the import would do, validated the same way.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def write_config(root: Path, folders: dict[str, dict[str, str]]) -> list[Written
 @dataclass(frozen=True, slots=True)
 class Folder:
     """A configuration folder read and parsed (:func:`read_config`): the kinds that read it
-    and each kind's files by the name of the object each holds."""
+    and, for each kind whose folder it has, its files by the name of the object each holds
+    (a kind whose folder is absent is left as the site has it)."""
 
     kinds: list[Kind]
     files: dict[str, dict[str, Loaded]]
@@ -89,8 +91,11 @@ def read_config(root: Path) -> Folder:
         raise ConfigError(str(root), "must be an existing folder (not a link)")
     found: dict[str, dict[str, Loaded]] = {}
     for kind in kinds:
+        read = read_folder(root, kind.folder)
+        if read is None:
+            continue
         named: dict[str, Loaded] = {}
-        for loaded in read_folder(root, kind.folder):
+        for loaded in read:
             stem = loaded.file.rsplit("/", 1)[-1].removesuffix(".yaml")
             name = kind.name_of(loaded.file, stem, loaded.document)
             if name in named:
@@ -130,7 +135,8 @@ def _order(kind: Kind, names: list[str], documents: Mapping[str, Mapping[str, An
 def _plan(kinds: list[Kind], wanted: dict[str, dict[str, Loaded]],
           current: dict[str, dict[str, Document]], *, delete_absent: bool) -> list[_Step]:
     steps: list[_Step] = []
-    for kind in kinds:
+    present = [kind for kind in kinds if kind.folder in wanted]
+    for kind in present:
         have = current[kind.folder]
         files = wanted[kind.folder]
         for name in _order(kind, list(files), {n: f.document for n, f in files.items()},
@@ -142,7 +148,7 @@ def _plan(kinds: list[Kind], wanted: dict[str, dict[str, Loaded]],
                             loaded.file)
             steps.append(_Step(change, kind, loaded.document, old))
     if delete_absent:
-        for kind in reversed(kinds):
+        for kind in reversed(present):
             if kind.fixed:
                 continue
             have = current[kind.folder]
