@@ -217,3 +217,20 @@ async def test_an_invalid_object_changes_nothing_and_names_its_file(
         assert refused.value.file == file, str(refused.value)
         assert await collect_config(site) == before
         assert await _audit_count(site) == 0
+
+
+async def test_a_plugins_objects_are_the_plugins(db_url: str, tmp_path: Path) -> None:
+    async with _kernel(db_url) as kernel:
+        site = site_of(kernel)
+        await _furnish(kernel)
+        listing = (await collect_config(site))["gather"]["articles"]
+        await site.db.execute("UPDATE gather_query SET plugin = 'blog' WHERE name = 'articles'")
+        await site.db.execute("UPDATE item_type SET plugin = 'blog' WHERE type = 'article'")
+        await _export(site, tmp_path)
+        assert not (tmp_path / "gather" / "articles.yaml").exists()
+        assert not (tmp_path / "item_types" / "article.yaml").exists()
+        assert await import_config(site, read_config(tmp_path)) == []  # nor deleted
+        _write(tmp_path, "gather/articles.yaml", listing)
+        with pytest.raises(ConfigError, match="plugin 'blog'") as refused:
+            await import_config(site, read_config(tmp_path))
+        assert refused.value.file == "gather/articles.yaml"

@@ -274,20 +274,31 @@ class Stages(Kind):
         await site.stages.delete(site.user, name)
 
 
+@dataclass
 class Listings(Kind):
-    """Gather listings, as ``trovato gather export`` writes them."""
+    """Gather listings, as ``trovato gather export`` writes them; a plugin's listing is
+    neither exported nor replaced by a file of the same name."""
 
-    folder = "gather"
+    folder: ClassVar[str] = "gather"
+    plugins: dict[str, str] = field(default_factory=dict)  # listing → the plugin owning it
 
     async def current(self, site: Site) -> dict[str, Document]:
-        return {s.name: s.definition.document() for s in await site.gather.all(site.user)
-                if s.plugin is None}
+        found: dict[str, Document] = {}
+        for stored in await site.gather.all(site.user):
+            if stored.plugin is None:
+                found[stored.name] = stored.definition.document()
+            else:
+                self.plugins[stored.name] = stored.plugin
+        return found
 
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
         return _text(file, document, "name")
 
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
+        if name in self.plugins:
+            raise ConfigError(file, f"names the listing {name!r}, which the plugin"
+                              f" {self.plugins[name]!r} owns", errors={"name": "is taken"})
         await site.gather.put(site.user, name, document)
 
     async def remove(self, site: Site, name: str, old: Document, file: str, *,
