@@ -42,6 +42,13 @@ def test_file_stems_are_safe_and_distinct() -> None:
     (b"name: !!python/name:os.system\n", "not valid YAML"),
     (b"a: [1, 2\n", "not valid YAML (line"),
     (b"- a\n- b\n", "one mapping"),
+    (b"when: 2020-01-01\n", "a date is not allowed"),
+    (b"1: one\n", "not a string"),
+    (b"a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+     b"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+     b"e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+     b"f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n", "more than"),
     (b"\xff\xfe", "not UTF-8"),
     (b"a: " + b"x" * MAX_FILE + b"\n", "longer than"),
 ])

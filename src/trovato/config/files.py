@@ -26,6 +26,9 @@ from trovato.errors import ServiceError
 
 MAX_FILE: Final = 256 * 1024  # bytes of one object's YAML
 MAX_FILES: Final = 10_000  # files in one owned folder
+# Values in one document, aliases counted each time they are used: YAML's aliases can make a
+# small file stand for a huge document ("billion laughs"), which the counting stops early.
+MAX_VALUES: Final = 50_000
 SUFFIX: Final = ".yaml"
 _STEM: Final = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}\Z")
 
@@ -105,9 +108,32 @@ def parse(file: str, data: bytes) -> dict[str, Any]:
         at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
         problem = getattr(exc, "problem", None) or "not valid"
         raise ConfigError(file, f"is not valid YAML{at}: {problem}") from None
-    if not isinstance(document, dict) or not all(isinstance(k, str) for k in document):
-        raise ConfigError(file, "must hold one mapping with string keys")
+    if not isinstance(document, dict):
+        raise ConfigError(file, "must hold one mapping")
+    _check_plain(file, document)
     return document
+
+
+def _check_plain(file: str, document: dict[str, Any]) -> None:
+    """Refuse what JSON cannot hold (dates, binary, non-string keys) and documents of more
+    than :data:`MAX_VALUES` values: the services take JSON-shaped documents."""
+    pending: list[tuple[str, Any]] = [("", document)]
+    seen = 0
+    while pending:
+        where, value = pending.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise ConfigError(file, f"holds more than {MAX_VALUES} values")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise ConfigError(file, f"has a key that is not a string at {where or '/'}")
+                pending.append((f"{where}.{key}" if where else key, item))
+        elif isinstance(value, list):
+            pending.extend((f"{where}.{n}", item) for n, item in enumerate(value))
+        elif value is not None and not isinstance(value, str | int | float | bool):
+            raise ConfigError(file, f"{where}: a {type(value).__name__} is not allowed"
+                              " (quote it to make it a string)", errors={where: "not JSON"})
 
 
 def _regular_folder(path: Path, shown: str) -> bool:
