@@ -165,11 +165,16 @@ async def test_import_deletes_what_the_folder_lacks_but_guards_content(
         # A folder holding some kinds only leaves the others alone.
         await _furnish(kernel)
         partial = tmp_path / "partial"
-        _write(partial, "gather/frontpage.yaml", (bare / "gather" / "frontpage.yaml").read_text())
+        (partial / "gather").mkdir(parents=True)
         changes = await import_config(site, read_config(partial))
         assert [(c.action, c.folder, c.name) for c in changes] == [
             ("delete", "gather", "articles")]
         assert await site.types.get("article") is not None
+        # The built-in roles and the front page stay when their files are missing.
+        (partial / "roles").mkdir()
+        changes = await import_config(site, read_config(partial))
+        assert [(c.action, c.folder, c.name) for c in changes] == [
+            ("delete", "roles", "content editor")]
 
 
 def _write(root: Path, name: str, text: str | bytes) -> None:

@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Final
 from trovato.config.files import ConfigError, unique_stems
 from trovato.config.site import Site
 from trovato.files.styles import StyleError, parse_style
+from trovato.gather import FRONT_PAGE
 from trovato.search import SearchError
 from trovato.stages import LIVE
 from trovato.tiles.model import MenuLinkDef, TileError, parse_link
@@ -35,10 +36,6 @@ Document = dict[str, Any]
 
 MENU: Final = "main"
 SETTINGS: Final = "site"
-
-
-class ContentGuard(ConfigError):
-    """A delete that would also delete content, refused without ``--delete-content``."""
 
 
 def _only(file: str, document: Mapping[str, Any], allowed: Sequence[str]) -> None:
@@ -81,6 +78,10 @@ class Kind(ABC):
                     file: str) -> None:
         """Create the object (``old`` None) or update it to ``document``."""
 
+    def kept(self, name: str) -> bool:
+        """Whether the object stays when a folder lacks it (one the site always has)."""
+        return self.fixed
+
     async def remove(self, site: Site, name: str, old: Document, file: str, *,
                      content: bool) -> None:
         """Delete the object; refused for the kinds whose object always exists."""
@@ -117,7 +118,7 @@ class Vocabularies(Kind):
                      content: bool) -> None:
         tags = await site.categories.tags(site.user, name)
         if tags and not content:
-            raise ContentGuard(file, f"is absent, but the vocabulary {name!r} has {len(tags)}"
+            raise ConfigError(file, f"is absent, but the vocabulary {name!r} has {len(tags)}"
                                " tag(s); pass --delete-content to delete them with it")
         await site.categories.delete_vocabulary(site.user, name)
 
@@ -173,7 +174,7 @@ class ItemTypes(Kind):
                      content: bool) -> None:
         count = (await site.types.item_counts()).get(name, 0)
         if count and not content:
-            raise ContentGuard(file, f"is absent, but the item type {name!r} has {count}"
+            raise ConfigError(file, f"is absent, but the item type {name!r} has {count}"
                                " item(s); pass --delete-content to delete them with it")
         await site.types.delete(name, actor=None, force=True, purge=site.purge_items)
 
@@ -187,6 +188,8 @@ class Roles(Kind):
     builtin: set[str] = field(default_factory=set)
 
     async def current(self, site: Site) -> dict[str, Document]:
+        self.ids.clear()
+        self.builtin.clear()
         found: dict[str, Document] = {}
         for role in await site.roles.all():
             self.ids[role.name] = role.id
@@ -198,6 +201,9 @@ class Roles(Kind):
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
         _only(file, document, ("name", "permissions"))
         return _text(file, document, "name")
+
+    def kept(self, name: str) -> bool:
+        return name in self.builtin
 
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
@@ -269,7 +275,7 @@ class Stages(Kind):
     async def remove(self, site: Site, name: str, old: Document, file: str, *,
                      content: bool) -> None:
         if not content:
-            raise ContentGuard(file, f"is absent, but deleting the stage {name!r} discards"
+            raise ConfigError(file, f"is absent, but deleting the stage {name!r} discards"
                                " its changes; pass --delete-content to delete it")
         await site.stages.delete(site.user, name)
 
@@ -283,6 +289,7 @@ class Listings(Kind):
     plugins: dict[str, str] = field(default_factory=dict)  # listing → the plugin owning it
 
     async def current(self, site: Site) -> dict[str, Document]:
+        self.plugins.clear()
         found: dict[str, Document] = {}
         for stored in await site.gather.all(site.user):
             if stored.plugin is None:
@@ -293,6 +300,9 @@ class Listings(Kind):
 
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
         return _text(file, document, "name")
+
+    def kept(self, name: str) -> bool:
+        return name == FRONT_PAGE
 
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
@@ -319,6 +329,7 @@ class Tiles(Kind):
         placements = sorted(await site.tiles.all(site.user),
                             key=lambda p: (p.slot, p.source, p.weight, p.title, p.id))
         stems = unique_stems([f"{p.slot}.{p.source}" for p in placements])
+        self.ids.clear()
         found: dict[str, Document] = {}
         for placement, stem in zip(placements, stems.values(), strict=True):
             self.ids[stem] = placement.id
@@ -412,6 +423,7 @@ class ImageStyles(Kind):
     async def current(self, site: Site) -> dict[str, Document]:
         styles = await site.styles.export()
         self.wanted = {name: dict(style) for name, style in styles.items()}
+        self.changed = False
         return {name: {"name": name, **style} for name, style in styles.items()}
 
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:

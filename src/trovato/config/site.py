@@ -60,6 +60,3 @@ class Change:
     folder: str
     name: str
     file: str
-
-    def describe(self) -> str:
-        return f"{self.action} {self.folder}/{self.name} ({self.file})"

@@ -149,10 +149,9 @@ def _plan(kinds: list[Kind], wanted: dict[str, dict[str, Loaded]],
             steps.append(_Step(change, kind, loaded.document, old))
     if delete_absent:
         for kind in reversed(present):
-            if kind.fixed:
-                continue
             have = current[kind.folder]
-            absent = [name for name in have if name not in wanted[kind.folder]]
+            absent = [name for name in have
+                      if name not in wanted[kind.folder] and not kind.kept(name)]
             stems = kind.stems(sorted(have))
             for name in _order(kind, absent, have, removing=True):
                 steps.append(_Step(Change("delete", kind.folder, name,
