@@ -67,6 +67,9 @@ LAYERS: Final = (
     _layer("services", "users", "content", "categories", "files", "cron", "forms", "batch",
            "gather", "tiles", "search",
            lateral=True),
+    # Configuration management: exports and imports every kind of configuration through
+    # the services that own them, above all of them.
+    _layer("configuration", "config"),
     # The request pipeline and the composition of the services (the Kernel).
     _layer("kernel", "kernel"),
     _layer("routes", "web", "api"),

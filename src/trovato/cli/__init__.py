@@ -12,6 +12,7 @@ from trovato.cli import (
     background,
     bench,
     categories,
+    config,
     content,
     db,
     demo,
@@ -53,6 +54,7 @@ app.add_typer(stage.app, name="stage")
 app.add_typer(categories.app, name="categories")
 app.add_typer(content.app, name="content")
 app.add_typer(gather.app, name="gather")
+app.add_typer(config.app, name="config")
 app.add_typer(files.app, name="files")
 app.add_typer(search.app, name="search")
 
