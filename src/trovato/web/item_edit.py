@@ -8,16 +8,19 @@ the item with a message; a failed one shows the form again with every value as t
 error next to its element. An edit carries the revision it started from (in its sealed form
 state): when someone else saved the item meanwhile the save is refused as a conflict.
 
-Which forms accept a build id once (``load_state``'s ``once``): the add form and the delete
+Which forms accept a build id once (:func:`acting`'s ``once``): the add form and the delete
 confirmation do (a double-clicked Save or Delete acts once); the edit form does not: its save is
 guarded by the revision it started from, so a second identical submission is a 409 conflict and
-the edit submission makes no form-state store operation at all.
+the edit submission makes no form-state store operation at all. A build id is used by the
+submission that acts, not by one shown again with errors: the form corrected and sent from the
+page the user went back to still works.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -88,27 +91,17 @@ class Refused:
 
 
 async def load_state(request: Request, form_id: str, submitted: FormData,
-                     fresh: Mapping[str, object], *, once: bool
-                     ) -> tuple[FormState, Refused | None]:
+                     fresh: Mapping[str, object]) -> tuple[FormState, Refused | None]:
     """The submission's form state, and None when the submission may be handled; or the
     reason it may not: a missing or stale CSRF token (403) or an expired state (400, with a
     new state made of ``fresh``). Either way the form is shown again with the values as
     typed and nothing is saved. A state that is not this form's or this session's is
     refused (400) — unless the CSRF token failed too: then the session itself changed, and
-    the form is shown again with a new state.
-
-    ``once``, each form's explicit choice: True for a form whose repeated submission would
-    do harm twice (creating, deleting, enabling a plugin): a submission that may be handled
-    marks its build id used (:meth:`FormStates.use`, one store operation), so a second one
-    (a double click, a replay) is refused as expired; the form shown again carries a new
-    build id. False for a form a repeated submission cannot harm (an edit guarded by the
-    revision it started from, settings saved again as they are): no store operation."""
+    the form is shown again with a new state. Loading marks nothing: see :func:`acting`."""
     ctx = request_context(request)
     states = ctx.kernel.forms.states
     try:
         state = states.load(submitted.get(BUILD_ID_FIELD), form_id, session_token(ctx))
-        if once and not ctx.csrf_failed:
-            await states.use(state)
     except FormStateError as exc:
         if exc.reason == "tampered" and not ctx.csrf_failed:
             raise ServiceError(400, TAMPERED) from None
@@ -116,6 +109,23 @@ async def load_state(request: Request, form_id: str, submitted: FormData,
         if not ctx.csrf_failed:
             return state, Refused(EXPIRED, 400)
     return state, Refused(EXPIRED, EXPIRED_STATUS) if ctx.csrf_failed else None
+
+
+def acting(request: Request, state: FormState, *, once: bool = True
+           ) -> AbstractAsyncContextManager[None]:
+    """Where a submission of ``state`` that passed every check makes its change.
+
+    ``once``, each form's explicit choice: True for a form whose repeated submission would
+    do harm twice (creating, deleting, enabling a plugin): the build id is marked used right
+    before the change, in one atomic store step (:meth:`FormStates.acting`), so of two
+    submissions of it (a double click, a replay) one acts and the other raises
+    :class:`FormStateError` (``expired``: the caller shows the form again saying so, with a
+    new build id); the change refused gives the build id back. False for a form a repeated
+    submission cannot harm (an edit guarded by the revision it started from, settings saved
+    again as they are): no store operation."""
+    if not once:
+        return nullcontext()
+    return request_context(request).kernel.forms.states.acting(state)
 
 
 # -- the item form --------------------------------------------------------------------------------
@@ -333,9 +343,7 @@ async def _submit(request: Request, editing: Editing) -> Response:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
     submitted = await read_form(request)
-    # Adding: once (a double-clicked Save creates one item); editing: the revision guards it.
-    state, refused = await load_state(request, ITEM_FORM, submitted, editing.state(),
-                                      once=editing.item is None)
+    state, refused = await load_state(request, ITEM_FORM, submitted, editing.state())
     if not editing.owns(state):
         raise ServiceError(400, TAMPERED)
     context = await _widget_context(ctx, editing)
@@ -386,7 +394,13 @@ async def _submit(request: Request, editing: Editing) -> Response:
         assert checked is not None
         return await _preview(request, editing, tree, state, values, data, checked.values)
     try:
-        saved = await _save(ctx, editing, state, data)
+        # Adding: once (a double-clicked Save creates one item); editing: the revision guards
+        # it.
+        async with acting(request, state, once=editing.item is None):
+            saved = await _save(ctx, editing, state, data)
+    except FormStateError:
+        return await _page(request, editing, tree, state, values=values, status=400,
+                           messages=[("error", EXPIRED)])
     except ItemError as exc:
         if checked is None and _field_errors(ctx, editing, tree, data, errors).errors:
             return await _page(request, editing, tree, state, values=values, errors=errors,
@@ -573,20 +587,24 @@ async def delete_submit(request: Request) -> Response:
     item = (await _editable(request, "delete")).item
     assert item is not None
     submitted = await read_form(request)
-    state, refused = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)},
-                                      once=True)
+    state, refused = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)})
     if state.data.get("item_id") != str(item.id):
         raise ServiceError(400, TAMPERED)
     tree = await _delete_tree(request, item)
     values = forms.read(tree, submitted)
     errors = {} if refused else await kernel.forms.validate(tree, values, user=user)
+    if not refused and not errors:
+        try:
+            async with acting(request, state):  # a double-clicked Delete deletes once
+                await kernel.content.items.delete(user, item.id, stage=ctx.stage)
+        except FormStateError:
+            refused = Refused(EXPIRED, 400)
     if refused or errors:
         return await confirm_page(request, tree, state, title=f"Delete {item.title}",
                                   tabs=await local_tasks(ctx, item, "delete"),
                                   status=refused.status if refused else 400,
                                   messages=[("error", refused.message)] if refused else None,
                                   errors=errors)
-    await kernel.content.items.delete(user, item.id, stage=ctx.stage)
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(item.id)}):
         flash(request, "warning", failure)
