@@ -66,6 +66,7 @@ from trovato.ids import uuid7
 from trovato.kernel.context import RequestContext, request_context
 from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
+from trovato.web import tag_names
 from trovato.web._page import flash, render_page
 from trovato.web.form_body import read_form
 from trovato.web.item import load_item, local_tasks, viewer
@@ -179,12 +180,14 @@ async def _widget_context(ctx: RequestContext, editing: Editing,
     tags = await kernel.views.labels([item], {item.type: editing.item_type}, "full") \
         if item is not None else {}
     files = file_targets(editing.item_type, item)
+    tag_labels = {str(key): label.text for key, label in tags.items()}
     return widget_context(user, kernel.theme.formats, bundle=editing.item_type.type,
-                          reference_labels={**{str(key): label.text
-                                               for key, label in tags.items()},
+                          reference_labels={**tag_labels,
                                             **{str(item.id): item.title for item in seen}},
                           file_labels=await kernel.files.names(user, files) if files else {},
-                          max_upload=kernel.files.limit_text)
+                          max_upload=kernel.files.limit_text,
+                          tag_tokens=await tag_names.tag_tokens(ctx, editing.item_type, item,
+                                                                tag_labels))
 
 
 def _shown(editing: Editing, data: ItemInput, user_id: uuid.UUID) -> Item:
@@ -363,6 +366,10 @@ async def _submit(request: Request, editing: Editing) -> Response:
         values[f"{op.removeprefix(REMOVE_FILE)}[target_id]"] = ""
     data, errors = parse_item(item_type, values, widgets=kernel.widgets, context=context,
                               counts=counts)
+    # The names typed into tag fields, as tags (or new ones, or why not): before the form
+    # is shown again, so that it shows what they resolved to.
+    for key, message in (await tag_names.resolve(ctx, item_type, data.fields)).items():
+        errors.setdefault(key, message)
     shown = _shown(editing, data, user.id)
     if op is not None and op.startswith(ADD_MORE):
         return await _add_more(request, editing, state, op, values, shown)
@@ -414,7 +421,8 @@ async def _submit(request: Request, editing: Editing) -> Response:
                                messages=[("error", exc.message + " Copy what you changed, "
                                           "reload the form and make your changes again.")])
         return await _page(request, editing, tree, state, values=values,
-                           errors=exc.errors or {"form": exc.message}, status=exc.status)
+                           errors=tag_names.field_errors(item_type, exc.errors)
+                           or {"form": exc.message}, status=exc.status)
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(saved.id)}):
         flash(request, "warning", failure)

@@ -46,6 +46,12 @@ class ReferenceSettings(FieldSettings):
         json_schema_extra={"items": {"type": "string", "pattern": FIELD_NAME_PATTERN}},
     )
 
+    # Tags only: whether a name typed into the field that no tag has creates the tag (free
+    # tagging, in the first of target_bundles); off, the field takes existing tags only.
+    free_tagging: bool = Field(
+        default=True,
+        description="Tags only: a new name typed into the field creates the tag.")
+
     _check = field_validator("target_bundles")(_names)
 
 
