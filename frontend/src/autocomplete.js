@@ -2,15 +2,32 @@
 // becomes an ARIA 1.2 combobox with a listbox of the matches the server allows the user to
 // see. Arrow keys move through the options, Enter picks one, Escape closes the list; a pick
 // fills in "Title (id)", which is also what the input takes without JavaScript.
+// A tag field's input (data-tags) holds the tags' names, comma-separated, a name with a comma
+// or a quote in double quotes (trovato/forms/tag_text.py): the name being typed (after the
+// last comma outside quotes) is what is asked about, and a pick replaces just it with the
+// server's value (the name as the line writes it, "Name (id)" for a name two tags share).
 
 const DELAY = 200; // ms after the last keystroke before asking
 const QUERY_MAX = 128; // the endpoint refuses longer text
 let next = 0;
 
+// Where the name being typed starts in a tag field's line: after the last comma outside
+// double quotes ("" inside quotes is a quote).
+function lastTokenStart(text) {
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    if (text[i] === '"') quoted = !quoted;
+    else if (text[i] === ',' && !quoted) start = i + 1;
+  }
+  return start;
+}
+
 function enhance(input) {
   if (input.dataset.autocompleteReady) return;
   input.dataset.autocompleteReady = '1';
   const url = input.dataset.autocomplete;
+  const tags = input.dataset.tags; // "multiple", "one" or undefined (not a tag field)
   const base = input.id || `autocomplete-${++next}`;
   const list = document.createElement('ul');
   list.id = `${base}--listbox`;
@@ -54,7 +71,12 @@ function enhance(input) {
   };
 
   const choose = (index) => {
-    input.value = matches[index].value;
+    if (tags === 'multiple') {
+      const before = input.value.slice(0, lastTokenStart(input.value)).trimEnd();
+      input.value = `${before ? `${before} ` : ''}${matches[index].value}, `;
+    } else {
+      input.value = matches[index].value;
+    }
     close();
     input.dispatchEvent(new Event('change', { bubbles: true }));
   };
@@ -86,7 +108,10 @@ function enhance(input) {
   };
 
   const ask = async () => {
-    const text = input.value.trim().slice(0, QUERY_MAX);
+    const typed = tags === 'multiple' ? input.value.slice(lastTokenStart(input.value))
+      : input.value;
+    const text = typed.trim().replace(/^"/, '').replace(/"$/, '').replace(/""/g, '"')
+      .trim().slice(0, QUERY_MAX);
     pending?.abort();
     if (!text) {
       close();

@@ -108,3 +108,38 @@ async def test_no_tag_fields_lists_nothing(content: ContentServices, categories:
                                fields={"field_main": {"target_id": str(jazz.id)}})
     listing = await content.query.list(admin, tagged=TagFilter(jazz.id, ()))
     assert (listing.items, listing.total) == ([], 0)
+
+
+async def test_a_field_without_free_tagging_takes_existing_tags_only(
+        content: ContentServices, categories: Categories, admin: CurrentUser,
+        topics: None) -> None:
+    jazz = await categories.create_tag(admin, "topics", "Jazz")
+    closed = {**POST, "type": "closed", "label": "Closed", "fields": [
+        {**POST["fields"][0], "settings": {**POST["fields"][0]["settings"],
+                                           "free_tagging": False}}]}
+    await content.types.create(closed)
+    item = await content.items.create(admin, "closed", title="Known",
+                                      fields={"field_topics": [{"name": "jazz"}]})
+    assert item.fields["field_topics"] == [{"target_id": str(jazz.id),
+                                            "target_type": "category_tag"}]
+    with pytest.raises(ItemError) as refused:
+        await content.items.create(admin, "closed", title="New",
+                                   fields={"field_topics": [{"name": "Polka"}]})
+    assert refused.value.errors == {"fields.field_topics.0": "there is no tag 'Polka' in"
+                                    " topics, and this field takes existing tags only"}
+    assert [t.name for t in await categories.tags(admin, "topics")] == ["Jazz"]
+
+
+async def test_every_tag_of_a_name_is_found(categories: Categories, admin: CurrentUser,
+                                            topics: None) -> None:
+    """``tags_named`` answers every tag of the names in the vocabularies, so a name two
+    share shows as such (the item form refuses to guess between them)."""
+    await categories.create_vocabulary(admin, "genres", "Genres")
+    jazz = await categories.create_tag(admin, "topics", "Jazz")
+    other = await categories.create_tag(admin, "genres", "jazz")
+    await categories.create_tag(admin, "genres", "Rock")
+    found = await categories.tags_named(admin, ["topics", "genres"], {"JAZZ", "Polka"})
+    assert [t.id for t in found] == [jazz.id, other.id]
+    assert [t.id for t in await categories.tags_named(admin, ["genres"], {"jazz"})] == [
+        other.id]
+    assert await categories.tags_named(admin, [], {"jazz"}) == []

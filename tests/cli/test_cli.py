@@ -9,6 +9,8 @@ import sys
 import pytest
 
 import trovato
+from trovato.cli import audit_location
+from trovato.observability.log_reader import COMMAND_LINE, QUEUE_WORKER
 
 PASSWORD = "correct horse battery staple"
 
@@ -99,3 +101,12 @@ def test_user_delete(db_url: str) -> None:
     assert deleted.returncode == 0, deleted.stderr
     assert deleted.stdout.startswith(f"Deleted alice ({alice_id}); 0 item(s) reassigned")
     assert run("user", "delete", "alice", "--yes", env=env).returncode == 1
+
+
+def test_the_queue_worker_writes_the_log_as_itself() -> None:
+    """The reports page shows a command's entries as "System (command line)" and the queue
+    worker's as "System (queue worker)": the worker runs for long, doing what the site
+    queued, not what an operator typed."""
+    assert audit_location("worker") == QUEUE_WORKER
+    for command in ("content", "cron", "user", None):
+        assert audit_location(command) == COMMAND_LINE

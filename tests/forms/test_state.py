@@ -13,9 +13,11 @@ import orjson
 import pytest
 
 from trovato.db.pool import Database
+from trovato.errors import ServiceError
 from trovato.forms.state import (
     MAX_BUILD_ID,
     STATE_TTL,
+    FormState,
     FormStateError,
     FormStates,
     FormStateTooLarge,
@@ -177,6 +179,42 @@ async def test_a_build_id_is_used_once_with_one_store_operation(store: SharedSto
         *(states.use(states.load(twice, "item_form", "session-a")) for _ in range(2)),
         return_exceptions=True)
     assert sorted(type(r).__name__ for r in results) == ["FormStateError", "NoneType"]
+
+
+async def test_a_build_id_is_used_by_the_change_it_makes_and_given_back_when_refused(
+        store: SharedStore) -> None:
+    """``acting``: the change runs at most once per build id, even for concurrent
+    submissions; a refused change (a ServiceError: nothing was done) gives the build id
+    back; any other failure keeps it used (the change may have been made)."""
+    states = FormStates(store.cache, KEY, clock=Clock())
+    build_id = states.seal(states.create("item_form", "s", {}))
+
+    def loaded() -> FormState:
+        return states.load(build_id, "item_form", "s")
+
+    with pytest.raises(ServiceError):
+        async with states.acting(loaded()):
+            raise ServiceError(422, "refused")
+    changes: list[int] = []
+
+    async def change(n: int) -> None:
+        async with states.acting(loaded()):
+            await asyncio.sleep(0.01)  # the other submission arrives meanwhile
+            changes.append(n)
+
+    results = await asyncio.gather(change(1), change(2), return_exceptions=True)
+    assert len(changes) == 1
+    assert sorted(type(r).__name__ for r in results) == ["FormStateError", "NoneType"]
+    with pytest.raises(FormStateError, match="expired"):  # used by the change it made
+        async with states.acting(loaded()):
+            changes.append(3)
+    other = states.seal(states.create("item_form", "s", {}))
+    with pytest.raises(RuntimeError):
+        async with states.acting(states.load(other, "item_form", "s")):
+            raise RuntimeError("the database went away mid-change")
+    with pytest.raises(FormStateError, match="expired"):
+        await states.use(states.load(other, "item_form", "s"))
+    assert len(changes) == 1
 
 
 async def test_the_used_marker_lives_as_long_as_the_build_id(store: SharedStore) -> None:

@@ -67,8 +67,9 @@ def browser_submits(tree: RenderElement) -> dict[str, str]:
     return posted
 
 
-def definition(type_: str, settings: Mapping[str, Any]) -> FieldDefinition:
-    return FieldDefinition("field_x", type_, "X",
+def definition(type_: str, settings: Mapping[str, Any], cardinality: int = 1
+               ) -> FieldDefinition:
+    return FieldDefinition("field_x", type_, "X", cardinality=cardinality,
                            settings=REGISTRY.get(type_).validate_settings(settings))
 
 
@@ -279,3 +280,36 @@ def test_a_file_value_shows_its_file_and_a_remove_button() -> None:
     assert empty["upload"]["#description"] == "Allowed types: pdf. At most 10 MB."
     assert widget.parse(field, {"fields[field_x][target_id]": ""}, name="fields[field_x]",
                         context=context) is None
+
+
+def test_a_tag_field_edits_every_tag_in_one_input_of_names() -> None:
+    """A tag field is one input of comma-separated names (Drupal's free-tagging field): each
+    tag shown by name ("Name (id)" where the context says two tags share it), names with a
+    comma quoted; read back, a name stays a name (resolved before saving), "Name (id)" and a
+    bare id are ids. A single-value field takes one tag."""
+    tags = definition("reference", {"target_type": "category_tag"}, cardinality=-1)
+    widget = Widgets(REGISTRY).for_field(tags)
+    assert widget.edits_all(tags)
+    assert not widget.edits_all(definition("reference", {"target_type": "item"}))
+    other = "0190a9a4-6a8e-7c3b-9d2e-000000000002"
+    context = WidgetContext(bundle="post", reference_labels={ID: "Rock, pop", other: "Jazz"},
+                            tag_tokens={other: f"Jazz ({other})"})
+    element = widget.element_all(tags, [{"target_id": ID}, {"target_id": other},
+                                        {"name": "New one"}], name="f", context=context)
+    assert element["#name"] == "f[target_id]"
+    assert element["#default_value"] == f'"Rock, pop", Jazz ({other}), New one'
+    assert element["#attributes"] == {"data-tags": "multiple",
+                                      "data-autocomplete": "/autocomplete/post/field_x"}
+    parsed = widget.parse_all(tags, {"f[target_id]": element["#default_value"]}, name="f",
+                              context=context)
+    assert parsed == [{"name": "Rock, pop", "target_type": "category_tag"},
+                      {"target_id": other, "target_type": "category_tag"},
+                      {"name": "New one", "target_type": "category_tag"}]
+    assert widget.parse_all(tags, {"f[target_id]": f"{ID}, ,"}, name="f", context=context) \
+        == [{"target_id": ID, "target_type": "category_tag"}]
+    one = definition("reference", {"target_type": "category_tag"})
+    with pytest.raises(FieldValueError, match="takes one tag"):
+        widget.parse_all(one, {"f[target_id]": "Jazz, Rock"}, name="f", context=context)
+    assert widget.parse_all(one, {"f[target_id]": '"Rock, pop"'}, name="f",
+                            context=context) == [{"name": "Rock, pop",
+                                                  "target_type": "category_tag"}]

@@ -1,7 +1,8 @@
 """The forms' scripts in a real browser (Debian's chromium, Playwright, a real ``trovato
 serve``): "Add another value" rebuilds its fieldset without a page load and the values typed
 are kept and saved (each rebuild's new build id carried by the next request); the reference
-autocomplete is a keyboard-usable combobox. Screenshots go to the test's tmp folder."""
+autocomplete is a keyboard-usable combobox, in a tag field completing the name being typed.
+Screenshots go to the test's tmp folder."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from tests.api.conftest import ARTICLE
 from tests.web._browser_site import browser_site
 from tests.web.test_autocomplete import NOTE
+from tests.web.test_categories import POST, TAGS
 
 
 def test_add_another_value_without_a_page_load(db_url: str, tmp_path: Path) -> None:
@@ -144,3 +146,35 @@ def test_a_rebuilt_value_of_formatted_text_gets_its_editor(db_url: str, tmp_path
         memo = page.url.rsplit("/", 1)[1]
         notes = site.api.get(f"/api/v1/items/{memo}").json()["fields"]["field_notes"]
         assert [n["value"] for n in notes] == ["<p>first note</p>", "<p>second note</p>"]
+
+
+def test_the_tag_autocomplete_completes_the_name_being_typed(db_url: str,
+                                                            tmp_path: Path) -> None:
+    """In a tag field's line of names the autocomplete asks about the name after the last
+    comma and a pick replaces just it with what the form takes without JavaScript: the
+    name, quoted when it holds a comma; saved, the tags are the ones picked and typed."""
+    with browser_site(db_url, tmp_path, types=(POST,)) as site:
+        headers = {"X-CSRF-Token": site.csrf}
+        site.api.post("/api/v1/categories/vocabularies", headers=headers,
+                      json={"id": "topics", "label": "Topics"})
+        made = {name: site.api.post(TAGS, headers=headers, json={
+            "vocabulary": "topics", "name": name}).json()["id"]
+            for name in ("Jazz", "Rock, pop")}
+        page = site.page
+        page.goto(site.base + "/item/add/post")
+        page.get_by_label("Title").fill("Tagged")
+        combo = page.get_by_role("combobox", name="Topics")
+        combo.press_sequentially("jazz, ro", delay=30)
+        option = page.get_by_role("option", name='"Rock, pop"')
+        option.wait_for()
+        combo.press("ArrowDown")
+        combo.press("Enter")
+        assert combo.input_value() == 'jazz, "Rock, pop", '
+        combo.press_sequentially("Polka", delay=10)
+        site.shot("1-picked")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_url("**/item/*")
+        post = page.url.rsplit("/", 1)[1]
+        topics = site.api.get(f"/api/v1/items/{post}").json()["fields"]["field_topics"]
+        assert [t["target_id"] for t in topics][:2] == [made["Jazz"], made["Rock, pop"]]
+        assert len(topics) == 3

@@ -102,6 +102,22 @@ async def test_a_double_clicked_save_creates_one_item(client: httpx.AsyncClient)
     assert await _count_items(client) == 1
 
 
+async def test_a_refused_add_leaves_its_build_id_usable(client: httpx.AsyncClient) -> None:
+    """A submission refused by validation did nothing: the page the user goes back to (the
+    same build id) still saves once corrected, and only then is the build id used."""
+    await _site(client)
+    hidden = await open_form(client, "/item/add/article")
+    refused = await post_form(client, "/item/add/article", hidden, article_values(""))
+    assert refused.status_code == 400 and "Title is required." in refused.text
+    assert "has expired" not in refused.text
+    again = await post_form(client, "/item/add/article", hidden, article_values("Corrected"))
+    item_id = item_id_of(again)
+    assert (await client.get(f"/api/v1/items/{item_id}")).json()["title"] == "Corrected"
+    replay = await post_form(client, "/item/add/article", hidden, article_values("Twice"))
+    assert replay.status_code == 400 and "The form has expired" in replay.text
+    assert await _count_items(client) == 1
+
+
 async def test_errors_show_inline_and_in_a_summary_and_keep_every_value(
     client: httpx.AsyncClient,
 ) -> None:

@@ -4,7 +4,7 @@ tagging inside a content save, and imports of many rows."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -113,6 +113,20 @@ class Tags(TagTree, Vocabularies):
         params["prefix"] = starts_with(starting.strip().lower())
         params["limit"] = max(1, min(limit, AUTOCOMPLETE_MAX))
         rows = await self.db.fetch_tuples(tags_sql(view.live, "prefix"), params)
+        return [tag_from_row(r) for r in rows]
+
+    async def tags_named(self, user: CurrentUser, vocabularies: Sequence[str],
+                         names: Collection[str], *, stage: str = LIVE) -> list[Tag]:
+        """Every tag of ``vocabularies`` whose name is one of ``names`` (ignoring case), in
+        the order of the vocabularies: all of them, so that a name two tags share shows as
+        such (the item form's tag fields ask no one to guess which was meant)."""
+        self._require_read(user)
+        if not vocabularies or not names:
+            return []
+        view = await self._view(user, stage)
+        rows = await self.db.fetch_tuples(tags_sql(view.live, "names"), {
+            **stage_params(view), "vocabularies": list(vocabularies),
+            "names": sorted({n.lower() for n in names})})
         return [tag_from_row(r) for r in rows]
 
     async def tree(self, user: CurrentUser, vocabulary: str, *, stage: str = LIVE
@@ -274,11 +288,13 @@ class Tags(TagTree, Vocabularies):
 
     async def resolve_names(self, conn: AsyncConnection[DictRow], user: CurrentUser,
                             stage: str, vocabularies: Sequence[str],
-                            wanted: Sequence[tuple[str, str]]) -> list[uuid.UUID]:
+                            wanted: Sequence[tuple[str, str]], *,
+                            create: bool = True) -> list[uuid.UUID]:
         """Free tagging, inside a content save's transaction (``conn``): the id of the tag
         each ``(error key, name)`` names, found case-insensitively in ``vocabularies`` (the
-        first that has it), else created in the first of them — which needs ``create tags``
-        (or ``administer categories``) and live. Refusals are one 422 naming each value."""
+        first that has it), else created in the first of them — which needs ``create``
+        (the field allows free tagging), ``create tags`` (or ``administer categories``) and
+        live. Refusals are one 422 naming each value."""
         errors: dict[str, str] = {}
         names: list[str] = []
         for key, raw in wanted:
@@ -302,7 +318,10 @@ class Tags(TagTree, Vocabularies):
             home = vocabularies[0]
             may_create = user.can(CREATE_TAGS) or user.can(ADMINISTER_CATEGORIES)
             for key, name in missing:
-                if not view.live:
+                if not create:
+                    errors[key] = (f"there is no tag {name!r} in {', '.join(vocabularies)},"
+                                   " and this field takes existing tags only")
+                elif not view.live:
                     errors[key] = (f"there is no tag {name!r} in {home!r}, and new tags can"
                                    " only be created in live")
                 elif not may_create:

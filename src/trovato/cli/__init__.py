@@ -26,6 +26,7 @@ from trovato.cli import (
 )
 from trovato.db.embedded import EmbeddedPostgresError
 from trovato.observability import audit
+from trovato.observability.log_reader import COMMAND_LINE, QUEUE_WORKER
 from trovato.plugins.errors import PluginLoadError
 from trovato.settings import SettingsError
 
@@ -42,6 +43,9 @@ app = typer.Typer(
 )
 # The commands that serve requests: their entries are the requests' (users' or visitors').
 _SERVING = frozenset({"serve"})
+# The other commands' entries are the system's, by the name of the process that wrote them:
+# the queue worker runs for long and does what the site queued, not what an operator typed.
+_SYSTEM_LOCATIONS = {"worker": QUEUE_WORKER}
 app.command("serve")(serve.serve)
 app.command("bench")(bench.bench)
 app.command("cron")(background.cron)
@@ -76,7 +80,12 @@ def _root(
     if ctx.invoked_subcommand not in _SERVING:
         # The command's audit entries are the system's, not an anonymous visitor's; ended
         # with the command (tests run many in one process).
-        ctx.call_on_close(audit.from_command_line())
+        ctx.call_on_close(audit.from_system(audit_location(ctx.invoked_subcommand)))
+
+
+def audit_location(command: str | None) -> str:
+    """The location of the audit entries command ``command`` writes (not a serving one)."""
+    return _SYSTEM_LOCATIONS.get(command or "", COMMAND_LINE)
 
 
 def main() -> None:

@@ -89,7 +89,8 @@ class FreeTagging(Protocol):
 
     async def resolve_names(self, conn: AsyncConnection[DictRow], user: CurrentUser,
                             stage: str, vocabularies: Sequence[str],
-                            wanted: Sequence[tuple[str, str]]) -> list[uuid.UUID]: ...
+                            wanted: Sequence[tuple[str, str]], *,
+                            create: bool = True) -> list[uuid.UUID]: ...
 
 
 class FileUsage(Protocol):
@@ -524,7 +525,8 @@ class Items:
             try:
                 ids = await self.tags.resolve_names(
                     ctx.conn, ctx.user, ctx.stage,
-                    tuple(definition.settings.get("target_bundles") or ()), wanted)
+                    tuple(definition.settings.get("target_bundles") or ()), wanted,
+                    create=definition.settings.get("free_tagging", True) is not False)
             except ServiceError as exc:
                 raise ItemError(exc.status, exc.message, exc.problem_errors()) from None
             for (delta, _name), tag_id in zip(named, ids, strict=True):

@@ -76,10 +76,12 @@ def _offered_formats(formats: FormatRegistry) -> _Offered:
 def widget_context(user: CurrentUser, formats: FormatRegistry, *, bundle: str = "",
                    reference_labels: Mapping[str, str] | None = None,
                    file_labels: Mapping[str, str] | None = None,
-                   max_upload: str = "") -> WidgetContext:
+                   max_upload: str = "",
+                   tag_tokens: Mapping[str, str] | None = None) -> WidgetContext:
     """The user's time zone and the text formats they may use; the item type edited, the
     labels of the records its references point at (:func:`reference_targets`) and the names
-    of its files (:func:`file_targets`); the upload limit as shown."""
+    of its files (:func:`file_targets`); the upload limit as shown; what tag fields show for
+    their tags (``tag_tokens``)."""
     offered = _offered_formats(formats)
     allowed = [name for name, permission in offered.names
                if permission is None or user.can(permission)]
@@ -87,7 +89,8 @@ def widget_context(user: CurrentUser, formats: FormatRegistry, *, bundle: str = 
                          format_labels=offered.labels, bundle=bundle,
                          reference_labels=dict(reference_labels or {}),
                          editor_formats=offered.editor,
-                         file_labels=dict(file_labels or {}), max_upload=max_upload)
+                         file_labels=dict(file_labels or {}), max_upload=max_upload,
+                         tag_tokens=dict(tag_tokens or {}))
 
 
 def reference_targets(item_type: ItemType, item: Item | None) -> list[str]:
@@ -232,9 +235,12 @@ def _field(definition: FieldDefinition, item: Item | None, widget: Widget,
     base = f"fields[{definition.name}]"
     key = f"fields.{definition.name}"
     values = _values(item, definition)
-    if not definition.multiple:
-        element = widget.element(definition, values[0] if values else None, name=base,
-                                 context=context)
+    if widget.edits_all(definition) or not definition.multiple:
+        # One element; for a widget editing every value (tags: their names) all of them.
+        element = (widget.element_all(definition, values, name=base, context=context)
+                   if widget.edits_all(definition) else
+                   widget.element(definition, values[0] if values else None, name=base,
+                                  context=context))
         element["#error_key"] = key
         element["#weight"] = weight
         if definition.description:
@@ -346,6 +352,15 @@ def parse_item(item_type: ItemType, values: FormValues, *, widgets: Widgets,
     for definition, widget in _type_form(item_type, widgets).declared:
         base = f"fields[{definition.name}]"
         key = f"fields.{definition.name}"
+        if widget.edits_all(definition):
+            try:
+                every = widget.parse_all(definition, submitted, name=base, context=context)
+            except FieldValueError as exc:
+                errors[key] = exc.message
+                every = []
+            fields[definition.name] = (every or None) if definition.multiple else \
+                (every[0] if every else None)
+            continue
         names: Sequence[tuple[str, str]] = (
             [(f"{base}[{d}]", f"{key}.{d}") for d in range(counts.get(definition.name, 1))]
             if definition.multiple else [(base, key)])

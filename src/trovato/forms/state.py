@@ -17,10 +17,14 @@ and what the user typed themselves.
 
 A build id can be submitted any number of times within its life unless its form says
 otherwise: a form whose repeated submission would do harm twice (creating, deleting, enabling a
-plugin) marks its build id used when it handles a submission (:meth:`FormStates.use`, one
-insert-if-absent in the shared cache, kept for the state's remaining life), so a double-clicked
-"Save" creates one item. Each form makes that choice explicitly (the ``once`` parameter of the
-web layer's ``load_state``).
+plugin) marks its build id used when a submission acts (:meth:`FormStates.acting`: one
+insert-if-absent in the shared cache, kept for the state's remaining life, made only once the
+submission passed its checks and right before the change), so a double-clicked "Save" creates
+one item: of two concurrent submissions exactly one wins the insert and acts, the other is
+refused as expired. A submission refused before acting (a validation error) leaves the build
+id usable, so the page the user goes back to still works; one whose change the service
+refused (:class:`~trovato.errors.ServiceError`: nothing was done) gives it back. Each form
+makes that choice explicitly (the ``once`` parameter of the web layer's ``acting``).
 """
 
 from __future__ import annotations
@@ -33,12 +37,14 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import orjson
 
+from trovato.errors import ServiceError
 from trovato.store.base import Cache
 
 STATE_TTL: Final = 6 * 3600  # seconds a form stays submittable, as Drupal's form cache
@@ -158,14 +164,43 @@ class FormStates:
     async def use(self, state: FormState) -> None:
         """Mark the build id ``state`` was read from as used, in one atomic store step; a build
         id already used (a double submission, a replay) is ``expired``. For the forms whose
-        repeated submission would do harm twice."""
-        if state.received is None:
-            raise ValueError("only a state read from a submitted build id can be used")
-        left = state.received.issued + self.ttl - self.clock()
+        repeated submission would do harm twice, right before they act (:meth:`acting`)."""
+        left = self._left(state)
         # The marker lives as long as the build id could still be accepted.
-        if left <= 0 or not await self.cache.add(_USED_PREFIX + state.received.nonce, 1,
+        if left <= 0 or not await self.cache.add(self._marker(state), 1,
                                                  max(1, math.ceil(left))):
             raise FormStateError("expired")
+
+    async def release(self, state: FormState) -> None:
+        r"""Make the build id ``state`` was read from usable again: the submission that
+        :meth:`use`\ d it did nothing after all (its change was refused)."""
+        self._left(state)
+        await self.cache.delete(self._marker(state))
+
+    @asynccontextmanager
+    async def acting(self, state: FormState) -> AsyncIterator[None]:
+        """The change a submission of ``state`` makes, run at most once per build id: the
+        build id is marked used first (:meth:`use`; ``expired`` when another submission
+        did), and given back when the change is refused (a :class:`ServiceError`, after
+        which nothing was done), so the form can be corrected and sent again. Any other
+        failure leaves it used: the change may have been made."""
+        await self.use(state)
+        try:
+            yield
+        except ServiceError:
+            await self.release(state)
+            raise
+
+    def _left(self, state: FormState) -> float:
+        """Seconds the build id of ``state`` stays acceptable."""
+        if state.received is None:
+            raise ValueError("only a state read from a submitted build id can be used")
+        return state.received.issued + self.ttl - self.clock()
+
+    @staticmethod
+    def _marker(state: FormState) -> str:
+        assert state.received is not None  # checked by _left
+        return _USED_PREFIX + state.received.nonce
 
     def _mac(self, signed: str, binding: bytes) -> str:
         return _b64(hmac.new(self.key, signed.encode("ascii") + b"\n" + binding,

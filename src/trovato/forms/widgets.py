@@ -1,6 +1,7 @@
 """Field widgets: how one field value is edited in a form, keyed by ``FieldType.widget``.
 
-A widget does two things for one value of a field (multi-value "add another" is the form's):
+A widget does two things for one value of a field (multi-value "add another" is the form's,
+unless the widget edits every value in one element: :meth:`Widget.edits_all`):
 
 * :meth:`Widget.element` builds the form element tree for a stored value (or ``None`` for a
   new one): data, ``#type`` one of the form element types (``textfield``, ``textarea``,
@@ -23,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from trovato.content.fields import KNOWN_FORMATS, FieldDefinition, FieldRegistry, FieldValueError
+from trovato.forms.tag_text import explode, implode, split_id, tag_token
 from trovato.render.elements import RenderElement
 
 Submitted = Mapping[str, str]
@@ -39,6 +40,8 @@ Submitted = Mapping[str, str]
 _NUMBER_TEXT_MAX = 64
 # "Title (id)": a title (255) and an id.
 _REFERENCE_TEXT_MAX = 320
+# Every tag of a tag field on one line.
+_TAGS_TEXT_MAX = 16_384
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +50,9 @@ class WidgetContext:
     with the labels the format selector shows (a format without one shows its name); what is
     edited: the item type (``bundle``, which names the reference autocomplete's endpoint) and
     the labels of the records its references point at that the editor may see
-    (``reference_labels``, by id: shown as "Title (id)")."""
+    (``reference_labels``, by id: shown as "Title (id)"), and what a tag field shows for each
+    tag it holds (``tag_tokens``, by id: its name, or "Name (id)" when two tags of the
+    field's vocabularies share the name: :mod:`trovato.forms.tag_text`)."""
 
     timezone: str = "UTC"
     formats: Sequence[str] = tuple(sorted(KNOWN_FORMATS))
@@ -60,6 +65,7 @@ class WidgetContext:
     # The names of the files the values refer to (by id), and the upload limit as shown.
     file_labels: Mapping[str, str] = field(default_factory=dict)
     max_upload: str = ""
+    tag_tokens: Mapping[str, str] = field(default_factory=dict)
 
 
 def _input(type_: str, name: str, title: str, value: str, *, required: bool = False,
@@ -97,6 +103,21 @@ class Widget(ABC):
     def parse(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
               context: WidgetContext) -> dict[str, Any] | None:
         """The raw value object submitted under ``name``; ``None`` when left empty."""
+
+    def edits_all(self, definition: FieldDefinition) -> bool:
+        """Whether one element edits every value of ``definition`` (:meth:`element_all`,
+        :meth:`parse_all`) instead of one element per value with "Add another"."""
+        return False
+
+    def element_all(self, definition: FieldDefinition, values: Sequence[Mapping[str, Any]],
+                    *, name: str, context: WidgetContext) -> RenderElement:
+        """The one element editing every value (when :meth:`edits_all`)."""
+        raise NotImplementedError(f"the widget {self.name} edits one value at a time")
+
+    def parse_all(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
+                  context: WidgetContext) -> list[dict[str, Any]]:
+        """Every raw value submitted under ``name`` (when :meth:`edits_all`)."""
+        raise NotImplementedError(f"the widget {self.name} edits one value at a time")
 
 
 class _Single(Widget):
@@ -331,9 +352,12 @@ def reference_text(label: str | None, target_id: str) -> str:
 
 class ReferenceWidget(Widget):
     """One text input taking "Title (id)" or an id; with JavaScript an autocomplete of the
-    records the editor may see (``data-autocomplete`` names its endpoint). For a tag, text
-    that names no id is the tag's name: free tagging (the content service finds or creates
-    the tag on save)."""
+    records the editor may see (``data-autocomplete`` names its endpoint).
+
+    A tag field is one input for all its values, as Drupal's free-tagging field: the tag
+    names, comma-separated (:mod:`trovato.forms.tag_text`; "Name (id)" for a name two tags
+    share). A typed name stays a name (``{"name": …}``): the item form resolves it in the
+    field's vocabularies before saving (``trovato.web.tag_names``)."""
 
     name = "reference_autocomplete"
     label = "Autocomplete"
@@ -361,17 +385,48 @@ class ReferenceWidget(Widget):
         kind = str(definition.settings.get("target_type", "item"))
         labelled = _LABELLED_ID.search(text)
         target = labelled.group(1) if labelled else text
-        if kind == "category_tag" and not _is_uuid(target):
+        if kind == "category_tag" and split_id(target)[1] is None:
             return {"name": text, "target_type": kind}
         return {"target_id": target, "target_type": kind}
 
+    def edits_all(self, definition: FieldDefinition) -> bool:
+        return definition.settings.get("target_type") == "category_tag"
 
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
+    def element_all(self, definition: FieldDefinition, values: Sequence[Mapping[str, Any]],
+                    *, name: str, context: WidgetContext) -> RenderElement:
+        tokens = []
+        for value in values:  # stored (an id) or as typed in a submission shown again
+            target = str(value.get("target_id") or "")
+            if not target:
+                tokens.append(str(value.get("name") or ""))
+            else:
+                tokens.append(context.tag_tokens.get(target)
+                              or tag_token(context.reference_labels.get(target, target)))
+        several = ("the tags' names, separated by commas" if definition.multiple
+                   else "the tag's name")
+        element = _input("textfield", f"{name}[target_id]", definition.label,
+                         implode(t for t in tokens if t), required=definition.required,
+                         maxlength=_TAGS_TEXT_MAX, autocomplete="off",
+                         description=f"Type {several}; a name with a comma goes in double"
+                                     ' quotes ("Rock, pop").')
+        element["#attributes"] = {"data-tags": "multiple" if definition.multiple else "one"}
+        if context.bundle:
+            element["#attributes"]["data-autocomplete"] = AUTOCOMPLETE_PATH.format(
+                bundle=context.bundle, field=definition.name)
+        return element
+
+    def parse_all(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
+                  context: WidgetContext) -> list[dict[str, Any]]:
+        tokens = explode(_text(submitted, f"{name}[target_id]"))
+        if len(tokens) > 1 and not definition.multiple:
+            raise FieldValueError("takes one tag: remove the others (or the commas)")
+        values: list[dict[str, Any]] = []
+        for token in tokens:
+            tag_name, tag_id = split_id(token)
+            values.append({"target_id": tag_id, "target_type": "category_tag"}
+                          if tag_id is not None else
+                          {"name": tag_name, "target_type": "category_tag"})
+        return values
 
 
 # The button removing a file value: its ``op`` value is this + the value's input name.

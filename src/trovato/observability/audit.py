@@ -2,9 +2,10 @@
 
 Entries are written on the caller's connection so they commit or roll back with the change
 they describe. A ``trovato`` command acts with no account (the nil id) and no request: while
-one runs (:func:`from_command_line`), its entries' location is
-:data:`~trovato.observability.log_reader.COMMAND_LINE`, which the reports page shows as the
-system rather than as an anonymous visitor.
+one runs (:func:`from_system`), its entries' location names it
+(:data:`~trovato.observability.log_reader.COMMAND_LINE`, or
+:data:`~trovato.observability.log_reader.QUEUE_WORKER` for the queue worker), which the
+reports page shows as the system rather than as an anonymous visitor.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
-from trovato.observability.log_reader import COMMAND_LINE
+from trovato.observability.log_reader import SYSTEM_LOCATIONS
 
 # Syslog severities (RFC 5424), as Drupal's watchdog uses them.
 ERROR = 3
@@ -35,14 +36,17 @@ _ONE: Final = INSERT + " VALUES (%s, %s, %s, %s, %s, %s, %s)"  # noqa: S608 (con
 
 
 # The location of entries that name none: "" in the web process (and a request's entries name
-# theirs or none), COMMAND_LINE while a command runs.
+# theirs or none), one of SYSTEM_LOCATIONS while a command runs.
 _LOCATION: ContextVar[str] = ContextVar("audit_location", default="")
 
 
-def from_command_line() -> Callable[[], None]:
-    """Mark the entries written from here on (in this context) as the command line's; returns
-    the function that ends it (a command's end)."""
-    token = _LOCATION.set(COMMAND_LINE)
+def from_system(location: str) -> Callable[[], None]:
+    """Mark the entries written from here on (in this context) as the system process
+    ``location``'s (one of :data:`~trovato.observability.log_reader.SYSTEM_LOCATIONS`);
+    returns the function that ends it (a command's end)."""
+    if location not in SYSTEM_LOCATIONS:
+        raise ValueError(f"not a system location: {location!r}")
+    token = _LOCATION.set(location)
     return lambda: _LOCATION.reset(token)
 
 

@@ -24,9 +24,12 @@ SEVERITIES: Mapping[int, str] = {
     0: "emergency", 1: "alert", 2: "critical", 3: "error",
     4: "warning", 5: "notice", 6: "info", 7: "debug",
 }
-# The location of an entry a ``trovato`` command wrote (:func:`trovato.observability.audit.
-# from_command_line`): no request, and no account but the nil id the command acts with.
+# The locations of entries the system wrote (:func:`trovato.observability.audit.from_system`):
+# no request, and no account but the nil id the process acts with. A one-off ``trovato``
+# command writes COMMAND_LINE; the long-running ``trovato worker``, QUEUE_WORKER.
 COMMAND_LINE = "command line"
+QUEUE_WORKER = "queue worker"
+SYSTEM_LOCATIONS = frozenset({COMMAND_LINE, QUEUE_WORKER})
 PER_PAGE = 50
 # Deeper pages than this are refused: OFFSET reads every skipped row, and nobody pages a
 # million entries by hand (filter instead).
@@ -55,7 +58,8 @@ class LogEntry:
     user_id: uuid.UUID | None
     user_name: str | None  # None: no such account (any more); "" is the anonymous user
     created: datetime
-    by_command_line: bool = False  # written by a ``trovato`` command (its location says so)
+    # The system process that wrote it (one of SYSTEM_LOCATIONS, its location), or "".
+    system: str = ""
     location: str = ""
     hostname: str = ""
     variables: Mapping[str, Any] | None = None
@@ -95,7 +99,7 @@ def _entry(row: Mapping[str, Any], *, full: bool = False) -> LogEntry:
         id=row["id"], type=row["type"], severity=row["severity"],
         message=fill_message(row["message"], variables), user_id=row["user_id"],
         user_name=row["user_name"], created=row["created"],
-        by_command_line=row["location"] == COMMAND_LINE,
+        system=row["location"] if row["location"] in SYSTEM_LOCATIONS else "",
         location=row["location"] if full else "", hostname=row["hostname"] if full else "",
         variables=variables if full else None)
 

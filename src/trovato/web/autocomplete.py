@@ -3,7 +3,11 @@
 The reference widget's input names this endpoint (``data-autocomplete``); the forms' script
 asks it as the editor types and shows the answer as a listbox. The answer is JSON, at most
 :data:`MATCHES` records the asking user may see, each ``{"id", "label", "value"}`` where
-``value`` is the "Title (id)" text the widget's input takes without JavaScript too.
+``value`` is the text the widget's input takes without JavaScript too: "Title (id)" for an
+item; for a tag, the name as a tag field's line writes it (quoted when it holds a comma or a
+quote), "Name (id)" when two tags of the field's vocabularies share it
+(:mod:`trovato.forms.tag_text`). The script puts a tag's value in place of the name being
+typed, after the names before it.
 
 The endpoint is generic over the field's ``target_type``: :data:`SOURCES` holds a matcher per
 record kind, each reading through its owner's one read path (items: the content query's
@@ -22,10 +26,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from trovato.categories.model import Tag
 from trovato.content.access import ADMINISTER_CONTENT, item_access
 from trovato.content.items import Item
 from trovato.content.statements import TITLE_MATCH_MAX
 from trovato.errors import ServiceError
+from trovato.forms.tag_text import quoted, tag_token
 from trovato.forms.widgets import reference_text
 from trovato.ids import uuid7
 from trovato.kernel.context import RequestContext, request_context
@@ -37,6 +43,7 @@ MATCHES = 10
 class Match:
     id: str
     label: str
+    value: str = ""  # what a pick puts in the input; "" is "Title (id)"
 
 
 # (request context, the typed text, the field's target bundles, how many) → matches.
@@ -56,14 +63,21 @@ async def _tags(ctx: RequestContext, text: str, vocabularies: Sequence[str],
     every vocabulary), read through the categories service (its access and stage view)."""
     categories = ctx.kernel.categories
     existing = await categories.vocabulary_names()
-    found: list[Match] = []
-    for vocabulary in [v for v in vocabularies if v in existing] if vocabularies else existing:
-        tags = await categories.tags(ctx.current_user, vocabulary, stage=ctx.stage,
-                                     starting=text, limit=limit - len(found))
-        found += [Match(str(tag.id), tag.name) for tag in tags]
+    allowed = [v for v in vocabularies if v in existing] if vocabularies else existing
+    found: list[Tag] = []
+    for vocabulary in allowed:
+        found += await categories.tags(ctx.current_user, vocabulary, stage=ctx.stage,
+                                       starting=text, limit=limit - len(found))
         if len(found) >= limit:
             break
-    return found
+    # A name another tag of the vocabularies has too (matched or not) is given with its id.
+    shared: dict[str, int] = {}
+    for tag in await categories.tags_named(ctx.current_user, allowed,
+                                           {t.name for t in found}, stage=ctx.stage):
+        shared[tag.name.lower()] = shared.get(tag.name.lower(), 0) + 1
+    return [Match(str(tag.id), tag.name, quoted(tag_token(
+        tag.name, str(tag.id) if shared.get(tag.name.lower(), 0) > 1 else None)))
+        for tag in found]
 
 
 # Record kind (a reference field's target_type) → its matcher.
@@ -99,7 +113,8 @@ async def autocomplete(request: Request) -> Response:
     bundles = [str(b) for b in definition.settings.get("target_bundles") or ()]
     found = await matcher(ctx, text.strip(), bundles, MATCHES) if text.strip() else []
     return JSONResponse(
-        [{"id": m.id, "label": m.label, "value": reference_text(m.label, m.id)} for m in found],
+        [{"id": m.id, "label": m.label, "value": m.value or reference_text(m.label, m.id)}
+         for m in found],
         headers={"cache-control": "private, no-store"})
 
 

@@ -8,16 +8,19 @@ the item with a message; a failed one shows the form again with every value as t
 error next to its element. An edit carries the revision it started from (in its sealed form
 state): when someone else saved the item meanwhile the save is refused as a conflict.
 
-Which forms accept a build id once (``load_state``'s ``once``): the add form and the delete
+Which forms accept a build id once (:func:`acting`'s ``once``): the add form and the delete
 confirmation do (a double-clicked Save or Delete acts once); the edit form does not: its save is
 guarded by the revision it started from, so a second identical submission is a 409 conflict and
-the edit submission makes no form-state store operation at all.
+the edit submission makes no form-state store operation at all. A build id is used by the
+submission that acts, not by one shown again with errors: the form corrected and sent from the
+page the user went back to still works.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -63,6 +66,7 @@ from trovato.ids import uuid7
 from trovato.kernel.context import RequestContext, request_context
 from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
+from trovato.web import tag_names
 from trovato.web._page import flash, render_page
 from trovato.web.form_body import read_form
 from trovato.web.item import load_item, local_tasks, viewer
@@ -88,27 +92,17 @@ class Refused:
 
 
 async def load_state(request: Request, form_id: str, submitted: FormData,
-                     fresh: Mapping[str, object], *, once: bool
-                     ) -> tuple[FormState, Refused | None]:
+                     fresh: Mapping[str, object]) -> tuple[FormState, Refused | None]:
     """The submission's form state, and None when the submission may be handled; or the
     reason it may not: a missing or stale CSRF token (403) or an expired state (400, with a
     new state made of ``fresh``). Either way the form is shown again with the values as
     typed and nothing is saved. A state that is not this form's or this session's is
     refused (400) — unless the CSRF token failed too: then the session itself changed, and
-    the form is shown again with a new state.
-
-    ``once``, each form's explicit choice: True for a form whose repeated submission would
-    do harm twice (creating, deleting, enabling a plugin): a submission that may be handled
-    marks its build id used (:meth:`FormStates.use`, one store operation), so a second one
-    (a double click, a replay) is refused as expired; the form shown again carries a new
-    build id. False for a form a repeated submission cannot harm (an edit guarded by the
-    revision it started from, settings saved again as they are): no store operation."""
+    the form is shown again with a new state. Loading marks nothing: see :func:`acting`."""
     ctx = request_context(request)
     states = ctx.kernel.forms.states
     try:
         state = states.load(submitted.get(BUILD_ID_FIELD), form_id, session_token(ctx))
-        if once and not ctx.csrf_failed:
-            await states.use(state)
     except FormStateError as exc:
         if exc.reason == "tampered" and not ctx.csrf_failed:
             raise ServiceError(400, TAMPERED) from None
@@ -116,6 +110,23 @@ async def load_state(request: Request, form_id: str, submitted: FormData,
         if not ctx.csrf_failed:
             return state, Refused(EXPIRED, 400)
     return state, Refused(EXPIRED, EXPIRED_STATUS) if ctx.csrf_failed else None
+
+
+def acting(request: Request, state: FormState, *, once: bool = True
+           ) -> AbstractAsyncContextManager[None]:
+    """Where a submission of ``state`` that passed every check makes its change.
+
+    ``once``, each form's explicit choice: True for a form whose repeated submission would
+    do harm twice (creating, deleting, enabling a plugin): the build id is marked used right
+    before the change, in one atomic store step (:meth:`FormStates.acting`), so of two
+    submissions of it (a double click, a replay) one acts and the other raises
+    :class:`FormStateError` (``expired``: the caller shows the form again saying so, with a
+    new build id); the change refused gives the build id back. False for a form a repeated
+    submission cannot harm (an edit guarded by the revision it started from, settings saved
+    again as they are): no store operation."""
+    if not once:
+        return nullcontext()
+    return request_context(request).kernel.forms.states.acting(state)
 
 
 # -- the item form --------------------------------------------------------------------------------
@@ -169,12 +180,14 @@ async def _widget_context(ctx: RequestContext, editing: Editing,
     tags = await kernel.views.labels([item], {item.type: editing.item_type}, "full") \
         if item is not None else {}
     files = file_targets(editing.item_type, item)
+    tag_labels = {str(key): label.text for key, label in tags.items()}
     return widget_context(user, kernel.theme.formats, bundle=editing.item_type.type,
-                          reference_labels={**{str(key): label.text
-                                               for key, label in tags.items()},
+                          reference_labels={**tag_labels,
                                             **{str(item.id): item.title for item in seen}},
                           file_labels=await kernel.files.names(user, files) if files else {},
-                          max_upload=kernel.files.limit_text)
+                          max_upload=kernel.files.limit_text,
+                          tag_tokens=await tag_names.tag_tokens(ctx, editing.item_type, item,
+                                                                tag_labels))
 
 
 def _shown(editing: Editing, data: ItemInput, user_id: uuid.UUID) -> Item:
@@ -333,9 +346,7 @@ async def _submit(request: Request, editing: Editing) -> Response:
     ctx = request_context(request)
     kernel, user = ctx.kernel, ctx.current_user
     submitted = await read_form(request)
-    # Adding: once (a double-clicked Save creates one item); editing: the revision guards it.
-    state, refused = await load_state(request, ITEM_FORM, submitted, editing.state(),
-                                      once=editing.item is None)
+    state, refused = await load_state(request, ITEM_FORM, submitted, editing.state())
     if not editing.owns(state):
         raise ServiceError(400, TAMPERED)
     context = await _widget_context(ctx, editing)
@@ -355,6 +366,10 @@ async def _submit(request: Request, editing: Editing) -> Response:
         values[f"{op.removeprefix(REMOVE_FILE)}[target_id]"] = ""
     data, errors = parse_item(item_type, values, widgets=kernel.widgets, context=context,
                               counts=counts)
+    # The names typed into tag fields, as tags (or new ones, or why not): before the form
+    # is shown again, so that it shows what they resolved to.
+    for key, message in (await tag_names.resolve(ctx, item_type, data.fields)).items():
+        errors.setdefault(key, message)
     shown = _shown(editing, data, user.id)
     if op is not None and op.startswith(ADD_MORE):
         return await _add_more(request, editing, state, op, values, shown)
@@ -386,7 +401,13 @@ async def _submit(request: Request, editing: Editing) -> Response:
         assert checked is not None
         return await _preview(request, editing, tree, state, values, data, checked.values)
     try:
-        saved = await _save(ctx, editing, state, data)
+        # Adding: once (a double-clicked Save creates one item); editing: the revision guards
+        # it.
+        async with acting(request, state, once=editing.item is None):
+            saved = await _save(ctx, editing, state, data)
+    except FormStateError:
+        return await _page(request, editing, tree, state, values=values, status=400,
+                           messages=[("error", EXPIRED)])
     except ItemError as exc:
         if checked is None and _field_errors(ctx, editing, tree, data, errors).errors:
             return await _page(request, editing, tree, state, values=values, errors=errors,
@@ -400,7 +421,8 @@ async def _submit(request: Request, editing: Editing) -> Response:
                                messages=[("error", exc.message + " Copy what you changed, "
                                           "reload the form and make your changes again.")])
         return await _page(request, editing, tree, state, values=values,
-                           errors=exc.errors or {"form": exc.message}, status=exc.status)
+                           errors=tag_names.field_errors(item_type, exc.errors)
+                           or {"form": exc.message}, status=exc.status)
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(saved.id)}):
         flash(request, "warning", failure)
@@ -573,20 +595,24 @@ async def delete_submit(request: Request) -> Response:
     item = (await _editable(request, "delete")).item
     assert item is not None
     submitted = await read_form(request)
-    state, refused = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)},
-                                      once=True)
+    state, refused = await load_state(request, DELETE_FORM, submitted, {"item_id": str(item.id)})
     if state.data.get("item_id") != str(item.id):
         raise ServiceError(400, TAMPERED)
     tree = await _delete_tree(request, item)
     values = forms.read(tree, submitted)
     errors = {} if refused else await kernel.forms.validate(tree, values, user=user)
+    if not refused and not errors:
+        try:
+            async with acting(request, state):  # a double-clicked Delete deletes once
+                await kernel.content.items.delete(user, item.id, stage=ctx.stage)
+        except FormStateError:
+            refused = Refused(EXPIRED, 400)
     if refused or errors:
         return await confirm_page(request, tree, state, title=f"Delete {item.title}",
                                   tabs=await local_tasks(ctx, item, "delete"),
                                   status=refused.status if refused else 400,
                                   messages=[("error", refused.message)] if refused else None,
                                   errors=errors)
-    await kernel.content.items.delete(user, item.id, stage=ctx.stage)
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(item.id)}):
         flash(request, "warning", failure)

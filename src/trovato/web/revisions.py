@@ -22,6 +22,8 @@ from trovato.content.model import Item, Revision
 from trovato.content.view import Viewer, format_date
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
+from trovato.forms.service import EXPIRED
+from trovato.forms.state import FormStateError
 from trovato.kernel.context import RequestContext, request_context
 from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
@@ -29,6 +31,8 @@ from trovato.web._page import flash, render_page
 from trovato.web.item import author_names, load_item, local_tasks, viewer
 from trovato.web.item_edit import (
     TAMPERED,
+    Refused,
+    acting,
     confirm_form,
     confirm_page,
     load_state,
@@ -156,22 +160,27 @@ async def revert_submit(request: Request) -> Response:
     kernel, user = ctx.kernel, ctx.current_user
     item, revision = await _revert_target(request)
     submitted = await request.form()
-    # Once: a second revert would save the same content as yet another revision.
     state, refused = await load_state(request, REVERT_FORM, submitted,
-                                      {"revision_id": str(revision.id)}, once=True)
+                                      {"revision_id": str(revision.id)})
     if state.data.get("revision_id") != str(revision.id):
         raise ServiceError(400, TAMPERED)
     tree = await _revert_tree(ctx, item, revision)
     values = forms.read(tree, submitted)
     errors = {} if refused else await kernel.forms.validate(tree, values, user=user)
+    if not refused and not errors:
+        try:
+            # Once: a second revert would save the same content as yet another revision.
+            async with acting(request, state):
+                reverted = await kernel.content.items.revisions.revert(
+                    user, item.id, revision.id, stage=ctx.stage)
+        except FormStateError:
+            refused = Refused(EXPIRED, 400)
     if refused or errors:
         return await confirm_page(request, tree, state, title=f"Revert {item.title}",
                                   tabs=await local_tasks(ctx, item, "revisions"),
                                   status=refused.status if refused else 400,
                                   messages=[("error", refused.message)] if refused else None,
                                   errors=errors)
-    reverted = await kernel.content.items.revisions.revert(user, item.id, revision.id,
-                                                           stage=ctx.stage)
     for failure in await kernel.forms.submitted(tree, values, user=user,
                                                 result={"item_id": str(item.id)}):
         flash(request, "warning", failure)

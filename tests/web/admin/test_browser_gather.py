@@ -49,7 +49,7 @@ def test_a_site_builder_builds_a_listing_with_javascript(db_url: str, tmp_path: 
         site.shot("gather-02-preview")
         page.get_by_role("button", name="Save", exact=True).click()
         page.wait_for_url(f"**{BASE}/cities/edit")
-        assert "The listing Cities has been added" in page.locator("main").inner_text()
+        assert "The listing “Cities” has been added" in page.locator("main").inner_text()
         page.goto(site.base + "/cities")
         assert page.locator("main").get_by_role("link").all_inner_texts()[:2] == [
             "Lima", "Lisbon"]

@@ -64,7 +64,7 @@ def test_a_site_builder_makes_a_type_with_five_fields(db_url: str, tmp_path: Pat
                 _shot(page, shots, "03-field-settings")
             main.get_by_role("button", name="Save field").click()
             page.wait_for_url(f"**{TYPES}/event/fields")
-            assert f"The field {label} has been added to Event." in main.inner_text()
+            assert f"The field “{label}” has been added to “Event”." in main.inner_text()
         # A mistake is shown next to its input, and corrected.
         main.get_by_role("link", name="Seats").click()
         main.locator("[name='settings[min]']").fill("900")
@@ -188,7 +188,7 @@ def test_changing_the_field_type_rebuilds_its_settings_in_place(db_url: str,
         # Enter in a text input saves (the hidden Update button comes first in the form).
         main.get_by_label("Label").press("Enter")
         page.wait_for_url(f"**{TYPES}/article/fields")
-        assert "The field Colour has been added to Article." in main.inner_text()
+        assert "The field “Colour” has been added to “Article”." in main.inner_text()
         fields = site.api.get("/api/v1/item-types/article").json()["fields"]
         colour = next(f for f in fields if f["name"] == "field_colour")
         assert colour["type"] == "list" and colour["widget"] == "options_buttons"

@@ -8,6 +8,7 @@ plugin's ``form_ajax`` adds to the rebuilt region."""
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -348,8 +349,11 @@ async def test_a_references_targets_are_ticked_not_typed(site: httpx.AsyncClient
         "label": "Related", "cardinality": "1", "op": "save",
         "settings[target_type]": "category_tag", "settings[target_vocabularies]": "topics"})
     assert tagged.status_code == 303, tagged.text
+    # Free tagging is a setting of tag fields only, unticked here: existing tags only.
     assert (await _fields(site))["field_related"]["settings"] == {
-        "target_type": "category_tag", "target_bundles": ["topics"]}
+        "target_type": "category_tag", "target_bundles": ["topics"], "free_tagging": False}
     edit = await site.get(edit_path)
     assert 'name="settings[target_vocabularies]" value="topics" checked' in edit.text
+    box = re.search(r'<input[^>]*name="settings\[free_tagging\]"[^>]*>', edit.text)
+    assert box is not None and "checked" not in box[0]  # shown unticked
     assert 'name="settings[target_bundles]" value="page" checked' not in edit.text

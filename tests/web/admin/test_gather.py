@@ -253,7 +253,8 @@ async def test_building_a_listing_without_javascript(client: httpx.AsyncClient) 
     assert document["displays"] == {"page": {"path": "/recent", "style": "list"}}
     assert document["fields"] == ["field_count", "created"]
     assert document["empty_text"] == "Nothing yet." and document["version"] == 1
-    assert "The listing Recent articles has been added" in (await client.get(BASE)).text
+    assert "The listing “Recent articles” has been added (version 1)." in (
+        await client.get(BASE)).text
     shown = await client.get("/recent")
     assert shown.status_code == 200 and "beta" in shown.text and "alpha" not in shown.text
 
@@ -269,6 +270,8 @@ async def test_editing_keeps_groups_and_everything_it_does_not_change(
     assert saved.status_code == 303, saved.text
     document = await _document(client, "news")
     assert document["version"] == 2 and document["label"] == "All the news"
+    assert "The listing “All the news” has been saved (version 2)." in (await client.get(
+        saved.headers["location"])).text
     for key in ("filters", "sorts", "pager", "displays", "fields"):
         assert document[key] == LISTING[key], key
 
@@ -446,7 +449,7 @@ async def test_deleting_asks_first_and_says_what_goes(client: httpx.AsyncClient)
     await _listing(client, headers)
     path = f"{BASE}/news/delete"
     confirm = await client.get(path)
-    assert "Are you sure you want to delete the listing News?" in confirm.text
+    assert "Are you sure you want to delete the listing “News”?" in confirm.text
     assert "its page at /news" in confirm.text and "/api/v1/gather/news" in confirm.text
     token = hidden_inputs(confirm.text)["csrf_token"]
     refused = await client.post(path, data={"op": "confirm"})
@@ -454,7 +457,7 @@ async def test_deleting_asks_first_and_says_what_goes(client: httpx.AsyncClient)
     assert (await client.get("/news")).status_code == 200
     deleted = await client.post(path, data={"csrf_token": token, "op": "confirm"})
     assert deleted.status_code == 303 and deleted.headers["location"] == BASE
-    assert "The listing News has been deleted." in (await client.get(BASE)).text
+    assert "The listing “News” has been deleted." in (await client.get(BASE)).text
     assert (await client.get("/news")).status_code == 404
     assert (await client.get(path)).status_code == 404
     front = await client.post(f"{BASE}/frontpage/delete",
@@ -484,6 +487,8 @@ async def test_export_and_import(client: httpx.AsyncClient) -> None:
         "path: /news", "path: /news-two")
     made = await post(renamed)
     assert made.status_code == 303, made.text
+    assert "The listing “News” has been imported (version 1)." in (await client.get(
+        made.headers["location"])).text
     assert (await _document(client, "news_two"))["filters"] == LISTING["filters"]
     replaced = await post(exported.text.replace("label: News", "label: Replaced"),
                           replace=True)

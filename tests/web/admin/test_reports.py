@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from tests.api.conftest import login_as
 from tests.conftest import create_account, running_app, site_settings
@@ -16,7 +17,8 @@ from tests.web.admin.conftest import grant
 from trovato.db import migrate
 from trovato.ids import NIL
 from trovato.kernel.status import StatusCheck, site_status
-from trovato.observability.audit import ERROR, WARNING, audit, from_command_line
+from trovato.observability.audit import ERROR, WARNING, audit, from_system
+from trovato.observability.log_reader import COMMAND_LINE, QUEUE_WORKER
 
 SCRIPT = "<script>alert('x')</script>"
 
@@ -76,13 +78,19 @@ async def test_the_log_shows_who_did_it(site: httpx.AsyncClient) -> None:
 async def test_a_commands_entries_are_the_systems_not_an_anonymous_visitors(
         site: httpx.AsyncClient) -> None:
     """A ``trovato`` command acts with the nil id, as an anonymous visitor does: its entries
-    say "System (command line)" (their location says so), a visitor's still "Anonymous"."""
+    say "System (command line)" (their location says so), the queue worker's "System (queue
+    worker)", a visitor's still "Anonymous"."""
     async with kernel_of(site).db.transaction() as conn:
         await audit(conn, "visitor", "A visitor's entry", user_id=NIL)
-        end = from_command_line()
+        end = from_system(COMMAND_LINE)
         try:
             await audit(conn, "command", "A command's entry", user_id=NIL)
             await audit(conn, "command", "A command's entry without an id")
+        finally:
+            end()
+        end = from_system(QUEUE_WORKER)
+        try:
+            await audit(conn, "job", "A queued job's entry", user_id=NIL)
         finally:
             end()
         await audit(conn, "visitor", "After the command", user_id=NIL)
@@ -97,6 +105,14 @@ async def test_a_commands_entries_are_the_systems_not_an_anonymous_visitors(
                                               " LIMIT 1")
     detail = (await site.get(f"/admin/reports/log/{entry}")).text
     assert "System (command line)" in detail and ">command line</td>" in detail
+    jobs = (await site.get("/admin/reports?type=job")).text
+    assert jobs.count('<td data-label="User">System (queue worker)</td>') == 1
+    assert "command line" not in jobs and ">Anonymous</td>" not in jobs
+
+
+def test_only_the_systems_locations_mark_entries_as_the_systems() -> None:
+    with pytest.raises(ValueError, match="not a system location"):
+        from_system("/admin/reports")
 
 
 async def test_filters_by_type_and_severity(site: httpx.AsyncClient) -> None:

@@ -184,7 +184,7 @@ async def test_fields_are_added_with_their_settings_edited_and_removed(
         "settings[allowed_values]": "red|Red\ngreen|Green", "op": "save"})
     assert response.status_code == 303 and response.headers["location"] == base
     shown = await client.get(base)
-    assert "The field Colour has been added to Article." in shown.text
+    assert "The field “Colour” has been added to “Article”." in shown.text
     colour = (await _type(client, "article"))["fields"][-1]  # type: ignore[index]
     assert colour == {"name": "field_colour", "type": "list", "label": "Colour",
                       "required": True, "cardinality": 1,
@@ -199,6 +199,7 @@ async def test_fields_are_added_with_their_settings_edited_and_removed(
         "label": "How many", "cardinality": "1", "settings[min]": "2", "settings[max]": "",
         "description": "", "op": "save"})
     assert response.status_code == 303, response.text
+    assert "The field “How many” has been saved." in (await client.get(base)).text
     count = next(f for f in (await _type(client, "article"))["fields"]  # type: ignore[attr-defined]
                  if f["name"] == "field_count")
     assert count["label"] == "How many" and count["settings"] == {"min": 2, "max": None}
@@ -219,9 +220,13 @@ async def test_fields_are_added_with_their_settings_edited_and_removed(
     assert created.status_code == 201, created.text
     page = await client.get(f"{base}/field_count/delete")
     assert "1 item holds a value of this field" in page.text
+    assert ("Are you sure you want to remove the field “How many” (field_count) from"
+            " “Article”?") in page.text
     response = await post_form(client, f"{base}/field_count/delete", hidden_inputs(page.text),
                                {"op": "confirm"})
     assert response.status_code == 303
+    assert "The field “How many” has been removed from “Article”." in (await client.get(
+        base)).text
     assert "field_count" not in _field_names(await _type(client, "article"))
     assert (await client.get(f"{base}/field_count")).status_code == 404
 
@@ -275,7 +280,7 @@ async def test_reordering_fields_with_weights(client: httpx.AsyncClient) -> None
     assert _field_names(await _type(client, "article")) == [
         "field_count", "field_body", "field_tags"]
     shown = await client.get(base)
-    assert "The order of the fields of Article has been saved." in shown.text
+    assert "The order of the fields of “Article” has been saved." in shown.text
     form = (await client.get("/item/add/article")).text
     assert form.index("fields[field_count]") < form.index("fields[field_body]")
     # Not a number: refused inline, the order unchanged.

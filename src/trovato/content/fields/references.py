@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer
 
 from trovato.content.fields.base import (
     FIELD_NAME,
@@ -46,7 +46,22 @@ class ReferenceSettings(FieldSettings):
         json_schema_extra={"items": {"type": "string", "pattern": FIELD_NAME_PATTERN}},
     )
 
+    # Tags only: whether a name given that no tag has creates the tag (free tagging, in the
+    # first of target_bundles); off, the field takes existing tags only. Not stored for the
+    # other target types, which it does not apply to.
+    free_tagging: bool = Field(
+        default=True,
+        description="When the target type is category_tag: a new name typed into the field"
+                    " creates the tag; unticked, the field takes existing tags only.")
+
     _check = field_validator("target_bundles")(_names)
+
+    @model_serializer(mode="wrap")
+    def _tags_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        if self.target_type != "category_tag":
+            dumped.pop("free_tagging", None)
+        return dumped
 
 
 class ReferenceField(FieldType):

@@ -8,12 +8,13 @@ and saves nothing), rebuilds the tree from the server's data, reads the values f
 checks them (the input types' checks, the screen's own, ``form_validate``), and only then
 calls the item-type service, whose refusals are shown next to the inputs they are about. A
 success tells ``form_submit``, flashes a message and redirects (303). Each screen says whether
-its build id is accepted once (:func:`receive`'s ``once``, as ``load_state``'s).
+its build id is accepted once: its change runs in :func:`once` (``acting`` of the item form).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ from trovato.render.elements import RenderElement
 from trovato.users.accounts import CurrentUser
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
-from trovato.web.item_edit import TAMPERED, Refused, load_state, session_token
+from trovato.web.item_edit import TAMPERED, Refused, acting, load_state, session_token
 
 PERMISSION = "administer content types"
 TYPES_PATH = "/admin/structure/types"
@@ -125,15 +126,14 @@ async def altered(request: Request, tree: RenderElement) -> RenderElement:
 
 
 async def receive(request: Request, form_id: str, fresh: Mapping[str, Any],
-                  build: Build, *, once: bool) -> Received:
+                  build: Build) -> Received:
     """Load the submission's state (it must be about what ``fresh`` names: the same type and
     field), rebuild the tree and read the values from it. A state that is not this form's
     (another form's, another session's, another type's) is refused like an expired one: the
-    form is shown again in a new state made of ``fresh``, with what was typed, saying why.
-    ``once``: whether the build id is accepted once (see ``load_state``)."""
+    form is shown again in a new state made of ``fresh``, with what was typed, saying why."""
     submitted = await request.form()
     try:
-        state, refused = await load_state(request, form_id, submitted, fresh, once=once)
+        state, refused = await load_state(request, form_id, submitted, fresh)
     except ServiceError as exc:
         if exc.message != TAMPERED:
             raise
@@ -146,6 +146,14 @@ async def receive(request: Request, form_id: str, fresh: Mapping[str, Any],
     return Received(state, tree, forms.read(tree, submitted),
                     refused.message if refused else None, submitted,
                     refused.status if refused else 400)
+
+
+def once(request: Request, received: Received) -> AbstractAsyncContextManager[None]:
+    """Where the change of a checked submission of a form accepted once runs: its build id
+    is marked used right before, atomically (``expired``, :class:`FormStateError`, when
+    another submission did), and given back when the service refuses the change (see
+    :func:`~trovato.web.item_edit.acting`)."""
+    return acting(request, received.state)
 
 
 async def check(request: Request, received: Received,

@@ -280,7 +280,7 @@ async def add_submit(request: Request) -> Response:
     # same name.
     received = await receive(request, ADD_FORM,
                              _fresh(current, await request.form(), types),
-                             lambda state: _build(request, current, state), once=False)
+                             lambda state: _build(request, current, state))
     state, values = received.state, received.values
     if received.expired:
         return _add_page(request, current, received.tree, state, values=values,
@@ -324,8 +324,8 @@ async def add_submit(request: Request) -> Response:
                          messages=[("error", exc.message)])
     added = updated.field(name)
     return await finish(request, received, location=fields_path(updated),
-                        message=f"The field {added.label if added else name} has been added"
-                                f" to {updated.label}.",
+                        message=f"The field “{added.label if added else name}” has been added"
+                                f" to “{updated.label}”.",
                         result={"type": updated.type, "field": name})
 
 

@@ -24,7 +24,8 @@ from trovato.content.fields import (
 from trovato.content.types import ItemType, ItemTypeError
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
-from trovato.forms.state import FormState
+from trovato.forms.service import EXPIRED
+from trovato.forms.state import FormState, FormStateError
 from trovato.forms.widgets import UnknownWidgetError
 from trovato.kernel.context import request_context
 from trovato.kernel.csrf import form_post
@@ -41,6 +42,7 @@ from trovato.web.admin._structure import (
     content,
     finish,
     item_type,
+    once,
     open_form,
     page,
     receive,
@@ -168,7 +170,7 @@ async def order_submit(request: Request) -> Response:
     current = await item_type(request)
     # Not once: saving the same order again changes nothing.
     received = await receive(request, ORDER_FORM, _order_state(current),
-                             lambda _state: altered(request, _order_form(current)), once=False)
+                             lambda _state: altered(request, _order_form(current)))
     if received.expired:
         return _fields_page(request, current, received.tree, received.state,
                             received=received, status=received.expired_status,
@@ -195,7 +197,7 @@ async def order_submit(request: Request) -> Response:
         return _fields_page(request, fresh, tree, state, status=exc.status,
                             messages=[("error", exc.message)])
     return await finish(request, received, location=fields_path(updated),
-                        message=f"The order of the fields of {updated.label} has been saved.",
+                        message=f"The order of the fields of “{updated.label}” has been saved.",
                         result={"type": updated.type,
                                 "order": [d.name for d in updated.fields]})
 
@@ -313,7 +315,7 @@ async def edit_submit(request: Request) -> Response:
     # Not once: saving the same settings again changes nothing.
     received = await receive(
         request, FIELD_FORM, {"type": current.type, "field": definition.name},
-        lambda _state: _edit_tree(request, current, definition), once=False)
+        lambda _state: _edit_tree(request, current, definition))
     if received.expired:
         return _edit_page(request, current, definition, received.tree, received.state,
                           values=received.values, status=received.expired_status,
@@ -339,7 +341,7 @@ async def edit_submit(request: Request) -> Response:
                           values=received.values, errors=exc.errors or {"form": exc.message},
                           status=exc.status, messages=[("error", exc.message)])
     return await finish(request, received, location=fields_path(updated),
-                        message=f"The field {changes['label']} has been saved.",
+                        message=f"The field “{changes['label']}” has been saved.",
                         result={"type": updated.type, "field": definition.name})
 
 
@@ -357,9 +359,9 @@ def _impact(count: int) -> str:
 def _remove_form(current: ItemType, definition: FieldDefinition, count: int
                  ) -> RenderElement:
     return confirm_tree(REMOVE_FORM, f"{fields_path(current)}/{definition.name}/delete",
-                        f"Remove the field {definition.label} ({definition.name}) from"
-                        f" {current.label}?", "Remove field", fields_path(current),
-                        consequence=_impact(count))
+                        f"Are you sure you want to remove the field “{definition.label}”"
+                        f" ({definition.name}) from “{current.label}”?", "Remove field",
+                        fields_path(current), consequence=_impact(count))
 
 
 def _remove_page(request: Request, current: ItemType, definition: FieldDefinition,
@@ -392,7 +394,7 @@ async def remove_submit(request: Request) -> Response:
     count = await types.field_usage(current.type, definition.name)
     received = await receive(
         request, REMOVE_FORM, {"type": current.type, "field": definition.name, "count": count},
-        lambda _state: altered(request, _remove_form(current, definition, count)), once=True)
+        lambda _state: altered(request, _remove_form(current, definition, count)))
     if received.expired or received.state.data.get("count") != count:
         # The confirmation stated another number (or expired): ask again with today's (the
         # page shown seals it).
@@ -407,10 +409,15 @@ async def remove_submit(request: Request) -> Response:
     if errors:
         return _remove_page(request, current, definition, received.tree, received.state,
                             status=400, errors=errors)
-    updated = await types.remove_field(current.type, definition.name, actor=user.id)
+    try:
+        async with once(request, received):  # a double-clicked Remove removes once
+            updated = await types.remove_field(current.type, definition.name, actor=user.id)
+    except FormStateError:
+        return _remove_page(request, current, definition, received.tree, received.state,
+                            status=400, messages=[("error", EXPIRED)])
     return await finish(request, received, location=fields_path(updated),
-                        message=f"The field {definition.label} has been removed from"
-                                f" {updated.label}.",
+                        message=f"The field “{definition.label}” has been removed from"
+                                f" “{updated.label}”.",
                         result={"type": updated.type, "field": definition.name,
                                 "items": count})
 

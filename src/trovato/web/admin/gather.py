@@ -33,7 +33,8 @@ from starlette.routing import Route
 
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
-from trovato.forms.state import FormState
+from trovato.forms.service import EXPIRED
+from trovato.forms.state import FormState, FormStateError
 from trovato.gather import ADMINISTER_GATHER, FRONT_PAGE, GatherError, Stored
 from trovato.gather.definition import parse
 from trovato.gather.exchange import dump_yaml, load_yaml
@@ -48,6 +49,7 @@ from trovato.web.admin._confirm import Done, act, confirm_tree
 from trovato.web.admin._structure import (
     altered,
     finish,
+    once,
     open_form,
     receive,
     render_form,
@@ -304,11 +306,8 @@ async def _submit(request: Request, stored: Stored | None) -> Response:
     fresh = _editing(stored, document, kept)
     title = f"Edit listing {stored.definition.label}" if stored is not None else "Add listing"
     tab = "edit" if stored is not None else ""
-    # Once when it creates a listing (a double-clicked Save adds one); an edit saved again
-    # changes nothing.
     received = await receive(request, EDITOR_FORM, fresh.state(rows),
-                             lambda state: _build(request, fresh, state, current),
-                             once=stored is None)
+                             lambda state: _build(request, fresh, state, current))
     state = received.state
     if state.data.get("listing") != fresh.listing:
         raise ServiceError(400, TAMPERED)
@@ -357,9 +356,14 @@ async def _submit(request: Request, stored: Stored | None) -> Response:
                 # A value the preview was given does not fit: said next to where it was typed.
                 return page(received.tree, status=400, errors={PREVIEW_WITH: exc.message})
         elif stored is None:
-            saved = await gather.create(user, built.document)
+            # Once (a double-clicked Save adds one listing); an edit saved again changes
+            # nothing.
+            async with once(request, received):
+                saved = await gather.create(user, built.document)
         else:
             saved = await gather.put(user, stored.name, built.document)
+    except FormStateError:
+        return page(received.tree, status=400, messages=[("error", EXPIRED)])
     except GatherError as exc:
         if exc.status == 403:
             raise
@@ -369,7 +373,7 @@ async def _submit(request: Request, stored: Stored | None) -> Response:
         return page(received.tree, preview=await _preview(request, preview))
     verb = "added" if stored is None else "saved"
     return await finish(request, received, location=_path(saved.name),
-                        message=f"The listing {saved.definition.label} has been {verb}"
+                        message=f"The listing “{saved.definition.label}” has been {verb}"
                                 f" (version {saved.version}).",
                         result={"listing": saved.name, "version": saved.version})
 
@@ -457,7 +461,7 @@ async def _delete_tree(request: Request, stored: Stored) -> RenderElement:
     ctx = request_context(request)
     return await ctx.kernel.forms.build(confirm_tree(
         DELETE_FORM, _path(stored.name, "delete"),
-        f"Are you sure you want to delete the listing {stored.definition.label}?",
+        f"Are you sure you want to delete the listing “{stored.definition.label}”?",
         "Delete listing", _path(stored.name), consequence=_removes(stored)),
         user=ctx.current_user)
 
@@ -484,7 +488,7 @@ async def delete_submit(request: Request) -> Response:
 
     async def delete(values: forms.FormValues) -> Done:
         await request_context(request).kernel.gather.delete(user, stored.name)
-        return Done(f"The listing {stored.definition.label} has been deleted.", BASE,
+        return Done(f"The listing “{stored.definition.label}” has been deleted.", BASE,
                     {"listing": stored.name})
 
     async def show(values: forms.FormValues, errors: forms.FormErrors,
@@ -553,7 +557,7 @@ async def import_submit(request: Request) -> Response:
             saved = await gather.put(user, document["name"], document)
         else:
             saved = await gather.create(user, document)
-        return Done(f"The listing {saved.definition.label} has been imported"
+        return Done(f"The listing “{saved.definition.label}” has been imported"
                     f" (version {saved.version}).", _path(saved.name),
                     {"listing": saved.name, "version": saved.version})
 

@@ -30,14 +30,15 @@ from starlette.routing import Route
 
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
-from trovato.forms.state import FormState
+from trovato.forms.service import EXPIRED
+from trovato.forms.state import FormState, FormStateError
 from trovato.kernel.context import request_context
 from trovato.kernel.csrf import form_post
 from trovato.plugins import BuildError, PluginError, PluginLoadError
 from trovato.render import elements as el
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
-from trovato.web.item_edit import TAMPERED, load_state, session_token
+from trovato.web.item_edit import TAMPERED, acting, load_state, session_token
 
 log = logging.getLogger("trovato.web")
 
@@ -234,8 +235,7 @@ async def submit(request: Request) -> Response:
     plugin, operation = await _target(request)
     submitted = await request.form()
     expected = _state(plugin, operation)
-    # Once: installing, enabling, disabling or uninstalling twice would fail or act twice.
-    state, expired = await load_state(request, FORM_ID, submitted, expected, once=True)
+    state, expired = await load_state(request, FORM_ID, submitted, expected)
     if state.data != expected:
         raise ServiceError(400, TAMPERED)
     tree = await _built(request, plugin, operation)
@@ -252,8 +252,15 @@ async def submit(request: Request) -> Response:
     if errors:
         return await _page(request, plugin, operation, tree, state, status=400, values=values,
                            errors=errors)
-    refused = await _perform(request, plugin["name"], operation)
+    try:
+        # Once: installing, enabling, disabling or uninstalling twice would fail or act twice.
+        async with acting(request, state):
+            refused = await _perform(request, plugin["name"], operation)
+    except FormStateError:
+        return await _page(request, plugin, operation, tree, state, status=400, values=values,
+                           messages=[("error", EXPIRED)])
     if refused is not None:
+        await kernel.forms.states.release(state)  # nothing was done: it may be sent again
         return await _page(request, plugin, operation, tree, state, status=409, values=values,
                            errors={"plugin": refused})
     for failure in await kernel.forms.submitted(tree, values, user=user,

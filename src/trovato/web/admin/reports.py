@@ -56,8 +56,8 @@ def _short(text: str) -> str:
 
 
 def _user_cell(entry: LogEntry) -> str | el.RenderElement:
-    if entry.by_command_line and (entry.user_id is None or entry.user_name == ""):
-        return "System (command line)"  # a command acts with no account of its own
+    if entry.system and (entry.user_id is None or entry.user_name == ""):
+        return f"System ({entry.system})"  # a command acts with no account of its own
     if entry.user_id is None or entry.user_name == "":
         return "Anonymous"
     if entry.user_name is None:

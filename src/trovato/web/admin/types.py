@@ -25,7 +25,8 @@ from trovato.content.types import (
     ItemTypeError,
 )
 from trovato.forms import form as forms
-from trovato.forms.state import FormState
+from trovato.forms.service import EXPIRED
+from trovato.forms.state import FormState, FormStateError
 from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
@@ -40,6 +41,7 @@ from trovato.web.admin._structure import (
     content,
     finish,
     item_type,
+    once,
     open_form,
     page,
     receive,
@@ -195,7 +197,7 @@ def _type_page(request: Request, current: ItemType | None, tree: RenderElement,
 async def add_submit(request: Request) -> Response:
     user = administrator(request)
     received = await receive(request, TYPE_FORM, {"type": None},
-                             lambda _state: altered(request, _type_form(None)), once=True)
+                             lambda _state: altered(request, _type_form(None)))
     if received.expired:
         return _type_page(request, None, received.tree, received.state, received=received,
                           status=received.expired_status, messages=[("error", received.expired)])
@@ -214,8 +216,12 @@ async def add_submit(request: Request) -> Response:
         return _type_page(request, None, received.tree, received.state, received=received,
                           errors=errors, status=400)
     try:
-        created = await content(request).types.create({**document, "type": name},
-                                                      actor=user.id)
+        async with once(request, received):  # a double-clicked Save adds one type
+            created = await content(request).types.create({**document, "type": name},
+                                                          actor=user.id)
+    except FormStateError:
+        return _type_page(request, None, received.tree, received.state, received=received,
+                          status=400, messages=[("error", EXPIRED)])
     except ItemTypeError as exc:
         return _type_page(request, None, received.tree, received.state, received=received,
                           errors=exc.errors or {"form": exc.message}, status=exc.status,
@@ -231,7 +237,7 @@ async def edit_submit(request: Request) -> Response:
     current = await item_type(request)
     # Not once: saving the same settings again changes nothing.
     received = await receive(request, TYPE_FORM, {"type": current.type},
-                             lambda _state: altered(request, _type_form(current)), once=False)
+                             lambda _state: altered(request, _type_form(current)))
     if received.expired:
         return _type_page(request, current, received.tree, received.state, received=received,
                           status=received.expired_status, messages=[("error", received.expired)])
@@ -297,8 +303,7 @@ async def delete_submit(request: Request) -> Response:
     services = content(request)
     count = (await services.types.item_counts()).get(current.type, 0)
     received = await receive(request, DELETE_FORM, {"type": current.type, "count": count},
-                             lambda _state: altered(request, _delete_form(current, count)),
-                             once=True)
+                             lambda _state: altered(request, _delete_form(current, count)))
     if received.expired or received.state.data.get("count") != count:
         # Expired, or the number of items changed since the confirmation was shown: ask again
         # with the number as it is now (the page shown seals it).
@@ -313,8 +318,13 @@ async def delete_submit(request: Request) -> Response:
     if errors:
         return _delete_page(request, current, received.tree, received.state, status=400,
                             errors=errors)
-    result = await services.types.delete(current.type, actor=user.id, force=True,
-                                         purge=services.items.purge_type)
+    try:
+        async with once(request, received):  # a double-clicked Delete deletes once
+            result = await services.types.delete(current.type, actor=user.id, force=True,
+                                                 purge=services.items.purge_type)
+    except FormStateError:
+        return _delete_page(request, current, received.tree, received.state, status=400,
+                            messages=[("error", EXPIRED)])
     return await finish(request, received, location=TYPES_PATH, message=result.message,
                         result={"type": result.type, "deleted_items": result.deleted_items})
 
