@@ -233,8 +233,8 @@ class Search:
 
     async def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Recompute every item's vector and every stage edit's (after weights, field types or
-        the language changed), :data:`REINDEX_BATCH` items per transaction; ``progress(done, total)`` after
-        each. Returns how many items were indexed."""
+        the language changed), :data:`REINDEX_BATCH` items per transaction;
+        ``progress(done, total)`` after each. Returns how many items were indexed."""
         ids = [row[0] for row in await self.db.fetch_tuples("SELECT id FROM item ORDER BY id")]
         done = 0
         for start in range(0, len(ids), REINDEX_BATCH):
