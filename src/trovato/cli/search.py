@@ -14,6 +14,7 @@ import typer
 from trovato.cli import _output
 from trovato.cli._runtime import with_kernel
 from trovato.kernel.services import Kernel
+from trovato.search import SearchError
 
 app = typer.Typer(help="Site search: rebuild its index, set its language.",
                   no_args_is_help=True)
@@ -47,6 +48,7 @@ def language(name: str = typer.Argument(
     async def run(kernel: Kernel) -> str:
         if not name:
             return f"The search language is {await kernel.search.language()}."
+        await kernel.search.check_language(name)  # refused before the bar is drawn
         total = await kernel.search.item_count()
         with _output.progress_bar(f"Indexing {total} item(s)", total) as done:
             changed = await kernel.search.set_language(
@@ -54,4 +56,8 @@ def language(name: str = typer.Argument(
         return (f"The search language is now {name}; every item was reindexed." if changed
                 else f"The search language already is {name}.")
 
-    _output.result(with_kernel(run))
+    try:
+        said = with_kernel(run)
+    except SearchError as exc:
+        raise _output.fail("; ".join(exc.errors.values()) or exc.message) from None
+    _output.result(said)

@@ -205,17 +205,23 @@ class Search:
         rows = await self.db.fetch_tuples(_LANGUAGES + " ORDER BY 1")
         return [str(row[0]) for row in rows]
 
+    async def check_language(self, language: str) -> str:
+        """``language`` trimmed when it names a text search configuration, else
+        :class:`SearchError` 422 naming ``language``."""
+        name = language.strip()
+        if not await self.db.fetchval(_LANGUAGES + " WHERE c.oid::regconfig::text = %s",
+                                      (name,)):
+            raise SearchError(422, "Invalid search language.", errors={
+                "language": f"{name!r} is not a text search configuration of this database"})
+        return name
+
     async def set_language(self, language: str, *, actor: uuid.UUID | None = None,
                            progress: Callable[[int, int], None] | None = None) -> bool:
         """Make ``language`` (a configuration :meth:`languages` lists; 422 naming
         ``language`` otherwise) the search language, log the change (by ``actor``) and
         :meth:`reindex` every item with ``progress``. Whether it changed: choosing the current
         language again does nothing."""
-        name = language.strip()
-        if not await self.db.fetchval(_LANGUAGES + " WHERE c.oid::regconfig::text = %s",
-                                      (name,)):
-            raise SearchError(422, "Invalid search language.", errors={
-                "language": f"{name!r} is not a text search configuration of this database"})
+        name = await self.check_language(language)
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE search_setting SET language = %s::regconfig"
