@@ -25,7 +25,8 @@ read path (``ItemQuery.load``). p50 and p95 in milliseconds:
 
 First with the migrations' indexes only (the GIN index of all fields, the base columns', the
 search vector's, which the ``search`` field uses), then again after ``trovato gather index
-create`` of ``field_code`` and ``field_rank`` (``Gather.create_index``). Goal: every listing's p95 ≤ 10 ms with the right index.
+create`` of ``field_code`` and ``field_rank`` (``Gather.create_index``). Goal: every
+listing's p95 ≤ 10 ms with the right index.
 
 **Pages.** granian servers (``--workers`` each, page cache off, Gather's own caches on as on a
 live site), interleaved round by round, with each variant's share of the bare page's
