@@ -10,9 +10,10 @@ reindexes). A ``regconfig`` column: only an existing configuration can be stored
 **Cheaper saves.** ``to_tsvector`` over the fields' text was the largest database cost of a
 save, and 0015's trigger ran it whenever the title or the fields changed. The fields' part of
 the vector is now kept in ``item.search_fields``; the trigger builds ``search_vector`` as the
-title's part (cheap) ``||`` that column, and computes the column again only when the text
-feeding it changed (``trovato_search_bodies``: the searched fields' text by weight, compared
-with the old row's only when ``fields`` changed at all) or the type did. The vector is the one
+title's part (cheap) ``||`` that column, and computes the column again only when a field
+holding searched text (a text, long text, link or image field: ``trovato_search_parts``'
+types) has another value (``trovato_search_fields_changed``, asked only when ``fields``
+changed at all) or the type changed. The vector is the one
 0015 computed: tsvector concatenation shifts the right side's positions past the left's, so
 ``title || (A || B || C || D)`` is ``title || A || B || C || D``, and ranking sees the same
 positions and weights. ``search_fields`` set to NULL asks the trigger to compute both parts
@@ -53,27 +54,21 @@ CREATE FUNCTION trovato_search_config() RETURNS regconfig LANGUAGE sql STABLE AS
     SELECT language FROM search_setting
 $$;
 
--- The searched text of an item's fields, one string per weight (A, B, C, D).
-CREATE FUNCTION trovato_search_bodies(bundle text, fields jsonb)
-RETURNS text[] LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (SELECT ARRAY[coalesce(string_agg(p.body, ' ') FILTER (WHERE p.weight = 'A'), ''),
-                         coalesce(string_agg(p.body, ' ') FILTER (WHERE p.weight = 'B'), ''),
-                         coalesce(string_agg(p.body, ' ') FILTER (WHERE p.weight = 'C'), ''),
-                         coalesce(string_agg(p.body, ' ') FILTER (WHERE p.weight = 'D'), '')]
-            FROM trovato_search_parts(bundle, fields) AS p);
-END
-$$;
-
-CREATE FUNCTION trovato_search_fields_vector(bodies text[])
+-- The fields' part of an item's vector: their searched text, by weight.
+CREATE FUNCTION trovato_search_fields_vector(bundle text, fields jsonb)
 RETURNS tsvector LANGUAGE plpgsql STABLE AS $$
 DECLARE
     config regconfig := trovato_search_config();
 BEGIN
-    RETURN setweight(to_tsvector(config, bodies[1]), 'A')
-        || setweight(to_tsvector(config, bodies[2]), 'B')
-        || setweight(to_tsvector(config, bodies[3]), 'C')
-        || setweight(to_tsvector(config, bodies[4]), 'D');
+    RETURN (SELECT setweight(to_tsvector(config, coalesce(
+                       string_agg(p.body, ' ') FILTER (WHERE p.weight = 'A'), '')), 'A')
+                || setweight(to_tsvector(config, coalesce(
+                       string_agg(p.body, ' ') FILTER (WHERE p.weight = 'B'), '')), 'B')
+                || setweight(to_tsvector(config, coalesce(
+                       string_agg(p.body, ' ') FILTER (WHERE p.weight = 'C'), '')), 'C')
+                || setweight(to_tsvector(config, coalesce(
+                       string_agg(p.body, ' ') FILTER (WHERE p.weight = 'D'), '')), 'D')
+            FROM trovato_search_parts(bundle, fields) AS p);
 END
 $$;
 
@@ -85,28 +80,32 @@ CREATE OR REPLACE FUNCTION trovato_search_vector(bundle text, title text, fields
 RETURNS tsvector LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN trovato_search_title(title)
-        || trovato_search_fields_vector(trovato_search_bodies(bundle, fields));
+        || trovato_search_fields_vector(bundle, fields);
 END
 $$;
 
 ALTER TABLE item ADD COLUMN search_fields tsvector;
 
-CREATE OR REPLACE FUNCTION trovato_item_search_vector() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    bodies text[];
+-- Whether a field holding searched text (trovato_search_parts' field types) has another value:
+-- a compare per such field of the item, instead of extracting the old text to compare.
+CREATE FUNCTION trovato_search_fields_changed(old_fields jsonb, new_fields jsonb)
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        NEW.search_fields := trovato_search_fields_vector(
-            trovato_search_bodies(NEW.type, NEW.fields));
-    ELSIF NEW.search_fields IS NULL OR NEW.type IS DISTINCT FROM OLD.type THEN
-        NEW.search_fields := trovato_search_fields_vector(
-            trovato_search_bodies(NEW.type, NEW.fields));
-    ELSIF NEW.fields IS DISTINCT FROM OLD.fields THEN
-        -- Only the searched text counts: a change to other fields keeps the words.
-        bodies := trovato_search_bodies(NEW.type, NEW.fields);
-        IF bodies IS DISTINCT FROM trovato_search_bodies(OLD.type, OLD.fields) THEN
-            NEW.search_fields := trovato_search_fields_vector(bodies);
-        END IF;
+    RETURN EXISTS (SELECT FROM jsonb_object_keys(old_fields || new_fields) AS k(name)
+                   JOIN field_config AS c ON c.field_name = k.name
+                   WHERE c.field_type IN ('text', 'text_long', 'link', 'image')
+                     AND old_fields -> k.name IS DISTINCT FROM new_fields -> k.name);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION trovato_item_search_vector() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.search_fields IS NULL THEN
+        NEW.search_fields := trovato_search_fields_vector(NEW.type, NEW.fields);
+    ELSIF NEW.type IS DISTINCT FROM OLD.type
+          OR (NEW.fields IS DISTINCT FROM OLD.fields
+              AND trovato_search_fields_changed(OLD.fields, NEW.fields)) THEN
+        NEW.search_fields := trovato_search_fields_vector(NEW.type, NEW.fields);
     END IF;
     NEW.search_vector := trovato_search_title(NEW.title) || NEW.search_fields;
     RETURN NEW;
@@ -159,9 +158,9 @@ BEGIN
 END
 $$;
 
+DROP FUNCTION trovato_search_fields_changed(jsonb, jsonb);
 DROP FUNCTION trovato_search_title(text);
-DROP FUNCTION trovato_search_fields_vector(text[]);
-DROP FUNCTION trovato_search_bodies(text, jsonb);
+DROP FUNCTION trovato_search_fields_vector(text, jsonb);
 DROP FUNCTION trovato_search_config();
 DROP TABLE search_setting;
 
