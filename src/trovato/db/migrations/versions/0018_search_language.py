@@ -50,8 +50,12 @@ CREATE TABLE search_setting (
 );
 INSERT INTO search_setting (language) VALUES ('english');
 
-CREATE FUNCTION trovato_search_config() RETURNS regconfig LANGUAGE sql STABLE AS $$
-    SELECT language FROM search_setting
+-- PL/pgSQL, as the functions below: a connection keeps their plans (a SQL function that reads
+-- a table is planned again on every call, which a trigger pays on every save).
+CREATE FUNCTION trovato_search_config() RETURNS regconfig LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT language FROM search_setting);
+END
 $$;
 
 -- The fields' part of an item's vector: their searched text, by weight.
@@ -72,8 +76,10 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION trovato_search_title(title text) RETURNS tsvector LANGUAGE sql STABLE AS $$
-    SELECT setweight(to_tsvector(trovato_search_config(), coalesce($1, '')), 'A')
+CREATE FUNCTION trovato_search_title(title text) RETURNS tsvector LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN setweight(to_tsvector(trovato_search_config(), coalesce(title, '')), 'A');
+END
 $$;
 
 CREATE OR REPLACE FUNCTION trovato_search_vector(bundle text, title text, fields jsonb)
