@@ -65,6 +65,7 @@ from trovato.web.admin import people as admin_people
 from trovato.web.admin import plugins as admin_plugins
 from trovato.web.admin import reports as admin_reports
 from trovato.web.admin import roles as admin_roles
+from trovato.web.admin import search_language as admin_search_language
 from trovato.web.admin import search_weights as admin_search_weights
 from trovato.web.admin import tiles as admin_tiles
 from trovato.web.admin import types as admin_types
@@ -103,6 +104,7 @@ def routes() -> list[BaseRoute]:
         *admin_tiles.routes,
         *admin_image_styles.routes,
         *admin_search_weights.routes,
+        *admin_search_language.routes,
         *admin_gather.routes,
         *admin_dashboard.routes,
         *admin_content.routes,

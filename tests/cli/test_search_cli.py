@@ -43,3 +43,25 @@ def test_reindex_applies_changed_weights(db_url: str) -> None:
 def test_reindex_help() -> None:
     result = run("search", "reindex", "--help")
     assert result.returncode == 0 and "search field weights" in result.stdout
+    assert "progress bar" in run("search", "language", "--help").stdout
+
+
+def test_language_shows_changes_and_refuses(db_url: str) -> None:
+    env = {"TROVATO_DATABASE_URL": db_url}
+    shown = run("search", "language", env=env)
+    assert shown.returncode == 0 and shown.stdout.strip() == "The search language is english."
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        author = conn.execute(
+            "INSERT INTO users (name, name_key) VALUES ('a', 'a') RETURNING id").fetchone()
+        assert author is not None
+        conn.execute("INSERT INTO item_type (type, label) VALUES ('page', 'Page')")
+        conn.execute("INSERT INTO item (type, title, author_id) VALUES ('page', 'Plugins', %s)",
+                     (author[0],))
+        assert _vector(conn, "Plugins") == "'plugin':1A"
+    changed = run("search", "language", "simple", env=env)
+    assert changed.returncode == 0, changed.stderr
+    assert "now simple; every item was reindexed" in changed.stdout
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert _vector(conn, "Plugins") == "'plugins':1A"
+    refused = run("search", "language", "klingon", env=env)
+    assert refused.returncode == 1 and "not a text search configuration" in refused.stderr

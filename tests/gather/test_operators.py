@@ -101,9 +101,12 @@ async def items(content: ContentServices, admin: CurrentUser, database: Database
     ([{"field": "field_body", "op": "contains", "value": "%"}], ["b"]),
     ([{"field": "title", "op": "starts_with", "value": "_"}], []),
     ([{"field": "field_body", "op": "ends_with", "value": "FOX"}], ["a"]),
-    ([{"field": "field_body", "op": "fulltext", "value": "brown foxes fox"}], []),
+    ([{"field": "field_body", "op": "fulltext", "value": "brown fox cat"}], []),
     ([{"field": "field_body", "op": "fulltext", "value": "brown fox"}], ["a"]),
+    # Words stemmed in the site's search language (English): "foxes" finds "fox".
+    ([{"field": "field_body", "op": "fulltext", "value": "foxes"}], ["a"]),
     ([{"field": "search", "op": "fulltext", "value": "dogs"}], ["b"]),
+    ([{"field": "search", "op": "fulltext", "value": "dog sleeping"}], ["b"]),
     ([{"field": "search", "op": "fulltext", "value": "c"}], ["c"]),
     ([{"group": "or", "filters": [{"field": "title", "op": "equals", "value": "a"},
                                   {"field": "field_count", "op": "equals", "value": 2}]}],

@@ -58,7 +58,8 @@ def test_every_section_is_in_a_group_and_the_fixed_paths_stay() -> None:
     for path in ("/admin/content", "/admin/structure/types", "/admin/people",
                  "/admin/plugins", "/admin/reports", "/admin/structure/gather",
                  "/admin/structure/categories", "/admin/stages",
-                 "/admin/config/media/image-styles", "/admin/config/search/weights"):
+                 "/admin/config/media/image-styles", "/admin/config/search/weights",
+                 "/admin/config/search/language"):
         assert path in paths, path
 
 

@@ -143,3 +143,14 @@ async def test_search_weights_through_the_api(client: httpx.AsyncClient) -> None
     client.cookies.clear()
     assert (await client.get(path)).status_code == 401
     assert (await client.put(path, json={"weights": {}})).status_code in (401, 403)
+
+
+async def test_the_page_and_the_api_stem_words(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    await _item(client, headers, "Plugins", "running them")
+    client.cookies.clear()
+    page = await client.get("/search", params={"q": "plugin"})
+    assert _titles(page.text) == ["Plugins"]
+    api = (await client.get("/api/v1/search", params={"q": "run"})).json()
+    assert [r["title"] for r in api["results"]] == ["Plugins"]
+    assert api["results"][0]["snippet"] == "<mark>running</mark> them"

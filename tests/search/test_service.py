@@ -148,10 +148,14 @@ async def test_field_weights_and_reindex(search: Search, content: ContentService
     assert await search.reindex(lambda done, total: progress.append((done, total))) == 2
     assert progress == [(2, 2)]
     assert await titles(search, admin, "zebra") == ["first", "second"]
-    # A write computes the vector with the weights of the moment.
+    # A write changing the searched text computes its words with the weights of the moment;
+    # one leaving the text as it was keeps them (weights change through set_weights, which
+    # reindexes).
     await database.execute("UPDATE search_field_config SET weight = 'D'")
     first = (await search.search(admin, "zebra")).results[0].item
-    await content.items.update(admin, first.id, title="first again")
+    first = await content.items.update(admin, first.id, title="first again")
+    assert await titles(search, admin, "zebra") == ["first again", "second"]
+    await content.items.update(admin, first.id, fields={"field_tags": [{"value": "zebras"}]})
     assert await titles(search, admin, "zebra") == ["second", "first again"]
 
 
@@ -235,3 +239,63 @@ async def test_stage_edits_published_into_an_upstream_stage_or_reverted_are_foun
     await content.items.stages.archive(admin, "spring")
     assert await titles(search, admin, "spring", stage="spring") == ["Report"]
     assert await titles(search, admin, "spring") == []
+
+
+async def test_words_are_stemmed_in_the_search_language(
+        search: Search, content: ContentServices, admin: CurrentUser) -> None:
+    await content.items.create(admin, "article", title="Plugins", fields=body("running fast"))
+    assert await search.language() == "english"
+    assert await titles(search, ANONYMOUS, "plugin") == ["Plugins"]
+    assert await titles(search, ANONYMOUS, "run") == ["Plugins"]
+    found = await search.search(ANONYMOUS, "runs")
+    assert "<mark>running</mark>" in found.results[0].snippet
+
+
+async def test_changing_the_language_reindexes_every_item(
+        search: Search, content: ContentServices, admin: CurrentUser,
+        database: Database) -> None:
+    item = await content.items.create(admin, "article", title="Plugins",
+                                      fields=body("running"))
+    progress: list[tuple[int, int]] = []
+    assert await search.set_language("simple", actor=admin.id,
+                                     progress=lambda d, t: progress.append((d, t))) is True
+    assert progress == [(1, 1)]
+    assert await search.language() == "simple"
+    assert await titles(search, ANONYMOUS, "plugin") == []
+    assert await titles(search, ANONYMOUS, "plugins") == ["Plugins"]
+    assert await database.fetchval("SELECT search_vector::text FROM item WHERE id = %s",
+                                   (item.id,)) == "'plugins':1A 'running':2"
+    assert await database.fetchval(
+        "SELECT variables->>'language' FROM watchdog ORDER BY id DESC LIMIT 1") == "simple"
+    # The same language again changes nothing.
+    assert await search.set_language("simple") is False
+    assert await search.set_language("english") is True
+    assert await titles(search, ANONYMOUS, "plugin") == ["Plugins"]
+
+
+@pytest.mark.parametrize("language", ["klingon", "english'; DROP TABLE item; --", ""])
+async def test_an_unknown_language_is_refused(search: Search, language: str) -> None:
+    with pytest.raises(SearchError) as refused:
+        await search.set_language(language)
+    assert refused.value.status == 422 and "language" in refused.value.errors
+    assert await search.language() == "english"
+    assert "english" in await search.languages() and "simple" in await search.languages()
+
+
+async def test_a_save_keeps_or_recomputes_the_fields_words(
+        search: Search, content: ContentServices, admin: CurrentUser,
+        database: Database) -> None:
+    item = await content.items.create(admin, "article", title="Walrus",
+                                      fields=body("tusks and whiskers"))
+    item = await content.items.update(admin, item.id, title="Narwhal")
+    # Only the title changed: the new title is found, and still the fields' text.
+    assert await titles(search, ANONYMOUS, "narwhal") == ["Narwhal"]
+    assert await titles(search, ANONYMOUS, "walrus") == []
+    assert await titles(search, ANONYMOUS, "whisker") == ["Narwhal"]
+    await content.items.update(admin, item.id, fields=body("a single long tooth"))
+    assert await titles(search, ANONYMOUS, "whisker") == []
+    assert await titles(search, ANONYMOUS, "tooth") == ["Narwhal"]
+    # The vector is the one a full computation gives.
+    assert await database.fetchval(
+        "SELECT search_vector = trovato_search_vector(type, title, fields) FROM item"
+        " WHERE id = %s", (item.id,)) is True

@@ -172,6 +172,8 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
         "/admin/config/media/image-styles/thumbnail/delete", None),
     ("POST", "/admin/config/search/weights/{type}"): lambda f: (
         "/admin/config/search/weights/page", None),
+    ("POST", "/admin/config/search/language"): lambda f: (
+        "/admin/config/search/language", {"language": "simple"}),
     ("POST", "/admin/structure/menu"): lambda f: ("/admin/structure/menu", None),
     ("POST", "/admin/structure/menu/{id}/delete"): lambda f: (
         "/admin/structure/menu/00000000-0000-7000-8000-0000000000aa/delete", None),
@@ -281,6 +283,7 @@ async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
                                         " FROM stage_association ORDER BY 1, 2"),
         "files": await db.fetch("SELECT id, owner_id, status FROM file_managed ORDER BY id"),
         "search_weights": await db.fetch("SELECT * FROM search_field_config ORDER BY 1, 2"),
+        "search_language": await db.fetch("SELECT language::text FROM search_setting"),
     }
 
 

@@ -343,3 +343,25 @@ async def test_tabs_ask_no_vote_while_no_plugin_votes() -> None:
     voting = _TabVoter(votes=True, vote="grant")
     assert await _tabs(ANONYMOUS, voting) == ["View", "Edit", "Delete"]
     assert voting.asked == ["update", "delete"]
+
+
+_SEARCH_BOX = re.compile(r'<header class="site".*?<form class="site-search" method="get"'
+                         r' action="/search" role="search" aria-label="Site">\s*'
+                         r'<label class="visually-hidden" for="site-search-q">Search the site'
+                         r'</label>\s*<input type="search" id="site-search-q" name="q">\s*'
+                         r'<button type="submit">Search</button>\s*</form>.*?</header>', re.S)
+
+
+async def test_the_header_search_box_leads_to_search(client: httpx.AsyncClient) -> None:
+    headers = await _site(client)
+    item = await _item(client, headers, title="Plugins", promote=True)
+    client.cookies.clear()
+    for path in ("/", f"/item/{item}"):
+        page = await client.get(path)
+        assert _SEARCH_BOX.search(page.text), path
+        # Cached as drawn: the box holds nothing of the visitor's.
+        cached = await client.get(path)
+        assert cached.headers["x-trovato-cache"] == "HIT" and _SEARCH_BOX.search(cached.text)
+    # What the form sends: its action with its one input.
+    found = await client.get("/search", params={"q": "plugin"})
+    assert found.status_code == 200 and f'href="/item/{item}">Plugins</a>' in found.text

@@ -175,10 +175,11 @@ def explain(name: str = typer.Argument(..., help="The listing's machine name."))
 
 @index_app.command("create")
 def index_create(field: str = typer.Argument(
-        ..., help="A field of an item type, or 'search' (every item's words).")) -> None:
+        ..., help="A single-valued field of an item type.")) -> None:
     """Create an expression index on a single-valued JSONB field.
 
-    For ``search`` it is the GIN index of every item's words that full-text filters use.
+    The ``search`` field needs none: it matches the site search's words, which every site
+    indexes.
     """
 
     async def create(kernel: Kernel) -> str:

@@ -1,5 +1,6 @@
-"""``trovato search reindex``: recompute every item's search vector (and its stage edits',
-which searches in stages read), with a progress bar.
+"""``trovato search reindex|language``: recompute every item's search vector (and its stage
+edits', which searches in stages read), with a progress bar; show or change the search
+language (which reindexes, with the same bar).
 
 Writes keep the vectors current by themselves (database triggers); a reindex is for after a
 change that triggers do not see: a type's search field weights (``search_field_config``) or a
@@ -13,8 +14,10 @@ import typer
 from trovato.cli import _output
 from trovato.cli._runtime import with_kernel
 from trovato.kernel.services import Kernel
+from trovato.search import SearchError
 
-app = typer.Typer(help="Site search: rebuild its index.", no_args_is_help=True)
+app = typer.Typer(help="Site search: rebuild its index, set its language.",
+                  no_args_is_help=True)
 
 
 @app.command()
@@ -31,3 +34,30 @@ def reindex() -> None:
 
     indexed = with_kernel(run)
     _output.result(f"Indexed {indexed} item(s).")
+
+
+@app.command()
+def language(name: str = typer.Argument(
+        "", help="A PostgreSQL text search configuration (english, german, simple …).")) -> None:
+    """Show the search language, or change it to NAME and reindex every item, with a
+    progress bar.
+
+    The language decides how words are stemmed ("plugins" finds "plugin" in english);
+    simple reads words as written."""
+
+    async def run(kernel: Kernel) -> str:
+        if not name:
+            return f"The search language is {await kernel.search.language()}."
+        await kernel.search.check_language(name)  # refused before the bar is drawn
+        total = await kernel.search.item_count()
+        with _output.progress_bar(f"Indexing {total} item(s)", total) as done:
+            changed = await kernel.search.set_language(
+                name, progress=lambda count, _total: done(count))
+        return (f"The search language is now {name}; every item was reindexed." if changed
+                else f"The search language already is {name}.")
+
+    try:
+        said = with_kernel(run)
+    except SearchError as exc:
+        raise _output.fail("; ".join(exc.errors.values()) or exc.message) from None
+    _output.result(said)

@@ -288,15 +288,16 @@ class Listing:
     words: bool = False  # a full-text search: matches only, the most relevant first
 
 
-# Search reads words as written, whatever the language (the configuration migration 0014's
-# triggers build ``search_vector`` with).
-TEXT_SEARCH_CONFIG: Final = "simple"
+def search_config() -> ColumnElement[Any]:
+    """The site's search language (text search configuration): the one the triggers build
+    ``search_vector`` with, read from its one place by the database (migration 0018), so that
+    every query stems words as the vectors do."""
+    return func.trovato_search_config()
 
 
 def words_query() -> ColumnElement[Any]:
     """The bound ``words`` (web search syntax: ``"a phrase"``, ``or``, ``-not``) as a query."""
-    return func.websearch_to_tsquery(literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig"),
-                                     bindparam("words", type_=Text))
+    return func.websearch_to_tsquery(search_config(), bindparam("words", type_=Text))
 
 
 def _where(shape: Listing, i: FromClause) -> ColumnElement[bool]:

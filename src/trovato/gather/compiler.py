@@ -71,13 +71,13 @@ from sqlalchemy import (
     true,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql import FromClause
 from sqlalchemy.types import TypeEngine
 
 from trovato.caches import BytesLRU
 from trovato.content.access import VisibilityScope, scope_condition
-from trovato.content.statements import item_columns, item_source
+from trovato.content.statements import item_columns, item_source, search_config
 from trovato.db.compiled import sql_text
 from trovato.db.tables import CATEGORY_TAG, CATEGORY_TAG_HIERARCHY, CATEGORY_VOCABULARY, USERS
 from trovato.gather.definition import Base, Kind
@@ -85,9 +85,6 @@ from trovato.gather.fields import SEARCH_FIELD, TAG_FIELDS, USER_FIELDS, FieldSp
 from trovato.gather.resolution import Condition, Group, Relationship, Resolved
 from trovato.gather.values import Relative
 from trovato.stages import stage_condition
-
-# Full text search reads words as written, whatever the language (until the search subsystem).
-TEXT_SEARCH_CONFIG: Final = "simple"
 
 _hierarchy = CATEGORY_TAG_HIERARCHY
 
@@ -257,22 +254,6 @@ def value_expression(i: FromClause, spec: FieldSpec) -> ColumnElement[Any]:
     return _typed(_text_of(i.c.fields, spec), spec.kind)
 
 
-# The text of :func:`search_document` over the item table, as an index expression: a GIN index
-# on it (``trovato gather index create search``) serves the ``search`` field's ``fulltext``.
-SEARCH_INDEX_EXPRESSION: Final = (
-    f"to_tsvector('{TEXT_SEARCH_CONFIG}'::regconfig, title)"
-    f" || jsonb_to_tsvector('{TEXT_SEARCH_CONFIG}'::regconfig, fields, '[\"string\"]'::jsonb)")
-
-
-def search_document(i: FromClause) -> ColumnElement[Any]:
-    """An item's words for the ``search`` field: its title and every string in its fields
-    (both functions immutable with the configuration named, so an expression index can hold
-    the document)."""
-    config = cast(literal_column(f"'{TEXT_SEARCH_CONFIG}'"), REGCONFIG)
-    return func.to_tsvector(config, i.c.title).op("||")(
-        func.jsonb_to_tsvector(config, i.c.fields, literal_column("'[\"string\"]'::jsonb")))
-
-
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -307,9 +288,8 @@ def _compare(x: ColumnElement[Any], cond: Condition) -> ColumnElement[bool]:
     if op in ("contains", "starts_with", "ends_with"):
         return x.ilike(bindparam(f"f{cond.index}", type_=Text), escape="\\")
     if op == "fulltext":
-        return func.to_tsvector(literal_column(f"'{TEXT_SEARCH_CONFIG}'"), x).op("@@")(
-            func.plainto_tsquery(literal_column(f"'{TEXT_SEARCH_CONFIG}'"),
-                                 bindparam(f"f{cond.index}", type_=Text)))
+        return func.to_tsvector(search_config(), x).op("@@")(
+            func.plainto_tsquery(search_config(), bindparam(f"f{cond.index}", type_=Text)))
     if op == "between":
         return x.between(bindparam(f"f{cond.index}_0", type_=sql_type(kind)),
                          bindparam(f"f{cond.index}_1", type_=sql_type(kind)))
@@ -350,8 +330,9 @@ def _condition(src: Sources, cond: Condition, shape: Shape) -> ColumnElement[boo
             return exists().select_from(v).where(_element_value(v, spec, "uuid") == viewer)
         return value_expression(i, spec) == viewer
     if spec.name == SEARCH_FIELD:
-        return search_document(i).op("@@")(func.plainto_tsquery(
-            literal_column(f"'{TEXT_SEARCH_CONFIG}'"), bindparam(f"f{cond.index}", type_=Text)))
+        # The site search's words (its language, its GIN index; in a stage, the overlay's).
+        return i.c.search_vector.op("@@")(func.plainto_tsquery(
+            search_config(), bindparam(f"f{cond.index}", type_=Text)))
     if spec.multiple:
         v = _elements(i.c.fields, spec, f"v{cond.index}")
         x = _element_value(v, spec, spec.kind)

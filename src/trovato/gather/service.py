@@ -47,7 +47,6 @@ from trovato.content.type_service import ItemTypes
 from trovato.db.pool import Database
 from trovato.gather.cache import TagCache
 from trovato.gather.compiler import (
-    SEARCH_INDEX_EXPRESSION,
     Plan,
     Plans,
     Shape,
@@ -437,7 +436,8 @@ class Gather(Definitions):
         """The expression an index on ``field`` must have to serve Gather's filters and sorts
         (the compiler's own, as PostgreSQL normalises it)."""
         if field == SEARCH_FIELD:
-            return SEARCH_INDEX_EXPRESSION
+            raise GatherError(422, f"{field!r} matches the site search's words, which the"
+                                   " search index every site has serves.", field="field")
         spec = field_specs(await self.types.cached()).get(field)
         if spec is None or spec.key is None:
             raise GatherError(422, f"{field!r} is not a field of an item type (base columns "
@@ -453,15 +453,13 @@ class Gather(Definitions):
         return f"((fields -> '{spec.key}') ->> '{spec.prop}'){cast}"
 
     async def create_index(self, user: CurrentUser, field: str) -> str:
-        """An expression index for a hot JSONB field, or for ``search`` a GIN index of every
-        item's words (the ``fulltext`` document); built without locking writes out; returns
-        its name."""
+        """An expression index for a hot JSONB field, built without locking writes out;
+        returns its name."""
         self.require_admin(user)
         expression = await self._indexable(field)
         name = index_name(field)
-        method = "gin" if field == SEARCH_FIELD else "btree"
         await self.db.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON item"
-                              f" USING {method} (({expression}))")
+                              f" USING btree (({expression}))")
         return name
 
     async def drop_index(self, user: CurrentUser, field: str) -> bool:

@@ -74,6 +74,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("/admin/config/search/weights", "Search weights",
             "How much each field of each item type counts in search results.",
             "administer content types", "Configuration"),
+    Section("/admin/config/search/language", "Search language",
+            "How search matches words: the language whose word forms it finds.",
+            "administer site configuration", "Configuration"),
     Section("/admin/reports", "Reports", "Recent log entries and the site's status.",
             "access site reports", "Reports"),
 )

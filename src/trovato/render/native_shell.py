@@ -112,6 +112,17 @@ def _toolbar(toolbar: Any, active: Any, logout: str) -> str:
     return "".join(out)
 
 
+# ``page.html``'s search box, the same on every page.
+SEARCH_BOX = (
+    '    <form class="site-search" method="get" action="/search" role="search"'
+    ' aria-label="Site">\n'
+    '      <label class="visually-hidden" for="site-search-q">Search the site</label>\n'
+    '      <input type="search" id="site-search-q" name="q">\n'
+    '      <button type="submit">Search</button>\n'
+    '    </form>\n'
+)
+
+
 def page(variables: Mapping[str, Any], blocks: Blocks) -> str:
     """The default theme's ``page.html``, its ``head`` and ``content`` blocks given."""
     get = variables.get
@@ -153,7 +164,8 @@ def page(variables: Mapping[str, Any], blocks: Blocks) -> str:
                f'    <a class="brand" href="/">{site_name}</a>\n'
                '    <nav class="site" aria-label="Main">\n      <ul>\n'
                f'        <li><a href="/">Home</a></li>\n{account}      </ul>\n'
-               f'{shown(navigation) if truthy(navigation) else ""}    </nav>\n  </div>\n')
+               f'{shown(navigation) if truthy(navigation) else ""}    </nav>\n{SEARCH_BOX}'
+               '  </div>\n')
     if truthy(header):
         out.append(f'<div class="slot slot--header">{shown(header)}</div>')
     out.append(f'</header>\n<div class="layout{" with-sidebar" if truthy(sidebar) else ""}">\n'

@@ -1,11 +1,16 @@
 """The search service: a page of the items a reader may see that match their words, most
-relevant first, each with a snippet; and the rebuilding of every stored vector.
+relevant first, each with a snippet; the site's search language; and the rebuilding of every
+stored vector.
 
 Matching, ranking, access, status and the stage are the one item read path's
 (:meth:`trovato.content.query.ItemQuery.list` with ``words``): a search sees exactly what a
 listing would, in the reader's stage, by the staged text there. The snippets of a page are one
 more statement: ``ts_headline`` over each result's text (as the stage shows it), whose marks
 :func:`trovato.search.snippets.mark` turns into escaped HTML.
+
+The language is a PostgreSQL text search configuration (``english`` stems "Plugins" to
+"plugin"), kept in one place, the row of ``search_setting`` that ``trovato_search_config()``
+reads (migration 0018) for every vector, query and snippet: this service only changes it.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ from psycopg.types.json import Jsonb
 from trovato.content.access import ACCESS_CONTENT
 from trovato.content.model import Item
 from trovato.content.query import ItemQuery
-from trovato.content.statements import TEXT_SEARCH_CONFIG
 from trovato.content.type_service import ItemTypes
 from trovato.db.pool import Database
 from trovato.errors import ServiceError
@@ -42,16 +46,15 @@ WEIGHTS: Final = ("A", "B", "C", "D")  # A most; a field not given one weighs D
 SEARCHED_FIELD_TYPES: Final = frozenset({"text", "text_long", "link", "image"})
 
 _HEADLINES = (
-    "SELECT ts_headline(%(config)s::regconfig,"
+    "SELECT ts_headline(trovato_search_config(),"
     " translate(left(trovato_search_text(d.type, d.fields), %(source)s), %(marks)s, ''),"
-    " websearch_to_tsquery(%(config)s::regconfig, %(words)s), %(options)s)"
+    " websearch_to_tsquery(trovato_search_config(), %(words)s), %(options)s)"
     " FROM unnest(%(types)s::text[], %(fields)s::jsonb[]) WITH ORDINALITY AS d(type, fields, n)"
     " ORDER BY d.n"
 )
-_REINDEX_ITEMS = (
-    "UPDATE item SET search_vector = trovato_search_vector(type, title, fields)"
-    " WHERE id = ANY(%s::uuid[])"
-)
+# An item's vector is the trigger's to compute (migration 0018): clearing its fields' part
+# asks it to compute both parts again.
+_REINDEX_ITEMS = "UPDATE item SET search_fields = NULL WHERE id = ANY(%s::uuid[])"
 # The revisions' rule is the trigger's (migration 0015): only a stage's edit, a revision of
 # another stage than its item's row, has a vector of its own (the stage overlay reads it).
 _REVISION_VECTOR = (
@@ -60,8 +63,11 @@ _REVISION_VECTOR = (
     " WHERE i.id = r.item_id AND (r.stage_id <> i.stage_id OR r.search_vector IS NOT NULL)"
 )
 _REINDEX_REVISIONS = _REVISION_VECTOR + " AND i.id = ANY(%s::uuid[])"
+# The configurations, by the name a ``regconfig`` is written with (schema-qualified only when
+# not on the search path): what the language setting accepts.
+_LANGUAGES = "SELECT c.oid::regconfig::text FROM pg_ts_config AS c"
 _REINDEX_TYPE = (
-    "UPDATE item SET search_vector = trovato_search_vector(type, title, fields) WHERE type = %s",
+    "UPDATE item SET search_fields = NULL WHERE type = %s",
     _REVISION_VECTOR + " AND i.type = %s",
 )
 
@@ -132,7 +138,7 @@ class Search:
         if not items:
             return []
         rows = await self.db.fetch_tuples(_HEADLINES, {
-            "config": TEXT_SEARCH_CONFIG, "source": SNIPPET_SOURCE, "marks": START + STOP,
+            "source": SNIPPET_SOURCE, "marks": START + STOP,
             "words": words, "options": HEADLINE_OPTIONS, "types": [item.type for item in items],
             "fields": [Jsonb(item.fields) for item in items]})
         return [mark(row[0] or "") for row in rows]
@@ -189,14 +195,52 @@ class Search:
             raise SearchError(404, f"There is no item type {type_name!r}.")
         return {field.name for field in item_type.fields}
 
+    async def language(self) -> str:
+        """The site's search language: the text search configuration every vector and query
+        uses."""
+        return str(await self.db.fetchval("SELECT trovato_search_config()::text"))
+
+    async def languages(self) -> list[str]:
+        """Every text search configuration PostgreSQL has, as a language is named."""
+        rows = await self.db.fetch_tuples(_LANGUAGES + " ORDER BY 1")
+        return [str(row[0]) for row in rows]
+
+    async def check_language(self, language: str) -> str:
+        """``language`` trimmed when it names a text search configuration, else
+        :class:`SearchError` 422 naming ``language``."""
+        name = language.strip()
+        if not await self.db.fetchval(_LANGUAGES + " WHERE c.oid::regconfig::text = %s",
+                                      (name,)):
+            raise SearchError(422, "Invalid search language.", errors={
+                "language": f"{name!r} is not a text search configuration of this database"})
+        return name
+
+    async def set_language(self, language: str, *, actor: uuid.UUID | None = None,
+                           progress: Callable[[int, int], None] | None = None) -> bool:
+        """Make ``language`` (a configuration :meth:`languages` lists; 422 naming
+        ``language`` otherwise) the search language, log the change (by ``actor``) and
+        :meth:`reindex` every item with ``progress``. Whether it changed: choosing the current
+        language again does nothing."""
+        name = await self.check_language(language)
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE search_setting SET language = %s::regconfig"
+                " WHERE language IS DISTINCT FROM %s::regconfig", (name, name))
+            if not cur.rowcount:
+                return False
+            await audit(conn, "content", "Changed the search language to %(language)s.",
+                        {"language": name}, user_id=actor)
+        await self.reindex(progress)
+        return True
+
     async def item_count(self) -> int:
         """How many items (in every stage) a reindex goes through."""
         return int(await self.db.fetchval("SELECT count(*) FROM item") or 0)
 
     async def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Recompute every item's vector and every stage edit's (after weights or field types
-        changed), :data:`REINDEX_BATCH` items per transaction; ``progress(done, total)`` after
-        each. Returns how many items were indexed."""
+        """Recompute every item's vector and every stage edit's (after weights, field types or
+        the language changed), :data:`REINDEX_BATCH` items per transaction;
+        ``progress(done, total)`` after each. Returns how many items were indexed."""
         ids = [row[0] for row in await self.db.fetch_tuples("SELECT id FROM item ORDER BY id")]
         done = 0
         for start in range(0, len(ids), REINDEX_BATCH):

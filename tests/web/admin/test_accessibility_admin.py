@@ -30,6 +30,7 @@ PAGES = (
     "/admin/config/media/image-styles/thumbnail",
     "/admin/config/search/weights",
     "/admin/config/search/weights/article",
+    "/admin/config/search/language",
     "/admin/people",
     "/admin/people/create",
     "/admin/people/roles",

@@ -1,0 +1,82 @@
+"""The search language admin (/admin/config/search/language): the form offers the database's
+text search configurations with the current one chosen; saving goes through the search service
+(every item reindexed at once, the change logged); an unknown language is refused next to the
+field, what was chosen kept; for ``administer site configuration`` only."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.api.conftest import login_as
+from tests.plugins.conftest import kernel_of
+from tests.web._item_forms import hidden_inputs
+from tests.web.admin.conftest import grant
+
+BASE = "/admin/config/search/language"
+
+
+async def _titles(client: httpx.AsyncClient, words: str) -> list[str]:
+    found = await client.get("/api/v1/search", params={"q": words})
+    return [result["title"] for result in found.json()["results"]]
+
+
+async def test_changing_the_language_reindexes_and_logs(site: httpx.AsyncClient) -> None:
+    headers = await login_as(site, "root")
+    made = await site.post("/api/v1/item-types", json={"type": "page", "label": "Page"},
+                           headers=headers)
+    assert made.status_code == 201, made.text
+    made = await site.post("/api/v1/items", headers=headers,
+                           json={"type": "page", "title": "Plugins", "status": 1})
+    assert made.status_code == 201, made.text
+    assert await _titles(site, "plugin") == ["Plugins"]  # English by default
+
+    form = await site.get(BASE)
+    assert form.status_code == 200
+    assert '<option value="english" selected' in form.text
+    assert '<option value="simple"' in form.text and '<option value="german"' in form.text
+    assert f'href="{BASE}"' in (await site.get("/admin")).text
+
+    saved = await site.post(BASE, data={**hidden_inputs(form.text), "language": "simple",
+                                        "op": "save"})
+    assert saved.status_code == 303 and saved.headers["location"] == BASE
+    shown = await site.get(BASE)
+    assert "every item was reindexed" in shown.text
+    assert '<option value="simple" selected' in shown.text
+    # Reindexed in the same request: words are now matched as written.
+    assert await _titles(site, "plugin") == []
+    assert await _titles(site, "plugins") == ["Plugins"]
+    logged = await kernel_of(site).db.fetchrow(
+        "SELECT user_id, variables FROM watchdog WHERE message LIKE 'Changed the search"
+        " language%' ORDER BY id DESC LIMIT 1")
+    assert logged is not None
+    assert logged["variables"] == {"language": "simple"} and logged["user_id"] is not None
+
+
+async def test_an_unknown_language_is_refused_next_to_the_field(
+        site: httpx.AsyncClient) -> None:
+    await login_as(site, "root")
+    form = await site.get(BASE)
+    bad = await site.post(BASE, data={**hidden_inputs(form.text), "language": "klingon",
+                                      "op": "save"})
+    assert bad.status_code == 400
+    assert "Search language: the chosen value is not one of the options." in bad.text
+    assert 'aria-invalid="true"' in bad.text
+    assert await kernel_of(site).search.language() == "english"
+    missing = await site.post(BASE, data={"language": "simple", "op": "save"})
+    assert missing.status_code in (400, 403)
+    assert "The form has expired, please submit again." in missing.text
+    assert '<option value="simple" selected' in missing.text  # what was chosen, kept
+    assert await kernel_of(site).search.language() == "english"
+
+
+async def test_the_language_needs_administer_site_configuration(
+        site: httpx.AsyncClient) -> None:
+    await login_as(site, "root")
+    await grant(site, "editor", "access administration pages", "administer content types")
+    headers = await login_as(site, "editor")
+    assert BASE not in (await site.get("/admin")).text
+    assert (await site.get(BASE)).status_code == 403
+    refused = await site.post(BASE, data={"csrf_token": headers["X-CSRF-Token"],
+                                          "language": "simple", "op": "save"})
+    assert refused.status_code == 403
+    assert await kernel_of(site).search.language() == "english"
