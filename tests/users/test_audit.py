@@ -18,8 +18,8 @@ async def test_logins_failures_and_permission_changes_are_audited(
     kernel = client._transport.app.state.kernel  # type: ignore[attr-defined]
     rows = await kernel.db.fetch("SELECT type, message, variables FROM watchdog ORDER BY created")
     messages = [r["message"] for r in rows]
-    assert "Created account %(name)s" in messages
-    assert "Login attempt failed for %(name)s: %(reason)s" in messages
-    assert "Session opened for %(name)s" in messages
-    assert "Role %(name)s created" in messages
-    assert "Session closed for %(name)s" in messages
+    assert "Created account “%(name)s”." in messages
+    assert "Login attempt failed for “%(name)s”: %(reason)s." in messages
+    assert "Session opened for “%(name)s”." in messages
+    assert "Role “%(name)s” created." in messages
+    assert "Session closed for “%(name)s”." in messages

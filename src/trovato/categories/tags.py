@@ -214,7 +214,7 @@ class Tags(TagTree, Vocabularies):
                 await self._set_parents(conn, current, graph, key, wanted)
             tag = await self._read(conn, key)
             await self.hooks.update(tag, original, user)
-            await audit(conn, "categories", "Updated tag %(name)s.",
+            await audit(conn, "categories", "Updated tag “%(name)s”.",
                         {"name": tag.name, "id": str(tag.id)}, user_id=user.id)
         await self._invalidate(tag.vocabulary, tag.id)
         return tag
@@ -243,7 +243,7 @@ class Tags(TagTree, Vocabularies):
             items = await remove_references(conn, [key], user.id,
                                             f"Removed the deleted tag {tag.name}.")
             await conn.execute("DELETE FROM category_tag WHERE id = %s", (key,))
-            await audit(conn, "categories", "Deleted tag %(name)s (from %(items)s items).",
+            await audit(conn, "categories", "Deleted tag “%(name)s” (from %(items)s items).",
                         {"name": tag.name, "id": str(tag.id), "items": len(items)},
                         user_id=user.id)
         await self._invalidate(tag.vocabulary, tag.id, items=items)
@@ -279,7 +279,7 @@ class Tags(TagTree, Vocabularies):
             await self._set_parents(conn, vocabulary, graph, key, parents)
         tag = await self._read(conn, key)
         await self.hooks.insert(tag, user)
-        await audit(conn, "categories", "Created tag %(name)s in %(vocabulary)s.",
+        await audit(conn, "categories", "Created tag “%(name)s” in “%(vocabulary)s”.",
                     {"name": name, "vocabulary": vocabulary.id, "id": str(key)},
                     user_id=user.id)
         return tag
@@ -363,7 +363,7 @@ class Tags(TagTree, Vocabularies):
                     updated += 1
                 if progress is not None:
                     progress()
-            await audit(conn, "categories", "Imported %(count)s tags into %(vocabulary)s.",
+            await audit(conn, "categories", "Imported %(count)s tags into “%(vocabulary)s”.",
                         {"count": len(rows), "vocabulary": vocabulary}, user_id=user.id)
         await self._invalidate(vocabulary)
         return ImportResult(current, created, updated)

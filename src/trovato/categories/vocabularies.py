@@ -88,7 +88,7 @@ class Vocabularies(CategoriesBase):
                                 errors={"id": "is taken"}) from None
         row = await cur.fetchone()
         assert row is not None
-        await audit(conn, "categories", "Created vocabulary %(vocabulary)s.",
+        await audit(conn, "categories", "Created vocabulary “%(vocabulary)s”.",
                     {"vocabulary": vocabulary}, user_id=user.id)
         return vocabulary_from_row(row)
 
@@ -128,7 +128,7 @@ class Vocabularies(CategoriesBase):
             if changes:
                 await conn.execute(update_statement("category_vocabulary", changes),
                                    {**changes, "id": current.key})
-                await audit(conn, "categories", "Updated vocabulary %(vocabulary)s.",
+                await audit(conn, "categories", "Updated vocabulary “%(vocabulary)s”.",
                             {"vocabulary": vocabulary}, user_id=user.id)
             cur = await conn.execute(SELECT_VOCABULARY + " WHERE id = %s", (current.key,))
             row = await cur.fetchone()
@@ -149,7 +149,7 @@ class Vocabularies(CategoriesBase):
                                             f"Removed the tags of the deleted vocabulary"
                                             f" {current.label}.")
             await conn.execute("DELETE FROM category_vocabulary WHERE id = %s", (current.key,))
-            await audit(conn, "categories", "Deleted vocabulary %(vocabulary)s.",
+            await audit(conn, "categories", "Deleted vocabulary “%(vocabulary)s”.",
                         {"vocabulary": vocabulary}, user_id=user.id)
         await self._invalidate(vocabulary, items=items)
         return current

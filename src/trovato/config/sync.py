@@ -175,7 +175,7 @@ async def _apply(site: Site, step: _Step, *, delete_content: bool) -> None:
         raise ConfigError(change.file, exc.message or exc.detail,
                           errors=exc.problem_errors()) from None
     async with site.db.connection() as conn:
-        await audit(conn, "config", "Configuration import: %(action)s %(folder)s %(name)s.",
+        await audit(conn, "config", "Configuration import: %(action)s %(folder)s “%(name)s”.",
                     {"action": change.action, "folder": change.folder, "name": change.name,
                      "file": change.file}, user_id=None)
 

@@ -194,7 +194,7 @@ class ItemTypes:
                 raise ItemTypeError(409, f"The item type {item_type.type!r} already exists.",
                                     {"type": "already exists"})
             await self._write_fields(conn, item_type, previous=None)
-            await audit(conn, "content", "Created item type %(type)s.",
+            await audit(conn, "content", "Created item type “%(type)s”.",
                         {"type": item_type.type, "plugin": plugin}, user_id=actor)
         await self._changed()
         return await self._reload(item_type.type)
@@ -234,7 +234,7 @@ class ItemTypes:
                  Jsonb({"defaults": dict(item_type.defaults)}), type_name),
             )
             await self._write_fields(conn, item_type, previous=current)
-            await audit(conn, "content", "Changed item type %(type)s.", {"type": type_name},
+            await audit(conn, "content", "Changed item type “%(type)s”.", {"type": type_name},
                         user_id=actor)
         await self._changed()
         return await self._reload(type_name)
@@ -268,7 +268,7 @@ class ItemTypes:
                 ([p.name for p in type_permissions(type_name)],),
             )
             await bump_version(conn)
-            await audit(conn, "content", "Deleted item type %(type)s and %(count)s items.",
+            await audit(conn, "content", "Deleted item type “%(type)s” and %(count)s items.",
                         {"type": type_name, "count": deleted}, user_id=actor)
         await self._changed()
         return DeleteResult(type_name, deleted)
@@ -293,7 +293,7 @@ class ItemTypes:
             return [*docs, dict(field)]
 
         return await self._change_fields(type_name, add, name, actor=actor,
-                                         message="Added field %(field)s to item type %(type)s.")
+                                         message="Added field “%(field)s” to item type “%(type)s”.")
 
     async def update_field(self, type_name: str, field_name: str, changes: Mapping[str, Any],
                            *, actor: uuid.UUID | None = None) -> ItemType:
@@ -310,8 +310,8 @@ class ItemTypes:
             return [{**doc, **changes} if doc["name"] == field_name else doc for doc in docs]
 
         return await self._change_fields(type_name, update, field_name, actor=actor,
-                                         message="Changed field %(field)s of item type"
-                                                 " %(type)s.")
+                                         message="Changed field “%(field)s” of item type"
+                                                 " “%(type)s”.")
 
     async def remove_field(self, type_name: str, field_name: str, *,
                            actor: uuid.UUID | None = None) -> ItemType:
@@ -323,8 +323,8 @@ class ItemTypes:
             return [doc for doc in docs if doc["name"] != field_name]
 
         return await self._change_fields(type_name, remove, field_name, actor=actor,
-                                         message="Removed field %(field)s from item type"
-                                                 " %(type)s.")
+                                         message="Removed field “%(field)s” from item type"
+                                                 " “%(type)s”.")
 
     async def reorder_fields(self, type_name: str, names: Sequence[str], *,
                              actor: uuid.UUID | None = None) -> ItemType:

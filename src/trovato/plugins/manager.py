@@ -82,7 +82,7 @@ def _unpack_artifact(path: Path, root: Path, staging: Path) -> PluginInfo:
 async def _audit(conn: AsyncConnection[Any], name: str, event: str,
                  actor: uuid.UUID | None) -> None:
     """Record a plugin's change of state in the audit log, with the change."""
-    await audit(conn, "plugin", f"Plugin %(name)s {event}.", {"name": name}, user_id=actor)
+    await audit(conn, "plugin", f"Plugin “%(name)s” {event}.", {"name": name}, user_id=actor)
 
 
 def _replace_folder(staging: Path, target: Path) -> None:

@@ -184,7 +184,7 @@ class Search:
                                    " VALUES (%s, %s, %s)", (type_name, name, weight))
             for statement in _REINDEX_TYPE:
                 await conn.execute(statement, (type_name,))
-            await audit(conn, "content", "Changed the search weights of item type %(type)s.",
+            await audit(conn, "content", "Changed the search weights of item type “%(type)s”.",
                         {"type": type_name, "weights": dict(sorted(weights.items()))},
                         user_id=actor)
         return dict(sorted(weights.items()))
@@ -228,7 +228,7 @@ class Search:
                 " WHERE language IS DISTINCT FROM %s::regconfig", (name, name))
             if not cur.rowcount:
                 return False
-            await audit(conn, "content", "Changed the search language to %(language)s.",
+            await audit(conn, "content", "Changed the search language to “%(language)s”.",
                         {"language": name}, user_id=actor)
         await self.reindex(progress)
         return True

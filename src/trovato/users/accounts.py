@@ -375,7 +375,7 @@ class Accounts:
             await audit(
                 conn,
                 "user",
-                "Created account %(name)s",
+                "Created account “%(name)s”.",
                 {"name": name, "admin": is_admin, "status": status},
                 user_id=actor or user_id,
             )
@@ -481,7 +481,7 @@ class Accounts:
                 await replace_user_roles(conn, user_id, row["name"], roles, actor=actor)
             changed = [name for name, value in (("mail", mail), ("password", password),
                                                 ("status", status)) if value is not None]
-            await audit(conn, "user", "Account %(name)s edited: %(changed)s",
+            await audit(conn, "user", "Account “%(name)s” edited: %(changed)s.",
                         {"name": row["name"], "changed": changed,
                          "status": status if status is not None else row["status"]},
                         user_id=actor)
@@ -565,7 +565,7 @@ class Accounts:
                 await conn.execute("DELETE FROM users WHERE id = %s", (user_id,))
                 await audit(
                     conn, "user",
-                    "Deleted account %(name)s; %(items)s item(s) reassigned to Anonymous",
+                    "Deleted account “%(name)s”; %(items)s item(s) reassigned to Anonymous.",
                     {"name": row["name"], "id": str(user_id), "items": len(items),
                      "revisions": revisions.rowcount, "tokens": tokens.rowcount},
                     user_id=actor,
@@ -644,14 +644,14 @@ class Accounts:
                 " pass = coalesce(%s, pass) WHERE id = %s",
                 (new_hash, row["id"]),
             )
-            await audit(conn, "user", "Session opened for %(name)s", {"name": row["name"]},
+            await audit(conn, "user", "Session opened for “%(name)s”.", {"name": row["name"]},
                         user_id=row["id"], hostname=ip)
         await self._emit("user_login", row["id"], row["name"])
         return await self._current(row)
 
     async def record_logout(self, user: CurrentUser, *, ip: str) -> None:
         async with self.db.connection() as conn:
-            await audit(conn, "user", "Session closed for %(name)s", {"name": user.name},
+            await audit(conn, "user", "Session closed for “%(name)s”.", {"name": user.name},
                         user_id=user.id, hostname=ip)
         await self._emit("user_logout", user.id, user.name)
 
@@ -660,7 +660,7 @@ class Accounts:
             await audit(
                 conn,
                 "user",
-                "Login attempt failed for %(name)s: %(reason)s",
+                "Login attempt failed for “%(name)s”: %(reason)s.",
                 # JSONB cannot hold NUL: the attempted name is kept printable.
                 {"name": name[:60].replace("\x00", "\ufffd"), "reason": reason},
                 severity=4,

@@ -61,6 +61,6 @@ async def set_registration(db: Database, choice: str, *, actor: uuid.UUID | None
             "INSERT INTO variable (name, value) VALUES (%s, %s)"
             " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
             (REGISTRATION_VARIABLE, Jsonb(chosen.value)))
-        await audit(conn, "user", "Registration set to %(choice)s", {"choice": chosen.value},
+        await audit(conn, "user", "Registration set to %(choice)s.", {"choice": chosen.value},
                     user_id=actor)
     return chosen

@@ -96,7 +96,7 @@ class Roles:
                 " (%s, %s, (SELECT coalesce(max(weight), 0) + 1 FROM role))",
                 (role_id, name),
             )
-            await audit(conn, "permission", "Role %(name)s created", {"name": name},
+            await audit(conn, "permission", "Role “%(name)s” created.", {"name": name},
                         user_id=actor)
         role = await self.get(role_id)
         assert role is not None
@@ -120,7 +120,7 @@ class Roles:
                 raise RoleError("id", exc.message, status=403) from None
             await conn.execute("DELETE FROM role WHERE id = %s", (role_id,))
             await bump_version(conn)
-            await audit(conn, "permission", "Role %(name)s deleted", {"name": row["name"]},
+            await audit(conn, "permission", "Role “%(name)s” deleted.", {"name": row["name"]},
                         user_id=actor)
         await self.permissions.announce()
         return True
@@ -164,7 +164,7 @@ class Roles:
                 await audit(
                     conn,
                     "permission",
-                    "Permissions of role %(name)s set to %(permissions)s",
+                    "Permissions of role “%(name)s” set to %(permissions)s.",
                     {"name": row["name"], "permissions": sorted(wanted[role_id])},
                     user_id=actor,
                 )
@@ -211,7 +211,7 @@ class Roles:
                         "name", f"is already taken (or looks like the role {row['name']!r})",
                         status=409)
             await conn.execute("UPDATE role SET name = %s WHERE id = %s", (name, role_id))
-            await audit(conn, "permission", "Role %(old)s renamed to %(name)s",
+            await audit(conn, "permission", "Role “%(old)s” renamed to “%(name)s”.",
                         {"old": current, "name": name}, user_id=actor)
         role = await self.get(role_id)
         assert role is not None
@@ -249,6 +249,6 @@ async def replace_user_roles(
     for role in wanted:
         await conn.execute(
             "INSERT INTO users_roles (user_id, role_id) VALUES (%s, %s)", (user_id, role))
-    await audit(conn, "permission", "Roles of %(name)s set to %(roles)s",
+    await audit(conn, "permission", "Roles of “%(name)s” set to %(roles)s.",
                 {"name": user_name, "roles": [str(r) for r in wanted]}, user_id=actor)
     return wanted

@@ -69,7 +69,7 @@ class Tokens:
                 (token_id, user_id, label, _digest(secret), secret[:8]),
             )
             created = await cur.fetchone()
-            await audit(conn, "user", "API token %(label)s created", {"label": label},
+            await audit(conn, "user", "API token “%(label)s” created.", {"label": label},
                         user_id=user_id)
         assert created is not None
         return TokenInfo(token_id, label, secret[:8], created["created"], None), secret
@@ -91,7 +91,7 @@ class Tokens:
             row = await cur.fetchone()
             if row is None:
                 return False
-            await audit(conn, "user", "API token %(label)s revoked", {"label": row["label"]},
+            await audit(conn, "user", "API token “%(label)s” revoked.", {"label": row["label"]},
                         user_id=user_id)
         return True
 

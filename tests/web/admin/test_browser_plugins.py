@@ -69,7 +69,7 @@ def test_enable_a_plugin_approving_its_capabilities_then_disable_it(
             page.screenshot(path=str(shots / "5-disabled.png"), full_page=True)
             page.goto(base + "/admin/reports?type=plugin")
             log = main.locator("table.log-entries").inner_text()
-            assert "Plugin needy enabled." in log and "Plugin needy disabled." in log
+            assert "Plugin “needy” enabled." in log and "Plugin “needy” disabled." in log
             page.screenshot(path=str(shots / "6-log.png"), full_page=True)
             main.get_by_role("link", name="Status report").click()
             page.wait_for_url("**/admin/reports/status")

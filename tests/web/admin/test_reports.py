@@ -72,7 +72,7 @@ async def test_the_log_shows_who_did_it(site: httpx.AsyncClient) -> None:
     listing = await site.get("/admin/reports?type=user")
     root = await kernel_of(site).db.fetchval("SELECT id FROM users WHERE name = 'root'")
     assert f'<a href="/user/{root}">root</a>' in listing.text
-    assert "Session opened for root" in listing.text
+    assert "Session opened for “root”." in listing.text
 
 
 async def test_a_commands_entries_are_the_systems_not_an_anonymous_visitors(
