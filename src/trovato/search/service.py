@@ -54,7 +54,17 @@ _HEADLINES = (
 )
 # An item's vector is the trigger's to compute (migration 0018): clearing its fields' part
 # asks it to compute both parts again.
-_REINDEX_ITEMS = "UPDATE item SET search_fields = NULL WHERE id = ANY(%s::uuid[])"
+# Items in id order cut into slices of a given size: each slice's first and last id and size
+# (uuid has no min() or max() before PostgreSQL 16: a window names them).
+_RANGES = (
+    "SELECT first, last, size FROM (SELECT slice, first_value(id) OVER w AS first,"
+    " last_value(id) OVER w AS last, count(*) OVER w AS size,"
+    " row_number() OVER (PARTITION BY slice ORDER BY id) AS n"
+    " FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / %s AS slice FROM item) AS s"
+    " WINDOW w AS (PARTITION BY slice ORDER BY id"
+    " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) AS t"
+    " WHERE n = 1 ORDER BY slice")
+_REINDEX_ITEMS = "UPDATE item SET search_fields = NULL WHERE id BETWEEN %s AND %s"
 # The revisions' rule is the trigger's (migration 0015): only a stage's edit, a revision of
 # another stage than its item's row, has a vector of its own (the stage overlay reads it).
 _REVISION_VECTOR = (
@@ -62,7 +72,7 @@ _REVISION_VECTOR = (
     " THEN trovato_search_vector(i.type, r.title, r.fields) END FROM item AS i"
     " WHERE i.id = r.item_id AND (r.stage_id <> i.stage_id OR r.search_vector IS NOT NULL)"
 )
-_REINDEX_REVISIONS = _REVISION_VECTOR + " AND i.id = ANY(%s::uuid[])"
+_REINDEX_REVISIONS = _REVISION_VECTOR + " AND i.id BETWEEN %s AND %s"
 # The configurations, by the name a ``regconfig`` is written with (schema-qualified only when
 # not on the search path): what the language setting accepts.
 _LANGUAGES = "SELECT c.oid::regconfig::text FROM pg_ts_config AS c"
@@ -216,11 +226,13 @@ class Search:
         return name
 
     async def set_language(self, language: str, *, actor: uuid.UUID | None = None,
+                           reindex: bool = True,
                            progress: Callable[[int, int], None] | None = None) -> bool:
         """Make ``language`` (a configuration :meth:`languages` lists; 422 naming
         ``language`` otherwise) the search language, log the change (by ``actor``) and
-        :meth:`reindex` every item with ``progress``. Whether it changed: choosing the current
-        language again does nothing."""
+        :meth:`reindex` every item with ``progress`` — unless ``reindex`` is false: then the
+        caller rebuilds the index in steps (:meth:`reindex_ranges`, the admin's batch).
+        Whether it changed: choosing the current language again does nothing."""
         name = await self.check_language(language)
         async with self.db.transaction() as conn:
             cur = await conn.execute(
@@ -230,7 +242,8 @@ class Search:
                 return False
             await audit(conn, "content", "Changed the search language to “%(language)s”.",
                         {"language": name}, user_id=actor)
-        await self.reindex(progress)
+        if reindex:
+            await self.reindex(progress)
         return True
 
     async def item_count(self) -> int:
@@ -241,17 +254,29 @@ class Search:
         """Recompute every item's vector and every stage edit's (after weights, field types or
         the language changed), :data:`REINDEX_BATCH` items per transaction;
         ``progress(done, total)`` after each. Returns how many items were indexed."""
-        ids = [row[0] for row in await self.db.fetch_tuples("SELECT id FROM item ORDER BY id")]
+        ranges = await self.reindex_ranges(REINDEX_BATCH)
+        total = sum(count for _, _, count in ranges)
         done = 0
-        for start in range(0, len(ids), REINDEX_BATCH):
-            batch = ids[start:start + REINDEX_BATCH]
-            async with self.db.transaction() as conn:
-                await conn.execute(_REINDEX_ITEMS, (batch,))
-                await conn.execute(_REINDEX_REVISIONS, (batch,))
-            done += len(batch)
+        for first, last, count in ranges:
+            await self.reindex_range(first, last)
+            done += count
             if progress is not None:
-                progress(done, len(ids))
+                progress(done, total)
         return done
+
+    async def reindex_ranges(self, size: int) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
+        """Every item, in id order, as ranges of ``size`` items: (first id, last id, how many)
+        each, for :meth:`reindex_range`. An item added later is indexed by its insert."""
+        rows = await self.db.fetch_tuples(_RANGES, (size,))
+        return [(row[0], row[1], int(row[2])) for row in rows]
+
+    async def reindex_range(self, first: uuid.UUID, last: uuid.UUID) -> int:
+        """Recompute the vectors of the items from ``first`` to ``last`` (ids, both included)
+        and of their stage edits, in one transaction; how many items that was."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(_REINDEX_ITEMS, (first, last))
+            await conn.execute(_REINDEX_REVISIONS, (first, last))
+        return cur.rowcount
 
 
 __all__ = ["MAX_PER_PAGE", "MAX_QUERY", "PER_PAGE", "SEARCHED_FIELD_TYPES", "WEIGHTS", "Result",

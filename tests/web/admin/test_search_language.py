@@ -1,7 +1,8 @@
 """The search language admin (/admin/config/search/language): the form offers the database's
 text search configurations with the current one chosen; saving goes through the search service
-(every item reindexed at once, the change logged); an unknown language is refused next to the
-field, what was chosen kept; for ``administer site configuration`` only."""
+(the change logged) and leads to the batch that rebuilds the index, whose progress page ends
+with the count; an unknown language is refused next to the field, what was chosen kept; for
+``administer site configuration`` only."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tests.api.conftest import login_as
 from tests.plugins.conftest import kernel_of
 from tests.web._item_forms import hidden_inputs
 from tests.web.admin.conftest import grant
+from tests.web.admin.test_content import _finish
 
 BASE = "/admin/config/search/language"
 
@@ -38,13 +40,21 @@ async def test_changing_the_language_reindexes_and_logs(site: httpx.AsyncClient)
 
     saved = await site.post(BASE, data={**hidden_inputs(form.text), "language": "simple",
                                         "op": "save"})
-    assert saved.status_code == 303 and saved.headers["location"] == BASE
-    shown = await site.get(BASE)
-    assert "every item was reindexed" in shown.text
+    assert saved.status_code == 303 and saved.headers["location"].startswith("/admin/batch/")
+    progress = await site.get(saved.headers["location"] + ".json")
+    assert progress.json()["title"] == "Rebuilding the search index"
+    shown = await _finish(site, saved.headers["location"])
+    assert str(shown.url).endswith(BASE)
+    assert "The search language is now simple; the search index is being rebuilt." in shown.text
+    assert "The search index was rebuilt in simple: 1 item." in shown.text
     assert '<option value="simple" selected' in shown.text
-    # Reindexed in the same request: words are now matched as written.
+    # Rebuilt: words are now matched as written.
     assert await _titles(site, "plugin") == []
     assert await _titles(site, "plugins") == ["Plugins"]
+    again = await site.post(BASE, data={**hidden_inputs((await site.get(BASE)).text),
+                                        "language": "simple", "op": "save"})
+    assert again.status_code == 303 and again.headers["location"] == BASE  # no batch
+    assert "The search language already was simple." in (await site.get(BASE)).text
     logged = await kernel_of(site).db.fetchrow(
         "SELECT user_id, variables FROM watchdog WHERE message LIKE 'Changed the search"
         " language%' ORDER BY id DESC LIMIT 1")

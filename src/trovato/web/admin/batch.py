@@ -24,6 +24,7 @@ from trovato.batch import Batch, Batches
 from trovato.content.bulk import bulk_operations, summary
 from trovato.kernel.context import request_context
 from trovato.kernel.services import Kernel
+from trovato.search.reindexing import REINDEX, ReindexOperation
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
 
@@ -31,9 +32,16 @@ from trovato.web.admin import render_admin, require_admin
 NAMED_SKIPS: Final = 10
 
 
+# Who may rebuild the search index from the admin (the search language page's permission).
+REINDEX_PERMISSION: Final = "administer site configuration"
+
+
 def batches(kernel: Kernel) -> Batches:
     """The batches of the site, with every operation the admin starts batches of."""
-    return Batches(kernel.store, bulk_operations(kernel.content.items))
+    return Batches(kernel.store, {
+        **bulk_operations(kernel.content.items),
+        REINDEX: ReindexOperation(kernel.search, REINDEX_PERMISSION),
+    })
 
 
 def _report(request: Request, batch: Batch) -> None:
@@ -41,6 +49,8 @@ def _report(request: Request, batch: Batch) -> None:
     action = str(batch.params.get("action") or "")
     if batch.operation.startswith("content."):
         flash(request, "status", summary(action, batch.done))
+    elif isinstance(finished := batch.params.get("finished"), str):  # the starter's words
+        flash(request, "status", finished)
     else:
         flash(request, "status", f"{batch.title}: {batch.done} done.")
     if batch.skipped:

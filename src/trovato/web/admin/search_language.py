@@ -5,9 +5,10 @@ words as written).
 
 The form offers the configurations the database has. Saving goes through the search service's
 one way to change the language (:meth:`~trovato.search.Search.set_language`), which checks the
-name, logs the change and reindexes every item before the page answers (as a change of weights
-does); ``trovato search language`` does the same with a progress bar, for sites too large to
-reindex within a request.
+name and logs the change; the index is then rebuilt as a batch (:mod:`trovato.search.
+reindexing`) whose progress page the save leads to, so a site of any size is reindexed in steps
+with a progress bar rather than within the request (``trovato search language`` shows a
+progress bar on the command line).
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.search import Search
+from trovato.search.reindexing import REINDEX, reindex_keys
 from trovato.web.admin import render_admin, require_admin
 from trovato.web.admin._confirm import Done, act
+from trovato.web.admin.batch import batches
 from trovato.web.admin.people import csrf_token, refusal
 from trovato.web.admin.search_weights import BASE as WEIGHTS
 
@@ -45,7 +48,8 @@ def _form(languages: list[str], current: str) -> RenderElement:
         "about": el.markup("How words are matched: in a language's configuration a search"
                            " finds the words' other forms (english: \u201cplugin\u201d finds"
                            " \u201cPlugins\u201d); simple matches words as written. Saving"
-                           " recomputes the search words of every item at once.",
+                           " recomputes the search words of every item, with a progress bar;"
+                           " until it ends, searches may miss items.",
                            tag="p", weight=-1),
         "language": {"#type": "select", "#name": "language", "#title": LABELS["language"],
                      "#required": True, "#options": {name: name for name in languages},
@@ -85,10 +89,19 @@ async def save_language(request: Request) -> Response:
 
     async def save(values: forms.FormValues) -> Done:
         language = forms.text_values(values).get("language", "")
-        changed = await _search(request).set_language(language, actor=user.id)
-        said = (f"The search language is now {language}; every item was reindexed."
-                if changed else f"The search language already was {language}.")
-        return Done(said, BASE, {"language": language})
+        search = _search(request)
+        if not await search.set_language(language, actor=user.id, reindex=False):
+            return Done(f"The search language already was {language}.", BASE,
+                        {"language": language})
+        keys, items = await reindex_keys(search)
+        if not keys:  # no item to reindex
+            return Done(f"The search language is now {language}.", BASE, {"language": language})
+        batch = await batches(request_context(request).kernel).start(
+            str(user.id), REINDEX, keys, title="Rebuilding the search index", return_to=BASE,
+            params={"finished": f"The search index was rebuilt in {language}: {items} item"
+                                f"{'' if items == 1 else 's'}."})
+        return Done(f"The search language is now {language}; the search index is being"
+                    " rebuilt.", f"/admin/batch/{batch.id}", {"language": language})
 
     async def show(values: forms.FormValues, errors: forms.FormErrors,
                    status: int) -> Response:
