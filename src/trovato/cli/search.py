@@ -39,9 +39,9 @@ def reindex() -> None:
 @app.command()
 def language(name: str = typer.Argument(
         "", help="A PostgreSQL text search configuration (english, german, simple …).")) -> None:
-    """Show the search language, or change it to NAME and reindex every item, with a
-    progress bar.
+    """Show the search language, or set it and reindex.
 
+    With NAME, the language becomes NAME and every item is reindexed, with a progress bar.
     The language decides how words are stemmed ("plugins" finds "plugin" in english);
     simple reads words as written."""
 
