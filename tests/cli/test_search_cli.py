@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 
 from tests.cli.test_cli import run
+from tests.db._seed import seed_page_type
 
 
 def _vector(conn: psycopg.Connection[tuple[object, ...]], title: str) -> str:
@@ -17,16 +18,11 @@ def _vector(conn: psycopg.Connection[tuple[object, ...]], title: str) -> str:
 def test_reindex_applies_changed_weights(db_url: str) -> None:
     env = {"TROVATO_DATABASE_URL": db_url}
     with psycopg.connect(db_url, autocommit=True) as conn:
-        author = conn.execute(
-            "INSERT INTO users (name, name_key) VALUES ('a', 'a') RETURNING id").fetchone()
-        assert author is not None
-        conn.execute("INSERT INTO item_type (type, label) VALUES ('page', 'Page')")
-        conn.execute("INSERT INTO field_config (field_name, field_type)"
-                     " VALUES ('field_body', 'text_long')")
+        author = seed_page_type(conn, fields=[("field_body", "text_long")])
         for n in range(3):
             conn.execute("INSERT INTO item (type, title, author_id, fields)"
                          " VALUES ('page', %s, %s, %s)",
-                         (f"page{n}", author[0],
+                         (f"page{n}", author,
                           '{"field_body": {"value": "<p>walrus</p>", "format": "x"}}'))
         # Written by the trigger: the title at A, an unconfigured field at D (no weight shown).
         assert _vector(conn, "page0") == "'page0':1A 'walrus':2"
@@ -51,12 +47,9 @@ def test_language_shows_changes_and_refuses(db_url: str) -> None:
     shown = run("search", "language", env=env)
     assert shown.returncode == 0 and shown.stdout.strip() == "The search language is english."
     with psycopg.connect(db_url, autocommit=True) as conn:
-        author = conn.execute(
-            "INSERT INTO users (name, name_key) VALUES ('a', 'a') RETURNING id").fetchone()
-        assert author is not None
-        conn.execute("INSERT INTO item_type (type, label) VALUES ('page', 'Page')")
+        author = seed_page_type(conn, fields=())
         conn.execute("INSERT INTO item (type, title, author_id) VALUES ('page', 'Plugins', %s)",
-                     (author[0],))
+                     (author,))
         assert _vector(conn, "Plugins") == "'plugin':1A"
     changed = run("search", "language", "simple", env=env)
     assert changed.returncode == 0, changed.stderr

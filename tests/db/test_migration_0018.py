@@ -7,6 +7,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from tests.db._seed import seed_page_type
 from trovato.db import migrate
 
 BODY = '{"field_body": {"value": "Running plugins", "format": "plain"}, "field_n": {"value": 1}}'
@@ -21,19 +22,13 @@ def _vector(conn: psycopg.Connection[tuple[object, ...]]) -> str | None:
 def test_the_upgrade_stems_and_the_downgrade_reads_words_as_written(db_url: str) -> None:
     migrate.downgrade(db_url, "0017")
     with psycopg.connect(db_url, autocommit=True) as conn:
-        author = conn.execute(
-            "INSERT INTO users (name, name_key) VALUES ('a', 'a') RETURNING id").fetchone()
-        assert author is not None
-        conn.execute("INSERT INTO item_type (type, label) VALUES ('page', 'Page')")
-        conn.execute("INSERT INTO stage (id, label) VALUES ('draft', 'Draft')")
-        conn.execute("INSERT INTO field_config (field_name, field_type)"
-                     " VALUES ('field_body', 'text_long'), ('field_n', 'integer')")
+        author = seed_page_type(conn, stage="draft")
         item = conn.execute("INSERT INTO item (type, title, author_id, fields)"
                             " VALUES ('page', 'The Plugins', %s, %s) RETURNING id",
-                            (author[0], BODY)).fetchone()
+                            (author, BODY)).fetchone()
         assert item is not None
         conn.execute("INSERT INTO item_revision (item_id, author_id, title, stage_id)"
-                     " VALUES (%s, %s, 'Staged plugins', 'draft')", (item[0], author[0]))
+                     " VALUES (%s, %s, 'Staged plugins', 'draft')", (item[0], author))
         assert _vector(conn) == "'plugins':2A,4 'running':3 'the':1A"
         conn.execute("CREATE INDEX gather_search_idx ON item USING gin (("
                      "to_tsvector('simple'::regconfig, title)))")
@@ -65,14 +60,9 @@ def test_the_upgrade_stems_and_the_downgrade_reads_words_as_written(db_url: str)
 
 def test_the_fields_words_are_computed_only_when_their_text_changes(db_url: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
-        author = conn.execute(
-            "INSERT INTO users (name, name_key) VALUES ('a', 'a') RETURNING id").fetchone()
-        assert author is not None
-        conn.execute("INSERT INTO item_type (type, label) VALUES ('page', 'Page')")
-        conn.execute("INSERT INTO field_config (field_name, field_type)"
-                     " VALUES ('field_body', 'text_long'), ('field_n', 'integer')")
+        author = seed_page_type(conn)
         conn.execute("INSERT INTO item (type, title, author_id, fields)"
-                     " VALUES ('page', 'Plugins', %s, %s)", (author[0], BODY))
+                     " VALUES ('page', 'Plugins', %s, %s)", (author, BODY))
         # A marker the trigger would overwrite if it computed the fields' words again.
         conn.execute("UPDATE item SET search_fields = 'kept:1'::tsvector")
         conn.execute("UPDATE item SET title = 'Walruses'")
