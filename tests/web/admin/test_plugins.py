@@ -113,7 +113,7 @@ async def test_install_disable_enable_uninstall_round_trip(
     # Each change is in the audit log, with who made it.
     log = (await plugin_site.get("/admin/reports?type=plugin")).text
     for event in ("installed", "enabled", "disabled", "uninstalled"):
-        assert f"Plugin hello {event}." in log
+        assert f"Plugin “hello” {event}." in log
     assert ">root</a>" in log
 
 
