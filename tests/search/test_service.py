@@ -117,6 +117,22 @@ async def test_snippets_mark_matches_and_escape_everything_else(
         assert_safe(str(result.snippet), vector, allowed_tags=frozenset({"mark"}))
 
 
+async def test_snippets_read_as_the_text_reads_without_its_tags(
+        search: Search, content: ContentServices, admin: CurrentUser) -> None:
+    # ts_headline turns every tag into a space: "<code>a.py</code>;" read "a.py ;". An inline
+    # tag now leaves nothing, a block's tag a space, and "a < b" in text is not a tag.
+    await content.items.create(admin, "article", title="t", fields=body(
+        "<p>Run <code>plugin.py</code>; see <strong>Trovato</strong>, a <em>CMS</em>."
+        "</p><p>Next</p><ul><li>one</li><li>two plugin</li></ul>a < b and c > d<br/>end"))
+    [result] = (await search.search(admin, "plugin")).results
+    text = str(result.snippet)
+    assert "Run plugin.py; see" in text
+    assert "Trovato, a CMS." in text
+    assert "CMS. Next" in text
+    assert "one two <mark>plugin</mark>" in text
+    assert "a &lt; b and c &gt; d end" in text
+
+
 async def test_hostile_and_overlong_queries(search: Search, content: ContentServices,
                                             admin: CurrentUser) -> None:
     await content.items.create(admin, "article", title="plain", fields=body("text"))

@@ -45,9 +45,18 @@ WEIGHTS: Final = ("A", "B", "C", "D")  # A most; a field not given one weighs D
 # them: a weight given another field changes nothing.
 SEARCHED_FIELD_TYPES: Final = frozenset({"text", "text_long", "link", "image"})
 
+# An item's searched text as a snippet reads it, most heavily weighted first: each tag taken
+# out as the text reads without it (``trovato_search_text``, like ``ts_headline`` itself, made
+# every tag a space: "<code>a.py</code>;" read "a.py ;"). A block's tag becomes a space, so
+# its words stay apart; any other tag nothing. A tag is what PostgreSQL's parser takes for
+# one: "<" then a letter or "/". Each part is cut to the snippet's source length first.
 _HEADLINES = (
-    "SELECT ts_headline(trovato_search_config(),"
-    " translate(left(trovato_search_text(d.type, d.fields), %(source)s), %(marks)s, ''),"
+    "SELECT ts_headline(trovato_search_config(), translate(left((SELECT coalesce(string_agg("
+    "regexp_replace(regexp_replace(left(p.body, %(source)s), '</?(address|article|aside|"
+    "blockquote|br|dd|div|dl|dt|figcaption|figure|footer|h[1-6]|header|hr|li|ol|p|pre|section|"
+    "table|td|th|tr|ul)(\\s[^<>]*)?/?>', ' ', 'gi'), '</?[a-z][^<>]*>', '', 'gi'), ' '"
+    " ORDER BY p.weight), '') FROM trovato_search_parts(d.type, d.fields) AS p(weight, body)),"
+    " %(source)s), %(marks)s, ''),"
     " websearch_to_tsquery(trovato_search_config(), %(words)s), %(options)s)"
     " FROM unnest(%(types)s::text[], %(fields)s::jsonb[]) WITH ORDINALITY AS d(type, fields, n)"
     " ORDER BY d.n"
