@@ -87,6 +87,11 @@ class Kind(ABC):
         """Delete the object; refused for the kinds whose object always exists."""
         raise ConfigError(file, f"{self.folder}/{name} always exists; it cannot be deleted")
 
+    def note(self, name: str) -> str:
+        """What writing ``name`` just now does besides (for the import's report); empty when
+        nothing (most kinds)."""
+        return ""
+
     async def finish(self, site: Site, *, dry_run: bool) -> None:
         """Run after every write and delete (a kind that saves all its objects at once)."""
         return None  # most kinds write each object as it comes: nothing is left to do
@@ -181,7 +186,9 @@ class ItemTypes(Kind):
 
 @dataclass
 class Roles(Kind):
-    """Roles by name with their permissions; the built-in ones are never deleted."""
+    """Roles by name with their weight (their place in the roles' lists) and permissions;
+    the built-in ones are never deleted. A file without a weight leaves the role's as it is
+    (a new role comes after the others)."""
 
     folder: ClassVar[str] = "roles"
     ids: dict[str, uuid.UUID] = field(default_factory=dict)
@@ -195,11 +202,12 @@ class Roles(Kind):
             self.ids[role.name] = role.id
             if role.is_builtin:
                 self.builtin.add(role.name)
-            found[role.name] = {"name": role.name, "permissions": sorted(role.permissions)}
+            found[role.name] = {"name": role.name, "weight": role.weight,
+                                "permissions": sorted(role.permissions)}
         return found
 
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
-        _only(file, document, ("name", "permissions"))
+        _only(file, document, ("name", "weight", "permissions"))
         return _text(file, document, "name")
 
     def kept(self, name: str) -> bool:
@@ -215,8 +223,11 @@ class Roles(Kind):
         if old is None:
             role = await site.roles.create(name, actor=site.user.id)
             self.ids[name] = role.id
-        if old is None or sorted(permissions) != old.get("permissions"):
+            old = {"weight": role.weight}
+        if sorted(permissions) != old.get("permissions"):
             await site.roles.set_permissions(self.ids[name], permissions, actor=None)
+        if "weight" in document and document["weight"] != old["weight"]:
+            await site.roles.set_weight(self.ids[name], document["weight"], actor=None)
 
     async def remove(self, site: Site, name: str, old: Document, file: str, *,
                      content: bool) -> None:
@@ -452,17 +463,29 @@ class ImageStyles(Kind):
                 raise ConfigError(self.folder, exc.message, errors=exc.errors) from None
 
 
+@dataclass
 class Settings(Kind):
-    """The site's settings (who may register), as one object."""
+    """The site's settings, as one object: who may register, and the search language (a
+    PostgreSQL text search configuration, the search service's). A new language is set in
+    the import's transaction and every item is reindexed there too, once everything else is
+    written, so no search ever reads vectors of the other language; a dry run only checks
+    the name (the reindex would be rolled back anyway). Each setting a file lacks is left as
+    the site has it."""
 
-    folder = "settings"
-    fixed = True
+    folder: ClassVar[str] = "settings"
+    fixed: ClassVar[bool] = True
+    _KEYS: ClassVar[tuple[str, ...]] = ("registration", "search_language")
+    language_changed: bool = False
+    noted: str = ""
 
     async def current(self, site: Site) -> dict[str, Document]:
-        return {SETTINGS: {"registration": (await registration(site.db)).value}}
+        self.language_changed = False
+        self.noted = ""
+        return {SETTINGS: {"registration": (await registration(site.db)).value,
+                           "search_language": await site.search.language()}}
 
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
-        _only(file, document, ("registration",))
+        _only(file, document, self._KEYS)
         if stem != SETTINGS:
             raise ConfigError(file, f"is not a settings file: the site's is {SETTINGS}.yaml")
         return SETTINGS
@@ -471,6 +494,27 @@ class Settings(Kind):
                     file: str) -> None:
         if "registration" in document:
             await set_registration(site.db, document["registration"], actor=None)
+        if "search_language" in document:
+            language = document["search_language"]
+            if not isinstance(language, str):
+                raise ConfigError(file, "has an invalid search language", errors={
+                    "search_language": "must be the name of a text search configuration"})
+            try:  # its errors are keyed language
+                changed = await site.search.set_language(language, reindex=False)
+            except SearchError as exc:
+                raise ConfigError(file, exc.message, errors={
+                    f"search_{key}": problem for key, problem in exc.errors.items()}) from None
+            if changed:
+                self.language_changed = True
+                self.noted = (f"the search language becomes {language.strip()}: every item"
+                              f" ({await site.search.item_count()}) is reindexed")
+
+    def note(self, name: str) -> str:
+        return self.noted
+
+    async def finish(self, site: Site, *, dry_run: bool) -> None:
+        if self.language_changed and not dry_run:
+            await site.search.reindex()
 
 
 def all_kinds() -> list[Kind]:
