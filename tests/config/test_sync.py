@@ -352,3 +352,29 @@ async def test_a_role_file_without_a_weight_keeps_the_roles(db_url: str,
         weights = {r.name: r.weight for r in await site.roles.all()}
         assert weights["content editor"] == -3  # as it was
         assert weights["reviewer"] == max(weights.values())  # a new role comes last
+
+
+async def test_a_closed_stage_is_history_not_configuration(db_url: str,
+                                                           tmp_path: Path) -> None:
+    async with _kernel(db_url) as kernel:
+        site = site_of(kernel)
+        await _furnish(kernel)
+        await site.stages.create(site.user, "winter", "Winter sale")
+        folder = tmp_path / "config"
+        await _export(site, folder)
+        winter = (folder / "stages" / "winter.yaml").read_bytes()
+        await site.stages.archive(site.user, "winter")
+        again = tmp_path / "again"
+        await _export(site, again)
+        assert not (again / "stages" / "winter.yaml").exists()
+        assert sorted(_tree(again)) == sorted(set(_tree(folder)) - {"stages/winter.yaml"})
+        # Lacking it, an import leaves it alone (no --delete-content asked for).
+        assert await import_config(site, read_config(again)) == []
+        assert await site.stages.status("winter") == "archived"
+        # A file naming it would reopen or redefine it: refused, naming the file and its id.
+        _write(again, "stages/winter.yaml", winter)
+        with pytest.raises(ConfigError) as refused:
+            await import_config(site, read_config(again), dry_run=True)
+        assert refused.value.file == "stages/winter.yaml"
+        assert refused.value.errors == {"id": "is archived"}
+        assert await site.stages.status("winter") == "archived"

@@ -28,7 +28,7 @@ from trovato.config.site import Site
 from trovato.files.styles import StyleError, parse_style
 from trovato.gather import FRONT_PAGE
 from trovato.search import SearchError
-from trovato.stages import LIVE
+from trovato.stages import LIVE, OPEN
 from trovato.tiles.model import MenuLinkDef, TileError, parse_link
 from trovato.users.registration import registration, set_registration
 
@@ -252,17 +252,30 @@ class Roles(Kind):
 
 @dataclass
 class Stages(Kind):
-    """Stage definitions (label, upstream, visibility, roles), not their content or status;
-    created upstream first, deleted downstream first."""
+    """The definitions (label, upstream, visibility, roles) of the open stages, not their
+    content, owner or status; created upstream first, deleted downstream first.
+
+    A stage that is published or archived is history, not configuration (its status is where
+    its content went, by a publish or by shelving it): it is neither exported nor deleted,
+    and a file naming one is refused. An import never publishes nor archives; a stage it
+    creates is open and owned by nobody (administrators of stages manage it)."""
 
     roles: Roles
     folder: ClassVar[str] = "stages"
     _KEYS: ClassVar[tuple[str, ...]] = ("id", "label", "upstream", "visibility", "roles")
+    closed: dict[str, str] = field(default_factory=dict)  # stage → its status (not open)
 
     async def current(self, site: Site) -> dict[str, Document]:
-        return {s.id: {"id": s.id, "label": s.label, "upstream": s.upstream,
-                       "visibility": s.visibility, "roles": self.roles.role_names(s.roles)}
-                for s in await site.stages.list(site.user)}
+        self.closed.clear()
+        found: dict[str, Document] = {}
+        for stage in await site.stages.list(site.user):
+            if stage.status != OPEN:
+                self.closed[stage.id] = stage.status
+                continue
+            found[stage.id] = {"id": stage.id, "label": stage.label,
+                               "upstream": stage.upstream, "visibility": stage.visibility,
+                               "roles": self.roles.role_names(stage.roles)}
+        return found
 
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
         _only(file, document, self._KEYS)
@@ -270,6 +283,10 @@ class Stages(Kind):
 
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
+        if name in self.closed:
+            raise ConfigError(file, f"names the stage {name!r}, which is {self.closed[name]}"
+                              " on this site: only open stages are configuration",
+                              errors={"id": f"is {self.closed[name]}"})
         roles = self.roles.role_ids(file, "roles", document.get("roles", []))
         label = document.get("label", "")
         if old is None:
