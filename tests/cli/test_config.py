@@ -49,7 +49,9 @@ def test_export_dry_run_and_import(db_url: str, tmp_path: Path) -> None:
     assert done.stdout.splitlines() == ["create vocabularies/topics", "update settings/site"]
     run("config", "export", str(folder), env=env)
     after = _tree(folder)
-    assert set(after) == set(edited) and after["settings/site.yaml"] == b"registration: visitors\n"
+    assert set(after) == set(edited)
+    # The file left the search language out: it stays as it was.
+    assert after["settings/site.yaml"] == b"registration: visitors\nsearch_language: english\n"
     assert yaml.safe_load(after["vocabularies/topics.yaml"]) == {
         "id": "topics", "label": "Topics", "hierarchy": "single", "description": "",
         "weight": 0}
@@ -79,6 +81,18 @@ def test_import_refuses_hostile_and_invalid_files(db_url: str, tmp_path: Path) -
     refused = run("config", "import", str(folder), env=env)
     assert refused.returncode == 1
     assert "item_types/page.yaml" in refused.stderr and "fields" in refused.stderr
+    (folder / "item_types" / "page.yaml").unlink()
+    (folder / "settings" / "site.yaml").write_text(
+        "registration: admins_only\nsearch_language: klingon\n")
+    refused = run("config", "import", str(folder), env=env)
+    assert refused.returncode == 1
+    assert "settings/site.yaml" in refused.stderr and "search_language" in refused.stderr
+    (folder / "settings" / "site.yaml").write_text(
+        "registration: admins_only\nsearch_language: simple\n")
+    dry = run("config", "import", "--dry-run", str(folder), env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "update settings/site (the search language becomes simple: every item (0) is" \
+        " reindexed)" in dry.stdout.splitlines()
     run("config", "export", str(tmp_path / "after"), env=env)
     assert _tree(tmp_path / "after") == before
 

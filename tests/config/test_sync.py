@@ -67,6 +67,7 @@ async def _furnish(kernel: Kernel) -> None:
     editor = await site.roles.create("content editor", actor=site.user.id)
     await site.roles.set_permissions(editor.id, ["access content", "create article content"],
                                      actor=None)
+    await site.roles.set_weight(editor.id, -3, actor=None)  # listed before the built-in ones
     await site.stages.create(site.user, "spring", "Spring campaign", roles=[editor.id])
     # Named before its upstream: an import creates it after, and deletes it before.
     await site.stages.create(site.user, "april", "April", upstream="spring")
@@ -78,6 +79,7 @@ async def _furnish(kernel: Kernel) -> None:
     await site.styles.save(parse_style("banner", {
         "label": "Banner", "effects": [{"name": "scale", "width": 900, "height": 300}]}))
     await set_registration(site.db, Registration.VISITORS.value, actor=None)
+    await site.search.set_language("german")
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -99,6 +101,8 @@ async def test_round_trip_into_a_fresh_site(db_url: str, second_db_url: str,
     async with _kernel(db_url) as kernel:
         await _furnish(kernel)
         await _export(site_of(kernel), first)
+        roles = [role.name for role in await site_of(kernel).roles.all()]
+        assert roles[0] == "content editor"
         again = tmp_path / "again"
         await _export(site_of(kernel), again)
     assert _tree(first) == _tree(again)  # an unchanged site exports the same bytes
@@ -113,6 +117,9 @@ async def test_round_trip_into_a_fresh_site(db_url: str, second_db_url: str,
     assert tile["visibility"]["roles"] == ["content editor"]  # names, not this site's ids
     article = yaml.safe_load(files["item_types/article.yaml"])
     assert article["search_weights"] == {"field_body": "B"}
+    assert yaml.safe_load(files["roles/content_editor.yaml"])["weight"] == -3
+    assert yaml.safe_load(files["settings/site.yaml"]) == {"registration": "visitors",
+                                                           "search_language": "german"}
 
     async with _kernel(second_db_url) as kernel:
         site = site_of(kernel)
@@ -125,6 +132,8 @@ async def test_round_trip_into_a_fresh_site(db_url: str, second_db_url: str,
         assert [(c.action, c.folder, c.name) for c in changes] == \
             [(c.action, c.folder, c.name) for c in planned]
         assert await _audit_count(site) == len(changes)
+        assert [role.name for role in await site.roles.all()] == roles  # in the same order
+        assert await site.search.language() == "german"
         await _export(site, second)
         assert await import_config(site, read_config(second)) == []  # nothing left to do
     assert _tree(second) == files
@@ -183,31 +192,49 @@ def _write(root: Path, name: str, text: str | bytes) -> None:
     path.write_bytes(text.encode() if isinstance(text, str) else text)
 
 
-BAD: list[tuple[str, Callable[[Path], None], str]] = [
+def _edit(root: Path, name: str, **changes: object) -> None:
+    """Change some keys of the exported file ``name``."""
+    document = yaml.safe_load((root / name).read_text())
+    _write(root, name, yaml.safe_dump({**document, **changes}))
+
+
+# What is wrong, how the folder gets it, the file refused and the field named (None: the
+# field is the service's to name).
+BAD: list[tuple[str, Callable[[Path], None], str, str | None]] = [
     ("a field of an unknown type", lambda root: _write(root, "item_types/page.yaml", yaml.safe_dump(
         {"type": "page", "label": "Page", "fields": [
             {"name": "field_x", "type": "hologram", "label": "X"}]})),
-     "item_types/page.yaml"),
+     "item_types/page.yaml", None),
     ("a listing naming a missing field", lambda root: _write(
         root, "gather/broken.yaml", yaml.safe_dump({
             "name": "broken", "label": "Broken",
             "filters": [{"field": "field_nowhere", "op": "equals", "value": 1}]})),
-     "gather/broken.yaml"),
+     "gather/broken.yaml", None),
     ("a tile naming an unknown role", lambda root: _write(
         root, "tiles/sidebar.gather_frontpage.yaml", yaml.safe_dump({
             "source": "gather:frontpage", "slot": "sidebar",
             "visibility": {"roles": ["nobody"]}})),
-     "tiles/sidebar.gather_frontpage.yaml"),
+     "tiles/sidebar.gather_frontpage.yaml", "visibility.roles"),
     ("a menu link with a bad path", lambda root: _write(root, "menus/main.yaml", yaml.safe_dump(
         {"name": "main", "links": [{"title": "Out", "path": "https://example.com/"}]})),
-     "menus/main.yaml"),
+     "menus/main.yaml", None),
+    ("a role weight that is not a number", lambda root: _edit(
+        root, "roles/content_editor.yaml", weight="heavy"), "roles/content_editor.yaml", "weight"),
+    ("a fractional role weight", lambda root: _edit(
+        root, "roles/content_editor.yaml", weight=1.5), "roles/content_editor.yaml", "weight"),
+    ("an unknown search language", lambda root: _edit(
+        root, "settings/site.yaml", search_language="klingon"), "settings/site.yaml",
+     "search_language"),
+    ("a search language that is no name", lambda root: _edit(
+        root, "settings/site.yaml", search_language=["german"]), "settings/site.yaml",
+     "search_language"),
 ]
 
 
-@pytest.mark.parametrize("problem,spoil,file", BAD, ids=[b[0] for b in BAD])
+@pytest.mark.parametrize("problem,spoil,file,field", BAD, ids=[b[0] for b in BAD])
 async def test_an_invalid_object_changes_nothing_and_names_its_file(
         db_url: str, tmp_path: Path, problem: str, spoil: Callable[[Path], None],
-        file: str) -> None:
+        file: str, field: str | None) -> None:
     async with _kernel(db_url) as kernel:
         site = site_of(kernel)
         await _furnish(kernel)
@@ -220,6 +247,8 @@ async def test_an_invalid_object_changes_nothing_and_names_its_file(
         with pytest.raises(ConfigError) as refused:
             await import_config(site, read_config(tmp_path))
         assert refused.value.file == file, str(refused.value)
+        if field is not None:
+            assert field in refused.value.errors, str(refused.value)
         assert await collect_config(site) == before
         assert await _audit_count(site) == 0
 
@@ -239,3 +268,113 @@ async def test_a_plugins_objects_are_the_plugins(db_url: str, tmp_path: Path) ->
         with pytest.raises(ConfigError, match="plugin 'blog'") as refused:
             await import_config(site, read_config(tmp_path))
         assert refused.value.file == "gather/articles.yaml"
+
+
+async def _matches(site: Site, item: object, language: str, word: str) -> bool:
+    """Whether the stored search words of ``item`` (an id) hold ``word`` as ``language``
+    reads it."""
+    return bool(await site.db.fetchval(
+        "SELECT search_vector @@ to_tsquery(%s::regconfig, %s) FROM item WHERE id = %s",
+        (language, word, item)))
+
+
+async def test_a_new_search_language_reindexes_every_item(db_url: str,
+                                                         tmp_path: Path) -> None:
+    folder, again = tmp_path / "config", tmp_path / "again"
+    async with _kernel(db_url) as kernel:
+        site = site_of(kernel)
+        await _furnish(kernel)  # german: "Häuser" is stored as haus
+        item = await kernel.content.items.create(site.user, "article", title="Häuser laufen",
+                                                 fields={"field_count": {"value": 2}})
+        assert await _matches(site, item.id, "simple", "haus")
+        await _export(site, folder)
+        _edit(folder, "settings/site.yaml", search_language="simple")
+
+        planned = await import_config(site, read_config(folder), dry_run=True)
+        assert [(c.action, c.file, c.note) for c in planned] == [
+            ("update", "settings/site.yaml",
+             "the search language becomes simple: every item (1) is reindexed")]
+        assert await site.search.language() == "german"  # the dry run changed nothing
+        assert await _matches(site, item.id, "simple", "haus")
+        assert await _audit_count(site) == 0
+
+        changes = await import_config(site, read_config(folder))
+        assert [(c.action, c.file, c.note) for c in changes] == \
+            [(c.action, c.file, c.note) for c in planned]
+        assert await site.search.language() == "simple"
+        # Reindexed in the import: the words are stored as written now.
+        assert await _matches(site, item.id, "simple", "häuser")
+        assert not await _matches(site, item.id, "simple", "haus")
+        await _export(site, again)
+        assert _tree(again) == _tree(folder)
+        assert await import_config(site, read_config(folder)) == []
+
+
+async def test_a_refused_import_keeps_the_language_and_the_role_weights(
+        db_url: str, tmp_path: Path) -> None:
+    async with _kernel(db_url) as kernel:
+        site = site_of(kernel)
+        await _furnish(kernel)
+        item = await kernel.content.items.create(site.user, "article", title="Häuser",
+                                                 fields={"field_count": {"value": 2}})
+        await _export(site, tmp_path)
+        before = await collect_config(site)
+        _edit(tmp_path, "settings/site.yaml", search_language="simple")
+        _edit(tmp_path, "roles/content_editor.yaml", weight=7)
+        # Refused after the settings and roles are written: deleting a stage needs leave.
+        (tmp_path / "stages" / "april.yaml").unlink()
+        with pytest.raises(ConfigError) as refused:
+            await import_config(site, read_config(tmp_path))
+        assert refused.value.file == "stages/april.yaml"
+        assert await collect_config(site) == before
+        assert await site.search.language() == "german"
+        assert await _matches(site, item.id, "simple", "haus")
+        assert await _audit_count(site) == 0
+        # With leave, all three changes are made, the weight among them.
+        changes = await import_config(site, read_config(tmp_path), delete_content=True)
+        assert {(c.action, c.file) for c in changes} == {
+            ("update", "roles/content_editor.yaml"), ("update", "settings/site.yaml"),
+            ("delete", "stages/april.yaml")}
+        editor = next(r for r in await site.roles.all() if r.name == "content editor")
+        assert editor.weight == 7
+
+
+async def test_a_role_file_without_a_weight_keeps_the_roles(db_url: str,
+                                                             tmp_path: Path) -> None:
+    async with _kernel(db_url) as kernel:
+        site = site_of(kernel)
+        await _furnish(kernel)
+        await _export(site, tmp_path)
+        _write(tmp_path, "roles/content_editor.yaml", yaml.safe_dump(
+            {"name": "content editor", "permissions": ["access content"]}))
+        _write(tmp_path, "roles/reviewer.yaml", yaml.safe_dump({"name": "reviewer"}))
+        await import_config(site, read_config(tmp_path))
+        weights = {r.name: r.weight for r in await site.roles.all()}
+        assert weights["content editor"] == -3  # as it was
+        assert weights["reviewer"] == max(weights.values())  # a new role comes last
+
+
+async def test_a_closed_stage_is_history_not_configuration(db_url: str,
+                                                           tmp_path: Path) -> None:
+    async with _kernel(db_url) as kernel:
+        site = site_of(kernel)
+        await _furnish(kernel)
+        await site.stages.create(site.user, "winter", "Winter sale")
+        folder = tmp_path / "config"
+        await _export(site, folder)
+        winter = (folder / "stages" / "winter.yaml").read_bytes()
+        await site.stages.archive(site.user, "winter")
+        again = tmp_path / "again"
+        await _export(site, again)
+        assert not (again / "stages" / "winter.yaml").exists()
+        assert sorted(_tree(again)) == sorted(set(_tree(folder)) - {"stages/winter.yaml"})
+        # Lacking it, an import leaves it alone (no --delete-content asked for).
+        assert await import_config(site, read_config(again)) == []
+        assert await site.stages.status("winter") == "archived"
+        # A file naming it would reopen or redefine it: refused, naming the file and its id.
+        _write(again, "stages/winter.yaml", winter)
+        with pytest.raises(ConfigError) as refused:
+            await import_config(site, read_config(again), dry_run=True)
+        assert refused.value.file == "stages/winter.yaml"
+        assert refused.value.errors == {"id": "is archived"}
+        assert await site.stages.status("winter") == "archived"

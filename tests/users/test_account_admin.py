@@ -87,6 +87,29 @@ async def test_roles_are_renamed_but_not_the_built_in_ones(client: httpx.AsyncCl
             await roles.rename(builtin, "mine", actor=None)
 
 
+async def test_a_role_weight_places_it_among_the_others(client: httpx.AsyncClient) -> None:
+    roles = _roles(client)
+    editor = await roles.create("editor", actor=None)
+    await roles.create("writer", actor=None)
+    assert [r.name for r in await roles.all()][-2:] == ["editor", "writer"]  # new ones last
+    assert (await roles.set_weight(editor.id, -1, actor=None)).weight == -1
+    assert (await roles.all())[0].name == "editor"
+    await roles.set_weight(ANONYMOUS_ROLE, 5, actor=None)  # the built-in ones too
+    assert [r.name for r in await roles.all()][-1] == "anonymous user"
+    for bad in ("heavy", 1.5, True, 2**31):
+        with pytest.raises(RoleError) as refused:
+            await roles.set_weight(editor.id, bad, actor=None)  # type: ignore[arg-type]
+        assert refused.value.field == "weight"
+    with pytest.raises(RoleError) as missing:
+        await roles.set_weight(uuid.uuid4(), 1, actor=None)
+    assert missing.value.status == 404
+    assert (await roles.get(editor.id)).weight == -1  # type: ignore[union-attr]
+    logged = await kernel_of(client).db.fetchval(
+        "SELECT count(*) FROM watchdog WHERE type = 'permission'"
+        " AND message LIKE 'Weight of role%%'")
+    assert logged == 2
+
+
 async def test_a_grant_whose_provider_left_is_kept_but_never_given(
         client: httpx.AsyncClient) -> None:
     kernel = kernel_of(client)

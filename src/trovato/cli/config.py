@@ -51,7 +51,8 @@ def export(folder: Path = typer.Argument(..., file_okay=False,
     """Export the site's configuration as YAML files under FOLDER.
 
     One file per object, in the folders vocabularies, item_types, roles, stages, gather,
-    tiles, menus, image_styles and settings; keys sorted, so an unchanged site
+    tiles, menus, image_styles and settings (who may register, the search language); keys
+    sorted, so an unchanged site
     exports the same bytes. Files of objects the site no longer has are removed from those
     folders; nothing else in FOLDER is touched. Tags are content and are not exported
     (`trovato categories export`)."""
@@ -119,7 +120,8 @@ def import_(
     are deleted (a kind whose whole folder is missing is left alone). The first refusal
     changes nothing and names the file and the field. An item type with items, a
     vocabulary with tags or a stage is only deleted with --delete-content; --keep-absent
-    deletes nothing. Exit status: 0 done, 1 refused."""
+    deletes nothing. A new search language (settings/site.yaml) reindexes every item in
+    the same transaction. Exit status: 0 done, 1 refused."""
     try:
         read = read_config(folder)
     except ConfigError as exc:
@@ -151,7 +153,8 @@ def import_(
     except ConfigError as exc:
         raise _output.fail(str(exc)) from None
     for change in changes:
-        _output.result(f"{change.action} {change.folder}/{change.name}")
+        _output.result(f"{change.action} {change.folder}/{change.name}"
+                       + (f" ({change.note})" if change.note else ""))
     verb = "Would change" if dry_run else "Changed"
     summary = ", ".join(f"{sum(c.action == a for c in changes)} {a}d"
                         for a in ("create", "update", "delete"))

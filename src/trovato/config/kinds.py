@@ -28,7 +28,7 @@ from trovato.config.site import Site
 from trovato.files.styles import StyleError, parse_style
 from trovato.gather import FRONT_PAGE
 from trovato.search import SearchError
-from trovato.stages import LIVE
+from trovato.stages import LIVE, OPEN
 from trovato.tiles.model import MenuLinkDef, TileError, parse_link
 from trovato.users.registration import registration, set_registration
 
@@ -86,6 +86,11 @@ class Kind(ABC):
                      content: bool) -> None:
         """Delete the object; refused for the kinds whose object always exists."""
         raise ConfigError(file, f"{self.folder}/{name} always exists; it cannot be deleted")
+
+    def note(self, name: str) -> str:
+        """What writing ``name`` just now does besides (for the import's report); empty when
+        nothing (most kinds)."""
+        return ""
 
     async def finish(self, site: Site, *, dry_run: bool) -> None:
         """Run after every write and delete (a kind that saves all its objects at once)."""
@@ -181,7 +186,9 @@ class ItemTypes(Kind):
 
 @dataclass
 class Roles(Kind):
-    """Roles by name with their permissions; the built-in ones are never deleted."""
+    """Roles by name with their weight (their place in the roles' lists) and permissions;
+    the built-in ones are never deleted. A file without a weight leaves the role's as it is
+    (a new role comes after the others)."""
 
     folder: ClassVar[str] = "roles"
     ids: dict[str, uuid.UUID] = field(default_factory=dict)
@@ -195,11 +202,12 @@ class Roles(Kind):
             self.ids[role.name] = role.id
             if role.is_builtin:
                 self.builtin.add(role.name)
-            found[role.name] = {"name": role.name, "permissions": sorted(role.permissions)}
+            found[role.name] = {"name": role.name, "weight": role.weight,
+                                "permissions": sorted(role.permissions)}
         return found
 
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
-        _only(file, document, ("name", "permissions"))
+        _only(file, document, ("name", "weight", "permissions"))
         return _text(file, document, "name")
 
     def kept(self, name: str) -> bool:
@@ -215,8 +223,11 @@ class Roles(Kind):
         if old is None:
             role = await site.roles.create(name, actor=site.user.id)
             self.ids[name] = role.id
-        if old is None or sorted(permissions) != old.get("permissions"):
+            old = {"weight": role.weight}
+        if sorted(permissions) != old.get("permissions"):
             await site.roles.set_permissions(self.ids[name], permissions, actor=None)
+        if "weight" in document and document["weight"] != old["weight"]:
+            await site.roles.set_weight(self.ids[name], document["weight"], actor=None)
 
     async def remove(self, site: Site, name: str, old: Document, file: str, *,
                      content: bool) -> None:
@@ -241,17 +252,30 @@ class Roles(Kind):
 
 @dataclass
 class Stages(Kind):
-    """Stage definitions (label, upstream, visibility, roles), not their content or status;
-    created upstream first, deleted downstream first."""
+    """The definitions (label, upstream, visibility, roles) of the open stages, not their
+    content, owner or status; created upstream first, deleted downstream first.
+
+    A stage that is published or archived is history, not configuration (its status is where
+    its content went, by a publish or by shelving it): it is neither exported nor deleted,
+    and a file naming one is refused. An import never publishes nor archives; a stage it
+    creates is open and owned by nobody (administrators of stages manage it)."""
 
     roles: Roles
     folder: ClassVar[str] = "stages"
     _KEYS: ClassVar[tuple[str, ...]] = ("id", "label", "upstream", "visibility", "roles")
+    closed: dict[str, str] = field(default_factory=dict)  # stage → its status (not open)
 
     async def current(self, site: Site) -> dict[str, Document]:
-        return {s.id: {"id": s.id, "label": s.label, "upstream": s.upstream,
-                       "visibility": s.visibility, "roles": self.roles.role_names(s.roles)}
-                for s in await site.stages.list(site.user)}
+        self.closed.clear()
+        found: dict[str, Document] = {}
+        for stage in await site.stages.list(site.user):
+            if stage.status != OPEN:
+                self.closed[stage.id] = stage.status
+                continue
+            found[stage.id] = {"id": stage.id, "label": stage.label,
+                               "upstream": stage.upstream, "visibility": stage.visibility,
+                               "roles": self.roles.role_names(stage.roles)}
+        return found
 
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
         _only(file, document, self._KEYS)
@@ -259,6 +283,10 @@ class Stages(Kind):
 
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
+        if name in self.closed:
+            raise ConfigError(file, f"names the stage {name!r}, which is {self.closed[name]}"
+                              " on this site: only open stages are configuration",
+                              errors={"id": f"is {self.closed[name]}"})
         roles = self.roles.role_ids(file, "roles", document.get("roles", []))
         label = document.get("label", "")
         if old is None:
@@ -452,17 +480,29 @@ class ImageStyles(Kind):
                 raise ConfigError(self.folder, exc.message, errors=exc.errors) from None
 
 
+@dataclass
 class Settings(Kind):
-    """The site's settings (who may register), as one object."""
+    """The site's settings, as one object: who may register, and the search language (a
+    PostgreSQL text search configuration, the search service's). A new language is set in
+    the import's transaction and every item is reindexed there too, once everything else is
+    written, so no search ever reads vectors of the other language; a dry run only checks
+    the name (the reindex would be rolled back anyway). Each setting a file lacks is left as
+    the site has it."""
 
-    folder = "settings"
-    fixed = True
+    folder: ClassVar[str] = "settings"
+    fixed: ClassVar[bool] = True
+    _KEYS: ClassVar[tuple[str, ...]] = ("registration", "search_language")
+    language_changed: bool = False
+    noted: str = ""
 
     async def current(self, site: Site) -> dict[str, Document]:
-        return {SETTINGS: {"registration": (await registration(site.db)).value}}
+        self.language_changed = False
+        self.noted = ""
+        return {SETTINGS: {"registration": (await registration(site.db)).value,
+                           "search_language": await site.search.language()}}
 
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
-        _only(file, document, ("registration",))
+        _only(file, document, self._KEYS)
         if stem != SETTINGS:
             raise ConfigError(file, f"is not a settings file: the site's is {SETTINGS}.yaml")
         return SETTINGS
@@ -471,6 +511,27 @@ class Settings(Kind):
                     file: str) -> None:
         if "registration" in document:
             await set_registration(site.db, document["registration"], actor=None)
+        if "search_language" in document:
+            language = document["search_language"]
+            if not isinstance(language, str):
+                raise ConfigError(file, "has an invalid search language", errors={
+                    "search_language": "must be the name of a text search configuration"})
+            try:  # its errors are keyed language
+                changed = await site.search.set_language(language, reindex=False)
+            except SearchError as exc:
+                raise ConfigError(file, exc.message, errors={
+                    f"search_{key}": problem for key, problem in exc.errors.items()}) from None
+            if changed:
+                self.language_changed = True
+                self.noted = (f"the search language becomes {language.strip()}: every item"
+                              f" ({await site.search.item_count()}) is reindexed")
+
+    def note(self, name: str) -> str:
+        return self.noted
+
+    async def finish(self, site: Site, *, dry_run: bool) -> None:
+        if self.language_changed and not dry_run:
+            await site.search.reindex()
 
 
 def all_kinds() -> list[Kind]:

@@ -54,9 +54,11 @@ class Site:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One object an import creates, updates or deletes: its folder, name and file."""
+    """One object an import creates, updates or deletes: its folder, name and file, and what
+    else the change does that a reader of the report should know (empty: nothing)."""
 
     action: Action
     folder: str
     name: str
     file: str
+    note: str = ""

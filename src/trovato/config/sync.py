@@ -20,7 +20,7 @@ back, so what it reports is exactly what the import would do, validated the same
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +160,8 @@ def _plan(kinds: list[Kind], wanted: dict[str, dict[str, Loaded]],
     return steps
 
 
-async def _apply(site: Site, step: _Step, *, delete_content: bool) -> None:
+async def _apply(site: Site, step: _Step, *, delete_content: bool) -> Change:
+    """Make ``step``'s change; the change as made (with the kind's note)."""
     change = step.change
     try:
         if step.document is None:
@@ -178,6 +179,8 @@ async def _apply(site: Site, step: _Step, *, delete_content: bool) -> None:
         await audit(conn, "config", "Configuration import: %(action)s %(folder)s “%(name)s”.",
                     {"action": change.action, "folder": change.folder, "name": change.name,
                      "file": change.file}, user_id=None)
+    note = step.kind.note(change.name)
+    return replace(change, note=note) if note else change
 
 
 async def import_config(
@@ -197,10 +200,10 @@ async def import_config(
             if planned is not None:
                 planned(len(steps))
             for step in steps:
-                await _apply(site, step, delete_content=delete_content)
-                changes.append(step.change)
+                change = await _apply(site, step, delete_content=delete_content)
+                changes.append(change)
                 if done is not None:
-                    done(step.change)
+                    done(change)
             for kind in kinds:
                 try:
                     await kind.finish(site, dry_run=dry_run)

@@ -1,11 +1,11 @@
-"""Roles: named sets of permissions, assigned to users."""
+"""Roles: named sets of permissions, assigned to users, listed by their weight (then name)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
@@ -28,6 +28,9 @@ from trovato.users.privileges import (
     require_holds,
     role_permissions,
 )
+
+# A role's weight is a PostgreSQL ``integer``.
+WEIGHT_LIMIT: Final = 2**31 - 1
 
 
 class RoleError(ServiceError, ValueError):
@@ -188,6 +191,26 @@ class Roles:
                 raise RoleError("id", "no such user", status=404)
             await replace_user_roles(conn, user_id, user["name"], role_ids, actor=actor)
         await self.permissions.users_changed()
+
+    async def set_weight(self, role_id: uuid.UUID, weight: int, *,
+                         actor: uuid.UUID | None) -> Role:
+        """Place a role among the others (lighter first, a tie by name), the built-in ones
+        included: a weight orders the roles' lists and columns and grants nothing."""
+        if isinstance(weight, bool) or not isinstance(weight, int) \
+                or abs(weight) > WEIGHT_LIMIT:
+            raise RoleError("weight",
+                            f"must be a whole number between -{WEIGHT_LIMIT} and {WEIGHT_LIMIT}")
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE role SET weight = %s WHERE id = %s RETURNING name", (weight, role_id))
+            row = await cur.fetchone()
+            if row is None:
+                raise RoleError("id", "no such role", status=404)
+            await audit(conn, "permission", "Weight of role “%(name)s” set to %(weight)s.",
+                        {"name": row["name"], "weight": weight}, user_id=actor)
+        role = await self.get(role_id)
+        assert role is not None
+        return role
 
     async def rename(self, role_id: uuid.UUID, name: str, *, actor: uuid.UUID | None) -> Role:
         """Give a role another name (refused when it looks like another role's, as on
