@@ -25,6 +25,7 @@ async def test_a_missing_page_redirects_on_get_and_head(client: httpx.AsyncClien
                      await client.get("/old-page/"), await client.get("/old-page?x=1")):
         assert response.status_code == 301
         assert response.headers["location"] == "/new-page?from=old"  # no query carried over
+        assert response.headers["cache-control"] == "max-age=60"  # the page cache's time
         assert "x-trovato-cache" not in response.headers or \
             response.headers["x-trovato-cache"] == "MISS"
     await _redirects(client).create("/gone", "https://example.com/moved", 307, actor=None)

@@ -171,7 +171,11 @@ async def not_found_redirect(scope: Scope) -> Response | None:
         return None
     if found is None:
         return None
-    return RedirectResponse(found.destination, status_code=found.status_code)
+    # A browser keeps a 301 or 308 with no cache header as long as it likes: bounded as the
+    # page cache bounds pages, a changed or deleted redirect reaches returning visitors too.
+    max_age = int(ctx.kernel.settings.page_cache_seconds)
+    return RedirectResponse(found.destination, status_code=found.status_code,
+                            headers={"cache-control": f"max-age={max_age}"})
 
 
 async def service_error_handler(request: Request, exc: Exception) -> Response:
