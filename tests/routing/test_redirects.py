@@ -192,6 +192,10 @@ async def test_loops_are_refused(redirects: Redirects, database: Database) -> No
     # An edit keeping its own source is no loop with its old self.
     await redirects.update(last.id, "/c", "https://example.com/c", 301, actor=None)
     assert await database.fetchval("SELECT count(*) FROM redirect") == 3
+    # Turning /x -> /y into /y -> /x is no loop: the old /x -> /y is replaced, not followed.
+    turned = await redirects.create("/x", "/y", actor=None)
+    await redirects.update(turned.id, "/y", "/x", 301, actor=None)
+    assert await redirects.find("/y") is not None and await redirects.find("/x") is None
 
 
 async def test_long_chains_are_refused(redirects: Redirects) -> None:

@@ -286,7 +286,7 @@ class Redirects:
         async with self.db.transaction() as conn:
             await _lock(conn)
             await _check_free(conn, values[0], None)
-            await _check_chain(conn, *values[:2])
+            await _check_chain(conn, *values[:2], None)
             cur = await conn.execute(
                 "INSERT INTO redirect (source, destination, status_code) VALUES (%s, %s, %s)"
                 " RETURNING *", values)
@@ -310,7 +310,7 @@ class Redirects:
             if before is None:
                 raise RedirectError(404, "There is no such redirect.")
             await _check_free(conn, values[0], redirect_id)
-            await _check_chain(conn, *values[:2])
+            await _check_chain(conn, *values[:2], redirect_id)
             cur = await conn.execute(
                 "UPDATE redirect SET source = %s, destination = %s, status_code = %s"
                 " WHERE id = %s RETURNING *", (*values, redirect_id))
@@ -370,17 +370,19 @@ async def _check_free(conn: AsyncConnection[DictRow], source: str,
                             field="source")
 
 
-async def _check_chain(conn: AsyncConnection[DictRow], source: str, destination: str) -> None:
+async def _check_chain(conn: AsyncConnection[DictRow], source: str, destination: str,
+                       own: uuid.UUID | None) -> None:
     """Refuse ``source`` → ``destination`` if following the redirects from ``destination``
-    comes back to ``source`` or takes more than :data:`MAX_CHAIN` steps."""
+    comes back to ``source`` or takes more than :data:`MAX_CHAIN` steps. ``own`` is the
+    redirect being changed: its old row is not followed (it is about to be replaced)."""
     path = local_path(destination)
     steps = 1
     while path is not None:
         if path == source:
             raise RedirectError(422, "The destination leads back to the source through other"
                                 " redirects: that would be a loop.", field="destination")
-        cur = await conn.execute("SELECT destination FROM redirect WHERE source = %s",
-                                 (path,))
+        cur = await conn.execute("SELECT destination FROM redirect WHERE source = %s"
+                                 " AND id IS DISTINCT FROM %s", (path, own))
         row = await cur.fetchone()
         if row is None:
             return
