@@ -32,6 +32,9 @@ async def test_a_missing_page_redirects_on_get_and_head(client: httpx.AsyncClien
     moved = await client.get("/gone")
     assert (moved.status_code, moved.headers["location"]) == (307, "https://example.com/moved")
     assert (await client.get("/other")).status_code == 404
+    for odd in ("/old-page%00", "/old-page%0d%0a"):  # refused first, or not looked up
+        response = await client.get(odd)
+        assert response.status_code in (400, 404) and "location" not in response.headers
 
 
 async def test_other_methods_are_not_redirected(client: httpx.AsyncClient) -> None:

@@ -125,7 +125,8 @@ def test_status_codes() -> None:
 def test_request_paths_that_no_redirect_can_have_cost_no_query() -> None:
     assert request_source("/old/") == "/old"
     assert request_source("/old") == "/old"
-    for path in ("/", "/admin/x", "/api/v1/items", "//evil.com", "/" + "a" * (SOURCE_MAX + 1)):
+    for path in ("/", "/admin/x", "/api/v1/items", "//evil.com", "/" + "a" * (SOURCE_MAX + 1),
+                 "/a\x00", "/a\r\n"):
         assert request_source(path) is None
 
 

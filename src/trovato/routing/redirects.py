@@ -233,7 +233,8 @@ def request_source(path: str) -> str | None:
     if len(path) > SOURCE_MAX + 1 or not path.startswith("/"):
         return None
     source = _without_slash(path)
-    if source == "/" or _reserved(source) or "\\" in source or source.startswith("//"):
+    if (source == "/" or _reserved(source) or "\\" in source or source.startswith("//")
+            or _has_control(source)):  # a NUL would not even reach the database
         return None
     return source
 
