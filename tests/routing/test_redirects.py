@@ -85,6 +85,7 @@ def test_destinations_are_site_paths_or_http_urls_stored_encoded() -> None:
     assert check_destination("/caf%C3%A9") == "/caf%C3%A9"  # not encoded twice
     assert check_destination("https://example.com/a?b=c") == "https://example.com/a?b=c"
     assert check_destination("HTTP://Example.com:8080/x") == "http://example.com:8080/x"
+    assert check_destination("http://[::1]:8000/x") == "http://[::1]:8000/x"
     assert check_destination("https://bücher.example/ü") == \
         "https://xn--bcher-kva.example/%C3%BC"
 
@@ -104,6 +105,8 @@ def test_destinations_are_site_paths_or_http_urls_stored_encoded() -> None:
     ("https://user:secret@example.com/", "user name or password"),
     ("https://example.com@evil.com/", "user name or password"),
     ("https://example.com:99999/", "not a valid address"),
+    ("https://" + "a" * 64 + ".example/", "not a valid domain name"),
+    ("?x=1", "must be a path of this site"),
     ("/a\r\nSet-Cookie: x=1", "control characters"),
     ("java\tscript:alert(1)", "control characters"),  # browsers drop the tab
     ("\x01javascript:alert(1)", "control characters"),

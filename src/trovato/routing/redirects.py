@@ -186,12 +186,13 @@ def check_destination(raw: Any) -> str:
             raise refuse("must name a host after http:// or https://")
         if parts.username is not None or parts.password is not None:
             raise refuse("must not hold a user name or password")
-        try:
-            host = parts.hostname.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise refuse("names a host that is not a valid domain name") from None
         if ":" in parts.hostname:  # an IPv6 address keeps its brackets
             host = f"[{parts.hostname}]"
+        else:
+            try:
+                host = parts.hostname.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise refuse("names a host that is not a valid domain name") from None
         netloc = host if port is None else f"{host}:{port}"
     else:
         if parts.netloc or text.startswith("//"):
