@@ -65,7 +65,7 @@ LAYERS: Final = (
     # Runtime, host functions, taps' front door, registry: the services it calls are injected.
     _layer("plugin system", "plugins"),
     _layer("services", "users", "content", "categories", "files", "cron", "forms", "batch",
-           "gather", "tiles", "search",
+           "gather", "tiles", "search", "routing",
            lateral=True),
     # Configuration management: exports and imports every kind of configuration through
     # the services that own them, above all of them.

@@ -63,6 +63,7 @@ from trovato.web.admin import gather as admin_gather
 from trovato.web.admin import image_styles as admin_image_styles
 from trovato.web.admin import people as admin_people
 from trovato.web.admin import plugins as admin_plugins
+from trovato.web.admin import redirects as admin_redirects
 from trovato.web.admin import reports as admin_reports
 from trovato.web.admin import roles as admin_roles
 from trovato.web.admin import search_language as admin_search_language
@@ -105,6 +106,7 @@ def routes() -> list[BaseRoute]:
         *admin_image_styles.routes,
         *admin_search_weights.routes,
         *admin_search_language.routes,
+        *admin_redirects.routes,
         *admin_gather.routes,
         *admin_dashboard.routes,
         *admin_content.routes,

@@ -56,6 +56,7 @@ class Fixture:
     stage: str
     preview_link: str  # of the stage
     file: str  # root's temporary upload
+    redirect: str
 
 
 # (method, route path) → how to try it: the concrete path and JSON body.
@@ -170,6 +171,12 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
         "/admin/config/media/image-styles/thumbnail", None),
     ("POST", "/admin/config/media/image-styles/{name}/delete"): lambda f: (
         "/admin/config/media/image-styles/thumbnail/delete", None),
+    ("POST", "/admin/config/search/redirect/add"): lambda f: (
+        "/admin/config/search/redirect/add", {"source": "/x", "destination": "/y"}),
+    ("POST", "/admin/config/search/redirect/{id}"): lambda f: (
+        f"/admin/config/search/redirect/{f.redirect}", {"source": "/x", "destination": "/y"}),
+    ("POST", "/admin/config/search/redirect/{id}/delete"): lambda f: (
+        f"/admin/config/search/redirect/{f.redirect}/delete", None),
     ("POST", "/admin/config/search/weights/{type}"): lambda f: (
         "/admin/config/search/weights/page", None),
     ("POST", "/admin/config/search/language"): lambda f: (
@@ -254,8 +261,9 @@ async def _fixture(client: httpx.AsyncClient) -> Fixture:
     file_id = await kernel.db.fetchval(
         "INSERT INTO file_managed (owner_id, filename, uri, filemime, filesize) VALUES"
         " (%s, 'a.txt', 'public://2026-01/roots-a.txt', 'text/plain', 1) RETURNING id", (root,))
+    redirect = await kernel.redirects.create("/old", "/new", actor=None)
     return Fixture(root, victim, role_id, item_id, revisions[-1]["id"], str(info.id), "roots",
-                   str(link.id), str(file_id))
+                   str(link.id), str(file_id), str(redirect.id))
 
 
 async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -284,6 +292,7 @@ async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
         "files": await db.fetch("SELECT id, owner_id, status FROM file_managed ORDER BY id"),
         "search_weights": await db.fetch("SELECT * FROM search_field_config ORDER BY 1, 2"),
         "search_language": await db.fetch("SELECT language::text FROM search_setting"),
+        "redirects": await db.fetch("SELECT * FROM redirect ORDER BY source"),
     }
 
 

@@ -5,6 +5,10 @@ through :func:`error_response`, so the two formats stay consistent. A refusal ra
 below a route is a :class:`~trovato.errors.ServiceError`; :func:`service_error_handler` is the
 one place that turns it into a response (routes do not convert errors themselves).
 
+A GET or HEAD about to get its 404 page is first looked up among the redirects
+(:func:`not_found_redirect`): an old address answers with its redirect, and only a page that
+would not be found pays that one query.
+
 A request that fails because the database or the shared store is unreachable is not a crash:
 :func:`unavailable_response` is the one place that recognises those failures and answers them
 with a 503 naming the missing part and a ``Retry-After``, logged without a traceback.
@@ -22,7 +26,7 @@ import psycopg
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import ExceptionHandler, Scope
 
 from trovato.errors import ServiceError
@@ -152,6 +156,28 @@ async def error_slots(scope: Scope, status: int) -> dict[str, Markup]:
         return {}
 
 
+async def not_found_redirect(scope: Scope) -> Response | None:
+    """The redirect answering a GET or HEAD of a page that is not found (a 404 outside the
+    API), or None. A failed lookup is logged and the 404 page shown: an error page must not
+    fail."""
+    ctx = scope.get(SCOPE_KEY)
+    if (scope.get("method") not in ("GET", "HEAD") or wants_json(scope)
+            or not isinstance(ctx, RequestContext)):
+        return None
+    try:
+        found = await ctx.kernel.redirects.find(str(scope.get("path", "")))
+    except Exception:
+        log.exception("the redirect lookup failed")
+        return None
+    if found is None:
+        return None
+    # A browser keeps a 301 or 308 with no cache header as long as it likes: bounded as the
+    # page cache bounds pages, a changed or deleted redirect reaches returning visitors too.
+    max_age = int(ctx.kernel.settings.page_cache_seconds)
+    return RedirectResponse(found.destination, status_code=found.status_code,
+                            headers={"cache-control": f"max-age={max_age}"})
+
+
 async def service_error_handler(request: Request, exc: Exception) -> Response:
     """THE conversion of a refused operation into its response (registered for
     :class:`~trovato.errors.ServiceError` on the app)."""
@@ -159,6 +185,8 @@ async def service_error_handler(request: Request, exc: Exception) -> Response:
     scope = request.scope
     ctx = scope.get(SCOPE_KEY)
     status, detail, headers = exc.status, exc.detail, exc.headers
+    if status == 404 and (redirect := await not_found_redirect(scope)) is not None:
+        return redirect
     api = wants_json(scope)
     if (status == 403 and api and isinstance(ctx, RequestContext)
             and not ctx.current_user.is_authenticated):
@@ -179,6 +207,8 @@ async def service_error_handler(request: Request, exc: Exception) -> Response:
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
     """Starlette's own refusals (an unrouted path, a method a plain route does not take)."""
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and (redirect := await not_found_redirect(request.scope)):
+        return redirect
     detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
     return error_response(request.scope, exc.status_code, detail, headers=exc.headers,
                           slots=await error_slots(request.scope, exc.status_code))

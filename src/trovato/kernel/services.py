@@ -46,6 +46,8 @@ from trovato.plugins.taps import Taps
 from trovato.render.formats import default_registry as default_format_registry
 from trovato.render.renderer import ThemeEngine, ThemeError
 from trovato.render.templates import Templates
+from trovato.routing import Redirects
+from trovato.routing.redirects import ADMINISTER_REDIRECTS
 from trovato.search import Search
 from trovato.settings import Settings, SettingsError
 from trovato.stages import Stages
@@ -104,6 +106,7 @@ class Kernel:
     tiles: Tiles  # what fills the page's slots: placed tiles and the main menu
     files: Files  # managed uploads: validation, storage, usage by items, cleanup
     search: Search  # full-text search over the item read path
+    redirects: Redirects  # old addresses answered with a redirect instead of a 404
 
     @classmethod
     async def start(cls, settings: Settings, database_url: str) -> Kernel:
@@ -189,6 +192,9 @@ class Kernel:
         categories = Categories(db, stages, hooks=PluginTagHooks(taps), invalidate=invalidate)
         registry.add(Permission(UPLOAD_FILES, "Upload files through the API",
                                 "Item forms take uploads from whoever may edit the item."))
+        registry.add(Permission(ADMINISTER_REDIRECTS, "Administer redirects",
+                                "Create, change and delete redirects from old addresses of"
+                                " the site to new ones.", restricted=True))
         files = Files(db, make_storage(settings), max_bytes=settings.file_max_bytes,
                       temporary_seconds=settings.file_temporary_seconds,
                       image_max_pixels=settings.image_max_pixels)
@@ -266,6 +272,7 @@ class Kernel:
             tiles=Tiles(gather, taps, templates.engine.theme.slots, invalidate=invalidate),
             files=files,
             search=Search(db, content.query, content.types),
+            redirects=Redirects(db),
         )
         return kernel
 

@@ -77,6 +77,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("/admin/config/search/language", "Search language",
             "How search matches words: the language whose word forms it finds.",
             "administer site configuration", "Configuration"),
+    Section("/admin/config/search/redirect", "URL redirects",
+            "Old addresses of the site sent on to new ones.",
+            "administer redirects", "Configuration"),
     Section("/admin/reports", "Reports", "Recent log entries and the site's status.",
             "access site reports", "Reports"),
 )

@@ -31,6 +31,8 @@ PAGES = (
     "/admin/config/search/weights",
     "/admin/config/search/weights/article",
     "/admin/config/search/language",
+    "/admin/config/search/redirect",  # listing the redirect added below
+    "/admin/config/search/redirect/add",
     "/admin/people",
     "/admin/people/create",
     "/admin/people/roles",
@@ -59,6 +61,10 @@ def test_the_admin_pages_have_no_serious_violations(db_url: str, tmp_path: Path)
         archived = site.api.post("/api/v1/stages/autumn/archive",
                                  headers={"X-CSRF-Token": site.csrf})
         assert archived.status_code == 200, archived.text
+        redirected = site.api.post("/admin/config/search/redirect/add", data={
+            "csrf_token": site.csrf, "source": "/old-page", "destination": "/new-page",
+            "status_code": "301", "op": "save"})
+        assert redirected.status_code == 303, redirected.text
         for path in PAGES:
             response = site.page.goto(site.base + path)
             assert response is not None and response.status == 200, path

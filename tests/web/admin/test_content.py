@@ -155,7 +155,7 @@ async def test_the_dashboard_lists_the_sections_in_the_toolbars_groups(site: Sit
     configuration = places.split("<h3>Configuration</h3>", 1)[1].split("</dl>", 1)[0]
     assert re.findall(r'href="([^"]+)"', configuration) == [
         "/admin/config/media/image-styles", "/admin/config/search/weights",
-        "/admin/config/search/language"]
+        "/admin/config/search/language", "/admin/config/search/redirect"]
     await login_as(client, "editor")
     editor = (await client.get("/admin")).text
     assert re.findall(r"<h3>([^<]+)</h3>", editor.split('<div class="admin-places">', 1)[1]
