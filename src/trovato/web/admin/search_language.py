@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from trovato.forms import form as forms
+from trovato.kernel.batches import batches
 from trovato.kernel.context import request_context
 from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
@@ -28,7 +29,6 @@ from trovato.search import Search
 from trovato.search.reindexing import REINDEX, reindex_keys
 from trovato.web.admin import render_admin, require_admin
 from trovato.web.admin._confirm import Done, act
-from trovato.web.admin.batch import batches
 from trovato.web.admin.people import csrf_token, refusal
 from trovato.web.admin.search_weights import BASE as WEIGHTS
 
