@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from trovato.batch import MAX_KEYS, Outcome
+from trovato.batch import MAX_KEYS, Batch, Batches, Outcome
 from trovato.content.access import ADMINISTER_TYPES
 from trovato.search.service import Search
 from trovato.users.accounts import CurrentUser
@@ -44,6 +44,21 @@ async def reindex_keys(search: Search, *, type_name: str | None = None,
     ranges = await search.reindex_ranges(size, type_name=type_name)
     return ([f"{first}{SEPARATOR}{last}" for first, last, _ in ranges],
             sum(count for _, _, count in ranges))
+
+
+async def start_reindex(batches: Batches, search: Search, owner: str, *,
+                        return_to: str) -> Batch | None:
+    """Start the batch rebuilding every item's words in the language of now (:data:`REINDEX`,
+    owned by ``owner``, a user id), as the admin page and the API do after the language
+    changed; None when there is no item to reindex."""
+    keys, items = await reindex_keys(search)
+    if not keys:
+        return None
+    language = await search.language()
+    return await batches.start(
+        owner, REINDEX, keys, title="Rebuilding the search index", return_to=return_to,
+        params={"finished": f"The search index was rebuilt in {language}: {items} item"
+                            f"{'' if items == 1 else 's'}."})
 
 
 def _range(key: str) -> tuple[uuid.UUID, uuid.UUID] | None:
@@ -90,4 +105,4 @@ def reindex_operations(search: Search) -> dict[str, ReindexOperation]:
 
 
 __all__ = ["ADMINISTER_LANGUAGE", "REINDEX", "REINDEX_TYPE", "ReindexOperation",
-           "reindex_keys", "reindex_operations"]
+           "reindex_keys", "reindex_operations", "start_reindex"]
