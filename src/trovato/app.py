@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from trovato.api import batches as api_batches
 from trovato.api import categories as api_categories
 from trovato.api import files as api_files
 from trovato.api import gather as api_gather
@@ -124,6 +125,7 @@ def routes() -> list[BaseRoute]:
         *api_gather.routes,
         *api_files.routes,
         *api_search.routes,
+        *api_batches.routes,
         # Last: Gather's page and feed displays, then (for paths no listing claims) the
         # plugins' pages, so both only see paths no kernel route matched.
         *gather.routes,

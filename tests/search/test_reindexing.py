@@ -12,7 +12,13 @@ from tests.content.conftest import ANONYMOUS, ARTICLE
 from trovato.content.services import ContentServices
 from trovato.db.pool import Database
 from trovato.search import Search
-from trovato.search.reindexing import ReindexOperation, reindex_keys
+from trovato.search.reindexing import (
+    REINDEX,
+    REINDEX_TYPE,
+    ReindexOperation,
+    reindex_keys,
+    reindex_operations,
+)
 from trovato.users.accounts import CurrentUser
 
 PERMISSION = "administer site configuration"
@@ -77,3 +83,31 @@ async def test_a_large_site_gets_wider_ranges_within_the_key_limit(
     assert items == 61 and len(keys) == 2  # 31 a key, ceil(61 / 2): within the limit
     keys, _ = await reindex_keys(search)
     assert len(keys) == 3  # 25 a key
+
+
+async def test_a_types_batch_reindexes_only_its_items(
+        search: Search, content: ContentServices, admin: CurrentUser) -> None:
+    await content.types.create({**ARTICLE, "type": "note", "label": "Note"})
+    for n in range(3):
+        await content.items.create(admin, "article", title=f"Plugins {n}", status=1)
+        await content.items.create(admin, "note", title=f"Plugins note {n}", status=1)
+    keys, items = await reindex_keys(search, type_name="note")
+    assert (len(keys), items) == (1, 3)
+    assert await search.item_count(type_name="note") == 3 and await search.item_count() == 6
+    assert [c for _, _, c in await search.reindex_ranges(2, type_name="article")] == [2, 1]
+
+    await search.set_language("simple", reindex=False)
+    operations = reindex_operations(search)
+    # The weights' permission, not the language's, and the other way round.
+    refused = await operations[REINDEX_TYPE](_user(PERMISSION), keys, {"type": "note"})
+    assert [o.done for o in refused] == [False]
+    assert [o.done for o in await operations[REINDEX](
+        _user("administer content types"), keys, {})] == [False]
+    done = await operations[REINDEX_TYPE](_user("administer content types"), keys,
+                                          {"type": "note"})
+    assert [o.done for o in done] == [True]
+    # Only the notes' words were rebuilt (in simple, "plugins" as written).
+    assert await _titles(search, "plugins") == [f"Plugins note {n}" for n in range(3)]
+    everything, _ = await reindex_keys(search)
+    await operations[REINDEX](_user(PERMISSION), everything, {})
+    assert len(await _titles(search, "plugins")) == 6

@@ -38,6 +38,10 @@ NOT_PRIVILEGE_CHANGING = {
                             " to their session); saves nothing",
     ("POST", "/user/register"): "creates an account without roles, only when the site lets"
                                 " visitors register: tests/web/admin/test_people.py",
+    ("POST", "/api/v1/batches/{batch_id}/step"): "continues a batch the caller started (404"
+                                                  " for anyone else), whose operation checks"
+                                                  " the caller's permission at every step:"
+                                                  " tests/api/test_search_language.py",
     ("POST", "/{path:path}"): "plugin pages: each menu entry's permission is checked at the"
                               " callback (plugin security suite)",
 }
@@ -81,6 +85,8 @@ ATTEMPTS: dict[tuple[str, str], Attempt] = {
     ("DELETE", "/api/v1/item-types/{type}"): lambda f: ("/api/v1/item-types/page", None),
     ("PUT", "/api/v1/item-types/{type}/search-weights"): lambda f: (
         "/api/v1/item-types/page/search-weights", {"weights": {}}),
+    ("PUT", "/api/v1/search/language"): lambda f: (
+        "/api/v1/search/language", {"language": "simple"}),
     ("POST", "/api/v1/items"): lambda f: ("/api/v1/items", {"type": "page", "title": "x"}),
     # Uploading needs `upload files` (refused before the body is read); a temporary file is
     # its owner's alone (404 to anyone else).

@@ -57,7 +57,7 @@ def _refined(
 
 def _name_schemas(
     permissions: list[str], stages: list[str], roles: list[str], types: list[ItemType],
-    vocabularies: list[str],
+    vocabularies: list[str], languages: list[str],
 ) -> dict[str, Schema]:
     """The names a request may use, as they are now (anything else is refused)."""
     machine_name: Schema = {
@@ -80,6 +80,10 @@ def _name_schemas(
         ),
         "VocabularyName": (
             {**machine_name, "enum": vocabularies} if vocabularies else machine_name
+        ),
+        # The database's text search configurations (``pg_ts_config``).
+        "SearchLanguageName": (
+            {"type": "string", "enum": languages} if languages else {"type": "string"}
         ),
     }
 
@@ -191,10 +195,11 @@ def configured_schemas(
     stages: list[str],
     roles: list[str],
     vocabularies: list[str] | None = None,
+    languages: list[str] | None = None,
 ) -> dict[str, Schema]:
     """Every component schema that follows the configuration, as it is now."""
     return {
-        **_name_schemas(permissions, stages, roles, types, vocabularies or []),
+        **_name_schemas(permissions, stages, roles, types, vocabularies or [], languages or []),
         **_field_instance_schemas(fields),
         **_item_schemas(types, fields),
         **gather_schemas(types),

@@ -168,6 +168,7 @@ def _paths(operations: list[Operation], refs: dict[ModelKey, Schema]) -> dict[st
 def build_openapi(types: list[ItemType], fields: FieldRegistry, routes: Iterable[BaseRoute],
                   *, permissions: list[str] | None = None, stages: list[str] | None = None,
                   roles: list[str] | None = None, vocabularies: list[str] | None = None,
+                  languages: list[str] | None = None,
                   cookie_name: str = "trovato_session") -> Schema:
     """The OpenAPI 3.1 document of the API ``routes`` for the current item types,
     permissions and stages."""
@@ -175,7 +176,7 @@ def build_openapi(types: list[ItemType], fields: FieldRegistry, routes: Iterable
     model_schemas, refs = _model_schemas(_models(operations))
     configured = configured_schemas(types, fields, permissions=permissions or [],
                                     stages=stages or [], roles=roles or [],
-                                    vocabularies=vocabularies)
+                                    vocabularies=vocabularies, languages=languages)
     clash = sorted(model_schemas.keys() & configured.keys())
     if clash:
         raise TypeError(f"models named like configured schemas: {', '.join(clash)}")
@@ -194,7 +195,7 @@ def build_openapi(types: list[ItemType], fields: FieldRegistry, routes: Iterable
         # header cannot point them at another server.
         "servers": [{"url": "/"}],
         "tags": [{"name": n} for n in ("Items", "Item types", "Stages", "Users", "Tokens",
-                                        "Roles", "Categories", "Search")],
+                                        "Roles", "Categories", "Search", "Batches")],
         "security": [{}, {"session": [], "csrf": []}, {"bearer": []}],
         "paths": _paths(operations, refs),
         "components": {
@@ -225,6 +226,7 @@ async def openapi_json(request: Request) -> Response:
         stages=await kernel.stages.others(),
         roles=[str(role.id) for role in await Roles(kernel.db, kernel.permissions).all()],
         vocabularies=await kernel.categories.vocabulary_names(),
+        languages=await kernel.search.languages(),
         cookie_name=kernel.settings.session_cookie,
     )
     # Generated per request from live configuration: never stale in a cache.

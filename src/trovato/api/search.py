@@ -4,7 +4,14 @@ service decides everything, through the one item read path, in the request's sta
 
 ``/api/v1/item-types/{type}/search-weights``: the type's search field weights (A to D; a field
 without one weighs D), read and replaced (which reindexes the type's items) by holders of
-``administer content types``."""
+``administer content types``.
+
+``/api/v1/search/language``: the search language (a PostgreSQL text search configuration) and
+the ones to choose from, read and changed by holders of ``administer site configuration``, as
+on the admin page. A change starts the same batch that page starts to rebuild the index
+(``search.reindex``): the answer is 202 with the batch's progress, which the caller drives
+through ``/api/v1/batches/{id}`` (:mod:`trovato.api.batches`); until it ends, searches may
+miss items."""
 
 from __future__ import annotations
 
@@ -17,13 +24,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from trovato.api._http import JSON, ResponseModel, StrictModel
+from trovato.api.batches import BATCH_PATH, BatchProgress, progress
 from trovato.api.item_types import TYPE_PARAM
-from trovato.api.routing import Param, api_routes, operation, read_body
+from trovato.api.routing import DOCUMENTED_BY, Param, api_routes, operation, read_body
 from trovato.content.access import ADMINISTER_TYPES
 from trovato.errors import ServiceError
 from trovato.kernel.access import require_permission
+from trovato.kernel.batches import batches
 from trovato.kernel.context import request_context
 from trovato.search import MAX_QUERY, PER_PAGE
+from trovato.search.reindexing import ADMINISTER_LANGUAGE, start_reindex
 from trovato.search.service import MAX_PER_PAGE
 
 MAX_PAGE = 1_000_000
@@ -130,4 +140,60 @@ async def set_weights(request: Request) -> Response:
     return JSON({"weights": weights})
 
 
-routes = api_routes(search, get_weights, set_weights)
+class SearchLanguage(ResponseModel):
+    language: str = Field(description="The text search configuration every search uses")
+    languages: list[str] = Field(description="The configurations of the database: the"
+                                             " languages to choose from")
+
+
+class SearchLanguageBody(StrictModel):
+    # A configuration's name: schema-qualified when not on the search path, each part a
+    # quoted identifier of at most 63 bytes at worst.
+    language: str = Field(max_length=300, description="One of the configurations `GET` lists"
+                                                      " (e.g. `english`, `simple`)",
+                          json_schema_extra={DOCUMENTED_BY: "SearchLanguageName"})
+
+
+class SearchLanguageChange(ResponseModel):
+    language: str
+    changed: bool = Field(description="False when the language already was this one")
+    reindex: BatchProgress | None = Field(
+        description="The batch rebuilding the index (202), which the caller drives with"
+                    " `POST /api/v1/batches/{id}/step`; null when nothing is to reindex")
+
+
+LANGUAGE_PATH = "/api/v1/search/language"
+
+
+@operation("GET", LANGUAGE_PATH, operation_id="getSearchLanguage",
+           summary="The search language", tag="Search", responses={200: SearchLanguage})
+async def get_language(request: Request) -> Response:
+    require_permission(request, ADMINISTER_LANGUAGE)
+    service = request_context(request).kernel.search
+    return JSON({"language": await service.language(), "languages": await service.languages()})
+
+
+@operation("PUT", LANGUAGE_PATH, operation_id="setSearchLanguage",
+           summary="Change the search language (and start rebuilding the index)", tag="Search",
+           responses={200: SearchLanguageChange, 202: SearchLanguageChange},
+           body=SearchLanguageBody,
+           description="A change starts the batch that rebuilds every item's search words and"
+                       " answers 202 with its progress: drive it with `POST"
+                       " /api/v1/batches/{id}/step` until `finished`. Unchanged, or on a site"
+                       " without items, the answer is 200 and `reindex` null.")
+async def set_language(request: Request) -> Response:
+    user = require_permission(request, ADMINISTER_LANGUAGE)
+    body = await read_body(request, SearchLanguageBody)
+    kernel = request_context(request).kernel
+    changed = await kernel.search.set_language(body.language, actor=user.id, reindex=False)
+    language = await kernel.search.language()
+    batch = await start_reindex(batches(kernel), kernel.search, str(user.id),
+                                return_to=LANGUAGE_PATH) if changed else None
+    answer = {"language": language, "changed": changed, "reindex": None}
+    if batch is None:
+        return JSON(answer)
+    answer["reindex"] = progress(batch)
+    return JSON(answer, status_code=202, headers={"location": BATCH_PATH.format(batch_id=batch.id)})
+
+
+routes = api_routes(search, get_weights, set_weights, get_language, set_language)

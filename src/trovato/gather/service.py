@@ -67,6 +67,7 @@ from trovato.gather.storage import Definitions, Invalidate, Stored
 from trovato.gather.values import convert_value
 from trovato.plugins import PluginUser
 from trovato.plugins.taps import Taps
+from trovato.search.service import SEARCH_TAG
 from trovato.stages import LIVE, stage_params
 from trovato.users.accounts import CurrentUser
 
@@ -286,8 +287,13 @@ class Gather(Definitions):
 
     def tags(self, resolved: Resolved) -> list[str]:
         """The cache tags of a listing (its results and the pages showing them; a page also
-        carries its result's ``joined_tags``)."""
-        return [f"gather:{resolved.name}", *(f"item_list:{t}" for t in resolved.types)]
+        carries its result's ``joined_tags``): a listing matching words (a ``fulltext``
+        filter, the ``search`` field) also carries the search's, which a change of the search
+        language or weights, and each step of rebuilding the index, drop."""
+        tags = [f"gather:{resolved.name}", *(f"item_list:{t}" for t in resolved.types)]
+        if any(c.op == "fulltext" for c in resolved.conditions()):  # the search field's too
+            tags.append(SEARCH_TAG)
+        return tags
 
     @staticmethod
     def cacheable(resolved: Resolved) -> bool:

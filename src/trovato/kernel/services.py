@@ -271,7 +271,7 @@ class Kernel:
             gather=gather,
             tiles=Tiles(gather, taps, templates.engine.theme.slots, invalidate=invalidate),
             files=files,
-            search=Search(db, content.query, content.types),
+            search=Search(db, content.query, content.types, invalidate=invalidate),
             redirects=Redirects(db),
         )
         return kernel

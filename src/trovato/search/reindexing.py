@@ -1,11 +1,14 @@
 """Rebuilding the search index as a batch: the admin's way to reindex every item after the
-search language changed, in steps a progress page drives (:mod:`trovato.batch`), instead of
-one request that would run as long as the site is large.
+search language changed, or one type's items after its search weights changed, in steps a
+progress page drives (:mod:`trovato.batch`), instead of one request that would run as long as
+the site (or the type) is large.
 
 A batch records keys; here each key is a range of items in id order (``first..last``, from
 :meth:`Search.reindex_ranges <trovato.search.service.Search.reindex_ranges>`), so a site of
 any size fits the batch's key limit, and each step reindexes a bounded number of items through
 the same :meth:`~trovato.search.service.Search.reindex_range` as ``trovato search reindex``.
+The two operations are one: :data:`REINDEX_TYPE` only reads its batch's ``type`` parameter and
+checks another permission (the weights', ``administer content types``).
 """
 
 from __future__ import annotations
@@ -15,24 +18,47 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from trovato.batch import MAX_KEYS, Outcome
+from trovato.batch import MAX_KEYS, Batch, Batches, Outcome
+from trovato.content.access import ADMINISTER_TYPES
 from trovato.search.service import Search
 from trovato.users.accounts import CurrentUser
 
 REINDEX: Final = "search.reindex"
-"""The batch operation's name."""
+"""The batch operation rebuilding every item's words (after the language changed)."""
+REINDEX_TYPE: Final = "search.reindex_type"
+"""The batch operation rebuilding one type's items' words (after its weights changed): the
+type is the batch's ``type`` parameter."""
+# Who may change the search language, and so rebuild the whole index.
+ADMINISTER_LANGUAGE: Final = "administer site configuration"
 # Items per key: a step (the batch's chunk of keys) reindexes that many times these.
 RANGE_ITEMS: Final = 25
 SEPARATOR: Final = ".."
 
 
-async def reindex_keys(search: Search, *, limit: int = MAX_KEYS) -> tuple[list[str], int]:
-    """The batch keys covering every item (ranges of :data:`RANGE_ITEMS`, wider on a site
-    too large for ``limit`` keys, the batch's), and how many items they hold."""
-    size = max(RANGE_ITEMS, math.ceil(await search.item_count() / limit))
-    ranges = await search.reindex_ranges(size)
+async def reindex_keys(search: Search, *, type_name: str | None = None,
+                       limit: int = MAX_KEYS) -> tuple[list[str], int]:
+    """The batch keys covering every item (of the type ``type_name``, when given) in ranges
+    of :data:`RANGE_ITEMS` (wider when there are too many for ``limit`` keys, the batch's),
+    and how many items they hold."""
+    size = max(RANGE_ITEMS, math.ceil(await search.item_count(type_name=type_name) / limit))
+    ranges = await search.reindex_ranges(size, type_name=type_name)
     return ([f"{first}{SEPARATOR}{last}" for first, last, _ in ranges],
             sum(count for _, _, count in ranges))
+
+
+async def start_reindex(batches: Batches, search: Search, owner: str, *,
+                        return_to: str) -> Batch | None:
+    """Start the batch rebuilding every item's words in the language of now (:data:`REINDEX`,
+    owned by ``owner``, a user id), as the admin page and the API do after the language
+    changed; None when there is no item to reindex."""
+    keys, items = await reindex_keys(search)
+    if not keys:
+        return None
+    language = await search.language()
+    return await batches.start(
+        owner, REINDEX, keys, title="Rebuilding the search index", return_to=return_to,
+        params={"finished": f"The search index was rebuilt in {language}: {items} item"
+                            f"{'' if items == 1 else 's'}."})
 
 
 def _range(key: str) -> tuple[uuid.UUID, uuid.UUID] | None:
@@ -44,8 +70,9 @@ def _range(key: str) -> tuple[uuid.UUID, uuid.UUID] | None:
 
 
 class ReindexOperation:
-    """Reindex the ranges of one chunk, for an actor holding ``permission`` (checked at every
-    step, as every batch operation checks its records: the starter may have lost it)."""
+    """Reindex the ranges of one chunk (only the items of the batch's ``type`` parameter, when
+    it has one), for an actor holding ``permission`` (checked at every step, as every batch
+    operation checks its records: the starter may have lost it)."""
 
     def __init__(self, search: Search, permission: str) -> None:
         self.search = search
@@ -56,15 +83,26 @@ class ReindexOperation:
         if not actor.can(self.permission):
             return [Outcome(key, False, key, "you may no longer rebuild the search index")
                     for key in keys]
+        type_name = params.get("type")
+        only = type_name if isinstance(type_name, str) else None
         outcomes: list[Outcome] = []
         for key in keys:
             bounds = _range(key)
             if bounds is None:
                 outcomes.append(Outcome(key, False, key, "it is not a range of items"))
                 continue
-            await self.search.reindex_range(*bounds)
+            await self.search.reindex_range(*bounds, type_name=only)
             outcomes.append(Outcome(key, True))
+        if any(o.done for o in outcomes):
+            await self.search.changed()  # once a step, not once a range
         return outcomes
 
 
-__all__ = ["REINDEX", "ReindexOperation", "reindex_keys"]
+def reindex_operations(search: Search) -> dict[str, ReindexOperation]:
+    """The batch operations of :class:`trovato.batch.Batches` that rebuild the index."""
+    return {REINDEX: ReindexOperation(search, ADMINISTER_LANGUAGE),
+            REINDEX_TYPE: ReindexOperation(search, ADMINISTER_TYPES)}
+
+
+__all__ = ["ADMINISTER_LANGUAGE", "REINDEX", "REINDEX_TYPE", "ReindexOperation",
+           "reindex_keys", "reindex_operations", "start_reindex"]

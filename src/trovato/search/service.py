@@ -16,7 +16,7 @@ reads (migration 0018) for every vector, query and snippet: this service only ch
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -40,6 +40,9 @@ MAX_PER_PAGE: Final = 50
 # Characters of an item's text a snippet is cut from: ``ts_headline`` reads all it is given.
 SNIPPET_SOURCE: Final = 100_000
 REINDEX_BATCH: Final = 500
+# The cache tag of what the stored search words decide (the search language, the weights, the
+# state of a reindex): Gather's listings matching words carry it, and their pages.
+SEARCH_TAG: Final = "search"
 WEIGHTS: Final = ("A", "B", "C", "D")  # A most; a field not given one weighs D
 # The field types whose text is searched, as ``trovato_search_parts`` (migration 0014) reads
 # them: a weight given another field changes nothing.
@@ -61,19 +64,22 @@ _HEADLINES = (
     " FROM unnest(%(types)s::text[], %(fields)s::jsonb[]) WITH ORDINALITY AS d(type, fields, n)"
     " ORDER BY d.n"
 )
-# An item's vector is the trigger's to compute (migration 0018): clearing its fields' part
-# asks it to compute both parts again.
 # Items in id order cut into slices of a given size: each slice's first and last id and size
 # (uuid has no min() or max() before PostgreSQL 16: a window names them).
 _RANGES = (
     "SELECT first, last, size FROM (SELECT slice, first_value(id) OVER w AS first,"
     " last_value(id) OVER w AS last, count(*) OVER w AS size,"
     " row_number() OVER (PARTITION BY slice ORDER BY id) AS n"
-    " FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / %s AS slice FROM item) AS s"
+    " FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / %(size)s AS slice FROM item"
+    " WHERE %(type)s::text IS NULL OR type = %(type)s) AS s"
     " WINDOW w AS (PARTITION BY slice ORDER BY id"
     " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) AS t"
     " WHERE n = 1 ORDER BY slice")
-_REINDEX_ITEMS = "UPDATE item SET search_fields = NULL WHERE id BETWEEN %s AND %s"
+# The items of a range (of one type; of any when the type is NULL). An item's vector is the
+# trigger's to compute (migration 0018): clearing its fields' part asks it to compute both
+# parts again.
+_REINDEX_ITEMS = ("UPDATE item SET search_fields = NULL WHERE id BETWEEN %(first)s AND %(last)s"
+                  " AND (%(type)s::text IS NULL OR type = %(type)s)")
 # The revisions' rule is the trigger's (migration 0015): only a stage's edit, a revision of
 # another stage than its item's row, has a vector of its own (the stage overlay reads it).
 _REVISION_VECTOR = (
@@ -81,7 +87,8 @@ _REVISION_VECTOR = (
     " THEN trovato_search_vector(i.type, r.title, r.fields) END FROM item AS i"
     " WHERE i.id = r.item_id AND (r.stage_id <> i.stage_id OR r.search_vector IS NOT NULL)"
 )
-_REINDEX_REVISIONS = _REVISION_VECTOR + " AND i.id BETWEEN %s AND %s"
+_REINDEX_REVISIONS = _REVISION_VECTOR + (" AND i.id BETWEEN %(first)s AND %(last)s"
+                                         " AND (%(type)s::text IS NULL OR i.type = %(type)s)")
 # The configurations, by the name a ``regconfig`` is written with (schema-qualified only when
 # not on the search path): what the language setting accepts.
 _LANGUAGES = "SELECT c.oid::regconfig::text FROM pg_ts_config AS c"
@@ -129,10 +136,20 @@ class Search:
     """Searches through ``query`` (the item read path), reindexing on ``db``, and the types'
     (``types``) search field weights."""
 
-    def __init__(self, db: Database, query: ItemQuery, types: ItemTypes) -> None:
+    def __init__(self, db: Database, query: ItemQuery, types: ItemTypes, *,
+                 invalidate: Callable[[Iterable[str]], Awaitable[None]] | None = None) -> None:
         self.db = db
         self.query = query
         self.types = types
+        # The kernel's cache-tag invalidation (cached pages and Gather's listings).
+        self.invalidate = invalidate
+
+    async def changed(self) -> None:
+        """Drop what was cached by the search words of before (:data:`SEARCH_TAG`): after the
+        language or weights changed, and after each step of rebuilding the index, which
+        changes the words again (a listing cached between two steps holds a mixture)."""
+        if self.invalidate is not None:
+            await self.invalidate([SEARCH_TAG])
 
     async def search(self, user: CurrentUser, words: str, *, page: int = 0,
                      limit: int = PER_PAGE, stage: str = LIVE) -> Results:
@@ -182,10 +199,13 @@ class Search:
         return found
 
     async def set_weights(self, type_name: str, weights: Mapping[str, str], *,
-                          actor: uuid.UUID | None = None) -> dict[str, str]:
+                          actor: uuid.UUID | None = None,
+                          reindex: bool = True) -> dict[str, str]:
         """Replace the type's search field weights with ``weights`` (field name → A to D) and
-        reindex its items, in one transaction that logs the change (by ``actor``); 404 for an
-        unknown type, 422 naming each bad field or weight (nothing changed)."""
+        reindex its items, in one transaction that logs the change (by ``actor``) — unless
+        ``reindex`` is false: then the caller rebuilds the type's index in steps
+        (:meth:`reindex_ranges` with ``type_name``, the admin's batch). 404 for an unknown
+        type, 422 naming each bad field or weight (nothing changed)."""
         fields = await self._type_fields(type_name)
         errors: dict[str, str] = {}
         for name, weight in weights.items():
@@ -201,11 +221,13 @@ class Search:
             for name, weight in sorted(weights.items()):
                 await conn.execute("INSERT INTO search_field_config (bundle, field_name, weight)"
                                    " VALUES (%s, %s, %s)", (type_name, name, weight))
-            for statement in _REINDEX_TYPE:
-                await conn.execute(statement, (type_name,))
+            if reindex:
+                for statement in _REINDEX_TYPE:
+                    await conn.execute(statement, (type_name,))
             await audit(conn, "content", "Changed the search weights of item type “%(type)s”.",
                         {"type": type_name, "weights": dict(sorted(weights.items()))},
                         user_id=actor)
+        await self.changed()
         return dict(sorted(weights.items()))
 
     async def _type_fields(self, type_name: str) -> set[str]:
@@ -251,13 +273,17 @@ class Search:
                 return False
             await audit(conn, "content", "Changed the search language to “%(language)s”.",
                         {"language": name}, user_id=actor)
+        await self.changed()
         if reindex:
             await self.reindex(progress)
         return True
 
-    async def item_count(self) -> int:
-        """How many items (in every stage) a reindex goes through."""
-        return int(await self.db.fetchval("SELECT count(*) FROM item") or 0)
+    async def item_count(self, *, type_name: str | None = None) -> int:
+        """How many items (in every stage; of the type ``type_name``, when given) a reindex
+        goes through."""
+        return int(await self.db.fetchval(
+            "SELECT count(*) FROM item WHERE %(type)s::text IS NULL OR type = %(type)s",
+            {"type": type_name}) or 0)
 
     async def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Recompute every item's vector and every stage edit's (after weights, field types or
@@ -271,22 +297,28 @@ class Search:
             done += count
             if progress is not None:
                 progress(done, total)
+        await self.changed()
         return done
 
-    async def reindex_ranges(self, size: int) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
-        """Every item, in id order, as ranges of ``size`` items: (first id, last id, how many)
-        each, for :meth:`reindex_range`. An item added later is indexed by its insert."""
-        rows = await self.db.fetch_tuples(_RANGES, (size,))
+    async def reindex_ranges(self, size: int, *, type_name: str | None = None
+                             ) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
+        """Every item (of the type ``type_name``, when given), in id order, as ranges of
+        ``size`` items: (first id, last id, how many) each, for :meth:`reindex_range`. An item
+        added later is indexed by its insert."""
+        rows = await self.db.fetch_tuples(_RANGES, {"size": size, "type": type_name})
         return [(row[0], row[1], int(row[2])) for row in rows]
 
-    async def reindex_range(self, first: uuid.UUID, last: uuid.UUID) -> int:
-        """Recompute the vectors of the items from ``first`` to ``last`` (ids, both included)
-        and of their stage edits, in one transaction; how many items that was."""
+    async def reindex_range(self, first: uuid.UUID, last: uuid.UUID, *,
+                            type_name: str | None = None) -> int:
+        """Recompute the vectors of the items from ``first`` to ``last`` (ids, both included;
+        only those of the type ``type_name``, when given) and of their stage edits, in one
+        transaction; how many items that was."""
+        bounds = {"first": first, "last": last, "type": type_name}
         async with self.db.transaction() as conn:
-            cur = await conn.execute(_REINDEX_ITEMS, (first, last))
-            await conn.execute(_REINDEX_REVISIONS, (first, last))
+            cur = await conn.execute(_REINDEX_ITEMS, bounds)
+            await conn.execute(_REINDEX_REVISIONS, bounds)
         return cur.rowcount
 
 
-__all__ = ["MAX_PER_PAGE", "MAX_QUERY", "PER_PAGE", "SEARCHED_FIELD_TYPES", "WEIGHTS", "Result",
-           "Results", "Search", "SearchError", "check_words"]
+__all__ = ["MAX_PER_PAGE", "MAX_QUERY", "PER_PAGE", "SEARCHED_FIELD_TYPES", "SEARCH_TAG",
+           "WEIGHTS", "Result", "Results", "Search", "SearchError", "check_words"]

@@ -1,6 +1,7 @@
 """The search weights admin (/admin/config/search/weights): every type listed with its weights,
 a type's form offering A to D for each searched field, saving through the search service (the
-items reindexed at once, the change logged), refusals naming the field, a missing or stale CSRF
+change logged) and leading to the batch that reindexes the type's items, not reindexing them in
+the request; refusals naming the field, a missing or stale CSRF
 token changing nothing; for ``administer content types`` only, and linked from the dashboard
 and from each type's fields."""
 
@@ -12,6 +13,8 @@ from tests.api.conftest import login_as
 from tests.plugins.conftest import kernel_of
 from tests.web._item_forms import hidden_inputs
 from tests.web.admin.conftest import grant
+from tests.web.admin.test_content import _finish
+from trovato.users.roles import Roles
 
 BASE = "/admin/config/search/weights"
 ARTICLE = {"type": "article", "label": "Article", "fields": [
@@ -66,13 +69,22 @@ async def test_changing_a_types_weights_reindexes_and_logs(site: httpx.AsyncClie
     saved = await site.post(f"{BASE}/article", data={
         **hidden_inputs(form.text), "weights[field_body]": "A",
         "weights[field_subtitle]": "D", "op": "save"})
-    assert saved.status_code == 303 and saved.headers["location"] == BASE
+    assert saved.status_code == 303 and saved.headers["location"].startswith("/admin/batch/")
     assert (await site.get("/api/v1/item-types/article/search-weights")).json() == {
         "weights": {"field_body": "A"}}  # a field left at D is given no weight
-    # Reindexed in the same request: three body words at A now outweigh one title word.
+    # The request itself reindexed nothing: the stored words still weigh the body D.
+    assert await _ranked(site, "kiwi") == [title, body]
+    progress = await site.get(saved.headers["location"] + ".json")
+    assert progress.json()["title"] == "Reindexing Article"
+    shown = await _finish(site, saved.headers["location"])
+    assert str(shown.url).endswith(BASE)
+    assert "The search weights of Article have been saved; its items are being reindexed." \
+        in shown.text
+    assert "The items of Article were reindexed with the new search weights: 2 items." \
+        in shown.text
+    assert "Body: A" in shown.text
+    # Reindexed by the batch: three body words at A now outweigh one title word.
     assert await _ranked(site, "kiwi") == [body, title]
-    shown = await site.get(BASE)
-    assert "reindexed" in shown.text and "Body: A" in shown.text
     logged = await kernel_of(site).db.fetchrow(
         "SELECT user_id, variables FROM watchdog WHERE message LIKE 'Changed the search"
         " weights%' ORDER BY id DESC LIMIT 1")
@@ -126,3 +138,37 @@ async def test_the_weights_need_administer_content_types(site: httpx.AsyncClient
         "csrf_token": headers["X-CSRF-Token"], "weights[field_body]": "A", "op": "save"})
     assert refused.status_code == 403
     assert await kernel_of(site).db.fetchval("SELECT count(*) FROM search_field_config") == 0
+
+
+async def test_a_type_without_items_needs_no_batch(site: httpx.AsyncClient) -> None:
+    await _site(site)
+    form = await site.get(f"{BASE}/article")
+    saved = await site.post(f"{BASE}/article", data={
+        **hidden_inputs(form.text), "weights[field_body]": "B",
+        "weights[field_subtitle]": "D", "op": "save"})
+    assert saved.status_code == 303 and saved.headers["location"] == BASE
+    assert "The search weights of Article have been saved." in (await site.get(BASE)).text
+
+
+async def test_the_batch_stops_for_a_lost_permission(site: httpx.AsyncClient) -> None:
+    headers = await _site(site)
+    body = await _item(site, headers, "Plain title", "kiwi, kiwi and kiwi")
+    title = await _item(site, headers, "kiwi", "nothing")
+    editor = await grant(site, "editor", "access administration pages",
+                         "administer content types")
+    await login_as(site, "editor")
+    form = await site.get(f"{BASE}/article")
+    saved = await site.post(f"{BASE}/article", data={
+        **hidden_inputs(form.text), "weights[field_body]": "A",
+        "weights[field_subtitle]": "D", "op": "save"})
+    assert saved.status_code == 303 and saved.headers["location"].startswith("/admin/batch/")
+    kernel = kernel_of(site)
+    # The editor loses the permission before the first step: the step reindexes nothing.
+    role = await kernel.db.fetchval(
+        "SELECT role_id FROM users_roles WHERE user_id = %s", (editor,))
+    await Roles(kernel.db, kernel.permissions).set_permissions(
+        role, ["access administration pages"], actor=None)
+    progress = (await site.get(saved.headers["location"] + ".json")).json()
+    assert progress["finished"] and (progress["done"], progress["skipped"]) == (0, 1)
+    await login_as(site, "root")
+    assert await _ranked(site, "kiwi") == [title, body]  # still the former weights

@@ -20,28 +20,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from trovato.batch import Batch, Batches
-from trovato.content.bulk import bulk_operations, summary
+from trovato.batch import Batch
+from trovato.content.bulk import summary
+from trovato.kernel.batches import batches
 from trovato.kernel.context import request_context
-from trovato.kernel.services import Kernel
-from trovato.search.reindexing import REINDEX, ReindexOperation
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
 
 # Skipped records named in the final message; the rest are counted.
 NAMED_SKIPS: Final = 10
-
-
-# Who may rebuild the search index from the admin (the search language page's permission).
-REINDEX_PERMISSION: Final = "administer site configuration"
-
-
-def batches(kernel: Kernel) -> Batches:
-    """The batches of the site, with every operation the admin starts batches of."""
-    return Batches(kernel.store, {
-        **bulk_operations(kernel.content.items),
-        REINDEX: ReindexOperation(kernel.search, REINDEX_PERMISSION),
-    })
 
 
 def _report(request: Request, batch: Batch) -> None:

@@ -37,6 +37,7 @@ from trovato.content.model import ItemPage
 from trovato.forms import form as forms
 from trovato.forms.form import FormValue
 from trovato.forms.service import Forms
+from trovato.kernel.batches import batches
 from trovato.kernel.context import RequestContext, request_context
 from trovato.render import elements as el
 from trovato.render.dates import local_time
@@ -45,7 +46,6 @@ from trovato.render.native import escape_html
 from trovato.render.renderer import ThemeEngine
 from trovato.web._page import flash
 from trovato.web.admin import render_admin, require_admin
-from trovato.web.admin.batch import batches
 from trovato.web.item import viewer
 from trovato.web.user import _safe_destination
 

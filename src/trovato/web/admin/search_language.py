@@ -20,21 +20,21 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from trovato.forms import form as forms
+from trovato.kernel.batches import batches
 from trovato.kernel.context import request_context
 from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.search import Search
-from trovato.search.reindexing import REINDEX, reindex_keys
+from trovato.search.reindexing import ADMINISTER_LANGUAGE, start_reindex
 from trovato.web.admin import render_admin, require_admin
 from trovato.web.admin._confirm import Done, act
-from trovato.web.admin.batch import batches
 from trovato.web.admin.people import csrf_token, refusal
 from trovato.web.admin.search_weights import BASE as WEIGHTS
 
 BASE: Final = "/admin/config/search/language"
 FORM_ID: Final = "search_language"
-PERMISSION: Final = "administer site configuration"
+PERMISSION: Final = ADMINISTER_LANGUAGE
 LABELS: Final = {"language": "Search language"}
 
 
@@ -93,13 +93,10 @@ async def save_language(request: Request) -> Response:
         if not await search.set_language(language, actor=user.id, reindex=False):
             return Done(f"The search language already was {language}.", BASE,
                         {"language": language})
-        keys, items = await reindex_keys(search)
-        if not keys:  # no item to reindex
+        batch = await start_reindex(batches(request_context(request).kernel), search,
+                                    str(user.id), return_to=BASE)
+        if batch is None:  # no item to reindex
             return Done(f"The search language is now {language}.", BASE, {"language": language})
-        batch = await batches(request_context(request).kernel).start(
-            str(user.id), REINDEX, keys, title="Rebuilding the search index", return_to=BASE,
-            params={"finished": f"The search index was rebuilt in {language}: {items} item"
-                                f"{'' if items == 1 else 's'}."})
         return Done(f"The search language is now {language}; the search index is being"
                     " rebuilt.", f"/admin/batch/{batch.id}", {"language": language})
 

@@ -6,9 +6,11 @@ The list shows every item type with the fields given a weight; each type's form 
 of A (counts most) to D (as plain body text, the default) for each of its searched fields
 (:data:`~trovato.search.service.SEARCHED_FIELD_TYPES`: the others hold no words). Saving goes
 through the search service's one way to change weights
-(:meth:`~trovato.search.Search.set_weights`), which checks them, logs the change and reindexes
-the type's items in the same transaction: there is never a reindex left to run afterwards, so
-the page says it is done rather than showing a progress.
+(:meth:`~trovato.search.Search.set_weights`), which checks them and logs the change; the type's
+items are then reindexed as a batch (:mod:`trovato.search.reindexing`, operation
+``search.reindex_type``, the permission checked at every step) whose progress page the save
+leads to, so a type of any size is reindexed in steps with a progress bar rather than within
+the request.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from trovato.content.fields import FieldDefinition
 from trovato.content.types import ItemType
 from trovato.errors import ServiceError
 from trovato.forms import form as forms
+from trovato.kernel.batches import batches
 from trovato.kernel.context import request_context
 from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.search import Search
+from trovato.search.reindexing import REINDEX_TYPE, reindex_keys
 from trovato.search.service import SEARCHED_FIELD_TYPES, WEIGHTS
 from trovato.web.admin import render_admin, require_admin
 from trovato.web.admin._confirm import Done, act
@@ -73,7 +77,9 @@ def _labels(item_type: ItemType) -> dict[str, str]:
 def _form(item_type: ItemType, weights: dict[str, str]) -> RenderElement:
     elements: dict[str, RenderElement] = {
         "about": el.markup("The title always counts most (A). Saving recomputes the search"
-                           " words of every item of this type at once.", tag="p", weight=-1),
+                           " words of every item of this type, with a progress bar; until it"
+                           " ends, results may be ranked by the former weights.",
+                           tag="p", weight=-1),
     }
     for weight, field in enumerate(_searched(item_type)):
         elements[f"field_{weight}"] = {
@@ -158,10 +164,21 @@ async def save_weights(request: Request) -> Response:
     item_type, tree = await _built(request)
 
     async def save(values: forms.FormValues) -> Done:
-        await _search(request).set_weights(item_type.type, _chosen(item_type, values),
-                                           actor=user.id)
-        return Done(f"The search weights of {item_type.label} have been saved and its items"
-                    " reindexed.", BASE, {"type": item_type.type})
+        search = _search(request)
+        await search.set_weights(item_type.type, _chosen(item_type, values), actor=user.id,
+                                 reindex=False)
+        keys, items = await reindex_keys(search, type_name=item_type.type)
+        if not keys:  # no item of the type to reindex
+            return Done(f"The search weights of {item_type.label} have been saved.", BASE,
+                        {"type": item_type.type})
+        batch = await batches(request_context(request).kernel).start(
+            str(user.id), REINDEX_TYPE, keys, title=f"Reindexing {item_type.label}",
+            return_to=BASE, params={
+                "type": item_type.type,
+                "finished": f"The items of {item_type.label} were reindexed with the new"
+                            f" search weights: {items} item{'' if items == 1 else 's'}."})
+        return Done(f"The search weights of {item_type.label} have been saved; its items are"
+                    " being reindexed.", f"/admin/batch/{batch.id}", {"type": item_type.type})
 
     async def show(values: forms.FormValues, errors: forms.FormErrors,
                    status: int) -> Response:
