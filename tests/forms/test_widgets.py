@@ -11,6 +11,7 @@ import pytest
 from trovato.content.fields import FieldDefinition, FieldEnv, FieldRegistry, FieldValueError
 from trovato.forms.form import check_input
 from trovato.forms.widgets import (
+    AllValuesWidget,
     CheckboxWidget,
     UnknownWidgetError,
     WidgetContext,
@@ -288,9 +289,11 @@ def test_a_tag_field_edits_every_tag_in_one_input_of_names() -> None:
     comma quoted; read back, a name stays a name (resolved before saving), "Name (id)" and a
     bare id are ids. A single-value field takes one tag."""
     tags = definition("reference", {"target_type": "category_tag"}, cardinality=-1)
-    widget = Widgets(REGISTRY).for_field(tags)
-    assert widget.edits_all(tags)
-    assert not widget.edits_all(definition("reference", {"target_type": "item"}))
+    reference = Widgets(REGISTRY).for_field(tags)
+    widget = reference.all_values(tags)
+    assert isinstance(widget, AllValuesWidget)
+    items = definition("reference", {"target_type": "item"})
+    assert reference.all_values(items) is None  # one input per value
     other = "0190a9a4-6a8e-7c3b-9d2e-000000000002"
     context = WidgetContext(bundle="post", reference_labels={ID: "Rock, pop", other: "Jazz"},
                             tag_tokens={other: f"Jazz ({other})"})
