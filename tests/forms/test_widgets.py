@@ -247,6 +247,22 @@ def test_the_textarea_configures_the_editor_for_the_html_formats_offered() -> No
         "data-editor-formats": '{"filtered_html":["em","p","strong"]}'}  # offered ones only
     plain = widget.element(field, None, name="f", context=WidgetContext(formats=("plain_text",)))
     assert "#attributes" not in plain["value"]
+def test_each_textarea_offers_the_editor_its_own_formats() -> None:
+    """One context's textareas share the editor's configuration, but for a value whose format
+    the editor may not choose: that format stays offered in its textarea alone."""
+    field = definition("text_long", {})
+    widget = Widgets(REGISTRY).for_field(field)
+    context = WidgetContext(formats=("filtered_html",),
+                            editor_formats={"filtered_html": ["p", "em"], "full_html": None})
+    trees = [widget.element(field, value, name=name, context=context) for name, value in (
+        ("a", {"value": "x", "format": "filtered_html"}), ("b", {"value": "y",
+                                                                "format": "full_html"}),
+        ("c", None))]
+    assert [t["value"]["#attributes"]["data-editor-formats"] for t in trees] == [
+        '{"filtered_html":["em","p"]}', '{"filtered_html":["em","p"],"full_html":null}',
+        '{"filtered_html":["em","p"]}']
+
+
 def test_a_tag_field_takes_a_name_for_free_tagging() -> None:
     """Text that is not an id is a tag's name (the save finds or creates the tag); an id is
     an id; other record kinds take ids only (a name stays a target_id the type refuses)."""

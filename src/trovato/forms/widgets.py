@@ -71,6 +71,26 @@ class WidgetContext:
     file_labels: Mapping[str, str] = field(default_factory=dict)
     max_upload: str = ""
     tag_tokens: Mapping[str, str] = field(default_factory=dict)
+    # editor_config's answers by format: every textarea of a form has the same one (but one
+    # whose value has a format not offered), so a form's context works it out once.
+    _editor_configs: dict[str, str | None] = field(default_factory=dict, init=False,
+                                                   repr=False, compare=False)
+
+    def editor_config(self, fmt: str) -> str | None:
+        """The rich-text editor's configuration (``data-editor-formats``) of a textarea whose
+        value has the format ``fmt``: each HTML format it offers (:attr:`formats`, and
+        ``fmt``) with the tags the editor may write for it (null: any), as JSON; ``None``
+        when it offers none."""
+        try:
+            return self._editor_configs[fmt]
+        except KeyError:
+            pass
+        editable = {f: None if tags is None else sorted(tags)
+                    for f, tags in self.editor_formats.items() if f in self.formats or f == fmt}
+        config = json.dumps(editable, sort_keys=True, separators=(",", ":")) if editable \
+            else None
+        self._editor_configs[fmt] = config
+        return config
 
 
 def _input(type_: str, name: str, title: str, value: str, *, required: bool = False,
@@ -183,12 +203,10 @@ class TextareaWidget(Widget):
         textarea = _input("textarea", f"{name}[value]", "Text",
                           "" if value is None else str(value.get("value", "")),
                           required=definition.required, error_title=definition.label)
-        editable = {f: None if tags is None else sorted(tags)
-                    for f, tags in context.editor_formats.items() if f in offered}
-        if editable:
+        config = context.editor_config(fmt)
+        if config is not None:
             # The rich-text editor's configuration: it writes only what the format keeps.
-            textarea["#attributes"] = {"data-editor-formats": json.dumps(
-                editable, sort_keys=True, separators=(",", ":"))}
+            textarea["#attributes"] = {"data-editor-formats": config}
         return _fieldset(definition, {
             "value": textarea,
             "format": _input("select", f"{name}[format]", "Text format", fmt,
