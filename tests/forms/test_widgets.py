@@ -11,6 +11,7 @@ import pytest
 from trovato.content.fields import FieldDefinition, FieldEnv, FieldRegistry, FieldValueError
 from trovato.forms.form import check_input
 from trovato.forms.widgets import (
+    AllValuesWidget,
     CheckboxWidget,
     UnknownWidgetError,
     WidgetContext,
@@ -246,6 +247,22 @@ def test_the_textarea_configures_the_editor_for_the_html_formats_offered() -> No
         "data-editor-formats": '{"filtered_html":["em","p","strong"]}'}  # offered ones only
     plain = widget.element(field, None, name="f", context=WidgetContext(formats=("plain_text",)))
     assert "#attributes" not in plain["value"]
+def test_each_textarea_offers_the_editor_its_own_formats() -> None:
+    """One context's textareas share the editor's configuration, but for a value whose format
+    the editor may not choose: that format stays offered in its textarea alone."""
+    field = definition("text_long", {})
+    widget = Widgets(REGISTRY).for_field(field)
+    context = WidgetContext(formats=("filtered_html",),
+                            editor_formats={"filtered_html": ["p", "em"], "full_html": None})
+    trees = [widget.element(field, value, name=name, context=context) for name, value in (
+        ("a", {"value": "x", "format": "filtered_html"}), ("b", {"value": "y",
+                                                                "format": "full_html"}),
+        ("c", None))]
+    assert [t["value"]["#attributes"]["data-editor-formats"] for t in trees] == [
+        '{"filtered_html":["em","p"]}', '{"filtered_html":["em","p"],"full_html":null}',
+        '{"filtered_html":["em","p"]}']
+
+
 def test_a_tag_field_takes_a_name_for_free_tagging() -> None:
     """Text that is not an id is a tag's name (the save finds or creates the tag); an id is
     an id; other record kinds take ids only (a name stays a target_id the type refuses)."""
@@ -288,9 +305,11 @@ def test_a_tag_field_edits_every_tag_in_one_input_of_names() -> None:
     comma quoted; read back, a name stays a name (resolved before saving), "Name (id)" and a
     bare id are ids. A single-value field takes one tag."""
     tags = definition("reference", {"target_type": "category_tag"}, cardinality=-1)
-    widget = Widgets(REGISTRY).for_field(tags)
-    assert widget.edits_all(tags)
-    assert not widget.edits_all(definition("reference", {"target_type": "item"}))
+    reference = Widgets(REGISTRY).for_field(tags)
+    widget = reference.all_values(tags)
+    assert isinstance(widget, AllValuesWidget)
+    items = definition("reference", {"target_type": "item"})
+    assert reference.all_values(items) is None  # one input per value
     other = "0190a9a4-6a8e-7c3b-9d2e-000000000002"
     context = WidgetContext(bundle="post", reference_labels={ID: "Rock, pop", other: "Jazz"},
                             tag_tokens={other: f"Jazz ({other})"})

@@ -24,7 +24,13 @@ from trovato.content.items import LOG_MAX, TITLE_MAX, Item
 from trovato.content.types import ItemType, display_order
 from trovato.forms.form import FormErrors, FormValues, form, inputs, submit
 from trovato.forms.stencil import FormStencils
-from trovato.forms.widgets import REMOVE_FILE, Widget, WidgetContext, Widgets
+from trovato.forms.widgets import (
+    REMOVE_FILE,
+    AllValuesWidget,
+    Widget,
+    WidgetContext,
+    Widgets,
+)
 from trovato.render.elements import FORM_INPUT_TYPES, RenderElement
 from trovato.render.formats import FormatRegistry
 from trovato.users.accounts import CurrentUser
@@ -154,6 +160,11 @@ def initial_counts(item_type: ItemType, item: Item | None) -> dict[str, int]:
     return {d.name: max(len(_values(item, d)), 1) for d in _type_form(item_type).multiple}
 
 
+# A field, its widget and the widget that one hands it to (Widget.all_values): told apart
+# once per type form, so the form and its parsing ask no widget which it is.
+_Editors = tuple[FieldDefinition, Widget, AllValuesWidget | None]
+
+
 @dataclass(slots=True)
 class _TypeForm:
     """What the item form of one item type is, whoever edits what: worked out once per type
@@ -165,9 +176,9 @@ class _TypeForm:
     add_more: tuple[str, ...]
     multipart: bool
     widgets_key: tuple[int, int] = (0, -1)
-    # (definition, its widget) in declaration order and in display order.
-    declared: tuple[tuple[FieldDefinition, Widget], ...] = ()
-    shown: tuple[tuple[FieldDefinition, Widget], ...] = ()
+    # The fields' editors in declaration order and in display order.
+    declared: tuple[_Editors, ...] = ()
+    shown: tuple[_Editors, ...] = ()
     # The form's HTML by shape (:mod:`trovato.forms.stencil`): a changed type is a new object,
     # and so gets new stencils.
     stencils: FormStencils = field(default_factory=FormStencils)
@@ -190,9 +201,12 @@ def _type_form(item_type: ItemType, widgets: Widgets | None = None) -> _TypeForm
             item_type, names, multiple, tuple(f"{ADD_MORE}{d.name}" for d in multiple),
             any(d.type in FILE_TYPES for d in item_type.fields))
     if widgets is not None and found.widgets_key != (id(widgets), widgets.version):
-        chosen = {d.name: widgets.for_field(d) for d in item_type.fields}
-        found.declared = tuple((d, chosen[d.name]) for d in item_type.fields)
-        found.shown = tuple((d, chosen[d.name]) for d in display_order(item_type))
+        chosen: dict[str, _Editors] = {}
+        for definition in item_type.fields:
+            widget = widgets.for_field(definition)
+            chosen[definition.name] = (definition, widget, widget.all_values(definition))
+        found.declared = tuple(chosen[d.name] for d in item_type.fields)
+        found.shown = tuple(chosen[d.name] for d in display_order(item_type))
         found.widgets_key = (id(widgets), widgets.version)
     return found
 
@@ -231,14 +245,15 @@ def sentence(key: str, message: str, names: Mapping[str, str]) -> str:
 
 
 def _field(definition: FieldDefinition, item: Item | None, widget: Widget,
-           context: WidgetContext, count: int, weight: int) -> RenderElement:
+           whole: AllValuesWidget | None, context: WidgetContext, count: int,
+           weight: int) -> RenderElement:
     base = f"fields[{definition.name}]"
     key = f"fields.{definition.name}"
     values = _values(item, definition)
-    if widget.edits_all(definition) or not definition.multiple:
+    if whole is not None or not definition.multiple:
         # One element; for a widget editing every value (tags: their names) all of them.
-        element = (widget.element_all(definition, values, name=base, context=context)
-                   if widget.edits_all(definition) else
+        element = (whole.element_all(definition, values, name=base, context=context)
+                   if whole is not None else
                    widget.element(definition, values[0] if values else None, name=base,
                                   context=context))
         element["#error_key"] = key
@@ -278,8 +293,8 @@ def item_form(item_type: ItemType, item: Item | None, *, action: str, widgets: W
     fields: RenderElement = {"#type": "container", "#weight": 0,
                              "#attributes": {"class": "item-form__fields"}}
     type_form = _type_form(item_type, widgets)
-    for weight, (definition, widget) in enumerate(type_form.shown):
-        fields[definition.name] = _field(definition, item, widget, context,
+    for weight, (definition, widget, whole) in enumerate(type_form.shown):
+        fields[definition.name] = _field(definition, item, widget, whole, context,
                                          counts.get(definition.name, 1), weight)
     # A new item starts as its type's defaults say.
     published = item.status == 1 if item is not None else item_type.defaults["status"]
@@ -349,12 +364,12 @@ def parse_item(item_type: ItemType, values: FormValues, *, widgets: Widgets,
     submitted = {name: value for name, value in values.items() if isinstance(value, str)}
     errors: FormErrors = {}
     fields: dict[str, Any] = {}
-    for definition, widget in _type_form(item_type, widgets).declared:
+    for definition, widget, whole in _type_form(item_type, widgets).declared:
         base = f"fields[{definition.name}]"
         key = f"fields.{definition.name}"
-        if widget.edits_all(definition):
+        if whole is not None:
             try:
-                every = widget.parse_all(definition, submitted, name=base, context=context)
+                every = whole.parse_all(definition, submitted, name=base, context=context)
             except FieldValueError as exc:
                 errors[key] = exc.message
                 every = []

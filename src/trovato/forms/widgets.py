@@ -1,7 +1,7 @@
 """Field widgets: how one field value is edited in a form, keyed by ``FieldType.widget``.
 
-A widget does two things for one value of a field (multi-value "add another" is the form's,
-unless the widget edits every value in one element: :meth:`Widget.edits_all`):
+A widget (:class:`Widget`) does two things for one value of a field (multi-value "add
+another" is the form's):
 
 * :meth:`Widget.element` builds the form element tree for a stored value (or ``None`` for a
   new one): data, ``#type`` one of the form element types (``textfield``, ``textarea``,
@@ -11,6 +11,11 @@ unless the widget edits every value in one element: :meth:`Widget.edits_all`):
   object that :meth:`FieldType.clean <trovato.content.fields.FieldType.clean>` validates, or
   ``None`` when the value was left empty. A submission it cannot read at all (letters in a
   number) raises :class:`~trovato.content.fields.FieldValueError` with a message for the user.
+
+A widget may hand a field whose values one element edits together (a tag field: the tags'
+names on one line) to an :class:`AllValuesWidget` (:meth:`Widget.all_values`), whose
+:meth:`~AllValuesWidget.element_all` and :meth:`~AllValuesWidget.parse_all` do the same for
+every value at once; the item form then asks that one instead.
 
 Values are read as the user sees them: dates and times in their zone (``WidgetContext``),
 list values by label, formatted text with the formats the user may choose.
@@ -28,7 +33,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from trovato.content.fields import KNOWN_FORMATS, FieldDefinition, FieldRegistry, FieldValueError
@@ -66,6 +71,26 @@ class WidgetContext:
     file_labels: Mapping[str, str] = field(default_factory=dict)
     max_upload: str = ""
     tag_tokens: Mapping[str, str] = field(default_factory=dict)
+    # editor_config's answers by format: every textarea of a form has the same one (but one
+    # whose value has a format not offered), so a form's context works it out once.
+    _editor_configs: dict[str, str | None] = field(default_factory=dict, init=False,
+                                                   repr=False, compare=False)
+
+    def editor_config(self, fmt: str) -> str | None:
+        """The rich-text editor's configuration (``data-editor-formats``) of a textarea whose
+        value has the format ``fmt``: each HTML format it offers (:attr:`formats`, and
+        ``fmt``) with the tags the editor may write for it (null: any), as JSON; ``None``
+        when it offers none."""
+        try:
+            return self._editor_configs[fmt]
+        except KeyError:
+            pass
+        editable = {f: None if tags is None else sorted(tags)
+                    for f, tags in self.editor_formats.items() if f in self.formats or f == fmt}
+        config = json.dumps(editable, sort_keys=True, separators=(",", ":")) if editable \
+            else None
+        self._editor_configs[fmt] = config
+        return config
 
 
 def _input(type_: str, name: str, title: str, value: str, *, required: bool = False,
@@ -87,8 +112,8 @@ def _text(submitted: Submitted, name: str) -> str:
 
 
 class Widget(ABC):
-    """One widget; subclasses set :attr:`name` (its machine name, stored in field
-    definitions), :attr:`label` (what site builders choose it by) and implement both
+    """A widget editing one value; subclasses set :attr:`name` (its machine name, stored in
+    field definitions), :attr:`label` (what site builders choose it by) and implement both
     directions."""
 
     name: ClassVar[str]
@@ -104,20 +129,25 @@ class Widget(ABC):
               context: WidgetContext) -> dict[str, Any] | None:
         """The raw value object submitted under ``name``; ``None`` when left empty."""
 
-    def edits_all(self, definition: FieldDefinition) -> bool:
-        """Whether one element edits every value of ``definition`` (:meth:`element_all`,
-        :meth:`parse_all`) instead of one element per value with "Add another"."""
-        return False
+    def all_values(self, definition: FieldDefinition) -> AllValuesWidget | None:
+        """The widget this one hands ``definition`` to, editing all its values in one
+        element; ``None``: this one edits it, one element per value (with "Add another")."""
+        return None
 
+
+class AllValuesWidget(ABC):
+    """A widget editing every value of a field in one element (no "Add another"), which a
+    :class:`Widget` hands the fields it edits so to (:meth:`Widget.all_values`)."""
+
+    @abstractmethod
     def element_all(self, definition: FieldDefinition, values: Sequence[Mapping[str, Any]],
                     *, name: str, context: WidgetContext) -> RenderElement:
-        """The one element editing every value (when :meth:`edits_all`)."""
-        raise NotImplementedError(f"the widget {self.name} edits one value at a time")
+        """The one element editing ``values`` (none: a new item's), named ``name``."""
 
+    @abstractmethod
     def parse_all(self, definition: FieldDefinition, submitted: Submitted, *, name: str,
                   context: WidgetContext) -> list[dict[str, Any]]:
-        """Every raw value submitted under ``name`` (when :meth:`edits_all`)."""
-        raise NotImplementedError(f"the widget {self.name} edits one value at a time")
+        """Every raw value submitted under ``name``, in order; none when left empty."""
 
 
 class _Single(Widget):
@@ -173,12 +203,10 @@ class TextareaWidget(Widget):
         textarea = _input("textarea", f"{name}[value]", "Text",
                           "" if value is None else str(value.get("value", "")),
                           required=definition.required, error_title=definition.label)
-        editable = {f: None if tags is None else sorted(tags)
-                    for f, tags in context.editor_formats.items() if f in offered}
-        if editable:
+        config = context.editor_config(fmt)
+        if config is not None:
             # The rich-text editor's configuration: it writes only what the format keeps.
-            textarea["#attributes"] = {"data-editor-formats": json.dumps(
-                editable, sort_keys=True, separators=(",", ":"))}
+            textarea["#attributes"] = {"data-editor-formats": config}
         return _fieldset(definition, {
             "value": textarea,
             "format": _input("select", f"{name}[format]", "Text format", fmt,
@@ -352,12 +380,10 @@ def reference_text(label: str | None, target_id: str) -> str:
 
 class ReferenceWidget(Widget):
     """One text input taking "Title (id)" or an id; with JavaScript an autocomplete of the
-    records the editor may see (``data-autocomplete`` names its endpoint).
-
-    A tag field is one input for all its values, as Drupal's free-tagging field: the tag
-    names, comma-separated (:mod:`trovato.forms.tag_text`; "Name (id)" for a name two tags
-    share). A typed name stays a name (``{"name": …}``): the item form resolves it in the
-    field's vocabularies before saving (``trovato.web.tag_names``)."""
+    records the editor may see (``data-autocomplete`` names its endpoint). The item form
+    edits a tag field with :class:`TagsWidget` instead (one input for all its values:
+    :meth:`all_values`); given a tag field, this one too takes a typed name as a tag's
+    name."""
 
     name = "reference_autocomplete"
     label = "Autocomplete"
@@ -389,8 +415,16 @@ class ReferenceWidget(Widget):
             return {"name": text, "target_type": kind}
         return {"target_id": target, "target_type": kind}
 
-    def edits_all(self, definition: FieldDefinition) -> bool:
-        return definition.settings.get("target_type") == "category_tag"
+    def all_values(self, definition: FieldDefinition) -> AllValuesWidget | None:
+        return _TAGS if definition.settings.get("target_type") == "category_tag" else None
+
+
+class TagsWidget(AllValuesWidget):
+    """A tag field's values in one text input, as Drupal's free-tagging field: the tag names,
+    comma-separated (:mod:`trovato.forms.tag_text`; "Name (id)" for a name two tags share),
+    with the reference autocomplete (``data-autocomplete``). A typed name stays a name
+    (``{"name": …}``): the item form resolves it in the field's vocabularies before saving
+    (``trovato.web.tag_names``)."""
 
     def element_all(self, definition: FieldDefinition, values: Sequence[Mapping[str, Any]],
                     *, name: str, context: WidgetContext) -> RenderElement:
@@ -427,6 +461,9 @@ class ReferenceWidget(Widget):
                           if tag_id is not None else
                           {"name": tag_name, "target_type": "category_tag"})
         return values
+
+
+_TAGS: Final = TagsWidget()
 
 
 # The button removing a file value: its ``op`` value is this + the value's input name.
