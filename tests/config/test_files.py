@@ -49,6 +49,8 @@ def test_file_stems_are_safe_and_distinct() -> None:
      b"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
      b"e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
      b"f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n", "more than"),
+    (b"a: " + b"[" * 50_000 + b"]" * 50_000 + b"\n", "nested more than"),  # parser's stack
+    (b"a: " + b"[" * 100 + b"]" * 100 + b"\n", "nested more than"),  # comparing, JSON
     (b"\xff\xfe", "not UTF-8"),
     (b"a: " + b"x" * MAX_FILE + b"\n", "longer than"),
 ])

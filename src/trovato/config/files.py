@@ -29,6 +29,9 @@ MAX_FILES: Final = 10_000  # files in one owned folder
 # Values in one document, aliases counted each time they are used: YAML's aliases can make a
 # small file stand for a huge document ("billion laughs"), which the counting stops early.
 MAX_VALUES: Final = 50_000
+# Levels of nesting in one document: the YAML parser, the comparison with the site's object
+# and the services' JSON all recurse once per level, so a deep file would exhaust the stack.
+MAX_DEPTH: Final = 32
 SUFFIX: Final = ".yaml"
 _STEM: Final = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}\Z")
 
@@ -103,6 +106,8 @@ def parse(file: str, data: bytes) -> dict[str, Any]:
         raise ConfigError(file, "is not UTF-8 text") from None
     try:
         document = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(file, f"is nested more than {MAX_DEPTH} levels deep") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
@@ -116,21 +121,25 @@ def parse(file: str, data: bytes) -> dict[str, Any]:
 
 def _check_plain(file: str, document: dict[str, Any]) -> None:
     """Refuse what JSON cannot hold (dates, binary, non-string keys) and documents of more
-    than :data:`MAX_VALUES` values: the services take JSON-shaped documents."""
-    pending: list[tuple[str, Any]] = [("", document)]
+    than :data:`MAX_VALUES` values or :data:`MAX_DEPTH` levels: the services take
+    JSON-shaped documents."""
+    pending: list[tuple[str, int, Any]] = [("", 0, document)]
     seen = 0
     while pending:
-        where, value = pending.pop()
+        where, depth, value = pending.pop()
         seen += 1
         if seen > MAX_VALUES:
             raise ConfigError(file, f"holds more than {MAX_VALUES} values")
+        if depth > MAX_DEPTH:
+            raise ConfigError(file, f"is nested more than {MAX_DEPTH} levels deep",
+                              errors={where: "nested too deeply"})
         if isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise ConfigError(file, f"has a key that is not a string at {where or '/'}")
-                pending.append((f"{where}.{key}" if where else key, item))
+                pending.append((f"{where}.{key}" if where else key, depth + 1, item))
         elif isinstance(value, list):
-            pending.extend((f"{where}.{n}", item) for n, item in enumerate(value))
+            pending.extend((f"{where}.{n}", depth + 1, item) for n, item in enumerate(value))
         elif value is not None and not isinstance(value, str | int | float | bool):
             raise ConfigError(file, f"{where}: a {type(value).__name__} is not allowed"
                               " (quote it to make it a string)", errors={where: "not JSON"})
