@@ -110,3 +110,10 @@ def test_write_folder_keeps_unchanged_files_and_removes_only_its_own(tmp_path: P
     with pytest.raises(ConfigError, match="safe file name"):
         write_folder(tmp_path, "roles", {"../escape": "x: 1\n"})
     assert not (tmp_path / "escape.yaml").exists()
+
+
+def test_write_folder_refuses_a_folder_where_a_file_goes(tmp_path: Path) -> None:
+    (tmp_path / "roles" / "editor.yaml").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="regular file") as refused:
+        write_folder(tmp_path, "roles", {"editor": "name: editor\n"})
+    assert refused.value.file == "roles/editor.yaml"

@@ -205,6 +205,9 @@ def write_folder(root: Path, folder: str, files: Mapping[str, str]) -> Written:
         data = text.encode("utf-8")
         if target.is_symlink():
             raise ConfigError(f"{folder}/{target.name}", "is a link; remove it first")
+        if target.exists() and not target.is_file():
+            raise ConfigError(f"{folder}/{target.name}", "must be a regular file (not a"
+                              " folder); remove it first")
         if target.is_file() and target.read_bytes() == data:
             unchanged.append(f"{folder}/{target.name}")
             continue
