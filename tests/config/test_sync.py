@@ -239,3 +239,29 @@ async def test_a_plugins_objects_are_the_plugins(db_url: str, tmp_path: Path) ->
         with pytest.raises(ConfigError, match="plugin 'blog'") as refused:
             await import_config(site, read_config(tmp_path))
         assert refused.value.file == "gather/articles.yaml"
+
+
+async def test_a_hand_written_folder_is_applied_whole_and_then_has_nothing_to_change(
+        db_url: str, tmp_path: Path) -> None:
+    # Omitted properties are the defaults (as when creating), lists in any order.
+    async with _kernel(db_url) as kernel:
+        site = site_of(kernel)
+        await _furnish(kernel)
+        await _export(site, tmp_path)
+        _write(tmp_path, "vocabularies/topics.yaml", yaml.safe_dump(
+            {"id": "topics", "label": "Topics"}))
+        _write(tmp_path, "roles/content_editor.yaml", yaml.safe_dump(
+            {"name": "content editor",
+             "permissions": ["create article content", "access content"]}))
+        _write(tmp_path, "stages/spring.yaml", yaml.safe_dump(
+            {"id": "spring", "label": "Spring campaign"}))
+        _write(tmp_path, "menus/main.yaml", yaml.safe_dump(
+            {"name": "main", "links": [{"title": "Zed", "path": "/zed", "weight": 9},
+                                       {"title": "About", "path": "/about", "weight": 3}]}))
+        changes = await import_config(site, read_config(tmp_path))
+        assert {(c.action, c.folder, c.name) for c in changes} == {
+            ("update", "vocabularies", "topics"), ("update", "stages", "spring"),
+            ("update", "menus", "main")}
+        topics = await site.categories.vocabulary(site.user, "topics")
+        assert (topics.description, topics.hierarchy) == ("", "multiple")
+        assert await import_config(site, read_config(tmp_path)) == []

@@ -69,6 +69,12 @@ class Kind(ABC):
         """Each object's file stem, given the objects' names in a stable order."""
         return unique_stems(names)
 
+    def normal(self, document: Document) -> Document:
+        """``document`` (a file's) as :meth:`current` would give the object it makes: the
+        properties it omits at the defaults writing it gives them, its sets in their order,
+        so that a file the site already matches is no change."""
+        return document
+
     @abstractmethod
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
         """The name of the object ``file`` (``stem`` without its folder and suffix) holds."""
@@ -95,6 +101,9 @@ class Kind(ABC):
 class Vocabularies(Kind):
     folder = "vocabularies"
     _KEYS = ("id", "label", "description", "hierarchy", "weight")
+    # What a property the file omits is: the categories service's defaults on creating.
+    _DEFAULTS: ClassVar[Mapping[str, Any]] = {"label": "", "description": "",
+                                              "hierarchy": "multiple", "weight": 0}
 
     async def current(self, site: Site) -> dict[str, Document]:
         return {v.id: v.public() for v in await site.categories.vocabularies(site.user)}
@@ -103,10 +112,12 @@ class Vocabularies(Kind):
         _only(file, document, self._KEYS)
         return _text(file, document, "id")
 
+    def normal(self, document: Document) -> Document:
+        return {**self._DEFAULTS, **document}
+
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
-        given = {k: document[k] for k in ("label", "description", "hierarchy", "weight")
-                 if k in document}
+        given = {k: v for k, v in self.normal(document).items() if k in self._DEFAULTS}
         if old is None:
             label = given.pop("label", "")
             await site.categories.create_vocabulary(site.user, name, label, **given)
@@ -205,6 +216,9 @@ class Roles(Kind):
     def kept(self, name: str) -> bool:
         return name in self.builtin
 
+    def normal(self, document: Document) -> Document:
+        return {**document, "permissions": _sorted(document.get("permissions", []))}
+
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
         permissions = document.get("permissions", [])
@@ -256,6 +270,10 @@ class Stages(Kind):
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
         _only(file, document, self._KEYS)
         return _text(file, document, "id")
+
+    def normal(self, document: Document) -> Document:
+        return {"label": "", "upstream": LIVE, "visibility": "private", **document,
+                "roles": _sorted(document.get("roles", []))}
 
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
@@ -368,6 +386,14 @@ def _link_key(link: Mapping[str, Any]) -> tuple[int, str, str, str]:
     return (link["weight"], link["title"], link["path"], link["permission"])
 
 
+def _sorted(values: Any) -> Any:
+    """A list of names in the order the site lists them (sorted); anything else as it is,
+    for the service to refuse."""
+    if isinstance(values, list) and all(isinstance(v, str) for v in values):
+        return sorted(values)
+    return values
+
+
 class Menus(Kind):
     """The main menu's administrator links, as one object: an import adds the links the file
     has and the site lacks, and deletes those the site has and the file lacks."""
@@ -386,6 +412,13 @@ class Menus(Kind):
             raise ConfigError(file, f"must be the menu {MENU!r}",
                               errors={"name": f"must be {MENU!r} (the one menu)"})
         return MENU
+
+    def normal(self, document: Document) -> Document:
+        try:
+            links = [parse_link(link).model_dump() for link in document.get("links", [])]
+        except (TileError, TypeError):
+            return document  # not links: writing it is refused, naming the link
+        return {**document, "links": sorted(links, key=_link_key)}
 
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
