@@ -69,8 +69,12 @@ def write_config(root: Path, folders: dict[str, dict[str, str]]) -> list[Written
     was written per folder."""
     if root.is_symlink() or (root.exists() and not root.is_dir()):
         raise ConfigError(str(root), "must be a folder (not a link or a file)")
-    root.mkdir(parents=True, exist_ok=True)
-    return [write_folder(root, folder, files) for folder, files in folders.items()]
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        return [write_folder(root, folder, files) for folder, files in folders.items()]
+    except OSError as exc:  # no room, no right, a file where a folder goes: said, not raised
+        raise ConfigError(str(exc.filename or root),
+                          f"cannot be written: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
