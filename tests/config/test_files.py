@@ -117,3 +117,20 @@ def test_write_folder_refuses_a_folder_where_a_file_goes(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="regular file") as refused:
         write_folder(tmp_path, "roles", {"editor": "name: editor\n"})
     assert refused.value.file == "roles/editor.yaml"
+
+
+def test_a_file_swapped_for_a_link_after_its_check_is_not_followed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The check and the read are one open: a link put in place of a checked file between the
+    # two (another process racing the import) is refused, not read.
+    (tmp_path / "roles").mkdir()
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("name: secret\n")
+    (tmp_path / "roles" / "leak.yaml").symlink_to(secret)
+    regular = secret.lstat()
+    real_lstat = Path.lstat
+    monkeypatch.setattr(Path, "lstat", lambda self: regular if self.name == "leak.yaml"
+                        else real_lstat(self))
+    with pytest.raises(ConfigError, match="regular file") as refused:
+        read_folder(tmp_path, "roles")
+    assert refused.value.file == "roles/leak.yaml"

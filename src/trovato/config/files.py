@@ -15,6 +15,7 @@ ignored. Each file's size is capped before the parser sees it, and only plain YA
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from collections.abc import Iterable, Mapping
@@ -172,13 +173,23 @@ def read_folder(root: Path, folder: str) -> list[Loaded] | None:
         if not entry.name.endswith(SUFFIX) or not _STEM.match(entry.name[:-len(SUFFIX)]):
             raise ConfigError(shown, "is not a configuration file: names are"
                               " [a-z0-9][a-z0-9_.-]*.yaml")
-        mode = entry.lstat().st_mode
-        if not stat.S_ISREG(mode):
-            raise ConfigError(shown, "must be a regular file (not a link or a folder)")
-        with entry.open("rb") as handle:
-            data = handle.read(MAX_FILE + 1)  # the cap holds even if the file grows meanwhile
-        loaded.append(Loaded(shown, parse(shown, data)))
+        loaded.append(Loaded(shown, parse(shown, _read_regular(entry, shown))))
     return loaded
+
+
+def _read_regular(path: Path, shown: str) -> bytes:
+    """The first bytes of the regular file ``path``, up to one past :data:`MAX_FILE`: the
+    check and the read are one open that follows no link (and waits on no pipe), so nothing
+    put in place of the file meanwhile is read."""
+    refused = ConfigError(shown, "must be a regular file (not a link or a folder)")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        raise refused from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise refused
+        return handle.read(MAX_FILE + 1)  # the cap holds even if the file grows meanwhile
 
 
 @dataclass(frozen=True, slots=True)
