@@ -134,3 +134,19 @@ def test_a_file_swapped_for_a_link_after_its_check_is_not_followed(
     with pytest.raises(ConfigError, match="regular file") as refused:
         read_folder(tmp_path, "roles")
     assert refused.value.file == "roles/leak.yaml"
+
+
+def test_write_folder_never_writes_through_a_link(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("mine")
+    (tmp_path / "roles").mkdir()
+    (tmp_path / "roles" / "editor.yaml").symlink_to(outside)
+    with pytest.raises(ConfigError, match="link") as refused:
+        write_folder(tmp_path, "roles", {"editor": "name: editor\n"})
+    assert refused.value.file == "roles/editor.yaml"
+    # Nor when the link is put in place after the folder was looked at.
+    monkeypatch.setattr(Path, "is_symlink", lambda self: False)
+    with pytest.raises(ConfigError, match="link"):
+        write_folder(tmp_path, "roles", {"editor": "name: editor\n"})
+    assert outside.read_text() == "mine"

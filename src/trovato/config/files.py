@@ -15,6 +15,7 @@ ignored. Each file's size is capped before the parser sees it, and only plain YA
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -177,19 +178,39 @@ def read_folder(root: Path, folder: str) -> list[Loaded] | None:
     return loaded
 
 
-def _read_regular(path: Path, shown: str) -> bytes:
-    """The first bytes of the regular file ``path``, up to one past :data:`MAX_FILE`: the
-    check and the read are one open that follows no link (and waits on no pipe), so nothing
-    put in place of the file meanwhile is read."""
-    refused = ConfigError(shown, "must be a regular file (not a link or a folder)")
+_NOT_REGULAR: Final = "must be a regular file (not a link or a folder); remove it first"
+
+
+def _read_regular(path: Path, shown: str, *, missing: bytes | None = None) -> bytes:
+    """The first bytes of the regular file ``path``, up to one past :data:`MAX_FILE`
+    (``missing`` when it is absent and that is given): the check and the read are one open
+    that follows no link (and waits on no pipe), so nothing put in place of the file
+    meanwhile is read."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        if missing is None:
+            raise ConfigError(shown, _NOT_REGULAR) from None
+        return missing
     except OSError:
-        raise refused from None
+        raise ConfigError(shown, _NOT_REGULAR) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(shown, _NOT_REGULAR)
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise refused
         return handle.read(MAX_FILE + 1)  # the cap holds even if the file grows meanwhile
+
+
+def _write_regular(path: Path, shown: str, data: bytes) -> None:
+    """Make the regular file ``path`` hold ``data``, through one open that follows no link."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EISDIR):
+            raise ConfigError(shown, _NOT_REGULAR) from None
+        raise
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,17 +234,14 @@ def write_folder(root: Path, folder: str, files: Mapping[str, str]) -> Written:
         if not _STEM.match(stem):  # exported names come from file_stem; never a path
             raise ConfigError(f"{folder}/{stem}", "is not a safe file name")
         target = path / f"{stem}{SUFFIX}"
+        shown = f"{folder}/{target.name}"
         data = text.encode("utf-8")
-        if target.is_symlink():
-            raise ConfigError(f"{folder}/{target.name}", "is a link; remove it first")
-        if target.exists() and not target.is_file():
-            raise ConfigError(f"{folder}/{target.name}", "must be a regular file (not a"
-                              " folder); remove it first")
-        if target.is_file() and target.read_bytes() == data:
-            unchanged.append(f"{folder}/{target.name}")
+        # An absent file reads as b"", which no YAML document dumps to.
+        if _read_regular(target, shown, missing=b"") == data:
+            unchanged.append(shown)
             continue
-        target.write_bytes(data)
-        written.append(f"{folder}/{target.name}")
+        _write_regular(target, shown, data)
+        written.append(shown)
     wanted = {f"{stem}{SUFFIX}" for stem in files}
     removed: list[str] = []
     for entry in sorted(path.iterdir(), key=lambda p: p.name):
