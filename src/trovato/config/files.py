@@ -4,7 +4,8 @@
 **Writing.** A document is dumped with its keys sorted, block style, no line wrapping, so the
 same configuration always gives the same bytes and a change shows as a small diff. A file is
 rewritten only when its bytes change. Files of objects that no longer exist are removed, only
-``*.yaml`` files and only inside the owned folders: nothing else in the folder is touched.
+``*.yaml`` files and only inside the owned folders: nothing else in the folder is touched. A
+link or a folder where a file goes is refused, never written through.
 
 **Reading.** Only regular files named like an exported one (``[a-z0-9][a-z0-9_.-]*.yaml``) in
 an owned folder are read; a symbolic link, a folder or an oddly named file there is refused
