@@ -20,7 +20,7 @@ from trovato.config import (
     read_config,
     write_config,
 )
-from trovato.files.styles import parse_style
+from trovato.files.styles import STYLES_MAX, parse_style
 from trovato.kernel.services import Kernel
 from trovato.users.registration import Registration, set_registration
 
@@ -265,3 +265,19 @@ async def test_a_hand_written_folder_is_applied_whole_and_then_has_nothing_to_ch
         topics = await site.categories.vocabulary(site.user, "topics")
         assert (topics.description, topics.hierarchy) == ("", "multiple")
         assert await import_config(site, read_config(tmp_path)) == []
+
+
+async def test_a_dry_run_refuses_what_the_import_would(db_url: str, tmp_path: Path) -> None:
+    # Too many image styles: refused by the styles service when saving them all at once,
+    # and by the dry run, which checks them without saving.
+    async with _kernel(db_url) as kernel:
+        site = site_of(kernel)
+        await _export(site, tmp_path)
+        for n in range(STYLES_MAX):
+            _write(tmp_path, f"image_styles/style_{n}.yaml", yaml.safe_dump({
+                "name": f"style_{n}", "label": f"Style {n}",
+                "effects": [{"name": "scale", "width": 100, "height": 100}]}))
+        for dry_run in (True, False):
+            with pytest.raises(ConfigError, match="at most") as refused:
+                await import_config(site, read_config(tmp_path), dry_run=dry_run)
+            assert refused.value.file == "image_styles"

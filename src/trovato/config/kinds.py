@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Final
 
 from trovato.config.files import ConfigError, unique_stems
 from trovato.config.site import Site
-from trovato.files.styles import StyleError, parse_style
+from trovato.files.styles import StyleError, parse_style, parse_styles
 from trovato.gather import FRONT_PAGE
 from trovato.search import SearchError
 from trovato.stages import LIVE
@@ -478,11 +478,15 @@ class ImageStyles(Kind):
         self.changed = True
 
     async def finish(self, site: Site, *, dry_run: bool) -> None:
-        if self.changed and not dry_run:
-            try:
+        if not self.changed:
+            return
+        try:
+            if dry_run:  # the checks of saving them, without saving
+                parse_styles(self.wanted)
+            else:
                 await site.styles.replace(self.wanted)
-            except StyleError as exc:
-                raise ConfigError(self.folder, exc.message, errors=exc.errors) from None
+        except StyleError as exc:
+            raise ConfigError(self.folder, exc.message, errors=exc.errors) from None
 
 
 class Settings(Kind):
