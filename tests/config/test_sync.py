@@ -281,3 +281,20 @@ async def test_a_dry_run_refuses_what_the_import_would(db_url: str, tmp_path: Pa
             with pytest.raises(ConfigError, match="at most") as refused:
                 await import_config(site, read_config(tmp_path), dry_run=dry_run)
             assert refused.value.file == "image_styles"
+
+
+async def test_a_tile_file_is_named_by_its_slot_and_source(db_url: str, tmp_path: Path) -> None:
+    # A placement's only name is its file's: one named otherwise would be made again (and
+    # the exported one deleted) on every import of the folder.
+    async with _kernel(db_url) as kernel:
+        site = site_of(kernel)
+        await _furnish(kernel)
+        await _export(site, tmp_path)
+        slot = kernel.tiles.slots[0]
+        placed = tmp_path / "tiles" / f"{slot}.gather_articles.yaml"
+        placed.rename(tmp_path / "tiles" / "latest.yaml")
+        with pytest.raises(ConfigError, match=f"{slot}.gather_articles") as refused:
+            read_config(tmp_path)
+        assert refused.value.file == "tiles/latest.yaml"
+        (tmp_path / "tiles" / "latest.yaml").rename(placed)
+        assert await import_config(site, read_config(tmp_path)) == []

@@ -17,13 +17,14 @@ their tags with ``trovato categories export|import``.
 
 from __future__ import annotations
 
+import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
-from trovato.config.files import ConfigError, unique_stems
+from trovato.config.files import ConfigError, file_stem, unique_stems
 from trovato.config.site import Site
 from trovato.files.styles import StyleError, parse_style, parse_styles
 from trovato.gather import FRONT_PAGE
@@ -363,6 +364,14 @@ class Tiles(Kind):
         return {name: name for name in names}
 
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
+        slot, source = document.get("slot"), document.get("source")
+        if isinstance(slot, str) and isinstance(source, str):
+            # The file's name is the placement's only one: any other would not match the
+            # site's on the next import (the service refuses a missing slot or source).
+            base = file_stem(f"{slot}.{source}")
+            if stem != base and not re.fullmatch(re.escape(base) + r"_[0-9]+", stem):
+                raise ConfigError(file, f"must be named {base}.yaml (its slot and source,"
+                                  " _2 … for further placements of that source there)")
         return stem
 
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
