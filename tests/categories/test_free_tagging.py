@@ -4,6 +4,7 @@ path in a stage's overlay."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -143,3 +144,37 @@ async def test_every_tag_of_a_name_is_found(categories: Categories, admin: Curre
     assert [t.id for t in await categories.tags_named(admin, ["genres"], {"jazz"})] == [
         other.id]
     assert await categories.tags_named(admin, [], {"jazz"}) == []
+
+
+async def test_a_name_created_meanwhile_is_used_not_made_again(
+        content: ContentServices, categories: Categories, database: Database,
+        admin: CurrentUser, topics: None) -> None:
+    # Another save creates "Rock" after this save looked for it and before it could lock the
+    # vocabulary to create it: it takes that tag once the lock is free.
+    created, finish = asyncio.Event(), asyncio.Event()
+
+    async def other() -> None:
+        async with database.transaction() as conn, database.joined(conn):
+            await categories.create_tag(admin, "topics", "Rock")
+            created.set()
+            await finish.wait()
+
+    other_save = asyncio.create_task(other())
+    await created.wait()
+    save = asyncio.create_task(content.items.create(
+        admin, "post", title="Tagged", fields={"field_topics": [{"name": "rock"}]}))
+    for _ in range(200):  # until the save waits for the vocabulary's lock
+        if await database.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database()"):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the save never waited for the vocabulary")
+    finish.set()
+    await other_save
+    item = await save
+    tags = await categories.tags(admin, "topics")
+    assert [t.name for t in tags] == ["Rock"]
+    assert item.fields["field_topics"] == [{"target_id": str(tags[0].id),
+                                            "target_type": "category_tag"}]

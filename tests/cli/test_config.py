@@ -102,3 +102,13 @@ def test_help_says_what_is_deleted() -> None:
     assert shown.returncode == 0
     assert "--dry-run" in shown.stdout and "--delete-content" in shown.stdout
     assert "--keep-absent" in shown.stdout
+
+
+def test_a_folder_that_cannot_be_written_is_an_error_not_a_traceback(
+        db_url: str, tmp_path: Path) -> None:
+    env = {"TROVATO_DATABASE_URL": db_url, "COLUMNS": "200"}
+    (tmp_path / "file").write_text("not a folder")
+    refused = run("config", "export", str(tmp_path / "file" / "config"), env=env)
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stderr
+    assert "file/config" in refused.stderr

@@ -56,5 +56,7 @@ def test_language_shows_changes_and_refuses(db_url: str) -> None:
     assert "now simple; every item was reindexed" in changed.stdout
     with psycopg.connect(db_url, autocommit=True) as conn:
         assert _vector(conn, "Plugins") == "'plugins':1A"
+    again = run("search", "language", " simple ", env=env)  # as the service reads it
+    assert again.stdout.strip() == "The search language already is simple."
     refused = run("search", "language", "klingon", env=env)
     assert refused.returncode == 1 and "not a text search configuration" in refused.stderr

@@ -49,6 +49,8 @@ def test_file_stems_are_safe_and_distinct() -> None:
      b"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
      b"e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
      b"f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n", "more than"),
+    (b"a: " + b"[" * 50_000 + b"]" * 50_000 + b"\n", "nested more than"),  # parser's stack
+    (b"a: " + b"[" * 100 + b"]" * 100 + b"\n", "nested more than"),  # comparing, JSON
     (b"\xff\xfe", "not UTF-8"),
     (b"a: " + b"x" * MAX_FILE + b"\n", "longer than"),
 ])
@@ -108,3 +110,43 @@ def test_write_folder_keeps_unchanged_files_and_removes_only_its_own(tmp_path: P
     with pytest.raises(ConfigError, match="safe file name"):
         write_folder(tmp_path, "roles", {"../escape": "x: 1\n"})
     assert not (tmp_path / "escape.yaml").exists()
+
+
+def test_write_folder_refuses_a_folder_where_a_file_goes(tmp_path: Path) -> None:
+    (tmp_path / "roles" / "editor.yaml").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="regular file") as refused:
+        write_folder(tmp_path, "roles", {"editor": "name: editor\n"})
+    assert refused.value.file == "roles/editor.yaml"
+
+
+def test_a_file_swapped_for_a_link_after_its_check_is_not_followed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The check and the read are one open: a link put in place of a checked file between the
+    # two (another process racing the import) is refused, not read.
+    (tmp_path / "roles").mkdir()
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("name: secret\n")
+    (tmp_path / "roles" / "leak.yaml").symlink_to(secret)
+    regular = secret.lstat()
+    real_lstat = Path.lstat
+    monkeypatch.setattr(Path, "lstat", lambda self: regular if self.name == "leak.yaml"
+                        else real_lstat(self))
+    with pytest.raises(ConfigError, match="regular file") as refused:
+        read_folder(tmp_path, "roles")
+    assert refused.value.file == "roles/leak.yaml"
+
+
+def test_write_folder_never_writes_through_a_link(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("mine")
+    (tmp_path / "roles").mkdir()
+    (tmp_path / "roles" / "editor.yaml").symlink_to(outside)
+    with pytest.raises(ConfigError, match="link") as refused:
+        write_folder(tmp_path, "roles", {"editor": "name: editor\n"})
+    assert refused.value.file == "roles/editor.yaml"
+    # Nor when the link is put in place after the folder was looked at.
+    monkeypatch.setattr(Path, "is_symlink", lambda self: False)
+    with pytest.raises(ConfigError, match="link"):
+        write_folder(tmp_path, "roles", {"editor": "name: editor\n"})
+    assert outside.read_text() == "mine"

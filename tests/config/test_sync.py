@@ -20,7 +20,7 @@ from trovato.config import (
     read_config,
     write_config,
 )
-from trovato.files.styles import parse_style
+from trovato.files.styles import STYLES_MAX, parse_style
 from trovato.kernel.services import Kernel
 from trovato.users.registration import Registration, set_registration
 
@@ -378,3 +378,62 @@ async def test_a_closed_stage_is_history_not_configuration(db_url: str,
         assert refused.value.file == "stages/winter.yaml"
         assert refused.value.errors == {"id": "is archived"}
         assert await site.stages.status("winter") == "archived"
+
+
+async def test_a_hand_written_folder_is_applied_whole_and_then_has_nothing_to_change(
+        db_url: str, tmp_path: Path) -> None:
+    # Omitted properties are the defaults (as when creating), lists in any order.
+    async with _kernel(db_url) as kernel:
+        site = site_of(kernel)
+        await _furnish(kernel)
+        await _export(site, tmp_path)
+        _write(tmp_path, "vocabularies/topics.yaml", yaml.safe_dump(
+            {"id": "topics", "label": "Topics"}))
+        _write(tmp_path, "roles/content_editor.yaml", yaml.safe_dump(
+            {"name": "content editor",
+             "permissions": ["create article content", "access content"]}))
+        _write(tmp_path, "stages/spring.yaml", yaml.safe_dump(
+            {"id": "spring", "label": "Spring campaign"}))
+        _write(tmp_path, "menus/main.yaml", yaml.safe_dump(
+            {"name": "main", "links": [{"title": "Zed", "path": "/zed", "weight": 9},
+                                       {"title": "About", "path": "/about", "weight": 3}]}))
+        changes = await import_config(site, read_config(tmp_path))
+        assert {(c.action, c.folder, c.name) for c in changes} == {
+            ("update", "vocabularies", "topics"), ("update", "stages", "spring"),
+            ("update", "menus", "main")}
+        topics = await site.categories.vocabulary(site.user, "topics")
+        assert (topics.description, topics.hierarchy) == ("", "multiple")
+        assert await import_config(site, read_config(tmp_path)) == []
+
+
+async def test_a_dry_run_refuses_what_the_import_would(db_url: str, tmp_path: Path) -> None:
+    # Too many image styles: refused by the styles service when saving them all at once,
+    # and by the dry run, which checks them without saving.
+    async with _kernel(db_url) as kernel:
+        site = site_of(kernel)
+        await _export(site, tmp_path)
+        for n in range(STYLES_MAX):
+            _write(tmp_path, f"image_styles/style_{n}.yaml", yaml.safe_dump({
+                "name": f"style_{n}", "label": f"Style {n}",
+                "effects": [{"name": "scale", "width": 100, "height": 100}]}))
+        for dry_run in (True, False):
+            with pytest.raises(ConfigError, match="at most") as refused:
+                await import_config(site, read_config(tmp_path), dry_run=dry_run)
+            assert refused.value.file == "image_styles"
+
+
+async def test_a_tile_file_is_named_by_its_slot_and_source(db_url: str, tmp_path: Path) -> None:
+    # A placement's only name is its file's: one named otherwise would be made again (and
+    # the exported one deleted) on every import of the folder.
+    async with _kernel(db_url) as kernel:
+        site = site_of(kernel)
+        await _furnish(kernel)
+        await _export(site, tmp_path)
+        slot = kernel.tiles.slots[0]
+        placed = tmp_path / "tiles" / f"{slot}.gather_articles.yaml"
+        placed.rename(tmp_path / "tiles" / "latest.yaml")
+        with pytest.raises(ConfigError, match=f"{slot}.gather_articles") as refused:
+            read_config(tmp_path)
+        assert refused.value.file == "tiles/latest.yaml"
+        (tmp_path / "tiles" / "latest.yaml").rename(placed)
+        assert await import_config(site, read_config(tmp_path)) == []

@@ -305,13 +305,17 @@ class Tags(TagTree, Vocabularies):
                                " (target_id)")
         refuse(errors, "Some tags could not be used.")
         view = await self.stages.view(stage, conn=conn)
-        cur = await conn.cursor(row_factory=tuple_row).execute(
-            tags_sql(view.live, "names"),
-            {**stage_params(view), "vocabularies": list(vocabularies),
-             "names": sorted({n.lower() for n in names})})
         found: dict[str, uuid.UUID] = {}
-        for row in await cur.fetchall():
-            found.setdefault(row[2].lower(), row[0])
+
+        async def find(looked_for: Sequence[str]) -> None:
+            cur = await conn.cursor(row_factory=tuple_row).execute(
+                tags_sql(view.live, "names"),
+                {**stage_params(view), "vocabularies": list(vocabularies),
+                 "names": sorted({n.lower() for n in looked_for})})
+            for row in await cur.fetchall():
+                found.setdefault(row[2].lower(), row[0])
+
+        await find(names)
         missing = [(key, name) for (key, _raw), name in zip(wanted, names, strict=True)
                    if name.lower() not in found]
         if missing:
@@ -329,6 +333,9 @@ class Tags(TagTree, Vocabularies):
                                    " create tags")
             refuse(errors, "Some tags could not be used.")
             current = await self._lock_vocabulary(conn, home)
+            # Another save may have created some of them between the read above and the
+            # lock: read again now that no other can, or they would be made twice.
+            await find([name for _key, name in missing])
             for _key, name in missing:
                 if name.lower() not in found:
                     tag = await self._insert(conn, user, current, None, name, [])

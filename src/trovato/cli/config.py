@@ -13,6 +13,7 @@ import typer
 
 from trovato.cli import _output
 from trovato.cli._runtime import with_kernel
+from trovato.cli.stage import OPERATOR
 from trovato.config import (
     Change,
     ConfigError,
@@ -41,7 +42,7 @@ def site_of(kernel: Kernel) -> Site:
                 purge_items=kernel.content.items.purge_type, categories=kernel.categories,
                 roles=Roles(kernel.db, kernel.permissions), stages=kernel.stages,
                 gather=kernel.gather, tiles=kernel.tiles, search=kernel.search,
-                styles=kernel.files.styles)
+                styles=kernel.files.styles, user=OPERATOR)
 
 
 @app.command("export")

@@ -48,13 +48,14 @@ def language(name: str = typer.Argument(
     async def run(kernel: Kernel) -> str:
         if not name:
             return f"The search language is {await kernel.search.language()}."
-        await kernel.search.check_language(name)  # refused before the bar is drawn
+        # Refused before the bar is drawn; the name as the service reads it (trimmed).
+        chosen = await kernel.search.check_language(name)
         total = await kernel.search.item_count()
         with _output.progress_bar(f"Indexing {total} item(s)", total) as done:
             changed = await kernel.search.set_language(
-                name, progress=lambda count, _total: done(count))
-        return (f"The search language is now {name}; every item was reindexed." if changed
-                else f"The search language already is {name}.")
+                chosen, progress=lambda count, _total: done(count))
+        return (f"The search language is now {chosen}; every item was reindexed." if changed
+                else f"The search language already is {chosen}.")
 
     try:
         said = with_kernel(run)

@@ -3,7 +3,7 @@ files, one per object, and imported from one in a single transaction, every obje
 through its own service (``trovato config export|import``)."""
 
 from trovato.config.files import MAX_FILE, ConfigError
-from trovato.config.site import OPERATOR, Change, Site
+from trovato.config.site import Change, Site
 from trovato.config.sync import (
     Folder,
     collect_config,
@@ -12,5 +12,5 @@ from trovato.config.sync import (
     write_config,
 )
 
-__all__ = ["MAX_FILE", "OPERATOR", "Change", "ConfigError", "Folder", "Site",
+__all__ = ["MAX_FILE", "Change", "ConfigError", "Folder", "Site",
            "collect_config", "import_config", "read_config", "write_config"]

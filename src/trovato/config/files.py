@@ -4,7 +4,8 @@
 **Writing.** A document is dumped with its keys sorted, block style, no line wrapping, so the
 same configuration always gives the same bytes and a change shows as a small diff. A file is
 rewritten only when its bytes change. Files of objects that no longer exist are removed, only
-``*.yaml`` files and only inside the owned folders: nothing else in the folder is touched.
+``*.yaml`` files and only inside the owned folders: nothing else in the folder is touched. A
+link or a folder where a file goes is refused, never written through.
 
 **Reading.** Only regular files named like an exported one (``[a-z0-9][a-z0-9_.-]*.yaml``) in
 an owned folder are read; a symbolic link, a folder or an oddly named file there is refused
@@ -15,6 +16,8 @@ ignored. Each file's size is capped before the parser sees it, and only plain YA
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 import stat
 from collections.abc import Iterable, Mapping
@@ -29,6 +32,9 @@ MAX_FILES: Final = 10_000  # files in one owned folder
 # Values in one document, aliases counted each time they are used: YAML's aliases can make a
 # small file stand for a huge document ("billion laughs"), which the counting stops early.
 MAX_VALUES: Final = 50_000
+# Levels of nesting in one document: the YAML parser, the comparison with the site's object
+# and the services' JSON all recurse once per level, so a deep file would exhaust the stack.
+MAX_DEPTH: Final = 32
 SUFFIX: Final = ".yaml"
 _STEM: Final = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}\Z")
 
@@ -103,6 +109,8 @@ def parse(file: str, data: bytes) -> dict[str, Any]:
         raise ConfigError(file, "is not UTF-8 text") from None
     try:
         document = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(file, f"is nested more than {MAX_DEPTH} levels deep") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
@@ -116,21 +124,25 @@ def parse(file: str, data: bytes) -> dict[str, Any]:
 
 def _check_plain(file: str, document: dict[str, Any]) -> None:
     """Refuse what JSON cannot hold (dates, binary, non-string keys) and documents of more
-    than :data:`MAX_VALUES` values: the services take JSON-shaped documents."""
-    pending: list[tuple[str, Any]] = [("", document)]
+    than :data:`MAX_VALUES` values or :data:`MAX_DEPTH` levels: the services take
+    JSON-shaped documents."""
+    pending: list[tuple[str, int, Any]] = [("", 0, document)]
     seen = 0
     while pending:
-        where, value = pending.pop()
+        where, depth, value = pending.pop()
         seen += 1
         if seen > MAX_VALUES:
             raise ConfigError(file, f"holds more than {MAX_VALUES} values")
+        if depth > MAX_DEPTH:
+            raise ConfigError(file, f"is nested more than {MAX_DEPTH} levels deep",
+                              errors={where: "nested too deeply"})
         if isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise ConfigError(file, f"has a key that is not a string at {where or '/'}")
-                pending.append((f"{where}.{key}" if where else key, item))
+                pending.append((f"{where}.{key}" if where else key, depth + 1, item))
         elif isinstance(value, list):
-            pending.extend((f"{where}.{n}", item) for n, item in enumerate(value))
+            pending.extend((f"{where}.{n}", depth + 1, item) for n, item in enumerate(value))
         elif value is not None and not isinstance(value, str | int | float | bool):
             raise ConfigError(file, f"{where}: a {type(value).__name__} is not allowed"
                               " (quote it to make it a string)", errors={where: "not JSON"})
@@ -163,13 +175,43 @@ def read_folder(root: Path, folder: str) -> list[Loaded] | None:
         if not entry.name.endswith(SUFFIX) or not _STEM.match(entry.name[:-len(SUFFIX)]):
             raise ConfigError(shown, "is not a configuration file: names are"
                               " [a-z0-9][a-z0-9_.-]*.yaml")
-        mode = entry.lstat().st_mode
-        if not stat.S_ISREG(mode):
-            raise ConfigError(shown, "must be a regular file (not a link or a folder)")
-        with entry.open("rb") as handle:
-            data = handle.read(MAX_FILE + 1)  # the cap holds even if the file grows meanwhile
-        loaded.append(Loaded(shown, parse(shown, data)))
+        loaded.append(Loaded(shown, parse(shown, _read_regular(entry, shown))))
     return loaded
+
+
+_NOT_REGULAR: Final = "must be a regular file (not a link or a folder); remove it first"
+
+
+def _read_regular(path: Path, shown: str, *, missing: bytes | None = None) -> bytes:
+    """The first bytes of the regular file ``path``, up to one past :data:`MAX_FILE`
+    (``missing`` when it is absent and that is given): the check and the read are one open
+    that follows no link (and waits on no pipe), so nothing put in place of the file
+    meanwhile is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        if missing is None:
+            raise ConfigError(shown, _NOT_REGULAR) from None
+        return missing
+    except OSError:
+        raise ConfigError(shown, _NOT_REGULAR) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(shown, _NOT_REGULAR)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(MAX_FILE + 1)  # the cap holds even if the file grows meanwhile
+
+
+def _write_regular(path: Path, shown: str, data: bytes) -> None:
+    """Make the regular file ``path`` hold ``data``, through one open that follows no link."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EISDIR):
+            raise ConfigError(shown, _NOT_REGULAR) from None
+        raise
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,14 +235,14 @@ def write_folder(root: Path, folder: str, files: Mapping[str, str]) -> Written:
         if not _STEM.match(stem):  # exported names come from file_stem; never a path
             raise ConfigError(f"{folder}/{stem}", "is not a safe file name")
         target = path / f"{stem}{SUFFIX}"
+        shown = f"{folder}/{target.name}"
         data = text.encode("utf-8")
-        if target.is_symlink():
-            raise ConfigError(f"{folder}/{target.name}", "is a link; remove it first")
-        if target.is_file() and target.read_bytes() == data:
-            unchanged.append(f"{folder}/{target.name}")
+        # An absent file reads as b"", which no YAML document dumps to.
+        if _read_regular(target, shown, missing=b"") == data:
+            unchanged.append(shown)
             continue
-        target.write_bytes(data)
-        written.append(f"{folder}/{target.name}")
+        _write_regular(target, shown, data)
+        written.append(shown)
     wanted = {f"{stem}{SUFFIX}" for stem in files}
     removed: list[str] = []
     for entry in sorted(path.iterdir(), key=lambda p: p.name):

@@ -17,15 +17,16 @@ their tags with ``trovato categories export|import``.
 
 from __future__ import annotations
 
+import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
-from trovato.config.files import ConfigError, unique_stems
+from trovato.config.files import ConfigError, file_stem, unique_stems
 from trovato.config.site import Site
-from trovato.files.styles import StyleError, parse_style
+from trovato.files.styles import StyleError, parse_style, parse_styles
 from trovato.gather import FRONT_PAGE
 from trovato.search import SearchError
 from trovato.stages import LIVE, OPEN
@@ -69,6 +70,12 @@ class Kind(ABC):
         """Each object's file stem, given the objects' names in a stable order."""
         return unique_stems(names)
 
+    def normal(self, document: Document) -> Document:
+        """``document`` (a file's) as :meth:`current` would give the object it makes: the
+        properties it omits at the defaults writing it gives them, its sets in their order,
+        so that a file the site already matches is no change."""
+        return document
+
     @abstractmethod
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
         """The name of the object ``file`` (``stem`` without its folder and suffix) holds."""
@@ -100,6 +107,9 @@ class Kind(ABC):
 class Vocabularies(Kind):
     folder = "vocabularies"
     _KEYS = ("id", "label", "description", "hierarchy", "weight")
+    # What a property the file omits is: the categories service's defaults on creating.
+    _DEFAULTS: ClassVar[Mapping[str, Any]] = {"label": "", "description": "",
+                                              "hierarchy": "multiple", "weight": 0}
 
     async def current(self, site: Site) -> dict[str, Document]:
         return {v.id: v.public() for v in await site.categories.vocabularies(site.user)}
@@ -108,10 +118,12 @@ class Vocabularies(Kind):
         _only(file, document, self._KEYS)
         return _text(file, document, "id")
 
+    def normal(self, document: Document) -> Document:
+        return {**self._DEFAULTS, **document}
+
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
-        given = {k: document[k] for k in ("label", "description", "hierarchy", "weight")
-                 if k in document}
+        given = {k: v for k, v in self.normal(document).items() if k in self._DEFAULTS}
         if old is None:
             label = given.pop("label", "")
             await site.categories.create_vocabulary(site.user, name, label, **given)
@@ -213,6 +225,9 @@ class Roles(Kind):
     def kept(self, name: str) -> bool:
         return name in self.builtin
 
+    def normal(self, document: Document) -> Document:
+        return {**document, "permissions": _sorted(document.get("permissions", []))}
+
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
         permissions = document.get("permissions", [])
@@ -280,6 +295,10 @@ class Stages(Kind):
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
         _only(file, document, self._KEYS)
         return _text(file, document, "id")
+
+    def normal(self, document: Document) -> Document:
+        return {"label": "", "upstream": LIVE, "visibility": "private", **document,
+                "roles": _sorted(document.get("roles", []))}
 
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
@@ -373,6 +392,14 @@ class Tiles(Kind):
         return {name: name for name in names}
 
     def name_of(self, file: str, stem: str, document: Mapping[str, Any]) -> str:
+        slot, source = document.get("slot"), document.get("source")
+        if isinstance(slot, str) and isinstance(source, str):
+            # The file's name is the placement's only one: any other would not match the
+            # site's on the next import (the service refuses a missing slot or source).
+            base = file_stem(f"{slot}.{source}")
+            if stem != base and not re.fullmatch(re.escape(base) + r"_[0-9]+", stem):
+                raise ConfigError(file, f"must be named {base}.yaml (its slot and source,"
+                                  " _2 … for further placements of that source there)")
         return stem
 
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
@@ -396,6 +423,14 @@ def _link_key(link: Mapping[str, Any]) -> tuple[int, str, str, str]:
     return (link["weight"], link["title"], link["path"], link["permission"])
 
 
+def _sorted(values: Any) -> Any:
+    """A list of names in the order the site lists them (sorted); anything else as it is,
+    for the service to refuse."""
+    if isinstance(values, list) and all(isinstance(v, str) for v in values):
+        return sorted(values)
+    return values
+
+
 class Menus(Kind):
     """The main menu's administrator links, as one object: an import adds the links the file
     has and the site lacks, and deletes those the site has and the file lacks."""
@@ -414,6 +449,13 @@ class Menus(Kind):
             raise ConfigError(file, f"must be the menu {MENU!r}",
                               errors={"name": f"must be {MENU!r} (the one menu)"})
         return MENU
+
+    def normal(self, document: Document) -> Document:
+        try:
+            links = [parse_link(link).model_dump() for link in document.get("links", [])]
+        except (TileError, TypeError):
+            return document  # not links: writing it is refused, naming the link
+        return {**document, "links": sorted(links, key=_link_key)}
 
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
@@ -473,11 +515,15 @@ class ImageStyles(Kind):
         self.changed = True
 
     async def finish(self, site: Site, *, dry_run: bool) -> None:
-        if self.changed and not dry_run:
-            try:
+        if not self.changed:
+            return
+        try:
+            if dry_run:  # the checks of saving them, without saving
+                parse_styles(self.wanted)
+            else:
                 await site.styles.replace(self.wanted)
-            except StyleError as exc:
-                raise ConfigError(self.folder, exc.message, errors=exc.errors) from None
+        except StyleError as exc:
+            raise ConfigError(self.folder, exc.message, errors=exc.errors) from None
 
 
 @dataclass

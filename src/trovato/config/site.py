@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Literal
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
@@ -19,16 +19,11 @@ from trovato.content.type_service import ItemTypes
 from trovato.db.pool import Database
 from trovato.files.styles import ImageStyles
 from trovato.gather import Gather
-from trovato.ids import NIL
 from trovato.search import Search
 from trovato.stages import Stages
 from trovato.tiles import Tiles
 from trovato.users.accounts import CurrentUser
 from trovato.users.roles import Roles
-
-# Who an import or export acts as: the site's operator, an administrator without an account
-# (the command line's user).
-OPERATOR: Final = CurrentUser(id=NIL, name="command line", is_admin=True)
 
 Action = Literal["create", "update", "delete"]
 # Deletes an item type's items with it (the content service's, which fires item_delete taps).
@@ -49,7 +44,9 @@ class Site:
     tiles: Tiles
     search: Search
     styles: ImageStyles
-    user: CurrentUser = OPERATOR
+    # Who the import or export acts as (the command line's operator, an administrator
+    # without an account).
+    user: CurrentUser
 
 
 @dataclass(frozen=True, slots=True)

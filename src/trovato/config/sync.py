@@ -69,8 +69,12 @@ def write_config(root: Path, folders: dict[str, dict[str, str]]) -> list[Written
     was written per folder."""
     if root.is_symlink() or (root.exists() and not root.is_dir()):
         raise ConfigError(str(root), "must be a folder (not a link or a file)")
-    root.mkdir(parents=True, exist_ok=True)
-    return [write_folder(root, folder, files) for folder, files in folders.items()]
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        return [write_folder(root, folder, files) for folder, files in folders.items()]
+    except OSError as exc:  # no room, no right, a file where a folder goes: said, not raised
+        raise ConfigError(str(exc.filename or root),
+                          f"cannot be written: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +146,7 @@ def _plan(kinds: list[Kind], wanted: dict[str, dict[str, Loaded]],
         for name in _order(kind, list(files), {n: f.document for n, f in files.items()},
                            removing=False):
             loaded, old = files[name], have.get(name)
-            if old is not None and _plain(old) == loaded.document:
+            if old is not None and _plain(old) == kind.normal(loaded.document):
                 continue
             change = Change("create" if old is None else "update", kind.folder, name,
                             loaded.file)

@@ -150,6 +150,23 @@ def parse_style(name: Any, raw: Any) -> ImageStyle:
     return ImageStyle(str(name), str(label).strip(), tuple(effects))
 
 
+def parse_styles(raw: Any) -> dict[str, ImageStyle]:
+    """Every style of ``raw`` (name → style), as :meth:`ImageStyles.replace` takes them:
+    :class:`StyleError` 422 when it is not a mapping of at most :data:`STYLES_MAX`, or naming
+    each part of the first style that is not valid."""
+    if not isinstance(raw, Mapping) or len(raw) > STYLES_MAX:
+        raise StyleError(422, f"Image styles must be a mapping of at most {STYLES_MAX}"
+                              " names to styles.", field="styles")
+    parsed = {}
+    for name, style in raw.items():
+        try:
+            parsed[name] = parse_style(name, style)
+        except StyleError as exc:
+            raise StyleError(422, f"The image style {name!r} is not valid.", errors={
+                f"{name}.{key}": message for key, message in exc.errors.items()}) from None
+    return parsed
+
+
 def derivative_uri(uri: str, style: ImageStyle, source_mime: str) -> str:
     """Where ``style``'s derivative of the file at ``uri`` is stored (same scheme), with the
     derivative's extension when the style converts the format."""
@@ -212,17 +229,7 @@ class ImageStyles:
     async def replace(self, raw: Any) -> list[str]:
         """Import: the styles become exactly ``raw`` (name → style; all checked first);
         every changed or removed style is flushed. The names, sorted."""
-        if not isinstance(raw, Mapping) or len(raw) > STYLES_MAX:
-            raise StyleError(422, f"Image styles must be a mapping of at most {STYLES_MAX}"
-                                  " names to styles.", field="styles")
-        parsed = {}
-        for name, style in raw.items():
-            try:
-                parsed[name] = parse_style(name, style)
-            except StyleError as exc:
-                raise StyleError(422, f"The image style {name!r} is not valid.", errors={
-                    f"{name}.{key}": message for key, message in exc.errors.items()}
-                                 ) from None
+        parsed = parse_styles(raw)
         async with self.db.transaction() as conn:
             before = await self._locked(conn)
             await self._write(conn, parsed)
