@@ -70,10 +70,11 @@ class Kind(ABC):
         """Each object's file stem, given the objects' names in a stable order."""
         return unique_stems(names)
 
-    def normal(self, document: Document) -> Document:
-        """``document`` (a file's) as :meth:`current` would give the object it makes: the
-        properties it omits at the defaults writing it gives them, its sets in their order,
-        so that a file the site already matches is no change."""
+    def normal(self, document: Document, old: Document | None = None) -> Document:
+        """``document`` (a file's) as :meth:`current` would give the object it makes (or
+        updates: ``old``, as :meth:`current` gives it): the properties it omits at the values
+        writing it gives them, its sets in their order, so that a file the site already
+        matches is no change."""
         return document
 
     @abstractmethod
@@ -118,7 +119,7 @@ class Vocabularies(Kind):
         _only(file, document, self._KEYS)
         return _text(file, document, "id")
 
-    def normal(self, document: Document) -> Document:
+    def normal(self, document: Document, old: Document | None = None) -> Document:
         return {**self._DEFAULTS, **document}
 
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
@@ -225,8 +226,10 @@ class Roles(Kind):
     def kept(self, name: str) -> bool:
         return name in self.builtin
 
-    def normal(self, document: Document) -> Document:
-        return {**document, "permissions": _sorted(document.get("permissions", []))}
+    def normal(self, document: Document, old: Document | None = None) -> Document:
+        # A file without a weight keeps the role's (write leaves it as it is).
+        kept = {"weight": old["weight"]} if old is not None and "weight" in old else {}
+        return {**kept, **document, "permissions": _sorted(document.get("permissions", []))}
 
     async def write(self, site: Site, name: str, document: Document, old: Document | None,
                     file: str) -> None:
@@ -296,7 +299,7 @@ class Stages(Kind):
         _only(file, document, self._KEYS)
         return _text(file, document, "id")
 
-    def normal(self, document: Document) -> Document:
+    def normal(self, document: Document, old: Document | None = None) -> Document:
         return {"label": "", "upstream": LIVE, "visibility": "private", **document,
                 "roles": _sorted(document.get("roles", []))}
 
@@ -450,7 +453,7 @@ class Menus(Kind):
                               errors={"name": f"must be {MENU!r} (the one menu)"})
         return MENU
 
-    def normal(self, document: Document) -> Document:
+    def normal(self, document: Document, old: Document | None = None) -> Document:
         try:
             links = [parse_link(link).model_dump() for link in document.get("links", [])]
         except (TileError, TypeError):

@@ -146,7 +146,7 @@ def _plan(kinds: list[Kind], wanted: dict[str, dict[str, Loaded]],
         for name in _order(kind, list(files), {n: f.document for n, f in files.items()},
                            removing=False):
             loaded, old = files[name], have.get(name)
-            if old is not None and _plain(old) == kind.normal(loaded.document):
+            if old is not None and _plain(old) == kind.normal(loaded.document, _plain(old)):
                 continue
             change = Change("create" if old is None else "update", kind.folder, name,
                             loaded.file)
