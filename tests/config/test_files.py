@@ -150,3 +150,12 @@ def test_write_folder_never_writes_through_a_link(
     with pytest.raises(ConfigError, match="link"):
         write_folder(tmp_path, "roles", {"editor": "name: editor\n"})
     assert outside.read_text() == "mine"
+
+
+def test_a_refusal_reads_each_problem_once() -> None:
+    quoted = ConfigError("roles/x.yaml", "unknown permission(s): fly",
+                         errors={"permissions": "unknown permission(s): fly"})
+    assert str(quoted) == "roles/x.yaml: unknown permission(s): fly"
+    other = ConfigError("roles/x.yaml", "has invalid values",
+                        errors={"weight": "must be a whole number"})
+    assert str(other) == "roles/x.yaml: has invalid values (weight: must be a whole number)"

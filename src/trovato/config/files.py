@@ -49,9 +49,10 @@ class ConfigError(ServiceError):
         self.file = file
 
     def __str__(self) -> str:
-        # A service's message often quotes its one error already: not twice.
+        # A service's message often quotes its one error already, with or without the
+        # field's name: not twice.
         fields = "; ".join(f"{key}: {problem}" for key, problem in self.errors.items()
-                           if f"{key}: {problem}" not in self.message)
+                           if problem not in self.message)
         where = f"{self.file}: " if self.file else ""
         return f"{where}{self.message}" + (f" ({fields})" if fields else "")
 
