@@ -192,6 +192,34 @@ async def test_changing_a_style_flushes_its_derivatives(client: httpx.AsyncClien
     assert set(await styles.export()) == {"large", "thumbnail", "tiny"}  # unchanged
 
 
+async def test_an_import_flushes_derivatives_once_it_commits(client: httpx.AsyncClient,
+                                                             tmp_path: Path) -> None:
+    # Inside a configuration import's transaction: flushed before it commits, a request in
+    # between would make them again from the old style; flushed when it rolls back, for
+    # nothing.
+    kernel = kernel_of(client)
+    styles, db = kernel.files.styles, kernel.db
+    headers = await login(client, "editor")
+    record = await upload(client, headers, image_bytes(400, 200))
+    assert (await client.get(f"/files/styles/thumbnail/{record['id']}")).status_code == 200
+    changed = {**await styles.export(), "thumbnail": {"label": "Small", "effects": [
+        {"name": "crop", "width": 5, "height": 5}]}}
+
+    class Rollback(Exception):
+        pass
+
+    with pytest.raises(Rollback):
+        async with db.transaction() as conn, db.joined(conn):
+            await styles.replace(changed)
+            assert len(derivatives(tmp_path)) == 1  # not before the commit
+            raise Rollback
+    assert len(derivatives(tmp_path)) == 1  # rolled back: the style and its images stay
+    async with db.transaction() as conn, db.joined(conn):
+        await styles.replace(changed)
+        assert len(derivatives(tmp_path)) == 1
+    assert derivatives(tmp_path) == []  # committed: gone
+
+
 async def test_derivatives_are_deleted_with_the_file(client: httpx.AsyncClient,
                                                      tmp_path: Path) -> None:
     headers = await login(client, "editor")

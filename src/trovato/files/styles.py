@@ -233,9 +233,18 @@ class ImageStyles:
         async with self.db.transaction() as conn:
             before = await self._locked(conn)
             await self._write(conn, parsed)
-        for name in sorted(set(before) | set(parsed)):
-            if before.get(name) != parsed.get(name):
+        changed = [name for name in sorted(set(before) | set(parsed))
+                   if before.get(name) != parsed.get(name)]
+
+        async def flush_changed() -> None:
+            for name in changed:
                 await self.flush(name)
+
+        # Inside an enclosing transaction (a configuration import) the derivatives go once it
+        # commits: deleted before, a request in between would make them again from the old
+        # style, and they would stay; deleted at all if it rolls back, for nothing.
+        if not self.db.after_commit(flush_changed):
+            await flush_changed()
         return sorted(parsed)
 
     async def export(self) -> dict[str, Any]:
