@@ -148,12 +148,16 @@ async def add_redirect(request: Request) -> Response:
     return await act(request, tree, change, show, refused=_refused)
 
 
-async def _edit(request: Request) -> tuple[Redirect, RenderElement]:
-    ctx = request_context(request)
+async def _redirect_of_path(request: Request) -> Redirect:
     redirect_id = parse_uuid(request.path_params["id"])
     if redirect_id is None:
         raise ServiceError(404, "There is no such redirect.")
-    redirect = await _redirects(request).require(redirect_id)
+    return await _redirects(request).require(redirect_id)
+
+
+async def _edit(request: Request) -> tuple[Redirect, RenderElement]:
+    ctx = request_context(request)
+    redirect = await _redirect_of_path(request)
     tree = await ctx.kernel.forms.build(_form(f"{BASE}/{redirect.id}", redirect),
                                         user=ctx.current_user)
     return redirect, tree
@@ -191,10 +195,7 @@ async def save_redirect(request: Request) -> Response:
 
 async def _confirm(request: Request) -> tuple[Redirect, RenderElement]:
     ctx = request_context(request)
-    redirect_id = parse_uuid(request.path_params["id"])
-    if redirect_id is None:
-        raise ServiceError(404, "There is no such redirect.")
-    redirect = await _redirects(request).require(redirect_id)
+    redirect = await _redirect_of_path(request)
     tree = confirm_tree("redirect_delete", f"{BASE}/{redirect.id}/delete",
                         f"Delete the redirect from {redirect.source} to"
                         f" {redirect.destination}?", "Delete", BASE,
