@@ -5,10 +5,13 @@ search service, and a step skips an actor without the permission and a key that 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 from tests.content.conftest import ANONYMOUS, ARTICLE
+from trovato.batch import Batches
 from trovato.content.services import ContentServices
 from trovato.db.pool import Database
 from trovato.search import Search
@@ -16,9 +19,11 @@ from trovato.search.reindexing import (
     REINDEX,
     REINDEX_TYPE,
     ReindexOperation,
+    change_language,
     reindex_keys,
     reindex_operations,
 )
+from trovato.store import open_store
 from trovato.users.accounts import CurrentUser
 
 PERMISSION = "administer site configuration"
@@ -111,3 +116,38 @@ async def test_a_types_batch_reindexes_only_its_items(
     everything, _ = await reindex_keys(search)
     await operations[REINDEX](_user(PERMISSION), everything, {})
     assert len(await _titles(search, "plugins")) == 6
+
+
+class _StoreDown(Exception):
+    pass
+
+
+class _Unstartable(Batches):
+    """Batches whose store went away: nothing can start."""
+
+    async def start(self, owner: str, operation: str, keys: Sequence[str], *, title: str,
+                    return_to: str, params: Any = None) -> Any:
+        raise _StoreDown
+
+
+async def test_changing_the_language_starts_its_batch_or_changes_nothing(
+        search: Search, content: ContentServices, admin: CurrentUser,
+        database: Database) -> None:
+    await content.items.create(admin, "article", title="Plugins")
+    store = await open_store(database, redis_url=None)
+    try:
+        batches = Batches(store, reindex_operations(search))
+        assert await change_language(batches, search, "english", actor=admin.id,
+                                     return_to="/") == (False, None)  # already so
+        changed, batch = await change_language(batches, search, "simple", actor=admin.id,
+                                               return_to="/")
+        assert changed and batch is not None and batch.operation == REINDEX
+        assert batch.total == 1 and await search.language() == "simple"
+        # A batch that cannot start leaves the language as it was: no change without its
+        # rebuild.
+        with pytest.raises(_StoreDown):
+            await change_language(_Unstartable(store, reindex_operations(search)), search,
+                                  "english", actor=admin.id, return_to="/")
+        assert await search.language() == "simple"
+    finally:
+        await store.close()

@@ -33,7 +33,7 @@ from trovato.kernel.access import require_permission
 from trovato.kernel.batches import batches
 from trovato.kernel.context import request_context
 from trovato.search import MAX_QUERY, PER_PAGE
-from trovato.search.reindexing import ADMINISTER_LANGUAGE, start_reindex
+from trovato.search.reindexing import ADMINISTER_LANGUAGE, change_language
 from trovato.search.service import MAX_PER_PAGE
 
 MAX_PAGE = 1_000_000
@@ -185,10 +185,9 @@ async def set_language(request: Request) -> Response:
     user = require_permission(request, ADMINISTER_LANGUAGE)
     body = await read_body(request, SearchLanguageBody)
     kernel = request_context(request).kernel
-    changed = await kernel.search.set_language(body.language, actor=user.id, reindex=False)
+    changed, batch = await change_language(batches(kernel), kernel.search, body.language,
+                                           actor=user.id, return_to=LANGUAGE_PATH)
     language = await kernel.search.language()
-    batch = await start_reindex(batches(kernel), kernel.search, str(user.id),
-                                return_to=LANGUAGE_PATH) if changed else None
     answer = {"language": language, "changed": changed, "reindex": None}
     if batch is None:
         return JSON(answer)

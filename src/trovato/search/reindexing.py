@@ -46,19 +46,30 @@ async def reindex_keys(search: Search, *, type_name: str | None = None,
             sum(count for _, _, count in ranges))
 
 
-async def start_reindex(batches: Batches, search: Search, owner: str, *,
-                        return_to: str) -> Batch | None:
-    """Start the batch rebuilding every item's words in the language of now (:data:`REINDEX`,
-    owned by ``owner``, a user id), as the admin page and the API do after the language
-    changed; None when there is no item to reindex."""
-    keys, items = await reindex_keys(search)
-    if not keys:
-        return None
-    language = await search.language()
-    return await batches.start(
-        owner, REINDEX, keys, title="Rebuilding the search index", return_to=return_to,
-        params={"finished": f"The search index was rebuilt in {language}: {items} item"
-                            f"{'' if items == 1 else 's'}."})
+async def change_language(batches: Batches, search: Search, language: str, *,
+                          actor: uuid.UUID, return_to: str) -> tuple[bool, Batch | None]:
+    """Make ``language`` the search language (as :meth:`Search.set_language` checks it) and
+    start the batch rebuilding every item's words in it (:data:`REINDEX`, owned by
+    ``actor``), as the admin page and the API do: whether it changed, and the batch (None
+    when unchanged or there is no item). A batch that cannot start (the shared store down)
+    sets the language back before the error goes on: a changed language with no rebuild
+    would leave searches matching words stored in the other one."""
+    before = await search.language()
+    if not await search.set_language(language, actor=actor, reindex=False):
+        return False, None
+    try:
+        keys, items = await reindex_keys(search)
+        if not keys:
+            return True, None
+        now = await search.language()
+        return True, await batches.start(
+            str(actor), REINDEX, keys, title="Rebuilding the search index",
+            return_to=return_to,
+            params={"finished": f"The search index was rebuilt in {now}: {items} item"
+                                f"{'' if items == 1 else 's'}."})
+    except BaseException:
+        await search.set_language(before, actor=actor, reindex=False)
+        raise
 
 
 def _range(key: str) -> tuple[uuid.UUID, uuid.UUID] | None:
@@ -105,4 +116,4 @@ def reindex_operations(search: Search) -> dict[str, ReindexOperation]:
 
 
 __all__ = ["ADMINISTER_LANGUAGE", "REINDEX", "REINDEX_TYPE", "ReindexOperation",
-           "reindex_keys", "reindex_operations", "start_reindex"]
+           "change_language", "reindex_keys", "reindex_operations"]

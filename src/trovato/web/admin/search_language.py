@@ -26,7 +26,7 @@ from trovato.kernel.csrf import form_post
 from trovato.render import elements as el
 from trovato.render.elements import RenderElement
 from trovato.search import Search
-from trovato.search.reindexing import ADMINISTER_LANGUAGE, start_reindex
+from trovato.search.reindexing import ADMINISTER_LANGUAGE, change_language
 from trovato.web.admin import render_admin, require_admin
 from trovato.web.admin._confirm import Done, act
 from trovato.web.admin.people import csrf_token, refusal
@@ -89,12 +89,12 @@ async def save_language(request: Request) -> Response:
 
     async def save(values: forms.FormValues) -> Done:
         language = forms.text_values(values).get("language", "")
-        search = _search(request)
-        if not await search.set_language(language, actor=user.id, reindex=False):
+        changed, batch = await change_language(
+            batches(request_context(request).kernel), _search(request), language,
+            actor=user.id, return_to=BASE)
+        if not changed:
             return Done(f"The search language already was {language}.", BASE,
                         {"language": language})
-        batch = await start_reindex(batches(request_context(request).kernel), search,
-                                    str(user.id), return_to=BASE)
         if batch is None:  # no item to reindex
             return Done(f"The search language is now {language}.", BASE, {"language": language})
         return Done(f"The search language is now {language}; the search index is being"
